@@ -1,0 +1,28 @@
+"""Audit every login, logout and failed login, whichever page or API performed it."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from console.audit.log import Action, Outcome, record
+
+
+@receiver(user_logged_in)
+def audit_login(sender, request, user, **kwargs) -> None:
+    record(request, Action.LOGIN, user=user)
+
+
+@receiver(user_logged_out)
+def audit_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        record(request, Action.LOGOUT, user=user)
+
+
+@receiver(user_login_failed)
+def audit_failed_login(sender, credentials, request=None, **kwargs) -> None:
+    # Never store the attempted password: only the name that was tried.
+    record(
+        request,
+        Action.LOGIN_FAILED,
+        outcome=Outcome.FAILED,
+        username=str(credentials.get("username", ""))[:150],
+    )

@@ -1,0 +1,83 @@
+"""System checks for unsafe production combinations of settings.
+
+Run by `manage.py check --deploy` and at every management command start; they warn rather
+than fail so the embedded default keeps working with no setup.
+"""
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def _debug_with_public_host() -> list[Warning]:
+    public = [host for host in settings.ALLOWED_HOSTS if host not in LOCAL_HOSTS]
+    if settings.DEBUG and public:
+        return [
+            Warning(
+                f"PRIVPAD_DEBUG is on while the console answers public hosts {public}: "
+                "tracebacks and settings would be shown to anyone.",
+                hint="Unset PRIVPAD_DEBUG, or restrict PRIVPAD_ALLOWED_HOSTS to loopback.",
+                id="privpad.W001",
+            )
+        ]
+    return []
+
+
+def _sqlite_with_several_workers() -> list[Warning]:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine.endswith("sqlite3") and settings.PRIVPAD_WEB_WORKERS > 1:
+        return [
+            Warning(
+                f"SQLite with PRIVPAD_WEB_WORKERS={settings.PRIVPAD_WEB_WORKERS}: concurrent "
+                "writers lock the database and requests fail with 'database is locked'.",
+                hint="Set DATABASE_URL to a PostgreSQL database, or run one worker.",
+                id="privpad.W002",
+            )
+        ]
+    return []
+
+
+def _memory_layer_with_separate_worker() -> list[Warning]:
+    in_memory = settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
+    if in_memory and settings.PRIVPAD_RUN_EXECUTION == "worker":
+        return [
+            Warning(
+                "Runs execute in separate worker processes but the channel layer is in-memory: "
+                "their progress never reaches the browser.",
+                hint="Set REDIS_URL, or use PRIVPAD_RUN_EXECUTION=embedded.",
+                id="privpad.W003",
+            )
+        ]
+    if in_memory and settings.PRIVPAD_WEB_WORKERS > 1:
+        return [
+            Warning(
+                "Several server workers share an in-memory channel layer: a browser connected "
+                "to one worker misses events published by another.",
+                hint="Set REDIS_URL when PRIVPAD_WEB_WORKERS > 1.",
+                id="privpad.W004",
+            )
+        ]
+    return []
+
+
+def _unknown_execution_mode() -> list[Warning]:
+    if settings.PRIVPAD_RUN_EXECUTION not in {"embedded", "worker"}:
+        return [
+            Warning(
+                f"PRIVPAD_RUN_EXECUTION={settings.PRIVPAD_RUN_EXECUTION!r} is not one of "
+                "'embedded' or 'worker'.",
+                id="privpad.W005",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, Tags.compatibility)
+def check_production_settings(app_configs=None, **kwargs) -> list[Warning]:
+    return (
+        _debug_with_public_host()
+        + _sqlite_with_several_workers()
+        + _memory_layer_with_separate_worker()
+        + _unknown_execution_mode()
+    )

@@ -1,0 +1,61 @@
+"""Who may see what of a dataset.
+
+- The owning node's users see everything: schema, preview rows, authorisations.
+- Users of another node see a dataset's schema and column roles only while it is authorised
+  (not revoked) to a project their node belongs to; never rows, never its storage path.
+- Everyone else gets 404, exactly as if the dataset did not exist; such attempts are audited.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from console.audit.log import Action, Outcome, record
+from console.datasets.models import Authorization, Dataset
+
+
+def datasets_visible_to(user) -> QuerySet[Dataset]:
+    datasets = Dataset.objects.select_related("node")
+    if not user.is_authenticated or user.node_id is None:
+        return datasets.none()
+    shared = Q(
+        authorizations__revoked_at__isnull=True,
+        authorizations__project__memberships__node_id=user.node_id,
+    )
+    return datasets.filter(Q(node_id=user.node_id) | shared).distinct()
+
+
+def active_authorizations(dataset: Dataset) -> QuerySet[Authorization]:
+    return dataset.authorizations.filter(revoked_at__isnull=True).select_related("project")
+
+
+def _deny(request, dataset: Dataset | None, reason: str) -> None:
+    if dataset is not None:
+        record(
+            request,
+            Action.ACCESS_DENIED,
+            target=dataset,
+            node=dataset.node,
+            outcome=Outcome.DENIED,
+            reason=reason,
+        )
+    raise Http404("No such dataset.")
+
+
+def get_dataset_for_user(request, pk) -> Dataset:
+    """The dataset if the user may see at least its schema; 404 (audited) otherwise."""
+    if not str(pk).isdigit():
+        raise Http404("No such dataset.")
+    dataset = datasets_visible_to(request.user).filter(pk=pk).first()
+    if dataset is None:
+        _deny(request, Dataset.objects.filter(pk=pk).first(), "dataset not shared with the node")
+    return dataset
+
+
+def get_dataset_for_owner(request, pk) -> Dataset:
+    """The dataset if the user's node owns it (preview, delete, authorise); 404 otherwise."""
+    dataset = get_dataset_for_user(request, pk)
+    if dataset.node_id != request.user.node_id:
+        _deny(request, dataset, "only the owning node may do this")
+    return dataset

@@ -1,0 +1,62 @@
+"""Which projects a user may see and change. Unknown and forbidden look the same (404)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from console.audit.log import Action, Outcome, record
+from console.projects.models import Project
+
+
+def projects_visible_to(user):
+    """Projects of the user's node; platform admins see every project's metadata."""
+    projects = Project.objects.select_related("owner_node")
+    if not user.is_authenticated:
+        return projects.none()
+    if user.is_superuser:
+        return projects.all()
+    if user.node_id is None:
+        return projects.none()
+    return projects.filter(memberships__node_id=user.node_id).distinct()
+
+
+def get_project_for_user(request, pk) -> Project:
+    """Return the project if the user's node is a member (or a platform admin asks), else 404.
+
+    A refusal of a project that does exist is audited as a failed access.
+    """
+    try:
+        return projects_visible_to(request.user).get(pk=pk)
+    except (Project.DoesNotExist, ValueError, TypeError):
+        project = Project.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        if project is not None:
+            record(
+                request,
+                Action.ACCESS_DENIED,
+                target=project,
+                node=project.owner_node,
+                outcome=Outcome.DENIED,
+                reason="not a member of the project",
+            )
+        raise Http404("No such project.") from None
+
+
+def get_project_for_owner(request, pk) -> Project:
+    """Return the project if the user's node owns it (to manage members, archive...), else 404."""
+    project = get_project_for_user(request, pk)
+    if request.user.node_id != project.owner_node_id and not request.user.is_superuser:
+        record(
+            request,
+            Action.ACCESS_DENIED,
+            target=project,
+            node=project.owner_node,
+            outcome=Outcome.DENIED,
+            reason="only the owner node manages the project",
+        )
+        raise Http404("No such project.")
+    return project
+
+
+def get_project_by_id(pk) -> Project:
+    return get_object_or_404(Project, pk=pk)

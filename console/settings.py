@@ -1,0 +1,184 @@
+"""Django settings for PrivPad, read from environment variables with defaults that need no setup.
+
+Embedded default: SQLite and node storage under PRIVPAD_DATA_DIR, in-memory channel layer,
+runs executed inside the server process. Production: DATABASE_URL (PostgreSQL) and REDIS_URL.
+Every variable is documented with its default in `.env.example`; `console.checks` warns about
+unsafe combinations.
+"""
+
+from pathlib import Path
+
+from console.env import (
+    database_from_url,
+    envbool,
+    envint,
+    envlist,
+    envstr,
+    persistent_secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(envstr("PRIVPAD_DATA_DIR", "var"))
+if not DATA_DIR.is_absolute():
+    DATA_DIR = (BASE_DIR / DATA_DIR).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+NODE_STORAGE_DIR = DATA_DIR / "nodes"
+UPLOAD_TEMP_DIR = DATA_DIR / "uploads"
+UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = persistent_secret_key(DATA_DIR)
+DEBUG = envbool("PRIVPAD_DEBUG", False)
+ALLOWED_HOSTS = envlist("PRIVPAD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("PRIVPAD_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "console.accounts",
+    "console.nodes",
+    "console.projects",
+    "console.datasets",
+    "console.audit",
+    "console.pages",
+    "console.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+ASGI_APPLICATION = "console.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "console.pages.context.navigation",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = envstr("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "privpad.sqlite3",
+            # WAL lets page reads proceed while a run writes its progress.
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envstr("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# How runs execute: "embedded" (thread pool inside the server) or "worker" (separate
+# `manage.py db_worker` processes); and how many server processes serve the console.
+PRIVPAD_RUN_EXECUTION = envstr("PRIVPAD_RUN_EXECUTION", "embedded")
+PRIVPAD_WEB_WORKERS = envint("PRIVPAD_WEB_WORKERS", 1, minimum=1)
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "pages:dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = envstr("PRIVPAD_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "collected-static"
+# The console serves its own static files (no CDN, no separate web server needed).
+PRIVPAD_SERVE_STATIC = envbool("PRIVPAD_SERVE_STATIC", True)
+
+# Uploads: files stream to disk in chunks (never held whole in memory), capped in size.
+PRIVPAD_UPLOAD_MAX_BYTES = envint("PRIVPAD_UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1)
+FILE_UPLOAD_HANDLERS = ["console.datasets.uploads.NodeStorageUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
+FILE_UPLOAD_PERMISSIONS = 0o600
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+PRIVPAD_PREVIEW_ROWS = 100
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "console.api.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PrivPad API",
+    "DESCRIPTION": "Nodes, projects, datasets, authorisations and audit of a PrivPad console.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOG_LEVEL = envstr("PRIVPAD_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,18 @@
+"""URL map of the console: pages per domain app, the REST API, its schema and docs, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("console.pages.urls")),
+    path("accounts/", include("console.accounts.urls")),
+    path("nodes/", include("console.nodes.urls")),
+    path("projects/", include("console.projects.urls")),
+    path("datasets/", include("console.datasets.urls")),
+    path("audit/", include("console.audit.urls")),
+    path("api/v1/", include("console.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
