@@ -1,1 +1,4 @@
-"""Shared pytest configuration. The environment itself is prepared by `console/testing/pytest_plugin.py`."""
+"""Shared pytest configuration.
+
+The environment itself is prepared by `console/testing/pytest_plugin.py`.
+"""

@@ -1,5 +1,6 @@
-"""Early pytest plugin (loaded with `-p console.testing.pytest_plugin`) that prepares the environment before
-pytest-django imports the settings.
+"""Early pytest plugin (`-p console.testing.pytest_plugin`, set in pyproject.toml).
+
+It prepares the environment before pytest-django imports the settings.
 
 - Node storage, uploads and the secret key of a test session live in a temporary directory.
 - `--postgres` starts a throwaway PostgreSQL 15 cluster (`console/testing/pgcluster.py`) and points
