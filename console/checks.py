@@ -24,9 +24,12 @@ def _debug_with_public_host() -> list[Warning]:
     return []
 
 
+def default_database_engine() -> str:
+    return settings.DATABASES["default"]["ENGINE"]
+
+
 def _sqlite_with_several_workers() -> list[Warning]:
-    engine = settings.DATABASES["default"]["ENGINE"]
-    if engine.endswith("sqlite3") and settings.PRIVPAD_WEB_WORKERS > 1:
+    if default_database_engine().endswith("sqlite3") and settings.PRIVPAD_WEB_WORKERS > 1:
         return [
             Warning(
                 f"SQLite with PRIVPAD_WEB_WORKERS={settings.PRIVPAD_WEB_WORKERS}: concurrent "

@@ -86,8 +86,9 @@ def database_from_url(url: str) -> dict:
             "CONN_MAX_AGE": 60,
         }
     if scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc or not path or path == "/":
+        # sqlite:///relative.sqlite3 or sqlite:////absolute/path.sqlite3 (the usual convention).
+        path = unquote(parts.path)[1:]
+        if parts.netloc or not path:
             raise ImproperlyConfigured(
                 f"DATABASE_URL={url!r}: use sqlite:////absolute/path.sqlite3"
             )

@@ -1,0 +1,82 @@
+"""Settings come from the environment with safe defaults; bad values fail with a named error."""
+
+import os
+import stat
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from console.env import database_from_url, envbool, envint, envlist, persistent_secret_key
+
+
+def test_it_parses_postgres_urls_with_escapes_and_options():
+    db = database_from_url(
+        "postgres://priv%40pad:s%3Acret@db.internal:5433/privpad?sslmode=require"
+    )
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["USER"], db["PASSWORD"]) == ("priv@pad", "s:cret")
+    assert (db["HOST"], db["PORT"], db["NAME"]) == ("db.internal", "5433", "privpad")
+    assert db["OPTIONS"] == {"sslmode": "require"}
+
+
+def test_it_parses_sqlite_urls():
+    assert database_from_url("sqlite:////srv/privpad/db.sqlite3") == {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": "/srv/privpad/db.sqlite3",
+    }
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "sqlite://relative.db", "sqlite:///"])
+def test_it_rejects_unsupported_database_urls(url):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_from_url(url)
+
+
+def test_envbool_reads_words_and_rejects_others(monkeypatch):
+    monkeypatch.setenv("PRIVPAD_X", "yes")
+    assert envbool("PRIVPAD_X", False) is True
+    monkeypatch.setenv("PRIVPAD_X", "off")
+    assert envbool("PRIVPAD_X", True) is False
+    monkeypatch.setenv("PRIVPAD_X", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="PRIVPAD_X='maybe'"):
+        envbool("PRIVPAD_X", False)
+    monkeypatch.delenv("PRIVPAD_X")
+    assert envbool("PRIVPAD_X", True) is True
+
+
+def test_envint_names_bad_values(monkeypatch):
+    monkeypatch.setenv("PRIVPAD_N", "12")
+    assert envint("PRIVPAD_N", 1) == 12
+    monkeypatch.setenv("PRIVPAD_N", "twelve")
+    with pytest.raises(ImproperlyConfigured, match="PRIVPAD_N='twelve' is not an integer"):
+        envint("PRIVPAD_N", 1)
+    monkeypatch.setenv("PRIVPAD_N", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        envint("PRIVPAD_N", 1, minimum=1)
+
+
+def test_envlist_drops_blanks(monkeypatch):
+    monkeypatch.setenv("PRIVPAD_L", " a, ,b ,")
+    assert envlist("PRIVPAD_L", "") == ["a", "b"]
+
+
+def test_secret_key_is_generated_once_and_kept_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("PRIVPAD_SECRET_KEY", raising=False)
+    first = persistent_secret_key(tmp_path / "data")
+    assert len(first) >= 50
+    assert persistent_secret_key(tmp_path / "data") == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "data" / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_a_given_secret_key_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRIVPAD_SECRET_KEY", "given")
+    assert persistent_secret_key(tmp_path) == "given"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_defaults_are_safe(settings):
+    assert settings.DEBUG is False
+    assert settings.PRIVPAD_UPLOAD_MAX_BYTES == 2 * 1024**3
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
+    assert str(settings.NODE_STORAGE_DIR).startswith(str(settings.DATA_DIR))
