@@ -1,21 +1,39 @@
 """Template context shared by every page: the navigation entries and the current node."""
 
+from typing import NamedTuple
+
 from django.http import HttpRequest
 
+
+class NavEntry(NamedTuple):
+    url_name: str
+    label: str
+
+    @property
+    def namespace(self) -> str:
+        return self.url_name.split(":", 1)[0]
+
+
 NAVIGATION = [
-    ("pages:dashboard", "Dashboard"),
-    ("projects:list", "Projects"),
-    ("datasets:list", "Datasets"),
-    ("nodes:list", "Nodes"),
-    ("audit:list", "Audit log"),
+    NavEntry("pages:dashboard", "Dashboard"),
+    NavEntry("projects:list", "Projects"),
+    NavEntry("datasets:list", "Datasets"),
+    NavEntry("nodes:list", "Nodes"),
+    NavEntry("audit:list", "Audit log"),
 ]
 
 
 def navigation(request: HttpRequest) -> dict:
+    """`nav_entries` for this user, `nav_section` (the current app) and `current_node`."""
     user = getattr(request, "user", None)
     entries = NAVIGATION
     if user is None or not user.is_authenticated:
         entries = []
     elif not (user.is_superuser or user.is_node_admin):
-        entries = [entry for entry in NAVIGATION if entry[0] != "audit:list"]
-    return {"nav_entries": entries, "current_node": getattr(user, "node", None)}
+        entries = [entry for entry in NAVIGATION if entry.url_name != "audit:list"]
+    match = getattr(request, "resolver_match", None)
+    return {
+        "nav_entries": entries,
+        "nav_section": match.namespace if match is not None else "",
+        "current_node": getattr(user, "node", None),
+    }

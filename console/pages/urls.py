@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from console.pages import views
 
 app_name = "pages"
-urlpatterns: list = []
+urlpatterns = [path("", views.dashboard, name="dashboard")]
