@@ -1,0 +1,55 @@
+"""Node use cases: platform admins register parties and edit their public description."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from console.audit.log import Action, record
+from console.nodes.models import Node
+
+REGISTER_FIELDS = ("name", "display_name", "institution", "kind", "address", "status")
+# The name is the node's identity (and its storage directory): fixed once registered.
+UPDATE_FIELDS = ("display_name", "institution", "kind", "address", "status")
+
+
+def ensure_platform_admin(request, action: str) -> None:
+    if not request.user.is_superuser:
+        raise PermissionDenied(f"Only platform admins may {action}.")
+
+
+def _reject_unknown(fields: dict, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            f"Cannot set {', '.join(unknown)}; allowed fields: {', '.join(allowed)}.",
+            code="invalid_field",
+        )
+
+
+def register_node(request, **fields) -> Node:
+    """Register a node (platform admins only) and create its private storage."""
+    ensure_platform_admin(request, "register nodes")
+    _reject_unknown(fields, REGISTER_FIELDS)
+    node = Node(**fields)
+    if not node.display_name:
+        node.display_name = node.name
+    node.full_clean()
+    with transaction.atomic():
+        node.save()
+        node.ensure_storage()
+        record(request, Action.NODE_REGISTER, target=node, node=node, kind=node.kind)
+    return node
+
+
+def update_node(request, node: Node, **fields) -> Node:
+    """Change a node's description, kind, address or status (platform admins only)."""
+    ensure_platform_admin(request, "change nodes")
+    _reject_unknown(fields, UPDATE_FIELDS)
+    for field, value in fields.items():
+        setattr(node, field, value)
+    node.full_clean()
+    if fields:
+        node.save(update_fields=sorted(fields))
+        record(request, Action.NODE_REGISTER, target=node, node=node, updated=sorted(fields))
+    return node

@@ -1,0 +1,207 @@
+"""Project use cases shared by the pages and the REST API.
+
+Each function takes the acting request first (for the audit log), checks what the actor may do,
+and raises `django.core.exceptions.ValidationError` with a message naming the problem, or
+`PermissionDenied` when a user who can see the project is not allowed to change it. Finding the
+project (404 for outsiders) is the job of `console.projects.access`.
+
+Archived projects are read-only: every change except un-archiving raises a ValidationError with
+code `project_archived` (the API answers it with 409 Conflict).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from console.audit.log import Action, record
+from console.nodes.models import Node
+from console.projects.models import Project, ProjectMember
+
+ARCHIVED_CODE = "project_archived"
+EDITABLE_FIELDS = ("name", "description", "status")
+NAME_MAX_LENGTH = Project._meta.get_field("name").max_length
+
+
+def ensure_active(project: Project) -> None:
+    """Refuse any change to an archived project (call before authorising datasets too)."""
+    if project.is_archived:
+        raise ValidationError(
+            f"Project '{project.name}' is archived and read-only; un-archive it first.",
+            code=ARCHIVED_CODE,
+        )
+
+
+def ensure_owner(request, project: Project) -> None:
+    """Only users of the owner node (or platform admins) manage a project."""
+    user = request.user
+    if user.is_superuser or (user.node_id is not None and user.node_id == project.owner_node_id):
+        return
+    raise PermissionDenied(f"Only the owner node '{project.owner_node.name}' manages this project.")
+
+
+def _clean_name(name) -> str:
+    name = str(name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A project needs a name."}, code="required")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {"name": f"A project name has at most {NAME_MAX_LENGTH} characters."},
+            code="max_length",
+        )
+    return name
+
+
+def create_project(request, name: str, description: str = "") -> Project:
+    """Create a project owned by the user's node, which becomes its first member."""
+    user = request.user
+    if user.node_id is None:
+        raise ValidationError(
+            "Only users who belong to a node can create projects: a project is owned by a node.",
+            code="no_node",
+        )
+    name = _clean_name(name)
+    with transaction.atomic():
+        project = Project.objects.create(
+            name=name,
+            description=str(description or "").strip(),
+            owner_node=user.node,
+            created_by=user,
+        )
+        ProjectMember.objects.create(project=project, node=user.node, added_by=user)
+        record(request, Action.PROJECT_CREATE, target=project, node=user.node)
+    return project
+
+
+def update_project(request, project: Project, **fields) -> Project:
+    """Change name, description and/or status ("active" / "archived") of a project.
+
+    An archived project accepts only `status="active"` (un-archiving), alone.
+    """
+    ensure_owner(request, project)
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            f"Cannot change {', '.join(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}.",
+            code="invalid_field",
+        )
+    status = fields.pop("status", None)
+    if status is not None and status not in Project.Status.values:
+        raise ValidationError(
+            {"status": f"Unknown status '{status}'; use one of {', '.join(Project.Status)}."},
+            code="invalid_choice",
+        )
+    if fields:
+        ensure_active(project)
+        changes = _apply_fields(project, fields)
+        if changes:
+            project.save(update_fields=changes)
+            record(
+                request,
+                Action.PROJECT_UPDATE,
+                target=project,
+                node=project.owner_node,
+                fields=changes,
+            )
+    if status is not None:
+        set_archived(request, project, status == Project.Status.ARCHIVED)
+    return project
+
+
+def _apply_fields(project: Project, fields: dict) -> list[str]:
+    changes = []
+    if "name" in fields:
+        name = _clean_name(fields["name"])
+        if name != project.name:
+            project.name = name
+            changes.append("name")
+    if "description" in fields:
+        description = str(fields["description"] or "").strip()
+        if description != project.description:
+            project.description = description
+            changes.append("description")
+    return changes
+
+
+def set_archived(request, project: Project, archived: bool) -> Project:
+    """Archive (read-only from now on) or un-archive a project; a no-op if already so."""
+    ensure_owner(request, project)
+    status = Project.Status.ARCHIVED if archived else Project.Status.ACTIVE
+    if project.status == status:
+        return project
+    project.status = status
+    project.save(update_fields=["status"])
+    record(request, Action.PROJECT_UPDATE, target=project, node=project.owner_node, status=status)
+    return project
+
+
+def _resolve_node(node: Node | str) -> Node:
+    if isinstance(node, Node):
+        return node
+    found = Node.objects.filter(name=str(node or "").strip()).first()
+    if found is None:
+        raise ValidationError({"node": f"Unknown node '{node}'."}, code="unknown_node")
+    return found
+
+
+def add_member(request, project: Project, node: Node | str) -> ProjectMember:
+    """Add a node (a Node or its name) to the project's members."""
+    ensure_owner(request, project)
+    ensure_active(project)
+    node = _resolve_node(node)
+    if node.status == Node.Status.DISABLED:
+        raise ValidationError(
+            {"node": f"Node '{node.name}' is disabled and cannot join projects."},
+            code="node_disabled",
+        )
+    if project.has_member(node):
+        raise ValidationError(
+            {"node": f"Node '{node.name}' is already a member of this project."},
+            code="already_member",
+        )
+    with transaction.atomic():
+        member = ProjectMember.objects.create(project=project, node=node, added_by=request.user)
+        record(
+            request, Action.MEMBER_ADD, target=project, node=project.owner_node, member=node.name
+        )
+    return member
+
+
+def remove_member(request, project: Project, node: Node | str) -> None:
+    """Remove a member node and revoke every authorisation of its datasets to the project."""
+    from console.datasets.models import Authorization
+
+    ensure_owner(request, project)
+    ensure_active(project)
+    node = _resolve_node(node)
+    if node.pk == project.owner_node_id:
+        raise ValidationError(
+            {"node": f"Node '{node.name}' owns the project and cannot be removed from it."},
+            code="owner_member",
+        )
+    membership = project.memberships.filter(node=node).first()
+    if membership is None:
+        raise ValidationError(
+            {"node": f"Node '{node.name}' is not a member of this project."},
+            code="not_member",
+        )
+    with transaction.atomic():
+        active = Authorization.objects.filter(
+            project=project, dataset__node=node, revoked_at__isnull=True
+        ).select_related("dataset")
+        for authorization in active:
+            authorization.revoked_at = timezone.now()
+            authorization.revoked_by = request.user
+            authorization.save(update_fields=["revoked_at", "revoked_by"])
+            record(
+                request,
+                Action.REVOKE,
+                target=authorization,
+                node=node,
+                reason="member removed from the project",
+            )
+        membership.delete()
+        record(
+            request, Action.MEMBER_REMOVE, target=project, node=project.owner_node, member=node.name
+        )

@@ -1,0 +1,180 @@
+"""Service layer: the rules the pages and the API share, audited, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import RequestFactory
+from rest_framework.authtoken.models import Token
+
+from console.accounts.services import create_token
+from console.audit.models import AuditEvent
+from console.datasets.models import Authorization, Dataset
+from console.nodes.models import Node
+from console.nodes.services import register_node, update_node
+from console.projects.models import Project
+from console.projects.services import (
+    add_member,
+    create_project,
+    remove_member,
+    set_archived,
+    update_project,
+)
+
+
+def request_for(user):
+    request = RequestFactory().post("/")
+    request.user = user
+    return request
+
+
+def last_event(action: str) -> AuditEvent:
+    return AuditEvent.objects.filter(action=action).latest("id")
+
+
+def make_dataset(node: Node, name: str = "customers") -> Dataset:
+    return Dataset.objects.create(
+        node=node,
+        name=name,
+        original_filename=f"{name}.csv",
+        relative_path=f"datasets/{name}.csv",
+        size_bytes=10,
+        sha256="0" * 64,
+        encoding="utf-8",
+        row_count=2,
+        columns=[{"name": "id", "type": "int", "nulls": 0}],
+    )
+
+
+def test_it_creates_a_project_owned_by_the_users_node(alice_user):
+    project = create_project(request_for(alice_user), "  Credit  ", "desc")
+    assert project.name == "Credit"
+    assert project.owner_node == alice_user.node
+    assert project.has_member(alice_user.node)
+    assert last_event("project_create").target_id == str(project.pk)
+
+
+def test_it_refuses_projects_from_users_without_a_node(platform_admin):
+    with pytest.raises(ValidationError, match="belong to a node"):
+        create_project(request_for(platform_admin), "Orphan")
+    assert not Project.objects.exists()
+
+
+def test_it_refuses_an_empty_or_too_long_name(alice_user):
+    with pytest.raises(ValidationError, match="needs a name"):
+        create_project(request_for(alice_user), "   ")
+    with pytest.raises(ValidationError, match="at most 120"):
+        create_project(request_for(alice_user), "x" * 121)
+
+
+def test_it_updates_name_and_description_with_audit(project, alice_user):
+    update_project(request_for(alice_user), project, name="Renamed", description="New")
+    project.refresh_from_db()
+    assert (project.name, project.description) == ("Renamed", "New")
+    assert last_event("project_update").detail == {"fields": ["name", "description"]}
+
+
+def test_it_refuses_updates_from_a_member_node(project, bob_user):
+    with pytest.raises(PermissionDenied, match="owner node 'alice'"):
+        update_project(request_for(bob_user), project, name="Hijacked")
+
+
+def test_it_refuses_unknown_fields_and_statuses(project, alice_user):
+    with pytest.raises(ValidationError, match="Cannot change owner_node"):
+        update_project(request_for(alice_user), project, owner_node=None)
+    with pytest.raises(ValidationError, match="Unknown status 'gone'"):
+        update_project(request_for(alice_user), project, status="gone")
+
+
+def test_it_keeps_an_archived_project_read_only(project, alice_user, carol):
+    request = request_for(alice_user)
+    set_archived(request, project, True)
+    for change in (
+        lambda: update_project(request, project, name="Nope"),
+        lambda: add_member(request, project, carol),
+        lambda: remove_member(request, project, "bob"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            change()
+        assert caught.value.code == "project_archived"
+    update_project(request, project, status="active")
+    assert not project.is_archived
+
+
+def test_it_adds_a_member_by_name_with_audit(project, alice_user, carol):
+    add_member(request_for(alice_user), project, "carol")
+    assert project.has_member(carol)
+    assert last_event("member_add").detail == {"member": "carol"}
+
+
+def test_it_refuses_unknown_duplicate_and_disabled_members(project, alice_user, carol):
+    request = request_for(alice_user)
+    with pytest.raises(ValidationError, match="Unknown node 'dave'"):
+        add_member(request, project, "dave")
+    with pytest.raises(ValidationError, match="already a member"):
+        add_member(request, project, "bob")
+    carol.status = Node.Status.DISABLED
+    carol.save()
+    with pytest.raises(ValidationError, match="disabled"):
+        add_member(request, project, carol)
+
+
+def test_it_removes_a_member_and_revokes_its_authorisations(project, alice_user, bob, bob_user):
+    dataset = make_dataset(bob)
+    authorization = Authorization.objects.create(
+        dataset=dataset, project=project, column_roles={"id": "id"}, granted_by=bob_user
+    )
+    remove_member(request_for(alice_user), project, bob)
+    authorization.refresh_from_db()
+    assert not project.has_member(bob)
+    assert authorization.revoked_at is not None
+    assert last_event("revoke").target_id == str(authorization.pk)
+    assert last_event("member_remove").detail == {"member": "bob"}
+
+
+def test_it_refuses_to_remove_the_owner_or_a_non_member(project, alice_user, carol):
+    request = request_for(alice_user)
+    with pytest.raises(ValidationError, match="owns the project"):
+        remove_member(request, project, "alice")
+    with pytest.raises(ValidationError, match="not a member"):
+        remove_member(request, project, carol)
+
+
+def test_it_registers_a_node_with_storage(platform_admin):
+    node = register_node(request_for(platform_admin), name="dave", institution="Dave Lab")
+    assert node.display_name == "dave"
+    assert (node.storage_root / "datasets").is_dir()
+    assert last_event("node_register").target_id == str(node.pk)
+
+
+def test_it_refuses_node_registration_by_non_admins(alice_user):
+    with pytest.raises(PermissionDenied, match="platform admins"):
+        register_node(request_for(alice_user), name="dave")
+
+
+def test_it_validates_nodes(platform_admin, alice):
+    request = request_for(platform_admin)
+    with pytest.raises(ValidationError, match="address"):
+        register_node(request, name="remote1", kind="remote")
+    with pytest.raises(ValidationError, match="already exists"):
+        register_node(request, name="alice")
+    with pytest.raises(ValidationError, match="Cannot set name"):
+        update_node(request, alice, name="eve")
+
+
+def test_it_rotates_the_callers_token(alice_user):
+    first = create_token(request_for(alice_user), alice_user)
+    second = create_token(request_for(alice_user), alice_user)
+    assert first != second
+    assert Token.objects.get(user=alice_user).key == second
+    event = last_event("token_create")
+    assert event.detail == {"rotated": True, "via": "api"}
+    assert second not in event.target_repr
+
+
+def test_it_refuses_tokens_for_other_users_unless_platform_admin(
+    alice_user, bob_user, platform_admin
+):
+    with pytest.raises(PermissionDenied):
+        create_token(request_for(alice_user), bob_user)
+    assert create_token(request_for(platform_admin), bob_user)
