@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "console.audit",
     "console.pages",
     "console.api",
+    "console.demo",
 ]
 
 MIDDLEWARE = [

@@ -80,3 +80,16 @@ def test_defaults_are_safe(settings):
     assert settings.PRIVPAD_UPLOAD_MAX_BYTES == 2 * 1024**3
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
     assert str(settings.NODE_STORAGE_DIR).startswith(str(settings.DATA_DIR))
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "console/settings.py").read_text() + (root / "console/env.py").read_text()
+    read = set(re.findall(r'env(?:str|bool|int|list)\("([A-Z_]+)"', source))
+    read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
+    documented = set(re.findall(r"^([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    assert read, "no variables found: the pattern no longer matches settings.py"
+    assert read - documented == set()

@@ -1,0 +1,131 @@
+"""Load the demo: three parties, their users, datasets and a joint project (idempotent).
+
+Running it again changes nothing that exists and prints the logins again. The datasets go
+through the same upload path as a browser upload (profiling, storage, audit).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.management.base import BaseCommand
+from django.http import HttpRequest
+
+from console.accounts.models import User
+from console.datasets import services as dataset_services
+from console.datasets.models import Authorization, Dataset
+from console.demo.data import DemoTable, demo_tables
+from console.nodes.models import Node
+from console.projects import services as project_services
+from console.projects.models import Project, ProjectMember
+
+NODES = [
+    ("alice", "Alice Bank", "Alice Bank plc (retail lending)"),
+    ("bob", "Bob Shop", "Bob Shop (e-commerce platform)"),
+    ("carol", "Carol Insurance", "Carol Mutual Insurance"),
+]
+ADMIN = ("admin", "privpad-admin")
+PROJECT_NAME = "Joint credit risk"
+PROJECT_DESCRIPTION = (
+    "Alice Bank, Bob Shop and Carol Insurance train a default-risk model on their shared "
+    "customers without pooling data."
+)
+
+
+def demo_password(username: str) -> str:
+    return f"privpad-{username}"
+
+
+def acting_as(user: User) -> HttpRequest:
+    """A request carrying `user`, so service calls are audited as that user's actions."""
+    request = HttpRequest()
+    request.user = user
+    return request
+
+
+class Command(BaseCommand):
+    help = "Create the demo nodes, users, datasets and project (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        users = {
+            name: self._node_admin(name, display, institution)
+            for name, display, institution in NODES
+        }
+        self._platform_admin()
+        tables = demo_tables()
+        datasets = [self._dataset(users[table.party], table) for table in tables]
+        project = self._project(users["alice"], [users["bob"], users["carol"]])
+        for table, dataset in zip(tables, datasets, strict=True):
+            self._authorize(users[table.party], table, dataset, project)
+        self._print_logins()
+
+    def _node_admin(self, name: str, display: str, institution: str) -> User:
+        node, _ = Node.objects.get_or_create(
+            name=name, defaults={"display_name": display, "institution": institution}
+        )
+        node.ensure_storage()
+        user = User.objects.filter(username=name).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=name,
+                password=demo_password(name),
+                node=node,
+                role=User.Role.NODE_ADMIN,
+                first_name=display,
+            )
+        return user
+
+    def _platform_admin(self) -> None:
+        username, password = ADMIN
+        if not User.objects.filter(username=username).exists():
+            User.objects.create_superuser(username=username, password=password, email="")
+
+    def _dataset(self, user: User, table: DemoTable) -> Dataset:
+        existing = Dataset.objects.filter(node=user.node, name=table.name).first()
+        if existing is not None:
+            return existing
+        upload = TemporaryUploadedFile(f"{table.name}.csv", "text/csv", 0, "utf-8")
+        try:
+            table.frame.to_csv(upload.file, index=False)
+            upload.file.flush()
+            upload.size = upload.file.tell()
+            upload.file.seek(0)
+            return dataset_services.create_dataset(
+                acting_as(user), upload, table.name, table.description
+            )
+        finally:
+            upload.close()
+
+    def _project(self, owner: User, members: list[User]) -> Project:
+        project = Project.objects.filter(name=PROJECT_NAME, owner_node=owner.node).first()
+        if project is None:
+            project = project_services.create_project(
+                acting_as(owner), PROJECT_NAME, PROJECT_DESCRIPTION
+            )
+        for member in members:
+            if not ProjectMember.objects.filter(project=project, node=member.node).exists():
+                project_services.add_member(acting_as(owner), project, member.node)
+        return project
+
+    def _authorize(self, user: User, table: DemoTable, dataset: Dataset, project) -> None:
+        active = Authorization.objects.filter(
+            dataset=dataset, project=project, revoked_at__isnull=True
+        )
+        if active.exists():
+            return
+        roles = dict.fromkeys(dataset.column_names, Authorization.Role.FEATURE)
+        roles["customer_id"] = Authorization.Role.ID
+        if table.label:
+            roles[table.label] = Authorization.Role.LABEL
+        for column in table.protected:
+            roles[column] = Authorization.Role.PROTECTED
+        dataset_services.authorize_dataset(acting_as(user), dataset, project, roles)
+
+    def _print_logins(self) -> None:
+        write = self.stdout.write
+        write(self.style.SUCCESS("PrivPad demo is ready."))
+        write(f"  data directory: {settings.DATA_DIR}")
+        write("  Demo logins (change these before sharing the console):")
+        write(f"    platform admin        {ADMIN[0]:<8} / {ADMIN[1]}")
+        for name, display, _ in NODES:
+            write(f"    {display:<21} {name:<8} / {demo_password(name)}")
