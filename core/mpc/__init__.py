@@ -1,0 +1,1 @@
+"""Secure multi-party computation: ring, fixed point, protocols, kernels, secret tensors."""

@@ -1,0 +1,112 @@
+"""Correlations a trusted dealer hands out, defined once for the dealer and the parties.
+
+Every party i shares a PRG seed with the dealer. For each correlation, every party draws its
+"free" parts from that PRG in a fixed order (`draw`); rank 0 alone receives the remaining
+"fixed" parts, which the dealer computes so the shares satisfy the correlation (`fix`). Only
+those fixed parts travel, dealer -> rank 0 (Beaver 1991's triples with the PRG-seed compression
+used by SPU's SEMI2K and CrypTen's trusted third party).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import reduce
+
+import numpy as np
+
+from core.mpc.prg import PRG
+from core.mpc.ring import RING_DTYPE, ring_matmul
+
+Parts = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """How parties draw their parts and how the dealer fixes rank 0's parts."""
+
+    draw: Callable[[PRG, bool, tuple], Parts]  # (prg, is_rank0, params) -> free parts
+    fix: Callable[[list[Parts], tuple], Parts]  # (free parts of every rank, params) -> rank 0 fix
+
+
+def _sum(parts: list[Parts], key: str) -> np.ndarray:
+    return reduce(np.add, (p[key] for p in parts if key in p))
+
+
+def _xor(parts: list[Parts], key: str) -> np.ndarray:
+    return reduce(np.bitwise_xor, (p[key] for p in parts if key in p))
+
+
+def _draw_triple(shapes: Callable[[tuple], tuple[tuple, tuple, tuple]]):
+    def draw(prg: PRG, rank0: bool, params: tuple) -> Parts:
+        sa, sb, sc = shapes(params)
+        parts = {"a": prg.ring(sa), "b": prg.ring(sb)}
+        if not rank0:
+            parts["c"] = prg.ring(sc)
+        return parts
+
+    return draw
+
+
+def _fix_beaver(parts: list[Parts], params: tuple) -> Parts:
+    return {"c": _sum(parts, "a") * _sum(parts, "b") - _others(parts, "c")}
+
+
+def _fix_matmul(parts: list[Parts], params: tuple) -> Parts:
+    return {"c": ring_matmul(_sum(parts, "a"), _sum(parts, "b")) - _others(parts, "c")}
+
+
+def _fix_and(parts: list[Parts], params: tuple) -> Parts:
+    correct = _xor(parts, "a") & _xor(parts, "b")
+    return {"c": correct ^ _others(parts, "c", xor=True)}
+
+
+def _others(parts: list[Parts], key: str, xor: bool = False) -> np.ndarray:
+    rest = parts[1:]
+    if not rest:
+        return RING_DTYPE(0)
+    return _xor(rest, key) if xor else _sum(rest, key)
+
+
+def _draw_trunc(prg: PRG, rank0: bool, params: tuple) -> Parts:
+    shape, _bits = params
+    parts = {"r": prg.ring(shape)}
+    if not rank0:
+        parts["r_hi"] = prg.ring(shape)
+        parts["r_msb"] = prg.ring(shape)
+    return parts
+
+
+def _fix_trunc(parts: list[Parts], params: tuple) -> Parts:
+    _shape, bits = params
+    r = _sum(parts, "r")
+    return {
+        "r_hi": (r >> RING_DTYPE(bits)) - _others(parts, "r_hi"),
+        "r_msb": (r >> RING_DTYPE(63)) - _others(parts, "r_msb"),
+    }
+
+
+def _draw_bit(prg: PRG, rank0: bool, params: tuple) -> Parts:
+    (shape,) = params
+    parts = {"rb": prg.bits(shape)}
+    if not rank0:
+        parts["ra"] = prg.ring(shape)
+    return parts
+
+
+def _fix_bit(parts: list[Parts], params: tuple) -> Parts:
+    return {"ra": _xor(parts, "rb") - _others(parts, "ra")}
+
+
+CORRELATIONS: dict[str, Correlation] = {
+    # Beaver triple c = a * b (element-wise); params: (shape,)
+    "beaver": Correlation(_draw_triple(lambda p: (p[0], p[0], p[0])), _fix_beaver),
+    # matrix triple C = A @ B; params: (shape_a, shape_b, shape_c)
+    "matmul": Correlation(_draw_triple(lambda p: p), _fix_matmul),
+    # boolean triple c = a & b on 64-bit words; params: (shape,)
+    "and": Correlation(_draw_triple(lambda p: (p[0], p[0], p[0])), _fix_and),
+    # truncation pair: r, r >> bits, msb(r) (Escudero et al. CRYPTO 2020); params: (shape, bits)
+    "trunc": Correlation(_draw_trunc, _fix_trunc),
+    # random bit shared both ways: rb (XOR) and ra (additive); params: (shape,)
+    "bit": Correlation(_draw_bit, _fix_bit),
+}

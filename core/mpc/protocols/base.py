@@ -1,0 +1,178 @@
+"""The one interface every MPC protocol implements, from one party's point of view.
+
+A protocol instance belongs to one party: it owns that party's `Link`, PRG states and correlated
+randomness, and only ever touches that party's shares. Kernels (`core.mpc.kernels`) are written
+once against this interface, so REF2K, SEMI2K and ABY3 run the same kernel code.
+
+Operands are ring tensors: secret ones are `AShare` / `BShare`, public ones plain `uint64`
+arrays. Method names state operand visibility (`mul_ss`: secret x secret, `mul_sp`: secret x
+public). Secret operands of `*_ss` methods must have equal shapes (callers broadcast first);
+public operands must broadcast to the secret's shape.
+
+Linear operations are local and implemented here once: shares are stacked components and a
+public constant is absorbed by the components listed in `public_slots`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from core.comm import Link
+from core.mpc.ring import RING_DTYPE, ring_matmul
+from core.mpc.shares import AShare, BShare
+
+ZERO = RING_DTYPE(0)
+
+
+class Protocol(ABC):
+    """Abstract protocol; see the module docstring."""
+
+    name: str = "?"
+    components: int = 1
+
+    def __init__(self, link: Link):
+        self.link = link
+        self.rank = link.rank
+        self.world_size = link.world_size
+
+    # ----- placement of public values (local) -------------------------------------------
+    @property
+    @abstractmethod
+    def public_slots(self) -> tuple[int, ...]:
+        """Components of this party that absorb a public constant (so the sum counts it once)."""
+
+    def _place(self, value: np.ndarray) -> np.ndarray:
+        value = np.asarray(value, dtype=RING_DTYPE)
+        data = np.zeros((self.components, *value.shape), dtype=RING_DTYPE)
+        for slot in self.public_slots:
+            data[slot] = value
+        return data
+
+    def public_a(self, value: np.ndarray) -> AShare:
+        """A trivial arithmetic sharing of a public value."""
+        return AShare(self._place(value))
+
+    def public_b(self, value: np.ndarray) -> BShare:
+        """A trivial XOR sharing of public words."""
+        return BShare(self._place(value))
+
+    # ----- local arithmetic -------------------------------------------------------------
+    def add_ss(self, x: AShare, y: AShare) -> AShare:
+        return AShare(x.data + y.data)
+
+    def sub_ss(self, x: AShare, y: AShare) -> AShare:
+        return AShare(x.data - y.data)
+
+    def neg(self, x: AShare) -> AShare:
+        return AShare(ZERO - x.data)
+
+    def add_sp(self, x: AShare, p: np.ndarray) -> AShare:
+        p = np.broadcast_to(np.asarray(p, dtype=RING_DTYPE), x.shape)
+        data = x.data.copy()
+        for slot in self.public_slots:
+            data[slot] += p
+        return AShare(data)
+
+    def mul_sp(self, x: AShare, p: np.ndarray) -> AShare:
+        return AShare(x.data * np.asarray(p, dtype=RING_DTYPE))
+
+    def matmul_sp(self, x: AShare, p: np.ndarray) -> AShare:
+        return AShare(np.stack([ring_matmul(part, p) for part in x.data]))
+
+    def matmul_ps(self, p: np.ndarray, x: AShare) -> AShare:
+        return AShare(np.stack([ring_matmul(p, part) for part in x.data]))
+
+    # ----- local boolean ----------------------------------------------------------------
+    def xor_ss(self, x: BShare, y: BShare) -> BShare:
+        return BShare(x.data ^ y.data)
+
+    def xor_sp(self, x: BShare, p: np.ndarray) -> BShare:
+        p = np.broadcast_to(np.asarray(p, dtype=RING_DTYPE), x.shape)
+        data = x.data.copy()
+        for slot in self.public_slots:
+            data[slot] ^= p
+        return BShare(data)
+
+    def and_sp(self, x: BShare, p: np.ndarray) -> BShare:
+        return BShare(x.data & np.asarray(p, dtype=RING_DTYPE))
+
+    def lshift_b(self, x: BShare, bits: int) -> BShare:
+        return BShare(x.data << RING_DTYPE(bits))
+
+    def rshift_b(self, x: BShare, bits: int) -> BShare:
+        return BShare(x.data >> RING_DTYPE(bits))
+
+    # ----- interactive primitives -------------------------------------------------------
+    @abstractmethod
+    def share(self, value: np.ndarray | None, owner: int, shape: tuple[int, ...]) -> AShare:
+        """Secret-share `value` (ring elements, only given at rank `owner`) of known shape."""
+
+    @abstractmethod
+    def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
+        """Open `x` to every party (to=None) or only to rank `to` (others get None)."""
+
+    @abstractmethod
+    def reveal_b(self, x: BShare) -> np.ndarray:
+        """Open XOR-shared words to every party."""
+
+    @abstractmethod
+    def mul_ss(self, x: AShare, y: AShare) -> AShare:
+        """Element-wise ring product of two secrets (no truncation)."""
+
+    @abstractmethod
+    def matmul_ss(self, x: AShare, y: AShare) -> AShare:
+        """Ring matrix product of two secrets (no truncation)."""
+
+    @abstractmethod
+    def and_ss(self, x: BShare, y: BShare) -> BShare:
+        """Bitwise AND of two XOR-shared word tensors."""
+
+    @abstractmethod
+    def trunc(self, x: AShare, bits: int) -> AShare:
+        """Signed x / 2^bits, probabilistically rounded (error at most one unit); |x| < 2^62."""
+
+    @abstractmethod
+    def b2a_bit(self, b: BShare) -> AShare:
+        """Arithmetic sharing (0 or 1) of bit 0 of XOR-shared words."""
+
+    @abstractmethod
+    def rand_a(self, shape: tuple[int, ...]) -> AShare:
+        """A fresh uniformly random secret nobody knows."""
+
+    @abstractmethod
+    def bool_summands(self, x: AShare) -> list[BShare]:
+        """XOR sharings of words whose ring sum is x (local; input to the A2B adder)."""
+
+    # ----- helpers for subclasses -------------------------------------------------------
+    def _broadcast_open(self, payload: np.ndarray) -> list[np.ndarray]:
+        """Send `payload` to every other party; return every party's payload by rank."""
+        self.link.send_all(payload)
+        out = []
+        for peer in range(self.world_size):
+            out.append(payload if peer == self.rank else self.link.recv(peer))
+        return out
+
+
+def pack_flat(arrays: list[np.ndarray]) -> np.ndarray:
+    """One flat uint64 message holding several arrays (a single round, a single send)."""
+    return np.concatenate([np.ravel(a) for a in arrays]).astype(RING_DTYPE, copy=False)
+
+
+def unpack_flat(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    out, start = [], 0
+    for ref in like:
+        out.append(flat[start : start + ref.size].reshape(ref.shape))
+        start += ref.size
+    return out
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Bit 0 of each word, packed 8 per byte for the wire."""
+    return np.packbits((np.ravel(bits) & RING_DTYPE(1)).astype(np.uint8))
+
+
+def unpack_bits(packed: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    count = int(np.prod(shape, dtype=np.int64))
+    return np.unpackbits(packed, count=count).astype(RING_DTYPE).reshape(shape)

@@ -1,0 +1,172 @@
+"""SEMI2K: n-party additive secret sharing over Z_2^64 with a trusted dealer.
+
+Scheme: x = sum_i x_i mod 2^64, party i holds x_i (one component). Boolean values are XOR
+shared the same way on 64-bit words.
+Parties: n >= 2, plus a trusted dealer that only produces correlated randomness.
+Threat model: semi-honest (honest-but-curious) parties, any n-1 of which may collude; the dealer
+is semi-honest and must not collude with any party. No security against malicious behaviour.
+References: Beaver, "Efficient multiparty protocols using circuit randomization", CRYPTO 1991
+(multiplication triples); Mohassel & Zhang, "SecureML", S&P 2017 (matrix triples, fixed point);
+Escudero, Ghosh, Keller, Rachuri & Scholl, "Improved primitives for MPC over mixed
+arithmetic-binary circuits", CRYPTO 2020 (probabilistic truncation with a wrap bit).
+
+Inputs are shared without interaction: every pair of parties holds a PRG seed, the non-owners'
+shares are drawn from the seed they share with the owner, and the owner keeps the difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.comm import Link
+from core.mpc.correlated import TripleProvider
+from core.mpc.prg import PRG, fresh_seed
+from core.mpc.protocols.base import (
+    ZERO,
+    Protocol,
+    pack_bits,
+    pack_flat,
+    unpack_bits,
+    unpack_flat,
+)
+from core.mpc.ring import RING_DTYPE, ring_matmul
+from core.mpc.shares import AShare, BShare
+
+ONE = RING_DTYPE(1)
+TRUNC_OFFSET_BITS = 62  # inputs of trunc satisfy |x| < 2^62; x + 2^62 is then non-negative
+
+
+class Semi2k(Protocol):
+    """One party of SEMI2K."""
+
+    name = "SEMI2K"
+    components = 1
+
+    def __init__(self, link: Link, triples: TripleProvider, seed: int | None = None):
+        super().__init__(link)
+        self.triples = triples
+        self._pair = self._agree_pair_seeds(seed)
+        self._own = PRG(fresh_seed() if seed is None else seed * 7919 + self.rank)
+
+    def _agree_pair_seeds(self, seed: int | None) -> dict[int, PRG]:
+        """Lower rank of every pair draws a seed and sends it to the higher rank."""
+        prgs = {}
+        for peer in range(self.world_size):
+            if peer == self.rank:
+                continue
+            if self.rank < peer:
+                pair_seed = (
+                    fresh_seed() if seed is None else (seed * 104729 + self.rank * 31 + peer)
+                )
+                self.link.send(peer, np.frombuffer(_seed_bytes(pair_seed), dtype=np.uint8))
+            else:
+                pair_seed = bytes(self.link.recv(peer))
+            prgs[peer] = PRG(_seed_bytes(pair_seed))
+        return prgs
+
+    @property
+    def public_slots(self) -> tuple[int, ...]:
+        return (0,) if self.rank == 0 else ()
+
+    # ----- sharing and opening ----------------------------------------------------------
+    def share(self, value: np.ndarray | None, owner: int, shape: tuple[int, ...]) -> AShare:
+        if self.rank != owner:
+            return AShare(self._pair[owner].ring(shape)[None])
+        mine = np.array(value, dtype=RING_DTYPE).reshape(shape)
+        for peer in range(self.world_size):
+            if peer != owner:
+                mine = mine - self._pair[peer].ring(shape)
+        return AShare(mine[None])
+
+    def _open(self, arrays: list[np.ndarray], xor: bool = False) -> list[np.ndarray]:
+        """Open several share arrays to everyone in one round."""
+        flat = pack_flat(arrays)
+        total = flat.copy()
+        for peer, payload in enumerate(self._broadcast_open(flat)):
+            if peer != self.rank:
+                total = total ^ payload if xor else total + payload
+        return unpack_flat(total, arrays)
+
+    def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
+        if to is None:
+            return self._open([x.data[0]])[0]
+        if self.rank != to:
+            self.link.send(to, x.data[0])
+            return None
+        total = x.data[0].copy()
+        for peer in range(self.world_size):
+            if peer != to:
+                total = total + self.link.recv(peer)
+        return total
+
+    def reveal_b(self, x: BShare) -> np.ndarray:
+        return self._open([x.data[0]], xor=True)[0]
+
+    # ----- multiplication ---------------------------------------------------------------
+    def mul_ss(self, x: AShare, y: AShare) -> AShare:
+        a, b, c = self.triples.beaver(x.shape)
+        e, f = self._open([x.data[0] - a, y.data[0] - b])
+        z = c + e * b + f * a
+        if self.rank == 0:
+            z = z + e * f
+        return AShare(z[None])
+
+    def matmul_ss(self, x: AShare, y: AShare) -> AShare:
+        out_shape = np.matmul(np.empty(x.shape, np.int8), np.empty(y.shape, np.int8)).shape
+        a, b, c = self.triples.matmul(x.shape, y.shape, out_shape)
+        e, f = self._open([x.data[0] - a, y.data[0] - b])
+        z = c + ring_matmul(e, b) + ring_matmul(a, f)
+        if self.rank == 0:
+            z = z + ring_matmul(e, f)
+        return AShare(z[None])
+
+    def and_ss(self, x: BShare, y: BShare) -> BShare:
+        a, b, c = self.triples.and_triple(x.shape)
+        e, f = self._open([x.data[0] ^ a, y.data[0] ^ b], xor=True)
+        z = c ^ (e & b) ^ (f & a)
+        if self.rank == 0:
+            z = z ^ (e & f)
+        return BShare(z[None])
+
+    def trunc(self, x: AShare, bits: int) -> AShare:
+        """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
+        r, r_hi, r_msb = self.triples.trunc_pair(x.shape, bits)
+        shifted = x.data[0] + r
+        if self.rank == 0:
+            shifted = shifted + (ONE << RING_DTYPE(TRUNC_OFFSET_BITS))
+        (c,) = self._open([shifted])
+        wrapped = (ONE - (c >> RING_DTYPE(63))) * r_msb  # share of [r_msb and not msb(c)]
+        out = (wrapped << RING_DTYPE(64 - bits)) - r_hi
+        if self.rank == 0:
+            out = out + (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
+        return AShare(out[None])
+
+    # ----- conversions ------------------------------------------------------------------
+    def b2a_bit(self, b: BShare) -> AShare:
+        rb, ra = self.triples.random_bit(b.shape)
+        masked = pack_bits((b.data[0] ^ rb) & ONE)
+        opened = masked.copy()
+        for peer, payload in enumerate(self._broadcast_open(masked)):
+            if peer != self.rank:
+                opened ^= payload
+        c = unpack_bits(opened, b.shape)
+        out = (ONE - (c << ONE)) * ra  # b = c xor r = c + r - 2cr
+        if self.rank == 0:
+            out = out + c
+        return AShare(out[None])
+
+    def rand_a(self, shape: tuple[int, ...]) -> AShare:
+        return AShare(self._own.ring(shape)[None])
+
+    def bool_summands(self, x: AShare) -> list[BShare]:
+        zeros = np.zeros_like(x.data)
+        return [BShare(x.data if peer == self.rank else zeros) for peer in range(self.world_size)]
+
+
+def _seed_bytes(seed: bytes | int) -> bytes:
+    if isinstance(seed, bytes):
+        return seed
+    return int(seed).to_bytes(16, "little")
+
+
+__all__ = ["Semi2k", "ZERO"]
