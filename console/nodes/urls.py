@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from console.nodes import views
 
 app_name = "nodes"
-urlpatterns: list = []
+urlpatterns = [path("", views.node_list, name="list")]

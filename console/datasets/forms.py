@@ -1,0 +1,79 @@
+"""Forms of the dataset pages; the services re-validate everything they are given."""
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from console.datasets.models import Authorization, Dataset
+from console.projects.models import Project
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 (with or without BOM) or GBK, with a header row.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    name = forms.CharField(
+        max_length=120, help_text="Unique within your node, e.g. 'customers-2024'."
+    )
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the rows are and where they come from.",
+    )
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        limit = settings.PRIVPAD_UPLOAD_MAX_BYTES
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(uploaded.size)}; the limit is "
+                f"{filesizeformat(limit)}."
+            )
+        return uploaded
+
+
+class AuthorizeForm(forms.Form):
+    """Choose a project of the owning node and a role for every column of the dataset.
+
+    Role fields are named by column position (`role_0`, `role_1`, ...) so that arbitrary column
+    names never become HTML attribute names or form keys.
+    """
+
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.none(),
+        empty_label="Choose a project…",
+        error_messages={"invalid_choice": "Choose an active project your node is a member of."},
+    )
+
+    def __init__(self, dataset: Dataset, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.dataset = dataset
+        self.fields["project"].queryset = authorizable_projects(dataset)
+        for index, column in enumerate(dataset.columns):
+            self.fields[f"role_{index}"] = forms.ChoiceField(
+                label=column["name"],
+                choices=Authorization.Role.choices,
+                initial=Authorization.Role.FEATURE,
+            )
+
+    def role_fields(self) -> list[tuple[dict, forms.BoundField]]:
+        return [(c, self[f"role_{i}"]) for i, c in enumerate(self.dataset.columns)]
+
+    def column_roles(self) -> dict[str, str]:
+        return {
+            column["name"]: self.cleaned_data[f"role_{index}"]
+            for index, column in enumerate(self.dataset.columns)
+        }
+
+
+def authorizable_projects(dataset: Dataset):
+    """Active projects the owning node belongs to where the dataset is not yet authorised."""
+    active = Authorization.objects.filter(dataset=dataset, revoked_at__isnull=True)
+    return (
+        Project.objects.filter(memberships__node_id=dataset.node_id, status=Project.Status.ACTIVE)
+        .exclude(pk__in=active.values("project_id"))
+        .distinct()
+        .order_by("name")
+    )

@@ -1,0 +1,170 @@
+"""Dataset pages: list, upload, detail (schema, authorisations), preview (owner only), delete.
+
+Rows are shown only to users of the owning node (preview); members of a project the dataset is
+authorised to see schema and roles. Everyone else gets 404 from the access helpers.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from console.datasets.access import (
+    active_authorizations,
+    datasets_visible_to,
+    get_dataset_for_owner,
+    get_dataset_for_user,
+)
+from console.datasets.forms import AuthorizeForm, UploadForm
+from console.datasets.models import Authorization, Dataset
+from console.pages.errors import add_service_errors, error_text
+
+
+def _services():
+    from console.datasets import services
+
+    return services
+
+
+# The dataset collection of the REST API (console/datasets/api_urls.py), where JS uploads go.
+UPLOAD_API_URL = "/api/v1/datasets/"
+
+
+def _with_roles(authorization: Authorization) -> dict:
+    """An authorisation with its roles in column order, ready for the role badges."""
+    labels = dict(Authorization.Role.choices)
+    roles = [
+        {"column": c["name"], "role": role, "label": labels.get(role, role)}
+        for c in authorization.dataset.columns
+        if (role := authorization.column_roles.get(c["name"], ""))
+    ]
+    return {"authorization": authorization, "roles": roles}
+
+
+@login_required
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    visible = datasets_visible_to(request.user)
+    node_id = request.user.node_id
+    shared = visible.exclude(node_id=node_id).order_by("node__name", "name")
+    shared_rows = []
+    for dataset in shared:
+        projects = active_authorizations(dataset).filter(project__memberships__node_id=node_id)
+        shared_rows.append({"dataset": dataset, "projects": [a.project for a in projects]})
+    context = {
+        "mine": visible.filter(node_id=node_id),
+        "shared": shared_rows,
+        "has_node": node_id is not None,
+    }
+    return render(request, "datasets/list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """The upload page. Browsers with JS upload through the API with a progress bar; this
+    form POST is the same upload without JS."""
+    if request.user.node_id is None:
+        messages.error(request, "Only users of a node can upload datasets.")
+        return redirect("datasets:list")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dataset = _services().create_dataset(
+                request, data["file"], name=data["name"], description=data["description"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Dataset “{dataset.name}” uploaded.")
+            return redirect("datasets:detail", pk=dataset.pk)
+    context = {
+        "form": form,
+        "max_bytes": settings.PRIVPAD_UPLOAD_MAX_BYTES,
+        "api_url": UPLOAD_API_URL,
+        "detail_url_template": reverse("datasets:detail", args=[0]),
+    }
+    return render(request, "datasets/upload.html", context)
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_dataset_for_user(request, pk)
+    is_owner = dataset.node_id == request.user.node_id
+    context = {"dataset": dataset, "is_owner": is_owner}
+    if is_owner:
+        authorizations = dataset.authorizations.select_related("project", "granted_by")
+        context["authorizations"] = [_with_roles(a) for a in authorizations]
+        context["form"] = AuthorizeForm(dataset)
+    else:
+        mine = active_authorizations(dataset).filter(
+            project__memberships__node_id=request.user.node_id
+        )
+        context["authorizations"] = [_with_roles(a) for a in mine]
+    return render(request, "datasets/detail.html", context)
+
+
+@login_required
+@require_POST
+def authorize(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_dataset_for_owner(request, pk)
+    form = AuthorizeForm(dataset, request.POST)
+    if form.is_valid():
+        project = form.cleaned_data["project"]
+        try:
+            _services().authorize_dataset(request, dataset, project, form.column_roles())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Authorised to “{project.name}”.")
+            return redirect("datasets:detail", pk=dataset.pk)
+    authorizations = dataset.authorizations.select_related("project", "granted_by")
+    context = {
+        "dataset": dataset,
+        "is_owner": True,
+        "authorizations": [_with_roles(a) for a in authorizations],
+        "form": form,
+    }
+    return render(request, "datasets/detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    authorization = get_object_or_404(Authorization.objects.select_related("project"), pk=pk)
+    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    try:
+        _services().revoke_authorization(request, authorization)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, f"Authorisation to “{authorization.project.name}” revoked.")
+    return redirect("datasets:detail", pk=dataset.pk)
+
+
+@login_required
+def preview(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_dataset_for_owner(request, pk)
+    context = {"dataset": dataset, "preview": _services().preview(request, dataset)}
+    return render(request, "datasets/preview.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset: Dataset = get_dataset_for_owner(request, pk)
+    if request.method == "POST":
+        name = dataset.name
+        try:
+            _services().delete_dataset(request, dataset)
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+            return redirect("datasets:detail", pk=pk)
+        messages.success(request, f"Dataset “{name}” deleted.")
+        return redirect("datasets:list")
+    shared_with = active_authorizations(dataset)
+    return render(request, "datasets/delete.html", {"dataset": dataset, "shared_with": shared_with})

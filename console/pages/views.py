@@ -1,0 +1,31 @@
+"""The dashboard: the user's node, projects and datasets at a glance."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from console.datasets.access import datasets_visible_to
+from console.projects.access import projects_visible_to
+
+DASHBOARD_LIMIT = 8
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    projects = projects_visible_to(user).annotate(
+        member_count=Count("memberships", distinct=True),
+        dataset_count=Count(
+            "authorizations", filter=Q(authorizations__revoked_at__isnull=True), distinct=True
+        ),
+    )
+    own_datasets = datasets_visible_to(user).filter(node_id=user.node_id)
+    context = {
+        "projects": projects[:DASHBOARD_LIMIT],
+        "project_total": projects.count(),
+        "datasets": own_datasets[:DASHBOARD_LIMIT],
+        "dataset_total": own_datasets.count(),
+        "shared_total": datasets_visible_to(user).exclude(node_id=user.node_id).count(),
+    }
+    return render(request, "pages/dashboard.html", context)

@@ -1,0 +1,123 @@
+"""Project pages: list, create, detail (members and authorised datasets), owner actions."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from console.datasets.models import Authorization
+from console.nodes.models import Node
+from console.pages.errors import add_service_errors, error_text
+from console.projects import services
+from console.projects.access import get_project_for_owner, get_project_for_user, projects_visible_to
+from console.projects.forms import AddMemberForm, ProjectForm
+from console.projects.models import Project
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = projects_visible_to(request.user).annotate(
+        member_count=Count("memberships", distinct=True),
+        dataset_count=Count(
+            "authorizations", filter=Q(authorizations__revoked_at__isnull=True), distinct=True
+        ),
+    )
+    can_create = request.user.node_id is not None
+    return render(request, "projects/list.html", {"projects": projects, "can_create": can_create})
+
+
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    if request.user.node_id is None:
+        messages.error(request, "Only users of a node can create projects.")
+        return redirect("projects:list")
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.create_project(request, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Project “{project.name}” created.")
+            return redirect("projects:detail", pk=project.pk)
+    return render(request, "projects/create.html", {"form": form})
+
+
+def _authorizations(project: Project) -> list[dict]:
+    """Active authorisations of the project with their roles listed in column order."""
+    rows = []
+    active = project.authorizations.filter(revoked_at__isnull=True).select_related("dataset__node")
+    labels = dict(Authorization.Role.choices)
+    for authorization in active.order_by("dataset__node__name", "dataset__name"):
+        roles = [
+            {"column": c["name"], "role": role, "label": labels.get(role, role)}
+            for c in authorization.dataset.columns
+            if (role := authorization.column_roles.get(c["name"], ""))
+        ]
+        rows.append({"authorization": authorization, "roles": roles})
+    return rows
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_user(request, pk)
+    is_owner = request.user.node_id == project.owner_node_id
+    can_manage = is_owner and not project.is_archived
+    context = {
+        "project": project,
+        "memberships": project.memberships.select_related("node", "added_by"),
+        "authorizations": _authorizations(project),
+        "is_owner": is_owner,
+        "can_manage": can_manage,
+        "member_form": AddMemberForm(project) if can_manage else None,
+    }
+    return render(request, "projects/detail.html", context)
+
+
+@login_required
+@require_POST
+def add_member(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    form = AddMemberForm(project, request.POST)
+    if not form.is_valid():
+        messages.error(request, error_text(ValidationError(form.errors["node"])))
+        return redirect("projects:detail", pk=project.pk)
+    try:
+        services.add_member(request, project, form.cleaned_data["node"])
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, f"{form.cleaned_data['node']} is now a member.")
+    return redirect("projects:detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def remove_member(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    node = get_object_or_404(Node, pk=node_id, memberships__project=project)
+    try:
+        services.remove_member(request, project, node)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, f"{node} removed; its datasets are no longer shared here.")
+    return redirect("projects:detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def archive(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(request, pk)
+    archived = request.POST.get("archived") == "1"
+    try:
+        services.set_archived(request, project, archived)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        state = "archived: it is now read-only" if archived else "active again"
+        messages.success(request, f"Project “{project.name}” is {state}.")
+    return redirect("projects:detail", pk=project.pk)
