@@ -1,0 +1,30 @@
+"""Private set intersection: ECDH-PSI on X25519 for two or more parties.
+
+`ecdh_psi(link, data, keys, ...)` runs one party; `run_local_psi(inputs, keys, ...)` runs all
+parties in this process. See `core.psi.protocol` for the scheme and threat model.
+
+Names are imported lazily so that pool worker processes, which only need `core.psi.kernels`,
+do not pay for importing pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ecdh_psi": "core.psi.protocol",
+    "PsiResult": "core.psi.protocol",
+    "run_local_psi": "core.psi.local",
+    "DuplicateKeyError": "core.psi.errors",
+    "EmptyIntersectionError": "core.psi.errors",
+    "LowOrderPointError": "core.psi.errors",
+    "PsiCancelled": "core.psi.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'core.psi' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,212 @@
+"""Streaming building blocks of ECDH-PSI: pooled masking, paced sending, relaying, collecting.
+
+Memory stays bounded because nothing is ever produced faster than it is consumed: a party keeps
+at most `WINDOW` chunks in the process pool, and a sender keeps at most `WINDOW` chunks that the
+receiver has not yet taken off the link (the receiver acknowledges each chunk as it takes it).
+Values that a party must keep (the comparer's fully-masked sets) go into preallocated arrays.
+
+Messages on a link: numpy arrays carry data, the strings `ACK` and `END` carry control.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.comm import Link
+from core.errors import LinkError
+from core.psi.errors import PsiCancelled
+from core.psi.kernels import POINT_BYTES, hash_and_mask, mask_points
+from core.psi.source import PsiSource
+from core.psi.store import MaskedSetStore
+
+ACK = "ack"
+END = "end"
+WINDOW = 4
+
+
+class Progress:
+    """Monotone fraction-done reporter; work is counted in scalar multiplications."""
+
+    def __init__(self, callback: Callable[[float], None] | None, expected: int):
+        self._callback = callback
+        self._total = max(expected, 1)
+        self._done = 0
+        self._last = 0.0
+
+    def set_total(self, total: int) -> None:
+        self._total = max(total, self._done, 1)
+
+    def add(self, units: int) -> None:
+        self._done += units
+        # The last 5% cover comparing and writing the output.
+        self._report(0.95 * min(self._done / self._total, 1.0))
+
+    def finish(self) -> None:
+        self._report(1.0)
+
+    def _report(self, fraction: float) -> None:
+        if self._callback is not None and fraction > self._last:
+            self._last = fraction
+            self._callback(fraction)
+
+
+@dataclass
+class PartyWork:
+    """One party's handle on the shared machinery: link, pool, secret, progress, cancel check."""
+
+    link: Link
+    pool: Executor
+    scalar: bytes
+    progress: Progress
+    should_cancel: Callable[[], bool] | None = None
+
+    def check_cancel(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise PsiCancelled(f"party {self.link.party!r}: PSI cancelled by the caller")
+
+    def submit(self, fn: Callable, *args) -> Future:
+        self.check_cancel()
+        return self.pool.submit(fn, self.scalar, *args)
+
+    def take(self, future: Future, width: int) -> np.ndarray:
+        values = np.frombuffer(future.result(), dtype=np.uint8).reshape(-1, width)
+        self.progress.add(len(values))
+        return values
+
+
+def mask_own(work: PartyWork, source: PsiSource, store: MaskedSetStore, chunk: int) -> int:
+    """Hash and mask every key of `source` into `store`; return the number of rows read."""
+    pending: deque[tuple[int, Future]] = deque()
+    rows = 0
+    for start, keys in source.iter_keys(chunk):
+        pending.append((start, work.submit(hash_and_mask, keys)))
+        rows = start + len(keys)
+        while len(pending) >= WINDOW:
+            first, future = pending.popleft()
+            store.append(work.take(future, POINT_BYTES), first)
+    while pending:
+        first, future = pending.popleft()
+        store.append(work.take(future, POINT_BYTES), first)
+    return rows
+
+
+class PacedSender:
+    """Send chunks to one peer with at most `WINDOW` of them not yet acknowledged.
+
+    Messages from that peer that are not acknowledgements go to `on_other` (the comparer's own
+    stream in the two-party case comes back on the link that also carries its ACKs).
+    """
+
+    def __init__(self, link: Link, to: int, on_other: Callable[[object], None] | None = None):
+        self._link, self._to, self._on_other = link, to, on_other
+        self._unacked = 0
+
+    def send(self, chunk: np.ndarray) -> None:
+        while self._unacked >= WINDOW:
+            self._receive_one()
+        self._link.send(self._to, chunk)
+        self._unacked += 1
+
+    def finish(self) -> None:
+        self._link.send(self._to, END)
+        while self._unacked:
+            self._receive_one()
+
+    def _receive_one(self) -> None:
+        message = self._link.recv(self._to)
+        if isinstance(message, str) and message == ACK:
+            self._unacked -= 1
+        elif self._on_other is not None:
+            self._on_other(message)
+        else:
+            raise LinkError(
+                f"{self._link.party!r} expected an acknowledgement from "
+                f"{self._link.parties[self._to]!r}, got {type(message).__name__}"
+            )
+
+
+def send_stream(work: PartyWork, to: int, chunks: Iterable[np.ndarray], on_other=None) -> None:
+    """Send a party's sorted masked chunks to the next hop, paced by its acknowledgements."""
+    sender = PacedSender(work.link, to, on_other)
+    for chunk in chunks:
+        work.check_cancel()
+        sender.send(chunk)
+    sender.finish()
+
+
+def process_stream(
+    work: PartyWork, frm: int, keep: int, emit: Callable[[np.ndarray], None]
+) -> None:
+    """Receive point chunks from `frm` until END, raise them to our scalar, `emit` the results.
+
+    Each chunk is acknowledged as soon as it is taken off the link; results are emitted in the
+    order received, each truncated to its first `keep` bytes.
+    """
+    pending: deque[Future] = deque()
+    ended = False
+    while not ended or pending:
+        if not ended and len(pending) < WINDOW:
+            message = work.link.recv(frm)
+            if isinstance(message, str) and message == END:
+                ended = True
+                continue
+            points = _checked(work.link, frm, message, POINT_BYTES)
+            work.link.send(frm, ACK)
+            pending.append(work.submit(mask_points, points.tobytes(), keep))
+            continue
+        emit(work.take(pending.popleft(), keep))
+
+
+class FinalSink:
+    """Collects a party's fully-masked values into a preallocated (size, width) array."""
+
+    def __init__(self, link: Link, owner: int, size: int, width: int):
+        self._link, self._owner, self._width = link, owner, width
+        self.values = np.empty((size, width), dtype=np.uint8)
+        self._filled = 0
+        self.ended = False
+
+    def accept(self, message: object) -> None:
+        if isinstance(message, str) and message == END:
+            self.ended = True
+            return
+        values = _checked(self._link, self._owner, message, self._width)
+        if self._filled + len(values) > len(self.values):
+            raise LinkError(
+                f"{self._link.party!r} received more masked values for "
+                f"{self._link.parties[self._owner]!r} than its announced {len(self.values)}"
+            )
+        self.values[self._filled : self._filled + len(values)] = values
+        self._filled += len(values)
+
+    def drain(self, frm: int) -> None:
+        while not self.ended:
+            self.accept(self._link.recv(frm))
+        self.check_complete()
+
+    def check_complete(self) -> None:
+        if self._filled != len(self.values):
+            raise LinkError(
+                f"{self._link.party!r} received {self._filled} masked values for "
+                f"{self._link.parties[self._owner]!r}, announced {len(self.values)}"
+            )
+
+
+def _checked(link: Link, frm: int, message: object, width: int) -> np.ndarray:
+    ok = (
+        isinstance(message, np.ndarray)
+        and message.dtype == np.uint8
+        and message.ndim == 2
+        and message.shape[1] == width
+    )
+    if not ok:
+        raise LinkError(
+            f"{link.party!r} expected ({width}-byte) masked values from {link.parties[frm]!r}, "
+            f"got {type(message).__name__} {getattr(message, 'shape', '')}"
+        )
+    return message
