@@ -172,6 +172,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or "role" field: give each choice set its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "NodeStatusEnum": "console.nodes.models.Node.Status",
+        "ProjectStatusEnum": "console.projects.models.Project.Status",
+        "UserRoleEnum": "console.accounts.models.User.Role",
+        "ColumnRoleEnum": "console.datasets.models.Authorization.Role",
+    },
 }
 
 LOG_LEVEL = envstr("PRIVPAD_LOG_LEVEL", "INFO")

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from console.accounts import api
+
+urlpatterns = [
+    path("me/", api.Me.as_view(), name="api-me"),
+    path("tokens/", api.Tokens.as_view(), name="api-tokens"),
+]

@@ -2,15 +2,30 @@
 
 Field validation errors keep their per-field messages under `errors` and are summarised in
 `detail`, so clients can show one line and still highlight fields.
+
+Statuses: 400 invalid input (DRF's or Django's `ValidationError`, raised by the services),
+401 no or bad credentials (session and token clients alike), 403 not allowed, 404 unknown or
+not visible, 405 wrong method, 409 a change to an archived (read-only) project.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
+
+# Service errors with this code answer 409 Conflict (see console.projects.services).
+CONFLICT_CODES = frozenset({"project_archived"})
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the object."
+    default_code = "conflict"
 
 
 def _first_message(data) -> str:
@@ -33,11 +48,28 @@ def _code_of(exc: exceptions.APIException) -> str:
     return str(codes)
 
 
-def api_exception_handler(exc, context):
+def _from_django(exc: Exception) -> Exception:
+    """Translate Django's exceptions (raised by services and access helpers) into DRF's."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
+        return exceptions.NotFound(str(exc) or "Not found.")
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, DjangoValidationError):
+        validation = exceptions.ValidationError(as_serializer_error(exc))
+        code = _code_of(validation)
+        if code in CONFLICT_CODES:
+            return Conflict(_first_message(validation.detail), code)
+        return validation
+    return exc
+
+
+def _is_anonymous(context) -> bool:
+    request = context.get("request")
+    return request is not None and not request.user.is_authenticated
+
+
+def api_exception_handler(exc, context):
+    exc = _from_django(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -45,14 +77,17 @@ def api_exception_handler(exc, context):
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc), "errors": exc.detail}
     else:
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc)}
-    if (
-        response.status_code == status.HTTP_403_FORBIDDEN
-        and not context["request"].user.is_authenticated
+    headers = dict(response.items())
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed) or (
+        response.status_code == status.HTTP_403_FORBIDDEN and _is_anonymous(context)
     ):
-        # DRF answers 403 to anonymous session clients; they are unauthenticated, say so.
+        # DRF answers 403 when the first authenticator (session) has no challenge to offer;
+        # the client is unauthenticated: say so, and offer the token scheme.
         response.status_code = status.HTTP_401_UNAUTHORIZED
-        body = {
-            "detail": "Authentication credentials were not provided.",
-            "code": "not_authenticated",
-        }
-    return Response(body, status=response.status_code, headers=dict(response.items()))
+        headers["WWW-Authenticate"] = 'Token realm="api"'
+        if not isinstance(exc, exceptions.AuthenticationFailed):
+            body = {
+                "detail": "Authentication credentials were not provided.",
+                "code": "not_authenticated",
+            }
+    return Response(body, status=response.status_code, headers=headers)

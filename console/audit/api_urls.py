@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from console.audit import api
+
+urlpatterns = [
+    path("audit/", api.AuditList.as_view(), name="api-audit"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from console.nodes import api
+
+urlpatterns = [
+    path("nodes/", api.NodeListCreate.as_view(), name="api-nodes"),
+    path("nodes/<slug:name>/", api.NodeDetail.as_view(), name="api-node"),
+]

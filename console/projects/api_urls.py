@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from console.projects import api
+
+urlpatterns = [
+    path("projects/", api.ProjectListCreate.as_view(), name="api-projects"),
+    path("projects/<int:pk>/", api.ProjectDetail.as_view(), name="api-project"),
+    path("projects/<int:pk>/members/", api.ProjectMembers.as_view(), name="api-project-members"),
+    path(
+        "projects/<int:pk>/members/<slug:node_name>/",
+        api.ProjectMemberDetail.as_view(),
+        name="api-project-member",
+    ),
+]

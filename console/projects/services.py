@@ -24,6 +24,11 @@ EDITABLE_FIELDS = ("name", "description", "status")
 NAME_MAX_LENGTH = Project._meta.get_field("name").max_length
 
 
+def field_error(field: str, message: str, code: str) -> ValidationError:
+    """A ValidationError on one field that keeps its code (a plain dict would drop it)."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def ensure_active(project: Project) -> None:
     """Refuse any change to an archived project (call before authorising datasets too)."""
     if project.is_archived:
@@ -44,11 +49,10 @@ def ensure_owner(request, project: Project) -> None:
 def _clean_name(name) -> str:
     name = str(name or "").strip()
     if not name:
-        raise ValidationError({"name": "A project needs a name."}, code="required")
+        raise field_error("name", "A project needs a name.", "required")
     if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(
-            {"name": f"A project name has at most {NAME_MAX_LENGTH} characters."},
-            code="max_length",
+        raise field_error(
+            "name", f"A project name has at most {NAME_MAX_LENGTH} characters.", "max_length"
         )
     return name
 
@@ -88,9 +92,10 @@ def update_project(request, project: Project, **fields) -> Project:
         )
     status = fields.pop("status", None)
     if status is not None and status not in Project.Status.values:
-        raise ValidationError(
-            {"status": f"Unknown status '{status}'; use one of {', '.join(Project.Status)}."},
-            code="invalid_choice",
+        raise field_error(
+            "status",
+            f"Unknown status '{status}'; use one of {', '.join(Project.Status)}.",
+            "invalid_choice",
         )
     if fields:
         ensure_active(project)
@@ -141,7 +146,7 @@ def _resolve_node(node: Node | str) -> Node:
         return node
     found = Node.objects.filter(name=str(node or "").strip()).first()
     if found is None:
-        raise ValidationError({"node": f"Unknown node '{node}'."}, code="unknown_node")
+        raise field_error("node", f"Unknown node '{node}'.", "unknown_node")
     return found
 
 
@@ -151,14 +156,12 @@ def add_member(request, project: Project, node: Node | str) -> ProjectMember:
     ensure_active(project)
     node = _resolve_node(node)
     if node.status == Node.Status.DISABLED:
-        raise ValidationError(
-            {"node": f"Node '{node.name}' is disabled and cannot join projects."},
-            code="node_disabled",
+        raise field_error(
+            "node", f"Node '{node.name}' is disabled and cannot join projects.", "node_disabled"
         )
     if project.has_member(node):
-        raise ValidationError(
-            {"node": f"Node '{node.name}' is already a member of this project."},
-            code="already_member",
+        raise field_error(
+            "node", f"Node '{node.name}' is already a member of this project.", "already_member"
         )
     with transaction.atomic():
         member = ProjectMember.objects.create(project=project, node=node, added_by=request.user)
@@ -176,15 +179,15 @@ def remove_member(request, project: Project, node: Node | str) -> None:
     ensure_active(project)
     node = _resolve_node(node)
     if node.pk == project.owner_node_id:
-        raise ValidationError(
-            {"node": f"Node '{node.name}' owns the project and cannot be removed from it."},
-            code="owner_member",
+        raise field_error(
+            "node",
+            f"Node '{node.name}' owns the project and cannot be removed from it.",
+            "owner_member",
         )
     membership = project.memberships.filter(node=node).first()
     if membership is None:
-        raise ValidationError(
-            {"node": f"Node '{node.name}' is not a member of this project."},
-            code="not_member",
+        raise field_error(
+            "node", f"Node '{node.name}' is not a member of this project.", "not_member"
         )
     with transaction.atomic():
         active = Authorization.objects.filter(
