@@ -1,0 +1,1 @@
+"""Fixed-point kernels built only from protocol primitives (never reconstructing a secret)."""
