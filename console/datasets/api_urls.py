@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from console.datasets import api
+
+urlpatterns = [
+    path("datasets/", api.DatasetListCreate.as_view(), name="api-datasets"),
+    path("datasets/<int:pk>/", api.DatasetDetail.as_view(), name="api-dataset"),
+    path("datasets/<int:pk>/preview/", api.DatasetPreview.as_view(), name="api-dataset-preview"),
+    path("authorizations/", api.AuthorizationListCreate.as_view(), name="api-authorizations"),
+    path("authorizations/<int:pk>/", api.AuthorizationDetail.as_view(), name="api-authorization"),
+    path(
+        "authorizations/<int:pk>/revoke/",
+        api.AuthorizationRevoke.as_view(),
+        name="api-authorization-revoke",
+    ),
+]

@@ -1,0 +1,213 @@
+"""/api/v1/datasets/ and /api/v1/authorizations/: uploads, schemas, previews, authorisations.
+
+Who sees what: the owner node sees everything of its datasets (preview rows included);
+members of a project a dataset is authorised to see its schema and their projects' roles;
+everyone else gets 404, as if the object did not exist. Owner-only actions (preview, delete,
+authorise, revoke) answer 404 to other nodes too. Every error is `{"detail", "code"}`.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from console.api.schema import errors
+from console.audit.log import Action, Outcome, record
+from console.datasets import services
+from console.datasets.access import datasets_visible_to, get_dataset_for_owner, get_dataset_for_user
+from console.datasets.models import Authorization, Dataset
+from console.datasets.serializers import (
+    AuthorizationCreateSerializer,
+    AuthorizationSerializer,
+    DatasetSerializer,
+    DatasetUploadSerializer,
+    PreviewSerializer,
+)
+from console.datasets.uploads import UPLOAD_FIELD
+from console.projects.access import get_project_for_user
+from console.projects.models import ProjectMember
+
+
+def _with_authorizations(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
+    memberships = Prefetch("project__memberships", queryset=ProjectMember.objects.only("node"))
+    authorizations = Prefetch(
+        "authorizations",
+        queryset=Authorization.objects.select_related(
+            "project", "granted_by", "revoked_by"
+        ).prefetch_related(memberships),
+    )
+    return datasets.select_related("node", "uploaded_by").prefetch_related(authorizations)
+
+
+def _dataset_response(request: Request, dataset: Dataset, code: int = 200) -> Response:
+    dataset = _with_authorizations(Dataset.objects.filter(pk=dataset.pk)).get()
+    data = DatasetSerializer(dataset, context={"request": request}).data
+    return Response(data, status=code)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List the datasets I may see (mine, and those authorised to my projects)",
+        responses={200: DatasetSerializer(many=True), **errors()},
+    ),
+    post=extend_schema(
+        summary="Upload a CSV dataset to my node (multipart)",
+        request={"multipart/form-data": DatasetUploadSerializer},
+        responses={201: DatasetSerializer, **errors(400)},
+    ),
+)
+class DatasetListCreate(generics.ListCreateAPIView):
+    serializer_class = DatasetSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return _with_authorizations(datasets_visible_to(self.request.user)).order_by(
+            "node__name", "name"
+        )
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        # The service validates every field (and audits failures): pages and API alike.
+        dataset = services.create_dataset(
+            request,
+            request.FILES.get(UPLOAD_FIELD),
+            name=request.data.get("name", ""),
+            description=request.data.get("description", ""),
+        )
+        return _dataset_response(request, dataset, status.HTTP_201_CREATED)
+
+
+class DatasetDetail(APIView):
+    @extend_schema(
+        summary="Read a dataset: schema (and, for the owner, file facts and authorisations)",
+        responses={200: DatasetSerializer, **errors(404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _dataset_response(request, get_dataset_for_user(request, pk))
+
+    @extend_schema(
+        summary="Delete a dataset of my node, its file and its authorisations",
+        responses={204: None, **errors(404)},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        services.delete_dataset(request, get_dataset_for_owner(request, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DatasetPreview(APIView):
+    @extend_schema(
+        summary="The first rows of a dataset of my node (audited; other nodes get 404)",
+        responses={200: PreviewSerializer, **errors(404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        dataset = get_dataset_for_owner(request, pk)
+        return Response(PreviewSerializer(services.preview(request, dataset)).data)
+
+
+def authorizations_visible_to(user) -> QuerySet[Authorization]:
+    """Authorisations of the node's datasets, and active ones on projects the node is in."""
+    authorizations = Authorization.objects.select_related(
+        "dataset__node", "project", "granted_by", "revoked_by"
+    )
+    if not user.is_authenticated or user.node_id is None:
+        return authorizations.none()
+    shared = Q(revoked_at__isnull=True, project__memberships__node_id=user.node_id)
+    return authorizations.filter(Q(dataset__node_id=user.node_id) | shared).distinct()
+
+
+def _id_filter(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise ValidationError({name: f"'{value}' is not a {name} id."}, code="invalid")
+    return int(value)
+
+
+ID_FILTERS = [
+    OpenApiParameter("project", int, description="Only authorisations to this project."),
+    OpenApiParameter("dataset", int, description="Only authorisations of this dataset."),
+]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List authorisations: of my node's datasets, and active ones on my projects",
+        parameters=ID_FILTERS,
+        responses={200: AuthorizationSerializer(many=True), **errors(400)},
+    ),
+    post=extend_schema(
+        summary="Authorise a dataset of my node to a project, with column roles",
+        request=AuthorizationCreateSerializer,
+        responses={201: AuthorizationSerializer, **errors(400, 404, 409)},
+    ),
+)
+class AuthorizationListCreate(generics.ListCreateAPIView):
+    serializer_class = AuthorizationSerializer
+
+    def get_queryset(self) -> QuerySet[Authorization]:
+        authorizations = authorizations_visible_to(self.request.user)
+        project = _id_filter(self.request, "project")
+        if project is not None:
+            authorizations = authorizations.filter(project_id=project)
+        dataset = _id_filter(self.request, "dataset")
+        if dataset is not None:
+            authorizations = authorizations.filter(dataset_id=dataset)
+        return authorizations.order_by("-created_at", "-id")
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        body = AuthorizationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dataset = get_dataset_for_owner(request, body.validated_data["dataset"])
+        project = get_project_for_user(request, body.validated_data["project"])
+        authorization = services.authorize_dataset(
+            request, dataset, project, body.validated_data["column_roles"]
+        )
+        data = AuthorizationSerializer(authorization, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+def get_authorization_for_user(request: Request, pk: int) -> Authorization:
+    """The authorisation if visible to the user's node; 404 (audited if it exists) otherwise."""
+    authorization = authorizations_visible_to(request.user).filter(pk=pk).first()
+    if authorization is None:
+        hidden = Authorization.objects.select_related("dataset__node").filter(pk=pk).first()
+        if hidden is not None:
+            record(
+                request,
+                Action.ACCESS_DENIED,
+                target=hidden,
+                node=hidden.dataset.node,
+                outcome=Outcome.DENIED,
+                reason="authorisation not visible to the node",
+            )
+        raise Http404("No such authorisation.")
+    return authorization
+
+
+class AuthorizationDetail(APIView):
+    @extend_schema(
+        summary="Read an authorisation",
+        responses={200: AuthorizationSerializer, **errors(404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        authorization = get_authorization_for_user(request, pk)
+        return Response(AuthorizationSerializer(authorization, context={"request": request}).data)
+
+
+class AuthorizationRevoke(APIView):
+    @extend_schema(
+        summary="Revoke an authorisation of my node's dataset (other nodes get 404)",
+        request=None,
+        responses={200: AuthorizationSerializer, **errors(400, 404)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        authorization = get_authorization_for_user(request, pk)
+        authorization = services.revoke_authorization(request, authorization)
+        return Response(AuthorizationSerializer(authorization, context={"request": request}).data)

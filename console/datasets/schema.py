@@ -1,0 +1,432 @@
+"""Validate and profile a CSV file in bounded memory (pure: no Django, no ORM).
+
+`profile_csv(path)` reads the file twice, in streaming fashion:
+
+1. Structure pass (bytes -> text -> csv records): sha256 and size of the bytes, refusal of
+   binary files (known magic numbers, NUL bytes), the encoding, the header and the field count
+   of every record (exact line numbers for ragged rows).
+2. Profile pass: `pandas.read_csv(chunksize=...)` over the validated file, every cell read as
+   text; each chunk updates per-column null counts and inferred types.
+
+Encodings: UTF-8 (`utf-8`), UTF-8 with a byte-order mark (`utf-8-sig`) and GBK (`gbk`), tried in
+that order; UTF-16/32 and anything undecodable are refused with a message saying so.
+
+Rules (documented here because pipelines rely on them):
+- Names are kept exactly as written (no trimming), non-ASCII included. A name that is empty
+  or only spaces, or that appears twice, is refused.
+- Blank lines are ignored. Every other record must have as many fields as the header.
+- Null cells: empty or whitespace-only, or one of `NULL_MARKERS` (after trimming spaces).
+- Types are inferred over the non-null cells, trimmed: `bool` when every cell is one of
+  true/false/yes/no (any case); `int` when every cell is an optionally signed run of digits;
+  `float` when every cell is a decimal or scientific number (or inf); `str` otherwise. Chunks
+  combine like this: int + float -> float; anything else mixed (bool + int, number + text) ->
+  str; a column that is null everywhere is `str`.
+- No header: the first row is taken for data, and the file refused, when one of its cells is a
+  number (a column named `2024` is refused too: rename it `y2024`), or when every column has a
+  typed profile (int/float/bool) and every first-row cell is a value of that type.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+ENCODINGS = ("utf-8", "gbk")
+NULL_MARKERS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
+BOOL_WORDS = frozenset({"true", "false", "yes", "no"})
+INT_PATTERN = r"[+-]?\d+"
+NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
+# Cells per pandas chunk: bounds memory whatever the width of the table.
+DEFAULT_CHUNK_CELLS = 1_000_000
+BLOCK_SIZE = 1 << 20
+# Leading bytes of formats people upload by mistake instead of exporting a CSV.
+MAGIC_NUMBERS = {
+    b"PK\x03\x04": "a ZIP archive (or an Excel .xlsx workbook)",
+    b"\xd0\xcf\x11\xe0": "an Excel .xls / OLE document",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x1f\x8b": "a gzip archive",
+    b"SQLite format 3\x00": "an SQLite database",
+}
+UTF16_32_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+UTF8_BOM = codecs.BOM_UTF8
+
+_INT = re.compile(INT_PATTERN)
+_NUMBER = re.compile(NUMBER_PATTERN)
+_FLOAT = re.compile(FLOAT_PATTERN)
+
+
+class CsvError(ValueError):
+    """The file is not an acceptable CSV; the message names the problem for the uploader."""
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    name: str
+    type: str
+    nulls: int
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "nulls": self.nulls}
+
+
+@dataclass(frozen=True)
+class CsvProfile:
+    encoding: str
+    columns: list[ColumnProfile]
+    row_count: int
+    size_bytes: int
+    sha256: str
+    chunks: int = field(default=0, compare=False)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+def profile_csv(path: str | Path, *, chunk_cells: int | None = None) -> CsvProfile:
+    """Validate the CSV at `path` and return its schema; raise `CsvError` naming the problem."""
+    path = Path(path)
+    structure = scan_structure(path)
+    width = len(structure.header)
+    chunk_rows = max(1, (chunk_cells or DEFAULT_CHUNK_CELLS) // width)
+    kinds, nulls, rows, chunks = _profile_chunks(path, structure.encoding, width, chunk_rows)
+    if rows != structure.rows:
+        # Both passes parse the same bytes; a disagreement means quoting pandas reads otherwise.
+        raise CsvError(
+            f"The file's quoting is ambiguous: {structure.rows} data rows by one reading, "
+            f'{rows} by another. Check quotes (") inside fields.'
+        )
+    columns = [
+        ColumnProfile(name, kind or "str", count)
+        for name, kind, count in zip(structure.header, kinds, nulls, strict=True)
+    ]
+    _refuse_data_as_header(structure.header, columns)
+    return CsvProfile(
+        encoding=structure.encoding,
+        columns=columns,
+        row_count=rows,
+        size_bytes=structure.size_bytes,
+        sha256=structure.sha256,
+        chunks=chunks,
+    )
+
+
+# --- Structure pass -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Structure:
+    encoding: str
+    header: list[str]
+    rows: int
+    size_bytes: int
+    sha256: str
+
+
+class _Undecodable(Exception):
+    def __init__(self, encoding: str, offset: int, line: int, byte: int) -> None:
+        super().__init__(encoding, offset, line, byte)
+        self.encoding, self.offset, self.line, self.byte = encoding, offset, line, byte
+
+    def describe(self) -> str:
+        return f"byte 0x{self.byte:02x} at offset {self.offset} (line {self.line})"
+
+
+class _CheckingReader(io.RawIOBase):
+    """A raw binary stream that hashes what is read, refuses NUL bytes (binary data) and checks
+    that the bytes decode in `encoding`, locating the first bad byte (offset and line)."""
+
+    def __init__(self, raw, encoding: str) -> None:
+        self._raw = raw
+        self._encoding = encoding
+        self._decoder = codecs.getincrementaldecoder(encoding)()
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._newlines = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise CsvError(
+                f"The file is not a CSV text file: it contains binary data (a NUL byte at "
+                f"offset {self.size + nul}). Export the data as CSV (UTF-8) and upload that."
+            )
+        self._check_decodes(data)
+        self.digest.update(data)
+        self.size += len(data)
+        self._newlines += data.count(b"\n")
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _check_decodes(self, data: bytes) -> None:
+        pending = self._decoder.getstate()[0]
+        try:
+            self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:
+            # error.start indexes pending + data; bytes "\n" never occur inside a UTF-8 or
+            # GBK multi-byte sequence, so counting them gives the line.
+            offset = self.size - len(pending) + error.start
+            before = (pending + data)[: error.start]
+            line = self._newlines + before.count(b"\n") + 1
+            raise _Undecodable(self._encoding, offset, line, error.object[error.start]) from None
+
+
+def scan_structure(path: Path) -> Structure:
+    """First pass: encoding, header, record widths, sha256. Raises `CsvError`."""
+    with path.open("rb") as raw:
+        head = raw.read(16)
+    _refuse_known_binary(head)
+    if not head:
+        raise CsvError("The file is empty (0 bytes).")
+    if head.startswith(UTF8_BOM):
+        try:
+            return _scan_as(path, "utf-8-sig")
+        except _Undecodable as error:
+            raise CsvError(
+                f"The file starts with a UTF-8 byte-order mark but is not UTF-8: "
+                f"{error.describe()} cannot be decoded. Save it as UTF-8 and upload it again."
+            ) from None
+    failures: list[_Undecodable] = []
+    for encoding in ENCODINGS:
+        try:
+            return _scan_as(path, encoding)
+        except _Undecodable as error:
+            failures.append(error)
+    utf8, gbk = failures
+    raise CsvError(
+        f"The file's encoding is not supported: it is neither UTF-8 ({utf8.describe()} is "
+        f"invalid) nor GBK ({gbk.describe()} is invalid). Save the CSV as UTF-8 and upload it "
+        "again."
+    )
+
+
+def _refuse_known_binary(head: bytes) -> None:
+    for bom, name in UTF16_32_BOMS.items():
+        if head.startswith(bom):
+            raise CsvError(
+                f"The file is encoded as {name}; only UTF-8 (with or without BOM) and GBK are "
+                "accepted. Save the CSV as UTF-8 and upload it again."
+            )
+    for magic, kind in MAGIC_NUMBERS.items():
+        if head.startswith(magic):
+            raise CsvError(f"The file is {kind}, not a CSV text file. Export it as CSV first.")
+
+
+def _scan_as(path: Path, encoding: str) -> Structure:
+    with path.open("rb", buffering=0) as raw:
+        checking = _CheckingReader(raw, encoding)
+        text = io.TextIOWrapper(io.BufferedReader(checking, BLOCK_SIZE), encoding, newline="")
+        header, rows = _check_records(csv.reader(text), _LineCounter())
+    return Structure(encoding, header, rows, checking.size, checking.digest.hexdigest())
+
+
+class _LineCounter:
+    """Tracks where each record starts: `csv.reader.line_num` is where it ends."""
+
+    def __init__(self) -> None:
+        self.previous_end = 0
+
+    def start_of(self, reader) -> int:
+        start = self.previous_end + 1
+        self.previous_end = reader.line_num
+        return start
+
+
+def _check_records(reader, lines: _LineCounter) -> tuple[list[str], int]:
+    header = _first_record(reader, lines)
+    _check_header(header)
+    width = len(header)
+    rows = 0
+    for record in _records(reader):
+        start = lines.start_of(reader)
+        if not record:
+            continue
+        if len(record) != width:
+            raise CsvError(
+                f"Line {start} has {len(record)} field{'s' * (len(record) != 1)}, expected "
+                f"{width} (as many as the header has columns)."
+            )
+        rows += 1
+    if rows == 0:
+        raise CsvError(
+            f"The file has a header row ({width} column{'s' * (width != 1)}) but no data rows."
+        )
+    return header, rows
+
+
+def _records(reader) -> Iterator[list[str]]:
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CsvError(f"Line {reader.line_num} is not valid CSV: {error}.") from None
+
+
+def _first_record(reader, lines: _LineCounter) -> list[str]:
+    for record in _records(reader):
+        lines.start_of(reader)
+        if record and any(cell.strip() for cell in record):
+            return record
+        if record:
+            raise CsvError(f"Line {reader.line_num}, the header row, has only empty column names.")
+    raise CsvError("The file is empty: it has no header row and no data.")
+
+
+def _check_header(header: list[str]) -> None:
+    empty = [str(i + 1) for i, name in enumerate(header) if not name.strip()]
+    if empty:
+        which = ", ".join(empty)
+        raise CsvError(
+            f"The header row has an empty column name (column{'s' * (len(empty) > 1)} "
+            f"{which}). Every column needs a name."
+        )
+    seen: dict[str, list[int]] = {}
+    for index, name in enumerate(header):
+        seen.setdefault(name, []).append(index + 1)
+    duplicates = {name: where for name, where in seen.items() if len(where) > 1}
+    if duplicates:
+        listed = "; ".join(
+            f"'{name}' (columns {', '.join(map(str, where))})" for name, where in duplicates.items()
+        )
+        raise CsvError(f"Duplicate column names in the header: {listed}. Names must be unique.")
+
+
+def _refuse_data_as_header(header: list[str], columns: list[ColumnProfile]) -> None:
+    for index, name in enumerate(header):
+        if _NUMBER.fullmatch(name.strip()):
+            raise CsvError(
+                f"The file seems to have no header row: column {index + 1} is named "
+                f"'{name}', a number, so the first line looks like data. Add a header row "
+                "naming the columns (names must not be numbers)."
+            )
+    typed = [column.type for column in columns]
+    if "str" not in typed and all(
+        _is_value_of(name.strip(), kind) for name, kind in zip(header, typed, strict=True)
+    ):
+        raise CsvError(
+            "The file seems to have no header row: every name in the first line is a value "
+            "of its column's type. Add a header row naming the columns."
+        )
+
+
+def _is_value_of(cell: str, kind: str) -> bool:
+    if kind == "bool":
+        return cell.lower() in BOOL_WORDS
+    if kind == "int":
+        return _INT.fullmatch(cell) is not None
+    return _FLOAT.fullmatch(cell) is not None
+
+
+# --- Profile pass ---------------------------------------------------------------------------
+
+
+def _profile_chunks(
+    path: Path, encoding: str, width: int, chunk_rows: int
+) -> tuple[list[str | None], list[int], int, int]:
+    kinds: list[str | None] = [None] * width
+    nulls = [0] * width
+    rows = chunks = 0
+    reader = pd.read_csv(
+        path,
+        encoding=encoding,
+        header=0,
+        names=list(range(width)),
+        dtype=str,
+        na_filter=False,
+        skip_blank_lines=True,
+        index_col=False,
+        chunksize=chunk_rows,
+    )
+    try:
+        with reader:
+            for chunk in reader:
+                rows += len(chunk)
+                chunks += 1
+                for index in range(width):
+                    kind, count = profile_cells(chunk[index], skip_typing=kinds[index] == "str")
+                    kinds[index] = merge_kinds(kinds[index], kind)
+                    nulls[index] += count
+    except (pd.errors.ParserError, ValueError) as error:
+        raise CsvError(f"The file is not valid CSV: {error}".strip()) from None
+    return kinds, nulls, rows, chunks
+
+
+def profile_cells(cells: pd.Series, *, skip_typing: bool = False) -> tuple[str | None, int]:
+    """(kind of the non-null cells or None when all are null, number of null cells)."""
+    trimmed = cells.astype(str).str.strip()
+    is_null = trimmed.isin(NULL_MARKERS)
+    values = trimmed[~is_null]
+    null_count = int(is_null.sum())
+    if values.empty:
+        return None, null_count
+    if skip_typing:
+        return "str", null_count
+    return infer_kind(values), null_count
+
+
+def infer_kind(values: pd.Series) -> str:
+    """The narrowest type of non-null, trimmed text cells: bool, int, float or str."""
+    if values.str.fullmatch(INT_PATTERN).all():
+        return "int"
+    if values.str.fullmatch(FLOAT_PATTERN).all():
+        return "float"
+    if values.str.lower().isin(BOOL_WORDS).all():
+        return "bool"
+    return "str"
+
+
+def merge_kinds(left: str | None, right: str | None) -> str | None:
+    """Combine the types seen in two chunks of one column (None: only nulls so far)."""
+    if left is None or left == right:
+        return right if left is None else left
+    if right is None:
+        return left
+    if {left, right} == {"int", "float"}:
+        return "float"
+    return "str"
+
+
+# --- Reading rows back (preview) ------------------------------------------------------------
+
+
+def read_rows(path: str | Path, encoding: str, limit: int) -> tuple[list[str], list[list]]:
+    """The header and the first `limit` data rows, cells as text or None for nulls.
+
+    Parses exactly like the structure pass (blank lines skipped), so it shows what was profiled.
+    """
+    rows: list[list] = []
+    with Path(path).open(encoding=encoding, newline="") as text:
+        reader = csv.reader(text)
+        header: list[str] = []
+        for record in reader:
+            if not record:
+                continue
+            if not header:
+                header = record
+                continue
+            if len(rows) >= limit:
+                break
+            rows.append([None if cell.strip() in NULL_MARKERS else cell for cell in record])
+    return header, rows

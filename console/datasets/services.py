@@ -1,0 +1,405 @@
+"""Dataset use cases shared by the pages and the REST API: upload, delete, preview, authorise.
+
+Each function takes the acting request first (for the audit log) and raises
+`django.core.exceptions.ValidationError` with a message naming the problem, or `Http404` (via
+`console.datasets.access`, audited) when the user's node may not touch the object.
+
+Invariants:
+- An upload either ends as one Dataset row plus one file `datasets/<uuid>.csv` in the owning
+  node's storage, or leaves neither, nor any temporary file; failures are audited as `failed`.
+- Rows are read back only by `preview`, only for users of the owning node, and audited.
+- One active authorisation per dataset and project. Authorising again is refused (revoke first,
+  then authorise with the new roles), so every grant of roles is its own audited record.
+- Revoking is the owner's right even in an archived project: withdrawing consent must not
+  depend on the project being editable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from console.audit.log import Action, Outcome, record
+from console.datasets.access import get_dataset_for_owner
+from console.datasets.models import Authorization, Dataset
+from console.datasets.schema import CsvError, profile_csv, read_rows
+from console.datasets.uploads import limit_message
+from console.projects.services import ensure_active
+
+NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
+FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
+DESCRIPTION_MAX_LENGTH = 5000
+ROLES = tuple(Authorization.Role.values)
+
+
+# --- Upload ---------------------------------------------------------------------------------
+
+
+def create_dataset(request, uploaded_file, name: str, description: str = "") -> Dataset:
+    """Profile the uploaded CSV and store it in the user's node; audited either way."""
+    staged: Path | None = None
+    try:
+        node = _node_of(request.user)
+        name = _clean_name(node, name)
+        description = _clean_description(description)
+        client_name = _clean_upload(uploaded_file)
+        staged = _stage(uploaded_file)
+        profile = _profile(staged)
+        dataset = _store(request, node, staged, client_name, name, description, profile)
+    except Exception as error:
+        _audit_failed_upload(request, uploaded_file, name, error)
+        raise
+    finally:
+        _discard(uploaded_file, staged)
+    record(
+        request,
+        Action.UPLOAD,
+        target=dataset,
+        node=dataset.node,
+        rows=dataset.row_count,
+        columns=len(dataset.columns),
+        size_bytes=dataset.size_bytes,
+    )
+    return dataset
+
+
+def _node_of(user):
+    if not user.is_authenticated or user.node_id is None:
+        raise ValidationError(
+            "Only users of a node can upload datasets; your account belongs to no node.",
+            code="no_node",
+        )
+    return user.node
+
+
+def _clean_name(node, name) -> str:
+    name = str(name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A dataset needs a name."}, code="required")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {"name": f"The name is {len(name)} characters long; the limit is {NAME_MAX_LENGTH}."},
+            code="max_length",
+        )
+    if Dataset.objects.filter(node=node, name__iexact=name).exists():
+        raise ValidationError({"name": _name_taken(node, name)}, code="duplicate_name")
+    return name
+
+
+def _name_taken(node, name: str) -> str:
+    return f"Node '{node.name}' already has a dataset named '{name}'; choose another name."
+
+
+def _clean_description(description) -> str:
+    description = str(description or "").strip()
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "description": f"The description is {len(description)} characters long; the "
+                f"limit is {DESCRIPTION_MAX_LENGTH}."
+            },
+            code="max_length",
+        )
+    return description
+
+
+def _clean_upload(uploaded_file) -> str:
+    """The client's file name, once the upload is known to be present and within limits."""
+    if uploaded_file is None:
+        raise ValidationError({"file": "Choose a CSV file to upload."}, code="required")
+    rejection = getattr(uploaded_file, "rejection", None)
+    if rejection:
+        raise ValidationError({"file": rejection}, code="file_too_large")
+    if uploaded_file.size is not None and uploaded_file.size > settings.PRIVPAD_UPLOAD_MAX_BYTES:
+        raise ValidationError({"file": limit_message(uploaded_file.size)}, code="file_too_large")
+    name = getattr(uploaded_file, "client_name", None) or uploaded_file.name or ""
+    check_file_name(name)
+    return name
+
+
+def check_file_name(name: str) -> None:
+    """Refuse names that are paths or carry control characters: they name nothing safely."""
+    problem = None
+    if not name.strip():
+        problem = "is empty"
+    elif "/" in name or "\\" in name:
+        problem = "contains a path separator (/ or \\)"
+    elif ".." in name:
+        problem = "contains '..'"
+    elif any(ord(char) < 32 or 127 <= ord(char) < 160 for char in name):
+        problem = "contains a control character"
+    elif len(name) > FILENAME_MAX_LENGTH:
+        problem = f"is longer than {FILENAME_MAX_LENGTH} characters"
+    if problem:
+        raise ValidationError(
+            {"file": f"The file name {name!r} {problem}; upload a plain file name like data.csv."},
+            code="invalid_file_name",
+        )
+
+
+def _stage(uploaded_file) -> Path:
+    """A path under UPLOAD_TEMP_DIR holding the upload: its own temporary file when it has
+    one there, else a copy written chunk by chunk (uploads made without the HTTP handler)."""
+    temp_dir = Path(settings.UPLOAD_TEMP_DIR).resolve()
+    if hasattr(uploaded_file, "temporary_file_path"):
+        path = Path(uploaded_file.temporary_file_path()).resolve()
+        if path.parent == temp_dir:
+            uploaded_file.flush()
+            return path
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix="stage-", suffix=".part", dir=temp_dir)
+    written = 0
+    with os.fdopen(descriptor, "wb") as out:
+        for chunk in uploaded_file.chunks():
+            written += len(chunk)
+            out.write(chunk)
+            if written > settings.PRIVPAD_UPLOAD_MAX_BYTES:
+                raise ValidationError({"file": limit_message()}, code="file_too_large")
+    return Path(name)
+
+
+def _profile(path: Path):
+    try:
+        return profile_csv(path)
+    except CsvError as error:
+        raise ValidationError({"file": str(error)}, code="invalid_csv") from None
+
+
+def _store(request, node, staged: Path, client_name, name, description, profile) -> Dataset:
+    """Create the row and move the file in one step; on any failure neither remains."""
+    relative = f"datasets/{uuid.uuid4().hex}.csv"
+    target = node.ensure_storage() / relative
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                node=node,
+                name=name,
+                description=description,
+                original_filename=client_name,
+                relative_path=relative,
+                size_bytes=profile.size_bytes,
+                sha256=profile.sha256,
+                encoding=profile.encoding,
+                row_count=profile.row_count,
+                columns=[column.as_dict() for column in profile.columns],
+                uploaded_by=request.user,
+            )
+            move_file(staged, target)
+    except IntegrityError:
+        target.unlink(missing_ok=True)
+        raise ValidationError({"name": _name_taken(node, name)}, code="duplicate_name") from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return dataset
+
+
+def move_file(source: Path, target: Path) -> None:
+    """Atomically put `source` at `target`, also across filesystems (copy, then rename)."""
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        partial = target.with_name(f".{target.name}.part")
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        source.unlink(missing_ok=True)
+    os.chmod(target, 0o600)
+
+
+def _discard(uploaded_file, staged: Path | None) -> None:
+    """Remove whatever of the upload is left in the temporary directory."""
+    if uploaded_file is not None:
+        with contextlib.suppress(OSError, ValueError):
+            uploaded_file.close()
+    if staged is not None:
+        staged.unlink(missing_ok=True)
+
+
+def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None:
+    if isinstance(error, ValidationError):
+        reason = " ".join(error.messages)
+    else:
+        reason = f"internal error: {type(error).__name__}"
+    client_name = getattr(uploaded_file, "client_name", None) or getattr(uploaded_file, "name", "")
+    record(
+        request,
+        Action.UPLOAD,
+        outcome=Outcome.FAILED,
+        name=str(name or "")[:NAME_MAX_LENGTH],
+        file=str(client_name or "")[:FILENAME_MAX_LENGTH],
+        reason=reason[:500],
+    )
+
+
+# --- Delete and preview ---------------------------------------------------------------------
+
+
+def delete_dataset(request, dataset: Dataset) -> None:
+    """Remove the dataset's row (its authorisations go with it) and its file; owner only."""
+    dataset = get_dataset_for_owner(request, dataset.pk)
+    path = dataset.path
+    parked = path.with_name(f".{path.name}.deleting")
+    had_file = path.exists()
+    if had_file:
+        os.replace(path, parked)
+    dataset_id = dataset.pk
+    try:
+        with transaction.atomic():
+            dataset.delete()
+    except BaseException:
+        if had_file:
+            os.replace(parked, path)
+        raise
+    parked.unlink(missing_ok=True)
+    dataset.pk = dataset_id
+    record(request, Action.DELETE, target=dataset, node=dataset.node, file_found=had_file)
+
+
+def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
+    """The first rows of the dataset for users of its node (audited); 404 for anyone else."""
+    dataset = get_dataset_for_owner(request, dataset.pk)
+    limit = settings.PRIVPAD_PREVIEW_ROWS if limit is None else max(0, int(limit))
+    limit = min(limit, settings.PRIVPAD_PREVIEW_ROWS)
+    try:
+        _header, rows = read_rows(dataset.path, dataset.encoding, limit)
+    except FileNotFoundError:
+        raise ValidationError(
+            f"The file of dataset '{dataset.name}' is missing from the node's storage.",
+            code="file_missing",
+        ) from None
+    record(request, Action.PREVIEW, target=dataset, node=dataset.node, rows=len(rows))
+    return {
+        "columns": dataset.column_names,
+        "rows": rows,
+        "row_count": dataset.row_count,
+        "truncated": dataset.row_count > len(rows),
+    }
+
+
+# --- Authorisations -------------------------------------------------------------------------
+
+
+def authorize_dataset(request, dataset: Dataset, project, column_roles: dict) -> Authorization:
+    """Authorise the dataset to a project its node belongs to, with a role per column."""
+    dataset = get_dataset_for_owner(request, dataset.pk)
+    if not project.has_member(dataset.node):
+        raise ValidationError(
+            {
+                "project": f"Node '{dataset.node.name}' is not a member of project "
+                f"'{project.name}'; a dataset can only be authorised to its node's projects."
+            },
+            code="not_member",
+        )
+    ensure_active(project)
+    roles = clean_column_roles(dataset, column_roles)
+    existing = _active_authorization(dataset, project)
+    if existing is not None:
+        raise ValidationError(_already_authorized(dataset, project, existing), code="duplicate")
+    try:
+        with transaction.atomic():
+            authorization = Authorization.objects.create(
+                dataset=dataset, project=project, column_roles=roles, granted_by=request.user
+            )
+    except IntegrityError:
+        existing = _active_authorization(dataset, project)
+        raise ValidationError(
+            _already_authorized(dataset, project, existing), code="duplicate"
+        ) from None
+    record(
+        request,
+        Action.AUTHORIZE,
+        target=authorization,
+        node=dataset.node,
+        project=project.pk,
+        roles=_role_counts(roles),
+    )
+    return authorization
+
+
+def clean_column_roles(dataset: Dataset, column_roles) -> dict[str, str]:
+    """A role for every column in file order: given ones checked, missing ones `feature`."""
+    if column_roles is None:
+        column_roles = {}
+    if not isinstance(column_roles, dict):
+        raise ValidationError(
+            {"column_roles": "Column roles must be an object mapping column names to roles."},
+            code="invalid",
+        )
+    names = dataset.column_names
+    unknown = [str(column) for column in column_roles if column not in names]
+    if unknown:
+        listed = ", ".join(repr(column) for column in unknown)
+        raise ValidationError(
+            {"column_roles": f"Dataset '{dataset.name}' has no column {listed}."},
+            code="unknown_column",
+        )
+    bad = {column: role for column, role in column_roles.items() if role not in ROLES}
+    if bad:
+        listed = ", ".join(f"{role!r} for {column!r}" for column, role in bad.items())
+        raise ValidationError(
+            {"column_roles": f"Unknown role {listed}; roles are {', '.join(ROLES)}."},
+            code="invalid_role",
+        )
+    return {name: column_roles.get(name, Authorization.Role.FEATURE.value) for name in names}
+
+
+def _active_authorization(dataset: Dataset, project) -> Authorization | None:
+    return Authorization.objects.filter(
+        dataset=dataset, project=project, revoked_at__isnull=True
+    ).first()
+
+
+def _already_authorized(dataset, project, existing: Authorization | None) -> str:
+    which = f" (authorisation #{existing.pk})" if existing is not None else ""
+    return (
+        f"Dataset '{dataset.name}' is already authorised to project '{project.name}'{which}; "
+        "revoke that authorisation first to change the column roles."
+    )
+
+
+def _role_counts(roles: dict[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for role in roles.values():
+        counts[role] = counts.get(role, 0) + 1
+    return counts
+
+
+def revoke_authorization(request, authorization: Authorization) -> Authorization:
+    """Withdraw an authorisation (owner node only); members stop seeing the dataset."""
+    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    with transaction.atomic():
+        current = Authorization.objects.select_for_update().get(pk=authorization.pk)
+        if current.revoked_at is not None:
+            when = timezone.localtime(current.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
+            raise ValidationError(
+                f"Authorisation #{current.pk} of dataset '{dataset.name}' to project "
+                f"'{current.project.name}' was already revoked on {when}.",
+                code="already_revoked",
+            )
+        current.revoked_at = timezone.now()
+        current.revoked_by = request.user
+        current.save(update_fields=["revoked_at", "revoked_by"])
+    authorization.revoked_at, authorization.revoked_by = current.revoked_at, current.revoked_by
+    record(
+        request,
+        Action.REVOKE,
+        target=authorization,
+        node=dataset.node,
+        project=authorization.project_id,
+    )
+    return authorization
