@@ -2,15 +2,17 @@
 
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
 from console.datasets.models import Authorization, Dataset
+from console.datasets.uploads import limit_message
 from console.projects.models import Project
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
+        # The dataset service explains an empty file better than "The submitted file is empty".
+        allow_empty_file=True,
         help_text="UTF-8 (with or without BOM) or GBK, with a header row.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -25,12 +27,11 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
-        limit = settings.PRIVPAD_UPLOAD_MAX_BYTES
-        if uploaded.size > limit:
-            raise forms.ValidationError(
-                f"The file is {filesizeformat(uploaded.size)}; the limit is "
-                f"{filesizeformat(limit)}."
-            )
+        # The streaming upload handler puts a refusal in place of a file over the limit.
+        if rejection := getattr(uploaded, "rejection", None):
+            raise forms.ValidationError(rejection)
+        if uploaded.size and uploaded.size > settings.PRIVPAD_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(limit_message(uploaded.size))
         return uploaded
 
 

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from console.datasets import services
 from console.datasets.access import (
     active_authorizations,
     datasets_visible_to,
@@ -22,16 +23,6 @@ from console.datasets.access import (
 from console.datasets.forms import AuthorizeForm, UploadForm
 from console.datasets.models import Authorization, Dataset
 from console.pages.errors import add_service_errors, error_text
-
-
-def _services():
-    from console.datasets import services
-
-    return services
-
-
-# The dataset collection of the REST API (console/datasets/api_urls.py), where JS uploads go.
-UPLOAD_API_URL = "/api/v1/datasets/"
 
 
 def _with_roles(authorization: Authorization) -> dict:
@@ -74,7 +65,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            dataset = _services().create_dataset(
+            dataset = services.create_dataset(
                 request, data["file"], name=data["name"], description=data["description"]
             )
         except ValidationError as error:
@@ -85,7 +76,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "max_bytes": settings.PRIVPAD_UPLOAD_MAX_BYTES,
-        "api_url": UPLOAD_API_URL,
+        "api_url": reverse("api-datasets"),  # where upload.js sends the file
         "detail_url_template": reverse("datasets:detail", args=[0]),
     }
     return render(request, "datasets/upload.html", context)
@@ -116,7 +107,7 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         project = form.cleaned_data["project"]
         try:
-            _services().authorize_dataset(request, dataset, project, form.column_roles())
+            services.authorize_dataset(request, dataset, project, form.column_roles())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -138,7 +129,7 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     authorization = get_object_or_404(Authorization.objects.select_related("project"), pk=pk)
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     try:
-        _services().revoke_authorization(request, authorization)
+        services.revoke_authorization(request, authorization)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
@@ -149,7 +140,7 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_dataset_for_owner(request, pk)
-    context = {"dataset": dataset, "preview": _services().preview(request, dataset)}
+    context = {"dataset": dataset, "preview": services.preview(request, dataset)}
     return render(request, "datasets/preview.html", context)
 
 
@@ -160,7 +151,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         name = dataset.name
         try:
-            _services().delete_dataset(request, dataset)
+            services.delete_dataset(request, dataset)
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect("datasets:detail", pk=pk)
