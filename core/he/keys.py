@@ -38,7 +38,7 @@ import hashlib
 import random
 import secrets
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -111,13 +111,7 @@ class PublicKey:
         return map_chunks(_encrypt_chunk, self.state(), residues, parallel_flag)
 
     def _encrypt_local(self, residues: Sequence[int]) -> list[mpz]:
-        n, n2 = self.n, self.n2
-        masks = self.table.random_powers(len(residues))
-        # (1 + m n) hs^x = hs^x + n * (m hs^x mod n)  (mod n^2): a cheaper product than n^2-wide.
-        return [
-            mask if not m else (mask + n * (m * mask % n)) % n2
-            for m, mask in zip(residues, masks, strict=True)
-        ]
+        return _apply_messages(self, residues, self.table.random_powers(len(residues)))
 
     def encrypt_array(
         self,
@@ -132,13 +126,23 @@ class PublicKey:
         uses the process pool for batches of at least ENCRYPT_PARALLEL_MIN values.
         Raises EncodingError for non-numeric dtypes, NaN/inf and values beyond the safe range.
         """
+        return self.encrypt_with(self.encrypt_residues, values, fraction_bits, parallel)
+
+    def encrypt_with(
+        self,
+        encrypt: Callable[[Sequence[int], bool], list[mpz]],
+        values: object,
+        fraction_bits: int,
+        parallel: bool | None,
+    ) -> CiphertextArray:
+        """Encode `values` and encrypt them with `encrypt(residues, use_pool)`."""
         from core.he.ciphertext import CiphertextArray
 
         shape = np.shape(values)
         ints, used_bits = encode_signed(values, fraction_bits)
         check_safe_range(ints, self.max_int)
         use_pool = should_parallelise(parallel, len(ints), ENCRYPT_PARALLEL_MIN)
-        cts = self.encrypt_residues(to_residues(ints, int(self.n)), use_pool)
+        cts = encrypt(to_residues(ints, int(self.n)), use_pool)
         return CiphertextArray(self, object_array(cts, shape), used_bits)
 
     def random_masks(self, count: int, parallel_flag: bool = False) -> list[mpz]:
@@ -181,6 +185,7 @@ class PrivateKey:
         self.hp = gmpy2.invert((gmpy2.powmod(g, p - 1, self.p2) - 1) // p, p)
         self.hq = gmpy2.invert((gmpy2.powmod(g, q - 1, self.q2) - 1) // q, q)
         self.p_inv_q = gmpy2.invert(p, q)
+        self.p2_inv_q2 = gmpy2.invert(self.p2, self.q2)
 
     def __repr__(self) -> str:
         return f"PrivateKey(bits={self.public_key.bits}, id={self.public_key.key_id.hex()[:12]})"
@@ -199,6 +204,44 @@ class PrivateKey:
     def decrypt_residues(self, cts: Sequence[int], parallel_flag: bool = False) -> list[mpz]:
         """Decrypt raw ciphertexts; on the process pool when `parallel_flag`."""
         return map_chunks(_decrypt_chunk, self.state(), cts, parallel_flag)
+
+    @cached_property
+    def crt_tables(self) -> tuple[FixedBaseTable, FixedBaseTable]:
+        """Fixed-base tables of hs mod p^2 and mod q^2 for the key holder's faster encryption."""
+        pk = self.public_key
+        return (
+            FixedBaseTable(pk.hs % self.p2, self.p2, pk.exponent_bits),
+            FixedBaseTable(pk.hs % self.q2, self.q2, pk.exponent_bits),
+        )
+
+    def crt_power(self, digits: list[int]) -> mpz:
+        """hs^x mod n^2 for x given by its table digits, computed modulo p^2 and q^2
+        (half-width products) and joined by CRT."""
+        table_p, table_q = self.crt_tables
+        at_p, at_q = table_p.power_digits(digits), table_q.power_digits(digits)
+        return at_p + self.p2 * ((at_q - at_p) * self.p2_inv_q2 % self.q2)
+
+    def encrypt_residues(self, residues: Sequence[int], parallel_flag: bool = False) -> list[mpz]:
+        """Encrypt plaintexts in Z_n like the public key does, but faster, through CRT."""
+        return map_chunks(_encrypt_crt_chunk, self.state(), residues, parallel_flag)
+
+    def _encrypt_local(self, residues: Sequence[int]) -> list[mpz]:
+        digit_rows = self.crt_tables[0].random_digits(len(residues))
+        masks = [self.crt_power(digits) for digits in digit_rows]
+        return _apply_messages(self.public_key, residues, masks)
+
+    def encrypt_array(
+        self,
+        values: object,
+        *,
+        fraction_bits: int = DEFAULT_FRACTION_BITS,
+        parallel: bool | None = None,
+    ) -> CiphertextArray:
+        """`PublicKey.encrypt_array` for the key holder: the same ciphertext distribution, but
+        each hs^x is computed modulo p^2 and q^2, whose products are ~3x cheaper than mod n^2.
+        """
+        pk = self.public_key
+        return pk.encrypt_with(self.encrypt_residues, values, fraction_bits, parallel)
 
     def check_owner(self, ct: CiphertextArray) -> None:
         """Raise KeyMismatchError unless `ct` was encrypted under this key's public key."""
@@ -223,6 +266,16 @@ class PrivateKey:
         return decode_residues(residues, int(pk.n), pk.max_int, ct.fraction_bits, ct.shape)
 
 
+def _apply_messages(key: PublicKey, residues: Sequence[int], masks: list[mpz]) -> list[mpz]:
+    """(1 + m n) hs^x for each message m and mask hs^x."""
+    n, n2 = key.n, key.n2
+    # (1 + m n) mask = mask + n (m mask mod n)  (mod n^2): cheaper than an n^2-wide product.
+    return [
+        mask if not m else (mask + n * (m * mask % n)) % n2
+        for m, mask in zip(residues, masks, strict=True)
+    ]
+
+
 # --- worker-side entry points (module level so they pickle by reference) --------------------
 
 _worker_public: dict[tuple[int, int, int], PublicKey] = {}
@@ -236,11 +289,22 @@ def _encrypt_chunk(state: tuple[int, int, int], residues: Sequence[int]) -> list
     return key._encrypt_local(residues)
 
 
-def _decrypt_chunk(state: tuple[tuple[int, int, int], int, int], cts: Sequence[int]) -> list[mpz]:
+def _worker_private_key(state: tuple[tuple[int, int, int], int, int]) -> PrivateKey:
     public_state, p, q = state
     key = _worker_private.get((p, q))
     if key is None:
         key = _worker_private.setdefault((p, q), PrivateKey(PublicKey(*public_state), p, q))
+    return key
+
+
+def _encrypt_crt_chunk(
+    state: tuple[tuple[int, int, int], int, int], residues: Sequence[int]
+) -> list[mpz]:
+    return _worker_private_key(state)._encrypt_local(residues)
+
+
+def _decrypt_chunk(state: tuple[tuple[int, int, int], int, int], cts: Sequence[int]) -> list[mpz]:
+    key = _worker_private_key(state)
     return [key.decrypt_residue(c) for c in cts]
 
 

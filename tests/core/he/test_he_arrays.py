@@ -160,6 +160,17 @@ def test_encryption_and_decryption_on_the_process_pool(keys, rng):
     )
 
 
+def test_the_key_holder_encrypts_arrays_too(keys, rng):
+    pk, sk = keys
+    values = rng.normal(size=(3, 2))
+    ct = sk.encrypt_array(values)
+    assert ct.public_key == pk
+    doubled = sk.decrypt_array(ct + pk.encrypt_array(values))
+    np.testing.assert_allclose(doubled, 2 * values, atol=ATOL)
+    pooled = sk.encrypt_array(np.arange(6), parallel=True)
+    assert sk.decrypt_array(pooled).tolist() == list(range(6))
+
+
 def test_rerandomisation_changes_ciphertexts_but_not_plaintexts(keys, rng):
     pk, sk = keys
     values = rng.integers(-100, 100, size=8)

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import ConfigError, EncodingError
 from core.he import PublicKey, generate_keypair
-from core.he.fixedbase import FixedBaseTable, power_reference
+from core.he.fixedbase import FixedBaseTable, exponent_from_digits
 from core.he.keys import KeyMismatchError, PrivateKey, textbook_encrypt
 
 
@@ -58,14 +58,41 @@ def test_it_rejects_bad_exponent_lengths(exponent_bits):
         generate_keypair(512, exponent_bits=exponent_bits)
 
 
-def test_fixed_base_table_matches_square_and_multiply(keys):
+@pytest.mark.parametrize(("exponent_bits", "window_bits"), [(64, 8), (64, 3), (256, 10)])
+def test_fixed_base_table_matches_square_and_multiply(keys, exponent_bits, window_bits):
     pk, _ = keys
     rng = random.Random(3)
-    table = FixedBaseTable(pk.hs, pk.n2, 64)
-    for _ in range(20):
-        exponent = rng.randbytes(8)
-        assert table.power(exponent) == power_reference(pk.hs, exponent, pk.n2), exponent.hex()
-    assert table.power(bytes(8)) == 1
+    table = FixedBaseTable(pk.hs, pk.n2, exponent_bits, window_bits)
+    for _ in range(10):
+        exponent = rng.randbytes(exponent_bits // 8)
+        x = int.from_bytes(exponent, "little")
+        assert table.power(exponent) == gmpy2.powmod(pk.hs, x, pk.n2), exponent.hex()
+    assert table.power(bytes(exponent_bits // 8)) == 1
+    for digits in table.random_digits(5):
+        assert max(digits) < 2**window_bits
+        x = exponent_from_digits(digits, window_bits)
+        assert x < 2**exponent_bits
+        assert table.power_digits(digits) == gmpy2.powmod(pk.hs, x, pk.n2), digits
+
+
+def test_random_exponents_use_all_bits(keys):
+    pk, _ = keys
+    table = FixedBaseTable(pk.hs, pk.n2, 64, 10)
+    exponents = [exponent_from_digits(d, 10) for d in table.random_digits(200)]
+    assert max(exponents).bit_length() == 64
+    assert len(set(exponents)) == 200
+    # Each bit position is set in some but not all of 200 uniform samples.
+    assert all(0 < sum(x >> bit & 1 for x in exponents) < 200 for bit in range(64))
+
+
+def test_key_holder_crt_encryption_matches_the_public_construction(keys):
+    pk, sk = keys
+    digits = sk.crt_tables[0].random_digits(3)
+    for row in digits:
+        x = exponent_from_digits(row, sk.crt_tables[0].window_bits)
+        assert sk.crt_power(row) == gmpy2.powmod(pk.hs, x, pk.n2), x
+    messages = [0, 1, 77, int(pk.n) - 5]
+    assert [sk.decrypt_residue(c) for c in sk.encrypt_residues(messages)] == messages
 
 
 def test_fixed_base_table_rejects_wrong_exponent_sizes(keys):
@@ -74,6 +101,10 @@ def test_fixed_base_table_rejects_wrong_exponent_sizes(keys):
         FixedBaseTable(pk.hs, pk.n2, 12)
     with pytest.raises(ConfigError, match="must be 8 bytes, got 3"):
         FixedBaseTable(pk.hs, pk.n2, 64).power(b"abc")
+    with pytest.raises(ConfigError, match="exponent must be in"):
+        FixedBaseTable(pk.hs, pk.n2, 64).power_int(2**64)
+    with pytest.raises(ConfigError, match="window_bits must be in"):
+        FixedBaseTable(pk.hs, pk.n2, 64, 17)
 
 
 def test_fixed_base_and_textbook_ciphertexts_decrypt_identically(keys):
