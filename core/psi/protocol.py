@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -145,11 +146,50 @@ def _options(link, allow_duplicates, allow_empty, chunk_size, output_path, secre
 
 
 def _run(work: PartyWork, source: PsiSource, options: _Options, tmp: str) -> PsiResult:
-    link = work.link
+    link, clock = work.link, _Clock()
     store = MaskedSetStore(tmp)
     rows_read = mask_own(work, source, store, options.chunk_size)
-    distinct, duplicate = store.finalize(drop_duplicates=options.allow_duplicates)
-    refuse = duplicate is not None and not options.allow_duplicates
+    distinct, sizes = _finalize_and_announce(link, source, store, options.allow_duplicates)
+    clock.lap("mask")
+    work.progress.set_total(rows_read + sum(sizes) - distinct)
+    send_rows, full_sets = _run_streams(work, store, sizes, options.chunk_size)
+    clock.lap("streams")
+    rows = _aligned_rows(link, full_sets, send_rows)
+    clock.lap("compare")
+    if len(rows) == 0 and not options.allow_empty:
+        raise EmptyIntersectionError(f"party {link.party!r}: the intersection is empty")
+    if options.output_path is not None:
+        write_aligned(source, rows, options.output_path, tmp, options.chunk_size)
+        clock.lap("output")
+    work.progress.finish()
+    report = {
+        "party": link.party,
+        "input_rows": rows_read,
+        "duplicates_dropped": rows_read - distinct,
+        "set_sizes": dict(zip(link.parties, sizes, strict=True)),
+        "intersection_size": len(rows),
+        "seconds": clock.laps,
+    }
+    return PsiResult(link.party, rows, report, options.output_path)
+
+
+class _Clock:
+    """Wall seconds per phase, for the report."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def _finalize_and_announce(link, source, store, allow_duplicates) -> tuple[int, list[int]]:
+    """Sort our masked set, exchange set sizes; raise DuplicateKeyError after telling peers."""
+    distinct, duplicate = store.finalize(drop_duplicates=allow_duplicates)
+    refuse = duplicate is not None and not allow_duplicates
     sizes = _exchange_headers(link, distinct, "duplicate keys" if refuse else None)
     if refuse:
         key = source.key_at(duplicate.second_row)
@@ -158,25 +198,15 @@ def _run(work: PartyWork, source: PsiSource, options: _Options, tmp: str) -> Psi
             f"{duplicate.first_row} and {duplicate.second_row}; pass allow_duplicates=True "
             "to keep the first row of each key"
         )
-    work.progress.set_total(rows_read + sum(sizes) - distinct)
-    send_rows, full_sets = _run_streams(work, store, sizes, options.chunk_size)
+    return distinct, sizes
+
+
+def _aligned_rows(link, full_sets, send_rows: np.ndarray) -> np.ndarray:
+    """Our rows of the intersection in the shared order (via the comparer's positions)."""
     positions = _share_result(link, full_sets)
     if len(positions) and not 0 <= positions.min() <= positions.max() < len(send_rows):
         raise LinkError(f"{link.party!r} got PSI positions outside its {len(send_rows)} keys")
-    rows = send_rows[positions]
-    report = {
-        "party": link.party,
-        "input_rows": rows_read,
-        "duplicates_dropped": rows_read - distinct,
-        "set_sizes": dict(zip(link.parties, sizes, strict=True)),
-        "intersection_size": len(rows),
-    }
-    if len(rows) == 0 and not options.allow_empty:
-        raise EmptyIntersectionError(f"party {link.party!r}: the intersection is empty")
-    if options.output_path is not None:
-        write_aligned(source, rows, options.output_path, tmp, options.chunk_size)
-    work.progress.finish()
-    return PsiResult(link.party, rows, report, options.output_path)
+    return send_rows[positions]
 
 
 def _exchange_headers(link: Link, size: int, error: str | None) -> list[int]:
