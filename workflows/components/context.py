@@ -1,0 +1,118 @@
+"""What a component's `run` receives: `RunContext`.
+
+It gives the component, and nothing more:
+- `params` (cleaned), `parties` (the project's parties), `infos` (inferred output schemas);
+- `inputs[port]`: an `ArtifactData` whose per-party files are read one party at a time
+  (`read_table(party)`), so data-processing code runs "at" the party holding the data;
+- `progress(percent)`: reports progress and is the cancel point (raises `RunCancelled`);
+- `log(message)`; `comm`: a `CommStats` that engine components hand to their link hub, so the
+  executor can record bytes sent per party;
+- `write_table(port, party, frame)` / `write_json(port, party, obj)`: outputs land in the
+  owning party's storage only;
+- `at(party, fn, *args)`: call `fn` as that party; errors become `PartyFailure(party, ...)`;
+- `sources`: the datasets authorised to the project (`workflows.ports.SourceTable`), for
+  source components.
+
+It is plain Python (no Django), so components can be run and tested without a database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.comm import CommStats
+from core.errors import PartyFailure
+from workflows.components.schema import ArtifactInfo
+
+
+class RunCancelled(Exception):
+    """The run was cancelled; raised at the next progress point."""
+
+
+@dataclass
+class ArtifactData:
+    info: ArtifactInfo
+    files: dict[str, Path]
+
+    def path(self, party: str) -> Path:
+        if party not in self.files:
+            raise PartyFailure(party, LookupError(f"party {party!r} holds no part of this input"))
+        return self.files[party]
+
+    def read_table(self, party: str) -> pd.DataFrame:
+        """This party's columns of the table (only this party's file is opened)."""
+        columns = self.info.columns_at(party)
+        dtypes = {column.name: "string" for column in columns if column.type == "str"}
+        frame = pd.read_csv(self.path(party), dtype=dtypes, keep_default_na=True)
+        return frame[[column.name for column in columns]]
+
+    def read_json(self, party: str) -> Any:
+        return json.loads(self.path(party).read_text(encoding="utf-8"))
+
+
+@dataclass
+class RunContext:
+    params: dict[str, Any]
+    parties: tuple[str, ...]
+    inputs: dict[str, ArtifactData]
+    infos: dict[str, ArtifactInfo]
+    output_dir: Callable[[str], Path]
+    on_progress: Callable[[int], None] = lambda percent: None
+    on_log: Callable[[str], None] = lambda message: None
+    cancelled: Callable[[], bool] = lambda: False
+    comm: CommStats = field(default_factory=CommStats)
+    sources: dict = field(default_factory=dict)
+    written: dict[str, dict[str, Path]] = field(default_factory=dict)
+
+    def progress(self, percent: float) -> None:
+        """Report progress (0..100) and stop here if the run was cancelled."""
+        if self.cancelled():
+            raise RunCancelled("cancelled by the user")
+        self.on_progress(max(0, min(100, int(percent))))
+
+    def log(self, message: str) -> None:
+        self.on_log(message)
+
+    def at(self, party: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (RunCancelled, PartyFailure):
+            raise
+        except Exception as error:
+            raise PartyFailure(party, error) from error
+
+    def _target(self, port: str, party: str, suffix: str) -> Path:
+        if port not in self.infos:
+            raise KeyError(f"component has no output port {port!r}")
+        if party not in self.infos[port].parties:
+            raise PartyFailure(party, LookupError(f"output {port!r} has no part at {party!r}"))
+        directory = self.output_dir(party)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{port}.{suffix}"
+        self.written.setdefault(port, {})[party] = path
+        return path
+
+    def write_table(self, port: str, party: str, frame: pd.DataFrame) -> None:
+        expected = [column.name for column in self.infos[port].columns_at(party)]
+        if list(frame.columns) != expected:
+            raise PartyFailure(
+                party,
+                ValueError(f"output {port!r} has columns {list(frame.columns)}, not {expected}"),
+            )
+        frame.to_csv(self._target(port, party, "csv"), index=False)
+
+    def write_json(self, port: str, party: str, obj: Any) -> None:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_jsonable)
+        self._target(port, party, "json").write_text(text, encoding="utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

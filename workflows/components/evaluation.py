@@ -1,0 +1,77 @@
+"""Shared parts of the evaluation components: label and prediction pickers at one party.
+
+An evaluation runs at the party holding both the label and the prediction column (the
+validation refuses them at different parties); only its report leaves that party.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workflows.components.context import RunContext
+from workflows.components.params import ColumnsParam, IntParam
+from workflows.components.spec import InferContext
+from workflows.components.tables import frame_at
+
+
+def label_param() -> ColumnsParam:
+    return ColumnsParam(
+        name="label",
+        port="input_ds",
+        roles=("label",),
+        types=("int", "float", "bool"),
+        multiple=False,
+        help="The true value.",
+    )
+
+
+def prediction_param() -> ColumnsParam:
+    return ColumnsParam(
+        name="prediction",
+        port="input_ds",
+        roles=("feature", "label"),
+        types=("int", "float"),
+        multiple=False,
+        help="The predicted score or value.",
+    )
+
+
+def bucket_param(default: int = 10) -> IntParam:
+    return IntParam(name="bucket_size", default=default, minimum=2, maximum=1000, help="Bins.")
+
+
+def check_one_party(ctx: InferContext) -> list[str]:
+    info = ctx.inputs["input_ds"]
+    label, prediction = ctx.params["label"], ctx.params["prediction"]
+    if label == prediction:
+        return ["label and prediction must be different columns"]
+    for party in info.parties:
+        names = {c.name for c in info.columns_at(party)}
+        if {label, prediction} <= names:
+            return []
+    return [f"label {label!r} and prediction {prediction!r} must be held by one party"]
+
+
+def evaluation_party(ctx: RunContext) -> str:
+    info = ctx.inputs["input_ds"].info
+    wanted = {ctx.params["label"], ctx.params["prediction"]}
+    return next(p for p in info.parties if wanted <= {c.name for c in info.columns_at(p)})
+
+
+def read_pair(ctx: RunContext, party: str) -> tuple[np.ndarray, np.ndarray]:
+    frame: pd.DataFrame = frame_at(ctx, "input_ds", party)
+    pair = frame[[ctx.params["label"], ctx.params["prediction"]]].astype(float)
+    if pair.isna().any().any():
+        raise ValueError("label or prediction has missing values; fill them first")
+    if len(pair) == 0:
+        raise ValueError("nothing to evaluate: the table has no rows")
+    return pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
+
+
+def thin(points: list[dict], limit: int = 200) -> list[dict]:
+    """At most `limit` evenly spaced points of a curve, keeping both ends."""
+    if len(points) <= limit:
+        return points
+    keep = np.unique(np.linspace(0, len(points) - 1, limit).round().astype(int))
+    return [points[i] for i in keep]

@@ -1,0 +1,1 @@
+"""One module per component; each defines `COMPONENT` (see `workflows.components`)."""

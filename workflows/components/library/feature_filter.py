@@ -1,0 +1,46 @@
+"""data_filter/feature_filter: drop columns from a table (each party drops its own)."""
+
+from __future__ import annotations
+
+from workflows.components.context import RunContext
+from workflows.components.params import ColumnsParam
+from workflows.components.schema import TABLES, ArtifactInfo
+from workflows.components.spec import Component, InferContext, Port
+from workflows.components.tables import frame_at, keep_columns, table_port
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    dropped = set(ctx.params["drop_features"])
+    return {"output_ds": keep_columns(ctx.inputs["input_ds"], lambda c: c.name not in dropped)}
+
+
+def run(ctx: RunContext) -> None:
+    out = ctx.infos["output_ds"]
+    for index, party in enumerate(out.parties):
+        frame = frame_at(ctx, "input_ds", party)
+        ctx.write_table("output_ds", party, frame[[c.name for c in out.columns_at(party)]])
+        ctx.progress(100 * (index + 1) / len(out.parties))
+    ctx.log(f"dropped {', '.join(ctx.params['drop_features'])}")
+
+
+COMPONENT = Component(
+    domain="data_filter",
+    name="feature_filter",
+    version="1.0.0",
+    category="data_filter",
+    label="Feature filter",
+    description="Drop the chosen columns; a party left with no column leaves the table.",
+    inputs=(table_port("input_ds", "Table"),),
+    outputs=(Port("output_ds", TABLES, "Table"),),
+    params=(
+        ColumnsParam(
+            name="drop_features",
+            port="input_ds",
+            roles=("id", "feature", "label"),
+            min_count=1,
+            help="Columns to drop.",
+        ),
+    ),
+    infer=infer,
+    run=run,
+)

@@ -1,0 +1,125 @@
+"""preprocessing/fillna: fill missing values, with a strategy per column type.
+
+Each party computes the fill value of each of its chosen columns from its own data (mean,
+median, most frequent value, or a constant) and fills them; the values are kept at that party
+as a reusable rule. Integer columns filled with a mean or a median become float columns. Ties
+for the most frequent value go to the smallest value, as scikit-learn's `SimpleImputer` does.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workflows.components.context import RunContext
+from workflows.components.params import (
+    BoolParam,
+    ChoiceParam,
+    ColumnsParam,
+    FloatParam,
+    IntParam,
+    StrParam,
+)
+from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
+from workflows.components.spec import Component, InferContext, Port
+from workflows.components.tables import frame_at, replace_columns, table_port
+
+NUMERIC_STRATEGIES = ("constant", "mean", "median", "most_frequent")
+OTHER_STRATEGIES = ("constant", "most_frequent")
+
+
+def strategy_for(params: dict, column: Column) -> str:
+    return params[f"{column.type}_strategy"]
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    info, chosen = ctx.inputs["input_ds"], set(ctx.params["features"])
+    changed = {
+        c.name: Column(c.name, "float", c.party, c.role)
+        for c in info.columns
+        if c.name in chosen
+        and c.type == "int"
+        and strategy_for(ctx.params, c) in ("mean", "median")
+    }
+    filled = [c for c in info.columns if c.name in chosen]
+    rule = ArtifactInfo(PortType.RULE, tuple(dict.fromkeys(c.party for c in filled)), tuple(filled))
+    return {"output_ds": replace_columns(info, changed), "output_rule": rule}
+
+
+def fill_value(series: pd.Series, strategy: str, constant):
+    values = series.dropna()
+    if strategy == "constant":
+        return constant
+    if values.empty:
+        raise ValueError(f"column {series.name!r} has no value to compute its {strategy} from")
+    if strategy == "mean":
+        return float(values.astype(float).mean())
+    if strategy == "median":
+        return float(values.astype(float).median())
+    counts = values.value_counts()
+    return min(counts[counts == counts.max()].index.tolist())
+
+
+def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
+    """Fill this party's chosen columns; return the frame and the fill values used."""
+    frame, used = frame.copy(), {}
+    for column in columns:
+        strategy = strategy_for(params, column)
+        value = fill_value(frame[column.name], strategy, params[f"fill_value_{column.type}"])
+        series = frame[column.name]
+        if column.type == "int" and strategy in ("mean", "median"):
+            series = series.astype(float)
+        frame[column.name] = series.fillna(value)
+        if column.type == "int" and strategy not in ("mean", "median"):
+            frame[column.name] = frame[column.name].astype("int64")
+        used[column.name] = value.item() if hasattr(value, "item") else value
+    return frame, used
+
+
+def run(ctx: RunContext) -> None:
+    info, rule = ctx.inputs["input_ds"].info, ctx.infos["output_rule"]
+    for index, party in enumerate(info.parties):
+        frame = frame_at(ctx, "input_ds", party)
+        columns = rule.columns_at(party)
+        frame, used = ctx.at(party, fill_at_party, frame, columns, ctx.params)
+        ctx.write_table("output_ds", party, frame)
+        if columns:
+            ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
+            ctx.log(f"{party}: filled {len(columns)} column(s)")
+        ctx.progress(100 * (index + 1) / len(info.parties))
+
+
+def _strategy(kind: str, choices: tuple[str, ...], default: str) -> ChoiceParam:
+    return ChoiceParam(
+        name=f"{kind}_strategy",
+        choices=choices,
+        default=default,
+        help=f"How to fill {kind} columns.",
+    )
+
+
+COMPONENT = Component(
+    domain="preprocessing",
+    name="fillna",
+    version="1.0.0",
+    category="preprocessing",
+    label="Fill missing values",
+    description="Fill missing values of the chosen columns; each party fills its own columns.",
+    inputs=(table_port("input_ds", "Table"),),
+    outputs=(
+        Port("output_ds", TABLES, "Table"),
+        Port("output_rule", (PortType.RULE,), "Fill rule", "Fill values, kept at each party."),
+    ),
+    params=(
+        ColumnsParam(name="features", port="input_ds", roles=("feature",), min_count=1),
+        _strategy("int", NUMERIC_STRATEGIES, "most_frequent"),
+        _strategy("float", NUMERIC_STRATEGIES, "mean"),
+        _strategy("str", OTHER_STRATEGIES, "most_frequent"),
+        _strategy("bool", OTHER_STRATEGIES, "most_frequent"),
+        IntParam(name="fill_value_int", default=0, help="Constant for int columns."),
+        FloatParam(name="fill_value_float", default=0.0, help="Constant for float columns."),
+        StrParam(name="fill_value_str", default="", help="Constant for text columns."),
+        BoolParam(name="fill_value_bool", default=False, help="Constant for true/false columns."),
+    ),
+    infer=infer,
+    run=run,
+)

@@ -1,0 +1,81 @@
+"""ml.eval/regression: evaluate predicted values against the label at the party holding both.
+
+Report: R2, MAE, MSE, RMSE, MAPE (relative errors divided by max(|y|, machine epsilon), as
+scikit-learn's `mean_absolute_percentage_error`), SSE, label and prediction means, and a
+histogram of the residuals (label - prediction) with `bucket_size` equal-width bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workflows.components.context import RunContext
+from workflows.components.evaluation import (
+    bucket_param,
+    check_one_party,
+    evaluation_party,
+    label_param,
+    prediction_param,
+    read_pair,
+)
+from workflows.components.schema import ArtifactInfo
+from workflows.components.spec import Component, InferContext
+from workflows.components.tables import finite, report_info, report_port, table_port
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    return {"report": report_info(ctx.env.parties)}
+
+
+def evaluate(y: np.ndarray, prediction: np.ndarray, buckets: int) -> dict:
+    residual = y - prediction
+    sse = float(np.sum(residual**2))
+    sst = float(np.sum((y - y.mean()) ** 2))
+    mse = sse / len(y)
+    relative = np.abs(residual) / np.maximum(np.abs(y), np.finfo(np.float64).eps)
+    counts, edges = np.histogram(residual, bins=buckets)
+    return {
+        "kind": "regression",
+        "title": "Regression evaluation",
+        "summary": {
+            "samples": len(y),
+            "r2": finite(1 - sse / sst) if sst > 0 else None,
+            "mae": finite(np.mean(np.abs(residual))),
+            "mse": finite(mse),
+            "rmse": finite(np.sqrt(mse)),
+            "mape": finite(np.mean(relative)),
+            "sse": finite(sse),
+            "label_mean": finite(y.mean()),
+            "prediction_mean": finite(prediction.mean()),
+        },
+        "residual_histogram": [
+            {"low": finite(low), "high": finite(high), "count": int(count)}
+            for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+        ],
+    }
+
+
+def run(ctx: RunContext) -> None:
+    party = evaluation_party(ctx)
+    y, prediction = read_pair(ctx, party)
+    ctx.progress(40)
+    report = ctx.at(party, evaluate, y, prediction, ctx.params["bucket_size"])
+    for receiver in ctx.infos["report"].parties:
+        ctx.write_json("report", receiver, report)
+    ctx.log(f"evaluated {len(y)} rows at {party}")
+
+
+COMPONENT = Component(
+    domain="ml.eval",
+    name="regression",
+    version="1.0.0",
+    category="evaluation",
+    label="Regression evaluation",
+    description="R2, MAE, MSE, RMSE, MAPE and a residual histogram.",
+    inputs=(table_port("input_ds", "Table with label and prediction"),),
+    outputs=(report_port(),),
+    params=(label_param(), prediction_param(), bucket_param()),
+    infer=infer,
+    check=check_one_party,
+    run=run,
+)

@@ -1,0 +1,101 @@
+"""data_prep/train_test_split: split a (vertical) table's rows into train and test sets.
+
+Every party draws the same permutation from the shared seed and the (public) row count, so the
+rows stay aligned across parties without any party seeing another's columns. The sizes and the
+permutation follow scikit-learn's `train_test_split` (test rows first in the permutation, then
+train rows), so a plaintext check can reproduce the split exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from workflows.components.context import RunContext
+from workflows.components.params import BoolParam, FloatParam, IntParam
+from workflows.components.schema import TABLES, ArtifactInfo
+from workflows.components.spec import Component, InferContext, Port
+from workflows.components.tables import check_aligned, frame_at, table_port
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    info = ctx.inputs["input_ds"]
+    return {"train_ds": info, "test_ds": info}
+
+
+def check(ctx: InferContext) -> list[str]:
+    total = ctx.params["train_size"] + ctx.params["test_size"]
+    return (
+        [f"train_size + test_size is {total:g}; it must not exceed 1"] if total > 1 + 1e-9 else []
+    )
+
+
+def split_indices(rows: int, train_size: float, test_size: float, seed: int, shuffle: bool):
+    """(train, test) row positions; identical at every party for the same arguments."""
+    n_test = math.ceil(test_size * rows)
+    n_train = math.floor(train_size * rows)
+    if n_train == 0 or n_test == 0:
+        raise ValueError(f"{rows} rows give {n_train} train and {n_test} test rows")
+    if not shuffle:
+        return np.arange(n_train), np.arange(n_train, n_train + n_test)
+    permutation = np.random.RandomState(seed).permutation(rows)
+    return permutation[n_test : n_test + n_train], permutation[:n_test]
+
+
+def run(ctx: RunContext) -> None:
+    info, p = ctx.inputs["input_ds"].info, ctx.params
+    frames = {party: frame_at(ctx, "input_ds", party) for party in info.parties}
+    rows = check_aligned("input_ds", frames)
+    ctx.progress(30)
+    for index, (party, frame) in enumerate(frames.items()):
+        train, test = ctx.at(
+            party,
+            split_indices,
+            rows,
+            p["train_size"],
+            p["test_size"],
+            p["random_state"],
+            p["shuffle"],
+        )
+        ctx.write_table("train_ds", party, frame.iloc[train])
+        ctx.write_table("test_ds", party, frame.iloc[test])
+        ctx.progress(30 + 70 * (index + 1) / len(frames))
+    ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
+
+
+COMPONENT = Component(
+    domain="data_prep",
+    name="train_test_split",
+    version="1.0.0",
+    category="data_prep",
+    label="Train/test split",
+    description="Split rows at random into a train and a test set, consistently at every party.",
+    inputs=(table_port("input_ds", "Table"),),
+    outputs=(Port("train_ds", TABLES, "Train set"), Port("test_ds", TABLES, "Test set")),
+    params=(
+        FloatParam(
+            name="train_size",
+            default=0.75,
+            minimum=0,
+            maximum=1,
+            exclusive_minimum=True,
+            exclusive_maximum=True,
+            help="Fraction of rows in the train set.",
+        ),
+        FloatParam(
+            name="test_size",
+            default=0.25,
+            minimum=0,
+            maximum=1,
+            exclusive_minimum=True,
+            exclusive_maximum=True,
+            help="Fraction of rows in the test set.",
+        ),
+        IntParam(name="random_state", default=1024, minimum=0, maximum=2**32 - 1, help="Seed."),
+        BoolParam(name="shuffle", default=True, help="Shuffle rows before splitting."),
+    ),
+    infer=infer,
+    check=check,
+    run=run,
+)

@@ -1,0 +1,285 @@
+"""Typed component parameters: one declaration feeds the catalogue, the forms and validation.
+
+Each parameter knows its default, bounds or choices and help text, turns a JSON value into a
+Python value (`clean`) and reports every problem as a sentence naming the parameter. Column
+pickers name the input port they draw from and the roles and types they accept; they are
+checked against the columns that schema propagation says exist upstream.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from workflows.components.schema import ROLES, ArtifactInfo
+
+MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class ParamEnv:
+    """What a parameter may be checked against: project parties, authorised sources, inputs."""
+
+    parties: tuple[str, ...] = ()
+    inputs: dict[str, ArtifactInfo | None] = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+
+
+class ParamError(ValueError):
+    """A parameter value is invalid; the message names the parameter and the value."""
+
+    def __init__(self, message: str, code: str = "invalid_param"):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, kw_only=True)
+class Param:
+    name: str
+    label: str = ""
+    help: str = ""
+    default: Any = MISSING
+    kind: ClassVar[str] = "param"
+
+    @property
+    def required(self) -> bool:
+        return self.default is MISSING
+
+    def describe(self) -> dict:
+        described = {
+            "name": self.name,
+            "kind": self.kind,
+            "label": self.label or self.name.replace("_", " ").capitalize(),
+            "help": self.help,
+            "required": self.required,
+        }
+        if not self.required:
+            described["default"] = self.default
+        return described | self.extra()
+
+    def extra(self) -> dict:
+        return {}
+
+    def clean(self, value: Any, env: ParamEnv) -> Any:
+        """Return the value in Python form; raise ParamError naming the problem."""
+        return value
+
+    def fail(self, message: str, code: str = "invalid_param") -> ParamError:
+        return ParamError(f"parameter '{self.name}': {message}", code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntParam(Param):
+    minimum: int | None = None
+    maximum: int | None = None
+    kind: ClassVar[str] = "int"
+
+    def extra(self) -> dict:
+        return {"minimum": self.minimum, "maximum": self.maximum}
+
+    def clean(self, value: Any, env: ParamEnv) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise self.fail(f"{value!r} is not a whole number")
+        value = int(value)
+        if self.minimum is not None and value < self.minimum:
+            raise self.fail(f"{value} is below the minimum {self.minimum}", "out_of_range")
+        if self.maximum is not None and value > self.maximum:
+            raise self.fail(f"{value} is above the maximum {self.maximum}", "out_of_range")
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class FloatParam(Param):
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    kind: ClassVar[str] = "float"
+
+    def extra(self) -> dict:
+        return {
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "exclusive_minimum": self.exclusive_minimum,
+            "exclusive_maximum": self.exclusive_maximum,
+        }
+
+    def clean(self, value: Any, env: ParamEnv) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{value!r} is not a number")
+        value = float(value)
+        if not math.isfinite(value):
+            raise self.fail(f"{value} is not finite")
+        low, high = self.minimum, self.maximum
+        if low is not None and (value < low or (self.exclusive_minimum and value == low)):
+            bound = "above" if self.exclusive_minimum else "at least"
+            raise self.fail(f"{value} is out of range: it must be {bound} {low}", "out_of_range")
+        if high is not None and (value > high or (self.exclusive_maximum and value == high)):
+            bound = "below" if self.exclusive_maximum else "at most"
+            raise self.fail(f"{value} is out of range: it must be {bound} {high}", "out_of_range")
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoolParam(Param):
+    kind: ClassVar[str] = "bool"
+
+    def clean(self, value: Any, env: ParamEnv) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(f"{value!r} is not true or false")
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrParam(Param):
+    max_length: int = 200
+    allow_empty: bool = True
+    kind: ClassVar[str] = "str"
+
+    def extra(self) -> dict:
+        return {"max_length": self.max_length}
+
+    def clean(self, value: Any, env: ParamEnv) -> str:
+        if not isinstance(value, str):
+            raise self.fail(f"{value!r} is not text")
+        if len(value) > self.max_length:
+            raise self.fail(f"text longer than {self.max_length} characters")
+        if not value and not self.allow_empty:
+            raise self.fail("must not be empty")
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChoiceParam(Param):
+    choices: tuple[str, ...]
+    multiple: bool = False
+    kind: ClassVar[str] = "choice"
+
+    def extra(self) -> dict:
+        return {"choices": list(self.choices), "multiple": self.multiple}
+
+    def clean(self, value: Any, env: ParamEnv) -> str | list[str]:
+        values = _as_list(self, value) if self.multiple else [value]
+        for item in values:
+            if item not in self.choices:
+                raise self.fail(f"{item!r} is not one of {', '.join(self.choices)}")
+        return values if self.multiple else value
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartyParam(Param):
+    """One or several parties of the project (receivers, model owners)."""
+
+    multiple: bool = False
+    kind: ClassVar[str] = "party"
+
+    def extra(self) -> dict:
+        return {"multiple": self.multiple}
+
+    def clean(self, value: Any, env: ParamEnv) -> str | list[str]:
+        values = _as_list(self, value) if self.multiple else [value]
+        for item in values:
+            if not isinstance(item, str) or item not in env.parties:
+                raise self.fail(
+                    f"party {item!r} is not a member of the project", "party_not_member"
+                )
+        return values if self.multiple else value
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetParam(Param):
+    """A dataset authorised to the project (by id)."""
+
+    kind: ClassVar[str] = "dataset"
+
+    def clean(self, value: Any, env: ParamEnv) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{value!r} is not a dataset id")
+        if value not in env.sources:
+            raise self.fail(
+                f"dataset {value} is not authorised to this project", "dataset_not_authorised"
+            )
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnsParam(Param):
+    """Columns picked from the table on input `port`, restricted by role and type.
+
+    `party_param` names a PartyParam whose party must hold every picked column (a label chosen
+    at the party that trains or evaluates); `same_party` requires all picks at one party.
+    """
+
+    port: str
+    roles: tuple[str, ...] = ROLES
+    types: tuple[str, ...] | None = None
+    multiple: bool = True
+    min_count: int = 0
+    max_count: int | None = None
+    party_param: str | None = None
+    same_party: bool = False
+    kind: ClassVar[str] = "columns"
+
+    def extra(self) -> dict:
+        return {
+            "port": self.port,
+            "roles": list(self.roles),
+            "types": list(self.types) if self.types else None,
+            "multiple": self.multiple,
+            "min_count": self.min_count,
+            "max_count": self.max_count,
+            "party_param": self.party_param,
+        }
+
+    def clean(self, value: Any, env: ParamEnv) -> list[str] | str:
+        names = _as_list(self, value) if self.multiple else _single_name(self, value)
+        if len(set(names)) != len(names):
+            raise self.fail("a column is picked twice")
+        if len(names) < self.min_count:
+            raise self.fail(f"pick at least {self.min_count} column(s)")
+        if self.max_count is not None and len(names) > self.max_count:
+            raise self.fail(f"pick at most {self.max_count} column(s)")
+        info = env.inputs.get(self.port)
+        if info is not None:
+            self._check_upstream(names, info)
+        return names if self.multiple else names[0]
+
+    def _check_upstream(self, names: list[str], info: ArtifactInfo) -> None:
+        for name in names:
+            found = info.find(name)
+            if not found:
+                raise self.fail(
+                    f"column {name!r} does not exist on input '{self.port}'", "column_missing"
+                )
+            for column in found:
+                if column.role not in self.roles:
+                    raise self.fail(
+                        f"column {name!r} has role {column.role!r}; "
+                        f"expected {' or '.join(self.roles)}",
+                        "column_role",
+                    )
+                if self.types and column.type not in self.types:
+                    raise self.fail(
+                        f"column {name!r} has type {column.type!r}; "
+                        f"expected {' or '.join(self.types)}",
+                        "column_type",
+                    )
+        if self.same_party:
+            parties = {column.party for name in names for column in info.find(name)}
+            if len(parties) > 1:
+                raise self.fail(
+                    f"columns must be held by one party, not {sorted(parties)}", "column_party"
+                )
+
+
+def _as_list(param: Param, value: Any) -> list:
+    if not isinstance(value, list):
+        raise param.fail(f"{value!r} is not a list")
+    return value
+
+
+def _single_name(param: Param, value: Any) -> list[str]:
+    if not isinstance(value, str) or not value:
+        raise param.fail(f"{value!r} is not a column name")
+    return [value]

@@ -1,0 +1,84 @@
+"""What flows along pipeline edges, described before anything runs.
+
+- `Column`: a column of a table with its type, the party that holds it and its role.
+- `ArtifactInfo`: the description of one output port: its kind (`PortType`), the parties that
+  hold a share of it, and for tables their columns. Components compute these from their inputs'
+  infos (schema propagation), so column pickers and validation know what exists upstream.
+
+Tables: an *individual* table is one party's CSV; a *vertical* table is one CSV per party with
+that party's columns, rows aligned by position across parties. Column names are unique within a
+party; the same name may appear at several parties (join keys kept by each side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PortType(StrEnum):
+    INDIVIDUAL = "table.individual"
+    VERTICAL = "table.vertical"
+    MODEL = "model"
+    REPORT = "report"
+    RULE = "rule"
+
+    @property
+    def is_table(self) -> bool:
+        return self in (PortType.INDIVIDUAL, PortType.VERTICAL)
+
+
+TABLES = (PortType.INDIVIDUAL, PortType.VERTICAL)
+COLUMN_TYPES = ("int", "float", "str", "bool")
+NUMERIC_TYPES = frozenset({"int", "float"})
+ROLES = ("id", "feature", "label", "protected")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    party: str
+    role: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "party": self.party, "role": self.role}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Column:
+        return cls(data["name"], data["type"], data["party"], data["role"])
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    kind: PortType
+    parties: tuple[str, ...]
+    columns: tuple[Column, ...] = field(default=())
+
+    @classmethod
+    def table(cls, columns: list[Column] | tuple[Column, ...]) -> ArtifactInfo:
+        """A table over `columns`: individual when one party holds them all, else vertical."""
+        parties = tuple(dict.fromkeys(column.party for column in columns))
+        kind = PortType.INDIVIDUAL if len(parties) == 1 else PortType.VERTICAL
+        return cls(kind, parties, tuple(columns))
+
+    def columns_at(self, party: str) -> list[Column]:
+        return [column for column in self.columns if column.party == party]
+
+    def find(self, name: str) -> list[Column]:
+        return [column for column in self.columns if column.name == name]
+
+    def names(self) -> set[str]:
+        return {column.name for column in self.columns}
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": str(self.kind),
+            "parties": list(self.parties),
+            "columns": [column.to_dict() for column in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ArtifactInfo:
+        columns = tuple(Column.from_dict(column) for column in data.get("columns", []))
+        return cls(PortType(data["kind"]), tuple(data["parties"]), columns)

@@ -1,0 +1,56 @@
+"""Helpers shared by table components: ports, per-party iteration, JSON-safe numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from workflows.components.context import RunContext
+from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
+from workflows.components.spec import Port
+
+
+def table_port(name: str, label: str = "", description: str = "", optional=False) -> Port:
+    return Port(name, TABLES, label, description, optional)
+
+
+def report_port(name: str = "report", label: str = "Report") -> Port:
+    return Port(name, (PortType.REPORT,), label, "Aggregates revealed to every project party.")
+
+
+def report_info(parties: Iterable[str]) -> ArtifactInfo:
+    """Reports are the explicit reveal of a pipeline: every project party receives a copy."""
+    return ArtifactInfo(PortType.REPORT, tuple(parties))
+
+
+def replace_columns(info: ArtifactInfo, changed: dict[str, Column]) -> ArtifactInfo:
+    return ArtifactInfo.table([changed.get(column.name, column) for column in info.columns])
+
+
+def keep_columns(info: ArtifactInfo, keep: Callable[[Column], bool]) -> ArtifactInfo:
+    kept = [column for column in info.columns if keep(column)]
+    if not kept:
+        raise ValueError("the output would have no columns")
+    return ArtifactInfo.table(kept)
+
+
+def finite(value) -> float | None:
+    """A float for JSON reports: NaN and infinities become null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def check_aligned(port: str, frames: dict[str, pd.DataFrame]) -> int:
+    """Rows of a (vertical) table; every party must hold the same number, aligned."""
+    counts = {party: len(frame) for party, frame in frames.items()}
+    if len(set(counts.values())) > 1:
+        raise ValueError(f"input '{port}' is not aligned: rows per party {counts}")
+    return next(iter(counts.values()), 0)
+
+
+def frame_at(ctx: RunContext, port: str, party: str) -> pd.DataFrame:
+    return ctx.at(party, ctx.inputs[port].read_table, party)

@@ -1,0 +1,64 @@
+"""The boundary between workflows and the console (workflows never imports console).
+
+Workflows needs a few facts that the console owns: which projects a user's node belongs to,
+which parties a project has, and which datasets are authorised to it (owner party, file,
+schema and column roles). It declares them here as plain dataclasses and one `ConsolePort`
+protocol; the console implements the protocol (`console/datasets/pipeline_sources.py`) and
+names the implementation in the `PRIVPAD_PIPELINE_PORT` setting. The port is resolved lazily by
+dotted path, like Django's own back-ends, so the import arrow stays console -> workflows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+from workflows.components.schema import Column
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    id: int
+    name: str
+    archived: bool
+    # Party (node) name -> node id, in membership order.
+    parties: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A dataset authorised to a project: what a `read/dataset` node reads."""
+
+    dataset_id: int
+    name: str
+    party: str
+    path: Path  # never serialised: storage paths stay on the server
+    fingerprint: str  # content hash and roles: changes when the data or the roles change
+    columns: tuple[Column, ...]
+
+
+class ConsolePort(Protocol):
+    def visible_project_ids(self, user) -> list[int]:
+        """Ids of the projects the user's node is a member of."""
+
+    def project_for_user(self, request, project_id: int) -> ProjectFacts:
+        """The project if the requesting user may see it; raise Http404 (audited) if not."""
+
+    def project(self, project_id: int) -> ProjectFacts:
+        """The project's facts, for executors that act on behalf of an earlier request."""
+
+    def is_member(self, user, project_id: int) -> bool:
+        """Whether the user's node is a member of the project (websocket consumers ask)."""
+
+    def sources(self, project_id: int) -> dict[int, SourceTable]:
+        """Datasets currently authorised (not revoked) to the project, by dataset id."""
+
+
+@cache
+def console_port() -> ConsolePort:
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return import_string(settings.PRIVPAD_PIPELINE_PORT)()

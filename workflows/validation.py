@@ -1,0 +1,190 @@
+"""Validate a pipeline graph before anything runs (pure: no ORM, no files).
+
+Every problem names the node it concerns. Checked: unknown components and ports, cycles, port
+type mismatches, a second edge into one input, unconnected required inputs, missing, unknown
+and out-of-range parameters, columns that do not exist upstream or have the wrong role or type,
+a column chosen at a party that does not hold it, parties that are not project members, and
+datasets not authorised to the project. Walking the graph in topological order, each node's
+output schemas are inferred from its inputs (schema propagation); a node whose inputs are
+broken is checked for what can be checked without them and its outputs stay unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows.components.params import ColumnsParam, ParamEnv, ParamError
+from workflows.components.schema import ArtifactInfo
+from workflows.components.spec import Component, InferContext, Registry
+from workflows.graph import Graph, Node
+
+
+@dataclass(frozen=True)
+class Problem:
+    node: str | None
+    code: str
+    message: str
+    field: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"node": self.node, "code": self.code, "message": self.message, "field": self.field}
+
+
+@dataclass
+class Validation:
+    problems: list[Problem] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    infos: dict[str, dict[str, ArtifactInfo]] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    components: dict[str, Component] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, node: str | None, code: str, message: str, field: str | None = None) -> None:
+        self.problems.append(Problem(node, code, message, field))
+
+
+def validate(
+    graph: Graph, registry: Registry, parties: tuple[str, ...], sources: dict
+) -> Validation:
+    result = Validation()
+    for node in graph.nodes.values():
+        component = registry.get(node.component, node.version)
+        if component is None:
+            version = f" version {node.version}" if node.version else ""
+            result.add(node.id, "unknown_component", f"unknown component {node.component}{version}")
+        else:
+            result.components[node.id] = component
+    _check_edges(graph, result)
+    result.order, cyclic = graph.order()
+    for node_id in sorted(cyclic):
+        result.add(node_id, "cycle", f"node {node_id} is on a cycle or downstream of one")
+    for node_id in result.order:
+        if node_id in result.components:
+            _check_node(graph.nodes[node_id], graph, result, parties, sources)
+    return result
+
+
+def _check_edges(graph: Graph, result: Validation) -> None:
+    seen_inputs = set()
+    for edge in graph.edges:
+        source = result.components.get(edge.source)
+        target = result.components.get(edge.target)
+        out_port = source.output(edge.source_port) if source else None
+        in_port = target.input(edge.target_port) if target else None
+        if source and out_port is None:
+            result.add(
+                edge.source, "unknown_port", f"{source.key} has no output '{edge.source_port}'"
+            )
+        if target and in_port is None:
+            result.add(
+                edge.target, "unknown_port", f"{target.key} has no input '{edge.target_port}'"
+            )
+        if (edge.target, edge.target_port) in seen_inputs:
+            result.add(
+                edge.target,
+                "duplicate_input",
+                f"input '{edge.target_port}' of {edge.target} has more than one incoming edge",
+            )
+        seen_inputs.add((edge.target, edge.target_port))
+        if out_port and in_port and not set(out_port.types) & set(in_port.types):
+            result.add(edge.target, "port_type_mismatch", _mismatch(edge, out_port.types, in_port))
+
+
+def _mismatch(edge, given, in_port) -> str:
+    return (
+        f"input '{edge.target_port}' accepts {', '.join(map(str, in_port.types))} but "
+        f"{edge.source}.{edge.source_port} gives {', '.join(map(str, given))}"
+    )
+
+
+def _inputs(node: Node, graph: Graph, result: Validation) -> tuple[dict, bool]:
+    """Input infos of a node, and whether every connected/required input is known and fits."""
+    component, inputs, complete = result.components[node.id], {}, True
+    for port in component.inputs:
+        edges = [edge for edge in graph.inputs_of(node.id) if edge.target_port == port.name]
+        if not edges:
+            inputs[port.name] = None
+            if not port.optional:
+                complete = False
+                result.add(
+                    node.id, "missing_input", f"required input '{port.name}' is not connected"
+                )
+            continue
+        edge = edges[0]
+        info = result.infos.get(edge.source, {}).get(edge.source_port)
+        if info is not None and info.kind not in port.types:
+            result.add(node.id, "port_type_mismatch", _mismatch(edge, (info.kind,), port))
+            info = None
+        complete = complete and info is not None
+        inputs[port.name] = info
+    return inputs, complete
+
+
+def _check_node(node: Node, graph: Graph, result: Validation, parties, sources) -> None:
+    component = result.components[node.id]
+    inputs, complete = _inputs(node, graph, result)
+    env = ParamEnv(parties=tuple(parties), inputs=inputs, sources=sources)
+    params, params_ok = _clean_params(node, component, env, result)
+    if not (complete and params_ok):
+        return
+    context = InferContext(params=params, inputs=inputs, env=env)
+    checks = component.check(context) if component.check else []
+    problems = [("invalid_params", message) for message in checks]
+    problems += _party_bound_columns(component, params, inputs)
+    for code, message in problems:
+        result.add(node.id, code, message)
+    if problems:
+        return
+    try:
+        result.infos[node.id] = component.infer(context)
+    except (ParamError, ValueError) as error:
+        result.add(node.id, getattr(error, "code", "invalid_params"), str(error))
+        return
+    result.params[node.id] = params
+
+
+def _clean_params(node: Node, component: Component, env: ParamEnv, result: Validation):
+    params, ok = {}, True
+    for name in node.params:
+        if component.param(name) is None:
+            ok = False
+            result.add(node.id, "unknown_param", f"{component.key} has no parameter '{name}'", name)
+    for param in component.params:
+        if param.name not in node.params or node.params[param.name] is None:
+            if param.required:
+                ok = False
+                result.add(
+                    node.id, "missing_param", f"parameter '{param.name}' is required", param.name
+                )
+            else:
+                params[param.name] = param.default
+            continue
+        try:
+            params[param.name] = param.clean(node.params[param.name], env)
+        except ParamError as error:
+            ok = False
+            result.add(node.id, error.code, str(error), param.name)
+    return params, ok
+
+
+def _party_bound_columns(component: Component, params: dict, inputs: dict) -> list[tuple]:
+    """A column picked "at" a party (e.g. the label at the model owner) must be held there."""
+    problems = []
+    for param in component.params:
+        if not isinstance(param, ColumnsParam) or not param.party_param:
+            continue
+        party, info = params.get(param.party_param), inputs.get(param.port)
+        names = params.get(param.name) or []
+        for name in [names] if isinstance(names, str) else names:
+            holders = sorted({column.party for column in info.find(name)}) if info else []
+            if holders and party not in holders:
+                message = (
+                    f"column {name!r} ('{param.name}') is held by {', '.join(holders)}, "
+                    f"not by {party!r} chosen in '{param.party_param}'"
+                )
+                problems.append(("column_party", message))
+    return problems
