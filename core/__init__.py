@@ -3,3 +3,29 @@
 A SecretFlow-style API for computing on data held by several parties: `init`, `PYU`, `SPU`,
 `HEU`, `reveal`. See the subpackages for protocols (MPC), PSI, HE and ML algorithms.
 """
+
+from core import utils
+from core.device import (
+    PYU,
+    SPU,
+    PYUObject,
+    SPUObject,
+    init,
+    link_stats,
+    reset_link_stats,
+    reveal,
+    shutdown,
+)
+
+__all__ = [
+    "PYU",
+    "SPU",
+    "PYUObject",
+    "SPUObject",
+    "init",
+    "link_stats",
+    "reset_link_stats",
+    "reveal",
+    "shutdown",
+    "utils",
+]

@@ -1,0 +1,17 @@
+"""SecretFlow-style devices: PYU (plaintext at one party), SPU (secret sharing), HEU (Paillier)."""
+
+from core.device.api import init, link_stats, reset_link_stats, reveal, shutdown
+from core.device.pyu import PYU, PYUObject
+from core.device.spu import SPU, SPUObject
+
+__all__ = [
+    "PYU",
+    "SPU",
+    "PYUObject",
+    "SPUObject",
+    "init",
+    "link_stats",
+    "reset_link_stats",
+    "reveal",
+    "shutdown",
+]

@@ -1,0 +1,217 @@
+"""SPU: secret-shared compute across several parties (SecretFlow-style).
+
+`SPU(cluster_def)` sets up one protocol instance per party (SEMI2K with a trusted dealer, ABY3,
+or the insecure REF2K oracle). `spu(fn)(*args)` shares every `PYUObject` argument from its
+owner, then runs `fn` SPMD: each party runs its own copy of `fn` on its own `SecretTensor`
+shares, in its own worker thread, exchanging messages only over its link. Results stay secret
+(`SPUObject`) until `reveal(obj)` or `obj.to(PYU(party))`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from core.comm import LocalLinkHub
+from core.device import runtime
+from core.device.pytree import tree_leaves, tree_map
+from core.device.pyu import PYU, PYUObject
+from core.errors import ConfigError, EncodingError, PartyError
+from core.mpc.config import RuntimeConfig
+from core.mpc.context import MPCContext
+from core.mpc.correlated import TrustedDealer
+from core.mpc.fixedpoint import FixedPoint
+from core.mpc.protocols import make_protocol
+from core.mpc.tensor import SecretTensor
+
+
+class SPUObject:
+    """A secret-shared value: every SPU party holds its share under the same reference."""
+
+    def __init__(self, device: SPU, ref: int, shape: tuple[int, ...], kind: str):
+        self.device = device
+        self.ref = ref
+        self.shape = shape
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"SPUObject(shape={self.shape}, kind={self.kind}, ref={self.ref})"
+
+    def to(self, device) -> Any:
+        """Reveal to one party (`PYU`) only; other SPUs are not supported."""
+        if isinstance(device, PYU):
+            return self.device._reveal_to(self, device)
+        raise PartyError(f"cannot move an SPUObject to {device!r}")
+
+
+class _Ref:
+    """What a party reports about one output share (same on every party)."""
+
+    def __init__(self, ref: int, shape: tuple[int, ...], kind: str):
+        self.ref, self.shape, self.kind = ref, shape, kind
+
+    def bind(self, device: SPU) -> SPUObject:
+        return SPUObject(device, self.ref, self.shape, self.kind)
+
+
+def _quiet(program: Callable[[], Any]) -> Callable[[], Any]:
+    """Ring arithmetic wraps on purpose; numpy only warns about it for 0-d scalars."""
+
+    def run():
+        with np.errstate(over="ignore"):
+            return program()
+
+    return run
+
+
+def _parse_cluster_def(cluster_def: dict) -> tuple[list[str], RuntimeConfig]:
+    if not isinstance(cluster_def, dict) or "nodes" not in cluster_def:
+        raise ConfigError("cluster_def must be a dict with 'nodes' (and optional 'runtime_config')")
+    parties = [
+        node.get("party") if isinstance(node, dict) else node for node in cluster_def["nodes"]
+    ]
+    if len(set(parties)) != len(parties) or not parties:
+        raise ConfigError(f"cluster_def nodes must name distinct parties, got {parties!r}")
+    return parties, RuntimeConfig.from_dict(dict(cluster_def.get("runtime_config", {})))
+
+
+def decode(fxp: FixedPoint, ring: np.ndarray, kind: str):
+    """Plaintext from revealed ring values: bool, int64 or float64 (numpy scalars for 0-d)."""
+    values = fxp.decode(ring)
+    if kind == "bool":
+        values = values != 0
+    elif kind == "int":
+        values = np.rint(values).astype(np.int64)
+    return values[()] if values.ndim == 0 else values
+
+
+class SPU:
+    """The secret-sharing device over the parties of `cluster_def`."""
+
+    def __init__(self, cluster_def: dict, seed: int | None = None):
+        session = runtime.current()
+        self.parties, self.config = _parse_cluster_def(cluster_def)
+        for party in self.parties:
+            session.check_party(party)
+        self.config.check_world_size(len(self.parties))
+        self.fxp = FixedPoint(self.config.fxp_fraction_bits)
+        seed = session.seed if seed is None else seed
+        self.hub = LocalLinkHub(self.parties, stats=session.stats)
+        self.dealer = None
+        if self.config.protocol == "SEMI2K":
+            self.dealer = TrustedDealer(self.parties, session.stats, seed=seed)
+            session.closers.append(self.dealer.close)
+        self._ctx: dict[str, MPCContext] = {}
+        self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in self.parties}
+        self._counters = {p: itertools.count() for p in self.parties}
+        self._spmd([self._setup_program(p, seed) for p in self.parties])
+
+    def __repr__(self) -> str:
+        return f"SPU({self.parties}, {self.config.protocol})"
+
+    def _setup_program(self, party: str, seed: int | None):
+        def program():
+            link = self.hub.link(self.parties.index(party))
+            self._ctx[party] = MPCContext(
+                make_protocol(self.config, link, self.dealer, seed), self.fxp
+            )
+
+        return program
+
+    def _spmd(self, programs: list[Callable[[], Any]]) -> list[Any]:
+        return runtime.current().run_all(self.parties, [_quiet(p) for p in programs], hub=self.hub)
+
+    # ----- running functions ------------------------------------------------------------
+    def __call__(self, fn: Callable, num_returns: int | None = None) -> Callable[..., Any]:
+        def run(*args, **kwargs):
+            for leaf in tree_leaves((args, kwargs)):
+                self._check_input(leaf)
+            results = self._spmd([self._call_program(p, fn, args, kwargs) for p in self.parties])
+            structure = results[0]
+            return tree_map(
+                lambda leaf: leaf.bind(self) if isinstance(leaf, _Ref) else leaf, structure
+            )
+
+        return run
+
+    def _check_input(self, leaf: Any) -> None:
+        if isinstance(leaf, PYUObject) and leaf.device.party not in self.parties:
+            raise PartyError(f"{leaf!r} belongs to {leaf.device.party!r}, which is not in {self!r}")
+        if isinstance(leaf, SPUObject) and leaf.device is not self:
+            raise PartyError(f"{leaf!r} lives on another SPU")
+
+    def _call_program(self, party: str, fn, args, kwargs):
+        def program():
+            ctx = self._ctx[party]
+            to_tensor = lambda leaf: self._input(party, ctx, leaf)  # noqa: E731
+            out = fn(*tree_map(to_tensor, args), **tree_map(to_tensor, kwargs))
+            # Every party runs the same fn, so its counter hands out the same references.
+            return tree_map(lambda leaf: self._keep(party, ctx, leaf, self._counters[party]), out)
+
+        return program
+
+    def _input(self, party: str, ctx: MPCContext, leaf: Any) -> Any:
+        if isinstance(leaf, SPUObject):
+            return self._stores[party][leaf.ref]
+        if not isinstance(leaf, PYUObject):
+            return leaf  # public constant, visible to every party alike
+        owner = self.parties.index(leaf.device.party)
+        link = ctx.proto.link
+        if link.rank == owner:
+            header, encoded = self._encode_input(runtime.current().stores[party][leaf.ref])
+            link.send_all(header)
+        else:
+            header, encoded = link.recv(owner), None
+        if header[0] == "error":
+            raise EncodingError(header[1])
+        _, shape, kind = header
+        return SecretTensor(ctx.proto.share(encoded, owner, shape), ctx, kind)
+
+    def _encode_input(self, value: Any) -> tuple[tuple, np.ndarray | None]:
+        try:
+            arr = np.asarray(value)
+            encoded = self.fxp.encode(arr, what=f"SPU input of dtype {arr.dtype}")
+        except (EncodingError, TypeError, ValueError) as exc:
+            return ("error", str(exc)), None
+        kind = {"b": "bool", "i": "int", "u": "int"}.get(arr.dtype.kind, "fxp")
+        return ("ok", tuple(arr.shape), kind), encoded
+
+    def _keep(self, party: str, ctx: MPCContext, leaf: Any, fresh) -> Any:
+        if leaf is None:
+            return None
+        if not isinstance(leaf, SecretTensor):
+            leaf = SecretTensor(ctx.proto.public_a(ctx.encode(leaf, "SPU output")), ctx, "fxp")
+        ref = next(fresh)
+        self._stores[party][ref] = leaf
+        return _Ref(ref, leaf.shape, leaf.kind)
+
+    # ----- leaving the SPU --------------------------------------------------------------
+    def _receive_from_pyu(self, obj: PYUObject) -> SPUObject:
+        return self(lambda x: x)(obj)
+
+    def reveal(self, obj: SPUObject) -> Any:
+        def program(party: str):
+            return lambda: self._ctx[party].proto.reveal(self._stores[party][obj.ref].share)
+
+        ring = self._spmd([program(p) for p in self.parties])[0]
+        return decode(self.fxp, ring, obj.kind)
+
+    def _reveal_to(self, obj: SPUObject, pyu: PYU) -> PYUObject:
+        if pyu.party not in self.parties:
+            raise PartyError(f"{pyu!r} is not a party of {self!r}")
+        target = self.parties.index(pyu.party)
+        ref = runtime.current().new_id()
+
+        def program(party: str):
+            def run():
+                ring = self._ctx[party].proto.reveal(self._stores[party][obj.ref].share, to=target)
+                if ring is not None:
+                    runtime.current().stores[party][ref] = decode(self.fxp, ring, obj.kind)
+
+            return run
+
+        self._spmd([program(p) for p in self.parties])
+        return PYUObject(pyu, ref)
