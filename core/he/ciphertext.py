@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import gmpy2
 import numpy as np
@@ -34,9 +33,9 @@ from core.he.encoding import (
     encode_signed,
     is_integer_array,
 )
-
-if TYPE_CHECKING:
-    from core.he.keys import PublicKey
+from core.he.keys import ENCRYPT_PARALLEL_MIN, KeyMismatchError, PublicKey
+from core.he.linear import encrypted_dot
+from core.he.parallel import should_parallelise
 
 _CT_MAGIC = b"PPHECT1\0"
 _ONE = mpz(1)
@@ -129,8 +128,6 @@ class CiphertextArray:
     # --- homomorphic arithmetic ---------------------------------------------------------------
 
     def _check_key(self, other: CiphertextArray) -> None:
-        from core.he.keys import KeyMismatchError
-
         if other.public_key.key_id != self.public_key.key_id:
             raise KeyMismatchError(
                 f"cannot combine ciphertexts under keys {self.public_key.key_id.hex()[:12]} "
@@ -210,18 +207,14 @@ class CiphertextArray:
 
         `self` has shape (k,) or (r, k); `matrix` (k,) or (k, m). Raises ShapeError otherwise.
         """
-        from core.he.linear import encrypted_dot
-
         return encrypted_dot(self, matrix, fraction_bits)
 
     __matmul__ = dot
 
     def rerandomize(self, *, parallel: bool | None = None) -> CiphertextArray:
         """Fresh-looking ciphertexts of the same plaintexts (each times a new hs^x)."""
-        from core.he.keys import ENCRYPT_PARALLEL_MIN
-
         pk = self.public_key
-        use_pool = self.size >= ENCRYPT_PARALLEL_MIN if parallel is None else parallel
+        use_pool = should_parallelise(parallel, self.size, ENCRYPT_PARALLEL_MIN, pk.bits)
         masks = np.empty(self.size, dtype=object)
         masks[:] = pk.random_masks(self.size, use_pool)
         n2 = pk.n2
@@ -244,8 +237,6 @@ class CiphertextArray:
 
         Raises KeyMismatchError for another key's ciphertexts, EncodingError for malformed data.
         """
-        from core.he.keys import KeyMismatchError
-
         start = len(_CT_MAGIC) + 16
         if len(data) < start + 3 or data[: len(_CT_MAGIC)] != _CT_MAGIC:
             raise EncodingError(f"not a serialised CiphertextArray ({len(data)} bytes)")
@@ -265,8 +256,6 @@ class CiphertextArray:
 
 
 def _restore(public_key_bytes: bytes, data: bytes) -> CiphertextArray:
-    from core.he.keys import PublicKey
-
     return CiphertextArray.from_bytes(data, PublicKey.from_bytes(public_key_bytes))
 
 

@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 DEFAULT_KEY_BITS = 2048
 MIN_KEY_BITS = 512
 MIN_INSECURE_KEY_BITS = 128
-# Below these batch sizes the process pool costs more than it saves (measured on 2048-bit keys).
+# Below these batch sizes (2048-bit keys; scaled up for smaller keys, see parallel.py) the
+# process pool costs more than it saves.
 ENCRYPT_PARALLEL_MIN = 256
 DECRYPT_PARALLEL_MIN = 48
 _PK_MAGIC = b"PPHEPK1\0"
@@ -141,7 +142,7 @@ class PublicKey:
         shape = np.shape(values)
         ints, used_bits = encode_signed(values, fraction_bits)
         check_safe_range(ints, self.max_int)
-        use_pool = should_parallelise(parallel, len(ints), ENCRYPT_PARALLEL_MIN)
+        use_pool = should_parallelise(parallel, len(ints), ENCRYPT_PARALLEL_MIN, self.bits)
         cts = encrypt(to_residues(ints, int(self.n)), use_pool)
         return CiphertextArray(self, object_array(cts, shape), used_bits)
 
@@ -259,10 +260,10 @@ class PrivateKey:
         when a value decodes outside the safe range (overflow).
         """
         self.check_owner(ct)
-        flat = ct.data.ravel().tolist()
-        use_pool = should_parallelise(parallel, len(flat), DECRYPT_PARALLEL_MIN)
-        residues = self.decrypt_residues(flat, use_pool)
         pk = self.public_key
+        flat = ct.data.ravel().tolist()
+        use_pool = should_parallelise(parallel, len(flat), DECRYPT_PARALLEL_MIN, pk.bits)
+        residues = self.decrypt_residues(flat, use_pool)
         return decode_residues(residues, int(pk.n), pk.max_int, ct.fraction_bits, ct.shape)
 
 

@@ -45,7 +45,9 @@ def encrypted_dot(
     columns = [weights[j::cols] for j in range(cols)]
     rows = [list(row) for row in ct.data.reshape(-1, k)]
     nonzero = sum(1 for w in weights if w) * len(rows)
-    use_pool = nonzero >= DOT_PARALLEL_MIN if parallel_flag is None else parallel_flag
+    use_pool = parallel.should_parallelise(
+        parallel_flag, nonzero, DOT_PARALLEL_MIN, ct.public_key.bits
+    )
     per_column = parallel.map_chunks(_columns_chunk, (ct.public_key.n2, rows), columns, use_pool)
     out = np.empty((len(rows), cols), dtype=object)
     for j, column in enumerate(per_column):

@@ -168,7 +168,7 @@ def pack_encrypt(
     layout = layout or SlotLayout.for_key(public_key)
     ints = _encode_vector(values, layout)
     packed = layout.pack(ints)
-    use_pool = should_parallelise(parallel, len(packed), ENCRYPT_PARALLEL_MIN)
+    use_pool = should_parallelise(parallel, len(packed), ENCRYPT_PARALLEL_MIN, public_key.bits)
     cts = public_key.encrypt_residues(to_residues(packed, int(public_key.n)), use_pool)
     array = CiphertextArray(public_key, object_array(cts, (len(cts),)), 0)
     return PackedCiphertext(array, layout, len(ints))
@@ -184,7 +184,7 @@ def unpack_decrypt(
     private_key.check_owner(packed.ciphertexts)
     layout, pk = packed.layout, private_key.public_key
     flat = packed.ciphertexts.data.tolist()
-    use_pool = should_parallelise(parallel, len(flat), DECRYPT_PARALLEL_MIN)
+    use_pool = should_parallelise(parallel, len(flat), DECRYPT_PARALLEL_MIN, pk.bits)
     residues = private_key.decrypt_residues(flat, use_pool)
     values: list[int] = []
     for index, residue in enumerate(residues):

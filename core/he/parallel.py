@@ -29,6 +29,7 @@ _pool: ProcessPoolExecutor | None = None
 # Set when workers cannot start here (e.g. a script without an `if __name__ == "__main__"`
 # guard, which spawned children re-import): later batches then stay in-process.
 _broken_reason: str | None = None
+REFERENCE_KEY_BITS = 2048
 
 
 def worker_count() -> int:
@@ -65,9 +66,18 @@ def shutdown_pool() -> None:
 atexit.register(shutdown_pool)
 
 
-def should_parallelise(flag: bool | None, count: int, threshold: int) -> bool:
-    """The caller's explicit choice, or (flag None) whether `count` reaches `threshold`."""
-    return count >= threshold if flag is None else flag
+def should_parallelise(
+    flag: bool | None, count: int, threshold: int, key_bits: int = REFERENCE_KEY_BITS
+) -> bool:
+    """The caller's explicit choice, or (flag None) whether the batch is worth the pool.
+
+    `threshold` is the batch size from which the pool pays off with 2048-bit keys. Operations
+    on smaller keys are cheaper (roughly as bits^2.5: half-size numbers and half-length
+    exponents), so they need proportionally larger batches.
+    """
+    if flag is not None:
+        return flag
+    return count >= threshold * max(1.0, (REFERENCE_KEY_BITS / key_bits) ** 2.5)
 
 
 def split(items: Sequence[Any], parts: int) -> list[Sequence[Any]]:
