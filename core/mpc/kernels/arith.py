@@ -101,7 +101,7 @@ def div_sp_rounded(ctx: MPCContext, x: AShare, d: int) -> AShare:
     b1, b3, a1, a3 = msb_bits(ctx, below + above)  # a_k: 2e >= kd  <=>  kd - 1 - 2e < 0
     up = proto.add_ss(a1, a3)
     down = proto.add_ss(b1, b3)
-    return proto.add_ss(q, proto.mul_sp(proto.sub_ss(up, down), np.uint64(1 << ctx.frac_bits)))
+    return proto.add_ss(q, proto.sub_ss(up, down))  # corrections are in ulps
 
 
 def matmul_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:

@@ -3,7 +3,8 @@
 Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
 - reciprocal(x): |x| in [2^-6, 2^(f-2)]: relative error < 1e-4 (Newton-Raphson, 3 iterations
   from the linear minimax start 2.9142 - 2u on the normalised u in [0.5, 1)).
-- div_ss(x, y) = x * reciprocal(y): same domain for y, relative error < 2e-4 for |x/y| < 2^20.
+- div_ss(x, y) = (x * w) * F with 1/y = w * F (w in (1, 2], F a power of two): same domain
+  for y, |x / y| < 2^20; relative error < 2e-4 + 8 ulp absolute.
 - exp(x): x in [-11, 11]: relative error < 1e-4 + 2 ulp absolute. 2^t is split into 2^floor(t)
   (from the integer bits of t = x log2(e), exact) and a degree-8 polynomial for 2^frac(t);
   x < -11.09 gives 0 (true value < 2^-16).
@@ -45,12 +46,17 @@ def newton_reciprocal(ctx: MPCContext, u: AShare, start: AShare, iterations: int
     return w
 
 
-def reciprocal_positive(ctx: MPCContext, x: AShare) -> AShare:
-    """1/x for secret x > 0 (see module docstring for the range)."""
+def reciprocal_parts(ctx: MPCContext, x: AShare) -> tuple[AShare, AShare]:
+    """(w, F) with 1/x = w * F for secret x > 0: w ~ 1/u in (1, 2], F = 2^(f-1-p)."""
     factor, _ = normalize(ctx, x)
     u = mul_ss(ctx, x, factor)
     start = poly.affine(ctx, u, -2, NEWTON_START)
-    w = newton_reciprocal(ctx, u, start, RECIPROCAL_ITERATIONS)
+    return newton_reciprocal(ctx, u, start, RECIPROCAL_ITERATIONS), factor
+
+
+def reciprocal_positive(ctx: MPCContext, x: AShare) -> AShare:
+    """1/x for secret x > 0 (see module docstring for the range)."""
+    w, factor = reciprocal_parts(ctx, x)
     return mul_ss(ctx, w, factor)
 
 
@@ -61,7 +67,10 @@ def reciprocal(ctx: MPCContext, x: AShare) -> AShare:
 
 
 def div_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
-    return mul_ss(ctx, x, reciprocal(ctx, y))
+    """x / y as (x * w) * F: multiplying by the power of two last keeps x's precision."""
+    neg = msb_bits(ctx, [y])[0]
+    w, factor = reciprocal_parts(ctx, sign_select(ctx, neg, y))
+    return sign_select(ctx, neg, mul_ss(ctx, mul_ss(ctx, x, w), factor))
 
 
 def exp(ctx: MPCContext, x: AShare) -> AShare:

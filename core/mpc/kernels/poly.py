@@ -36,10 +36,11 @@ def evaluate(ctx: MPCContext, v: AShare, coeffs: np.ndarray) -> AShare:
     """sum_i coeffs[i] v^i for |v| <= 1 with one truncation for the whole combination.
 
     Coefficients carry extra fraction bits (18 more for f = 18, keeping products below 2^58),
-    so their rounding adds almost nothing to the error of the powers.
+    so their rounding adds almost nothing to the error of the powers. Under ABY3, whose
+    truncation fails with probability ~|x| / 2^63, no extra bits are used.
     """
     proto, f = ctx.proto, ctx.frac_bits
-    extra = max(0, min(f, 56 - 2 * f))
+    extra = max(0, min(f, 56 - 2 * f)) if proto.exact_truncation else 0
     pw = powers(ctx, v, len(coeffs) - 1)
     acc = None
     for c, term in zip(coeffs[1:], pw, strict=True):

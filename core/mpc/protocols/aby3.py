@@ -34,6 +34,7 @@ class Aby3(Protocol):
 
     name = "ABY3"
     components = 2
+    exact_truncation = False
 
     def __init__(self, link: Link, seed: int | None = None):
         super().__init__(link)

@@ -31,6 +31,9 @@ class Protocol(ABC):
 
     name: str = "?"
     components: int = 1
+    # False when `trunc` can fail with a large error, with probability ~|x| / 2^63 (ABY3):
+    # kernels then keep truncation inputs small instead of buying extra precision bits.
+    exact_truncation: bool = True
 
     def __init__(self, link: Link):
         self.link = link

@@ -1,0 +1,99 @@
+"""Fixtures for the MPC suite: one contract re-run over protocol x number of parties.
+
+`mpc` is parametrised over (REF2K, 2), (SEMI2K, 2), (SEMI2K, 3) and (ABY3, 3). Its `run(fn,
+*inputs)` shares input i from party i % n, runs `fn(ctx, *shares)` SPMD (one thread per party,
+messages only through links) and returns what every party revealed, decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from core.comm import LocalLinkHub, run_spmd
+from core.mpc.config import RuntimeConfig
+from core.mpc.context import MPCContext
+from core.mpc.correlated import TrustedDealer
+from core.mpc.fixedpoint import FixedPoint
+from core.mpc.protocols import make_protocol
+
+PROTOCOL_CASES = [("REF2K", 2), ("SEMI2K", 2), ("SEMI2K", 3), ("ABY3", 3)]
+SECURE_CASES = [c for c in PROTOCOL_CASES if c[0] != "REF2K"]
+
+
+@dataclass
+class MPCRunner:
+    protocol: str
+    parties: int
+    seed: int = 7
+    fraction_bits: int = 18
+    last_stats: dict = field(default_factory=dict)
+
+    @property
+    def fxp(self) -> FixedPoint:
+        return FixedPoint(self.fraction_bits)
+
+    def quantize(self, values) -> np.ndarray:
+        """What the engine actually computes on: inputs rounded to the fixed-point grid."""
+        return self.fxp.decode(self.fxp.encode(values))
+
+    def run_ring(self, fn, *ring_inputs, hub_wrapper=None):
+        """Share ring inputs (party i % n owns input i), run fn(proto, *shares) everywhere."""
+        names = [f"P{i}" for i in range(self.parties)]
+        hub = LocalLinkHub(names)
+        cfg = RuntimeConfig(protocol=self.protocol, fxp_fraction_bits=self.fraction_bits)
+        dealer = (
+            TrustedDealer(names, hub.stats, seed=self.seed) if self.protocol == "SEMI2K" else None
+        )
+
+        def program(link):
+            if hub_wrapper is not None:
+                link = hub_wrapper(link)
+            proto = make_protocol(cfg, link, dealer, seed=self.seed)
+            shares = []
+            for i, value in enumerate(ring_inputs):
+                owner = i % self.parties
+                value = np.asarray(value, dtype=np.uint64)
+                shares.append(
+                    proto.share(value if link.rank == owner else None, owner, value.shape)
+                )
+            with np.errstate(over="ignore"):
+                return fn(proto, *shares)
+
+        try:
+            results = run_spmd(hub, [program] * self.parties)
+        finally:
+            if dealer is not None:
+                dealer.close()
+        self.last_stats = hub.stats.snapshot()
+        return results
+
+    def run(self, fn, *inputs, hub_wrapper=None) -> np.ndarray:
+        """Fixed-point inputs -> fn(ctx, *shares) -> revealed, decoded output (all parties agree)."""
+        fxp = self.fxp
+        encoded = [fxp.encode(v) for v in inputs]
+
+        def body(proto, *shares):
+            out = fn(MPCContext(proto, fxp), *shares)
+            return proto.reveal(out)
+
+        outs = self.run_ring(body, *encoded, hub_wrapper=hub_wrapper)
+        for rank, out in enumerate(outs[1:], start=1):
+            assert np.array_equal(out, outs[0]), (
+                f"party {rank} revealed something else than party 0"
+            )
+        return fxp.decode(outs[0])
+
+
+@pytest.fixture(params=PROTOCOL_CASES, ids=[f"{p}-{n}" for p, n in PROTOCOL_CASES])
+def mpc(request) -> MPCRunner:
+    protocol, parties = request.param
+    return MPCRunner(protocol, parties)
+
+
+@pytest.fixture(params=SECURE_CASES, ids=[f"{p}-{n}" for p, n in SECURE_CASES])
+def secure_mpc(request) -> MPCRunner:
+    protocol, parties = request.param
+    return MPCRunner(protocol, parties)
