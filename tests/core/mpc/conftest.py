@@ -71,7 +71,7 @@ class MPCRunner:
         return results
 
     def run(self, fn, *inputs, hub_wrapper=None) -> np.ndarray:
-        """Fixed-point inputs -> fn(ctx, *shares) -> revealed, decoded output (all parties agree)."""
+        """Fixed-point inputs -> fn(ctx, *shares) -> revealed decoded output (parties agree)."""
         fxp = self.fxp
         encoded = [fxp.encode(v) for v in inputs]
 
