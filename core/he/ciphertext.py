@@ -11,7 +11,7 @@ the public key they belong to and the number of fixed-point fraction bits `f` of
   plaintext adds its fraction bits to the result's `f`.
 - -ct, ct - x, x - ct, sum(axis), dot(matrix) build on these.
 
-Results are not re-randomised (same as SecretFlow HEU): a product with a known scalar reveals
+Results are not re-randomised: a product with a known scalar reveals
 its structure to whoever sees both. Call `rerandomize()` before sending a result to a party
 that must not link it to its inputs.
 """
@@ -25,7 +25,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
-from core.errors import EncodingError, ShapeError
+from core.errors import EncodingError, ShapeError, UnsupportedOperation
 from core.he.encoding import (
     DEFAULT_FRACTION_BITS,
     as_numeric,
@@ -180,7 +180,9 @@ class CiphertextArray:
     def mul(self, values: object, fraction_bits: int = DEFAULT_FRACTION_BITS) -> CiphertextArray:
         """Multiply by plaintext scalars/arrays (floats encoded with `fraction_bits`)."""
         if isinstance(values, CiphertextArray):
-            raise EncodingError("Paillier cannot multiply two ciphertexts; one side must be plain")
+            raise UnsupportedOperation(
+                "Paillier cannot multiply two ciphertexts; one operand must be plaintext"
+            )
         encoded, used = self._encode_plain(values, fraction_bits)
         n2 = self.public_key.n2
         data = _broadcast(_binary(_power_op(n2)), self, encoded)

@@ -1,35 +1,39 @@
 """Paillier keys: generation, DJN fixed-base encryption, CRT decryption, key serialisation.
 
-Scheme (Paillier 1999 with the Damgard-Jurik-Nielsen encryption of DJN 2010, Section 4.2 of
-"A generalization of Paillier's public-key system with applications to electronic voting",
-IJIS 9(6); also M. Jurik's thesis, 2003). This is the construction SecretFlow HEU's default
-"ZPaillier" implements; its README cites DJN/Jurik, and it samples the exponent with k/2 bits
-exactly as here. (Ma, Han and Lei, "Optimized Paillier's cryptosystem with fast encryption and
-decryption", ACSAC 2021, go further: shorter exponents under a stronger small-exponent
-assumption plus a special prime structure for faster decryption. We do not implement it.)
+Scheme: Paillier (Eurocrypt 1999) with the encryption of Damgard, Jurik and Nielsen ("A
+generalization of Paillier's public-key system with applications to electronic voting", IJIS
+9(6), 2010; M. Jurik's PhD thesis, 2003). SecretFlow HEU's default "ZPaillier" implements the
+same construction (its README cites DJN/Jurik, and it draws the exponent with k/2 bits as here).
+Note that Ma, Han and Lei ("Optimized Paillier's cryptosystem with fast encryption and
+decryption", ACSAC 2021) is a different, further optimised scheme (shorter exponents under a
+stronger assumption, specially structured primes for faster decryption); we do not implement it.
 
-- Key generation: primes p, q of k/2 bits with p = q = 3 (mod 4), gcd(p-1, q-1) = 2 and
-  gcd(n, (p-1)(q-1)) = 1, n = pq of exactly k bits. g = n + 1. Pick y in Z*_n and h = -y^2 mod n:
-  with p = q = 3 (mod 4) it has Jacobi symbol +1 but is no square, so it generates the cyclic
-  group of Jacobi-symbol-1 elements with overwhelming probability. Publish (n, hs = h^n mod n^2).
-- Encryption of m in Z_n: c = (1 + m n) * hs^x mod n^2, x uniform in [0, 2^l), l = k/2 by
-  default. hs^x is an n-th residue like the textbook r^n, but hs is a fixed base, so a
-  precomputed byte-window table (`core.he.fixedbase`) turns the 2048-bit exponentiation of
-  textbook Paillier into about l/8 = 128 modular multiplications.
-- Decryption with CRT: m_p = L_p(c^(p-1) mod p^2) * h_p mod p (L_p(u) = (u-1)/p, h_p the
-  precomputed inverse of L_p(g^(p-1) mod p^2)), the same mod q, recombined by CRT. Two
-  exponentiations modulo 1024-bit-prime squares instead of one modulo n^2 with a 2048-bit
-  exponent: about 4x cheaper.
-- Homomorphic operations (core.he.ciphertext): E(a)E(b) = E(a+b), E(a)^k = E(ka),
+- Key generation: primes p, q of k/2 bits with p = q = 3 (mod 4), gcd(p-1, q-1) = 2,
+  gcd(n, (p-1)(q-1)) = 1, |p - q| large, n = pq of exactly k bits; g = n + 1. Pick y in Z*_n and
+  h = -y^2 mod n: as -1 is a non-residue modulo p and q, h has Jacobi symbol +1 without being a
+  square, and generates the (cyclic) group of Jacobi-symbol-1 elements with overwhelming
+  probability. The public key is (n, hs = h^n mod n^2); the private key is (p, q).
+- Encryption of m in Z_n: c = (1 + m n) hs^x mod n^2 with x uniform in [0, 2^l), l = k/2 by
+  default (`exponent_bits`). hs^x is an n-th residue like the textbook r^n, but hs is a fixed
+  base, so a precomputed windowed table (`core.he.fixedbase`) turns the 2048-bit-exponent
+  exponentiation of textbook Paillier into ~103 modular multiplications. The key holder can
+  compute the very same hs^x modulo p^2 and q^2 and join them by CRT (`PrivateKey.encrypt_array`),
+  with products of half the width.
+- Decryption with CRT: m_p = L_p(c^(p-1) mod p^2) h_p mod p, with L_p(u) = (u - 1)/p and h_p the
+  precomputed inverse of L_p(g^(p-1) mod p^2); the same mod q; m by CRT. Two exponentiations
+  modulo 2048-bit p^2, q^2 with 1024-bit exponents instead of one modulo n^2 with a 2048-bit one.
+- Homomorphic operations (`core.he.ciphertext`): E(a) E(b) = E(a + b), E(a)^k = E(k a),
   E(a)^-1 = E(-a); re-randomisation multiplies by a fresh hs^x.
 
-Security: IND-CPA under the decisional composite residuosity (DCR) assumption, provided hs^x
-with a k/2-bit x is indistinguishable from a uniform n-th residue. DJN argue this from the
-Hastad-Schrift-Shamir result that, modulo a composite, an exponent of half the modulus length
-hides as much as a full-length one if factoring is hard. Keys below 2048 bits fall short of
-112-bit security; 512 bits is the floor accepted outside tests (`allow_insecure=True` lets unit
-tests go lower). Threat model: semi-honest parties; ciphertexts are not authenticated, and
-results of homomorphic operations are not re-randomised until `rerandomize()` is called.
+Security: IND-CPA under the decisional composite residuosity (DCR) assumption plus the assumption
+that hs^x with an l-bit x is indistinguishable from a uniformly random n-th residue. For l = k/2
+this is supported by Hastad, Schrift and Shamir (JCSS 1993): modulo a composite, an exponent of
+half the modulus length is as good as a full-length one unless factoring is easy. Shorter
+exponents (e.g. 2 x 112 bits for 2048-bit keys, 4x faster encryption) rest on a stronger
+short-exponent assumption and are available only on request. Keys below 2048 bits fall short of
+112-bit security; 512 bits is the floor outside tests (`allow_insecure=True` lets unit tests go
+down to 128). Threat model: semi-honest parties. Ciphertexts are not authenticated, and results
+of homomorphic operations are not re-randomised until `rerandomize()` is called.
 """
 
 from __future__ import annotations
@@ -38,9 +42,10 @@ import hashlib
 import random
 import secrets
 import struct
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gmpy2
 import numpy as np
@@ -279,23 +284,30 @@ def _apply_messages(key: PublicKey, residues: Sequence[int], masks: list[mpz]) -
 
 # --- worker-side entry points (module level so they pickle by reference) --------------------
 
-_worker_public: dict[tuple[int, int, int], PublicKey] = {}
-_worker_private: dict[tuple[int, int], PrivateKey] = {}
+# Workers keep the tables of the last few keys only: each costs ~54 MB for a 2048-bit key, and a
+# long-running server sees a new key per run.
+_WORKER_CACHE_SIZE = 2
+_worker_public: OrderedDict[tuple[int, int, int], PublicKey] = OrderedDict()
+_worker_private: OrderedDict[tuple[int, int], PrivateKey] = OrderedDict()
+
+
+def _cached(cache: OrderedDict, key: object, build: Callable[[], object]) -> Any:
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = build()
+    while len(cache) > _WORKER_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
 
 
 def _encrypt_chunk(state: tuple[int, int, int], residues: Sequence[int]) -> list[mpz]:
-    key = _worker_public.get(state)
-    if key is None:
-        key = _worker_public.setdefault(state, PublicKey(*state))
-    return key._encrypt_local(residues)
+    return _cached(_worker_public, state, lambda: PublicKey(*state))._encrypt_local(residues)
 
 
 def _worker_private_key(state: tuple[tuple[int, int, int], int, int]) -> PrivateKey:
     public_state, p, q = state
-    key = _worker_private.get((p, q))
-    if key is None:
-        key = _worker_private.setdefault((p, q), PrivateKey(PublicKey(*public_state), p, q))
-    return key
+    return _cached(_worker_private, (p, q), lambda: PrivateKey(PublicKey(*public_state), p, q))
 
 
 def _encrypt_crt_chunk(
