@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.comm import Link
-from core.errors import ConfigError, EngineError, LinkError
+from core.errors import ConfigError, LinkError
 from core.psi.errors import DuplicateKeyError, EmptyIntersectionError
 from core.psi.kernels import POINT_BYTES, make_pool
 from core.psi.match import COMPARE_BYTES, intersect
@@ -222,7 +222,8 @@ def _exchange_headers(link: Link, size: int, error: str | None) -> list[int]:
                 f"{link.party!r} got a malformed PSI header from {link.parties[peer]!r}"
             )
         if header.get("error") and error is None:
-            raise EngineError(f"party {link.parties[peer]!r} aborted the PSI: {header['error']}")
+            # A LinkError, so that the local runner reports the aborting party's own error.
+            raise LinkError(f"party {link.parties[peer]!r} aborted the PSI: {header['error']}")
         sizes[peer] = header["size"]
     return sizes
 

@@ -78,12 +78,29 @@ class MaskedSetStore:
         return distinct, duplicate
 
     def sorted_chunks(self, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (masked points (m, 32), rows (m,)) in ascending value order."""
+        """Yield (masked points (m, 32), rows (m,)) in ascending value order.
+
+        Every chunk but the last holds exactly `chunk` records, whatever the buckets hold, so
+        message sizes on the link depend only on the set size.
+        """
+        held: list[np.ndarray] = []
+        count = 0
         for path in self._paths:
             records = np.fromfile(path, RECORD)
-            for start in range(0, len(records), chunk):
-                part = records[start : start + chunk]
-                yield np.ascontiguousarray(part["x"]), part["row"].copy()
+            while len(records):
+                part, records = records[: chunk - count], records[chunk - count :]
+                held.append(part)
+                count += len(part)
+                if count == chunk:
+                    yield _split(held)
+                    held, count = [], 0
+        if count:
+            yield _split(held)
+
+
+def _split(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    records = np.concatenate(parts)
+    return np.ascontiguousarray(records["x"]), records["row"].copy()
 
 
 def _words(records: np.ndarray) -> np.ndarray:
