@@ -5,10 +5,13 @@ Field validation errors keep their per-field messages under `errors` and are sum
 
 Statuses: 400 invalid input (DRF's or Django's `ValidationError`, raised by the services),
 401 no or bad credentials (session and token clients alike), 403 not allowed, 404 unknown or
-not visible, 405 wrong method, 409 a change to an archived (read-only) project.
+not visible, 405 wrong method, 409 a change to an archived (read-only) project, and 500 (logged)
+for anything unexpected.
 """
 
 from __future__ import annotations
+
+import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +19,9 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
 
 # Service errors with this code answer 409 Conflict (see console.projects.services).
 CONFLICT_CODES = frozenset({"project_archived"})
@@ -63,31 +68,26 @@ def _from_django(exc: Exception) -> Exception:
     return exc
 
 
-def _is_anonymous(context) -> bool:
-    request = context.get("request")
-    return request is not None and not request.user.is_authenticated
-
-
 def api_exception_handler(exc, context):
     exc = _from_django(exc)
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        # A bug, not a client error: keep the traceback in the log, answer in the API's shape.
+        logger.error("Unhandled API error", exc_info=(type(exc), exc, exc.__traceback__))
+        set_rollback()
+        return Response(
+            {"detail": "Internal server error.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, exceptions.ValidationError):
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc), "errors": exc.detail}
     else:
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc)}
     headers = dict(response.items())
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed) or (
-        response.status_code == status.HTTP_403_FORBIDDEN and _is_anonymous(context)
-    ):
-        # DRF answers 403 when the first authenticator (session) has no challenge to offer;
-        # the client is unauthenticated: say so, and offer the token scheme.
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # DRF answers 403 when the first authenticator (session) offers no challenge; the
+        # client is unauthenticated: say so, and offer the token scheme. (A CSRF failure stays
+        # a 403: the client is known, the request is refused.)
         response.status_code = status.HTTP_401_UNAUTHORIZED
         headers["WWW-Authenticate"] = 'Token realm="api"'
-        if not isinstance(exc, exceptions.AuthenticationFailed):
-            body = {
-                "detail": "Authentication credentials were not provided.",
-                "code": "not_authenticated",
-            }
     return Response(body, status=response.status_code, headers=headers)
