@@ -106,6 +106,7 @@ def run(n: int, workers: int) -> dict:
         "bytes_sent": traffic["total_bytes"],
         "bytes_sent_per_party": traffic["sent_bytes"],
         "seconds_by_phase": {r.party: r.report["seconds"] for r in results},
+        "cpu_s_party_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime, 1),
         "load_average_1min": os.getloadavg()[0],
         **memory,
     }

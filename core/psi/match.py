@@ -20,13 +20,18 @@ def as_words(values: np.ndarray) -> np.ndarray:
 
 def find_in(queries: np.ndarray, table: np.ndarray) -> np.ndarray:
     """For each query value, the index of an equal value in `table`, or -1 (both (n, 2) words)."""
-    order = np.argsort(table[:, 0], kind="stable")
+    order = _index_array(np.argsort(table[:, 0], kind="stable"), len(table))
     sorted_hi = table[order, 0]
-    found = np.full(len(queries), -1, dtype=np.int64)
+    found = np.full(len(queries), -1, dtype=order.dtype)
     for start in range(0, len(queries), _QUERY_CHUNK):
         part = queries[start : start + _QUERY_CHUNK]
         found[start : start + len(part)] = _find_chunk(part, table, order, sorted_hi)
     return found
+
+
+def _index_array(indices: np.ndarray, size: int) -> np.ndarray:
+    """Halve index memory when the table is small enough for int32 positions."""
+    return indices.astype(np.int32) if size < 2**31 else indices
 
 
 def _find_chunk(part, table, order, sorted_hi) -> np.ndarray:
@@ -54,13 +59,16 @@ def intersect(own: np.ndarray, others: list[np.ndarray]) -> tuple[np.ndarray, li
     depends only on the jointly masked values, not on any party's row order.
     """
     own_words = as_words(own)
-    keep = np.arange(len(own_words), dtype=np.int64)
+    keep: np.ndarray | None = None
     positions: list[np.ndarray] = []
     for other in others:
-        found = find_in(own_words[keep], as_words(other))
-        hit = found >= 0
-        keep = keep[hit]
-        positions = [p[hit] for p in positions] + [found[hit]]
+        found = find_in(own_words if keep is None else own_words[keep], as_words(other))
+        hit = np.flatnonzero(found >= 0)
+        keep = hit if keep is None else keep[hit]
+        positions = [p[hit] for p in positions] + [found[hit].astype(np.int64)]
+        del found
+    if keep is None:
+        keep = np.arange(len(own_words), dtype=np.int64)
     common = own_words[keep]
     order = np.lexsort((common[:, 1], common[:, 0]))
     return keep[order], [p[order] for p in positions]

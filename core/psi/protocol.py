@@ -155,6 +155,7 @@ def _run(work: PartyWork, source: PsiSource, options: _Options, tmp: str) -> Psi
     send_rows, full_sets = _run_streams(work, store, sizes, options.chunk_size)
     clock.lap("streams")
     rows = _aligned_rows(link, full_sets, send_rows)
+    del full_sets, send_rows  # the largest arrays of the run; free them before the output pass
     clock.lap("compare")
     if len(rows) == 0 and not options.allow_empty:
         raise EmptyIntersectionError(f"party {link.party!r}: the intersection is empty")
@@ -206,7 +207,7 @@ def _aligned_rows(link, full_sets, send_rows: np.ndarray) -> np.ndarray:
     positions = _share_result(link, full_sets)
     if len(positions) and not 0 <= positions.min() <= positions.max() < len(send_rows):
         raise LinkError(f"{link.party!r} got PSI positions outside its {len(send_rows)} keys")
-    return send_rows[positions]
+    return send_rows[positions].astype(np.int64)
 
 
 def _exchange_headers(link: Link, size: int, error: str | None) -> list[int]:
@@ -239,7 +240,7 @@ def stream_path(owner: int, world_size: int) -> list[int]:
 def _run_streams(work: PartyWork, store: MaskedSetStore, sizes: list[int], chunk: int):
     """Run every party's stream in rank order; return (our send order rows, full sets or None)."""
     link = work.link
-    send_rows = np.empty(sizes[link.rank], dtype=np.int64)
+    send_rows = np.empty(sizes[link.rank], dtype=np.int32 if sizes[link.rank] < 2**31 else np.int64)
     sinks = None
     if link.rank == COMPARER:
         sinks = [FinalSink(link, owner, sizes[owner], COMPARE_BYTES) for owner in range(len(sizes))]
