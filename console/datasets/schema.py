@@ -48,6 +48,7 @@ FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
 # Cells per pandas chunk: bounds memory whatever the width of the table.
 DEFAULT_CHUNK_CELLS = 1_000_000
 BLOCK_SIZE = 1 << 20
+GBK_SAMPLE_BYTES = 1 << 20
 # Leading bytes of formats people upload by mistake instead of exporting a CSV.
 MAGIC_NUMBERS = {
     b"PK\x03\x04": "a ZIP archive (or an Excel .xlsx workbook)",
@@ -209,15 +210,41 @@ def scan_structure(path: Path) -> Structure:
     failures: list[_Undecodable] = []
     for encoding in ENCODINGS:
         try:
-            return _scan_as(path, encoding)
+            structure = _scan_as(path, encoding)
         except _Undecodable as error:
             failures.append(error)
+        else:
+            if encoding == "gbk":
+                _refuse_implausible_gbk(path, failures[0])
+            return structure
     utf8, gbk = failures
     raise CsvError(
         f"The file's encoding is not supported: it is neither UTF-8 ({utf8.describe()} is "
         f"invalid) nor GBK ({gbk.describe()} is invalid). Save the CSV as UTF-8 and upload it "
         "again."
     )
+
+
+def _refuse_implausible_gbk(path: Path, utf8: _Undecodable) -> None:
+    """Refuse single-byte text (Latin-1, Windows-1252) that merely happens to decode as GBK.
+
+    Chinese text in GBK is almost all GB2312 characters, both bytes >= 0xA1. An accented Latin
+    letter followed by an ASCII letter decodes as a rare GBK extension character (trail byte
+    0x40-0x7E), so when most double-byte characters of the first MiB are of that kind, the file
+    is not GBK.
+    """
+    with path.open("rb") as raw:
+        sample = raw.read(GBK_SAMPLE_BYTES)
+    text = codecs.getincrementaldecoder("gbk")().decode(sample, final=False)
+    pairs = [char.encode("gbk") for char in text if ord(char) > 0x7F]
+    rare = sum(1 for pair in pairs if len(pair) == 2 and min(pair) < 0xA1)
+    if pairs and 2 * rare > len(pairs):
+        raise CsvError(
+            f"The file's encoding is not supported: it is not UTF-8 ({utf8.describe()} is "
+            "invalid) and does not look like GBK (it reads as rare characters, as single-byte "
+            "encodings such as Latin-1 or Windows-1252 do). Save the CSV as UTF-8 and upload "
+            "it again."
+        )
 
 
 def _refuse_known_binary(head: bytes) -> None:

@@ -42,6 +42,11 @@ DESCRIPTION_MAX_LENGTH = 5000
 ROLES = tuple(Authorization.Role.values)
 
 
+def field_error(field: str, message: str, code: str) -> ValidationError:
+    """An error attached to a form/API field that keeps its code (a plain dict drops it)."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 # --- Upload ---------------------------------------------------------------------------------
 
 
@@ -50,9 +55,9 @@ def create_dataset(request, uploaded_file, name: str, description: str = "") -> 
     staged: Path | None = None
     try:
         node = _node_of(request.user)
+        client_name = _clean_upload(uploaded_file)
         name = _clean_name(node, name)
         description = _clean_description(description)
-        client_name = _clean_upload(uploaded_file)
         staged = _stage(uploaded_file)
         profile = _profile(staged)
         dataset = _store(request, node, staged, client_name, name, description, profile)
@@ -85,14 +90,15 @@ def _node_of(user):
 def _clean_name(node, name) -> str:
     name = str(name or "").strip()
     if not name:
-        raise ValidationError({"name": "A dataset needs a name."}, code="required")
+        raise field_error("name", "A dataset needs a name.", "required")
     if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(
-            {"name": f"The name is {len(name)} characters long; the limit is {NAME_MAX_LENGTH}."},
-            code="max_length",
+        raise field_error(
+            "name",
+            f"The name is {len(name)} characters long; the limit is {NAME_MAX_LENGTH}.",
+            "max_length",
         )
     if Dataset.objects.filter(node=node, name__iexact=name).exists():
-        raise ValidationError({"name": _name_taken(node, name)}, code="duplicate_name")
+        raise field_error("name", _name_taken(node, name), "duplicate_name")
     return name
 
 
@@ -103,12 +109,11 @@ def _name_taken(node, name: str) -> str:
 def _clean_description(description) -> str:
     description = str(description or "").strip()
     if len(description) > DESCRIPTION_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "description": f"The description is {len(description)} characters long; the "
-                f"limit is {DESCRIPTION_MAX_LENGTH}."
-            },
-            code="max_length",
+        raise field_error(
+            "description",
+            f"The description is {len(description)} characters long; the "
+            f"limit is {DESCRIPTION_MAX_LENGTH}.",
+            "max_length",
         )
     return description
 
@@ -116,12 +121,12 @@ def _clean_description(description) -> str:
 def _clean_upload(uploaded_file) -> str:
     """The client's file name, once the upload is known to be present and within limits."""
     if uploaded_file is None:
-        raise ValidationError({"file": "Choose a CSV file to upload."}, code="required")
+        raise field_error("file", "Choose a CSV file to upload.", "required")
     rejection = getattr(uploaded_file, "rejection", None)
     if rejection:
-        raise ValidationError({"file": rejection}, code="file_too_large")
+        raise field_error("file", rejection, "file_too_large")
     if uploaded_file.size is not None and uploaded_file.size > settings.PRIVPAD_UPLOAD_MAX_BYTES:
-        raise ValidationError({"file": limit_message(uploaded_file.size)}, code="file_too_large")
+        raise field_error("file", limit_message(uploaded_file.size), "file_too_large")
     name = getattr(uploaded_file, "client_name", None) or uploaded_file.name or ""
     check_file_name(name)
     return name
@@ -141,9 +146,10 @@ def check_file_name(name: str) -> None:
     elif len(name) > FILENAME_MAX_LENGTH:
         problem = f"is longer than {FILENAME_MAX_LENGTH} characters"
     if problem:
-        raise ValidationError(
-            {"file": f"The file name {name!r} {problem}; upload a plain file name like data.csv."},
-            code="invalid_file_name",
+        raise field_error(
+            "file",
+            f"The file name {name!r} {problem}; upload a plain file name like data.csv.",
+            "invalid_file_name",
         )
 
 
@@ -164,7 +170,7 @@ def _stage(uploaded_file) -> Path:
             written += len(chunk)
             out.write(chunk)
             if written > settings.PRIVPAD_UPLOAD_MAX_BYTES:
-                raise ValidationError({"file": limit_message()}, code="file_too_large")
+                raise field_error("file", limit_message(), "file_too_large")
     return Path(name)
 
 
@@ -172,7 +178,7 @@ def _profile(path: Path):
     try:
         return profile_csv(path)
     except CsvError as error:
-        raise ValidationError({"file": str(error)}, code="invalid_csv") from None
+        raise field_error("file", str(error), "invalid_csv") from None
 
 
 def _store(request, node, staged: Path, client_name, name, description, profile) -> Dataset:
@@ -197,7 +203,7 @@ def _store(request, node, staged: Path, client_name, name, description, profile)
             move_file(staged, target)
     except IntegrityError:
         target.unlink(missing_ok=True)
-        raise ValidationError({"name": _name_taken(node, name)}, code="duplicate_name") from None
+        raise field_error("name", _name_taken(node, name), "duplicate_name") from None
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -298,12 +304,11 @@ def authorize_dataset(request, dataset: Dataset, project, column_roles: dict) ->
     """Authorise the dataset to a project its node belongs to, with a role per column."""
     dataset = get_dataset_for_owner(request, dataset.pk)
     if not project.has_member(dataset.node):
-        raise ValidationError(
-            {
-                "project": f"Node '{dataset.node.name}' is not a member of project "
-                f"'{project.name}'; a dataset can only be authorised to its node's projects."
-            },
-            code="not_member",
+        raise field_error(
+            "project",
+            f"Node '{dataset.node.name}' is not a member of project "
+            f"'{project.name}'; a dataset can only be authorised to its node's projects.",
+            "not_member",
         )
     ensure_active(project)
     roles = clean_column_roles(dataset, column_roles)
@@ -336,24 +341,23 @@ def clean_column_roles(dataset: Dataset, column_roles) -> dict[str, str]:
     if column_roles is None:
         column_roles = {}
     if not isinstance(column_roles, dict):
-        raise ValidationError(
-            {"column_roles": "Column roles must be an object mapping column names to roles."},
-            code="invalid",
+        raise field_error(
+            "column_roles",
+            "Column roles must be an object mapping column names to roles.",
+            "invalid",
         )
     names = dataset.column_names
     unknown = [str(column) for column in column_roles if column not in names]
     if unknown:
         listed = ", ".join(repr(column) for column in unknown)
-        raise ValidationError(
-            {"column_roles": f"Dataset '{dataset.name}' has no column {listed}."},
-            code="unknown_column",
+        raise field_error(
+            "column_roles", f"Dataset '{dataset.name}' has no column {listed}.", "unknown_column"
         )
     bad = {column: role for column, role in column_roles.items() if role not in ROLES}
     if bad:
         listed = ", ".join(f"{role!r} for {column!r}" for column, role in bad.items())
-        raise ValidationError(
-            {"column_roles": f"Unknown role {listed}; roles are {', '.join(ROLES)}."},
-            code="invalid_role",
+        raise field_error(
+            "column_roles", f"Unknown role {listed}; roles are {', '.join(ROLES)}.", "invalid_role"
         )
     return {name: column_roles.get(name, Authorization.Role.FEATURE.value) for name in names}
 
