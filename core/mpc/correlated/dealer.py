@@ -14,6 +14,8 @@ from __future__ import annotations
 import queue
 import threading
 
+import numpy as np
+
 from core.comm import CommStats, payload_size
 from core.errors import LinkError
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
@@ -73,7 +75,8 @@ class TrustedDealer:
     def _fix(self, kind: str, params: tuple) -> Parts:
         corr = CORRELATIONS[kind]
         parts = [corr.draw(prg, rank == 0, params) for rank, prg in enumerate(self._prgs)]
-        return corr.fix(parts, params)
+        with np.errstate(over="ignore"):  # ring arithmetic wraps; numpy warns for 0-d only
+            return corr.fix(parts, params)
 
     def close(self) -> None:
         self._requests.put(None)

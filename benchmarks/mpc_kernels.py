@@ -1,0 +1,169 @@
+"""Benchmark MPC kernels (SEMI2K with 2 parties, ABY3 with 3) and print one JSON object.
+
+For every kernel: wall-clock seconds of the kernel alone (inputs already shared, nothing
+revealed), bytes sent party-to-party (max over parties), bytes sent by the SEMI2K dealer,
+rounds (max over parties) and the max absolute error against numpy on the revealed result.
+
+    .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from core.comm import LocalLinkHub, run_spmd  # noqa: E402
+from core.mpc.config import RuntimeConfig  # noqa: E402
+from core.mpc.context import MPCContext  # noqa: E402
+from core.mpc.correlated import DEALER, TrustedDealer  # noqa: E402
+from core.mpc.fixedpoint import FixedPoint  # noqa: E402
+from core.mpc.kernels import activations, arith, compare, nonlinear  # noqa: E402
+from core.mpc.protocols import make_protocol  # noqa: E402
+
+
+def _inputs(name: str, size: int, rng: np.random.Generator) -> tuple[list[np.ndarray], object]:
+    """Inputs and the numpy reference for one kernel."""
+    if name == "matmul":
+        a, b = rng.uniform(-1, 1, (size, size)), rng.uniform(-1, 1, (size, size))
+        return [a, b], a @ b
+    x, y = rng.uniform(-4, 4, size), rng.uniform(-4, 4, size)
+    pos = rng.uniform(0.5, 100, size)
+    table = {
+        "multiply": ([x, y], x * y),
+        "less": ([x, y], (x < y) * 1.0),
+        "sigmoid_real": ([x], 1 / (1 + np.exp(-x))),
+        "reciprocal": ([pos], 1 / pos),
+        "division": ([x, pos], x / pos),
+        "exp": ([x], np.exp(x)),
+    }
+    return table[name]
+
+
+KERNELS = {
+    "multiply": arith.mul_ss,
+    "matmul": arith.matmul_ss,
+    "less": lambda c, x, y: arith.lift_bits(c, compare.less_ss(c, x, y)),
+    "sigmoid_real": lambda c, x: activations.sigmoid(c, x, "real"),
+    "reciprocal": nonlinear.reciprocal,
+    "division": nonlinear.div_ss,
+    "exp": nonlinear.exp,
+}
+
+
+def bench(protocol: str, parties: int, name: str, size: int, seed: int = 1) -> dict:
+    names = [f"P{i}" for i in range(parties)]
+    hub = LocalLinkHub(names)
+    cfg = RuntimeConfig(protocol=protocol)
+    fxp = FixedPoint(cfg.fxp_fraction_bits)
+    dealer = TrustedDealer(names, hub.stats) if protocol == "SEMI2K" else None
+    inputs, reference = _inputs(name, size, np.random.default_rng(seed))
+    encoded = [fxp.encode(v) for v in inputs]
+    marks: dict = {}
+
+    def start():
+        hub.stats.reset()
+        marks["t0"] = time.perf_counter()
+
+    def stop():
+        marks["seconds"] = time.perf_counter() - marks["t0"]
+        marks["stats"] = hub.stats.snapshot()
+
+    begin, end = threading.Barrier(parties, action=start), threading.Barrier(parties, action=stop)
+
+    def program(link):
+        ctx = MPCContext(make_protocol(cfg, link, dealer), fxp)
+        shares = [
+            ctx.proto.share(e if link.rank == i % parties else None, i % parties, e.shape)
+            for i, e in enumerate(encoded)
+        ]
+        begin.wait()
+        with np.errstate(over="ignore"):
+            out = KERNELS[name](ctx, *shares)
+        end.wait()
+        return ctx.proto.reveal(out)
+
+    try:
+        result = fxp.decode(run_spmd(hub, [program] * parties)[0])
+    finally:
+        if dealer is not None:
+            dealer.close()
+    return _report(
+        protocol, parties, name, size, marks, names, float(np.max(np.abs(result - reference)))
+    )
+
+
+def _report(protocol, parties, name, size, marks, names, error) -> dict:
+    pairs = marks["stats"]["pairs"]
+    p2p = {
+        p: sum(
+            t["bytes"]
+            for k, t in pairs.items()
+            if k.startswith(f"{p}->") and not k.endswith(DEALER)
+        )
+        for p in names
+    }
+    dealer_bytes = sum(t["bytes"] for k, t in pairs.items() if k.startswith(f"{DEALER}->"))
+    rounds = marks["stats"]["rounds"]
+    return {
+        "protocol": protocol,
+        "parties": parties,
+        "kernel": name,
+        "size": size,
+        "seconds": round(marks["seconds"], 4),
+        "bytes_per_party_max": max(p2p.values()),
+        "mb_per_party_max": round(max(p2p.values()) / 1e6, 2),
+        "dealer_bytes": dealer_bytes,
+        "rounds_max": max(rounds.get(p, 0) for p in names),
+        "max_abs_error": error,
+    }
+
+
+PLAN = [
+    ("SEMI2K", 2, "multiply", 10**6),
+    ("SEMI2K", 2, "matmul", 512),
+    ("SEMI2K", 2, "less", 10**6),
+    ("SEMI2K", 2, "sigmoid_real", 10**6),
+    ("SEMI2K", 2, "reciprocal", 10**6),
+    ("SEMI2K", 2, "division", 10**6),
+    ("SEMI2K", 2, "exp", 10**6),
+    ("ABY3", 3, "multiply", 10**6),
+    ("ABY3", 3, "matmul", 512),
+    ("ABY3", 3, "less", 10**6),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes / 100 (matmul 128)")
+    parser.add_argument("--only", nargs="*", help="kernel names to run")
+    args = parser.parse_args()
+    results = []
+    for protocol, parties, name, size in PLAN:
+        if args.only and name not in args.only:
+            continue
+        if args.quick:
+            size = 128 if name == "matmul" else size // 100
+        results.append(bench(protocol, parties, name, size))
+    print(
+        json.dumps(
+            {
+                "benchmark": "mpc_kernels",
+                "field": "FM64",
+                "fxp_fraction_bits": 18,
+                "results": results,
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The SecretFlow-style API: init, PYU, SPU, reveal, .to, link statistics, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import core as sf
+from core.errors import ConfigError, EncodingError, PartyError, ShapeError, UnsupportedOperation
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_secretflow_average_example_prints_6000():
+    program = textwrap.dedent(
+        """
+        import core as sf
+        sf.init(parties={'Alice', 'Bob', 'Carol'}, address='local')
+        alice, bob, carol = sf.PYU('Alice'), sf.PYU('Bob'), sf.PYU('Carol')
+        a = alice(lambda: 5000)(); b = bob(lambda: 6000)(); c = carol(lambda: 7000)()
+        spu = sf.SPU(sf.utils.testing.cluster_def(['Alice', 'Bob', 'Carol']))
+        avg = spu(lambda x, y, z: (x + y + z) / 3)(a, b, c)
+        print(sf.reveal(avg))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "6000.0\n"
+
+
+def test_cluster_def_picks_protocol_by_party_count():
+    assert sf.utils.testing.cluster_def(["a", "b", "c"])["runtime_config"]["protocol"] == "ABY3"
+    assert sf.utils.testing.cluster_def(["a", "b"])["runtime_config"]["protocol"] == "SEMI2K"
+    assert (
+        sf.utils.testing.cluster_def(["a", "b", "c", "d"])["runtime_config"]["protocol"] == "SEMI2K"
+    )
+    with pytest.raises(ConfigError, match="at least 2"):
+        sf.utils.testing.cluster_def(["a"])
+
+
+def test_pyu_runs_on_its_party_and_moves_values(session):
+    alice, bob = sf.PYU("alice"), sf.PYU("bob")
+    x = alice(lambda: np.arange(4))()
+    doubled = alice(lambda v: v * 2)(x)
+    assert sf.reveal(doubled).tolist() == [0, 2, 4, 6]
+    at_bob = doubled.to(bob)
+    assert at_bob.device == bob
+    assert sf.reveal(bob(lambda v: v.sum())(at_bob)) == 12
+    assert sf.link_stats()["pairs"]["alice->bob"]["bytes"] >= 32
+
+
+def test_pyu_refuses_another_partys_value(session):
+    x = sf.PYU("alice")(lambda: 1)()
+    with pytest.raises(PartyError, match="'alice'"):
+        sf.PYU("bob")(lambda v: v + 1)(x)
+
+
+@pytest.mark.parametrize("protocol", ["REF2K", "SEMI2K", "ABY3"])
+def test_spu_computes_on_secret_inputs(session, protocol):
+    parties = ["alice", "bob", "carol"] if protocol == "ABY3" else ["alice", "bob"]
+    spu = sf.SPU(sf.utils.testing.cluster_def(parties, {"protocol": protocol}))
+    rng = np.random.default_rng(0)
+    xv, yv = rng.uniform(-2, 2, (4, 3)), rng.uniform(-2, 2, (3, 2))
+    x = sf.PYU("alice")(lambda: xv)()
+    y = sf.PYU("bob")(lambda: yv)()
+    out = spu(lambda a, b: {"prod": a @ b, "max": np.max(a, axis=1), "pos": a > 0})(x, y)
+    got = sf.reveal(out)
+    assert np.allclose(got["prod"], xv @ yv, atol=1e-4)
+    assert np.allclose(got["max"], xv.max(axis=1), atol=1e-5)
+    assert got["pos"].dtype == bool
+    assert np.array_equal(got["pos"], xv > 0)
+
+
+def test_spu_objects_chain_and_reveal_to_one_party(session):
+    spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"]))
+    x = sf.PYU("alice")(lambda: np.array([1.5, -2.0]))().to(spu)
+    y = spu(lambda a: a * a)(x)
+    z = spu(lambda a, b: a + b + 1)(x, y)
+    at_bob = z.to(sf.PYU("bob"))
+    assert np.allclose(sf.reveal(at_bob), [4.75, 3.0], atol=1e-5)
+    int_sum = spu(lambda a: a + 2)(sf.PYU("bob")(lambda: np.array([3, 4]))())
+    assert sf.reveal(int_sum).tolist() == [5, 6]
+
+
+def test_link_stats_show_dealer_traffic_and_reset(session):
+    spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"]))
+    x = sf.PYU("alice")(lambda: np.ones(100))()
+    sf.reset_link_stats()
+    sf.reveal(spu(lambda a: a * a)(x))
+    stats = sf.link_stats()
+    assert stats["pairs"]["dealer->alice"]["bytes"] >= 100 * 8
+    assert stats["pairs"]["alice->bob"]["bytes"] >= 100 * 8
+    assert "dealer" in stats["sent_bytes"]
+    assert stats["rounds"]["alice"] >= 1
+    sf.reset_link_stats()
+    assert sf.link_stats()["total_bytes"] == 0
+
+
+def test_errors_are_named(session):
+    spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"]))
+    a = sf.PYU("alice")(lambda: np.ones((2, 3)))()
+    b = sf.PYU("bob")(lambda: np.ones(4))()
+    with pytest.raises(ShapeError, match=r"\(2, 3\).*\(4,\)"):
+        spu(lambda x, y: x + y)(a, b)
+    with pytest.raises(PartyError, match="'mallory'"):
+        sf.PYU("mallory")
+    with pytest.raises(PartyError, match="int"):
+        sf.reveal(42)
+    text = sf.PYU("alice")(lambda: np.array(["x"]))()
+    with pytest.raises(EncodingError, match="unsupported dtype"):
+        spu(lambda x: x)(text)
+    huge = sf.PYU("bob")(lambda: np.array([1e30]))()
+    with pytest.raises(EncodingError, match="1e\\+30"):
+        spu(lambda x: x)(huge)
+    with pytest.raises(UnsupportedOperation, match="numpy.sort"):
+        spu(lambda x: np.sort(x))(a)
+    carol_value = sf.PYU("carol")(lambda: 1.0)()
+    with pytest.raises(PartyError, match="carol"):
+        spu(lambda x: x)(carol_value)
+    # deterministic refusals leave the session usable
+    assert sf.reveal(spu(lambda x: x * 2)(a)).tolist() == [[2.0] * 3] * 2
+
+
+def test_init_rejects_bad_arguments():
+    with pytest.raises(ConfigError, match="ray://x"):
+        sf.init(parties=["a", "b"], address="ray://x")
+    with pytest.raises(PartyError):
+        sf.init(parties="ab", address="local")
+    with pytest.raises(ConfigError, match="init"):
+        sf.PYU("a")
+    sf.init(parties=["a", "b"], address="local")
+    try:
+        with pytest.raises(ConfigError, match="ABY3 needs exactly 3"):
+            sf.SPU(sf.utils.testing.cluster_def(["a", "b"], {"protocol": "ABY3"}))
+    finally:
+        sf.shutdown()
