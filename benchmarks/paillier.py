@@ -133,6 +133,7 @@ def bench_arithmetic(sizes: dict[str, int], keys: tuple) -> dict:
     b = pk.encrypt_array(values[:count][::-1].copy(), parallel=True)
     plain = values[:count]
     indicator = np.random.default_rng(2).integers(0, 2, size=(count, 8))
+    weights = np.random.default_rng(3).normal(size=(count, 8))
     return {
         "add_ct_ct_per_s": rate(count, lambda: a + b),
         "add_ct_plain_per_s": rate(count, lambda: a + plain),
@@ -141,6 +142,7 @@ def bench_arithmetic(sizes: dict[str, int], keys: tuple) -> dict:
         "negate_per_s": rate(count, lambda: -a),
         "sum_terms_per_s": rate(count, lambda: a.sum()),
         "dot_indicator_terms_per_s": rate(count * 8, lambda: a.dot(indicator)),
+        "dot_float_terms_per_s": rate(count * 8, lambda: a.dot(weights)),
         "serialise_MB_per_s": round(len(a.to_bytes()) / 1e6 / seconds(a.to_bytes), 1),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import numpy as np
@@ -125,3 +126,10 @@ def test_a_slot_overflow_is_detected_when_unpacking(keys):
     forged = PackedCiphertext(packed.ciphertexts * 2, SlotLayout(1, 8, 0, 0), 1)
     with pytest.raises(EncodingError, match="bits beyond its last slot"):
         unpack_decrypt(sk, forged)
+
+
+def test_packed_ciphertexts_survive_pickling(keys, rng):
+    pk, sk = keys
+    values = rng.normal(size=30)
+    packed = pickle.loads(pickle.dumps(pack_encrypt(pk, values)))
+    np.testing.assert_allclose(unpack_decrypt(sk, packed), values, atol=1e-9)
