@@ -6,6 +6,8 @@ A SecretFlow-style API for computing on data held by several parties: `init`, `P
 
 from core import utils
 from core.device import (
+    HEU,
+    HEUObject,
     PYU,
     SPU,
     PYUObject,
@@ -18,6 +20,8 @@ from core.device import (
 )
 
 __all__ = [
+    "HEU",
+    "HEUObject",
     "PYU",
     "SPU",
     "PYUObject",

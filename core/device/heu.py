@@ -1,0 +1,206 @@
+"""HEU: Paillier homomorphic encryption with the secret key held by one party.
+
+`HEU(config)` generates a key pair at the `sk_keeper` party and sends the public key to every
+evaluator over the link. `pyu_obj.to(heu)` encrypts at the value's own party (which must hold the
+public key); the ciphertext stays there (`HEUObject.location`). Ciphertexts add to each other and
+multiply by plaintext (numbers, arrays, or `PYUObject`s of the same party) on the party that
+holds them; `heu_obj.to(heu, party=...)` sends them to another key holder; `heu_obj.to(pyu)`
+sends them to the key owner, who decrypts, then passes the plaintext to `pyu`'s party.
+Scheme, assumptions and threat model: `core.he`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.device import runtime
+from core.device.pyu import PYU, PYUObject
+from core.errors import ConfigError, PartyError
+
+
+def _parse_config(config: dict) -> tuple[str, list[str], int]:
+    if not isinstance(config, dict) or "sk_keeper" not in config:
+        raise ConfigError("HEU config needs 'sk_keeper': {'party': ...} and 'evaluators'")
+    keeper = (
+        config["sk_keeper"]["party"]
+        if isinstance(config["sk_keeper"], dict)
+        else config["sk_keeper"]
+    )
+    evaluators = [e["party"] if isinstance(e, dict) else e for e in config.get("evaluators", [])]
+    params = config.get("he_parameters", {})
+    schema = params.get("schema", "paillier")
+    if schema != "paillier":
+        raise ConfigError(f"unsupported HE schema {schema!r}; only 'paillier' is available")
+    bits = params.get("key_pair", {}).get("generate", {}).get("bit_size", 2048)
+    return keeper, [e for e in evaluators if e != keeper], int(bits)
+
+
+class HEUObject:
+    """Ciphertexts held by one party (`location`)."""
+
+    def __init__(self, device: HEU, location: str, ref: int):
+        self.device, self.location, self.ref = device, location, ref
+
+    def __repr__(self) -> str:
+        return f"HEUObject(location={self.location!r}, ref={self.ref})"
+
+    def __add__(self, other) -> HEUObject:
+        return self.device._apply(self, other, lambda ct, v: ct + v)
+
+    __radd__ = __add__
+
+    def __sub__(self, other) -> HEUObject:
+        return self.device._apply(self, other, lambda ct, v: ct - v)
+
+    def __mul__(self, other) -> HEUObject:
+        if isinstance(other, HEUObject):
+            raise ConfigError(
+                "Paillier cannot multiply two ciphertexts; one side must be plaintext"
+            )
+        return self.device._apply(self, other, lambda ct, v: ct * v)
+
+    __rmul__ = __mul__
+
+    def sum(self, axis=None) -> HEUObject:
+        return self.device._apply(self, None, lambda ct, _: ct.sum(axis))
+
+    def dot(self, matrix) -> HEUObject:
+        return self.device._apply(self, matrix, lambda ct, v: ct.dot(v))
+
+    def to(self, device, party: str | None = None) -> Any:
+        """Decrypt towards a PYU (via the key owner), or move to another key holder of `device`."""
+        if isinstance(device, PYU):
+            return self.device._decrypt_to(self, device)
+        if device is self.device and party is not None:
+            return self.device._move(self, party)
+        raise PartyError(f"cannot move an HEUObject to {device!r}")
+
+
+class HEU:
+    """A Paillier device: key owner `sk_keeper`, public key also held by the evaluators."""
+
+    def __init__(self, config: dict):
+        session = runtime.current()
+        self.keeper, self.evaluators, bits = _parse_config(config)
+        for party in [self.keeper, *self.evaluators]:
+            session.check_party(party)
+        self.parties = [self.keeper, *self.evaluators]
+        self._keys: dict[str, Any] = {}
+        self._ct: dict[str, dict[int, Any]] = {p: {} for p in self.parties}
+        self._setup(bits)
+
+    def __repr__(self) -> str:
+        return f"HEU(keeper={self.keeper!r}, evaluators={self.evaluators})"
+
+    def _setup(self, bits: int) -> None:
+        from core.he import PublicKey, generate_keypair  # imported lazily: gmpy2 is heavy
+
+        session = runtime.current()
+        keeper_link = session.link(self.keeper)
+
+        def keeper_program():
+            pk, sk = generate_keypair(bits)
+            self._keys[self.keeper] = (pk, sk)
+            for party in self.evaluators:
+                keeper_link.send(session.link(party).rank, pk.to_bytes())
+
+        def evaluator_program(party: str):
+            def run():
+                self._keys[party] = (
+                    PublicKey.from_bytes(session.link(party).recv(keeper_link.rank)),
+                    None,
+                )
+
+            return run
+
+        programs = [keeper_program] + [evaluator_program(p) for p in self.evaluators]
+        session.run_all(self.parties, programs)
+
+    # ----- encryption, evaluation, transfers --------------------------------------------
+    def _check_holder(self, party: str) -> None:
+        if party not in self.parties:
+            raise PartyError(
+                f"party {party!r} holds no key of {self!r}; parties are {self.parties}"
+            )
+
+    def _receive_from_pyu(self, obj: PYUObject) -> HEUObject:
+        party = obj.device.party
+        self._check_holder(party)
+        session = runtime.current()
+        ref = session.new_id()
+
+        def encrypt():
+            pk, sk = self._keys[party]
+            value = np.asarray(session.stores[party][obj.ref])
+            self._ct[party][ref] = (sk or pk).encrypt_array(value)
+
+        session.run_one(party, encrypt)
+        return HEUObject(self, party, ref)
+
+    def _apply(self, obj: HEUObject, other, op) -> HEUObject:
+        session = runtime.current()
+        party = obj.location
+        if isinstance(other, HEUObject) and other.location != party:
+            raise PartyError(
+                f"ciphertexts live on {party!r} and {other.location!r}; move one first"
+            )
+        if isinstance(other, PYUObject) and other.device.party != party:
+            raise PartyError(f"{other!r} is not on {party!r}, where the ciphertext lives")
+        ref = session.new_id()
+
+        def run():
+            if isinstance(other, HEUObject):
+                value = self._ct[party][other.ref]
+            elif isinstance(other, PYUObject):
+                value = session.stores[party][other.ref]
+            else:
+                value = other
+            self._ct[party][ref] = op(self._ct[party][obj.ref], value)
+
+        session.run_one(party, run)
+        return HEUObject(self, party, ref)
+
+    def _move(self, obj: HEUObject, party: str) -> HEUObject:
+        self._check_holder(party)
+        if party == obj.location:
+            return obj
+        session = runtime.current()
+        src, dst = session.link(obj.location), session.link(party)
+        ref = session.new_id()
+
+        def send():
+            src.send(dst.rank, self._ct[obj.location][obj.ref].to_bytes())
+
+        def recv():
+            from core.he import CiphertextArray
+
+            pk = self._keys[party][0]
+            self._ct[party][ref] = CiphertextArray.from_bytes(dst.recv(src.rank), pk)
+
+        session.run_all([obj.location, party], [send, recv])
+        return HEUObject(self, party, ref)
+
+    def _decrypt_to(self, obj: HEUObject, pyu: PYU) -> PYUObject:
+        at_keeper = self._move(obj, self.keeper)
+        session = runtime.current()
+        ref = session.new_id()
+
+        def decrypt():
+            sk = self._keys[self.keeper][1]
+            session.stores[self.keeper][ref] = sk.decrypt_array(
+                self._ct[self.keeper][at_keeper.ref]
+            )
+
+        session.run_one(self.keeper, decrypt)
+        plain = PYUObject(PYU(self.keeper), ref)
+        return plain if pyu.party == self.keeper else plain.to(pyu)
+
+    def reveal(self, obj: HEUObject) -> Any:
+        """Plaintext for the caller: decrypted by the key owner."""
+        return _fetch(obj.to(PYU(self.keeper)))
+
+
+def _fetch(obj: PYUObject) -> Any:
+    return obj.device.fetch(obj)
