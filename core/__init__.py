@@ -7,9 +7,9 @@ A SecretFlow-style API for computing on data held by several parties: `init`, `P
 from core import utils
 from core.device import (
     HEU,
-    HEUObject,
     PYU,
     SPU,
+    HEUObject,
     PYUObject,
     SPUObject,
     init,
