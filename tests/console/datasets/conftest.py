@@ -22,3 +22,35 @@ def storage(settings, tmp_path) -> Path:
 def fast_passwords(settings) -> None:
     """The shared fixtures create several users; a fast hasher keeps these tests quick."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def dataset(api_alice):
+    """Alice's dataset, uploaded through the API (a real file in her node's storage)."""
+    from console.datasets.models import Dataset
+    from tests.console.datasets.helpers import upload
+
+    response = upload(api_alice)
+    assert response.status_code == 201, response.json()
+    return Dataset.objects.get(pk=response.json()["id"])
+
+
+@pytest.fixture
+def carol_project(alice, carol, alice_user):
+    """A second project of alice's, shared with carol only (bob is not in it)."""
+    from console.projects.models import Project, ProjectMember
+
+    project = Project.objects.create(name="Claims study", owner_node=alice, created_by=alice_user)
+    ProjectMember.objects.create(project=project, node=alice, added_by=alice_user)
+    ProjectMember.objects.create(project=project, node=carol, added_by=alice_user)
+    return project
+
+
+@pytest.fixture
+def api_alice_member(alice_member_user):
+    """A plain member (not admin) of alice's node."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(alice_member_user)
+    return client

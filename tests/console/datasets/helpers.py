@@ -59,3 +59,12 @@ def assert_nothing_left() -> None:
 def grant(dataset: Dataset, project, roles: dict | None = None) -> Authorization:
     roles = roles or dict.fromkeys(dataset.column_names, "feature")
     return Authorization.objects.create(dataset=dataset, project=project, column_roles=roles)
+
+
+def dataset_url(dataset_id: int, suffix: str = "") -> str:
+    return f"{LIST}{dataset_id}/{suffix}"
+
+
+def authorize_via_api(client, dataset_id: int, project, roles: dict | None = None):
+    body = {"dataset": dataset_id, "project": project.pk, "column_roles": roles or {}}
+    return client.post(AUTHORIZATIONS, body, format="json")
