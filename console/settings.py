@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "console.accounts",
     "console.nodes",
     "console.projects",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "console.pages",
     "console.api",
     "console.demo",
+    "workflows",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +117,19 @@ else:
 # `manage.py db_worker` processes); and how many server processes serve the console.
 PRIVPAD_RUN_EXECUTION = envstr("PRIVPAD_RUN_EXECUTION", "embedded")
 PRIVPAD_WEB_WORKERS = envint("PRIVPAD_WEB_WORKERS", 1, minimum=1)
+# Pipeline runs go through Django's Tasks API (django-tasks): embedded -> a thread pool in the
+# server process; worker -> django-tasks-db's queue, drained by `manage.py db_worker`.
+if PRIVPAD_RUN_EXECUTION == "worker":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    TASKS = {
+        "default": {
+            "BACKEND": "workflows.backends.ThreadPoolBackend",
+            "OPTIONS": {"max_workers": envint("PRIVPAD_RUN_THREADS", 2, minimum=1)},
+        }
+    }
+# How workflows reads console facts (projects, parties, authorised datasets): see workflows.ports.
+PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -37,6 +37,7 @@ class SourceTable:
     path: Path  # never serialised: storage paths stay on the server
     fingerprint: str  # content hash and roles: changes when the data or the roles change
     columns: tuple[Column, ...]
+    encoding: str = "utf-8"
 
 
 class ConsolePort(Protocol):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("console.projects.api_urls")),
     path("", include("console.datasets.api_urls")),
     path("", include("console.audit.api_urls")),
+    path("", include("workflows.api_urls")),
     # Last: anything else under /api/v1/ answers a JSON 404.
     re_path(r"^(?P<path>.*)$", endpoint_not_found),
 ]

@@ -14,6 +14,10 @@ from workflows.components.params import DatasetParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 
+# The console profiles datasets with these rules (console/datasets/schema.py documents them).
+NULL_MARKERS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
+TRUE_WORDS = {"true": True, "yes": True, "false": False, "no": False}
+
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     source = ctx.env.sources[ctx.params["dataset"]]
@@ -23,10 +27,31 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"output_ds": ArtifactInfo.table(usable)}
 
 
+def _convert(cells: pd.Series, kind: str) -> pd.Series:
+    """Cells (text) to the column's profiled type; the console's null markers become missing."""
+    cells = cells.str.strip()
+    cells = cells.mask(cells.isin(NULL_MARKERS))
+    if kind == "int":
+        numbers = pd.to_numeric(cells)
+        return numbers.astype("int64") if numbers.notna().all() else numbers.astype(float)
+    if kind == "float":
+        return pd.to_numeric(cells).astype(float)
+    if kind == "bool":
+        return cells.str.lower().map(TRUE_WORDS, na_action="ignore").astype("boolean")
+    return cells.astype("string")
+
+
 def _copy(source, columns: list[str]) -> pd.DataFrame:
     types = {column.name: column.type for column in source.columns}
-    dtypes = {name: "string" for name in columns if types[name] == "str"}
-    return pd.read_csv(source.path, usecols=columns, dtype=dtypes)[columns]
+    cells = pd.read_csv(
+        source.path,
+        usecols=columns,
+        dtype=str,
+        keep_default_na=False,
+        encoding=source.encoding,
+        skip_blank_lines=True,
+    )
+    return pd.DataFrame({name: _convert(cells[name], types[name]) for name in columns})
 
 
 def run(ctx: RunContext) -> None:

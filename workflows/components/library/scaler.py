@@ -60,6 +60,9 @@ def apply(frame: pd.DataFrame, fitted: dict[str, dict[str, float]]) -> pd.DataFr
 
 def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
     frame = frame_at(ctx, "input_ds", party)
+    if not columns:
+        ctx.write_table("output_ds", party, frame)
+        return
     if "input_rule" in ctx.inputs:
         rule = ctx.at(party, ctx.inputs["input_rule"].read_json, party)
         if rule.get("kind") != "scaler":
@@ -69,10 +72,7 @@ def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
         method = ctx.params["method"]
         fitted = ctx.at(party, fit, frame[columns], method)
     ctx.write_table("output_ds", party, ctx.at(party, apply, frame, fitted))
-    if columns:
-        ctx.write_json(
-            "output_rule", party, {"kind": "scaler", "method": method, "columns": fitted}
-        )
+    ctx.write_json("output_rule", party, {"kind": "scaler", "method": method, "columns": fitted})
 
 
 def run(ctx: RunContext) -> None:

@@ -1,0 +1,76 @@
+"""The console's side of the workflows boundary (`workflows.ports.ConsolePort`).
+
+Workflows never imports the console; it asks for console facts through this class, named in
+the `PRIVPAD_PIPELINE_PORT` setting: the projects a user's node belongs to, a project's parties,
+and the datasets authorised (not revoked) to a project, with their owner, file, schema and the
+column roles of the authorisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from console.datasets.models import Authorization
+from console.projects.access import get_project_for_user
+from console.projects.models import Project, ProjectMember
+from workflows.components.schema import Column
+from workflows.ports import ProjectFacts, SourceTable
+
+
+def _facts(project: Project) -> ProjectFacts:
+    members = ProjectMember.objects.filter(project=project).select_related("node")
+    return ProjectFacts(
+        id=project.pk,
+        name=project.name,
+        archived=project.is_archived,
+        parties={member.node.name: member.node_id for member in members},
+    )
+
+
+def _source(authorization: Authorization) -> SourceTable:
+    dataset, roles = authorization.dataset, authorization.column_roles
+    columns = tuple(
+        Column(
+            column["name"],
+            column["type"],
+            dataset.node.name,
+            roles.get(column["name"], "protected"),
+        )
+        for column in dataset.columns
+    )
+    digest = hashlib.sha256(
+        json.dumps([dataset.sha256, roles], sort_keys=True).encode("utf-8")
+    ).hexdigest()
+    return SourceTable(
+        dataset_id=dataset.pk,
+        name=dataset.name,
+        party=dataset.node.name,
+        path=dataset.path,
+        fingerprint=digest,
+        columns=columns,
+        encoding=dataset.encoding,
+    )
+
+
+class ConsoleSources:
+    def visible_project_ids(self, user) -> list[int]:
+        if not user.is_authenticated or user.node_id is None:
+            return []
+        memberships = ProjectMember.objects.filter(node_id=user.node_id)
+        return list(memberships.values_list("project_id", flat=True))
+
+    def project_for_user(self, request, project_id: int) -> ProjectFacts:
+        return _facts(get_project_for_user(request, project_id))
+
+    def project(self, project_id: int) -> ProjectFacts:
+        return _facts(Project.objects.get(pk=project_id))
+
+    def is_member(self, user, project_id: int) -> bool:
+        return project_id in self.visible_project_ids(user)
+
+    def sources(self, project_id: int) -> dict[int, SourceTable]:
+        active = Authorization.objects.filter(
+            project_id=project_id, revoked_at__isnull=True
+        ).select_related("dataset__node")
+        return {authorization.dataset_id: _source(authorization) for authorization in active}

@@ -1,0 +1,51 @@
+"""Run one component on in-memory frames, without a database (components are pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from workflows.components import registry
+from workflows.components.context import ArtifactData, RunContext
+from workflows.components.params import ParamEnv
+from workflows.components.schema import ArtifactInfo, Column
+from workflows.components.spec import InferContext
+
+TYPES = {"int64": "int", "float64": "float", "bool": "bool"}
+
+
+def table(tmp_path: Path, frames: dict[str, pd.DataFrame], roles: dict[str, str]) -> ArtifactData:
+    """A (vertical) table: one CSV per party, in tmp_path/<party>/input.csv."""
+    columns, files = [], {}
+    for party, frame in frames.items():
+        for name in frame.columns:
+            kind = TYPES.get(str(frame[name].dtype), "str")
+            columns.append(Column(name, kind, party, roles.get(name, "feature")))
+        (tmp_path / party).mkdir(parents=True, exist_ok=True)
+        files[party] = tmp_path / party / f"input-{len(files)}-{id(frame)}.csv"
+        frame.to_csv(files[party], index=False)
+    return ArtifactData(ArtifactInfo.table(columns), files)
+
+
+def run_component(tmp_path: Path, key: str, params: dict, inputs: dict, parties=("alice", "bob")):
+    """Clean params, infer outputs, run; return {port: ArtifactData} of what was written."""
+    component = registry().get(key)
+    infos = {port: data.info for port, data in inputs.items()}
+    env = ParamEnv(parties=tuple(parties), inputs=infos)
+    cleaned = {
+        p.name: p.clean(params[p.name], env) if p.name in params else p.default
+        for p in component.params
+    }
+    outputs = component.infer(InferContext(cleaned, infos, env))
+    logs: list[str] = []
+    context = RunContext(
+        params=cleaned,
+        parties=tuple(parties),
+        inputs=inputs,
+        infos=outputs,
+        output_dir=lambda party: tmp_path / "out" / party,
+        on_log=logs.append,
+    )
+    component.run(context)
+    return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}

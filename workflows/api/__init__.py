@@ -1,0 +1,1 @@
+"""REST API of pipelines, runs, artifacts and the component catalogue (under /api/v1/)."""

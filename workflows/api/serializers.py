@@ -1,0 +1,54 @@
+"""Input and output shapes of the workflows API. Storage paths are never part of them."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from workflows.graph import Scope
+from workflows.models import Artifact, Pipeline
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Pipeline
+        fields = ["id", "project", "name", "description", "graph", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class PipelineCreateSerializer(serializers.Serializer):
+    project = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    graph = serializers.JSONField(required=False, default=dict)
+
+
+class PipelineUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    graph = serializers.JSONField(required=False)
+
+
+class PipelineImportSerializer(serializers.Serializer):
+    project = serializers.IntegerField(min_value=1)
+    document = serializers.JSONField()
+
+
+class RunCreateSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=[s.value for s in Scope], default=Scope.ALL.value)
+    node = serializers.CharField(required=False, allow_blank=True, default="")
+    reuse = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["scope"] != Scope.ALL and not attrs["node"]:
+            raise serializers.ValidationError({"node": "this scope needs a node id"})
+        return attrs
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(source="node_run.node_id")
+    run = serializers.IntegerField(source="node_run.run_id")
+    owner = serializers.CharField(source="party")
+
+    class Meta:
+        model = Artifact
+        fields = ["id", "run", "node", "port", "kind", "owner", "info", "size_bytes", "created_at"]

@@ -1,0 +1,244 @@
+"""Views of the workflows API.
+
+Who may do what: members of a pipeline's project read, validate and run it (outsiders get 404,
+as if it did not exist); changes to an archived project's pipelines answer 409. An artifact is
+visible and downloadable only to users of the node that holds it.
+"""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workflows import services, state
+from workflows.api.serializers import (
+    ArtifactSerializer,
+    PipelineCreateSerializer,
+    PipelineImportSerializer,
+    PipelineSerializer,
+    PipelineUpdateSerializer,
+    RunCreateSerializer,
+)
+from workflows.components import registry
+from workflows.models import Artifact, Pipeline
+
+OBJECT = OpenApiTypes.OBJECT
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input"),
+    401: OpenApiResponse(description="Not authenticated"),
+    404: OpenApiResponse(description="Unknown, or not visible to you"),
+    409: OpenApiResponse(description="The project is archived (read-only)"),
+}
+
+
+class Archived(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The project is archived: its pipelines are read-only."
+    default_code = "project_archived"
+
+
+def _writable(request: Request, project_id) -> None:
+    try:
+        services.writable_project(request, project_id)
+    except services.ProjectArchived as error:
+        raise Archived(str(error)) from error
+
+
+class ComponentCatalogue(APIView):
+    @extend_schema(summary="The component library: ports, parameters, defaults", responses=OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response({"components": registry().catalogue()})
+
+
+class PipelineListCreate(APIView):
+    @extend_schema(
+        summary="Pipelines of my node's projects", responses=PipelineSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        pipelines = services.pipelines_for(request.user)
+        project = request.query_params.get("project")
+        if project and project.isdigit():
+            pipelines = pipelines.filter(project_id=int(project))
+        return Response(PipelineSerializer(pipelines, many=True).data)
+
+    @extend_schema(
+        summary="Create a pipeline in a project",
+        request=PipelineCreateSerializer,
+        responses={201: PipelineSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PipelineCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _writable(request, data["project"])
+        graph = services.checked_graph(data["graph"] or {"nodes": [], "edges": []})
+        pipeline = Pipeline.objects.create(
+            project_id=data["project"],
+            name=data["name"],
+            description=data["description"],
+            graph=graph.to_dict(),
+            created_by=request.user,
+        )
+        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+
+
+class PipelineDetail(APIView):
+    @extend_schema(summary="Read a pipeline", responses={200: PipelineSerializer, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(PipelineSerializer(services.get_pipeline(request, pk)).data)
+
+    @extend_schema(
+        summary="Rename, describe or save the graph of a pipeline",
+        request=PipelineUpdateSerializer,
+        responses={200: PipelineSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        _writable(request, pipeline.project_id)
+        serializer = PipelineUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "graph" in data:
+            data["graph"] = services.checked_graph(data["graph"]).to_dict()
+        for name, value in data.items():
+            setattr(pipeline, name, value)
+        pipeline.save()
+        return Response(PipelineSerializer(pipeline).data)
+
+    @extend_schema(summary="Delete a pipeline and its runs", responses={204: None, **ERRORS})
+    def delete(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        _writable(request, pipeline.project_id)
+        pipeline.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PipelineExport(APIView):
+    @extend_schema(
+        summary="Export a pipeline as a JSON document", responses={200: OBJECT, **ERRORS}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        response = Response(services.export_document(pipeline))
+        response["Content-Disposition"] = f'attachment; filename="pipeline-{pipeline.pk}.json"'
+        return response
+
+
+class PipelineImport(APIView):
+    @extend_schema(
+        summary="Import a pipeline document into a project",
+        request=PipelineImportSerializer,
+        responses={201: PipelineSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PipelineImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _writable(request, serializer.validated_data["project"])
+        fields = services.read_document(serializer.validated_data["document"])
+        pipeline = Pipeline.objects.create(
+            project_id=serializer.validated_data["project"], created_by=request.user, **fields
+        )
+        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+
+
+class PipelineValidate(APIView):
+    @extend_schema(
+        summary="Validate a pipeline without running it",
+        request=None,
+        responses={200: OBJECT, **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        checked = services.validate_pipeline(pipeline)
+        outputs = {
+            node: {port: info.to_dict() for port, info in infos.items()}
+            for node, infos in checked.infos.items()
+        }
+        problems = [problem.to_dict() for problem in checked.problems]
+        return Response({"valid": checked.ok, "problems": problems, "outputs": outputs})
+
+
+class PipelineRuns(APIView):
+    @extend_schema(summary="Runs of a pipeline, newest first", responses={200: OBJECT, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        runs = pipeline.runs.all()[:100]
+        return Response([state.run_state(run) | {"nodes": None} for run in runs])
+
+    @extend_schema(
+        summary="Run a pipeline (all, one node, a node and downstream, or upstream of a node)",
+        request=RunCreateSerializer,
+        responses={201: OBJECT, **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        serializer = RunCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            run = services.start_run(request, pipeline, data["scope"], data["node"], data["reuse"])
+        except services.ProjectArchived as error:
+            raise Archived(str(error)) from error
+        except services.RunRefused as refused:
+            body = {
+                "detail": str(refused),
+                "code": "invalid_pipeline",
+                "problems": [problem.to_dict() for problem in refused.problems],
+            }
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(_run_body(request, run), status=status.HTTP_201_CREATED)
+
+
+def _run_body(request: Request, run) -> dict:
+    reused = run.nodes.filter(reused_from__isnull=False).values_list("reused_from_id", flat=True)
+    node_runs = [*run.nodes.values_list("id", flat=True), *reused]
+    mine = Artifact.objects.filter(
+        node_run_id__in=node_runs, owner_node_id=request.user.node_id
+    ).select_related("node_run")
+    return state.run_state(run) | {"artifacts": ArtifactSerializer(mine, many=True).data}
+
+
+class RunDetail(APIView):
+    @extend_schema(
+        summary="A run: status, nodes, logs, communication and my node's artifacts",
+        responses={200: OBJECT, **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_run_body(request, services.get_run(request, pk)))
+
+
+class RunCancel(APIView):
+    @extend_schema(
+        summary="Cancel a run (running work stops at its next progress point)",
+        request=None,
+        responses={200: OBJECT, **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        run = services.get_run(request, pk)
+        _writable(request, run.pipeline.project_id)
+        return Response(_run_body(request, services.cancel_run(request, run)))
+
+
+class ArtifactDetail(APIView):
+    @extend_schema(
+        summary="One of my node's artifacts", responses={200: ArtifactSerializer, **ERRORS}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ArtifactSerializer(services.get_own_artifact(request, pk)).data)
+
+
+class ArtifactDownload(APIView):
+    @extend_schema(
+        summary="Download one of my node's artifacts",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        artifact = services.get_own_artifact(request, pk)
+        name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
+        return FileResponse(artifact.path.open("rb"), as_attachment=True, filename=name)

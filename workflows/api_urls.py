@@ -1,0 +1,25 @@
+"""/api/v1/ routes of workflows (included by console/api/urls.py)."""
+
+from django.urls import path
+
+from workflows.api import views
+
+app_name = "workflows-api"
+
+urlpatterns = [
+    path("components/", views.ComponentCatalogue.as_view(), name="components"),
+    path("pipelines/", views.PipelineListCreate.as_view(), name="pipelines"),
+    path("pipelines/import/", views.PipelineImport.as_view(), name="pipeline-import"),
+    path("pipelines/<int:pk>/", views.PipelineDetail.as_view(), name="pipeline"),
+    path("pipelines/<int:pk>/export/", views.PipelineExport.as_view(), name="pipeline-export"),
+    path(
+        "pipelines/<int:pk>/validate/", views.PipelineValidate.as_view(), name="pipeline-validate"
+    ),
+    path("pipelines/<int:pk>/runs/", views.PipelineRuns.as_view(), name="pipeline-runs"),
+    path("runs/<int:pk>/", views.RunDetail.as_view(), name="run"),
+    path("runs/<int:pk>/cancel/", views.RunCancel.as_view(), name="run-cancel"),
+    path("artifacts/<int:pk>/", views.ArtifactDetail.as_view(), name="artifact"),
+    path(
+        "artifacts/<int:pk>/download/", views.ArtifactDownload.as_view(), name="artifact-download"
+    ),
+]

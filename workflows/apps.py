@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    label = "workflows"
+    verbose_name = "Pipelines"
+
+    def ready(self) -> None:
+        from django.core.signals import request_started
+
+        from workflows import recovery
+        from workflows.components import registry
+
+        # Build the library now so a duplicate component key fails at start-up, not mid-run.
+        registry()
+        request_started.connect(
+            recovery.recover_on_first_request, dispatch_uid="workflows-recovery"
+        )

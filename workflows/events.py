@@ -1,0 +1,79 @@
+"""Live run events on the channel layer: group `run-<id>`, dotted types.
+
+Event types: `run.status`, `node.status`, `node.progress`, `node.log` (consumers turn the dots
+into handler names and forward the JSON unchanged).
+
+The in-memory channel layer (embedded default) is not thread-safe and belongs to the event loop
+of the server: run threads must not call it directly. The websocket consumer binds that loop
+here when a client connects (`bind_loop`), and events from run threads are scheduled onto it
+with `asyncio.run_coroutine_threadsafe`. If no loop is bound, nobody in this process listens
+and in-memory events are dropped. Other layers (Redis, used with separate workers) are safe to
+call from any thread through `async_to_sync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+logger = logging.getLogger(__name__)
+_loop: asyncio.AbstractEventLoop | None = None
+_lock = threading.Lock()
+_listeners: list[Callable[[dict], None]] = []
+
+
+def group_name(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Remember the server's event loop (called from a consumer running on it)."""
+    global _loop
+    with _lock:
+        _loop = loop
+
+
+def _bound_loop() -> asyncio.AbstractEventLoop | None:
+    with _lock:
+        loop = _loop
+    return loop if loop is not None and not loop.is_closed() and loop.is_running() else None
+
+
+@contextmanager
+def listening(callback: Callable[[dict], None]) -> Iterator[None]:
+    """Also hand every event published by this process to `callback` (terminal progress)."""
+    with _lock:
+        _listeners.append(callback)
+    try:
+        yield
+    finally:
+        with _lock:
+            _listeners.remove(callback)
+
+
+def publish(run_id: int, event_type: str, **payload) -> None:
+    """Send one event to the run's group; never raises (progress must not break a run)."""
+    message = {"type": event_type, "run": run_id, **payload}
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(message)
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        if isinstance(layer, InMemoryChannelLayer):
+            loop = _bound_loop()
+            if loop is not None:
+                coroutine = layer.group_send(group_name(run_id), message)
+                asyncio.run_coroutine_threadsafe(coroutine, loop)
+        else:
+            async_to_sync(layer.group_send)(group_name(run_id), message)
+    except Exception:  # noqa: BLE001 - a broken channel layer must not fail the run
+        logger.warning("Could not publish %s for run %s", event_type, run_id, exc_info=True)

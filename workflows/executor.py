@@ -1,0 +1,274 @@
+"""Execute a run: nodes in topological order, each component's `run` with a RunContext.
+
+- The run re-validates its snapshot against the project as it is now (parties, authorised
+  datasets): revoking a dataset stops later runs that read it.
+- Nodes outside the run's scope that an in-scope node needs provide their latest output for
+  the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
+  in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
+- A failure marks its node failed with the error and the party it happened at, skips every
+  node that depends on it, and keeps every finished output (other branches go on).
+- Cancellation stops running work at its next progress point; nodes not started are cancelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from core.errors import PartyFailure
+from workflows import state
+from workflows.components import registry
+from workflows.components.context import ArtifactData, RunCancelled, RunContext
+from workflows.components.schema import ArtifactInfo
+from workflows.graph import Graph, parse_graph
+from workflows.models import Artifact, NodeRun, Run, Status
+from workflows.ports import console_port
+from workflows.recovery import executor_id
+from workflows.validation import Validation, validate
+
+logger = logging.getLogger(__name__)
+
+
+def storage_root(party: str) -> Path:
+    return Path(settings.NODE_STORAGE_DIR) / party
+
+
+def node_dir(run_id: int, node_id: str) -> Path:
+    """Where a node's outputs live, relative to each owning party's storage root."""
+    return Path("runs") / str(run_id) / node_id
+
+
+def fingerprints(graph: Graph, checked: Validation, sources: dict) -> dict[str, str]:
+    prints: dict[str, str] = {}
+    for node_id in checked.order:
+        node, component = graph.nodes[node_id], checked.components.get(node_id)
+        params = checked.params.get(node_id, node.params)
+        datasets = [
+            sources[params[p.name]].fingerprint
+            for p in (component.params if component else ())
+            if p.kind == "dataset" and params.get(p.name) in sources
+        ]
+        inputs = sorted(
+            (e.target_port, e.source_port, prints.get(e.source, ""))
+            for e in graph.inputs_of(node_id)
+        )
+        document = [
+            node.component,
+            component.version if component else None,
+            params,
+            inputs,
+            datasets,
+        ]
+        encoded = json.dumps(document, sort_keys=True, default=str).encode("utf-8")
+        prints[node_id] = hashlib.sha256(encoded).hexdigest()
+    return prints
+
+
+def artifacts_data(node_run: NodeRun) -> dict[str, ArtifactData] | None:
+    """The outputs of a finished node run, or None if a file has gone."""
+    outputs: dict[str, ArtifactData] = {}
+    for artifact in node_run.artifacts.all():
+        if not artifact.path.exists():
+            return None
+        data = outputs.setdefault(
+            artifact.port, ArtifactData(ArtifactInfo.from_dict(artifact.info), {})
+        )
+        data.files[artifact.party] = artifact.path
+    return outputs or None
+
+
+def previous_output(run: Run, node_id: str, fingerprint: str):
+    candidates = (
+        NodeRun.objects.filter(
+            run__pipeline_id=run.pipeline_id,
+            node_id=node_id,
+            fingerprint=fingerprint,
+            status=Status.SUCCEEDED,
+        )
+        .exclude(run_id=run.pk)
+        .select_related("reused_from")
+        .order_by("-finished_at", "-id")
+    )
+    for candidate in candidates[:5]:
+        origin = candidate.reused_from or candidate
+        outputs = artifacts_data(origin)
+        if outputs is not None:
+            return origin, outputs
+    return None, None
+
+
+def execute_run(run_id: int) -> str:
+    """Execute a pending run; a run already claimed, finished or cancelled is left alone."""
+    claimed = Run.objects.filter(pk=run_id, status=Status.PENDING).update(
+        status=Status.RUNNING, started_at=timezone.now(), executor=executor_id()
+    )
+    run = Run.objects.select_related("pipeline").get(pk=run_id)
+    if not claimed:
+        return run.status
+    state.set_run_status(run, Status.RUNNING)
+    token = state.CancelToken(run.pk)
+    try:
+        RunExecution(run, token).execute()
+    except Exception as error:
+        logger.exception("Run %s broke", run.pk)
+        state.set_run_status(run, Status.FAILED, f"internal error: {error}")
+    finally:
+        token.close()
+    return run.status
+
+
+class RunExecution:
+    def __init__(self, run: Run, cancelled: state.CancelToken):
+        self.run, self.cancelled = run, cancelled
+        self.nodes = {node.node_id: node for node in run.nodes.all()}
+        self.outputs: dict[str, dict[str, ArtifactData]] = {}
+
+    def execute(self) -> None:
+        port = console_port()
+        self.project = port.project(self.run.pipeline.project_id)
+        self.sources = port.sources(self.project.id)
+        self.graph = parse_graph(self.run.snapshot)
+        self.checked = validate(self.graph, registry(), tuple(self.project.parties), self.sources)
+        if not self.checked.ok:
+            problem = self.checked.problems[0]
+            self._close_all(Status.SKIPPED, "the pipeline is not valid any more")
+            message = f"the pipeline is not valid any more: {problem.node}: {problem.message}"
+            state.set_run_status(self.run, Status.FAILED, message)
+            return
+        self.prints = fingerprints(self.graph, self.checked, self.sources)
+        needed = self._needed()
+        for node_id in self.checked.order:
+            self._step(self.nodes[node_id], needed)
+        self._finish()
+
+    def _needed(self) -> set[str]:
+        """In-scope nodes and the out-of-scope nodes whose outputs they read."""
+        scoped = {node_id for node_id, node in self.nodes.items() if node.in_scope}
+        return scoped | {p for node_id in scoped for p in self.graph.parents(node_id)}
+
+    def _step(self, node: NodeRun, needed: set[str]) -> None:
+        node.fingerprint = self.prints[node.node_id]
+        node.save(update_fields=["fingerprint"])
+        if node.node_id not in needed:
+            state.set_node_status(node, Status.SKIPPED, "outside the run's scope")
+            return
+        if self.cancelled():
+            state.set_node_status(node, Status.CANCELLED, "the run was cancelled")
+            return
+        blocked = [p for p in sorted(self.graph.parents(node.node_id)) if p not in self.outputs]
+        if blocked:
+            state.set_node_status(
+                node, Status.SKIPPED, f"needs {', '.join(blocked)}, which did not finish"
+            )
+            return
+        if not node.in_scope or self.run.reuse:
+            origin, outputs = previous_output(self.run, node.node_id, node.fingerprint)
+            if origin is not None:
+                node.reused_from, self.outputs[node.node_id] = origin, outputs
+                state.set_node_status(
+                    node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}"
+                )
+                return
+            if not node.in_scope:
+                message = "no output for its current configuration: run this node first"
+                state.set_node_status(node, Status.SKIPPED, message)
+                return
+        self._run_node(node)
+
+    def _inputs(self, node_id: str) -> dict[str, ArtifactData]:
+        return {
+            edge.target_port: self.outputs[edge.source][edge.source_port]
+            for edge in self.graph.inputs_of(node_id)
+        }
+
+    def _run_node(self, node: NodeRun) -> None:
+        component = self.checked.components[node.node_id]
+        relative = node_dir(self.run.pk, node.node_id)
+        context = RunContext(
+            params=self.checked.params[node.node_id],
+            parties=tuple(self.project.parties),
+            inputs=self._inputs(node.node_id),
+            infos=self.checked.infos[node.node_id],
+            output_dir=lambda party: storage_root(party) / relative,
+            on_progress=lambda percent: state.set_node_progress(node, percent),
+            on_log=lambda message: state.add_node_log(node, message),
+            cancelled=self.cancelled,
+            sources=self.sources,
+        )
+        state.set_node_status(node, Status.RUNNING)
+        try:
+            component.run(context)
+            self._check_written(context)
+        except RunCancelled:
+            self._discard(context, node, Status.CANCELLED, "cancelled by the user")
+            return
+        except PartyFailure as failure:
+            message = f"{type(failure.error).__name__}: {failure.error}"
+            self._discard(context, node, Status.FAILED, message, failure.party)
+            return
+        except Exception as error:  # noqa: BLE001 - any component error fails only its node
+            logger.info("Node %s of run %s failed", node.node_id, self.run.pk, exc_info=True)
+            self._discard(context, node, Status.FAILED, f"{type(error).__name__}: {error}")
+            return
+        node.comm_bytes = self._comm(context)
+        self.outputs[node.node_id] = self._record(node, context)
+        state.set_node_status(node, Status.SUCCEEDED)
+
+    def _check_written(self, context: RunContext) -> None:
+        for port, info in context.infos.items():
+            missing = set(info.parties) - set(context.written.get(port, {}))
+            if missing:
+                raise RuntimeError(
+                    f"output '{port}' was not written at {', '.join(sorted(missing))}"
+                )
+
+    def _comm(self, context: RunContext) -> dict[str, int]:
+        return {party: context.comm.sent_by(party) for party in self.project.parties}
+
+    def _discard(self, context, node, status, message, party="") -> None:
+        """Remove a node's partial outputs; finished outputs of other nodes stay."""
+        for party in {p for files in context.written.values() for p in files}:
+            shutil.rmtree(storage_root(party) / node_dir(self.run.pk, node.node_id), True)
+        node.comm_bytes = self._comm(context)
+        state.set_node_status(node, status, message, party)
+
+    def _record(self, node: NodeRun, context: RunContext) -> dict[str, ArtifactData]:
+        outputs = {}
+        for port, files in context.written.items():
+            info = context.infos[port]
+            outputs[port] = ArtifactData(info, dict(files))
+            for party, path in files.items():
+                Artifact.objects.create(
+                    node_run=node,
+                    port=port,
+                    kind=str(info.kind),
+                    owner_node_id=self.project.parties[party],
+                    party=party,
+                    relative_path=str(path.relative_to(storage_root(party))),
+                    info=info.to_dict(),
+                    size_bytes=path.stat().st_size,
+                )
+        return outputs
+
+    def _close_all(self, status: str, message: str) -> None:
+        for node in self.nodes.values():
+            if node.status in (Status.PENDING, Status.RUNNING):
+                state.set_node_status(node, status, message)
+
+    def _finish(self) -> None:
+        statuses = {node.status for node in self.nodes.values()}
+        failed = sorted(n.node_id for n in self.nodes.values() if n.status == Status.FAILED)
+        if Status.CANCELLED in statuses:
+            state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
+        elif failed:
+            state.set_run_status(self.run, Status.FAILED, f"failed: {', '.join(failed)}")
+        elif any(n.in_scope and n.status != Status.SUCCEEDED for n in self.nodes.values()):
+            state.set_run_status(self.run, Status.FAILED, "some nodes could not run")
+        else:
+            state.set_run_status(self.run, Status.SUCCEEDED, "")

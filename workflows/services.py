@@ -1,0 +1,185 @@
+"""Pipeline and run operations shared by the API and the terminal command.
+
+Access is decided by the console through `workflows.ports`: project members only (anything
+else is 404, as if it did not exist); archived projects are read-only (409).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+
+from workflows import state
+from workflows.backends import ThreadPoolBackend
+from workflows.components import registry
+from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
+from workflows.models import Artifact, NodeRun, Pipeline, Run, Status
+from workflows.ports import ProjectFacts, console_port
+from workflows.recovery import executor_id
+from workflows.validation import Validation, validate
+
+EXPORT_FORMAT = "privpad.pipeline"
+EXPORT_VERSION = 1
+
+
+class ProjectArchived(Exception):
+    """The project is archived: its pipelines are read-only."""
+
+
+def pipelines_for(user):
+    ids = console_port().visible_project_ids(user)
+    return Pipeline.objects.filter(project_id__in=ids)
+
+
+def get_pipeline(request, pk) -> Pipeline:
+    pipeline = pipelines_for(request.user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if pipeline is None:
+        raise Http404("No such pipeline.")
+    return pipeline
+
+
+def get_run(request, pk) -> Run:
+    ids = console_port().visible_project_ids(request.user)
+    runs = Run.objects.filter(pipeline__project_id__in=ids).select_related("pipeline")
+    run = runs.filter(pk=pk).first() if str(pk).isdigit() else None
+    if run is None:
+        raise Http404("No such run.")
+    return run
+
+
+def get_own_artifact(request, pk) -> Artifact:
+    """An artifact held by the user's node, in a project the node belongs to; else 404."""
+    ids = console_port().visible_project_ids(request.user)
+    artifacts = Artifact.objects.filter(
+        node_run__run__pipeline__project_id__in=ids, owner_node_id=request.user.node_id
+    )
+    artifact = artifacts.filter(pk=pk).first() if str(pk).isdigit() else None
+    if artifact is None or not artifact.path.exists():
+        raise Http404("No such artifact.")
+    return artifact
+
+
+def writable_project(request, project_id) -> ProjectFacts:
+    port = console_port()
+    if not str(project_id).isdigit() or not port.is_member(request.user, int(project_id)):
+        raise Http404("No such project.")
+    project = port.project_for_user(request, int(project_id))
+    if project.archived:
+        raise ProjectArchived("The project is archived: its pipelines are read-only.")
+    return project
+
+
+def checked_graph(data) -> Graph:
+    try:
+        return parse_graph(data)
+    except GraphFormatError as error:
+        raise ValidationError({"graph": str(error)}, code="invalid_graph") from error
+
+
+def validate_pipeline(pipeline: Pipeline, graph: Graph | None = None) -> Validation:
+    port = console_port()
+    project = port.project(pipeline.project_id)
+    graph = graph or checked_graph(pipeline.graph)
+    return validate(graph, registry(), tuple(project.parties), port.sources(project.id))
+
+
+def export_document(pipeline: Pipeline) -> dict:
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "name": pipeline.name,
+        "description": pipeline.description,
+        "graph": pipeline.graph,
+    }
+
+
+def read_document(document) -> dict:
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ValidationError(f"not a {EXPORT_FORMAT} document", code="invalid_document")
+    if document.get("version") != EXPORT_VERSION:
+        raise ValidationError(
+            f"unsupported document version {document.get('version')!r}", code="invalid_document"
+        )
+    name = document.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 120:
+        raise ValidationError("the document needs a name of 1 to 120 characters", code="invalid")
+    graph = checked_graph(document.get("graph"))
+    return {
+        "name": name.strip(),
+        "description": str(document.get("description", "")),
+        "graph": graph.to_dict(),
+    }
+
+
+class RunRefused(Exception):
+    """The pipeline has problems; nothing was started."""
+
+    def __init__(self, problems):
+        super().__init__(f"the pipeline has {len(problems)} problem(s)")
+        self.problems = problems
+
+
+def start_run(request, pipeline: Pipeline, scope: str, node: str | None, reuse: bool) -> Run:
+    """Validate, snapshot and enqueue a run; raise RunRefused listing every problem."""
+    writable_project(request, pipeline.project_id)
+    graph = checked_graph(pipeline.graph)
+    checked = validate_pipeline(pipeline, graph)
+    if not checked.ok:
+        raise RunRefused(checked.problems)
+    try:
+        in_scope = graph.scope(Scope(scope), node)
+    except (GraphFormatError, ValueError) as error:
+        raise ValidationError({"node": str(error)}, code="invalid_scope") from error
+    with transaction.atomic():
+        run = create_run(pipeline, graph, checked, scope, node, reuse, request.user, in_scope)
+        transaction.on_commit(lambda: enqueue(run))
+    return run
+
+
+def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None) -> Run:
+    in_scope = in_scope if in_scope is not None else graph.scope(Scope(scope), node)
+    run = Run.objects.create(
+        pipeline=pipeline,
+        scope=scope,
+        scope_node=node or "",
+        reuse=reuse,
+        snapshot=graph.to_dict(),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    NodeRun.objects.bulk_create(
+        NodeRun(
+            run=run,
+            node_id=node_id,
+            component=graph.nodes[node_id].component,
+            version=checked.components[node_id].version,
+            position=position,
+            in_scope=node_id in in_scope,
+        )
+        for position, node_id in enumerate(checked.order)
+    )
+    return run
+
+
+def enqueue(run: Run):
+    from workflows.tasks import execute_run_task
+
+    backend = execute_run_task.get_backend()
+    if isinstance(backend, ThreadPoolBackend):
+        # Executed by this process: if it dies, restart recovery marks the run interrupted.
+        Run.objects.filter(pk=run.pk).update(executor=executor_id())
+    return execute_run_task.enqueue(run.pk)
+
+
+def cancel_run(request, run: Run) -> Run:
+    if run.is_finished:
+        raise ValidationError(f"run {run.pk} has already finished ({run.status})", code="finished")
+    Run.objects.filter(pk=run.pk).update(cancel_requested=True)
+    state.signal_cancel(run.pk)
+    if Run.objects.filter(pk=run.pk, status=Status.PENDING).update(status=Status.CANCELLED):
+        run.refresh_from_db()
+        for node in run.nodes.filter(status=Status.PENDING):
+            state.set_node_status(node, Status.CANCELLED, "the run was cancelled before it started")
+        state.set_run_status(run, Status.CANCELLED, "cancelled before it started")
+    run.refresh_from_db()
+    return run

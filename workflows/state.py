@@ -1,0 +1,140 @@
+"""Writing run state: the only code that changes Run and NodeRun rows during a run.
+
+Every change is saved and published on the run's channel group (see `workflows.events`), so
+pages, the API and websocket clients see the same thing. Also: run/node state as plain dicts
+(shared by the API and the websocket snapshot) and the cancel token.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.utils import timezone
+
+from workflows import events
+from workflows.models import FINISHED, NodeRun, Run, Status
+
+MAX_LOG_LINES = 1000
+CANCEL_POLL_SECONDS = 1.0
+_cancel_events: dict[int, threading.Event] = {}
+_cancel_lock = threading.Lock()
+
+
+def node_state(node: NodeRun) -> dict:
+    return {
+        "node": node.node_id,
+        "component": node.component,
+        "version": node.version,
+        "in_scope": node.in_scope,
+        "status": node.status,
+        "progress": node.progress,
+        "message": node.message,
+        "party": node.party,
+        "comm_bytes": node.comm_bytes,
+        "reused_from_run": node.reused_from.run_id if node.reused_from_id else None,
+        "started_at": node.started_at.isoformat() if node.started_at else None,
+        "finished_at": node.finished_at.isoformat() if node.finished_at else None,
+        "logs": node.logs,
+    }
+
+
+def run_state(run: Run) -> dict:
+    nodes = run.nodes.select_related("reused_from").order_by("position")
+    return {
+        "id": run.pk,
+        "pipeline": run.pipeline_id,
+        "status": run.status,
+        "scope": run.scope,
+        "scope_node": run.scope_node or None,
+        "reuse": run.reuse,
+        "message": run.message,
+        "cancel_requested": run.cancel_requested,
+        "created_at": run.created_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "nodes": [node_state(node) for node in nodes],
+    }
+
+
+def set_run_status(run: Run, status: str, message: str = "") -> None:
+    run.status, run.message = status, message or run.message
+    fields = ["status", "message"]
+    if status in FINISHED:
+        run.finished_at = timezone.now()
+        fields.append("finished_at")
+    run.save(update_fields=fields)
+    events.publish(run.pk, "run.status", status=run.status, message=run.message)
+
+
+def set_node_status(node: NodeRun, status: str, message: str = "", party: str = "") -> None:
+    node.status, node.message, node.party = status, message, party
+    fields = ["status", "message", "party"]
+    if status == Status.RUNNING:
+        node.started_at = timezone.now()
+        fields.append("started_at")
+    if status in FINISHED:
+        node.finished_at = timezone.now()
+        fields += ["finished_at", "progress", "comm_bytes", "reused_from"]
+        if status == Status.SUCCEEDED:
+            node.progress = 100
+    node.save(update_fields=fields)
+    events.publish(
+        node.run_id,
+        "node.status",
+        node=node.node_id,
+        status=node.status,
+        message=node.message,
+        party=node.party,
+        progress=node.progress,
+    )
+
+
+def set_node_progress(node: NodeRun, percent: int) -> None:
+    if percent == node.progress:
+        return
+    node.progress = percent
+    node.save(update_fields=["progress"])
+    events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
+
+
+def add_node_log(node: NodeRun, message: str) -> None:
+    line = {"time": timezone.now().isoformat(), "message": str(message)}
+    node.logs = (node.logs + [line])[-MAX_LOG_LINES:]
+    node.save(update_fields=["logs"])
+    events.publish(node.run_id, "node.log", node=node.node_id, line=line)
+
+
+class CancelToken:
+    """True once the run is cancelled: by this process (an event) or another (the DB flag).
+
+    The event answers at once; the database is asked at most once a second, for cancels
+    requested through another process (separate workers).
+    """
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        with _cancel_lock:
+            self.event = _cancel_events.setdefault(run_id, threading.Event())
+        self._checked = time.monotonic()
+
+    def __call__(self) -> bool:
+        if self.event.is_set():
+            return True
+        if time.monotonic() - self._checked >= CANCEL_POLL_SECONDS:
+            self._checked = time.monotonic()
+            if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+                self.event.set()
+        return self.event.is_set()
+
+    def close(self) -> None:
+        with _cancel_lock:
+            _cancel_events.pop(self.run_id, None)
+
+
+def signal_cancel(run_id: int) -> None:
+    """Wake a run executing in this process at its next progress point."""
+    with _cancel_lock:
+        event = _cancel_events.get(run_id)
+    if event is not None:
+        event.set()
