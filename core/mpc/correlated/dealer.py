@@ -48,10 +48,13 @@ class TrustedDealer:
         self.stats.record_send(DEALER, self.parties[rank], SEED_BYTES, True)
         return self._seeds[rank]
 
-    def request(self, kind: str, params: tuple) -> Parts:
-        """Called by rank 0's provider: send a request, wait for rank 0's fixed parts."""
+    def submit(self, kind: str, params: tuple) -> None:
+        """Called by rank 0's provider: send a request (the reply is collected by `collect`)."""
         self.stats.record_send(self.parties[0], DEALER, payload_size((kind, params)), True)
         self._requests.put((kind, params))
+
+    def collect(self, kind: str, params: tuple) -> Parts:
+        """Wait for rank 0's fixed parts of the oldest outstanding request."""
         reply = self._responses.get()
         if isinstance(reply, BaseException):
             raise LinkError(f"dealer failed on {kind}{params}: {reply}") from reply

@@ -23,9 +23,11 @@ class TripleProvider:
         self._dealer = dealer if rank == 0 else None
 
     def _get(self, kind: str, params: tuple) -> Parts:
+        if self._dealer is not None:
+            self._dealer.submit(kind, params)  # the dealer works while we draw our own parts
         parts = CORRELATIONS[kind].draw(self._prg, self.rank == 0, params)
         if self._dealer is not None:
-            parts.update(self._dealer.request(kind, params))
+            parts.update(self._dealer.collect(kind, params))
         return parts
 
     def beaver(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

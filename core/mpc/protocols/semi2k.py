@@ -22,12 +22,9 @@ from core.comm import Link
 from core.mpc.correlated import TripleProvider
 from core.mpc.prg import PRG, fresh_seed
 from core.mpc.protocols.base import (
-    ZERO,
     Protocol,
     pack_bits,
-    pack_flat,
     unpack_bits,
-    unpack_flat,
 )
 from core.mpc.ring import RING_DTYPE, ring_matmul
 from core.mpc.shares import AShare, BShare
@@ -79,13 +76,18 @@ class Semi2k(Protocol):
         return AShare(mine[None])
 
     def _open(self, arrays: list[np.ndarray], xor: bool = False) -> list[np.ndarray]:
-        """Open several share arrays to everyone in one round."""
-        flat = pack_flat(arrays)
-        total = flat.copy()
-        for peer, payload in enumerate(self._broadcast_open(flat)):
-            if peer != self.rank:
-                total = total ^ payload if xor else total + payload
-        return unpack_flat(total, arrays)
+        """Open several share arrays to everyone in one round (one message per peer)."""
+        arrays = [np.asarray(a) for a in arrays]
+        self.link.send_all(arrays)
+        totals = None
+        for peer in range(self.world_size):
+            if peer == self.rank:
+                continue
+            theirs = self.link.recv(peer)
+            combine = np.bitwise_xor if xor else np.add
+            base = arrays if totals is None else totals
+            totals = [np.asarray(combine(t, b)) for t, b in zip(base, theirs, strict=True)]
+        return totals
 
     def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
         if to is None:
@@ -115,9 +117,8 @@ class Semi2k(Protocol):
         out_shape = np.matmul(np.empty(x.shape, np.int8), np.empty(y.shape, np.int8)).shape
         a, b, c = self.triples.matmul(x.shape, y.shape, out_shape)
         e, f = self._open([x.data[0] - a, y.data[0] - b])
-        z = c + ring_matmul(e, b) + ring_matmul(a, f)
-        if self.rank == 0:
-            z = z + ring_matmul(e, f)
+        # z = c + e b + a f (+ e f at rank 0, folded into one product: e (b + f))
+        z = c + ring_matmul(e, b + f if self.rank == 0 else b) + ring_matmul(a, f)
         return AShare(z[None])
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
@@ -169,4 +170,4 @@ def _seed_bytes(seed: bytes | int) -> bytes:
     return int(seed).to_bytes(16, "little")
 
 
-__all__ = ["Semi2k", "ZERO"]
+__all__ = ["Semi2k"]

@@ -36,8 +36,9 @@ class RecordingLink:
 
     def recv(self, frm):
         obj = self._link.recv(frm)
-        if isinstance(obj, np.ndarray) and obj.dtype == np.uint64:
-            self.log.append(np.array(obj).ravel())
+        for part in obj if isinstance(obj, list | tuple) else [obj]:
+            if isinstance(part, np.ndarray) and part.dtype == np.uint64:
+                self.log.append(np.array(part).ravel())
         return obj
 
 
