@@ -161,25 +161,30 @@ class RunExecution:
         if self.cancelled():
             state.set_node_status(node, Status.CANCELLED, "the run was cancelled")
             return
-        blocked = [p for p in sorted(self.graph.parents(node.node_id)) if p not in self.outputs]
-        if blocked:
-            state.set_node_status(
-                node, Status.SKIPPED, f"needs {', '.join(blocked)}, which did not finish"
-            )
-            return
-        if not node.in_scope or self.run.reuse:
+        if not node.in_scope:
+            # Out of scope but read by an in-scope node: its latest output for this config.
             origin, outputs = previous_output(self.run, node.node_id, node.fingerprint)
-            if origin is not None:
-                node.reused_from, self.outputs[node.node_id] = origin, outputs
-                state.set_node_status(
-                    node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}"
-                )
-                return
-            if not node.in_scope:
+            if origin is None:
                 message = "no output for its current configuration: run this node first"
                 state.set_node_status(node, Status.SKIPPED, message)
+            else:
+                self._reuse(node, origin, outputs)
+            return
+        blocked = [p for p in sorted(self.graph.parents(node.node_id)) if p not in self.outputs]
+        if blocked:
+            message = f"needs {', '.join(blocked)}, which did not finish"
+            state.set_node_status(node, Status.SKIPPED, message)
+            return
+        if self.run.reuse:
+            origin, outputs = previous_output(self.run, node.node_id, node.fingerprint)
+            if origin is not None:
+                self._reuse(node, origin, outputs)
                 return
         self._run_node(node)
+
+    def _reuse(self, node: NodeRun, origin: NodeRun, outputs: dict) -> None:
+        node.reused_from, self.outputs[node.node_id] = origin, outputs
+        state.set_node_status(node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}")
 
     def _inputs(self, node_id: str) -> dict[str, ArtifactData]:
         return {
