@@ -148,3 +148,55 @@ def msb(proto: Protocol, x: AShare) -> BShare:
         width = half
     bit = proto.xor_ss(top, BShare(g))
     return BShare(bit.data.reshape(bit.data.shape[0], *shape))
+
+
+# ----- A2B modulo 2^width with several elements per word -----------------------------------
+def _field_mask(width: int, clear_low: int) -> np.uint64:
+    """In every width-bit field of a word, the bits at positions >= clear_low."""
+    per_word = 64 // width
+    field = ((1 << width) - 1) ^ ((1 << clear_low) - 1)
+    return U(sum(field << (i * width) for i in range(per_word)))
+
+
+def a2b_low_bits(proto: Protocol, x: AShare, width: int) -> BShare:
+    """XOR sharing of x mod 2^width (bits 0..width-1 of every word), for small width.
+
+    The low bits of a sum depend only on the low bits of the summands, so 64 // width elements
+    share one word and every AND moves width/64 of the bits a full-word adder would; shifts are
+    masked so that carries never cross from one element's field into the next.
+    """
+    shape = x.shape
+    low = U((1 << width) - 1)
+    count = x.size
+    summands = [
+        BShare(_pack(s.data.reshape(s.data.shape[0], -1) & low, width))
+        for s in proto.bool_summands(x)
+    ]
+    while len(summands) > 2:
+        a, b, c, *rest = summands
+        s, carry = _csa(proto, a, b, c)
+        summands = [s, proto.and_sp(carry, _field_mask(width, 1)), *rest]
+    if len(summands) == 1:
+        total = summands[0]
+    else:
+        total = _masked_adder(proto, summands[0], summands[1], width)
+    data = _unpack(total.data, width, count)
+    return BShare(data.reshape(data.shape[0], *shape))
+
+
+def _masked_adder(proto: Protocol, a: BShare, b: BShare, width: int) -> BShare:
+    """Kogge-Stone within width-bit fields."""
+    g, p = proto.and_ss(a, b), proto.xor_ss(a, b)
+    shift = 1
+    while shift < width:
+        mask = _field_mask(width, shift)
+        g_shift = proto.and_sp(proto.lshift_b(g, shift), mask)
+        if shift * 2 < width:
+            p_shift = proto.and_sp(proto.lshift_b(p, shift), mask)
+            dg, p = and_many(proto, [(p, g_shift), (p, p_shift)])
+        else:
+            dg = proto.and_ss(p, g_shift)
+        g = proto.xor_ss(g, dg)
+        shift *= 2
+    carries = proto.and_sp(proto.lshift_b(g, 1), _field_mask(width, 1))
+    return proto.xor_ss(proto.xor_ss(a, b), carries)

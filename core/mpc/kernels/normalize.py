@@ -2,9 +2,10 @@
 
 From the bits of x (A2B), a log-depth prefix OR marks every bit below the leading one; XOR with
 its own shift leaves a one-hot word at the leading position p. Reversing the word's bits (a
-local permutation of every XOR share) and shifting puts a single bit at 2f-1-p, whose B2A is
-the fixed-point factor F = 2^(f-1-p), so that u = x * F lies in [0.5, 1). The one-hot word also
-yields p's binary digits as parities of masked bits, again locally.
+local permutation of every XOR share) and shifting puts the single bit at q = 2f-1-p. The six
+binary digits of q are parities of masked bits of that word (local again); after bit injection,
+F = 2^q = prod_j (1 + q_j (2^(2^j) - 1)) is a product of six ring integers, which is the
+fixed-point encoding of 2^(f-1-p), so that u = x * F lies in [0.5, 1).
 Valid for x in [2^-f, 2^(f-1)) (encodings 1 .. 2^(2f-1)).
 """
 
@@ -14,8 +15,9 @@ import numpy as np
 
 from core.mpc import circuits
 from core.mpc.context import MPCContext
+from core.mpc.kernels.arith import mul_many
 from core.mpc.ring import RING_DTYPE
-from core.mpc.shares import AShare, BShare, flat_concat, flat_split
+from core.mpc.shares import AShare, BShare
 
 _REV8 = np.array([int(f"{i:08b}"[::-1], 2) for i in range(256)], dtype=np.uint8)
 _POSITION_MASKS = [
@@ -35,28 +37,34 @@ def _or(ctx: MPCContext, a: BShare, b: BShare) -> BShare:
     return proto.xor_ss(proto.xor_ss(a, b), proto.and_ss(a, b))
 
 
-def normalize(ctx: MPCContext, x: AShare) -> tuple[AShare, BShare]:
-    """(F, onehot) with F = 2^(f-1-p) in fixed point and onehot the XOR-shared 2^p word."""
+def normalize(ctx: MPCContext, x: AShare) -> tuple[AShare, AShare]:
+    """(F, q) with F = 2^(f-1-p) in fixed point (the ring integer 2^q) and q = 2f-1-p."""
     proto = ctx.proto
-    r = proto.rand_a(x.shape)
-    both, _ = flat_concat([x, proto.neg(r)])
-    bits, minus_r = flat_split(circuits.a2b(proto, both), [x, r])
-    y = bits
+    y = circuits.a2b(proto, x)
     for shift in (1, 2, 4, 8, 16, 32):
         y = _or(ctx, y, proto.rshift_b(y, shift))
     onehot = proto.xor_ss(y, proto.rshift_b(y, 1))
-    spread = BShare(bit_reverse(onehot.data) >> RING_DTYPE(64 - 2 * ctx.frac_bits))
-    masked = proto.reveal_b(circuits.add_bb(proto, spread, minus_r))
-    return proto.add_sp(r, masked), onehot
-
-
-def leading_position(ctx: MPCContext, onehot: BShare) -> AShare:
-    """p (a ring integer) from the one-hot word 2^p, via six local parities and bit injection."""
+    spread = bit_reverse(onehot.data) >> RING_DTYPE(64 - 2 * ctx.frac_bits)  # one bit, at q
     parities = [
-        np.bitwise_count(onehot.data & RING_DTYPE(mask)).astype(RING_DTYPE) & RING_DTYPE(1)
+        np.bitwise_count(spread & RING_DTYPE(mask)).astype(RING_DTYPE) & RING_DTYPE(1)
         for mask in _POSITION_MASKS
     ]
-    bits = ctx.proto.b2a_bit(BShare(np.stack(parities, axis=1)))
-    weights = (np.uint64(1) << np.arange(6, dtype=np.uint64)).reshape(6, *([1] * len(onehot.shape)))
-    weighted = ctx.proto.mul_sp(bits, weights)
-    return AShare(np.sum(weighted.data, axis=1, dtype=RING_DTYPE))
+    q_bits = proto.b2a_bit(BShare(np.stack(parities, axis=1)))
+    q_parts = [q_bits[j] for j in range(len(_POSITION_MASKS))]
+    factors = [
+        proto.add_sp(proto.mul_sp(bit, np.uint64((1 << (1 << j)) - 1)), np.uint64(1))
+        for j, bit in enumerate(q_parts)
+    ]
+    q = q_parts[0]
+    for j, bit in enumerate(q_parts[1:], start=1):
+        q = proto.add_ss(q, proto.mul_sp(bit, np.uint64(1 << j)))
+    return product(ctx, factors), q
+
+
+def product(ctx: MPCContext, factors: list[AShare]) -> AShare:
+    """Product of ring integers by a balanced tree (log2(len) rounds, no truncation)."""
+    while len(factors) > 1:
+        pairs = [(factors[i], factors[i + 1]) for i in range(0, len(factors) - 1, 2)]
+        merged = mul_many(ctx, pairs, scale=False)
+        factors = merged + ([factors[-1]] if len(factors) % 2 else [])
+    return factors[0]

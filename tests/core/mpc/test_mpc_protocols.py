@@ -86,6 +86,8 @@ def test_boolean_and_conversions_are_exact(mpc):
             p.reveal_b(circuits.add_bb(p, bx, by)),
             p.reveal(circuits.b2a(p, bx)),
             p.reveal(p.b2a_bit(p.rshift_b(bx, 7))),
+            p.reveal_b(circuits.a2b_low_bits(p, sx, 6)),
+            p.reveal_b(circuits.a2b_low_bits(p, sy, 13)),
         ]
 
     got = mpc.run_ring(body, x, y)[0]
@@ -94,6 +96,8 @@ def test_boolean_and_conversions_are_exact(mpc):
     assert np.array_equal(got[2], x + y), "Kogge-Stone adder"
     assert np.array_equal(got[3], x), "b2a"
     assert np.array_equal(got[4], (x >> RING_DTYPE(7)) & RING_DTYPE(1)), "b2a_bit"
+    assert np.array_equal(got[5], x & RING_DTYPE(63)), "a2b modulo 2^6, packed"
+    assert np.array_equal(got[6], y & RING_DTYPE(2**13 - 1)), "a2b modulo 2^13, packed"
 
 
 def test_msb_is_exact_including_edge_values(mpc):
