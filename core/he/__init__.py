@@ -4,7 +4,7 @@
   references are in `core.he.keys`.
 - `PublicKey.encrypt_array(x)` -> `CiphertextArray` (shape kept, ints exact, floats in fixed
   point, `core.he.encoding`); `PrivateKey.decrypt_array(ct)` -> `np.ndarray`. The key holder
-  can encrypt with `PrivateKey.encrypt_array(x)`: identical ciphertexts, computed faster by CRT.
+  can encrypt with `PrivateKey.encrypt_array(x)`: same ciphertext distribution, faster (CRT).
 - `CiphertextArray` supports `+`, `-`, `*` (plaintext), `sum`, `dot`, `rerandomize`,
   `to_bytes` / `from_bytes` (`core.he.ciphertext`, `core.he.linear`).
 - Packing several values per ciphertext: `pack_encrypt`, `PackedCiphertext`, `unpack_decrypt`
