@@ -139,12 +139,16 @@ def start_run(request, pipeline: Pipeline, scope: str, node: str | None, reuse: 
 
 def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None) -> Run:
     in_scope = in_scope if in_scope is not None else graph.scope(Scope(scope), node)
+    snapshot = graph.to_dict()
+    for entry in snapshot["nodes"]:
+        # Pin the component versions the run was validated with.
+        entry["version"] = checked.components[entry["id"]].version
     run = Run.objects.create(
         pipeline=pipeline,
         scope=scope,
         scope_node=node or "",
         reuse=reuse,
-        snapshot=graph.to_dict(),
+        snapshot=snapshot,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     NodeRun.objects.bulk_create(
