@@ -18,6 +18,7 @@ import numpy as np
 
 from core.comm import CommStats, payload_size
 from core.errors import LinkError
+from core.mpc.blas import limit_blas_threads
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.prg import PRG, SEED_BYTES, fresh_seed
 
@@ -61,6 +62,7 @@ class TrustedDealer:
         return reply
 
     def _serve(self) -> None:
+        limit_blas_threads(1)  # the dealer shares the cores with the parties
         while True:
             item = self._requests.get()
             if item is None:

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from core.mpc.correlated.dealer import TrustedDealer
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.prg import PRG
+
+
+class _Pending:
+    """Rank 0's fixed parts of one request, collected from the dealer when first needed.
+
+    Protocols use the fixed parts (e.g. c of a Beaver triple) last, so the dealer computes them
+    while rank 0 draws its own parts, opens the masked values and does its local products.
+    """
+
+    def __init__(self, provider: TripleProvider, kind: str, params: tuple, parts: Parts):
+        self._provider, self._kind, self._params = provider, kind, params
+        self._parts = parts
+        self.ready = False
+
+    def fill(self, fixed: Parts) -> None:
+        self._parts.update(fixed)
+        self.ready = True
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._parts and not self.ready:
+            self._provider._collect_until(self)
+        return self._parts[key]
 
 
 class TripleProvider:
@@ -21,31 +45,38 @@ class TripleProvider:
         self.rank = rank
         self._prg = PRG(seed)
         self._dealer = dealer if rank == 0 else None
+        self._waiting: deque[_Pending] = deque()
 
-    def _get(self, kind: str, params: tuple) -> Parts:
-        if self._dealer is not None:
-            self._dealer.submit(kind, params)  # the dealer works while we draw our own parts
-        parts = CORRELATIONS[kind].draw(self._prg, self.rank == 0, params)
-        if self._dealer is not None:
-            parts.update(self._dealer.collect(kind, params))
-        return parts
+    def _get(self, kind: str, params: tuple):
+        if self._dealer is None:
+            return CORRELATIONS[kind].draw(self._prg, False, params)
+        self._dealer.submit(kind, params)
+        pending = _Pending(self, kind, params, CORRELATIONS[kind].draw(self._prg, True, params))
+        self._waiting.append(pending)
+        return pending
 
-    def beaver(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _collect_until(self, target: _Pending) -> None:
+        """Dealer replies arrive in request order: fill every older request first."""
+        while not target.ready:
+            oldest = self._waiting.popleft()
+            oldest.fill(self._dealer.collect(oldest._kind, oldest._params))
+
+    def beaver(self, shape: tuple):
         p = self._get("beaver", (tuple(shape),))
-        return p["a"], p["b"], p["c"]
+        return p["a"], p["b"], p
 
     def matmul(self, shape_a: tuple, shape_b: tuple, shape_c: tuple):
         p = self._get("matmul", (tuple(shape_a), tuple(shape_b), tuple(shape_c)))
-        return p["a"], p["b"], p["c"]
+        return p["a"], p["b"], p
 
-    def and_triple(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def and_triple(self, shape: tuple):
         p = self._get("and", (tuple(shape),))
-        return p["a"], p["b"], p["c"]
+        return p["a"], p["b"], p
 
-    def trunc_pair(self, shape: tuple, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def trunc_pair(self, shape: tuple, bits: int):
         p = self._get("trunc", (tuple(shape), int(bits)))
-        return p["r"], p["r_hi"], p["r_msb"]
+        return p["r"], p
 
-    def random_bit(self, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def random_bit(self, shape: tuple):
         p = self._get("bit", (tuple(shape),))
-        return p["rb"], p["ra"]
+        return p["rb"], p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.comm import Link
+from core.mpc.blas import limit_blas_threads
 from core.mpc.config import RuntimeConfig
 from core.mpc.correlated import TripleProvider, TrustedDealer
 from core.mpc.protocols.aby3 import Aby3
@@ -22,6 +23,7 @@ def make_protocol(
     SEMI2K needs the session's `TrustedDealer`; `seed` makes every PRG deterministic (tests only).
     """
     config.check_world_size(link.world_size)
+    limit_blas_threads(1)  # this thread is one simulated party; parties share the cores
     if config.protocol == "REF2K":
         return Ref2k(link, seed=seed)
     if config.protocol == "ABY3":

@@ -106,52 +106,49 @@ class Semi2k(Protocol):
 
     # ----- multiplication ---------------------------------------------------------------
     def mul_ss(self, x: AShare, y: AShare) -> AShare:
-        a, b, c = self.triples.beaver(x.shape)
+        a, b, later = self.triples.beaver(x.shape)
         e, f = self._open([x.data[0] - a, y.data[0] - b])
-        z = c + e * b + f * a
-        if self.rank == 0:
-            z = z + e * f
-        return AShare(z[None])
+        z = e * (b + f if self.rank == 0 else b) + f * a
+        return AShare((z + later["c"])[None])
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
         out_shape = np.matmul(np.empty(x.shape, np.int8), np.empty(y.shape, np.int8)).shape
-        a, b, c = self.triples.matmul(x.shape, y.shape, out_shape)
+        a, b, later = self.triples.matmul(x.shape, y.shape, out_shape)
         e, f = self._open([x.data[0] - a, y.data[0] - b])
-        # z = c + e b + a f (+ e f at rank 0, folded into one product: e (b + f))
-        z = c + ring_matmul(e, b + f if self.rank == 0 else b) + ring_matmul(a, f)
-        return AShare(z[None])
+        # z = c + e b + a f (+ e f at rank 0, folded into one product: e (b + f)); c comes last
+        # so that rank 0 computes while the dealer is still multiplying.
+        z = ring_matmul(e, b + f if self.rank == 0 else b) + ring_matmul(a, f)
+        return AShare((z + later["c"])[None])
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
-        a, b, c = self.triples.and_triple(x.shape)
+        a, b, later = self.triples.and_triple(x.shape)
         e, f = self._open([x.data[0] ^ a, y.data[0] ^ b], xor=True)
-        z = c ^ (e & b) ^ (f & a)
-        if self.rank == 0:
-            z = z ^ (e & f)
-        return BShare(z[None])
+        z = (e & (b ^ f if self.rank == 0 else b)) ^ (f & a)
+        return BShare((z ^ later["c"])[None])
 
     def trunc(self, x: AShare, bits: int) -> AShare:
         """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
-        r, r_hi, r_msb = self.triples.trunc_pair(x.shape, bits)
+        r, later = self.triples.trunc_pair(x.shape, bits)
         shifted = x.data[0] + r
         if self.rank == 0:
             shifted = shifted + (ONE << RING_DTYPE(TRUNC_OFFSET_BITS))
         (c,) = self._open([shifted])
-        wrapped = (ONE - (c >> RING_DTYPE(63))) * r_msb  # share of [r_msb and not msb(c)]
-        out = (wrapped << RING_DTYPE(64 - bits)) - r_hi
+        wrapped = (ONE - (c >> RING_DTYPE(63))) * later["r_msb"]  # [msb(r) and not msb(c)]
+        out = (wrapped << RING_DTYPE(64 - bits)) - later["r_hi"]
         if self.rank == 0:
             out = out + (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
         return AShare(out[None])
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:
-        rb, ra = self.triples.random_bit(b.shape)
+        rb, later = self.triples.random_bit(b.shape)
         masked = pack_bits((b.data[0] ^ rb) & ONE)
         opened = masked.copy()
         for peer, payload in enumerate(self._broadcast_open(masked)):
             if peer != self.rank:
                 opened ^= payload
         c = unpack_bits(opened, b.shape)
-        out = (ONE - (c << ONE)) * ra  # b = c xor r = c + r - 2cr
+        out = (ONE - (c << ONE)) * later["ra"]  # b = c xor r = c + r - 2cr
         if self.rank == 0:
             out = out + c
         return AShare(out[None])
