@@ -98,6 +98,8 @@ def bob_token(bob_user) -> APIClient:
         ("get", "/api/v1/projects/{project}/members/", 200),
         ("get", "/api/v1/projects/{project}/members/bob/", 200),
         ("get", "/api/v1/audit/", 200),
+        ("get", "/api/v1/datasets/", 200),
+        ("get", "/api/v1/authorizations/", 200),
         ("post", "/api/v1/tokens/", 201),
     ],
 )
