@@ -84,10 +84,15 @@ def b2a(proto: Protocol, x: BShare) -> AShare:
 
 
 # ----- MSB extraction with bit packing -----------------------------------------------------
-def _compress_even(data: np.ndarray) -> np.ndarray:
-    """Gather the even-position bits of every word into its low half (a local bit selection)."""
+def _compress_even(data: np.ndarray, width: int = 64) -> np.ndarray:
+    """Gather the even-position bits of the low `width` bits into the low width/2 bits.
+
+    A fixed bit selection, hence local on XOR shares; log2(width) - 1 steps suffice.
+    """
     x = data & U(_COMPRESS_MASKS[0][1])
     for shift, mask in _COMPRESS_MASKS[1:]:
+        if 2 * shift >= width:
+            break
         x = (x | (x >> U(shift))) & U(mask)
     return x
 
@@ -137,8 +142,8 @@ def msb(proto: Protocol, x: AShare) -> BShare:
     width = 64
     while width > 1:
         half = width // 2
-        g_lo, g_hi = _compress_even(g), _compress_even(g >> U(1))
-        p_lo, p_hi = _compress_even(p), _compress_even(p >> U(1))
+        g_lo, g_hi = _compress_even(g, width), _compress_even(g >> U(1), width)
+        p_lo, p_hi = _compress_even(p, width), _compress_even(p >> U(1), width)
         if half > 1:
             both = _packed_and(proto, p_hi | (p_hi << U(half)), g_lo | (p_lo << U(half)), width)
             low_mask = U((1 << half) - 1)
