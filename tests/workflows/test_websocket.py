@@ -1,0 +1,115 @@
+"""/ws/runs/<id>/: session authentication, members only, snapshot then events in order."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django_tasks import task_backends
+
+from console.asgi import application
+from tests.workflows.conftest import edge, node
+from tests.workflows.runs import new_run
+from workflows import services
+from workflows.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+
+pytestmark = pytest.mark.django_db(transaction=True)
+FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
+
+
+def _headers(user=None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return headers
+
+
+def _connect(run_id: int, user=None):
+    headers = _headers(user)
+
+    async def attempt():
+        communicator = WebsocketCommunicator(application, f"/ws/runs/{run_id}/", headers)
+        connected, code = await communicator.connect()
+        await communicator.disconnect()
+        return connected, code
+
+    return async_to_sync(attempt)()
+
+
+@pytest.fixture
+def small_pipeline(pipeline_factory, credit):
+    graph = {
+        "nodes": [
+            node("read", "read/dataset", dataset=credit.pk),
+            node("stats", "stats/table_statistics"),
+        ],
+        "edges": [edge("read", "output_ds", "stats", "input_ds")],
+    }
+    return pipeline_factory(graph)
+
+
+def test_anonymous_users_are_refused(small_pipeline):
+    run = new_run(small_pipeline)
+    assert _connect(run.pk) == (False, CLOSE_UNAUTHENTICATED)
+
+
+def test_outsiders_are_refused(small_pipeline, carol_user):
+    run = new_run(small_pipeline)
+    assert _connect(run.pk, carol_user) == (False, CLOSE_FORBIDDEN)
+
+
+def test_unknown_runs_are_refused_like_forbidden_ones(bob_user):
+    assert _connect(999, bob_user) == (False, CLOSE_FORBIDDEN)
+
+
+def test_a_member_gets_a_snapshot_then_events_in_order(small_pipeline, bob_user):
+    run = new_run(small_pipeline)
+    headers = _headers(bob_user)
+
+    async def watch() -> list[dict]:
+        communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        received = [await communicator.receive_json_from(timeout=10)]
+        await sync_to_async(services.enqueue)(run)
+        while not (received[-1]["type"] == "run.status" and received[-1]["status"] in FINISHED):
+            received.append(await communicator.receive_json_from(timeout=30))
+        await communicator.disconnect()
+        return received
+
+    received = async_to_sync(watch)()
+    backend = task_backends["default"]
+    for future in list(backend.futures.values()):
+        future.result(timeout=30)
+
+    snapshot = received[0]
+    assert snapshot["type"] == "run.snapshot"
+    assert [n["node"] for n in snapshot["run"]["nodes"]] == ["read", "stats"]
+    assert snapshot["run"]["status"] == "pending"
+    assert received[1] == {"type": "run.status", "run": run.pk, "status": "running", "message": ""}
+    assert received[-1]["status"] == "succeeded"
+
+    def positions(node_id: str, kind: str, status: str | None = None) -> list[int]:
+        return [
+            i
+            for i, event in enumerate(received)
+            if event.get("node") == node_id
+            and event["type"] == kind
+            and (status is None or event.get("status") == status)
+        ]
+
+    for node_id in ("read", "stats"):
+        running = positions(node_id, "node.status", "running")
+        done = positions(node_id, "node.status", "succeeded")
+        work = positions(node_id, "node.progress") + positions(node_id, "node.log")
+        assert len(running) == len(done) == 1, received
+        assert work, received
+        assert running[0] < min(work), received
+        assert max(work) < done[0], received
+    assert (
+        positions("read", "node.status", "succeeded")[0]
+        < positions("stats", "node.status", "running")[0]
+    )
