@@ -112,10 +112,11 @@ class ProjectMembers(APIView):
 
 def _membership(request: Request, pk: int, node_name: str) -> ProjectMember:
     project = get_project_for_user(request, pk)
-    membership = project.memberships.select_related("node", "project").filter(node__name=node_name)
-    if not membership:
+    memberships = project.memberships.select_related("node", "project")
+    membership = memberships.filter(node__name=node_name).first()
+    if membership is None:
         raise Http404(f"Node '{node_name}' is not a member of this project.")
-    return membership[0]
+    return membership
 
 
 class ProjectMemberDetail(APIView):
