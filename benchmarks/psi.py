@@ -2,14 +2,18 @@
 
 Default: 1,000,000 ids per party, 50% overlap, both parties in this process sharing one pool
 of `os.cpu_count()` workers. `--quick`: 100,000 ids. `--memory`: 10,000,000 ids, to show that
-peak RSS stays bounded. Prints one JSON object. Inputs are generated with bounded memory:
-row i of party A holds id (a*i + c) mod n, party B holds n/2 + (a'*i + c') mod n, so each file
-is in a scrambled order and exactly n/2 ids are common.
+peak RSS stays bounded. `--stand-in-cipher` replaces X25519 by XOR with a per-party pad (which
+also commutes, but is NOT secure) so that the memory of the whole data path (store, streams,
+comparison, output) can be measured at full size in minutes on a busy machine; figures from
+such a run say nothing about speed. Prints one JSON object. Inputs are generated with bounded
+memory: row i of party A holds id (a*i + c) mod n, party B holds n/2 + (a'*i + c') mod n,
+so each file is in a scrambled order and exactly n/2 ids are common.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -18,13 +22,32 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import core.psi.stream  # noqa: E402
 from core.comm import LocalLinkHub  # noqa: E402
 from core.psi import run_local_psi  # noqa: E402
-from core.psi.kernels import make_pool  # noqa: E402
+from core.psi.kernels import hash_to_points, make_pool  # noqa: E402
 
 GENERATE_CHUNK = 200_000
+
+
+def stand_in_mask(scalar: bytes, points: bytes, keep: int = 32) -> bytes:
+    """XOR each point with a pad derived from the scalar: commutative, cheap and insecure."""
+    pad = np.frombuffer(hashlib.blake2b(scalar, digest_size=32).digest(), dtype=np.uint8)
+    masked = np.frombuffer(points, dtype=np.uint8).reshape(-1, 32) ^ pad
+    return masked[:, :keep].tobytes()
+
+
+def stand_in_hash_and_mask(scalar: bytes, keys: list[bytes]) -> bytes:
+    return stand_in_mask(scalar, hash_to_points(keys))
+
+
+def use_stand_in_cipher() -> None:
+    core.psi.stream.mask_points = stand_in_mask
+    core.psi.stream.hash_and_mask = stand_in_hash_and_mask
 
 
 def write_ids(path: str, n: int, offset: int, multiplier: int, shift: int) -> None:
@@ -119,9 +142,14 @@ def main() -> None:
     size.add_argument("--memory", action="store_true", help="10,000,000 ids per party")
     size.add_argument("--n", type=int, help="ids per party")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--stand-in-cipher", action="store_true", help="insecure XOR masking (memory runs only)"
+    )
     args = parser.parse_args()
+    if args.stand_in_cipher:
+        use_stand_in_cipher()
     n = args.n or (100_000 if args.quick else 10_000_000 if args.memory else 1_000_000)
-    print(json.dumps(run(n, args.workers)))
+    print(json.dumps(run(n, args.workers) | {"stand_in_cipher": args.stand_in_cipher}))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from nacl._sodium import ffi, lib
@@ -28,6 +30,7 @@ from core.psi.errors import LowOrderPointError
 
 POINT_BYTES = 32
 PSI_PERSONALIZATION = b"privpad-psi-v1"
+_OWNER_POLL_S = 1.0
 
 
 def hash_to_points(keys: list[bytes]) -> bytes:
@@ -80,4 +83,27 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """
     count = workers or os.cpu_count() or 1
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_exit_with_owner,
+        initargs=(os.getpid(),),
+    )
+
+
+def _exit_with_owner(owner_pid: int) -> None:
+    """Stop this worker once the process that made the pool is gone.
+
+    Workers are children of the forkserver, not of the owner, so nothing else ends them if the
+    owner is killed (SIGKILL, or SIGTERM without cleanup): they would linger, idle but alive.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(_OWNER_POLL_S)
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="psi-owner-watch", daemon=True).start()

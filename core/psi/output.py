@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.psi.source import PsiSource
 
-BUCKET_ROWS = 200_000
+BUCKET_ROWS = 100_000
 _READ_BACK = {"header": None, "dtype": str, "keep_default_na": False, "na_filter": False}
 
 
