@@ -4,8 +4,10 @@
   `settings.UPLOAD_TEMP_DIR` (same filesystem as the node storage, so the dataset service can
   move it into place with one `os.replace`). Nothing is held whole in memory.
 - A request whose Content-Length alone exceeds the limit (plus room for the multipart envelope
-  and the small text fields) is refused before any parsing. Under ASGI the server has already
-  received the body; refusing early saves parsing it and writing it again.
+  and the small text fields) is refused up front: parsing stops at the first file part, whose
+  content is neither read nor written. The fields sent before it (the CSRF token and the name,
+  in the order forms send them) are kept, so the page still passes its CSRF check and can say
+  why. Under ASGI the server has received the body already; this saves parsing and writing it.
 - A part that grows past the limit while streaming has its partial file removed at once; the
   rest of that part is read and discarded.
 - Either way the request carries a `RejectedUpload` (no content, a `rejection` message naming
@@ -29,9 +31,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParser
-from django.utils.datastructures import MultiValueDict
 
 # The form field that carries the CSV, in the pages and the API alike.
 UPLOAD_FIELD = "file"
@@ -119,30 +120,42 @@ class NodeStorageUploadHandler(FileUploadHandler):
         self.upload: StreamedUpload | None = None
         self._received = 0
         self._rejected = False
+        self._request_too_large = False
+        self._request_length = 0
+        self._stopped: tuple[str, str, int] | None = None
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if self._parsing:
             return None  # Called again by the parser started below.
         limit = settings.PRIVPAD_UPLOAD_MAX_BYTES
-        if content_length and content_length > limit + envelope_allowance():
-            # The body is larger than any acceptable file plus its envelope: don't parse it.
-            rejected = RejectedUpload("", "", content_length, limit_message())
-            return MultiValueDict(), MultiValueDict({UPLOAD_FIELD: [rejected]})
+        # No file within the limit fits a body this large: stop at the first file part.
+        self._request_length = content_length or 0
+        self._request_too_large = bool(content_length) and (
+            content_length > limit + envelope_allowance()
+        )
         self._parsing = True
         try:
             handlers = self.request.upload_handlers if self.request is not None else [self]
             parser = _ClientNameParser(
                 META, input_data, handlers, encoding, on_file_name=self._remember_name
             )
-            return parser.parse()
+            post, files = parser.parse()
         finally:
             self._parsing = False
+        if self._stopped is not None:
+            field_name, file_name, declared = self._stopped
+            rejected = RejectedUpload(file_name, self._client_name, declared, limit_message())
+            files.appendlist(field_name, rejected)
+        return post, files
 
     def _remember_name(self, file_name: str) -> None:
         self._client_name = file_name
 
     def new_file(self, field_name, file_name, content_type, content_length, charset=None, *args):
         super().new_file(field_name, file_name, content_type, content_length, charset, *args)
+        if self._request_too_large:
+            self._stopped = (field_name, file_name, self._request_length)
+            raise StopUpload(connection_reset=True)
         self._received = 0
         limit = settings.PRIVPAD_UPLOAD_MAX_BYTES
         self._rejected = content_length is not None and content_length > limit

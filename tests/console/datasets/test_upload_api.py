@@ -4,6 +4,7 @@ naming the problem and leaves no file (stored or temporary), no row, and a faile
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from console.audit.models import AuditEvent
 from console.datasets.models import Dataset
@@ -202,3 +203,17 @@ def test_it_profiles_a_large_file_through_many_chunks(api_alice, tmp_path, monke
         {"name": "comment", "type": "str", "nulls": rows - rows // 1000},
     ]
     assert body["size_bytes"] == path.stat().st_size
+
+
+def test_it_keeps_the_csrf_token_sent_before_an_oversized_file(alice_user, settings):
+    settings.PRIVPAD_UPLOAD_MAX_BYTES = 2048
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice_user)
+    secret = "a" * 32
+    client.cookies[settings.CSRF_COOKIE_NAME] = secret
+    content = b"id,v\n" + b"1,2\n" * 40_000
+    body, content_type = multipart("big.csv", content, csrfmiddlewaretoken=secret, name="big")
+    response = client.post(LIST, data=body, content_type=content_type)
+    assert assert_error(response, 400, "file_too_large")["detail"].endswith("limit of 2 KiB.")
+    assert_nothing_left()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -93,14 +92,21 @@ def test_it_discards_a_file_growing_past_the_limit(settings):
     assert temp_files() == []
 
 
-def test_it_refuses_by_content_length_without_parsing(settings):
+def test_it_refuses_by_content_length_without_reading_the_file(settings, monkeypatch):
     settings.PRIVPAD_UPLOAD_MAX_BYTES = 10
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 0
-    handler = NodeStorageUploadHandler()
-    declared = 10 + 64 * 1024 + 1
-    post, files = handler.handle_raw_input(io.BytesIO(), {}, declared, b"boundary")
-    assert not post
-    assert files["file"].rejection == "The file exceeds the upload limit of 10 bytes."
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    def must_not_read(self, raw_data, start):
+        raise AssertionError("the file part of an oversized request was read")
+
+    monkeypatch.setattr(NodeStorageUploadHandler, "receive_data_chunk", must_not_read)
+    request, files = parse(b"x" * (70 * 1024))
+    upload = files["file"]
+    assert isinstance(upload, RejectedUpload)
+    assert upload.rejection == "The file exceeds the upload limit of 10 bytes."
+    assert upload.size > 70 * 1024
+    # Fields sent before the file (CSRF token, name) still arrive.
+    assert request.POST["name"] == "n"
     assert temp_files() == []
 
 
