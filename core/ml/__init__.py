@@ -1,0 +1,1 @@
+"""Machine-learning algorithms on the engine's devices (SS-LR on SPU, ...)."""

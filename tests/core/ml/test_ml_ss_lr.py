@@ -1,0 +1,94 @@
+"""SS-LR on SPU against scikit-learn and numpy, plus parameter validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import core as sf
+from core.device import SPUObject
+from core.errors import ConfigError, ShapeError
+from core.ml.ss_lr import SSRegression
+
+sklearn = pytest.importorskip("sklearn", reason="scikit-learn is the reference for SS-LR")
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+
+@pytest.fixture
+def vertical():
+    """600 rows, 4 features split 2 + 2 between alice and bob; bob holds the label."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(600, 4))
+    logits = x @ np.array([1.2, -0.8, 0.5, -1.5]) + 0.3
+    y = (1 / (1 + np.exp(-logits)) > rng.random(600)).astype(float)
+    sf.init(parties=["alice", "bob"], address="local", seed=3)
+    spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"]))
+    alice, bob = sf.PYU("alice"), sf.PYU("bob")
+    parts = [alice(lambda: x[:, :2])(), bob(lambda: x[:, 2:])()]
+    yield spu, parts, bob(lambda: y)(), x, y
+    sf.shutdown()
+
+
+@pytest.mark.parametrize("sig_type", ["real", "t1"])
+def test_logistic_auc_matches_sklearn(vertical, sig_type):
+    spu, parts, label, x, y = vertical
+    model = SSRegression(spu).fit(parts, label, epochs=15, learning_rate=1.0, sig_type=sig_type)
+    assert isinstance(model.weights, SPUObject)
+    scores = sf.reveal(model.predict(parts))
+    reference = LogisticRegression().fit(x, y).predict_proba(x)[:, 1]
+    ours, theirs = roc_auc_score(y, scores), roc_auc_score(y, reference)
+    assert abs(ours - theirs) <= 0.005, f"AUC {ours:.4f} vs scikit-learn {theirs:.4f} ({sig_type})"
+    assert len(model.losses) == 15
+    if sig_type == "real":
+        assert model.losses[-1] < model.losses[0], f"loss did not decrease: {model.losses}"
+
+
+def test_linear_regression_matches_least_squares(vertical):
+    spu, parts, _, x, _ = vertical
+    target = x @ np.array([0.5, -1.0, 2.0, 0.25]) + 1.0
+    label = sf.PYU("bob")(lambda: target)()
+    model = SSRegression(spu).fit(
+        parts, label, epochs=30, learning_rate=0.5, reg_type="linear", batch_size=200
+    )
+    weights = sf.reveal(model.weights).ravel()
+    assert np.allclose(weights, [0.5, -1.0, 2.0, 0.25, 1.0], atol=0.02), f"weights {weights}"
+
+
+def test_l2_penalty_shrinks_weights_and_eps_stops_early(vertical):
+    spu, parts, label, _, _ = vertical
+    plain = SSRegression(spu).fit(parts, label, epochs=5, learning_rate=1.0, report_loss=False)
+    ridge = SSRegression(spu).fit(
+        parts, label, epochs=5, learning_rate=1.0, penalty="l2", l2_norm=1.0, report_loss=False
+    )
+    norm = lambda m: np.linalg.norm(sf.reveal(m.weights)[:-1])  # noqa: E731
+    assert norm(ridge) < norm(plain)
+    early = SSRegression(spu).fit(parts, label, epochs=40, learning_rate=1.0, eps=0.05)
+    assert len(early.losses) < 40, "training should stop once weights move less than eps"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"sig_type": "cubic"}, "cubic"),
+        ({"reg_type": "poisson"}, "poisson"),
+        ({"penalty": "l1"}, "l1"),
+        ({"l2_norm": -1.0}, "l2_norm"),
+    ],
+)
+def test_bad_hyper_parameters_are_refused(vertical, kwargs, message):
+    spu, parts, label, _, _ = vertical
+    with pytest.raises(ConfigError, match=message):
+        SSRegression(spu).fit(parts, label, **kwargs)
+
+
+def test_mismatched_labels_and_predict_before_fit(vertical):
+    spu, parts, _, _, _ = vertical
+    short = sf.PYU("bob")(lambda: np.ones(10))()
+    with pytest.raises(ShapeError, match="labels"):
+        SSRegression(spu).fit(parts, short, epochs=1)
+    with pytest.raises(ConfigError, match="before fit"):
+        SSRegression(spu).predict(parts)
