@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.base import Task, TaskContext, TaskError, TaskResult, TaskResultStatus
@@ -93,8 +93,9 @@ class ThreadPoolBackend(BaseTaskBackend):
             _set(result, status=TaskResultStatus.FAILED)
         finally:
             _set(result, finished_at=timezone.now())
-            close_old_connections()
             task_finished.send(type(self), task_result=result)
+            # An idle pool thread must not hold database connections.
+            connections.close_all()
 
     def get_result(self, result_id: str) -> TaskResult:
         try:
