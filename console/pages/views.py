@@ -1,11 +1,11 @@
 """The dashboard: the user's node, projects and datasets at a glance."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from console.datasets.access import datasets_visible_to
+from console.pages.counts import with_counts
 from console.projects.access import projects_visible_to
 
 DASHBOARD_LIMIT = 8
@@ -14,12 +14,7 @@ DASHBOARD_LIMIT = 8
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    projects = projects_visible_to(user).annotate(
-        member_count=Count("memberships", distinct=True),
-        dataset_count=Count(
-            "authorizations", filter=Q(authorizations__revoked_at__isnull=True), distinct=True
-        ),
-    )
+    projects = with_counts(projects_visible_to(user))
     own_datasets = datasets_visible_to(user).filter(node_id=user.node_id)
     context = {
         "projects": projects[:DASHBOARD_LIMIT],

@@ -3,13 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from console.datasets.models import Authorization
 from console.nodes.models import Node
+from console.pages.counts import with_counts
 from console.pages.errors import add_service_errors, error_text
 from console.projects import services
 from console.projects.access import get_project_for_owner, get_project_for_user, projects_visible_to
@@ -19,12 +19,7 @@ from console.projects.models import Project
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    projects = projects_visible_to(request.user).annotate(
-        member_count=Count("memberships", distinct=True),
-        dataset_count=Count(
-            "authorizations", filter=Q(authorizations__revoked_at__isnull=True), distinct=True
-        ),
-    )
+    projects = with_counts(projects_visible_to(request.user))
     can_create = request.user.node_id is not None
     return render(request, "projects/list.html", {"projects": projects, "can_create": can_create})
 

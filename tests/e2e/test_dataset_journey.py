@@ -104,6 +104,27 @@ def test_it_shows_the_servers_reason_when_an_upload_is_refused(
     page.get_by_role("button", name="Upload").click()
     error = page.locator("#upload-error")
     error.wait_for(state="visible")
-    assert "Duplicate column names" in error.inner_text()
+    assert error.inner_text().count("Duplicate column names") == 1, error.inner_text()
     assert page.locator("#upload-progress.is-failed").is_visible()
     assert page.url.endswith("/datasets/upload/")
+
+
+def test_it_shows_hostile_column_names_as_text(live_server, people, new_page, tmp_path):
+    hostile = ['<img src=x onerror="alert(1)">', "<script>alert(2)</script>"]
+    path = tmp_path / "hostile.csv"
+    header = ",".join('"' + name.replace('"', '""') + '"' for name in hostile)
+    path.write_text(f"id,{header}\n1,2,3\n", encoding="utf-8")
+    page = new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    log_in(page, live_server.url, "alice_admin")
+    page.goto(f"{live_server.url}/datasets/upload/")
+    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r"/datasets/\d+/$"))
+    cells = page.locator("#schema td.column-name").all_inner_texts()
+    assert cells == ["id", *hostile]
+    assert page.locator("#schema img, #schema script").count() == 0
+    page.goto(f"{page.url}preview/")
+    assert page.locator("table img").count() == 0
+    assert dialogs == [], f"a column name ran as script: {dialogs}"

@@ -21,6 +21,7 @@ function showError(message) {
   paragraph.textContent = message;
   errorBox.append(paragraph);
   errorBox.hidden = false;
+  errorBox.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
 function setProgress(loaded, total) {
@@ -66,7 +67,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   resetProgress("is-failed");
-  statusText.textContent = "The upload was rejected.";
+  statusText.textContent = "The server refused the file; nothing was stored.";
   showError(errorMessage(result.body, result.status));
   submit.disabled = false;
 });

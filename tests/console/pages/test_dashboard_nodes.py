@@ -43,6 +43,7 @@ def test_it_explains_the_dashboard_to_a_platform_admin(client, platform_admin):
     client.force_login(platform_admin)
     html = client.get("/").content.decode()
     assert "You are not acting for a node" in html
+    assert "My datasets" not in html
 
 
 def test_it_lists_every_node(alice_client, bob, carol):

@@ -163,3 +163,11 @@ def test_it_hides_revoked_authorisations(bob_client, project, authorization, dat
     authorization.save()
     html = bob_client.get(f"/projects/{project.pk}/").content.decode()
     assert f"/datasets/{dataset.pk}/" not in html
+
+
+def test_it_counts_all_members_and_datasets_for_every_member(bob_client, project, authorization):
+    for url in ("/projects/", "/"):
+        page = bob_client.get(url).content.decode()
+        row = page.split(f'href="/projects/{project.pk}/"', 1)[1].split("</tr>", 1)[0]
+        assert '<td class="num">2</td>' in row, url
+        assert '<td class="num">1</td>' in row, url

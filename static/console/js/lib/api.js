@@ -10,15 +10,18 @@ export function csrfToken() {
   return "";
 }
 
-/** A readable message from an API error body (or a fallback naming the HTTP status). */
+/**
+ * A readable message from an API error body (or a fallback naming the HTTP status). Field
+ * messages already contained in `detail` (the API's summary) are not repeated.
+ */
 export function errorMessage(body, status) {
   if (body && typeof body === "object") {
-    const parts = [];
-    if (typeof body.detail === "string") parts.push(body.detail);
-    if (body.errors && typeof body.errors === "object") {
-      for (const [field, messages] of Object.entries(body.errors)) {
-        const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
-        if (!parts.includes(text)) parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
+    const detail = typeof body.detail === "string" ? body.detail : "";
+    const parts = detail ? [detail] : [];
+    for (const [field, messages] of Object.entries(body.errors || {})) {
+      for (const text of [].concat(messages).map(String)) {
+        if (detail.includes(text)) continue;
+        parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
       }
     }
     if (parts.length) return parts.join(" ");
