@@ -104,3 +104,19 @@ def test_cancel_stops_a_running_node_at_its_next_progress_point(
     assert gate.progress == 1
     assert not Artifact.objects.filter(node_run=gate).exists()
     assert Artifact.objects.filter(node_run__node_id="read").exists()
+
+
+@task()
+def explode() -> None:
+    raise ValueError("boom")
+
+
+def test_a_failing_task_is_recorded_and_the_pool_keeps_working(pool):
+    failed = explode.enqueue()
+    pool.wait(failed.id, timeout=30)
+    assert failed.status == "FAILED"
+    assert failed.errors[0].exception_class_path == "builtins.ValueError"
+    hold_release.set()
+    ok = hold.enqueue()
+    pool.wait(ok.id, timeout=30)
+    assert ok.status == "SUCCESSFUL"

@@ -193,3 +193,16 @@ def test_fingerprints_change_with_the_data_roles(credit_pipeline, credit):
     assert read_1.fingerprint != read_2.fingerprint
     assert read_2.reused_from is None
     assert np.all([a.info["columns"] for a in read_2.artifacts.all()][0][-1]["name"] != "city")
+
+
+def test_the_first_request_of_a_process_recovers_runs(credit_pipeline, alice_client, monkeypatch):
+    from workflows import recovery
+
+    run = new_run(credit_pipeline)
+    Run.objects.filter(pk=run.pk).update(
+        status=Status.RUNNING, executor=f"{socket.gethostname()}:{_dead_pid()}"
+    )
+    monkeypatch.setattr(recovery, "_done", recovery.threading.Event())
+    alice_client.get("/api/v1/components/")
+    run.refresh_from_db()
+    assert run.status == Status.INTERRUPTED
