@@ -89,12 +89,34 @@ def _compress_even(data: np.ndarray, width: int = 64) -> np.ndarray:
 
     A fixed bit selection, hence local on XOR shares; log2(width) - 1 steps suffice.
     """
-    x = data & U(_COMPRESS_MASKS[0][1])
+    x = np.bitwise_and(data, U(_COMPRESS_MASKS[0][1]))
+    scratch = np.empty_like(x)  # in-place steps: large temporaries cost page faults
     for shift, mask in _COMPRESS_MASKS[1:]:
         if 2 * shift >= width:
             break
-        x = (x | (x >> U(shift))) & U(mask)
+        np.right_shift(x, U(shift), out=scratch)
+        np.bitwise_or(x, scratch, out=x)
+        np.bitwise_and(x, U(mask), out=x)
     return x
+
+
+def _split_even_odd(g: np.ndarray, p: np.ndarray, width: int):
+    """Even and odd bits of g and p (each `width` bits wide), compressed to width/2 bits.
+
+    Below 64 bits, g and p share one word so each level needs two compressions, not four.
+    """
+    if width == 64:
+        return (
+            _compress_even(g, width),
+            _compress_even(g >> U(1), width),
+            _compress_even(p, width),
+            _compress_even(p >> U(1), width),
+        )
+    both = g | (p << U(width))
+    even, odd = _compress_even(both, 2 * width), _compress_even(both >> U(1), 2 * width)
+    half = width // 2
+    low = U((1 << half) - 1)
+    return even & low, odd & low, even >> U(half), odd >> U(half)
 
 
 def _pack(data: np.ndarray, width: int) -> np.ndarray:
@@ -142,8 +164,7 @@ def msb(proto: Protocol, x: AShare) -> BShare:
     width = 64
     while width > 1:
         half = width // 2
-        g_lo, g_hi = _compress_even(g, width), _compress_even(g >> U(1), width)
-        p_lo, p_hi = _compress_even(p, width), _compress_even(p >> U(1), width)
+        g_lo, g_hi, p_lo, p_hi = _split_even_odd(g, p, width)
         if half > 1:
             both = _packed_and(proto, p_hi | (p_hi << U(half)), g_lo | (p_lo << U(half)), width)
             low_mask = U((1 << half) - 1)

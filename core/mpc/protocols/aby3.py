@@ -132,7 +132,7 @@ class Aby3(Protocol):
 
     def _single(self, data: np.ndarray, j: int) -> np.ndarray:
         """This party's pair for the sharing whose only non-zero component is component j."""
-        out = np.zeros_like(data)
+        out = np.zeros(data.shape, data.dtype)  # calloc: untouched zero pages are free
         if j == self.rank:
             out[0] = data[0]
         if j == self.next:

@@ -157,7 +157,7 @@ class Semi2k(Protocol):
         return AShare(self._own.ring(shape)[None])
 
     def bool_summands(self, x: AShare) -> list[BShare]:
-        zeros = np.zeros_like(x.data)
+        zeros = np.zeros(x.data.shape, x.data.dtype)
         return [BShare(x.data if peer == self.rank else zeros) for peer in range(self.world_size)]
 
 
