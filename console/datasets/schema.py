@@ -11,16 +11,18 @@
 Encodings: UTF-8 (`utf-8`), UTF-8 with a byte-order mark (`utf-8-sig`) and GBK (`gbk`), tried in
 that order; UTF-16/32 and anything undecodable are refused with a message saying so.
 
-Rules (documented here because pipelines rely on them):
-- Names are kept exactly as written (no trimming), non-ASCII included. A name that is empty
-  or only spaces, or that appears twice, is refused.
+Rules (documented here because pipelines rely on them; `pandas_read_options` reads a file
+the same way):
+- Fields are read with `skipinitialspace`: spaces right after a comma are not part of a field
+  (`a, b` names columns `a` and `b`). Otherwise names are kept exactly as written, non-ASCII
+  included. A name that is empty or only spaces, or that appears twice, is refused.
 - Blank lines are ignored. Every other record must have as many fields as the header.
-- Null cells: empty or whitespace-only, or one of `NULL_MARKERS` (after trimming spaces).
-- Types are inferred over the non-null cells, trimmed: `bool` when every cell is one of
-  true/false/yes/no (any case); `int` when every cell is an optionally signed run of digits;
-  `float` when every cell is a decimal or scientific number (or inf); `str` otherwise. Chunks
-  combine like this: int + float -> float; anything else mixed (bool + int, number + text) ->
-  str; a column that is null everywhere is `str`.
+- Null cells: empty (or only spaces), or exactly one of `NULL_MARKERS`.
+- Types come from pandas' C parser over the non-null cells of each chunk: `int` (int64 range),
+  `float` (decimal, scientific, inf), `bool` (each cell one of `TRUE_WORDS` / `FALSE_WORDS`),
+  `str` otherwise (also integers too large for int64). Chunks combine like this: int + float
+  -> float; anything else mixed (bool + int, number + text) -> str; a column that is null
+  everywhere is `str`.
 - No header: the first row is taken for data, and the file refused, when one of its cells is a
   number (a column named `2024` is refused too: rename it `y2024`), or when every column has a
   typed profile (int/float/bool) and every first-row cell is a value of that type.
@@ -33,6 +35,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +44,9 @@ import pandas as pd
 
 ENCODINGS = ("utf-8", "gbk")
 NULL_MARKERS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
-BOOL_WORDS = frozenset({"true", "false", "yes", "no"})
+TRUE_WORDS = ["true", "True", "TRUE", "yes", "Yes", "YES"]
+FALSE_WORDS = ["false", "False", "FALSE", "no", "No", "NO"]
+BOOL_WORDS = frozenset([*TRUE_WORDS, *FALSE_WORDS])
 INT_PATTERN = r"[+-]?\d+"
 NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
@@ -263,42 +268,41 @@ def _scan_as(path: Path, encoding: str) -> Structure:
     with path.open("rb", buffering=0) as raw:
         checking = _CheckingReader(raw, encoding)
         text = io.TextIOWrapper(io.BufferedReader(checking, BLOCK_SIZE), encoding, newline="")
-        header, rows = _check_records(csv.reader(text), _LineCounter())
-    return Structure(encoding, header, rows, checking.size, checking.digest.hexdigest())
-
-
-class _LineCounter:
-    """Tracks where each record starts: `csv.reader.line_num` is where it ends."""
-
-    def __init__(self) -> None:
-        self.previous_end = 0
-
-    def start_of(self, reader) -> int:
-        start = self.previous_end + 1
-        self.previous_end = reader.line_num
-        return start
-
-
-def _check_records(reader, lines: _LineCounter) -> tuple[list[str], int]:
-    header = _first_record(reader, lines)
-    _check_header(header)
-    width = len(header)
-    rows = 0
-    for record in _records(reader):
-        start = lines.start_of(reader)
-        if not record:
-            continue
-        if len(record) != width:
-            raise CsvError(
-                f"Line {start} has {len(record)} field{'s' * (len(record) != 1)}, expected "
-                f"{width} (as many as the header has columns)."
-            )
-        rows += 1
+        reader = csv.reader(text, skipinitialspace=True)
+        header = _first_record(reader)
+        _check_header(header)
+        width = len(header)
+        # Count record widths at C speed; locate a bad record only when there is one.
+        try:
+            widths = Counter(map(len, reader))
+        except csv.Error as error:
+            raise CsvError(f"Line {reader.line_num} is not valid CSV: {error}.") from None
+    if set(widths) - {0, width}:
+        _raise_ragged(path, encoding, width)
+    rows = widths[width]
     if rows == 0:
         raise CsvError(
             f"The file has a header row ({width} column{'s' * (width != 1)}) but no data rows."
         )
-    return header, rows
+    return Structure(encoding, header, rows, checking.size, checking.digest.hexdigest())
+
+
+def _raise_ragged(path: Path, encoding: str, width: int) -> None:
+    """Name the first record whose field count differs from the header's, by starting line
+    (`line_num` is where a record ends; quoted newlines make records span lines)."""
+    with path.open(encoding=encoding, newline="") as text:
+        reader = csv.reader(text, skipinitialspace=True)
+        _first_record(reader)
+        previous_end = reader.line_num
+        for record in reader:
+            if record and len(record) != width:
+                raise CsvError(
+                    f"Line {previous_end + 1} has {len(record)} "
+                    f"field{'s' * (len(record) != 1)}, expected {width} (as many as the header "
+                    "has columns)."
+                )
+            previous_end = reader.line_num
+    raise AssertionError("a ragged record was counted but not found again")
 
 
 def _records(reader) -> Iterator[list[str]]:
@@ -311,9 +315,8 @@ def _records(reader) -> Iterator[list[str]]:
             raise CsvError(f"Line {reader.line_num} is not valid CSV: {error}.") from None
 
 
-def _first_record(reader, lines: _LineCounter) -> list[str]:
+def _first_record(reader) -> list[str]:
     for record in _records(reader):
-        lines.start_of(reader)
         if record and any(cell.strip() for cell in record):
             return record
         if record:
@@ -360,7 +363,7 @@ def _refuse_data_as_header(header: list[str], columns: list[ColumnProfile]) -> N
 
 def _is_value_of(cell: str, kind: str) -> bool:
     if kind == "bool":
-        return cell.lower() in BOOL_WORDS
+        return cell in BOOL_WORDS
     if kind == "int":
         return _INT.fullmatch(cell) is not None
     return _FLOAT.fullmatch(cell) is not None
@@ -369,58 +372,55 @@ def _is_value_of(cell: str, kind: str) -> bool:
 # --- Profile pass ---------------------------------------------------------------------------
 
 
+def pandas_read_options(encoding: str) -> dict:
+    """How to read a profiled file with pandas so that cells, nulls and types are as profiled
+    (pipelines read datasets with these options)."""
+    return {
+        "encoding": encoding,
+        "skipinitialspace": True,
+        "skip_blank_lines": True,
+        "na_values": sorted(NULL_MARKERS),
+        "keep_default_na": False,
+        "true_values": TRUE_WORDS,
+        "false_values": FALSE_WORDS,
+        "dtype_backend": "numpy_nullable",
+    }
+
+
 def _profile_chunks(
     path: Path, encoding: str, width: int, chunk_rows: int
 ) -> tuple[list[str | None], list[int], int, int]:
     kinds: list[str | None] = [None] * width
     nulls = [0] * width
     rows = chunks = 0
+    options = pandas_read_options(encoding)
     reader = pd.read_csv(
-        path,
-        encoding=encoding,
-        header=0,
-        names=list(range(width)),
-        dtype=str,
-        na_filter=False,
-        skip_blank_lines=True,
-        index_col=False,
-        chunksize=chunk_rows,
+        path, header=0, names=list(range(width)), index_col=False, chunksize=chunk_rows, **options
     )
     try:
         with reader:
             for chunk in reader:
                 rows += len(chunk)
                 chunks += 1
+                counts = chunk.isna().sum()
                 for index in range(width):
-                    kind, count = profile_cells(chunk[index], skip_typing=kinds[index] == "str")
+                    null_count = int(counts[index])
+                    kind = None if null_count == len(chunk) else kind_of(chunk[index].dtype)
                     kinds[index] = merge_kinds(kinds[index], kind)
-                    nulls[index] += count
+                    nulls[index] += null_count
     except (pd.errors.ParserError, ValueError) as error:
         raise CsvError(f"The file is not valid CSV: {error}".strip()) from None
     return kinds, nulls, rows, chunks
 
 
-def profile_cells(cells: pd.Series, *, skip_typing: bool = False) -> tuple[str | None, int]:
-    """(kind of the non-null cells or None when all are null, number of null cells)."""
-    trimmed = cells.astype(str).str.strip()
-    is_null = trimmed.isin(NULL_MARKERS)
-    values = trimmed[~is_null]
-    null_count = int(is_null.sum())
-    if values.empty:
-        return None, null_count
-    if skip_typing:
-        return "str", null_count
-    return infer_kind(values), null_count
-
-
-def infer_kind(values: pd.Series) -> str:
-    """The narrowest type of non-null, trimmed text cells: bool, int, float or str."""
-    if values.str.fullmatch(INT_PATTERN).all():
-        return "int"
-    if values.str.fullmatch(FLOAT_PATTERN).all():
-        return "float"
-    if values.str.lower().isin(BOOL_WORDS).all():
+def kind_of(dtype) -> str:
+    """The profile type of a column chunk pandas parsed (its C parser infers per chunk)."""
+    if pd.api.types.is_bool_dtype(dtype):
         return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
     return "str"
 
 
@@ -445,7 +445,7 @@ def read_rows(path: str | Path, encoding: str, limit: int) -> tuple[list[str], l
     """
     rows: list[list] = []
     with Path(path).open(encoding=encoding, newline="") as text:
-        reader = csv.reader(text)
+        reader = csv.reader(text, skipinitialspace=True)
         header: list[str] = []
         for record in reader:
             if not record:
