@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="kernel names to run")
     args = parser.parse_args()
     results = []
+    load_before = os.getloadavg()[0]
     for protocol, parties, name, size in PLAN:
         if args.only and name not in args.only:
             continue

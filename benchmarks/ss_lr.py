@@ -36,6 +36,7 @@ def main() -> None:
     y = (1 / (1 + np.exp(-(x @ rng.normal(size=args.features)))) > rng.random(rows)).astype(float)
     half = args.features // 2
 
+    load_before = os.getloadavg()[0]
     sf.init(parties=["alice", "bob"], address="local")
     try:
         spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"]))
@@ -52,7 +53,9 @@ def main() -> None:
         scores = sf.reveal(model.predict(parts))
     finally:
         sf.shutdown()
-    print(json.dumps(_report(x, y, scores, rows, args, seconds, stats), indent=1))
+    report = _report(x, y, scores, rows, args, seconds, stats)
+    report["load_average_before"], report["load_average_after"] = load_before, os.getloadavg()[0]
+    print(json.dumps(report, indent=1))
 
 
 def _report(x, y, scores, rows, args, seconds, stats) -> dict:
