@@ -159,6 +159,8 @@ def main() -> None:
                 "benchmark": "mpc_kernels",
                 "field": "FM64",
                 "fxp_fraction_bits": 18,
+                "load_average_before": load_before,
+                "load_average_after": os.getloadavg()[0],
                 "results": results,
             },
             indent=1,
