@@ -113,3 +113,24 @@ def test_it_uses_no_inline_script(alice_client, dataset, project):
         page = alice_client.get(url).content.decode()
         assert page.count("<script") == page.count('<script type="module" src='), url
         assert " onclick=" not in page
+
+
+def test_it_renders_404_in_the_console_layout(settings, carol_client, dataset):
+    settings.DEBUG = False
+    response = carol_client.get(f"/datasets/{dataset.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "There is nothing here you can open" in page
+    assert dataset.name not in page
+
+
+def test_it_explains_a_csrf_failure(csrf_client):
+    response = csrf_client.post("/projects/new/", {"name": "p"})
+    assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()
+
+
+def test_it_has_a_standalone_500_page(db):
+    from django.template.loader import render_to_string
+
+    assert "Something went wrong" in render_to_string("500.html")
