@@ -19,10 +19,10 @@ the same way):
 - Blank lines are ignored. Every other record must have as many fields as the header.
 - Null cells: empty (or only spaces), or exactly one of `NULL_MARKERS`.
 - Types come from pandas' C parser over the non-null cells of each chunk: `int` (int64 range),
-  `float` (decimal, scientific, inf), `bool` (each cell one of `TRUE_WORDS` / `FALSE_WORDS`),
-  `str` otherwise (also integers too large for int64). Chunks combine like this: int + float
-  -> float; anything else mixed (bool + int, number + text) -> str; a column that is null
-  everywhere is `str`.
+  `float` (decimal, scientific, inf), `bool` (true/false in any case; yes/no spelt as in
+  `TRUE_WORDS` / `FALSE_WORDS`), `str` otherwise (also integers too large for int64). Chunks
+  combine like this: int + float -> float; anything else mixed (bool + int, number + text) ->
+  str; a column that is null everywhere is `str`.
 - No header: the first row is taken for data, and the file refused, when one of its cells is a
   number (a column named `2024` is refused too: rename it `y2024`), or when every column has a
   typed profile (int/float/bool) and every first-row cell is a value of that type.
@@ -363,7 +363,7 @@ def _refuse_data_as_header(header: list[str], columns: list[ColumnProfile]) -> N
 
 def _is_value_of(cell: str, kind: str) -> bool:
     if kind == "bool":
-        return cell in BOOL_WORDS
+        return cell in BOOL_WORDS or cell.lower() in {"true", "false"}
     if kind == "int":
         return _INT.fullmatch(cell) is not None
     return _FLOAT.fullmatch(cell) is not None
@@ -455,5 +455,5 @@ def read_rows(path: str | Path, encoding: str, limit: int) -> tuple[list[str], l
                 continue
             if len(rows) >= limit:
                 break
-            rows.append([None if cell.strip() in NULL_MARKERS else cell for cell in record])
+            rows.append([None if cell in NULL_MARKERS else cell for cell in record])
     return header, rows

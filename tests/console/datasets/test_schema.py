@@ -243,3 +243,41 @@ def test_it_refuses_latin1_text_that_happens_to_decode_as_gbk(write):
 def test_it_accepts_gbk_text_mixing_chinese_and_ascii_letters(write):
     content = "姓名,备注\n张三abc,北京Beijing\n李四,上海\n".encode("gbk")
     assert profile_csv(write(content)).encoding == "gbk"
+
+
+def test_it_skips_spaces_after_commas(write):
+    profile = profile_csv(write("id, age, city\n1, 34, Paris\n2,  , Rome\n"))
+    assert profile.column_names == ["id", "age", "city"]
+    assert types_of(profile) == {"id": "int", "age": "int", "city": "str"}
+    assert nulls_of(profile)["age"] == 1
+
+
+def test_it_types_integers_beyond_int64_as_str(write):
+    assert types_of(profile_csv(write("a\n99999999999999999999\n")))["a"] == "str"
+
+
+def test_it_takes_true_false_in_any_case_and_yes_no_as_listed(write):
+    profile = profile_csv(write("a,b,c\ntRuE,Yes,yEs\nfalse,no,no\n"))
+    assert types_of(profile) == {"a": "bool", "b": "bool", "c": "str"}
+
+
+def test_it_reads_back_with_the_profiled_types(write):
+    import pandas as pd
+
+    from console.datasets.schema import kind_of, pandas_read_options
+
+    path = write("id,score,ok,city\n1,1.5,true,Paris\n2,,no,\n")
+    profile = profile_csv(path)
+    frame = pd.read_csv(path, **pandas_read_options(profile.encoding))
+    assert {name: kind_of(frame[name].dtype) for name in frame} == types_of(profile)
+    assert frame.isna().sum().to_dict() == nulls_of(profile)
+
+
+def test_it_locates_a_ragged_row_after_many_good_ones(write):
+    content = "a,b\n" + "1,2\n" * 5000 + "3\n" + "4,5\n" * 10
+    assert refusal(write(content)).startswith("Line 5002 has 1 field, expected 2")
+
+
+def test_it_names_the_line_of_a_field_too_large_for_csv(write):
+    message = refusal(write("a,b\n1,2\n3," + "x" * 200_000 + "\n"))
+    assert message.startswith("Line 3 is not valid CSV: field larger than field limit"), message
