@@ -153,8 +153,7 @@ class RunExecution:
         return scoped | {p for node_id in scoped for p in self.graph.parents(node_id)}
 
     def _step(self, node: NodeRun, needed: set[str]) -> None:
-        node.fingerprint = self.prints[node.node_id]
-        node.save(update_fields=["fingerprint"])
+        node.fingerprint = self.prints[node.node_id]  # saved with the node's next status
         if node.node_id not in needed:
             state.set_node_status(node, Status.SKIPPED, "outside the run's scope")
             return

@@ -17,6 +17,7 @@ from workflows.models import FINISHED, NodeRun, Run, Status
 
 MAX_LOG_LINES = 1000
 CANCEL_POLL_SECONDS = 1.0
+PROGRESS_SAVE_SECONDS = 0.5
 _cancel_events: dict[int, threading.Event] = {}
 _cancel_lock = threading.Lock()
 
@@ -69,13 +70,13 @@ def set_run_status(run: Run, status: str, message: str = "") -> None:
 
 def set_node_status(node: NodeRun, status: str, message: str = "", party: str = "") -> None:
     node.status, node.message, node.party = status, message, party
-    fields = ["status", "message", "party"]
+    fields = ["status", "message", "party", "progress", "fingerprint"]
     if status == Status.RUNNING:
         node.started_at = timezone.now()
         fields.append("started_at")
     if status in FINISHED:
         node.finished_at = timezone.now()
-        fields += ["finished_at", "progress", "comm_bytes", "reused_from"]
+        fields += ["finished_at", "comm_bytes", "reused_from"]
         if status == Status.SUCCEEDED:
             node.progress = 100
     node.save(update_fields=fields)
@@ -91,10 +92,15 @@ def set_node_status(node: NodeRun, status: str, message: str = "", party: str = 
 
 
 def set_node_progress(node: NodeRun, percent: int) -> None:
+    """Publish every change; write it to the database at most every PROGRESS_SAVE_SECONDS
+    (a status change saves the latest value), so fine-grained engine progress stays cheap."""
     if percent == node.progress:
         return
     node.progress = percent
-    node.save(update_fields=["progress"])
+    now = time.monotonic()
+    if now - getattr(node, "_progress_saved_at", 0.0) >= PROGRESS_SAVE_SECONDS:
+        node._progress_saved_at = now
+        node.save(update_fields=["progress"])
     events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
 
 
