@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import os
 import tempfile
@@ -104,7 +105,8 @@ class _ClientNameParser(MultiPartParser):
         self._on_file_name = on_file_name
 
     def sanitize_file_name(self, file_name):
-        self._on_file_name(file_name)
+        # Django unescapes HTML entities first (`a&#x2F;b` is `a/b`): judge the name it sees.
+        self._on_file_name(html.unescape(file_name))
         # A name Django would drop ("..", only separators) still reaches the service, which
         # refuses it by name; an empty name means no file was chosen.
         return super().sanitize_file_name(file_name) or ("upload" if file_name else None)
