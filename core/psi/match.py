@@ -1,8 +1,14 @@
 """Intersect fully-masked sets held as compact 16-byte values (run by the comparing party).
 
-Each value is viewed as two native uint64 words (hi, lo). Sets are matched by sorting one side
-on `hi` and binary-searching the other; `lo` confirms a candidate. Two distinct keys collide in
-all 128 bits with probability at most n_a * n_b / 2^128 (below 2^-80 for 10^7 x 10^7 keys).
+Each value is viewed as two native uint64 words (hi, lo). Two distinct keys collide in all 128
+bits with probability at most n_a * n_b / 2^128 (below 2^-80 for 10^7 x 10^7 keys).
+
+Matching sorts one set and binary-searches the other. To sort without an index array beside
+the keys, each table value's `hi` word has its low `b` bits replaced by the value's own index
+(b = bits needed for the table size): one uint64 array, sorted in place, then serves as both the
+search keys and the permutation. Values agreeing on the remaining 64 - b bits are all checked
+against both full words, so the shortened prefix costs a few extra comparisons, never a wrong
+match.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 COMPARE_BYTES = 16
-_QUERY_CHUNK = 1 << 20
+_CHUNK = 1 << 20
 
 
 def as_words(values: np.ndarray) -> np.ndarray:
@@ -20,49 +26,61 @@ def as_words(values: np.ndarray) -> np.ndarray:
 
 def find_in(queries: np.ndarray, table: np.ndarray) -> np.ndarray:
     """For each query value, the index of an equal value in `table`, or -1 (both (n, 2) words)."""
-    order = _index_array(np.argsort(table[:, 0], kind="stable"), len(table))
-    sorted_hi = table[order, 0]
-    found = np.full(len(queries), -1, dtype=order.dtype)
-    for start in range(0, len(queries), _QUERY_CHUNK):
-        part = queries[start : start + _QUERY_CHUNK]
-        found[start : start + len(part)] = _find_chunk(part, table, order, sorted_hi)
+    index_type = np.int32 if len(table) < 2**31 else np.int64
+    found = np.full(len(queries), -1, dtype=index_type)
+    if len(table) == 0:
+        return found
+    low = np.uint64((1 << max(1, (len(table) - 1).bit_length())) - 1)
+    keys = _tagged_keys(table, low)
+    for start in range(0, len(queries), _CHUNK):
+        part = queries[start : start + _CHUNK]
+        found[start : start + len(part)] = _find_chunk(part, table, keys, low)
     return found
 
 
-def _index_array(indices: np.ndarray, size: int) -> np.ndarray:
-    """Halve index memory when the table is small enough for int32 positions."""
-    return indices.astype(np.int32) if size < 2**31 else indices
+def _tagged_keys(table: np.ndarray, low: np.uint64) -> np.ndarray:
+    """Sorted uint64 keys: the hi word with its low bits replaced by the value's index."""
+    keys = table[:, 0] & ~low
+    for start in range(0, len(keys), _CHUNK):
+        stop = min(len(keys), start + _CHUNK)
+        keys[start:stop] |= np.arange(start, stop, dtype=np.uint64)
+    keys.sort()
+    return keys
 
 
-def _find_chunk(part, table, order, sorted_hi) -> np.ndarray:
-    left = np.searchsorted(sorted_hi, part[:, 0], side="left")
-    right = np.searchsorted(sorted_hi, part[:, 0], side="right")
+def _find_chunk(part: np.ndarray, table: np.ndarray, keys: np.ndarray, low) -> np.ndarray:
+    prefix = part[:, 0] & ~low
+    left = np.searchsorted(keys, prefix, side="left")
+    right = np.searchsorted(keys, prefix | low, side="right")
     found = np.full(len(part), -1, dtype=np.int64)
     single = np.flatnonzero(right - left == 1)
-    candidates = order[left[single]]
-    confirmed = table[candidates, 1] == part[single, 1]
+    candidates = (keys[left[single]] & low).astype(np.int64)
+    confirmed = np.all(table[candidates] == part[single], axis=1)
     found[single[confirmed]] = candidates[confirmed]
-    # Several table values sharing the top 64 bits: rare (about n^2 / 2^65), checked one by one.
+    # Several table values sharing the prefix: about n^2 / 2^(65 - b) pairs, checked one by one.
     for i in np.flatnonzero(right - left > 1):
-        for j in order[left[i] : right[i]]:
-            if table[j, 1] == part[i, 1]:
+        for key in keys[left[i] : right[i]]:
+            j = int(key & low)
+            if (table[j] == part[i]).all():
                 found[i] = j
                 break
     return found
 
 
-def intersect(own: np.ndarray, others: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Intersect the comparer's values with every other party's.
+def intersect(sets: list[np.ndarray | None]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Intersect the comparer's values `sets[0]` with every other party's `sets[1:]`.
 
     Returns (own indices, [indices into each other set]) of the common values, all aligned
     and listed in ascending order of the common value (hi word, then lo word): an order that
-    depends only on the jointly masked values, not on any party's row order.
+    depends only on the jointly masked values, not on any party's row order. Each other set is
+    dropped from `sets` (set to None) once matched, to free its memory early.
     """
-    own_words = as_words(own)
+    own_words = as_words(sets[0])
     keep: np.ndarray | None = None
     positions: list[np.ndarray] = []
-    for other in others:
-        found = find_in(own_words if keep is None else own_words[keep], as_words(other))
+    for i in range(1, len(sets)):
+        found = find_in(own_words if keep is None else own_words[keep], as_words(sets[i]))
+        sets[i] = None
         hit = np.flatnonzero(found >= 0)
         keep = hit if keep is None else keep[hit]
         positions = [p[hit] for p in positions] + [found[hit].astype(np.int64)]

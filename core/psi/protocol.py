@@ -295,7 +295,7 @@ def _share_result(link: Link, full_sets: list[np.ndarray] | None) -> np.ndarray:
         if not isinstance(positions, np.ndarray) or positions.dtype != np.int64:
             raise LinkError(f"{link.party!r} got malformed PSI positions from the comparer")
         return positions
-    own, others = intersect(full_sets[COMPARER], full_sets[1:])
+    own, others = intersect(full_sets)  # drops the other sets as it goes
     for peer, positions in enumerate(others, start=1):
         link.send(peer, positions)
     return own

@@ -64,9 +64,21 @@ def test_intersect_aligns_every_party_in_value_order():
     own = values[:30]
     first = values[np.r_[20:50]][::-1].copy()
     second = values[np.r_[0:25]][::-1].copy()
-    mine, (at_first, at_second) = intersect(own, [first, second])
+    mine, (at_first, at_second) = intersect([own, first, second])
     assert sorted(mine.tolist()) == list(range(20, 25))
     assert (own[mine] == first[at_first]).all()
     assert (own[mine] == second[at_second]).all()
     hi = own[mine].view(np.uint64)[:, 0]
     assert (hi[:-1] <= hi[1:]).all()
+
+
+def test_find_in_agrees_with_a_dictionary():
+    rng = np.random.default_rng(11)
+    table = rng.integers(0, 256, size=(3000, 16), dtype=np.uint8)
+    table[:50, :8] = 7  # many values share their first word
+    queries = np.concatenate([table[rng.permutation(3000)[:1000]], table[:1] ^ 1, table[:40]])
+    index = {bytes(v): i for i, v in enumerate(table)}
+    expected = [index.get(bytes(q), -1) for q in queries]
+    words = np.ascontiguousarray(queries).view(np.uint64).reshape(-1, 2)
+    found = find_in(words, np.ascontiguousarray(table).view(np.uint64).reshape(-1, 2))
+    assert found.tolist() == expected
