@@ -7,7 +7,7 @@ Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
   for y, |x / y| < 2^20; relative error < 2e-4 + 8 ulp absolute.
 - exp(x): x in [-11, 11]: relative error < 1e-4 + 4 ulp absolute. With t = x log2(e) + 16,
   k = trunc(t) (floor, or floor + 1) and s = t - k in [-1, 1): 2^k is a product of six ring
-  integers selected by k's bits (a 6-bit packed A2B), 2^s a degree-8 polynomial, and the
+  integers selected by k's bits (a 6-bit packed A2B), 2^s a degree-6 polynomial, and the
   result 2^s 2^k 2^-16. t < 0 (x < -11.09, true value < 2^-16) gives 0, detected by msb(t).
 - log(x): x in [2^-10, 2^(f-2)]: absolute error < 1e-4 (normalise to u in [0.5, 1), degree-8
   polynomial for log(u), plus p * ln 2).
@@ -34,7 +34,7 @@ NEWTON_START = 2.9142  # minimax linear start for 1/u on [0.5, 1): max relative 
 RECIPROCAL_ITERATIONS = 3
 EXP_OFFSET = 16  # t = x log2(e) + 16 must lie in [0, 32)
 EXP_INT_BITS = 6  # k = floor(t) (+1) lies in [0, 32]
-EXP2_COEFFS = poly.fit_monomial(np.exp2, 8)  # 2^s for s in [-1, 1]
+EXP2_COEFFS = poly.fit_monomial(np.exp2, 6)  # relative error 5e-7  # 2^s for s in [-1, 1]
 LOG_COEFFS = poly.fit_monomial(lambda v: np.log((v + 3) / 4), 8)  # log(u), u = (v+3)/4
 
 
