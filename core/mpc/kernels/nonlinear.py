@@ -34,7 +34,7 @@ NEWTON_START = 2.9142  # minimax linear start for 1/u on [0.5, 1): max relative 
 RECIPROCAL_ITERATIONS = 3
 EXP_OFFSET = 16  # t = x log2(e) + 16 must lie in [0, 32)
 EXP_INT_BITS = 6  # k = floor(t) (+1) lies in [0, 32]
-EXP2_COEFFS = poly.fit_monomial(np.exp2, 6)  # relative error 5e-7  # 2^s for s in [-1, 1]
+EXP2_COEFFS = poly.fit_monomial(np.exp2, 6)  # 2^s on [-1, 1], relative error 5e-7
 LOG_COEFFS = poly.fit_monomial(lambda v: np.log((v + 3) / 4), 8)  # log(u), u = (v+3)/4
 
 
