@@ -73,6 +73,26 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename or re-describe a project (owner only; archived projects are read-only)."""
+    project = get_project_for_owner(request, pk)
+    if project.is_archived:
+        messages.error(request, "The project is archived and read-only; unarchive it first.")
+        return redirect("projects:detail", pk=project.pk)
+    initial = {"name": project.name, "description": project.description}
+    form = ProjectForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_project(request, project, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Project details saved.")
+            return redirect("projects:detail", pk=project.pk)
+    return render(request, "projects/edit.html", {"form": form, "project": project})
+
+
+@login_required
 @require_POST
 def add_member(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_owner(request, pk)

@@ -171,3 +171,35 @@ def test_it_counts_all_members_and_datasets_for_every_member(bob_client, project
         row = page.split(f'href="/projects/{project.pk}/"', 1)[1].split("</tr>", 1)[0]
         assert '<td class="num">2</td>' in row, url
         assert '<td class="num">1</td>' in row, url
+
+
+def test_it_edits_the_project_details(alice_client, project):
+    url = f"/projects/{project.pk}/edit/"
+    assert 'value="Joint credit model"' in alice_client.get(url).content.decode()
+    response = alice_client.post(url, {"name": "Credit model v2", "description": "new"})
+    assert response["Location"] == f"/projects/{project.pk}/"
+    project.refresh_from_db()
+    assert (project.name, project.description) == ("Credit model v2", "new")
+
+
+def test_it_shows_edit_errors_inline(alice_client, project):
+    response = alice_client.post(f"/projects/{project.pk}/edit/", {"name": "", "description": ""})
+    assert 'class="field-error"' in response.content.decode()
+    project.refresh_from_db()
+    assert project.name == "Joint credit model"
+
+
+def test_it_lets_only_the_owner_edit(bob_client, carol_client, anon_client, project):
+    url = f"/projects/{project.pk}/edit/"
+    assert bob_client.get(url).status_code == 404
+    assert carol_client.post(url, {"name": "x"}).status_code == 404
+    assert anon_client.get(url)["Location"].startswith("/accounts/login/")
+
+
+def test_it_refuses_to_edit_an_archived_project(alice_client, project):
+    project.status = Project.Status.ARCHIVED
+    project.save()
+    response = alice_client.post(f"/projects/{project.pk}/edit/", {"name": "x"})
+    assert response["Location"] == f"/projects/{project.pk}/"
+    project.refresh_from_db()
+    assert project.name == "Joint credit model"

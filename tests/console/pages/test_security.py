@@ -64,6 +64,7 @@ def csrf_client(alice_user) -> Client:
 def _post_urls(dataset, project, authorization, carol) -> list[tuple[str, dict]]:
     return [
         ("/projects/new/", {"name": "p"}),
+        (f"/projects/{project.pk}/edit/", {"name": "p"}),
         (f"/projects/{project.pk}/members/", {"node": carol.pk}),
         (f"/projects/{project.pk}/members/{project.memberships.last().node_id}/remove/", {}),
         (f"/projects/{project.pk}/archive/", {"archived": "1"}),
