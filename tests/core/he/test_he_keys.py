@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import secrets
 
@@ -160,6 +161,17 @@ def test_public_key_deserialisation_rejects_malformed_bytes(keys, mangle, messag
     pk, _ = keys
     with pytest.raises(EncodingError, match=message):
         PublicKey.from_bytes(mangle(pk.to_bytes()))
+
+
+def test_keys_pickle_without_their_tables(keys):
+    pk, sk = keys
+    pk.table  # noqa: B018 - build the table so that pickling could carry it
+    sk.crt_tables  # noqa: B018
+    pk_copy, sk_copy = pickle.loads(pickle.dumps((pk, sk)))
+    assert len(pickle.dumps(pk)) < 1000
+    assert "table" not in vars(pk_copy)
+    assert pk_copy == pk
+    assert sk_copy.decrypt_residue(pk.encrypt_residues([42])[0]) == 42
 
 
 def test_private_key_must_match_the_public_key(keys):
