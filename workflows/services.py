@@ -62,9 +62,13 @@ def get_own_artifact(request, pk) -> Artifact:
 
 def writable_project(request, project_id) -> ProjectFacts:
     port = console_port()
-    if not str(project_id).isdigit() or not port.is_member(request.user, int(project_id)):
+    if not str(project_id).isdigit():
         raise Http404("No such project.")
+    # The console answers 404 (and audits the attempt) for non-members; platform admins may
+    # read any project but only member nodes edit its pipelines.
     project = port.project_for_user(request, int(project_id))
+    if not port.is_member(request.user, project.id):
+        raise Http404("No such project.")
     if project.archived:
         raise ProjectArchived("The project is archived: its pipelines are read-only.")
     return project

@@ -201,3 +201,10 @@ def test_a_reused_output_is_listed_with_the_run_that_reused_it(credit_pipeline, 
     second = run_now(credit_pipeline, reuse=True)
     artifacts = api_alice.get(f"/api/v1/runs/{second.pk}/").json()["artifacts"]
     assert {a["node"] for a in artifacts} >= {"read", "fill", "scale"}
+
+
+def test_an_outsiders_attempt_on_a_project_is_audited(api_carol, project):
+    from console.audit.models import AuditEvent
+
+    api_carol.post("/api/v1/pipelines/", {"project": project.pk, "name": "x"}, format="json")
+    assert AuditEvent.objects.filter(action="access_denied").exists()
