@@ -23,28 +23,22 @@ from console.datasets.access import (
 from console.datasets.forms import AuthorizeForm, UploadForm
 from console.datasets.models import Authorization, Dataset
 from console.pages.errors import add_service_errors, error_text
-
-
-def _with_roles(authorization: Authorization) -> dict:
-    """An authorisation with its roles in column order, ready for the role badges."""
-    labels = dict(Authorization.Role.choices)
-    roles = [
-        {"column": c["name"], "role": role, "label": labels.get(role, role)}
-        for c in authorization.dataset.columns
-        if (role := authorization.column_roles.get(c["name"], ""))
-    ]
-    return {"authorization": authorization, "roles": roles}
+from console.pages.roles import with_roles
 
 
 @login_required
 def dataset_list(request: HttpRequest) -> HttpResponse:
     visible = datasets_visible_to(request.user)
     node_id = request.user.node_id
-    shared = visible.exclude(node_id=node_id).order_by("node__name", "name")
-    shared_rows = []
-    for dataset in shared:
-        projects = active_authorizations(dataset).filter(project__memberships__node_id=node_id)
-        shared_rows.append({"dataset": dataset, "projects": [a.project for a in projects]})
+    shared = list(visible.exclude(node_id=node_id).order_by("node__name", "name"))
+    # The projects through which each shared dataset reaches this node, in one query.
+    via: dict[int, list] = {dataset.pk: [] for dataset in shared}
+    grants = Authorization.objects.filter(
+        dataset_id__in=via, revoked_at__isnull=True, project__memberships__node_id=node_id
+    ).select_related("project")
+    for grant in grants.order_by("project__name"):
+        via[grant.dataset_id].append(grant.project)
+    shared_rows = [{"dataset": dataset, "projects": via[dataset.pk]} for dataset in shared]
     context = {
         "mine": visible.filter(node_id=node_id),
         "shared": shared_rows,
@@ -89,13 +83,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"dataset": dataset, "is_owner": is_owner}
     if is_owner:
         authorizations = dataset.authorizations.select_related("project", "granted_by")
-        context["authorizations"] = [_with_roles(a) for a in authorizations]
+        context["authorizations"] = [with_roles(a) for a in authorizations]
         context["form"] = AuthorizeForm(dataset)
     else:
         mine = active_authorizations(dataset).filter(
             project__memberships__node_id=request.user.node_id
         )
-        context["authorizations"] = [_with_roles(a) for a in mine]
+        context["authorizations"] = [with_roles(a) for a in mine]
     return render(request, "datasets/detail.html", context)
 
 
@@ -117,7 +111,7 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "dataset": dataset,
         "is_owner": True,
-        "authorizations": [_with_roles(a) for a in authorizations],
+        "authorizations": [with_roles(a) for a in authorizations],
         "form": form,
     }
     return render(request, "datasets/detail.html", context, status=400)

@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from console.datasets.models import Authorization
 from console.nodes.models import Node
 from console.pages.counts import with_counts
 from console.pages.errors import add_service_errors, error_text
+from console.pages.roles import with_roles
 from console.projects import services
 from console.projects.access import get_project_for_owner, get_project_for_user, projects_visible_to
 from console.projects.forms import AddMemberForm, ProjectForm
@@ -42,18 +42,9 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 def _authorizations(project: Project) -> list[dict]:
-    """Active authorisations of the project with their roles listed in column order."""
-    rows = []
+    """Active authorisations of the project with their roles in column order."""
     active = project.authorizations.filter(revoked_at__isnull=True).select_related("dataset__node")
-    labels = dict(Authorization.Role.choices)
-    for authorization in active.order_by("dataset__node__name", "dataset__name"):
-        roles = [
-            {"column": c["name"], "role": role, "label": labels.get(role, role)}
-            for c in authorization.dataset.columns
-            if (role := authorization.column_roles.get(c["name"], ""))
-        ]
-        rows.append({"authorization": authorization, "roles": roles})
-    return rows
+    return [with_roles(a) for a in active.order_by("dataset__node__name", "dataset__name")]
 
 
 @login_required
