@@ -11,7 +11,7 @@ import pytest
 
 from core.errors import ConfigError, EncodingError
 from core.he import PublicKey, generate_keypair
-from core.he.fixedbase import FixedBaseTable, exponent_from_digits
+from core.he.fixedbase import FixedBaseTable, RadixSquareTable, exponent_from_digits
 from core.he.keys import KeyMismatchError, PrivateKey, textbook_encrypt
 
 
@@ -60,10 +60,14 @@ def test_it_rejects_bad_exponent_lengths(exponent_bits):
 
 
 @pytest.mark.parametrize(("exponent_bits", "window_bits"), [(64, 8), (64, 3), (256, 10)])
-def test_fixed_base_table_matches_square_and_multiply(keys, exponent_bits, window_bits):
+@pytest.mark.parametrize("radix_form", [False, True])
+def test_fixed_base_table_matches_square_and_multiply(keys, exponent_bits, window_bits, radix_form):
     pk, _ = keys
     rng = random.Random(3)
-    table = FixedBaseTable(pk.hs, pk.n2, exponent_bits, window_bits)
+    if radix_form:
+        table = RadixSquareTable(pk.hs, pk.n, exponent_bits, window_bits)
+    else:
+        table = FixedBaseTable(pk.hs, pk.n2, exponent_bits, window_bits)
     for _ in range(10):
         exponent = rng.randbytes(exponent_bits // 8)
         x = int.from_bytes(exponent, "little")
