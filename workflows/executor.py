@@ -213,6 +213,10 @@ class RunExecution:
             self._discard(context, node, Status.CANCELLED, "cancelled by the user")
             return
         except PartyFailure as failure:
+            if isinstance(failure.error, RunCancelled):
+                # Raised at a progress point inside a party's thread (run_spmd wraps it).
+                self._discard(context, node, Status.CANCELLED, "cancelled by the user")
+                return
             message = f"{type(failure.error).__name__}: {failure.error}"
             self._discard(context, node, Status.FAILED, message, failure.party)
             return

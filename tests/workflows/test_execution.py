@@ -6,17 +6,23 @@ the test thread only touches the database while the run thread is parked at a kn
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
 from django_tasks import task, task_backends
 
+from core.comm import LocalLinkHub, run_spmd
 from tests.workflows import gates
 from tests.workflows.conftest import edge, node
 from tests.workflows.runs import new_run, statuses
 from workflows import services
 from workflows.backends import ThreadPoolBackend
+from workflows.components import discover
+from workflows.components.spec import Registry
+from workflows.executor import execute_run
 from workflows.models import Artifact, Run, Status
+from workflows.state import signal_cancel
 
 pytestmark = pytest.mark.django_db(transaction=True)
 hold_release = threading.Event()
@@ -120,3 +126,30 @@ def test_a_failing_task_is_recorded_and_the_pool_keeps_working(pool):
     ok = hold.enqueue()
     pool.wait(ok.id, timeout=30)
     assert ok.status == "SUCCESSFUL"
+
+
+def test_a_cancel_raised_inside_a_party_thread_cancels_the_node(monkeypatch, credit_pipeline):
+    def run_as_parties(ctx) -> None:
+        hub = LocalLinkHub(list(ctx.parties), stats=ctx.comm)
+
+        def program(link):
+            link.send_all(b"x" * 100)
+            for peer in range(link.world_size):
+                if peer != link.rank:
+                    link.recv(peer)
+            signal_cancel(run.pk)
+            ctx.progress(50)
+
+        run_spmd(hub, [program] * len(ctx.parties))
+
+    library = {c.key: c for c in discover()}
+    split = library["data_prep/train_test_split"]
+    library[split.key] = dataclasses.replace(split, run=run_as_parties)
+    registry = Registry(list(library.values()))
+    monkeypatch.setattr("workflows.executor.registry", lambda: registry)
+    run = new_run(credit_pipeline)
+    execute_run(run.pk)
+    run.refresh_from_db()
+    split_run = run.nodes.get(node_id="split")
+    assert (run.status, split_run.status) == (Status.CANCELLED, Status.CANCELLED)
+    assert split_run.comm_bytes["alice"] > 0
