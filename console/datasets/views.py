@@ -134,8 +134,12 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_dataset_for_owner(request, pk)
-    context = {"dataset": dataset, "preview": services.preview(request, dataset)}
-    return render(request, "datasets/preview.html", context)
+    try:
+        rows = services.preview(request, dataset)
+    except ValidationError as error:  # e.g. the file went missing from the node's storage
+        messages.error(request, error_text(error))
+        return redirect("datasets:detail", pk=dataset.pk)
+    return render(request, "datasets/preview.html", {"dataset": dataset, "preview": rows})
 
 
 @login_required

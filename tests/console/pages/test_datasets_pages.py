@@ -134,3 +134,10 @@ def test_it_never_previews_rows_to_other_nodes(request, who, dataset, authorizat
 def test_it_answers_404_for_unknown_datasets(alice_client):
     assert alice_client.get("/datasets/424242/").status_code == 404
     assert alice_client.get("/datasets/424242/preview/").status_code == 404
+
+
+def test_it_explains_a_missing_file_instead_of_failing(alice_client, dataset):
+    dataset.path.unlink()
+    response = alice_client.get(f"/datasets/{dataset.pk}/preview/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/datasets/{dataset.pk}/"
+    assert "missing from the node" in response.content.decode()
