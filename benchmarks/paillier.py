@@ -28,9 +28,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from core.he import generate_keypair, pack_encrypt, unpack_decrypt  # noqa: E402
+from core.he import (  # noqa: E402
+    PrivateKey,
+    PublicKey,
+    generate_keypair,
+    pack_encrypt,
+    unpack_decrypt,
+)
 from core.he import keys as he_keys  # noqa: E402
-from core.he.keys import textbook_encrypt  # noqa: E402
+from core.he.keygen import textbook_encrypt  # noqa: E402
 from core.he.parallel import get_pool, split, worker_count  # noqa: E402
 
 
@@ -99,6 +105,12 @@ def bench_encryption(sizes: dict[str, int], key_bits: int) -> tuple[dict, tuple]
     out["keyholder_encrypt_per_cpu_s_1core"] = cpu_rate(
         len(one), lambda: sk.encrypt_array(one, parallel=False)
     )
+    out.update(bench_encryption_2core(pk, sk, values))
+    return out, (pk, sk, values)
+
+
+def bench_encryption_2core(pk: PublicKey, sk: PrivateKey, values: np.ndarray) -> dict:
+    out: dict[str, object] = {}
     # Warm-up: starts the workers and builds their tables (public and key-holder).
     out["pool_warmup_s"] = seconds(
         lambda: (
@@ -115,7 +127,7 @@ def bench_encryption(sizes: dict[str, int], key_bits: int) -> tuple[dict, tuple]
     out["keyholder_encrypt_per_cpu_s_2core"] = pool_cpu_rate(
         "_encrypt_crt_chunk", sk.state(), residues
     )
-    return out, (pk, sk, values)
+    return out
 
 
 def bench_short_exponent(sizes: dict[str, int], key_bits: int) -> dict:
@@ -199,13 +211,9 @@ def bench_packing(sizes: dict[str, int], keys: tuple) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer operations per figure")
-    parser.add_argument("--bits", type=int, default=2048, help="key size (default 2048)")
-    args = parser.parse_args()
-    scale = 1 if args.quick else 4
-    sizes = {
+def batch_sizes(scale: int) -> dict[str, int]:
+    """Operations per figure; `--quick` uses scale 1, the default 4."""
+    return {
         "enc": 1000 * scale,
         "enc_1core": 250 * scale,
         "textbook": 10 * scale,
@@ -214,6 +222,14 @@ def main() -> None:
         "ops": 500 * scale,
         "pack": 2700 * scale,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer operations per figure")
+    parser.add_argument("--bits", type=int, default=2048, help="key size (default 2048)")
+    args = parser.parse_args()
+    sizes = batch_sizes(1 if args.quick else 4)
     result: dict[str, object] = {
         "benchmark": "paillier",
         "key_bits": args.bits,

@@ -1,7 +1,7 @@
 """Paillier homomorphic encryption for the HEU device (gmpy2 arithmetic, no Django).
 
-- `generate_keypair(bits=2048)` -> (`PublicKey`, `PrivateKey`); scheme, security assumption and
-  references are in `core.he.keys`.
+- `generate_keypair(bits=2048)` -> (`PublicKey`, `PrivateKey`) (`core.he.keygen`); scheme,
+  security assumption and references are in `core.he.keys`.
 - `PublicKey.encrypt_array(x)` -> `CiphertextArray` (shape kept, ints exact, floats in fixed
   point, `core.he.encoding`); `PrivateKey.decrypt_array(ct)` -> `np.ndarray`. The key holder
   can encrypt with `PrivateKey.encrypt_array(x)`: same ciphertext distribution, faster (CRT).
@@ -14,14 +14,8 @@
 
 from core.he.ciphertext import CiphertextArray
 from core.he.encoding import DEFAULT_FRACTION_BITS
-from core.he.keys import (
-    DEFAULT_KEY_BITS,
-    MIN_KEY_BITS,
-    KeyMismatchError,
-    PrivateKey,
-    PublicKey,
-    generate_keypair,
-)
+from core.he.keygen import DEFAULT_KEY_BITS, MIN_KEY_BITS, generate_keypair
+from core.he.keys import KeyMismatchError, PrivateKey, PublicKey
 from core.he.packing import PackedCiphertext, SlotLayout, pack_encrypt, unpack_decrypt
 
 __all__ = [

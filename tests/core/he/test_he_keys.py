@@ -12,7 +12,8 @@ import pytest
 from core.errors import ConfigError, EncodingError
 from core.he import PublicKey, generate_keypair
 from core.he.fixedbase import FixedBaseTable, RadixSquareTable, exponent_from_digits
-from core.he.keys import KeyMismatchError, PrivateKey, textbook_encrypt
+from core.he.keygen import textbook_encrypt
+from core.he.keys import KeyMismatchError, PrivateKey
 
 
 @pytest.fixture(scope="module")
