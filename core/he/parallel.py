@@ -1,12 +1,13 @@
 """A shared process pool for big batches of Paillier encryptions and decryptions.
 
-gmpy2 holds the GIL, so threads cannot put a second core to work on modular exponentiation;
-processes can. The pool is created on first use and reused (starting workers and letting each
-build its per-key table costs a fraction of a second, far more than one small batch), and shut
-down at interpreter exit. It uses the *forkserver* start method (spawn where that is missing):
-callers run inside the threaded SPMD runner and Django servers, and forking a multi-threaded
-process can copy a lock another thread holds. Worker functions are module-level callables so they
-pickle by reference; they receive everything they need as arguments and keep only caches.
+Encryption is a Python loop of gmpy2 products, which holds the GIL, so threads cannot put a
+second core to work; processes can. The pool is created on first use and reused (starting the
+workers and letting each build its per-key table costs about a second for 2048-bit keys, far
+more than a small batch), and shut down at interpreter exit. It uses the *forkserver* start
+method (spawn where that is missing): callers run inside the threaded SPMD runner and Django
+servers, and forking a multi-threaded process can copy a lock another thread holds. Worker
+functions are module-level callables so they pickle by reference; they receive everything they
+need as arguments and keep only caches.
 
 Small batches stay in-process: below a few hundred encryptions the pickling and scheduling cost
 outweighs the second core.
