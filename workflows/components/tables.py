@@ -44,12 +44,18 @@ def finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def check_aligned(port: str, frames: dict[str, pd.DataFrame]) -> int:
-    """Rows of a (vertical) table; every party must hold the same number, aligned."""
-    counts = {party: len(frame) for party, frame in frames.items()}
+def aligned_rows(ctx: RunContext, port: str) -> int:
+    """Rows of a (vertical) table: each party counts its own (row counts are public) and all
+    must agree, since rows are aligned by position across parties."""
+    data = ctx.inputs[port]
+    counts = {party: ctx.at(party, _rows, data, party) for party in data.info.parties}
     if len(set(counts.values())) > 1:
         raise ValueError(f"input '{port}' is not aligned: rows per party {counts}")
     return next(iter(counts.values()), 0)
+
+
+def _rows(data, party: str) -> int:
+    return len(pd.read_csv(data.path(party), usecols=[0]))
 
 
 def frame_at(ctx: RunContext, port: str, party: str) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from workflows.components.context import RunContext
 from workflows.components.params import BoolParam, FloatParam, IntParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import check_aligned, frame_at, table_port
+from workflows.components.tables import aligned_rows, frame_at, table_port
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -45,10 +45,10 @@ def split_indices(rows: int, train_size: float, test_size: float, seed: int, shu
 
 def run(ctx: RunContext) -> None:
     info, p = ctx.inputs["input_ds"].info, ctx.params
-    frames = {party: frame_at(ctx, "input_ds", party) for party in info.parties}
-    rows = check_aligned("input_ds", frames)
-    ctx.progress(30)
-    for index, (party, frame) in enumerate(frames.items()):
+    rows = aligned_rows(ctx, "input_ds")
+    ctx.progress(10)
+    for index, party in enumerate(info.parties):
+        # Each party draws the same split from the shared seed and the public row count.
         train, test = ctx.at(
             party,
             split_indices,
@@ -58,9 +58,10 @@ def run(ctx: RunContext) -> None:
             p["random_state"],
             p["shuffle"],
         )
+        frame = frame_at(ctx, "input_ds", party)
         ctx.write_table("train_ds", party, frame.iloc[train])
         ctx.write_table("test_ds", party, frame.iloc[test])
-        ctx.progress(30 + 70 * (index + 1) / len(frames))
+        ctx.progress(10 + 90 * (index + 1) / len(info.parties))
     ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
 
 
