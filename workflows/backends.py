@@ -28,6 +28,8 @@ from django_tasks.utils import (
 )
 
 logger = logging.getLogger(__name__)
+# Finished results kept for `get_result`; older ones are forgotten (the server runs for months).
+MAX_KEPT_RESULTS = 1000
 
 
 class ThreadPoolBackend(BaseTaskBackend):
@@ -66,6 +68,7 @@ class ThreadPoolBackend(BaseTaskBackend):
             worker_ids=[],
         )
         with self._lock:
+            self._prune()
             self._results[result.id] = result
         task_enqueued.send(type(self), task_result=result)
         self.futures[result.id] = self._executor().submit(self._execute, result)
@@ -96,6 +99,12 @@ class ThreadPoolBackend(BaseTaskBackend):
             task_finished.send(type(self), task_result=result)
             # An idle pool thread must not hold database connections.
             connections.close_all()
+
+    def _prune(self) -> None:
+        finished = [key for key, future in self.futures.items() if future.done()]
+        for key in finished[: max(0, len(self._results) - MAX_KEPT_RESULTS + 1)]:
+            self._results.pop(key, None)
+            self.futures.pop(key, None)
 
     def get_result(self, result_id: str) -> TaskResult:
         try:

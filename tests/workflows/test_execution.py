@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from django_tasks import task, task_backends
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from core.comm import LocalLinkHub, run_spmd
 from tests.workflows import gates
@@ -153,3 +154,15 @@ def test_a_cancel_raised_inside_a_party_thread_cancels_the_node(monkeypatch, cre
     split_run = run.nodes.get(node_id="split")
     assert (run.status, split_run.status) == (Status.CANCELLED, Status.CANCELLED)
     assert split_run.comm_bytes["alice"] > 0
+
+
+def test_the_pool_forgets_old_finished_results(pool, monkeypatch):
+    monkeypatch.setattr("workflows.backends.MAX_KEPT_RESULTS", 2)
+    hold_release.set()
+    first = hold.enqueue()
+    pool.wait(first.id, timeout=30)
+    for _ in range(2):
+        pool.wait(hold.enqueue().id, timeout=30)
+    assert len(pool.futures) == 2
+    with pytest.raises(TaskResultDoesNotExist):
+        pool.get_result(first.id)
