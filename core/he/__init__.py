@@ -5,7 +5,7 @@
 - `PublicKey.encrypt_array(x)` -> `CiphertextArray` (shape kept, ints exact, floats in fixed
   point, `core.he.encoding`); `PrivateKey.decrypt_array(ct)` -> `np.ndarray`. The key holder
   can encrypt with `PrivateKey.encrypt_array(x)`: same ciphertext distribution, faster (CRT).
-- `CiphertextArray` supports `+`, `-`, `*` (plaintext), `sum`, `dot`, `rerandomize`,
+- `CiphertextArray` supports `+`, `-`, `*` (plaintext), `sum`, `dot`, `concatenate`, `rerandomize`,
   `to_bytes` / `from_bytes` (`core.he.ciphertext`, `core.he.linear`).
 - Packing several values per ciphertext: `pack_encrypt`, `PackedCiphertext`, `unpack_decrypt`
   (`core.he.packing`).

@@ -88,6 +88,26 @@ class CiphertextArray:
     def ravel(self) -> CiphertextArray:
         return self._like(self.data.ravel())
 
+    @classmethod
+    def concatenate(cls, arrays: list[CiphertextArray], axis: int = 0) -> CiphertextArray:
+        """Join ciphertext arrays under one key along `axis`, like `np.concatenate`.
+
+        Scales are aligned to the largest fraction bits. Raises ShapeError for an empty list or
+        shapes numpy cannot join, KeyMismatchError for arrays under different keys.
+        """
+        if not arrays:
+            raise ShapeError("need at least one CiphertextArray to concatenate")
+        first = arrays[0]
+        for other in arrays[1:]:
+            first._check_key(other)
+        bits = max(a.fraction_bits for a in arrays)
+        try:
+            data = np.concatenate([a.rescale(bits).data for a in arrays], axis=axis)
+        except ValueError as exc:
+            shapes = [a.shape for a in arrays]
+            raise ShapeError(f"cannot concatenate shapes {shapes} along axis {axis}") from exc
+        return first._like(data, bits)
+
     def _like(self, data: np.ndarray, fraction_bits: int | None = None) -> CiphertextArray:
         bits = self.fraction_bits if fraction_bits is None else fraction_bits
         return CiphertextArray(self.public_key, data, bits)

@@ -200,6 +200,19 @@ def test_indexing_and_reshaping_keep_values(keys):
     assert ct.ndim == 2
 
 
+def test_concatenate_joins_like_numpy(keys, other_keys):
+    pk, sk = keys
+    a, b = np.arange(6).reshape(2, 3), np.array([[0.5, 1.5, -2.5]])
+    joined = CiphertextArray.concatenate([pk.encrypt_array(a), pk.encrypt_array(b)])
+    np.testing.assert_allclose(sk.decrypt_array(joined), np.concatenate([a, b]), atol=ATOL)
+    with pytest.raises(ShapeError, match="cannot concatenate shapes"):
+        CiphertextArray.concatenate([pk.encrypt_array(a), pk.encrypt_array(b)], axis=1)
+    with pytest.raises(ShapeError, match="at least one"):
+        CiphertextArray.concatenate([])
+    with pytest.raises(KeyMismatchError, match="cannot combine"):
+        CiphertextArray.concatenate([pk.encrypt_array(a), other_keys[0].encrypt_array(a)])
+
+
 def test_serialisation_round_trips(keys, rng):
     pk, sk = keys
     values = rng.normal(size=(2, 3))
