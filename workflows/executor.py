@@ -113,10 +113,12 @@ def execute_run(run_id: int) -> str:
         return run.status
     state.set_run_status(run, Status.RUNNING)
     token = state.CancelToken(run.pk)
+    execution = RunExecution(run, token)
     try:
-        RunExecution(run, token).execute()
+        execution.execute()
     except Exception as error:
         logger.exception("Run %s broke", run.pk)
+        execution.close_all(Status.FAILED, f"internal error: {error}")
         state.set_run_status(run, Status.FAILED, f"internal error: {error}")
     finally:
         token.close()
@@ -137,7 +139,7 @@ class RunExecution:
         self.checked = validate(self.graph, registry(), tuple(self.project.parties), self.sources)
         if not self.checked.ok:
             problem = self.checked.problems[0]
-            self._close_all(Status.SKIPPED, "the pipeline is not valid any more")
+            self.close_all(Status.SKIPPED, "the pipeline is not valid any more")
             message = f"the pipeline is not valid any more: {problem.node}: {problem.message}"
             state.set_run_status(self.run, Status.FAILED, message)
             return
@@ -264,7 +266,7 @@ class RunExecution:
                 )
         return outputs
 
-    def _close_all(self, status: str, message: str) -> None:
+    def close_all(self, status: str, message: str) -> None:
         for node in self.nodes.values():
             if node.status in (Status.PENDING, Status.RUNNING):
                 state.set_node_status(node, status, message)

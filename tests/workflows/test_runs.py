@@ -206,3 +206,17 @@ def test_the_first_request_of_a_process_recovers_runs(credit_pipeline, alice_cli
     alice_client.get("/api/v1/components/")
     run.refresh_from_db()
     assert run.status == Status.INTERRUPTED
+
+
+def test_an_internal_error_fails_the_run_and_closes_its_nodes(credit_pipeline, monkeypatch):
+    from workflows.executor import execute_run
+
+    def broken():
+        raise RuntimeError("console port unavailable")
+
+    run = new_run(credit_pipeline)
+    monkeypatch.setattr("workflows.executor.console_port", broken)
+    execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.message) == (Status.FAILED, "internal error: console port unavailable")
+    assert set(statuses(run).values()) == {Status.FAILED}
