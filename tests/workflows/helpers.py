@@ -12,7 +12,7 @@ from workflows.components.params import ParamEnv
 from workflows.components.schema import ArtifactInfo, Column
 from workflows.components.spec import InferContext
 
-TYPES = {"int64": "int", "float64": "float", "bool": "bool"}
+TYPES = {"int64": "int", "Int64": "int", "float64": "float", "bool": "bool"}
 
 
 def table(tmp_path: Path, frames: dict[str, pd.DataFrame], roles: dict[str, str]) -> ArtifactData:

@@ -114,14 +114,6 @@ def test_it_fills_text_with_a_constant_and_ints_keep_their_type(tmp_path):
     frame = pd.DataFrame({"t": ["a", None, "b", None], "n": [1, None, 1, 3]})
     frame["n"] = frame["n"].astype("Int64")
     data = table(tmp_path / "in", {"bob": frame}, {})
-    data.info = data.info.__class__(
-        data.info.kind,
-        data.info.parties,
-        tuple(
-            c if c.name != "n" else c.__class__("n", "int", "bob", "feature")
-            for c in data.info.columns
-        ),
-    )
     params = {"features": ["t", "n"], "str_strategy": "constant", "fill_value_str": "?"}
     out = run_component(tmp_path, "preprocessing/fillna", params, {"input_ds": data})
     got = out["output_ds"].read_table("bob")
