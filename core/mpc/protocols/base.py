@@ -158,19 +158,6 @@ class Protocol(ABC):
         return out
 
 
-def pack_flat(arrays: list[np.ndarray]) -> np.ndarray:
-    """One flat uint64 message holding several arrays (a single round, a single send)."""
-    return np.concatenate([np.ravel(a) for a in arrays]).astype(RING_DTYPE, copy=False)
-
-
-def unpack_flat(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
-    out, start = [], 0
-    for ref in like:
-        out.append(flat[start : start + ref.size].reshape(ref.shape))
-        start += ref.size
-    return out
-
-
 def pack_bits(bits: np.ndarray) -> np.ndarray:
     """Bit 0 of each word, packed 8 per byte for the wire."""
     return np.packbits((np.ravel(bits) & RING_DTYPE(1)).astype(np.uint8))
