@@ -51,7 +51,8 @@ class TrustedDealer:
 
     def submit(self, kind: str, params: tuple) -> None:
         """Called by rank 0's provider: send a request (the reply is collected by `collect`)."""
-        self.stats.record_send(self.parties[0], DEALER, payload_size((kind, params)), True)
+        # Requests could all be sent ahead (offline phase), so they do not count as a round.
+        self.stats.record_send(self.parties[0], DEALER, payload_size((kind, params)), False)
         self._requests.put((kind, params))
 
     def collect(self, kind: str, params: tuple) -> Parts:
