@@ -131,3 +131,20 @@ def test_shape_errors_name_the_shapes(mpc):
     assert isinstance(error, ShapeError)
     assert "(2, 3)" in str(error)
     assert "(4,)" in str(error)
+
+
+def test_more_numpy_functions(mpc):
+    x = mpc.quantize(np.array([[-2.5, 0.0, 1.25], [3.0, -0.5, 0.0]]))
+    cases = [
+        (lambda a: np.clip(a, -1.0, 2.0), lambda a: np.clip(a, -1.0, 2.0)),
+        (lambda a: np.where(a, 1.0, -1.0), lambda a: np.where(a != 0, 1.0, -1.0)),
+        (lambda a: a.min(axis=1) + a.argmin(axis=1), lambda a: a.min(axis=1) + a.argmin(axis=1)),
+        (lambda a: np.max(a) - np.min(a), lambda a: np.max(a) - np.min(a)),
+        (lambda a: np.squeeze(np.expand_dims(a, 0), 0).ravel(), lambda a: a.ravel()),
+        (lambda a: np.transpose(a) @ np.ones((2, 1)), lambda a: a.T @ np.ones((2, 1))),
+        (lambda a: np.square(a) - np.negative(a), lambda a: a * a + a),
+    ]
+    for i, (secure, plain) in enumerate(cases):
+        got = _run_tensors(mpc, secure, x)
+        want = plain(x)
+        assert np.allclose(got, want, atol=4 * mpc.fxp.ulp), f"case {i}: got {got}, want {want}"
