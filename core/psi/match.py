@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 COMPARE_BYTES = 16
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 
 
 def as_words(values: np.ndarray) -> np.ndarray:
