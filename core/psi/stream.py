@@ -4,6 +4,9 @@ Memory stays bounded because nothing is ever produced faster than it is consumed
 at most `WINDOW` chunks in the process pool, and a sender keeps at most `WINDOW` chunks that the
 receiver has not yet taken off the link (the receiver acknowledges each chunk as it takes it).
 Values that a party must keep (the comparer's fully-masked sets) go into preallocated arrays.
+One exception: with three or more parties, the comparer's own values come back from the last
+hop without pacing while the comparer is still sending, so up to 16 bytes per key of its own
+set may wait on its link (as much again as the array they are copied into).
 
 Messages on a link: numpy arrays carry data, the strings `ACK` and `END` carry control.
 """
