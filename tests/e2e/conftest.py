@@ -48,8 +48,10 @@ def pytest_runtest_makereport(item, call):
         item.e2e_failed = report.failed
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    # Package scope: Playwright's event loop must be gone before later suites (websocket
+    # tests) run async code in this thread.
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
