@@ -19,6 +19,12 @@ from console.projects.models import Project, ProjectMember
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Tests create users all the time; a slow, secure hasher buys nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_node(name: str, institution: str) -> Node:
     node = Node.objects.create(name=name, display_name=name.title(), institution=institution)
     node.ensure_storage()

@@ -11,6 +11,12 @@ def on_postgres(monkeypatch) -> None:
     )
 
 
+def on_sqlite(monkeypatch) -> None:
+    monkeypatch.setattr(
+        "console.checks.default_database_engine", lambda: "django.db.backends.sqlite3"
+    )
+
+
 def ids(settings) -> set[str]:
     return {warning.id for warning in check_production_settings()}
 
@@ -28,6 +34,7 @@ def test_it_warns_about_debug_with_a_public_host(settings):
 
 
 def test_it_warns_about_sqlite_with_several_workers(settings, monkeypatch):
+    on_sqlite(monkeypatch)
     settings.PRIVPAD_WEB_WORKERS = 4
     settings.CHANNEL_LAYERS = REDIS
     assert ids(settings) == {"privpad.W002"}

@@ -19,12 +19,6 @@ from workflows.models import Pipeline
 ROWS = 60
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are created per test: a fast hasher keeps the suite quick (not a security test)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def credit_frame(rows: int = ROWS, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     income = rng.normal(50, 12, rows).round(2)

@@ -18,12 +18,6 @@ def storage(settings, tmp_path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    """The shared fixtures create several users; a fast hasher keeps these tests quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def dataset(api_alice):
     """Alice's dataset, uploaded through the API (a real file in her node's storage)."""

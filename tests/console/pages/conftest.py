@@ -16,12 +16,6 @@ ROW_MARKER = "ROW-SECRET-7731"
 XSS_NAMES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    """Each test creates several users; a slow, secure hasher buys nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_dataset(node: Node, name: str, header: list[str], rows: list[list[str]]) -> Dataset:
     """Write a CSV into the node's storage and register it (types are all 'str' here)."""
     text = "\n".join(",".join(cells) for cells in [header, *rows]) + "\n"
