@@ -18,6 +18,7 @@ LIBRARY = {
     "stats/table_statistics",
     "ml.eval/binary_classification",
     "ml.eval/regression",
+    "data_prep/psi",
 }
 
 

@@ -1,0 +1,145 @@
+"""data_prep/psi against a plaintext pandas inner join (no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import PartyFailure
+from core.psi import DuplicateKeyError, EmptyIntersectionError
+from tests.workflows.helpers import run_component, table
+from workflows.components import registry
+from workflows.components.context import RunContext
+from workflows.components.params import ParamEnv, ParamError
+from workflows.components.spec import InferContext
+
+PARTIES = ("alice", "bob", "carol")
+
+
+def party_frames(seed: int = 3) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    frames = {}
+    for index, party in enumerate(PARTIES):
+        ids = rng.choice(np.arange(100, 160), 45, replace=False)
+        frames[party] = pd.DataFrame({"cid": ids, f"x{index}": rng.normal(size=45).round(4)})
+    return frames
+
+
+def inputs(tmp_path, frames: dict[str, pd.DataFrame]) -> dict:
+    return {
+        f"input_ds{i + 1}": table(tmp_path / "in" / party, {party: frame}, {"cid": "id"})
+        for i, (party, frame) in enumerate(frames.items())
+    }
+
+
+def params(count: int, **extra) -> dict:
+    return {f"keys{i + 1}": ["cid"] for i in range(count)} | extra
+
+
+def test_it_joins_three_parties_like_an_inner_join_sorted_by_key(tmp_path):
+    frames = party_frames()
+    out = run_component(tmp_path, "data_prep/psi", params(3), inputs(tmp_path, frames), PARTIES)
+    expected = frames["alice"].merge(frames["bob"], on="cid").merge(frames["carol"], on="cid")
+    expected = expected.sort_values("cid", key=lambda c: c.astype(str)).reset_index(drop=True)
+    for index, party in enumerate(PARTIES):
+        got = out["output_ds"].read_table(party).reset_index(drop=True)
+        assert list(got["cid"]) == list(expected["cid"]), party
+        np.testing.assert_allclose(got[f"x{index}"], expected[f"x{index}"])
+    report = out["report"].read_json("bob")
+    assert report["intersection_size"] == len(expected)
+    assert report["input_rows"] == dict.fromkeys(PARTIES, 45)
+
+
+def test_it_keeps_rows_aligned_without_sorting(tmp_path):
+    frames = dict(list(party_frames(5).items())[:2])
+    out = run_component(
+        tmp_path, "data_prep/psi", params(2, sort_result=False), inputs(tmp_path, frames)
+    )
+    alice, bob = (out["output_ds"].read_table(p) for p in ("alice", "bob"))
+    assert list(alice["cid"]) == list(bob["cid"])
+    assert set(alice["cid"]) == set(frames["alice"]["cid"]) & set(frames["bob"]["cid"])
+
+
+def test_it_refuses_duplicate_keys_unless_allowed(tmp_path):
+    frames = {
+        "alice": pd.DataFrame({"cid": [1, 2, 2, 3], "a": [0.1, 0.2, 0.3, 0.4]}),
+        "bob": pd.DataFrame({"cid": [2, 3, 4], "b": [1.0, 2.0, 3.0]}),
+    }
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path / "one", "data_prep/psi", params(2), inputs(tmp_path, frames))
+    assert isinstance(failure.value.error, DuplicateKeyError)
+    out = run_component(
+        tmp_path / "two",
+        "data_prep/psi",
+        params(2, allow_duplicates=True),
+        inputs(tmp_path, frames),
+    )
+    alice = out["output_ds"].read_table("alice")
+    assert list(alice["cid"]) == [2, 3]
+    assert list(alice["a"]) == [0.2, 0.4]
+
+
+def test_it_fails_an_empty_intersection_unless_allowed(tmp_path):
+    frames = {"alice": pd.DataFrame({"cid": [1, 2]}), "bob": pd.DataFrame({"cid": [3, 4]})}
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path / "one", "data_prep/psi", params(2), inputs(tmp_path, frames))
+    assert isinstance(failure.value.error, EmptyIntersectionError)
+    out = run_component(
+        tmp_path / "two",
+        "data_prep/psi",
+        params(2, allow_empty_result=True),
+        inputs(tmp_path, frames),
+    )
+    assert out["report"].read_json("alice")["intersection_size"] == 0
+    assert out["output_ds"].read_table("bob").empty
+
+
+def test_it_records_traffic_per_party(tmp_path):
+    frames = dict(list(party_frames(7).items())[:2])
+    component = registry().get("data_prep/psi")
+    data = inputs(tmp_path, frames)
+    infos = {port: d.info for port, d in data.items()}
+    env = ParamEnv(parties=("alice", "bob"), inputs=infos)
+    cleaned = {p.name: p.default for p in component.params} | params(2)
+    context = RunContext(
+        params=cleaned,
+        parties=("alice", "bob"),
+        inputs=data,
+        infos=component.infer(InferContext(cleaned, infos, env)),
+        output_dir=lambda party: tmp_path / "out" / party,
+    )
+    component.run(context)
+    assert context.comm.sent_by("alice") > 0
+    assert context.comm.sent_by("bob") > 0
+
+
+def check(frames, tmp_path, **given) -> list[str]:
+    component = registry().get("data_prep/psi")
+    infos = {port: d.info for port, d in inputs(tmp_path, frames).items()}
+    env = ParamEnv(parties=PARTIES, inputs=infos)
+    cleaned = {p.name: p.default for p in component.params if not p.required} | given
+    return component.check(InferContext(cleaned, infos, env))
+
+
+def test_it_rejects_unequal_key_counts_and_two_inputs_of_one_party(tmp_path):
+    frames = {
+        "alice": pd.DataFrame({"cid": [1], "k": [2]}),
+        "bob": pd.DataFrame({"cid": [1]}),
+    }
+    problems = check(frames, tmp_path, keys1=["cid", "k"], keys2=["cid"])
+    assert any("same number of key columns" in p for p in problems), problems
+    data = inputs(tmp_path, {"alice": frames["alice"]})
+    same = {"input_ds1": data["input_ds1"].info, "input_ds2": data["input_ds1"].info}
+    component = registry().get("data_prep/psi")
+    cleaned = {p.name: p.default for p in component.params if not p.required} | params(2)
+    problems = component.check(InferContext(cleaned, same, ParamEnv(parties=PARTIES)))
+    assert any("different party" in p for p in problems), problems
+
+
+def test_it_accepts_only_id_columns_as_keys(tmp_path):
+    frames = {"alice": pd.DataFrame({"cid": [1], "v": [2.0]})}
+    info = inputs(tmp_path, frames)["input_ds1"].info
+    keys = registry().get("data_prep/psi").param("keys1")
+    with pytest.raises(ParamError, match="role 'feature'"):
+        keys.clean(["v"], ParamEnv(parties=PARTIES, inputs={"input_ds1": info}))
