@@ -50,23 +50,59 @@ def rshift(values: np.ndarray, bits: int) -> np.ndarray:
 
 
 def limb_bits_for(inner_dim: int) -> int:
-    """Largest limb width w with inner_dim * (2^w - 1)^2 < 2^53, so limb matmuls are exact."""
-    if inner_dim < 1:
-        return 26
-    headroom = _FLOAT_EXACT_BITS - int(inner_dim).bit_length()
-    return max(1, headroom // 2)
+    """Largest limb width w with inner_dim * (2^(w-1))^2 <= 2^53, so limb matmuls are exact.
+
+    Limbs are balanced (signed digits in [-2^(w-1), 2^(w-1))), so every product of two limbs
+    has magnitude at most 2^(2w-2) and a sum of inner_dim of them stays within 2^53.
+    """
+    if inner_dim <= 1:
+        return 27
+    headroom = _FLOAT_EXACT_BITS - (int(inner_dim) - 1).bit_length()  # 2^that >= inner_dim
+    return min(27, (headroom + 2) // 2)
 
 
-def _split_limbs(x: np.ndarray, width: int, count: int) -> list[np.ndarray]:
-    mask = RING_DTYPE((1 << width) - 1)
-    return [((x >> RING_DTYPE(width * i)) & mask).astype(np.float64) for i in range(count)]
+def _limb_layout(width: int) -> list[tuple[int, int]]:
+    """(offset, bits) of each limb covering the 64 ring bits; the last limb may be narrower."""
+    return [(off, min(width, RING_BITS - off)) for off in range(0, RING_BITS, width)]
+
+
+def _split_limbs(x: np.ndarray, layout: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Balanced digits d_i with x = sum d_i 2^offset_i mod 2^64, as float64 arrays.
+
+    Adding H = sum 2^(bits_i - 1) 2^offset_i turns the balanced digits into the ordinary
+    unsigned digits of x + H, so each digit is one shift and mask away (minus 2^(bits_i - 1)).
+    """
+    bias = sum(1 << (off + bits - 1) for off, bits in layout) % (1 << RING_BITS)
+    y = x + RING_DTYPE(bias)
+    limbs = []
+    for off, bits in layout:
+        digit = (y >> RING_DTYPE(off)) if off else y
+        if off + bits < RING_BITS:
+            digit = digit & RING_DTYPE((1 << bits) - 1)
+        limb = digit.view(np.int64).astype(np.float64)
+        limb -= float(1 << (bits - 1))  # exact: |limb| < 2^27
+        limbs.append(limb)
+    return limbs
+
+
+def matmul_shape(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> tuple[int, ...]:
+    """Shape of a @ b under numpy's matmul rules, without multiplying anything."""
+    if not shape_a or not shape_b:
+        raise ShapeError("matmul needs operands with at least one dimension")
+    k = shape_a[-1]
+    if shape_b[-2 if len(shape_b) > 1 else 0] != k:
+        raise ShapeError(f"matmul inner dimensions differ: {shape_a} @ {shape_b}")
+    # the same product with inner dimension 0 has the same shape and costs nothing
+    empty_b = (0,) if len(shape_b) == 1 else (*shape_b[:-2], 0, shape_b[-1])
+    return np.matmul(np.empty((*shape_a[:-1], 0)), np.empty(empty_b)).shape
 
 
 def ring_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact matrix product modulo 2^64 of uint64 operands (numpy matmul broadcasting rules).
 
-    Limb products whose shift reaches 2^64 vanish modulo 2^64, so only limb pairs (i, j) with
-    w*(i+j) < 64 are computed: for k = 512 (w = 22, 3 limbs) that is 6 float matmuls.
+    Both operands are split into balanced limbs of w bits (w = 23 for inner dimension 512, so 3
+    limbs); limb products whose offset reaches 64 bits vanish modulo 2^64 and are skipped, which
+    leaves 6 float64 BLAS products for k = 512 (pairs (i, j) with i + j <= 2).
     """
     a = np.asarray(a, dtype=RING_DTYPE)
     b = np.asarray(b, dtype=RING_DTYPE)
@@ -75,19 +111,21 @@ def ring_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     k = a.shape[-1]
     if b.shape[-2 if b.ndim > 1 else 0] != k:
         raise ShapeError(f"matmul inner dimensions differ: {a.shape} @ {b.shape}")
-    width = limb_bits_for(k)
-    count = -(-RING_BITS // width)
-    a_limbs = _split_limbs(a, width, count)
-    b_limbs = _split_limbs(b, width, count)
+    layout = _limb_layout(limb_bits_for(k))
+    a_limbs = _split_limbs(a, layout)
+    b_limbs = _split_limbs(b, layout)
     out = None
-    for total in range(count):
-        shift = width * total
-        if shift >= RING_BITS:
-            break
-        acc = None
-        for i in range(total + 1):
-            part = (a_limbs[i] @ b_limbs[total - i]).astype(RING_DTYPE)
-            acc = part if acc is None else acc + part
-        term = acc << RING_DTYPE(shift)
-        out = term if out is None else out + term
+    for i, (off_a, _) in enumerate(layout):
+        for j, (off_b, _) in enumerate(layout):
+            shift = off_a + off_b
+            if shift >= RING_BITS:
+                break
+            # |product| <= 2^53, so the float is an exact integer and int64 holds it
+            part = np.matmul(a_limbs[i], b_limbs[j]).astype(np.int64).view(RING_DTYPE)
+            if shift:
+                part <<= RING_DTYPE(shift)
+            if out is None:
+                out = part
+            else:
+                out += part
     return out

@@ -26,7 +26,7 @@ from core.mpc.protocols.base import (
     pack_bits,
     unpack_bits,
 )
-from core.mpc.ring import RING_DTYPE, ring_matmul
+from core.mpc.ring import RING_DTYPE, matmul_shape, ring_matmul
 from core.mpc.shares import AShare, BShare
 
 ONE = RING_DTYPE(1)
@@ -112,7 +112,7 @@ class Semi2k(Protocol):
         return AShare((z + later["c"])[None])
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
-        out_shape = np.matmul(np.empty(x.shape, np.int8), np.empty(y.shape, np.int8)).shape
+        out_shape = matmul_shape(x.shape, y.shape)
         a, b, later = self.triples.matmul(x.shape, y.shape, out_shape)
         e, f = self._open([x.data[0] - a, y.data[0] - b])
         # z = c + e b + a f (+ e f at rank 0, folded into one product: e (b + f)); c comes last

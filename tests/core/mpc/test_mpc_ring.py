@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from core.errors import EncodingError, ShapeError
-from core.mpc.ring import arshift, limb_bits_for, ring_matmul, to_ring, to_signed
+from core.mpc.ring import (
+    arshift,
+    limb_bits_for,
+    matmul_shape,
+    ring_matmul,
+    to_ring,
+    to_signed,
+)
 
 
 def _naive_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -21,6 +28,31 @@ def test_ring_matmul_is_exact(m, k, n):
     a = rng.integers(0, 2**64, (m, k), dtype=np.uint64, endpoint=False)
     b = rng.integers(0, 2**64, (k, n), dtype=np.uint64, endpoint=False)
     assert np.array_equal(ring_matmul(a, b), _naive_matmul(a, b)), f"shapes {(m, k, n)}"
+
+
+@pytest.mark.parametrize("k", [2, 512, 513])
+@pytest.mark.parametrize(
+    "fill", [2**64 - 1, 2**63, 2**63 + 2**62 + 2**22, (1 << 46) - 1, (1 << 22) | (1 << 45)]
+)
+def test_ring_matmul_exact_at_limb_extremes(k, fill):
+    """Operands whose balanced digits all sit at the ends of their range (worst partial sums)."""
+    a = np.full((2, k), fill, dtype=np.uint64)
+    b = np.full((k, 3), (fill * 3 + 2**63) % 2**64, dtype=np.uint64)
+    assert np.array_equal(ring_matmul(a, b), _naive_matmul(a, b)), f"k={k} fill={fill:#x}"
+
+
+@pytest.mark.parametrize(
+    ("sa", "sb"), [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((2, 3, 4), (1, 4, 5))]
+)
+def test_matmul_shape_follows_numpy(sa, sb):
+    assert matmul_shape(sa, sb) == np.matmul(np.empty(sa), np.empty(sb)).shape
+
+
+def test_matmul_shape_rejects_bad_shapes():
+    with pytest.raises(ShapeError, match=r"\(3, 4\) @ \(5, 2\)"):
+        matmul_shape((3, 4), (5, 2))
+    with pytest.raises(ShapeError, match="at least one dimension"):
+        matmul_shape((), (4,))
 
 
 def test_ring_matmul_vector_and_batched_operands():
@@ -41,7 +73,7 @@ def test_ring_matmul_rejects_mismatched_shapes():
 @pytest.mark.parametrize("k", [1, 512, 20000, 10**6])
 def test_limb_width_keeps_partial_sums_below_2_53(k):
     width = limb_bits_for(k)
-    assert k * (2**width - 1) ** 2 < 2**53
+    assert k * 4 ** (width - 1) <= 2**53
 
 
 def test_signed_view_and_arithmetic_shift():
