@@ -19,6 +19,8 @@ LIBRARY = {
     "ml.eval/binary_classification",
     "ml.eval/regression",
     "data_prep/psi",
+    "ml.train/ss_lr",
+    "ml.predict/ss_lr",
 }
 
 

@@ -1,0 +1,131 @@
+"""ml.predict/ss_lr: predict with an SS-LR model on secret shares; reveal to one receiver only.
+
+Every party of the model loads its own weight share and its own feature columns of the input
+table (the same columns, at the same parties, as in training) on its own worker; the SPU
+computes the predictions on shares (`SSRegression.predict`) and opens them to the receiver
+alone (`SPUObject.to(PYU(receiver))`), so no other party ever holds a prediction. The output is
+an individual table at the receiver: optionally its own id columns and the label (only columns
+the receiver holds), then the prediction column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import core
+from core.ml.ss_lr import SSRegression
+from workflows.components import secure
+from workflows.components.context import RunContext
+from workflows.components.library.ss_lr_train import MODEL_KIND, read_numeric
+from workflows.components.params import BoolParam, PartyParam, StrParam
+from workflows.components.schema import ArtifactInfo, Column, PortType
+from workflows.components.spec import Component, InferContext, Port
+from workflows.components.tables import table_port
+
+
+def _saved_columns(ctx: InferContext) -> list[Column]:
+    info, receiver, p = ctx.inputs["input_ds"], ctx.params["receiver"], ctx.params
+    model = ctx.inputs["input_model"]
+    labels = {c.name for c in model.columns if c.role == "label"}
+    saved = []
+    for column in info.columns_at(receiver):
+        if (p["save_ids"] and column.role == "id") or (p["save_label"] and column.name in labels):
+            saved.append(column)
+    return saved
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    saved = _saved_columns(ctx)
+    pred = Column(ctx.params["pred_name"], "float", ctx.params["receiver"], "feature")
+    return {"output_ds": ArtifactInfo.table([*saved, pred])}
+
+
+def check(ctx: InferContext) -> list[str]:
+    info, model, p = ctx.inputs["input_ds"], ctx.inputs["input_model"], ctx.params
+    problems = []
+    if p["receiver"] not in model.parties:
+        problems.append(f"receiver {p['receiver']!r} holds no part of the model {model.parties}")
+    for column in model.columns:
+        held = {c.name for c in info.columns_at(column.party)}
+        if column.role == "feature" and column.name not in held:
+            problems.append(f"feature {column.name!r} of {column.party!r} is not in the input")
+    if p["pred_name"] in {c.name for c in _saved_columns(ctx)}:
+        problems.append(f"pred_name {p['pred_name']!r} clashes with a saved column")
+    return problems
+
+
+def read_part(data, party: str) -> dict:
+    part = data.read_json(party)
+    if part.get("manifest", {}).get("kind") != MODEL_KIND:
+        raise ValueError(f"the model part at {party!r} is not an SS-LR model")
+    return part
+
+
+def predict(ctx: RunContext, spu, manifest: dict) -> core.PYUObject:
+    data, model = ctx.inputs["input_ds"], ctx.inputs["input_model"]
+    weights = secure.import_shares(spu, lambda party: read_part(model, party)["weights"])
+    ctx.progress(30)
+    parts = [
+        secure.at_party(
+            part["party"], lambda part=part: read_numeric(data, part["party"], part["columns"])
+        )
+        for part in manifest["features"]
+    ]
+    regression = SSRegression(
+        spu, weights=weights, reg_type=manifest["reg_type"], sig_type=manifest["sig_type"]
+    )
+    scores = regression.predict(parts)
+    ctx.progress(80)
+    return scores.to(core.PYU(ctx.params["receiver"]))
+
+
+def write_output(ctx: RunContext, receiver: str, scores: np.ndarray) -> None:
+    info = ctx.infos["output_ds"]
+    saved = [c.name for c in info.columns_at(receiver)][:-1]
+    own = ctx.inputs["input_ds"].read_table(receiver)
+    frame = own[saved].reset_index(drop=True) if saved else pd.DataFrame(index=own.index)
+    frame[ctx.params["pred_name"]] = np.asarray(scores, dtype=np.float64).ravel()
+    ctx.write_table("output_ds", receiver, frame.reset_index(drop=True))
+
+
+def run(ctx: RunContext) -> None:
+    receiver, model = ctx.params["receiver"], ctx.inputs["input_model"]
+    # Each party reads its own manifest; the manifests are public and must agree.
+    manifests = {p: ctx.at(p, read_part, model, p)["manifest"] for p in model.info.parties}
+    first = manifests[model.info.parties[0]]
+    if any(m != first for m in manifests.values()):
+        raise ValueError("the parties' model manifests differ; the model parts do not match")
+    ctx.progress(5)
+    with secure.spu_session(ctx, first["parties"]) as spu:
+        at_receiver = predict(ctx, spu, first)
+        secure.at_party(receiver, lambda s: write_output(ctx, receiver, s), at_receiver)
+    ctx.log(f"predicted {ctx.params['pred_name']!r} for {receiver}")
+    ctx.progress(100)
+
+
+COMPONENT = Component(
+    domain="ml.predict",
+    name="ss_lr",
+    version="1.0.0",
+    category="ml",
+    label="SS-LR prediction",
+    description="Predict with an SS-LR model on secret shares; only the receiver party sees the "
+    "predictions.",
+    inputs=(
+        Port("input_model", (PortType.MODEL,), "SS-LR model"),
+        table_port("input_ds", "Table to score"),
+    ),
+    outputs=(Port("output_ds", (PortType.INDIVIDUAL,), "Predictions", "At the receiver only."),),
+    params=(
+        PartyParam(name="receiver", help="The only party that receives the predictions."),
+        StrParam(name="pred_name", default="pred", allow_empty=False, max_length=100),
+        BoolParam(name="save_ids", default=False, help="Keep the receiver's id columns."),
+        BoolParam(
+            name="save_label", default=False, help="Keep the label if the receiver holds it."
+        ),
+    ),
+    infer=infer,
+    check=check,
+    run=run,
+)

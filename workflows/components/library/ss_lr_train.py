@@ -1,0 +1,212 @@
+"""ml.train/ss_lr: secret-shared logistic / linear regression on a vertical table (SS-SGD).
+
+Engine: `core.ml.ss_lr.SSRegression` on a SEMI2K SPU over the table's parties (algorithm,
+revealed values and their justification in that module). Each party loads only its own feature
+columns (the label party also its label) on its own worker; everything else happens on shares.
+
+Model: every party of the table holds one part, `output_model` at that party: the public
+manifest (parties in SPU order, feature columns per party, label, parameters, loss per epoch)
+and that party's share of the weights (`workflows.components.secure`). The weights are never
+reconstructed unless the label holder, who owns the model, sets `report_weights`: then they are
+revealed into the report, which every project party receives. Progress is reported after each
+epoch; a cancelled run stops there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core import reveal
+from core.ml.ss_lr import SSRegression
+from workflows.components import secure
+from workflows.components.context import RunContext
+from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
+from workflows.components.schema import ArtifactInfo, PortType
+from workflows.components.spec import Component, InferContext, Port
+from workflows.components.tables import finite, report_info, report_port, table_port
+
+MODEL_KIND = "ss_lr"
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    info = ctx.inputs["input_ds"]
+    picked = set(ctx.params["features"]) | {ctx.params["label"]}
+    columns = tuple(c for c in info.columns if c.name in picked and c.role in ("feature", "label"))
+    model = ArtifactInfo(PortType.MODEL, info.parties, columns)
+    return {"output_model": model, "report": report_info(ctx.env.parties)}
+
+
+def check(ctx: InferContext) -> list[str]:
+    info, label = ctx.inputs["input_ds"], ctx.params["label"]
+    if label in ctx.params["features"]:
+        return [f"column {label!r} is both the label and a feature"]
+    if len(info.find(label)) > 1:
+        return [f"label {label!r} is held by several parties; rename it at all but one"]
+    return []
+
+
+def feature_layout(info: ArtifactInfo, features: list[str]) -> list[dict]:
+    """Feature columns per party, in SPU party order (the order of the weights)."""
+    chosen = set(features)
+    layout = []
+    for party in info.parties:
+        names = [c.name for c in info.columns_at(party) if c.name in chosen and c.role == "feature"]
+        if names:
+            layout.append({"party": party, "columns": names})
+    return layout
+
+
+def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
+    """A party's own columns as float64, refusing missing values (fill them first)."""
+    frame = data.read_table(party)[columns].astype(float)
+    missing = [name for name in columns if frame[name].isna().any()]
+    if missing:
+        raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
+    return frame.to_numpy(dtype=np.float64)
+
+
+@dataclass
+class _EpochReporting(SSRegression):
+    """SSRegression whose per-epoch loss computation is also the progress / cancel point."""
+
+    on_epoch: Callable[[int], None] = lambda epoch: None
+
+    def _loss(self, features, labels):
+        self.on_epoch(len(self.losses) + 1)
+        return super()._loss(features, labels)
+
+
+def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
+    data, p = ctx.inputs["input_ds"], ctx.params
+    parts = [
+        secure.at_party(
+            part["party"], lambda part=part: read_numeric(data, part["party"], part["columns"])
+        )
+        for part in layout
+    ]
+    y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [p["label"]]))
+    model = _EpochReporting(spu, on_epoch=lambda epoch: ctx.progress(5 + 90 * epoch / p["epochs"]))
+    model.fit(
+        parts,
+        y,
+        epochs=p["epochs"],
+        learning_rate=p["learning_rate"],
+        batch_size=p["batch_size"],
+        sig_type=p["sig_type"],
+        reg_type=p["reg_type"],
+        penalty=None if p["penalty"] == "none" else "l2",
+        l2_norm=p["l2_norm"],
+        eps=p["eps"],
+    )
+    return model
+
+
+def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list[float]) -> dict:
+    p = ctx.params
+    return {
+        "kind": MODEL_KIND,
+        "parties": list(ctx.inputs["input_ds"].info.parties),
+        "features": layout,
+        "label": {"name": p["label"], "party": label_party},
+        "reg_type": p["reg_type"],
+        "sig_type": p["sig_type"],
+        "params": dict(p),
+        "metrics": {"loss": [finite(v) for v in losses], "epochs_run": len(losses)},
+        "weights_revealed": p["report_weights"],
+    }
+
+
+def revealed_weights(weights: np.ndarray, layout: list[dict]) -> dict:
+    names = [f"{part['party']}.{name}" for part in layout for name in part["columns"]]
+    flat = [float(v) for v in np.asarray(weights).ravel()]
+    return {"features": dict(zip(names, flat[:-1], strict=True)), "bias": flat[-1]}
+
+
+def run(ctx: RunContext) -> None:
+    info = ctx.inputs["input_ds"].info
+    layout = feature_layout(info, ctx.params["features"])
+    label_party = info.find(ctx.params["label"])[0].party
+    ctx.progress(0)
+    with secure.spu_session(ctx, list(info.parties)) as spu:
+        model = train(ctx, spu, layout, label_party)
+        meta = manifest(ctx, layout, label_party, model.losses)
+
+        def write(party: str, share: dict) -> None:
+            ctx.write_json("output_model", party, {"manifest": meta, "weights": share})
+
+        secure.export_shares(spu, model.weights, write)
+        weights = reveal(model.weights) if ctx.params["report_weights"] else None
+    report = {"kind": "ss_lr_train", "loss": meta["metrics"]["loss"], "features": layout}
+    report |= {"epochs_run": len(model.losses), "label": meta["label"]}
+    if weights is not None:
+        report["weights"] = revealed_weights(weights, layout)
+    for party in ctx.infos["report"].parties:
+        ctx.write_json("report", party, report)
+    ctx.log(f"trained {len(model.losses)} epoch(s); last loss {meta['metrics']['loss'][-1]}")
+    ctx.progress(100)
+
+
+COMPONENT = Component(
+    domain="ml.train",
+    name="ss_lr",
+    version="1.0.0",
+    category="ml",
+    label="SS-LR training",
+    description="Train logistic or linear regression on secret shares (SPU) across the parties "
+    "of a vertical table; the weights stay secret-shared unless revealed in the report.",
+    inputs=(table_port("input_ds", "Training table"),),
+    outputs=(
+        Port("output_model", (PortType.MODEL,), "Model", "Manifest and a weight share per party."),
+        report_port(),
+    ),
+    params=(
+        ColumnsParam(
+            name="features",
+            port="input_ds",
+            roles=("feature",),
+            types=("int", "float", "bool"),
+            min_count=1,
+            help="Feature columns, from any party.",
+        ),
+        ColumnsParam(
+            name="label",
+            port="input_ds",
+            roles=("label",),
+            types=("int", "float", "bool"),
+            multiple=False,
+            help="The label column (0/1 for logistic regression); its holder owns the model.",
+        ),
+        IntParam(name="epochs", default=10, minimum=1, maximum=1000, help="Passes over the data."),
+        FloatParam(
+            name="learning_rate", default=0.1, minimum=0, exclusive_minimum=True, maximum=10
+        ),
+        IntParam(name="batch_size", default=1024, minimum=1, maximum=1_000_000),
+        ChoiceParam(
+            name="sig_type",
+            choices=("real", "mm1", "seg3"),
+            default="real",
+            help="Sigmoid on the SPU: real (exp and reciprocal, the most accurate), mm1 "
+            "(first-order Taylor, fastest) or seg3 (three-piece linear).",
+        ),
+        ChoiceParam(name="reg_type", choices=("logistic", "linear"), default="logistic"),
+        ChoiceParam(name="penalty", choices=("none", "l2"), default="none"),
+        FloatParam(name="l2_norm", default=0.5, minimum=0, help="L2 strength (penalty l2)."),
+        FloatParam(
+            name="eps",
+            default=0.001,
+            minimum=0,
+            help="Stop early when no weight changes by more than this in an epoch (0: never).",
+        ),
+        BoolParam(
+            name="report_weights",
+            default=False,
+            help="Reveal the weights in the report (the model owner's choice).",
+        ),
+    ),
+    infer=infer,
+    check=check,
+    run=run,
+)
