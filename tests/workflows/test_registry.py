@@ -21,6 +21,7 @@ LIBRARY = {
     "data_prep/psi",
     "ml.train/ss_lr",
     "ml.predict/ss_lr",
+    "stats/pearson",
 }
 
 

@@ -1,0 +1,64 @@
+"""stats/pearson against numpy's corrcoef (no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import PartyFailure
+from tests.workflows.helpers import run_component, table
+from workflows.components import registry
+from workflows.components.params import ParamEnv, ParamError
+
+PARTIES = ("alice", "bob", "carol")
+TOLERANCE = 5e-3  # fixed point with 18 fraction bits, inverse square root on shares
+
+
+def frames(rows: int = 500, seed: int = 12) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=rows)
+    return {
+        "alice": pd.DataFrame(
+            {
+                "income": 50_000 + 9_000 * base + rng.normal(0, 4_000, rows),
+                "age": rng.integers(18, 80, rows),
+            }
+        ),
+        "bob": pd.DataFrame({"spend": 0.002 * (base + rng.normal(0, 0.5, rows))}),
+        "carol": pd.DataFrame(
+            {"claims": -3 * base + rng.normal(0, 2, rows), "flag": rng.random(rows) < 0.3}
+        ),
+    }
+
+
+def test_it_matches_numpy_corrcoef_across_three_parties(tmp_path):
+    given = frames()
+    data = table(tmp_path / "in", given, {})
+    names = ["income", "age", "spend", "claims", "flag"]
+    out = run_component(tmp_path, "stats/pearson", {"features": names}, {"input_ds": data}, PARTIES)
+    report = out["report"].read_json("carol")
+    joined = pd.concat(given.values(), axis=1)[report["features"]].astype(float)
+    expected = np.corrcoef(joined.to_numpy(), rowvar=False)
+    np.testing.assert_allclose(report["matrix"], expected, atol=TOLERANCE)
+    assert report["parties"]["spend"] == "bob"
+    assert set(out["report"].files) == set(PARTIES)
+
+
+def test_it_refuses_a_constant_column_at_its_party(tmp_path):
+    given = {"alice": pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "bob": pd.DataFrame({"b": [4.0] * 3})}
+    data = table(tmp_path / "in", given, {})
+    with pytest.raises(PartyFailure, match="constant") as failure:
+        run_component(tmp_path, "stats/pearson", {"features": ["a", "b"]}, {"input_ds": data})
+    assert failure.value.party == "bob"
+
+
+def test_it_needs_two_numeric_feature_columns(tmp_path):
+    given = {"alice": pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"]})}
+    info = table(tmp_path / "in", given, {}).info
+    features = registry().get("stats/pearson").param("features")
+    env = ParamEnv(parties=PARTIES, inputs={"input_ds": info})
+    with pytest.raises(ParamError, match="at least 2"):
+        features.clean(["a"], env)
+    with pytest.raises(ParamError, match="type 'str'"):
+        features.clean(["a", "s"], env)

@@ -1,0 +1,112 @@
+"""stats/pearson: Pearson correlation matrix of numeric features across parties, on an SPU.
+
+Each party loads its own chosen columns on its own worker and rescales them locally (subtract
+its own mean, divide by its own largest absolute deviation, times 8): a per-column affine map
+leaves correlations unchanged, reveals nothing (it never leaves the party) and keeps every
+value inside the SPU's fixed-point range (18 fraction bits on a 64-bit ring: products of two
+values must stay below about 2^27). On the SPU (SEMI2K, `workflows.components.secure`) the
+columns are then standardised (mean, variance, inverse square root) and the matrix is
+Z^T Z / n; only that matrix is revealed, into the report every project party receives.
+Precision: about 1e-3 absolute on each coefficient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core import reveal
+from workflows.components import secure
+from workflows.components.context import RunContext
+from workflows.components.library.ss_lr_train import read_numeric
+from workflows.components.params import ColumnsParam
+from workflows.components.schema import ArtifactInfo
+from workflows.components.spec import Component, InferContext
+from workflows.components.tables import finite, report_info, report_port, table_port
+
+RANGE = 8.0  # largest absolute value of a locally rescaled column
+
+
+def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
+    return {"report": report_info(ctx.env.parties)}
+
+
+def check(ctx: InferContext) -> list[str]:
+    info, names = ctx.inputs["input_ds"], ctx.params["features"]
+    shared = sorted(name for name in names if len(info.find(name)) > 1)
+    return [f"columns {shared} exist at several parties; rename them first"] if shared else []
+
+
+def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
+    """Centre and scale own columns into [-RANGE, RANGE]; a constant column is refused."""
+    centred = values - values.mean(axis=0)
+    spread = np.abs(centred).max(axis=0)
+    constant = [name for name, s in zip(names, spread, strict=True) if s == 0]
+    if constant:
+        raise ValueError(f"columns {constant} at {party!r} are constant; correlation undefined")
+    return centred * (RANGE / spread)
+
+
+def correlate(*parts):
+    """SPU program: standardise every column and return Z^T Z / n."""
+    x = np.concatenate(parts, axis=1)
+    centred = x - x.mean(axis=0, keepdims=True)
+    z = centred * (centred * centred).mean(axis=0, keepdims=True).rsqrt()
+    return (z.T @ z) / x.shape[0]
+
+
+def layout(info: ArtifactInfo, features: list[str]) -> list[tuple[str, list[str]]]:
+    chosen = set(features)
+    parts = [(p, [c.name for c in info.columns_at(p) if c.name in chosen]) for p in info.parties]
+    return [(party, names) for party, names in parts if names]
+
+
+def load(ctx: RunContext, party: str, names: list[str]):
+    data = ctx.inputs["input_ds"]
+    return secure.at_party(party, lambda: rescale(read_numeric(data, party, names), party, names))
+
+
+def run(ctx: RunContext) -> None:
+    info = ctx.inputs["input_ds"].info
+    parts = layout(info, ctx.params["features"])
+    ctx.progress(0)
+    with secure.spu_session(ctx, list(info.parties)) as spu:
+        columns = [load(ctx, party, names) for party, names in parts]
+        ctx.progress(30)
+        matrix = np.asarray(reveal(spu(correlate)(*columns)), dtype=np.float64)
+    names = [name for _, party_names in parts for name in party_names]
+    report = {
+        "kind": "pearson",
+        "features": names,
+        "parties": {name: party for party, party_names in parts for name in party_names},
+        "matrix": [[finite(v) for v in row] for row in np.clip(matrix, -1.0, 1.0)],
+    }
+    for party in ctx.infos["report"].parties:
+        ctx.write_json("report", party, report)
+    ctx.log(f"correlation of {len(names)} features across {len(parts)} parties")
+    ctx.progress(100)
+
+
+COMPONENT = Component(
+    domain="stats",
+    name="pearson",
+    version="1.0.0",
+    category="stats",
+    label="Pearson correlation",
+    description="Correlation matrix of numeric features held by several parties, computed on "
+    "secret shares; only the matrix is revealed.",
+    inputs=(table_port("input_ds", "Table"),),
+    outputs=(report_port(),),
+    params=(
+        ColumnsParam(
+            name="features",
+            port="input_ds",
+            roles=("feature", "label"),
+            types=("int", "float", "bool"),
+            min_count=2,
+            help="Numeric columns, from any party.",
+        ),
+    ),
+    infer=infer,
+    check=check,
+    run=run,
+)
