@@ -45,6 +45,7 @@ demo: install
 	$(PY) manage.py bootstrap_demo
 
 serve: install
+	@echo "PrivPad console: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(PY) -m daphne -b $(HOST) -p $(PORT) console.asgi:application
 
 run: demo serve
