@@ -86,6 +86,26 @@ def _fix_trunc(parts: list[Parts], params: tuple) -> Parts:
     }
 
 
+def _draw_trunc_square(prg: PRG, rank0: bool, params: tuple) -> Parts:
+    parts = _draw_trunc(prg, rank0, params)
+    if not rank0:
+        parts["sq0"] = prg.ring(params[0])
+        parts["sq1"] = prg.ring(params[0])
+    return parts
+
+
+def _fix_trunc_square(parts: list[Parts], params: tuple) -> Parts:
+    """Truncation pair plus s_0^2 and s_1^2, the squares of both possible masks of the output."""
+    _shape, bits = params
+    r = _sum(parts, "r")
+    s1 = RING_DTYPE(0) - (r >> RING_DTYPE(bits))
+    s0 = s1 + ((r >> RING_DTYPE(63)) << RING_DTYPE(64 - bits))
+    fixed = _fix_trunc(parts, params)
+    fixed["sq0"] = s0 * s0 - _others(parts, "sq0")
+    fixed["sq1"] = s1 * s1 - _others(parts, "sq1")
+    return fixed
+
+
 def _draw_bit(prg: PRG, rank0: bool, params: tuple) -> Parts:
     (shape,) = params
     parts = {"rb": prg.bits(shape)}
@@ -107,6 +127,8 @@ CORRELATIONS: dict[str, Correlation] = {
     "and": Correlation(_draw_triple(lambda p: (p[0], p[0], p[0])), _fix_and),
     # truncation pair: r, r >> bits, msb(r) (Escudero et al. CRYPTO 2020); params: (shape, bits)
     "trunc": Correlation(_draw_trunc, _fix_trunc),
+    # truncation pair and the squares of both possible output masks; params: (shape, bits)
+    "trunc_square": Correlation(_draw_trunc_square, _fix_trunc_square),
     # random bit shared both ways: rb (XOR) and ra (additive); params: (shape,)
     "bit": Correlation(_draw_bit, _fix_bit),
 }

@@ -77,6 +77,10 @@ class TripleProvider:
         p = self._get("trunc", (tuple(shape), int(bits)))
         return p["r"], p
 
+    def trunc_square(self, shape: tuple, bits: int):
+        p = self._get("trunc_square", (tuple(shape), int(bits)))
+        return p["r"], p
+
     def random_bit(self, shape: tuple):
         p = self._get("bit", (tuple(shape),))
         return p["rb"], p

@@ -1,7 +1,8 @@
 """Sigmoid (three modes) and tanh on fixed-point secrets.
 
 Modes (names as in SPU's runtime config):
-- `real`: 1 / (1 + exp(-x)) computed as s = 1 / (1 + exp(-|x|)) (exp argument <= 0, reciprocal
+- `real`: 1 / (1 + exp(-x)) computed as s = 1 / (1 + exp(-|x|)) (exp argument <= 0, exp mode
+  "bits" as it must give 0 for any large |x|; reciprocal
   argument in [1, 2], so Newton needs no normalisation) and sigmoid(x) = s or 1 - s by sign.
   Any x; absolute error < 1e-4.
 - `mm1`: the degree-1 approximation 0.5 + 0.125 x (SPU's SIGMOID_MM1); exact to 1 ulp as a
@@ -41,7 +42,7 @@ def _sigmoid_real(ctx: MPCContext, x: AShare) -> AShare:
     proto = ctx.proto
     neg = msb_bits(ctx, [x])[0]
     minus_abs = proto.neg(sign_select(ctx, neg, x))
-    denom = proto.add_sp(nonlinear.exp(ctx, minus_abs), ctx.encode(1.0))
+    denom = proto.add_sp(nonlinear.exp(ctx, minus_abs, "bits"), ctx.encode(1.0))
     start = proto.add_sp(mul_sp(ctx, denom, -0.5), ctx.encode(nonlinear.NEWTON_START / 2))
     s = nonlinear.newton_reciprocal(ctx, denom, start, nonlinear.RECIPROCAL_ITERATIONS)
     flipped = proto.add_sp(proto.neg(s), ctx.encode(1.0))

@@ -136,6 +136,15 @@ class Protocol(ABC):
     def trunc(self, x: AShare, bits: int) -> AShare:
         """Signed x / 2^bits, probabilistically rounded (error at most one unit); |x| < 2^62."""
 
+    def trunc_square(self, x: AShare, bits: int) -> tuple[AShare, AShare]:
+        """(v, v * v) with v = trunc(x, bits) and v * v its exact ring square (not truncated).
+
+        Generic version: a truncation then a multiplication. SEMI2K overrides it with a fused
+        protocol whose square costs no extra communication.
+        """
+        v = self.trunc(x, bits)
+        return v, self.mul_ss(v, v)
+
     @abstractmethod
     def b2a_bit(self, b: BShare) -> AShare:
         """Arithmetic sharing (0 or 1) of bit 0 of XOR-shared words."""

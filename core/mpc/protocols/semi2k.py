@@ -129,15 +129,41 @@ class Semi2k(Protocol):
     def trunc(self, x: AShare, bits: int) -> AShare:
         """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
         r, later = self.triples.trunc_pair(x.shape, bits)
+        out, _c_high, _public = self._trunc_open(x, bits, r, later)
+        return AShare(out[None])
+
+    def _trunc_open(self, x: AShare, bits: int, r: np.ndarray, later) -> tuple:
+        """Open c = x + 2^62 + r; return (this party's share of x >> bits, msb(c), public part).
+
+        The result is P + s with P = (c >> bits) - 2^(62 - bits) public (added by rank 0) and
+        s = -(r >> bits) + [not msb(c)] msb(r) 2^(64 - bits) shared.
+        """
         shifted = x.data[0] + r
         if self.rank == 0:
             shifted = shifted + (ONE << RING_DTYPE(TRUNC_OFFSET_BITS))
         (c,) = self._open([shifted])
-        wrapped = (ONE - (c >> RING_DTYPE(63))) * later["r_msb"]  # [msb(r) and not msb(c)]
+        c_high = c >> RING_DTYPE(63)
+        wrapped = (ONE - c_high) * later["r_msb"]  # [msb(r) and not msb(c)]
         out = (wrapped << RING_DTYPE(64 - bits)) - later["r_hi"]
+        public = (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
         if self.rank == 0:
-            out = out + (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
-        return AShare(out[None])
+            out = out + public
+        return out, c_high, public
+
+    def trunc_square(self, x: AShare, bits: int) -> tuple[AShare, AShare]:
+        """Truncation whose output is also squared, for the price of the truncation alone.
+
+        v = P + s (see `_trunc_open`), where s is s_0 = -(r >> bits) + msb(r) 2^(64 - bits) or
+        s_1 = -(r >> bits) as msb(c) is 0 or 1. The dealer knows both and also shares s_0^2 and
+        s_1^2, so v^2 = P^2 + 2 P s + s^2 = 2 P v - P^2 + s^2 needs no further opening.
+        """
+        r, later = self.triples.trunc_square(x.shape, bits)
+        out, c_high, public = self._trunc_open(x, bits, r, later)
+        sq = later["sq1"] * c_high + later["sq0"] * (ONE - c_high)
+        square = (public << ONE) * out + sq
+        if self.rank == 0:
+            square = square - public * public
+        return AShare(out[None]), AShare(square[None])
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:

@@ -125,6 +125,7 @@ CASES = {
         8,
     ),
     "exp": Case(nonlinear.exp, _uniform(-11, 11), np.exp, 1e-4, 4),
+    "exp_bits": Case(lambda c, x: nonlinear.exp(c, x, "bits"), _uniform(-11, 11), np.exp, 1e-4, 4),
     "log": Case(nonlinear.log, _log_uniform(2**-10, 2**16), np.log, 0.0, 40),
     "sqrt": Case(nonlinear.sqrt, _log_uniform(2**-10, 2**16), np.sqrt, 2e-4, 4),
     "rsqrt": Case(nonlinear.rsqrt, _log_uniform(2**-10, 2**16), lambda x: 1 / np.sqrt(x), 2e-4, 4),
@@ -198,3 +199,24 @@ def test_unknown_sigmoid_mode_is_refused():
 
     with pytest.raises(ConfigError, match="'cubic'"):
         activations.sigmoid(None, None, "cubic")
+
+
+def test_exp_squaring_decays_to_zero_below_its_range(mpc):
+    """Below -11 the squaring mode is documented to return a value in [0, 2^-15] down to -1500."""
+    x = np.concatenate([np.linspace(-1500, -11, 300), [-11.09, -20.0, -1024.0, -1499.0]])
+    got = mpc.run(nonlinear.exp, x)
+    bad = (got < 0) | (got > 2.0**-15)
+    assert not bad.any(), f"x={x[bad][:5]} gave {got[bad][:5]}"
+
+
+def test_exp_bits_gives_zero_for_any_large_negative_input(mpc):
+    x = np.array([-11.2, -50.0, -3000.0, -(2.0**20)])
+    got = mpc.run(lambda c, a: nonlinear.exp(c, a, "bits"), x)
+    assert np.all(got == 0), f"x={x} gave {got}"
+
+
+def test_unknown_exp_mode_is_refused():
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'pade'"):
+        nonlinear.exp(None, None, "pade")

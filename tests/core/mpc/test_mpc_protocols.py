@@ -124,6 +124,25 @@ def test_truncation_is_off_by_at_most_one(mpc, bits):
     assert np.array_equal(got[exact], want[exact]), "multiples of 2^bits must truncate exactly"
 
 
+@pytest.mark.parametrize("bits", [1, 18, 30])
+def test_trunc_square_returns_the_exact_square_of_the_truncation(mpc, bits):
+    """v = trunc(x, bits) up to one unit, and the second output is exactly v * v mod 2^64."""
+    rng = np.random.default_rng(RNG_SEED + 100 + bits)
+    # ABY3's truncation fails with probability ~|x| / 2^63, so it gets smaller inputs
+    top = 40 if mpc.protocol == "ABY3" else 61
+    edges = np.array([0, 2**bits, -(2**bits), 2**top]).view(np.uint64)
+    x = np.concatenate([_small(rng, (400,), bits=top), edges])
+
+    def body(p, s):
+        v, sq = p.trunc_square(s, bits)
+        return p.reveal(v), p.reveal(sq)
+
+    v, sq = mpc.run_ring(body, x)[0]
+    diff = to_signed(v) - to_signed(arshift(x, bits))
+    assert np.all((diff == 0) | (diff == 1)), f"x={to_signed(x)[np.argmax(np.abs(diff) > 1)]}"
+    assert np.array_equal(sq, v * v), f"square differs at v={to_signed(v)[np.argmax(sq != v * v)]}"
+
+
 def test_random_secrets_differ_between_calls(mpc):
     outs = mpc.run_ring(lambda p: [p.reveal(p.rand_a((64,))) for _ in range(2)])
     first, second = outs[0]
