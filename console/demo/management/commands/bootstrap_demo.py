@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.http import HttpRequest
 
 from console.accounts.models import User
 from console.datasets import services as dataset_services
 from console.datasets.models import Authorization, Dataset
 from console.demo.data import DemoTable, demo_tables
+from console.demo.pipeline import PIPELINE_DESCRIPTION, PIPELINE_NAME, demo_graph
 from console.nodes.models import Node
 from console.projects import services as project_services
 from console.projects.models import Project, ProjectMember
+from workflows import services as workflow_services
+from workflows.models import Pipeline
 
 NODES = [
     ("alice", "Alice Bank", "Alice Bank plc (retail lending)"),
@@ -57,6 +60,7 @@ class Command(BaseCommand):
         project = self._project(users["alice"], [users["bob"], users["carol"]])
         for table, dataset in zip(tables, datasets, strict=True):
             self._authorize(users[table.party], table, dataset, project)
+        self._pipeline(users["alice"], project, datasets)
         self._print_logins()
 
     def _node_admin(self, name: str, display: str, institution: str) -> User:
@@ -120,6 +124,26 @@ class Command(BaseCommand):
         for column in table.protected:
             roles[column] = Authorization.Role.PROTECTED
         dataset_services.authorize_dataset(acting_as(user), dataset, project, roles)
+
+    def _pipeline(self, owner: User, project: Project, datasets: list[Dataset]) -> Pipeline:
+        """The ready demo pipeline (PSI -> ... -> evaluation), checked before it is saved."""
+        existing = Pipeline.objects.filter(project=project, name=PIPELINE_NAME).first()
+        if existing is not None:
+            return existing
+        graph = demo_graph({dataset.node.name: dataset.pk for dataset in datasets})
+        pipeline = Pipeline(
+            project=project,
+            name=PIPELINE_NAME,
+            description=PIPELINE_DESCRIPTION,
+            graph=graph.to_dict(),
+            created_by=owner,
+        )
+        checked = workflow_services.validate_pipeline(pipeline, graph)
+        if not checked.ok:
+            problems = "; ".join(f"{p.node}: {p.message}" for p in checked.problems)
+            raise CommandError(f"the demo pipeline does not validate: {problems}")
+        pipeline.save()
+        return pipeline
 
     def _print_logins(self) -> None:
         write = self.stdout.write
