@@ -98,12 +98,14 @@ def _fix_trunc_square(parts: list[Parts], params: tuple) -> Parts:
     """Truncation pair plus s_0^2 and s_1^2, the squares of both possible masks of the output."""
     _shape, bits = params
     r = _sum(parts, "r")
-    s1 = RING_DTYPE(0) - (r >> RING_DTYPE(bits))
-    s0 = s1 + ((r >> RING_DTYPE(63)) << RING_DTYPE(64 - bits))
-    fixed = _fix_trunc(parts, params)
-    fixed["sq0"] = s0 * s0 - _others(parts, "sq0")
-    fixed["sq1"] = s1 * s1 - _others(parts, "sq1")
-    return fixed
+    r_hi = np.asarray(r >> RING_DTYPE(bits))  # arrays even for 0-d shapes: updated in place
+    r_msb = np.asarray(r >> RING_DTYPE(63))
+    s1 = RING_DTYPE(0) - r_hi
+    s0 = (r_msb << RING_DTYPE(64 - bits)) + s1
+    sq0, sq1 = np.asarray(s0 * s0), np.asarray(s1 * s1)
+    for key, value in (("r_hi", r_hi), ("r_msb", r_msb), ("sq0", sq0), ("sq1", sq1)):
+        value -= _others(parts, key)
+    return {"r_hi": r_hi, "r_msb": r_msb, "sq0": sq0, "sq1": sq1}
 
 
 def _draw_bit(prg: PRG, rank0: bool, params: tuple) -> Parts:

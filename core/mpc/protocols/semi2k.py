@@ -129,26 +129,28 @@ class Semi2k(Protocol):
     def trunc(self, x: AShare, bits: int) -> AShare:
         """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
         r, later = self.triples.trunc_pair(x.shape, bits)
-        out, _c_high, _public = self._trunc_open(x, bits, r, later)
+        out, _no_wrap, _public = self._trunc_open(x, bits, r, later)
         return AShare(out[None])
 
     def _trunc_open(self, x: AShare, bits: int, r: np.ndarray, later) -> tuple:
-        """Open c = x + 2^62 + r; return (this party's share of x >> bits, msb(c), public part).
+        """Open c = x + 2^62 + r; return (this party's share of x >> bits, not msb(c), public).
 
         The result is P + s with P = (c >> bits) - 2^(62 - bits) public (added by rank 0) and
         s = -(r >> bits) + [not msb(c)] msb(r) 2^(64 - bits) shared.
         """
         shifted = x.data[0] + r
         if self.rank == 0:
-            shifted = shifted + (ONE << RING_DTYPE(TRUNC_OFFSET_BITS))
+            shifted += ONE << RING_DTYPE(TRUNC_OFFSET_BITS)
         (c,) = self._open([shifted])
-        c_high = c >> RING_DTYPE(63)
-        wrapped = (ONE - c_high) * later["r_msb"]  # [msb(r) and not msb(c)]
-        out = (wrapped << RING_DTYPE(64 - bits)) - later["r_hi"]
-        public = (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
+        no_wrap = c < (ONE << RING_DTYPE(63))  # msb(c) == 0
+        out = later["r_msb"] * no_wrap  # [msb(r) and not msb(c)]
+        out <<= RING_DTYPE(64 - bits)
+        out -= later["r_hi"]
+        public = c >> RING_DTYPE(bits)
+        public -= ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits)
         if self.rank == 0:
-            out = out + public
-        return out, c_high, public
+            out += public
+        return out, no_wrap, public
 
     def trunc_square(self, x: AShare, bits: int) -> tuple[AShare, AShare]:
         """Truncation whose output is also squared, for the price of the truncation alone.
@@ -158,11 +160,12 @@ class Semi2k(Protocol):
         s_1^2, so v^2 = P^2 + 2 P s + s^2 = 2 P v - P^2 + s^2 needs no further opening.
         """
         r, later = self.triples.trunc_square(x.shape, bits)
-        out, c_high, public = self._trunc_open(x, bits, r, later)
-        sq = later["sq1"] * c_high + later["sq0"] * (ONE - c_high)
-        square = (public << ONE) * out + sq
+        out, no_wrap, public = self._trunc_open(x, bits, r, later)
+        square = public << ONE
+        square *= out
+        square += np.where(no_wrap, later["sq0"], later["sq1"])
         if self.rank == 0:
-            square = square - public * public
+            square -= public * public
         return AShare(out[None]), AShare(square[None])
 
     # ----- conversions ------------------------------------------------------------------
