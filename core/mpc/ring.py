@@ -97,12 +97,26 @@ def matmul_shape(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> tuple[in
     return np.matmul(np.empty((*shape_a[:-1], 0)), np.empty(empty_b)).shape
 
 
+def _plan(inner_dim: int) -> tuple[int, int, int]:
+    """(limb width w, limb count c, limb products per BLAS call) for `ring_matmul`.
+
+    c = ceil(64 / w) limbs need c (c + 1) / 2 limb products, so c is the fewest the 2^53 bound
+    allows; w is then the narrowest width with that c, which leaves the most headroom to sum
+    several limb products inside one BLAS call.
+    """
+    count = -(-RING_BITS // limb_bits_for(inner_dim))
+    width = -(-RING_BITS // count)
+    per_call = (1 << _FLOAT_EXACT_BITS) // (max(1, int(inner_dim)) << (2 * width - 2))
+    return width, count, max(1, per_call)
+
+
 def ring_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact matrix product modulo 2^64 of uint64 operands (numpy matmul broadcasting rules).
 
-    Both operands are split into balanced limbs of w bits (w = 23 for inner dimension 512, so 3
-    limbs); limb products whose offset reaches 64 bits vanish modulo 2^64 and are skipped, which
-    leaves 6 float64 BLAS products for k = 512 (pairs (i, j) with i + j <= 2).
+    Both operands are split into c balanced limbs of w bits. Limb products whose offset w(i+j)
+    reaches 64 vanish modulo 2^64; the others are grouped by t = i + j and summed inside BLAS,
+    [A_i .. A_i'] @ [B_(t-i); ..; B_(t-i')], as many per call as keep the sum within 2^53. For
+    k = 512 that is w = 22, c = 3: three calls doing the work of 6 limb products.
     """
     a = np.asarray(a, dtype=RING_DTYPE)
     b = np.asarray(b, dtype=RING_DTYPE)
@@ -111,19 +125,21 @@ def ring_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     k = a.shape[-1]
     if b.shape[-2 if b.ndim > 1 else 0] != k:
         raise ShapeError(f"matmul inner dimensions differ: {a.shape} @ {b.shape}")
-    layout = _limb_layout(limb_bits_for(k))
-    a_limbs = _split_limbs(a, layout)
-    b_limbs = _split_limbs(b, layout)
+    width, count, per_call = _plan(k)
+    layout = _limb_layout(width)
+    a_cat = np.concatenate(_split_limbs(a, layout), axis=-1)  # [A_0 | A_1 | ..]
+    b_rev = np.concatenate(_split_limbs(b, layout)[::-1], axis=-2 if b.ndim > 1 else 0)
     out = None
-    for i, (off_a, _) in enumerate(layout):
-        for j, (off_b, _) in enumerate(layout):
-            shift = off_a + off_b
-            if shift >= RING_BITS:
-                break
-            # |product| <= 2^53, so the float is an exact integer and int64 holds it
-            part = np.matmul(a_limbs[i], b_limbs[j]).astype(np.int64).view(RING_DTYPE)
-            if shift:
-                part <<= RING_DTYPE(shift)
+    for t in range(count):
+        for first in range(0, t + 1, per_call):
+            last = min(t + 1, first + per_call)
+            rows = slice((count - 1 - t + first) * k, (count - 1 - t + last) * k)
+            b_part = b_rev[..., rows, :] if b.ndim > 1 else b_rev[rows]
+            # at most per_call * k terms of magnitude <= 2^(2w-2): an exact float integer
+            part = np.matmul(a_cat[..., first * k : last * k], b_part)
+            part = part.astype(np.int64).view(RING_DTYPE)
+            if t:
+                part <<= RING_DTYPE(t * width)
             if out is None:
                 out = part
             else:
