@@ -18,8 +18,10 @@ urlpatterns = [
     path("pipelines/<int:pk>/runs/", views.PipelineRuns.as_view(), name="pipeline-runs"),
     path("runs/<int:pk>/", views.RunDetail.as_view(), name="run"),
     path("runs/<int:pk>/cancel/", views.RunCancel.as_view(), name="run-cancel"),
+    path("runs/<int:pk>/report/", views.RunReport.as_view(), name="run-report"),
     path("artifacts/<int:pk>/", views.ArtifactDetail.as_view(), name="artifact"),
     path(
         "artifacts/<int:pk>/download/", views.ArtifactDownload.as_view(), name="artifact-download"
     ),
+    path("artifacts/<int:pk>/model.zip", views.ModelDownload.as_view(), name="artifact-model"),
 ]

@@ -7,7 +7,7 @@ visible and downloadable only to users of the node that holds it.
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -27,6 +27,8 @@ from workflows.api.serializers import (
 )
 from workflows.components import registry
 from workflows.models import Artifact, Pipeline
+from workflows.reports.model_zip import model_zip, model_zip_name
+from workflows.reports.render import render_run_report, report_filename
 
 OBJECT = OpenApiTypes.OBJECT
 ERRORS = {
@@ -225,6 +227,19 @@ class RunCancel(APIView):
         return Response(_run_body(request, services.cancel_run(request, run)))
 
 
+class RunReport(APIView):
+    @extend_schema(
+        summary="Download a run report: one self-contained HTML file (charts work offline)",
+        responses={(200, "text/html"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        run = services.get_run(request, pk)
+        html = render_run_report(run, request.user.node_id)
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{report_filename(run)}"'
+        return response
+
+
 class ArtifactDetail(APIView):
     @extend_schema(
         summary="One of my node's artifacts", responses={200: ArtifactSerializer, **ERRORS}
@@ -242,3 +257,17 @@ class ArtifactDownload(APIView):
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
         return FileResponse(artifact.path.open("rb"), as_attachment=True, filename=name)
+
+
+class ModelDownload(APIView):
+    @extend_schema(
+        summary="Download one of my node's model artifacts as a zip (manifest and my part)",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        artifact = services.get_own_artifact(request, pk)
+        if artifact.kind != "model":
+            raise Http404("No such model.")
+        response = HttpResponse(model_zip(artifact), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{model_zip_name(artifact)}"'
+        return response

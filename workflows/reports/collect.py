@@ -1,0 +1,134 @@
+"""The facts of a run as one node may see them, as plain dicts for the report template.
+
+Reports are read from the requesting node's own copy (every project party receives one). Table
+and model outputs contribute their public schema (`Artifact.info`) and, for the requester's own
+parts only, a row count and size; another party's file is never opened.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+from django.utils import timezone
+
+from workflows.components import registry
+from workflows.models import Artifact, NodeRun, Run
+from workflows.ports import console_port
+from workflows.reports.charts import views
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    if not start or not end:
+        return ""
+    seconds = (end - start).total_seconds()
+    return f"{seconds:.2f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def when(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else ""
+
+
+def size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def origin(node: NodeRun) -> NodeRun:
+    """The node run whose outputs this node has (itself, or the run it reused)."""
+    return node.reused_from or node
+
+
+def run_facts(run: Run, node_id: int) -> dict:
+    """Everything the report shows, for users of node `node_id`."""
+    project = console_port().project(run.pipeline.project_id)
+    nodes = list(run.nodes.select_related("reused_from").order_by("position"))
+    params = {entry["id"]: entry.get("params", {}) for entry in run.snapshot.get("nodes", [])}
+    own = Artifact.objects.filter(
+        node_run_id__in=[origin(node).pk for node in nodes], owner_node_id=node_id
+    )
+    party = next((name for name, pk in project.parties.items() if pk == node_id), "")
+    return {
+        "run": run,
+        "pipeline": run.pipeline,
+        "project": project,
+        "party": party,
+        "started_by": run.created_by.get_username() if run.created_by else "",
+        "created": when(run.created_at),
+        "started": when(run.started_at),
+        "finished": when(run.finished_at),
+        "duration": duration(run.started_at, run.finished_at),
+        "communication": communication(nodes, list(project.parties)),
+        "nodes": [node_facts(node, params.get(node.node_id, {}), own) for node in nodes],
+        "generated": when(timezone.now()),
+    }
+
+
+def communication(nodes: list[NodeRun], parties: list[str]) -> dict:
+    columns = list(dict.fromkeys([*parties, *(p for n in nodes for p in n.comm_bytes)]))
+    rows = [
+        [node.node_id, *(size(int(node.comm_bytes.get(p, 0))) for p in columns)]
+        for node in nodes
+        if any(int(sent) for sent in node.comm_bytes.values())
+    ]
+    totals = [size(sum(int(n.comm_bytes.get(p, 0)) for n in nodes)) for p in columns]
+    return {"parties": columns, "rows": rows, "totals": totals}
+
+
+def node_facts(node: NodeRun, params: dict, own) -> dict:
+    component = registry().get(node.component, node.version)
+    source = origin(node)
+    artifacts = [a for a in own if a.node_run_id == source.pk]
+    return {
+        "id": node.node_id,
+        "component": node.component,
+        "version": node.version,
+        "label": component.label if component else node.component,
+        "status": node.status,
+        "message": node.message,
+        "party": node.party,
+        "in_scope": node.in_scope,
+        "reused_from_run": source.run_id if source is not node else None,
+        "started": when(source.started_at),
+        "duration": duration(source.started_at, source.finished_at),
+        "params": [
+            {"name": k, "value": json.dumps(v, ensure_ascii=False)} for k, v in params.items()
+        ],
+        "outputs": outputs(source, artifacts),
+    }
+
+
+def outputs(source: NodeRun, own: list[Artifact]) -> list[dict]:
+    """Each output port once: a report's views, or a table/model's schema and own part."""
+    result = []
+    for port in dict.fromkeys(a.port for a in source.artifacts.all()):
+        mine = [a for a in own if a.port == port]
+        info = (mine or list(source.artifacts.filter(port=port)[:1]))[0].info
+        entry = {"port": port, "kind": info["kind"], "parties": info["parties"]}
+        if info["kind"] == "report":
+            entry |= report_views(mine[0]) if mine else {"missing": True}
+        else:
+            entry |= {"columns": info.get("columns", []), "own": [own_part(a) for a in mine]}
+        result.append(entry)
+    return result
+
+
+def report_views(artifact: Artifact) -> dict:
+    if not artifact.path.exists():
+        return {"missing": True}
+    report = json.loads(artifact.path.read_text(encoding="utf-8"))
+    title = report.get("title") if isinstance(report, dict) else None
+    return {"title": title or "", **views(report)}
+
+
+def own_part(artifact: Artifact) -> dict:
+    part = {"party": artifact.party, "size": size(artifact.size_bytes), "rows": None}
+    if artifact.kind.startswith("table") and artifact.path.exists():
+        # pandas, not a line count: quoted values may span lines.
+        part["rows"] = len(pd.read_csv(artifact.path, usecols=[0]))
+    return part
