@@ -10,7 +10,7 @@ from core.errors import PartyFailure
 from core.psi import DuplicateKeyError, EmptyIntersectionError
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
-from workflows.components.context import RunContext
+from workflows.components.context import RunCancelled, RunContext
 from workflows.components.params import ParamEnv, ParamError
 from workflows.components.spec import InferContext
 
@@ -143,3 +143,28 @@ def test_it_accepts_only_id_columns_as_keys(tmp_path):
     keys = registry().get("data_prep/psi").param("keys1")
     with pytest.raises(ParamError, match="role 'feature'"):
         keys.clean(["v"], ParamEnv(parties=PARTIES, inputs={"input_ds1": info}))
+
+
+def test_a_cancel_stops_the_intersection_and_writes_nothing(tmp_path):
+    frames = party_frames(9)
+    component = registry().get("data_prep/psi")
+    data = inputs(tmp_path, frames)
+    infos = {port: d.info for port, d in data.items()}
+    cleaned = {p.name: p.default for p in component.params} | params(3)
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # the start passes; the first check while the parties run stops
+
+    context = RunContext(
+        params=cleaned,
+        parties=PARTIES,
+        inputs=data,
+        infos=component.infer(InferContext(cleaned, infos, ParamEnv(PARTIES, infos))),
+        output_dir=lambda party: tmp_path / "out" / party,
+        cancelled=cancelled,
+    )
+    with pytest.raises(RunCancelled):
+        component.run(context)
+    assert context.written == {}

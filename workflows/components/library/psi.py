@@ -6,6 +6,10 @@ only through its link; the hub counts traffic into the run's `ctx.comm`. What is
 intersection (to every party, as its own aligned rows) and every party's set size, which the
 report states. Keys are compared as the text written in the files (so "007" differs from "7").
 
+The parties run in a helper thread; the component's own thread reports their progress and
+checks for a cancel (the engine stops between two chunks), so run state is only ever written
+from the executor's thread.
+
 Row order: the engine's aligned order depends only on jointly masked values. With
 `sort_result`, every party then sorts its intersecting rows by the key text; the keys are equal
 across parties row by row, so the order stays aligned and becomes reproducible.
@@ -13,10 +17,12 @@ across parties row by row, so the order stays aligned and becomes reproducible.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
 import pandas as pd
 
 from core.comm import LocalLinkHub
-from core.errors import PartyFailure
 from core.psi import run_local_psi
 from workflows.components.context import RunCancelled, RunContext
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
@@ -25,6 +31,7 @@ from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import frame_at, report_info, report_port
 
 PORTS = ("input_ds1", "input_ds2", "input_ds3")
+PROGRESS_SECONDS = 0.2
 KEYS = {"input_ds1": "keys1", "input_ds2": "keys2", "input_ds3": "keys3"}
 
 
@@ -58,33 +65,32 @@ def key_order(path, keys: list[str], rows) -> list[int]:
     return sorted(range(len(rows)), key=lambda i: tuple(text.iloc[i]))
 
 
-def _progress(ctx: RunContext, parties: list[str]):
-    done = dict.fromkeys(parties, 0.0)
-
-    def report(party: str, fraction: float) -> None:
-        done[party] = fraction
-        ctx.on_progress(int(90 * min(done.values())))
-
-    return report
-
-
 def intersect(ctx: RunContext, ports: list[str]) -> list:
+    """Run the PSI parties in a helper thread; this (the component's) thread alone reports
+    progress and checks for a cancel, which stops the engine between two chunks."""
     parties = [ctx.inputs[port].info.parties[0] for port in ports]
-    try:
-        return run_local_psi(
+    done, stop = dict.fromkeys(parties, 0.0), threading.Event()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="psi") as pool:
+        future = pool.submit(
+            run_local_psi,
             [ctx.inputs[port].path(party) for port, party in zip(ports, parties, strict=True)],
             [ctx.params[KEYS[port]] for port in ports],
             parties=parties,
             hub=LocalLinkHub(parties, stats=ctx.comm),
-            progress=_progress(ctx, parties),
-            should_cancel=ctx.cancelled,
+            progress=done.__setitem__,
+            should_cancel=stop.is_set,
             allow_duplicates=ctx.params["allow_duplicates"],
             allow_empty=ctx.params["allow_empty_result"],
         )
-    except PartyFailure as failure:
-        if ctx.cancelled():
-            raise RunCancelled("cancelled by the user") from failure
-        raise
+        try:
+            while not future.done():
+                ctx.progress(90 * min(done.values()))
+                wait([future], timeout=PROGRESS_SECONDS)
+        except RunCancelled:
+            stop.set()
+            wait([future])
+            raise
+        return future.result()
 
 
 def write_party(ctx: RunContext, port: str, result) -> None:
