@@ -3,9 +3,11 @@
 For every kernel: wall-clock seconds of the kernel alone (inputs already shared, nothing
 revealed), CPU seconds of all simulated parties and the dealer together (less disturbed by other
 programs than wall time), bytes sent party-to-party (max over parties), bytes sent by the SEMI2K
-dealer, rounds (max over parties) and the max absolute error against numpy.
+dealer, rounds (max over parties) and the max absolute error against numpy. Every kernel runs
+`--repeat` times (fresh parties and dealer each time); `seconds` is the median run, with the
+fastest run and all runs alongside, because other programs on a shared machine shift wall time.
 
-    .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--only NAME ...]
+    .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--repeat N] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -143,10 +145,24 @@ PLAN = [
 ]
 
 
+def bench_repeated(protocol: str, parties: int, name: str, size: int, repeat: int) -> dict:
+    """Median run by wall time, plus the fastest and every run's seconds."""
+    runs = sorted((bench(protocol, parties, name, size) for _ in range(repeat)), key=_seconds)
+    median = dict(runs[(len(runs) - 1) // 2])
+    median["seconds_min"] = runs[0]["seconds"]
+    median["seconds_runs"] = [r["seconds"] for r in runs]
+    return median
+
+
+def _seconds(run: dict) -> float:
+    return run["seconds"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes / 100 (matmul 128)")
     parser.add_argument("--only", nargs="*", help="kernel names to run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per kernel (median kept)")
     args = parser.parse_args()
     results = []
     load_before = os.getloadavg()[0]
@@ -155,7 +171,7 @@ def main() -> None:
             continue
         if args.quick:
             size = 128 if name == "matmul" else size // 100
-        results.append(bench(protocol, parties, name, size))
+        results.append(bench_repeated(protocol, parties, name, size, max(1, args.repeat)))
     print(
         json.dumps(
             {
