@@ -17,7 +17,7 @@ Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
   for x < -11.09 (any such x). With t = x log2(e) + 16, k = trunc(t) (floor, or floor + 1)
   and s = t - k in [-1, 1): 2^k is a product of six ring integers selected by k's bits (a
   6-bit packed A2B), 2^s a degree-6 polynomial, and the result 2^s 2^k 2^-16. t < 0 (true
-  value < 2^-16) gives 0, detected by msb(t). About 3x the time and traffic of "squaring".
+  value < 2^-16) gives 0, detected by msb(t). 3x the traffic and 5x the CPU of "squaring".
 - log(x): x in [2^-10, 2^(f-2)]: absolute error < 1e-4 (normalise to u in [0.5, 1), degree-8
   polynomial for log(u), plus p * ln 2).
 - sqrt(x), rsqrt(x): x in [2^-10, 2^(f-2)]: relative error < 2e-4 + 2 ulp absolute, as
