@@ -193,6 +193,10 @@ class RunExecution:
             for edge in self.graph.inputs_of(node_id)
         }
 
+    def _requesting_party(self) -> str | None:
+        node = getattr(self.run.created_by, "node", None)
+        return node.name if node is not None else None
+
     def _run_node(self, node: NodeRun) -> None:
         component = self.checked.components[node.node_id]
         relative = node_dir(self.run.pk, node.node_id)
@@ -206,6 +210,7 @@ class RunExecution:
             on_log=lambda message: state.add_node_log(node, message),
             cancelled=self.cancelled,
             sources=self.sources,
+            requested_by=self._requesting_party(),
         )
         state.set_node_status(node, Status.RUNNING)
         try:

@@ -28,8 +28,16 @@ def table(tmp_path: Path, frames: dict[str, pd.DataFrame], roles: dict[str, str]
     return ArtifactData(ArtifactInfo.table(columns), files)
 
 
-def run_component(tmp_path: Path, key: str, params: dict, inputs: dict, parties=("alice", "bob")):
-    """Clean params, infer outputs, run; return {port: ArtifactData} of what was written."""
+def run_component(
+    tmp_path: Path,
+    key: str,
+    params: dict,
+    inputs: dict,
+    parties=("alice", "bob"),
+    requested_by: str | None = "alice",
+):
+    """Clean params, infer outputs, run as started by `requested_by`'s user; return
+    {port: ArtifactData} of what was written."""
     component = registry().get(key)
     infos = {port: data.info for port, data in inputs.items()}
     env = ParamEnv(parties=tuple(parties), inputs=infos)
@@ -46,6 +54,7 @@ def run_component(tmp_path: Path, key: str, params: dict, inputs: dict, parties=
         infos=outputs,
         output_dir=lambda party: tmp_path / "out" / party,
         on_log=logs.append,
+        requested_by=requested_by,
     )
     component.run(context)
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}

@@ -23,7 +23,7 @@ FEATURES = ["age", "income", "spend"]
 
 
 @pytest.fixture
-def joint_run(pipeline_factory, credit, shop):
+def joint_run(pipeline_factory, credit, shop, alice_user):
     graph = {
         "nodes": [
             node("read", "read/dataset", dataset=credit.pk),
@@ -48,7 +48,8 @@ def joint_run(pipeline_factory, credit, shop):
             edge("fill", "output_ds", "train", "input_ds"),
         ],
     }
-    run = run_now(pipeline_factory(graph, name="Joint model"))
+    # Started by alice, the label holder: only she may reveal the weights.
+    run = run_now(pipeline_factory(graph, name="Joint model"), user=alice_user)
     assert run.status == Status.SUCCEEDED, [(n.node_id, n.message) for n in run.nodes.all()]
     return run
 

@@ -81,6 +81,16 @@ def test_the_report_leaves_weights_out_unless_revealed(tmp_path):
     assert out["output_model"].read_json("bob")["manifest"]["weights_revealed"] is False
 
 
+@pytest.mark.parametrize("requested_by", ["bob", None])
+def test_only_the_label_holder_may_reveal_the_weights(tmp_path, requested_by):
+    _, _, frames = dataset()
+    data = table(tmp_path / "in", frames, {"y": "label", "id": "id"})
+    params = {"features": ["a0", "b0"], "label": "y", "epochs": 2, "report_weights": True}
+    with pytest.raises(PermissionError, match="only a user of 'alice', the label holder"):
+        run_component(tmp_path, "ml.train/ss_lr", params, {"input_ds": data}, PARTIES, requested_by)
+    assert not (tmp_path / "out").exists()
+
+
 def test_it_trains_linear_regression_close_to_least_squares(tmp_path):
     x, y, frames = dataset(seed=6, linear=True)
     data = table(tmp_path / "in", frames, {"y": "label", "id": "id"})

@@ -68,6 +68,9 @@ class RunContext:
     cancelled: Callable[[], bool] = lambda: False
     comm: CommStats = field(default_factory=CommStats)
     sources: dict = field(default_factory=dict)
+    # The party whose user started the run: the consent behind choices that reveal something
+    # (e.g. SS-LR weights) is that party's, not any project member's.
+    requested_by: str | None = None
     written: dict[str, dict[str, Path]] = field(default_factory=dict)
 
     def progress(self, percent: float) -> None:

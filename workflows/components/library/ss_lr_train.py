@@ -127,10 +127,21 @@ def revealed_weights(weights: np.ndarray, layout: list[dict]) -> dict:
     return {"features": dict(zip(names, flat[:-1], strict=True)), "bias": flat[-1]}
 
 
+def check_reveal_consent(ctx: RunContext, label_party: str) -> None:
+    """Only the model's owner (the label holder) may reveal its weights, by starting the run."""
+    if ctx.params["report_weights"] and ctx.requested_by != label_party:
+        raise PermissionError(
+            f"report_weights reveals the model's weights to every party: only a user of "
+            f"{label_party!r}, the label holder who owns the model, may start such a run "
+            f"(this run was started by {ctx.requested_by or 'no party'})"
+        )
+
+
 def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     layout = feature_layout(info, ctx.params["features"])
     label_party = info.find(ctx.params["label"])[0].party
+    check_reveal_consent(ctx, label_party)
     ctx.progress(0)
     with secure.spu_session(ctx, list(info.parties)) as spu:
         model = train(ctx, spu, layout, label_party)
@@ -205,7 +216,8 @@ COMPONENT = Component(
         BoolParam(
             name="report_weights",
             default=False,
-            help="Reveal the weights in the report (the model owner's choice).",
+            help="Reveal the weights in the report. Only a run started by the label holder "
+            "(the model's owner) may do this.",
         ),
     ),
     infer=infer,
