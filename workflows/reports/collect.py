@@ -49,6 +49,7 @@ def run_facts(run: Run, node_id: int) -> dict:
     project = console_port().project(run.pipeline.project_id)
     nodes = list(run.nodes.select_related("reused_from").order_by("position"))
     params = {entry["id"]: entry.get("params", {}) for entry in run.snapshot.get("nodes", [])}
+    sources = console_port().sources(project.id)
     own = Artifact.objects.filter(
         node_run_id__in=[origin(node).pk for node in nodes], owner_node_id=node_id
     )
@@ -64,7 +65,10 @@ def run_facts(run: Run, node_id: int) -> dict:
         "finished": when(run.finished_at),
         "duration": duration(run.started_at, run.finished_at),
         "communication": communication(nodes, list(project.parties)),
-        "nodes": [node_facts(node, params.get(node.node_id, {}), own) for node in nodes],
+        "nodes": [
+            node_facts(node, described(params.get(node.node_id, {}), sources), own)
+            for node in nodes
+        ],
         "generated": when(timezone.now()),
     }
 
@@ -80,7 +84,20 @@ def communication(nodes: list[NodeRun], parties: list[str]) -> dict:
     return {"parties": columns, "rows": rows, "totals": totals}
 
 
-def node_facts(node: NodeRun, params: dict, own) -> dict:
+def described(params: dict, sources: dict) -> list[dict]:
+    """Parameters as JSON text; a dataset id also names the dataset and its owner (public
+    facts of a project), while it is still authorised to the project."""
+    rows = []
+    for name, value in params.items():
+        shown = json.dumps(value, ensure_ascii=False)
+        source = sources.get(value) if name == "dataset" and isinstance(value, int) else None
+        if source is not None:
+            shown = f"{shown} ({source.name}, held by {source.party})"
+        rows.append({"name": name, "value": shown})
+    return rows
+
+
+def node_facts(node: NodeRun, params: list[dict], own) -> dict:
     component = registry().get(node.component, node.version)
     source = origin(node)
     artifacts = [a for a in own if a.node_run_id == source.pk]
@@ -96,9 +113,8 @@ def node_facts(node: NodeRun, params: dict, own) -> dict:
         "reused_from_run": source.run_id if source is not node else None,
         "started": when(source.started_at),
         "duration": duration(source.started_at, source.finished_at),
-        "params": [
-            {"name": k, "value": json.dumps(v, ensure_ascii=False)} for k, v in params.items()
-        ],
+        "params": params,
+        "logs": node.logs,
         "outputs": outputs(source, artifacts),
     }
 
