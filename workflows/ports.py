@@ -56,6 +56,12 @@ class ConsolePort(Protocol):
     def sources(self, project_id: int) -> dict[int, SourceTable]:
         """Datasets currently authorised (not revoked) to the project, by dataset id."""
 
+    def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
+        """Record `action` ("download", or "access_denied" for a refusal) in the audit log.
+
+        `node_id` is the node owning the target (None: the requesting user's node).
+        """
+
 
 @cache
 def console_port() -> ConsolePort:

@@ -55,9 +55,19 @@ def get_own_artifact(request, pk) -> Artifact:
         node_run__run__pipeline__project_id__in=ids, owner_node_id=request.user.node_id
     )
     artifact = artifacts.filter(pk=pk).first() if str(pk).isdigit() else None
+    if artifact is None:
+        _audit_refused_artifact(request, pk)
     if artifact is None or not artifact.path.exists():
         raise Http404("No such artifact.")
     return artifact
+
+
+def _audit_refused_artifact(request, pk) -> None:
+    """Another party's artifact looks like a missing one (404), but its owner sees the try."""
+    other = Artifact.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    if other is not None:
+        reason = "the artifact belongs to another party"
+        console_port().audit(request, "access_denied", other, other.owner_node_id, reason=reason)
 
 
 def writable_project(request, project_id) -> ProjectFacts:

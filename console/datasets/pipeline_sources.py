@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 
+from console.audit.log import Action, Outcome, record
 from console.datasets.models import Authorization
+from console.nodes.models import Node
 from console.projects.access import get_project_for_user
 from console.projects.models import Project, ProjectMember
 from workflows.components.schema import Column
@@ -68,6 +70,11 @@ class ConsoleSources:
 
     def is_member(self, user, project_id: int) -> bool:
         return project_id in self.visible_project_ids(user)
+
+    def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
+        node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
+        outcome = Outcome.DENIED if action == Action.ACCESS_DENIED else Outcome.SUCCESS
+        record(request, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
         active = Authorization.objects.filter(

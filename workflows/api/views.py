@@ -27,6 +27,7 @@ from workflows.api.serializers import (
 )
 from workflows.components import registry
 from workflows.models import Artifact, Pipeline
+from workflows.ports import console_port
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
 
@@ -235,6 +236,7 @@ class RunReport(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         run = services.get_run(request, pk)
         html = render_run_report(run, request.user.node_id)
+        console_port().audit(request, "download", run, None, what="run report")
         response = HttpResponse(html, content_type="text/html; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{report_filename(run)}"'
         return response
@@ -256,6 +258,7 @@ class ArtifactDownload(APIView):
     def get(self, request: Request, pk: int) -> FileResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
+        console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
         return FileResponse(artifact.path.open("rb"), as_attachment=True, filename=name)
 
 
@@ -269,5 +272,6 @@ class ModelDownload(APIView):
         if artifact.kind != "model":
             raise Http404("No such model.")
         response = HttpResponse(model_zip(artifact), content_type="application/zip")
+        console_port().audit(request, "download", artifact, artifact.owner_node_id, what="model")
         response["Content-Disposition"] = f'attachment; filename="{model_zip_name(artifact)}"'
         return response
