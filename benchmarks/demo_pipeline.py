@@ -13,42 +13,11 @@ Prints one JSON object. `--quick` runs once instead of twice (the best run is re
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
-import shutil
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["PRIVPAD_DATA_DIR"] = tempfile.mkdtemp(prefix="privpad-bench-demo-")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-
-
-def timed_registry(spent: dict[str, float]):
-    """The library with every component's `run` timed into `spent` (by component key)."""
-    from workflows.components import discover
-    from workflows.components.spec import Registry
-
-    def wrap(component):
-        def run(ctx):
-            start = time.perf_counter()
-            try:
-                component.run(ctx)
-            finally:
-                spent[component.key] = spent.get(component.key, 0.0) + time.perf_counter() - start
-
-        return dataclasses.replace(component, run=run)
-
-    return Registry([wrap(component) for component in discover()])
+from demo_console import cleanup, load_demo, time_components
 
 
 def run_once(pipeline, graph, spent: dict[str, float]) -> dict:
@@ -77,16 +46,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one run instead of two")
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    call_command("bootstrap_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    load_demo()
 
     from console.demo.pipeline import PIPELINE_NAME
-    from workflows import executor, services
+    from workflows import services
     from workflows.models import Pipeline
 
     spent: dict[str, float] = {}
-    registry = timed_registry(spent)
-    executor.registry = services.registry = lambda: registry
+    time_components(spent)
     pipeline = Pipeline.objects.get(name=PIPELINE_NAME)
     graph = services.checked_graph(pipeline.graph)
     runs = [run_once(pipeline, graph, spent) for _ in range(1 if args.quick else 2)]
@@ -116,4 +83,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        shutil.rmtree(os.environ["PRIVPAD_DATA_DIR"], ignore_errors=True)
+        cleanup()

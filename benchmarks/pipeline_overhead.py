@@ -12,24 +12,10 @@ Prints one JSON object. `--quick` runs once instead of three times.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
-import shutil
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["PRIVPAD_DATA_DIR"] = tempfile.mkdtemp(prefix="privpad-bench-")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
+from demo_console import cleanup, load_demo, time_components
 
 STAGES = [
     ("r", "read/dataset"),
@@ -38,23 +24,6 @@ STAGES = [
     ("scale", "preprocessing/scaler"),
     ("stats", "stats/table_statistics"),
 ]
-
-
-def timed_registry(spent: dict[str, float]):
-    from workflows.components import discover
-    from workflows.components.spec import Registry
-
-    def wrap(component):
-        def run(ctx):
-            start = time.perf_counter()
-            try:
-                component.run(ctx)
-            finally:
-                spent[component.key] = spent.get(component.key, 0.0) + time.perf_counter() - start
-
-        return dataclasses.replace(component, run=run)
-
-    return Registry([wrap(component) for component in discover()])
 
 
 def prep_graph(project) -> dict:
@@ -88,16 +57,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one run instead of three")
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
-    call_command("bootstrap_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    load_demo()
 
     from console.projects.models import Project
     from workflows import executor, services
     from workflows.models import Pipeline, Status
 
     spent: dict[str, float] = {}
-    registry = timed_registry(spent)
-    executor.registry = services.registry = lambda: registry
+    time_components(spent)
     project = Project.objects.first()
     pipeline = Pipeline.objects.create(project=project, name="bench", graph=prep_graph(project))
     graph = services.checked_graph(pipeline.graph)
@@ -135,4 +102,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        shutil.rmtree(os.environ["PRIVPAD_DATA_DIR"], ignore_errors=True)
+        cleanup()

@@ -1,0 +1,57 @@
+"""A throwaway console for pipeline benchmarks: importing this module sets it up.
+
+SQLite and node storage live in a temporary data directory (removed by `cleanup()`), the demo
+is loaded with `bootstrap_demo`, and `time_components(spent)` makes the executor use a
+registry whose components add their own `run` time to `spent` (by component key), so a
+benchmark can split a run's wall time into the components' work and orchestration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ["PRIVPAD_DATA_DIR"] = tempfile.mkdtemp(prefix="privpad-bench-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+
+def load_demo() -> None:
+    call_command("migrate", verbosity=0)
+    with open(os.devnull, "w") as quiet:
+        call_command("bootstrap_demo", stdout=quiet)
+
+
+def time_components(spent: dict[str, float]) -> None:
+    """Run every pipeline with the library's components timed into `spent`."""
+    from workflows import executor, services
+    from workflows.components import discover
+    from workflows.components.spec import Registry
+
+    def timed(component):
+        def run(ctx):
+            start = time.perf_counter()
+            try:
+                component.run(ctx)
+            finally:
+                spent[component.key] = spent.get(component.key, 0.0) + time.perf_counter() - start
+
+        return dataclasses.replace(component, run=run)
+
+    registry = Registry([timed(component) for component in discover()])
+    executor.registry = services.registry = lambda: registry
+
+
+def cleanup() -> None:
+    shutil.rmtree(os.environ["PRIVPAD_DATA_DIR"], ignore_errors=True)
