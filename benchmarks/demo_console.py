@@ -17,7 +17,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["PRIVPAD_DATA_DIR"] = tempfile.mkdtemp(prefix="privpad-bench-")
+# Worker processes (PSI's forkserver pool) import the benchmark again: they inherit the
+# parent's directory through this variable instead of each making one nobody removes.
+if "PRIVPAD_BENCH_DATA_DIR" not in os.environ:
+    os.environ["PRIVPAD_BENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="privpad-bench-")
+os.environ["PRIVPAD_DATA_DIR"] = os.environ["PRIVPAD_BENCH_DATA_DIR"]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 import django  # noqa: E402
