@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from console.audit.log import Action, Outcome, record
 from console.projects.models import Project
@@ -21,6 +20,20 @@ def projects_visible_to(user):
     return projects.filter(memberships__node_id=user.node_id).distinct()
 
 
+def _deny(request, project: Project | None, reason: str) -> None:
+    """Answer 404; a refusal of a project that does exist is audited for its owner."""
+    if project is not None:
+        record(
+            request,
+            Action.ACCESS_DENIED,
+            target=project,
+            node=project.owner_node,
+            outcome=Outcome.DENIED,
+            reason=reason,
+        )
+    raise Http404("No such project.")
+
+
 def get_project_for_user(request, pk) -> Project:
     """Return the project if the user's node is a member (or a platform admin asks), else 404.
 
@@ -30,33 +43,12 @@ def get_project_for_user(request, pk) -> Project:
         return projects_visible_to(request.user).get(pk=pk)
     except (Project.DoesNotExist, ValueError, TypeError):
         project = Project.objects.filter(pk=pk).first() if str(pk).isdigit() else None
-        if project is not None:
-            record(
-                request,
-                Action.ACCESS_DENIED,
-                target=project,
-                node=project.owner_node,
-                outcome=Outcome.DENIED,
-                reason="not a member of the project",
-            )
-        raise Http404("No such project.") from None
+        _deny(request, project, "not a member of the project")
 
 
 def get_project_for_owner(request, pk) -> Project:
     """Return the project if the user's node owns it (to manage members, archive...), else 404."""
     project = get_project_for_user(request, pk)
     if request.user.node_id != project.owner_node_id and not request.user.is_superuser:
-        record(
-            request,
-            Action.ACCESS_DENIED,
-            target=project,
-            node=project.owner_node,
-            outcome=Outcome.DENIED,
-            reason="only the owner node manages the project",
-        )
-        raise Http404("No such project.")
+        _deny(request, project, "only the owner node manages the project")
     return project
-
-
-def get_project_by_id(pk) -> Project:
-    return get_object_or_404(Project, pk=pk)
