@@ -6,6 +6,7 @@ Every variable is documented with its default in `.env.example`; `console.checks
 unsafe combinations.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from console.env import (
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "console.pages",
     "console.api",
     "console.demo",
+    "console.pipelines",
     "workflows",
 ]
 
@@ -98,6 +100,9 @@ else:
             "NAME": DATA_DIR / "privpad.sqlite3",
             # WAL lets page reads proceed while a run writes its progress.
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+            # Tests use a file too: an in-memory shared-cache database fails at once with
+            # "table is locked" when a run thread writes while a request thread reads.
+            "TEST": {"NAME": DATA_DIR / "test-privpad.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -148,7 +153,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # plotly.js as the installed plotly package ships it (one version for pages and reports).
+    ("vendor/plotly", Path(find_spec("plotly").submodule_search_locations[0]) / "package_data"),
+]
 STATIC_ROOT = DATA_DIR / "collected-static"
 # The console serves its own static files (no CDN, no separate web server needed).
 PRIVPAD_SERVE_STATIC = envbool("PRIVPAD_SERVE_STATIC", True)
