@@ -8,6 +8,7 @@ app_name = "workflows-api"
 
 urlpatterns = [
     path("components/", views.ComponentCatalogue.as_view(), name="components"),
+    path("pipeline-templates/", views.PipelineTemplates.as_view(), name="pipeline-templates"),
     path("pipelines/", views.PipelineListCreate.as_view(), name="pipelines"),
     path("pipelines/import/", views.PipelineImport.as_view(), name="pipeline-import"),
     path("pipelines/<int:pk>/", views.PipelineDetail.as_view(), name="pipeline"),
@@ -17,6 +18,7 @@ urlpatterns = [
     ),
     path("pipelines/<int:pk>/runs/", views.PipelineRuns.as_view(), name="pipeline-runs"),
     path("runs/<int:pk>/", views.RunDetail.as_view(), name="run"),
+    path("runs/<int:pk>/nodes/<str:node>/", views.RunNodeResult.as_view(), name="run-node"),
     path("runs/<int:pk>/cancel/", views.RunCancel.as_view(), name="run-cancel"),
     path("runs/<int:pk>/report/", views.RunReport.as_view(), name="run-report"),
     path("artifacts/<int:pk>/", views.ArtifactDetail.as_view(), name="artifact"),

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
-from workflows import state
+from workflows import starters, state
 from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
@@ -89,6 +89,13 @@ def checked_graph(data) -> Graph:
         return parse_graph(data)
     except GraphFormatError as error:
         raise ValidationError({"graph": str(error)}, code="invalid_graph") from error
+
+
+def template_graph(project_id: int, template: str) -> Graph:
+    """A template's graph filled from the project's parties and authorised datasets."""
+    port = console_port()
+    project = port.project(project_id)
+    return starters.build(template, list(project.parties), port.sources(project_id))
 
 
 def validate_pipeline(pipeline: Pipeline, graph: Graph | None = None) -> Validation:

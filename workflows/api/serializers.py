@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from workflows.graph import Scope
 from workflows.models import Artifact, Pipeline
+from workflows.starters import STARTERS
 
 
 class PipelineSerializer(serializers.ModelSerializer):
@@ -20,6 +21,12 @@ class PipelineCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     graph = serializers.JSONField(required=False, default=dict)
+    template = serializers.ChoiceField(choices=list(STARTERS), required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("template") and attrs.get("graph"):
+            raise serializers.ValidationError("give either a graph or a template, not both")
+        return attrs
 
 
 class PipelineUpdateSerializer(serializers.Serializer):

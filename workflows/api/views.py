@@ -28,8 +28,10 @@ from workflows.api.serializers import (
 from workflows.components import registry
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
+from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
+from workflows.starters import STARTERS
 
 OBJECT = OpenApiTypes.OBJECT
 ERRORS = {
@@ -59,6 +61,12 @@ class ComponentCatalogue(APIView):
         return Response({"components": registry().catalogue()})
 
 
+class PipelineTemplates(APIView):
+    @extend_schema(summary="Templates a new pipeline can start from", responses=OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response({"templates": [starter.to_dict() for starter in STARTERS.values()]})
+
+
 class PipelineListCreate(APIView):
     @extend_schema(
         summary="Pipelines of my node's projects", responses=PipelineSerializer(many=True)
@@ -80,7 +88,10 @@ class PipelineListCreate(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         _writable(request, data["project"])
-        graph = services.checked_graph(data["graph"] or {"nodes": [], "edges": []})
+        if data.get("template"):
+            graph = services.template_graph(data["project"], data["template"])
+        else:
+            graph = services.checked_graph(data["graph"] or {"nodes": [], "edges": []})
         pipeline = Pipeline.objects.create(
             project_id=data["project"],
             name=data["name"],
@@ -214,6 +225,23 @@ class RunDetail(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(_run_body(request, services.get_run(request, pk)))
+
+
+class RunNodeResult(APIView):
+    @extend_schema(
+        summary="A node of a run with its results as my node may see them",
+        description=(
+            "Status, parameters, logs and outputs: reports as tables and plotly figures; "
+            "tables and models as their schema, and my node's own parts with their first rows."
+        ),
+        responses={200: OBJECT, **ERRORS},
+    )
+    def get(self, request: Request, pk: int, node: str) -> Response:
+        run = services.get_run(request, pk)
+        result = node_result(run, node, request.user.node_id)
+        if result is None:
+            raise Http404("No such node in this run.")
+        return Response(result)
 
 
 class RunCancel(APIView):

@@ -18,6 +18,8 @@ from workflows.models import Artifact, NodeRun, Run
 from workflows.ports import console_port
 from workflows.reports.charts import views
 
+PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
+
 
 def duration(start: datetime | None, end: datetime | None) -> str:
     if not start or not end:
@@ -142,9 +144,33 @@ def report_views(artifact: Artifact) -> dict:
     return {"title": title or "", **views(report)}
 
 
+def node_result(run: Run, node_id: str, requester_node: int) -> dict | None:
+    """One node of a run as the results panel shows it to users of `requester_node`: its facts
+    (as in the report) and, for the requester's own table parts, the first rows. None if the
+    run has no such node."""
+    node = run.nodes.select_related("reused_from").filter(node_id=node_id).first()
+    if node is None:
+        return None
+    params = next(
+        (n.get("params", {}) for n in run.snapshot.get("nodes", []) if n.get("id") == node_id), {}
+    )
+    sources = console_port().sources(run.pipeline.project_id)
+    own = Artifact.objects.filter(node_run_id=origin(node).pk, owner_node_id=requester_node)
+    facts = node_facts(node, described(params, sources), own)
+    return facts
+
+
 def own_part(artifact: Artifact) -> dict:
-    part = {"party": artifact.party, "size": size(artifact.size_bytes), "rows": None}
+    part = {
+        "id": artifact.pk,
+        "kind": artifact.kind,
+        "party": artifact.party,
+        "size": size(artifact.size_bytes),
+        "rows": None,
+    }
     if artifact.kind.startswith("table") and artifact.path.exists():
         # pandas, not a line count: quoted values may span lines.
         part["rows"] = len(pd.read_csv(artifact.path, usecols=[0]))
+        head = pd.read_csv(artifact.path, nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False)
+        part["preview"] = {"columns": list(head.columns), "rows": head.values.tolist()}
     return part
