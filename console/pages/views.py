@@ -1,4 +1,4 @@
-"""The dashboard: the user's node, projects and datasets at a glance."""
+"""The dashboard: the user's node, projects, datasets and recent runs at a glance."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from console.datasets.access import datasets_visible_to
 from console.pages.counts import with_counts
+from console.pipelines.listing import recent_runs
 from console.projects.access import projects_visible_to
 
 DASHBOARD_LIMIT = 8
@@ -22,5 +23,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "datasets": own_datasets[:DASHBOARD_LIMIT],
         "dataset_total": own_datasets.count(),
         "shared_total": datasets_visible_to(user).exclude(node_id=user.node_id).count(),
+        "runs": recent_runs(user, DASHBOARD_LIMIT),
     }
     return render(request, "pages/dashboard.html", context)

@@ -11,6 +11,7 @@ from console.nodes.models import Node
 from console.pages.counts import with_counts
 from console.pages.errors import add_service_errors, error_text
 from console.pages.roles import with_roles
+from console.pipelines.listing import project_pipelines, with_last_run
 from console.projects import services
 from console.projects.access import get_project_for_owner, get_project_for_user, projects_visible_to
 from console.projects.forms import AddMemberForm, ProjectForm
@@ -59,6 +60,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_owner": is_owner,
         "can_manage": can_manage,
         "member_form": AddMemberForm(project) if can_manage else None,
+        "pipelines": with_last_run(project_pipelines(project)),
+        "can_add_pipeline": not project.is_archived and project.has_member(request.user.node),
     }
     return render(request, "projects/detail.html", context)
 

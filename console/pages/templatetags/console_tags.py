@@ -28,3 +28,14 @@ def _plain(value) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_plain(item) for item in value)
     return str(value)
+
+
+@register.filter
+def duration_until(start, end) -> str:
+    """Seconds from `start` to `end` as "4.2 s", "3.5 min" or "1.2 h"."""
+    if not start or not end:
+        return ""
+    seconds = (end - start).total_seconds()
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from console.pipelines import views
+
+app_name = "pipelines"
+urlpatterns = [
+    path("new/<int:project>/", views.create, name="create"),
+    path("<int:pk>/", views.canvas, name="canvas"),
+    path("runs/<int:pk>/", views.run_view, name="run"),
+]
