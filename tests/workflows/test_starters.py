@@ -1,0 +1,115 @@
+"""Pipeline templates: filled from the project's datasets and roles, valid when the project
+says enough, and left for the user to configure (never guessed) when it does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.datasets.models import Authorization
+from tests.workflows.conftest import SHOP_ROLES, make_dataset, shop_frame
+from workflows import services, starters
+from workflows.models import Pipeline
+
+pytestmark = pytest.mark.django_db
+
+
+def built(project, key: str) -> dict:
+    return services.template_graph(project.pk, key).to_dict()
+
+
+def params(graph: dict, node_id: str) -> dict:
+    return next(node["params"] for node in graph["nodes"] if node["id"] == node_id)
+
+
+def problems(pipeline) -> list[dict]:
+    return [p.to_dict() for p in services.validate_pipeline(pipeline).problems]
+
+
+def test_the_blank_template_is_empty(project):
+    assert built(project, "blank") == {"nodes": [], "edges": []}
+
+
+def test_joint_audience_reads_each_party_and_joins_on_the_id_columns(project, credit, shop):
+    graph = built(project, "joint_audience")
+    assert params(graph, "read_1") == {"dataset": credit.pk}
+    assert params(graph, "read_2") == {"dataset": shop.pk}
+    assert params(graph, "psi") == {"keys1": ["id"], "keys2": ["id"]}
+    assert {(e["source"]["node"], e["target"]["node"]) for e in graph["edges"]} == {
+        ("read_1", "psi"),
+        ("read_2", "psi"),
+        ("psi", "stats"),
+    }
+
+
+def test_credit_risk_uses_the_roles_and_gives_predictions_to_the_label_holder(
+    project, credit, shop, pipeline_factory
+):
+    graph = built(project, "credit_risk")
+    train = params(graph, "train")
+    assert train["label"] == "y"
+    assert train["features"] == ["age", "income", "city", "score", "spend"]  # not protected
+    assert params(graph, "predict")["receiver"] == "alice"
+    assert params(graph, "evaluate") == {"prediction": "pred", "label": "y"}
+    pipeline = pipeline_factory(graph)
+    # Only the string column 'city' stops it: SS-LR and the scaler take numbers.
+    assert {p["field"] for p in problems(pipeline)} == {"features"}
+    assert all("city" in p["message"] for p in problems(pipeline))
+
+
+def test_credit_risk_is_valid_on_numeric_data(project, alice, bob, pipeline_factory):
+    frame = shop_frame(seed=3).rename(columns={"spend": "balance", "visits": "loans"})
+    data = make_dataset(alice, "numeric", frame.assign(y=[i % 2 for i in range(60)]))
+    roles = {"id": "id", "balance": "feature", "loans": "feature", "y": "label"}
+    Authorization.objects.create(dataset=data, project=project, column_roles=roles)
+    other = make_dataset(bob, "shop", shop_frame())
+    Authorization.objects.create(dataset=other, project=project, column_roles=SHOP_ROLES)
+    assert problems(pipeline_factory(built(project, "credit_risk"))) == []
+
+
+def test_a_party_with_two_datasets_is_left_to_choose(project, alice, credit, shop):
+    second = make_dataset(alice, "second", shop_frame(seed=4))
+    Authorization.objects.create(dataset=second, project=project, column_roles=SHOP_ROLES)
+    graph = built(project, "joint_audience")
+    assert params(graph, "read_1") == {}
+    assert "keys1" not in params(graph, "psi")
+
+
+def test_without_datasets_every_read_needs_configuration(project):
+    graph = built(project, "credit_risk")
+    assert params(graph, "read_1") == {}
+    assert params(graph, "read_2") == {}
+    assert "label" not in params(graph, "train")
+
+
+def test_an_unknown_template_is_named(project):
+    with pytest.raises(KeyError, match="unknown pipeline template 'nope'"):
+        services.template_graph(project.pk, "nope")
+
+
+def test_the_api_lists_the_templates(api_bob):
+    body = api_bob.get("/api/v1/pipeline-templates/").json()
+    assert [t["key"] for t in body["templates"]] == list(starters.STARTERS)
+
+
+def test_the_api_creates_a_pipeline_from_a_template(api_bob, project, credit, shop):
+    data = {"project": project.pk, "name": "Audience", "template": "joint_audience"}
+    response = api_bob.post("/api/v1/pipelines/", data, format="json")
+    assert response.status_code == 201, response.json()
+    pipeline = Pipeline.objects.get(pk=response.json()["id"])
+    assert len(pipeline.graph["nodes"]) == 4
+    assert problems(pipeline) == []
+
+
+def test_the_api_refuses_a_template_and_a_graph_together(api_bob, project):
+    data = {"project": project.pk, "name": "x", "template": "blank", "graph": {"nodes": []}}
+    response = api_bob.post("/api/v1/pipelines/", data, format="json")
+    assert response.status_code == 400
+    assert "either a graph or a template" in response.json()["detail"]
+
+
+def test_the_api_refuses_an_unknown_template(api_bob, project):
+    data = {"project": project.pk, "name": "x", "template": "nope"}
+    response = api_bob.post("/api/v1/pipelines/", data, format="json")
+    assert response.status_code == 400
+    assert "template" in response.json()["errors"]
+    assert not Pipeline.objects.exists()
