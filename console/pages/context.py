@@ -32,8 +32,10 @@ def navigation(request: HttpRequest) -> dict:
     elif not (user.is_superuser or user.is_node_admin):
         entries = [entry for entry in NAVIGATION if entry.url_name != "audit:list"]
     match = getattr(request, "resolver_match", None)
+    section = match.namespace if match is not None else ""
     return {
         "nav_entries": entries,
-        "nav_section": match.namespace if match is not None else "",
+        # Pipelines live inside projects: their pages keep "Projects" highlighted.
+        "nav_section": "projects" if section == "pipelines" else section,
         "current_node": getattr(user, "node", None),
     }
