@@ -1,0 +1,317 @@
+// Rendering the pipeline model with AntV X6 (global `X6`, loaded by the page as a classic
+// script). The view never decides what a graph may contain: it mirrors the model (`sync`) and
+// paints what others tell it (run states, server problems). Its API object is the contract
+// the run tools rely on: setRunState, clearRunState, setProblems, selectNode, selectedNode,
+// graph, flushSave (attached by the page entry) and readonly.
+
+import { edgeKey, needsConfiguration } from "./model.js";
+
+const NODE_WIDTH = 172;
+const PORT_SPACING = 20;
+const MIN_FIT_SCALE = 0.6;
+const CATEGORY_COLOURS = {
+  io: "#3d8bd9",
+  data_prep: "#7b5cd6",
+  data_filter: "#0f9aa8",
+  preprocessing: "#c98a12",
+  stats: "#2f9e6b",
+  ml: "#c2417a",
+  evaluation: "#5d6b7e",
+};
+const TYPE_COLOURS = {
+  "table.individual": "#3d8bd9",
+  "table.vertical": "#1f5fa8",
+  model: "#c2417a",
+  report: "#2f9e6b",
+  rule: "#c98a12",
+};
+const STATUS_COLOURS = {
+  pending: "#9aa5b4",
+  running: "#1f5fa8",
+  succeeded: "#1d7a4c",
+  failed: "#b42a2a",
+  interrupted: "#b42a2a",
+  cancelled: "#c98a12",
+  skipped: "#c98a12",
+};
+const IDLE_STROKE = "#c8cfda";
+const NEEDS_STROKE = "#c98a12";
+let registered = false;
+
+function registerShapes() {
+  if (registered) return;
+  registered = true;
+  X6.Graph.registerNode("pp-node", {
+    markup: [
+      { tagName: "rect", selector: "body" },
+      { tagName: "rect", selector: "accent" },
+      { tagName: "rect", selector: "progress" },
+      { tagName: "text", selector: "category" },
+      { tagName: "text", selector: "label" },
+      { tagName: "text", selector: "sub" },
+      { tagName: "text", selector: "state" },
+      { tagName: "circle", selector: "badge" },
+      { tagName: "text", selector: "badgeText" },
+    ],
+    ports: {
+      groups: {
+        in: { position: "left", markup: [{ tagName: "circle", selector: "circle" }] },
+        out: { position: "right", markup: [{ tagName: "circle", selector: "circle" }] },
+      },
+    },
+  }, true);
+}
+
+/** Human-readable duration between two ISO times (or now): "4.2 s", "3 min 05 s". */
+export function elapsedText(startedAt, finishedAt) {
+  if (!startedAt) return "";
+  const end = finishedAt ? Date.parse(finishedAt) : Date.now();
+  const seconds = Math.max(0, (end - Date.parse(startedAt)) / 1000);
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`;
+}
+
+function portItems(component, group) {
+  const ports = component ? component[group === "in" ? "inputs" : "outputs"] : [];
+  return ports.map((port) => ({
+    id: port.name,
+    group,
+    attrs: {
+      circle: {
+        r: 6,
+        magnet: group === "out" ? true : "passive",
+        stroke: "#fff",
+        strokeWidth: 2,
+        fill: TYPE_COLOURS[port.types[0]] || "#5d6b7e",
+        "data-port": port.name,
+        "data-port-group": group,
+        class: "pp-port",
+      },
+    },
+  }));
+}
+
+function nodeHeight(component) {
+  const ports = component ? Math.max(component.inputs.length, component.outputs.length) : 1;
+  return Math.max(68, ports * PORT_SPACING + 24);
+}
+
+function staticAttrs(node, component, height) {
+  const colour = component ? CATEGORY_COLOURS[component.category] || "#5d6b7e" : "#9aa5b4";
+  const text = { fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", textAnchor: "start", textVerticalAnchor: "middle" };
+  return {
+    body: { width: NODE_WIDTH, height, rx: 8, ry: 8, fill: "#fff", class: "pp-node-body", "data-node-id": node.id, "data-component": node.component },
+    accent: { x: 0, y: 0, width: 5, height, rx: 2, ry: 2, fill: colour },
+    progress: { x: 5, y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, opacity: 0.85 },
+    category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: colour, text: (component ? component.category : "unknown").replace("_", " ").toUpperCase() },
+    label: { ...text, x: 16, y: height / 2 + 1, fontSize: 13, fontWeight: 600, fill: "#1d2633", textWrap: { text: component ? component.label : node.component, width: NODE_WIDTH - 26, height: 30, ellipsis: true } },
+    sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: "#5d6b7e", textWrap: { text: node.id, width: NODE_WIDTH - 90, height: 24, ellipsis: true } },
+    state: { ...text, x: NODE_WIDTH - 10, y: height - 15, textAnchor: "end", fontSize: 11, fill: "#5d6b7e", text: "" },
+    badge: { cx: NODE_WIDTH - 2, cy: 2, r: 10, fill: "#b42a2a", stroke: "#fff", strokeWidth: 2, display: "none", class: "pp-badge" },
+    badgeText: { x: NODE_WIDTH - 2, y: 2, textAnchor: "middle", textVerticalAnchor: "middle", fontSize: 11, fontWeight: 700, fill: "#fff", text: "", display: "none", pointerEvents: "none" },
+  };
+}
+
+/** Create the X6 graph inside `container` and return the view API (see file comment). */
+export function createView({ container, model, readonly }) {
+  registerShapes();
+  const graph = new X6.Graph({
+    container,
+    autoResize: true,
+    background: { color: "#f8fafc" },
+    grid: { visible: true, size: 10, type: "dot", args: { color: "#cdd5df", thickness: 1 } },
+    panning: { enabled: true, eventTypes: ["rightMouseDown"] },
+    mousewheel: { enabled: true, modifiers: ["ctrl", "meta"], minScale: 0.3, maxScale: 2 },
+    scaling: { min: 0.3, max: 2 },
+    interacting: readonly ? { nodeMovable: false, edgeMovable: false, magnetConnectable: false } : { edgeMovable: false, edgeLabelMovable: false },
+    connecting: {
+      snap: { radius: 24 },
+      allowBlank: false,
+      allowLoop: true,
+      allowNode: false,
+      allowEdge: false,
+      allowMulti: true,
+      highlight: true,
+      connector: { name: "smooth" },
+      connectionPoint: "anchor",
+      // Every drop on a port reaches the model, which accepts it or says why not.
+      validateMagnet: ({ magnet }) => !readonly && magnet.getAttribute("data-port-group") === "out",
+      validateConnection: ({ targetMagnet }) => Boolean(targetMagnet),
+      createEdge: () => graph.createEdge(edgeStyle()),
+    },
+    highlighting: {
+      magnetAdsorbed: { name: "stroke", args: { attrs: { stroke: "#1f5fa8", strokeWidth: 3 } } },
+    },
+  });
+
+  graph.use(new X6.Selection({
+    enabled: true,
+    multiple: true,
+    rubberband: !readonly,
+    movable: !readonly,
+    showNodeSelectionBox: true,
+    showEdgeSelectionBox: false,
+    pointerEvents: "none",
+  }));
+  const state = { runs: new Map(), problems: new Map(), ticker: null };
+
+  function edgeStyle() {
+    return {
+      attrs: { line: { stroke: "#8a97a8", strokeWidth: 1.6, targetMarker: { name: "block", width: 8, height: 6 } } },
+      connector: { name: "smooth" },
+      zIndex: 0,
+    };
+  }
+
+  function paint(node) {
+    const cell = graph.getCellById(node.id);
+    if (!cell) return;
+    const component = model.component(node);
+    const height = cell.getSize().height;
+    const run = state.runs.get(node.id);
+    const problems = state.problems.get(node.id) || [];
+    const needs = needsConfiguration(node, component);
+    const status = run ? run.status : "";
+    const stroke = status ? STATUS_COLOURS[status] || IDLE_STROKE : needs ? NEEDS_STROKE : IDLE_STROKE;
+    const progress = status === "running" ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
+    let stateText = "";
+    let stateFill = "#5d6b7e";
+    if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? elapsedText(run.started_at, run.finished_at) : status;
+    else if (needs) [stateText, stateFill] = ["Needs configuration", NEEDS_STROKE];
+    if (run && status) stateFill = STATUS_COLOURS[status] || stateFill;
+    cell.attr({
+      body: {
+        stroke,
+        strokeWidth: status || needs ? 2 : 1.2,
+        strokeDasharray: needs && !status ? "5 3" : null,
+        "data-status": status || "idle",
+        "data-config": needs ? "needs" : "ok",
+        "data-problems": String(problems.length),
+      },
+      progress: { width: progress * (NODE_WIDTH - 10) },
+      state: { text: stateText, fill: stateFill },
+      badge: { display: problems.length ? null : "none" },
+      badgeText: { text: String(problems.length), display: problems.length ? null : "none" },
+    });
+  }
+
+  function addCell(node) {
+    const component = model.component(node);
+    const height = nodeHeight(component);
+    graph.addNode({
+      id: node.id,
+      shape: "pp-node",
+      x: node.position.x,
+      y: node.position.y,
+      width: NODE_WIDTH,
+      height,
+      attrs: staticAttrs(node, component, height),
+      ports: { items: [...portItems(component, "in"), ...portItems(component, "out")] },
+    });
+  }
+
+  /** Make the X6 graph match the model: add, remove and move nodes, edges and marks. */
+  function sync() {
+    for (const cell of graph.getNodes()) if (!model.nodes.has(cell.id)) graph.removeCell(cell);
+    for (const node of model.nodes.values()) {
+      const cell = graph.getCellById(node.id);
+      if (!cell) addCell(node);
+      else {
+        const at = cell.getPosition();
+        if (at.x !== node.position.x || at.y !== node.position.y) cell.setPosition(node.position.x, node.position.y);
+      }
+      paint(node);
+    }
+    const wanted = new Map(model.edges.map((edge) => [edgeKey(edge), edge]));
+    for (const cell of graph.getEdges()) if (!wanted.has(cell.id)) graph.removeCell(cell);
+    for (const [key, edge] of wanted) {
+      if (graph.getCellById(key)) continue;
+      if (!graph.getCellById(edge.source.node) || !graph.getCellById(edge.target.node)) continue;
+      graph.addEdge({ id: key, ...edgeStyle(), source: { cell: edge.source.node, port: edge.source.port }, target: { cell: edge.target.node, port: edge.target.port } });
+    }
+  }
+
+  function tick() {
+    const running = [...state.runs.values()].some((run) => run.status === "running" && run.started_at);
+    if (running && !state.ticker) {
+      state.ticker = setInterval(() => {
+        for (const [id, run] of state.runs) if (run.status === "running" && model.nodes.has(id)) paint(model.nodes.get(id));
+        tick();
+      }, 1000);
+    } else if (!running && state.ticker) {
+      clearInterval(state.ticker);
+      state.ticker = null;
+    }
+  }
+
+  const banner = document.createElement("div");
+  banner.className = "canvas-banner";
+  banner.setAttribute("role", "status");
+  banner.hidden = true;
+  container.parentElement.insertBefore(banner, container);
+
+  const view = {
+    x6: graph,
+    model,
+    readonly: Boolean(readonly),
+    sync,
+    problemsFor: (id) => state.problems.get(id) || [],
+    runStateFor: (id) => state.runs.get(id) || null,
+    setRunState(nodeId, run) {
+      state.runs.set(nodeId, { ...(state.runs.get(nodeId) || {}), ...run });
+      if (model.nodes.has(nodeId)) paint(model.nodes.get(nodeId));
+      tick();
+    },
+    clearRunState() {
+      state.runs.clear();
+      sync();
+      tick();
+    },
+    setProblems(problems) {
+      state.problems.clear();
+      const general = [];
+      for (const problem of problems || []) {
+        if (problem.node && model.nodes.has(problem.node)) {
+          if (!state.problems.has(problem.node)) state.problems.set(problem.node, []);
+          state.problems.get(problem.node).push(problem);
+        } else general.push(problem);
+      }
+      banner.replaceChildren(...general.map((problem) => {
+        const line = document.createElement("p");
+        line.textContent = problem.node ? `${problem.node}: ${problem.message}` : problem.message;
+        return line;
+      }));
+      banner.hidden = general.length === 0;
+      sync();
+    },
+    selectNode(nodeId) {
+      graph.cleanSelection();
+      const cell = nodeId ? graph.getCellById(nodeId) : null;
+      if (cell) graph.select(cell);
+    },
+    selectedNode() {
+      const nodes = graph.getSelectedCells().filter((cell) => cell.isNode());
+      return nodes.length === 1 ? nodes[0].id : null;
+    },
+    selectedIds() {
+      const cells = graph.getSelectedCells();
+      return { nodes: cells.filter((cell) => cell.isNode()).map((cell) => cell.id), edges: cells.filter((cell) => cell.isEdge()).map((cell) => cell.id) };
+    },
+    graph: () => model.toJSON(),
+    flushSave: () => Promise.resolve(),
+    fit() {
+      // After layout: the container may not have its final size yet when the page starts.
+      requestAnimationFrame(() => {
+        if (!graph.getNodes().length) return;
+        // Wide pipelines are not shrunk into illegibility: below the floor, start at the left.
+        graph.zoomToFit({ padding: 36, maxScale: 1, minScale: MIN_FIT_SCALE });
+        if (graph.zoom() <= MIN_FIT_SCALE + 0.001) graph.positionContent("left", { padding: 24 });
+      });
+    },
+    zoom(delta) {
+      graph.zoom(delta, { minScale: 0.3, maxScale: 2 });
+    },
+  };
+  return view;
+}
