@@ -40,8 +40,32 @@ def node_state(node: NodeRun) -> dict:
     }
 
 
+def run_summary(run: Run) -> dict:
+    """A run without its nodes (run lists): who started it and the bytes its parties sent.
+
+    Communication counts only nodes computed in this run; a reused node's traffic belongs to
+    the run that produced it. Expects `created_by` selected and `nodes` prefetched by callers
+    that list many runs (one query per run otherwise).
+    """
+    sent = sum(
+        int(count)
+        for node in run.nodes.all()
+        if node.reused_from_id is None
+        for count in node.comm_bytes.values()
+    )
+    return _run_fields(run) | {
+        "nodes": None,
+        "comm_bytes": sent,
+        "started_by": run.created_by.get_username() if run.created_by else "",
+    }
+
+
 def run_state(run: Run) -> dict:
     nodes = run.nodes.select_related("reused_from").order_by("position")
+    return _run_fields(run) | {"nodes": [node_state(node) for node in nodes]}
+
+
+def _run_fields(run: Run) -> dict:
     return {
         "id": run.pk,
         "pipeline": run.pipeline_id,
@@ -54,7 +78,6 @@ def run_state(run: Run) -> dict:
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "nodes": [node_state(node) for node in nodes],
     }
 
 

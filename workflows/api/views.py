@@ -179,11 +179,14 @@ class PipelineValidate(APIView):
 
 
 class PipelineRuns(APIView):
-    @extend_schema(summary="Runs of a pipeline, newest first", responses={200: OBJECT, **ERRORS})
+    @extend_schema(
+        summary="Runs of a pipeline, newest first (no nodes; bytes sent, who started it)",
+        responses={200: OBJECT, **ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        runs = pipeline.runs.all()[:100]
-        return Response([state.run_state(run) | {"nodes": None} for run in runs])
+        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes")[:100]
+        return Response([state.run_summary(run) for run in runs])
 
     @extend_schema(
         summary="Run a pipeline (all, one node, a node and downstream, or upstream of a node)",
