@@ -90,19 +90,18 @@ export function createActions({ model, view, bus, alert }) {
       if (!editable()) return false;
       if (!clipboard) return alert("Nothing copied yet: select nodes and press Ctrl+C.");
       const ids = model.paste(clipboard);
-      graph.cleanSelection();
-      graph.select(ids.map((id) => graph.getCellById(id)).filter(Boolean));
+      view.selection.reset(ids.map((id) => graph.getCellById(id)).filter(Boolean));
       return true;
     },
     remove() {
       if (!editable()) return false;
       const { nodes, edges } = view.selectedIds();
       if (!nodes.length && !edges.length) return false;
-      graph.cleanSelection();
+      view.selection.clean();
       model.remove(nodes, edges);
       return true;
     },
-    selectAll: () => graph.select(graph.getCells()),
+    selectAll: () => view.selection.reset(graph.getCells()),
     tidy() {
       if (!editable()) return false;
       model.tidy();
@@ -286,7 +285,7 @@ export function bindInteractions({ model, view, bus, canvas }) {
   bindDrop(context);
   bindContextMenu(context);
   bindKeyboard(actions);
-  view.x6.on("selection:changed", () => actions.emitSelection());
+  view.selection.on("selection:changed", () => actions.emitSelection());
   canvas.addEventListener("contextmenu", (event) => event.preventDefault());
   return actions;
 }

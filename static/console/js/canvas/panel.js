@@ -102,7 +102,8 @@ function field(param, context) {
   const local = paramProblem(param, value);
   if (local) messages.push(el("p", { className: "field-error", textContent: local }));
   for (const problem of context.problems.filter((item) => item.field === param.name)) {
-    if (problem.message !== local) messages.push(el("p", { className: "field-error field-server-error", textContent: problem.message }));
+    // "Required." already says what the server's missing-value problem would repeat.
+    if (local !== "Required.") messages.push(el("p", { className: "field-error field-server-error", textContent: problem.message }));
   }
   if (messages.length) wrapper.classList.add("has-error");
   const help = param.help ? el("p", { className: "help", textContent: param.help }) : null;

@@ -102,8 +102,8 @@ function staticAttrs(node, component, height) {
   const text = { fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", textAnchor: "start", textVerticalAnchor: "middle" };
   return {
     body: { width: NODE_WIDTH, height, rx: 8, ry: 8, fill: "#fff", class: "pp-node-body", "data-node-id": node.id, "data-component": node.component },
-    accent: { x: 0, y: 0, width: 5, height, rx: 2, ry: 2, fill: colour },
-    progress: { x: 5, y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, opacity: 0.85 },
+    accent: { x: 0, y: 0, width: 5, height, rx: 2, ry: 2, fill: colour, class: "pp-decor" },
+    progress: { x: 5, y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, opacity: 0.85, class: "pp-decor" },
     category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: colour, text: (component ? component.category : "unknown").replace("_", " ").toUpperCase() },
     label: { ...text, x: 16, y: height / 2 + 1, fontSize: 13, fontWeight: 600, fill: "#1d2633", textWrap: { text: component ? component.label : node.component, width: NODE_WIDTH - 26, height: 30, ellipsis: true } },
     sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: "#5d6b7e", textWrap: { text: node.id, width: NODE_WIDTH - 90, height: 24, ellipsis: true } },
@@ -145,7 +145,8 @@ export function createView({ container, model, readonly }) {
     },
   });
 
-  graph.use(new X6.Selection({
+  // The UMD bundle does not add the selection methods to Graph: talk to the plugin itself.
+  const selection = new X6.Selection({
     enabled: true,
     multiple: true,
     rubberband: !readonly,
@@ -153,7 +154,8 @@ export function createView({ container, model, readonly }) {
     showNodeSelectionBox: true,
     showEdgeSelectionBox: false,
     pointerEvents: "none",
-  }));
+  });
+  graph.use(selection);
   const state = { runs: new Map(), problems: new Map(), ticker: null };
 
   function edgeStyle() {
@@ -253,6 +255,7 @@ export function createView({ container, model, readonly }) {
 
   const view = {
     x6: graph,
+    selection,
     model,
     readonly: Boolean(readonly),
     sync,
@@ -286,16 +289,15 @@ export function createView({ container, model, readonly }) {
       sync();
     },
     selectNode(nodeId) {
-      graph.cleanSelection();
       const cell = nodeId ? graph.getCellById(nodeId) : null;
-      if (cell) graph.select(cell);
+      selection.reset(cell ? [cell] : []);
     },
     selectedNode() {
-      const nodes = graph.getSelectedCells().filter((cell) => cell.isNode());
+      const nodes = selection.getSelectedCells().filter((cell) => cell.isNode());
       return nodes.length === 1 ? nodes[0].id : null;
     },
     selectedIds() {
-      const cells = graph.getSelectedCells();
+      const cells = selection.getSelectedCells();
       return { nodes: cells.filter((cell) => cell.isNode()).map((cell) => cell.id), edges: cells.filter((cell) => cell.isEdge()).map((cell) => cell.id) };
     },
     graph: () => model.toJSON(),

@@ -1,0 +1,55 @@
+// Interactive plotly charts of report outputs. plotly.js (~4.5 MB) is a classic script served
+// from the plotly package; it is loaded once, the first time a chart is shown, never on page
+// load. Each report chart arrives ready for Plotly.newPlot (data and layout built server-side).
+
+import { el } from "./dom.js";
+
+let loading = null;
+
+/** Load plotly.js from `url` once; resolves to window.Plotly. */
+export function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = el("script", { src: url, async: true });
+      script.addEventListener("load", () => resolve(window.Plotly));
+      script.addEventListener("error", () => {
+        loading = null;
+        script.remove();
+        reject(new Error("The chart library could not be loaded."));
+      });
+      document.head.append(script);
+    });
+  }
+  return loading;
+}
+
+const FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 11, color: "#1d2633" };
+
+/** The server's layout fitted to the narrow side panel (or a wide dialog when `wide`). */
+function fitted(layout, wide) {
+  return {
+    ...layout,
+    title: undefined,
+    autosize: true,
+    height: wide ? 520 : 260,
+    font: FONT,
+    margin: wide ? { l: 64, r: 24, t: 24, b: 56 } : { l: 48, r: 12, t: 12, b: 42 },
+    legend: { orientation: "h", y: -0.22, x: 0, font: { size: 10 } },
+    paper_bgcolor: "rgba(0,0,0,0)",
+  };
+}
+
+const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
+
+/** Draw `chart` ({title, data, layout}) into `target`; rejects with a readable message. */
+export async function drawChart(url, target, chart, { wide = false } = {}) {
+  const Plotly = await loadPlotly(url);
+  await Plotly.newPlot(target, chart.data, fitted(chart.layout || {}, wide), CONFIG);
+}
+
+/** Free plotly's listeners of every chart under `root` before it is thrown away. */
+export function purgeCharts(root) {
+  if (!window.Plotly) return;
+  for (const plot of root.querySelectorAll(".js-plotly-plot")) window.Plotly.purge(plot);
+}

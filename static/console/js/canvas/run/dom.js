@@ -1,0 +1,80 @@
+// Small DOM and URL helpers shared by the run tools (no framework: elements built in code,
+// text always set as textContent, never as HTML).
+
+/** `el("td", {className: "num"}, "12")`: an element with properties/attributes and children. */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node && !key.includes("-")) node[key] = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/**
+ * A URL pattern from the page data with its placeholders replaced. Patterns hold the run id
+ * `0` and the node `__node__` as whole path segments (e.g. `/api/v1/runs/0/nodes/__node__/`):
+ * only those segments are replaced, never a "0" inside another segment.
+ */
+export function fillUrl(pattern, placeholders, { run, node } = {}) {
+  return pattern
+    .split("/")
+    .map((segment) => {
+      if (run !== undefined && segment === String(placeholders.run)) return encodeURIComponent(run);
+      if (node !== undefined && segment === String(placeholders.node)) return encodeURIComponent(node);
+      return segment;
+    })
+    .join("/");
+}
+
+/** The absolute ws:// or wss:// address of a websocket path on this page's host. */
+export function websocketUrl(path) {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+export const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
+export const STATUS_LABELS = {
+  pending: "Pending",
+  running: "Running",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  cancelled: "Cancelled",
+  skipped: "Skipped",
+  interrupted: "Interrupted",
+};
+
+/** A status badge using console.css's run-status-<status> colours. */
+export function statusBadge(status) {
+  return el("span", { className: `badge run-status-${status}`, dataset: { status } }, STATUS_LABELS[status] || status);
+}
+
+/** "4.2 s", "3 min 05 s", "1 h 02 min" between two ISO times (end omitted: now). */
+export function durationText(startedAt, finishedAt) {
+  if (!startedAt) return "";
+  const end = finishedAt ? Date.parse(finishedAt) : Date.now();
+  const seconds = Math.max(0, (end - Date.parse(startedAt)) / 1000);
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+/** A local date and time, short: "22 Nov, 08:14:03". */
+export function whenText(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+/** A local time of day for log lines: "08:14:03". */
+export function timeText(iso) {
+  if (!iso) return "";
+  const moment = new Date(iso);
+  return Number.isNaN(moment.getTime()) ? String(iso) : moment.toLocaleTimeString(undefined, { hour12: false });
+}

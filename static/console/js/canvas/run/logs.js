@@ -1,0 +1,101 @@
+// The log drawer under the canvas: every node's log lines with time and node, streamed live.
+//
+// Lines are keyed by node, time and text, so re-applying a snapshot after a reconnect adds
+// only what was missed. The view sticks to the newest line unless the user has scrolled up
+// to read; a node filter narrows it, and "this node only" makes the filter follow the node
+// selected on the canvas.
+
+import { el, timeText } from "./dom.js";
+
+const MAX_LINES = 3000;
+const STICK_SLACK_PX = 12;
+
+export function createLogDrawer(root) {
+  const seen = new Set();
+  const state = { selected: null, count: 0 };
+  const toggle = el("button", { type: "button", className: "log-toggle", "aria-expanded": "false", "aria-controls": "log-body" },
+    el("span", { className: "log-chevron", "aria-hidden": "true" }), "Logs ", el("span", { className: "log-count badge badge-muted" }, "0"));
+  const latest = el("span", { className: "log-latest" });
+  const filter = el("select", { name: "log-node", "aria-label": "Show the logs of" }, el("option", { value: "" }, "All nodes"));
+  const follow = el("input", { type: "checkbox", name: "log-follow" });
+  const list = el("ol", { className: "log-lines" });
+  const empty = el("p", { className: "log-empty" }, "No log lines yet. Run the pipeline to see each node's progress here.");
+  const body = el("div", { id: "log-body", className: "log-body", role: "log", "aria-label": "Log lines", tabIndex: 0, hidden: true }, empty, list);
+  const tools = el("div", { className: "log-tools" }, filter, el("label", { className: "log-follow" }, follow, " This node only"));
+  root.replaceChildren(el("div", { className: "log-head" }, toggle, latest, tools), body);
+  root.classList.add("is-collapsed");
+
+  function setOpen(open) {
+    body.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    root.classList.toggle("is-collapsed", !open);
+    if (open) body.scrollTop = body.scrollHeight;
+  }
+  toggle.addEventListener("click", () => setOpen(body.hidden));
+
+  const shown = (node) => !filter.value || filter.value === node;
+  function applyFilter() {
+    for (const line of list.children) line.hidden = !shown(line.dataset.node);
+    empty.hidden = [...list.children].some((line) => !line.hidden);
+    body.scrollTop = body.scrollHeight;
+  }
+  function followSelection() {
+    filter.disabled = follow.checked;
+    if (follow.checked) {
+      ensureOption(state.selected);
+      filter.value = state.selected || "";
+    }
+    applyFilter();
+  }
+  filter.addEventListener("change", applyFilter);
+  follow.addEventListener("change", followSelection);
+
+  function ensureOption(node) {
+    if (!node || [...filter.options].some((option) => option.value === node)) return;
+    filter.append(el("option", { value: node }, node));
+  }
+
+  function add(node, line) {
+    const key = `${node}\u0000${line.time}\u0000${line.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    ensureOption(node);
+    const stick = body.scrollTop + body.clientHeight >= body.scrollHeight - STICK_SLACK_PX;
+    const item = el("li", { dataset: { node }, hidden: !shown(node) },
+      el("time", { dateTime: line.time || "" }, timeText(line.time)),
+      el("span", { className: "log-node", title: node }, node),
+      el("span", { className: "log-message" }, line.message));
+    list.append(item);
+    if (list.children.length > MAX_LINES) list.firstElementChild.remove();
+    state.count += 1;
+    toggle.querySelector(".log-count").textContent = String(state.count);
+    latest.textContent = `${node}: ${line.message}`;
+    if (!item.hidden) empty.hidden = true;
+    if (stick) body.scrollTop = body.scrollHeight;
+  }
+
+  return {
+    open: () => setOpen(true),
+    /** Forget every line (another run is shown). */
+    reset() {
+      seen.clear();
+      list.replaceChildren();
+      state.count = 0;
+      toggle.querySelector(".log-count").textContent = "0";
+      latest.textContent = "";
+      empty.hidden = false;
+    },
+    add,
+    /** Add the lines of a run state (snapshot), in time order, skipping those already shown. */
+    addRun(run) {
+      const lines = [];
+      for (const node of run.nodes || []) for (const line of node.logs || []) lines.push([node.node, line]);
+      lines.sort((a, b) => String(a[1].time).localeCompare(String(b[1].time)));
+      for (const [node, line] of lines) add(node, line);
+    },
+    setSelected(node) {
+      state.selected = node;
+      if (follow.checked) followSelection();
+    },
+  };
+}
