@@ -113,7 +113,7 @@ def set_param(page: Page, name: str, value) -> None:
 
 
 def node_attr(page: Page, node_id: str, attr: str) -> str | None:
-    """A `data-*` (or any) attribute of a node's body, e.g. node_attr(page, "psi_1", "data-config")."""
+    """An attribute of a node's body, e.g. `node_attr(page, "psi_1", "data-config")`."""
     return page.locator(f'#canvas [data-node-id="{node_id}"]').get_attribute(attr)
 
 

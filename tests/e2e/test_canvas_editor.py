@@ -111,7 +111,9 @@ def test_palette_drag_and_refused_connections(new_page, live_server, world):
 
     graph = stored_graph(pipeline)
     assert sorted(n["id"] for n in graph["nodes"]) == sorted([bank, shop, psi, first, second])
-    pairs = {(e["source"]["node"], e["target"]["node"], e["target"]["port"]) for e in graph["edges"]}
+    pairs = {
+        (e["source"]["node"], e["target"]["node"], e["target"]["port"]) for e in graph["edges"]
+    }
     assert pairs == {
         (bank, psi, "input_ds1"),
         (shop, psi, "input_ds2"),
@@ -145,7 +147,10 @@ def test_configuring_through_the_panel_autosaves(new_page, live_server, world):
         node("shop", "read/dataset", 40, 260),
         node("psi", "data_prep/psi", 300, 140),
     ]
-    edges = [edge("bank", "output_ds", "psi", "input_ds1"), edge("shop", "output_ds", "psi", "input_ds2")]
+    edges = [
+        edge("bank", "output_ds", "psi", "input_ds1"),
+        edge("shop", "output_ds", "psi", "input_ds2"),
+    ]
     pipeline = make_pipeline(world, nodes, edges)
     page = editor(new_page, live_server, world, pipeline)
     assert node_attr(page, "bank", "data-config") == "needs"
@@ -174,12 +179,14 @@ def test_configuring_through_the_panel_autosaves(new_page, live_server, world):
     wait_saved(page)
     params = {n["id"]: n["params"] for n in stored_graph(pipeline)["nodes"]}
     assert params["bank"] == {"dataset": world["bank"].pk}
-    assert params["psi"] == {"keys1": ["customer_id"], "keys2": ["customer_id"], "sort_result": False}
+    assert params["psi"] == {
+        "keys1": ["customer_id"],
+        "keys2": ["customer_id"],
+        "sort_result": False,
+    }
 
 
-def test_invalid_values_and_server_problems_show_on_nodes_and_fields(
-    new_page, live_server, world
-):
+def test_invalid_values_and_server_problems_show_on_nodes_and_fields(new_page, live_server, world):
     nodes = [
         node("bank", "read/dataset", 40, 60, dataset=world["bank"].pk),
         node("train", "ml.train/ss_lr", 300, 60, label="default_flag", features=["nope"]),
