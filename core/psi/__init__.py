@@ -1,7 +1,8 @@
-"""Private set intersection: ECDH-PSI on X25519 for two or more parties.
+"""Private set intersection: ECDH-PSI on X25519 for two or more parties, KKRT-PSI for two.
 
 `ecdh_psi(link, data, keys, ...)` runs one party; `run_local_psi(inputs, keys, ...)` runs all
-parties in this process. See `core.psi.protocol` for the scheme and threat model.
+parties in this process (`protocol="kkrt"` for KKRT-PSI, `kkrt_psi(link, ...)` in
+`core.psi.kkrt`). See `core.psi.protocol` and `core.psi.kkrt` for the schemes and threat models.
 
 Names are imported lazily so that pool worker processes, which only need `core.psi.kernels`,
 do not pay for importing pandas.
@@ -13,6 +14,8 @@ import importlib
 
 _EXPORTS = {
     "ecdh_psi": "core.psi.protocol",
+    "kkrt_psi": "core.psi.kkrt",
+    "CuckooHashingError": "core.psi.errors",
     "PsiResult": "core.psi.protocol",
     "run_local_psi": "core.psi.local",
     "DuplicateKeyError": "core.psi.errors",

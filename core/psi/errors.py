@@ -25,3 +25,10 @@ class LowOrderPointError(EngineError):
     For points obtained by hashing keys this happens with probability about 2^-250 per key,
     so in practice it means a peer sent a value that is not a masked point.
     """
+
+
+class CuckooHashingError(EngineError):
+    """KKRT-PSI could not place the receiver's keys in its cuckoo table (probability < 2^-40).
+
+    The hash functions are drawn afresh for every run, so running the PSI again succeeds.
+    """

@@ -16,6 +16,8 @@ from core.errors import ConfigError
 from core.psi.kernels import make_pool
 from core.psi.protocol import PsiResult, ecdh_psi
 
+PROTOCOLS = ("ecdh", "kkrt")
+
 
 def run_local_psi(
     inputs: Sequence[object],
@@ -28,15 +30,19 @@ def run_local_psi(
     progress: Callable[[str, float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     hub: LocalLinkHub | None = None,
+    protocol: str = "ecdh",
     **options,
 ) -> list[PsiResult]:
-    """Run ECDH-PSI with one party per input; return each party's PsiResult by rank.
+    """Run ECDH-PSI (or, with `protocol="kkrt"`, two-party KKRT-PSI) with one party per input.
 
-    `keys[i]` names party i's key columns; `parties` names the parties (default party0,
-    party1, ...); `output_paths[i]` is where party i's aligned rows go (None: rows only).
-    `progress(party, fraction)` reports each party's progress. `hub` lets the caller read
-    traffic statistics afterwards. Other keyword options go to `ecdh_psi` for every party.
-    A failing party raises PartyFailure naming it.
+        Returns each party's PsiResult by rank.
+
+        `keys[i]` names party i's key columns; `parties` names the parties (default party0,
+        party1, ...); `output_paths[i]` is where party i's aligned rows go (None: rows only).
+        `progress(party, fraction)` reports each party's progress. `hub` lets the caller read
+        traffic statistics afterwards. Other keyword options go to `ecdh_psi` (or `kkrt_psi`, which
+    needs no process pool: `pool` and `workers` are then unused) for every party.
+        A failing party raises PartyFailure naming it.
     """
     names = list(parties) if parties is not None else [f"party{i}" for i in range(len(inputs))]
     outputs = list(output_paths) if output_paths is not None else [None] * len(inputs)
@@ -45,7 +51,19 @@ def run_local_psi(
             f"need one input, key list, party name and output per party; got {len(inputs)} "
             f"inputs, {len(keys)} key lists, {len(names)} names, {len(outputs)} outputs"
         )
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown PSI protocol {protocol!r}; choose one of {PROTOCOLS}")
     hub = hub if hub is not None else LocalLinkHub(names)
+    if protocol == "kkrt":
+        if len(names) != 2:
+            raise ConfigError(f"KKRT-PSI runs between exactly two parties, got {names}")
+        programs = [
+            _kkrt_program(
+                inputs[i], keys[i], outputs[i], names[i], progress, should_cancel, options
+            )
+            for i in range(2)
+        ]
+        return run_spmd(hub, programs)
     own_pool = pool is None
     pool = pool if pool is not None else make_pool(workers)
     try:
@@ -71,6 +89,25 @@ def _program(data, keys, output, name, pool, progress, should_cancel, options):
             keys,
             output_path=output,
             pool=pool,
+            progress=report,
+            should_cancel=should_cancel,
+            **options,
+        )
+
+    return program
+
+
+def _kkrt_program(data, keys, output, name, progress, should_cancel, options):
+    from core.psi.kkrt import kkrt_psi  # imported on use: ECDH-only callers never load it
+
+    report = (lambda fraction: progress(name, fraction)) if progress is not None else None
+
+    def program(link):
+        return kkrt_psi(
+            link,
+            data,
+            keys,
+            output_path=output,
             progress=report,
             should_cancel=should_cancel,
             **options,

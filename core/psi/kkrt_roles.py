@@ -1,0 +1,172 @@
+"""The two roles of KKRT-PSI after setup: the OPRF receiver (rank 0) and sender (rank 1).
+
+See `core.psi.kkrt` for the scheme. Messages, in order:
+R -> S  {"abort": None, "A": point} (or {"abort": reason} if cuckoo hashing failed)
+S -> R  512 base-OT points
+R -> S  one u matrix (512, bins/8) per chunk of CHUNK_BINS bins, then END; S acknowledges
+        each chunk, so at most `stream.WINDOW` chunks wait on the link
+S -> R  OPRF values (keys, 3 * value bytes) in S's random key order, then END; R acknowledges
+R -> S  S's positions of the common keys, ascending (int64)
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from core.errors import LinkError
+from core.psi import cuckoo
+from core.psi.base_ot import OtReceiver, OtSender, check_points
+from core.psi.errors import CuckooHashingError
+from core.psi.kkrt import OwnKeys, Party, value_bytes
+from core.psi.kkrt_hashing import CODE_BITS, CODE_BYTES, candidate_bins, oprf_outputs
+from core.psi.match import as_words, find_in
+from core.psi.oprf import OprfReceiver, OprfSender
+from core.psi.stream import ACK, END, PacedSender
+
+CHUNK_BINS = 1 << 16  # 4 MiB u matrices; a multiple of cuckoo.BIN_ALIGN
+COMPARE_WIDTH = 16
+
+
+def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
+    """Rank 0: cuckoo-hash, run the OPRF as receiver, match, tell S; return our rows."""
+    link, peer = party.link, party.peer
+    width, bins = value_bytes(sizes[0], sizes[1]), cuckoo.bin_count(sizes[0])
+    rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
+    try:
+        table, used = cuckoo.insert(candidate_bins(own.words, bins), bins, rng)
+    except CuckooHashingError as error:
+        link.send(peer, {"abort": str(error)})
+        raise
+    ot = OtSender(CODE_BITS)
+    link.send(peer, {"abort": None, "A": ot.first_message()})
+    b_points = check_points(link.recv(peer), CODE_BITS, repr(link.parties[peer]))
+    oprf = OprfReceiver(ot.seeds(b_points))
+    mine = np.zeros((len(own), COMPARE_WIDTH), dtype=np.uint8)
+    mine[:, width] = used  # the hash index: values only match under the same function
+    sender = PacedSender(link, peer)
+    for index, lo in enumerate(range(0, bins, CHUNK_BINS)):
+        party.check_cancel()
+        items = table[lo : lo + CHUNK_BINS]
+        filled = np.flatnonzero(items >= 0)
+        codes = np.zeros((len(items), CODE_BYTES), dtype=np.uint8)
+        keys = items[filled]
+        codes[filled] = own.codes[keys]
+        u, t0 = oprf.chunk(index, codes)
+        sender.send(u)
+        mine[keys, :width] = oprf_outputs(t0[filled], lo + filled, used[keys], width, party.salt)
+        party.progress.add(len(filled))
+    sender.finish()
+    theirs = _receive_values(party, sizes[1], width)
+    found = find_in(as_words(mine), as_words(theirs))
+    del theirs, mine
+    hit = np.flatnonzero(found >= 0)
+    positions = found[hit].astype(np.int64) // cuckoo.HASHES
+    order = np.argsort(positions, kind="stable")
+    link.send(peer, positions[order])
+    return own.rows[hit[order]]
+
+
+def _receive_values(party: Party, count: int, width: int) -> np.ndarray:
+    """S's 3 values per key as (3 count, 16) comparison words: value, hash index, zeros."""
+    link, peer = party.link, party.peer
+    table = np.zeros((cuckoo.HASHES * count, COMPARE_WIDTH), dtype=np.uint8)
+    table[:, width] = np.tile(np.arange(cuckoo.HASHES, dtype=np.uint8), count)
+    filled = 0
+    while True:
+        message = link.recv(peer)
+        if isinstance(message, str) and message == END:
+            break
+        values = _expect(party, message, (None, cuckoo.HASHES * width), "OPRF values")
+        link.send(peer, ACK)
+        rows = values.reshape(-1, width)
+        if filled + len(rows) > len(table):
+            raise LinkError(f"{link.party!r} received more OPRF values than {count} keys")
+        table[filled : filled + len(rows), :width] = rows
+        filled += len(rows)
+        party.progress.add(len(values))
+    if filled != len(table):
+        raise LinkError(f"{link.party!r} received {filled // 3} keys' OPRF values, not {count}")
+    return table
+
+
+def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
+    """Rank 1: run the OPRF as sender, send our values in a random order; return our rows."""
+    link, peer = party.link, party.peer
+    width, bins = value_bytes(sizes[0], sizes[1]), cuckoo.bin_count(sizes[0])
+    a_point = _receive_first(party)
+    choices = np.unpackbits(np.frombuffer(os.urandom(CODE_BYTES), dtype=np.uint8)).astype(bool)
+    ot = OtReceiver(choices)
+    link.send(peer, ot.reply(a_point))
+    oprf = OprfSender(choices, ot.seeds)
+    # Entry e = 3 * key + i stands for "key in its bin under hash function i".
+    entry_bins = candidate_bins(own.words, bins).ravel()
+    by_bin = np.argsort(entry_bins, kind="stable")
+    sorted_bins = entry_bins[by_bin]
+    del entry_bins
+    # A uniformly random order of our keys (sorting fresh random words); only S knows it.
+    order = np.argsort(np.frombuffer(os.urandom(8 * len(own)), dtype=np.uint64))
+    position = np.empty(len(own), dtype=np.int64)
+    position[order] = np.arange(len(own))
+    values = np.empty((len(own), cuckoo.HASHES, width), dtype=np.uint8)
+    for index, lo in enumerate(range(0, bins, CHUNK_BINS)):
+        party.check_cancel()
+        hi = min(bins, lo + CHUNK_BINS)
+        u = _expect(party, link.recv(peer), (CODE_BITS, (hi - lo) // 8), "an OT extension matrix")
+        link.send(peer, ACK)
+        q = oprf.chunk(index, u)
+        start, stop = np.searchsorted(sorted_bins, [lo, hi])
+        entries, entry_bin = by_bin[start:stop], sorted_bins[start:stop]
+        keys, which = entries // cuckoo.HASHES, entries % cuckoo.HASHES
+        masked = oprf.masked(q[entry_bin - lo], own.codes[keys])
+        values[position[keys], which] = oprf_outputs(masked, entry_bin, which, width, party.salt)
+        party.progress.add((stop - start) // cuckoo.HASHES)
+    if not (isinstance(end := link.recv(peer), str) and end == END):
+        raise LinkError(f"{link.party!r} expected the end of the OT extension, got {end!r:.40}")
+    _send_values(party, values.reshape(len(own), -1))  # already in our random order
+    return own.rows[order[_receive_positions(party, len(own))]]
+
+
+def _receive_first(party: Party) -> bytes:
+    link, peer = party.link, party.peer
+    header = link.recv(peer)
+    if not isinstance(header, dict) or "abort" not in header:
+        raise LinkError(f"{link.party!r} got a malformed KKRT header from {link.parties[peer]!r}")
+    if header["abort"]:
+        raise LinkError(f"party {link.parties[peer]!r} aborted the PSI: {header['abort']}")
+    return check_points(header.get("A"), 1, repr(link.parties[peer]))[0]
+
+
+def _send_values(party: Party, values: np.ndarray) -> None:
+    sender = PacedSender(party.link, party.peer)
+    for start in range(0, len(values), party.chunk):
+        party.check_cancel()
+        sender.send(values[start : start + party.chunk])
+        party.progress.add(min(party.chunk, len(values) - start))
+    sender.finish()
+
+
+def _receive_positions(party: Party, count: int) -> np.ndarray:
+    link = party.link
+    positions = link.recv(party.peer)
+    ok = isinstance(positions, np.ndarray) and positions.dtype == np.int64 and positions.ndim == 1
+    if not ok or (len(positions) and not 0 <= positions.min() <= positions.max() < count):
+        raise LinkError(f"{link.party!r} got malformed PSI positions from the receiver")
+    return positions
+
+
+def _expect(party: Party, message: object, shape: tuple, what: str) -> np.ndarray:
+    ok = (
+        isinstance(message, np.ndarray)
+        and message.dtype == np.uint8
+        and message.ndim == len(shape)
+        and all(want is None or want == got for want, got in zip(shape, message.shape, strict=True))
+    )
+    if not ok:
+        raise LinkError(
+            f"{party.link.party!r} expected {what} of shape {shape} from "
+            f"{party.link.parties[party.peer]!r}, got {type(message).__name__} "
+            f"{getattr(message, 'shape', '')}"
+        )
+    return message
