@@ -34,8 +34,9 @@ function fitted(layout, wide) {
     autosize: true,
     height: wide ? 520 : 260,
     font: FONT,
-    margin: wide ? { l: 64, r: 24, t: 24, b: 56 } : { l: 48, r: 12, t: 12, b: 42 },
-    legend: { orientation: "h", y: -0.22, x: 0, font: { size: 10 } },
+    margin: wide ? { l: 64, r: 24, t: 40, b: 56 } : { l: 48, r: 12, t: 30, b: 42 },
+    // Above the plot: below it, a legend collides with the x-axis title in a narrow panel.
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } },
     paper_bgcolor: "rgba(0,0,0,0)",
   };
 }

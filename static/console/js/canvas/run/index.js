@@ -1,0 +1,202 @@
+// Run tools of the pipeline canvas: starting and stopping runs, the live view over the run's
+// websocket (node colours, progress, elapsed time, log drawer), run history and results.
+//
+// mountRunTools({data, bus, view, elements}) is called by the page entry (pipeline.js) once the
+// editor is ready. Contract with the editor: `view` paints run states and problems; the bus
+// carries node:selected, run:request (from the node menu) and tab:show / problems /
+// run:started / run:finished (emitted here).
+//
+// Test hook: when the page was opened with `window.__privpadTestHooks = true` set before its
+// scripts ran (Playwright's add_init_script), `window.__privpadRunSocket` is the live socket
+// object, whose drop() closes the connection as a network failure would. Nothing is exposed
+// otherwise.
+
+import { apiFetch, errorMessage } from "../../lib/api.js";
+import { createControls } from "./controls.js";
+import { FINISHED, fillUrl, websocketUrl } from "./dom.js";
+import { createHistory } from "./history.js";
+import { createLogDrawer } from "./logs.js";
+import { createResults } from "./results.js";
+import { RunSocket } from "./socket.js";
+
+function emit(bus, type, detail) {
+  bus.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
+/** What the view paints for one node: progress as a fraction, times as ISO strings. */
+function paintState(node) {
+  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message };
+}
+
+export function mountRunTools({ data, bus, view, elements }) {
+  const tools = { data, bus, view, run: null, socket: null };
+  tools.logs = createLogDrawer(elements.logs);
+  tools.history = createHistory(elements.runs, data);
+  tools.results = createResults(elements.results, { data });
+  tools.controls = createControls(elements.controls, {
+    data,
+    onRunAll: () => startRun(tools, { scope: "all" }),
+    onStop: () => stopRun(tools),
+    onReport: () => downloadReport(tools),
+  });
+  bus.addEventListener("run:request", (event) => startRun(tools, { scope: event.detail.scope, node: event.detail.node }));
+  bus.addEventListener("node:selected", (event) => {
+    tools.logs.setSelected(event.detail.node);
+    tools.results.show(tools.run, event.detail.node);
+  });
+  view.x6?.on("node:dblclick", ({ node }) => {
+    view.selectNode(node.id);
+    emit(bus, "node:selected", { node: node.id });
+    emit(bus, "tab:show", { tab: "results" });
+  });
+  tools.history.refresh().then((runs) => {
+    if (data.mode === "run" && data.run) showRun(tools, data.run);
+    else if (runs.length && !tools.run) loadNewest(tools, runs[0].id);
+  });
+  return tools;
+}
+
+async function loadNewest(tools, runId) {
+  const response = await apiFetch(fillUrl(tools.data.urls.run, tools.data.placeholders, { run: runId }));
+  if (response.ok && !tools.run) showRun(tools, response.body);
+}
+
+/** Make `run` the shown run: paint it, list its logs, and follow it live while unfinished. */
+function showRun(tools, run, { fresh = false } = {}) {
+  tools.socket?.close();
+  tools.socket = null;
+  if (fresh) tools.view.clearRunState();
+  tools.logs.reset();
+  applySnapshot(tools, run);
+  tools.history.setCurrent(run.id);
+  if (!FINISHED.has(run.status)) follow(tools, run.id);
+}
+
+function applySnapshot(tools, run) {
+  tools.run = { ...run, nodes: run.nodes || [] };
+  for (const node of tools.run.nodes) tools.view.setRunState(node.node, paintState(node));
+  tools.logs.addRun(tools.run);
+  tools.controls.setRun(tools.run);
+  tools.results.show(tools.run, tools.results.node() ?? tools.view.selectedNode());
+}
+
+function follow(tools, runId) {
+  const url = websocketUrl(fillUrl(tools.data.urls.websocket, tools.data.placeholders, { run: runId }));
+  const socket = new RunSocket(url, {
+    onSnapshot: (run) => {
+      const wasFinished = FINISHED.has(tools.run?.status);
+      applySnapshot(tools, run);
+      if (FINISHED.has(run.status) && !wasFinished) finished(tools);
+    },
+    onEvent: (event) => applyEvent(tools, event),
+    onState: (kind, detail) => tools.controls.setConnection(kind, detail),
+  });
+  tools.socket = socket;
+  if (window.__privpadTestHooks === true) window.__privpadRunSocket = socket;
+  socket.start();
+}
+
+function applyEvent(tools, event) {
+  const run = tools.run;
+  if (!run || event.run !== undefined && event.run !== run.id) return;
+  if (event.type === "run.status") return runStatus(tools, event);
+  let node = run.nodes.find((entry) => entry.node === event.node);
+  if (!node) {
+    node = { node: event.node, status: "pending", progress: 0, logs: [] };
+    run.nodes.push(node);
+  }
+  const now = new Date().toISOString();
+  if (event.type === "node.log") return tools.logs.add(event.node, event.line);
+  if (event.type === "node.progress") node.progress = event.progress;
+  if (event.type === "node.status") {
+    // Events carry no times: the page's clock stands in until the next snapshot.
+    if (event.status === "running" && !node.started_at) node.started_at = now;
+    if (FINISHED.has(event.status) && !node.finished_at) node.finished_at = now;
+    Object.assign(node, { status: event.status, message: event.message, party: event.party, progress: event.progress ?? node.progress });
+    if (tools.results.node() === event.node) tools.results.show(run, event.node);
+  }
+  tools.view.setRunState(event.node, paintState(node));
+  return null;
+}
+
+function runStatus(tools, event) {
+  const run = tools.run;
+  const wasFinished = FINISHED.has(run.status);
+  const now = new Date().toISOString();
+  Object.assign(run, { status: event.status, message: event.message || run.message });
+  if (event.status === "running" && !run.started_at) run.started_at = now;
+  if (FINISHED.has(event.status) && !run.finished_at) run.finished_at = now;
+  tools.controls.setRun(run);
+  if (FINISHED.has(event.status) && !wasFinished) finished(tools);
+}
+
+function finished(tools) {
+  const run = tools.run;
+  // Nodes the run never reached stay pending in its state; they were skipped in effect.
+  emit(tools.bus, "run:finished", { run });
+  tools.history.refresh();
+  tools.results.show(run, tools.results.node());
+  if (run.status === "failed" && run.message) tools.controls.showError(`Run #${run.id} failed: ${run.message}`);
+}
+
+async function startRun(tools, { scope, node }) {
+  const { data, view, controls, bus } = tools;
+  if (data.mode === "run" || data.readonly) {
+    controls.showError(data.readonly_reason || "This pipeline is read-only: it cannot be run from here.");
+    return;
+  }
+  controls.clearError();
+  controls.setBusy(true);
+  try {
+    try {
+      await view.flushSave();
+    } catch (error) {
+      controls.showError(`The pipeline was not run: saving it failed (${error?.message || error}).`);
+      return;
+    }
+    const body = { scope, ...(node && scope !== "all" ? { node } : {}) };
+    const response = await apiFetch(data.urls.runs, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+    if (response.status === 400 && response.body?.code === "invalid_pipeline") {
+      emit(bus, "problems", { problems: response.body.problems || [] });
+      controls.showError(`${response.body.detail} See the marked nodes.`);
+      return;
+    }
+    if (!response.ok) {
+      controls.showError(`The run could not start: ${errorMessage(response.body, response.status)}`);
+      return;
+    }
+    showRun(tools, response.body, { fresh: true });
+    tools.logs.open();
+    emit(bus, "run:started", { run: response.body });
+    tools.history.refresh();
+  } finally {
+    controls.setBusy(false);
+  }
+}
+
+async function stopRun(tools) {
+  const run = tools.run;
+  if (!run || FINISHED.has(run.status)) return;
+  tools.controls.setBusy(true);
+  const response = await apiFetch(fillUrl(tools.data.urls.cancel, tools.data.placeholders, { run: run.id }), { method: "POST" });
+  tools.controls.setBusy(false);
+  if (!response.ok) {
+    tools.controls.showError(`The run could not be stopped: ${errorMessage(response.body, response.status)}`);
+    return;
+  }
+  run.cancel_requested = true;
+  if (FINISHED.has(response.body.status) && !FINISHED.has(run.status)) {
+    applySnapshot(tools, response.body);
+    finished(tools);
+  } else tools.controls.setRun(run);
+}
+
+function downloadReport(tools) {
+  if (!tools.run) return;
+  const link = document.createElement("a");
+  link.href = fillUrl(tools.data.urls.report, tools.data.placeholders, { run: tools.run.id });
+  link.download = "";
+  document.body.append(link);
+  link.click();
+  link.remove();
+}

@@ -1,0 +1,106 @@
+// One node output in the results panel, as the viewing party may see it:
+// - reports: their tables and interactive charts (drawn when they scroll into view);
+// - tables, models and rules: the public schema (name, type, owner party, role), then per
+//   party either my own part (row count, size, row preview, CSV or model download) or, for
+//   another party's part, only what the schema says (its column count): its rows never
+//   reach this browser.
+
+import { drawChart } from "./charts.js";
+import { el, fillUrl } from "./dom.js";
+
+const KIND_LABELS = { "table.individual": "Table", "table.vertical": "Joint table", model: "Model", report: "Report", rule: "Rule" };
+
+function cell(value) {
+  if (value === null || value === undefined || value === "") return el("td", { className: "null" }, "—");
+  if (typeof value === "number") return el("td", { className: "num" }, Number.isInteger(value) ? value.toLocaleString() : String(Number(value.toPrecision(6))));
+  return el("td", { title: String(value) }, String(value));
+}
+
+/** A compact data table from column names and rows. */
+export function dataTable(columns, rows, caption) {
+  return el("div", { className: "result-table-wrap" },
+    el("table", { className: "table table-compact table-data result-table" },
+      caption ? el("caption", {}, caption) : null,
+      el("thead", {}, el("tr", {}, columns.map((name) => el("th", { scope: "col" }, name)))),
+      el("tbody", {}, rows.map((values) => el("tr", {}, values.map(cell))))));
+}
+
+const OPEN_SCHEMA_COLUMNS = 8;
+
+function schemaTable(columns) {
+  // Long schemas start folded so that the parts (and my rows) stay in view.
+  return el("details", { className: "result-schema-box", open: columns.length <= OPEN_SCHEMA_COLUMNS },
+    el("summary", {}, `Schema (${columns.length} columns)`),
+    el("div", { className: "result-table-wrap" }, el("table", { className: "table table-compact result-schema" }, 
+      el("thead", {}, el("tr", {}, ["Column", "Type", "Party", "Role"].map((name) => el("th", { scope: "col" }, name)))),
+      el("tbody", {}, columns.map((column) => el("tr", { dataset: { party: column.party } },
+        el("td", { className: "column-name" }, column.name),
+        el("td", {}, el("span", { className: `badge type-${column.type}` }, column.type)),
+        el("td", {}, column.party),
+        el("td", {}, column.role ? el("span", { className: `badge role-${column.role}` }, column.role) : "—")))))));
+}
+
+function ownPart(part, output, context) {
+  const { data } = context;
+  const links = [];
+  if (part.kind.startsWith("table")) {
+    links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.artifact_download, data.placeholders, { run: part.id }), download: "" }, "Download CSV"));
+  } else if (part.kind === "model") {
+    links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.model_zip, data.placeholders, { run: part.id }), download: "" }, "Download model (zip)"));
+  }
+  const facts = [part.rows !== null && part.rows !== undefined ? `${part.rows.toLocaleString()} rows` : null, part.size].filter(Boolean).join(" · ");
+  const preview = part.preview
+    ? dataTable(part.preview.columns, part.preview.rows, `First ${part.preview.rows.length} of ${(part.rows ?? part.preview.rows.length).toLocaleString()} rows (your part)`)
+    : null;
+  return el("div", { className: "part part-own", dataset: { party: part.party, own: "true" } },
+    el("div", { className: "part-head" }, el("strong", {}, `${part.party} (you)`), el("span", { className: "part-facts" }, facts), el("span", { className: "part-links" }, links)),
+    preview);
+}
+
+function otherPart(party, output) {
+  const count = output.columns.filter((column) => column.party === party).length;
+  const what = count ? `${count} column${count === 1 ? "" : "s"} in the schema` : "no columns of this output";
+  return el("div", { className: "part part-other", dataset: { party, own: "false" } },
+    el("div", { className: "part-head" }, el("strong", {}, party), el("span", { className: "part-facts" }, what)),
+    el("p", { className: "help" }, `Rows and files stay with ${party}: only ${party} sees or downloads them.`));
+}
+
+function tableOutput(output, context) {
+  const ownParties = new Set(output.own.map((part) => part.party));
+  const others = output.parties.filter((party) => !ownParties.has(party));
+  return [
+    ...output.own.map((part) => ownPart(part, output, context)),
+    ...others.map((party) => otherPart(party, output)),
+    output.columns.length ? schemaTable(output.columns) : null,
+  ];
+}
+
+function chartFigure(chart, context) {
+  const plot = el("div", { className: "result-chart", role: "img", "aria-label": chart.title });
+  const status = el("p", { className: "help chart-status" }, "Drawing the chart…");
+  const enlarge = el("button", { type: "button", className: "button button-small", onclick: () => context.enlarge(chart) }, "Enlarge");
+  context.whenVisible(plot, () => drawChart(context.data.urls.plotly, plot, chart)
+    .then(() => status.remove())
+    .catch((error) => {
+      status.textContent = error.message;
+      status.classList.add("is-error");
+    }));
+  return el("figure", { className: "result-figure" },
+    el("figcaption", {}, el("span", {}, chart.title), enlarge), plot, status);
+}
+
+function reportOutput(output, context) {
+  if (output.missing) return [el("p", { className: "help" }, "This report is not available to your node.")];
+  // The first table is the report's summary; the charts come next, the details after them.
+  const tables = (output.tables || []).map((table) => dataTable(table.columns, table.rows, table.title));
+  return [tables[0], ...(output.charts || []).map((chart) => chartFigure(chart, context)), ...tables.slice(1)];
+}
+
+/** The section of one output port. */
+export function outputSection(output, context) {
+  const body = output.kind === "report" ? reportOutput(output, context) : tableOutput(output, context);
+  return el("section", { className: "result-output", dataset: { port: output.port, kind: output.kind } },
+    el("h3", {}, output.title || output.port, " ", el("span", { className: "badge badge-muted" }, KIND_LABELS[output.kind] || output.kind)),
+    output.kind === "report" ? null : el("p", { className: "help" }, `Held by ${output.parties.join(", ")}.`),
+    body);
+}
