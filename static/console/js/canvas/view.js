@@ -9,6 +9,7 @@ import { edgeKey, needsConfiguration } from "./model.js";
 const NODE_WIDTH = 172;
 const PORT_SPACING = 20;
 const MIN_FIT_SCALE = 0.6;
+const FIT_PADDING = 32;
 const CATEGORY_COLOURS = {
   io: "#3d8bd9",
   data_prep: "#7b5cd6",
@@ -307,8 +308,11 @@ export function createView({ container, model, readonly }) {
       requestAnimationFrame(() => {
         if (!graph.getNodes().length) return;
         // Wide pipelines are not shrunk into illegibility: below the floor, start at the left.
-        graph.zoomToFit({ padding: 36, maxScale: 1, minScale: MIN_FIT_SCALE });
-        if (graph.zoom() <= MIN_FIT_SCALE + 0.001) graph.positionContent("left", { padding: 24 });
+        graph.zoomToFit({ padding: FIT_PADDING, maxScale: 1, minScale: MIN_FIT_SCALE });
+        if (graph.zoom() <= MIN_FIT_SCALE + 0.001) {
+          const area = graph.getContentArea();
+          graph.translate(FIT_PADDING - area.x * graph.zoom(), graph.translate().ty);
+        }
       });
     },
     zoom(delta) {
