@@ -168,3 +168,52 @@ def test_a_cancel_stops_the_intersection_and_writes_nothing(tmp_path):
     with pytest.raises(RunCancelled):
         component.run(context)
     assert context.written == {}
+
+
+def test_kkrt_joins_two_parties_like_an_inner_join(tmp_path):
+    frames = dict(list(party_frames(11).items())[:2])
+    out = run_component(
+        tmp_path, "data_prep/psi", params(2, protocol="KKRT_PSI_2PC"), inputs(tmp_path, frames)
+    )
+    expected = frames["alice"].merge(frames["bob"], on="cid")
+    expected = expected.sort_values("cid", key=lambda c: c.astype(str)).reset_index(drop=True)
+    alice, bob = (out["output_ds"].read_table(p).reset_index(drop=True) for p in ("alice", "bob"))
+    assert list(alice["cid"]) == list(expected["cid"])
+    assert list(bob["cid"]) == list(expected["cid"])
+    np.testing.assert_allclose(bob["x1"], expected["x1"])
+    report = out["report"].read_json("alice")
+    assert report["protocol"] == "KKRT_PSI_2PC"
+    assert report["intersection_size"] == len(expected)
+
+
+def test_kkrt_refuses_duplicate_keys_unless_allowed(tmp_path):
+    frames = {
+        "alice": pd.DataFrame({"cid": [1, 2, 2, 3], "a": [0.1, 0.2, 0.3, 0.4]}),
+        "bob": pd.DataFrame({"cid": [2, 3, 4], "b": [1.0, 2.0, 3.0]}),
+    }
+    kkrt = params(2, protocol="KKRT_PSI_2PC")
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path / "one", "data_prep/psi", kkrt, inputs(tmp_path, frames))
+    assert isinstance(failure.value.error, DuplicateKeyError)
+    out = run_component(
+        tmp_path / "two",
+        "data_prep/psi",
+        kkrt | {"allow_duplicates": True},
+        inputs(tmp_path, frames),
+    )
+    assert list(out["output_ds"].read_table("alice")["a"]) == [0.2, 0.4]
+
+
+def test_kkrt_is_refused_for_three_parties_with_a_clear_message(tmp_path):
+    problems = check(party_frames(), tmp_path, **params(3, protocol="KKRT_PSI_2PC"))
+    assert any("exactly two parties" in p and "ECDH_25519" in p for p in problems), problems
+    two = dict(list(party_frames().items())[:2])
+    assert check(two, tmp_path / "two", **params(2, protocol="KKRT_PSI_2PC")) == []
+
+
+def test_the_protocol_choice_lists_both_engines():
+    protocol = registry().get("data_prep/psi").param("protocol")
+    assert protocol.choices == ("ECDH_25519", "KKRT_PSI_2PC")
+    assert protocol.default == "ECDH_25519"
+    with pytest.raises(ParamError, match="RR22"):
+        protocol.clean("RR22", ParamEnv(parties=PARTIES))

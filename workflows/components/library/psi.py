@@ -1,18 +1,21 @@
 """data_prep/psi: private set intersection of two or three parties' tables into a vertical table.
 
-Engine: ECDH-PSI on X25519 (`core.psi`; scheme, threat model and references in
-`core.psi.protocol`). Each party's program opens only its own input file and talks to the others
-only through its link; the hub counts traffic into the run's `ctx.comm`. What is revealed: the
-intersection (to every party, as its own aligned rows) and every party's set size, which the
-report states. Keys are compared as the text written in the files (so "007" differs from "7").
+Engine: ECDH-PSI on X25519 (`ECDH_25519`, two or three parties; scheme, threat model and
+references in `core.psi.protocol`) or KKRT-PSI (`KKRT_PSI_2PC`, OT-extension PSI for exactly two
+parties, several times faster; `core.psi.kkrt`). Each party's program opens only its own input
+file and talks to the others only through its link; the hub counts traffic into the run's
+`ctx.comm`. What is revealed, by either protocol: the intersection (to every party, as its own
+aligned rows) and every party's set size, which the report states. Keys are compared as the
+text written in the files (so "007" differs from "7").
 
 The parties run in a helper thread; the component's own thread reports their progress and
 checks for a cancel (the engine stops between two chunks), so run state is only ever written
 from the executor's thread.
 
-Row order: the engine's aligned order depends only on jointly masked values. With
-`sort_result`, every party then sorts its intersecting rows by the key text; the keys are equal
-across parties row by row, so the order stays aligned and becomes reproducible.
+Row order: the engine's aligned order depends only on jointly masked values (ECDH) or on the
+KKRT sender's secret random order. With `sort_result`, every party then sorts its intersecting
+rows by the key text; the keys are equal across parties row by row, so the order stays aligned
+and becomes reproducible.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from workflows.components.tables import frame_at, report_info, report_port
 PORTS = ("input_ds1", "input_ds2", "input_ds3")
 PROGRESS_SECONDS = 0.2
 KEYS = {"input_ds1": "keys1", "input_ds2": "keys2", "input_ds3": "keys3"}
+ENGINE_PROTOCOL = {"ECDH_25519": "ecdh", "KKRT_PSI_2PC": "kkrt"}
 
 
 def connected(inputs: dict) -> list[str]:
@@ -51,6 +55,11 @@ def check(ctx: InferContext) -> list[str]:
         problems.append(f"every party needs the same number of key columns, got {counts}")
     if "input_ds3" not in ports and ctx.params["keys3"]:
         problems.append("'keys3' is set but input_ds3 is not connected")
+    if ctx.params["protocol"] == "KKRT_PSI_2PC" and len(ports) != 2:
+        problems.append(
+            f"protocol KKRT_PSI_2PC runs between exactly two parties, got {len(ports)} inputs; "
+            "disconnect input_ds3 or choose ECDH_25519"
+        )
     return problems
 
 
@@ -81,6 +90,7 @@ def intersect(ctx: RunContext, ports: list[str]) -> list:
             should_cancel=stop.is_set,
             allow_duplicates=ctx.params["allow_duplicates"],
             allow_empty=ctx.params["allow_empty_result"],
+            protocol=ENGINE_PROTOCOL[ctx.params["protocol"]],
         )
         try:
             while not future.done():
@@ -160,9 +170,11 @@ COMPONENT = Component(
         _keys("input_ds3", 3, True),
         ChoiceParam(
             name="protocol",
-            choices=("ECDH_25519",),
+            choices=tuple(ENGINE_PROTOCOL),
             default="ECDH_25519",
-            help="ECDH-PSI on Curve25519 (X25519).",
+            help="ECDH_25519: ECDH-PSI on Curve25519 (X25519), two or three parties. "
+            "KKRT_PSI_2PC: OT-extension PSI (Kolesnikov et al. 2016), exactly two parties, "
+            "several times faster on large tables.",
         ),
         BoolParam(
             name="sort_result", default=True, help="Sort the joined rows by key at every party."
