@@ -108,3 +108,6 @@ def log_in(page, base_url: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}/")
+
+
+from tests.e2e.asgi_server import _asgi_server, asgi_live_server  # noqa: E402, F401 - fixtures

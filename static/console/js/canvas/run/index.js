@@ -130,9 +130,12 @@ function runStatus(tools, event) {
   if (FINISHED.has(event.status) && !wasFinished) finished(tools);
 }
 
-function finished(tools) {
+async function finished(tools) {
+  // The final state from the API: events published between the socket's snapshot and its
+  // joining the run's group are not replayed, so a node could otherwise keep a stale colour.
+  const response = await apiFetch(fillUrl(tools.data.urls.run, tools.data.placeholders, { run: tools.run.id }));
+  if (response.ok && response.body.id === tools.run?.id) applySnapshot(tools, response.body);
   const run = tools.run;
-  // Nodes the run never reached stay pending in its state; they were skipped in effect.
   emit(tools.bus, "run:finished", { run });
   tools.history.refresh();
   tools.results.show(run, tools.results.node());
