@@ -47,18 +47,20 @@ import math
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 
 import numpy as np
 
 from core.comm import Link
 from core.errors import ConfigError, LinkError
 from core.psi.errors import DuplicateKeyError, EmptyIntersectionError, PsiCancelled
-from core.psi.kkrt_hashing import SALT_BYTES, digest_keys
+from core.psi.kkrt_hashing import CODE_BYTES, SALT_BYTES, digest_keys
 from core.psi.output import write_aligned
 from core.psi.protocol import PsiResult, _exchange_headers
 from core.psi.source import PsiSource
-from core.psi.stream import Progress
+from core.psi.stream import WINDOW, Progress
 
 RECEIVER, SENDER = 0, 1
 DEFAULT_CHUNK = 100_000
@@ -66,11 +68,14 @@ MAX_VALUE_BYTES = 15  # one byte of a 16-byte comparison word carries the hash i
 
 
 class Party:
-    """One party's run state shared by the KKRT roles: link, progress, cancel check, salt."""
+    """One party's run state shared by the KKRT roles: link, progress, cancel check, salt, and
+    the hashing work it hands to a process pool (or runs inline when it has none)."""
 
-    def __init__(self, link: Link, progress: Progress, should_cancel, chunk: int):
+    def __init__(self, link: Link, progress: Progress, should_cancel, chunk: int, pool=None):
         self.link, self.progress, self.chunk = link, progress, chunk
         self._should_cancel = should_cancel
+        self._pool: Executor | None = pool
+        self._pending: deque[tuple[Future, Callable]] = deque()
         self.salt = b""
 
     @property
@@ -80,6 +85,28 @@ class Party:
     def check_cancel(self) -> None:
         if self._should_cancel is not None and self._should_cancel():
             raise PsiCancelled(f"party {self.link.party!r}: PSI cancelled by the caller")
+
+    def submit(self, fn: Callable, args: tuple, then: Callable) -> None:
+        """Run fn(*args) in the pool and pass its result to `then`, in submission order.
+
+        At most `stream.WINDOW` tasks wait at a time, so results never pile up in memory.
+        """
+        self.check_cancel()
+        if self._pool is None:
+            then(fn(*args))
+            return
+        self._pending.append((self._pool.submit(fn, *args), then))
+        while len(self._pending) > WINDOW:
+            self._take_one()
+
+    def drain(self) -> None:
+        """Wait for every submitted task and deliver its result."""
+        while self._pending:
+            self._take_one()
+
+    def _take_one(self) -> None:
+        future, then = self._pending.popleft()
+        then(future.result())
 
 
 class OwnKeys:
@@ -104,20 +131,24 @@ def kkrt_psi(
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     tmp_dir: str | None = None,
+    pool: Executor | None = None,
 ) -> PsiResult:
     """Run two-party KKRT-PSI as the party `link.rank`; both parties call this.
 
     Inputs, options, errors and the result are those of `ecdh_psi` (same PsiResult, aligned
     rows at both parties, duplicates refused unless `allow_duplicates`, `progress` and
-    `should_cancel` hooks); rank 0 acts as the OPRF receiver. Raises ConfigError unless there
-    are exactly two parties.
+    `should_cancel` hooks); rank 0 acts as the OPRF receiver. The per-key hashing, the bulk of
+    the CPU work, runs in `pool` (a process pool shared with the peer, see `run_local_psi`),
+    or inline in this thread without one. Raises ConfigError unless there are exactly two
+    parties.
     """
     if link.world_size != 2:
         raise ConfigError(f"KKRT-PSI runs between exactly two parties, got {link.parties}")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     source = PsiSource.open(link.party, data, keys)
-    party = Party(link, Progress(progress, source.estimated_rows()), should_cancel, chunk_size)
+    expected = Progress(progress, source.estimated_rows())
+    party = Party(link, expected, should_cancel, chunk_size, pool)
     path = os.fspath(output_path) if output_path is not None else None
     with tempfile.TemporaryDirectory(prefix="privpad-kkrt-", dir=tmp_dir) as tmp:
         return _run(party, source, bool(allow_duplicates), bool(allow_empty), path, tmp)
@@ -172,21 +203,47 @@ def agree_salt(link: Link) -> bytes:
 
 def read_own_keys(party: Party, source: PsiSource, allow_duplicates: bool):
     """Hash every key; return (distinct keys, rows read, first duplicate (row, row) or None)."""
-    codes, words = [], []
-    rows_read = 0
-    for start, keys in source.iter_keys(party.chunk):
-        party.check_cancel()
-        code, word = digest_keys(keys, party.salt)
-        codes.append(code)
-        words.append(word)
-        rows_read = start + len(keys)
-        party.progress.add(len(keys))
-    codes = np.concatenate(codes) if codes else np.empty((0, 64), np.uint8)
-    words = np.concatenate(words) if words else np.empty((0, 3), np.uint32)
-    keep, duplicate = distinct_rows(codes)
-    if duplicate is not None and not allow_duplicates:
-        return OwnKeys(keep, codes[:0], words[:0]), rows_read, duplicate
-    return OwnKeys(keep, codes[keep], words[keep]), rows_read, duplicate
+    codes = _Rows(source.estimated_rows(), CODE_BYTES, np.uint8)
+    words = _Rows(source.estimated_rows(), 3, np.uint32)
+
+    def collect(result) -> None:
+        codes.append(result[0])
+        words.append(result[1])
+        party.progress.add(len(result[0]))
+
+    for _, keys in source.iter_keys(party.chunk):
+        party.submit(digest_keys, (keys, party.salt), collect)
+    party.drain()
+    rows_read = codes.filled
+    keep, duplicate = distinct_rows(codes.array)
+    if duplicate is None:
+        return OwnKeys(keep, codes.array, words.array), rows_read, None
+    if not allow_duplicates:
+        return OwnKeys(keep, codes.array[:0], words.array[:0]), rows_read, duplicate
+    return OwnKeys(keep, codes.array[keep], words.array[keep]), rows_read, duplicate
+
+
+class _Rows:
+    """An array of rows filled chunk by chunk, preallocated from the expected row count.
+
+    Concatenating the chunks at the end would hold every row twice for a moment.
+    """
+
+    def __init__(self, expected: int, width: int, dtype):
+        self._data = np.empty((max(expected, 16), width), dtype=dtype)
+        self.filled = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        if self.filled + len(rows) > len(self._data):  # the row estimate was short: grow
+            grown = np.empty((2 * (self.filled + len(rows)), self._data.shape[1]), self._data.dtype)
+            grown[: self.filled] = self._data[: self.filled]
+            self._data = grown
+        self._data[self.filled : self.filled + len(rows)] = rows
+        self.filled += len(rows)
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self.filled]
 
 
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, tuple[int, int] | None]:

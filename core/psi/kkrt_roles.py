@@ -55,8 +55,9 @@ def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
         codes[filled] = own.codes[keys]
         u, t0 = oprf.chunk(index, codes)
         sender.send(u)
-        mine[keys, :width] = oprf_outputs(t0[filled], lo + filled, used[keys], width, party.salt)
-        party.progress.add(len(filled))
+        args = (t0[filled], lo + filled, used[keys], width, party.salt)
+        party.submit(oprf_outputs, args, _store_into(mine, keys, width, party))
+    party.drain()
     sender.finish()
     theirs = _receive_values(party, sizes[1], width)
     found = find_in(as_words(mine), as_words(theirs))
@@ -66,6 +67,14 @@ def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     order = np.argsort(positions, kind="stable")
     link.send(peer, positions[order])
     return own.rows[hit[order]]
+
+
+def _store_into(mine: np.ndarray, keys: np.ndarray, width: int, party: Party):
+    def store(values: np.ndarray) -> None:
+        mine[keys, :width] = values
+        party.progress.add(len(keys))
+
+    return store
 
 
 def _receive_values(party: Party, count: int, width: int) -> np.ndarray:
@@ -102,8 +111,10 @@ def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     oprf = OprfSender(choices, ot.seeds)
     # Entry e = 3 * key + i stands for "key in its bin under hash function i".
     entry_bins = candidate_bins(own.words, bins).ravel()
-    by_bin = np.argsort(entry_bins, kind="stable")
-    sorted_bins = entry_bins[by_bin]
+    by_bin = np.argsort(entry_bins, kind="stable").astype(
+        np.int64 if len(own) > 2**29 else np.int32
+    )
+    sorted_bins = entry_bins[by_bin].astype(np.uint32)  # bins < 2^32 (`candidate_bins`)
     del entry_bins
     # A uniformly random order of our keys (sorting fresh random words); only S knows it.
     order = np.argsort(np.frombuffer(os.urandom(8 * len(own)), dtype=np.uint64))
@@ -120,12 +131,21 @@ def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
         entries, entry_bin = by_bin[start:stop], sorted_bins[start:stop]
         keys, which = entries // cuckoo.HASHES, entries % cuckoo.HASHES
         masked = oprf.masked(q[entry_bin - lo], own.codes[keys])
-        values[position[keys], which] = oprf_outputs(masked, entry_bin, which, width, party.salt)
-        party.progress.add((stop - start) // cuckoo.HASHES)
+        args = (masked, entry_bin, which, width, party.salt)
+        party.submit(oprf_outputs, args, _place_into(values, position[keys], which, party))
+    party.drain()
     if not (isinstance(end := link.recv(peer), str) and end == END):
         raise LinkError(f"{link.party!r} expected the end of the OT extension, got {end!r:.40}")
     _send_values(party, values.reshape(len(own), -1))  # already in our random order
     return own.rows[order[_receive_positions(party, len(own))]]
+
+
+def _place_into(values: np.ndarray, positions: np.ndarray, which: np.ndarray, party: Party):
+    def place(computed: np.ndarray) -> None:
+        values[positions, which] = computed
+        party.progress.add(len(positions) // cuckoo.HASHES)
+
+    return place
 
 
 def _receive_first(party: Party) -> bytes:

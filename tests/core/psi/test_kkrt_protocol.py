@@ -12,8 +12,8 @@ from core.psi import kkrt_psi, run_local_psi
 from core.psi.errors import DuplicateKeyError, EmptyIntersectionError, PsiCancelled
 
 
-def kkrt(inputs, keys=(None, None), **options):
-    return run_local_psi(list(inputs), list(keys), protocol="kkrt", **options)
+def kkrt(pool, inputs, keys=(None, None), **options):
+    return run_local_psi(list(inputs), list(keys), protocol="kkrt", pool=pool, **options)
 
 
 def random_ids(rng, universe: int, size: int) -> list[str]:
@@ -25,10 +25,10 @@ def aligned_keys(sets, results):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_it_matches_set_intersection_and_aligns_both_parties(seed):
+def test_it_matches_set_intersection_and_aligns_both_parties(psi_pool, seed):
     rng = np.random.default_rng(seed)
     sets = [random_ids(rng, 3000, int(rng.integers(300, 1500))) for _ in range(2)]
-    results = kkrt(sets, chunk_size=97)
+    results = kkrt(psi_pool, sets, chunk_size=97)
     expected = set(sets[0]) & set(sets[1])
     left, right = aligned_keys(sets, results)
     assert set(left) == expected, f"seed={seed} sizes={[len(s) for s in sets]}"
@@ -52,51 +52,51 @@ def test_it_matches_set_intersection_and_aligns_both_parties(seed):
         ([f"p{i}" for i in range(200)], [f"q{i}" for i in range(250)], set()),
     ],
 )
-def test_it_handles_edge_sizes(left, right, common):
-    results = kkrt([left, right])
+def test_it_handles_edge_sizes(psi_pool, left, right, common):
+    results = kkrt(psi_pool, [left, right])
     got = aligned_keys([left, right], results)
     assert set(got[0]) == common, (len(left), len(right))
     assert got[0] == got[1]
 
 
-def test_full_overlap_returns_every_row_in_a_shuffled_order():
+def test_full_overlap_returns_every_row_in_a_shuffled_order(psi_pool):
     values = [f"c{i}" for i in range(500)]
-    results = kkrt([values, values[::-1]])
+    results = kkrt(psi_pool, [values, values[::-1]])
     assert sorted(results[0].rows.tolist()) == list(range(500))
     assert results[0].rows.tolist() != list(range(500)), "order must not follow party0's rows"
     left, right = aligned_keys([values, values[::-1]], results)
     assert left == right
 
 
-def test_it_combines_multi_column_keys_unambiguously():
+def test_it_combines_multi_column_keys_unambiguously(psi_pool):
     left = pd.DataFrame({"a": ["ab", "a", "x", "q"], "b": ["c", "bc", "y", "r"], "v": [1, 2, 3, 4]})
     right = pd.DataFrame({"first": ["a", "x", "ab"], "second": ["bc", "y", "cz"]})
-    results = kkrt([left, right], [["a", "b"], ["first", "second"]], chunk_size=2)
+    results = kkrt(psi_pool, [left, right], [["a", "b"], ["first", "second"]], chunk_size=2)
     pairs = [tuple(left.loc[i, ["a", "b"]]) for i in results[0].rows]
     assert sorted(pairs) == [("a", "bc"), ("x", "y")]
     assert pairs == [tuple(right.loc[i, ["first", "second"]]) for i in results[1].rows]
 
 
-def test_it_matches_non_ascii_keys():
+def test_it_matches_non_ascii_keys(psi_pool):
     left = ["Zoë", "北京", "naïve café", "😀", "plain", "Ж"]
     right = ["北京", "😀", "Zoe", "naïve café", "ж"]
-    results = kkrt([left, right])
+    results = kkrt(psi_pool, [left, right])
     assert set(aligned_keys([left, right], results)[0]) == {"北京", "😀", "naïve café"}
 
 
-def test_it_reports_a_duplicate_key_with_party_and_example():
+def test_it_reports_a_duplicate_key_with_party_and_example(psi_pool):
     with pytest.raises(PartyFailure) as info:
-        kkrt([["a"], ["a", "dup-é", "b", "dup-é"]], parties=["ann", "ben"])
+        kkrt(psi_pool, [["a"], ["a", "dup-é", "b", "dup-é"]], parties=["ann", "ben"])
     cause = info.value.error
     assert isinstance(cause, DuplicateKeyError), cause
     assert "'ben'" in str(cause)
     assert "'dup-é' appears on rows 1 and 3" in str(cause)
 
 
-def test_it_keeps_the_first_row_of_each_key_when_duplicates_are_allowed():
+def test_it_keeps_the_first_row_of_each_key_when_duplicates_are_allowed(psi_pool):
     left = ["a", "b", "a", "c", "b", "b"]
     right = ["b", "a", "z", "z"]
-    results = kkrt([left, right], allow_duplicates=True)
+    results = kkrt(psi_pool, [left, right], allow_duplicates=True)
     assert sorted(results[0].rows.tolist()) == [0, 1]
     assert sorted(results[1].rows.tolist()) == [0, 1]
     left_keys, right_keys = aligned_keys([left, right], results)
@@ -106,18 +106,20 @@ def test_it_keeps_the_first_row_of_each_key_when_duplicates_are_allowed():
     assert results[0].report["set_sizes"] == {"party0": 3, "party1": 3}
 
 
-def test_it_refuses_an_empty_intersection_when_asked():
+def test_it_refuses_an_empty_intersection_when_asked(psi_pool):
     with pytest.raises(PartyFailure) as info:
-        kkrt([["a"], ["b"]], allow_empty=False)
+        kkrt(psi_pool, [["a"], ["b"]], allow_empty=False)
     assert isinstance(info.value.error, EmptyIntersectionError)
 
 
-def test_it_reads_csv_and_writes_aligned_csv(tmp_path):
+def test_it_reads_csv_and_writes_aligned_csv(psi_pool, tmp_path):
     left, right = tmp_path / "left.csv", tmp_path / "right.csv"
     left.write_text("id,age\n007,31\n7,42\nk,50\nm,60\n", encoding="utf-8")
     right.write_text("name,id\nann,k\nbob,007\ncid,x\n", encoding="utf-8")
     outputs = [tmp_path / "left-out.csv", tmp_path / "right-out.csv"]
-    results = kkrt([left, right], ["id", "id"], output_paths=outputs, tmp_dir=str(tmp_path))
+    results = kkrt(
+        psi_pool, [left, right], ["id", "id"], output_paths=outputs, tmp_dir=str(tmp_path)
+    )
     out_left = pd.read_csv(outputs[0], dtype=str, keep_default_na=False)
     out_right = pd.read_csv(outputs[1], dtype=str, keep_default_na=False)
     assert list(out_left.columns) == ["id", "age"]
@@ -127,7 +129,7 @@ def test_it_reads_csv_and_writes_aligned_csv(tmp_path):
     assert results[0].output_path == str(outputs[0])
 
 
-def test_progress_is_monotone_and_reaches_one():
+def test_progress_is_monotone_and_reaches_one(psi_pool):
     seen, lock = {"party0": [], "party1": []}, threading.Lock()
 
     def progress(party, fraction):
@@ -135,14 +137,14 @@ def test_progress_is_monotone_and_reaches_one():
             seen[party].append(fraction)
 
     values = [f"v{i}" for i in range(400)]
-    kkrt([values, values[100:]], chunk_size=25, progress=progress)
+    kkrt(psi_pool, [values, values[100:]], chunk_size=25, progress=progress)
     for party, fractions in seen.items():
         assert fractions == sorted(fractions), f"{party}: {fractions}"
         assert fractions[-1] == 1.0, f"{party}: {fractions}"
         assert len(fractions) > 5, f"{party} reported too coarsely: {fractions}"
 
 
-def test_cancel_stops_the_run():
+def test_cancel_stops_the_run(psi_pool):
     calls = []
 
     def should_cancel():
@@ -151,24 +153,24 @@ def test_cancel_stops_the_run():
 
     values = [f"v{i}" for i in range(400)]
     with pytest.raises(PartyFailure) as info:
-        kkrt([values, values], chunk_size=10, should_cancel=should_cancel)
+        kkrt(psi_pool, [values, values], chunk_size=10, should_cancel=should_cancel)
     assert isinstance(info.value.error, PsiCancelled)
     assert len(calls) < 40, "cancel was not checked between chunks"
 
 
-def test_it_counts_traffic_on_the_link():
+def test_it_counts_traffic_on_the_link(psi_pool):
     hub = LocalLinkHub(["r", "s"])
     values = [f"v{i}" for i in range(1000)]
-    kkrt([values, values[500:]], parties=hub.parties, hub=hub)
+    kkrt(psi_pool, [values, values[500:]], parties=hub.parties, hub=hub)
     sent = hub.stats.snapshot()["sent_bytes"]
     # R sends 64 bytes per cuckoo bin; S sends 3 values per key.
     assert sent["r"] > 64 * 1000, sent
     assert sent["s"] > 3 * 500 * 7, sent
 
 
-def test_it_refuses_three_parties():
+def test_it_refuses_three_parties(psi_pool):
     with pytest.raises(ConfigError, match="exactly two parties"):
-        kkrt([["a"], ["a"], ["a"]], [None, None, None])
+        kkrt(psi_pool, [["a"], ["a"], ["a"]], [None, None, None])
 
 
 def test_kkrt_psi_refuses_a_three_party_link():
@@ -183,15 +185,17 @@ def test_kkrt_psi_refuses_a_three_party_link():
     ("options", "message"),
     [({"chunk_size": 0}, "chunk_size"), ({"protocol": "rr22"}, "unknown PSI protocol")],
 )
-def test_it_rejects_bad_options(options, message):
+def test_it_rejects_bad_options(psi_pool, options, message):
     with pytest.raises((ConfigError, PartyFailure), match=message):
-        run_local_psi([["a"], ["a"]], [None, None], **({"protocol": "kkrt"} | options))
+        run_local_psi(
+            [["a"], ["a"]], [None, None], pool=psi_pool, **({"protocol": "kkrt"} | options)
+        )
 
 
-def test_it_names_the_party_of_a_bad_key_column():
+def test_it_names_the_party_of_a_bad_key_column(psi_pool):
     frame = pd.DataFrame({"id": ["a"]})
     with pytest.raises(PartyFailure) as info:
-        kkrt([frame, frame], ["id", "nope"], parties=["ann", "ben"])
+        kkrt(psi_pool, [frame, frame], ["id", "nope"], parties=["ann", "ben"])
     assert isinstance(info.value.error, ConfigError)
     assert "'ben'" in str(info.value.error)
     assert "'nope'" in str(info.value.error)
