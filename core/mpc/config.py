@@ -8,6 +8,8 @@ from core.errors import ConfigError
 
 PROTOCOLS = ("REF2K", "SEMI2K", "ABY3")
 FIELDS = ("FM64",)
+# SEMI2K truncation: "auto" = "local" for 2 parties, "exact" for more (see protocols.semi2k)
+TRUNC_MODES = ("auto", "local", "exact")
 MAX_FRACTION_BITS = 26  # products carry 2f fraction bits and must stay far below 2^62
 
 
@@ -18,11 +20,17 @@ class RuntimeConfig:
     `protocol`: REF2K (plaintext oracle, NOT secure), SEMI2K (n >= 2 parties, trusted dealer,
     semi-honest) or ABY3 (exactly 3 parties, honest majority). `field`: FM64 (ring Z_2^64).
     `fxp_fraction_bits`: fixed-point fraction bits (18 by default, like SPU on FM64).
+    `trunc_mode`: SEMI2K's truncation after fixed-point products. "local" (SecureML's local
+    truncation: no communication, fails with probability |x| / 2^64 per element; 2 parties
+    only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one unit for |x| < 2^62,
+    one opened ring word per element) or "auto" (the default: "local" for 2 parties, "exact"
+    for more). Other protocols have a single truncation and accept only "auto".
     """
 
     protocol: str = "SEMI2K"
     field: str = "FM64"
     fxp_fraction_bits: int = 18
+    trunc_mode: str = "auto"
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -38,6 +46,15 @@ class RuntimeConfig:
             raise ConfigError(
                 f"fxp_fraction_bits must be an int in 1..{MAX_FRACTION_BITS}, got {bits!r}"
             )
+        if not isinstance(self.trunc_mode, str) or self.trunc_mode not in TRUNC_MODES:
+            raise ConfigError(
+                f"unknown trunc_mode {self.trunc_mode!r}; choose one of {TRUNC_MODES}"
+            )
+        if self.protocol != "SEMI2K" and self.trunc_mode != "auto":
+            raise ConfigError(
+                f"trunc_mode {self.trunc_mode!r} applies to SEMI2K only; "
+                f"{self.protocol} has a single truncation (use 'auto')"
+            )
 
     def check_world_size(self, world_size: int) -> None:
         """Raise ConfigError if the protocol cannot run with `world_size` parties."""
@@ -47,13 +64,25 @@ class RuntimeConfig:
             raise ConfigError(f"SEMI2K needs at least 2 parties, got {world_size}")
         if world_size < 1:
             raise ConfigError(f"an SPU needs at least one party, got {world_size}")
+        if self.protocol == "SEMI2K" and self.trunc_mode == "local" and world_size != 2:
+            raise ConfigError(
+                f"trunc_mode 'local' needs exactly 2 SEMI2K parties, got {world_size}: "
+                "local truncation of n > 2 additive shares fails for a constant fraction of "
+                "elements; use 'exact' or 'auto'"
+            )
+
+    def semi2k_trunc_mode(self, world_size: int) -> str:
+        """The SEMI2K truncation ("local" or "exact") that `trunc_mode` selects for `world_size`."""
+        if self.trunc_mode == "auto":
+            return "local" if world_size == 2 else "exact"
+        return self.trunc_mode
 
     @classmethod
     def from_dict(cls, spec: dict) -> RuntimeConfig:
-        """Build from a SecretFlow-style dict (`protocol`, `field`, `fxp_fraction_bits`)."""
+        """Build from a SecretFlow-style dict (the dataclass fields' names as keys)."""
         if not isinstance(spec, dict):
             raise ConfigError(f"runtime_config must be a dict, got {type(spec).__name__}")
-        unknown = set(spec) - {"protocol", "field", "fxp_fraction_bits"}
+        unknown = set(spec) - {"protocol", "field", "fxp_fraction_bits", "trunc_mode"}
         if unknown:
             raise ConfigError(f"unknown runtime_config keys {sorted(unknown)}")
         return cls(**spec)

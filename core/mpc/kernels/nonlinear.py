@@ -11,8 +11,9 @@ Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
   (approximation error < 5.3e-5 after the ten squarings). Each squaring is a truncation
   fused with a square (`trunc_square`: one opening under SEMI2K, the square itself is local),
   with fraction bits chosen per step as high as the value range allows, so rounding adds
-  < 5e-6. 12 rounds, 12 openings of one ring element per party. Under protocols without exact
-  truncation (ABY3) values near 2^60 would make truncation fail, so there "bits" is used.
+  < 5e-6. 12 rounds, 12 openings of one ring element per party (the truncations are
+  `trunc_wide`: exact even when SEMI2K truncates products locally). Under protocols without a
+  wide truncation (ABY3) values near 2^60 would make truncation fail, so there "bits" is used.
 - exp(x), mode "bits": x <= 11: relative error < 1e-4 + 4 ulp absolute on [-11, 11], and 0
   for x < -11.09 (any such x). With t = x log2(e) + 16, k = trunc(t) (floor, or floor + 1)
   and s = t - k in [-1, 1): 2^k is a product of six ring integers selected by k's bits (a
@@ -94,7 +95,7 @@ def exp(ctx: MPCContext, x: AShare, mode: str = "squaring") -> AShare:
     """e^x; see the module docstring for each mode's range and error."""
     if mode not in EXP_MODES:
         raise ConfigError(f"unknown exp mode {mode!r}; choose one of {EXP_MODES}")
-    if mode == "bits" or not ctx.proto.exact_truncation:
+    if mode == "bits" or not ctx.proto.wide_truncation:
         return _exp_bits(ctx, x)
     return _exp_squaring(ctx, x)
 
@@ -110,7 +111,7 @@ def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
     for bits in schedule:
         _, w = proto.trunc_square(w, w_bits - bits)
         w_bits = 2 * bits
-    return proto.trunc(w, w_bits - f)
+    return proto.trunc_wide(w, w_bits - f)
 
 
 @cache
@@ -157,7 +158,8 @@ def _exp_bits(ctx: MPCContext, x: AShare) -> AShare:
     factors = [_power_factor(ctx, bits[j], 1 << j) for j in range(EXP_INT_BITS)]
     factors.append(proto.add_sp(proto.neg(bits[EXP_INT_BITS]), np.uint64(1)))
     power = product(ctx, factors)
-    return proto.trunc(proto.mul_ss(two_frac, power), EXP_OFFSET)
+    # 2^s 2^k (f fraction bits) reaches 2^51: wide, so a local truncation would fail ~2^-13
+    return proto.trunc_wide(proto.mul_ss(two_frac, power), EXP_OFFSET)
 
 
 def _power_factor(ctx: MPCContext, bit: AShare, exponent: int) -> AShare:
@@ -172,7 +174,7 @@ def log(ctx: MPCContext, x: AShare) -> AShare:
     u = mul_ss(ctx, x, factor)
     log_u = poly.evaluate(ctx, poly.affine(ctx, u, 4, -3.0), LOG_COEFFS)
     # x = u 2^(f - q): log x = log u + (f - q) ln 2, with ln 2 carried with 2f fraction bits
-    minus_q_ln2 = proto.trunc(proto.mul_sp(proto.neg(q), _encode_wide(ctx, math.log(2.0))), f)
+    minus_q_ln2 = proto.trunc_wide(proto.mul_sp(proto.neg(q), _encode_wide(ctx, math.log(2.0))), f)
     return proto.add_sp(proto.add_ss(log_u, minus_q_ln2), ctx.encode(f * math.log(2.0)))
 
 

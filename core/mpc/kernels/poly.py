@@ -36,18 +36,19 @@ def evaluate(ctx: MPCContext, v: AShare, coeffs: np.ndarray) -> AShare:
     """sum_i coeffs[i] v^i for |v| <= 1 with one truncation for the whole combination.
 
     Coefficients carry extra fraction bits (18 more for f = 18, keeping products below 2^58),
-    so their rounding adds almost nothing to the error of the powers. Under ABY3, whose
-    truncation fails with probability ~|x| / 2^63, no extra bits are used.
+    so their rounding adds almost nothing to the error of the powers; the sum then needs the
+    exact `trunc_wide` (one opened word under SEMI2K, even with local truncation). Under ABY3,
+    whose only truncation fails with probability ~|x| / 2^64, no extra bits are used.
     """
     proto, f = ctx.proto, ctx.frac_bits
-    extra = max(0, min(f, 56 - 2 * f)) if proto.exact_truncation else 0
+    extra = max(0, min(f, 56 - 2 * f)) if proto.wide_truncation else 0
     pw = powers(ctx, v, len(coeffs) - 1)
     acc = None
     for c, term in zip(coeffs[1:], pw, strict=True):
         wide = np.int64(round(float(c) * 2.0 ** (f + extra))).view(RING_DTYPE)
         part = proto.mul_sp(term, wide)
         acc = part if acc is None else proto.add_ss(acc, part)
-    acc = proto.trunc(acc, f + extra)
+    acc = proto.trunc_wide(acc, f + extra) if extra else proto.trunc(acc, f)
     return proto.add_sp(acc, ctx.encode(coeffs[0]))
 
 

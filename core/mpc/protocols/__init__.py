@@ -31,7 +31,7 @@ def make_protocol(
     if dealer is None:
         raise ValueError("SEMI2K needs a TrustedDealer")
     triples = TripleProvider(link.rank, dealer.seed_for(link.rank), dealer)
-    return Semi2k(link, triples, seed=seed)
+    return Semi2k(link, triples, seed=seed, trunc_mode=config.semi2k_trunc_mode(link.world_size))
 
 
 __all__ = ["Aby3", "Protocol", "Ref2k", "Semi2k", "make_protocol"]

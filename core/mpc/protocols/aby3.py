@@ -14,10 +14,10 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 Truncation (ABY3's Share Truncation I) makes x a two-party sharing (x_0 + x_1 at party 0, x_2 at
 parties 1 and 2), truncates both halves locally as in SecureML and re-shares with one message.
 Like SecureML it fails (by a large error) with probability about |x| / 2^63 per element: about
-2^-27 for a product of two values near 1 with f = 18. `exact_truncation = False` tells kernels
-to keep truncation inputs small (no extra precision bits) under this protocol. SEMI2K's dealer
-makes an exact-up-to-one-unit truncation cheap; without a dealer that would need a comparison
-per truncation.
+2^-27 for a product of two values near 1 with f = 18. `exact_truncation = False` and
+`wide_truncation = False` tell kernels to keep truncation inputs small (no extra precision
+bits) under this protocol. SEMI2K's dealer makes an exact-up-to-one-unit truncation cheap;
+without a dealer that would need a comparison per truncation.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Aby3(Protocol):
     name = "ABY3"
     components = 2
     exact_truncation = False
+    wide_truncation = False
 
     def __init__(self, link: Link, seed: int | None = None):
         super().__init__(link)

@@ -31,9 +31,13 @@ class Protocol(ABC):
 
     name: str = "?"
     components: int = 1
-    # False when `trunc` can fail with a large error, with probability ~|x| / 2^63 (ABY3):
-    # kernels then keep truncation inputs small instead of buying extra precision bits.
+    # False when `trunc` can fail with a large error, with probability ~|x| / 2^64 (ABY3,
+    # SEMI2K with local truncation): ordinary products are fine, large inputs are not.
     exact_truncation: bool = True
+    # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^62
+    # whatever `trunc` does (REF2K, SEMI2K). Kernels that buy precision with extra fraction
+    # bits (inputs near 2^60) use `trunc_wide` when this holds and stay small otherwise (ABY3).
+    wide_truncation: bool = True
 
     def __init__(self, link: Link):
         self.link = link
@@ -134,15 +138,27 @@ class Protocol(ABC):
 
     @abstractmethod
     def trunc(self, x: AShare, bits: int) -> AShare:
-        """Signed x / 2^bits, probabilistically rounded (error at most one unit); |x| < 2^62."""
+        """Signed x / 2^bits, probabilistically rounded (error at most one unit); |x| < 2^62.
+
+        Unless `exact_truncation` holds, it may fail (a huge error) with probability about
+        |x| / 2^64 per element; see the protocol's module docstring.
+        """
+
+    def trunc_wide(self, x: AShare, bits: int) -> AShare:
+        """Like `trunc`, exact to one unit for every |x| < 2^62 when `wide_truncation` holds.
+
+        Costs what an exact truncation costs (one opened word per element under SEMI2K), so
+        kernels call it only for inputs far above a product of two ordinary values.
+        """
+        return self.trunc(x, bits)
 
     def trunc_square(self, x: AShare, bits: int) -> tuple[AShare, AShare]:
-        """(v, v * v) with v = trunc(x, bits) and v * v its exact ring square (not truncated).
+        """(v, v * v) with v = trunc_wide(x, bits) and v * v its exact ring square (not truncated).
 
         Generic version: a truncation then a multiplication. SEMI2K overrides it with a fused
         protocol whose square costs no extra communication.
         """
-        v = self.trunc(x, bits)
+        v = self.trunc_wide(x, bits)
         return v, self.mul_ss(v, v)
 
     @abstractmethod

@@ -10,6 +10,31 @@ References: Beaver, "Efficient multiparty protocols using circuit randomization"
 Escudero, Ghosh, Keller, Rachuri & Scholl, "Improved primitives for MPC over mixed
 arithmetic-binary circuits", CRYPTO 2020 (probabilistic truncation with a wrap bit).
 
+Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto" is "local" for 2 parties and
+"exact" for more):
+- "local" (2 parties only; SecureML's Theorem 1, SPU's 2-party SEMI2K default): no message.
+  Rank 0 shifts its share arithmetically, rank 1 computes -((-x_1) >> d). Write w = -x_1 read
+  as a signed 64-bit integer; x_1 is uniform (a PRG draw or a Beaver output masked by the
+  dealer's c), so w is uniform on [-2^63, 2^63) and independent of x, and x_0 = x + w mod 2^64.
+  If x + w does not leave [-2^63, 2^63), x_0 read as signed is exactly x + w and
+  floor((x + w) / 2^d) - floor(w / 2^d) is floor(x / 2^d) or floor(x / 2^d) + 1: error below
+  one unit, as for "exact". Otherwise the result is off by 2^(64 - d). For x >= 0 that happens
+  iff w >= 2^63 - x, for x < 0 iff w < -2^63 - x: |x| values of w out of 2^64, so the failure
+  probability is exactly |x| / 2^64 per element (2^-28 for a product of two values near 1 with
+  f = 18; SecureML bounds it by 2^(l_x + 1 - 64) for |x| < 2^l_x), independently per element.
+  Both output shares are re-masked with a fresh word from the pair's PRG, so rank 1's share is
+  uniform for the next truncation even after local operations on a truncated value (without
+  it, a share shrunk by the shift would change the probability). A trivial sharing of a
+  public value has w = 0 and never fails. `exact_truncation` is then False. The argument does
+  not extend to n > 2 shares (each share's shift loses its own wrap, and the wraps of n - 1
+  uniform shares are likely), so n > 2 parties always use "exact".
+- "exact" (any n): Escudero et al.'s truncation, exact to one unit for |x| < 2^62, one opened
+  ring word per element and party. `trunc_wide` and `trunc_square` always use it, so kernels
+  that deliberately truncate values near 2^60 (exp, polynomials with extra fraction bits) stay
+  exact in both modes.
+Party-to-party traffic per element with 2 parties: multiply 16 bytes ("local") or 24
+("exact"); an m x k by k x n matmul 8 (mk + kn) or 8 (mk + kn + mn) bytes per party.
+
 Inputs are shared without interaction: every pair of parties holds a PRG seed, the non-owners'
 shares are drawn from the seed they share with the owner, and the owner keeps the difference.
 """
@@ -19,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.comm import Link
+from core.errors import ConfigError
 from core.mpc.correlated import TripleProvider
 from core.mpc.prg import PRG, fresh_seed
 from core.mpc.protocols.base import (
@@ -26,10 +52,12 @@ from core.mpc.protocols.base import (
     pack_bits,
     unpack_bits,
 )
-from core.mpc.ring import RING_DTYPE, matmul_shape, ring_matmul
+from core.mpc.ring import RING_DTYPE, arshift, matmul_shape, ring_matmul
 from core.mpc.shares import AShare, BShare
 
 ONE = RING_DTYPE(1)
+ZERO = RING_DTYPE(0)
+TRUNC_MODES = ("local", "exact")
 TRUNC_OFFSET_BITS = 62  # inputs of trunc satisfy |x| < 2^62; x + 2^62 is then non-negative
 
 
@@ -39,11 +67,28 @@ class Semi2k(Protocol):
     name = "SEMI2K"
     components = 1
 
-    def __init__(self, link: Link, triples: TripleProvider, seed: int | None = None):
+    def __init__(
+        self,
+        link: Link,
+        triples: TripleProvider,
+        seed: int | None = None,
+        trunc_mode: str = "exact",
+    ):
         super().__init__(link)
+        self._check_trunc_mode(trunc_mode)
+        self.trunc_mode = trunc_mode
+        self.exact_truncation = trunc_mode == "exact"
         self.triples = triples
         self._pair = self._agree_pair_seeds(seed)
         self._own = PRG(fresh_seed() if seed is None else seed * 7919 + self.rank)
+
+    def _check_trunc_mode(self, mode: str) -> None:
+        if mode not in TRUNC_MODES:
+            raise ConfigError(f"unknown SEMI2K trunc_mode {mode!r}; choose one of {TRUNC_MODES}")
+        if mode == "local" and self.world_size != 2:
+            raise ConfigError(
+                f"SEMI2K trunc_mode 'local' needs exactly 2 parties, got {self.world_size}"
+            )
 
     def _agree_pair_seeds(self, seed: int | None) -> dict[int, PRG]:
         """Lower rank of every pair draws a seed and sends it to the higher rank."""
@@ -127,6 +172,27 @@ class Semi2k(Protocol):
         return BShare((z ^ later["c"])[None])
 
     def trunc(self, x: AShare, bits: int) -> AShare:
+        """Truncation in this instance's `trunc_mode` (see the module docstring)."""
+        if self.trunc_mode == "local":
+            return self._trunc_local(x, bits)
+        return self.trunc_wide(x, bits)
+
+    def _trunc_local(self, x: AShare, bits: int) -> AShare:
+        """SecureML's 2-party local truncation: x_0 >> d at rank 0, -((-x_1) >> d) at rank 1.
+
+        Both shares are then re-masked with a word drawn from the pair's PRG, so rank 1's
+        share is uniform again and the next local truncation fails with exactly |x| / 2^64.
+        """
+        mask = self._pair[1 - self.rank].ring(x.shape)
+        if self.rank == 0:
+            out = arshift(x.data[0], bits)
+            out += mask
+        else:
+            out = ZERO - arshift(ZERO - x.data[0], bits)
+            out -= mask
+        return AShare(out[None])
+
+    def trunc_wide(self, x: AShare, bits: int) -> AShare:
         """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
         r, later = self.triples.trunc_pair(x.shape, bits)
         out, _no_wrap, _public = self._trunc_open(x, bits, r, later)
