@@ -14,8 +14,10 @@ click, fill the configuration panel) and read back the DOM hooks the editor publ
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 NODE = "#canvas [data-node-id]"
+DRAGGING = "n => document.querySelectorAll('#canvas .x6-edge').length > n"
 
 
 def open_canvas(page: Page, base_url: str, pipeline_id: int, *, run: bool = False) -> None:
@@ -63,11 +65,22 @@ def connect(page: Page, source_node: str, source_port: str, target_node: str, ta
         f'#canvas g[data-cell-id="{target_node}"] circle[data-port="{target_port}"]'
     )
     end = _centre(target)
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=5)
-    page.mouse.move(*end, steps=5)
-    page.mouse.up()
+    before = edge_count(page)
+    for _attempt in range(3):
+        page.mouse.move(*start)
+        page.mouse.down()
+        page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=5)
+        # X6 renders asynchronously: a drag that starts while the previous one is still being
+        # cleaned up draws no edge. The dragged edge appearing proves the drag took.
+        try:
+            page.wait_for_function(DRAGGING, arg=before, timeout=1_000)
+        except PlaywrightTimeout:
+            page.mouse.up()
+            continue
+        page.mouse.move(*end, steps=5)
+        page.mouse.up()
+        return
+    raise AssertionError(f"could not start a connection from {source_node}.{source_port}")
 
 
 def edge_count(page: Page) -> int:

@@ -8,6 +8,7 @@ import { bindInteractions, addComponentAt } from "./canvas/interaction.js";
 import { PipelineModel } from "./canvas/model.js";
 import { renderPalette } from "./canvas/palette.js";
 import { createPanel } from "./canvas/panel.js";
+import { mountRunTools } from "./canvas/run/index.js";
 import { renderToolbar } from "./canvas/toolbar.js";
 import { createView } from "./canvas/view.js";
 
@@ -103,11 +104,6 @@ function buildEditor(data, components, bus) {
   return view;
 }
 
-async function mountRuns(context) {
-  const { mountRunTools } = await import("./canvas/run/index.js");
-  mountRunTools(context);
-}
-
 async function main() {
   const data = JSON.parse(document.getElementById("canvas-data").textContent);
   const bus = new EventTarget();
@@ -132,7 +128,7 @@ async function main() {
     runs: document.getElementById("panel-runs"),
     logs: document.getElementById("log-drawer"),
   };
-  await mountRuns({ data, bus, view, elements });
+  mountRunTools({ data, bus, view, elements });
 }
 
 main();

@@ -100,9 +100,10 @@ export function renderToolbar(root, { actions, data, view }) {
     if (file.files.length) importDocument(file.files[0], data, actions.alert);
     file.value = "";
   });
-  const io = [button("Export", "Export JSON: download the pipeline document", () => exportDocument(data, view, actions.alert))];
+  // A run page shows a snapshot: exporting the (possibly changed) pipeline from there would mislead.
+  const io = data.mode === "edit" ? [button("Export", "Export JSON: download the pipeline document", () => exportDocument(data, view, actions.alert))] : [];
   if (!data.project.archived && data.mode === "edit" && !data.readonly) io.push(button("Import", "Import JSON: a pipeline document as a new pipeline", () => file.click()), file);
-  groups.push(group(...io));
+  if (io.length) groups.push(group(...io));
   const pop = helpPopover();
   const help = button("?", "Keyboard shortcuts", () => {
     pop.hidden = !pop.hidden;

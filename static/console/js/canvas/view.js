@@ -98,17 +98,25 @@ function nodeHeight(component) {
   return Math.max(68, ports * PORT_SPACING + 24);
 }
 
+function categoryText(component) {
+  return (component ? component.category : "unknown").replace("_", " ").toUpperCase();
+}
+
+function categoryColour(component) {
+  return component ? CATEGORY_COLOURS[component.category] || "#5d6b7e" : "#9aa5b4";
+}
+
 function staticAttrs(node, component, height) {
-  const colour = component ? CATEGORY_COLOURS[component.category] || "#5d6b7e" : "#9aa5b4";
+  const colour = categoryColour(component);
   const text = { fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", textAnchor: "start", textVerticalAnchor: "middle" };
   return {
     body: { width: NODE_WIDTH, height, rx: 8, ry: 8, fill: "#fff", class: "pp-node-body", "data-node-id": node.id, "data-component": node.component },
     accent: { x: 0, y: 0, width: 5, height, rx: 2, ry: 2, fill: colour, class: "pp-decor" },
     progress: { x: 5, y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, opacity: 0.85, class: "pp-decor" },
-    category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: colour, text: (component ? component.category : "unknown").replace("_", " ").toUpperCase() },
+    category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: colour, text: categoryText(component) },
     label: { ...text, x: 16, y: height / 2 + 1, fontSize: 13, fontWeight: 600, fill: "#1d2633", textWrap: { text: component ? component.label : node.component, width: NODE_WIDTH - 26, height: 30, ellipsis: true } },
-    sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: "#5d6b7e", textWrap: { text: node.id, width: NODE_WIDTH - 90, height: 24, ellipsis: true } },
-    state: { ...text, x: NODE_WIDTH - 10, y: height - 15, textAnchor: "end", fontSize: 11, fill: "#5d6b7e", text: "" },
+    sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: "#5d6b7e", textWrap: { text: node.id, width: NODE_WIDTH - 28, height: 24, ellipsis: true } },
+    state: { ...text, x: NODE_WIDTH - 10, y: height - 15, textAnchor: "end", fontSize: 11, fontWeight: 600, fill: "#5d6b7e", text: "" },
     badge: { cx: NODE_WIDTH - 2, cy: 2, r: 10, fill: "#b42a2a", stroke: "#fff", strokeWidth: 2, display: "none", class: "pp-badge" },
     badgeText: { x: NODE_WIDTH - 2, y: 2, textAnchor: "middle", textVerticalAnchor: "middle", fontSize: 11, fontWeight: 700, fill: "#fff", text: "", display: "none", pointerEvents: "none" },
   };
@@ -179,10 +187,9 @@ export function createView({ container, model, readonly }) {
     const stroke = status ? STATUS_COLOURS[status] || IDLE_STROKE : needs ? NEEDS_STROKE : IDLE_STROKE;
     const progress = status === "running" ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
     let stateText = "";
-    let stateFill = "#5d6b7e";
     if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? elapsedText(run.started_at, run.finished_at) : status;
-    else if (needs) [stateText, stateFill] = ["Needs configuration", NEEDS_STROKE];
-    if (run && status) stateFill = STATUS_COLOURS[status] || stateFill;
+    // The marker takes the category line (the accent bar still shows the category).
+    const marked = needs && !status;
     cell.attr({
       body: {
         stroke,
@@ -193,7 +200,11 @@ export function createView({ container, model, readonly }) {
         "data-problems": String(problems.length),
       },
       progress: { width: progress * (NODE_WIDTH - 10) },
-      state: { text: stateText, fill: stateFill },
+      state: { text: stateText, fill: STATUS_COLOURS[status] || "#5d6b7e" },
+      category: marked
+        ? { text: "⚠ Needs configuration", fill: NEEDS_STROKE, letterSpacing: 0 }
+        : { text: categoryText(component), fill: categoryColour(component), letterSpacing: 0.6 },
+      sub: { textWrap: { text: node.id, width: NODE_WIDTH - (stateText ? 84 : 28), height: 24, ellipsis: true } },
       badge: { display: problems.length ? null : "none" },
       badgeText: { text: String(problems.length), display: problems.length ? null : "none" },
     });
