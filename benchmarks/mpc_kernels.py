@@ -6,8 +6,11 @@ programs than wall time), bytes sent party-to-party (max over parties), bytes se
 dealer, rounds (max over parties) and the max absolute error against numpy. Every kernel runs
 `--repeat` times (fresh parties and dealer each time); `seconds` is the median run, with the
 fastest run and all runs alongside, because other programs on a shared machine shift wall time.
+`--trunc-mode` picks SEMI2K's truncation (`auto`: local for 2 parties, as SPU; `exact`: one
+opened word per truncated element); ABY3 always uses its own.
 
     .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--repeat N] [--only NAME ...]
+        [--trunc-mode auto|local|exact]
 """
 
 from __future__ import annotations
@@ -61,10 +64,14 @@ KERNELS = {
 }
 
 
-def bench(protocol: str, parties: int, name: str, size: int, seed: int = 1) -> dict:
+def bench(
+    protocol: str, parties: int, name: str, size: int, trunc_mode: str = "auto", seed: int = 1
+) -> dict:
     names = [f"P{i}" for i in range(parties)]
     hub = LocalLinkHub(names)
-    cfg = RuntimeConfig(protocol=protocol)
+    cfg = RuntimeConfig(
+        protocol=protocol, trunc_mode=trunc_mode if protocol == "SEMI2K" else "auto"
+    )
     fxp = FixedPoint(cfg.fxp_fraction_bits)
     dealer = TrustedDealer(names, hub.stats) if protocol == "SEMI2K" else None
     inputs, reference = _inputs(name, size, np.random.default_rng(seed))
@@ -99,9 +106,11 @@ def bench(protocol: str, parties: int, name: str, size: int, seed: int = 1) -> d
     finally:
         if dealer is not None:
             dealer.close()
-    return _report(
+    report = _report(
         protocol, parties, name, size, marks, names, float(np.max(np.abs(result - reference)))
     )
+    report["trunc_mode"] = cfg.semi2k_trunc_mode(parties) if protocol == "SEMI2K" else protocol
+    return report
 
 
 def _report(protocol, parties, name, size, marks, names, error) -> dict:
@@ -145,9 +154,13 @@ PLAN = [
 ]
 
 
-def bench_repeated(protocol: str, parties: int, name: str, size: int, repeat: int) -> dict:
+def bench_repeated(
+    protocol: str, parties: int, name: str, size: int, repeat: int, trunc_mode: str = "auto"
+) -> dict:
     """Median run by wall time, plus the fastest and every run's seconds."""
-    runs = sorted((bench(protocol, parties, name, size) for _ in range(repeat)), key=_seconds)
+    runs = sorted(
+        (bench(protocol, parties, name, size, trunc_mode) for _ in range(repeat)), key=_seconds
+    )
     median = dict(runs[(len(runs) - 1) // 2])
     median["seconds_min"] = runs[0]["seconds"]
     median["seconds_runs"] = [r["seconds"] for r in runs]
@@ -163,6 +176,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes / 100 (matmul 128)")
     parser.add_argument("--only", nargs="*", help="kernel names to run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per kernel (median kept)")
+    parser.add_argument(
+        "--trunc-mode",
+        default="auto",
+        choices=("auto", "local", "exact"),
+        help="SEMI2K truncation (default auto: local for 2 parties)",
+    )
     args = parser.parse_args()
     results = []
     load_before = os.getloadavg()[0]
@@ -171,7 +190,9 @@ def main() -> None:
             continue
         if args.quick:
             size = 128 if name == "matmul" else size // 100
-        results.append(bench_repeated(protocol, parties, name, size, max(1, args.repeat)))
+        results.append(
+            bench_repeated(protocol, parties, name, size, max(1, args.repeat), args.trunc_mode)
+        )
     print(
         json.dumps(
             {

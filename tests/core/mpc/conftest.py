@@ -1,6 +1,7 @@
 """Fixtures for the MPC suite: one contract re-run over protocol x number of parties.
 
-`mpc` is parametrised over (REF2K, 2), (SEMI2K, 2), (SEMI2K, 3) and (ABY3, 3). Its `run(fn,
+`mpc` is parametrised over (REF2K, 2), (SEMI2K, 2) with local truncation (the default),
+(SEMI2K, 2) with exact truncation, (SEMI2K, 3) and (ABY3, 3). Its `run(fn,
 *inputs)` shares input i from party i % n, runs `fn(ctx, *shares)` SPMD (one thread per party,
 messages only through links) and returns what every party revealed, decoded.
 """
@@ -19,14 +20,26 @@ from core.mpc.correlated import TrustedDealer
 from core.mpc.fixedpoint import FixedPoint
 from core.mpc.protocols import make_protocol
 
-PROTOCOL_CASES = [("REF2K", 2), ("SEMI2K", 2), ("SEMI2K", 3), ("ABY3", 3)]
+PROTOCOL_CASES = [
+    ("REF2K", 2, "auto"),
+    ("SEMI2K", 2, "auto"),
+    ("SEMI2K", 2, "exact"),
+    ("SEMI2K", 3, "auto"),
+    ("ABY3", 3, "auto"),
+]
 SECURE_CASES = [c for c in PROTOCOL_CASES if c[0] != "REF2K"]
+
+
+def case_id(case: tuple[str, int, str]) -> str:
+    protocol, parties, trunc_mode = case
+    return f"{protocol}-{parties}" + ("" if trunc_mode == "auto" else f"-{trunc_mode}")
 
 
 @dataclass
 class MPCRunner:
     protocol: str
     parties: int
+    trunc_mode: str = "auto"
     seed: int = 7
     fraction_bits: int = 18
     last_stats: dict = field(default_factory=dict)
@@ -43,7 +56,11 @@ class MPCRunner:
         """Share ring inputs (party i % n owns input i), run fn(proto, *shares) everywhere."""
         names = [f"P{i}" for i in range(self.parties)]
         hub = LocalLinkHub(names)
-        cfg = RuntimeConfig(protocol=self.protocol, fxp_fraction_bits=self.fraction_bits)
+        cfg = RuntimeConfig(
+            protocol=self.protocol,
+            fxp_fraction_bits=self.fraction_bits,
+            trunc_mode=self.trunc_mode,
+        )
         dealer = (
             TrustedDealer(names, hub.stats, seed=self.seed) if self.protocol == "SEMI2K" else None
         )
@@ -87,13 +104,17 @@ class MPCRunner:
         return fxp.decode(outs[0])
 
 
-@pytest.fixture(params=PROTOCOL_CASES, ids=[f"{p}-{n}" for p, n in PROTOCOL_CASES])
+@pytest.fixture(params=PROTOCOL_CASES, ids=[case_id(c) for c in PROTOCOL_CASES])
 def mpc(request) -> MPCRunner:
-    protocol, parties = request.param
-    return MPCRunner(protocol, parties)
+    return MPCRunner(*request.param)
 
 
-@pytest.fixture(params=SECURE_CASES, ids=[f"{p}-{n}" for p, n in SECURE_CASES])
+@pytest.fixture(params=SECURE_CASES, ids=[case_id(c) for c in SECURE_CASES])
 def secure_mpc(request) -> MPCRunner:
-    protocol, parties = request.param
-    return MPCRunner(protocol, parties)
+    return MPCRunner(*request.param)
+
+
+@pytest.fixture
+def make_runner():
+    """MPCRunner itself, for tests that pick protocol, parties and trunc_mode themselves."""
+    return MPCRunner
