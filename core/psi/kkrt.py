@@ -110,7 +110,10 @@ class Party:
 
 
 class OwnKeys:
-    """A party's distinct keys: their first rows, codewords and cuckoo candidate words."""
+    """A party's distinct keys: their first rows, codewords and cuckoo candidate words.
+
+    The roles drop `words` and `codes` (set them to None) as soon as they are done with them.
+    """
 
     def __init__(self, rows: np.ndarray, codes: np.ndarray, words: np.ndarray):
         self.rows, self.codes, self.words = rows, codes, words

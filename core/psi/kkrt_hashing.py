@@ -49,10 +49,10 @@ def _digest(base, data) -> bytes:
 
 
 def candidate_bins(words: np.ndarray, bins: int) -> np.ndarray:
-    """Map (n, 3) uint32 words to (n, 3) bin numbers in [0, bins)."""
+    """Map (n, 3) uint32 words to (n, 3) uint32 bin numbers in [0, bins)."""
     if not 0 < bins < 2**32:
         raise ValueError(f"bin count out of range: {bins}")
-    return ((words.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
+    return ((words.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.uint32)
 
 
 def oprf_outputs(
@@ -66,7 +66,7 @@ def oprf_outputs(
     )
     records[:, CODE_BYTES + 4] = hash_index
     base = hashlib.blake2b(digest_size=width, salt=salt, person=_OUT)
-    data = memoryview(records.tobytes())
+    data = memoryview(records.reshape(-1))  # slices of a memoryview copy nothing
     step = CODE_BYTES + 5
     out = b"".join(_digest(base, data[i : i + step]) for i in range(0, len(data), step))
     return np.frombuffer(out, dtype=np.uint8).reshape(len(rows), width)

@@ -25,7 +25,7 @@ from core.psi.match import as_words, find_in
 from core.psi.oprf import OprfReceiver, OprfSender
 from core.psi.stream import ACK, END, PacedSender
 
-CHUNK_BINS = 1 << 16  # 4 MiB u matrices; a multiple of cuckoo.BIN_ALIGN
+CHUNK_BINS = 1 << 15  # 2 MiB u matrices; a multiple of cuckoo.BIN_ALIGN
 COMPARE_WIDTH = 16
 
 
@@ -36,6 +36,7 @@ def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
     try:
         table, used = cuckoo.insert(candidate_bins(own.words, bins), bins, rng)
+        own.words = None  # not needed any more: free memory before the extension
     except CuckooHashingError as error:
         link.send(peer, {"abort": str(error)})
         raise
@@ -59,6 +60,7 @@ def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
         party.submit(oprf_outputs, args, _store_into(mine, keys, width, party))
     party.drain()
     sender.finish()
+    own.codes = None  # free our codewords before holding S's values
     theirs = _receive_values(party, sizes[1], width)
     found = find_in(as_words(mine), as_words(theirs))
     del theirs, mine
@@ -111,10 +113,11 @@ def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     oprf = OprfSender(choices, ot.seeds)
     # Entry e = 3 * key + i stands for "key in its bin under hash function i".
     entry_bins = candidate_bins(own.words, bins).ravel()
+    own.words = None
     by_bin = np.argsort(entry_bins, kind="stable").astype(
         np.int64 if len(own) > 2**29 else np.int32
     )
-    sorted_bins = entry_bins[by_bin].astype(np.uint32)  # bins < 2^32 (`candidate_bins`)
+    sorted_bins = entry_bins[by_bin]
     del entry_bins
     # A uniformly random order of our keys (sorting fresh random words); only S knows it.
     order = np.argsort(np.frombuffer(os.urandom(8 * len(own)), dtype=np.uint64))
@@ -134,6 +137,7 @@ def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
         args = (masked, entry_bin, which, width, party.salt)
         party.submit(oprf_outputs, args, _place_into(values, position[keys], which, party))
     party.drain()
+    own.codes = None
     if not (isinstance(end := link.recv(peer), str) and end == END):
         raise LinkError(f"{link.party!r} expected the end of the OT extension, got {end!r:.40}")
     _send_values(party, values.reshape(len(own), -1))  # already in our random order
