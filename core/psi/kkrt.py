@@ -253,18 +253,27 @@ def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, tuple[int, int] | None
     """Rows keeping the first of each codeword (ascending), and the first duplicate pair.
 
     Codewords are compared on their first 16 bytes: distinct keys agree there with
-    probability n^2 / 2^129.
+    probability n^2 / 2^129. A stable sort on the first 8 bytes brings equal codewords next to
+    each other with their rows ascending, unless two different codewords share those 8 bytes
+    (probability n^2 / 2^65), in which case both words are sorted on.
     """
     words = np.ascontiguousarray(codes[:, :16]).view("<u8").reshape(-1, 2)
-    rows = np.arange(len(codes), dtype=np.int64)
-    order = np.lexsort((rows, words[:, 1], words[:, 0]))
-    same = np.zeros(len(order), dtype=bool)
-    same[1:] = np.all(words[order[1:]] == words[order[:-1]], axis=1)
-    if not same.any():
-        return rows, None
-    i = int(np.flatnonzero(same)[0])
+    order = np.argsort(words[:, 0], kind="stable")
+    head = words[order, 0]
+    tie = np.zeros(len(order), dtype=bool)
+    tie[1:] = head[1:] == head[:-1]
+    del head
+    if not tie.any():
+        return np.arange(len(codes), dtype=np.int64), None
+    tail = words[order, 1]
+    if np.any(tail[1:][tie[1:]] != tail[:-1][tie[1:]]):
+        order = np.lexsort((words[:, 1], words[:, 0]))  # stable: rows ascend within a value
+        tie[1:] = np.all(words[order[1:]] == words[order[:-1]], axis=1)
+    if not tie.any():
+        return np.arange(len(codes), dtype=np.int64), None
+    i = int(np.flatnonzero(tie)[0])
     duplicate = (int(order[i - 1]), int(order[i]))
-    return np.sort(order[~same]), duplicate
+    return np.sort(order[~tie]), duplicate
 
 
 def _raise_duplicate(link: Link, source: PsiSource, duplicate: tuple[int, int]) -> None:

@@ -1,5 +1,6 @@
 """KKRT building blocks: bit transpose, base OTs, the OT extension's correlation, cuckoo hashing."""
 
+import hashlib
 import math
 
 import numpy as np
@@ -155,3 +156,19 @@ def test_distinct_rows_keeps_first_rows_and_names_the_first_duplicate():
     keep, duplicate = distinct_rows(codes[[0, 1, 3]])
     assert keep.tolist() == [0, 1, 2]
     assert duplicate is None
+
+
+def test_oprf_outputs_hash_row_bin_and_hash_index_with_salted_blake2b():
+    rows = np.random.default_rng(4).integers(0, 256, (3, 64), dtype=np.uint8)
+    got = oprf_outputs(rows, np.array([7, 8, 70_000]), np.array([0, 2, 1], np.uint8), 10, SALT)
+    record = rows[2].tobytes() + (70_000).to_bytes(4, "little") + bytes([1])
+    expected = hashlib.blake2b(record, digest_size=10, salt=SALT, person=b"privpad-kkrt-o")
+    assert got[2].tobytes() == expected.digest()
+
+
+def test_distinct_rows_handles_codewords_sharing_their_first_eight_bytes():
+    codes = np.zeros((5, 64), dtype=np.uint8)
+    codes[:, 8] = [1, 2, 1, 3, 2]  # equal first word, interleaved second words
+    keep, duplicate = distinct_rows(codes)
+    assert keep.tolist() == [0, 1, 3]
+    assert duplicate == (0, 2)
