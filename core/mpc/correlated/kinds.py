@@ -108,6 +108,46 @@ def _fix_trunc_square(parts: list[Parts], params: tuple) -> Parts:
     return {"r_hi": r_hi, "r_msb": r_msb, "sq0": sq0, "sq1": sq1}
 
 
+def _draw_trunc_powers(prg: PRG, rank0: bool, params: tuple) -> Parts:
+    shape, _shifts, degrees = params
+    parts = {"r": prg.ring(shape)}
+    if not rank0:
+        for key in _trunc_powers_keys(degrees):
+            parts[key] = prg.ring(shape)
+    return parts
+
+
+def _trunc_powers_keys(degrees: tuple[int, ...]) -> list[str]:
+    """r_msb, then per shift i: hi<i> and pow<i>_<j>_<b> (j = 2..degree, b = 0, 1)."""
+    keys = ["r_msb"]
+    for i, degree in enumerate(degrees):
+        keys.append(f"hi{i}")
+        keys.extend(f"pow{i}_{j}_{b}" for j in range(2, degree + 1) for b in (0, 1))
+    return keys
+
+
+def _fix_trunc_powers(parts: list[Parts], params: tuple) -> Parts:
+    """One mask r for several truncations: r >> d_i, msb(r), and powers of both output masks.
+
+    For shift d_i the output mask is s_0 = msb(r) 2^(64 - d_i) - (r >> d_i) (no wrap) or
+    s_1 = -(r >> d_i); the dealer shares s_b^j for j = 2..degree_i so that (P + s_b)^j is local.
+    """
+    _shape, shifts, degrees = params
+    r = _sum(parts, "r")
+    r_msb = np.asarray(r >> RING_DTYPE(63))
+    fixed = {"r_msb": r_msb}
+    for i, (bits, degree) in enumerate(zip(shifts, degrees, strict=True)):
+        hi = np.asarray(r >> RING_DTYPE(bits))
+        fixed[f"hi{i}"] = hi
+        s1 = RING_DTYPE(0) - hi
+        for b, mask in ((0, (r_msb << RING_DTYPE(64 - bits)) + s1), (1, s1)):
+            power = mask
+            for j in range(2, degree + 1):
+                power = np.asarray(power * mask)
+                fixed[f"pow{i}_{j}_{b}"] = power
+    return {key: value - _others(parts, key) for key, value in fixed.items()}
+
+
 def _draw_bit(prg: PRG, rank0: bool, params: tuple) -> Parts:
     (shape,) = params
     parts = {"rb": prg.bits(shape)}
@@ -131,6 +171,8 @@ CORRELATIONS: dict[str, Correlation] = {
     "trunc": Correlation(_draw_trunc, _fix_trunc),
     # truncation pair and the squares of both possible output masks; params: (shape, bits)
     "trunc_square": Correlation(_draw_trunc_square, _fix_trunc_square),
+    # one mask, several truncations and powers of their masks; params: (shape, shifts, degrees)
+    "trunc_powers": Correlation(_draw_trunc_powers, _fix_trunc_powers),
     # random bit shared both ways: rb (XOR) and ra (additive); params: (shape,)
     "bit": Correlation(_draw_bit, _fix_bit),
 }

@@ -81,6 +81,11 @@ class TripleProvider:
         p = self._get("trunc_square", (tuple(shape), int(bits)))
         return p["r"], p
 
+    def trunc_powers(self, shape: tuple, shifts: tuple[int, ...], degrees: tuple[int, ...]):
+        params = (tuple(shape), tuple(int(b) for b in shifts), tuple(int(k) for k in degrees))
+        p = self._get("trunc_powers", params)
+        return p["r"], p
+
     def random_bit(self, shape: tuple):
         p = self._get("bit", (tuple(shape),))
         return p["rb"], p

@@ -6,13 +6,17 @@ Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
 - div_ss(x, y) = (x * w) * F with 1/y = w * F (w in (1, 2], F a power of two): same domain
   for y, |x / y| < 2^20; relative error < 2e-4 + 8 ulp absolute.
 - exp(x), mode "squaring" (default): x in [-11, 11]: relative error < 1e-4 + 4 ulp absolute;
-  x in [-1500, -11): a value in [0, 2^-15] (decays to 0); outside: undefined. e^x = p(u)^(2^10)
-  with u = x / 2^10 and p the degree-2 Chebyshev interpolant of e^u on [-11.1, 11.1] / 2^10
-  (approximation error < 5.3e-5 after the ten squarings). Each squaring is a truncation
-  fused with a square (`trunc_square`: one opening under SEMI2K, the square itself is local),
-  with fraction bits chosen per step as high as the value range allows, so rounding adds
-  < 5e-6. 12 rounds, 12 openings of one ring element per party (the truncations are
-  `trunc_wide`: exact even when SEMI2K truncates products locally). Under protocols without a
+  x in [-160, -11): a value in [0, 2^-15] (p(u) stays in [0.27, 0.85] there, so the 64th
+  power decays); outside: undefined (use mode "bits" for inputs far below). e^x = p(u)^(2^6)
+  with u = x / 2^6 and p the degree-4 Chebyshev interpolant of e^u on [-11.1, 11.1] / 2^6
+  (approximation error < 7e-6 after the six squarings). p's linear term uses x itself; u^2,
+  u^3 and u^4 come from one opening (`trunc_powers`: x truncated to 20, 15 and 12 fraction
+  bits of u, each power local from the dealer's powers of the masks) with coefficients
+  carrying the remaining bits up to 2^60, so their rounding adds < 4e-5. Each squaring is a
+  truncation fused with a square (`trunc_square`: one opening under SEMI2K, the square itself
+  is local), with fraction bits chosen per step as high as the value range allows. 8 rounds,
+  8 openings of one ring element per party; every truncation is exact to one unit
+  (`trunc_wide`, also when SEMI2K truncates products locally). Under protocols without a
   wide truncation (ABY3) values near 2^60 would make truncation fail, so there "bits" is used.
 - exp(x), mode "bits": x <= 11: relative error < 1e-4 + 4 ulp absolute on [-11, 11], and 0
   for x < -11.09 (any such x). With t = x log2(e) + 16, k = trunc(t) (floor, or floor + 1)
@@ -48,10 +52,11 @@ EXP_OFFSET = 16  # t = x log2(e) + 16 must lie in [0, 32)
 EXP_INT_BITS = 6  # k = floor(t) (+1) lies in [0, 32]
 EXP2_COEFFS = poly.fit_monomial(np.exp2, 6)  # 2^s on [-1, 1], relative error 5e-7
 EXP_MODES = ("squaring", "bits")
-EXP_SQUARINGS = 10  # e^x = p(x / 2^10)^(2^10)
+EXP_SQUARINGS = 6  # e^x = p(x / 2^6)^(2^6)
+EXP_DEGREE = 4  # degree of p
 EXP_RANGE = 11.1  # the squaring schedule keeps every intermediate in range for |x| <= this
 _EXP_BASE_BITS = 60  # fraction bits of p(u) before the first squaring (|p| < 4 keeps < 2^62)
-_EXP_U2_COEFF_BITS = 16  # fraction bits of the u^2 coefficient
+_EXP_POWER_BITS = (20, 15, 12)  # fraction bits of u for u^2, u^3, u^4 (j bits_j + coeff = 60)
 LOG_COEFFS = poly.fit_monomial(lambda v: np.log((v + 3) / 4), 8)  # log(u), u = (v+3)/4
 
 
@@ -102,12 +107,13 @@ def exp(ctx: MPCContext, x: AShare, mode: str = "squaring") -> AShare:
 
 def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
     """p(u)^(2^n) with u = x / 2^n, every squaring fused with the truncation before it."""
-    proto, f, n = ctx.proto, ctx.frac_bits, EXP_SQUARINGS
-    u_bits, coeffs, schedule = _exp_plan(f)
-    # u = x / 2^n with u_bits fraction bits is x >> (n + f - u_bits): a truncation, squared
-    _, u_sq = proto.trunc_square(x, n + f - u_bits)
-    base = proto.add_ss(proto.mul_sp(x, coeffs[1]), proto.mul_sp(u_sq, coeffs[2]))
-    w, w_bits = proto.add_sp(base, coeffs[0]), _EXP_BASE_BITS
+    proto, f = ctx.proto, ctx.frac_bits
+    shifts, coeffs, schedule = _exp_plan(f)
+    plan = tuple((shift, j) for j, shift in enumerate(shifts, start=2))
+    w = proto.mul_sp(x, coeffs[1])  # c_1 u = c_1 x / 2^n, from x itself: no rounding
+    for j, powers in enumerate(proto.trunc_powers(x, plan), start=2):
+        w = proto.add_ss(w, proto.mul_sp(powers[j - 1], coeffs[j]))
+    w, w_bits = proto.add_sp(w, coeffs[0]), _EXP_BASE_BITS
     for bits in schedule:
         _, w = proto.trunc_square(w, w_bits - bits)
         w_bits = 2 * bits
@@ -115,33 +121,31 @@ def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
 
 
 @cache
-def _exp_plan(f: int) -> tuple[int, tuple[np.ndarray, ...], tuple[int, ...]]:
-    """Fraction bits of u, ring coefficients of p, and fraction bits of each squaring's input.
+def _exp_plan(f: int) -> tuple[tuple[int, ...], tuple[np.ndarray, ...], tuple[int, ...]]:
+    """Shifts giving u for u^2..u^4, ring coefficients of p, fraction bits of each squaring.
 
-    Squaring j's input is at most e^(EXP_RANGE 2^(j-1) / 2^n); its fraction bits g satisfy
+    c_j u^j lands on 2^60 with u at b_j fraction bits and c_j at 60 - j b_j. Squaring i's
+    input is at most e^(EXP_RANGE 2^(i-1) / 2^n); its fraction bits g satisfy
     2 g + 2 log2(max) <= 61, so the square (the next truncation's input) stays below 2^62.
     """
     n = EXP_SQUARINGS
-    u_bits = min(n + f - 1, (_EXP_BASE_BITS - _EXP_U2_COEFF_BITS) // 2)
     h = EXP_RANGE / 2**n
-    c0, c1, c2 = poly.fit_monomial(lambda v: np.exp(v * h), 2) / np.array([1.0, h, h * h])
+    mono = poly.fit_monomial(lambda v: np.exp(v * h), EXP_DEGREE) / h ** np.arange(EXP_DEGREE + 1)
+    power_bits = [min(n + f - 1, b) for b in _EXP_POWER_BITS]
+    coeff_bits = [_EXP_BASE_BITS, _EXP_BASE_BITS - f - n]
+    coeff_bits += [_EXP_BASE_BITS - j * b for j, b in enumerate(power_bits, start=2)]
     coeffs = tuple(
         np.int64(round(c * 2.0**bits)).view(RING_DTYPE)
-        for c, bits in (
-            (c0, _EXP_BASE_BITS),
-            (c1, _EXP_BASE_BITS - f - n),
-            (c2, _EXP_U2_COEFF_BITS),
-        )
+        for c, bits in zip(mono, coeff_bits, strict=True)
     )
-    assert 2 * u_bits + _EXP_U2_COEFF_BITS == _EXP_BASE_BITS, "u^2 term must land on the base"
     schedule, prev = [], _EXP_BASE_BITS
-    for j in range(1, n + 1):
-        top = EXP_RANGE * 2.0 ** (j - 1 - n) / math.log(2) + 0.01
+    for i in range(1, n + 1):
+        top = EXP_RANGE * 2.0 ** (i - 1 - n) / math.log(2) + 0.01
         bits = min(prev - 1, int((61 - 2 * top) // 2))
         schedule.append(bits)
         prev = 2 * bits
     assert schedule[-1] * 2 > f, "the last square must carry more than f fraction bits"
-    return u_bits, coeffs, tuple(schedule)
+    return tuple(n + f - b for b in power_bits), coeffs, tuple(schedule)
 
 
 def _exp_bits(ctx: MPCContext, x: AShare) -> AShare:

@@ -161,6 +161,20 @@ class Protocol(ABC):
         v = self.trunc_wide(x, bits)
         return v, self.mul_ss(v, v)
 
+    def trunc_powers(self, x: AShare, plan: tuple[tuple[int, int], ...]) -> list[list[AShare]]:
+        """For each (bits, k) of `plan`: [v, v^2, ..., v^k], v = trunc_wide(x, bits), exact powers.
+
+        Generic version: truncations then multiplications. SEMI2K overrides it with one opening
+        for the whole plan (the dealer shares the powers of the masks).
+        """
+        out = []
+        for bits, degree in plan:
+            powers = [self.trunc_wide(x, bits)]
+            while len(powers) < degree:
+                powers.append(self.mul_ss(powers[-1], powers[0]))
+            out.append(powers)
+        return out
+
     @abstractmethod
     def b2a_bit(self, b: BShare) -> AShare:
         """Arithmetic sharing (0 or 1) of bit 0 of XOR-shared words."""
