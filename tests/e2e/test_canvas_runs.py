@@ -97,8 +97,9 @@ def credit_pipeline(tables) -> Pipeline:
 
 
 @pytest.fixture
-def gate_pipeline(tables, monkeypatch) -> Pipeline:
-    """alice's table -> test/gate, which blocks mid-node until `gates.release` is set."""
+def gate_pipeline(asgi_live_server, tables, monkeypatch) -> Pipeline:
+    """alice's table -> test/gate, which blocks mid-node until `gates.release` is set (at the
+    latest when the test ends, before the live server waits for its runs)."""
     gates.use_registry(monkeypatch)
     registry = executor.registry  # the registry with test/gate, for the page's API too
     monkeypatch.setattr("workflows.api.views.registry", registry)
@@ -228,9 +229,11 @@ def test_stop_cancels_a_running_run(asgi_live_server, gate_pipeline, new_page):
     assert gates.started.wait(30), "the gate node never started"
     expect(node_body(page, "gate")).to_have_attribute("data-status", "running")
     expect(stop).to_be_enabled()
-    stop.click()
+    with page.expect_response(re.compile(r"/cancel/$")) as cancel:
+        stop.click()
+    assert cancel.value.ok, cancel.value.text()
     expect(stop).to_be_disabled()
-    gates.release.set()
+    gates.release.set()  # the gate reaches its next progress point, where the cancel stops it
     expect(run_badge(page)).to_have_text("Cancelled", timeout=20_000)
     expect(node_body(page, "gate")).to_have_attribute("data-status", "cancelled")
     assert Run.objects.get(pipeline=gate_pipeline).status == Status.CANCELLED

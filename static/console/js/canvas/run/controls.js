@@ -22,10 +22,7 @@ export function createControls(root, { data, onRunAll, onStop, onReport }) {
   const text = el("span", { className: "run-alert-text" });
   const alert = el("div", { className: "run-alert", role: "alert", hidden: true }, text,
     el("button", { type: "button", className: "run-alert-close", "aria-label": "Dismiss", onclick: () => (alert.hidden = true) }, "×"));
-  if (data.readonly && !viewing) {
-    runAll.disabled = true;
-    runAll.title = data.readonly_reason || "This pipeline is read-only.";
-  }
+  const readonlyText = data.readonly_reason || "This pipeline is read-only.";
   root.replaceChildren(summary, ...(viewing ? [] : [runAll, stop]), report, alert);
   const state = { run: null, busy: false, ticker: null };
 
@@ -35,7 +32,9 @@ export function createControls(root, { data, onRunAll, onStop, onReport }) {
     badge.replaceChildren(...(run ? [el("span", { className: "run-number" }, `Run #${run.id}`), statusBadge(run.status)] : []));
     elapsed.textContent = run && run.started_at ? durationText(run.started_at, run.finished_at) : "";
     stop.disabled = !active || state.busy || Boolean(data.readonly) || Boolean(run?.cancel_requested);
-    runAll.disabled = Boolean(data.readonly) || state.busy;
+    // One run at a time from this page: the shown run is stopped or finishes first.
+    runAll.disabled = Boolean(data.readonly) || state.busy || active;
+    runAll.title = data.readonly ? readonlyText : active ? "A run is in progress: stop it or wait for it to finish." : "";
     report.disabled = !run || !FINISHED.has(run.status);
     if (active && !state.ticker) state.ticker = setInterval(paint, 1000);
     if (!active && state.ticker) {
@@ -44,6 +43,7 @@ export function createControls(root, { data, onRunAll, onStop, onReport }) {
     }
   }
 
+  paint();
   return {
     /** Show `run` (a run state, or null). */
     setRun(run) {

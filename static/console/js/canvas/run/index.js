@@ -87,6 +87,7 @@ function follow(tools, runId) {
       const wasFinished = FINISHED.has(tools.run?.status);
       applySnapshot(tools, run);
       if (FINISHED.has(run.status) && !wasFinished) finished(tools);
+      else catchUp(tools, run.id);
     },
     onEvent: (event) => applyEvent(tools, event),
     onState: (kind, detail) => tools.controls.setConnection(kind, detail),
@@ -94,6 +95,36 @@ function follow(tools, runId) {
   tools.socket = socket;
   if (window.__privpadTestHooks === true) window.__privpadRunSocket = socket;
   socket.start();
+}
+
+const STAGE = { pending: 0, running: 1 };
+const stage = (status) => STAGE[status] ?? 2;
+
+/**
+ * Fill the gap between the socket's snapshot and its joining the run's group: the server takes
+ * the snapshot first, so events published in between never arrive. A state read once the
+ * socket is live covers them; it is merged, never applied blindly, since events may already
+ * have moved past it. Statuses only move forward (pending, running, finished) and progress
+ * only grows, so the later of the two wins for each node.
+ */
+async function catchUp(tools, runId) {
+  const response = await apiFetch(fillUrl(tools.data.urls.run, tools.data.placeholders, { run: runId }));
+  const run = tools.run;
+  if (!response.ok || !run || run.id !== runId) return;
+  for (const fresh of response.body.nodes) {
+    const node = run.nodes.find((entry) => entry.node === fresh.node);
+    if (!node) continue;
+    if (stage(fresh.status) > stage(node.status)) Object.assign(node, fresh, { logs: node.logs });
+    else if (fresh.status === node.status) node.progress = Math.max(Number(node.progress) || 0, Number(fresh.progress) || 0);
+    tools.view.setRunState(node.node, paintState(node));
+    for (const line of fresh.logs || []) tools.logs.add(fresh.node, line);
+  }
+  if (stage(response.body.status) > stage(run.status)) {
+    if (FINISHED.has(response.body.status)) return runStatus(tools, { status: response.body.status, message: response.body.message });
+    Object.assign(run, { status: response.body.status, started_at: response.body.started_at });
+    tools.controls.setRun(run);
+  }
+  return null;
 }
 
 function applyEvent(tools, event) {
@@ -146,6 +177,10 @@ async function startRun(tools, { scope, node }) {
   const { data, view, controls, bus } = tools;
   if (data.mode === "run" || data.readonly) {
     controls.showError(data.readonly_reason || "This pipeline is read-only: it cannot be run from here.");
+    return;
+  }
+  if (tools.run && !FINISHED.has(tools.run.status)) {
+    controls.showError(`Run #${tools.run.id} is still in progress: stop it or wait for it to finish first.`);
     return;
   }
   controls.clearError();

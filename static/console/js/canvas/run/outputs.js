@@ -60,9 +60,12 @@ function ownPart(part, output, context) {
 function otherPart(party, output) {
   const count = output.columns.filter((column) => column.party === party).length;
   const what = count ? `${count} column${count === 1 ? "" : "s"} in the schema` : "no columns of this output";
+  const stays = output.kind.startsWith("table")
+    ? `Its rows stay with ${party}: only ${party} sees or downloads them.`
+    : `Its part stays with ${party}: only ${party} downloads it.`;
   return el("div", { className: "part part-other", dataset: { party, own: "false" } },
     el("div", { className: "part-head" }, el("strong", {}, party), el("span", { className: "part-facts" }, what)),
-    el("p", { className: "help" }, `Rows and files stay with ${party}: only ${party} sees or downloads them.`));
+    el("p", { className: "help" }, stays));
 }
 
 function tableOutput(output, context) {
