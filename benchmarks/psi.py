@@ -77,6 +77,13 @@ def _high_water_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (fields 14 and 15 of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(worker_pids: list[int]) -> dict:
     """Peak RSS of this process and of the pool workers.
 
@@ -114,6 +121,7 @@ def run(n: int, workers: int, protocol: str = "ecdh") -> dict:
             )
             wall = time.perf_counter() - start
             memory = peak_rss_mib(list(pool._processes))
+            workers_cpu = sum(cpu_seconds(pid) for pid in pool._processes)
         finally:
             pool.shutdown()
         common = results[0].report["intersection_size"]
@@ -134,6 +142,7 @@ def run(n: int, workers: int, protocol: str = "ecdh") -> dict:
         "bytes_sent_per_party": traffic["sent_bytes"],
         "seconds_by_phase": {r.party: r.report["seconds"] for r in results},
         "cpu_s_party_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime, 1),
+        "cpu_s_workers": round(workers_cpu, 1),
         "load_average_1min": os.getloadavg()[0],
         **memory,
     }
