@@ -25,17 +25,21 @@ Segev and Zohner, USENIX Security 2015). Rank 0 is the *receiver* R, rank 1 the 
    order of p; both output their rows in that order, so outputs align row by row (as
    SecretFlow does for two-party PSI when both parties receive the result).
 
-Cost for n x n keys: 2 n BLAKE2b codeword/candidate hashes, (m + 3 n) output hashes, 512 base
-OTs, PRG expansion and bit transposes of m x 512 bits; traffic 64 bytes per bin (R to S,
-84 MB at 1M) and 3 w bytes per key of S (30 MB at 1M), plus 16 bytes per OT.
+Cost for n x n keys: 2 n BLAKE2b codeword/candidate hashes, (m + 3 n) output hashes (in the
+process pool when one is given), 512 base OTs, PRG expansion and bit transposes of m x 512
+bits; traffic 64 bytes per bin (R to S, 84 MB at 1M) and 3 w bytes per key of S (30 MB at 1M),
+plus 32 bytes per base OT and 8 bytes per common key.
 
-Threat model: semi-honest parties, two parties only. Both learn the intersection and both set
-sizes. S's view (the OT extension message u and the positions) is pseudorandom whatever R's
-keys outside the intersection are; R's view of S's keys outside the intersection is a set of
-pseudorandom values in a random order. A duplicate key aborts the run before any OPRF message,
-like ECDH-PSI. Not covered: malicious parties (a malicious R could place more than one key per
-bin's worth of information, or S could send chosen values), and R's cuckoo-hashing failure,
-which happens with probability below 2^-40 and aborts the run with CuckooHashingError.
+Threat model: semi-honest parties, two parties only, no public-key operation per key (security
+of the base OTs rests on CDH in edwards25519, of the extension on SHAKE128 and BLAKE2b modelled
+as random oracles). Both learn the intersection and both set sizes. S's view (the OT extension
+messages u and the positions) is pseudorandom whatever R's keys outside the intersection are;
+R's view of S's keys outside the intersection is a set of pseudorandom values in a random
+order. A duplicate key aborts the run before any OPRF message, like ECDH-PSI. If R's cuckoo
+hashing fails (probability below 2^-40) the run aborts with CuckooHashingError, and S learns
+that it failed, a fact that depends on R's set. Malicious parties are out of scope: a
+malicious S could send chosen values and so change R's (and its own) output, a malicious R
+could send S any positions.
 Memory: about 100 bytes per key of each party stay in RAM (codewords, candidates, values), the
 OT extension runs chunk by chunk, and the aligned output is written by `core.psi.output`.
 """
