@@ -111,8 +111,8 @@ def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
     shifts, coeffs, schedule = _exp_plan(f)
     plan = tuple((shift, j) for j, shift in enumerate(shifts, start=2))
     w = proto.mul_sp(x, coeffs[1])  # c_1 u = c_1 x / 2^n, from x itself: no rounding
-    for j, powers in enumerate(proto.trunc_powers(x, plan), start=2):
-        w = proto.add_ss(w, proto.mul_sp(powers[j - 1], coeffs[j]))
+    for j, power in enumerate(proto.trunc_powers(x, plan), start=2):
+        w = proto.add_ss(w, proto.mul_sp(power, coeffs[j]))
     w, w_bits = proto.add_sp(w, coeffs[0]), _EXP_BASE_BITS
     for bits in schedule:
         _, w = proto.trunc_square(w, w_bits - bits)

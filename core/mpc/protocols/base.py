@@ -161,18 +161,19 @@ class Protocol(ABC):
         v = self.trunc_wide(x, bits)
         return v, self.mul_ss(v, v)
 
-    def trunc_powers(self, x: AShare, plan: tuple[tuple[int, int], ...]) -> list[list[AShare]]:
-        """For each (bits, k) of `plan`: [v, v^2, ..., v^k], v = trunc_wide(x, bits), exact powers.
+    def trunc_powers(self, x: AShare, plan: tuple[tuple[int, int], ...]) -> list[AShare]:
+        """For each (bits, k) of `plan`: v^k (exact ring power) with v = trunc_wide(x, bits).
 
         Generic version: truncations then multiplications. SEMI2K overrides it with one opening
         for the whole plan (the dealer shares the powers of the masks).
         """
         out = []
         for bits, degree in plan:
-            powers = [self.trunc_wide(x, bits)]
-            while len(powers) < degree:
-                powers.append(self.mul_ss(powers[-1], powers[0]))
-            out.append(powers)
+            v = self.trunc_wide(x, bits)
+            power = v
+            for _ in range(degree - 1):
+                power = self.mul_ss(power, v)
+            out.append(power)
         return out
 
     @abstractmethod

@@ -236,12 +236,12 @@ class Semi2k(Protocol):
             square -= public * public
         return AShare(out[None]), AShare(square[None])
 
-    def trunc_powers(self, x: AShare, plan: tuple[tuple[int, int], ...]) -> list[list[AShare]]:
-        """Several truncations of x and their powers from one opening of c = x + 2^62 + r.
+    def trunc_powers(self, x: AShare, plan: tuple[tuple[int, int], ...]) -> list[AShare]:
+        """Several truncations of x raised to powers, from one opening of c = x + 2^62 + r.
 
         Truncation i is v = P_i + s with P_i public (see `_trunc_open`) and s one of two masks
-        the dealer knows; it shares s^j for both, so v^j = sum_m C(j, m) P_i^(j - m) s^m is
-        local (rank 0 adds P_i^j). Exact to one unit for |x| < 2^62, as `trunc_wide`.
+        the dealer knows; it shares s^m for both, so v^k = sum_m C(k, m) P_i^(k - m) s^m is
+        local (rank 0 holds the P_i^k term). Exact to one unit for |x| < 2^62, as `trunc_wide`.
         """
         shifts, degrees = tuple(b for b, _ in plan), tuple(k for _, k in plan)
         r, later = self.triples.trunc_powers(x.shape, shifts, degrees)
@@ -254,22 +254,17 @@ class Semi2k(Protocol):
         out = []
         for i, (bits, degree) in enumerate(plan):
             public = (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
-            masks = [None, (wrap_term << RING_DTYPE(64 - bits)) - later[f"hi{i}"]]
-            for j in range(2, degree + 1):
-                masks.append(np.where(no_wrap, later[f"pow{i}_{j}_0"], later[f"pow{i}_{j}_1"]))
-            out.append(
-                [AShare(self._binomial(public, masks, j)[None]) for j in range(1, degree + 1)]
-            )
+            mask = (wrap_term << RING_DTYPE(64 - bits)) - later[f"hi{i}"]
+            # Horner in P: acc <- acc P + C(k, m) s^m, starting from the leading 1 (rank 0)
+            acc = mask * RING_DTYPE(degree)
+            if self.rank == 0:
+                acc += public
+            for m in range(2, degree + 1):
+                acc *= public
+                power = np.where(no_wrap, later[f"pow{i}_{m}_0"], later[f"pow{i}_{m}_1"])
+                acc += RING_DTYPE(math.comb(degree, m)) * power
+            out.append(AShare(acc[None]))
         return out
-
-    def _binomial(self, public: np.ndarray, masks: list, j: int) -> np.ndarray:
-        """This party's share of (P + s)^j from shares of s^1..s^j (P public)."""
-        total = np.zeros(public.shape, RING_DTYPE)
-        for m in range(1, j + 1):
-            total += RING_DTYPE(math.comb(j, m)) * public ** RING_DTYPE(j - m) * masks[m]
-        if self.rank == 0:
-            total += public ** RING_DTYPE(j)
-        return total
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:
