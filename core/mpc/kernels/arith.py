@@ -3,7 +3,10 @@
 Secret operands are `AShare` holding fixed-point values with f fraction bits; public operands
 are numbers or numpy arrays (encoded here). Products carry 2f fraction bits and are truncated
 by f, so every product is exact up to one unit in the last place (ulp = 2^-f) as long as
-|x * y| < 2^(62 - 2f) (2^26 for f = 18).
+|x * y| < 2^(62 - 2f) (2^26 for f = 18). Under a protocol without `exact_truncation` (ABY3,
+2-party SEMI2K with local truncation, SPU's default there) each truncation also fails, with a
+huge error, with probability |x * y| 2^(2f) / 2^64 per element (2^-28 for |x * y| = 1 with
+f = 18): keep products of large values rare, or select `trunc_mode="exact"`.
 """
 
 from __future__ import annotations

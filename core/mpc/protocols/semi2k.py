@@ -29,9 +29,12 @@ Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto" is "local" for 2 par
   not extend to n > 2 shares (each share's shift loses its own wrap, and the wraps of n - 1
   uniform shares are likely), so n > 2 parties always use "exact".
 - "exact" (any n): Escudero et al.'s truncation, exact to one unit for |x| < 2^62, one opened
-  ring word per element and party. `trunc_wide` and `trunc_square` always use it, so kernels
-  that deliberately truncate values near 2^60 (exp, polynomials with extra fraction bits) stay
-  exact in both modes.
+  ring word per element and party. `trunc_wide`, `trunc_square` and `trunc_powers` always use
+  it, so kernels that deliberately truncate values near 2^60 (exp, polynomials with extra
+  fraction bits) stay exact in both modes. `trunc_square` and `trunc_powers` also return
+  powers of the truncated value without further messages: with c = x + 2^62 + r opened, the
+  output is P + s with P public and s one of two masks the dealer knows, so it shares the
+  masks' powers and (P + s)^k expands locally.
 Party-to-party traffic per element with 2 parties: multiply 16 bytes ("local") or 24
 ("exact"); an m x k by k x n matmul 8 (mk + kn) or 8 (mk + kn + mn) bytes per party.
 
