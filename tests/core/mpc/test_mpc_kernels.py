@@ -6,6 +6,7 @@ the quantized inputs (what the engine actually receives). Failure messages name 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -153,7 +154,9 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_kernel_matches_numpy(mpc, name):
     case = CASES[name]
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    # crc32, not hash(): str hashes change per process, and inputs must not (a probabilistic
+    # truncation that fails once in ~10^5 elements would make the test flaky)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
     inputs = [mpc.quantize(v) for v in case.inputs(rng)]
     got = mpc.run(case.kernel, *inputs)
     want = case.reference(*inputs)
