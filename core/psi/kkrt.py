@@ -19,7 +19,10 @@ Segev and Zohner, USENIX Security 2015). Rank 0 is the *receiver* R, rank 1 the 
    `value_bytes` (40 + log2 n_R + log2 n_S bits rounded up to bytes: 10 bytes at 1M x 1M).
    False positives: each of R's n_R values is compared with the n_S values of the same hash
    index, and two different inputs give independent pseudorandom values, so the chance of any
-   false match is at most n_R n_S 2^-8w <= 2^-40.
+   false match is at most n_R n_S 2^-8w <= 2^-40. One order for all three values of a key
+   (as libPSI's KKRT sender does), not one shuffle per hash function: then R can name a
+   common key by its position alone, without telling S which hash function placed it, which
+   would leak how R's cuckoo table is filled.
 5. R matches its values against S's (`core.psi.match`), learning the intersection and, for
    each common key, S's random position p. It sends S the positions, listed in ascending
    order of p; both output their rows in that order, so outputs align row by row (as

@@ -5,10 +5,12 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from nacl.bindings import crypto_scalarmult_ed25519_base_noclamp
 
 from core.comm import LocalLinkHub, run_spmd
-from core.errors import ConfigError, PartyFailure
-from core.psi import kkrt_psi, run_local_psi
+from core.errors import ConfigError, LinkError, PartyFailure
+from core.psi import cuckoo, kkrt_psi, run_local_psi
+from core.psi.base_ot import random_scalar
 from core.psi.errors import DuplicateKeyError, EmptyIntersectionError, PsiCancelled
 
 
@@ -199,3 +201,51 @@ def test_it_names_the_party_of_a_bad_key_column(psi_pool):
     assert isinstance(info.value.error, ConfigError)
     assert "'ben'" in str(info.value.error)
     assert "'nope'" in str(info.value.error)
+
+
+def scripted_receiver(messages):
+    """A fake rank 0 that follows the protocol up to the base OTs, then sends `messages`."""
+
+    def program(link):
+        link.exchange(1, bytes(16))  # salt share
+        link.send(1, {"size": 5, "error": None})
+        link.recv(1)  # the sender's header
+        for message in messages:
+            link.send(1, message)
+        return link.recv(1)
+
+    return program
+
+
+def run_against(fake):
+    hub = LocalLinkHub(["fake", "sender"])
+    with pytest.raises(PartyFailure) as info:
+        run_spmd(hub, [fake, lambda link: kkrt_psi(link, [f"k{i}" for i in range(5)])])
+    return info.value.error
+
+
+def test_the_sender_reports_a_receiver_abort_by_name():
+    error = run_against(scripted_receiver([{"abort": "cuckoo hashing failed"}]))
+    assert isinstance(error, LinkError)
+    assert "'fake' aborted the PSI: cuckoo hashing failed" in str(error)
+
+
+def test_the_sender_refuses_a_malformed_extension_matrix():
+    point = crypto_scalarmult_ed25519_base_noclamp(random_scalar())
+    header = {"abort": None, "A": np.frombuffer(point, dtype=np.uint8).reshape(1, 32).copy()}
+
+    def fake(link):
+        scripted_receiver([header])(link)  # returns after reading the base-OT points
+        link.send(1, np.zeros((512, 3), dtype=np.uint8))
+        return link.recv(1)
+
+    error = run_against(fake)
+    assert isinstance(error, LinkError)
+    width = cuckoo.bin_count(5) // 8
+    assert f"expected an OT extension matrix of shape (512, {width})" in str(error)
+
+
+def test_the_sender_refuses_a_header_point_outside_the_group():
+    error = run_against(scripted_receiver([{"abort": None, "A": np.zeros((1, 32), np.uint8)}]))
+    assert isinstance(error, LinkError)
+    assert "malformed base-OT points" in str(error)
