@@ -291,3 +291,42 @@ def test_an_archived_project_cannot_run_from_the_canvas(
     open_canvas(page, base, f"/pipelines/{credit_pipeline.pk}/")
     expect(page.get_by_role("button", name="Run all")).to_be_disabled()
     expect(page.get_by_role("button", name="Download report")).to_be_disabled()
+
+
+def test_a_node_menu_runs_part_of_the_pipeline(asgi_live_server, credit_pipeline, new_page):
+    base, page = asgi_live_server.url, new_page()
+    log_in(page, base, "alice_admin")
+    open_canvas(page, base, f"/pipelines/{credit_pipeline.pk}/")
+    node_body(page, "eval").click(button="right")
+    page.get_by_role("menuitem", name="Run up to here").click()
+    expect(run_badge(page)).to_have_text("Succeeded", timeout=30_000)
+    run = Run.objects.get(pipeline=credit_pipeline)
+    assert (run.scope, run.scope_node) == ("upstream", "eval")
+    expect(node_body(page, "eval")).to_have_attribute("data-status", "succeeded")
+    expect(node_body(page, "stats")).to_have_attribute("data-status", "skipped")
+    node_body(page, "stats").dblclick()
+    expect(page.locator("#panel-results")).to_contain_text("outside the run's scope")
+    page.get_by_role("tab", name="Runs").click()
+    expect(page.locator(f'#panel-runs [data-run-id="{run.pk}"]')).to_contain_text(
+        "Up to a node: eval"
+    )
+
+
+def test_a_refused_reconnection_is_explained_and_not_retried(
+    asgi_live_server, gate_pipeline, new_page
+):
+    base, page = asgi_live_server.url, new_page()
+    log_in(page, base, "alice_admin")
+    open_canvas(page, base, f"/pipelines/{gate_pipeline.pk}/")
+    page.get_by_role("button", name="Run all").click()
+    assert gates.started.wait(30), "the gate node never started"
+    expect(page.locator(".run-connection")).to_have_text("Live")
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+
+    page.context.clear_cookies()  # logged out elsewhere: the next connection is anonymous
+    page.evaluate("window.__privpadRunSocket.drop()")
+    expect(page.locator(".run-connection")).to_contain_text("no longer logged in")
+    expect(page.locator("#run-controls [role=alert]")).to_contain_text("log in again")
+    page.wait_for_timeout(2500)  # longer than the first retry delay (1 s)
+    assert len(sockets) == 1, [socket.url for socket in sockets]

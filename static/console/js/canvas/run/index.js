@@ -17,7 +17,7 @@ import { FINISHED, fillUrl, websocketUrl } from "./dom.js";
 import { createHistory } from "./history.js";
 import { createLogDrawer } from "./logs.js";
 import { createResults } from "./results.js";
-import { RunSocket } from "./socket.js";
+import { REFUSED, RunSocket } from "./socket.js";
 
 function emit(bus, type, detail) {
   bus.dispatchEvent(new CustomEvent(type, { detail }));
@@ -91,6 +91,7 @@ function follow(tools, runId) {
     },
     onEvent: (event) => applyEvent(tools, event),
     onState: (kind, detail) => tools.controls.setConnection(kind, detail),
+    diagnose: () => diagnose(tools, runId),
   });
   tools.socket = socket;
   if (window.__privpadTestHooks === true) window.__privpadRunSocket = socket;
@@ -124,6 +125,14 @@ async function catchUp(tools, runId) {
     Object.assign(run, { status: response.body.status, started_at: response.body.started_at });
     tools.controls.setRun(run);
   }
+  return null;
+}
+
+/** Why the run's socket would not open, if the API says it is a refusal (else null). */
+async function diagnose(tools, runId) {
+  const response = await apiFetch(fillUrl(tools.data.urls.run, tools.data.placeholders, { run: runId }));
+  if (response.status === 401 || response.status === 403) return REFUSED[4401];
+  if (response.status === 404) return REFUSED[4403];
   return null;
 }
 

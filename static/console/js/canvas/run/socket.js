@@ -5,6 +5,9 @@
 // events missed while disconnected cannot leave the page stale. Retrying stops once the run
 // has finished, when the caller closes the socket, or when the server refuses the user
 // (4401: not logged in, 4403: not a member of the project), since a retry cannot change that.
+// A refusal during the handshake reaches browsers only as an abnormal closure (1006), like a
+// network failure; so when a connection closes without ever opening, the caller's
+// `diagnose()` asks the API why, and a refusal it names stops the retries too.
 
 import { FINISHED } from "./dom.js";
 
@@ -19,7 +22,8 @@ export class RunSocket {
   /**
    * @param {string} url absolute ws(s):// address of the run's socket
    * @param {object} handlers onSnapshot(run), onEvent(event), onState(state, detail)
-   *   where state is "connecting" | "live" | "reconnecting" | "closed" | "refused".
+   *   where state is "connecting" | "live" | "reconnecting" | "closed" | "refused"; and
+   *   diagnose() -> Promise of a refusal message, or null when retrying may help.
    */
   constructor(url, handlers) {
     this.url = url;
@@ -54,6 +58,10 @@ export class RunSocket {
     this.handlers.onState(this.attempt ? "reconnecting" : "connecting", { attempt: this.attempt });
     const socket = new WebSocket(this.url);
     this.socket = socket;
+    this.opened = false;
+    socket.addEventListener("open", () => {
+      this.opened = true;
+    });
     socket.addEventListener("message", (message) => this.receive(socket, message));
     socket.addEventListener("close", (event) => this.closed(socket, event));
   }
@@ -83,13 +91,16 @@ export class RunSocket {
     }
   }
 
-  closed(socket, event) {
+  async closed(socket, event) {
     if (socket !== this.socket) return;
     this.socket = null;
     if (this.stopped || this.finished) return;
-    if (REFUSED[event.code]) {
+    let refusal = REFUSED[event.code];
+    if (!refusal && !this.opened && this.handlers.diagnose) refusal = await this.handlers.diagnose();
+    if (this.stopped) return;
+    if (refusal) {
       this.stopped = true;
-      this.handlers.onState("refused", { code: event.code, message: REFUSED[event.code] });
+      this.handlers.onState("refused", { code: event.code, message: refusal });
       return;
     }
     const delay = Math.min(FIRST_DELAY_MS * 2 ** this.attempt, MAX_DELAY_MS);
