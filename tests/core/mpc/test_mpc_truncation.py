@@ -15,7 +15,7 @@ from core.errors import ConfigError, PartyFailure
 from core.mpc.config import RuntimeConfig
 from core.mpc.context import MPCContext
 from core.mpc.correlated import DEALER, TripleProvider, TrustedDealer
-from core.mpc.kernels import arith
+from core.mpc.kernels import arith, nonlinear
 from core.mpc.protocols import Semi2k
 from core.mpc.ring import arshift, to_signed
 
@@ -150,14 +150,22 @@ def test_local_truncation_rerandomises_the_output_shares(make_runner):
 
 
 @pytest.mark.parametrize("mode", ["local", "exact"])
-@pytest.mark.parametrize("kernel", ["mul", "matmul"])
+@pytest.mark.parametrize("kernel", ["mul", "matmul", "exp"])
 def test_received_words_do_not_depend_on_the_other_input(mode, kernel, make_runner):
-    """Party 0's received words: uniform, same distribution for two secrets of party 1."""
+    """Party 0's received words: uniform, same distribution for two secrets of party 1.
+
+    exp covers `trunc_powers` and `trunc_square` (the openings of the fused truncations).
+    """
     runner = make_runner("SEMI2K", 2, trunc_mode=mode)
     mine = np.linspace(1, 2, 16).reshape(4, 4)
-    ops = {"mul": arith.mul_ss, "matmul": arith.matmul_ss}
+    ops = {
+        "mul": arith.mul_ss,
+        "matmul": arith.matmul_ss,
+        "exp": lambda c, _mine, secret: nonlinear.exp(c, secret),
+    }
+    top = 10.25 if kernel == "exp" else 3000.25
     samples = {}
-    for label, secret in (("small", np.full((4, 4), 0.5)), ("large", np.full((4, 4), 3000.25))):
+    for label, secret in (("small", np.full((4, 4), 0.5)), ("large", np.full((4, 4), top))):
         words = []
         for run in range(16):
             runner.seed = run  # the same seeds for both secrets
