@@ -1,6 +1,7 @@
 """Benchmark two-party PSI (ECDH or KKRT) on CSV files: wall time, throughput, memory, traffic.
 
-`--protocol kkrt` runs KKRT-PSI (OT extension; the pool does its per-key hashing).
+`--protocol kkrt` runs KKRT-PSI (OT extension): each party hashes in its own thread, or in the
+shared pool with `--kkrt-pool`.
 
 Default: 1,000,000 ids per party, 50% overlap, both parties in this process sharing one pool
 of `os.cpu_count()` workers. `--quick`: 100,000 ids. `--memory`: 10,000,000 ids, to show that
@@ -99,14 +100,14 @@ def peak_rss_mib(worker_pids: list[int]) -> dict:
     }
 
 
-def run(n: int, workers: int, protocol: str = "ecdh") -> dict:
+def run(n: int, workers: int, protocol: str = "ecdh", kkrt_pool: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="privpad-psi-bench-") as tmp:
         inputs = [os.path.join(tmp, "alice.csv"), os.path.join(tmp, "bob.csv")]
         write_ids(inputs[0], n, 0, 1_000_003, 17)
         write_ids(inputs[1], n, n // 2, 998_244_353, 91)
         outputs = [os.path.join(tmp, "alice-out.csv"), os.path.join(tmp, "bob-out.csv")]
         hub = LocalLinkHub(["alice", "bob"])
-        pool = make_pool(workers)
+        pool = make_pool(workers) if protocol == "ecdh" or kkrt_pool else None
         try:
             start = time.perf_counter()
             results = run_local_psi(
@@ -120,10 +121,12 @@ def run(n: int, workers: int, protocol: str = "ecdh") -> dict:
                 protocol=protocol,
             )
             wall = time.perf_counter() - start
-            memory = peak_rss_mib(list(pool._processes))
-            workers_cpu = sum(cpu_seconds(pid) for pid in pool._processes)
+            worker_pids = list(pool._processes) if pool is not None else []
+            memory = peak_rss_mib(worker_pids)
+            workers_cpu = sum(cpu_seconds(pid) for pid in worker_pids)
         finally:
-            pool.shutdown()
+            if pool is not None:
+                pool.shutdown()
         common = results[0].report["intersection_size"]
         if common != n - n // 2 or results[1].report["intersection_size"] != common:
             raise SystemExit(f"wrong intersection size {common}, expected {n - n // 2}")
@@ -134,7 +137,7 @@ def run(n: int, workers: int, protocol: str = "ecdh") -> dict:
         "ids_per_party": n,
         "overlap": 0.5,
         "intersection_size": common,
-        "workers": workers,
+        "workers": workers if pool is not None else 0,
         "wall_s": round(wall, 2),
         "items_per_s": round(2 * n / wall),
         **figures,
@@ -156,6 +159,7 @@ def main() -> None:
     size.add_argument("--n", type=int, help="ids per party")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--protocol", choices=("ecdh", "kkrt"), default="ecdh")
+    parser.add_argument("--kkrt-pool", action="store_true", help="KKRT: hash in the process pool")
     parser.add_argument(
         "--stand-in-cipher", action="store_true", help="insecure XOR masking (memory runs only)"
     )
@@ -163,7 +167,7 @@ def main() -> None:
     if args.stand_in_cipher:
         use_stand_in_cipher()
     n = args.n or (100_000 if args.quick else 10_000_000 if args.memory else 1_000_000)
-    figures = run(n, args.workers, args.protocol)
+    figures = run(n, args.workers, args.protocol, args.kkrt_pool)
     print(json.dumps(figures | {"stand_in_cipher": args.stand_in_cipher}))
 
 
