@@ -17,7 +17,10 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 NODE = "#canvas [data-node-id]"
-DRAGGING = "n => document.querySelectorAll('#canvas .x6-edge').length > n"
+ADSORBED = "#canvas [class*='highlight-stroke']"
+DRAGGED = (
+    "[...document.querySelectorAll('#canvas .x6-edge')].some(e => !e.dataset.cellId.includes('->'))"
+)
 
 
 def open_canvas(page: Page, base_url: str, pipeline_id: int, *, run: bool = False) -> None:
@@ -65,22 +68,37 @@ def connect(page: Page, source_node: str, source_port: str, target_node: str, ta
         f'#canvas g[data-cell-id="{target_node}"] circle[data-port="{target_port}"]'
     )
     end = _centre(target)
-    before = edge_count(page)
+    # Edges of the model have ids "a:port->b:port"; the one being dragged has a random id.
+    # X6 renders asynchronously and, on a loaded machine, late: each step waits for what the
+    # page shows (no drag left over, the dragged edge, the highlighted target) before the next.
+    settled = f'() => !{DRAGGED} && !document.querySelector("{ADSORBED}")'
     for _attempt in range(3):
+        page.wait_for_function(settled)
         page.mouse.move(*start)
         page.mouse.down()
         page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=5)
-        # X6 renders asynchronously: a drag that starts while the previous one is still being
-        # cleaned up draws no edge. The dragged edge appearing proves the drag took.
         try:
-            page.wait_for_function(DRAGGING, arg=before, timeout=1_000)
+            page.wait_for_function(f"() => {DRAGGED}", timeout=5_000)
         except PlaywrightTimeout:
             page.mouse.up()
             continue
-        page.mouse.move(*end, steps=5)
+        _hover_target(page, end)
         page.mouse.up()
+        page.wait_for_function(settled)
         return
     raise AssertionError(f"could not start a connection from {source_node}.{source_port}")
+
+
+def _hover_target(page: Page, end: tuple[float, float]) -> None:
+    """Move onto the target port and wait for X6 to highlight it as the edge's end (under load
+    X6 may not have processed the last move yet when the button is released)."""
+    for nudge in (0, 1, -1):
+        page.mouse.move(end[0] + nudge, end[1], steps=3)
+        try:
+            page.wait_for_selector(ADSORBED, timeout=3_000)
+            return
+        except PlaywrightTimeout:
+            continue
 
 
 def edge_count(page: Page) -> int:

@@ -149,10 +149,15 @@ function bindConnections({ model, view, alert }) {
   graph.on("edge:connected", ({ edge, e }) => {
     const source = [edge.getSourceCellId(), edge.getSourcePortId()];
     const target = [edge.getTargetCellId(), edge.getTargetPortId()];
-    graph.removeCell(edge);
-    const result = model.connect(source[0], source[1], target[0], target[1]);
-    if (!result.ok) alert(result.reason, e ? { x: e.clientX, y: e.clientY } : null);
-    view.sync();
+    const point = e ? { x: e.clientX, y: e.clientY } : null;
+    // X6 is still finishing the drag (highlights, edge view) when it fires this event: replace
+    // its edge by the model's (or drop it) once it is done.
+    setTimeout(() => {
+      graph.removeCell(edge);
+      const result = model.connect(source[0], source[1], target[0], target[1]);
+      if (!result.ok) alert(result.reason, point);
+      view.sync();
+    }, 0);
   });
   graph.on("node:moved", () => {
     const moved = {};

@@ -165,7 +165,14 @@ export function createView({ container, model, readonly }) {
     pointerEvents: "none",
   });
   graph.use(selection);
-  const state = { runs: new Map(), problems: new Map(), ticker: null };
+  const state = { runs: new Map(), problems: new Map(), ticker: null, moving: false };
+  // While nodes are dragged, a sync triggered by a late server answer must not snap them back.
+  graph.on("node:move", () => {
+    state.moving = true;
+  });
+  graph.on("node:moved", () => {
+    state.moving = false;
+  });
 
   function edgeStyle() {
     return {
@@ -233,12 +240,15 @@ export function createView({ container, model, readonly }) {
       if (!cell) addCell(node);
       else {
         const at = cell.getPosition();
-        if (at.x !== node.position.x || at.y !== node.position.y) cell.setPosition(node.position.x, node.position.y);
+        const moved = at.x !== node.position.x || at.y !== node.position.y;
+        if (moved && !state.moving) cell.setPosition(node.position.x, node.position.y);
       }
       paint(node);
     }
     const wanted = new Map(model.edges.map((edge) => [edgeKey(edge), edge]));
-    for (const cell of graph.getEdges()) if (!wanted.has(cell.id)) graph.removeCell(cell);
+    // Model edges have "a:port->b:port" ids; any other edge is one the user is dragging right
+    // now (the interaction layer replaces it once dropped), which a late sync must not remove.
+    for (const cell of graph.getEdges()) if (cell.id.includes("->") && !wanted.has(cell.id)) graph.removeCell(cell);
     for (const [key, edge] of wanted) {
       if (graph.getCellById(key)) continue;
       if (!graph.getCellById(edge.source.node) || !graph.getCellById(edge.target.node)) continue;
