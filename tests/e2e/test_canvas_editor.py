@@ -140,6 +140,54 @@ def test_a_cycle_is_refused_with_its_reason(new_page, live_server, world):
     expect(page.locator(".canvas-alert")).to_contain_text("Connect an output")
     expect(page.locator("#canvas .x6-edge")).to_have_count(1)
 
+    # Rubber band around f1 and f2, delete them, undo.
+    first = page.locator('#canvas [data-node-id="f1"]').bounding_box()
+    second = page.locator('#canvas [data-node-id="f2"]').bounding_box()
+    page.mouse.move(first["x"] - 20, first["y"] - 20)
+    page.mouse.down()
+    page.mouse.move(
+        second["x"] + second["width"] + 20, second["y"] + second["height"] + 20, steps=8
+    )
+    page.mouse.up()
+    page.keyboard.press("Delete")
+    expect(page.locator("#canvas [data-node-id]")).to_have_count(1)
+    page.keyboard.press("Control+z")
+    expect(page.locator("#canvas [data-node-id]")).to_have_count(3)
+
+    # The node menu offers the run scopes; tidy lays the graph out by depth.
+    page.locator('#canvas g[data-cell-id="f2"] .pp-node-body').click(
+        button="right", position={"x": 40, "y": 12}
+    )
+    menu = page.get_by_role("menu")
+    for item in ("Run this node", "Run from here", "Run up to here", "Delete", "Copy"):
+        expect(menu.get_by_role("menuitem", name=item)).to_be_visible()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Tidy layout: arrange left to right").click()
+    wait_saved(page)
+    positions = {n["id"]: n["position"] for n in stored_graph(pipeline)["nodes"]}
+    assert positions["f1"]["x"] == positions["f3"]["x"] < positions["f2"]["x"]
+    assert positions["f1"]["y"] == positions["f2"]["y"]
+
+
+def test_a_failed_save_says_why_and_retries(new_page, live_server, world):
+    from console.projects.models import Project
+
+    pipeline = make_pipeline(world, [node("a", "read/dataset", 40, 60)])
+    page = editor(new_page, live_server, world, pipeline)
+    project = world["project"]
+    project.status = Project.Status.ARCHIVED
+    project.save()
+    page.locator("#palette-search").fill("statistics")
+    expect(page.locator('#palette [data-component="data_prep/psi"]')).to_be_hidden()
+    drag_component(page, "stats/table_statistics", 300, 200)
+    state = page.locator("#save-state")
+    expect(state).to_contain_text("Save failed:")
+    project.status = Project.Status.ACTIVE
+    project.save()
+    state.get_by_role("button", name="Retry").click()
+    wait_saved(page)
+    assert len(stored_graph(pipeline)["nodes"]) == 2
+
 
 def test_configuring_through_the_panel_autosaves(new_page, live_server, world):
     nodes = [
