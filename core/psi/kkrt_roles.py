@@ -31,35 +31,10 @@ COMPARE_WIDTH = 16
 
 def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     """Rank 0: cuckoo-hash, run the OPRF as receiver, match, tell S; return our rows."""
-    link, peer = party.link, party.peer
     width, bins = value_bytes(sizes[0], sizes[1]), cuckoo.bin_count(sizes[0])
-    rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
-    try:
-        table, used = cuckoo.insert(candidate_bins(own.words, bins), bins, rng)
-        own.words = None  # not needed any more: free memory before the extension
-    except CuckooHashingError as error:
-        link.send(peer, {"abort": str(error)})
-        raise
-    ot = OtSender(CODE_BITS)
-    link.send(peer, {"abort": None, "A": ot.first_message()})
-    b_points = check_points(link.recv(peer), CODE_BITS, repr(link.parties[peer]))
-    oprf = OprfReceiver(ot.seeds(b_points))
-    mine = np.zeros((len(own), COMPARE_WIDTH), dtype=np.uint8)
-    mine[:, width] = used  # the hash index: values only match under the same function
-    sender = PacedSender(link, peer)
-    for index, lo in enumerate(range(0, bins, CHUNK_BINS)):
-        party.check_cancel()
-        items = table[lo : lo + CHUNK_BINS]
-        filled = np.flatnonzero(items >= 0)
-        codes = np.zeros((len(items), CODE_BYTES), dtype=np.uint8)
-        keys = items[filled]
-        codes[filled] = own.codes[keys]
-        u, t0 = oprf.chunk(index, codes)
-        sender.send(u)
-        args = (t0[filled], lo + filled, used[keys], width, party.salt)
-        party.submit(oprf_outputs, args, _store_into(mine, keys, width, party))
-    party.drain()
-    sender.finish()
+    table, used = _cuckoo_or_abort(party, own, bins)
+    oprf = OprfReceiver(_base_ots_as_ot_sender(party))
+    mine = _extend_as_receiver(party, oprf, own, table, used, width)
     own.codes = None  # free our codewords before holding S's values
     theirs = _receive_values(party, sizes[1], width)
     found = find_in(as_words(mine), as_words(theirs))
@@ -67,8 +42,48 @@ def run_receiver(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     hit = np.flatnonzero(found >= 0)
     positions = found[hit].astype(np.int64) // cuckoo.HASHES
     order = np.argsort(positions, kind="stable")
-    link.send(peer, positions[order])
+    party.link.send(party.peer, positions[order])
     return own.rows[hit[order]]
+
+
+def _cuckoo_or_abort(party: Party, own: OwnKeys, bins: int):
+    """Place our keys in the cuckoo table; on failure tell S before raising."""
+    rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
+    try:
+        table, used = cuckoo.insert(candidate_bins(own.words, bins), bins, rng)
+    except CuckooHashingError as error:
+        party.link.send(party.peer, {"abort": str(error)})
+        raise
+    own.words = None  # not needed any more: free memory before the extension
+    return table, used
+
+
+def _base_ots_as_ot_sender(party: Party) -> list[tuple[bytes, bytes]]:
+    link, peer = party.link, party.peer
+    ot = OtSender(CODE_BITS)
+    link.send(peer, {"abort": None, "A": ot.first_message()})
+    return ot.seeds(check_points(link.recv(peer), CODE_BITS, repr(link.parties[peer])))
+
+
+def _extend_as_receiver(party, oprf, own, table, used, width) -> np.ndarray:
+    """Send u chunk by chunk; return our OPRF values as (keys, 16) comparison words."""
+    mine = np.zeros((len(own), COMPARE_WIDTH), dtype=np.uint8)
+    mine[:, width] = used  # the hash index: values only match under the same function
+    sender = PacedSender(party.link, party.peer)
+    for index, lo in enumerate(range(0, len(table), CHUNK_BINS)):
+        party.check_cancel()
+        items = table[lo : lo + CHUNK_BINS]
+        filled = np.flatnonzero(items >= 0)
+        keys = items[filled]
+        codes = np.zeros((len(items), CODE_BYTES), dtype=np.uint8)  # empty bins: any input
+        codes[filled] = own.codes[keys]
+        u, t0 = oprf.chunk(index, codes)
+        sender.send(u)
+        args = (t0[filled], lo + filled, used[keys], width, party.salt)
+        party.submit(oprf_outputs, args, _store_into(mine, keys, width, party))
+    party.drain()
+    sender.finish()
+    return mine
 
 
 def _store_into(mine: np.ndarray, keys: np.ndarray, width: int, party: Party):
@@ -104,25 +119,39 @@ def _receive_values(party: Party, count: int, width: int) -> np.ndarray:
 
 def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
     """Rank 1: run the OPRF as sender, send our values in a random order; return our rows."""
-    link, peer = party.link, party.peer
     width, bins = value_bytes(sizes[0], sizes[1]), cuckoo.bin_count(sizes[0])
-    a_point = _receive_first(party)
-    choices = np.unpackbits(np.frombuffer(os.urandom(CODE_BYTES), dtype=np.uint8)).astype(bool)
-    ot = OtReceiver(choices)
-    link.send(peer, ot.reply(a_point))
-    oprf = OprfSender(choices, ot.seeds)
-    # Entry e = 3 * key + i stands for "key in its bin under hash function i".
-    entry_bins = candidate_bins(own.words, bins).ravel()
-    own.words = None
-    by_bin = np.argsort(entry_bins, kind="stable").astype(
-        np.int64 if len(own) > 2**29 else np.int32
-    )
-    sorted_bins = entry_bins[by_bin]
-    del entry_bins
+    oprf = _base_ots_as_ot_receiver(party)
     # A uniformly random order of our keys (sorting fresh random words); only S knows it.
     order = np.argsort(np.frombuffer(os.urandom(8 * len(own)), dtype=np.uint64))
     position = np.empty(len(own), dtype=np.int64)
     position[order] = np.arange(len(own))
+    values = _extend_as_sender(party, oprf, own, bins, width, position)
+    own.codes = None
+    _send_values(party, values.reshape(len(own), -1))  # already in our random order
+    return own.rows[order[_receive_positions(party, len(own))]]
+
+
+def _base_ots_as_ot_receiver(party: Party) -> OprfSender:
+    choices = np.unpackbits(np.frombuffer(os.urandom(CODE_BYTES), dtype=np.uint8)).astype(bool)
+    ot = OtReceiver(choices)
+    party.link.send(party.peer, ot.reply(_receive_first(party)))
+    return OprfSender(choices, ot.seeds)
+
+
+def _entries_by_bin(own: OwnKeys, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simple hashing: entries e = 3 * key + i ("key in its bin under hash function i") sorted
+    by bin, and their bins."""
+    entry_bins = candidate_bins(own.words, bins).ravel()
+    own.words = None
+    by_bin = np.argsort(entry_bins, kind="stable")
+    by_bin = by_bin.astype(np.int64 if len(own) > 2**29 else np.int32)
+    return by_bin, entry_bins[by_bin]
+
+
+def _extend_as_sender(party, oprf, own, bins, width, position) -> np.ndarray:
+    """Take u chunk by chunk; return our values (keys, 3, width), keys in `position` order."""
+    link, peer = party.link, party.peer
+    by_bin, sorted_bins = _entries_by_bin(own, bins)
     values = np.empty((len(own), cuckoo.HASHES, width), dtype=np.uint8)
     for index, lo in enumerate(range(0, bins, CHUNK_BINS)):
         party.check_cancel()
@@ -137,11 +166,9 @@ def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:
         args = (masked, entry_bin, which, width, party.salt)
         party.submit(oprf_outputs, args, _place_into(values, position[keys], which, party))
     party.drain()
-    own.codes = None
     if not (isinstance(end := link.recv(peer), str) and end == END):
         raise LinkError(f"{link.party!r} expected the end of the OT extension, got {end!r:.40}")
-    _send_values(party, values.reshape(len(own), -1))  # already in our random order
-    return own.rows[order[_receive_positions(party, len(own))]]
+    return values
 
 
 def _place_into(values: np.ndarray, positions: np.ndarray, which: np.ndarray, party: Party):
