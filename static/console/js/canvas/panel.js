@@ -109,9 +109,9 @@ function field(param, context) {
   const help = param.help ? el("p", { className: "help", textContent: param.help }) : null;
   if (param.kind === "bool") {
     const row = el("label", { className: "checkbox-row" }, input, el("span", { textContent: param.label || param.name }));
-    wrapper.append(row, help, ...messages);
+    wrapper.append(...[row, help, ...messages].filter(Boolean));
   } else {
-    wrapper.append(label, input, help, ...messages);
+    wrapper.append(...[label, input, help, ...messages].filter(Boolean));
   }
   return wrapper;
 }
