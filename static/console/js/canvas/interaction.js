@@ -4,6 +4,7 @@
 // context menu. The view re-renders from the model's "change" events.
 
 const ALERT_MS = 4500;
+const OWN_KEYS = "#side-panel, #log-drawer, #run-controls, .help-popover";
 export const COMPONENT_MIME = "application/x-privpad-component";
 
 /** Keyboard shortcuts, as listed in the help popover (keys, what they do). */
@@ -135,10 +136,12 @@ function shortcutAction(event) {
 
 function bindKeyboard(actions) {
   document.addEventListener("keydown", (event) => {
-    // Typing in a field (or moving through the context menu) keeps its keys.
+    // Typing in a field (or moving through the context menu) keeps its keys, and so do the
+    // side panel, the log drawer and the run controls; selected text is copied as text.
     if (isTyping(event.target) || document.querySelector(".canvas-menu:not([hidden])")) return;
+    if (event.target instanceof Element && event.target.closest(OWN_KEYS)) return;
     const name = shortcutAction(event);
-    if (!name) return;
+    if (!name || (name === "copy" && String(window.getSelection()).trim())) return;
     event.preventDefault();
     actions[name]();
   });

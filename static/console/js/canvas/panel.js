@@ -149,9 +149,11 @@ function nodeProblems(problems) {
   return el("ul", { className: "config-problems", role: "status" }, ...general.map((problem) => el("li", { textContent: problem.message })));
 }
 
-function emptyState(model, validation) {
+function emptyState(model, validation, readonly) {
   const count = model.nodes.size;
-  const text = count
+  const text = readonly
+    ? "Select a node on the canvas to see its settings."
+    : count
     ? "Select a node on the canvas to configure it."
     : "Drag components from the palette onto the canvas, then connect an output (right) to an input (left).";
   const summary = validation
@@ -172,7 +174,7 @@ export function createPanel({ root, model, view, data, getValidation }) {
     const node = current ? model.nodes.get(current) : null;
     if (!node) {
       current = null;
-      root.replaceChildren(emptyState(model, getValidation()));
+      root.replaceChildren(emptyState(model, getValidation(), view.readonly));
       return;
     }
     const component = model.component(node);
