@@ -12,6 +12,7 @@ the nodes take, so transitions are checked, not only the final colours.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -97,19 +98,36 @@ def credit_pipeline(tables) -> Pipeline:
 
 
 @pytest.fixture
-def gate_pipeline(asgi_live_server, tables, monkeypatch) -> Pipeline:
-    """alice's table -> test/gate, which blocks mid-node until `gates.release` is set (at the
-    latest when the test ends, before the live server waits for its runs)."""
+def gated(asgi_live_server, monkeypatch) -> None:
+    """test/gate known to the server (runs, validation, catalogue, results); released at the
+    latest when the test ends, before the live server waits for its runs."""
     gates.use_registry(monkeypatch)
     registry = executor.registry  # the registry with test/gate, for the page's API too
     monkeypatch.setattr("workflows.api.views.registry", registry)
     monkeypatch.setattr("workflows.reports.collect.registry", registry)
+    yield
+    gates.release.set()
+
+
+@pytest.fixture
+def gate_pipeline(gated, tables) -> Pipeline:
+    """alice's table -> test/gate, which blocks mid-node until `gates.release` is set."""
     nodes = [
         placed("read", "read/dataset", 0, 0, dataset=tables["credit"].pk),
         placed("gate", "test/gate", 240, 0),
     ]
-    yield make_pipeline(tables, nodes, [edge("read", "output_ds", "gate", "input_ds")], "Gated")
-    gates.release.set()
+    return make_pipeline(tables, nodes, [edge("read", "output_ds", "gate", "input_ds")], "Gated")
+
+
+@pytest.fixture
+def live_pipeline(gated, credit_pipeline) -> Pipeline:
+    """The credit pipeline with a gate run right after `read` (the executor takes ready nodes
+    in insertion order): split, eval and stats wait behind it until the page is watching."""
+    graph = credit_pipeline.graph
+    graph["nodes"].append(placed("gate", "test/gate", 230, 150))
+    graph["edges"].insert(0, edge("read", "output_ds", "gate", "input_ds"))
+    credit_pipeline.save(update_fields=["graph"])
+    return credit_pipeline
 
 
 def open_canvas(page, base: str, path: str) -> None:
@@ -132,27 +150,39 @@ def run_badge(page):
 
 
 def test_run_all_turns_nodes_green_live_then_shows_results_history_and_report(
-    asgi_live_server, credit_pipeline, new_page, tmp_path
+    asgi_live_server, live_pipeline, new_page
 ):
+    credit_pipeline = live_pipeline
     base, page = asgi_live_server.url, new_page()
     log_in(page, base, "alice_admin")
     open_canvas(page, base, f"/pipelines/{credit_pipeline.pk}/")
     expect(page.locator("#panel-runs")).to_contain_text("No runs yet", use_inner_text=False)
 
+    frames: list[str] = []
+    page.on(
+        "websocket", lambda socket: socket.on("framereceived", lambda frame: frames.append(frame))
+    )
     page.get_by_role("button", name="Run all").click()
+    assert gates.started.wait(30), "the gate node never started"
+    expect(node_body(page, "gate")).to_have_attribute("data-status", "running")
+    expect(node_body(page, "eval")).to_have_attribute("data-status", "pending")
+    gates.release.set()
     expect(run_badge(page)).to_have_text("Succeeded", timeout=30_000)
     run = Run.objects.get(pipeline=credit_pipeline)
     assert run.status == Status.SUCCEEDED, run.message
-    for node_id in ("read", "split", "eval", "stats", "shop"):
+    for node_id in ("read", "gate", "split", "eval", "stats", "shop"):
         expect(node_body(page, node_id)).to_have_attribute("data-status", "succeeded")
-    # Live transitions, not only final colours: every node went from pending to succeeded and
-    # nodes were seen running on the way (the first ones may finish before the socket joins).
+    # Live transitions, not only final colours. The gate blocked while the page watched: its
+    # node was drawn pending, then running, then succeeded. The nodes behind it ran after the
+    # socket joined, so their running and succeeded events came over the socket (the canvas
+    # may draw both in one frame when a node takes milliseconds).
     log = status_log(page)
-    for node_id in ("read", "split", "eval", "stats", "shop"):
-        seen = [entry.split(":")[1] for entry in log if entry.startswith(f"{node_id}:")]
-        assert "pending" in seen, (node_id, log)
-        assert seen.index("pending") < seen.index("succeeded"), (node_id, log)
-    assert any(entry.endswith(":running") for entry in log), log
+    seen = [entry.split(":")[1] for entry in log if entry.startswith("gate:")]
+    assert seen.index("pending") < seen.index("running") < seen.index("succeeded"), log
+    events = [json.loads(frame) for frame in frames]
+    for node_id in ("split", "eval", "stats"):
+        statuses = [e["status"] for e in events if e.get("node") == node_id and "status" in e]
+        assert statuses == ["running", "succeeded"], (node_id, events)
     # The log drawer (opened when the run started) streamed the nodes' lines.
     expect(page.locator(".log-toggle")).to_have_attribute("aria-expanded", "true")
     expect(page.locator('.log-lines li[data-node="eval"]').first).to_be_visible()
@@ -173,6 +203,9 @@ def test_run_all_turns_nodes_green_live_then_shows_results_history_and_report(
     own = results.locator('.part-own[data-party="alice"]')
     expect(own).to_contain_text("60 rows")
     expect(own.locator("tbody tr")).to_have_count(20)
+    page.get_by_label("This node only").check()  # the log filter follows the selection
+    expect(page.locator('.log-lines li[data-node="read"]').first).to_be_visible()
+    expect(page.locator('.log-lines li[data-node="eval"]').first).to_be_hidden()
     with page.expect_download() as csv:
         own.get_by_role("link", name="Download CSV").click()
     assert csv.value.path().read_text().startswith("id,age,income")
@@ -248,13 +281,21 @@ def test_a_dropped_socket_reconnects_and_resynchronises(asgi_live_server, gate_p
     expect(page.locator(".run-connection")).to_have_text("Live")
     expect(node_body(page, "gate")).to_have_attribute("data-status", "running")
 
+    # Meanwhile the read-only page of the same run follows it live too.
+    run = Run.objects.get(pipeline=gate_pipeline)
+    watcher = page.context.new_page()
+    open_canvas(watcher, base, f"/pipelines/runs/{run.pk}/")
+    expect(node_body(watcher, "gate")).to_have_attribute("data-status", "running")
+    expect(watcher.locator(".run-connection")).to_have_text("Live")
+
     page.evaluate("window.__privpadRunSocket.drop()")
     expect(page.locator(".run-connection")).to_have_text(re.compile("Reconnecting"))
     gates.release.set()  # the run finishes while the page is disconnected (first retry: 1 s)
 
     expect(run_badge(page)).to_have_text("Succeeded", timeout=20_000)
     expect(node_body(page, "gate")).to_have_attribute("data-status", "succeeded")
-    run = Run.objects.get(pipeline=gate_pipeline)
+    expect(node_body(watcher, "gate")).to_have_attribute("data-status", "succeeded")
+    expect(run_badge(watcher)).to_have_text("Succeeded")
     lines = sum(len(n.logs) for n in run.nodes.all())
     assert lines > 0
     expect(page.locator(".log-lines li")).to_have_count(lines)  # no line twice after the resync
