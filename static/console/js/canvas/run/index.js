@@ -204,8 +204,11 @@ async function startRun(tools, { scope, node }) {
     const body = { scope, ...(node && scope !== "all" ? { node } : {}) };
     const response = await apiFetch(data.urls.runs, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
     if (response.status === 400 && response.body?.code === "invalid_pipeline") {
-      emit(bus, "problems", { problems: response.body.problems || [] });
-      controls.showError(`${response.body.detail} See the marked nodes.`);
+      const problems = response.body.problems || [];
+      emit(bus, "problems", { problems });
+      const listed = problems.slice(0, 3).map((problem) => (problem.node ? `${problem.node}: ${problem.message}` : problem.message));
+      const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : "";
+      controls.showError(`The run was refused: ${response.body.detail}. ${listed.join("; ")}${more}. See the marked nodes.`);
       return;
     }
     if (!response.ok) {
