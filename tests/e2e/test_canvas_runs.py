@@ -187,7 +187,9 @@ def test_run_all_turns_nodes_green_live_then_shows_results_history_and_report(
     expect(page.locator(".log-toggle")).to_have_attribute("aria-expanded", "true")
     expect(page.locator('.log-lines li[data-node="eval"]').first).to_be_visible()
 
-    # Double-click a finished node: its report tables and an interactive ROC chart.
+    # Double-click a finished node: its report tables and an interactive ROC chart (plotly.js
+    # is loaded only now, for the first chart shown).
+    assert page.evaluate("typeof window.Plotly") == "undefined"
     node_body(page, "eval").dblclick()
     results = page.locator("#panel-results")
     expect(results).to_be_visible()
