@@ -138,7 +138,7 @@ async function diagnose(tools, runId) {
 
 function applyEvent(tools, event) {
   const run = tools.run;
-  if (!run || event.run !== undefined && event.run !== run.id) return;
+  if (!run || (event.run !== undefined && event.run !== run.id)) return;
   if (event.type === "run.status") return runStatus(tools, event);
   let node = run.nodes.find((entry) => entry.node === event.node);
   if (!node) {
