@@ -22,11 +22,15 @@ CLOSE_FORBIDDEN = 4403
 
 
 @database_sync_to_async
-def _snapshot_for(user, run_id: int) -> dict | None:
+def _may_watch(user, run_id: int) -> bool:
     run = Run.objects.select_related("pipeline").filter(pk=run_id).first()
-    if run is None or not console_port().is_member(user, run.pipeline.project_id):
-        return None
-    return state.run_state(run)
+    return run is not None and console_port().is_member(user, run.pipeline.project_id)
+
+
+@database_sync_to_async
+def _snapshot(run_id: int) -> dict | None:
+    run = Run.objects.filter(pk=run_id).first()  # None if deleted since the check
+    return state.run_state(run) if run is not None else None
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -36,14 +40,20 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        snapshot = await _snapshot_for(user, self.run_id)
-        if snapshot is None:
+        if not await _may_watch(user, self.run_id):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         # Run threads publish to the in-memory layer on this loop (it is not thread-safe).
         events.bind_loop(asyncio.get_running_loop())
+        # Join the group before reading the snapshot: an event published in between is then
+        # delivered after the snapshot (and is at worst a repeat of what it already shows),
+        # instead of being lost.
         self.group = events.group_name(self.run_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await _snapshot(self.run_id)
+        if snapshot is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         await self.accept()
         await self.send_json({"type": "run.snapshot", "run": snapshot})
 
