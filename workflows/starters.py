@@ -99,6 +99,20 @@ def _label(parties: Sequence[str], sources: dict[int, SourceTable]) -> tuple[str
     return found[0] if len(found) == 1 else None
 
 
+# From the split to the evaluation (node ids as in `credit_risk`; the demo pipeline shares them).
+MODEL_EDGES = (
+    Edge("split", "train_ds", "fill_train", "input_ds"),
+    Edge("split", "test_ds", "fill_test", "input_ds"),
+    Edge("fill_train", "output_ds", "scale_train", "input_ds"),
+    Edge("fill_test", "output_ds", "scale_test", "input_ds"),
+    Edge("scale_train", "output_rule", "scale_test", "input_rule"),
+    Edge("scale_train", "output_ds", "train", "input_ds"),
+    Edge("train", "output_model", "predict", "input_model"),
+    Edge("scale_test", "output_ds", "predict", "input_ds"),
+    Edge("predict", "output_ds", "evaluate", "input_ds"),
+)
+
+
 def credit_risk(parties: Sequence[str], sources: dict[int, SourceTable]) -> Graph:
     graph = _reads_and_psi(parties, sources)
     chosen = _joined_parties(parties, sources)
@@ -126,18 +140,7 @@ def credit_risk(parties: Sequence[str], sources: dict[int, SourceTable]) -> Grap
         _node("evaluate", "ml.eval/binary_classification", 7, middle, **eval_params),
     ):
         graph.nodes[node.id] = node
-    graph.edges += [
-        Edge("psi", "output_ds", "split", "input_ds"),
-        Edge("split", "train_ds", "fill_train", "input_ds"),
-        Edge("split", "test_ds", "fill_test", "input_ds"),
-        Edge("fill_train", "output_ds", "scale_train", "input_ds"),
-        Edge("fill_test", "output_ds", "scale_test", "input_ds"),
-        Edge("scale_train", "output_rule", "scale_test", "input_rule"),
-        Edge("scale_train", "output_ds", "train", "input_ds"),
-        Edge("train", "output_model", "predict", "input_model"),
-        Edge("scale_test", "output_ds", "predict", "input_ds"),
-        Edge("predict", "output_ds", "evaluate", "input_ds"),
-    ]
+    graph.edges += [Edge("psi", "output_ds", "split", "input_ds"), *MODEL_EDGES]
     return graph
 
 

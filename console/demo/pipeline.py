@@ -15,6 +15,7 @@ rule input, while the scaler fitted on the train set is applied to the test set 
 from __future__ import annotations
 
 from workflows.graph import Edge, Graph, Node
+from workflows.starters import MODEL_EDGES
 
 PIPELINE_NAME = "Default risk: PSI, SS-LR and evaluation"
 PIPELINE_DESCRIPTION = (
@@ -65,15 +66,7 @@ EDGES = [
     Edge("read_carol", "output_ds", "psi", "input_ds3"),
     Edge("psi", "output_ds", "stats", "input_ds"),
     Edge("psi", "output_ds", "split", "input_ds"),
-    Edge("split", "train_ds", "fill_train", "input_ds"),
-    Edge("split", "test_ds", "fill_test", "input_ds"),
-    Edge("fill_train", "output_ds", "scale_train", "input_ds"),
-    Edge("fill_test", "output_ds", "scale_test", "input_ds"),
-    Edge("scale_train", "output_rule", "scale_test", "input_rule"),
-    Edge("scale_train", "output_ds", "train", "input_ds"),
-    Edge("train", "output_model", "predict", "input_model"),
-    Edge("scale_test", "output_ds", "predict", "input_ds"),
-    Edge("predict", "output_ds", "evaluate", "input_ds"),
+    *MODEL_EDGES,  # split -> fillna -> scaler -> SS-LR -> prediction -> evaluation
 ]
 
 
