@@ -18,6 +18,7 @@ from workflows.models import FINISHED, NodeRun, Run, Status
 MAX_LOG_LINES = 1000
 CANCEL_POLL_SECONDS = 1.0
 PROGRESS_SAVE_SECONDS = 0.5
+PROGRESS_PUBLISH_SECONDS = 0.1
 _cancel_events: dict[int, threading.Event] = {}
 _cancel_lock = threading.Lock()
 
@@ -115,8 +116,12 @@ def set_node_status(node: NodeRun, status: str, message: str = "", party: str = 
 
 
 def set_node_progress(node: NodeRun, percent: int) -> None:
-    """Publish every change; write it to the database at most every PROGRESS_SAVE_SECONDS
-    (a status change saves the latest value), so fine-grained engine progress stays cheap."""
+    """Publish a change at most every PROGRESS_PUBLISH_SECONDS and write it to the database at
+    most every PROGRESS_SAVE_SECONDS (a status change carries and saves the latest value).
+
+    Fine-grained engine progress stays cheap, and a burst of it cannot fill a listener's
+    channel (channel layers drop what does not fit) and crowd out the status events after it.
+    """
     if percent == node.progress:
         return
     node.progress = percent
@@ -124,7 +129,9 @@ def set_node_progress(node: NodeRun, percent: int) -> None:
     if now - getattr(node, "_progress_saved_at", 0.0) >= PROGRESS_SAVE_SECONDS:
         node._progress_saved_at = now
         node.save(update_fields=["progress"])
-    events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
+    if now - getattr(node, "_progress_published_at", 0.0) >= PROGRESS_PUBLISH_SECONDS:
+        node._progress_published_at = now
+        events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
 
 
 def add_node_log(node: NodeRun, message: str) -> None:
