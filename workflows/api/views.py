@@ -7,7 +7,9 @@ visible and downloadable only to users of the node that holds it.
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpResponse
+import mimetypes
+
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -26,6 +28,7 @@ from workflows.api.serializers import (
     RunCreateSerializer,
 )
 from workflows.components import registry
+from workflows.downloads import file_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.reports.collect import node_result
@@ -286,11 +289,15 @@ class ArtifactDownload(APIView):
         summary="Download one of my node's artifacts",
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
     )
-    def get(self, request: Request, pk: int) -> FileResponse:
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
-        return FileResponse(artifact.path.open("rb"), as_attachment=True, filename=name)
+        return file_download(request, artifact.path, name, _content_type(artifact.path))
+
+
+def _content_type(path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 class ModelDownload(APIView):
