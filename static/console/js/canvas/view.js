@@ -5,6 +5,7 @@
 // graph, flushSave (attached by the page entry) and readonly.
 
 import { edgeKey, needsConfiguration } from "./model.js";
+import { durationText } from "../lib/format.js";
 
 const NODE_WIDTH = 172;
 const PORT_SPACING = 20;
@@ -61,16 +62,6 @@ function registerShapes() {
       },
     },
   }, true);
-}
-
-/** Human-readable duration between two ISO times (or now): "4.2 s", "3 min 05 s". */
-export function elapsedText(startedAt, finishedAt) {
-  if (!startedAt) return "";
-  const end = finishedAt ? Date.parse(finishedAt) : Date.now();
-  const seconds = Math.max(0, (end - Date.parse(startedAt)) / 1000);
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`;
 }
 
 function portItems(component, group) {
@@ -194,7 +185,7 @@ export function createView({ container, model, readonly }) {
     const stroke = status ? STATUS_COLOURS[status] || IDLE_STROKE : needs ? NEEDS_STROKE : IDLE_STROKE;
     const progress = status === "running" ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
     let stateText = "";
-    if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? elapsedText(run.started_at, run.finished_at) : status;
+    if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? durationText(run.started_at, run.finished_at) : status;
     // The marker takes the category line (the accent bar still shows the category).
     const marked = needs && !status;
     cell.attr({

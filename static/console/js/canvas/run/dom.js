@@ -55,16 +55,7 @@ export function statusBadge(status) {
   return el("span", { className: `badge run-status-${status}`, dataset: { status } }, STATUS_LABELS[status] || status);
 }
 
-/** "4.2 s", "3 min 05 s", "1 h 02 min" between two ISO times (end omitted: now). */
-export function durationText(startedAt, finishedAt) {
-  if (!startedAt) return "";
-  const end = finishedAt ? Date.parse(finishedAt) : Date.now();
-  const seconds = Math.max(0, (end - Date.parse(startedAt)) / 1000);
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
-}
+export { durationText } from "../../lib/format.js";
 
 /** A local date and time, short: "22 Nov, 08:14:03". */
 export function whenText(iso) {
