@@ -11,6 +11,7 @@ S, match R's own values for the common keys only, and come in an order unrelated
 """
 
 import numpy as np
+from test_psi_privacy import RecordingLink
 
 from core.comm import LocalLinkHub, run_spmd
 from core.psi import kkrt_psi
@@ -18,22 +19,6 @@ from core.psi.bitmatrix import prg_columns
 from core.psi.kkrt import value_bytes
 from core.psi.kkrt_hashing import CODE_BITS
 from core.psi.oprf import OprfReceiver
-
-
-class RecordingLink:
-    """A link that keeps a copy of every message its party receives."""
-
-    def __init__(self, link):
-        self._link = link
-        self.received = []
-
-    def __getattr__(self, name):
-        return getattr(self._link, name)
-
-    def recv(self, frm):
-        message = self._link.recv(frm)
-        self.received.append(message)
-        return message
 
 
 def run_recorded(receiver_keys, sender_keys):
