@@ -113,7 +113,9 @@ class PublicKey:
 
     def encrypt_residues(self, residues: Sequence[int], parallel_flag: bool = False) -> list[mpz]:
         """Encrypt plaintexts already in Z_n; on the process pool when `parallel_flag`."""
-        return map_chunks(_encrypt_chunk, self.state(), residues, parallel_flag)
+        return map_chunks(
+            _encrypt_chunk, self.state(), residues, parallel_flag, local=self._encrypt_local
+        )
 
     def _encrypt_local(self, residues: Sequence[int]) -> list[mpz]:
         return _apply_messages(self, residues, self.table.random_powers(len(residues)))
@@ -211,7 +213,12 @@ class PrivateKey:
 
     def decrypt_residues(self, cts: Sequence[int], parallel_flag: bool = False) -> list[mpz]:
         """Decrypt raw ciphertexts; on the process pool when `parallel_flag`."""
-        return map_chunks(_decrypt_chunk, self.state(), cts, parallel_flag)
+        return map_chunks(
+            _decrypt_chunk, self.state(), cts, parallel_flag, local=self._decrypt_local
+        )
+
+    def _decrypt_local(self, cts: Sequence[int]) -> list[mpz]:
+        return [self.decrypt_residue(c) for c in cts]
 
     @cached_property
     def crt_tables(self) -> tuple[FixedBaseTable, FixedBaseTable]:
@@ -231,7 +238,9 @@ class PrivateKey:
 
     def encrypt_residues(self, residues: Sequence[int], parallel_flag: bool = False) -> list[mpz]:
         """Encrypt plaintexts in Z_n like the public key does, but faster, through CRT."""
-        return map_chunks(_encrypt_crt_chunk, self.state(), residues, parallel_flag)
+        return map_chunks(
+            _encrypt_crt_chunk, self.state(), residues, parallel_flag, local=self._encrypt_local
+        )
 
     def _encrypt_local(self, residues: Sequence[int]) -> list[mpz]:
         digit_rows = self.crt_tables[0].random_digits(len(residues))
@@ -319,5 +328,4 @@ def _encrypt_crt_chunk(
 
 
 def _decrypt_chunk(state: tuple[tuple[int, int, int], int, int], cts: Sequence[int]) -> list[mpz]:
-    key = _worker_private_key(state)
-    return [key.decrypt_residue(c) for c in cts]
+    return _worker_private_key(state)._decrypt_local(cts)

@@ -94,19 +94,27 @@ def split(items: Sequence[Any], parts: int) -> list[Sequence[Any]]:
 
 
 def map_chunks(
-    func: Callable[..., list[Any]], shared: Any, items: Sequence[Any], parallel: bool
+    func: Callable[..., list[Any]],
+    shared: Any,
+    items: Sequence[Any],
+    parallel: bool,
+    local: Callable[[Sequence[Any]], list[Any]] | None = None,
 ) -> list[Any]:
     """Return `func(shared, items)` computed chunk-wise, on the pool when `parallel`.
 
     `func` must be a module-level function mapping a chunk to a list of the same length.
+    `local(items)`, when given, computes the same in this process from objects the caller
+    already holds: without it the in-process path would go through `func`, whose worker-side
+    caches would build a second copy of, say, a 60 MB key table in the calling process.
     """
+    in_process = local or (lambda chunk: func(shared, chunk))
     if not parallel or _broken_reason or worker_count() < 2 or len(items) < 2:
-        return func(shared, items)
+        return in_process(items)
     try:
         return _map_on_pool(func, shared, items)
     except BrokenProcessPool as exc:
         _give_up_on_pool(exc)
-        return func(shared, items)
+        return in_process(items)
 
 
 def _map_on_pool(func: Callable[..., list[Any]], shared: Any, items: Sequence[Any]) -> list[Any]:

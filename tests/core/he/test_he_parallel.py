@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 
+import numpy as np
 import pytest
 
-from core.he import parallel
+from core.he import generate_keypair, keys, parallel
 
 
 def square_all(offset: int, items: list[int]) -> list[int]:
@@ -58,3 +60,17 @@ def test_a_broken_pool_falls_back_to_one_core(monkeypatch):
 )
 def test_should_parallelise_scales_with_key_size(flag, count, bits, expected):
     assert parallel.should_parallelise(flag, count, 256, bits) is expected
+
+
+def test_in_process_batches_reuse_the_callers_key_tables():
+    """One core works on the caller's key: no second table in the worker-side caches."""
+    pk, sk = generate_keypair(512, rng=random.Random(3))
+    keys._worker_public.clear()
+    keys._worker_private.clear()
+    values = np.arange(-4, 4) / 8
+    encrypted = pk.encrypt_array(values, parallel=False)
+    by_key_holder = sk.encrypt_array(values, parallel=False)
+    assert np.array_equal(sk.decrypt_array(encrypted, parallel=False), values)
+    assert np.array_equal(sk.decrypt_array(by_key_holder, parallel=False), values)
+    assert not keys._worker_public
+    assert not keys._worker_private
