@@ -44,6 +44,36 @@ def test_logistic_auc_matches_sklearn(vertical, sig_type):
         assert model.losses[-1] < model.losses[0], f"loss did not decrease: {model.losses}"
 
 
+@pytest.fixture
+def vertical_three_parties():
+    """600 rows, 6 features split 2 + 2 + 2 over three parties on the default 3-party SPU
+    (ABY3); bob holds the label."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(600, 6))
+    logits = x @ np.array([1.2, -0.8, 0.5, -1.5, 0.7, 0.2]) + 0.3
+    y = (1 / (1 + np.exp(-logits)) > rng.random(600)).astype(float)
+    names = ["alice", "bob", "carol"]
+    sf.init(parties=names, address="local", seed=5)
+    cluster = sf.utils.testing.cluster_def(names)
+    assert cluster["runtime_config"]["protocol"] == "ABY3"
+    spu = sf.SPU(cluster)
+    devices = [sf.PYU(name) for name in names]
+    parts = [device(lambda i=i: x[:, 2 * i : 2 * i + 2])() for i, device in enumerate(devices)]
+    yield spu, parts, devices[1](lambda: y)(), x, y
+    sf.shutdown()
+
+
+@pytest.mark.parametrize("sig_type", ["real", "seg3"])
+def test_three_party_aby3_training_matches_sklearn(vertical_three_parties, sig_type):
+    spu, parts, label, x, y = vertical_three_parties
+    model = SSRegression(spu).fit(parts, label, epochs=15, learning_rate=1.0, sig_type=sig_type)
+    scores = sf.reveal(model.predict(parts))
+    reference = LogisticRegression().fit(x, y).predict_proba(x)[:, 1]
+    ours, theirs = roc_auc_score(y, scores), roc_auc_score(y, reference)
+    assert abs(ours - theirs) <= 0.005, f"AUC {ours:.4f} vs scikit-learn {theirs:.4f} ({sig_type})"
+    assert model.losses[-1] < model.losses[0], f"loss did not decrease: {model.losses}"
+
+
 def test_linear_regression_matches_least_squares(vertical):
     spu, parts, _, x, _ = vertical
     target = x @ np.array([0.5, -1.0, 2.0, 0.25]) + 1.0
