@@ -19,6 +19,7 @@ from core.comm import LocalLinkHub
 from core.device import runtime
 from core.device.pytree import tree_leaves, tree_map
 from core.device.pyu import PYU, PYUObject
+from core.device.share_records import share_from_record, share_record
 from core.errors import ConfigError, EncodingError, PartyError
 from core.mpc.config import RuntimeConfig
 from core.mpc.context import MPCContext
@@ -215,3 +216,57 @@ class SPU:
 
         self._spmd([program(p) for p in self.parties])
         return PYUObject(pyu, ref)
+
+    # ----- persisting shares ------------------------------------------------------------
+    def export_shares(self, obj: SPUObject, write: Callable[[str, dict], None]) -> None:
+        """Each party hands its own share of `obj` to `write(party, record)`, run at that party.
+
+        Nothing is revealed and nothing crosses a link: the records (`core.device.
+        share_records`) are JSON-ready and meant for each party's own storage.
+        """
+        if not isinstance(obj, SPUObject):
+            raise PartyError(f"export_shares needs an SPUObject, got {type(obj).__name__}")
+        self._check_input(obj)
+
+        def program(party: str):
+            def run():
+                tensor = self._stores[party][obj.ref]
+                write(party, share_record(self.config, self.parties, party, tensor.share, obj.kind))
+
+            return run
+
+        self._spmd([program(p) for p in self.parties])
+
+    def import_shares(self, read: Callable[[str], dict]) -> SPUObject:
+        """A secret value from per-party records: each party loads its own with `read(party)`.
+
+        The records must come from `export_shares` on an SPU with the same parties (in the same
+        order), protocol, field and fixed-point precision, and agree on shape and kind;
+        otherwise ConfigError names the mismatch and no party keeps anything.
+        """
+        loaded: dict[str, SecretTensor] = {}
+
+        def load(party: str):
+            def run():
+                ctx = self._ctx[party]
+                components = ctx.proto.public_a(np.zeros(1, dtype=np.uint64)).data.shape[0]
+                share, kind = share_from_record(
+                    self.config, self.parties, party, read(party), components
+                )
+                loaded[party] = SecretTensor(share, ctx, kind)
+                return loaded[party].shape, kind
+
+            return run
+
+        described = self._spmd([load(p) for p in self.parties])
+        if len(set(described)) != 1:
+            found = zip(self.parties, described, strict=True)
+            raise ConfigError(
+                "share records disagree on shape or kind: "
+                + ", ".join(f"{party} {shape} {kind}" for party, (shape, kind) in found)
+            )
+
+        def keep(party: str):
+            return lambda: self._keep(party, self._ctx[party], loaded[party], self._counters[party])
+
+        return self._spmd([keep(p) for p in self.parties])[0].bind(self)
