@@ -18,6 +18,7 @@ change fell below `eps` (early stop, as in SecretFlow).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,8 +56,13 @@ class SSRegression:
         l2_norm: float = 0.5,
         eps: float = 0.0,
         report_loss: bool = True,
+        on_epoch: Callable[[int], None] | None = None,
     ) -> SSRegression:
-        """Train; returns self. Raises ConfigError for bad hyper-parameters."""
+        """Train; returns self. Raises ConfigError for bad hyper-parameters.
+
+        `on_epoch(epoch)` (1-based) runs after each epoch, its loss already in `losses`: a
+        progress report, and a cancellation point (whatever it raises stops training).
+        """
         _check(epochs, learning_rate, batch_size, sig_type, reg_type, penalty, l2_norm, eps)
         self.reg_type, self.sig_type = reg_type, SIG_TYPES[sig_type]
         l2 = float(l2_norm) if penalty == "l2" else 0.0
@@ -68,12 +74,14 @@ class SSRegression:
         batch = rows if batch_size is None else min(int(batch_size), rows)
         self.weights = self.spu(lambda: np.zeros((cols, 1)))()
         self.losses = []
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             old = self.weights
             for start in range(0, rows, batch):
                 self.weights = self._step(features, labels, start, batch, learning_rate, l2)
             if report_loss:
                 self.losses.append(float(reveal(self._loss(features, labels))))
+            if on_epoch is not None:
+                on_epoch(epoch)
             if eps > 0 and self._converged(old, eps):
                 break
         return self

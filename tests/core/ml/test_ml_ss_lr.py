@@ -122,3 +122,28 @@ def test_mismatched_labels_and_predict_before_fit(vertical):
         SSRegression(spu).fit(parts, short, epochs=1)
     with pytest.raises(ConfigError, match="before fit"):
         SSRegression(spu).predict(parts)
+
+
+def test_on_epoch_reports_each_epoch_and_can_stop_training(vertical):
+    spu, parts, label, _, _ = vertical
+    seen: list[tuple[int, int]] = []
+    SSRegression(spu).fit(
+        parts,
+        label,
+        epochs=3,
+        report_loss=False,
+        on_epoch=lambda epoch: seen.append((epoch, len(seen))),
+    )
+    assert seen == [(1, 0), (2, 1), (3, 2)]
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(epoch: int) -> None:
+        if epoch == 2:
+            raise Stop
+
+    model = SSRegression(spu)
+    with pytest.raises(Stop):
+        model.fit(parts, label, epochs=10, on_epoch=stop_after_two)
+    assert len(model.losses) == 2
