@@ -20,13 +20,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
-
 import core
 from core.device import runtime
 from core.errors import PartyFailure
-from core.mpc.shares import AShare
-from core.mpc.tensor import SecretTensor
 from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
@@ -59,47 +55,3 @@ def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
         raise
     except Exception as error:
         raise PartyFailure(party, error) from error
-
-
-def export_shares(spu: core.SPU, obj: core.SPUObject, write: Callable[[str, dict], None]):
-    """Each party writes its own share of `obj` with `write(party, part)` (at that party)."""
-
-    def program(party: str):
-        def run():
-            share = spu._stores[party][obj.ref].share
-            write(party, {"shape": list(obj.shape), "kind": obj.kind} | share_record(share))
-
-        return run
-
-    spu._spmd([program(party) for party in spu.parties])
-
-
-def share_record(share: AShare) -> dict:
-    return {
-        "protocol": PROTOCOL,
-        "fxp_fraction_bits": FRACTION_BITS,
-        "share": [[int(v) for v in component.ravel()] for component in share.data],
-    }
-
-
-def import_shares(spu: core.SPU, read: Callable[[str], dict]) -> core.SPUObject:
-    """A secret value from per-party share files: each party reads its own with `read(party)`."""
-
-    def program(party: str):
-        def run():
-            part = read(party)
-            if (part.get("protocol"), part.get("fxp_fraction_bits")) != (PROTOCOL, FRACTION_BITS):
-                raise ValueError(
-                    f"shares were made by {part.get('protocol')} with "
-                    f"{part.get('fxp_fraction_bits')} fraction bits, not {PROTOCOL}/{FRACTION_BITS}"
-                )
-            shape = tuple(part["shape"])
-            data = np.array(part["share"], dtype=np.uint64).reshape((-1, *shape))
-            ctx = spu._ctx[party]
-            tensor = SecretTensor(AShare(data), ctx, part["kind"])
-            return spu._keep(party, ctx, tensor, spu._counters[party])
-
-        return run
-
-    refs = spu._spmd([program(party) for party in spu.parties])
-    return refs[0].bind(spu)

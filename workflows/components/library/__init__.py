@@ -32,7 +32,7 @@ the party's name. Bytes sent per party are recorded on the node run from `ctx.co
 Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an SPU with
 `workflows.components.secure.spu_session(ctx, parties)` (one session at a time per process,
 traffic counted in `ctx.comm`), load each party's columns at that party with `at_party`, and
-persist secret-shared results share by share (`export_shares` / `import_shares`). SS-LR and
+persist secret-shared results share by share (`SPU.export_shares` / `import_shares`). SS-LR and
 PSI call `ctx.progress` from the component's own thread (between epochs; while polling the
 engine's threads), which keeps run-state writes on the executor's thread.
 """

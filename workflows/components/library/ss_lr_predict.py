@@ -64,7 +64,7 @@ def read_part(data, party: str) -> dict:
 
 def predict(ctx: RunContext, spu, manifest: dict) -> core.PYUObject:
     data, model = ctx.inputs["input_ds"], ctx.inputs["input_model"]
-    weights = secure.import_shares(spu, lambda party: read_part(model, party)["weights"])
+    weights = spu.import_shares(lambda party: read_part(model, party)["weights"])
     ctx.progress(30)
     parts = [
         secure.at_party(

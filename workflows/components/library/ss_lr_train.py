@@ -16,9 +16,6 @@ stay below about 2^27, and gradient descent converges far better on standardised
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
 from core import reveal
@@ -70,17 +67,6 @@ def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64)
 
 
-@dataclass
-class _EpochReporting(SSRegression):
-    """SSRegression whose per-epoch loss computation is also the progress / cancel point."""
-
-    on_epoch: Callable[[int], None] = lambda epoch: None
-
-    def _loss(self, features, labels):
-        self.on_epoch(len(self.losses) + 1)
-        return super()._loss(features, labels)
-
-
 def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
     data, p = ctx.inputs["input_ds"], ctx.params
     parts = [
@@ -90,7 +76,7 @@ def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
         for part in layout
     ]
     y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [p["label"]]))
-    model = _EpochReporting(spu, on_epoch=lambda epoch: ctx.progress(5 + 90 * epoch / p["epochs"]))
+    model = SSRegression(spu)
     model.fit(
         parts,
         y,
@@ -102,6 +88,8 @@ def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
         penalty=None if p["penalty"] == "none" else "l2",
         l2_norm=p["l2_norm"],
         eps=p["eps"],
+        # After each epoch: progress, and the point where a cancelled run stops.
+        on_epoch=lambda epoch: ctx.progress(5 + 90 * epoch / p["epochs"]),
     )
     return model
 
@@ -150,7 +138,7 @@ def run(ctx: RunContext) -> None:
         def write(party: str, share: dict) -> None:
             ctx.write_json("output_model", party, {"manifest": meta, "weights": share})
 
-        secure.export_shares(spu, model.weights, write)
+        spu.export_shares(model.weights, write)
         weights = reveal(model.weights) if ctx.params["report_weights"] else None
     report = {"kind": "ss_lr_train", "loss": meta["metrics"]["loss"], "features": layout}
     report |= {"epochs_run": len(model.losses), "label": meta["label"]}
