@@ -9,10 +9,11 @@ multiply: 103 instead of ~1,250 for the 1024-bit exponents of a 2048-bit key wit
 
 The table has ceil(exponent_bits / w) * (2^w - 1) entries. Measured in CPU time on this project's
 2-core benchmark machine (2048-bit key): w = 8 gives ~860 powers/s, w = 10 ~1,000/s and w = 11
-~1,070/s, but w = 11 doubles the table to ~100 MB and ~1.8 s of build time per key and process,
-so 10 bits is the default for long exponents and 8 bits for short ones. `RadixSquareTable`
-(used for the public key's n^2) keeps entries as digit pairs in base n, which makes each product
-another ~10-20% cheaper.
+~1,070/s, but w = 11 nearly doubles the table (75 MB -> 134 MB of RSS) and its build time
+(0.9 s -> 1.8 s) per key and process, which pays off only beyond ~30,000 encryptions per key;
+so 10 bits is the default for long exponents and 8 bits for short ones (HEU's choice too).
+`RadixSquareTable` (used for the public key's n^2) keeps entries as digit pairs in base n, which
+makes each product another ~10-20% cheaper.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from gmpy2 import mpz
 from core.errors import ConfigError
 
 # 8 bits keeps tables small for short exponents (tests, small keys); 10 bits saves a fifth of
-# the multiplications for 1024-bit exponents at the price of a 54 MB table built in ~0.9 s.
+# the multiplications for 1024-bit exponents at the price of a table of 54 MB of numbers (75 MB
+# of RSS) built in ~0.9 s.
 SMALL_WINDOW_BITS = 8
 LARGE_WINDOW_BITS = 10
 LARGE_WINDOW_FROM_BITS = 768

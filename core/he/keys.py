@@ -100,7 +100,7 @@ class PublicKey:
 
     @cached_property
     def table(self) -> FixedBaseTable:
-        """Fixed-base table of hs, built on first encryption (~1 s and ~60 MB for 2048 bits)."""
+        """Fixed-base table of hs, built on first encryption (~1 s and ~75 MB for 2048 bits)."""
         return RadixSquareTable(self.hs, self.n, self.exponent_bits)
 
     def state(self) -> tuple[int, int, int]:
@@ -295,7 +295,7 @@ def _apply_messages(key: PublicKey, residues: Sequence[int], masks: list[mpz]) -
 
 # --- worker-side entry points (module level so they pickle by reference) --------------------
 
-# Workers keep the tables of the last few keys only: each costs ~54 MB for a 2048-bit key, and a
+# Workers keep the tables of the last few keys only: each costs ~75 MB for a 2048-bit key, and a
 # long-running server sees a new key per run.
 _WORKER_CACHE_SIZE = 2
 _worker_public: OrderedDict[tuple[int, int, int], PublicKey] = OrderedDict()
