@@ -2,11 +2,11 @@
 
 Prints one JSON object. `*_per_s_*` rates are operations per wall-clock second; single-core
 rates run in-process, two-core rates on the shared process pool (the median of three batches,
-each listed under `*_runs`) after a warm-up batch (which
-starts the workers and lets each build its per-key table; that one-off cost is reported
-separately). `*_per_cpu_s_*` rates divide by CPU time instead (for two cores: of the busiest
-pool worker), so they stay meaningful when other programs compete for the cores;
-`load_average` is recorded before and after. Reference (SecretFlow HEU ZPaillier, same 2-core
+each listed under `*_runs`) after a warm-up batch (which starts the workers and lets each
+build its per-key table; that one-off cost is reported separately). `*_per_cpu_s_*` rates
+divide by CPU time instead (for two cores: of the busiest pool worker), so they stay
+meaningful when other programs compete for the cores; `load_average` is recorded before and
+after. Reference (SecretFlow HEU ZPaillier, same 2-core
 machine): 2,373 encryptions/s and 424 decryptions/s; python-paillier: 87 encryptions/s.
 
 Encryption is measured three ways: with the public key (what any party can do), by the key
@@ -49,6 +49,11 @@ def rate(count: int, func: Callable[[], object]) -> float:
     return round(count / (time.perf_counter() - start), 1)
 
 
+def median(runs: list[float]) -> float:
+    """The middle run (the upper one of an even count): a figure that was actually measured."""
+    return sorted(runs)[len(runs) // 2]
+
+
 def median_rate(out: dict, name: str, count: int, func: Callable[[], object], repeats: int = 3):
     """Store under `name` the median wall-clock rate of `repeats` calls of `func`.
 
@@ -57,7 +62,7 @@ def median_rate(out: dict, name: str, count: int, func: Callable[[], object], re
     the individual rates go beside it under `name + "_runs"`.
     """
     runs = [rate(count, func) for _ in range(repeats)]
-    out[name] = sorted(runs)[len(runs) // 2]
+    out[name] = median(runs)
     out[name + "_runs"] = runs
 
 
@@ -282,7 +287,7 @@ def _alternate_with_heu(hnp, phe, sizes: dict[str, int], keys: tuple, rounds: in
     for _ in range(rounds):
         for name, (count, func) in timed.items():
             figures.setdefault(name, []).append(rate(count, func))
-    medians = {name: sorted(runs)[len(runs) // 2] for name, runs in figures.items()}
+    medians = {name: median(runs) for name, runs in figures.items()}
     return {
         "rounds": rounds,
         **{f"{name}_per_s": medians[name] for name in timed},
