@@ -141,6 +141,9 @@ else:
             "OPTIONS": {"max_workers": envint("PRIVPAD_RUN_THREADS", 2, minimum=1)},
         }
     }
+# Disclosure: the fewest rows behind any aggregate one party's data gives to another party
+# (curve points and bins of an evaluation, statistics of another party's columns).
+PRIVPAD_DISCLOSURE_MIN_ROWS = envint("PRIVPAD_DISCLOSURE_MIN_ROWS", 20, minimum=2)
 # How workflows reads console facts (projects, parties, authorised datasets): see workflows.ports.
 PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 

@@ -4,6 +4,12 @@ Session-authenticated (AuthMiddlewareStack); only users whose node is a member o
 project may connect (others are refused with close code 4403, anonymous users with 4401).
 Events arrive from the run's channel group (see `workflows.events`) and are forwarded as JSON
 with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`.
+
+Each user sees messages as its party may (`workflows.redaction`): events carry a failure's
+public text, and the consumer swaps in the full text for users of the failing party. The
+consumer also listens on the project's group: on `project.membership` it checks that its user
+still belongs to the project and closes the socket (4403) if not, so a removed member's open
+page stops receiving at once.
 """
 
 from __future__ import annotations
@@ -14,23 +20,38 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from workflows import events, state
-from workflows.models import Run
+from workflows.models import NodeRun, Run
 from workflows.ports import console_port
+from workflows.redaction import viewer_party
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
 @database_sync_to_async
-def _may_watch(user, run_id: int) -> bool:
+def _watchable(user, run_id: int) -> tuple[int, str | None] | None:
+    """(project id, the user's party) if the user may watch the run, else None."""
     run = Run.objects.select_related("pipeline").filter(pk=run_id).first()
-    return run is not None and console_port().is_member(user, run.pipeline.project_id)
+    if run is None or not console_port().is_member(user, run.pipeline.project_id):
+        return None
+    return run.pipeline.project_id, viewer_party(user)
 
 
 @database_sync_to_async
-def _snapshot(run_id: int) -> dict | None:
+def _still_member(user, project_id: int) -> bool:
+    return console_port().is_member(user, project_id)
+
+
+@database_sync_to_async
+def _snapshot(run_id: int, viewer: str | None) -> dict | None:
     run = Run.objects.filter(pk=run_id).first()  # None if deleted since the check
-    return state.run_state(run) if run is not None else None
+    return state.run_state(run, viewer) if run is not None else None
+
+
+@database_sync_to_async
+def _full_message(run_id: int, node_id: str) -> str | None:
+    node = NodeRun.objects.filter(run_id=run_id, node_id=node_id).only("message").first()
+    return node.message if node is not None else None
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -40,17 +61,23 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        if not await _may_watch(user, self.run_id):
+        watchable = await _watchable(user, self.run_id)
+        if watchable is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.project_id, self.party = watchable
         # Run threads publish to the in-memory layer on this loop (it is not thread-safe).
         events.bind_loop(asyncio.get_running_loop())
-        # Join the group before reading the snapshot: an event published in between is then
+        # Join the groups before reading the snapshot: an event published in between is then
         # delivered after the snapshot (and is at worst a repeat of what it already shows),
         # instead of being lost.
-        self.group = events.group_name(self.run_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        snapshot = await _snapshot(self.run_id)
+        self.groups_joined = [
+            events.group_name(self.run_id),
+            events.project_group_name(self.project_id),
+        ]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        snapshot = await _snapshot(self.run_id, self.party)
         if snapshot is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -58,10 +85,21 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "run.snapshot", "run": snapshot})
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in getattr(self, "groups_joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def forward(self, event: dict) -> None:
         await self.send_json(event)
 
-    run_status = node_status = node_progress = node_log = forward
+    async def node_status(self, event: dict) -> None:
+        if self.party and event.get("party") == self.party:
+            # This party's own failure: its users read the full text.
+            full = await _full_message(self.run_id, event["node"])
+            event = event | {"message": full if full is not None else event.get("message")}
+        await self.send_json(event)
+
+    async def project_membership(self, event: dict) -> None:
+        if not await _still_member(self.scope["user"], self.project_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    run_status = node_progress = node_log = forward

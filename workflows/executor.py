@@ -8,6 +8,11 @@
 - A failure marks its node failed with the error and the party it happened at, skips every
   node that depends on it, and keeps every finished output (other branches go on).
 - Cancellation stops running work at its next progress point; nodes not started are cancelled.
+- Revocation (`workflows.revocation`: consent behind the run withdrawn) stops it the same way,
+  and the run ends "revoked": the running node's outputs are discarded, nodes not started are
+  revoked, and any output recorded at or after the revocation is withdrawn.
+- A failure at a party records its full text for that party and a redacted one for the others
+  (`workflows.redaction`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.errors import PartyFailure
-from workflows import state
+from workflows import redaction, state
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
@@ -160,7 +165,7 @@ class RunExecution:
             state.set_node_status(node, Status.SKIPPED, "outside the run's scope")
             return
         if self.cancelled():
-            state.set_node_status(node, Status.CANCELLED, "the run was cancelled")
+            self._stopped(node, "the run was cancelled")
             return
         if not node.in_scope:
             # Out of scope but read by an in-scope node: its latest output for this config.
@@ -211,25 +216,30 @@ class RunExecution:
             cancelled=self.cancelled,
             sources=self.sources,
             requested_by=self._requesting_party(),
+            min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
         )
         state.set_node_status(node, Status.RUNNING)
         try:
             component.run(context)
             self._check_written(context)
         except RunCancelled:
-            self._discard(context, node, Status.CANCELLED, "cancelled by the user")
+            self._discard_stopped(context, node)
             return
         except PartyFailure as failure:
             if isinstance(failure.error, RunCancelled):
                 # Raised at a progress point inside a party's thread (run_spmd wraps it).
-                self._discard(context, node, Status.CANCELLED, "cancelled by the user")
+                self._discard_stopped(context, node)
                 return
-            message = f"{type(failure.error).__name__}: {failure.error}"
-            self._discard(context, node, Status.FAILED, message, failure.party)
+            error = redaction.describe(failure.error, node.node_id, failure.party)
+            self._discard(context, node, Status.FAILED, error)
             return
         except Exception as error:  # noqa: BLE001 - any component error fails only its node
             logger.info("Node %s of run %s failed", node.node_id, self.run.pk, exc_info=True)
-            self._discard(context, node, Status.FAILED, f"{type(error).__name__}: {error}")
+            self._discard(context, node, Status.FAILED, redaction.describe(error, node.node_id))
+            return
+        if self.cancelled.revocation() is not None:
+            # Consent went while the node ran: what it wrote is not delivered.
+            self._discard_stopped(context, node)
             return
         node.comm_bytes = self._comm(context)
         self.outputs[node.node_id] = self._record(node, context)
@@ -246,12 +256,28 @@ class RunExecution:
     def _comm(self, context: RunContext) -> dict[str, int]:
         return {party: context.comm.sent_by(party) for party in self.project.parties}
 
-    def _discard(self, context, node, status, message, party="") -> None:
-        """Remove a node's partial outputs; finished outputs of other nodes stay."""
+    def _stopped(self, node: NodeRun, cancelled: str) -> None:
+        """Mark a node stopped by a cancel (`cancelled` says how) or by a revocation."""
+        reason = self.cancelled.revocation()
+        if reason is not None:
+            state.set_node_status(node, Status.REVOKED, f"stopped: {reason}")
+        else:
+            state.set_node_status(node, Status.CANCELLED, cancelled)
+
+    def _discard_stopped(self, context: RunContext, node: NodeRun) -> None:
+        self._remove_outputs(context, node)
+        node.comm_bytes = self._comm(context)
+        self._stopped(node, "cancelled by the user")
+
+    def _remove_outputs(self, context: RunContext, node: NodeRun) -> None:
         for party in {p for files in context.written.values() for p in files}:
             shutil.rmtree(storage_root(party) / node_dir(self.run.pk, node.node_id), True)
+
+    def _discard(self, context, node, status, error: redaction.NodeError) -> None:
+        """Remove a node's partial outputs; finished outputs of other nodes stay."""
+        self._remove_outputs(context, node)
         node.comm_bytes = self._comm(context)
-        state.set_node_status(node, status, message, party)
+        state.set_node_status(node, status, error.full, error.party, error.public)
 
     def _record(self, node: NodeRun, context: RunContext) -> dict[str, ArtifactData]:
         outputs = {}
@@ -279,7 +305,11 @@ class RunExecution:
     def _finish(self) -> None:
         statuses = {node.status for node in self.nodes.values()}
         failed = sorted(n.node_id for n in self.nodes.values() if n.status == Status.FAILED)
-        if Status.CANCELLED in statuses:
+        reason = self.cancelled.revocation()
+        if reason is not None:
+            withdraw_outputs(self.run)
+            state.set_run_status(self.run, Status.REVOKED, f"stopped: {reason}")
+        elif Status.CANCELLED in statuses:
             state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
         elif failed:
             state.set_run_status(self.run, Status.FAILED, f"failed: {', '.join(failed)}")
@@ -287,3 +317,13 @@ class RunExecution:
             state.set_run_status(self.run, Status.FAILED, "some nodes could not run")
         else:
             state.set_run_status(self.run, Status.SUCCEEDED, "")
+
+
+def withdraw_outputs(run: Run) -> None:
+    """Remove what the run recorded at or after its revocation (rows and files): once consent
+    is withdrawn, nothing more is delivered to anyone."""
+    run.refresh_from_db(fields=["revoked_at", "revoke_reason"])
+    late = Artifact.objects.filter(node_run__run=run, created_at__gte=run.revoked_at)
+    for artifact in late.select_related("node_run"):
+        artifact.path.unlink(missing_ok=True)
+        artifact.delete()

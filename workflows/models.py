@@ -25,6 +25,13 @@ class Pipeline(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Besides its creator, the users who may edit it (chosen by the creator or the project's
+    # owner node); everyone else in the project reads it (`workflows.ownership`).
+    editors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="editable_pipelines"
+    )
+    # Deleting a pipeline archives it: its runs and every party's results stay.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "name"]
@@ -41,10 +48,19 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     SKIPPED = "skipped", "Skipped"
     INTERRUPTED = "interrupted", "Interrupted"
+    # Consent was withdrawn while it ran (`workflows.revocation`): stopped, nothing delivered.
+    REVOKED = "revoked", "Revoked"
 
 
 FINISHED = frozenset(
-    {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.SKIPPED, Status.INTERRUPTED}
+    {
+        Status.SUCCEEDED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.SKIPPED,
+        Status.INTERRUPTED,
+        Status.REVOKED,
+    }
 )
 
 
@@ -58,6 +74,10 @@ class Run(models.Model):
     snapshot = models.JSONField()
     message = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # When consent behind the run was withdrawn (a revoked authorisation, a removed member, a
+    # disabled node, a rejected approval), and why in words free of data values.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=300, blank=True)
     # "host:pid" of the process executing the run (restart recovery checks it is alive).
     executor = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -88,7 +108,10 @@ class NodeRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     logs = models.JSONField(default=list)
+    # The full message (a failure's own text: the failing party's view) and the one every
+    # other party sees (`workflows.redaction`: no data values).
     message = models.TextField(blank=True)
+    public_message = models.TextField(blank=True)
     party = models.CharField(max_length=40, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     # {"party": bytes sent} by the engine while this node ran.

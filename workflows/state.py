@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 import time
 
+from django.db.models import Q
 from django.utils import timezone
 
 from workflows import events
 from workflows.models import FINISHED, NodeRun, Run, Status
+from workflows.redaction import message_for
 
 MAX_LOG_LINES = 1000
 CANCEL_POLL_SECONDS = 1.0
@@ -23,7 +25,8 @@ _cancel_events: dict[int, threading.Event] = {}
 _cancel_lock = threading.Lock()
 
 
-def node_state(node: NodeRun) -> dict:
+def node_state(node: NodeRun, viewer: str | None = None) -> dict:
+    """A node as users of party `viewer` may see it (a failure's text only at its party)."""
     return {
         "node": node.node_id,
         "component": node.component,
@@ -31,7 +34,7 @@ def node_state(node: NodeRun) -> dict:
         "in_scope": node.in_scope,
         "status": node.status,
         "progress": node.progress,
-        "message": node.message,
+        "message": message_for(node, viewer),
         "party": node.party,
         "comm_bytes": node.comm_bytes,
         "reused_from_run": node.reused_from.run_id if node.reused_from_id else None,
@@ -61,9 +64,10 @@ def run_summary(run: Run) -> dict:
     }
 
 
-def run_state(run: Run) -> dict:
+def run_state(run: Run, viewer: str | None = None) -> dict:
+    """The run with its nodes as users of party `viewer` may see them (None: public view)."""
     nodes = run.nodes.select_related("reused_from").order_by("position")
-    return _run_fields(run) | {"nodes": [node_state(node) for node in nodes]}
+    return _run_fields(run) | {"nodes": [node_state(node, viewer) for node in nodes]}
 
 
 def _run_fields(run: Run) -> dict:
@@ -76,6 +80,7 @@ def _run_fields(run: Run) -> dict:
         "reuse": run.reuse,
         "message": run.message,
         "cancel_requested": run.cancel_requested,
+        "revoked": run.revoked_at is not None,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -92,9 +97,15 @@ def set_run_status(run: Run, status: str, message: str = "") -> None:
     events.publish(run.pk, "run.status", status=run.status, message=run.message)
 
 
-def set_node_status(node: NodeRun, status: str, message: str = "", party: str = "") -> None:
+def set_node_status(
+    node: NodeRun, status: str, message: str = "", party: str = "", public: str | None = None
+) -> None:
+    """Save and publish a node's status. `message` is the full text; `public` what other
+    parties than `party` see (default: the same). Events carry only the public text: the
+    websocket consumer gives `party`'s own users the full one."""
     node.status, node.message, node.party = status, message, party
-    fields = ["status", "message", "party", "progress", "fingerprint"]
+    node.public_message = message if public is None else public
+    fields = ["status", "message", "public_message", "party", "progress", "fingerprint"]
     if status == Status.RUNNING:
         node.started_at = timezone.now()
         fields.append("started_at")
@@ -109,7 +120,7 @@ def set_node_status(node: NodeRun, status: str, message: str = "", party: str = 
         "node.status",
         node=node.node_id,
         status=node.status,
-        message=node.message,
+        message=node.public_message,
         party=node.party,
         progress=node.progress,
     )
@@ -142,7 +153,8 @@ def add_node_log(node: NodeRun, message: str) -> None:
 
 
 class CancelToken:
-    """True once the run is cancelled: by this process (an event) or another (the DB flag).
+    """True once the run is cancelled or revoked: by this process (an event) or another (the
+    DB's `cancel_requested` or `revoked_at`). `revocation()` then says which.
 
     The event answers at once; the database is asked at most once a second, for cancels
     requested through another process (separate workers).
@@ -159,9 +171,15 @@ class CancelToken:
             return True
         if time.monotonic() - self._checked >= CANCEL_POLL_SECONDS:
             self._checked = time.monotonic()
-            if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            stopped = Q(cancel_requested=True) | Q(revoked_at__isnull=False)
+            if Run.objects.filter(stopped, pk=self.run_id).exists():
                 self.event.set()
         return self.event.is_set()
+
+    def revocation(self) -> str | None:
+        """Why consent was withdrawn if the run was revoked (always asks the database)."""
+        row = Run.objects.filter(pk=self.run_id, revoked_at__isnull=False).first()
+        return (row.revoke_reason or "consent was withdrawn") if row is not None else None
 
     def close(self) -> None:
         with _cancel_lock:

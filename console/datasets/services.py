@@ -35,6 +35,7 @@ from console.datasets.models import Authorization, Dataset
 from console.datasets.schema import CsvError, profile_csv, read_rows
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
+from workflows import revocation
 
 NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
@@ -398,6 +399,12 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
         current.revoked_at = timezone.now()
         current.revoked_by = request.user
         current.save(update_fields=["revoked_at", "revoked_by"])
+        # Runs reading the dataset stop at their next progress point (after the commit).
+        revocation.dataset_withdrawn(
+            current.project_id,
+            dataset.pk,
+            f"{dataset.node.name} revoked the authorisation of dataset '{dataset.name}'",
+        )
     authorization.revoked_at, authorization.revoked_by = current.revoked_at, current.revoked_by
     record(
         request,

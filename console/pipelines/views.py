@@ -15,6 +15,7 @@ from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import services, state
 from workflows.models import Pipeline
+from workflows.redaction import viewer_party
 from workflows.starters import STARTERS
 
 
@@ -50,7 +51,7 @@ def canvas(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = services.get_run(request, pk)
-    run_state = state.run_state(run) | {
+    run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
         "started_by": run.created_by.get_username() if run.created_by else "",
     }

@@ -33,6 +33,7 @@ from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
+from workflows.redaction import viewer_party
 from workflows.reports.render import render_run_report, report_filename
 from workflows.starters import STARTERS
 
@@ -221,7 +222,8 @@ def _run_body(request: Request, run) -> dict:
     mine = Artifact.objects.filter(
         node_run_id__in=node_runs, owner_node_id=request.user.node_id
     ).select_related("node_run")
-    return state.run_state(run) | {"artifacts": ArtifactSerializer(mine, many=True).data}
+    body = state.run_state(run, viewer_party(request.user))
+    return body | {"artifacts": ArtifactSerializer(mine, many=True).data}
 
 
 class RunDetail(APIView):

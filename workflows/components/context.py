@@ -71,6 +71,9 @@ class RunContext:
     # The party whose user started the run: the consent behind choices that reveal something
     # (e.g. SS-LR weights) is that party's, not any project member's.
     requested_by: str | None = None
+    # The fewest rows behind an aggregate that a party's data gives another party
+    # (`workflows.components.aggregates`); the executor sets it from settings.
+    min_group_rows: int = 20
     written: dict[str, dict[str, Path]] = field(default_factory=dict)
 
     def progress(self, percent: float) -> None:

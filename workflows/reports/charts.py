@@ -122,7 +122,7 @@ def binary_classification(report: dict) -> dict:
         pairs("At the threshold", confusion),
         table("Equal-frequency bins", bins),
     ]
-    return {"charts": charts, "tables": tables}
+    return {"charts": charts, "tables": tables + _disclosure(report)}
 
 
 def _bars(bins: list[dict], key: str, name: str) -> dict:
@@ -151,12 +151,40 @@ def _heatmap(z: list[list], y: list[str], x: list[str], **extra) -> dict:
 
 def regression(report: dict) -> dict:
     histogram = report.get("residual_histogram", [])
-    centres = [(b["low"] + b["high"]) / 2 for b in histogram if b["low"] is not None]
-    bars = {"type": "bar", "x": centres, "y": [b["count"] for b in histogram], "name": "rows"}
-    return {
-        "charts": [figure("Residuals (label - prediction)", [bars], "residual", "rows")],
-        "tables": [pairs("Summary", report.get("summary", {})), table("Residuals", histogram)],
+    bars = {
+        "type": "bar",
+        "x": [_bin_label(b) for b in histogram],
+        "y": [b["count"] for b in histogram],
+        "name": "rows",
     }
+    chart = figure("Residuals (label - prediction)", [bars], "residual", "rows")
+    chart["layout"]["xaxis"]["type"] = "category"
+    tables = [pairs("Summary", report.get("summary", {})), table("Residuals", histogram)]
+    return {"charts": [chart], "tables": tables + _disclosure(report)}
+
+
+def _bin_label(b: dict) -> str:
+    """A bin as text; aggregated copies have open-ended outer bins (no min, no max)."""
+    low, high = b.get("low"), b.get("high")
+    if low is None and high is None:
+        return "all"
+    if low is None:
+        return f"< {text(high)}"
+    if high is None:
+        return f">= {text(low)}"
+    return f"{text(low)} to {text(high)}"
+
+
+def _disclosure(report: dict) -> list[dict]:
+    """A note on copies aggregated for a party other than the data's owner."""
+    disclosure = report.get("disclosure")
+    if not isinstance(disclosure, dict) or disclosure.get("view") != "aggregated":
+        return []
+    note = (
+        f"Aggregated copy: every point, bin and count covers at least "
+        f"{disclosure.get('min_rows')} rows; the data's owner holds the full report."
+    )
+    return [pairs("Your copy", {"view": "aggregated", "note": note})]
 
 
 def table_statistics(report: dict) -> dict:

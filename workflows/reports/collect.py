@@ -16,6 +16,7 @@ from django.utils import timezone
 from workflows.components import registry
 from workflows.models import Artifact, NodeRun, Run
 from workflows.ports import console_port
+from workflows.redaction import message_for
 from workflows.reports.charts import views
 
 PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
@@ -68,7 +69,7 @@ def run_facts(run: Run, node_id: int) -> dict:
         "duration": duration(run.started_at, run.finished_at),
         "communication": communication(nodes, list(project.parties)),
         "nodes": [
-            node_facts(node, described(params.get(node.node_id, {}), sources), own)
+            node_facts(node, described(params.get(node.node_id, {}), sources), own, party)
             for node in nodes
         ],
         "generated": when(timezone.now()),
@@ -99,7 +100,8 @@ def described(params: dict, sources: dict) -> list[dict]:
     return rows
 
 
-def node_facts(node: NodeRun, params: list[dict], own) -> dict:
+def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None) -> dict:
+    """A node as users of party `viewer` see it: a failure's text only at the failing party."""
     component = registry().get(node.component, node.version)
     source = origin(node)
     artifacts = [a for a in own if a.node_run_id == source.pk]
@@ -109,7 +111,7 @@ def node_facts(node: NodeRun, params: list[dict], own) -> dict:
         "version": node.version,
         "label": component.label if component else node.component,
         "status": node.status,
-        "message": node.message,
+        "message": message_for(node, viewer),
         "party": node.party,
         "in_scope": node.in_scope,
         "reused_from_run": source.run_id if source is not node else None,
@@ -156,8 +158,9 @@ def node_result(run: Run, node_id: str, requester_node: int) -> dict | None:
     )
     sources = console_port().sources(run.pipeline.project_id)
     own = Artifact.objects.filter(node_run_id=origin(node).pk, owner_node_id=requester_node)
-    facts = node_facts(node, described(params, sources), own)
-    return facts
+    project = console_port().project(run.pipeline.project_id)
+    viewer = next((name for name, pk in project.parties.items() if pk == requester_node), None)
+    return node_facts(node, described(params, sources), own, viewer)
 
 
 def own_part(artifact: Artifact) -> dict:

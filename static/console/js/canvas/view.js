@@ -33,6 +33,7 @@ const STATUS_COLOURS = {
   succeeded: "#1d7a4c",
   failed: "#b42a2a",
   interrupted: "#b42a2a",
+  revoked: "#b42a2a",
   cancelled: "#c98a12",
   skipped: "#c98a12",
 };

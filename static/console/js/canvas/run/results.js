@@ -92,7 +92,7 @@ export function createResults(root, { data }) {
   }
 
   function resultView(result, run) {
-    const failed = ["failed", "interrupted"].includes(result.status);
+    const failed = ["failed", "interrupted", "revoked"].includes(result.status);
     const outputs = result.outputs || [];
     return [
       header(result.label, result.id),
