@@ -31,9 +31,9 @@ from workflows.components import registry
 from workflows.downloads import file_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
+from workflows.redaction import viewer_party
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
-from workflows.redaction import viewer_party
 from workflows.reports.render import render_run_report, report_filename
 from workflows.starters import STARTERS
 
