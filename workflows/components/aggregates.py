@@ -49,17 +49,21 @@ def grouped_cuts(rows_at_cut: np.ndarray, total: int, k: int) -> list[int]:
 
 
 def between(low: float, high: float) -> float:
-    """The shortest decimal strictly between `low` and `high` (low < high): a rounded threshold
-    that equals no value of the data it separates."""
+    """The shortest decimal strictly between `low` and `high` (low < high), nearest their
+    middle: a rounded threshold that equals no value of the data it separates.
+
+    At each number of decimals the multiple nearest the middle is tried: if any multiple lies
+    inside the interval, that one does.
+    """
     if not low < high:
         raise ValueError(f"between needs low < high, got {low} and {high}")
-    top = math.floor(math.log10(high - low)) if high > low else 0
-    for places in range(-top - 1, MAX_DECIMALS):
+    middle = (low + high) / 2
+    for places in range(-math.floor(math.log10(high - low)) - 1, MAX_DECIMALS):
         step = 10.0**-places
-        candidate = round((math.floor(low / step) + 1) * step, max(places, 0))
+        candidate = round(round(middle / step) * step, max(places, 0))
         if low < candidate < high:
             return candidate
-    return (low + high) / 2
+    return middle
 
 
 def nice_step(span: float, bins: int) -> float:

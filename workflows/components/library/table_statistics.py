@@ -2,8 +2,15 @@
 
 Numeric columns: total count, count, nulls, null ratio, mean, sample standard deviation, min,
 quartiles, max, sum, sample skewness and excess kurtosis (pandas' bias-corrected estimators).
-Text and true/false columns: counts, nulls and number of distinct values. The report is the
-explicit reveal of these aggregates to every project party.
+Text and true/false columns: counts, nulls and number of distinct values.
+
+Recipients: every project party receives a report, and each copy differs. A party sees its own
+columns' statistics in full. Of another party's columns it sees aggregates over at least k rows
+(`RunContext.min_group_rows`) only: counts, nulls, mean, std, sum, skewness and kurtosis when
+the column has at least k values (else only its counts); never the min, quartiles or max, which
+are single rows' values; and of a label column its mean and sum (which give the class counts)
+only when every class has at least k rows. Withheld statistics are null and named in the row's
+`withheld` list.
 """
 
 from __future__ import annotations
@@ -54,19 +61,54 @@ def statistics_at_party(frame: pd.DataFrame, columns: list[Column]) -> list[dict
     return [column_statistics(frame[column.name], column) for column in columns]
 
 
+SINGLE_ROW_VALUES = ("min", "q1", "median", "q3", "max")
+AGGREGATES = ("mean", "std", "sum", "skewness", "kurtosis")
+
+
+def shared_statistics(row: dict, series: pd.Series, role: str, k: int) -> dict:
+    """A column's statistics as another party than its owner receives them (see above)."""
+    withheld = [key for key in SINGLE_ROW_VALUES if key in row]
+    if row["count"] < k:
+        withheld += [key for key in (*AGGREGATES, "distinct") if key in row]
+    elif role == "label" and not _classes_of_k(series, k):
+        withheld += [key for key in ("mean", "sum") if key in row]
+    shared = {key: (None if key in withheld else value) for key, value in row.items()}
+    return shared | {"withheld": withheld}
+
+
+def _classes_of_k(series: pd.Series, k: int) -> bool:
+    counts = series.dropna().value_counts()
+    return bool(len(counts)) and int(counts.min()) >= k
+
+
+def statistics_for_others(
+    frame: pd.DataFrame, columns: list[Column], rows: list[dict], k: int
+) -> list[dict]:
+    return [
+        shared_statistics(row, frame[column.name], column.role, k)
+        for row, column in zip(rows, columns, strict=True)
+    ]
+
+
 def run(ctx: RunContext) -> None:
     info, chosen = ctx.inputs["input_ds"].info, set(ctx.params["features"])
-    rows = []
+    full, shared = [], []
     for index, party in enumerate(info.parties):
         columns = [c for c in info.columns_at(party) if not chosen or c.name in chosen]
         if columns:
             frame = frame_at(ctx, "input_ds", party)
-            rows += ctx.at(party, statistics_at_party, frame, columns)
+            rows = ctx.at(party, statistics_at_party, frame, columns)
+            k = ctx.min_group_rows
+            full += rows
+            shared += ctx.at(party, statistics_for_others, frame, columns, rows, k)
         ctx.progress(90 * (index + 1) / len(info.parties))
-    report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
-    for party in ctx.infos["report"].parties:
-        ctx.write_json("report", party, report)
-    ctx.log(f"statistics of {len(rows)} column(s)")
+    for receiver in ctx.infos["report"].parties:
+        # Own columns in full, other parties' columns as k-row aggregates.
+        pairs = zip(full, shared, strict=True)
+        rows = [own if own["party"] == receiver else other for own, other in pairs]
+        report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
+        ctx.write_json("report", receiver, report)
+    ctx.log(f"statistics of {len(full)} column(s)")
 
 
 COMPONENT = Component(
