@@ -43,7 +43,8 @@ def test_bob_cannot_rebuild_alices_scores_and_labels_from_the_curves(tmp_path):
     points = [p for p in shared["curves"] if p["tpr"] > 0 or p["fpr"] > 0]
     assert 0 < len(points) <= n // K
     thresholds = [p["threshold"] for p in shared["curves"] if p["threshold"] is not None]
-    assert thresholds and not scores & set(thresholds)
+    assert thresholds
+    assert not scores & set(thresholds)
     # Every step of bob's curve covers at least k of alice's rows.
     depths = [0.0] + [p["depth"] for p in points]
     assert min(np.diff(depths)) * n >= K - 1e-9
@@ -69,7 +70,8 @@ def test_bob_gets_bins_of_k_rows_without_their_min_and_max_score(tmp_path):
 def test_a_small_evaluation_gives_bob_only_its_size(tmp_path):
     _, shared = evaluate_as_bob(tmp_path, alice_scores(rows=K - 1))
     assert shared["summary"] == {"samples": K - 1}
-    assert shared["curves"] == [] and shared["bins"] == []
+    assert shared["curves"] == []
+    assert shared["bins"] == []
 
 
 def test_a_threshold_with_few_rows_on_one_side_hides_the_confusion_matrix(tmp_path):
@@ -78,7 +80,8 @@ def test_a_threshold_with_few_rows_on_one_side_hides_the_confusion_matrix(tmp_pa
     params = {"label": "y", "prediction": "age", "threshold": float(frame["age"].max())}
     out = run_component(tmp_path, "ml.eval/binary_classification", params, {"input_ds": data})
     confusion = out["report"].read_json("bob")["confusion"]
-    assert "tp" not in confusion and "withheld" in confusion
+    assert "tp" not in confusion
+    assert "withheld" in confusion
     assert out["report"].read_json("alice")["confusion"]["tp"] >= 1
 
 
@@ -92,7 +95,8 @@ def test_bob_gets_a_regression_histogram_of_k_rows_with_open_ends(tmp_path):
     full, shared = out["report"].read_json("alice"), out["report"].read_json("bob")
     residuals = frame["t"] - frame["p"]
     histogram = shared["residual_histogram"]
-    assert histogram[0]["low"] is None and histogram[-1]["high"] is None
+    assert histogram[0]["low"] is None
+    assert histogram[-1]["high"] is None
     assert all(b["count"] >= K for b in histogram)
     assert sum(b["count"] for b in histogram) == 300
     edges = {b[key] for b in histogram for key in ("low", "high")} - {None}
@@ -119,10 +123,12 @@ def test_bob_never_sees_a_single_row_value_of_alices_columns(tmp_path):
     seen_by_bob = rows_of(reports["bob"], "alice")
     income = seen_by_bob["income"]
     for key in ("min", "q1", "median", "q3", "max"):
-        assert income[key] is None and key in income["withheld"]
+        assert income[key] is None
+        assert key in income["withheld"]
     assert income["mean"] == pytest.approx(alice["income"].mean())
     # 15 positives < k: the label's mean (the class counts) is withheld too.
-    assert seen_by_bob["y"]["mean"] is None and seen_by_bob["y"]["sum"] is None
+    assert seen_by_bob["y"]["mean"] is None
+    assert seen_by_bob["y"]["sum"] is None
     values = set(alice["income"])
     shown = {v for row in seen_by_bob.values() for v in row.values() if isinstance(v, float)}
     assert not values & shown
@@ -174,7 +180,8 @@ def test_grouped_cuts_keep_k_rows_between_points_and_after_the_last():
 def test_grouped_histogram_merges_small_bins_and_opens_the_ends():
     values = np.random.default_rng(1).normal(0, 1, 500)
     bins = grouped_histogram(values, 10, 50)
-    assert bins[0]["low"] is None and bins[-1]["high"] is None
+    assert bins[0]["low"] is None
+    assert bins[-1]["high"] is None
     assert all(b["count"] >= 50 for b in bins)
     assert sum(b["count"] for b in bins) == 500
     assert grouped_histogram(values[:10], 10, 50) == []
