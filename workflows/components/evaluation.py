@@ -60,8 +60,14 @@ def evaluation_party(ctx: RunContext) -> str:
 
 
 def read_pair(ctx: RunContext, party: str) -> tuple[np.ndarray, np.ndarray]:
+    """Label and prediction as floats, converted at `party` (a conversion error quotes the
+    party's cell, so it must be that party's failure: see `workflows.redaction`)."""
     frame: pd.DataFrame = frame_at(ctx, "input_ds", party)
-    pair = frame[[ctx.params["label"], ctx.params["prediction"]]].astype(float)
+    return ctx.at(party, _pair, frame, ctx.params["label"], ctx.params["prediction"])
+
+
+def _pair(frame: pd.DataFrame, label: str, prediction: str) -> tuple[np.ndarray, np.ndarray]:
+    pair = frame[[label, prediction]].astype(float)
     if pair.isna().any().any():
         raise ValueError("label or prediction has missing values; fill them first")
     if len(pair) == 0:
