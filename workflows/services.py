@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
-from workflows import starters, state
+from workflows import receivers, starters, state
 from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
@@ -98,11 +98,19 @@ def template_graph(project_id: int, template: str) -> Graph:
     return starters.build(template, list(project.parties), port.sources(project_id))
 
 
-def validate_pipeline(pipeline: Pipeline, graph: Graph | None = None) -> Validation:
+def validate_pipeline(pipeline: Pipeline, graph: Graph | None = None, approved=None) -> Validation:
+    """Validate the graph, and refuse prediction receivers other than the label owner unless
+    `approved(receiver)` says the owner approved them (`workflows.receivers`)."""
     port = console_port()
     project = port.project(pipeline.project_id)
     graph = graph or checked_graph(pipeline.graph)
-    return validate(graph, registry(), tuple(project.parties), port.sources(project.id))
+    checked = validate(graph, registry(), tuple(project.parties), port.sources(project.id))
+    checked.problems += receivers.receiver_problems(graph, checked, approved or _none_approved)
+    return checked
+
+
+def _none_approved(receiver: receivers.ForeignReceiver) -> bool:
+    return False
 
 
 def export_document(pipeline: Pipeline) -> dict:
