@@ -12,6 +12,7 @@ urlpatterns = [
     path("pipelines/", views.PipelineListCreate.as_view(), name="pipelines"),
     path("pipelines/import/", views.PipelineImport.as_view(), name="pipeline-import"),
     path("pipelines/<int:pk>/", views.PipelineDetail.as_view(), name="pipeline"),
+    path("pipelines/<int:pk>/editors/", views.PipelineEditors.as_view(), name="pipeline-editors"),
     path("pipelines/<int:pk>/export/", views.PipelineExport.as_view(), name="pipeline-export"),
     path(
         "pipelines/<int:pk>/validate/", views.PipelineValidate.as_view(), name="pipeline-validate"

@@ -25,6 +25,8 @@ class ProjectFacts:
     archived: bool
     # Party (node) name -> node id, in membership order.
     parties: dict[str, int]
+    # The node that owns the project (it manages members and may choose pipeline editors).
+    owner_node: int | None = None
 
 
 @dataclass(frozen=True)

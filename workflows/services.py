@@ -27,9 +27,12 @@ class ProjectArchived(Exception):
     """The project is archived: its pipelines are read-only."""
 
 
-def pipelines_for(user):
+def pipelines_for(user, include_archived: bool = False):
+    """Pipelines of the user's projects; deleted (archived) ones only with `include_archived`
+    (their runs and results stay visible to the parties that hold them)."""
     ids = console_port().visible_project_ids(user)
-    return Pipeline.objects.filter(project_id__in=ids)
+    pipelines = Pipeline.objects.filter(project_id__in=ids)
+    return pipelines if include_archived else pipelines.filter(archived_at__isnull=True)
 
 
 def get_pipeline(request, pk) -> Pipeline:

@@ -27,6 +27,7 @@ def _facts(project: Project) -> ProjectFacts:
         name=project.name,
         archived=project.is_archived,
         parties={member.node.name: member.node_id for member in members},
+        owner_node=project.owner_node_id,
     )
 
 

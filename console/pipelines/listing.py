@@ -10,7 +10,7 @@ from workflows.services import pipelines_for
 
 def recent_runs(user, limit: int) -> list[Run]:
     """The newest runs of pipelines in the user's projects, newest first."""
-    pipelines = pipelines_for(user)
+    pipelines = pipelines_for(user, include_archived=True)
     runs = Run.objects.filter(pipeline__in=pipelines).select_related(
         "pipeline__project", "created_by"
     )
@@ -18,7 +18,8 @@ def recent_runs(user, limit: int) -> list[Run]:
 
 
 def project_pipelines(project) -> QuerySet[Pipeline]:
-    return Pipeline.objects.filter(project=project).select_related("created_by")
+    pipelines = Pipeline.objects.filter(project=project, archived_at__isnull=True)
+    return pipelines.select_related("created_by")
 
 
 def with_last_run(pipelines) -> list[dict]:

@@ -1,27 +1,32 @@
 """Views of the workflows API.
 
 Who may do what: members of a pipeline's project read, validate and run it (outsiders get 404,
-as if it did not exist); changes to an archived project's pipelines answer 409. An artifact is
-visible and downloadable only to users of the node that holds it.
+as if it did not exist); only its creator and editors change, rename or delete (archive) it
+(`workflows.ownership`: 403 `not_editor` for others); changes to an archived project's
+pipelines answer 409. An artifact is visible and downloadable only to users of the node that
+holds it. Messages of failed nodes are shown per party (`workflows.redaction`).
 """
 
 from __future__ import annotations
 
 import mimetypes
 
+from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows import services, state
+from workflows import ownership, services, state
 from workflows.api.serializers import (
     ArtifactSerializer,
     PipelineCreateSerializer,
+    PipelineEditorsSerializer,
     PipelineImportSerializer,
     PipelineSerializer,
     PipelineUpdateSerializer,
@@ -52,11 +57,26 @@ class Archived(APIException):
     default_code = "project_archived"
 
 
+class NotEditor(APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Only the pipeline's creator and its editors may change it."
+    default_code = "not_editor"
+
+
 def _writable(request: Request, project_id) -> None:
     try:
         services.writable_project(request, project_id)
     except services.ProjectArchived as error:
         raise Archived(str(error)) from error
+
+
+def _editable(request: Request, pipeline: Pipeline, action: str) -> None:
+    """The project is active and the user may change this pipeline (else 409 / 403)."""
+    _writable(request, pipeline.project_id)
+    try:
+        ownership.ensure_editor(request.user, pipeline, action)
+    except ownership.NotEditor as error:
+        raise NotEditor(str(error)) from error
 
 
 class ComponentCatalogue(APIView):
@@ -80,7 +100,7 @@ class PipelineListCreate(APIView):
         project = request.query_params.get("project")
         if project and project.isdigit():
             pipelines = pipelines.filter(project_id=int(project))
-        return Response(PipelineSerializer(pipelines, many=True).data)
+        return Response(PipelineSerializer(pipelines, many=True, context={"request": request}).data)
 
     @extend_schema(
         summary="Create a pipeline in a project",
@@ -103,13 +123,20 @@ class PipelineListCreate(APIView):
             graph=graph.to_dict(),
             created_by=request.user,
         )
-        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+        return Response(
+            PipelineSerializer(pipeline, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class PipelineDetail(APIView):
     @extend_schema(summary="Read a pipeline", responses={200: PipelineSerializer, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(PipelineSerializer(services.get_pipeline(request, pk)).data)
+        return Response(
+            PipelineSerializer(
+                services.get_pipeline(request, pk), context={"request": request}
+            ).data
+        )
 
     @extend_schema(
         summary="Rename, describe or save the graph of a pipeline",
@@ -118,7 +145,7 @@ class PipelineDetail(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        _writable(request, pipeline.project_id)
+        _editable(request, pipeline, "change")
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -127,14 +154,58 @@ class PipelineDetail(APIView):
         for name, value in data.items():
             setattr(pipeline, name, value)
         pipeline.save()
-        return Response(PipelineSerializer(pipeline).data)
+        return Response(PipelineSerializer(pipeline, context={"request": request}).data)
 
-    @extend_schema(summary="Delete a pipeline and its runs", responses={204: None, **ERRORS})
+    @extend_schema(
+        summary="Delete (archive) a pipeline: its runs and every party's results stay",
+        responses={204: None, **ERRORS, 403: OpenApiResponse(description="Not an editor")},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        _writable(request, pipeline.project_id)
-        pipeline.delete()
+        _editable(request, pipeline, "delete")
+        pipeline.archived_at = timezone.now()
+        pipeline.save(update_fields=["archived_at"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PipelineEditors(APIView):
+    @extend_schema(summary="Who may change a pipeline", responses={200: OBJECT, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_editors_body(request, services.get_pipeline(request, pk)))
+
+    @extend_schema(
+        summary="Choose a pipeline's editors (its creator or the project's owner node)",
+        request=PipelineEditorsSerializer,
+        responses={200: OBJECT, **ERRORS, 403: OpenApiResponse(description="Not allowed")},
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        _writable(request, pipeline.project_id)
+        try:
+            ownership.ensure_may_choose_editors(request.user, pipeline)
+        except ownership.NotEditor as error:
+            raise NotEditor(str(error)) from error
+        serializer = PipelineEditorsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        names = list(dict.fromkeys(serializer.validated_data["editors"]))
+        users = list(get_user_model().objects.filter(username__in=names))
+        unknown = sorted(set(names) - {user.get_username() for user in users})
+        if unknown:
+            raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"})
+        try:
+            ownership.set_editors(pipeline, users)
+        except ValueError as error:
+            raise ValidationError({"editors": str(error)}) from error
+        return Response(_editors_body(request, pipeline))
+
+
+def _editors_body(request: Request, pipeline: Pipeline) -> dict:
+    return {
+        "creator": pipeline.created_by.get_username() if pipeline.created_by else None,
+        "editors": sorted(pipeline.editors.values_list("username", flat=True)),
+        "can_edit": ownership.may_edit(request.user, pipeline),
+        "can_choose_editors": ownership.may_choose_editors(request.user, pipeline),
+    }
 
 
 class PipelineExport(APIView):
@@ -162,7 +233,10 @@ class PipelineImport(APIView):
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
         )
-        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+        return Response(
+            PipelineSerializer(pipeline, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class PipelineValidate(APIView):
