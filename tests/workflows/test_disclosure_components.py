@@ -185,3 +185,21 @@ def test_grouped_histogram_merges_small_bins_and_opens_the_ends():
     assert all(b["count"] >= 50 for b in bins)
     assert sum(b["count"] for b in bins) == 500
     assert grouped_histogram(values[:10], 10, 50) == []
+
+
+def test_correlations_over_fewer_than_k_rows_stay_with_each_partys_own_columns(tmp_path):
+    rng = np.random.default_rng(6)
+    given = {
+        "alice": pd.DataFrame({"a": rng.normal(size=12), "b": rng.normal(size=12)}),
+        "bob": pd.DataFrame({"c": rng.normal(size=12)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    params = {"features": ["a", "b", "c"]}
+    out = run_component(tmp_path, "stats/pearson", params, {"input_ds": data})
+    alice, bob = (out["report"].read_json(party)["matrix"] for party in ("alice", "bob"))
+    assert alice[0][1] == pytest.approx(
+        np.corrcoef(given["alice"]["a"], given["alice"]["b"])[0, 1], abs=1e-3
+    )
+    assert alice[0][2] is None
+    assert bob[0][1] is None
+    assert bob[2][2] == pytest.approx(1.0, abs=1e-3)
