@@ -24,7 +24,7 @@ function row(run, data, currentId) {
     el("div", { className: "run-row-meta" },
       el("span", {}, scopeText(run)),
       el("span", {}, run.started_by ? `by ${run.started_by}` : "started by no user")),
-    run.message ? el("p", { className: `run-row-message${run.status === "failed" ? " is-error" : ""}` }, run.message) : null);
+    run.message ? el("p", { className: `run-row-message${["failed", "revoked"].includes(run.status) ? " is-error" : ""}` }, run.message) : null);
 }
 
 export function createHistory(root, data) {
