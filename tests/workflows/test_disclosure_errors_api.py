@@ -125,3 +125,30 @@ def test_bobs_websocket_never_carries_the_key_and_alices_does(psi_pipeline, alic
     assert failed
     assert "DuplicateKeyError" in failed[0]["message"]
     assert SECRET_KEY in json.dumps(alice_events)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["parse", "type"])
+def test_a_broken_dataset_file_fails_reading_at_alice_and_bob_sees_no_cell(
+    how, alice, project, pipeline_factory, api_alice, api_bob
+):
+    dataset = make_dataset(alice, f"broken_{how}", credit_frame())
+    Authorization.objects.create(dataset=dataset, project=project, column_roles=CREDIT_ROLES)
+    path = dataset.path
+    lines = path.read_text().splitlines()
+    if how == "type":  # age is profiled as int: a text cell in it
+        cells = lines[4].split(",")
+        cells[1] = SECRET_KEY
+        lines[4] = ",".join(cells)
+    else:  # an unbalanced quote: the file cannot be read as CSV
+        lines.append(f'"{SECRET_KEY},1,2')
+    path.write_text("\n".join(lines) + "\n")
+    graph = {"nodes": [node("read", "read/dataset", dataset=dataset.pk)], "edges": []}
+    run = run_now(pipeline_factory(graph, name=f"broken {how}"))
+    read = run.nodes.get(node_id="read")
+    assert (read.status, read.party) == (Status.FAILED, "alice")
+    bob_message = api_bob.get(f"/api/v1/runs/{run.pk}/nodes/read/").json()["message"]
+    assert SECRET_KEY not in bob_message
+    assert "at party alice in node read" in bob_message
+    if how == "type":
+        assert SECRET_KEY in api_alice.get(f"/api/v1/runs/{run.pk}/nodes/read/").json()["message"]
