@@ -107,16 +107,13 @@ def binary_classification(report: dict) -> dict:
             "rows",
             barmode="stack",
         ),
-        figure(
-            f"Confusion matrix (threshold {text(confusion.get('threshold'))})",
-            [_heatmap(matrix, ["actual 1", "actual 0"], ["predicted 1", "predicted 0"])],
-            "predicted",
-            "actual",
-            showlegend=False,
-        ),
     ]
-    # Heatmap rows are drawn bottom-up: reverse so "actual 1" is the top row.
-    charts[-1]["layout"]["yaxis"]["autorange"] = "reversed"
+    if "tp" in confusion:  # an aggregated copy may withhold it (too few rows on a side)
+        heatmap = _heatmap(matrix, ["actual 1", "actual 0"], ["predicted 1", "predicted 0"])
+        title = f"Confusion matrix (threshold {text(confusion.get('threshold'))})"
+        charts.append(figure(title, [heatmap], "predicted", "actual", showlegend=False))
+        # Heatmap rows are drawn bottom-up: reverse so "actual 1" is the top row.
+        charts[-1]["layout"]["yaxis"]["autorange"] = "reversed"
     tables = [
         pairs("Summary", report.get("summary", {})),
         pairs("At the threshold", confusion),
