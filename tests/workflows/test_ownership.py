@@ -94,12 +94,18 @@ def test_bobs_canvas_is_read_only_with_the_reason(credit_pipeline, bob_client, a
     )
 
 
+@pytest.fixture
+def fresh_storage(settings, tmp_path):
+    """Node storage of this test alone (other tests' runs leave files in the shared one)."""
+    settings.NODE_STORAGE_DIR = tmp_path / "nodes"
+
+
 def storage_files() -> set[Path]:
     return {path for path in Path(settings.NODE_STORAGE_DIR).rglob("*") if path.is_file()}
 
 
 def test_deleting_archives_and_every_partys_results_and_files_stay(
-    credit_pipeline, api_alice, api_bob, bob_user
+    fresh_storage, credit_pipeline, api_alice, api_bob, bob_user
 ):
     run = run_now(credit_pipeline, user=bob_user)
     assert run.status == Status.SUCCEEDED, run.message
