@@ -137,3 +137,30 @@ def test_an_editor_from_the_creators_node_is_accepted(credit_pipeline, api_alice
     make_user("alice_second", alice)
     response = api_alice.put(url(credit_pipeline, "editors/"), {"editors": ["alice_second"]})
     assert response.status_code == 200
+
+
+def test_the_editors_page_lets_the_creator_choose_member_users(
+    credit_pipeline, alice_client, bob_user
+):
+    page = alice_client.get(f"/pipelines/{credit_pipeline.pk}/editors/")
+    assert page.status_code == 200
+    assert page.context["can_choose"] is True
+    choices = [name for name, _ in page.context["form"].fields["editors"].choices]
+    assert choices == ["bob_admin"]  # the creator is no candidate; carol is no member
+    response = alice_client.post(
+        f"/pipelines/{credit_pipeline.pk}/editors/", {"editors": ["bob_admin"]}
+    )
+    assert response.status_code == 302
+    assert list(credit_pipeline.editors.all()) == [bob_user]
+
+
+def test_the_editors_page_is_read_only_for_others_and_hidden_from_outsiders(
+    credit_pipeline, bob_client, carol_client
+):
+    page = bob_client.get(f"/pipelines/{credit_pipeline.pk}/editors/")
+    assert page.status_code == 200
+    assert page.context["can_choose"] is False
+    assert "Only alice_admin" in page.content.decode()
+    response = bob_client.post(f"/pipelines/{credit_pipeline.pk}/editors/", {"editors": []})
+    assert response.status_code == 403
+    assert carol_client.get(f"/pipelines/{credit_pipeline.pk}/editors/").status_code == 404
