@@ -9,8 +9,6 @@ from tests.e2e.canvas_helpers import open_canvas
 from tests.e2e.conftest import log_in
 from tests.e2e.test_canvas_editor import make_pipeline, node, world  # noqa: F401 - fixture
 
-SHOTS = "tests/e2e/artifacts"
-
 
 def test_bob_reads_alices_pipeline_until_she_makes_him_an_editor(
     new_page,
