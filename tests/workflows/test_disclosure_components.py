@@ -203,3 +203,21 @@ def test_correlations_over_fewer_than_k_rows_stay_with_each_partys_own_columns(t
     assert alice[0][2] is None
     assert bob[0][1] is None
     assert bob[2][2] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_class_of_fewer_than_k_rows_gives_bob_only_the_size(tmp_path):
+    frame = alice_scores(rows=200)
+    frame["y"] = 0
+    frame.loc[:9, "y"] = 1  # ten positives: AUC would say where those ten rank
+    _, shared = evaluate_as_bob(tmp_path, frame)
+    assert shared["summary"] == {"samples": 200}
+    assert shared["curves"] == []
+    assert shared["bins"] == []
+
+
+def test_a_continuous_labels_mean_is_an_ordinary_aggregate(tmp_path):
+    rng = np.random.default_rng(8)
+    alice = pd.DataFrame({"y": rng.normal(size=60)})
+    bob = pd.DataFrame({"spend": np.arange(60.0)})
+    seen_by_bob = rows_of(statistics(tmp_path, alice, bob)["bob"], "alice")
+    assert seen_by_bob["y"]["mean"] == pytest.approx(alice["y"].mean())

@@ -8,9 +8,10 @@ equal-frequency bin table (rows sorted by descending score, cut into `bucket_siz
 Recipients: the label owner (the party holding label and prediction, where this runs) gets the
 full report. Every other party gets `shared_evaluation`: the same headline metrics, curve points
 only where at least k rows separate them, thresholds that equal no row's score, bins of at
-least k rows without their min and max score, and the confusion matrix only when both sides of
-the threshold hold k rows (`workflows.components.aggregates`). Without that, curves with one
-point per distinct score give away every (score, label) pair of the owner's rows.
+least k rows without their min and max score (all of these only when each class has k rows),
+and the confusion matrix only when both sides of the threshold hold k rows
+(`workflows.components.aggregates`). Without that, curves with one point per distinct score
+give away every (score, label) pair of the owner's rows.
 """
 
 from __future__ import annotations
@@ -143,14 +144,15 @@ def shared_evaluation(
     """The report for parties other than the label owner: nothing covers fewer than k rows."""
     full = evaluate(y, score, threshold, buckets)
     n, positives = len(y), full["summary"]["positives"]
-    report = {key: full[key] for key in ("kind", "title")} | {
+    # With fewer than k rows of a class, AUC and the curves tell where those few rows rank.
+    enough = min(positives, n - positives) >= k
+    return {key: full[key] for key in ("kind", "title")} | {
         "disclosure": {"view": "aggregated", "min_rows": k},
-        "summary": full["summary"] if n >= k else {"samples": n},
+        "summary": full["summary"] if enough else {"samples": n},
         "confusion": _shared_confusion(full["confusion"], k),
-        "curves": _grouped_curve(y, score, k, positives) if n >= 2 * k else [],
-        "bins": _shared_bins(y, score, buckets, k),
+        "curves": _grouped_curve(y, score, k, positives) if enough else [],
+        "bins": _shared_bins(y, score, buckets, k) if enough else [],
     }
-    return report
 
 
 def _grouped_curve(y: np.ndarray, score: np.ndarray, k: int, positives: int) -> list[dict]:

@@ -62,6 +62,7 @@ def statistics_at_party(frame: pd.DataFrame, columns: list[Column]) -> list[dict
 
 
 SINGLE_ROW_VALUES = ("min", "q1", "median", "q3", "max")
+MAX_CLASSES = 10  # a label with more distinct values is taken as continuous
 AGGREGATES = ("mean", "std", "sum", "skewness", "kurtosis")
 
 
@@ -77,7 +78,11 @@ def shared_statistics(row: dict, series: pd.Series, role: str, k: int) -> dict:
 
 
 def _classes_of_k(series: pd.Series, k: int) -> bool:
+    """A label with few distinct values is a class label: its mean gives the class counts, so
+    every class needs k rows. A continuous label's mean is an ordinary aggregate."""
     counts = series.dropna().value_counts()
+    if len(counts) > MAX_CLASSES:
+        return True
     return bool(len(counts)) and int(counts.min()) >= k
 
 
