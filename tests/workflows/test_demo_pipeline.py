@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django_tasks import task_backends
@@ -71,9 +72,16 @@ def test_the_demo_runs_end_to_end_through_the_api_close_to_scikit_learn(demo):
     failed = {n.node_id: n.message for n in run.nodes.all() if n.status != Status.SUCCEEDED}
     assert run.status == Status.SUCCEEDED, (run.message, failed)
     report = Artifact.objects.get(node_run__run=run, node_run__node_id="evaluate", party="bob")
-    auc = json.loads(report.path.read_text(encoding="utf-8"))["summary"]["auc"]
+    bobs_copy = json.loads(report.path.read_text(encoding="utf-8"))
+    auc = bobs_copy["summary"]["auc"]
     expected = reference_auc()
     assert abs(auc - expected) < 0.01, (auc, expected)
     # Only alice, the receiver, holds predictions.
     predictions = Artifact.objects.filter(node_run__run=run, node_run__node_id="predict")
     assert {a.party for a in predictions} == {"alice"}
+    # bob's copy of the evaluation: grouped curve points, no threshold equal to a score.
+    scores = set(pd.read_csv(predictions.get().path).iloc[:, -1])
+    thresholds = [p["threshold"] for p in bobs_copy["curves"] if p["threshold"] is not None]
+    samples, k = bobs_copy["summary"]["samples"], bobs_copy["disclosure"]["min_rows"]
+    assert 0 < len(thresholds) <= samples // k
+    assert not scores & set(thresholds)
