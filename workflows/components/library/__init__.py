@@ -22,6 +22,14 @@ progress with `ctx.progress(percent)`, which is also where a cancelled run stops
 `RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.
 
+Each recipient of a report gets its own copy (`ctx.write_json("report", party, ...)` per
+party): whatever is derived from a party's rows goes in full only to that party (the label
+owner, for evaluations); other parties get aggregates over at least `ctx.min_group_rows` rows,
+built with `workflows.components.aggregates` (no single row's value, no threshold equal to a
+score). Code that reads or converts a party's data runs in `ctx.at(party, ...)`, so that an
+error quoting a cell is that party's failure and reaches the others redacted
+(`workflows.redaction`).
+
 Engine-backed components (PSI, SPU statistics, SS-LR) build their parties' links with the
 run's traffic counters, `LocalLinkHub(parties, stats=ctx.comm)`, run one program per party with
 `core.comm.run_spmd`, and pass `ctx.progress` to the engine as its progress callback (epochs,
