@@ -8,8 +8,8 @@ with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`
 Each user sees messages as its party may (`workflows.redaction`): events carry a failure's
 public text, and the consumer swaps in the full text for users of the failing party. The
 consumer also listens on the project's group: on `project.membership` it checks that its user
-still belongs to the project and closes the socket (4403) if not, so a removed member's open
-page stops receiving at once.
+still belongs (active, its node not disabled, the node still a member) and closes the socket
+(4403) if not, so a removed member's or a disabled node's open page stops receiving at once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncio
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from workflows import events, state
 from workflows.models import NodeRun, Run
@@ -26,6 +27,7 @@ from workflows.redaction import viewer_party
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+DISABLED = "disabled"  # a node status: its users take part in nothing
 
 
 @database_sync_to_async
@@ -39,7 +41,14 @@ def _watchable(user, run_id: int) -> tuple[int, str | None] | None:
 
 @database_sync_to_async
 def _still_member(user, project_id: int) -> bool:
-    return console_port().is_member(user, project_id)
+    """The user, as the database has it now, is active, its node is not disabled, and the node
+    is still a member of the project."""
+    current = get_user_model().objects.select_related("node").filter(pk=user.pk).first()
+    if current is None or not current.is_active:
+        return False
+    if getattr(getattr(current, "node", None), "status", "") == DISABLED:
+        return False
+    return console_port().is_member(current, project_id)
 
 
 @database_sync_to_async

@@ -90,5 +90,10 @@ def project_membership_changed(project_id: int, reason: str) -> list[int]:
 
 
 def node_withdrawn(project_ids: Iterable[int], reason: str) -> list[int]:
-    """A node was disabled (or went offline): stop the active runs of its projects."""
-    return revoke_runs(active_runs(project_ids), reason)
+    """A node was disabled (or went offline): stop the active runs of its projects, and have
+    their run pages check that their users still belong (a disabled node's do not)."""
+    project_ids = list(project_ids)
+    revoked = revoke_runs(active_runs(project_ids), reason)
+    for project_id in project_ids:
+        transaction.on_commit(lambda pk=project_id: events.membership_changed(pk))
+    return revoked

@@ -215,3 +215,30 @@ def test_removing_bob_closes_his_open_socket_and_stops_the_run(
     run = finish(pool, run)
     assert run.status == Status.REVOKED
     assert "node bob was removed from the project" in run.message
+
+
+def test_disabling_bobs_node_closes_his_open_socket(
+    pool,  # noqa: F811
+    gate_pipeline,
+    alice_user,
+    bob_user,
+    api_admin,
+):
+    run = start_held(pool, gate_pipeline, alice_user)
+    headers = _headers(bob_user)
+
+    async def watch() -> dict:
+        socket = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers)
+        assert (await socket.connect())[0]
+        assert (await socket.receive_json_from(timeout=10))["type"] == "run.snapshot"
+        response = await sync_to_async(api_admin.patch)(
+            "/api/v1/nodes/bob/", {"status": "disabled"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        while True:
+            output = await socket.receive_output(timeout=10)
+            if output["type"] == "websocket.close":
+                return output
+
+    assert async_to_sync(watch)()["code"] == CLOSE_FORBIDDEN
+    assert finish(pool, run).status == Status.REVOKED
