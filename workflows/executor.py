@@ -307,7 +307,10 @@ class RunExecution:
         failed = sorted(n.node_id for n in self.nodes.values() if n.status == Status.FAILED)
         reason = self.cancelled.revocation()
         if reason is not None:
-            withdraw_outputs(self.run)
+            for node_run_id in withdraw_outputs(self.run):
+                # Finished just as consent went: its outputs are withdrawn, so it is revoked.
+                node = next(n for n in self.nodes.values() if n.pk == node_run_id)
+                state.set_node_status(node, Status.REVOKED, f"outputs withdrawn: {reason}")
             state.set_run_status(self.run, Status.REVOKED, f"stopped: {reason}")
         elif Status.CANCELLED in statuses:
             state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
@@ -319,11 +322,14 @@ class RunExecution:
             state.set_run_status(self.run, Status.SUCCEEDED, "")
 
 
-def withdraw_outputs(run: Run) -> None:
+def withdraw_outputs(run: Run) -> set[int]:
     """Remove what the run recorded at or after its revocation (rows and files): once consent
-    is withdrawn, nothing more is delivered to anyone."""
+    is withdrawn, nothing more is delivered to anyone. Returns the node runs concerned."""
     run.refresh_from_db(fields=["revoked_at", "revoke_reason"])
     late = Artifact.objects.filter(node_run__run=run, created_at__gte=run.revoked_at)
-    for artifact in late.select_related("node_run"):
+    withdrawn = set()
+    for artifact in late:
         artifact.path.unlink(missing_ok=True)
+        withdrawn.add(artifact.node_run_id)
         artifact.delete()
+    return withdrawn

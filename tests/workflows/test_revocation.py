@@ -12,6 +12,7 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from console.asgi import application
 from console.datasets.models import Authorization
@@ -23,7 +24,7 @@ from tests.workflows.test_websocket import _headers
 from workflows import revocation, services
 from workflows.components.library import psi as psi_module
 from workflows.consumers import CLOSE_FORBIDDEN
-from workflows.executor import storage_root
+from workflows.executor import execute_run, storage_root, withdraw_outputs
 from workflows.models import Artifact, Run, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,8 +158,6 @@ def test_a_run_revoked_before_it_starts_never_runs(gate_pipeline, credit, api_al
     run.refresh_from_db()
     assert run.status == Status.REVOKED
     assert {n.status for n in run.nodes.all()} == {Status.REVOKED}
-    from workflows.executor import execute_run
-
     assert execute_run(run.pk) == Status.REVOKED
     assert not Artifact.objects.filter(node_run__run=run).exists()
 
@@ -242,3 +241,15 @@ def test_disabling_bobs_node_closes_his_open_socket(
 
     assert async_to_sync(watch)()["code"] == CLOSE_FORBIDDEN
     assert finish(pool, run).status == Status.REVOKED
+
+
+def test_outputs_recorded_after_the_revocation_are_withdrawn(pipeline_factory, credit):
+    """The race the progress points cannot see: consent goes just as a node records."""
+    graph = {"nodes": [node("read", "read/dataset", dataset=credit.pk)], "edges": []}
+    run = new_run(pipeline_factory(graph))
+    execute_run(run.pk)
+    artifact = Artifact.objects.get(node_run__run=run)
+    Run.objects.filter(pk=run.pk).update(revoked_at=artifact.created_at - timezone.timedelta(0, 1))
+    assert withdraw_outputs(run) == {artifact.node_run_id}
+    assert not Artifact.objects.filter(node_run__run=run).exists()
+    assert not artifact.path.exists()
