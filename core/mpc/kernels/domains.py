@@ -8,16 +8,22 @@ with its own interval. For f fraction bits (values for f = 18), with ulp = 2^-f:
 | kernel          | domain                                   | outside the domain             |
 |-----------------|------------------------------------------|--------------------------------|
 | exp             | x <= 16 ln 2 = 11.09 (e^x <= 2^16)        | above: RangeError              |
-|                 | x >= -160 (squaring mode; "bits": -2^25) | below: clamped (e^x <= 2^-15)  |
+|                 | x >= -160 (squaring mode; "bits": -2^25) | below: clamped to -160 (-64)   |
 | log             | x in [2^-10, 2^(f-2)] (2^16)              | RangeError                     |
 | sqrt, rsqrt     | x in [2^-10, 2^(f-2)]                     | RangeError                     |
 | reciprocal      | |x| in [2^-6, 2^(f-2)]                    | RangeError                     |
 | div (x / y)     | |y| as reciprocal; |x| < 2^(62-2f) m with  | RangeError                     |
 |                 | m = max(2^-6, min |y|), at most 2^(61-2f)|                                |
-| sigmoid "real"  | |x| <= 2^(61-2f) (2^25)                   | clamped: sigmoid(+-2^25) = 1/0 |
+| sigmoid "real"  | |x| <= 2^(61-2f) (2^25)                   | clamped to +-32                |
 | sigmoid "mm1"   | the product 0.125 x (see core.mpc.bounds) | RangeError when bounds show it |
 | sigmoid "seg3"  | every encodable x                        | -                              |
-| tanh            | |x| <= 2^(60-2f) (2^24)                   | clamped: tanh(+-2^24) = +-1    |
+| tanh            | |x| <= 2^(60-2f) (2^24)                   | clamped to +-16                |
+
+Clamps move inputs to where the function is flat to far below an ulp (e^-160 <= 2^-15 is what
+the squaring mode returns there, e^-64, 1 - sigmoid(32) and 1 - tanh(16) are below 1e-13), not
+to the domain's edge: there, a product inside the kernel would reach ~2^62, where SEMI2K's local
+and ABY3's truncations fail with probability ~1/4 (see core.mpc.precision). So a clamped result
+equals the true one within the kernel's documented error.
 
 Rule: when the input's interval lies inside the domain nothing is done (no cost). Otherwise,
 with `range_checks` on (the default), one batched secure comparison of every element with the
@@ -50,6 +56,9 @@ from core.mpc.shares import AShare
 
 EXP_MAX = nonlinear.EXP_OFFSET * math.log(2.0)  # t = x log2(e) + 16 must stay below 32
 EXP_SQUARING_MIN = -160.0  # the squaring schedule decays to [0, 2^-15] down to here
+EXP_BITS_CLAMP = -64.0  # "bits" mode returns 0 below -11.09; e^-64 < 1e-27
+SIGMOID_SATURATION = 32.0  # 1 - sigmoid(32) < 1e-13: clamping there changes nothing
+TANH_SATURATION = 16.0  # 1 - tanh(16) < 1e-13
 LOG_MIN_EXPONENT = -10
 RECIPROCAL_MIN_EXPONENT = -6
 _SCALE_FIX = (
@@ -121,17 +130,18 @@ def _ulp(ctx: MPCContext) -> float:
 
 
 # ----- exp, log, sqrt -------------------------------------------------------------------------
-def exp_domain(ctx: MPCContext, mode: str = "squaring") -> tuple[float, float]:
-    """(lowest x before clamping, highest x) of exp under this protocol and precision."""
-    squaring = mode == "squaring" and ctx.proto.wide_truncation
-    low = EXP_SQUARING_MIN if squaring else -(2.0 ** (61 - 2 * ctx.frac_bits))
-    return low, EXP_MAX
+def exp_domain(ctx: MPCContext, mode: str = "squaring") -> tuple[float, float, float]:
+    """(lowest x before clamping, the value it clamps to, highest x) of exp here."""
+    if mode == "squaring" and ctx.proto.wide_truncation:
+        return EXP_SQUARING_MIN, EXP_SQUARING_MIN, EXP_MAX
+    return -(2.0 ** (61 - 2 * ctx.frac_bits)), EXP_BITS_CLAMP, EXP_MAX
 
 
 def exp(ctx, x: AShare, interval, label, mode: str = "squaring"):
     """e^x on x <= 11.09: RangeError above, inputs below the domain clamped (see module)."""
-    low, high = exp_domain(ctx, mode)
+    low, clamp_to, high = exp_domain(ctx, mode)
     if _needs_guard(ctx, interval, low, high):
+        low = clamp_to
         below, above = _edge_bits(ctx, [(x, low, high)])
         if any_set(ctx, [above]):
             raise RangeError(
@@ -256,7 +266,8 @@ def div_ss(ctx, x: AShare, x_interval, y: AShare, y_interval, label):
 
 # ----- activations --------------------------------------------------------------------------------
 def sigmoid_limit(ctx: MPCContext) -> float:
-    """|x| beyond which sigmoid "real" clamps (its exp argument x log2(e) must fit a product)."""
+    """|x| up to which sigmoid "real" is exact (its exp argument x log2(e) must fit a product);
+    inputs not known to lie within are clamped to +-SIGMOID_SATURATION."""
     return 2.0 ** (61 - 2 * ctx.frac_bits)
 
 
@@ -271,14 +282,14 @@ def sigmoid(ctx, x: AShare, interval, label, mode: str = "real"):
     if mode == "real":
         limit = sigmoid_limit(ctx)
         if _needs_guard(ctx, interval, -limit, limit):
-            x = clamp(ctx, x, -limit, limit)
+            x = clamp(ctx, x, -SIGMOID_SATURATION, SIGMOID_SATURATION)
         return activations.sigmoid(ctx, x, mode), Interval(0.0, 1.0).widened(2e-4)
     return activations.sigmoid(ctx, x, mode), Interval(0.0, 1.0).widened(2 * f_ulp)
 
 
 def tanh(ctx, x: AShare, interval, label):
-    """tanh; |x| beyond 2^(60-2f) is clamped (tanh there is +-1 to the last bit)."""
+    """tanh; inputs not known within 2^(60-2f) are clamped to +-16 (see the module table)."""
     limit = sigmoid_limit(ctx) / 2
     if _needs_guard(ctx, interval, -limit, limit):
-        x = clamp(ctx, x, -limit, limit)
+        x = clamp(ctx, x, -TANH_SATURATION, TANH_SATURATION)
     return activations.tanh(ctx, x), Interval(-1.0, 1.0).widened(2e-4)
