@@ -36,7 +36,7 @@ import numpy as np
 from core.device.api import reveal
 from core.device.pyu import PYUObject
 from core.device.spu import SPU, SPUObject
-from core.errors import ConfigError, RangeError, ShapeError
+from core.errors import ConfigError, RangeError, ShapeError, format_bound
 from core.mpc.precision import product_limit
 
 SIG_TYPES = {"real": "real", "mm1": "mm1", "t1": "mm1", "seg3": "seg3"}
@@ -118,9 +118,28 @@ class SSRegression:
         """
         if x.bound is None or y.bound is None:
             return None
-        limit = product_limit(x.ctx.frac_bits) / 2
         rows, cols = x.shape
-        bx, by = max(x.bound, 2.0**-10), y.bound
+        limit = product_limit(x.ctx.frac_bits) / 2
+        bx = max(x.bound, 2.0**-10)
+        top = self._weight_cap(bx, y.bound, rows, cols, batch, limit)
+        if top < MIN_WEIGHT_BOUND:
+            fitting = bx
+            while fitting > 2.0**-10 and (
+                self._weight_cap(fitting, y.bound, rows, cols, batch, limit) < MIN_WEIGHT_BOUND
+            ):
+                fitting /= 2
+            raise RangeError(
+                "SS-LR",
+                fitting,
+                f"features up to {format_bound(bx)} over {batch} rows per batch leave no room "
+                "for weights in the fixed-point products",
+                label=x.label,
+                fix="scale the features (for example standardise them) or lower batch_size",
+            )
+        return 2.0 ** math.floor(math.log2(top))
+
+    def _weight_cap(self, bx, by, rows, cols, batch, limit) -> float:
+        """The largest |w| for which the products of a step and of the loss stay below limit."""
         caps = [limit / (cols * bx)]  # z = x @ w
         if self.reg_type == "linear" or self.sig_type == "mm1":
             slope, offset = (1.0, by) if self.reg_type == "linear" else (0.125, 0.5 + by)
@@ -128,19 +147,9 @@ class SSRegression:
                 caps.append((limit / (count * bx) - offset) / (slope * cols * bx))
             if self.reg_type == "linear":  # the loss's squares, summed over all rows
                 caps.append(((limit / rows) ** 0.5 - by) / (cols * bx))
-        elif batch * bx * _ERROR_SLACK >= limit:
+        elif batch * bx * _ERROR_SLACK >= limit:  # x^T @ (sigmoid(z) - y) whatever w is
             caps.append(0.0)
-        top = min(caps)
-        if top < MIN_WEIGHT_BOUND:
-            raise RangeError(
-                "SS-LR",
-                bx,
-                f"features up to {bx:.6g} over {batch} rows per batch leave no room for weights "
-                "in the fixed-point products",
-                label=x.label,
-                fix="scale the features (for example standardise them) or lower batch_size",
-            )
-        return 2.0 ** math.floor(math.log2(top))
+        return min(caps)
 
     def _bounded(self, x, y, w, batch: int):
         """`w` checked against `weight_bound` (see the module docstring)."""
