@@ -19,9 +19,11 @@ No silent overflow: the SPU's public bounds (`core.mpc.bounds`) check every prod
 Weights change each step, so their bound would grow without end; before each step they are
 checked against `weight_bound`, the largest power of two W for which the step's and the loss's
 products provably fit (from the features' and labels' public bounds, the batch and row counts).
-With the runtime's `range_checks` on, that check opens ONE public bit per step ("some |w| > W")
-and a set bit fails training with a RangeError: it means the training diverges (lower the
-learning rate) or the features are too large (scale them). Features so large that even W = 1
+Whenever the bound grown by the steps exceeds W, the runtime (with `range_checks` on) checks
+|w| <= W / 2, which opens ONE public bit ("some |w| > W / 2"); a set bit fails training with a
+RangeError: the training diverges (lower the learning rate) or the features are too large
+(scale them). With standardised features that check is rare (the bound then grows by about
+learning_rate x max|x| per step, against a W in the thousands). Features so large that even W = 1
 does not fit fail before training with the same error.
 """
 
@@ -152,16 +154,22 @@ class SSRegression:
         return min(caps)
 
     def _bounded(self, x, y, w, batch: int):
-        """`w` checked against `weight_bound` (see the module docstring)."""
+        """`w` with a public bound within `weight_bound` W (see the module docstring).
+
+        Once the bound grown by the steps exceeds W, the weights are checked against W / 2:
+        the bound then has room for many steps before the next check (each step adds at most
+        learning_rate times the gradient's bound).
+        """
         bound = self.weight_bound(x, y, batch)
-        if bound is None:
+        if bound is None or (w.bound is not None and w.bound <= bound):
             return w
+        half = bound / 2
         return w.ensure_within(
-            bound,
+            half,
             "SS-LR weights",
-            f"a weight left [-{bound:g}, {bound:g}], beyond which the next step's products "
-            "could overflow: the training diverges (lower learning_rate) or the features are "
-            "too large (scale them)",
+            f"a weight left [-{half:g}, {half:g}], near where the next step's products could "
+            "overflow: the training diverges (lower learning_rate) or the features are too "
+            "large (scale them)",
         )
 
     def _step(self, features, labels, start, batch, lr, l2) -> SPUObject:
