@@ -22,8 +22,13 @@ products provably fit (from the features' and labels' public bounds, the batch a
 Whenever the bound grown by the steps exceeds W, the runtime (with `range_checks` on) checks
 |w| <= W / 2, which opens ONE public bit ("some |w| > W / 2"); a set bit fails training with a
 RangeError: the training diverges (lower the learning rate) or the features are too large
-(scale them). With standardised features that check is rare (the bound then grows by about
-learning_rate x max|x| per step, against a W in the thousands). Features so large that even W = 1
+(scale them). With the `real` and `seg3` links the error link(z) - y is bounded, so the bound
+grows by at most learning_rate x max|x| per step against a W in the thousands: on standardised
+features no check runs at all (same traffic as unchecked). With `mm1` and linear regression
+the error grows with w, so public interval arithmetic cannot see that gradient descent
+contracts: the bound grows geometrically and the check runs every step (measured on 10,000 x
+20, batch 1,000, 10 epochs: 2.3 s instead of 1.1 s in-process, 1,866 rounds instead of 200,
+traffic +0.9%). `range_checks: False` removes it, with the guarantee. Features so large that even W = 1
 does not fit fail before training with the same error.
 """
 
