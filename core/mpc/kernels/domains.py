@@ -45,6 +45,7 @@ import math
 import numpy as np
 
 from core.errors import RangeError, format_bound
+from core.mpc import circuits
 from core.mpc.bounds import Interval, check_product
 from core.mpc.context import MPCContext
 from core.mpc.kernels import activations, nonlinear
@@ -89,15 +90,17 @@ def _edge_bits(ctx: MPCContext, checks) -> list[AShare]:
 def any_set(ctx: MPCContext, bits: list[AShare]) -> bool:
     """Open ONE bit to every party: is any of these ring 0/1 secrets set?
 
-    The count c = sum of the bits is secret; [c > 0] = msb(-c) is the only value opened.
+    The count c = sum of the bits is secret; [c > 0] = msb(-c), in bit 0 of an XOR-shared word
+    with every other bit zeroed, is the only value opened.
     """
     proto = ctx.proto
     count = None
     for b in bits:
         part = sum_(b)
         count = part if count is None else proto.add_ss(count, part)
-    flag = msb_bits(ctx, [proto.neg(count)])[0]
-    return bool(np.any(proto.reveal(flag) != 0))
+    flag = circuits.msb(proto, proto.neg(count))  # XOR-shared, in bit 0 of a word
+    # only bit 0 is opened: the word's other bits are the circuit's internal carries
+    return bool(np.any(proto.reveal_b(proto.and_sp(flag, RING_DTYPE(1))) != 0))
 
 
 def refuse_outside(
@@ -260,7 +263,7 @@ def div_ss(ctx, x: AShare, x_interval, y: AShare, y_interval, label):
     w, factor = nonlinear.reciprocal_parts(ctx, magnitude)
     out = sign_select(ctx, neg, mul_ss(ctx, mul_ss(ctx, x, w), factor))
     x_top = x_max if x_interval is None else min(x_max, x_interval.magnitude)
-    top = x_top / small * (1 + 2e-4) + 8 * _ulp(ctx)
+    top = x_top / small * (1 + 2e-4) + (8 + 1 / small) * _ulp(ctx)
     return out, Interval.symmetric(top)
 
 
