@@ -62,9 +62,10 @@ SIGMOID_SATURATION = 32.0  # 1 - sigmoid(32) < 1e-13: clamping there changes not
 TANH_SATURATION = 16.0  # 1 - tanh(16) < 1e-13
 LOG_MIN_EXPONENT = -10
 RECIPROCAL_MIN_EXPONENT = -6
-_SCALE_FIX = (
-    "scale the input into the kernel's domain (for example standardise it); fewer fraction "
-    "bits do not widen this domain much"
+EXP_FIX = "scale the input into the domain (it does not depend on the fraction bits)"
+NORMALISED_FIX = (
+    "scale the input into the domain; its upper edge is 2^(f-2), so more fraction bits (up to "
+    "26) widen it, at the cost of a smaller limit for products"
 )
 
 
@@ -104,11 +105,17 @@ def any_set(ctx: MPCContext, bits: list[AShare]) -> bool:
 
 
 def refuse_outside(
-    ctx: MPCContext, operation: str, checks, label: str | None, what: str, bound: float
+    ctx: MPCContext,
+    operation: str,
+    checks,
+    label: str | None,
+    what: str,
+    bound: float,
+    fix: str = NORMALISED_FIX,
 ) -> None:
     """RangeError, agreed by every party, if any element of a check leaves its [lo, hi]."""
     if any_set(ctx, _edge_bits(ctx, checks)):
-        raise RangeError(operation, bound, what, label=label, fix=_SCALE_FIX)
+        raise RangeError(operation, bound, what, label=label, fix=fix)
 
 
 def clamp(ctx: MPCContext, x: AShare, lo: float | None, hi: float | None) -> AShare:
@@ -153,7 +160,7 @@ def exp(ctx, x: AShare, interval, label, mode: str = "squaring"):
                 f"an element is above {high:.6g}, where e^x leaves the kernel's range "
                 "(e^11.09 = 2^16)",
                 label=label,
-                fix=_SCALE_FIX,
+                fix=EXP_FIX,
             )
         if interval is None or interval.lo < low:
             (delta,) = mul_many(ctx, [(below, ctx.proto.neg(_minus_public(ctx, x, low)))], False)
