@@ -69,6 +69,11 @@ NORMALISED_FIX = (
 )
 
 
+Bound = Interval | None  # a public interval, or None when unknown
+Label = str | None  # the inputs' names, for error messages
+Guarded = tuple[AShare, Interval | None]  # a result and its public interval
+
+
 def _encode(ctx: MPCContext, value: float) -> np.ndarray:
     return ctx.encode(value)
 
@@ -131,7 +136,7 @@ def clamp(ctx: MPCContext, x: AShare, lo: float | None, hi: float | None) -> ASh
     return x
 
 
-def _needs_guard(ctx: MPCContext, interval: Interval | None, lo, hi) -> bool:
+def _needs_guard(ctx: MPCContext, interval: Bound, lo: float | None, hi: float | None) -> bool:
     return ctx.range_checks and (interval is None or not interval.within(lo, hi))
 
 
@@ -147,7 +152,9 @@ def exp_domain(ctx: MPCContext, mode: str = "squaring") -> tuple[float, float, f
     return -(2.0 ** (61 - 2 * ctx.frac_bits)), EXP_BITS_CLAMP, EXP_MAX
 
 
-def exp(ctx, x: AShare, interval, label, mode: str = "squaring"):
+def exp(
+    ctx: MPCContext, x: AShare, interval: Bound, label: Label, mode: str = "squaring"
+) -> Guarded:
     """e^x on x <= 11.09: RangeError above, inputs below the domain clamped (see module)."""
     low, clamp_to, high = exp_domain(ctx, mode)
     if _needs_guard(ctx, interval, low, high):
@@ -174,7 +181,9 @@ def log_domain(ctx: MPCContext) -> tuple[float, float]:
     return 2.0**LOG_MIN_EXPONENT, 2.0 ** (ctx.frac_bits - 2)
 
 
-def _require(ctx, operation, x, interval, lo, hi, label) -> Interval:
+def _require(
+    ctx: MPCContext, operation: str, x: AShare, interval: Bound, lo: float, hi: float, label: Label
+) -> Interval:
     """Refuse (detect) elements outside [lo, hi]; the interval known afterwards."""
     if _needs_guard(ctx, interval, lo, hi):
         domain = f"[{format_bound(lo)}, {format_bound(hi)}]"
@@ -183,7 +192,7 @@ def _require(ctx, operation, x, interval, lo, hi, label) -> Interval:
     return Interval(lo, hi) if interval is None else interval.clipped(lo, hi)
 
 
-def log(ctx, x: AShare, interval, label):
+def log(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """Natural log on [2^-10, 2^(f-2)]; RangeError outside (zero and negatives included)."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "log", x, interval, lo, hi, label)
@@ -191,7 +200,7 @@ def log(ctx, x: AShare, interval, label):
     return nonlinear.log(ctx, x), Interval(math.log(known.lo), math.log(known.hi)).widened(err)
 
 
-def sqrt(ctx, x: AShare, interval, label):
+def sqrt(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """sqrt on [2^-10, 2^(f-2)]; RangeError outside."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "sqrt", x, interval, lo, hi, label)
@@ -199,7 +208,7 @@ def sqrt(ctx, x: AShare, interval, label):
     return nonlinear.sqrt(ctx, x), out.widened(4 * _ulp(ctx))
 
 
-def rsqrt(ctx, x: AShare, interval, label):
+def rsqrt(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """1 / sqrt on [2^-10, 2^(f-2)]; RangeError outside."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "rsqrt", x, interval, lo, hi, label)
@@ -226,7 +235,9 @@ def _magnitude_after(interval: Interval | None, lo: float, hi: float) -> tuple[f
     return max(lo, min_abs(interval)), min(hi, interval.magnitude)
 
 
-def _abs_checked(ctx, operation, y, interval, label, extra=()):
+def _abs_checked(
+    ctx: MPCContext, operation: str, y: AShare, interval: Bound, label: Label, extra=()
+) -> tuple[AShare, AShare]:
     """(sign bit, |y|) with |y| checked against the reciprocal domain (and `extra` checks)."""
     lo, hi = reciprocal_domain(ctx)
     neg = msb_bits(ctx, [y])[0]
@@ -241,7 +252,7 @@ def _abs_checked(ctx, operation, y, interval, label, extra=()):
     return neg, magnitude
 
 
-def reciprocal(ctx, x: AShare, interval, label):
+def reciprocal(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """1 / x for |x| in [2^-6, 2^(f-2)] (either sign); RangeError outside (zero included)."""
     neg, magnitude = _abs_checked(ctx, "reciprocal", x, interval, label)
     out = sign_select(ctx, neg, nonlinear.reciprocal_positive(ctx, magnitude))
@@ -258,7 +269,9 @@ def dividend_limit(ctx: MPCContext, divisor_min: float) -> float:
     return min(limit / 2, limit * divisor_min) * (1 - 2.0**-10)
 
 
-def div_ss(ctx, x: AShare, x_interval, y: AShare, y_interval, label):
+def div_ss(
+    ctx: MPCContext, x: AShare, x_interval: Bound, y: AShare, y_interval: Bound, label: Label
+) -> Guarded:
     """x / y for secrets: |y| as for the reciprocal, |x| below `dividend_limit`."""
     small, large = _magnitude_after(y_interval, *reciprocal_domain(ctx))
     x_max = dividend_limit(ctx, small)
@@ -281,7 +294,9 @@ def sigmoid_limit(ctx: MPCContext) -> float:
     return 2.0 ** (61 - 2 * ctx.frac_bits)
 
 
-def sigmoid(ctx, x: AShare, interval, label, mode: str = "real"):
+def sigmoid(
+    ctx: MPCContext, x: AShare, interval: Bound, label: Label, mode: str = "real"
+) -> Guarded:
     """sigmoid in SPU's modes; see the module table for each mode's domain and rule."""
     f_ulp = _ulp(ctx)
     if mode == "mm1":
@@ -297,7 +312,7 @@ def sigmoid(ctx, x: AShare, interval, label, mode: str = "real"):
     return activations.sigmoid(ctx, x, mode), Interval(0.0, 1.0).widened(2 * f_ulp)
 
 
-def tanh(ctx, x: AShare, interval, label):
+def tanh(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """tanh; inputs not known within 2^(60-2f) are clamped to +-16 (see the module table)."""
     limit = sigmoid_limit(ctx) / 2
     if _needs_guard(ctx, interval, -limit, limit):
