@@ -275,3 +275,23 @@ def test_interval_arithmetic():
     assert a.union(b) == Interval(-1.0, 4.0)
     assert Interval.of_values([3.0, -7.5]) == Interval(-7.5, 3.0)
     assert [next_power_of_two(v) for v in (0.0, 0.3, 1.0, 5.0, 8.0, 9.0)] == [0, 0.5, 1, 8, 8, 16]
+
+
+# ----- what a peer learns ----------------------------------------------------------------------
+def test_a_peer_learns_only_the_power_of_two_of_an_input_not_its_values():
+    """The header every party receives with an input: shape, kind, interval, label; inputs in
+    the same power-of-two band give identical headers, so nothing finer leaks."""
+    device = Device("SEMI2K", 2)
+    try:
+        headers = [
+            device.spu._encode_input(np.array(values), "alice")[0]
+            for values in ([5.0, -3.0], [7.9, 0.1], [-4.01, 8.0])
+        ]
+        expected = ("ok", (2,), "fxp", (-8.0, 8.0), "input from alice")
+        assert headers[0] == headers[1] == headers[2] == expected
+        refused = device.spu._encode_input(np.array([3.0, 1e20]), "alice")[0]
+        assert refused[0] == "range"
+        assert "1e+20" not in repr(refused)
+        assert "3.0" not in repr(refused)
+    finally:
+        sf.shutdown()
