@@ -8,7 +8,8 @@ with its own interval. For f fraction bits (values for f = 18), with ulp = 2^-f:
 | kernel          | domain                                   | outside the domain             |
 |-----------------|------------------------------------------|--------------------------------|
 | exp             | x <= 16 ln 2 = 11.09 (e^x <= 2^16)        | above: RangeError              |
-|                 | x >= -160 (squaring mode; "bits": -2^25) | below: clamped to -160 (-64)   |
+|                 | x >= -160 (mode "squaring"), -2^25       | below: clamped to -160 (-64)   |
+|                 | (mode "bits", always used under ABY3)    |                                |
 | log             | x in [2^-10, 2^(f-2)] (2^16)              | RangeError                     |
 | sqrt, rsqrt     | x in [2^-10, 2^(f-2)]                     | RangeError                     |
 | reciprocal      | |x| in [2^-6, 2^(f-2)]                    | RangeError                     |
