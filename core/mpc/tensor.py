@@ -234,7 +234,8 @@ class SecretTensor:
         )
 
     def __mul__(self, other):
-        return self._binary(other, arith.mul_ss, arith.mul_sp, bound=bounds.product_rule)
+        rule = bounds.square_rule if other is self else bounds.product_rule
+        return self._binary(other, arith.mul_ss, arith.mul_sp, bound=rule)
 
     __rmul__ = __mul__
 

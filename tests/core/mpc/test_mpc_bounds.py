@@ -182,6 +182,14 @@ def test_kernel_outputs_carry_bounds_that_keep_products_checked(device):
     assert bounds[2] == 1.0
 
 
+def test_a_square_is_known_to_be_non_negative(device):
+    values = np.array([-3.0, 0.5, 2.0])  # interval [-4, 4]
+    got = device.run(lambda x: np.array([(x * x).interval.lo, (x * x).interval.hi]), values)
+    assert got[0] == pytest.approx(0.0, abs=1e-5)
+    assert got[1] == pytest.approx(16.0, abs=1e-5)
+    assert np.allclose(device.run(lambda x: np.square(x), values), values**2, atol=1e-5)
+
+
 def test_sigmoid_mm1_is_a_public_scaling_checked_like_a_product(device):
     values = np.array([-3.0, 0.0, 2.0])
     below = Bounded(values, bound=LIMIT / 0.125 * (1 - 2.0**-20))
