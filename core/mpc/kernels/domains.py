@@ -30,7 +30,8 @@ Rule: when the input's interval lies inside the domain nothing is done (no cost)
 with `range_checks` on (the default), one batched secure comparison of every element with the
 domain's edges runs. Edges whose crossing would be harmless are clamped with the comparison
 bits (one more multiplication round, nothing revealed); for the others, the bits are summed and
-compared with 0, and that ONE bit ("some element is out of the domain") is opened to every
+compared with 0 (a second comparison, on that one secret count), and that ONE bit ("some
+element is out of the domain") is opened to every
 party: if set, every party raises the same RangeError naming the operation and the domain
 edge. Nothing else about the values is revealed. With `range_checks` off, nothing is checked,
 out-of-domain results are undefined, as for the raw kernels, and a result whose input was not
