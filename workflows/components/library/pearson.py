@@ -58,11 +58,17 @@ def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
 
 
 def correlate(*parts):
-    """SPU program: standardise every column and return Z^T Z / n."""
+    """SPU program: standardise every column and return (Z / sqrt(n))^T (Z / sqrt(n)) = Z^T Z / n.
+
+    Scaling Z by 1 / sqrt(n) before the product keeps the engine's public bound of the matrix
+    product (n times the square of Z's bound) independent of n, so it passes the overflow
+    check for any row count; Z^T Z itself would be refused beyond a few thousand rows.
+    """
     x = np.concatenate(parts, axis=1)
     centred = x - x.mean(axis=0, keepdims=True)
     z = centred * (centred * centred).mean(axis=0, keepdims=True).rsqrt()
-    return (z.T @ z) / x.shape[0]
+    u = z * (1.0 / np.sqrt(x.shape[0]))
+    return u.T @ u
 
 
 def layout(info: ArtifactInfo, features: list[str]) -> list[tuple[str, list[str]]]:
