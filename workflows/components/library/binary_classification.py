@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
@@ -18,6 +19,7 @@ from workflows.components.evaluation import (
     label_param,
     prediction_param,
     read_pair,
+    report_disclosure,
     thin,
 )
 from workflows.components.params import FloatParam
@@ -158,4 +160,10 @@ COMPONENT = Component(
     infer=infer,
     check=check_one_party,
     run=run,
+    disclosure=disclose(
+        report=report_disclosure(
+            "ROC, precision-recall, KS and lift curves, bins and thresholds in full",
+            "AUC, KS, F1 and curves aggregated to groups of at least k rows",
+        )
+    ),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
@@ -17,6 +18,7 @@ from workflows.components.evaluation import (
     label_param,
     prediction_param,
     read_pair,
+    report_disclosure,
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext
@@ -78,4 +80,10 @@ COMPONENT = Component(
     infer=infer,
     check=check_one_party,
     run=run,
+    disclosure=disclose(
+        report=report_disclosure(
+            "error metrics and the residual histogram in full",
+            "R2, MAE, MSE and RMSE over groups of at least k rows",
+        )
+    ),
 )
