@@ -8,7 +8,8 @@ plan) or `refuse` (validation refuses the pipeline outright):
 - `aggregates`, with `aggregates_min_k`: statistics over groups of at least k rows (an aggregate
   over smaller groups is asked about even when aggregates are allowed);
 - `models`: model parameters trained on the columns (secret shares, manifests, weights);
-- `row_level`: one value per row (rows, predictions, full curves);
+- `row_level`: one value per row (rows, predictions, full curves); `row_level_to` limits an
+  "allow" to the parties listed (e.g. predictions from my features only to the label holder);
 - `label_results`: row-level results derived from the owner's *label* (predictions, curves):
   "refuse" reads "label usable for training, only I receive predictions and curves".
 
@@ -41,15 +42,20 @@ class Policy:
     aggregates_min_k: int = 20
     models: str = ASK
     row_level: str = ASK
+    row_level_to: tuple[str, ...] = ()
     label_results: str = ASK
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Policy:
         known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in (data or {}).items() if key in known})
+        values = {key: value for key, value in (data or {}).items() if key in known}
+        if "row_level_to" in values:
+            values["row_level_to"] = tuple(values["row_level_to"])
+        return cls(**values)
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return values | {"row_level_to": list(self.row_level_to)}
 
     def decide(self, entry) -> tuple[str, str]:
         """(allow | ask | refuse, the reason in words) for one plan entry from this owner."""
@@ -63,6 +69,13 @@ class Policy:
         reason = f"{owner}'s standing policy: {FORM_WORDS[entry.form]} to others: {decision}"
         if entry.form == Form.ROW_LEVEL and decision == REFUSE:
             reason = f"{owner}'s standing policy: its columns never leave as row-level data"
+        limited = entry.form == Form.ROW_LEVEL and decision == ALLOW and self.row_level_to
+        if limited and entry.recipient not in self.row_level_to:
+            decision = ASK
+            reason = (
+                f"{owner}'s standing policy allows row-level data only to "
+                f"{', '.join(self.row_level_to)}"
+            )
         from_label = any(column.role == "label" for column in entry.columns)
         stricter = STRICTNESS[self.label_results] > STRICTNESS[decision]
         if entry.form == Form.ROW_LEVEL and from_label and stricter:
