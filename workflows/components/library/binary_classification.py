@@ -163,7 +163,7 @@ COMPONENT = Component(
     disclosure=disclose(
         report=report_disclosure(
             "ROC, precision-recall, KS and lift curves, bins and thresholds in full",
-            "AUC, KS, F1 and curves aggregated to groups of at least k rows",
+            "AUC, KS, F1 and aggregated curves",
         )
     ),
 )

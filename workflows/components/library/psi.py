@@ -82,7 +82,7 @@ def membership(ctx: DisclosureContext) -> list[Flow]:
     for port in ports:
         others = [ctx.refs(other, ctx.params[KEYS[other]]) for other in ports if other != port]
         keys = tuple(ref for refs in others for ref in refs)
-        what = "which of its keys are in the intersection"
+        what = "which of its own keys the other parties hold (PSI membership)"
         flows.append(Flow((ctx.inputs[port].parties[0],), Form.IDS, keys, what))
     return flows
 

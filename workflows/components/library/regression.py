@@ -83,7 +83,7 @@ COMPONENT = Component(
     disclosure=disclose(
         report=report_disclosure(
             "error metrics and the residual histogram in full",
-            "R2, MAE, MSE and RMSE over groups of at least k rows",
+            "R2, MAE, MSE and RMSE",
         )
     ),
 )
