@@ -7,8 +7,8 @@ not cover approves the plan (tests of consent itself go through the API instead)
 from __future__ import annotations
 
 from workflows import services
-from workflows.executor import execute_run
 from workflows.disclosure.consent import asked, owner_view
+from workflows.executor import execute_run
 from workflows.models import Approval, Run
 
 

@@ -140,7 +140,7 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     [approval] = [a for a in refused.json()["approvals"] if a["party"] == "alice"]
     sentence = next(s for s in approval["plan"]["sentences"] if "[row-level, node predict]" in s)
     assert sentence.startswith("bob receives: id-linked prediction scores over up to 60 rows")
-    assert "derived from your columns age and score and label y" in sentence
+    assert "derived from your columns age, score and label y" in sentence
 
     pending = api_alice.get("/api/v1/approvals/?status=pending&mine=1").json()
     assert [a["id"] for a in pending] == [approval["id"]]

@@ -34,7 +34,7 @@ def columns_phrase(columns: list[dict], owner_view: bool = True) -> str:
         names = groups.get(role)
         if names:
             noun = ROLE_NOUNS[role] + ("s" if len(names) > 1 else "")
-            parts.append(f"{noun} {_listing(names)}")
+            parts.append(f"{noun} {', '.join(names)}")
     owner = "your" if owner_view else f"{columns[0]['party']}'s" if columns else ""
     return f"{owner} {_listing(parts)}".strip()
 
