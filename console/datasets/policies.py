@@ -8,7 +8,14 @@ active authorisation; other nodes of the project may read it (it explains their 
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -22,6 +29,7 @@ from console.datasets.models import Authorization
 from workflows.disclosure.policy import CHOICES, Policy
 
 DECISIONS = ("ids", "aggregates", "models", "row_level", "label_results")
+FORM_CHOICES = [("allow", "Allow"), ("ask", "Ask me each time"), ("refuse", "Refuse")]
 MIN_K, MAX_K = 2, 1_000_000
 
 
@@ -105,3 +113,56 @@ class AuthorizationPolicy(APIView):
 
         authorization = get_authorization_for_user(request, pk)
         return Response(set_policy(request, authorization, request.data).policy())
+
+
+class PolicyForm(forms.Form):
+    """The standing policy of one authorisation, as the dataset page edits it."""
+
+    ids = forms.ChoiceField(choices=FORM_CHOICES, label="PSI membership of my keys")
+    aggregates = forms.ChoiceField(choices=FORM_CHOICES, label="Aggregates of my columns")
+    aggregates_min_k = forms.IntegerField(
+        min_value=MIN_K, max_value=MAX_K, label="Smallest group an allowed aggregate may have"
+    )
+    models = forms.ChoiceField(choices=FORM_CHOICES, label="Models trained on my columns")
+    row_level = forms.ChoiceField(
+        choices=FORM_CHOICES, label="Row-level data derived from my columns"
+    )
+    row_level_to = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Allowed row-level data only to",
+        help_text="None ticked: to every member.",
+    )
+    label_results = forms.ChoiceField(
+        choices=FORM_CHOICES, label="Predictions and curves derived from my label"
+    )
+
+    def __init__(self, authorization: Authorization, *args, **kwargs):
+        super().__init__(*args, initial=authorization.policy(), **kwargs)
+        owner = authorization.dataset.node.name
+        parties = authorization.project.memberships.values_list("node__name", flat=True)
+        self.fields["row_level_to"].choices = [(p, p) for p in parties if p != owner]
+        self.prefix = f"policy-{authorization.pk}"
+
+
+def policy_forms(dataset) -> list[tuple[Authorization, PolicyForm]]:
+    active = dataset.authorizations.filter(revoked_at__isnull=True).select_related("project")
+    return [(authorization, PolicyForm(authorization)) for authorization in active]
+
+
+@login_required
+@require_POST
+def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
+    authorization = get_object_or_404(Authorization.objects.select_related("dataset"), pk=pk)
+    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    form = PolicyForm(authorization, request.POST)
+    if form.is_valid():
+        try:
+            set_policy(request, authorization, form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Standing policy for “{authorization.project.name}” saved.")
+    else:
+        messages.error(request, "The policy was not saved: " + form.errors.as_text())
+    return redirect(f"{reverse('datasets:detail', args=[dataset.pk])}#disclosure")

@@ -14,6 +14,7 @@ from console.pipelines.forms import NewPipelineForm
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import services, state
+from workflows.api.disclosure import LedgerEntrySerializer
 from workflows.models import Pipeline
 from workflows.starters import STARTERS
 
@@ -53,6 +54,8 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run_state = state.run_state(run) | {
         "snapshot": run.snapshot,
         "started_by": run.created_by.get_username() if run.created_by else "",
+        "disclosure": {"entries": run.disclosure.get("entries", [])},
+        "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
     data = canvas_data(request, run.pipeline, run_state)
     return render(request, "pipelines/canvas.html", {"pipeline": run.pipeline, "data": data})

@@ -61,3 +61,58 @@ def _entry(run, node, port, recipient, path, parties, form, what, k, entries) ->
         source_parties=sources,
         consents={party: run.consents.get(party, "policy") for party in sources},
     )
+
+
+def consent_words(consents: dict, approvals: dict) -> list[str]:
+    """Per source party: "alice: approved by alice_admin (#3)" or "bob: standing policy"."""
+    words = []
+    for party, how in sorted(consents.items()):
+        approval = approvals.get(how) if how != "policy" else None
+        if approval is None:
+            words.append(f"{party}: standing policy")
+        else:
+            who = approval.decided_by.get_username() if approval.decided_by else "its approvers"
+            words.append(f"{party}: approved by {who} (#{approval.pk})")
+    return words
+
+
+def _approvals(runs) -> dict:
+    from workflows.models import Approval
+
+    ids = {how for run in runs for how in run.consents.values() if isinstance(how, int)}
+    found = Approval.objects.filter(pk__in=ids).select_related("decided_by")
+    return {approval.pk: approval for approval in found}
+
+
+def run_ledger(run: Run) -> list[dict]:
+    """The run's ledger rows with their consents in words (run report, pages)."""
+    approvals = _approvals([run])
+    return [
+        {"entry": entry, "consent": consent_words(entry.consents, approvals)}
+        for entry in run.ledger.all()
+    ]
+
+
+def dataset_usage(dataset_id: int, limit: int = 100) -> list[dict]:
+    """Every run that read a dataset, newest first: who started it, who approved, and what
+    derived from this dataset left to which party (its ledger rows)."""
+    runs = list(
+        Run.objects.filter(sources__dataset_id=dataset_id)
+        .select_related("pipeline", "created_by")
+        .prefetch_related("ledger")
+        .order_by("-created_at", "-id")
+        .distinct()[:limit]
+    )
+    approvals = _approvals(runs)
+    usage = []
+    for run in runs:
+        left = [
+            {
+                "entry": entry,
+                "columns": [c["name"] for c in entry.columns if c["dataset"] == dataset_id],
+            }
+            for entry in run.ledger.all()
+            if any(column["dataset"] == dataset_id for column in entry.columns)
+        ]
+        usage.append({"run": run, "consent": consent_words(run.consents, approvals), "left": left})
+    return usage
