@@ -19,8 +19,9 @@ DEFAULT_MIN_GROUP = 20
 
 
 def min_group_size() -> int:
-    """k: the fewest rows any aggregate point sent to a non-owner may cover."""
-    return int(getattr(settings, "PRIVPAD_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP))
+    """k: the fewest rows any aggregate point sent to a non-owner may cover (the setting the
+    components' safe defaults use too)."""
+    return int(getattr(settings, "PRIVPAD_DISCLOSURE_MIN_ROWS", DEFAULT_MIN_GROUP))
 
 
 def check_disclosure(graph: Graph, result, parties, sources: dict, unavailable: dict) -> None:

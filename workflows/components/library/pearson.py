@@ -17,7 +17,7 @@ import numpy as np
 from core import reveal
 from workflows.components import secure
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, Form, disclose, to_every_party
+from workflows.components.disclosure import Declares, Flow, Form, disclose
 from workflows.components.library.ss_lr_train import read_numeric
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import ArtifactInfo
@@ -112,11 +112,15 @@ COMPONENT = Component(
     run=run,
     disclosure=disclose(
         report=Declares(
-            flows=to_every_party(
-                Form.AGGREGATE,
-                "the correlation matrix",
-                lambda ctx: ctx.refs("input_ds", ctx.params["features"]),
-            )
+            flows=lambda ctx: [
+                Flow(
+                    ctx.parties,
+                    Form.AGGREGATE,
+                    ctx.refs("input_ds", ctx.params["features"]),
+                    "the correlation matrix",
+                    ctx.min_group,  # shared only over tables of at least k rows
+                )
+            ]
         )
     ),
 )

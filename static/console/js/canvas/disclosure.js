@@ -25,7 +25,7 @@ const CONSENT = {
   approved: "approved this exact plan",
   rejected: "rejected this plan",
 };
-const BADGE_COLOURS = { allow: "#1d7a4c", ask: "#b7791f", refuse: "#b42a2a" };
+const BADGE_COLOURS = { allow: "#1d7a4c", ask: "#b7791f", refuse: "#b42a2a", ran: "#3d6fb0" };
 
 function worst(entries) {
   if (entries.some((e) => e.decision === "refuse")) return "refuse";
@@ -83,19 +83,16 @@ function planSection(data, plan, bus, view) {
   ];
 }
 
-function ledgerTable(run) {
+function ledgerList(run) {
   const rows = run.ledger || [];
   if (!rows.length) return el("p", { className: "disclosure-none" }, "No party received anything derived from another party's data in this run.");
   const consentText = (consents) => Object.entries(consents).map(([party, how]) => `${party}: ${how === "policy" ? "standing policy" : `approval #${how}`}`).join("; ");
-  return el("table", { className: "ledger-table" },
-    el("thead", {}, el("tr", {}, ["Recipient", "Received", "Form", "Rows", "Derived from", "Consent"].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, rows.map((row) => el("tr", { dataset: { recipient: row.recipient } },
-      el("td", {}, row.recipient),
-      el("td", {}, `${row.what} (${row.node_id}.${row.port})`),
-      el("td", {}, FORMS[row.kind] + (row.min_group ? `, k ≥ ${row.min_group}` : "")),
-      el("td", { className: "num" }, row.rows === null ? "–" : row.rows.toLocaleString()),
-      el("td", {}, row.columns.map((c) => `${c.party}.${c.name}`).join(", ")),
-      el("td", {}, consentText(row.consents))))));
+  const scale = (row) => [FORMS[row.kind], row.min_group ? `groups of at least ${row.min_group} rows` : "", row.rows === null ? "" : `${row.rows.toLocaleString()} rows`].filter(Boolean).join(" · ");
+  return el("ul", { className: "ledger-list" }, rows.map((row) => el("li", { className: "ledger-entry", dataset: { recipient: row.recipient, kind: row.kind } },
+    el("p", {}, el("strong", {}, row.recipient), ` received ${row.what}`),
+    el("p", { className: "help" }, `${scale(row)} · through ${row.node_id}.${row.port}`),
+    el("p", { className: "help" }, `Derived from ${row.columns.map((c) => `${c.party}.${c.name}`).join(", ")}`),
+    el("p", { className: "help" }, `Consent: ${consentText(row.consents)}`))));
 }
 
 export function mountDisclosure({ data, bus, view, root }) {
@@ -113,7 +110,8 @@ export function mountDisclosure({ data, bus, view, root }) {
     for (const [id, entries] of nodes) {
       const cell = view.x6.getCellById(id);
       if (!cell) continue;
-      const decision = worst(entries);
+      // A past run's badges mark what was disclosed (consent was checked when it started).
+      const decision = data.mode === "run" ? "ran" : worst(entries);
       const recipients = [...new Set(entries.map((e) => e.recipient))].join(", ");
       cell.addTools([{
         name: "button",
@@ -122,7 +120,7 @@ export function mountDisclosure({ data, bus, view, root }) {
           markup: [
             { tagName: "rect", selector: "button", attrs: { x: -22, y: -9, width: 44, height: 18, rx: 9, fill: BADGE_COLOURS[decision], cursor: "pointer", "data-disclosure": decision } },
             { tagName: "text", selector: "icon", textContent: `⇢ ${entries.length}`, attrs: { fill: "#fff", "font-size": 11, "text-anchor": "middle", y: 4, "pointer-events": "none" } },
-            { tagName: "title", textContent: `Discloses to ${recipients}: ${DECISIONS[decision][0].toLowerCase()}` },
+            { tagName: "title", textContent: `Discloses to ${recipients}${DECISIONS[decision] ? `: ${DECISIONS[decision][0].toLowerCase()}` : ""}` },
           ],
           onClick: () => bus.dispatchEvent(new CustomEvent("tab:show", { detail: { tab: "disclosure" } })),
         },
@@ -145,7 +143,7 @@ export function mountDisclosure({ data, bus, view, root }) {
     if (data.mode === "run") {
       root.replaceChildren(el("h2", {}, "Privacy ledger"),
         el("p", { className: "help" }, "What each party actually received in this run, derived from other parties' data, and on whose consent."),
-        ledgerTable(data.run || {}));
+        ledgerList(data.run || {}));
       return;
     }
     root.replaceChildren(el("h2", {}, "What this pipeline discloses"), ...waitingSection(), ...planSection(data, state.plan, bus, view));
