@@ -42,14 +42,19 @@ def approval_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "decide")
     tab = tab if tab in TABS else "decide"
     approvals = to_decide(request.user) if tab == "decide" else approvals_for(request.user)
-    context = {"approvals": approvals[:200], "tab": tab, "tabs": TABS}
+    approvals = list(approvals[:200])
+    void = consent.voided(approvals)
+    for approval in approvals:
+        approval.is_void = approval.pk in void
+    context = {"approvals": approvals, "tab": tab, "tabs": TABS}
     return render(request, "approvals/list.html", context)
 
 
 @login_required
 def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
     approval = get_approval(request, pk)
-    may_decide = consent.may_decide(request.user, approval.party_node_id)
+    approval.is_void = bool(consent.voided([approval]))
+    may_decide = consent.may_decide(request.user, approval.party_node_id) and not approval.is_void
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and may_decide and form.is_valid():
         approve = form.cleaned_data["decision"] == "approve"

@@ -291,6 +291,8 @@ def test_a_revoked_authorisation_voids_the_approval(credit, shop, project, api_b
     again = start(api_bob, pipeline)
     assert again.status_code == 409
     assert again.json()["approvals"][0]["id"] != approval_id
+    assert api_alice.get(f"/api/v1/approvals/{approval_id}/").json()["void"] is True
+    assert again.json()["approvals"][0]["void"] is False
 
 
 def test_carol_as_a_new_member_needs_alices_approval_too(

@@ -65,6 +65,10 @@ class ApprovalSerializer(serializers.ModelSerializer):
     requested_by = serializers.SerializerMethodField()
     decided_by = serializers.SerializerMethodField()
     may_decide = serializers.SerializerMethodField()
+    void = serializers.SerializerMethodField(
+        help_text="True when an authorisation the plan read was revoked since: it can never "
+        "be used again."
+    )
 
     class Meta:
         model = Approval
@@ -84,6 +88,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
             "decided_at",
             "comment",
             "may_decide",
+            "void",
         ]
         read_only_fields = fields
 
@@ -92,6 +97,9 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
     def get_decided_by(self, approval: Approval) -> str:
         return approval.decided_by.get_username() if approval.decided_by else ""
+
+    def get_void(self, approval: Approval) -> bool:
+        return approval.pk in consent.voided([approval])
 
     def get_may_decide(self, approval: Approval) -> bool:
         request = self.context.get("request")

@@ -103,7 +103,29 @@ def obtain(request, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str
 def owner_view(plan, party: str) -> dict:
     """What the source party's approvers see: its entries, as data and as sentences."""
     entries = [entry.to_dict() for entry in plan.from_source(party)]
-    return {"fingerprint": plan.fingerprint, "entries": entries, "sentences": for_owner(entries)}
+    authorizations = sorted(
+        d["authorization"] for d in plan.datasets.values() if d["authorization"] is not None
+    )
+    return {
+        "fingerprint": plan.fingerprint,
+        "entries": entries,
+        "sentences": for_owner(entries),
+        "authorizations": authorizations,
+    }
+
+
+def voided(approvals) -> set[int]:
+    """Ids of the approvals whose plan read an authorisation that is no longer active (a
+    revoked authorisation voids them: their fingerprint can never match a plan again)."""
+    active: dict[int, set] = {}
+    void = set()
+    for approval in approvals:
+        if approval.project_id not in active:
+            sources = console_port().sources(approval.project_id).values()
+            active[approval.project_id] = {source.authorization_id for source in sources}
+        if set(approval.plan.get("authorizations", [])) - active[approval.project_id]:
+            void.add(approval.pk)
+    return void
 
 
 def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> Approval:
