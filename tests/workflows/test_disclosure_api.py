@@ -336,3 +336,16 @@ def test_the_pipeline_detail_returns_the_plan_with_sentences(credit, project, ap
     assert entry["sentence"].startswith("bob receives: AUC, KS, F1")
     assert "derived from alice's column score and label y" in entry["sentence"]
     assert len(body["disclosure"]["fingerprint"]) == 64
+
+
+def test_the_terminal_runner_refuses_a_plan_its_owners_did_not_approve(
+    credit, shop, project, api_bob
+):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    pipeline = create(api_bob, project, scores_for_bob(credit, shop))
+    with pytest.raises(CommandError, match="discloses data of alice, bob without their approval"):
+        call_command("runpipeline", str(pipeline["id"]), stdout=StringIO(), stderr=StringIO())
+    assert not Run.objects.exists()
