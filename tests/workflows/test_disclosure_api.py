@@ -349,3 +349,16 @@ def test_the_terminal_runner_refuses_a_plan_its_owners_did_not_approve(
     with pytest.raises(CommandError, match="discloses data of alice, bob without their approval"):
         call_command("runpipeline", str(pipeline["id"]), stdout=StringIO(), stderr=StringIO())
     assert not Run.objects.exists()
+
+
+def test_an_approver_of_the_source_party_consents_by_starting_the_run(
+    credit, shop, project, api_bob, api_alice
+):
+    pipeline = create(api_bob, project, scores_for_bob(credit, shop))
+    pending = start(api_bob, pipeline).json()["approvals"]
+    assert {a["party"] for a in pending} == {"alice"}  # bob's own part: he consents by starting
+    response = start(api_alice, pipeline)  # alice's admin runs bob's pipeline herself
+    assert response.status_code == 201, response.json()
+    approval = Approval.objects.get(party="alice")
+    assert (approval.status, approval.comment) == ("approved", "approved by starting the run")
+    assert approval.decided_by.username == "alice_admin"

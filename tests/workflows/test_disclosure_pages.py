@@ -117,3 +117,14 @@ def test_the_run_page_carries_its_ledger(pending, api_alice, api_bob, bob_client
     page = bob_client.get(f"/pipelines/runs/{run_id}/").content.decode()
     assert '"ledger"' in page
     assert "id-linked prediction scores" in page
+
+
+def test_the_message_center_needs_login_and_hides_other_projects(
+    pending, anon_client, carol_client
+):
+    assert anon_client.get("/approvals/").status_code == 302
+    assert carol_client.get(f"/approvals/{pending.pk}/").status_code == 404
+    assert (
+        f'data-approval="{pending.pk}"'
+        not in carol_client.get("/approvals/?tab=all").content.decode()
+    )

@@ -129,13 +129,15 @@ def voided(approvals) -> set[int]:
 
 
 def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> Approval:
+    node_id = project.parties[party]
+    starter_decides = may_decide(request.user, node_id)
     existing = Approval.objects.filter(
         pipeline=pipeline, party=party, fingerprint=plan.fingerprint
     ).first()
     if existing is not None:
+        if existing.status == Approval.Decision.PENDING and starter_decides:
+            return decide(request, existing, True, "approved by starting the run")
         return existing
-    node_id = project.parties[party]
-    starter_decides = may_decide(request.user, node_id)
     try:
         with transaction.atomic():
             approval = Approval.objects.create(
