@@ -62,6 +62,15 @@ function consentLine(data, party, state) {
     state.approval ? [" (", approvalsLink(data, state.approval), ")"] : "");
 }
 
+/** One line: does the pipeline run at once, wait for approvals, or not run at all? */
+function verdict(plan, bySource) {
+  const refusing = [...bySource].filter(([, entries]) => worst(entries) === "refuse").map(([source]) => source);
+  const asking = Object.entries(plan.consent).filter(([, state]) => !["policy", "approved"].includes(state.state)).map(([source]) => source);
+  if (refusing.length) return el("p", { className: "disclosure-verdict is-refused" }, `Refused by the standing policy of ${refusing.join(", ")}: the pipeline cannot run until the marked nodes change.`);
+  if (asking.length) return el("p", { className: "disclosure-verdict is-asked" }, `Runs once ${asking.join(", ")} approve${asking.length > 1 ? "" : "s"} this plan.`);
+  return el("p", { className: "disclosure-verdict is-allowed" }, "Every disclosure is allowed by its owner's standing policy or approved: the pipeline runs at once.");
+}
+
 function planSection(data, plan, bus, view) {
   if (!plan) return [el("p", { className: "help" }, "The plan appears once the pipeline's nodes are configured.")];
   if (!plan.entries.length) {
@@ -72,12 +81,15 @@ function planSection(data, plan, bus, view) {
     if (!bySource.has(entry.source)) bySource.set(entry.source, []);
     bySource.get(entry.source).push(entry);
   }
+  // Sources whose every disclosure their policy allows start folded: what needs a decision shows.
   const sections = [...bySource].map(([source, entries]) =>
-    el("section", { className: "disclosure-source", dataset: { source } },
-      el("h3", {}, `From ${source}'s data`),
+    el("details", { className: "disclosure-source", dataset: { source }, open: worst(entries) !== "allow" },
+      el("summary", {}, el("h3", {}, `From ${source}'s data`),
+        el("span", { className: "help" }, ` · ${entries.length} disclosure${entries.length > 1 ? "s" : ""} · ${DECISIONS[worst(entries)][0].toLowerCase()}`)),
       consentLine(data, source, plan.consent[source] || { state: "policy" }),
       el("ul", { className: "disclosure-list" }, entries.map((entry) => entryItem(entry, bus, view)))));
   return [
+    verdict(plan, bySource),
     el("p", { className: "help" }, `Aggregates sent to parties other than the data owner cover groups of at least ${plan.min_group} rows. Plan fingerprint ${plan.fingerprint.slice(0, 12)}…`),
     ...sections,
   ];
