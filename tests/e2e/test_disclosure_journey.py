@@ -99,6 +99,9 @@ def test_request_approval_run_and_ledger(asgi_live_server, scoring, new_page):
     expect(bob.locator(".run-alert")).to_contain_text("waits for the approval of alice")
     waiting = panel.locator(".disclosure-waiting")
     expect(waiting).to_contain_text("pending")
+    # bob consented to his own part by starting the run; alice's request is pending.
+    expect(panel.locator(".disclosure-verdict")).to_have_text("Runs once alice approves this plan.")
+    expect(panel.locator('[data-source="alice"]')).to_contain_text("waiting for a decision")
     assert not Run.objects.exists()
     approval = Approval.objects.get(party="alice")
     shot(bob, "2-waiting")

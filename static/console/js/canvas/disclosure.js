@@ -10,6 +10,7 @@
 // mountDisclosure({data, bus, view, root}) is called by the page entry; it listens on the bus
 // for "disclosure" (a plan, or null), "consent" (a 409 body) and "tab:show".
 
+import { apiFetch } from "../lib/api.js";
 import { el } from "./run/dom.js";
 
 const FORMS = { aggregate: "aggregate", model: "model", ids: "ids", row_level: "row-level" };
@@ -167,9 +168,16 @@ export function mountDisclosure({ data, bus, view, root }) {
     render();
     paintBadges();
   });
-  bus.addEventListener("consent", (event) => {
+  bus.addEventListener("consent", async (event) => {
     state.waiting = event.detail;
     render();
+    // Starting the run requested approvals (or gave the starter's own): show the new states.
+    const response = await apiFetch(data.urls.validate, { method: "POST" });
+    if (response.ok && response.body.disclosure) {
+      state.plan = response.body.disclosure;
+      render();
+      paintBadges();
+    }
   });
   view.x6?.on("node:added", () => paintBadges());
   if (data.mode === "run" && data.run?.disclosure) {
