@@ -362,3 +362,19 @@ def test_an_approver_of_the_source_party_consents_by_starting_the_run(
     approval = Approval.objects.get(party="alice")
     assert (approval.status, approval.comment) == ("approved", "approved by starting the run")
     assert approval.decided_by.username == "alice_admin"
+
+
+def test_a_protected_column_appears_in_no_plan_entry_nor_output(shop, project, api_alice):
+    graph = {
+        "nodes": [
+            node("read", "read/dataset", dataset=shop.pk),
+            node("stats", "stats/table_statistics"),
+        ],
+        "edges": [edge("read", "output_ds", "stats", "input_ds")],
+    }
+    pipeline = create(api_alice, project, graph, name="alice looks at bob's shop")
+    plan = plan_of(api_alice, pipeline)
+    shared = {c["name"] for e in entries(plan, "bob", "alice") for c in e["columns"]}
+    assert shared == {"id", "spend"}  # never bob's protected `visits`
+    columns = plan["outputs"]["read"]["output_ds"]["columns"]
+    assert "visits" not in {column["name"] for column in columns}
