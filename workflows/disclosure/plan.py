@@ -150,12 +150,7 @@ class PlanBuilder:
         component = self.checked.components[node_id]
         params = self.checked.params[node_id]
         wiring = {e.target_port: (e.source, e.source_port) for e in self.graph.inputs_of(node_id)}
-        inputs = {
-            port.name: self.checked.infos.get(wiring[port.name][0], {}).get(wiring[port.name][1])
-            if port.name in wiring
-            else None
-            for port in component.inputs
-        }
+        inputs = {port.name: self._info(wiring.get(port.name)) for port in component.inputs}
         outputs = self.checked.infos[node_id]
         ctx = DisclosureContext(params, inputs, outputs, self.parties, self.min_group)
         resolve = _Resolver(self, wiring, params)
@@ -169,6 +164,10 @@ class PlanBuilder:
                 ctx, declares, info, lineage, resolve
             ):
                 self._add(node_id, component.key, port, recipients, form, used, what, k)
+
+    def _info(self, source: tuple[str, str] | None) -> ArtifactInfo | None:
+        """The inferred info of the output (node, port) wired into an input, if any."""
+        return self.checked.infos.get(source[0], {}).get(source[1]) if source else None
 
     def _lineage(self, ctx, declares: Declares, info: ArtifactInfo, resolve) -> Lineage:
         if not info.columns:
