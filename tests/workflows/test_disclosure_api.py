@@ -157,6 +157,9 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     assert started.status_code == 201, started.json()
     run = Run.objects.get(pk=started.json()["id"])
     assert run.disclosure_fingerprint == approval["fingerprint"]
+    # The start is in the audit log of bob (the creator) and of alice (whose data it reads).
+    started_for = AuditEvent.objects.filter(action="run_start").values_list("node__name", flat=True)
+    assert sorted(started_for) == ["alice", "bob"]
     assert run.consents["alice"] == approval["id"]
     execute_run(run.pk)
     run.refresh_from_db()
