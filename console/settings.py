@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "console.api",
     "console.demo",
     "console.pipelines",
+    "console.approvals",
     "workflows",
 ]
 

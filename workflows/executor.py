@@ -1,7 +1,11 @@
 """Execute a run: nodes in topological order, each component's `run` with a RunContext.
 
 - The run re-validates its snapshot against the project as it is now (parties, authorised
-  datasets): revoking a dataset stops later runs that read it.
+  datasets, nodes' availability): revoking a dataset stops later runs that read it. Its
+  disclosure plan must still be the one it was started with, and every source party's consent
+  to that plan must hold (`workflows.disclosure.consent`), or nothing runs.
+- Each part of an output that a party receives is written to the run's privacy ledger
+  (`workflows.disclosure.ledger`) with the plan's entries for it.
 - Nodes outside the run's scope that an in-scope node needs provide their latest output for
   the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
   in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
@@ -31,6 +35,7 @@ from workflows import redaction, state
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
+from workflows.disclosure import consent, ledger
 from workflows.graph import Graph, parse_graph
 from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
@@ -141,18 +146,34 @@ class RunExecution:
         self.project = port.project(self.run.pipeline.project_id)
         self.sources = port.sources(self.project.id)
         self.graph = parse_graph(self.run.snapshot)
-        self.checked = validate(self.graph, registry(), tuple(self.project.parties), self.sources)
+        parties, unavailable = tuple(self.project.parties), self.project.unavailable
+        self.checked = validate(self.graph, registry(), parties, self.sources, unavailable)
         if not self.checked.ok:
             problem = self.checked.problems[0]
             self.close_all(Status.SKIPPED, "the pipeline is not valid any more")
             message = f"the pipeline is not valid any more: {problem.node}: {problem.message}"
             state.set_run_status(self.run, Status.FAILED, message)
             return
+        refusal = self._consent_problem()
+        if refusal:
+            self.close_all(Status.SKIPPED, refusal)
+            state.set_run_status(self.run, Status.FAILED, refusal)
+            return
         self.prints = fingerprints(self.graph, self.checked, self.sources)
         needed = self._needed()
         for node_id in self.checked.order:
             self._step(self.nodes[node_id], needed)
         self._finish()
+
+    def _consent_problem(self) -> str:
+        """Why the run may not execute its plan (empty when it may)."""
+        plan, started_with = self.checked.plan, self.run.disclosure_fingerprint
+        if started_with and plan.fingerprint != started_with:
+            return "the disclosure plan changed since the run was started: start it again"
+        missing = consent.missing_consent(self.run.pipeline, plan)
+        if missing:
+            return f"no approval of the disclosure plan by {', '.join(missing)}"
+        return ""
 
     def _needed(self) -> set[str]:
         """In-scope nodes and the out-of-scope nodes whose outputs they read."""
@@ -243,6 +264,7 @@ class RunExecution:
             return
         node.comm_bytes = self._comm(context)
         self.outputs[node.node_id] = self._record(node, context)
+        ledger.record(self.run, node, context.written, self.project.parties)
         state.set_node_status(node, Status.SUCCEEDED)
 
     def _check_written(self, context: RunContext) -> None:

@@ -7,6 +7,8 @@ a column chosen at a party that does not hold it, parties that are not project m
 datasets not authorised to the project. Walking the graph in topological order, each node's
 output schemas are inferred from its inputs (schema propagation); a node whose inputs are
 broken is checked for what can be checked without them and its outputs stay unknown.
+Last, the disclosure step (`workflows.disclosure.checks`) computes the disclosure plan, names
+nodes that need a disabled or offline party, and refuses what standing policies refuse.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from workflows.components.params import ColumnsParam, ParamEnv, ParamError
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext, Registry
+from workflows.disclosure.checks import check_disclosure
 from workflows.graph import Graph, Node
 
 
@@ -38,6 +41,7 @@ class Validation:
     infos: dict[str, dict[str, ArtifactInfo]] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
+    plan: Any = None  # workflows.disclosure.plan.Plan
 
     @property
     def ok(self) -> bool:
@@ -48,8 +52,13 @@ class Validation:
 
 
 def validate(
-    graph: Graph, registry: Registry, parties: tuple[str, ...], sources: dict
+    graph: Graph,
+    registry: Registry,
+    parties: tuple[str, ...],
+    sources: dict,
+    unavailable: dict[str, str] | None = None,
 ) -> Validation:
+    """Check `graph`; `unavailable` maps parties whose node is disabled or offline to why."""
     result = Validation()
     for node in graph.nodes.values():
         component = registry.get(node.component, node.version)
@@ -65,6 +74,7 @@ def validate(
     for node_id in result.order:
         if node_id in result.components:
             _check_node(graph.nodes[node_id], graph, result, parties, sources)
+    check_disclosure(graph, result, parties, sources, unavailable or {})
     return result
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.datasets import api
+from console.datasets import api, policies
 
 urlpatterns = [
     path("datasets/", api.DatasetListCreate.as_view(), name="api-datasets"),
@@ -12,5 +12,10 @@ urlpatterns = [
         "authorizations/<int:pk>/revoke/",
         api.AuthorizationRevoke.as_view(),
         name="api-authorization-revoke",
+    ),
+    path(
+        "authorizations/<int:pk>/policy/",
+        policies.AuthorizationPolicy.as_view(),
+        name="api-authorization-policy",
     ),
 ]

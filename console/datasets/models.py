@@ -60,6 +60,10 @@ class Authorization(models.Model):
     )
     # {"column name": role} for every column of the dataset.
     column_roles = models.JSONField()
+    # The owner's standing disclosure policy for this project (workflows.disclosure.policy):
+    # {"ids" | "aggregates" | "models" | "row_level" | "label_results": "allow" | "ask" |
+    # "refuse", "aggregates_min_k": k}; missing keys mean "ask" (and k = 20).
+    disclosure_policy = models.JSONField(default=dict, blank=True)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,3 +93,9 @@ class Authorization(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def policy(self) -> dict:
+        """The standing policy with every setting filled in."""
+        from workflows.disclosure.policy import Policy
+
+        return Policy.from_dict(self.disclosure_policy).to_dict()

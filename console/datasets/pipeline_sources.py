@@ -28,6 +28,11 @@ def _facts(project: Project) -> ProjectFacts:
         archived=project.is_archived,
         parties={member.node.name: member.node_id for member in members},
         owner_node=project.owner_node_id,
+        unavailable={
+            member.node.name: member.node.status
+            for member in members
+            if member.node.status != Node.Status.ONLINE
+        },
     )
 
 
@@ -53,6 +58,9 @@ def _source(authorization: Authorization) -> SourceTable:
         fingerprint=digest,
         columns=columns,
         encoding=dataset.encoding,
+        rows=dataset.row_count,
+        authorization_id=authorization.pk,
+        policy=authorization.policy(),
     )
 
 
@@ -74,7 +82,8 @@ class ConsoleSources:
 
     def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
-        outcome = Outcome.DENIED if action == Action.ACCESS_DENIED else Outcome.SUCCESS
+        denied = (Action.ACCESS_DENIED, Action.RUN_REFUSED)
+        outcome = Outcome.DENIED if action in denied else Outcome.SUCCESS
         record(request, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:

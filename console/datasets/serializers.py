@@ -41,6 +41,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         help_text="Role of every column, by column name.",
     )
     is_active = serializers.BooleanField(read_only=True)
+    policy = serializers.SerializerMethodField(help_text="The owner's standing disclosure policy.")
     granted_by = serializers.SerializerMethodField(help_text="Owner node only; null otherwise.")
     revoked_by = serializers.SerializerMethodField(help_text="Owner node only; null otherwise.")
 
@@ -52,6 +53,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
             "project",
             "column_roles",
             "is_active",
+            "policy",
             "created_at",
             "granted_by",
             "revoked_at",
@@ -62,6 +64,10 @@ class AuthorizationSerializer(serializers.ModelSerializer):
     def _is_owner(self, authorization: Authorization) -> bool:
         viewer = _viewer_node_id(self.context)
         return viewer is not None and authorization.dataset.node_id == viewer
+
+    @extend_schema_field(serializers.DictField())
+    def get_policy(self, authorization: Authorization) -> dict:
+        return authorization.policy()
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_granted_by(self, authorization: Authorization) -> str | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.datasets import views
+from console.datasets import policies, views
 
 app_name = "datasets"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/authorize/", views.authorize, name="authorize"),
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("authorizations/<int:pk>/revoke/", views.revoke, name="revoke"),
+    path("authorizations/<int:pk>/policy/", policies.update_policy, name="policy"),
 ]

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console.datasets import services
+from console.datasets import policies, services
 from console.datasets.access import (
     active_authorizations,
     datasets_visible_to,
@@ -24,6 +24,7 @@ from console.datasets.forms import AuthorizeForm, UploadForm
 from console.datasets.models import Authorization, Dataset
 from console.pages.errors import add_service_errors, error_text
 from console.pages.roles import with_roles
+from workflows.disclosure.ledger import dataset_usage
 
 
 @login_required
@@ -85,6 +86,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         authorizations = dataset.authorizations.select_related("project", "granted_by")
         context["authorizations"] = [with_roles(a) for a in authorizations]
         context["form"] = AuthorizeForm(dataset)
+        context["policy_forms"] = policies.policy_forms(dataset)
+        context["usage"] = dataset_usage(dataset.pk)
     else:
         mine = active_authorizations(dataset).filter(
             project__memberships__node_id=request.user.node_id

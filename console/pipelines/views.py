@@ -16,6 +16,7 @@ from console.pipelines.forms import EditorsForm, NewPipelineForm
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import ownership, services, state
+from workflows.api.disclosure import LedgerEntrySerializer
 from workflows.models import Pipeline
 from workflows.redaction import viewer_party
 from workflows.starters import STARTERS
@@ -38,6 +39,7 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
             graph=graph.to_dict(),
             created_by=request.user,
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", template=data["template"])
         return redirect("pipelines:canvas", pk=pipeline.pk)
     context = {"form": form, "project": project, "starters": STARTERS}
     return render(request, "pipelines/new.html", context)
@@ -56,6 +58,8 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
         "started_by": run.created_by.get_username() if run.created_by else "",
+        "disclosure": {"entries": run.disclosure.get("entries", [])},
+        "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
     data = canvas_data(request, run.pipeline, run_state)
     return render(request, "pipelines/canvas.html", {"pipeline": run.pipeline, "data": data})

@@ -23,6 +23,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workflows import ownership, services, state
+from workflows.api.disclosure import (
+    LedgerEntrySerializer,
+    PipelineDetailSerializer,
+    ValidationResultSerializer,
+    plan_body,
+)
 from workflows.api.serializers import (
     ArtifactSerializer,
     PipelineCreateSerializer,
@@ -32,7 +38,9 @@ from workflows.api.serializers import (
     PipelineUpdateSerializer,
     RunCreateSerializer,
 )
+from workflows.changes import graph_changes
 from workflows.components import registry
+from workflows.disclosure.consent import ConsentMissing
 from workflows.downloads import file_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
@@ -123,6 +131,7 @@ class PipelineListCreate(APIView):
             graph=graph.to_dict(),
             created_by=request.user,
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", nodes=len(graph.nodes))
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -130,12 +139,18 @@ class PipelineListCreate(APIView):
 
 
 class PipelineDetail(APIView):
-    @extend_schema(summary="Read a pipeline", responses={200: PipelineSerializer, **ERRORS})
+    @extend_schema(
+        summary="Read a pipeline, with its disclosure plan",
+        description="`disclosure`: what the pipeline would disclose, from which party to which "
+        "(null while the graph has no valid node), and each source party's consent state.",
+        responses={200: PipelineDetailSerializer, **ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        plan = services.validate_pipeline(pipeline).plan
         return Response(
-            PipelineSerializer(
-                services.get_pipeline(request, pk), context={"request": request}
-            ).data
+            PipelineSerializer(pipeline, context={"request": request}).data
+            | {"disclosure": plan_body(pipeline, plan)}
         )
 
     @extend_schema(
@@ -149,11 +164,22 @@ class PipelineDetail(APIView):
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        changes = {}
         if "graph" in data:
-            data["graph"] = services.checked_graph(data["graph"]).to_dict()
+            new = services.checked_graph(data["graph"])
+            old = services.checked_graph(pipeline.graph)
+            data["graph"] = new.to_dict()
+            changes = graph_changes(old, new)
+        changes |= {
+            name: [getattr(pipeline, name), value]
+            for name, value in data.items()
+            if name != "graph" and getattr(pipeline, name) != value
+        }
         for name, value in data.items():
             setattr(pipeline, name, value)
         pipeline.save()
+        if changes:
+            services.audit_pipeline(request, pipeline, "pipeline_update", changes=changes)
         return Response(PipelineSerializer(pipeline, context={"request": request}).data)
 
     @extend_schema(
@@ -233,6 +259,7 @@ class PipelineImport(APIView):
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", imported=True)
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -241,9 +268,9 @@ class PipelineImport(APIView):
 
 class PipelineValidate(APIView):
     @extend_schema(
-        summary="Validate a pipeline without running it",
+        summary="Validate a pipeline without running it; its disclosure plan",
         request=None,
-        responses={200: OBJECT, **ERRORS},
+        responses={200: ValidationResultSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
@@ -253,7 +280,9 @@ class PipelineValidate(APIView):
             for node, infos in checked.infos.items()
         }
         problems = [problem.to_dict() for problem in checked.problems]
-        return Response({"valid": checked.ok, "problems": problems, "outputs": outputs})
+        disclosure = plan_body(pipeline, checked.plan)
+        body = {"valid": checked.ok, "problems": problems, "outputs": outputs}
+        return Response(body | {"disclosure": disclosure})
 
 
 class PipelineRuns(APIView):
@@ -287,7 +316,18 @@ class PipelineRuns(APIView):
                 "problems": [problem.to_dict() for problem in refused.problems],
             }
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        except ConsentMissing as missing:
+            return Response(_consent_body(request, missing), status=status.HTTP_409_CONFLICT)
         return Response(_run_body(request, run), status=status.HTTP_201_CREATED)
+
+
+def _consent_body(request: Request, missing: ConsentMissing) -> dict:
+    """409: the parties whose approval the run waits for (or who rejected the plan)."""
+    from workflows.api.disclosure import ApprovalSerializer
+
+    code = "approval_rejected" if missing.rejected else "approval_required"
+    approvals = ApprovalSerializer(missing.approvals, many=True, context={"request": request})
+    return {"detail": str(missing).capitalize() + ".", "code": code, "approvals": approvals.data}
 
 
 def _run_body(request: Request, run) -> dict:
@@ -296,8 +336,27 @@ def _run_body(request: Request, run) -> dict:
     mine = Artifact.objects.filter(
         node_run_id__in=node_runs, owner_node_id=request.user.node_id
     ).select_related("node_run")
-    body = state.run_state(run, viewer_party(request.user))
-    return body | {"artifacts": ArtifactSerializer(mine, many=True).data}
+    ledger = LedgerEntrySerializer(run.ledger.all(), many=True).data
+    disclosure = {
+        "fingerprint": run.disclosure_fingerprint,
+        "consents": run.consents,
+        "entries": run.disclosure.get("entries", []),
+    }
+    return state.run_state(run, viewer_party(request.user)) | {
+        "artifacts": ArtifactSerializer(mine, many=True).data,
+        "disclosure": disclosure,
+        "ledger": ledger,
+    }
+
+
+class RunLedger(APIView):
+    @extend_schema(
+        summary="The privacy ledger of a run: what each party actually received",
+        responses={200: LedgerEntrySerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        run = services.get_run(request, pk)
+        return Response(LedgerEntrySerializer(run.ledger.all(), many=True).data)
 
 
 class RunDetail(APIView):

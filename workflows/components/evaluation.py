@@ -10,6 +10,11 @@ import numpy as np
 import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    to_owner_in_full_else_aggregated,
+)
 from workflows.components.params import ColumnsParam, IntParam
 from workflows.components.spec import InferContext
 from workflows.components.tables import frame_at
@@ -57,6 +62,25 @@ def evaluation_party(ctx: RunContext) -> str:
     info = ctx.inputs["input_ds"].info
     wanted = {ctx.params["label"], ctx.params["prediction"]}
     return next(p for p in info.parties if wanted <= {c.name for c in info.columns_at(p)})
+
+
+def evaluating_party(ctx: DisclosureContext) -> str:
+    info = ctx.inputs["input_ds"]
+    wanted = {ctx.params["label"], ctx.params["prediction"]}
+    return next(p for p in info.parties if wanted <= {c.name for c in info.columns_at(p)})
+
+
+def evaluated(ctx: DisclosureContext):
+    party = evaluating_party(ctx)
+    refs = ctx.refs("input_ds", [ctx.params["label"], ctx.params["prediction"]])
+    return tuple(ref for ref in refs if ref.party == party)
+
+
+def report_disclosure(full: str, aggregated: str) -> Declares:
+    """The evaluating party (label and prediction holder) gets the report in full; every other
+    party headline figures and points aggregated over at least k rows."""
+    flows = to_owner_in_full_else_aggregated(evaluating_party, evaluated, full, aggregated)
+    return Declares(flows=flows)
 
 
 def read_pair(ctx: RunContext, party: str) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@
 
 import { apiFetch, errorMessage } from "./lib/api.js";
 import { createAutosave } from "./canvas/autosave.js";
+import { mountDisclosure } from "./canvas/disclosure.js";
 import { bindInteractions, addComponentAt } from "./canvas/interaction.js";
 import { PipelineModel } from "./canvas/model.js";
 import { renderPalette } from "./canvas/palette.js";
@@ -12,7 +13,7 @@ import { mountRunTools } from "./canvas/run/index.js";
 import { renderToolbar } from "./canvas/toolbar.js";
 import { createView } from "./canvas/view.js";
 
-const TABS = { configure: "tab-configure", results: "tab-results", runs: "tab-runs" };
+const TABS = { configure: "tab-configure", results: "tab-results", runs: "tab-runs", disclosure: "tab-disclosure" };
 
 function bindTabs(bus) {
   const tabs = Object.values(TABS).map((id) => document.getElementById(id));
@@ -89,6 +90,7 @@ function buildEditor(data, components, bus) {
   view.fit();
   const onValidation = (result) => {
     validation = result;
+    bus.dispatchEvent(new CustomEvent("disclosure", { detail: { plan: result.disclosure } }));
     view.setProblems(result.problems);
     panel.refresh();
   };
@@ -117,6 +119,7 @@ async function main() {
   let view;
   try {
     view = buildEditor(data, components, bus);
+    mountDisclosure({ data, bus, view, root: document.getElementById("panel-disclosure") });
   } catch (error) {
     fatal(`The pipeline could not be shown: ${error.message}`);
     return;

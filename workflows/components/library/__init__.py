@@ -12,6 +12,10 @@ and the executor pick it up. A module declares (see `workflows.components.spec`)
 - `infer(ctx) -> {output port: ArtifactInfo}`: the output schemas, from the inputs' infos and
   the parameters (columns with type, owner party and role), before anything runs;
 - optionally `check(ctx) -> [message]` for rules across parameters;
+- `disclosure`: for every output port, what it discloses and to whom
+  (`workflows.components.disclosure`: parts kept by their holders, reports to every party with
+  the form and minimum group size, lineage of new columns); the registry refuses a component
+  with an undeclared output, and the pipeline's disclosure plan is computed from these;
 - `run(ctx: RunContext)`: the work.
 
 In `run`, a component reads a party's part of an input with `ctx.inputs[port].read_table(party)`

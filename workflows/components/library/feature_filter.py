@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
@@ -43,4 +44,5 @@ COMPONENT = Component(
     ),
     infer=infer,
     run=run,
+    disclosure=disclose(output_ds=KEPT_BY_HOLDERS),
 )

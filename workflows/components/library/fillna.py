@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
 from workflows.components.params import (
     BoolParam,
     ChoiceParam,
@@ -122,4 +123,9 @@ COMPONENT = Component(
     ),
     infer=infer,
     run=run,
+    # Each party keeps its own columns and the rule fitted on them.
+    disclosure=disclose(
+        output_ds=KEPT_BY_HOLDERS,
+        output_rule=Declares(parts=True, parts_form=Form.AGGREGATE, parts_what="fill values"),
+    ),
 )

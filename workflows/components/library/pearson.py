@@ -22,6 +22,7 @@ import numpy as np
 from core import reveal
 from workflows.components import secure
 from workflows.components.context import RunContext
+from workflows.components.disclosure import Declares, Flow, Form, disclose
 from workflows.components.library.ss_lr_train import read_numeric
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import ArtifactInfo
@@ -139,4 +140,17 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        report=Declares(
+            flows=lambda ctx: [
+                Flow(
+                    ctx.parties,
+                    Form.AGGREGATE,
+                    ctx.refs("input_ds", ctx.params["features"]),
+                    "the correlation matrix",
+                    ctx.min_group,  # shared only over tables of at least k rows
+                )
+            ]
+        )
+    ),
 )

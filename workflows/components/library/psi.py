@@ -28,6 +28,14 @@ import pandas as pd
 from core.comm import LocalLinkHub
 from core.psi import run_local_psi
 from workflows.components.context import RunCancelled, RunContext
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Form,
+    disclose,
+    to_every_party,
+)
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -66,6 +74,21 @@ def check(ctx: InferContext) -> list[str]:
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     columns = [column for port in connected(ctx.inputs) for column in ctx.inputs[port].columns]
     return {"output_ds": ArtifactInfo.table(columns), "report": report_info(ctx.env.parties)}
+
+
+def membership(ctx: DisclosureContext) -> list[Flow]:
+    """Each party learns which of its keys the other parties hold (its intersecting rows)."""
+    ports, flows = connected(ctx.inputs), []
+    for port in ports:
+        others = [ctx.refs(other, ctx.params[KEYS[other]]) for other in ports if other != port]
+        keys = tuple(ref for refs in others for ref in refs)
+        what = "which of its own keys the other parties hold (PSI membership)"
+        flows.append(Flow((ctx.inputs[port].parties[0],), Form.IDS, keys, what))
+    return flows
+
+
+def all_keys(ctx: DisclosureContext):
+    return [ref for port in connected(ctx.inputs) for ref in ctx.refs(port, ctx.params[KEYS[port]])]
 
 
 def key_order(path, keys: list[str], rows) -> list[int]:
@@ -194,4 +217,10 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        output_ds=Declares(parts=True, flows=membership),
+        report=Declares(
+            flows=to_every_party(Form.AGGREGATE, "input and intersection sizes", all_keys)
+        ),
+    ),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import DATASET, Declares, DisclosureContext, Ref, disclose
 from workflows.components.params import DatasetParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -54,6 +55,12 @@ def _copy(source, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({name: _convert(cells[name], types[name]) for name in columns})
 
 
+def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
+    """Each column comes from the dataset's column of the same name."""
+    columns = ctx.outputs["output_ds"].columns
+    return {(c.party, c.name): (Ref(DATASET, c.party, c.name),) for c in columns}
+
+
 def run(ctx: RunContext) -> None:
     source = ctx.sources[ctx.params["dataset"]]
     columns = [column.name for column in ctx.infos["output_ds"].columns]
@@ -76,4 +83,6 @@ COMPONENT = Component(
     params=(DatasetParam(name="dataset", help="A dataset authorised to this project."),),
     infer=infer,
     run=run,
+    # The owner's copy of its own rows: nothing leaves it.
+    disclosure=disclose(output_ds=Declares(parts=True, lineage=lineage)),
 )

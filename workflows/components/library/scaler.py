@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
 from workflows.components.params import ChoiceParam, ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -117,4 +118,11 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    # Each party keeps its own columns and the rule fitted on them.
+    disclosure=disclose(
+        output_ds=KEPT_BY_HOLDERS,
+        output_rule=Declares(
+            parts=True, parts_form=Form.AGGREGATE, parts_what="fitted offsets and scales"
+        ),
+    ),
 )

@@ -17,6 +17,7 @@ import core
 from core.ml.ss_lr import SSRegression
 from workflows.components import secure
 from workflows.components.context import RunContext
+from workflows.components.disclosure import Declares, DisclosureContext, Ref, disclose
 from workflows.components.library.ss_lr_train import MODEL_KIND, read_numeric
 from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
@@ -53,6 +54,27 @@ def check(ctx: InferContext) -> list[str]:
     if p["pred_name"] in {c.name for c in _saved_columns(ctx)}:
         problems.append(f"pred_name {p['pred_name']!r} clashes with a saved column")
     return problems
+
+
+def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
+    """Saved columns are the receiver's own; the prediction derives from the model (features
+    and label of training) and every model party's feature columns of the scored table."""
+    model, out = ctx.inputs["input_model"], ctx.outputs["output_ds"]
+    features = [c.name for c in model.columns if c.role == "feature"]
+    derived = ctx.refs("input_model") + tuple(
+        ref for ref in ctx.refs("input_ds", features) if ref.party in model.parties
+    )
+    pred = (ctx.params["receiver"], ctx.params["pred_name"])
+    return {
+        (c.party, c.name): derived
+        if (c.party, c.name) == pred
+        else (Ref("input_ds", c.party, c.name),)
+        for c in out.columns
+    }
+
+
+def predictions_what(ctx: DisclosureContext) -> str:
+    return "id-linked prediction scores" if ctx.params["save_ids"] else "prediction scores"
 
 
 def read_part(data, party: str) -> dict:
@@ -128,4 +150,7 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        output_ds=Declares(parts=True, parts_what=predictions_what, lineage=lineage)
+    ),
 )

@@ -22,6 +22,7 @@ from core import reveal
 from core.ml.ss_lr import SSRegression
 from workflows.components import secure
 from workflows.components.context import RunContext
+from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -36,6 +37,23 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     columns = tuple(c for c in info.columns if c.name in picked and c.role in ("feature", "label"))
     model = ArtifactInfo(PortType.MODEL, info.parties, columns)
     return {"output_model": model, "report": report_info(ctx.env.parties)}
+
+
+def used(ctx: DisclosureContext):
+    return ctx.refs("input_ds", [*ctx.params["features"], ctx.params["label"]])
+
+
+def model_flows(ctx: DisclosureContext) -> list[Flow]:
+    """Every party of the table holds a share of the weights and the public manifest."""
+    what = "a secret share of the model and its manifest (loss per epoch)"
+    return [Flow(ctx.outputs["output_model"].parties, Form.MODEL, used(ctx), what)]
+
+
+def report_flows(ctx: DisclosureContext) -> list[Flow]:
+    flows = [Flow(ctx.parties, Form.AGGREGATE, used(ctx), "the training loss per epoch")]
+    if ctx.params["report_weights"]:
+        flows.append(Flow(ctx.parties, Form.MODEL, used(ctx), "the revealed model weights"))
+    return flows
 
 
 def check(ctx: InferContext) -> list[str]:
@@ -211,4 +229,7 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        output_model=Declares(flows=model_flows), report=Declares(flows=report_flows)
+    ),
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import NUMERIC_TYPES, ArtifactInfo, Column
 from workflows.components.spec import Component, InferContext
@@ -95,6 +96,25 @@ def statistics_for_others(
     ]
 
 
+def described(info: ArtifactInfo, chosen: list[str]) -> list[Column]:
+    return [c for c in info.columns if not chosen or c.name in set(chosen)]
+
+
+def statistics_flows(ctx: DisclosureContext) -> list[Flow]:
+    """A column's holder sees its full statistics (min, max and quartiles are single rows'
+    values: k=1); every other party only aggregates over groups of at least k rows."""
+    flows = []
+    columns = described(ctx.inputs["input_ds"], ctx.params["features"])
+    for party in dict.fromkeys(c.party for c in columns):
+        refs = ctx.refs("input_ds", [c.name for c in columns if c.party == party])
+        refs = tuple(ref for ref in refs if ref.party == party)
+        others = tuple(p for p in ctx.parties if p != party)
+        flows.append(Flow((party,), Form.AGGREGATE, refs, "full column statistics", 1))
+        what = "column counts, nulls, mean and spread"
+        flows.append(Flow(others, Form.AGGREGATE, refs, what, ctx.min_group))
+    return flows
+
+
 def run(ctx: RunContext) -> None:
     info, chosen = ctx.inputs["input_ds"].info, set(ctx.params["features"])
     full, shared = [], []
@@ -136,4 +156,5 @@ COMPONENT = Component(
     ),
     infer=infer,
     run=run,
+    disclosure=disclose(report=Declares(flows=statistics_flows)),
 )

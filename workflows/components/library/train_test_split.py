@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
 from workflows.components.params import BoolParam, FloatParam, IntParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
@@ -99,4 +100,5 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(train_ds=KEPT_BY_HOLDERS, test_ds=KEPT_BY_HOLDERS),
 )

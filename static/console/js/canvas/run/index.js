@@ -211,6 +211,12 @@ async function startRun(tools, { scope, node }) {
       controls.showError(`The run was refused: ${response.body.detail}. ${listed.join("; ")}${more}. See the marked nodes.`);
       return;
     }
+    if (response.status === 409 && ["approval_required", "approval_rejected"].includes(response.body?.code)) {
+      emit(bus, "consent", response.body);
+      emit(bus, "tab:show", { tab: "disclosure" });
+      controls.showError(`${response.body.detail} See the Disclosure tab.`);
+      return;
+    }
     if (!response.ok) {
       controls.showError(`The run could not start: ${errorMessage(response.body, response.status)}`);
       return;
