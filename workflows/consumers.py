@@ -3,7 +3,8 @@
 Session-authenticated (AuthMiddlewareStack); only users whose node is a member of the run's
 project may connect (others are refused with close code 4403, anonymous users with 4401).
 Events arrive from the run's channel group (see `workflows.events`) and are forwarded as JSON
-with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`.
+with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`,
+`node.warning`.
 """
 
 from __future__ import annotations
@@ -64,4 +65,4 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def forward(self, event: dict) -> None:
         await self.send_json(event)
 
-    run_status = node_status = node_progress = node_log = forward
+    run_status = node_status = node_progress = node_log = node_warning = forward

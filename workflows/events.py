@@ -1,7 +1,7 @@
 """Live run events on the channel layer: group `run-<id>`, dotted types.
 
-Event types: `run.status`, `node.status`, `node.progress`, `node.log` (consumers turn the dots
-into handler names and forward the JSON unchanged).
+Event types: `run.status`, `node.status`, `node.progress`, `node.log` (a line with its level),
+`node.warning` (consumers turn the dots into handler names and forward the JSON unchanged).
 
 The in-memory channel layer (embedded default) is not thread-safe and belongs to the event loop
 of the server: run threads must not call it directly. The websocket consumer binds that loop

@@ -5,8 +5,12 @@
 - Nodes outside the run's scope that an in-scope node needs provide their latest output for
   the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
   in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
-- A failure marks its node failed with the error and the party it happened at, skips every
-  node that depends on it, and keeps every finished output (other branches go on).
+- A failure marks its node failed with the error and the party it happened at, writes that
+  reason as an error line of the node's log (so it streams to the log drawer), skips every
+  node that depends on it, and keeps every finished output (other branches go on). The run's
+  message names the first failed node by its component's label and id, with its reason:
+  "failed at SS-LR training (train): <reason>".
+- A component's warnings (`RunContext.warn`) are recorded on its node and logged.
 - Cancellation stops running work at its next progress point; nodes not started are cancelled.
 """
 
@@ -24,6 +28,7 @@ from django.utils import timezone
 from core.errors import PartyFailure
 from workflows import state
 from workflows.components import registry
+from workflows.components.checks import CheckFailed
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
 from workflows.graph import Graph, parse_graph
@@ -208,6 +213,7 @@ class RunExecution:
             output_dir=lambda party: storage_root(party) / relative,
             on_progress=lambda percent: state.set_node_progress(node, percent),
             on_log=lambda message: state.add_node_log(node, message),
+            on_warn=lambda message: state.add_node_warning(node, message),
             cancelled=self.cancelled,
             sources=self.sources,
             requested_by=self._requesting_party(),
@@ -224,12 +230,11 @@ class RunExecution:
                 # Raised at a progress point inside a party's thread (run_spmd wraps it).
                 self._discard(context, node, Status.CANCELLED, "cancelled by the user")
                 return
-            message = f"{type(failure.error).__name__}: {failure.error}"
-            self._discard(context, node, Status.FAILED, message, failure.party)
+            self._discard(context, node, Status.FAILED, describe(failure.error), failure.party)
             return
         except Exception as error:  # noqa: BLE001 - any component error fails only its node
             logger.info("Node %s of run %s failed", node.node_id, self.run.pk, exc_info=True)
-            self._discard(context, node, Status.FAILED, f"{type(error).__name__}: {error}")
+            self._discard(context, node, Status.FAILED, describe(error))
             return
         node.comm_bytes = self._comm(context)
         self.outputs[node.node_id] = self._record(node, context)
@@ -251,6 +256,8 @@ class RunExecution:
         for party in {p for files in context.written.values() for p in files}:
             shutil.rmtree(storage_root(party) / node_dir(self.run.pk, node.node_id), True)
         node.comm_bytes = self._comm(context)
+        if status == Status.FAILED:
+            log_failure(node, message, party)
         state.set_node_status(node, status, message, party)
 
     def _record(self, node: NodeRun, context: RunContext) -> dict[str, ArtifactData]:
@@ -273,6 +280,8 @@ class RunExecution:
 
     def close_all(self, status: str, message: str) -> None:
         for node in self.nodes.values():
+            if node.status == Status.RUNNING and status == Status.FAILED:
+                log_failure(node, message)
             if node.status in (Status.PENDING, Status.RUNNING):
                 state.set_node_status(node, status, message)
 
@@ -282,8 +291,32 @@ class RunExecution:
         if Status.CANCELLED in statuses:
             state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
         elif failed:
-            state.set_run_status(self.run, Status.FAILED, f"failed: {', '.join(failed)}")
+            state.set_run_status(self.run, Status.FAILED, failure_summary(self.nodes, failed))
         elif any(n.in_scope and n.status != Status.SUCCEEDED for n in self.nodes.values()):
             state.set_run_status(self.run, Status.FAILED, "some nodes could not run")
         else:
             state.set_run_status(self.run, Status.SUCCEEDED, "")
+
+
+def describe(error: BaseException) -> str:
+    """A node's failure reason: a component's explained refusal as it is, else the error's
+    class and text (as recorded for engine and programming errors)."""
+    if isinstance(error, CheckFailed):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def log_failure(node: NodeRun, message: str, party: str = "") -> None:
+    where = f" at {party}" if party else ""
+    state.add_node_log(node, f"failed{where}: {message}", "error")
+
+
+def failure_summary(nodes: dict[str, NodeRun], failed: list[str]) -> str:
+    """'failed at SS-LR training (train): <reason>', and how many other nodes failed."""
+    first = min((nodes[node_id] for node_id in failed), key=lambda node: node.position)
+    where = f" (at {first.party})" if first.party and first.party not in first.message else ""
+    text = f"failed at {state.component_label(first)} ({first.node_id}): {first.message}{where}"
+    others = sorted(set(failed) - {first.node_id})
+    if others:
+        text += f"; {len(others)} other node(s) failed too: {', '.join(others)}"
+    return text

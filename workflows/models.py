@@ -87,7 +87,11 @@ class NodeRun(models.Model):
     in_scope = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    # [{"time", "message", "level"}]; level "info", "warning" or "error" (older lines: none).
     logs = models.JSONField(default=list)
+    # [{"time", "message"}]: problems a node found in its inputs or results that did not stop
+    # it (e.g. unscaled features); shown on the node, in its results and in the log.
+    warnings = models.JSONField(default=list)
     message = models.TextField(blank=True)
     party = models.CharField(max_length=40, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)

@@ -13,9 +13,12 @@ import time
 from django.utils import timezone
 
 from workflows import events
+from workflows.components import registry
 from workflows.models import FINISHED, NodeRun, Run, Status
 
 MAX_LOG_LINES = 1000
+MAX_WARNINGS = 50
+LOG_LEVELS = ("info", "warning", "error")
 CANCEL_POLL_SECONDS = 1.0
 PROGRESS_SAVE_SECONDS = 0.5
 PROGRESS_PUBLISH_SECONDS = 0.1
@@ -23,11 +26,18 @@ _cancel_events: dict[int, threading.Event] = {}
 _cancel_lock = threading.Lock()
 
 
+def component_label(node: NodeRun) -> str:
+    """The component's name for people ("SS-LR training"), or its key if it is unknown."""
+    component = registry().get(node.component, node.version)
+    return component.label if component else node.component
+
+
 def node_state(node: NodeRun) -> dict:
     return {
         "node": node.node_id,
         "component": node.component,
         "version": node.version,
+        "label": component_label(node),
         "in_scope": node.in_scope,
         "status": node.status,
         "progress": node.progress,
@@ -38,6 +48,7 @@ def node_state(node: NodeRun) -> dict:
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "finished_at": node.finished_at.isoformat() if node.finished_at else None,
         "logs": node.logs,
+        "warnings": node.warnings,
     }
 
 
@@ -134,11 +145,31 @@ def set_node_progress(node: NodeRun, percent: int) -> None:
         events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
 
 
-def add_node_log(node: NodeRun, message: str) -> None:
-    line = {"time": timezone.now().isoformat(), "message": str(message)}
+def add_node_log(node: NodeRun, message: str, level: str = "info") -> None:
+    """Append a log line ("info", "warning" or "error") and stream it to the log drawer."""
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {LOG_LEVELS}")
+    line = {"time": timezone.now().isoformat(), "message": str(message), "level": level}
     node.logs = (node.logs + [line])[-MAX_LOG_LINES:]
     node.save(update_fields=["logs"])
     events.publish(node.run_id, "node.log", node=node.node_id, line=line)
+
+
+def add_node_warning(node: NodeRun, message: str) -> None:
+    """Record a warning on the node (its results and the canvas show it) and log it.
+
+    A repeated warning is recorded once; at most MAX_WARNINGS are kept (a component that
+    warns per row must not grow the row without bound).
+    """
+    message = str(message)
+    if any(warning["message"] == message for warning in node.warnings):
+        return
+    if len(node.warnings) < MAX_WARNINGS:
+        warning = {"time": timezone.now().isoformat(), "message": message}
+        node.warnings = [*node.warnings, warning]
+        node.save(update_fields=["warnings"])
+        events.publish(node.run_id, "node.warning", node=node.node_id, warning=warning)
+    add_node_log(node, message, "warning")
 
 
 class CancelToken:

@@ -1,47 +1,73 @@
-"""SPU sessions for components, and secret-shared values persisted as per-party files.
+"""SPU sessions for components, with the fixed-point precision picked from the parties' data.
 
 The engine's SecretFlow-style API (`core.init`, `PYU`, `SPU`) keeps one session per process, so
-`spu_session` serialises components that use it (one at a time per process) and counts the
+`session` serialises components that use it (one at a time per process) and counts the
 session's traffic into the run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
 
-Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share by
-share: each party writes only its own share (`export_share`, run at that party by the SPU's own
-per-party program) and later loads only its own file (`import_shares`). The shares are the
-protocol's ring shares (uint64, additive mod 2^64 for SEMI2K), so a file alone reveals nothing;
-they can be loaded into a new SPU with the same parties, protocol and fixed-point precision.
-The engine has no public export/import of shares yet, so this module is the one place that
-reaches into the SPU's per-party stores (`SPU._spmd`, `_stores`, `_ctx`, `_keep`).
+Precision from the data: before any value is shared, each party measures its own input columns
+on its own worker and shares only a power-of-two bound of their largest |x| (`column_bounds`,
+the engine's rule for what a range check may reveal: the order of magnitude, never a value)
+and the names of its columns that are not scaled (`workflows.components.checks`). The
+component then asks the engine for a field and fraction bits (`plan_spu`, through
+`core.mpc.precision.plan_precision`) and states the plan in the node's log. When no plan fits,
+the engine's RangeError fails the node naming the operation, the bound and the columns
+(`named_range_errors`).
+
+Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share
+by share with the engine's `SPU.export_shares` / `import_shares`: each party writes and later
+loads only its own share; a new SPU must have the same parties, protocol and precision.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 import core
 from core.device import runtime
-from core.errors import PartyFailure
+from core.errors import PartyFailure, RangeError, format_bound
+from core.mpc.precision import PrecisionPlan, plan_precision
+from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
-FRACTION_BITS = 18
+FIELD = "FM64"
 _SESSION_LOCK = threading.Lock()
 
 
 @contextmanager
-def spu_session(ctx: RunContext, parties: list[str]) -> Iterator[core.SPU]:
-    """An SPU over `parties` (SEMI2K), its traffic counted in `ctx.comm`; one at a time."""
+def session(ctx: RunContext, parties: list[str]) -> Iterator[None]:
+    """An engine session over `parties`, its traffic counted in `ctx.comm`; one at a time."""
     with _SESSION_LOCK:
         core.init(parties=list(parties), address="local")
         try:
             # The SPU's hub and dealer count into the session's stats when they are built.
             runtime.current().stats = ctx.comm
-            config = {"protocol": PROTOCOL, "field": "FM64", "fxp_fraction_bits": FRACTION_BITS}
-            yield core.SPU({"nodes": list(parties), "runtime_config": config})
+            yield
         finally:
             core.shutdown()
+
+
+def make_spu(parties: list[str], plan: PrecisionPlan | None = None) -> core.SPU:
+    """A SEMI2K SPU over `parties` in the current session (the plan's precision, or SPU's
+    default of 18 fraction bits on FM64)."""
+    config = {"protocol": PROTOCOL, "field": FIELD}
+    if plan is not None:
+        config |= {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits}
+    return core.SPU({"nodes": list(parties), "runtime_config": config})
+
+
+@contextmanager
+def spu_session(ctx: RunContext, parties: list[str]) -> Iterator[core.SPU]:
+    """A session and an SPU at the default precision (for inputs the component bounds itself)."""
+    with session(ctx, parties):
+        yield make_spu(parties)
 
 
 def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
@@ -55,3 +81,87 @@ def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
         raise
     except Exception as error:
         raise PartyFailure(party, error) from error
+
+
+@dataclass(frozen=True)
+class PartyBounds:
+    """What a party discloses about its own input columns: a power-of-two bound of their
+    largest |x| (0 for an empty or all-zero input), the names of its unscaled feature columns
+    and its row count (public in a project)."""
+
+    party: str
+    bound: float
+    unscaled: tuple[str, ...]
+    rows: int
+
+
+def power_of_two_bound(values: np.ndarray) -> float:
+    """The smallest power of two >= max |x| (0 when every value is 0)."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    return 0.0 if largest == 0 else 2.0 ** math.ceil(math.log2(largest))
+
+
+def column_bounds(
+    party: str, columns: list[str], matrix: core.PYUObject, *, features: bool = True
+) -> PartyBounds:
+    """Measured at `party` on its own matrix; only the bound, the names of unscaled columns
+    (for features) and the row count are revealed."""
+
+    def inspect(x: np.ndarray):
+        return power_of_two_bound(x), not_scaled(x, columns) if features else [], len(x)
+
+    bound, unscaled, rows = core.reveal(at_party(party, inspect, matrix))
+    return PartyBounds(party, float(bound), tuple(unscaled), int(rows))
+
+
+def unscaled_columns(bounds: list[PartyBounds]) -> dict[str, list[str]]:
+    return {b.party: list(b.unscaled) for b in bounds if b.unscaled}
+
+
+def plan_spu(ctx: RunContext, bounds: list[PartyBounds], *, rows: int, what: str):
+    """Fraction bits for values up to the parties' largest bound, logged with the reason.
+
+    The secure programs multiply inputs by one other value of similar size (weights, an
+    error in [-1, 1], a column) and sum up to `rows` such products before truncating
+    (`X_b^T e` in SS-LR's gradient): the plan covers one product of values up to
+    max(B, sqrt(rows * B)), i.e. both B^2 and rows * B * 1 stay within the truncation's range.
+    """
+    largest = max((b.bound for b in bounds), default=0.0)
+    planned = max(largest, math.sqrt(max(rows, 1) * largest))
+    with named_range_errors(bounds, what):
+        plan = plan_precision(planned, products=1, protocol=PROTOCOL, field=FIELD)
+    ctx.log(f"precision for {what}: {plan.reason}")
+    return plan
+
+
+def describe_columns(bounds: list[PartyBounds]) -> str:
+    """Who holds the largest inputs: "alice's income, age" (unscaled first), for messages."""
+    unscaled = unscaled_columns(bounds)
+    if unscaled:
+        return "; ".join(f"{party}'s {', '.join(names)}" for party, names in unscaled.items())
+    top = max(bounds, key=lambda b: b.bound, default=None)
+    return f"{top.party}'s columns" if top else "the inputs"
+
+
+@contextmanager
+def named_range_errors(bounds: list[PartyBounds], what: str) -> Iterator[None]:
+    """Turn the engine's RangeError (bare or from a party) into a node failure naming the
+    operation, the bound and the columns, with the fix."""
+    try:
+        yield
+    except RangeError as error:
+        raise CheckFailed(range_message(error, bounds, what)) from error
+    except PartyFailure as failure:
+        if not isinstance(failure.error, RangeError):
+            raise
+        raise CheckFailed(range_message(failure.error, bounds, what)) from failure
+
+
+def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> str:
+    columns = error.label or describe_columns(bounds)
+    advice = scaling_advice(unscaled_columns(bounds)) or error.fix
+    return (
+        f"{what}: the values of {columns} are too large for the secure fixed-point encoding "
+        f"({error.operation}: {error.problem}; safe bound {format_bound(error.bound)}). "
+        f"Fix: {advice}."
+    )

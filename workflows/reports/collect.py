@@ -117,6 +117,7 @@ def node_facts(node: NodeRun, params: list[dict], own) -> dict:
         "duration": duration(source.started_at, source.finished_at),
         "params": params,
         "logs": node.logs,
+        "warnings": node.warnings,
         "outputs": outputs(source, artifacts),
     }
 

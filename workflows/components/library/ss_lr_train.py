@@ -9,9 +9,16 @@ manifest (parties in SPU order, feature columns per party, label, parameters, lo
 and that party's share of the weights (`workflows.components.secure`). The weights are never
 reconstructed unless the label holder, who owns the model, sets `report_weights`: then they are
 revealed into the report, which every project party receives. Progress is reported after each
-epoch; a cancelled run stops there. Scale the features first (`preprocessing/scaler`): the SPU
-computes in fixed point (18 fraction bits on a 64-bit ring), where products of two values must
-stay below about 2^27, and gradient descent converges far better on standardised features.
+epoch; a cancelled run stops there.
+
+Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
+each party measures its own feature columns (only a power-of-two bound of their largest |x| and
+the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
+party and columns with the fix; the fixed-point precision is planned from the bounds (stated in
+the log, stored in the manifest for prediction), and a range that no precision holds fails the
+node naming the columns. After training, an impossible or exploding loss fails the node. Scale
+the features first (`preprocessing/scaler`): gradient descent converges far better on
+standardised features, and they keep the full 18 fraction bits.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import numpy as np
 from core import reveal
 from core.ml.ss_lr import SSRegression
 from workflows.components import secure
+from workflows.components.checks import check_losses, scaling_advice, scaling_warning
 from workflows.components.context import RunContext
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
@@ -67,15 +75,31 @@ def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64)
 
 
-def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
-    data, p = ctx.inputs["input_ds"], ctx.params
-    parts = [
-        secure.at_party(
-            part["party"], lambda part=part: read_numeric(data, part["party"], part["columns"])
-        )
-        for part in layout
-    ]
-    y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [p["label"]]))
+def load(ctx: RunContext, layout: list[dict], label_party: str):
+    """Each party's feature matrix and the label, at their owners, with what they disclose
+    about them (`secure.PartyBounds`): features first, the label's bounds last."""
+    data, label = ctx.inputs["input_ds"], ctx.params["label"]
+    parts, bounds = [], []
+    for part in layout:
+        party, columns = part["party"], part["columns"]
+        matrix = secure.at_party(party, lambda p=party, c=columns: read_numeric(data, p, c))
+        parts.append(matrix)
+        bounds.append(secure.column_bounds(party, columns, matrix))
+    y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [label]))
+    bounds.append(secure.column_bounds(label_party, [label], y, features=False))
+    return parts, y, bounds
+
+
+def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
+    """A warning per party with unscaled features; returns the fix for failure messages."""
+    unscaled = secure.unscaled_columns(bounds)
+    for party, names in unscaled.items():
+        ctx.warn(scaling_warning(party, names))
+    return scaling_advice(unscaled)
+
+
+def train(ctx: RunContext, spu, parts, y) -> SSRegression:
+    p = ctx.params
     model = SSRegression(spu)
     model.fit(
         parts,
@@ -94,8 +118,8 @@ def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
     return model
 
 
-def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list[float]) -> dict:
-    p = ctx.params
+def manifest(ctx: RunContext, layout: list[dict], label_party: str, model, plan) -> dict:
+    p, losses = ctx.params, model.losses
     return {
         "kind": MODEL_KIND,
         "parties": list(ctx.inputs["input_ds"].info.parties),
@@ -106,6 +130,7 @@ def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list
         "params": dict(p),
         "metrics": {"loss": [finite(v) for v in losses], "epochs_run": len(losses)},
         "weights_revealed": p["report_weights"],
+        "precision": {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits},
     }
 
 
@@ -131,9 +156,17 @@ def run(ctx: RunContext) -> None:
     label_party = info.find(ctx.params["label"])[0].party
     check_reveal_consent(ctx, label_party)
     ctx.progress(0)
-    with secure.spu_session(ctx, list(info.parties)) as spu:
-        model = train(ctx, spu, layout, label_party)
-        meta = manifest(ctx, layout, label_party, model.losses)
+    parties = list(info.parties)
+    with secure.session(ctx, parties):
+        parts, y, bounds = load(ctx, layout, label_party)
+        advice = warn_unscaled(ctx, bounds)
+        batch = min(ctx.params["batch_size"], bounds[-1].rows)
+        plan = secure.plan_spu(ctx, bounds, rows=batch, what="SS-LR training")
+        spu = secure.make_spu(parties, plan)
+        with secure.named_range_errors(bounds, "SS-LR training"):
+            model = train(ctx, spu, parts, y)
+        check_losses(model.losses, ctx.params["reg_type"], advice)
+        meta = manifest(ctx, layout, label_party, model, plan)
 
         def write(party: str, share: dict) -> None:
             ctx.write_json("output_model", party, {"manifest": meta, "weights": share})
