@@ -104,6 +104,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             min_count=2,
             help="Numeric columns, from any party.",
+            refuses_missing=True,
         ),
     ),
     infer=infer,

@@ -204,6 +204,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             min_count=1,
             help="Feature columns, from any party.",
+            refuses_missing=True,
         ),
         ColumnsParam(
             name="label",
@@ -212,6 +213,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             multiple=False,
             help="The label column (0/1 for logistic regression); its holder owns the model.",
+            refuses_missing=True,
         ),
         IntParam(name="epochs", default=10, minimum=1, maximum=1000, help="Passes over the data."),
         FloatParam(

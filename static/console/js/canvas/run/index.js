@@ -25,7 +25,17 @@ function emit(bus, type, detail) {
 
 /** What the view paints for one node: progress as a fraction, times as ISO strings. */
 function paintState(node) {
-  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message };
+  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message, warnings: (node.warnings || []).length };
+}
+
+/**
+ * The toast of a failed run. The server's message names the first failed node by its
+ * component and id with its reason and fix ("failed at SS-LR training (train): …"); older runs
+ * and run-level failures (an invalid pipeline, an internal error) carry a plain reason.
+ */
+export function failureToast(run) {
+  const message = run.message || "see the failed node's results";
+  return `Run #${run.id} ${message.startsWith("failed at ") ? message : `failed: ${message}`}`;
 }
 
 export function mountRunTools({ data, bus, view, elements }) {
@@ -148,6 +158,10 @@ function applyEvent(tools, event) {
   const now = new Date().toISOString();
   if (event.type === "node.log") return tools.logs.add(event.node, event.line);
   if (event.type === "node.progress") node.progress = event.progress;
+  if (event.type === "node.warning") {
+    node.warnings = [...(node.warnings || []), event.warning];
+    if (tools.results.node() === event.node) tools.results.show(run, event.node);
+  }
   if (event.type === "node.status") {
     // Events carry no times: the page's clock stands in until the next snapshot.
     if (event.status === "running" && !node.started_at) node.started_at = now;
@@ -179,7 +193,7 @@ async function finished(tools) {
   emit(tools.bus, "run:finished", { run });
   tools.history.refresh();
   tools.results.show(run, tools.results.node());
-  if (run.status === "failed" && run.message) tools.controls.showError(`Run #${run.id} failed: ${run.message}`);
+  if (run.status === "failed") tools.controls.showError(failureToast(run));
 }
 
 async function startRun(tools, { scope, node }) {

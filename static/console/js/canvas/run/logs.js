@@ -1,4 +1,5 @@
-// The log drawer under the canvas: every node's log lines with time and node, streamed live.
+// The log drawer under the canvas: every node's log lines with time and node, streamed live;
+// warnings and errors (a failed node's reason) are marked as such.
 //
 // Lines are keyed by node, time and text, so re-applying a snapshot after a reconnect adds
 // only what was missed. The view sticks to the newest line unless the user has scrolled up
@@ -8,6 +9,8 @@
 import { el, timeText } from "./dom.js";
 
 const MAX_LINES = 3000;
+// Lines carry a level ("info", "warning", "error"); older lines have none and are info.
+const LEVEL_TAGS = { info: "", warning: "Warning ", error: "Error " };
 const STICK_SLACK_PX = 12;
 
 export function createLogDrawer(root) {
@@ -61,15 +64,17 @@ export function createLogDrawer(root) {
     seen.add(key);
     ensureOption(node);
     const stick = body.scrollTop + body.clientHeight >= body.scrollHeight - STICK_SLACK_PX;
-    const item = el("li", { dataset: { node }, hidden: !shown(node) },
+    const level = LEVEL_TAGS[line.level] ? line.level : "info";
+    const item = el("li", { dataset: { node, level }, className: `log-level-${level}`, hidden: !shown(node) },
       el("time", { dateTime: line.time || "" }, timeText(line.time)),
       el("span", { className: "log-node", title: node }, node),
-      el("span", { className: "log-message" }, line.message));
+      el("span", { className: "log-message" }, LEVEL_TAGS[level] ? el("strong", { className: "log-tag" }, LEVEL_TAGS[level]) : null, line.message));
     list.append(item);
     if (list.children.length > MAX_LINES) list.firstElementChild.remove();
     state.count += 1;
     toggle.querySelector(".log-count").textContent = String(state.count);
-    latest.textContent = `${node}: ${line.message}`;
+    latest.textContent = `${node}: ${LEVEL_TAGS[level]}${line.message}`;
+    latest.classList.toggle("is-error", level === "error");
     if (!item.hidden) empty.hidden = true;
     if (stick) body.scrollTop = body.scrollHeight;
   }
