@@ -8,7 +8,8 @@ around silently; a model can also diverge. What such a failure looks like, and t
   clipped loss's maximum, -ln(LOSS_CLIP)), or when the last epoch's loss exceeds LOSS_GROWTH
   times the untrained model's: ln 2 for logistic regression (zero weights predict 0.5), the
   first epoch's loss for linear regression (its untrained loss would reveal the labels' mean
-  square, so it is not computed).
+  square, so it is not computed). A logistic loss still at ln 2 after training is a warning
+  (the model learned nothing: updates below the learning rate's or the encoding's reach).
 - Predictions (checked at the receiver, on the values it receives anyway): not finite, or for
   logistic regression outside [0, 1] beyond the sigmoid's documented error (PROBABILITY_SLACK)
   fails the node. `mm1` is the linear approximation 0.5 + z/8, which leaves [0, 1] when
@@ -95,6 +96,18 @@ def check_losses(losses: Sequence[float], reg_type: str, advice: str) -> None:
         )
 
 
+def progress_warning(losses: Sequence[float], reg_type: str, advice: str) -> str | None:
+    """A warning when logistic training ended where it started (the untrained model's loss,
+    ln 2): weight updates too small for the learning rate or the fixed-point resolution."""
+    if reg_type != "logistic" or not losses or losses[-1] < UNTRAINED_LOGISTIC_LOSS - LOSS_SLACK:
+        return None
+    fix = advice or "scale the features (Scaler before this node)"
+    return (
+        "training made no progress: the last epoch's loss is that of an untrained model, so "
+        f"its predictions say nothing. Fix: raise the learning rate or {fix}."
+    )
+
+
 def check_predictions(
     scores: np.ndarray, reg_type: str, sig_type: str, party: str, advice: str
 ) -> str | None:
@@ -122,7 +135,7 @@ def check_predictions(
             "model cannot output: the fixed-point arithmetic overflowed (values too large for "
             f"the secure encoding). Fix: {fix}."
         )
-    if np.any((scores < 0) | (scores > 1)):
+    if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
         # No count: a warning is seen by every project party, the predictions by one.
         return (
             f"some predictions at {party} lie outside [0, 1]: sig_type mm1 is "

@@ -28,7 +28,12 @@ import numpy as np
 from core import reveal
 from core.ml.ss_lr import SSRegression
 from workflows.components import secure
-from workflows.components.checks import check_losses, scaling_advice, scaling_warning
+from workflows.components.checks import (
+    check_losses,
+    progress_warning,
+    scaling_advice,
+    scaling_warning,
+)
 from workflows.components.context import RunContext
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
@@ -166,6 +171,9 @@ def run(ctx: RunContext) -> None:
         with secure.named_range_errors(bounds, "SS-LR training"):
             model = train(ctx, spu, parts, y)
         check_losses(model.losses, ctx.params["reg_type"], advice)
+        stalled = progress_warning(model.losses, ctx.params["reg_type"], advice)
+        if stalled:
+            ctx.warn(stalled)
         meta = manifest(ctx, layout, label_party, model, plan)
 
         def write(party: str, share: dict) -> None:
