@@ -79,7 +79,7 @@ def test_a_range_no_precision_can_hold_names_the_operation_the_bound_and_the_col
     with pytest.raises(CheckFailed) as failure:
         train(tmp_path, data)
     message = str(failure.value)
-    assert message.startswith("SS-LR training: the values of alice's income, age are too large")
+    assert message.startswith("the values of alice's income, age are too large for the secure")
     assert "plan_precision" in message, message
     assert "safe bound 2^" in message, message
 

@@ -161,7 +161,7 @@ def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> st
     columns = error.label or describe_columns(bounds)
     advice = scaling_advice(unscaled_columns(bounds)) or error.fix
     return (
-        f"{what}: the values of {columns} are too large for the secure fixed-point encoding "
+        f"the values of {columns} are too large for the secure fixed-point encoding of {what} "
         f"({error.operation}: {error.problem}; safe bound {format_bound(error.bound)}). "
         f"Fix: {advice}."
     )

@@ -85,7 +85,7 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     bits = trained.fxp_fraction_bits if trained else DEFAULT_FRACTION_BITS
     if needed.fxp_fraction_bits < bits:
         raise CheckFailed(
-            f"SS-LR prediction: the values of {secure.describe_columns(bounds)} are larger than "
+            f"the values of {secure.describe_columns(bounds)} are larger than "
             f"the model's precision ({bits} fraction bits) can hold. Fix: transform this table "
             "as the training table was (apply the training scaler's rule to it)."
         )
