@@ -128,7 +128,7 @@ def plan_spu(ctx: RunContext, bounds: list[PartyBounds], *, rows: int, what: str
     """
     largest = max((b.bound for b in bounds), default=0.0)
     planned = max(largest, math.sqrt(max(rows, 1) * largest))
-    with named_range_errors(bounds, what):
+    with named_range_errors(ctx, bounds, what):
         plan = plan_precision(planned, products=1, protocol=PROTOCOL, field=FIELD)
     ctx.log(f"precision for {what}: {plan.reason}")
     return plan
@@ -144,16 +144,19 @@ def describe_columns(bounds: list[PartyBounds]) -> str:
 
 
 @contextmanager
-def named_range_errors(bounds: list[PartyBounds], what: str) -> Iterator[None]:
+def named_range_errors(ctx: RunContext, bounds: list[PartyBounds], what: str) -> Iterator[None]:
     """Turn the engine's RangeError (bare or from a party) into a node failure naming the
-    operation, the bound and the columns, with the fix."""
+    operation, the bound and the columns, with the fix; the engine's full explanation goes to
+    the node's log."""
     try:
         yield
     except RangeError as error:
+        ctx.log(f"the engine refused {what}: {error}")
         raise CheckFailed(range_message(error, bounds, what)) from error
     except PartyFailure as failure:
         if not isinstance(failure.error, RangeError):
             raise
+        ctx.log(f"the engine refused {what} at {failure.party}: {failure.error}")
         raise CheckFailed(range_message(failure.error, bounds, what)) from failure
 
 
@@ -162,6 +165,5 @@ def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> st
     advice = scaling_advice(unscaled_columns(bounds)) or error.fix
     return (
         f"the values of {columns} are too large for the secure fixed-point encoding of {what} "
-        f"({error.operation}: {error.problem}; safe bound {format_bound(error.bound)}). "
-        f"Fix: {advice}."
+        f"(operation {error.operation}, safe bound {format_bound(error.bound)}). Fix: {advice}."
     )

@@ -109,7 +109,7 @@ def predict(ctx: RunContext, manifest: dict):
     regression = SSRegression(
         spu, weights=weights, reg_type=manifest["reg_type"], sig_type=manifest["sig_type"]
     )
-    with secure.named_range_errors(bounds, "SS-LR prediction"):
+    with secure.named_range_errors(ctx, bounds, "SS-LR prediction"):
         scores = regression.predict(parts)
         ctx.progress(80)
         return scores.to(core.PYU(ctx.params["receiver"])), advice

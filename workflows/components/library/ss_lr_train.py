@@ -168,7 +168,7 @@ def run(ctx: RunContext) -> None:
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         plan = secure.plan_spu(ctx, bounds, rows=batch, what="SS-LR training")
         spu = secure.make_spu(parties, plan)
-        with secure.named_range_errors(bounds, "SS-LR training"):
+        with secure.named_range_errors(ctx, bounds, "SS-LR training"):
             model = train(ctx, spu, parts, y)
         check_losses(model.losses, ctx.params["reg_type"], advice)
         stalled = progress_warning(model.losses, ctx.params["reg_type"], advice)

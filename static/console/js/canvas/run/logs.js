@@ -10,8 +10,15 @@ import { el, timeText } from "./dom.js";
 
 const MAX_LINES = 3000;
 // Lines carry a level ("info", "warning", "error"); older lines have none and are info.
-const LEVEL_TAGS = { info: "", warning: "Warning ", error: "Error " };
+// The symbol is shown; the word is for screen readers (colour alone says nothing to them).
+const LEVEL_TAGS = { info: "", warning: "Warning", error: "Error" };
+const LEVEL_SYMBOLS = { warning: "⚠", error: "✖" };
 const STICK_SLACK_PX = 12;
+
+function levelTag(level) {
+  if (!LEVEL_TAGS[level]) return null;
+  return el("span", { className: "log-tag" }, el("span", { "aria-hidden": "true" }, `${LEVEL_SYMBOLS[level]} `), el("span", { className: "visually-hidden" }, `${LEVEL_TAGS[level]}: `));
+}
 
 export function createLogDrawer(root) {
   const seen = new Set();
@@ -68,12 +75,12 @@ export function createLogDrawer(root) {
     const item = el("li", { dataset: { node, level }, className: `log-level-${level}`, hidden: !shown(node) },
       el("time", { dateTime: line.time || "" }, timeText(line.time)),
       el("span", { className: "log-node", title: node }, node),
-      el("span", { className: "log-message" }, LEVEL_TAGS[level] ? el("strong", { className: "log-tag" }, LEVEL_TAGS[level]) : null, line.message));
+      el("span", { className: "log-message" }, levelTag(level), line.message));
     list.append(item);
     if (list.children.length > MAX_LINES) list.firstElementChild.remove();
     state.count += 1;
     toggle.querySelector(".log-count").textContent = String(state.count);
-    latest.textContent = `${node}: ${LEVEL_TAGS[level]}${line.message}`;
+    latest.textContent = `${node}: ${LEVEL_TAGS[level] ? `${LEVEL_SYMBOLS[level]} ` : ""}${line.message}`;
     latest.classList.toggle("is-error", level === "error");
     if (!item.hidden) empty.hidden = true;
     if (stick) body.scrollTop = body.scrollHeight;
