@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from core.errors import PartyFailure
+from core.mpc.precision import plan_precision
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
+from workflows.components.library.pearson import correlation_magnitude
 from workflows.components.params import ParamEnv, ParamError
 
 PARTIES = ("alice", "bob", "carol")
@@ -62,3 +64,28 @@ def test_it_needs_two_numeric_feature_columns(tmp_path):
         features.clean(["a"], env)
     with pytest.raises(ParamError, match="type 'str'"):
         features.clean(["a", "s"], env)
+
+
+def test_many_rows_get_fewer_fraction_bits_stated_in_the_log(tmp_path):
+    """Z^T Z sums n products: from 2^16 rows 18 fraction bits lose the truncation's headroom,
+    so the plan takes 17 (and the result still matches numpy)."""
+    rows = 140_000
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=rows)
+    given = {
+        "alice": pd.DataFrame({"a": base + rng.normal(0, 1, rows)}),
+        "bob": pd.DataFrame({"b": -base + rng.normal(0, 0.5, rows)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    logs: list[str] = []
+    params = {"features": ["a", "b"]}
+    out = run_component(tmp_path, "stats/pearson", params, {"input_ds": data}, logs=logs)
+    assert any("Pearson correlation: FM64 with 17 fraction bits" in line for line in logs), logs
+    expected = np.corrcoef(given["alice"]["a"], given["bob"]["b"])[0, 1]
+    assert out["report"].read_json("bob")["matrix"][0][1] == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.parametrize(("rows", "bits"), [(3_643, 18), (65_535, 18), (65_536, 17), (2**20, 15)])
+def test_the_planned_precision_follows_the_row_count(rows, bits):
+    magnitude = correlation_magnitude(rows)
+    assert plan_precision(magnitude, products=1, protocol="SEMI2K").fxp_fraction_bits == bits

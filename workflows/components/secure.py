@@ -63,13 +63,6 @@ def make_spu(parties: list[str], plan: PrecisionPlan | None = None) -> core.SPU:
     return core.SPU({"nodes": list(parties), "runtime_config": config})
 
 
-@contextmanager
-def spu_session(ctx: RunContext, parties: list[str]) -> Iterator[core.SPU]:
-    """A session and an SPU at the default precision (for inputs the component bounds itself)."""
-    with session(ctx, parties):
-        yield make_spu(parties)
-
-
 def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
     """Run `fn` on `party`'s worker (its own data only); the result stays at that party.
 
@@ -118,18 +111,20 @@ def unscaled_columns(bounds: list[PartyBounds]) -> dict[str, list[str]]:
     return {b.party: list(b.unscaled) for b in bounds if b.unscaled}
 
 
-def plan_spu(ctx: RunContext, bounds: list[PartyBounds], *, rows: int, what: str):
-    """Fraction bits for values up to the parties' largest bound, logged with the reason.
-
-    The secure programs multiply inputs by one other value of similar size (weights, an
-    error in [-1, 1], a column) and sum up to `rows` such products before truncating
-    (`X_b^T e` in SS-LR's gradient): the plan covers one product of values up to
-    max(B, sqrt(rows * B)), i.e. both B^2 and rows * B * 1 stay within the truncation's range.
-    """
+def gradient_magnitude(bounds: list[PartyBounds], rows: int) -> float:
+    """What one product must hold when inputs (|x| <= B, the parties' largest bound) are
+    multiplied by values of similar size (weights, an error in [-1, 1]) and up to `rows` such
+    products are summed before truncating (`X_b^T e` in SS-LR's gradient): one product of
+    values up to max(B, sqrt(rows * B)) keeps both B^2 and rows * B * 1 in range."""
     largest = max((b.bound for b in bounds), default=0.0)
-    planned = max(largest, math.sqrt(max(rows, 1) * largest))
+    return max(largest, math.sqrt(max(rows, 1) * largest))
+
+
+def plan_spu(ctx: RunContext, bounds: list[PartyBounds], magnitude: float, what: str):
+    """Fraction bits for one product of values up to `magnitude` (which the caller derives
+    from the parties' bounds and its program), logged with the engine's reason."""
     with named_range_errors(ctx, bounds, what):
-        plan = plan_precision(planned, products=1, protocol=PROTOCOL, field=FIELD)
+        plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=FIELD)
     ctx.log(f"precision for {what}: {plan.reason}")
     return plan
 

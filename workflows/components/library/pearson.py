@@ -3,14 +3,23 @@
 Each party loads its own chosen columns on its own worker and rescales them locally (subtract
 its own mean, divide by its own largest absolute deviation, times 8): a per-column affine map
 leaves correlations unchanged, reveals nothing (it never leaves the party) and keeps every
-value inside the SPU's fixed-point range (18 fraction bits on a 64-bit ring: products of two
-values must stay below about 2^27). On the SPU (SEMI2K, `workflows.components.secure`) the
-columns are then standardised (mean, variance, inverse square root) and the matrix is
-Z^T Z / n; only that matrix is revealed, into the report every project party receives.
+input within [-8, 8]. On the SPU (SEMI2K, `workflows.components.secure`) the columns are then
+standardised (mean, variance, inverse square root) and the matrix is Z^T Z / n; only that
+matrix is revealed, into the report every project party receives.
+
+Precision from the data (stated in the node's log): a standardised column has |z| <= sqrt(n)
+and Z^T Z sums n products whose absolute sum is at most n (Cauchy-Schwarz) before it is
+truncated, so the engine plans one product of values up to max(16, sqrt(n))
+(`correlation_magnitude`): 18 fraction bits below 2^16 rows, fewer beyond. At 18 bits the
+truncation of Z^T Z would lose the engine's headroom from 2^16 rows (failing with probability
+above 2^-10 per element under SEMI2K's local truncation) and overflow from 2^26 rows; this is
+where SecretPad recommends FM128, which this engine does not have.
 Precision: within 1e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -24,6 +33,12 @@ from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
 
 RANGE = 8.0  # largest absolute value of a locally rescaled column
+
+
+def correlation_magnitude(rows: int) -> float:
+    """One product's planned magnitude (module docstring): centred |x| <= 2 RANGE, and
+    sqrt(rows) so that Z^T Z's sum of `rows` products stays in range."""
+    return max(2 * RANGE, math.sqrt(max(rows, 1)))
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -69,10 +84,18 @@ def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     parts = layout(info, ctx.params["features"])
     ctx.progress(0)
-    with secure.spu_session(ctx, list(info.parties)) as spu:
+    what = "Pearson correlation"
+    with secure.session(ctx, list(info.parties)):
         columns = [load(ctx, party, names) for party, names in parts]
+        bounds = [
+            secure.column_bounds(party, names, column, features=False)
+            for (party, names), column in zip(parts, columns, strict=True)
+        ]
+        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(bounds[0].rows), what)
+        spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
-        matrix = np.asarray(reveal(spu(correlate)(*columns)), dtype=np.float64)
+        with secure.named_range_errors(ctx, bounds, what):
+            matrix = np.asarray(reveal(spu(correlate)(*columns)), dtype=np.float64)
     names = [name for _, party_names in parts for name in party_names]
     report = {
         "kind": "pearson",

@@ -81,7 +81,8 @@ def trained_precision(manifest: dict) -> PrecisionPlan | None:
 
 def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features: int) -> None:
     """The table's values must fit the precision the model's shares are encoded with."""
-    needed = secure.plan_spu(ctx, bounds, rows=features, what="SS-LR prediction")
+    magnitude = secure.gradient_magnitude(bounds, features)  # X w sums `features` products
+    needed = secure.plan_spu(ctx, bounds, magnitude, "SS-LR prediction")
     bits = trained.fxp_fraction_bits if trained else DEFAULT_FRACTION_BITS
     if needed.fxp_fraction_bits < bits:
         raise CheckFailed(

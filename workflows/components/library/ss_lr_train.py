@@ -166,7 +166,8 @@ def run(ctx: RunContext) -> None:
         parts, y, bounds = load(ctx, layout, label_party)
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
-        plan = secure.plan_spu(ctx, bounds, rows=batch, what="SS-LR training")
+        magnitude = secure.gradient_magnitude(bounds, batch)
+        plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training")
         spu = secure.make_spu(parties, plan)
         with secure.named_range_errors(ctx, bounds, "SS-LR training"):
             model = train(ctx, spu, parts, y)
