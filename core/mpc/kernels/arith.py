@@ -57,12 +57,13 @@ def mul_bit(ctx: MPCContext, bit: AShare, x: AShare) -> AShare:
 def mul_sp(ctx: MPCContext, x: AShare, p) -> AShare:
     """x * p for public p; small integer p needs no truncation and is exact."""
     arr = np.asarray(p)
-    if _is_small_int(arr):
+    if is_small_int(arr):
         return ctx.proto.mul_sp(x, arr.astype(np.int64).view(RING_DTYPE))
     return trunc(ctx, ctx.proto.mul_sp(x, ctx.encode(arr)))
 
 
-def _is_small_int(arr: np.ndarray) -> bool:
+def is_small_int(arr: np.ndarray) -> bool:
+    """True when `mul_sp` multiplies by `arr` as ring integers, without truncation."""
     if arr.dtype.kind in "iub":
         return bool(np.all(np.abs(arr.astype(np.int64)) < _INT_FAST_PATH_LIMIT))
     if arr.dtype.kind == "f" and np.all(np.isfinite(arr)):
