@@ -71,7 +71,7 @@ def test_a_failed_run_explains_itself_in_the_toast_the_log_and_the_results(
     assert run.status == Status.FAILED
     expect(toast).to_contain_text(
         f"Run #{run.pk} failed at SS-LR training (train): the values of alice's income, age "
-        "are too large"
+        "are out of the range SS-LR training can compute on"
     )
     expect(toast).to_contain_text("Fix: add a scaler (Scaler, before this node) for alice's")
 

@@ -79,9 +79,19 @@ def test_a_range_no_precision_can_hold_names_the_operation_the_bound_and_the_col
     with pytest.raises(CheckFailed) as failure:
         train(tmp_path, data)
     message = str(failure.value)
-    assert message.startswith("the values of alice's income, age are too large for the secure")
+    assert message.startswith("the values of alice's income, age are out of the range SS-LR")
     assert "plan_precision" in message, message
     assert "safe bound 2^" in message, message
+
+
+def test_fewer_fraction_bits_than_the_loss_needs_fail_before_training(tmp_path):
+    """Income around 50,000 leaves 8 fraction bits: the loss's 2^-10 clip would round to 0 and
+    the revealed losses went negative; refused before training instead."""
+    data, _, _ = frames(50_000.0)
+    logs: list[str] = []
+    with pytest.raises(CheckFailed, match="only 8 fraction bits, fewer than the 10 it needs"):
+        train(tmp_path, data, logs)
+    assert any("precision for SS-LR training: FM64 with 8 fraction bits" in m for m in logs)
 
 
 def test_scaled_features_train_without_warnings_at_full_precision(tmp_path):

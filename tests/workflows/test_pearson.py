@@ -10,6 +10,7 @@ from core.errors import PartyFailure
 from core.mpc.precision import plan_precision
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
+from workflows.components.checks import CheckFailed
 from workflows.components.library.pearson import correlation_magnitude
 from workflows.components.params import ParamEnv, ParamError
 
@@ -67,8 +68,8 @@ def test_it_needs_two_numeric_feature_columns(tmp_path):
 
 
 def test_many_rows_get_fewer_fraction_bits_stated_in_the_log(tmp_path):
-    """Z^T Z sums n products: from 2^16 rows 18 fraction bits lose the truncation's headroom,
-    so the plan takes 17 (and the result still matches numpy)."""
+    """X^T X sums n products: the plan takes fewer fraction bits as n grows (14 for 140,000
+    rows), states it in the log, and the result still matches numpy."""
     rows = 140_000
     rng = np.random.default_rng(5)
     base = rng.normal(size=rows)
@@ -80,12 +81,29 @@ def test_many_rows_get_fewer_fraction_bits_stated_in_the_log(tmp_path):
     logs: list[str] = []
     params = {"features": ["a", "b"]}
     out = run_component(tmp_path, "stats/pearson", params, {"input_ds": data}, logs=logs)
-    assert any("Pearson correlation: FM64 with 17 fraction bits" in line for line in logs), logs
+    assert any("Pearson correlation: FM64 with 14 fraction bits" in line for line in logs), logs
     expected = np.corrcoef(given["alice"]["a"], given["bob"]["b"])[0, 1]
     assert out["report"].read_json("bob")["matrix"][0][1] == pytest.approx(expected, abs=1e-3)
 
 
-@pytest.mark.parametrize(("rows", "bits"), [(3_643, 18), (65_535, 18), (65_536, 17), (2**20, 15)])
+@pytest.mark.parametrize(("rows", "bits"), [(500, 18), (3_643, 17), (140_000, 14), (2**20, 12)])
 def test_the_planned_precision_follows_the_row_count(rows, bits):
     magnitude = correlation_magnitude(rows)
     assert plan_precision(magnitude, products=1, protocol="SEMI2K").fxp_fraction_bits == bits
+
+
+def test_an_extreme_outlier_in_many_rows_fails_naming_its_columns(tmp_path):
+    """One outlier among 100,000 equal values: the rescaled variance (64 / n) is below the
+    inverse square root's domain; the node fails naming the columns, no silent garbage."""
+    rows = 100_000
+    spike = np.zeros(rows)
+    spike[7] = 1.0
+    given = {
+        "alice": pd.DataFrame({"spike": spike}),
+        "bob": pd.DataFrame({"b": np.random.default_rng(1).normal(size=rows)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    params = {"features": ["spike", "b"]}
+    with pytest.raises(CheckFailed, match="alice's spike") as failure:
+        run_component(tmp_path, "stats/pearson", params, {"input_ds": data})
+    assert "operation rsqrt" in str(failure.value)

@@ -32,6 +32,7 @@ import numpy as np
 import core
 from core.device import runtime
 from core.errors import PartyFailure, RangeError, format_bound
+from core.mpc.bounds import Bounded
 from core.mpc.precision import PrecisionPlan, plan_precision
 from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
@@ -107,6 +108,36 @@ def column_bounds(
     return PartyBounds(party, float(bound), tuple(unscaled), int(rows))
 
 
+def column_label(party: str, columns: list[str]) -> str:
+    """How the engine names a party's input in its errors: "alice's income, age"."""
+    return f"{party}'s {', '.join(columns)}"
+
+
+def labelled(
+    party: str, columns: list[str], matrix: core.PYUObject, *, bound: float | None = None
+) -> core.PYUObject:
+    """The party's matrix as an SPU input named after its columns (`core.mpc.bounds.Bounded`),
+    so the engine's RangeErrors name them; `bound` declares |x| <= bound, checked at the
+    party."""
+    label = column_label(party, columns)
+    return at_party(party, lambda x: Bounded(x, bound=bound, label=label), matrix)
+
+
+def measured_input(
+    party: str,
+    columns: list[str],
+    read: Callable[[], np.ndarray],
+    *,
+    features: bool = True,
+    bound: float | None = None,
+) -> tuple[core.PYUObject, PartyBounds]:
+    """Read a party's matrix at that party: the SPU input named after its columns, and what
+    the party discloses about it (`column_bounds`)."""
+    matrix = at_party(party, read)
+    measured = column_bounds(party, columns, matrix, features=features)
+    return labelled(party, columns, matrix, bound=bound), measured
+
+
 def unscaled_columns(bounds: list[PartyBounds]) -> dict[str, list[str]]:
     return {b.party: list(b.unscaled) for b in bounds if b.unscaled}
 
@@ -120,12 +151,22 @@ def gradient_magnitude(bounds: list[PartyBounds], rows: int) -> float:
     return max(largest, math.sqrt(max(rows, 1) * largest))
 
 
-def plan_spu(ctx: RunContext, bounds: list[PartyBounds], magnitude: float, what: str):
+def plan_spu(
+    ctx: RunContext, bounds: list[PartyBounds], magnitude: float, what: str, min_bits: int = 0
+):
     """Fraction bits for one product of values up to `magnitude` (which the caller derives
-    from the parties' bounds and its program), logged with the engine's reason."""
+    from the parties' bounds and its program), logged with the engine's reason; fewer than
+    `min_bits` (what the program's own constants need) fail the node naming the columns."""
     with named_range_errors(ctx, bounds, what):
         plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=FIELD)
     ctx.log(f"precision for {what}: {plan.reason}")
+    if plan.fxp_fraction_bits < min_bits:
+        advice = scaling_advice(unscaled_columns(bounds)) or "scale the inputs"
+        raise CheckFailed(
+            f"the values of {describe_columns(bounds)} leave {what} only "
+            f"{plan.fxp_fraction_bits} fraction bits, fewer than the {min_bits} it needs. "
+            f"Fix: {advice}."
+        )
     return plan
 
 
@@ -159,6 +200,6 @@ def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> st
     columns = error.label or describe_columns(bounds)
     advice = scaling_advice(unscaled_columns(bounds)) or error.fix
     return (
-        f"the values of {columns} are too large for the secure fixed-point encoding of {what} "
+        f"the values of {columns} are out of the range {what} can compute on in fixed point "
         f"(operation {error.operation}, safe bound {format_bound(error.bound)}). Fix: {advice}."
     )

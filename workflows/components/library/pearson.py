@@ -2,18 +2,19 @@
 
 Each party loads its own chosen columns on its own worker and rescales them locally (subtract
 its own mean, divide by its own largest absolute deviation, times 8): a per-column affine map
-leaves correlations unchanged, reveals nothing (it never leaves the party) and keeps every
-input within [-8, 8]. On the SPU (SEMI2K, `workflows.components.secure`) the columns are then
-standardised (mean, variance, inverse square root) and the matrix is Z^T Z / n; only that
-matrix is revealed, into the report every project party receives.
+leaves correlations unchanged, reveals nothing (it never leaves the party) and puts every
+input in [-8, 8] with mean 0, which the party declares to the engine (`Bounded`, checked at
+the party, named after its columns). On the SPU (SEMI2K, `workflows.components.secure`) the
+matrix is C / sqrt(diag C diag C^T) for the covariance C = X^T X / n; only that matrix is
+revealed, into the report every project party receives.
 
-Precision from the data (stated in the node's log): a standardised column has |z| <= sqrt(n)
-and Z^T Z sums n products whose absolute sum is at most n (Cauchy-Schwarz) before it is
-truncated, so the engine plans one product of values up to max(16, sqrt(n))
-(`correlation_magnitude`): 18 fraction bits below 2^16 rows, fewer beyond. At 18 bits the
-truncation of Z^T Z would lose the engine's headroom from 2^16 rows (failing with probability
-above 2^-10 per element under SEMI2K's local truncation) and overflow from 2^26 rows; this is
-where SecretPad recommends FM128, which this engine does not have.
+Precision from the data (stated in the node's log): X^T X sums n products of values in
+[-8, 8] before it is truncated, which the engine's public bounds check; the plan covers one
+product of values up to 8 sqrt(n) (`correlation_magnitude`), so the fraction bits drop as the
+row count grows (17 for the demo's 3,643 rows, 14 at 2^17 rows) instead of overflowing, where
+SecretPad recommends FM128 (which this engine does not have). A column whose rescaled
+variance falls below the inverse square root's domain (2^-10: one extreme outlier in more
+than 65,536 rows) fails the node naming its columns.
 Precision: within 1e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows).
 """
 
@@ -32,13 +33,13 @@ from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
 
-RANGE = 8.0  # largest absolute value of a locally rescaled column
+RANGE = 8.0  # largest absolute value of a locally rescaled (and centred) column
 
 
 def correlation_magnitude(rows: int) -> float:
-    """One product's planned magnitude (module docstring): centred |x| <= 2 RANGE, and
-    sqrt(rows) so that Z^T Z's sum of `rows` products stays in range."""
-    return max(2 * RANGE, math.sqrt(max(rows, 1)))
+    """One product's planned magnitude (module docstring): X^T X sums `rows` products of
+    values in [-RANGE, RANGE], i.e. one product of values up to RANGE sqrt(rows)."""
+    return RANGE * math.sqrt(max(rows, 1))
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -62,11 +63,11 @@ def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
 
 
 def correlate(*parts):
-    """SPU program: standardise every column and return Z^T Z / n."""
+    """SPU program on centred columns: the correlation matrix C / sqrt(diag C diag C^T)."""
     x = np.concatenate(parts, axis=1)
-    centred = x - x.mean(axis=0, keepdims=True)
-    z = centred * (centred * centred).mean(axis=0, keepdims=True).rsqrt()
-    return (z.T @ z) / x.shape[0]
+    covariance = (x.T @ x) / x.shape[0]
+    scale = (x * x).mean(axis=0, keepdims=True).rsqrt()
+    return covariance * scale * scale.T
 
 
 def layout(info: ArtifactInfo, features: list[str]) -> list[tuple[str, list[str]]]:
@@ -76,8 +77,10 @@ def layout(info: ArtifactInfo, features: list[str]) -> list[tuple[str, list[str]
 
 
 def load(ctx: RunContext, party: str, names: list[str]):
+    """A party's rescaled columns as a declared SPU input, and what it discloses about them."""
     data = ctx.inputs["input_ds"]
-    return secure.at_party(party, lambda: rescale(read_numeric(data, party, names), party, names))
+    read = lambda: rescale(read_numeric(data, party, names), party, names)  # noqa: E731
+    return secure.measured_input(party, names, read, features=False, bound=RANGE)
 
 
 def run(ctx: RunContext) -> None:
@@ -86,16 +89,13 @@ def run(ctx: RunContext) -> None:
     ctx.progress(0)
     what = "Pearson correlation"
     with secure.session(ctx, list(info.parties)):
-        columns = [load(ctx, party, names) for party, names in parts]
-        bounds = [
-            secure.column_bounds(party, names, column, features=False)
-            for (party, names), column in zip(parts, columns, strict=True)
-        ]
+        inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
+        bounds = list(bounds)
         plan = secure.plan_spu(ctx, bounds, correlation_magnitude(bounds[0].rows), what)
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
         with secure.named_range_errors(ctx, bounds, what):
-            matrix = np.asarray(reveal(spu(correlate)(*columns)), dtype=np.float64)
+            matrix = np.asarray(reveal(spu(correlate)(*inputs)), dtype=np.float64)
     names = [name for _, party_names in parts for name in party_names]
     report = {
         "kind": "pearson",

@@ -98,9 +98,10 @@ def predict(ctx: RunContext, manifest: dict):
     parts, bounds = [], []
     for part in manifest["features"]:
         party, columns = part["party"], part["columns"]
-        matrix = secure.at_party(party, lambda p=party, c=columns: read_numeric(data, p, c))
+        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
+        matrix, measured = secure.measured_input(party, columns, read)
         parts.append(matrix)
-        bounds.append(secure.column_bounds(party, columns, matrix))
+        bounds.append(measured)
     advice = warn_unscaled(ctx, bounds)
     trained = trained_precision(manifest)
     check_fits(ctx, bounds, trained, sum(len(part["columns"]) for part in manifest["features"]))

@@ -23,10 +23,12 @@ standardised features, and they keep the full 18 fraction bits.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from core import reveal
-from core.ml.ss_lr import SSRegression
+from core.ml.ss_lr import LOSS_CLIP, SSRegression
 from workflows.components import secure
 from workflows.components.checks import (
     check_losses,
@@ -41,6 +43,9 @@ from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import finite, report_info, report_port, table_port
 
 MODEL_KIND = "ss_lr"
+# The loss clips probabilities at LOSS_CLIP = 2^-10, which fewer bits would round to 0 (and
+# log(0) is garbage): below this resolution the revealed losses were seen to go negative.
+MIN_FRACTION_BITS = round(-math.log2(LOSS_CLIP))
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -87,12 +92,13 @@ def load(ctx: RunContext, layout: list[dict], label_party: str):
     parts, bounds = [], []
     for part in layout:
         party, columns = part["party"], part["columns"]
-        matrix = secure.at_party(party, lambda p=party, c=columns: read_numeric(data, p, c))
+        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
+        matrix, measured = secure.measured_input(party, columns, read)
         parts.append(matrix)
-        bounds.append(secure.column_bounds(party, columns, matrix))
-    y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [label]))
-    bounds.append(secure.column_bounds(label_party, [label], y, features=False))
-    return parts, y, bounds
+        bounds.append(measured)
+    read = lambda: read_numeric(data, label_party, [label])  # noqa: E731
+    y, measured = secure.measured_input(label_party, [label], read, features=False)
+    return parts, y, [*bounds, measured]
 
 
 def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
@@ -167,7 +173,7 @@ def run(ctx: RunContext) -> None:
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
-        plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training")
+        plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training", MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
         with secure.named_range_errors(ctx, bounds, "SS-LR training"):
             model = train(ctx, spu, parts, y)
