@@ -18,7 +18,7 @@ import pytest
 from tests.workflows.conftest import edge, node
 from tests.workflows.runs import run_now, statuses
 from tests.workflows.unscaled_pipeline import authorise_datasets, credit_risk_graph, reference_auc
-from workflows import events, services
+from workflows import events, services, state
 from workflows.models import Artifact, Status
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +180,23 @@ def test_a_receiver_without_the_label_is_named(pipeline_factory, datasets):
     assert [(p["node"], p["field"]) for p in found] == [("evaluate", "label")]
     assert "held by alice, not by bob, the receiver of predict's predictions" in found[0]["message"]
     assert found[0]["message"].endswith("Fix: choose alice as the receiver in predict.")
+
+
+def test_the_run_report_lists_warnings_and_marks_error_lines(pipeline_factory, datasets, api_bob):
+    loans, spend, _ = datasets
+    run = run_now(pipeline_factory(credit_risk_graph(loans.pk, spend.pk, scaled=["spend"])))
+    html = api_bob.get(f"/api/v1/runs/{run.pk}/report/").content.decode()
+    assert "Warning: features not scaled at alice: income, age" in html
+    assert "ERROR  failed: the values of alice&#x27;s income, age" in html
+
+
+def test_a_repeated_warning_is_recorded_once(pipeline_factory, datasets):
+    loans, spend, _ = datasets
+    run = run_now(pipeline_factory(credit_risk_graph(loans.pk, spend.pk, scaled=["spend"])))
+    train = run.nodes.get(node_id="train")
+    lines = len(train.logs)
+    state.add_node_warning(train, train.warnings[0]["message"])
+    train.refresh_from_db()
+    assert (len(train.warnings), len(train.logs)) == (1, lines)
+    with pytest.raises(ValueError, match="log level 'loud'"):
+        state.add_node_log(train, "x", "loud")
