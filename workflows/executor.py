@@ -190,6 +190,8 @@ class RunExecution:
 
     def _reuse(self, node: NodeRun, origin: NodeRun, outputs: dict) -> None:
         node.reused_from, self.outputs[node.node_id] = origin, outputs
+        for warning in origin.warnings:  # they hold for the output, wherever it is used
+            state.add_node_warning(node, warning["message"])
         state.set_node_status(node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}")
 
     def _inputs(self, node_id: str) -> dict[str, ArtifactData]:

@@ -200,3 +200,20 @@ def test_a_repeated_warning_is_recorded_once(pipeline_factory, datasets):
     assert (len(train.warnings), len(train.logs)) == (1, lines)
     with pytest.raises(ValueError, match="log level 'loud'"):
         state.add_node_log(train, "x", "loud")
+
+
+def test_a_reused_output_keeps_its_warnings(pipeline_factory, datasets):
+    loans, spend, _ = datasets
+    graph = credit_risk_graph(loans.pk, spend.pk, scaled=["income", "age", "spend"])
+    pipeline = pipeline_factory(graph)
+    first = run_now(pipeline)
+    state.add_node_warning(first.nodes.get(node_id="train"), "a warning about the model")
+    again = run_now(pipeline, reuse=True)
+    train = again.nodes.get(node_id="train")
+    assert train.reused_from.run_id == first.pk
+    assert [w["message"] for w in train.warnings] == ["a warning about the model"]
+    assert train.logs[0] | {"time": None} == {
+        "time": None,
+        "message": "a warning about the model",
+        "level": "warning",
+    }
