@@ -31,6 +31,7 @@ import numpy as np
 
 from core.errors import RangeError, format_bound
 from core.mpc.fixedpoint import encoding_limit
+from core.mpc.kernels.arith import is_small_int
 from core.mpc.precision import product_limit
 
 MAX_LABELS_SHOWN = 4
@@ -218,3 +219,51 @@ def check_product(
             f"{2 * fraction_bits}-fraction-bit intermediate could overflow the 64-bit ring",
             label=label,
         )
+
+
+# ----- rules: an operation's result interval from its operands', checked before computing ----
+# Each takes (a, b, public, label, fraction_bits): the operands' intervals (None if unknown),
+# the public operand itself (None if both are secret), the labels' text and f.
+def sum_rule(operation: str, op):
+    """add / subtract: op(a, b), which must stay within the safe magnitude."""
+
+    def rule(a, b, public, label, fraction_bits):
+        interval = join(a, b, op)
+        check_magnitude(operation, interval, fraction_bits, label)
+        return interval
+
+    return rule
+
+
+def product_rule(a, b, public, label, fraction_bits):
+    """multiply: small public integers multiply exactly (no truncation, magnitude checked);
+    anything else goes through a 2f-bit intermediate (`check_product`) and one truncation."""
+    if public is not None and is_small_int(np.asarray(public)):
+        interval = join(a, b, Interval.__mul__)
+        check_magnitude("multiply", interval, fraction_bits, label)
+        return interval
+    check_product("multiply", a, b, fraction_bits, label)
+    return join(a, b, lambda u, v: (u * v).widened(2.0**-fraction_bits))
+
+
+def public_division_rule(a, b, public, label, fraction_bits):
+    """x / public d: the reciprocal's two limbs need |x| and |x / d| below 2^(62 - 2f)."""
+    if a is None or b is None or b.lo <= 0 <= b.hi:
+        return None
+    inverse = Interval(1 / b.hi, 1 / b.lo)
+    check_product("divide", a, Interval(1.0, 1.0), fraction_bits, label)  # low limb: |x| 2^(2f)
+    check_product("divide", a, inverse, fraction_bits, label)  # high limb: |x / d| 2^(2f)
+    return (a * inverse).widened(2.0 ** (1 - fraction_bits))
+
+
+def matmul_interval(a, b, inner: int, label, fraction_bits) -> Interval | None:
+    """x @ y with inner dimension k: k products summed before one truncation."""
+    check_product("matmul", a, b, fraction_bits, label, inner=inner)
+    return join(a, b, lambda u, v: (u * v).scaled(inner).widened(2.0**-fraction_bits))
+
+
+def public_matmul_weight(public: np.ndarray, axis: int) -> float | None:
+    """max_j sum_k |p_kj| (summing over `axis`): |x @ p| <= B times this for |x| <= B."""
+    if public.dtype.kind not in "biuf" or not public.size:
+        return None
+    return float(np.max(np.sum(np.abs(public.astype(np.float64)), axis=axis)))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import ConfigError, ShapeError, UnsupportedOperation
-from core.mpc.bounds import UNIT, Interval, check_magnitude, check_product, join, label_text
+from core.mpc import bounds
+from core.mpc.bounds import UNIT, Interval, check_magnitude, label_text
 from core.mpc.context import MPCContext
 from core.mpc.kernels import arith, compare, domains
 from core.mpc.kernels.activations import SIGMOID_MODES
@@ -176,13 +177,15 @@ class SecretTensor:
         return broadcast_share(a, shape), broadcast_share(b, shape)
 
     def _binary(self, other, ss, sp, ps=None, reflected=False, kind=None, bound=None):
-        """Broadcast and dispatch; `bound(a, b, public)` gives the result's interval from the
-        operands' (raising RangeError before anything is computed) or None if unknown."""
+        """Broadcast and dispatch. `bound` is a rule of `core.mpc.bounds`: the result's interval
+        from the operands' (raising RangeError before anything is computed), None if unknown."""
         ctx = self.ctx
         if isinstance(other, SecretTensor):
             a, b = (other, self) if reflected else (self, other)
             labels = a.labels | b.labels
-            interval = bound(a.interval, b.interval, None, label_text(labels)) if bound else None
+            interval = None
+            if bound is not None:
+                interval = bound(a.interval, b.interval, None, label_text(labels), ctx.frac_bits)
             x, y = self.broadcast_pair(a.share, b.share)
             return self._new(ss(ctx, x, y), kind or _result_kind(a, b), interval, labels)
         other = np.asarray(self._check_public(other))
@@ -194,36 +197,10 @@ class SecretTensor:
         if bound is not None:
             public = Interval.of_values(other) if other.dtype.kind in "biuf" else None
             pair = (public, self.interval) if reflected else (self.interval, public)
-            interval = bound(*pair, other, self.label)
+            interval = bound(*pair, other, self.label, ctx.frac_bits)
         if reflected and ps is not None:
             return self._new(ps(ctx, p, x), out_kind, interval)
         return self._new(sp(ctx, x, p), out_kind, interval)
-
-    def _checked(self, operation: str, interval: Interval | None, label) -> Interval | None:
-        check_magnitude(operation, interval, self.ctx.frac_bits, label)
-        return interval
-
-    def _sum_bounds(self, operation: str, op):
-        def bound(a, b, public, label):
-            return self._checked(operation, join(a, b, op), label)
-
-        return bound
-
-    def _mul_bounds(self, a, b, public, label):
-        f = self.ctx.frac_bits
-        if public is not None and arith.is_small_int(np.asarray(public)):
-            return self._checked("multiply", join(a, b, Interval.__mul__), label)  # exact
-        check_product("multiply", a, b, f, label)
-        return join(a, b, lambda u, v: (u * v).widened(2.0**-f))
-
-    def _div_bounds(self, a, b, public, label):
-        """x / public d: the reciprocal's limbs need |x| and |x / d| below 2^(62 - 2f)."""
-        if a is None or b is None or b.lo <= 0 <= b.hi:
-            return None
-        f, inverse = self.ctx.frac_bits, Interval(1 / b.hi, 1 / b.lo)
-        check_product("divide", a, Interval(1.0, 1.0), f, label)  # the low limb: |x| 2^(2f)
-        check_product("divide", a, inverse, f, label)  # the high limb: |x / d| 2^(2f)
-        return (a * inverse).widened(2.0 ** (1 - self.ctx.frac_bits))
 
     # ----- arithmetic -------------------------------------------------------------------
     def __add__(self, other):
@@ -231,7 +208,7 @@ class SecretTensor:
             other,
             lambda c, x, y: c.proto.add_ss(x, y),
             arith.add_sp,
-            bound=self._sum_bounds("add", Interval.__add__),
+            bound=bounds.sum_rule("add", Interval.__add__),
         )
 
     __radd__ = __add__
@@ -241,7 +218,7 @@ class SecretTensor:
             other,
             lambda c, x, y: c.proto.sub_ss(x, y),
             lambda c, x, p: arith.add_sp(c, x, -p),
-            bound=self._sum_bounds("subtract", Interval.__sub__),
+            bound=bounds.sum_rule("subtract", Interval.__sub__),
         )
 
     def __rsub__(self, other):
@@ -251,18 +228,20 @@ class SecretTensor:
             None,
             arith.sub_ps,
             reflected=True,
-            bound=self._sum_bounds("subtract", Interval.__sub__),
+            bound=bounds.sum_rule("subtract", Interval.__sub__),
         )
 
     def __mul__(self, other):
-        return self._binary(other, arith.mul_ss, arith.mul_sp, bound=self._mul_bounds)
+        return self._binary(other, arith.mul_ss, arith.mul_sp, bound=bounds.product_rule)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
         if isinstance(other, SecretTensor):
             return self._divide_secret(other)
-        return self._binary(other, None, self._div_public, kind="fxp", bound=self._div_bounds)
+        return self._binary(
+            other, None, self._div_public, kind="fxp", bound=bounds.public_division_rule
+        )
 
     def _divide_secret(self, other: SecretTensor) -> SecretTensor:
         labels = self.labels | other.labels
@@ -299,15 +278,13 @@ class SecretTensor:
             interval = Interval(low, self.interval.magnitude)
         return self._new(compare.abs_(self.ctx, self.share), None, interval)
 
-    def _matmul_bound(self, a, b, inner: int, label) -> Interval | None:
-        check_product("matmul", a, b, self.ctx.frac_bits, label, inner=inner)
-        return join(a, b, lambda u, v: (u * v).scaled(inner).widened(2.0**-self.ctx.frac_bits))
-
     def __matmul__(self, other):
         if isinstance(other, SecretTensor):
             labels = self.labels | other.labels
             inner = self.shape[-1] if self.shape else 1
-            interval = self._matmul_bound(self.interval, other.interval, inner, label_text(labels))
+            interval = bounds.matmul_interval(
+                self.interval, other.interval, inner, label_text(labels), self.ctx.frac_bits
+            )
             out = arith.matmul_ss(self.ctx, self.share, other.share)
             return self._new(out, _result_kind(self, other), interval, labels)
         other = np.asarray(self._check_public(other))
@@ -322,11 +299,12 @@ class SecretTensor:
         return self._new(out, _result_kind(self, other), interval)
 
     def _public_matmul_bound(self, public: np.ndarray, axis: int) -> Interval | None:
-        """|x @ p| <= B max_j sum_k |p_kj|: the public side's largest absolute column sum."""
-        if public.dtype.kind not in "biuf" or not public.size:
+        weight = bounds.public_matmul_weight(public, axis)
+        if weight is None:
             return None
-        weight = float(np.max(np.sum(np.abs(public.astype(np.float64)), axis=axis)))
-        return self._matmul_bound(self.interval, Interval.symmetric(weight), 1, self.label)
+        return bounds.matmul_interval(
+            self.interval, Interval.symmetric(weight), 1, self.label, self.ctx.frac_bits
+        )
 
     # ----- comparisons (results are secret 0/1 of kind "bool") --------------------------
     def _compare(self, other, flip: bool):
@@ -401,7 +379,8 @@ class SecretTensor:
     def sum(self, axis=None, keepdims=False):
         interval = None
         if self.interval is not None:
-            interval = self._checked("sum", self.interval.scaled(self._count(axis)), self.label)
+            interval = self.interval.scaled(self._count(axis))
+            check_magnitude("sum", interval, self.ctx.frac_bits, self.label)
         kind = "int" if self.kind == "bool" else None
         return self._new(arith.sum_(self.share, axis, keepdims), kind, interval)
 

@@ -7,6 +7,10 @@ by f, so every product is exact up to one unit in the last place (ulp = 2^-f) as
 2-party SEMI2K with local truncation, SPU's default there) each truncation also fails, with a
 huge error, with probability |x * y| 2^(2f) / 2^64 per element (2^-28 for |x * y| = 1 with
 f = 18): keep products of large values rare, or select `trunc_mode="exact"`.
+
+These kernels do not check ranges; `SecretTensor` refuses, from public bounds, any product
+that could reach the 2^(62 - 2f) limit before calling them (`core.mpc.bounds`).
+`div_sp` multiplies x by two limbs of 1/d, so it needs |x| and |x / d| below 2^(62 - 2f).
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Reciprocal, division, exp, log, sqrt and rsqrt on fixed-point secrets (f fraction bits).
 
+These raw kernels do not check their inputs: outside the ranges below they return garbage
+(exp(15) = -7659). `core.mpc.kernels.domains` wraps them with the checks and clamps that
+`SecretTensor` uses; call them directly only on inputs known to be in range.
+
 Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
 - reciprocal(x): |x| in [2^-6, 2^(f-2)]: relative error < 1e-4 (Newton-Raphson, 3 iterations
   from the linear minimax start 2.9142 - 2u on the normalised u in [0.5, 1)).

@@ -182,6 +182,24 @@ def test_kernel_outputs_carry_bounds_that_keep_products_checked(device):
     assert bounds[2] == 1.0
 
 
+def test_sigmoid_mm1_is_a_public_scaling_checked_like_a_product(device):
+    values = np.array([-3.0, 0.0, 2.0])
+    below = Bounded(values, bound=LIMIT / 0.125 * (1 - 2.0**-20))
+    assert np.allclose(device.run(lambda x: x.sigmoid("mm1"), below), 0.5 + 0.125 * values)
+    error = _refused(device, lambda x: x.sigmoid("mm1"), Bounded(values, bound=LIMIT / 0.125))
+    assert (error.operation, error.bound) == ("sigmoid", LIMIT)
+
+
+def test_public_division_at_and_beyond_its_bound(device):
+    values = np.array([1e3, -7.5])
+    below = Bounded(values, bound=LIMIT * (1 - 2.0**-20))  # |x| 2^(2f) below 2^62
+    assert np.allclose(device.run(lambda x: x / 3.0, below), values / 3, atol=1e-4)
+    error = _refused(device, lambda x: x / 3.0, Bounded(values, bound=LIMIT))
+    assert (error.operation, error.bound) == ("divide", LIMIT)
+    error = _refused(device, lambda x: x / 0.25, Bounded(values, bound=LIMIT / 4))  # |x / d|
+    assert error.operation == "divide"
+
+
 def test_division_of_secrets_is_guarded(device):
     x, y = np.array([3.0, -10.0]), np.array([0.5, 4.0])
     assert np.allclose(device.run(lambda a, b: a / b, x, y), x / y, rtol=2e-4, atol=1e-4)

@@ -3,19 +3,19 @@
 Each party loads its own chosen columns on its own worker and rescales them locally (subtract
 its own mean, divide by its own largest absolute deviation, times 8): a per-column affine map
 leaves correlations unchanged, reveals nothing (it never leaves the party) and puts every
-input in [-8, 8] with mean 0, which the party declares to the engine (`Bounded`, checked at
-the party, named after its columns). On the SPU (SEMI2K, `workflows.components.secure`) the
-matrix is C / sqrt(diag C diag C^T) for the covariance C = X^T X / n; only that matrix is
-revealed, into the report every project party receives.
+input in [-8, 8], which the party declares to the engine (`Bounded`, checked at the party,
+named after its columns). On the SPU (SEMI2K, `workflows.components.secure`) the columns are
+standardised (mean, variance, inverse square root) into Z and the matrix is computed as
+(Z / sqrt(n))^T (Z / sqrt(n)) = Z^T Z / n; only that matrix is revealed, into the report every
+project party receives.
 
-Precision from the data (stated in the node's log): X^T X sums n products of values in
-[-8, 8] before it is truncated, which the engine's public bounds check; the plan covers one
-product of values up to 8 sqrt(n) (`correlation_magnitude`), so the fraction bits drop as the
-row count grows (17 for the demo's 3,643 rows, 14 at 2^17 rows) instead of overflowing, where
-SecretPad recommends FM128 (which this engine does not have). A column whose rescaled
-variance falls below the inverse square root's domain (2^-10: one extreme outlier in more
-than 65,536 rows) fails the node naming its columns.
-Precision: within 1e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows).
+Precision (stated in the node's log): the largest product is a centred value (at most 16)
+times an inverse standard deviation (at most 2^5, the inverse square root's domain starting at
+2^-10), and the scaled product's sum stays in range for any row count, so the plan keeps 18
+fraction bits (`correlation_magnitude`). A column whose rescaled variance falls below 2^-10
+(one extreme outlier in more than 65,536 rows) fails the node naming its columns.
+Accuracy: within 2e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows; 1.03e-4
+measured).
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
 
 RANGE = 8.0  # largest absolute value of a locally rescaled (and centred) column
+RSQRT_MAX = 2.0**5  # 1 / sqrt(2^-10): the inverse square root's largest output
 
 
-def correlation_magnitude(rows: int) -> float:
-    """One product's planned magnitude (module docstring): X^T X sums `rows` products of
-    values in [-RANGE, RANGE], i.e. one product of values up to RANGE sqrt(rows)."""
-    return RANGE * math.sqrt(max(rows, 1))
+def correlation_magnitude() -> float:
+    """One product's planned magnitude (module docstring): |x - mean| <= 2 RANGE times an
+    inverse standard deviation <= RSQRT_MAX, as one product of equal factors."""
+    return math.sqrt(2 * RANGE * RSQRT_MAX)
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -63,11 +64,18 @@ def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
 
 
 def correlate(*parts):
-    """SPU program on centred columns: the correlation matrix C / sqrt(diag C diag C^T)."""
+    """SPU program: standardise every column and return (Z / sqrt(n))^T (Z / sqrt(n)).
+
+    That is Z^T Z / n. Scaling Z by 1 / sqrt(n) before the product keeps the engine's public
+    bound of the matrix product (n times the square of Z's bound) independent of n, so it
+    passes the overflow check for any row count; Z^T Z itself would be refused beyond a few
+    thousand rows.
+    """
     x = np.concatenate(parts, axis=1)
-    covariance = (x.T @ x) / x.shape[0]
-    scale = (x * x).mean(axis=0, keepdims=True).rsqrt()
-    return covariance * scale * scale.T
+    centred = x - x.mean(axis=0, keepdims=True)
+    z = centred * (centred * centred).mean(axis=0, keepdims=True).rsqrt()
+    u = z * (1.0 / np.sqrt(x.shape[0]))
+    return u.T @ u
 
 
 def layout(info: ArtifactInfo, features: list[str]) -> list[tuple[str, list[str]]]:
@@ -91,7 +99,7 @@ def run(ctx: RunContext) -> None:
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)
-        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(bounds[0].rows), what)
+        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), what)
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
         with secure.named_range_errors(ctx, bounds, what):
