@@ -2,7 +2,8 @@
 
 - The credit-risk pipeline with alice's income and age unscaled: the toast names the failed
   node by its component and id with the reason and the fix, the log drawer shows the reason as
-  an error line and the warning before it, the node is marked, and its results list both.
+  an error line and the warning before it, the node is marked, and the toast's button opens
+  the node's results, which list both.
 - The panel's "N problem(s) to fix" lists the problems; a click selects the node concerned.
 
 A screenshot of the failed run is saved under tests/e2e/artifacts/ (gitignored) for review.
@@ -87,13 +88,16 @@ def test_a_failed_run_explains_itself_in_the_toast_the_log_and_the_results(
     expect(train).to_have_attribute("data-warnings", "1")
     expect(node_body(page, "evaluate")).to_have_attribute("data-status", "skipped")
 
-    train.dblclick()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "run-failure-toast-1440.png"))
+    toast.get_by_role("button", name="Show train").click()  # the toast leads to the node
+    expect(toast).to_be_hidden()
     results = page.locator("#panel-results")
+    expect(results).to_be_visible()
     expect(results.locator(".result-error")).to_contain_text("alice's income, age")
     expect(results.locator(".result-warnings")).to_contain_text(
         "features not scaled at alice: income, age"
     )
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "run-failure-explained-1440.png"))
 
 

@@ -193,7 +193,20 @@ async function finished(tools) {
   emit(tools.bus, "run:finished", { run });
   tools.history.refresh();
   tools.results.show(run, tools.results.node());
-  if (run.status === "failed") tools.controls.showError(failureToast(run));
+  if (run.status === "failed") tools.controls.showError(failureToast(run), showFailedNode(tools, run));
+}
+
+/** The toast's action: select the first failed node and open its results (null if none). */
+function showFailedNode(tools, run) {
+  const failed = (run.nodes || []).find((node) => node.status === "failed");
+  if (!failed || !tools.view.x6?.getCellById(failed.node)) return null;
+  return {
+    label: `Show ${failed.node}`,
+    run: () => {
+      tools.view.selectNode(failed.node);
+      emit(tools.bus, "tab:show", { tab: "results" });
+    },
+  };
 }
 
 async function startRun(tools, { scope, node }) {
