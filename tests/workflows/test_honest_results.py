@@ -254,3 +254,12 @@ def test_columns_beyond_the_scaled_limit_are_named():
 )
 def test_only_a_power_of_two_bound_of_the_largest_value_is_shared(values, bound):
     assert power_of_two_bound(np.array(values)) == bound
+
+
+@pytest.mark.parametrize("key", ["ml.eval/binary_classification", "ml.eval/regression"])
+def test_an_evaluation_refuses_infinite_predictions(tmp_path, key):
+    frame = pd.DataFrame({"y": [0.0, 1.0, 1.0, 0.0], "pred": [0.1, np.inf, 0.8, 0.3]})
+    data = table(tmp_path / "in", {"alice": frame}, {"y": "label"})
+    params = {"label": "y", "prediction": "pred"}
+    with pytest.raises(CheckFailed, match=r"columns \['pred'\] at 'alice' hold infinite values"):
+        run_component(tmp_path, key, params, {"input_ds": data})
