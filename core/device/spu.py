@@ -24,7 +24,7 @@ from core.comm import LocalLinkHub
 from core.device import runtime
 from core.device.pytree import tree_leaves, tree_map
 from core.device.pyu import PYU, PYUObject
-from core.device.share_records import share_from_record, share_record
+from core.device.share_records import interval_from_record, share_from_record, share_record
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
 from core.mpc.config import RuntimeConfig
@@ -263,7 +263,10 @@ class SPU:
         def program(party: str):
             def run():
                 tensor = self._stores[party][obj.ref]
-                write(party, share_record(self.config, self.parties, party, tensor.share, obj.kind))
+                record = share_record(
+                    self.config, self.parties, party, tensor.share, obj.kind, tensor.interval
+                )
+                write(party, record)
 
             return run
 
@@ -282,11 +285,13 @@ class SPU:
             def run():
                 ctx = self._ctx[party]
                 components = ctx.proto.public_a(np.zeros(1, dtype=np.uint64)).data.shape[0]
+                record = read(party)
                 share, kind = share_from_record(
-                    self.config, self.parties, party, read(party), components
+                    self.config, self.parties, party, record, components
                 )
-                loaded[party] = SecretTensor(share, ctx, kind)
-                return loaded[party].shape, kind
+                interval = interval_from_record(record)
+                loaded[party] = SecretTensor(share, ctx, kind, interval)
+                return loaded[party].shape, kind, interval
 
             return run
 
@@ -294,8 +299,10 @@ class SPU:
         if len(set(described)) != 1:
             found = zip(self.parties, described, strict=True)
             raise ConfigError(
-                "share records disagree on shape or kind: "
-                + ", ".join(f"{party} {shape} {kind}" for party, (shape, kind) in found)
+                "share records disagree on shape, kind or interval: "
+                + ", ".join(
+                    f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
+                )
             )
 
         def keep(party: str):

@@ -28,8 +28,8 @@ features no check runs at all (same traffic as unchecked). With `mm1` and linear
 the error grows with w, so public interval arithmetic cannot see that gradient descent
 contracts: the bound grows geometrically and the check runs every step (measured on 10,000 x
 20, batch 1,000, 10 epochs: 2.3 s instead of 1.1 s in-process, 1,866 rounds instead of 200,
-traffic +0.9%). `range_checks: False` removes it, with the guarantee. Features so large that even W = 1
-does not fit fail before training with the same error.
+traffic +0.9%). `range_checks: False` removes it, with the guarantee. Features so large that
+even W = 1 does not fit fail before training with the same error.
 """
 
 from __future__ import annotations
@@ -173,8 +173,9 @@ class SSRegression:
             half,
             "SS-LR weights",
             f"a weight left [-{half:g}, {half:g}], near where the next step's products could "
-            "overflow: the training diverges (lower learning_rate) or the features are too "
-            "large (scale them)",
+            "overflow",
+            fix="the training diverges (lower learning_rate) or the features are too large "
+            "(scale them)",
         )
 
     def _step(self, features, labels, start, batch, lr, l2) -> SPUObject:

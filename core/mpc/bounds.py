@@ -10,9 +10,11 @@ element lies in it. Intervals come from
 - operations: interval arithmetic over add, sub, neg, mul, matmul (times the inner dimension),
   public scaling and division, sum (times the element count), mean, clip, comparisons (0/1),
   and the output range of every kernel (`core.mpc.kernels.domains`), widened by its error.
-An unknown interval (None) means "no check": results of shares imported from storage, and
-anything derived from them, until a kernel with a bounded output (sigmoid, comparisons, clip
-with both ends) bounds them again.
+Share records keep the interval (`core.device.share_records`). An unknown interval (None)
+means "no check": inputs shared with `range_checks` off and no declared bound, values loaded
+from records written without an interval, and anything derived from them, until a kernel with
+a bounded output (sigmoid, comparisons, clip with both ends) or `SecretTensor.ensure_within`
+bounds them again.
 
 Checks are public arithmetic on these intervals, before anything is computed:
 - products: the 2f-bit intermediate of x * y (k |x| |y| for an inner dimension k) must stay
@@ -20,6 +22,10 @@ Checks are public arithmetic on these intervals, before anything is computed:
   overflow is possible refuses the product, even if the actual values would have fitted;
 - every result must stay within the safe encoding magnitude 2^(61 - f)
   (`precision.safe_magnitude`).
+The product limit is where overflow becomes certain. Below it, SEMI2K's 2-party local
+truncation and ABY3's truncation still fail with probability |t| / 2^64 (ABY3: |t| / 2^63)
+per element for an intermediate t, as their modules document: `precision.plan_precision`
+keeps headroom for that, the runtime check does not refuse it.
 """
 
 from __future__ import annotations
@@ -244,6 +250,15 @@ def product_rule(a, b, public, label, fraction_bits):
         return interval
     check_product("multiply", a, b, fraction_bits, label)
     return join(a, b, lambda u, v: (u * v).widened(2.0**-fraction_bits))
+
+
+def square_rule(a, b, public, label, fraction_bits):
+    """x * x (the same tensor): as `product_rule`, with the tighter interval [0, B^2]."""
+    check_product("multiply", a, b, fraction_bits, label)
+    if a is None:
+        return None
+    low = 0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2
+    return Interval(low, a.magnitude**2).widened(2.0**-fraction_bits)
 
 
 def public_division_rule(a, b, public, label, fraction_bits):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.errors import ConfigError, ShapeError, UnsupportedOperation
+from core.errors import DEFAULT_RANGE_FIX, ConfigError, ShapeError, UnsupportedOperation
 from core.mpc import bounds
 from core.mpc.bounds import UNIT, Interval, check_magnitude, label_text
 from core.mpc.context import MPCContext
@@ -116,22 +116,24 @@ class SecretTensor:
         """A structural result (same elements, rearranged): same interval and labels."""
         return self._new(share, kind, self.interval)
 
-    def ensure_within(self, bound: float, operation: str, problem: str) -> SecretTensor:
+    def ensure_within(
+        self, bound: float, operation: str, problem: str, fix: str | None = None
+    ) -> SecretTensor:
         """This value with the public interval [-bound, bound], verified, for iterations
         whose bounds would otherwise grow without end (e.g. weights updated each step).
 
         Free when the interval already lies inside. Otherwise, with `range_checks`, one secure
         comparison opens ONE public bit (is some |x| > bound?) and RangeError(operation,
-        bound, problem) follows if it is set; without `range_checks`, nothing is checked and
-        the interval becomes unknown (later operations are then unchecked).
+        bound, problem, fix) follows if it is set; without `range_checks`, nothing is checked
+        and the interval becomes unknown (later operations are then unchecked).
         """
         if self.interval is not None and self.interval.within(-bound, bound):
             return self
         if not self.ctx.range_checks:
             return self._new(self.share, None, None)
-        domains.refuse_outside(
-            self.ctx, operation, [(self.share, -bound, bound)], self.label, problem, bound
-        )
+        checks = [(self.share, -bound, bound)]
+        fix = DEFAULT_RANGE_FIX if fix is None else fix
+        domains.refuse_outside(self.ctx, operation, checks, self.label, problem, bound, fix)
         return self._new(self.share, None, Interval.symmetric(bound))
 
     # ----- refusals ---------------------------------------------------------------------
@@ -232,7 +234,8 @@ class SecretTensor:
         )
 
     def __mul__(self, other):
-        return self._binary(other, arith.mul_ss, arith.mul_sp, bound=bounds.product_rule)
+        rule = bounds.square_rule if other is self else bounds.product_rule
+        return self._binary(other, arith.mul_ss, arith.mul_sp, bound=rule)
 
     __rmul__ = __mul__
 

@@ -8,7 +8,8 @@ with its own interval. For f fraction bits (values for f = 18), with ulp = 2^-f:
 | kernel          | domain                                   | outside the domain             |
 |-----------------|------------------------------------------|--------------------------------|
 | exp             | x <= 16 ln 2 = 11.09 (e^x <= 2^16)        | above: RangeError              |
-|                 | x >= -160 (squaring mode; "bits": -2^25) | below: clamped to -160 (-64)   |
+|                 | x >= -160 (mode "squaring"), -2^25       | below: clamped to -160 (-64)   |
+|                 | (mode "bits", always used under ABY3)    |                                |
 | log             | x in [2^-10, 2^(f-2)] (2^16)              | RangeError                     |
 | sqrt, rsqrt     | x in [2^-10, 2^(f-2)]                     | RangeError                     |
 | reciprocal      | |x| in [2^-6, 2^(f-2)]                    | RangeError                     |
@@ -45,6 +46,7 @@ import math
 import numpy as np
 
 from core.errors import RangeError, format_bound
+from core.mpc import circuits
 from core.mpc.bounds import Interval, check_product
 from core.mpc.context import MPCContext
 from core.mpc.kernels import activations, nonlinear
@@ -61,10 +63,16 @@ SIGMOID_SATURATION = 32.0  # 1 - sigmoid(32) < 1e-13: clamping there changes not
 TANH_SATURATION = 16.0  # 1 - tanh(16) < 1e-13
 LOG_MIN_EXPONENT = -10
 RECIPROCAL_MIN_EXPONENT = -6
-_SCALE_FIX = (
-    "scale the input into the kernel's domain (for example standardise it); fewer fraction "
-    "bits do not widen this domain much"
+EXP_FIX = "scale the input into the domain (it does not depend on the fraction bits)"
+NORMALISED_FIX = (
+    "scale the input into the domain; its upper edge is 2^(f-2), so more fraction bits (up to "
+    "26) widen it, at the cost of a smaller limit for products"
 )
+
+
+Bound = Interval | None  # a public interval, or None when unknown
+Label = str | None  # the inputs' names, for error messages
+Guarded = tuple[AShare, Interval | None]  # a result and its public interval
 
 
 def _encode(ctx: MPCContext, value: float) -> np.ndarray:
@@ -89,23 +97,31 @@ def _edge_bits(ctx: MPCContext, checks) -> list[AShare]:
 def any_set(ctx: MPCContext, bits: list[AShare]) -> bool:
     """Open ONE bit to every party: is any of these ring 0/1 secrets set?
 
-    The count c = sum of the bits is secret; [c > 0] = msb(-c) is the only value opened.
+    The count c = sum of the bits is secret; [c > 0] = msb(-c), in bit 0 of an XOR-shared word
+    with every other bit zeroed, is the only value opened.
     """
     proto = ctx.proto
     count = None
     for b in bits:
         part = sum_(b)
         count = part if count is None else proto.add_ss(count, part)
-    flag = msb_bits(ctx, [proto.neg(count)])[0]
-    return bool(np.any(proto.reveal(flag) != 0))
+    flag = circuits.msb(proto, proto.neg(count))  # XOR-shared, in bit 0 of a word
+    # only bit 0 is opened: the word's other bits are the circuit's internal carries
+    return bool(np.any(proto.reveal_b(proto.and_sp(flag, RING_DTYPE(1))) != 0))
 
 
 def refuse_outside(
-    ctx: MPCContext, operation: str, checks, label: str | None, what: str, bound: float
+    ctx: MPCContext,
+    operation: str,
+    checks,
+    label: str | None,
+    what: str,
+    bound: float,
+    fix: str = NORMALISED_FIX,
 ) -> None:
     """RangeError, agreed by every party, if any element of a check leaves its [lo, hi]."""
     if any_set(ctx, _edge_bits(ctx, checks)):
-        raise RangeError(operation, bound, what, label=label, fix=_SCALE_FIX)
+        raise RangeError(operation, bound, what, label=label, fix=fix)
 
 
 def clamp(ctx: MPCContext, x: AShare, lo: float | None, hi: float | None) -> AShare:
@@ -121,7 +137,7 @@ def clamp(ctx: MPCContext, x: AShare, lo: float | None, hi: float | None) -> ASh
     return x
 
 
-def _needs_guard(ctx: MPCContext, interval: Interval | None, lo, hi) -> bool:
+def _needs_guard(ctx: MPCContext, interval: Bound, lo: float | None, hi: float | None) -> bool:
     return ctx.range_checks and (interval is None or not interval.within(lo, hi))
 
 
@@ -137,7 +153,9 @@ def exp_domain(ctx: MPCContext, mode: str = "squaring") -> tuple[float, float, f
     return -(2.0 ** (61 - 2 * ctx.frac_bits)), EXP_BITS_CLAMP, EXP_MAX
 
 
-def exp(ctx, x: AShare, interval, label, mode: str = "squaring"):
+def exp(
+    ctx: MPCContext, x: AShare, interval: Bound, label: Label, mode: str = "squaring"
+) -> Guarded:
     """e^x on x <= 11.09: RangeError above, inputs below the domain clamped (see module)."""
     low, clamp_to, high = exp_domain(ctx, mode)
     if _needs_guard(ctx, interval, low, high):
@@ -150,7 +168,7 @@ def exp(ctx, x: AShare, interval, label, mode: str = "squaring"):
                 f"an element is above {high:.6g}, where e^x leaves the kernel's range "
                 "(e^11.09 = 2^16)",
                 label=label,
-                fix=_SCALE_FIX,
+                fix=EXP_FIX,
             )
         if interval is None or interval.lo < low:
             (delta,) = mul_many(ctx, [(below, ctx.proto.neg(_minus_public(ctx, x, low)))], False)
@@ -164,7 +182,9 @@ def log_domain(ctx: MPCContext) -> tuple[float, float]:
     return 2.0**LOG_MIN_EXPONENT, 2.0 ** (ctx.frac_bits - 2)
 
 
-def _require(ctx, operation, x, interval, lo, hi, label) -> Interval:
+def _require(
+    ctx: MPCContext, operation: str, x: AShare, interval: Bound, lo: float, hi: float, label: Label
+) -> Interval:
     """Refuse (detect) elements outside [lo, hi]; the interval known afterwards."""
     if _needs_guard(ctx, interval, lo, hi):
         domain = f"[{format_bound(lo)}, {format_bound(hi)}]"
@@ -173,7 +193,7 @@ def _require(ctx, operation, x, interval, lo, hi, label) -> Interval:
     return Interval(lo, hi) if interval is None else interval.clipped(lo, hi)
 
 
-def log(ctx, x: AShare, interval, label):
+def log(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """Natural log on [2^-10, 2^(f-2)]; RangeError outside (zero and negatives included)."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "log", x, interval, lo, hi, label)
@@ -181,7 +201,7 @@ def log(ctx, x: AShare, interval, label):
     return nonlinear.log(ctx, x), Interval(math.log(known.lo), math.log(known.hi)).widened(err)
 
 
-def sqrt(ctx, x: AShare, interval, label):
+def sqrt(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """sqrt on [2^-10, 2^(f-2)]; RangeError outside."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "sqrt", x, interval, lo, hi, label)
@@ -189,7 +209,7 @@ def sqrt(ctx, x: AShare, interval, label):
     return nonlinear.sqrt(ctx, x), out.widened(4 * _ulp(ctx))
 
 
-def rsqrt(ctx, x: AShare, interval, label):
+def rsqrt(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """1 / sqrt on [2^-10, 2^(f-2)]; RangeError outside."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "rsqrt", x, interval, lo, hi, label)
@@ -216,7 +236,9 @@ def _magnitude_after(interval: Interval | None, lo: float, hi: float) -> tuple[f
     return max(lo, min_abs(interval)), min(hi, interval.magnitude)
 
 
-def _abs_checked(ctx, operation, y, interval, label, extra=()):
+def _abs_checked(
+    ctx: MPCContext, operation: str, y: AShare, interval: Bound, label: Label, extra=()
+) -> tuple[AShare, AShare]:
     """(sign bit, |y|) with |y| checked against the reciprocal domain (and `extra` checks)."""
     lo, hi = reciprocal_domain(ctx)
     neg = msb_bits(ctx, [y])[0]
@@ -231,7 +253,7 @@ def _abs_checked(ctx, operation, y, interval, label, extra=()):
     return neg, magnitude
 
 
-def reciprocal(ctx, x: AShare, interval, label):
+def reciprocal(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """1 / x for |x| in [2^-6, 2^(f-2)] (either sign); RangeError outside (zero included)."""
     neg, magnitude = _abs_checked(ctx, "reciprocal", x, interval, label)
     out = sign_select(ctx, neg, nonlinear.reciprocal_positive(ctx, magnitude))
@@ -248,7 +270,9 @@ def dividend_limit(ctx: MPCContext, divisor_min: float) -> float:
     return min(limit / 2, limit * divisor_min) * (1 - 2.0**-10)
 
 
-def div_ss(ctx, x: AShare, x_interval, y: AShare, y_interval, label):
+def div_ss(
+    ctx: MPCContext, x: AShare, x_interval: Bound, y: AShare, y_interval: Bound, label: Label
+) -> Guarded:
     """x / y for secrets: |y| as for the reciprocal, |x| below `dividend_limit`."""
     small, large = _magnitude_after(y_interval, *reciprocal_domain(ctx))
     x_max = dividend_limit(ctx, small)
@@ -260,7 +284,7 @@ def div_ss(ctx, x: AShare, x_interval, y: AShare, y_interval, label):
     w, factor = nonlinear.reciprocal_parts(ctx, magnitude)
     out = sign_select(ctx, neg, mul_ss(ctx, mul_ss(ctx, x, w), factor))
     x_top = x_max if x_interval is None else min(x_max, x_interval.magnitude)
-    top = x_top / small * (1 + 2e-4) + 8 * _ulp(ctx)
+    top = x_top / small * (1 + 2e-4) + (8 + 1 / small) * _ulp(ctx)
     return out, Interval.symmetric(top)
 
 
@@ -271,7 +295,9 @@ def sigmoid_limit(ctx: MPCContext) -> float:
     return 2.0 ** (61 - 2 * ctx.frac_bits)
 
 
-def sigmoid(ctx, x: AShare, interval, label, mode: str = "real"):
+def sigmoid(
+    ctx: MPCContext, x: AShare, interval: Bound, label: Label, mode: str = "real"
+) -> Guarded:
     """sigmoid in SPU's modes; see the module table for each mode's domain and rule."""
     f_ulp = _ulp(ctx)
     if mode == "mm1":
@@ -287,7 +313,7 @@ def sigmoid(ctx, x: AShare, interval, label, mode: str = "real"):
     return activations.sigmoid(ctx, x, mode), Interval(0.0, 1.0).widened(2 * f_ulp)
 
 
-def tanh(ctx, x: AShare, interval, label):
+def tanh(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """tanh; inputs not known within 2^(60-2f) are clamped to +-16 (see the module table)."""
     limit = sigmoid_limit(ctx) / 2
     if _needs_guard(ctx, interval, -limit, limit):

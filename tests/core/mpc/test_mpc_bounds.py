@@ -182,6 +182,14 @@ def test_kernel_outputs_carry_bounds_that_keep_products_checked(device):
     assert bounds[2] == 1.0
 
 
+def test_a_square_is_known_to_be_non_negative(device):
+    values = np.array([-3.0, 0.5, 2.0])  # interval [-4, 4]
+    got = device.run(lambda x: np.array([(x * x).interval.lo, (x * x).interval.hi]), values)
+    assert got[0] == pytest.approx(0.0, abs=1e-5)
+    assert got[1] == pytest.approx(16.0, abs=1e-5)
+    assert np.allclose(device.run(lambda x: np.square(x), values), values**2, atol=1e-5)
+
+
 def test_sigmoid_mm1_is_a_public_scaling_checked_like_a_product(device):
     values = np.array([-3.0, 0.0, 2.0])
     below = Bounded(values, bound=LIMIT / 0.125 * (1 - 2.0**-20))
@@ -275,3 +283,23 @@ def test_interval_arithmetic():
     assert a.union(b) == Interval(-1.0, 4.0)
     assert Interval.of_values([3.0, -7.5]) == Interval(-7.5, 3.0)
     assert [next_power_of_two(v) for v in (0.0, 0.3, 1.0, 5.0, 8.0, 9.0)] == [0, 0.5, 1, 8, 8, 16]
+
+
+# ----- what a peer learns ----------------------------------------------------------------------
+def test_a_peer_learns_only_the_power_of_two_of_an_input_not_its_values():
+    """The header every party receives with an input: shape, kind, interval, label; inputs in
+    the same power-of-two band give identical headers, so nothing finer leaks."""
+    device = Device("SEMI2K", 2)
+    try:
+        headers = [
+            device.spu._encode_input(np.array(values), "alice")[0]
+            for values in ([5.0, -3.0], [7.9, 0.1], [-4.01, 8.0])
+        ]
+        expected = ("ok", (2,), "fxp", (-8.0, 8.0), "input from alice")
+        assert headers[0] == headers[1] == headers[2] == expected
+        refused = device.spu._encode_input(np.array([3.0, 1e20]), "alice")[0]
+        assert refused[0] == "range"
+        assert "1e+20" not in repr(refused)
+        assert "3.0" not in repr(refused)
+    finally:
+        sf.shutdown()
