@@ -168,6 +168,22 @@ def test_prediction_refuses_a_table_larger_than_the_models_precision(tmp_path):
     assert not (tmp_path / "p" / "out" / "alice" / "output_ds.csv").exists()
 
 
+def test_a_diverging_regression_stops_at_the_engines_weight_check_naming_the_columns(tmp_path):
+    """Scaled features, linear regression, learning rate 3: the weights grow without end; the
+    engine refuses the step that could overflow, and the node says which columns and why."""
+    data, _, _ = frames(50_000.0)
+    alice = data["alice"]
+    for name in ("income", "age"):
+        alice[name] = (alice[name] - alice[name].mean()) / alice[name].std()
+    with pytest.raises(CheckFailed) as failure:
+        train(tmp_path, data, reg_type="linear", learning_rate=3.0)
+    message = str(failure.value)
+    assert message.startswith("SS-LR training stopped at a range check on values computed from")
+    assert "alice's income, age" in message, message
+    assert "operation SS-LR weights, safe bound" in message, message
+    assert "lower learning_rate" in message, message
+
+
 def test_a_missing_value_still_fails_at_its_party(tmp_path):
     data, _, _ = frames(1.0)
     data["alice"].loc[3, "age"] = np.nan

@@ -196,10 +196,21 @@ def named_range_errors(ctx: RunContext, bounds: list[PartyBounds], what: str) ->
         raise CheckFailed(range_message(failure.error, bounds, what)) from failure
 
 
+# Operations that refuse the inputs themselves (too large to plan for or to encode); others
+# refuse a value computed from them (weights, a kernel's argument).
+INPUT_OPERATIONS = frozenset({"plan_precision", "SPU input"})
+
+
 def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> str:
     columns = error.label or describe_columns(bounds)
     advice = scaling_advice(unscaled_columns(bounds)) or error.fix
+    where = f"operation {error.operation}, safe bound {format_bound(error.bound)}"
+    if error.operation in INPUT_OPERATIONS:
+        return (
+            f"the values of {columns} are out of the range {what} can compute on in fixed "
+            f"point ({where}). Fix: {advice}."
+        )
     return (
-        f"the values of {columns} are out of the range {what} can compute on in fixed point "
-        f"(operation {error.operation}, safe bound {format_bound(error.bound)}). Fix: {advice}."
+        f"{what} stopped at a range check on values computed from {columns} ({where}): "
+        f"{error.problem}. Fix: {advice}."
     )
