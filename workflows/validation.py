@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.components.checks import gaps_message
 from workflows.components.params import ColumnsParam, ParamEnv, ParamError
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext, Registry
@@ -211,17 +212,8 @@ def _missing_values(component: Component, params: dict, inputs: dict) -> list[tu
             if column.name in picked and column.missing:
                 gaps.setdefault(column.party, []).append(column.name)
         if gaps:
-            problems.append(("missing_values", _gaps_message(component, gaps), param.name))
+            problems.append(("missing_values", gaps_message(component.label, gaps), param.name))
     return problems
-
-
-def _gaps_message(component: Component, gaps: dict[str, list[str]]) -> str:
-    listed = " and ".join(f"{party}'s {', '.join(names)}" for party, names in gaps.items())
-    return (
-        f"{listed} may have missing values (the dataset profile counted some, and no fill "
-        f"step comes before this node); {component.label} refuses them. Fix: add a Fill "
-        f"missing values node (preprocessing/fillna) for {listed} before this node."
-    )
 
 
 def _lost_label(node: Node, param, graph: Graph, result: Validation) -> str | None:

@@ -217,3 +217,24 @@ def test_a_reused_output_keeps_its_warnings(pipeline_factory, datasets):
         "message": "a warning about the model",
         "level": "warning",
     }
+
+
+def test_a_table_to_score_with_gaps_is_refused_at_the_prediction(pipeline_factory, credit):
+    graph = {
+        "nodes": [
+            node("read", "read/dataset", dataset=credit.pk),
+            node("fill", "preprocessing/fillna", features=["income"]),
+            node("train", "ml.train/ss_lr", features=["age", "income"], label="y"),
+            node("predict", "ml.predict/ss_lr", receiver="alice"),
+        ],
+        "edges": [
+            edge("read", "output_ds", "fill", "input_ds"),
+            edge("fill", "output_ds", "train", "input_ds"),
+            edge("train", "output_model", "predict", "input_model"),
+            edge("read", "output_ds", "predict", "input_ds"),  # not filled
+        ],
+    }
+    found = problems(pipeline_factory(graph))
+    assert [(p["node"], p["code"]) for p in found] == [("predict", "invalid_params")]
+    assert found[0]["message"].startswith("alice's income may have missing values")
+    assert "SS-LR prediction refuses them" in found[0]["message"]

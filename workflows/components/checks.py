@@ -63,6 +63,16 @@ def scaling_advice(unscaled: dict[str, list[str]]) -> str:
     return f"add a scaler (Scaler, before this node) for {listed}"
 
 
+def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
+    """Validation's refusal of columns that may hold missing values, with the fix."""
+    listed = " and ".join(f"{party}'s {', '.join(names)}" for party, names in gaps.items())
+    return (
+        f"{listed} may have missing values (the dataset profile counted some, and no fill "
+        f"step comes before this node); {component_label} refuses them. Fix: add a Fill "
+        f"missing values node (preprocessing/fillna) for {listed} before this node."
+    )
+
+
 def scaling_warning(party: str, names: list[str]) -> str:
     return (
         f"features not scaled at {party}: {', '.join(names)} go beyond ±{SCALED_LIMIT:g}; "

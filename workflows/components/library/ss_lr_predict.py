@@ -23,7 +23,7 @@ import core
 from core.ml.ss_lr import SSRegression
 from core.mpc.precision import DEFAULT_FRACTION_BITS, PrecisionPlan
 from workflows.components import secure
-from workflows.components.checks import CheckFailed, check_predictions
+from workflows.components.checks import CheckFailed, check_predictions, gaps_message
 from workflows.components.context import RunContext
 from workflows.components.library.ss_lr_train import MODEL_KIND, read_numeric, warn_unscaled
 from workflows.components.params import BoolParam, PartyParam, StrParam
@@ -60,6 +60,13 @@ def check(ctx: InferContext) -> list[str]:
             problems.append(f"feature {column.name!r} of {column.party!r} is not in the input")
     if p["pred_name"] in {c.name for c in _saved_columns(ctx)}:
         problems.append(f"pred_name {p['pred_name']!r} clashes with a saved column")
+    gaps: dict[str, list[str]] = {}
+    for column in model.columns:
+        held = [c for c in info.columns_at(column.party) if c.name == column.name]
+        if column.role == "feature" and held and held[0].missing:
+            gaps.setdefault(column.party, []).append(column.name)
+    if gaps:
+        problems.append(gaps_message("SS-LR prediction", gaps))
     return problems
 
 
