@@ -30,12 +30,14 @@ function paintState(node) {
 
 /**
  * The toast of a failed run. The server's message names the first failed node by its
- * component and id with its reason and fix ("failed at SS-LR training (train): …"); older runs
- * and run-level failures (an invalid pipeline, an internal error) carry a plain reason.
+ * component and id with its reason and fix ("failed at SS-LR training (train): …"); runs from
+ * before that say "failed: <node ids>", and run-level failures (an invalid pipeline, an
+ * internal error) carry a plain reason.
  */
 export function failureToast(run) {
   const message = run.message || "see the failed node's results";
-  return `Run #${run.id} ${message.startsWith("failed at ") ? message : `failed: ${message}`}`;
+  const worded = /^failed( at |: )/.test(message); // today's and older runs' messages
+  return `Run #${run.id} ${worded ? message : `failed: ${message}`}`;
 }
 
 export function mountRunTools({ data, bus, view, elements }) {
