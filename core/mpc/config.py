@@ -29,7 +29,8 @@ class RuntimeConfig:
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,
     and each kernel whose input may leave its domain opens ONE public bit per call ("some
-    element is out of range"), at the cost of one secure comparison. False (for benchmarks, or
+    element is out of range"), at the cost of one batched secure comparison (and one more on
+    the count of violations; see `core.mpc.kernels.domains`). False (for benchmarks, or
     when even magnitude orders must stay private) publishes no input bounds and opens no bits;
     bounds still come from declared input bounds and public operands, and out-of-domain
     kernel results are then undefined, as documented per kernel.

@@ -96,7 +96,7 @@ def plan_precision(
         raise RangeError(
             "plan_precision",
             _largest_fitting(products, margin),
-            f"values up to {max_abs:.6g} need {int_bits} integer bits"
+            f"values up to {max_abs:.6g} need {_bits_text(int_bits, 'integer')}"
             + (f" and {products} chained product(s) of them" if products else "")
             + f", leaving fewer than {MIN_FRACTION_BITS} fraction bits in FM64's 64-bit ring; "
             + UNSUPPORTED_FM128,
@@ -128,6 +128,10 @@ def _integer_bits(max_abs: float) -> int:
     return max(0, math.ceil(math.log2(max_abs))) + 1 if max_abs >= 1 else 1
 
 
+def _bits_text(count: int, what: str) -> str:
+    return f"{count} {what} bit" + ("" if count == 1 else "s")
+
+
 def _most_fraction_bits(max_abs: float, products: int, margin: int) -> int:
     """Largest f meeting the encoding and product constraints (may be below the minimum)."""
     log_b = math.log2(max_abs) if max_abs > 0 else -math.inf
@@ -151,12 +155,12 @@ def _largest_fitting(products: int, margin: int) -> float:
 def _reason(max_abs, products, protocol, margin, fraction_bits, possible) -> str:
     text = (
         f"FM64 with {fraction_bits} fraction bits: inputs up to {max_abs:.6g} need "
-        f"{_integer_bits(max_abs)} integer bits"
+        f"{_bits_text(_integer_bits(max_abs), 'integer')}"
     )
     if products:
         top = max(max_abs, 1.0) ** (products + 1)
         text += (
-            f"; {products} chained product(s) reach {format_bound(top)} "
+            f"; {products} chained product(s) reach at most {format_bound(top)} "
             f"(2^{math.log2(top) + 2 * fraction_bits:.1f} before truncation), "
             f"within 2^{TRUNC_LIMIT_BITS - margin} ({protocol} keeps {margin} bits of "
             "truncation headroom)"

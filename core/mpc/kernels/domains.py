@@ -30,10 +30,12 @@ Rule: when the input's interval lies inside the domain nothing is done (no cost)
 with `range_checks` on (the default), one batched secure comparison of every element with the
 domain's edges runs. Edges whose crossing would be harmless are clamped with the comparison
 bits (one more multiplication round, nothing revealed); for the others, the bits are summed and
-compared with 0, and that ONE bit ("some element is out of the domain") is opened to every
+compared with 0 (a second comparison, on that one secret count), and that ONE bit ("some
+element is out of the domain") is opened to every
 party: if set, every party raises the same RangeError naming the operation and the domain
-edge. Nothing else about the values is revealed. With `range_checks` off, nothing is checked
-and out-of-domain results are undefined, as for the raw kernels.
+edge. Nothing else about the values is revealed. With `range_checks` off, nothing is checked,
+out-of-domain results are undefined, as for the raw kernels, and a result whose input was not
+known to be in the domain gets no interval (later operations on it are unchecked).
 
 Results carry the kernel's output interval, widened by its documented error, so later
 products are checked: exp's output is at most 2^16, sigmoid's in [0, 1], and so on.
@@ -141,6 +143,11 @@ def _needs_guard(ctx: MPCContext, interval: Bound, lo: float | None, hi: float |
     return ctx.range_checks and (interval is None or not interval.within(lo, hi))
 
 
+def _unchecked(ctx: MPCContext, interval: Bound, lo: float | None, hi: float | None) -> bool:
+    """A guard was needed but `range_checks` is off: the result's interval is then unknown."""
+    return not ctx.range_checks and (interval is None or not interval.within(lo, hi))
+
+
 def _ulp(ctx: MPCContext) -> float:
     return 2.0**-ctx.frac_bits
 
@@ -158,6 +165,7 @@ def exp(
 ) -> Guarded:
     """e^x on x <= 11.09: RangeError above, inputs below the domain clamped (see module)."""
     low, clamp_to, high = exp_domain(ctx, mode)
+    unchecked = _unchecked(ctx, interval, low, high)
     if _needs_guard(ctx, interval, low, high):
         low = clamp_to
         below, above = _edge_bits(ctx, [(x, low, high)])
@@ -174,6 +182,8 @@ def exp(
             (delta,) = mul_many(ctx, [(below, ctx.proto.neg(_minus_public(ctx, x, low)))], False)
             x = ctx.proto.add_ss(x, delta)
     out = nonlinear.exp(ctx, x, mode)
+    if unchecked:
+        return out, None
     top = math.exp(min(high, interval.hi) if interval is not None else high)
     return out, Interval(0.0, top * (1 + 1e-4)).widened(4 * _ulp(ctx))
 
@@ -184,8 +194,11 @@ def log_domain(ctx: MPCContext) -> tuple[float, float]:
 
 def _require(
     ctx: MPCContext, operation: str, x: AShare, interval: Bound, lo: float, hi: float, label: Label
-) -> Interval:
-    """Refuse (detect) elements outside [lo, hi]; the interval known afterwards."""
+) -> Interval | None:
+    """Refuse (detect) elements outside [lo, hi]; the interval known afterwards (None when
+    `range_checks` is off and nothing guarantees the domain)."""
+    if _unchecked(ctx, interval, lo, hi):
+        return None
     if _needs_guard(ctx, interval, lo, hi):
         domain = f"[{format_bound(lo)}, {format_bound(hi)}]"
         what = f"an element is outside the kernel's domain {domain}"
@@ -197,6 +210,8 @@ def log(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """Natural log on [2^-10, 2^(f-2)]; RangeError outside (zero and negatives included)."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "log", x, interval, lo, hi, label)
+    if known is None:
+        return nonlinear.log(ctx, x), None
     err = 1e-4 + 40 * _ulp(ctx)
     return nonlinear.log(ctx, x), Interval(math.log(known.lo), math.log(known.hi)).widened(err)
 
@@ -205,6 +220,8 @@ def sqrt(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """sqrt on [2^-10, 2^(f-2)]; RangeError outside."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "sqrt", x, interval, lo, hi, label)
+    if known is None:
+        return nonlinear.sqrt(ctx, x), None
     out = Interval(math.sqrt(known.lo) * (1 - 2e-4), math.sqrt(known.hi) * (1 + 2e-4))
     return nonlinear.sqrt(ctx, x), out.widened(4 * _ulp(ctx))
 
@@ -213,6 +230,8 @@ def rsqrt(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """1 / sqrt on [2^-10, 2^(f-2)]; RangeError outside."""
     lo, hi = log_domain(ctx)
     known = _require(ctx, "rsqrt", x, interval, lo, hi, label)
+    if known is None:
+        return nonlinear.rsqrt(ctx, x), None
     out = Interval(known.hi**-0.5 * (1 - 2e-4), known.lo**-0.5 * (1 + 2e-4))
     return nonlinear.rsqrt(ctx, x), out.widened(4 * _ulp(ctx))
 
@@ -258,6 +277,8 @@ def reciprocal(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Gua
     neg, magnitude = _abs_checked(ctx, "reciprocal", x, interval, label)
     out = sign_select(ctx, neg, nonlinear.reciprocal_positive(ctx, magnitude))
     small, large = _magnitude_after(interval, *reciprocal_domain(ctx))
+    if not ctx.range_checks and (interval is None or min_abs(interval) < small):
+        return out, None
     top = (1 / small) * (1 + 1e-4) + 4 * _ulp(ctx)
     if interval is not None and interval.lo > 0:
         return out, Interval(1 / large * (1 - 1e-4) - 4 * _ulp(ctx), top)
@@ -283,6 +304,8 @@ def div_ss(
     neg, magnitude = _abs_checked(ctx, "divide", y, y_interval, label, extra)
     w, factor = nonlinear.reciprocal_parts(ctx, magnitude)
     out = sign_select(ctx, neg, mul_ss(ctx, mul_ss(ctx, x, w), factor))
+    if not ctx.range_checks and (guard_x or y_interval is None or min_abs(y_interval) < small):
+        return out, None
     x_top = x_max if x_interval is None else min(x_max, x_interval.magnitude)
     top = x_top / small * (1 + 2e-4) + (8 + 1 / small) * _ulp(ctx)
     return out, Interval.symmetric(top)
@@ -307,15 +330,19 @@ def sigmoid(
         return activations.sigmoid(ctx, x, mode), out
     if mode == "real":
         limit = sigmoid_limit(ctx)
+        unchecked = _unchecked(ctx, interval, -limit, limit)
         if _needs_guard(ctx, interval, -limit, limit):
             x = clamp(ctx, x, -SIGMOID_SATURATION, SIGMOID_SATURATION)
-        return activations.sigmoid(ctx, x, mode), Interval(0.0, 1.0).widened(2e-4)
+        out = None if unchecked else Interval(0.0, 1.0).widened(2e-4)
+        return activations.sigmoid(ctx, x, mode), out
     return activations.sigmoid(ctx, x, mode), Interval(0.0, 1.0).widened(2 * f_ulp)
 
 
 def tanh(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Guarded:
     """tanh; inputs not known within 2^(60-2f) are clamped to +-16 (see the module table)."""
     limit = sigmoid_limit(ctx) / 2
+    unchecked = _unchecked(ctx, interval, -limit, limit)
     if _needs_guard(ctx, interval, -limit, limit):
         x = clamp(ctx, x, -TANH_SATURATION, TANH_SATURATION)
-    return activations.tanh(ctx, x), Interval(-1.0, 1.0).widened(2e-4)
+    out = None if unchecked else Interval(-1.0, 1.0).widened(2e-4)
+    return activations.tanh(ctx, x), out

@@ -87,7 +87,7 @@ def test_plan_picks_the_most_fraction_bits_that_fit(max_abs, products, protocol,
     if bits < DEFAULT_FRACTION_BITS:
         assert not _fits(max_abs, products, bits + 1, margin), "one more bit must not fit"
     assert plan.reason.startswith(f"FM64 with {bits} fraction bits")
-    assert "integer bits" in plan.reason
+    assert "integer bit" in plan.reason
 
 
 def test_planned_products_run_within_the_runtime_product_limit():
