@@ -9,8 +9,12 @@
 - Nodes outside the run's scope that an in-scope node needs provide their latest output for
   the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
   in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
-- A failure marks its node failed with the error and the party it happened at, skips every
-  node that depends on it, and keeps every finished output (other branches go on).
+- A failure marks its node failed with the error and the party it happened at, writes that
+  reason as an error line of the node's log (so it streams to the log drawer), skips every
+  node that depends on it, and keeps every finished output (other branches go on). The run's
+  message names the first failed node by its component's label and id, with its reason:
+  "failed at SS-LR training (train): <reason>".
+- A component's warnings (`RunContext.warn`) are recorded on its node and logged.
 - Cancellation stops running work at its next progress point; nodes not started are cancelled.
 - Revocation (`workflows.revocation`: consent behind the run withdrawn) stops it the same way,
   and the run ends "revoked": the running node's outputs are discarded, nodes not started are
@@ -211,6 +215,8 @@ class RunExecution:
 
     def _reuse(self, node: NodeRun, origin: NodeRun, outputs: dict) -> None:
         node.reused_from, self.outputs[node.node_id] = origin, outputs
+        for warning in origin.warnings:  # they hold for the output, wherever it is used
+            state.add_node_warning(node, warning["message"])
         state.set_node_status(node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}")
 
     def _inputs(self, node_id: str) -> dict[str, ArtifactData]:
@@ -234,6 +240,7 @@ class RunExecution:
             output_dir=lambda party: storage_root(party) / relative,
             on_progress=lambda percent: state.set_node_progress(node, percent),
             on_log=lambda message: state.add_node_log(node, message),
+            on_warn=lambda message: state.add_node_warning(node, message),
             cancelled=self.cancelled,
             sources=self.sources,
             requested_by=self._requesting_party(),
@@ -300,6 +307,8 @@ class RunExecution:
         self._remove_outputs(context, node)
         node.comm_bytes = self._comm(context)
         state.set_node_status(node, status, error.full, error.party, error.public)
+        if status == Status.FAILED:
+            state.log_failure(node)
 
     def _record(self, node: NodeRun, context: RunContext) -> dict[str, ArtifactData]:
         outputs = {}
@@ -321,8 +330,11 @@ class RunExecution:
 
     def close_all(self, status: str, message: str) -> None:
         for node in self.nodes.values():
+            running = node.status == Status.RUNNING
             if node.status in (Status.PENDING, Status.RUNNING):
                 state.set_node_status(node, status, message)
+            if running and status == Status.FAILED:
+                state.log_failure(node)
 
     def _finish(self) -> None:
         statuses = {node.status for node in self.nodes.values()}
@@ -337,7 +349,9 @@ class RunExecution:
         elif Status.CANCELLED in statuses:
             state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
         elif failed:
-            state.set_run_status(self.run, Status.FAILED, f"failed: {', '.join(failed)}")
+            state.set_run_status(
+                self.run, Status.FAILED, state.failure_summary(self.nodes.values())
+            )
         elif any(n.in_scope and n.status != Status.SUCCEEDED for n in self.nodes.values()):
             state.set_run_status(self.run, Status.FAILED, "some nodes could not run")
         else:

@@ -112,7 +112,11 @@ class NodeRun(models.Model):
     in_scope = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    # [{"time", "message", "level"}]; level "info", "warning" or "error" (older lines: none).
     logs = models.JSONField(default=list)
+    # [{"time", "message"}]: problems a node found in its inputs or results that did not stop
+    # it (e.g. unscaled features); shown on the node, in its results and in the log.
+    warnings = models.JSONField(default=list)
     # The full message (a failure's own text: the failing party's view) and the one every
     # other party sees (`workflows.redaction`: no data values).
     message = models.TextField(blank=True)

@@ -44,6 +44,7 @@ def _source(authorization: Authorization) -> SourceTable:
             column["type"],
             dataset.node.name,
             roles.get(column["name"], "protected"),
+            missing=column.get("nulls", 0) > 0,  # the upload profile's count of gaps
         )
         for column in dataset.columns
     )

@@ -5,8 +5,10 @@ It gives the component, and nothing more:
 - `inputs[port]`: an `ArtifactData` whose per-party files are read one party at a time
   (`read_table(party)`), so data-processing code runs "at" the party holding the data;
 - `progress(percent)`: reports progress and is the cancel point (raises `RunCancelled`);
-- `log(message)`; `comm`: a `CommStats` that engine components hand to their link hub, so the
-  executor can record bytes sent per party;
+- `log(message)`; `warn(message)`: a problem that does not stop the node (shown on the node
+  and in the log; it names columns and parties, never data values);
+- `comm`: a `CommStats` that engine components hand to their link hub, so the executor can
+  record bytes sent per party;
 - `write_table(port, party, frame)` / `write_json(port, party, obj)`: outputs land in the
   owning party's storage only;
 - `at(party, fn, *args)`: call `fn` as that party; errors become `PartyFailure(party, ...)`;
@@ -65,6 +67,7 @@ class RunContext:
     output_dir: Callable[[str], Path]
     on_progress: Callable[[int], None] = lambda percent: None
     on_log: Callable[[str], None] = lambda message: None
+    on_warn: Callable[[str], None] = lambda message: None
     cancelled: Callable[[], bool] = lambda: False
     comm: CommStats = field(default_factory=CommStats)
     sources: dict = field(default_factory=dict)
@@ -84,6 +87,10 @@ class RunContext:
 
     def log(self, message: str) -> None:
         self.on_log(message)
+
+    def warn(self, message: str) -> None:
+        """A warning on the node: shown with its results and in the log; the node goes on."""
+        self.on_warn(message)
 
     def at(self, party: str, fn: Callable[..., Any], *args: Any) -> Any:
         try:

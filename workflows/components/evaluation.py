@@ -1,7 +1,8 @@
 """Shared parts of the evaluation components: label and prediction pickers at one party.
 
 An evaluation runs at the party holding both the label and the prediction column (the
-validation refuses them at different parties); only its report leaves that party.
+validation refuses them at different parties); only its report leaves that party. Missing or
+infinite labels and predictions fail the node (no metric is computed from them).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workflows.components.checks import CheckFailed
 from workflows.components.context import RunContext
 from workflows.components.disclosure import (
     Declares,
@@ -28,6 +30,7 @@ def label_param() -> ColumnsParam:
         types=("int", "float", "bool"),
         multiple=False,
         help="The true value.",
+        refuses_missing=True,
     )
 
 
@@ -39,6 +42,7 @@ def prediction_param() -> ColumnsParam:
         types=("int", "float"),
         multiple=False,
         help="The predicted score or value.",
+        refuses_missing=True,
     )
 
 
@@ -87,15 +91,24 @@ def read_pair(ctx: RunContext, party: str) -> tuple[np.ndarray, np.ndarray]:
     """Label and prediction as floats, converted at `party` (a conversion error quotes the
     party's cell, so it must be that party's failure: see `workflows.redaction`)."""
     frame: pd.DataFrame = frame_at(ctx, "input_ds", party)
-    return ctx.at(party, _pair, frame, ctx.params["label"], ctx.params["prediction"])
+    return ctx.at(party, _pair, frame, ctx.params["label"], ctx.params["prediction"], party)
 
 
-def _pair(frame: pd.DataFrame, label: str, prediction: str) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    frame: pd.DataFrame, label: str, prediction: str, party: str
+) -> tuple[np.ndarray, np.ndarray]:
     pair = frame[[label, prediction]].astype(float)
     if pair.isna().any().any():
         raise ValueError("label or prediction has missing values; fill them first")
     if len(pair) == 0:
         raise ValueError("nothing to evaluate: the table has no rows")
+    infinite = [name for name in pair.columns if not np.isfinite(pair[name].to_numpy()).all()]
+    if infinite:
+        raise CheckFailed(
+            f"columns {infinite} at {party!r} hold infinite values, which no metric can use: "
+            "the node that computed them produced wrong numbers. Fix: check that node's inputs "
+            "(scale large features) and run it again."
+        )
     return pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
 
 

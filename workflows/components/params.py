@@ -208,7 +208,9 @@ class ColumnsParam(Param):
     """Columns picked from the table on input `port`, restricted by role and type.
 
     `party_param` names a PartyParam whose party must hold every picked column (a label chosen
-    at the party that trains or evaluates); `same_party` requires all picks at one party.
+    at the party that trains or evaluates); `same_party` requires all picks at one party;
+    `refuses_missing`: the component fails on missing values in these columns, so validation
+    refuses columns that may hold some (see `Column.missing`) and suggests filling them.
     """
 
     port: str
@@ -219,6 +221,7 @@ class ColumnsParam(Param):
     max_count: int | None = None
     party_param: str | None = None
     same_party: bool = False
+    refuses_missing: bool = False
     kind: ClassVar[str] = "columns"
 
     def extra(self) -> dict:
@@ -230,6 +233,7 @@ class ColumnsParam(Param):
             "min_count": self.min_count,
             "max_count": self.max_count,
             "party_param": self.party_param,
+            "refuses_missing": self.refuses_missing,
         }
 
     def clean(self, value: Any, env: ParamEnv) -> list[str] | str:

@@ -1,6 +1,7 @@
 """What flows along pipeline edges, described before anything runs.
 
-- `Column`: a column of a table with its type, the party that holds it and its role.
+- `Column`: a column of a table with its type, the party that holds it, its role and whether it
+  may hold missing values.
 - `ArtifactInfo`: the description of one output port: its kind (`PortType`), the parties that
   hold a share of it, and for tables their columns. Components compute these from their inputs'
   infos (schema propagation), so column pickers and validation know what exists upstream.
@@ -36,17 +37,30 @@ ROLES = ("id", "feature", "label", "protected")
 
 @dataclass(frozen=True)
 class Column:
+    """`missing`: the column may hold missing values (the dataset's upload profile counted
+    some, and no fill step has run since); validation refuses it where a component cannot
+    take gaps. Components keep it with `dataclasses.replace` when they change a column."""
+
     name: str
     type: str
     party: str
     role: str
+    missing: bool = False
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "type": self.type, "party": self.party, "role": self.role}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "party": self.party,
+            "role": self.role,
+            "missing": self.missing,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Column:
-        return cls(data["name"], data["type"], data["party"], data["role"])
+        return cls(
+            data["name"], data["type"], data["party"], data["role"], data.get("missing", False)
+        )
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "duration": duration(source.started_at, source.finished_at),
         "params": params,
         "logs": node.logs,
+        "warnings": node.warnings,
         "outputs": outputs(source, artifacts),
     }
 

@@ -41,10 +41,12 @@ chunks, rounds): a cancel raised there inside a party's thread reaches the execu
 `PartyFailure(party, RunCancelled)` and cancels the node; any other `PartyFailure` fails it with
 the party's name. Bytes sent per party are recorded on the node run from `ctx.comm`.
 
-Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an SPU with
-`workflows.components.secure.spu_session(ctx, parties)` (one session at a time per process,
-traffic counted in `ctx.comm`), load each party's columns at that party with `at_party`, and
-persist secret-shared results share by share (`SPU.export_shares` / `import_shares`). SS-LR and
+Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an engine session
+with `workflows.components.secure.session(ctx, parties)` (one at a time per process, traffic
+counted in `ctx.comm`), load each party's columns at that party with `at_party`, plan the
+SPU's precision from what the parties disclose about them (`column_bounds`, `plan_spu`,
+`make_spu`), and persist secret-shared results share by share (`SPU.export_shares` /
+`import_shares`). SS-LR and
 PSI call `ctx.progress` from the component's own thread (between epochs; while polling the
 engine's threads), which keeps run-state writes on the executor's thread.
 """

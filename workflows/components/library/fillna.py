@@ -8,6 +8,8 @@ for the most frequent value go to the smallest value, as scikit-learn's `SimpleI
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from workflows.components.context import RunContext
@@ -32,14 +34,17 @@ def strategy_for(params: dict, column: Column) -> str:
     return params[f"{column.type}_strategy"]
 
 
+def filled_type(params: dict, column: Column) -> str:
+    averaged = strategy_for(params, column) in ("mean", "median")
+    return "float" if column.type == "int" and averaged else column.type
+
+
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     info, chosen = ctx.inputs["input_ds"], set(ctx.params["features"])
     changed = {
-        c.name: Column(c.name, "float", c.party, c.role)
+        c.name: replace(c, type=filled_type(ctx.params, c), missing=False)
         for c in info.columns
         if c.name in chosen
-        and c.type == "int"
-        and strategy_for(ctx.params, c) in ("mean", "median")
     }
     filled = [c for c in info.columns if c.name in chosen]
     rule = ArtifactInfo(PortType.RULE, tuple(dict.fromkeys(c.party for c in filled)), tuple(filled))

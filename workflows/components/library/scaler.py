@@ -9,13 +9,15 @@ of fitting (e.g. to the test set).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
 from workflows.components.params import ChoiceParam, ColumnsParam
-from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
+from workflows.components.schema import TABLES, ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import frame_at, replace_columns, table_port
 
@@ -23,7 +25,7 @@ from workflows.components.tables import frame_at, replace_columns, table_port
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     info, chosen = ctx.inputs["input_ds"], set(ctx.params["features"])
     scaled = [c for c in info.columns if c.name in chosen]
-    changed = {c.name: Column(c.name, "float", c.party, c.role) for c in scaled}
+    changed = {c.name: replace(c, type="float") for c in scaled}  # gaps stay gaps
     rule = ArtifactInfo(PortType.RULE, tuple(dict.fromkeys(c.party for c in scaled)), tuple(scaled))
     return {"output_ds": replace_columns(info, changed), "output_rule": rule}
 

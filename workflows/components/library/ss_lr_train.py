@@ -9,18 +9,33 @@ manifest (parties in SPU order, feature columns per party, label, parameters, lo
 and that party's share of the weights (`workflows.components.secure`). The weights are never
 reconstructed unless the label holder, who owns the model, sets `report_weights`: then they are
 revealed into the report, which every project party receives. Progress is reported after each
-epoch; a cancelled run stops there. Scale the features first (`preprocessing/scaler`): the SPU
-computes in fixed point (18 fraction bits on a 64-bit ring), where products of two values must
-stay below about 2^27, and gradient descent converges far better on standardised features.
+epoch; a cancelled run stops there.
+
+Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
+each party measures its own feature columns (only a power-of-two bound of their largest |x| and
+the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
+party and columns with the fix; the fixed-point precision is planned from the bounds (stated in
+the log, stored in the manifest for prediction), and a range that no precision holds fails the
+node naming the columns. After training, an impossible or exploding loss fails the node. Scale
+the features first (`preprocessing/scaler`): gradient descent converges far better on
+standardised features, and they keep the full 18 fraction bits.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from core import reveal
-from core.ml.ss_lr import SSRegression
+from core.ml.ss_lr import LOSS_CLIP, SSRegression
 from workflows.components import secure
+from workflows.components.checks import (
+    check_losses,
+    progress_warning,
+    scaling_advice,
+    scaling_warning,
+)
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
@@ -29,6 +44,9 @@ from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import finite, report_info, report_port, table_port
 
 MODEL_KIND = "ss_lr"
+# The loss clips probabilities at LOSS_CLIP = 2^-10, which fewer bits would round to 0 (and
+# log(0) is garbage): below this resolution the revealed losses were seen to go negative.
+MIN_FRACTION_BITS = round(-math.log2(LOSS_CLIP))
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -85,15 +103,32 @@ def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64)
 
 
-def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
-    data, p = ctx.inputs["input_ds"], ctx.params
-    parts = [
-        secure.at_party(
-            part["party"], lambda part=part: read_numeric(data, part["party"], part["columns"])
-        )
-        for part in layout
-    ]
-    y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [p["label"]]))
+def load(ctx: RunContext, layout: list[dict], label_party: str):
+    """Each party's feature matrix and the label, at their owners, with what they disclose
+    about them (`secure.PartyBounds`): features first, the label's bounds last."""
+    data, label = ctx.inputs["input_ds"], ctx.params["label"]
+    parts, bounds = [], []
+    for part in layout:
+        party, columns = part["party"], part["columns"]
+        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
+        matrix, measured = secure.measured_input(party, columns, read)
+        parts.append(matrix)
+        bounds.append(measured)
+    read = lambda: read_numeric(data, label_party, [label])  # noqa: E731
+    y, measured = secure.measured_input(label_party, [label], read, features=False)
+    return parts, y, [*bounds, measured]
+
+
+def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
+    """A warning per party with unscaled features; returns the fix for failure messages."""
+    unscaled = secure.unscaled_columns(bounds)
+    for party, names in unscaled.items():
+        ctx.warn(scaling_warning(party, names))
+    return scaling_advice(unscaled)
+
+
+def train(ctx: RunContext, spu, parts, y) -> SSRegression:
+    p = ctx.params
     model = SSRegression(spu)
     model.fit(
         parts,
@@ -112,8 +147,8 @@ def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
     return model
 
 
-def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list[float]) -> dict:
-    p = ctx.params
+def manifest(ctx: RunContext, layout: list[dict], label_party: str, model, plan) -> dict:
+    p, losses = ctx.params, model.losses
     return {
         "kind": MODEL_KIND,
         "parties": list(ctx.inputs["input_ds"].info.parties),
@@ -124,6 +159,7 @@ def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list
         "params": dict(p),
         "metrics": {"loss": [finite(v) for v in losses], "epochs_run": len(losses)},
         "weights_revealed": p["report_weights"],
+        "precision": {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits},
     }
 
 
@@ -149,9 +185,21 @@ def run(ctx: RunContext) -> None:
     label_party = info.find(ctx.params["label"])[0].party
     check_reveal_consent(ctx, label_party)
     ctx.progress(0)
-    with secure.spu_session(ctx, list(info.parties)) as spu:
-        model = train(ctx, spu, layout, label_party)
-        meta = manifest(ctx, layout, label_party, model.losses)
+    parties = list(info.parties)
+    with secure.session(ctx, parties):
+        parts, y, bounds = load(ctx, layout, label_party)
+        advice = warn_unscaled(ctx, bounds)
+        batch = min(ctx.params["batch_size"], bounds[-1].rows)
+        magnitude = secure.gradient_magnitude(bounds, batch)
+        plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training", MIN_FRACTION_BITS)
+        spu = secure.make_spu(parties, plan)
+        with secure.named_range_errors(ctx, bounds, "SS-LR training"):
+            model = train(ctx, spu, parts, y)
+        check_losses(model.losses, ctx.params["reg_type"], advice)
+        stalled = progress_warning(model.losses, ctx.params["reg_type"], advice)
+        if stalled:
+            ctx.warn(stalled)
+        meta = manifest(ctx, layout, label_party, model, plan)
 
         def write(party: str, share: dict) -> None:
             ctx.write_json("output_model", party, {"manifest": meta, "weights": share})
@@ -189,6 +237,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             min_count=1,
             help="Feature columns, from any party.",
+            refuses_missing=True,
         ),
         ColumnsParam(
             name="label",
@@ -197,6 +246,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             multiple=False,
             help="The label column (0/1 for logistic regression); its holder owns the model.",
+            refuses_missing=True,
         ),
         IntParam(name="epochs", default=10, minimum=1, maximum=1000, help="Passes over the data."),
         FloatParam(

@@ -149,7 +149,22 @@ function nodeProblems(problems) {
   return el("ul", { className: "config-problems", role: "status" }, ...general.map((problem) => el("li", { textContent: problem.message })));
 }
 
-function emptyState(model, validation, readonly) {
+/** The pipeline's problems, each naming its node; a node's problem selects that node. */
+function problemList(problems, view) {
+  if (!problems.length) return null;
+  const item = (problem) => {
+    const text = problem.node ? `${problem.node}: ${problem.message}` : problem.message;
+    if (!problem.node || !view.x6.getCellById(problem.node)) return el("li", { textContent: text });
+    const select = () => {
+      view.selectNode(problem.node);
+      view.x6.centerCell(view.x6.getCellById(problem.node));
+    };
+    return el("li", {}, el("button", { type: "button", className: "problem-link", title: `Select ${problem.node}`, textContent: text, onclick: select }));
+  };
+  return el("ul", { className: "config-problem-list" }, ...problems.map(item));
+}
+
+function emptyState(model, validation, readonly, view) {
   const count = model.nodes.size;
   const text = readonly
     ? "Select a node on the canvas to see its settings."
@@ -157,9 +172,10 @@ function emptyState(model, validation, readonly) {
     ? "Select a node on the canvas to configure it."
     : "Drag components from the palette onto the canvas, then connect an output (right) to an input (left).";
   const summary = validation
-    ? el("p", { className: validation.valid ? "config-valid" : "config-invalid", textContent: validation.valid ? "The pipeline is valid and ready to run." : `${validation.problems.length} problem(s) to fix before running.` })
+    ? el("p", { className: validation.valid ? "config-valid" : "config-invalid", textContent: validation.valid ? "The pipeline is valid and ready to run." : `${validation.problems.length} problem(s) to fix before running:` })
     : null;
-  return el("div", { className: "config-empty" }, el("p", { textContent: text }), summary);
+  const problems = validation && !validation.valid ? problemList(validation.problems, view) : null;
+  return el("div", { className: "config-empty" }, el("p", { textContent: text }), summary, problems);
 }
 
 /** The panel controller: `show(nodeId)` and `refresh()` (after model or validation changes). */
@@ -174,7 +190,7 @@ export function createPanel({ root, model, view, data, getValidation }) {
     const node = current ? model.nodes.get(current) : null;
     if (!node) {
       current = null;
-      root.replaceChildren(emptyState(model, getValidation(), view.readonly));
+      root.replaceChildren(emptyState(model, getValidation(), view.readonly, view));
       return;
     }
     const component = model.component(node);

@@ -39,6 +39,7 @@ const STATUS_COLOURS = {
 };
 const IDLE_STROKE = "#c8cfda";
 const NEEDS_STROKE = "#c98a12";
+const WARNED_FILL = "#8a5a00"; // amber dark enough for 4.5:1 on white
 let registered = false;
 
 function registerShapes() {
@@ -187,6 +188,9 @@ export function createView({ container, model, readonly }) {
     const progress = status === "running" ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
     let stateText = "";
     if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? durationText(run.started_at, run.finished_at) : status;
+    // A node that finished with warnings says so beside its time (the results list them).
+    const warned = run && run.warnings > 0;
+    if (warned) stateText = `⚠ ${stateText}`;
     // The marker takes the category line (the accent bar still shows the category).
     const marked = needs && !status;
     cell.attr({
@@ -197,9 +201,10 @@ export function createView({ container, model, readonly }) {
         "data-status": status || "idle",
         "data-config": needs ? "needs" : "ok",
         "data-problems": String(problems.length),
+        "data-warnings": String(warned ? run.warnings : 0),
       },
       progress: { width: progress * (NODE_WIDTH - 10) },
-      state: { text: stateText, fill: STATUS_COLOURS[status] || "#5d6b7e" },
+      state: { text: stateText, fill: warned ? WARNED_FILL : STATUS_COLOURS[status] || "#5d6b7e" },
       category: marked
         ? { text: "⚠ Needs configuration", fill: NEEDS_STROKE, letterSpacing: 0 }
         : { text: categoryText(component), fill: categoryColour(component), letterSpacing: 0.6 },
