@@ -47,13 +47,21 @@ def test_credit_risk_uses_the_roles_and_gives_predictions_to_the_label_holder(
     graph = built(project, "credit_risk")
     train = params(graph, "train")
     assert train["label"] == "y"
-    assert train["features"] == ["age", "income", "city", "score", "spend"]  # not protected
+    # Not protected ('visits'), not text ('city': SS-LR and the scaler take numbers).
+    assert train["features"] == ["age", "income", "score", "spend"]
+    assert {key: train[key] for key in starters.TRAINING} == starters.TRAINING
+    for node_id in ("fill_train", "fill_test", "scale_train", "scale_test"):
+        assert params(graph, node_id)["features"] == train["features"], node_id
     assert params(graph, "predict")["receiver"] == "alice"
     assert params(graph, "evaluate") == {"prediction": "pred", "label": "y"}
-    pipeline = pipeline_factory(graph)
-    # Only the string column 'city' stops it: SS-LR and the scaler take numbers.
-    assert {p["field"] for p in problems(pipeline)} == {"features"}
-    assert all("city" in p["message"] for p in problems(pipeline))
+    assert problems(pipeline_factory(graph)) == []
+
+
+def test_every_required_setting_is_filled_for_every_party(project, credit, shop, pipeline_factory):
+    for key in starters.STARTERS:
+        pipeline = pipeline_factory(built(project, key), name=key)
+        assert [p for p in problems(pipeline) if p["code"] == "missing_param"] == [], key
+        assert problems(pipeline) == [], key
 
 
 def test_credit_risk_is_valid_on_numeric_data(project, alice, bob, pipeline_factory):
@@ -66,12 +74,41 @@ def test_credit_risk_is_valid_on_numeric_data(project, alice, bob, pipeline_fact
     assert problems(pipeline_factory(built(project, "credit_risk"))) == []
 
 
-def test_a_party_with_two_datasets_is_left_to_choose(project, alice, credit, shop):
-    second = make_dataset(alice, "second", shop_frame(seed=4))
-    Authorization.objects.create(dataset=second, project=project, column_roles=SHOP_ROLES)
+def test_a_party_with_two_datasets_gets_the_one_with_the_label(
+    project, alice, credit, shop, pipeline_factory
+):
+    newer = make_dataset(alice, "second", shop_frame(seed=4))
+    Authorization.objects.create(dataset=newer, project=project, column_roles=SHOP_ROLES)
+    graph = built(project, "credit_risk")
+    assert params(graph, "read_1") == {"dataset": credit.pk}
+    assert params(graph, "train")["label"] == "y"
+    assert problems(pipeline_factory(graph)) == []
+
+
+def test_without_a_label_to_look_for_the_newest_dataset_is_taken(project, alice, credit, shop):
+    newer = make_dataset(alice, "second", shop_frame(seed=4))
+    Authorization.objects.create(dataset=newer, project=project, column_roles=SHOP_ROLES)
     graph = built(project, "joint_audience")
-    assert params(graph, "read_1") == {}
-    assert "keys1" not in params(graph, "psi")
+    assert params(graph, "read_1") == {"dataset": newer.pk}
+    assert params(graph, "psi")["keys1"] == ["id"]
+
+
+def test_a_dataset_without_an_id_column_comes_after_one_with(project, alice, credit, shop):
+    newer = make_dataset(alice, "no_keys", shop_frame(seed=4))
+    roles = {"id": "feature", "spend": "feature", "visits": "feature"}
+    Authorization.objects.create(dataset=newer, project=project, column_roles=roles)
+    assert params(built(project, "joint_audience"), "read_1") == {"dataset": credit.pk}
+
+
+def test_psi_keys_prefer_the_id_column_name_the_parties_share(project, alice, bob):
+    frame = shop_frame().assign(branch_id=[f"b{i}" for i in range(60)])
+    mine = make_dataset(alice, "two_ids", frame[["branch_id", "id", "spend"]])
+    roles = {"branch_id": "id", "id": "id", "spend": "feature"}
+    Authorization.objects.create(dataset=mine, project=project, column_roles=roles)
+    theirs = make_dataset(bob, "shop", shop_frame())
+    Authorization.objects.create(dataset=theirs, project=project, column_roles=SHOP_ROLES)
+    psi = params(built(project, "joint_audience"), "psi")
+    assert psi == {"keys1": ["id"], "keys2": ["id"]}
 
 
 def test_without_datasets_every_read_needs_configuration(project):
