@@ -105,13 +105,16 @@ function field(param, context) {
     // "Required." already says what the server's missing-value problem would repeat.
     if (local !== "Required.") messages.push(el("p", { className: "field-error field-server-error", textContent: problem.message }));
   }
+  // What an upstream change did to this setting (stale ones are among the problems above).
+  const updates = context.model.notesFor(context.node.id).filter((note) => note.param === param.name && note.level === "updated");
+  const notes = updates.map((note) => el("p", { className: "field-note", role: "status", textContent: note.message }));
   if (messages.length) wrapper.classList.add("has-error");
   const help = param.help ? el("p", { className: "help", textContent: param.help }) : null;
   if (param.kind === "bool") {
     const row = el("label", { className: "checkbox-row" }, input, el("span", { textContent: param.label || param.name }));
-    wrapper.append(...[row, help, ...messages].filter(Boolean));
+    wrapper.append(...[row, help, ...messages, ...notes].filter(Boolean));
   } else {
-    wrapper.append(...[label, input, help, ...messages].filter(Boolean));
+    wrapper.append(...[label, input, help, ...messages, ...notes].filter(Boolean));
   }
   return wrapper;
 }
