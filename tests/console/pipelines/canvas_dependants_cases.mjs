@@ -14,6 +14,7 @@ const ALICE_EXTRA = 4;
 const BOB = 2;
 const CAROL = 3;
 const TWO_KEYS = 5;
+const CAROL_WITH_INCOME = 6;
 const ALICE_FEATURES = ["age", "income", "debt_ratio", "credit_lines", "late_payments_12m"];
 
 function check(condition, message) {
@@ -126,6 +127,12 @@ const cases = {
     check(JSON.stringify(params(model, "evaluate")) === before, `evaluate changed: ${JSON.stringify(params(model, "evaluate"))}`);
     check(model.notesFor("evaluate").length === 0, "evaluate got a note");
     check(readOf(model, ALICE_EXTRA), "the read node lost its dataset");
+  },
+  "a name two parties hold is chosen once"() {
+    const { model } = withAlice();
+    model.setParam(readOf(model, CAROL).id, "dataset", CAROL_WITH_INCOME);
+    const features = params(model, "scale_train").features;
+    check(features.filter((name) => name === "income").length === 1, `features: ${features}`);
   },
 };
 

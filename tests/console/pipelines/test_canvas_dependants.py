@@ -41,7 +41,8 @@ def source(dataset_id: int, party: str, name: str, frame, roles: dict) -> Source
 
 def demo_sources() -> list[SourceTable]:
     """The demo's three datasets (ids 1-3), an unlabelled second table of alice's without
-    `age` (4), and a table of bob's with two ID columns (5)."""
+    `age` (4), a table of bob's with two ID columns (5) and one of carol's with an `income`
+    column, as alice has (6)."""
     tables = {table.party: table for table in demo_tables()}
     alice, bob, carol = tables["alice"], tables["bob"], tables["carol"]
     extra = alice.frame.drop(columns=["default_flag", "age"]).assign(savings=1.5)
@@ -52,6 +53,7 @@ def demo_sources() -> list[SourceTable]:
         source(3, "carol", carol.name, carol.frame, {"customer_id": "id", "地区": "protected"}),
         source(4, "alice", "alice_extra", extra, {"customer_id": "id"}),
         source(5, "bob", "two_keys", two_keys, {"customer_id": "id", "order_id": "id"}),
+        source(6, "carol", "with_income", carol.frame.assign(income=2.5), {"customer_id": "id"}),
     ]
 
 
@@ -113,6 +115,7 @@ CASE_NAMES = [
     "psi keys are pre-selected when each input has one id column",
     "psi keys are left to choose when an input has two id columns",
     "nothing past a model is guessed",
+    "a name two parties hold is chosen once",
 ]
 
 

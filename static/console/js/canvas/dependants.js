@@ -24,8 +24,9 @@ const MODEL_TYPES = ["int", "float", "bool"];
 const NUMERIC_TYPES = ["int", "float"];
 const READ_COMPONENT = "read/dataset";
 
+/** Column names, each once: a name held by several parties is one choice (as on the server). */
 function names(columns) {
-  return columns.map((column) => column.name);
+  return [...new Set(columns.map((column) => column.name))];
 }
 
 function sameSet(left, right) {

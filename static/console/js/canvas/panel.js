@@ -102,8 +102,10 @@ function field(param, context) {
   const local = paramProblem(param, value);
   if (local) messages.push(el("p", { className: "field-error", textContent: local }));
   for (const problem of context.problems.filter((item) => item.field === param.name)) {
-    // "Required." already says what the server's missing-value problem would repeat.
-    if (local !== "Required.") messages.push(el("p", { className: "field-error field-server-error", textContent: problem.message }));
+    // "Required." already says what the server's missing-value problem would repeat; a stale
+    // choice says why the value went (an upstream change), so it is shown all the same.
+    const stale = problem.code === "stale_choice";
+    if (local !== "Required." || stale) messages.push(el("p", { className: `field-error ${stale ? "field-stale" : "field-server-error"}`, textContent: problem.message }));
   }
   // What an upstream change did to this setting (stale ones are among the problems above).
   const updates = context.model.notesFor(context.node.id).filter((note) => note.param === param.name && note.level === "updated");
