@@ -33,6 +33,10 @@ def run_to_auc(client: APIClient, pipeline: Pipeline) -> float:
     run = Run.objects.get(pk=response.json()["id"])
     failed = {n.node_id: n.message for n in run.nodes.all() if n.status != Status.SUCCEEDED}
     assert run.status == Status.SUCCEEDED, (pipeline.name, run.message, failed)
+    return report_auc(run)
+
+
+def report_auc(run: Run) -> float:
     report = Artifact.objects.get(node_run__run=run, node_run__node_id="evaluate", party="alice")
     return json.loads(report.path.read_text(encoding="utf-8"))["summary"]["auc"]
 
@@ -63,3 +67,34 @@ def test_the_credit_risk_template_reaches_the_demo_pipelines_auc(demo):  # noqa:
     demo_auc = run_to_auc(client, demo)
     assert abs(template_auc - demo_auc) < 0.01, (template_auc, demo_auc)
     assert template_auc > 0.8, template_auc
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the model sanity checks of the honest-pipelines branch: today the run says "
+    "Succeeded with AUC 0.53; once merged this passes and the marker must go",
+)
+def test_an_unscaled_large_feature_fails_or_still_gets_a_right_answer(demo):  # noqa: F811
+    """The issue's failure: alice's raw income (tens of thousands) left out of the scaler.
+    The run must fail with a reason, or warn and still reach the demo's AUC: never
+    "Succeeded" with nonsense."""
+    client = APIClient()
+    client.force_authenticate(User.objects.get(username="alice"))
+    body = {"project": demo.project_id, "name": "Unscaled", "template": "credit_risk"}
+    created = client.post("/api/v1/pipelines/", body, format="json").json()
+    pipeline = Pipeline.objects.get(pk=created["id"])
+    for node in pipeline.graph["nodes"]:
+        if node["id"] in ("scale_train", "scale_test"):
+            node["params"]["features"].remove("income")
+    pipeline.save(update_fields=["graph"])
+    response = client.post(f"/api/v1/pipelines/{pipeline.pk}/runs/", {}, format="json")
+    for future in list(task_backends["default"].futures.values()):
+        future.result(timeout=300)
+    run = Run.objects.get(pk=response.json()["id"])
+    if run.status != Status.SUCCEEDED:
+        failed = [n for n in run.nodes.all() if n.status == Status.FAILED]
+        assert failed, run.message
+        assert all(node.message for node in failed), [(n.node_id, n.message) for n in failed]
+        return
+    demo_auc = run_to_auc(client, demo)
+    assert abs(report_auc(run) - demo_auc) < 0.01
