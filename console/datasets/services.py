@@ -50,8 +50,8 @@ ROLES = tuple(Authorization.Role.values)
 # Fields a new version of an authorisation does not copy from the one it supersedes; every
 # other field (standing policies, for instance) carries over unchanged.
 VERSION_OWN_FIELDS = frozenset(
-    {"id", "column_roles", "granted_by", "created_at", "revoked_at", "revoked_by", "version"}
-    | {"supersedes"}
+    {"id", "column_roles", "granted_by", "created_at", "revoked_at", "revoked_by"}
+    | {"version", "supersedes"}
 )
 logger = logging.getLogger(__name__)
 

@@ -23,15 +23,17 @@ const PASS_THROUGH = new Set(["io", "data_prep", "data_filter", "preprocessing"]
 const MODEL_TYPES = ["int", "float", "bool"];
 const NUMERIC_TYPES = ["int", "float"];
 const READ_COMPONENT = "read/dataset";
+const PICKED_ROLES = ["id", "label"]; // an empty choice of these may take a single candidate
 
 /** Column names, each once: a name held by several parties is one choice (as on the server). */
 function names(columns) {
   return [...new Set(columns.map((column) => column.name))];
 }
 
+/** Whether two lists of distinct names hold the same names, in any order. */
 function sameSet(left, right) {
-  const a = new Set(left);
-  return a.size === right.length && right.every((name) => a.has(name)) && left.length === right.length;
+  const known = new Set(left);
+  return left.length === right.length && right.every((name) => known.has(name));
 }
 
 function quoted(list) {
@@ -95,14 +97,12 @@ export function downstreamOf(graph, nodeId) {
 }
 
 /** The "all of them" rule a multiple choice follows, or null (see the file comment). */
-function allRule(param, value, before) {
+function allRule(value, before) {
   const rules = [null, MODEL_TYPES, NUMERIC_TYPES].map((types) => (columns) =>
     names(columns.filter((column) => !types || types.includes(column.type))),
   );
   return rules.find((rule) => rule(before).length && sameSet(value, rule(before))) || null;
 }
-
-const PICKED_ROLES = ["id", "label"];
 
 /** Whether an empty `param` of `node` may be filled with a single candidate (file comment). */
 function fillable(graph, node, component, param) {
@@ -124,7 +124,7 @@ export function followColumnChoice(param, value, before, after, removedNames, fi
   const chosen = [].concat(value ?? []).filter((name) => name !== "" && name !== null);
   const candidates = names(after);
   if (param.multiple) {
-    const rule = chosen.length ? allRule(param, chosen, before) : null;
+    const rule = chosen.length ? allRule(chosen, before) : null;
     if (rule) {
       const next = rule(after);
       if (sameSet(next, chosen)) return { value: chosen, note: null };
