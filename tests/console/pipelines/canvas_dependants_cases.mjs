@@ -15,6 +15,7 @@ const BOB = 2;
 const CAROL = 3;
 const TWO_KEYS = 5;
 const CAROL_WITH_INCOME = 6;
+const CAROL_BY_POLICY = 7;
 const ALICE_FEATURES = ["age", "income", "debt_ratio", "credit_lines", "late_payments_12m"];
 
 function check(condition, message) {
@@ -133,6 +134,16 @@ const cases = {
     model.setParam(readOf(model, CAROL).id, "dataset", CAROL_WITH_INCOME);
     const features = params(model, "scale_train").features;
     check(features.filter((name) => name === "income").length === 1, `features: ${features}`);
+  },
+  "keys follow a renamed id column and stay when the old one remains"() {
+    const { model } = withAlice();
+    const carol = readOf(model, CAROL).id;
+    model.setParam(carol, "dataset", CAROL_BY_POLICY);
+    check(same(keysOf(model, carol), ["policy_id"]), `carol's keys: ${JSON.stringify(keysOf(model, carol))}`);
+    const bob = readOf(model, BOB).id;
+    model.setParam(bob, "dataset", TWO_KEYS);
+    check(same(keysOf(model, bob), ["customer_id"]), `bob's keys: ${JSON.stringify(keysOf(model, bob))}`);
+    check(model.staleProblems().every((p) => p.node !== "psi"), `psi flagged: ${JSON.stringify(model.staleProblems())}`);
   },
 };
 

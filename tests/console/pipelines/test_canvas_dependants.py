@@ -41,8 +41,8 @@ def source(dataset_id: int, party: str, name: str, frame, roles: dict) -> Source
 
 def demo_sources() -> list[SourceTable]:
     """The demo's three datasets (ids 1-3), an unlabelled second table of alice's without
-    `age` (4), a table of bob's with two ID columns (5) and one of carol's with an `income`
-    column, as alice has (6)."""
+    `age` (4), a table of bob's with two ID columns (5), one of carol's with an `income`
+    column, as alice has (6), and one of carol's keyed by `policy_id` (7)."""
     tables = {table.party: table for table in demo_tables()}
     alice, bob, carol = tables["alice"], tables["bob"], tables["carol"]
     extra = alice.frame.drop(columns=["default_flag", "age"]).assign(savings=1.5)
@@ -54,6 +54,13 @@ def demo_sources() -> list[SourceTable]:
         source(4, "alice", "alice_extra", extra, {"customer_id": "id"}),
         source(5, "bob", "two_keys", two_keys, {"customer_id": "id", "order_id": "id"}),
         source(6, "carol", "with_income", carol.frame.assign(income=2.5), {"customer_id": "id"}),
+        source(
+            7,
+            "carol",
+            "by_policy",
+            carol.frame.rename(columns={"customer_id": "policy_id"}),
+            {"policy_id": "id", "地区": "protected"},
+        ),
     ]
 
 
@@ -116,6 +123,7 @@ CASE_NAMES = [
     "psi keys are left to choose when an input has two id columns",
     "nothing past a model is guessed",
     "a name two parties hold is chosen once",
+    "keys follow a renamed id column and stay when the old one remains",
 ]
 
 

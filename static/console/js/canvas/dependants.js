@@ -9,11 +9,12 @@
 // there the server's validation, which propagates schemas exactly, is the one to flag.
 //
 // Rules, for the `columns` parameters of every node downstream of a changed read node:
-// - "All of them" follows: a choice equal to every candidate upstream (or every numeric /
-//   model-typed one: the templates leave out text) becomes every candidate of the new upstream.
+// - "All of them" follows, for feature lists: a choice equal to every candidate upstream (or
+//   every numeric / model-typed one: the templates leave out text) becomes every candidate of
+//   the new upstream.
 // - Otherwise, chosen columns of the old dataset that the new one lacks are removed, and the
-//   parameter is flagged stale ("check the choice"); a single choice is cleared, or set when
-//   exactly one candidate remains.
+//   parameter is flagged stale ("check the choice"); keys or a label left with nothing take
+//   the single candidate of the new upstream when there is exactly one.
 // - An empty choice of keys or a label (roles id / label only) that the node needs (required,
 //   or on an optional input that is connected, like PSI's third table) is set when exactly one
 //   candidate exists: PSI keys when each input has one ID column, the label when one label
@@ -123,27 +124,28 @@ export function followColumnChoice(param, value, before, after, removedNames, fi
   const label = param.label || param.name;
   const chosen = [].concat(value ?? []).filter((name) => name !== "" && name !== null);
   const candidates = names(after);
-  if (param.multiple) {
-    const rule = chosen.length ? allRule(chosen, before) : null;
-    if (rule) {
-      const next = rule(after);
-      if (sameSet(next, chosen)) return { value: chosen, note: null };
-      return { value: next, note: { level: "updated", message: `“${label}” follows the new upstream table: all ${next.length} column(s) it offers are chosen.` } };
-    }
-    const gone = chosen.filter((name) => removedNames.has(name) && !candidates.includes(name));
-    if (gone.length) {
-      const kept = chosen.filter((name) => !gone.includes(name));
-      return { value: kept.length ? kept : undefined, note: { level: "stale", message: `${quoted(gone)} removed from “${label}”: the new upstream table has no such column. Check the choice.` } };
-    }
-  } else if (chosen.length && removedNames.has(chosen[0]) && !candidates.includes(chosen[0])) {
-    if (candidates.length === 1) {
-      return { value: candidates[0], note: { level: "updated", message: `“${label}” changed from '${chosen[0]}' to '${candidates[0]}', the only candidate in the new upstream table.` } };
-    }
-    return { value: undefined, note: { level: "stale", message: `'${chosen[0]}' is not in the new upstream table: choose “${label}” again.` } };
+  const only = fillEmpty && candidates.length === 1 ? candidates[0] : null;
+  const asValue = (list) => (list.length ? (param.multiple ? list : list[0]) : undefined);
+  const updated = (message) => ({ level: "updated", message });
+  const rule = param.multiple && (param.roles || []).includes("feature") && chosen.length ? allRule(chosen, before) : null;
+  if (rule) {
+    const next = rule(after);
+    if (sameSet(next, chosen)) return { value, note: null };
+    return { value: asValue(next), note: updated(`“${label}” follows the new upstream table: all ${next.length} column(s) it offers are chosen.`) };
   }
-  if (!chosen.length && fillEmpty && candidates.length === 1) {
-    const only = candidates[0];
-    return { value: param.multiple ? [only] : only, note: { level: "updated", message: `“${label}” set to '${only}', the only candidate upstream.` } };
+  const gone = chosen.filter((name) => removedNames.has(name) && !candidates.includes(name));
+  const kept = chosen.filter((name) => !gone.includes(name));
+  if (gone.length && !kept.length && only) {
+    return { value: asValue([only]), note: updated(`“${label}” changed from ${quoted(gone)} to '${only}', the only candidate in the new upstream table.`) };
+  }
+  if (gone.length) {
+    const message = param.multiple
+      ? `${quoted(gone)} removed from “${label}”: the new upstream table has no such column. Check the choice.`
+      : `'${gone[0]}' is not in the new upstream table: choose “${label}” again.`;
+    return { value: asValue(kept), note: { level: "stale", message } };
+  }
+  if (!chosen.length && only) {
+    return { value: asValue([only]), note: updated(`“${label}” set to '${only}', the only candidate upstream.`) };
   }
   return { value, note: null };
 }
