@@ -166,3 +166,13 @@ def test_the_revoke_step_of_a_revoked_authorisation_says_so(alice_client, grante
     alice_client.post(revoke_url(granted))
     response = alice_client.get(revoke_url(granted), follow=True)
     assert "is no longer active" in response.content.decode()
+
+
+def test_roles_of_an_archived_project_are_not_edited(alice_client, granted, project):
+    project.status = project.Status.ARCHIVED
+    project.save()
+    data = {"role_0": "id", "role_1": "protected", "role_2": "label"}
+    response = alice_client.post(roles_url(granted), data)
+    assert response.status_code == 400
+    assert "is archived and read-only" in response.content.decode()
+    assert Authorization.objects.count() == 1
