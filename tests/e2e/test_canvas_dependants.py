@@ -52,6 +52,10 @@ def test_a_new_dataset_updates_the_feature_lists_and_flags_the_lost_label(
     expect(page.locator('#canvas [data-node-id="train"]')).not_to_have_attribute(
         "data-problems", "0"
     )
+    summary = page.locator("#panel-config .config-follow-ups")
+    expect(summary.locator(".follow-up-stale")).to_contain_text("train · Label")
+    expect(summary.locator(".follow-up-updated").first).to_contain_text("fill_train · Features")
+    shoot(page, "0-summary-on-the-read-node")
     select_node(page, "scale_train")
     note = page.locator('#panel-config [data-param="features"] .field-note')
     expect(note).to_contain_text("follows the new upstream table")

@@ -82,6 +82,9 @@ const cases = {
     const stale = model.staleProblems();
     check(stale.some((p) => p.node === "train" && p.field === "label" && p.message.includes("'default_flag' is not in the new upstream table")), `stale: ${JSON.stringify(stale)}`);
     check(same(keysOf(model, read), ["customer_id"]), "alice's keys changed");
+    const summary = model.followUpsOf(read);
+    check(summary.some((c) => c.node === "train" && c.param === "label" && c.level === "stale"), `summary: ${JSON.stringify(summary)}`);
+    check(summary.some((c) => c.node === "scale_train" && c.level === "updated"), "no update in the summary");
   },
   "a partial choice loses only the missing columns and is flagged stale"() {
     const { model, read } = withAlice();

@@ -147,6 +147,7 @@ export class PipelineModel extends EventTarget {
     this.pasteCount = 0;
     this.datasets = new Map();
     this.notes = new Map();
+    this.followUps = new Map(); // node id -> what its last dataset change did downstream
     this.load(graph);
   }
 
@@ -158,6 +159,11 @@ export class PipelineModel extends EventTarget {
   /** Notes on a node's parameters after upstream changes: [{param, level, message}]. */
   notesFor(nodeId) {
     return [...(this.notes.get(nodeId) || new Map()).entries()].map(([param, note]) => ({ param, ...note }));
+  }
+
+  /** What the last dataset change on `nodeId` did downstream: [{node, param, level, message}]. */
+  followUpsOf(nodeId) {
+    return this.followUps.get(nodeId) || [];
   }
 
   /** The stale notes as problems ({node, field, code, message}) for the view's badges. */
@@ -197,6 +203,7 @@ export class PipelineModel extends EventTarget {
     this.nodes = nodes;
     this.edges = edges;
     this.notes = new Map();
+    this.followUps = new Map();
     this.emit("load");
   }
 
@@ -262,6 +269,7 @@ export class PipelineModel extends EventTarget {
     this.nodes = new Map(graph.nodes.map((node) => [node.id, node]));
     this.edges = graph.edges;
     this.notes = new Map(); // they described the state being left
+    this.followUps = new Map();
     this.emit(reason);
   }
 
@@ -318,7 +326,9 @@ export class PipelineModel extends EventTarget {
       else node.params[name] = clone(value);
       this.note(nodeId, name, null); // the user has seen to it
       if (param && param.kind === "dataset" && before !== value) {
-        this.applyFollowUps(followDatasetChange(this, this.datasets, nodeId, before, value));
+        const changes = followDatasetChange(this, this.datasets, nodeId, before, value);
+        this.applyFollowUps(changes);
+        this.followUps.set(nodeId, changes.filter((change) => change.note).map(({ node, param: name, note }) => ({ node, param: name, ...note })));
       }
     });
   }

@@ -148,6 +148,23 @@ function header(node, component) {
   return el("header", { className: "config-head" }, category, title, meta, description);
 }
 
+/** After a dataset change on this node: which settings downstream followed, which to check. */
+function followUpSummary(model, node) {
+  // What needs checking first, then what followed on its own.
+  const changes = [...model.followUpsOf(node.id)].sort((a, b) => (a.level === "stale" ? 0 : 1) - (b.level === "stale" ? 0 : 1));
+  if (!changes.length) return null;
+  const label = (change) => {
+    const target = model.nodes.get(change.node);
+    const component = target && model.component(target);
+    const param = component && component.params.find((item) => item.name === change.param);
+    return `${change.node} · ${param ? param.label || param.name : change.param}`;
+  };
+  const items = changes.map((change) =>
+    el("li", { className: `follow-up follow-up-${change.level}` }, el("strong", { textContent: `${label(change)}: ` }), change.message));
+  return el("section", { className: "config-follow-ups", role: "status" },
+    el("p", { textContent: "The new dataset changed settings downstream:" }), el("ul", {}, ...items));
+}
+
 function nodeProblems(problems) {
   const general = problems.filter((problem) => !problem.field);
   if (!general.length) return null;
@@ -184,7 +201,7 @@ export function createPanel({ root, model, view, data, getValidation }) {
     }
     const component = model.component(node);
     const problems = view.problemsFor(node.id);
-    const parts = [header(node, component), nodeProblems(problems)];
+    const parts = [header(node, component), nodeProblems(problems), followUpSummary(model, node)];
     if (!component) parts.push(el("p", { className: "field-error", textContent: "This component is not in the catalogue." }));
     else if (view.readonly) parts.push(readonlyFields(node, component, data));
     else {
