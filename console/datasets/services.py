@@ -414,7 +414,7 @@ def update_column_roles(request, authorization: Authorization, column_roles) -> 
     with transaction.atomic():
         current = Authorization.objects.select_for_update().get(pk=authorization.pk)
         if current.revoked_at is not None:
-            raise ValidationError(_closed(current, dataset), code="not_active")
+            raise ValidationError(inactive_reason(current, dataset), code="not_active")
         if current.column_roles == roles:
             raise field_error(
                 "column_roles",
@@ -448,7 +448,8 @@ def update_column_roles(request, authorization: Authorization, column_roles) -> 
     return new
 
 
-def _closed(authorization: Authorization, dataset: Dataset) -> str:
+def inactive_reason(authorization: Authorization, dataset: Dataset) -> str:
+    """Why an authorisation can no longer be changed: replaced by a newer version, or revoked."""
     successor = authorization.successor
     if successor is not None:
         return (
@@ -478,7 +479,7 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
     with transaction.atomic():
         current = Authorization.objects.select_for_update().get(pk=authorization.pk)
         if current.revoked_at is not None and current.successor is not None:
-            raise ValidationError(_closed(current, dataset), code="superseded")
+            raise ValidationError(inactive_reason(current, dataset), code="superseded")
         if current.revoked_at is not None:
             when = timezone.localtime(current.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
             raise ValidationError(

@@ -156,7 +156,7 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "datasets/detail.html", context, status=200 if warnings else 400)
 
 
-def _owned_active_authorization(request, pk: int) -> Authorization:
+def _owned_authorization(request, pk: int) -> Authorization:
     authorization = get_object_or_404(
         Authorization.objects.select_related("project", "dataset__node"), pk=pk
     )
@@ -168,10 +168,10 @@ def _owned_active_authorization(request, pk: int) -> Authorization:
 @require_http_methods(["GET", "POST"])
 def edit_roles(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the column roles of an active authorisation: a new version replaces it."""
-    authorization = _owned_active_authorization(request, pk)
+    authorization = _owned_authorization(request, pk)
     dataset = authorization.dataset
     if not authorization.is_active:
-        messages.error(request, f"Authorisation #{authorization.pk} is no longer active.")
+        messages.error(request, services.inactive_reason(authorization, dataset))
         return redirect("datasets:detail", pk=dataset.pk)
     data = request.POST if request.method == "POST" else None
     form = ColumnRolesForm(dataset, data, initial_roles=authorization.column_roles)
@@ -213,11 +213,11 @@ def _pipelines_reading(authorization: Authorization) -> list[Pipeline]:
 @require_http_methods(["GET", "POST"])
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what revoking stops (the confirm step); POST: revoke."""
-    authorization = _owned_active_authorization(request, pk)
+    authorization = _owned_authorization(request, pk)
     dataset = authorization.dataset
     if request.method == "GET":
         if not authorization.is_active:
-            messages.error(request, f"Authorisation #{authorization.pk} is no longer active.")
+            messages.error(request, services.inactive_reason(authorization, dataset))
             return redirect("datasets:detail", pk=dataset.pk)
         context = {
             "authorization": authorization,

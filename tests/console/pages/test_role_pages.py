@@ -127,7 +127,7 @@ def test_unchanged_roles_are_refused_with_the_reason(alice_client, granted):
 def test_a_replaced_version_cannot_be_edited_again(alice_client, granted):
     alice_client.post(roles_url(granted), {"role_0": "id", "role_1": "label", "role_2": "label"})
     response = alice_client.get(roles_url(granted), follow=True)
-    assert "is no longer active" in response.content.decode()
+    assert "was replaced by version 2" in response.content.decode()
 
 
 def test_only_the_owner_edits_roles(bob_client, carol_client, anon_client, granted):
@@ -165,7 +165,7 @@ def test_only_the_owner_sees_the_revoke_step(bob_client, carol_client, granted):
 def test_the_revoke_step_of_a_revoked_authorisation_says_so(alice_client, granted):
     alice_client.post(revoke_url(granted))
     response = alice_client.get(revoke_url(granted), follow=True)
-    assert "is no longer active" in response.content.decode()
+    assert "is revoked; authorise the dataset again" in response.content.decode()
 
 
 def test_roles_of_an_archived_project_are_not_edited(alice_client, granted, project):
