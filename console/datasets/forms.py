@@ -46,9 +46,10 @@ class ColumnRolesForm(forms.Form):
 
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, dataset: Dataset, *args, initial_roles=None, **kwargs) -> None:
+    def __init__(self, dataset: Dataset, *args, initial_roles=None, reasons=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.dataset = dataset
+        self.reasons = reasons or {}  # why a pre-filled role was suggested, by column
         initial_roles = initial_roles or {}
         for index, column in enumerate(dataset.columns):
             self.fields[f"role_{index}"] = forms.ChoiceField(
@@ -57,8 +58,12 @@ class ColumnRolesForm(forms.Form):
                 initial=initial_roles.get(column["name"], Authorization.Role.FEATURE),
             )
 
-    def role_fields(self) -> list[tuple[dict, forms.BoundField]]:
-        return [(c, self[f"role_{i}"]) for i, c in enumerate(self.dataset.columns)]
+    def role_fields(self) -> list[tuple[dict, forms.BoundField, str]]:
+        """(column, its role field, why its role was suggested or "") in file order."""
+        return [
+            (column, self[f"role_{index}"], self.reasons.get(column["name"], ""))
+            for index, column in enumerate(self.dataset.columns)
+        ]
 
     def column_roles(self) -> dict[str, str]:
         return {

@@ -94,16 +94,16 @@ def _owner_authorizations(dataset: Dataset) -> list[dict]:
     return [with_roles(a) for a in authorizations]
 
 
-def _authorize_form(dataset: Dataset, data=None) -> tuple[AuthorizeForm, dict]:
-    """The authorisation form, pre-filled with the suggested roles when there is a project to
-    authorise to (the suggestions read the file), and the suggestions' reasons by column."""
+def _authorize_form(dataset: Dataset, data=None) -> AuthorizeForm:
+    """The authorisation form, pre-filled with the suggested roles and their reasons when
+    there is a project to authorise to (the suggestions read the file)."""
     if not data and authorizable_projects(dataset).exists():
         suggestions = services.suggested_roles(dataset)
     else:
         suggestions = {}
     roles = {name: suggestion.role for name, suggestion in suggestions.items()}
-    form = AuthorizeForm(dataset, data, initial_roles=roles)
-    return form, {name: s.reason for name, s in suggestions.items() if s.reason}
+    reasons = {name: s.reason for name, s in suggestions.items() if s.reason}
+    return AuthorizeForm(dataset, data, initial_roles=roles, reasons=reasons)
 
 
 @login_required
@@ -113,7 +113,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"dataset": dataset, "is_owner": is_owner}
     if is_owner:
         context["authorizations"] = _owner_authorizations(dataset)
-        context["form"], context["suggestions"] = _authorize_form(dataset)
+        context["form"] = _authorize_form(dataset)
     else:
         mine = active_authorizations(dataset).filter(
             project__memberships__node_id=request.user.node_id
@@ -133,7 +133,7 @@ def _needs_confirmation(form: ColumnRolesForm) -> list:
 @require_POST
 def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_dataset_for_owner(request, pk)
-    form, _ = _authorize_form(dataset, request.POST)
+    form = _authorize_form(dataset, request.POST)
     warnings = []
     if form.is_valid():
         project = form.cleaned_data["project"]

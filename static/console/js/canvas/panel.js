@@ -109,7 +109,7 @@ function field(param, context) {
   }
   // What an upstream change did to this setting (stale ones are among the problems above).
   const updates = context.model.notesFor(context.node.id).filter((note) => note.param === param.name && note.level === "updated");
-  const notes = updates.map((note) => el("p", { className: "field-note", role: "status", textContent: note.message }));
+  const notes = updates.map((note) => el("p", { className: "field-note", textContent: note.message }));
   if (messages.length) wrapper.classList.add("has-error");
   const help = param.help ? el("p", { className: "help", textContent: param.help }) : null;
   if (param.kind === "bool") {
