@@ -217,6 +217,38 @@ STARTERS = {
 }
 
 
+def _dataset_notes(index: int, party: str, source, sources, credit: bool) -> list[str]:
+    if source is None:
+        return [f"{party} has no dataset authorised to the project: choose it on read_{index}."]
+    said = []
+    mine = [other for other in sources.values() if other.party == party]
+    if len(mine) > 1:
+        said.append(f"{party} has {len(mine)} datasets: the template took '{source.name}'.")
+    if not _columns(source, "id"):
+        said.append(f"'{source.name}' has no ID column: choose the PSI keys of input {index}.")
+    text = [c.name for c in source.columns if c.role == "feature" and c.type not in MODEL_TYPES]
+    if credit and text:
+        said.append(
+            f"Text features of '{source.name}' left out (SS-LR takes numbers; encode them "
+            f"first): {', '.join(text)}."
+        )
+    return said
+
+
+def notes(key: str, parties: Sequence[str], sources: dict[int, SourceTable]) -> list[str]:
+    """What the template chose or could not decide, for the user who created it (in words)."""
+    if key == "blank":
+        return []
+    credit = key == "credit_risk"
+    chosen = _chosen_datasets(parties, sources, want_label=credit)
+    said = []
+    for index, (party, source) in enumerate(chosen.items(), start=1):
+        said += _dataset_notes(index, party, source, sources, credit)
+    if credit and _label(chosen) is None:
+        said.append("No dataset has a label column: choose the label on 'train' and 'evaluate'.")
+    return said
+
+
 def build(key: str, parties: Sequence[str], sources: dict[int, SourceTable]) -> Graph:
     """The template's graph for a project; KeyError names an unknown template."""
     if key not in STARTERS:

@@ -35,6 +35,8 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
             graph=graph.to_dict(),
             created_by=request.user,
         )
+        for note in services.template_notes(project.pk, data["template"]):
+            messages.info(request, note)
         return redirect("pipelines:canvas", pk=pipeline.pk)
     context = {"form": form, "project": project, "starters": STARTERS}
     return render(request, "pipelines/new.html", context)

@@ -150,3 +150,20 @@ def test_the_api_refuses_an_unknown_template(api_bob, project):
     assert response.status_code == 400
     assert "template" in response.json()["errors"]
     assert not Pipeline.objects.exists()
+
+
+def test_the_notes_say_what_was_chosen_and_what_was_left_out(project, alice, credit, shop):
+    newer = make_dataset(alice, "second", shop_frame(seed=4))
+    Authorization.objects.create(dataset=newer, project=project, column_roles=SHOP_ROLES)
+    said = services.template_notes(project.pk, "credit_risk")
+    assert said == [
+        "alice has 2 datasets: the template took 'credit'.",
+        "Text features of 'credit' left out (SS-LR takes numbers; encode them first): city.",
+    ]
+    assert services.template_notes(project.pk, "blank") == []
+
+
+def test_the_notes_name_what_the_user_must_choose(project):
+    said = services.template_notes(project.pk, "credit_risk")
+    assert "alice has no dataset authorised to the project: choose it on read_1." in said
+    assert "No dataset has a label column: choose the label on 'train' and 'evaluate'." in said
