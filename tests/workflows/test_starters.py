@@ -167,3 +167,17 @@ def test_the_notes_name_what_the_user_must_choose(project):
     said = services.template_notes(project.pk, "credit_risk")
     assert "alice has no dataset authorised to the project: choose it on read_1." in said
     assert "No dataset has a label column: choose the label on 'train' and 'evaluate'." in said
+
+
+def test_the_api_gives_each_templates_notes_for_a_project(api_alice, project, credit, shop):
+    body = api_alice.get("/api/v1/pipeline-templates/", {"project": project.pk}).json()
+    notes = {template["key"]: template["notes"] for template in body["templates"]}
+    assert notes["blank"] == []
+    assert notes["credit_risk"] == [
+        "Text features of 'credit' left out (SS-LR takes numbers; encode them first): city."
+    ]
+
+
+def test_the_api_hides_another_nodes_project_and_a_malformed_one(api_carol, api_alice, project):
+    assert api_carol.get("/api/v1/pipeline-templates/", {"project": project.pk}).status_code == 404
+    assert api_alice.get("/api/v1/pipeline-templates/", {"project": "x"}).status_code == 404
