@@ -328,7 +328,8 @@ export class PipelineModel extends EventTarget {
       if (param && param.kind === "dataset" && before !== value) {
         const changes = followDatasetChange(this, this.datasets, nodeId, before, value);
         this.applyFollowUps(changes);
-        this.followUps.set(nodeId, changes.filter((change) => change.note).map(({ node, param: name, note }) => ({ node, param: name, ...note })));
+        const noted = changes.filter((change) => change.note);
+        this.followUps.set(nodeId, noted.map((change) => ({ node: change.node, param: change.param, ...change.note })));
       }
     });
   }

@@ -150,8 +150,11 @@ function header(node, component) {
 
 /** After a dataset change on this node: which settings downstream followed, which to check. */
 function followUpSummary(model, node) {
-  // What needs checking first, then what followed on its own.
-  const changes = [...model.followUpsOf(node.id)].sort((a, b) => (a.level === "stale" ? 0 : 1) - (b.level === "stale" ? 0 : 1));
+  // What still needs checking first (a stale setting the user has since edited drops out),
+  // then what followed on its own.
+  const open = (change) => change.level !== "stale" || model.staleProblems().some((p) => p.node === change.node && p.field === change.param);
+  const rank = (change) => (change.level === "stale" ? 0 : 1);
+  const changes = model.followUpsOf(node.id).filter(open).sort((a, b) => rank(a) - rank(b));
   if (!changes.length) return null;
   const label = (change) => {
     const target = model.nodes.get(change.node);
