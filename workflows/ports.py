@@ -62,7 +62,8 @@ class ConsolePort(Protocol):
         """Whether the user's node is a member of the project (websocket consumers ask)."""
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
-        """Datasets currently authorised (not revoked) to the project, by dataset id."""
+        """Datasets currently authorised (not revoked) to the project, by dataset id, the most
+        recently authorised first."""
 
     def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
         """Record `action` ("download", or "access_denied" for a refusal) in the audit log.

@@ -108,6 +108,13 @@ def template_graph(project_id: int, template: str) -> Graph:
     return starters.build(template, list(project.parties), port.sources(project_id))
 
 
+def template_notes(project_id: int, template: str) -> list[str]:
+    """What the template chose or left to the user in this project (`starters.notes`)."""
+    port = console_port()
+    project = port.project(project_id)
+    return starters.notes(template, list(project.parties), port.sources(project_id))
+
+
 def validate_pipeline(pipeline: Pipeline, graph: Graph | None = None) -> Validation:
     """Validate the graph and compute its disclosure plan (`Validation.plan`). A prediction
     receiver other than the label owner is a flow of label-derived scores in that plan: it

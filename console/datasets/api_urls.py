@@ -6,6 +6,11 @@ urlpatterns = [
     path("datasets/", api.DatasetListCreate.as_view(), name="api-datasets"),
     path("datasets/<int:pk>/", api.DatasetDetail.as_view(), name="api-dataset"),
     path("datasets/<int:pk>/preview/", api.DatasetPreview.as_view(), name="api-dataset-preview"),
+    path(
+        "datasets/<int:pk>/role-suggestions/",
+        api.DatasetRoleSuggestions.as_view(),
+        name="api-dataset-role-suggestions",
+    ),
     path("authorizations/", api.AuthorizationListCreate.as_view(), name="api-authorizations"),
     path("authorizations/<int:pk>/", api.AuthorizationDetail.as_view(), name="api-authorization"),
     path(
@@ -17,5 +22,10 @@ urlpatterns = [
         "authorizations/<int:pk>/policy/",
         policies.AuthorizationPolicy.as_view(),
         name="api-authorization-policy",
+    ),
+    path(
+        "authorizations/<int:pk>/versions/",
+        api.AuthorizationVersions.as_view(),
+        name="api-authorization-versions",
     ),
 ]

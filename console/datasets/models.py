@@ -76,6 +76,17 @@ class Authorization(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Editing the column roles makes a new version that supersedes this one: the old row is
+    # closed (revoked_at set, at the same instant) and kept for history, so every grant of roles
+    # stays its own audited record. Version 1 supersedes nothing.
+    version = models.PositiveIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="superseded_by",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -99,3 +110,11 @@ class Authorization(models.Model):
         from workflows.disclosure.policy import Policy
 
         return Policy.from_dict(self.disclosure_policy).to_dict()
+
+    @property
+    def successor(self) -> "Authorization | None":
+        """The version that replaced this one, or None (active, or revoked outright)."""
+        try:
+            return self.superseded_by
+        except Authorization.DoesNotExist:
+            return None

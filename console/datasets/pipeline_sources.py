@@ -88,7 +88,9 @@ class ConsoleSources:
         record(request, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
-        active = Authorization.objects.filter(
-            project_id=project_id, revoked_at__isnull=True
-        ).select_related("dataset__node")
+        active = (
+            Authorization.objects.filter(project_id=project_id, revoked_at__isnull=True)
+            .select_related("dataset__node")
+            .order_by("-created_at", "-id")  # newest first, as the port promises
+        )
         return {authorization.dataset_id: _source(authorization) for authorization in active}

@@ -8,8 +8,13 @@ Invariants:
 - An upload either ends as one Dataset row plus one file `datasets/<uuid>.csv` in the owning
   node's storage, or leaves neither, nor any temporary file; failures are audited as `failed`.
 - Rows are read back only by `preview`, only for users of the owning node, and audited.
-- One active authorisation per dataset and project. Authorising again is refused (revoke first,
-  then authorise with the new roles), so every grant of roles is its own audited record.
+- One active authorisation per dataset and project. Authorising again is refused; the roles
+  are changed by `update_column_roles`, which makes a new version of the authorisation and
+  closes the old one (kept for history), so every grant of roles is its own audited record.
+- Roles are suggested from the file (`suggested_roles`, owner only) and pre-filled on the form;
+  the owner confirms them. Roles without an ID column or a label carry warnings
+  (`role_suggestions.role_warnings`): the page asks the owner to confirm, the API answers them
+  in the authorisation's `warnings` field.
 - Revoking is the owner's right even in an archived project: withdrawing consent must not
   depend on the project being editable.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import tempfile
@@ -32,7 +38,8 @@ from django.utils import timezone
 from console.audit.log import Action, Outcome, record
 from console.datasets.access import get_dataset_for_owner
 from console.datasets.models import Authorization, Dataset
-from console.datasets.schema import CsvError, profile_csv, read_rows
+from console.datasets.role_suggestions import Suggestion, candidates, scan_facts, suggest_roles
+from console.datasets.schema import CsvError, pandas_read_options, profile_csv, read_rows
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
 from workflows import revocation
@@ -41,6 +48,13 @@ NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
 DESCRIPTION_MAX_LENGTH = 5000
 ROLES = tuple(Authorization.Role.values)
+# Fields a new version of an authorisation does not copy from the one it supersedes; every
+# other field (standing policies, for instance) carries over unchanged.
+VERSION_OWN_FIELDS = frozenset(
+    {"id", "column_roles", "granted_by", "created_at", "revoked_at", "revoked_by"}
+    | {"version", "supersedes"}
+)
+logger = logging.getLogger(__name__)
 
 
 def field_error(field: str, message: str, code: str) -> ValidationError:
@@ -373,8 +387,84 @@ def _already_authorized(dataset, project, existing: Authorization | None) -> str
     which = f" (authorisation #{existing.pk})" if existing is not None else ""
     return (
         f"Dataset '{dataset.name}' is already authorised to project '{project.name}'{which}; "
-        "revoke that authorisation first to change the column roles."
+        "edit that authorisation's column roles instead."
     )
+
+
+def suggested_roles(dataset: Dataset) -> dict[str, Suggestion]:
+    """A suggested role per column from the file (callers check the user owns the dataset).
+
+    Reads only the columns named like an ID or a target. A file that cannot be read as
+    profiled gives no ID or label suggestion (logged), never an error: suggestions are help.
+    """
+    names = candidates(dataset.columns)
+    try:
+        facts = scan_facts(dataset.path, names, pandas_read_options(dataset.encoding))
+    except (OSError, ValueError) as error:
+        logger.warning("no role suggestions for dataset %s: %s", dataset.pk, error)
+        facts = {}
+    return suggest_roles(dataset.columns, facts)
+
+
+def update_column_roles(request, authorization: Authorization, column_roles) -> Authorization:
+    """Change the roles of an active authorisation (owner node only, active project): a new
+    version supersedes it; the old version is closed and kept. Returns the new version."""
+    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    ensure_active(authorization.project)
+    roles = clean_column_roles(dataset, column_roles)
+    with transaction.atomic():
+        current = Authorization.objects.select_for_update().get(pk=authorization.pk)
+        if current.revoked_at is not None:
+            raise ValidationError(inactive_reason(current, dataset), code="not_active")
+        if current.column_roles == roles:
+            raise field_error(
+                "column_roles",
+                "These are already the roles of this authorisation; change at least one.",
+                "unchanged",
+            )
+        current.revoked_at, current.revoked_by = timezone.now(), request.user
+        current.save(update_fields=["revoked_at", "revoked_by"])
+        new = Authorization(
+            **{
+                field.attname: getattr(current, field.attname)
+                for field in Authorization._meta.concrete_fields
+                if field.name not in VERSION_OWN_FIELDS
+            },
+            column_roles=roles,
+            granted_by=request.user,
+            version=current.version + 1,
+            supersedes=current,
+        )
+        new.save()
+    record(
+        request,
+        Action.AUTHORIZE,
+        target=new,
+        node=dataset.node,
+        project=new.project_id,
+        version=new.version,
+        supersedes=current.pk,
+        changed=_changed_roles(current.column_roles, roles),
+    )
+    return new
+
+
+def inactive_reason(authorization: Authorization, dataset: Dataset) -> str:
+    """Why an authorisation can no longer be changed: replaced by a newer version, or revoked."""
+    successor = authorization.successor
+    if successor is not None:
+        return (
+            f"Authorisation #{authorization.pk} of dataset '{dataset.name}' was replaced by "
+            f"version {successor.version} (#{successor.pk}); edit that one."
+        )
+    return (
+        f"Authorisation #{authorization.pk} of dataset '{dataset.name}' is revoked; "
+        "authorise the dataset again instead."
+    )
+
+
+def _changed_roles(old: dict[str, str], new: dict[str, str]) -> dict[str, list]:
+    return {name: [old.get(name), role] for name, role in new.items() if old.get(name) != role}
 
 
 def _role_counts(roles: dict[str, str]) -> dict[str, int]:
@@ -389,6 +479,8 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     with transaction.atomic():
         current = Authorization.objects.select_for_update().get(pk=authorization.pk)
+        if current.revoked_at is not None and current.successor is not None:
+            raise ValidationError(inactive_reason(current, dataset), code="superseded")
         if current.revoked_at is not None:
             when = timezone.localtime(current.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
             raise ValidationError(

@@ -24,7 +24,7 @@ rule input, while the scaler fitted on the train set is applied to the test set 
 from __future__ import annotations
 
 from workflows.graph import Edge, Graph, Node
-from workflows.starters import MODEL_EDGES
+from workflows.starters import MODEL_EDGES, TRAINING
 
 PIPELINE_NAME = "Default risk: PSI, SS-LR and evaluation"
 PIPELINE_DESCRIPTION = (
@@ -40,7 +40,6 @@ FEATURES = {
     "carol": ["policy_count", "claims_3y", "premium", "years_insured"],
 }
 ALL_FEATURES = [name for names in FEATURES.values() for name in names]
-TRAINING = {"epochs": 10, "learning_rate": 0.5, "batch_size": 256, "sig_type": "real"}
 TEST_SIZE = 0.25
 SEED = 1024
 

@@ -40,6 +40,8 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
             created_by=request.user,
         )
         services.audit_pipeline(request, pipeline, "pipeline_create", template=data["template"])
+        for note in services.template_notes(project.pk, data["template"]):
+            messages.info(request, note)
         return redirect("pipelines:canvas", pk=pipeline.pk)
     context = {"form": form, "project": project, "starters": STARTERS}
     return render(request, "pipelines/new.html", context)

@@ -85,6 +85,8 @@ def authorise(page, base: str, dataset: Dataset, roles: dict[str, str]) -> None:
     for column, role in roles.items():
         page.get_by_label(column, exact=True).select_option(role)
     page.get_by_role("button", name="Authorise").click()
+    if "label" not in roles.values():  # roles without a label: the page asks to confirm
+        page.get_by_role("button", name="Authorise anyway").click()
     expect(page.get_by_text(f"Authorised to “{PROJECT}”.")).to_be_visible()
 
 

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
@@ -94,9 +94,27 @@ class ComponentCatalogue(APIView):
 
 
 class PipelineTemplates(APIView):
-    @extend_schema(summary="Templates a new pipeline can start from", responses=OBJECT)
+    @extend_schema(
+        summary="Templates a new pipeline can start from",
+        parameters=[
+            OpenApiParameter(
+                "project",
+                int,
+                description="A project of my node: each template then carries `notes`, what "
+                "it would choose there or leave to the user (a party without a dataset, text "
+                "features left out, no label).",
+            )
+        ],
+        responses=OBJECT,
+    )
     def get(self, request: Request) -> Response:
-        return Response({"templates": [starter.to_dict() for starter in STARTERS.values()]})
+        templates = [starter.to_dict() for starter in STARTERS.values()]
+        project = request.query_params.get("project")
+        if project not in (None, ""):
+            _writable(request, project)  # 404 for other nodes, 409 when archived
+            for template in templates:
+                template["notes"] = services.template_notes(int(project), template["key"])
+        return Response({"templates": templates})
 
 
 class PipelineListCreate(APIView):

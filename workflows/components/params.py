@@ -250,13 +250,20 @@ class ColumnsParam(Param):
         return names if self.multiple else names[0]
 
     def _check_upstream(self, names: list[str], info: ArtifactInfo) -> None:
+        missing = [name for name in names if not info.find(name)]
+        if missing:
+            # All of them at once: after an upstream dataset or column choice changes, the
+            # user fixes the whole list in one go instead of one column per validation.
+            listed = ", ".join(repr(name) for name in missing)
+            raise self.fail(
+                f"column{'s' * (len(missing) > 1)} {listed} "
+                f"{'do' if len(missing) > 1 else 'does'} not exist on input '{self.port}' "
+                "(the dataset or a column choice upstream changed, or the column is protected); "
+                "choose the columns again",
+                "column_missing",
+            )
         for name in names:
-            found = info.find(name)
-            if not found:
-                raise self.fail(
-                    f"column {name!r} does not exist on input '{self.port}'", "column_missing"
-                )
-            for column in found:
+            for column in info.find(name):
                 if column.role not in self.roles:
                     raise self.fail(
                         f"column {name!r} has role {column.role!r}; "

@@ -59,13 +59,17 @@ async function loadComponents(url) {
 function buildEditor(data, components, bus) {
   const readonly = Boolean(data.readonly);
   const model = new PipelineModel(components, data.pipeline.graph);
+  model.setDatasets(data.datasets);
   const canvas = document.getElementById("canvas");
   const view = createView({ container: canvas, model, readonly });
   let validation = null;
+  // The server's problems plus the model's stale column choices (kept until the user edits).
+  const showProblems = () => view.setProblems([...(validation ? validation.problems : []), ...model.staleProblems()]);
   const panel = createPanel({ root: document.getElementById("panel-config"), model, view, data, getValidation: () => validation });
   const actions = bindInteractions({ model, view, bus, canvas });
   model.addEventListener("change", () => {
     view.sync();
+    showProblems();
     panel.refresh();
   });
   const showTab = bindTabs(bus);
@@ -91,7 +95,7 @@ function buildEditor(data, components, bus) {
   const onValidation = (result) => {
     validation = result;
     bus.dispatchEvent(new CustomEvent("disclosure", { detail: { plan: result.disclosure } }));
-    view.setProblems(result.problems);
+    showProblems();
     panel.refresh();
   };
   if (data.mode === "edit" && !readonly) {

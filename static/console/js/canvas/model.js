@@ -3,6 +3,10 @@
 // interaction layer changes it, so every rule about what a valid graph looks like lives in one
 // place the tests can reason about. The saved JSON is the server's format (workflows/graph.py):
 // component keys, versions, parameters and positions only; the server re-validates it.
+// Column choices follow upstream changes (dependants.js): the model applies them in the same
+// undo step and keeps notes (updated / stale) per node and parameter until the user edits it.
+
+import { downstreamOf, fillSingleCandidates, followDatasetChange } from "./dependants.js";
 
 const HISTORY_LIMIT = 100;
 const LAYER_GAP_X = 230;
@@ -141,7 +145,50 @@ export class PipelineModel extends EventTarget {
     this.past = [];
     this.future = [];
     this.pasteCount = 0;
+    this.datasets = new Map();
+    this.notes = new Map();
+    this.followUps = new Map(); // node id -> what its last dataset change did downstream
     this.load(graph);
+  }
+
+  /** The project's authorised datasets ({id, name, party, columns}), for column follow-ups. */
+  setDatasets(datasets) {
+    this.datasets = new Map((datasets || []).map((dataset) => [dataset.id, dataset]));
+  }
+
+  /** Notes on a node's parameters after upstream changes: [{param, level, message}]. */
+  notesFor(nodeId) {
+    return [...(this.notes.get(nodeId) || new Map()).entries()].map(([param, note]) => ({ param, ...note }));
+  }
+
+  /** What the last dataset change on `nodeId` did downstream: [{node, param, level, message}]. */
+  followUpsOf(nodeId) {
+    return this.followUps.get(nodeId) || [];
+  }
+
+  /** The stale notes as problems ({node, field, code, message}) for the view's badges. */
+  staleProblems() {
+    return [...this.notes.keys()].flatMap((node) =>
+      this.notesFor(node)
+        .filter((note) => note.level === "stale")
+        .map((note) => ({ node, field: note.param, code: "stale_choice", message: note.message })),
+    );
+  }
+
+  note(nodeId, param, note) {
+    if (!this.notes.has(nodeId)) this.notes.set(nodeId, new Map());
+    if (note) this.notes.get(nodeId).set(param, note);
+    else this.notes.get(nodeId).delete(param);
+  }
+
+  /** Apply [{node, param, value, note}] from dependants.js (inside a transaction). */
+  applyFollowUps(changes) {
+    for (const change of changes) {
+      const node = this.nodes.get(change.node);
+      if (change.value === undefined) delete node.params[change.param];
+      else node.params[change.param] = clone(change.value);
+      this.note(change.node, change.param, change.note);
+    }
   }
 
   /** Replace the whole graph (no undo step); throws on a malformed document. */
@@ -155,6 +202,8 @@ export class PipelineModel extends EventTarget {
     const edges = ((graph && graph.edges) || []).map(normaliseEdge);
     this.nodes = nodes;
     this.edges = edges;
+    this.notes = new Map();
+    this.followUps = new Map();
     this.emit("load");
   }
 
@@ -219,6 +268,8 @@ export class PipelineModel extends EventTarget {
     const graph = JSON.parse(snapshot);
     this.nodes = new Map(graph.nodes.map((node) => [node.id, node]));
     this.edges = graph.edges;
+    this.notes = new Map(); // they described the state being left
+    this.followUps = new Map();
     this.emit(reason);
   }
 
@@ -261,13 +312,25 @@ export class PipelineModel extends EventTarget {
     });
   }
 
-  /** Set (or with `undefined`, clear back to the default) one parameter. */
+  /**
+   * Set (or with `undefined`, clear back to the default) one parameter. A new dataset on a
+   * read node updates (or flags) the column choices downstream in the same undo step.
+   */
   setParam(nodeId, name, value) {
     const node = this.nodes.get(nodeId);
     if (!node) throw new Error(`No node "${nodeId}".`);
+    const param = (this.component(node)?.params || []).find((item) => item.name === name);
     this.transact("params", () => {
+      const before = node.params[name];
       if (value === undefined) delete node.params[name];
       else node.params[name] = clone(value);
+      this.note(nodeId, name, null); // the user has seen to it
+      if (param && param.kind === "dataset" && before !== value) {
+        const changes = followDatasetChange(this, this.datasets, nodeId, before, value);
+        this.applyFollowUps(changes);
+        const noted = changes.filter((change) => change.note);
+        this.followUps.set(nodeId, noted.map((change) => ({ node: change.node, param: change.param, ...change.note })));
+      }
     });
   }
 
@@ -312,7 +375,11 @@ export class PipelineModel extends EventTarget {
     const reason = this.connectionProblem(sourceId, sourcePort, targetId, targetPort);
     if (reason) return { ok: false, reason };
     const edge = { source: { node: sourceId, port: sourcePort }, target: { node: targetId, port: targetPort } };
-    this.transact("connect", () => this.edges.push(edge));
+    this.transact("connect", () => {
+      this.edges.push(edge);
+      const affected = [targetId, ...downstreamOf(this, targetId)];
+      this.applyFollowUps(fillSingleCandidates(this, this.datasets, affected));
+    });
     return { ok: true, edge };
   }
 

@@ -102,16 +102,21 @@ function field(param, context) {
   const local = paramProblem(param, value);
   if (local) messages.push(el("p", { className: "field-error", textContent: local }));
   for (const problem of context.problems.filter((item) => item.field === param.name)) {
-    // "Required." already says what the server's missing-value problem would repeat.
-    if (local !== "Required.") messages.push(el("p", { className: "field-error field-server-error", textContent: problem.message }));
+    // "Required." already says what the server's missing-value problem would repeat; a stale
+    // choice says why the value went (an upstream change), so it is shown all the same.
+    const stale = problem.code === "stale_choice";
+    if (local !== "Required." || stale) messages.push(el("p", { className: `field-error ${stale ? "field-stale" : "field-server-error"}`, textContent: problem.message }));
   }
+  // What an upstream change did to this setting (stale ones are among the problems above).
+  const updates = context.model.notesFor(context.node.id).filter((note) => note.param === param.name && note.level === "updated");
+  const notes = updates.map((note) => el("p", { className: "field-note", textContent: note.message }));
   if (messages.length) wrapper.classList.add("has-error");
   const help = param.help ? el("p", { className: "help", textContent: param.help }) : null;
   if (param.kind === "bool") {
     const row = el("label", { className: "checkbox-row" }, input, el("span", { textContent: param.label || param.name }));
-    wrapper.append(...[row, help, ...messages].filter(Boolean));
+    wrapper.append(...[row, help, ...messages, ...notes].filter(Boolean));
   } else {
-    wrapper.append(...[label, input, help, ...messages].filter(Boolean));
+    wrapper.append(...[label, input, help, ...messages, ...notes].filter(Boolean));
   }
   return wrapper;
 }
@@ -141,6 +146,26 @@ function header(node, component) {
   const meta = el("p", { className: "config-meta" }, "Node ", el("code", { textContent: node.id }), ` · ${node.component} ${node.version || ""}`);
   const description = component ? el("p", { className: "help", textContent: component.description }) : null;
   return el("header", { className: "config-head" }, category, title, meta, description);
+}
+
+/** After a dataset change on this node: which settings downstream followed, which to check. */
+function followUpSummary(model, node) {
+  // What still needs checking first (a stale setting the user has since edited drops out),
+  // then what followed on its own.
+  const open = (change) => change.level !== "stale" || model.staleProblems().some((p) => p.node === change.node && p.field === change.param);
+  const rank = (change) => (change.level === "stale" ? 0 : 1);
+  const changes = model.followUpsOf(node.id).filter(open).sort((a, b) => rank(a) - rank(b));
+  if (!changes.length) return null;
+  const label = (change) => {
+    const target = model.nodes.get(change.node);
+    const component = target && model.component(target);
+    const param = component && component.params.find((item) => item.name === change.param);
+    return `${change.node} · ${param ? param.label || param.name : change.param}`;
+  };
+  const items = changes.map((change) =>
+    el("li", { className: `follow-up follow-up-${change.level}` }, el("strong", { textContent: `${label(change)}: ` }), change.message));
+  return el("section", { className: "config-follow-ups", role: "status" },
+    el("p", { textContent: "The new dataset changed settings downstream:" }), el("ul", {}, ...items));
 }
 
 function nodeProblems(problems) {
@@ -195,7 +220,7 @@ export function createPanel({ root, model, view, data, getValidation }) {
     }
     const component = model.component(node);
     const problems = view.problemsFor(node.id);
-    const parts = [header(node, component), nodeProblems(problems)];
+    const parts = [header(node, component), nodeProblems(problems), followUpSummary(model, node)];
     if (!component) parts.push(el("p", { className: "field-error", textContent: "This component is not in the catalogue." }));
     else if (view.readonly) parts.push(readonlyFields(node, component, data));
     else {
