@@ -17,6 +17,7 @@ urlpatterns = [
         "pipelines/<int:pk>/validate/", views.PipelineValidate.as_view(), name="pipeline-validate"
     ),
     path("pipelines/<int:pk>/runs/", views.PipelineRuns.as_view(), name="pipeline-runs"),
+    path("runs/", views.RunList.as_view(), name="runs"),
     path("runs/<int:pk>/", views.RunDetail.as_view(), name="run"),
     path("runs/<int:pk>/nodes/<str:node>/", views.RunNodeResult.as_view(), name="run-node"),
     path("runs/<int:pk>/cancel/", views.RunCancel.as_view(), name="run-cancel"),

@@ -17,6 +17,7 @@ class NavEntry(NamedTuple):
 NAVIGATION = [
     NavEntry("pages:dashboard", "Dashboard"),
     NavEntry("projects:list", "Projects"),
+    NavEntry("runs:list", "Runs"),
     NavEntry("datasets:list", "Datasets"),
     NavEntry("nodes:list", "Nodes"),
     NavEntry("audit:list", "Audit log"),

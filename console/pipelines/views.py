@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from console.pipelines.forms import NewPipelineForm
+from console.pipelines.listing import pipeline_runs
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import services, state
@@ -43,7 +44,11 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
 @login_required
 def canvas(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = services.get_pipeline(request, pk)
-    context = {"pipeline": pipeline, "data": canvas_data(request, pipeline)}
+    context = {
+        "pipeline": pipeline,
+        "data": canvas_data(request, pipeline),
+        "pipeline_runs": pipeline_runs(pipeline),
+    }
     return render(request, "pipelines/canvas.html", context)
 
 
@@ -55,4 +60,5 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
         "started_by": run.created_by.get_username() if run.created_by else "",
     }
     data = canvas_data(request, run.pipeline, run_state)
-    return render(request, "pipelines/canvas.html", {"pipeline": run.pipeline, "data": data})
+    context = {"pipeline": run.pipeline, "data": data, "pipeline_runs": pipeline_runs(run.pipeline)}
+    return render(request, "pipelines/canvas.html", context)

@@ -34,6 +34,7 @@ from workflows.ports import console_port
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
+from workflows.run_filters import RunFilter, runs_listed_for
 from workflows.starters import STARTERS
 
 OBJECT = OpenApiTypes.OBJECT
@@ -222,6 +223,38 @@ def _run_body(request: Request, run) -> dict:
         node_run_id__in=node_runs, owner_node_id=request.user.node_id
     ).select_related("node_run")
     return state.run_state(run) | {"artifacts": ArtifactSerializer(mine, many=True).data}
+
+
+RUN_LIST_LIMIT = 200
+
+
+class InvalidFilter(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_filter"
+
+
+class RunList(APIView):
+    @extend_schema(
+        summary="Runs across pipelines, newest first (at most 200): every run of my node's "
+        "projects (a platform admin: every run, metadata only). Filters: project, pipeline, "
+        "status, started_by (a username)",
+        responses={200: OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        form = RunFilter(request.query_params, runs_listed_for(request.user))
+        if not form.is_valid():
+            raise InvalidFilter("Invalid filter: " + "; ".join(form.problems()))
+        runs = form.filtered().prefetch_related("nodes")[:RUN_LIST_LIMIT]
+        return Response([_listed_run(run) for run in runs])
+
+
+def _listed_run(run) -> dict:
+    pipeline = run.pipeline
+    return state.run_summary(run) | {
+        "pipeline_name": pipeline.name,
+        "project": pipeline.project_id,
+        "project_name": pipeline.project.name,
+    }
 
 
 class RunDetail(APIView):

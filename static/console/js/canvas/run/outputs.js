@@ -7,11 +7,12 @@
 
 import { drawChart } from "./charts.js";
 import { el, fillUrl } from "./dom.js";
+import { missingValue } from "../../lib/format.js";
 
 const KIND_LABELS = { "table.individual": "Table", "table.vertical": "Joint table", model: "Model", report: "Report", rule: "Rule" };
 
 function cell(value) {
-  if (value === null || value === undefined || value === "") return el("td", { className: "null" }, "—");
+  if (value === null || value === undefined || value === "") return el("td", { className: "null" }, missingValue());
   if (typeof value === "number") return el("td", { className: "num" }, Number.isInteger(value) ? value.toLocaleString() : String(Number(value.toPrecision(6))));
   return el("td", { title: String(value) }, String(value));
 }
