@@ -404,7 +404,8 @@ function bindCanvasKeys({ model, view, actions, canvas }) {
       actions.connectFrom();
     } else if ((event.key === "F10" && event.shiftKey) || event.key === "ContextMenu") {
       actions.nodeMenu();
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && !document.querySelector(".help-popover:not([hidden])")) {
+      // (With the shortcuts open, Escape closes them first: toolbar.js.)
       view.selection.clean();
     } else return;
     event.preventDefault();
