@@ -33,6 +33,19 @@ RUN_AXE = """async (impacts) => {
 }"""
 
 
+DANGLING_REFERENCES = """() => {
+  const out = [];
+  for (const attr of ["aria-describedby", "aria-labelledby", "aria-controls"]) {
+    for (const el of document.querySelectorAll(`[${attr}]`)) {
+      for (const id of el.getAttribute(attr).split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) out.push(`${el.tagName.toLowerCase()} ${attr}="${id}"`);
+      }
+    }
+  }
+  return out;
+}"""
+
+
 def demo_world(settings, tmp_path, *, run: bool = True) -> dict:
     """The demo, and (unless `run=False`) one succeeded run of its pipeline."""
     settings.NODE_STORAGE_DIR = tmp_path / "nodes"
@@ -63,7 +76,9 @@ def open_page(page, base: str, path: str) -> None:
 
 
 def axe_problems(page, base: str) -> list[str]:
-    """Serious and critical axe-core violations of the page as it is now."""
+    """Serious and critical axe-core violations of the page as it is now, and every ARIA
+    reference (describedby, labelledby, controls) to an id the page does not have."""
     if not page.evaluate("() => Boolean(window.axe)"):
         page.add_script_tag(url=f"{base}{AXE}")
-    return page.evaluate(RUN_AXE, list(BLOCKING))
+    dangling = [f"dangling reference: {ref}" for ref in page.evaluate(DANGLING_REFERENCES)]
+    return page.evaluate(RUN_AXE, list(BLOCKING)) + dangling

@@ -2,7 +2,8 @@
 
 axe-core is vendored (static/vendor/axe-core-*/, served by the console: no CDN) and injected
 into each page; a serious or critical violation fails the test with the rule, the elements and
-why. Pages: login, dashboard, datasets (list, detail, upload, preview), projects (list, detail,
+why, and so does an aria-describedby, aria-labelledby or aria-controls naming an id the page does
+not have (forms are also checked with their errors shown, where Django points inputs at them). Pages: login, dashboard, datasets (list, detail, upload, preview), projects (list, detail,
 create, edit), the new-pipeline form, the pipeline canvas (editing, with a node selected, the
 shortcuts open) and a past run's read-only view (with a node's results), the runs page, audit
 log, nodes, API token, and the error pages (404, 403, the CSRF refusal, 500) - as a node admin,
@@ -66,6 +67,9 @@ def test_every_page_has_no_serious_accessibility_violation(world, asgi_live_serv
     page.get_by_role("button", name="Log in").click()  # empty: the form's errors
     check(page, base, "login with errors", failures)
     log_in_as(page, base, "alice")
+    open_page(page, base, "/projects/new/")
+    page.get_by_role("button", name="Create project").click()  # no name: errors by the fields
+    check(page, base, "new project with errors", failures)
     for path in node_admin_pages(world):
         open_page(page, base, path)
         check(page, base, path, failures)
