@@ -11,7 +11,7 @@ import mimetypes
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -233,11 +233,20 @@ class InvalidFilter(APIException):
     default_code = "invalid_filter"
 
 
+RUN_FILTERS = [
+    OpenApiParameter("project", int, description="Only runs of this project (id)"),
+    OpenApiParameter("pipeline", int, description="Only runs of this pipeline (id)"),
+    OpenApiParameter("status", str, description="Only runs with this status"),
+    OpenApiParameter("started_by", str, description="Only runs started by this username"),
+]
+
+
 class RunList(APIView):
     @extend_schema(
+        operation_id="v1_runs_list",
         summary="Runs across pipelines, newest first (at most 200): every run of my node's "
-        "projects (a platform admin: every run, metadata only). Filters: project, pipeline, "
-        "status, started_by (a username)",
+        "projects (a platform admin: every run, metadata only)",
+        parameters=RUN_FILTERS,
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request) -> Response:
