@@ -1,13 +1,16 @@
 """axe-core on every page of the console, as the people who use it see them.
 
 axe-core is vendored (static/vendor/axe-core-*/, served by the console: no CDN) and injected
-into each page; a serious or critical violation fails the test with the rule, the elements and
-why, and so does an aria-describedby, aria-labelledby or aria-controls naming an id the page does
-not have (forms are also checked with their errors shown, where Django points inputs at them). Pages: login, dashboard, datasets (list, detail, upload, preview), projects (list, detail,
+into each page. A page fails on a serious or critical violation (rule, elements and why) and
+on an aria-describedby, aria-labelledby or aria-controls naming an id it does not have; forms
+are also checked with their errors shown, where Django points inputs at them. Every page's
+first Tab stop is the skip link, which moves the focus to the main region.
+
+Pages: login, dashboard, datasets (list, detail, upload, preview), projects (list, detail,
 create, edit), the new-pipeline form, the pipeline canvas (editing, with a node selected, the
 shortcuts open) and a past run's read-only view (with a node's results), the runs page, audit
-log, nodes, API token, and the error pages (404, 403, the CSRF refusal, 500) - as a node admin,
-and the platform admin's dashboard, runs, nodes and audit pages.
+log, nodes, API token, and the error pages (404, 403, the CSRF refusal, 500) - as a node
+admin - and the platform admin's dashboard, runs, nodes, audit and projects pages.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def test_every_page_has_no_serious_accessibility_violation(world, asgi_live_serv
     for path in node_admin_pages(world):
         open_page(page, base, path)
         check(page, base, path, failures)
+        skip_link_leads_to_main(page, path)
     _canvas_states(page, base, world, failures)
     _error_pages(page, base, failures)
     admin = new_page()
@@ -83,6 +87,19 @@ def test_every_page_has_no_serious_accessibility_violation(world, asgi_live_serv
     assert not failures, "\n".join(
         f"{where}: {line}" for where, lines in failures.items() for line in lines
     )
+
+
+def skip_link_leads_to_main(page, path: str) -> None:
+    """The first Tab stop is "Skip to main content", shown when focused; it moves the focus
+    to the page's main region."""
+    page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    focused = page.evaluate("() => document.activeElement.id")
+    assert focused == "main", f"{path}: the skip link left the focus on #{focused}"
 
 
 def _canvas_states(page, base, world, failures) -> None:
