@@ -18,6 +18,7 @@ urlpatterns = [
         "pipelines/<int:pk>/validate/", views.PipelineValidate.as_view(), name="pipeline-validate"
     ),
     path("pipelines/<int:pk>/runs/", views.PipelineRuns.as_view(), name="pipeline-runs"),
+    path("runs/", views.RunList.as_view(), name="runs"),
     path("runs/<int:pk>/", views.RunDetail.as_view(), name="run"),
     path("runs/<int:pk>/ledger/", views.RunLedger.as_view(), name="run-ledger"),
     path("approvals/", approvals.ApprovalList.as_view(), name="approvals"),

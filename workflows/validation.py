@@ -21,7 +21,7 @@ from typing import Any
 
 from workflows.components.checks import gaps_message
 from workflows.components.params import ColumnsParam, ParamEnv, ParamError
-from workflows.components.schema import ArtifactInfo
+from workflows.components.schema import ArtifactInfo, type_names
 from workflows.components.spec import Component, InferContext, Registry
 from workflows.disclosure.checks import check_disclosure
 from workflows.graph import Graph, Node
@@ -110,8 +110,8 @@ def _check_edges(graph: Graph, result: Validation) -> None:
 
 def _mismatch(edge, given, in_port) -> str:
     return (
-        f"input '{edge.target_port}' accepts {', '.join(map(str, in_port.types))} but "
-        f"{edge.source}.{edge.source_port} gives {', '.join(map(str, given))}"
+        f"input '{edge.target_port}' accepts a {type_names(in_port.types)} but "
+        f"{edge.source}.{edge.source_port} gives a {type_names(given)}"
     )
 
 

@@ -17,6 +17,7 @@ class NavEntry(NamedTuple):
 NAVIGATION = [
     NavEntry("pages:dashboard", "Dashboard"),
     NavEntry("projects:list", "Projects"),
+    NavEntry("runs:list", "Runs"),
     NavEntry("datasets:list", "Datasets"),
     NavEntry("approvals:list", "Approvals"),
     NavEntry("nodes:list", "Nodes"),

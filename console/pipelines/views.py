@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 
 from console.accounts.models import User
 from console.pipelines.forms import EditorsForm, NewPipelineForm
+from console.pipelines.listing import pipeline_runs
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import ownership, services, state
@@ -50,7 +51,11 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
 @login_required
 def canvas(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = services.get_pipeline(request, pk)
-    context = {"pipeline": pipeline, "data": canvas_data(request, pipeline)}
+    context = {
+        "pipeline": pipeline,
+        "data": canvas_data(request, pipeline),
+        "pipeline_runs": pipeline_runs(pipeline),
+    }
     return render(request, "pipelines/canvas.html", context)
 
 
@@ -64,7 +69,8 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
         "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
     data = canvas_data(request, run.pipeline, run_state)
-    return render(request, "pipelines/canvas.html", {"pipeline": run.pipeline, "data": data})
+    context = {"pipeline": run.pipeline, "data": data, "pipeline_runs": pipeline_runs(run.pipeline)}
+    return render(request, "pipelines/canvas.html", context)
 
 
 @login_required

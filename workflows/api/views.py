@@ -48,6 +48,7 @@ from workflows.redaction import viewer_party
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
+from workflows.run_filters import RunFilter, runs_listed_for
 from workflows.starters import STARTERS
 
 OBJECT = OpenApiTypes.OBJECT
@@ -375,6 +376,47 @@ class RunLedger(APIView):
     def get(self, request: Request, pk: int) -> Response:
         run = services.get_run(request, pk)
         return Response(LedgerEntrySerializer(run.ledger.all(), many=True).data)
+
+
+RUN_LIST_LIMIT = 200
+
+
+class InvalidFilter(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_filter"
+
+
+RUN_FILTERS = [
+    OpenApiParameter("project", int, description="Only runs of this project (id)"),
+    OpenApiParameter("pipeline", int, description="Only runs of this pipeline (id)"),
+    OpenApiParameter("status", str, description="Only runs with this status"),
+    OpenApiParameter("started_by", str, description="Only runs started by this username"),
+]
+
+
+class RunList(APIView):
+    @extend_schema(
+        operation_id="v1_runs_list",
+        summary="Runs across pipelines, newest first (at most 200): every run of my node's "
+        "projects (a platform admin: every run, metadata only)",
+        parameters=RUN_FILTERS,
+        responses={200: OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        form = RunFilter(request.query_params, runs_listed_for(request.user))
+        if not form.is_valid():
+            raise InvalidFilter("Invalid filter: " + "; ".join(form.problems()))
+        runs = form.filtered().prefetch_related("nodes")[:RUN_LIST_LIMIT]
+        return Response([_listed_run(run) for run in runs])
+
+
+def _listed_run(run) -> dict:
+    pipeline = run.pipeline
+    return state.run_summary(run) | {
+        "pipeline_name": pipeline.name,
+        "project": pipeline.project_id,
+        "project_name": pipeline.project.name,
+    }
 
 
 class RunDetail(APIView):

@@ -28,6 +28,25 @@ class PortType(StrEnum):
     def is_table(self) -> bool:
         return self in (PortType.INDIVIDUAL, PortType.VERTICAL)
 
+    @property
+    def label(self) -> str:
+        """The name people read in messages and the UI ("vertical table", not "table.vertical")."""
+        return PORT_TYPE_LABELS[self]
+
+
+PORT_TYPE_LABELS = {
+    PortType.INDIVIDUAL: "table",
+    PortType.VERTICAL: "vertical table",
+    PortType.MODEL: "model",
+    PortType.REPORT: "report",
+    PortType.RULE: "rule",
+}
+
+
+def type_names(kinds) -> str:
+    """Port types for a message: "table or vertical table"."""
+    return " or ".join(PortType(kind).label for kind in kinds)
+
 
 TABLES = (PortType.INDIVIDUAL, PortType.VERTICAL)
 COLUMN_TYPES = ("int", "float", "str", "bool")

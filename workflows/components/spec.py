@@ -40,6 +40,7 @@ class Port:
         return {
             "name": self.name,
             "types": [str(kind) for kind in self.types],
+            "type_labels": [kind.label for kind in self.types],
             "label": self.label or self.name.replace("_", " ").capitalize(),
             "description": self.description,
             "optional": self.optional,

@@ -20,6 +20,12 @@ export function edgeKey(edge) {
   return `${edge.source.node}:${edge.source.port}->${edge.target.node}:${edge.target.port}`;
 }
 
+/** What a port carries, as people say it ("table or vertical table"): the catalogue's
+ * `type_labels`, else the raw type keys. */
+export function typeNames(port) {
+  return (port.type_labels && port.type_labels.length ? port.type_labels : port.types).join(" or ");
+}
+
 /** True when a parameter value counts as "not set" (absent, empty text, empty list). */
 export function isEmptyValue(value) {
   if (value === undefined || value === null) return true;
@@ -90,6 +96,40 @@ export function paramProblems(node, component) {
     if (message) problems[param.name] = message;
   }
   return problems;
+}
+
+const DIRECTIONS = { left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1] };
+
+/**
+ * Keyboard navigation on the canvas: the node to go to from `fromId` in `direction` ("left",
+ * "right", "up", "down"), or null when none lies that way. Candidates are nodes whose position
+ * is ahead in that direction; the nearest wins, a sideways offset counting double so that
+ * "right" prefers the node on the same row. With no `fromId`, the top-left node.
+ */
+export function nearestNode(nodes, fromId, direction) {
+  const all = [...nodes.values()];
+  const from = fromId ? nodes.get(fromId) : null;
+  if (!from) {
+    const sorted = all.sort((a, b) => a.position.x + a.position.y - (b.position.x + b.position.y) || a.id.localeCompare(b.id));
+    return sorted.length ? sorted[0].id : null;
+  }
+  const [dx, dy] = DIRECTIONS[direction] || [0, 0];
+  let best = null;
+  let bestScore = Infinity;
+  for (const node of all) {
+    if (node.id === from.id) continue;
+    const x = node.position.x - from.position.x;
+    const y = node.position.y - from.position.y;
+    const ahead = x * dx + y * dy;
+    if (ahead <= 0) continue;
+    const sideways = Math.abs(x * dy) + Math.abs(y * dx);
+    const score = ahead + 2 * sideways;
+    if (score < bestScore || (score === bestScore && node.id.localeCompare(best) < 0)) {
+      best = node.id;
+      bestScore = score;
+    }
+  }
+  return best;
 }
 
 /** A readable id not in `taken`: the component's name plus a counter ("psi_2"). */
@@ -348,7 +388,7 @@ export class PipelineModel extends EventTarget {
     if (!output || !input) return "Connect an output (right side of a node) to an input (left side).";
     const shared = output.types.filter((type) => input.types.includes(type));
     if (!shared.length) {
-      return `Type mismatch: "${output.label}" gives ${output.types.join(" or ")}, but "${input.label}" accepts ${input.types.join(" or ")}.`;
+      return `Type mismatch: "${output.label}" gives a ${typeNames(output)}, but "${input.label}" accepts a ${typeNames(input)}.`;
     }
     const taken = this.edges.find((edge) => edge.target.node === targetId && edge.target.port === targetPort);
     if (taken) return `"${input.label}" of ${targetId} already has a connection (from ${taken.source.node}); remove it first.`;
@@ -381,6 +421,33 @@ export class PipelineModel extends EventTarget {
       this.applyFollowUps(fillSingleCandidates(this, this.datasets, affected));
     });
     return { ok: true, edge };
+  }
+
+  /**
+   * Every connection that could be made now at `nodeId`, either way: its outputs to other
+   * nodes' free inputs, and other nodes' outputs to its free inputs. Each is
+   * {source: {node, port}, target: {node, port}}, ordered by the other node's position (left
+   * to right, top to bottom) so a keyboard list reads like the canvas.
+   */
+  connectionOptions(nodeId) {
+    const here = this.nodes.get(nodeId);
+    const component = here && this.component(here);
+    if (!component) return [];
+    const others = [...this.nodes.values()]
+      .filter((node) => node.id !== nodeId && this.component(node))
+      .sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y || a.id.localeCompare(b.id));
+    const options = [];
+    const consider = (source, sourcePort, target, targetPort) => {
+      if (!this.connectionProblem(source, sourcePort, target, targetPort)) {
+        options.push({ source: { node: source, port: sourcePort }, target: { node: target, port: targetPort } });
+      }
+    };
+    for (const other of others) {
+      const otherComponent = this.component(other);
+      for (const output of component.outputs) for (const input of otherComponent.inputs) consider(nodeId, output.name, other.id, input.name);
+      for (const output of otherComponent.outputs) for (const input of component.inputs) consider(other.id, output.name, nodeId, input.name);
+    }
+    return options;
   }
 
   /** The edge feeding input `port` of `nodeId`, or null. */
