@@ -28,13 +28,14 @@ from workflows.api.serializers import (
     RunCreateSerializer,
 )
 from workflows.components import registry
-from workflows.downloads import file_download
+from workflows.downloads import file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
 from workflows.starters import STARTERS
+from workflows.tabular.export import csv_name
 
 OBJECT = OpenApiTypes.OBJECT
 ERRORS = {
@@ -292,6 +293,10 @@ class ArtifactDownload(APIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
+        if artifact.kind.startswith("table"):
+            name = csv_name(name)  # tables leave as CSV, whatever their format on disk
+            console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
+            return table_download(request, artifact.path, name)
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
         return file_download(request, artifact.path, name, _content_type(artifact.path))
 
