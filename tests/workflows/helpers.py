@@ -35,12 +35,13 @@ def run_component(
     inputs: dict,
     parties=("alice", "bob"),
     requested_by: str | None = "alice",
+    sources: dict | None = None,
 ):
     """Clean params, infer outputs, run as started by `requested_by`'s user; return
     {port: ArtifactData} of what was written."""
     component = registry().get(key)
     infos = {port: data.info for port, data in inputs.items()}
-    env = ParamEnv(parties=tuple(parties), inputs=infos)
+    env = ParamEnv(parties=tuple(parties), inputs=infos, sources=sources or {})
     cleaned = {
         p.name: p.clean(params[p.name], env) if p.name in params else p.default
         for p in component.params
@@ -55,6 +56,7 @@ def run_component(
         output_dir=lambda party: tmp_path / "out" / party,
         on_log=logs.append,
         requested_by=requested_by,
+        sources=sources or {},
     )
     component.run(context)
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}

@@ -52,16 +52,39 @@ def convert_csv(
     Raises ConversionError naming the column whose cells do not fit its type.
     """
     schema = arrow_schema(columns, {"encoding": encoding, "delimiter": delimiter, **(extra or {})})
-    chunks = _chunks(source, columns, encoding, delimiter)
+    chunks = _chunks(source, columns, encoding, delimiter, PARSE_DTYPES)
     try:
         return write_batches(target, schema, (to_arrow(chunk, schema) for chunk in chunks))
     except (ValueError, pd.errors.ParserError) as error:
-        raise ConversionError(f"the file does not match its profile: {error}") from None
+        where = _misfit(source, columns, encoding, delimiter) or str(error)
+        raise ConversionError(f"the file does not match its profile: {where}") from None
 
 
-def _chunks(source, columns, encoding: str, delimiter: str) -> Iterator[pd.DataFrame]:
+def _misfit(source, columns, encoding: str, delimiter: str) -> str | None:
+    """Name the first cell that does not fit its column's type (a second, diagnostic pass:
+    pandas' typed parser does not say which column it choked on)."""
+    typed = [c for c in columns if c.type in ("int", "float")]
+    as_text = dict.fromkeys(PARSE_DTYPES, "string")
+    row = 0
+    for chunk in _chunks(source, columns, encoding, delimiter, as_text):
+        for column in typed:
+            cells = chunk[column.name].dropna()
+            numbers = pd.to_numeric(cells, errors="coerce")
+            bad = numbers.isna() | (column.type == "int") & (numbers % 1 != 0)
+            if bad.any():
+                position = int(bad.to_numpy().argmax())
+                return (
+                    f"column {column.name!r} is {column.type} but data row "
+                    f"{row + int(cells.index[position]) + 1 - chunk.index[0]} holds "
+                    f"{cells.iloc[position]!r}"
+                )
+        row += len(chunk)
+    return None
+
+
+def _chunks(source, columns, encoding: str, delimiter: str, parse: dict) -> Iterator[pd.DataFrame]:
     names = [column.name for column in columns]
-    dtypes = {c.name: PARSE_DTYPES[c.type] for c in columns if c.type in PARSE_DTYPES}
+    dtypes = {c.name: parse[c.type] for c in columns if c.type in parse}
     reader = pd.read_csv(
         source,
         header=0,
