@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 import time
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from workflows import events
-from workflows.models import FINISHED, NodeRun, Run, Status
+from workflows.models import FINISHED, Artifact, NodeRun, Run, Status
 
 MAX_LOG_LINES = 1000
 CANCEL_POLL_SECONDS = 1.0
@@ -23,7 +24,8 @@ _cancel_events: dict[int, threading.Event] = {}
 _cancel_lock = threading.Lock()
 
 
-def node_state(node: NodeRun) -> dict:
+def node_state(node: NodeRun, output_bytes: dict[str, int] | None = None) -> dict:
+    """A node run as plain data; `output_bytes`: its outputs' size on disk per party."""
     return {
         "node": node.node_id,
         "component": node.component,
@@ -34,6 +36,7 @@ def node_state(node: NodeRun) -> dict:
         "message": node.message,
         "party": node.party,
         "comm_bytes": node.comm_bytes,
+        "output_bytes": output_bytes or {},
         "reused_from_run": node.reused_from.run_id if node.reused_from_id else None,
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "finished_at": node.finished_at.isoformat() if node.finished_at else None,
@@ -62,8 +65,36 @@ def run_summary(run: Run) -> dict:
 
 
 def run_state(run: Run) -> dict:
-    nodes = run.nodes.select_related("reused_from").order_by("position")
-    return _run_fields(run) | {"nodes": [node_state(node) for node in nodes]}
+    nodes = list(run.nodes.select_related("reused_from").order_by("position"))
+    sizes = output_bytes(nodes)
+    return _run_fields(run) | {
+        "nodes": [node_state(node, sizes.get(_origin_id(node))) for node in nodes],
+        "output_bytes": sum(
+            count
+            for node in nodes
+            if node.reused_from_id is None
+            for count in sizes.get(node.pk, {}).values()
+        ),
+    }
+
+
+def _origin_id(node: NodeRun) -> int:
+    """The node run whose files a node's outputs are (itself, or the one it reused)."""
+    return node.reused_from_id or node.pk
+
+
+def output_bytes(nodes: list[NodeRun]) -> dict[int, dict[str, int]]:
+    """Bytes on disk of each node run's outputs, per owning party, in one query (outputs
+    removed by the retention policy no longer count)."""
+    rows = (
+        Artifact.objects.filter(node_run_id__in={_origin_id(node) for node in nodes})
+        .values("node_run_id", "party")
+        .annotate(total=Sum("size_bytes"))
+    )
+    sizes: dict[int, dict[str, int]] = {}
+    for row in rows:
+        sizes.setdefault(row["node_run_id"], {})[row["party"]] = int(row["total"] or 0)
+    return sizes
 
 
 def _run_fields(run: Run) -> dict:

@@ -12,17 +12,20 @@ import io
 import os
 from collections.abc import Iterator
 
-from workflows.tabular.files import BATCH_ROWS, is_arrow, iter_frames
+from workflows.tabular.files import is_arrow, iter_frames
+
+BATCH_ROWS = 1 << 16
 
 
-def csv_chunks(path: str | os.PathLike, batch_rows: int = BATCH_ROWS) -> Iterator[bytes]:
-    """The table at `path` as CSV bytes, in pieces (legacy CSV artifacts: their bytes)."""
+def csv_chunks(path: str | os.PathLike, batch_rows: int | None = None) -> Iterator[bytes]:
+    """The table at `path` as CSV bytes, a piece per `batch_rows` rows (default BATCH_ROWS);
+    legacy CSV artifacts: their bytes as stored."""
     if not is_arrow(path):
         with open(path, "rb") as handle:
             while chunk := handle.read(1 << 18):
                 yield chunk
         return
-    for index, frame in enumerate(iter_frames(path, batch_rows=batch_rows)):
+    for index, frame in enumerate(iter_frames(path, batch_rows=batch_rows or BATCH_ROWS)):
         text = io.StringIO()
         frame.to_csv(text, index=False, header=index == 0, lineterminator="\n")
         yield text.getvalue().encode("utf-8")
