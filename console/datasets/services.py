@@ -225,8 +225,9 @@ def _store(request, node, staged: Path, client_name, name, description, profile)
                 columns=[column.as_dict() for column in profile.columns],
                 uploaded_by=request.user,
             )
-            move_file(table_path(staged), table_path(target))
             move_file(staged, target)
+            # Second: a table newer than its CSV is known to be current (`ensure_table`).
+            move_file(table_path(staged), table_path(target))
     except IntegrityError:
         _remove(target)
         raise field_error("name", _name_taken(node, name), "duplicate_name") from None

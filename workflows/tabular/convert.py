@@ -6,8 +6,9 @@ parses every chunk with those types and appends it to the Arrow file. Text colum
 cells exactly (`007` stays `007`), integer columns stay int64 (with nulls, never floats).
 
 Datasets uploaded before tables were converted at upload are converted on first use
-(`ensure_table`) or by `manage.py convert_datasets`; their delimiter is the one that splits the
-header into the profiled column names.
+(`ensure_table`, which also converts again a table older than its CSV) or by
+`manage.py convert_datasets`; their delimiter is the one that splits the header into the
+profiled column names.
 """
 
 from __future__ import annotations
@@ -119,9 +120,10 @@ def delimiter_for(path: str | os.PathLike, encoding: str, names: Sequence[str]) 
 def ensure_table(
     csv_path: str | os.PathLike, columns: Sequence[TableColumn], encoding: str
 ) -> Path:
-    """The converted table of a dataset, converting its CSV now if that was never done."""
+    """The converted table of a dataset, converting its CSV now if that was never done or the
+    CSV has changed since (a table older than its CSV is stale)."""
     target = table_path(csv_path)
-    if not target.exists():
+    if not target.exists() or target.stat().st_mtime_ns < Path(csv_path).stat().st_mtime_ns:
         delimiter = delimiter_for(csv_path, encoding, [c.name for c in columns])
         convert_csv(csv_path, target, columns, encoding=encoding, delimiter=delimiter)
     return target
