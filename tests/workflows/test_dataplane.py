@@ -271,3 +271,33 @@ def test_reads_of_a_column_subset_open_only_those_columns(tmp_path):
     data = read_dataset(tmp_path, source)
     assert read_frame(data.path("alice"), ["c", "a"]).columns.tolist() == ["c", "a"]
     assert data.read_numeric("alice", ["b", "c"]).tolist() == [[2.0, 3.0]]
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 5, 1000])
+def test_vectorised_statistics_match_pandas_estimators(rows):
+    from workflows.components.library.table_statistics import numeric_statistics
+
+    rng = np.random.default_rng(rows)
+    values = rng.lognormal(size=(rows, 3))
+    values[rng.random((rows, 3)) < 0.2] = np.nan
+    values[:, 2] = 4.0  # a constant column: zero variance
+    columns = [Column(f"c{i}", "float", "alice", "feature") for i in range(3)]
+    for row, column in zip(numeric_statistics(values, columns), columns, strict=True):
+        series = pd.Series(values[:, int(column.name[1])])
+        expected = {
+            "mean": series.mean(),
+            "std": series.std(),
+            "min": series.min(),
+            "median": series.median(),
+            "q3": series.quantile(0.75),
+            "max": series.max(),
+            "sum": series.sum(),
+            "skewness": series.skew(),
+            "kurtosis": series.kurt(),
+        }
+        for name, value in expected.items():
+            if pd.isna(value):
+                assert row[name] is None, (column.name, name, row[name])
+            else:
+                assert row[name] == pytest.approx(value, rel=1e-9, abs=1e-12), (column.name, name)
+        assert row["nulls"] == int(series.isna().sum())

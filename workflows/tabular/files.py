@@ -5,7 +5,9 @@ an Arrow IPC *file* (random access, uncompressed so that reads map the file inst
 it). The file's schema metadata (`privpad.table`, JSON) carries PrivPad's own description of
 the columns: name, type (`int`, `float`, `str`, `bool`), and, for pipeline artifacts, the
 party that holds the column and its role. Column types map one to one onto Arrow types
-(`ARROW_TYPES`); a missing value is an Arrow null whatever the type.
+(`ARROW_TYPES`); a missing value is an Arrow null, except in float columns, where it may also
+be stored as NaN (as pandas and numpy hold it, so that reads need no conversion pass); readers
+treat both alike.
 
 In pandas (`read_frame`) a column comes back as: `int` -> int64, or nullable Int64 when it has
 missing values (never float: 19-digit ids stay exact); `float` -> float64 with NaN for missing;
@@ -89,8 +91,7 @@ def _column_array(frame, field: pa.Field) -> pa.Array | pa.ChunkedArray:
     if isinstance(frame, pa.Table):
         values = frame.column(field.name)
     else:
-        series = frame[field.name]
-        values = pa.array(series.to_numpy() if _plain(series) else series, from_pandas=True)
+        values = _pandas_array(frame[field.name])
     if values.type == field.type:
         return values
     try:
@@ -99,6 +100,14 @@ def _column_array(frame, field: pa.Field) -> pa.Array | pa.ChunkedArray:
         raise ValueError(
             f"column {field.name!r} holds {values.type} values that are not {field.type}: {error}"
         ) from None
+
+
+def _pandas_array(series: pd.Series) -> pa.Array:
+    if _plain(series):
+        # A float column keeps NaN as NaN (missing, by the dialect): reads map it back without
+        # a conversion pass.
+        return pa.array(series.to_numpy(), from_pandas=series.dtype.kind != "f")
+    return pa.array(series, from_pandas=True)
 
 
 def _plain(series: pd.Series) -> bool:
@@ -204,12 +213,33 @@ def _series(values: pa.ChunkedArray):
     return values.to_numpy(zero_copy_only=False)
 
 
+def read_arrow(
+    path: str | os.PathLike, columns: Sequence[str], types: dict[str, str] | None = None
+) -> pa.Table:
+    """`columns` of the table at `path` as an Arrow table (memory-mapped: no copy until the
+    data is used); legacy CSV artifacts are parsed and converted."""
+    if not is_arrow(path):
+        frame = legacy.read_frame(path, columns, types or {})
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    return open_table(path, columns)
+
+
+def with_columns(table: pa.Table, replaced: dict[str, np.ndarray | pd.Series]) -> pa.Table:
+    """`table` with the named columns' values replaced (same names and positions)."""
+    for name, values in replaced.items():
+        series = pd.Series(values) if isinstance(values, np.ndarray) else values
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, _pandas_array(series))
+    return table
+
+
 def read_numeric(path: str | os.PathLike, columns: Sequence[str]) -> np.ndarray:
     """`columns` as one float64 matrix (rows x columns), missing values as NaN."""
     if not is_arrow(path):
         return legacy.read_frame(path, columns, {}).astype(float).to_numpy(dtype=np.float64)
     table = open_table(path, columns)
-    out = np.empty((table.num_rows, len(columns)), dtype=np.float64)
+    # Column-major: each column is one contiguous block, as it is in the file.
+    out = np.empty((table.num_rows, len(columns)), dtype=np.float64, order="F")
     for index, name in enumerate(columns):
         column = table.column(name)
         if pa.types.is_boolean(column.type):
@@ -237,7 +267,10 @@ def preview(path: str | os.PathLike, limit: int) -> tuple[list[str], list[list]]
 
 
 def _jsonable(value):
-    """Infinities have no JSON number: shown as the text the dialect reads back."""
-    if isinstance(value, float) and not math.isfinite(value):
+    """NaN is a missing value (None); infinities have no JSON number: shown as the text the
+    dialect reads back."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float) and math.isinf(value):
         return str(value)
     return value

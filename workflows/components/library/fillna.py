@@ -21,7 +21,8 @@ from workflows.components.params import (
 )
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import frame_at, replace_columns, table_port
+from workflows.components.tables import replace_columns, table_port
+from workflows.tabular.files import with_columns
 
 NUMERIC_STRATEGIES = ("constant", "mean", "median", "most_frequent")
 OTHER_STRATEGIES = ("constant", "most_frequent")
@@ -77,11 +78,14 @@ def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
 
 def run(ctx: RunContext) -> None:
     info, rule = ctx.inputs["input_ds"].info, ctx.infos["output_rule"]
+    data = ctx.inputs["input_ds"]
     for index, party in enumerate(info.parties):
-        frame = frame_at(ctx, "input_ds", party)
+        table = ctx.at(party, data.read_arrow, party)
         columns = rule.columns_at(party)
-        frame, used = ctx.at(party, fill_at_party, frame, columns, ctx.params)
-        ctx.write_table("output_ds", party, frame)
+        # Only the chosen columns go through pandas; the others are copied as they are.
+        chosen = ctx.at(party, data.read_table, party, [c.name for c in columns])
+        filled, used = ctx.at(party, fill_at_party, chosen, columns, ctx.params)
+        ctx.write_table("output_ds", party, with_columns(table, dict(filled.items())))
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
             ctx.log(f"{party}: filled {len(columns)} column(s)")

@@ -8,13 +8,14 @@ explicit reveal of these aggregates to every project party.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from workflows.components.context import RunContext
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import NUMERIC_TYPES, ArtifactInfo, Column
 from workflows.components.spec import Component, InferContext
-from workflows.components.tables import finite, frame_at, report_info, report_port, table_port
+from workflows.components.tables import finite, report_info, report_port, table_port
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -22,8 +23,15 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
 
 
 def column_statistics(series: pd.Series, column: Column) -> dict:
+    """Statistics of one column (text and true/false: counts and distinct values)."""
+    if column.type in NUMERIC_TYPES:
+        return numeric_statistics(series.astype(float).to_numpy()[:, None], [column])[0]
     total, nulls = len(series), int(series.isna().sum())
-    row = {
+    return _counts(column, total, nulls) | {"distinct": int(series.nunique(dropna=True))}
+
+
+def _counts(column: Column, total: int, nulls: int) -> dict:
+    return {
         "column": column.name,
         "party": column.party,
         "type": column.type,
@@ -32,26 +40,85 @@ def column_statistics(series: pd.Series, column: Column) -> dict:
         "nulls": nulls,
         "null_ratio": finite(nulls / total) if total else None,
     }
-    if column.type not in NUMERIC_TYPES:
-        return row | {"distinct": int(series.nunique(dropna=True))}
-    values = series.astype(float)
-    quantiles = values.quantile([0.25, 0.5, 0.75]) if total > nulls else [None] * 3
-    return row | {
-        "mean": finite(values.mean()),
-        "std": finite(values.std()),
-        "min": finite(values.min()),
-        "q1": finite(quantiles[0.25] if total > nulls else None),
-        "median": finite(quantiles[0.5] if total > nulls else None),
-        "q3": finite(quantiles[0.75] if total > nulls else None),
-        "max": finite(values.max()),
-        "sum": finite(values.sum()),
-        "skewness": finite(values.skew()),
-        "kurtosis": finite(values.kurt()),
+
+
+def numeric_statistics(values: np.ndarray, columns: list[Column]) -> list[dict]:
+    """Statistics of numeric columns at once (`values`: rows x columns, NaN for missing),
+    with pandas' estimators: sample std, bias-corrected skewness and excess kurtosis."""
+    total = values.shape[0]
+    rows = []
+    for index, column in enumerate(columns):
+        present = values[:, index]
+        present = present[~np.isnan(present)]
+        row = _counts(column, total, total - len(present))
+        rows.append(row | _moments(present))
+    return rows
+
+
+def _moments(x: np.ndarray) -> dict:
+    n = len(x)
+    if n == 0:
+        keys = ("mean", "std", "min", "q1", "median", "q3", "max", "sum", "skewness", "kurtosis")
+        return dict.fromkeys(keys, None) | {"sum": 0.0}
+    mean = x.mean()
+    centred = x - mean
+    m2 = float(np.dot(centred, centred))
+    squares = centred * centred
+    m3, m4 = float(np.dot(squares, centred)), float(np.dot(squares, squares))
+    q1, median, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+    return {
+        "mean": finite(mean),
+        "std": finite(np.sqrt(m2 / (n - 1))) if n > 1 else None,
+        "min": finite(x.min()),
+        "q1": finite(q1),
+        "median": finite(median),
+        "q3": finite(q3),
+        "max": finite(x.max()),
+        "sum": finite(x.sum()),
+        "skewness": finite(_skew(n, _fp(m2), _fp(m3))),
+        "kurtosis": finite(_kurt(n, _fp(m2), _fp(m4))),
     }
 
 
-def statistics_at_party(frame: pd.DataFrame, columns: list[Column]) -> list[dict]:
-    return [column_statistics(frame[column.name], column) for column in columns]
+def _fp(value: float) -> float:
+    """Round-off to zero, as pandas does before dividing moments."""
+    return 0.0 if abs(value) < 1e-14 else value
+
+
+def _skew(n: int, m2: float, m3: float) -> float | None:
+    if n < 3 or m2 == 0:  # undefined without spread (pandas: NaN)
+        return None
+    return n * (n - 1) ** 0.5 / (n - 2) * (m3 / m2**1.5)
+
+
+def _kurt(n: int, m2: float, m4: float) -> float | None:
+    if n < 4:
+        return None
+    adjust = 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))
+    numerator = _fp(n * (n + 1) * (n - 1) * m4)
+    denominator = _fp((n - 2) * (n - 3) * m2**2)
+    if denominator == 0:
+        return None
+    return numerator / denominator - adjust
+
+
+def statistics_at_party(data, party: str, columns: list[Column]) -> list[dict]:
+    """This party's chosen columns: numeric ones straight from the file as one matrix."""
+    numeric = [c for c in columns if c.type in NUMERIC_TYPES]
+    found = dict(
+        zip(
+            [c.name for c in numeric],
+            numeric_statistics(data.read_numeric(party, [c.name for c in numeric]), numeric)
+            if numeric
+            else [],
+            strict=True,
+        )
+    )
+    others = [c for c in columns if c.type not in NUMERIC_TYPES]
+    if others:
+        frame = data.read_table(party, [c.name for c in others])
+        found |= {c.name: column_statistics(frame[c.name], c) for c in others}
+    return [found[c.name] for c in columns]
 
 
 def run(ctx: RunContext) -> None:
@@ -60,8 +127,7 @@ def run(ctx: RunContext) -> None:
     for index, party in enumerate(info.parties):
         columns = [c for c in info.columns_at(party) if not chosen or c.name in chosen]
         if columns:
-            frame = frame_at(ctx, "input_ds", party)
-            rows += ctx.at(party, statistics_at_party, frame, columns)
+            rows += ctx.at(party, statistics_at_party, ctx.inputs["input_ds"], party, columns)
         ctx.progress(90 * (index + 1) / len(info.parties))
     report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
     for party in ctx.infos["report"].parties:
