@@ -3,7 +3,8 @@
 Policy, per pipeline: the outputs of its last `keep` runs (newest first, by creation) are kept
 whole, and so are the outputs of runs still pending or running. Of older runs, the *table*
 outputs (files and their artifact rows) are removed; kept whatever the age:
-- models and reports: they are the results users look at, download and compare, and small;
+- models, fitted rules and reports: the results users look at, download and apply again, and
+  small;
 - every output that a kept run still uses through reuse (`NodeRun.reused_from`): a kept run's
   model may be the output of an older run, and so may the table it was trained on.
 Run rows, node rows, logs and communication figures always stay: the history of what ran is
@@ -26,7 +27,7 @@ from django.db import transaction
 from workflows.models import Artifact, NodeRun, Pipeline, Run, Status
 
 logger = logging.getLogger(__name__)
-KEPT_KINDS = ("model", "report")
+KEPT_KINDS = ("model", "report", "rule")
 
 
 @dataclass

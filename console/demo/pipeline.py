@@ -31,7 +31,7 @@ FEATURES = {
     "carol": ["policy_count", "claims_3y", "premium", "years_insured"],
 }
 ALL_FEATURES = [name for names in FEATURES.values() for name in names]
-TRAINING = {"epochs": 10, "learning_rate": 0.5, "batch_size": 256, "sig_type": "real"}
+TRAINING = {"epochs": 5, "learning_rate": 0.5, "batch_size": 1024, "sig_type": "real"}
 TEST_SIZE = 0.25
 SEED = 1024
 

@@ -117,13 +117,19 @@ def delimiter_for(path: str | os.PathLike, encoding: str, names: Sequence[str]) 
     )
 
 
+def is_current(csv_path: str | os.PathLike) -> bool:
+    """Whether a dataset's table exists and is not older than its CSV."""
+    target = table_path(csv_path)
+    return target.exists() and target.stat().st_mtime_ns >= Path(csv_path).stat().st_mtime_ns
+
+
 def ensure_table(
     csv_path: str | os.PathLike, columns: Sequence[TableColumn], encoding: str
 ) -> Path:
     """The converted table of a dataset, converting its CSV now if that was never done or the
     CSV has changed since (a table older than its CSV is stale)."""
     target = table_path(csv_path)
-    if not target.exists() or target.stat().st_mtime_ns < Path(csv_path).stat().st_mtime_ns:
+    if not is_current(csv_path):
         delimiter = delimiter_for(csv_path, encoding, [c.name for c in columns])
         convert_csv(csv_path, target, columns, encoding=encoding, delimiter=delimiter)
     return target
