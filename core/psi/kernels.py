@@ -94,6 +94,7 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
 
 _shared_pool: ProcessPoolExecutor | None = None
 _shared_lock = threading.Lock()
+_warmed = False
 
 
 def shared_pool() -> ProcessPoolExecutor:
@@ -113,11 +114,16 @@ def shared_pool() -> ProcessPoolExecutor:
 
 
 def warm_shared_pool() -> None:
-    """Start the shared pool's workers now (in the background of a server's start-up), so
-    that the first run does not wait for them."""
+    """Start the shared pool's workers now (from a background thread, e.g. while a user
+    looks at a pipeline), so that the first run does not wait for them. Cheap once done."""
+    global _warmed
+    if _warmed:
+        return
     pool = shared_pool()
-    for future in [pool.submit(hash_to_points, []) for _ in range(pool._max_workers)]:
+    count = pool._max_workers
+    for future in [pool.submit(hash_to_points, []) for _ in range(count)]:
         future.result()
+    _warmed = True
 
 
 def _exit_with_owner(owner_pid: int) -> None:

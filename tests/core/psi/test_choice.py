@@ -43,3 +43,13 @@ def test_runs_share_one_worker_pool():
     first = shared_pool()
     assert shared_pool() is first
     assert first.submit(sum, [1, 2]).result(timeout=60) == 3
+
+
+def test_warming_starts_every_worker_once():
+    from core.psi import kernels
+
+    kernels.warm_shared_pool()
+    assert kernels._warmed
+    pool = kernels.shared_pool()
+    kernels.warm_shared_pool()  # a second call is free: no new pool, no tasks
+    assert kernels.shared_pool() is pool
