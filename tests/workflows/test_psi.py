@@ -245,3 +245,14 @@ def test_the_log_says_which_protocol_ran_and_why():
         "PSI protocol: ECDH_25519 (automatic: ECDH-PSI: 3 parties (KKRT-PSI runs between two only))"
     )
     assert logs[2] == "PSI protocol: ECDH_25519 (chosen in the node's settings)"
+
+
+def test_a_missing_key_is_refused_naming_the_party_column_and_row(tmp_path):
+    frames = {
+        "alice": pd.DataFrame({"cid": pd.array([1, None, 3], dtype="Int64"), "a": [0.1, 0.2, 0.3]}),
+        "bob": pd.DataFrame({"cid": [1, 3], "b": [1.0, 2.0]}),
+    }
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path, "data_prep/psi", params(2), inputs(tmp_path, frames))
+    assert failure.value.party == "alice"
+    assert "key column 'cid' is missing a value at row 1" in str(failure.value.error)

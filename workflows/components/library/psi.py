@@ -77,9 +77,10 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
 
 
 def key_text(data, party: str, keys: list[str]) -> pd.DataFrame:
-    """A party's key columns as the text the engine compares (read at that party)."""
+    """A party's key columns as the text the engine compares (read at that party); a missing
+    key stays missing, and the engine refuses it naming the row."""
     frame = data.read_table(party, keys)
-    return pd.DataFrame({name: frame[name].astype(str) for name in keys})
+    return pd.DataFrame({name: frame[name].astype("string") for name in keys})
 
 
 def key_order(keys: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
