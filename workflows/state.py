@@ -45,11 +45,12 @@ def node_state(node: NodeRun, output_bytes: dict[str, int] | None = None) -> dic
 
 
 def run_summary(run: Run) -> dict:
-    """A run without its nodes (run lists): who started it and the bytes its parties sent.
+    """A run without its nodes (run lists): who started it, the bytes its parties sent and
+    the bytes its outputs take on disk (all parties; removed outputs no longer count).
 
-    Communication counts only nodes computed in this run; a reused node's traffic belongs to
-    the run that produced it. Expects `created_by` selected and `nodes` prefetched by callers
-    that list many runs (one query per run otherwise).
+    Both count only nodes computed in this run; a reused node's traffic and files belong to
+    the run that produced them. Expects `created_by` selected and `nodes__artifacts`
+    prefetched by callers that list many runs (queries per run otherwise).
     """
     sent = sum(
         int(count)
@@ -57,9 +58,16 @@ def run_summary(run: Run) -> dict:
         if node.reused_from_id is None
         for count in node.comm_bytes.values()
     )
+    stored = sum(
+        artifact.size_bytes
+        for node in run.nodes.all()
+        if node.reused_from_id is None
+        for artifact in node.artifacts.all()
+    )
     return _run_fields(run) | {
         "nodes": None,
         "comm_bytes": sent,
+        "output_bytes": stored,
         "started_by": run.created_by.get_username() if run.created_by else "",
     }
 

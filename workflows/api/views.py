@@ -184,12 +184,14 @@ class PipelineValidate(APIView):
 
 class PipelineRuns(APIView):
     @extend_schema(
-        summary="Runs of a pipeline, newest first (no nodes; bytes sent, who started it)",
+        summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
+        "started it)",
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes")[:100]
+        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
+        runs = runs[:100]
         return Response([state.run_summary(run) for run in runs])
 
     @extend_schema(
