@@ -37,7 +37,7 @@ from workflows.components.context import RunCancelled, RunContext
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import frame_at, report_info, report_port
+from workflows.components.tables import report_info, report_port
 
 PORTS = ("input_ds1", "input_ds2", "input_ds3")
 PROGRESS_SECONDS = 0.2
@@ -135,8 +135,8 @@ def write_party(ctx: RunContext, port: str, result, keys: pd.DataFrame) -> None:
     rows = np.asarray(result.rows, dtype=np.int64)
     if ctx.params["sort_result"]:
         rows = rows[ctx.at(party, key_order, keys, rows)]
-    frame = frame_at(ctx, port, party).take(rows)
-    ctx.write_table("output_ds", party, frame.reset_index(drop=True))
+    table = ctx.at(party, ctx.inputs[port].read_arrow, party)
+    ctx.write_table("output_ds", party, table.take(rows))
 
 
 def run(ctx: RunContext) -> None:
