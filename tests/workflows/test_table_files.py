@@ -59,3 +59,15 @@ def test_a_table_reads_back_exactly_what_was_written(tmp_path, columns):
             numeric = read_numeric(path, [name])[:, 0]
             expected = [math.nan if v is None else float(v) for v in values]
             assert numeric.tolist() == pytest.approx(expected, nan_ok=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60))
+def test_quartiles_from_one_partition_equal_numpys(values):
+    import numpy as np
+
+    from workflows.components.library.table_statistics import _quartiles
+
+    expected = [*np.quantile(values, [0.25, 0.5, 0.75]), min(values), max(values)]
+    got = _quartiles(np.array(values))
+    assert list(got) == pytest.approx(expected, rel=1e-12, abs=1e-9)

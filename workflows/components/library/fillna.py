@@ -47,33 +47,33 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
 
 
 def fill_value(series: pd.Series, strategy: str, constant):
-    values = series.dropna()
     if strategy == "constant":
         return constant
-    if values.empty:
+    if series.count() == 0:
         raise ValueError(f"column {series.name!r} has no value to compute its {strategy} from")
     if strategy == "mean":
-        return float(values.astype(float).mean())
+        return float(series.astype(float).mean())
     if strategy == "median":
-        return float(values.astype(float).median())
-    counts = values.value_counts()
+        return float(series.astype(float).median())
+    counts = series.value_counts()
     return min(counts[counts == counts.max()].index.tolist())
 
 
 def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
-    """Fill this party's chosen columns; return the frame and the fill values used."""
-    frame, used = frame.copy(), {}
+    """Fill this party's chosen columns; return them (a new frame) and the fill values used."""
+    filled, used = {}, {}
     for column in columns:
         strategy = strategy_for(params, column)
-        value = fill_value(frame[column.name], strategy, params[f"fill_value_{column.type}"])
         series = frame[column.name]
+        value = fill_value(series, strategy, params[f"fill_value_{column.type}"])
         if column.type == "int" and strategy in ("mean", "median"):
             series = series.astype(float)
-        frame[column.name] = series.fillna(value)
+        series = series.fillna(value) if series.hasnans else series
         if column.type == "int" and strategy not in ("mean", "median"):
-            frame[column.name] = frame[column.name].astype("int64")
+            series = series.astype("int64")
+        filled[column.name] = series
         used[column.name] = value.item() if hasattr(value, "item") else value
-    return frame, used
+    return pd.DataFrame(filled, index=frame.index), used
 
 
 def run(ctx: RunContext) -> None:

@@ -56,28 +56,53 @@ def numeric_statistics(values: np.ndarray, columns: list[Column]) -> list[dict]:
 
 
 def _moments(x: np.ndarray) -> dict:
+    """Moments and quartiles of `x` (this party's own copy of the non-missing values, which
+    is reordered: one partition gives the quartiles, the minimum and the maximum)."""
     n = len(x)
     if n == 0:
         keys = ("mean", "std", "min", "q1", "median", "q3", "max", "sum", "skewness", "kurtosis")
         return dict.fromkeys(keys, None) | {"sum": 0.0}
-    mean = x.mean()
+    total = x.sum()
+    mean = total / n
     centred = x - mean
     m2 = float(np.dot(centred, centred))
-    squares = centred * centred
-    m3, m4 = float(np.dot(squares, centred)), float(np.dot(squares, squares))
-    q1, median, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+    centred *= centred
+    m4 = float(np.dot(centred, centred))
+    m3 = float(np.dot(centred, x - mean))
+    q1, median, q3, low, high = _quartiles(x)
     return {
         "mean": finite(mean),
         "std": finite(np.sqrt(m2 / (n - 1))) if n > 1 else None,
-        "min": finite(x.min()),
+        "min": finite(low),
         "q1": finite(q1),
         "median": finite(median),
         "q3": finite(q3),
-        "max": finite(x.max()),
-        "sum": finite(x.sum()),
+        "max": finite(high),
+        "sum": finite(total),
         "skewness": finite(_skew(n, _fp(m2), _fp(m3))),
         "kurtosis": finite(_kurt(n, _fp(m2), _fp(m4))),
     }
+
+
+def _quartiles(x: np.ndarray) -> tuple[float, ...]:
+    """Quartiles with linear interpolation (numpy's and pandas' default), minimum, maximum.
+
+    One in-place partition of `x` at the three lower ranks; each quartile's upper neighbour is
+    then the smallest value right of its rank, and the extremes lie outside the outer ranks,
+    so every further value costs one pass over a slice, never another selection.
+    """
+    n = len(x)
+    positions = [q * (n - 1) for q in (0.25, 0.5, 0.75)]
+    ranks = [int(p) for p in positions]
+    x.partition(ranks)
+    # Right of a rank, up to the next larger rank (or the end), lies its upper neighbour.
+    bounds = [min((r for r in ranks if r > rank), default=n - 1) for rank in ranks]
+    quartiles = []
+    for p, rank, bound in zip(positions, ranks, bounds, strict=True):
+        low = x[rank]
+        high = x[rank + 1 : bound + 1].min() if p > rank else low
+        quartiles.append(low + (p - rank) * (high - low))
+    return (*quartiles, x[: ranks[0] + 1].min(), x[ranks[-1] :].max())
 
 
 def _fp(value: float) -> float:
