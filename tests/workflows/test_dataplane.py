@@ -301,3 +301,21 @@ def test_vectorised_statistics_match_pandas_estimators(rows):
             else:
                 assert row[name] == pytest.approx(value, rel=1e-9, abs=1e-12), (column.name, name)
         assert row["nulls"] == int(series.isna().sum())
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax"])
+def test_the_scaler_fits_like_scikit_learn_ignoring_missing_values(method):
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from workflows.components.library.scaler import apply, fit
+
+    rng = np.random.default_rng(4)
+    values = np.asfortranarray(rng.normal(50, 10, (500, 3)))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[:, 2] = 7.0  # constant: scale 1, as the module docstring says
+    names = ["a", "b", "c"]
+    fitted = fit(values.copy(order="F"), names, method)
+    reference = (StandardScaler() if method == "standard" else MinMaxScaler()).fit(values)
+    expected = reference.transform(values)
+    np.testing.assert_allclose(apply(values, names, fitted), expected, rtol=1e-12, atol=1e-12)
+    assert fitted["c"]["scale"] == 1.0

@@ -37,22 +37,21 @@ def check(ctx: InferContext) -> list[str]:
 
 def fit(values: np.ndarray, names: list[str], method: str) -> dict[str, dict[str, float]]:
     """Offset and scale of each column of `values` (rows x columns, NaN for missing)."""
-    empty = [
-        name
-        for name, any_value in zip(names, (~np.isnan(values)).any(axis=0), strict=True)
-        if not any_value
-    ]
-    if empty:
-        raise ValueError(f"column {empty[0]!r} has no value to fit a scaler on")
-    if method == "standard":
-        offsets, scales = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
-    else:
-        offsets = np.nanmin(values, axis=0)
-        scales = np.nanmax(values, axis=0) - offsets
-    return {
-        name: {"offset": float(offset), "scale": float(scale) if scale > 0 else 1.0}
-        for name, offset, scale in zip(names, offsets, scales, strict=True)
-    }
+    fitted = {}
+    for index, name in enumerate(names):
+        column = values[:, index]
+        present = column[~np.isnan(column)]
+        if not len(present):
+            raise ValueError(f"column {name!r} has no value to fit a scaler on")
+        if method == "standard":
+            offset = present.mean()
+            present -= offset  # a copy of the column's values: centred in place
+            scale = np.sqrt((present * present).mean())
+        else:
+            offset = present.min()
+            scale = present.max() - offset
+        fitted[name] = {"offset": float(offset), "scale": float(scale) if scale > 0 else 1.0}
+    return fitted
 
 
 def apply(values: np.ndarray, names: list[str], fitted: dict) -> np.ndarray:
