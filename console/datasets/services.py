@@ -315,7 +315,7 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
     limit = settings.PRIVPAD_PREVIEW_ROWS if limit is None else max(0, int(limit))
     limit = min(limit, settings.PRIVPAD_PREVIEW_ROWS)
     try:
-        _header, rows = read_rows(dataset.path, dataset.encoding, limit, _delimiter(dataset))
+        _header, rows = read_rows(dataset.path, dataset.encoding, limit, delimiter_of(dataset))
     except FileNotFoundError:
         raise ValidationError(
             f"The file of dataset '{dataset.name}' is missing from the node's storage.",
@@ -330,7 +330,7 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
     }
 
 
-def _delimiter(dataset: Dataset) -> str:
+def delimiter_of(dataset: Dataset) -> str:
     """The delimiter recorded in the dataset's table (datasets older than tables: comma)."""
     if not dataset.table_path.exists():
         return ","

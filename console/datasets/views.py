@@ -24,6 +24,7 @@ from console.datasets.forms import AuthorizeForm, UploadForm
 from console.datasets.models import Authorization, Dataset
 from console.pages.errors import add_service_errors, error_text
 from console.pages.roles import with_roles
+from workflows.tabular.dialect import DELIMITERS
 
 
 @login_required
@@ -82,6 +83,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_owner = dataset.node_id == request.user.node_id
     context = {"dataset": dataset, "is_owner": is_owner}
     if is_owner:
+        context["delimiter"] = DELIMITERS.get(services.delimiter_of(dataset), "")
         authorizations = dataset.authorizations.select_related("project", "granted_by")
         context["authorizations"] = [with_roles(a) for a in authorizations]
         context["form"] = AuthorizeForm(dataset)

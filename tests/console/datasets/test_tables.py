@@ -66,3 +66,11 @@ def test_convert_datasets_names_a_dataset_whose_csv_no_longer_fits(api_alice):
     os.utime(dataset.path, ns=(later, later))
     with pytest.raises(CommandError, match="alice/customers .*column 'id' is int"):
         call_command("convert_datasets")
+
+
+def test_the_owner_sees_the_detected_delimiter_on_the_dataset_page(api_alice, alice_user, client):
+    assert upload(api_alice, b"id;city\n1;Paris\n").status_code == 201
+    dataset = Dataset.objects.get()
+    client.force_login(alice_user)
+    page = client.get(f"/datasets/{dataset.pk}/").content.decode()
+    assert "utf-8, semicolon-separated" in page
