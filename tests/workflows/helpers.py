@@ -37,13 +37,14 @@ def run_component(
     requested_by: str | None = "alice",
     logs: list[str] | None = None,
     warnings: list[str] | None = None,
+    sources: dict | None = None,
 ):
     """Clean params, infer outputs, run as started by `requested_by`'s user; return
     {port: ArtifactData} of what was written. Log lines and warnings are appended to `logs`
     and `warnings` when given."""
     component = registry().get(key)
     infos = {port: data.info for port, data in inputs.items()}
-    env = ParamEnv(parties=tuple(parties), inputs=infos)
+    env = ParamEnv(parties=tuple(parties), inputs=infos, sources=sources or {})
     cleaned = {
         p.name: p.clean(params[p.name], env) if p.name in params else p.default
         for p in component.params
@@ -60,6 +61,7 @@ def run_component(
         on_log=logs.append,
         on_warn=warnings.append,
         requested_by=requested_by,
+        sources=sources or {},
     )
     component.run(context)
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}
