@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from console.demo.pipeline import PIPELINE_NAME
 from tests.e2e.canvas_helpers import edge_count, node_ids, wait_saved
 from tests.e2e.pages_helpers import demo_world, log_in_as, open_page
 from workflows.models import Pipeline
@@ -156,6 +157,6 @@ def test_every_text_on_the_canvas_meets_aa_contrast(blank, asgi_live_server, new
     marks = page.locator("#canvas g.x6-node text", has_text="Needs configuration")
     assert marks.count() > 0
     assert page.evaluate(LOW_CONTRAST) == []
-    open_page(page, base, f"/pipelines/{Pipeline.objects.exclude(pk=blank.pk).get().pk}/")
+    open_page(page, base, f"/pipelines/{Pipeline.objects.get(name=PIPELINE_NAME).pk}/")
     page.wait_for_selector("#canvas g.x6-node")
     assert page.evaluate(LOW_CONTRAST) == []
