@@ -9,6 +9,7 @@ status is 1 if there are any. Everything started is stopped on the way out, also
 
     .venv/bin/python benchmarks/ws_load.py              # 50 clients on one run, 20 runs
     .venv/bin/python benchmarks/ws_load.py --quick      # 10 clients, 4 runs
+    .venv/bin/python benchmarks/ws_load.py --sqlite     # the embedded database instead
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="runs started at once")
     parser.add_argument("--workers", type=int, default=2, help="db_worker processes (the cap)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per phase")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="SQLite even when PostgreSQL 15 is installed"
+    )
     parser.add_argument("--quick", action="store_true", help="10 clients and 4 runs")
     args = parser.parse_args()
     if args.quick:
@@ -48,7 +52,7 @@ def main() -> int:
 
     started = time.monotonic()
     report = {"load_average_before": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count()}
-    with LiveStack(workers=args.workers) as stack:
+    with LiveStack(workers=args.workers, postgres=not args.sqlite) as stack:
         report["setup_s"] = round(time.monotonic() - started, 1)
         sessions = sign_in_demo_users(stack)
         pipeline = short_pipeline(sessions["alice"])

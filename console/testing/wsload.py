@@ -160,6 +160,10 @@ def run_phase(
     }
     problems = [problem for watch in watches for problem in check_watch(watch, finals)]
     problems += check_same_stream(watches)
+    by_run = {run_id: final for (run_id, _), final in finals.items()}
+    overlap = most_at_once(by_run.values())
+    if overlap > stack.worker_count:
+        problems.append(f"{overlap} runs executed at once with {stack.worker_count} workers")
     diagnosis = {"daphne_log_tail": stack.log_tail("daphne")} if problems else {}
     return diagnosis | {
         "database": stack.database,
@@ -167,7 +171,8 @@ def run_phase(
         "runs": runs,
         "clients_per_run": clients_per_run,
         "clients": len(watches),
-        "run_statuses": _count(final["status"] for final in finals.values()),
+        "run_statuses": _count(final["status"] for final in by_run.values()),
+        "most_runs_executing_at_once": overlap,
         "wall_s": round(finished - workers_started, 3),
         "problems": problems,
         **figures(watches, finals),
@@ -215,6 +220,20 @@ def check_watch(watch: Watch, finals: dict) -> list[str]:
         if logs != expected:
             problems.append(f"{who}: node {name} got {len(logs)} log lines of {len(expected)}")
     return problems
+
+
+def most_at_once(runs) -> int:
+    """The most runs executing at the same moment, from their started and finished times."""
+    edges = []
+    for run in runs:
+        if run.get("started_at") and run.get("finished_at"):
+            edges += [(run["started_at"], 1), (run["finished_at"], -1)]
+    # ISO timestamps of one zone sort as times; at a tie a run finishing frees its place first.
+    running = most = 0
+    for _, step in sorted(edges, key=lambda edge: (datetime.fromisoformat(edge[0]), edge[1])):
+        running += step
+        most = max(most, running)
+    return most
 
 
 def _is(event: dict, kind: str) -> bool:
@@ -277,14 +296,12 @@ def _delivery(watch: Watch, final: dict) -> list[float]:
 
 
 def _spreads(watches: list[Watch]) -> list[float]:
-    first: dict[tuple, float] = {}
-    last: dict[tuple, float] = {}
+    """First to last receipt of each event of a run by its clients (runs with several)."""
+    receipts: dict[tuple, list[float]] = {}
     for watch in watches:
         for index, (at, _) in enumerate(watch.events):
-            key = (watch.run_id, index)
-            first[key] = min(first.get(key, at), at)
-            last[key] = max(last.get(key, at), at)
-    return [last[key] - first[key] for key in first]
+            receipts.setdefault((watch.run_id, index), []).append(at)
+    return [max(times) - min(times) for times in receipts.values() if len(times) > 1]
 
 
 def _percentiles(seconds: list[float]) -> dict:

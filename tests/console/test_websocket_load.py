@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from console.testing.livestack import redis_binary
-from console.testing.wsload import Watch, check_same_stream, check_watch, transitions
+from console.testing.wsload import (
+    Watch,
+    check_same_stream,
+    check_watch,
+    most_at_once,
+    transitions,
+)
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "ws_load.py"
 CLIENTS_ON_ONE_RUN = 10
@@ -46,6 +52,8 @@ def test_every_client_sees_every_status_event_of_one_run_and_of_concurrent_runs(
         assert set(phase["run_statuses"]) == {"succeeded"}
         assert phase["events_received"] >= clients * STATUS_EVENTS_PER_RUN
         assert phase["connect_to_snapshot_ms"]["n"] == clients
+        # Two db_worker processes: the queued runs never exceed them (checked in `problems`).
+        assert 1 <= phase["most_runs_executing_at_once"] <= 2
     assert done.returncode == 0
 
 
@@ -121,3 +129,17 @@ def test_clients_of_one_run_that_received_different_streams_are_reported():
     assert check_same_stream(different) == [
         "run 7 (carol): 6 events differ from another client's 5"
     ]
+
+
+def test_the_most_runs_executing_at_once_come_from_their_times():
+    def run(start: int, end: int) -> dict:
+        return {
+            "started_at": f"2026-12-04T10:00:{start:02d}+00:00",
+            "finished_at": f"2026-12-04T10:00:{end:02d}+00:00",
+        }
+
+    assert most_at_once([]) == 0
+    assert most_at_once([run(0, 5), run(1, 3), run(2, 4), run(6, 7)]) == 3
+    # One finishing as the next starts: a worker taking its next run.
+    assert most_at_once([run(0, 2), run(2, 4), run(4, 6)]) == 1
+    assert most_at_once([run(0, 2), {"started_at": None, "finished_at": None}]) == 1
