@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,8 @@ def main() -> int:
     if redis_binary() is None:
         parser.error("redis-server is not installed (Debian: apt-get install redis-server)")
 
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every process started here is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     report = {"load_average_before": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count()}
     with LiveStack(workers=args.workers, postgres=not args.sqlite) as stack:

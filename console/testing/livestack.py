@@ -6,17 +6,20 @@ production uses (`DATABASE_URL`, `REDIS_URL`, `PRIVPAD_RUN_EXECUTION=worker`): t
 throwaway PostgreSQL 15 cluster (`console.testing.pgcluster`; fsync off) when Debian's server is
 installed, else SQLite in the data directory; runs go through django-tasks-db's queue, are
 executed by separate `manage.py db_worker` processes, and their events reach daphne through
-Redis. `LiveStack` is a context manager: on leaving it (also after a failure) it
-terminates every process it started and removes the directory. The caller's own Django settings
-and database are never touched: `DATABASE_URL` and other `PRIVPAD_*` variables are not passed on.
+Redis. `LiveStack` is a context manager: on leaving it (also after a failure) it terminates
+every process it started and removes the directory; if the harness itself is killed, its
+servers get SIGTERM from the kernel (`PR_SET_PDEATHSIG`). The caller's own Django settings and
+database are never touched: `DATABASE_URL` and other `PRIVPAD_*` variables are not passed on.
 """
 
 from __future__ import annotations
 
+import ctypes
 import http.cookiejar
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,7 +117,12 @@ class LiveStack:
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
-            command, cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         process.log = log  # type: ignore[attr-defined]
         return process
@@ -212,6 +220,12 @@ def rss_kib(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0])
     return {"rss_kib": fields.get("VmRSS", 0), "peak_rss_kib": fields.get("VmHWM", 0)}
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when its parent dies, even by SIGKILL (Linux)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _terminate(process: subprocess.Popen) -> None:

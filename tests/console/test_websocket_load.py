@@ -38,11 +38,15 @@ STATUS_EVENTS_PER_RUN = 2 + 2 * 2  # run: running, succeeded; each of 2 nodes: t
 def test_every_client_sees_every_status_event_of_one_run_and_of_concurrent_runs():
     command = [sys.executable, str(BENCHMARK), "--clients", str(CLIENTS_ON_ONE_RUN)]
     command += ["--runs", str(RUNS_AT_ONCE), "--timeout", str(PHASE_TIMEOUT_SECONDS)]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=4 * PHASE_TIMEOUT_SECONDS, check=False
-    )
-    assert done.stdout, done.stderr[-3000:]
-    report = json.loads(done.stdout)
+    harness = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = harness.communicate(timeout=4 * PHASE_TIMEOUT_SECONDS)
+    finally:
+        if harness.poll() is None:  # timed out: SIGTERM lets it stop what it started
+            harness.terminate()
+            harness.communicate(timeout=60)
+    assert stdout, stderr[-3000:]
+    report = json.loads(stdout)
     one, many = report["one_run"], report["many_runs"]
 
     for phase, clients in ((one, CLIENTS_ON_ONE_RUN), (many, RUNS_AT_ONCE)):
@@ -54,7 +58,7 @@ def test_every_client_sees_every_status_event_of_one_run_and_of_concurrent_runs(
         assert phase["connect_to_snapshot_ms"]["n"] == clients
         # Two db_worker processes: the queued runs never exceed them (checked in `problems`).
         assert 1 <= phase["most_runs_executing_at_once"] <= 2
-    assert done.returncode == 0
+    assert harness.returncode == 0, stderr[-3000:]
 
 
 # The checks themselves: a lost or reordered event must be reported, or the test above proves
