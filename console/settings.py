@@ -178,6 +178,10 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PRIVPAD_PREVIEW_ROWS = 100
 
+# Run outputs: the table outputs of a pipeline's runs older than its last N are removed after
+# each run (models, reports and outputs kept runs reuse stay; workflows.retention). 0: keep all.
+PRIVPAD_KEEP_RUNS = envint("PRIVPAD_KEEP_RUNS", 20, minimum=0)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

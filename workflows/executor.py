@@ -35,7 +35,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.errors import PartyFailure
-from workflows import redaction, state
+from workflows import redaction, retention, state
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
@@ -136,6 +136,7 @@ def execute_run(run_id: int) -> str:
         state.set_run_status(run, Status.FAILED, f"internal error: {error}")
     finally:
         token.close()
+    retention.apply_after_run(run)
     return run.status
 
 

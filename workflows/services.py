@@ -6,10 +6,14 @@ else is 404, as if it did not exist); archived projects are read-only (409).
 
 from __future__ import annotations
 
+import threading
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
+from core.psi.kernels import warm_shared_pool
 from workflows import starters, state
 from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
@@ -255,6 +259,16 @@ def _consents(pipeline: Pipeline, plan) -> dict:
         for party, state in states
         if state["state"] in ("approved", consent.POLICY)
     }
+
+
+def warm_up_engines(graph: dict) -> None:
+    """Start the PSI worker pool in the background when runs execute in this process (the
+    embedded thread pool) and the pipeline has a PSI node: the first run after the server
+    starts then does not wait for the workers either."""
+    if settings.PRIVPAD_RUN_EXECUTION != "embedded":
+        return
+    if any(node.get("component") == "data_prep/psi" for node in graph.get("nodes", [])):
+        threading.Thread(target=warm_shared_pool, name="psi-warm-up", daemon=True).start()
 
 
 def enqueue(run: Run):

@@ -45,7 +45,7 @@ COLUMN_WIDTH, ROW_HEIGHT, MARGIN = 240, 110, 40
 MODEL_TYPES = (*sorted(NUMERIC_TYPES), "bool")  # what SS-LR takes
 # SS-LR settings of the templates and of the demo pipeline: a full-precision sigmoid, and a
 # learning rate and batch size that converge in ten epochs on standardised features.
-TRAINING = {"epochs": 10, "learning_rate": 0.5, "batch_size": 256, "sig_type": "real"}
+TRAINING = {"epochs": 5, "learning_rate": 0.5, "batch_size": 1024, "sig_type": "real"}
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from workflows import events
 from workflows.components import registry
-from workflows.models import FINISHED, NodeRun, Run, Status
+from workflows.models import FINISHED, Artifact, NodeRun, Run, Status
 from workflows.redaction import message_for
 
 MAX_LOG_LINES = 1000
@@ -34,8 +34,11 @@ def component_label(node: NodeRun) -> str:
     return component.label if component else node.component
 
 
-def node_state(node: NodeRun, viewer: str | None = None) -> dict:
-    """A node as users of party `viewer` may see it (a failure's text only at its party)."""
+def node_state(
+    node: NodeRun, viewer: str | None = None, output_bytes: dict[str, int] | None = None
+) -> dict:
+    """A node as users of party `viewer` may see it (a failure's text only at its party);
+    `output_bytes`: its outputs' size on disk per party."""
     return {
         "node": node.node_id,
         "component": node.component,
@@ -47,6 +50,7 @@ def node_state(node: NodeRun, viewer: str | None = None) -> dict:
         "message": message_for(node, viewer),
         "party": node.party,
         "comm_bytes": node.comm_bytes,
+        "output_bytes": output_bytes or {},
         "reused_from_run": node.reused_from.run_id if node.reused_from_id else None,
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "finished_at": node.finished_at.isoformat() if node.finished_at else None,
@@ -56,11 +60,12 @@ def node_state(node: NodeRun, viewer: str | None = None) -> dict:
 
 
 def run_summary(run: Run) -> dict:
-    """A run without its nodes (run lists): who started it and the bytes its parties sent.
+    """A run without its nodes (run lists): who started it, the bytes its parties sent and
+    the bytes its outputs take on disk (all parties; removed outputs no longer count).
 
-    Communication counts only nodes computed in this run; a reused node's traffic belongs to
-    the run that produced it. Expects `created_by` selected and `nodes` prefetched by callers
-    that list many runs (one query per run otherwise).
+    Both count only nodes computed in this run; a reused node's traffic and files belong to
+    the run that produced them. Expects `created_by` selected and `nodes__artifacts`
+    prefetched by callers that list many runs (queries per run otherwise).
     """
     sent = sum(
         int(count)
@@ -68,20 +73,53 @@ def run_summary(run: Run) -> dict:
         if node.reused_from_id is None
         for count in node.comm_bytes.values()
     )
+    stored = sum(
+        artifact.size_bytes
+        for node in run.nodes.all()
+        if node.reused_from_id is None
+        for artifact in node.artifacts.all()
+    )
     return _run_fields(run) | {
         "nodes": None,
         "comm_bytes": sent,
+        "output_bytes": stored,
         "started_by": run.created_by.get_username() if run.created_by else "",
     }
 
 
 def run_state(run: Run, viewer: str | None = None) -> dict:
     """The run with its nodes as users of party `viewer` may see them (None: public view)."""
-    nodes = run.nodes.select_related("reused_from").order_by("position")
+    nodes = list(run.nodes.select_related("reused_from").order_by("position"))
+    sizes = output_bytes(nodes)
     return _run_fields(run) | {
         "message": run_message(run, viewer),
-        "nodes": [node_state(node, viewer) for node in nodes],
+        "nodes": [node_state(node, viewer, sizes.get(_origin_id(node))) for node in nodes],
+        "output_bytes": sum(
+            count
+            for node in nodes
+            if node.reused_from_id is None
+            for count in sizes.get(node.pk, {}).values()
+        ),
     }
+
+
+def _origin_id(node: NodeRun) -> int:
+    """The node run whose files a node's outputs are (itself, or the one it reused)."""
+    return node.reused_from_id or node.pk
+
+
+def output_bytes(nodes: list[NodeRun]) -> dict[int, dict[str, int]]:
+    """Bytes on disk of each node run's outputs, per owning party, in one query (outputs
+    removed by the retention policy no longer count)."""
+    rows = (
+        Artifact.objects.filter(node_run_id__in={_origin_id(node) for node in nodes})
+        .values("node_run_id", "party")
+        .annotate(total=Sum("size_bytes"))
+    )
+    sizes: dict[int, dict[str, int]] = {}
+    for row in rows:
+        sizes.setdefault(row["node_run_id"], {})[row["party"]] = int(row["total"] or 0)
+    return sizes
 
 
 def _run_fields(run: Run) -> dict:

@@ -1,4 +1,5 @@
-"""Datasets (CSV files kept in their node's storage) and their authorisations to projects.
+"""Datasets (CSV files kept in their node's storage, each with its typed Arrow table) and their
+authorisations to projects.
 
 Rows never leave the owning node's storage: other project members see only the schema and the
 column roles of datasets authorised to their project.
@@ -9,6 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from workflows.tabular.convert import table_path
 
 
 class Dataset(models.Model):
@@ -41,6 +44,12 @@ class Dataset(models.Model):
     @property
     def path(self) -> Path:
         return self.node.storage_root / self.relative_path
+
+    @property
+    def table_path(self) -> Path:
+        """The typed Arrow table converted from the CSV (at upload; older datasets on first
+        use, `workflows.tabular.convert`), next to it in the node's storage."""
+        return table_path(self.path)
 
     @property
     def column_names(self) -> list[str]:

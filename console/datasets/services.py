@@ -5,8 +5,10 @@ Each function takes the acting request first (for the audit log) and raises
 `console.datasets.access`, audited) when the user's node may not touch the object.
 
 Invariants:
-- An upload either ends as one Dataset row plus one file `datasets/<uuid>.csv` in the owning
-  node's storage, or leaves neither, nor any temporary file; failures are audited as `failed`.
+- An upload either ends as one Dataset row plus two files in the owning node's storage, the
+  CSV as uploaded `datasets/<uuid>.csv` and its typed table `datasets/<uuid>.arrow` (converted
+  once, here, with the profile's types: pipelines read the table, never the CSV), or leaves
+  none of them, nor any temporary file; failures are audited as `failed`.
 - Rows are read back only by `preview`, only for users of the owning node, and audited.
 - One active authorisation per dataset and project. Authorising again is refused; the roles
   are changed by `update_column_roles`, which makes a new version of the authorisation and
@@ -43,6 +45,8 @@ from console.datasets.schema import CsvError, pandas_read_options, profile_csv, 
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
 from workflows import revocation
+from workflows.tabular.convert import ConversionError, convert_csv, table_path
+from workflows.tabular.files import TableColumn, stored_metadata
 
 NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
@@ -75,12 +79,15 @@ def create_dataset(request, uploaded_file, name: str, description: str = "") -> 
         description = _clean_description(description)
         staged = _stage(uploaded_file)
         profile = _profile(staged)
+        _convert(staged, profile, node)
         dataset = _store(request, node, staged, client_name, name, description, profile)
     except Exception as error:
         _audit_failed_upload(request, uploaded_file, name, error)
         raise
     finally:
         _discard(uploaded_file, staged)
+        if staged is not None:
+            table_path(staged).unlink(missing_ok=True)
     record(
         request,
         Action.UPLOAD,
@@ -196,8 +203,26 @@ def _profile(path: Path):
         raise field_error("file", str(error), "invalid_csv") from None
 
 
+def _convert(staged: Path, profile, node) -> None:
+    """Write the staged CSV's typed table next to it (`table_path(staged)`)."""
+    columns = [TableColumn(column.name, column.type) for column in profile.columns]
+    try:
+        convert_csv(
+            staged,
+            table_path(staged),
+            columns,
+            encoding=profile.encoding,
+            delimiter=profile.delimiter,
+            extra={"party": node.name, "sha256": profile.sha256},
+        )
+    except ConversionError as error:
+        raise field_error(
+            "file", f"The file could not be read as profiled: {error}.", "invalid_csv"
+        ) from None
+
+
 def _store(request, node, staged: Path, client_name, name, description, profile) -> Dataset:
-    """Create the row and move the file in one step; on any failure neither remains."""
+    """Create the row and move the files in one step; on any failure none remains."""
     relative = f"datasets/{uuid.uuid4().hex}.csv"
     target = node.ensure_storage() / relative
     try:
@@ -216,13 +241,20 @@ def _store(request, node, staged: Path, client_name, name, description, profile)
                 uploaded_by=request.user,
             )
             move_file(staged, target)
+            # Second: a table newer than its CSV is known to be current (`ensure_table`).
+            move_file(table_path(staged), table_path(target))
     except IntegrityError:
-        target.unlink(missing_ok=True)
+        _remove(target)
         raise field_error("name", _name_taken(node, name), "duplicate_name") from None
     except BaseException:
-        target.unlink(missing_ok=True)
+        _remove(target)
         raise
     return dataset
+
+
+def _remove(target: Path) -> None:
+    target.unlink(missing_ok=True)
+    table_path(target).unlink(missing_ok=True)
 
 
 def move_file(source: Path, target: Path) -> None:
@@ -287,6 +319,7 @@ def delete_dataset(request, dataset: Dataset) -> None:
             os.replace(parked, path)
         raise
     parked.unlink(missing_ok=True)
+    dataset.table_path.unlink(missing_ok=True)
     dataset.pk = dataset_id
     record(request, Action.DELETE, target=dataset, node=dataset.node, file_found=had_file)
 
@@ -297,7 +330,7 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
     limit = settings.PRIVPAD_PREVIEW_ROWS if limit is None else max(0, int(limit))
     limit = min(limit, settings.PRIVPAD_PREVIEW_ROWS)
     try:
-        _header, rows = read_rows(dataset.path, dataset.encoding, limit)
+        _header, rows = read_rows(dataset.path, dataset.encoding, limit, delimiter_of(dataset))
     except FileNotFoundError:
         raise ValidationError(
             f"The file of dataset '{dataset.name}' is missing from the node's storage.",
@@ -310,6 +343,13 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
         "row_count": dataset.row_count,
         "truncated": dataset.row_count > len(rows),
     }
+
+
+def delimiter_of(dataset: Dataset) -> str:
+    """The delimiter recorded in the dataset's table (datasets older than tables: comma)."""
+    if not dataset.table_path.exists():
+        return ","
+    return stored_metadata(dataset.table_path).get("delimiter", ",")
 
 
 # --- Authorisations -------------------------------------------------------------------------

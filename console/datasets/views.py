@@ -36,6 +36,7 @@ from console.pages.errors import add_service_errors, error_text
 from console.pages.roles import with_roles
 from workflows.disclosure.ledger import dataset_usage
 from workflows.models import Pipeline
+from workflows.tabular.dialect import DELIMITERS
 
 
 @login_required
@@ -113,6 +114,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_owner = dataset.node_id == request.user.node_id
     context = {"dataset": dataset, "is_owner": is_owner}
     if is_owner:
+        context["delimiter"] = DELIMITERS.get(services.delimiter_of(dataset), "")
         context["authorizations"] = _owner_authorizations(dataset)
         context["form"] = _authorize_form(dataset)
         context["policy_forms"] = policies.policy_forms(dataset)

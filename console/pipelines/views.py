@@ -51,6 +51,7 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
 @login_required
 def canvas(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = services.get_pipeline(request, pk)
+    services.warm_up_engines(pipeline.graph)  # while the user looks at the canvas
     context = {
         "pipeline": pipeline,
         "data": canvas_data(request, pipeline),

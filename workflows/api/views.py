@@ -41,7 +41,7 @@ from workflows.api.serializers import (
 from workflows.changes import graph_changes
 from workflows.components import registry
 from workflows.disclosure.consent import ConsentMissing
-from workflows.downloads import file_download
+from workflows.downloads import file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
@@ -50,6 +50,7 @@ from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
 from workflows.run_filters import RunFilter, runs_listed_for
 from workflows.starters import STARTERS
+from workflows.tabular.export import csv_name
 
 OBJECT = OpenApiTypes.OBJECT
 ERRORS = {
@@ -306,12 +307,14 @@ class PipelineValidate(APIView):
 
 class PipelineRuns(APIView):
     @extend_schema(
-        summary="Runs of a pipeline, newest first (no nodes; bytes sent, who started it)",
+        summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
+        "started it)",
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes")[:100]
+        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
+        runs = runs[:100]
         return Response([state.run_summary(run) for run in runs])
 
     @extend_schema(
@@ -487,6 +490,10 @@ class ArtifactDownload(APIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
+        if artifact.kind.startswith("table"):
+            name = csv_name(name)  # tables leave as CSV, whatever their format on disk
+            console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
+            return table_download(request, artifact.path, name)
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
         return file_download(request, artifact.path, name, _content_type(artifact.path))
 

@@ -6,8 +6,9 @@
   hold a share of it, and for tables their columns. Components compute these from their inputs'
   infos (schema propagation), so column pickers and validation know what exists upstream.
 
-Tables: an *individual* table is one party's CSV; a *vertical* table is one CSV per party with
-that party's columns, rows aligned by position across parties. Column names are unique within a
+Tables: an *individual* table is one party's table file; a *vertical* table is one file per
+party with that party's columns, rows aligned by position across parties (Arrow IPC files with
+this schema in their metadata, `workflows.tabular.files`). Column names are unique within a
 party; the same name may appear at several parties (join keys kept by each side).
 """
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import pandas as pd
 from django.utils import timezone
 
 from workflows.components import registry
@@ -19,6 +18,7 @@ from workflows.models import Artifact, NodeRun, Run
 from workflows.ports import console_port
 from workflows.redaction import message_for
 from workflows.reports.charts import headline, views
+from workflows.tabular import files as tables
 
 PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
 
@@ -199,8 +199,8 @@ def own_part(artifact: Artifact) -> dict:
         "rows": None,
     }
     if artifact.kind.startswith("table") and artifact.path.exists():
-        # pandas, not a line count: quoted values may span lines.
-        part["rows"] = len(pd.read_csv(artifact.path, usecols=[0]))
-        head = pd.read_csv(artifact.path, nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False)
-        part["preview"] = {"columns": list(head.columns), "rows": head.values.tolist()}
+        part["rows"] = tables.count_rows(artifact.path)
+        columns, rows = tables.preview(artifact.path, PREVIEW_ROWS)
+        text = [["" if value is None else str(value) for value in row] for row in rows]
+        part["preview"] = {"columns": columns, "rows": text}
     return part

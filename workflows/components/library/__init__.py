@@ -19,9 +19,12 @@ and the executor pick it up. A module declares (see `workflows.components.spec`)
 - `run(ctx: RunContext)`: the work.
 
 In `run`, a component reads a party's part of an input with `ctx.inputs[port].read_table(party)`
-(or `.read_json(party)` / `.path(party)`), only ever in code acting for that party, and writes
-each party's part of an output with `ctx.write_table(port, party, frame)` /
-`ctx.write_json(port, party, obj)` (the files land in that party's storage). It reports
+(pandas), `.read_arrow(party)` (an Arrow table, memory-mapped: for selecting, taking or
+replacing whole columns), `.read_numeric(party, columns)` (a float64 matrix) or
+`.read_json(party)`, only ever in code acting for that party, and writes each party's part of
+an output with `ctx.write_table(port, party, frame or Arrow table)` /
+`ctx.write_json(port, party, obj)` (the files land in that party's storage; tables as Arrow
+files, `workflows.tabular`). It reports
 progress with `ctx.progress(percent)`, which is also where a cancelled run stops (it raises
 `RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.

@@ -96,11 +96,12 @@ def feature_layout(info: ArtifactInfo, features: list[str]) -> list[dict]:
 
 def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
     """A party's own columns as float64, refusing missing values (fill them first)."""
-    frame = data.read_table(party)[columns].astype(float)
-    missing = [name for name in columns if frame[name].isna().any()]
-    if missing:
+    values = data.read_numeric(party, columns)  # straight from the columnar file
+    gaps = np.isnan(values).any(axis=0)
+    if gaps.any():
+        missing = [name for name, gap in zip(columns, gaps, strict=True) if gap]
         raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
-    return frame.to_numpy(dtype=np.float64)
+    return values
 
 
 def load(ctx: RunContext, layout: list[dict], label_party: str):

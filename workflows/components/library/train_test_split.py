@@ -17,7 +17,7 @@ from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
 from workflows.components.params import BoolParam, FloatParam, IntParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import aligned_rows, frame_at, table_port
+from workflows.components.tables import aligned_rows, table_port
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -59,9 +59,9 @@ def run(ctx: RunContext) -> None:
             p["random_state"],
             p["shuffle"],
         )
-        frame = frame_at(ctx, "input_ds", party)
-        ctx.write_table("train_ds", party, frame.iloc[train])
-        ctx.write_table("test_ds", party, frame.iloc[test])
+        table = ctx.at(party, ctx.inputs["input_ds"].read_arrow, party)
+        ctx.write_table("train_ds", party, table.take(train))
+        ctx.write_table("test_ds", party, table.take(test))
         ctx.progress(10 + 90 * (index + 1) / len(info.parties))
     ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
 
