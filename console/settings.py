@@ -16,6 +16,7 @@ from console.env import (
     envlist,
     envstr,
     persistent_secret_key,
+    redis_channel_layer,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,12 +114,7 @@ REDIS_URL = envstr("REDIS_URL", "")
 # a page busy drawing must not lose a run's status events.
 CHANNEL_CAPACITY = 1000
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, CHANNEL_CAPACITY)}
 else:
     CHANNEL_LAYERS = {
         "default": {
