@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from console.datasets.models import Authorization
+from console.demo.pipeline import DEMO_POLICIES as POLICIES
 from tests.workflows.conftest import edge, make_dataset, node
 
 ROWS = 400
@@ -51,11 +52,16 @@ def authorise_datasets(alice, bob, project):
     shop = shop_frame()
     bank = with_label(bank_frame(), shop)
     loans = make_dataset(alice, "loans", bank)
+    # The demo's standing policies: the credit-risk pipeline runs for alice without approvals.
     roles = {"id": "id", "income": "feature", "age": "feature", "y": "label"}
-    Authorization.objects.create(dataset=loans, project=project, column_roles=roles)
+    Authorization.objects.create(
+        dataset=loans, project=project, column_roles=roles, disclosure_policy=POLICIES["alice"]
+    )
     spend = make_dataset(bob, "spend", shop)
     roles = {"id": "id", "spend": "feature"}
-    Authorization.objects.create(dataset=spend, project=project, column_roles=roles)
+    Authorization.objects.create(
+        dataset=spend, project=project, column_roles=roles, disclosure_policy=POLICIES["bob"]
+    )
     return loans, spend, bank.merge(shop, on="id")
 
 
