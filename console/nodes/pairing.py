@@ -185,6 +185,14 @@ def accept_invitation(text: str, request=None) -> PeerRoute:
         peer = _hello_reply(invitation, reply)
     except transport.NodeCallError as error:
         audit.call_made(invitation.node, "Hello", Outcome.FAILED, error.reason)
+        if error.code == "tls":
+            raise transport.NodeCallError(
+                error.peer,
+                error.address,
+                "it refused the invitation in the TLS handshake: the invitation was already "
+                "used, has expired, or was not issued by this node",
+                "refused",
+            ) from None
         raise
     with transaction.atomic():
         route = create_route(peer, origin=PeerRoute.Origin.ACCEPTED)

@@ -59,7 +59,7 @@ def call(
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
-            raise NodeCallError(peer, address, _unreachable_reason(address, timeout)) from None
+            raise _unreachable(peer, address, timeout) from None
         stub = channel.unary_unary(f"/{SERVICE}/{method}")
         started = time.perf_counter()
         try:
@@ -69,17 +69,20 @@ def call(
         return reply, time.perf_counter() - started
 
 
-def _unreachable_reason(address: str, timeout: float) -> str:
+def _unreachable(peer: str, address: str, timeout: float) -> NodeCallError:
     """Tell "nothing listens there" from "TLS failed" (a refused or mismatched certificate)."""
     host, _, port = address.rpartition(":")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=min(timeout, 3)):
             pass
     except OSError as error:
-        return f"cannot connect ({error.strerror or error})"
-    return (
+        return NodeCallError(peer, address, f"cannot connect ({error.strerror or error})")
+    return NodeCallError(
+        peer,
+        address,
         "the TLS handshake failed: the node there does not present the certificate pinned for "
-        "it, or it does not accept this node's certificate (not paired, or its route was removed)"
+        "it, or it does not accept this node's certificate (not paired, or its route was removed)",
+        "tls",
     )
 
 
