@@ -20,22 +20,24 @@ def test_each_message_gets_a_fresh_nonce():
     assert env.unseal(env.seal("bob", {})).nonce != env.unseal(env.seal("bob", {})).nonce
 
 
+def _packed(**changes) -> bytes:
+    fields = {"protocol": "privpad-node/1", "from": "b", "nonce": "a" * 32, "ts": 1, "body": {}}
+    return msgpack.packb({**fields, **changes})
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (pickle.dumps({"from": "bob"}), "malformed message|not a privpad-node/1"),
         (b"\xc1", "malformed message"),
         (msgpack.packb([1, 2]), "not a privpad-node/1 message"),
-        (msgpack.packb({"protocol": "privpad-node/1", "from": "", "nonce": "a" * 32, "ts": 1,
-                        "body": {}}), "names no sender"),  # fmt: skip
-        (msgpack.packb({"protocol": "privpad-node/1", "from": "b", "nonce": "xyz", "ts": 1,
-                        "body": {}}), "nonce is not 32 hex"),  # fmt: skip
-        (msgpack.packb({"protocol": "privpad-node/1", "from": "b", "nonce": "a" * 32, "ts": "1",
-                        "body": {}}), "timestamp is not a number"),  # fmt: skip
-        (msgpack.packb({"protocol": "privpad-node/1", "from": "b", "nonce": "a" * 32,
-                        "ts": float("nan"), "body": {}}), "timestamp is not a number"),  # fmt: skip
-        (msgpack.packb({"protocol": "privpad-node/1", "from": "b", "nonce": "a" * 32, "ts": 1,
-                        "body": [1]}), "body is not a map"),  # fmt: skip
+        (_packed(protocol="privpad-node/0"), "not a privpad-node/1 message"),
+        (_packed(**{"from": ""}), "names no sender"),
+        (_packed(nonce="xyz"), "nonce is not 32 hex"),
+        (_packed(ts="1"), "timestamp is not a number"),
+        (_packed(ts=float("nan")), "timestamp is not a number"),
+        (_packed(ts=True), "timestamp is not a number"),
+        (_packed(body=[1]), "body is not a map"),
         (b"\x00" * (env.MAX_MESSAGE_BYTES + 1), "exceeds"),
     ],
 )
