@@ -134,3 +134,10 @@ def test_a_network_deployment_says_which_node_this_is(settings, alice_client, al
     assert "Network deployment" in html
     assert "this console is node <code>alice</code>" in html
     assert "trust its operator" not in html
+
+
+def test_the_routes_table_is_wired_for_live_health(alice_client, route_to_zed):
+    html = alice_client.get("/nodes/").content.decode()
+    assert '<tr data-route="zed">' in html
+    assert 'data-field="latency"' in html
+    assert "console/js/nodes.js" in html
