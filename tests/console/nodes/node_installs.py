@@ -35,6 +35,8 @@ class NodeInstall:
         self.data_dir.mkdir(parents=True)
         shutil.copy(template / DATABASE, self.data_dir / DATABASE)
         self.server: subprocess.Popen | None = None
+        self.console: subprocess.Popen | None = None
+        self.web_port = free_port()
 
     def env(self) -> dict:
         env = dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir))
@@ -74,7 +76,30 @@ class NodeInstall:
             self.stop()
             raise AssertionError(f"{self.name}'s node service did not start: {line}")
 
+    def add_admin(self, password: str) -> None:
+        env = dict(self.env(), DJANGO_SUPERUSER_PASSWORD=password)
+        subprocess.run(
+            [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "admin",
+             "--email", "admin@example.org"],
+            cwd=REPO, env=env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    def serve_console(self) -> str:
+        """Start this node's console (network mode) and return its URL once it answers."""
+        env = dict(self.env(), PRIVPAD_DEPLOYMENT="network")
+        self.console = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
+             "console.asgi:application"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(lambda: _answers(self.web_port), timeout=60)
+        return f"http://127.0.0.1:{self.web_port}"
+
     def stop(self) -> None:
+        if self.console is not None:
+            self.console.terminate()
+            self.console.wait(timeout=10)
+            self.console = None
         if self.server is not None:
             self.server.terminate()
             try:
@@ -111,6 +136,14 @@ def migrated_template(directory: Path) -> Path:
         timeout=300,
     )
     return directory
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def wait_until(predicate, timeout: float = 10.0):
