@@ -129,6 +129,12 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"invitation {self.public_id}"
 
+    @property
+    def is_open(self) -> bool:
+        from django.utils import timezone
+
+        return self.used_at is None and self.expires_at > timezone.now()
+
 
 class SeenNonce(models.Model):
     """Nonces of node-to-node calls received within the timestamp window (replays refused)."""

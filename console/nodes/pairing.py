@@ -119,6 +119,22 @@ def create_invitation(request=None, days: int = INVITATION_DAYS) -> tuple[Invita
     return invitation, text.render()
 
 
+def open_invitations():
+    return Invitation.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def revoke_invitation(invitation: Invitation, request=None) -> Invitation:
+    """Close an open invitation at once: its authority leaves the service's trusted roots."""
+    _ensure_admin(request, "revoke invitations")
+    if not invitation.is_open:
+        raise PairingError(f"Invitation {invitation.public_id} is already used or expired.")
+    invitation.expires_at = timezone.now()
+    invitation.save(update_fields=["expires_at"])
+    me = self_node()
+    _record(request, Action.INVITATION_REVOKE, target=me, node=me, invitation=invitation.public_id)
+    return invitation
+
+
 def create_route(peer: dict, origin: str) -> PeerRoute:
     """The Node row and pinned route of a newly paired peer (both sides of a pairing)."""
     certificate = peer["certificate"]

@@ -16,7 +16,7 @@ from console.nodes import pairing
 from console.nodes.forms import AcceptInvitationForm
 from console.nodes.invitations import InvitationError, parse
 from console.nodes.link.transport import NodeCallError
-from console.nodes.models import PeerRoute
+from console.nodes.models import Invitation, PeerRoute
 
 PAIRING_ERRORS = (pairing.PairingError, InvitationError, NodeCallError)
 
@@ -71,6 +71,21 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
     from console.nodes.views import render_node_list
 
     return render_node_list(request, accept_form=form, status=400)
+
+
+@login_required
+@require_POST
+def revoke_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
+    if denied := _admin_only(request):
+        return denied
+    invitation = get_object_or_404(Invitation, public_id=public_id)
+    try:
+        pairing.revoke_invitation(invitation, request)
+    except pairing.PairingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Invitation {public_id} revoked: it can no longer be used.")
+    return redirect("nodes:list")
 
 
 @login_required

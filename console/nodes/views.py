@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from console.nodes import identity as ids
 from console.nodes.forms import AcceptInvitationForm, NodeForm
 from console.nodes.models import Node, PeerRoute
+from console.nodes.pairing import open_invitations
 from console.nodes.services import register_node
 from console.pages.errors import add_service_errors
 
@@ -48,6 +49,7 @@ def render_node_list(request: HttpRequest, form=None, accept_form=None, status: 
         "accept_form": accept_form if is_admin else None,
         "identity": _identity_or_none(),
         "routes": PeerRoute.objects.select_related("node"),
+        "open_invitations": open_invitations() if is_admin else [],
         "health_interval": settings.PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS,
     }
     return render(request, "nodes/list.html", context, status=status)

@@ -50,7 +50,8 @@ def certificate_configuration(identity: ids.NodeIdentity):
     roots = [identity.cert_pem]
     roots += [c.encode() for c in PeerRoute.objects.values_list("certificate", flat=True)]
     open_invitations = Invitation.objects.filter(used_at__isnull=True, expires_at__gt=now)
-    roots += [c.encode() for c in open_invitations.values_list("authority_certificate", flat=True)]
+    authorities = open_invitations.values_list("authority_certificate", flat=True)
+    roots += [c.encode() for c in authorities]
     return grpc.ssl_server_certificate_configuration(
         [(identity.key_pem, identity.cert_pem)], root_certificates=b"".join(roots)
     )

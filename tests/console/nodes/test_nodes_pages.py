@@ -141,3 +141,28 @@ def test_the_routes_table_is_wired_for_live_health(alice_client, route_to_zed):
     assert '<tr data-route="zed">' in html
     assert 'data-field="latency"' in html
     assert "console/js/nodes.js" in html
+
+
+def test_an_admin_revokes_an_open_invitation(admin_client, alice_is_this_node):
+    admin_client.post("/nodes/invitations/")
+    invitation = Invitation.objects.get()
+    html = admin_client.get("/nodes/").content.decode()
+    assert f'data-invitation="{invitation.public_id}"' in html
+    response = admin_client.post(f"/nodes/invitations/{invitation.public_id}/revoke/", follow=True)
+    assert f"Invitation {invitation.public_id} revoked" in response.content.decode()
+    invitation.refresh_from_db()
+    assert not invitation.is_open
+    assert f'data-invitation="{invitation.public_id}"' not in response.content.decode()
+    again = admin_client.post(f"/nodes/invitations/{invitation.public_id}/revoke/", follow=True)
+    assert "already used or expired" in again.content.decode()
+
+
+def test_node_users_cannot_see_or_revoke_invitations(alice_client, alice_is_this_node):
+    from console.nodes import pairing
+
+    invitation, _ = pairing.create_invitation()
+    assert invitation.public_id not in alice_client.get("/nodes/").content.decode()
+    url = f"/nodes/invitations/{invitation.public_id}/revoke/"
+    assert alice_client.post(url).status_code == 403
+    invitation.refresh_from_db()
+    assert invitation.is_open

@@ -202,3 +202,19 @@ def _redirect_route(install: NodeInstall, peer: str, address: str) -> None:
             "(SELECT id FROM nodes_node WHERE name=?)",
             (address, peer),
         )
+
+
+def test_a_revoked_invitation_is_refused_by_the_inviter(paired, installs):
+    alice, _, _ = paired
+    frank = installs("frank")
+    frank.init()
+    text = alice.invite()
+    invitation_id = text.split(";id=")[1].split(";")[0]
+    assert invitation_id in alice.manage("node", "invitations").stdout
+    alice.manage("node", "revoke", invitation_id)
+    assert invitation_id not in alice.manage("node", "invitations").stdout
+    refused = frank.manage("node", "accept", text, check=False)
+    assert refused.returncode != 0
+    assert "Node alice at" in refused.stderr
+    assert "refused the invitation" in refused.stderr
+    assert frank.query("SELECT count(*) FROM nodes_peerroute") == [(0,)]

@@ -3,6 +3,7 @@
 node init --name alice --address alice.example.org:7443 [--display-name ...] [--force]
 node show                      this node, its fingerprint and its routes with health
 node invite [--days 7] [--file PATH]
+node invitations | node revoke ID   open invitations; close one at once
 node accept TEXT | --file PATH
 node health [PEER ...]         ping peers now (latency, last seen)
 node disable PEER | node enable PEER
@@ -21,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from console.nodes import invitations as inv
 from console.nodes import pairing
 from console.nodes.link.transport import NodeCallError
-from console.nodes.models import PeerRoute
+from console.nodes.models import Invitation, PeerRoute
 
 
 class Command(BaseCommand):
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         invite = sub.add_parser("invite", help="create a pairing invitation")
         invite.add_argument("--days", type=int, default=pairing.INVITATION_DAYS)
         invite.add_argument("--file", help="also write the invitation to this file (0600)")
+        sub.add_parser("invitations", help="list open invitations")
+        sub.add_parser("revoke", help="revoke an open invitation").add_argument("id")
         accept = sub.add_parser("accept", help="accept another node's invitation")
         accept.add_argument("text", nargs="?", help="the invitation line")
         accept.add_argument("--file", help="read the invitation from this file")
@@ -90,6 +93,20 @@ class Command(BaseCommand):
             f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC, usable once; treat it as a password:"
         )
         self.stdout.write(text)
+
+    def do_invitations(self, **_) -> None:
+        for invitation in pairing.open_invitations():
+            self.stdout.write(
+                f"{invitation.public_id}  created {invitation.created_at:%Y-%m-%d %H:%M}  "
+                f"expires {invitation.expires_at:%Y-%m-%d %H:%M} UTC"
+            )
+
+    def do_revoke(self, id, **_) -> None:
+        invitation = Invitation.objects.filter(public_id=id).first()
+        if invitation is None:
+            raise CommandError(f"No invitation {id!r} was issued by this node.")
+        pairing.revoke_invitation(invitation)
+        self.stdout.write(f"Invitation {id} revoked: it can no longer be used.")
 
     def do_accept(self, text, file, **_) -> None:
         if bool(text) == bool(file):
