@@ -1,5 +1,6 @@
 """Nodes: the parties of a PrivPad deployment, each with storage of its own."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -98,9 +99,11 @@ class PeerRoute(models.Model):
         return f"route to {self.node.name} ({self.address})"
 
     @property
-    def healthy(self) -> bool:
-        """The last check reached the peer (and nothing failed since)."""
-        return self.enabled and self.last_seen_at is not None and not self.last_error
+    def expires_soon(self) -> bool:
+        """The pinned certificate expires within 30 days (the nodes must pair again then)."""
+        from django.utils import timezone
+
+        return self.certificate_expires_at < timezone.now() + timedelta(days=30)
 
 
 class Invitation(models.Model):

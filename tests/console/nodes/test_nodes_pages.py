@@ -166,3 +166,14 @@ def test_node_users_cannot_see_or_revoke_invitations(alice_client, alice_is_this
     assert alice_client.post(url).status_code == 403
     invitation.refresh_from_db()
     assert invitation.is_open
+
+
+def test_a_certificate_close_to_expiry_is_flagged(alice_client, route_to_zed):
+    import datetime
+
+    from django.utils import timezone
+
+    assert "expires soon" not in alice_client.get("/nodes/").content.decode()
+    route_to_zed.certificate_expires_at = timezone.now() + datetime.timedelta(days=10)
+    route_to_zed.save()
+    assert "expires soon: pair again" in alice_client.get("/nodes/").content.decode()
