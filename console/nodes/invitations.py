@@ -115,6 +115,16 @@ def _check(fields: dict[str, str], key: str, pattern: re.Pattern, expected: str)
     return value
 
 
+def check_node_name(name: str) -> str:
+    """`name` if peers can be given it in an invitation; InvitationError otherwise."""
+    if not _NAME.match(name):
+        raise InvitationError(
+            f"The node name “{name[:60]}” must be 1 to 40 lower-case letters, digits, - or _, "
+            "starting with a letter or digit."
+        )
+    return name
+
+
 def check_address(address: str) -> str:
     """`address` if it is host:port (IPv6 in brackets); InvitationError otherwise."""
     host, sep, port = address.rpartition(":")

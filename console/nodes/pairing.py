@@ -56,6 +56,7 @@ def what_init_would_lose() -> list[str]:
 
 def init_node(name: str, address: str, display_name: str = "", force: bool = False) -> Node:
     """Create this installation's key pair and certificate, and mark its Node row as self."""
+    inv.check_node_name(name)
     inv.check_address(address)
     current = self_node()
     if (ids.identity_exists() or current is not None) and not force:

@@ -66,7 +66,9 @@ def build_server(identity: ids.NodeIdentity, listen: str, max_workers: int = 8) 
         lambda: certificate_configuration(identity),
         require_client_authentication=True,
     )
-    server = grpc.server(ThreadPoolExecutor(max_workers=max_workers), options=GRPC_OPTIONS)
+    # No SO_REUSEPORT: a second service started on the same port must fail, not share it.
+    options = [*GRPC_OPTIONS, ("grpc.so_reuseport", 0)]
+    server = grpc.server(ThreadPoolExecutor(max_workers=max_workers), options=options)
     service = NodeService(identity)
     handlers = {
         "Hello": grpc.unary_unary_rpc_method_handler(service.handler("Hello", service.hello)),

@@ -177,3 +177,15 @@ def test_a_certificate_close_to_expiry_is_flagged(alice_client, route_to_zed):
     route_to_zed.certificate_expires_at = timezone.now() + datetime.timedelta(days=10)
     route_to_zed.save()
     assert "expires soon: pair again" in alice_client.get("/nodes/").content.decode()
+
+
+def test_init_refuses_a_name_peers_could_not_be_given(alice, identity_dir):
+    import pytest
+
+    from console.nodes import pairing
+
+    with pytest.raises(inv.InvitationError, match="node name “Alice Bank” must be"):
+        pairing.init_node("Alice Bank", "127.0.0.1:7443")
+    with pytest.raises(inv.InvitationError, match="is not host:port"):
+        pairing.init_node("alice", "localhost")
+    assert not (identity_dir / "node.key").exists()

@@ -218,3 +218,10 @@ def test_a_revoked_invitation_is_refused_by_the_inviter(paired, installs):
     assert "Node alice at" in refused.stderr
     assert "refused the invitation" in refused.stderr
     assert frank.query("SELECT count(*) FROM nodes_peerroute") == [(0,)]
+
+
+def test_a_second_service_on_the_same_port_is_refused(paired):
+    alice, _, _ = paired
+    second = alice.manage("node", "serve", "--listen", alice.address, check=False)
+    assert second.returncode != 0
+    assert f"Cannot listen on {alice.address} (port in use?)" in second.stderr

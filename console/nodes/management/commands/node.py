@@ -160,7 +160,10 @@ class Command(BaseCommand):
 
         identity, me = pairing.require_identity()
         listen = listen or _bind_address(me.address)
-        server = build_server(identity, listen)
+        try:
+            server = build_server(identity, listen)
+        except (OSError, RuntimeError) as error:
+            raise CommandError(f"Cannot listen on {listen} (port in use?): {error}") from None
         server.start()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
