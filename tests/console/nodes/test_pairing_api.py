@@ -70,3 +70,10 @@ def test_a_health_check_of_a_disabled_route_is_refused_without_calling(api_admin
     assert response.status_code == 502
     assert response.json()["code"] == "peer_disabled"
     assert "the route is disabled on this node" in response.json()["detail"]
+
+
+def test_a_network_node_refuses_to_register_other_nodes(settings, api_admin):
+    settings.PRIVPAD_DEPLOYMENT = "network"
+    response = api_admin.post("/api/v1/nodes/", {"name": "mallory"}, format="json")
+    assert response.status_code == 400
+    assert "join by pairing" in response.json()["detail"]
