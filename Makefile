@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps lint serve demo clean
+.PHONY: run test install install-dev system-deps lint serve demo clean network
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -50,6 +50,11 @@ serve: install
 	$(PY) -m daphne -b $(HOST) -p $(PORT) console.asgi:application
 
 run: demo serve
+
+# Three paired nodes (alice, bob, carol) in network mode, each with its own data directory under
+# var/network/, node service and console (http://127.0.0.1:8001..8003). Ctrl-C stops them.
+network: install
+	$(PY) -m console.nodes.devnet
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -46,6 +46,13 @@ def envint(name: str, default: int, minimum: int | None = None) -> int:
     return value
 
 
+def envchoice(name: str, default: str, choices: list[str]) -> str:
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from console.env import (
     database_from_url,
     envbool,
+    envchoice,
     envint,
     envlist,
     envstr,
@@ -26,10 +27,19 @@ if not DATA_DIR.is_absolute():
     DATA_DIR = (BASE_DIR / DATA_DIR).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 NODE_STORAGE_DIR = DATA_DIR / "nodes"
+# This installation's node key pair and certificate (`manage.py node init`), files 0600.
+NODE_IDENTITY_DIR = DATA_DIR / "node-identity"
 UPLOAD_TEMP_DIR = DATA_DIR / "uploads"
 UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = persistent_secret_key(DATA_DIR)
+# "embedded": one console hosts several nodes (trials, teaching; every party trusts this one
+# operator). "network": this installation is ONE institution's node, paired with its peers.
+PRIVPAD_DEPLOYMENT = envchoice("PRIVPAD_DEPLOYMENT", "embedded", ["embedded", "network"])
+# Node-to-node calls: how far a call's timestamp may be from this node's clock (replays within
+# the window are refused by nonce), and how often `manage.py node serve` pings each peer.
+PRIVPAD_NODE_CALL_WINDOW_SECONDS = envint("PRIVPAD_NODE_CALL_WINDOW_SECONDS", 120, minimum=5)
+PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS = envint("PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS", 60, minimum=5)
 DEBUG = envbool("PRIVPAD_DEBUG", False)
 ALLOWED_HOSTS = envlist("PRIVPAD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("PRIVPAD_CSRF_TRUSTED_ORIGINS", "")
@@ -87,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.pages.context.navigation",
+                "console.nodes.context.deployment",
             ],
         },
     },

@@ -30,6 +30,12 @@ class AuditEvent(models.Model):
         APPROVAL_REQUEST = "approval_request", "Approval requested"
         APPROVAL_APPROVE = "approval_approve", "Disclosure approved"
         APPROVAL_REJECT = "approval_reject", "Disclosure rejected"
+        NODE_INIT = "node_init", "Node identity created"
+        INVITATION_CREATE = "invitation_create", "Pairing invitation created"
+        INVITATION_REVOKE = "invitation_revoke", "Pairing invitation revoked"
+        NODE_PAIR = "node_pair", "Node paired"
+        ROUTE_UPDATE = "route_update", "Route changed"
+        NODE_CALL = "node_call", "Node-to-node call"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

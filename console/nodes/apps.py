@@ -5,3 +5,6 @@ class NodesConfig(AppConfig):
     name = "console.nodes"
     label = "nodes"
     verbose_name = "Nodes"
+
+    def ready(self) -> None:
+        from console.nodes import checks  # noqa: F401 - registers the deployment-mode check

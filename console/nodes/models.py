@@ -1,10 +1,12 @@
 """Nodes: the parties of a PrivPad deployment, each with storage of its own."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 
 
 class Node(models.Model):
@@ -25,10 +27,18 @@ class Node(models.Model):
         max_length=255, blank=True, help_text="Party agent address (remote nodes only)."
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ONLINE)
+    # The node this installation *is* (`manage.py node init`): its key pair and certificate live
+    # under NODE_IDENTITY_DIR, and its address is where `manage.py node serve` listens.
+    is_self = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_self"], condition=Q(is_self=True), name="nodes_one_self_node"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.name
@@ -36,7 +46,7 @@ class Node(models.Model):
     def clean(self) -> None:
         if self.kind == self.Kind.REMOTE and not self.address:
             raise ValidationError({"address": "A remote node needs the address of its agent."})
-        if self.kind == self.Kind.EMBEDDED and self.address:
+        if self.kind == self.Kind.EMBEDDED and self.address and not self.is_self:
             raise ValidationError({"address": "Embedded nodes run in this process: no address."})
 
     @property
@@ -44,7 +54,102 @@ class Node(models.Model):
         """This node's private directory under the data directory (never shown to others)."""
         return Path(settings.NODE_STORAGE_DIR) / self.name
 
+    def route_or_none(self):
+        """The pinned route to this node if it is a paired peer."""
+        try:
+            return self.route
+        except PeerRoute.DoesNotExist:
+            return None
+
     def ensure_storage(self) -> Path:
         root = self.storage_root
         (root / "datasets").mkdir(parents=True, exist_ok=True)
         return root
+
+
+class PeerRoute(models.Model):
+    """A paired peer node: where to call it and the one certificate it must present.
+
+    Created when a pairing completes (on both sides). Calls in either direction are refused
+    while `enabled` is false. Health fields are what the last `Health` call measured.
+    """
+
+    class Origin(models.TextChoices):
+        INVITED = "invited", "We invited them"
+        ACCEPTED = "accepted", "We accepted their invitation"
+
+    node = models.OneToOneField(Node, on_delete=models.CASCADE, related_name="route")
+    address = models.CharField(max_length=255, help_text="host:port of the peer's node service.")
+    fingerprint = models.CharField(max_length=64, unique=True, help_text="SHA-256 of its cert.")
+    certificate = models.TextField(help_text="The peer's certificate (PEM), pinned.")
+    certificate_expires_at = models.DateTimeField()
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    enabled = models.BooleanField(default=True)
+    paired_at = models.DateTimeField(auto_now_add=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    peer_version = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["node__name"]
+
+    def __str__(self) -> str:
+        return f"route to {self.node.name} ({self.address})"
+
+    @property
+    def expires_soon(self) -> bool:
+        """The pinned certificate expires within 30 days (the nodes must pair again then)."""
+        from django.utils import timezone
+
+        return self.certificate_expires_at < timezone.now() + timedelta(days=30)
+
+
+class Invitation(models.Model):
+    """An invitation this node issued. Its secret is shown once and never stored.
+
+    The secret is the private key of a one-time certificate authority (`authority_certificate`)
+    that this node's service trusts while the invitation is open: the acceptor proves it holds
+    the invitation by presenting, in its TLS handshake, its own node key certified by it.
+    """
+
+    public_id = models.CharField(max_length=24, unique=True)
+    authority_certificate = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        PeerRoute, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.public_id}"
+
+    @property
+    def is_open(self) -> bool:
+        from django.utils import timezone
+
+        return self.used_at is None and self.expires_at > timezone.now()
+
+
+class SeenNonce(models.Model):
+    """Nonces of node-to-node calls received within the timestamp window (replays refused)."""
+
+    fingerprint = models.CharField(max_length=64)
+    nonce = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint", "nonce"], name="nodes_nonce_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"nonce {self.nonce} from {self.fingerprint[:16]}"

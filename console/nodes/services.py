@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -31,6 +32,13 @@ def _reject_unknown(fields: dict, allowed: tuple[str, ...]) -> None:
 def register_node(request, **fields) -> Node:
     """Register a node (platform admins only) and create its private storage."""
     ensure_platform_admin(request, "register nodes")
+    if settings.PRIVPAD_DEPLOYMENT == "network":
+        # Here a peer is a node another institution runs: it exists only through pairing.
+        raise ValidationError(
+            "In a network deployment other nodes join by pairing (create or accept an "
+            "invitation), not by registration.",
+            code="network_deployment",
+        )
     _reject_unknown(fields, REGISTER_FIELDS)
     node = Node(**fields)
     if not node.display_name:

@@ -1,5 +1,10 @@
-"""The nodes page: every party of the deployment; platform admins register new ones here."""
+"""The nodes page: every party of the deployment, this node's identity and its paired routes.
 
+Platform admins register nodes (embedded mode), create and accept pairing invitations, check
+and switch routes here (the pairing forms post to `pairing_views`).
+"""
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -8,8 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from console.nodes.forms import NodeForm
-from console.nodes.models import Node
+from console.nodes import identity as ids
+from console.nodes.forms import AcceptInvitationForm, NodeForm
+from console.nodes.models import Node, PeerRoute
+from console.nodes.pairing import open_invitations
 from console.nodes.services import register_node
 from console.pages.errors import add_service_errors
 
@@ -29,5 +36,30 @@ def node_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Node “{node.display_name}” registered.")
             return redirect("nodes:list")
-    nodes = Node.objects.annotate(user_count=Count("users", distinct=True))
-    return render(request, "nodes/list.html", {"nodes": nodes, "form": form})
+    return render_node_list(request, form=form)
+
+
+def render_node_list(request: HttpRequest, form=None, accept_form=None, status: int = 200):
+    is_admin = request.user.is_superuser
+    if is_admin and accept_form is None:
+        accept_form = AcceptInvitationForm()
+    context = {
+        "nodes": Node.objects.annotate(user_count=Count("users", distinct=True)),
+        "form": form if form is not None else (NodeForm() if is_admin else None),
+        "accept_form": accept_form if is_admin else None,
+        "identity": _identity_or_none(),
+        "routes": PeerRoute.objects.select_related("node"),
+        "open_invitations": open_invitations() if is_admin else [],
+        "health_interval": settings.PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS,
+    }
+    return render(request, "nodes/list.html", context, status=status)
+
+
+def _identity_or_none() -> ids.NodeIdentity | None:
+    """This installation's identity, if `manage.py node init` created one."""
+    if not Node.objects.filter(is_self=True).exists():
+        return None
+    try:
+        return ids.load_identity()
+    except ids.IdentityError:
+        return None

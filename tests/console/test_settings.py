@@ -88,7 +88,7 @@ def test_env_example_lists_every_variable_the_settings_read():
 
     root = Path(__file__).resolve().parents[2]
     source = (root / "console/settings.py").read_text() + (root / "console/env.py").read_text()
-    read = set(re.findall(r'env(?:str|bool|int|list)\("([A-Z_]+)"', source))
+    read = set(re.findall(r'env(?:str|bool|int|list|choice)\("([A-Z_]+)"', source))
     read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
     documented = set(re.findall(r"^([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert read, "no variables found: the pattern no longer matches settings.py"

@@ -1,0 +1,15 @@
+"""Node-to-node calls: a small gRPC service between paired PrivPad nodes.
+
+- `envelope`: what a call carries (msgpack map with sender, nonce, timestamp, body; size-bounded,
+  never pickle).
+- `transport`: gRPC channels with mutual TLS pinned to one certificate, the certificate probe
+  used while pairing, and call errors that name the peer. No Django.
+- `service`: the server side (`manage.py node serve`): who is calling (the certificate it
+  presented), replay and clock checks, routes, audit.
+- `calls`: the client side: pairing (`Hello`) and `Health`, audited on this side.
+
+Threat model: the network is hostile (it can replay, delay, redirect or forge traffic); a
+peer is authenticated only by the private key of the certificate pinned at pairing, never by
+user credentials or a CA. A paired peer is trusted to be who it is, not to behave: every
+message is bounds-checked and every call is audited on both sides.
+"""

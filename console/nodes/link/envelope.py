@@ -1,0 +1,104 @@
+"""The envelope of every node-to-node call and reply: typed, bounded, fresh, never pickled.
+
+    {"protocol": "privpad-node/1", "from": <node name>, "nonce": <32 hex>, "ts": <unix s>,
+     "body": {...}}
+
+encoded with msgpack. The receiver refuses anything larger than `MAX_MESSAGE_BYTES`, any other
+shape, a timestamp outside its window and (in `service`) a nonce it has already seen from that
+certificate, so a recorded call cannot be replayed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+import msgpack
+
+PROTOCOL = "privpad-node/1"
+MAX_MESSAGE_BYTES = 64 * 1024
+_NONCE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class EnvelopeError(ValueError):
+    """A message that is not a well-formed, fresh envelope; the text says why."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    nonce: str
+    timestamp: float
+    body: dict
+
+
+def seal(
+    sender: str, body: dict, *, nonce: str | None = None, timestamp: float | None = None
+) -> bytes:
+    """The bytes of an envelope from `sender` carrying `body` (fresh nonce and time by default)."""
+    data = msgpack.packb(
+        {
+            "protocol": PROTOCOL,
+            "from": sender,
+            "nonce": nonce or secrets.token_hex(16),
+            "ts": time.time() if timestamp is None else timestamp,
+            "body": body,
+        },
+        use_bin_type=True,
+    )
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise EnvelopeError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    return data
+
+
+def unseal(data: bytes) -> Envelope:
+    """The envelope in `data`; EnvelopeError naming the problem otherwise (freshness unchecked)."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise EnvelopeError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        message = msgpack.unpackb(
+            data,
+            raw=False,
+            max_str_len=MAX_MESSAGE_BYTES,
+            max_bin_len=MAX_MESSAGE_BYTES,
+            max_array_len=1024,
+            max_map_len=64,
+            strict_map_key=True,
+        )
+    except Exception as error:  # noqa: BLE001 - any undecodable input is one kind of error
+        raise EnvelopeError(f"malformed message ({type(error).__name__})") from None
+    if not isinstance(message, dict) or message.get("protocol") != PROTOCOL:
+        raise EnvelopeError(f"not a {PROTOCOL} message")
+    sender, nonce, stamp, body = (message.get(k) for k in ("from", "nonce", "ts", "body"))
+    if not isinstance(sender, str) or not sender:
+        raise EnvelopeError("the message names no sender")
+    if not isinstance(nonce, str) or not _NONCE.match(nonce):
+        raise EnvelopeError("the message's nonce is not 32 hex digits")
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        raise EnvelopeError("the message's timestamp is not a number")
+    if not isinstance(body, dict):
+        raise EnvelopeError("the message's body is not a map")
+    return Envelope(sender=sender, nonce=nonce, timestamp=float(stamp), body=body)
+
+
+def check_fresh(envelope: Envelope, window_seconds: float, now: float | None = None) -> None:
+    """EnvelopeError if the envelope's timestamp is further than the window from `now`."""
+    now = time.time() if now is None else now
+    skew = envelope.timestamp - now
+    if abs(skew) > window_seconds:
+        direction = "ahead of" if skew > 0 else "behind"
+        raise EnvelopeError(
+            f"stale timestamp: {abs(skew):.0f} s {direction} this node's clock "
+            f"(calls are accepted within {window_seconds:.0f} s)"
+        )
+
+
+def text_field(body: dict, key: str, max_length: int = 200) -> str:
+    """`body[key]` as a non-empty string of bounded length; EnvelopeError otherwise."""
+    value = body.get(key)
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise EnvelopeError(f"the message's {key!r} is missing or longer than {max_length}")
+    return value

@@ -1,0 +1,34 @@
+"""The health loop of `manage.py node serve`: pings every enabled peer at an interval."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import close_old_connections
+
+from console.nodes.link.envelope import EnvelopeError
+from console.nodes.link.transport import NodeCallError
+
+logger = logging.getLogger(__name__)
+
+
+class HealthLoop(threading.Thread):
+    def __init__(self, interval: float, stop: threading.Event):
+        super().__init__(name="privpad-node-health", daemon=True)
+        self.interval, self.stop = interval, stop
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.check_all()
+
+    def check_all(self) -> None:
+        from console.nodes.models import PeerRoute
+        from console.nodes.pairing import check_health
+
+        close_old_connections()
+        for route in PeerRoute.objects.select_related("node").filter(enabled=True):
+            try:
+                check_health(route)
+            except (NodeCallError, EnvelopeError) as error:
+                logger.warning("health check: %s", error)

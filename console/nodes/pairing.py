@@ -1,0 +1,295 @@
+"""Node identity and pairing use cases: init, invite, accept, routes, health.
+
+Acting for a platform admin of this node (pages and API pass the request; the `node` command
+passes none and is audited as `manage.py`). The network side of pairing and health is in
+`console.nodes.link`.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from console.audit.log import Action, Outcome, record
+from console.nodes import identity as ids
+from console.nodes import invitations as inv
+from console.nodes.link import audit, transport
+from console.nodes.link.envelope import EnvelopeError, seal, text_field, unseal
+from console.nodes.models import Invitation, Node, PeerRoute
+from console.nodes.versions import privpad_version
+
+INVITATION_DAYS = 7
+
+
+class PairingError(Exception):
+    """A pairing step that cannot be done; the message says why and what to do."""
+
+
+def _ensure_admin(request, action: str) -> None:
+    if request is not None and not request.user.is_superuser:
+        raise PermissionDenied(f"Only platform admins may {action}.")
+
+
+def _record(request, action, **kwargs):
+    username = "" if request is not None else "manage.py"
+    return record(request, action, username=username, **kwargs)
+
+
+def self_node() -> Node | None:
+    return Node.objects.filter(is_self=True).first()
+
+
+def what_init_would_lose() -> list[str]:
+    """What `node init --force` throws away: said before doing it."""
+    losses = []
+    if ids.identity_exists():
+        fingerprint = ids.load_identity().fingerprint
+        losses.append(f"this node's key pair and certificate (fingerprint {fingerprint})")
+    routes = PeerRoute.objects.count()
+    if routes:
+        losses.append(f"{routes} pairing(s): each peer pinned the old certificate, must pair again")
+    return losses
+
+
+def init_node(name: str, address: str, display_name: str = "", force: bool = False) -> Node:
+    """Create this installation's key pair and certificate, and mark its Node row as self."""
+    inv.check_node_name(name)
+    inv.check_address(address)
+    current = self_node()
+    if (ids.identity_exists() or current is not None) and not force:
+        lost = what_init_would_lose() or ["the current node identity"]
+        raise PairingError(
+            "This installation already has a node identity. Re-initialising would lose "
+            + "; ".join(lost)
+            + ". Use --force to do it anyway."
+        )
+    with transaction.atomic():
+        if current is not None and current.name != name:
+            Node.objects.filter(pk=current.pk).update(is_self=False)
+        node, _ = Node.objects.get_or_create(
+            name=name, defaults={"display_name": display_name or name}
+        )
+        if node.route_or_none() is not None:
+            raise PairingError(f"{name} is a paired peer here: choose another name")
+        node.is_self, node.kind, node.address = True, Node.Kind.EMBEDDED, address
+        node.display_name = display_name or node.display_name or name
+        node.full_clean()
+        node.save()
+        node.ensure_storage()
+        identity = ids.write_identity(name)
+        _record(None, Action.NODE_INIT, target=node, node=node, fingerprint=identity.fingerprint)
+    return node
+
+
+def require_identity() -> tuple[ids.NodeIdentity, Node]:
+    node = self_node()
+    if node is None:
+        raise PairingError(
+            "This installation is not a node yet: run "
+            "`manage.py node init --name NAME --address HOST:PORT`."
+        )
+    try:
+        identity = ids.load_identity()
+    except ids.IdentityError as error:
+        raise PairingError(str(error)) from None
+    if identity.name != node.name:
+        raise PairingError(
+            f"The certificate is for {identity.name!r} but this node is {node.name!r}: "
+            "run `manage.py node init --force`."
+        )
+    return identity, node
+
+
+def create_invitation(request=None, days: int = INVITATION_DAYS) -> tuple[Invitation, str]:
+    """A new invitation and its text (shown once: the secret is not stored)."""
+    _ensure_admin(request, "create invitations")
+    identity, me = require_identity()
+    invitation_id, secret = inv.new_secret()
+    expires_at = timezone.now() + datetime.timedelta(days=days)
+    invitation = Invitation.objects.create(
+        public_id=invitation_id,
+        authority_certificate=inv.authority_certificate(invitation_id, secret, expires_at).decode(),
+        created_by=request.user if request is not None else None,
+        expires_at=expires_at,
+    )
+    text = inv.InvitationText(me.name, me.address, identity.fingerprint, invitation_id, secret)
+    _record(request, Action.INVITATION_CREATE, target=me, node=me, invitation=invitation_id)
+    return invitation, text.render()
+
+
+def open_invitations():
+    return Invitation.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def revoke_invitation(invitation: Invitation, request=None) -> Invitation:
+    """Close an open invitation at once: its authority leaves the service's trusted roots."""
+    _ensure_admin(request, "revoke invitations")
+    if not invitation.is_open:
+        raise PairingError(f"Invitation {invitation.public_id} is already used or expired.")
+    invitation.expires_at = timezone.now()
+    invitation.save(update_fields=["expires_at"])
+    me = self_node()
+    _record(request, Action.INVITATION_REVOKE, target=me, node=me, invitation=invitation.public_id)
+    return invitation
+
+
+def create_route(peer: dict, origin: str) -> PeerRoute:
+    """The Node row and pinned route of a newly paired peer (both sides of a pairing)."""
+    certificate = peer["certificate"]
+    fingerprint = ids.fingerprint(certificate)
+    existing = Node.objects.filter(name=peer["name"]).first()
+    if existing is not None:
+        what = "this node itself" if existing.is_self else "a node already known here"
+        raise PairingError(f"The name {peer['name']!r} is {what}: it cannot be paired again.")
+    if PeerRoute.objects.filter(fingerprint=fingerprint).exists():
+        raise PairingError(f"A route is already pinned to certificate {fingerprint[:16]}….")
+    node = Node(
+        name=peer["name"],
+        display_name=peer.get("display_name") or peer["name"],
+        kind=Node.Kind.REMOTE,
+        address=peer["address"],
+    )
+    node.full_clean()
+    node.save()
+    node.ensure_storage()
+    return PeerRoute.objects.create(
+        node=node,
+        address=peer["address"],
+        fingerprint=fingerprint,
+        certificate=certificate if isinstance(certificate, str) else certificate.decode(),
+        certificate_expires_at=ids.certificate_expiry(certificate),
+        origin=origin,
+        peer_version=peer.get("version", "")[:40],
+        last_seen_at=timezone.now(),
+    )
+
+
+def accept_invitation(text: str, request=None) -> PeerRoute:
+    """Pair with the inviting node: pin its certificate, say Hello, create the route.
+
+    Raises InvitationError for a text that cannot be used, PairingError/NodeCallError (naming
+    the inviting node) when the pairing fails; nothing is stored then.
+    """
+    _ensure_admin(request, "accept invitations")
+    invitation = inv.parse(text)
+    identity, me = require_identity()
+    if invitation.node == me.name or invitation.fingerprint == identity.fingerprint:
+        raise PairingError("This invitation was created by this node itself.")
+    if Node.objects.filter(name=invitation.node).exists():
+        raise PairingError(f"A node named {invitation.node!r} is already known here.")
+    client_cert = inv.acceptor_certificate(invitation, me.name, identity.cert_pem)
+    peer_cert = _pinned_inviter_certificate(invitation, identity, client_cert)
+    body = {
+        "name": me.name,
+        "display_name": me.display_name,
+        "address": me.address,
+        "certificate": identity.cert_pem.decode(),
+        "version": privpad_version(),
+    }
+    try:
+        reply, _ = transport.call(
+            peer=invitation.node,
+            address=invitation.address,
+            root_cert=peer_cert,
+            key=identity.key_pem,
+            cert_chain=client_cert,
+            method="Hello",
+            payload=seal(me.name, body),
+        )
+        peer = _hello_reply(invitation, reply)
+    except transport.NodeCallError as error:
+        audit.call_made(invitation.node, "Hello", Outcome.FAILED, error.reason)
+        if error.code == "tls":
+            raise transport.NodeCallError(
+                error.peer,
+                error.address,
+                "it refused the invitation in the TLS handshake: the invitation was already "
+                "used, has expired, or was not issued by this node",
+                "refused",
+            ) from None
+        raise
+    with transaction.atomic():
+        route = create_route(peer, origin=PeerRoute.Origin.ACCEPTED)
+        audit.call_made(route, "Hello", Outcome.SUCCESS)
+        audit.paired(route, request, origin="accepted", invitation=invitation.id)
+    return route
+
+
+def _pinned_inviter_certificate(invitation, identity, client_cert: bytes) -> bytes:
+    peer_cert = transport.fetch_certificate(
+        invitation.node, invitation.address, identity.key_pem, client_cert
+    )
+    presented = ids.fingerprint(peer_cert)
+    if presented != invitation.fingerprint:
+        raise transport.NodeCallError(
+            invitation.node,
+            invitation.address,
+            f"it presents certificate {presented}, not {invitation.fingerprint} as the invitation "
+            "says: refused (another server at that address, or an interception)",
+            "wrong_certificate",
+        )
+    return peer_cert
+
+
+def _hello_reply(invitation, reply: bytes) -> dict:
+    try:
+        envelope = unseal(reply)
+        peer = {key: text_field(envelope.body, key, 8000) for key in ("name", "certificate")}
+        peer["display_name"] = text_field(envelope.body, "display_name", 120)
+        peer["version"] = text_field(envelope.body, "version", 40)
+    except EnvelopeError as error:
+        raise transport.NodeCallError(
+            invitation.node, invitation.address, f"sent a malformed reply: {error}"
+        ) from None
+    same_certificate = ids.fingerprint(peer["certificate"]) == invitation.fingerprint
+    if peer["name"] != invitation.node or not same_certificate:
+        raise transport.NodeCallError(
+            invitation.node, invitation.address, "its reply names another node or certificate"
+        )
+    peer["address"] = invitation.address
+    return peer
+
+
+def set_route_enabled(route: PeerRoute, enabled: bool, request=None) -> PeerRoute:
+    """Enable or disable a route: while disabled, calls in either direction are refused."""
+    _ensure_admin(request, "change routes")
+    route.enabled = enabled
+    route.save(update_fields=["enabled"])
+    _record(request, Action.ROUTE_UPDATE, target=route.node, node=route.node, enabled=enabled)
+    return route
+
+
+def check_health(route: PeerRoute) -> PeerRoute:
+    """Ping the peer: record latency and last seen, or the error naming the peer."""
+    identity, me = require_identity()
+    route.last_checked_at = timezone.now()
+    fields = ["last_checked_at", "last_error", "last_seen_at", "latency_ms", "peer_version"]
+    try:
+        if not route.enabled:
+            raise transport.NodeCallError(
+                route.node.name, route.address, "the route is disabled on this node", "disabled"
+            )
+        reply, seconds = transport.call(
+            peer=route.node.name,
+            address=route.address,
+            root_cert=route.certificate.encode(),
+            key=identity.key_pem,
+            cert_chain=identity.cert_pem,
+            method="Health",
+            payload=seal(me.name, {}),
+        )
+        envelope = unseal(reply)
+    except (transport.NodeCallError, EnvelopeError) as error:
+        route.last_error = str(error)[:500]
+        route.save(update_fields=fields)
+        audit.call_made(route, "Health", Outcome.FAILED, str(error))
+        raise
+    route.last_error, route.last_seen_at = "", timezone.now()
+    route.latency_ms = round(seconds * 1000, 2)
+    route.peer_version = str(envelope.body.get("version", ""))[:40]
+    route.save(update_fields=fields)
+    audit.call_made(route, "Health", Outcome.SUCCESS, latency_ms=route.latency_ms)
+    return route
