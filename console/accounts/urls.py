@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
 from console.accounts import views
 
@@ -13,5 +14,12 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("token/", views.token, name="token"),
+    path("", views.account, name="account"),
+    path("sessions/<int:pk>/revoke/", views.session_revoke, name="session-revoke"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    # The former single-token page: bookmarks land on the token list.
+    path("token/", RedirectView.as_view(pattern_name="accounts:tokens"), name="token"),
+    path("people/", views.people_list, name="people"),
+    path("people/<int:pk>/", views.person, name="person"),
 ]

@@ -21,6 +21,12 @@ class AuditEvent(models.Model):
         MEMBER_REMOVE = "member_remove", "Member removed"
         NODE_REGISTER = "node_register", "Node registered"
         TOKEN_CREATE = "token_create", "API token created"
+        TOKEN_REVOKE = "token_revoke", "API token revoked"
+        USER_CREATE = "user_create", "User created"
+        USER_UPDATE = "user_update", "User changed"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        PASSWORD_CHANGE = "password_change", "Password changed"
+        SESSION_REVOKE = "session_revoke", "Session revoked"
         ACCESS_DENIED = "access_denied", "Access denied"
 
     class Outcome(models.TextChoices):

@@ -240,6 +240,8 @@ class PipelineImport(APIView):
 
 
 class PipelineValidate(APIView):
+    required_scope = "read"  # validation changes nothing: read-only tokens and viewers may ask
+
     @extend_schema(
         summary="Validate a pipeline without running it",
         request=None,
@@ -257,6 +259,8 @@ class PipelineValidate(APIView):
 
 
 class PipelineRuns(APIView):
+    required_scope = "run"  # POST starts a run: allowed to tokens with the run scope
+
     @extend_schema(
         summary="Runs of a pipeline, newest first (no nodes; bytes sent, who started it)",
         responses={200: OBJECT, **ERRORS},
@@ -327,6 +331,8 @@ class RunNodeResult(APIView):
 
 
 class RunCancel(APIView):
+    required_scope = "run"
+
     @extend_schema(
         summary="Cancel a run (running work stops at its next progress point)",
         request=None,
