@@ -172,7 +172,8 @@ def test_it_issues_tokens_stored_as_digests(alice_user):
     assert ApiToken.objects.get(digest=digest_of(second_key)).scope == "run"
     assert not ApiToken.objects.filter(digest=second_key).exists()
     event = last_event("token_create")
-    assert event.detail["via"] == "api" and event.detail["scope"] == "run"
+    assert event.detail["via"] == "api"
+    assert event.detail["scope"] == "run"
     assert second_key not in event.target_repr + str(event.detail)
 
 
