@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "console.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -147,6 +152,8 @@ PRIVPAD_DISCLOSURE_MIN_ROWS = envint("PRIVPAD_DISCLOSURE_MIN_ROWS", 20, minimum=
 PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 
 AUTH_USER_MODEL = "accounts.User"
+# Authenticator apps show this name next to the account.
+OTP_TOTP_ISSUER = "PrivPad"
 # Password login refuses users of disabled nodes; roles grant their Django permissions.
 AUTHENTICATION_BACKENDS = [
     "console.accounts.backends.NodeAwareModelBackend",

@@ -110,3 +110,16 @@ class LoginSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class NodeSecurityPolicy(models.Model):
+    """Per-node sign-in rules set by the node's admins (kept here so nodes stay unaware)."""
+
+    node = models.OneToOneField("nodes.Node", on_delete=models.CASCADE, related_name="security")
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Every user of the node must sign in with a second factor."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"security policy of {self.node}"

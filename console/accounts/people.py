@@ -142,6 +142,21 @@ def update_person(request, person: User, *, role=None, is_active=None) -> User:
     return person
 
 
+def reset_two_factor(request, person: User) -> None:
+    """Remove a user's authenticator and recovery codes (a lost phone); they sign in with the
+    password alone, or enrol again at once if their node requires a second factor."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    ensure_may_manage(request.user, person)
+    with transaction.atomic():
+        removed = TOTPDevice.objects.filter(user=person).delete()[0]
+        StaticDevice.objects.filter(user=person).delete()
+        record(request, Action.TWO_FACTOR_DISABLE, target=person, node=person.node, by="admin")
+    if not removed:
+        raise _field_error("detail", f"{person.username} has no second factor.", "noop")
+
+
 def reset_password(request, person: User, password: str = "") -> str:
     """Set a new password (generated when none is given), sign the user out; return it if new."""
     ensure_may_manage(request.user, person)

@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from console.accounts import people, sessions
+from console.accounts import people, sessions, twofactor
 from console.accounts.forms import PasswordResetForm, PersonCreateForm, RoleForm, TokenForm
 from console.accounts.services import create_token, revoke_token, tokens_of
 from console.audit.log import Action, record
@@ -31,7 +32,11 @@ def account(request: HttpRequest) -> HttpResponse:
         record(request, Action.PASSWORD_CHANGE, target=request.user)
         messages.success(request, "Your password was changed.")
         return redirect("accounts:account")
-    context = {"form": form, "sessions": sessions.sessions_of(request.user)}
+    context = {
+        "form": form,
+        "sessions": sessions.sessions_of(request.user),
+        "two_factor": twofactor.has_two_factor(request.user),
+    }
     return render(request, "accounts/account.html", context)
 
 
@@ -86,7 +91,17 @@ def people_list(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, error)
         else:
             return _created(request, person, password)
-    return render(request, "accounts/people.html", {"users": users, "form": form})
+    context = {
+        "users": users,
+        "form": form,
+        "with_two_factor": set(
+            TOTPDevice.objects.filter(user__in=users, confirmed=True).values_list(
+                "user_id", flat=True
+            )
+        ),
+        "requires_two_factor": twofactor.node_requires_two_factor(request.user),
+    }
+    return render(request, "accounts/people.html", context)
 
 
 def _created(request: HttpRequest, person, password: str) -> HttpResponse:
@@ -123,6 +138,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
         "role_form": role_form,
         "reset_form": reset_form,
         "may_change": _may_change(request.user, target),
+        "has_two_factor": twofactor.has_two_factor(target),
     }
     return render(request, "accounts/person.html", context)
 
@@ -145,6 +161,9 @@ def _apply(request: HttpRequest, target, action: str) -> HttpResponse | None:
     elif action in ("deactivate", "activate"):
         people.update_person(request, target, is_active=action == "activate")
         messages.success(request, f"{target.username} was {action}d.")
+    elif action == "reset_two_factor":
+        people.reset_two_factor(request, target)
+        messages.success(request, f"The second factor of {target.username} was removed.")
     elif action == "reset_password":
         password = people.reset_password(request, target, request.POST.get("password", ""))
         messages.success(request, f"The password of {target.username} was reset.")

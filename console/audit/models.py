@@ -27,6 +27,9 @@ class AuditEvent(models.Model):
         PASSWORD_RESET = "password_reset", "Password reset"
         PASSWORD_CHANGE = "password_change", "Password changed"
         SESSION_REVOKE = "session_revoke", "Session revoked"
+        TWO_FACTOR_ENABLE = "two_factor_enable", "Second factor turned on"
+        TWO_FACTOR_DISABLE = "two_factor_disable", "Second factor turned off"
+        TWO_FACTOR_POLICY = "two_factor_policy", "Second factor requirement changed"
         ACCESS_DENIED = "access_denied", "Access denied"
 
     class Outcome(models.TextChoices):
