@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "NodeStatusEnum": "console.nodes.models.Node.Status",
         "ProjectStatusEnum": "console.projects.models.Project.Status",
         "UserRoleEnum": "console.accounts.models.User.Role",
+        "ApiTokenScopeEnum": "console.accounts.models.ApiToken.Scope",
         "ColumnRoleEnum": "console.datasets.models.Authorization.Role",
     },
 }
