@@ -48,7 +48,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     context = {
         "enrolled": twofactor.has_two_factor(user),
         "required": twofactor.node_requires_two_factor(user),
-        "code_form": CodeForm(),
+        "code_form": _enrolment_code_form(),
         "disable_form": DisableForm(),
     }
     if not context["enrolled"]:
@@ -56,6 +56,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         context["secret"] = _grouped(b32encode(device.bin_key).decode())
         context["otpauth_uri"] = device.config_url
     return render(request, "accounts/two_factor.html", context)
+
+
+def _enrolment_code_form() -> CodeForm:
+    form = CodeForm()
+    form.fields["code"].help_text = "The 6 digits the app shows now for this account."
+    return form
 
 
 def _show_codes(request: HttpRequest, codes: list[str], message: str) -> HttpResponse:
