@@ -13,7 +13,7 @@ from console.accounts.roles import RolePermissionBackend
 from console.datasets.models import Dataset
 from console.projects.models import Project
 from tests.console.accounts.conftest import api_as, token_client, token_for
-from tests.console.api.helpers import assert_error
+from tests.console.api.helpers import assert_error, make_dataset
 from tests.console.datasets.helpers import CSV, multipart
 from workflows.models import Pipeline, Run
 
@@ -79,8 +79,25 @@ def test_a_viewer_cannot_upload_through_the_page(alice_viewer):
     client.force_login(alice_viewer)
     body, content_type = multipart("c.csv", CSV, name="customers")
     response = client.generic("POST", "/datasets/upload/", body, content_type)
-    assert response.status_code == 403
+    assert response["Location"] == "/datasets/"
     assert not Dataset.objects.exists()
+    assert "Upload" not in client.get("/datasets/").content.decode()
+
+
+def test_a_viewer_sees_no_change_buttons(alice_viewer, pipeline, alice):
+    dataset = make_dataset(alice)
+    client = Client()
+    client.force_login(alice_viewer)
+    html = client.get(f"/datasets/{dataset.pk}/").content.decode()
+    assert "Preview rows" in html  # the node's own data: viewers may look
+    assert "/delete/" not in html
+    assert 'id="authorize"' not in html
+    html = client.get(f"/projects/{pipeline.project_id}/").content.decode()
+    assert "New pipeline" not in html
+    assert "Edit details" not in html
+    assert "Archive" not in html
+    assert client.post(f"/datasets/{dataset.pk}/delete/").status_code == 403
+    assert Dataset.objects.filter(pk=dataset.pk).exists()
 
 
 def test_a_viewers_token_is_capped_by_the_role(alice_viewer, pipeline):
