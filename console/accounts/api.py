@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from console.accounts import people, sessions
+from console.accounts import login_sessions, people
 from console.accounts.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -80,7 +80,7 @@ class Sessions(APIView):
         responses={200: LoginSessionSerializer(many=True), **errors()},
     )
     def get(self, request: Request) -> Response:
-        logins = sessions.sessions_of(request.user)
+        logins = login_sessions.sessions_of(request.user)
         context = {"request": request}
         return Response(LoginSessionSerializer(logins, many=True, context=context).data)
 
@@ -90,7 +90,7 @@ class SessionDetail(APIView):
 
     @extend_schema(summary="Sign one of my sessions out", responses={204: None, **errors(404)})
     def delete(self, request: Request, pk: int) -> Response:
-        sessions.revoke_session(request, pk)
+        login_sessions.revoke_session(request, pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

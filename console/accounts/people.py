@@ -15,8 +15,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 
+from console.accounts.login_sessions import end_all_sessions
 from console.accounts.models import User
-from console.accounts.sessions import end_all_sessions
 from console.audit.log import Action, record
 from console.nodes.models import Node
 

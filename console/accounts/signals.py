@@ -3,7 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from console.accounts.sessions import forget_session, remember_login
+from console.accounts.login_sessions import forget_session, remember_login
 from console.audit.log import Action, Outcome, record
 
 

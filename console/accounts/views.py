@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from console.accounts import people, sessions, twofactor
+from console.accounts import login_sessions, people, twofactor
 from console.accounts.forms import PasswordResetForm, PersonCreateForm, RoleForm, TokenForm
 from console.accounts.services import create_token, revoke_token, tokens_of
 from console.audit.log import Action, record
@@ -34,7 +34,7 @@ def account(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:account")
     context = {
         "form": form,
-        "sessions": sessions.sessions_of(request.user),
+        "sessions": login_sessions.sessions_of(request.user),
         "two_factor": twofactor.has_two_factor(request.user),
     }
     return render(request, "accounts/account.html", context)
@@ -43,7 +43,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def session_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    sessions.revoke_session(request, pk)
+    login_sessions.revoke_session(request, pk)
     messages.success(request, "The session was signed out.")
     return redirect("accounts:account")
 
