@@ -70,6 +70,9 @@ def _clean_role(actor, role) -> str:
 
 def _target_node(actor, node) -> Node:
     if not actor.is_superuser:
+        named = node.name if isinstance(node, Node) else str(node or "")
+        if named and named != actor.node.name:
+            raise PermissionDenied("Node admins create users of their own node only.")
         return actor.node
     if not isinstance(node, Node):
         node = Node.objects.filter(name=str(node or "")).first()

@@ -201,3 +201,10 @@ def test_a_disabled_nodes_users_cannot_log_in(alice_user, alice):
     alice.status = alice.Status.DISABLED
     alice.save()
     assert not Client().login(username="alice_admin", password=PASSWORD)
+
+
+def test_disabling_a_node_signs_its_users_out(alice_user, alice):
+    client = logged_in("alice_admin")
+    alice.status = alice.Status.DISABLED
+    alice.save()
+    assert client.get("/").status_code == 302

@@ -64,8 +64,9 @@ def test_a_chosen_password_is_not_echoed(api_alice):
 
 
 def test_a_node_admin_cannot_create_for_another_node_or_appoint_admins(api_alice, bob, alice):
-    create(api_alice, node="bob")
-    assert User.objects.get(username="dora").node == alice  # the node field is ignored
+    assert_error(create(api_alice, node="bob"), 403)
+    assert create(api_alice, node="alice").status_code == 201
+    assert User.objects.get(username="dora").node == alice
     assert_error(create(api_alice, username="eve", role="admin"), 403)
     assert not User.objects.filter(username="eve").exists()
 
