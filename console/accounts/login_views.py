@@ -19,12 +19,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from console.accounts.models import User
-from console.accounts.twofactor import has_two_factor, verify_code
+from console.accounts.twofactor import has_two_factor, throttle_wait, verify_code
 from console.audit.log import Action, Outcome, record
 
 PENDING_KEY = "privpad_pending_2fa"
 PENDING_SECONDS = 300
 MAX_WRONG_CODES = 5
+TEMPLATE = "accounts/login_code.html"
 
 
 class CodeForm(forms.Form):
@@ -71,11 +72,17 @@ def code_step(request: HttpRequest) -> HttpResponse:
     pending, user = found
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = throttle_wait(user)
+        if wait > 0:
+            form.add_error(
+                "code", f"Too many wrong codes: wait {wait} s, then type the current one."
+            )
+            return render(request, TEMPLATE, {"form": form, "username": user.username})
         device = verify_code(user, form.cleaned_data["code"])
         if device is not None:
             return _finish(request, pending, user, device)
         return _wrong_code(request, pending, user, form)
-    return render(request, "accounts/login_code.html", {"form": form, "username": user.username})
+    return render(request, TEMPLATE, {"form": form, "username": user.username})
 
 
 def _finish(request: HttpRequest, pending: dict, user: User, device) -> HttpResponse:
@@ -102,4 +109,4 @@ def _wrong_code(request: HttpRequest, pending: dict, user: User, form) -> HttpRe
         del request.session[PENDING_KEY]
         return redirect("accounts:login")
     form.add_error("code", "That code is not valid (or was already used). Try the current one.")
-    return render(request, "accounts/login_code.html", {"form": form, "username": user.username})
+    return render(request, TEMPLATE, {"form": form, "username": user.username})

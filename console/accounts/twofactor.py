@@ -9,10 +9,12 @@ factor for all of the node's users (`NodeSecurityPolicy`); they must enrol at th
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -90,6 +92,20 @@ def disable(request, password: str) -> None:
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         record(request, Action.TWO_FACTOR_DISABLE, target=user)
+
+
+def throttle_wait(user) -> int:
+    """Seconds until the user's authenticator accepts another code (0: now).
+
+    django-otp doubles the wait after each wrong code (1 s, 2 s, 4 s, ...); a code entered
+    earlier is refused whatever it is, so the sign-in page says how long to wait instead.
+    """
+    waits = [0]
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        allowed, data = device.verify_is_allowed()
+        if not allowed and data and data.get("locked_until"):
+            waits.append(math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
+    return max(waits)
 
 
 def verify_code(user, code: str):

@@ -79,14 +79,25 @@ def test_login_asks_for_a_code_after_the_password(enrolled, alice_user):
     assert client.get("/").status_code == 200
 
 
-def test_a_wrong_code_is_refused_audited_and_limited(enrolled, alice_user):
+def test_a_wrong_code_is_refused_audited_and_throttled(enrolled, alice_user):
+    secret, _codes = enrolled
     client = Client()
     password_step(client)
     response = client.post("/accounts/login/code/", {"code": "123456"})
     assert "not valid" in response.content.decode()
     assert client.get("/").status_code == 302
     assert AuditEvent.objects.filter(action="login_failed", detail__factor="second").count() == 1
-    for _ in range(4):
+    # Right after a wrong code even the right one waits (django-otp's back-off): say so.
+    response = client.post("/accounts/login/code/", {"code": code_for(secret, 1)})
+    assert "Too many wrong codes: wait 1 s" in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_five_wrong_codes_send_back_to_the_password(enrolled, alice_user, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # no back-off: count the attempts alone
+    client = Client()
+    password_step(client)
+    for _ in range(5):
         response = client.post("/accounts/login/code/", {"code": "123456"})
     assert response["Location"] == "/accounts/login/"  # back to the password after 5
 
