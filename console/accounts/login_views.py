@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from console.accounts.models import User
+from console.accounts.models import Passkey, User
 from console.accounts.twofactor import has_two_factor, throttle_wait, verify_code
 from console.audit.log import Action, Outcome, record
 
@@ -55,7 +55,7 @@ class PasswordStepLoginView(LoginView):
         return redirect("accounts:login-code")
 
 
-def _pending(request: HttpRequest) -> tuple[dict, User] | None:
+def pending_sign_in(request: HttpRequest) -> tuple[dict, User] | None:
     pending = request.session.get(PENDING_KEY)
     if not pending or time.time() - pending["since"] > PENDING_SECONDS:
         return None
@@ -65,7 +65,7 @@ def _pending(request: HttpRequest) -> tuple[dict, User] | None:
 
 @require_http_methods(["GET", "POST"])
 def code_step(request: HttpRequest) -> HttpResponse:
-    found = _pending(request)
+    found = pending_sign_in(request)
     if found is None:
         request.session.pop(PENDING_KEY, None)
         return redirect("accounts:login")
@@ -77,15 +77,20 @@ def code_step(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 "code", f"Too many wrong codes: wait {wait} s, then type the current one."
             )
-            return render(request, TEMPLATE, {"form": form, "username": user.username})
+            return render(request, TEMPLATE, _context(form, user))
         device = verify_code(user, form.cleaned_data["code"])
         if device is not None:
-            return _finish(request, pending, user, device)
+            return finish_sign_in(request, pending, user, device)
         return _wrong_code(request, pending, user, form)
-    return render(request, TEMPLATE, {"form": form, "username": user.username})
+    return render(request, TEMPLATE, _context(form, user))
 
 
-def _finish(request: HttpRequest, pending: dict, user: User, device) -> HttpResponse:
+def _context(form, user: User) -> dict:
+    has_passkeys = Passkey.objects.filter(user=user, confirmed=True).exists()
+    return {"form": form, "username": user.username, "has_passkeys": has_passkeys}
+
+
+def finish_sign_in(request: HttpRequest, pending: dict, user: User, device) -> HttpResponse:
     del request.session[PENDING_KEY]
     user.otp_device = device  # django-otp persists it in the session at login
     auth_login(request, user, backend=pending["backend"])
@@ -109,4 +114,4 @@ def _wrong_code(request: HttpRequest, pending: dict, user: User, form) -> HttpRe
         del request.session[PENDING_KEY]
         return redirect("accounts:login")
     form.add_error("code", "That code is not valid (or was already used). Try the current one.")
-    return render(request, TEMPLATE, {"form": form, "username": user.username})
+    return render(request, TEMPLATE, _context(form, user))

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device
 
 
 class User(AbstractUser):
@@ -123,3 +124,23 @@ class NodeSecurityPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"security policy of {self.node}"
+
+
+class Passkey(Device):
+    """A WebAuthn credential (ES256) of a user, usable as their second factor.
+
+    A django-otp device so that signing in with it marks the session verified like a code
+    does; it has no codes of its own (`verify_token` is always False).
+    """
+
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url
+    public_key = models.BinaryField(max_length=200)  # DER SubjectPublicKeyInfo
+    sign_count = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def verify_token(self, token) -> bool:
+        return False

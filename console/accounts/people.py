@@ -17,6 +17,7 @@ from django.http import Http404
 
 from console.accounts.login_sessions import end_all_sessions
 from console.accounts.models import User
+from console.accounts.twofactor import remove_factors
 from console.audit.log import Action, record
 from console.nodes.models import Node
 
@@ -146,15 +147,11 @@ def update_person(request, person: User, *, role=None, is_active=None) -> User:
 
 
 def reset_two_factor(request, person: User) -> None:
-    """Remove a user's authenticator and recovery codes (a lost phone); they sign in with the
-    password alone, or enrol again at once if their node requires a second factor."""
-    from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    """Remove a user's authenticator apps, passkeys and recovery codes (a lost phone); they sign
+    in with the password alone, or enrol again at once if their node requires a factor."""
     ensure_may_manage(request.user, person)
     with transaction.atomic():
-        removed = TOTPDevice.objects.filter(user=person).delete()[0]
-        StaticDevice.objects.filter(user=person).delete()
+        removed = remove_factors(person)
         record(request, Action.TWO_FACTOR_DISABLE, target=person, node=person.node, by="admin")
     if not removed:
         raise _field_error("detail", f"{person.username} has no second factor.", "noop")

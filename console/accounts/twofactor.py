@@ -28,7 +28,12 @@ RECOVERY_CODES = 10
 
 
 def has_two_factor(user) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """An authenticator app or a passkey (recovery codes alone are not a factor)."""
+    from console.accounts.models import Passkey
+
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return True
+    return Passkey.objects.filter(user=user, confirmed=True).exists()
 
 
 def node_requires_two_factor(user) -> bool:
@@ -58,13 +63,13 @@ def confirm_enrolment(request, code: str) -> list[str]:
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        codes = _new_recovery_codes(user)
+        codes = new_recovery_codes(user)
         record(request, Action.TWO_FACTOR_ENABLE, target=user)
     otp_login(request, device)  # this session is verified; the others must sign in again
     return codes
 
 
-def _new_recovery_codes(user) -> list[str]:
+def new_recovery_codes(user) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE)
     codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODES)]
@@ -76,22 +81,32 @@ def regenerate_recovery_codes(request) -> list[str]:
     if not has_two_factor(request.user):
         raise ValidationError("Turn on the second factor first.", code="not_enrolled")
     with transaction.atomic():
-        codes = _new_recovery_codes(request.user)
+        codes = new_recovery_codes(request.user)
         record(request, Action.TWO_FACTOR_ENABLE, target=request.user, recovery_codes="renewed")
     return codes
 
 
 def disable(request, password: str) -> None:
-    """Turn the second factor off (password required; refused where the node requires it)."""
+    """Turn the second factor off: apps, passkeys and recovery codes (password required;
+    refused where the node requires a second factor)."""
     user = request.user
     if node_requires_two_factor(user):
         raise PermissionDenied("Your node requires a second factor: it cannot be turned off.")
     if not user.check_password(password or ""):
         raise ValidationError("Enter your current password to turn the second factor off.", "bad")
+    remove_factors(user)
+    record(request, Action.TWO_FACTOR_DISABLE, target=user)
+
+
+def remove_factors(user) -> int:
+    """Delete the user's authenticator apps, passkeys and recovery codes; return how many."""
+    from console.accounts.models import Passkey
+
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        removed = TOTPDevice.objects.filter(user=user).delete()[0]
+        removed += Passkey.objects.filter(user=user).delete()[0]
         StaticDevice.objects.filter(user=user).delete()
-        record(request, Action.TWO_FACTOR_DISABLE, target=user)
+    return removed
 
 
 def throttle_wait(user) -> int:

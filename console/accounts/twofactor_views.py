@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console.accounts import twofactor
 from console.accounts.login_views import CodeForm
+from console.accounts.models import Passkey
 from console.pages.errors import error_text
 
 
@@ -50,6 +51,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "required": twofactor.node_requires_two_factor(user),
         "code_form": _enrolment_code_form(),
         "disable_form": DisableForm(),
+        "passkeys": Passkey.objects.filter(user=user),
     }
     if not context["enrolled"]:
         device = twofactor.pending_device(user)
