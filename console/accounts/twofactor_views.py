@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.accounts import twofactor
 from console.accounts.login_views import CodeForm
@@ -53,7 +54,8 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "disable_form": DisableForm(),
         "passkeys": Passkey.objects.filter(user=user),
     }
-    if not context["enrolled"]:
+    context["app_enrolled"] = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if not context["app_enrolled"]:
         device = twofactor.pending_device(user)
         context["secret"] = _grouped(b32encode(device.bin_key).decode())
         context["otpauth_uri"] = device.config_url

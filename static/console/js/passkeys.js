@@ -17,9 +17,10 @@ async function post(url, body) {
   return response.body;
 }
 
-function report(root, text) {
+function report(root, text, { error = false } = {}) {
   const status = root.querySelector("[data-passkey-status]");
   status.textContent = text;
+  status.className = error ? "field-error" : "help";
   status.hidden = !text;
 }
 
@@ -31,7 +32,7 @@ function showCodes(root, codes) {
 
 async function addPasskey(root) {
   const name = root.querySelector("input[name=passkey_name]").value.trim();
-  if (!name) return report(root, "Name the passkey first, e.g. 'work laptop'.");
+  if (!name) return report(root, "Name the passkey first, e.g. 'work laptop'.", { error: true });
   const options = await post(root.dataset.optionsUrl);
   const credential = await navigator.credentials.create({
     publicKey: { ...options, challenge: toBytes(options.challenge), user: { ...options.user, id: toBytes(options.user.id) }, excludeCredentials: withIds(options.excludeCredentials) },
@@ -65,7 +66,7 @@ for (const root of document.querySelectorAll("[data-passkey]")) {
   const action = root.dataset.passkey === "add" ? addPasskey : signIn;
   const button = root.querySelector("button[data-passkey-go]");
   if (!window.PublicKeyCredential) {
-    report(root, "This browser offers no passkeys (WebAuthn); use a code instead.");
+    report(root, "This browser offers no passkeys (WebAuthn); use a code instead.", { error: true });
     button.disabled = true;
     continue;
   }
@@ -75,7 +76,8 @@ for (const root of document.querySelectorAll("[data-passkey]")) {
     try {
       await action(root);
     } catch (error) {
-      report(root, error.name === "NotAllowedError" ? "The passkey request was cancelled or timed out." : error.message);
+      const text = error.name === "NotAllowedError" ? "The passkey request was cancelled or timed out." : error.message;
+      report(root, text, { error: true });
     } finally {
       button.disabled = false;
     }
