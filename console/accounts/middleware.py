@@ -1,8 +1,9 @@
 """Hold signed-in users to the second factor: verified if enrolled, enrolled if required.
 
 Runs after django-otp's `OTPMiddleware` (which sets `user.is_verified()`):
-- a session of a user with an authenticator that was not verified with a code (it began before
-  the user enrolled, or was opened without the login page) is signed out;
+- a session of a user with an authenticator or passkey that was not verified with it (it began
+  before the user enrolled, or was opened without the login page) is signed out (the API
+  answers 401);
 - a user whose node requires a second factor and who has none reaches only the enrolment page
   (and logout); pages redirect there, the API answers 403 `two_factor_required`.
 Token-authenticated API calls are not sessions: DRF authenticates them later, in the view.
@@ -36,7 +37,10 @@ class TwoFactorMiddleware:
     def _check(self, request, user):
         if has_two_factor(user):
             logout(request)
-            messages.info(request, "Sign in again with your second factor.")
+            message = "Sign in again with your second factor."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "not_authenticated"}, status=401)
+            messages.info(request, message)
             return redirect("accounts:login")
         if not node_requires_two_factor(user):
             return None

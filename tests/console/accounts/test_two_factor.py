@@ -125,6 +125,11 @@ def test_a_session_without_the_code_is_signed_out(enrolled, alice_user):
     client.force_login(alice_user)  # a session that never gave a code
     assert client.get("/").status_code == 302
     assert client.get("/accounts/").status_code == 302
+    api = Client()
+    api.force_login(alice_user)
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
 
 
 def test_turning_off_needs_the_password(enrolled, alice_user):
