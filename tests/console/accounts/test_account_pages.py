@@ -208,3 +208,25 @@ def test_disabling_a_node_signs_its_users_out(alice_user, alice):
     alice.status = alice.Status.DISABLED
     alice.save()
     assert client.get("/").status_code == 302
+
+
+def test_a_platform_admin_appoints_a_node_admin_on_the_page(platform_admin, bob):
+    client = Client()
+    client.force_login(platform_admin)
+    html = client.get("/accounts/people/").content.decode()
+    assert 'name="node"' in html
+    body = {"username": "bob2", "role": "admin", "node": "bob", "password": ""}
+    response = client.post("/accounts/people/", body)
+    assert "new-password" in response.content.decode()
+    assert User.objects.get(username="bob2").is_node_admin
+    response = client.post("/accounts/people/", {**body, "username": "x", "node": "nowhere"})
+    assert "Select a valid choice" in response.content.decode()
+    assert not User.objects.filter(username="x").exists()
+
+
+def test_the_sessions_api_does_not_revoke_another_users_session(alice_user, bob_user):
+    logged_in("alice_admin")
+    bob = logged_in("bob_admin")
+    alice_session = LoginSession.objects.get(user=alice_user)
+    assert bob.delete(f"/api/v1/sessions/{alice_session.pk}/").status_code == 404
+    assert LoginSession.objects.filter(pk=alice_session.pk).exists()
