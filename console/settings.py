@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "console.api",
     "console.demo",
     "console.pipelines",
+    "console.approvals",
     "workflows",
 ]
 
@@ -191,6 +192,10 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PRIVPAD_PREVIEW_ROWS = 100
+
+# Run outputs: the table outputs of a pipeline's runs older than its last N are removed after
+# each run (models, reports and outputs kept runs reuse stay; workflows.retention). 0: keep all.
+PRIVPAD_KEEP_RUNS = envint("PRIVPAD_KEEP_RUNS", 20, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", False)

@@ -20,8 +20,9 @@ Map:
   `backends` (Django Tasks API: embedded thread pool or django-tasks-db workers),
   `recovery` (runs left behind by a dead process become "interrupted").
 - `redaction` (a failure's text at its party, a redacted one elsewhere), `revocation` (runs
-  stopped when consent is withdrawn), `receivers` (predictions to the label owner only unless
-  approved), `ownership` (who changes a pipeline).
+  stopped when consent is withdrawn), `ownership` (who changes a pipeline).
+- `disclosure/`: the disclosure plan computed from every component's declarations, standing
+  policies, owner consent (approvals bound to the plan's fingerprint) and the privacy ledger.
 - `api/`, `api_urls`, `consumers`, `routing`: REST API and websocket.
 
 Privacy: a party's data files are read only by code running "at" that party

@@ -3,7 +3,8 @@
 Session-authenticated (AuthMiddlewareStack); only users whose node is a member of the run's
 project may connect (others are refused with close code 4403, anonymous users with 4401).
 Events arrive from the run's channel group (see `workflows.events`) and are forwarded as JSON
-with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`.
+with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`,
+`node.warning`.
 
 Each user sees messages as its party may (`workflows.redaction`): events carry a failure's
 public text, and the consumer swaps in the full text for users of the failing party. The
@@ -63,6 +64,12 @@ def _full_message(run_id: int, node_id: str) -> str | None:
     return node.message if node is not None else None
 
 
+@database_sync_to_async
+def _run_message(run_id: int, viewer: str) -> str | None:
+    run = Run.objects.filter(pk=run_id).first()
+    return state.run_message(run, viewer) if run is not None else None
+
+
 class RunConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -111,4 +118,21 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         if not await _still_member(self.scope["user"], self.project_id):
             await self.close(code=CLOSE_FORBIDDEN)
 
-    run_status = node_progress = node_log = forward
+    async def node_log(self, event: dict) -> None:
+        line = event.get("line") or {}
+        if self.party and line.get("party") == self.party and line.get("redacted"):
+            # This party's own failure line: its users read the full reason.
+            full = await _full_message(self.run_id, event["node"])
+            if full is not None:
+                line = line | {"message": f"failed at {self.party}: {full}", "redacted": False}
+                event = event | {"line": line}
+        await self.send_json(event)
+
+    async def run_status(self, event: dict) -> None:
+        if self.party and event.get("status") == "failed":
+            # The run's message names the first failure's reason as this party may read it.
+            message = await _run_message(self.run_id, self.party)
+            event = event | {"message": message if message is not None else event["message"]}
+        await self.send_json(event)
+
+    node_progress = node_warning = forward

@@ -1,7 +1,8 @@
 """Live run events on the channel layer: group `run-<id>`, dotted types.
 
-Event types: `run.status`, `node.status`, `node.progress`, `node.log` (consumers turn the dots
-into handler names and forward the JSON unchanged). Group `project-<id>` carries
+Event types: `run.status`, `node.status`, `node.progress`, `node.log` (a line with its level),
+`node.warning` (consumers turn the dots into handler names and forward the JSON, with a
+failure's full text swapped in for the failing party's users). Group `project-<id>` carries
 `project.membership` when the project's members change: every run consumer of the project
 checks that its user still belongs, and closes the socket if not.
 

@@ -6,6 +6,9 @@ quote that data: a duplicate PSI key, a cell pandas could not parse, a line of t
 text is therefore the failing party's alone. Every other party sees the error class, the node,
 the party and a fixed description of the class: never the exception's own text.
 
+A component's explained refusal (`CheckFailed`: what is wrong and how to fix it, naming columns
+and parties, never values, by its contract) is shown to everyone as it is, without its class.
+
 An error raised outside any party (the component's own thread, which by the library's contract
 handles only public facts: parameters, schemas, row counts; or the executor's own checks) names
 no party and is shown to everyone as it is.
@@ -18,6 +21,8 @@ node's message (API, websocket, run page, HTML report) goes through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from workflows.components.checks import CheckFailed
 
 # Fixed texts per error class: what went wrong, in words that carry no data value.
 DESCRIPTIONS = {
@@ -54,6 +59,8 @@ class NodeError:
 def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
     """The two views of `error`, raised in node `node_id` at `party` ("" when at no party)."""
     name = type(error).__name__
+    if isinstance(error, CheckFailed):
+        return NodeError(name, party, str(error), str(error))
     full = f"{name}: {error}"
     if not party:
         return NodeError(name, "", full, full)

@@ -31,6 +31,14 @@ class AuditEvent(models.Model):
         TWO_FACTOR_DISABLE = "two_factor_disable", "Second factor turned off"
         TWO_FACTOR_POLICY = "two_factor_policy", "Second factor requirement changed"
         ACCESS_DENIED = "access_denied", "Access denied"
+        PIPELINE_CREATE = "pipeline_create", "Pipeline created"
+        PIPELINE_UPDATE = "pipeline_update", "Pipeline edited"
+        RUN_START = "run_start", "Run started"
+        RUN_REFUSED = "run_refused", "Run refused"
+        POLICY_UPDATE = "policy_update", "Disclosure policy set"
+        APPROVAL_REQUEST = "approval_request", "Approval requested"
+        APPROVAL_APPROVE = "approval_approve", "Disclosure approved"
+        APPROVAL_REJECT = "approval_reject", "Disclosure rejected"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

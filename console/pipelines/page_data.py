@@ -61,6 +61,7 @@ def _urls(pipeline_id: int) -> dict:
         "model_zip": f"{api}/artifacts/{RUN_ID}/model.zip",
         "websocket": f"/ws/runs/{RUN_ID}/",
         "run_page": reverse("pipelines:run", args=[RUN_ID]),
+        "approval_page": reverse("approvals:detail", args=[RUN_ID]),
         "pipeline_page": reverse("pipelines:canvas", args=[pipeline_id]),
         "project_page": "",
         # plotly.js is large (~4.5 MB): the results panel loads it when a chart is first shown.

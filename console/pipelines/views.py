@@ -13,9 +13,11 @@ from django.shortcuts import redirect, render
 
 from console.accounts.models import User
 from console.pipelines.forms import EditorsForm, NewPipelineForm
+from console.pipelines.listing import pipeline_runs
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import ownership, services, state
+from workflows.api.disclosure import LedgerEntrySerializer
 from workflows.models import Pipeline
 from workflows.redaction import viewer_party
 from workflows.starters import STARTERS
@@ -39,6 +41,9 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
             graph=graph.to_dict(),
             created_by=request.user,
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", template=data["template"])
+        for note in services.template_notes(project.pk, data["template"]):
+            messages.info(request, note)
         return redirect("pipelines:canvas", pk=pipeline.pk)
     context = {"form": form, "project": project, "starters": STARTERS}
     return render(request, "pipelines/new.html", context)
@@ -47,7 +52,12 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
 @login_required
 def canvas(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = services.get_pipeline(request, pk)
-    context = {"pipeline": pipeline, "data": canvas_data(request, pipeline)}
+    services.warm_up_engines(pipeline.graph)  # while the user looks at the canvas
+    context = {
+        "pipeline": pipeline,
+        "data": canvas_data(request, pipeline),
+        "pipeline_runs": pipeline_runs(pipeline),
+    }
     return render(request, "pipelines/canvas.html", context)
 
 
@@ -57,9 +67,12 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
         "started_by": run.created_by.get_username() if run.created_by else "",
+        "disclosure": {"entries": run.disclosure.get("entries", [])},
+        "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
     data = canvas_data(request, run.pipeline, run_state)
-    return render(request, "pipelines/canvas.html", {"pipeline": run.pipeline, "data": data})
+    context = {"pipeline": run.pipeline, "data": data, "pipeline_runs": pipeline_runs(run.pipeline)}
+    return render(request, "pipelines/canvas.html", context)
 
 
 @login_required

@@ -50,6 +50,8 @@ SIG_TYPES = {"real": "real", "mm1": "mm1", "t1": "mm1", "seg3": "seg3"}
 LOSS_CLIP = 2.0**-10  # keeps log(p) inside the documented domain of the log kernel
 MIN_WEIGHT_BOUND = 1.0  # below this the products leave no room for a useful model
 _ERROR_SLACK = 1.5  # |link(z) - y| of a bounded link: at most 1 plus rounding, with room
+# Rows per piece when the loss or predictions run over a whole table (bounded temporaries).
+EVAL_BATCH = 1 << 16
 
 
 @dataclass
@@ -191,14 +193,27 @@ class SSRegression:
         return self.spu(step)(features, labels, self.weights)
 
     def _loss(self, features, labels, batch: int) -> SPUObject:
-        def loss(x, y, w):
-            z = x @ self._bounded(x, y, w, batch)
-            if self.reg_type == "linear":
-                return np.mean((z - y) * (z - y)) * 0.5
-            p = np.clip(self._link(z), LOSS_CLIP, 1 - LOSS_CLIP)
-            return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+        """The mean loss over all rows, summed `EVAL_BATCH` rows at a time on the SPU (the
+        kernels' temporaries then stay bounded whatever the row count); only the mean is
+        revealed, as before. The weights are checked against their bound first (`_bounded`:
+        the sums' bounds are what `_weight_cap` plans for)."""
+        rows = features.shape[0]
 
-        return self.spu(loss)(features, labels, self.weights)
+        def partial(start):
+            def loss(x, y, w):
+                xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
+                z = xb @ self._bounded(x, y, w, batch)
+                if self.reg_type == "linear":
+                    return np.sum((z - yb) * (z - yb)) * 0.5
+                p = np.clip(self._link(z), LOSS_CLIP, 1 - LOSS_CLIP)
+                return -np.sum(yb * np.log(p) + (1 - yb) * np.log(1 - p))
+
+            return self.spu(loss)(features, labels, self.weights)
+
+        total = partial(0)
+        for start in range(EVAL_BATCH, rows, EVAL_BATCH):
+            total = self.spu(lambda a, b: a + b)(total, partial(start))
+        return self.spu(lambda t: t / rows)(total)
 
     def _converged(self, old: SPUObject, eps: float) -> bool:
         flag = self.spu(lambda a, b: np.max(np.abs(a - b)) < eps)(old, self.weights)
@@ -209,7 +224,15 @@ class SSRegression:
         if self.weights is None:
             raise ConfigError("predict() before fit()")
         features = self._features(x)
-        return self.spu(lambda a, w: self._link(a @ w).reshape(-1))(features, self.weights)
+        pieces = [
+            self.spu(
+                lambda a, w, start=start: self._link(a[start : start + EVAL_BATCH] @ w).reshape(-1)
+            )(features, self.weights)
+            for start in range(0, max(features.shape[0], 1), EVAL_BATCH)
+        ]
+        if len(pieces) == 1:
+            return pieces[0]
+        return self.spu(lambda *parts: np.concatenate(parts))(*pieces)
 
 
 def _as_2d(t):

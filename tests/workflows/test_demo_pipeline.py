@@ -19,7 +19,16 @@ from sklearn.preprocessing import StandardScaler
 
 from console.accounts.models import User
 from console.demo.data import demo_tables
-from console.demo.pipeline import ALL_FEATURES, GAPS, KEY, LABEL, PIPELINE_NAME, SEED, TEST_SIZE
+from console.demo.pipeline import (
+    ALL_FEATURES,
+    BOB_PIPELINE_NAME,
+    GAPS,
+    KEY,
+    LABEL,
+    PIPELINE_NAME,
+    SEED,
+    TEST_SIZE,
+)
 from workflows import services
 from workflows.models import Artifact, Pipeline, Run, Status
 
@@ -85,3 +94,22 @@ def test_the_demo_runs_end_to_end_through_the_api_close_to_scikit_learn(demo):
     samples, k = bobs_copy["summary"]["samples"], bobs_copy["disclosure"]["min_rows"]
     assert 0 < len(thresholds) <= samples // k
     assert not scores & set(thresholds)
+
+
+def test_the_demo_plan_is_allowed_by_the_standing_policies_and_bobs_scoring_waits(demo):
+    alice = APIClient()
+    alice.force_authenticate(User.objects.get(username="alice"))
+    plan = alice.get(f"/api/v1/pipelines/{demo.pk}/").json()["disclosure"]
+    assert {entry["decision"] for entry in plan["entries"]} == {"allow"}
+    assert {state["state"] for state in plan["consent"].values()} == {"policy"}
+    scoring = Pipeline.objects.get(name=BOB_PIPELINE_NAME)
+    assert scoring.created_by.username == "bob"
+    bob = APIClient()
+    bob.force_authenticate(User.objects.get(username="bob"))
+    response = bob.post(f"/api/v1/pipelines/{scoring.pk}/runs/", {}, format="json")
+    assert response.status_code == 409
+    [approval] = response.json()["approvals"]
+    assert approval["party"] == "alice"
+    assert any(
+        "bob receives: id-linked prediction scores" in s for s in approval["plan"]["sentences"]
+    )

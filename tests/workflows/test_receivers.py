@@ -7,7 +7,6 @@ import pytest
 
 from core.errors import PartyFailure
 from tests.workflows.conftest import edge, node
-from workflows import services
 from workflows.components.context import RunContext
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.models import Run
@@ -46,44 +45,31 @@ def bobs_pipeline(api_bob, project, credit, shop):
     return response.json()["id"]
 
 
-def test_validation_names_the_node_and_the_owners_approval(bobs_pipeline, api_bob):
-    body = api_bob.post(f"/api/v1/pipelines/{bobs_pipeline}/validate/").json()
-    assert body["valid"] is False
-    (problem,) = body["problems"]
-    assert (problem["node"], problem["code"], problem["field"]) == (
-        "predict",
-        "receiver_needs_approval",
-        "receiver",
-    )
-    assert "alice" in problem["message"]
-    assert "approv" in problem["message"]
-
-
-def test_the_run_is_refused_before_anything_runs(bobs_pipeline, api_bob):
+def test_the_label_owners_approval_is_asked_before_anything_runs(bobs_pipeline, api_bob):
+    # The validation passes (no policy refuses it) but the plan asks alice: predictions of a
+    # model trained on her label, to bob.
+    assert api_bob.post(f"/api/v1/pipelines/{bobs_pipeline}/validate/").json()["valid"] is True
     response = api_bob.post(f"/api/v1/pipelines/{bobs_pipeline}/runs/", {}, format="json")
-    assert response.status_code == 400
-    assert response.json()["problems"][0]["code"] == "receiver_needs_approval"
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["code"] == "approval_required"
+    assert [approval["party"] for approval in body["approvals"]] == ["alice"]
     assert not Run.objects.exists()
 
 
-def test_the_label_owner_as_receiver_is_valid(api_bob, project, credit, shop):
+def test_the_label_owner_as_receiver_needs_no_approval_for_the_scores(
+    api_bob, project, credit, shop
+):
     body = {"project": project.pk, "name": "to alice", "graph": graph(credit.pk, shop.pk, "alice")}
     pipeline = api_bob.post("/api/v1/pipelines/", body, format="json").json()["id"]
+    detail = api_bob.get(f"/api/v1/pipelines/{pipeline}/").json()
     assert api_bob.post(f"/api/v1/pipelines/{pipeline}/validate/").json()["valid"] is True
-
-
-def test_an_approval_from_the_plan_lets_the_receiver_through(bobs_pipeline):
-    from workflows.models import Pipeline
-
-    pipeline = Pipeline.objects.get(pk=bobs_pipeline)
-    seen = []
-
-    def approved(receiver) -> bool:
-        seen.append((receiver.node, receiver.receiver, receiver.label_owner, receiver.label))
-        return True
-
-    assert services.validate_pipeline(pipeline, approved=approved).ok
-    assert seen == [("predict", "bob", "alice", "y")]
+    to_bob = [
+        entry
+        for entry in detail["disclosure"]["entries"]
+        if entry["node"] == "predict" and entry["recipient"] == "bob"
+    ]
+    assert to_bob == []
 
 
 def test_a_component_cannot_write_to_a_party_its_output_does_not_declare(tmp_path):

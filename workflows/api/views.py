@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
@@ -23,6 +23,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workflows import ownership, services, state
+from workflows.api.disclosure import (
+    LedgerEntrySerializer,
+    PipelineDetailSerializer,
+    ValidationResultSerializer,
+    plan_body,
+)
 from workflows.api.serializers import (
     ArtifactSerializer,
     PipelineCreateSerializer,
@@ -32,15 +38,19 @@ from workflows.api.serializers import (
     PipelineUpdateSerializer,
     RunCreateSerializer,
 )
+from workflows.changes import graph_changes
 from workflows.components import registry
-from workflows.downloads import file_download
+from workflows.disclosure.consent import ConsentMissing
+from workflows.downloads import file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
+from workflows.run_filters import RunFilter, runs_listed_for
 from workflows.starters import STARTERS
+from workflows.tabular.export import csv_name
 
 OBJECT = OpenApiTypes.OBJECT
 ERRORS = {
@@ -86,9 +96,27 @@ class ComponentCatalogue(APIView):
 
 
 class PipelineTemplates(APIView):
-    @extend_schema(summary="Templates a new pipeline can start from", responses=OBJECT)
+    @extend_schema(
+        summary="Templates a new pipeline can start from",
+        parameters=[
+            OpenApiParameter(
+                "project",
+                int,
+                description="A project of my node: each template then carries `notes`, what "
+                "it would choose there or leave to the user (a party without a dataset, text "
+                "features left out, no label).",
+            )
+        ],
+        responses=OBJECT,
+    )
     def get(self, request: Request) -> Response:
-        return Response({"templates": [starter.to_dict() for starter in STARTERS.values()]})
+        templates = [starter.to_dict() for starter in STARTERS.values()]
+        project = request.query_params.get("project")
+        if project not in (None, ""):
+            _writable(request, project)  # 404 for other nodes, 409 when archived
+            for template in templates:
+                template["notes"] = services.template_notes(int(project), template["key"])
+        return Response({"templates": templates})
 
 
 class PipelineListCreate(APIView):
@@ -123,6 +151,7 @@ class PipelineListCreate(APIView):
             graph=graph.to_dict(),
             created_by=request.user,
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", nodes=len(graph.nodes))
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -130,12 +159,18 @@ class PipelineListCreate(APIView):
 
 
 class PipelineDetail(APIView):
-    @extend_schema(summary="Read a pipeline", responses={200: PipelineSerializer, **ERRORS})
+    @extend_schema(
+        summary="Read a pipeline, with its disclosure plan",
+        description="`disclosure`: what the pipeline would disclose, from which party to which "
+        "(null while the graph has no valid node), and each source party's consent state.",
+        responses={200: PipelineDetailSerializer, **ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        plan = services.validate_pipeline(pipeline).plan
         return Response(
-            PipelineSerializer(
-                services.get_pipeline(request, pk), context={"request": request}
-            ).data
+            PipelineSerializer(pipeline, context={"request": request}).data
+            | {"disclosure": plan_body(pipeline, plan)}
         )
 
     @extend_schema(
@@ -149,11 +184,22 @@ class PipelineDetail(APIView):
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        changes = {}
         if "graph" in data:
-            data["graph"] = services.checked_graph(data["graph"]).to_dict()
+            new = services.checked_graph(data["graph"])
+            old = services.checked_graph(pipeline.graph)
+            data["graph"] = new.to_dict()
+            changes = graph_changes(old, new)
+        changes |= {
+            name: [getattr(pipeline, name), value]
+            for name, value in data.items()
+            if name != "graph" and getattr(pipeline, name) != value
+        }
         for name, value in data.items():
             setattr(pipeline, name, value)
         pipeline.save()
+        if changes:
+            services.audit_pipeline(request, pipeline, "pipeline_update", changes=changes)
         return Response(PipelineSerializer(pipeline, context={"request": request}).data)
 
     @extend_schema(
@@ -233,6 +279,7 @@ class PipelineImport(APIView):
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", imported=True)
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -243,9 +290,9 @@ class PipelineValidate(APIView):
     required_scope = "read"  # validation changes nothing: read-only tokens and viewers may ask
 
     @extend_schema(
-        summary="Validate a pipeline without running it",
+        summary="Validate a pipeline without running it; its disclosure plan",
         request=None,
-        responses={200: OBJECT, **ERRORS},
+        responses={200: ValidationResultSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
@@ -255,19 +302,23 @@ class PipelineValidate(APIView):
             for node, infos in checked.infos.items()
         }
         problems = [problem.to_dict() for problem in checked.problems]
-        return Response({"valid": checked.ok, "problems": problems, "outputs": outputs})
+        disclosure = plan_body(pipeline, checked.plan)
+        body = {"valid": checked.ok, "problems": problems, "outputs": outputs}
+        return Response(body | {"disclosure": disclosure})
 
 
 class PipelineRuns(APIView):
     required_scope = "run"  # POST starts a run: allowed to tokens with the run scope
 
     @extend_schema(
-        summary="Runs of a pipeline, newest first (no nodes; bytes sent, who started it)",
+        summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
+        "started it)",
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes")[:100]
+        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
+        runs = runs[:100]
         return Response([state.run_summary(run) for run in runs])
 
     @extend_schema(
@@ -291,7 +342,18 @@ class PipelineRuns(APIView):
                 "problems": [problem.to_dict() for problem in refused.problems],
             }
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        except ConsentMissing as missing:
+            return Response(_consent_body(request, missing), status=status.HTTP_409_CONFLICT)
         return Response(_run_body(request, run), status=status.HTTP_201_CREATED)
+
+
+def _consent_body(request: Request, missing: ConsentMissing) -> dict:
+    """409: the parties whose approval the run waits for (or who rejected the plan)."""
+    from workflows.api.disclosure import ApprovalSerializer
+
+    code = "approval_rejected" if missing.rejected else "approval_required"
+    approvals = ApprovalSerializer(missing.approvals, many=True, context={"request": request})
+    return {"detail": str(missing).capitalize() + ".", "code": code, "approvals": approvals.data}
 
 
 def _run_body(request: Request, run) -> dict:
@@ -300,8 +362,68 @@ def _run_body(request: Request, run) -> dict:
     mine = Artifact.objects.filter(
         node_run_id__in=node_runs, owner_node_id=request.user.node_id
     ).select_related("node_run")
-    body = state.run_state(run, viewer_party(request.user))
-    return body | {"artifacts": ArtifactSerializer(mine, many=True).data}
+    ledger = LedgerEntrySerializer(run.ledger.all(), many=True).data
+    disclosure = {
+        "fingerprint": run.disclosure_fingerprint,
+        "consents": run.consents,
+        "entries": run.disclosure.get("entries", []),
+    }
+    return state.run_state(run, viewer_party(request.user)) | {
+        "artifacts": ArtifactSerializer(mine, many=True).data,
+        "disclosure": disclosure,
+        "ledger": ledger,
+    }
+
+
+class RunLedger(APIView):
+    @extend_schema(
+        summary="The privacy ledger of a run: what each party actually received",
+        responses={200: LedgerEntrySerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        run = services.get_run(request, pk)
+        return Response(LedgerEntrySerializer(run.ledger.all(), many=True).data)
+
+
+RUN_LIST_LIMIT = 200
+
+
+class InvalidFilter(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_filter"
+
+
+RUN_FILTERS = [
+    OpenApiParameter("project", int, description="Only runs of this project (id)"),
+    OpenApiParameter("pipeline", int, description="Only runs of this pipeline (id)"),
+    OpenApiParameter("status", str, description="Only runs with this status"),
+    OpenApiParameter("started_by", str, description="Only runs started by this username"),
+]
+
+
+class RunList(APIView):
+    @extend_schema(
+        operation_id="v1_runs_list",
+        summary="Runs across pipelines, newest first (at most 200): every run of my node's "
+        "projects (a platform admin: every run, metadata only)",
+        parameters=RUN_FILTERS,
+        responses={200: OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        form = RunFilter(request.query_params, runs_listed_for(request.user))
+        if not form.is_valid():
+            raise InvalidFilter("Invalid filter: " + "; ".join(form.problems()))
+        runs = form.filtered().prefetch_related("nodes")[:RUN_LIST_LIMIT]
+        return Response([_listed_run(run) for run in runs])
+
+
+def _listed_run(run) -> dict:
+    pipeline = run.pipeline
+    return state.run_summary(run) | {
+        "pipeline_name": pipeline.name,
+        "project": pipeline.project_id,
+        "project_name": pipeline.project.name,
+    }
 
 
 class RunDetail(APIView):
@@ -374,6 +496,10 @@ class ArtifactDownload(APIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
+        if artifact.kind.startswith("table"):
+            name = csv_name(name)  # tables leave as CSV, whatever their format on disk
+            console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
+            return table_download(request, artifact.path, name)
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
         return file_download(request, artifact.path, name, _content_type(artifact.path))
 

@@ -308,6 +308,37 @@ VIEWS: dict[str, Callable[[dict], dict]] = {
 }
 
 
+# The few numbers a reader looks for first, per report kind: (label, path in the report).
+HEADLINES: dict[str, tuple[tuple[str, tuple[str, str]], ...]] = {
+    "binary_classification": (
+        ("AUC", ("summary", "auc")),
+        ("KS", ("summary", "ks")),
+        ("F1", ("confusion", "f1")),
+        ("Precision", ("confusion", "precision")),
+        ("Recall", ("confusion", "recall")),
+        ("Accuracy", ("confusion", "accuracy")),
+    ),
+    "regression": (
+        ("R²", ("summary", "r2")),
+        ("RMSE", ("summary", "rmse")),
+        ("MAE", ("summary", "mae")),
+        ("MAPE", ("summary", "mape")),
+    ),
+}
+
+
+def headline(report) -> list[dict]:
+    """The report's headline metrics as [{"name", "value"}] (value "" when missing), in the
+    order of HEADLINES; empty for kinds without headline metrics."""
+    if not isinstance(report, dict):
+        return []
+    metrics = []
+    for name, (section, key) in HEADLINES.get(str(report.get("kind")), ()):
+        values = report.get(section)
+        metrics.append({"name": name, "value": text(values.get(key) if values else None)})
+    return metrics
+
+
 def views(report) -> dict:
     if not isinstance(report, dict):
         return {"charts": [], "tables": [pairs("Values", {"report": report})]}

@@ -13,6 +13,7 @@ from functools import cache
 
 from django.template.loader import render_to_string
 
+from workflows.disclosure.ledger import run_ledger
 from workflows.models import Run
 from workflows.reports.collect import run_facts
 
@@ -43,7 +44,8 @@ def number_charts(facts: dict) -> None:
 def render_run_report(run: Run, node_id: int) -> str:
     facts = run_facts(run, node_id)
     number_charts(facts)
-    return render_to_string(TEMPLATE, facts | {"plotly_js": plotly_js()})
+    context = facts | {"plotly_js": plotly_js(), "ledger": run_ledger(run)}
+    return render_to_string(TEMPLATE, context)
 
 
 def report_filename(run: Run) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 
 from workflows.components.aggregates import between, grouped_cuts
 from workflows.components.context import RunContext
+from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
@@ -27,6 +28,7 @@ from workflows.components.evaluation import (
     label_param,
     prediction_param,
     read_pair,
+    report_disclosure,
     thin,
 )
 from workflows.components.params import FloatParam
@@ -227,4 +229,10 @@ COMPONENT = Component(
     infer=infer,
     check=check_one_party,
     run=run,
+    disclosure=disclose(
+        report=report_disclosure(
+            "ROC, precision-recall, KS and lift curves, bins and thresholds in full",
+            "AUC, KS, F1 and aggregated curves",
+        )
+    ),
 )

@@ -16,6 +16,7 @@ import numpy as np
 
 from workflows.components.aggregates import grouped_histogram
 from workflows.components.context import RunContext
+from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
@@ -23,6 +24,7 @@ from workflows.components.evaluation import (
     label_param,
     prediction_param,
     read_pair,
+    report_disclosure,
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext
@@ -97,4 +99,10 @@ COMPONENT = Component(
     infer=infer,
     check=check_one_party,
     run=run,
+    disclosure=disclose(
+        report=report_disclosure(
+            "error metrics and the residual histogram in full",
+            "R2, MAE, MSE and RMSE",
+        )
+    ),
 )
