@@ -11,6 +11,7 @@ from workflows.components.context import ArtifactData, RunContext
 from workflows.components.params import ParamEnv
 from workflows.components.schema import ArtifactInfo, Column
 from workflows.components.spec import InferContext
+from workflows.tabular.files import is_arrow, open_table, to_pandas
 
 TYPES = {"int64": "int", "Int64": "int", "float64": "float", "bool": "bool"}
 
@@ -65,3 +66,8 @@ def run_component(
     )
     component.run(context)
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}
+
+
+def read_table(path) -> pd.DataFrame:
+    """A table artifact (Arrow, or a legacy CSV) as pandas, every column."""
+    return to_pandas(open_table(path)) if is_arrow(path) else pd.read_csv(path)

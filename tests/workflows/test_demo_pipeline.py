@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from io import StringIO
 
-import pandas as pd
 import pytest
 from django.core.management import call_command
 from django_tasks import task_backends
@@ -29,6 +28,7 @@ from console.demo.pipeline import (
     SEED,
     TEST_SIZE,
 )
+from tests.workflows.helpers import read_table
 from workflows import services
 from workflows.models import Artifact, Pipeline, Run, Status
 
@@ -89,7 +89,7 @@ def test_the_demo_runs_end_to_end_through_the_api_close_to_scikit_learn(demo):
     predictions = Artifact.objects.filter(node_run__run=run, node_run__node_id="predict")
     assert {a.party for a in predictions} == {"alice"}
     # bob's copy of the evaluation: grouped curve points, no threshold equal to a score.
-    scores = set(pd.read_csv(predictions.get().path).iloc[:, -1])
+    scores = set(read_table(predictions.get().path).iloc[:, -1])
     thresholds = [p["threshold"] for p in bobs_copy["curves"] if p["threshold"] is not None]
     samples, k = bobs_copy["summary"]["samples"], bobs_copy["disclosure"]["min_rows"]
     assert 0 < len(thresholds) <= samples // k

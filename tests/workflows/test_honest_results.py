@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from core.errors import PartyFailure
-from tests.workflows.helpers import run_component, table
+from tests.workflows.helpers import read_table, run_component, table
 from workflows.components.checks import (
     SCALED_LIMIT,
     CheckFailed,
@@ -114,7 +114,7 @@ def test_scaled_features_train_without_warnings_at_full_precision(tmp_path):
         {"input_model": out["output_model"], "input_ds": table_in},
         PARTIES,
     )
-    scores = pd.read_csv(predicted["output_ds"].files["alice"])["pred"].to_numpy()
+    scores = read_table(predicted["output_ds"].files["alice"])["pred"].to_numpy()
     assert ((scores >= 0) & (scores <= 1)).all()
     assert abs(roc_auc_score(y, scores) - roc_auc_score(y, z)) < 0.02
 
@@ -146,7 +146,7 @@ def test_moderately_large_features_warn_and_train_at_the_planned_precision(tmp_p
         {"input_model": out["output_model"], "input_ds": table_in},
         PARTIES,
     )
-    scores = pd.read_csv(predicted["output_ds"].files["alice"])["pred"].to_numpy()
+    scores = read_table(predicted["output_ds"].files["alice"])["pred"].to_numpy()
     assert ((scores >= 0) & (scores <= 1)).all()
     assert roc_auc_score(y, scores) > 0.7
 

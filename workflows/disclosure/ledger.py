@@ -10,16 +10,10 @@ received again and are not recorded twice.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from workflows.models import LedgerEntry, NodeRun, Run
+from workflows.tabular.files import count_rows
 
-
-def count_rows(path: Path) -> int:
-    """Data rows of a CSV file (header excluded), counted without parsing it."""
-    with path.open("rb") as handle:
-        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    return max(lines - 1, 0)
+TABLE_SUFFIXES = (".arrow", ".csv")  # table parts (Arrow; CSV in runs made before Arrow)
 
 
 def record(run: Run, node: NodeRun, written: dict, parties: dict[str, int]) -> list[LedgerEntry]:
@@ -56,7 +50,7 @@ def _entry(run, node, port, recipient, path, parties, form, what, k, entries) ->
         kind=form,
         what=what,
         min_group=k,
-        rows=count_rows(path) if path.suffix == ".csv" else None,
+        rows=count_rows(path) if path.suffix in TABLE_SUFFIXES else None,
         columns=columns,
         source_parties=sources,
         consents={party: run.consents.get(party, "policy") for party in sources},
