@@ -65,6 +65,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 def _enrolment_code_form() -> CodeForm:
     form = CodeForm()
     form.fields["code"].help_text = "The 6 digits the app shows now for this account."
+    form.fields["code"].widget.attrs.pop("autofocus", None)  # a settings page: no jump
     return form
 
 

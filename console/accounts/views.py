@@ -26,6 +26,8 @@ from console.pages.errors import add_service_errors, error_text
 def account(request: HttpRequest) -> HttpResponse:
     """My account: change password, and my signed-in sessions."""
     form = PasswordChangeForm(request.user, request.POST or None)
+    # Django focuses the old password; on an overview page that would skip the skip link.
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)
     if request.method == "POST" and form.is_valid():
         form.save()
         update_session_auth_hash(request, form.user)  # keep this session, not the others
