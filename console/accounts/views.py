@@ -15,7 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.accounts import login_sessions, people, twofactor
-from console.accounts.forms import PasswordResetForm, PersonCreateForm, RoleForm, TokenForm
+from console.accounts.forms import (
+    ASSIGNABLE_BY_NODE_ADMIN,
+    PasswordResetForm,
+    PersonCreateForm,
+    RoleForm,
+    TokenForm,
+)
 from console.accounts.services import create_token, revoke_token, tokens_of
 from console.audit.log import Action, record
 from console.pages.errors import add_service_errors, error_text
@@ -121,6 +127,8 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
     """One user: change their role, (de)activate them, reset their password."""
     target = people.get_person(request, pk)
     role_form = RoleForm(initial={"role": target.role})
+    if not request.user.is_superuser:
+        role_form.fields["role"].choices = ASSIGNABLE_BY_NODE_ADMIN  # never offer "Node admin"
     reset_form = PasswordResetForm()
     if request.method == "POST":
         action = request.POST.get("action", "")

@@ -230,3 +230,9 @@ def test_the_sessions_api_does_not_revoke_another_users_session(alice_user, bob_
     alice_session = LoginSession.objects.get(user=alice_user)
     assert bob.delete(f"/api/v1/sessions/{alice_session.pk}/").status_code == 404
     assert LoginSession.objects.filter(pk=alice_session.pk).exists()
+
+
+def test_a_node_admin_is_not_offered_the_node_admin_role(alice_client, alice_viewer):
+    html = alice_client.get(f"/accounts/people/{alice_viewer.pk}/").content.decode()
+    assert '<option value="approver"' in html
+    assert '<option value="admin"' not in html
