@@ -53,9 +53,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -78,7 +80,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -156,6 +160,13 @@ PRIVPAD_DISCLOSURE_MIN_ROWS = envint("PRIVPAD_DISCLOSURE_MIN_ROWS", 20, minimum=
 PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 
 AUTH_USER_MODEL = "accounts.User"
+# Authenticator apps show this name next to the account.
+OTP_TOTP_ISSUER = "PrivPad"
+# Password login refuses users of disabled nodes; roles grant their Django permissions.
+AUTHENTICATION_BACKENDS = [
+    "console.accounts.backends.NodeAwareModelBackend",
+    "console.accounts.roles.RolePermissionBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -202,9 +213,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "console.accounts.tokens.ApiTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "console.accounts.permissions.RoleAndScope",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "console.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -227,6 +241,7 @@ SPECTACULAR_SETTINGS = {
         "NodeStatusEnum": "console.nodes.models.Node.Status",
         "ProjectStatusEnum": "console.projects.models.Project.Status",
         "UserRoleEnum": "console.accounts.models.User.Role",
+        "ApiTokenScopeEnum": "console.accounts.models.ApiToken.Scope",
         "ColumnRoleEnum": "console.datasets.models.Authorization.Role",
     },
 }

@@ -11,6 +11,9 @@ and choosing its editors are refused to others with 403 and a message naming who
   whose creator left can be handed on; they do not edit it unless they add themselves. A
   pipeline with no creator (its user was deleted) is edited by the owner node's users.
 
+Users whose role is read-only (`user.is_read_only`, the console's viewers) read pipelines and
+results but never run, edit or choose editors.
+
 Deleting a pipeline archives it: its runs, their outputs at every party and the audit trail
 stay (each party's results are its own); it leaves the project's lists and no longer runs or
 changes.
@@ -36,7 +39,15 @@ def _of_owner_node(user, pipeline: Pipeline) -> bool:
     return user.is_superuser or (user.node_id is not None and user.node_id == _owner_node(pipeline))
 
 
+def ensure_not_read_only(user, what: str) -> None:
+    """Refuse users whose role is read-only (the console's viewers: `User.is_read_only`)."""
+    if getattr(user, "is_read_only", False):
+        raise PermissionDenied(f"Viewers have read-only access and may not {what}.")
+
+
 def may_edit(user, pipeline: Pipeline) -> bool:
+    if getattr(user, "is_read_only", False):
+        return False
     if pipeline.created_by_id is None:
         return _of_owner_node(user, pipeline)
     if user.pk == pipeline.created_by_id:
@@ -45,6 +56,8 @@ def may_edit(user, pipeline: Pipeline) -> bool:
 
 
 def may_choose_editors(user, pipeline: Pipeline) -> bool:
+    if getattr(user, "is_read_only", False):
+        return False
     return user.pk == pipeline.created_by_id or _of_owner_node(user, pipeline)
 
 

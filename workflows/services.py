@@ -20,6 +20,7 @@ from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
 from workflows.models import Artifact, NodeRun, Pipeline, Run, RunSource, Status
+from workflows.ownership import ensure_not_read_only
 from workflows.ports import ProjectFacts, console_port
 from workflows.recovery import executor_id
 from workflows.validation import Validation, validate
@@ -79,7 +80,9 @@ def _audit_refused_artifact(request, pk) -> None:
 
 
 def writable_project(request, project_id) -> ProjectFacts:
+    """The project of a change or a run: 404 to non-members, 403 to viewers, 409 if archived."""
     port = console_port()
+    ensure_not_read_only(request.user, "run or change pipelines")
     if not str(project_id).isdigit():
         raise Http404("No such project.")
     # The console answers 404 (and audits the attempt) for non-members; platform admins may
@@ -282,6 +285,7 @@ def enqueue(run: Run):
 
 
 def cancel_run(request, run: Run) -> Run:
+    ensure_not_read_only(request.user, "stop runs")
     if run.is_finished:
         raise ValidationError(f"run {run.pk} has already finished ({run.status})", code="finished")
     Run.objects.filter(pk=run.pk).update(cancel_requested=True)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from console.accounts.models import User
+from console.accounts.models import ApiToken, NodeSecurityPolicy, User
 
 
 def _platform_admins_only(request) -> bool:
@@ -30,3 +30,22 @@ class PrivPadUserAdmin(UserAdmin):
         *UserAdmin.add_fieldsets,
         ("PrivPad", {"fields": ["node", "role"]}),
     ]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued on the account page or by `create_api_token`; here they are revoked."""
+
+    list_display = ["name", "user", "prefix", "scope", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "scope", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "scope", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a key shown once cannot be issued from a form that keeps no secret
+
+
+@admin.register(NodeSecurityPolicy)
+class NodeSecurityPolicyAdmin(admin.ModelAdmin):
+    list_display = ["node", "require_two_factor", "updated_at"]

@@ -1,35 +1,105 @@
-"""Account use cases: API tokens (DRF authtoken), one per user, rotated on each request."""
+"""API token use cases: issue (the key is returned once), list, revoke. Every change audited."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from rest_framework.authtoken.models import Token
+from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from console.accounts.models import ApiToken
+from console.accounts.tokens import digest_of, new_key
 from console.audit.log import Action, record
 
+NAME_MAX_LENGTH = 80
+MAX_EXPIRY_DAYS = 365
+DEFAULT_EXPIRY_DAYS = 90
+SCOPES = tuple(ApiToken.Scope.values)
 
-def create_token(request, user) -> str:
-    """Create or rotate `user`'s API token and return its key (shown once, never logged).
 
-    Users rotate their own token; platform admins may issue one for anybody. `request` is None
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def clean_token_request(name, scope, expires_in_days) -> tuple[str, str, int]:
+    """Check a token's name, scope and lifetime; raise ValidationError naming the bad field."""
+    name = str(name or "").strip()
+    if not name:
+        raise _field_error("name", "A token needs a name (what will use it?).", "required")
+    if len(name) > NAME_MAX_LENGTH:
+        raise _field_error(
+            "name", f"A token name has at most {NAME_MAX_LENGTH} characters.", "max_length"
+        )
+    if scope not in SCOPES:
+        raise _field_error(
+            "scope", f"Unknown scope {scope!r}; scopes are {', '.join(SCOPES)}.", "invalid_choice"
+        )
+    try:
+        days = int(expires_in_days)
+    except (TypeError, ValueError):
+        days = 0
+    if isinstance(expires_in_days, bool) or not 1 <= days <= MAX_EXPIRY_DAYS:
+        raise _field_error(
+            "expires_in_days",
+            f"A token expires after 1 to {MAX_EXPIRY_DAYS} days; got {expires_in_days!r}.",
+            "invalid_expiry",
+        )
+    return name, scope, days
+
+
+def create_token(
+    request,
+    user,
+    name: str = "API token",
+    scope: str = ApiToken.Scope.READ,
+    expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+) -> tuple[ApiToken, str]:
+    """Issue a token for `user`; return the row and its key (shown once, never stored or logged).
+
+    Users issue their own tokens; platform admins may issue one for anybody. `request` is None
     when called from `manage.py create_api_token` (an operator on the server).
     """
     if request is not None:
         actor = request.user
         if actor.pk != user.pk and not actor.is_superuser:
             raise PermissionDenied("Only platform admins may create tokens for other users.")
+    name, scope, days = clean_token_request(name, scope, expires_in_days)
+    key, prefix = new_key()
     with transaction.atomic():
-        rotated = Token.objects.filter(user=user).delete()[0] > 0
-        token = Token.objects.create(user=user)
-        # The target is the user, never the token: its string form is the secret key.
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=prefix,
+            digest=digest_of(key),
+            scope=scope,
+            expires_at=timezone.now() + timedelta(days=days),
+        )
         record(
             request,
             Action.TOKEN_CREATE,
             user=request.user if request is not None else user,
-            target=user,
+            target=token,
             node=user.node,
-            rotated=rotated,
+            owner=user.get_username(),
+            scope=scope,
+            expires_at=token.expires_at.isoformat(),
             via="api" if request is not None else "command",
         )
-    return token.key
+    return token, key
+
+
+def tokens_of(user):
+    return ApiToken.objects.filter(user=user)
+
+
+def revoke_token(request, token: ApiToken) -> ApiToken:
+    """Revoke one of the requesting user's tokens (platform admins: anybody's)."""
+    if token.user_id != request.user.pk and not request.user.is_superuser:
+        raise PermissionDenied("You may revoke only your own tokens.")
+    if token.revoked_at is not None:
+        raise _field_error("token", f"Token '{token.name}' is already revoked.", "revoked")
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record(request, Action.TOKEN_REVOKE, target=token, node=token.user.node)
+    return token

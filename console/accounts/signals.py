@@ -3,18 +3,23 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from console.accounts.login_sessions import forget_session, remember_login
 from console.audit.log import Action, Outcome, record
 
 
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs) -> None:
     record(request, Action.LOGIN, user=user)
+    if request is not None:
+        remember_login(request, user)
 
 
 @receiver(user_logged_out)
 def audit_logout(sender, request, user, **kwargs) -> None:
     if user is not None:
         record(request, Action.LOGOUT, user=user)
+    session = getattr(request, "session", None)
+    forget_session(getattr(session, "session_key", None))
 
 
 @receiver(user_login_failed)

@@ -1,19 +1,185 @@
-"""Account pages: the API token page (login and logout are Django's views with our template)."""
+"""Account pages: my account (password, sessions, API tokens) and people (node admins).
 
+Login and logout are Django's views with our template. Every page reads and writes through the
+services of this app, which check who may do what.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from console.accounts.services import create_token
+from console.accounts import login_sessions, people, twofactor
+from console.accounts.forms import (
+    ASSIGNABLE_BY_NODE_ADMIN,
+    PasswordResetForm,
+    PersonCreateForm,
+    RoleForm,
+    TokenForm,
+)
+from console.accounts.services import create_token, revoke_token, tokens_of
+from console.audit.log import Action, record
+from console.pages.errors import add_service_errors, error_text
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def token(request: HttpRequest) -> HttpResponse:
-    """Create or rotate the user's API token; the key is shown once, right after creation."""
-    new_key = create_token(request, request.user) if request.method == "POST" else None
-    existing = Token.objects.filter(user=request.user).first()
-    context = {"new_key": new_key, "existing": existing}
-    return render(request, "accounts/token.html", context)
+def account(request: HttpRequest) -> HttpResponse:
+    """My account: change password, and my signed-in sessions."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    # Django focuses the old password; on an overview page that would skip the skip link.
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)  # keep this session, not the others
+        record(request, Action.PASSWORD_CHANGE, target=request.user)
+        messages.success(request, "Your password was changed.")
+        return redirect("accounts:account")
+    context = {
+        "form": form,
+        "sessions": login_sessions.sessions_of(request.user),
+        "two_factor": twofactor.has_two_factor(request.user),
+    }
+    return render(request, "accounts/account.html", context)
+
+
+@login_required
+@require_POST
+def session_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    login_sessions.revoke_session(request, pk)
+    messages.success(request, "The session was signed out.")
+    return redirect("accounts:account")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """My API tokens: create one (its key is shown once, on this response only) or revoke."""
+    form = TokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_key = create_token(request, request.user, **form.cleaned_data)
+            form = TokenForm()
+        except ValidationError as error:
+            add_service_errors(form, error)
+    context = {"form": form, "new_key": new_key, "tokens": tokens_of(request.user)}
+    return render(request, "accounts/tokens.html", context)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = tokens_of(request.user).filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    try:
+        revoke_token(request, token)
+        messages.success(request, f"Token '{token.name}' was revoked: it no longer works.")
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    return redirect("accounts:tokens")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def people_list(request: HttpRequest) -> HttpResponse:
+    """The users of my node (platform admins: of every node), and a form to add one."""
+    users = people.people_for(request.user)
+    form = PersonCreateForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person, password = people.create_person(request, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _created(request, person, password)
+    context = {
+        "users": users,
+        "form": form,
+        "with_two_factor": set(
+            TOTPDevice.objects.filter(user__in=users, confirmed=True).values_list(
+                "user_id", flat=True
+            )
+        ),
+        "requires_two_factor": twofactor.node_requires_two_factor(request.user),
+    }
+    return render(request, "accounts/people.html", context)
+
+
+def _created(request: HttpRequest, person, password: str) -> HttpResponse:
+    messages.success(request, f"User '{person.username}' was created.")
+    if password:
+        # The generated password is rendered once, in this response, never stored in clear.
+        context = {"person": person, "new_password": password}
+        return render(request, "accounts/person_password.html", context)
+    return redirect("accounts:person", pk=person.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person(request: HttpRequest, pk: int) -> HttpResponse:
+    """One user: change their role, (de)activate them, reset their password."""
+    target = people.get_person(request, pk)
+    role_form = RoleForm(initial={"role": target.role})
+    if not request.user.is_superuser:
+        role_form.fields["role"].choices = ASSIGNABLE_BY_NODE_ADMIN  # never offer "Node admin"
+    reset_form = PasswordResetForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            response = _apply(request, target, action)
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+            response = None
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+            response = None
+        if response is not None:
+            return response
+        return redirect("accounts:person", pk=target.pk)
+    context = {
+        "person": target,
+        "role_form": role_form,
+        "reset_form": reset_form,
+        "may_change": _may_change(request.user, target),
+        "has_two_factor": twofactor.has_two_factor(target),
+    }
+    return render(request, "accounts/person.html", context)
+
+
+def _may_change(actor, target) -> bool:
+    try:
+        people.ensure_may_manage(actor, target)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def _apply(request: HttpRequest, target, action: str) -> HttpResponse | None:
+    """Carry out one POSTed action; a response only when a new password must be shown."""
+    if action == "role":
+        form = RoleForm(request.POST)
+        role = form.cleaned_data["role"] if form.is_valid() else request.POST.get("role")
+        people.update_person(request, target, role=role)
+        messages.success(request, f"{target.username} is now {target.get_role_display()}.")
+    elif action in ("deactivate", "activate"):
+        people.update_person(request, target, is_active=action == "activate")
+        messages.success(request, f"{target.username} was {action}d.")
+    elif action == "reset_two_factor":
+        people.reset_two_factor(request, target)
+        messages.success(request, f"The second factor of {target.username} was removed.")
+    elif action == "reset_password":
+        password = people.reset_password(request, target, request.POST.get("password", ""))
+        messages.success(request, f"The password of {target.username} was reset.")
+        if password:
+            context = {"person": target, "new_password": password}
+            return render(request, "accounts/person_password.html", context)
+    else:
+        raise ValidationError(f"Unknown action {action!r}.", code="invalid_action")
+    return None

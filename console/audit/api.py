@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
+from console.accounts.permissions import RoleAndScope
 from console.api.schema import errors
 from console.audit.log import events_visible_to
 from console.audit.serializers import AuditEventSerializer, AuditFilterSerializer
@@ -21,7 +22,7 @@ class CanReadAudit(BasePermission):
 
 class AuditList(generics.ListAPIView):
     serializer_class = AuditEventSerializer
-    permission_classes = [IsAuthenticated, CanReadAudit]
+    permission_classes = [IsAuthenticated, RoleAndScope, CanReadAudit]
 
     def get_queryset(self):
         filters = AuditFilterSerializer(data=self.request.query_params)

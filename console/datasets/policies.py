@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.roles import ensure_may_change
 from console.api.schema import errors
 from console.audit.log import Action, record
 from console.datasets.access import get_dataset_for_owner
@@ -64,6 +65,7 @@ def clean_policy(data, project_parties: list[str]) -> dict:
 
 def set_policy(request, authorization: Authorization, data) -> Authorization:
     """Store the owner's standing policy on an active authorisation (audited)."""
+    ensure_may_change(request.user, "change disclosure policies")
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     if not authorization.is_active:
         raise ValidationError(

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from console.accounts.roles import ensure_may_change
 from console.audit.log import Action, Outcome, record
 from console.datasets.access import get_dataset_for_owner
 from console.datasets.models import Authorization, Dataset
@@ -71,6 +72,7 @@ def field_error(field: str, message: str, code: str) -> ValidationError:
 
 def create_dataset(request, uploaded_file, name: str, description: str = "") -> Dataset:
     """Profile the uploaded CSV and store it in the user's node; audited either way."""
+    ensure_may_change(request.user, "upload datasets")
     staged: Path | None = None
     try:
         node = _node_of(request.user)
@@ -304,6 +306,7 @@ def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None
 
 def delete_dataset(request, dataset: Dataset) -> None:
     """Remove the dataset's row (its authorisations go with it) and its file; owner only."""
+    ensure_may_change(request.user, "delete datasets")
     dataset = get_dataset_for_owner(request, dataset.pk)
     path = dataset.path
     parked = path.with_name(f".{path.name}.deleting")
@@ -357,6 +360,7 @@ def delimiter_of(dataset: Dataset) -> str:
 
 def authorize_dataset(request, dataset: Dataset, project, column_roles: dict) -> Authorization:
     """Authorise the dataset to a project its node belongs to, with a role per column."""
+    ensure_may_change(request.user, "authorise datasets")
     dataset = get_dataset_for_owner(request, dataset.pk)
     if not project.has_member(dataset.node):
         raise field_error(
@@ -449,6 +453,7 @@ def suggested_roles(dataset: Dataset) -> dict[str, Suggestion]:
 def update_column_roles(request, authorization: Authorization, column_roles) -> Authorization:
     """Change the roles of an active authorisation (owner node only, active project): a new
     version supersedes it; the old version is closed and kept. Returns the new version."""
+    ensure_may_change(request.user, "change column roles")
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     ensure_active(authorization.project)
     roles = clean_column_roles(dataset, column_roles)
@@ -516,6 +521,7 @@ def _role_counts(roles: dict[str, str]) -> dict[str, int]:
 
 def revoke_authorization(request, authorization: Authorization) -> Authorization:
     """Withdraw an authorisation (owner node only); members stop seeing the dataset."""
+    ensure_may_change(request.user, "revoke authorisations")
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     with transaction.atomic():
         current = Authorization.objects.select_for_update().get(pk=authorization.pk)

@@ -55,7 +55,8 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
     context = {
         "mine": visible.filter(node_id=node_id),
         "shared": shared_rows,
-        "has_node": node_id is not None,
+        # Upload buttons: users of a node who may change things (not viewers).
+        "has_node": node_id is not None and not request.user.is_read_only,
     }
     return render(request, "datasets/list.html", context)
 
@@ -65,8 +66,8 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     """The upload page. Browsers with JS upload through the API with a progress bar; this
     form POST is the same upload without JS."""
-    if request.user.node_id is None:
-        messages.error(request, "Only users of a node can upload datasets.")
+    if request.user.node_id is None or request.user.is_read_only:
+        messages.error(request, "Only users of a node who are not viewers upload datasets.")
         return redirect("datasets:list")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

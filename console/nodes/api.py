@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 
+from console.accounts.permissions import RoleAndScope
 from console.api.schema import errors
 from console.nodes.models import Node
 from console.nodes.serializers import NodeSerializer, NodeUpdateSerializer
@@ -29,7 +30,7 @@ class IsPlatformAdminOrReadOnly(BasePermission):
 class NodeListCreate(generics.ListCreateAPIView):
     queryset = Node.objects.all()
     serializer_class = NodeSerializer
-    permission_classes = [IsAuthenticated, IsPlatformAdminOrReadOnly]
+    permission_classes = [IsAuthenticated, RoleAndScope, IsPlatformAdminOrReadOnly]
 
     def perform_create(self, serializer) -> None:
         serializer.instance = register_node(self.request, **serializer.validated_data)
@@ -49,7 +50,7 @@ class NodeListCreate(generics.ListCreateAPIView):
 class NodeDetail(generics.RetrieveUpdateAPIView):
     queryset = Node.objects.all()
     serializer_class = NodeUpdateSerializer
-    permission_classes = [IsAuthenticated, IsPlatformAdminOrReadOnly]
+    permission_classes = [IsAuthenticated, RoleAndScope, IsPlatformAdminOrReadOnly]
     lookup_field = "name"
 
     def perform_update(self, serializer) -> None:

@@ -80,7 +80,7 @@ def canvas_data(request, pipeline, run_state: dict | None = None) -> dict:
     return {
         "mode": "run" if run_state else "edit",
         "readonly": bool(run_state) or project.is_archived or not member or not editor,
-        "readonly_reason": _readonly_reason(project, member, run_state, pipeline, editor),
+        "readonly_reason": _readonly_reason(project, member, run_state, pipeline, editor, user),
         "pipeline": {
             "id": pipeline.pk,
             "name": pipeline.name,
@@ -99,13 +99,17 @@ def canvas_data(request, pipeline, run_state: dict | None = None) -> dict:
     }
 
 
-def _readonly_reason(project: Project, member: bool, run_state, pipeline, editor: bool) -> str:
+def _readonly_reason(
+    project: Project, member: bool, run_state, pipeline, editor: bool, user
+) -> str:
     if run_state:
         return "A past run: the canvas shows the pipeline as it was when the run started."
     if project.is_archived:
         return "The project is archived: its pipelines are read-only."
     if not member:
         return "Only member nodes edit this project's pipelines."
+    if getattr(user, "is_read_only", False):
+        return "Read-only: viewers open pipelines and results but do not run or edit them."
     if not editor:
         creator = pipeline.created_by.get_username() if pipeline.created_by else "its creator"
         return (

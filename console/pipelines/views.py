@@ -29,6 +29,7 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
     if project.is_archived or not project.memberships.filter(node_id=request.user.node_id):
         messages.error(request, "Only member nodes add pipelines to an active project.")
         return redirect("projects:detail", pk=project.pk)
+    ownership.ensure_not_read_only(request.user, "add pipelines")
     form = NewPipelineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from console.accounts.roles import ensure_may_change
 from console.audit.log import Action, record
 from console.nodes.models import Node
 from console.projects.models import Project, ProjectMember
@@ -40,8 +41,9 @@ def ensure_active(project: Project) -> None:
 
 
 def ensure_owner(request, project: Project) -> None:
-    """Only users of the owner node (or platform admins) manage a project."""
+    """Only users of the owner node (or platform admins) manage a project; never viewers."""
     user = request.user
+    ensure_may_change(user, "manage projects")
     if user.is_superuser or (user.node_id is not None and user.node_id == project.owner_node_id):
         return
     raise PermissionDenied(f"Only the owner node '{project.owner_node.name}' manages this project.")
@@ -61,6 +63,7 @@ def _clean_name(name) -> str:
 def create_project(request, name: str, description: str = "") -> Project:
     """Create a project owned by the user's node, which becomes its first member."""
     user = request.user
+    ensure_may_change(user, "create projects")
     if user.node_id is None:
         raise ValidationError(
             "Only users who belong to a node can create projects: a project is owned by a node.",

@@ -21,14 +21,14 @@ from console.projects.models import Project
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     projects = with_counts(projects_visible_to(request.user))
-    can_create = request.user.node_id is not None
+    can_create = request.user.node_id is not None and not request.user.is_read_only
     return render(request, "projects/list.html", {"projects": projects, "can_create": can_create})
 
 
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
-    if request.user.node_id is None:
-        messages.error(request, "Only users of a node can create projects.")
+    if request.user.node_id is None or request.user.is_read_only:
+        messages.error(request, "Only users of a node who are not viewers create projects.")
         return redirect("projects:list")
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -52,7 +52,7 @@ def _authorizations(project: Project) -> list[dict]:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_user(request, pk)
     is_owner = request.user.node_id == project.owner_node_id
-    can_manage = is_owner and not project.is_archived
+    can_manage = is_owner and not project.is_archived and not request.user.is_read_only
     context = {
         "project": project,
         "memberships": project.memberships.select_related("node", "added_by"),
@@ -61,7 +61,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_manage": can_manage,
         "member_form": AddMemberForm(project) if can_manage else None,
         "pipelines": with_last_run(project_pipelines(project)),
-        "can_add_pipeline": not project.is_archived and project.has_member(request.user.node),
+        "can_add_pipeline": not (project.is_archived or request.user.is_read_only)
+        and project.has_member(request.user.node),
     }
     return render(request, "projects/detail.html", context)
 

@@ -57,7 +57,7 @@ def alice_user(alice) -> User:
 
 @pytest.fixture
 def alice_member_user(alice) -> User:
-    return make_user("alice_analyst", alice, role=User.Role.MEMBER)
+    return make_user("alice_analyst", alice, role=User.Role.ANALYST)
 
 
 @pytest.fixture

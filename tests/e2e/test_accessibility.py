@@ -19,6 +19,7 @@ import pytest
 from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
+from console.accounts.models import User
 from console.datasets.models import Dataset
 from tests.e2e.pages_helpers import axe_problems, demo_world, log_in_as, open_page
 
@@ -34,6 +35,11 @@ def check(page, base: str, label: str, failures: dict) -> None:
     problems = axe_problems(page, base)
     if problems:
         failures[label] = problems
+
+
+def _a_viewer_of_alice() -> User:
+    alice = User.objects.get(username="alice")
+    return User.objects.create_user("alice_viewer", password="x", node=alice.node, role="viewer")
 
 
 def node_admin_pages(world) -> list[str]:
@@ -56,7 +62,11 @@ def node_admin_pages(world) -> list[str]:
         f"/runs/?pipeline={pipeline.pk}&status=succeeded",
         "/audit/",
         "/nodes/",
-        "/accounts/token/",
+        "/accounts/",
+        "/accounts/tokens/",
+        "/accounts/two-factor/",
+        "/accounts/people/",
+        f"/accounts/people/{_a_viewer_of_alice().pk}/",
         "/no/such/page/",
     ]
 

@@ -287,6 +287,8 @@ class PipelineImport(APIView):
 
 
 class PipelineValidate(APIView):
+    required_scope = "read"  # validation changes nothing: read-only tokens and viewers may ask
+
     @extend_schema(
         summary="Validate a pipeline without running it; its disclosure plan",
         request=None,
@@ -306,6 +308,8 @@ class PipelineValidate(APIView):
 
 
 class PipelineRuns(APIView):
+    required_scope = "run"  # POST starts a run: allowed to tokens with the run scope
+
     @extend_schema(
         summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
         "started it)",
@@ -449,6 +453,8 @@ class RunNodeResult(APIView):
 
 
 class RunCancel(APIView):
+    required_scope = "run"
+
     @extend_schema(
         summary="Cancel a run (running work stops at its next progress point)",
         request=None,

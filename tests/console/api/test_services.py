@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import RequestFactory
-from rest_framework.authtoken.models import Token
 
+from console.accounts.models import ApiToken
 from console.accounts.services import create_token
+from console.accounts.tokens import digest_of
 from console.audit.models import AuditEvent
 from console.datasets.models import Authorization, Dataset
 from console.nodes.models import Node
@@ -162,14 +163,18 @@ def test_it_validates_nodes(platform_admin, alice):
         update_node(request, alice, name="eve")
 
 
-def test_it_rotates_the_callers_token(alice_user):
-    first = create_token(request_for(alice_user), alice_user)
-    second = create_token(request_for(alice_user), alice_user)
-    assert first != second
-    assert Token.objects.get(user=alice_user).key == second
+def test_it_issues_tokens_stored_as_digests(alice_user):
+    first, first_key = create_token(request_for(alice_user), alice_user, "one", "read", 30)
+    second, second_key = create_token(request_for(alice_user), alice_user, "two", "run", 30)
+    assert first_key != second_key
+    # Issuing a second token does not invalidate the first; neither key is stored.
+    assert ApiToken.objects.filter(user=alice_user).count() == 2
+    assert ApiToken.objects.get(digest=digest_of(second_key)).scope == "run"
+    assert not ApiToken.objects.filter(digest=second_key).exists()
     event = last_event("token_create")
-    assert event.detail == {"rotated": True, "via": "api"}
-    assert second not in event.target_repr
+    assert event.detail["via"] == "api"
+    assert event.detail["scope"] == "run"
+    assert second_key not in event.target_repr + str(event.detail)
 
 
 def test_it_refuses_tokens_for_other_users_unless_platform_admin(

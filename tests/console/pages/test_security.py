@@ -72,7 +72,7 @@ def _post_urls(dataset, project, authorization, carol) -> list[tuple[str, dict]]
         (f"/datasets/authorizations/{authorization.pk}/revoke/", {}),
         (f"/datasets/{dataset.pk}/delete/", {}),
         ("/datasets/upload/", {"name": "n"}),
-        ("/accounts/token/", {}),
+        ("/accounts/tokens/", {}),
         ("/accounts/logout/", {}),
         ("/nodes/", {"name": "n"}),
     ]
@@ -104,13 +104,13 @@ def test_it_accepts_a_form_post_with_the_token(csrf_client):
 
 
 def test_it_puts_a_csrf_token_in_every_post_form(alice_client, dataset, project, carol):
-    for url in ("/", f"/projects/{project.pk}/", f"/datasets/{dataset.pk}/", "/accounts/token/"):
+    for url in ("/", f"/projects/{project.pk}/", f"/datasets/{dataset.pk}/", "/accounts/tokens/"):
         page = alice_client.get(url).content.decode()
         assert page.count('method="post"') == page.count('name="csrfmiddlewaretoken"'), url
 
 
 def test_it_uses_no_inline_script(alice_client, dataset, project):
-    for url in ("/", "/datasets/upload/", f"/datasets/{dataset.pk}/", "/accounts/token/"):
+    for url in ("/", "/datasets/upload/", f"/datasets/{dataset.pk}/", "/accounts/tokens/"):
         page = alice_client.get(url).content.decode()
         assert page.count("<script") == page.count('<script type="module" src='), url
         assert " onclick=" not in page

@@ -1,4 +1,4 @@
-// API token page: copy the freshly created token to the clipboard.
+// API tokens page (and the shown-once password page): copy a freshly shown secret.
 for (const button of document.querySelectorAll("[data-copy-target]")) {
   button.addEventListener("click", async () => {
     const source = document.getElementById(button.dataset.copyTarget);
