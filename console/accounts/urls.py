@@ -14,4 +14,5 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("token/", views.token, name="token"),
+    path("language/", views.set_language, name="set_language"),
 ]
