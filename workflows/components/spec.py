@@ -21,11 +21,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from workflows.components.disclosure import Disclosure, check_declared
 from workflows.components.params import Param, ParamEnv
 from workflows.components.schema import ArtifactInfo, PortType
 
-CATEGORIES = ("io", "data_prep", "data_filter", "preprocessing", "stats", "ml", "evaluation")
+# Palette order; the labels are shown in the console's language.
+CATEGORY_LABELS = {
+    "io": _("Input"),
+    "data_prep": _("Data preparation"),
+    "data_filter": _("Data filtering"),
+    "preprocessing": _("Feature engineering"),
+    "stats": _("Statistics"),
+    "ml": _("Machine learning"),
+    "evaluation": _("Evaluation"),
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,7 @@ class Component:
             "name": self.name,
             "version": self.version,
             "category": self.category,
+            "category_label": CATEGORY_LABELS[self.category],
             "label": self.label,
             "description": self.description,
             "inputs": [port.describe() for port in self.inputs],

@@ -130,7 +130,7 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "id": node.node_id,
         "component": node.component,
         "version": node.version,
-        "label": component.label if component else node.component,
+        "label": str(component.label) if component else node.component,
         "status": node.status,
         "message": message_for(node, viewer),
         "party": node.party,

@@ -16,6 +16,7 @@ only when every class has at least k rows. Withheld statistics are null and name
 from __future__ import annotations
 
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
@@ -141,9 +142,11 @@ COMPONENT = Component(
     name="table_statistics",
     version="1.0.0",
     category="stats",
-    label="Table statistics",
-    description="Count, nulls, mean, std, min, quartiles, max, skewness and kurtosis per column.",
-    inputs=(table_port("input_ds", "Table"),),
+    label=_("Table statistics"),
+    description=_(
+        "Count, nulls, mean, std, min, quartiles, max, skewness and kurtosis per column."
+    ),
+    inputs=(table_port("input_ds", _("Table")),),
     outputs=(report_port(),),
     params=(
         ColumnsParam(
@@ -151,7 +154,7 @@ COMPONENT = Component(
             port="input_ds",
             roles=("id", "feature", "label"),
             default=[],
-            help="Columns to describe (none: every usable column).",
+            help=_("Columns to describe (none: every usable column)."),
         ),
     ),
     infer=infer,
