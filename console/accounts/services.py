@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from console.audit.log import Action, record
@@ -18,7 +19,7 @@ def create_token(request, user) -> str:
     if request is not None:
         actor = request.user
         if actor.pk != user.pk and not actor.is_superuser:
-            raise PermissionDenied("Only platform admins may create tokens for other users.")
+            raise PermissionDenied(_("Only platform admins may create tokens for other users."))
     with transaction.atomic():
         rotated = Token.objects.filter(user=user).delete()[0] > 0
         token = Token.objects.create(user=user)

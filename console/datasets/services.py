@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.audit.log import Action, Outcome, record
 from console.datasets.access import get_dataset_for_owner
@@ -96,7 +97,7 @@ def create_dataset(request, uploaded_file, name: str, description: str = "") -> 
 def _node_of(user):
     if not user.is_authenticated or user.node_id is None:
         raise ValidationError(
-            "Only users of a node can upload datasets; your account belongs to no node.",
+            _("Only users of a node can upload datasets; your account belongs to no node."),
             code="no_node",
         )
     return user.node
@@ -300,7 +301,8 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
         _header, rows = read_rows(dataset.path, dataset.encoding, limit)
     except FileNotFoundError:
         raise ValidationError(
-            f"The file of dataset '{dataset.name}' is missing from the node's storage.",
+            _("The file of dataset '%(dataset)s' is missing from the node's storage.")
+            % {"dataset": dataset.name},
             code="file_missing",
         ) from None
     record(request, Action.PREVIEW, target=dataset, node=dataset.node, rows=len(rows))

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from console.nodes.forms import NodeForm
@@ -27,7 +28,9 @@ def node_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Node “{node.display_name}” registered.")
+            messages.success(
+                request, _("Node “%(node)s” registered.") % {"node": node.display_name}
+            )
             return redirect("nodes:list")
     nodes = Node.objects.annotate(user_count=Count("users", distinct=True))
     return render(request, "nodes/list.html", {"nodes": nodes, "form": form})
