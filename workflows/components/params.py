@@ -100,8 +100,8 @@ class Param:
         described = {
             "name": self.name,
             "kind": self.kind,
-            "label": self.label or default_label(self.name),
-            "help": self.help,
+            "label": str(self.label or default_label(self.name)),
+            "help": str(self.help),
             "required": self.required,
         }
         if not self.required:

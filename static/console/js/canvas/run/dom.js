@@ -1,5 +1,6 @@
 // Small DOM and URL helpers shared by the run tools (no framework: elements built in code,
 // text always set as textContent, never as HTML).
+import { gettext } from "../../lib/i18n.js";
 
 /** `el("td", {className: "num"}, "12")`: an element with properties/attributes and children. */
 export function el(tag, props = {}, ...children) {
@@ -41,14 +42,14 @@ export function websocketUrl(path) {
 
 export const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted", "revoked"]);
 export const STATUS_LABELS = {
-  pending: "Pending",
-  running: "Running",
-  succeeded: "Succeeded",
-  failed: "Failed",
-  cancelled: "Cancelled",
-  skipped: "Skipped",
-  interrupted: "Interrupted",
-  revoked: "Revoked",
+  pending: gettext("Pending"),
+  running: gettext("Running"),
+  succeeded: gettext("Succeeded"),
+  failed: gettext("Failed"),
+  cancelled: gettext("Cancelled"),
+  skipped: gettext("Skipped"),
+  interrupted: gettext("Interrupted"),
+  revoked: gettext("Revoked"),
 };
 
 /** A status badge using console.css's run-status-<status> colours. */
