@@ -35,7 +35,7 @@ export function errorMessage(body, status) {
 /** fetch() with the session cookie and CSRF token; resolves to {ok, status, body}. */
 export async function apiFetch(url, options = {}) {
   const headers = new Headers(options.headers || {});
-  headers.set(gettext("Accept"), "application/json");
+  headers.set("Accept", "application/json");
   if (options.method && options.method !== "GET") headers.set("X-CSRFToken", csrfToken());
   const response = await fetch(url, { credentials: "same-origin", ...options, headers });
   const body = await response.json().catch(() => null);
@@ -52,7 +52,7 @@ export function uploadWithProgress(url, formData, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
-    xhr.setRequestHeader(gettext("Accept"), "application/json");
+    xhr.setRequestHeader("Accept", "application/json");
     xhr.responseType = "json";
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded, event.total);
