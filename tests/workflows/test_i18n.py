@@ -1,0 +1,134 @@
+"""Chinese users: the canvas page, the run report and their CSV downloads (BOM or GBK)."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+from django.utils import translation
+from rest_framework.test import APIClient
+
+from tests.workflows.runs import run_now
+from workflows.models import Artifact, Status
+from workflows.reports.render import render_run_report
+
+ZH = "zh-hans"
+CHINESE_ROWS = "id,city,note\nc001,北京,优质客户\nc002,上海,\n"
+
+
+@pytest.fixture
+def succeeded(credit_pipeline):
+    run = run_now(credit_pipeline)
+    assert run.status == Status.SUCCEEDED, run.message
+    return run
+
+
+@pytest.fixture
+def chinese_table(succeeded):
+    """Alice's own output table, its text made Chinese (as stored: UTF-8, no BOM)."""
+    table = Artifact.objects.get(
+        node_run__run=succeeded, node_run__node_id="fill", port="output_ds"
+    )
+    table.path.write_text(CHINESE_ROWS, encoding="utf-8")
+    return table
+
+
+@pytest.fixture
+def alice_browser(alice_user):
+    """Alice signed in with a session, as the console's pages download (her language applies)."""
+    client = APIClient()
+    client.force_login(alice_user)
+    return client
+
+
+def prefer(user, language: str) -> None:
+    user.language = language
+    user.save(update_fields=["language"])
+
+
+def download(client, table, query: str = ""):
+    response = client.get(f"/api/v1/artifacts/{table.pk}/download/{query}")
+    body = b"".join(response.streaming_content) if response.status_code == 200 else None
+    return response, body
+
+
+def test_the_canvas_page_is_chinese_for_a_chinese_user(credit_pipeline, alice_client, alice_user):
+    prefer(alice_user, ZH)
+    html = alice_client.get(f"/pipelines/{credit_pipeline.pk}/").content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert ">配置</button>" in html
+    assert ">结果</button>" in html
+    assert 'aria-label="流水线图"' in html
+    assert '<script src="/jsi18n/"></script>' in html
+
+
+def test_the_javascript_catalogue_is_served_locally_in_the_users_language(alice_client, alice_user):
+    prefer(alice_user, ZH)
+    script = alice_client.get("/jsi18n/").content.decode()
+    assert '"Run all": "\\u5168\\u90e8\\u8fd0\\u884c"' in script  # 全部运行
+    prefer(alice_user, "en")
+    assert "Run all" not in alice_client.get("/jsi18n/").content.decode()
+
+
+def test_the_run_report_follows_the_active_language(succeeded, alice):
+    with translation.override(ZH):
+        html = render_run_report(succeeded, alice.pk)
+    assert '<html lang="zh-hans">' in html
+    assert "隐私台账" in html
+    assert "参数与结果" in html
+    assert "全表统计" in html  # the component's Chinese label in the node table
+    with translation.override("en"):
+        assert "Privacy ledger" in render_run_report(succeeded, alice.pk)
+
+
+def test_an_english_user_gets_the_stored_bytes(chinese_table, api_alice):
+    response, body = download(api_alice, chinese_table)
+    assert response.status_code == 200
+    assert body == CHINESE_ROWS.encode("utf-8")
+
+
+def test_a_chinese_user_gets_utf8_with_a_bom_by_default(chinese_table, alice_browser, alice_user):
+    prefer(alice_user, ZH)
+    response, body = download(alice_browser, chinese_table)
+    assert response.status_code == 200
+    assert body == codecs.BOM_UTF8 + CHINESE_ROWS.encode("utf-8")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_gbk_on_request(chinese_table, api_alice):
+    response, body = download(api_alice, chinese_table, "?encoding=gbk")
+    assert response.status_code == 200
+    assert body == CHINESE_ROWS.encode("gbk")
+    assert response["Content-Type"] == "text/csv; charset=gbk"
+
+
+def test_a_chinese_user_may_still_ask_for_plain_utf8(chinese_table, alice_browser, alice_user):
+    prefer(alice_user, ZH)
+    _, body = download(alice_browser, chinese_table, "?encoding=utf-8")
+    assert body == CHINESE_ROWS.encode("utf-8")
+
+
+def test_gbk_refuses_a_character_it_cannot_write_naming_the_line(chinese_table, api_alice):
+    chinese_table.path.write_text(CHINESE_ROWS + "c003,深圳,😀\n", encoding="utf-8")
+    response, _ = download(api_alice, chinese_table, "?encoding=gbk")
+    assert response.status_code == 400
+    message = response.json()["errors"]["encoding"][0]
+    assert "Line 4" in message
+    assert "😀" in message
+    assert "UTF-8" in message
+
+
+def test_an_unknown_encoding_is_refused_with_the_choices(chinese_table, api_alice):
+    response, _ = download(api_alice, chinese_table, "?encoding=latin-9")
+    assert response.status_code == 400
+    message = response.json()["errors"]["encoding"][0]
+    assert "latin-9" in message
+    assert "utf-8, utf-8-sig, gbk" in message
+
+
+def test_a_multibyte_character_split_between_chunks_survives(chinese_table, api_alice, monkeypatch):
+    from workflows import downloads
+
+    monkeypatch.setattr(downloads, "CHUNK_BYTES", 7)  # splits 北京 and 优质客户 mid-character
+    _, body = download(api_alice, chinese_table, "?encoding=gbk")
+    assert body.decode("gbk") == CHINESE_ROWS
