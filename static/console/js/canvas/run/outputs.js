@@ -47,7 +47,10 @@ function ownPart(part, output, context) {
   const { data } = context;
   const links = [];
   if (part.kind.startsWith("table")) {
-    links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.artifact_download, data.placeholders, { run: part.id }), download: "" }, gettext("Download CSV")));
+    const href = fillUrl(data.urls.artifact_download, data.placeholders, { run: part.id });
+    links.push(el("a", { className: "button button-small", href, download: "" }, gettext("Download CSV")));
+    // Excel on Chinese Windows reads GBK; the default download carries a BOM for Chinese users.
+    links.push(el("a", { className: "button button-small", href: `${href}?encoding=gbk`, download: "", title: gettext("CSV in GBK, for Excel on Chinese Windows") }, gettext("CSV (GBK)")));
   } else if (part.kind === "model") {
     links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.model_zip, data.placeholders, { run: part.id }), download: "" }, gettext("Download model (zip)")));
   }
