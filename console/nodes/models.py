@@ -14,9 +14,9 @@ class Node(models.Model):
         REMOTE = "remote", "Remote (party agent at an address)"
 
     class Status(models.TextChoices):
-        ONLINE = "online", "Online"
-        OFFLINE = "offline", "Offline"
-        DISABLED = "disabled", "Disabled"
+        ONLINE = "online", _("Online")
+        OFFLINE = "offline", _("Offline")
+        DISABLED = "disabled", _("Disabled")
 
     name = models.SlugField(max_length=40, unique=True, help_text=_("Short id, e.g. 'alice'."))
     display_name = models.CharField(max_length=120)

@@ -32,7 +32,7 @@ export function createLogDrawer(root) {
   const list = el("ol", { className: "log-lines" });
   const empty = el("p", { className: "log-empty" }, gettext("No log lines yet. Run the pipeline to see each node's progress here."));
   const body = el("div", { id: "log-body", className: "log-body", role: "log", "aria-label": gettext("Log lines"), tabIndex: 0, hidden: true }, empty, list);
-  const tools = el("div", { className: "log-tools" }, filter, el("label", { className: "log-follow" }, follow, " This node only"));
+  const tools = el("div", { className: "log-tools" }, filter, el("label", { className: "log-follow" }, follow, ` ${gettext("This node only")}`));
   root.replaceChildren(el("div", { className: "log-head" }, toggle, latest, tools), body);
   root.classList.add("is-collapsed");
 
