@@ -64,8 +64,7 @@ test: install-dev system-deps lint
 # Refresh the translation catalogues from the marked strings, then compile them. The compiled
 # .mo files are committed (`make run` needs no GNU gettext); a test fails when a marked string
 # has no zh-hans translation or a .mo is older than its .po (tests/console/test_translations.py).
-MESSAGE_OPTIONS := --no-obsolete --ignore=.venv --ignore=tests --ignore=var \
-	--ignore='static/vendor/*' --ignore=static/console/js/canvas/model.js
+MESSAGE_OPTIONS := --no-obsolete --ignore=.venv --ignore=tests --ignore=var --ignore='static/vendor/*'
 messages: install system-deps
 	$(PY) manage.py makemessages -l zh_Hans $(MESSAGE_OPTIONS)
 	$(PY) manage.py makemessages -d djangojs -l zh_Hans $(MESSAGE_OPTIONS)

@@ -28,7 +28,6 @@ MAKEMESSAGES_OPTIONS = [
     "--ignore=tests",
     "--ignore=var",
     "--ignore=static/vendor/*",
-    "--ignore=static/console/js/canvas/model.js",
 ]
 SOURCES = ("manage.py", "console", "workflows", "templates", "static/console", "locale")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")

@@ -14,18 +14,18 @@ import { apiFetch } from "../lib/api.js";
 import { el } from "./run/dom.js";
 import { format, gettext } from "../lib/i18n.js";
 
-const FORMS = { aggregate: "aggregate", model: "model", ids: "ids", row_level: "row-level" };
+const FORMS = { aggregate: gettext("aggregate"), model: gettext("model"), ids: gettext("ids"), row_level: gettext("row-level") };
 const DECISIONS = {
   allow: [gettext("Allowed by policy"), "is-allowed"],
   ask: [gettext("Needs approval"), "is-asked"],
   refuse: [gettext("Refused by policy"), "is-refused"],
 };
 const CONSENT = {
-  policy: "allowed by its standing policy",
-  not_requested: "approval needed: it is requested when the pipeline is run",
-  pending: "approval requested, waiting for a decision",
-  approved: "approved this exact plan",
-  rejected: "rejected this plan",
+  policy: gettext("allowed by its standing policy"),
+  not_requested: gettext("approval needed: it is requested when the pipeline is run"),
+  pending: gettext("approval requested, waiting for a decision"),
+  approved: gettext("approved this exact plan"),
+  rejected: gettext("rejected this plan"),
 };
 const BADGE_COLOURS = { allow: "#1d7a4c", ask: "#b7791f", refuse: "#b42a2a", ran: "#3d6fb0" };
 
@@ -55,7 +55,7 @@ function entryItem(entry, bus, view) {
 
 function approvalsLink(data, approval) {
   const href = data.urls.approval_page ? data.urls.approval_page.replace(/0\/$/, `${approval}/`) : "#";
-  return el("a", { href }, `request #${approval}`);
+  return el("a", { href }, format(gettext("request #%(id)s"), { id: approval }));
 }
 
 function consentLine(data, party, state) {
@@ -101,7 +101,7 @@ function ledgerList(run) {
   const rows = run.ledger || [];
   if (!rows.length) return el("p", { className: "disclosure-none" }, gettext("No party received anything derived from another party's data in this run."));
   const consentText = (consents) => Object.entries(consents).map(([party, how]) => `${party}: ${how === "policy" ? "standing policy" : `approval #${how}`}`).join("; ");
-  const scale = (row) => [FORMS[row.kind], row.min_group ? `groups of at least ${row.min_group} rows` : "", row.rows === null ? "" : `${row.rows.toLocaleString()} rows`].filter(Boolean).join(" · ");
+  const scale = (row) => [FORMS[row.kind], row.min_group ? format(gettext("groups of at least %(size)s rows"), { size: row.min_group }) : "", row.rows === null ? "" : format(gettext("%(rows)s rows"), { rows: row.rows.toLocaleString() })].filter(Boolean).join(" · ");
   return el("ul", { className: "ledger-list" }, rows.map((row) => el("li", { className: "ledger-entry", dataset: { recipient: row.recipient, kind: row.kind } },
     el("p", {}, el("strong", {}, row.recipient), ` received ${row.what}`),
     el("p", { className: "help" }, `${scale(row)} · through ${row.node_id}.${row.port}`),
@@ -134,7 +134,7 @@ export function mountDisclosure({ data, bus, view, root }) {
           markup: [
             { tagName: "rect", selector: "button", attrs: { x: -22, y: -9, width: 44, height: 18, rx: 9, fill: BADGE_COLOURS[decision], cursor: "pointer", "data-disclosure": decision } },
             { tagName: "text", selector: "icon", textContent: `⇢ ${entries.length}`, attrs: { fill: "#fff", "font-size": 11, "text-anchor": "middle", y: 4, "pointer-events": "none" } },
-            { tagName: "title", textContent: `Discloses to ${recipients}${DECISIONS[decision] ? `: ${DECISIONS[decision][0].toLowerCase()}` : ""}` },
+            { tagName: "title", textContent: format(gettext("Discloses to %(recipients)s"), { recipients }) + (DECISIONS[decision] ? `: ${DECISIONS[decision][0].toLowerCase()}` : "") },
           ],
           onClick: () => bus.dispatchEvent(new CustomEvent("tab:show", { detail: { tab: "disclosure" } })),
         },

@@ -24,7 +24,7 @@ function row(run, data, currentId) {
       el("span", { title: gettext("Bytes the parties sent each other") }, typeof run.comm_bytes === "number" ? `${formatBytes(run.comm_bytes)} sent` : "")),
     el("div", { className: "run-row-meta" },
       el("span", {}, scopeText(run)),
-      el("span", {}, run.started_by ? `by ${run.started_by}` : "started by no user")),
+      el("span", {}, run.started_by ? format(gettext("by %(user)s"), { user: run.started_by }) : gettext("started by no user"))),
     run.message ? el("p", { className: `run-row-message${["failed", "revoked"].includes(run.status) ? " is-error" : ""}` }, run.message) : null);
 }
 

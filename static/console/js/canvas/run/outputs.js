@@ -54,7 +54,7 @@ function ownPart(part, output, context) {
   } else if (part.kind === "model") {
     links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.model_zip, data.placeholders, { run: part.id }), download: "" }, gettext("Download model (zip)")));
   }
-  const facts = [part.rows !== null && part.rows !== undefined ? `${part.rows.toLocaleString()} rows` : null, part.size].filter(Boolean).join(" · ");
+  const facts = [part.rows !== null && part.rows !== undefined ? format(gettext("%(rows)s rows"), { rows: part.rows.toLocaleString() }) : null, part.size].filter(Boolean).join(" · ");
   const preview = part.preview
     ? dataTable(part.preview.columns, part.preview.rows, format(gettext("First %(rows_length)s of %(toLocaleString)s rows (your part)"), { rows_length: part.preview.rows.length, toLocaleString: (part.rows ?? part.preview.rows.length).toLocaleString() }))
     : null;
