@@ -59,15 +59,20 @@ export function statusBadge(status) {
 
 export { durationText } from "../../lib/format.js";
 
-/** A local date and time, short: "22 Nov, 08:14:03". */
+// Dates are written in the console's language (the page's lang), not the browser's.
+function pageLocale() {
+  return document.documentElement.lang || undefined;
+}
+
+/** A local date and time, short: "22 Nov, 08:14:03" (in Chinese "12月4日 08:14:03"). */
 export function whenText(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(iso).toLocaleString(pageLocale(), { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 /** A local time of day for log lines: "08:14:03". */
 export function timeText(iso) {
   if (!iso) return "";
   const moment = new Date(iso);
-  return Number.isNaN(moment.getTime()) ? String(iso) : moment.toLocaleTimeString(undefined, { hour12: false });
+  return Number.isNaN(moment.getTime()) ? String(iso) : moment.toLocaleTimeString(pageLocale(), { hour12: false });
 }
