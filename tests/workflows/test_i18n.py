@@ -77,6 +77,8 @@ def test_the_run_report_follows_the_active_language(succeeded, alice):
     assert "隐私台账" in html
     assert "参数与结果" in html
     assert "全表统计" in html  # the component's Chinese label in the node table
+    assert "列统计" in html  # a report table's title, translated when shown
+    assert "等频分箱" in html
     with translation.override("en"):
         assert "Privacy ledger" in render_run_report(succeeded, alice.pk)
 
@@ -132,3 +134,13 @@ def test_a_multibyte_character_split_between_chunks_survives(chinese_table, api_
     monkeypatch.setattr(downloads, "CHUNK_BYTES", 7)  # splits 北京 and 优质客户 mid-character
     _, body = download(api_alice, chinese_table, "?encoding=gbk")
     assert body.decode("gbk") == CHINESE_ROWS
+
+
+def test_the_results_panel_shows_report_titles_in_chinese(succeeded, alice_browser, alice_user):
+    prefer(alice_user, ZH)
+    response = alice_browser.get(f"/api/v1/runs/{succeeded.pk}/nodes/eval/")
+    assert response.status_code == 200
+    (report,) = [output for output in response.json()["outputs"] if output["kind"] == "report"]
+    assert report["title"] == "二分类评估"
+    assert [chart["title"] for chart in report["charts"]][:2] == ["ROC 曲线", "精确率-召回率曲线"]
+    assert report["tables"][0]["title"] == "概要"

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workflows.components import registry
 from workflows.components.schema import PortType
@@ -170,7 +171,8 @@ def report_views(artifact: Artifact) -> dict:
         return {"missing": True}
     report = json.loads(artifact.path.read_text(encoding="utf-8"))
     title = report.get("title") if isinstance(report, dict) else None
-    return {"title": title or "", "headline": headline(report), **views(report)}
+    # Stored titles are the components' English labels: shown in the reader's language.
+    return {"title": gettext(title) if title else "", "headline": headline(report), **views(report)}
 
 
 def node_result(run: Run, node_id: str, requester_node: int) -> dict | None:
