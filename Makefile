@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps lint serve demo clean network
+.PHONY: run test install install-dev system-deps lint serve demo clean network messages
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -35,6 +35,8 @@ system-deps:
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v xgettext >/dev/null 2>&1 || missing="$$missing gettext"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -63,6 +65,15 @@ lint: install-dev
 test: install-dev system-deps lint
 	$(PY) -m pytest
 	$(PY) -m pytest tests/console --postgres -q
+
+# Refresh the translation catalogues from the marked strings, then compile them. The compiled
+# .mo files are committed (`make run` needs no GNU gettext); a test fails when a marked string
+# has no zh-hans translation or a .mo is older than its .po (tests/console/test_translations.py).
+MESSAGE_OPTIONS := --no-obsolete --ignore=.venv --ignore=tests --ignore=var --ignore='static/vendor/*'
+messages: install system-deps
+	$(PY) manage.py makemessages -l zh_Hans $(MESSAGE_OPTIONS)
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans $(MESSAGE_OPTIONS)
+	$(PY) manage.py compilemessages -l zh_Hans
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

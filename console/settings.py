@@ -77,10 +77,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Language from the session/cookie or the browser; a signed-in user's saved preference
+    # wins (UserLanguageMiddleware below, once the user is known).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "console.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -177,7 +181,11 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "pages:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-LANGUAGE_CODE = "en-us"
+# English by default; Simplified Chinese for users who choose it (their saved preference,
+# the language switcher, or their browser's Accept-Language).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = envstr("PRIVPAD_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -213,7 +221,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "console.accounts.tokens.ApiTokenAuthentication",
+        # People's hashed, scoped, expiring tokens, also applying the user's saved language.
+        "console.accounts.authentication.LanguageTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",

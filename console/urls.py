@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("approvals/", include("console.approvals.urls")),
     path("runs/", include("console.pipelines.runs_urls")),
     path("api/v1/", include("console.api.urls")),
+    # The translations the browser modules use (gettext() in static/console/js), served here.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

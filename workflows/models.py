@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Pipeline(models.Model):
@@ -41,15 +42,15 @@ class Pipeline(models.Model):
 
 
 class Status(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    SKIPPED = "skipped", "Skipped"
-    INTERRUPTED = "interrupted", "Interrupted"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    SKIPPED = "skipped", _("Skipped")
+    INTERRUPTED = "interrupted", _("Interrupted")
     # Consent was withdrawn while it ran (`workflows.revocation`): stopped, nothing delivered.
-    REVOKED = "revoked", "Revoked"
+    REVOKED = "revoked", _("Revoked")
 
 
 FINISHED = frozenset(
@@ -171,9 +172,9 @@ class Approval(models.Model):
     """
 
     class Decision(models.TextChoices):
-        PENDING = "pending", "Waiting for a decision"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Waiting for a decision")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="approvals")
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")

@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 from workflows.components.schema import NUMERIC_TYPES
 from workflows.graph import Edge, Graph, Node
 from workflows.ports import SourceTable
@@ -56,7 +58,7 @@ class Starter:
     build: Callable[[Sequence[str], dict[int, SourceTable]], Graph]
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "label": self.label, "description": self.description}
+        return {"key": self.key, "label": str(self.label), "description": str(self.description)}
 
 
 def _node(node_id: str, component: str, column: int, row: float, **params) -> Node:
@@ -197,20 +199,24 @@ def credit_risk(parties: Sequence[str], sources: dict[int, SourceTable]) -> Grap
 STARTERS = {
     starter.key: starter
     for starter in (
-        Starter("blank", "Blank", "An empty canvas.", blank),
+        Starter("blank", _("Blank"), _("An empty canvas."), blank),
         Starter(
             "joint_audience",
-            "Joint audience (PSI)",
-            "Each party's dataset joined by private set intersection on its id column, "
-            "with statistics of the joint audience.",
+            _("Joint audience (PSI)"),
+            _(
+                "Each party's dataset joined by private set intersection on its id column, "
+                "with statistics of the joint audience."
+            ),
             joint_audience,
         ),
         Starter(
             "credit_risk",
-            "Credit risk binary classification",
-            "PSI, train/test split, missing values and scaling, secret-shared logistic "
-            "regression, prediction for the label holder and binary classification "
-            "evaluation (ROC, KS, lift).",
+            _("Credit risk binary classification"),
+            _(
+                "PSI, train/test split, missing values and scaling, secret-shared logistic "
+                "regression, prediction for the label holder and binary classification "
+                "evaluation (ROC, KS, lift)."
+            ),
             credit_risk,
         ),
     )

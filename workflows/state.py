@@ -31,7 +31,7 @@ _cancel_lock = threading.Lock()
 def component_label(node: NodeRun) -> str:
     """The component's name for people ("SS-LR training"), or its key if it is unknown."""
     component = registry().get(node.component, node.version)
-    return component.label if component else node.component
+    return str(component.label) if component else node.component
 
 
 def node_state(

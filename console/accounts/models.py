@@ -12,15 +12,16 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        NODE_ADMIN = "admin", "Node admin"
-        APPROVER = "approver", "Approver"
-        ANALYST = "analyst", "Analyst"
-        VIEWER = "viewer", "Viewer"
+        NODE_ADMIN = "admin", _("Node admin")
+        APPROVER = "approver", _("Approver")
+        ANALYST = "analyst", _("Analyst")
+        VIEWER = "viewer", _("Viewer")
 
     node = models.ForeignKey(
         "nodes.Node",
@@ -28,9 +29,16 @@ class User(AbstractUser):
         blank=True,
         on_delete=models.PROTECT,
         related_name="users",
-        help_text="The party this user acts for. Empty only for platform admins.",
+        help_text=_("The party this user acts for. Empty only for platform admins."),
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANALYST)
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("The console's language for this user; empty follows the browser."),
+    )
 
     @property
     def is_platform_admin(self) -> bool:
@@ -63,9 +71,9 @@ class ApiToken(models.Model):
     """
 
     class Scope(models.TextChoices):
-        READ = "read", "Read (safe methods only)"
-        RUN = "run", "Run (read, plus starting and cancelling runs)"
-        ADMIN = "admin", "Admin (everything the user may do)"
+        READ = "read", _("Read (safe methods only)")
+        RUN = "run", _("Run (read, plus starting and cancelling runs)")
+        ADMIN = "admin", _("Admin (everything the user may do)")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -118,7 +126,7 @@ class NodeSecurityPolicy(models.Model):
 
     node = models.OneToOneField("nodes.Node", on_delete=models.CASCADE, related_name="security")
     require_two_factor = models.BooleanField(
-        default=False, help_text="Every user of the node must sign in with a second factor."
+        default=False, help_text=_("Every user of the node must sign in with a second factor.")
     )
     updated_at = models.DateTimeField(auto_now=True)
 

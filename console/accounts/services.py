@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.accounts.models import ApiToken
 from console.accounts.tokens import digest_of, new_key
@@ -26,14 +27,19 @@ def clean_token_request(name, scope, expires_in_days) -> tuple[str, str, int]:
     """Check a token's name, scope and lifetime; raise ValidationError naming the bad field."""
     name = str(name or "").strip()
     if not name:
-        raise _field_error("name", "A token needs a name (what will use it?).", "required")
+        raise _field_error("name", _("A token needs a name (what will use it?)."), "required")
     if len(name) > NAME_MAX_LENGTH:
         raise _field_error(
-            "name", f"A token name has at most {NAME_MAX_LENGTH} characters.", "max_length"
+            "name",
+            _("A token name has at most %(count)d characters.") % {"count": NAME_MAX_LENGTH},
+            "max_length",
         )
     if scope not in SCOPES:
         raise _field_error(
-            "scope", f"Unknown scope {scope!r}; scopes are {', '.join(SCOPES)}.", "invalid_choice"
+            "scope",
+            _("Unknown scope %(scope)r; scopes are %(scopes)s.")
+            % {"scope": scope, "scopes": ", ".join(SCOPES)},
+            "invalid_choice",
         )
     try:
         days = int(expires_in_days)
@@ -42,7 +48,8 @@ def clean_token_request(name, scope, expires_in_days) -> tuple[str, str, int]:
     if isinstance(expires_in_days, bool) or not 1 <= days <= MAX_EXPIRY_DAYS:
         raise _field_error(
             "expires_in_days",
-            f"A token expires after 1 to {MAX_EXPIRY_DAYS} days; got {expires_in_days!r}.",
+            _("A token expires after 1 to %(max)d days; got %(value)r.")
+            % {"max": MAX_EXPIRY_DAYS, "value": expires_in_days},
             "invalid_expiry",
         )
     return name, scope, days
@@ -63,7 +70,7 @@ def create_token(
     if request is not None:
         actor = request.user
         if actor.pk != user.pk and not actor.is_superuser:
-            raise PermissionDenied("Only platform admins may create tokens for other users.")
+            raise PermissionDenied(_("Only platform admins may create tokens for other users."))
     name, scope, days = clean_token_request(name, scope, expires_in_days)
     key, prefix = new_key()
     with transaction.atomic():
@@ -96,9 +103,10 @@ def tokens_of(user):
 def revoke_token(request, token: ApiToken) -> ApiToken:
     """Revoke one of the requesting user's tokens (platform admins: anybody's)."""
     if token.user_id != request.user.pk and not request.user.is_superuser:
-        raise PermissionDenied("You may revoke only your own tokens.")
+        raise PermissionDenied(_("You may revoke only your own tokens."))
     if token.revoked_at is not None:
-        raise _field_error("token", f"Token '{token.name}' is already revoked.", "revoked")
+        message = _("Token '%(name)s' is already revoked.") % {"name": token.name}
+        raise _field_error("token", message, "revoked")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     record(request, Action.TOKEN_REVOKE, target=token, node=token.user.node)

@@ -24,4 +24,5 @@ urlpatterns = [
     path("people/", views.people_list, name="people"),
     path("people/two-factor/", twofactor_views.node_requirement, name="node-two-factor"),
     path("people/<int:pk>/", views.person, name="person"),
+    path("language/", views.set_language, name="set_language"),
 ]

@@ -1,9 +1,10 @@
-"""Account pages: my account (password, sessions, API tokens) and people (node admins).
+"""Account pages: my account (password, sessions, API tokens, language) and people (node admins).
 
 Login and logout are Django's views with our template. Every page reads and writes through the
 services of this app, which check who may do what.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,8 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -38,7 +41,7 @@ def account(request: HttpRequest) -> HttpResponse:
         form.save()
         update_session_auth_hash(request, form.user)  # keep this session, not the others
         record(request, Action.PASSWORD_CHANGE, target=request.user)
-        messages.success(request, "Your password was changed.")
+        messages.success(request, _("Your password was changed."))
         return redirect("accounts:account")
     context = {
         "form": form,
@@ -52,7 +55,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def session_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     login_sessions.revoke_session(request, pk)
-    messages.success(request, "The session was signed out.")
+    messages.success(request, _("The session was signed out."))
     return redirect("accounts:account")
 
 
@@ -77,10 +80,13 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = tokens_of(request.user).filter(pk=pk).first()
     if token is None:
-        raise Http404("No such token.")
+        raise Http404(_("No such token."))
     try:
         revoke_token(request, token)
-        messages.success(request, f"Token '{token.name}' was revoked: it no longer works.")
+        messages.success(
+            request,
+            _("Token '%(name)s' was revoked: it no longer works.") % {"name": token.name},
+        )
     except ValidationError as error:
         messages.error(request, error_text(error))
     return redirect("accounts:tokens")
@@ -113,7 +119,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
 
 
 def _created(request: HttpRequest, person, password: str) -> HttpResponse:
-    messages.success(request, f"User '{person.username}' was created.")
+    messages.success(request, _("User '%(username)s' was created.") % {"username": person.username})
     if password:
         # The generated password is rendered once, in this response, never stored in clear.
         context = {"person": person, "new_password": password}
@@ -167,19 +173,46 @@ def _apply(request: HttpRequest, target, action: str) -> HttpResponse | None:
         form = RoleForm(request.POST)
         role = form.cleaned_data["role"] if form.is_valid() else request.POST.get("role")
         people.update_person(request, target, role=role)
-        messages.success(request, f"{target.username} is now {target.get_role_display()}.")
+        messages.success(
+            request,
+            _("%(username)s is now %(role)s.")
+            % {"username": target.username, "role": target.get_role_display()},
+        )
     elif action in ("deactivate", "activate"):
         people.update_person(request, target, is_active=action == "activate")
-        messages.success(request, f"{target.username} was {action}d.")
+        if action == "activate":
+            done = _("%(username)s was activated.")
+        else:
+            done = _("%(username)s was deactivated.")
+        messages.success(request, done % {"username": target.username})
     elif action == "reset_two_factor":
         people.reset_two_factor(request, target)
-        messages.success(request, f"The second factor of {target.username} was removed.")
+        messages.success(
+            request,
+            _("The second factor of %(username)s was removed.") % {"username": target.username},
+        )
     elif action == "reset_password":
         password = people.reset_password(request, target, request.POST.get("password", ""))
-        messages.success(request, f"The password of {target.username} was reset.")
+        messages.success(
+            request, _("The password of %(username)s was reset.") % {"username": target.username}
+        )
         if password:
             context = {"person": target, "new_password": password}
             return render(request, "accounts/person_password.html", context)
     else:
-        raise ValidationError(f"Unknown action {action!r}.", code="invalid_action")
+        raise ValidationError(
+            _("Unknown action %(action)r.") % {"action": action}, code="invalid_action"
+        )
     return None
+
+
+@require_http_methods(["POST"])
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's `set_language` (cookie, safe redirect), and for a signed-in user also the saved
+    preference, so the choice follows them to every device they sign in from."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get(i18n_views.LANGUAGE_QUERY_PARAMETER, "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return response

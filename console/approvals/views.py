@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from workflows.api.approvals import approvals_for, get_approval, to_decide
 from workflows.disclosure import consent
@@ -28,7 +29,7 @@ class DecisionForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown to the requester and kept in the audit log.",
+        help_text=_("Shown to the requester and kept in the audit log."),
     )
 
 
@@ -64,7 +65,11 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             verb = "approved" if approve else "rejected"
-            messages.success(request, f"You {verb} the disclosure plan of {approval.pipeline}.")
+            messages.success(
+                request,
+                _("You %(verb)s the disclosure plan of %(pipeline)s.")
+                % {"verb": verb, "pipeline": approval.pipeline},
+            )
         return redirect("approvals:detail", pk=approval.pk)
     runs = Run.objects.filter(
         pipeline=approval.pipeline, disclosure_fingerprint=approval.fingerprint

@@ -1,16 +1,17 @@
 """Filters of the audit log page."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from console.audit.models import AuditEvent
 
 
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
-        required=False, choices=[("", "All actions"), *AuditEvent.Action.choices]
+        required=False, choices=[("", _("All actions")), *AuditEvent.Action.choices]
     )
     outcome = forms.ChoiceField(
-        required=False, choices=[("", "All outcomes"), *AuditEvent.Outcome.choices]
+        required=False, choices=[("", _("All outcomes")), *AuditEvent.Outcome.choices]
     )
 
     def filter(self, events):

@@ -2,54 +2,55 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
-        LOGIN = "login", "Login"
-        LOGIN_FAILED = "login_failed", "Failed login"
-        LOGOUT = "logout", "Logout"
-        UPLOAD = "upload", "Upload"
-        PREVIEW = "preview", "Preview"
-        DOWNLOAD = "download", "Download"
-        DELETE = "delete", "Delete"
-        AUTHORIZE = "authorize", "Authorise"
-        REVOKE = "revoke", "Revoke"
-        PROJECT_CREATE = "project_create", "Project created"
-        PROJECT_UPDATE = "project_update", "Project updated"
-        MEMBER_ADD = "member_add", "Member added"
-        MEMBER_REMOVE = "member_remove", "Member removed"
-        NODE_REGISTER = "node_register", "Node registered"
-        TOKEN_CREATE = "token_create", "API token created"
-        TOKEN_REVOKE = "token_revoke", "API token revoked"
-        USER_CREATE = "user_create", "User created"
-        USER_UPDATE = "user_update", "User changed"
-        PASSWORD_RESET = "password_reset", "Password reset"
-        PASSWORD_CHANGE = "password_change", "Password changed"
-        SESSION_REVOKE = "session_revoke", "Session revoked"
-        TWO_FACTOR_ENABLE = "two_factor_enable", "Second factor turned on"
-        TWO_FACTOR_DISABLE = "two_factor_disable", "Second factor turned off"
-        TWO_FACTOR_POLICY = "two_factor_policy", "Second factor requirement changed"
-        ACCESS_DENIED = "access_denied", "Access denied"
-        PIPELINE_CREATE = "pipeline_create", "Pipeline created"
-        PIPELINE_UPDATE = "pipeline_update", "Pipeline edited"
-        RUN_START = "run_start", "Run started"
-        RUN_REFUSED = "run_refused", "Run refused"
-        POLICY_UPDATE = "policy_update", "Disclosure policy set"
-        APPROVAL_REQUEST = "approval_request", "Approval requested"
-        APPROVAL_APPROVE = "approval_approve", "Disclosure approved"
-        APPROVAL_REJECT = "approval_reject", "Disclosure rejected"
-        NODE_INIT = "node_init", "Node identity created"
-        INVITATION_CREATE = "invitation_create", "Pairing invitation created"
-        INVITATION_REVOKE = "invitation_revoke", "Pairing invitation revoked"
-        NODE_PAIR = "node_pair", "Node paired"
-        ROUTE_UPDATE = "route_update", "Route changed"
-        NODE_CALL = "node_call", "Node-to-node call"
+        LOGIN = "login", _("Login")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOGOUT = "logout", _("Logout")
+        UPLOAD = "upload", _("Upload")
+        PREVIEW = "preview", _("Preview")
+        DOWNLOAD = "download", _("Download")
+        DELETE = "delete", _("Delete")
+        AUTHORIZE = "authorize", _("Authorise")
+        REVOKE = "revoke", _("Revoke")
+        PROJECT_CREATE = "project_create", _("Project created")
+        PROJECT_UPDATE = "project_update", _("Project updated")
+        MEMBER_ADD = "member_add", _("Member added")
+        MEMBER_REMOVE = "member_remove", _("Member removed")
+        NODE_REGISTER = "node_register", _("Node registered")
+        TOKEN_CREATE = "token_create", _("API token created")
+        TOKEN_REVOKE = "token_revoke", _("API token revoked")
+        USER_CREATE = "user_create", _("User created")
+        USER_UPDATE = "user_update", _("User changed")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSWORD_CHANGE = "password_change", _("Password changed")
+        SESSION_REVOKE = "session_revoke", _("Session revoked")
+        TWO_FACTOR_ENABLE = "two_factor_enable", _("Second factor turned on")
+        TWO_FACTOR_DISABLE = "two_factor_disable", _("Second factor turned off")
+        TWO_FACTOR_POLICY = "two_factor_policy", _("Second factor requirement changed")
+        ACCESS_DENIED = "access_denied", _("Access denied")
+        PIPELINE_CREATE = "pipeline_create", _("Pipeline created")
+        PIPELINE_UPDATE = "pipeline_update", _("Pipeline edited")
+        RUN_START = "run_start", _("Run started")
+        RUN_REFUSED = "run_refused", _("Run refused")
+        POLICY_UPDATE = "policy_update", _("Disclosure policy set")
+        APPROVAL_REQUEST = "approval_request", _("Approval requested")
+        APPROVAL_APPROVE = "approval_approve", _("Disclosure approved")
+        APPROVAL_REJECT = "approval_reject", _("Disclosure rejected")
+        NODE_INIT = "node_init", _("Node identity created")
+        INVITATION_CREATE = "invitation_create", _("Pairing invitation created")
+        INVITATION_REVOKE = "invitation_revoke", _("Pairing invitation revoked")
+        NODE_PAIR = "node_pair", _("Node paired")
+        ROUTE_UPDATE = "route_update", _("Route changed")
+        NODE_CALL = "node_call", _("Node-to-node call")
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success", "Success"
-        DENIED = "denied", "Denied"
-        FAILED = "failed", "Failed"
+        SUCCESS = "success", _("Success")
+        DENIED = "denied", _("Denied")
+        FAILED = "failed", _("Failed")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

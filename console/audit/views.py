@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from console.audit.forms import AuditFilterForm
 from console.audit.log import events_visible_to
@@ -15,7 +16,7 @@ PAGE_SIZE = 50
 def event_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (user.is_superuser or user.is_node_admin):
-        raise Http404("The audit log is for node admins and platform admins.")
+        raise Http404(_("The audit log is for node admins and platform admins."))
     form = AuditFilterForm(request.GET or None)
     events = form.filter(events_visible_to(user))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))

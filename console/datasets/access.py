@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from console.audit.log import Action, Outcome, record
 from console.datasets.models import Authorization, Dataset
@@ -40,13 +41,13 @@ def _deny(request, dataset: Dataset | None, reason: str) -> None:
             outcome=Outcome.DENIED,
             reason=reason,
         )
-    raise Http404("No such dataset.")
+    raise Http404(_("No such dataset."))
 
 
 def get_dataset_for_user(request, pk) -> Dataset:
     """The dataset if the user may see at least its schema; 404 (audited) otherwise."""
     if not str(pk).isdigit():
-        raise Http404("No such dataset.")
+        raise Http404(_("No such dataset."))
     dataset = datasets_visible_to(request.user).filter(pk=pk).first()
     if dataset is None:
         _deny(request, Dataset.objects.filter(pk=pk).first(), "dataset not shared with the node")

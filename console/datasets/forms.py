@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from console.datasets.models import Authorization, Dataset
 from console.datasets.uploads import limit_message
@@ -10,19 +11,19 @@ from console.projects.models import Project
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         # The dataset service explains an empty file better than "The submitted file is empty".
         allow_empty_file=True,
-        help_text="UTF-8 (with or without BOM) or GBK, with a header row.",
+        help_text=_("UTF-8 (with or without BOM) or GBK, with a header row."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     name = forms.CharField(
-        max_length=120, help_text="Unique within your node, e.g. 'customers-2024'."
+        max_length=120, help_text=_("Unique within your node, e.g. 'customers-2024'.")
     )
     description = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What the rows are and where they come from.",
+        help_text=_("What the rows are and where they come from."),
     )
 
     def clean_file(self):
@@ -77,7 +78,7 @@ class AuthorizeForm(ColumnRolesForm):
 
     project = forms.ModelChoiceField(
         queryset=Project.objects.none(),
-        empty_label="Choose a project…",
+        empty_label=_("Choose a project…"),
         error_messages={"invalid_choice": "Choose an active project your node is a member of."},
     )
     field_order = ["project"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from workflows.tabular.convert import table_path
 
@@ -58,10 +59,10 @@ class Dataset(models.Model):
 
 class Authorization(models.Model):
     class Role(models.TextChoices):
-        ID = "id", "ID / key"
-        FEATURE = "feature", "Feature"
-        LABEL = "label", "Label"
-        PROTECTED = "protected", "Protected (not usable)"
+        ID = "id", _("ID / key")
+        FEATURE = "feature", _("Feature")
+        LABEL = "label", _("Label")
+        PROTECTED = "protected", _("Protected (not usable)")
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="authorizations")
     project = models.ForeignKey(

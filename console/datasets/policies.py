@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -37,7 +38,7 @@ MIN_K, MAX_K = 2, 1_000_000
 def clean_policy(data, project_parties: list[str]) -> dict:
     """The submitted policy as stored; ValidationError naming each bad setting."""
     if not isinstance(data, dict):
-        raise ValidationError("the policy must be an object", code="invalid_policy")
+        raise ValidationError(_("the policy must be an object"), code="invalid_policy")
     problems = {}
     unknown = sorted(set(data) - {*DECISIONS, "aggregates_min_k", "row_level_to"})
     if unknown:
@@ -69,7 +70,8 @@ def set_policy(request, authorization: Authorization, data) -> Authorization:
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     if not authorization.is_active:
         raise ValidationError(
-            f"authorisation #{authorization.pk} was revoked: its policy cannot change",
+            _("authorisation #%(pk)s was revoked: its policy cannot change")
+            % {"pk": authorization.pk},
             code="revoked",
         )
     parties = list(authorization.project.memberships.values_list("node__name", flat=True))
@@ -120,23 +122,23 @@ class AuthorizationPolicy(APIView):
 class PolicyForm(forms.Form):
     """The standing policy of one authorisation, as the dataset page edits it."""
 
-    ids = forms.ChoiceField(choices=FORM_CHOICES, label="PSI membership of my keys")
-    aggregates = forms.ChoiceField(choices=FORM_CHOICES, label="Aggregates of my columns")
+    ids = forms.ChoiceField(choices=FORM_CHOICES, label=_("PSI membership of my keys"))
+    aggregates = forms.ChoiceField(choices=FORM_CHOICES, label=_("Aggregates of my columns"))
     aggregates_min_k = forms.IntegerField(
-        min_value=MIN_K, max_value=MAX_K, label="Smallest group an allowed aggregate may have"
+        min_value=MIN_K, max_value=MAX_K, label=_("Smallest group an allowed aggregate may have")
     )
-    models = forms.ChoiceField(choices=FORM_CHOICES, label="Models trained on my columns")
+    models = forms.ChoiceField(choices=FORM_CHOICES, label=_("Models trained on my columns"))
     row_level = forms.ChoiceField(
-        choices=FORM_CHOICES, label="Row-level data derived from my columns"
+        choices=FORM_CHOICES, label=_("Row-level data derived from my columns")
     )
     row_level_to = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Allowed row-level data only to",
-        help_text="None ticked: to every member.",
+        label=_("Allowed row-level data only to"),
+        help_text=_("None ticked: to every member."),
     )
     label_results = forms.ChoiceField(
-        choices=FORM_CHOICES, label="Predictions and curves derived from my label"
+        choices=FORM_CHOICES, label=_("Predictions and curves derived from my label")
     )
 
     def __init__(self, authorization: Authorization, *args, **kwargs):
@@ -164,7 +166,11 @@ def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Standing policy for “{authorization.project.name}” saved.")
+            messages.success(
+                request,
+                _("Standing policy for “%(project)s” saved.")
+                % {"project": authorization.project.name},
+            )
     else:
-        messages.error(request, "The policy was not saved: " + form.errors.as_text())
+        messages.error(request, _("The policy was not saved: ") + form.errors.as_text())
     return redirect(f"{reverse('datasets:detail', args=[dataset.pk])}#disclosure")

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.accounts.roles import ensure_may_change
 from console.audit.log import Action, Outcome, record
@@ -105,7 +106,7 @@ def create_dataset(request, uploaded_file, name: str, description: str = "") -> 
 def _node_of(user):
     if not user.is_authenticated or user.node_id is None:
         raise ValidationError(
-            "Only users of a node can upload datasets; your account belongs to no node.",
+            _("Only users of a node can upload datasets; your account belongs to no node."),
             code="no_node",
         )
     return user.node
@@ -336,7 +337,8 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
         _header, rows = read_rows(dataset.path, dataset.encoding, limit, delimiter_of(dataset))
     except FileNotFoundError:
         raise ValidationError(
-            f"The file of dataset '{dataset.name}' is missing from the node's storage.",
+            _("The file of dataset '%(dataset)s' is missing from the node's storage.")
+            % {"dataset": dataset.name},
             code="file_missing",
         ) from None
     record(request, Action.PREVIEW, target=dataset, node=dataset.node, rows=len(rows))

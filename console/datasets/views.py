@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.datasets import policies, services
@@ -67,7 +68,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     """The upload page. Browsers with JS upload through the API with a progress bar; this
     form POST is the same upload without JS."""
     if request.user.node_id is None or request.user.is_read_only:
-        messages.error(request, "Only users of a node who are not viewers upload datasets.")
+        messages.error(request, _("Only users of a node who are not viewers upload datasets."))
         return redirect("datasets:list")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -79,7 +80,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Dataset “{dataset.name}” uploaded.")
+            messages.success(
+                request, _("Dataset “%(dataset)s” uploaded.") % {"dataset": dataset.name}
+            )
             return redirect("datasets:detail", pk=dataset.pk)
     context = {
         "form": form,
@@ -150,7 +153,9 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, f"Authorised to “{project.name}”.")
+                messages.success(
+                    request, _("Authorised to “%(project)s”.") % {"project": project.name}
+                )
                 return redirect("datasets:detail", pk=dataset.pk)
     context = {
         "dataset": dataset,
@@ -236,7 +241,10 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, f"Authorisation to “{authorization.project.name}” revoked.")
+        messages.success(
+            request,
+            _("Authorisation to “%(project)s” revoked.") % {"project": authorization.project.name},
+        )
     return redirect("datasets:detail", pk=dataset.pk)
 
 
@@ -262,7 +270,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect("datasets:detail", pk=pk)
-        messages.success(request, f"Dataset “{name}” deleted.")
+        messages.success(request, _("Dataset “%(name)s” deleted.") % {"name": name})
         return redirect("datasets:list")
     shared_with = active_authorizations(dataset)
     return render(request, "datasets/delete.html", {"dataset": dataset, "shared_with": shared_with})

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Node(models.Model):
@@ -15,16 +16,16 @@ class Node(models.Model):
         REMOTE = "remote", "Remote (party agent at an address)"
 
     class Status(models.TextChoices):
-        ONLINE = "online", "Online"
-        OFFLINE = "offline", "Offline"
-        DISABLED = "disabled", "Disabled"
+        ONLINE = "online", _("Online")
+        OFFLINE = "offline", _("Offline")
+        DISABLED = "disabled", _("Disabled")
 
-    name = models.SlugField(max_length=40, unique=True, help_text="Short id, e.g. 'alice'.")
+    name = models.SlugField(max_length=40, unique=True, help_text=_("Short id, e.g. 'alice'."))
     display_name = models.CharField(max_length=120)
     institution = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.EMBEDDED)
     address = models.CharField(
-        max_length=255, blank=True, help_text="Party agent address (remote nodes only)."
+        max_length=255, blank=True, help_text=_("Party agent address (remote nodes only).")
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ONLINE)
     # The node this installation *is* (`manage.py node init`): its key pair and certificate live

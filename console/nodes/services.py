@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from console.audit.log import Action, record
 from console.nodes.models import Node
@@ -17,14 +18,15 @@ UPDATE_FIELDS = ("display_name", "institution", "kind", "address", "status")
 
 def ensure_platform_admin(request, action: str) -> None:
     if not request.user.is_superuser:
-        raise PermissionDenied(f"Only platform admins may {action}.")
+        raise PermissionDenied(_("Only platform admins may %(action)s.") % {"action": action})
 
 
 def _reject_unknown(fields: dict, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
         raise ValidationError(
-            f"Cannot set {', '.join(unknown)}; allowed fields: {', '.join(allowed)}.",
+            _("Cannot set %(unknown)s; allowed fields: %(allowed)s.")
+            % {"unknown": ", ".join(unknown), "allowed": ", ".join(allowed)},
             code="invalid_field",
         )
 

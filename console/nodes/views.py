@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from console.nodes import identity as ids
@@ -34,7 +35,9 @@ def node_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Node “{node.display_name}” registered.")
+            messages.success(
+                request, _("Node “%(node)s” registered.") % {"node": node.display_name}
+            )
             return redirect("nodes:list")
     return render_node_list(request, form=form)
 

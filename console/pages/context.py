@@ -3,6 +3,7 @@
 from typing import NamedTuple
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 
 class NavEntry(NamedTuple):
@@ -15,13 +16,13 @@ class NavEntry(NamedTuple):
 
 
 NAVIGATION = [
-    NavEntry("pages:dashboard", "Dashboard"),
-    NavEntry("projects:list", "Projects"),
-    NavEntry("runs:list", "Runs"),
-    NavEntry("datasets:list", "Datasets"),
-    NavEntry("approvals:list", "Approvals"),
-    NavEntry("nodes:list", "Nodes"),
-    NavEntry("audit:list", "Audit log"),
+    NavEntry("pages:dashboard", _("Dashboard")),
+    NavEntry("projects:list", _("Projects")),
+    NavEntry("runs:list", _("Runs")),
+    NavEntry("datasets:list", _("Datasets")),
+    NavEntry("approvals:list", _("Approvals")),
+    NavEntry("nodes:list", _("Nodes")),
+    NavEntry("audit:list", _("Audit log")),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from console.datasets.pipeline_sources import ConsoleSources
 from console.projects.models import Project
@@ -103,17 +104,17 @@ def _readonly_reason(
     project: Project, member: bool, run_state, pipeline, editor: bool, user
 ) -> str:
     if run_state:
-        return "A past run: the canvas shows the pipeline as it was when the run started."
+        return _("A past run: the canvas shows the pipeline as it was when the run started.")
     if project.is_archived:
-        return "The project is archived: its pipelines are read-only."
+        return _("The project is archived: its pipelines are read-only.")
     if not member:
-        return "Only member nodes edit this project's pipelines."
+        return _("Only member nodes edit this project's pipelines.")
     if getattr(user, "is_read_only", False):
-        return "Read-only: viewers open pipelines and results but do not run or edit them."
+        return _("Read-only: viewers open pipelines and results but do not run or edit them.")
     if not editor:
-        creator = pipeline.created_by.get_username() if pipeline.created_by else "its creator"
-        return (
-            f"Read-only: only {creator} and the editors they chose edit this pipeline. "
+        creator = pipeline.created_by.get_username() if pipeline.created_by else _("its creator")
+        return _(
+            "Read-only: only %(creator)s and the editors they chose edit this pipeline. "
             "Ask them (or the project's owner node) to add you as an editor."
-        )
+        ) % {"creator": creator}
     return ""

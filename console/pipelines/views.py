@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from console.accounts.models import User
 from console.pipelines.forms import EditorsForm, NewPipelineForm
@@ -27,7 +28,7 @@ from workflows.starters import STARTERS
 def create(request: HttpRequest, project: int) -> HttpResponse:
     project = get_project_for_user(request, project)
     if project.is_archived or not project.memberships.filter(node_id=request.user.node_id):
-        messages.error(request, "Only member nodes add pipelines to an active project.")
+        messages.error(request, _("Only member nodes add pipelines to an active project."))
         return redirect("projects:detail", pk=project.pk)
     ownership.ensure_not_read_only(request.user, "add pipelines")
     form = NewPipelineForm(request.POST or None)
@@ -93,12 +94,14 @@ def editors(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not can_choose:
             raise PermissionDenied(
-                "Only the pipeline's creator and the project's owner node choose its editors."
+                _("Only the pipeline's creator and the project's owner node choose its editors.")
             )
         if form.is_valid():
             chosen = [u for u in candidates if u.get_username() in form.cleaned_data["editors"]]
             ownership.set_editors(pipeline, chosen)
-            messages.success(request, f"Editors of '{pipeline.name}' saved.")
+            messages.success(
+                request, _("Editors of '%(pipeline)s' saved.") % {"pipeline": pipeline.name}
+            )
             return redirect("pipelines:editors", pk=pipeline.pk)
     context = {
         "pipeline": pipeline,

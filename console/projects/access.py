@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from console.audit.log import Action, Outcome, record
 from console.projects.models import Project
@@ -31,7 +32,7 @@ def _deny(request, project: Project | None, reason: str) -> None:
             outcome=Outcome.DENIED,
             reason=reason,
         )
-    raise Http404("No such project.")
+    raise Http404(_("No such project."))
 
 
 def get_project_for_user(request, pk) -> Project:

@@ -2,12 +2,13 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Project(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        ARCHIVED = "archived", "Archived (read-only)"
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived (read-only)")
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)

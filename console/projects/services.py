@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.accounts.roles import ensure_may_change
 from console.audit.log import Action, record
@@ -35,7 +36,8 @@ def ensure_active(project: Project) -> None:
     """Refuse any change to an archived project (call before authorising datasets too)."""
     if project.is_archived:
         raise ValidationError(
-            f"Project '{project.name}' is archived and read-only; un-archive it first.",
+            _("Project '%(project)s' is archived and read-only; un-archive it first.")
+            % {"project": project.name},
             code=ARCHIVED_CODE,
         )
 
@@ -46,7 +48,10 @@ def ensure_owner(request, project: Project) -> None:
     ensure_may_change(user, "manage projects")
     if user.is_superuser or (user.node_id is not None and user.node_id == project.owner_node_id):
         return
-    raise PermissionDenied(f"Only the owner node '{project.owner_node.name}' manages this project.")
+    raise PermissionDenied(
+        _("Only the owner node '%(owner_node)s' manages this project.")
+        % {"owner_node": project.owner_node.name}
+    )
 
 
 def _clean_name(name) -> str:
@@ -66,7 +71,7 @@ def create_project(request, name: str, description: str = "") -> Project:
     ensure_may_change(user, "create projects")
     if user.node_id is None:
         raise ValidationError(
-            "Only users who belong to a node can create projects: a project is owned by a node.",
+            _("Only users who belong to a node can create projects: a project is owned by a node."),
             code="no_node",
         )
     name = _clean_name(name)
@@ -91,7 +96,8 @@ def update_project(request, project: Project, **fields) -> Project:
     unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(
-            f"Cannot change {', '.join(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}.",
+            _("Cannot change %(unknown)s; editable fields: %(EDITABLE_FIELDS)s.")
+            % {"unknown": ", ".join(unknown), "EDITABLE_FIELDS": ", ".join(EDITABLE_FIELDS)},
             code="invalid_field",
         )
     status = fields.pop("status", None)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from console.nodes.models import Node
@@ -28,7 +29,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
     if request.user.node_id is None or request.user.is_read_only:
-        messages.error(request, "Only users of a node who are not viewers create projects.")
+        messages.error(request, _("Only users of a node who are not viewers create projects."))
         return redirect("projects:list")
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -37,7 +38,9 @@ def create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Project “{project.name}” created.")
+            messages.success(
+                request, _("Project “%(project)s” created.") % {"project": project.name}
+            )
             return redirect("projects:detail", pk=project.pk)
     return render(request, "projects/create.html", {"form": form})
 
@@ -72,7 +75,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Rename or re-describe a project (owner only; archived projects are read-only)."""
     project = get_project_for_owner(request, pk)
     if project.is_archived:
-        messages.error(request, "The project is archived and read-only; unarchive it first.")
+        messages.error(request, _("The project is archived and read-only; unarchive it first."))
         return redirect("projects:detail", pk=project.pk)
     initial = {"name": project.name, "description": project.description}
     form = ProjectForm(request.POST or None, initial=initial)
@@ -82,7 +85,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, "Project details saved.")
+            messages.success(request, _("Project details saved."))
             return redirect("projects:detail", pk=project.pk)
     return render(request, "projects/edit.html", {"form": form, "project": project})
 
@@ -100,7 +103,9 @@ def add_member(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, f"{form.cleaned_data['node']} is now a member.")
+        messages.success(
+            request, _("%(node)s is now a member.") % {"node": form.cleaned_data["node"]}
+        )
     return redirect("projects:detail", pk=project.pk)
 
 
@@ -114,7 +119,9 @@ def remove_member(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, f"{node} removed; its datasets are no longer shared here.")
+        messages.success(
+            request, _("%(node)s removed; its datasets are no longer shared here.") % {"node": node}
+        )
     return redirect("projects:detail", pk=project.pk)
 
 
@@ -128,6 +135,9 @@ def archive(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
-        state = "archived: it is now read-only" if archived else "active again"
-        messages.success(request, f"Project “{project.name}” is {state}.")
+        state = _("archived: it is now read-only") if archived else _("active again")
+        messages.success(
+            request,
+            _("Project “%(project)s” is %(state)s.") % {"project": project.name, "state": state},
+        )
     return redirect("projects:detail", pk=project.pk)

@@ -41,7 +41,7 @@ from workflows.api.serializers import (
 from workflows.changes import graph_changes
 from workflows.components import registry
 from workflows.disclosure.consent import ConsentMissing
-from workflows.downloads import file_download, table_download
+from workflows.downloads import UnencodableCSV, csv_encoding, file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
@@ -491,17 +491,32 @@ class ArtifactDetail(APIView):
 class ArtifactDownload(APIView):
     @extend_schema(
         summary="Download one of my node's artifacts",
+        parameters=[
+            OpenApiParameter(
+                "encoding",
+                str,
+                enum=["utf-8", "utf-8-sig", "gbk"],
+                description="Tables (downloaded as CSV) only: utf-8, utf-8-sig (with a BOM, for "
+                "Excel) or gbk. Default: utf-8-sig when the console language is Chinese, "
+                "else utf-8.",
+            )
+        ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
-        if artifact.kind.startswith("table"):
+        if artifact.kind.startswith("table") or artifact.path.suffix == ".csv":
             name = csv_name(name)  # tables leave as CSV, whatever their format on disk
-            console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
-            return table_download(request, artifact.path, name)
+            try:
+                encoding = csv_encoding(request.query_params.get("encoding"))
+                response = table_download(request, artifact.path, name, encoding)
+            except UnencodableCSV as error:
+                raise ValidationError({"encoding": [str(error)]}) from None
+        else:
+            response = file_download(request, artifact.path, name, _content_type(artifact.path))
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
-        return file_download(request, artifact.path, name, _content_type(artifact.path))
+        return response
 
 
 def _content_type(path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.checks import CheckFailed
 from workflows.components.context import RunContext
@@ -29,7 +30,7 @@ def label_param() -> ColumnsParam:
         roles=("label",),
         types=("int", "float", "bool"),
         multiple=False,
-        help="The true value.",
+        help=_("The true value."),
         refuses_missing=True,
     )
 
@@ -41,13 +42,13 @@ def prediction_param() -> ColumnsParam:
         roles=("feature", "label"),
         types=("int", "float"),
         multiple=False,
-        help="The predicted score or value.",
+        help=_("The predicted score or value."),
         refuses_missing=True,
     )
 
 
 def bucket_param(default: int = 10) -> IntParam:
-    return IntParam(name="bucket_size", default=default, minimum=2, maximum=1000, help="Bins.")
+    return IntParam(name="bucket_size", default=default, minimum=2, maximum=1000, help=_("Bins."))
 
 
 def check_one_party(ctx: InferContext) -> list[str]:

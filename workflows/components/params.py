@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_lazy as _
+
 from workflows.components.schema import ROLES, ArtifactInfo
 
 MISSING: Any = object()
@@ -34,6 +36,54 @@ class ParamError(ValueError):
         self.code = code
 
 
+# Labels of parameters whose declaration gives none, in the console's language: one table for
+# the library, so a name used by several components (`features`, `label`) reads the same.
+PARAM_LABELS = {
+    "allow_duplicates": _("Allow duplicate keys"),
+    "allow_empty_result": _("Allow an empty result"),
+    "batch_size": _("Batch size"),
+    "bool_strategy": _("True/false fill strategy"),
+    "bucket_size": _("Bucket count"),
+    "dataset": _("Dataset"),
+    "drop_features": _("Columns to drop"),
+    "epochs": _("Epochs"),
+    "eps": _("Convergence tolerance"),
+    "features": _("Feature columns"),
+    "fill_value_bool": _("True/false fill value"),
+    "fill_value_float": _("Float fill value"),
+    "fill_value_int": _("Integer fill value"),
+    "fill_value_str": _("Text fill value"),
+    "float_strategy": _("Float fill strategy"),
+    "int_strategy": _("Integer fill strategy"),
+    "l2_norm": _("L2 penalty strength"),
+    "label": _("Label column"),
+    "learning_rate": _("Learning rate"),
+    "method": _("Method"),
+    "penalty": _("Penalty"),
+    "pred_name": _("Prediction column name"),
+    "prediction": _("Prediction column"),
+    "protocol": _("Protocol"),
+    "random_state": _("Random seed"),
+    "receiver": _("Receiver"),
+    "reg_type": _("Regression type"),
+    "report_weights": _("Report weights"),
+    "save_ids": _("Keep ID columns"),
+    "save_label": _("Keep label column"),
+    "shuffle": _("Shuffle"),
+    "sig_type": _("Sigmoid approximation"),
+    "sort_result": _("Sort result"),
+    "str_strategy": _("Text fill strategy"),
+    "test_size": _("Test fraction"),
+    "threshold": _("Threshold"),
+    "train_size": _("Train fraction"),
+}
+
+
+def default_label(name: str):
+    """A parameter's label when its declaration gives none: translated if known, else its name."""
+    return PARAM_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Param:
     name: str
@@ -50,8 +100,8 @@ class Param:
         described = {
             "name": self.name,
             "kind": self.kind,
-            "label": self.label or self.name.replace("_", " ").capitalize(),
-            "help": self.help,
+            "label": str(self.label or default_label(self.name)),
+            "help": str(self.help),
             "required": self.required,
         }
         if not self.required:

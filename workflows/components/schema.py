@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 
 class PortType(StrEnum):
     INDIVIDUAL = "table.individual"
@@ -32,15 +34,15 @@ class PortType(StrEnum):
     @property
     def label(self) -> str:
         """The name people read in messages and the UI ("vertical table", not "table.vertical")."""
-        return PORT_TYPE_LABELS[self]
+        return str(PORT_TYPE_LABELS[self])
 
 
 PORT_TYPE_LABELS = {
-    PortType.INDIVIDUAL: "table",
-    PortType.VERTICAL: "vertical table",
-    PortType.MODEL: "model",
-    PortType.REPORT: "report",
-    PortType.RULE: "rule",
+    PortType.INDIVIDUAL: _("table"),
+    PortType.VERTICAL: _("vertical table"),
+    PortType.MODEL: _("model"),
+    PortType.REPORT: _("report"),
+    PortType.RULE: _("rule"),
 }
 
 

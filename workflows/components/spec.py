@@ -21,11 +21,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from workflows.components.disclosure import Disclosure, check_declared
 from workflows.components.params import Param, ParamEnv
 from workflows.components.schema import ArtifactInfo, PortType
 
-CATEGORIES = ("io", "data_prep", "data_filter", "preprocessing", "stats", "ml", "evaluation")
+# Palette order; the labels are shown in the console's language.
+CATEGORY_LABELS = {
+    "io": _("Data sources"),
+    "data_prep": _("Data preparation"),
+    "data_filter": _("Filters"),
+    "preprocessing": _("Preprocessing"),
+    "stats": _("Statistics"),
+    "ml": _("Machine learning"),
+    "evaluation": _("Evaluation"),
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,8 @@ class Port:
             "name": self.name,
             "types": [str(kind) for kind in self.types],
             "type_labels": [kind.label for kind in self.types],
-            "label": self.label or self.name.replace("_", " ").capitalize(),
-            "description": self.description,
+            "label": str(self.label or self.name.replace("_", " ").capitalize()),
+            "description": str(self.description),
             "optional": self.optional,
         }
 
@@ -97,14 +109,16 @@ class Component:
         return next((param for param in self.params if param.name == name), None)
 
     def describe(self) -> dict:
+        """The catalogue entry, its texts in the active language (plain strings, JSON-ready)."""
         return {
             "key": self.key,
             "domain": self.domain,
             "name": self.name,
             "version": self.version,
             "category": self.category,
-            "label": self.label,
-            "description": self.description,
+            "category_label": str(CATEGORY_LABELS[self.category]),
+            "label": str(self.label),
+            "description": str(self.description),
             "inputs": [port.describe() for port in self.inputs],
             "outputs": [port.describe() for port in self.outputs],
             "params": [param.describe() for param in self.params],

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Iterable
 
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
@@ -16,8 +17,9 @@ def table_port(name: str, label: str = "", description: str = "", optional=False
     return Port(name, TABLES, label, description, optional)
 
 
-def report_port(name: str = "report", label: str = "Report") -> Port:
-    return Port(name, (PortType.REPORT,), label, "Aggregates revealed to every project party.")
+def report_port(name: str = "report", label: str = "") -> Port:
+    description = _("Aggregates revealed to every project party.")
+    return Port(name, (PortType.REPORT,), label or _("Report"), description)
 
 
 def report_info(parties: Iterable[str]) -> ArtifactInfo:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from django.utils.translation import gettext as _
+
 AXIS = {"zeroline": False, "gridcolor": "#e5e7eb", "automargin": True}
 
 
@@ -74,15 +76,15 @@ def binary_classification(report: dict) -> dict:
         [confusion.get("fp"), confusion.get("tn")],
     ]
     charts = [
-        figure("ROC curve", [line(fpr, tpr, "ROC"), diagonal], "false positive rate", "recall"),
+        figure(_("ROC curve"), [line(fpr, tpr, "ROC"), diagonal], "false positive rate", "recall"),
         figure(
-            "Precision-recall curve",
+            _("Precision-recall curve"),
             [line([p["tpr"] for p in ranked], [p["precision"] for p in ranked], "precision")],
             "recall",
             "precision",
         ),
         figure(
-            "KS curve",
+            _("KS curve"),
             [
                 line(depth, tpr, "recall (TPR)"),
                 line(depth, fpr, "FPR"),
@@ -92,13 +94,13 @@ def binary_classification(report: dict) -> dict:
             "rate",
         ),
         figure(
-            "Lift curve",
+            _("Lift curve"),
             [line([p["depth"] for p in ranked], [p["lift"] for p in ranked], "lift")],
             "share of population (by descending score)",
             "lift",
         ),
         figure(
-            "Score distribution",
+            _("Score distribution"),
             [
                 _bars(bins, "positives", "positives"),
                 _bars(bins, "negatives", "negatives"),
@@ -110,14 +112,15 @@ def binary_classification(report: dict) -> dict:
     ]
     if "tp" in confusion:  # an aggregated copy may withhold it (too few rows on a side)
         heatmap = _heatmap(matrix, ["actual 1", "actual 0"], ["predicted 1", "predicted 0"])
-        title = f"Confusion matrix (threshold {text(confusion.get('threshold'))})"
+        threshold = text(confusion.get("threshold"))
+        title = _("Confusion matrix (threshold %(threshold)s)") % {"threshold": threshold}
         charts.append(figure(title, [heatmap], "predicted", "actual", showlegend=False))
         # Heatmap rows are drawn bottom-up: reverse so "actual 1" is the top row.
         charts[-1]["layout"]["yaxis"]["autorange"] = "reversed"
     tables = [
-        pairs("Summary", report.get("summary", {})),
-        pairs("At the threshold", confusion),
-        table("Equal-frequency bins", bins),
+        pairs(_("Summary"), report.get("summary", {})),
+        pairs(_("At the threshold"), confusion),
+        table(_("Equal-frequency bins"), bins),
     ]
     return {"charts": charts, "tables": tables + _disclosure(report)}
 
@@ -154,9 +157,9 @@ def regression(report: dict) -> dict:
         "y": [b["count"] for b in histogram],
         "name": "rows",
     }
-    chart = figure("Residuals (label - prediction)", [bars], "residual", "rows")
+    chart = figure(_("Residuals (label - prediction)"), [bars], "residual", "rows")
     chart["layout"]["xaxis"]["type"] = "category"
-    tables = [pairs("Summary", report.get("summary", {})), table("Residuals", histogram)]
+    tables = [pairs(_("Summary"), report.get("summary", {})), table(_("Residuals"), histogram)]
     return {"charts": [chart], "tables": tables + _disclosure(report)}
 
 
@@ -177,11 +180,11 @@ def _disclosure(report: dict) -> list[dict]:
     disclosure = report.get("disclosure")
     if not isinstance(disclosure, dict) or disclosure.get("view") != "aggregated":
         return []
-    note = (
-        f"Aggregated copy: every point, bin and count covers at least "
-        f"{disclosure.get('min_rows')} rows; the data's owner holds the full report."
-    )
-    return [pairs("Your copy", {"view": "aggregated", "note": note})]
+    note = _(
+        "Aggregated copy: every point, bin and count covers at least %(rows)s rows; the "
+        "data's owner holds the full report."
+    ) % {"rows": disclosure.get("min_rows")}
+    return [pairs(_("Your copy"), {"view": "aggregated", "note": note})]
 
 
 def table_statistics(report: dict) -> dict:
@@ -207,12 +210,12 @@ def table_statistics(report: dict) -> dict:
         "y": [row.get("null_ratio") for row in rows],
         "name": "null ratio",
     }
-    charts = [figure("Missing values per column", [nulls], "column", "null ratio")]
+    charts = [figure(_("Missing values per column"), [nulls], "column", "null ratio")]
     charts[0]["layout"]["yaxis"]["range"] = [0, 1]
     if boxes:
-        spread = figure("Column statistics: min, quartiles, max", boxes, "column", "value")
+        spread = figure(_("Column statistics: min, quartiles, max"), boxes, "column", "value")
         charts.insert(0, spread | {"layout": spread["layout"] | {"showlegend": False}})
-    return {"charts": charts, "tables": [table("Column statistics", rows)]}
+    return {"charts": charts, "tables": [table(_("Column statistics"), rows)]}
 
 
 def pearson(report: dict) -> dict:
@@ -226,9 +229,9 @@ def pearson(report: dict) -> dict:
         for n, r in zip(names, matrix, strict=False)
     ]
     side = max(360, 40 * len(names) + 160)
-    chart = figure("Correlation matrix (Pearson)", [heatmap], "", "", height=side)
+    chart = figure(_("Correlation matrix (Pearson)"), [heatmap], "", "", height=side)
     chart["layout"]["yaxis"]["autorange"] = "reversed"
-    return {"charts": [chart], "tables": [table("Correlation matrix", rows)]}
+    return {"charts": [chart], "tables": [table(_("Correlation matrix"), rows)]}
 
 
 def psi(report: dict) -> dict:
@@ -252,10 +255,10 @@ def psi(report: dict) -> dict:
         },
     ]
     return {
-        "charts": [figure("Private set intersection", bars, "party", "rows", barmode="group")],
+        "charts": [figure(_("Private set intersection"), bars, "party", "rows", barmode="group")],
         "tables": [
-            pairs("Summary", {"protocol": report.get("protocol"), "parties": parties}),
-            table("Rows per party", rows),
+            pairs(_("Summary"), {"protocol": report.get("protocol"), "parties": parties}),
+            table(_("Rows per party"), rows),
         ],
     }
 
@@ -265,7 +268,7 @@ def ss_lr_train(report: dict) -> dict:
     epochs = list(range(1, len(loss) + 1))
     charts = [
         figure(
-            "Loss per epoch", [line(epochs, loss, "loss", mode="lines+markers")], "epoch", "loss"
+            _("Loss per epoch"), [line(epochs, loss, "loss", mode="lines+markers")], "epoch", "loss"
         )
     ]
     features = [
@@ -273,17 +276,19 @@ def ss_lr_train(report: dict) -> dict:
         for part in report.get("features", [])
     ]
     tables = [
-        pairs("Training", {"epochs run": report.get("epochs_run"), "label": _label(report)}),
-        table("Feature columns per party", features),
+        pairs(_("Training"), {"epochs run": report.get("epochs_run"), "label": _label(report)}),
+        table(_("Feature columns per party"), features),
     ]
     weights = report.get("weights")
     if weights:
         names, values = list(weights["features"]), list(weights["features"].values())
         bars = {"type": "bar", "x": values, "y": names, "orientation": "h", "name": "weight"}
         charts.append(
-            figure("Feature weights", [bars], "weight", "", height=max(300, 30 * len(names) + 120))
+            figure(
+                _("Feature weights"), [bars], "weight", "", height=max(300, 30 * len(names) + 120)
+            )
         )
-        tables.append(pairs("Weights", weights["features"] | {"bias": weights.get("bias")}))
+        tables.append(pairs(_("Weights"), weights["features"] | {"bias": weights.get("bias")}))
     return {"charts": charts, "tables": tables}
 
 
@@ -295,7 +300,7 @@ def _label(report: dict) -> str:
 
 
 def generic(report: dict) -> dict:
-    return {"charts": [], "tables": [pairs("Values", report)]}
+    return {"charts": [], "tables": [pairs(_("Values"), report)]}
 
 
 VIEWS: dict[str, Callable[[dict], dict]] = {
@@ -341,5 +346,5 @@ def headline(report) -> list[dict]:
 
 def views(report) -> dict:
     if not isinstance(report, dict):
-        return {"charts": [], "tables": [pairs("Values", {"report": report})]}
+        return {"charts": [], "tables": [pairs(_("Values"), {"report": report})]}
     return VIEWS.get(str(report.get("kind")), generic)(report)

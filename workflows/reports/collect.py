@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workflows.components import registry
 from workflows.components.schema import PortType
@@ -130,7 +131,7 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "id": node.node_id,
         "component": node.component,
         "version": node.version,
-        "label": component.label if component else node.component,
+        "label": str(component.label) if component else node.component,
         "status": node.status,
         "message": message_for(node, viewer),
         "party": node.party,
@@ -170,7 +171,8 @@ def report_views(artifact: Artifact) -> dict:
         return {"missing": True}
     report = json.loads(artifact.path.read_text(encoding="utf-8"))
     title = report.get("title") if isinstance(report, dict) else None
-    return {"title": title or "", "headline": headline(report), **views(report)}
+    # Stored titles are the components' English labels: shown in the reader's language.
+    return {"title": gettext(title) if title else "", "headline": headline(report), **views(report)}
 
 
 def node_result(run: Run, node_id: str, requester_node: int) -> dict | None:

@@ -12,6 +12,7 @@ import { createPanel } from "./canvas/panel.js";
 import { mountRunTools } from "./canvas/run/index.js";
 import { renderToolbar } from "./canvas/toolbar.js";
 import { createView } from "./canvas/view.js";
+import { format, gettext } from "./lib/i18n.js";
 
 const TABS = { configure: "tab-configure", results: "tab-results", runs: "tab-runs", disclosure: "tab-disclosure" };
 
@@ -52,7 +53,7 @@ function fatal(message) {
 
 async function loadComponents(url) {
   const response = await apiFetch(url);
-  if (!response.ok) throw new Error(`The component catalogue did not load: ${errorMessage(response.body, response.status)}`);
+  if (!response.ok) throw new Error(format(gettext("The component catalogue did not load: %(status)s"), { status: errorMessage(response.body, response.status) }));
   return response.body.components;
 }
 
@@ -125,7 +126,7 @@ async function main() {
     view = buildEditor(data, components, bus);
     mountDisclosure({ data, bus, view, root: document.getElementById("panel-disclosure") });
   } catch (error) {
-    fatal(`The pipeline could not be shown: ${error.message}`);
+    fatal(format(gettext("The pipeline could not be shown: %(error_message)s"), { error_message: error.message }));
     return;
   }
   document.body.dataset.canvasReady = "true";

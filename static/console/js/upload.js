@@ -2,6 +2,7 @@
 // (percentage and bytes), show the server's error message, then open the new dataset.
 import { errorMessage, uploadWithProgress } from "./lib/api.js";
 import { formatBytes } from "./lib/format.js";
+import { format, gettext } from "./lib/i18n.js";
 
 const form = document.getElementById("upload-form");
 const errorBox = document.getElementById("upload-error");
@@ -30,7 +31,7 @@ function setProgress(loaded, total) {
   track.setAttribute("aria-valuenow", String(percent));
   percentText.textContent = `${percent}%`;
   bytesText.textContent = `${formatBytes(loaded)} of ${formatBytes(total)}`;
-  if (percent >= 100) statusText.textContent = "Uploaded. Checking the file and computing its schema…";
+  if (percent >= 100) statusText.textContent = gettext("Uploaded. Checking the file and computing its schema…");
 }
 
 function resetProgress(state) {
@@ -49,25 +50,25 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   errorBox.hidden = true;
   const file = fileInput.files[0];
-  if (!file) return showError("Choose a CSV file to upload.");
-  if (!nameInput.value.trim()) return showError("Give the dataset a name.");
+  if (!file) return showError(gettext("Choose a CSV file to upload."));
+  if (!nameInput.value.trim()) return showError(gettext("Give the dataset a name."));
   const maxBytes = Number(form.dataset.maxBytes);
   if (maxBytes && file.size > maxBytes) {
-    return showError(`The file is ${formatBytes(file.size)}; the limit is ${formatBytes(maxBytes)}.`);
+    return showError(format(gettext("The file is %(size)s; the limit is %(maxBytes)s."), { size: formatBytes(file.size), maxBytes: formatBytes(maxBytes) }));
   }
   resetProgress(null);
-  statusText.textContent = `Uploading ${file.name}…`;
+  statusText.textContent = format(gettext("Uploading %(file_name)s…"), { file_name: file.name });
   setProgress(0, file.size);
   submit.disabled = true;
   const result = await uploadWithProgress(form.dataset.apiUrl, new FormData(form), setProgress);
   if (result.ok && result.body && result.body.id !== undefined) {
     resetProgress("is-done");
-    statusText.textContent = "Done. Opening the dataset…";
+    statusText.textContent = gettext("Done. Opening the dataset…");
     window.location.assign(form.dataset.detailUrl.replace(/\/0\/$/, `/${result.body.id}/`));
     return;
   }
   resetProgress("is-failed");
-  statusText.textContent = "The server refused the file; nothing was stored.";
+  statusText.textContent = gettext("The server refused the file; nothing was stored.");
   showError(errorMessage(result.body, result.status));
   submit.disabled = false;
 });

@@ -17,6 +17,7 @@ give away every (score, label) pair of the owner's rows.
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.aggregates import between, grouped_cuts
 from workflows.components.context import RunContext
@@ -215,16 +216,18 @@ COMPONENT = Component(
     name="binary_classification",
     version="1.0.0",
     category="evaluation",
-    label="Binary classification evaluation",
-    description="AUC, KS, F1, precision/recall, confusion matrix, ROC/PR/KS/lift curves and an "
-    "equal-frequency bin table.",
-    inputs=(table_port("input_ds", "Table with label and prediction"),),
+    label=_("Binary classification evaluation"),
+    description=_(
+        "AUC, KS, F1, precision/recall, confusion matrix, ROC/PR/KS/lift curves and an "
+        "equal-frequency bin table."
+    ),
+    inputs=(table_port("input_ds", _("Table with label and prediction")),),
     outputs=(report_port(),),
     params=(
         label_param(),
         prediction_param(),
         bucket_param(),
-        FloatParam(name="threshold", default=0.5, help="Score at or above which to predict 1."),
+        FloatParam(name="threshold", default=0.5, help=_("Score at or above which to predict 1.")),
     ),
     infer=infer,
     check=check_one_party,

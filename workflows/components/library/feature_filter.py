@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
 from workflows.components.params import ColumnsParam
@@ -31,17 +33,17 @@ COMPONENT = Component(
     name="feature_filter",
     version="1.0.0",
     category="data_filter",
-    label="Feature filter",
-    description="Drop the chosen columns; a party left with no column leaves the table.",
-    inputs=(table_port("input_ds", "Table"),),
-    outputs=(Port("output_ds", TABLES, "Table"),),
+    label=_("Feature filter"),
+    description=_("Drop the chosen columns; a party left with no column leaves the table."),
+    inputs=(table_port("input_ds", _("Table")),),
+    outputs=(Port("output_ds", TABLES, _("Table")),),
     params=(
         ColumnsParam(
             name="drop_features",
             port="input_ds",
             roles=("id", "feature", "label"),
             min_count=1,
-            help="Columns to drop.",
+            help=_("Columns to drop."),
         ),
     ),
     infer=infer,

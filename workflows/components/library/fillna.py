@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pandas as pd
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -98,12 +100,15 @@ def run(ctx: RunContext) -> None:
         ctx.progress(100 * (index + 1) / len(info.parties))
 
 
+KIND_NAMES = {"int": _("integer"), "float": _("float"), "str": _("text"), "bool": _("true/false")}
+
+
 def _strategy(kind: str, choices: tuple[str, ...], default: str) -> ChoiceParam:
     return ChoiceParam(
         name=f"{kind}_strategy",
         choices=choices,
         default=default,
-        help=f"How to fill {kind} columns.",
+        help=format_lazy(_("How to fill {kind} columns."), kind=KIND_NAMES[kind]),
     )
 
 
@@ -112,12 +117,14 @@ COMPONENT = Component(
     name="fillna",
     version="1.0.0",
     category="preprocessing",
-    label="Fill missing values",
-    description="Fill missing values of the chosen columns; each party fills its own columns.",
-    inputs=(table_port("input_ds", "Table"),),
+    label=_("Fill missing values"),
+    description=_("Fill missing values of the chosen columns; each party fills its own columns."),
+    inputs=(table_port("input_ds", _("Table")),),
     outputs=(
-        Port("output_ds", TABLES, "Table"),
-        Port("output_rule", (PortType.RULE,), "Fill rule", "Fill values, kept at each party."),
+        Port("output_ds", TABLES, _("Table")),
+        Port(
+            "output_rule", (PortType.RULE,), _("Fill rule"), _("Fill values, kept at each party.")
+        ),
     ),
     params=(
         ColumnsParam(name="features", port="input_ds", roles=("feature",), min_count=1),
@@ -125,10 +132,12 @@ COMPONENT = Component(
         _strategy("float", NUMERIC_STRATEGIES, "mean"),
         _strategy("str", OTHER_STRATEGIES, "most_frequent"),
         _strategy("bool", OTHER_STRATEGIES, "most_frequent"),
-        IntParam(name="fill_value_int", default=0, help="Constant for int columns."),
-        FloatParam(name="fill_value_float", default=0.0, help="Constant for float columns."),
-        StrParam(name="fill_value_str", default="", help="Constant for text columns."),
-        BoolParam(name="fill_value_bool", default=False, help="Constant for true/false columns."),
+        IntParam(name="fill_value_int", default=0, help=_("Constant for int columns.")),
+        FloatParam(name="fill_value_float", default=0.0, help=_("Constant for float columns.")),
+        StrParam(name="fill_value_str", default="", help=_("Constant for text columns.")),
+        BoolParam(
+            name="fill_value_bool", default=False, help=_("Constant for true/false columns.")
+        ),
     ),
     infer=infer,
     run=run,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from core import reveal
 from workflows.components import secure
@@ -147,10 +148,12 @@ COMPONENT = Component(
     name="pearson",
     version="1.0.0",
     category="stats",
-    label="Pearson correlation",
-    description="Correlation matrix of numeric features held by several parties, computed on "
-    "secret shares; only the matrix is revealed.",
-    inputs=(table_port("input_ds", "Table"),),
+    label=_("Pearson correlation"),
+    description=_(
+        "Correlation matrix of numeric features held by several parties, computed on "
+        "secret shares; only the matrix is revealed."
+    ),
+    inputs=(table_port("input_ds", _("Table")),),
     outputs=(report_port(),),
     params=(
         ColumnsParam(
@@ -159,7 +162,7 @@ COMPONENT = Component(
             roles=("feature", "label"),
             types=("int", "float", "bool"),
             min_count=2,
-            help="Numeric columns, from any party.",
+            help=_("Numeric columns, from any party."),
             refuses_missing=True,
         ),
     ),

@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import pandas as pd
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.comm import LocalLinkHub
 from core.psi import run_local_psi
@@ -196,8 +198,10 @@ def _keys(port: str, number: int, optional: bool) -> ColumnsParam:
         port=port,
         roles=("id",),
         min_count=0 if optional else 1,
-        label=f"Keys of input {number}",
-        help=f"Key columns (id role) of input {number}, combined into one key.",
+        label=format_lazy(_("Keys of input {number}"), number=number),
+        help=format_lazy(
+            _("Key columns (id role) of input {number}, combined into one key."), number=number
+        ),
         **({"default": []} if optional else {}),
     )
 
@@ -207,16 +211,18 @@ COMPONENT = Component(
     name="psi",
     version="1.0.0",
     category="data_prep",
-    label="Private set intersection",
-    description="Intersect two or three parties' tables on key columns without revealing rows "
-    "outside the intersection; outputs the aligned vertical table and a report of sizes.",
+    label=_("Private set intersection"),
+    description=_(
+        "Intersect two or three parties' tables on key columns without revealing rows "
+        "outside the intersection; outputs the aligned vertical table and a report of sizes."
+    ),
     inputs=(
-        Port("input_ds1", (PortType.INDIVIDUAL,), "Table 1"),
-        Port("input_ds2", (PortType.INDIVIDUAL,), "Table 2"),
-        Port("input_ds3", (PortType.INDIVIDUAL,), "Table 3", "A third party's table.", True),
+        Port("input_ds1", (PortType.INDIVIDUAL,), _("Table 1")),
+        Port("input_ds2", (PortType.INDIVIDUAL,), _("Table 2")),
+        Port("input_ds3", (PortType.INDIVIDUAL,), _("Table 3"), _("A third party's table."), True),
     ),
     outputs=(
-        Port("output_ds", (PortType.VERTICAL,), "Joined table"),
+        Port("output_ds", (PortType.VERTICAL,), _("Joined table")),
         report_port(),
     ),
     params=(
@@ -227,25 +233,29 @@ COMPONENT = Component(
             name="protocol",
             choices=(AUTO, *ENGINE_PROTOCOL),
             default=AUTO,
-            help="AUTO: KKRT_PSI_2PC for two parties while its memory fits, else ECDH_25519 "
-            "(the log says which). "
-            "ECDH_25519: ECDH-PSI on Curve25519 (X25519), two or three parties. "
-            "KKRT_PSI_2PC: OT-extension PSI (Kolesnikov et al. 2016), exactly two parties, "
-            "several times faster on large tables.",
+            help=_(
+                "AUTO: KKRT_PSI_2PC for two parties while its memory fits, else ECDH_25519 "
+                "(the log says which). "
+                "ECDH_25519: ECDH-PSI on Curve25519 (X25519), two or three parties. "
+                "KKRT_PSI_2PC: OT-extension PSI (Kolesnikov et al. 2016), exactly two parties, "
+                "several times faster on large tables."
+            ),
         ),
         BoolParam(
-            name="sort_result", default=True, help="Sort the joined rows by key at every party."
+            name="sort_result", default=True, help=_("Sort the joined rows by key at every party.")
         ),
         BoolParam(
             name="allow_empty_result",
             default=False,
-            help="Succeed with an empty table when nothing intersects (else fail).",
+            help=_("Succeed with an empty table when nothing intersects (else fail)."),
         ),
         BoolParam(
             name="allow_duplicates",
             default=False,
-            help="Allow duplicate keys: the first row of each key is used, later rows dropped. "
-            "When off, a duplicate key fails the run.",
+            help=_(
+                "Allow duplicate keys: the first row of each key is used, later rows dropped. "
+                "When off, a duplicate key fails the run."
+            ),
         ),
     ),
     infer=infer,

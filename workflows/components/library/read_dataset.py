@@ -11,6 +11,7 @@ changes.
 from __future__ import annotations
 
 import pyarrow as pa
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import DATASET, Declares, DisclosureContext, Ref, disclose
@@ -65,11 +66,13 @@ COMPONENT = Component(
     name="dataset",
     version="1.0.0",
     category="io",
-    label="Dataset",
-    description="Read a dataset authorised to the project (owner, schema and roles from the "
-    "authorisation; protected columns are left out).",
-    outputs=(Port("output_ds", (PortType.INDIVIDUAL,), "Table"),),
-    params=(DatasetParam(name="dataset", help="A dataset authorised to this project."),),
+    label=_("Dataset"),
+    description=_(
+        "Read a dataset authorised to the project (owner, schema and roles from the "
+        "authorisation; protected columns are left out)."
+    ),
+    outputs=(Port("output_ds", (PortType.INDIVIDUAL,), _("Table")),),
+    params=(DatasetParam(name="dataset", help=_("A dataset authorised to this project.")),),
     infer=infer,
     run=run,
     # The owner's copy of its own rows: nothing leaves it.

@@ -13,6 +13,7 @@ each, open-ended at both ends: equal-width edges would give the smallest and lar
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.aggregates import grouped_histogram
 from workflows.components.context import RunContext
@@ -91,9 +92,9 @@ COMPONENT = Component(
     name="regression",
     version="1.0.0",
     category="evaluation",
-    label="Regression evaluation",
-    description="R2, MAE, MSE, RMSE, MAPE and a residual histogram.",
-    inputs=(table_port("input_ds", "Table with label and prediction"),),
+    label=_("Regression evaluation"),
+    description=_("R2, MAE, MSE, RMSE, MAPE and a residual histogram."),
+    inputs=(table_port("input_ds", _("Table with label and prediction")),),
     outputs=(report_port(),),
     params=(label_param(), prediction_param(), bucket_param()),
     infer=infer,

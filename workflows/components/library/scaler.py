@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -97,16 +98,23 @@ COMPONENT = Component(
     name="scaler",
     version="1.0.0",
     category="preprocessing",
-    label="Scaler",
-    description="Standardise or min-max scale numeric features; outputs the table and a rule "
-    "that can be applied to another table.",
+    label=_("Scaler"),
+    description=_(
+        "Standardise or min-max scale numeric features; outputs the table and a rule "
+        "that can be applied to another table."
+    ),
     inputs=(
-        table_port("input_ds", "Table"),
-        Port("input_rule", (PortType.RULE,), "Rule to apply", "A fitted scaler rule.", True),
+        table_port("input_ds", _("Table")),
+        Port("input_rule", (PortType.RULE,), _("Rule to apply"), _("A fitted scaler rule."), True),
     ),
     outputs=(
-        Port("output_ds", TABLES, "Scaled table"),
-        Port("output_rule", (PortType.RULE,), "Scaler rule", "Fitted values, kept at each party."),
+        Port("output_ds", TABLES, _("Scaled table")),
+        Port(
+            "output_rule",
+            (PortType.RULE,),
+            _("Scaler rule"),
+            _("Fitted values, kept at each party."),
+        ),
     ),
     params=(
         ColumnsParam(
@@ -120,7 +128,7 @@ COMPONENT = Component(
             name="method",
             choices=("standard", "minmax"),
             default="standard",
-            help="standard: (x - mean) / std; minmax: (x - min) / (max - min).",
+            help=_("standard: (x - mean) / std; minmax: (x - min) / (max - min)."),
         ),
     ),
     infer=infer,

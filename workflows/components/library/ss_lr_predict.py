@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 import core
 from core.ml.ss_lr import SSRegression
@@ -188,20 +189,24 @@ COMPONENT = Component(
     name="ss_lr",
     version="1.0.0",
     category="ml",
-    label="SS-LR prediction",
-    description="Predict with an SS-LR model on secret shares; only the receiver party sees the "
-    "predictions.",
-    inputs=(
-        Port("input_model", (PortType.MODEL,), "SS-LR model"),
-        table_port("input_ds", "Table to score"),
+    label=_("SS-LR prediction"),
+    description=_(
+        "Predict with an SS-LR model on secret shares; only the receiver party sees the "
+        "predictions."
     ),
-    outputs=(Port("output_ds", (PortType.INDIVIDUAL,), "Predictions", "At the receiver only."),),
+    inputs=(
+        Port("input_model", (PortType.MODEL,), _("SS-LR model")),
+        table_port("input_ds", _("Table to score")),
+    ),
+    outputs=(
+        Port("output_ds", (PortType.INDIVIDUAL,), _("Predictions"), _("At the receiver only.")),
+    ),
     params=(
-        PartyParam(name="receiver", help="The only party that receives the predictions."),
+        PartyParam(name="receiver", help=_("The only party that receives the predictions.")),
         StrParam(name="pred_name", default="pred", allow_empty=False, max_length=100),
-        BoolParam(name="save_ids", default=False, help="Keep the receiver's id columns."),
+        BoolParam(name="save_ids", default=False, help=_("Keep the receiver's id columns.")),
         BoolParam(
-            name="save_label", default=False, help="Keep the label if the receiver holds it."
+            name="save_label", default=False, help=_("Keep the label if the receiver holds it.")
         ),
     ),
     infer=infer,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
@@ -222,12 +223,19 @@ COMPONENT = Component(
     name="ss_lr",
     version="1.0.0",
     category="ml",
-    label="SS-LR training",
-    description="Train logistic or linear regression on secret shares (SPU) across the parties "
-    "of a vertical table; the weights stay secret-shared unless revealed in the report.",
-    inputs=(table_port("input_ds", "Training table"),),
+    label=_("SS-LR training"),
+    description=_(
+        "Train logistic or linear regression on secret shares (SPU) across the parties "
+        "of a vertical table; the weights stay secret-shared unless revealed in the report."
+    ),
+    inputs=(table_port("input_ds", _("Training table")),),
     outputs=(
-        Port("output_model", (PortType.MODEL,), "Model", "Manifest and a weight share per party."),
+        Port(
+            "output_model",
+            (PortType.MODEL,),
+            _("Model"),
+            _("Manifest and a weight share per party."),
+        ),
         report_port(),
     ),
     params=(
@@ -237,7 +245,7 @@ COMPONENT = Component(
             roles=("feature",),
             types=("int", "float", "bool"),
             min_count=1,
-            help="Feature columns, from any party.",
+            help=_("Feature columns, from any party."),
             refuses_missing=True,
         ),
         ColumnsParam(
@@ -246,10 +254,12 @@ COMPONENT = Component(
             roles=("label",),
             types=("int", "float", "bool"),
             multiple=False,
-            help="The label column (0/1 for logistic regression); its holder owns the model.",
+            help=_("The label column (0/1 for logistic regression); its holder owns the model."),
             refuses_missing=True,
         ),
-        IntParam(name="epochs", default=10, minimum=1, maximum=1000, help="Passes over the data."),
+        IntParam(
+            name="epochs", default=10, minimum=1, maximum=1000, help=_("Passes over the data.")
+        ),
         FloatParam(
             name="learning_rate", default=0.1, minimum=0, exclusive_minimum=True, maximum=10
         ),
@@ -258,23 +268,27 @@ COMPONENT = Component(
             name="sig_type",
             choices=("real", "mm1", "seg3"),
             default="real",
-            help="Sigmoid on the SPU: real (exp and reciprocal, the most accurate), mm1 "
-            "(first-order Taylor, fastest) or seg3 (three-piece linear).",
+            help=_(
+                "Sigmoid on the SPU: real (exp and reciprocal, the most accurate), mm1 "
+                "(first-order Taylor, fastest) or seg3 (three-piece linear)."
+            ),
         ),
         ChoiceParam(name="reg_type", choices=("logistic", "linear"), default="logistic"),
         ChoiceParam(name="penalty", choices=("none", "l2"), default="none"),
-        FloatParam(name="l2_norm", default=0.5, minimum=0, help="L2 strength (penalty l2)."),
+        FloatParam(name="l2_norm", default=0.5, minimum=0, help=_("L2 strength (penalty l2).")),
         FloatParam(
             name="eps",
             default=0.001,
             minimum=0,
-            help="Stop early when no weight changes by more than this in an epoch (0: never).",
+            help=_("Stop early when no weight changes by more than this in an epoch (0: never)."),
         ),
         BoolParam(
             name="report_weights",
             default=False,
-            help="Reveal the weights in the report. Only a run started by the label holder "
-            "(the model's owner) may do this.",
+            help=_(
+                "Reveal the weights in the report. Only a run started by the label holder "
+                "(the model's owner) may do this."
+            ),
         ),
     ),
     infer=infer,

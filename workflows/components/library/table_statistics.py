@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
@@ -243,9 +244,11 @@ COMPONENT = Component(
     name="table_statistics",
     version="1.0.0",
     category="stats",
-    label="Table statistics",
-    description="Count, nulls, mean, std, min, quartiles, max, skewness and kurtosis per column.",
-    inputs=(table_port("input_ds", "Table"),),
+    label=_("Table statistics"),
+    description=_(
+        "Count, nulls, mean, std, min, quartiles, max, skewness and kurtosis per column."
+    ),
+    inputs=(table_port("input_ds", _("Table")),),
     outputs=(report_port(),),
     params=(
         ColumnsParam(
@@ -253,7 +256,7 @@ COMPONENT = Component(
             port="input_ds",
             roles=("id", "feature", "label"),
             default=[],
-            help="Columns to describe (none: every usable column).",
+            help=_("Columns to describe (none: every usable column)."),
         ),
     ),
     infer=infer,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
@@ -71,10 +72,10 @@ COMPONENT = Component(
     name="train_test_split",
     version="1.0.0",
     category="data_prep",
-    label="Train/test split",
-    description="Split rows at random into a train and a test set, consistently at every party.",
-    inputs=(table_port("input_ds", "Table"),),
-    outputs=(Port("train_ds", TABLES, "Train set"), Port("test_ds", TABLES, "Test set")),
+    label=_("Train/test split"),
+    description=_("Split rows at random into a train and a test set, consistently at every party."),
+    inputs=(table_port("input_ds", _("Table")),),
+    outputs=(Port("train_ds", TABLES, _("Train set")), Port("test_ds", TABLES, _("Test set"))),
     params=(
         FloatParam(
             name="train_size",
@@ -83,7 +84,7 @@ COMPONENT = Component(
             maximum=1,
             exclusive_minimum=True,
             exclusive_maximum=True,
-            help="Fraction of rows in the train set.",
+            help=_("Fraction of rows in the train set."),
         ),
         FloatParam(
             name="test_size",
@@ -92,10 +93,10 @@ COMPONENT = Component(
             maximum=1,
             exclusive_minimum=True,
             exclusive_maximum=True,
-            help="Fraction of rows in the test set.",
+            help=_("Fraction of rows in the test set."),
         ),
-        IntParam(name="random_state", default=1024, minimum=0, maximum=2**32 - 1, help="Seed."),
-        BoolParam(name="shuffle", default=True, help="Shuffle rows before splitting."),
+        IntParam(name="random_state", default=1024, minimum=0, maximum=2**32 - 1, help=_("Seed.")),
+        BoolParam(name="shuffle", default=True, help=_("Shuffle rows before splitting.")),
     ),
     infer=infer,
     check=check,

@@ -4,6 +4,7 @@
 // the run tools make sure the server runs what the user sees.
 
 import { apiFetch, errorMessage } from "../lib/api.js";
+import { format, gettext } from "../lib/i18n.js";
 
 const DEBOUNCE_MS = 800;
 
@@ -21,7 +22,7 @@ export function createAutosave({ model, urls, bus, stateEl, onValidation }) {
     stateEl.className = `save-state save-state-${kind}`;
     stateEl.replaceChildren(document.createTextNode(text));
     if (retry) {
-      const button = Object.assign(document.createElement("button"), { type: "button", className: "link-button save-retry", textContent: "Retry" });
+      const button = Object.assign(document.createElement("button"), { type: "button", className: "link-button save-retry", textContent: gettext("Retry") });
       button.addEventListener("click", () => flush().catch(() => {}));
       stateEl.append(" ", button);
     }
@@ -38,7 +39,7 @@ export function createAutosave({ model, urls, bus, stateEl, onValidation }) {
   async function store() {
     dirty = false;
     const graph = model.toJSON();
-    show("Saving…", "saving");
+    show(gettext("Saving…"), "saving");
     let response;
     try {
       response = await apiFetch(urls.pipeline, {
@@ -52,11 +53,11 @@ export function createAutosave({ model, urls, bus, stateEl, onValidation }) {
     if (!response.ok) {
       dirty = true;
       failure = errorMessage(response.body, response.status);
-      show(`Save failed: ${failure}`, "failed", true);
+      show(format(gettext("Save failed: %(failure)s"), { failure: failure }), "failed", true);
       throw new Error(failure);
     }
     failure = "";
-    show(dirty ? "Unsaved changes" : "Saved", dirty ? "dirty" : "saved");
+    show(dirty ? gettext("Unsaved changes") : gettext("Saved"), dirty ? "dirty" : "saved");
     bus.dispatchEvent(new CustomEvent("graph:saved", { detail: { graph } }));
     validate();
   }
@@ -88,7 +89,7 @@ export function createAutosave({ model, urls, bus, stateEl, onValidation }) {
   model.addEventListener("change", (event) => {
     if (event.detail.reason === "load") return;
     dirty = true;
-    show("Unsaved changes", "dirty");
+    show(gettext("Unsaved changes"), "dirty");
     schedule();
   });
   window.addEventListener("beforeunload", (event) => {
@@ -97,6 +98,6 @@ export function createAutosave({ model, urls, bus, stateEl, onValidation }) {
       event.returnValue = "";
     }
   });
-  show("Saved", "saved");
+  show(gettext("Saved"), "saved");
   return { flush, validate, isDirty: () => dirty || Boolean(saving) || Boolean(timer) };
 }

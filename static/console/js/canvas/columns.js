@@ -2,6 +2,7 @@
 // parameter's input port, as the server propagated them in the last validate response
 // (`outputs[node][port].columns`, each with owner party and role), filtered by the roles and
 // types the parameter accepts. When the upstream table is unknown, the reason is given instead.
+import { format, gettext } from "../lib/i18n.js";
 
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -16,9 +17,9 @@ export function columnCandidates({ node, model, validation }, param) {
   const portLabel = input ? input.label : param.port;
   const edge = model.incoming(node.id, param.port);
   if (!edge) return { reason: `Connect a table to the input "${portLabel}" to choose from its columns.` };
-  if (!validation) return { reason: "Checking the pipeline: the upstream columns appear in a moment." };
+  if (!validation) return { reason: gettext("Checking the pipeline: the upstream columns appear in a moment.") };
   const info = (validation.outputs || {})[edge.source.node]?.[edge.source.port];
-  if (!info) return { reason: `The columns of ${edge.source.node} are not known yet: configure the nodes upstream and fix their problems first.` };
+  if (!info) return { reason: format(gettext("The columns of %(node)s are not known yet: configure the nodes upstream and fix their problems first."), { node: edge.source.node }) };
   const columns = (info.columns || []).filter(
     (column) => (!param.roles || param.roles.includes(column.role)) && (!param.types || param.types.includes(column.type)),
   );
@@ -40,7 +41,7 @@ function badges(column, partyName) {
 /** One column: a select whose options name the column, its owner party and role. */
 export function columnSelect(param, value, columns, commit, partyName) {
   const select = el("select", { name: param.name });
-  select.append(el("option", { value: "", textContent: "Choose a column…" }));
+  select.append(el("option", { value: "", textContent: gettext("Choose a column…") }));
   const names = columns.map((column) => column.name);
   if (value && !names.includes(value)) {
     select.append(el("option", { value, textContent: `${value} (not in the upstream table)` }));
@@ -61,9 +62,9 @@ export function columnPicker(param, value, columns, commit, partyName) {
   const chosen = new Set([].concat(value ?? []));
   const missing = [...chosen].filter((name) => !columns.some((column) => column.name === name));
   const all = [...columns, ...missing.map((name) => ({ name, missing: true }))];
-  const search = el("input", { type: "search", placeholder: "Filter columns", className: "column-search" });
+  const search = el("input", { type: "search", placeholder: gettext("Filter columns"), className: "column-search" });
   search.dataset.role = `search-${param.name}`;
-  search.setAttribute("aria-label", `Filter the columns of ${param.label || param.name}`);
+  search.setAttribute("aria-label", format(gettext("Filter the columns of %(param_name)s"), { param_name: param.label || param.name }));
   const count = el("span", { className: "column-count" });
   const list = el("ul", { className: "column-list" });
   const boxes = [];
@@ -93,9 +94,9 @@ export function columnPicker(param, value, columns, commit, partyName) {
     const query = search.value.toLowerCase().trim();
     for (const row of list.children) row.hidden = Boolean(query) && !row.dataset.search.includes(query);
   });
-  const selectAll = el("button", { type: "button", className: "link-button", textContent: "Select all" });
+  const selectAll = el("button", { type: "button", className: "link-button", textContent: gettext("Select all") });
   selectAll.addEventListener("click", () => setVisible(true));
-  const clear = el("button", { type: "button", className: "link-button", textContent: "Clear" });
+  const clear = el("button", { type: "button", className: "link-button", textContent: gettext("Clear") });
   clear.addEventListener("click", () => setVisible(false));
   refreshCount();
   const tools = el("div", { className: "column-tools" }, search, selectAll, clear);

@@ -12,19 +12,20 @@
 
 import { apiFetch } from "../lib/api.js";
 import { el } from "./run/dom.js";
+import { format, gettext } from "../lib/i18n.js";
 
-const FORMS = { aggregate: "aggregate", model: "model", ids: "ids", row_level: "row-level" };
+const FORMS = { aggregate: gettext("aggregate"), model: gettext("model"), ids: gettext("ids"), row_level: gettext("row-level") };
 const DECISIONS = {
-  allow: ["Allowed by policy", "is-allowed"],
-  ask: ["Needs approval", "is-asked"],
-  refuse: ["Refused by policy", "is-refused"],
+  allow: [gettext("Allowed by policy"), "is-allowed"],
+  ask: [gettext("Needs approval"), "is-asked"],
+  refuse: [gettext("Refused by policy"), "is-refused"],
 };
 const CONSENT = {
-  policy: "allowed by its standing policy",
-  not_requested: "approval needed: it is requested when the pipeline is run",
-  pending: "approval requested, waiting for a decision",
-  approved: "approved this exact plan",
-  rejected: "rejected this plan",
+  policy: gettext("allowed by its standing policy"),
+  not_requested: gettext("approval needed: it is requested when the pipeline is run"),
+  pending: gettext("approval requested, waiting for a decision"),
+  approved: gettext("approved this exact plan"),
+  rejected: gettext("rejected this plan"),
 };
 const BADGE_COLOURS = { allow: "#1d7a4c", ask: "#b7791f", refuse: "#b42a2a", ran: "#3d6fb0" };
 
@@ -49,12 +50,12 @@ function entryItem(entry, bus, view) {
   return el("li", { className: `disclosure-entry ${kind}`, dataset: { node: entry.node, form: entry.form } },
     el("span", { className: `disclosure-decision ${kind}` }, label),
     el("p", { className: "disclosure-sentence" }, entry.sentence),
-    el("p", { className: "help" }, "Through ", nodeButton(entry.node, bus, view), entry.reason ? ` · ${entry.reason}` : ""));
+    el("p", { className: "help" }, gettext("Through "), nodeButton(entry.node, bus, view), entry.reason ? ` · ${entry.reason}` : ""));
 }
 
 function approvalsLink(data, approval) {
   const href = data.urls.approval_page ? data.urls.approval_page.replace(/0\/$/, `${approval}/`) : "#";
-  return el("a", { href }, `request #${approval}`);
+  return el("a", { href }, format(gettext("request #%(id)s"), { id: approval }));
 }
 
 function consentLine(data, party, state) {
@@ -69,13 +70,13 @@ function verdict(plan, bySource) {
   const asking = Object.entries(plan.consent).filter(([, state]) => !["policy", "approved"].includes(state.state)).map(([source]) => source);
   if (refusing.length) return el("p", { className: "disclosure-verdict is-refused" }, `Refused by the standing policy of ${refusing.join(", ")}: the pipeline cannot run until the marked nodes change.`);
   if (asking.length) return el("p", { className: "disclosure-verdict is-asked" }, `Runs once ${asking.join(", ")} approve${asking.length > 1 ? "" : "s"} this plan.`);
-  return el("p", { className: "disclosure-verdict is-allowed" }, "Every disclosure is allowed by its owner's standing policy or approved: the pipeline runs at once.");
+  return el("p", { className: "disclosure-verdict is-allowed" }, gettext("Every disclosure is allowed by its owner's standing policy or approved: the pipeline runs at once."));
 }
 
 function planSection(data, plan, bus, view) {
-  if (!plan) return [el("p", { className: "help" }, "The plan appears once the pipeline's nodes are configured.")];
+  if (!plan) return [el("p", { className: "help" }, gettext("The plan appears once the pipeline's nodes are configured."))];
   if (!plan.entries.length) {
-    return [el("p", { className: "disclosure-none" }, "Nothing derived from one party's data reaches another party.")];
+    return [el("p", { className: "disclosure-none" }, gettext("Nothing derived from one party's data reaches another party."))];
   }
   const bySource = new Map();
   for (const entry of plan.entries) {
@@ -85,27 +86,27 @@ function planSection(data, plan, bus, view) {
   // Sources whose every disclosure their policy allows start folded: what needs a decision shows.
   const sections = [...bySource].map(([source, entries]) =>
     el("details", { className: "disclosure-source", dataset: { source }, open: worst(entries) !== "allow" },
-      el("summary", {}, el("h3", {}, `From ${source}'s data`),
+      el("summary", {}, el("h3", {}, format(gettext("From %(source)s's data"), { source: source })),
         el("span", { className: "help" }, ` · ${entries.length} disclosure${entries.length > 1 ? "s" : ""} · ${DECISIONS[worst(entries)][0].toLowerCase()}`)),
       consentLine(data, source, plan.consent[source] || { state: "policy" }),
       el("ul", { className: "disclosure-list" }, entries.map((entry) => entryItem(entry, bus, view)))));
   return [
     verdict(plan, bySource),
-    el("p", { className: "help" }, `Aggregates sent to parties other than the data owner cover groups of at least ${plan.min_group} rows. Plan fingerprint ${plan.fingerprint.slice(0, 12)}…`),
+    el("p", { className: "help" }, format(gettext("Aggregates sent to parties other than the data owner cover groups of at least %(min_group)s rows. Plan fingerprint %(slice)s…"), { min_group: plan.min_group, slice: plan.fingerprint.slice(0, 12) })),
     ...sections,
   ];
 }
 
 function ledgerList(run) {
   const rows = run.ledger || [];
-  if (!rows.length) return el("p", { className: "disclosure-none" }, "No party received anything derived from another party's data in this run.");
+  if (!rows.length) return el("p", { className: "disclosure-none" }, gettext("No party received anything derived from another party's data in this run."));
   const consentText = (consents) => Object.entries(consents).map(([party, how]) => `${party}: ${how === "policy" ? "standing policy" : `approval #${how}`}`).join("; ");
-  const scale = (row) => [FORMS[row.kind], row.min_group ? `groups of at least ${row.min_group} rows` : "", row.rows === null ? "" : `${row.rows.toLocaleString()} rows`].filter(Boolean).join(" · ");
+  const scale = (row) => [FORMS[row.kind], row.min_group ? format(gettext("groups of at least %(size)s rows"), { size: row.min_group }) : "", row.rows === null ? "" : format(gettext("%(rows)s rows"), { rows: row.rows.toLocaleString() })].filter(Boolean).join(" · ");
   return el("ul", { className: "ledger-list" }, rows.map((row) => el("li", { className: "ledger-entry", dataset: { recipient: row.recipient, kind: row.kind } },
     el("p", {}, el("strong", {}, row.recipient), ` received ${row.what}`),
     el("p", { className: "help" }, `${scale(row)} · through ${row.node_id}.${row.port}`),
     el("p", { className: "help" }, `Derived from ${row.columns.map((c) => `${c.party}.${c.name}`).join(", ")}`),
-    el("p", { className: "help" }, `Consent: ${consentText(row.consents)}`))));
+    el("p", { className: "help" }, format(gettext("Consent: %(consents)s"), { consents: consentText(row.consents) })))));
 }
 
 export function mountDisclosure({ data, bus, view, root }) {
@@ -133,7 +134,7 @@ export function mountDisclosure({ data, bus, view, root }) {
           markup: [
             { tagName: "rect", selector: "button", attrs: { x: -22, y: -9, width: 44, height: 18, rx: 9, fill: BADGE_COLOURS[decision], cursor: "pointer", "data-disclosure": decision } },
             { tagName: "text", selector: "icon", textContent: `⇢ ${entries.length}`, attrs: { fill: "#fff", "font-size": 11, "text-anchor": "middle", y: 4, "pointer-events": "none" } },
-            { tagName: "title", textContent: `Discloses to ${recipients}${DECISIONS[decision] ? `: ${DECISIONS[decision][0].toLowerCase()}` : ""}` },
+            { tagName: "title", textContent: format(gettext("Discloses to %(recipients)s"), { recipients }) + (DECISIONS[decision] ? `: ${DECISIONS[decision][0].toLowerCase()}` : "") },
           ],
           onClick: () => bus.dispatchEvent(new CustomEvent("tab:show", { detail: { tab: "disclosure" } })),
         },
@@ -154,12 +155,12 @@ export function mountDisclosure({ data, bus, view, root }) {
 
   function render() {
     if (data.mode === "run") {
-      root.replaceChildren(el("h2", {}, "Privacy ledger"),
-        el("p", { className: "help" }, "What each party actually received in this run, derived from other parties' data, and on whose consent."),
+      root.replaceChildren(el("h2", {}, gettext("Privacy ledger")),
+        el("p", { className: "help" }, gettext("What each party actually received in this run, derived from other parties' data, and on whose consent.")),
         ledgerList(data.run || {}));
       return;
     }
-    root.replaceChildren(el("h2", {}, "What this pipeline discloses"), ...waitingSection(), ...planSection(data, state.plan, bus, view));
+    root.replaceChildren(el("h2", {}, gettext("What this pipeline discloses")), ...waitingSection(), ...planSection(data, state.plan, bus, view));
   }
 
   bus.addEventListener("disclosure", (event) => {

@@ -10,6 +10,7 @@
 // announced in a polite live region.
 
 import { nearestNode, needsConfiguration, typeNames } from "./model.js";
+import { format, gettext } from "../lib/i18n.js";
 
 const ALERT_MS = 4500;
 const MOVE_STEP = 10;
@@ -19,25 +20,25 @@ export const COMPONENT_MIME = "application/x-privpad-component";
 
 /** Keyboard shortcuts, as listed in the help popover (keys, what they do). */
 export const SHORTCUTS = [
-  ["Tab", "Focus the canvas, for the keys below"],
-  ["← ↑ → ↓", "Select the nearest node that way"],
-  ["Shift + arrows", "Move the selected node"],
-  ["Enter", "Open the selected node's settings"],
-  ["C", "Connect the selected node: choose from the connections it can make"],
-  ["Shift + F10, Menu key", "Node menu: run, connect, copy, delete"],
-  ["Escape", "Clear the selection"],
-  ["?", "Show or hide this list"],
-  ["Ctrl/⌘ + Z", "Undo"],
-  ["Ctrl/⌘ + Shift + Z, Ctrl + Y", "Redo"],
-  ["Ctrl/⌘ + C", "Copy the selected nodes"],
-  ["Ctrl/⌘ + V", "Paste"],
-  ["Delete, Backspace", "Delete the selection"],
-  ["Ctrl/⌘ + A", "Select all"],
-  ["+ / −", "Zoom in / out"],
-  ["F", "Fit the pipeline to the window"],
-  ["Drag from a right-side port to a left-side port", "Connect two nodes"],
-  ["Drag on empty canvas", "Select with a rubber band"],
-  ["Right-drag, Ctrl/⌘ + wheel", "Pan, zoom"],
+  ["Tab", gettext("Focus the canvas, for the keys below")],
+  ["← ↑ → ↓", gettext("Select the nearest node that way")],
+  [gettext("Shift + arrows"), gettext("Move the selected node")],
+  ["Enter", gettext("Open the selected node's settings")],
+  ["C", gettext("Connect the selected node: choose from the connections it can make")],
+  [gettext("Shift + F10, Menu key"), gettext("Node menu: run, connect, copy, delete")],
+  ["Escape", gettext("Clear the selection")],
+  ["?", gettext("Show or hide this list")],
+  [gettext("Ctrl/⌘ + Z"), gettext("Undo")],
+  [gettext("Ctrl/⌘ + Shift + Z, Ctrl + Y"), gettext("Redo")],
+  [gettext("Ctrl/⌘ + C"), gettext("Copy the selected nodes")],
+  [gettext("Ctrl/⌘ + V"), gettext("Paste")],
+  [gettext("Delete, Backspace"), gettext("Delete the selection")],
+  [gettext("Ctrl/⌘ + A"), gettext("Select all")],
+  ["+ / −", gettext("Zoom in / out")],
+  ["F", gettext("Fit the pipeline to the window")],
+  [gettext("Drag from a right-side port to a left-side port"), gettext("Connect two nodes")],
+  [gettext("Drag on empty canvas"), gettext("Select with a rubber band")],
+  [gettext("Right-drag, Ctrl/⌘ + wheel"), gettext("Pan, zoom")],
 ];
 
 function isTyping(target) {
@@ -102,13 +103,13 @@ export function createActions({ model, view, bus, alert }) {
     redo: () => editable() && model.redo(),
     copy() {
       const { nodes } = view.selectedIds();
-      if (!nodes.length) return alert("Select one or more nodes to copy.");
+      if (!nodes.length) return alert(gettext("Select one or more nodes to copy."));
       clipboard = model.copy(nodes);
       return true;
     },
     paste() {
       if (!editable()) return false;
-      if (!clipboard) return alert("Nothing copied yet: select nodes and press Ctrl+C.");
+      if (!clipboard) return alert(gettext("Nothing copied yet: select nodes and press Ctrl+C."));
       const ids = model.paste(clipboard);
       view.selection.reset(ids.map((id) => graph.getCellById(id)).filter(Boolean));
       return true;
@@ -207,8 +208,8 @@ function bindTooltips({ model, view, area }) {
     if (!component) return;
     const decl = [...component.inputs, ...component.outputs].find((item) => item.name === port);
     if (!decl) return;
-    const side = component.inputs.includes(decl) ? "Input" : "Output";
-    tooltip.show([`${side}: ${decl.label}`, `Carries: a ${typeNames(decl)}`, ...(decl.description ? [decl.description] : [])], e);
+    const side = component.inputs.includes(decl) ? gettext("Input") : gettext("Output");
+    tooltip.show([`${side}: ${decl.label}`, format(gettext("Carries: a %(decl)s"), { decl: typeNames(decl) }), ...(decl.description ? [decl.description] : [])], e);
   });
   graph.on("node:port:mouseleave", () => tooltip.hide());
   graph.on("node:mouseenter", ({ node, e }) => {
@@ -248,12 +249,12 @@ export function addComponentAt({ model, view, alert }, key, point) {
 function menuItems(view, nodeId, actions, bus) {
   const run = (scope) => () => bus.dispatchEvent(new CustomEvent("run:request", { detail: { scope, node: nodeId } }));
   const items = [
-    ["Run this node", run("node")],
-    ["Run from here", run("downstream")],
-    ["Run up to here", run("upstream")],
+    [gettext("Run this node"), run("node")],
+    [gettext("Run from here"), run("downstream")],
+    [gettext("Run up to here"), run("upstream")],
   ];
   if (!view.readonly) {
-    items.push(null, ["Connect…", () => actions.connectFrom(nodeId)], ["Copy", actions.copy], ["Delete", actions.remove]);
+    items.push(null, [gettext("Connect…"), () => actions.connectFrom(nodeId)], [gettext("Copy"), actions.copy], [gettext("Delete"), actions.remove]);
   }
   return items;
 }
@@ -338,7 +339,7 @@ function bindContextMenu({ model, view, actions, bus, area, canvas, alert, annou
   const openNodeMenu = (nodeId, point) => {
     if (!view.selectedIds().nodes.includes(nodeId)) view.selectNode(nodeId);
     actions.emitSelection();
-    menu.open(`Node ${nodeId}`, menuItems(view, nodeId, actions, bus), point);
+    menu.open(format(gettext("Node %(nodeId)s"), { nodeId: nodeId }), menuItems(view, nodeId, actions, bus), point);
   };
   view.x6.on("node:contextmenu", ({ node, e }) => {
     e.preventDefault();
@@ -346,20 +347,20 @@ function bindContextMenu({ model, view, actions, bus, area, canvas, alert, annou
   });
   actions.nodeMenu = () => {
     const nodeId = view.selectedNode();
-    if (!nodeId) return alert("Select a node first (arrow keys or a click).");
+    if (!nodeId) return alert(gettext("Select a node first (arrow keys or a click)."));
     return openNodeMenu(nodeId, nodePoint(view, nodeId));
   };
   actions.connectFrom = (nodeId = view.selectedNode()) => {
     if (view.readonly) return false;
-    if (!nodeId) return alert("Select a node first (arrow keys or a click), then press C.");
+    if (!nodeId) return alert(gettext("Select a node first (arrow keys or a click), then press C."));
     const options = model.connectionOptions(nodeId);
     if (!options.length) return alert(`${nodeId} has no connection left to make: its inputs are taken or no other node fits.`);
     const items = options.map((option) => [connectionLabel(model, option, nodeId), () => {
       const result = model.connect(option.source.node, option.source.port, option.target.node, option.target.port);
-      if (result.ok) announce(`Connected ${connectionLabel(model, option, nodeId)}.`);
+      if (result.ok) announce(format(gettext("Connected %(nodeId)s."), { nodeId: connectionLabel(model, option, nodeId) }));
       else alert(result.reason);
     }]);
-    return menu.open(`Connections of ${nodeId}`, items, nodePoint(view, nodeId));
+    return menu.open(format(gettext("Connections of %(nodeId)s"), { nodeId: nodeId }), items, nodePoint(view, nodeId));
   };
 }
 
@@ -372,11 +373,11 @@ function describeNode(model, view, nodeId) {
   if (component.inputs.length) parts.push(`${connected} of ${component.inputs.length} inputs connected.`);
   const outputs = component.outputs.map((port) => `${port.label} (${typeNames(port)})`);
   if (outputs.length) parts.push(`Outputs: ${outputs.join(", ")}.`);
-  if (needsConfiguration(node, component)) parts.push("Needs configuration.");
+  if (needsConfiguration(node, component)) parts.push(gettext("Needs configuration."));
   const problems = view.problemsFor(nodeId).length;
   if (problems) parts.push(`${problems} problem${problems > 1 ? "s" : ""}.`);
   const run = view.runStateFor(nodeId);
-  if (run && run.status) parts.push(`Run status: ${run.status}.`);
+  if (run && run.status) parts.push(format(gettext("Run status: %(status)s."), { status: run.status }));
   return parts.join(" ");
 }
 

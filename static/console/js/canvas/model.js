@@ -7,6 +7,9 @@
 // undo step and keeps notes (updated / stale) per node and parameter until the user edits it.
 
 import { downstreamOf, fillSingleCandidates, followDatasetChange } from "./dependants.js";
+// Texts for people go through lib/i18n.js, which touches no DOM: English unless the page loaded
+// Django's catalogue (the Node tests of this module see English).
+import { format, gettext } from "../lib/i18n.js";
 
 const HISTORY_LIMIT = 100;
 const LAYER_GAP_X = 230;
@@ -23,7 +26,7 @@ export function edgeKey(edge) {
 /** What a port carries, as people say it ("table or vertical table"): the catalogue's
  * `type_labels`, else the raw type keys. */
 export function typeNames(port) {
-  return (port.type_labels && port.type_labels.length ? port.type_labels : port.types).join(" or ");
+  return (port.type_labels && port.type_labels.length ? port.type_labels : port.types).join(gettext(" or "));
 }
 
 /** True when a parameter value counts as "not set" (absent, empty text, empty list). */
@@ -54,17 +57,19 @@ export function needsConfiguration(node, component) {
 }
 
 function numberProblem(param, value) {
-  if (typeof value !== "number" || Number.isNaN(value)) return "Enter a number.";
-  if (param.kind === "int" && !Number.isInteger(value)) return "Enter a whole number.";
+  if (typeof value !== "number" || Number.isNaN(value)) return gettext("Enter a number.");
+  if (param.kind === "int" && !Number.isInteger(value)) return gettext("Enter a whole number.");
   const { minimum: min, maximum: max } = param;
   if (min !== undefined && min !== null) {
     if (param.exclusive_minimum ? value <= min : value < min) {
-      return `Must be ${param.exclusive_minimum ? "greater than" : "at least"} ${min}.`;
+      const text = param.exclusive_minimum ? gettext("Must be greater than %(min)s.") : gettext("Must be at least %(min)s.");
+      return format(text, { min });
     }
   }
   if (max !== undefined && max !== null) {
     if (param.exclusive_maximum ? value >= max : value > max) {
-      return `Must be ${param.exclusive_maximum ? "less than" : "at most"} ${max}.`;
+      const text = param.exclusive_maximum ? gettext("Must be less than %(max)s.") : gettext("Must be at most %(max)s.");
+      return format(text, { max });
     }
   }
   return "";
@@ -72,17 +77,17 @@ function numberProblem(param, value) {
 
 /** What is wrong with one value, checked in the browser (the server checks again): "" if fine. */
 export function paramProblem(param, value) {
-  if (isEmptyValue(value)) return param.required ? "Required." : "";
+  if (isEmptyValue(value)) return param.required ? gettext("Required.") : "";
   if (param.kind === "int" || param.kind === "float") return numberProblem(param, value);
   if (param.kind === "choice" && param.choices && !param.choices.includes(value)) {
-    return `Choose one of: ${param.choices.join(", ")}.`;
+    return format(gettext("Choose one of: %(choices)s."), { choices: param.choices.join(", ") });
   }
   if (param.kind === "str" && param.max_length && String(value).length > param.max_length) {
-    return `At most ${param.max_length} characters.`;
+    return format(gettext("At most %(max_length)s characters."), { max_length: param.max_length });
   }
   if (param.kind === "columns" && param.multiple && Array.isArray(value)) {
-    if (param.min_count && value.length < param.min_count) return `Choose at least ${param.min_count}.`;
-    if (param.max_count && value.length > param.max_count) return `Choose at most ${param.max_count}.`;
+    if (param.min_count && value.length < param.min_count) return format(gettext("Choose at least %(min_count)s."), { min_count: param.min_count });
+    if (param.max_count && value.length > param.max_count) return format(gettext("Choose at most %(max_count)s."), { max_count: param.max_count });
   }
   return "";
 }
@@ -163,7 +168,7 @@ function normaliseEdge(raw) {
   const source = raw && raw.source;
   const target = raw && raw.target;
   if (!source || !target || !source.node || !source.port || !target.node || !target.port) {
-    throw new Error("An edge needs source and target, each with a node and a port.");
+    throw new Error(gettext("An edge needs source and target, each with a node and a port."));
   }
   return {
     source: { node: String(source.node), port: String(source.port) },
@@ -378,21 +383,25 @@ export class PipelineModel extends EventTarget {
   connectionProblem(sourceId, sourcePort, targetId, targetPort) {
     const source = this.nodes.get(sourceId);
     const target = this.nodes.get(targetId);
-    if (!source || !target) return "Both ends of a connection must be nodes on the canvas.";
-    if (sourceId === targetId) return "A node cannot be connected to itself.";
+    if (!source || !target) return gettext("Both ends of a connection must be nodes on the canvas.");
+    if (sourceId === targetId) return gettext("A node cannot be connected to itself.");
     const sourceComponent = this.component(source);
     const targetComponent = this.component(target);
-    if (!sourceComponent || !targetComponent) return "A node of an unknown component cannot be connected.";
+    if (!sourceComponent || !targetComponent) return gettext("A node of an unknown component cannot be connected.");
     const output = sourceComponent.outputs.find((port) => port.name === sourcePort);
     const input = targetComponent.inputs.find((port) => port.name === targetPort);
-    if (!output || !input) return "Connect an output (right side of a node) to an input (left side).";
+    if (!output || !input) return gettext("Connect an output (right side of a node) to an input (left side).");
     const shared = output.types.filter((type) => input.types.includes(type));
     if (!shared.length) {
-      return `Type mismatch: "${output.label}" gives a ${typeNames(output)}, but "${input.label}" accepts a ${typeNames(input)}.`;
+      const values = { output: output.label, gives: typeNames(output), input: input.label, accepts: typeNames(input) };
+      return format(gettext("Type mismatch: “%(output)s” gives a %(gives)s, but “%(input)s” accepts a %(accepts)s."), values);
     }
     const taken = this.edges.find((edge) => edge.target.node === targetId && edge.target.port === targetPort);
-    if (taken) return `"${input.label}" of ${targetId} already has a connection (from ${taken.source.node}); remove it first.`;
-    if (this.reaches(targetId, sourceId)) return `This connection would make a cycle: ${sourceId} already depends on ${targetId}.`;
+    if (taken) {
+      const values = { input: input.label, node: targetId, source: taken.source.node };
+      return format(gettext("“%(input)s” of %(node)s already has a connection (from %(source)s); remove it first."), values);
+    }
+    if (this.reaches(targetId, sourceId)) return format(gettext("This connection would make a cycle: %(sourceId)s already depends on %(targetId)s."), { sourceId: sourceId, targetId: targetId });
     return "";
   }
 

@@ -3,15 +3,16 @@
 // keyboard users, added at the centre of the view with Enter.
 
 import { COMPONENT_MIME } from "./interaction.js";
+import { gettext } from "../lib/i18n.js";
 
 const CATEGORY_LABELS = {
-  io: "Data sources",
-  data_prep: "Data preparation",
-  data_filter: "Filters",
-  preprocessing: "Preprocessing",
-  stats: "Statistics",
-  ml: "Machine learning",
-  evaluation: "Evaluation",
+  io: gettext("Data sources"),
+  data_prep: gettext("Data preparation"),
+  data_filter: gettext("Filters"),
+  preprocessing: gettext("Preprocessing"),
+  stats: gettext("Statistics"),
+  ml: gettext("Machine learning"),
+  evaluation: gettext("Evaluation"),
 };
 const CATEGORY_ORDER = Object.keys(CATEGORY_LABELS);
 
@@ -76,14 +77,14 @@ function filter(list, empty, query) {
 
 /** Fill `root` (#palette) with the searchable catalogue; `onAdd(key)` adds without dragging. */
 export function renderPalette(root, components, { readonly, onAdd }) {
-  const heading = Object.assign(document.createElement("h2"), { className: "palette-title", textContent: "Components" });
+  const heading = Object.assign(document.createElement("h2"), { className: "palette-title", textContent: gettext("Components") });
   const search = Object.assign(document.createElement("input"), {
     type: "search",
     id: "palette-search",
-    placeholder: "Search components",
+    placeholder: gettext("Search components"),
     autocomplete: "off",
   });
-  search.setAttribute("aria-label", "Search components");
+  search.setAttribute("aria-label", gettext("Search components"));
   const list = Object.assign(document.createElement("div"), { className: "palette-groups" });
   for (const [category, members] of grouped(components)) {
     const group = Object.assign(document.createElement("section"), { className: "palette-group" });
@@ -93,12 +94,12 @@ export function renderPalette(root, components, { readonly, onAdd }) {
     group.append(title, items);
     list.append(group);
   }
-  const empty = Object.assign(document.createElement("p"), { className: "palette-empty", textContent: "No component matches." });
+  const empty = Object.assign(document.createElement("p"), { className: "palette-empty", textContent: gettext("No component matches.") });
   empty.hidden = true;
   const hint = Object.assign(document.createElement("p"), {
     className: "palette-hint",
     id: "palette-hint",
-    textContent: readonly ? "Read-only: the pipeline cannot be edited here." : "Drag a component onto the canvas, or focus it and press Enter to add it in the middle.",
+    textContent: readonly ? gettext("Read-only: the pipeline cannot be edited here.") : gettext("Drag a component onto the canvas, or focus it and press Enter to add it in the middle."),
   });
   search.addEventListener("input", () => filter(list, empty, search.value));
   root.replaceChildren(heading, search, hint, list, empty);

@@ -6,6 +6,7 @@
 
 import { effectiveValue, paramProblem } from "./model.js";
 import { columnCandidates, columnPicker, columnSelect } from "./columns.js";
+import { format, gettext } from "../lib/i18n.js";
 
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -34,7 +35,7 @@ function numberInput(param, value, commit) {
 
 function selectInput(param, value, choices, commit, parse = (text) => text) {
   const select = el("select", { name: param.name });
-  select.append(option("", param.required ? "Choose…" : "(default)", value === undefined || value === null || value === ""));
+  select.append(option("", param.required ? gettext("Choose…") : "(default)", value === undefined || value === null || value === ""));
   for (const [choice, text] of choices) select.append(option(choice, text, String(choice) === String(value)));
   select.addEventListener("change", () => commit(select.value === "" ? undefined : parse(select.value)));
   return select;
@@ -125,10 +126,10 @@ function displayValue(param, value, data) {
   if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return "—";
   if (param.kind === "dataset") {
     const set = data.datasets.find((item) => item.id === value);
-    return set ? `${set.name} (${partyLabel(data, set.party)})` : `Dataset #${value}`;
+    return set ? `${set.name} (${partyLabel(data, set.party)})` : format(gettext("Dataset #%(value)s"), { value: value });
   }
   if (param.kind === "party") return partyLabel(data, value);
-  if (param.kind === "bool") return value ? "Yes" : "No";
+  if (param.kind === "bool") return value ? gettext("Yes") : gettext("No");
   return Array.isArray(value) ? value.join(", ") : String(value);
 }
 
@@ -143,7 +144,7 @@ function readonlyFields(node, component, data) {
 function header(node, component) {
   const category = el("span", { className: `config-category category-${component ? component.category : "unknown"}`, textContent: component ? component.category.replace("_", " ") : "unknown" });
   const title = el("h2", { className: "config-title", textContent: component ? component.label : node.component });
-  const meta = el("p", { className: "config-meta" }, "Node ", el("code", { textContent: node.id }), ` · ${node.component} ${node.version || ""}`);
+  const meta = el("p", { className: "config-meta" }, gettext("Node "), el("code", { textContent: node.id }), ` · ${node.component} ${node.version || ""}`);
   const description = component ? el("p", { className: "help", textContent: component.description }) : null;
   return el("header", { className: "config-head" }, category, title, meta, description);
 }
@@ -165,7 +166,7 @@ function followUpSummary(model, node) {
   const items = changes.map((change) =>
     el("li", { className: `follow-up follow-up-${change.level}` }, el("strong", { textContent: `${label(change)}: ` }), change.message));
   return el("section", { className: "config-follow-ups", role: "status" },
-    el("p", { textContent: "The new dataset changed settings downstream:" }), el("ul", {}, ...items));
+    el("p", { textContent: gettext("The new dataset changed settings downstream:") }), el("ul", {}, ...items));
 }
 
 function nodeProblems(problems) {
@@ -184,7 +185,7 @@ function problemList(problems, view) {
       view.selectNode(problem.node);
       view.x6.centerCell(view.x6.getCellById(problem.node));
     };
-    return el("li", {}, el("button", { type: "button", className: "problem-link", title: `Select ${problem.node}`, textContent: text, onclick: select }));
+    return el("li", {}, el("button", { type: "button", className: "problem-link", title: format(gettext("Select %(node)s"), { node: problem.node }), textContent: text, onclick: select }));
   };
   return el("ul", { className: "config-problem-list" }, ...problems.map(item));
 }
@@ -192,12 +193,12 @@ function problemList(problems, view) {
 function emptyState(model, validation, readonly, view) {
   const count = model.nodes.size;
   const text = readonly
-    ? "Select a node on the canvas to see its settings."
+    ? gettext("Select a node on the canvas to see its settings.")
     : count
-    ? "Select a node on the canvas to configure it."
-    : "Drag components from the palette onto the canvas, then connect an output (right) to an input (left).";
+    ? gettext("Select a node on the canvas to configure it.")
+    : gettext("Drag components from the palette onto the canvas, then connect an output (right) to an input (left).");
   const summary = validation
-    ? el("p", { className: validation.valid ? "config-valid" : "config-invalid", textContent: validation.valid ? "The pipeline is valid and ready to run." : `${validation.problems.length} problem(s) to fix before running:` })
+    ? el("p", { className: validation.valid ? "config-valid" : "config-invalid", textContent: validation.valid ? gettext("The pipeline is valid and ready to run.") : `${validation.problems.length} problem(s) to fix before running:` })
     : null;
   const problems = validation && !validation.valid ? problemList(validation.problems, view) : null;
   return el("div", { className: "config-empty" }, el("p", { textContent: text }), summary, problems);
@@ -221,7 +222,7 @@ export function createPanel({ root, model, view, data, getValidation }) {
     const component = model.component(node);
     const problems = view.problemsFor(node.id);
     const parts = [header(node, component), nodeProblems(problems), followUpSummary(model, node)];
-    if (!component) parts.push(el("p", { className: "field-error", textContent: "This component is not in the catalogue." }));
+    if (!component) parts.push(el("p", { className: "field-error", textContent: gettext("This component is not in the catalogue.") }));
     else if (view.readonly) parts.push(readonlyFields(node, component, data));
     else {
       const commit = (name) => (value) => model.setParam(node.id, name, value);
@@ -230,7 +231,7 @@ export function createPanel({ root, model, view, data, getValidation }) {
       for (const param of component.params) {
         form.append(field(param, { node, model, data, problems, validation: getValidation(), commit: commit(param.name) }));
       }
-      if (!component.params.length) form.append(el("p", { className: "muted", textContent: "This component has no settings." }));
+      if (!component.params.length) form.append(el("p", { className: "muted", textContent: gettext("This component has no settings.") }));
       parts.push(form);
     }
     root.replaceChildren(...parts.filter(Boolean));

@@ -3,6 +3,7 @@
 
 import { apiFetch, errorMessage } from "../lib/api.js";
 import { SHORTCUTS } from "./interaction.js";
+import { format, gettext } from "../lib/i18n.js";
 
 function button(label, title, onClick, { icon = "", className = "" } = {}) {
   const item = Object.assign(document.createElement("button"), { type: "button", className: `tool-button ${className}`.trim(), title });
@@ -22,16 +23,16 @@ function group(...items) {
 function helpPopover() {
   const pop = Object.assign(document.createElement("div"), { className: "help-popover", id: "shortcuts-help" });
   pop.setAttribute("role", "dialog");
-  pop.setAttribute("aria-label", "Keyboard shortcuts");
+  pop.setAttribute("aria-label", gettext("Keyboard shortcuts"));
   pop.hidden = true;
-  const title = Object.assign(document.createElement("h2"), { textContent: "Keyboard shortcuts" });
+  const title = Object.assign(document.createElement("h2"), { textContent: gettext("Keyboard shortcuts") });
   const list = Object.assign(document.createElement("dl"), { className: "shortcut-list" });
   for (const [keys, action] of SHORTCUTS) {
     list.append(Object.assign(document.createElement("dt"), { textContent: keys }), Object.assign(document.createElement("dd"), { textContent: action }));
   }
   const tip = Object.assign(document.createElement("p"), {
     className: "help",
-    textContent: "Outputs are on the right side of a node, inputs on the left. Right-click a node (or press Shift+F10) to run it.",
+    textContent: gettext("Outputs are on the right side of a node, inputs on the left. Right-click a node (or press Shift+F10) to run it."),
   });
   pop.append(title, list, tip);
   return pop;
@@ -55,7 +56,7 @@ async function importDocument(file, data, alert) {
     body: JSON.stringify({ project: data.project.id, document: doc }),
   });
   if (!response.ok) {
-    alert(`Import refused: ${errorMessage(response.body, response.status)}`);
+    alert(format(gettext("Import refused: %(status)s"), { status: errorMessage(response.body, response.status) }));
     return;
   }
   window.location.assign(newPipelineUrl(data, response.body.id));
@@ -65,7 +66,7 @@ async function exportDocument(data, view, alert) {
   try {
     await view.flushSave();
   } catch (error) {
-    alert(`Not exported: the latest changes are not saved (${error.message}).`);
+    alert(format(gettext("Not exported: the latest changes are not saved (%(error_message)s)."), { error_message: error.message }));
     return;
   }
   const link = Object.assign(document.createElement("a"), { href: data.urls.export, download: `pipeline-${data.pipeline.id}.json` });
@@ -78,7 +79,7 @@ async function exportDocument(data, view, alert) {
  * default in a narrow window, where the graph would otherwise be fitted tiny). */
 function paletteToggle() {
   const workspace = document.querySelector(".workspace");
-  const toggle = button("Components", "Components: show or hide the list of components", () => set(workspace.classList.contains("palette-collapsed")));
+  const toggle = button(gettext("Components"), gettext("Components: show or hide the list of components"), () => set(workspace.classList.contains("palette-collapsed")));
   toggle.setAttribute("aria-controls", "palette");
   const set = (shown) => {
     workspace.classList.toggle("palette-collapsed", !shown);
@@ -97,20 +98,20 @@ export function renderToolbar(root, { actions, data, view }) {
   if (editing) groups.push(group(paletteToggle()));
   if (editing) {
     groups.push(group(
-      button("", "Undo (Ctrl+Z)", actions.undo, { icon: "↶" }),
-      button("", "Redo (Ctrl+Shift+Z)", actions.redo, { icon: "↷" }),
+      button("", gettext("Undo (Ctrl+Z)"), actions.undo, { icon: "↶" }),
+      button("", gettext("Redo (Ctrl+Shift+Z)"), actions.redo, { icon: "↷" }),
     ));
     groups.push(group(
-      button("Copy", "Copy the selected nodes (Ctrl+C)", actions.copy),
-      button("Paste", "Paste (Ctrl+V)", actions.paste),
-      button("Delete", "Delete the selection (Delete)", actions.remove),
-      button("Tidy", "Tidy layout: arrange left to right", actions.tidy),
+      button(gettext("Copy"), gettext("Copy the selected nodes (Ctrl+C)"), actions.copy),
+      button(gettext("Paste"), gettext("Paste (Ctrl+V)"), actions.paste),
+      button(gettext("Delete"), gettext("Delete the selection (Delete)"), actions.remove),
+      button(gettext("Tidy"), gettext("Tidy layout: arrange left to right"), actions.tidy),
     ));
   }
   groups.push(group(
-    button("", "Zoom out (−)", actions.zoomOut, { icon: "−" }),
-    button("", "Zoom in (+)", actions.zoomIn, { icon: "+" }),
-    button("Fit", "Fit to window (F)", actions.fit),
+    button("", gettext("Zoom out (−)"), actions.zoomOut, { icon: "−" }),
+    button("", gettext("Zoom in (+)"), actions.zoomIn, { icon: "+" }),
+    button(gettext("Fit"), gettext("Fit to window (F)"), actions.fit),
   ));
   const file = Object.assign(document.createElement("input"), { type: "file", accept: "application/json,.json", hidden: true, id: "import-file" });
   file.addEventListener("change", () => {
@@ -118,11 +119,11 @@ export function renderToolbar(root, { actions, data, view }) {
     file.value = "";
   });
   // A run page shows a snapshot: exporting the (possibly changed) pipeline from there would mislead.
-  const io = data.mode === "edit" ? [button("Export", "Export JSON: download the pipeline document", () => exportDocument(data, view, actions.alert))] : [];
-  if (!data.project.archived && data.mode === "edit" && !data.readonly) io.push(button("Import", "Import JSON: a pipeline document as a new pipeline", () => file.click()), file);
+  const io = data.mode === "edit" ? [button(gettext("Export"), gettext("Export JSON: download the pipeline document"), () => exportDocument(data, view, actions.alert))] : [];
+  if (!data.project.archived && data.mode === "edit" && !data.readonly) io.push(button(gettext("Import"), gettext("Import JSON: a pipeline document as a new pipeline"), () => file.click()), file);
   if (io.length) groups.push(group(...io));
   const pop = helpPopover();
-  const help = button("?", "Keyboard shortcuts", () => {
+  const help = button("?", gettext("Keyboard shortcuts"), () => {
     pop.hidden = !pop.hidden;
     help.setAttribute("aria-expanded", String(!pop.hidden));
   }, { className: "tool-help" });

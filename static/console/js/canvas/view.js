@@ -112,7 +112,11 @@ function nodeHeight(component) {
   return Math.max(68, ports * PORT_SPACING + 24);
 }
 
+// English keeps the short capitalised key ("DATA PREP"); other languages show the category's
+// translated name from the catalogue.
 function categoryText(component) {
+  const english = document.documentElement.lang.startsWith("en");
+  if (component && !english && component.category_label) return component.category_label;
   return (component ? component.category : "unknown").replace("_", " ").toUpperCase();
 }
 

@@ -1,5 +1,6 @@
 // Talking to the console's REST API from the pages: CSRF token from the cookie, JSON errors
 // in the API's {"detail", "code", "errors"} shape turned into one readable message.
+import { format, gettext } from "./i18n.js";
 
 /** The CSRF token Django set in the `csrftoken` cookie ("" when there is none). */
 export function csrfToken() {
@@ -26,9 +27,9 @@ export function errorMessage(body, status) {
     }
     if (parts.length) return parts.join(" ");
   }
-  if (status === 413) return "The file is larger than the server accepts.";
-  if (status === 0) return "The server could not be reached. Check your connection and try again.";
-  return `The server answered with an error (HTTP ${status}).`;
+  if (status === 413) return gettext("The file is larger than the server accepts.");
+  if (status === 0) return gettext("The server could not be reached. Check your connection and try again.");
+  return format(gettext("The server answered with an error (HTTP %(status)s)."), { status: status });
 }
 
 /** fetch() with the session cookie and CSRF token; resolves to {ok, status, body}. */

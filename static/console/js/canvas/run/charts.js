@@ -3,6 +3,7 @@
 // load. Each report chart arrives ready for Plotly.newPlot (data and layout built server-side).
 
 import { el } from "./dom.js";
+import { gettext } from "../../lib/i18n.js";
 
 let loading = null;
 
@@ -16,7 +17,7 @@ export function loadPlotly(url) {
       script.addEventListener("error", () => {
         loading = null;
         script.remove();
-        reject(new Error("The chart library could not be loaded."));
+        reject(new Error(gettext("The chart library could not be loaded.")));
       });
       document.head.append(script);
     });

@@ -3,19 +3,20 @@
 // (with an optional action, e.g. showing the node a run failed at).
 
 import { durationText, el, FINISHED, statusBadge } from "./dom.js";
+import { format, gettext } from "../../lib/i18n.js";
 
 const CONNECTION_TEXT = {
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  refused: "Not connected",
+  connecting: gettext("Connecting…"),
+  live: gettext("Live"),
+  reconnecting: gettext("Reconnecting…"),
+  refused: gettext("Not connected"),
 };
 
 export function createControls(root, { data, onRunAll, onStop, onReport }) {
   const viewing = data.mode === "run";
-  const runAll = el("button", { type: "button", className: "button button-primary run-all", onclick: onRunAll }, "Run all");
-  const stop = el("button", { type: "button", className: "button run-stop", onclick: onStop, disabled: true }, "Stop");
-  const report = el("button", { type: "button", className: "button run-report", onclick: onReport, disabled: true }, "Download report");
+  const runAll = el("button", { type: "button", className: "button button-primary run-all", onclick: onRunAll }, gettext("Run all"));
+  const stop = el("button", { type: "button", className: "button run-stop", onclick: onStop, disabled: true }, gettext("Stop"));
+  const report = el("button", { type: "button", className: "button run-report", onclick: onReport, disabled: true }, gettext("Download report"));
   const badge = el("span", { className: "run-badge" });
   const elapsed = el("span", { className: "run-elapsed" });
   const connection = el("span", { className: "run-connection", hidden: true });
@@ -23,15 +24,15 @@ export function createControls(root, { data, onRunAll, onStop, onReport }) {
   const text = el("span", { className: "run-alert-text" });
   const action = el("button", { type: "button", className: "button button-small run-alert-action", hidden: true });
   const alert = el("div", { className: "run-alert", role: "alert", hidden: true }, text, action,
-    el("button", { type: "button", className: "run-alert-close", "aria-label": "Dismiss", onclick: () => (alert.hidden = true) }, "×"));
-  const readonlyText = data.readonly_reason || "This pipeline is read-only.";
+    el("button", { type: "button", className: "run-alert-close", "aria-label": gettext("Dismiss"), onclick: () => (alert.hidden = true) }, "×"));
+  const readonlyText = data.readonly_reason || gettext("This pipeline is read-only.");
   root.replaceChildren(summary, ...(viewing ? [] : [runAll, stop]), report, alert);
   const state = { run: null, busy: false, ticker: null };
 
   function paint() {
     const run = state.run;
     const active = Boolean(run) && !FINISHED.has(run.status);
-    badge.replaceChildren(...(run ? [el("span", { className: "run-number" }, `Run #${run.id}`), statusBadge(run.status)] : []));
+    badge.replaceChildren(...(run ? [el("span", { className: "run-number" }, format(gettext("Run #%(id)s"), { id: run.id })), statusBadge(run.status)] : []));
     elapsed.textContent = run && run.started_at ? durationText(run.started_at, run.finished_at) : "";
     stop.disabled = !active || state.busy || Boolean(data.readonly) || Boolean(run?.cancel_requested);
     // One run at a time from this page: the shown run is stopped or finishes first.

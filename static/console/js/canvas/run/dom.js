@@ -1,5 +1,6 @@
 // Small DOM and URL helpers shared by the run tools (no framework: elements built in code,
 // text always set as textContent, never as HTML).
+import { gettext } from "../../lib/i18n.js";
 
 /** `el("td", {className: "num"}, "12")`: an element with properties/attributes and children. */
 export function el(tag, props = {}, ...children) {
@@ -41,14 +42,14 @@ export function websocketUrl(path) {
 
 export const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted", "revoked"]);
 export const STATUS_LABELS = {
-  pending: "Pending",
-  running: "Running",
-  succeeded: "Succeeded",
-  failed: "Failed",
-  cancelled: "Cancelled",
-  skipped: "Skipped",
-  interrupted: "Interrupted",
-  revoked: "Revoked",
+  pending: gettext("Pending"),
+  running: gettext("Running"),
+  succeeded: gettext("Succeeded"),
+  failed: gettext("Failed"),
+  cancelled: gettext("Cancelled"),
+  skipped: gettext("Skipped"),
+  interrupted: gettext("Interrupted"),
+  revoked: gettext("Revoked"),
 };
 
 /** A status badge using console.css's run-status-<status> colours. */
@@ -58,15 +59,20 @@ export function statusBadge(status) {
 
 export { durationText } from "../../lib/format.js";
 
-/** A local date and time, short: "22 Nov, 08:14:03". */
+// Dates are written in the console's language (the page's lang), not the browser's.
+function pageLocale() {
+  return document.documentElement.lang || undefined;
+}
+
+/** A local date and time, short: "22 Nov, 08:14:03" (in Chinese "12月4日 08:14:03"). */
 export function whenText(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(iso).toLocaleString(pageLocale(), { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 /** A local time of day for log lines: "08:14:03". */
 export function timeText(iso) {
   if (!iso) return "";
   const moment = new Date(iso);
-  return Number.isNaN(moment.getTime()) ? String(iso) : moment.toLocaleTimeString(undefined, { hour12: false });
+  return Number.isNaN(moment.getTime()) ? String(iso) : moment.toLocaleTimeString(pageLocale(), { hour12: false });
 }

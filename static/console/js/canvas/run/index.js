@@ -18,6 +18,7 @@ import { createHistory } from "./history.js";
 import { createLogDrawer } from "./logs.js";
 import { createResults } from "./results.js";
 import { REFUSED, RunSocket } from "./socket.js";
+import { format, gettext } from "../../lib/i18n.js";
 
 function emit(bus, type, detail) {
   bus.dispatchEvent(new CustomEvent(type, { detail }));
@@ -203,7 +204,7 @@ function showFailedNode(tools, run) {
   const failed = (run.nodes || []).find((node) => node.status === "failed");
   if (!failed || !tools.view.x6?.getCellById(failed.node)) return null;
   return {
-    label: `Show ${failed.node}`,
+    label: format(gettext("Show %(node)s"), { node: failed.node }),
     run: () => {
       tools.view.selectNode(failed.node);
       emit(tools.bus, "tab:show", { tab: "results" });
@@ -214,11 +215,11 @@ function showFailedNode(tools, run) {
 async function startRun(tools, { scope, node }) {
   const { data, view, controls, bus } = tools;
   if (data.mode === "run" || data.readonly) {
-    controls.showError(data.readonly_reason || "This pipeline is read-only: it cannot be run from here.");
+    controls.showError(data.readonly_reason || gettext("This pipeline is read-only: it cannot be run from here."));
     return;
   }
   if (tools.run && !FINISHED.has(tools.run.status)) {
-    controls.showError(`Run #${tools.run.id} is still in progress: stop it or wait for it to finish first.`);
+    controls.showError(format(gettext("Run #%(id)s is still in progress: stop it or wait for it to finish first."), { id: tools.run.id }));
     return;
   }
   controls.clearError();
@@ -227,7 +228,7 @@ async function startRun(tools, { scope, node }) {
     try {
       await view.flushSave();
     } catch (error) {
-      controls.showError(`The pipeline was not run: saving it failed (${error?.message || error}).`);
+      controls.showError(format(gettext("The pipeline was not run: saving it failed (%(error)s)."), { error: error?.message || error }));
       return;
     }
     const body = { scope, ...(node && scope !== "all" ? { node } : {}) };
@@ -247,7 +248,7 @@ async function startRun(tools, { scope, node }) {
       return;
     }
     if (!response.ok) {
-      controls.showError(`The run could not start: ${errorMessage(response.body, response.status)}`);
+      controls.showError(format(gettext("The run could not start: %(status)s"), { status: errorMessage(response.body, response.status) }));
       return;
     }
     showRun(tools, response.body, { fresh: true });
@@ -266,7 +267,7 @@ async function stopRun(tools) {
   const response = await apiFetch(fillUrl(tools.data.urls.cancel, tools.data.placeholders, { run: run.id }), { method: "POST" });
   tools.controls.setBusy(false);
   if (!response.ok) {
-    tools.controls.showError(`The run could not be stopped: ${errorMessage(response.body, response.status)}`);
+    tools.controls.showError(format(gettext("The run could not be stopped: %(status)s"), { status: errorMessage(response.body, response.status) }));
     return;
   }
   run.cancel_requested = true;

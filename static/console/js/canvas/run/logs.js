@@ -7,11 +7,12 @@
 // selected on the canvas.
 
 import { el, timeText } from "./dom.js";
+import { gettext } from "../../lib/i18n.js";
 
 const MAX_LINES = 3000;
 // Lines carry a level ("info", "warning", "error"); older lines have none and are info.
 // The symbol is shown; the word is for screen readers (colour alone says nothing to them).
-const LEVEL_TAGS = { info: "", warning: "Warning", error: "Error" };
+const LEVEL_TAGS = { info: "", warning: gettext("Warning"), error: gettext("Error") };
 const LEVEL_SYMBOLS = { warning: "⚠", error: "✖" };
 const STICK_SLACK_PX = 12;
 
@@ -24,14 +25,14 @@ export function createLogDrawer(root) {
   const seen = new Set();
   const state = { selected: null, count: 0 };
   const toggle = el("button", { type: "button", className: "log-toggle", "aria-expanded": "false", "aria-controls": "log-body" },
-    el("span", { className: "log-chevron", "aria-hidden": "true" }), "Logs ", el("span", { className: "log-count badge badge-muted" }, "0"));
+    el("span", { className: "log-chevron", "aria-hidden": "true" }), gettext("Logs "), el("span", { className: "log-count badge badge-muted" }, "0"));
   const latest = el("span", { className: "log-latest" });
-  const filter = el("select", { name: "log-node", "aria-label": "Show the logs of" }, el("option", { value: "" }, "All nodes"));
+  const filter = el("select", { name: "log-node", "aria-label": gettext("Show the logs of") }, el("option", { value: "" }, gettext("All nodes")));
   const follow = el("input", { type: "checkbox", name: "log-follow" });
   const list = el("ol", { className: "log-lines" });
-  const empty = el("p", { className: "log-empty" }, "No log lines yet. Run the pipeline to see each node's progress here.");
-  const body = el("div", { id: "log-body", className: "log-body", role: "log", "aria-label": "Log lines", tabIndex: 0, hidden: true }, empty, list);
-  const tools = el("div", { className: "log-tools" }, filter, el("label", { className: "log-follow" }, follow, " This node only"));
+  const empty = el("p", { className: "log-empty" }, gettext("No log lines yet. Run the pipeline to see each node's progress here."));
+  const body = el("div", { id: "log-body", className: "log-body", role: "log", "aria-label": gettext("Log lines"), tabIndex: 0, hidden: true }, empty, list);
+  const tools = el("div", { className: "log-tools" }, filter, el("label", { className: "log-follow" }, follow, ` ${gettext("This node only")}`));
   root.replaceChildren(el("div", { className: "log-head" }, toggle, latest, tools), body);
   root.classList.add("is-collapsed");
 

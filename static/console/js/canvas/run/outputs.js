@@ -8,8 +8,9 @@
 import { drawChart } from "./charts.js";
 import { el, fillUrl } from "./dom.js";
 import { missingValue } from "../../lib/format.js";
+import { format, gettext } from "../../lib/i18n.js";
 
-const KIND_LABELS = { "table.individual": "Table", "table.vertical": "Joint table", model: "Model", report: "Report", rule: "Rule" };
+const KIND_LABELS = { "table.individual": gettext("Table"), "table.vertical": gettext("Joint table"), model: gettext("Model"), report: gettext("Report"), rule: gettext("Rule") };
 
 function cell(value) {
   if (value === null || value === undefined || value === "") return el("td", { className: "null" }, missingValue());
@@ -20,7 +21,7 @@ function cell(value) {
 /** A compact data table from column names and rows. */
 export function dataTable(columns, rows, caption) {
   // A scroll box the keyboard can reach (tabindex) and a screen reader can name (region).
-  return el("div", { className: "result-table-wrap", tabIndex: 0, role: "region", "aria-label": caption || "Rows" },
+  return el("div", { className: "result-table-wrap", tabIndex: 0, role: "region", "aria-label": caption || gettext("Rows") },
     el("table", { className: "table table-compact table-data result-table" },
       caption ? el("caption", {}, caption) : null,
       el("thead", {}, el("tr", {}, columns.map((name) => el("th", { scope: "col" }, name)))),
@@ -32,9 +33,9 @@ const OPEN_SCHEMA_COLUMNS = 8;
 function schemaTable(columns) {
   // Long schemas start folded so that the parts (and my rows) stay in view.
   return el("details", { className: "result-schema-box", open: columns.length <= OPEN_SCHEMA_COLUMNS },
-    el("summary", {}, `Schema (${columns.length} columns)`),
-    el("div", { className: "result-table-wrap", tabIndex: 0, role: "region", "aria-label": "Schema" }, el("table", { className: "table table-compact result-schema" }, 
-      el("thead", {}, el("tr", {}, ["Column", "Type", "Party", "Role"].map((name) => el("th", { scope: "col" }, name)))),
+    el("summary", {}, format(gettext("Schema (%(columns_length)s columns)"), { columns_length: columns.length })),
+    el("div", { className: "result-table-wrap", tabIndex: 0, role: "region", "aria-label": gettext("Schema") }, el("table", { className: "table table-compact result-schema" }, 
+      el("thead", {}, el("tr", {}, [gettext("Column"), gettext("Type"), gettext("Party"), gettext("Role")].map((name) => el("th", { scope: "col" }, name)))),
       el("tbody", {}, columns.map((column) => el("tr", { dataset: { party: column.party } },
         el("td", { className: "column-name" }, column.name),
         el("td", {}, el("span", { className: `badge type-${column.type}` }, column.type)),
@@ -46,13 +47,16 @@ function ownPart(part, output, context) {
   const { data } = context;
   const links = [];
   if (part.kind.startsWith("table")) {
-    links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.artifact_download, data.placeholders, { run: part.id }), download: "" }, "Download CSV"));
+    const href = fillUrl(data.urls.artifact_download, data.placeholders, { run: part.id });
+    links.push(el("a", { className: "button button-small", href, download: "" }, gettext("Download CSV")));
+    // Excel on Chinese Windows reads GBK; the default download carries a BOM for Chinese users.
+    links.push(el("a", { className: "button button-small", href: `${href}?encoding=gbk`, download: "", title: gettext("CSV in GBK, for Excel on Chinese Windows") }, gettext("CSV (GBK)")));
   } else if (part.kind === "model") {
-    links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.model_zip, data.placeholders, { run: part.id }), download: "" }, "Download model (zip)"));
+    links.push(el("a", { className: "button button-small", href: fillUrl(data.urls.model_zip, data.placeholders, { run: part.id }), download: "" }, gettext("Download model (zip)")));
   }
-  const facts = [part.rows !== null && part.rows !== undefined ? `${part.rows.toLocaleString()} rows` : null, part.size].filter(Boolean).join(" · ");
+  const facts = [part.rows !== null && part.rows !== undefined ? format(gettext("%(rows)s rows"), { rows: part.rows.toLocaleString() }) : null, part.size].filter(Boolean).join(" · ");
   const preview = part.preview
-    ? dataTable(part.preview.columns, part.preview.rows, `First ${part.preview.rows.length} of ${(part.rows ?? part.preview.rows.length).toLocaleString()} rows (your part)`)
+    ? dataTable(part.preview.columns, part.preview.rows, format(gettext("First %(rows_length)s of %(toLocaleString)s rows (your part)"), { rows_length: part.preview.rows.length, toLocaleString: (part.rows ?? part.preview.rows.length).toLocaleString() }))
     : null;
   return el("div", { className: "part part-own", dataset: { party: part.party, own: "true" } },
     el("div", { className: "part-head" }, el("strong", {}, `${part.party} (you)`), el("span", { className: "part-facts" }, facts), el("span", { className: "part-links" }, links)),
@@ -63,8 +67,8 @@ function otherPart(party, output) {
   const count = output.columns.filter((column) => column.party === party).length;
   const what = count ? `${count} column${count === 1 ? "" : "s"} in the schema` : "no columns of this output";
   const stays = output.kind.startsWith("table")
-    ? `Its rows stay with ${party}: only ${party} sees or downloads them.`
-    : `Its part stays with ${party}: only ${party} downloads it.`;
+    ? format(gettext("Its rows stay with %(party)s: only %(party)s sees or downloads them."), { party: party })
+    : format(gettext("Its part stays with %(party)s: only %(party)s downloads it."), { party: party });
   return el("div", { className: "part part-other", dataset: { party, own: "false" } },
     el("div", { className: "part-head" }, el("strong", {}, party), el("span", { className: "part-facts" }, what)),
     el("p", { className: "help" }, stays));
@@ -82,8 +86,8 @@ function tableOutput(output, context) {
 
 function chartFigure(chart, context) {
   const plot = el("div", { className: "result-chart", role: "img", "aria-label": chart.title });
-  const status = el("p", { className: "help chart-status" }, "Drawing the chart…");
-  const enlarge = el("button", { type: "button", className: "button button-small", onclick: () => context.enlarge(chart) }, "Enlarge");
+  const status = el("p", { className: "help chart-status" }, gettext("Drawing the chart…"));
+  const enlarge = el("button", { type: "button", className: "button button-small", onclick: () => context.enlarge(chart) }, gettext("Enlarge"));
   context.whenVisible(plot, () => drawChart(context.data.urls.plotly, plot, chart)
     .then(() => status.remove())
     .catch((error) => {
@@ -95,7 +99,7 @@ function chartFigure(chart, context) {
 }
 
 function reportOutput(output, context) {
-  if (output.missing) return [el("p", { className: "help" }, "This report is not available to your node.")];
+  if (output.missing) return [el("p", { className: "help" }, gettext("This report is not available to your node."))];
   // The first table is the report's summary; the charts come next, the details after them.
   const tables = (output.tables || []).map((table) => dataTable(table.columns, table.rows, table.title));
   return [tables[0], ...(output.charts || []).map((chart) => chartFigure(chart, context)), ...tables.slice(1)];

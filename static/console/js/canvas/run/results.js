@@ -6,6 +6,7 @@ import { apiFetch, errorMessage } from "../../lib/api.js";
 import { drawChart, purgeCharts } from "./charts.js";
 import { durationText, el, FINISHED, fillUrl, statusBadge } from "./dom.js";
 import { outputSection } from "./outputs.js";
+import { format, gettext } from "../../lib/i18n.js";
 
 function message(text, className = "help") {
   return el("p", { className }, text);
@@ -13,25 +14,25 @@ function message(text, className = "help") {
 
 function facts(result, run) {
   const rows = [
-    ["Status", statusBadge(result.status)],
-    ["Party", result.party || "Joint computation of the parties"],
-    ["Started", result.started || "—"],
-    ["Duration", result.duration || "—"],
-    ["Run", `#${run.id}`],
+    [gettext("Status"), statusBadge(result.status)],
+    [gettext("Party"), result.party || gettext("Joint computation of the parties")],
+    [gettext("Started"), result.started || "—"],
+    [gettext("Duration"), result.duration || "—"],
+    [gettext("Run"), `#${run.id}`],
   ];
-  if (result.reused_from_run) rows.push(["Reused", `outputs of run #${result.reused_from_run}`]);
+  if (result.reused_from_run) rows.push([gettext("Reused"), `outputs of run #${result.reused_from_run}`]);
   return el("dl", { className: "result-facts" }, rows.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]));
 }
 
 /** A node's warnings: problems it found that did not stop it (e.g. unscaled features). */
 function warningList(warnings) {
   if (!warnings.length) return null;
-  return el("ul", { className: "result-warnings", "aria-label": "Warnings" },
-    warnings.map((warning) => el("li", {}, el("strong", {}, "Warning: "), warning.message)));
+  return el("ul", { className: "result-warnings", "aria-label": gettext("Warnings") },
+    warnings.map((warning) => el("li", {}, el("strong", {}, gettext("Warning: ")), warning.message)));
 }
 
 function paramsTable(params) {
-  if (!params.length) return message("This node has no parameters.");
+  if (!params.length) return message(gettext("This node has no parameters."));
   return el("table", { className: "table table-compact result-params" },
     el("tbody", {}, params.map((param) => el("tr", {}, el("th", { scope: "row", className: "column-name" }, param.name), el("td", {}, param.value)))));
 }
@@ -41,7 +42,7 @@ function createEnlarger(data) {
   const plot = el("div", { className: "result-chart-wide" });
   const title = el("h2", {});
   const dialog = el("dialog", { className: "chart-dialog" },
-    el("div", { className: "chart-dialog-head" }, title, el("button", { type: "button", className: "button button-small", onclick: () => dialog.close() }, "Close")), plot);
+    el("div", { className: "chart-dialog-head" }, title, el("button", { type: "button", className: "button button-small", onclick: () => dialog.close() }, gettext("Close"))), plot);
   dialog.addEventListener("close", () => purgeCharts(dialog));
   document.body.append(dialog);
   return (chart) => {
@@ -82,19 +83,19 @@ export function createResults(root, { data }) {
   async function render() {
     const token = ++state.token;
     const { run, node } = state;
-    if (!node) return replace(header("Results"), message("Select a node on the canvas to see its results. Double-click a finished node to open them directly."));
-    if (!run) return replace(header("Results", node), message("This pipeline has not been run yet. Run it to see each node's results here."));
+    if (!node) return replace(header(gettext("Results")), message(gettext("Select a node on the canvas to see its results. Double-click a finished node to open them directly.")));
+    if (!run) return replace(header(gettext("Results"), node), message(gettext("This pipeline has not been run yet. Run it to see each node's results here.")));
     const known = run.nodes ? run.nodes.find((entry) => entry.node === node) : undefined;
-    if (run.nodes && !known) return replace(header("Results", node), message(`Node ${node} was not part of run #${run.id}.`, "help result-absent"));
+    if (run.nodes && !known) return replace(header(gettext("Results"), node), message(format(gettext("Node %(node)s was not part of run #%(id)s."), { node: node, id: run.id }), "help result-absent"));
     if (known && !FINISHED.has(known.status) && known.status !== "skipped") {
       const progress = known.status === "running" ? ` (${known.progress || 0}%, ${durationText(known.started_at) || "just started"})` : "";
-      return replace(header("Results", node), el("p", { className: "result-waiting" }, statusBadge(known.status), ` Results appear when this node has finished${progress}.`));
+      return replace(header(gettext("Results"), node), el("p", { className: "result-waiting" }, statusBadge(known.status), ` Results appear when this node has finished${progress}.`));
     }
-    replace(header("Results", node), message("Loading results…"));
+    replace(header(gettext("Results"), node), message(gettext("Loading results…")));
     const response = await apiFetch(fillUrl(data.urls.run_node, data.placeholders, { run: run.id, node }));
     if (token !== state.token) return null;
-    if (response.status === 404) return replace(header("Results", node), message(`Node ${node} was not part of run #${run.id}.`, "help result-absent"));
-    if (!response.ok) return replace(header("Results", node), message(`The results could not be loaded: ${errorMessage(response.body, response.status)}`, "help is-error"));
+    if (response.status === 404) return replace(header(gettext("Results"), node), message(format(gettext("Node %(node)s was not part of run #%(id)s."), { node: node, id: run.id }), "help result-absent"));
+    if (!response.ok) return replace(header(gettext("Results"), node), message(format(gettext("The results could not be loaded: %(status)s"), { status: errorMessage(response.body, response.status) }), "help is-error"));
     return replace(...resultView(response.body, run));
   }
 
@@ -106,9 +107,9 @@ export function createResults(root, { data }) {
       facts(result, run),
       result.message ? el("p", { className: failed ? "result-error" : "result-message", role: failed ? "alert" : null }, result.message) : null,
       warningList(result.warnings || []),
-      el("details", { className: "result-params-box" }, el("summary", {}, `Parameters (${result.params.length})`), paramsTable(result.params)),
+      el("details", { className: "result-params-box" }, el("summary", {}, format(gettext("Parameters (%(params_length)s)"), { params_length: result.params.length })), paramsTable(result.params)),
       outputs.length ? outputs.map((output) => outputSection(output, context))
-        : message(result.status === "succeeded" ? "This node has no outputs." : "No outputs: the node did not finish successfully."),
+        : message(result.status === "succeeded" ? gettext("This node has no outputs.") : gettext("No outputs: the node did not finish successfully.")),
     ];
   }
 

@@ -10,12 +10,13 @@
 // `diagnose()` asks the API why, and a refusal it names stops the retries too.
 
 import { FINISHED } from "./dom.js";
+import { gettext } from "../../lib/i18n.js";
 
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 15000;
 export const REFUSED = {
-  4401: "You are no longer logged in: log in again to watch this run.",
-  4403: "You may not watch this run: your node is not a member of its project.",
+  4401: gettext("You are no longer logged in: log in again to watch this run."),
+  4403: gettext("You may not watch this run: your node is not a member of its project."),
 };
 
 export class RunSocket {

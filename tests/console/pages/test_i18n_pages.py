@@ -1,0 +1,145 @@
+"""English and Simplified Chinese: saved preference, switcher, pages and the component catalogue."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from console.accounts.services import create_token
+from tests.console.pages.conftest import authorize
+
+pytestmark = pytest.mark.django_db
+
+ZH = "zh-hans"
+
+
+@pytest.fixture
+def alice_zh(alice_client, alice_user):
+    alice_user.language = ZH
+    alice_user.save(update_fields=["language"])
+    return alice_client
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def test_english_is_the_default(alice_client):
+    html = page(alice_client, "/")
+    assert '<html lang="en">' in html
+    assert "<h1>Dashboard</h1>" in html
+    assert "工作台" not in html
+
+
+def test_the_dashboard_follows_the_saved_preference(alice_zh):
+    html = page(alice_zh, "/")
+    assert '<html lang="zh-hans">' in html
+    assert "<h1>工作台</h1>" in html
+    assert "我的数据集" in html
+    assert "退出登录" in html
+    # The switcher shows the current language as chosen.
+    assert '<option value="zh-hans" lang="zh-hans" selected>简体中文</option>' in html
+
+
+def test_dataset_and_project_pages_in_chinese(alice_zh, dataset, project):
+    authorize(dataset, project)
+    detail = page(alice_zh, f"/datasets/{dataset.pk}/")
+    assert "预览数据行" in detail
+    assert "结构" in detail
+    assert "常设披露策略" in detail
+    assert "上传数据集" in page(alice_zh, "/datasets/")
+    project_page = page(alice_zh, f"/projects/{project.pk}/")
+    assert "已授权数据集" in project_page
+    assert "创建流水线" in project_page
+
+
+def test_the_preference_wins_over_the_browser(alice_zh, alice_client):
+    html = alice_client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en").content.decode()
+    assert "<h1>工作台</h1>" in html
+
+
+def test_an_anonymous_browser_asking_for_chinese_gets_chinese(anon_client):
+    html = anon_client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content
+    assert "<h1>登录</h1>" in html.decode()
+
+
+def test_the_switcher_saves_the_preference_and_redirects(alice_client, alice_user):
+    response = alice_client.post("/accounts/language/", {"language": ZH, "next": "/datasets/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/datasets/"
+    alice_user.refresh_from_db()
+    assert alice_user.language == ZH
+    assert "<h1>数据集</h1>" in page(alice_client, "/datasets/")
+    alice_client.post("/accounts/language/", {"language": "en", "next": "/"})
+    alice_user.refresh_from_db()
+    assert alice_user.language == "en"
+    assert "<h1>Datasets</h1>" in page(alice_client, "/datasets/")
+
+
+def test_the_switcher_ignores_an_unknown_language(alice_client, alice_user):
+    alice_client.post("/accounts/language/", {"language": "xx-evil", "next": "/"})
+    alice_user.refresh_from_db()
+    assert alice_user.language == ""
+    assert "<h1>Dashboard</h1>" in page(alice_client, "/")
+
+
+def test_the_switcher_never_redirects_off_site(alice_client):
+    response = alice_client.post(
+        "/accounts/language/", {"language": ZH, "next": "https://evil.example/"}
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
+
+
+def test_the_switcher_works_before_login(anon_client):
+    response = anon_client.post("/accounts/language/", {"language": ZH, "next": "/accounts/login/"})
+    assert response.status_code == 302
+    assert "<h1>登录</h1>" in page(anon_client, "/accounts/login/")
+
+
+def test_flash_messages_are_translated(alice_zh):
+    response = alice_zh.post("/projects/new/", {"name": "联合风控", "description": ""}, follow=True)
+    assert "项目“联合风控”已创建。" in response.content.decode()
+
+
+def test_form_errors_and_labels_are_translated(alice_zh):
+    html = alice_zh.post("/datasets/upload/", {"name": "x"}).content.decode()
+    assert "CSV 文件" in html  # the field's label
+    assert "该字段是必填项。" in html  # Django's own catalogue for the required field
+
+
+def catalogue(client) -> dict:
+    response = client.get("/api/v1/components/")
+    assert response.status_code == 200
+    return {entry["key"]: entry for entry in response.json()["components"]}
+
+
+@pytest.mark.parametrize("authenticated_by", ["session", "token"])
+def test_the_component_catalogue_answers_in_the_users_language(alice_user, authenticated_by):
+    client = APIClient()
+    if authenticated_by == "session":
+        client.force_login(alice_user)
+    else:
+        _token, key = create_token(None, alice_user, name="catalogue")  # a hashed, scoped token
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    english = catalogue(client)
+    assert english["data_prep/psi"]["label"] == "Private set intersection"
+    alice_user.language = ZH
+    alice_user.save(update_fields=["language"])
+    chinese = catalogue(client)
+    # SecretPad's Chinese names (shared/COMPONENTS.md).
+    assert chinese["data_prep/psi"]["label"] == "隐私求交"
+    assert chinese["data_prep/train_test_split"]["label"] == "随机分割"
+    assert chinese["stats/table_statistics"]["label"] == "全表统计"
+    assert chinese["ml.eval/binary_classification"]["label"] == "二分类评估"
+    assert chinese["ml.train/ss_lr"]["label"] == "逻辑回归训练"
+    psi = chinese["data_prep/psi"]
+    assert psi["category_label"] == "数据准备"
+    params = {p["name"]: p for p in psi["params"]}
+    assert params["protocol"]["label"] == "协议"
+    assert params["sort_result"]["help"] == "在每个参与方按主键对求交结果排序。"
+    assert params["keys1"]["label"] == "输入 1 的主键"
+    assert psi["inputs"][0]["label"] == "表 1"
+    assert psi["outputs"][-1]["type_labels"] == ["报告"]

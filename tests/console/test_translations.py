@@ -1,0 +1,120 @@
+"""The Simplified Chinese catalogue is complete, correct in its placeholders, and compiled.
+
+`makemessages` runs on a copy of the sources (the repository is never touched), so a string
+marked for translation without a zh-hans translation fails here, naming it. Refresh the
+catalogues with `make messages`, translate the new entries, and commit the .po and .mo files.
+"""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUES = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
+DOMAINS = ("django", "djangojs")
+# Kept in step with the Makefile's `messages` target.
+MAKEMESSAGES_OPTIONS = [
+    "--no-obsolete",
+    "--ignore=.venv",
+    "--ignore=tests",
+    "--ignore=var",
+    "--ignore=static/vendor/*",
+]
+SOURCES = ("manage.py", "console", "workflows", "templates", "static/console", "locale")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+
+
+def read_po(path: Path) -> list[dict]:
+    """Entries of a .po file: msgid, msgid_plural, msgstr (list), flags; header left out."""
+    entries, entry, field = [], None, None
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if entry is not None and entry["msgid"]:
+                entries.append(entry)
+            entry = None
+            continue
+        entry = entry or {"msgid": "", "msgid_plural": None, "msgstr": [], "flags": set()}
+        if line.startswith("#,"):
+            entry["flags"] |= {flag.strip() for flag in line[2:].split(",")}
+        elif line.startswith("#"):
+            continue
+        elif line.startswith("msgid_plural "):
+            field, entry["msgid_plural"] = "msgid_plural", ast.literal_eval(line[13:])
+        elif line.startswith("msgid "):
+            field, entry["msgid"] = "msgid", ast.literal_eval(line[6:])
+        elif line.startswith("msgstr"):
+            field = "msgstr"
+            entry["msgstr"].append(ast.literal_eval(line.split(" ", 1)[1]))
+        elif line.startswith('"'):
+            if field == "msgstr":
+                entry["msgstr"][-1] += ast.literal_eval(line)
+            else:
+                entry[field] += ast.literal_eval(line)
+    return entries
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_entry_is_translated_and_none_is_fuzzy(domain):
+    entries = read_po(CATALOGUES / f"{domain}.po")
+    assert len(entries) > 100
+    untranslated = [e["msgid"] for e in entries if not all(e["msgstr"]) or not e["msgstr"]]
+    fuzzy = [e["msgid"] for e in entries if "fuzzy" in e["flags"]]
+    assert untranslated == []
+    assert fuzzy == []
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_translations_keep_every_placeholder(domain):
+    wrong = [
+        (e["msgid"], text)
+        for e in read_po(CATALOGUES / f"{domain}.po")
+        for text in e["msgstr"]
+        if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(e["msgid"]))
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_the_compiled_catalogue_matches_the_po_file(domain):
+    """The committed .mo (what `make run` serves without GNU gettext) is the .po compiled."""
+    with (CATALOGUES / f"{domain}.mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)._catalog
+    expected = {}
+    for entry in read_po(CATALOGUES / f"{domain}.po"):
+        if entry["msgid_plural"] is None:
+            expected[entry["msgid"]] = entry["msgstr"][0]
+        else:
+            for index, text in enumerate(entry["msgstr"]):
+                expected[(entry["msgid"], index)] = text
+    compiled = {key: value for key, value in compiled.items() if key != ""}
+    assert compiled == expected, "run `make messages` (compilemessages) and commit the .mo"
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_makemessages_finds_no_string_without_a_translation(domain, tmp_path):
+    assert shutil.which("xgettext"), "GNU gettext is missing: `make system-deps` installs it"
+    for name in SOURCES:
+        source, target = ROOT / name, tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    (tmp_path / "core").symlink_to(ROOT / "core")  # importable, not scanned (no strings)
+    command = [sys.executable, "manage.py", "makemessages", "-d", domain, "-l", "zh_Hans"]
+    env = os.environ | {"PRIVPAD_DATA_DIR": str(tmp_path / "var")}
+    subprocess.run(command + MAKEMESSAGES_OPTIONS, cwd=tmp_path, env=env, check=True)
+    fresh = read_po(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / f"{domain}.po")
+    missing = [e["msgid"] for e in fresh if not e["msgstr"] or not all(e["msgstr"])]
+    fuzzy = [e["msgid"] for e in fresh if "fuzzy" in e["flags"]]
+    assert missing == [], "marked strings without a zh-hans translation"
+    assert fuzzy == [], "strings whose source changed: check and re-translate them"
