@@ -1,6 +1,7 @@
 """Forms of the account and people pages; the services check every rule again."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from console.accounts.models import ApiToken, User
 from console.accounts.services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
@@ -11,11 +12,11 @@ ASSIGNABLE_BY_NODE_ADMIN = [c for c in User.Role.choices if c[0] != User.Role.NO
 
 class TokenForm(forms.Form):
     name = forms.CharField(
-        max_length=80, help_text="What will use it, e.g. 'nightly scoring notebook'."
+        max_length=80, help_text=_("What will use it, e.g. 'nightly scoring notebook'.")
     )
     scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
     expires_in_days = forms.IntegerField(
-        label="Expires after (days)",
+        label=_("Expires after (days)"),
         min_value=1,
         max_value=MAX_EXPIRY_DAYS,
         initial=DEFAULT_EXPIRY_DAYS,
@@ -29,7 +30,7 @@ class PersonCreateForm(forms.Form):
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to generate one; it is shown once, for you to hand over.",
+        help_text=_("Leave empty to generate one; it is shown once, for you to hand over."),
     )
 
     def __init__(self, *args, actor, **kwargs) -> None:
@@ -47,8 +48,8 @@ class RoleForm(forms.Form):
 
 class PasswordResetForm(forms.Form):
     password = forms.CharField(
-        label="New password",
+        label=_("New password"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to generate one; it is shown once.",
+        help_text=_("Leave empty to generate one; it is shown once."),
     )

@@ -6,6 +6,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from console.accounts.models import LoginSession
 from console.audit.log import Action, client_ip, record
@@ -54,7 +55,7 @@ def revoke_session(request, pk) -> None:
         LoginSession.objects.filter(pk=pk, user=request.user).first() if str(pk).isdigit() else None
     )
     if login is None:
-        raise Http404("No such session.")
+        raise Http404(_("No such session."))
     _store(login.session_key).delete()
     login.delete()
     record(request, Action.SESSION_REVOKE, target=request.user, session=pk)

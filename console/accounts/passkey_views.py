@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from console.accounts import passkeys, webauthn
@@ -26,13 +27,13 @@ MAX_BODY_BYTES = 64 * 1024
 
 def _json_body(request: HttpRequest) -> dict:
     if len(request.body) > MAX_BODY_BYTES:
-        raise ValidationError("The passkey answer is too large.", "too_large")
+        raise ValidationError(_("The passkey answer is too large."), "too_large")
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
-        raise ValidationError("The passkey answer is not JSON.", "bad_json") from error
+        raise ValidationError(_("The passkey answer is not JSON."), "bad_json") from error
     if not isinstance(body, dict):
-        raise ValidationError("The passkey answer must be a JSON object.", "bad_json")
+        raise ValidationError(_("The passkey answer must be a JSON object."), "bad_json")
     return body
 
 
@@ -65,7 +66,7 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Passkey '{passkey.name}' was removed.")
+        messages.success(request, _("Passkey '%(name)s' was removed.") % {"name": passkey.name})
     return redirect("accounts:two-factor")
 
 

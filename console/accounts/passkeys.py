@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -59,7 +60,7 @@ def add_passkey(request, name, body: dict) -> list[str]:
     except webauthn.WebAuthnError as error:
         raise ValidationError(f"The passkey was not added: {error}.", "webauthn") from error
     if Passkey.objects.filter(credential_id=credential.credential_id).exists():
-        raise ValidationError("This passkey is already registered.", "duplicate")
+        raise ValidationError(_("This passkey is already registered."), "duplicate")
     user = request.user
     with transaction.atomic():
         passkey = Passkey.objects.create(
@@ -81,11 +82,11 @@ def remove_passkey(request, pk) -> Passkey:
         Passkey.objects.filter(pk=pk, user=request.user).first() if str(pk).isdigit() else None
     )
     if passkey is None:
-        raise Http404("No such passkey.")
+        raise Http404(_("No such passkey."))
     others = Passkey.objects.filter(user=request.user).exclude(pk=passkey.pk).exists()
     app = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
     if not (others or app) and node_requires_two_factor(request.user):
-        raise PermissionDenied("Your node requires a second factor: keep at least one.")
+        raise PermissionDenied(_("Your node requires a second factor: keep at least one."))
     with transaction.atomic():
         passkey.delete()
         if not (others or app):

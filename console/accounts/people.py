@@ -14,6 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from console.accounts.login_sessions import end_all_sessions
 from console.accounts.models import User
@@ -35,7 +36,7 @@ def may_manage_people(actor) -> bool:
 def people_for(actor):
     """The users `actor` may see in the people pages: all (platform admin) or their node's."""
     if not may_manage_people(actor):
-        raise PermissionDenied("Only node admins and platform admins manage users.")
+        raise PermissionDenied(_("Only node admins and platform admins manage users."))
     users = User.objects.select_related("node").order_by("node__name", "username")
     return users if actor.is_superuser else users.filter(node_id=actor.node_id)
 
@@ -43,20 +44,20 @@ def people_for(actor):
 def get_person(request, pk) -> User:
     """A user the requester may see; 404 otherwise."""
     if not str(pk).isdigit():
-        raise Http404("No such user.")
+        raise Http404(_("No such user."))
     person = people_for(request.user).filter(pk=int(pk)).first()
     if person is None:
-        raise Http404("No such user.")
+        raise Http404(_("No such user."))
     return person
 
 
 def ensure_may_manage(actor, person: User) -> None:
     if actor.pk == person.pk:
-        raise PermissionDenied("You cannot change your own role or account state here.")
+        raise PermissionDenied(_("You cannot change your own role or account state here."))
     if person.is_superuser and not actor.is_superuser:
-        raise PermissionDenied("Only platform admins manage platform admins.")
+        raise PermissionDenied(_("Only platform admins manage platform admins."))
     if person.is_node_admin and not actor.is_superuser:
-        raise PermissionDenied("Only platform admins manage node admins.")
+        raise PermissionDenied(_("Only platform admins manage node admins."))
 
 
 def _clean_role(actor, role) -> str:
@@ -65,7 +66,7 @@ def _clean_role(actor, role) -> str:
             "role", f"Unknown role {role!r}; roles are {', '.join(ROLES)}.", "invalid_choice"
         )
     if role == User.Role.NODE_ADMIN and not actor.is_superuser:
-        raise PermissionDenied("Only platform admins appoint node admins.")
+        raise PermissionDenied(_("Only platform admins appoint node admins."))
     return role
 
 
@@ -73,27 +74,28 @@ def _target_node(actor, node) -> Node:
     if not actor.is_superuser:
         named = node.name if isinstance(node, Node) else str(node or "")
         if named and named != actor.node.name:
-            raise PermissionDenied("Node admins create users of their own node only.")
+            raise PermissionDenied(_("Node admins create users of their own node only."))
         return actor.node
     if not isinstance(node, Node):
         node = Node.objects.filter(name=str(node or "")).first()
     if node is None:
-        raise _field_error("node", "Choose the node the user acts for.", "required")
+        raise _field_error("node", _("Choose the node the user acts for."), "required")
     return node
 
 
 def _clean_username(username) -> str:
     username = str(username or "").strip()
     if not username:
-        raise _field_error("username", "A user needs a username.", "required")
+        raise _field_error("username", _("A user needs a username."), "required")
     if len(username) > 150:
-        raise _field_error("username", "A username has at most 150 characters.", "max_length")
+        raise _field_error("username", _("A username has at most 150 characters."), "max_length")
     try:
         User.username_validator(username)
     except ValidationError as error:
         raise _field_error("username", error.messages[0], "invalid") from error
     if User.objects.filter(username__iexact=username).exists():
-        raise _field_error("username", f"A user named '{username}' already exists.", "unique")
+        message = _("A user named '%(username)s' already exists.") % {"username": username}
+        raise _field_error("username", message, "unique")
     return username
 
 
@@ -112,7 +114,7 @@ def create_person(request, *, username, role, node=None, email="", password="") 
     """Create a user; return it and the initial password if one was generated (else "")."""
     actor = request.user
     if not may_manage_people(actor):
-        raise PermissionDenied("Only node admins and platform admins create users.")
+        raise PermissionDenied(_("Only node admins and platform admins create users."))
     username, role = _clean_username(username), _clean_role(actor, role)
     target_node = _target_node(actor, node)
     candidate = User(username=username, email=str(email or "")[:254], node=target_node)
@@ -135,7 +137,8 @@ def update_person(request, person: User, *, role=None, is_active=None) -> User:
     if is_active is not None and bool(is_active) != person.is_active:
         changes["is_active"] = [person.is_active, bool(is_active)]
     if not changes:
-        raise _field_error("detail", "Nothing to change: give a new role or active state.", "noop")
+        message = _("Nothing to change: give a new role or active state.")
+        raise _field_error("detail", message, "noop")
     with transaction.atomic():
         for field, (_old, new) in changes.items():
             setattr(person, field, new)
@@ -154,7 +157,8 @@ def reset_two_factor(request, person: User) -> None:
         removed = remove_factors(person)
         record(request, Action.TWO_FACTOR_DISABLE, target=person, node=person.node, by="admin")
     if not removed:
-        raise _field_error("detail", f"{person.username} has no second factor.", "noop")
+        message = _("%(username)s has no second factor.") % {"username": person.username}
+        raise _field_error("detail", message, "noop")
 
 
 def reset_password(request, person: User, password: str = "") -> str:

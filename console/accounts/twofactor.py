@@ -15,6 +15,7 @@ import secrets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -53,10 +54,10 @@ def confirm_enrolment(request, code: str) -> list[str]:
     user = request.user
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        raise ValidationError("Start the enrolment again: no authenticator is waiting.", "stale")
+        raise ValidationError(_("Start the enrolment again: no authenticator is waiting."), "stale")
     if not device.verify_token(_digits(code)):
         raise ValidationError(
-            "That code does not match: check the phone's clock and type the current code.",
+            _("That code does not match: check the phone's clock and type the current code."),
             code="bad_code",
         )
     with transaction.atomic():
@@ -72,14 +73,14 @@ def confirm_enrolment(request, code: str) -> list[str]:
 def new_recovery_codes(user) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE)
-    codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODES)]
+    codes = [secrets.token_hex(5) for _index in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     return codes
 
 
 def regenerate_recovery_codes(request) -> list[str]:
     if not has_two_factor(request.user):
-        raise ValidationError("Turn on the second factor first.", code="not_enrolled")
+        raise ValidationError(_("Turn on the second factor first."), code="not_enrolled")
     with transaction.atomic():
         codes = new_recovery_codes(request.user)
         record(request, Action.TWO_FACTOR_ENABLE, target=request.user, recovery_codes="renewed")
@@ -91,9 +92,10 @@ def disable(request, password: str) -> None:
     refused where the node requires a second factor)."""
     user = request.user
     if node_requires_two_factor(user):
-        raise PermissionDenied("Your node requires a second factor: it cannot be turned off.")
+        raise PermissionDenied(_("Your node requires a second factor: it cannot be turned off."))
     if not user.check_password(password or ""):
-        raise ValidationError("Enter your current password to turn the second factor off.", "bad")
+        message = _("Enter your current password to turn the second factor off.")
+        raise ValidationError(message, "bad")
     remove_factors(user)
     record(request, Action.TWO_FACTOR_DISABLE, target=user)
 
@@ -145,7 +147,7 @@ def set_node_requirement(request, node, required: bool) -> NodeSecurityPolicy:
     """A node admin (or platform admin) requires, or stops requiring, a second factor."""
     actor = request.user
     if not (actor.is_superuser or (actor.is_node_admin and actor.node_id == node.pk)):
-        raise PermissionDenied("Only the node's admins set its sign-in rules.")
+        raise PermissionDenied(_("Only the node's admins set its sign-in rules."))
     policy, _created = NodeSecurityPolicy.objects.get_or_create(node=node)
     if policy.require_two_factor != required:
         policy.require_two_factor = required

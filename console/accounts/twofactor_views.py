@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -20,7 +21,7 @@ from console.pages.errors import error_text
 
 
 class DisableForm(forms.Form):
-    password = forms.CharField(label="Current password", widget=forms.PasswordInput)
+    password = forms.CharField(label=_("Current password"), widget=forms.PasswordInput)
 
 
 def _grouped(secret: str) -> str:
@@ -42,7 +43,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             return _show_codes(request, codes, "New recovery codes: the old ones no longer work.")
         if action == "disable":
             twofactor.disable(request, request.POST.get("password", ""))
-            messages.success(request, "The second factor is off.")
+            messages.success(request, _("The second factor is off."))
             return redirect("accounts:two-factor")
     except (ValidationError, PermissionDenied) as error:
         text = error_text(error) if isinstance(error, ValidationError) else str(error)
@@ -79,9 +80,12 @@ def _show_codes(request: HttpRequest, codes: list[str], message: str) -> HttpRes
 def node_requirement(request: HttpRequest) -> HttpResponse:
     node = request.user.node
     if node is None:
-        raise PermissionDenied("Platform admins set a node's rules as one of its admins.")
+        raise PermissionDenied(_("Platform admins set a node's rules as one of its admins."))
     required = request.POST.get("require_two_factor") == "on"
     twofactor.set_node_requirement(request, node, required)
-    state = "requires" if required else "no longer requires"
-    messages.success(request, f"Node {node.display_name} {state} a second factor.")
+    if required:
+        message = _("Node %(node)s requires a second factor.")
+    else:
+        message = _("Node %(node)s no longer requires a second factor.")
+    messages.success(request, message % {"node": node.display_name})
     return redirect("accounts:people")

@@ -1,6 +1,7 @@
 """The node registration form (platform admins only)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from console.nodes.invitations import MAX_TEXT
 from console.nodes.models import Node
@@ -21,25 +22,27 @@ class AcceptInvitationForm(forms.Form):
     """Another node's invitation, pasted as text or uploaded as the file it came in."""
 
     text = forms.CharField(
-        label="Invitation",
+        label=_("Invitation"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="The line starting with privpad-invitation/1 that the other node's admin sent.",
+        help_text=_(
+            "The line starting with privpad-invitation/1 that the other node's admin sent."
+        ),
     )
-    file = forms.FileField(label="…or the invitation file", required=False)
+    file = forms.FileField(label=_("…or the invitation file"), required=False)
 
     def clean(self) -> dict:
         data = super().clean()
         text, upload = data.get("text", "").strip(), data.get("file")
         if bool(text) == bool(upload):
-            raise forms.ValidationError("Paste the invitation or upload its file (one of them).")
+            raise forms.ValidationError(_("Paste the invitation or upload its file (one of them)."))
         if upload is not None:
             if upload.size > 4 * MAX_TEXT:
-                raise forms.ValidationError("That file is too large to be an invitation.")
+                raise forms.ValidationError(_("That file is too large to be an invitation."))
             try:
                 text = upload.read().decode("utf-8")
             except UnicodeDecodeError:
-                raise forms.ValidationError("That file is not a text invitation.") from None
+                raise forms.ValidationError(_("That file is not a text invitation.")) from None
         data["invitation"] = text
         return data
 

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from console.nodes import pairing
@@ -64,8 +65,15 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Paired with {route.node.name} at {route.address}; "
-                f"its certificate {route.fingerprint[:16]}… is pinned.",
+                _(
+                    "Paired with %(node)s at %(address)s; "
+                    "its certificate %(fingerprint)s… is pinned."
+                )
+                % {
+                    "node": route.node.name,
+                    "address": route.address,
+                    "fingerprint": route.fingerprint[:16],
+                },
             )
             return redirect("nodes:list")
     from console.nodes.views import render_node_list
@@ -84,7 +92,10 @@ def revoke_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
     except pairing.PairingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Invitation {public_id} revoked: it can no longer be used.")
+        messages.success(
+            request,
+            _("Invitation %(id)s revoked: it can no longer be used.") % {"id": public_id},
+        )
     return redirect("nodes:list")
 
 
@@ -99,7 +110,10 @@ def check_route(request: HttpRequest, name: str) -> HttpResponse:
     except PAIRING_ERRORS as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{name} answered in {route.latency_ms} ms.")
+        messages.success(
+            request,
+            _("%(node)s answered in %(ms)s ms.") % {"node": name, "ms": route.latency_ms},
+        )
     return redirect("nodes:list")
 
 
@@ -111,6 +125,9 @@ def switch_route(request: HttpRequest, name: str) -> HttpResponse:
     route = get_object_or_404(PeerRoute.objects.select_related("node"), node__name=name)
     enable = request.POST.get("enabled") == "true"
     pairing.set_route_enabled(route, enable, request)
-    state = "enabled" if enable else "disabled: calls to and from it are refused"
-    messages.success(request, f"Route to {name} {state}.")
+    if enable:
+        message = _("Route to %(node)s enabled.")
+    else:
+        message = _("Route to %(node)s disabled: calls to and from it are refused.")
+    messages.success(request, message % {"node": name})
     return redirect("nodes:list")

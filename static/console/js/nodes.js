@@ -3,15 +3,16 @@
 // shows the health as of its rendering; nothing else depends on this module.
 
 import { apiFetch } from "./lib/api.js";
+import { format, gettext } from "./lib/i18n.js";
 
 const REFRESH_MS = 10000;
 
 function healthCell(route) {
   const badge = (cls, text) => `<span class="badge ${cls}">${text}</span>`;
-  if (!route.enabled) return [badge("status-disabled", "Disabled"), ""];
-  if (route.last_error) return [badge("status-offline", "Unreachable"), route.last_error];
-  if (route.last_seen_at) return [badge("status-online", "Online"), ""];
-  return [badge("badge-muted", "Not checked"), ""];
+  if (!route.enabled) return [badge("status-disabled", gettext("Disabled")), ""];
+  if (route.last_error) return [badge("status-offline", gettext("Unreachable")), route.last_error];
+  if (route.last_seen_at) return [badge("status-online", gettext("Online")), ""];
+  return [badge("badge-muted", gettext("Not checked")), ""];
 }
 
 function showRoute(row, route) {
@@ -25,10 +26,10 @@ function showRoute(row, route) {
     health.append(sub);
   }
   row.querySelector("[data-field=latency]").textContent =
-    route.latency_ms === null ? "—" : `${route.latency_ms} ms`;
+    route.latency_ms === null ? "—" : format(gettext("%(ms)s ms"), { ms: route.latency_ms });
   row.querySelector("[data-field=last-seen]").textContent = route.last_seen_at
     ? new Date(route.last_seen_at).toISOString().replace("T", " ").slice(0, 19)
-    : "never";
+    : gettext("never");
 }
 
 async function refresh(rows) {

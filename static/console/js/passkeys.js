@@ -1,6 +1,7 @@
 // Passkeys (WebAuthn): add one on the second-factor page, or sign in with one after the
 // password. The server sends options with binary fields as base64url and checks the answers.
 import { apiFetch, errorMessage } from "./lib/api.js";
+import { format, gettext } from "./lib/i18n.js";
 
 const toBytes = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
 const toText = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -32,7 +33,7 @@ function showCodes(root, codes) {
 
 async function addPasskey(root) {
   const name = root.querySelector("input[name=passkey_name]").value.trim();
-  if (!name) return report(root, "Name the passkey first, e.g. 'work laptop'.", { error: true });
+  if (!name) return report(root, gettext("Name the passkey first, e.g. 'work laptop'."), { error: true });
   const options = await post(root.dataset.optionsUrl);
   const credential = await navigator.credentials.create({
     publicKey: { ...options, challenge: toBytes(options.challenge), user: { ...options.user, id: toBytes(options.user.id) }, excludeCredentials: withIds(options.excludeCredentials) },
@@ -43,7 +44,7 @@ async function addPasskey(root) {
     clientDataJSON: toText(credential.response.clientDataJSON),
     attestationObject: toText(credential.response.attestationObject),
   });
-  report(root, `Passkey '${name}' added.`);
+  report(root, format(gettext("Passkey '%(name)s' added."), { name }));
   if (body.recovery_codes.length) showCodes(root, body.recovery_codes);
   else window.location.reload();
 }
@@ -66,7 +67,7 @@ for (const root of document.querySelectorAll("[data-passkey]")) {
   const action = root.dataset.passkey === "add" ? addPasskey : signIn;
   const button = root.querySelector("button[data-passkey-go]");
   if (!window.PublicKeyCredential) {
-    report(root, "This browser offers no passkeys (WebAuthn); use a code instead.", { error: true });
+    report(root, gettext("This browser offers no passkeys (WebAuthn); use a code instead."), { error: true });
     button.disabled = true;
     continue;
   }
@@ -76,7 +77,7 @@ for (const root of document.querySelectorAll("[data-passkey]")) {
     try {
       await action(root);
     } catch (error) {
-      const text = error.name === "NotAllowedError" ? "The passkey request was cancelled or timed out." : error.message;
+      const text = error.name === "NotAllowedError" ? gettext("The passkey request was cancelled or timed out.") : error.message;
       report(root, text, { error: true });
     } finally {
       button.disabled = false;
