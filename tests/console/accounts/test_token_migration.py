@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from console.accounts.tokens import digest_of
 
-BEFORE = [("accounts", "0002_roles_api_tokens_login_sessions")]
+# nodes back at 0001 too: its later migrations add columns (is_self) the historical Node lacks.
+BEFORE = [("accounts", "0002_roles_api_tokens_login_sessions"), ("nodes", "0001_initial")]
 AFTER = [("accounts", "0003_analyst_role_and_hashed_tokens")]
 OLD_KEY = "0123456789abcdef0123456789abcdef01234567"
 
