@@ -94,8 +94,13 @@ class Cluster(ABC):
 
     # ----- running programs -------------------------------------------------------------
     @abstractmethod
-    def group_links(self, parties: Sequence[str], name: str) -> dict[str, Link]:
-        """Links among `parties` (ranks in the given order) for the local ones among them."""
+    def group_links(
+        self, parties: Sequence[str], name: str, addresses: dict[str, str] | None = None
+    ) -> dict[str, Link]:
+        """Links among `parties` (ranks in the given order) for the local ones among them.
+
+        `name` is the same on every party (`next_group`); `addresses` (a device's own node
+        addresses, if any) are honoured by deployments."""
 
     @abstractmethod
     def run_one(self, party: str, fn: Callable[[], Any]) -> Any:
@@ -140,7 +145,7 @@ class Simulation(Cluster):
             for p in self.parties
         }
 
-    def group_links(self, parties: Sequence[str], name: str) -> dict[str, Link]:
+    def group_links(self, parties, name, addresses=None):
         hub = LocalLinkHub(list(parties), stats=self.stats)
         return {party: hub.link(rank) for rank, party in enumerate(parties)}
 

@@ -92,7 +92,8 @@ class SPU:
         self._check_deployment(seed)
         self.fxp = FixedPoint(self.config.fxp_fraction_bits)
         seed = cluster.seed if seed is None else seed
-        self._links = cluster.group_links(self.parties, cluster.next_group("spu"))
+        name = cluster.next_group("spu")
+        self._links = cluster.group_links(self.parties, name, self.spec.addresses)
         self.dealer = None
         if self.config.protocol == "SEMI2K" and self.spec.beaver.kind != "TrustedFirstParty":
             # The simulation's dealer thread (also standing in for a TrustedThirdParty).

@@ -40,6 +40,7 @@ class SPUConfig:
     parties: list[str]
     runtime: RuntimeConfig
     beaver: Beaver
+    addresses: dict[str, str]  # the nodes' addresses, where given (honoured by deployments)
 
     def describe(self) -> dict:
         """Everything that must be equal on every party (checked in a deployment's setup)."""
@@ -70,7 +71,13 @@ def parse_cluster_def(cluster_def: dict) -> SPUConfig:
         k: spec.pop(k) for k in ("beaver_type", "trusted_party", "ttp_party") if k in spec
     }
     runtime = RuntimeConfig.from_dict(spec)
-    return SPUConfig(parties, runtime, _parse_beaver(beaver_spec, parties, runtime.protocol))
+    addresses = {
+        node["party"]: node["address"]
+        for node in cluster_def["nodes"]
+        if isinstance(node, dict) and isinstance(node.get("address"), str)
+    }
+    beaver = _parse_beaver(beaver_spec, parties, runtime.protocol)
+    return SPUConfig(parties, runtime, beaver, addresses)
 
 
 def _parse_beaver(spec: dict, parties: list[str], protocol: str) -> Beaver:
