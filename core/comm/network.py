@@ -93,6 +93,7 @@ class _Peer:
         self.outq: queue.Queue = queue.Queue(maxsize=SEND_WINDOW)
         self.out_error: str | None = None
         self.channel: grpc.Channel | None = None
+        self.reader: threading.Thread | None = None
         self.seq_out = itertools.count()
         self.seq_in = 0
         self.partial: tuple[int, bytearray, int, str] | None = None
@@ -282,7 +283,7 @@ class Transport:
         if "error" in first:
             channel.close()
             return first.get("refused", False), first["error"]
-        peer.channel, peer.outq = channel, outq
+        peer.channel, peer.outq, peer.reader = channel, outq, reader
         return None
 
     def _read_replies(self, peer: _Peer, call, first: dict, answered: threading.Event) -> None:
@@ -484,11 +485,10 @@ class Transport:
             self._server.stop(grace=1.0 if graceful else 0).wait(timeout=5)
 
     def _drain(self, deadline: float) -> None:
+        """Wait until every peer's server has read our goodbye and ended the stream."""
         for peer in self.peers.values():
-            while peer.channel is not None and not peer.outq.empty():
-                if time.monotonic() > deadline or peer.out_error:
-                    break
-                time.sleep(0.01)
+            if peer.reader is not None:
+                peer.reader.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _requests(hello: bytes, outq: queue.Queue):

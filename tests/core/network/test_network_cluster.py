@@ -29,3 +29,66 @@ def seed_example() -> str:
 def test_the_seed_example_prints_6000_in_each_of_three_processes(tmp_path, tls):
     outcomes = run_cluster(seed_example(), ["Alice", "Bob", "Carol"], tmp_path, tls=tls)
     assert results(outcomes) == {"Alice": 6000.0, "Bob": 6000.0, "Carol": 6000.0}
+
+
+KERNELS = """
+PARTIES = {parties!r}
+spu = sf.SPU({{"nodes": PARTIES, "runtime_config": {runtime!r}}})
+rng = np.random.default_rng(5)
+x, y = rng.uniform(-4, 4, (6, 5)), rng.uniform(0.5, 3, (6, 5))
+m = rng.uniform(-2, 2, (5, 4))
+a = sf.PYU(PARTIES[0])(lambda: x)()
+b = sf.PYU(PARTIES[1])(lambda: y)()
+c = sf.PYU(PARTIES[-1])(lambda: m)()
+out = {{
+    "mul": spu(lambda u, v: u * v)(a, b),
+    "matmul": spu(lambda u, w: u @ w)(a, c),
+    "less": spu(lambda u, v: u < v)(a, b),
+    "sigmoid": spu(lambda u: u.sigmoid())(a),
+    "division": spu(lambda u, v: u / v)(a, b),
+}}
+emit({{name: np.asarray(sf.reveal(value)).tolist() for name, value in out.items()}})
+"""
+KERNEL_CASES = [
+    (["alice", "bob"], {"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}),
+    (
+        ["alice", "bob", "carol"],
+        {"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty", "trusted_party": "bob"},
+    ),
+    (["alice", "bob", "carol"], {"protocol": "ABY3"}),
+]
+
+
+def simulate(program: str, parties: list[str]) -> dict:
+    """`program` run as a simulation in this process (what every party must agree with)."""
+    import json
+
+    import numpy as np
+
+    import core as sf
+
+    emitted = []
+    sf.init(parties=parties, address="local")
+    try:
+        exec(program, {"sf": sf, "np": np, "emit": emitted.append, "json": json})
+    finally:
+        sf.shutdown()
+    return emitted[-1]
+
+
+@pytest.mark.parametrize(
+    ("parties", "runtime"), KERNEL_CASES, ids=["semi2k-2", "semi2k-3-bob-deals", "aby3-3"]
+)
+def test_kernels_over_tls_equal_the_simulation(tmp_path, parties, runtime):
+    import numpy as np
+
+    program = KERNELS.format(parties=parties, runtime=runtime)
+    expected = simulate(program, parties)
+    for party, got in results(run_cluster("init()\n" + program, parties, tmp_path)).items():
+        for name, value in expected.items():
+            tolerance = 0 if name == "less" else 2e-3
+            np.testing.assert_allclose(got[name], value, atol=tolerance, err_msg=f"{party} {name}")
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-4, 4, (6, 5)), rng.uniform(0.5, 3, (6, 5))
+    np.testing.assert_array_equal(expected["less"], x < y)
+    np.testing.assert_allclose(expected["division"], x / y, atol=5e-3)
