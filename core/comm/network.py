@@ -54,6 +54,8 @@ RECV_BUFFER_BYTES = 256 << 20
 MAX_CHANNEL = 64
 HELLO, WELCOME, DATA, ABORT, BYE = b"H", b"W", b"D", b"A", b"B"
 _CHUNK = struct.Struct(">QQQB")
+TLS_FAILURE = "TLS handshake failed"
+STARTUP_LINGER_S = 1.0
 _END = object()
 _OPTIONS = [
     ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE),
@@ -164,6 +166,8 @@ class Transport:
         self.peers = {p: _Peer(p, a) for p, a in addresses.items() if p != self_party}
         self._closing = False
         self._server: grpc.Server | None = None
+        self._startup_failed = threading.Event()
+        self._failure: str | None = None
 
     # ----- start ------------------------------------------------------------------------
     def start(self) -> Transport:
@@ -181,12 +185,25 @@ class Transport:
             for thread in dialers:
                 thread.join()
             if errors:
-                raise LinkError("; ".join(errors[p] for p in sorted(errors)))
+                raise LinkError(self._startup_report(errors))
             self._await_hellos(deadline)
-        except BaseException:
+        except BaseException as exc:
+            # Stay reachable a moment so that peers still dialling learn why, then quit.
+            self._failure = str(exc)[:300]
+            self._startup_failed.set()
+            time.sleep(STARTUP_LINGER_S)
             self.close(graceful=False)
             raise
         return self
+
+    def _startup_report(self, errors: dict[str, tuple[int, str]]) -> str:
+        """The most telling start-up errors: what a peer's hello revealed (wrong certificate,
+        version), then refusals and TLS failures, before mere unreachability."""
+        for name in errors:
+            if self.peers[name].error is not None:
+                errors[name] = (0, f"{self.party!r}: {self.peers[name].error}")
+        best = min(rank for rank, _ in errors.values())
+        return "; ".join(message for rank, message in errors.values() if rank == best)
 
     def _listen(self) -> None:
         handler = grpc.method_handlers_generic_handler(
@@ -229,26 +246,31 @@ class Transport:
     def _dial_into(self, peer: _Peer, deadline: float, errors: dict) -> None:
         try:
             self._dial(peer, deadline)
-        except LinkError as exc:
-            errors[peer.name] = str(exc)
+        except _DialError as exc:
+            errors[peer.name] = (exc.rank, str(exc))
+            if exc.rank < 2:
+                self._startup_failed.set()
 
     def _dial(self, peer: _Peer, deadline: float) -> None:
-        handshake_failures = 0
+        handshake_failures, tls_reason = 0, None
         while True:
             outcome = self._try_dial(peer, deadline)
             if outcome is None:
                 return
             refused, reason = outcome
             if refused:
-                raise LinkError(f"{peer.name!r} refused the link from {self.party!r}: {reason}")
-            if "handshake" in reason.lower():
-                handshake_failures += 1
+                raise _DialError(0, f"{peer.name!r} refused the link from {self.party!r}: {reason}")
+            if reason.startswith(TLS_FAILURE):
+                handshake_failures, tls_reason = handshake_failures + 1, reason
             if handshake_failures >= 3 or time.monotonic() >= deadline:
-                raise LinkError(
+                # A TLS refusal explains more than the "connection refused" after the peer quit.
+                raise _DialError(
+                    1 if tls_reason else 2,
                     f"{self.party!r} cannot reach {peer.name!r} at {peer.address} within "
-                    f"{self.connect_timeout:.0f}s: {reason}"
+                    f"{self.connect_timeout:.0f}s: {tls_reason or reason}",
                 )
-            time.sleep(0.2)
+            if self._startup_failed.wait(timeout=0.2):
+                raise _DialError(3, f"{self.party!r} gave up dialling {peer.name!r}")
 
     def _open_channel(self, peer: _Peer) -> grpc.Channel:
         if self.tls is None:
@@ -292,6 +314,8 @@ class Transport:
             body = _parse_control(reply) if reply[:1] == WELCOME else {"error": "no welcome"}
             if not body.get("ok"):
                 first.update(refused=True, error=str(body.get("error", "refused")))
+                answered.set()
+                return
             answered.set()
             for _ in call:
                 pass
@@ -322,7 +346,12 @@ class Transport:
         if problem is not None:
             if peer is not None:
                 peer.fail(problem)
+                self._startup_failed.set()
             yield _control(WELCOME, {"ok": False, "error": problem})
+            return
+        if self._failure is not None:
+            reason = f"{self.party!r} could not set up its links: {self._failure}"
+            yield _control(WELCOME, {"ok": False, "error": reason})
             return
         yield _control(WELCOME, {"ok": True, "v": WIRE_VERSION})
         peer.greeted.set()
@@ -491,6 +520,14 @@ class Transport:
                 peer.reader.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
+class _DialError(LinkError):
+    """A start-up failure with how telling it is (0: the peer said why ... 3: gave up)."""
+
+    def __init__(self, rank: int, message: str):
+        super().__init__(message)
+        self.rank = rank
+
+
 def _requests(hello: bytes, outq: queue.Queue):
     yield hello
     while True:
@@ -522,7 +559,10 @@ def _describe_rpc_error(exc: grpc.RpcError) -> str:
     details = details or str(exc.code() if hasattr(exc, "code") else exc)
     lowered = details.lower()
     if "certificate" in lowered or "handshake" in lowered or "ssl" in lowered:
-        return f"TLS handshake failed (wrong or untrusted certificate): {details[:300]}"
+        return f"{TLS_FAILURE} (wrong or untrusted certificate): {details[:300]}"
+    if "socket closed" in lowered:
+        # What a TLS 1.3 client sees when the server rejects its certificate.
+        return f"{TLS_FAILURE} (the peer closed the connection: it may not trust our certificate)"
     if "connection refused" in lowered or "failed to connect" in lowered:
         return f"connection refused ({details[:200]})"
     return details[:300]
