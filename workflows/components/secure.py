@@ -1,8 +1,9 @@
 """SPU sessions for components, and secret-shared values persisted as per-party files.
 
-The engine's SecretFlow-style API (`core.init`, `PYU`, `SPU`) keeps one session per process, so
-`spu_session` serialises components that use it (one at a time per process) and counts the
-session's traffic into the run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
+`spu_session` gives a component its own simulated cluster of the run's parties, bound to the
+component's thread only (`core.device.runtime.using`), so components that compute on secret
+shares run side by side with no process-wide lock; the cluster's traffic is counted into the
+run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
 
 Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share by
 share: each party writes only its own share (`export_share`, run at that party by the SPU's own
@@ -15,7 +16,6 @@ reaches into the SPU's per-party stores (`SPU._spmd`, `_stores`, `_ctx`, `_keep`
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,21 +27,14 @@ from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
 FRACTION_BITS = 18
-_SESSION_LOCK = threading.Lock()
 
 
 @contextmanager
 def spu_session(ctx: RunContext, parties: list[str]) -> Iterator[core.SPU]:
-    """An SPU over `parties` (SEMI2K), its traffic counted in `ctx.comm`; one at a time."""
-    with _SESSION_LOCK:
-        core.init(parties=list(parties), address="local")
-        try:
-            # The SPU's hub and dealer count into the session's stats when they are built.
-            runtime.current().stats = ctx.comm
-            config = {"protocol": PROTOCOL, "field": "FM64", "fxp_fraction_bits": FRACTION_BITS}
-            yield core.SPU({"nodes": list(parties), "runtime_config": config})
-        finally:
-            core.shutdown()
+    """An SPU over `parties` (SEMI2K) on a cluster of this thread, its traffic in `ctx.comm`."""
+    with runtime.using(runtime.Simulation(list(parties), stats=ctx.comm)):
+        config = {"protocol": PROTOCOL, "field": "FM64", "fxp_fraction_bits": FRACTION_BITS}
+        yield core.SPU({"nodes": list(parties), "runtime_config": config})
 
 
 def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:

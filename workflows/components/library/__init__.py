@@ -22,15 +22,16 @@ progress with `ctx.progress(percent)`, which is also where a cancelled run stops
 `RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.
 
-Engine-backed components (PSI, SPU statistics, SS-LR) build their parties' links with the
-run's traffic counters, `LocalLinkHub(parties, stats=ctx.comm)`, run one program per party with
-`core.comm.run_spmd`, and pass `ctx.progress` to the engine as its progress callback (epochs,
+Engine-backed components (PSI, SPU statistics, SS-LR) never build links themselves: they hand
+the run's traffic counters (`ctx.comm`) to the engine (`run_local_psi(..., stats=ctx.comm)`,
+`spu_session`), which runs one program per party over its links, and pass `ctx.progress` to the
+engine as its progress callback (epochs,
 chunks, rounds): a cancel raised there inside a party's thread reaches the executor as
 `PartyFailure(party, RunCancelled)` and cancels the node; any other `PartyFailure` fails it with
 the party's name. Bytes sent per party are recorded on the node run from `ctx.comm`.
 
 Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an SPU with
-`workflows.components.secure.spu_session(ctx, parties)` (one session at a time per process,
+`workflows.components.secure.spu_session(ctx, parties)` (a simulated cluster of its own,
 traffic counted in `ctx.comm`), load each party's columns at that party with `at_party`, and
 persist secret-shared results share by share (`SPU.export_shares` / `import_shares`). SS-LR and
 PSI call `ctx.progress` from the component's own thread (between epochs; while polling the

@@ -1,12 +1,12 @@
 """data_prep/psi: private set intersection of two or three parties' tables into a vertical table.
 
-Engine: ECDH-PSI on X25519 (`ECDH_25519`, two or three parties; scheme, threat model and
-references in `core.psi.protocol`) or KKRT-PSI (`KKRT_PSI_2PC`, OT-extension PSI for exactly two
-parties, several times faster; `core.psi.kkrt`). Each party's program opens only its own input
-file and talks to the others only through its link; the hub counts traffic into the run's
-`ctx.comm`. What is revealed, by either protocol: the intersection (to every party, as its own
-aligned rows) and every party's set size, which the report states. Keys are compared as the
-text written in the files (so "007" differs from "7").
+Engine: ECDH-PSI on X25519 (`ECDH_25519`, two or three parties; scheme, threat model and references
+in `core.psi.protocol`) or KKRT-PSI (`KKRT_PSI_2PC`, OT-extension PSI for exactly two parties,
+several times faster; `core.psi.kkrt`). Each party's program opens only its own input file and talks
+to the others only through its link; the hub counts traffic into the run's `ctx.comm` (the engine
+builds the links). What is revealed, by either protocol: the intersection (to every party, as its
+own aligned rows) and every party's set size, which the report states. Keys are compared as the text
+written in the files (so "007" differs from "7").
 
 The parties run in a helper thread; the component's own thread reports their progress and
 checks for a cancel (the engine stops between two chunks), so run state is only ever written
@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import pandas as pd
 
-from core.comm import LocalLinkHub
 from core.psi import run_local_psi
 from workflows.components.context import RunCancelled, RunContext
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
@@ -85,7 +84,7 @@ def intersect(ctx: RunContext, ports: list[str]) -> list:
             [ctx.inputs[port].path(party) for port, party in zip(ports, parties, strict=True)],
             [ctx.params[KEYS[port]] for port in ports],
             parties=parties,
-            hub=LocalLinkHub(parties, stats=ctx.comm),
+            stats=ctx.comm,
             progress=done.__setitem__,
             should_cancel=stop.is_set,
             allow_duplicates=ctx.params["allow_duplicates"],
