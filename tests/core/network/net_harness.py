@@ -106,8 +106,15 @@ def run_cluster(
     config = {p: {"address": f"127.0.0.1:{ports[p]}"} for p in parties}
     certs = make_certificates(parties, tmp_path / "certs", ca=tls == "ca") if tls else {}
     certs.update(tls_overrides or {})
-    script = tmp_path / "program.py"
-    script.write_text(PRELUDE + program)
+    (tmp_path / "program.py").write_text(PRELUDE + program)
+    # The program runs behind a main guard: process pools (PSI) start their workers from a
+    # forkserver that imports the main module, which must not run the program again.
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import runpy, sys\n"
+        "if __name__ == '__main__':\n"
+        f"    runpy.run_path({str(tmp_path / 'program.py')!r}, run_name='__party__')\n"
+    )
     processes = {}
     for party in parties:
         cluster_file = tmp_path / f"{party}.json"

@@ -1,0 +1,85 @@
+"""PSI, Paillier HEU and SS-LR with every party in its own process over TLS links.
+
+Each program runs unchanged in a simulation (in this process) and as processes; both must end
+with the same results (the intersection exactly, fixed-point values within their precision).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from net_harness import results, run_cluster
+from test_network_cluster import simulate
+
+pytestmark = pytest.mark.timeout(120)
+
+PSI = """
+rng = np.random.default_rng(11)
+universe = [f"id{{i:05d}}" for i in range(3000)]
+sets = {{p: sorted(rng.choice(universe, 1200, replace=False)) for p in PARTIES}}
+from core.psi import run_psi
+options = {{"workers": 1}} if {protocol!r} == "ecdh" else {{}}
+here = run_psi(PARTIES, sets, {{p: None for p in PARTIES}}, protocol={protocol!r}, **options)
+emit({{p: sorted(sets[p][i] for i in r.rows) for p, r in here.items()}})
+"""
+
+
+@pytest.mark.parametrize(
+    ("protocol", "parties"),
+    [("ecdh", ["alice", "bob", "carol"]), ("kkrt", ["alice", "bob"])],
+)
+def test_psi_in_separate_processes_finds_the_intersection(tmp_path, protocol, parties):
+    program = f"PARTIES = {parties!r}\n" + PSI.format(protocol=protocol)
+    expected = simulate(program, parties)
+    rng = np.random.default_rng(11)
+    universe = [f"id{i:05d}" for i in range(3000)]
+    sets = [set(rng.choice(universe, 1200, replace=False)) for _ in parties]
+    truth = sorted(set.intersection(*sets))
+    assert all(rows == truth for rows in expected.values())
+    got = results(run_cluster("init()\n" + program, parties, tmp_path))
+    for party in parties:
+        assert got[party] == {party: truth}, party
+
+
+HEU = """
+heu = sf.HEU({
+    "sk_keeper": {"party": "alice"},
+    "evaluators": [{"party": "bob"}],
+    "he_parameters": {"schema": "paillier", "key_pair": {"generate": {"bit_size": 512}}},
+})
+x = sf.PYU("bob")(lambda: np.array([1.5, -2.0, 3.25]))()
+w = sf.PYU("bob")(lambda: np.array([2.0, 4.0, -1.0]))()
+ct = x.to(heu)
+total = (ct * w + ct).sum()
+emit([np.asarray(sf.reveal(ct * w + ct)).tolist(), float(sf.reveal(total))])
+"""
+
+
+def test_paillier_heu_in_separate_processes(tmp_path):
+    simulated = simulate(HEU, ["alice", "bob"])
+    got = results(run_cluster("init()\n" + HEU, ["alice", "bob"], tmp_path))
+    for products, total in [simulated, got["alice"], got["bob"]]:
+        np.testing.assert_allclose(products, [4.5, -10.0, 0.0], atol=1e-6)
+        assert total == pytest.approx(-5.5)
+
+
+SS_LR = """
+from core.ml.ss_lr import SSRegression
+rng = np.random.default_rng(7)
+x = rng.normal(size=(200, 4))
+y = (x @ np.array([1.2, -0.8, 0.5, -1.5]) + 0.3 > rng.normal(size=200)).astype(float)
+runtime = {"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime})
+parts = [sf.PYU("alice")(lambda: x[:, :2])(), sf.PYU("bob")(lambda: x[:, 2:])()]
+label = sf.PYU("bob")(lambda: y)()
+model = SSRegression(spu).fit(parts, label, epochs=3, learning_rate=1.0, batch_size=100)
+emit({"weights": np.asarray(sf.reveal(model.weights)).ravel().tolist(), "losses": model.losses})
+"""
+
+
+def test_ss_lr_trained_in_separate_processes_equals_the_simulation(tmp_path):
+    expected = simulate(SS_LR, ["alice", "bob"])
+    got = results(run_cluster("init()\n" + SS_LR, ["alice", "bob"], tmp_path))
+    for party, value in got.items():
+        np.testing.assert_allclose(value["weights"], expected["weights"], atol=2e-3, err_msg=party)
+        np.testing.assert_allclose(value["losses"], expected["losses"], atol=2e-3, err_msg=party)
