@@ -1,0 +1,281 @@
+"""Benchmark the engine's network links and print one JSON object.
+
+Three measurements, each party in its own OS process on loopback with mutual TLS (throwaway
+certificates made here):
+
+- `kernels`: MPC kernels (inputs already shared, nothing revealed) over the network link
+  against the same code over the in-memory hub (threads of one process), SEMI2K 2PC with a
+  trusted first party and ABY3 3PC: seconds, bytes per party, rounds, and the ratio
+  network / in-memory (target: within 1.3x on mul, matmul, less).
+- `wan`: the same kernels through `wan_relay.Relay` (100 Mbit/s, 20 ms RTT per direction),
+  with rounds, to show which kernels are round-bound (seconds close to rounds x RTT).
+- `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
+  direction and peak resident memory per party.
+
+    .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan throughput]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from wan_relay import Relay  # noqa: E402
+
+from core.comm import LocalLinkHub, run_spmd  # noqa: E402
+from core.comm.network import Transport  # noqa: E402
+from core.comm.tls import TlsConfig, make_certificate  # noqa: E402
+from core.mpc.config import RuntimeConfig  # noqa: E402
+from core.mpc.context import MPCContext  # noqa: E402
+from core.mpc.correlated import first_party_triples  # noqa: E402
+from core.mpc.fixedpoint import FixedPoint  # noqa: E402
+from core.mpc.kernels import activations, arith, compare, nonlinear  # noqa: E402
+from core.mpc.protocols import make_protocol  # noqa: E402
+
+KERNELS = {
+    "mul": (arith.mul_ss, 2),
+    "matmul": (arith.matmul_ss, 2),
+    "less": (lambda c, x, y: arith.lift_bits(c, compare.less_ss(c, x, y)), 2),
+    "sigmoid": (lambda c, x: activations.sigmoid(c, x, "real"), 1),
+    "division": (nonlinear.div_ss, 2),
+}
+SIZES = {
+    "mul": 1_000_000,
+    "matmul": 512,
+    "less": 1_000_000,
+    "sigmoid": 100_000,
+    "division": 100_000,
+}
+PROTOCOLS = {"SEMI2K": ["alice", "bob"], "ABY3": ["alice", "bob", "carol"]}
+WORDS = 10_000_000
+
+
+# ----- one party's side of a kernel run (the same code over either link) ---------------------
+def run_kernel(link, protocol: str, name: str, size: int) -> dict:
+    cfg, fxp = RuntimeConfig(protocol=protocol), FixedPoint(18)
+    triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
+    ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
+    kernel, arity = KERNELS[name]
+    rng = np.random.default_rng(1)
+    shape = (size, size) if name == "matmul" else (size,)
+    inputs = [rng.uniform(0.5, 4, shape) for _ in range(arity)]
+    shares = [
+        ctx.proto.share(fxp.encode(v) if link.rank == i else None, i, shape)
+        for i, v in enumerate(inputs)
+    ]
+    _barrier(link)
+    sent0, rounds0 = _sent(link), link.stats.rounds.get(link.party, 0)
+    start = time.perf_counter()
+    with np.errstate(over="ignore"):
+        kernel(ctx, *shares)
+    _barrier(link)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "bytes": _sent(link) - sent0,
+        "rounds": link.stats.rounds.get(link.party, 0) - rounds0 - 1,  # minus the barrier
+    }
+
+
+def _sent(link) -> int:
+    return link.stats.sent_by(link.party)
+
+
+def _barrier(link) -> None:
+    """Every party reaches this point before any leaves it (one tiny message each way)."""
+    token = np.zeros(1, dtype=np.uint8)
+    link.send_all(token)
+    for peer in range(link.world_size):
+        if peer != link.rank:
+            link.recv(peer)
+
+
+def in_memory(protocol: str, name: str, size: int) -> dict:
+    hub = LocalLinkHub(PROTOCOLS[protocol])
+    out = run_spmd(hub, [lambda link: run_kernel(link, protocol, name, size)] * len(hub.parties))
+    return _merge(out)
+
+
+def _merge(per_party: list[dict]) -> dict:
+    return {
+        "seconds": round(max(r["seconds"] for r in per_party), 4),
+        "bytes_per_party_max": max(r["bytes"] for r in per_party),
+        "rounds_max": max(r["rounds"] for r in per_party),
+    }
+
+
+# ----- the party processes --------------------------------------------------------------------
+def party_main(spec_path: str) -> None:
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    me, parties = spec["self"], sorted(spec["addresses"])
+    tls = TlsConfig.from_dict(spec["tls"], [p for p in parties if p != me])
+    transport = Transport(me, spec["addresses"], tls, connect_timeout=60).start()
+    link = transport.link(parties, "bench")
+    out = {}
+    try:
+        if spec["job"] == "throughput":
+            out = throughput(link, spec["messages"])
+        else:
+            for name, size in spec["kernels"]:
+                out[name] = run_kernel(link, spec["protocol"], name, size)
+    finally:
+        transport.close()
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out), flush=True)
+
+
+def throughput(link, messages: int) -> dict:
+    peer = 1 - link.rank
+    payload = np.arange(WORDS, dtype=np.uint64)
+    _barrier(link)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    sender = threading.Thread(target=lambda: [link.send(peer, payload) for _ in range(messages)])
+    sender.start()
+    for _ in range(messages):
+        got = link.recv(peer)
+        assert got.shape == payload.shape
+        del got
+    received = time.perf_counter() - start
+    sender.join()
+    _barrier(link)
+    mb = messages * payload.nbytes / 1e6
+    return {
+        "mb_per_s_received": round(mb / received, 1),
+        "rss_before_mb": round(rss_before, 1),
+    }
+
+
+def launch(job: dict, parties: list[str], certs: dict, addresses: dict, dial, directory) -> dict:
+    """Run `job` as one process per party; `dial[p]` overrides the address p's peers use."""
+    procs = {}
+    for party in parties:
+        # The party listens on its own address; its peers dial it through `dial` (a relay).
+        view = {p: (dial or {}).get(p, addresses[p]) for p in parties}
+        view[party] = addresses[party]
+        spec_path = os.path.join(directory, f"{party}-{job['job']}.json")
+        with open(spec_path, "w") as handle:
+            json.dump(dict(job, self=party, addresses=view, tls=certs[party]), handle)
+        procs[party] = subprocess.Popen(
+            [sys.executable, __file__, "--party", spec_path], stdout=subprocess.PIPE, text=True
+        )
+    results = {}
+    for party, proc in procs.items():
+        out, _ = proc.communicate(timeout=1800)
+        if proc.returncode != 0:
+            raise SystemExit(f"party {party} failed")
+        results[party] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def certificates(parties: list[str], directory: str) -> dict:
+    pems = {p: make_certificate(p) for p in parties}
+    for party, (key, cert) in pems.items():
+        for suffix, pem in (("key", key), ("crt", cert)):
+            with open(os.path.join(directory, f"{party}.{suffix}"), "wb") as handle:
+                handle.write(pem)
+    return {
+        party: {
+            "key": os.path.join(directory, f"{party}.key"),
+            "cert": os.path.join(directory, f"{party}.crt"),
+            "peers": {p: os.path.join(directory, f"{p}.crt") for p in parties if p != party},
+        }
+        for party in parties
+    }
+
+
+def free_addresses(parties: list[str]) -> dict:
+    import socket
+
+    socks = [socket.socket() for _ in parties]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    addresses = {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in zip(parties, socks, strict=True)}
+    for s in socks:
+        s.close()
+    return addresses
+
+
+def bench_kernels(sizes: dict, directory: str, wan: bool) -> list[dict]:
+    rows = []
+    for protocol, parties in PROTOCOLS.items():
+        certs, addresses = certificates(parties, directory), free_addresses(parties)
+        kernels = [[name, size] for name, size in sizes.items()]
+        job = {"job": "kernels", "protocol": protocol, "kernels": kernels}
+        relays = [Relay(addresses[p]) for p in parties] if wan else []
+        for relay in relays:
+            relay.__enter__()
+        try:
+            dial = {p: r.address for p, r in zip(parties, relays, strict=True)} if wan else None
+            network = launch(job, parties, certs, addresses, dial, directory)
+        finally:
+            for relay in relays:
+                relay.__exit__()
+        for name, size in kernels:
+            row = {"protocol": protocol, "parties": len(parties), "kernel": name, "size": size}
+            row["network"] = _merge([network[p][name] for p in parties])
+            if not wan:
+                row["in_memory"] = in_memory(protocol, name, size)
+                row["ratio"] = round(row["network"]["seconds"] / row["in_memory"]["seconds"], 2)
+            row["peak_rss_mb_per_party"] = max(network[p]["peak_rss_mb"] for p in parties)
+            rows.append(row)
+    return rows
+
+
+def bench_throughput(messages: int, directory: str) -> dict:
+    parties = ["alice", "bob"]
+    certs, addresses = certificates(parties, directory), free_addresses(parties)
+    job = {"job": "throughput", "messages": messages}
+    out = launch(job, parties, certs, addresses, None, directory)
+    return {
+        "message_words": WORDS,
+        "messages_each_way": messages,
+        "mb_per_s_per_direction": {p: out[p]["mb_per_s_received"] for p in parties},
+        "peak_rss_mb_per_party": {p: round(out[p]["peak_rss_mb"], 1) for p in parties},
+        "rss_before_transfer_mb": {p: out[p]["rss_before_mb"] for p in parties},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--party", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--only", nargs="+", choices=["kernels", "wan", "throughput"])
+    args = parser.parse_args()
+    if args.party:
+        party_main(args.party)
+        return
+    only = set(args.only or ["kernels", "wan", "throughput"])
+    sizes = {k: (max(64, v // 10) if args.quick else v) for k, v in SIZES.items()}
+    if args.quick:
+        sizes["matmul"] = 128
+    report: dict = {"load_average_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as directory:
+        if "kernels" in only:
+            report["loopback_tls"] = bench_kernels(sizes, directory, wan=False)
+        if "wan" in only:
+            wan_sizes = {k: max(64, v // 10) for k, v in sizes.items()}
+            wan_sizes["matmul"] = min(sizes["matmul"], 256)
+            report["wan_100mbit_20ms"] = bench_kernels(wan_sizes, directory, wan=True)
+        if "throughput" in only:
+            report["throughput"] = bench_throughput(2 if args.quick else 5, directory)
+    report["load_average_after"] = os.getloadavg()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
