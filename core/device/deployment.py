@@ -112,6 +112,11 @@ class Deployment(Cluster):
             self.closers.append(transport.close)
         return {self.self_party: transport.link(list(parties), name)}
 
+    def pair_link(self, peer: str, channel: str, timeout: float | None = None) -> Link:
+        """This party's two-party link with `peer` on `channel` of the cluster's transport."""
+        self.check_party(peer)
+        return self.transport.link(sorted([self.self_party, peer]), channel, timeout)
+
     def _group_tls(self, parties: Sequence[str]) -> TlsConfig | None:
         if self.tls is None or self.tls.ca is not None:
             return self.tls

@@ -25,6 +25,7 @@ from core.device.spu_config import check_same_spu, parse_cluster_def
 from core.errors import ConfigError, EncodingError, PartyError
 from core.mpc.context import MPCContext
 from core.mpc.correlated import TrustedDealer, first_party_triples
+from core.mpc.correlated.remote import REQUESTS, remote_triples, reply_channel
 from core.mpc.fixedpoint import FixedPoint
 from core.mpc.protocols import make_protocol
 from core.mpc.tensor import SecretTensor
@@ -92,10 +93,15 @@ class SPU:
         self._check_deployment(seed)
         self.fxp = FixedPoint(self.config.fxp_fraction_bits)
         seed = cluster.seed if seed is None else seed
-        name = cluster.next_group("spu")
-        self._links = cluster.group_links(self.parties, name, self.spec.addresses)
+        self._name = cluster.next_group("spu")
+        self._links = cluster.group_links(self.parties, self._name, self.spec.addresses)
         self.dealer = None
-        if self.config.protocol == "SEMI2K" and self.spec.beaver.kind != "TrustedFirstParty":
+        beaver = self.spec.beaver.kind
+        if (
+            self.config.protocol == "SEMI2K"
+            and cluster.simulation
+            and beaver != "TrustedFirstParty"
+        ):
             # The simulation's dealer thread (also standing in for a TrustedThirdParty).
             self.dealer = TrustedDealer(self.parties, cluster.stats, seed=seed)
             cluster.closers.append(self.dealer.close)
@@ -126,10 +132,7 @@ class SPU:
                 "'TrustedThirdParty' with 'ttp_party' (a dealer process)"
             )
         if beaver == "TrustedThirdParty":
-            raise ConfigError(
-                "beaver_type 'TrustedThirdParty' (a dealer process) is not available in a "
-                "deployment yet; use 'TrustedFirstParty'"
-            )
+            cluster.check_party(self.spec.beaver.party)
 
     def _setup_program(self, party: str, seed: int | None):
         def program():
@@ -137,9 +140,14 @@ class SPU:
             if not link.simulation:
                 check_same_spu(link, self.spec.describe())
             triples = None
-            if self.spec.beaver.kind == "TrustedFirstParty":
-                generator = self.parties.index(self.spec.beaver.party)
-                triples = first_party_triples(link, generator, seed)
+            beaver = self.spec.beaver
+            if beaver.kind == "TrustedFirstParty":
+                triples = first_party_triples(link, self.parties.index(beaver.party), seed)
+            elif beaver.kind == "TrustedThirdParty" and not link.simulation:
+                request = self.cluster.pair_link(beaver.party, REQUESTS)
+                reply = self.cluster.pair_link(beaver.party, reply_channel(self._name))
+                rank = self.parties.index(party)
+                triples = remote_triples(request, reply, self._name, self.parties, rank)
             protocol = make_protocol(self.config, link, self.dealer, seed, triples)
             self._ctx[party] = MPCContext(protocol, self.fxp)
 

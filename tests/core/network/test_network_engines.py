@@ -83,3 +83,41 @@ def test_ss_lr_trained_in_separate_processes_equals_the_simulation(tmp_path):
     for party, value in got.items():
         np.testing.assert_allclose(value["weights"], expected["weights"], atol=2e-3, err_msg=party)
         np.testing.assert_allclose(value["losses"], expected["losses"], atol=2e-3, err_msg=party)
+
+
+DEALT = """
+init()
+if SELF == "dealer":
+    endings = sf.serve_dealer()
+    sf.shutdown()
+    emit(endings)
+else:
+    runtime = {"protocol": "SEMI2K", "beaver_type": "TrustedThirdParty", "ttp_party": "dealer"}
+    spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime})
+    x = sf.PYU("alice")(lambda: np.linspace(-2, 2, 50).reshape(5, 10))()
+    y = sf.PYU("bob")(lambda: np.linspace(1, 3, 50).reshape(10, 5))()
+    out = [
+        spu(lambda u, v: u @ v)(x, y),
+        spu(lambda u: (u * u).sigmoid())(x),
+        spu(lambda u: u < 0)(x),
+    ]
+    values = [np.asarray(sf.reveal(v)).tolist() for v in out]
+    stats = sf.link_stats()["pairs"]
+    sf.shutdown()
+    dealt = sum(t["bytes"] for k, t in stats.items() if "dealer" in k)
+    emit({"values": values, "dealer_bytes": dealt})
+"""
+
+
+def test_a_dealer_process_serves_semi2k(tmp_path):
+    got = results(run_cluster(DEALT, ["alice", "bob", "dealer"], tmp_path))
+    x = np.linspace(-2, 2, 50).reshape(5, 10)
+    y = np.linspace(1, 3, 50).reshape(10, 5)
+    for party in ("alice", "bob"):
+        product, sigmoid, negative = got[party]["values"]
+        np.testing.assert_allclose(product, x @ y, atol=5e-3)
+        np.testing.assert_allclose(sigmoid, 1 / (1 + np.exp(-x * x)), atol=2e-3)
+        np.testing.assert_array_equal(negative, x < 0)
+    assert got["alice"]["dealer_bytes"] > got["bob"]["dealer_bytes"] > 0  # rank 0 asks for fixes
+    assert len(got["dealer"]) == 2
+    assert all("shut down" in line for line in got["dealer"])
