@@ -8,7 +8,8 @@ has, `size / rate` later) and arrives `rtt_ms / 2` after leaving. TLS passes thr
 
 Point a party's peers at the relay of that party (its address in *their* cluster_config), keep
 the party's own address real, and every link to it crosses the emulated WAN. Used by
-`benchmarks/network.py`; tests can reuse it (`with Relay(...) as relay: relay.address`).
+`benchmarks/network.py`; tests reuse it (`with Relay(...) as relay: relay.address`, and
+`relay.cut()` to reset every open connection, as a network failure would).
 
     .venv/bin/python benchmarks/wan_relay.py --listen 127.0.0.1:9201 --target 127.0.0.1:9101
 """
@@ -51,6 +52,7 @@ class Relay:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wan-relay", daemon=True)
         self.directions: list[_Bottleneck] = []
+        self._connections: list = []
 
     @property
     def address(self) -> str:
@@ -64,6 +66,22 @@ class Relay:
     def __exit__(self, *exc) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+    def cut(self) -> int:
+        """Reset every connection open now (new ones are still accepted); how many were cut."""
+        done = threading.Event()
+        count = len(self._connections)
+
+        def reset():
+            for writer, up_writer in self._connections:
+                writer.transport.abort()
+                up_writer.transport.abort()
+            self._connections.clear()
+            done.set()
+
+        self._loop.call_soon_threadsafe(reset)
+        done.wait(timeout=5)
+        return count
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -82,6 +100,7 @@ class Relay:
             return
         forward, backward = _Bottleneck(self.rate, self.delay), _Bottleneck(self.rate, self.delay)
         self.directions += [forward, backward]
+        self._connections.append((writer, up_writer))
         await asyncio.gather(_pump(reader, up_writer, forward), _pump(up_reader, writer, backward))
 
 

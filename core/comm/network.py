@@ -2,61 +2,71 @@
 
 Every party runs a gRPC server at its address and opens one stream to every peer's server.
 The stream a party opens carries its messages *to* that peer (requests) and the peer's control
-replies (responses), so each ordered pair has its own stream: FIFO by construction, checked
-with sequence numbers. Nothing from the network is unpickled: messages are typed frames
-(`core.comm.frames`) cut into chunks of at most `CHUNK_BYTES` (no gRPC size limit is ever
-hit, whatever the array), each chunk carrying (sequence number, frame length, offset, channel).
-Channels multiplex the links of several devices (the cluster's own link, each SPU's) over one
-stream per pair.
+replies (responses: welcome, acknowledgements), so each ordered pair has its own stream: FIFO by
+construction, checked with sequence numbers. Nothing from the network is unpickled: messages
+are typed frames (`core.comm.frames`) cut into chunks (`core.comm.wire`), so no gRPC size limit
+is ever hit whatever the array. Channels multiplex the links of several devices (the cluster's
+own link, each SPU's, PSI's) over one stream per pair.
 
-Flow control: a sender keeps at most `SEND_WINDOW` chunks queued per peer and blocks beyond;
-a receiver stops reading its stream while more than `RECV_BUFFER_BYTES` of received messages
-wait unread, and HTTP/2's window then stops the sender: a fast sender cannot exhaust a slow
-receiver's memory.
+Flow control: a sender queues at most `peer.MAX_PENDING_FRAMES` frames per peer and blocks
+beyond; a receiver stops reading its stream while more than `peer.RECV_BUFFER_BYTES` of
+received messages wait unread, and HTTP/2's window then stops the sender: a fast sender cannot
+exhaust a slow receiver's memory.
 
 Handshake: the first message of a stream is a hello (link version, sender, intended receiver,
-the sorted party names); the server checks it, and with TLS that the client's certificate is
-the claimed party's (`core.comm.tls`), then answers with a welcome or a refusal naming the
-mismatch. Errors name the peer and the cause: unreachable at start (retried until the connect
-deadline), refused handshake, wrong certificate, lost mid-run (stream broken without a
-goodbye), aborted (the peer failed and said why, without data values), malformed frame, timed
-out. When a party fails it sends an abort to every peer, so no peer stays blocked; a lost
-connection is not re-established (the computation fails cleanly on every party instead).
+the sorted party names, the sender's session token); the server checks it, and with TLS that
+the client's certificate is the claimed party's (`core.comm.tls`), then answers with a welcome
+(carrying the next sequence number it expects) or a refusal naming the mismatch.
+
+Reconnection: if a stream breaks without a goodbye, the sender dials again for up to
+`reconnect_grace` seconds with the same session token; the receiver's welcome says which frame
+it expects next, and the sender resends every unacknowledged frame from there (`core.comm.peer`).
+A peer that restarted (another session token) is refused: its state is gone. After the grace
+period the link fails and so does every party, cleanly.
+
+Errors name the peer and the cause: unreachable at start (retried until the connect deadline),
+refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
+aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
+party fails it sends an abort to every peer, so no peer stays blocked.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import queue
-import struct
+import secrets
 import threading
 import time
-from collections import deque
 from concurrent import futures
 from typing import Any
 
 import grpc
-import msgpack
 
 from core.comm import frames
 from core.comm.link import DEFAULT_TIMEOUT_S, Link
+from core.comm.peer import Frame, Peer
 from core.comm.stats import CommStats
 from core.comm.tls import TlsConfig
+from core.comm.wire import (
+    ABORT,
+    ACK,
+    BYE,
+    DATA,
+    HELLO,
+    MAX_CHANNEL,
+    MAX_GRPC_MESSAGE,
+    TLS_FAILURE,
+    WELCOME,
+    control,
+    describe_rpc_error,
+    frame_messages,
+    parse_control,
+)
 from core.errors import ConfigError, LinkError
 
 WIRE_VERSION = 1
 SERVICE, METHOD = "privpad.link.v1.Link", "Exchange"
-CHUNK_BYTES = 1 << 21
-MAX_GRPC_MESSAGE = CHUNK_BYTES + (1 << 16)
-SEND_WINDOW = 32
-RECV_BUFFER_BYTES = 256 << 20
-MAX_CHANNEL = 64
-HELLO, WELCOME, DATA, ABORT, BYE = b"H", b"W", b"D", b"A", b"B"
-_CHUNK = struct.Struct(">QQQB")
-TLS_FAILURE = "TLS handshake failed"
 STARTUP_LINGER_S = 1.0
-_END = object()
+ACK_BYTES, ACK_FRAMES = 8 << 20, 32
 _OPTIONS = [
     ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE),
     ("grpc.max_send_message_length", MAX_GRPC_MESSAGE),
@@ -65,78 +75,6 @@ _OPTIONS = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
 ]
-
-
-def _control(kind: bytes, body: dict) -> bytes:
-    return kind + msgpack.packb(body, use_bin_type=True)
-
-
-def _parse_control(message: bytes) -> dict:
-    try:
-        body = msgpack.unpackb(message[1:], raw=False, max_str_len=1 << 16, max_array_len=1 << 12)
-    except Exception as exc:  # noqa: BLE001 - any garbage is one error
-        raise LinkError(f"malformed control message ({type(exc).__name__})") from None
-    if not isinstance(body, dict):
-        raise LinkError("malformed control message (not a map)")
-    return body
-
-
-class _Peer:
-    """One peer: its inbox (messages received per channel) and its outgoing stream."""
-
-    def __init__(self, name: str, address: str):
-        self.name, self.address = name, address
-        self.cond = threading.Condition()
-        self.inbox: dict[str, deque] = {}
-        self.queued = 0
-        self.error: str | None = None
-        self.bye = False
-        self.greeted = threading.Event()
-        self.outq: queue.Queue = queue.Queue(maxsize=SEND_WINDOW)
-        self.out_error: str | None = None
-        self.channel: grpc.Channel | None = None
-        self.reader: threading.Thread | None = None
-        self.seq_out = itertools.count()
-        self.seq_in = 0
-        self.partial: tuple[int, bytearray, int, str] | None = None
-        self.send_lock = threading.Lock()
-
-    def fail(self, reason: str) -> None:
-        with self.cond:
-            if self.error is None:
-                self.error = reason
-            self.cond.notify_all()
-        self.greeted.set()  # wakes a start-up still waiting for this peer's hello
-
-    def put(self, channel: str, obj: Any, size: int) -> None:
-        with self.cond:
-            self.inbox.setdefault(channel, deque()).append((obj, size))
-            self.queued += size
-            self.cond.notify_all()
-            # Stop reading this stream while too much waits unread (HTTP/2 stops the sender).
-            while self.queued > RECV_BUFFER_BYTES and self.error is None:
-                self.cond.wait(timeout=1.0)
-
-    def get(self, channel: str, timeout: float, me: str) -> Any:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                box = self.inbox.get(channel)
-                if box:
-                    obj, size = box.popleft()
-                    self.queued -= size
-                    self.cond.notify_all()
-                    return obj
-                if self.error is not None:
-                    raise LinkError(f"{me!r}: {self.error}")
-                if self.bye:
-                    raise LinkError(f"{me!r}: {self.name!r} has shut down its link")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise LinkError(
-                        f"{me!r} timed out after {timeout:.0f}s waiting for {self.name!r}"
-                    )
-                self.cond.wait(timeout=remaining)
 
 
 class Transport:
@@ -151,6 +89,7 @@ class Transport:
         stats: CommStats | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = 30.0,
+        reconnect_grace: float = 10.0,
         max_frame_bytes: int = frames.DEFAULT_MAX_FRAME_BYTES,
     ):
         if self_party not in addresses:
@@ -162,8 +101,11 @@ class Transport:
         self.stats = stats if stats is not None else CommStats()
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self.reconnect_grace = reconnect_grace
         self.max_frame_bytes = max_frame_bytes
-        self.peers = {p: _Peer(p, a) for p, a in addresses.items() if p != self_party}
+        self.session = secrets.token_hex(8)  # tells a reconnection from a restarted peer
+        self.reconnections = 0
+        self.peers = {p: Peer(p, a) for p, a in addresses.items() if p != self_party}
         self._closing = False
         self._server: grpc.Server | None = None
         self._startup_failed = threading.Event()
@@ -243,7 +185,7 @@ class Transport:
                 )
 
     # ----- outgoing stream --------------------------------------------------------------
-    def _dial_into(self, peer: _Peer, deadline: float, errors: dict) -> None:
+    def _dial_into(self, peer: Peer, deadline: float, errors: dict) -> None:
         try:
             self._dial(peer, deadline)
         except _DialError as exc:
@@ -251,7 +193,7 @@ class Transport:
             if exc.rank < 2:
                 self._startup_failed.set()
 
-    def _dial(self, peer: _Peer, deadline: float) -> None:
+    def _dial(self, peer: Peer, deadline: float) -> None:
         handshake_failures, tls_reason = 0, None
         while True:
             outcome = self._try_dial(peer, deadline)
@@ -272,7 +214,7 @@ class Transport:
             if self._startup_failed.wait(timeout=0.2):
                 raise _DialError(3, f"{self.party!r} gave up dialling {peer.name!r}")
 
-    def _open_channel(self, peer: _Peer) -> grpc.Channel:
+    def _open_channel(self, peer: Peer) -> grpc.Channel:
         if self.tls is None:
             return grpc.insecure_channel(peer.address, options=_OPTIONS)
         creds = grpc.ssl_channel_credentials(
@@ -283,58 +225,104 @@ class Transport:
         options = [*_OPTIONS, ("grpc.ssl_target_name_override", peer.name)]
         return grpc.secure_channel(peer.address, creds, options=options)
 
-    def _try_dial(self, peer: _Peer, deadline: float) -> tuple[bool, str] | None:
-        """None once the peer welcomed us; else (refused by the peer?, reason)."""
+    def _try_dial(self, peer: Peer, deadline: float) -> tuple[bool, str] | None:
+        """None once the peer welcomed a new stream; else (refused by the peer?, reason)."""
         channel = self._open_channel(peer)
-        outq: queue.Queue = queue.Queue(maxsize=SEND_WINDOW)
-        hello = _control(
+        hello = control(
             HELLO,
-            {"v": WIRE_VERSION, "from": self.party, "to": peer.name, "parties": self.parties},
+            {
+                "v": WIRE_VERSION,
+                "from": self.party,
+                "to": peer.name,
+                "parties": self.parties,
+                "session": self.session,
+            },
         )
-        call = channel.stream_stream(f"/{SERVICE}/{METHOD}")(_requests(hello, outq))
-        first: dict = {}
-        answered = threading.Event()
+        state: dict = {}
+        welcomed = threading.Event()
+        call = channel.stream_stream(f"/{SERVICE}/{METHOD}")(
+            self._stream(peer, hello, state, welcomed)
+        )
         reader = threading.Thread(
-            target=self._read_replies, args=(peer, call, first, answered), daemon=True
+            target=self._read_replies, args=(peer, call, state, welcomed), daemon=True
         )
         reader.start()
-        if not answered.wait(timeout=max(0.1, deadline - time.monotonic())):
+        if not welcomed.wait(timeout=max(0.1, deadline - time.monotonic())):
+            state.setdefault("error", "no answer to the hello")
+            welcomed.set()
             call.cancel()
+        if "gen" not in state:
             channel.close()
-            return False, "no answer to the hello"
-        if "error" in first:
-            channel.close()
-            return first.get("refused", False), first["error"]
-        peer.channel, peer.outq, peer.reader = channel, outq, reader
+            return state.get("refused", False), state.get("error", "no welcome")
+        peer.channels.append(channel)
+        peer.readers.append(reader)
         return None
 
-    def _read_replies(self, peer: _Peer, call, first: dict, answered: threading.Event) -> None:
+    def _stream(self, peer: Peer, hello: bytes, state: dict, welcomed: threading.Event):
+        """The requests of one stream: hello, resent frames, then frames as they come."""
+        yield hello
+        welcomed.wait()
+        generation = state.get("gen")
+        if generation is None:
+            return
+        for frame in state["resend"]:
+            peer.sent_again(frame)
+            yield from frame_messages(frame.seq, frame.parts, frame.total, frame.channel)
+        while (item := peer.take(generation)) is not None:
+            if isinstance(item, Frame):
+                yield from frame_messages(item.seq, item.parts, item.total, item.channel)
+            else:
+                yield item
+
+    def _read_replies(self, peer: Peer, call, state: dict, welcomed: threading.Event) -> None:
         try:
             reply = next(call)
-            body = _parse_control(reply) if reply[:1] == WELCOME else {"error": "no welcome"}
-            if not body.get("ok"):
-                first.update(refused=True, error=str(body.get("error", "refused")))
-                answered.set()
+            body = parse_control(reply) if reply[:1] == WELCOME else {"error": "no welcome"}
+            next_seq = body.get("next")
+            if not body.get("ok") or not isinstance(next_seq, int) or next_seq < 0:
+                state.update(refused=True, error=str(body.get("error", "malformed welcome")))
                 return
-            answered.set()
-            for _ in call:
-                pass
+            state["gen"], state["resend"] = peer.resume(next_seq)
+            welcomed.set()
+            for reply in call:
+                if reply[:1] == ACK:
+                    seq = parse_control(reply).get("seq")
+                    peer.ack(seq if isinstance(seq, int) else -1)
         except grpc.RpcError as exc:
-            reason = _describe_rpc_error(exc)
-            if not answered.is_set():
-                first["error"] = reason
-                answered.set()
+            reason = describe_rpc_error(exc)
+            if not welcomed.is_set():
+                state["error"] = reason
                 return
-            self._outgoing_broken(peer, reason)
+            self._outgoing_broken(peer, state["gen"], reason)
         except (StopIteration, LinkError) as exc:
-            first.setdefault("error", f"the stream ended before the welcome ({exc})")
-            answered.set()
+            state.setdefault("error", f"the stream ended before the welcome ({exc})")
+        finally:
+            welcomed.set()
 
-    def _outgoing_broken(self, peer: _Peer, reason: str) -> None:
-        if self._closing or peer.bye:
+    def _outgoing_broken(self, peer: Peer, generation: int, reason: str) -> None:
+        if self._closing or peer.bye or peer.error or generation != peer.generation:
             return
-        peer.out_error = f"lost connection to {peer.name!r} ({reason})"
-        peer.fail(peer.out_error)
+        threading.Thread(
+            target=self._reconnect, args=(peer, reason), name=f"reconnect-{peer.name}", daemon=True
+        ).start()
+
+    def _reconnect(self, peer: Peer, reason: str) -> None:
+        """Dial `peer` again until the grace period ends; then fail the link to it."""
+        deadline = time.monotonic() + self.reconnect_grace
+        while time.monotonic() < deadline and not self._closing and peer.error is None:
+            outcome = self._try_dial(peer, deadline)
+            if outcome is None:
+                self.reconnections += 1
+                return
+            refused, why = outcome
+            if refused:
+                peer.fail(f"lost connection to {peer.name!r} ({reason}); it refused: {why}")
+                return
+            time.sleep(0.2)
+        peer.fail(
+            f"lost connection to {peer.name!r} ({reason}); not restored within "
+            f"{self.reconnect_grace:.0f}s"
+        )
 
     # ----- incoming streams -------------------------------------------------------------
     def _serve(self, requests, context):
@@ -343,25 +331,24 @@ class Transport:
         except (StopIteration, grpc.RpcError):
             return
         peer, problem = self._check_hello(hello, context)
+        if problem is None and self._failure is not None:
+            problem = f"{self.party!r} could not set up its links: {self._failure}"
         if problem is not None:
-            if peer is not None:
+            if peer is not None and self._failure is None:
                 peer.fail(problem)
                 self._startup_failed.set()
-            yield _control(WELCOME, {"ok": False, "error": problem})
+            yield control(WELCOME, {"ok": False, "error": problem})
             return
-        if self._failure is not None:
-            reason = f"{self.party!r} could not set up its links: {self._failure}"
-            yield _control(WELCOME, {"ok": False, "error": reason})
-            return
-        yield _control(WELCOME, {"ok": True, "v": WIRE_VERSION})
+        generation, next_seq = peer.new_inbound()
+        yield control(WELCOME, {"ok": True, "v": WIRE_VERSION, "next": next_seq})
         peer.greeted.set()
-        self._pump(peer, requests)
+        yield from self._pump(peer, requests, generation)
 
-    def _check_hello(self, message: bytes, context) -> tuple[_Peer | None, str | None]:
+    def _check_hello(self, message: bytes, context) -> tuple[Peer | None, str | None]:
         if message[:1] != HELLO:
             return None, "the first message was not a hello"
         try:
-            hello = _parse_control(message)
+            hello = parse_control(message)
         except LinkError as exc:
             return None, str(exc)
         sender = hello.get("from")
@@ -385,21 +372,41 @@ class Transport:
             problem = self.tls.identity_problem(sender, presented)
             if problem is not None:
                 return peer, f"wrong certificate: {problem}"
-        return peer, None
+        return peer, self._check_session(peer, hello.get("session"))
 
-    def _pump(self, peer: _Peer, requests) -> None:
+    def _check_session(self, peer: Peer, session: Any) -> str | None:
+        with peer.cond:
+            if peer.session is None:
+                peer.session = session
+            elif peer.session != session:
+                return f"{peer.name!r} restarted: what it held of the computation is gone"
+        return None
+
+    def _pump(self, peer: Peer, requests, generation: int):
+        """Read one incoming stream; yield acknowledgements of the frames it completes."""
+        since_bytes = since_frames = 0
         try:
             for message in requests:
+                if generation != peer.in_generation:
+                    return  # superseded by a reconnection
                 kind = message[:1]
                 if kind == DATA:
-                    self._on_chunk(peer, message)
+                    done = peer.accept_chunk(message, generation, self.max_frame_bytes)
+                    if done is None:
+                        continue
+                    seq, channel, obj, size = done
+                    peer.put(channel, obj, size)
+                    since_bytes, since_frames = since_bytes + size, since_frames + 1
+                    if since_bytes >= ACK_BYTES or since_frames >= ACK_FRAMES:
+                        yield control(ACK, {"seq": seq})
+                        since_bytes = since_frames = 0
                 elif kind == BYE:
-                    peer.bye = True
                     with peer.cond:
+                        peer.bye = True
                         peer.cond.notify_all()
                     return
                 elif kind == ABORT:
-                    reason = str(_parse_control(message).get("reason", "no reason given"))
+                    reason = str(parse_control(message).get("reason", "no reason given"))
                     peer.fail(f"{peer.name!r} aborted: {reason[:500]}")
                     return
                 else:
@@ -409,37 +416,23 @@ class Transport:
             return
         except Exception:  # noqa: BLE001 - a broken stream surfaces as various errors
             pass
-        if not self._closing:
-            peer.fail(f"lost connection to {peer.name!r} (its stream broke without a goodbye)")
+        self._inbound_lost(peer, generation)
 
-    def _on_chunk(self, peer: _Peer, message: bytes) -> None:
-        if len(message) < 1 + _CHUNK.size:
-            raise LinkError("truncated chunk")
-        seq, total, offset, name_len = _CHUNK.unpack_from(message, 1)
-        body_at = 1 + _CHUNK.size + name_len
-        if name_len > MAX_CHANNEL or len(message) < body_at:
-            raise LinkError("chunk with a malformed channel name")
-        body = memoryview(message)[body_at:]
-        if peer.partial is None:
-            if seq != peer.seq_in or offset != 0:
-                raise LinkError(f"frame {seq} at offset {offset}, expected frame {peer.seq_in}")
-            if total > self.max_frame_bytes:
-                raise LinkError(f"frame of {total} bytes exceeds the limit {self.max_frame_bytes}")
-            try:
-                channel = bytes(message[1 + _CHUNK.size : body_at]).decode()
-            except UnicodeDecodeError:
-                raise LinkError("chunk with a malformed channel name") from None
-            peer.partial = (seq, bytearray(total), 0, channel)
-        pseq, buffer, filled, channel = peer.partial
-        if seq != pseq or offset != filled or filled + len(body) > len(buffer):
-            raise LinkError(f"chunk of frame {seq} at offset {offset} does not continue the frame")
-        buffer[filled : filled + len(body)] = body
-        filled += len(body)
-        if filled < len(buffer):
-            peer.partial = (pseq, buffer, filled, channel)
+    def _inbound_lost(self, peer: Peer, generation: int) -> None:
+        """A stream broke without a goodbye: fail unless the peer reconnects in time."""
+        if self._closing or peer.bye or generation != peer.in_generation:
             return
-        peer.partial, peer.seq_in = None, peer.seq_in + 1
-        peer.put(channel, frames.decode(buffer, self.max_frame_bytes), len(buffer))
+
+        def verdict():
+            if not self._closing and not peer.bye and generation == peer.in_generation:
+                peer.fail(
+                    f"lost connection to {peer.name!r} (its stream broke and was not restored "
+                    f"within {self.reconnect_grace:.0f}s)"
+                )
+
+        timer = threading.Timer(self.reconnect_grace, verdict)
+        timer.daemon = True
+        timer.start()
 
     # ----- sending and receiving --------------------------------------------------------
     def send(self, to: str, channel: str, obj: Any) -> None:
@@ -448,28 +441,7 @@ class Transport:
         total = frames.frame_length(parts)
         if total > self.max_frame_bytes:
             raise LinkError(f"message of {total} bytes to {to!r} exceeds the frame limit")
-        name = channel.encode()
-        with peer.send_lock:
-            seq = next(peer.seq_out)
-            for offset, body in _chunks(parts, total):
-                head = DATA + _CHUNK.pack(seq, total, offset, len(name)) + name
-                self._put(peer, b"".join([head, *body]))
-
-    def _put(self, peer: _Peer, message: bytes) -> None:
-        waited = 0.0
-        while True:
-            if peer.out_error or peer.error:
-                raise LinkError(f"{self.party!r}: {peer.out_error or peer.error}")
-            try:
-                peer.outq.put(message, timeout=0.5)
-                return
-            except queue.Full:
-                waited += 0.5
-                if waited >= self.timeout:
-                    raise LinkError(
-                        f"{self.party!r} timed out after {self.timeout:.0f}s sending to "
-                        f"{peer.name!r} (it stopped reading)"
-                    ) from None
+        peer.offer(Frame(-1, parts, total, channel.encode()), self.timeout, self.party)
 
     def recv(self, frm: str, channel: str, timeout: float) -> Any:
         return self.peers[frm].get(channel, timeout, self.party)
@@ -485,11 +457,10 @@ class Transport:
     # ----- ending -----------------------------------------------------------------------
     def abort(self, reason: str) -> None:
         """Tell every reachable peer that this party failed (`reason` must carry no data)."""
-        message = _control(ABORT, {"reason": reason[:500]})
+        message = control(ABORT, {"reason": reason[:500]})
         for peer in self.peers.values():
-            if peer.channel is not None and not peer.out_error:
-                with contextlib.suppress(queue.Full):
-                    peer.outq.put(message, timeout=1.0)
+            if peer.channels:
+                peer.offer(message, 1.0, self.party, urgent=True)
 
     def close(self, graceful: bool = True) -> None:
         """Say goodbye to every peer, end the streams and stop the server."""
@@ -497,27 +468,21 @@ class Transport:
             return
         self._closing = True
         for peer in self.peers.values():
-            if peer.channel is None:
-                continue
-            if graceful and not peer.out_error:
-                with contextlib.suppress(queue.Full):
-                    peer.outq.put(_control(BYE, {}), timeout=1.0)
-            with contextlib.suppress(queue.Full):
-                peer.outq.put(_END, timeout=1.0)
+            if graceful and peer.channels and peer.error is None:
+                with contextlib.suppress(LinkError):
+                    peer.offer(control(BYE, {}), 1.0, self.party)
+            peer.close_outbound(discard=not graceful)
         if graceful:
-            self._drain(deadline=time.monotonic() + 5.0)
+            deadline = time.monotonic() + 5.0
+            for peer in self.peers.values():
+                for reader in peer.readers:
+                    reader.join(timeout=max(0.0, deadline - time.monotonic()))
         for peer in self.peers.values():
             peer.fail("the link was closed")
-            if peer.channel is not None:
-                peer.channel.close()
+            for channel in peer.channels:
+                channel.close()
         if self._server is not None:
             self._server.stop(grace=1.0 if graceful else 0).wait(timeout=5)
-
-    def _drain(self, deadline: float) -> None:
-        """Wait until every peer's server has read our goodbye and ended the stream."""
-        for peer in self.peers.values():
-            if peer.reader is not None:
-                peer.reader.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 class _DialError(LinkError):
@@ -526,46 +491,6 @@ class _DialError(LinkError):
     def __init__(self, rank: int, message: str):
         super().__init__(message)
         self.rank = rank
-
-
-def _requests(hello: bytes, outq: queue.Queue):
-    yield hello
-    while True:
-        item = outq.get()
-        if item is _END:
-            return
-        yield item
-
-
-def _chunks(parts: list, total: int):
-    """(offset, [pieces]) of at most CHUNK_BYTES each, slicing the frame's parts without copy."""
-    pending, size, offset, start = [], 0, 0, 0
-    for part in parts:
-        view = memoryview(part)
-        while len(view):
-            take = min(len(view), CHUNK_BYTES - size)
-            pending.append(view[:take])
-            view, size = view[take:], size + take
-            if size == CHUNK_BYTES:
-                yield start, pending
-                offset += size
-                pending, size, start = [], 0, offset
-    if pending or total == 0:
-        yield start, pending
-
-
-def _describe_rpc_error(exc: grpc.RpcError) -> str:
-    details = exc.details() if hasattr(exc, "details") else str(exc)
-    details = details or str(exc.code() if hasattr(exc, "code") else exc)
-    lowered = details.lower()
-    if "certificate" in lowered or "handshake" in lowered or "ssl" in lowered:
-        return f"{TLS_FAILURE} (wrong or untrusted certificate): {details[:300]}"
-    if "socket closed" in lowered:
-        # What a TLS 1.3 client sees when the server rejects its certificate.
-        return f"{TLS_FAILURE} (the peer closed the connection: it may not trust our certificate)"
-    if "connection refused" in lowered or "failed to connect" in lowered:
-        return f"connection refused ({details[:200]})"
-    return details[:300]
 
 
 class NetworkLink(Link):

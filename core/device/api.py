@@ -24,6 +24,7 @@ def init(
     insecure_plaintext: bool = False,
     timeout: float = 600.0,
     connect_timeout: float = 30.0,
+    reconnect_grace: float = 10.0,
     **options,
 ) -> None:
     """Start the engine in this process.
@@ -36,7 +37,9 @@ def init(
     its own process and links are gRPC streams with mutual TLS (`tls={"key", "cert", "peers":
     {party: cert}}` or `{"key", "cert", "ca"}`, PEM text or paths; `core.comm.tls`).
     Plaintext links need `insecure_plaintext=True` (tests only). `connect_timeout` bounds how
-    long peers are retried at start, `timeout` how long a party waits for one message.
+    long peers are retried at start, `timeout` how long a party waits for one message, and
+    `reconnect_grace` how long a broken connection may take to be restored (unacknowledged
+    messages are then resent) before every party fails.
 
     Raises ConfigError for bad settings, PartyError for bad party names and LinkError naming
     the peer when links cannot be set up (unreachable, wrong certificate, version mismatch).
@@ -45,9 +48,8 @@ def init(
     if unknown:
         raise ConfigError(f"unknown init options {sorted(unknown)}")
     if cluster_config is not None:
-        _init_deployment(
-            parties, seed, cluster_config, tls, insecure_plaintext, timeout, connect_timeout
-        )
+        network = (tls, insecure_plaintext, timeout, connect_timeout, reconnect_grace)
+        _init_deployment(parties, seed, cluster_config, *network)
         return
     if tls is not None or insecure_plaintext:
         raise ConfigError("tls and insecure_plaintext apply to production mode (cluster_config)")
@@ -65,7 +67,7 @@ def init(
     runtime.start(list(parties), seed)
 
 
-def _init_deployment(parties, seed, cluster_config, tls, insecure, timeout, connect_timeout):
+def _init_deployment(parties, seed, cluster_config, tls, insecure, timeout, connect, grace):
     from core.device.deployment import Deployment, parse_cluster_config
 
     if seed is not None:
@@ -83,7 +85,8 @@ def _init_deployment(parties, seed, cluster_config, tls, insecure, timeout, conn
             tls,
             insecure_plaintext=insecure,
             timeout=timeout,
-            connect_timeout=connect_timeout,
+            connect_timeout=connect,
+            reconnect_grace=grace,
         )
     )
 

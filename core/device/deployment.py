@@ -61,6 +61,7 @@ class Deployment(Cluster):
         insecure_plaintext: bool = False,
         timeout: float = 600.0,
         connect_timeout: float = 30.0,
+        reconnect_grace: float = 10.0,
     ):
         addresses, self_party = parse_cluster_config(cluster_config)
         super().__init__(list(addresses), CommStats())
@@ -75,6 +76,7 @@ class Deployment(Cluster):
             raise ConfigError("give either tls or insecure_plaintext=True, not both")
         self.tls = TlsConfig.from_dict(tls, peers) if tls is not None else None
         self.timeout, self.connect_timeout = timeout, connect_timeout
+        self.reconnect_grace = reconnect_grace
         self._closed = False
         self.transport = self._transport(addresses)
         link = self.transport.link(self.parties, MAIN_CHANNEL)
@@ -89,6 +91,7 @@ class Deployment(Cluster):
             stats=self.stats,
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
+            reconnect_grace=self.reconnect_grace,
         )
         return transport.start()
 
@@ -108,6 +111,7 @@ class Deployment(Cluster):
                 stats=self.stats,
                 timeout=self.timeout,
                 connect_timeout=self.connect_timeout,
+                reconnect_grace=self.reconnect_grace,
             ).start()
             self.closers.append(transport.close)
         return {self.self_party: transport.link(list(parties), name)}

@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from core.comm.network import CHUNK_BYTES, Transport
+from core.comm.network import Transport
 from core.comm.tls import TlsConfig, fingerprint, make_certificate
+from core.comm.wire import CHUNK_BYTES
 from core.device.deployment import Deployment, parse_cluster_config
 from core.errors import ConfigError, LinkError
 

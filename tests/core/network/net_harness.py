@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,11 @@ SELF = CLUSTER["cluster_config"]["self_party"]
 
 
 def init(**overrides):
-    options = {"timeout": CLUSTER["timeout"], "connect_timeout": CLUSTER["connect_timeout"]}
+    options = {
+        "timeout": CLUSTER["timeout"],
+        "connect_timeout": CLUSTER["connect_timeout"],
+        "reconnect_grace": CLUSTER["reconnect_grace"],
+    }
     if CLUSTER["tls"] is None:
         options["insecure_plaintext"] = True
     else:
@@ -56,6 +61,15 @@ class PartyOutcome:
         """The last line of the traceback (what the party failed with)."""
         lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
         return lines[-1] if lines else ""
+
+
+def relay_type():
+    """`benchmarks/wan_relay.Relay`: a TCP relay that can delay, rate-limit and cut links."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    from wan_relay import Relay
+
+    return Relay
 
 
 def free_ports(count: int) -> list[int]:
@@ -99,11 +113,16 @@ def run_cluster(
     connect_timeout: float = 10.0,
     wall: float = 60.0,
     tls_overrides: dict | None = None,
-    ports: dict[str, int] | None = None,
+    reconnect_grace: float = 3.0,
+    relay: Callable[[str], str] | None = None,
 ) -> dict[str, PartyOutcome]:
-    """Start one process per party and wait (at most `wall` seconds) for all of them."""
-    ports = ports or dict(zip(parties, free_ports(len(parties)), strict=True))
+    """Start one process per party and wait (at most `wall` seconds) for all of them.
+
+    `relay(address)` returns the address a party's peers dial instead of its own (a relay).
+    """
+    ports = dict(zip(parties, free_ports(len(parties)), strict=True))
     config = {p: {"address": f"127.0.0.1:{ports[p]}"} for p in parties}
+    dialled = {p: relay(config[p]["address"]) if relay else config[p]["address"] for p in parties}
     certs = make_certificates(parties, tmp_path / "certs", ca=tls == "ca") if tls else {}
     certs.update(tls_overrides or {})
     (tmp_path / "program.py").write_text(PRELUDE + program)
@@ -121,10 +140,16 @@ def run_cluster(
         cluster_file.write_text(
             json.dumps(
                 {
-                    "cluster_config": {"parties": config, "self_party": party},
+                    "cluster_config": {
+                        "parties": {
+                            p: config[p] if p == party else {"address": dialled[p]} for p in parties
+                        },
+                        "self_party": party,
+                    },
                     "tls": certs.get(party),
                     "timeout": timeout,
                     "connect_timeout": connect_timeout,
+                    "reconnect_grace": reconnect_grace,
                 }
             )
         )

@@ -6,8 +6,10 @@ hang: the harness kills everything after `wall` seconds and fails the test.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from net_harness import make_certificates, run_cluster
+from net_harness import make_certificates, relay_type, results, run_cluster
 
 pytestmark = pytest.mark.timeout(90)
 PARTIES = ["alice", "bob", "carol"]
@@ -99,7 +101,7 @@ init()
 if SELF == "carol":
     body = bytes(range(256)) * 4
     chunk = b"D" + struct.pack(">QQQB", 0, len(body), 0, 4) + b"main" + body
-    runtime.current().transport.peers["alice"].outq.put(chunk)
+    runtime.current().transport.peers["alice"].offer(chunk, 5.0, "carol")
 x = sf.PYU("carol")(lambda: 1.0)().to(sf.PYU("alice"))
 emit(sf.reveal(x))
 """
@@ -131,3 +133,44 @@ init()
     outcomes = run_cluster(program, PARTIES, tmp_path, connect_timeout=2, wall=30)
     for party in ("alice", "bob"):
         assert_failed(outcomes[party], "cannot reach 'carol'", "within 2s")
+
+
+def test_a_cut_connection_is_restored_and_nothing_is_lost(tmp_path):
+    program = """
+import time
+init()
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {
+    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}})
+x = sf.PYU("alice")(lambda: np.linspace(-2, 2, 20000))()
+worst = 0.0
+for i in range(120):
+    got = sf.reveal(spu(lambda u: u * u + i)(x))
+    worst = max(worst, float(np.max(np.abs(got - (np.linspace(-2, 2, 20000) ** 2 + i)))))
+    time.sleep(0.05)
+from core.device import runtime
+emit({"iterations": i + 1, "worst": worst, "redialled": runtime.current().transport.reconnections})
+"""
+    relays = []
+
+    def through_relay(address: str) -> str:
+        relay = relay_type()(address, rate_mbit=10_000, rtt_ms=0.2).__enter__()
+        relays.append(relay)
+        return relay.address
+
+    cuts: list[int] = []
+    cutter = threading.Timer(2.5, lambda: cuts.extend(r.cut() for r in relays))
+    cutter.start()
+    try:
+        outcomes = run_cluster(
+            program, ["alice", "bob"], tmp_path, relay=through_relay, reconnect_grace=10
+        )
+    finally:
+        cutter.cancel()
+        for relay in relays:
+            relay.__exit__()
+    finished = results(outcomes)
+    assert sum(cuts) >= 2, f"the cut found no open connection: {cuts}"
+    for party, value in finished.items():
+        assert value["iterations"] == 120, party
+        assert value["worst"] < 1e-3, party
+        assert value["redialled"] >= 1, party
