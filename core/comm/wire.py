@@ -21,6 +21,15 @@ CHUNK_BYTES = 1 << 21
 MAX_GRPC_MESSAGE = CHUNK_BYTES + (1 << 16)
 MAX_CHANNEL = 64
 TLS_FAILURE = "TLS handshake failed"
+SERVICE, METHOD = "privpad.link.v1.Link", "Exchange"
+GRPC_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE),
+    ("grpc.max_send_message_length", MAX_GRPC_MESSAGE),
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+]
 _CHUNK = struct.Struct(">QQQB")
 
 
