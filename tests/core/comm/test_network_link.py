@@ -186,3 +186,29 @@ def test_identity_checks_pin_the_certificate_or_the_name_under_a_ca():
     assert by_ca.identity_problem("bob", issued) is None
     assert "for another name" in by_ca.identity_problem("carol", issued)
     assert len(fingerprint(bob_cert)) == 64
+
+
+def test_a_restarted_peer_is_refused_because_its_state_is_gone():
+    parties = ["alice", "bob"]
+    addresses, tls = _addresses(parties), _tls(parties)
+
+    def transport(party):
+        return Transport(
+            party, addresses, tls[party], timeout=5, connect_timeout=5, reconnect_grace=2
+        )
+
+    alice, bob = transport("alice"), transport("bob")
+    starters = [threading.Thread(target=t.start) for t in (alice, bob)]
+    for thread in starters:
+        thread.start()
+    for thread in starters:
+        thread.join()
+    try:
+        bob.close(graceful=False)  # bob's process dies without a goodbye ...
+        reborn = transport("bob")  # ... and starts again on the same address
+        with pytest.raises(LinkError, match="'bob' restarted"):
+            reborn.start()
+        with pytest.raises(LinkError, match="'bob'"):
+            alice.link(parties, "main").recv(1)
+    finally:
+        alice.close(graceful=False)
