@@ -117,8 +117,11 @@ async def _pump(reader, writer, link: _Bottleneck) -> None:
             wait = at - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            writer.write(data)
-            await writer.drain()
+            try:
+                writer.write(data)
+                await writer.drain()
+            except (ConnectionError, OSError):
+                break  # the other end went away (or the connection was cut)
         writer.close()
 
     sender = asyncio.ensure_future(deliver())
