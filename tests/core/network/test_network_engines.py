@@ -15,10 +15,12 @@ pytestmark = pytest.mark.timeout(120)
 
 PSI = """
 rng = np.random.default_rng(11)
-universe = [f"id{{i:05d}}" for i in range(3000)]
-sets = {{p: sorted(rng.choice(universe, 1200, replace=False)) for p in PARTIES}}
+universe = [f"id{{i:05d}}" for i in range(1000)]
+sets = {{p: sorted(rng.choice(universe, 400, replace=False)) for p in PARTIES}}
 from core.psi import run_psi
-options = {{"workers": 1}} if {protocol!r} == "ecdh" else {{}}
+from concurrent.futures import ThreadPoolExecutor
+# ECDH's scalar multiplications in a thread: a process pool would only add start-up time here.
+options = {{"pool": ThreadPoolExecutor(1)}} if {protocol!r} == "ecdh" else {{}}
 here = run_psi(PARTIES, sets, {{p: None for p in PARTIES}}, protocol={protocol!r}, **options)
 emit({{p: sorted(sets[p][i] for i in r.rows) for p, r in here.items()}})
 """
@@ -32,8 +34,8 @@ def test_psi_in_separate_processes_finds_the_intersection(tmp_path, protocol, pa
     program = f"PARTIES = {parties!r}\n" + PSI.format(protocol=protocol)
     expected = simulate(program, parties)
     rng = np.random.default_rng(11)
-    universe = [f"id{i:05d}" for i in range(3000)]
-    sets = [set(rng.choice(universe, 1200, replace=False)) for _ in parties]
+    universe = [f"id{i:05d}" for i in range(1000)]
+    sets = [set(rng.choice(universe, 400, replace=False)) for _ in parties]
     truth = sorted(set.intersection(*sets))
     assert all(rows == truth for rows in expected.values())
     got = results(run_cluster("init()\n" + program, parties, tmp_path))
