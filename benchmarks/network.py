@@ -10,10 +10,12 @@ certificates made here):
   (target: within 1.3x on mul, matmul, less).
 - `wan`: the same kernels through `wan_relay.Relay` (100 Mbit/s, 20 ms RTT per direction),
   with rounds, to show which kernels are round-bound (seconds close to rounds x RTT).
+- `psi`: KKRT-PSI of 1e6 x 1e6 ids (half in common) between two processes over TLS against
+  the in-memory run of `benchmarks/psi.py`.
 - `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
   direction and peak resident memory per party.
 
-    .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan throughput]
+    .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput]
 """
 
 from __future__ import annotations
@@ -151,6 +153,8 @@ def party_main(spec_path: str) -> None:
     try:
         if spec["job"] == "throughput":
             out = throughput(link, spec["messages"])
+        elif spec["job"] == "psi":
+            out = kkrt_party(link, spec["input"], spec["tmp"])
         else:
             for name, size in spec["kernels"]:
                 out[name] = run_kernel(link, spec["protocol"], name, size)
@@ -182,8 +186,48 @@ def throughput(link, messages: int) -> dict:
     }
 
 
-def launch(job: dict, parties: list[str], certs: dict, addresses: dict, dial, directory) -> dict:
-    """Run `job` as one process per party; `dial[p]` overrides the address p's peers use."""
+def kkrt_party(link, path: str, tmp: str) -> dict:
+    from core.psi.kkrt import kkrt_psi
+
+    _barrier(link)
+    start, cpu0 = time.perf_counter(), time.process_time()
+    result = kkrt_psi(link, path, "id", tmp_dir=tmp)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu0,
+        "intersection_size": int(result.report["intersection_size"]),
+        "bytes": _sent(link),
+    }
+
+
+def bench_psi(n: int, directory: str) -> dict:
+    import psi as psi_bench  # benchmarks/psi.py: its id files and its in-memory run
+
+    parties = ["alice", "bob"]
+    certs, addresses = certificates(parties, directory), free_addresses(parties)
+    paths = {p: os.path.join(directory, f"{p}-ids.csv") for p in parties}
+    psi_bench.write_ids(paths["alice"], n, 0, 1_000_003, 17)
+    psi_bench.write_ids(paths["bob"], n, n // 2, 998_244_353, 91)
+    inputs = {p: {"input": paths[p]} for p in parties}
+    job = {"job": "psi", "tmp": directory}
+    network = launch(job, parties, certs, addresses, None, directory, per_party=inputs)
+    memory = psi_bench.run(n, 0, "kkrt")
+    return {
+        "ids_per_party": n,
+        "intersection_size": network["alice"]["intersection_size"],
+        "network_tls": {
+            "seconds": round(max(r["seconds"] for r in network.values()), 2),
+            "cpu_seconds_per_party": {p: round(r["cpu_seconds"], 1) for p, r in network.items()},
+            "mb_sent_per_party": {p: round(r["bytes"] / 1e6, 1) for p, r in network.items()},
+            "peak_rss_mb_per_party": {p: round(r["peak_rss_mb"]) for p, r in network.items()},
+        },
+        "in_memory": {"seconds": memory["wall_s"], "peak_rss_mb": memory["peak_rss_total_mib"]},
+    }
+
+
+def launch(job, parties, certs, addresses, dial, directory, per_party=None) -> dict:
+    """Run `job` as one process per party; `dial[p]` overrides the address p's peers use and
+    `per_party[p]` adds to p's job."""
     procs = {}
     for party in parties:
         # The party listens on its own address; its peers dial it through `dial` (a relay).
@@ -191,7 +235,8 @@ def launch(job: dict, parties: list[str], certs: dict, addresses: dict, dial, di
         view[party] = addresses[party]
         spec_path = os.path.join(directory, f"{party}-{job['job']}.json")
         with open(spec_path, "w") as handle:
-            json.dump(dict(job, self=party, addresses=view, tls=certs[party]), handle)
+            spec = dict(job, **(per_party or {}).get(party, {}))
+            json.dump(dict(spec, self=party, addresses=view, tls=certs[party]), handle)
         procs[party] = subprocess.Popen(
             [sys.executable, __file__, "--party", spec_path], stdout=subprocess.PIPE, text=True
         )
@@ -280,12 +325,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--party", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", nargs="+", choices=["kernels", "wan", "throughput"])
+    parser.add_argument("--only", nargs="+", choices=["kernels", "wan", "psi", "throughput"])
     args = parser.parse_args()
     if args.party:
         party_main(args.party)
         return
-    only = set(args.only or ["kernels", "wan", "throughput"])
+    only = set(args.only or ["kernels", "wan", "psi", "throughput"])
     sizes = {k: (max(64, v // 10) if args.quick else v) for k, v in SIZES.items()}
     if args.quick:
         sizes["matmul"] = 128
@@ -297,6 +342,8 @@ def main() -> None:
             wan_sizes = {k: max(64, v // 10) for k, v in sizes.items()}
             wan_sizes["matmul"] = min(sizes["matmul"], 256)
             report["wan_100mbit_20ms"] = bench_kernels(wan_sizes, directory, wan=True)
+        if "psi" in only:
+            report["kkrt_psi"] = bench_psi(100_000 if args.quick else 1_000_000, directory)
         if "throughput" in only:
             report["throughput"] = bench_throughput(2 if args.quick else 5, directory)
     report["load_average_after"] = os.getloadavg()
