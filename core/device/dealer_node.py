@@ -2,7 +2,8 @@
 
 The dealer's process joins the cluster like a party and then only serves:
 
-    core.init(cluster_config={..., "self_party": "dealer"}, tls=...)
+    core.init(cluster_config={"parties": {..., "dealer": {"address": ..., "role": "dealer"}},
+                              "self_party": "dealer"}, tls=...)
     core.serve_dealer()   # returns once every peer has shut down its links
     core.shutdown()
 
@@ -30,6 +31,11 @@ def serve_dealer() -> list[str]:
     cluster = runtime.current()
     if cluster.simulation:
         raise ConfigError("serve_dealer runs in a deployment (init(cluster_config=...))")
+    if cluster.self_party not in cluster.dealers:
+        raise ConfigError(
+            f"{cluster.self_party!r} is not a dealer node: give it 'role': 'dealer' in "
+            "cluster_config so that no party sends it revealed values"
+        )
     state, endings = DealerState(), {}
     threads = [
         threading.Thread(target=_serve_peer, args=(cluster, peer, state, endings), daemon=True)

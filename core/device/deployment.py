@@ -1,7 +1,9 @@
 """Production mode: this process is one party of a cluster reached over network links.
 
 `Deployment(cluster_config, tls=...)` is the `Cluster` behind `init(cluster_config=...)`
-(SecretFlow's shape: {"parties": {name: {"address": "host:port"}}, "self_party": name}). Only
+(SecretFlow's shape: {"parties": {name: {"address": "host:port"}}, "self_party": name}; a node
+with `"role": "dealer"` serves SEMI2K's correlations, runs no program and is sent no revealed
+value, see `core.device.dealer_node`). Only
 the runtime of `self_party` lives here; the same program runs in every party's process, and a
 device call runs only this party's program (other parties' PYU functions are skipped and
 yield references). Links are `core.comm.network` links: gRPC with mutual TLS, or plaintext
@@ -26,6 +28,14 @@ from core.device.runtime import Cluster, PartyRuntime
 from core.errors import ConfigError, EngineError, LinkError, PartyFailure
 
 MAIN_CHANNEL = "main"
+ROLES = ("party", "dealer")
+
+
+def dealers_of(cluster_config: dict) -> list[str]:
+    """Nodes with `"role": "dealer"`: they serve SEMI2K correlations and run no program."""
+    return sorted(
+        p for p, node in cluster_config["parties"].items() if node.get("role") == "dealer"
+    )
 
 
 def parse_cluster_config(cluster_config: Any) -> tuple[dict[str, str], str]:
@@ -39,6 +49,8 @@ def parse_cluster_config(cluster_config: Any) -> tuple[dict[str, str], str]:
             raise ConfigError(f"cluster_config party {party!r} needs an 'address' 'host:port'")
         if ":" not in address:
             raise ConfigError(f"address {address!r} of {party!r} needs a port ('host:port')")
+        if node.get("role", "party") not in ROLES:
+            raise ConfigError(f"role {node.get('role')!r} of {party!r} is not one of {ROLES}")
         addresses[party] = address
     if len(addresses) < 2:
         raise ConfigError(f"a cluster needs at least 2 parties, got {sorted(addresses)}")
@@ -66,6 +78,7 @@ class Deployment(Cluster):
         addresses, self_party = parse_cluster_config(cluster_config)
         super().__init__(list(addresses), CommStats())
         self.self_party = self_party
+        self.dealers = dealers_of(cluster_config)
         peers = [p for p in addresses if p != self_party]
         if tls is None and not insecure_plaintext:
             raise ConfigError(
@@ -115,6 +128,11 @@ class Deployment(Cluster):
             ).start()
             self.closers.append(transport.close)
         return {self.self_party: transport.link(list(parties), name)}
+
+    @property
+    def program_parties(self) -> list[str]:
+        """The parties that run the program (and ask for revealed values): not the dealers."""
+        return [p for p in self.parties if p not in self.dealers]
 
     def pair_link(self, peer: str, channel: str, timeout: float | None = None) -> Link:
         """This party's two-party link with `peer` on `channel` of the cluster's transport."""

@@ -104,24 +104,23 @@ class PYU:
     def fetch(self, obj: PYUObject) -> Any:
         """The plaintext value (used by `reveal`).
 
-        In a deployment the owner sends it to every other party, which all ask for it since
-        every process runs the same program; the value must then be a typed-frame value
+        In a deployment the owner sends it to every other party that runs the program (they all
+        ask for it; dealer nodes do not); the value must then be a typed-frame value
         (numbers, strings, bytes, numpy arrays and lists/tuples/dicts of them).
         """
         cluster = self.cluster
         if cluster.simulation:
             return cluster.run_one(self.party, lambda: cluster.store(self.party)[obj.ref])
         owner = cluster.rank(self.party)
+        askers = [p for p in cluster.program_parties if p != self.party]
         programs = [
-            lambda: _deliver_to_all(cluster.link(self.party), cluster.store(self.party)[obj.ref])
+            lambda: _deliver(cluster, self.party, askers, cluster.store(self.party)[obj.ref])
         ]
-        programs += [
-            (lambda p=p: cluster.link(p).recv(owner)) for p in cluster.parties if p != self.party
-        ]
-        parties = [self.party] + [p for p in cluster.parties if p != self.party]
-        return cluster.run_all(parties, programs)[0]
+        programs += [(lambda p=p: cluster.link(p).recv(owner)) for p in askers]
+        return cluster.run_all([self.party, *askers], programs)[0]
 
 
-def _deliver_to_all(link, value: Any) -> Any:
-    link.send_all(value)
+def _deliver(cluster, owner: str, askers: list[str], value: Any) -> Any:
+    for party in askers:
+        cluster.link(owner).send(cluster.rank(party), value)
     return value

@@ -72,6 +72,11 @@ class Cluster(ABC):
         self.check_party(party)
         return self.parties.index(party)
 
+    @property
+    def program_parties(self) -> list[str]:
+        """The parties that run the program and ask for revealed values (all in a simulation)."""
+        return self.parties
+
     def is_local(self, party: str) -> bool:
         """True if `party`'s programs run in this process."""
         return party in self.runtimes

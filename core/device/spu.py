@@ -131,8 +131,12 @@ class SPU:
                 "(one party generates the correlations and must be trusted not to look) or "
                 "'TrustedThirdParty' with 'ttp_party' (a dealer process)"
             )
-        if beaver == "TrustedThirdParty":
-            cluster.check_party(self.spec.beaver.party)
+        if beaver == "TrustedThirdParty" and self.spec.beaver.party not in cluster.dealers:
+            raise ConfigError(
+                f"ttp_party {self.spec.beaver.party!r} must be a cluster node with "
+                f"'role': 'dealer' (dealers {cluster.dealers}): a dealer runs no program and is "
+                "sent no revealed value"
+            )
 
     def _setup_program(self, party: str, seed: int | None):
         def program():

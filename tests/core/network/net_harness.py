@@ -115,6 +115,7 @@ def run_cluster(
     tls_overrides: dict | None = None,
     reconnect_grace: float = 3.0,
     relay: Callable[[str], str] | None = None,
+    roles: dict[str, str] | None = None,
 ) -> dict[str, PartyOutcome]:
     """Start one process per party and wait (at most `wall` seconds) for all of them.
 
@@ -122,6 +123,8 @@ def run_cluster(
     """
     ports = dict(zip(parties, free_ports(len(parties)), strict=True))
     config = {p: {"address": f"127.0.0.1:{ports[p]}"} for p in parties}
+    for party, role in (roles or {}).items():
+        config[party]["role"] = role
     dialled = {p: relay(config[p]["address"]) if relay else config[p]["address"] for p in parties}
     certs = make_certificates(parties, tmp_path / "certs", ca=tls == "ca") if tls else {}
     certs.update(tls_overrides or {})
@@ -142,7 +145,8 @@ def run_cluster(
                 {
                     "cluster_config": {
                         "parties": {
-                            p: config[p] if p == party else {"address": dialled[p]} for p in parties
+                            p: config[p] if p == party else dict(config[p], address=dialled[p])
+                            for p in parties
                         },
                         "self_party": party,
                     },

@@ -97,6 +97,7 @@ else:
     runtime = {"protocol": "SEMI2K", "beaver_type": "TrustedThirdParty", "ttp_party": "dealer"}
     spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime})
     x = sf.PYU("alice")(lambda: np.linspace(-2, 2, 50).reshape(5, 10))()
+    assert sf.reveal(sf.PYU("bob")(lambda: "bob's plaintext")()) == "bob's plaintext"
     y = sf.PYU("bob")(lambda: np.linspace(1, 3, 50).reshape(10, 5))()
     out = [
         spu(lambda u, v: u @ v)(x, y),
@@ -112,7 +113,8 @@ else:
 
 
 def test_a_dealer_process_serves_semi2k(tmp_path):
-    got = results(run_cluster(DEALT, ["alice", "bob", "dealer"], tmp_path))
+    roles = {"dealer": "dealer"}
+    got = results(run_cluster(DEALT, ["alice", "bob", "dealer"], tmp_path, roles=roles))
     x = np.linspace(-2, 2, 50).reshape(5, 10)
     y = np.linspace(1, 3, 50).reshape(10, 5)
     for party in ("alice", "bob"):
@@ -123,3 +125,17 @@ def test_a_dealer_process_serves_semi2k(tmp_path):
     assert got["alice"]["dealer_bytes"] > got["bob"]["dealer_bytes"] > 0  # rank 0 asks for fixes
     assert len(got["dealer"]) == 2
     assert all("shut down" in line for line in got["dealer"])
+
+
+def test_a_dealer_must_be_declared_so_that_it_is_sent_no_revealed_value(tmp_path):
+    program = """
+init()
+if SELF == "dealer":
+    sf.serve_dealer()
+runtime = {"protocol": "SEMI2K", "beaver_type": "TrustedThirdParty", "ttp_party": "dealer"}
+sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime})
+"""
+    outcomes = run_cluster(program, ["alice", "bob", "dealer"], tmp_path)
+    assert "is not a dealer node" in outcomes["dealer"].stderr
+    for party in ("alice", "bob"):
+        assert "must be a cluster node with 'role': 'dealer'" in outcomes[party].stderr
