@@ -92,3 +92,16 @@ def test_kernels_over_tls_equal_the_simulation(tmp_path, parties, runtime):
     x, y = rng.uniform(-4, 4, (6, 5)), rng.uniform(0.5, 3, (6, 5))
     np.testing.assert_array_equal(expected["less"], x < y)
     np.testing.assert_allclose(expected["division"], x / y, atol=5e-3)
+
+
+def test_a_pyu_function_runs_only_in_its_partys_process(tmp_path):
+    program = """
+init()
+ran = []
+x = sf.PYU("alice")(lambda: ran.append(SELF) or 41)()
+y = sf.PYU("bob")(lambda v: v + 1)(x.to(sf.PYU("bob")))
+emit({"ran": ran, "ref": x.ref, "y": sf.reveal(y)})
+"""
+    got = results(run_cluster(program, ["alice", "bob"], tmp_path))
+    assert got["alice"] == {"ran": ["alice"], "ref": 0, "y": 42}
+    assert got["bob"] == {"ran": [], "ref": 0, "y": 42}
