@@ -94,6 +94,9 @@ class Peer:
                     raise LinkError(f"frame {seq} at offset {offset}, expected frame {self.seq_in}")
                 if total > max_bytes:
                     raise LinkError(f"frame of {total} bytes exceeds the limit {max_bytes}")
+                if len(body) == total:  # a frame in one chunk: decoded in place, no copy
+                    self.seq_in += 1
+                    return seq, channel, frames.decode(body, max_bytes), total
                 self._partial = (seq, bytearray(total), 0, channel)
             pseq, buffer, filled, pchannel = self._partial
             if (seq, offset, channel) != (pseq, filled, pchannel) or filled + len(body) > total:
