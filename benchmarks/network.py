@@ -16,6 +16,7 @@ certificates made here):
   direction and peak resident memory per party.
 
     .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput]
+        [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def party_main(spec_path: str) -> None:
     out = {}
     try:
         if spec["job"] == "throughput":
-            out = throughput(link, spec["messages"])
+            out = throughput(link, spec["messages"], spec["words"])
         elif spec["job"] == "psi":
             out = kkrt_party(link, spec["input"], spec["tmp"])
         else:
@@ -164,9 +165,9 @@ def party_main(spec_path: str) -> None:
     print(json.dumps(out), flush=True)
 
 
-def throughput(link, messages: int) -> dict:
+def throughput(link, messages: int, words: int) -> dict:
     peer = 1 - link.rank
-    payload = np.arange(WORDS, dtype=np.uint64)
+    payload = np.arange(words, dtype=np.uint64)
     _barrier(link)
     rss_before = peak_rss_mb()
     start = time.perf_counter()
@@ -307,13 +308,13 @@ def bench_kernels(sizes: dict, directory: str, wan: bool) -> list[dict]:
     return rows
 
 
-def bench_throughput(messages: int, directory: str) -> dict:
+def bench_throughput(messages: int, words: int, directory: str) -> dict:
     parties = ["alice", "bob"]
     certs, addresses = certificates(parties, directory), free_addresses(parties)
-    job = {"job": "throughput", "messages": messages}
+    job = {"job": "throughput", "messages": messages, "words": words}
     out = launch(job, parties, certs, addresses, None, directory)
     return {
-        "message_words": WORDS,
+        "message_words": words,
         "messages_each_way": messages,
         "mb_per_s_per_direction": {p: out[p]["mb_per_s_received"] for p in parties},
         "peak_rss_mb_per_party": {p: round(out[p]["peak_rss_mb"], 1) for p in parties},
@@ -326,6 +327,7 @@ def main() -> None:
     parser.add_argument("--party", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--only", nargs="+", choices=["kernels", "wan", "psi", "throughput"])
+    parser.add_argument("--words", type=int, default=WORDS, help="words per throughput message")
     args = parser.parse_args()
     if args.party:
         party_main(args.party)
@@ -345,7 +347,8 @@ def main() -> None:
         if "psi" in only:
             report["kkrt_psi"] = bench_psi(100_000 if args.quick else 1_000_000, directory)
         if "throughput" in only:
-            report["throughput"] = bench_throughput(2 if args.quick else 5, directory)
+            messages = 2 if args.quick or args.words > WORDS else 5
+            report["throughput"] = bench_throughput(messages, args.words, directory)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 
