@@ -1,10 +1,10 @@
 """Mutual TLS for network links: each party's key and certificate, and how peers are trusted.
 
 `TlsConfig.from_dict({"key": ..., "cert": ..., "peers": {"bob": ..., ...}})` pins every peer to
-its own certificate (the certificate itself, or its SHA-256 fingerprint when peers exchanged
-fingerprints and certificates are self-signed); `{"key", "cert", "ca"}` instead trusts any
-certificate a CA the parties agree on issued *for that party's name* (its DNS name or common
-name). Values are PEM text/bytes or paths to PEM files.
+its own certificate (nodes that paired by exchanging `fingerprint`s then exchange the
+certificates themselves: gRPC verifies against certificates, not digests); `{"key", "cert",
+"ca"}` instead trusts any certificate a CA the parties agree on issued *for that party's name*
+(its DNS name or common name). Values are PEM text/bytes or paths to PEM files.
 
 Both ends authenticate: a party's client checks the server it dials is the expected party
 (gRPC verifies the chain against that party's pinned certificate or the CA, for the party name
