@@ -9,8 +9,9 @@ source of correlated randomness (SPU's `beaver_type`):
   party generates every correlation from PRG seeds (`core.mpc.correlated.first_party`); it must
   be trusted by the others not to look at what it generated.
 - `"TrustedThirdParty"` with `"ttp_party"`: a dealer process, a cluster node that is not an SPU
-  party and colludes with none (`core.mpc.correlated.remote`); in a simulation the in-process
-  dealer thread plays it.
+  party and colludes with none (`core.mpc.correlated.remote`); a deployment requires it to be
+  declared with `"role": "dealer"` in cluster_config (it then runs no program and is sent no
+  revealed value); in a simulation the in-process dealer thread plays it.
 
 ABY3 and REF2K need no correlations and refuse a `beaver_type`. In a deployment every SPU party
 checks, at setup, that every other party built the same SPU (`check_same_spu`).
