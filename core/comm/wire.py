@@ -29,6 +29,10 @@ GRPC_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
+    # Servers accept the clients' 10 s keepalive pings (by default they allow one per 5 min
+    # and answer more with GOAWAY, which would break an idle link between two rounds).
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.max_ping_strikes", 0),
 ]
 _CHUNK = struct.Struct(">QQQB")
 
