@@ -109,9 +109,11 @@ class Transport(OutgoingStreams, IncomingStreams):
                 raise LinkError(self._startup_report(errors))
             self._await_hellos(deadline)
         except BaseException as exc:
-            # Stay reachable a moment so that peers still dialling learn why, then quit.
+            # Tell the peers already linked, stay reachable a moment so that peers still
+            # dialling learn why too, then quit.
             self._failure = str(exc)[:300]
             self._startup_failed.set()
+            self.abort(f"{self.party!r} could not set up its links: {self._failure}")
             time.sleep(STARTUP_LINGER_S)
             self.close(graceful=False)
             raise

@@ -108,9 +108,8 @@ emit(sf.reveal(x))
     outcomes = run_cluster(program, PARTIES, tmp_path, timeout=20)
     assert_failed(outcomes["alice"], "'carol' sent a malformed frame", "not a PrivPad frame")
     for party in ("bob", "carol"):
-        # alice's abort says why; on a loaded machine her exit can overtake it (lost link).
-        assert_failed(outcomes[party], "'alice'")
-        assert "aborted" in outcomes[party].stderr or "lost connection" in outcomes[party].stderr
+        # alice tells them why, whether she failed in the program or still in init()
+        assert_failed(outcomes[party], "'alice' aborted", "malformed frame")
 
 
 def test_a_silent_peer_times_out_naming_it(tmp_path):
