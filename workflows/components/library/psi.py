@@ -7,9 +7,10 @@ while its memory fits and ECDH otherwise (`core.psi.choice`), and says which in 
 Each party's program reads only its own key columns and talks to the others only through its
 link; the engine builds the links and counts traffic into the run's `ctx.comm`. ECDH's workers
 are one process pool shared by every run of the server (`core.psi.kernels.shared_pool`), so a
-small run pays no start-up. What is revealed, by either protocol: the intersection (to every party, as its own
-aligned rows) and every party's set size, which the report states. Keys are compared as text:
-a text column's cells exactly (so "007" differs from "7"), numbers as written by Python.
+small run pays no start-up. What is revealed, by either protocol: the intersection (to every
+party, as its own aligned rows) and every party's set size, which the report states. Keys are
+compared as text: a text column's cells exactly (so "007" differs from "7"), numbers as written
+by Python.
 
 The parties run in a helper thread; the component's own thread reports their progress and
 checks for a cancel (the engine stops between two chunks), so run state is only ever written
