@@ -1,7 +1,9 @@
 """PrivPad's secure-computation engine (no Django).
 
 A SecretFlow-style API for computing on data held by several parties: `init`, `PYU`, `SPU`,
-`HEU`, `reveal`. See the subpackages for protocols (MPC), PSI, HE and ML algorithms.
+`HEU`, `reveal`, in a simulation (`init(parties=...)`) or one process per party
+(`init(cluster_config=...)`, with `serve_dealer` for a SEMI2K dealer node). See the subpackages
+for protocols (MPC), PSI, HE and ML algorithms.
 """
 
 from core import utils
@@ -16,6 +18,7 @@ from core.device import (
     link_stats,
     reset_link_stats,
     reveal,
+    serve_dealer,
     shutdown,
 )
 
@@ -30,6 +33,7 @@ __all__ = [
     "link_stats",
     "reset_link_stats",
     "reveal",
+    "serve_dealer",
     "shutdown",
     "utils",
 ]

@@ -30,7 +30,8 @@ class Node(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ONLINE)
     # The node this installation *is* (`manage.py node init`): its key pair and certificate live
     # under NODE_IDENTITY_DIR, and its address is where `manage.py node serve` listens.
-    is_self = models.BooleanField(default=False, editable=False)
+    # db_default: rows written without it (older code, raw SQL) are not this node.
+    is_self = models.BooleanField(default=False, db_default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

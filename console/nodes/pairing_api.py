@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.permissions import RoleAndScope
 from console.api.schema import ErrorSerializer, errors
 from console.nodes import pairing
 from console.nodes.invitations import InvitationError
@@ -81,7 +82,7 @@ class AcceptSerializer(serializers.Serializer):
 
 
 class NodeIdentityView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RoleAndScope]
 
     @extend_schema(
         summary="This node's identity", responses={200: IdentitySerializer, **errors(404)}
@@ -103,7 +104,7 @@ class NodeIdentityView(APIView):
 
 
 class InvitationCreate(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RoleAndScope]
 
     @extend_schema(
         summary="Create a pairing invitation (platform admins); its text is shown only here",
@@ -123,7 +124,7 @@ class InvitationCreate(APIView):
 
 
 class RouteListAccept(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RoleAndScope]
 
     @extend_schema(
         summary="List routes to paired nodes", responses={200: RouteSerializer(many=True)}
@@ -149,7 +150,7 @@ class RouteListAccept(APIView):
 
 
 class RouteDetail(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RoleAndScope]
 
     def _route(self, name: str) -> PeerRoute:
         return get_object_or_404(PeerRoute.objects.select_related("node"), node__name=name)
@@ -174,7 +175,7 @@ class RouteDetail(APIView):
 
 
 class RouteHealth(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RoleAndScope]
 
     @extend_schema(
         summary="Ping a paired node now (platform admins)",

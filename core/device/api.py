@@ -15,30 +15,92 @@ _IGNORED_INIT_OPTIONS = {"num_cpus", "num_gpus", "log_to_driver", "omp_num_threa
 
 
 def init(
-    parties: Iterable[str], address: str = "local", seed: int | None = None, **options
+    parties: Iterable[str] | None = None,
+    address: str = "local",
+    seed: int | None = None,
+    *,
+    cluster_config: dict | None = None,
+    tls: dict | None = None,
+    insecure_plaintext: bool = False,
+    timeout: float = 600.0,
+    connect_timeout: float = 30.0,
+    reconnect_grace: float = 10.0,
+    **options,
 ) -> None:
-    """Start a session of simulated parties (one worker thread each) in this process.
+    """Start the engine in this process.
 
-    Only `address='local'` is supported. `seed` makes every PRG deterministic (tests only).
-    Raises ConfigError for other addresses or unknown options, PartyError for bad party names.
+    Simulation (`parties=[...]`, `address='local'`): every party runs here, one worker thread
+    each, over in-memory links; `seed` makes every PRG deterministic (tests only).
+
+    Production (`cluster_config={"parties": {name: {"address": "host:port"}, ...},
+    "self_party": name}`): this process is `self_party`; every party runs the same program in
+    its own process and links are gRPC streams with mutual TLS (`tls={"key", "cert", "peers":
+    {party: cert}}` or `{"key", "cert", "ca"}`, PEM text or paths; `core.comm.tls`).
+    Plaintext links need `insecure_plaintext=True` (tests only). `connect_timeout` bounds how
+    long peers are retried at start, `timeout` how long a party waits for one message, and
+    `reconnect_grace` how long a broken connection may take to be restored (unacknowledged
+    messages are then resent) before every party fails.
+
+    Raises ConfigError for bad settings, PartyError for bad party names and LinkError naming
+    the peer when links cannot be set up (unreachable, wrong certificate, version mismatch).
     """
-    if address != "local":
-        raise ConfigError(f"address {address!r} is not supported; use address='local'")
     unknown = set(options) - _IGNORED_INIT_OPTIONS
     if unknown:
         raise ConfigError(f"unknown init options {sorted(unknown)}")
-    if isinstance(parties, str) or not all(isinstance(p, str) and p for p in parties):
+    if cluster_config is not None:
+        network = (tls, insecure_plaintext, timeout, connect_timeout, reconnect_grace)
+        _init_deployment(parties, seed, cluster_config, *network)
+        return
+    if tls is not None or insecure_plaintext:
+        raise ConfigError("tls and insecure_plaintext apply to production mode (cluster_config)")
+    if address != "local":
+        raise ConfigError(
+            f"address {address!r} is not supported; use address='local' (simulation) or "
+            "cluster_config (one process per party)"
+        )
+    if (
+        parties is None
+        or isinstance(parties, str)
+        or not all(isinstance(p, str) and p for p in parties)
+    ):
         raise PartyError(f"parties must be a collection of non-empty names, got {parties!r}")
     runtime.start(list(parties), seed)
 
 
+def _init_deployment(parties, seed, cluster_config, tls, insecure, timeout, connect, grace):
+    from core.device.deployment import Deployment, parse_cluster_config
+
+    if seed is not None:
+        raise ConfigError(
+            "a shared test seed makes every party's randomness predictable; it is accepted "
+            "only in a simulation (address='local')"
+        )
+    addresses, _ = parse_cluster_config(cluster_config)
+    if parties is not None and sorted(parties) != sorted(addresses):
+        raise PartyError(f"parties {parties!r} differ from cluster_config's {sorted(addresses)}")
+    runtime.stop()
+    runtime.install(
+        Deployment(
+            cluster_config,
+            tls,
+            insecure_plaintext=insecure,
+            timeout=timeout,
+            connect_timeout=connect,
+            reconnect_grace=grace,
+        )
+    )
+
+
 def shutdown() -> None:
-    """Stop the session's workers and dealers; safe to call twice."""
+    """Stop the session's workers, dealers and network links; safe to call twice."""
     runtime.stop()
 
 
 def reveal(obj: Any) -> Any:
     """Plaintext of a device object (or a list/tuple/dict of them).
+
+    In production mode every party runs the same program and asks for the value: the owner
+    of a PYU value sends it to every party, an SPU opens a secret to all its parties.
 
     Raises PartyError for anything that is not a device object.
     """
@@ -62,7 +124,8 @@ def reveal(obj: Any) -> Any:
 
 def link_stats() -> dict:
     """JSON-friendly traffic since the last reset: per ordered pair bytes and messages, per
-    sender bytes and rounds, totals. SEMI2K's trusted dealer appears as the party `dealer`."""
+    sender bytes and rounds, totals. SEMI2K's simulated dealer appears as the party `dealer`.
+    In production mode each process counts what its own party sent."""
     return runtime.current().stats.snapshot()
 
 

@@ -82,10 +82,10 @@ class HEU:
     """A Paillier device: key owner `sk_keeper`, public key also held by the evaluators."""
 
     def __init__(self, config: dict):
-        session = runtime.current()
+        self.cluster = cluster = runtime.current()
         self.keeper, self.evaluators, bits = _parse_config(config)
         for party in [self.keeper, *self.evaluators]:
-            session.check_party(party)
+            cluster.check_party(party)
         self.parties = [self.keeper, *self.evaluators]
         self._keys: dict[str, Any] = {}
         self._ct: dict[str, dict[int, Any]] = {p: {} for p in self.parties}
@@ -97,26 +97,24 @@ class HEU:
     def _setup(self, bits: int) -> None:
         from core.he import PublicKey, generate_keypair  # imported lazily: gmpy2 is heavy
 
-        session = runtime.current()
-        keeper_link = session.link(self.keeper)
+        cluster = self.cluster
+        keeper_rank = cluster.rank(self.keeper)
 
         def keeper_program():
             pk, sk = generate_keypair(bits)
             self._keys[self.keeper] = (pk, sk)
             for party in self.evaluators:
-                keeper_link.send(session.link(party).rank, pk.to_bytes())
+                cluster.link(self.keeper).send(cluster.rank(party), pk.to_bytes())
 
         def evaluator_program(party: str):
             def run():
-                self._keys[party] = (
-                    PublicKey.from_bytes(session.link(party).recv(keeper_link.rank)),
-                    None,
-                )
+                received = cluster.link(party).recv(keeper_rank)
+                self._keys[party] = (PublicKey.from_bytes(received), None)
 
             return run
 
         programs = [keeper_program] + [evaluator_program(p) for p in self.evaluators]
-        session.run_all(self.parties, programs)
+        cluster.run_all(self.parties, programs)
 
     # ----- encryption, evaluation, transfers --------------------------------------------
     def _check_holder(self, party: str) -> None:
@@ -128,19 +126,19 @@ class HEU:
     def _receive_from_pyu(self, obj: PYUObject) -> HEUObject:
         party = obj.device.party
         self._check_holder(party)
-        session = runtime.current()
-        ref = session.new_id()
+        cluster = self.cluster
+        ref = cluster.new_id()
 
         def encrypt():
             pk, sk = self._keys[party]
-            value = np.asarray(session.stores[party][obj.ref])
+            value = np.asarray(cluster.store(party)[obj.ref])
             self._ct[party][ref] = (sk or pk).encrypt_array(value)
 
-        session.run_one(party, encrypt)
+        cluster.run_one(party, encrypt)
         return HEUObject(self, party, ref)
 
     def _apply(self, obj: HEUObject, other, op) -> HEUObject:
-        session = runtime.current()
+        cluster = self.cluster
         party = obj.location
         if isinstance(other, HEUObject) and other.location != party:
             raise PartyError(
@@ -148,52 +146,51 @@ class HEU:
             )
         if isinstance(other, PYUObject) and other.device.party != party:
             raise PartyError(f"{other!r} is not on {party!r}, where the ciphertext lives")
-        ref = session.new_id()
+        ref = cluster.new_id()
 
         def run():
             if isinstance(other, HEUObject):
                 value = self._ct[party][other.ref]
             elif isinstance(other, PYUObject):
-                value = session.stores[party][other.ref]
+                value = cluster.store(party)[other.ref]
             else:
                 value = other
             self._ct[party][ref] = op(self._ct[party][obj.ref], value)
 
-        session.run_one(party, run)
+        cluster.run_one(party, run)
         return HEUObject(self, party, ref)
 
     def _move(self, obj: HEUObject, party: str) -> HEUObject:
         self._check_holder(party)
         if party == obj.location:
             return obj
-        session = runtime.current()
-        src, dst = session.link(obj.location), session.link(party)
-        ref = session.new_id()
+        cluster = self.cluster
+        src, dst = obj.location, party
+        ref = cluster.new_id()
 
         def send():
-            src.send(dst.rank, self._ct[obj.location][obj.ref].to_bytes())
+            cluster.link(src).send(cluster.rank(dst), self._ct[src][obj.ref].to_bytes())
 
         def recv():
             from core.he import CiphertextArray
 
-            pk = self._keys[party][0]
-            self._ct[party][ref] = CiphertextArray.from_bytes(dst.recv(src.rank), pk)
+            pk = self._keys[dst][0]
+            received = cluster.link(dst).recv(cluster.rank(src))
+            self._ct[dst][ref] = CiphertextArray.from_bytes(received, pk)
 
-        session.run_all([obj.location, party], [send, recv])
+        cluster.run_all([src, dst], [send, recv])
         return HEUObject(self, party, ref)
 
     def _decrypt_to(self, obj: HEUObject, pyu: PYU) -> PYUObject:
         at_keeper = self._move(obj, self.keeper)
-        session = runtime.current()
-        ref = session.new_id()
+        cluster = self.cluster
+        ref = cluster.new_id()
 
         def decrypt():
             sk = self._keys[self.keeper][1]
-            session.stores[self.keeper][ref] = sk.decrypt_array(
-                self._ct[self.keeper][at_keeper.ref]
-            )
+            cluster.store(self.keeper)[ref] = sk.decrypt_array(self._ct[self.keeper][at_keeper.ref])
 
-        session.run_one(self.keeper, decrypt)
+        cluster.run_one(self.keeper, decrypt)
         plain = PYUObject(PYU(self.keeper), ref)
         return plain if pyu.party == self.keeper else plain.to(pyu)
 

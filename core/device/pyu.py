@@ -1,8 +1,10 @@
 """PYU: one party's plaintext compute device.
 
-`pyu(fn)(*args)` runs fn on that party's worker thread with that party's values and returns a
-`PYUObject` naming where the result lives. Values of other parties must be moved explicitly
-with `.to(...)`, which sends them over the link (and is counted in the link statistics).
+`pyu(fn)(*args)` runs fn as that party, with that party's values, and returns a `PYUObject`
+naming where the result lives: on that party's worker thread in a simulation, and only in that
+party's own process in a deployment (the other processes get the reference alone). Values of
+other parties must be moved explicitly with `.to(...)`, which sends them over the link (and is
+counted in the link statistics).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class PYU:
     """The plaintext device of `party`."""
 
     def __init__(self, party: str):
-        runtime.current().check_party(party)
+        self.cluster = runtime.current()
+        self.cluster.check_party(party)
         self.party = party
 
     def __repr__(self) -> str:
@@ -51,18 +54,20 @@ class PYU:
 
     def __call__(self, fn: Callable, num_returns: int | None = None) -> Callable[..., Any]:
         def run(*args, **kwargs):
-            session = runtime.current()
-            store = session.stores[self.party]
+            # References are allocated here, in program order, so every process agrees on them.
+            refs = [self.cluster.new_id() for _ in range(1 if num_returns is None else num_returns)]
 
             def body():
+                store = self.cluster.store(self.party)
                 resolved_args = tree_map(lambda v: self._local(v, store), args)
                 resolved_kwargs = tree_map(lambda v: self._local(v, store), kwargs)
                 result = fn(*resolved_args, **resolved_kwargs)
-                if num_returns is None:
-                    return [self._keep(session, result)]
-                return [self._keep(session, r) for r in result]
+                values = [result] if num_returns is None else list(result)
+                if len(values) != len(refs):
+                    raise PartyError(f"{fn!r} returned {len(values)} values, not {len(refs)}")
+                store.update(zip(refs, values, strict=True))
 
-            refs = session.run_one(self.party, body)
+            self.cluster.run_one(self.party, body)
             objs = [PYUObject(self, ref) for ref in refs]
             return objs[0] if num_returns is None else tuple(objs)
 
@@ -80,29 +85,42 @@ class PYU:
             raise PartyError(f"{value!r} does not live on {self!r}; move it with .to({self!r})")
         return value
 
-    def _keep(self, session, value: Any) -> int:
-        ref = session.new_id()
-        session.stores[self.party][ref] = value
-        return ref
-
     def _receive_from_pyu(self, obj: PYUObject) -> PYUObject:
         if obj.device.party == self.party:
             return obj
-        session = runtime.current()
+        cluster = self.cluster
         src, dst = obj.device.party, self.party
-        src_link, dst_link = session.link(src), session.link(dst)
-        ref = session.new_id()
+        ref = cluster.new_id()
 
         def send():
-            src_link.send(dst_link.rank, session.stores[src][obj.ref])
+            cluster.link(src).send(cluster.rank(dst), cluster.store(src)[obj.ref])
 
         def recv():
-            session.stores[dst][ref] = dst_link.recv(src_link.rank)
+            cluster.store(dst)[ref] = cluster.link(dst).recv(cluster.rank(src))
 
-        session.run_all([src, dst], [send, recv])
+        cluster.run_all([src, dst], [send, recv])
         return PYUObject(self, ref)
 
     def fetch(self, obj: PYUObject) -> Any:
-        """The plaintext value (used by `reveal`)."""
-        session = runtime.current()
-        return session.run_one(self.party, lambda: session.stores[self.party][obj.ref])
+        """The plaintext value (used by `reveal`).
+
+        In a deployment the owner sends it to every other party that runs the program (they all
+        ask for it; dealer nodes do not); the value must then be a typed-frame value
+        (numbers, strings, bytes, numpy arrays and lists/tuples/dicts of them).
+        """
+        cluster = self.cluster
+        if cluster.simulation:
+            return cluster.run_one(self.party, lambda: cluster.store(self.party)[obj.ref])
+        owner = cluster.rank(self.party)
+        askers = [p for p in cluster.program_parties if p != self.party]
+        programs = [
+            lambda: _deliver(cluster, self.party, askers, cluster.store(self.party)[obj.ref])
+        ]
+        programs += [(lambda p=p: cluster.link(p).recv(owner)) for p in askers]
+        return cluster.run_all([self.party, *askers], programs)[0]
+
+
+def _deliver(cluster, owner: str, askers: list[str], value: Any) -> Any:
+    for party in askers:
+        cluster.link(owner).send(cluster.rank(party), value)
+    return value

@@ -1,17 +1,31 @@
-"""The session created by `init()`: parties, their worker threads, stores and links.
+"""The runtime that `init()` creates: which parties run in this process, their state and links.
 
-Every party owns one worker thread (a single-thread executor), a plaintext object store for its
-PYU and one `Link` on the session hub. Device calls are submitted to the workers of the parties
-involved, in the same order for every party, so SPMD programs meet in the same order on every
-link. This is the one piece of global state the SecretFlow-style API needs.
+`PartyRuntime` is one party's state, as SPU's `Runtime(link, config)`: its plaintext object
+store (the PYU's values) and its `Link` to the other parties. A `Cluster` holds the runtimes of
+the parties that run *here* and decides how device calls reach them:
+
+- `Simulation` (`init(parties=..., address='local')`): every party runs in this process, each
+  on its own worker thread, over in-memory links. All parties then trust this process.
+- `core.device.deployment.Deployment` (`init(cluster_config=...)`): one party per process; only
+  that party's runtime exists here, the other parties are reached over network links, and a
+  device call runs only the programs of this process's party (SecretFlow's production mode).
+
+Device calls are issued in the same order on every party (SPMD), so programs meet in the same
+order on every link and object references, allocated by the driver in program order, agree
+across processes without any message. This module holds the one piece of global state the
+SecretFlow-style API needs (the current cluster); `using(cluster)` binds another cluster to the
+current thread (or asyncio task) only, so several simulations can run side by side.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import contextvars
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from core.comm import CommStats, Link, LocalLinkHub
@@ -20,45 +34,135 @@ from core.errors import ConfigError, EngineError, LinkError, PartyError, PartyFa
 FAILURE_GRACE_S = 2.0
 
 
-class Session:
-    """Parties, per-party workers, object stores and the traffic statistics of one `init()`."""
+class PartyRuntime:
+    """One party's state in this process: its object store and its link to the cluster."""
 
-    def __init__(self, parties: Sequence[str], seed: int | None = None):
+    def __init__(self, party: str, link: Link):
+        self.party = party
+        self.link = link
+        self.store: dict[int, Any] = {}
+
+
+class Cluster(ABC):
+    """The parties of one `init()`, the runtimes of those that run here, and traffic counters."""
+
+    simulation: bool = False
+
+    def __init__(self, parties: Sequence[str], stats: CommStats, seed: int | None = None):
         names = sorted(parties)
         if not names or len(set(names)) != len(names):
             raise PartyError(f"parties must be distinct names, got {parties!r}")
         self.parties = names
+        self.stats = stats
         self.seed = seed
-        self.stats = CommStats()
-        self.hub = LocalLinkHub(names, stats=self.stats)
-        self.links = {p: self.hub.link(i) for i, p in enumerate(names)}
-        self.stores: dict[str, dict[int, Any]] = {p: {} for p in names}
-        self._workers = {
-            p: cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"party-{p}") for p in names
-        }
-        self._ids = itertools.count()
-        self._lock = threading.Lock()
+        self.runtimes: dict[str, PartyRuntime] = {}
         self.closers: list[Callable[[], None]] = []
         self.broken: str | None = None
+        self._ids = itertools.count()
+        self._groups = itertools.count()
+        self._lock = threading.Lock()
 
+    # ----- parties ----------------------------------------------------------------------
     def check_party(self, party: str) -> None:
-        if party not in self.stores:
+        if party not in self.parties:
             raise PartyError(f"unknown party {party!r}; parties are {self.parties}")
 
+    def rank(self, party: str) -> int:
+        """`party`'s rank on the cluster-wide links (parties in sorted order)."""
+        self.check_party(party)
+        return self.parties.index(party)
+
+    @property
+    def program_parties(self) -> list[str]:
+        """The parties that run the program and ask for revealed values (all in a simulation)."""
+        return self.parties
+
+    def is_local(self, party: str) -> bool:
+        """True if `party`'s programs run in this process."""
+        return party in self.runtimes
+
+    def store(self, party: str) -> dict[int, Any]:
+        return self.runtimes[party].store
+
+    def link(self, party: str) -> Link:
+        return self.runtimes[party].link
+
     def new_id(self) -> int:
+        """The next object reference; the driver allocates them in program order everywhere."""
         with self._lock:
             return next(self._ids)
 
+    def next_group(self, kind: str) -> str:
+        """A name for the links of the next device (the same on every party, in program order)."""
+        with self._lock:
+            return f"{kind}/{next(self._groups)}"
+
+    # ----- running programs -------------------------------------------------------------
+    @abstractmethod
+    def group_links(
+        self, parties: Sequence[str], name: str, addresses: dict[str, str] | None = None
+    ) -> dict[str, Link]:
+        """Links among `parties` (ranks in the given order) for the local ones among them.
+
+        `name` is the same on every party (`next_group`); `addresses` (a device's own node
+        addresses, if any) are honoured by deployments."""
+
+    @abstractmethod
+    def run_one(self, party: str, fn: Callable[[], Any]) -> Any:
+        """Run fn as `party` and return its result (None when `party` runs elsewhere)."""
+
+    @abstractmethod
+    def run_all(
+        self,
+        parties: Sequence[str],
+        programs: Sequence[Callable[[], Any]],
+        links: Sequence[Link] = (),
+    ) -> list[Any]:
+        """Run one program per party (SPMD); return the results of the local parties in order.
+
+        `links` are the links the programs talk over; they are closed if a party fails so that
+        no peer stays blocked.
+        """
+
+    def check_alive(self) -> None:
+        if self.broken:
+            raise ConfigError(f"session unusable ({self.broken}); call shutdown() and init() again")
+
+    def close(self) -> None:
+        for closer in self.closers:
+            closer()
+
+
+class Simulation(Cluster):
+    """Every party in this process: one worker thread each, in-memory links (`address='local'`)."""
+
+    simulation = True
+
+    def __init__(
+        self, parties: Sequence[str], seed: int | None = None, stats: CommStats | None = None
+    ):
+        super().__init__(parties, stats if stats is not None else CommStats(), seed)
+        self.hub = LocalLinkHub(self.parties, stats=self.stats)
+        for rank, party in enumerate(self.parties):
+            self.runtimes[party] = PartyRuntime(party, self.hub.link(rank))
+        self._workers = {
+            p: cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"party-{p}")
+            for p in self.parties
+        }
+
+    def group_links(self, parties, name, addresses=None):
+        hub = LocalLinkHub(list(parties), stats=self.stats)
+        return {party: hub.link(rank) for rank, party in enumerate(parties)}
+
     def submit(self, party: str, fn: Callable[[], Any]) -> cf.Future:
-        self._check_alive()
+        self.check_alive()
         return self._workers[party].submit(fn)
 
     def run_one(self, party: str, fn: Callable[[], Any]) -> Any:
-        """Run fn on `party`'s worker and wait for its result."""
         return self.submit(party, fn).result()
 
-    def run_all(self, parties: Sequence[str], programs: Sequence[Callable[[], Any]], hub=None):
-        """Run one program per party concurrently (SPMD) and return their results in order.
+    def run_all(self, parties, programs, links=()):
+        """Run the programs concurrently on the parties' workers.
 
         If every failing party raised the same engine error (a deterministic refusal such as a
         shape mismatch), that error is re-raised as is. Otherwise peers blocked on the link are
@@ -70,11 +174,12 @@ class Session:
             done, pending = cf.wait(futures, timeout=FAILURE_GRACE_S)
         if not pending and all(f.exception() is None for f in futures):
             return [f.result() for f in futures]
-        return self._raise_failure(parties, futures, pending, hub or self.hub)
+        return self._raise_failure(parties, futures, pending, links)
 
-    def _raise_failure(self, parties, futures, pending, hub):
+    def _raise_failure(self, parties, futures, pending, links):
         if pending:
-            hub.close("a party failed")
+            for link in links or [self.hub.link(0)]:
+                link.close("a party failed")
             self.broken = "a party failed during a joint computation"
             cf.wait(futures)
         errors = [
@@ -91,36 +196,47 @@ class Session:
             raise error
         raise PartyFailure(party, error) from error
 
-    def _check_alive(self) -> None:
-        if self.broken:
-            raise ConfigError(f"session unusable ({self.broken}); call shutdown() and init() again")
-
-    def link(self, party: str) -> Link:
-        return self.links[party]
-
     def close(self) -> None:
-        for closer in self.closers:
-            closer()
+        super().close()
         for worker in self._workers.values():
             worker.shutdown(wait=True, cancel_futures=True)
         self.hub.close("session shut down")
 
 
-_session: Session | None = None
+_session: Cluster | None = None
+_bound: contextvars.ContextVar[Cluster | None] = contextvars.ContextVar("cluster", default=None)
 
 
-def current() -> Session:
-    if _session is None:
+def current() -> Cluster:
+    """The cluster bound to this thread by `using`, else the one `init()` created."""
+    cluster = _bound.get() or _session
+    if cluster is None:
         raise ConfigError("no session: call init(parties=[...], address='local') first")
-    return _session
+    return cluster
 
 
-def start(parties: Sequence[str], seed: int | None = None) -> Session:
+@contextlib.contextmanager
+def using(cluster: Cluster) -> Iterator[Cluster]:
+    """Make `cluster` current for this thread (or task) only; closes it on exit."""
+    token = _bound.set(cluster)
+    try:
+        yield cluster
+    finally:
+        _bound.reset(token)
+        cluster.close()
+
+
+def install(cluster: Cluster) -> Cluster:
+    """Make `cluster` the process-wide current one (closing the previous)."""
     global _session
     if _session is not None:
         _session.close()
-    _session = Session(parties, seed)
-    return _session
+    _session = cluster
+    return cluster
+
+
+def start(parties: Sequence[str], seed: int | None = None) -> Cluster:
+    return install(Simulation(parties, seed))
 
 
 def stop() -> None:

@@ -1,10 +1,12 @@
 """SPU: secret-shared compute across several parties (SecretFlow-style).
 
 `SPU(cluster_def)` sets up one protocol instance per party (SEMI2K with a trusted dealer, ABY3,
-or the insecure REF2K oracle). `spu(fn)(*args)` shares every `PYUObject` argument from its
-owner, then runs `fn` SPMD: each party runs its own copy of `fn` on its own `SecretTensor`
-shares, in its own worker thread, exchanging messages only over its link. Results stay secret
-(`SPUObject`) until `reveal(obj)` or `obj.to(PYU(party))`.
+or the insecure REF2K oracle) on links of its own among its parties. `spu(fn)(*args)` shares
+every `PYUObject` argument from its owner, then runs `fn` SPMD: each party runs its own copy of
+`fn` on its own `SecretTensor` shares (in its own worker thread in a simulation, in its own
+process in a deployment), exchanging messages only over its link. Results stay secret
+(`SPUObject`) until `reveal(obj)` (every SPU party learns the value) or `obj.to(PYU(party))`.
+Where SEMI2K's correlated randomness comes from, and whom it trusts: `core.device.spu_config`.
 
 Sharing an input, its owner checks it fits the fixed-point encoding (RangeError otherwise,
 naming no value) and, with `range_checks` on, publishes its order of magnitude (the next power
@@ -20,16 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from core.comm import LocalLinkHub
 from core.device import runtime
 from core.device.pytree import tree_leaves, tree_map
 from core.device.pyu import PYU, PYUObject
 from core.device.share_records import interval_from_record, share_from_record, share_record
+from core.device.spu_config import check_same_spu, parse_cluster_def
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
-from core.mpc.config import RuntimeConfig
 from core.mpc.context import MPCContext
-from core.mpc.correlated import TrustedDealer
+from core.mpc.correlated import TrustedDealer, first_party_triples
+from core.mpc.correlated.remote import REQUESTS, remote_triples, reply_channel
 from core.mpc.fixedpoint import FixedPoint
 from core.mpc.protocols import make_protocol
 from core.mpc.tensor import SecretTensor
@@ -74,17 +76,6 @@ def _quiet(program: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
-def _parse_cluster_def(cluster_def: dict) -> tuple[list[str], RuntimeConfig]:
-    if not isinstance(cluster_def, dict) or "nodes" not in cluster_def:
-        raise ConfigError("cluster_def must be a dict with 'nodes' (and optional 'runtime_config')")
-    parties = [
-        node.get("party") if isinstance(node, dict) else node for node in cluster_def["nodes"]
-    ]
-    if len(set(parties)) != len(parties) or not parties:
-        raise ConfigError(f"cluster_def nodes must name distinct parties, got {parties!r}")
-    return parties, RuntimeConfig.from_dict(dict(cluster_def.get("runtime_config", {})))
-
-
 def decode(fxp: FixedPoint, ring: np.ndarray, kind: str):
     """Plaintext from revealed ring values: bool, int64 or float64 (numpy scalars for 0-d)."""
     values = fxp.decode(ring)
@@ -99,18 +90,27 @@ class SPU:
     """The secret-sharing device over the parties of `cluster_def`."""
 
     def __init__(self, cluster_def: dict, seed: int | None = None):
-        session = runtime.current()
-        self.parties, self.config = _parse_cluster_def(cluster_def)
+        self.cluster = cluster = runtime.current()
+        self.spec = parse_cluster_def(cluster_def)
+        self.parties, self.config = self.spec.parties, self.spec.runtime
         for party in self.parties:
-            session.check_party(party)
+            cluster.check_party(party)
         self.config.check_world_size(len(self.parties))
+        self._check_deployment(seed)
         self.fxp = FixedPoint(self.config.fxp_fraction_bits)
-        seed = session.seed if seed is None else seed
-        self.hub = LocalLinkHub(self.parties, stats=session.stats)
+        seed = cluster.seed if seed is None else seed
+        self._name = cluster.next_group("spu")
+        self._links = cluster.group_links(self.parties, self._name, self.spec.addresses)
         self.dealer = None
-        if self.config.protocol == "SEMI2K":
-            self.dealer = TrustedDealer(self.parties, session.stats, seed=seed)
-            session.closers.append(self.dealer.close)
+        beaver = self.spec.beaver.kind
+        if (
+            self.config.protocol == "SEMI2K"
+            and cluster.simulation
+            and beaver != "TrustedFirstParty"
+        ):
+            # The simulation's dealer thread (also standing in for a TrustedThirdParty).
+            self.dealer = TrustedDealer(self.parties, cluster.stats, seed=seed)
+            cluster.closers.append(self.dealer.close)
         self._ctx: dict[str, MPCContext] = {}
         self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in self.parties}
         self._counters = {p: itertools.count() for p in self.parties}
@@ -119,19 +119,53 @@ class SPU:
     def __repr__(self) -> str:
         return f"SPU({self.parties}, {self.config.protocol})"
 
+    def _check_deployment(self, seed: int | None) -> None:
+        cluster = self.cluster
+        if cluster.simulation:
+            return
+        if seed is not None:
+            raise ConfigError("a shared test seed is accepted only in a simulation")
+        if not any(cluster.is_local(p) for p in self.parties):
+            raise PartyError(
+                f"this process runs {sorted(cluster.runtimes)}, which is not a party of "
+                f"{self!r}; in a deployment only an SPU's parties build and use it"
+            )
+        beaver = self.spec.beaver.kind
+        if self.config.protocol == "SEMI2K" and beaver is None:
+            raise ConfigError(
+                "a deployed SEMI2K SPU needs runtime_config 'beaver_type': 'TrustedFirstParty' "
+                "(one party generates the correlations and must be trusted not to look) or "
+                "'TrustedThirdParty' with 'ttp_party' (a dealer process)"
+            )
+        if beaver == "TrustedThirdParty" and self.spec.beaver.party not in cluster.dealers:
+            raise ConfigError(
+                f"ttp_party {self.spec.beaver.party!r} must be a cluster node with "
+                f"'role': 'dealer' (dealers {cluster.dealers}): a dealer runs no program and is "
+                "sent no revealed value"
+            )
+
     def _setup_program(self, party: str, seed: int | None):
         def program():
-            link = self.hub.link(self.parties.index(party))
-            self._ctx[party] = MPCContext(
-                make_protocol(self.config, link, self.dealer, seed),
-                self.fxp,
-                range_checks=self.config.range_checks,
-            )
+            link = self._links[party]
+            if not link.simulation:
+                check_same_spu(link, self.spec.describe())
+            triples = None
+            beaver = self.spec.beaver
+            if beaver.kind == "TrustedFirstParty":
+                triples = first_party_triples(link, self.parties.index(beaver.party), seed)
+            elif beaver.kind == "TrustedThirdParty" and not link.simulation:
+                request = self.cluster.pair_link(beaver.party, REQUESTS)
+                reply = self.cluster.pair_link(beaver.party, reply_channel(self._name))
+                rank = self.parties.index(party)
+                triples = remote_triples(request, reply, self._name, self.parties, rank)
+            protocol = make_protocol(self.config, link, self.dealer, seed, triples)
+            self._ctx[party] = MPCContext(protocol, self.fxp, range_checks=self.config.range_checks)
 
         return program
 
     def _spmd(self, programs: list[Callable[[], Any]]) -> list[Any]:
-        return runtime.current().run_all(self.parties, [_quiet(p) for p in programs], hub=self.hub)
+        links = list(self._links.values())
+        return self.cluster.run_all(self.parties, [_quiet(p) for p in programs], links=links)
 
     # ----- running functions ------------------------------------------------------------
     def __call__(self, fn: Callable, num_returns: int | None = None) -> Callable[..., Any]:
@@ -170,7 +204,7 @@ class SPU:
         owner = self.parties.index(leaf.device.party)
         link = ctx.proto.link
         if link.rank == owner:
-            value = runtime.current().stores[party][leaf.ref]
+            value = self.cluster.store(party)[leaf.ref]
             header, encoded = self._encode_input(value, leaf.device.party)
             link.send_all(header)
         else:
@@ -236,13 +270,13 @@ class SPU:
         if pyu.party not in self.parties:
             raise PartyError(f"{pyu!r} is not a party of {self!r}")
         target = self.parties.index(pyu.party)
-        ref = runtime.current().new_id()
+        ref = self.cluster.new_id()
 
         def program(party: str):
             def run():
                 ring = self._ctx[party].proto.reveal(self._stores[party][obj.ref].share, to=target)
                 if ring is not None:
-                    runtime.current().stores[party][ref] = decode(self.fxp, ring, obj.kind)
+                    self.cluster.store(party)[ref] = decode(self.fxp, ring, obj.kind)
 
             return run
 

@@ -1,8 +1,10 @@
 """Private set intersection: ECDH-PSI on X25519 for two or more parties, KKRT-PSI for two.
 
-`ecdh_psi(link, data, keys, ...)` runs one party; `run_local_psi(inputs, keys, ...)` runs all
-parties in this process (`protocol="kkrt"` for KKRT-PSI, `kkrt_psi(link, ...)` in
-`core.psi.kkrt`). See `core.psi.protocol` and `core.psi.kkrt` for the schemes and threat models.
+`ecdh_psi(link, data, keys, ...)` runs one party; `run_psi(parties, inputs, keys, ...)` runs the
+parties of the current cluster where they live (all here in a simulation, one per process in a
+deployment); `run_local_psi(inputs, keys, ...)` runs all parties in this process without a cluster
+(`protocol="kkrt"` for KKRT-PSI, `kkrt_psi(link, ...)` in `core.psi.kkrt`). See `core.psi.protocol`
+and `core.psi.kkrt` for the schemes and threat models.
 
 Names are imported lazily so that pool worker processes, which only need `core.psi.kernels`,
 do not pay for importing pandas.
@@ -18,6 +20,7 @@ _EXPORTS = {
     "CuckooHashingError": "core.psi.errors",
     "PsiResult": "core.psi.protocol",
     "run_local_psi": "core.psi.local",
+    "run_psi": "core.psi.cluster",
     "DuplicateKeyError": "core.psi.errors",
     "EmptyIntersectionError": "core.psi.errors",
     "LowOrderPointError": "core.psi.errors",

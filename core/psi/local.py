@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
-from core.comm import LocalLinkHub, run_spmd
+from core.comm import CommStats, LocalLinkHub, run_spmd
 from core.errors import ConfigError
 from core.psi.kernels import make_pool
 from core.psi.protocol import PsiResult, ecdh_psi
@@ -30,6 +30,7 @@ def run_local_psi(
     progress: Callable[[str, float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     hub: LocalLinkHub | None = None,
+    stats: CommStats | None = None,
     protocol: str = "ecdh",
     **options,
 ) -> list[PsiResult]:
@@ -38,13 +39,13 @@ def run_local_psi(
     Returns each party's PsiResult by rank. `keys[i]` names party i's key columns; `parties`
     names the parties (default party0, party1, ...); `output_paths[i]` is where party i's
     aligned rows go (None: rows only). `progress(party, fraction)` reports each party's
-    progress. `hub` lets the caller read traffic statistics afterwards. Other keyword options
-    go to `ecdh_psi` (or `kkrt_psi`) for every party. ECDH-PSI's parties share one process
-    pool (`pool`, or a new one of `workers` stopped at the end). KKRT-PSI hashes in each
-    party's own thread unless `pool` is given: one process per party then uses one core each,
-    and in this one-process simulation a pool lets both cores hash at once, at the price of
-    copying the work to the workers (about 20% more CPU in all; slower on a busy machine).
-    A failing party raises PartyFailure naming it.
+    progress. Traffic is counted into `stats` (or read from `hub`, a ready in-memory hub).
+    Other keyword options go to `ecdh_psi` (or `kkrt_psi`) for every party. ECDH-PSI's parties
+    share one process pool (`pool`, or a new one of `workers` stopped at the end). KKRT-PSI
+    hashes in each party's own thread unless `pool` is given: one process per party then uses
+    one core each, and in this one-process simulation a pool lets both cores hash at once, at
+    the price of copying the work to the workers (about 20% more CPU in all; slower on a busy
+    machine). A failing party raises PartyFailure naming it.
     """
     names = list(parties) if parties is not None else [f"party{i}" for i in range(len(inputs))]
     outputs = list(output_paths) if output_paths is not None else [None] * len(inputs)
@@ -57,7 +58,7 @@ def run_local_psi(
         raise ConfigError(f"unknown PSI protocol {protocol!r}; choose one of {PROTOCOLS}")
     if protocol == "kkrt" and len(names) != 2:
         raise ConfigError(f"KKRT-PSI runs between exactly two parties, got {names}")
-    hub = hub if hub is not None else LocalLinkHub(names)
+    hub = hub if hub is not None else LocalLinkHub(names, stats=stats)
     if protocol == "kkrt":
         kkrt_options = options | {"pool": pool}
         programs = [

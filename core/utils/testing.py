@@ -8,6 +8,9 @@ from core.errors import ConfigError
 def cluster_def(parties: list[str], runtime_config: dict | None = None) -> dict:
     """An SPU cluster definition: ABY3 for exactly 3 parties, SEMI2K otherwise; field FM64.
 
+    Nodes get addresses 127.0.0.1:61000, 61001, ...: a simulation ignores them, a deployment
+    (`init(cluster_config=...)`) listens there for the SPU's own links.
+
     `runtime_config` entries override the defaults (e.g. {"protocol": "REF2K"}).
     """
     if isinstance(parties, str) or len(parties) < 2:

@@ -1,8 +1,9 @@
 """SPU sessions for components, with the fixed-point precision picked from the parties' data.
 
-The engine's SecretFlow-style API (`core.init`, `PYU`, `SPU`) keeps one session per process, so
-`session` serialises components that use it (one at a time per process) and counts the
-session's traffic into the run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
+`session` gives a component its own simulated cluster of the run's parties, bound to the
+component's thread only (`core.device.runtime.using`), so components that compute on secret
+shares run side by side with no process-wide lock; the cluster's traffic is counted into the
+run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
 
 Precision from the data: before any value is shared, each party measures its own input columns
 on its own worker and shares only a power-of-two bound of their largest |x| (`column_bounds`,
@@ -21,7 +22,6 @@ loads only its own share; a new SPU must have the same parties, protocol and pre
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,20 +39,14 @@ from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
 FIELD = "FM64"
-_SESSION_LOCK = threading.Lock()
 
 
 @contextmanager
 def session(ctx: RunContext, parties: list[str]) -> Iterator[None]:
-    """An engine session over `parties`, its traffic counted in `ctx.comm`; one at a time."""
-    with _SESSION_LOCK:
-        core.init(parties=list(parties), address="local")
-        try:
-            # The SPU's hub and dealer count into the session's stats when they are built.
-            runtime.current().stats = ctx.comm
-            yield
-        finally:
-            core.shutdown()
+    """A simulated cluster over `parties` for this thread, its traffic counted in `ctx.comm`:
+    SPUs and PYUs built inside (`make_spu`, `at_party`) belong to it."""
+    with runtime.using(runtime.Simulation(list(parties), stats=ctx.comm)):
+        yield
 
 
 def make_spu(parties: list[str], plan: PrecisionPlan | None = None) -> core.SPU:

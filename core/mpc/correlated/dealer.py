@@ -1,4 +1,7 @@
-"""The trusted dealer of SEMI2K, modelled as its own entity with its own thread.
+"""The trusted dealer of SEMI2K in a simulation, modelled as its own entity with its own thread.
+
+In a deployment the correlations come from a trusted first party
+(`core.mpc.correlated.first_party`) or a dealer process (`core.mpc.correlated.remote`).
 
 The dealer holds one PRG seed per party (handed out once at setup). On request from rank 0 it
 replays every party's PRG draws for the requested correlation and returns rank 0's fixed parts.
@@ -23,6 +26,18 @@ from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.prg import PRG, SEED_BYTES, fresh_seed
 
 DEALER = "dealer"
+
+
+def fix_parts(prgs: list[PRG], fixed_rank: int, kind: str, params: tuple) -> Parts:
+    """Replay every party's draws of one correlation; return `fixed_rank`'s fixed parts.
+
+    The correlations' `fix` reads the fixed party's draws first and the others after it.
+    """
+    corr = CORRELATIONS[kind]
+    order = [fixed_rank] + [r for r in range(len(prgs)) if r != fixed_rank]
+    parts = [corr.draw(prgs[rank], rank == fixed_rank, params) for rank in order]
+    with np.errstate(over="ignore"):  # ring arithmetic wraps; numpy warns for 0-d only
+        return corr.fix(parts, params)
 
 
 class TrustedDealer:
@@ -79,10 +94,7 @@ class TrustedDealer:
             self._responses.put(reply)
 
     def _fix(self, kind: str, params: tuple) -> Parts:
-        corr = CORRELATIONS[kind]
-        parts = [corr.draw(prg, rank == 0, params) for rank, prg in enumerate(self._prgs)]
-        with np.errstate(over="ignore"):  # ring arithmetic wraps; numpy warns for 0-d only
-            return corr.fix(parts, params)
+        return fix_parts(self._prgs, 0, kind, params)
 
     def close(self) -> None:
         self._requests.put(None)

@@ -1,9 +1,10 @@
 """Correlations a trusted dealer hands out, defined once for the dealer and the parties.
 
 Every party i shares a PRG seed with the dealer. For each correlation, every party draws its
-"free" parts from that PRG in a fixed order (`draw`); rank 0 alone receives the remaining
-"fixed" parts, which the dealer computes so the shares satisfy the correlation (`fix`). Only
-those fixed parts travel, dealer -> rank 0 (Beaver 1991's triples with the PRG-seed compression
+"free" parts from that PRG in a fixed order (`draw`); one party (rank 0, or the trusted first
+party that is itself the dealer) alone receives the remaining "fixed" parts, which the dealer
+computes so the shares satisfy the correlation (`fix`, given that party's draws first). Only
+those fixed parts travel, dealer -> that party (Beaver 1991's triples with the PRG-seed compression
 used by SPU's SEMI2K and CrypTen's trusted third party).
 """
 

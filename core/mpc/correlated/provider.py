@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 import numpy as np
 
-from core.mpc.correlated.dealer import TrustedDealer
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.prg import PRG
+
+
+class Dealer(Protocol):
+    """Where the fixed party's correction shares come from (in request order)."""
+
+    def submit(self, kind: str, params: tuple) -> None: ...
+
+    def collect(self, kind: str, params: tuple) -> Parts: ...
 
 
 class _Pending:
@@ -36,15 +44,18 @@ class _Pending:
 class TripleProvider:
     """One party's view: draws its own parts from the PRG it shares with the dealer.
 
-    Rank 0 additionally asks the dealer for its fixed parts; other ranks never talk to it.
+    The party of rank `fixed_rank` (0 unless the correlations come from a trusted first party,
+    `core.mpc.correlated.first_party`) additionally asks the `dealer` for its fixed parts;
+    other ranks never talk to it. A dealer is anything with `submit(kind, params)` and
+    `collect(kind, params)` answering requests in order.
     """
 
-    def __init__(self, rank: int, seed: bytes, dealer: TrustedDealer | None):
-        if rank == 0 and dealer is None:
-            raise ValueError("rank 0 needs the dealer to obtain its correction shares")
+    def __init__(self, rank: int, seed: bytes, dealer: Dealer | None, fixed_rank: int = 0):
+        if rank == fixed_rank and dealer is None:
+            raise ValueError(f"rank {rank} needs the dealer to obtain its correction shares")
         self.rank = rank
         self._prg = PRG(seed)
-        self._dealer = dealer if rank == 0 else None
+        self._dealer = dealer if rank == fixed_rank else None
         self._waiting: deque[_Pending] = deque()
 
     def _get(self, kind: str, params: tuple):

@@ -5,6 +5,16 @@ shared the same way on 64-bit words.
 Parties: n >= 2, plus a trusted dealer that only produces correlated randomness.
 Threat model: semi-honest (honest-but-curious) parties, any n-1 of which may collude; the dealer
 is semi-honest and must not collude with any party. No security against malicious behaviour.
+Where the dealer lives decides whom it trusts (`core.device.spu_config`, SPU's `beaver_type`):
+- a simulation's dealer thread (`core.mpc.correlated.dealer`): every party is a thread of one
+  process, so all of them trust that process's operator anyway;
+- a dealer process, `TrustedThirdParty` (`core.mpc.correlated.remote`): a separate node that
+  sees only requested shapes, never inputs, shares or opened values; it must collude with no
+  party (with one, it could open that party's peers' secrets);
+- a trusted first party, `TrustedFirstParty` (`core.mpc.correlated.first_party`, SPU's
+  default): one SPU party generates every correlation, so it *could* recover every value that
+  is multiplied or truncated; the other parties must trust it not to look. Coalitions without
+  it keep the guarantee above.
 References: Beaver, "Efficient multiparty protocols using circuit randomization", CRYPTO 1991
 (multiplication triples); Mohassel & Zhang, "SecureML", S&P 2017 (matrix triples, fixed point);
 Escudero, Ghosh, Keller, Rachuri & Scholl, "Improved primitives for MPC over mixed

@@ -25,6 +25,7 @@ class RecordingLink:
         self.log = log
         self.rank, self.world_size = link.rank, link.world_size
         self.parties, self.party = link.parties, link.party
+        self.simulation = link.simulation
 
     def send(self, to, obj):
         self._link.send(to, obj)

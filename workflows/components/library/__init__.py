@@ -37,15 +37,16 @@ score). Code that reads or converts a party's data runs in `ctx.at(party, ...)`,
 error quoting a cell is that party's failure and reaches the others redacted
 (`workflows.redaction`).
 
-Engine-backed components (PSI, SPU statistics, SS-LR) build their parties' links with the
-run's traffic counters, `LocalLinkHub(parties, stats=ctx.comm)`, run one program per party with
-`core.comm.run_spmd`, and pass `ctx.progress` to the engine as its progress callback (epochs,
+Engine-backed components (PSI, SPU statistics, SS-LR) never build links themselves: they hand
+the run's traffic counters (`ctx.comm`) to the engine (`run_local_psi(..., stats=ctx.comm)`,
+`secure.session`), which runs one program per party over its links, and pass `ctx.progress` to
+the engine as its progress callback (epochs,
 chunks, rounds): a cancel raised there inside a party's thread reaches the executor as
 `PartyFailure(party, RunCancelled)` and cancels the node; any other `PartyFailure` fails it with
 the party's name. Bytes sent per party are recorded on the node run from `ctx.comm`.
 
 Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an engine session
-with `workflows.components.secure.session(ctx, parties)` (one at a time per process, traffic
+with `workflows.components.secure.session(ctx, parties)` (a simulated cluster of its own, traffic
 counted in `ctx.comm`), load each party's columns at that party with `at_party`, plan the
 SPU's precision from what the parties disclose about them (`column_bounds`, `plan_spu`,
 `make_spu`), and persist secret-shared results share by share (`SPU.export_shares` /

@@ -5,11 +5,12 @@ references in `core.psi.protocol`) or KKRT-PSI (`KKRT_PSI_2PC`, OT-extension PSI
 parties, several times faster; `core.psi.kkrt`). `AUTO`, the default, picks KKRT for two parties
 while its memory fits and ECDH otherwise (`core.psi.choice`), and says which in the node's log.
 Each party's program reads only its own key columns and talks to the others only through its
-link; the hub counts traffic into the run's `ctx.comm`. ECDH's workers are one process pool
-shared by every run of the server (`core.psi.kernels.shared_pool`), so a small run pays no
-start-up. What is revealed, by either protocol: the intersection (to every party, as its own
-aligned rows) and every party's set size, which the report states. Keys are compared as text:
-a text column's cells exactly (so "007" differs from "7"), numbers as written by Python.
+link; the engine builds the links and counts traffic into the run's `ctx.comm`. ECDH's workers
+are one process pool shared by every run of the server (`core.psi.kernels.shared_pool`), so a
+small run pays no start-up. What is revealed, by either protocol: the intersection (to every
+party, as its own aligned rows) and every party's set size, which the report states. Keys are
+compared as text: a text column's cells exactly (so "007" differs from "7"), numbers as written
+by Python.
 
 The parties run in a helper thread; the component's own thread reports their progress and
 checks for a cancel (the engine stops between two chunks), so run state is only ever written
@@ -31,7 +32,6 @@ import pandas as pd
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.comm import LocalLinkHub
 from core.psi import run_local_psi
 from core.psi.choice import choose_protocol
 from core.psi.kernels import shared_pool
@@ -136,7 +136,7 @@ def intersect(ctx: RunContext, ports: list[str], keys: list[pd.DataFrame], proto
             keys,
             [ctx.params[KEYS[port]] for port in ports],
             parties=parties,
-            hub=LocalLinkHub(parties, stats=ctx.comm),
+            stats=ctx.comm,
             progress=done.__setitem__,
             should_cancel=stop.is_set,
             allow_duplicates=ctx.params["allow_duplicates"],

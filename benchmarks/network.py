@@ -1,0 +1,357 @@
+"""Benchmark the engine's network links and print one JSON object.
+
+Three measurements, each party in its own OS process on loopback with mutual TLS (throwaway
+certificates made here):
+
+- `kernels`: MPC kernels (inputs already shared, nothing revealed) over the network link
+  against the same code over the in-memory hub (threads of one process), SEMI2K 2PC with a
+  trusted first party and ABY3 3PC: median seconds of `REPEAT` runs (all runs listed), CPU
+  seconds of all parties, bytes per party, rounds, and the ratios network / in-memory
+  (target: within 1.3x on mul, matmul, less).
+- `wan`: the same kernels through `wan_relay.Relay` (100 Mbit/s, 20 ms RTT per direction),
+  with rounds, to show which kernels are round-bound (seconds close to rounds x RTT).
+- `psi`: KKRT-PSI of 1e6 x 1e6 ids (half in common) between two processes over TLS against
+  the in-memory run of `benchmarks/psi.py`.
+- `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
+  direction and peak resident memory per party.
+
+    .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput]
+        [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from wan_relay import Relay  # noqa: E402
+
+from core.comm import LocalLinkHub, run_spmd  # noqa: E402
+from core.comm.network import Transport  # noqa: E402
+from core.comm.tls import TlsConfig, make_certificate  # noqa: E402
+from core.mpc.config import RuntimeConfig  # noqa: E402
+from core.mpc.context import MPCContext  # noqa: E402
+from core.mpc.correlated import first_party_triples  # noqa: E402
+from core.mpc.fixedpoint import FixedPoint  # noqa: E402
+from core.mpc.kernels import activations, arith, compare, nonlinear  # noqa: E402
+from core.mpc.protocols import make_protocol  # noqa: E402
+
+KERNELS = {
+    "mul": (arith.mul_ss, 2),
+    "matmul": (arith.matmul_ss, 2),
+    "less": (lambda c, x, y: arith.lift_bits(c, compare.less_ss(c, x, y)), 2),
+    "sigmoid": (lambda c, x: activations.sigmoid(c, x, "real"), 1),
+    "division": (nonlinear.div_ss, 2),
+}
+SIZES = {
+    "mul": 1_000_000,
+    "matmul": 512,
+    "less": 1_000_000,
+    "sigmoid": 100_000,
+    "division": 100_000,
+}
+PROTOCOLS = {"SEMI2K": ["alice", "bob"], "ABY3": ["alice", "bob", "carol"]}
+WORDS = 10_000_000
+REPEAT = 5  # runs per kernel; the median is reported (this machine is shared and noisy)
+
+
+# ----- one party's side of a kernel run (the same code over either link) ---------------------
+def run_kernel(link, protocol: str, name: str, size: int) -> dict:
+    cfg, fxp = RuntimeConfig(protocol=protocol), FixedPoint(18)
+    triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
+    ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
+    kernel, arity = KERNELS[name]
+    rng = np.random.default_rng(1)
+    shape = (size, size) if name == "matmul" else (size,)
+    inputs = [rng.uniform(0.5, 4, shape) for _ in range(arity)]
+    shares = [
+        ctx.proto.share(fxp.encode(v) if link.rank == i else None, i, shape)
+        for i, v in enumerate(inputs)
+    ]
+    runs = []
+    for _ in range(REPEAT):
+        _barrier(link)
+        sent0, rounds0 = _sent(link), link.stats.rounds.get(link.party, 0)
+        start, cpu0 = time.perf_counter(), time.process_time()
+        with np.errstate(over="ignore"):
+            kernel(ctx, *shares)
+        _barrier(link)
+        runs.append((time.perf_counter() - start, time.process_time() - cpu0))
+    seconds, cpu = sorted(runs)[len(runs) // 2]
+    return {
+        "seconds": seconds,
+        "runs": [round(r[0], 4) for r in runs],
+        # This process's CPU: one party's over the network, every party's in memory.
+        "cpu_seconds": cpu,
+        "bytes": _sent(link) - sent0,
+        "rounds": link.stats.rounds.get(link.party, 0) - rounds0 - 1,  # minus the barrier
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited at exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sent(link) -> int:
+    return link.stats.sent_by(link.party)
+
+
+def _barrier(link) -> None:
+    """Every party reaches this point before any leaves it (one tiny message each way)."""
+    token = np.zeros(1, dtype=np.uint8)
+    link.send_all(token)
+    for peer in range(link.world_size):
+        if peer != link.rank:
+            link.recv(peer)
+
+
+def in_memory(protocol: str, name: str, size: int) -> dict:
+    hub = LocalLinkHub(PROTOCOLS[protocol])
+    out = run_spmd(hub, [lambda link: run_kernel(link, protocol, name, size)] * len(hub.parties))
+    return _merge(out, cpu=max(r["cpu_seconds"] for r in out))
+
+
+def _merge(per_party: list[dict], cpu: float | None = None) -> dict:
+    """One row from every party's figures (CPU: summed over processes unless given)."""
+    return {
+        "seconds": round(max(r["seconds"] for r in per_party), 4),
+        "runs": max(per_party, key=lambda r: r["seconds"])["runs"],
+        "cpu_seconds_all_parties": round(
+            sum(r["cpu_seconds"] for r in per_party) if cpu is None else cpu, 4
+        ),
+        "bytes_per_party_max": max(r["bytes"] for r in per_party),
+        "rounds_max": max(r["rounds"] for r in per_party),
+    }
+
+
+# ----- the party processes --------------------------------------------------------------------
+def party_main(spec_path: str) -> None:
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    me, parties = spec["self"], sorted(spec["addresses"])
+    tls = TlsConfig.from_dict(spec["tls"], [p for p in parties if p != me])
+    transport = Transport(me, spec["addresses"], tls, connect_timeout=60).start()
+    link = transport.link(parties, "bench")
+    out = {}
+    try:
+        if spec["job"] == "throughput":
+            out = throughput(link, spec["messages"], spec["words"])
+        elif spec["job"] == "psi":
+            out = kkrt_party(link, spec["input"], spec["tmp"])
+        else:
+            for name, size in spec["kernels"]:
+                out[name] = run_kernel(link, spec["protocol"], name, size)
+    finally:
+        transport.close()
+    out["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(out), flush=True)
+
+
+def throughput(link, messages: int, words: int) -> dict:
+    peer = 1 - link.rank
+    payload = np.arange(words, dtype=np.uint64)
+    _barrier(link)
+    rss_before = peak_rss_mb()
+    start = time.perf_counter()
+    sender = threading.Thread(target=lambda: [link.send(peer, payload) for _ in range(messages)])
+    sender.start()
+    for _ in range(messages):
+        got = link.recv(peer)
+        assert got.shape == payload.shape
+        del got
+    received = time.perf_counter() - start
+    sender.join()
+    _barrier(link)
+    mb = messages * payload.nbytes / 1e6
+    return {
+        "mb_per_s_received": round(mb / received, 1),
+        "rss_before_mb": round(rss_before, 1),
+    }
+
+
+def kkrt_party(link, path: str, tmp: str) -> dict:
+    from core.psi.kkrt import kkrt_psi
+
+    _barrier(link)
+    start, cpu0 = time.perf_counter(), time.process_time()
+    result = kkrt_psi(link, path, "id", tmp_dir=tmp)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu0,
+        "intersection_size": int(result.report["intersection_size"]),
+        "bytes": _sent(link),
+    }
+
+
+def bench_psi(n: int, directory: str) -> dict:
+    import psi as psi_bench  # benchmarks/psi.py: its id files and its in-memory run
+
+    parties = ["alice", "bob"]
+    certs, addresses = certificates(parties, directory), free_addresses(parties)
+    paths = {p: os.path.join(directory, f"{p}-ids.csv") for p in parties}
+    psi_bench.write_ids(paths["alice"], n, 0, 1_000_003, 17)
+    psi_bench.write_ids(paths["bob"], n, n // 2, 998_244_353, 91)
+    inputs = {p: {"input": paths[p]} for p in parties}
+    job = {"job": "psi", "tmp": directory}
+    network = launch(job, parties, certs, addresses, None, directory, per_party=inputs)
+    memory = psi_bench.run(n, 0, "kkrt")
+    return {
+        "ids_per_party": n,
+        "intersection_size": network["alice"]["intersection_size"],
+        "network_tls": {
+            "seconds": round(max(r["seconds"] for r in network.values()), 2),
+            "cpu_seconds_per_party": {p: round(r["cpu_seconds"], 1) for p, r in network.items()},
+            "mb_sent_per_party": {p: round(r["bytes"] / 1e6, 1) for p, r in network.items()},
+            "peak_rss_mb_per_party": {p: round(r["peak_rss_mb"]) for p, r in network.items()},
+        },
+        "in_memory": {"seconds": memory["wall_s"], "peak_rss_mb": memory["peak_rss_total_mib"]},
+    }
+
+
+def launch(job, parties, certs, addresses, dial, directory, per_party=None) -> dict:
+    """Run `job` as one process per party; `dial[p]` overrides the address p's peers use and
+    `per_party[p]` adds to p's job."""
+    procs = {}
+    for party in parties:
+        # The party listens on its own address; its peers dial it through `dial` (a relay).
+        view = {p: (dial or {}).get(p, addresses[p]) for p in parties}
+        view[party] = addresses[party]
+        spec_path = os.path.join(directory, f"{party}-{job['job']}.json")
+        with open(spec_path, "w") as handle:
+            spec = dict(job, **(per_party or {}).get(party, {}))
+            json.dump(dict(spec, self=party, addresses=view, tls=certs[party]), handle)
+        procs[party] = subprocess.Popen(
+            [sys.executable, __file__, "--party", spec_path], stdout=subprocess.PIPE, text=True
+        )
+    results = {}
+    for party, proc in procs.items():
+        out, _ = proc.communicate(timeout=1800)
+        if proc.returncode != 0:
+            raise SystemExit(f"party {party} failed")
+        results[party] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def certificates(parties: list[str], directory: str) -> dict:
+    pems = {p: make_certificate(p) for p in parties}
+    for party, (key, cert) in pems.items():
+        for suffix, pem in (("key", key), ("crt", cert)):
+            with open(os.path.join(directory, f"{party}.{suffix}"), "wb") as handle:
+                handle.write(pem)
+    return {
+        party: {
+            "key": os.path.join(directory, f"{party}.key"),
+            "cert": os.path.join(directory, f"{party}.crt"),
+            "peers": {p: os.path.join(directory, f"{p}.crt") for p in parties if p != party},
+        }
+        for party in parties
+    }
+
+
+def free_addresses(parties: list[str]) -> dict:
+    import socket
+
+    socks = [socket.socket() for _ in parties]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    addresses = {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in zip(parties, socks, strict=True)}
+    for s in socks:
+        s.close()
+    return addresses
+
+
+def bench_kernels(sizes: dict, directory: str, wan: bool) -> list[dict]:
+    rows = []
+    for protocol, parties in PROTOCOLS.items():
+        certs, addresses = certificates(parties, directory), free_addresses(parties)
+        kernels = [[name, size] for name, size in sizes.items()]
+        job = {"job": "kernels", "protocol": protocol, "kernels": kernels}
+        relays = [Relay(addresses[p]) for p in parties] if wan else []
+        for relay in relays:
+            relay.__enter__()
+        try:
+            dial = {p: r.address for p, r in zip(parties, relays, strict=True)} if wan else None
+            network = launch(job, parties, certs, addresses, dial, directory)
+        finally:
+            for relay in relays:
+                relay.__exit__()
+        for name, size in kernels:
+            row = {"protocol": protocol, "parties": len(parties), "kernel": name, "size": size}
+            row["network"] = _merge([network[p][name] for p in parties])
+            if not wan:
+                row["in_memory"] = in_memory(protocol, name, size)
+                net, mem = row["network"], row["in_memory"]
+                row["ratio"] = round(net["seconds"] / mem["seconds"], 2)
+                row["cpu_ratio"] = round(
+                    net["cpu_seconds_all_parties"] / mem["cpu_seconds_all_parties"], 2
+                )
+            row["peak_rss_mb_per_party"] = max(network[p]["peak_rss_mb"] for p in parties)
+            rows.append(row)
+    return rows
+
+
+def bench_throughput(messages: int, words: int, directory: str) -> dict:
+    parties = ["alice", "bob"]
+    certs, addresses = certificates(parties, directory), free_addresses(parties)
+    job = {"job": "throughput", "messages": messages, "words": words}
+    out = launch(job, parties, certs, addresses, None, directory)
+    return {
+        "message_words": words,
+        "messages_each_way": messages,
+        "mb_per_s_per_direction": {p: out[p]["mb_per_s_received"] for p in parties},
+        "peak_rss_mb_per_party": {p: round(out[p]["peak_rss_mb"], 1) for p in parties},
+        "rss_before_transfer_mb": {p: out[p]["rss_before_mb"] for p in parties},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--party", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--only", nargs="+", choices=["kernels", "wan", "psi", "throughput"])
+    parser.add_argument("--words", type=int, default=WORDS, help="words per throughput message")
+    args = parser.parse_args()
+    if args.party:
+        party_main(args.party)
+        return
+    only = set(args.only or ["kernels", "wan", "psi", "throughput"])
+    sizes = {k: (max(64, v // 10) if args.quick else v) for k, v in SIZES.items()}
+    if args.quick:
+        sizes["matmul"] = 128
+    report: dict = {"load_average_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as directory:
+        if "kernels" in only:
+            report["loopback_tls"] = bench_kernels(sizes, directory, wan=False)
+        if "wan" in only:
+            wan_sizes = {k: max(64, v // 10) for k, v in sizes.items()}
+            wan_sizes["matmul"] = min(sizes["matmul"], 256)
+            report["wan_100mbit_20ms"] = bench_kernels(wan_sizes, directory, wan=True)
+        if "psi" in only:
+            report["kkrt_psi"] = bench_psi(100_000 if args.quick else 1_000_000, directory)
+        if "throughput" in only:
+            messages = 2 if args.quick or args.words > WORDS else 5
+            report["throughput"] = bench_throughput(messages, args.words, directory)
+    report["load_average_after"] = os.getloadavg()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

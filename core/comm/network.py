@@ -1,0 +1,236 @@
+"""Network links: one process per party, gRPC bidirectional streams under mutual TLS.
+
+Every party runs a gRPC server at its address and opens one stream to every peer's server.
+The stream a party opens carries its messages *to* that peer (requests) and the peer's control
+replies (responses: welcome, acknowledgements), so each ordered pair has its own stream: FIFO by
+construction, checked with sequence numbers. Nothing from the network is unpickled: messages
+are typed frames (`core.comm.frames`) cut into chunks (`core.comm.wire`), so no gRPC size limit
+is ever hit whatever the array. Channels multiplex the links of several devices (the cluster's
+own link, each SPU's, PSI's) over one stream per pair.
+
+Flow control: a sender queues at most `peer.MAX_PENDING_FRAMES` frames per peer and blocks
+beyond; a receiver stops reading its stream while more than `peer.RECV_BUFFER_BYTES` of
+received messages wait unread, and HTTP/2's window then stops the sender: a fast sender cannot
+exhaust a slow receiver's memory.
+
+Handshake: the first message of a stream is a hello (link version, sender, intended receiver,
+the sorted party names, the sender's session token); the server checks it, and with TLS that
+the client's certificate is the claimed party's (`core.comm.tls`), then answers with a welcome
+(carrying the next sequence number it expects) or a refusal naming the mismatch.
+
+Reconnection: if a stream breaks without a goodbye, the sender dials again for up to
+`reconnect_grace` seconds with the same session token; the receiver's welcome says which frame
+it expects next, and the sender resends every unacknowledged frame from there (`core.comm.peer`).
+A peer that restarted (another session token) is refused: its state is gone. After the grace
+period the link fails and so does every party, cleanly.
+
+Errors name the peer and the cause: unreachable at start (retried until the connect deadline),
+refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
+aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
+party fails it sends an abort to every peer, so no peer stays blocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+import time
+from concurrent import futures
+from typing import Any
+
+import grpc
+
+from core.comm import frames
+from core.comm.incoming import IncomingStreams
+from core.comm.link import DEFAULT_TIMEOUT_S, Link
+from core.comm.outgoing import OutgoingStreams
+from core.comm.peer import Frame, Peer
+from core.comm.stats import CommStats
+from core.comm.tls import TlsConfig
+from core.comm.wire import ABORT, BYE, GRPC_OPTIONS, MAX_CHANNEL, METHOD, SERVICE, control
+from core.errors import ConfigError, LinkError
+
+WIRE_VERSION = 1
+STARTUP_LINGER_S = 1.0
+
+
+class Transport(OutgoingStreams, IncomingStreams):
+    """This party's server and its streams to every peer; see the module docstring."""
+
+    def __init__(
+        self,
+        self_party: str,
+        addresses: dict[str, str],
+        tls: TlsConfig | None,
+        *,
+        stats: CommStats | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        connect_timeout: float = 30.0,
+        reconnect_grace: float = 10.0,
+        max_frame_bytes: int = frames.DEFAULT_MAX_FRAME_BYTES,
+    ):
+        if self_party not in addresses:
+            raise ConfigError(f"self_party {self_party!r} is not in {sorted(addresses)}")
+        self.party = self_party
+        self.parties = sorted(addresses)
+        self.addresses = dict(addresses)
+        self.tls = tls
+        self.stats = stats if stats is not None else CommStats()
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.reconnect_grace = reconnect_grace
+        self.max_frame_bytes = max_frame_bytes
+        self.session = secrets.token_hex(8)  # tells a reconnection from a restarted peer
+        self.reconnections = 0
+        self.wire_version = WIRE_VERSION
+        self.peers = {p: Peer(p, a) for p, a in addresses.items() if p != self_party}
+        self._closing = False
+        self._server: grpc.Server | None = None
+        self._startup_failed = threading.Event()
+        self._failure: str | None = None
+
+    # ----- start ------------------------------------------------------------------------
+    def start(self) -> Transport:
+        """Listen, dial every peer and wait for every peer's hello; LinkError naming who failed."""
+        try:
+            self._listen()
+            deadline = time.monotonic() + self.connect_timeout
+            errors: dict[str, str] = {}
+            dialers = [
+                threading.Thread(target=self._dial_into, args=(peer, deadline, errors))
+                for peer in self.peers.values()
+            ]
+            for thread in dialers:
+                thread.start()
+            for thread in dialers:
+                thread.join()
+            if errors:
+                raise LinkError(self._startup_report(errors))
+            self._await_hellos(deadline)
+        except BaseException as exc:
+            # Tell the peers already linked, stay reachable a moment so that peers still
+            # dialling learn why too, then quit.
+            self._failure = str(exc)[:300]
+            self._startup_failed.set()
+            self.abort(f"{self.party!r} could not set up its links: {self._failure}")
+            time.sleep(STARTUP_LINGER_S)
+            self.close(graceful=False)
+            raise
+        return self
+
+    def _startup_report(self, errors: dict[str, tuple[int, str]]) -> str:
+        """The most telling start-up errors: what a peer's hello revealed (wrong certificate,
+        version), then refusals and TLS failures, before mere unreachability."""
+        for name in errors:
+            if self.peers[name].error is not None:
+                errors[name] = (0, f"{self.party!r}: {self.peers[name].error}")
+        best = min(rank for rank, _ in errors.values())
+        return "; ".join(message for rank, message in errors.values() if rank == best)
+
+    def _listen(self) -> None:
+        handler = grpc.method_handlers_generic_handler(
+            SERVICE, {METHOD: grpc.stream_stream_rpc_method_handler(self._serve)}
+        )
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=2 * len(self.peers) + 4),
+            handlers=[handler],
+            options=GRPC_OPTIONS,
+        )
+        address = self.addresses[self.party]
+        try:
+            if self.tls is None:
+                bound = self._server.add_insecure_port(address)
+            else:
+                creds = grpc.ssl_server_credentials(
+                    [(self.tls.key, self.tls.cert)],
+                    root_certificates=self.tls.all_roots(),
+                    require_client_auth=True,
+                )
+                bound = self._server.add_secure_port(address, creds)
+        except RuntimeError as exc:
+            raise LinkError(f"{self.party!r} cannot listen on {address}: {exc}") from None
+        if not bound:
+            raise LinkError(f"{self.party!r} cannot listen on {address} (in use or invalid)")
+        self._server.start()
+
+    def _await_hellos(self, deadline: float) -> None:
+        for peer in self.peers.values():
+            peer.greeted.wait(timeout=max(0.0, deadline - time.monotonic()))
+            if peer.error is not None:
+                raise LinkError(f"{self.party!r}: {peer.error}")
+            if not peer.greeted.is_set():
+                raise LinkError(
+                    f"{self.party!r}: {peer.name!r} did not connect back within "
+                    f"{self.connect_timeout:.0f}s"
+                )
+
+    # ----- sending and receiving --------------------------------------------------------
+    def send(self, to: str, channel: str, obj: Any) -> None:
+        peer = self.peers[to]
+        parts = frames.encode(obj)
+        total = frames.frame_length(parts)
+        if total > self.max_frame_bytes:
+            raise LinkError(f"message of {total} bytes to {to!r} exceeds the frame limit")
+        peer.offer(Frame(-1, parts, total, channel.encode()), self.timeout, self.party)
+
+    def recv(self, frm: str, channel: str, timeout: float) -> Any:
+        return self.peers[frm].get(channel, timeout, self.party)
+
+    def link(self, parties: list[str], channel: str, timeout: float | None = None) -> NetworkLink:
+        """This party's link among `parties` (ranks in that order) on `channel`."""
+        if self.party not in parties or not set(parties) <= set(self.addresses):
+            raise ConfigError(f"{self.party!r} cannot join a link among {parties}")
+        if len(channel.encode()) > MAX_CHANNEL:
+            raise ConfigError(f"channel name {channel!r} is longer than {MAX_CHANNEL} bytes")
+        return NetworkLink(self, parties, channel, self.timeout if timeout is None else timeout)
+
+    # ----- ending -----------------------------------------------------------------------
+    def abort(self, reason: str) -> None:
+        """Tell every reachable peer that this party failed (`reason` must carry no data)."""
+        message = control(ABORT, {"reason": reason[:500]})
+        for peer in self.peers.values():
+            if peer.channels:
+                peer.offer(message, 1.0, self.party, urgent=True)
+
+    def close(self, graceful: bool = True) -> None:
+        """Say goodbye to every peer, end the streams and stop the server."""
+        if self._closing:
+            return
+        self._closing = True
+        for peer in self.peers.values():
+            if graceful and peer.channels and peer.error is None:
+                with contextlib.suppress(LinkError):
+                    peer.offer(control(BYE, {}), 1.0, self.party)
+            peer.close_outbound(discard=not graceful)
+        if graceful:
+            deadline = time.monotonic() + 5.0
+            for peer in self.peers.values():
+                for reader in peer.readers:
+                    reader.join(timeout=max(0.0, deadline - time.monotonic()))
+        for peer in self.peers.values():
+            peer.fail("the link was closed")
+            for channel in peer.channels:
+                channel.close()
+        if self._server is not None:
+            self._server.stop(grace=1.0 if graceful else 0).wait(timeout=5)
+
+
+class NetworkLink(Link):
+    """One party's endpoint among a group of parties, over a `Transport` channel."""
+
+    simulation = False
+
+    def __init__(self, transport: Transport, parties: list[str], channel: str, timeout: float):
+        super().__init__(parties, parties.index(transport.party), transport.stats, timeout)
+        self.transport = transport
+        self.channel = channel
+
+    def _deliver(self, to: int, obj: Any) -> None:
+        self.transport.send(self.parties[to], self.channel, obj)
+
+    def _receive(self, frm: int) -> Any:
+        return self.transport.recv(self.parties[frm], self.channel, self.timeout)
+
+    def close(self, reason: str = "link closed") -> None:
+        self.transport.abort(reason)

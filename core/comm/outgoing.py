@@ -1,0 +1,182 @@
+"""The streams a party opens to its peers: dialling, the requests it sends, reconnection.
+
+Mixed into `core.comm.network.Transport` (which holds the peers, TLS and timeouts). A party's
+stream to a peer carries its frames to that peer; the peer's replies carry the welcome (with the
+next sequence number it expects) and acknowledgements. When a stream breaks without a goodbye,
+`_reconnect` dials again for up to `reconnect_grace` seconds and the new stream resends every
+unacknowledged frame from the sequence number the peer expects (`core.comm.peer`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import grpc
+
+from core.comm.peer import Frame, Peer
+from core.comm.wire import (
+    ACK,
+    GRPC_OPTIONS,
+    HELLO,
+    METHOD,
+    SERVICE,
+    TLS_FAILURE,
+    WELCOME,
+    control,
+    describe_rpc_error,
+    frame_messages,
+    parse_control,
+)
+from core.errors import LinkError
+
+
+class _DialError(LinkError):
+    """A start-up failure with how telling it is (0: the peer said why ... 3: gave up)."""
+
+    def __init__(self, rank: int, message: str):
+        super().__init__(message)
+        self.rank = rank
+
+
+class OutgoingStreams:
+    """Transport's outgoing side (see the module docstring)."""
+
+    def _dial_into(self, peer: Peer, deadline: float, errors: dict) -> None:
+        try:
+            self._dial(peer, deadline)
+        except _DialError as exc:
+            errors[peer.name] = (exc.rank, str(exc))
+            if exc.rank < 2:
+                self._startup_failed.set()
+
+    def _dial(self, peer: Peer, deadline: float) -> None:
+        handshake_failures, tls_reason = 0, None
+        while True:
+            outcome = self._try_dial(peer, deadline)
+            if outcome is None:
+                return
+            refused, reason = outcome
+            if refused:
+                raise _DialError(0, f"{peer.name!r} refused the link from {self.party!r}: {reason}")
+            if reason.startswith(TLS_FAILURE):
+                handshake_failures, tls_reason = handshake_failures + 1, reason
+            if handshake_failures >= 3 or time.monotonic() >= deadline:
+                # A TLS refusal explains more than the "connection refused" after the peer quit.
+                raise _DialError(
+                    1 if tls_reason else 2,
+                    f"{self.party!r} cannot reach {peer.name!r} at {peer.address} within "
+                    f"{self.connect_timeout:.0f}s: {tls_reason or reason}",
+                )
+            if self._startup_failed.wait(timeout=0.2):
+                raise _DialError(3, f"{self.party!r} gave up dialling {peer.name!r}")
+
+    def _open_channel(self, peer: Peer) -> grpc.Channel:
+        if self.tls is None:
+            return grpc.insecure_channel(peer.address, options=GRPC_OPTIONS)
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=self.tls.roots_for(peer.name),
+            private_key=self.tls.key,
+            certificate_chain=self.tls.cert,
+        )
+        options = [*GRPC_OPTIONS, ("grpc.ssl_target_name_override", peer.name)]
+        return grpc.secure_channel(peer.address, creds, options=options)
+
+    def _try_dial(self, peer: Peer, deadline: float) -> tuple[bool, str] | None:
+        """None once the peer welcomed a new stream; else (refused by the peer?, reason)."""
+        channel = self._open_channel(peer)
+        hello = control(
+            HELLO,
+            {
+                "v": self.wire_version,
+                "from": self.party,
+                "to": peer.name,
+                "parties": self.parties,
+                "session": self.session,
+            },
+        )
+        state: dict = {}
+        welcomed = threading.Event()
+        call = channel.stream_stream(f"/{SERVICE}/{METHOD}")(
+            self._stream(peer, hello, state, welcomed)
+        )
+        reader = threading.Thread(
+            target=self._read_replies, args=(peer, call, state, welcomed), daemon=True
+        )
+        reader.start()
+        if not welcomed.wait(timeout=max(0.1, deadline - time.monotonic())):
+            state.setdefault("error", "no answer to the hello")
+            welcomed.set()
+            call.cancel()
+        if "gen" not in state:
+            channel.close()
+            return state.get("refused", False), state.get("error", "no welcome")
+        peer.channels.append(channel)
+        peer.readers.append(reader)
+        return None
+
+    def _stream(self, peer: Peer, hello: bytes, state: dict, welcomed: threading.Event):
+        """The requests of one stream: hello, resent frames, then frames as they come."""
+        yield hello
+        welcomed.wait()
+        generation = state.get("gen")
+        if generation is None:
+            return
+        for frame in state["resend"]:
+            peer.sent_again(frame)
+            yield from frame_messages(frame.seq, frame.parts, frame.total, frame.channel)
+        while (item := peer.take(generation)) is not None:
+            if isinstance(item, Frame):
+                yield from frame_messages(item.seq, item.parts, item.total, item.channel)
+            else:
+                yield item
+
+    def _read_replies(self, peer: Peer, call, state: dict, welcomed: threading.Event) -> None:
+        try:
+            reply = next(call)
+            body = parse_control(reply) if reply[:1] == WELCOME else {"error": "no welcome"}
+            next_seq = body.get("next")
+            if not body.get("ok") or not isinstance(next_seq, int) or next_seq < 0:
+                state.update(refused=True, error=str(body.get("error", "malformed welcome")))
+                return
+            state["gen"], state["resend"] = peer.resume(next_seq)
+            welcomed.set()
+            for reply in call:
+                if reply[:1] == ACK:
+                    seq = parse_control(reply).get("seq")
+                    peer.ack(seq if isinstance(seq, int) else -1)
+        except grpc.RpcError as exc:
+            reason = describe_rpc_error(exc)
+            if not welcomed.is_set():
+                state["error"] = reason
+                return
+            self._outgoing_broken(peer, state["gen"], reason)
+        except (StopIteration, LinkError) as exc:
+            state.setdefault("error", f"the stream ended before the welcome ({exc})")
+        finally:
+            welcomed.set()
+
+    def _outgoing_broken(self, peer: Peer, generation: int, reason: str) -> None:
+        if self._closing or peer.bye or peer.error or generation != peer.generation:
+            return
+        threading.Thread(
+            target=self._reconnect, args=(peer, reason), name=f"reconnect-{peer.name}", daemon=True
+        ).start()
+
+    def _reconnect(self, peer: Peer, reason: str) -> None:
+        """Dial `peer` again until the grace period ends; then fail the link to it."""
+        deadline = time.monotonic() + self.reconnect_grace
+        while time.monotonic() < deadline and not self._closing and peer.error is None:
+            outcome = self._try_dial(peer, deadline)
+            if outcome is None:
+                self.reconnections += 1
+                return
+            refused, why = outcome
+            if refused:
+                peer.fail(f"lost connection to {peer.name!r} ({reason}); it refused: {why}")
+                return
+            time.sleep(0.2)
+        peer.fail(
+            f"lost connection to {peer.name!r} ({reason}); not restored within "
+            f"{self.reconnect_grace:.0f}s"
+        )

@@ -1,0 +1,177 @@
+"""Faults over network links: every surviving party ends with an error naming the cause.
+
+Three processes on loopback (mutual TLS unless stated); one of them misbehaves. Nothing may
+hang: the harness kills everything after `wall` seconds and fails the test.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from net_harness import make_certificates, relay_type, results, run_cluster
+
+pytestmark = pytest.mark.timeout(90)
+PARTIES = ["alice", "bob", "carol"]
+SPU_WORK = """
+spu = sf.SPU({"nodes": ["alice", "bob", "carol"], "runtime_config": {"protocol": "ABY3"}})
+x = sf.PYU("alice")(lambda: np.linspace(-1, 1, 20000))()
+"""
+
+
+def assert_failed(outcome, *needles: str) -> None:
+    assert outcome.returncode != 0, f"expected a failure, got {outcome.result!r}"
+    assert all(n in outcome.stderr for n in needles), outcome.stderr[-2000:]
+
+
+def test_killing_a_party_mid_kernel_fails_every_survivor_naming_it(tmp_path):
+    program = (
+        """
+import signal, threading, time
+init()
+"""
+        + SPU_WORK
+        + """
+if SELF == "bob":
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+y = x
+for _ in range(10_000):
+    y = spu(lambda u: (u * u).sigmoid())(y)
+emit("finished")
+"""
+    )
+    outcomes = run_cluster(program, PARTIES, tmp_path, timeout=30)
+    assert outcomes["bob"].returncode == -9
+    for party in ("alice", "carol"):
+        assert_failed(outcomes[party], "LinkError", "'bob'")
+        assert "lost connection to 'bob'" in outcomes[party].stderr or (
+            "aborted" in outcomes[party].stderr
+        )
+
+
+def test_a_peer_with_the_wrong_certificate_is_refused(tmp_path):
+    impostor = make_certificates(["carol"], tmp_path / "impostor")["carol"]
+    genuine = make_certificates(PARTIES, tmp_path / "genuine")
+    impostor["peers"] = genuine["carol"]["peers"]  # carol trusts the others, they do not trust it
+    outcomes = run_cluster(
+        "init()\nemit('connected')\n",
+        PARTIES,
+        tmp_path,
+        tls_overrides={"carol": impostor, "alice": genuine["alice"], "bob": genuine["bob"]},
+        connect_timeout=8,
+    )
+    for party in ("alice", "bob"):
+        assert_failed(outcomes[party], "'carol'", "certificate")
+    assert_failed(outcomes["carol"], "TLS handshake failed")
+
+
+def test_a_peer_claiming_another_partys_name_is_refused(tmp_path):
+    genuine = make_certificates(PARTIES, tmp_path / "genuine")
+    # carol presents bob's key and certificate (which alice and bob trust) but says "carol".
+    stolen = dict(genuine["carol"], key=genuine["bob"]["key"], cert=genuine["bob"]["cert"])
+    outcomes = run_cluster(
+        "init()\nemit('connected')\n",
+        PARTIES,
+        tmp_path,
+        tls_overrides={**genuine, "carol": stolen},
+        connect_timeout=8,
+    )
+    assert_failed(outcomes["alice"], "'carol'")
+    assert "another party's certificate" in outcomes["alice"].stderr + outcomes["bob"].stderr
+
+
+def test_a_peer_speaking_another_link_version_is_refused(tmp_path):
+    program = """
+import core.comm.network as network
+if SELF == "carol":
+    network.WIRE_VERSION = 99
+init()
+emit("connected")
+"""
+    outcomes = run_cluster(program, PARTIES, tmp_path, connect_timeout=8)
+    for party in PARTIES:
+        assert_failed(outcomes[party], "protocol mismatch", "link version", "99")
+
+
+def test_a_garbage_frame_fails_every_party_naming_the_sender(tmp_path):
+    program = """
+import struct
+from core.device import runtime
+init()
+if SELF == "carol":
+    body = bytes(range(256)) * 4
+    chunk = b"D" + struct.pack(">QQQB", 0, len(body), 0, 4) + b"main" + body
+    runtime.current().transport.peers["alice"].offer(chunk, 5.0, "carol")
+x = sf.PYU("carol")(lambda: 1.0)().to(sf.PYU("alice"))
+emit(sf.reveal(x))
+"""
+    outcomes = run_cluster(program, PARTIES, tmp_path, timeout=20)
+    assert_failed(outcomes["alice"], "'carol' sent a malformed frame", "not a PrivPad frame")
+    for party in ("bob", "carol"):
+        # alice tells them why, whether she failed in the program or still in init()
+        assert_failed(outcomes[party], "'alice' aborted", "malformed frame")
+
+
+def test_a_silent_peer_times_out_naming_it(tmp_path):
+    program = """
+import time
+init()
+if SELF == "bob":
+    time.sleep(4)
+x = sf.PYU("bob")(lambda: 1.0)().to(sf.PYU("alice"))
+emit(sf.reveal(x))
+"""
+    outcomes = run_cluster(program, PARTIES, tmp_path, timeout=2)
+    assert_failed(outcomes["alice"], "timed out after 2s waiting for 'bob'")
+
+
+def test_an_unreachable_peer_fails_start_up_within_the_retry_window(tmp_path):
+    program = """
+if SELF == "carol":
+    sys.exit(3)
+init()
+"""
+    outcomes = run_cluster(program, PARTIES, tmp_path, connect_timeout=2, wall=30)
+    for party in ("alice", "bob"):
+        assert_failed(outcomes[party], "cannot reach 'carol'", "within 2s")
+
+
+def test_a_cut_connection_is_restored_and_nothing_is_lost(tmp_path):
+    program = """
+import time
+init()
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {
+    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}})
+x = sf.PYU("alice")(lambda: np.linspace(-2, 2, 20000))()
+worst = 0.0
+for i in range(120):
+    got = sf.reveal(spu(lambda u: u * u + i)(x))
+    worst = max(worst, float(np.max(np.abs(got - (np.linspace(-2, 2, 20000) ** 2 + i)))))
+    time.sleep(0.05)
+from core.device import runtime
+emit({"iterations": i + 1, "worst": worst, "redialled": runtime.current().transport.reconnections})
+"""
+    relays = []
+
+    def through_relay(address: str) -> str:
+        relay = relay_type()(address, rate_mbit=10_000, rtt_ms=0.2).__enter__()
+        relays.append(relay)
+        return relay.address
+
+    cuts: list[int] = []
+    cutter = threading.Timer(2.5, lambda: cuts.extend(r.cut() for r in relays))
+    cutter.start()
+    try:
+        outcomes = run_cluster(
+            program, ["alice", "bob"], tmp_path, relay=through_relay, reconnect_grace=10
+        )
+    finally:
+        cutter.cancel()
+        for relay in relays:
+            relay.__exit__()
+    finished = results(outcomes)
+    assert sum(cuts) >= 2, f"the cut found no open connection: {cuts}"
+    for party, value in finished.items():
+        assert value["iterations"] == 120, party
+        assert value["worst"] < 1e-3, party
+        assert value["redialled"] >= 1, party
