@@ -143,3 +143,56 @@ def test_the_component_catalogue_answers_in_the_users_language(alice_user, authe
     assert params["keys1"]["label"] == "输入 1 的主键"
     assert psi["inputs"][0]["label"] == "表 1"
     assert psi["outputs"][-1]["type_labels"] == ["报告"]
+
+
+def test_account_people_token_and_node_pages_in_chinese(alice_zh):
+    assert "添加用户" in page(alice_zh, "/accounts/people/")
+    assert "<h1>人员</h1>" in page(alice_zh, "/accounts/people/")
+    assert "已登录的会话" in page(alice_zh, "/accounts/")
+    assert "我的令牌" in page(alice_zh, "/accounts/tokens/")
+    assert "设置身份验证器应用" in page(alice_zh, "/accounts/two-factor/")
+    assert "全部节点" in page(alice_zh, "/nodes/")
+
+
+def test_the_second_factor_requirement_is_explained_in_chinese(alice_client, alice_member_user):
+    alice_client.post("/accounts/people/two-factor/", {"require_two_factor": "on"})
+    alice_member_user.language = ZH
+    alice_member_user.save(update_fields=["language"])
+    member = APIClient()
+    member.force_login(alice_member_user)
+    html = member.get("/datasets/", follow=True).content.decode()
+    assert "您的节点要求第二因素认证：请先设置身份验证器应用。" in html
+    response = member.get("/api/v1/datasets/")
+    assert response.status_code == 403
+    assert response.json()["detail"] == "您的节点要求第二因素认证：请先设置身份验证器应用。"
+
+
+def token_client(user, scope: str = "admin") -> tuple[APIClient, object]:
+    token, key = create_token(None, user, name="script", scope=scope)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client, token
+
+
+def test_a_token_users_api_errors_follow_their_language(alice_user):
+    client, _token = token_client(alice_user)
+    alice_user.language = ZH
+    alice_user.save(update_fields=["language"])
+    body = {"name": "nightly", "scope": "everything", "expires_in_days": 30}
+    response = client.post("/api/v1/tokens/", body, format="json")
+    assert response.status_code == 400
+    assert "未知的权限范围 'everything'" in str(response.json())
+
+
+def test_the_language_aware_authentication_still_refuses_revoked_and_read_only_tokens(
+    alice_user,
+):
+    alice_user.language = ZH
+    alice_user.save(update_fields=["language"])
+    reader, _token = token_client(alice_user, scope="read")
+    assert reader.get("/api/v1/components/").status_code == 200
+    assert reader.post("/api/v1/tokens/", {"name": "x"}, format="json").status_code == 403
+    client, token = token_client(alice_user)
+    token.revoked_at = token.created_at
+    token.save(update_fields=["revoked_at"])
+    assert client.get("/api/v1/components/").status_code == 401
