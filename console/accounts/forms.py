@@ -12,9 +12,13 @@ ASSIGNABLE_BY_NODE_ADMIN = [c for c in User.Role.choices if c[0] != User.Role.NO
 
 class TokenForm(forms.Form):
     name = forms.CharField(
-        max_length=80, help_text=_("What will use it, e.g. 'nightly scoring notebook'.")
+        label=_("Name"),
+        max_length=80,
+        help_text=_("What will use it, e.g. 'nightly scoring notebook'."),
     )
-    scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
+    scope = forms.ChoiceField(
+        label=_("Scope"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ
+    )
     expires_in_days = forms.IntegerField(
         label=_("Expires after (days)"),
         min_value=1,
@@ -24,10 +28,13 @@ class TokenForm(forms.Form):
 
 
 class PersonCreateForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
-    role = forms.ChoiceField(choices=ASSIGNABLE_BY_NODE_ADMIN, initial=User.Role.ANALYST)
+    username = forms.CharField(label=_("Username"), max_length=150)
+    email = forms.EmailField(label=_("Email"), required=False)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=ASSIGNABLE_BY_NODE_ADMIN, initial=User.Role.ANALYST
+    )
     password = forms.CharField(
+        label=_("Password"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Leave empty to generate one; it is shown once, for you to hand over."),
@@ -38,12 +45,15 @@ class PersonCreateForm(forms.Form):
         if actor.is_superuser:
             self.fields["role"].choices = User.Role.choices
             self.fields["node"] = forms.ModelChoiceField(
-                queryset=Node.objects.all(), to_field_name="name", empty_label=None
+                label=_("Node"),
+                queryset=Node.objects.all(),
+                to_field_name="name",
+                empty_label=None,
             )
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=User.Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices)
 
 
 class PasswordResetForm(forms.Form):

@@ -79,3 +79,18 @@ def test_the_demo_in_chinese(asgi_live_server, new_page, settings, tmp_path):
     expect(results.get_by_role("heading", name="二分类评估").first).to_be_visible()
     expect(results.locator(".js-plotly-plot .main-svg").first).to_be_attached(timeout=20_000)
     shot(page, "6-results")
+
+    # My account and its API tokens (people's pages), and the nodes page (node pairing's).
+    page.goto(f"{base}/accounts/")
+    expect(page.get_by_role("heading", name="我的账户", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="已登录的会话")).to_be_visible()
+    shot(page, "7-account")
+    page.get_by_role("link", name="API 令牌").first.click()
+    page.get_by_label("名称").fill("夜间评分")
+    page.get_by_role("button", name="创建令牌").click()
+    expect(page.get_by_text("请立即复制此令牌。")).to_be_visible()
+    expect(page.get_by_role("cell", name="夜间评分")).to_be_visible()
+    shot(page, "8-tokens")
+    page.goto(f"{base}/nodes/")
+    expect(page.get_by_role("heading", name="全部节点")).to_be_visible()
+    shot(page, "9-nodes")
