@@ -319,7 +319,8 @@ class PipelineRuns(APIView):
         pipeline = services.get_pipeline(request, pk)
         runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
         runs = runs[:100]
-        return Response([state.run_summary(run) for run in runs])
+        viewer = viewer_party(request.user)
+        return Response([state.run_summary(run, viewer) for run in runs])
 
     @extend_schema(
         summary="Run a pipeline (all, one node, a node and downstream, or upstream of a node)",
@@ -414,12 +415,13 @@ class RunList(APIView):
         if not form.is_valid():
             raise InvalidFilter("Invalid filter: " + "; ".join(form.problems()))
         runs = form.filtered().prefetch_related("nodes")[:RUN_LIST_LIMIT]
-        return Response([_listed_run(run) for run in runs])
+        viewer = viewer_party(request.user)
+        return Response([_listed_run(run, viewer) for run in runs])
 
 
-def _listed_run(run) -> dict:
+def _listed_run(run, viewer: str | None) -> dict:
     pipeline = run.pipeline
-    return state.run_summary(run) | {
+    return state.run_summary(run, viewer) | {
         "pipeline_name": pipeline.name,
         "project": pipeline.project_id,
         "project_name": pipeline.project.name,
