@@ -10,6 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from console.datasets.access import columns_for
 from console.datasets.models import Authorization, Dataset
 from console.datasets.role_suggestions import role_warnings
 from console.nodes.serializers import NodeRefSerializer
@@ -193,6 +194,9 @@ class DatasetSerializer(serializers.ModelSerializer):
         if not data["is_owner"]:
             for name in OWNER_ONLY_FIELDS:
                 data[name] = None
+            roles = [authorization["column_roles"] for authorization in data["authorizations"]]
+            columns = columns_for(dataset, _viewer_node_id(self.context), roles)
+            data["columns"] = ColumnSerializer(columns, many=True).data
         return data
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console.datasets import policies, services
 from console.datasets.access import (
     active_authorizations,
+    columns_for,
     datasets_visible_to,
     get_dataset_for_owner,
     get_dataset_for_user,
@@ -125,6 +126,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             project__memberships__node_id=request.user.node_id
         )
         context["authorizations"] = [with_roles(a) for a in mine]
+        # Shown, never saved: the schema with only the null counts this node may read.
+        dataset.columns = columns_for(dataset, request.user.node_id, [a.column_roles for a in mine])
     return render(request, "datasets/detail.html", context)
 
 
