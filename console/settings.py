@@ -175,7 +175,12 @@ PRIVPAD_UPLOAD_MAX_BYTES = envint("PRIVPAD_UPLOAD_MAX_BYTES", 2 * 1024**3, minim
 FILE_UPLOAD_HANDLERS = ["console.datasets.uploads.NodeStorageUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 FILE_UPLOAD_PERMISSIONS = 0o600
+# Request bodies other than uploaded files (JSON, form fields): larger ones answer 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Deepest nesting of lists/objects accepted in a JSON body (a pipeline graph needs about 6).
+PRIVPAD_JSON_MAX_DEPTH = 32
+# Widest accepted dataset: more columns are refused at upload with a message saying so.
+PRIVPAD_DATASET_MAX_COLUMNS = envint("PRIVPAD_DATASET_MAX_COLUMNS", 2000, minimum=1)
 PRIVPAD_PREVIEW_ROWS = 100
 
 SESSION_COOKIE_HTTPONLY = True
@@ -192,6 +197,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "console.api.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "console.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from workflows import events, state
+from workflows.api.fields import MAX_ID
 from workflows.models import Run
 from workflows.ports import console_port
 
@@ -40,7 +41,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        if not await _may_watch(user, self.run_id):
+        # An id no database row can have is an unknown run (and would overflow the query).
+        if self.run_id > MAX_ID or not await _may_watch(user, self.run_id):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         # Run threads publish to the in-memory layer on this loop (it is not thread-safe).

@@ -12,7 +12,6 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +32,7 @@ from console.datasets.serializers import (
 from console.datasets.uploads import UPLOAD_FIELD
 from console.projects.access import get_project_for_user
 from console.projects.models import ProjectMember
+from workflows.api.fields import query_id
 
 
 def _with_authorizations(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
@@ -122,12 +122,7 @@ def authorizations_visible_to(user) -> QuerySet[Authorization]:
 
 
 def _id_filter(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if not value.isdigit():
-        raise ValidationError({name: f"'{value}' is not a {name} id."}, code="invalid")
-    return int(value)
+    return query_id(request.query_params, name)
 
 
 ID_FILTERS = [

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from console.datasets.models import Authorization, Dataset
 from console.nodes.serializers import NodeRefSerializer
 from console.projects.serializers import ColumnSerializer
+from workflows.api.fields import IdField, StrictCharField
 
 
 def _viewer_node_id(context: dict) -> int | None:
@@ -164,8 +165,8 @@ class DatasetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         help_text="CSV with a header row, UTF-8 (with or without BOM) or GBK."
     )
-    name = serializers.CharField(max_length=120, help_text="Unique within your node.")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=120, help_text="Unique within your node.")
+    description = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class PreviewSerializer(serializers.Serializer):
@@ -179,10 +180,10 @@ class PreviewSerializer(serializers.Serializer):
 
 
 class AuthorizationCreateSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField(help_text="A dataset of your node.")
-    project = serializers.IntegerField(help_text="An active project your node belongs to.")
+    dataset = IdField(help_text="A dataset of your node.")
+    project = IdField(help_text="An active project your node belongs to.")
     column_roles = serializers.DictField(
-        child=serializers.CharField(),
+        child=StrictCharField(max_length=32),
         required=False,
         default=dict,
         help_text="Role by column name, one of: "

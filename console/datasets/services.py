@@ -176,7 +176,7 @@ def _stage(uploaded_file) -> Path:
 
 def _profile(path: Path):
     try:
-        return profile_csv(path)
+        return profile_csv(path, max_columns=settings.PRIVPAD_DATASET_MAX_COLUMNS)
     except CsvError as error:
         raise field_error("file", str(error), "invalid_csv") from None
 

@@ -2,7 +2,8 @@
 
 Who may do what: members of a pipeline's project read, validate and run it (outsiders get 404,
 as if it did not exist); changes to an archived project's pipelines answer 409. An artifact is
-visible and downloadable only to users of the node that holds it.
+visible and downloadable only to users of the node that holds it. Errors are raised, never
+answered here: the console's API exception handler turns them into `{"detail", "code"}`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workflows import services, state
+from workflows.api.fields import query_id
 from workflows.api.serializers import (
     ArtifactSerializer,
     PipelineCreateSerializer,
@@ -45,19 +46,6 @@ ERRORS = {
 }
 
 
-class Archived(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The project is archived: its pipelines are read-only."
-    default_code = "project_archived"
-
-
-def _writable(request: Request, project_id) -> None:
-    try:
-        services.writable_project(request, project_id)
-    except services.ProjectArchived as error:
-        raise Archived(str(error)) from error
-
-
 class ComponentCatalogue(APIView):
     @extend_schema(summary="The component library: ports, parameters, defaults", responses=OBJECT)
     def get(self, request: Request) -> Response:
@@ -76,9 +64,9 @@ class PipelineListCreate(APIView):
     )
     def get(self, request: Request) -> Response:
         pipelines = services.pipelines_for(request.user)
-        project = request.query_params.get("project")
-        if project and project.isdigit():
-            pipelines = pipelines.filter(project_id=int(project))
+        project = query_id(request.query_params, "project")
+        if project is not None:
+            pipelines = pipelines.filter(project_id=project)
         return Response(PipelineSerializer(pipelines, many=True).data)
 
     @extend_schema(
@@ -90,7 +78,7 @@ class PipelineListCreate(APIView):
         serializer = PipelineCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        _writable(request, data["project"])
+        services.writable_project(request, data["project"])
         if data.get("template"):
             graph = services.template_graph(data["project"], data["template"])
         else:
@@ -117,7 +105,7 @@ class PipelineDetail(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        _writable(request, pipeline.project_id)
+        services.writable_project(request, pipeline.project_id)
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -131,7 +119,7 @@ class PipelineDetail(APIView):
     @extend_schema(summary="Delete a pipeline and its runs", responses={204: None, **ERRORS})
     def delete(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        _writable(request, pipeline.project_id)
+        services.writable_project(request, pipeline.project_id)
         pipeline.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -156,7 +144,7 @@ class PipelineImport(APIView):
     def post(self, request: Request) -> Response:
         serializer = PipelineImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        _writable(request, serializer.validated_data["project"])
+        services.writable_project(request, serializer.validated_data["project"])
         fields = services.read_document(serializer.validated_data["document"])
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
@@ -201,17 +189,7 @@ class PipelineRuns(APIView):
         serializer = RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            run = services.start_run(request, pipeline, data["scope"], data["node"], data["reuse"])
-        except services.ProjectArchived as error:
-            raise Archived(str(error)) from error
-        except services.RunRefused as refused:
-            body = {
-                "detail": str(refused),
-                "code": "invalid_pipeline",
-                "problems": [problem.to_dict() for problem in refused.problems],
-            }
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        run = services.start_run(request, pipeline, data["scope"], data["node"], data["reuse"])
         return Response(_run_body(request, run), status=status.HTTP_201_CREATED)
 
 
@@ -258,7 +236,7 @@ class RunCancel(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         run = services.get_run(request, pk)
-        _writable(request, run.pipeline.project_id)
+        services.writable_project(request, run.pipeline.project_id)
         return Response(_run_body(request, services.cancel_run(request, run)))
 
 
