@@ -6,6 +6,7 @@ Every variable is documented with its default in `.env.example`; `console.checks
 unsafe combinations.
 """
 
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -68,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.accounts.sessions.IdleSessionMiddleware",
+    # Last: it turns a sign-in that axes locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -145,6 +150,12 @@ else:
 PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out client before any password is checked.
+    "console.accounts.authentication.ClientLockoutBackend",
+    # Django's backend, refusing users of disabled nodes (at sign-in and on open sessions).
+    "console.accounts.authentication.NodeAwareBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -184,6 +195,25 @@ PRIVPAD_DATASET_MAX_COLUMNS = envint("PRIVPAD_DATASET_MAX_COLUMNS", 2000, minimu
 PRIVPAD_PREVIEW_ROWS = 100
 
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end after this much inactivity (console.accounts.sessions.IdleSessionMiddleware).
+PRIVPAD_SESSION_IDLE_MINUTES = envint("PRIVPAD_SESSION_IDLE_MINUTES", 60, minimum=1)
+SESSION_COOKIE_AGE = PRIVPAD_SESSION_IDLE_MINUTES * 60
+# Sensitive actions (deleting a dataset, issuing a token) need a sign-in at most this old.
+PRIVPAD_REAUTH_MINUTES = envint("PRIVPAD_REAUTH_MINUTES", 15, minimum=1)
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failures in a row from one
+# address for one username (or bad API tokens from one address), that pair is locked out for
+# the cool-off; every new failure while locked restarts it. See console.accounts.lockout.
+AXES_FAILURE_LIMIT = envint("PRIVPAD_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("PRIVPAD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.accounts.lockout.lockout_response"
+# The client address is REMOTE_ADDR: behind a reverse proxy, run daphne with --proxy-headers
+# so that it is the client's, not the proxy's (README, "Production settings").
+# Only the sign-in form's failures are logged by axes (our audit log records the rest).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
@@ -192,7 +222,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "console.accounts.authentication.LockoutTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from console.accounts.serializers import MeSerializer, TokenSerializer
 from console.accounts.services import create_token
+from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
 
 
@@ -22,6 +24,8 @@ class Me(APIView):
 
 
 class Tokens(APIView):
+    permission_classes = [IsAuthenticated, RecentAuthentication]
+
     @extend_schema(
         summary="Create or rotate my API token (returned once)",
         request=None,

@@ -5,13 +5,8 @@ from console.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("reauth/", views.reauth, name="reauth"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("token/", views.token, name="token"),
 ]

@@ -13,10 +13,12 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
 from console.audit.log import Action, Outcome, record
 from console.datasets import services
@@ -84,6 +86,8 @@ class DatasetListCreate(generics.ListCreateAPIView):
 
 
 class DatasetDetail(APIView):
+    permission_classes = [IsAuthenticated, RecentAuthentication]
+
     @extend_schema(
         summary="Read a dataset: schema (and, for the owner, file facts and authorisations)",
         responses={200: DatasetSerializer, **errors(404)},
@@ -93,7 +97,8 @@ class DatasetDetail(APIView):
 
     @extend_schema(
         summary="Delete a dataset of my node, its file and its authorisations",
-        responses={204: None, **errors(404)},
+        description="Session clients need a recent sign-in (403 reauthentication_required).",
+        responses={204: None, **errors(403, 404)},
     )
     def delete(self, request: Request, pk: int) -> Response:
         services.delete_dataset(request, get_dataset_for_owner(request, pk))

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from console.accounts.sessions import require_recent_login
 from console.datasets import services
 from console.datasets.access import (
     active_authorizations,
@@ -144,6 +145,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@require_recent_login
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     dataset: Dataset = get_dataset_for_owner(request, pk)
     if request.method == "POST":
