@@ -10,6 +10,8 @@ from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
+
 from console.env import (
     database_from_url,
     envbool,
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -64,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "console.pages.headers.BrowserPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.pages.context.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -194,6 +200,39 @@ PRIVPAD_JSON_MAX_DEPTH = 32
 PRIVPAD_DATASET_MAX_COLUMNS = envint("PRIVPAD_DATASET_MAX_COLUMNS", 2000, minimum=1)
 PRIVPAD_PREVIEW_ROWS = 100
 
+# Browser security. Content-Security-Policy (django-csp): scripts and styles only from this
+# site or carrying the page's nonce; no inline event handlers, no style="" attributes, no
+# plugins, no framing; websockets to this site only ('self' covers ws/wss in CSP 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE, "'report-sample'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Features no page of the console uses (console.pages.headers sends it).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+# TLS: PRIVPAD_TLS=true when users reach the console over HTTPS (usually through a reverse
+# proxy that sets X-Forwarded-Proto): HSTS, redirect to HTTPS, secure cookies.
+PRIVPAD_TLS = envbool("PRIVPAD_TLS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRIVPAD_TLS else None
+SECURE_SSL_REDIRECT = PRIVPAD_TLS
+SECURE_HSTS_SECONDS = envint("PRIVPAD_HSTS_SECONDS", 31536000, minimum=0) if PRIVPAD_TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRIVPAD_TLS
+SECURE_HSTS_PRELOAD = PRIVPAD_TLS and envbool("PRIVPAD_HSTS_PRELOAD", False)
+
 SESSION_COOKIE_HTTPONLY = True
 # Sessions end after this much inactivity (console.accounts.sessions.IdleSessionMiddleware).
 PRIVPAD_SESSION_IDLE_MINUTES = envint("PRIVPAD_SESSION_IDLE_MINUTES", 60, minimum=1)
@@ -214,7 +253,7 @@ AXES_LOCKOUT_CALLABLE = "console.accounts.lockout.lockout_response"
 # Only the sign-in form's failures are logged by axes (our audit log records the rest).
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
-SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", PRIVPAD_TLS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -242,6 +281,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Nodes, projects, datasets, authorisations and audit of a PrivPad console.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI need a signed-in user unless PRIVPAD_PUBLISH_API_SCHEMA=true.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if envbool("PRIVPAD_PUBLISH_API_SCHEMA", False)
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
