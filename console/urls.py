@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from console.api.docs import DocsView, SchemaView
 
 urlpatterns = [
     path("", include("console.pages.urls")),
@@ -13,8 +14,7 @@ urlpatterns = [
     path("audit/", include("console.audit.urls")),
     path("pipelines/", include("console.pipelines.urls")),
     path("api/v1/", include("console.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline one.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
