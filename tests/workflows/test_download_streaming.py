@@ -44,8 +44,8 @@ def test_an_asgi_download_is_an_async_stream_of_the_whole_file(own_table, alice_
     assert response.status_code == 200
     assert response.is_async
     assert len(chunks) >= 3
+    # No cell of this table needs neutralising (see workflows.downloads): the bytes are as saved.
     assert b"".join(chunks) == own_table.path.read_bytes()
-    assert response["Content-Length"] == str(own_table.path.stat().st_size)
     assert response["Content-Disposition"].startswith("attachment; filename=")
 
 
