@@ -109,8 +109,17 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "privpad.sqlite3",
-            # WAL lets page reads proceed while a run writes its progress.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+            # Concurrent writers (requests and run threads) queue instead of failing with
+            # "database is locked": WAL lets reads proceed while one connection writes; every
+            # transaction takes the write lock when it begins (IMMEDIATE), so it waits for it
+            # up to `timeout` seconds, where a deferred transaction that read first and writes
+            # later fails at once (SQLite cannot wait to upgrade a read lock held by a reader
+            # whose snapshot is stale). Run data is re-creatable: NORMAL sync is durable in WAL.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
             # Tests use a file too: an in-memory shared-cache database fails at once with
             # "table is locked" when a run thread writes while a request thread reads.
             "TEST": {"NAME": DATA_DIR / "test-privpad.sqlite3"},
