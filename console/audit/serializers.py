@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
+from console.audit.log import as_shown_to
 from console.audit.models import AuditEvent
 
 
@@ -33,6 +34,12 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "ip_address",
         ]
         read_only_fields = fields
+
+    def to_representation(self, event: AuditEvent) -> dict:
+        request = self.context.get("request")
+        if request is not None:
+            event = as_shown_to(event, request.user)
+        return super().to_representation(event)
 
 
 class AuditFilterSerializer(serializers.Serializer):
