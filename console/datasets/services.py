@@ -35,6 +35,7 @@ from console.datasets.models import Authorization, Dataset
 from console.datasets.schema import CsvError, profile_csv, read_rows
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
+from workflows.retention import Forgotten, forget_dataset
 
 NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
@@ -255,8 +256,12 @@ def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None
 # --- Delete and preview ---------------------------------------------------------------------
 
 
-def delete_dataset(request, dataset: Dataset) -> None:
-    """Remove the dataset's row (its authorisations go with it) and its file; owner only."""
+def delete_dataset(request, dataset: Dataset) -> Forgotten:
+    """Remove the dataset's row (its authorisations go with it), its file and the row-level
+    tables runs derived from it at its node (`workflows.retention`); owner only.
+
+    Returns what went and what was kept (models and reports derived from it), also audited.
+    """
     dataset = get_dataset_for_owner(request, dataset.pk)
     path = dataset.path
     parked = path.with_name(f".{path.name}.deleting")
@@ -273,7 +278,17 @@ def delete_dataset(request, dataset: Dataset) -> None:
         raise
     parked.unlink(missing_ok=True)
     dataset.pk = dataset_id
-    record(request, Action.DELETE, target=dataset, node=dataset.node, file_found=had_file)
+    forgotten = forget_dataset(dataset_id, dataset.node_id)
+    record(
+        request,
+        Action.DELETE,
+        target=dataset,
+        node=dataset.node,
+        file_found=had_file,
+        derived_files_deleted=forgotten.deleted_files,
+        derived_outputs_kept=forgotten.kept[:50],
+    )
+    return forgotten
 
 
 def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
