@@ -6,6 +6,7 @@ Every variable is documented with its default in `.env.example`; `console.checks
 unsafe combinations.
 """
 
+import os
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -22,6 +23,11 @@ from console.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Everything this process creates (database, uploads, datasets, run outputs, the secret key) is
+# readable by the server's user only: directories 0700, files 0600. Set before anything is
+# created; `manage.py storage_check --fix-permissions` tightens what older versions left.
+os.umask(0o077)
 
 DATA_DIR = Path(envstr("PRIVPAD_DATA_DIR", "var"))
 if not DATA_DIR.is_absolute():
