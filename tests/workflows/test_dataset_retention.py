@@ -30,7 +30,9 @@ def test_deleting_a_dataset_deletes_its_derived_tables(finished, credit, alice, 
     reports = [a for a in kept if not a.node_run.node_id.startswith("shop")]
     assert {a.kind for a in reports} == {"rule", "report"}
     bobs = _artifacts(finished, bob)
-    assert tables and reports and bobs
+    assert tables
+    assert reports
+    assert bobs
     assert all(a.path.exists() for a in tables)
 
     assert api_alice.delete(f"/api/v1/datasets/{credit.pk}/").status_code == 204
