@@ -20,12 +20,6 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.workflows.conftest import (  # noqa: F401 - fixtures
-    credit,
-    credit_pipeline,
-    pipeline_factory,
-    shop,
-)
 from tests.workflows.runs import run_now
 from workflows.models import Artifact, Status
 
