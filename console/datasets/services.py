@@ -35,7 +35,7 @@ from console.datasets.models import Authorization, Dataset
 from console.datasets.schema import CsvError, profile_csv, read_rows
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
-from workflows.retention import Forgotten, forget_dataset
+from workflows.erasure import Forgotten, forget_dataset
 
 NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
@@ -258,7 +258,7 @@ def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None
 
 def delete_dataset(request, dataset: Dataset) -> Forgotten:
     """Remove the dataset's row (its authorisations go with it), its file and the row-level
-    tables runs derived from it at its node (`workflows.retention`); owner only.
+    tables runs derived from it at its node (`workflows.erasure`); owner only.
 
     Returns what went and what was kept (models and reports derived from it), also audited.
     """
