@@ -9,8 +9,15 @@ fastest run and all runs alongside, because other programs on a shared machine s
 `--trunc-mode` picks SEMI2K's truncation (`auto`: local for 2 parties, as SPU; `exact`: one
 opened word per truncated element); ABY3 always uses its own.
 
-    .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--repeat N] [--only NAME ...]
-        [--trunc-mode auto|local|exact]
+Kernels named `*_checked` are the guarded versions `SecretTensor` runs
+(`core.mpc.kernels.domains`) on an input whose interval is unknown, the worst case: the range
+check (one comparison circuit plus one opened bit) or the clamp is included. Comparing them
+with the raw kernel of the same name gives the overhead of `range_checks`; an input with a
+known interval inside the domain costs nothing extra. `--size N` runs every kernel but matmul
+on N elements.
+
+    .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--size N] [--repeat N]
+        [--only NAME ...] [--trunc-mode auto|local|exact]
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from core.mpc.config import RuntimeConfig  # noqa: E402
 from core.mpc.context import MPCContext  # noqa: E402
 from core.mpc.correlated import DEALER, TrustedDealer  # noqa: E402
 from core.mpc.fixedpoint import FixedPoint  # noqa: E402
-from core.mpc.kernels import activations, arith, compare, nonlinear  # noqa: E402
+from core.mpc.kernels import activations, arith, compare, domains, nonlinear  # noqa: E402
 from core.mpc.protocols import make_protocol  # noqa: E402
 
 
@@ -50,7 +57,7 @@ def _inputs(name: str, size: int, rng: np.random.Generator) -> tuple[list[np.nda
         "division": ([x, pos], x / pos),
         "exp": ([x], np.exp(x)),
     }
-    return table[name]
+    return table[name.removesuffix("_checked")]
 
 
 KERNELS = {
@@ -61,6 +68,11 @@ KERNELS = {
     "reciprocal": nonlinear.reciprocal,
     "division": nonlinear.div_ss,
     "exp": nonlinear.exp,
+    # the guarded kernels with an unknown input interval: check or clamp included
+    "sigmoid_real_checked": lambda c, x: domains.sigmoid(c, x, None, "x", "real")[0],
+    "reciprocal_checked": lambda c, x: domains.reciprocal(c, x, None, "x")[0],
+    "division_checked": lambda c, x, y: domains.div_ss(c, x, None, y, None, "x")[0],
+    "exp_checked": lambda c, x: domains.exp(c, x, None, "x")[0],
 }
 
 
@@ -148,6 +160,10 @@ PLAN = [
     ("SEMI2K", 2, "reciprocal", 10**6),
     ("SEMI2K", 2, "division", 10**6),
     ("SEMI2K", 2, "exp", 10**6),
+    ("SEMI2K", 2, "sigmoid_real_checked", 10**6),
+    ("SEMI2K", 2, "reciprocal_checked", 10**6),
+    ("SEMI2K", 2, "division_checked", 10**6),
+    ("SEMI2K", 2, "exp_checked", 10**6),
     ("ABY3", 3, "multiply", 10**6),
     ("ABY3", 3, "matmul", 512),
     ("ABY3", 3, "less", 10**6),
@@ -175,6 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes / 100 (matmul 128)")
     parser.add_argument("--only", nargs="*", help="kernel names to run")
+    parser.add_argument("--size", type=int, help="elements for every kernel but matmul")
     parser.add_argument("--repeat", type=int, default=3, help="runs per kernel (median kept)")
     parser.add_argument(
         "--trunc-mode",
@@ -190,6 +207,8 @@ def main() -> None:
             continue
         if args.quick:
             size = 128 if name == "matmul" else size // 100
+        if args.size and name != "matmul":
+            size = args.size
         results.append(
             bench_repeated(protocol, parties, name, size, max(1, args.repeat), args.trunc_mode)
         )

@@ -1,4 +1,5 @@
-"""Small helpers that read typed settings from environment variables.
+"""Small helpers that read typed settings from environment variables (and turn URLs into the
+configuration dicts Django and channels take).
 
 Every variable read here is listed, with its default, in `.env.example`.
 """
@@ -96,3 +97,20 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported (use postgres:// or sqlite:///)"
     )
+
+
+# A websocket consumer waits for its next event with a blocking pop that Redis ends after
+# `RedisChannelLayer.brpop_timeout` (5 s). redis-py 8 gives every read a 5 s socket timeout by
+# default: an idle consumer (a run waiting in the queue, a long step without progress) then
+# raised "Timeout reading from" and daphne closed its socket (1011), losing every later event.
+# Reads may wait longer than the pop, and still fail on a dead connection.
+REDIS_SOCKET_TIMEOUT_SECONDS = 30
+
+
+def redis_channel_layer(url: str, capacity: int) -> dict:
+    """The channels_redis layer on REDIS_URL, each channel holding up to `capacity` messages."""
+    host = {"address": url, "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [host], "capacity": capacity},
+    }

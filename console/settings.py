@@ -20,6 +20,7 @@ from console.env import (
     envlist,
     envstr,
     persistent_secret_key,
+    redis_channel_layer,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "console.api",
     "console.demo",
     "console.pipelines",
+    "console.approvals",
     "workflows",
 ]
 
@@ -138,12 +140,7 @@ REDIS_URL = envstr("REDIS_URL", "")
 # a page busy drawing must not lose a run's status events.
 CHANNEL_CAPACITY = 1000
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, CHANNEL_CAPACITY)}
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -167,6 +164,9 @@ else:
             "OPTIONS": {"max_workers": envint("PRIVPAD_RUN_THREADS", 2, minimum=1)},
         }
     }
+# Disclosure: the fewest rows behind any aggregate one party's data gives to another party
+# (curve points and bins of an evaluation, statistics of another party's columns).
+PRIVPAD_DISCLOSURE_MIN_ROWS = envint("PRIVPAD_DISCLOSURE_MIN_ROWS", 20, minimum=2)
 # How workflows reads console facts (projects, parties, authorised datasets): see workflows.ports.
 PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 
@@ -247,6 +247,10 @@ SECURE_SSL_REDIRECT = PRIVPAD_TLS
 SECURE_HSTS_SECONDS = envint("PRIVPAD_HSTS_SECONDS", 31536000, minimum=0) if PRIVPAD_TLS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRIVPAD_TLS
 SECURE_HSTS_PRELOAD = PRIVPAD_TLS and envbool("PRIVPAD_HSTS_PRELOAD", False)
+
+# Run outputs: the table outputs of a pipeline's runs older than its last N are removed after
+# each run (models, reports and outputs kept runs reuse stay; workflows.retention). 0: keep all.
+PRIVPAD_KEEP_RUNS = envint("PRIVPAD_KEEP_RUNS", 20, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True
 # Sessions end after this much inactivity (console.accounts.sessions.IdleSessionMiddleware).

@@ -13,6 +13,8 @@ urlpatterns = [
     path("datasets/", include("console.datasets.urls")),
     path("audit/", include("console.audit.urls")),
     path("pipelines/", include("console.pipelines.urls")),
+    path("approvals/", include("console.approvals.urls")),
+    path("runs/", include("console.pipelines.runs_urls")),
     path("api/v1/", include("console.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -4,6 +4,10 @@ Every error names the bad value. Callers above the engine (workflows, console) t
 into user-facing messages; they never need to parse the text.
 """
 
+from __future__ import annotations
+
+import math
+
 
 class EngineError(Exception):
     """Base class of every error the engine raises on purpose."""
@@ -27,6 +31,65 @@ class UnsupportedOperation(EngineError):
 
 class EncodingError(EngineError):
     """A value cannot be encoded (unsupported dtype, out of fixed-point range, ...)."""
+
+
+DEFAULT_RANGE_FIX = (
+    "scale the input (for example standardise it) or choose more integer bits (fewer "
+    "fxp_fraction_bits; core.mpc.precision.plan_precision picks them from the data)"
+)
+
+
+def format_bound(bound: float) -> str:
+    """A bound for people: '2^43 (8.8e+12)' for powers of two, '11.09' otherwise."""
+    if bound > 0 and math.isfinite(bound):
+        exponent = math.log2(bound)
+        if exponent == int(exponent) and abs(exponent) >= 4:
+            return f"2^{int(exponent)} ({bound:.3g})"
+    return f"{bound:.6g}"
+
+
+class RangeError(EncodingError):
+    """A value or a result is outside the range its fixed-point encoding or kernel can hold.
+
+    `operation` names what refused (e.g. "SPU input", "multiply", "exp"), `bound` is the safe
+    limit that was exceeded (a magnitude, or the edge of the kernel's domain) and `label` the
+    name the caller gave the input (a column, a dataset), when known. The message names all
+    three and the fix; it carries no secret value, only public bounds, so it may cross parties.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        bound: float,
+        problem: str,
+        *,
+        label: str | None = None,
+        fix: str | None = None,
+    ):
+        self.operation = operation
+        self.bound = float(bound)
+        self.problem = problem
+        self.label = label
+        self.fix = DEFAULT_RANGE_FIX if fix is None else fix
+        where = f"{operation} of {label!r}" if label else operation
+        super().__init__(f"{where}: {problem} (safe bound {format_bound(self.bound)}); {self.fix}")
+
+    def with_label(self, label: str | None) -> RangeError:
+        """The same error naming the caller's input (e.g. a column), for re-raising above."""
+        return RangeError(self.operation, self.bound, self.problem, label=label, fix=self.fix)
+
+    def __reduce__(self):
+        return _rebuild_range_error, (
+            self.operation,
+            self.bound,
+            self.problem,
+            self.label,
+            self.fix,
+        )
+
+
+def _rebuild_range_error(operation, bound, problem, label, fix) -> RangeError:
+    return RangeError(operation, bound, problem, label=label, fix=fix)
 
 
 class LinkError(EngineError):

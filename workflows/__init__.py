@@ -19,10 +19,15 @@ Map:
   `events` (channel-layer publishing, thread-safe for the in-memory layer), `tasks` and
   `backends` (Django Tasks API: embedded thread pool or django-tasks-db workers),
   `recovery` (runs left behind by a dead process become "interrupted").
+- `redaction` (a failure's text at its party, a redacted one elsewhere), `revocation` (runs
+  stopped when consent is withdrawn), `ownership` (who changes a pipeline).
+- `disclosure/`: the disclosure plan computed from every component's declarations, standing
+  policies, owner consent (approvals bound to the plan's fingerprint) and the privacy ledger.
 - `api/`, `api_urls`, `consumers`, `routing`: REST API and websocket.
 
 Privacy: a party's data files are read only by code running "at" that party
 (`RunContext.at`, `ArtifactData.read_table(party)`); outputs land in the owner's storage
 (`NODE_STORAGE_DIR/<node>/runs/<run>/<node id>/`); each node's users download only their own
-artifacts; reports are the explicit reveal of aggregates to every project party.
+artifacts; every project party receives its own copy of a report: in full where the data is its
+own, as aggregates of at least k rows otherwise (`components/aggregates`).
 """

@@ -3,7 +3,14 @@
 Session-authenticated (AuthMiddlewareStack); only users whose node is a member of the run's
 project may connect (others are refused with close code 4403, anonymous users with 4401).
 Events arrive from the run's channel group (see `workflows.events`) and are forwarded as JSON
-with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`.
+with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`,
+`node.warning`.
+
+Each user sees messages as its party may (`workflows.redaction`): events carry a failure's
+public text, and the consumer swaps in the full text for users of the failing party. The
+consumer also listens on the project's group: on `project.membership` it checks that its user
+still belongs (active, its node not disabled, the node still a member) and closes the socket
+(4403) if not, so a removed member's or a disabled node's open page stops receiving at once.
 """
 
 from __future__ import annotations
@@ -12,26 +19,56 @@ import asyncio
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from workflows import events, state
 from workflows.api.fields import MAX_ID
-from workflows.models import Run
+from workflows.models import NodeRun, Run
 from workflows.ports import console_port
+from workflows.redaction import viewer_party
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+DISABLED = "disabled"  # a node status: its users take part in nothing
 
 
 @database_sync_to_async
-def _may_watch(user, run_id: int) -> bool:
+def _watchable(user, run_id: int) -> tuple[int, str | None] | None:
+    """(project id, the user's party) if the user may watch the run, else None."""
     run = Run.objects.select_related("pipeline").filter(pk=run_id).first()
-    return run is not None and console_port().is_member(user, run.pipeline.project_id)
+    if run is None or not console_port().is_member(user, run.pipeline.project_id):
+        return None
+    return run.pipeline.project_id, viewer_party(user)
 
 
 @database_sync_to_async
-def _snapshot(run_id: int) -> dict | None:
+def _still_member(user, project_id: int) -> bool:
+    """The user, as the database has it now, is active, its node is not disabled, and the node
+    is still a member of the project."""
+    current = get_user_model().objects.select_related("node").filter(pk=user.pk).first()
+    if current is None or not current.is_active:
+        return False
+    if getattr(getattr(current, "node", None), "status", "") == DISABLED:
+        return False
+    return console_port().is_member(current, project_id)
+
+
+@database_sync_to_async
+def _snapshot(run_id: int, viewer: str | None) -> dict | None:
     run = Run.objects.filter(pk=run_id).first()  # None if deleted since the check
-    return state.run_state(run) if run is not None else None
+    return state.run_state(run, viewer) if run is not None else None
+
+
+@database_sync_to_async
+def _full_message(run_id: int, node_id: str) -> str | None:
+    node = NodeRun.objects.filter(run_id=run_id, node_id=node_id).only("message").first()
+    return node.message if node is not None else None
+
+
+@database_sync_to_async
+def _run_message(run_id: int, viewer: str) -> str | None:
+    run = Run.objects.filter(pk=run_id).first()
+    return state.run_message(run, viewer) if run is not None else None
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -42,17 +79,23 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             return
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         # An id no database row can have is an unknown run (and would overflow the query).
-        if self.run_id > MAX_ID or not await _may_watch(user, self.run_id):
+        watchable = await _watchable(user, self.run_id) if self.run_id <= MAX_ID else None
+        if watchable is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.project_id, self.party = watchable
         # Run threads publish to the in-memory layer on this loop (it is not thread-safe).
         events.bind_loop(asyncio.get_running_loop())
-        # Join the group before reading the snapshot: an event published in between is then
+        # Join the groups before reading the snapshot: an event published in between is then
         # delivered after the snapshot (and is at worst a repeat of what it already shows),
         # instead of being lost.
-        self.group = events.group_name(self.run_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        snapshot = await _snapshot(self.run_id)
+        self.groups_joined = [
+            events.group_name(self.run_id),
+            events.project_group_name(self.project_id),
+        ]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        snapshot = await _snapshot(self.run_id, self.party)
         if snapshot is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -60,10 +103,38 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "run.snapshot", "run": snapshot})
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in getattr(self, "groups_joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def forward(self, event: dict) -> None:
         await self.send_json(event)
 
-    run_status = node_status = node_progress = node_log = forward
+    async def node_status(self, event: dict) -> None:
+        if self.party and event.get("party") == self.party:
+            # This party's own failure: its users read the full text.
+            full = await _full_message(self.run_id, event["node"])
+            event = event | {"message": full if full is not None else event.get("message")}
+        await self.send_json(event)
+
+    async def project_membership(self, event: dict) -> None:
+        if not await _still_member(self.scope["user"], self.project_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    async def node_log(self, event: dict) -> None:
+        line = event.get("line") or {}
+        if self.party and line.get("party") == self.party and line.get("redacted"):
+            # This party's own failure line: its users read the full reason.
+            full = await _full_message(self.run_id, event["node"])
+            if full is not None:
+                line = line | {"message": f"failed at {self.party}: {full}", "redacted": False}
+                event = event | {"line": line}
+        await self.send_json(event)
+
+    async def run_status(self, event: dict) -> None:
+        if self.party and event.get("status") == "failed":
+            # The run's message names the first failure's reason as this party may read it.
+            message = await _run_message(self.run_id, self.party)
+            event = event | {"message": message if message is not None else event["message"]}
+        await self.send_json(event)
+
+    node_progress = node_warning = forward

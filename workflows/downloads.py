@@ -6,21 +6,14 @@ output table would sit in the server's memory. Under ASGI the file is therefore 
 chunk through an asynchronous iterator (each read in a thread, so the event loop never
 blocks). Under WSGI (the test client, pytest-django's live server) FileResponse streams as is.
 
-CSV downloads are rewritten on the way out so that no cell runs as a spreadsheet formula
-(CSV injection): a cell (header cells included: a pipeline parameter can name a column of
-another party's output) that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
-leading `'`, which spreadsheets show as text and do not evaluate. A tab keeps its place after
-the quote (it was itself a neutraliser that readers strip). Plain numbers such as `-1.5` stay
-numbers. Artifacts on disk stay exactly as components wrote them: only what leaves the console
-for a spreadsheet is changed, by `neutralise_cell`, the one rule every CSV export uses.
+Tables are stored as Arrow files but always downloaded as CSV (`table_download`): the CSV is
+produced batch by batch while it streams (`workflows.tabular.export`), so its length is not
+known in advance and the response has no Content-Length.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -28,37 +21,9 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from workflows.tabular.export import csv_chunks
+
 CHUNK_BYTES = 256 * 1024
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def neutralise_cell(value: str) -> str:
-    """`value`, prefixed with `'` when a spreadsheet would evaluate it as a formula."""
-    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def neutralised_csv(path: Path) -> Iterator[bytes]:
-    """The UTF-8 CSV at `path` with every cell neutralised, in chunks of about CHUNK_BYTES."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    with path.open(encoding="utf-8", newline="") as handle:
-        for record in csv.reader(handle):
-            writer.writerow([neutralise_cell(cell) for cell in record])
-            if buffer.tell() >= CHUNK_BYTES:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-async def _in_threads(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    done = object()
-    while (chunk := await asyncio.to_thread(next, chunks, done)) is not done:
-        yield chunk
 
 
 async def _chunks(path: Path) -> AsyncIterator[bytes]:
@@ -71,13 +36,8 @@ async def _chunks(path: Path) -> AsyncIterator[bytes]:
 
 
 def file_download(request, path: Path, filename: str, content_type: str = "text/csv"):
-    """An attachment response for `path`, streamed in chunks whatever the server.
-
-    A `.csv` file is served neutralised (see the module docstring), so with no Content-Length.
-    """
+    """An attachment response for `path`, streamed in chunks whatever the server."""
     django_request = getattr(request, "_request", request)  # DRF wraps Django's request
-    if path.suffix.lower() == ".csv":
-        return _csv_download(django_request, path, filename)
     if not isinstance(django_request, ASGIRequest):
         return FileResponse(path.open("rb"), as_attachment=True, filename=filename)
     response = StreamingHttpResponse(_chunks(path), content_type=content_type)
@@ -86,9 +46,18 @@ def file_download(request, path: Path, filename: str, content_type: str = "text/
     return response
 
 
-def _csv_download(django_request, path: Path, filename: str) -> StreamingHttpResponse:
-    chunks = neutralised_csv(path)
-    streamed = _in_threads(chunks) if isinstance(django_request, ASGIRequest) else chunks
-    response = StreamingHttpResponse(streamed, content_type="text/csv; charset=utf-8")
+async def _async_pieces(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Each piece of a synchronous generator, produced in a thread."""
+    done = object()
+    while (piece := await asyncio.to_thread(next, pieces, done)) is not done:
+        yield piece
+
+
+def table_download(request, path: Path, filename: str):
+    """A CSV attachment of the table at `path`, converted while it streams."""
+    django_request = getattr(request, "_request", request)
+    pieces = csv_chunks(path)
+    body = _async_pieces(pieces) if isinstance(django_request, ASGIRequest) else pieces
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -1,7 +1,10 @@
 """Live run events on the channel layer: group `run-<id>`, dotted types.
 
-Event types: `run.status`, `node.status`, `node.progress`, `node.log` (consumers turn the dots
-into handler names and forward the JSON unchanged).
+Event types: `run.status`, `node.status`, `node.progress`, `node.log` (a line with its level),
+`node.warning` (consumers turn the dots into handler names and forward the JSON, with a
+failure's full text swapped in for the failing party's users). Group `project-<id>` carries
+`project.membership` when the project's members change: every run consumer of the project
+checks that its user still belongs, and closes the socket if not.
 
 The in-memory channel layer (embedded default) is not thread-safe and belongs to the event loop
 of the server: run threads must not call it directly. The websocket consumer binds that loop
@@ -30,6 +33,10 @@ _listeners: list[Callable[[dict], None]] = []
 
 def group_name(run_id: int) -> str:
     return f"run-{run_id}"
+
+
+def project_group_name(project_id: int) -> str:
+    return f"project-{project_id}"
 
 
 def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -64,6 +71,18 @@ def publish(run_id: int, event_type: str, **payload) -> None:
         listeners = list(_listeners)
     for listener in listeners:
         listener(message)
+    _group_send(group_name(run_id), message)
+
+
+def membership_changed(project_id: int) -> None:
+    """Tell the project's run consumers to check that their users still belong."""
+    _group_send(
+        project_group_name(project_id), {"type": "project.membership", "project": project_id}
+    )
+
+
+def _group_send(group: str, message: dict) -> None:
+    event_type = message["type"]
     layer = get_channel_layer()
     if layer is None:
         return
@@ -71,9 +90,9 @@ def publish(run_id: int, event_type: str, **payload) -> None:
         if isinstance(layer, InMemoryChannelLayer):
             loop = _bound_loop()
             if loop is not None:
-                coroutine = layer.group_send(group_name(run_id), message)
+                coroutine = layer.group_send(group, message)
                 asyncio.run_coroutine_threadsafe(coroutine, loop)
         else:
-            async_to_sync(layer.group_send)(group_name(run_id), message)
+            async_to_sync(layer.group_send)(group, message)
     except Exception:  # noqa: BLE001 - a broken channel layer must not fail the run
-        logger.warning("Could not publish %s for run %s", event_type, run_id, exc_info=True)
+        logger.warning("Could not publish %s to %s", event_type, group, exc_info=True)

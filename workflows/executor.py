@@ -1,13 +1,26 @@
 """Execute a run: nodes in topological order, each component's `run` with a RunContext.
 
 - The run re-validates its snapshot against the project as it is now (parties, authorised
-  datasets): revoking a dataset stops later runs that read it.
+  datasets, nodes' availability): revoking a dataset stops later runs that read it. Its
+  disclosure plan must still be the one it was started with, and every source party's consent
+  to that plan must hold (`workflows.disclosure.consent`), or nothing runs.
+- Each part of an output that a party receives is written to the run's privacy ledger
+  (`workflows.disclosure.ledger`) with the plan's entries for it.
 - Nodes outside the run's scope that an in-scope node needs provide their latest output for
   the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
   in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
-- A failure marks its node failed with the error and the party it happened at, skips every
-  node that depends on it, and keeps every finished output (other branches go on).
+- A failure marks its node failed with the error and the party it happened at, writes that
+  reason as an error line of the node's log (so it streams to the log drawer), skips every
+  node that depends on it, and keeps every finished output (other branches go on). The run's
+  message names the first failed node by its component's label and id, with its reason:
+  "failed at SS-LR training (train): <reason>".
+- A component's warnings (`RunContext.warn`) are recorded on its node and logged.
 - Cancellation stops running work at its next progress point; nodes not started are cancelled.
+- Revocation (`workflows.revocation`: consent behind the run withdrawn) stops it the same way,
+  and the run ends "revoked": the running node's outputs are discarded, nodes not started are
+  revoked, and any output recorded at or after the revocation is withdrawn.
+- A failure at a party records its full text for that party and a redacted one for the others
+  (`workflows.redaction`).
 """
 
 from __future__ import annotations
@@ -22,10 +35,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.errors import PartyFailure
-from workflows import state
+from workflows import redaction, retention, state
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
+from workflows.disclosure import consent, ledger
 from workflows.graph import Graph, parse_graph
 from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
@@ -122,6 +136,7 @@ def execute_run(run_id: int) -> str:
         state.set_run_status(run, Status.FAILED, f"internal error: {error}")
     finally:
         token.close()
+    retention.apply_after_run(run)
     return run.status
 
 
@@ -136,18 +151,34 @@ class RunExecution:
         self.project = port.project(self.run.pipeline.project_id)
         self.sources = port.sources(self.project.id)
         self.graph = parse_graph(self.run.snapshot)
-        self.checked = validate(self.graph, registry(), tuple(self.project.parties), self.sources)
+        parties, unavailable = tuple(self.project.parties), self.project.unavailable
+        self.checked = validate(self.graph, registry(), parties, self.sources, unavailable)
         if not self.checked.ok:
             problem = self.checked.problems[0]
             self.close_all(Status.SKIPPED, "the pipeline is not valid any more")
             message = f"the pipeline is not valid any more: {problem.node}: {problem.message}"
             state.set_run_status(self.run, Status.FAILED, message)
             return
+        refusal = self._consent_problem()
+        if refusal:
+            self.close_all(Status.SKIPPED, refusal)
+            state.set_run_status(self.run, Status.FAILED, refusal)
+            return
         self.prints = fingerprints(self.graph, self.checked, self.sources)
         needed = self._needed()
         for node_id in self.checked.order:
             self._step(self.nodes[node_id], needed)
         self._finish()
+
+    def _consent_problem(self) -> str:
+        """Why the run may not execute its plan (empty when it may)."""
+        plan, started_with = self.checked.plan, self.run.disclosure_fingerprint
+        if started_with and plan.fingerprint != started_with:
+            return "the disclosure plan changed since the run was started: start it again"
+        missing = consent.missing_consent(self.run.pipeline, plan)
+        if missing:
+            return f"no approval of the disclosure plan by {', '.join(missing)}"
+        return ""
 
     def _needed(self) -> set[str]:
         """In-scope nodes and the out-of-scope nodes whose outputs they read."""
@@ -160,7 +191,7 @@ class RunExecution:
             state.set_node_status(node, Status.SKIPPED, "outside the run's scope")
             return
         if self.cancelled():
-            state.set_node_status(node, Status.CANCELLED, "the run was cancelled")
+            self._stopped(node, "the run was cancelled")
             return
         if not node.in_scope:
             # Out of scope but read by an in-scope node: its latest output for this config.
@@ -185,6 +216,8 @@ class RunExecution:
 
     def _reuse(self, node: NodeRun, origin: NodeRun, outputs: dict) -> None:
         node.reused_from, self.outputs[node.node_id] = origin, outputs
+        for warning in origin.warnings:  # they hold for the output, wherever it is used
+            state.add_node_warning(node, warning["message"])
         state.set_node_status(node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}")
 
     def _inputs(self, node_id: str) -> dict[str, ArtifactData]:
@@ -208,31 +241,38 @@ class RunExecution:
             output_dir=lambda party: storage_root(party) / relative,
             on_progress=lambda percent: state.set_node_progress(node, percent),
             on_log=lambda message: state.add_node_log(node, message),
+            on_warn=lambda message: state.add_node_warning(node, message),
             cancelled=self.cancelled,
             sources=self.sources,
             requested_by=self._requesting_party(),
+            min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
         )
         state.set_node_status(node, Status.RUNNING)
         try:
             component.run(context)
             self._check_written(context)
         except RunCancelled:
-            self._discard(context, node, Status.CANCELLED, "cancelled by the user")
+            self._discard_stopped(context, node)
             return
         except PartyFailure as failure:
             if isinstance(failure.error, RunCancelled):
                 # Raised at a progress point inside a party's thread (run_spmd wraps it).
-                self._discard(context, node, Status.CANCELLED, "cancelled by the user")
+                self._discard_stopped(context, node)
                 return
-            message = f"{type(failure.error).__name__}: {failure.error}"
-            self._discard(context, node, Status.FAILED, message, failure.party)
+            error = redaction.describe(failure.error, node.node_id, failure.party)
+            self._discard(context, node, Status.FAILED, error)
             return
         except Exception as error:  # noqa: BLE001 - any component error fails only its node
             logger.info("Node %s of run %s failed", node.node_id, self.run.pk, exc_info=True)
-            self._discard(context, node, Status.FAILED, f"{type(error).__name__}: {error}")
+            self._discard(context, node, Status.FAILED, redaction.describe(error, node.node_id))
+            return
+        if self.cancelled.revocation() is not None:
+            # Consent went while the node ran: what it wrote is not delivered.
+            self._discard_stopped(context, node)
             return
         node.comm_bytes = self._comm(context)
         self.outputs[node.node_id] = self._record(node, context)
+        ledger.record(self.run, node, context.written, self.project.parties)
         state.set_node_status(node, Status.SUCCEEDED)
 
     def _check_written(self, context: RunContext) -> None:
@@ -246,12 +286,30 @@ class RunExecution:
     def _comm(self, context: RunContext) -> dict[str, int]:
         return {party: context.comm.sent_by(party) for party in self.project.parties}
 
-    def _discard(self, context, node, status, message, party="") -> None:
-        """Remove a node's partial outputs; finished outputs of other nodes stay."""
+    def _stopped(self, node: NodeRun, cancelled: str) -> None:
+        """Mark a node stopped by a cancel (`cancelled` says how) or by a revocation."""
+        reason = self.cancelled.revocation()
+        if reason is not None:
+            state.set_node_status(node, Status.REVOKED, f"stopped: {reason}")
+        else:
+            state.set_node_status(node, Status.CANCELLED, cancelled)
+
+    def _discard_stopped(self, context: RunContext, node: NodeRun) -> None:
+        self._remove_outputs(context, node)
+        node.comm_bytes = self._comm(context)
+        self._stopped(node, "cancelled by the user")
+
+    def _remove_outputs(self, context: RunContext, node: NodeRun) -> None:
         for party in {p for files in context.written.values() for p in files}:
             shutil.rmtree(storage_root(party) / node_dir(self.run.pk, node.node_id), True)
+
+    def _discard(self, context, node, status, error: redaction.NodeError) -> None:
+        """Remove a node's partial outputs; finished outputs of other nodes stay."""
+        self._remove_outputs(context, node)
         node.comm_bytes = self._comm(context)
-        state.set_node_status(node, status, message, party)
+        state.set_node_status(node, status, error.full, error.party, error.public)
+        if status == Status.FAILED:
+            state.log_failure(node)
 
     def _record(self, node: NodeRun, context: RunContext) -> dict[str, ArtifactData]:
         outputs = {}
@@ -273,17 +331,42 @@ class RunExecution:
 
     def close_all(self, status: str, message: str) -> None:
         for node in self.nodes.values():
+            running = node.status == Status.RUNNING
             if node.status in (Status.PENDING, Status.RUNNING):
                 state.set_node_status(node, status, message)
+            if running and status == Status.FAILED:
+                state.log_failure(node)
 
     def _finish(self) -> None:
         statuses = {node.status for node in self.nodes.values()}
         failed = sorted(n.node_id for n in self.nodes.values() if n.status == Status.FAILED)
-        if Status.CANCELLED in statuses:
+        reason = self.cancelled.revocation()
+        if reason is not None:
+            for node_run_id in withdraw_outputs(self.run):
+                # Finished just as consent went: its outputs are withdrawn, so it is revoked.
+                node = next(n for n in self.nodes.values() if n.pk == node_run_id)
+                state.set_node_status(node, Status.REVOKED, f"outputs withdrawn: {reason}")
+            state.set_run_status(self.run, Status.REVOKED, f"stopped: {reason}")
+        elif Status.CANCELLED in statuses:
             state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
         elif failed:
-            state.set_run_status(self.run, Status.FAILED, f"failed: {', '.join(failed)}")
+            state.set_run_status(
+                self.run, Status.FAILED, state.failure_summary(self.nodes.values())
+            )
         elif any(n.in_scope and n.status != Status.SUCCEEDED for n in self.nodes.values()):
             state.set_run_status(self.run, Status.FAILED, "some nodes could not run")
         else:
             state.set_run_status(self.run, Status.SUCCEEDED, "")
+
+
+def withdraw_outputs(run: Run) -> set[int]:
+    """Remove what the run recorded at or after its revocation (rows and files): once consent
+    is withdrawn, nothing more is delivered to anyone. Returns the node runs concerned."""
+    run.refresh_from_db(fields=["revoked_at", "revoke_reason"])
+    late = Artifact.objects.filter(node_run__run=run, created_at__gte=run.revoked_at)
+    withdrawn = set()
+    for artifact in late:
+        artifact.path.unlink(missing_ok=True)
+        withdrawn.add(artifact.node_run_id)
+        artifact.delete()
+    return withdrawn

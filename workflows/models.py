@@ -1,4 +1,4 @@
-"""Pipelines, runs, node runs and artifacts.
+"""Pipelines, runs, node runs and artifacts; disclosure approvals and the privacy ledger.
 
 Console objects are referenced by string ("projects.Project", "nodes.Node"): a database-level
 relation, with no import of console code. Artifact paths are relative to the owning node's
@@ -25,6 +25,13 @@ class Pipeline(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Besides its creator, the users who may edit it (chosen by the creator or the project's
+    # owner node); everyone else in the project reads it (`workflows.ownership`).
+    editors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="editable_pipelines"
+    )
+    # Deleting a pipeline archives it: its runs and every party's results stay.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "name"]
@@ -41,10 +48,19 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     SKIPPED = "skipped", "Skipped"
     INTERRUPTED = "interrupted", "Interrupted"
+    # Consent was withdrawn while it ran (`workflows.revocation`): stopped, nothing delivered.
+    REVOKED = "revoked", "Revoked"
 
 
 FINISHED = frozenset(
-    {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.SKIPPED, Status.INTERRUPTED}
+    {
+        Status.SUCCEEDED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.SKIPPED,
+        Status.INTERRUPTED,
+        Status.REVOKED,
+    }
 )
 
 
@@ -58,6 +74,10 @@ class Run(models.Model):
     snapshot = models.JSONField()
     message = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # When consent behind the run was withdrawn (a revoked authorisation, a removed member, a
+    # disabled node, a rejected approval), and why in words free of data values.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=300, blank=True)
     # "host:pid" of the process executing the run (restart recovery checks it is alive).
     executor = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -66,6 +86,11 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The disclosure plan the run was started with (workflows.disclosure.plan.Plan.to_dict()),
+    # its fingerprint, and how each source party consented: {party: approval id or "policy"}.
+    disclosure = models.JSONField(default=dict, blank=True)
+    disclosure_fingerprint = models.CharField(max_length=64, blank=True)
+    consents = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -87,8 +112,15 @@ class NodeRun(models.Model):
     in_scope = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    # [{"time", "message", "level"}]; level "info", "warning" or "error" (older lines: none).
     logs = models.JSONField(default=list)
+    # [{"time", "message"}]: problems a node found in its inputs or results that did not stop
+    # it (e.g. unscaled features); shown on the node, in its results and in the log.
+    warnings = models.JSONField(default=list)
+    # The full message (a failure's own text: the failing party's view) and the one every
+    # other party sees (`workflows.redaction`: no data values).
     message = models.TextField(blank=True)
+    public_message = models.TextField(blank=True)
     party = models.CharField(max_length=40, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     # {"party": bytes sent} by the engine while this node ran.
@@ -130,3 +162,89 @@ class Artifact(models.Model):
     @property
     def path(self) -> Path:
         return Path(settings.NODE_STORAGE_DIR) / self.party / self.relative_path
+
+
+class Approval(models.Model):
+    """A source party's decision on a pipeline's disclosure plan (bound to its fingerprint).
+
+    `plan` keeps the entries of that party exactly as its approvers saw them, with the words.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="approvals")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    party = models.CharField(max_length=40)
+    party_node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    plan = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("decide_approval", "Can approve or reject disclosures of the node's data"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "party", "fingerprint"], name="one_approval_per_plan_and_party"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party}'s approval of {self.pipeline} ({self.status})"
+
+
+class RunSource(models.Model):
+    """A dataset a run read (kept by id and name: the record outlives the dataset)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="sources")
+    dataset_id = models.BigIntegerField(db_index=True)
+    dataset_name = models.CharField(max_length=120)
+    party = models.CharField(max_length=40)
+    authorization_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["run", "party", "dataset_name"]
+
+    def __str__(self) -> str:
+        return f"{self.party}/{self.dataset_name} read by run {self.run_id}"
+
+
+class LedgerEntry(models.Model):
+    """What one party actually received from one output of a run, derived from others' data."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="ledger")
+    recipient = models.CharField(max_length=40)
+    recipient_node = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
+    node_id = models.CharField(max_length=64)
+    component = models.CharField(max_length=120)
+    port = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)  # the form: aggregate, model, ids, row_level
+    what = models.CharField(max_length=200)
+    min_group = models.PositiveIntegerField(null=True)
+    rows = models.BigIntegerField(null=True)
+    # [{"party", "dataset", "name", "role"}] of the source columns it derives from.
+    columns = models.JSONField(default=list)
+    source_parties = models.JSONField(default=list)
+    # {source party: approval id, or "policy" when a standing policy allowed it}.
+    consents = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "recipient", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} received {self.what} ({self.kind}) in run {self.run_id}"

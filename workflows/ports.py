@@ -10,7 +10,7 @@ dotted path, like Django's own back-ends, so the import arrow stays console -> w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +25,10 @@ class ProjectFacts:
     archived: bool
     # Party (node) name -> node id, in membership order.
     parties: dict[str, int]
+    # The node that owns the project (it manages members and may choose pipeline editors).
+    owner_node: int | None = None
+    # Parties whose node is disabled or offline -> that status: their data cannot be used.
+    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class SourceTable:
     fingerprint: str  # content hash and roles: changes when the data or the roles change
     columns: tuple[Column, ...]
     encoding: str = "utf-8"
+    rows: int | None = None
+    authorization_id: int | None = None
+    # The owner's standing policy on this authorisation (`workflows.disclosure.policy`).
+    policy: dict = field(default_factory=dict)
 
 
 class ConsolePort(Protocol):
@@ -54,7 +62,8 @@ class ConsolePort(Protocol):
         """Whether the user's node is a member of the project (websocket consumers ask)."""
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
-        """Datasets currently authorised (not revoked) to the project, by dataset id."""
+        """Datasets currently authorised (not revoked) to the project, by dataset id, the most
+        recently authorised first."""
 
     def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
         """Record `action` ("download", or "access_denied" for a refusal) in the audit log.

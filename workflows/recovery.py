@@ -55,7 +55,10 @@ def recover_interrupted_runs() -> int:
         return 0
     now = timezone.now()
     NodeRun.objects.filter(run_id__in=dead, status__in=[Status.PENDING, Status.RUNNING]).update(
-        status=Status.INTERRUPTED, message=INTERRUPTED_MESSAGE, finished_at=now
+        status=Status.INTERRUPTED,
+        message=INTERRUPTED_MESSAGE,
+        public_message=INTERRUPTED_MESSAGE,
+        finished_at=now,
     )
     Run.objects.filter(pk__in=dead).update(
         status=Status.INTERRUPTED, message=INTERRUPTED_MESSAGE, finished_at=now

@@ -6,15 +6,21 @@ else is 404, as if it did not exist); archived projects are read-only (409).
 
 from __future__ import annotations
 
+import threading
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
+from core.psi.kernels import warm_shared_pool
 from workflows import starters, state
+from workflows.api.fields import MAX_ID
 from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
+from workflows.disclosure import consent
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
-from workflows.models import Artifact, NodeRun, Pipeline, Run, Status
+from workflows.models import Artifact, NodeRun, Pipeline, Run, RunSource, Status
 from workflows.ports import ProjectFacts, console_port
 from workflows.recovery import executor_id
 from workflows.validation import Validation, validate
@@ -27,9 +33,12 @@ class ProjectArchived(Exception):
     """The project is archived: its pipelines are read-only."""
 
 
-def pipelines_for(user):
+def pipelines_for(user, include_archived: bool = False):
+    """Pipelines of the user's projects; deleted (archived) ones only with `include_archived`
+    (their runs and results stay visible to the parties that hold them)."""
     ids = console_port().visible_project_ids(user)
-    return Pipeline.objects.filter(project_id__in=ids)
+    pipelines = Pipeline.objects.filter(project_id__in=ids)
+    return pipelines if include_archived else pipelines.filter(archived_at__isnull=True)
 
 
 def get_pipeline(request, pk) -> Pipeline:
@@ -72,7 +81,7 @@ def _audit_refused_artifact(request, pk) -> None:
 
 def writable_project(request, project_id) -> ProjectFacts:
     port = console_port()
-    if not str(project_id).isdigit():
+    if not str(project_id).isdigit() or int(project_id) > MAX_ID:
         raise Http404("No such project.")
     # The console answers 404 (and audits the attempt) for non-members; platform admins may
     # read any project but only member nodes edit its pipelines.
@@ -82,6 +91,12 @@ def writable_project(request, project_id) -> ProjectFacts:
     if project.archived:
         raise ProjectArchived("The project is archived: its pipelines are read-only.")
     return project
+
+
+def audit_pipeline(request, pipeline: Pipeline, action: str, **detail) -> None:
+    """Record a pipeline event for the creator's node (the editor's node sees it too)."""
+    creator = getattr(getattr(pipeline.created_by, "node", None), "pk", None)
+    console_port().audit(request, action, pipeline, creator, **detail)
 
 
 def checked_graph(data) -> Graph:
@@ -98,11 +113,23 @@ def template_graph(project_id: int, template: str) -> Graph:
     return starters.build(template, list(project.parties), port.sources(project_id))
 
 
+def template_notes(project_id: int, template: str) -> list[str]:
+    """What the template chose or left to the user in this project (`starters.notes`)."""
+    port = console_port()
+    project = port.project(project_id)
+    return starters.notes(template, list(project.parties), port.sources(project_id))
+
+
 def validate_pipeline(pipeline: Pipeline, graph: Graph | None = None) -> Validation:
+    """Validate the graph and compute its disclosure plan (`Validation.plan`). A prediction
+    receiver other than the label owner is a flow of label-derived scores in that plan: it
+    needs the owner's approval (`workflows.disclosure.consent`) unless a standing policy allows
+    or refuses it outright."""
     port = console_port()
     project = port.project(pipeline.project_id)
     graph = graph or checked_graph(pipeline.graph)
-    return validate(graph, registry(), tuple(project.parties), port.sources(project.id))
+    parties, sources = tuple(project.parties), port.sources(project.id)
+    return validate(graph, registry(), parties, sources, project.unavailable)
 
 
 def export_document(pipeline: Pipeline) -> dict:
@@ -142,20 +169,42 @@ class RunRefused(Exception):
 
 
 def start_run(request, pipeline: Pipeline, scope: str, node: str | None, reuse: bool) -> Run:
-    """Validate, snapshot and enqueue a run; raise RunRefused listing every problem."""
-    writable_project(request, pipeline.project_id)
+    """Validate, check consent, snapshot and enqueue a run.
+
+    Raises RunRefused listing every problem, or `consent.ConsentMissing` when source parties
+    must first approve the disclosure plan (requests are sent); either is audited.
+    """
+    project = writable_project(request, pipeline.project_id)
     graph = checked_graph(pipeline.graph)
     checked = validate_pipeline(pipeline, graph)
     if not checked.ok:
+        _audit_run(request, pipeline, "run_refused", checked.plan, problems=len(checked.problems))
         raise RunRefused(checked.problems)
     try:
         in_scope = graph.scope(Scope(scope), node)
     except (GraphFormatError, ValueError) as error:
         raise ValidationError({"node": str(error)}, code="invalid_scope") from error
+    try:
+        consent.obtain(request, pipeline, checked.plan, project)
+    except consent.ConsentMissing as missing:
+        _audit_run(request, pipeline, "run_refused", checked.plan, reason=str(missing))
+        raise
     with transaction.atomic():
         run = create_run(pipeline, graph, checked, scope, node, reuse, request.user, in_scope)
         transaction.on_commit(lambda: enqueue(run))
+    _audit_run(request, pipeline, "run_start", checked.plan, run=run.pk)
     return run
+
+
+def _audit_run(request, pipeline: Pipeline, action: str, plan, **detail) -> None:
+    """Audited for the pipeline creator's node and every party whose data the run reads."""
+    project = console_port().project(pipeline.project_id)
+    parties = {d["party"] for d in plan.datasets.values()} if plan is not None else set()
+    creator = getattr(getattr(pipeline.created_by, "node", None), "pk", None)
+    nodes = {creator, *(project.parties[p] for p in parties if p in project.parties)}
+    fingerprint = plan.fingerprint if plan is not None else ""
+    for node_id in sorted(n for n in nodes if n is not None) or [None]:
+        console_port().audit(request, action, pipeline, node_id, fingerprint=fingerprint, **detail)
 
 
 def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None) -> Run:
@@ -164,6 +213,7 @@ def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None
     for entry in snapshot["nodes"]:
         # Pin the component versions the run was validated with.
         entry["version"] = checked.components[entry["id"]].version
+    plan = checked.plan
     run = Run.objects.create(
         pipeline=pipeline,
         scope=scope,
@@ -171,7 +221,21 @@ def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None
         reuse=reuse,
         snapshot=snapshot,
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        disclosure=plan.to_dict() if plan is not None else {},
+        disclosure_fingerprint=plan.fingerprint if plan is not None else "",
+        consents=_consents(pipeline, plan),
     )
+    if plan is not None:
+        RunSource.objects.bulk_create(
+            RunSource(
+                run=run,
+                dataset_id=dataset_id,
+                dataset_name=dataset["name"],
+                party=dataset["party"],
+                authorization_id=dataset["authorization"],
+            )
+            for dataset_id, dataset in plan.datasets.items()
+        )
     NodeRun.objects.bulk_create(
         NodeRun(
             run=run,
@@ -184,6 +248,28 @@ def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None
         for position, node_id in enumerate(checked.order)
     )
     return run
+
+
+def _consents(pipeline: Pipeline, plan) -> dict:
+    """{source party: the approval id it gave, or "policy"} (only consents that hold)."""
+    if plan is None:
+        return {}
+    states = consent.consent_states(pipeline, plan).items()
+    return {
+        party: state["approval"] if state["state"] == "approved" else consent.POLICY
+        for party, state in states
+        if state["state"] in ("approved", consent.POLICY)
+    }
+
+
+def warm_up_engines(graph: dict) -> None:
+    """Start the PSI worker pool in the background when runs execute in this process (the
+    embedded thread pool) and the pipeline has a PSI node: the first run after the server
+    starts then does not wait for the workers either."""
+    if settings.PRIVPAD_RUN_EXECUTION != "embedded":
+        return
+    if any(node.get("component") == "data_prep/psi" for node in graph.get("nodes", [])):
+        threading.Thread(target=warm_shared_pool, name="psi-warm-up", daemon=True).start()
 
 
 def enqueue(run: Run):

@@ -10,12 +10,17 @@ from __future__ import annotations
 import threading
 import time
 
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from workflows import events
-from workflows.models import FINISHED, NodeRun, Run, Status
+from workflows.components import registry
+from workflows.models import FINISHED, Artifact, NodeRun, Run, Status
+from workflows.redaction import message_for
 
 MAX_LOG_LINES = 1000
+MAX_WARNINGS = 50
+LOG_LEVELS = ("info", "warning", "error")
 CANCEL_POLL_SECONDS = 1.0
 PROGRESS_SAVE_SECONDS = 0.5
 PROGRESS_PUBLISH_SECONDS = 0.1
@@ -23,30 +28,44 @@ _cancel_events: dict[int, threading.Event] = {}
 _cancel_lock = threading.Lock()
 
 
-def node_state(node: NodeRun) -> dict:
+def component_label(node: NodeRun) -> str:
+    """The component's name for people ("SS-LR training"), or its key if it is unknown."""
+    component = registry().get(node.component, node.version)
+    return component.label if component else node.component
+
+
+def node_state(
+    node: NodeRun, viewer: str | None = None, output_bytes: dict[str, int] | None = None
+) -> dict:
+    """A node as users of party `viewer` may see it (a failure's text only at its party);
+    `output_bytes`: its outputs' size on disk per party."""
     return {
         "node": node.node_id,
         "component": node.component,
         "version": node.version,
+        "label": component_label(node),
         "in_scope": node.in_scope,
         "status": node.status,
         "progress": node.progress,
-        "message": node.message,
+        "message": message_for(node, viewer),
         "party": node.party,
         "comm_bytes": node.comm_bytes,
+        "output_bytes": output_bytes or {},
         "reused_from_run": node.reused_from.run_id if node.reused_from_id else None,
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "finished_at": node.finished_at.isoformat() if node.finished_at else None,
-        "logs": node.logs,
+        "logs": logs_for(node, viewer),
+        "warnings": node.warnings,
     }
 
 
 def run_summary(run: Run) -> dict:
-    """A run without its nodes (run lists): who started it and the bytes its parties sent.
+    """A run without its nodes (run lists): who started it, the bytes its parties sent and
+    the bytes its outputs take on disk (all parties; removed outputs no longer count).
 
-    Communication counts only nodes computed in this run; a reused node's traffic belongs to
-    the run that produced it. Expects `created_by` selected and `nodes` prefetched by callers
-    that list many runs (one query per run otherwise).
+    Both count only nodes computed in this run; a reused node's traffic and files belong to
+    the run that produced them. Expects `created_by` selected and `nodes__artifacts`
+    prefetched by callers that list many runs (queries per run otherwise).
     """
     sent = sum(
         int(count)
@@ -54,16 +73,53 @@ def run_summary(run: Run) -> dict:
         if node.reused_from_id is None
         for count in node.comm_bytes.values()
     )
+    stored = sum(
+        artifact.size_bytes
+        for node in run.nodes.all()
+        if node.reused_from_id is None
+        for artifact in node.artifacts.all()
+    )
     return _run_fields(run) | {
         "nodes": None,
         "comm_bytes": sent,
+        "output_bytes": stored,
         "started_by": run.created_by.get_username() if run.created_by else "",
     }
 
 
-def run_state(run: Run) -> dict:
-    nodes = run.nodes.select_related("reused_from").order_by("position")
-    return _run_fields(run) | {"nodes": [node_state(node) for node in nodes]}
+def run_state(run: Run, viewer: str | None = None) -> dict:
+    """The run with its nodes as users of party `viewer` may see them (None: public view)."""
+    nodes = list(run.nodes.select_related("reused_from").order_by("position"))
+    sizes = output_bytes(nodes)
+    return _run_fields(run) | {
+        "message": run_message(run, viewer),
+        "nodes": [node_state(node, viewer, sizes.get(_origin_id(node))) for node in nodes],
+        "output_bytes": sum(
+            count
+            for node in nodes
+            if node.reused_from_id is None
+            for count in sizes.get(node.pk, {}).values()
+        ),
+    }
+
+
+def _origin_id(node: NodeRun) -> int:
+    """The node run whose files a node's outputs are (itself, or the one it reused)."""
+    return node.reused_from_id or node.pk
+
+
+def output_bytes(nodes: list[NodeRun]) -> dict[int, dict[str, int]]:
+    """Bytes on disk of each node run's outputs, per owning party, in one query (outputs
+    removed by the retention policy no longer count)."""
+    rows = (
+        Artifact.objects.filter(node_run_id__in={_origin_id(node) for node in nodes})
+        .values("node_run_id", "party")
+        .annotate(total=Sum("size_bytes"))
+    )
+    sizes: dict[int, dict[str, int]] = {}
+    for row in rows:
+        sizes.setdefault(row["node_run_id"], {})[row["party"]] = int(row["total"] or 0)
+    return sizes
 
 
 def _run_fields(run: Run) -> dict:
@@ -76,6 +132,7 @@ def _run_fields(run: Run) -> dict:
         "reuse": run.reuse,
         "message": run.message,
         "cancel_requested": run.cancel_requested,
+        "revoked": run.revoked_at is not None,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -92,9 +149,15 @@ def set_run_status(run: Run, status: str, message: str = "") -> None:
     events.publish(run.pk, "run.status", status=run.status, message=run.message)
 
 
-def set_node_status(node: NodeRun, status: str, message: str = "", party: str = "") -> None:
+def set_node_status(
+    node: NodeRun, status: str, message: str = "", party: str = "", public: str | None = None
+) -> None:
+    """Save and publish a node's status. `message` is the full text; `public` what other
+    parties than `party` see (default: the same). Events carry only the public text: the
+    websocket consumer gives `party`'s own users the full one."""
     node.status, node.message, node.party = status, message, party
-    fields = ["status", "message", "party", "progress", "fingerprint"]
+    node.public_message = message if public is None else public
+    fields = ["status", "message", "public_message", "party", "progress", "fingerprint"]
     if status == Status.RUNNING:
         node.started_at = timezone.now()
         fields.append("started_at")
@@ -109,7 +172,7 @@ def set_node_status(node: NodeRun, status: str, message: str = "", party: str = 
         "node.status",
         node=node.node_id,
         status=node.status,
-        message=node.message,
+        message=node.public_message,
         party=node.party,
         progress=node.progress,
     )
@@ -134,15 +197,91 @@ def set_node_progress(node: NodeRun, percent: int) -> None:
         events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
 
 
-def add_node_log(node: NodeRun, message: str) -> None:
-    line = {"time": timezone.now().isoformat(), "message": str(message)}
+def add_node_log(node: NodeRun, message: str, level: str = "info", **extra) -> None:
+    """Append a log line ("info", "warning" or "error") and stream it to the log drawer.
+
+    `extra` fields travel with the line (`party` and `redacted` mark a failure line whose full
+    text only `party`'s users read: see `log_failure`)."""
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {LOG_LEVELS}")
+    line = {"time": timezone.now().isoformat(), "message": str(message), "level": level} | extra
     node.logs = (node.logs + [line])[-MAX_LOG_LINES:]
     node.save(update_fields=["logs"])
     events.publish(node.run_id, "node.log", node=node.node_id, line=line)
 
 
+def log_failure(node: NodeRun) -> None:
+    """Log a failed node's reason as an error line (it streams to the log drawer).
+
+    The line carries the public text; where that differs from the full one (a party's own
+    error, `workflows.redaction`) it is marked `redacted` with its party, and `logs_for` and
+    the websocket consumer give that party's users the full reason instead."""
+    where = f" at {node.party}" if node.party else ""
+    if node.public_message == node.message:
+        add_node_log(node, f"failed{where}: {node.message}", "error")
+    else:
+        add_node_log(
+            node, f"failed{where}: {node.public_message}", "error", party=node.party, redacted=True
+        )
+
+
+def logs_for(node: NodeRun, viewer: str | None) -> list[dict]:
+    """The node's log lines as users of party `viewer` may read them."""
+    if not viewer or viewer != node.party:
+        return node.logs
+    return [
+        line | {"message": f"failed at {viewer}: {node.message}", "redacted": False}
+        if line.get("redacted") and line.get("party") == viewer
+        else line
+        for line in node.logs
+    ]
+
+
+def failure_summary(nodes: list[NodeRun], viewer: str | None = None) -> str:
+    """'failed at SS-LR training (train): <reason>', and how many other nodes failed, with
+    each reason as users of party `viewer` may read it (None: the public text)."""
+    failed = sorted((n for n in nodes if n.status == Status.FAILED), key=lambda n: n.position)
+    first = failed[0]
+    message = message_for(first, viewer)
+    where = f" (at {first.party})" if first.party and first.party not in message else ""
+    text = f"failed at {component_label(first)} ({first.node_id}): {message}{where}"
+    others = [node.node_id for node in failed[1:]]
+    if others:
+        text += f"; {len(others)} other node(s) failed too: {', '.join(sorted(others))}"
+    return text
+
+
+def run_message(run: Run, viewer: str | None) -> str:
+    """The run's message for users of `viewer`: a failed run's first reason in full at the
+    failing party (the stored message is the public one)."""
+    if run.status != Status.FAILED or not viewer:
+        return run.message
+    nodes = list(run.nodes.all())
+    if not any(n.status == Status.FAILED and n.party == viewer for n in nodes):
+        return run.message
+    return failure_summary(nodes, viewer)
+
+
+def add_node_warning(node: NodeRun, message: str) -> None:
+    """Record a warning on the node (its results and the canvas show it) and log it.
+
+    A repeated warning is recorded once; at most MAX_WARNINGS are kept (a component that
+    warns per row must not grow the row without bound).
+    """
+    message = str(message)
+    if any(warning["message"] == message for warning in node.warnings):
+        return
+    if len(node.warnings) < MAX_WARNINGS:
+        warning = {"time": timezone.now().isoformat(), "message": message}
+        node.warnings = [*node.warnings, warning]
+        node.save(update_fields=["warnings"])
+        events.publish(node.run_id, "node.warning", node=node.node_id, warning=warning)
+    add_node_log(node, message, "warning")
+
+
 class CancelToken:
-    """True once the run is cancelled: by this process (an event) or another (the DB flag).
+    """True once the run is cancelled or revoked: by this process (an event) or another (the
+    DB's `cancel_requested` or `revoked_at`). `revocation()` then says which.
 
     The event answers at once; the database is asked at most once a second, for cancels
     requested through another process (separate workers).
@@ -159,9 +298,15 @@ class CancelToken:
             return True
         if time.monotonic() - self._checked >= CANCEL_POLL_SECONDS:
             self._checked = time.monotonic()
-            if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            stopped = Q(cancel_requested=True) | Q(revoked_at__isnull=False)
+            if Run.objects.filter(stopped, pk=self.run_id).exists():
                 self.event.set()
         return self.event.is_set()
+
+    def revocation(self) -> str | None:
+        """Why consent was withdrawn if the run was revoked (always asks the database)."""
+        row = Run.objects.filter(pk=self.run_id, revoked_at__isnull=False).first()
+        return (row.revoke_reason or "consent was withdrawn") if row is not None else None
 
     def close(self) -> None:
         with _cancel_lock:

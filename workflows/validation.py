@@ -3,10 +3,15 @@
 Every problem names the node it concerns. Checked: unknown components and ports, cycles, port
 type mismatches, a second edge into one input, unconnected required inputs, missing, unknown
 and out-of-range parameters, columns that do not exist upstream or have the wrong role or type,
-a column chosen at a party that does not hold it, parties that are not project members, and
-datasets not authorised to the project. Walking the graph in topological order, each node's
-output schemas are inferred from its inputs (schema propagation); a node whose inputs are
-broken is checked for what can be checked without them and its outputs stay unknown.
+a column chosen at a party that does not hold it, parties that are not project members,
+datasets not authorised to the project, columns that may hold missing values (from the upload
+profile, until a fill step) reaching a component that refuses them, and a label lost before an
+evaluation because a prediction node's *Save label* is off (or its receiver does not hold
+it). Walking the graph in topological order, each node's output schemas are inferred from its
+inputs (schema propagation); a node whose inputs are broken is checked for what can be
+checked without them and its outputs stay unknown. Last, the disclosure step
+(`workflows.disclosure.checks`) computes the disclosure plan, names nodes that need a disabled
+or offline party, and refuses what standing policies refuse.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.components.checks import gaps_message
 from workflows.components.params import ColumnsParam, ParamEnv, ParamError
-from workflows.components.schema import ArtifactInfo
+from workflows.components.schema import ArtifactInfo, type_names
 from workflows.components.spec import Component, InferContext, Registry
+from workflows.disclosure.checks import check_disclosure
 from workflows.graph import Graph, Node
 
 
@@ -38,6 +45,7 @@ class Validation:
     infos: dict[str, dict[str, ArtifactInfo]] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
+    plan: Any = None  # workflows.disclosure.plan.Plan
 
     @property
     def ok(self) -> bool:
@@ -48,8 +56,13 @@ class Validation:
 
 
 def validate(
-    graph: Graph, registry: Registry, parties: tuple[str, ...], sources: dict
+    graph: Graph,
+    registry: Registry,
+    parties: tuple[str, ...],
+    sources: dict,
+    unavailable: dict[str, str] | None = None,
 ) -> Validation:
+    """Check `graph`; `unavailable` maps parties whose node is disabled or offline to why."""
     result = Validation()
     for node in graph.nodes.values():
         component = registry.get(node.component, node.version)
@@ -65,6 +78,7 @@ def validate(
     for node_id in result.order:
         if node_id in result.components:
             _check_node(graph.nodes[node_id], graph, result, parties, sources)
+    check_disclosure(graph, result, parties, sources, unavailable or {})
     return result
 
 
@@ -96,8 +110,8 @@ def _check_edges(graph: Graph, result: Validation) -> None:
 
 def _mismatch(edge, given, in_port) -> str:
     return (
-        f"input '{edge.target_port}' accepts {', '.join(map(str, in_port.types))} but "
-        f"{edge.source}.{edge.source_port} gives {', '.join(map(str, given))}"
+        f"input '{edge.target_port}' accepts a {type_names(in_port.types)} but "
+        f"{edge.source}.{edge.source_port} gives a {type_names(given)}"
     )
 
 
@@ -128,15 +142,16 @@ def _check_node(node: Node, graph: Graph, result: Validation, parties, sources) 
     component = result.components[node.id]
     inputs, complete = _inputs(node, graph, result)
     env = ParamEnv(parties=tuple(parties), inputs=inputs, sources=sources)
-    params, params_ok = _clean_params(node, component, env, result)
+    params, params_ok = _clean_params(node, graph, env, result)
     if not (complete and params_ok):
         return
     context = InferContext(params=params, inputs=inputs, env=env)
     checks = component.check(context) if component.check else []
-    problems = [("invalid_params", message) for message in checks]
+    problems = [("invalid_params", message, None) for message in checks]
     problems += _party_bound_columns(component, params, inputs)
-    for code, message in problems:
-        result.add(node.id, code, message)
+    problems += _missing_values(component, params, inputs)
+    for code, message, name in problems:
+        result.add(node.id, code, message, name)
     if problems:
         return
     try:
@@ -147,7 +162,8 @@ def _check_node(node: Node, graph: Graph, result: Validation, parties, sources) 
     result.params[node.id] = params
 
 
-def _clean_params(node: Node, component: Component, env: ParamEnv, result: Validation):
+def _clean_params(node: Node, graph: Graph, env: ParamEnv, result: Validation):
+    component = result.components[node.id]
     params, ok = {}, True
     for name in node.params:
         if component.param(name) is None:
@@ -167,7 +183,10 @@ def _clean_params(node: Node, component: Component, env: ParamEnv, result: Valid
             params[param.name] = param.clean(node.params[param.name], env)
         except ParamError as error:
             ok = False
-            result.add(node.id, error.code, str(error), param.name)
+            message = str(error)
+            if error.code == "column_missing":
+                message = _lost_label(node, param, graph, result) or message
+            result.add(node.id, error.code, message, param.name)
     return params, ok
 
 
@@ -186,5 +205,54 @@ def _party_bound_columns(component: Component, params: dict, inputs: dict) -> li
                     f"column {name!r} ('{param.name}') is held by {', '.join(holders)}, "
                     f"not by {party!r} chosen in '{param.party_param}'"
                 )
-                problems.append(("column_party", message))
+                problems.append(("column_party", message, param.name))
     return problems
+
+
+def _missing_values(component: Component, params: dict, inputs: dict) -> list[tuple]:
+    """Columns that may hold missing values, picked where the component refuses them."""
+    problems = []
+    for param in component.params:
+        if not isinstance(param, ColumnsParam) or not param.refuses_missing:
+            continue
+        info, names = inputs.get(param.port), params.get(param.name) or []
+        picked = {names} if isinstance(names, str) else set(names)
+        gaps: dict[str, list[str]] = {}
+        for column in info.columns if info else ():
+            if column.name in picked and column.missing:
+                gaps.setdefault(column.party, []).append(column.name)
+        if gaps:
+            problems.append(("missing_values", gaps_message(component.label, gaps), param.name))
+    return problems
+
+
+def _lost_label(node: Node, param, graph: Graph, result: Validation) -> str | None:
+    """Why a picked column is absent after a prediction node: its label was not kept."""
+    edge = next((e for e in graph.inputs_of(node.id) if e.target_port == param.port), None)
+    source = result.components.get(edge.source) if edge else None
+    if source is None or source.param("save_label") is None:
+        return None
+    wanted, settings = graph.nodes[node.id].params.get(param.name), graph.nodes[edge.source].params
+    upstream = [
+        column
+        for e in graph.inputs_of(edge.source)
+        for info in [result.infos.get(e.source, {}).get(e.source_port)]
+        for column in (info.columns if info else ())
+        if column.name == wanted and column.role == "label"
+    ]
+    if not upstream:
+        return None
+    if not settings.get("save_label", source.param("save_label").default):
+        return (
+            f"the label {wanted!r} is not in the predictions of {edge.source}: its 'Save label' "
+            f"setting is off. Fix: turn on 'Save label' in {edge.source}."
+        )
+    holders = sorted({column.party for column in upstream})
+    receiver = settings.get("receiver")
+    if receiver and receiver not in holders:
+        return (
+            f"the label {wanted!r} is held by {', '.join(holders)}, not by {receiver}, the "
+            f"receiver of {edge.source}'s predictions, so they cannot keep it. Fix: choose "
+            f"{holders[0]} as the receiver in {edge.source}."
+        )
+    return None

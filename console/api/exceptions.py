@@ -5,8 +5,10 @@ Field validation errors keep their per-field messages under `errors` and are sum
 
 Statuses: 400 invalid input (DRF's or Django's `ValidationError`, raised by the services;
 malformed or too deeply nested JSON; a pipeline refused by validation, with its `problems`),
-401 no or bad credentials (session and token clients alike), 403 not allowed, 404 unknown or
-not visible, 405 wrong method, 409 a change to an archived (read-only) project, 413 a body over
+401 no or bad credentials (session and token clients alike), 403 not allowed (`not_editor`: a
+pipeline only its creator and editors change), 404 unknown or not visible, 405 wrong method,
+409 a change to an archived (read-only) project, or a run waiting for the approval of its
+disclosure plan (`approval_required` / `approval_rejected`, with `approvals`), 413 a body over
 DATA_UPLOAD_MAX_MEMORY_SIZE, 429 too many failed sign-ins or bad tokens (with the wait), and
 500 (logged) for anything unexpected.
 
@@ -27,7 +29,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
+from workflows import ownership
 from workflows import services as workflow_services
+from workflows.disclosure.consent import ConsentMissing
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,26 @@ class PayloadTooLarge(exceptions.APIException):
     def __init__(self) -> None:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         super().__init__(f"The request body is larger than the limit of {limit:,} bytes.")
+
+
+class NotEditor(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "not_editor"
+
+
+class ApprovalNeeded(exceptions.APIException):
+    """409: the parties whose approval of the disclosure plan a run waits for (or who
+    rejected it); `approvals` lists them."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, missing: ConsentMissing, request) -> None:
+        from workflows.api.disclosure import ApprovalSerializer
+
+        code = "approval_rejected" if missing.rejected else "approval_required"
+        super().__init__(str(missing).capitalize() + ".", code)
+        context = {"request": request}
+        self.approvals = ApprovalSerializer(missing.approvals, many=True, context=context).data
 
 
 class InvalidPipeline(exceptions.APIException):
@@ -81,8 +105,12 @@ def _code_of(exc: exceptions.APIException) -> str:
     return str(codes)
 
 
-def _from_workflows(exc: Exception) -> Exception:
+def _from_workflows(exc: Exception, request) -> Exception:
     """Translate the pipeline services' own exceptions into DRF's."""
+    if isinstance(exc, ownership.NotEditor):
+        return NotEditor(str(exc))
+    if isinstance(exc, ConsentMissing):
+        return ApprovalNeeded(exc, request)
     if isinstance(exc, workflow_services.ProjectArchived):
         return Conflict(str(exc), "project_archived")
     if isinstance(exc, workflow_services.RunRefused):
@@ -110,7 +138,7 @@ def _from_django(exc: Exception) -> Exception:
 
 
 def api_exception_handler(exc, context):
-    exc = _from_django(_from_workflows(exc))
+    exc = _from_django(_from_workflows(exc, context.get("request")))
     response = exception_handler(exc, context)
     if response is None:
         # A bug, not a client error: keep the traceback in the log, answer in the API's shape.
@@ -126,6 +154,8 @@ def api_exception_handler(exc, context):
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc)}
     if isinstance(exc, InvalidPipeline):
         body["problems"] = exc.problems
+    if isinstance(exc, ApprovalNeeded):
+        body["approvals"] = exc.approvals
     headers = dict(response.items())
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # DRF answers 403 when the first authenticator (session) offers no challenge; the

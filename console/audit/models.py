@@ -22,6 +22,14 @@ class AuditEvent(models.Model):
         NODE_REGISTER = "node_register", "Node registered"
         TOKEN_CREATE = "token_create", "API token created"
         ACCESS_DENIED = "access_denied", "Access denied"
+        PIPELINE_CREATE = "pipeline_create", "Pipeline created"
+        PIPELINE_UPDATE = "pipeline_update", "Pipeline edited"
+        RUN_START = "run_start", "Run started"
+        RUN_REFUSED = "run_refused", "Run refused"
+        POLICY_UPDATE = "policy_update", "Disclosure policy set"
+        APPROVAL_REQUEST = "approval_request", "Approval requested"
+        APPROVAL_APPROVE = "approval_approve", "Disclosure approved"
+        APPROVAL_REJECT = "approval_reject", "Disclosure rejected"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

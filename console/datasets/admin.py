@@ -45,12 +45,14 @@ class DatasetAdmin(ReadOnlyAdmin):
 
 @admin.register(Authorization)
 class AuthorizationAdmin(ReadOnlyAdmin):
-    list_display = ["dataset", "project", "created_at", "revoked_at"]
+    list_display = ["dataset", "project", "version", "created_at", "revoked_at"]
     list_filter = ["project"]
     list_select_related = ["dataset__node", "project"]
     fields = [
         "dataset",
         "project",
+        "version",
+        "supersedes",
         "column_roles",
         "granted_by",
         "created_at",

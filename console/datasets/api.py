@@ -3,7 +3,14 @@
 Who sees what: the owner node sees everything of its datasets (preview rows included);
 members of a project a dataset is authorised to see its schema and their projects' roles;
 everyone else gets 404, as if the object did not exist. Owner-only actions (preview, delete,
-authorise, revoke) answer 404 to other nodes too. Every error is `{"detail", "code"}`.
+role suggestions, authorise, edit roles, revoke) answer 404 to other nodes too. Every error is
+`{"detail", "code"}`.
+
+Roles without an ID column or a label are accepted with `warnings` in the answer (the label
+usually sits at one party, so refusing would make every other party confirm the normal case);
+a client that wants to warn first asks `GET datasets/<id>/role-suggestions/`, whose answer
+carries the suggested roles and their warnings. Editing roles (`POST authorizations/<id>/
+versions/`) makes a new version that supersedes the old one, which stays listed for history.
 """
 
 from __future__ import annotations
@@ -24,12 +31,15 @@ from console.audit.log import Action, Outcome, record
 from console.datasets import services
 from console.datasets.access import datasets_visible_to, get_dataset_for_owner, get_dataset_for_user
 from console.datasets.models import Authorization, Dataset
+from console.datasets.role_suggestions import role_warnings
 from console.datasets.serializers import (
     AuthorizationCreateSerializer,
     AuthorizationSerializer,
     DatasetSerializer,
     DatasetUploadSerializer,
     PreviewSerializer,
+    RoleSuggestionsSerializer,
+    RoleVersionSerializer,
 )
 from console.datasets.uploads import UPLOAD_FIELD
 from console.projects.access import get_project_for_user
@@ -42,7 +52,7 @@ def _with_authorizations(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     authorizations = Prefetch(
         "authorizations",
         queryset=Authorization.objects.select_related(
-            "project", "granted_by", "revoked_by"
+            "project", "granted_by", "revoked_by", "superseded_by"
         ).prefetch_related(memberships),
     )
     return datasets.select_related("node", "uploaded_by").prefetch_related(authorizations)
@@ -115,10 +125,27 @@ class DatasetPreview(APIView):
         return Response(PreviewSerializer(services.preview(request, dataset)).data)
 
 
+class DatasetRoleSuggestions(APIView):
+    @extend_schema(
+        summary="Suggested column roles of a dataset of my node, with their warnings",
+        responses={200: RoleSuggestionsSerializer, **errors(404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        dataset = get_dataset_for_owner(request, pk)
+        suggestions = services.suggested_roles(dataset)
+        roles = {name: suggestion.role for name, suggestion in suggestions.items()}
+        body = {
+            "column_roles": roles,
+            "reasons": {name: s.reason for name, s in suggestions.items() if s.reason},
+            "warnings": [warning.to_dict() for warning in role_warnings(roles)],
+        }
+        return Response(RoleSuggestionsSerializer(body).data)
+
+
 def authorizations_visible_to(user) -> QuerySet[Authorization]:
     """Authorisations of the node's datasets, and active ones on projects the node is in."""
     authorizations = Authorization.objects.select_related(
-        "dataset__node", "project", "granted_by", "revoked_by"
+        "dataset__node", "project", "granted_by", "revoked_by", "superseded_by"
     )
     if not user.is_authenticated or user.node_id is None:
         return authorizations.none()
@@ -211,3 +238,21 @@ class AuthorizationRevoke(APIView):
         authorization = get_authorization_for_user(request, pk)
         authorization = services.revoke_authorization(request, authorization)
         return Response(AuthorizationSerializer(authorization, context={"request": request}).data)
+
+
+class AuthorizationVersions(APIView):
+    @extend_schema(
+        summary="Edit the column roles of an active authorisation of my node's dataset "
+        "(a new version supersedes it; the old one is kept for history)",
+        request=RoleVersionSerializer,
+        responses={201: AuthorizationSerializer, **errors(400, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = RoleVersionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        authorization = get_authorization_for_user(request, pk)
+        new = services.update_column_roles(
+            request, authorization, body.validated_data["column_roles"]
+        )
+        data = AuthorizationSerializer(new, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)

@@ -35,38 +35,56 @@ class UploadForm(forms.Form):
         return uploaded
 
 
-class AuthorizeForm(forms.Form):
-    """Choose a project of the owning node and a role for every column of the dataset.
+class ColumnRolesForm(forms.Form):
+    """A role for every column of the dataset, and the owner's confirmation of warnings.
 
     Role fields are named by column position (`role_0`, `role_1`, ...) so that arbitrary column
-    names never become HTML attribute names or form keys.
+    names never become HTML attribute names or form keys. `initial_roles` pre-fills them
+    (suggested roles, or the roles of the version being edited); the owner submits them.
+    `confirm` is set by the "... anyway" button of the confirm step that role warnings open.
     """
 
-    project = forms.ModelChoiceField(
-        queryset=Project.objects.none(),
-        empty_label="Choose a project…",
-        error_messages={"invalid_choice": "Choose an active project your node is a member of."},
-    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, dataset: Dataset, *args, **kwargs) -> None:
+    def __init__(self, dataset: Dataset, *args, initial_roles=None, reasons=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.dataset = dataset
-        self.fields["project"].queryset = authorizable_projects(dataset)
+        self.reasons = reasons or {}  # why a pre-filled role was suggested, by column
+        initial_roles = initial_roles or {}
         for index, column in enumerate(dataset.columns):
             self.fields[f"role_{index}"] = forms.ChoiceField(
                 label=column["name"],
                 choices=Authorization.Role.choices,
-                initial=Authorization.Role.FEATURE,
+                initial=initial_roles.get(column["name"], Authorization.Role.FEATURE),
             )
 
-    def role_fields(self) -> list[tuple[dict, forms.BoundField]]:
-        return [(c, self[f"role_{i}"]) for i, c in enumerate(self.dataset.columns)]
+    def role_fields(self) -> list[tuple[dict, forms.BoundField, str]]:
+        """(column, its role field, why its role was suggested or "") in file order."""
+        return [
+            (column, self[f"role_{index}"], self.reasons.get(column["name"], ""))
+            for index, column in enumerate(self.dataset.columns)
+        ]
 
     def column_roles(self) -> dict[str, str]:
         return {
             column["name"]: self.cleaned_data[f"role_{index}"]
             for index, column in enumerate(self.dataset.columns)
         }
+
+
+class AuthorizeForm(ColumnRolesForm):
+    """Choose a project of the owning node and a role for every column of the dataset."""
+
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.none(),
+        empty_label="Choose a project…",
+        error_messages={"invalid_choice": "Choose an active project your node is a member of."},
+    )
+    field_order = ["project"]
+
+    def __init__(self, dataset: Dataset, *args, **kwargs) -> None:
+        super().__init__(dataset, *args, **kwargs)
+        self.fields["project"].queryset = authorizable_projects(dataset)
 
 
 def authorizable_projects(dataset: Dataset):

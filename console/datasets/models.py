@@ -1,4 +1,5 @@
-"""Datasets (CSV files kept in their node's storage) and their authorisations to projects.
+"""Datasets (CSV files kept in their node's storage, each with its typed Arrow table) and their
+authorisations to projects.
 
 Rows never leave the owning node's storage: other project members see only the schema and the
 column roles of datasets authorised to their project.
@@ -9,6 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from workflows.tabular.convert import table_path
 
 
 class Dataset(models.Model):
@@ -43,6 +46,12 @@ class Dataset(models.Model):
         return self.node.storage_root / self.relative_path
 
     @property
+    def table_path(self) -> Path:
+        """The typed Arrow table converted from the CSV (at upload; older datasets on first
+        use, `workflows.tabular.convert`), next to it in the node's storage."""
+        return table_path(self.path)
+
+    @property
     def column_names(self) -> list[str]:
         return [column["name"] for column in self.columns]
 
@@ -60,6 +69,10 @@ class Authorization(models.Model):
     )
     # {"column name": role} for every column of the dataset.
     column_roles = models.JSONField()
+    # The owner's standing disclosure policy for this project (workflows.disclosure.policy):
+    # {"ids" | "aggregates" | "models" | "row_level" | "label_results": "allow" | "ask" |
+    # "refuse", "aggregates_min_k": k}; missing keys mean "ask" (and k = 20).
+    disclosure_policy = models.JSONField(default=dict, blank=True)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -71,6 +84,17 @@ class Authorization(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    # Editing the column roles makes a new version that supersedes this one: the old row is
+    # closed (revoked_at set, at the same instant) and kept for history, so every grant of roles
+    # stays its own audited record. Version 1 supersedes nothing.
+    version = models.PositiveIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="superseded_by",
     )
 
     class Meta:
@@ -89,3 +113,17 @@ class Authorization(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def policy(self) -> dict:
+        """The standing policy with every setting filled in."""
+        from workflows.disclosure.policy import Policy
+
+        return Policy.from_dict(self.disclosure_policy).to_dict()
+
+    @property
+    def successor(self) -> "Authorization | None":
+        """The version that replaced this one, or None (active, or revoked outright)."""
+        try:
+            return self.superseded_by
+        except Authorization.DoesNotExist:
+            return None

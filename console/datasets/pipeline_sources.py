@@ -27,6 +27,12 @@ def _facts(project: Project) -> ProjectFacts:
         name=project.name,
         archived=project.is_archived,
         parties={member.node.name: member.node_id for member in members},
+        owner_node=project.owner_node_id,
+        unavailable={
+            member.node.name: member.node.status
+            for member in members
+            if member.node.status != Node.Status.ONLINE
+        },
     )
 
 
@@ -38,6 +44,7 @@ def _source(authorization: Authorization) -> SourceTable:
             column["type"],
             dataset.node.name,
             roles.get(column["name"], "protected"),
+            missing=column.get("nulls", 0) > 0,  # the upload profile's count of gaps
         )
         for column in dataset.columns
     )
@@ -52,6 +59,9 @@ def _source(authorization: Authorization) -> SourceTable:
         fingerprint=digest,
         columns=columns,
         encoding=dataset.encoding,
+        rows=dataset.row_count,
+        authorization_id=authorization.pk,
+        policy=authorization.policy(),
     )
 
 
@@ -73,11 +83,14 @@ class ConsoleSources:
 
     def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
-        outcome = Outcome.DENIED if action == Action.ACCESS_DENIED else Outcome.SUCCESS
+        denied = (Action.ACCESS_DENIED, Action.RUN_REFUSED)
+        outcome = Outcome.DENIED if action in denied else Outcome.SUCCESS
         record(request, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
-        active = Authorization.objects.filter(
-            project_id=project_id, revoked_at__isnull=True
-        ).select_related("dataset__node")
+        active = (
+            Authorization.objects.filter(project_id=project_id, revoked_at__isnull=True)
+            .select_related("dataset__node")
+            .order_by("-created_at", "-id")  # newest first, as the port promises
+        )
         return {authorization.dataset_id: _source(authorization) for authorization in active}

@@ -11,18 +11,14 @@
 Encodings: UTF-8 (`utf-8`), UTF-8 with a byte-order mark (`utf-8-sig`) and GBK (`gbk`), tried in
 that order; UTF-16/32 and anything undecodable are refused with a message saying so.
 
-Rules (documented here because pipelines rely on them; `pandas_read_options` reads a file
-the same way):
-- Fields are read with `skipinitialspace`: spaces right after a comma are not part of a field
-  (`a, b` names columns `a` and `b`). Otherwise names are kept exactly as written, non-ASCII
-  included. A name that is empty or only spaces, or that appears twice, is refused.
-- Blank lines are ignored. Every other record must have as many fields as the header.
-- Null cells: empty (or only spaces), or exactly one of `NULL_MARKERS`.
-- Types come from pandas' C parser over the non-null cells of each chunk: `int` (int64 range),
-  `float` (decimal, scientific, inf), `bool` (true/false in any case; yes/no spelt as in
-  `TRUE_WORDS` / `FALSE_WORDS`), `str` otherwise (also integers too large for int64). Chunks
-  combine like this: int + float -> float; anything else mixed (bool + int, number + text) ->
-  str; a column that is null everywhere is `str`.
+Rules: the product's one CSV dialect, `workflows.tabular.dialect` (delimiter detection,
+quoting, spaces after a delimiter, null markers, true/false words, types); this module applies
+it and adds what only an upload needs:
+- Names are kept exactly as written, non-ASCII included. A name that is empty or only spaces, or
+  that appears twice, is refused.
+- Every non-blank record must have as many fields as the header.
+- Types come from pandas' C parser over the non-null cells of each chunk, combined across
+  chunks by `merge_kinds`; unsigned 64-bit integers (beyond int64) are text.
 - No header: the first row is taken for data, and the file refused, when one of its cells is a
   number (a column named `2024` is refused too: rename it `y2024`), or when every column has a
   typed profile (int/float/bool) and every first-row cell is a value of that type.
@@ -42,11 +38,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from workflows.tabular.dialect import (
+    BOOL_WORDS,
+    COMMA,
+    FALSE_WORDS,
+    NULL_MARKERS,
+    TRUE_WORDS,
+    DialectError,
+    detect_delimiter,
+    pandas_options,
+)
+
+__all__ = ["BOOL_WORDS", "FALSE_WORDS", "NULL_MARKERS", "TRUE_WORDS", "profile_csv"]
+
 ENCODINGS = ("utf-8", "gbk")
-NULL_MARKERS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
-TRUE_WORDS = ["true", "True", "TRUE", "yes", "Yes", "YES"]
-FALSE_WORDS = ["false", "False", "FALSE", "no", "No", "NO"]
-BOOL_WORDS = frozenset([*TRUE_WORDS, *FALSE_WORDS])
 INT_PATTERN = r"[+-]?\d+"
 NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
@@ -54,6 +59,7 @@ FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
 DEFAULT_CHUNK_CELLS = 1_000_000
 DEFAULT_MAX_COLUMNS = 2000
 BLOCK_SIZE = 1 << 20
+SNIFF_BYTES = 1 << 16
 GBK_SAMPLE_BYTES = 1 << 20
 # Leading bytes of formats people upload by mistake instead of exporting a CSV.
 MAGIC_NUMBERS = {
@@ -100,6 +106,7 @@ class CsvProfile:
     size_bytes: int
     sha256: str
     chunks: int = field(default=0, compare=False)
+    delimiter: str = COMMA
 
     @property
     def column_names(self) -> list[str]:
@@ -123,7 +130,9 @@ def profile_csv(
             "columns the project needs and upload that."
         )
     chunk_rows = max(1, (chunk_cells or DEFAULT_CHUNK_CELLS) // width)
-    kinds, nulls, rows, chunks = _profile_chunks(path, structure.encoding, width, chunk_rows)
+    kinds, nulls, rows, chunks = _profile_chunks(
+        path, structure.encoding, structure.delimiter, width, chunk_rows
+    )
     if rows != structure.rows:
         # Both passes parse the same bytes; a disagreement means quoting pandas reads otherwise.
         raise CsvError(
@@ -142,6 +151,7 @@ def profile_csv(
         size_bytes=structure.size_bytes,
         sha256=structure.sha256,
         chunks=chunks,
+        delimiter=structure.delimiter,
     )
 
 
@@ -155,6 +165,7 @@ class Structure:
     rows: int
     size_bytes: int
     sha256: str
+    delimiter: str = COMMA
 
 
 class _Undecodable(Exception):
@@ -277,10 +288,11 @@ def _refuse_known_binary(head: bytes) -> None:
 
 
 def _scan_as(path: Path, encoding: str) -> Structure:
+    delimiter = _delimiter(path, encoding)
     with path.open("rb", buffering=0) as raw:
         checking = _CheckingReader(raw, encoding)
         text = io.TextIOWrapper(io.BufferedReader(checking, BLOCK_SIZE), encoding, newline="")
-        reader = csv.reader(text, skipinitialspace=True)
+        reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
         header = _first_record(reader)
         _check_header(header)
         width = len(header)
@@ -290,20 +302,34 @@ def _scan_as(path: Path, encoding: str) -> Structure:
         except csv.Error as error:
             raise CsvError(f"Line {reader.line_num} is not valid CSV: {error}.") from None
     if set(widths) - {0, width}:
-        _raise_ragged(path, encoding, width)
+        _raise_ragged(path, encoding, delimiter, width)
     rows = widths[width]
     if rows == 0:
         raise CsvError(
             f"The file has a header row ({width} column{'s' * (width != 1)}) but no data rows."
         )
-    return Structure(encoding, header, rows, checking.size, checking.digest.hexdigest())
+    digest = checking.digest.hexdigest()
+    return Structure(encoding, header, rows, checking.size, digest, delimiter)
 
 
-def _raise_ragged(path: Path, encoding: str, width: int) -> None:
+def _delimiter(path: Path, encoding: str) -> str:
+    """The dialect's delimiter of the file, from its first 64 KiB (decodable: checked by the
+    caller's pass, which names a bad byte better than this sample could)."""
+    with path.open("rb") as raw:
+        sample = raw.read(SNIFF_BYTES)
+        complete = not raw.read(1)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=complete)
+    try:
+        return detect_delimiter(text, complete)
+    except DialectError as error:
+        raise CsvError(str(error)) from None
+
+
+def _raise_ragged(path: Path, encoding: str, delimiter: str, width: int) -> None:
     """Name the first record whose field count differs from the header's, by starting line
     (`line_num` is where a record ends; quoted newlines make records span lines)."""
     with path.open(encoding=encoding, newline="") as text:
-        reader = csv.reader(text, skipinitialspace=True)
+        reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
         _first_record(reader)
         previous_end = reader.line_num
         for record in reader:
@@ -384,28 +410,19 @@ def _is_value_of(cell: str, kind: str) -> bool:
 # --- Profile pass ---------------------------------------------------------------------------
 
 
-def pandas_read_options(encoding: str) -> dict:
+def pandas_read_options(encoding: str, delimiter: str = COMMA) -> dict:
     """How to read a profiled file with pandas so that cells, nulls and types are as profiled
-    (pipelines read datasets with these options)."""
-    return {
-        "encoding": encoding,
-        "skipinitialspace": True,
-        "skip_blank_lines": True,
-        "na_values": sorted(NULL_MARKERS),
-        "keep_default_na": False,
-        "true_values": TRUE_WORDS,
-        "false_values": FALSE_WORDS,
-        "dtype_backend": "numpy_nullable",
-    }
+    (the dialect's options, with pandas' nullable dtypes)."""
+    return pandas_options(encoding, delimiter) | {"dtype_backend": "numpy_nullable"}
 
 
 def _profile_chunks(
-    path: Path, encoding: str, width: int, chunk_rows: int
+    path: Path, encoding: str, delimiter: str, width: int, chunk_rows: int
 ) -> tuple[list[str | None], list[int], int, int]:
     kinds: list[str | None] = [None] * width
     nulls = [0] * width
     rows = chunks = 0
-    options = pandas_read_options(encoding)
+    options = pandas_read_options(encoding, delimiter)
     try:
         # Opening the reader parses the first chunk already: it belongs inside the `try`.
         reader = pd.read_csv(
@@ -447,6 +464,8 @@ def kind_of(dtype) -> str:
     """The profile type of a column chunk pandas parsed (its C parser infers per chunk)."""
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
+    if pd.api.types.is_unsigned_integer_dtype(dtype):
+        return "str"  # beyond int64: ids like these stay text
     if pd.api.types.is_integer_dtype(dtype):
         return "int"
     if pd.api.types.is_float_dtype(dtype):
@@ -468,14 +487,16 @@ def merge_kinds(left: str | None, right: str | None) -> str | None:
 # --- Reading rows back (preview) ------------------------------------------------------------
 
 
-def read_rows(path: str | Path, encoding: str, limit: int) -> tuple[list[str], list[list]]:
+def read_rows(
+    path: str | Path, encoding: str, limit: int, delimiter: str = COMMA
+) -> tuple[list[str], list[list]]:
     """The header and the first `limit` data rows, cells as text or None for nulls.
 
     Parses exactly like the structure pass (blank lines skipped), so it shows what was profiled.
     """
     rows: list[list] = []
     with Path(path).open(encoding=encoding, newline="") as text:
-        reader = csv.reader(text, skipinitialspace=True)
+        reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
         header: list[str] = []
         for record in reader:
             if not record:

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from console.datasets.models import Authorization, Dataset
+from console.datasets.role_suggestions import role_warnings
 from console.nodes.serializers import NodeRefSerializer
 from console.projects.serializers import ColumnSerializer
 from workflows.api.fields import IdField, StrictCharField
@@ -32,6 +33,11 @@ class DatasetRefSerializer(serializers.Serializer):
     node = serializers.CharField(source="node.name", help_text="Name of the owning node.")
 
 
+class RoleWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["no_id_column", "no_label"])
+    message = serializers.CharField()
+
+
 class AuthorizationSerializer(serializers.ModelSerializer):
     """An authorisation of a dataset to a project, with a role for every column."""
 
@@ -42,8 +48,22 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         help_text="Role of every column, by column name.",
     )
     is_active = serializers.BooleanField(read_only=True)
+    policy = serializers.SerializerMethodField(help_text="The owner's standing disclosure policy.")
     granted_by = serializers.SerializerMethodField(help_text="Owner node only; null otherwise.")
     revoked_by = serializers.SerializerMethodField(help_text="Owner node only; null otherwise.")
+    version = serializers.IntegerField(
+        read_only=True, help_text="1, then one more each time the column roles are edited."
+    )
+    supersedes = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The version this one replaced (null for version 1)."
+    )
+    superseded_by = serializers.SerializerMethodField(
+        help_text="The version that replaced this one (null while active or when revoked)."
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="What pipelines will miss with these roles: no ID column (PSI cannot join "
+        "the dataset) or no label. The authorisation is valid; the owner decides."
+    )
 
     class Meta:
         model = Authorization
@@ -53,6 +73,11 @@ class AuthorizationSerializer(serializers.ModelSerializer):
             "project",
             "column_roles",
             "is_active",
+            "policy",
+            "version",
+            "supersedes",
+            "superseded_by",
+            "warnings",
             "created_at",
             "granted_by",
             "revoked_at",
@@ -64,6 +89,10 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         viewer = _viewer_node_id(self.context)
         return viewer is not None and authorization.dataset.node_id == viewer
 
+    @extend_schema_field(serializers.DictField())
+    def get_policy(self, authorization: Authorization) -> dict:
+        return authorization.policy()
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_granted_by(self, authorization: Authorization) -> str | None:
         user = authorization.granted_by
@@ -73,6 +102,15 @@ class AuthorizationSerializer(serializers.ModelSerializer):
     def get_revoked_by(self, authorization: Authorization) -> str | None:
         user = authorization.revoked_by
         return user.get_username() if user and self._is_owner(authorization) else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_superseded_by(self, authorization: Authorization) -> int | None:
+        successor = authorization.successor
+        return successor.pk if successor else None
+
+    @extend_schema_field(RoleWarningSerializer(many=True))
+    def get_warnings(self, authorization: Authorization) -> list[dict]:
+        return [warning.to_dict() for warning in role_warnings(authorization.column_roles)]
 
 
 class DatasetAuthorizationSerializer(AuthorizationSerializer):
@@ -190,3 +228,24 @@ class AuthorizationCreateSerializer(serializers.Serializer):
         + ", ".join(Authorization.Role.values)
         + ". Columns left out are features.",
     )
+
+
+class RoleVersionSerializer(serializers.Serializer):
+    column_roles = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="The new role of every column, by column name, one of: "
+        + ", ".join(Authorization.Role.values)
+        + ". Columns left out are features.",
+    )
+
+
+class RoleSuggestionsSerializer(serializers.Serializer):
+    column_roles = serializers.DictField(
+        child=serializers.ChoiceField(choices=Authorization.Role.choices),
+        help_text="A suggested role for every column: ID for an `id`/`*_id` column whose "
+        "values are unique, Label for a 0/1 column named like a target, Feature otherwise.",
+    )
+    reasons = serializers.DictField(
+        child=serializers.CharField(), help_text="Why, for the columns suggested as ID or Label."
+    )
+    warnings = RoleWarningSerializer(many=True, help_text="Warnings the suggested roles carry.")

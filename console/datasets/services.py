@@ -5,11 +5,18 @@ Each function takes the acting request first (for the audit log) and raises
 `console.datasets.access`, audited) when the user's node may not touch the object.
 
 Invariants:
-- An upload either ends as one Dataset row plus one file `datasets/<uuid>.csv` in the owning
-  node's storage, or leaves neither, nor any temporary file; failures are audited as `failed`.
+- An upload either ends as one Dataset row plus two files in the owning node's storage, the
+  CSV as uploaded `datasets/<uuid>.csv` and its typed table `datasets/<uuid>.arrow` (converted
+  once, here, with the profile's types: pipelines read the table, never the CSV), or leaves
+  none of them, nor any temporary file; failures are audited as `failed`.
 - Rows are read back only by `preview`, only for users of the owning node, and audited.
-- One active authorisation per dataset and project. Authorising again is refused (revoke first,
-  then authorise with the new roles), so every grant of roles is its own audited record.
+- One active authorisation per dataset and project. Authorising again is refused; the roles
+  are changed by `update_column_roles`, which makes a new version of the authorisation and
+  closes the old one (kept for history), so every grant of roles is its own audited record.
+- Roles are suggested from the file (`suggested_roles`, owner only) and pre-filled on the form;
+  the owner confirms them. Roles without an ID column or a label carry warnings
+  (`role_suggestions.role_warnings`): the page asks the owner to confirm, the API answers them
+  in the authorisation's `warnings` field.
 - Revoking is the owner's right even in an archived project: withdrawing consent must not
   depend on the project being editable.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import tempfile
@@ -32,15 +40,26 @@ from django.utils import timezone
 from console.audit.log import Action, Outcome, record
 from console.datasets.access import get_dataset_for_owner
 from console.datasets.models import Authorization, Dataset
-from console.datasets.schema import CsvError, profile_csv, read_rows
+from console.datasets.role_suggestions import Suggestion, candidates, scan_facts, suggest_roles
+from console.datasets.schema import CsvError, pandas_read_options, profile_csv, read_rows
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
+from workflows import revocation
 from workflows.erasure import Forgotten, forget_dataset
+from workflows.tabular.convert import ConversionError, convert_csv, table_path
+from workflows.tabular.files import TableColumn, stored_metadata
 
 NAME_MAX_LENGTH = Dataset._meta.get_field("name").max_length
 FILENAME_MAX_LENGTH = Dataset._meta.get_field("original_filename").max_length
 DESCRIPTION_MAX_LENGTH = 5000
 ROLES = tuple(Authorization.Role.values)
+# Fields a new version of an authorisation does not copy from the one it supersedes; every
+# other field (standing policies, for instance) carries over unchanged.
+VERSION_OWN_FIELDS = frozenset(
+    {"id", "column_roles", "granted_by", "created_at", "revoked_at", "revoked_by"}
+    | {"version", "supersedes"}
+)
+logger = logging.getLogger(__name__)
 
 
 def field_error(field: str, message: str, code: str) -> ValidationError:
@@ -61,12 +80,15 @@ def create_dataset(request, uploaded_file, name: str, description: str = "") -> 
         description = _clean_description(description)
         staged = _stage(uploaded_file)
         profile = _profile(staged)
+        _convert(staged, profile, node)
         dataset = _store(request, node, staged, client_name, name, description, profile)
     except Exception as error:
         _audit_failed_upload(request, uploaded_file, name, error)
         raise
     finally:
         _discard(uploaded_file, staged)
+        if staged is not None:
+            table_path(staged).unlink(missing_ok=True)
     record(
         request,
         Action.UPLOAD,
@@ -182,8 +204,26 @@ def _profile(path: Path):
         raise field_error("file", str(error), "invalid_csv") from None
 
 
+def _convert(staged: Path, profile, node) -> None:
+    """Write the staged CSV's typed table next to it (`table_path(staged)`)."""
+    columns = [TableColumn(column.name, column.type) for column in profile.columns]
+    try:
+        convert_csv(
+            staged,
+            table_path(staged),
+            columns,
+            encoding=profile.encoding,
+            delimiter=profile.delimiter,
+            extra={"party": node.name, "sha256": profile.sha256},
+        )
+    except ConversionError as error:
+        raise field_error(
+            "file", f"The file could not be read as profiled: {error}.", "invalid_csv"
+        ) from None
+
+
 def _store(request, node, staged: Path, client_name, name, description, profile) -> Dataset:
-    """Create the row and move the file in one step; on any failure neither remains."""
+    """Create the row and move the files in one step; on any failure none remains."""
     relative = f"datasets/{uuid.uuid4().hex}.csv"
     target = node.ensure_storage() / relative
     try:
@@ -202,13 +242,20 @@ def _store(request, node, staged: Path, client_name, name, description, profile)
                 uploaded_by=request.user,
             )
             move_file(staged, target)
+            # Second: a table newer than its CSV is known to be current (`ensure_table`).
+            move_file(table_path(staged), table_path(target))
     except IntegrityError:
-        target.unlink(missing_ok=True)
+        _remove(target)
         raise field_error("name", _name_taken(node, name), "duplicate_name") from None
     except BaseException:
-        target.unlink(missing_ok=True)
+        _remove(target)
         raise
     return dataset
+
+
+def _remove(target: Path) -> None:
+    target.unlink(missing_ok=True)
+    table_path(target).unlink(missing_ok=True)
 
 
 def move_file(source: Path, target: Path) -> None:
@@ -277,6 +324,7 @@ def delete_dataset(request, dataset: Dataset) -> Forgotten:
             os.replace(parked, path)
         raise
     parked.unlink(missing_ok=True)
+    dataset.table_path.unlink(missing_ok=True)
     dataset.pk = dataset_id
     forgotten = forget_dataset(dataset_id, dataset.node_id)
     record(
@@ -297,7 +345,7 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
     limit = settings.PRIVPAD_PREVIEW_ROWS if limit is None else max(0, int(limit))
     limit = min(limit, settings.PRIVPAD_PREVIEW_ROWS)
     try:
-        _header, rows = read_rows(dataset.path, dataset.encoding, limit)
+        _header, rows = read_rows(dataset.path, dataset.encoding, limit, delimiter_of(dataset))
     except FileNotFoundError:
         raise ValidationError(
             f"The file of dataset '{dataset.name}' is missing from the node's storage.",
@@ -310,6 +358,13 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
         "row_count": dataset.row_count,
         "truncated": dataset.row_count > len(rows),
     }
+
+
+def delimiter_of(dataset: Dataset) -> str:
+    """The delimiter recorded in the dataset's table (datasets older than tables: comma)."""
+    if not dataset.table_path.exists():
+        return ","
+    return stored_metadata(dataset.table_path).get("delimiter", ",")
 
 
 # --- Authorisations -------------------------------------------------------------------------
@@ -387,8 +442,84 @@ def _already_authorized(dataset, project, existing: Authorization | None) -> str
     which = f" (authorisation #{existing.pk})" if existing is not None else ""
     return (
         f"Dataset '{dataset.name}' is already authorised to project '{project.name}'{which}; "
-        "revoke that authorisation first to change the column roles."
+        "edit that authorisation's column roles instead."
     )
+
+
+def suggested_roles(dataset: Dataset) -> dict[str, Suggestion]:
+    """A suggested role per column from the file (callers check the user owns the dataset).
+
+    Reads only the columns named like an ID or a target. A file that cannot be read as
+    profiled gives no ID or label suggestion (logged), never an error: suggestions are help.
+    """
+    names = candidates(dataset.columns)
+    try:
+        facts = scan_facts(dataset.path, names, pandas_read_options(dataset.encoding))
+    except (OSError, ValueError) as error:
+        logger.warning("no role suggestions for dataset %s: %s", dataset.pk, error)
+        facts = {}
+    return suggest_roles(dataset.columns, facts)
+
+
+def update_column_roles(request, authorization: Authorization, column_roles) -> Authorization:
+    """Change the roles of an active authorisation (owner node only, active project): a new
+    version supersedes it; the old version is closed and kept. Returns the new version."""
+    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    ensure_active(authorization.project)
+    roles = clean_column_roles(dataset, column_roles)
+    with transaction.atomic():
+        current = Authorization.objects.select_for_update().get(pk=authorization.pk)
+        if current.revoked_at is not None:
+            raise ValidationError(inactive_reason(current, dataset), code="not_active")
+        if current.column_roles == roles:
+            raise field_error(
+                "column_roles",
+                "These are already the roles of this authorisation; change at least one.",
+                "unchanged",
+            )
+        current.revoked_at, current.revoked_by = timezone.now(), request.user
+        current.save(update_fields=["revoked_at", "revoked_by"])
+        new = Authorization(
+            **{
+                field.attname: getattr(current, field.attname)
+                for field in Authorization._meta.concrete_fields
+                if field.name not in VERSION_OWN_FIELDS
+            },
+            column_roles=roles,
+            granted_by=request.user,
+            version=current.version + 1,
+            supersedes=current,
+        )
+        new.save()
+    record(
+        request,
+        Action.AUTHORIZE,
+        target=new,
+        node=dataset.node,
+        project=new.project_id,
+        version=new.version,
+        supersedes=current.pk,
+        changed=_changed_roles(current.column_roles, roles),
+    )
+    return new
+
+
+def inactive_reason(authorization: Authorization, dataset: Dataset) -> str:
+    """Why an authorisation can no longer be changed: replaced by a newer version, or revoked."""
+    successor = authorization.successor
+    if successor is not None:
+        return (
+            f"Authorisation #{authorization.pk} of dataset '{dataset.name}' was replaced by "
+            f"version {successor.version} (#{successor.pk}); edit that one."
+        )
+    return (
+        f"Authorisation #{authorization.pk} of dataset '{dataset.name}' is revoked; "
+        "authorise the dataset again instead."
+    )
+
+
+def _changed_roles(old: dict[str, str], new: dict[str, str]) -> dict[str, list]:
+    return {name: [old.get(name), role] for name, role in new.items() if old.get(name) != role}
 
 
 def _role_counts(roles: dict[str, str]) -> dict[str, int]:
@@ -403,6 +534,8 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
     dataset = get_dataset_for_owner(request, authorization.dataset_id)
     with transaction.atomic():
         current = Authorization.objects.select_for_update().get(pk=authorization.pk)
+        if current.revoked_at is not None and current.successor is not None:
+            raise ValidationError(inactive_reason(current, dataset), code="superseded")
         if current.revoked_at is not None:
             when = timezone.localtime(current.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
             raise ValidationError(
@@ -413,6 +546,12 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
         current.revoked_at = timezone.now()
         current.revoked_by = request.user
         current.save(update_fields=["revoked_at", "revoked_by"])
+        # Runs reading the dataset stop at their next progress point (after the commit).
+        revocation.dataset_withdrawn(
+            current.project_id,
+            dataset.pk,
+            f"{dataset.node.name} revoked the authorisation of dataset '{dataset.name}'",
+        )
     authorization.revoked_at, authorization.revoked_by = current.revoked_at, current.revoked_by
     record(
         request,

@@ -1,7 +1,11 @@
-"""Dataset pages: list, upload, detail (schema, authorisations), preview (owner only), delete.
+"""Dataset pages: list, upload, detail (schema, authorisations), preview (owner only), delete,
+authorise (roles pre-filled from suggestions), edit roles (a new version), revoke.
 
 Rows are shown only to users of the owning node (preview); members of a project the dataset is
 authorised to see schema and roles. Everyone else gets 404 from the access helpers.
+
+Confirm steps: roles without an ID column or a label re-show the form with the warnings and an
+"... anyway" button (the owner decides); revoking shows what stops working before it is done.
 """
 
 from django.conf import settings
@@ -14,17 +18,26 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.accounts.sessions import require_recent_login
-from console.datasets import services
+from console.datasets import policies, services
 from console.datasets.access import (
     active_authorizations,
     datasets_visible_to,
     get_dataset_for_owner,
     get_dataset_for_user,
 )
-from console.datasets.forms import AuthorizeForm, UploadForm
+from console.datasets.forms import (
+    AuthorizeForm,
+    ColumnRolesForm,
+    UploadForm,
+    authorizable_projects,
+)
 from console.datasets.models import Authorization, Dataset
+from console.datasets.role_suggestions import role_warnings
 from console.pages.errors import add_service_errors, error_text
 from console.pages.roles import with_roles
+from workflows.disclosure.ledger import dataset_usage
+from workflows.models import Pipeline
+from workflows.tabular.dialect import DELIMITERS
 
 
 @login_required
@@ -77,15 +90,36 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "datasets/upload.html", context)
 
 
+def _owner_authorizations(dataset: Dataset) -> list[dict]:
+    authorizations = dataset.authorizations.select_related(
+        "project", "granted_by", "superseded_by"
+    ).order_by("-created_at", "-id")
+    return [with_roles(a) for a in authorizations]
+
+
+def _authorize_form(dataset: Dataset, data=None) -> AuthorizeForm:
+    """The authorisation form, pre-filled with the suggested roles and their reasons when
+    there is a project to authorise to (the suggestions read the file)."""
+    if not data and authorizable_projects(dataset).exists():
+        suggestions = services.suggested_roles(dataset)
+    else:
+        suggestions = {}
+    roles = {name: suggestion.role for name, suggestion in suggestions.items()}
+    reasons = {name: s.reason for name, s in suggestions.items() if s.reason}
+    return AuthorizeForm(dataset, data, initial_roles=roles, reasons=reasons)
+
+
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_dataset_for_user(request, pk)
     is_owner = dataset.node_id == request.user.node_id
     context = {"dataset": dataset, "is_owner": is_owner}
     if is_owner:
-        authorizations = dataset.authorizations.select_related("project", "granted_by")
-        context["authorizations"] = [with_roles(a) for a in authorizations]
-        context["form"] = AuthorizeForm(dataset)
+        context["delimiter"] = DELIMITERS.get(services.delimiter_of(dataset), "")
+        context["authorizations"] = _owner_authorizations(dataset)
+        context["form"] = _authorize_form(dataset)
+        context["policy_forms"] = policies.policy_forms(dataset)
+        context["usage"] = dataset_usage(dataset.pk)
     else:
         mine = active_authorizations(dataset).filter(
             project__memberships__node_id=request.user.node_id
@@ -94,35 +128,109 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "datasets/detail.html", context)
 
 
+def _needs_confirmation(form: ColumnRolesForm) -> list:
+    """The role warnings the owner has not confirmed yet (empty: go ahead)."""
+    if form.cleaned_data.get("confirm"):
+        return []
+    return role_warnings(form.column_roles())
+
+
 @login_required
 @require_POST
 def authorize(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_dataset_for_owner(request, pk)
-    form = AuthorizeForm(dataset, request.POST)
+    form = _authorize_form(dataset, request.POST)
+    warnings = []
     if form.is_valid():
         project = form.cleaned_data["project"]
-        try:
-            services.authorize_dataset(request, dataset, project, form.column_roles())
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Authorised to “{project.name}”.")
-            return redirect("datasets:detail", pk=dataset.pk)
-    authorizations = dataset.authorizations.select_related("project", "granted_by")
+        warnings = _needs_confirmation(form)
+        if not warnings:
+            try:
+                services.authorize_dataset(request, dataset, project, form.column_roles())
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, f"Authorised to “{project.name}”.")
+                return redirect("datasets:detail", pk=dataset.pk)
     context = {
         "dataset": dataset,
         "is_owner": True,
-        "authorizations": [with_roles(a) for a in authorizations],
+        "authorizations": _owner_authorizations(dataset),
         "form": form,
+        "warnings": warnings,
     }
-    return render(request, "datasets/detail.html", context, status=400)
+    return render(request, "datasets/detail.html", context, status=200 if warnings else 400)
+
+
+def _owned_authorization(request, pk: int) -> Authorization:
+    authorization = get_object_or_404(
+        Authorization.objects.select_related("project", "dataset__node"), pk=pk
+    )
+    get_dataset_for_owner(request, authorization.dataset_id)  # 404 (audited) for other nodes
+    return authorization
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
+def edit_roles(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit the column roles of an active authorisation: a new version replaces it."""
+    authorization = _owned_authorization(request, pk)
+    dataset = authorization.dataset
+    if not authorization.is_active:
+        messages.error(request, services.inactive_reason(authorization, dataset))
+        return redirect("datasets:detail", pk=dataset.pk)
+    data = request.POST if request.method == "POST" else None
+    form = ColumnRolesForm(dataset, data, initial_roles=authorization.column_roles)
+    warnings = []
+    if data is not None and form.is_valid():
+        warnings = _needs_confirmation(form)
+        if not warnings:
+            try:
+                new = services.update_column_roles(request, authorization, form.column_roles())
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Roles in “{new.project.name}” updated: version {new.version} replaces "
+                    f"version {authorization.version}.",
+                )
+                return redirect("datasets:detail", pk=dataset.pk)
+    context = {"authorization": authorization, "dataset": dataset, "form": form}
+    context["warnings"] = warnings
+    status = 400 if data is not None and not warnings and form.errors else 200
+    return render(request, "datasets/roles.html", context, status=status)
+
+
+def _pipelines_reading(authorization: Authorization) -> list[Pipeline]:
+    """The project's pipelines with a node reading the dataset (what revoking stops)."""
+    pipelines = Pipeline.objects.filter(project_id=authorization.project_id).order_by("name")
+    return [
+        pipeline
+        for pipeline in pipelines.only("name", "graph")
+        if any(
+            (node.get("params") or {}).get("dataset") == authorization.dataset_id
+            for node in (pipeline.graph or {}).get("nodes", [])
+        )
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    authorization = get_object_or_404(Authorization.objects.select_related("project"), pk=pk)
-    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    """GET: what revoking stops (the confirm step); POST: revoke."""
+    authorization = _owned_authorization(request, pk)
+    dataset = authorization.dataset
+    if request.method == "GET":
+        if not authorization.is_active:
+            messages.error(request, services.inactive_reason(authorization, dataset))
+            return redirect("datasets:detail", pk=dataset.pk)
+        context = {
+            "authorization": authorization,
+            "dataset": dataset,
+            "pipelines": _pipelines_reading(authorization),
+        }
+        return render(request, "datasets/revoke.html", context)
     try:
         services.revoke_authorization(request, authorization)
     except ValidationError as error:

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from console.audit.log import Action, record
 from console.nodes.models import Node
+from workflows import revocation
 
 REGISTER_FIELDS = ("name", "display_name", "institution", "kind", "address", "status")
 # The name is the node's identity (and its storage directory): fixed once registered.
@@ -50,6 +51,17 @@ def update_node(request, node: Node, **fields) -> Node:
         setattr(node, field, value)
     node.full_clean()
     if fields:
-        node.save(update_fields=sorted(fields))
-        record(request, Action.NODE_REGISTER, target=node, node=node, updated=sorted(fields))
+        with transaction.atomic():
+            node.save(update_fields=sorted(fields))
+            record(request, Action.NODE_REGISTER, target=node, node=node, updated=sorted(fields))
+            if node.status != Node.Status.ONLINE:
+                _stop_runs(node)
     return node
+
+
+def _stop_runs(node: Node) -> None:
+    """A disabled or offline node takes part in nothing: its projects' active runs stop."""
+    from console.projects.models import ProjectMember
+
+    projects = ProjectMember.objects.filter(node=node).values_list("project_id", flat=True)
+    revocation.node_withdrawn(projects, f"node {node.name} is {node.status}")

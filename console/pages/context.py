@@ -17,7 +17,9 @@ class NavEntry(NamedTuple):
 NAVIGATION = [
     NavEntry("pages:dashboard", "Dashboard"),
     NavEntry("projects:list", "Projects"),
+    NavEntry("runs:list", "Runs"),
     NavEntry("datasets:list", "Datasets"),
+    NavEntry("approvals:list", "Approvals"),
     NavEntry("nodes:list", "Nodes"),
     NavEntry("audit:list", "Audit log"),
 ]
@@ -35,7 +37,17 @@ def navigation(request: HttpRequest) -> dict:
     section = match.namespace if match is not None else ""
     return {
         "nav_entries": entries,
+        # Disclosure requests waiting for this user's decision (the "Approvals" badge).
+        "approvals_pending": _approvals_pending(user),
         # Pipelines live inside projects: their pages keep "Projects" highlighted.
         "nav_section": "projects" if section == "pipelines" else section,
         "current_node": getattr(user, "node", None),
     }
+
+
+def _approvals_pending(user) -> int:
+    if user is None or not user.is_authenticated or user.node_id is None:
+        return 0
+    from console.approvals.views import pending_count
+
+    return pending_count(user)

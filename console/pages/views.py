@@ -8,6 +8,7 @@ from console.datasets.access import datasets_visible_to
 from console.pages.counts import with_counts
 from console.pipelines.listing import recent_runs
 from console.projects.access import projects_visible_to
+from workflows.run_filters import can_open_runs
 
 DASHBOARD_LIMIT = 8
 
@@ -24,5 +25,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dataset_total": own_datasets.count(),
         "shared_total": datasets_visible_to(user).exclude(node_id=user.node_id).count(),
         "runs": recent_runs(user, DASHBOARD_LIMIT),
+        "can_open_runs": can_open_runs(user),
     }
     return render(request, "pages/dashboard.html", context)

@@ -20,3 +20,20 @@ class NewPipelineForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the pipeline a name.")
         return name
+
+
+class EditorsForm(forms.Form):
+    """Who besides its creator may change a pipeline: users of the project's member nodes."""
+
+    editors = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Editors change, rename and delete the pipeline; every member reads and runs it.",
+    )
+
+    def __init__(self, *args, candidates: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["editors"].choices = [
+            (user.get_username(), f"{user.get_username()} ({user.node.name})")
+            for user in candidates
+        ]

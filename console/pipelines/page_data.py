@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from console.datasets.pipeline_sources import ConsoleSources
 from console.projects.models import Project
+from workflows import ownership
 from workflows.starters import STARTERS
 
 RUN_ID, NODE_ID = 0, "__node__"  # placeholders the page replaces in URL patterns
@@ -60,6 +61,7 @@ def _urls(pipeline_id: int) -> dict:
         "model_zip": f"{api}/artifacts/{RUN_ID}/model.zip",
         "websocket": f"/ws/runs/{RUN_ID}/",
         "run_page": reverse("pipelines:run", args=[RUN_ID]),
+        "approval_page": reverse("approvals:detail", args=[RUN_ID]),
         "pipeline_page": reverse("pipelines:canvas", args=[pipeline_id]),
         "project_page": "",
         # plotly.js is large (~4.5 MB): the results panel loads it when a chart is first shown.
@@ -74,10 +76,11 @@ def canvas_data(request, pipeline, run_state: dict | None = None) -> dict:
     member = project.memberships.filter(node_id=user.node_id).exists()
     party = user.node.name if user.node_id and member else ""
     urls = _urls(pipeline.pk) | {"project_page": reverse("projects:detail", args=[project.pk])}
+    editor = ownership.may_edit(user, pipeline)
     return {
         "mode": "run" if run_state else "edit",
-        "readonly": bool(run_state) or project.is_archived or not member,
-        "readonly_reason": _readonly_reason(project, member, run_state),
+        "readonly": bool(run_state) or project.is_archived or not member or not editor,
+        "readonly_reason": _readonly_reason(project, member, run_state, pipeline, editor),
         "pipeline": {
             "id": pipeline.pk,
             "name": pipeline.name,
@@ -96,11 +99,17 @@ def canvas_data(request, pipeline, run_state: dict | None = None) -> dict:
     }
 
 
-def _readonly_reason(project: Project, member: bool, run_state: dict | None) -> str:
+def _readonly_reason(project: Project, member: bool, run_state, pipeline, editor: bool) -> str:
     if run_state:
         return "A past run: the canvas shows the pipeline as it was when the run started."
     if project.is_archived:
         return "The project is archived: its pipelines are read-only."
     if not member:
         return "Only member nodes edit this project's pipelines."
+    if not editor:
+        creator = pipeline.created_by.get_username() if pipeline.created_by else "its creator"
+        return (
+            f"Read-only: only {creator} and the editors they chose edit this pipeline. "
+            "Ask them (or the project's owner node) to add you as an editor."
+        )
     return ""

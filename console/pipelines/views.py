@@ -7,14 +7,19 @@ Access is the API's: members of the pipeline's project (others get 404).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from console.pipelines.forms import NewPipelineForm
+from console.accounts.models import User
+from console.pipelines.forms import EditorsForm, NewPipelineForm
+from console.pipelines.listing import pipeline_runs
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
-from workflows import services, state
+from workflows import ownership, services, state
+from workflows.api.disclosure import LedgerEntrySerializer
 from workflows.models import Pipeline
+from workflows.redaction import viewer_party
 from workflows.starters import STARTERS
 
 
@@ -35,6 +40,9 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
             graph=graph.to_dict(),
             created_by=request.user,
         )
+        services.audit_pipeline(request, pipeline, "pipeline_create", template=data["template"])
+        for note in services.template_notes(project.pk, data["template"]):
+            messages.info(request, note)
         return redirect("pipelines:canvas", pk=pipeline.pk)
     context = {"form": form, "project": project, "starters": STARTERS}
     return render(request, "pipelines/new.html", context)
@@ -43,16 +51,60 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
 @login_required
 def canvas(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = services.get_pipeline(request, pk)
-    context = {"pipeline": pipeline, "data": canvas_data(request, pipeline)}
+    services.warm_up_engines(pipeline.graph)  # while the user looks at the canvas
+    context = {
+        "pipeline": pipeline,
+        "data": canvas_data(request, pipeline),
+        "pipeline_runs": pipeline_runs(pipeline),
+    }
     return render(request, "pipelines/canvas.html", context)
 
 
 @login_required
 def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = services.get_run(request, pk)
-    run_state = state.run_state(run) | {
+    run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
         "started_by": run.created_by.get_username() if run.created_by else "",
+        "disclosure": {"entries": run.disclosure.get("entries", [])},
+        "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
     data = canvas_data(request, run.pipeline, run_state)
-    return render(request, "pipelines/canvas.html", {"pipeline": run.pipeline, "data": data})
+    context = {"pipeline": run.pipeline, "data": data, "pipeline_runs": pipeline_runs(run.pipeline)}
+    return render(request, "pipelines/canvas.html", context)
+
+
+@login_required
+def editors(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who may change a pipeline; its creator or the project's owner node chooses (members of
+    the project see the list)."""
+    pipeline = services.get_pipeline(request, pk)
+    project = pipeline.project
+    can_choose = ownership.may_choose_editors(request.user, pipeline) and not project.is_archived
+    candidates = list(
+        User.objects.filter(node__memberships__project=project, is_active=True)
+        .exclude(pk=pipeline.created_by_id)
+        .select_related("node")
+        .order_by("node__name", "username")
+    )
+    current = sorted(pipeline.editors.values_list("username", flat=True))
+    form = EditorsForm(request.POST or None, candidates=candidates, initial={"editors": current})
+    if request.method == "POST":
+        if not can_choose:
+            raise PermissionDenied(
+                "Only the pipeline's creator and the project's owner node choose its editors."
+            )
+        if form.is_valid():
+            chosen = [u for u in candidates if u.get_username() in form.cleaned_data["editors"]]
+            ownership.set_editors(pipeline, chosen)
+            messages.success(request, f"Editors of '{pipeline.name}' saved.")
+            return redirect("pipelines:editors", pk=pipeline.pk)
+    context = {
+        "pipeline": pipeline,
+        "project": project,
+        "form": form,
+        "can_choose": can_choose,
+        "current": current,
+        "creator": pipeline.created_by.get_username() if pipeline.created_by else "",
+    }
+    return render(request, "pipelines/editors.html", context)

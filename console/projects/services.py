@@ -18,6 +18,7 @@ from django.utils import timezone
 from console.audit.log import Action, record
 from console.nodes.models import Node
 from console.projects.models import Project, ProjectMember
+from workflows import revocation
 
 ARCHIVED_CODE = "project_archived"
 EDITABLE_FIELDS = ("name", "description", "status")
@@ -207,4 +208,8 @@ def remove_member(request, project: Project, node: Node | str) -> None:
         membership.delete()
         record(
             request, Action.MEMBER_REMOVE, target=project, node=project.owner_node, member=node.name
+        )
+        # Running runs stop, and the removed node's open run pages are closed (after commit).
+        revocation.project_membership_changed(
+            project.pk, f"node {node.name} was removed from the project"
         )

@@ -9,6 +9,9 @@ random and reveals nothing about the value; records of a coalition the protocol 
 (one party of SEMI2K's n, one of ABY3's three) reveal nothing either. REF2K, the plaintext
 oracle, stores the value itself, as it does in memory.
 
+A record also keeps the value's public interval (`core.mpc.bounds`; every party knows it
+already), so a loaded value keeps its overflow checks; records without one load as unbounded.
+
 Shares only make sense together, in the SPU they came from: the record names the protocol, the
 field, the fixed-point precision, the parties in rank order and its own party, and loading
 refuses a record that does not match the SPU (or the party) it is loaded into.
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ConfigError
+from core.mpc.bounds import Interval
 from core.mpc.config import RuntimeConfig
 from core.mpc.shares import AShare
 
@@ -29,10 +33,17 @@ KINDS = ("fxp", "int", "bool")
 
 
 def share_record(
-    config: RuntimeConfig, parties: list[str], party: str, share: AShare, kind: str
+    config: RuntimeConfig,
+    parties: list[str],
+    party: str,
+    share: AShare,
+    kind: str,
+    interval: Interval | None = None,
 ) -> dict[str, Any]:
     """The record of `party`'s own `share` of a value of `kind` (see the module docstring)."""
+    bounds = {} if interval is None else {"interval": [interval.lo, interval.hi]}
     return {
+        **bounds,
         "format": RECORD_FORMAT,
         "protocol": config.protocol,
         "field": config.field,
@@ -58,6 +69,21 @@ def share_from_record(
     shape, kind = _shape_and_kind(record)
     data = _ring_values(record.get("share"), components, shape)
     return AShare(data), kind
+
+
+def interval_from_record(record: dict) -> Interval | None:
+    """The public interval a record carries (None if it has none); ConfigError if malformed."""
+    value = record.get("interval")
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and np.isfinite(v) for v in value)
+        or value[0] > value[1]
+    ):
+        raise ConfigError(f"share record interval must be [lo, hi] with lo <= hi, got {value!r}")
+    return Interval(float(value[0]), float(value[1]))
 
 
 def _check_origin(config: RuntimeConfig, parties: list[str], party: str, record: dict) -> None:

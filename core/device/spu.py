@@ -5,6 +5,11 @@ or the insecure REF2K oracle). `spu(fn)(*args)` shares every `PYUObject` argumen
 owner, then runs `fn` SPMD: each party runs its own copy of `fn` on its own `SecretTensor`
 shares, in its own worker thread, exchanging messages only over its link. Results stay secret
 (`SPUObject`) until `reveal(obj)` or `obj.to(PYU(party))`.
+
+Sharing an input, its owner checks it fits the fixed-point encoding (RangeError otherwise,
+naming no value) and, with `range_checks` on, publishes its order of magnitude (the next power
+of two of max |x|) or the interval declared with `core.mpc.bounds.Bounded`; see
+`core.mpc.bounds` for what these public bounds guard.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from core.comm import LocalLinkHub
 from core.device import runtime
 from core.device.pytree import tree_leaves, tree_map
 from core.device.pyu import PYU, PYUObject
-from core.device.share_records import share_from_record, share_record
-from core.errors import ConfigError, EncodingError, PartyError
+from core.device.share_records import interval_from_record, share_from_record, share_record
+from core.errors import ConfigError, EncodingError, PartyError, RangeError
+from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
 from core.mpc.config import RuntimeConfig
 from core.mpc.context import MPCContext
 from core.mpc.correlated import TrustedDealer
@@ -117,7 +123,9 @@ class SPU:
         def program():
             link = self.hub.link(self.parties.index(party))
             self._ctx[party] = MPCContext(
-                make_protocol(self.config, link, self.dealer, seed), self.fxp
+                make_protocol(self.config, link, self.dealer, seed),
+                self.fxp,
+                range_checks=self.config.range_checks,
             )
 
         return program
@@ -162,29 +170,53 @@ class SPU:
         owner = self.parties.index(leaf.device.party)
         link = ctx.proto.link
         if link.rank == owner:
-            header, encoded = self._encode_input(runtime.current().stores[party][leaf.ref])
+            value = runtime.current().stores[party][leaf.ref]
+            header, encoded = self._encode_input(value, leaf.device.party)
             link.send_all(header)
         else:
             header, encoded = link.recv(owner), None
         if header[0] == "error":
             raise EncodingError(header[1])
-        _, shape, kind = header
-        return SecretTensor(ctx.proto.share(encoded, owner, shape), ctx, kind)
+        if header[0] == "range":
+            raise RangeError(*header[1:4], label=header[4])
+        _, shape, kind, interval, label = header
+        interval = None if interval is None else Interval(*interval)
+        labels = frozenset() if label is None else frozenset([label])
+        return SecretTensor(ctx.proto.share(encoded, owner, shape), ctx, kind, interval, labels)
 
-    def _encode_input(self, value: Any) -> tuple[tuple, np.ndarray | None]:
+    def _encode_input(self, value: Any, owner: str) -> tuple[tuple, np.ndarray | None]:
+        """(header every party receives, encoding) of an input, at its owner.
+
+        The header carries shape, kind, the public interval (the declared one, or with
+        `range_checks` [-B, B] for B the next power of two of max |x|) and the label; or the
+        error, which names no value.
+        """
+        declared = value if isinstance(value, Bounded) else Bounded(value)
+        label = declared.label or f"input from {owner}"
         try:
-            arr = np.asarray(value)
-            encoded = self.fxp.encode(arr, what=f"SPU input of dtype {arr.dtype}")
+            arr = np.asarray(declared.value)
+            encoded = self.fxp.encode(arr, what="SPU input", secret=True)
+            interval = declared.declared_interval()
+            if interval is not None:
+                check_declared(arr, interval, label)
+            elif self.config.range_checks:
+                interval = published_input_interval(arr)
+        except RangeError as exc:
+            problem = exc.with_label(label)
+            return ("range", problem.operation, problem.bound, problem.problem, label), None
         except (EncodingError, TypeError, ValueError) as exc:
             return ("error", str(exc)), None
         kind = {"b": "bool", "i": "int", "u": "int"}.get(arr.dtype.kind, "fxp")
-        return ("ok", tuple(arr.shape), kind), encoded
+        public = None if interval is None else (interval.lo, interval.hi)
+        return ("ok", tuple(arr.shape), kind, public, label), encoded
 
     def _keep(self, party: str, ctx: MPCContext, leaf: Any, fresh) -> Any:
         if leaf is None:
             return None
         if not isinstance(leaf, SecretTensor):
-            leaf = SecretTensor(ctx.proto.public_a(ctx.encode(leaf, "SPU output")), ctx, "fxp")
+            value = np.asarray(leaf)
+            enc = ctx.encode(value, "SPU output")
+            leaf = SecretTensor(ctx.proto.public_a(enc), ctx, "fxp", Interval.of_values(value))
         ref = next(fresh)
         self._stores[party][ref] = leaf
         return _Ref(ref, leaf.shape, leaf.kind)
@@ -231,7 +263,10 @@ class SPU:
         def program(party: str):
             def run():
                 tensor = self._stores[party][obj.ref]
-                write(party, share_record(self.config, self.parties, party, tensor.share, obj.kind))
+                record = share_record(
+                    self.config, self.parties, party, tensor.share, obj.kind, tensor.interval
+                )
+                write(party, record)
 
             return run
 
@@ -250,11 +285,13 @@ class SPU:
             def run():
                 ctx = self._ctx[party]
                 components = ctx.proto.public_a(np.zeros(1, dtype=np.uint64)).data.shape[0]
+                record = read(party)
                 share, kind = share_from_record(
-                    self.config, self.parties, party, read(party), components
+                    self.config, self.parties, party, record, components
                 )
-                loaded[party] = SecretTensor(share, ctx, kind)
-                return loaded[party].shape, kind
+                interval = interval_from_record(record)
+                loaded[party] = SecretTensor(share, ctx, kind, interval)
+                return loaded[party].shape, kind, interval
 
             return run
 
@@ -262,8 +299,10 @@ class SPU:
         if len(set(described)) != 1:
             found = zip(self.parties, described, strict=True)
             raise ConfigError(
-                "share records disagree on shape or kind: "
-                + ", ".join(f"{party} {shape} {kind}" for party, (shape, kind) in found)
+                "share records disagree on shape, kind or interval: "
+                + ", ".join(
+                    f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
+                )
             )
 
         def keep(party: str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from core.errors import ConfigError
 
@@ -25,12 +25,22 @@ class RuntimeConfig:
     only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one unit for |x| < 2^62,
     one opened ring word per element) or "auto" (the default: "local" for 2 parties, "exact"
     for more). Other protocols have a single truncation and accept only "auto".
+    `range_checks` (default True): guard against silently wrong numbers (see
+    `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
+    magnitude of each shared input (the next power of two of its largest |x|) to every party,
+    and each kernel whose input may leave its domain opens ONE public bit per call ("some
+    element is out of range"), at the cost of one batched secure comparison (and one more on
+    the count of violations; see `core.mpc.kernels.domains`). False (for benchmarks, or
+    when even magnitude orders must stay private) publishes no input bounds and opens no bits;
+    bounds still come from declared input bounds and public operands, and out-of-domain
+    kernel results are then undefined, as documented per kernel.
     """
 
     protocol: str = "SEMI2K"
     field: str = "FM64"
     fxp_fraction_bits: int = 18
     trunc_mode: str = "auto"
+    range_checks: bool = True
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -50,6 +60,8 @@ class RuntimeConfig:
             raise ConfigError(
                 f"unknown trunc_mode {self.trunc_mode!r}; choose one of {TRUNC_MODES}"
             )
+        if not isinstance(self.range_checks, bool):
+            raise ConfigError(f"range_checks must be True or False, got {self.range_checks!r}")
         if self.protocol != "SEMI2K" and self.trunc_mode != "auto":
             raise ConfigError(
                 f"trunc_mode {self.trunc_mode!r} applies to SEMI2K only; "
@@ -82,7 +94,7 @@ class RuntimeConfig:
         """Build from a SecretFlow-style dict (the dataclass fields' names as keys)."""
         if not isinstance(spec, dict):
             raise ConfigError(f"runtime_config must be a dict, got {type(spec).__name__}")
-        unknown = set(spec) - {"protocol", "field", "fxp_fraction_bits", "trunc_mode"}
+        unknown = set(spec) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"unknown runtime_config keys {sorted(unknown)}")
         return cls(**spec)

@@ -12,10 +12,16 @@ from core.mpc.protocols.base import Protocol
 
 @dataclass
 class MPCContext:
-    """Everything a kernel needs on one party: `proto` (with its link) and `fxp`."""
+    """Everything a kernel needs on one party: `proto` (with its link) and `fxp`.
+
+    `range_checks` is `RuntimeConfig.range_checks`: whether kernels whose input may leave
+    their domain detect it (opening one public bit) or clamp it (`core.mpc.kernels.domains`),
+    and whether the SPU publishes input bounds.
+    """
 
     proto: Protocol
     fxp: FixedPoint
+    range_checks: bool = True
 
     @property
     def frac_bits(self) -> int:

@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from core.errors import ShapeError, UnsupportedOperation
+from core.mpc.bounds import Interval, join
 from core.mpc.kernels import arith, compare
 from core.mpc.shares import AShare
 from core.mpc.tensor import SecretTensor, broadcast_shape, broadcast_share
@@ -64,7 +65,11 @@ def _maximum(a, b, take_larger: bool = True):
     x, y = SecretTensor.broadcast_pair(a.share, b.share)
     kernel = compare.maximum if take_larger else compare.minimum
     kind = "int" if a.kind != "fxp" and b.kind != "fxp" else "fxp"
-    return SecretTensor(kernel(s.ctx, x, y), s.ctx, kind)
+    pick = max if take_larger else min
+    interval = join(
+        a.interval, b.interval, lambda u, v: Interval(pick(u.lo, v.lo), pick(u.hi, v.hi))
+    )
+    return SecretTensor(kernel(s.ctx, x, y), s.ctx, kind, interval, a.labels | b.labels)
 
 
 _UFUNCS[np.maximum] = _maximum
@@ -114,7 +119,7 @@ def _concatenate(arrays, axis=0):
         data = np.concatenate([sh.data for sh in shares], axis=axis + 1 if axis >= 0 else axis)
     except ValueError as exc:
         raise ShapeError(f"cannot concatenate shapes {[sh.shape for sh in shares]}") from exc
-    return SecretTensor(AShare(data), s.ctx, _joint_kind(arrays))
+    return _joined(AShare(data), s, arrays)
 
 
 def _stack(arrays, axis=0):
@@ -123,7 +128,20 @@ def _stack(arrays, axis=0):
     if len({sh.shape for sh in shares}) != 1:
         raise ShapeError(f"cannot stack shapes {[sh.shape for sh in shares]}")
     data = np.stack([sh.data for sh in shares], axis=axis + 1 if axis >= 0 else axis)
-    return SecretTensor(AShare(data), s.ctx, _joint_kind(arrays))
+    return _joined(AShare(data), s, arrays)
+
+
+def _joined(share: AShare, like: SecretTensor, values) -> SecretTensor:
+    """A result made of the elements of `values`: the union of their intervals and labels."""
+    tensors = [like.lift(v) for v in values]
+    interval = tensors[0].interval
+    for t in tensors[1:]:
+        interval = join(interval, t.interval, Interval.union)
+    culprits = tensors  # whose bounds a later refusal is about: the largest, when known
+    if interval is not None:
+        culprits = [t for t in tensors if t.interval.magnitude == interval.magnitude]
+    labels = frozenset().union(*(t.labels for t in culprits))
+    return SecretTensor(share, like.ctx, _joint_kind(values), interval, labels)
 
 
 def _joint_kind(values) -> str:
@@ -141,11 +159,11 @@ def _where(cond, a, b):
         out = compare.select(
             s.ctx, ring_bit, broadcast_share(a.share, shape), broadcast_share(b.share, shape)
         )
-        return SecretTensor(out, s.ctx, _joint_kind((a, b)))
+        return _joined(out, s, (a, b))
     cond = np.asarray(cond, dtype=bool)
     shape = broadcast_shape(broadcast_shape(cond.shape, a.shape), b.shape)
     xa, xb = broadcast_share(a.share, shape), broadcast_share(b.share, shape)
-    return SecretTensor(AShare(np.where(cond, xa.data, xb.data)), s.ctx, _joint_kind((a, b)))
+    return _joined(AShare(np.where(cond, xa.data, xb.data)), s, (a, b))
 
 
 def _clip(x, a_min, a_max):

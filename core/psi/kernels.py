@@ -17,6 +17,7 @@ X25519(a, X25519(b, u)) = u([clamp(a)·clamp(b)]P) = X25519(b, X25519(a, u)).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import multiprocessing
 import os
@@ -89,6 +90,40 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
         initializer=_exit_with_owner,
         initargs=(os.getpid(),),
     )
+
+
+_shared_pool: ProcessPoolExecutor | None = None
+_shared_lock = threading.Lock()
+_warmed = False
+
+
+def shared_pool() -> ProcessPoolExecutor:
+    """One pool of workers for every PSI run of this process, started on first use.
+
+    Starting workers costs a good part of a second (a process per core, each importing
+    libsodium): runs of a few thousand keys would spend more on that than on masking. The
+    workers hold no state between tasks (every task carries its scalar and points), so runs,
+    even concurrent ones, share them safely. A pool broken by a killed worker is replaced.
+    """
+    global _shared_pool
+    with _shared_lock:
+        if _shared_pool is None or getattr(_shared_pool, "_broken", False):
+            _shared_pool = make_pool()
+            atexit.register(_shared_pool.shutdown, wait=False, cancel_futures=True)
+        return _shared_pool
+
+
+def warm_shared_pool() -> None:
+    """Start the shared pool's workers now (from a background thread, e.g. while a user
+    looks at a pipeline), so that the first run does not wait for them. Cheap once done."""
+    global _warmed
+    if _warmed:
+        return
+    pool = shared_pool()
+    count = pool._max_workers
+    for future in [pool.submit(hash_to_points, []) for _ in range(count)]:
+        future.result()
+    _warmed = True
 
 
 def _exit_with_owner(owner_pid: int) -> None:

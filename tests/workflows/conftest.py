@@ -3,6 +3,8 @@
 - alice's `credit` table (id, age, income with gaps, city, label `y`, model `score`) and bob's
   `shop` table (id, spend, visits) are authorised to `project` (alice + bob);
 - carol's `claims` table exists but is authorised to no project;
+- both authorisations let aggregates (groups of at least 20 rows) go to every member; any
+  other disclosure needs the owner's approval;
 - `pipeline_factory` saves a pipeline of `project` from nodes and edges.
 """
 
@@ -57,6 +59,9 @@ CREDIT_ROLES = {
 }
 SHOP_ROLES = {"id": "id", "spend": "feature", "visits": "protected"}
 TYPES = {"int64": "int", "float64": "float", "bool": "bool"}
+# Standing policy of the fixtures' authorisations: aggregates over groups of at least 20 rows
+# may go to every member; anything else needs the owner's approval.
+AGGREGATES = {"aggregates": "allow", "aggregates_min_k": 20}
 
 
 def make_dataset(node, name: str, frame: pd.DataFrame) -> Dataset:
@@ -87,14 +92,18 @@ def make_dataset(node, name: str, frame: pd.DataFrame) -> Dataset:
 @pytest.fixture
 def credit(alice, project) -> Dataset:
     dataset = make_dataset(alice, "credit", credit_frame())
-    Authorization.objects.create(dataset=dataset, project=project, column_roles=CREDIT_ROLES)
+    Authorization.objects.create(
+        dataset=dataset, project=project, column_roles=CREDIT_ROLES, disclosure_policy=AGGREGATES
+    )
     return dataset
 
 
 @pytest.fixture
 def shop(bob, project) -> Dataset:
     dataset = make_dataset(bob, "shop", shop_frame())
-    Authorization.objects.create(dataset=dataset, project=project, column_roles=SHOP_ROLES)
+    Authorization.objects.create(
+        dataset=dataset, project=project, column_roles=SHOP_ROLES, disclosure_policy=AGGREGATES
+    )
     return dataset
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from workflows.components import discover
+from workflows.components.disclosure import Declares, disclose
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, Port, Registry
 from workflows.components.tables import table_port
@@ -42,6 +43,7 @@ GATE = Component(
     outputs=(Port("report", (PortType.REPORT,)),),
     infer=_infer,
     run=_run,
+    disclosure=disclose(report=Declares()),  # its report holds no data
 )
 
 

@@ -11,6 +11,7 @@ from workflows.components.context import ArtifactData, RunContext
 from workflows.components.params import ParamEnv
 from workflows.components.schema import ArtifactInfo, Column
 from workflows.components.spec import InferContext
+from workflows.tabular.files import is_arrow, open_table, to_pandas
 
 TYPES = {"int64": "int", "Int64": "int", "float64": "float", "bool": "bool"}
 
@@ -35,18 +36,23 @@ def run_component(
     inputs: dict,
     parties=("alice", "bob"),
     requested_by: str | None = "alice",
+    logs: list[str] | None = None,
+    warnings: list[str] | None = None,
+    sources: dict | None = None,
 ):
     """Clean params, infer outputs, run as started by `requested_by`'s user; return
-    {port: ArtifactData} of what was written."""
+    {port: ArtifactData} of what was written. Log lines and warnings are appended to `logs`
+    and `warnings` when given."""
     component = registry().get(key)
     infos = {port: data.info for port, data in inputs.items()}
-    env = ParamEnv(parties=tuple(parties), inputs=infos)
+    env = ParamEnv(parties=tuple(parties), inputs=infos, sources=sources or {})
     cleaned = {
         p.name: p.clean(params[p.name], env) if p.name in params else p.default
         for p in component.params
     }
     outputs = component.infer(InferContext(cleaned, infos, env))
-    logs: list[str] = []
+    logs = [] if logs is None else logs
+    warnings = [] if warnings is None else warnings
     context = RunContext(
         params=cleaned,
         parties=tuple(parties),
@@ -54,7 +60,14 @@ def run_component(
         infos=outputs,
         output_dir=lambda party: tmp_path / "out" / party,
         on_log=logs.append,
+        on_warn=warnings.append,
         requested_by=requested_by,
+        sources=sources or {},
     )
     component.run(context)
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}
+
+
+def read_table(path) -> pd.DataFrame:
+    """A table artifact (Arrow, or a legacy CSV) as pandas, every column."""
+    return to_pandas(open_table(path)) if is_arrow(path) else pd.read_csv(path)

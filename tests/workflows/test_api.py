@@ -62,24 +62,27 @@ def test_a_malformed_graph_is_refused(api_alice, project):
     assert "must be lists" in response.json()["detail"]
 
 
-def test_a_member_saves_the_graph_and_an_archived_project_is_read_only(
-    credit_pipeline, api_bob, project
+def test_its_creator_saves_the_graph_and_an_archived_project_is_read_only(
+    credit_pipeline, api_alice, api_bob, project
 ):
     graph = credit_graph(1)
-    response = api_bob.patch(url(credit_pipeline), {"graph": graph}, format="json")
+    response = api_alice.patch(url(credit_pipeline), {"graph": graph}, format="json")
     assert response.status_code == 200
     project.status = "archived"
     project.save()
-    response = api_bob.patch(url(credit_pipeline), {"name": "Renamed"}, format="json")
+    response = api_alice.patch(url(credit_pipeline), {"name": "Renamed"}, format="json")
     assert (response.status_code, response.json()["code"]) == (409, "project_archived")
-    assert api_bob.delete(url(credit_pipeline)).status_code == 409
+    assert api_alice.delete(url(credit_pipeline)).status_code == 409
     assert api_bob.post(url(credit_pipeline, "runs/"), {}, format="json").status_code == 409
     assert api_bob.get(url(credit_pipeline)).status_code == 200
 
 
-def test_a_member_deletes_a_pipeline(credit_pipeline, api_bob):
-    assert api_bob.delete(url(credit_pipeline)).status_code == 204
-    assert not Pipeline.objects.exists()
+def test_its_creator_deletes_a_pipeline_by_archiving_it(credit_pipeline, api_alice):
+    assert api_alice.delete(url(credit_pipeline)).status_code == 204
+    credit_pipeline.refresh_from_db()
+    assert credit_pipeline.archived_at is not None
+    assert api_alice.get(url(credit_pipeline)).status_code == 404
+    assert api_alice.get("/api/v1/pipelines/").json() == []
 
 
 def test_export_and_import_round_trip(credit_pipeline, api_alice, project):

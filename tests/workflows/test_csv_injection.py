@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 from tests.workflows.runs import run_now
-from workflows.downloads import neutralise_cell, neutralised_csv
 from workflows.models import Artifact, Status
+from workflows.tabular.export import csv_chunks, neutralise_cell
+from workflows.tabular.files import TableColumn, iter_frames, write_table
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,12 +39,12 @@ def test_the_one_rule(cell, safe):
     assert neutralise_cell(cell) == safe
 
 
-def test_a_csv_is_rewritten_cell_by_cell(tmp_path):
+def test_a_legacy_csv_artifact_is_rewritten_cell_by_cell(tmp_path):
     path = tmp_path / "t.csv"
     rows = [['=cmd|"/c calc"!A1', "id"], ["@SUM(1)", "x,y"], ["-2", "line\nbreak"]]
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
-    text = b"".join(neutralised_csv(path)).decode()
+    text = b"".join(csv_chunks(path)).decode()
     assert list(csv.reader(io.StringIO(text))) == [
         ['\'=cmd|"/c calc"!A1', "id"],
         ["'@SUM(1)", "x,y"],
@@ -56,19 +58,23 @@ def poisoned_table(credit_pipeline, alice_user):
     them (a prediction column named by another member's pipeline, say)."""
     run = run_now(credit_pipeline)
     assert run.status == Status.SUCCEEDED, run.message
-    artifact = Artifact.objects.filter(node_run__run=run, owner_node_id=alice_user.node_id).first()
-    artifact.path.write_text(
-        'id,"=HYPERLINK(""http://evil.example"",""click"")"\nc1,@SUM(A1)\nc2,-1.5\nc3,\t+1\n',
-        encoding="utf-8",
+    artifact = Artifact.objects.filter(
+        node_run__run=run, owner_node_id=alice_user.node_id, kind__startswith="table"
+    ).first()
+    hostile = '=HYPERLINK("http://evil.example","click")'
+    frame = pd.DataFrame(
+        {"id": ["c1", "c2", "c3"], hostile: ["@SUM(A1)", "-1.5", "\t+1"], "n": [-1, 2, 3]}
     )
+    columns = [TableColumn("id", "str"), TableColumn(hostile, "str"), TableColumn("n", "int")]
+    write_table(artifact.path, frame, columns)
     return artifact
 
 
 EXPECTED = [
-    ["id", '\'=HYPERLINK("http://evil.example","click")'],
-    ["c1", "'@SUM(A1)"],
-    ["c2", "-1.5"],
-    ["c3", "'\t+1"],
+    ["id", '\'=HYPERLINK("http://evil.example","click")', "n"],
+    ["c1", "'@SUM(A1)", "-1"],
+    ["c2", "-1.5", "2"],
+    ["c3", "'\t+1", "3"],
 ]
 
 
@@ -77,8 +83,10 @@ def test_a_download_neutralises_header_and_cells(poisoned_table, alice_client):
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode()
     assert list(csv.reader(io.StringIO(text))) == EXPECTED
-    # The artifact itself is unchanged: downstream components read the true values.
-    assert poisoned_table.path.read_text(encoding="utf-8").startswith('id,"=HYPERLINK')
+    # The stored table is unchanged: downstream components read the true values.
+    stored = next(iter_frames(poisoned_table.path))
+    assert stored["n"].tolist() == [-1, 2, 3]
+    assert stored.columns[1].startswith("=HYPERLINK")
 
 
 def test_an_asgi_download_neutralises_too(poisoned_table, alice_user):

@@ -18,7 +18,17 @@ from sklearn.preprocessing import StandardScaler
 
 from console.accounts.models import User
 from console.demo.data import demo_tables
-from console.demo.pipeline import ALL_FEATURES, GAPS, KEY, LABEL, PIPELINE_NAME, SEED, TEST_SIZE
+from console.demo.pipeline import (
+    ALL_FEATURES,
+    BOB_PIPELINE_NAME,
+    GAPS,
+    KEY,
+    LABEL,
+    PIPELINE_NAME,
+    SEED,
+    TEST_SIZE,
+)
+from tests.workflows.helpers import read_table
 from workflows import services
 from workflows.models import Artifact, Pipeline, Run, Status
 
@@ -71,9 +81,35 @@ def test_the_demo_runs_end_to_end_through_the_api_close_to_scikit_learn(demo):
     failed = {n.node_id: n.message for n in run.nodes.all() if n.status != Status.SUCCEEDED}
     assert run.status == Status.SUCCEEDED, (run.message, failed)
     report = Artifact.objects.get(node_run__run=run, node_run__node_id="evaluate", party="bob")
-    auc = json.loads(report.path.read_text(encoding="utf-8"))["summary"]["auc"]
+    bobs_copy = json.loads(report.path.read_text(encoding="utf-8"))
+    auc = bobs_copy["summary"]["auc"]
     expected = reference_auc()
     assert abs(auc - expected) < 0.01, (auc, expected)
     # Only alice, the receiver, holds predictions.
     predictions = Artifact.objects.filter(node_run__run=run, node_run__node_id="predict")
     assert {a.party for a in predictions} == {"alice"}
+    # bob's copy of the evaluation: grouped curve points, no threshold equal to a score.
+    scores = set(read_table(predictions.get().path).iloc[:, -1])
+    thresholds = [p["threshold"] for p in bobs_copy["curves"] if p["threshold"] is not None]
+    samples, k = bobs_copy["summary"]["samples"], bobs_copy["disclosure"]["min_rows"]
+    assert 0 < len(thresholds) <= samples // k
+    assert not scores & set(thresholds)
+
+
+def test_the_demo_plan_is_allowed_by_the_standing_policies_and_bobs_scoring_waits(demo):
+    alice = APIClient()
+    alice.force_authenticate(User.objects.get(username="alice"))
+    plan = alice.get(f"/api/v1/pipelines/{demo.pk}/").json()["disclosure"]
+    assert {entry["decision"] for entry in plan["entries"]} == {"allow"}
+    assert {state["state"] for state in plan["consent"].values()} == {"policy"}
+    scoring = Pipeline.objects.get(name=BOB_PIPELINE_NAME)
+    assert scoring.created_by.username == "bob"
+    bob = APIClient()
+    bob.force_authenticate(User.objects.get(username="bob"))
+    response = bob.post(f"/api/v1/pipelines/{scoring.pk}/runs/", {}, format="json")
+    assert response.status_code == 409
+    [approval] = response.json()["approvals"]
+    assert approval["party"] == "alice"
+    assert any(
+        "bob receives: id-linked prediction scores" in s for s in approval["plan"]["sentences"]
+    )

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 
+import pandas as pd
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 from tests.workflows.runs import run_now
-from workflows.downloads import CHUNK_BYTES
 from workflows.models import Artifact, Status
+from workflows.tabular import export
+from workflows.tabular.files import count_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def own_table(credit_pipeline, alice_user):
+def own_table(credit_pipeline, alice_user, monkeypatch):
     run = run_now(credit_pipeline)
     assert run.status == Status.SUCCEEDED, run.message
-    artifact = Artifact.objects.filter(node_run__run=run, owner_node_id=alice_user.node_id).first()
-    # Several chunks' worth of rows, so that the response really is read piece by piece.
-    with artifact.path.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(["x" * 100] * (3 * CHUNK_BYTES // 100)) + "\n")
-    return artifact
+    tables = Artifact.objects.filter(
+        node_run__run=run, owner_node_id=alice_user.node_id, kind__startswith="table"
+    )
+    # A few rows per piece, so that the response really is produced piece by piece.
+    monkeypatch.setattr(export, "BATCH_ROWS", 2)
+    return tables.first()
 
 
 def fetch_asgi(user, url: str):
@@ -37,16 +41,23 @@ def fetch_asgi(user, url: str):
     return async_to_sync(get)()
 
 
-def test_an_asgi_download_is_an_async_stream_of_the_whole_file(own_table, alice_user):
+def test_an_asgi_download_is_an_async_stream_of_the_table_as_csv(own_table, alice_user):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Django warns when it must buffer a sync iterator
         response, chunks = fetch_asgi(alice_user, f"/api/v1/artifacts/{own_table.pk}/download/")
     assert response.status_code == 200
     assert response.is_async
     assert len(chunks) >= 3
-    # No cell of this table needs neutralising (see workflows.downloads): the bytes are as saved.
-    assert b"".join(chunks) == own_table.path.read_bytes()
+    body = b"".join(chunks)
+    assert body == b"".join(export.csv_chunks(own_table.path))
+    frame = pd.read_csv(io.BytesIO(body))
+    assert len(frame) == count_rows(own_table.path)
+    assert list(frame.columns) == [
+        c["name"] for c in own_table.info["columns"] if c["party"] == "alice"
+    ]
+    assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment; filename=")
+    assert response["Content-Disposition"].endswith('.csv"')
 
 
 def test_another_party_gets_404_over_asgi_too(own_table, bob_user):

@@ -9,6 +9,7 @@ import pytest
 from core.errors import PartyFailure
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
+from workflows.components.checks import CheckFailed
 from workflows.components.params import ParamEnv, ParamError
 
 PARTIES = ("alice", "bob", "carol")
@@ -62,3 +63,39 @@ def test_it_needs_two_numeric_feature_columns(tmp_path):
         features.clean(["a"], env)
     with pytest.raises(ParamError, match="type 'str'"):
         features.clean(["a", "s"], env)
+
+
+def test_many_rows_keep_full_precision_stated_in_the_log(tmp_path):
+    """140,000 rows (beyond 2^16, where Z^T Z's sum would outgrow the truncation's range at 18
+    fraction bits): the scaled product keeps 18 bits, stated in the log, and matches numpy."""
+    rows = 140_000
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=rows)
+    given = {
+        "alice": pd.DataFrame({"a": base + rng.normal(0, 1, rows)}),
+        "bob": pd.DataFrame({"b": -base + rng.normal(0, 0.5, rows)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    logs: list[str] = []
+    params = {"features": ["a", "b"]}
+    out = run_component(tmp_path, "stats/pearson", params, {"input_ds": data}, logs=logs)
+    assert any("Pearson correlation: FM64 with 18 fraction bits" in line for line in logs), logs
+    expected = np.corrcoef(given["alice"]["a"], given["bob"]["b"])[0, 1]
+    assert out["report"].read_json("bob")["matrix"][0][1] == pytest.approx(expected, abs=1e-3)
+
+
+def test_an_extreme_outlier_in_many_rows_fails_naming_its_columns(tmp_path):
+    """One outlier among 100,000 equal values: the rescaled variance (64 / n) is below the
+    inverse square root's domain; the node fails naming the columns, no silent garbage."""
+    rows = 100_000
+    spike = np.zeros(rows)
+    spike[7] = 1.0
+    given = {
+        "alice": pd.DataFrame({"spike": spike}),
+        "bob": pd.DataFrame({"b": np.random.default_rng(1).normal(size=rows)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    params = {"features": ["spike", "b"]}
+    with pytest.raises(CheckFailed, match="alice's spike") as failure:
+        run_component(tmp_path, "stats/pearson", params, {"input_ds": data})
+    assert "operation rsqrt" in str(failure.value)

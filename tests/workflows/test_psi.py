@@ -211,9 +211,48 @@ def test_kkrt_is_refused_for_three_parties_with_a_clear_message(tmp_path):
     assert check(two, tmp_path / "two", **params(2, protocol="KKRT_PSI_2PC")) == []
 
 
-def test_the_protocol_choice_lists_both_engines():
+def test_the_protocol_choice_lists_both_engines_and_defaults_to_automatic():
     protocol = registry().get("data_prep/psi").param("protocol")
-    assert protocol.choices == ("ECDH_25519", "KKRT_PSI_2PC")
-    assert protocol.default == "ECDH_25519"
+    assert protocol.choices == ("AUTO", "ECDH_25519", "KKRT_PSI_2PC")
+    assert protocol.default == "AUTO"
     with pytest.raises(ParamError, match="RR22"):
         protocol.clean("RR22", ParamEnv(parties=PARTIES))
+
+
+def test_auto_runs_kkrt_between_two_parties_and_ecdh_between_three(tmp_path):
+    frames = party_frames()
+    two = dict(list(frames.items())[:2])
+    out = run_component(tmp_path / "2", "data_prep/psi", params(2), inputs(tmp_path / "2", two))
+    assert out["report"].read_json("alice")["protocol"] == "KKRT_PSI_2PC"
+    out = run_component(
+        tmp_path / "3", "data_prep/psi", params(3), inputs(tmp_path / "3", frames), PARTIES
+    )
+    assert out["report"].read_json("alice")["protocol"] == "ECDH_25519"
+
+
+def test_the_log_says_which_protocol_ran_and_why():
+    from workflows.components.library.psi import pick_protocol
+
+    logs: list[str] = []
+    ctx = RunContext({"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=logs.append)
+    keys = [pd.DataFrame({"cid": ["1", "2"]}), pd.DataFrame({"cid": ["2"]})]
+    assert pick_protocol(ctx, keys) == "kkrt"
+    assert pick_protocol(ctx, [*keys, keys[0]]) == "ecdh"
+    ctx.params["protocol"] = "ECDH_25519"
+    assert pick_protocol(ctx, keys) == "ecdh"
+    assert logs[0].startswith("PSI protocol: KKRT_PSI_2PC (automatic: KKRT-PSI: two parties")
+    assert logs[1] == (
+        "PSI protocol: ECDH_25519 (automatic: ECDH-PSI: 3 parties (KKRT-PSI runs between two only))"
+    )
+    assert logs[2] == "PSI protocol: ECDH_25519 (chosen in the node's settings)"
+
+
+def test_a_missing_key_is_refused_naming_the_party_column_and_row(tmp_path):
+    frames = {
+        "alice": pd.DataFrame({"cid": pd.array([1, None, 3], dtype="Int64"), "a": [0.1, 0.2, 0.3]}),
+        "bob": pd.DataFrame({"cid": [1, 3], "b": [1.0, 2.0]}),
+    }
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path, "data_prep/psi", params(2), inputs(tmp_path, frames))
+    assert failure.value.party == "alice"
+    assert "key column 'cid' is missing a value at row 1" in str(failure.value.error)

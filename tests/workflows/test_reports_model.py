@@ -1,4 +1,5 @@
-"""Model zips, CSV downloads and the report of a joint run: PSI -> fillna -> SS-LR + Pearson.
+"""Model zips, CSV downloads and the report of a joint run: PSI -> fillna -> scaler -> SS-LR,
+and Pearson.
 
 The engine components run their parties in threads, which SQLite's in-memory test database
 only tolerates with real transactions (hence `transaction=True`).
@@ -30,6 +31,8 @@ def joint_run(pipeline_factory, credit, shop, alice_user):
             node("shop", "read/dataset", dataset=shop.pk),
             node("psi", "data_prep/psi", keys1=["id"], keys2=["id"]),
             node("fill", "preprocessing/fillna", features=["income"]),
+            # Unscaled, SS-LR diverges (age up to 69) and fails its loss check.
+            node("scale", "preprocessing/scaler", features=FEATURES),
             node("corr", "stats/pearson", features=FEATURES),
             node(
                 "train",
@@ -45,7 +48,8 @@ def joint_run(pipeline_factory, credit, shop, alice_user):
             edge("shop", "output_ds", "psi", "input_ds2"),
             edge("psi", "output_ds", "fill", "input_ds"),
             edge("fill", "output_ds", "corr", "input_ds"),
-            edge("fill", "output_ds", "train", "input_ds"),
+            edge("fill", "output_ds", "scale", "input_ds"),
+            edge("scale", "output_ds", "train", "input_ds"),
         ],
     }
     # Started by alice, the label holder: only she may reveal the weights.

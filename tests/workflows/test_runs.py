@@ -40,7 +40,8 @@ def test_it_runs_a_pipeline_and_keeps_each_output_at_its_owner(credit_pipeline, 
 
 def test_its_evaluation_matches_scikit_learn_on_the_same_split(credit_pipeline):
     run = run_now(credit_pipeline)
-    report = Artifact.objects.get(node_run__run=run, node_run__node_id="eval", party="bob")
+    # alice holds the label: her copy is the full report (bob's is k-row aggregated).
+    report = Artifact.objects.get(node_run__run=run, node_run__node_id="eval", party="alice")
     auc = pd.read_json(report.path, typ="series")["summary"]["auc"]
     _, test = train_test_split(credit_frame(), train_size=0.75, test_size=0.25, random_state=3)
     assert auc == pytest.approx(roc_auc_score(test["y"], test["score"]))

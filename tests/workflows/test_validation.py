@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from workflows.components import discover
+from workflows.components.disclosure import Declares, disclose
 from workflows.components.params import ColumnsParam, PartyParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, Port, Registry
@@ -79,6 +80,7 @@ TRAINER = Component(
     ),
     infer=_train_infer,
     run=_noop,
+    disclosure=disclose(model=Declares()),
 )
 REGISTRY = Registry([*discover(), TRAINER])
 

@@ -11,7 +11,7 @@ from django_tasks import task_backends
 from console.asgi import application
 from tests.workflows.conftest import edge, node
 from tests.workflows.runs import new_run
-from workflows import services
+from workflows import services, state
 from workflows.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +113,30 @@ def test_a_member_gets_a_snapshot_then_events_in_order(small_pipeline, bob_user)
         positions("read", "node.status", "succeeded")[0]
         < positions("stats", "node.status", "running")[0]
     )
+
+
+def test_a_warning_reaches_members_as_an_event_and_a_warning_log_line(small_pipeline, bob_user):
+    run = new_run(small_pipeline)
+    node_run = run.nodes.get(node_id="stats")
+    headers = _headers(bob_user)
+    text = "features not scaled at alice: income"
+
+    async def watch() -> list[dict]:
+        communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        received = [await communicator.receive_json_from(timeout=10)]
+        await sync_to_async(state.add_node_warning)(node_run, text)
+        received.append(await communicator.receive_json_from(timeout=10))
+        received.append(await communicator.receive_json_from(timeout=10))
+        await communicator.disconnect()
+        return received
+
+    snapshot, warning, line = async_to_sync(watch)()
+    assert snapshot["run"]["nodes"][1]["warnings"] == []
+    assert warning["type"] == "node.warning"
+    assert (warning["node"], warning["warning"]["message"]) == ("stats", text)
+    assert line["type"] == "node.log"
+    assert (line["line"]["level"], line["line"]["message"]) == ("warning", text)
+    node_run.refresh_from_db()
+    assert [w["message"] for w in node_run.warnings] == [text]

@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
+from console.env import redis_channel_layer
 from tests.workflows.conftest import edge, node
 from tests.workflows.runs import new_run
 from workflows import events, services
@@ -68,12 +69,7 @@ def _wait_for(port: int) -> None:
 @pytest.fixture
 def worker_mode(settings, redis_url):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "capacity": 1000},
-        }
-    }
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url, settings.CHANNEL_CAPACITY)}
 
 
 def _run_worker() -> None:
@@ -129,3 +125,20 @@ def test_a_worker_runs_a_queued_pipeline_and_publishes_on_redis(
     kinds = [event["type"] for event in received]
     assert kinds[0] == "run.status"
     assert {"node.status", "node.progress", "node.log"} <= set(kinds)
+
+
+def test_a_consumer_waiting_longer_than_a_blocking_pop_keeps_its_connection(worker_mode):
+    """An idle websocket consumer (its run still queued) waits in channels_redis' blocking pop.
+    redis-py 8 ends any read after 5 s by default; the pop is made to outlast that here, and the
+    wait must end by our own timeout, not with redis' "Timeout reading from" (which closed the
+    socket with 1011 and lost every later event: the websocket load benchmark found it)."""
+    layer = get_channel_layer()
+    layer.brpop_timeout = 6  # redis-py 8's default read timeout is 5 s
+
+    async def wait_idle() -> None:
+        channel = await layer.new_channel()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), timeout=layer.brpop_timeout + 1)
+        await layer.flush()
+
+    async_to_sync(wait_idle)()

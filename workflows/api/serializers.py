@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from workflows import ownership
 from workflows.api.fields import IdField, JSONObjectField, StrictCharField
 from workflows.graph import Scope
 from workflows.models import Artifact, Pipeline
@@ -11,10 +12,36 @@ from workflows.starters import STARTERS
 
 
 class PipelineSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    editors = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    can_edit = serializers.SerializerMethodField()
+
     class Meta:
         model = Pipeline
-        fields = ["id", "project", "name", "description", "graph", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "project",
+            "name",
+            "description",
+            "graph",
+            "created_by",
+            "editors",
+            "can_edit",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_can_edit(self, pipeline: Pipeline) -> bool:
+        """Whether the asking user may change it (`workflows.ownership`)."""
+        request = self.context.get("request")
+        return bool(request) and ownership.may_edit(request.user, pipeline)
+
+
+class PipelineEditorsSerializer(serializers.Serializer):
+    editors = serializers.ListField(
+        child=serializers.CharField(max_length=150), max_length=50, allow_empty=True
+    )
 
 
 class PipelineCreateSerializer(serializers.Serializer):

@@ -1,41 +1,58 @@
 """Views of the workflows API.
 
 Who may do what: members of a pipeline's project read, validate and run it (outsiders get 404,
-as if it did not exist); changes to an archived project's pipelines answer 409. An artifact is
-visible and downloadable only to users of the node that holds it. Errors are raised, never
-answered here: the console's API exception handler turns them into `{"detail", "code"}`.
+as if it did not exist); only its creator and editors change, rename or delete (archive) it
+(`workflows.ownership`: 403 `not_editor` for others); changes to an archived project's
+pipelines answer 409. An artifact is visible and downloadable only to users of the node that
+holds it. Messages of failed nodes are shown per party (`workflows.redaction`).
+Errors are raised, never answered here: the console's API exception handler turns them
+into `{"detail", "code"}` (with `problems` or `approvals` where they apply).
 """
 
 from __future__ import annotations
 
 import mimetypes
 
+from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows import services, state
+from workflows import ownership, services, state
+from workflows.api.disclosure import (
+    LedgerEntrySerializer,
+    PipelineDetailSerializer,
+    ValidationResultSerializer,
+    plan_body,
+)
 from workflows.api.fields import query_id
 from workflows.api.serializers import (
     ArtifactSerializer,
     PipelineCreateSerializer,
+    PipelineEditorsSerializer,
     PipelineImportSerializer,
     PipelineSerializer,
     PipelineUpdateSerializer,
     RunCreateSerializer,
 )
+from workflows.changes import graph_changes
 from workflows.components import registry
-from workflows.downloads import file_download
+from workflows.downloads import file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
+from workflows.redaction import viewer_party
 from workflows.reports.collect import node_result
 from workflows.reports.model_zip import model_zip, model_zip_name
 from workflows.reports.render import render_run_report, report_filename
+from workflows.run_filters import RunFilter, runs_listed_for
 from workflows.starters import STARTERS
+from workflows.tabular.export import csv_name
 
 OBJECT = OpenApiTypes.OBJECT
 ERRORS = {
@@ -46,6 +63,12 @@ ERRORS = {
 }
 
 
+def _editable(request: Request, pipeline: Pipeline, action: str) -> None:
+    """The project is active and the user may change this pipeline (else 409 / 403)."""
+    services.writable_project(request, pipeline.project_id)
+    ownership.ensure_editor(request.user, pipeline, action)
+
+
 class ComponentCatalogue(APIView):
     @extend_schema(summary="The component library: ports, parameters, defaults", responses=OBJECT)
     def get(self, request: Request) -> Response:
@@ -53,9 +76,28 @@ class ComponentCatalogue(APIView):
 
 
 class PipelineTemplates(APIView):
-    @extend_schema(summary="Templates a new pipeline can start from", responses=OBJECT)
+    @extend_schema(
+        summary="Templates a new pipeline can start from",
+        parameters=[
+            OpenApiParameter(
+                "project",
+                int,
+                description="A project of my node: each template then carries `notes`, what "
+                "it would choose there or leave to the user (a party without a dataset, text "
+                "features left out, no label).",
+            )
+        ],
+        responses=OBJECT,
+    )
     def get(self, request: Request) -> Response:
-        return Response({"templates": [starter.to_dict() for starter in STARTERS.values()]})
+        templates = [starter.to_dict() for starter in STARTERS.values()]
+        project = request.query_params.get("project")
+        if project not in (None, ""):
+            # 404 for other nodes' projects and for anything not an id, 409 when archived.
+            services.writable_project(request, project)
+            for template in templates:
+                template["notes"] = services.template_notes(int(project), template["key"])
+        return Response({"templates": templates})
 
 
 class PipelineListCreate(APIView):
@@ -67,7 +109,7 @@ class PipelineListCreate(APIView):
         project = query_id(request.query_params, "project")
         if project is not None:
             pipelines = pipelines.filter(project_id=project)
-        return Response(PipelineSerializer(pipelines, many=True).data)
+        return Response(PipelineSerializer(pipelines, many=True, context={"request": request}).data)
 
     @extend_schema(
         summary="Create a pipeline in a project",
@@ -90,13 +132,27 @@ class PipelineListCreate(APIView):
             graph=graph.to_dict(),
             created_by=request.user,
         )
-        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+        services.audit_pipeline(request, pipeline, "pipeline_create", nodes=len(graph.nodes))
+        return Response(
+            PipelineSerializer(pipeline, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class PipelineDetail(APIView):
-    @extend_schema(summary="Read a pipeline", responses={200: PipelineSerializer, **ERRORS})
+    @extend_schema(
+        summary="Read a pipeline, with its disclosure plan",
+        description="`disclosure`: what the pipeline would disclose, from which party to which "
+        "(null while the graph has no valid node), and each source party's consent state.",
+        responses={200: PipelineDetailSerializer, **ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(PipelineSerializer(services.get_pipeline(request, pk)).data)
+        pipeline = services.get_pipeline(request, pk)
+        plan = services.validate_pipeline(pipeline).plan
+        return Response(
+            PipelineSerializer(pipeline, context={"request": request}).data
+            | {"disclosure": plan_body(pipeline, plan)}
+        )
 
     @extend_schema(
         summary="Rename, describe or save the graph of a pipeline",
@@ -105,23 +161,75 @@ class PipelineDetail(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        services.writable_project(request, pipeline.project_id)
+        _editable(request, pipeline, "change")
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        changes = {}
         if "graph" in data:
-            data["graph"] = services.checked_graph(data["graph"]).to_dict()
+            new = services.checked_graph(data["graph"])
+            old = services.checked_graph(pipeline.graph)
+            data["graph"] = new.to_dict()
+            changes = graph_changes(old, new)
+        changes |= {
+            name: [getattr(pipeline, name), value]
+            for name, value in data.items()
+            if name != "graph" and getattr(pipeline, name) != value
+        }
         for name, value in data.items():
             setattr(pipeline, name, value)
         pipeline.save()
-        return Response(PipelineSerializer(pipeline).data)
+        if changes:
+            services.audit_pipeline(request, pipeline, "pipeline_update", changes=changes)
+        return Response(PipelineSerializer(pipeline, context={"request": request}).data)
 
-    @extend_schema(summary="Delete a pipeline and its runs", responses={204: None, **ERRORS})
+    @extend_schema(
+        summary="Delete (archive) a pipeline: its runs and every party's results stay",
+        responses={204: None, **ERRORS, 403: OpenApiResponse(description="Not an editor")},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        services.writable_project(request, pipeline.project_id)
-        pipeline.delete()
+        _editable(request, pipeline, "delete")
+        pipeline.archived_at = timezone.now()
+        pipeline.save(update_fields=["archived_at"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PipelineEditors(APIView):
+    @extend_schema(summary="Who may change a pipeline", responses={200: OBJECT, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_editors_body(request, services.get_pipeline(request, pk)))
+
+    @extend_schema(
+        summary="Choose a pipeline's editors (its creator or the project's owner node)",
+        request=PipelineEditorsSerializer,
+        responses={200: OBJECT, **ERRORS, 403: OpenApiResponse(description="Not allowed")},
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        pipeline = services.get_pipeline(request, pk)
+        services.writable_project(request, pipeline.project_id)
+        ownership.ensure_may_choose_editors(request.user, pipeline)
+        serializer = PipelineEditorsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        names = list(dict.fromkeys(serializer.validated_data["editors"]))
+        users = list(get_user_model().objects.filter(username__in=names))
+        unknown = sorted(set(names) - {user.get_username() for user in users})
+        if unknown:
+            raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"})
+        try:
+            ownership.set_editors(pipeline, users)
+        except ValueError as error:
+            raise ValidationError({"editors": str(error)}) from error
+        return Response(_editors_body(request, pipeline))
+
+
+def _editors_body(request: Request, pipeline: Pipeline) -> dict:
+    return {
+        "creator": pipeline.created_by.get_username() if pipeline.created_by else None,
+        "editors": sorted(pipeline.editors.values_list("username", flat=True)),
+        "can_edit": ownership.may_edit(request.user, pipeline),
+        "can_choose_editors": ownership.may_choose_editors(request.user, pipeline),
+    }
 
 
 class PipelineExport(APIView):
@@ -149,14 +257,18 @@ class PipelineImport(APIView):
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
         )
-        return Response(PipelineSerializer(pipeline).data, status=status.HTTP_201_CREATED)
+        services.audit_pipeline(request, pipeline, "pipeline_create", imported=True)
+        return Response(
+            PipelineSerializer(pipeline, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class PipelineValidate(APIView):
     @extend_schema(
-        summary="Validate a pipeline without running it",
+        summary="Validate a pipeline without running it; its disclosure plan",
         request=None,
-        responses={200: OBJECT, **ERRORS},
+        responses={200: ValidationResultSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
@@ -166,17 +278,21 @@ class PipelineValidate(APIView):
             for node, infos in checked.infos.items()
         }
         problems = [problem.to_dict() for problem in checked.problems]
-        return Response({"valid": checked.ok, "problems": problems, "outputs": outputs})
+        disclosure = plan_body(pipeline, checked.plan)
+        body = {"valid": checked.ok, "problems": problems, "outputs": outputs}
+        return Response(body | {"disclosure": disclosure})
 
 
 class PipelineRuns(APIView):
     @extend_schema(
-        summary="Runs of a pipeline, newest first (no nodes; bytes sent, who started it)",
+        summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
+        "started it)",
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes")[:100]
+        runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
+        runs = runs[:100]
         return Response([state.run_summary(run) for run in runs])
 
     @extend_schema(
@@ -199,7 +315,68 @@ def _run_body(request: Request, run) -> dict:
     mine = Artifact.objects.filter(
         node_run_id__in=node_runs, owner_node_id=request.user.node_id
     ).select_related("node_run")
-    return state.run_state(run) | {"artifacts": ArtifactSerializer(mine, many=True).data}
+    ledger = LedgerEntrySerializer(run.ledger.all(), many=True).data
+    disclosure = {
+        "fingerprint": run.disclosure_fingerprint,
+        "consents": run.consents,
+        "entries": run.disclosure.get("entries", []),
+    }
+    return state.run_state(run, viewer_party(request.user)) | {
+        "artifacts": ArtifactSerializer(mine, many=True).data,
+        "disclosure": disclosure,
+        "ledger": ledger,
+    }
+
+
+class RunLedger(APIView):
+    @extend_schema(
+        summary="The privacy ledger of a run: what each party actually received",
+        responses={200: LedgerEntrySerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        run = services.get_run(request, pk)
+        return Response(LedgerEntrySerializer(run.ledger.all(), many=True).data)
+
+
+RUN_LIST_LIMIT = 200
+
+
+class InvalidFilter(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_filter"
+
+
+RUN_FILTERS = [
+    OpenApiParameter("project", int, description="Only runs of this project (id)"),
+    OpenApiParameter("pipeline", int, description="Only runs of this pipeline (id)"),
+    OpenApiParameter("status", str, description="Only runs with this status"),
+    OpenApiParameter("started_by", str, description="Only runs started by this username"),
+]
+
+
+class RunList(APIView):
+    @extend_schema(
+        operation_id="v1_runs_list",
+        summary="Runs across pipelines, newest first (at most 200): every run of my node's "
+        "projects (a platform admin: every run, metadata only)",
+        parameters=RUN_FILTERS,
+        responses={200: OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        form = RunFilter(request.query_params, runs_listed_for(request.user))
+        if not form.is_valid():
+            raise InvalidFilter("Invalid filter: " + "; ".join(form.problems()))
+        runs = form.filtered().prefetch_related("nodes")[:RUN_LIST_LIMIT]
+        return Response([_listed_run(run) for run in runs])
+
+
+def _listed_run(run) -> dict:
+    pipeline = run.pipeline
+    return state.run_summary(run) | {
+        "pipeline_name": pipeline.name,
+        "project": pipeline.project_id,
+        "project_name": pipeline.project.name,
+    }
 
 
 class RunDetail(APIView):
@@ -270,6 +447,10 @@ class ArtifactDownload(APIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         artifact = services.get_own_artifact(request, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
+        if artifact.kind.startswith("table"):
+            name = csv_name(name)  # tables leave as CSV, whatever their format on disk
+            console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
+            return table_download(request, artifact.path, name)
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
         return file_download(request, artifact.path, name, _content_type(artifact.path))
 

@@ -5,10 +5,13 @@ It gives the component, and nothing more:
 - `inputs[port]`: an `ArtifactData` whose per-party files are read one party at a time
   (`read_table(party)`), so data-processing code runs "at" the party holding the data;
 - `progress(percent)`: reports progress and is the cancel point (raises `RunCancelled`);
-- `log(message)`; `comm`: a `CommStats` that engine components hand to their link hub, so the
-  executor can record bytes sent per party;
+- `log(message)`; `warn(message)`: a problem that does not stop the node (shown on the node
+  and in the log; it names columns and parties, never data values);
+- `comm`: a `CommStats` that engine components hand to their link hub, so the executor can
+  record bytes sent per party;
 - `write_table(port, party, frame)` / `write_json(port, party, obj)`: outputs land in the
-  owning party's storage only;
+  owning party's storage only; tables as Arrow files with the port's schema in their metadata
+  (`workflows.tabular.files`: the one reader and writer of tables);
 - `at(party, fn, *args)`: call `fn` as that party; errors become `PartyFailure(party, ...)`;
 - `sources`: the datasets authorised to the project (`workflows.ports.SourceTable`), for
   source components.
@@ -24,11 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.comm import CommStats
 from core.errors import PartyFailure
-from workflows.components.schema import ArtifactInfo
+from workflows.components.schema import ArtifactInfo, Column
+from workflows.tabular import files
 
 
 class RunCancelled(Exception):
@@ -45,12 +51,28 @@ class ArtifactData:
             raise PartyFailure(party, LookupError(f"party {party!r} holds no part of this input"))
         return self.files[party]
 
-    def read_table(self, party: str) -> pd.DataFrame:
-        """This party's columns of the table (only this party's file is opened)."""
-        columns = self.info.columns_at(party)
-        dtypes = {column.name: "string" for column in columns if column.type == "str"}
-        frame = pd.read_csv(self.path(party), dtype=dtypes, keep_default_na=True)
-        return frame[[column.name for column in columns]]
+    def read_table(self, party: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """This party's columns of the table, or the named ones (only this party's file is
+        opened, memory-mapped)."""
+        held = self.info.columns_at(party)
+        names = [column.name for column in held] if columns is None else list(columns)
+        types = {column.name: column.type for column in held}
+        return files.read_frame(self.path(party), names, types)
+
+    def read_arrow(self, party: str, columns: list[str] | None = None) -> pa.Table:
+        """This party's columns (or the named ones) as an Arrow table, memory-mapped: the
+        fast path for components that select, reorder or replace whole columns."""
+        held = self.info.columns_at(party)
+        names = [column.name for column in held] if columns is None else list(columns)
+        types = {column.name: column.type for column in held}
+        return files.read_arrow(self.path(party), names, types)
+
+    def read_numeric(self, party: str, columns: list[str]) -> np.ndarray:
+        """This party's `columns` as one float64 matrix, missing values as NaN."""
+        return files.read_numeric(self.path(party), columns)
+
+    def rows(self, party: str) -> int:
+        return files.count_rows(self.path(party))
 
     def read_json(self, party: str) -> Any:
         return json.loads(self.path(party).read_text(encoding="utf-8"))
@@ -65,12 +87,16 @@ class RunContext:
     output_dir: Callable[[str], Path]
     on_progress: Callable[[int], None] = lambda percent: None
     on_log: Callable[[str], None] = lambda message: None
+    on_warn: Callable[[str], None] = lambda message: None
     cancelled: Callable[[], bool] = lambda: False
     comm: CommStats = field(default_factory=CommStats)
     sources: dict = field(default_factory=dict)
     # The party whose user started the run: the consent behind choices that reveal something
     # (e.g. SS-LR weights) is that party's, not any project member's.
     requested_by: str | None = None
+    # The fewest rows behind an aggregate that a party's data gives another party
+    # (`workflows.components.aggregates`); the executor sets it from settings.
+    min_group_rows: int = 20
     written: dict[str, dict[str, Path]] = field(default_factory=dict)
 
     def progress(self, percent: float) -> None:
@@ -81,6 +107,10 @@ class RunContext:
 
     def log(self, message: str) -> None:
         self.on_log(message)
+
+    def warn(self, message: str) -> None:
+        """A warning on the node: shown with its results and in the log; the node goes on."""
+        self.on_warn(message)
 
     def at(self, party: str, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -101,18 +131,28 @@ class RunContext:
         self.written.setdefault(port, {})[party] = path
         return path
 
-    def write_table(self, port: str, party: str, frame: pd.DataFrame) -> None:
-        expected = [column.name for column in self.infos[port].columns_at(party)]
-        if list(frame.columns) != expected:
+    def write_table(self, port: str, party: str, frame: pd.DataFrame | pa.Table) -> None:
+        """Write this party's part of a table output (pandas or Arrow), typed as declared."""
+        columns = self.infos[port].columns_at(party)
+        names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+        expected = [column.name for column in columns]
+        if names != expected:
             raise PartyFailure(
-                party,
-                ValueError(f"output {port!r} has columns {list(frame.columns)}, not {expected}"),
+                party, ValueError(f"output {port!r} has columns {names}, not {expected}")
             )
-        frame.to_csv(self._target(port, party, "csv"), index=False)
+        stored = [_stored(column) for column in columns]
+        try:
+            files.write_table(self._target(port, party, "arrow"), frame, stored, {"party": party})
+        except ValueError as error:
+            raise PartyFailure(party, ValueError(f"output {port!r}: {error}")) from None
 
     def write_json(self, port: str, party: str, obj: Any) -> None:
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_jsonable)
         self._target(port, party, "json").write_text(text, encoding="utf-8")
+
+
+def _stored(column: Column) -> files.TableColumn:
+    return files.TableColumn(column.name, column.type, column.party, column.role)
 
 
 def _jsonable(value: Any) -> Any:

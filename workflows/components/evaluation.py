@@ -1,7 +1,8 @@
 """Shared parts of the evaluation components: label and prediction pickers at one party.
 
 An evaluation runs at the party holding both the label and the prediction column (the
-validation refuses them at different parties); only its report leaves that party.
+validation refuses them at different parties); only its report leaves that party. Missing or
+infinite labels and predictions fail the node (no metric is computed from them).
 """
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workflows.components.checks import CheckFailed
 from workflows.components.context import RunContext
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    to_owner_in_full_else_aggregated,
+)
 from workflows.components.params import ColumnsParam, IntParam
 from workflows.components.spec import InferContext
 from workflows.components.tables import frame_at
@@ -23,6 +30,7 @@ def label_param() -> ColumnsParam:
         types=("int", "float", "bool"),
         multiple=False,
         help="The true value.",
+        refuses_missing=True,
     )
 
 
@@ -34,6 +42,7 @@ def prediction_param() -> ColumnsParam:
         types=("int", "float"),
         multiple=False,
         help="The predicted score or value.",
+        refuses_missing=True,
     )
 
 
@@ -59,13 +68,47 @@ def evaluation_party(ctx: RunContext) -> str:
     return next(p for p in info.parties if wanted <= {c.name for c in info.columns_at(p)})
 
 
+def evaluating_party(ctx: DisclosureContext) -> str:
+    info = ctx.inputs["input_ds"]
+    wanted = {ctx.params["label"], ctx.params["prediction"]}
+    return next(p for p in info.parties if wanted <= {c.name for c in info.columns_at(p)})
+
+
+def evaluated(ctx: DisclosureContext):
+    party = evaluating_party(ctx)
+    refs = ctx.refs("input_ds", [ctx.params["label"], ctx.params["prediction"]])
+    return tuple(ref for ref in refs if ref.party == party)
+
+
+def report_disclosure(full: str, aggregated: str) -> Declares:
+    """The evaluating party (label and prediction holder) gets the report in full; every other
+    party headline figures and points aggregated over at least k rows."""
+    flows = to_owner_in_full_else_aggregated(evaluating_party, evaluated, full, aggregated)
+    return Declares(flows=flows)
+
+
 def read_pair(ctx: RunContext, party: str) -> tuple[np.ndarray, np.ndarray]:
+    """Label and prediction as floats, converted at `party` (a conversion error quotes the
+    party's cell, so it must be that party's failure: see `workflows.redaction`)."""
     frame: pd.DataFrame = frame_at(ctx, "input_ds", party)
-    pair = frame[[ctx.params["label"], ctx.params["prediction"]]].astype(float)
+    return ctx.at(party, _pair, frame, ctx.params["label"], ctx.params["prediction"], party)
+
+
+def _pair(
+    frame: pd.DataFrame, label: str, prediction: str, party: str
+) -> tuple[np.ndarray, np.ndarray]:
+    pair = frame[[label, prediction]].astype(float)
     if pair.isna().any().any():
         raise ValueError("label or prediction has missing values; fill them first")
     if len(pair) == 0:
         raise ValueError("nothing to evaluate: the table has no rows")
+    infinite = [name for name in pair.columns if not np.isfinite(pair[name].to_numpy()).all()]
+    if infinite:
+        raise CheckFailed(
+            f"columns {infinite} at {party!r} hold infinite values, which no metric can use: "
+            "the node that computed them produced wrong numbers. Fix: check that node's inputs "
+            "(scale large features) and run it again."
+        )
     return pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
 
 

@@ -208,7 +208,9 @@ class ColumnsParam(Param):
     """Columns picked from the table on input `port`, restricted by role and type.
 
     `party_param` names a PartyParam whose party must hold every picked column (a label chosen
-    at the party that trains or evaluates); `same_party` requires all picks at one party.
+    at the party that trains or evaluates); `same_party` requires all picks at one party;
+    `refuses_missing`: the component fails on missing values in these columns, so validation
+    refuses columns that may hold some (see `Column.missing`) and suggests filling them.
     """
 
     port: str
@@ -219,6 +221,7 @@ class ColumnsParam(Param):
     max_count: int | None = None
     party_param: str | None = None
     same_party: bool = False
+    refuses_missing: bool = False
     kind: ClassVar[str] = "columns"
 
     def extra(self) -> dict:
@@ -230,6 +233,7 @@ class ColumnsParam(Param):
             "min_count": self.min_count,
             "max_count": self.max_count,
             "party_param": self.party_param,
+            "refuses_missing": self.refuses_missing,
         }
 
     def clean(self, value: Any, env: ParamEnv) -> list[str] | str:
@@ -246,13 +250,20 @@ class ColumnsParam(Param):
         return names if self.multiple else names[0]
 
     def _check_upstream(self, names: list[str], info: ArtifactInfo) -> None:
+        missing = [name for name in names if not info.find(name)]
+        if missing:
+            # All of them at once: after an upstream dataset or column choice changes, the
+            # user fixes the whole list in one go instead of one column per validation.
+            listed = ", ".join(repr(name) for name in missing)
+            raise self.fail(
+                f"column{'s' * (len(missing) > 1)} {listed} "
+                f"{'do' if len(missing) > 1 else 'does'} not exist on input '{self.port}' "
+                "(the dataset or a column choice upstream changed, or the column is protected); "
+                "choose the columns again",
+                "column_missing",
+            )
         for name in names:
-            found = info.find(name)
-            if not found:
-                raise self.fail(
-                    f"column {name!r} does not exist on input '{self.port}'", "column_missing"
-                )
-            for column in found:
+            for column in info.find(name):
                 if column.role not in self.roles:
                     raise self.fail(
                         f"column {name!r} has role {column.role!r}; "

@@ -1,12 +1,14 @@
 """What flows along pipeline edges, described before anything runs.
 
-- `Column`: a column of a table with its type, the party that holds it and its role.
+- `Column`: a column of a table with its type, the party that holds it, its role and whether it
+  may hold missing values.
 - `ArtifactInfo`: the description of one output port: its kind (`PortType`), the parties that
   hold a share of it, and for tables their columns. Components compute these from their inputs'
   infos (schema propagation), so column pickers and validation know what exists upstream.
 
-Tables: an *individual* table is one party's CSV; a *vertical* table is one CSV per party with
-that party's columns, rows aligned by position across parties. Column names are unique within a
+Tables: an *individual* table is one party's table file; a *vertical* table is one file per
+party with that party's columns, rows aligned by position across parties (Arrow IPC files with
+this schema in their metadata, `workflows.tabular.files`). Column names are unique within a
 party; the same name may appear at several parties (join keys kept by each side).
 """
 
@@ -27,6 +29,25 @@ class PortType(StrEnum):
     def is_table(self) -> bool:
         return self in (PortType.INDIVIDUAL, PortType.VERTICAL)
 
+    @property
+    def label(self) -> str:
+        """The name people read in messages and the UI ("vertical table", not "table.vertical")."""
+        return PORT_TYPE_LABELS[self]
+
+
+PORT_TYPE_LABELS = {
+    PortType.INDIVIDUAL: "table",
+    PortType.VERTICAL: "vertical table",
+    PortType.MODEL: "model",
+    PortType.REPORT: "report",
+    PortType.RULE: "rule",
+}
+
+
+def type_names(kinds) -> str:
+    """Port types for a message: "table or vertical table"."""
+    return " or ".join(PortType(kind).label for kind in kinds)
+
 
 TABLES = (PortType.INDIVIDUAL, PortType.VERTICAL)
 COLUMN_TYPES = ("int", "float", "str", "bool")
@@ -36,17 +57,30 @@ ROLES = ("id", "feature", "label", "protected")
 
 @dataclass(frozen=True)
 class Column:
+    """`missing`: the column may hold missing values (the dataset's upload profile counted
+    some, and no fill step has run since); validation refuses it where a component cannot
+    take gaps. Components keep it with `dataclasses.replace` when they change a column."""
+
     name: str
     type: str
     party: str
     role: str
+    missing: bool = False
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "type": self.type, "party": self.party, "role": self.role}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "party": self.party,
+            "role": self.role,
+            "missing": self.missing,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Column:
-        return cls(data["name"], data["type"], data["party"], data["role"])
+        return cls(
+            data["name"], data["type"], data["party"], data["role"], data.get("missing", False)
+        )
 
 
 @dataclass(frozen=True)

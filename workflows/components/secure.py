@@ -1,47 +1,67 @@
-"""SPU sessions for components, and secret-shared values persisted as per-party files.
+"""SPU sessions for components, with the fixed-point precision picked from the parties' data.
 
 The engine's SecretFlow-style API (`core.init`, `PYU`, `SPU`) keeps one session per process, so
-`spu_session` serialises components that use it (one at a time per process) and counts the
+`session` serialises components that use it (one at a time per process) and counts the
 session's traffic into the run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
 
-Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share by
-share: each party writes only its own share (`export_share`, run at that party by the SPU's own
-per-party program) and later loads only its own file (`import_shares`). The shares are the
-protocol's ring shares (uint64, additive mod 2^64 for SEMI2K), so a file alone reveals nothing;
-they can be loaded into a new SPU with the same parties, protocol and fixed-point precision.
-The engine has no public export/import of shares yet, so this module is the one place that
-reaches into the SPU's per-party stores (`SPU._spmd`, `_stores`, `_ctx`, `_keep`).
+Precision from the data: before any value is shared, each party measures its own input columns
+on its own worker and shares only a power-of-two bound of their largest |x| (`column_bounds`,
+the engine's rule for what a range check may reveal: the order of magnitude, never a value)
+and the names of its columns that are not scaled (`workflows.components.checks`). The
+component then asks the engine for a field and fraction bits (`plan_spu`, through
+`core.mpc.precision.plan_precision`) and states the plan in the node's log. When no plan fits,
+the engine's RangeError fails the node naming the operation, the bound and the columns
+(`named_range_errors`).
+
+Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share
+by share with the engine's `SPU.export_shares` / `import_shares`: each party writes and later
+loads only its own share; a new SPU must have the same parties, protocol and precision.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 import core
 from core.device import runtime
-from core.errors import PartyFailure
+from core.errors import PartyFailure, RangeError, format_bound
+from core.mpc.bounds import Bounded
+from core.mpc.precision import PrecisionPlan, plan_precision
+from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
-FRACTION_BITS = 18
+FIELD = "FM64"
 _SESSION_LOCK = threading.Lock()
 
 
 @contextmanager
-def spu_session(ctx: RunContext, parties: list[str]) -> Iterator[core.SPU]:
-    """An SPU over `parties` (SEMI2K), its traffic counted in `ctx.comm`; one at a time."""
+def session(ctx: RunContext, parties: list[str]) -> Iterator[None]:
+    """An engine session over `parties`, its traffic counted in `ctx.comm`; one at a time."""
     with _SESSION_LOCK:
         core.init(parties=list(parties), address="local")
         try:
             # The SPU's hub and dealer count into the session's stats when they are built.
             runtime.current().stats = ctx.comm
-            config = {"protocol": PROTOCOL, "field": "FM64", "fxp_fraction_bits": FRACTION_BITS}
-            yield core.SPU({"nodes": list(parties), "runtime_config": config})
+            yield
         finally:
             core.shutdown()
+
+
+def make_spu(parties: list[str], plan: PrecisionPlan | None = None) -> core.SPU:
+    """A SEMI2K SPU over `parties` in the current session (the plan's precision, or SPU's
+    default of 18 fraction bits on FM64)."""
+    config = {"protocol": PROTOCOL, "field": FIELD}
+    if plan is not None:
+        config |= {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits}
+    return core.SPU({"nodes": list(parties), "runtime_config": config})
 
 
 def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
@@ -55,3 +75,142 @@ def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
         raise
     except Exception as error:
         raise PartyFailure(party, error) from error
+
+
+@dataclass(frozen=True)
+class PartyBounds:
+    """What a party discloses about its own input columns: a power-of-two bound of their
+    largest |x| (0 for an empty or all-zero input), the names of its unscaled feature columns
+    and its row count (public in a project)."""
+
+    party: str
+    bound: float
+    unscaled: tuple[str, ...]
+    rows: int
+
+
+def power_of_two_bound(values: np.ndarray) -> float:
+    """The smallest power of two >= max |x| (0 when every value is 0)."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    return 0.0 if largest == 0 else 2.0 ** math.ceil(math.log2(largest))
+
+
+def column_bounds(
+    party: str, columns: list[str], matrix: core.PYUObject, *, features: bool = True
+) -> PartyBounds:
+    """Measured at `party` on its own matrix; only the bound, the names of unscaled columns
+    (for features) and the row count are revealed."""
+
+    def inspect(x: np.ndarray):
+        return power_of_two_bound(x), not_scaled(x, columns) if features else [], len(x)
+
+    bound, unscaled, rows = core.reveal(at_party(party, inspect, matrix))
+    return PartyBounds(party, float(bound), tuple(unscaled), int(rows))
+
+
+def column_label(party: str, columns: list[str]) -> str:
+    """How the engine names a party's input in its errors: "alice's income, age"."""
+    return f"{party}'s {', '.join(columns)}"
+
+
+def labelled(
+    party: str, columns: list[str], matrix: core.PYUObject, *, bound: float | None = None
+) -> core.PYUObject:
+    """The party's matrix as an SPU input named after its columns (`core.mpc.bounds.Bounded`),
+    so the engine's RangeErrors name them; `bound` declares |x| <= bound, checked at the
+    party."""
+    label = column_label(party, columns)
+    return at_party(party, lambda x: Bounded(x, bound=bound, label=label), matrix)
+
+
+def measured_input(
+    party: str,
+    columns: list[str],
+    read: Callable[[], np.ndarray],
+    *,
+    features: bool = True,
+    bound: float | None = None,
+) -> tuple[core.PYUObject, PartyBounds]:
+    """Read a party's matrix at that party: the SPU input named after its columns, and what
+    the party discloses about it (`column_bounds`)."""
+    matrix = at_party(party, read)
+    measured = column_bounds(party, columns, matrix, features=features)
+    return labelled(party, columns, matrix, bound=bound), measured
+
+
+def unscaled_columns(bounds: list[PartyBounds]) -> dict[str, list[str]]:
+    return {b.party: list(b.unscaled) for b in bounds if b.unscaled}
+
+
+def gradient_magnitude(bounds: list[PartyBounds], rows: int) -> float:
+    """What one product must hold when inputs (|x| <= B, the parties' largest bound) are
+    multiplied by values of similar size (weights, an error in [-1, 1]) and up to `rows` such
+    products are summed before truncating (`X_b^T e` in SS-LR's gradient): one product of
+    values up to max(B, sqrt(rows * B)) keeps both B^2 and rows * B * 1 in range."""
+    largest = max((b.bound for b in bounds), default=0.0)
+    return max(largest, math.sqrt(max(rows, 1) * largest))
+
+
+def plan_spu(
+    ctx: RunContext, bounds: list[PartyBounds], magnitude: float, what: str, min_bits: int = 0
+):
+    """Fraction bits for one product of values up to `magnitude` (which the caller derives
+    from the parties' bounds and its program), logged with the engine's reason; fewer than
+    `min_bits` (what the program's own constants need) fail the node naming the columns."""
+    with named_range_errors(ctx, bounds, what):
+        plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=FIELD)
+    ctx.log(f"precision for {what}: {plan.reason}")
+    if plan.fxp_fraction_bits < min_bits:
+        advice = scaling_advice(unscaled_columns(bounds)) or "scale the inputs"
+        raise CheckFailed(
+            f"the values of {describe_columns(bounds)} leave {what} only "
+            f"{plan.fxp_fraction_bits} fraction bits, fewer than the {min_bits} it needs. "
+            f"Fix: {advice}."
+        )
+    return plan
+
+
+def describe_columns(bounds: list[PartyBounds]) -> str:
+    """Who holds the largest inputs: "alice's income, age" (unscaled first), for messages."""
+    unscaled = unscaled_columns(bounds)
+    if unscaled:
+        return "; ".join(f"{party}'s {', '.join(names)}" for party, names in unscaled.items())
+    top = max(bounds, key=lambda b: b.bound, default=None)
+    return f"{top.party}'s columns" if top else "the inputs"
+
+
+@contextmanager
+def named_range_errors(ctx: RunContext, bounds: list[PartyBounds], what: str) -> Iterator[None]:
+    """Turn the engine's RangeError (bare or from a party) into a node failure naming the
+    operation, the bound and the columns, with the fix; the engine's full explanation goes to
+    the node's log."""
+    try:
+        yield
+    except RangeError as error:
+        ctx.log(f"the engine refused {what}: {error}")
+        raise CheckFailed(range_message(error, bounds, what)) from error
+    except PartyFailure as failure:
+        if not isinstance(failure.error, RangeError):
+            raise
+        ctx.log(f"the engine refused {what} at {failure.party}: {failure.error}")
+        raise CheckFailed(range_message(failure.error, bounds, what)) from failure
+
+
+# Operations that refuse the inputs themselves (too large to plan for or to encode); others
+# refuse a value computed from them (weights, a kernel's argument).
+INPUT_OPERATIONS = frozenset({"plan_precision", "SPU input"})
+
+
+def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> str:
+    columns = error.label or describe_columns(bounds)
+    advice = scaling_advice(unscaled_columns(bounds)) or error.fix
+    where = f"operation {error.operation}, safe bound {format_bound(error.bound)}"
+    if error.operation in INPUT_OPERATIONS:
+        return (
+            f"the values of {columns} are out of the range {what} can compute on in fixed "
+            f"point ({where}). Fix: {advice}."
+        )
+    return (
+        f"{what} stopped at a range check on values computed from {columns} ({where}): "
+        f"{error.problem}. Fix: {advice}."
+    )

@@ -7,9 +7,12 @@ typed input and output ports, parameters, plus three functions:
   columns (name, type, owner party, role) of every output from the inputs' infos and the
   parameters, so validation and column pickers work before anything runs;
 - `check(ctx: InferContext) -> [message]` (optional): cross-parameter rules;
-- `run(ctx: RunContext) -> None`: the computation, reading inputs and writing outputs per party.
+- `run(ctx: RunContext) -> None`: the computation, reading inputs and writing outputs per party;
+- `disclosure`: for every output port, who receives it and what it carries about each source
+  party's columns (`workflows.components.disclosure`).
 
-The registry is a plain table keyed by (key, version); it rejects duplicates. It holds no ORM.
+The registry is a plain table keyed by (key, version); it rejects duplicates and components
+whose outputs do not all declare their disclosure. It holds no ORM.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.components.disclosure import Disclosure, check_declared
 from workflows.components.params import Param, ParamEnv
 from workflows.components.schema import ArtifactInfo, PortType
 
@@ -36,6 +40,7 @@ class Port:
         return {
             "name": self.name,
             "types": [str(kind) for kind in self.types],
+            "type_labels": [kind.label for kind in self.types],
             "label": self.label or self.name.replace("_", " ").capitalize(),
             "description": self.description,
             "optional": self.optional,
@@ -65,6 +70,7 @@ class Component:
     outputs: tuple[Port, ...] = ()
     params: tuple[Param, ...] = ()
     check: Callable[[InferContext], list[str]] | None = None
+    disclosure: Disclosure | None = None
     tags: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -121,6 +127,7 @@ class Registry:
             raise DuplicateComponent(
                 f"component {component.key} version {component.version} is already registered"
             )
+        check_declared(component)
         self._components[ident] = component
         return component
 

@@ -48,14 +48,10 @@ def aligned_rows(ctx: RunContext, port: str) -> int:
     """Rows of a (vertical) table: each party counts its own (row counts are public) and all
     must agree, since rows are aligned by position across parties."""
     data = ctx.inputs[port]
-    counts = {party: ctx.at(party, _rows, data, party) for party in data.info.parties}
+    counts = {party: ctx.at(party, data.rows, party) for party in data.info.parties}
     if len(set(counts.values())) > 1:
         raise ValueError(f"input '{port}' is not aligned: rows per party {counts}")
     return next(iter(counts.values()), 0)
-
-
-def _rows(data, party: str) -> int:
-    return len(pd.read_csv(data.path(party), usecols=[0]))
 
 
 def frame_at(ctx: RunContext, port: str, party: str) -> pd.DataFrame:

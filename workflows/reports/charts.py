@@ -107,22 +107,19 @@ def binary_classification(report: dict) -> dict:
             "rows",
             barmode="stack",
         ),
-        figure(
-            f"Confusion matrix (threshold {text(confusion.get('threshold'))})",
-            [_heatmap(matrix, ["actual 1", "actual 0"], ["predicted 1", "predicted 0"])],
-            "predicted",
-            "actual",
-            showlegend=False,
-        ),
     ]
-    # Heatmap rows are drawn bottom-up: reverse so "actual 1" is the top row.
-    charts[-1]["layout"]["yaxis"]["autorange"] = "reversed"
+    if "tp" in confusion:  # an aggregated copy may withhold it (too few rows on a side)
+        heatmap = _heatmap(matrix, ["actual 1", "actual 0"], ["predicted 1", "predicted 0"])
+        title = f"Confusion matrix (threshold {text(confusion.get('threshold'))})"
+        charts.append(figure(title, [heatmap], "predicted", "actual", showlegend=False))
+        # Heatmap rows are drawn bottom-up: reverse so "actual 1" is the top row.
+        charts[-1]["layout"]["yaxis"]["autorange"] = "reversed"
     tables = [
         pairs("Summary", report.get("summary", {})),
         pairs("At the threshold", confusion),
         table("Equal-frequency bins", bins),
     ]
-    return {"charts": charts, "tables": tables}
+    return {"charts": charts, "tables": tables + _disclosure(report)}
 
 
 def _bars(bins: list[dict], key: str, name: str) -> dict:
@@ -151,12 +148,40 @@ def _heatmap(z: list[list], y: list[str], x: list[str], **extra) -> dict:
 
 def regression(report: dict) -> dict:
     histogram = report.get("residual_histogram", [])
-    centres = [(b["low"] + b["high"]) / 2 for b in histogram if b["low"] is not None]
-    bars = {"type": "bar", "x": centres, "y": [b["count"] for b in histogram], "name": "rows"}
-    return {
-        "charts": [figure("Residuals (label - prediction)", [bars], "residual", "rows")],
-        "tables": [pairs("Summary", report.get("summary", {})), table("Residuals", histogram)],
+    bars = {
+        "type": "bar",
+        "x": [_bin_label(b) for b in histogram],
+        "y": [b["count"] for b in histogram],
+        "name": "rows",
     }
+    chart = figure("Residuals (label - prediction)", [bars], "residual", "rows")
+    chart["layout"]["xaxis"]["type"] = "category"
+    tables = [pairs("Summary", report.get("summary", {})), table("Residuals", histogram)]
+    return {"charts": [chart], "tables": tables + _disclosure(report)}
+
+
+def _bin_label(b: dict) -> str:
+    """A bin as text; aggregated copies have open-ended outer bins (no min, no max)."""
+    low, high = b.get("low"), b.get("high")
+    if low is None and high is None:
+        return "all"
+    if low is None:
+        return f"< {text(high)}"
+    if high is None:
+        return f">= {text(low)}"
+    return f"{text(low)} to {text(high)}"
+
+
+def _disclosure(report: dict) -> list[dict]:
+    """A note on copies aggregated for a party other than the data's owner."""
+    disclosure = report.get("disclosure")
+    if not isinstance(disclosure, dict) or disclosure.get("view") != "aggregated":
+        return []
+    note = (
+        f"Aggregated copy: every point, bin and count covers at least "
+        f"{disclosure.get('min_rows')} rows; the data's owner holds the full report."
+    )
+    return [pairs("Your copy", {"view": "aggregated", "note": note})]
 
 
 def table_statistics(report: dict) -> dict:
@@ -281,6 +306,37 @@ VIEWS: dict[str, Callable[[dict], dict]] = {
     "psi": psi,
     "ss_lr_train": ss_lr_train,
 }
+
+
+# The few numbers a reader looks for first, per report kind: (label, path in the report).
+HEADLINES: dict[str, tuple[tuple[str, tuple[str, str]], ...]] = {
+    "binary_classification": (
+        ("AUC", ("summary", "auc")),
+        ("KS", ("summary", "ks")),
+        ("F1", ("confusion", "f1")),
+        ("Precision", ("confusion", "precision")),
+        ("Recall", ("confusion", "recall")),
+        ("Accuracy", ("confusion", "accuracy")),
+    ),
+    "regression": (
+        ("R²", ("summary", "r2")),
+        ("RMSE", ("summary", "rmse")),
+        ("MAE", ("summary", "mae")),
+        ("MAPE", ("summary", "mape")),
+    ),
+}
+
+
+def headline(report) -> list[dict]:
+    """The report's headline metrics as [{"name", "value"}] (value "" when missing), in the
+    order of HEADLINES; empty for kinds without headline metrics."""
+    if not isinstance(report, dict):
+        return []
+    metrics = []
+    for name, (section, key) in HEADLINES.get(str(report.get("kind")), ()):
+        values = report.get(section)
+        metrics.append({"name": name, "value": text(values.get(key) if values else None)})
+    return metrics
 
 
 def views(report) -> dict:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import pandas as pd
 from django.utils import timezone
 
 from workflows.components import registry
+from workflows.components.schema import PortType
 from workflows.models import Artifact, NodeRun, Run
 from workflows.ports import console_port
-from workflows.reports.charts import views
+from workflows.redaction import message_for
+from workflows.reports.charts import headline, views
+from workflows.tabular import files as tables
 
 PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
 
@@ -56,6 +58,10 @@ def run_facts(run: Run, node_id: int) -> dict:
         node_run_id__in=[origin(node).pk for node in nodes], owner_node_id=node_id
     )
     party = next((name for name, pk in project.parties.items() if pk == node_id), "")
+    node_rows = [
+        node_facts(node, described(params.get(node.node_id, {}), sources), own, party)
+        for node in nodes
+    ]
     return {
         "run": run,
         "pipeline": run.pipeline,
@@ -67,12 +73,28 @@ def run_facts(run: Run, node_id: int) -> dict:
         "finished": when(run.finished_at),
         "duration": duration(run.started_at, run.finished_at),
         "communication": communication(nodes, list(project.parties)),
-        "nodes": [
-            node_facts(node, described(params.get(node.node_id, {}), sources), own)
-            for node in nodes
-        ],
+        "nodes": node_rows,
+        "headlines": headlines(node_rows),
         "generated": when(timezone.now()),
     }
+
+
+def headlines(nodes: list[dict]) -> list[dict]:
+    """The headline metrics of every evaluation report this node holds, for the report's top:
+    [{"node", "label", "title", "metrics"}] in pipeline order."""
+    found = []
+    for node in nodes:
+        for output in node["outputs"]:
+            if output.get("headline"):
+                found.append(
+                    {
+                        "node": node["id"],
+                        "label": node["label"],
+                        "title": output.get("title", ""),
+                        "metrics": output["headline"],
+                    }
+                )
+    return found
 
 
 def communication(nodes: list[NodeRun], parties: list[str]) -> dict:
@@ -99,7 +121,8 @@ def described(params: dict, sources: dict) -> list[dict]:
     return rows
 
 
-def node_facts(node: NodeRun, params: list[dict], own) -> dict:
+def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None) -> dict:
+    """A node as users of party `viewer` see it: a failure's text only at the failing party."""
     component = registry().get(node.component, node.version)
     source = origin(node)
     artifacts = [a for a in own if a.node_run_id == source.pk]
@@ -109,7 +132,7 @@ def node_facts(node: NodeRun, params: list[dict], own) -> dict:
         "version": node.version,
         "label": component.label if component else node.component,
         "status": node.status,
-        "message": node.message,
+        "message": message_for(node, viewer),
         "party": node.party,
         "in_scope": node.in_scope,
         "reused_from_run": source.run_id if source is not node else None,
@@ -117,6 +140,7 @@ def node_facts(node: NodeRun, params: list[dict], own) -> dict:
         "duration": duration(source.started_at, source.finished_at),
         "params": params,
         "logs": node.logs,
+        "warnings": node.warnings,
         "outputs": outputs(source, artifacts),
     }
 
@@ -127,7 +151,12 @@ def outputs(source: NodeRun, own: list[Artifact]) -> list[dict]:
     for port in dict.fromkeys(a.port for a in source.artifacts.all()):
         mine = [a for a in own if a.port == port]
         info = (mine or list(source.artifacts.filter(port=port)[:1]))[0].info
-        entry = {"port": port, "kind": info["kind"], "parties": info["parties"]}
+        entry = {
+            "port": port,
+            "kind": info["kind"],
+            "kind_label": PortType(info["kind"]).label,
+            "parties": info["parties"],
+        }
         if info["kind"] == "report":
             entry |= report_views(mine[0]) if mine else {"missing": True}
         else:
@@ -141,7 +170,7 @@ def report_views(artifact: Artifact) -> dict:
         return {"missing": True}
     report = json.loads(artifact.path.read_text(encoding="utf-8"))
     title = report.get("title") if isinstance(report, dict) else None
-    return {"title": title or "", **views(report)}
+    return {"title": title or "", "headline": headline(report), **views(report)}
 
 
 def node_result(run: Run, node_id: str, requester_node: int) -> dict | None:
@@ -156,8 +185,9 @@ def node_result(run: Run, node_id: str, requester_node: int) -> dict | None:
     )
     sources = console_port().sources(run.pipeline.project_id)
     own = Artifact.objects.filter(node_run_id=origin(node).pk, owner_node_id=requester_node)
-    facts = node_facts(node, described(params, sources), own)
-    return facts
+    project = console_port().project(run.pipeline.project_id)
+    viewer = next((name for name, pk in project.parties.items() if pk == requester_node), None)
+    return node_facts(node, described(params, sources), own, viewer)
 
 
 def own_part(artifact: Artifact) -> dict:
@@ -169,8 +199,8 @@ def own_part(artifact: Artifact) -> dict:
         "rows": None,
     }
     if artifact.kind.startswith("table") and artifact.path.exists():
-        # pandas, not a line count: quoted values may span lines.
-        part["rows"] = len(pd.read_csv(artifact.path, usecols=[0]))
-        head = pd.read_csv(artifact.path, nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False)
-        part["preview"] = {"columns": list(head.columns), "rows": head.values.tolist()}
+        part["rows"] = tables.count_rows(artifact.path)
+        columns, rows = tables.preview(artifact.path, PREVIEW_ROWS)
+        text = [["" if value is None else str(value) for value in row] for row in rows]
+        part["preview"] = {"columns": columns, "rows": text}
     return part

@@ -22,6 +22,7 @@ from functools import cache
 
 from django.template.loader import render_to_string
 
+from workflows.disclosure.ledger import run_ledger
 from workflows.models import Run
 from workflows.reports.collect import run_facts
 
@@ -94,13 +95,14 @@ def render_run_report(run: Run, node_id: int) -> str:
     facts = run_facts(run, node_id)
     number_charts(facts)
     nonce = secrets.token_urlsafe(18)
-    context = {
+    context = facts | {
         "plotly_js": plotly_js(),
+        "ledger": run_ledger(run),
         "plotly_placeholder_styles": plotly_placeholder_styles(),
         "csp_nonce": nonce,
         "report_csp": report_csp(nonce),
     }
-    return render_to_string(TEMPLATE, facts | context)
+    return render_to_string(TEMPLATE, context)
 
 
 def report_filename(run: Run) -> str:

@@ -4,12 +4,14 @@ Modes (names as in SPU's runtime config):
 - `real`: 1 / (1 + exp(-x)) computed as s = 1 / (1 + exp(-|x|)) (exp argument <= 0, exp mode
   "bits" as it must give 0 for any large |x|; reciprocal
   argument in [1, 2], so Newton needs no normalisation) and sigmoid(x) = s or 1 - s by sign.
-  Any x; absolute error < 1e-4.
+  |x| <= 2^(61 - 2f) (2^25 for f = 18: x log2(e) must fit a product); absolute error < 1e-4.
+  Beyond, garbage: `core.mpc.kernels.domains` clamps inputs not known to be in range.
 - `mm1`: the degree-1 approximation 0.5 + 0.125 x (SPU's SIGMOID_MM1); exact to 1 ulp as a
   formula, but only close to the sigmoid near 0 (absolute error < 0.02 on [-2, 2]).
 - `seg3`: 3-piece segment: 0 for x < -4, 0.5 + 0.125 x on [-4, 4], 1 for x > 4 (SPU's
   SIGMOID_SEG3); exact to 1 ulp as a formula, within 0.12 of the sigmoid everywhere.
-tanh(x) = 2 sigmoid_real(2x) - 1: absolute error < 2e-4.
+tanh(x) = 2 sigmoid_real(2x) - 1 for |x| <= 2^(60 - 2f): absolute error < 2e-4.
+`mm1` is a public scaling (0.125 x), so its products follow the rule of `core.mpc.bounds`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ by f, so every product is exact up to one unit in the last place (ulp = 2^-f) as
 2-party SEMI2K with local truncation, SPU's default there) each truncation also fails, with a
 huge error, with probability |x * y| 2^(2f) / 2^64 per element (2^-28 for |x * y| = 1 with
 f = 18): keep products of large values rare, or select `trunc_mode="exact"`.
+
+These kernels do not check ranges; `SecretTensor` refuses, from public bounds, any product
+that could reach the 2^(62 - 2f) limit before calling them (`core.mpc.bounds`).
+`div_sp` multiplies x by two limbs of 1/d, so it needs |x| and |x / d| below 2^(62 - 2f).
 """
 
 from __future__ import annotations
@@ -57,12 +61,13 @@ def mul_bit(ctx: MPCContext, bit: AShare, x: AShare) -> AShare:
 def mul_sp(ctx: MPCContext, x: AShare, p) -> AShare:
     """x * p for public p; small integer p needs no truncation and is exact."""
     arr = np.asarray(p)
-    if _is_small_int(arr):
+    if is_small_int(arr):
         return ctx.proto.mul_sp(x, arr.astype(np.int64).view(RING_DTYPE))
     return trunc(ctx, ctx.proto.mul_sp(x, ctx.encode(arr)))
 
 
-def _is_small_int(arr: np.ndarray) -> bool:
+def is_small_int(arr: np.ndarray) -> bool:
+    """True when `mul_sp` multiplies by `arr` as ring integers, without truncation."""
     if arr.dtype.kind in "iub":
         return bool(np.all(np.abs(arr.astype(np.int64)) < _INT_FAST_PATH_LIMIT))
     if arr.dtype.kind == "f" and np.all(np.isfinite(arr)):

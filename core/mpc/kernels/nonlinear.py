@@ -1,10 +1,15 @@
 """Reciprocal, division, exp, log, sqrt and rsqrt on fixed-point secrets (f fraction bits).
 
+These raw kernels do not check their inputs: outside the ranges below they return garbage
+(exp(15) = -7659). `core.mpc.kernels.domains` wraps them with the checks and clamps that
+`SecretTensor` uses; call them directly only on inputs known to be in range.
+
 Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
 - reciprocal(x): |x| in [2^-6, 2^(f-2)]: relative error < 1e-4 (Newton-Raphson, 3 iterations
   from the linear minimax start 2.9142 - 2u on the normalised u in [0.5, 1)).
 - div_ss(x, y) = (x * w) * F with 1/y = w * F (w in (1, 2], F a power of two): same domain
-  for y, |x / y| < 2^20; relative error < 2e-4 + 8 ulp absolute.
+  for y, |x / y| < 2^20; relative error < 2e-4 + (8 + 1 / |y|) ulp absolute (the rounding of
+  x * w is multiplied by F ~ 1 / |y|).
 - exp(x), mode "squaring" (default): x in [-11, 11]: relative error < 1e-4 + 4 ulp absolute;
   x in [-160, -11): a value in [0, 2^-15] (p(u) stays in [0.27, 0.85] there, so the 64th
   power decays); outside: undefined (use mode "bits" for inputs far below). e^x = p(u)^(2^6)

@@ -4,6 +4,7 @@
 
 import { apiFetch, errorMessage } from "./lib/api.js";
 import { createAutosave } from "./canvas/autosave.js";
+import { mountDisclosure } from "./canvas/disclosure.js";
 import { bindInteractions, addComponentAt } from "./canvas/interaction.js";
 import { PipelineModel } from "./canvas/model.js";
 import { renderPalette } from "./canvas/palette.js";
@@ -12,7 +13,7 @@ import { mountRunTools } from "./canvas/run/index.js";
 import { renderToolbar } from "./canvas/toolbar.js";
 import { createView } from "./canvas/view.js";
 
-const TABS = { configure: "tab-configure", results: "tab-results", runs: "tab-runs" };
+const TABS = { configure: "tab-configure", results: "tab-results", runs: "tab-runs", disclosure: "tab-disclosure" };
 
 function bindTabs(bus) {
   const tabs = Object.values(TABS).map((id) => document.getElementById(id));
@@ -58,13 +59,17 @@ async function loadComponents(url) {
 function buildEditor(data, components, bus) {
   const readonly = Boolean(data.readonly);
   const model = new PipelineModel(components, data.pipeline.graph);
+  model.setDatasets(data.datasets);
   const canvas = document.getElementById("canvas");
   const view = createView({ container: canvas, model, readonly });
   let validation = null;
+  // The server's problems plus the model's stale column choices (kept until the user edits).
+  const showProblems = () => view.setProblems([...(validation ? validation.problems : []), ...model.staleProblems()]);
   const panel = createPanel({ root: document.getElementById("panel-config"), model, view, data, getValidation: () => validation });
   const actions = bindInteractions({ model, view, bus, canvas });
   model.addEventListener("change", () => {
     view.sync();
+    showProblems();
     panel.refresh();
   });
   const showTab = bindTabs(bus);
@@ -89,7 +94,8 @@ function buildEditor(data, components, bus) {
   view.fit();
   const onValidation = (result) => {
     validation = result;
-    view.setProblems(result.problems);
+    bus.dispatchEvent(new CustomEvent("disclosure", { detail: { plan: result.disclosure } }));
+    showProblems();
     panel.refresh();
   };
   if (data.mode === "edit" && !readonly) {
@@ -117,6 +123,7 @@ async function main() {
   let view;
   try {
     view = buildEditor(data, components, bus);
+    mountDisclosure({ data, bus, view, root: document.getElementById("panel-disclosure") });
   } catch (error) {
     fatal(`The pipeline could not be shown: ${error.message}`);
     return;

@@ -64,7 +64,7 @@ def test_it_refuses_a_second_active_authorisation(api_alice, dataset, project):
     first = authorize_via_api(api_alice, dataset.pk, project).json()
     body = assert_error(authorize_via_api(api_alice, dataset.pk, project), 400, "duplicate")
     assert f"authorisation #{first['id']}" in body["detail"]
-    assert "revoke that authorisation first" in body["detail"]
+    assert "edit that authorisation's column roles instead" in body["detail"]
 
 
 def test_it_authorises_again_after_revoking(api_alice, dataset, project):

@@ -137,7 +137,7 @@ def test_it_stores_the_file_in_the_node_storage(api_alice, alice):
     response = upload(api_alice)
     assert response.status_code == 201, response.json()
     dataset = Dataset.objects.get()
-    assert leftovers() == [dataset.path]
+    assert leftovers() == sorted([dataset.path, dataset.table_path])
     assert dataset.path.parent == alice.storage_root / "datasets"
     assert dataset.path.read_bytes() == CSV
     assert dataset.original_filename == "customers.csv"

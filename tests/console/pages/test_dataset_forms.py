@@ -53,6 +53,7 @@ def test_it_rejects_a_duplicate_name_inline(alice_client, dataset):
 
 def test_it_authorises_with_a_role_per_column(alice_client, dataset, project):
     data = {"project": project.pk, "role_0": "id", "role_1": "feature", "role_2": "protected"}
+    data["confirm"] = "on"  # no label: confirmed (the confirm step: test_role_pages.py)
     response = alice_client.post(f"/datasets/{dataset.pk}/authorize/", data)
     assert response.status_code == 302
     authorization = Authorization.objects.get(dataset=dataset, project=project)

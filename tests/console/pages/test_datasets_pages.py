@@ -44,7 +44,7 @@ def test_it_shows_the_owner_schema_authorisations_and_actions(alice_client, data
     assert '<td class="column-name">年龄</td>' in html
     assert f'href="/datasets/{dataset.pk}/preview/"' in html
     assert f'href="/datasets/{dataset.pk}/delete/"' in html
-    assert f'action="/datasets/authorizations/{authorization.pk}/revoke/"' in html
+    assert f'href="/datasets/authorizations/{authorization.pk}/revoke/"' in html  # confirm step
     assert "customers.csv" in html
 
 

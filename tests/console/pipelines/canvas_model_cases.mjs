@@ -5,13 +5,13 @@
 import { pathToFileURL } from "node:url";
 
 const modelUrl = pathToFileURL(process.argv[2]).href;
-const { PipelineModel, needsConfiguration, nextNodeId, paramProblem } = await import(modelUrl);
+const { PipelineModel, needsConfiguration, nextNodeId, paramProblem, nearestNode, typeNames } = await import(modelUrl);
 
 const table = ["table.individual", "table.vertical"];
 const components = [
-  { key: "read/dataset", version: "1.0.0", category: "io", label: "Dataset", inputs: [], outputs: [{ name: "output_ds", types: ["table.individual"], label: "Table" }], params: [{ name: "dataset", kind: "dataset", required: true }] },
-  { key: "data_prep/psi", version: "1.0.0", category: "data_prep", label: "PSI", inputs: [{ name: "input_ds1", types: ["table.individual"], label: "Table 1" }, { name: "input_ds2", types: ["table.individual"], label: "Table 2" }], outputs: [{ name: "output_ds", types: ["table.vertical"], label: "Joined" }, { name: "report", types: ["report"], label: "Report" }], params: [{ name: "keys1", kind: "columns", required: true, multiple: true, min_count: 1, port: "input_ds1" }] },
-  { key: "data_filter/feature_filter", version: "1.0.0", category: "data_filter", label: "Filter", inputs: [{ name: "input_ds", types: table, label: "Table" }], outputs: [{ name: "output_ds", types: table, label: "Table" }], params: [{ name: "epochs", kind: "int", required: false, default: 10, minimum: 1, maximum: 100 }, { name: "rate", kind: "float", required: false, minimum: 0, exclusive_minimum: true }] },
+  { key: "read/dataset", version: "1.0.0", category: "io", label: "Dataset", inputs: [], outputs: [{ name: "output_ds", types: ["table.individual"], type_labels: ["table"], label: "Table" }], params: [{ name: "dataset", kind: "dataset", required: true }] },
+  { key: "data_prep/psi", version: "1.0.0", category: "data_prep", label: "PSI", inputs: [{ name: "input_ds1", types: ["table.individual"], label: "Table 1" }, { name: "input_ds2", types: ["table.individual"], label: "Table 2" }], outputs: [{ name: "output_ds", types: ["table.vertical"], label: "Joined" }, { name: "report", types: ["report"], type_labels: ["report"], label: "Report" }], params: [{ name: "keys1", kind: "columns", required: true, multiple: true, min_count: 1, port: "input_ds1" }] },
+  { key: "data_filter/feature_filter", version: "1.0.0", category: "data_filter", label: "Filter", inputs: [{ name: "input_ds", types: table, type_labels: ["table", "vertical table"], label: "Table" }], outputs: [{ name: "output_ds", types: table, label: "Table" }], params: [{ name: "epochs", kind: "int", required: false, default: 10, minimum: 1, maximum: 100 }, { name: "rate", kind: "float", required: false, minimum: 0, exclusive_minimum: true }] },
 ];
 
 function check(condition, message) {
@@ -40,6 +40,8 @@ const cases = {
     const filter = model.addNode("data_filter/feature_filter", { x: 400, y: 0 });
     const wrong = model.connect(psi, "report", filter, "input_ds");
     check(!wrong.ok && wrong.reason.includes("Type mismatch"), `wrong type: ${wrong.reason}`);
+    check(wrong.reason.includes("gives a report") && wrong.reason.includes("accepts a table or vertical table"), `type names: ${wrong.reason}`);
+    check(!wrong.reason.includes("table.individual"), `engine type keys in: ${wrong.reason}`);
     const backwards = model.connect(psi, "input_ds1", filter, "input_ds");
     check(!backwards.ok && backwards.reason.includes("Connect an output"), `direction: ${backwards.reason}`);
     const loop = model.connect(filter, "output_ds", filter, "input_ds");
@@ -52,6 +54,25 @@ const cases = {
     model.remove([], [`${filter}:output_ds->${second}:input_ds`]);
     const cycle = model.connect(third, "output_ds", second, "input_ds");
     check(!cycle.ok && cycle.reason.includes("cycle"), `cycle: ${cycle.reason}`);
+  },
+  "keyboard: connection options and arrow navigation"() {
+    const { model, a, b, psi } = build();
+    const key = (option) => `${option.source.node}:${option.source.port}->${option.target.node}:${option.target.port}`;
+    const fromA = model.connectionOptions(a).map(key);
+    check(JSON.stringify(fromA) === JSON.stringify([`${a}:output_ds->${psi}:input_ds1`, `${a}:output_ds->${psi}:input_ds2`]), `from a: ${fromA}`);
+    const intoPsi = model.connectionOptions(psi).map(key);
+    check(intoPsi.length === 4 && intoPsi.every((k) => k.endsWith("input_ds1") || k.endsWith("input_ds2")), `into psi: ${intoPsi}`);
+    model.connect(a, "output_ds", psi, "input_ds1");
+    const left = model.connectionOptions(b).map(key);
+    check(JSON.stringify(left) === JSON.stringify([`${b}:output_ds->${psi}:input_ds2`]), `taken input still offered: ${left}`);
+    check(model.connectionOptions("nope").length === 0, "options for an unknown node");
+    check(typeNames({ types: ["x.y"] }) === "x.y", "typeNames without labels");
+    check(nearestNode(model.nodes, null, "right") === a, "no selection: the top-left node");
+    check(nearestNode(model.nodes, a, "right") === psi, `right of a: ${nearestNode(model.nodes, a, "right")}`);
+    check(nearestNode(model.nodes, a, "down") === b, `below a: ${nearestNode(model.nodes, a, "down")}`);
+    check(nearestNode(model.nodes, a, "up") === null, "something above the top node");
+    check(nearestNode(model.nodes, psi, "left") === a || nearestNode(model.nodes, psi, "left") === b, "left of psi");
+    check(nearestNode(model.nodes, b, "up") === a, `above b: ${nearestNode(model.nodes, b, "up")}`);
   },
   "needs configuration and inline problems"() {
     const { model, a } = build();

@@ -35,6 +35,7 @@ def results() -> dict:
 CASE_NAMES = [
     "ids are readable and unique",
     "connections are checked with reasons",
+    "keyboard: connection options and arrow navigation",
     "needs configuration and inline problems",
     "undo and redo restore snapshots",
     "copy and paste keep internal edges with new ids",

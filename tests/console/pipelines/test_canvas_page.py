@@ -54,13 +54,14 @@ def canvas_data(response) -> dict:
     return json.loads(match.group(1))
 
 
-@pytest.mark.parametrize("who", ["alice_client", "bob_client"])
-def test_members_get_the_editor(request, who, pipeline):
+@pytest.mark.parametrize(("who", "readonly"), [("alice_client", False), ("bob_client", True)])
+def test_members_get_the_editor_read_only_unless_they_edit_it(request, who, readonly, pipeline):
+    # alice created the pipeline; bob, not one of its editors, reads it.
     response = request.getfixturevalue(who).get(f"/pipelines/{pipeline.pk}/")
     assert response.status_code == 200
     data = canvas_data(response)
     assert data["mode"] == "edit"
-    assert data["readonly"] is False
+    assert data["readonly"] is readonly
     assert data["pipeline"]["graph"] == GRAPH
     assert {party["name"] for party in data["parties"]} == {"alice", "bob"}
     assert 'src="/static/console/js/pipeline.js"' in response.content.decode()

@@ -117,8 +117,10 @@ def test_errors_are_named(session):
     with pytest.raises(EncodingError, match="unsupported dtype"):
         spu(lambda x: x)(text)
     huge = sf.PYU("bob")(lambda: np.array([1e30]))()
-    with pytest.raises(EncodingError, match="1e\\+30"):
+    # a secret input's error names the input and the bound, never the value (it reaches peers)
+    with pytest.raises(EncodingError, match="input from bob.*fixed-point range.*2\\^43") as info:
         spu(lambda x: x)(huge)
+    assert "1e+30" not in str(info.value)
     with pytest.raises(UnsupportedOperation, match="numpy.sort"):
         spu(lambda x: np.sort(x))(a)
     carol_value = sf.PYU("carol")(lambda: 1.0)()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import core as sf
-from core.errors import ConfigError, PartyError
+from core.errors import ConfigError, PartyError, RangeError
 
 PARTIES = ["alice", "bob", "carol"]
 CLUSTERS = {
@@ -113,6 +113,9 @@ def changed(records: dict, at: str, **fields) -> dict:
         (lambda r: changed(r, "bob", share=[[0] * 6, [0] * 6]), "1 component"),
         (lambda r: changed(r, "bob", shape=[3, 2], share=[r["bob"]["share"][0]]), "disagree"),
         (lambda r: {**r, "bob": ["not", "a", "dict"]}, "must be a dict"),
+        (lambda r: changed(r, "bob", interval=[-1.0, 1.0]), "disagree"),
+        (lambda r: changed(r, "bob", interval=[2.0, 1.0]), "lo <= hi"),
+        (lambda r: changed(r, "bob", interval="wide"), "interval must be"),
     ],
 )
 def test_mismatched_or_damaged_records_are_refused(edit, message, later_session):
@@ -131,3 +134,18 @@ def test_records_load_only_into_an_spu_of_the_same_precision(later_session):
     later_session(PARTIES[:2])
     with pytest.raises(ConfigError, match="fxp_fraction_bits 18"):
         make_spu(PARTIES[:2], "SEMI2K", fraction_bits=20).import_shares(records.__getitem__)
+
+
+def test_a_loaded_value_keeps_its_public_bound_and_its_overflow_checks(later_session):
+    """The interval travels with the records: products of the loaded value stay checked."""
+    records = export(PARTIES[:2], "SEMI2K")
+    assert records["alice"]["interval"] == records["bob"]["interval"] == [-1024.0, 1024.0]
+    later_session(PARTIES[:2])
+    spu = make_spu(PARTIES[:2], "SEMI2K")
+    loaded = spu.import_shares(records.__getitem__)
+    assert sf.reveal(spu(lambda w: np.float64(w.bound))(loaded)) == 1024.0
+    with pytest.raises(RangeError, match="multiply"):
+        spu(lambda w: w * w * w)(loaded)
+    bare = {party: {k: v for k, v in r.items() if k != "interval"} for party, r in records.items()}
+    unbounded = spu.import_shares(bare.__getitem__)
+    assert sf.reveal(spu(lambda w: np.float64(-1 if w.bound is None else w.bound))(unbounded)) == -1

@@ -147,3 +147,21 @@ def test_on_epoch_reports_each_epoch_and_can_stop_training(vertical):
     with pytest.raises(Stop):
         model.fit(parts, label, epochs=10, on_epoch=stop_after_two)
     assert len(model.losses) == 2
+
+
+def test_loss_and_predictions_over_many_pieces_match_the_plaintext_model(vertical, monkeypatch):
+    """Loss and predictions run over the rows piece by piece (bounded memory): pieces of 64
+    rows, the last one short, give the numpy loss and scores of the revealed weights."""
+    import core.ml.ss_lr as ss_lr
+
+    monkeypatch.setattr(ss_lr, "EVAL_BATCH", 64)
+    spu, parts, label, x, y = vertical
+    model = SSRegression(spu).fit(parts, label, epochs=3, learning_rate=1.0, batch_size=128)
+    w = np.asarray(sf.reveal(model.weights)).ravel()
+    p = 1 / (1 + np.exp(-(x @ w[:-1] + w[-1])))
+    scores = np.asarray(sf.reveal(model.predict(parts)))
+    assert scores.shape == (600,)
+    np.testing.assert_allclose(scores, p, atol=2e-3)
+    clipped = np.clip(p, 2.0**-10, 1 - 2.0**-10)
+    expected = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+    assert model.losses[-1] == pytest.approx(expected, abs=5e-3)

@@ -12,15 +12,30 @@ and the executor pick it up. A module declares (see `workflows.components.spec`)
 - `infer(ctx) -> {output port: ArtifactInfo}`: the output schemas, from the inputs' infos and
   the parameters (columns with type, owner party and role), before anything runs;
 - optionally `check(ctx) -> [message]` for rules across parameters;
+- `disclosure`: for every output port, what it discloses and to whom
+  (`workflows.components.disclosure`: parts kept by their holders, reports to every party with
+  the form and minimum group size, lineage of new columns); the registry refuses a component
+  with an undeclared output, and the pipeline's disclosure plan is computed from these;
 - `run(ctx: RunContext)`: the work.
 
 In `run`, a component reads a party's part of an input with `ctx.inputs[port].read_table(party)`
-(or `.read_json(party)` / `.path(party)`), only ever in code acting for that party, and writes
-each party's part of an output with `ctx.write_table(port, party, frame)` /
-`ctx.write_json(port, party, obj)` (the files land in that party's storage). It reports
+(pandas), `.read_arrow(party)` (an Arrow table, memory-mapped: for selecting, taking or
+replacing whole columns), `.read_numeric(party, columns)` (a float64 matrix) or
+`.read_json(party)`, only ever in code acting for that party, and writes each party's part of
+an output with `ctx.write_table(port, party, frame or Arrow table)` /
+`ctx.write_json(port, party, obj)` (the files land in that party's storage; tables as Arrow
+files, `workflows.tabular`). It reports
 progress with `ctx.progress(percent)`, which is also where a cancelled run stops (it raises
 `RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.
+
+Each recipient of a report gets its own copy (`ctx.write_json("report", party, ...)` per
+party): whatever is derived from a party's rows goes in full only to that party (the label
+owner, for evaluations); other parties get aggregates over at least `ctx.min_group_rows` rows,
+built with `workflows.components.aggregates` (no single row's value, no threshold equal to a
+score). Code that reads or converts a party's data runs in `ctx.at(party, ...)`, so that an
+error quoting a cell is that party's failure and reaches the others redacted
+(`workflows.redaction`).
 
 Engine-backed components (PSI, SPU statistics, SS-LR) build their parties' links with the
 run's traffic counters, `LocalLinkHub(parties, stats=ctx.comm)`, run one program per party with
@@ -29,10 +44,12 @@ chunks, rounds): a cancel raised there inside a party's thread reaches the execu
 `PartyFailure(party, RunCancelled)` and cancels the node; any other `PartyFailure` fails it with
 the party's name. Bytes sent per party are recorded on the node run from `ctx.comm`.
 
-Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an SPU with
-`workflows.components.secure.spu_session(ctx, parties)` (one session at a time per process,
-traffic counted in `ctx.comm`), load each party's columns at that party with `at_party`, and
-persist secret-shared results share by share (`SPU.export_shares` / `import_shares`). SS-LR and
+Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an engine session
+with `workflows.components.secure.session(ctx, parties)` (one at a time per process, traffic
+counted in `ctx.comm`), load each party's columns at that party with `at_party`, plan the
+SPU's precision from what the parties disclose about them (`column_bounds`, `plan_spu`,
+`make_spu`), and persist secret-shared results share by share (`SPU.export_shares` /
+`import_shares`). SS-LR and
 PSI call `ctx.progress` from the component's own thread (between epochs; while polling the
 engine's threads), which keeps run-state writes on the executor's thread.
 """

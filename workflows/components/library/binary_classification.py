@@ -4,13 +4,23 @@ Report: sample counts, AUC (trapezoid over the ROC at every distinct score, as s
 `roc_auc_score`), KS (max TPR - FPR), precision, recall, F1 and the confusion matrix at a
 threshold, ROC, precision-recall, KS and lift curve points (thinned to 200), and an
 equal-frequency bin table (rows sorted by descending score, cut into `bucket_size` bins).
+
+Recipients: the label owner (the party holding label and prediction, where this runs) gets the
+full report. Every other party gets `shared_evaluation`: the same headline metrics, curve points
+only where at least k rows separate them, thresholds that equal no row's score, bins of at
+least k rows without their min and max score (all of these only when each class has k rows),
+and the confusion matrix only when both sides of the threshold hold k rows
+(`workflows.components.aggregates`). Without that, curves with one point per distinct score
+give away every (score, label) pair of the owner's rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from workflows.components.aggregates import between, grouped_cuts
 from workflows.components.context import RunContext
+from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
@@ -18,6 +28,7 @@ from workflows.components.evaluation import (
     label_param,
     prediction_param,
     read_pair,
+    report_disclosure,
     thin,
 )
 from workflows.components.params import FloatParam
@@ -129,13 +140,73 @@ def _zero() -> dict:
     return {"precision": None, "depth": 0.0, "lift": None}
 
 
+def shared_evaluation(
+    y: np.ndarray, score: np.ndarray, threshold: float, buckets: int, k: int
+) -> dict:
+    """The report for parties other than the label owner: nothing covers fewer than k rows."""
+    full = evaluate(y, score, threshold, buckets)
+    n, positives = len(y), full["summary"]["positives"]
+    # With fewer than k rows of a class, AUC and the curves tell where those few rows rank.
+    enough = min(positives, n - positives) >= k
+    return {key: full[key] for key in ("kind", "title")} | {
+        "disclosure": {"view": "aggregated", "min_rows": k},
+        "summary": full["summary"] if enough else {"samples": n},
+        "confusion": _shared_confusion(full["confusion"], k),
+        "curves": _grouped_curve(y, score, k, positives) if enough else [],
+        "bins": _shared_bins(y, score, buckets, k) if enough else [],
+    }
+
+
+def _grouped_curve(y: np.ndarray, score: np.ndarray, k: int, positives: int) -> list[dict]:
+    c, n = curve(y, score), len(y)
+    rows = c["tps"] + c["fps"]
+    points = [{"fpr": 0.0, "tpr": 0.0, "threshold": None} | _zero()]
+    for index in grouped_cuts(rows, n, k):
+        tps, fps = int(c["tps"][index]), int(c["fps"][index])
+        last = index == len(rows) - 1
+        cut = None if last else between(c["thresholds"][index + 1], c["thresholds"][index])
+        precision = tps / (tps + fps)
+        point = {
+            "threshold": cut,
+            "tpr": tps / positives,
+            "fpr": fps / (n - positives),
+            "precision": precision,
+            "depth": (tps + fps) / n,
+            "lift": precision / (positives / n),
+        }
+        points.append({key: finite(value) for key, value in point.items()})
+    return points
+
+
+def _shared_confusion(confusion: dict, k: int) -> dict:
+    """At the requested threshold, only if both predicted groups hold at least k rows."""
+    above = confusion["tp"] + confusion["fp"]
+    below = confusion["fn"] + confusion["tn"]
+    if above >= k and below >= k:
+        return confusion
+    return {"threshold": confusion["threshold"], "withheld": f"fewer than {k} rows on a side"}
+
+
+def _shared_bins(y: np.ndarray, score: np.ndarray, buckets: int, k: int) -> list[dict]:
+    count = min(buckets, len(y) // k)
+    if count < 1:
+        return []
+    return [
+        {key: value for key, value in row.items() if key not in ("min_score", "max_score")}
+        for row in bins(y, score, count)
+    ]
+
+
 def run(ctx: RunContext) -> None:
     party = evaluation_party(ctx)
     y, score = read_pair(ctx, party)
     ctx.progress(40)
-    report = ctx.at(party, evaluate, y, score, ctx.params["threshold"], ctx.params["bucket_size"])
+    threshold, buckets = ctx.params["threshold"], ctx.params["bucket_size"]
+    report = ctx.at(party, evaluate, y, score, threshold, buckets)
+    shared = ctx.at(party, shared_evaluation, y, score, threshold, buckets, ctx.min_group_rows)
     for receiver in ctx.infos["report"].parties:
-        ctx.write_json("report", receiver, report)
+        # The label owner reads its own full report; others get the k-row aggregates.
+        ctx.write_json("report", receiver, report if receiver == party else shared)
     ctx.log(f"evaluated {len(y)} rows at {party}: AUC {report['summary']['auc']:.4f}")
 
 
@@ -158,4 +229,10 @@ COMPONENT = Component(
     infer=infer,
     check=check_one_party,
     run=run,
+    disclosure=disclose(
+        report=report_disclosure(
+            "ROC, precision-recall, KS and lift curves, bins and thresholds in full",
+            "AUC, KS, F1 and aggregated curves",
+        )
+    ),
 )

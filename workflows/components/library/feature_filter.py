@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import frame_at, keep_columns, table_port
+from workflows.components.tables import keep_columns, table_port
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -17,8 +18,10 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
 def run(ctx: RunContext) -> None:
     out = ctx.infos["output_ds"]
     for index, party in enumerate(out.parties):
-        frame = frame_at(ctx, "input_ds", party)
-        ctx.write_table("output_ds", party, frame[[c.name for c in out.columns_at(party)]])
+        kept = [c.name for c in out.columns_at(party)]
+        ctx.write_table(
+            "output_ds", party, ctx.at(party, ctx.inputs["input_ds"].read_arrow, party, kept)
+        )
         ctx.progress(100 * (index + 1) / len(out.parties))
     ctx.log(f"dropped {', '.join(ctx.params['drop_features'])}")
 
@@ -43,4 +46,5 @@ COMPONENT = Component(
     ),
     infer=infer,
     run=run,
+    disclosure=disclose(output_ds=KEPT_BY_HOLDERS),
 )

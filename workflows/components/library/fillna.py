@@ -8,9 +8,12 @@ for the most frequent value go to the smallest value, as scikit-learn's `SimpleI
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
 from workflows.components.params import (
     BoolParam,
     ChoiceParam,
@@ -21,7 +24,8 @@ from workflows.components.params import (
 )
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import frame_at, replace_columns, table_port
+from workflows.components.tables import replace_columns, table_port
+from workflows.tabular.files import with_columns
 
 NUMERIC_STRATEGIES = ("constant", "mean", "median", "most_frequent")
 OTHER_STRATEGIES = ("constant", "most_frequent")
@@ -31,14 +35,17 @@ def strategy_for(params: dict, column: Column) -> str:
     return params[f"{column.type}_strategy"]
 
 
+def filled_type(params: dict, column: Column) -> str:
+    averaged = strategy_for(params, column) in ("mean", "median")
+    return "float" if column.type == "int" and averaged else column.type
+
+
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     info, chosen = ctx.inputs["input_ds"], set(ctx.params["features"])
     changed = {
-        c.name: Column(c.name, "float", c.party, c.role)
+        c.name: replace(c, type=filled_type(ctx.params, c), missing=False)
         for c in info.columns
         if c.name in chosen
-        and c.type == "int"
-        and strategy_for(ctx.params, c) in ("mean", "median")
     }
     filled = [c for c in info.columns if c.name in chosen]
     rule = ArtifactInfo(PortType.RULE, tuple(dict.fromkeys(c.party for c in filled)), tuple(filled))
@@ -46,42 +53,45 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
 
 
 def fill_value(series: pd.Series, strategy: str, constant):
-    values = series.dropna()
     if strategy == "constant":
         return constant
-    if values.empty:
+    if series.count() == 0:
         raise ValueError(f"column {series.name!r} has no value to compute its {strategy} from")
     if strategy == "mean":
-        return float(values.astype(float).mean())
+        return float(series.astype(float).mean())
     if strategy == "median":
-        return float(values.astype(float).median())
-    counts = values.value_counts()
+        return float(series.astype(float).median())
+    counts = series.value_counts()
     return min(counts[counts == counts.max()].index.tolist())
 
 
 def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
-    """Fill this party's chosen columns; return the frame and the fill values used."""
-    frame, used = frame.copy(), {}
+    """Fill this party's chosen columns; return them (a new frame) and the fill values used."""
+    filled, used = {}, {}
     for column in columns:
         strategy = strategy_for(params, column)
-        value = fill_value(frame[column.name], strategy, params[f"fill_value_{column.type}"])
         series = frame[column.name]
+        value = fill_value(series, strategy, params[f"fill_value_{column.type}"])
         if column.type == "int" and strategy in ("mean", "median"):
             series = series.astype(float)
-        frame[column.name] = series.fillna(value)
+        series = series.fillna(value) if series.hasnans else series
         if column.type == "int" and strategy not in ("mean", "median"):
-            frame[column.name] = frame[column.name].astype("int64")
+            series = series.astype("int64")
+        filled[column.name] = series
         used[column.name] = value.item() if hasattr(value, "item") else value
-    return frame, used
+    return pd.DataFrame(filled, index=frame.index), used
 
 
 def run(ctx: RunContext) -> None:
     info, rule = ctx.inputs["input_ds"].info, ctx.infos["output_rule"]
+    data = ctx.inputs["input_ds"]
     for index, party in enumerate(info.parties):
-        frame = frame_at(ctx, "input_ds", party)
+        table = ctx.at(party, data.read_arrow, party)
         columns = rule.columns_at(party)
-        frame, used = ctx.at(party, fill_at_party, frame, columns, ctx.params)
-        ctx.write_table("output_ds", party, frame)
+        # Only the chosen columns go through pandas; the others are copied as they are.
+        chosen = ctx.at(party, data.read_table, party, [c.name for c in columns])
+        filled, used = ctx.at(party, fill_at_party, chosen, columns, ctx.params)
+        ctx.write_table("output_ds", party, with_columns(table, dict(filled.items())))
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
             ctx.log(f"{party}: filled {len(columns)} column(s)")
@@ -122,4 +132,9 @@ COMPONENT = Component(
     ),
     infer=infer,
     run=run,
+    # Each party keeps its own columns and the rule fitted on them.
+    disclosure=disclose(
+        output_ds=KEPT_BY_HOLDERS,
+        output_rule=Declares(parts=True, parts_form=Form.AGGREGATE, parts_what="fill values"),
+    ),
 )

@@ -2,11 +2,14 @@
 
 Engine: ECDH-PSI on X25519 (`ECDH_25519`, two or three parties; scheme, threat model and
 references in `core.psi.protocol`) or KKRT-PSI (`KKRT_PSI_2PC`, OT-extension PSI for exactly two
-parties, several times faster; `core.psi.kkrt`). Each party's program opens only its own input
-file and talks to the others only through its link; the hub counts traffic into the run's
-`ctx.comm`. What is revealed, by either protocol: the intersection (to every party, as its own
-aligned rows) and every party's set size, which the report states. Keys are compared as the
-text written in the files (so "007" differs from "7").
+parties, several times faster; `core.psi.kkrt`). `AUTO`, the default, picks KKRT for two parties
+while its memory fits and ECDH otherwise (`core.psi.choice`), and says which in the node's log.
+Each party's program reads only its own key columns and talks to the others only through its
+link; the hub counts traffic into the run's `ctx.comm`. ECDH's workers are one process pool
+shared by every run of the server (`core.psi.kernels.shared_pool`), so a small run pays no
+start-up. What is revealed, by either protocol: the intersection (to every party, as its own
+aligned rows) and every party's set size, which the report states. Keys are compared as text:
+a text column's cells exactly (so "007" differs from "7"), numbers as written by Python.
 
 The parties run in a helper thread; the component's own thread reports their progress and
 checks for a cancel (the engine stops between two chunks), so run state is only ever written
@@ -23,20 +26,33 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
+import numpy as np
 import pandas as pd
 
 from core.comm import LocalLinkHub
 from core.psi import run_local_psi
+from core.psi.choice import choose_protocol
+from core.psi.kernels import shared_pool
 from workflows.components.context import RunCancelled, RunContext
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Form,
+    disclose,
+    to_every_party,
+)
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import frame_at, report_info, report_port
+from workflows.components.tables import report_info, report_port
 
 PORTS = ("input_ds1", "input_ds2", "input_ds3")
 PROGRESS_SECONDS = 0.2
 KEYS = {"input_ds1": "keys1", "input_ds2": "keys2", "input_ds3": "keys3"}
 ENGINE_PROTOCOL = {"ECDH_25519": "ecdh", "KKRT_PSI_2PC": "kkrt"}
+PROTOCOL_NAME = {engine: name for name, engine in ENGINE_PROTOCOL.items()}
+AUTO = "AUTO"
 
 
 def connected(inputs: dict) -> list[str]:
@@ -68,13 +84,46 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"output_ds": ArtifactInfo.table(columns), "report": report_info(ctx.env.parties)}
 
 
-def key_order(path, keys: list[str], rows) -> list[int]:
+def membership(ctx: DisclosureContext) -> list[Flow]:
+    """Each party learns which of its keys the other parties hold (its intersecting rows)."""
+    ports, flows = connected(ctx.inputs), []
+    for port in ports:
+        others = [ctx.refs(other, ctx.params[KEYS[other]]) for other in ports if other != port]
+        keys = tuple(ref for refs in others for ref in refs)
+        what = "which of its own keys the other parties hold (PSI membership)"
+        flows.append(Flow((ctx.inputs[port].parties[0],), Form.IDS, keys, what))
+    return flows
+
+
+def all_keys(ctx: DisclosureContext):
+    return [ref for port in connected(ctx.inputs) for ref in ctx.refs(port, ctx.params[KEYS[port]])]
+
+
+def key_text(data, party: str, keys: list[str]) -> pd.DataFrame:
+    """A party's key columns as the text the engine compares (read at that party); a missing
+    key stays missing, and the engine refuses it naming the row."""
+    frame = data.read_table(party, keys)
+    return pd.DataFrame({name: frame[name].astype("string") for name in keys})
+
+
+def key_order(keys: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Positions of `rows` sorted by their key text (as the engine compared it)."""
-    text = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=keys)[keys].iloc[rows]
-    return sorted(range(len(rows)), key=lambda i: tuple(text.iloc[i]))
+    picked = keys.iloc[rows].reset_index(drop=True)
+    return picked.sort_values(list(keys.columns), kind="stable").index.to_numpy()
 
 
-def intersect(ctx: RunContext, ports: list[str]) -> list:
+def pick_protocol(ctx: RunContext, keys: list[pd.DataFrame]) -> str:
+    """The engine protocol: the chosen one, or for AUTO by size and party count (logged)."""
+    chosen = ctx.params["protocol"]
+    if chosen != AUTO:
+        ctx.log(f"PSI protocol: {chosen} (chosen in the node's settings)")
+        return ENGINE_PROTOCOL[chosen]
+    choice = choose_protocol([len(frame) for frame in keys])
+    ctx.log(f"PSI protocol: {PROTOCOL_NAME[choice.protocol]} (automatic: {choice.reason})")
+    return choice.protocol
+
+
+def intersect(ctx: RunContext, ports: list[str], keys: list[pd.DataFrame], protocol: str):
     """Run the PSI parties in a helper thread; this (the component's) thread alone reports
     progress and checks for a cancel, which stops the engine between two chunks."""
     parties = [ctx.inputs[port].info.parties[0] for port in ports]
@@ -82,7 +131,7 @@ def intersect(ctx: RunContext, ports: list[str]) -> list:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="psi") as pool:
         future = pool.submit(
             run_local_psi,
-            [ctx.inputs[port].path(party) for port, party in zip(ports, parties, strict=True)],
+            keys,
             [ctx.params[KEYS[port]] for port in ports],
             parties=parties,
             hub=LocalLinkHub(parties, stats=ctx.comm),
@@ -90,7 +139,8 @@ def intersect(ctx: RunContext, ports: list[str]) -> list:
             should_cancel=stop.is_set,
             allow_duplicates=ctx.params["allow_duplicates"],
             allow_empty=ctx.params["allow_empty_result"],
-            protocol=ENGINE_PROTOCOL[ctx.params["protocol"]],
+            protocol=protocol,
+            pool=shared_pool() if protocol == "ecdh" else None,
         )
         try:
             while not future.done():
@@ -103,27 +153,32 @@ def intersect(ctx: RunContext, ports: list[str]) -> list:
         return future.result()
 
 
-def write_party(ctx: RunContext, port: str, result) -> None:
-    party, data = result.party, ctx.inputs[port]
-    rows = list(result.rows)
+def write_party(ctx: RunContext, port: str, result, keys: pd.DataFrame) -> None:
+    party = result.party
+    rows = np.asarray(result.rows, dtype=np.int64)
     if ctx.params["sort_result"]:
-        order = ctx.at(party, key_order, data.path(party), ctx.params[KEYS[port]], rows)
-        rows = [rows[i] for i in order]
-    frame = frame_at(ctx, port, party).iloc[rows]
-    ctx.write_table("output_ds", party, frame)
+        rows = rows[ctx.at(party, key_order, keys, rows)]
+    table = ctx.at(party, ctx.inputs[port].read_arrow, party)
+    ctx.write_table("output_ds", party, table.take(rows))
 
 
 def run(ctx: RunContext) -> None:
     ports = connected({port: data.info for port, data in ctx.inputs.items()})
     ctx.progress(0)
-    results = intersect(ctx, ports)
-    for port, result in zip(ports, results, strict=True):
-        write_party(ctx, port, result)
+    owners = [ctx.inputs[port].info.parties[0] for port in ports]
+    keys = [
+        ctx.at(party, key_text, ctx.inputs[port], party, ctx.params[KEYS[port]])
+        for port, party in zip(ports, owners, strict=True)
+    ]
+    protocol = pick_protocol(ctx, keys)
+    results = intersect(ctx, ports, keys, protocol)
+    for port, result, own in zip(ports, results, keys, strict=True):
+        write_party(ctx, port, result, own)
     ctx.progress(95)
     size = int(results[0].report["intersection_size"])
     report = {
         "kind": "psi",
-        "protocol": ctx.params["protocol"],
+        "protocol": PROTOCOL_NAME[protocol],
         "parties": [result.party for result in results],
         "input_rows": {r.party: int(r.report["input_rows"]) for r in results},
         "duplicates_dropped": {r.party: int(r.report["duplicates_dropped"]) for r in results},
@@ -170,9 +225,11 @@ COMPONENT = Component(
         _keys("input_ds3", 3, True),
         ChoiceParam(
             name="protocol",
-            choices=tuple(ENGINE_PROTOCOL),
-            default="ECDH_25519",
-            help="ECDH_25519: ECDH-PSI on Curve25519 (X25519), two or three parties. "
+            choices=(AUTO, *ENGINE_PROTOCOL),
+            default=AUTO,
+            help="AUTO: KKRT_PSI_2PC for two parties while its memory fits, else ECDH_25519 "
+            "(the log says which). "
+            "ECDH_25519: ECDH-PSI on Curve25519 (X25519), two or three parties. "
             "KKRT_PSI_2PC: OT-extension PSI (Kolesnikov et al. 2016), exactly two parties, "
             "several times faster on large tables.",
         ),
@@ -194,4 +251,10 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        output_ds=Declares(parts=True, flows=membership),
+        report=Declares(
+            flows=to_every_party(Form.AGGREGATE, "input and intersection sizes", all_keys)
+        ),
+    ),
 )

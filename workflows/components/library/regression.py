@@ -3,13 +3,20 @@
 Report: R2, MAE, MSE, RMSE, MAPE (relative errors divided by max(|y|, machine epsilon), as
 scikit-learn's `mean_absolute_percentage_error`), SSE, label and prediction means, and a
 histogram of the residuals (label - prediction) with `bucket_size` equal-width bins.
+
+Recipients: the label owner gets the full report. Other parties get the same summary when it
+covers at least k rows, and a residual histogram on round edges whose bins hold at least k rows
+each, open-ended at both ends: equal-width edges would give the smallest and largest residual
+(`workflows.components.aggregates`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from workflows.components.aggregates import grouped_histogram
 from workflows.components.context import RunContext
+from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
@@ -17,6 +24,7 @@ from workflows.components.evaluation import (
     label_param,
     prediction_param,
     read_pair,
+    report_disclosure,
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext
@@ -55,13 +63,26 @@ def evaluate(y: np.ndarray, prediction: np.ndarray, buckets: int) -> dict:
     }
 
 
+def shared_evaluation(y: np.ndarray, prediction: np.ndarray, buckets: int, k: int) -> dict:
+    """The report for parties other than the label owner: nothing covers fewer than k rows."""
+    full = evaluate(y, prediction, buckets)
+    return {key: full[key] for key in ("kind", "title")} | {
+        "disclosure": {"view": "aggregated", "min_rows": k},
+        "summary": full["summary"] if len(y) >= k else {"samples": len(y)},
+        "residual_histogram": grouped_histogram(y - prediction, buckets, k),
+    }
+
+
 def run(ctx: RunContext) -> None:
     party = evaluation_party(ctx)
     y, prediction = read_pair(ctx, party)
     ctx.progress(40)
-    report = ctx.at(party, evaluate, y, prediction, ctx.params["bucket_size"])
+    buckets = ctx.params["bucket_size"]
+    report = ctx.at(party, evaluate, y, prediction, buckets)
+    shared = ctx.at(party, shared_evaluation, y, prediction, buckets, ctx.min_group_rows)
     for receiver in ctx.infos["report"].parties:
-        ctx.write_json("report", receiver, report)
+        # The label owner reads its own full report; others get the k-row aggregates.
+        ctx.write_json("report", receiver, report if receiver == party else shared)
     ctx.log(f"evaluated {len(y)} rows at {party}")
 
 
@@ -78,4 +99,10 @@ COMPONENT = Component(
     infer=infer,
     check=check_one_party,
     run=run,
+    disclosure=disclose(
+        report=report_disclosure(
+            "error metrics and the residual histogram in full",
+            "R2, MAE, MSE and RMSE",
+        )
+    ),
 )

@@ -9,20 +9,23 @@ of fitting (e.g. to the test set).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-import pandas as pd
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
 from workflows.components.params import ChoiceParam, ColumnsParam
-from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
+from workflows.components.schema import TABLES, ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import frame_at, replace_columns, table_port
+from workflows.components.tables import replace_columns, table_port
+from workflows.tabular.files import with_columns
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     info, chosen = ctx.inputs["input_ds"], set(ctx.params["features"])
     scaled = [c for c in info.columns if c.name in chosen]
-    changed = {c.name: Column(c.name, "float", c.party, c.role) for c in scaled}
+    changed = {c.name: replace(c, type="float") for c in scaled}  # gaps stay gaps
     rule = ArtifactInfo(PortType.RULE, tuple(dict.fromkeys(c.party for c in scaled)), tuple(scaled))
     return {"output_ds": replace_columns(info, changed), "output_rule": rule}
 
@@ -35,34 +38,38 @@ def check(ctx: InferContext) -> list[str]:
     return [f"the input rule does not cover {', '.join(missing)}"] if missing else []
 
 
-def fit(frame: pd.DataFrame, method: str) -> dict[str, dict[str, float]]:
+def fit(values: np.ndarray, names: list[str], method: str) -> dict[str, dict[str, float]]:
+    """Offset and scale of each column of `values` (rows x columns, NaN for missing)."""
     fitted = {}
-    for name in frame.columns:
-        values = frame[name].astype(float).dropna()
-        if values.empty:
+    for index, name in enumerate(names):
+        column = values[:, index]
+        present = column[~np.isnan(column)]
+        if not len(present):
             raise ValueError(f"column {name!r} has no value to fit a scaler on")
         if method == "standard":
-            offset, scale = values.mean(), values.std(ddof=0)
+            offset = present.mean()
+            present -= offset  # a copy of the column's values: centred in place
+            scale = np.sqrt((present * present).mean())
         else:
-            offset, scale = values.min(), values.max() - values.min()
+            offset = present.min()
+            scale = present.max() - offset
         fitted[name] = {"offset": float(offset), "scale": float(scale) if scale > 0 else 1.0}
     return fitted
 
 
-def apply(frame: pd.DataFrame, fitted: dict[str, dict[str, float]]) -> pd.DataFrame:
-    frame = frame.copy()
-    for name, values in fitted.items():
-        if name in frame.columns:
-            scaled = (frame[name].astype(float) - values["offset"]) / values["scale"]
-            frame[name] = scaled.to_numpy(dtype=np.float64)
-    return frame
+def apply(values: np.ndarray, names: list[str], fitted: dict) -> np.ndarray:
+    offsets = np.array([fitted[name]["offset"] for name in names])
+    scales = np.array([fitted[name]["scale"] for name in names])
+    return (values - offsets) / scales
 
 
 def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
-    frame = frame_at(ctx, "input_ds", party)
+    data = ctx.inputs["input_ds"]
+    table = ctx.at(party, data.read_arrow, party)
     if not columns:
-        ctx.write_table("output_ds", party, frame)
+        ctx.write_table("output_ds", party, table)
         return
+    values = ctx.at(party, data.read_numeric, party, columns)
     if "input_rule" in ctx.inputs:
         rule = ctx.at(party, ctx.inputs["input_rule"].read_json, party)
         if rule.get("kind") != "scaler":
@@ -70,8 +77,10 @@ def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
         method, fitted = rule["method"], {name: rule["columns"][name] for name in columns}
     else:
         method = ctx.params["method"]
-        fitted = ctx.at(party, fit, frame[columns], method)
-    ctx.write_table("output_ds", party, ctx.at(party, apply, frame, fitted))
+        fitted = ctx.at(party, fit, values, columns, method)
+    scaled = ctx.at(party, apply, values, columns, fitted)
+    replaced = {name: scaled[:, index] for index, name in enumerate(columns)}
+    ctx.write_table("output_ds", party, with_columns(table, replaced))
     ctx.write_json("output_rule", party, {"kind": "scaler", "method": method, "columns": fitted})
 
 
@@ -117,4 +126,11 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    # Each party keeps its own columns and the rule fitted on them.
+    disclosure=disclose(
+        output_ds=KEPT_BY_HOLDERS,
+        output_rule=Declares(
+            parts=True, parts_form=Form.AGGREGATE, parts_what="fitted offsets and scales"
+        ),
+    ),
 )

@@ -6,6 +6,12 @@ computes the predictions on shares (`SSRegression.predict`) and opens them to th
 alone (`SPUObject.to(PYU(receiver))`), so no other party ever holds a prediction. The output is
 an individual table at the receiver: optionally its own id columns and the label (only columns
 the receiver holds), then the prediction column.
+
+The SPU has the precision the model was trained with (its manifest); each party measures its
+own columns first (as in training, only a power-of-two bound leaves it), and a table whose
+values that precision cannot hold fails the node naming the columns. The receiver checks the
+predictions before writing them (`checks.check_predictions`): a logistic model's predictions
+outside [0, 1] or any non-finite value fail the node instead of being saved.
 """
 
 from __future__ import annotations
@@ -15,9 +21,12 @@ import pandas as pd
 
 import core
 from core.ml.ss_lr import SSRegression
+from core.mpc.precision import DEFAULT_FRACTION_BITS, PrecisionPlan
 from workflows.components import secure
+from workflows.components.checks import CheckFailed, check_predictions, gaps_message
 from workflows.components.context import RunContext
-from workflows.components.library.ss_lr_train import MODEL_KIND, read_numeric
+from workflows.components.disclosure import Declares, DisclosureContext, Ref, disclose
+from workflows.components.library.ss_lr_train import MODEL_KIND, read_numeric, warn_unscaled
 from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -52,7 +61,35 @@ def check(ctx: InferContext) -> list[str]:
             problems.append(f"feature {column.name!r} of {column.party!r} is not in the input")
     if p["pred_name"] in {c.name for c in _saved_columns(ctx)}:
         problems.append(f"pred_name {p['pred_name']!r} clashes with a saved column")
+    gaps: dict[str, list[str]] = {}
+    for column in model.columns:
+        held = [c for c in info.columns_at(column.party) if c.name == column.name]
+        if column.role == "feature" and held and held[0].missing:
+            gaps.setdefault(column.party, []).append(column.name)
+    if gaps:
+        problems.append(gaps_message("SS-LR prediction", gaps))
     return problems
+
+
+def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
+    """Saved columns are the receiver's own; the prediction derives from the model (features
+    and label of training) and every model party's feature columns of the scored table."""
+    model, out = ctx.inputs["input_model"], ctx.outputs["output_ds"]
+    features = [c.name for c in model.columns if c.role == "feature"]
+    derived = ctx.refs("input_model") + tuple(
+        ref for ref in ctx.refs("input_ds", features) if ref.party in model.parties
+    )
+    pred = (ctx.params["receiver"], ctx.params["pred_name"])
+    return {
+        (c.party, c.name): derived
+        if (c.party, c.name) == pred
+        else (Ref("input_ds", c.party, c.name),)
+        for c in out.columns
+    }
+
+
+def predictions_what(ctx: DisclosureContext) -> str:
+    return "id-linked prediction scores" if ctx.params["save_ids"] else "prediction scores"
 
 
 def read_part(data, party: str) -> dict:
@@ -62,31 +99,68 @@ def read_part(data, party: str) -> dict:
     return part
 
 
-def predict(ctx: RunContext, spu, manifest: dict) -> core.PYUObject:
+def trained_precision(manifest: dict) -> PrecisionPlan | None:
+    """The model's precision (None: SPU's default, for models saved before it was stored)."""
+    stored = manifest.get("precision")
+    if not stored:
+        return None
+    reason = f"the model's: {stored['field']} with {stored['fxp_fraction_bits']} fraction bits"
+    return PrecisionPlan(stored["field"], stored["fxp_fraction_bits"], reason)
+
+
+def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features: int) -> None:
+    """The table's values must fit the precision the model's shares are encoded with."""
+    magnitude = secure.gradient_magnitude(bounds, features)  # X w sums `features` products
+    needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score")
+    default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
+    field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
+    ctx.log(f"SS-LR prediction computes with the model's precision: {field}, {bits} fraction bits")
+    if needed.fxp_fraction_bits < bits:
+        raise CheckFailed(
+            f"the values of {secure.describe_columns(bounds)} are larger than "
+            f"the model's precision ({bits} fraction bits) can hold. Fix: transform this table "
+            "as the training table was (apply the training scaler's rule to it)."
+        )
+
+
+def predict(ctx: RunContext, manifest: dict):
+    """Scores revealed to the receiver only, and the fix to name if they are wrong."""
     data, model = ctx.inputs["input_ds"], ctx.inputs["input_model"]
+    parts, bounds = [], []
+    for part in manifest["features"]:
+        party, columns = part["party"], part["columns"]
+        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
+        matrix, measured = secure.measured_input(party, columns, read)
+        parts.append(matrix)
+        bounds.append(measured)
+    advice = warn_unscaled(ctx, bounds)
+    trained = trained_precision(manifest)
+    check_fits(ctx, bounds, trained, sum(len(part["columns"]) for part in manifest["features"]))
+    spu = secure.make_spu(manifest["parties"], trained)
     weights = spu.import_shares(lambda party: read_part(model, party)["weights"])
     ctx.progress(30)
-    parts = [
-        secure.at_party(
-            part["party"], lambda part=part: read_numeric(data, part["party"], part["columns"])
-        )
-        for part in manifest["features"]
-    ]
     regression = SSRegression(
         spu, weights=weights, reg_type=manifest["reg_type"], sig_type=manifest["sig_type"]
     )
-    scores = regression.predict(parts)
-    ctx.progress(80)
-    return scores.to(core.PYU(ctx.params["receiver"]))
+    with secure.named_range_errors(ctx, bounds, "SS-LR prediction"):
+        scores = regression.predict(parts)
+        ctx.progress(80)
+        return scores.to(core.PYU(ctx.params["receiver"])), advice
 
 
-def write_output(ctx: RunContext, receiver: str, scores: np.ndarray) -> None:
+def write_output(ctx: RunContext, receiver: str, scores: np.ndarray, manifest: dict, advice):
+    """At the receiver: check the predictions, then save them (never saved if wrong)."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    warning = check_predictions(
+        scores, manifest["reg_type"], manifest["sig_type"], receiver, advice
+    )
     info = ctx.infos["output_ds"]
     saved = [c.name for c in info.columns_at(receiver)][:-1]
     own = ctx.inputs["input_ds"].read_table(receiver)
     frame = own[saved].reset_index(drop=True) if saved else pd.DataFrame(index=own.index)
-    frame[ctx.params["pred_name"]] = np.asarray(scores, dtype=np.float64).ravel()
+    frame[ctx.params["pred_name"]] = scores
     ctx.write_table("output_ds", receiver, frame.reset_index(drop=True))
+    return warning
 
 
 def run(ctx: RunContext) -> None:
@@ -97,9 +171,14 @@ def run(ctx: RunContext) -> None:
     if any(m != first for m in manifests.values()):
         raise ValueError("the parties' model manifests differ; the model parts do not match")
     ctx.progress(5)
-    with secure.spu_session(ctx, first["parties"]) as spu:
-        at_receiver = predict(ctx, spu, first)
-        secure.at_party(receiver, lambda s: write_output(ctx, receiver, s), at_receiver)
+    with secure.session(ctx, first["parties"]):
+        at_receiver, advice = predict(ctx, first)
+        warned = secure.at_party(
+            receiver, lambda s: write_output(ctx, receiver, s, first, advice), at_receiver
+        )
+        warning = core.reveal(warned)
+    if warning:
+        ctx.warn(warning)
     ctx.log(f"predicted {ctx.params['pred_name']!r} for {receiver}")
     ctx.progress(100)
 
@@ -128,4 +207,7 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        output_ds=Declares(parts=True, parts_what=predictions_what, lineage=lineage)
+    ),
 )

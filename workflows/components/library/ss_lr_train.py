@@ -9,25 +9,44 @@ manifest (parties in SPU order, feature columns per party, label, parameters, lo
 and that party's share of the weights (`workflows.components.secure`). The weights are never
 reconstructed unless the label holder, who owns the model, sets `report_weights`: then they are
 revealed into the report, which every project party receives. Progress is reported after each
-epoch; a cancelled run stops there. Scale the features first (`preprocessing/scaler`): the SPU
-computes in fixed point (18 fraction bits on a 64-bit ring), where products of two values must
-stay below about 2^27, and gradient descent converges far better on standardised features.
+epoch; a cancelled run stops there.
+
+Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
+each party measures its own feature columns (only a power-of-two bound of their largest |x| and
+the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
+party and columns with the fix; the fixed-point precision is planned from the bounds (stated in
+the log, stored in the manifest for prediction), and a range that no precision holds fails the
+node naming the columns. After training, an impossible or exploding loss fails the node. Scale
+the features first (`preprocessing/scaler`): gradient descent converges far better on
+standardised features, and they keep the full 18 fraction bits.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from core import reveal
-from core.ml.ss_lr import SSRegression
+from core.ml.ss_lr import LOSS_CLIP, SSRegression
 from workflows.components import secure
+from workflows.components.checks import (
+    check_losses,
+    progress_warning,
+    scaling_advice,
+    scaling_warning,
+)
 from workflows.components.context import RunContext
+from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import finite, report_info, report_port, table_port
 
 MODEL_KIND = "ss_lr"
+# The loss clips probabilities at LOSS_CLIP = 2^-10, which fewer bits would round to 0 (and
+# log(0) is garbage): below this resolution the revealed losses were seen to go negative.
+MIN_FRACTION_BITS = round(-math.log2(LOSS_CLIP))
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -36,6 +55,23 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     columns = tuple(c for c in info.columns if c.name in picked and c.role in ("feature", "label"))
     model = ArtifactInfo(PortType.MODEL, info.parties, columns)
     return {"output_model": model, "report": report_info(ctx.env.parties)}
+
+
+def used(ctx: DisclosureContext):
+    return ctx.refs("input_ds", [*ctx.params["features"], ctx.params["label"]])
+
+
+def model_flows(ctx: DisclosureContext) -> list[Flow]:
+    """Every party of the table holds a share of the weights and the public manifest."""
+    what = "a secret share of the model and its manifest (loss per epoch)"
+    return [Flow(ctx.outputs["output_model"].parties, Form.MODEL, used(ctx), what)]
+
+
+def report_flows(ctx: DisclosureContext) -> list[Flow]:
+    flows = [Flow(ctx.parties, Form.AGGREGATE, used(ctx), "the training loss per epoch")]
+    if ctx.params["report_weights"]:
+        flows.append(Flow(ctx.parties, Form.MODEL, used(ctx), "the revealed model weights"))
+    return flows
 
 
 def check(ctx: InferContext) -> list[str]:
@@ -60,22 +96,40 @@ def feature_layout(info: ArtifactInfo, features: list[str]) -> list[dict]:
 
 def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
     """A party's own columns as float64, refusing missing values (fill them first)."""
-    frame = data.read_table(party)[columns].astype(float)
-    missing = [name for name in columns if frame[name].isna().any()]
-    if missing:
+    values = data.read_numeric(party, columns)  # straight from the columnar file
+    gaps = np.isnan(values).any(axis=0)
+    if gaps.any():
+        missing = [name for name, gap in zip(columns, gaps, strict=True) if gap]
         raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
-    return frame.to_numpy(dtype=np.float64)
+    return values
 
 
-def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
-    data, p = ctx.inputs["input_ds"], ctx.params
-    parts = [
-        secure.at_party(
-            part["party"], lambda part=part: read_numeric(data, part["party"], part["columns"])
-        )
-        for part in layout
-    ]
-    y = secure.at_party(label_party, lambda: read_numeric(data, label_party, [p["label"]]))
+def load(ctx: RunContext, layout: list[dict], label_party: str):
+    """Each party's feature matrix and the label, at their owners, with what they disclose
+    about them (`secure.PartyBounds`): features first, the label's bounds last."""
+    data, label = ctx.inputs["input_ds"], ctx.params["label"]
+    parts, bounds = [], []
+    for part in layout:
+        party, columns = part["party"], part["columns"]
+        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
+        matrix, measured = secure.measured_input(party, columns, read)
+        parts.append(matrix)
+        bounds.append(measured)
+    read = lambda: read_numeric(data, label_party, [label])  # noqa: E731
+    y, measured = secure.measured_input(label_party, [label], read, features=False)
+    return parts, y, [*bounds, measured]
+
+
+def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
+    """A warning per party with unscaled features; returns the fix for failure messages."""
+    unscaled = secure.unscaled_columns(bounds)
+    for party, names in unscaled.items():
+        ctx.warn(scaling_warning(party, names))
+    return scaling_advice(unscaled)
+
+
+def train(ctx: RunContext, spu, parts, y) -> SSRegression:
+    p = ctx.params
     model = SSRegression(spu)
     model.fit(
         parts,
@@ -94,8 +148,8 @@ def train(ctx: RunContext, spu, layout: list[dict], label_party: str):
     return model
 
 
-def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list[float]) -> dict:
-    p = ctx.params
+def manifest(ctx: RunContext, layout: list[dict], label_party: str, model, plan) -> dict:
+    p, losses = ctx.params, model.losses
     return {
         "kind": MODEL_KIND,
         "parties": list(ctx.inputs["input_ds"].info.parties),
@@ -106,6 +160,7 @@ def manifest(ctx: RunContext, layout: list[dict], label_party: str, losses: list
         "params": dict(p),
         "metrics": {"loss": [finite(v) for v in losses], "epochs_run": len(losses)},
         "weights_revealed": p["report_weights"],
+        "precision": {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits},
     }
 
 
@@ -131,9 +186,21 @@ def run(ctx: RunContext) -> None:
     label_party = info.find(ctx.params["label"])[0].party
     check_reveal_consent(ctx, label_party)
     ctx.progress(0)
-    with secure.spu_session(ctx, list(info.parties)) as spu:
-        model = train(ctx, spu, layout, label_party)
-        meta = manifest(ctx, layout, label_party, model.losses)
+    parties = list(info.parties)
+    with secure.session(ctx, parties):
+        parts, y, bounds = load(ctx, layout, label_party)
+        advice = warn_unscaled(ctx, bounds)
+        batch = min(ctx.params["batch_size"], bounds[-1].rows)
+        magnitude = secure.gradient_magnitude(bounds, batch)
+        plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training", MIN_FRACTION_BITS)
+        spu = secure.make_spu(parties, plan)
+        with secure.named_range_errors(ctx, bounds, "SS-LR training"):
+            model = train(ctx, spu, parts, y)
+        check_losses(model.losses, ctx.params["reg_type"], advice)
+        stalled = progress_warning(model.losses, ctx.params["reg_type"], advice)
+        if stalled:
+            ctx.warn(stalled)
+        meta = manifest(ctx, layout, label_party, model, plan)
 
         def write(party: str, share: dict) -> None:
             ctx.write_json("output_model", party, {"manifest": meta, "weights": share})
@@ -171,6 +238,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             min_count=1,
             help="Feature columns, from any party.",
+            refuses_missing=True,
         ),
         ColumnsParam(
             name="label",
@@ -179,6 +247,7 @@ COMPONENT = Component(
             types=("int", "float", "bool"),
             multiple=False,
             help="The label column (0/1 for logistic regression); its holder owns the model.",
+            refuses_missing=True,
         ),
         IntParam(name="epochs", default=10, minimum=1, maximum=1000, help="Passes over the data."),
         FloatParam(
@@ -211,4 +280,7 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(
+        output_model=Declares(flows=model_flows), report=Declares(flows=report_flows)
+    ),
 )

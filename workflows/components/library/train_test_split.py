@@ -13,10 +13,11 @@ import math
 import numpy as np
 
 from workflows.components.context import RunContext
+from workflows.components.disclosure import KEPT_BY_HOLDERS, disclose
 from workflows.components.params import BoolParam, FloatParam, IntParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import aligned_rows, frame_at, table_port
+from workflows.components.tables import aligned_rows, table_port
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -58,9 +59,9 @@ def run(ctx: RunContext) -> None:
             p["random_state"],
             p["shuffle"],
         )
-        frame = frame_at(ctx, "input_ds", party)
-        ctx.write_table("train_ds", party, frame.iloc[train])
-        ctx.write_table("test_ds", party, frame.iloc[test])
+        table = ctx.at(party, ctx.inputs["input_ds"].read_arrow, party)
+        ctx.write_table("train_ds", party, table.take(train))
+        ctx.write_table("test_ds", party, table.take(test))
         ctx.progress(10 + 90 * (index + 1) / len(info.parties))
     ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
 
@@ -99,4 +100,5 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
+    disclosure=disclose(train_ds=KEPT_BY_HOLDERS, test_ds=KEPT_BY_HOLDERS),
 )

@@ -2,7 +2,8 @@
 
 A saved pipeline is given by id; an exported JSON document is imported into `--project` first.
 The run executes in this process with a progress bar per node; the command exits non-zero when
-the pipeline is invalid or the run does not succeed.
+the pipeline is invalid, lacks a data owner's approval of what it discloses, or the run does
+not succeed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from workflows import events, services
+from workflows.disclosure import consent
 from workflows.executor import execute_run
 from workflows.graph import GraphFormatError, Scope
 from workflows.models import Pipeline, Run, Status
@@ -78,6 +80,13 @@ class Command(BaseCommand):
             in_scope = graph.scope(Scope(scope), node or None)
         except GraphFormatError as error:
             raise CommandError(str(error)) from error
+        missing = consent.missing_consent(pipeline, checked.plan)
+        if missing:
+            # The terminal acts for no party: owners approve the plan in their message center.
+            raise CommandError(
+                f"pipeline {pipeline.pk} discloses data of {', '.join(missing)} without their "
+                "approval of its plan: ask them to approve it (Approvals), then run it again"
+            )
         return services.create_run(pipeline, graph, checked, scope, node, reuse, None, in_scope)
 
     def _show(self, event: dict) -> None:

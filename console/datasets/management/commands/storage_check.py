@@ -1,7 +1,8 @@
 """`manage.py storage_check`: files in node storage with no database record, and files other
 local users could read.
 
-Every file under a node's storage belongs to a dataset (`datasets/...`) or to a run's artifact
+Every file under a node's storage belongs to a dataset (`datasets/...`: the uploaded CSV and
+its Arrow table) or to a run's artifact
 (`runs/<run>/<node>/...`). Anything else is an orphan: left by a crash between writing a file
 and recording it, by a deletion interrupted half-way, or by an older version that kept files
 of deleted pipelines. Orphans are listed; `--delete` removes them. Files of runs still pending
@@ -29,15 +30,13 @@ ACTIVE = (Status.PENDING, Status.RUNNING)
 
 
 def recorded_files() -> set[Path]:
+    """Every file a row records: each dataset's CSV and its Arrow table, each artifact."""
     root = Path(settings.NODE_STORAGE_DIR)
-    files = {
-        root / node / relative
-        for node, relative in Dataset.objects.values_list("node__name", "relative_path")
-    }
-    files |= {
-        root / party / rel for party, rel in Artifact.objects.values_list("party", "relative_path")
-    }
-    return files
+    files: set[Path] = set()
+    for dataset in Dataset.objects.select_related("node"):
+        files |= {dataset.path, dataset.table_path}
+    artifacts = Artifact.objects.values_list("party", "relative_path")
+    return files | {root / party / relative for party, relative in artifacts}
 
 
 def active_run_dirs() -> set[str]:

@@ -14,8 +14,17 @@ from django.http import HttpRequest
 from console.accounts.models import User
 from console.datasets import services as dataset_services
 from console.datasets.models import Authorization, Dataset
+from console.datasets.policies import set_policy
 from console.demo.data import DemoTable, demo_tables
-from console.demo.pipeline import PIPELINE_DESCRIPTION, PIPELINE_NAME, demo_graph
+from console.demo.pipeline import (
+    BOB_PIPELINE_DESCRIPTION,
+    BOB_PIPELINE_NAME,
+    DEMO_POLICIES,
+    PIPELINE_DESCRIPTION,
+    PIPELINE_NAME,
+    bob_graph,
+    demo_graph,
+)
 from console.nodes.models import Node
 from console.projects import services as project_services
 from console.projects.models import Project, ProjectMember
@@ -60,7 +69,13 @@ class Command(BaseCommand):
         project = self._project(users["alice"], [users["bob"], users["carol"]])
         for table, dataset in zip(tables, datasets, strict=True):
             self._authorize(users[table.party], table, dataset, project)
-        self._pipeline(users["alice"], project, datasets)
+        by_party = {dataset.node.name: dataset.pk for dataset in datasets}
+        self._pipeline(
+            users["alice"], project, PIPELINE_NAME, PIPELINE_DESCRIPTION, demo_graph(by_party)
+        )
+        self._pipeline(
+            users["bob"], project, BOB_PIPELINE_NAME, BOB_PIPELINE_DESCRIPTION, bob_graph(by_party)
+        )
         self._print_logins()
 
     def _node_admin(self, name: str, display: str, institution: str) -> User:
@@ -123,18 +138,18 @@ class Command(BaseCommand):
             roles[table.label] = Authorization.Role.LABEL
         for column in table.protected:
             roles[column] = Authorization.Role.PROTECTED
-        dataset_services.authorize_dataset(acting_as(user), dataset, project, roles)
+        authorization = dataset_services.authorize_dataset(acting_as(user), dataset, project, roles)
+        set_policy(acting_as(user), authorization, DEMO_POLICIES[table.party])
 
-    def _pipeline(self, owner: User, project: Project, datasets: list[Dataset]) -> Pipeline:
-        """The ready demo pipeline (PSI -> ... -> evaluation), checked before it is saved."""
-        existing = Pipeline.objects.filter(project=project, name=PIPELINE_NAME).first()
+    def _pipeline(self, owner: User, project: Project, name: str, description: str, graph):
+        """A ready demo pipeline, checked before it is saved."""
+        existing = Pipeline.objects.filter(project=project, name=name).first()
         if existing is not None:
             return existing
-        graph = demo_graph({dataset.node.name: dataset.pk for dataset in datasets})
         pipeline = Pipeline(
             project=project,
-            name=PIPELINE_NAME,
-            description=PIPELINE_DESCRIPTION,
+            name=name,
+            description=description,
             graph=graph.to_dict(),
             created_by=owner,
         )

@@ -3,6 +3,10 @@
 // interaction layer changes it, so every rule about what a valid graph looks like lives in one
 // place the tests can reason about. The saved JSON is the server's format (workflows/graph.py):
 // component keys, versions, parameters and positions only; the server re-validates it.
+// Column choices follow upstream changes (dependants.js): the model applies them in the same
+// undo step and keeps notes (updated / stale) per node and parameter until the user edits it.
+
+import { downstreamOf, fillSingleCandidates, followDatasetChange } from "./dependants.js";
 
 const HISTORY_LIMIT = 100;
 const LAYER_GAP_X = 230;
@@ -14,6 +18,12 @@ const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** A stable id for an edge, derived from its ends (one edge per input makes it unique). */
 export function edgeKey(edge) {
   return `${edge.source.node}:${edge.source.port}->${edge.target.node}:${edge.target.port}`;
+}
+
+/** What a port carries, as people say it ("table or vertical table"): the catalogue's
+ * `type_labels`, else the raw type keys. */
+export function typeNames(port) {
+  return (port.type_labels && port.type_labels.length ? port.type_labels : port.types).join(" or ");
 }
 
 /** True when a parameter value counts as "not set" (absent, empty text, empty list). */
@@ -88,6 +98,40 @@ export function paramProblems(node, component) {
   return problems;
 }
 
+const DIRECTIONS = { left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1] };
+
+/**
+ * Keyboard navigation on the canvas: the node to go to from `fromId` in `direction` ("left",
+ * "right", "up", "down"), or null when none lies that way. Candidates are nodes whose position
+ * is ahead in that direction; the nearest wins, a sideways offset counting double so that
+ * "right" prefers the node on the same row. With no `fromId`, the top-left node.
+ */
+export function nearestNode(nodes, fromId, direction) {
+  const all = [...nodes.values()];
+  const from = fromId ? nodes.get(fromId) : null;
+  if (!from) {
+    const sorted = all.sort((a, b) => a.position.x + a.position.y - (b.position.x + b.position.y) || a.id.localeCompare(b.id));
+    return sorted.length ? sorted[0].id : null;
+  }
+  const [dx, dy] = DIRECTIONS[direction] || [0, 0];
+  let best = null;
+  let bestScore = Infinity;
+  for (const node of all) {
+    if (node.id === from.id) continue;
+    const x = node.position.x - from.position.x;
+    const y = node.position.y - from.position.y;
+    const ahead = x * dx + y * dy;
+    if (ahead <= 0) continue;
+    const sideways = Math.abs(x * dy) + Math.abs(y * dx);
+    const score = ahead + 2 * sideways;
+    if (score < bestScore || (score === bestScore && node.id.localeCompare(best) < 0)) {
+      best = node.id;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
 /** A readable id not in `taken`: the component's name plus a counter ("psi_2"). */
 export function nextNodeId(taken, componentKey) {
   const base = (componentKey.split("/").pop() || "node").replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 56);
@@ -141,7 +185,50 @@ export class PipelineModel extends EventTarget {
     this.past = [];
     this.future = [];
     this.pasteCount = 0;
+    this.datasets = new Map();
+    this.notes = new Map();
+    this.followUps = new Map(); // node id -> what its last dataset change did downstream
     this.load(graph);
+  }
+
+  /** The project's authorised datasets ({id, name, party, columns}), for column follow-ups. */
+  setDatasets(datasets) {
+    this.datasets = new Map((datasets || []).map((dataset) => [dataset.id, dataset]));
+  }
+
+  /** Notes on a node's parameters after upstream changes: [{param, level, message}]. */
+  notesFor(nodeId) {
+    return [...(this.notes.get(nodeId) || new Map()).entries()].map(([param, note]) => ({ param, ...note }));
+  }
+
+  /** What the last dataset change on `nodeId` did downstream: [{node, param, level, message}]. */
+  followUpsOf(nodeId) {
+    return this.followUps.get(nodeId) || [];
+  }
+
+  /** The stale notes as problems ({node, field, code, message}) for the view's badges. */
+  staleProblems() {
+    return [...this.notes.keys()].flatMap((node) =>
+      this.notesFor(node)
+        .filter((note) => note.level === "stale")
+        .map((note) => ({ node, field: note.param, code: "stale_choice", message: note.message })),
+    );
+  }
+
+  note(nodeId, param, note) {
+    if (!this.notes.has(nodeId)) this.notes.set(nodeId, new Map());
+    if (note) this.notes.get(nodeId).set(param, note);
+    else this.notes.get(nodeId).delete(param);
+  }
+
+  /** Apply [{node, param, value, note}] from dependants.js (inside a transaction). */
+  applyFollowUps(changes) {
+    for (const change of changes) {
+      const node = this.nodes.get(change.node);
+      if (change.value === undefined) delete node.params[change.param];
+      else node.params[change.param] = clone(change.value);
+      this.note(change.node, change.param, change.note);
+    }
   }
 
   /** Replace the whole graph (no undo step); throws on a malformed document. */
@@ -155,6 +242,8 @@ export class PipelineModel extends EventTarget {
     const edges = ((graph && graph.edges) || []).map(normaliseEdge);
     this.nodes = nodes;
     this.edges = edges;
+    this.notes = new Map();
+    this.followUps = new Map();
     this.emit("load");
   }
 
@@ -219,6 +308,8 @@ export class PipelineModel extends EventTarget {
     const graph = JSON.parse(snapshot);
     this.nodes = new Map(graph.nodes.map((node) => [node.id, node]));
     this.edges = graph.edges;
+    this.notes = new Map(); // they described the state being left
+    this.followUps = new Map();
     this.emit(reason);
   }
 
@@ -261,13 +352,25 @@ export class PipelineModel extends EventTarget {
     });
   }
 
-  /** Set (or with `undefined`, clear back to the default) one parameter. */
+  /**
+   * Set (or with `undefined`, clear back to the default) one parameter. A new dataset on a
+   * read node updates (or flags) the column choices downstream in the same undo step.
+   */
   setParam(nodeId, name, value) {
     const node = this.nodes.get(nodeId);
     if (!node) throw new Error(`No node "${nodeId}".`);
+    const param = (this.component(node)?.params || []).find((item) => item.name === name);
     this.transact("params", () => {
+      const before = node.params[name];
       if (value === undefined) delete node.params[name];
       else node.params[name] = clone(value);
+      this.note(nodeId, name, null); // the user has seen to it
+      if (param && param.kind === "dataset" && before !== value) {
+        const changes = followDatasetChange(this, this.datasets, nodeId, before, value);
+        this.applyFollowUps(changes);
+        const noted = changes.filter((change) => change.note);
+        this.followUps.set(nodeId, noted.map((change) => ({ node: change.node, param: change.param, ...change.note })));
+      }
     });
   }
 
@@ -285,7 +388,7 @@ export class PipelineModel extends EventTarget {
     if (!output || !input) return "Connect an output (right side of a node) to an input (left side).";
     const shared = output.types.filter((type) => input.types.includes(type));
     if (!shared.length) {
-      return `Type mismatch: "${output.label}" gives ${output.types.join(" or ")}, but "${input.label}" accepts ${input.types.join(" or ")}.`;
+      return `Type mismatch: "${output.label}" gives a ${typeNames(output)}, but "${input.label}" accepts a ${typeNames(input)}.`;
     }
     const taken = this.edges.find((edge) => edge.target.node === targetId && edge.target.port === targetPort);
     if (taken) return `"${input.label}" of ${targetId} already has a connection (from ${taken.source.node}); remove it first.`;
@@ -312,8 +415,39 @@ export class PipelineModel extends EventTarget {
     const reason = this.connectionProblem(sourceId, sourcePort, targetId, targetPort);
     if (reason) return { ok: false, reason };
     const edge = { source: { node: sourceId, port: sourcePort }, target: { node: targetId, port: targetPort } };
-    this.transact("connect", () => this.edges.push(edge));
+    this.transact("connect", () => {
+      this.edges.push(edge);
+      const affected = [targetId, ...downstreamOf(this, targetId)];
+      this.applyFollowUps(fillSingleCandidates(this, this.datasets, affected));
+    });
     return { ok: true, edge };
+  }
+
+  /**
+   * Every connection that could be made now at `nodeId`, either way: its outputs to other
+   * nodes' free inputs, and other nodes' outputs to its free inputs. Each is
+   * {source: {node, port}, target: {node, port}}, ordered by the other node's position (left
+   * to right, top to bottom) so a keyboard list reads like the canvas.
+   */
+  connectionOptions(nodeId) {
+    const here = this.nodes.get(nodeId);
+    const component = here && this.component(here);
+    if (!component) return [];
+    const others = [...this.nodes.values()]
+      .filter((node) => node.id !== nodeId && this.component(node))
+      .sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y || a.id.localeCompare(b.id));
+    const options = [];
+    const consider = (source, sourcePort, target, targetPort) => {
+      if (!this.connectionProblem(source, sourcePort, target, targetPort)) {
+        options.push({ source: { node: source, port: sourcePort }, target: { node: target, port: targetPort } });
+      }
+    };
+    for (const other of others) {
+      const otherComponent = this.component(other);
+      for (const output of component.outputs) for (const input of otherComponent.inputs) consider(nodeId, output.name, other.id, input.name);
+      for (const output of otherComponent.outputs) for (const input of component.inputs) consider(other.id, output.name, nodeId, input.name);
+    }
+    return options;
   }
 
   /** The edge feeding input `port` of `nodeId`, or null. */

@@ -30,24 +30,27 @@ function grouped(components) {
 
 function item(component, readonly, onAdd) {
   const entry = document.createElement("li");
-  entry.className = `palette-item category-${component.category}`;
-  entry.dataset.component = component.key;
+  const card = document.createElement("div");
+  card.className = `palette-item category-${component.category}`;
+  card.dataset.component = component.key;
   entry.dataset.search = `${component.label} ${component.key} ${component.description}`.toLowerCase();
-  entry.title = component.description;
+  card.title = component.description;
   const name = Object.assign(document.createElement("span"), { className: "palette-item-label", textContent: component.label });
   const key = Object.assign(document.createElement("span"), { className: "palette-item-key", textContent: component.key });
-  entry.append(name, key);
+  card.append(name, key);
+  entry.append(card);
   if (readonly) return entry;
-  entry.draggable = true;
-  entry.tabIndex = 0;
-  entry.setAttribute("role", "button");
-  entry.setAttribute("aria-label", `${component.label}: drag onto the canvas, or press Enter to add`);
-  entry.addEventListener("dragstart", (event) => {
+  card.draggable = true;
+  card.tabIndex = 0;
+  // The visible text names the button; how to use it is the shared hint (#palette-hint).
+  card.setAttribute("role", "button");
+  card.setAttribute("aria-describedby", "palette-hint");
+  card.addEventListener("dragstart", (event) => {
     event.dataTransfer.setData(COMPONENT_MIME, component.key);
     event.dataTransfer.setData("text/plain", component.key);
     event.dataTransfer.effectAllowed = "copy";
   });
-  entry.addEventListener("keydown", (event) => {
+  card.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" && event.key !== " ") return;
     event.preventDefault();
     onAdd(component.key);
@@ -60,7 +63,7 @@ function filter(list, empty, query) {
   let shown = 0;
   for (const group of list.querySelectorAll(".palette-group")) {
     let visible = 0;
-    for (const entry of group.querySelectorAll(".palette-item")) {
+    for (const entry of group.querySelectorAll(".palette-items > li")) {
       const match = words.every((word) => entry.dataset.search.includes(word));
       entry.hidden = !match;
       visible += match ? 1 : 0;
@@ -94,7 +97,8 @@ export function renderPalette(root, components, { readonly, onAdd }) {
   empty.hidden = true;
   const hint = Object.assign(document.createElement("p"), {
     className: "palette-hint",
-    textContent: readonly ? "Read-only: the pipeline cannot be edited here." : "Drag a component onto the canvas.",
+    id: "palette-hint",
+    textContent: readonly ? "Read-only: the pipeline cannot be edited here." : "Drag a component onto the canvas, or focus it and press Enter to add it in the middle.",
   });
   search.addEventListener("input", () => filter(list, empty, search.value));
   root.replaceChildren(heading, search, hint, list, empty);

@@ -102,16 +102,21 @@ function field(param, context) {
   const local = paramProblem(param, value);
   if (local) messages.push(el("p", { className: "field-error", textContent: local }));
   for (const problem of context.problems.filter((item) => item.field === param.name)) {
-    // "Required." already says what the server's missing-value problem would repeat.
-    if (local !== "Required.") messages.push(el("p", { className: "field-error field-server-error", textContent: problem.message }));
+    // "Required." already says what the server's missing-value problem would repeat; a stale
+    // choice says why the value went (an upstream change), so it is shown all the same.
+    const stale = problem.code === "stale_choice";
+    if (local !== "Required." || stale) messages.push(el("p", { className: `field-error ${stale ? "field-stale" : "field-server-error"}`, textContent: problem.message }));
   }
+  // What an upstream change did to this setting (stale ones are among the problems above).
+  const updates = context.model.notesFor(context.node.id).filter((note) => note.param === param.name && note.level === "updated");
+  const notes = updates.map((note) => el("p", { className: "field-note", textContent: note.message }));
   if (messages.length) wrapper.classList.add("has-error");
   const help = param.help ? el("p", { className: "help", textContent: param.help }) : null;
   if (param.kind === "bool") {
     const row = el("label", { className: "checkbox-row" }, input, el("span", { textContent: param.label || param.name }));
-    wrapper.append(...[row, help, ...messages].filter(Boolean));
+    wrapper.append(...[row, help, ...messages, ...notes].filter(Boolean));
   } else {
-    wrapper.append(...[label, input, help, ...messages].filter(Boolean));
+    wrapper.append(...[label, input, help, ...messages, ...notes].filter(Boolean));
   }
   return wrapper;
 }
@@ -143,13 +148,48 @@ function header(node, component) {
   return el("header", { className: "config-head" }, category, title, meta, description);
 }
 
+/** After a dataset change on this node: which settings downstream followed, which to check. */
+function followUpSummary(model, node) {
+  // What still needs checking first (a stale setting the user has since edited drops out),
+  // then what followed on its own.
+  const open = (change) => change.level !== "stale" || model.staleProblems().some((p) => p.node === change.node && p.field === change.param);
+  const rank = (change) => (change.level === "stale" ? 0 : 1);
+  const changes = model.followUpsOf(node.id).filter(open).sort((a, b) => rank(a) - rank(b));
+  if (!changes.length) return null;
+  const label = (change) => {
+    const target = model.nodes.get(change.node);
+    const component = target && model.component(target);
+    const param = component && component.params.find((item) => item.name === change.param);
+    return `${change.node} · ${param ? param.label || param.name : change.param}`;
+  };
+  const items = changes.map((change) =>
+    el("li", { className: `follow-up follow-up-${change.level}` }, el("strong", { textContent: `${label(change)}: ` }), change.message));
+  return el("section", { className: "config-follow-ups", role: "status" },
+    el("p", { textContent: "The new dataset changed settings downstream:" }), el("ul", {}, ...items));
+}
+
 function nodeProblems(problems) {
   const general = problems.filter((problem) => !problem.field);
   if (!general.length) return null;
   return el("ul", { className: "config-problems", role: "status" }, ...general.map((problem) => el("li", { textContent: problem.message })));
 }
 
-function emptyState(model, validation, readonly) {
+/** The pipeline's problems, each naming its node; a node's problem selects that node. */
+function problemList(problems, view) {
+  if (!problems.length) return null;
+  const item = (problem) => {
+    const text = problem.node ? `${problem.node}: ${problem.message}` : problem.message;
+    if (!problem.node || !view.x6.getCellById(problem.node)) return el("li", { textContent: text });
+    const select = () => {
+      view.selectNode(problem.node);
+      view.x6.centerCell(view.x6.getCellById(problem.node));
+    };
+    return el("li", {}, el("button", { type: "button", className: "problem-link", title: `Select ${problem.node}`, textContent: text, onclick: select }));
+  };
+  return el("ul", { className: "config-problem-list" }, ...problems.map(item));
+}
+
+function emptyState(model, validation, readonly, view) {
   const count = model.nodes.size;
   const text = readonly
     ? "Select a node on the canvas to see its settings."
@@ -157,9 +197,10 @@ function emptyState(model, validation, readonly) {
     ? "Select a node on the canvas to configure it."
     : "Drag components from the palette onto the canvas, then connect an output (right) to an input (left).";
   const summary = validation
-    ? el("p", { className: validation.valid ? "config-valid" : "config-invalid", textContent: validation.valid ? "The pipeline is valid and ready to run." : `${validation.problems.length} problem(s) to fix before running.` })
+    ? el("p", { className: validation.valid ? "config-valid" : "config-invalid", textContent: validation.valid ? "The pipeline is valid and ready to run." : `${validation.problems.length} problem(s) to fix before running:` })
     : null;
-  return el("div", { className: "config-empty" }, el("p", { textContent: text }), summary);
+  const problems = validation && !validation.valid ? problemList(validation.problems, view) : null;
+  return el("div", { className: "config-empty" }, el("p", { textContent: text }), summary, problems);
 }
 
 /** The panel controller: `show(nodeId)` and `refresh()` (after model or validation changes). */
@@ -174,12 +215,12 @@ export function createPanel({ root, model, view, data, getValidation }) {
     const node = current ? model.nodes.get(current) : null;
     if (!node) {
       current = null;
-      root.replaceChildren(emptyState(model, getValidation(), view.readonly));
+      root.replaceChildren(emptyState(model, getValidation(), view.readonly, view));
       return;
     }
     const component = model.component(node);
     const problems = view.problemsFor(node.id);
-    const parts = [header(node, component), nodeProblems(problems)];
+    const parts = [header(node, component), nodeProblems(problems), followUpSummary(model, node)];
     if (!component) parts.push(el("p", { className: "field-error", textContent: "This component is not in the catalogue." }));
     else if (view.readonly) parts.push(readonlyFields(node, component, data));
     else {

@@ -31,7 +31,7 @@ function helpPopover() {
   }
   const tip = Object.assign(document.createElement("p"), {
     className: "help",
-    textContent: "Connect by dragging from an output port (right side of a node) to an input port (left side). Right-click a node to run it.",
+    textContent: "Outputs are on the right side of a node, inputs on the left. Right-click a node (or press Shift+F10) to run it.",
   });
   pop.append(title, list, tip);
   return pop;
@@ -74,10 +74,27 @@ async function exportDocument(data, view, alert) {
   link.remove();
 }
 
+/** The "Components" toggle: folds the palette away to give the graph the width (folded by
+ * default in a narrow window, where the graph would otherwise be fitted tiny). */
+function paletteToggle() {
+  const workspace = document.querySelector(".workspace");
+  const toggle = button("Components", "Components: show or hide the list of components", () => set(workspace.classList.contains("palette-collapsed")));
+  toggle.setAttribute("aria-controls", "palette");
+  const set = (shown) => {
+    workspace.classList.toggle("palette-collapsed", !shown);
+    toggle.setAttribute("aria-pressed", String(shown));
+  };
+  set(window.innerWidth > NARROW_WINDOW);
+  return toggle;
+}
+
+const NARROW_WINDOW = 1180;
+
 /** Fill `root` with the toolbar; `actions` come from interaction.js. */
 export function renderToolbar(root, { actions, data, view }) {
   const editing = !view.readonly;
   const groups = [];
+  if (editing) groups.push(group(paletteToggle()));
   if (editing) {
     groups.push(group(
       button("", "Undo (Ctrl+Z)", actions.undo, { icon: "↶" }),
@@ -109,6 +126,7 @@ export function renderToolbar(root, { actions, data, view }) {
     pop.hidden = !pop.hidden;
     help.setAttribute("aria-expanded", String(!pop.hidden));
   }, { className: "tool-help" });
+  actions.help = () => help.click();
   help.setAttribute("aria-expanded", "false");
   help.setAttribute("aria-controls", pop.id);
   document.addEventListener("mousedown", (event) => {

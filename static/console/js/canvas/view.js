@@ -3,14 +3,22 @@
 // paints what others tell it (run states, server problems). Its API object is the contract
 // the run tools rely on: setRunState, clearRunState, setProblems, selectNode, selectedNode,
 // graph, flushSave (attached by the page entry) and readonly.
+//
+// Text on a node meets WCAG AA (4.5:1 on the white card): categories and states are written
+// in darker shades of the accent colours, which stay as the (non-text) accent bar and ports.
+// Fitting: the canvas element is exactly the area beside the palette and side panel and above
+// the log drawer, so fitting the graph into the element fits it into what the user sees. Until
+// the user zooms, pans or drags, the view keeps the graph fitted when that area changes size
+// (the log drawer opens, a banner appears, the window is resized).
 
 import { edgeKey, needsConfiguration } from "./model.js";
 import { durationText } from "../lib/format.js";
 
 const NODE_WIDTH = 172;
 const PORT_SPACING = 20;
-const MIN_FIT_SCALE = 0.6;
-const FIT_PADDING = 32;
+// Fit shows the whole graph; below this scale it would be a blur of dots, so it stops there.
+const MIN_FIT_SCALE = 0.2;
+const FIT_PADDING = 24;
 const CATEGORY_COLOURS = {
   io: "#3d8bd9",
   data_prep: "#7b5cd6",
@@ -18,6 +26,16 @@ const CATEGORY_COLOURS = {
   preprocessing: "#c98a12",
   stats: "#2f9e6b",
   ml: "#c2417a",
+  evaluation: "#5d6b7e",
+};
+// The same hues darkened to at least 4.5:1 on white, for text (category line, state).
+const CATEGORY_TEXT_COLOURS = {
+  io: "#1f6bb8",
+  data_prep: "#6b4ec4",
+  data_filter: "#0b7580",
+  preprocessing: "#8a5a00",
+  stats: "#216e4c",
+  ml: "#ad3569",
   evaluation: "#5d6b7e",
 };
 const TYPE_COLOURS = {
@@ -33,11 +51,16 @@ const STATUS_COLOURS = {
   succeeded: "#1d7a4c",
   failed: "#b42a2a",
   interrupted: "#b42a2a",
+  revoked: "#b42a2a",
   cancelled: "#c98a12",
   skipped: "#c98a12",
 };
+const STATUS_TEXT_COLOURS = { ...STATUS_COLOURS, pending: "#5d6b7e", cancelled: "#8a5a00", skipped: "#8a5a00" };
+const MUTED_TEXT = "#5d6b7e";
 const IDLE_STROKE = "#c8cfda";
 const NEEDS_STROKE = "#c98a12";
+const WARNED_FILL = "#8a5a00"; // amber dark enough for 4.5:1 on white
+const NEEDS_TEXT = "#8a5a00";
 let registered = false;
 
 function registerShapes() {
@@ -94,7 +117,11 @@ function categoryText(component) {
 }
 
 function categoryColour(component) {
-  return component ? CATEGORY_COLOURS[component.category] || "#5d6b7e" : "#9aa5b4";
+  return component ? CATEGORY_COLOURS[component.category] || MUTED_TEXT : "#9aa5b4";
+}
+
+function categoryTextColour(component) {
+  return (component && CATEGORY_TEXT_COLOURS[component.category]) || MUTED_TEXT;
 }
 
 function staticAttrs(node, component, height) {
@@ -104,10 +131,10 @@ function staticAttrs(node, component, height) {
     body: { width: NODE_WIDTH, height, rx: 8, ry: 8, fill: "#fff", class: "pp-node-body", "data-node-id": node.id, "data-component": node.component },
     accent: { x: 0, y: 0, width: 5, height, rx: 2, ry: 2, fill: colour, class: "pp-decor" },
     progress: { x: 5, y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, opacity: 0.85, class: "pp-decor" },
-    category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: colour, text: categoryText(component) },
+    category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: categoryTextColour(component), text: categoryText(component) },
     label: { ...text, x: 16, y: height / 2 + 1, fontSize: 13, fontWeight: 600, fill: "#1d2633", textWrap: { text: component ? component.label : node.component, width: NODE_WIDTH - 26, height: 30, ellipsis: true } },
-    sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: "#5d6b7e", textWrap: { text: node.id, width: NODE_WIDTH - 28, height: 24, ellipsis: true } },
-    state: { ...text, x: NODE_WIDTH - 10, y: height - 15, textAnchor: "end", fontSize: 11, fontWeight: 600, fill: "#5d6b7e", text: "" },
+    sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: MUTED_TEXT, textWrap: { text: node.id, width: NODE_WIDTH - 28, height: 24, ellipsis: true } },
+    state: { ...text, x: NODE_WIDTH - 10, y: height - 15, textAnchor: "end", fontSize: 11, fontWeight: 600, fill: MUTED_TEXT, text: "" },
     badge: { cx: NODE_WIDTH - 2, cy: 2, r: 10, fill: "#b42a2a", stroke: "#fff", strokeWidth: 2, display: "none", class: "pp-badge" },
     badgeText: { x: NODE_WIDTH - 2, y: 2, textAnchor: "middle", textVerticalAnchor: "middle", fontSize: 11, fontWeight: 700, fill: "#fff", text: "", display: "none", pointerEvents: "none" },
   };
@@ -125,8 +152,8 @@ export function createView({ container, model, readonly }) {
     background: { color: "#f8fafc" },
     grid: { visible: true, size: 10, type: "dot", args: { color: "#cdd5df", thickness: 1 } },
     panning: { enabled: true, eventTypes: ["rightMouseDown"] },
-    mousewheel: { enabled: true, modifiers: ["ctrl", "meta"], minScale: 0.3, maxScale: 2 },
-    scaling: { min: 0.3, max: 2 },
+    mousewheel: { enabled: true, modifiers: ["ctrl", "meta"], minScale: MIN_FIT_SCALE, maxScale: 2 },
+    scaling: { min: MIN_FIT_SCALE, max: 2 },
     interacting: readonly ? { nodeMovable: false, edgeMovable: false, magnetConnectable: false } : { edgeMovable: false, edgeLabelMovable: false },
     connecting: {
       snap: { radius: 24 },
@@ -189,6 +216,9 @@ export function createView({ container, model, readonly }) {
     const progress = status === "running" ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
     let stateText = "";
     if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? durationText(run.started_at, run.finished_at) : status;
+    // A node that finished with warnings says so beside its time (the results list them).
+    const warned = run && run.warnings > 0;
+    if (warned) stateText = `⚠ ${stateText}`;
     // The marker takes the category line (the accent bar still shows the category).
     const marked = needs && !status;
     cell.attr({
@@ -199,12 +229,13 @@ export function createView({ container, model, readonly }) {
         "data-status": status || "idle",
         "data-config": needs ? "needs" : "ok",
         "data-problems": String(problems.length),
+        "data-warnings": String(warned ? run.warnings : 0),
       },
       progress: { width: progress * (NODE_WIDTH - 10) },
-      state: { text: stateText, fill: STATUS_COLOURS[status] || "#5d6b7e" },
+      state: { text: stateText, fill: warned ? WARNED_FILL : STATUS_TEXT_COLOURS[status] || MUTED_TEXT },
       category: marked
-        ? { text: "⚠ Needs configuration", fill: NEEDS_STROKE, letterSpacing: 0 }
-        : { text: categoryText(component), fill: categoryColour(component), letterSpacing: 0.6 },
+        ? { text: "⚠ Needs configuration", fill: NEEDS_TEXT, letterSpacing: 0 }
+        : { text: categoryText(component), fill: categoryTextColour(component), letterSpacing: 0.6 },
       sub: { textWrap: { text: node.id, width: NODE_WIDTH - (stateText ? 84 : 28), height: 24, ellipsis: true } },
       badge: { display: problems.length ? null : "none" },
       badgeText: { text: String(problems.length), display: problems.length ? null : "none" },
@@ -318,21 +349,57 @@ export function createView({ container, model, readonly }) {
     },
     graph: () => model.toJSON(),
     flushSave: () => Promise.resolve(),
+    /** Fit the whole graph into the visible canvas, now and (until the user zooms or pans)
+     * whenever the canvas changes size. */
     fit() {
+      autoFit.enabled = true;
       // After layout: the container may not have its final size yet when the page starts.
-      requestAnimationFrame(() => {
-        if (!graph.getNodes().length) return;
-        // Wide pipelines are not shrunk into illegibility: below the floor, start at the left.
-        graph.zoomToFit({ padding: FIT_PADDING, maxScale: 1, minScale: MIN_FIT_SCALE });
-        if (graph.zoom() <= MIN_FIT_SCALE + 0.001) {
-          const area = graph.getContentArea();
-          graph.translate(FIT_PADDING - area.x * graph.zoom(), graph.translate().ty);
-        }
-      });
+      requestAnimationFrame(fitNow);
     },
     zoom(delta) {
-      graph.zoom(delta, { minScale: 0.3, maxScale: 2 });
+      autoFit.enabled = false;
+      graph.zoom(delta, { minScale: MIN_FIT_SCALE, maxScale: 2 });
+    },
+    /** Bring a node into view if it is outside the visible canvas (keyboard navigation). */
+    reveal(nodeId) {
+      const cell = graph.getCellById(nodeId);
+      if (!cell) return;
+      const box = graph.localToGraph(cell.getBBox());
+      const { width, height } = container.getBoundingClientRect();
+      if (box.x < 0 || box.y < 0 || box.x + box.width > width || box.y + box.height > height) {
+        fitting(() => graph.centerCell(cell));
+        autoFit.enabled = false;
+      }
     },
   };
+
+  const autoFit = { enabled: true, busy: false };
+  function fitting(change) {
+    autoFit.busy = true;
+    try {
+      change();
+    } finally {
+      autoFit.busy = false;
+    }
+  }
+  function fitNow() {
+    const { width, height } = container.getBoundingClientRect();
+    if (!graph.getNodes().length || width < 10 || height < 10) return;
+    fitting(() => {
+      // X6 may still hold the previous container size: fit into the size the page shows now.
+      graph.resize(width, height);
+      graph.zoomToFit({ padding: FIT_PADDING, maxScale: 1, minScale: MIN_FIT_SCALE });
+    });
+  }
+  // A zoom or pan by the user (wheel, right-drag) ends automatic fitting; the view's own do not.
+  graph.on("scale", () => {
+    if (!autoFit.busy) autoFit.enabled = false;
+  });
+  graph.on("translate", () => {
+    if (!autoFit.busy) autoFit.enabled = false;
+  });
+  new ResizeObserver(() => {
+    if (autoFit.enabled) requestAnimationFrame(fitNow);
+  }).observe(container);
   return view;
 }

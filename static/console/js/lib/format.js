@@ -23,3 +23,13 @@ export function durationText(startedAt, finishedAt) {
   if (minutes < 60) return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`;
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
+
+/** The missing-value mark of every page and report (see workflows/templatetags/values.py):
+ * an em dash for the eye, the word "missing" for a screen reader. */
+export function missingValue() {
+  const mark = Object.assign(document.createElement("span"), { className: "missing" });
+  const dash = Object.assign(document.createElement("span"), { textContent: "—" });
+  dash.setAttribute("aria-hidden", "true");
+  mark.append(dash, Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: "missing" }));
+  return mark;
+}

@@ -1,5 +1,6 @@
 // The header's run controls: Run all, Stop, the shown run's status and elapsed time, the live
-// connection state, Download report, and a dismissable message for refused or failed requests.
+// connection state, Download report, and a dismissable message for refused or failed requests
+// (with an optional action, e.g. showing the node a run failed at).
 
 import { durationText, el, FINISHED, statusBadge } from "./dom.js";
 
@@ -20,7 +21,8 @@ export function createControls(root, { data, onRunAll, onStop, onReport }) {
   const connection = el("span", { className: "run-connection", hidden: true });
   const summary = el("span", { className: "run-summary", role: "status", "aria-live": "polite" }, badge, elapsed, connection);
   const text = el("span", { className: "run-alert-text" });
-  const alert = el("div", { className: "run-alert", role: "alert", hidden: true }, text,
+  const action = el("button", { type: "button", className: "button button-small run-alert-action", hidden: true });
+  const alert = el("div", { className: "run-alert", role: "alert", hidden: true }, text, action,
     el("button", { type: "button", className: "run-alert-close", "aria-label": "Dismiss", onclick: () => (alert.hidden = true) }, "×"));
   const readonlyText = data.readonly_reason || "This pipeline is read-only.";
   root.replaceChildren(summary, ...(viewing ? [] : [runAll, stop]), report, alert);
@@ -61,9 +63,13 @@ export function createControls(root, { data, onRunAll, onStop, onReport }) {
       connection.textContent = detail.message ? `${CONNECTION_TEXT[kind]}: ${detail.message}` : CONNECTION_TEXT[kind] || "";
       if (kind === "refused") this.showError(detail.message);
     },
-    showError(message) {
+    /** Show `message`; `act` ({label, run}) adds a button that runs `act.run` and closes it. */
+    showError(message, act = null) {
       text.textContent = message;
       alert.hidden = !message;
+      action.hidden = !act;
+      action.textContent = act ? act.label : "";
+      action.onclick = act ? () => { alert.hidden = true; act.run(); } : null;
     },
     clearError() {
       alert.hidden = true;

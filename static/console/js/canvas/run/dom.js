@@ -39,7 +39,7 @@ export function websocketUrl(path) {
   return `${scheme}//${window.location.host}${path}`;
 }
 
-export const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
+export const FINISHED = new Set(["succeeded", "failed", "cancelled", "interrupted", "revoked"]);
 export const STATUS_LABELS = {
   pending: "Pending",
   running: "Running",
@@ -48,6 +48,7 @@ export const STATUS_LABELS = {
   cancelled: "Cancelled",
   skipped: "Skipped",
   interrupted: "Interrupted",
+  revoked: "Revoked",
 };
 
 /** A status badge using console.css's run-status-<status> colours. */

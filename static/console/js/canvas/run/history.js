@@ -20,11 +20,12 @@ function row(run, data, currentId) {
     el("div", { className: "run-row-meta" },
       el("span", { title: "Started" }, whenText(run.started_at || run.created_at)),
       el("span", { title: "Duration" }, running ? `${durationText(run.started_at)} so far` : durationText(run.started_at, run.finished_at)),
-      el("span", { title: "Bytes the parties sent each other" }, typeof run.comm_bytes === "number" ? `${formatBytes(run.comm_bytes)} sent` : "")),
+      el("span", { title: "Bytes the parties sent each other" }, typeof run.comm_bytes === "number" ? `${formatBytes(run.comm_bytes)} sent` : ""),
+      el("span", { title: "Bytes its outputs take on disk, all parties" }, typeof run.output_bytes === "number" ? `${formatBytes(run.output_bytes)} stored` : "")),
     el("div", { className: "run-row-meta" },
       el("span", {}, scopeText(run)),
       el("span", {}, run.started_by ? `by ${run.started_by}` : "started by no user")),
-    run.message ? el("p", { className: `run-row-message${run.status === "failed" ? " is-error" : ""}` }, run.message) : null);
+    run.message ? el("p", { className: `run-row-message${["failed", "revoked"].includes(run.status) ? " is-error" : ""}` }, run.message) : null);
 }
 
 export function createHistory(root, data) {

@@ -25,7 +25,19 @@ function emit(bus, type, detail) {
 
 /** What the view paints for one node: progress as a fraction, times as ISO strings. */
 function paintState(node) {
-  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message };
+  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message, warnings: (node.warnings || []).length };
+}
+
+/**
+ * The toast of a failed run. The server's message names the first failed node by its
+ * component and id with its reason and fix ("failed at SS-LR training (train): …"); runs from
+ * before that say "failed: <node ids>", and run-level failures (an invalid pipeline, an
+ * internal error) carry a plain reason.
+ */
+export function failureToast(run) {
+  const message = run.message || "see the failed node's results";
+  const worded = /^failed( at |: )/.test(message); // today's and older runs' messages
+  return `Run #${run.id} ${worded ? message : `failed: ${message}`}`;
 }
 
 export function mountRunTools({ data, bus, view, elements }) {
@@ -148,6 +160,10 @@ function applyEvent(tools, event) {
   const now = new Date().toISOString();
   if (event.type === "node.log") return tools.logs.add(event.node, event.line);
   if (event.type === "node.progress") node.progress = event.progress;
+  if (event.type === "node.warning") {
+    node.warnings = [...(node.warnings || []), event.warning];
+    if (tools.results.node() === event.node) tools.results.show(run, event.node);
+  }
   if (event.type === "node.status") {
     // Events carry no times: the page's clock stands in until the next snapshot.
     if (event.status === "running" && !node.started_at) node.started_at = now;
@@ -179,7 +195,20 @@ async function finished(tools) {
   emit(tools.bus, "run:finished", { run });
   tools.history.refresh();
   tools.results.show(run, tools.results.node());
-  if (run.status === "failed" && run.message) tools.controls.showError(`Run #${run.id} failed: ${run.message}`);
+  if (run.status === "failed") tools.controls.showError(failureToast(run), showFailedNode(tools, run));
+}
+
+/** The toast's action: select the first failed node and open its results (null if none). */
+function showFailedNode(tools, run) {
+  const failed = (run.nodes || []).find((node) => node.status === "failed");
+  if (!failed || !tools.view.x6?.getCellById(failed.node)) return null;
+  return {
+    label: `Show ${failed.node}`,
+    run: () => {
+      tools.view.selectNode(failed.node);
+      emit(tools.bus, "tab:show", { tab: "results" });
+    },
+  };
 }
 
 async function startRun(tools, { scope, node }) {
@@ -209,6 +238,12 @@ async function startRun(tools, { scope, node }) {
       const listed = problems.slice(0, 3).map((problem) => (problem.node ? `${problem.node}: ${problem.message}` : problem.message));
       const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : "";
       controls.showError(`The run was refused: ${response.body.detail}. ${listed.join("; ")}${more}. See the marked nodes.`);
+      return;
+    }
+    if (response.status === 409 && ["approval_required", "approval_rejected"].includes(response.body?.code)) {
+      emit(bus, "consent", response.body);
+      emit(bus, "tab:show", { tab: "disclosure" });
+      controls.showError(`${response.body.detail} See the Disclosure tab.`);
       return;
     }
     if (!response.ok) {

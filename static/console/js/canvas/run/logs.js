@@ -1,4 +1,5 @@
-// The log drawer under the canvas: every node's log lines with time and node, streamed live.
+// The log drawer under the canvas: every node's log lines with time and node, streamed live;
+// warnings and errors (a failed node's reason) are marked as such.
 //
 // Lines are keyed by node, time and text, so re-applying a snapshot after a reconnect adds
 // only what was missed. The view sticks to the newest line unless the user has scrolled up
@@ -8,7 +9,16 @@
 import { el, timeText } from "./dom.js";
 
 const MAX_LINES = 3000;
+// Lines carry a level ("info", "warning", "error"); older lines have none and are info.
+// The symbol is shown; the word is for screen readers (colour alone says nothing to them).
+const LEVEL_TAGS = { info: "", warning: "Warning", error: "Error" };
+const LEVEL_SYMBOLS = { warning: "⚠", error: "✖" };
 const STICK_SLACK_PX = 12;
+
+function levelTag(level) {
+  if (!LEVEL_TAGS[level]) return null;
+  return el("span", { className: "log-tag" }, el("span", { "aria-hidden": "true" }, `${LEVEL_SYMBOLS[level]} `), el("span", { className: "visually-hidden" }, `${LEVEL_TAGS[level]}: `));
+}
 
 export function createLogDrawer(root) {
   const seen = new Set();
@@ -61,15 +71,17 @@ export function createLogDrawer(root) {
     seen.add(key);
     ensureOption(node);
     const stick = body.scrollTop + body.clientHeight >= body.scrollHeight - STICK_SLACK_PX;
-    const item = el("li", { dataset: { node }, hidden: !shown(node) },
+    const level = LEVEL_TAGS[line.level] ? line.level : "info";
+    const item = el("li", { dataset: { node, level }, className: `log-level-${level}`, hidden: !shown(node) },
       el("time", { dateTime: line.time || "" }, timeText(line.time)),
       el("span", { className: "log-node", title: node }, node),
-      el("span", { className: "log-message" }, line.message));
+      el("span", { className: "log-message" }, levelTag(level), line.message));
     list.append(item);
     if (list.children.length > MAX_LINES) list.firstElementChild.remove();
     state.count += 1;
     toggle.querySelector(".log-count").textContent = String(state.count);
-    latest.textContent = `${node}: ${line.message}`;
+    latest.textContent = `${node}: ${LEVEL_TAGS[level] ? `${LEVEL_SYMBOLS[level]} ` : ""}${line.message}`;
+    latest.classList.toggle("is-error", level === "error");
     if (!item.hidden) empty.hidden = true;
     if (stick) body.scrollTop = body.scrollHeight;
   }

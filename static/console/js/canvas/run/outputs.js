@@ -7,18 +7,20 @@
 
 import { drawChart } from "./charts.js";
 import { el, fillUrl } from "./dom.js";
+import { missingValue } from "../../lib/format.js";
 
 const KIND_LABELS = { "table.individual": "Table", "table.vertical": "Joint table", model: "Model", report: "Report", rule: "Rule" };
 
 function cell(value) {
-  if (value === null || value === undefined || value === "") return el("td", { className: "null" }, "—");
+  if (value === null || value === undefined || value === "") return el("td", { className: "null" }, missingValue());
   if (typeof value === "number") return el("td", { className: "num" }, Number.isInteger(value) ? value.toLocaleString() : String(Number(value.toPrecision(6))));
   return el("td", { title: String(value) }, String(value));
 }
 
 /** A compact data table from column names and rows. */
 export function dataTable(columns, rows, caption) {
-  return el("div", { className: "result-table-wrap" },
+  // A scroll box the keyboard can reach (tabindex) and a screen reader can name (region).
+  return el("div", { className: "result-table-wrap", tabIndex: 0, role: "region", "aria-label": caption || "Rows" },
     el("table", { className: "table table-compact table-data result-table" },
       caption ? el("caption", {}, caption) : null,
       el("thead", {}, el("tr", {}, columns.map((name) => el("th", { scope: "col" }, name)))),
@@ -31,7 +33,7 @@ function schemaTable(columns) {
   // Long schemas start folded so that the parts (and my rows) stay in view.
   return el("details", { className: "result-schema-box", open: columns.length <= OPEN_SCHEMA_COLUMNS },
     el("summary", {}, `Schema (${columns.length} columns)`),
-    el("div", { className: "result-table-wrap" }, el("table", { className: "table table-compact result-schema" }, 
+    el("div", { className: "result-table-wrap", tabIndex: 0, role: "region", "aria-label": "Schema" }, el("table", { className: "table table-compact result-schema" }, 
       el("thead", {}, el("tr", {}, ["Column", "Type", "Party", "Role"].map((name) => el("th", { scope: "col" }, name)))),
       el("tbody", {}, columns.map((column) => el("tr", { dataset: { party: column.party } },
         el("td", { className: "column-name" }, column.name),

@@ -1,6 +1,6 @@
 // The results tab: the selected node of the current run (status, timing, party, message,
-// parameters and outputs, see outputs.js). The current run is the one started here, the one
-// of a run page, or else the pipeline's newest run.
+// warnings, parameters and outputs, see outputs.js). The current run is the one started
+// here, the one of a run page, or else the pipeline's newest run.
 
 import { apiFetch, errorMessage } from "../../lib/api.js";
 import { drawChart, purgeCharts } from "./charts.js";
@@ -21,6 +21,13 @@ function facts(result, run) {
   ];
   if (result.reused_from_run) rows.push(["Reused", `outputs of run #${result.reused_from_run}`]);
   return el("dl", { className: "result-facts" }, rows.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]));
+}
+
+/** A node's warnings: problems it found that did not stop it (e.g. unscaled features). */
+function warningList(warnings) {
+  if (!warnings.length) return null;
+  return el("ul", { className: "result-warnings", "aria-label": "Warnings" },
+    warnings.map((warning) => el("li", {}, el("strong", {}, "Warning: "), warning.message)));
 }
 
 function paramsTable(params) {
@@ -92,12 +99,13 @@ export function createResults(root, { data }) {
   }
 
   function resultView(result, run) {
-    const failed = ["failed", "interrupted"].includes(result.status);
+    const failed = ["failed", "interrupted", "revoked"].includes(result.status);
     const outputs = result.outputs || [];
     return [
       header(result.label, result.id),
       facts(result, run),
       result.message ? el("p", { className: failed ? "result-error" : "result-message", role: failed ? "alert" : null }, result.message) : null,
+      warningList(result.warnings || []),
       el("details", { className: "result-params-box" }, el("summary", {}, `Parameters (${result.params.length})`), paramsTable(result.params)),
       outputs.length ? outputs.map((output) => outputSection(output, context))
         : message(result.status === "succeeded" ? "This node has no outputs." : "No outputs: the node did not finish successfully."),

@@ -1,0 +1,317 @@
+"""A whole pipeline at scale: read x2 -> PSI -> split -> scaler x2 -> SS-LR -> predict -> eval.
+
+Two parties (alice: id, 10 features and the 0/1 label; bob: id and 10 features; 20 features
+in all, on very different scales so that scaling matters), 90% of ids in common. Each size runs
+in a fresh process with a throwaway console (SQLite, node storage in a temporary directory):
+
+1. the datasets are uploaded through the dataset service, as a user's upload is (profile, and
+   the conversion to a typed Arrow table: `upload_s`, not part of the pipeline);
+2. the pipeline runs through the executor, exactly as `Run all` in the console runs it; a
+   sampler thread records the process's resident memory every 20 ms;
+3. scikit-learn fits LogisticRegression on the same train rows (the split's outputs, scaled
+   the same way) and scores the same test rows, for the AUC next to the pipeline's.
+
+Per node: wall seconds (the executor's start and finish), peak resident memory while it ran,
+bytes sent per party, bytes written to disk per party. In the embedded deployment every party
+runs in the one process, so "peak memory" is all parties together (each party's share is at
+most that); bytes per party come from the engine's links.
+
+Prints one JSON object: `{"benchmark": "pipeline_scale", "sizes": [...]}`. Sizes: `--rows`
+(default 100000 and 1000000 per party); `--quick` runs 100000 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FEATURES_PER_PARTY = 10
+OVERLAP = 0.9
+TRAINING = {"epochs": 3, "learning_rate": 0.3, "batch_size": 4096, "sig_type": "real"}
+SAMPLE_SECONDS = 0.02
+
+
+# --- Parent: one child process per size ------------------------------------------------------
+
+
+def run_size(rows: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PRIVPAD_BENCH_DATA_DIR"}
+    command = [sys.executable, str(Path(__file__)), "--child", str(rows)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{rows} rows failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--quick", action="store_true", help="100,000 rows per party only")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    sizes = [100_000] if args.quick else args.rows
+    results = []
+    for rows in sizes:
+        load = os.getloadavg()
+        result = run_size(rows)
+        results.append(result | {"load_average_before": [round(v, 2) for v in load]})
+    print(
+        json.dumps({"benchmark": "pipeline_scale", "cpu_count": os.cpu_count(), "sizes": results})
+    )
+
+
+# --- Child: one size -------------------------------------------------------------------------
+
+
+def make_data(rows: int, directory: Path) -> dict[str, Path]:
+    """alice's and bob's CSVs; features of very different scales, label from all 20."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(2024)
+    common = int(OVERLAP * rows)
+    ids = rng.permutation(2 * rows)
+    alice_ids = ids[:rows]
+    bob_ids = np.concatenate([alice_ids[:common], ids[rows : 2 * rows - common]])
+    scales = np.geomspace(0.01, 1000, 2 * FEATURES_PER_PARTY)
+    weights = rng.normal(size=2 * FEATURES_PER_PARTY)
+    everything = 2 * rows
+    z = rng.normal(size=(everything, 2 * FEATURES_PER_PARTY))
+    logits = z @ weights / np.sqrt(len(weights)) * 2
+    label = (rng.random(everything) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+    values = z * scales + 5 * scales  # id i's values live at row i
+    paths = {}
+    for party, own, offset in (("alice", alice_ids, 0), ("bob", bob_ids, FEATURES_PER_PARTY)):
+        columns = {"id": own + 10**15}  # 16-digit ids, kept exact as int64
+        for j in range(FEATURES_PER_PARTY):
+            columns[f"{party[0]}{j}"] = values[own, offset + j].round(4)
+        if party == "alice":
+            columns["y"] = label[own]
+        paths[party] = directory / f"{party}.csv"
+        pd.DataFrame(columns).to_csv(paths[party], index=False)
+    return paths
+
+
+def upload(user, path: Path, name: str):
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    from console.datasets import services
+    from console.demo.management.commands.bootstrap_demo import acting_as
+
+    upload = TemporaryUploadedFile(path.name, "text/csv", path.stat().st_size, "utf-8")
+    try:
+        with path.open("rb") as source:
+            while block := source.read(1 << 22):
+                upload.file.write(block)
+        upload.file.flush()
+        upload.file.seek(0)
+        return services.create_dataset(acting_as(user), upload, name)
+    finally:
+        upload.close()
+
+
+def authorise(user, dataset, project) -> None:
+    from console.datasets import services
+    from console.demo.management.commands.bootstrap_demo import acting_as
+
+    roles = dict.fromkeys(dataset.column_names, "feature") | {"id": "id"}
+    if "y" in roles:
+        roles["y"] = "label"
+    services.authorize_dataset(acting_as(user), dataset, project, roles)
+
+
+def graph(datasets: dict[str, int]) -> dict:
+    features = [f"{p}{j}" for p in "ab" for j in range(FEATURES_PER_PARTY)]
+
+    def node(node_id: str, component: str, **params) -> dict:
+        return {"id": node_id, "component": component, "params": params}
+
+    def edge(source: str, port: str, target: str, target_port: str) -> dict:
+        return {
+            "source": {"node": source, "port": port},
+            "target": {"node": target, "port": target_port},
+        }
+
+    return {
+        "nodes": [
+            node("read_alice", "read/dataset", dataset=datasets["alice"]),
+            node("read_bob", "read/dataset", dataset=datasets["bob"]),
+            node("psi", "data_prep/psi", keys1=["id"], keys2=["id"]),
+            node("split", "data_prep/train_test_split", train_size=0.75, test_size=0.25),
+            node("scale_train", "preprocessing/scaler", features=features),
+            node("scale_test", "preprocessing/scaler", features=features),
+            node("train", "ml.train/ss_lr", features=features, label="y", **TRAINING),
+            node("predict", "ml.predict/ss_lr", receiver="alice", save_label=True),
+            node("evaluate", "ml.eval/binary_classification", label="y", prediction="pred"),
+        ],
+        "edges": [
+            edge("read_alice", "output_ds", "psi", "input_ds1"),
+            edge("read_bob", "output_ds", "psi", "input_ds2"),
+            edge("psi", "output_ds", "split", "input_ds"),
+            edge("split", "train_ds", "scale_train", "input_ds"),
+            edge("split", "test_ds", "scale_test", "input_ds"),
+            edge("scale_train", "output_rule", "scale_test", "input_rule"),
+            edge("scale_train", "output_ds", "train", "input_ds"),
+            edge("train", "output_model", "predict", "input_model"),
+            edge("scale_test", "output_ds", "predict", "input_ds"),
+            edge("predict", "output_ds", "evaluate", "input_ds"),
+        ],
+    }
+
+
+class MemorySampler:
+    """Resident memory of this process every SAMPLE_SECONDS, with wall-clock times."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            while not self._stop.is_set():
+                statm.seek(0)
+                self.samples.append((time.time(), int(statm.read().split()[1]) * self._page))
+                time.sleep(SAMPLE_SECONDS)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float, end: float) -> int:
+        inside = [rss for at, rss in self.samples if start <= at <= end]
+        return max(inside, default=0)
+
+
+def sklearn_auc(run) -> float:
+    """scikit-learn on the split's own rows: fit on train, score test (same scaling rule)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    from workflows.models import Artifact
+    from workflows.tabular.files import read_frame
+
+    def joined(port: str):
+        parts = Artifact.objects.filter(node_run__run=run, node_run__node_id="split", port=port)
+        frames = {
+            a.party: read_frame(
+                a.path, [c["name"] for c in a.info["columns"] if c["party"] == a.party]
+            )
+            for a in parts
+        }
+        alice, bob = frames["alice"], frames["bob"]
+        x = np.hstack(
+            [
+                alice.drop(columns=["id", "y"]).to_numpy(float),
+                bob.drop(columns=["id"]).to_numpy(float),
+            ]
+        )
+        return x, alice["y"].to_numpy(int)
+
+    x_train, y_train = joined("train_ds")
+    x_test, y_test = joined("test_ds")
+    scaler = StandardScaler().fit(x_train)
+    model = LogisticRegression(max_iter=1000).fit(scaler.transform(x_train), y_train)
+    return float(roc_auc_score(y_test, model.predict_proba(scaler.transform(x_test))[:, 1]))
+
+
+def child(rows: int) -> dict:
+    sys.path.insert(0, str(HERE))
+    from demo_console import cleanup  # sets up a throwaway console on import
+
+    try:
+        return measure(rows)
+    finally:
+        cleanup()
+
+
+def measure(rows: int) -> dict:
+    from demo_console import load_demo
+
+    load_demo()
+    from django.conf import settings
+
+    from console.accounts.models import User
+    from console.projects.models import Project
+    from workflows import executor, services
+    from workflows.models import Artifact, Pipeline, Status
+
+    settings.PRIVPAD_UPLOAD_MAX_BYTES = 1 << 40
+    users = {name: User.objects.get(username=name) for name in ("alice", "bob")}
+    project = Project.objects.first()
+    with tempfile.TemporaryDirectory(prefix="privpad-scale-") as scratch:
+        paths = make_data(rows, Path(scratch))
+        datasets, upload_s = {}, {}
+        for party, path in paths.items():
+            start = time.perf_counter()
+            datasets[party] = upload(users[party], path, f"scale_{party}")
+            upload_s[party] = round(time.perf_counter() - start, 2)
+            authorise(users[party], datasets[party], project)
+    pipeline = Pipeline.objects.create(
+        project=project, name="scale", graph=graph({p: d.pk for p, d in datasets.items()})
+    )
+    checked_graph = services.checked_graph(pipeline.graph)
+    checked = services.validate_pipeline(pipeline, checked_graph)
+    run = services.create_run(pipeline, checked_graph, checked, "all", None, False, users["alice"])
+    with MemorySampler() as memory:
+        start = time.time()
+        status = executor.execute_run(run.pk)
+        wall = time.time() - start
+    run.refresh_from_db()
+    if status != Status.SUCCEEDED:
+        failed = {n.node_id: n.message for n in run.nodes.all() if n.message}
+        raise SystemExit(f"the run ended {status}: {run.message} {failed}")
+    nodes = {}
+    sent: dict[str, int] = {}
+    for node in run.nodes.order_by("position"):
+        begin, end = node.started_at.timestamp(), node.finished_at.timestamp()
+        disk: dict[str, int] = {}
+        for artifact in Artifact.objects.filter(node_run=node):
+            disk[artifact.party] = disk.get(artifact.party, 0) + artifact.size_bytes
+        nodes[node.node_id] = {
+            "wall_s": round(end - begin, 3),
+            "peak_rss_mib": round(memory.peak(begin, end) / 2**20, 1),
+            "sent_bytes": node.comm_bytes,
+            "disk_bytes": disk,
+            "log": [line["message"] for line in node.logs][:3],
+        }
+        for party, count in node.comm_bytes.items():
+            sent[party] = sent.get(party, 0) + int(count)
+    evaluation = Artifact.objects.get(
+        node_run__run=run, node_run__node_id="evaluate", party="alice"
+    )
+    auc = json.loads(evaluation.path.read_text(encoding="utf-8"))["summary"]["auc"]
+    return {
+        "rows_per_party": rows,
+        "features": 2 * FEATURES_PER_PARTY,
+        "training": TRAINING,
+        "upload_s": upload_s,
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(max(rss for _, rss in memory.samples) / 2**20, 1),
+        "sent_bytes_per_party": sent,
+        "nodes": nodes,
+        "auc": round(auc, 4),
+        "auc_sklearn": round(sklearn_auc(run), 4),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Sanity checks of model inputs and results: no node succeeds with numbers that cannot be right.
+
+Secure components compute in fixed point, where a value outside the encoding's range wraps
+around silently; a model can also diverge. What such a failure looks like, and the rules here:
+
+- Training loss (revealed per epoch by design, see `core.ml.ss_lr`): it fails the node when
+  any epoch's loss is not finite or impossible (negative; for logistic regression above the
+  clipped loss's maximum, -ln(LOSS_CLIP)), or when the last epoch's loss exceeds LOSS_GROWTH
+  times the untrained model's: ln 2 for logistic regression (zero weights predict 0.5), the
+  first epoch's loss for linear regression (its untrained loss would reveal the labels' mean
+  square, so it is not computed). A logistic loss still at ln 2 after training is a warning
+  (the model learned nothing: updates below the learning rate's or the encoding's reach).
+- Predictions (checked at the receiver, on the values it receives anyway): not finite, or for
+  logistic regression outside [0, 1] beyond the sigmoid's documented error (PROBABILITY_SLACK)
+  fails the node. `mm1` is the linear approximation 0.5 + z/8, which leaves [0, 1] when
+  |z| > 4: that is a warning; beyond |z| = MAX_LOGIT (a probability of 1 - 1e-28) it is
+  overflow and fails.
+- Feature ranges (each party inspects its own columns on its own worker): a column whose
+  largest absolute value exceeds SCALED_LIMIT is reported as not scaled. Only the column's
+  name leaves the party, never a value.
+
+A failure raises `CheckFailed`, whose message says what is wrong and how to fix it; the
+executor records it as the node's reason as it is (no exception class in front).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.ml.ss_lr import LOSS_CLIP
+
+LOSS_GROWTH = 2.0
+LOSS_SLACK = 1e-3  # fixed-point error of a revealed loss (18 fraction bits and the log kernel)
+MAX_LOGISTIC_LOSS = -math.log(LOSS_CLIP)
+UNTRAINED_LOGISTIC_LOSS = math.log(2.0)
+PROBABILITY_SLACK = 1e-3  # real sigmoid: error < 1e-4; seg3 is exact to 1 ulp
+MAX_LOGIT = 64.0
+SCALED_LIMIT = 10.0  # standardised or min-max scaled features stay well inside this
+
+
+class CheckFailed(Exception):
+    """A component refused its inputs or its own result; the message is for people (what is
+    wrong, then how to fix it) and names columns and parties, never data values."""
+
+
+def not_scaled(values: np.ndarray, names: Sequence[str]) -> list[str]:
+    """The columns (of a party's own matrix) whose values go beyond ±SCALED_LIMIT."""
+    if values.size == 0:
+        return []
+    largest = np.max(np.abs(values), axis=0)
+    return [name for name, top in zip(names, largest, strict=True) if not top <= SCALED_LIMIT]
+
+
+def scaling_advice(unscaled: dict[str, list[str]]) -> str:
+    """'add a scaler for alice's income, age and bob's spend' (empty if nothing is unscaled)."""
+    parts = [f"{party}'s {', '.join(names)}" for party, names in unscaled.items() if names]
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"add a scaler (Scaler, before this node) for {listed}"
+
+
+def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
+    """Validation's refusal of columns that may hold missing values, with the fix."""
+    listed = " and ".join(f"{party}'s {', '.join(names)}" for party, names in gaps.items())
+    return (
+        f"{listed} may have missing values (the dataset profile counted some, and no fill "
+        f"step comes before this node); {component_label} refuses them. Fix: add a Fill "
+        f"missing values node (preprocessing/fillna) for {listed} before this node."
+    )
+
+
+def scaling_warning(party: str, names: list[str]) -> str:
+    return (
+        f"features not scaled at {party}: {', '.join(names)} go beyond ±{SCALED_LIMIT:g}; "
+        "gradient descent converges poorly on them and fixed-point products can overflow. "
+        f"Fix: {scaling_advice({party: names})}."
+    )
+
+
+def check_losses(losses: Sequence[float], reg_type: str, advice: str) -> None:
+    """Fail when the training loss is impossible or exploded (rules in the module docstring).
+
+    `advice` says how to fix it (e.g. which features to scale); a generic fix otherwise.
+    """
+    if not losses:
+        return
+    fix = advice or "scale the features (Scaler before this node) or lower the learning rate"
+    if not all(math.isfinite(loss) for loss in losses):
+        raise CheckFailed(f"the training loss is not a number: training broke down. Fix: {fix}.")
+    top = MAX_LOGISTIC_LOSS if reg_type == "logistic" else math.inf
+    if min(losses) < -LOSS_SLACK or max(losses) > top + LOSS_SLACK:
+        raise CheckFailed(
+            "the training loss took impossible values: the fixed-point arithmetic overflowed "
+            f"(values too large for the secure encoding). Fix: {fix}."
+        )
+    baseline = UNTRAINED_LOGISTIC_LOSS if reg_type == "logistic" else losses[0]
+    if losses[-1] > LOSS_GROWTH * baseline + LOSS_SLACK:
+        untrained = "the untrained model's" if reg_type == "logistic" else "the first epoch's"
+        raise CheckFailed(
+            f"training diverged: the last epoch's loss is more than {LOSS_GROWTH:g} times "
+            f"{untrained}, so the model is worse than no model. Fix: {fix}."
+        )
+
+
+def progress_warning(losses: Sequence[float], reg_type: str, advice: str) -> str | None:
+    """A warning when logistic training ended where it started (the untrained model's loss,
+    ln 2): weight updates too small for the learning rate or the fixed-point resolution."""
+    if reg_type != "logistic" or not losses or losses[-1] < UNTRAINED_LOGISTIC_LOSS - LOSS_SLACK:
+        return None
+    fix = advice or "scale the features (Scaler before this node)"
+    return (
+        "training made no progress: the last epoch's loss is that of an untrained model, so "
+        f"its predictions say nothing. Fix: raise the learning rate or {fix}."
+    )
+
+
+def check_predictions(
+    scores: np.ndarray, reg_type: str, sig_type: str, party: str, advice: str
+) -> str | None:
+    """Fail on predictions a model of this kind cannot output; return a warning or None."""
+    fix = advice or (
+        "scale the model's features (Scaler before training, and its rule applied to this "
+        "table) and train again"
+    )
+    total = scores.size
+    broken = int(np.count_nonzero(~np.isfinite(scores)))
+    if broken:
+        raise CheckFailed(
+            f"{broken} of {total} predictions at {party} are not numbers. Fix: {fix}."
+        )
+    if reg_type != "logistic":
+        return None
+    if sig_type == "mm1":
+        low, high = 0.5 - MAX_LOGIT / 8, 0.5 + MAX_LOGIT / 8
+    else:
+        low, high = -PROBABILITY_SLACK, 1 + PROBABILITY_SLACK
+    outside = int(np.count_nonzero((scores < low) | (scores > high)))
+    if outside:
+        raise CheckFailed(
+            f"{outside} of {total} predictions at {party} lie outside [0, 1], which a logistic "
+            "model cannot output: the fixed-point arithmetic overflowed (values too large for "
+            f"the secure encoding). Fix: {fix}."
+        )
+    if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
+        # No count: a warning is seen by every project party, the predictions by one.
+        return (
+            f"some predictions at {party} lie outside [0, 1]: sig_type mm1 is "
+            "the linear approximation 0.5 + x/8, a score rather than a probability. Train with "
+            "sig_type real for probabilities."
+        )
+    return None

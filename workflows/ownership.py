@@ -1,0 +1,82 @@
+"""Who may change a pipeline: its creator and the editors chosen for it; everyone else reads.
+
+Any member of a project reads its pipelines (and may run them: what a run discloses is the
+disclosure plan's business). Changing one (graph, name, description), archiving it ("delete")
+and choosing its editors are refused to others with 403 and a message naming who may:
+
+- the creator edits, renames and archives, and chooses the editors;
+- an editor (a user of a member node, chosen by the creator or by the project's owner node)
+  edits, renames and archives;
+- users of the project's owner node (and platform admins) choose the editors, so a pipeline
+  whose creator left can be handed on; they do not edit it unless they add themselves. A
+  pipeline with no creator (its user was deleted) is edited by the owner node's users.
+
+Deleting a pipeline archives it: its runs, their outputs at every party and the audit trail
+stay (each party's results are its own); it leaves the project's lists and no longer runs or
+changes.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from workflows.models import Pipeline
+from workflows.ports import console_port
+
+
+class NotEditor(PermissionDenied):
+    """The user may read the pipeline but not change it."""
+
+
+def _owner_node(pipeline: Pipeline) -> int | None:
+    return console_port().project(pipeline.project_id).owner_node
+
+
+def _of_owner_node(user, pipeline: Pipeline) -> bool:
+    return user.is_superuser or (user.node_id is not None and user.node_id == _owner_node(pipeline))
+
+
+def may_edit(user, pipeline: Pipeline) -> bool:
+    if pipeline.created_by_id is None:
+        return _of_owner_node(user, pipeline)
+    if user.pk == pipeline.created_by_id:
+        return True
+    return pipeline.editors.filter(pk=user.pk).exists()
+
+
+def may_choose_editors(user, pipeline: Pipeline) -> bool:
+    return user.pk == pipeline.created_by_id or _of_owner_node(user, pipeline)
+
+
+def ensure_editor(user, pipeline: Pipeline, action: str = "change") -> None:
+    if not may_edit(user, pipeline):
+        raise NotEditor(
+            f"Only {_creator(pipeline)} and the editors they chose may {action} pipeline "
+            f"'{pipeline.name}'; you can read and run it. Ask its creator or the project's "
+            "owner node to add you as an editor."
+        )
+
+
+def ensure_may_choose_editors(user, pipeline: Pipeline) -> None:
+    if not may_choose_editors(user, pipeline):
+        raise NotEditor(
+            f"Only {_creator(pipeline)} and the project's owner node choose who edits "
+            f"pipeline '{pipeline.name}'."
+        )
+
+
+def _creator(pipeline: Pipeline) -> str:
+    creator = pipeline.created_by
+    return f"its creator {creator.get_username()}" if creator else "the project's owner node"
+
+
+def set_editors(pipeline: Pipeline, users: list) -> None:
+    """Replace the editors; each must belong to a member node of the project."""
+    parties = set(console_port().project(pipeline.project_id).parties.values())
+    outside = sorted(u.get_username() for u in users if u.node_id not in parties)
+    if outside:
+        raise ValueError(
+            f"{', '.join(outside)} belong to no member node of the project and cannot edit "
+            "its pipelines"
+        )
+    pipeline.editors.set(users)

@@ -1,0 +1,92 @@
+"""Node errors as each party may see them: in full at the failing party, redacted elsewhere.
+
+An error raised while a party's code reads or computes on its own data (`RunContext.at`,
+`secure.at_party`, the engine's party programs: all raise `PartyFailure(party, error)`) may
+quote that data: a duplicate PSI key, a cell pandas could not parse, a line of the file. Its
+text is therefore the failing party's alone. Every other party sees the error class, the node,
+the party and a fixed description of the class: never the exception's own text.
+
+A component's explained refusal (`CheckFailed`: what is wrong and how to fix it, naming columns
+and parties, never values, by its contract) is shown to everyone as it is, without its class.
+
+An error raised outside any party (the component's own thread, which by the library's contract
+handles only public facts: parameters, schemas, row counts; or the executor's own checks) names
+no party and is shown to everyone as it is.
+
+`NodeRun.message` keeps the full text, `NodeRun.public_message` the redacted one;
+`message_for(node, viewer)` picks the right one for a viewer party. Every place that shows a
+node's message (API, websocket, run page, HTML report) goes through it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflows.components.checks import CheckFailed
+
+# Fixed texts per error class: what went wrong, in words that carry no data value.
+DESCRIPTIONS = {
+    "DuplicateKeyError": "a key appears on more than one row of this party's input",
+    "EmptyIntersectionError": "the parties' keys have no value in common",
+    "ParserError": "this party's file could not be read as CSV",
+    "EmptyDataError": "this party's file holds no data",
+    "UnicodeDecodeError": "this party's file is not in its declared text encoding",
+    "ValueError": "a value in this party's data is not valid for this component",
+    "TypeError": "a column of this party holds values of the wrong type",
+    "KeyError": "a column or key this component needs is missing at this party",
+    "LookupError": "something this component needs is missing at this party",
+    "FileNotFoundError": "a file of this party could not be found",
+    "OSError": "a file of this party could not be read or written",
+    "PermissionError": "this party refused the operation",
+    "EncodingError": "a value of this party is outside the secure computation's range",
+    "ShapeError": "this party's data does not have the expected shape",
+    "LinkError": "the connection to this party failed",
+    "ZeroDivisionError": "a computation on this party's data divided by zero",
+}
+GENERIC = "the computation on this party's data failed"
+
+
+@dataclass(frozen=True)
+class NodeError:
+    """A node's failure: `full` for the failing party, `public` for everyone else."""
+
+    error_class: str
+    party: str
+    full: str
+    public: str
+
+
+def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
+    """The two views of `error`, raised in node `node_id` at `party` ("" when at no party)."""
+    name = type(error).__name__
+    if isinstance(error, CheckFailed):
+        return NodeError(name, party, str(error), str(error))
+    full = f"{name}: {error}"
+    if not party:
+        return NodeError(name, "", full, full)
+    description = _description(type(error))
+    public = (
+        f"{name} at party {party} in node {node_id}: {description}. The details are shown "
+        f"to {party}'s users only."
+    )
+    return NodeError(name, party, full, public)
+
+
+def _description(kind: type) -> str:
+    for cls in kind.__mro__:
+        if cls.__name__ in DESCRIPTIONS:
+            return DESCRIPTIONS[cls.__name__]
+    return GENERIC
+
+
+def message_for(node, viewer: str | None) -> str:
+    """The message of `node` (a NodeRun) as users of party `viewer` may read it."""
+    if node.party and viewer == node.party:
+        return node.message
+    return node.public_message
+
+
+def viewer_party(user) -> str | None:
+    """The party (node name) a user acts for, or None (platform admins without a node)."""
+    node = getattr(user, "node", None) if getattr(user, "node_id", None) else None
+    return node.name if node is not None else None
