@@ -248,9 +248,11 @@ class AuthorizationVersions(APIView):
         responses={201: AuthorizationSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
+        # Who may do this is settled before the body is read: others get 404, not 400.
+        authorization = get_authorization_for_user(request, pk)
+        get_dataset_for_owner(request, authorization.dataset_id)
         body = RoleVersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        authorization = get_authorization_for_user(request, pk)
         new = services.update_column_roles(
             request, authorization, body.validated_data["column_roles"]
         )

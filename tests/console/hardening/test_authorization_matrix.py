@@ -63,7 +63,7 @@ RULES: dict[str, tuple] = {
     "datasets:preview": (OWNER_ONLY,),
     "datasets:authorize": (POST_ONLY, ("post", REFUSED)),
     "datasets:delete": (OWNER_ONLY, ("post", REFUSED)),
-    "datasets:revoke": (POST_ONLY, ("post", REFUSED)),
+    "datasets:revoke": (OWNER_ONLY, ("post", REFUSED)),
     "audit:list": (PUBLIC_PAGE,),  # every role here is a node admin: his node's events
     "pipelines:create": (OWNER_MEMBER,),
     "pipelines:canvas": (OWNER_MEMBER,),
@@ -109,6 +109,21 @@ RULES: dict[str, tuple] = {
     # The owner's artifact here is a table, not a model: nobody gets a model zip of it.
     "workflows-api:artifact-model": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
     "api-not-found": ((HIDDEN, HIDDEN, HIDDEN, HIDDEN),),
+    "api-authorization-policy": (OWNER_MEMBER,),
+    "api-authorization-versions": (POST_ONLY, ("post", REFUSED)),
+    "api-dataset-role-suggestions": (OWNER_ONLY,),
+    "datasets:edit_roles": (OWNER_ONLY,),
+    "datasets:policy": (POST_ONLY, ("post", REFUSED)),
+    "pipelines:editors": (OWNER_MEMBER,),
+    "workflows-api:pipeline-editors": (OWNER_MEMBER,),
+    "workflows-api:run-ledger": (OWNER_MEMBER,),
+    "runs:list": (PUBLIC_PAGE,),
+    "workflows-api:runs": (PUBLIC_PAGE,),
+    "approvals:list": (PUBLIC_PAGE,),
+    "workflows-api:approvals": (PUBLIC_PAGE,),
+    # This world's run needed no approval: an approval id nobody has.
+    "approvals:detail": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
+    "workflows-api:approval": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
     "api-schema": (PUBLIC_PAGE,),
     "api-docs": (PUBLIC_PAGE,),
 }
@@ -163,6 +178,7 @@ def world(credit_pipeline, credit, project, bob, alice_user, bob_user, carol_use
         "pipelines": credit_pipeline.pk,
         "runs": run.pk,
         "artifacts": artifact.pk,
+        "approvals": 999_999,
     }
     clients = {"anonymous": Client()}
     for role, user in (("owner", alice_user), ("member", bob_user), ("outsider", carol_user)):
