@@ -55,7 +55,9 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         read_only=True, help_text="1, then one more each time the column roles are edited."
     )
     supersedes = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The version this one replaced (null for version 1)."
+        read_only=True,
+        allow_null=True,
+        help_text="The version this one replaced (null for version 1).",
     )
     superseded_by = serializers.SerializerMethodField(
         help_text="The version that replaced this one (null while active or when revoked)."

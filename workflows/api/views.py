@@ -16,6 +16,7 @@ import mimetypes
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -55,6 +56,7 @@ from workflows.starters import STARTERS
 from workflows.tabular.export import csv_name
 
 OBJECT = OpenApiTypes.OBJECT
+OBJECTS = build_array_type(build_basic_type(OpenApiTypes.OBJECT))
 ERRORS = {
     400: OpenApiResponse(description="Invalid input"),
     401: OpenApiResponse(description="Not authenticated"),
@@ -87,7 +89,7 @@ class PipelineTemplates(APIView):
                 "features left out, no label).",
             )
         ],
-        responses=OBJECT,
+        responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         templates = [starter.to_dict() for starter in STARTERS.values()]
@@ -287,7 +289,7 @@ class PipelineRuns(APIView):
     @extend_schema(
         summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
         "started it)",
-        responses={200: OBJECT, **ERRORS},
+        responses={200: OBJECTS, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
@@ -360,7 +362,7 @@ class RunList(APIView):
         summary="Runs across pipelines, newest first (at most 200): every run of my node's "
         "projects (a platform admin: every run, metadata only)",
         parameters=RUN_FILTERS,
-        responses={200: OBJECT, **ERRORS},
+        responses={200: OBJECTS, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         form = RunFilter(request.query_params, runs_listed_for(request.user))
