@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from console.accounts.sessions import require_recent_login
 from console.datasets import policies, services
 from console.datasets.access import (
     active_authorizations,
@@ -254,18 +255,31 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "datasets/preview.html", {"dataset": dataset, "preview": rows})
 
 
+def deleted_message(name: str, forgotten) -> str:
+    message = f"Dataset “{name}” deleted"
+    if forgotten.deleted_files:
+        message += f", with {forgotten.deleted_files} table(s) runs had derived from it"
+    if forgotten.kept:
+        message += (
+            f". Kept {len(forgotten.kept)} model or report output(s) derived from it "
+            "(aggregates, no rows): delete their runs to remove them"
+        )
+    return message + "."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@require_recent_login
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     dataset: Dataset = get_dataset_for_owner(request, pk)
     if request.method == "POST":
         name = dataset.name
         try:
-            services.delete_dataset(request, dataset)
+            forgotten = services.delete_dataset(request, dataset)
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect("datasets:detail", pk=pk)
-        messages.success(request, f"Dataset “{name}” deleted.")
+        messages.success(request, deleted_message(name, forgotten))
         return redirect("datasets:list")
     shared_with = active_authorizations(dataset)
     return render(request, "datasets/delete.html", {"dataset": dataset, "shared_with": shared_with})

@@ -13,6 +13,7 @@ from console.datasets.access import columns_for
 from console.datasets.models import Authorization
 from console.nodes.serializers import NodeRefSerializer
 from console.projects.models import Project, ProjectMember
+from workflows.api.fields import StrictCharField
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -112,15 +113,15 @@ class ProjectDetailSerializer(ProjectSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
     """PATCH body: any of name, description, status; unknown keys are refused, not ignored."""
 
-    name = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    name = StrictCharField(max_length=120, required=False)
+    description = StrictCharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=Project.Status.choices, required=False)
 
     def validate(self, attrs: dict) -> dict:
