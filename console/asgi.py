@@ -9,9 +9,11 @@ django_http = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+from console.websockets import NotFoundConsumer, SameOriginValidator  # noqa: E402
 
 # The console serves its own static files so that `make run` needs no web server in front;
 # a deployment behind nginx can turn this off with PRIVPAD_SERVE_STATIC=false.
@@ -22,8 +24,10 @@ from workflows.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": SameOriginValidator(
+            AuthMiddlewareStack(
+                URLRouter([*websocket_urlpatterns, re_path(r"", NotFoundConsumer.as_asgi())])
+            )
         ),
     }
 )

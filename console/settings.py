@@ -6,8 +6,12 @@ Every variable is documented with its default in `.env.example`; `console.checks
 unsafe combinations.
 """
 
+import os
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
+
+from csp.constants import NONCE, NONE, SELF
 
 from console.env import (
     database_from_url,
@@ -21,6 +25,11 @@ from console.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Everything this process creates (database, uploads, datasets, run outputs, the secret key) is
+# readable by the server's user only: directories 0700, files 0600. Set before anything is
+# created; `manage.py storage_check --fix-permissions` tightens what older versions left.
+os.umask(0o077)
 
 DATA_DIR = Path(envstr("PRIVPAD_DATA_DIR", "var"))
 if not DATA_DIR.is_absolute():
@@ -58,6 +67,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -76,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "console.pages.headers.BrowserPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Language from the session/cookie or the browser; a signed-in user's saved preference
     # wins (UserLanguageMiddleware below, once the user is known).
@@ -88,6 +101,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.accounts.sessions.IdleSessionMiddleware",
+    # Last: it turns a sign-in that axes locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -106,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "console.pages.context.navigation",
                 "console.nodes.context.deployment",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -119,8 +136,17 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "privpad.sqlite3",
-            # WAL lets page reads proceed while a run writes its progress.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+            # Concurrent writers (requests and run threads) queue instead of failing with
+            # "database is locked": WAL lets reads proceed while one connection writes; every
+            # transaction takes the write lock when it begins (IMMEDIATE), so it waits for it
+            # up to `timeout` seconds, where a deferred transaction that read first and writes
+            # later fails at once (SQLite cannot wait to upgrade a read lock held by a reader
+            # whose snapshot is stale). Run data is re-creatable: NORMAL sync is durable in WAL.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
             # Tests use a file too: an in-memory shared-cache database fails at once with
             # "table is locked" when a run thread writes while a request thread reads.
             "TEST": {"NAME": DATA_DIR / "test-privpad.sqlite3"},
@@ -166,9 +192,12 @@ PRIVPAD_PIPELINE_PORT = "console.datasets.pipeline_sources.ConsoleSources"
 AUTH_USER_MODEL = "accounts.User"
 # Authenticator apps show this name next to the account.
 OTP_TOTP_ISSUER = "PrivPad"
-# Password login refuses users of disabled nodes; roles grant their Django permissions.
 AUTHENTICATION_BACKENDS = [
-    "console.accounts.backends.NodeAwareModelBackend",
+    # First: refuses a locked-out client before any password is checked.
+    "console.accounts.authentication.ClientLockoutBackend",
+    # Django's backend, refusing users of disabled nodes (at sign-in and on open sessions).
+    "console.accounts.authentication.NodeAwareBackend",
+    # Roles grant their Django permissions (e.g. approvers decide disclosure requests).
     "console.accounts.roles.RolePermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -205,15 +234,72 @@ PRIVPAD_UPLOAD_MAX_BYTES = envint("PRIVPAD_UPLOAD_MAX_BYTES", 2 * 1024**3, minim
 FILE_UPLOAD_HANDLERS = ["console.datasets.uploads.NodeStorageUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 FILE_UPLOAD_PERMISSIONS = 0o600
+# Request bodies other than uploaded files (JSON, form fields): larger ones answer 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Deepest nesting of lists/objects accepted in a JSON body (a pipeline graph needs about 6).
+PRIVPAD_JSON_MAX_DEPTH = 32
+# Widest accepted dataset: more columns are refused at upload with a message saying so.
+PRIVPAD_DATASET_MAX_COLUMNS = envint("PRIVPAD_DATASET_MAX_COLUMNS", 2000, minimum=1)
 PRIVPAD_PREVIEW_ROWS = 100
+
+# Browser security. Content-Security-Policy (django-csp): scripts and styles only from this
+# site or carrying the page's nonce; no inline event handlers, no style="" attributes, no
+# plugins, no framing; websockets to this site only ('self' covers ws/wss in CSP 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE, "'report-sample'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Features no page of the console uses (console.pages.headers sends it).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+# TLS: PRIVPAD_TLS=true when users reach the console over HTTPS (usually through a reverse
+# proxy that sets X-Forwarded-Proto): HSTS, redirect to HTTPS, secure cookies.
+PRIVPAD_TLS = envbool("PRIVPAD_TLS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRIVPAD_TLS else None
+SECURE_SSL_REDIRECT = PRIVPAD_TLS
+SECURE_HSTS_SECONDS = envint("PRIVPAD_HSTS_SECONDS", 31536000, minimum=0) if PRIVPAD_TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRIVPAD_TLS
+SECURE_HSTS_PRELOAD = PRIVPAD_TLS and envbool("PRIVPAD_HSTS_PRELOAD", False)
 
 # Run outputs: the table outputs of a pipeline's runs older than its last N are removed after
 # each run (models, reports and outputs kept runs reuse stay; workflows.retention). 0: keep all.
 PRIVPAD_KEEP_RUNS = envint("PRIVPAD_KEEP_RUNS", 20, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", False)
+# Sessions end after this much inactivity (console.accounts.sessions.IdleSessionMiddleware).
+PRIVPAD_SESSION_IDLE_MINUTES = envint("PRIVPAD_SESSION_IDLE_MINUTES", 60, minimum=1)
+SESSION_COOKIE_AGE = PRIVPAD_SESSION_IDLE_MINUTES * 60
+# Sensitive actions (deleting a dataset, issuing a token) need a sign-in at most this old.
+PRIVPAD_REAUTH_MINUTES = envint("PRIVPAD_REAUTH_MINUTES", 15, minimum=1)
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failures in a row from one
+# address for one username (or bad API tokens from one address), that pair is locked out for
+# the cool-off; every new failure while locked restarts it. See console.accounts.lockout.
+AXES_FAILURE_LIMIT = envint("PRIVPAD_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("PRIVPAD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.accounts.lockout.lockout_response"
+# The client address is REMOTE_ADDR: behind a reverse proxy, run daphne with --proxy-headers
+# so that it is the client's, not the proxy's (README, "Production settings").
+# Only the sign-in form's failures are logged by axes (our audit log records the rest).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+SESSION_COOKIE_SECURE = envbool("PRIVPAD_SECURE_COOKIES", PRIVPAD_TLS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -221,7 +307,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        # People's hashed, scoped, expiring tokens, also applying the user's saved language.
+        # People's hashed, scoped, expiring tokens with hardening's bad-token lockout, also
+        # applying the user's saved language.
         "console.accounts.authentication.LanguageTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -230,11 +317,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "console.api.exceptions.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "console.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "console.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# The schema and Swagger UI need a signed-in user unless published (console.api.docs).
+PRIVPAD_PUBLISH_API_SCHEMA = envbool("PRIVPAD_PUBLISH_API_SCHEMA", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "PrivPad API",
     "DESCRIPTION": "Nodes, projects, datasets, authorisations and audit of a PrivPad console.",

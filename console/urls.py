@@ -3,7 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from console.api.docs import DocsView, SchemaView
 
 urlpatterns = [
     path("", include("console.pages.urls")),
@@ -18,7 +19,7 @@ urlpatterns = [
     path("api/v1/", include("console.api.urls")),
     # The translations the browser modules use (gettext() in static/console/js), served here.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

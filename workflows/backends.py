@@ -5,6 +5,12 @@ run in the background of the server process without a separate worker. Results l
 process's memory (`get_result` works only here); anything durable is written by the task itself
 (pipeline runs keep their state in the database). Production uses django-tasks-db's
 `DatabaseBackend` and `manage.py db_worker` instead.
+
+One pool per process and alias, whatever the number of back-end instances: django-tasks keeps
+back-ends in context-local storage, so under daphne every request gets an instance of its own.
+A pool per instance let five runs started from five requests execute at once with
+`max_workers=2`; the pool, the results and the futures are therefore shared (`_SHARED`), and
+`max_workers` caps the runs executing in the whole process.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import close_old_connections, connections
@@ -39,17 +46,23 @@ class ThreadPoolBackend(BaseTaskBackend):
     def __init__(self, alias: str, params: dict) -> None:
         super().__init__(alias, params)
         self.max_workers = int(self.options.get("max_workers", 2))
-        self.worker_id = get_random_id()
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._results: dict[str, TaskResult] = {}
-        self.futures: dict[str, Future] = {}
+        with _SHARED_LOCK:
+            state = _SHARED.setdefault(alias, _PoolState(get_random_id()))
+        self._state = state
+        self.worker_id = state.worker_id
+        self._lock = state.lock
+        self._results = state.results
+        self.futures = state.futures
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="privpad-run")
-            return self._pool
+            state = self._state
+            if state.pool is None or state.max_workers != self.max_workers:
+                if state.pool is not None:
+                    state.pool.shutdown(wait=False)  # its running tasks finish; new ones wait
+                state.pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="privpad-run")
+                state.max_workers = self.max_workers
+            return state.pool
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         self.validate_task(task)
@@ -118,9 +131,25 @@ class ThreadPoolBackend(BaseTaskBackend):
 
     def shutdown(self) -> None:
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+            pool, self._state.pool = self._state.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+@dataclass
+class _PoolState:
+    """What every instance of the back-end for one alias shares in this process."""
+
+    worker_id: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    pool: ThreadPoolExecutor | None = None
+    max_workers: int = 0
+    results: dict[str, TaskResult] = field(default_factory=dict)
+    futures: dict[str, Future] = field(default_factory=dict)
+
+
+_SHARED: dict[str, _PoolState] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def _set(result: TaskResult, **fields: Any) -> None:

@@ -22,6 +22,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
 from workflows import events, state
+from workflows.api.fields import MAX_ID
 from workflows.models import NodeRun, Run
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
@@ -77,7 +78,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        watchable = await _watchable(user, self.run_id)
+        # An id no database row can have is an unknown run (and would overflow the query).
+        watchable = await _watchable(user, self.run_id) if self.run_id <= MAX_ID else None
         if watchable is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return

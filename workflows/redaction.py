@@ -7,7 +7,9 @@ text is therefore the failing party's alone. Every other party sees the error cl
 the party and a fixed description of the class: never the exception's own text.
 
 A component's explained refusal (`CheckFailed`: what is wrong and how to fix it, naming columns
-and parties, never values, by its contract) is shown to everyone as it is, without its class.
+and parties, never values, by its contract) is shown to everyone as it is, without its class;
+one raised at a party with its own `public` text (it counts that party's rows) shows the
+failing party the message and everyone else that text.
 
 An error raised outside any party (the component's own thread, which by the library's contract
 handles only public facts: parameters, schemas, row counts; or the executor's own checks) names
@@ -60,7 +62,7 @@ def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
     """The two views of `error`, raised in node `node_id` at `party` ("" when at no party)."""
     name = type(error).__name__
     if isinstance(error, CheckFailed):
-        return NodeError(name, party, str(error), str(error))
+        return NodeError(name, party, str(error), error.public if party else str(error))
     full = f"{name}: {error}"
     if not party:
         return NodeError(name, "", full, full)

@@ -15,6 +15,7 @@ from django.http import Http404
 
 from core.psi.kernels import warm_shared_pool
 from workflows import starters, state
+from workflows.api.fields import MAX_ID
 from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
 from workflows.disclosure import consent
@@ -83,7 +84,7 @@ def writable_project(request, project_id) -> ProjectFacts:
     """The project of a change or a run: 404 to non-members, 403 to viewers, 409 if archived."""
     port = console_port()
     ensure_not_read_only(request.user, "run or change pipelines")
-    if not str(project_id).isdigit():
+    if not str(project_id).isdigit() or int(project_id) > MAX_ID:
         raise Http404("No such project.")
     # The console answers 404 (and audits the attempt) for non-members; platform admins may
     # read any project but only member nodes edit its pipelines.

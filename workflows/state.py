@@ -38,7 +38,7 @@ def node_state(
     node: NodeRun, viewer: str | None = None, output_bytes: dict[str, int] | None = None
 ) -> dict:
     """A node as users of party `viewer` may see it (a failure's text only at its party);
-    `output_bytes`: its outputs' size on disk per party."""
+    `output_bytes`: the size on disk of its outputs held by `viewer` (`output_bytes()`)."""
     return {
         "node": node.node_id,
         "component": node.component,
@@ -59,9 +59,10 @@ def node_state(
     }
 
 
-def run_summary(run: Run) -> dict:
+def run_summary(run: Run, viewer: str | None = None) -> dict:
     """A run without its nodes (run lists): who started it, the bytes its parties sent and
-    the bytes its outputs take on disk (all parties; removed outputs no longer count).
+    the bytes its outputs held by party `viewer` take on disk (removed outputs no longer
+    count; None for the public view: see `output_bytes`).
 
     Both count only nodes computed in this run; a reused node's traffic and files belong to
     the run that produced them. Expects `created_by` selected and `nodes__artifacts`
@@ -78,11 +79,12 @@ def run_summary(run: Run) -> dict:
         for node in run.nodes.all()
         if node.reused_from_id is None
         for artifact in node.artifacts.all()
+        if artifact.party == viewer
     )
     return _run_fields(run) | {
         "nodes": None,
         "comm_bytes": sent,
-        "output_bytes": stored,
+        "output_bytes": stored if viewer else None,
         "started_by": run.created_by.get_username() if run.created_by else "",
     }
 
@@ -90,16 +92,17 @@ def run_summary(run: Run) -> dict:
 def run_state(run: Run, viewer: str | None = None) -> dict:
     """The run with its nodes as users of party `viewer` may see them (None: public view)."""
     nodes = list(run.nodes.select_related("reused_from").order_by("position"))
-    sizes = output_bytes(nodes)
+    sizes = output_bytes(nodes, viewer)
+    stored = sum(
+        count
+        for node in nodes
+        if node.reused_from_id is None
+        for count in sizes.get(node.pk, {}).values()
+    )
     return _run_fields(run) | {
         "message": run_message(run, viewer),
         "nodes": [node_state(node, viewer, sizes.get(_origin_id(node))) for node in nodes],
-        "output_bytes": sum(
-            count
-            for node in nodes
-            if node.reused_from_id is None
-            for count in sizes.get(node.pk, {}).values()
-        ),
+        "output_bytes": stored if viewer else None,
     }
 
 
@@ -108,11 +111,17 @@ def _origin_id(node: NodeRun) -> int:
     return node.reused_from_id or node.pk
 
 
-def output_bytes(nodes: list[NodeRun]) -> dict[int, dict[str, int]]:
-    """Bytes on disk of each node run's outputs, per owning party, in one query (outputs
-    removed by the retention policy no longer count)."""
+def output_bytes(nodes: list[NodeRun], viewer: str | None) -> dict[int, dict[str, int]]:
+    """Bytes on disk of each node run's outputs held by party `viewer` ({party: bytes}), in
+    one query (outputs removed by the retention policy no longer count).
+
+    Only the viewer's own: a file's size says something about its content (alice's full
+    evaluation report has one curve point per distinct score, bob's copy aggregates of k
+    rows), and each party's files are its own. The public view (None) has none."""
+    if not viewer:
+        return {}
     rows = (
-        Artifact.objects.filter(node_run_id__in={_origin_id(node) for node in nodes})
+        Artifact.objects.filter(node_run_id__in={_origin_id(node) for node in nodes}, party=viewer)
         .values("node_run_id", "party")
         .annotate(total=Sum("size_bytes"))
     )

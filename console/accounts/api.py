@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from console.accounts import login_sessions, people
+from console.accounts.permissions import RoleAndScope
 from console.accounts.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -24,6 +26,7 @@ from console.accounts.serializers import (
     PersonUpdateSerializer,
 )
 from console.accounts.services import create_token, revoke_token, tokens_of
+from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
 
 
@@ -37,6 +40,8 @@ class Me(APIView):
 
 class Tokens(APIView):
     own_account = True
+    # Issuing a token from a browser session needs a recent password (hardening).
+    permission_classes = [IsAuthenticated, RoleAndScope, RecentAuthentication]
 
     @extend_schema(
         summary="My API tokens (never their keys)",

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from console.accounts import signals  # noqa: F401 - connects the login audit receivers
+        from console.accounts import lockout, signals  # noqa: F401 - connect audit receivers

@@ -12,6 +12,7 @@ import time
 
 from django import forms
 from django.contrib.auth import login as auth_login
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from console.accounts.models import Passkey, User
+from console.accounts.tokens import node_is_disabled
 from console.accounts.twofactor import has_two_factor, throttle_wait, verify_code
 from console.audit.log import Action, Outcome, record
 
@@ -40,7 +42,30 @@ class CodeForm(forms.Form):
     )
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, saying why the right password of a disabled node's user fails."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            user = self._user_with_these_credentials()
+            if user is not None and node_is_disabled(user):
+                raise forms.ValidationError(
+                    f"Your node “{user.node}” is disabled: its users cannot sign in. "
+                    "Ask the platform admin.",
+                    code="node_disabled",
+                ) from None
+            raise
+
+    def _user_with_these_credentials(self):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        user = User._default_manager.filter(username=username).first()
+        return user if user is not None and password and user.check_password(password) else None
+
+
 class PasswordStepLoginView(LoginView):
+    form_class = SignInForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 

@@ -25,6 +25,8 @@ class PersonSerializer(serializers.ModelSerializer):
     """A user as their node's admins see them (never the password hash)."""
 
     node = NodeRefSerializer(read_only=True, allow_null=True)
+    # Not an EmailField: users created without an address have "" (the schema must allow it).
+    email = serializers.CharField(read_only=True, help_text="Email address; empty when unset.")
 
     class Meta:
         model = User

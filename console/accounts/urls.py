@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/code/", login_views.code_step, name="login-code"),
     path("login/passkey/options/", passkey_views.sign_in_options, name="login-passkey-options"),
     path("login/passkey/", passkey_views.sign_in, name="login-passkey"),
+    path("reauth/", views.reauth, name="reauth"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.account, name="account"),
     path("sessions/<int:pk>/revoke/", views.session_revoke, name="session-revoke"),

@@ -1,17 +1,21 @@
-"""Account pages: my account (password, sessions, API tokens, language) and people (node admins).
+"""Account pages: my account (password, sessions, API tokens, language), people (node admins)
+and re-authentication before sensitive actions.
 
 Login and logout are Django's views with our template. Every page reads and writes through the
 services of this app, which check who may do what.
 """
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,8 +30,13 @@ from console.accounts.forms import (
     TokenForm,
 )
 from console.accounts.services import create_token, revoke_token, tokens_of
+from console.accounts.sessions import mark_authenticated, require_recent_login
 from console.audit.log import Action, record
 from console.pages.errors import add_service_errors, error_text
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autofocus": True}))
 
 
 @login_required
@@ -61,6 +70,26 @@ def session_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def reauth(request: HttpRequest) -> HttpResponse:
+    """Ask for the password again before a sensitive action; back to `next` afterwards."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = "/"
+    form = ReauthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if request.user.check_password(form.cleaned_data["password"]):
+            mark_authenticated(request)
+            return redirect(next_url)
+        user_login_failed.send(
+            sender=__name__, credentials={"username": request.user.get_username()}, request=request
+        )
+        form.add_error("password", "That is not your password.")
+    return render(request, "accounts/reauth.html", {"form": form, "next": next_url})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_recent_login(unsafe_only=True)
 def tokens(request: HttpRequest) -> HttpResponse:
     """My API tokens: create one (its key is shown once, on this response only) or revoke."""
     form = TokenForm(request.POST or None)

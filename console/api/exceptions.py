@@ -3,23 +3,35 @@
 Field validation errors keep their per-field messages under `errors` and are summarised in
 `detail`, so clients can show one line and still highlight fields.
 
-Statuses: 400 invalid input (DRF's or Django's `ValidationError`, raised by the services),
-401 no or bad credentials (session and token clients alike), 403 not allowed, 404 unknown or
-not visible, 405 wrong method, 409 a change to an archived (read-only) project, and 500 (logged)
-for anything unexpected.
+Statuses: 400 invalid input (DRF's or Django's `ValidationError`, raised by the services;
+malformed or too deeply nested JSON; a pipeline refused by validation, with its `problems`),
+401 no or bad credentials (session and token clients alike), 403 not allowed (`not_editor`: a
+pipeline only its creator and editors change), 404 unknown or not visible, 405 wrong method,
+409 a change to an archived (read-only) project, or a run waiting for the approval of its
+disclosure plan (`approval_required` / `approval_rejected`, with `approvals`), 413 a body over
+DATA_UPLOAD_MAX_MEMORY_SIZE, 429 too many failed sign-ins or bad tokens (with the wait), and
+500 (logged) for anything unexpected.
+
+This is the one place where exceptions become responses: views and services raise (Django's,
+DRF's or workflows' exceptions) and never build error bodies themselves.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
+
+from workflows import ownership
+from workflows import services as workflow_services
+from workflows.disclosure.consent import ConsentMissing
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +43,46 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the object."
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than the limit of {limit:,} bytes.")
+
+
+class NotEditor(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "not_editor"
+
+
+class ApprovalNeeded(exceptions.APIException):
+    """409: the parties whose approval of the disclosure plan a run waits for (or who
+    rejected it); `approvals` lists them."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, missing: ConsentMissing, request) -> None:
+        from workflows.api.disclosure import ApprovalSerializer
+
+        code = "approval_rejected" if missing.rejected else "approval_required"
+        super().__init__(str(missing).capitalize() + ".", code)
+        context = {"request": request}
+        self.approvals = ApprovalSerializer(missing.approvals, many=True, context=context).data
+
+
+class InvalidPipeline(exceptions.APIException):
+    """A run refused by validation; `problems` lists each one, naming its node."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_pipeline"
+
+    def __init__(self, refused: workflow_services.RunRefused) -> None:
+        super().__init__(str(refused))
+        self.problems = [problem.to_dict() for problem in refused.problems]
 
 
 def _first_message(data) -> str:
@@ -53,10 +105,27 @@ def _code_of(exc: exceptions.APIException) -> str:
     return str(codes)
 
 
+def _from_workflows(exc: Exception, request) -> Exception:
+    """Translate the pipeline services' own exceptions into DRF's."""
+    if isinstance(exc, ownership.NotEditor):
+        return NotEditor(str(exc))
+    if isinstance(exc, ConsentMissing):
+        return ApprovalNeeded(exc, request)
+    if isinstance(exc, workflow_services.ProjectArchived):
+        return Conflict(str(exc), "project_archived")
+    if isinstance(exc, workflow_services.RunRefused):
+        return InvalidPipeline(exc)
+    return exc
+
+
 def _from_django(exc: Exception) -> Exception:
     """Translate Django's exceptions (raised by services and access helpers) into DRF's."""
     if isinstance(exc, Http404):
         return exceptions.NotFound(str(exc) or "Not found.")
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ValidationError(str(exc), "too_many_fields")
     if isinstance(exc, PermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
@@ -69,7 +138,7 @@ def _from_django(exc: Exception) -> Exception:
 
 
 def api_exception_handler(exc, context):
-    exc = _from_django(exc)
+    exc = _from_django(_from_workflows(exc, context.get("request")))
     response = exception_handler(exc, context)
     if response is None:
         # A bug, not a client error: keep the traceback in the log, answer in the API's shape.
@@ -83,6 +152,10 @@ def api_exception_handler(exc, context):
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc), "errors": exc.detail}
     else:
         body = {"detail": _first_message(exc.detail), "code": _code_of(exc)}
+    if isinstance(exc, InvalidPipeline):
+        body["problems"] = exc.problems
+    if isinstance(exc, ApprovalNeeded):
+        body["approvals"] = exc.approvals
     headers = dict(response.items())
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # DRF answers 403 when the first authenticator (session) offers no challenge; the

@@ -61,3 +61,29 @@ def events_visible_to(user) -> QuerySet[AuditEvent]:
     if getattr(user, "is_node_admin", False):
         return events.filter(Q(node=user.node) | Q(actor_node=user.node))
     return events.none()
+
+
+HIDDEN_TARGET = "(not visible to your node)"
+
+
+def hides_target(event: AuditEvent, user) -> bool:
+    """Whether `user` must not learn what `event` touched: a refused or failed attempt by
+    their node on another node's object (an outsider's 404 on a private dataset must not
+    reveal its name or owner in the outsider's own log)."""
+    return (
+        not user.is_superuser
+        and event.outcome != Outcome.SUCCESS
+        and event.node_id is not None
+        and event.node_id != getattr(user, "node_id", None)
+    )
+
+
+def as_shown_to(event: AuditEvent, user) -> AuditEvent:
+    """`event` with the touched object's name, id and owner blanked where `user` may not see
+    them (in memory only: the stored event keeps them for the owner's admins)."""
+    if hides_target(event, user):
+        event.target_repr = HIDDEN_TARGET
+        event.target_id = ""
+        event.node = None
+        event.detail = {key: value for key, value in event.detail.items() if key == "reason"}
+    return event

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from console.audit.forms import AuditFilterForm
-from console.audit.log import events_visible_to
+from console.audit.log import as_shown_to, events_visible_to
 
 PAGE_SIZE = 50
 
@@ -20,6 +20,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     events = form.filter(events_visible_to(user))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [as_shown_to(event, user) for event in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     context = {

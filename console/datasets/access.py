@@ -2,12 +2,18 @@
 
 - The owning node's users see everything: schema, preview rows, authorisations.
 - Users of another node see a dataset's schema and column roles only while it is authorised
-  (not revoked) to a project their node belongs to; never rows, never its storage path.
+  (not revoked) to a project their node belongs to; never rows, never its storage path. Its
+  null counts are counts of the owner's rows: they see them only as aggregates may leave their
+  owner (the dataset has at least k rows, `PRIVPAD_DISCLOSURE_MIN_ROWS`), and never for a
+  column that is protected (`columns_for`).
 - Everyone else gets 404, exactly as if the dataset did not exist; such attempts are audited.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -25,6 +31,21 @@ def datasets_visible_to(user) -> QuerySet[Dataset]:
         authorizations__project__memberships__node_id=user.node_id,
     )
     return datasets.filter(Q(node_id=user.node_id) | shared).distinct()
+
+
+def columns_for(dataset: Dataset, node_id: int | None, roles: Iterable[dict]) -> list[dict]:
+    """The dataset's columns as users of node `node_id` may read them: every null count for
+    the owner; for another node, a column's null count only if the column is usable (not
+    protected) in one of `roles` (the column roles of the authorisations it sees) and the
+    dataset has at least k rows, else None."""
+    if dataset.node_id == node_id:
+        return dataset.columns
+    usable = {name for mapping in roles for name, role in mapping.items() if role != "protected"}
+    enough = (dataset.row_count or 0) >= settings.PRIVPAD_DISCLOSURE_MIN_ROWS
+    return [
+        column | {"nulls": column.get("nulls") if enough and column["name"] in usable else None}
+        for column in dataset.columns
+    ]
 
 
 def active_authorizations(dataset: Dataset) -> QuerySet[Authorization]:

@@ -19,12 +19,13 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
 from console.audit.log import Action, Outcome, record
 from console.datasets import services
@@ -43,6 +44,7 @@ from console.datasets.serializers import (
 from console.datasets.uploads import UPLOAD_FIELD
 from console.projects.access import get_project_for_user
 from console.projects.models import ProjectMember
+from workflows.api.fields import query_id
 
 
 def _with_authorizations(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
@@ -94,6 +96,8 @@ class DatasetListCreate(generics.ListCreateAPIView):
 
 
 class DatasetDetail(APIView):
+    permission_classes = [IsAuthenticated, RecentAuthentication]
+
     @extend_schema(
         summary="Read a dataset: schema (and, for the owner, file facts and authorisations)",
         responses={200: DatasetSerializer, **errors(404)},
@@ -103,7 +107,8 @@ class DatasetDetail(APIView):
 
     @extend_schema(
         summary="Delete a dataset of my node, its file and its authorisations",
-        responses={204: None, **errors(404)},
+        description="Session clients need a recent sign-in (403 reauthentication_required).",
+        responses={204: None, **errors(403, 404)},
     )
     def delete(self, request: Request, pk: int) -> Response:
         services.delete_dataset(request, get_dataset_for_owner(request, pk))
@@ -149,12 +154,7 @@ def authorizations_visible_to(user) -> QuerySet[Authorization]:
 
 
 def _id_filter(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if not value.isdigit():
-        raise ValidationError({name: f"'{value}' is not a {name} id."}, code="invalid")
-    return int(value)
+    return query_id(request.query_params, name)
 
 
 ID_FILTERS = [
@@ -248,9 +248,11 @@ class AuthorizationVersions(APIView):
         responses={201: AuthorizationSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
+        # Who may do this is settled before the body is read: others get 404, not 400.
+        authorization = get_authorization_for_user(request, pk)
+        get_dataset_for_owner(request, authorization.dataset_id)
         body = RoleVersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        authorization = get_authorization_for_user(request, pk)
         new = services.update_column_roles(
             request, authorization, body.validated_data["column_roles"]
         )

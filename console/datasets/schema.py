@@ -57,6 +57,7 @@ NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
 # Cells per pandas chunk: bounds memory whatever the width of the table.
 DEFAULT_CHUNK_CELLS = 1_000_000
+DEFAULT_MAX_COLUMNS = 2000
 BLOCK_SIZE = 1 << 20
 SNIFF_BYTES = 1 << 16
 GBK_SAMPLE_BYTES = 1 << 20
@@ -112,11 +113,22 @@ class CsvProfile:
         return [column.name for column in self.columns]
 
 
-def profile_csv(path: str | Path, *, chunk_cells: int | None = None) -> CsvProfile:
-    """Validate the CSV at `path` and return its schema; raise `CsvError` naming the problem."""
+def profile_csv(
+    path: str | Path, *, chunk_cells: int | None = None, max_columns: int = DEFAULT_MAX_COLUMNS
+) -> CsvProfile:
+    """Validate the CSV at `path` and return its schema; raise `CsvError` naming the problem.
+
+    A file wider than `max_columns` is refused: every page, preview and schema of a dataset
+    grows with its width, and nothing PrivPad computes needs thousands of columns.
+    """
     path = Path(path)
     structure = scan_structure(path)
     width = len(structure.header)
+    if width > max_columns:
+        raise CsvError(
+            f"The file has {width:,} columns; at most {max_columns:,} are accepted. Keep the "
+            "columns the project needs and upload that."
+        )
     chunk_rows = max(1, (chunk_cells or DEFAULT_CHUNK_CELLS) // width)
     kinds, nulls, rows, chunks = _profile_chunks(
         path, structure.encoding, structure.delimiter, width, chunk_rows
@@ -411,10 +423,16 @@ def _profile_chunks(
     nulls = [0] * width
     rows = chunks = 0
     options = pandas_read_options(encoding, delimiter)
-    reader = pd.read_csv(
-        path, header=0, names=list(range(width)), index_col=False, chunksize=chunk_rows, **options
-    )
     try:
+        # Opening the reader parses the first chunk already: it belongs inside the `try`.
+        reader = pd.read_csv(
+            path,
+            header=0,
+            names=list(range(width)),
+            index_col=False,
+            chunksize=chunk_rows,
+            **options,
+        )
         with reader:
             for chunk in reader:
                 rows += len(chunk)
@@ -426,8 +444,20 @@ def _profile_chunks(
                     kinds[index] = merge_kinds(kinds[index], kind)
                     nulls[index] += null_count
     except (pd.errors.ParserError, ValueError) as error:
-        raise CsvError(f"The file is not valid CSV: {error}".strip()) from None
+        raise CsvError(_parser_message(error)) from None
     return kinds, nulls, rows, chunks
+
+
+def _parser_message(error: Exception) -> str:
+    text = str(error)
+    found = re.search(r"EOF inside string starting at row (\d+)", text)
+    if found:
+        # pandas counts records from 0, the header included: record N starts on line N + 1.
+        return (
+            f"A quoted field that starts on line {int(found.group(1)) + 1} is never closed: "
+            'a quote (") opens it and the file ends before the closing quote. Check the quotes.'
+        )
+    return f"The file is not valid CSV: {text}".strip()
 
 
 def kind_of(dtype) -> str:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from console.datasets.access import columns_for
 from console.datasets.models import Authorization, Dataset
 from console.datasets.role_suggestions import role_warnings
 from console.nodes.serializers import NodeRefSerializer
 from console.projects.serializers import ColumnSerializer
+from workflows.api.fields import IdField, StrictCharField
 
 
 def _viewer_node_id(context: dict) -> int | None:
@@ -54,7 +56,9 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         read_only=True, help_text="1, then one more each time the column roles are edited."
     )
     supersedes = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The version this one replaced (null for version 1)."
+        read_only=True,
+        allow_null=True,
+        help_text="The version this one replaced (null for version 1).",
     )
     superseded_by = serializers.SerializerMethodField(
         help_text="The version that replaced this one (null while active or when revoked)."
@@ -193,6 +197,9 @@ class DatasetSerializer(serializers.ModelSerializer):
         if not data["is_owner"]:
             for name in OWNER_ONLY_FIELDS:
                 data[name] = None
+            roles = [authorization["column_roles"] for authorization in data["authorizations"]]
+            columns = columns_for(dataset, _viewer_node_id(self.context), roles)
+            data["columns"] = ColumnSerializer(columns, many=True).data
         return data
 
 
@@ -202,8 +209,8 @@ class DatasetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         help_text="CSV with a header row, UTF-8 (with or without BOM) or GBK."
     )
-    name = serializers.CharField(max_length=120, help_text="Unique within your node.")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=120, help_text="Unique within your node.")
+    description = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class PreviewSerializer(serializers.Serializer):
@@ -217,10 +224,10 @@ class PreviewSerializer(serializers.Serializer):
 
 
 class AuthorizationCreateSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField(help_text="A dataset of your node.")
-    project = serializers.IntegerField(help_text="An active project your node belongs to.")
+    dataset = IdField(help_text="A dataset of your node.")
+    project = IdField(help_text="An active project your node belongs to.")
     column_roles = serializers.DictField(
-        child=serializers.CharField(),
+        child=StrictCharField(max_length=32),
         required=False,
         default=dict,
         help_text="Role by column name, one of: "

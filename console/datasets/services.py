@@ -47,6 +47,7 @@ from console.datasets.schema import CsvError, pandas_read_options, profile_csv, 
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
 from workflows import revocation
+from workflows.erasure import Forgotten, forget_dataset
 from workflows.tabular.convert import ConversionError, convert_csv, table_path
 from workflows.tabular.files import TableColumn, stored_metadata
 
@@ -201,7 +202,7 @@ def _stage(uploaded_file) -> Path:
 
 def _profile(path: Path):
     try:
-        return profile_csv(path)
+        return profile_csv(path, max_columns=settings.PRIVPAD_DATASET_MAX_COLUMNS)
     except CsvError as error:
         raise field_error("file", str(error), "invalid_csv") from None
 
@@ -305,8 +306,12 @@ def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None
 # --- Delete and preview ---------------------------------------------------------------------
 
 
-def delete_dataset(request, dataset: Dataset) -> None:
-    """Remove the dataset's row (its authorisations go with it) and its file; owner only."""
+def delete_dataset(request, dataset: Dataset) -> Forgotten:
+    """Remove the dataset's row (its authorisations go with it), its file and the row-level
+    tables runs derived from it at its node (`workflows.erasure`); owner only.
+
+    Returns what went and what was kept (models and reports derived from it), also audited.
+    """
     ensure_may_change(request.user, "delete datasets")
     dataset = get_dataset_for_owner(request, dataset.pk)
     path = dataset.path
@@ -325,7 +330,17 @@ def delete_dataset(request, dataset: Dataset) -> None:
     parked.unlink(missing_ok=True)
     dataset.table_path.unlink(missing_ok=True)
     dataset.pk = dataset_id
-    record(request, Action.DELETE, target=dataset, node=dataset.node, file_found=had_file)
+    forgotten = forget_dataset(dataset_id, dataset.node_id)
+    record(
+        request,
+        Action.DELETE,
+        target=dataset,
+        node=dataset.node,
+        file_found=had_file,
+        derived_files_deleted=forgotten.deleted_files,
+        derived_outputs_kept=forgotten.kept[:50],
+    )
+    return forgotten
 
 
 def preview(request, dataset: Dataset, limit: int | None = None) -> dict:

@@ -16,11 +16,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from console.accounts.sessions import require_recent_login
 from console.datasets import policies, services
 from console.datasets.access import (
     active_authorizations,
+    columns_for,
     datasets_visible_to,
     get_dataset_for_owner,
     get_dataset_for_user,
@@ -128,6 +131,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             project__memberships__node_id=request.user.node_id
         )
         context["authorizations"] = [with_roles(a) for a in mine]
+        # Shown, never saved: the schema with only the null counts this node may read.
+        dataset.columns = columns_for(dataset, request.user.node_id, [a.column_roles for a in mine])
     return render(request, "datasets/detail.html", context)
 
 
@@ -259,18 +264,33 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "datasets/preview.html", {"dataset": dataset, "preview": rows})
 
 
+def deleted_message(name: str, forgotten) -> str:
+    message = _("Dataset “%(name)s” deleted") % {"name": name}
+    if forgotten.deleted_files:
+        message += _(", with %(count)s table(s) runs had derived from it") % {
+            "count": forgotten.deleted_files
+        }
+    if forgotten.kept:
+        message += _(
+            ". Kept %(count)s model or report output(s) derived from it "
+            "(aggregates, no rows): delete their runs to remove them"
+        ) % {"count": len(forgotten.kept)}
+    return message + pgettext("the end of a sentence", ".")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@require_recent_login
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     dataset: Dataset = get_dataset_for_owner(request, pk)
     if request.method == "POST":
         name = dataset.name
         try:
-            services.delete_dataset(request, dataset)
+            forgotten = services.delete_dataset(request, dataset)
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect("datasets:detail", pk=pk)
-        messages.success(request, _("Dataset “%(name)s” deleted.") % {"name": name})
+        messages.success(request, deleted_message(name, forgotten))
         return redirect("datasets:list")
     shared_with = active_authorizations(dataset)
     return render(request, "datasets/delete.html", {"dataset": dataset, "shared_with": shared_with})

@@ -25,7 +25,13 @@ from console.projects.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
 )
-from console.projects.services import add_member, create_project, remove_member, update_project
+from console.projects.services import (
+    add_member,
+    create_project,
+    ensure_owner,
+    remove_member,
+    update_project,
+)
 
 NODE_NAME = OpenApiParameter(
     "node_name", str, OpenApiParameter.PATH, description="Name of the member node."
@@ -81,6 +87,7 @@ class ProjectDetail(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         project = get_project_for_user(request, pk)
+        ensure_owner(request, project)  # refuse before judging the body
         serializer = ProjectUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         update_project(request, project, **serializer.validated_data)
@@ -104,6 +111,7 @@ class ProjectMembers(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         project = get_project_for_user(request, pk)
+        ensure_owner(request, project)  # a member who may not add nodes learns nothing more
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = add_member(request, project, serializer.validated_data["node"])

@@ -9,9 +9,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from console.datasets.access import columns_for
 from console.datasets.models import Authorization
 from console.nodes.serializers import NodeRefSerializer
 from console.projects.models import Project, ProjectMember
+from workflows.api.fields import StrictCharField
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -43,7 +45,11 @@ class ProjectMemberSerializer(serializers.ModelSerializer):
 class ColumnSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
-    nulls = serializers.IntegerField()
+    nulls = serializers.IntegerField(
+        allow_null=True,
+        help_text="Missing values; null for another node's protected column or a dataset of "
+        "fewer than k rows.",
+    )
 
 
 class ProjectDatasetSerializer(serializers.ModelSerializer):
@@ -71,6 +77,14 @@ class ProjectDatasetSerializer(serializers.ModelSerializer):
             "authorized_at",
         ]
 
+    def to_representation(self, authorization: Authorization) -> dict:
+        data = super().to_representation(authorization)
+        user = getattr(self.context.get("request"), "user", None)
+        node_id = getattr(user, "node_id", None)
+        columns = columns_for(authorization.dataset, node_id, [authorization.column_roles])
+        data["columns"] = ColumnSerializer(columns, many=True).data
+        return data
+
 
 class ProjectDetailSerializer(ProjectSerializer):
     """A project with its members and, for member nodes, its authorised datasets.
@@ -95,19 +109,19 @@ class ProjectDetailSerializer(ProjectSerializer):
         authorizations = project.authorizations.filter(revoked_at__isnull=True).select_related(
             "dataset__node"
         )
-        return ProjectDatasetSerializer(authorizations, many=True).data
+        return ProjectDatasetSerializer(authorizations, many=True, context=self.context).data
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
     """PATCH body: any of name, description, status; unknown keys are refused, not ignored."""
 
-    name = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    name = StrictCharField(max_length=120, required=False)
+    description = StrictCharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=Project.Status.choices, required=False)
 
     def validate(self, attrs: dict) -> dict:

@@ -118,6 +118,9 @@ def _main_pages_at(page, base: str, world: dict, width: int) -> None:
             report = page.get_by_role("link", name=f"Report of run #{world['run'].pk}")
             expect(report).to_be_visible()
     report_html = page.request.get(f"{base}/api/v1/runs/{world['run'].pk}/report/").text()
+    # A blank document first: written into a console page, the report would live under that
+    # page's Content-Security-Policy (its nonce), not under the report's own, as when opened.
+    page.goto("about:blank")
     page.set_content(report_html)
     page.wait_for_timeout(500)
     shoot(page, "report", width)

@@ -35,11 +35,13 @@ def test_rows_name_the_starter_and_total_the_bytes_sent(
     assert rows[1]["started_by"] == "alice_admin"
     assert rows[0]["started_by"] == ""
     assert rows[0]["comm_bytes"] == 0, rows[0]
-    # Stored bytes: the outputs each run computed itself (the reused split's files are the
-    # first run's).
-    computed = Artifact.objects.filter(node_run__run=first)
+    # Stored bytes: bob's outputs each run computed itself (the reused split's files are the
+    # first run's; alice's files' sizes are hers).
+    computed = Artifact.objects.filter(node_run__run=first, party="bob")
     assert rows[1]["output_bytes"] == sum(a.size_bytes for a in computed) > 0
-    own = Artifact.objects.filter(node_run__run=second, node_run__reused_from__isnull=True)
+    own = Artifact.objects.filter(
+        node_run__run=second, node_run__reused_from__isnull=True, party="bob"
+    )
     assert rows[0]["output_bytes"] == sum(a.size_bytes for a in own)
     assert all(row["nodes"] is None for row in rows)
     assert rows[1]["status"] == "succeeded"

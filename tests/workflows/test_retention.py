@@ -82,10 +82,10 @@ def test_the_command_prunes_every_pipeline_and_says_what_went(credit_pipeline, t
 
 def test_run_state_gives_output_bytes_per_node_and_party(credit_pipeline, three_runs):
     run = three_runs[-1]
-    body = state.run_state(run)
+    body = state.run_state(run, "alice")
     nodes = {node["node"]: node for node in body["nodes"]}
     read = Artifact.objects.get(node_run__run=run, node_run__node_id="read")
     assert nodes["read"]["output_bytes"] == {"alice": read.size_bytes}
     assert nodes["read"]["output_bytes"]["alice"] > 0
-    total = sum(a.size_bytes for a in Artifact.objects.filter(node_run__run=run))
+    total = sum(a.size_bytes for a in Artifact.objects.filter(node_run__run=run, party="alice"))
     assert body["output_bytes"] == total

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from workflows import ownership
+from workflows.api.fields import IdField, JSONObjectField, StrictCharField
 from workflows.graph import Scope
 from workflows.models import Artifact, Pipeline
 from workflows.starters import STARTERS
@@ -44,10 +45,10 @@ class PipelineEditorsSerializer(serializers.Serializer):
 
 
 class PipelineCreateSerializer(serializers.Serializer):
-    project = serializers.IntegerField(min_value=1)
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    graph = serializers.JSONField(required=False, default=dict)
+    project = IdField()
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(required=False, allow_blank=True, default="")
+    graph = JSONObjectField(required=False, default=dict)
     template = serializers.ChoiceField(choices=list(STARTERS), required=False)
 
     def validate(self, attrs: dict) -> dict:
@@ -57,19 +58,19 @@ class PipelineCreateSerializer(serializers.Serializer):
 
 
 class PipelineUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    graph = serializers.JSONField(required=False)
+    name = StrictCharField(max_length=120, required=False)
+    description = StrictCharField(required=False, allow_blank=True)
+    graph = JSONObjectField(required=False)
 
 
 class PipelineImportSerializer(serializers.Serializer):
-    project = serializers.IntegerField(min_value=1)
-    document = serializers.JSONField()
+    project = IdField()
+    document = JSONObjectField()
 
 
 class RunCreateSerializer(serializers.Serializer):
     scope = serializers.ChoiceField(choices=[s.value for s in Scope], default=Scope.ALL.value)
-    node = serializers.CharField(required=False, allow_blank=True, default="")
+    node = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
     reuse = serializers.BooleanField(default=False)
 
     def validate(self, attrs: dict) -> dict:

@@ -5,6 +5,8 @@ as if it did not exist); only its creator and editors change, rename or delete (
 (`workflows.ownership`: 403 `not_editor` for others); changes to an archived project's
 pipelines answer 409. An artifact is visible and downloadable only to users of the node that
 holds it. Messages of failed nodes are shown per party (`workflows.redaction`).
+Errors are raised, never answered here: the console's API exception handler turns them
+into `{"detail", "code"}` (with `problems` or `approvals` where they apply).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import mimetypes
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -29,6 +32,7 @@ from workflows.api.disclosure import (
     ValidationResultSerializer,
     plan_body,
 )
+from workflows.api.fields import query_id
 from workflows.api.serializers import (
     ArtifactSerializer,
     PipelineCreateSerializer,
@@ -40,7 +44,6 @@ from workflows.api.serializers import (
 )
 from workflows.changes import graph_changes
 from workflows.components import registry
-from workflows.disclosure.consent import ConsentMissing
 from workflows.downloads import UnencodableCSV, csv_encoding, file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
@@ -53,6 +56,7 @@ from workflows.starters import STARTERS
 from workflows.tabular.export import csv_name
 
 OBJECT = OpenApiTypes.OBJECT
+OBJECTS = build_array_type(build_basic_type(OpenApiTypes.OBJECT))
 ERRORS = {
     400: OpenApiResponse(description="Invalid input"),
     401: OpenApiResponse(description="Not authenticated"),
@@ -61,32 +65,10 @@ ERRORS = {
 }
 
 
-class Archived(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The project is archived: its pipelines are read-only."
-    default_code = "project_archived"
-
-
-class NotEditor(APIException):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_detail = "Only the pipeline's creator and its editors may change it."
-    default_code = "not_editor"
-
-
-def _writable(request: Request, project_id) -> None:
-    try:
-        services.writable_project(request, project_id)
-    except services.ProjectArchived as error:
-        raise Archived(str(error)) from error
-
-
 def _editable(request: Request, pipeline: Pipeline, action: str) -> None:
     """The project is active and the user may change this pipeline (else 409 / 403)."""
-    _writable(request, pipeline.project_id)
-    try:
-        ownership.ensure_editor(request.user, pipeline, action)
-    except ownership.NotEditor as error:
-        raise NotEditor(str(error)) from error
+    services.writable_project(request, pipeline.project_id)
+    ownership.ensure_editor(request.user, pipeline, action)
 
 
 class ComponentCatalogue(APIView):
@@ -107,13 +89,14 @@ class PipelineTemplates(APIView):
                 "features left out, no label).",
             )
         ],
-        responses=OBJECT,
+        responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         templates = [starter.to_dict() for starter in STARTERS.values()]
         project = request.query_params.get("project")
         if project not in (None, ""):
-            _writable(request, project)  # 404 for other nodes, 409 when archived
+            # 404 for other nodes' projects and for anything not an id, 409 when archived.
+            services.writable_project(request, project)
             for template in templates:
                 template["notes"] = services.template_notes(int(project), template["key"])
         return Response({"templates": templates})
@@ -125,9 +108,9 @@ class PipelineListCreate(APIView):
     )
     def get(self, request: Request) -> Response:
         pipelines = services.pipelines_for(request.user)
-        project = request.query_params.get("project")
-        if project and project.isdigit():
-            pipelines = pipelines.filter(project_id=int(project))
+        project = query_id(request.query_params, "project")
+        if project is not None:
+            pipelines = pipelines.filter(project_id=project)
         return Response(PipelineSerializer(pipelines, many=True, context={"request": request}).data)
 
     @extend_schema(
@@ -139,7 +122,7 @@ class PipelineListCreate(APIView):
         serializer = PipelineCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        _writable(request, data["project"])
+        services.writable_project(request, data["project"])
         if data.get("template"):
             graph = services.template_graph(data["project"], data["template"])
         else:
@@ -226,11 +209,8 @@ class PipelineEditors(APIView):
     )
     def put(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
-        _writable(request, pipeline.project_id)
-        try:
-            ownership.ensure_may_choose_editors(request.user, pipeline)
-        except ownership.NotEditor as error:
-            raise NotEditor(str(error)) from error
+        services.writable_project(request, pipeline.project_id)
+        ownership.ensure_may_choose_editors(request.user, pipeline)
         serializer = PipelineEditorsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         names = list(dict.fromkeys(serializer.validated_data["editors"]))
@@ -274,7 +254,7 @@ class PipelineImport(APIView):
     def post(self, request: Request) -> Response:
         serializer = PipelineImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        _writable(request, serializer.validated_data["project"])
+        services.writable_project(request, serializer.validated_data["project"])
         fields = services.read_document(serializer.validated_data["document"])
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
@@ -313,13 +293,14 @@ class PipelineRuns(APIView):
     @extend_schema(
         summary="Runs of a pipeline, newest first (no nodes; bytes sent and stored, who "
         "started it)",
-        responses={200: OBJECT, **ERRORS},
+        responses={200: OBJECTS, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = services.get_pipeline(request, pk)
         runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
         runs = runs[:100]
-        return Response([state.run_summary(run) for run in runs])
+        viewer = viewer_party(request.user)
+        return Response([state.run_summary(run, viewer) for run in runs])
 
     @extend_schema(
         summary="Run a pipeline (all, one node, a node and downstream, or upstream of a node)",
@@ -331,29 +312,8 @@ class PipelineRuns(APIView):
         serializer = RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            run = services.start_run(request, pipeline, data["scope"], data["node"], data["reuse"])
-        except services.ProjectArchived as error:
-            raise Archived(str(error)) from error
-        except services.RunRefused as refused:
-            body = {
-                "detail": str(refused),
-                "code": "invalid_pipeline",
-                "problems": [problem.to_dict() for problem in refused.problems],
-            }
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        except ConsentMissing as missing:
-            return Response(_consent_body(request, missing), status=status.HTTP_409_CONFLICT)
+        run = services.start_run(request, pipeline, data["scope"], data["node"], data["reuse"])
         return Response(_run_body(request, run), status=status.HTTP_201_CREATED)
-
-
-def _consent_body(request: Request, missing: ConsentMissing) -> dict:
-    """409: the parties whose approval the run waits for (or who rejected the plan)."""
-    from workflows.api.disclosure import ApprovalSerializer
-
-    code = "approval_rejected" if missing.rejected else "approval_required"
-    approvals = ApprovalSerializer(missing.approvals, many=True, context={"request": request})
-    return {"detail": str(missing).capitalize() + ".", "code": code, "approvals": approvals.data}
 
 
 def _run_body(request: Request, run) -> dict:
@@ -407,19 +367,20 @@ class RunList(APIView):
         summary="Runs across pipelines, newest first (at most 200): every run of my node's "
         "projects (a platform admin: every run, metadata only)",
         parameters=RUN_FILTERS,
-        responses={200: OBJECT, **ERRORS},
+        responses={200: OBJECTS, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         form = RunFilter(request.query_params, runs_listed_for(request.user))
         if not form.is_valid():
             raise InvalidFilter("Invalid filter: " + "; ".join(form.problems()))
         runs = form.filtered().prefetch_related("nodes")[:RUN_LIST_LIMIT]
-        return Response([_listed_run(run) for run in runs])
+        viewer = viewer_party(request.user)
+        return Response([_listed_run(run, viewer) for run in runs])
 
 
-def _listed_run(run) -> dict:
+def _listed_run(run, viewer: str | None) -> dict:
     pipeline = run.pipeline
-    return state.run_summary(run) | {
+    return state.run_summary(run, viewer) | {
         "pipeline_name": pipeline.name,
         "project": pipeline.project_id,
         "project_name": pipeline.project.name,
@@ -462,7 +423,7 @@ class RunCancel(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         run = services.get_run(request, pk)
-        _writable(request, run.pipeline.project_id)
+        services.writable_project(request, run.pipeline.project_id)
         return Response(_run_body(request, services.cancel_run(request, run)))
 
 

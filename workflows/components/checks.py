@@ -43,7 +43,18 @@ SCALED_LIMIT = 10.0  # standardised or min-max scaled features stay well inside 
 
 class CheckFailed(Exception):
     """A component refused its inputs or its own result; the message is for people (what is
-    wrong, then how to fix it) and names columns and parties, never data values."""
+    wrong, then how to fix it) and names columns and parties, never data values.
+
+    `public`: what parties other than the failing one read when that differs from the message
+    (a refusal at a party that counts its rows, e.g. its predictions: the count is that
+    party's alone; see `workflows.redaction`). The message itself by default."""
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = message if public is None else public
+
+    def __reduce__(self):
+        return CheckFailed, (str(self), self.public)
 
 
 def not_scaled(values: np.ndarray, names: Sequence[str]) -> list[str]:
@@ -129,8 +140,10 @@ def check_predictions(
     total = scores.size
     broken = int(np.count_nonzero(~np.isfinite(scores)))
     if broken:
+        # Counts only for the receiver: the predictions are its alone.
         raise CheckFailed(
-            f"{broken} of {total} predictions at {party} are not numbers. Fix: {fix}."
+            f"{broken} of {total} predictions at {party} are not numbers. Fix: {fix}.",
+            public=f"some predictions at {party} are not numbers. Fix: {fix}.",
         )
     if reg_type != "logistic":
         return None
@@ -140,10 +153,13 @@ def check_predictions(
         low, high = -PROBABILITY_SLACK, 1 + PROBABILITY_SLACK
     outside = int(np.count_nonzero((scores < low) | (scores > high)))
     if outside:
+        why = (
+            "lie outside [0, 1], which a logistic model cannot output: the fixed-point "
+            f"arithmetic overflowed (values too large for the secure encoding). Fix: {fix}."
+        )
         raise CheckFailed(
-            f"{outside} of {total} predictions at {party} lie outside [0, 1], which a logistic "
-            "model cannot output: the fixed-point arithmetic overflowed (values too large for "
-            f"the secure encoding). Fix: {fix}."
+            f"{outside} of {total} predictions at {party} {why}",
+            public=f"some predictions at {party} {why}",
         )
     if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
         # No count: a warning is seen by every project party, the predictions by one.

@@ -287,7 +287,7 @@ class ColumnsParam(Param):
         }
 
     def clean(self, value: Any, env: ParamEnv) -> list[str] | str:
-        names = _as_list(self, value) if self.multiple else _single_name(self, value)
+        names = _as_names(self, value) if self.multiple else _single_name(self, value)
         if len(set(names)) != len(names):
             raise self.fail("a column is picked twice")
         if len(names) < self.min_count:
@@ -338,6 +338,14 @@ def _as_list(param: Param, value: Any) -> list:
     if not isinstance(value, list):
         raise param.fail(f"{value!r} is not a list")
     return value
+
+
+def _as_names(param: Param, value: Any) -> list[str]:
+    names = _as_list(param, value)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise param.fail(f"{name!r} is not a column name")
+    return names
 
 
 def _single_name(param: Param, value: Any) -> list[str]:

@@ -52,25 +52,46 @@ def test_the_schema_never_mentions_storage_paths(schema):
     assert "storage_root" not in text
 
 
-def test_the_schema_is_served_to_anyone(anon_client):
-    response = anon_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+def test_the_schema_is_served_to_signed_in_users(alice_client):
+    response = alice_client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert "/api/v1/projects/" in response.json()["paths"]
 
 
-def test_the_docs_reference_no_remote_host(anon_client):
-    response = anon_client.get("/api/docs/")
+def test_the_schema_and_docs_need_a_sign_in(anon_client):
+    response = anon_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    docs = anon_client.get("/api/docs/")
+    assert docs.status_code == 302
+    assert docs["Location"].startswith("/accounts/login/?next=/api/docs/")
+
+
+def test_a_setting_publishes_the_schema_and_docs(anon_client, settings):
+    settings.PRIVPAD_PUBLISH_API_SCHEMA = True
+    assert anon_client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code == 200
+    assert anon_client.get("/api/docs/").status_code == 200
+
+
+def test_the_docs_reference_no_remote_host(alice_client):
+    response = alice_client.get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "swagger-ui" in html
-    remote = re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}", html)
+    script = alice_client.get("/api/docs/?script").content.decode()
+    remote = re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}", html + script)
     assert remote == [], remote
     # Swagger UI's default validator badge would call validator.swagger.io from the browser.
-    assert '"validatorUrl": null' in html
+    assert '"validatorUrl": null' in script
 
 
-def test_the_docs_assets_are_local_static_files(anon_client):
-    html = anon_client.get("/api/docs/").content.decode()
+def test_the_docs_run_no_inline_script(alice_client):
+    html = alice_client.get("/api/docs/").content.decode()
+    assert re.findall(r"<script>", html) == []
+    assert '<script src="/api/docs/?script' in html
+
+
+def test_the_docs_assets_are_local_static_files(alice_client):
+    html = alice_client.get("/api/docs/").content.decode()
     assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets), html
     for asset in assets:

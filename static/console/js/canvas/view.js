@@ -147,6 +147,9 @@ function staticAttrs(node, component, height) {
 /** Create the X6 graph inside `container` and return the view API (see file comment). */
 export function createView({ container, model, readonly }) {
   registerShapes();
+  // X6's styles come from static/vendor/x6/x6.css: the CSP refuses the <style> it would add.
+  // (Its selection plugin adds one regardless; the browser blocks it, the file has its rules.)
+  X6.Config.autoInsertCSS = false;
   const graph = new X6.Graph({
     container,
     autoResize: true,

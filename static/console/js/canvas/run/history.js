@@ -22,7 +22,7 @@ function row(run, data, currentId) {
       el("span", { title: gettext("Started") }, whenText(run.started_at || run.created_at)),
       el("span", { title: gettext("Duration") }, running ? `${durationText(run.started_at)} so far` : durationText(run.started_at, run.finished_at)),
       el("span", { title: gettext("Bytes the parties sent each other") }, typeof run.comm_bytes === "number" ? `${formatBytes(run.comm_bytes)} sent` : ""),
-      el("span", { title: gettext("Bytes its outputs take on disk, all parties") }, typeof run.output_bytes === "number" ? format(gettext("%(size)s stored"), { size: formatBytes(run.output_bytes) }) : "")),
+      el("span", { title: gettext("Bytes its outputs held by your node take on disk") }, typeof run.output_bytes === "number" ? format(gettext("%(size)s stored"), { size: formatBytes(run.output_bytes) }) : "")),
     el("div", { className: "run-row-meta" },
       el("span", {}, scopeText(run)),
       el("span", {}, run.started_by ? format(gettext("by %(user)s"), { user: run.started_by }) : gettext("started by no user"))),
