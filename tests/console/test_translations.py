@@ -34,7 +34,8 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
 
 
 def read_po(path: Path) -> list[dict]:
-    """Entries of a .po file: msgid, msgid_plural, msgstr (list), flags; header left out."""
+    """Entries of a .po file: msgctxt, msgid, msgid_plural, msgstr (list), flags; header left
+    out."""
     entries, entry, field = [], None, None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
@@ -42,11 +43,19 @@ def read_po(path: Path) -> list[dict]:
                 entries.append(entry)
             entry = None
             continue
-        entry = entry or {"msgid": "", "msgid_plural": None, "msgstr": [], "flags": set()}
+        entry = entry or {
+            "msgctxt": None,
+            "msgid": "",
+            "msgid_plural": None,
+            "msgstr": [],
+            "flags": set(),
+        }
         if line.startswith("#,"):
             entry["flags"] |= {flag.strip() for flag in line[2:].split(",")}
         elif line.startswith("#"):
             continue
+        elif line.startswith("msgctxt "):
+            field, entry["msgctxt"] = "msgctxt", ast.literal_eval(line[8:])
         elif line.startswith("msgid_plural "):
             field, entry["msgid_plural"] = "msgid_plural", ast.literal_eval(line[13:])
         elif line.startswith("msgid "):
@@ -90,11 +99,17 @@ def test_the_compiled_catalogue_matches_the_po_file(domain):
         compiled = gettext.GNUTranslations(handle)._catalog
     expected = {}
     for entry in read_po(CATALOGUES / f"{domain}.po"):
+        # gettext keys an entry with a context as "context\x04msgid".
+        key = (
+            entry["msgid"]
+            if entry["msgctxt"] is None
+            else f"{entry['msgctxt']}\x04{entry['msgid']}"
+        )
         if entry["msgid_plural"] is None:
-            expected[entry["msgid"]] = entry["msgstr"][0]
+            expected[key] = entry["msgstr"][0]
         else:
             for index, text in enumerate(entry["msgstr"]):
-                expected[(entry["msgid"], index)] = text
+                expected[(key, index)] = text
     compiled = {key: value for key, value in compiled.items() if key != ""}
     assert compiled == expected, "run `make messages` (compilemessages) and commit the .mo"
 
