@@ -69,7 +69,7 @@ REPEAT = 5  # runs per kernel; the median is reported (this machine is shared an
 
 
 # ----- one party's side of a kernel run (the same code over either link) ---------------------
-def run_kernel(link, protocol: str, name: str, size: int) -> dict:
+def run_kernel(link, protocol: str, name: str, size: int, repeat: int = REPEAT) -> dict:
     cfg, fxp = RuntimeConfig(protocol=protocol), FixedPoint(18)
     triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
     ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
@@ -82,7 +82,7 @@ def run_kernel(link, protocol: str, name: str, size: int) -> dict:
         for i, v in enumerate(inputs)
     ]
     runs = []
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         _barrier(link)
         sent0, rounds0 = _sent(link), link.stats.rounds.get(link.party, 0)
         start, cpu0 = time.perf_counter(), time.process_time()
@@ -158,7 +158,8 @@ def party_main(spec_path: str) -> None:
             out = kkrt_party(link, spec["input"], spec["tmp"])
         else:
             for name, size in spec["kernels"]:
-                out[name] = run_kernel(link, spec["protocol"], name, size)
+                repeat = spec.get("repeat", REPEAT)
+                out[name] = run_kernel(link, spec["protocol"], name, size, repeat)
     finally:
         transport.close()
     out["peak_rss_mb"] = peak_rss_mb()
