@@ -15,6 +15,9 @@ certificates made here):
 - `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
   direction and peak resident memory per party.
 
+The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
+`benchmarks/spu_network.py`, which reuses this job.
+
     .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput]
         [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
 """
