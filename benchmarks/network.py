@@ -40,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from spu_network import kernel_inputs  # noqa: E402  (numpy only: SPU's side shares it)
 from wan_relay import Relay  # noqa: E402
 
 from core.comm import LocalLinkHub, run_spmd  # noqa: E402
@@ -77,9 +78,8 @@ def run_kernel(link, protocol: str, name: str, size: int, repeat: int = REPEAT) 
     triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
     ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
     kernel, arity = KERNELS[name]
-    rng = np.random.default_rng(1)
-    shape = (size, size) if name == "matmul" else (size,)
-    inputs = [rng.uniform(0.5, 4, shape) for _ in range(arity)]
+    inputs = kernel_inputs(name, size, arity)
+    shape = inputs[0].shape
     shares = [
         ctx.proto.share(fxp.encode(v) if link.rank == i else None, i, shape)
         for i, v in enumerate(inputs)

@@ -62,7 +62,7 @@ def spu_kernel(name: str):
 
 
 def kernel_inputs(name: str, size: int, arity: int) -> list[np.ndarray]:
-    """The kernel's plaintext inputs: the distribution and seed `network.run_kernel` uses."""
+    """The kernel's plaintext inputs, on both sides (`network.run_kernel` uses this too)."""
     rng = np.random.default_rng(1)
     shape = (size, size) if name == "matmul" else (size,)
     return [rng.uniform(0.5, 4, shape) for _ in range(arity)]
