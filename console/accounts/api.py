@@ -121,7 +121,9 @@ class People(APIView):
 
 
 class PersonDetail(APIView):
-    @extend_schema(summary="One user I manage", responses={200: PersonSerializer, **errors(404)})
+    @extend_schema(
+        summary="One user I manage", responses={200: PersonSerializer, **errors(403, 404)}
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(PersonSerializer(people.get_person(request, pk)).data)
 
