@@ -15,6 +15,9 @@ certificates made here):
 - `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
   direction and peak resident memory per party.
 
+The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
+`benchmarks/spu_network.py`, which reuses this job.
+
     .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput]
         [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
 """
@@ -37,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from spu_network import kernel_inputs  # noqa: E402  (numpy only: SPU's side shares it)
 from wan_relay import Relay  # noqa: E402
 
 from core.comm import LocalLinkHub, run_spmd  # noqa: E402
@@ -69,20 +73,19 @@ REPEAT = 5  # runs per kernel; the median is reported (this machine is shared an
 
 
 # ----- one party's side of a kernel run (the same code over either link) ---------------------
-def run_kernel(link, protocol: str, name: str, size: int) -> dict:
+def run_kernel(link, protocol: str, name: str, size: int, repeat: int = REPEAT) -> dict:
     cfg, fxp = RuntimeConfig(protocol=protocol), FixedPoint(18)
     triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
     ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
     kernel, arity = KERNELS[name]
-    rng = np.random.default_rng(1)
-    shape = (size, size) if name == "matmul" else (size,)
-    inputs = [rng.uniform(0.5, 4, shape) for _ in range(arity)]
+    inputs = kernel_inputs(name, size, arity)
+    shape = inputs[0].shape
     shares = [
         ctx.proto.share(fxp.encode(v) if link.rank == i else None, i, shape)
         for i, v in enumerate(inputs)
     ]
     runs = []
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         _barrier(link)
         sent0, rounds0 = _sent(link), link.stats.rounds.get(link.party, 0)
         start, cpu0 = time.perf_counter(), time.process_time()
@@ -158,7 +161,8 @@ def party_main(spec_path: str) -> None:
             out = kkrt_party(link, spec["input"], spec["tmp"])
         else:
             for name, size in spec["kernels"]:
-                out[name] = run_kernel(link, spec["protocol"], name, size)
+                repeat = spec.get("repeat", REPEAT)
+                out[name] = run_kernel(link, spec["protocol"], name, size, repeat)
     finally:
         transport.close()
     out["peak_rss_mb"] = peak_rss_mb()

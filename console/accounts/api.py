@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from console.accounts import login_sessions, people
-from console.accounts.permissions import RoleAndScope
+from console.accounts.permissions import ManagesPeople, RoleAndScope
 from console.accounts.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -99,7 +99,12 @@ class SessionDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+PEOPLE_PERMISSIONS = [IsAuthenticated, RoleAndScope, ManagesPeople]
+
+
 class People(APIView):
+    permission_classes = PEOPLE_PERMISSIONS
+
     @extend_schema(
         summary="Users I manage (node admins: their node's; platform admins: everybody)",
         responses={200: PersonSerializer(many=True), **errors(403)},
@@ -121,7 +126,11 @@ class People(APIView):
 
 
 class PersonDetail(APIView):
-    @extend_schema(summary="One user I manage", responses={200: PersonSerializer, **errors(404)})
+    permission_classes = PEOPLE_PERMISSIONS
+
+    @extend_schema(
+        summary="One user I manage", responses={200: PersonSerializer, **errors(403, 404)}
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(PersonSerializer(people.get_person(request, pk)).data)
 
@@ -139,6 +148,8 @@ class PersonDetail(APIView):
 
 
 class PersonPasswordReset(APIView):
+    permission_classes = PEOPLE_PERMISSIONS
+
     @extend_schema(
         summary="Reset a user's password (signs them out; a generated one is returned once)",
         request=PasswordResetSerializer,

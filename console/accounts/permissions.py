@@ -14,6 +14,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from console.accounts.models import ApiToken
+from console.accounts.people import may_manage_people
 from console.accounts.roles import ADMIN, READ, allows, role_ceiling
 
 
@@ -37,3 +38,13 @@ class RoleAndScope(BasePermission):
             self.message = f"This token's scope is '{token.scope}'; this action needs '{needed}'."
             return False
         return True
+
+
+class ManagesPeople(BasePermission):
+    """The people API is for node admins and platform admins: anybody else is refused before
+    their request body is even read (a 403, not a 400 that teaches what a valid body is)."""
+
+    message = "Only node admins and platform admins manage users."
+
+    def has_permission(self, request, view) -> bool:
+        return may_manage_people(request.user)

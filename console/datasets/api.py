@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.permissions import RoleAndScope
 from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
 from console.audit.log import Action, Outcome, record
@@ -96,7 +97,7 @@ class DatasetListCreate(generics.ListCreateAPIView):
 
 
 class DatasetDetail(APIView):
-    permission_classes = [IsAuthenticated, RecentAuthentication]
+    permission_classes = [IsAuthenticated, RoleAndScope, RecentAuthentication]
 
     @extend_schema(
         summary="Read a dataset: schema (and, for the owner, file facts and authorisations)",

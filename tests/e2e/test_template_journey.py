@@ -116,7 +116,8 @@ def test_the_credit_risk_template_runs_to_the_demo_auc_with_all_defaults(
     expect(page.locator("#run-controls .run-badge .badge")).to_have_text("Succeeded")
     shoot(page, "3-run-succeeded")
 
-    expect(page.locator("#log-drawer")).to_contain_text("AUC")
+    # The log says how many rows were evaluated, never the AUC (bob's copy may withhold it).
+    expect(page.locator("#log-drawer")).to_contain_text("evaluated")
     bring_into_view(page, "evaluate")
     select_node(page, "evaluate")
     page.locator("#tab-results").click()

@@ -4,7 +4,9 @@ anonymous. Other nodes see schema and their projects' roles only; nobody sees pa
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.test import APIClient
 
+from console.accounts.services import create_token
 from console.audit.models import AuditEvent
 from console.datasets.models import Authorization, Dataset
 from tests.console.api.helpers import assert_error
@@ -145,6 +147,19 @@ def test_it_refuses_deletion_by_members_and_outsiders(api_bob, api_carol, datase
     grant(dataset, project)
     for client in (api_bob, api_carol):
         assert_error(client.delete(dataset_url(dataset.pk)), 404)
+    assert dataset.path.exists()
+    assert Dataset.objects.count() == 1
+
+
+def test_a_read_token_may_not_delete_a_dataset(alice_user, dataset):
+    """A token's scope bounds what it does: a read token of the owning node's admin reads the
+    dataset and cannot delete it."""
+    client = APIClient()
+    key = create_token(None, alice_user, "read token", "read", 30)[1]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get(dataset_url(dataset.pk)).status_code == 200
+    body = assert_error(client.delete(dataset_url(dataset.pk)), 403, "permission_denied")
+    assert "read" in body["detail"]
     assert dataset.path.exists()
     assert Dataset.objects.count() == 1
 

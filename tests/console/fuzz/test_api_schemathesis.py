@@ -29,6 +29,9 @@ from tests.console.api.helpers import authorize, make_dataset
 pytestmark = pytest.mark.django_db(transaction=True)
 EXAMPLES = 12
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+# Revoking the fuzzer's own token or session would turn every later request into a failed
+# sign-in (and, after ten, a lockout): those two operations are tested in tests/console/accounts.
+SELF_REVOKING = {"DELETE /api/v1/tokens/{id}/", "DELETE /api/v1/sessions/{id}/"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,8 @@ def operations():
     out = StringIO()
     call_command("spectacular", "--format", "openapi-json", stdout=out)
     schema = schemathesis.openapi.from_dict(json.loads(out.getvalue()))
-    return [result.ok() for result in schema.get_all_operations()]
+    found = [result.ok() for result in schema.get_all_operations()]
+    return [operation for operation in found if operation.label not in SELF_REVOKING]
 
 
 @pytest.fixture

@@ -4,11 +4,17 @@ outsider, anonymous) answers as `RULES` says.
 A route added to the URL conf without a rule here fails `test_every_route_has_a_rule`: whoever
 adds a route decides, and writes down, who may use it. Each route is requested with GET by each
 role; routes that change things are also sent their unsafe method by every role but the owner,
-who must all be refused (the owner's side is tested with each feature).
+who must all be refused (the owner's side is tested with each feature; the owner is named too
+where it may not either, e.g. pairing, which is for platform admins).
 
 Roles: the owner is alice's node admin (alice owns the project, the dataset, the pipeline and
 the run's artifacts), the member is bob's admin (bob's node is in alice's project, the dataset
 is authorised to it), the outsider is carol's admin (no shared project), and anonymous.
+Where the answer depends on the user's role rather than on the objects (own-account pages,
+people, pairing), a rule's method list may also name two extra roles: the analyst (alice's
+node, not an admin) and platform (a platform admin); "get" there checks those roles' GET.
+Own-account routes are requested with the owner's session, token and a passkey of another
+alice user: everybody gets their own page, and nobody reaches another user's things.
 Outcomes: ok (2xx), redirect (3xx elsewhere), login (401, or a redirect to the login page),
 hidden (404: as if it did not exist), forbidden (403: a party that sees the object but may not
 do this), method (405), invalid (400: allowed, and the empty body refused).
@@ -16,10 +22,17 @@ do this), method (405), invalid (400: allowed, and the empty body refused).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from console.accounts.models import LoginSession, Passkey, User
+from console.accounts.services import create_token
+from console.nodes.models import PeerRoute
+from tests.console.conftest import make_user
 from tests.workflows.runs import run_now
 from workflows.models import Artifact, Status
 
@@ -40,15 +53,24 @@ OWNER_ONLY = (OK, HIDDEN, HIDDEN, LOGIN)
 POST_ONLY = (METHOD, METHOD, METHOD, LOGIN)
 REFUSED = {"member": HIDDEN, "outsider": HIDDEN, "anonymous": LOGIN}
 NOT_THE_OWNER = {"member": FORBIDDEN, "outsider": HIDDEN, "anonymous": LOGIN}
+# Extra roles, named only in a rule's method list: alice's analyst (not an admin) and a
+# platform admin, for routes whose answer depends on the user's role, not on the objects.
+ANALYST_TOO = {"analyst": OK}
+NOT_YOURS = {"member": HIDDEN, "outsider": HIDDEN, "analyst": HIDDEN, "anonymous": LOGIN}
+PEOPLE_ADMINS = {"analyst": FORBIDDEN, "platform": OK}
+NOT_THEIR_PERSON = {"member": HIDDEN, "outsider": HIDDEN, "analyst": FORBIDDEN, "anonymous": LOGIN}
+ADMINS = ("owner", "member", "outsider", "analyst")
+PLATFORM_ONLY = {**dict.fromkeys(ADMINS, FORBIDDEN), "anonymous": LOGIN}
+NO_PENDING_SIGN_IN = dict.fromkeys(("owner", "member", "anonymous"), FORBIDDEN)
 
-# route name -> GET outcome per role (owner, member, outsider, anonymous),
-# and optionally the unsafe method every role but the owner must be refused.
+# route name -> GET outcome per role (owner, member, outsider, anonymous), then optionally
+# (method, {role: outcome}) checks: the unsafe method every role but the owner must be refused,
+# or "get" for the extra roles ("analyst": alice's analyst; "platform": a platform admin).
 RULES: dict[str, tuple] = {
     "pages:dashboard": (PUBLIC_PAGE,),
     "accounts:login": ((REDIRECT, REDIRECT, REDIRECT, OK),),
     "accounts:reauth": (PUBLIC_PAGE,),
     "accounts:logout": ((METHOD, METHOD, METHOD, METHOD),),
-    "accounts:token": (PUBLIC_PAGE,),
     "nodes:list": (PUBLIC_PAGE,),
     "projects:list": (PUBLIC_PAGE,),
     "projects:create": (PUBLIC_PAGE,),
@@ -69,7 +91,6 @@ RULES: dict[str, tuple] = {
     "pipelines:canvas": (OWNER_MEMBER,),
     "pipelines:run": (OWNER_MEMBER,),
     "api-me": (PUBLIC_PAGE,),
-    "api-tokens": (POST_ONLY,),
     "api-nodes": (PUBLIC_PAGE,),
     "api-node": (
         PUBLIC_PAGE,
@@ -126,6 +147,49 @@ RULES: dict[str, tuple] = {
     "workflows-api:approval": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
     "api-schema": (PUBLIC_PAGE,),
     "api-docs": (PUBLIC_PAGE,),
+    # The former single-token page sends everybody on to the token list.
+    "accounts:token": ((REDIRECT, REDIRECT, REDIRECT, REDIRECT),),
+    # Sign-in steps after the password: without a pending sign-in, back to the password step.
+    "accounts:login-code": ((LOGIN, LOGIN, LOGIN, LOGIN),),
+    "accounts:login-passkey": ((METHOD,) * 4, ("post", NO_PENDING_SIGN_IN)),
+    "accounts:login-passkey-options": ((METHOD,) * 4, ("post", NO_PENDING_SIGN_IN)),
+    # My own account: every signed-in user, an analyst too, gets their own.
+    "accounts:account": (PUBLIC_PAGE, ("get", ANALYST_TOO)),
+    "accounts:tokens": (PUBLIC_PAGE, ("get", ANALYST_TOO)),
+    "accounts:two-factor": (PUBLIC_PAGE, ("get", ANALYST_TOO)),
+    "accounts:passkey-options": (POST_ONLY, ("post", {"analyst": OK, "anonymous": LOGIN})),
+    "accounts:passkey-register": (POST_ONLY, ("post", {"analyst": INVALID, "anonymous": LOGIN})),
+    # ... and nobody else's: the session, token and passkey here are not theirs.
+    "accounts:session-revoke": (POST_ONLY, ("post", NOT_YOURS)),
+    "accounts:token-revoke": (POST_ONLY, ("post", NOT_YOURS)),
+    "accounts:passkey-remove": (POST_ONLY, ("post", {"owner": HIDDEN, **NOT_YOURS})),
+    "api-tokens": (PUBLIC_PAGE, ("get", ANALYST_TOO)),
+    "api-sessions": (PUBLIC_PAGE, ("get", ANALYST_TOO)),
+    "api-token": (POST_ONLY, ("delete", NOT_YOURS)),
+    "api-session": (POST_ONLY, ("delete", NOT_YOURS)),
+    # People: node admins (their node's users) and platform admins; the person is alice's
+    # analyst, whom bob's and carol's admins do not see.
+    "accounts:people": (PUBLIC_PAGE, ("get", PEOPLE_ADMINS), ("post", {"analyst": FORBIDDEN})),
+    "accounts:person": (OWNER_ONLY, ("get", PEOPLE_ADMINS), ("post", NOT_THEIR_PERSON)),
+    "accounts:node-two-factor": (
+        POST_ONLY,
+        ("post", {"analyst": FORBIDDEN, "platform": FORBIDDEN}),
+    ),
+    "api-users": (PUBLIC_PAGE, ("get", PEOPLE_ADMINS), ("post", {"analyst": FORBIDDEN})),
+    "api-user": (OWNER_ONLY, ("get", PEOPLE_ADMINS), ("patch", NOT_THEIR_PERSON)),
+    "api-user-reset-password": (POST_ONLY, ("post", NOT_THEIR_PERSON)),
+    # Pairing and routes: platform admins only (every role above is a node admin). Reading
+    # routes is for any signed-in user, like the nodes page; this installation has no identity.
+    "nodes:invite": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "nodes:accept": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "nodes:revoke-invitation": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "nodes:route-health": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "nodes:route-switch": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "api-invitations": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "api-routes": (PUBLIC_PAGE, ("post", PLATFORM_ONLY)),
+    "api-route": (PUBLIC_PAGE, ("get", ANALYST_TOO), ("patch", PLATFORM_ONLY)),
+    "api-route-health": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "api-node-identity": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
 }
 
 
@@ -155,7 +219,17 @@ def test_every_route_has_a_rule():
 
 
 @pytest.fixture
-def world(credit_pipeline, credit, project, bob, alice_user, bob_user, carol_user):
+def world(
+    credit_pipeline,
+    credit,
+    project,
+    bob,
+    alice_user,
+    alice_member_user,
+    bob_user,
+    carol_user,
+    platform_admin,
+):
     run = run_now(credit_pipeline)
     assert run.status == Status.SUCCEEDED, run.message
     artifact = Artifact.objects.filter(node_run__run=run, owner_node=alice_user.node).first()
@@ -167,6 +241,7 @@ def world(credit_pipeline, credit, project, bob, alice_user, bob_user, carol_use
         "node_name": bob.name,
         "name": "alice",
         "node": "read",
+        "public_id": "no-such-invitation",
     }
     objects = {
         "projects": project.pk,
@@ -181,9 +256,46 @@ def world(credit_pipeline, credit, project, bob, alice_user, bob_user, carol_use
         "approvals": 999_999,
     }
     clients = {"anonymous": Client()}
-    for role, user in (("owner", alice_user), ("member", bob_user), ("outsider", carol_user)):
+    signed_in = (
+        ("owner", alice_user),
+        ("member", bob_user),
+        ("outsider", carol_user),
+        ("analyst", alice_member_user),
+        ("platform", platform_admin),
+    )
+    for role, user in signed_in:
         clients[role] = Client()
         clients[role].force_login(user)
+    # The owner's own things: the other roles must not reach them by their ids.
+    token, _key = create_token(None, alice_user, name="matrix")
+    # A passkey of a user who signs in nowhere here (a device would make its owner's
+    # password-only session unverified).
+    passkey = Passkey.objects.create(
+        user=make_user("alice_keyholder", alice_user.node, role=User.Role.ANALYST),
+        name="matrix key",
+        credential_id="matrix",
+        public_key=b"\\x00",
+    )
+    # A route named like the world's node, so that reading it is tested on something real.
+    PeerRoute.objects.create(
+        node=alice_user.node,
+        address="alice.example:9443",
+        fingerprint="0" * 64,
+        certificate="(pinned certificate)",
+        certificate_expires_at=timezone.now() + timedelta(days=30),
+        origin=PeerRoute.Origin.INVITED,
+    )
+    objects.update(
+        {
+            "accounts/sessions": LoginSession.objects.filter(user=alice_user).get().pk,
+            "sessions": LoginSession.objects.filter(user=alice_user).get().pk,
+            "accounts/tokens": token.pk,
+            "tokens": token.pk,
+            "accounts/passkeys": passkey.pk,
+            "accounts/people": alice_member_user.pk,
+            "users": alice_member_user.pk,
+        }
+    )
     return {"values": values, "objects": objects, "clients": clients}
 
 

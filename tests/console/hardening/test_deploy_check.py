@@ -75,6 +75,7 @@ def test_pages_using_inline_blocks_get_a_fresh_nonce(alice_client):
     assert f'<style nonce="{nonces[0]}">' in first.content.decode()
 
 
+@pytest.mark.django_db  # the login page's footer reads this installation's node
 def test_hsts_and_the_https_redirect_follow_tls(client, settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 31536000
