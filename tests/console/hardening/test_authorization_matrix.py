@@ -147,6 +147,10 @@ RULES: dict[str, tuple] = {
     "workflows-api:approval": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
     "api-schema": (PUBLIC_PAGE,),
     "api-docs": (PUBLIC_PAGE,),
+    # The language switcher (POST only) and the browser modules' translation catalogue serve
+    # everybody, signed in or not: the login page has both.
+    "accounts:set_language": ((METHOD,) * 4,),
+    "javascript-catalog": ((OK,) * 4,),
     # The former single-token page sends everybody on to the token list.
     "accounts:token": ((REDIRECT, REDIRECT, REDIRECT, REDIRECT),),
     # Sign-in steps after the password: without a pending sign-in, back to the password step.
