@@ -98,6 +98,6 @@ def sign_in(request: HttpRequest) -> JsonResponse:
             username=user.username,
             factor="passkey",
         )
-        return _error(f"The passkey did not sign you in: {text}.")
+        return _error(_("The passkey did not sign you in: %(error)s.") % {"error": text})
     response = finish_sign_in(request, pending, user, passkey)
     return JsonResponse({"redirect": response["Location"] or reverse("pages:dashboard")})

@@ -52,13 +52,15 @@ def add_passkey(request, name, body: dict) -> list[str]:
     """Store a verified new passkey; return fresh recovery codes if the user had none."""
     name = str(name or "").strip()
     if not name or len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(f"Name the passkey (1 to {NAME_MAX_LENGTH} characters).", "name")
+        message = _("Name the passkey (1 to %(max)d characters).") % {"max": NAME_MAX_LENGTH}
+        raise ValidationError(message, "name")
     try:
         credential = webauthn.verify_registration(
             request.session, webauthn.RelyingParty.of(request), body
         )
     except webauthn.WebAuthnError as error:
-        raise ValidationError(f"The passkey was not added: {error}.", "webauthn") from error
+        message = _("The passkey was not added: %(error)s.") % {"error": error}
+        raise ValidationError(message, "webauthn") from error
     if Passkey.objects.filter(credential_id=credential.credential_id).exists():
         raise ValidationError(_("This passkey is already registered."), "duplicate")
     user = request.user
