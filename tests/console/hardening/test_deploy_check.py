@@ -29,7 +29,13 @@ def documented_production_settings() -> dict[str, str]:
 
 
 def _check_deploy(tmp_path, variables: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PRIVPAD_")}
+    # Neither our settings nor the e2e suite's async escape hatch (set for Playwright's sync
+    # API in this test process) belong to a production deployment.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PRIVPAD_") and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(variables, PRIVPAD_DATA_DIR=str(tmp_path))
     command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
