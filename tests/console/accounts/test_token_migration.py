@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from console.accounts.tokens import digest_of
 
-# nodes back at 0001 too: its later migrations add columns (is_self) the historical Node lacks.
-BEFORE = [("accounts", "0002_roles_api_tokens_login_sessions"), ("nodes", "0001_initial")]
+# Later nodes migrations add columns the historical Node lacks; they have database defaults.
+BEFORE = [("accounts", "0002_roles_api_tokens_login_sessions")]
 AFTER = [("accounts", "0003_analyst_role_and_hashed_tokens")]
 OLD_KEY = "0123456789abcdef0123456789abcdef01234567"
 
@@ -28,20 +28,20 @@ def migrate(targets):
 @pytest.mark.django_db(transaction=True)
 def test_old_tokens_are_hashed_and_members_become_analysts():
     apps = migrate(BEFORE)
-    node = apps.get_model("nodes", "Node").objects.create(name="n", display_name="N")
-    user = apps.get_model("accounts", "User").objects.create(
-        username="old", node_id=node.pk, role="member"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS authtoken_token "
-            "(key varchar(40) PRIMARY KEY, created datetime, user_id bigint)"
-        )
-        cursor.execute(
-            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
-            [OLD_KEY, timezone.now(), user.pk],
-        )
     try:
+        node = apps.get_model("nodes", "Node").objects.create(name="n", display_name="N")
+        user = apps.get_model("accounts", "User").objects.create(
+            username="old", node_id=node.pk, role="member"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(  # SQL both SQLite and PostgreSQL accept
+                "CREATE TABLE IF NOT EXISTS authtoken_token "
+                "(key varchar(40) PRIMARY KEY, created timestamp, user_id bigint)"
+            )
+            cursor.execute(
+                "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
+                [OLD_KEY, timezone.now(), user.pk],
+            )
         apps = migrate(AFTER)
         token = apps.get_model("accounts", "ApiToken").objects.get()
         assert token.digest == digest_of(OLD_KEY)
