@@ -42,7 +42,9 @@ function fitted(layout, wide) {
   };
 }
 
-const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
+// No mode bar: plotly styles it through an injected <style> element, which the console's
+// Content-Security-Policy refuses (it drew as grey boxes over the chart). Enlarge stays.
+const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 
 /** Draw `chart` ({title, data, layout}) into `target`; rejects with a readable message. */
 export async function drawChart(url, target, chart, { wide = false } = {}) {
