@@ -54,7 +54,8 @@ def test_a_new_dataset_updates_the_feature_lists_and_flags_the_lost_label(
     )
     summary = page.locator("#panel-config .config-follow-ups")
     expect(summary.locator(".follow-up-stale")).to_contain_text("train · Label")
-    expect(summary.locator(".follow-up-updated").first).to_contain_text("fill_train · Feature columns")
+    updated = summary.locator(".follow-up-updated").first
+    expect(updated).to_contain_text("fill_train · Feature columns")
     shoot(page, "0-summary-on-the-read-node")
     select_node(page, "scale_train")
     note = page.locator('#panel-config [data-param="features"] .field-note')
