@@ -231,6 +231,13 @@ class U128Array(np.ndarray):
             return result.view(U128Array)
         return result
 
+    def __getitem__(self, key):
+        # a single element is a 0-d array, not a numpy void scalar (which has no operators)
+        out = super().__getitem__(key)
+        if isinstance(out, np.void):
+            return np.array(out, dtype=DTYPE128).view(U128Array)
+        return out
+
     def __reduce__(self):  # pickling is never used on the wire; refuse to be surprising
         raise TypeError("U128Array is not picklable; send it through core.comm frames")
 
@@ -264,9 +271,17 @@ def arshift(values, bits: int) -> U128Array:
 
 
 def to_float(values) -> np.ndarray:
-    """Signed 128-bit elements as float64 (relative error 2^-53)."""
+    """Signed 128-bit elements as float64 (correctly rounded magnitude, relative error 2^-53).
+
+    The magnitude is converted, not hi 2^64 + lo with a negative hi: for a small negative
+    value that sum cancels catastrophically (-2^64 + (2^64 - 3) is 0 in float64).
+    """
     lo, hi = limbs(values)
-    return hi.view(np.int64).astype(np.float64) * 2.0**64 + lo.astype(np.float64)
+    negative = (hi >> _U64(63)).astype(bool)
+    m_lo, m_hi = _neg((lo, hi))
+    m_lo, m_hi = np.where(negative, m_lo, lo), np.where(negative, m_hi, hi)
+    magnitude = m_hi.astype(np.float64) * 2.0**64 + m_lo.astype(np.float64)
+    return np.where(negative, -magnitude, magnitude)
 
 
 def from_float(values: np.ndarray) -> U128Array:
