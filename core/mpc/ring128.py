@@ -210,7 +210,8 @@ class U128Array(np.ndarray):
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         if method != "__call__" or kwargs:
             return NotImplemented
-        result = _apply(ufunc, inputs)
+        with np.errstate(over="ignore"):  # wrapping is the ring's arithmetic (0-d warns)
+            result = _apply(ufunc, inputs)
         if result is NotImplemented:
             return NotImplemented
         if out is None:
@@ -237,9 +238,6 @@ class U128Array(np.ndarray):
         if isinstance(out, np.void):
             return np.array(out, dtype=DTYPE128).view(U128Array)
         return out
-
-    def __reduce__(self):  # pickling is never used on the wire; refuse to be surprising
-        raise TypeError("U128Array is not picklable; send it through core.comm frames")
 
 
 def ndarray_type(t):

@@ -10,6 +10,7 @@ import numpy as np
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.prg import PRG
 from core.mpc.ring import RING64, Ring
+from core.mpc.ring128 import wrap
 
 
 class Dealer(Protocol):
@@ -33,7 +34,8 @@ class _Pending:
         self.ready = False
 
     def fill(self, fixed: Parts) -> None:
-        self._parts.update(fixed)
+        # FM128 parts decoded from a dealer's frame are plain record arrays: restore the ring
+        self._parts.update({key: wrap(value) for key, value in fixed.items()})
         self.ready = True
 
     def __getitem__(self, key: str) -> np.ndarray:
