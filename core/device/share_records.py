@@ -3,8 +3,9 @@
 A trained model's weights stay secret-shared after training; to use them in a later session,
 each party stores its own share (`SPU.export_shares`) and later loads only its own record
 (`SPU.import_shares`). A record holds the protocol's ring shares of that party, integers mod
-2^64 (FM64) or 2^128 (FM128) of shape (components, *shape) (see `core.mpc.shares`): one additive share under SEMI2K,
-a replicated pair under ABY3. Under the protocol's threat model a record alone is uniformly
+2^64 (FM64) or 2^128 (FM128) of shape (components, *shape) (see `core.mpc.shares`): one
+additive share under SEMI2K, a replicated pair under ABY3. Under the protocol's threat model a
+record alone is uniformly
 random and reveals nothing about the value; records of a coalition the protocol tolerates
 (one party of SEMI2K's n, one of ABY3's three) reveal nothing either. REF2K, the plaintext
 oracle, stores the value itself, as it does in memory.
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import ConfigError
-from core.mpc.bounds import Interval
 from core.mpc import ring128
+from core.mpc.bounds import Interval
 from core.mpc.config import RuntimeConfig
 from core.mpc.ring import RING128, Ring, ring_for
 from core.mpc.shares import AShare

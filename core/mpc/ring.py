@@ -147,7 +147,9 @@ def _limb_matmul(a, b, ring: Ring):
             rows = slice((count - 1 - t + first) * k, (count - 1 - t + last) * k)
             b_part = b_rev[..., rows, :] if b.ndim > 1 else b_rev[rows]
             # at most per_call * k terms of magnitude <= 2^(2w-2): an exact float integer
-            part = ring.asarray(np.matmul(a_cat[..., first * k : last * k], b_part).astype(np.int64))
+            part = ring.asarray(
+                np.matmul(a_cat[..., first * k : last * k], b_part).astype(np.int64)
+            )
             if t:
                 part = part << (t * width)
             out = part if out is None else out + part

@@ -218,7 +218,10 @@ class U128Array(np.ndarray):
             return result
         target = np.asarray(out[0])
         if isinstance(result, U128Array):
-            target["lo"], target["hi"] = result.view(np.ndarray)["lo"], result.view(np.ndarray)["hi"]
+            target["lo"], target["hi"] = (
+                result.view(np.ndarray)["lo"],
+                result.view(np.ndarray)["hi"],
+            )
         else:
             target[...] = result
         return out[0]
@@ -324,5 +327,7 @@ def ring_sum(values, axis, keepdims: bool = False) -> U128Array:
     sums = [np.sum(d, axis=axis, keepdims=keepdims, dtype=_U64) for d in digits]
     total = (np.zeros(np.shape(sums[0]), _U64), np.zeros(np.shape(sums[0]), _U64))
     for position, part in enumerate(sums):
-        total = _add(total, shift_left((np.asarray(part), np.zeros(np.shape(part), _U64)), 32 * position))
+        total = _add(
+            total, shift_left((np.asarray(part), np.zeros(np.shape(part), _U64)), 32 * position)
+        )
     return pack(*total)

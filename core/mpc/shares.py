@@ -1,8 +1,9 @@
 """Party-local share containers.
 
 Every protocol stores one party's share of a tensor of shape S as an array of ring elements
-(uint64 for FM64, `core.mpc.ring128.U128Array` for FM128) of shape (c, *S): c components (1 for REF2K and SEMI2K, 2 for ABY3's replicated pairs). Structural
-operations (indexing, reshape, transpose, concatenation, sums) act on each component alike, so
+(uint64 for FM64, `core.mpc.ring128.U128Array` for FM128) of shape (c, *S): c components
+(1 for REF2K and SEMI2K, 2 for ABY3's replicated pairs). Structural operations (indexing,
+reshape, transpose, concatenation, sums) act on each component alike, so
 they are local and identical for every protocol.
 
 `AShare` is additive (arithmetic) sharing mod 2^bits, `BShare` XOR sharing of words: ring

@@ -3,8 +3,8 @@
 `less(x, y)` is msb(x - y): an A2B-style carry circuit extracts the sign bit of the difference
 (`core.mpc.circuits.msb`) and a bit injection turns it back into an arithmetic 0/1. Inputs must
 satisfy |x - y| < 2^(k-1) / 2^f for the ring's k bits, i.e. |x|, |y| < 2^(k - 2 - f) (2^44 for
-f = 18 on FM64, 2^100 for f = 26 on FM128): always true for encodable values. Results are exact. Bits are ring 0/1 integers inside kernels; tensors see
-them as fixed-point 0.0 / 1.0.
+f = 18 on FM64, 2^100 for f = 26 on FM128): always true for encodable values. Results are
+exact. Bits are ring 0/1 integers inside kernels; tensors see them as fixed-point 0.0 / 1.0.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ RECIPROCAL_MIN_EXPONENT = -6
 EXP_FIX = "scale the input into the domain (it does not depend on the fraction bits)"
 NORMALISED_FIX = (
     "scale the input into the domain; its upper edge is 2^(f-2), so more fraction bits (up to "
-    "26) widen it, at the cost of a smaller limit for products"
+    "26 on FM64, 48 on FM128) widen it, at the cost of a smaller limit for products"
 )
 
 

@@ -129,7 +129,9 @@ def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
 
 
 @cache
-def _exp_plan(f: int, ring_bits: int = 64) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+def _exp_plan(
+    f: int, ring_bits: int = 64
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """Shifts giving u for u^2..u^4, ring coefficients of p (Python ints), fraction bits of
     each squaring.
 

@@ -1,9 +1,9 @@
 """ABY3: 3-party replicated secret sharing over Z_2^64 or Z_2^128, honest majority, no dealer.
 
-Scheme: x = x_0 + x_1 + x_2 mod 2^k (k = 64 for FM64, 128 for FM128) and party i holds the pair (x_i, x_{i+1}) (indices mod 3);
-boolean values use the same replication with XOR. Multiplication is local up to a 3-out-of-3
-sharing, re-randomised with a zero sharing and re-shared by sending one word to the previous
-party (one round, one word per element per party).
+Scheme: x = x_0 + x_1 + x_2 mod 2^k (k = 64 for FM64, 128 for FM128) and party i holds the
+pair (x_i, x_{i+1}) (indices mod 3); boolean values use the same replication with XOR.
+Multiplication is local up to a 3-out-of-3 sharing, re-randomised with a zero sharing and
+re-shared by sending one word to the previous party (one round, one word per element per party).
 Parties: exactly 3. Threat model: semi-honest, honest majority (at most one corrupted party);
 no trusted dealer. Correlated randomness comes from pairwise PRG keys: key k_j is held by
 parties j and j-1, so party i holds k_i and k_{i+1}.
@@ -14,9 +14,10 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 Truncation (ABY3's Share Truncation I) makes x a two-party sharing (x_0 + x_1 at party 0, x_2 at
 parties 1 and 2), truncates both halves locally as in SecureML and re-shares with one message.
 Like SecureML it fails (by a large error) with probability about |x| / 2^(k-1) per element:
-about 2^-27 for a product of two values near 1 with f = 18 on FM64 (2^-75 with f = 26 on FM128). `exact_truncation = False` and
-`wide_truncation = False` tell kernels to keep truncation inputs small (no extra precision
-bits) under this protocol. SEMI2K's dealer makes an exact-up-to-one-unit truncation cheap;
+about 2^-27 for a product of two values near 1 with f = 18 on FM64 (2^-75 with f = 26 on
+FM128). `exact_truncation = False` and `wide_truncation = False` tell kernels to keep
+truncation inputs small (no extra precision bits) under this protocol. SEMI2K's dealer makes an
+exact-up-to-one-unit truncation cheap;
 without a dealer that would need a comparison per truncation.
 """
 
@@ -148,7 +149,10 @@ class Aby3(Protocol):
     def rand_a(self, shape: tuple[int, ...]) -> AShare:
         return AShare(
             np.stack(
-                [self._keys[self.rank].ring(shape, self.ring), self._keys[self.next].ring(shape, self.ring)]
+                [
+                    self._keys[self.rank].ring(shape, self.ring),
+                    self._keys[self.next].ring(shape, self.ring),
+                ]
             )
         )
 

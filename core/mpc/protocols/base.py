@@ -10,8 +10,9 @@ once for both rings: element-wise arithmetic uses numpy operators (which wrap in
 constants are Python ints, and the ring supplies what operators cannot (arithmetic shift, most
 significant bit, matrix product, random draws). Boolean shares may also hold uint64 words under
 FM128 (the comparison circuits compress 128-bit words to 64-bit ones): AND triples and zero
-sharings follow the words' ring (`word_ring`). Method names state operand visibility (`mul_ss`: secret x secret, `mul_sp`: secret x
-public). Secret operands of `*_ss` methods must have equal shapes (callers broadcast first);
+sharings follow the words' ring (`word_ring`). Method names state operand visibility
+(`mul_ss`: secret x secret, `mul_sp`: secret x public). Secret operands of `*_ss` methods must
+have equal shapes (callers broadcast first);
 public operands must broadcast to the secret's shape.
 
 Linear operations are local and implemented here once: shares are stacked components and a
