@@ -109,13 +109,15 @@ def mul_64x64(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _add(a, b):
     (al, ah), (bl, bh) = a, b
-    lo = al + bl
-    return lo, ah + bh + (lo < al)
+    with np.errstate(over="ignore"):  # numpy warns about wrapping on 0-d operands only
+        lo = al + bl
+        return lo, ah + bh + (lo < al)
 
 
 def _sub(a, b):
     (al, ah), (bl, bh) = a, b
-    return al - bl, ah - bh - (al < bl)
+    with np.errstate(over="ignore"):
+        return al - bl, ah - bh - (al < bl)
 
 
 def _mul(a, b):
