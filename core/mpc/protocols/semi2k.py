@@ -48,7 +48,9 @@ Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto" is "local" for 2 par
   output is P + s with P public and s one of two masks the dealer knows, so it shares the
   masks' powers and (P + s)^k expands locally.
 Party-to-party traffic per element with 2 parties: multiply 16 bytes ("local") or 24
-("exact"); an m x k by k x n matmul 8 (mk + kn) or 8 (mk + kn + mn) bytes per party.
+("exact"); an m x k by k x n matmul 8 (mk + kn) or 8 (mk + kn + mn) bytes per party. FM128
+doubles every ring word (16 bytes); comparison circuits after their first level run on 64-bit
+words in both rings, so a comparison costs about twice FM64's, not four times.
 
 Inputs are shared without interaction: every pair of parties holds a PRG seed, the non-owners'
 shares are drawn from the seed they share with the owner, and the owner keeps the difference.

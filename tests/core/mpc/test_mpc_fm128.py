@@ -196,3 +196,23 @@ def test_fm128_share_records_round_trip(fm128_spu, tmp_path):
     assert max(v for c in records["alice"]["share"] for v in c) >= 2**64  # 128-bit values
     loaded = fm128_spu.import_shares(lambda party: records[party])
     np.testing.assert_allclose(core.reveal(loaded), [1e15, -2.5, 3e-6], rtol=1e-7, atol=ULP)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "inside", "outside", "operation"),
+    [
+        (lambda u: u.log(), 2.0**24, 2.0**24 * 1.5, "log"),  # domain [2^-10, 2^(f-2)]
+        (lambda u: u.sqrt(), 2.0**24, 2.0**25, "sqrt"),
+        (lambda u: u.reciprocal(), 2.0**24, 2.0**25, "reciprocal"),
+        (lambda u: u.exp(), 11.0, 11.5, "exp"),  # e^x <= 2^16 whatever the ring
+    ],
+)
+def test_fm128_kernels_refuse_at_and_beyond_their_domain(
+    fm128_spu, kernel, inside, outside, operation
+):
+    x = core.PYU("alice")(lambda: np.array([inside, 1.0]))()
+    core.reveal(fm128_spu(kernel)(x))  # the edge itself is inside
+    y = core.PYU("alice")(lambda: np.array([outside, 1.0]))()
+    with pytest.raises(RangeError) as info:
+        core.reveal(fm128_spu(kernel)(y))
+    assert info.value.operation == operation
