@@ -122,7 +122,8 @@ def test_the_plan_is_stated_in_the_log_and_large_raw_columns_stay_on_fm64(tmp_pa
         logs,
     )
     planned = [line for line in logs if line.startswith("precision for Pearson correlation: ")]
-    assert planned and "FM64 with 18 fraction bits" in planned[0], logs
+    assert planned, logs
+    assert "FM64 with 18 fraction bits" in planned[0], planned
     joined = pd.concat(given.values(), axis=1).to_numpy()
     expected = np.corrcoef(joined, rowvar=False)
     np.testing.assert_allclose(out["report"].read_json("bob")["matrix"], expected, atol=TOLERANCE)

@@ -15,8 +15,9 @@ root's domain starting at 2^-10), and the scaled product's sum stays in range fo
 count, so the plan keeps FM64 with 18 fraction bits (`correlation_magnitude`) whatever the
 columns' magnitudes: the local rescaling is what spares Pearson the 128-bit ring that
 SecretPad recommends for Pearson/VIF on large raw data (the plan would pick FM128 for products
-FM64 cannot hold, as it does for SS-LR on a label in dollars). A column whose rescaled variance falls below 2^-10
-(one extreme outlier in more than 65,536 rows) fails the node naming its columns.
+FM64 cannot hold, as it does for SS-LR on a label in dollars). A column whose rescaled
+variance falls below 2^-10 (one extreme outlier in more than 65,536 rows) fails the node
+naming its columns.
 Accuracy: within 2e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows; 1.03e-4
 measured).
 
