@@ -27,9 +27,9 @@ class RuntimeConfig:
     `fxp_fraction_bits`: fixed-point fraction bits (None: SPU's default, 18 on FM64 and 26 on
     FM128; at most 26 on FM64 and 48 on FM128).
     `trunc_mode`: SEMI2K's truncation after fixed-point products. "local" (SecureML's local
-    truncation: no communication, fails with probability |x| / 2^64 per element; 2 parties
-    only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one unit for |x| < 2^62,
-    one opened ring word per element) or "auto" (the default: "local" for 2 parties, "exact"
+    truncation: no communication, fails with probability |x| / 2^64 (2^128 on FM128) per
+    element; 2 parties only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one
+    unit for |x| < 2^62, 2^126 on FM128, one opened ring word per element) or "auto" (the default: "local" for 2 parties, "exact"
     for more). Other protocols have a single truncation and accept only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
