@@ -30,7 +30,8 @@ class RuntimeConfig:
     truncation: no communication, fails with probability |x| / 2^64 (2^128 on FM128) per
     element; 2 parties only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one
     unit for |x| < 2^62, 2^126 on FM128, one opened ring word per element) or "auto" (the
-    default: "local" for 2 parties, "exact" for more). Other protocols have a single truncation and accept only "auto".
+    default: "local" for 2 parties, "exact" for more). Other protocols have a single
+    truncation and accept only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,
