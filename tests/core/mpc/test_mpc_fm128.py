@@ -216,3 +216,16 @@ def test_fm128_kernels_refuse_at_and_beyond_their_domain(
     with pytest.raises(RangeError) as info:
         core.reveal(fm128_spu(kernel)(y))
     assert info.value.operation == operation
+
+
+def test_a_dealer_process_answers_fm128_requests_and_refuses_unknown_rings():
+    from core.mpc.correlated.remote import DealerState
+
+    dealer = DealerState()
+    dealer.answer("alice", ("setup", "spu", ["alice", "bob"], 0))
+    _, fixed = dealer.answer("alice", ("corr", "spu", "beaver", ("FM128", (4,))))
+    assert fixed["value"]["c"].dtype == RING128.dtype
+    _, refused = dealer.answer("alice", ("corr", "spu", "beaver", ("FM32", (4,))))
+    assert "unknown ring 'FM32'" in refused["error"]
+    _, refused = dealer.answer("alice", ("corr", "spu", "trunc", ("FM128", (4,), 129)))
+    assert "malformed parameter 129" in refused["error"]
