@@ -274,7 +274,7 @@ def square_rule(a, b, public, label, precision):
 
 
 def public_division_rule(a, b, public, label, precision):
-    """x / public d: the reciprocal's two limbs need |x| and |x / d| below 2^(62 - 2f)."""
+    """x / public d: the reciprocal's two limbs need |x| and |x / d| below 2^(k - 2 - 2f)."""
     if a is None or b is None or b.lo <= 0 <= b.hi:
         return None
     inverse = Interval(1 / b.hi, 1 / b.lo)

@@ -50,7 +50,7 @@ class AShare(_Share):
 
 
 class BShare(_Share):
-    """One party's XOR share of a tensor of 64-bit words."""
+    """One party's XOR share of a tensor of words (ring words, or uint64 in circuits)."""
 
 
 def stack_shares(shares: list, axis: int = 0):

@@ -39,7 +39,7 @@ class Protocol(ABC):
     # False when `trunc` can fail with a large error, with probability ~|x| / 2^64 (ABY3,
     # SEMI2K with local truncation): ordinary products are fine, large inputs are not.
     exact_truncation: bool = True
-    # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^62
+    # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^(k-2)
     # whatever `trunc` does (REF2K, SEMI2K). Kernels that buy precision with extra fraction
     # bits (inputs near 2^60) use `trunc_wide` when this holds and stay small otherwise (ABY3).
     wide_truncation: bool = True
@@ -148,11 +148,12 @@ class Protocol(ABC):
         of the ring (2^62 on FM64, 2^126 on FM128).
 
         Unless `exact_truncation` holds, it may fail (a huge error) with probability about
-        |x| / 2^64 per element; see the protocol's module docstring.
+        |x| / 2^k per element (k = 64 or 128); see the protocol's module docstring.
         """
 
     def trunc_wide(self, x: AShare, bits: int) -> AShare:
-        """Like `trunc`, exact to one unit for every |x| < 2^62 when `wide_truncation` holds.
+        """Like `trunc`, exact to one unit for every |x| < 2^(k-2) (2^62 on FM64, 2^126 on FM128)
+        when `wide_truncation` holds.
 
         Costs what an exact truncation costs (one opened word per element under SEMI2K), so
         kernels call it only for inputs far above a product of two ordinary values.

@@ -212,7 +212,7 @@ class Semi2k(Protocol):
         return AShare(out[None])
 
     def trunc_wide(self, x: AShare, bits: int) -> AShare:
-        """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
+        """Escudero et al.'s truncation: open c = x + 2^(k-2) + r, correct the wrap with msb(r)."""
         r, later = self.triples.trunc_pair(x.shape, bits, self.ring)
         out, _no_wrap, _public = self._trunc_open(x, bits, r, later)
         return AShare(out[None])
