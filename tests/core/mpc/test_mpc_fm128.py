@@ -229,3 +229,26 @@ def test_a_dealer_process_answers_fm128_requests_and_refuses_unknown_rings():
     assert "unknown ring 'FM32'" in refused["error"]
     _, refused = dealer.answer("alice", ("corr", "spu", "trunc", ("FM128", (4,), 129)))
     assert "malformed parameter 129" in refused["error"]
+
+
+@pytest.mark.parametrize("fraction_bits", [40, 48])
+def test_kernels_keep_their_error_with_40_and_more_fraction_bits(make_runner, fraction_bits):
+    """2f beyond 64: normalisation needs a seventh position digit, poly and exp plans use the
+    128-bit ring's headroom; errors are the kernels' own (relative) plus a few ulp."""
+    mpc = make_runner("SEMI2K", 2, fraction_bits=fraction_bits, field="FM128")
+    ulp = 2.0**-fraction_bits
+    x = np.linspace(-8, 8, 33)
+    y = np.geomspace(2**-6, 2**30, 33)
+    qx, qy = mpc.quantize(x), mpc.quantize(y)
+    checks = [
+        (lambda c, u: arith.mul_ss(c, u, u), x, qx * qx, 2 * 8 * ulp),
+        (nonlinear.exp, x, np.exp(qx), 1e-4 * np.exp(qx) + 4 * ulp),
+        (nonlinear.reciprocal, y, 1 / qy, 1e-4 / qy + 2 * ulp),
+        (nonlinear.log, y, np.log(qy), 1e-4),
+        (nonlinear.sqrt, y, np.sqrt(qy), 2e-4 * np.sqrt(qy) + 2 * ulp),
+        (activations.sigmoid, x, 1 / (1 + np.exp(-qx)), 1e-4),
+    ]
+    for kernel, inputs, want, tolerance in checks:
+        got = mpc.run(lambda c, u, k=kernel: k(c, u), inputs)
+        bad = np.abs(got - want) > tolerance
+        assert not bad.any(), f"{kernel} at {inputs[bad][:3]}: {got[bad][:3]} != {want[bad][:3]}"
