@@ -127,6 +127,11 @@ def secure_mpc(request) -> MPCRunner:
     return MPCRunner(*request.param)
 
 
+@pytest.fixture(params=SECURE_CASES, ids=[case_id(c) for c in SECURE_CASES])
+def secure_mpc128(request) -> MPCRunner:
+    return MPCRunner(*request.param, fraction_bits=26, field="FM128")
+
+
 @pytest.fixture
 def make_runner():
     """MPCRunner itself, for tests that pick protocol, parties and trunc_mode themselves."""
