@@ -3,7 +3,8 @@
 For multiply, matmul, less and sigmoid ("real") on `--size` elements (1e5 by default; matmul
 on two sqrt(size) x sqrt(size) matrices) under SEMI2K with 2 parties (local truncation, SPU's
 default) and, with `--aby3`, ABY3 with 3 parties: the median wall time of `--repeat` runs in
-each ring, the ratio FM128 / FM64, bytes per party, and the max error against numpy (both
+each ring and the CPU seconds of all parties in that run (steadier than wall time on a loaded
+machine), the ratios FM128 / FM64, bytes per party, and the max error against numpy (both
 rings compute the same values; FM128 with 26 fraction bits is more precise). The load average
 before and after is printed: other programs on a shared machine shift wall time.
 
@@ -47,6 +48,11 @@ def compare(protocol: str, parties: int, name: str, size: int, repeat: int) -> d
         "fm64_seconds": runs["FM64"]["seconds"],
         "fm128_seconds": runs["FM128"]["seconds"],
         "fm128_over_fm64": round(runs["FM128"]["seconds"] / runs["FM64"]["seconds"], 2),
+        "fm64_cpu_seconds": runs["FM64"]["cpu_seconds_all_parties"],
+        "fm128_cpu_seconds": runs["FM128"]["cpu_seconds_all_parties"],
+        "fm128_over_fm64_cpu": round(
+            runs["FM128"]["cpu_seconds_all_parties"] / runs["FM64"]["cpu_seconds_all_parties"], 2
+        ),
         "fm64_mb_per_party": runs["FM64"]["mb_per_party_max"],
         "fm128_mb_per_party": runs["FM128"]["mb_per_party_max"],
         "fm64_max_abs_error": runs["FM64"]["max_abs_error"],
