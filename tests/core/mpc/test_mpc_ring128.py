@@ -162,3 +162,13 @@ def test_unknown_fields_are_refused():
     assert ring_for("FM128") is RING128
     with pytest.raises(ConfigError, match="FM32"):
         ring_for("FM32")
+
+
+def test_frames_refuse_other_record_dtypes_and_mis_sized_fm128_buffers():
+    from core.errors import LinkError
+
+    with pytest.raises(LinkError, match="dtype"):
+        encode_bytes(np.zeros(2, np.dtype([("a", "<u4"), ("b", "<u4")])))
+    frame = bytearray(encode_bytes(from_ints([1, 2])))
+    with pytest.raises(LinkError, match="declares 72 bytes but holds 64"):
+        decode(bytes(frame[:-8]))  # one limb short
