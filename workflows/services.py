@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -21,7 +22,7 @@ from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
 from workflows.models import Artifact, NodeRun, Pipeline, Run, RunSource, Status
-from workflows.ownership import ensure_not_read_only
+from workflows.ownership import ensure_not_read_only, set_editors
 from workflows.ports import ProjectFacts, console_port
 from workflows.recovery import executor_id
 from workflows.validation import Validation, validate
@@ -100,6 +101,17 @@ def audit_pipeline(request, pipeline: Pipeline, action: str, **detail) -> None:
     """Record a pipeline event for the creator's node (the editor's node sees it too)."""
     creator = getattr(getattr(pipeline.created_by, "node", None), "pk", None)
     console_port().audit(request, action, pipeline, creator, **detail)
+
+
+def choose_editors(pipeline: Pipeline, usernames: list[str]) -> None:
+    """Make these users (by name) the pipeline's editors; unknown names and users of no
+    member node are a ValidationError on `editors` naming them."""
+    names = list(dict.fromkeys(usernames))
+    users = list(get_user_model().objects.filter(username__in=names))
+    unknown = sorted(set(names) - {user.get_username() for user in users})
+    if unknown:
+        raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"}, code="invalid")
+    set_editors(pipeline, users)
 
 
 def checked_graph(data) -> Graph:
@@ -291,10 +303,11 @@ def cancel_run(request, run: Run) -> Run:
         raise ValidationError(f"run {run.pk} has already finished ({run.status})", code="finished")
     Run.objects.filter(pk=run.pk).update(cancel_requested=True)
     state.signal_cancel(run.pk)
-    if Run.objects.filter(pk=run.pk, status=Status.PENDING).update(status=Status.CANCELLED):
-        run.refresh_from_db()
-        for node in run.nodes.filter(status=Status.PENDING):
-            state.set_node_status(node, Status.CANCELLED, "the run was cancelled before it started")
-        state.set_run_status(run, Status.CANCELLED, "cancelled before it started")
+    state.stop_pending_run(
+        run.pk,
+        Status.CANCELLED,
+        "cancelled before it started",
+        "the run was cancelled before it started",
+    )
     run.refresh_from_db()
     return run

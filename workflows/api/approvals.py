@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,16 +24,6 @@ ERRORS = {
     404: OpenApiResponse(description="Unknown, or not visible to you"),
     409: OpenApiResponse(description="The approval already has this decision"),
 }
-
-
-class NotApprover(APIException):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = "not_approver"
-
-
-class AlreadyDecided(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "already_decided"
 
 
 def approvals_for(user):
@@ -103,13 +91,5 @@ class ApprovalDetail(APIView):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if not consent.may_decide(request.user, approval.party_node_id):
-            raise NotApprover(
-                f"only node admins of {approval.party} (or its users with the approver right) "
-                "decide on disclosures of its data"
-            )
-        try:
-            consent.decide(request, approval, data["decision"] == "approve", data["comment"])
-        except consent.DecisionError as error:
-            raise AlreadyDecided(str(error)) from error
+        consent.decide(request, approval, data["decision"] == "approve", data["comment"])
         return Response(ApprovalSerializer(approval, context={"request": request}).data)

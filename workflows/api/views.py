@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,7 +43,7 @@ from workflows.api.serializers import (
 )
 from workflows.changes import graph_changes
 from workflows.components import registry
-from workflows.downloads import UnencodableCSV, csv_encoding, file_download, table_download
+from workflows.downloads import csv_encoding, file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
@@ -213,15 +212,7 @@ class PipelineEditors(APIView):
         ownership.ensure_may_choose_editors(request.user, pipeline)
         serializer = PipelineEditorsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        names = list(dict.fromkeys(serializer.validated_data["editors"]))
-        users = list(get_user_model().objects.filter(username__in=names))
-        unknown = sorted(set(names) - {user.get_username() for user in users})
-        if unknown:
-            raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"})
-        try:
-            ownership.set_editors(pipeline, users)
-        except ValueError as error:
-            raise ValidationError({"editors": str(error)}) from error
+        services.choose_editors(pipeline, serializer.validated_data["editors"])
         return Response(_editors_body(request, pipeline))
 
 
@@ -469,11 +460,8 @@ class ArtifactDownload(APIView):
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
         if artifact.kind.startswith("table") or artifact.path.suffix == ".csv":
             name = csv_name(name)  # tables leave as CSV, whatever their format on disk
-            try:
-                encoding = csv_encoding(request.query_params.get("encoding"))
-                response = table_download(request, artifact.path, name, encoding)
-            except UnencodableCSV as error:
-                raise ValidationError({"encoding": [str(error)]}) from None
+            encoding = csv_encoding(request.query_params.get("encoding"))
+            response = table_download(request, artifact.path, name, encoding)
         else:
             response = file_download(request, artifact.path, name, _content_type(artifact.path))
         console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)

@@ -172,16 +172,24 @@ class DecisionError(ValueError):
     """The decision cannot be taken (not an approver, or nothing would change)."""
 
 
+class NotApprover(DecisionError):
+    """The user does not decide for the approval's party (the API answers 403)."""
+
+
+class AlreadyDecided(DecisionError):
+    """The approval already has this decision (the API answers 409)."""
+
+
 def decide(request, approval: Approval, approve: bool, comment: str) -> Approval:
     """Approve or reject (also: withdraw an approval, or approve after a rejection)."""
     if not may_decide(request.user, approval.party_node_id):
-        raise DecisionError(
+        raise NotApprover(
             f"only node admins of {approval.party} (or its users with the approver right) "
             "decide on disclosures of its data"
         )
     status = Approval.Decision.APPROVED if approve else Approval.Decision.REJECTED
     if approval.status == status:
-        raise DecisionError(f"approval #{approval.pk} is already {status}")
+        raise AlreadyDecided(f"approval #{approval.pk} is already {status}")
     approval.status, approval.comment = status, comment.strip()
     approval.decided_by, approval.decided_at = request.user, timezone.now()
     approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
