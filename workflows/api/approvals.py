@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from workflows.actors import Actor
 from workflows.api.disclosure import ApprovalSerializer, DecisionSerializer
 from workflows.disclosure import consent
 from workflows.models import Approval
@@ -43,8 +44,8 @@ def to_decide(user):
     return pending if consent.may_decide(user, user.node_id) else pending.none()
 
 
-def get_approval(request, pk) -> Approval:
-    approval = approvals_for(request.user).filter(pk=pk).first() if str(pk).isdigit() else None
+def get_approval(actor: Actor, pk) -> Approval:
+    approval = approvals_for(actor).filter(pk=pk).first() if str(pk).isdigit() else None
     if approval is None:
         raise Http404("No such approval.")
     return approval
@@ -78,7 +79,7 @@ class ApprovalDetail(APIView):
         responses={200: ApprovalSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        approval = get_approval(request, pk)
+        approval = get_approval(Actor.from_request(request), pk)
         return Response(ApprovalSerializer(approval, context={"request": request}).data)
 
     @extend_schema(
@@ -87,9 +88,10 @@ class ApprovalDetail(APIView):
         responses={200: ApprovalSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        approval = get_approval(request, pk)
+        actor = Actor.from_request(request)
+        approval = get_approval(actor, pk)
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        consent.decide(request, approval, data["decision"] == "approve", data["comment"])
+        consent.decide(actor, approval, data["decision"] == "approve", data["comment"])
         return Response(ApprovalSerializer(approval, context={"request": request}).data)
