@@ -22,12 +22,13 @@ Who can be an actor, and what each may do:
   chain; the service maps the certificate's fingerprint to the route); the call's envelope
   must name that node as its sender, carry a fresh timestamp and a nonce never seen from that
   certificate (replays are refused), and the route must be enabled. Only then does the link
-  give its handlers `Actor.peer(route.node)` (`console.nodes.link.service.peer_actor`). A peer acts for its node and nothing more: it has no user
-  and no role here, is never a platform admin, and sees what its node's project memberships
-  allow. Services whose effect is a user's own act (uploading, editing a pipeline, deciding a
-  disclosure) refuse it (`require_user`).
+  give its handlers `Actor.peer(route.node)` (`console.nodes.link.service.peer_actor`). A
+  peer acts for its node and nothing more: it has no user and no role here, is never a
+  platform admin, and sees what its node's project memberships allow. Services whose effect
+  is a user's own act (uploading, creating a project, editing a pipeline, starting a run,
+  deciding a disclosure) refuse it (`require_user`).
 - **system**: this installation's own code with no one behind it: a management command such
-  as `manage.py node`, restart recovery. Whoever runs `manage.py` on the host already holds
+  as `manage.py node` or `create_api_token`. Whoever runs `manage.py` on the host already holds
   the database and the keys, so it may do anything a platform admin may; it is audited under
   its name (e.g. "manage.py").
 - **anonymous**: a request with no signed-in user (a failed sign-in). It may do nothing and
@@ -57,9 +58,10 @@ class Kind(StrEnum):
 @dataclass(frozen=True)
 class Actor:
     kind: Kind
-    # The user acted for (USER only); the node acted for (the user's node, or the peer node).
+    # The user acted for (USER only); the paired node acted for (PEER only). `node` is the
+    # node acted for either way.
     user: Any = None
-    node: Any = None
+    peer_node: Any = None
     # How the audit log names a system actor ("manage.py"); users and peers are named by
     # their username and node.
     label: str = ""
@@ -69,7 +71,7 @@ class Actor:
     @classmethod
     def for_user(cls, user, *, ip_address: str | None = None, user_agent: str = "") -> Actor:
         """Act as `user` (a command acting for a user passes no address)."""
-        return cls(Kind.USER, user, user.node, "", ip_address, user_agent)
+        return cls(Kind.USER, user, None, "", ip_address, user_agent)
 
     @classmethod
     def from_request(cls, request) -> Actor:
@@ -84,7 +86,7 @@ class Actor:
     @classmethod
     def peer(cls, node) -> Actor:
         """A paired node, once the node link has authenticated its call (see the module)."""
-        return cls(Kind.PEER, node=node)
+        return cls(Kind.PEER, peer_node=node)
 
     @classmethod
     def system(cls, label: str) -> Actor:
@@ -101,8 +103,15 @@ class Actor:
         return self.kind == Kind.SYSTEM or bool(getattr(self.user, "is_superuser", False))
 
     @property
+    def node(self):
+        """The node acted for: the user's, the peer, or None (system, anonymous)."""
+        return self.user.node if self.user is not None else self.peer_node
+
+    @property
     def node_id(self) -> int | None:
-        return getattr(self.node, "pk", None)
+        if self.user is not None:
+            return self.user.node_id
+        return getattr(self.peer_node, "pk", None)
 
     @property
     def is_read_only(self) -> bool:
