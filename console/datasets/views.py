@@ -79,7 +79,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             dataset = services.create_dataset(
-                request, data["file"], name=data["name"], description=data["description"]
+                Actor.from_request(request),
+                data["file"],
+                name=data["name"],
+                description=data["description"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
