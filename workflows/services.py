@@ -118,12 +118,17 @@ def ensure_editable(actor: Actor, pipeline: Pipeline, action: str) -> None:
     ensure_editor(actor.require_user(f"{action} pipelines"), pipeline, action)
 
 
-def choose_editors(actor: Actor, pipeline: Pipeline, usernames: list[str]) -> None:
-    """Make these users (by name) the pipeline's editors (its creator or the project's owner
-    node choose); unknown names and users of no member node are a ValidationError on
-    `editors` naming them."""
+def ensure_chooses_editors(actor: Actor, pipeline: Pipeline) -> None:
+    """The project is active and the actor chooses this pipeline's editors: its creator or a
+    user of the project's owner node (else 404 / 409 / 403)."""
     writable_project(actor, pipeline.project_id)
     ensure_may_choose_editors(actor.require_user("choose editors"), pipeline)
+
+
+def choose_editors(actor: Actor, pipeline: Pipeline, usernames: list[str]) -> None:
+    """Make these users (by name) the pipeline's editors (`ensure_chooses_editors`); unknown
+    names and users of no member node are a ValidationError on `editors` naming them."""
+    ensure_chooses_editors(actor, pipeline)
     names = list(dict.fromkeys(usernames))
     users = list(get_user_model().objects.filter(username__in=names))
     unknown = sorted(set(names) - {user.get_username() for user in users})

@@ -209,6 +209,7 @@ class PipelineEditors(APIView):
     def put(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)
         pipeline = services.get_pipeline(actor, pk)
+        services.ensure_chooses_editors(actor, pipeline)  # refuse before judging the body
         serializer = PipelineEditorsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.choose_editors(actor, pipeline, serializer.validated_data["editors"])
