@@ -1,12 +1,13 @@
 """FM128 against FM64: the same kernels on the 64-bit and the 128-bit ring; one JSON object.
 
-For multiply, matmul, less and sigmoid ("real") on `--size` elements (1e5 by default; matmul
-on two sqrt(size) x sqrt(size) matrices) under SEMI2K with 2 parties (local truncation, SPU's
-default) and, with `--aby3`, ABY3 with 3 parties: the median wall time of `--repeat` runs in
-each ring and the CPU seconds of all parties in that run (steadier than wall time on a loaded
-machine), the ratios FM128 / FM64, bytes per party, and the max error against numpy (both
-rings compute the same values; FM128 with 26 fraction bits is more precise). The load average
-before and after is printed: other programs on a shared machine shift wall time.
+For multiply, matmul, less and sigmoid ("real") on `--size` elements (1e5 by default; matmul on
+two sqrt(size) x sqrt(size) matrices) under SEMI2K with 2 parties (local truncation, SPU's
+default and `benchmarks/mpc_kernels.py`'s) and, with `--aby3`, ABY3 with 3 parties: the median
+wall time of `--repeat` runs in each ring and the CPU seconds of all parties in that run
+(steadier than wall time on a loaded machine), the ratios FM128 / FM64, bytes per party, and
+the max error against numpy (both rings compute the same values; FM128 with 26 fraction bits is
+more precise). The load average before and after is printed: other programs on a shared machine
+shift wall time.
 
 `ring_ops` times the raw element-wise product of 1e5 ring elements: numpy uint64 (FM64), the
 two-limb `U128Array` (FM128) and Python-int object arrays reduced mod 2^128, the alternative
@@ -36,8 +37,9 @@ KERNELS = ("multiply", "matmul", "less", "sigmoid_real")
 
 def compare(protocol: str, parties: int, name: str, size: int, repeat: int) -> dict:
     kernel_size = math.isqrt(size) if name == "matmul" else size
+    trunc = "local" if protocol == "SEMI2K" else "auto"
     runs = {
-        field: bench_repeated(protocol, parties, name, kernel_size, repeat, field=field)
+        field: bench_repeated(protocol, parties, name, kernel_size, repeat, trunc, field=field)
         for field in ("FM64", "FM128")
     }
     return {

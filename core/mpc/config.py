@@ -26,12 +26,14 @@ class RuntimeConfig:
     `core.mpc.ring128`; for data whose products FM64 cannot hold, several times slower).
     `fxp_fraction_bits`: fixed-point fraction bits (None: SPU's default, 18 on FM64 and 26 on
     FM128; at most 26 on FM64 and 48 on FM128).
-    `trunc_mode`: SEMI2K's truncation after fixed-point products. "local" (SecureML's local
-    truncation: no communication, fails with probability |x| / 2^64 (2^128 on FM128) per
-    element; 2 parties only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one
-    unit for |x| < 2^62, 2^126 on FM128, one opened ring word per element) or "auto" (the
-    default: "local" for 2 parties, "exact" for more). Other protocols have a single
-    truncation and accept only "auto".
+    `trunc_mode`: SEMI2K's truncation after fixed-point products. "exact" (dealer-assisted,
+    exact to one unit for |x| < 2^62, 2^126 on FM128, one opened ring word per element),
+    "local" (SecureML's local truncation: no communication, but each element is off by
+    2^(k - f) units with probability |x| / 2^k for the ring's k bits, about 2^-28 for a product
+    of two values near 1 with f = 18 on FM64: one silently wrong element per ~2^28
+    truncations; 2 parties only; SPU's 2-party SEMI2K default, an explicit opt-in here) or
+    "auto" (the default: "exact", so a green result is never silently wrong). Other protocols
+    have a single truncation and accept only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,
@@ -92,8 +94,10 @@ class RuntimeConfig:
 
     def semi2k_trunc_mode(self, world_size: int) -> str:
         """The SEMI2K truncation ("local" or "exact") that `trunc_mode` selects for `world_size`."""
+        # "auto" is never "local": at ~2^-28 per element, a pipeline truncating millions of
+        # elements would return a silently wrong one every few runs (see semi2k.py).
         if self.trunc_mode == "auto":
-            return "local" if world_size == 2 else "exact"
+            return "exact"
         return self.trunc_mode
 
     @classmethod

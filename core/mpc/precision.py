@@ -13,7 +13,7 @@ read as a signed k-bit integer. Three limits follow, for f fraction bits:
   truncating, so it needs n |x| |y| < 2^(k - 2 - 2f). Beyond that the truncation wraps and the
   result is garbage, silently: the engine's bound tracking (`core.mpc.bounds`) refuses such
   products before computing them.
-- probabilistic truncation: SEMI2K with 2 parties (local truncation, the default) and ABY3
+- probabilistic truncation: SEMI2K with 2 parties (`trunc_mode="local"`, opt-in) and ABY3
   truncate with a failure probability of |t| / 2^k (ABY3: |t| / 2^(k-1)) per element for a
   truncation input t. Plans keep `PROBABILISTIC_MARGIN_BITS` of headroom below 2^(k-2) under
   those protocols, so even at the planned maximum a truncation fails with probability below
@@ -80,9 +80,10 @@ def plan_precision(
     - encoding: max_abs <= 2^(k - 3 - f);
     - `products` >= 1 chained fixed-point products of such values (x_1 x_2 ... x_(p+1)): the
       largest 2f-bit intermediate B^(p+1) 2^(2f) stays below 2^(k - 2 - margin), where margin
-      is `truncation_margin_bits(protocol)` (10 bits for SEMI2K, which truncates locally with 2
-      parties by default, and ABY3; 0 for REF2K). Sums are not counted: pass the bound of a
-      sum (e.g. n max|x| for an inner dimension n) as `max_abs` when it matters.
+      is `truncation_margin_bits(protocol)` (10 bits for SEMI2K, which may truncate
+      locally with 2 parties when asked to, and ABY3; 0 for REF2K). Sums are not counted:
+      pass the bound of a sum (e.g. n max|x| for an inner dimension n) as `max_abs` when it
+      matters.
     Plans stop at the field's default fraction bits (18 on FM64, 26 on FM128, as SPU): the
     kernels' approximations are tuned there and more bits would only spend headroom that sums
     may need.
