@@ -42,7 +42,10 @@ TRUNC_LIMIT_BITS = RING64.trunc_limit_bits  # FM64: |t| < 2^62 (SEMI2K opens t +
 DEFAULT_FRACTION_BITS = FIELD_DEFAULT_BITS["FM64"]  # 18, SPU's FM64 default; plans stop there
 MIN_FRACTION_BITS = 8  # resolution 2^-8 ~ 0.004: below this fixed point is too coarse to trust
 PROBABILISTIC_MARGIN_BITS = 10
-# Protocols whose ordinary truncation may fail (SEMI2K: with 2 parties, its default).
+# Protocols that keep the margin: ABY3, whose truncation may fail, and SEMI2K, whose default
+# truncation is exact but which may be asked to truncate locally; there the margin is also the
+# headroom that sums and model weights (which plans do not count) live in, and components'
+# limits (SS-LR's batch products) are calibrated with it.
 _PROBABILISTIC_TRUNCATION = {"REF2K": False, "SEMI2K": True, "ABY3": True}
 
 
