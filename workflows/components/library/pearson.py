@@ -137,7 +137,7 @@ def run(ctx: RunContext) -> None:
         "matrix": [[finite(v) for v in row] for row in np.clip(matrix, -1.0, 1.0)],
     }
     rows = aligned_rows(ctx, "input_ds")
-    for party in ctx.infos["report"].parties:
+    for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, copy_for(report, party, rows, ctx.min_group_rows))
     ctx.log(f"correlation of {len(names)} features across {len(parts)} parties")
     ctx.progress(100)
