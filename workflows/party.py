@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, LinkError, PartyFailure
+from core.errors import ConfigError, EngineError, LinkError, PartyFailure
 from workflows import redaction
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
@@ -305,16 +305,32 @@ class _Worker:
         if isinstance(inner, RunCancelled):
             return redaction.NodeError("RunCancelled", self.me, "cancelled", "cancelled")
         if isinstance(inner, LinkError) and self.placement.networked:
-            lost = lost_parties(self.deployment, self.me)
-            party = lost[0] if lost else ""
-            message = f"lost contact with {party}: {inner}" if party else f"link failed: {inner}"
-            return redaction.NodeError("LinkError", party, message, message)
+            return self._link_failure(inner)
         if isinstance(inner, RemoteFailure):
             party = error.party if isinstance(error, PartyFailure) else ""
             return redaction.NodeError(inner.error_class, party, inner.public, inner.public)
         if isinstance(error, PartyFailure):
             return redaction.describe(error.error, node_id, error.party)
+        if isinstance(error, EngineError) and self.placement.networked:
+            # Raised by this party's own engine program (a deployment re-raises those as
+            # they are): its text may quote this party's data, e.g. a duplicate key.
+            return redaction.describe(error, node_id, self.me)
         return redaction.describe(error, node_id)
+
+    def _link_failure(self, error: LinkError) -> redaction.NodeError:
+        """Links carry party names and causes, never data: the text goes to everyone."""
+        # The peers this transport saw fail, else those the error names (engine protocols
+        # name the party that aborted them, e.g. "party 'bob' aborted the PSI").
+        peers = lost_parties(self.deployment, self.me) or [
+            p for p in self.job.parties if p != self.me and repr(p) in str(error)
+        ]
+        if not peers:
+            message = f"the links failed: {error}"
+            return redaction.NodeError("LinkError", "", message, message)
+        party = peers[0]
+        lost = "lost connection" in str(self.deployment.transport.peers[party].error or "")
+        message = f"lost contact with {party}: {error}" if lost else f"{party} failed: {error}"
+        return redaction.NodeError("LinkError", party, message, message)
 
     def _remove_outputs(self, context: RunContext, node_id: str) -> None:
         relative = Path("runs") / str(self.job.run_id) / node_id

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from console.demo.data import demo_tables
@@ -208,3 +209,28 @@ def test_killing_a_party_mid_run_fails_the_others_naming_it_and_a_rerun_succeeds
     runs = cluster.wait(WALL)
     assert_all_succeeded(runs)
     assert auc_at(storage["alice"], "44") == pytest.approx(embedded_auc, abs=1e-3)
+
+
+def test_a_failure_at_one_party_fails_the_node_everywhere_naming_it_without_its_data(tmp_path):
+    storage = party_storage(tmp_path / "nodes")
+    dataset = storage["bob"] / "datasets" / "shopping_behaviour.csv"
+    frame = pd.read_csv(dataset)
+    pd.concat([frame, frame.iloc[[7]]]).to_csv(dataset, index=False)  # a duplicate key
+    key = frame["customer_id"][7]
+    cluster = PartyCluster(tmp_path, storage)
+    cluster.start("45")
+    runs = cluster.wait(WALL)
+    for party, run in runs.items():
+        assert run.process.returncode == 1, run.stderr[-2000:]
+        psi = run.result["nodes"]["psi"]
+        assert psi["status"] == "failed", psi
+        assert psi["party"] == "bob", psi
+        assert run.result["nodes"]["read_bob"]["status"] == "succeeded"
+        assert run.result["nodes"]["split"]["status"] == "skipped"
+    own = runs["bob"].result["nodes"]["psi"]
+    assert key in own["message"]  # bob's users see the detail
+    assert key not in own["public"]
+    for party in ("alice", "carol"):
+        psi = runs[party].result["nodes"]["psi"]
+        assert key not in json.dumps(runs[party].events)
+        assert "bob" in psi["message"]
