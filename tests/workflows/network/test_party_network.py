@@ -220,7 +220,7 @@ def test_a_failure_at_one_party_fails_the_node_everywhere_naming_it_without_its_
     cluster = PartyCluster(tmp_path, storage)
     cluster.start("45")
     runs = cluster.wait(WALL)
-    for party, run in runs.items():
+    for run in runs.values():
         assert run.process.returncode == 1, run.stderr[-2000:]
         psi = run.result["nodes"]["psi"]
         assert psi["status"] == "failed", psi
