@@ -124,11 +124,18 @@ class PartyResult:
 Report = Callable[[dict], None]
 
 
-def run_party(job: PartyJob, network: Network | None = None, report: Report | None = None):
+def run_party(
+    job: PartyJob,
+    network: Network | None = None,
+    report: Report | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+):
     """Execute `job` as `job.party` over `network`'s links (or, without one, every party here);
-    see the module docstring. Returns a PartyResult; never raises for a failed run."""
+    see the module docstring. `cancelled()` is polled at the components' progress points (a
+    cancelled node fails and, in a network run, stops the run at every party). Returns a
+    PartyResult; never raises for a failed run."""
     started = time.monotonic()
-    worker = _Worker(job, report or (lambda event: None))
+    worker = _Worker(job, report or (lambda event: None), cancelled)
     try:
         worker.prepare(network)
         setup = time.monotonic() - started
@@ -145,8 +152,8 @@ def snapshot_fingerprint(snapshot: dict) -> str:
 
 
 class _Worker:
-    def __init__(self, job: PartyJob, report: Report):
-        self.job, self.report = job, report
+    def __init__(self, job: PartyJob, report: Report, cancelled: Callable[[], bool]):
+        self.job, self.report, self.cancelled = job, report, cancelled
         self.me = job.party or EMBEDDED_PARTY
         self.placement: Placement = EMBEDDED
         self.deployment = None
@@ -237,6 +244,7 @@ class _Worker:
             on_progress=lambda percent: emit("node.progress", percent=percent),
             on_log=lambda line: emit("node.log", line=line),
             on_warn=lambda message: emit("node.warning", message=message),
+            cancelled=self.cancelled,
             sources=job.sources,
             requested_by=job.requested_by,
             min_group_rows=job.min_group_rows,
@@ -303,7 +311,8 @@ class _Worker:
     def _describe(self, node_id: str, error: BaseException) -> redaction.NodeError:
         inner = error.error if isinstance(error, PartyFailure) else error
         if isinstance(inner, RunCancelled):
-            return redaction.NodeError("RunCancelled", self.me, "cancelled", "cancelled")
+            message = f"cancelled at {self.me}"
+            return redaction.NodeError("RunCancelled", self.me, message, message)
         if isinstance(inner, LinkError) and self.placement.networked:
             return self._link_failure(inner)
         if isinstance(inner, RemoteFailure):

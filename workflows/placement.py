@@ -62,8 +62,13 @@ class Placement:
         """The parties among `parties` whose code runs in this process, in order."""
         return [party for party in parties if self.runs_here(party)]
 
-    def session(self, parties: Sequence[str], stats: CommStats) -> AbstractContextManager:
-        """The engine cluster a component computes on, current for this thread."""
+    def session(
+        self, parties: Sequence[str], stats: CommStats, *, among_only: bool = False
+    ) -> AbstractContextManager:
+        """The engine cluster a component computes on, current for this thread.
+
+        `among_only`: the computation's messages stay among `parties` (PSI), so the parties
+        of the run outside them may stand aside."""
         raise NotImplementedError
 
     def publish(self, owner: str, compute: Callable[[], Any], node_id: str = "") -> Any:
@@ -74,7 +79,9 @@ class Placement:
 class Embedded(Placement):
     """Every party in this process (see the module docstring)."""
 
-    def session(self, parties: Sequence[str], stats: CommStats) -> AbstractContextManager:
+    def session(
+        self, parties: Sequence[str], stats: CommStats, *, among_only: bool = False
+    ) -> AbstractContextManager:
         return runtime.using(runtime.Simulation(list(parties), stats=stats))
 
     def publish(self, owner: str, compute: Callable[[], Any], node_id: str = "") -> Any:
@@ -98,8 +105,26 @@ class AtParty(Placement):
     def runs_here(self, party: str) -> bool:
         return party == self.me
 
-    def session(self, parties: Sequence[str], stats: CommStats) -> AbstractContextManager:
-        # The run's deployment, shared by its nodes: bound to this thread, not closed after.
+    def session(
+        self, parties: Sequence[str], stats: CommStats, *, among_only: bool = False
+    ) -> AbstractContextManager:
+        """The run's deployment, shared by its nodes: bound to this thread, not closed after.
+
+        Unless the computation talks `among_only` its parties (PSI), every party of the run
+        must take part: a party outside `parties` would still be sent the values the others
+        reveal on the run's links (a deployment reveals to every party that runs the
+        program), so a secure computation among only some of the run's parties is refused,
+        naming the parties to leave out of the run."""
+        if not among_only and set(self.parties) - set(parties):
+            from workflows.components.checks import CheckFailed  # it imports the engine
+
+            left_out = sorted(set(self.parties) - set(parties))
+            raise CheckFailed(
+                f"this secure computation runs among {', '.join(parties)} only, but "
+                f"{', '.join(left_out)} also take part in the run; a network run needs every "
+                "participating party in each secure computation. Fix: run the nodes of these "
+                "parties without the others (start the run at their nodes only)."
+            )
         return runtime.using(self.deployment, close=False)
 
     def publish(self, owner: str, compute: Callable[[], Any], node_id: str = "") -> Any:

@@ -144,3 +144,13 @@ def test_a_malformed_workflow_message_is_a_link_error():
     hub.link(0).send(1, ["not", "a", "workflow", "message"])
     with pytest.raises(LinkError, match="malformed"):
         bob.publish("alice", lambda: None)
+
+
+def test_a_secure_computation_leaving_out_a_party_of_the_run_is_refused_naming_it():
+    from core.comm import CommStats
+    from workflows.components.checks import CheckFailed
+
+    alice, _, _ = two_parties()
+    with pytest.raises(CheckFailed, match="among alice only, but bob also take part"):
+        alice.session(["alice"], CommStats())
+    assert alice.session(["alice"], CommStats(), among_only=True) is not None  # PSI may

@@ -152,7 +152,7 @@ def intersect(ctx: RunContext, ports: list[str], keys: dict[str, pd.DataFrame], 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="psi") as pool:
         if ctx.placement.networked:
             progress = functools.partial(done.__setitem__, ctx.placement.me)
-            with ctx.placement.session(parties, ctx.comm):
+            with ctx.placement.session(parties, ctx.comm, among_only=True):
                 run = contextvars.copy_context().run  # the run's session, in the helper thread
                 future = pool.submit(
                     run, run_psi, parties, keys, names, progress=progress, **options
