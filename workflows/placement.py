@@ -120,8 +120,8 @@ class AtParty(Placement):
 
             left_out = sorted(set(self.parties) - set(parties))
             raise CheckFailed(
-                f"this secure computation runs among {', '.join(parties)} only, but "
-                f"{', '.join(left_out)} also take part in the run; a network run needs every "
+                f"this secure computation runs among {', '.join(parties)} only, but the run "
+                f"also includes {', '.join(left_out)}; a network run needs every "
                 "participating party in each secure computation. Fix: run the nodes of these "
                 "parties without the others (start the run at their nodes only)."
             )

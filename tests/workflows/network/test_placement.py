@@ -151,6 +151,6 @@ def test_a_secure_computation_leaving_out_a_party_of_the_run_is_refused_naming_i
     from workflows.components.checks import CheckFailed
 
     alice, _, _ = two_parties()
-    with pytest.raises(CheckFailed, match="among alice only, but bob also take part"):
+    with pytest.raises(CheckFailed, match="among alice only, but the run also includes bob"):
         alice.session(["alice"], CommStats())
     assert alice.session(["alice"], CommStats(), among_only=True) is not None  # PSI may
