@@ -133,7 +133,8 @@ def run_party(
     """Execute `job` as `job.party` over `network`'s links (or, without one, every party here);
     see the module docstring. `cancelled()` is polled at the components' progress points (a
     cancelled node fails and, in a network run, stops the run at every party). Returns a
-    PartyResult; never raises for a failed run."""
+    PartyResult; a failed or refused run is a result, not an exception (ConfigError only for
+    a job that gives another party's storage to a network run)."""
     started = time.monotonic()
     worker = _Worker(job, report or (lambda event: None), cancelled)
     try:
@@ -255,13 +256,13 @@ class _Worker:
     def _run_node(self, node_id: str) -> NodeOutcome:
         context = self._context(node_id)
         self._emitter(node_id)("node.status", status=RUNNING)
-        started, sent = time.monotonic(), self._sent(context)
+        started, sent = time.monotonic(), self._sent()
         try:
             self.checked.components[node_id].run(context)
             self._check_written(context)
             confirming = time.monotonic()
             self._confirm(node_id)
-        except BaseException as error:  # noqa: BLE001 - any failure fails only this node
+        except Exception as error:  # noqa: BLE001 - any failure fails only this node
             outcome = self._failed(node_id, error)
             self._remove_outputs(context, node_id)
             outcome.seconds = time.monotonic() - started
@@ -363,42 +364,37 @@ class _Worker:
         detail |= {"public": outcome.public, "failed_party": outcome.party}
         self._emitter(node_id)("node.status", **detail)
 
-    def _sent(self, context: RunContext) -> int:
+    def _sent(self) -> int:
         return self.deployment.stats.sent_by(self.me) if self.deployment else 0
 
     def _traffic(self, context: RunContext, before: int) -> dict[str, int]:
         if self.deployment is not None:
-            return {self.me: self._sent(context) - before}
+            return {self.me: self._sent() - before}
         return {party: context.comm.sent_by(party) for party in self.job.parties}
 
-    def finish(self, status: str | None, message: str, setup: float, started: float):
-        if status is None:
-            failed = [(n, o) for n, o in self.outcomes.items() if o.status == FAILED]
-            if failed:
-                node_id, outcome = failed[0]
-                where = f" at {outcome.party}" if outcome.party else ""
-                status, message = FAILED, f"failed at {node_id}{where}: {outcome.public}"
-            else:
-                status = (
-                    SUCCEEDED
-                    if all(o.status == SUCCEEDED for o in self.outcomes.values())
-                    else FAILED
-                )
-                message = "" if status == SUCCEEDED else "some nodes could not run"
-        else:
+    def finish(self, refusal: str | None, message: str, setup: float, started: float):
+        """Close the run: refused (every node skipped with `message`) or as its nodes ended."""
+        if refusal is not None:
+            status = refusal
             for node_id in list(self.graph.nodes) if self.graph else []:
                 self._close_node(node_id, NodeOutcome(SKIPPED, message, message))
-        self.report(
-            {
-                "event": "run.status",
-                "run": str(self.job.run_id),
-                "party": self.me,
-                "status": status,
-                "message": message,
-            }
-        )
+        else:
+            status, message = self._summary()
+        event = {"event": "run.status", "run": str(self.job.run_id), "party": self.me}
+        self.report(event | {"status": status, "message": message})
         elapsed = time.monotonic() - started
         return PartyResult(status, message, self.outcomes, setup, elapsed)
+
+    def _summary(self) -> tuple[str, str]:
+        """The run's status and message: the first failed node, by its public text."""
+        failed = [(n, o) for n, o in self.outcomes.items() if o.status == FAILED]
+        if failed:
+            node_id, outcome = failed[0]
+            where = f" at {outcome.party}" if outcome.party else ""
+            return FAILED, f"failed at {node_id}{where}: {outcome.public}"
+        if all(o.status == SUCCEEDED for o in self.outcomes.values()):
+            return SUCCEEDED, ""
+        return FAILED, "some nodes could not run"
 
     def close(self) -> None:
         if self.deployment is not None:
