@@ -67,15 +67,14 @@ def demo_sources(storage: dict[str, Path]) -> dict[int, SourceTable]:
     return sources
 
 
-def demo_snapshot() -> dict:
-    return demo_graph(DATASET_IDS).to_dict()
-
-
-def demo_job(run_id: str, storage: dict[str, Path], party: str | None = None) -> PartyJob:
-    """The demo run for `party` (storage: its root alone) or every party (embedded)."""
+def demo_job(
+    run_id: str, storage: dict[str, Path], party: str | None = None, graph=demo_graph
+) -> PartyJob:
+    """The demo run for `party` (storage: its root alone) or every party (embedded);
+    `graph` may be the demo's other pipeline, `console.demo.pipeline.bob_graph`."""
     return PartyJob(
         run_id=run_id,
-        snapshot=demo_snapshot(),
+        snapshot=graph(DATASET_IDS).to_dict(),
         parties=PARTIES,
         sources=demo_sources(storage),
         storage=storage,

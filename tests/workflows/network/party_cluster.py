@@ -44,15 +44,24 @@ class PartyRun:
 
 
 class PartyCluster:
-    def __init__(self, tmp_path: Path, storage: dict[str, Path], *, reconnect_grace=2.0):
-        self.tmp, self.storage = tmp_path, storage
-        self.certs = make_certificates(list(PARTIES), tmp_path / "certs")
+    def __init__(
+        self,
+        tmp_path: Path,
+        storage: dict[str, Path],
+        *,
+        reconnect_grace=2.0,
+        parties: tuple[str, ...] = PARTIES,
+        make_job=demo_job,
+    ):
+        """`parties` run (the cluster); `make_job(run_id, storage, party)` is a party's job."""
+        self.tmp, self.storage, self.parties, self.make_job = tmp_path, storage, parties, make_job
+        self.certs = make_certificates(list(parties), tmp_path / "certs")
         self.reconnect_grace = reconnect_grace
         self.runs: dict[str, PartyRun] = {}
 
     def _files(self, run_id: str, party: str, ports: dict[str, int]) -> list:
-        addresses = {p: {"address": f"127.0.0.1:{ports[p]}"} for p in PARTIES}
-        job = job_to_dict(demo_job(run_id, {party: self.storage[party]}, party))
+        addresses = {p: {"address": f"127.0.0.1:{ports[p]}"} for p in self.parties}
+        job = job_to_dict(self.make_job(run_id, {party: self.storage[party]}, party))
         network = {
             "cluster_config": {"parties": addresses, "self_party": party},
             "tls": self.certs[party],
@@ -71,9 +80,9 @@ class PartyCluster:
 
     def start(self, run_id: str, on_event=None, absent: tuple[str, ...] = ()) -> None:
         """Start every party but the `absent` ones."""
-        ports = dict(zip(PARTIES, free_ports(len(PARTIES)), strict=True))
+        ports = dict(zip(self.parties, free_ports(len(self.parties)), strict=True))
         self.runs = {}
-        for party in PARTIES:
+        for party in self.parties:
             if party in absent:
                 continue
             files = self._files(run_id, party, ports)

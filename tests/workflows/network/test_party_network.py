@@ -22,10 +22,11 @@ import pandas as pd
 import pytest
 
 from console.demo.data import demo_tables
+from console.demo.pipeline import bob_graph
 from tests.workflows.network.demo_job import PARTIES, demo_job, demo_sources
 from tests.workflows.network.party_cluster import PartyCluster
 from workflows.party import run_party
-from workflows.tabular.files import is_arrow, open_table
+from workflows.tabular.files import is_arrow, open_table, to_pandas
 
 pytestmark = pytest.mark.timeout(420)
 WALL = 240.0
@@ -234,3 +235,31 @@ def test_a_failure_at_one_party_fails_the_node_everywhere_naming_it_without_its_
         psi = runs[party].result["nodes"]["psi"]
         assert key not in json.dumps(runs[party].events)
         assert "bob" in psi["message"]
+
+
+def bob_job(run_id: str, storage: dict[str, Path], party: str | None = None):
+    return demo_job(run_id, storage, party, graph=bob_graph)
+
+
+def test_bobs_two_party_pipeline_runs_between_alice_and_bob_alone(tmp_path):
+    embedded = {party: tmp_path / "embedded" / party for party in PARTIES}
+    assert run_party(bob_job("1", embedded)).status == "succeeded"
+    expected = to_pandas(open_table(embedded["bob"] / "runs/1/predict/output_ds.arrow"))
+
+    storage = party_storage(tmp_path / "nodes")
+    pair = {party: storage[party] for party in ("alice", "bob")}
+    cluster = PartyCluster(tmp_path, pair, parties=("alice", "bob"), make_job=bob_job)
+    cluster.start("46")
+    runs = cluster.wait(WALL)
+    assert_all_succeeded(runs)
+    psi = json.loads((storage["alice"] / "runs/46/psi/report.json").read_text())
+    assert psi["protocol"] == "KKRT_PSI_2PC"  # AUTO between two parties
+    scores = to_pandas(open_table(storage["bob"] / "runs/46/predict/output_ds.arrow"))
+    assert list(scores["customer_id"]) == list(expected["customer_id"])
+    assert np.allclose(scores["pred"], expected["pred"], atol=1e-3)
+    # The scores, derived from alice's label, went to bob alone.
+    assert not (storage["alice"] / "runs/46/predict").exists()
+    predicted = {v for v in scores["pred"].tolist() if distinctive(v)}
+    assert len(predicted) > 500
+    assert leaks(storage["alice"], set(), predicted) == []
+    assert not (storage["carol"] / "runs").exists()  # carol takes no part
