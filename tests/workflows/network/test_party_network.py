@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -263,3 +264,23 @@ def test_bobs_two_party_pipeline_runs_between_alice_and_bob_alone(tmp_path):
     assert len(predicted) > 500
     assert leaks(storage["alice"], set(), predicted) == []
     assert not (storage["carol"] / "runs").exists()  # carol takes no part
+
+
+def test_cancelling_a_party_stops_the_run_at_every_party_naming_it(tmp_path):
+    storage = party_storage(tmp_path / "nodes")
+    cluster = PartyCluster(tmp_path, storage)
+
+    def cancel_alice_when_training_starts(party, event, cluster):
+        starting = event.get("node") == "train" and event.get("status") == "running"
+        if party == "alice" and starting:
+            cluster.runs["alice"].process.send_signal(signal.SIGTERM)
+
+    cluster.start("47", on_event=cancel_alice_when_training_starts)
+    runs = cluster.wait(WALL)
+    for party, run in runs.items():
+        assert run.process.returncode == 1, (party, run.stderr[-2000:])
+        train = run.result["nodes"]["train"]
+        assert train["status"] == "failed", train
+        assert train["party"] == "alice", train
+        assert "cancelled at alice" in train["public"], train
+        assert run.result["nodes"]["evaluate"]["status"] == "skipped"

@@ -9,12 +9,17 @@ or insecure_plaintext (tests only), timeout, connect_timeout, reconnect_grace.
 Every event (`workflows.party`: node status, progress, log lines, warnings, the run's status)
 is printed as one JSON line on stdout, for the initiator to stream; the last line is the
 result. Exit status: 0 succeeded, 1 failed, 2 refused (a party unreachable, another run).
+
+SIGTERM cancels the run: the running node stops at its next progress point, and the other
+parties fail it naming this party ("cancelled at <party>"); SIGINT likewise.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -51,7 +56,10 @@ class Command(BaseCommand):
             network = network_from_dict(_load(options["network"], "network"))
         except (KeyError, TypeError, ValueError, ConfigError) as error:
             raise CommandError(f"bad run description: {error}") from None
-        result = run_party(job, network, _line)
+        cancel = threading.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: cancel.set())
+        result = run_party(job, network, _line, cancel.is_set)
         _line({"event": "result", "party": job.party} | result.to_dict())
         if result.status != SUCCEEDED:
             sys.exit(2 if result.status == REFUSED else 1)
