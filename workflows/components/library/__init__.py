@@ -60,9 +60,9 @@ the party's name. Bytes sent per party are recorded on the node run from `ctx.co
 Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an engine session
 with `workflows.components.secure.session(ctx, parties)` (embedded: a simulated cluster of its
 own, traffic counted in `ctx.comm`; network: the run's deployment), load each party's columns
-at that party with `at_party`, plan the SPU's precision from what the parties disclose about them (`column_bounds`, `plan_spu`,
-`make_spu`), and persist secret-shared results share by share (`SPU.export_shares` /
-`import_shares`). SS-LR and
-PSI call `ctx.progress` from the component's own thread (between epochs; while polling the
+at that party with `at_party`, plan the SPU's precision from what the parties disclose about
+them (`column_bounds`, `plan_spu`, `make_spu`), and persist secret-shared results share by
+share (`SPU.export_shares` / `import_shares`). SS-LR and PSI call `ctx.progress` from the
+component's own thread (between epochs; while polling the
 engine's threads), which keeps run-state writes on the executor's thread.
 """
