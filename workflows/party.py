@@ -52,7 +52,7 @@ from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import Column
 from workflows.graph import GraphFormatError, parse_graph
-from workflows.placement import EMBEDDED, AtParty, Placement, RemoteFailure, lost_parties
+from workflows.placement import EMBEDDED, AtParty, Placement, RemoteFailure, lost_peers
 from workflows.ports import SourceTable
 from workflows.validation import validate
 
@@ -328,19 +328,22 @@ class _Worker:
         return redaction.describe(error, node_id)
 
     def _link_failure(self, error: LinkError) -> redaction.NodeError:
-        """Links carry party names and causes, never data: the text goes to everyone."""
-        # The peers this transport saw fail, else those the error names (engine protocols
-        # name the party that aborted them, e.g. "party 'bob' aborted the PSI").
-        peers = lost_parties(self.deployment, self.me) or [
-            p for p in self.job.parties if p != self.me and repr(p) in str(error)
-        ]
-        if not peers:
+        """Who made the links fail: a peer whose connection was lost, else the party at the
+        root of the error (each party that fails on the links aborts them with the reason it
+        got appended, so the last party the text names is where it began; it may be this
+        one). Links carry party names and causes, never data: the text goes to everyone."""
+        lost = lost_peers(self.deployment)
+        if lost:
+            message = f"lost contact with {lost[0]}: {error}"
+            return redaction.NodeError("LinkError", lost[0], message, message)
+        text = str(error)
+        named = [p for p in self.job.parties if repr(p) in text]
+        if not named:
             message = f"the links failed: {error}"
             return redaction.NodeError("LinkError", "", message, message)
-        party = peers[0]
-        lost = "lost connection" in str(self.deployment.transport.peers[party].error or "")
-        message = f"lost contact with {party}: {error}" if lost else f"{party} failed: {error}"
-        return redaction.NodeError("LinkError", party, message, message)
+        origin = max(named, key=lambda p: text.rfind(repr(p)))
+        message = f"{origin} failed: {error}"
+        return redaction.NodeError("LinkError", origin, message, message)
 
     def _remove_outputs(self, context: RunContext, node_id: str) -> None:
         relative = Path("runs") / str(self.job.run_id) / node_id

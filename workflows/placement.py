@@ -170,9 +170,12 @@ def failure_marker(error: BaseException, owner: str, node_id: str) -> dict:
     return {"ok": False, "class": described.error_class, "public": described.public}
 
 
-def lost_parties(deployment, me: str) -> list[str]:
-    """Peers this party lost contact with (a broken stream) or that aborted, the lost first."""
+def lost_peers(deployment) -> list[str]:
+    """Peers whose connection broke and was not restored (not those that aborted: an abort
+    carries its reason, and the party it began at is named in it)."""
     peers = getattr(getattr(deployment, "transport", None), "peers", {})
-    failed = {name: str(peer.error) for name, peer in peers.items() if peer.error is not None}
-    lost = [name for name, error in failed.items() if "lost connection" in error]
-    return sorted(lost) + sorted(set(failed) - set(lost) - {me})
+    return sorted(
+        name
+        for name, peer in peers.items()
+        if peer.error is not None and str(peer.error).startswith("lost connection")
+    )
