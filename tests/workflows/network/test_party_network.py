@@ -139,6 +139,16 @@ def test_the_demo_pipeline_runs_across_three_processes_as_embedded_and_keeps_dat
         (storage["alice"] / "runs/41/evaluate/report.json").read_text()
     )
 
+    # Each party streams its own status, progress and log lines (for the initiator's canvas),
+    # and they carry no other party's ids.
+    for party, run in runs.items():
+        seen = {(event["event"], event.get("node")) for event in run.events}
+        assert {("node.progress", "train"), ("node.log", "psi")} <= seen, seen
+        assert {event["party"] for event in run.events} == {party}
+        streamed = json.dumps(run.events)
+        for owner in (p for p in PARTIES if p != party):
+            assert not [i for i in ids_of(owner) - ids_of(party) if i in streamed]
+
     held = {party: row_values(storage[party]) for party in PARTIES}
     for owner in PARTIES:
         for other in (p for p in PARTIES if p != owner):
