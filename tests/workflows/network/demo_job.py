@@ -14,7 +14,7 @@ from pathlib import Path
 from console.demo.data import demo_tables
 from console.demo.pipeline import DEMO_POLICIES, KEY, demo_graph
 from workflows.components.schema import Column
-from workflows.party import PartyJob
+from workflows.party_jobs import PartyJob
 from workflows.ports import SourceTable
 
 PARTIES = ("alice", "bob", "carol")

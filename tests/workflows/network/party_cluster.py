@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.workflows.network.demo_job import PARTIES, demo_job
-from workflows.party import job_to_dict
+from workflows.party_jobs import job_to_dict
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "core" / "network"))

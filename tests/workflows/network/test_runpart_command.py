@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 
 from core.errors import ConfigError
 from tests.workflows.network.demo_job import PARTIES, demo_job
-from workflows.party import Network, job_from_dict, job_to_dict, run_party
+from workflows.party import run_party
+from workflows.party_jobs import Network, job_from_dict, job_to_dict
 
 
 def write(path, data) -> str:

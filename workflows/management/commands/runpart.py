@@ -1,6 +1,6 @@
 """`manage.py runpart JOB.json NETWORK.json`: execute this party's part of a network run.
 
-JOB.json (`workflows.party.job_from_dict`): run_id, snapshot (the run's graph), parties,
+JOB.json (`workflows.party_jobs.job_from_dict`): run_id, snapshot (the run's graph), parties,
 sources (the project's authorised datasets; `path` only for this party's), party,
 storage_root, requested_by, min_group_rows. NETWORK.json (`network_from_dict`):
 cluster_config (SecretFlow's shape), tls ({"key", "cert", "peers" or "ca"}, PEM text or paths)
@@ -25,7 +25,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ConfigError
-from workflows.party import REFUSED, SUCCEEDED, job_from_dict, network_from_dict, run_party
+from workflows.party import REFUSED, SUCCEEDED, run_party
+from workflows.party_jobs import job_from_dict, network_from_dict
 
 
 def _load(path: str, what: str) -> dict:
