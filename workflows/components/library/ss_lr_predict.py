@@ -100,6 +100,10 @@ def read_part(data, party: str) -> dict:
     return part
 
 
+def own_manifest(data, party: str) -> dict:
+    return read_part(data, party)["manifest"]
+
+
 def trained_precision(manifest: dict) -> PrecisionPlan | None:
     """The model's precision (None: SPU's default, for models saved before it was stored)."""
     stored = manifest.get("precision")
@@ -166,8 +170,8 @@ def write_output(ctx: RunContext, receiver: str, scores: np.ndarray, manifest: d
 
 def run(ctx: RunContext) -> None:
     receiver, model = ctx.params["receiver"], ctx.inputs["input_model"]
-    # Each party reads its own manifest; the manifests are public and must agree.
-    manifests = {p: ctx.at(p, read_part, model, p)["manifest"] for p in model.info.parties}
+    # Each party reads its own manifest and publishes it: manifests are public and must agree.
+    manifests = {p: ctx.publish(p, own_manifest, model, p) for p in model.info.parties}
     first = manifests[model.info.parties[0]]
     if any(m != first for m in manifests.values()):
         raise ValueError("the parties' model manifests differ; the model parts do not match")

@@ -213,7 +213,7 @@ def run(ctx: RunContext) -> None:
     report |= {"epochs_run": len(model.losses), "label": meta["label"]}
     if weights is not None:
         report["weights"] = revealed_weights(weights, layout)
-    for party in ctx.infos["report"].parties:
+    for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(f"trained {len(model.losses)} epoch(s); last loss {meta['metrics']['loss'][-1]}")
     ctx.progress(100)
