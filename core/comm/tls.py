@@ -148,15 +148,25 @@ def make_certificate(
     """A new (private key PEM, certificate PEM) for `party` (EC P-256).
 
     Self-signed and usable as its own trust anchor unless `issuer` = (CA key PEM, CA cert PEM)
-    signs it. Its DNS name and common name are the party name. Meant for tests and pairing.
+    signs it. Its DNS name and common name are the party name. Its subject also carries a
+    random serial-number attribute: TLS libraries pick a trust anchor by subject name alone, so
+    two certificates of one party trusted side by side (before and after a rotation) must not
+    share a subject. Meant for tests and pairing.
     """
+    import secrets
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, party)])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, party),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, secrets.token_hex(8)),
+        ]
+    )
     if issuer is None:
         signer, issuer_name, is_ca = key, name, True
     else:
