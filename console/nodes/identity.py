@@ -177,6 +177,14 @@ def rotate_identity(directory: Path | None = None) -> tuple[NodeIdentity, NodeId
     return old, NodeIdentity(name=old.name, key_pem=key_pem, cert_pem=cert_pem)
 
 
+def restore_identity(old: NodeIdentity, directory: Path | None = None) -> None:
+    """Undo `rotate_identity`: `old` is the current pair again, and no previous pair is kept."""
+    directory = directory or identity_dir()
+    _write_private(directory / KEY_FILE, old.key_pem)
+    _write_private(directory / CERT_FILE, old.cert_pem)
+    forget_previous_identity(directory)
+
+
 def forget_previous_identity(directory: Path | None = None) -> bool:
     """Delete the previous key pair (its grace period is over); whether there was one."""
     directory = directory or identity_dir()

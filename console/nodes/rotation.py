@@ -70,7 +70,7 @@ def rotate_certificate(
 ) -> CertificateRotation:
     """Replace this node's key pair and certificate, then tell every peer (see the module)."""
     _ensure_admin(request, _("rotate the node certificate"))
-    identity, me = require_identity()
+    _identity, me = require_identity()
     forget_expired()
     grace = _grace(grace_seconds)
     untold = untold_peers()
@@ -83,19 +83,12 @@ def rotate_certificate(
             )
             % {"peers": ", ".join(untold)}
         )
-    with transaction.atomic():
-        routes = list(PeerRoute.objects.select_related("node"))
-        old, new = ids.rotate_identity()
-        rotation = CertificateRotation.objects.create(
-            old_fingerprint=old.fingerprint,
-            new_fingerprint=new.fingerprint,
-            grace_until=timezone.now() + grace,
-            rotated_by=request.user if request is not None else None,
-        )
-        RotationNotice.objects.bulk_create(
-            RotationNotice(rotation=rotation, route=r) for r in routes
-        )
-        _record_rotation(request, me, rotation)
+    old, new = ids.rotate_identity()
+    try:
+        rotation = _record_rotation(request, me, old, new, grace)
+    except Exception:
+        ids.restore_identity(old)  # no record, no rotation: peers would never be told of it
+        raise
     for notice in rotation.notices.select_related("route__node"):
         notify_peer(notice)
     forget_expired()
@@ -115,7 +108,17 @@ def _grace(grace_seconds: int | None) -> datetime.timedelta:
     return grace
 
 
-def _record_rotation(request, me: Node, rotation: CertificateRotation) -> None:
+@transaction.atomic
+def _record_rotation(request, me: Node, old, new, grace) -> CertificateRotation:
+    """The rotation, a notice for every peer, and the audit event."""
+    rotation = CertificateRotation.objects.create(
+        old_fingerprint=old.fingerprint,
+        new_fingerprint=new.fingerprint,
+        grace_until=timezone.now() + grace,
+        rotated_by=request.user if request is not None else None,
+    )
+    routes = PeerRoute.objects.all()
+    RotationNotice.objects.bulk_create(RotationNotice(rotation=rotation, route=r) for r in routes)
     record(
         request,
         Action.NODE_ROTATE,
@@ -126,6 +129,7 @@ def _record_rotation(request, me: Node, rotation: CertificateRotation) -> None:
         new_fingerprint=rotation.new_fingerprint,
         grace_until=rotation.grace_until.isoformat(),
     )
+    return rotation
 
 
 def latest_rotation() -> CertificateRotation | None:
@@ -137,12 +141,8 @@ def untold_peers() -> list[str]:
     rotation = latest_rotation()
     if rotation is None or ids.load_previous_identity() is None:
         return []
-    return [notice.route.node.name for notice in _untold(rotation)]
-
-
-def _untold(rotation: CertificateRotation):
-    notices = rotation.notices.select_related("route__node")
-    return notices.exclude(status=RotationNotice.Status.CONFIRMED)
+    untold = rotation.notices.exclude(status=RotationNotice.Status.CONFIRMED)
+    return list(untold.values_list("route__node__name", flat=True))
 
 
 def notify_rotation(peers: list[str] | None = None, request=None) -> list[RotationNotice]:

@@ -77,8 +77,11 @@ def _report(request: HttpRequest, notices) -> None:
         else:
             messages.error(
                 request,
-                _("%(peer)s was not told: %(error)s It must be told again or pair again.")
-                % {"peer": peer, "error": notice.last_error},
+                _(
+                    "%(peer)s was not told: %(error)s. Tell it again before the grace period "
+                    "ends, or it must pair again."
+                )
+                % {"peer": peer, "error": notice.last_error.rstrip(".")},
             )
 
 

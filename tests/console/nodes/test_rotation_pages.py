@@ -173,3 +173,19 @@ def test_the_api_refuses_bad_input_and_non_admins(api_admin, api_alice, route_to
     assert "never rotated" in not_rotated.json()["detail"]
     assert api_alice.post("/api/v1/node-identity/rotate/").status_code == 403
     assert not CertificateRotation.objects.exists()
+
+
+def test_a_rotation_that_cannot_be_recorded_leaves_the_old_key_in_use(route_to_zed, monkeypatch):
+    from django.db import DatabaseError
+
+    before = ids.load_identity().fingerprint
+
+    def fail(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(CertificateRotation.objects, "create", fail)
+    with pytest.raises(DatabaseError):
+        rotation.rotate_certificate(grace_seconds=3600)
+    assert ids.load_identity().fingerprint == before
+    assert ids.load_previous_identity() is None
+    assert not RotationNotice.objects.exists()

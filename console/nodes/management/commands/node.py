@@ -197,7 +197,7 @@ class Command(BaseCommand):
         if untold:
             raise CommandError(
                 f"{len(untold)} peer(s) must re-pair or be told again: "
-                + " ".join(f"`manage.py node notify-rotation --peer {name}`" for name in untold)
+                + ", ".join(f"`manage.py node notify-rotation --peer {name}`" for name in untold)
                 + " (while the grace period lasts)."
             )
 
