@@ -51,14 +51,15 @@ from console.nodes.link.service import Refused
 from console.nodes.link.service import _enabled_route as enabled_route
 from console.nodes.models import CertificateRotation, Node, PeerRoute, RotationNotice
 from console.nodes.pairing import PairingError, require_identity, self_node
+from workflows.actors import Actor
 
 METHOD = "RotateCertificate"
 MAX_GRACE = datetime.timedelta(days=7)
 _PROOF_CONTEXT = "privpad-rotation/1"
 
 
-def _ensure_admin(request, action: str) -> None:
-    if request is not None and not request.user.is_superuser:
+def _ensure_admin(actor: Actor, action: str) -> None:
+    if not actor.is_superuser:
         raise PermissionDenied(_("Only platform admins may %(action)s.") % {"action": action})
 
 
@@ -66,10 +67,10 @@ def _ensure_admin(request, action: str) -> None:
 
 
 def rotate_certificate(
-    request=None, grace_seconds: int | None = None, force: bool = False
+    actor: Actor, grace_seconds: int | None = None, force: bool = False
 ) -> CertificateRotation:
     """Replace this node's key pair and certificate, then tell every peer (see the module)."""
-    _ensure_admin(request, _("rotate the node certificate"))
+    _ensure_admin(actor, _("rotate the node certificate"))
     _identity, me = require_identity()
     forget_expired()
     grace = _grace(grace_seconds)
@@ -85,7 +86,7 @@ def rotate_certificate(
         )
     old, new = ids.rotate_identity()
     try:
-        rotation = _record_rotation(request, me, old, new, grace)
+        rotation = _record_rotation(actor, me, old, new, grace)
     except Exception:
         ids.restore_identity(old)  # no record, no rotation: peers would never be told of it
         raise
@@ -109,22 +110,21 @@ def _grace(grace_seconds: int | None) -> datetime.timedelta:
 
 
 @transaction.atomic
-def _record_rotation(request, me: Node, old, new, grace) -> CertificateRotation:
+def _record_rotation(actor: Actor, me: Node, old, new, grace) -> CertificateRotation:
     """The rotation, a notice for every peer, and the audit event."""
     rotation = CertificateRotation.objects.create(
         old_fingerprint=old.fingerprint,
         new_fingerprint=new.fingerprint,
         grace_until=timezone.now() + grace,
-        rotated_by=request.user if request is not None else None,
+        rotated_by=actor.user,
     )
     routes = PeerRoute.objects.all()
     RotationNotice.objects.bulk_create(RotationNotice(rotation=rotation, route=r) for r in routes)
     record(
-        request,
+        actor,
         Action.NODE_ROTATE,
         target=me,
         node=me,
-        username="" if request is not None else "manage.py",
         old_fingerprint=rotation.old_fingerprint,
         new_fingerprint=rotation.new_fingerprint,
         grace_until=rotation.grace_until.isoformat(),
@@ -145,9 +145,9 @@ def untold_peers() -> list[str]:
     return list(untold.values_list("route__node__name", flat=True))
 
 
-def notify_rotation(peers: list[str] | None = None, request=None) -> list[RotationNotice]:
+def notify_rotation(actor: Actor, peers: list[str] | None = None) -> list[RotationNotice]:
     """Tell the named peers (default: every peer not told yet) of the latest rotation again."""
-    _ensure_admin(request, _("notify peers of a rotation"))
+    _ensure_admin(actor, _("notify peers of a rotation"))
     forget_expired()
     rotation = latest_rotation()
     if rotation is None:
@@ -258,7 +258,7 @@ def forget_expired() -> None:
             Action.NODE_ROTATE,
             target=me,
             node=me,
-            username="manage.py",
+            username="node:self",
             old_key_deleted=rotation.old_fingerprint,
         )
     expired = PeerRoute.objects.filter(previous_valid_until__lte=timezone.now())
@@ -308,11 +308,10 @@ def receive_rotation(envelope: Envelope, caller_cert: bytes) -> tuple[dict, Node
             grpc.StatusCode.ALREADY_EXISTS, "another route is already pinned to that certificate"
         ) from None
     record(
-        None,
+        Actor.peer(route.node),
         Action.ROUTE_REPIN,
         target=route.node,
         node=route.node,
-        username=f"node:{route.node.name}",
         old_fingerprint=old_fingerprint,
         new_fingerprint=route.fingerprint,
         old_accepted_until=grace_until.isoformat(),

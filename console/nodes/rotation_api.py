@@ -19,6 +19,7 @@ from console.api.schema import errors
 from console.nodes import rotation
 from console.nodes.models import PeerRoute
 from console.nodes.pairing import PairingError
+from workflows.actors import Actor
 
 
 class NoticeSerializer(serializers.Serializer):
@@ -62,7 +63,7 @@ class RotateCertificate(APIView):
         given.is_valid(raise_exception=True)
         try:
             done = rotation.rotate_certificate(
-                request,
+                Actor.from_request(request),
                 grace_seconds=given.validated_data.get("grace_seconds"),
                 force=given.validated_data["force"],
             )
@@ -83,7 +84,7 @@ class NotifyRotation(APIView):
         _admin(request, "notify peers of a rotation")
         get_object_or_404(PeerRoute, node__name=name)
         try:
-            (notice,) = rotation.notify_rotation([name], request)
+            (notice,) = rotation.notify_rotation(Actor.from_request(request), [name])
         except PairingError as error:
             raise exceptions.ValidationError({"detail": str(error)}, "rotation_refused") from None
         return Response(NoticeSerializer(notice).data)

@@ -19,6 +19,7 @@ from console.nodes import identity as ids
 from console.nodes import rotation
 from console.nodes.models import EXPIRY_WARNING_DAYS, PeerRoute
 from console.nodes.pairing import PairingError
+from workflows.actors import Actor
 
 # What the page offers for the grace period (seconds); the setting's default is always offered.
 GRACE_CHOICES = (0, 3600, 86400, 7 * 86400)
@@ -41,7 +42,7 @@ def rotate_certificate(request: HttpRequest) -> HttpResponse:
         grace = None  # the setting's default
     try:
         done = rotation.rotate_certificate(
-            request, grace_seconds=grace, force=bool(request.POST.get("force"))
+            Actor.from_request(request), grace_seconds=grace, force=bool(request.POST.get("force"))
         )
     except PairingError as error:
         messages.error(request, str(error))
@@ -61,7 +62,7 @@ def notify_rotation(request: HttpRequest, name: str) -> HttpResponse:
     if denied := _admin_only(request):
         return denied
     try:
-        notices = rotation.notify_rotation([name], request)
+        notices = rotation.notify_rotation(Actor.from_request(request), [name])
     except PairingError as error:
         messages.error(request, str(error))
     else:

@@ -16,7 +16,7 @@ from console.nodes import identity as ids
 from console.nodes import rotation
 from console.nodes.link import credentials, transport
 from console.nodes.models import CertificateRotation, RotationNotice
-from console.nodes.pairing import PairingError
+from console.nodes.pairing import OPERATOR, PairingError
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +68,7 @@ def test_telling_again_counts_attempts_and_names_the_error(admin_client, route_t
 
 
 def test_an_untold_peer_presents_the_old_key_until_told(route_to_zed):
-    rotation.rotate_certificate(grace_seconds=3600)
+    rotation.rotate_certificate(OPERATOR, grace_seconds=3600)
     current, previous = ids.load_identity(), ids.load_previous_identity()
     assert credentials.for_route(route_to_zed, current).cert_chain == previous.cert_pem
     RotationNotice.objects.update(status=RotationNotice.Status.CONFIRMED)
@@ -76,11 +76,11 @@ def test_an_untold_peer_presents_the_old_key_until_told(route_to_zed):
 
 
 def test_rotating_again_before_every_peer_was_told_needs_force(route_to_zed):
-    first = rotation.rotate_certificate(grace_seconds=3600)
+    first = rotation.rotate_certificate(OPERATOR, grace_seconds=3600)
     with pytest.raises(PairingError, match="zed not told of it yet"):
-        rotation.rotate_certificate(grace_seconds=3600)
+        rotation.rotate_certificate(OPERATOR, grace_seconds=3600)
     assert ids.load_identity().fingerprint == first.new_fingerprint
-    second = rotation.rotate_certificate(grace_seconds=3600, force=True)
+    second = rotation.rotate_certificate(OPERATOR, grace_seconds=3600, force=True)
     assert second.old_fingerprint == first.new_fingerprint
 
 
@@ -92,7 +92,7 @@ def test_with_no_grace_the_old_key_is_deleted_and_the_peer_must_pair_again(
     html = admin_client.get("/nodes/").content.decode()
     assert "must pair again" in html
     assert "/nodes/routes/zed/notify-rotation/" not in html
-    told = rotation.notify_rotation(["zed"])
+    told = rotation.notify_rotation(OPERATOR, ["zed"])
     assert "The old key is gone (its grace period is over): zed must pair again" in (
         told[0].last_error
     )
@@ -102,17 +102,17 @@ def test_with_no_grace_the_old_key_is_deleted_and_the_peer_must_pair_again(
 def test_a_grace_period_out_of_range_is_refused(route_to_zed, grace):
     before = ids.load_identity().fingerprint
     with pytest.raises(PairingError, match="grace period must be from 0 seconds to 7 days"):
-        rotation.rotate_certificate(grace_seconds=grace)
+        rotation.rotate_certificate(OPERATOR, grace_seconds=grace)
     assert ids.load_identity().fingerprint == before
     assert ids.load_previous_identity() is None
 
 
 def test_notifying_an_unknown_peer_or_without_rotation_is_refused(route_to_zed):
     with pytest.raises(PairingError, match="never rotated"):
-        rotation.notify_rotation()
-    rotation.rotate_certificate(grace_seconds=3600)
+        rotation.notify_rotation(OPERATOR)
+    rotation.rotate_certificate(OPERATOR, grace_seconds=3600)
     with pytest.raises(PairingError, match="nobody: no peer of this node was paired"):
-        rotation.notify_rotation(["nobody"])
+        rotation.notify_rotation(OPERATOR, ["nobody"])
 
 
 def test_this_nodes_certificate_close_to_expiry_is_flagged(admin_client, alice_is_this_node):
@@ -185,7 +185,7 @@ def test_a_rotation_that_cannot_be_recorded_leaves_the_old_key_in_use(route_to_z
 
     monkeypatch.setattr(CertificateRotation.objects, "create", fail)
     with pytest.raises(DatabaseError):
-        rotation.rotate_certificate(grace_seconds=3600)
+        rotation.rotate_certificate(OPERATOR, grace_seconds=3600)
     assert ids.load_identity().fingerprint == before
     assert ids.load_previous_identity() is None
     assert not RotationNotice.objects.exists()

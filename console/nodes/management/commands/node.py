@@ -171,7 +171,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Route to {peer} disabled: calls to and from it are refused.")
 
     def do_rotate_certificate(self, grace_seconds, force, **_) -> None:
-        done = rotation.rotate_certificate(grace_seconds=grace_seconds, force=force)
+        done = rotation.rotate_certificate(
+            pairing.OPERATOR, grace_seconds=grace_seconds, force=force
+        )
         self.stdout.write(f"New certificate {done.new_fingerprint} (was {done.old_fingerprint}).")
         self.stdout.write(
             f"Peers accept the old one until {done.grace_until:%Y-%m-%d %H:%M:%S} UTC."
@@ -179,7 +181,7 @@ class Command(BaseCommand):
         self._report_notices(list(done.notices.select_related("route__node")))
 
     def do_notify_rotation(self, peers, **_) -> None:
-        notices = rotation.notify_rotation(peers)
+        notices = rotation.notify_rotation(pairing.OPERATOR, peers)
         if not notices:
             self.stdout.write("Every peer has pinned this node's current certificate.")
             return
