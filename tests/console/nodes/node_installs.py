@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -83,11 +84,38 @@ class NodeInstall(Installation):
     def file(self, name: str) -> bytes:
         return (self.data_dir / "node-identity" / name).read_bytes()
 
+    def redirect_route(self, peer: str, address: str) -> None:
+        """Point this node's route to `peer` at another address (as a hostile network could)."""
+        with sqlite3.connect(self.data_dir / DATABASE, timeout=20) as db:
+            db.execute(
+                "UPDATE nodes_peerroute SET address=? WHERE node_id="
+                "(SELECT id FROM nodes_node WHERE name=?)",
+                (address, peer),
+            )
+
     def node_calls(self) -> list[dict]:
         rows = self.query(
             "SELECT outcome, detail, actor_username FROM audit_auditevent WHERE action='node_call'"
         )
         return [{"outcome": o, "user": u, **json.loads(d)} for o, d, u in rows]
+
+
+def call_node(
+    peer: NodeInstall, key: bytes, cert: bytes, payload: bytes, method: str = "Health"
+) -> bytes:
+    """Call `method` at `peer`'s service with any key pair (a peer's, an old one, a forger's)."""
+    from console.nodes.link import transport
+
+    reply, _seconds = transport.call(
+        peer=peer.name,
+        address=peer.address,
+        root_cert=peer.file("node.crt"),
+        key=key,
+        cert_chain=cert,
+        method=method,
+        payload=payload,
+    )
+    return reply
 
 
 def migrated_template(directory: Path) -> Path:

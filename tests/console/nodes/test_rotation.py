@@ -18,7 +18,12 @@ from console.nodes import rotation
 from console.nodes.identity import NodeIdentity, fingerprint, make_key_and_certificate
 from console.nodes.link import transport
 from console.nodes.link.envelope import seal
-from tests.console.nodes.node_installs import NodeInstall, migrated_template, wait_until
+from tests.console.nodes.node_installs import (
+    NodeInstall,
+    call_node,
+    migrated_template,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(300)
 GRACE_SECONDS = 600  # the first rotation's: long enough to tell carol again
@@ -60,15 +65,7 @@ def rotated(network):
 
 
 def _health_call(sender_key: bytes, sender_cert: bytes, sender: str, peer: NodeInstall) -> bytes:
-    return transport.call(
-        peer=peer.name,
-        address=peer.address,
-        root_cert=peer.file("node.crt"),
-        key=sender_key,
-        cert_chain=sender_cert,
-        method="Health",
-        payload=seal(sender, {}),
-    )[0]
+    return call_node(peer, sender_key, sender_cert, seal(sender, {}))
 
 
 def _route(install: NodeInstall, peer: str) -> dict:
@@ -172,38 +169,20 @@ def test_an_attacker_serving_the_old_key_after_grace_is_refused(
         for name, data in zip(("node.key", "node.crt"), rotated_again["old"], strict=True):
             (mallory.data_dir / "node-identity" / name).write_bytes(data)
         mallory.serve()
-        _redirect_route(bob, "alice", mallory.address)
+        bob.redirect_route("alice", mallory.address)
         refused = bob.manage("node", "health", "alice", check=False)
         assert f"Node alice at {mallory.address}: the TLS handshake failed" in refused.stdout
     finally:
-        _redirect_route(bob, "alice", alice.address)
+        bob.redirect_route("alice", alice.address)
         mallory.stop()
-
-
-def _redirect_route(install: NodeInstall, peer: str, address: str) -> None:
-    import sqlite3
-
-    with sqlite3.connect(install.data_dir / "privpad.sqlite3", timeout=20) as db:
-        db.execute(
-            "UPDATE nodes_peerroute SET address=? WHERE node_id="
-            "(SELECT id FROM nodes_node WHERE name=?)",
-            (address, peer),
-        )
 
 
 def _rotation_call(key: bytes, cert: bytes, peer: NodeInstall, forged) -> bytes:
     """Call RotateCertificate at `peer` with a key pair and a forged (sender, body maker)."""
     sender, make_body = forged
     nonce = secrets.token_hex(16)
-    return transport.call(
-        peer=peer.name,
-        address=peer.address,
-        root_cert=peer.file("node.crt"),
-        key=key,
-        cert_chain=cert,
-        method=rotation.METHOD,
-        payload=seal(sender, make_body(nonce), nonce=nonce),
-    )[0]
+    payload = seal(sender, make_body(nonce), nonce=nonce)
+    return call_node(peer, key, cert, payload, method=rotation.METHOD)
 
 
 def _forged_body(claimed: str, old_cert: bytes, new_name: str, signer_key: bytes | None = None):
