@@ -100,6 +100,11 @@ class Command(BaseCommand):
             self.stdout.write("    " + _expiry_line("certificate", route.certificate_expires_at))
             if note := _rotation_note(route.node.name, states.get(route.node.name)):
                 self.stdout.write("    " + note)
+            if route.previous_in_grace:
+                self.stdout.write(
+                    f"    rotated its certificate {route.certificate_rotated_at:%Y-%m-%d %H:%M}; "
+                    f"the old one is accepted until {route.previous_valid_until:%Y-%m-%d %H:%M} UTC"
+                )
 
     def do_invite(self, days, file, **_) -> None:
         if days < 1:
