@@ -4,15 +4,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0004_people_token_and_two_factor_actions'),
+        ("audit", "0004_people_token_and_two_factor_actions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('login', 'Login'), ('login_failed', 'Failed login'), ('logout', 'Logout'), ('upload', 'Upload'), ('preview', 'Preview'), ('download', 'Download'), ('delete', 'Delete'), ('authorize', 'Authorise'), ('revoke', 'Revoke'), ('project_create', 'Project created'), ('project_update', 'Project updated'), ('member_add', 'Member added'), ('member_remove', 'Member removed'), ('node_register', 'Node registered'), ('token_create', 'API token created'), ('token_revoke', 'API token revoked'), ('user_create', 'User created'), ('user_update', 'User changed'), ('password_reset', 'Password reset'), ('password_change', 'Password changed'), ('session_revoke', 'Session revoked'), ('two_factor_enable', 'Second factor turned on'), ('two_factor_disable', 'Second factor turned off'), ('two_factor_policy', 'Second factor requirement changed'), ('access_denied', 'Access denied'), ('pipeline_create', 'Pipeline created'), ('pipeline_update', 'Pipeline edited'), ('run_start', 'Run started'), ('run_refused', 'Run refused'), ('policy_update', 'Disclosure policy set'), ('approval_request', 'Approval requested'), ('approval_approve', 'Disclosure approved'), ('approval_reject', 'Disclosure rejected'), ('node_init', 'Node identity created'), ('invitation_create', 'Pairing invitation created'), ('invitation_revoke', 'Pairing invitation revoked'), ('node_pair', 'Node paired'), ('route_update', 'Route changed'), ('node_call', 'Node-to-node call'), ('node_rotate', 'Node certificate rotated'), ('route_repin', "Peer's new certificate pinned")], db_index=True, max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Login"),
+                    ("login_failed", "Failed login"),
+                    ("logout", "Logout"),
+                    ("upload", "Upload"),
+                    ("preview", "Preview"),
+                    ("download", "Download"),
+                    ("delete", "Delete"),
+                    ("authorize", "Authorise"),
+                    ("revoke", "Revoke"),
+                    ("project_create", "Project created"),
+                    ("project_update", "Project updated"),
+                    ("member_add", "Member added"),
+                    ("member_remove", "Member removed"),
+                    ("node_register", "Node registered"),
+                    ("token_create", "API token created"),
+                    ("token_revoke", "API token revoked"),
+                    ("user_create", "User created"),
+                    ("user_update", "User changed"),
+                    ("password_reset", "Password reset"),
+                    ("password_change", "Password changed"),
+                    ("session_revoke", "Session revoked"),
+                    ("two_factor_enable", "Second factor turned on"),
+                    ("two_factor_disable", "Second factor turned off"),
+                    ("two_factor_policy", "Second factor requirement changed"),
+                    ("access_denied", "Access denied"),
+                    ("pipeline_create", "Pipeline created"),
+                    ("pipeline_update", "Pipeline edited"),
+                    ("run_start", "Run started"),
+                    ("run_refused", "Run refused"),
+                    ("policy_update", "Disclosure policy set"),
+                    ("approval_request", "Approval requested"),
+                    ("approval_approve", "Disclosure approved"),
+                    ("approval_reject", "Disclosure rejected"),
+                    ("node_init", "Node identity created"),
+                    ("invitation_create", "Pairing invitation created"),
+                    ("invitation_revoke", "Pairing invitation revoked"),
+                    ("node_pair", "Node paired"),
+                    ("route_update", "Route changed"),
+                    ("node_call", "Node-to-node call"),
+                    ("node_rotate", "Node certificate rotated"),
+                    ("route_repin", "Peer's new certificate pinned"),
+                ],
+                db_index=True,
+                max_length=32,
+            ),
         ),
     ]
