@@ -232,7 +232,7 @@ class Semi2k(Protocol):
         The result is P + s with P = (c >> bits) - 2^(62 - bits) public (added by rank 0) and
         s = -(r >> bits) + [not msb(c)] msb(r) 2^(64 - bits) shared.
         """
-        c, no_wrap = self._open_masked(x, r)
+        c, no_wrap = self._open_masked(x, r, later)
         out = (later["r_msb"] * no_wrap) << (self.ring.bits - bits)  # [msb(r) and not msb(c)]
         out -= later["r_hi"]
         public = (c >> bits) - (1 << (self.ring.trunc_limit_bits - bits))
@@ -240,8 +240,9 @@ class Semi2k(Protocol):
             out += public
         return out, no_wrap, public
 
-    def _open_masked(self, x: AShare, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Open c = x + 2^(k-2) + r; return c and [msb(c) == 0] (no wrap)."""
+    def _open_masked(self, x: AShare, r: np.ndarray, later) -> tuple[np.ndarray, np.ndarray]:
+        """Open c = x + 2^(k-2) + r; return c and [msb(c) == 0] (no wrap); `later` as in
+        `_open`."""
         shifted = x.data[0] + r
         if self.rank == 0:
             shifted += 1 << self.ring.trunc_limit_bits
@@ -273,7 +274,7 @@ class Semi2k(Protocol):
         """
         shifts, degrees = tuple(b for b, _ in plan), tuple(k for _, k in plan)
         r, later = self.triples.trunc_powers(x.shape, shifts, degrees, self.ring)
-        c, no_wrap = self._open_masked(x, r)
+        c, no_wrap = self._open_masked(x, r, later)
         wrap_term = later["r_msb"] * no_wrap
         out = []
         for i, (bits, degree) in enumerate(plan):
