@@ -74,6 +74,19 @@ def scaling_advice(unscaled: dict[str, list[str]]) -> str:
     return f"add a scaler (Scaler, before this node) for {listed}"
 
 
+def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
+    """The fix for a failure that unscaled features explain, for every party to read: it
+    names the parties, not their columns (each party's own warning names those, for its own
+    users: `workflows.redaction`). Empty if nothing is unscaled."""
+    parties = [party for party, names in unscaled.items() if names]
+    if not parties:
+        return ""
+    fix = "add a scaler (Scaler, before this node) for the features that"
+    if len(parties) == 1:
+        return f"{fix} {parties[0]}'s warning names"
+    return f"{fix} the warnings of {', '.join(parties[:-1])} and {parties[-1]} name"
+
+
 def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
     """Validation's refusal of columns that may hold missing values, with the fix."""
     listed = " and ".join(f"{party}'s {', '.join(names)}" for party, names in gaps.items())
