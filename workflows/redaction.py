@@ -109,8 +109,7 @@ def message_for(node, viewer: str | None) -> str:
 def warning_public(party: str) -> str:
     """What parties other than `party` read of a warning about `party`'s data."""
     return gettext(
-        "a warning at %(party)s about its own data (the columns and values it concerns are "
-        "%(party)s's); %(party)s's users see the details and the fix"
+        "a warning at %(party)s about its own data: only %(party)s's users see its details and fix"
     ) % {"party": party}
 
 
