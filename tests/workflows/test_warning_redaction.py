@@ -7,11 +7,16 @@ An adversarial member (bob) must not learn alice's column names or that their va
 
 from __future__ import annotations
 
+import importlib
+import json
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 
-from workflows import redaction
+from tests.workflows.conftest import edge, node
+from tests.workflows.runs import new_run
+from workflows import redaction, state
 from workflows.components.context import RunContext
 from workflows.party import _Worker
 from workflows.placement import EMBEDDED
@@ -21,6 +26,18 @@ ALICES = {
     "message": "features not scaled at alice: income, age go beyond ±10; Fix: add a scaler",
     "party": "alice",
 }
+
+
+@pytest.fixture
+def small_run(pipeline_factory, credit):
+    graph = {
+        "nodes": [
+            node("read", "read/dataset", dataset=credit.pk),
+            node("stats", "stats/table_statistics"),
+        ],
+        "edges": [edge("read", "output_ds", "stats", "input_ds")],
+    }
+    return new_run(pipeline_factory(graph))
 
 
 def test_the_party_a_warning_is_about_reads_it_in_full():
@@ -82,3 +99,39 @@ def test_in_a_network_run_only_alices_node_emits_her_warning_in_full():
     assert embedded == at_alice  # every party runs here; `public` is for the others
     nobody = worker_at("bob")._warning("training made no progress", None)
     assert nobody["message"] == nobody["public"] == "training made no progress"
+
+
+@pytest.mark.django_db
+def test_warnings_stored_before_they_had_a_party_are_attributed_and_their_lines_redacted(
+    small_run,
+):
+    """Migration 0005: the texts components wrote about a party's data get that party."""
+    migration = importlib.import_module("workflows.migrations.0005_attribute_warnings_to_parties")
+    stats = small_run.nodes.get(node_id="stats")
+    old = "features not scaled at alice: income, age go beyond ±10; gradient descent ..."
+    stats.warnings = [
+        {"time": "t", "message": old},
+        {"time": "t", "message": "training made no progress"},
+    ]
+    stats.logs = [
+        {"time": "t", "message": "read 12 rows", "level": "info"},
+        {"time": "t", "message": old, "level": "warning"},
+        {"time": "t", "message": "training made no progress", "level": "warning"},
+    ]
+    stats.save(update_fields=["warnings", "logs"])
+    migration.attribute_warnings(django_apps, None)
+    stats.refresh_from_db()
+    assert [w["party"] for w in stats.warnings] == ["alice", ""]
+    assert stats.logs[0]["message"] == "read 12 rows"
+    assert stats.logs[1] | {"time": None} == {
+        "time": None,
+        "message": redaction.warning_public("alice"),
+        "level": "warning",
+        "party": "alice",
+        "redacted": True,
+        "warning": 0,
+    }
+    assert stats.logs[2]["message"] == "training made no progress"
+    assert [line["message"] for line in state.logs_for(stats, "alice")][1] == old
+    bobs = state.logs_for(stats, "bob") + state.warnings_for(stats, "bob")
+    assert "income" not in json.dumps(bobs)
