@@ -8,10 +8,10 @@ with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`
 
 Each user sees messages as its party may (`workflows.redaction`): events carry a failure's or
 a party's warning's public text, and the consumer swaps in the full text for users of the
-failing party or of the party the warning is about. The
-consumer also listens on the project's group: on `project.membership` it checks that its user
-still belongs (active, its node not disabled, the node still a member) and closes the socket
-(4403) if not, so a removed member's or a disabled node's open page stops receiving at once.
+failing party or of the party the warning is about. The consumer also listens on the
+project's group: on `project.membership` it checks that its user still belongs (active, its
+node not disabled, the node still a member) and closes the socket (4403) if not, so a removed
+member's or a disabled node's open page stops receiving at once.
 """
 
 from __future__ import annotations
