@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 from core.ml.ss_lr import LOSS_CLIP
 
@@ -81,10 +82,16 @@ def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
     parties = [party for party, names in unscaled.items() if names]
     if not parties:
         return ""
-    fix = "add a scaler (Scaler, before this node) for the features that"
     if len(parties) == 1:
-        return f"{fix} {parties[0]}'s warning names"
-    return f"{fix} the warnings of {', '.join(parties[:-1])} and {parties[-1]} name"
+        return _(
+            "add a scaler (Scaler, before this node) for the features that %(party)s's "
+            "warning names"
+        ) % {"party": parties[0]}
+    listed = _("%(first)s and %(last)s") % {"first": ", ".join(parties[:-1]), "last": parties[-1]}
+    return _(
+        "add a scaler (Scaler, before this node) for the features that the warnings of "
+        "%(parties)s name"
+    ) % {"parties": listed}
 
 
 def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
@@ -175,7 +182,7 @@ def check_predictions(
             public=f"some predictions at {party} {why}",
         )
     if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
-        # No count: a warning is seen by every project party, the predictions by one.
+        # A warning about the receiver's predictions: only its users read it (redaction).
         return (
             f"some predictions at {party} lie outside [0, 1]: sig_type mm1 is "
             "the linear approximation 0.5 + x/8, a score rather than a probability. Train with "
