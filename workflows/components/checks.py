@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 from core.ml.ss_lr import LOSS_CLIP
 
@@ -72,6 +73,25 @@ def scaling_advice(unscaled: dict[str, list[str]]) -> str:
         return ""
     listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
     return f"add a scaler (Scaler, before this node) for {listed}"
+
+
+def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
+    """The fix for a failure that unscaled features explain, for every party to read: it
+    names the parties, not their columns (each party's own warning names those, for its own
+    users: `workflows.redaction`). Empty if nothing is unscaled."""
+    parties = [party for party, names in unscaled.items() if names]
+    if not parties:
+        return ""
+    if len(parties) == 1:
+        return _(
+            "add a scaler (Scaler, before this node) for the features that %(party)s's "
+            "warning names"
+        ) % {"party": parties[0]}
+    listed = _("%(first)s and %(last)s") % {"first": ", ".join(parties[:-1]), "last": parties[-1]}
+    return _(
+        "add a scaler (Scaler, before this node) for the features that the warnings of "
+        "%(parties)s name"
+    ) % {"parties": listed}
 
 
 def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
@@ -162,7 +182,7 @@ def check_predictions(
             public=f"some predictions at {party} {why}",
         )
     if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
-        # No count: a warning is seen by every project party, the predictions by one.
+        # A warning about the receiver's predictions: only its users read it (redaction).
         return (
             f"some predictions at {party} lie outside [0, 1]: sig_type mm1 is "
             "the linear approximation 0.5 + x/8, a score rather than a probability. Train with "

@@ -183,7 +183,7 @@ def run(ctx: RunContext) -> None:
         )
         warning = core.reveal(warned)
     if warning:
-        ctx.warn(warning)
+        ctx.warn(warning, party=receiver)  # about the receiver's predictions
     ctx.log(f"predicted {ctx.params['pred_name']!r} for {receiver}")
     ctx.progress(100)
 
