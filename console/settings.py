@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "console.demo",
     "console.pipelines",
     "console.approvals",
+    "console.federation",
     "workflows",
 ]
 
