@@ -229,6 +229,13 @@ def may_vote(user) -> bool:
     )
 
 
+def pending_ballots(user) -> int:
+    """Ballots waiting for this node's admins (0 for anyone who does not vote)."""
+    if not publish.network_mode() or not may_vote(user):
+        return 0
+    return Ballot.objects.filter(status=Decision.PENDING).count()
+
+
 def decide_ballot(request, ballot: Ballot, accept: bool) -> tuple[Ballot, OutgoingMessage]:
     """This node's admin accepts or declines; the vote travels to the owner at once."""
     if not may_vote(request.user):

@@ -194,6 +194,11 @@ RULES: dict[str, tuple] = {
     "api-route": (PUBLIC_PAGE, ("get", ANALYST_TOO), ("patch", PLATFORM_ONLY)),
     "api-route-health": (POST_ONLY, ("post", PLATFORM_ONLY)),
     "api-node-identity": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
+    # Shared projects (network mode): the owner node invites and proposes removals; a node's
+    # admins vote on the ballots it received (none exists in this world: hidden for all).
+    "federation:invite": (POST_ONLY, ("post", REFUSED)),
+    "federation:propose_removal": (POST_ONLY, ("post", REFUSED)),
+    "federation:decide": (POST_ONLY, ("post", REFUSED)),
 }
 
 
@@ -258,6 +263,8 @@ def world(
         "runs": run.pk,
         "artifacts": artifact.pk,
         "approvals": 999_999,
+        "federation/projects": project.pk,
+        "federation/ballots": 999_999,
     }
     clients = {"anonymous": Client()}
     signed_in = (
