@@ -28,8 +28,8 @@ def free_port() -> int:
 
 
 class NodeInstall:
-    def __init__(self, root: Path, name: str, template: Path):
-        self.name, self.port = name, free_port()
+    def __init__(self, root: Path, name: str, template: Path, network: bool = False):
+        self.name, self.port, self.network = name, free_port(), network
         self.address = f"127.0.0.1:{self.port}"
         self.data_dir = root / name
         self.data_dir.mkdir(parents=True)
@@ -40,6 +40,8 @@ class NodeInstall:
 
     def env(self) -> dict:
         env = dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir))
+        if self.network:
+            env["PRIVPAD_DEPLOYMENT"] = "network"
         env["PRIVPAD_SECRET_KEY"] = f"test-only-secret-key-of-{self.name}-0123456789abcdef"
         return env
 
@@ -55,6 +57,15 @@ class NodeInstall:
         if check and done.returncode != 0:
             raise AssertionError(f"{self.name}: manage.py {' '.join(args)} failed:\n{done.stderr}")
         return done
+
+    def act(self, action: str, *arguments):
+        """Run `tests.console.federation.node_actions.<action>(*arguments)` in this node."""
+        code = (
+            "from tests.console.federation.node_actions import main; "
+            f"main({action!r}, {json.dumps(json.dumps(arguments))})"
+        )
+        out = self.manage("shell", "-c", code).stdout
+        return json.loads(out.rsplit("RESULT ", 1)[1])
 
     def init(self, node_name: str | None = None) -> None:
         self.manage("node", "init", "--name", node_name or self.name, "--address", self.address)
