@@ -132,9 +132,14 @@ def ask_approval(project_name: str, pipeline_name: str, party: str) -> dict:
 
 def approvals() -> list[dict]:
     return [
-        {"party": a.party, "status": a.status, "comment": a.comment, "sentences": a.plan["sentences"]}
+        {
+            "party": a.party,
+            "status": a.status,
+            "comment": a.comment,
+            "sentences": a.plan["sentences"],
+        }
         for a in Approval.objects.order_by("pk")
-    ]  # fmt: skip
+    ]
 
 
 def decide(username: str, approve: bool, comment: str) -> dict:

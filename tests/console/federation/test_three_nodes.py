@@ -71,7 +71,7 @@ def test_the_invitation_reaches_the_invited_nodes_message_center(invited):
 
 @pytest.fixture(scope="module")
 def bob_joined_carol_declined(invited):
-    bob, carol, alice = invited["bob"], invited["carol"], invited["alice"]
+    bob, carol = invited["bob"], invited["carol"]
     accepted = bob.act("vote", "bob_admin", "Credit", True)
     assert accepted["delivered"] == "delivered"
     assert accepted["reply"]["status"] == "accepted"
