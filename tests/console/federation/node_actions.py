@@ -29,9 +29,9 @@ def _as(username: str):
     return SimpleNamespace(user=User.objects.get(username=username), META={})
 
 
-def make_admin(username: str) -> dict:
+def make_admin(username: str, password: str = "x" * 16) -> dict:
     me = Node.objects.get(is_self=True)
-    User.objects.create_user(username=username, password="x" * 16, node=me, role="admin")
+    User.objects.create_user(username=username, password=password, node=me, role="admin")
     return {"node": me.name}
 
 
@@ -111,6 +111,10 @@ def pipelines(project_name: str) -> list[dict]:
          "version": p.replica.version if hasattr(p, "replica") else None}
         for p in found
     ]  # fmt: skip
+
+
+def pipeline_pk(name: str) -> int:
+    return Pipeline.objects.get(name=name).pk
 
 
 def ask_approval(project_name: str, pipeline_name: str, party: str) -> dict:

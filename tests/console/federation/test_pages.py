@@ -130,4 +130,17 @@ def test_a_replicated_pipeline_opens_read_only(bobs_copy, at_bob, bob_client):
         f"/api/v1/pipelines/{pipeline.pk}/", {"name": "mine"}, content_type="application/json"
     )
     assert response.status_code == 403
-    assert "replicated read-only from node alice" in response.json()["detail"]
+    assert "owned by node alice" in response.json()["detail"]
+
+
+def test_a_member_adds_no_pipeline_to_its_copy(bobs_copy, bob_client, api_bob):
+    page = bob_client.get(f"/projects/{bobs_copy.pk}/").content.decode()
+    assert "New pipeline" not in page
+    response = bob_client.get(f"/pipelines/new/{bobs_copy.pk}/", follow=True)
+    assert "edited on its owner node, alice" in response.content.decode()
+    created = api_bob.post(
+        "/api/v1/pipelines/", {"project": bobs_copy.pk, "name": "mine"}, format="json"
+    )
+    assert created.status_code == 403
+    assert "owned by node alice" in created.json()["detail"]
+    assert not bobs_copy.pipelines.exists()
