@@ -157,6 +157,25 @@ def consent_state(pipeline_name: str, party: str) -> str:
     return approval.status
 
 
+def redeliver_last(method: str) -> dict:
+    """As if the reply to the last `method` message had been lost: send it again, same id."""
+    from console.federation.outbox import deliver_pending
+
+    message = OutgoingMessage.objects.filter(method=method, state="delivered").last()
+    OutgoingMessage.objects.filter(pk=message.pk).update(state="pending")
+    deliver_pending()
+    message.refresh_from_db()
+    return {"state": message.state, "reply": message.reply, "attempts": message.attempts}
+
+
+def retry_pending() -> list[dict]:
+    """What the node service's health loop does at each interval."""
+    from console.federation.outbox import deliver_pending
+
+    deliver_pending()
+    return outbox()
+
+
 def outbox() -> list[dict]:
     return [
         {"method": m.method, "peer": m.peer.name, "state": m.state, "error": m.last_error}

@@ -291,3 +291,25 @@ def test_authorising_publishes_schema_and_roles_never_counts_or_values(
         "dataset": bobs_dataset.pk,
         "authorization": new.pk,
     }
+
+
+def test_only_the_owner_closes_a_ballot(ballot, at_bob):
+    body = {"proposal": str(ballot.proposal_uid), "outcome": "declined"}
+    with pytest.raises(Refused, match="carol asked this node no such vote"):
+        deliver(at_bob["carol"], "ProposalOutcome", body)
+    deliver(at_bob["alice"], "ProposalOutcome", body)
+    ballot.refresh_from_db()
+    assert ballot.outcome == "declined"
+
+
+def test_a_decided_ballot_cannot_be_decided_again(ballot, bob_user):
+    from django.core.exceptions import ValidationError
+
+    projects.decide_ballot(as_user(bob_user), ballot, False)
+    with pytest.raises(ValidationError, match="already decided"):
+        projects.decide_ballot(as_user(bob_user), ballot, True)
+
+
+def test_another_node_cannot_claim_the_owners_project_to_propose(joined, at_bob):
+    with pytest.raises(Refused, match="carol does not own that project"):
+        deliver(at_bob["carol"], "ProjectPropose", proposal(subject="bob"))

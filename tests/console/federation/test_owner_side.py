@@ -266,3 +266,29 @@ def test_a_message_without_an_id_is_rejected(bob_invited, at_alice):
     envelope = Envelope("bob", "0" * 32, 0.0, vote(bob_invited, "accepted"))
     with pytest.raises(Refused, match="'message' id is not 32 hex digits"):
         handlers.receive("ProjectVote", at_alice["bob"], envelope)
+
+
+def test_removing_a_member_waits_for_the_other_members_vote(
+    bob_member, at_alice, alice_user, carol
+):
+    ProjectMember.objects.create(project=bob_member, node=carol)
+    proposal = projects.propose_removal(as_user(alice_user), bob_member, carol)
+    assert proposal.votes == {"bob": "pending"}
+    assert bob_member.has_member(carol)
+    with pytest.raises(Refused, match="carol does not vote on this proposal"):
+        deliver(at_alice["carol"], "ProjectVote", vote(proposal, "declined"))
+    deliver(at_alice["bob"], "ProjectVote", vote(proposal, "accepted"))
+    assert not bob_member.has_member(carol)
+    assert sent("ProjectState", to="carol")[-1].body["project"]["members"] == ["alice", "bob"]
+
+
+def test_the_owner_cannot_be_removed(bob_member, alice_user, alice):
+    with pytest.raises(ValidationError, match="owns the project"):
+        projects.propose_removal(as_user(alice_user), bob_member, alice)
+
+
+def test_a_member_user_cannot_invite_into_the_owners_project(own_project, bob_user, carol):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        projects.invite_node(as_user(bob_user), own_project, carol)

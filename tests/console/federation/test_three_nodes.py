@@ -242,3 +242,28 @@ def test_every_message_is_audited_on_both_sides(carol_joined):
     assert received
     assert {c["outcome"] for c in received} == {"success"}
     assert json.dumps(received)  # plain JSON facts, no row data
+
+
+def test_a_lost_reply_redelivered_is_answered_without_applying_twice(carol_joined):
+    alice, bob = carol_joined["alice"], carol_joined["bob"]
+    again = alice.act("redeliver_last", "PipelineReplicate")
+    assert again["state"] == "delivered"
+    assert again["reply"]["redelivered"] is True
+    assert len(bob.act("pipelines", "Credit")) == 2  # Credit LR v2 and Scoring, once each
+
+
+def test_a_message_to_a_node_that_is_down_waits_and_is_resent_when_it_is_back(carol_joined):
+    alice, carol = carol_joined["alice"], carol_joined["carol"]
+    carol.stop()
+    try:
+        alice.act("save_pipeline", "Credit", "While carol was down")
+        waiting = [
+            m for m in alice.act("outbox") if m["peer"] == "carol" and m["state"] != "delivered"
+        ]
+        assert [m["method"] for m in waiting] == ["PipelineReplicate"]
+        assert "Node carol at" in waiting[0]["error"]
+    finally:
+        carol.serve()
+    assert all(m["state"] == "delivered" for m in alice.act("retry_pending"))
+    names = {p["name"] for p in carol.act("pipelines", "Credit")}
+    assert "While carol was down" in names
