@@ -26,6 +26,13 @@ from pathlib import Path
 NODES = [("alice", "Alice Bank"), ("bob", "Bob Shop"), ("carol", "Carol Insurance")]
 ADMIN, ADMIN_PASSWORD = "admin", "privpad-admin"
 REPO = Path(__file__).resolve().parents[2]
+# A node admin of this node (platform admins belong to no node: they cannot own projects).
+NODE_ADMIN_CODE = (
+    "import os; from console.accounts.models import User; from console.nodes.models import Node; "
+    "User.objects.filter(username='{username}').exists() or User.objects.create_user("
+    "username='{username}', password=os.environ['DJANGO_SUPERUSER_PASSWORD'], "
+    "node=Node.objects.get(is_self=True), role='admin')"
+)
 
 
 class DevNode:
@@ -62,6 +69,7 @@ class DevNode:
         if not (self.data_dir / "node-identity" / "node.crt").exists():
             self.manage("node", "init", "--name", self.name, "--address", self.node_address,
                         "--display-name", self.display)  # fmt: skip
+        self.manage("shell", "-c", NODE_ADMIN_CODE.format(username=f"{self.name}_admin"))
 
     def peers(self) -> set[str]:
         with sqlite3.connect(self.data_dir / "privpad.sqlite3") as db:
@@ -158,7 +166,9 @@ def _print_welcome(nodes: list[DevNode]) -> None:
     for node in nodes:
         print(f"  {node.display:<16} http://127.0.0.1:{node.web_port}/  "
               f"node service {node.node_address}  data {node.data_dir}")  # fmt: skip
-    print(f"Log in to each as {ADMIN} / {ADMIN_PASSWORD} (demo password; change it).")
+    print(f"Log in to each as {ADMIN} / {ADMIN_PASSWORD} (platform admin: pairing, people) or as")
+    print(f"<node>_admin / {ADMIN_PASSWORD} (node admin: projects, datasets, votes, approvals);")
+    print("demo passwords: change them.")
 
 
 def _wait(nodes: list[DevNode]) -> None:
