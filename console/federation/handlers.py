@@ -88,9 +88,9 @@ def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
             ReceivedMessage.objects.create(
                 peer=route.node, message_id=message, method=method, reply=reply
             )
-    except (EnvelopeError, ValidationError) as error:
+    except (ValueError, ValidationError) as error:  # EnvelopeError, a bad graph document
         text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, text) from None
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, text[:500]) from None
     except IntegrityError:  # the same id delivered twice at once: the other one applied it
         seen = ReceivedMessage.objects.get(peer=route.node, message_id=message)
         return {**seen.reply, "redelivered": True}

@@ -7,6 +7,9 @@
 - `service`: the server side (`manage.py node serve`): who is calling (the certificate it
   presented), replay and clock checks, routes, audit.
 - `calls`: the client side: pairing (`Hello`) and `Health`, audited on this side.
+- Other apps serve more methods through `service.register_peer_method` (the federation's
+  project, dataset, pipeline and approval messages, `console.federation.handlers`): only to
+  enabled, pinned routes, with the same envelope checks and audit.
 
 Threat model: the network is hostile (it can replay, delay, redirect or forge traffic); a
 peer is authenticated only by the private key of the certificate pinned at pairing, never by
