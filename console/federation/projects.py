@@ -72,8 +72,8 @@ def share(project: Project) -> SharedProject:
 
 def invite_node(request, project: Project, node: Node) -> Proposal:
     """Propose to add a paired node: it and the other members vote; nothing changes until then."""
-    ensure_network()
     ensure_owner(request, project)
+    ensure_network()
     ensure_active(project)
     if project.owner_node_id != self_node().pk:
         raise ValidationError(_("Only the project's owner node invites nodes."), code="not_owner")
@@ -88,8 +88,8 @@ def invite_node(request, project: Project, node: Node) -> Proposal:
 
 def propose_removal(request, project: Project, node: Node) -> Proposal:
     """Propose to remove a member node: the other members (not the owner, not it) vote."""
-    ensure_network()
     ensure_owner(request, project)
+    ensure_network()
     ensure_active(project)
     if node.pk == project.owner_node_id:
         raise ValidationError(

@@ -144,3 +144,57 @@ def test_a_member_adds_no_pipeline_to_its_copy(bobs_copy, bob_client, api_bob):
     assert created.status_code == 403
     assert "owned by node alice" in created.json()["detail"]
     assert not bobs_copy.pipelines.exists()
+
+
+def test_the_api_invites_and_the_invited_node_votes(alices_project, api_alice, api_bob, bob):
+    created = api_alice.post(
+        f"/api/v1/projects/{alices_project.pk}/invitations/", {"node": "bob"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["votes"] == {"bob": "pending"}
+    assert (
+        api_bob.post(
+            f"/api/v1/projects/{alices_project.pk}/invitations/", {"node": "bob"}, format="json"
+        ).status_code
+        == 404
+    )  # bob is not a member yet: the project is hidden from him
+    listed = api_alice.get(f"/api/v1/projects/{alices_project.pk}/invitations/").json()
+    assert [p["subject"] for p in listed] == ["bob"]
+
+
+def test_the_api_lists_and_decides_ballots(at_bob, api_bob, api_carol):
+    deliver(at_bob["alice"], "ProjectPropose", proposal())
+    [ballot] = api_bob.get("/api/v1/ballots/").json()
+    assert (ballot["owner"], ballot["project_name"], ballot["status"]) == (
+        "alice",
+        "Credit",
+        "pending",
+    )
+    assert api_carol.get("/api/v1/ballots/").json() == []  # carol's users are not this node's
+    bad = api_bob.post(
+        f"/api/v1/ballots/{ballot['id']}/decision/", {"decision": "maybe"}, format="json"
+    )
+    assert bad.status_code == 400
+    done = api_bob.post(
+        f"/api/v1/ballots/{ballot['id']}/decision/", {"decision": "accept"}, format="json"
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "accepted"
+    again = api_bob.post(
+        f"/api/v1/ballots/{ballot['id']}/decision/", {"decision": "decline"}, format="json"
+    )
+    assert again.status_code == 400
+    assert "already decided" in json.dumps(again.json())
+
+
+def test_the_api_shows_remote_datasets_to_members(bobs_copy, at_bob, api_bob):
+    body = {
+        "project": str(bobs_copy.shared.uid),
+        "dataset": {"id": 3, "name": "claims", "description": "", "columns": [["uid", "str"]],
+                    "authorization": 8, "version": 1, "roles": {"uid": "id"}},
+    }  # fmt: skip
+    deliver(at_bob["carol"], "DatasetPublish", body)
+    [remote] = api_bob.get(f"/api/v1/projects/{bobs_copy.pk}/remote-datasets/").json()
+    assert remote["node"] == "carol"
+    assert remote["columns"] == [{"name": "uid", "type": "str"}]
+    assert remote["column_roles"] == {"uid": "id"}

@@ -199,6 +199,11 @@ RULES: dict[str, tuple] = {
     "federation:invite": (POST_ONLY, ("post", REFUSED)),
     "federation:propose_removal": (POST_ONLY, ("post", REFUSED)),
     "federation:decide": (POST_ONLY, ("post", REFUSED)),
+    "api-project-invitations": (OWNER_MEMBER, ("post", NOT_THE_OWNER)),
+    "api-project-removals": (POST_ONLY, ("post", NOT_THE_OWNER)),
+    "api-project-remote-datasets": (OWNER_MEMBER,),
+    "api-ballots": (PUBLIC_PAGE,),
+    "api-ballot-decision": (POST_ONLY, ("post", REFUSED)),
 }
 
 
@@ -265,6 +270,7 @@ def world(
         "approvals": 999_999,
         "federation/projects": project.pk,
         "federation/ballots": 999_999,
+        "ballots": 999_999,
     }
     clients = {"anonymous": Client()}
     signed_in = (
