@@ -74,7 +74,8 @@ class BallotVoteSerializer(serializers.Serializer):
 
 class ProjectInvitations(APIView):
     @extend_schema(
-        summary="Membership proposals of a project", responses=ProposalSerializer(many=True)
+        summary="Membership proposals of a project",
+        responses={200: ProposalSerializer(many=True), **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
         project = get_project_for_user(request, pk)
@@ -115,7 +116,7 @@ def _node(request: Request) -> Node:
 class ProjectRemoteDatasets(APIView):
     @extend_schema(
         summary="Datasets of other nodes authorised to a project (schema and roles only)",
-        responses=RemoteDatasetSerializer(many=True),
+        responses={200: RemoteDatasetSerializer(many=True), **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
         project = get_project_for_user(request, pk)
@@ -133,7 +134,7 @@ def _ballots_for(user):
 class BallotList(APIView):
     @extend_schema(
         summary="Project invitations and membership votes asked of this node",
-        responses=BallotSerializer(many=True),
+        responses={200: BallotSerializer(many=True), **errors()},
     )
     def get(self, request: Request) -> Response:
         return Response(BallotSerializer(_ballots_for(request.user)[:200], many=True).data)
