@@ -313,3 +313,11 @@ def test_a_decided_ballot_cannot_be_decided_again(ballot, bob_user):
 def test_another_node_cannot_claim_the_owners_project_to_propose(joined, at_bob):
     with pytest.raises(Refused, match="carol does not own that project"):
         deliver(at_bob["carol"], "ProjectPropose", proposal(subject="bob"))
+
+
+def test_the_replicated_request_opens_in_the_message_center(requested, bob_client):
+    page = bob_client.get(f"/approvals/{requested.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "alice receives a model trained on your columns amount." in text
+    assert 'value="approve"' in text
