@@ -25,6 +25,7 @@ from console.federation.models import Ballot, Proposal, RemoteDataset
 from console.nodes.models import Node
 from console.projects.access import get_project_for_user
 from console.projects.services import ensure_owner
+from workflows.actors import Actor
 
 
 class ProposalSerializer(serializers.ModelSerializer):
@@ -78,7 +79,7 @@ class ProjectInvitations(APIView):
         responses={200: ProposalSerializer(many=True), **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
+        project = get_project_for_user(Actor.from_request(request), pk)
         proposals = Proposal.objects.filter(project=project).select_related("subject")
         return Response(ProposalSerializer(proposals, many=True).data)
 
@@ -88,9 +89,10 @@ class ProjectInvitations(APIView):
         responses={201: ProposalSerializer, **errors(400, 403, 404)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
-        ensure_owner(request, project)  # members: 403 before their input is read
-        proposal = projects.invite_node(request, project, _node(request))
+        actor = Actor.from_request(request)
+        project = get_project_for_user(actor, pk)
+        ensure_owner(actor, project)  # members: 403 before their input is read
+        proposal = projects.invite_node(actor, project, _node(request))
         return Response(ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
 
 
@@ -101,9 +103,10 @@ class ProjectRemovals(APIView):
         responses={201: ProposalSerializer, **errors(400, 403, 404)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
-        ensure_owner(request, project)
-        proposal = projects.propose_removal(request, project, _node(request))
+        actor = Actor.from_request(request)
+        project = get_project_for_user(actor, pk)
+        ensure_owner(actor, project)
+        proposal = projects.propose_removal(actor, project, _node(request))
         return Response(ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
 
 
@@ -119,7 +122,7 @@ class ProjectRemoteDatasets(APIView):
         responses={200: RemoteDatasetSerializer(many=True), **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
+        project = get_project_for_user(Actor.from_request(request), pk)
         active = RemoteDataset.objects.filter(project=project, revoked_at__isnull=True)
         return Response(RemoteDatasetSerializer(active.select_related("node"), many=True).data)
 
@@ -153,5 +156,5 @@ class BallotDecision(APIView):
         serializer = BallotVoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         accept = serializer.validated_data["decision"] == "accept"
-        ballot, _message = projects.decide_ballot(request, ballot, accept)
+        ballot, _message = projects.decide_ballot(Actor.from_request(request), ballot, accept)
         return Response(BallotSerializer(ballot).data)

@@ -39,6 +39,7 @@ from console.federation.models import (
 from console.nodes.link.envelope import Envelope, EnvelopeError, text_field
 from console.nodes.link.service import Refused, register_peer_method
 from console.nodes.models import Node, PeerRoute
+from workflows.actors import Actor
 from workflows.disclosure import consent
 from workflows.models import Approval, Pipeline
 
@@ -47,7 +48,7 @@ FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class PeerActor:
-    """A paired peer node acting here (the node-to-node side of the console's future Actor)."""
+    """A paired peer node acting here: its `Actor.peer` (audit, services) and its route."""
 
     node: Node
     route: PeerRoute
@@ -55,6 +56,10 @@ class PeerActor:
     @property
     def name(self) -> str:
         return self.node.name
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.peer(self.node)
 
 
 def refuse(message: str) -> Refused:
@@ -334,11 +339,10 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
     )
     ApprovalReplica.objects.create(approval=approval, origin=peer.node, remote_id=remote_id)
     record(
-        None,
+        peer.actor,
         Action.APPROVAL_REQUEST,
         target=approval,
         node=me,
-        username=f"node:{peer.name}",
         pipeline=replica.pipeline_id,
         fingerprint=fingerprint,
         entries=len(plan["entries"]),
@@ -386,11 +390,11 @@ def approval_decision(peer: PeerActor, body: dict) -> dict:
     approval.decided_by, approval.decided_at = None, timezone.now()
     approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
     record(
-        None,
+        peer.actor,
         Action.APPROVAL_APPROVE if status == Approval.Decision.APPROVED else Action.APPROVAL_REJECT,
         target=approval,
         node=peer.node,
-        username=f"node:{peer.name}/{decided_by}"[:150],
+        decided_by=decided_by,
         pipeline=approval.pipeline_id,
         fingerprint=approval.fingerprint,
         comment=approval.comment[:500],

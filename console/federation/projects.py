@@ -7,8 +7,9 @@ the votes travel back, and once every voter accepted the owner applies the chang
 new state to every member (and to a node that left, so its copy stops). One decline closes the
 proposal. Members apply a state only from the owner and only when newer than theirs.
 
-Acting users are this node's users (a request) on the proposing and voting side; the owner
-applies votes for a peer node (`handlers.PeerActor`), with no request.
+Actors (`workflows.actors.Actor`): this node's users propose and vote; the owner applies a
+vote in the name of the peer node that cast it (`Actor.peer`), and a member applies the
+owner's state in the owner's name.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from console.nodes.models import Node
 from console.projects.models import Project, ProjectMember
 from console.projects.services import ensure_active, ensure_owner
 from workflows import revocation
+from workflows.actors import Actor
 
 self_node = publish.self_node
 
@@ -70,9 +72,9 @@ def share(project: Project) -> SharedProject:
 # --- The owner's side -------------------------------------------------------------------------
 
 
-def invite_node(request, project: Project, node: Node) -> Proposal:
+def invite_node(actor: Actor, project: Project, node: Node) -> Proposal:
     """Propose to add a paired node: it and the other members vote; nothing changes until then."""
-    ensure_owner(request, project)
+    ensure_owner(actor, project)
     ensure_network()
     ensure_active(project)
     if project.owner_node_id != self_node().pk:
@@ -83,12 +85,12 @@ def invite_node(request, project: Project, node: Node) -> Proposal:
             f"Node '{node.name}' is already a member of this project.", code="already_member"
         )
     voters = [m.name for m in publish.other_members(project)] + [node.name]
-    return _propose(request, project, Proposal.Kind.ADD, node, voters)
+    return _propose(actor, project, Proposal.Kind.ADD, node, voters)
 
 
-def propose_removal(request, project: Project, node: Node) -> Proposal:
+def propose_removal(actor: Actor, project: Project, node: Node) -> Proposal:
     """Propose to remove a member node: the other members (not the owner, not it) vote."""
-    ensure_owner(request, project)
+    ensure_owner(actor, project)
     ensure_network()
     ensure_active(project)
     if node.pk == project.owner_node_id:
@@ -100,7 +102,7 @@ def propose_removal(request, project: Project, node: Node) -> Proposal:
             f"Node '{node.name}' is not a member of this project.", code="not_member"
         )
     voters = [m.name for m in publish.other_members(project) if m != node]
-    return _propose(request, project, Proposal.Kind.REMOVE, node, voters)
+    return _propose(actor, project, Proposal.Kind.REMOVE, node, voters)
 
 
 def _ensure_reachable(node: Node) -> None:
@@ -116,7 +118,7 @@ def _ensure_reachable(node: Node) -> None:
         )
 
 
-def _propose(request, project, kind: str, node: Node, voters: list[str]) -> Proposal:
+def _propose(actor: Actor, project, kind: str, node: Node, voters: list[str]) -> Proposal:
     if Proposal.objects.filter(project=project, subject=node, status=Decision.PENDING).exists():
         raise ValidationError(
             f"A proposal about node '{node.name}' is already waiting for votes.", code="pending"
@@ -128,7 +130,7 @@ def _propose(request, project, kind: str, node: Node, voters: list[str]) -> Prop
             kind=kind,
             subject=node,
             votes=dict.fromkeys(voters, Decision.PENDING),
-            proposed_by=request.user,
+            proposed_by=actor.user,
         )
         body = {
             "project": state_of(project).to_body(),
@@ -139,7 +141,7 @@ def _propose(request, project, kind: str, node: Node, voters: list[str]) -> Prop
         for voter in Node.objects.filter(name__in=voters):
             outbox.send(voter, "ProjectPropose", body)
         record(
-            request,
+            actor,
             Action.PROJECT_UPDATE,
             target=project,
             node=project.owner_node,
@@ -174,11 +176,10 @@ def _apply_add(proposal: Proposal) -> None:
     project, node = proposal.project, proposal.subject
     ProjectMember.objects.get_or_create(project=project, node=node)
     record(
-        None,
+        Actor.peer(node),  # the last vote, the invited node's acceptance, completed it
         Action.MEMBER_ADD,
         target=project,
         node=project.owner_node,
-        username=f"node:{node.name}",
         member=node.name,
         proposal=str(proposal.uid),
     )
@@ -194,11 +195,10 @@ def _apply_removal(proposal: Proposal) -> None:
         revoked_at=timezone.now()
     )
     record(
-        None,
+        Actor.system("federation"),  # the members' votes completed it
         Action.MEMBER_REMOVE,
         target=project,
         node=project.owner_node,
-        username="node:self",
         member=node.name,
         proposal=str(proposal.uid),
     )
@@ -236,9 +236,9 @@ def pending_ballots(user) -> int:
     return Ballot.objects.filter(status=Decision.PENDING).count()
 
 
-def decide_ballot(request, ballot: Ballot, accept: bool) -> tuple[Ballot, OutgoingMessage]:
+def decide_ballot(actor: Actor, ballot: Ballot, accept: bool) -> tuple[Ballot, OutgoingMessage]:
     """This node's admin accepts or declines; the vote travels to the owner at once."""
-    if not may_vote(request.user):
+    if not may_vote(actor.require_user("vote on projects shared with this node")):
         raise PermissionDenied(_("Only this node's admins vote on projects shared with it."))
     if ballot.status != Decision.PENDING or ballot.outcome != Decision.PENDING:
         raise ValidationError(
@@ -247,12 +247,12 @@ def decide_ballot(request, ballot: Ballot, accept: bool) -> tuple[Ballot, Outgoi
         )
     with transaction.atomic():
         ballot.status = Decision.ACCEPTED if accept else Decision.DECLINED
-        ballot.decided_by, ballot.decided_at = request.user, timezone.now()
+        ballot.decided_by, ballot.decided_at = actor.user, timezone.now()
         ballot.save(update_fields=["status", "decided_by", "decided_at"])
         body = {"proposal": str(ballot.proposal_uid), "decision": ballot.status}
         message = outbox.send(ballot.owner, "ProjectVote", body)
         record(
-            request,
+            actor,
             Action.PROJECT_UPDATE,
             node=self_node(),
             vote=ballot.status,
@@ -265,7 +265,14 @@ def decide_ballot(request, ballot: Ballot, accept: bool) -> tuple[Ballot, Outgoi
 
 
 def apply_state(owner: Node, state: wire.ProjectState) -> Project:
-    """The owner's newer state, applied to this node's copy (created on joining)."""
+    """The owner's newer state, applied to this node's copy (created on joining).
+
+    Acts for the owner node (a peer): its state is the project's, checked by the handler.
+    """
+    return _apply_state(Actor.peer(owner), owner, state)
+
+
+def _apply_state(actor: Actor, owner: Node, state: wire.ProjectState) -> Project:
     me = self_node()
     shared = SharedProject.objects.select_related("project").filter(uid=state.uid).first()
     project = shared.project if shared else Project(owner_node=owner)
@@ -287,7 +294,7 @@ def apply_state(owner: Node, state: wire.ProjectState) -> Project:
     for node in known.values():
         ProjectMember.objects.get_or_create(project=project, node=node)
     if left:
-        _withdraw_own_datasets(project, me)
+        _withdraw_own_datasets(actor, project, me)
         revocation.project_membership_changed(project.pk, f"{me.name} left the project")
     else:
         joined = [node for name, node in known.items() if name not in before and node != me]
@@ -295,7 +302,7 @@ def apply_state(owner: Node, state: wire.ProjectState) -> Project:
     return project
 
 
-def _withdraw_own_datasets(project: Project, me: Node) -> None:
+def _withdraw_own_datasets(actor: Actor, project: Project, me: Node) -> None:
     """This node left the project: its datasets' authorisations to it end here too."""
     now = timezone.now()
     for authorization in Authorization.objects.filter(
@@ -304,10 +311,9 @@ def _withdraw_own_datasets(project: Project, me: Node) -> None:
         authorization.revoked_at = now
         authorization.save(update_fields=["revoked_at"])
         record(
-            None,
+            actor,
             Action.REVOKE,
             target=authorization,
             node=me,
-            username="node:self",
-            reason="this node left the project",
+            reason=f"the owner node {actor.node.name} removed this node from the project",
         )

@@ -20,6 +20,7 @@ from console.federation.models import Ballot, OutgoingMessage
 from console.nodes.models import Node
 from console.pages.errors import error_text
 from console.projects.access import get_project_for_owner
+from workflows.actors import Actor
 
 
 def _text(error: ValidationError | PermissionDenied) -> str:
@@ -29,13 +30,13 @@ def _text(error: ValidationError | PermissionDenied) -> str:
 @login_required
 @require_POST
 def invite(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
+    project = get_project_for_owner(Actor.from_request(request), pk)
     node = Node.objects.filter(pk=request.POST.get("node") or 0).first()
     if node is None:
         messages.error(request, _("Choose a paired node to invite."))
         return redirect("projects:detail", pk=project.pk)
     try:
-        projects.invite_node(request, project, node)
+        projects.invite_node(Actor.from_request(request), project, node)
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _text(error))
     else:
@@ -50,10 +51,10 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def propose_removal(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
+    project = get_project_for_owner(Actor.from_request(request), pk)
     node = get_object_or_404(Node, pk=node_id, memberships__project=project)
     try:
-        proposal = projects.propose_removal(request, project, node)
+        proposal = projects.propose_removal(Actor.from_request(request), project, node)
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _text(error))
     else:
@@ -71,7 +72,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     ballot = get_object_or_404(Ballot, pk=pk)
     accept = request.POST.get("decision") == "accept"
     try:
-        ballot, message = projects.decide_ballot(request, ballot, accept)
+        ballot, message = projects.decide_ballot(Actor.from_request(request), ballot, accept)
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _text(error))
         return redirect("approvals:list")

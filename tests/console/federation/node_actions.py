@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from types import SimpleNamespace
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -21,12 +20,13 @@ from console.federation.models import Ballot, OutgoingMessage, RemoteDataset, Sh
 from console.nodes.models import Node
 from console.projects import services as project_services
 from console.projects.models import Project
+from workflows.actors import Actor
 from workflows.disclosure import consent
 from workflows.models import Approval, Pipeline
 
 
-def _as(username: str):
-    return SimpleNamespace(user=User.objects.get(username=username), META={})
+def _as(username: str) -> Actor:
+    return Actor.for_user(User.objects.get(username=username))
 
 
 def make_admin(username: str, password: str = "x" * 16) -> dict:

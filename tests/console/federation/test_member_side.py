@@ -12,7 +12,6 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import RequestFactory
 
 from console.federation import projects
 from console.federation.models import Ballot, PipelineReplica, SharedProject
@@ -21,6 +20,7 @@ from console.projects.models import Project
 from tests.console.conftest import make_user
 from tests.console.federation.conftest import deliver, sent
 from workflows import ownership
+from workflows.actors import Actor
 from workflows.api.approvals import to_decide
 from workflows.disclosure import consent
 from workflows.models import Approval
@@ -51,10 +51,8 @@ def proposal(kind="add", subject="bob", proposal_uid=None) -> dict:
     }
 
 
-def as_user(user):
-    request = RequestFactory().post("/")
-    request.user = user
-    return request
+def as_user(user) -> Actor:
+    return Actor.for_user(user)
 
 
 @pytest.fixture

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import RequestFactory
 
 from console.federation import projects
 from console.federation.models import Decision, Proposal, ReceivedMessage, RemoteDataset
 from console.nodes.link.service import Refused
 from console.projects.models import Project, ProjectMember
 from tests.console.federation.conftest import deliver, sent
+from workflows.actors import Actor
 from workflows.models import Approval, Pipeline
 
 
-def as_user(user):
-    request = RequestFactory().post("/")
-    request.user = user
-    return request
+def as_user(user) -> Actor:
+    return Actor.for_user(user)
 
 
 @pytest.fixture

@@ -87,7 +87,8 @@ def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
 def run(ctx: RunContext) -> None:
     info, rule = ctx.inputs["input_ds"].info, ctx.infos["output_rule"]
     data = ctx.inputs["input_ds"]
-    for index, party in enumerate(info.parties):
+    parties = ctx.here(info.parties)
+    for index, party in enumerate(parties):
         table = ctx.at(party, data.read_arrow, party)
         columns = rule.columns_at(party)
         # Only the chosen columns go through pandas; the others are copied as they are.
@@ -97,7 +98,7 @@ def run(ctx: RunContext) -> None:
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
             ctx.log(f"{party}: filled {len(columns)} column(s)")
-        ctx.progress(100 * (index + 1) / len(info.parties))
+        ctx.progress(100 * (index + 1) / len(parties))
 
 
 KIND_NAMES = {"int": _("integer"), "float": _("float"), "str": _("text"), "bool": _("true/false")}

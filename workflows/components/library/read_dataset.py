@@ -53,11 +53,11 @@ def run(ctx: RunContext) -> None:
     source = ctx.sources[ctx.params["dataset"]]
     columns = [column.name for column in ctx.infos["output_ds"].columns]
     ctx.progress(0)
-    table = ctx.at(source.party, _copy, source, columns)
-    ctx.log(
-        f"read {table.num_rows} rows and {len(columns)} columns of {source.name} at {source.party}"
-    )
-    ctx.write_table("output_ds", source.party, table)
+    for party in ctx.here([source.party]):  # only the owner's process reads its dataset
+        table = ctx.at(party, _copy, source, columns)
+        read = f"{table.num_rows} rows and {len(columns)} columns of {source.name}"
+        ctx.log(f"read {read} at {party}")
+        ctx.write_table("output_ds", party, table)
     ctx.progress(100)
 
 
