@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from console.audit.log import Outcome
 from console.federation.models import OutgoingMessage
-from console.nodes.link import audit, transport
+from console.nodes.link import audit, credentials, transport
 from console.nodes.link.envelope import EnvelopeError, seal, unseal
 from console.nodes.models import Node
 
@@ -62,12 +62,13 @@ def deliver(message: OutgoingMessage) -> bool:
             raise transport.NodeCallError(
                 message.peer.name, getattr(route, "address", ""), _no_route(route), "disabled"
             )
+        link = credentials.for_route(route, identity)  # around a certificate rotation too
         reply, _ = transport.call(
             peer=message.peer.name,
             address=route.address,
-            root_cert=route.certificate.encode(),
-            key=identity.key_pem,
-            cert_chain=identity.cert_pem,
+            root_cert=link.root_cert,
+            key=link.key,
+            cert_chain=link.cert_chain,
             method=message.method,
             payload=seal(me.name, {**message.body, "message": message.message_id}),
             timeout=TIMEOUT,

@@ -6,7 +6,10 @@
   used while pairing, and call errors that name the peer. No Django.
 - `service`: the server side (`manage.py node serve`): who is calling (the certificate it
   presented), replay and clock checks, routes, audit.
-- `calls`: the client side: pairing (`Hello`) and `Health`, audited on this side.
+- `credentials`: which certificates a call trusts and which key pair this node presents, around
+  a certificate rotation (`console.nodes.rotation`, which also holds `RotateCertificate`).
+- `audit`: every call's audit event, on the calling and the called side. The client side of
+  pairing (`Hello`) and `Health` is in `console.nodes.pairing`.
 - Other apps serve more methods through `service.register_peer_method` (the federation's
   project, dataset, pipeline and approval messages, `console.federation.handlers`): only to
   enabled, pinned routes, with the same envelope checks and audit.

@@ -254,7 +254,7 @@ def test_a_lost_reply_redelivered_is_answered_without_applying_twice(carol_joine
 
 def test_a_message_to_a_node_that_is_down_waits_and_is_resent_when_it_is_back(carol_joined):
     alice, carol = carol_joined["alice"], carol_joined["carol"]
-    carol.stop()
+    carol.stop_service()
     try:
         alice.act("save_pipeline", "Credit", "While carol was down")
         waiting = [
