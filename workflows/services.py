@@ -12,7 +12,7 @@ import threading
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 
@@ -103,6 +103,11 @@ def writable_project(actor: Actor, project_id) -> ProjectFacts:
         raise Http404("No such project.")
     if project.archived:
         raise ProjectArchived("The project is archived: its pipelines are read-only.")
+    if project.edited_on:
+        raise PermissionDenied(
+            f"Project '{project.name}' is owned by node {project.edited_on}: its pipelines are "
+            "edited and run there; this node holds a read-only copy."
+        )
     return project
 
 
