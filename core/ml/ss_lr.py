@@ -12,8 +12,13 @@ The weights stay secret-shared (an `SPUObject`) unless the caller reveals them; 
 returns secret-shared predictions.
 
 What is revealed during training, by design and documented here: the loss of each epoch (one
-scalar, for monitoring) and, when `eps > 0`, one bit per epoch saying whether the largest weight
-change fell below `eps` (early stop, as in SecretFlow).
+scalar, for monitoring), when `eps > 0` one bit per epoch saying whether the largest weight
+change fell below `eps` (early stop, as in SecretFlow), and for logistic regression with the
+labels at one party (a `PYUObject`) one bit from that party saying whether every label is 0 or
+1 (as classification labels are). With 0/1 labels the loss takes one logarithm per row instead
+of two: y log p + (1 - y) log(1 - p) is log q for q = sigmoid((2y - 1) z), the probability
+given to the true class (sigmoid(-z) = 1 - sigmoid(z)), which halves the logarithms, the
+costliest kernel of an epoch's loss.
 
 No silent overflow: the SPU's public bounds (`core.mpc.bounds`) check every product of a step.
 Weights change each step, so their bound would grow without end; before each step they are
@@ -44,6 +49,7 @@ from core.device.api import reveal
 from core.device.pyu import PYUObject
 from core.device.spu import SPU, SPUObject
 from core.errors import ConfigError, RangeError, ShapeError, format_bound
+from core.mpc.bounds import Bounded
 from core.mpc.precision import product_limit
 
 SIG_TYPES = {"real": "real", "mm1": "mm1", "t1": "mm1", "seg3": "seg3"}
@@ -63,6 +69,7 @@ class SSRegression:
     losses: list[float] = field(default_factory=list)
     reg_type: str = "logistic"
     sig_type: str = "real"
+    binary_labels: bool = False
 
     def fit(
         self,
@@ -87,6 +94,7 @@ class SSRegression:
         """
         _check(epochs, learning_rate, batch_size, sig_type, reg_type, penalty, l2_norm, eps)
         self.reg_type, self.sig_type = reg_type, SIG_TYPES[sig_type]
+        self.binary_labels = reg_type == "logistic" and report_loss and _all_zero_or_one(y)
         l2 = float(l2_norm) if penalty == "l2" else 0.0
         features = self._features(x)
         labels = self.spu(lambda t: t.reshape(-1, 1) if t.ndim == 1 else t)(y)
@@ -205,6 +213,9 @@ class SSRegression:
                 z = xb @ self._bounded(x, y, w, batch)
                 if self.reg_type == "linear":
                     return np.sum((z - yb) * (z - yb)) * 0.5
+                if self.binary_labels:  # the true class's probability (module docstring)
+                    q = np.clip(self._link(z * (2 * yb - 1)), LOSS_CLIP, 1 - LOSS_CLIP)
+                    return -np.sum(np.log(q))
                 p = np.clip(self._link(z), LOSS_CLIP, 1 - LOSS_CLIP)
                 return -np.sum(yb * np.log(p) + (1 - yb) * np.log(1 - p))
 
@@ -233,6 +244,19 @@ class SSRegression:
         if len(pieces) == 1:
             return pieces[0]
         return self.spu(lambda *parts: np.concatenate(parts))(*pieces)
+
+
+def _all_zero_or_one(y) -> bool:
+    """Whether labels held at one party are all 0 or 1: that party checks its own labels and
+    reveals this one bit (False for labels already secret-shared: they are not looked at)."""
+    if not isinstance(y, PYUObject):
+        return False
+
+    def check(labels) -> bool:
+        values = labels.value if isinstance(labels, Bounded) else labels
+        return bool(np.isin(np.asarray(values, dtype=np.float64), (0.0, 1.0)).all())
+
+    return bool(reveal(y.device(check)(y)))
 
 
 def _as_2d(t):

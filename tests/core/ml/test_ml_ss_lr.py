@@ -165,3 +165,33 @@ def test_loss_and_predictions_over_many_pieces_match_the_plaintext_model(vertica
     clipped = np.clip(p, 2.0**-10, 1 - 2.0**-10)
     expected = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
     assert model.losses[-1] == pytest.approx(expected, abs=5e-3)
+
+
+def plaintext_loss(x, y, w) -> float:
+    p = np.clip(1 / (1 + np.exp(-(x @ w[:-1] + w[-1]))), 2.0**-10, 1 - 2.0**-10)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def test_zero_one_labels_take_the_one_logarithm_loss_and_soft_labels_the_general_one(vertical):
+    """0/1 labels: log of the true class's probability (one log per row); labels in between
+    (here 0.1 / 0.9) keep y log p + (1 - y) log(1 - p). Both equal numpy's loss."""
+    spu, parts, label, x, y = vertical
+    binary = SSRegression(spu).fit(parts, label, epochs=2, learning_rate=1.0, batch_size=200)
+    soft_y = 0.1 + 0.8 * y
+    soft = SSRegression(spu).fit(
+        parts, sf.PYU("bob")(lambda: soft_y)(), epochs=2, learning_rate=1.0, batch_size=200
+    )
+    assert binary.binary_labels
+    assert not soft.binary_labels
+    for model, labels in ((binary, y), (soft, soft_y)):
+        w = np.asarray(sf.reveal(model.weights)).ravel()
+        assert model.losses[-1] == pytest.approx(plaintext_loss(x, labels, w), abs=5e-3)
+
+
+def test_labels_already_secret_are_not_inspected(vertical):
+    spu, parts, label, x, y = vertical
+    shared = spu(lambda t: t)(label)
+    model = SSRegression(spu).fit(parts, shared, epochs=1, learning_rate=1.0)
+    assert not model.binary_labels
+    w = np.asarray(sf.reveal(model.weights)).ravel()
+    assert model.losses[-1] == pytest.approx(plaintext_loss(x, y, w), abs=5e-3)
