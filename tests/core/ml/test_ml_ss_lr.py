@@ -195,3 +195,45 @@ def test_labels_already_secret_are_not_inspected(vertical):
     assert not model.binary_labels
     w = np.asarray(sf.reveal(model.weights)).ravel()
     assert model.losses[-1] == pytest.approx(plaintext_loss(x, y, w), abs=5e-3)
+
+
+def blocks_of(x, y, rows: int):
+    """(feature parts, labels) of consecutive blocks of `rows` rows (alice 2 columns, bob 2
+    and the label), as a caller reading files slice by slice shares them."""
+    alice, bob = sf.PYU("alice"), sf.PYU("bob")
+    for start in range(0, len(x), rows):
+        part = slice(start, start + rows)
+        parts = [alice(lambda p=part: x[p, :2])(), bob(lambda p=part: x[p, 2:])()]
+        yield parts, bob(lambda p=part: y[p])()
+
+
+def test_blocks_of_rows_train_and_predict_as_the_whole_table(vertical):
+    """Blocks of 250 rows (batches of 125; the last block short) give the whole table's
+    model within fixed-point noise: same batches, the loss and scores over every block."""
+    spu, parts, label, x, y = vertical
+    options = {"epochs": 3, "learning_rate": 1.0, "batch_size": 125}
+    whole = SSRegression(spu).fit(parts, label, **options)
+    model = SSRegression(spu)
+    shared = model.share_rows(blocks_of(x, y, 250))
+    assert [block.shape for block in shared.features] == [(250, 5), (250, 5), (100, 5)]
+    model.fit(shared, **options)
+    assert model.binary_labels
+    w_whole, w_blocks = (np.asarray(sf.reveal(m.weights)).ravel() for m in (whole, model))
+    np.testing.assert_allclose(w_blocks, w_whole, atol=5e-3)
+    np.testing.assert_allclose(model.losses, whole.losses, atol=2e-3)
+    assert model.losses[-1] == pytest.approx(plaintext_loss(x, y, w_blocks), abs=5e-3)
+    features = model.share_rows((block, None) for block, _ in blocks_of(x, y, 250))
+    scores = np.asarray(sf.reveal(model.predict(features)))
+    p = 1 / (1 + np.exp(-(x @ w_blocks[:-1] + w_blocks[-1])))
+    np.testing.assert_allclose(scores, p, atol=2e-3)
+
+
+def test_blocks_that_disagree_are_refused(vertical):
+    spu, parts, label, x, y = vertical
+    alice, bob = sf.PYU("alice"), sf.PYU("bob")
+    short = [([alice(lambda: x[:10, :2])(), bob(lambda: x[:10, 2:])()], bob(lambda: y[:9])())]
+    with pytest.raises(ShapeError, match="labels"):
+        SSRegression(spu).share_rows(short)
+    features = SSRegression(spu).share_rows([(parts, None)])
+    with pytest.raises(ShapeError, match="labels of every block"):
+        SSRegression(spu).fit(features, epochs=1)
