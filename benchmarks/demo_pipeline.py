@@ -10,7 +10,11 @@ background, `workflows.services.warm_up_engines`) and clicks "Run all": the benc
 `wall_s` runs from that POST to the run's success. Per node (`node_s`): its wall seconds from
 the run's rows (started_at to finished_at); `orchestration_s` is the wall time outside every
 node (the request, validation, run state in the database, events, artifact rows). Each
-component's `run` is timed as well (`component_s`). Also reported: bytes sent per party, the
+component's `run` is timed as well (`component_s`). CPU seconds of the run (`cpu_s`) and of
+each component (`component_cpu_s`) count this process's threads and the PSI worker processes:
+on a machine shared with other jobs, wall times grow with the load while CPU seconds barely
+move, and CPU seconds / `cpu_count` is the wall time an idle machine could reach if every core
+were busy throughout. Also reported: bytes sent per party, the
 test AUC and the load average before and after (the machine is shared: wall times grow with
 the load, which `cpu_count` puts in scale).
 
@@ -26,7 +30,7 @@ import os
 import statistics
 import time
 
-from demo_console import cleanup, load_demo, time_components
+from demo_console import cleanup, cpu_seconds, load_demo, time_components
 
 
 def open_canvas(client, pipeline) -> None:
@@ -43,13 +47,15 @@ def open_canvas(client, pipeline) -> None:
     warm_shared_pool()
 
 
-def click_run(client, pipeline, spent: dict[str, float]) -> dict:
+def click_run(client, pipeline, spent: dict[str, float], cpu: dict[str, float]) -> dict:
     """POST "Run all" and wait for the run; its timings, traffic and test AUC."""
     from django_tasks import task_backends
 
     from workflows.models import Run, Status
 
     spent.clear()
+    cpu.clear()
+    used = cpu_seconds()
     start = time.perf_counter()
     response = client.post(f"/api/v1/pipelines/{pipeline.pk}/runs/", {}, "application/json")
     if response.status_code != 201:
@@ -57,10 +63,13 @@ def click_run(client, pipeline, spent: dict[str, float]) -> dict:
     for future in list(task_backends["default"].futures.values()):
         future.result(timeout=600)
     wall = time.perf_counter() - start
+    used = cpu_seconds() - used
     run = Run.objects.get(pk=response.json()["id"])
     if run.status != Status.SUCCEEDED:
         raise SystemExit(f"the demo run ended {run.status}: {run.message}")
-    return {"wall": wall, "spent": dict(spent)} | run_figures(run)
+    return {"wall": wall, "cpu": used, "spent": dict(spent), "cpu_spent": dict(cpu)} | run_figures(
+        run
+    )
 
 
 def run_figures(run) -> dict:
@@ -95,6 +104,9 @@ def summary(runs: list[dict], first: dict, graph, load_before: float) -> dict:
         "orchestration_s": round(best["wall"] - sum(best["node_s"].values()), 3),
         "node_s": {key: round(v, 3) for key, v in best["node_s"].items()},
         "component_s": {key: round(v, 3) for key, v in sorted(best["spent"].items())},
+        "cpu_s": round(best["cpu"], 3),
+        "cpu_median_s": round(statistics.median(r["cpu"] for r in runs), 3),
+        "component_cpu_s": {key: round(v, 3) for key, v in sorted(best["cpu_spent"].items())},
         "sent_bytes": best["sent"],
         "test_auc": round(best["auc"], 4),
         "load_average_before": round(load_before, 2),
@@ -118,7 +130,8 @@ def main() -> None:
     from workflows.models import Pipeline
 
     spent: dict[str, float] = {}
-    time_components(spent)
+    cpu: dict[str, float] = {}
+    time_components(spent, cpu)
     pipeline = Pipeline.objects.get(name=PIPELINE_NAME)
     graph = services.checked_graph(pipeline.graph)
     client = Client(HTTP_HOST="localhost")
@@ -126,8 +139,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     open_canvas(client, pipeline)
     try:
-        first = click_run(client, pipeline, spent)
-        runs = [click_run(client, pipeline, spent) for _ in range(max(1, args.runs))]
+        first = click_run(client, pipeline, spent, cpu)
+        runs = [click_run(client, pipeline, spent, cpu) for _ in range(max(1, args.runs))]
     finally:
         task_backends["default"].shutdown()
     print(json.dumps(summary(runs, first, graph, load_before)))

@@ -65,9 +65,9 @@ from core.psi.stream import (
 
 COMPARER = 0
 DEFAULT_CHUNK = 50_000
-# A set is cut into at least this many chunks (of at least MIN_CHUNK keys): the hops of a
+# A set is cut into about this many chunks (none under MIN_CHUNK keys): the hops of a
 # stream then work on different chunks at once, so every core is busy even for small sets.
-# One chunk per set made a 3 x 6,000-key run take four single-core turns in a row.
+# With one chunk per set, each hop waited for the whole set of the previous one (one core busy).
 CHUNKS_PER_SET = 8
 MIN_CHUNK = 1_000
 
