@@ -289,8 +289,16 @@ class SSRegression:
         return self.spu(lambda t: t / data.rows)(total)
 
     def _converged(self, old: SPUObject, eps: float) -> bool:
-        flag = self.spu(lambda a, b: np.max(np.abs(a - b)) < eps)(old, self.weights)
-        return bool(reveal(flag))
+        """The one revealed bit max|w - old| < eps, computed as "every d and -d is below eps"
+        (d = w - old): one comparison circuit over 2n values and one on their count, instead
+        of |d| and a tree of maxima (about a third of the rounds)."""
+
+        def below(a, b):
+            d = (a - b).reshape(-1)
+            inside = np.concatenate([d, -d]) < eps
+            return np.sum(inside) > inside.shape[0] - 0.5
+
+        return bool(reveal(self.spu(below)(old, self.weights)))
 
     def predict(self, x) -> SPUObject:
         """Secret-shared predictions (probabilities for logistic regression) for feature

@@ -237,3 +237,17 @@ def test_blocks_that_disagree_are_refused(vertical):
     features = SSRegression(spu).share_rows([(parts, None)])
     with pytest.raises(ShapeError, match="labels of every block"):
         SSRegression(spu).fit(features, epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [(0.004, True), (-0.02, False), (0.02, False), (0.0, True)],
+)
+def test_the_early_stop_bit_is_max_abs_change_below_eps(vertical, change, expected):
+    """One weight moves by `change` (either sign), the others by 0.001; eps is 0.01."""
+    spu = vertical[0]
+    before = np.array([[0.5], [-1.0], [2.0], [0.25], [1.0]])
+    after = before + 0.001
+    after[2, 0] = before[2, 0] + change
+    model = SSRegression(spu, weights=spu(lambda: after)())
+    assert model._converged(spu(lambda: before)(), 0.01) is expected
