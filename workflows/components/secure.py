@@ -172,7 +172,8 @@ def streamed_blocks(
     """Blocks of consecutive rows: per block, each `(party, columns, measured)` input's next
     `block_rows` rows (`BLOCK_ROWS` by default), read at that party and declared within its
     measured bound, as SPU inputs named after the columns. Every input must have the rows of
-    the first (aligned tables: row counts are public)."""
+    the first (aligned tables: row counts are public). A block is released at its parties
+    (`PYU.release`) when the next one is asked for: share it before asking."""
     step = block_rows or BLOCK_ROWS
     rows = inputs[0][2].rows
     readers = [
@@ -180,10 +181,14 @@ def streamed_blocks(
         for party, columns, _ in inputs
     ]
     for _ in range(max(1, math.ceil(rows / step))):
-        yield [
+        block = [
             at_party(party, _next_block, reader, party, columns, measured.bound)
             for reader, (party, columns, measured) in zip(readers, inputs, strict=True)
         ]
+        yield block
+        # Asked for the next block: this one is in the SPU now, its plaintext can go.
+        for (party, _, _), values in zip(inputs, block, strict=True):
+            core.PYU(party).release(values)
 
 
 def _next_block(reader, party: str, columns: list[str], bound: float) -> Bounded:
