@@ -6,8 +6,10 @@ programs than wall time), bytes sent party-to-party (max over parties), bytes se
 dealer, rounds (max over parties) and the max absolute error against numpy. Every kernel runs
 `--repeat` times (fresh parties and dealer each time); `seconds` is the median run, with the
 fastest run and all runs alongside, because other programs on a shared machine shift wall time.
-`--trunc-mode` picks SEMI2K's truncation (`auto`: local for 2 parties, as SPU; `exact`: one
-opened word per truncated element); ABY3 always uses its own.
+`--trunc-mode` picks SEMI2K's truncation: `local` by default here, SPU's 2-party SEMI2K
+default, so the comparison with SPU is like for like; `exact` (`auto`, the engine's own
+default) opens one word per truncated element and is never silently wrong. ABY3 always uses
+its own.
 
 Kernels named `*_checked` are the guarded versions `SecretTensor` runs
 (`core.mpc.kernels.domains`) on an input whose interval is unknown, the worst case: the range
@@ -17,7 +19,7 @@ known interval inside the domain costs nothing extra. `--size N` runs every kern
 on N elements.
 
     .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--size N] [--repeat N]
-        [--only NAME ...] [--trunc-mode auto|local|exact]
+        [--only NAME ...] [--trunc-mode local|exact|auto]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from core.mpc.correlated import DEALER, TrustedDealer  # noqa: E402
 from core.mpc.fixedpoint import FixedPoint  # noqa: E402
 from core.mpc.kernels import activations, arith, compare, domains, nonlinear  # noqa: E402
 from core.mpc.protocols import make_protocol  # noqa: E402
+from core.mpc.ring import ring_for  # noqa: E402
 
 
 def _inputs(name: str, size: int, rng: np.random.Generator) -> tuple[list[np.ndarray], object]:
@@ -77,14 +80,21 @@ KERNELS = {
 
 
 def bench(
-    protocol: str, parties: int, name: str, size: int, trunc_mode: str = "auto", seed: int = 1
+    protocol: str,
+    parties: int,
+    name: str,
+    size: int,
+    trunc_mode: str = "auto",
+    seed: int = 1,
+    field: str = "FM64",
 ) -> dict:
+    """One kernel run; `field` "FM128" runs it in the 128-bit ring (`benchmarks/fm128.py`)."""
     names = [f"P{i}" for i in range(parties)]
     hub = LocalLinkHub(names)
     cfg = RuntimeConfig(
-        protocol=protocol, trunc_mode=trunc_mode if protocol == "SEMI2K" else "auto"
+        protocol=protocol, field=field, trunc_mode=trunc_mode if protocol == "SEMI2K" else "auto"
     )
-    fxp = FixedPoint(cfg.fxp_fraction_bits)
+    fxp = FixedPoint(cfg.fxp_fraction_bits, ring_for(field))
     dealer = TrustedDealer(names, hub.stats) if protocol == "SEMI2K" else None
     inputs, reference = _inputs(name, size, np.random.default_rng(seed))
     encoded = [fxp.encode(v) for v in inputs]
@@ -122,6 +132,7 @@ def bench(
         protocol, parties, name, size, marks, names, float(np.max(np.abs(result - reference)))
     )
     report["trunc_mode"] = cfg.semi2k_trunc_mode(parties) if protocol == "SEMI2K" else protocol
+    report["field"] = field
     return report
 
 
@@ -171,11 +182,18 @@ PLAN = [
 
 
 def bench_repeated(
-    protocol: str, parties: int, name: str, size: int, repeat: int, trunc_mode: str = "auto"
+    protocol: str,
+    parties: int,
+    name: str,
+    size: int,
+    repeat: int,
+    trunc_mode: str = "auto",
+    field: str = "FM64",
 ) -> dict:
     """Median run by wall time, plus the fastest and every run's seconds."""
     runs = sorted(
-        (bench(protocol, parties, name, size, trunc_mode) for _ in range(repeat)), key=_seconds
+        (bench(protocol, parties, name, size, trunc_mode, field=field) for _ in range(repeat)),
+        key=_seconds,
     )
     median = dict(runs[(len(runs) - 1) // 2])
     median["seconds_min"] = runs[0]["seconds"]
@@ -195,9 +213,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per kernel (median kept)")
     parser.add_argument(
         "--trunc-mode",
-        default="auto",
-        choices=("auto", "local", "exact"),
-        help="SEMI2K truncation (default auto: local for 2 parties)",
+        default="local",
+        choices=("local", "exact", "auto"),
+        help="SEMI2K truncation (default local, like SPU; the engine's default auto is exact)",
     )
     args = parser.parse_args()
     results = []

@@ -122,7 +122,7 @@ def upload(user, path: Path, name: str):
     from django.core.files.uploadedfile import TemporaryUploadedFile
 
     from console.datasets import services
-    from console.demo.management.commands.bootstrap_demo import acting_as
+    from workflows.actors import Actor
 
     upload = TemporaryUploadedFile(path.name, "text/csv", path.stat().st_size, "utf-8")
     try:
@@ -131,7 +131,7 @@ def upload(user, path: Path, name: str):
                 upload.file.write(block)
         upload.file.flush()
         upload.file.seek(0)
-        return services.create_dataset(acting_as(user), upload, name)
+        return services.create_dataset(Actor.for_user(user), upload, name)
     finally:
         upload.close()
 
@@ -139,16 +139,17 @@ def upload(user, path: Path, name: str):
 def authorise(user, dataset, project) -> None:
     from console.datasets import services
     from console.datasets.policies import set_policy
-    from console.demo.management.commands.bootstrap_demo import acting_as
     from console.demo.pipeline import DEMO_POLICIES
+    from workflows.actors import Actor
 
     roles = dict.fromkeys(dataset.column_names, "feature") | {"id": "id"}
     if "y" in roles:
         roles["y"] = "label"
-    authorization = services.authorize_dataset(acting_as(user), dataset, project, roles)
+    actor = Actor.for_user(user)
+    authorization = services.authorize_dataset(actor, dataset, project, roles)
     # The demo's standing policies allow what this pipeline discloses (PSI membership, model
     # shares, bob's row-level contribution to alice's predictions), as a user would set them.
-    set_policy(acting_as(user), authorization, DEMO_POLICIES[user.username])
+    set_policy(actor, authorization, DEMO_POLICIES[user.username])
 
 
 def graph(datasets: dict[str, int]) -> dict:

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from console.audit.log import Action, Outcome, record
+from console.audit.log import Action, Outcome, actor_of, record
 
 # The "username" bad API tokens are counted under (a token names no user until it is valid).
 TOKEN_CREDENTIALS = {"username": "(api token)"}
@@ -82,7 +82,7 @@ def _username(credentials: dict | None) -> str:
 @receiver(user_locked_out)
 def audit_lockout(sender, request, username=None, ip_address=None, **kwargs) -> None:
     record(
-        request,
+        actor_of(request),
         Action.LOGIN_FAILED,
         outcome=Outcome.DENIED,
         username=str(username or "")[:150],

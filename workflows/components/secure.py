@@ -10,7 +10,10 @@ on its own worker and shares only a power-of-two bound of their largest |x| (`co
 the engine's rule for what a range check may reveal: the order of magnitude, never a value)
 and the names of its columns that are not scaled (`workflows.components.checks`). The
 component then asks the engine for a field and fraction bits (`plan_spu`, through
-`core.mpc.precision.plan_precision`) and states the plan in the node's log. When no plan fits,
+`core.mpc.precision.plan_precision`) and states the plan in the node's log: FM64 when it holds
+the products, FM128 (the 128-bit ring, slower) when it cannot, e.g. unscaled incomes in SS-LR
+("precision for SS-LR training: FM128 with 26 fraction bits: ... FM64 cannot hold these
+products ..."). When no plan fits,
 the engine's RangeError fails the node naming the operation, the bound and the columns
 (`named_range_errors`).
 
@@ -44,7 +47,7 @@ from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
-FIELD = "FM64"
+FIELD = "FM64"  # SPUs made without a plan (and models saved before plans were stored)
 BLOCK_ROWS = 1 << 16  # rows per block of a streamed input (about 5 MB for 10 columns)
 
 
@@ -210,13 +213,20 @@ def gradient_magnitude(bounds: list[PartyBounds], rows: int) -> float:
 
 
 def plan_spu(
-    ctx: RunContext, bounds: list[PartyBounds], magnitude: float, what: str, min_bits: int = 0
+    ctx: RunContext,
+    bounds: list[PartyBounds],
+    magnitude: float,
+    what: str,
+    min_bits: int = 0,
+    field: str | None = None,
 ):
-    """Fraction bits for one product of values up to `magnitude` (which the caller derives
-    from the parties' bounds and its program), logged with the engine's reason; fewer than
-    `min_bits` (what the program's own constants need) fail the node naming the columns."""
+    """Field and fraction bits for one product of values up to `magnitude` (which the caller
+    derives from the parties' bounds and its program), logged with the engine's reason; fewer
+    than `min_bits` (what the program's own constants need) fail the node naming the columns.
+    `field` None lets the engine pick (FM64, or FM128 when FM64 cannot hold the products); a
+    field name plans within that field (e.g. a trained model's)."""
     with named_range_errors(ctx, bounds, what):
-        plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=FIELD)
+        plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=field)
     ctx.log(f"precision for {what}: {plan.reason}")
     if plan.fxp_fraction_bits < min_bits:
         advice = scaling_advice(unscaled_columns(bounds)) or "scale the inputs"

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from workflows.actors import Actor
 from workflows.disclosure.policy import ASK
 from workflows.disclosure.words import for_owner
 from workflows.models import Approval, Pipeline
@@ -78,7 +79,7 @@ def missing_consent(pipeline: Pipeline, plan) -> list[str]:
     return [p for p, s in states.items() if s["state"] not in (POLICY, Approval.Decision.APPROVED)]
 
 
-def obtain(request, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str, int | str]:
+def obtain(actor: Actor, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str, int | str]:
     """Consent of every source party: {party: approval id or "policy"}.
 
     Missing approvals are requested (or given, when the requester may decide for that party);
@@ -90,7 +91,7 @@ def obtain(request, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str
         if not asked(plan, party):
             consents[party] = POLICY
             continue
-        approval = _approval(request, pipeline, plan, party, project)
+        approval = _approval(actor, pipeline, plan, party, project)
         if approval.status == Approval.Decision.APPROVED:
             consents[party] = approval.pk
         else:
@@ -128,15 +129,15 @@ def voided(approvals) -> set[int]:
     return void
 
 
-def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> Approval:
+def _approval(actor: Actor, pipeline, plan, party: str, project: ProjectFacts) -> Approval:
     node_id = project.parties[party]
-    starter_decides = may_decide(request.user, node_id)
+    starter_decides = may_decide(actor.user, node_id)
     existing = Approval.objects.filter(
         pipeline=pipeline, party=party, fingerprint=plan.fingerprint
     ).first()
     if existing is not None:
         if existing.status == Approval.Decision.PENDING and starter_decides:
-            return decide(request, existing, True, "approved by starting the run")
+            return decide(actor, existing, True, "approved by starting the run")
         return existing
     try:
         with transaction.atomic():
@@ -147,9 +148,9 @@ def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> App
                 party_node_id=node_id,
                 fingerprint=plan.fingerprint,
                 plan=owner_view(plan, party),
-                requested_by=request.user,
+                requested_by=actor.user,
                 status=Approval.Decision.APPROVED if starter_decides else Approval.Decision.PENDING,
-                decided_by=request.user if starter_decides else None,
+                decided_by=actor.user if starter_decides else None,
                 decided_at=timezone.now() if starter_decides else None,
                 comment="approved by starting the run" if starter_decides else "",
             )
@@ -157,7 +158,7 @@ def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> App
         return Approval.objects.get(pipeline=pipeline, party=party, fingerprint=plan.fingerprint)
     action = "approval_approve" if starter_decides else "approval_request"
     console_port().audit(
-        request,
+        actor,
         action,
         approval,
         node_id,
@@ -172,21 +173,32 @@ class DecisionError(ValueError):
     """The decision cannot be taken (not an approver, or nothing would change)."""
 
 
-def decide(request, approval: Approval, approve: bool, comment: str) -> Approval:
-    """Approve or reject (also: withdraw an approval, or approve after a rejection)."""
-    if not may_decide(request.user, approval.party_node_id):
-        raise DecisionError(
+class NotApprover(DecisionError):
+    """The user does not decide for the approval's party (the API answers 403)."""
+
+
+class AlreadyDecided(DecisionError):
+    """The approval already has this decision (the API answers 409)."""
+
+
+def decide(actor: Actor, approval: Approval, approve: bool, comment: str) -> Approval:
+    """Approve or reject (also: withdraw an approval, or approve after a rejection).
+
+    Only a user of the approval's party who may decide (`may_decide`) does: anyone else,
+    peer nodes included, gets NotApprover."""
+    if not may_decide(actor.user, approval.party_node_id):
+        raise NotApprover(
             f"only node admins of {approval.party} (or its users with the approver right) "
             "decide on disclosures of its data"
         )
     status = Approval.Decision.APPROVED if approve else Approval.Decision.REJECTED
     if approval.status == status:
-        raise DecisionError(f"approval #{approval.pk} is already {status}")
+        raise AlreadyDecided(f"approval #{approval.pk} is already {status}")
     approval.status, approval.comment = status, comment.strip()
-    approval.decided_by, approval.decided_at = request.user, timezone.now()
+    approval.decided_by, approval.decided_at = actor.user, timezone.now()
     approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
     console_port().audit(
-        request,
+        actor,
         "approval_approve" if approve else "approval_reject",
         approval,
         approval.party_node_id,

@@ -41,14 +41,15 @@ def test_unsupported_dtypes_are_refused(bad):
 def test_runtime_config_defaults():
     cfg = RuntimeConfig()
     assert (cfg.protocol, cfg.field, cfg.fxp_fraction_bits) == ("SEMI2K", "FM64", 18)
-    assert cfg.trunc_mode == "auto", "SEMI2K picks local (2 parties) or exact truncation"
+    assert cfg.trunc_mode == "auto", "SEMI2K truncates exactly unless asked for local"
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"protocol": "CHEETAH"}, "CHEETAH"),
-        ({"field": "FM128"}, "FM128"),
+        ({"field": "FM32"}, "FM32"),
+        ({"field": "FM128", "fxp_fraction_bits": 49}, "49"),
         ({"fxp_fraction_bits": 0}, "0"),
         ({"fxp_fraction_bits": 40}, "40"),
         ({"fxp_fraction_bits": 1.5}, "1.5"),

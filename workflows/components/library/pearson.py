@@ -9,11 +9,15 @@ standardised (mean, variance, inverse square root) into Z and the matrix is comp
 (Z / sqrt(n))^T (Z / sqrt(n)) = Z^T Z / n; only that matrix is revealed, into the report every
 project party receives (in full over k rows or more: see Recipients).
 
-Precision (stated in the node's log): the largest product is a centred value (at most 16)
-times an inverse standard deviation (at most 2^5, the inverse square root's domain starting at
-2^-10), and the scaled product's sum stays in range for any row count, so the plan keeps 18
-fraction bits (`correlation_magnitude`). A column whose rescaled variance falls below 2^-10
-(one extreme outlier in more than 65,536 rows) fails the node naming its columns.
+Precision (stated in the node's log, planned by `secure.plan_spu`): the largest product is a
+centred value (at most 16) times an inverse standard deviation (at most 2^5, the inverse square
+root's domain starting at 2^-10), and the scaled product's sum stays in range for any row
+count, so the plan keeps FM64 with 18 fraction bits (`correlation_magnitude`) whatever the
+columns' magnitudes: the local rescaling is what spares Pearson the 128-bit ring that
+SecretPad recommends for Pearson/VIF on large raw data (the plan would pick FM128 for products
+FM64 cannot hold, as it does for SS-LR on a label in dollars). A column whose rescaled
+variance falls below 2^-10 (one extreme outlier in more than 65,536 rows) fails the node
+naming its columns.
 Accuracy: within 2e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows; 1.03e-4
 measured).
 

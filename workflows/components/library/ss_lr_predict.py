@@ -114,9 +114,9 @@ def trained_precision(manifest: dict) -> PrecisionPlan | None:
 def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features: int) -> None:
     """The table's values must fit the precision the model's shares are encoded with."""
     magnitude = secure.gradient_magnitude(bounds, features)  # X w sums `features` products
-    needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score")
     default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
+    needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score", field=field)
     ctx.log(f"SS-LR prediction computes with the model's precision: {field}, {bits} fraction bits")
     if needed.fxp_fraction_bits < bits:
         raise CheckFailed(
