@@ -37,19 +37,40 @@ def load_demo() -> None:
         call_command("bootstrap_demo", stdout=quiet)
 
 
-def time_components(spent: dict[str, float]) -> None:
-    """Run every pipeline with the library's components timed into `spent`."""
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (all its threads) and by the shared PSI
+    worker processes (children of the forkserver, so not counted as our children)."""
+    from core.psi import kernels
+
+    total = time.process_time()
+    pool = kernels._shared_pool
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue  # a worker that just ended
+    return total
+
+
+def time_components(spent: dict[str, float], cpu: dict[str, float] | None = None) -> None:
+    """Run every pipeline with the library's components timed into `spent` (wall seconds)
+    and, when given, `cpu` (CPU seconds of this process and the PSI workers: `cpu_seconds`;
+    other work running at the same time in this process counts too)."""
     from workflows import executor, services
     from workflows.components import discover
     from workflows.components.spec import Registry
 
     def timed(component):
         def run(ctx):
-            start = time.perf_counter()
+            start, used = time.perf_counter(), cpu_seconds() if cpu is not None else 0.0
             try:
                 component.run(ctx)
             finally:
                 spent[component.key] = spent.get(component.key, 0.0) + time.perf_counter() - start
+                if cpu is not None:
+                    cpu[component.key] = cpu.get(component.key, 0.0) + cpu_seconds() - used
 
         return dataclasses.replace(component, run=run)
 

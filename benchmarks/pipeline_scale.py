@@ -37,6 +37,7 @@ FEATURES_PER_PARTY = 10
 OVERLAP = 0.9
 TRAINING = {"epochs": 3, "learning_rate": 0.3, "batch_size": 4096, "sig_type": "real"}
 SAMPLE_SECONDS = 0.02
+GENERATE_ROWS = 1_000_000  # customers generated and written at a time (bounded memory)
 
 
 # --- Parent: one child process per size ------------------------------------------------------
@@ -45,9 +46,11 @@ SAMPLE_SECONDS = 0.02
 def run_size(rows: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PRIVPAD_BENCH_DATA_DIR"}
     command = [sys.executable, str(Path(__file__)), "--child", str(rows)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, env=env, stdout=subprocess.PIPE, stderr=None, text=True, check=False
+    )
     if done.returncode != 0:
-        raise SystemExit(f"{rows} rows failed:\n{done.stderr[-4000:]}")
+        raise SystemExit(f"{rows} rows failed (exit {done.returncode}; its errors above)")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -75,32 +78,44 @@ def main() -> None:
 
 
 def make_data(rows: int, directory: Path) -> dict[str, Path]:
-    """alice's and bob's CSVs; features of very different scales, label from all 20."""
+    """alice's and bob's CSVs; features of very different scales, label from all 20.
+
+    Written `GENERATE_ROWS` customers at a time, so that memory stays bounded at any size:
+    customer k (0 <= k < 2 x rows) has a random 16-digit id and 20 values drawn in customer
+    order; alice holds customers 0 .. rows-1, bob the first 90% of those and customers from
+    `rows` on, each party's file in customer order (ids in random order).
+    """
     import numpy as np
-    import pandas as pd
 
     rng = np.random.default_rng(2024)
     common = int(OVERLAP * rows)
-    ids = rng.permutation(2 * rows)
-    alice_ids = ids[:rows]
-    bob_ids = np.concatenate([alice_ids[:common], ids[rows : 2 * rows - common]])
+    everyone = 2 * rows - common
+    ids = rng.permutation(2 * rows)[:everyone] + 10**15  # kept exact as int64
     scales = np.geomspace(0.01, 1000, 2 * FEATURES_PER_PARTY)
     weights = rng.normal(size=2 * FEATURES_PER_PARTY)
-    everything = 2 * rows
-    z = rng.normal(size=(everything, 2 * FEATURES_PER_PARTY))
-    logits = z @ weights / np.sqrt(len(weights)) * 2
-    label = (rng.random(everything) < 1 / (1 + np.exp(-logits))).astype(np.int64)
-    values = z * scales + 5 * scales  # id i's values live at row i
-    paths = {}
-    for party, own, offset in (("alice", alice_ids, 0), ("bob", bob_ids, FEATURES_PER_PARTY)):
-        columns = {"id": own + 10**15}  # 16-digit ids, kept exact as int64
-        for j in range(FEATURES_PER_PARTY):
-            columns[f"{party[0]}{j}"] = values[own, offset + j].round(4)
-        if party == "alice":
-            columns["y"] = label[own]
-        paths[party] = directory / f"{party}.csv"
-        pd.DataFrame(columns).to_csv(paths[party], index=False)
+    paths = {party: directory / f"{party}.csv" for party in ("alice", "bob")}
+    for start in range(0, everyone, GENERATE_ROWS):
+        stop = min(everyone, start + GENERATE_ROWS)
+        z = rng.normal(size=(stop - start, 2 * FEATURES_PER_PARTY))
+        logits = z @ weights / np.sqrt(len(weights)) * 2
+        label = (rng.random(stop - start) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+        values = z * scales + 5 * scales
+        customers = np.arange(start, stop)
+        at_alice, at_bob = customers < rows, (customers < common) | (customers >= rows)
+        for party, held, offset in (("alice", at_alice, 0), ("bob", at_bob, FEATURES_PER_PARTY)):
+            columns = {"id": ids[start:stop][held]}
+            for j in range(FEATURES_PER_PARTY):
+                columns[f"{party[0]}{j}"] = values[held, offset + j].round(4)
+            if party == "alice":
+                columns["y"] = label[held]
+            _append_csv(paths[party], columns, header=start == 0)
     return paths
+
+
+def _append_csv(path: Path, columns: dict, header: bool) -> None:
+    import pandas as pd
+
+    pd.DataFrame(columns).to_csv(path, index=False, header=header, mode="w" if header else "a")
 
 
 def upload(user, path: Path, name: str):
@@ -123,12 +138,18 @@ def upload(user, path: Path, name: str):
 
 def authorise(user, dataset, project) -> None:
     from console.datasets import services
+    from console.datasets.policies import set_policy
+    from console.demo.pipeline import DEMO_POLICIES
     from workflows.actors import Actor
 
     roles = dict.fromkeys(dataset.column_names, "feature") | {"id": "id"}
     if "y" in roles:
         roles["y"] = "label"
-    services.authorize_dataset(Actor.for_user(user), dataset, project, roles)
+    actor = Actor.for_user(user)
+    authorization = services.authorize_dataset(actor, dataset, project, roles)
+    # The demo's standing policies allow what this pipeline discloses (PSI membership, model
+    # shares, bob's row-level contribution to alice's predictions), as a user would set them.
+    set_policy(actor, authorization, DEMO_POLICIES[user.username])
 
 
 def graph(datasets: dict[str, int]) -> dict:
@@ -233,6 +254,11 @@ def sklearn_auc(run) -> float:
     return float(roc_auc_score(y_test, model.predict_proba(scaler.transform(x_test))[:, 1]))
 
 
+def _say(message: str) -> None:
+    """Progress on stderr (a long size shows where it is; stdout carries the JSON)."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 def child(rows: int) -> dict:
     sys.path.insert(0, str(HERE))
     from demo_console import cleanup  # sets up a throwaway console on import
@@ -259,6 +285,7 @@ def measure(rows: int) -> dict:
     project = Project.objects.first()
     with tempfile.TemporaryDirectory(prefix="privpad-scale-") as scratch:
         paths = make_data(rows, Path(scratch))
+        _say(f"{rows} rows per party generated")
         datasets, upload_s = {}, {}
         for party, path in paths.items():
             start = time.perf_counter()
@@ -271,6 +298,7 @@ def measure(rows: int) -> dict:
     checked_graph = services.checked_graph(pipeline.graph)
     checked = services.validate_pipeline(pipeline, checked_graph)
     run = services.create_run(pipeline, checked_graph, checked, "all", None, False, users["alice"])
+    _say(f"uploaded in {upload_s} s; running the pipeline")
     with MemorySampler() as memory:
         start = time.time()
         status = executor.execute_run(run.pk)

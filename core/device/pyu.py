@@ -73,6 +73,22 @@ class PYU:
 
         return run
 
+    def release(self, *objs: PYUObject) -> None:
+        """Forget the values of `objs` at this party, freeing their memory; using them again
+        fails. For values needed once, such as a block of input rows already shared into an
+        SPU: a party's store otherwise keeps every value until the session ends."""
+        for obj in objs:
+            if obj.device.party != self.party:
+                raise PartyError(f"{obj!r} does not live on {self!r}")
+        refs = [obj.ref for obj in objs]
+
+        def body():
+            store = self.cluster.store(self.party)
+            for ref in refs:
+                store.pop(ref, None)
+
+        self.cluster.run_one(self.party, body)
+
     def _local(self, value: Any, store: dict) -> Any:
         if isinstance(value, PYUObject):
             if value.device.party != self.party:

@@ -65,6 +65,11 @@ from core.psi.stream import (
 
 COMPARER = 0
 DEFAULT_CHUNK = 50_000
+# A set is cut into about this many chunks (none under MIN_CHUNK keys): the hops of a
+# stream then work on different chunks at once, so every core is busy even for small sets.
+# With one chunk per set, each hop waited for the whole set of the previous one (one core busy).
+CHUNKS_PER_SET = 8
+MIN_CHUNK = 1_000
 
 
 @dataclass
@@ -113,7 +118,8 @@ def ecdh_psi(
     with that key are left out of the output. An empty intersection raises
     EmptyIntersectionError if not `allow_empty`. With `output_path`, this party's intersecting
     rows are written there as CSV in the aligned order. `pool` (an executor shared with other
-    work) or a new pool of `workers` processes does the scalar multiplications. `progress`
+    work) or a new pool of `workers` processes does the scalar multiplications, in chunks of
+    at most `chunk_size` keys (smaller for small sets: `chunk_for`). `progress`
     receives a monotone fraction reaching 1.0; `should_cancel` is checked between chunks and
     stops the run with PsiCancelled. `secret` fixes this party's 32-byte scalar (for tests
     only: reusing a scalar lets peers link runs). Raises ConfigError for bad arguments.
@@ -125,10 +131,9 @@ def ecdh_psi(
     try:
         with tempfile.TemporaryDirectory(prefix="privpad-psi-", dir=tmp_dir) as tmp:
             scalar = secret if secret is not None else os.urandom(POINT_BYTES)
-            work = PartyWork(
-                link, pool, scalar, Progress(progress, source.estimated_rows()), should_cancel
-            )
-            return _run(work, source, options, tmp)
+            expected = source.estimated_rows()
+            work = PartyWork(link, pool, scalar, Progress(progress, expected), should_cancel)
+            return _run(work, source, options, tmp, expected)
     finally:
         if own_pool:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -145,14 +150,15 @@ def _options(link, allow_duplicates, allow_empty, chunk_size, output_path, secre
     return _Options(bool(allow_duplicates), bool(allow_empty), chunk_size, path)
 
 
-def _run(work: PartyWork, source: PsiSource, options: _Options, tmp: str) -> PsiResult:
+def _run(work: PartyWork, source: PsiSource, options: _Options, tmp: str, expected: int):
     link, clock = work.link, _Clock()
     store = MaskedSetStore(tmp)
-    rows_read = mask_own(work, source, store, options.chunk_size)
+    rows_read = mask_own(work, source, store, chunk_for(expected, options.chunk_size))
     distinct, sizes = _finalize_and_announce(link, source, store, options.allow_duplicates)
     clock.lap("mask")
     work.progress.set_total(rows_read + sum(sizes) - distinct)
-    send_rows, full_sets = _run_streams(work, store, sizes, options.chunk_size)
+    chunk = chunk_for(distinct, options.chunk_size)
+    send_rows, full_sets = _run_streams(work, store, sizes, chunk)
     clock.lap("streams")
     rows = _aligned_rows(link, full_sets, send_rows)
     del full_sets, send_rows  # the largest arrays of the run; free them before the output pass
@@ -172,6 +178,14 @@ def _run(work: PartyWork, source: PsiSource, options: _Options, tmp: str) -> Psi
         "seconds": clock.laps,
     }
     return PsiResult(link.party, rows, report, options.output_path)
+
+
+def chunk_for(rows: int, largest: int) -> int:
+    """Keys per chunk for a set of `rows` keys: at most `largest`, else about a
+    `CHUNKS_PER_SET`-th of the set, but not below `MIN_CHUNK` (each chunk is one task for the
+    pool; smaller ones would spend more on hand-offs than on multiplications). It depends on
+    the set size alone, which every party learns anyway."""
+    return min(largest, max(MIN_CHUNK, -(-rows // CHUNKS_PER_SET)))
 
 
 class _Clock:

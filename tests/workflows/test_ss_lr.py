@@ -197,3 +197,53 @@ def test_cancel_during_training_stops_at_the_next_epoch(tmp_path):
         component.run(context)
     assert seen == [0, 6, 8], seen  # start, epoch 1, epoch 2; stopped at epoch 3's check
     assert "output_model" not in context.written
+
+
+def test_training_and_prediction_stream_their_inputs_in_blocks(tmp_path, monkeypatch, trained):
+    """Blocks of 128 rows (600 rows: five blocks, the last short) read slice by slice give
+    the model and predictions of the whole-table run, within fixed-point noise."""
+    from workflows.components import secure
+
+    _, x, y, data, whole = trained
+    shared_blocks = []
+    original = secure.streamed_blocks
+
+    def counted(*args, **kwargs):
+        for block in original(*args, **kwargs):
+            shared_blocks.append(block)
+            yield block
+
+    monkeypatch.setattr(secure, "BLOCK_ROWS", 128)
+    monkeypatch.setattr(secure, "streamed_blocks", counted)
+    params = {"features": FEATURES, "label": "y", "report_weights": True, "batch_size": 128}
+    out = run_component(tmp_path, "ml.train/ss_lr", params, {"input_ds": data}, PARTIES)
+    assert len(shared_blocks) == 5
+    ours, theirs = (o["report"].read_json("alice") for o in (out, whole))
+    np.testing.assert_allclose(
+        list(ours["weights"]["features"].values()),
+        list(theirs["weights"]["features"].values()),
+        atol=0.02,
+    )
+    np.testing.assert_allclose(ours["loss"], theirs["loss"], atol=5e-3)
+    params = {"receiver": "alice", "save_label": True}
+    inputs = {"input_model": out["output_model"], "input_ds": data}
+    predicted = run_component(tmp_path / "pred", "ml.predict/ss_lr", params, inputs, PARTIES)
+    assert len(shared_blocks) == 10
+    weights = ours["weights"]
+    z = x @ np.array(list(weights["features"].values())) + weights["bias"]
+    frame = predicted["output_ds"].read_table("alice")
+    np.testing.assert_allclose(frame["pred"], 1 / (1 + np.exp(-z)), atol=2e-3)
+
+
+def test_a_gap_in_a_later_block_is_refused_naming_the_columns(tmp_path, monkeypatch):
+    from workflows.components import secure
+
+    monkeypatch.setattr(secure, "BLOCK_ROWS", 128)
+    _, _, frames = dataset()
+    frames["bob"].loc[500, "b0"] = np.nan  # in the fourth block
+    data = table(tmp_path / "in", frames, {"y": "label", "id": "id"})
+    params = {"features": FEATURES, "label": "y", "batch_size": 128}
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path, "ml.train/ss_lr", params, {"input_ds": data}, PARTIES)
+    assert failure.value.party == "bob"
+    assert "['b0'] at 'bob' have missing values" in str(failure.value.error)

@@ -14,6 +14,9 @@ It gives the component, and nothing more:
 - `write_table(port, party, frame)` / `write_json(port, party, obj)`: outputs land in the
   owning party's storage only; tables as Arrow files with the port's schema in their metadata
   (`workflows.tabular.files`: the one reader and writer of tables);
+- streaming, so that a party's memory stays a small multiple of one slice of rows:
+  `ArtifactData.iter_arrow` / `iter_numeric` / `take` read a table slice by slice and
+  `write_table_parts(port, party, parts)` writes one given in parts;
 - `at(party, fn, *args)`: call `fn` as that party; errors become `PartyFailure(party, ...)`;
 - `placement` (`workflows.placement`): where each party's code runs. Embedded (the default),
   every party runs here; in a network run this process is one party, `at` runs `fn` only for
@@ -30,7 +33,7 @@ It is plain Python (no Django), so components can be run and tested without a da
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,35 @@ class ArtifactData:
     def read_numeric(self, party: str, columns: list[str]) -> np.ndarray:
         """This party's `columns` as one float64 matrix, missing values as NaN."""
         return files.read_numeric(self.path(party), columns)
+
+    def _names_and_types(self, party: str, columns: list[str] | None):
+        held = self.info.columns_at(party)
+        names = [column.name for column in held] if columns is None else list(columns)
+        return names, {column.name: column.type for column in held}
+
+    def iter_arrow(
+        self, party: str, columns: list[str] | None = None, batch_rows: int | None = None
+    ) -> Iterator[pa.Table]:
+        """This party's columns (or the named ones) in consecutive slices of rows."""
+        names, types = self._names_and_types(party, columns)
+        return files.iter_batches(self.path(party), names, types, batch_rows)
+
+    def iter_numeric(
+        self, party: str, columns: list[str], batch_rows: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """This party's `columns` as float64 matrices of consecutive rows, NaN for missing."""
+        return files.iter_numeric(self.path(party), columns, batch_rows)
+
+    def take(
+        self,
+        party: str,
+        indices: np.ndarray,
+        columns: list[str] | None = None,
+        batch_rows: int | None = None,
+    ) -> Iterator[pa.Table]:
+        """This party's rows at `indices`, in that order, in consecutive parts."""
+        names, types = self._names_and_types(party, columns)
+        return files.take_rows(self.path(party), indices, names, types, batch_rows)
 
     def rows(self, party: str) -> int:
         return files.count_rows(self.path(party))
@@ -165,18 +197,34 @@ class RunContext:
 
     def write_table(self, port: str, party: str, frame: pd.DataFrame | pa.Table) -> None:
         """Write this party's part of a table output (pandas or Arrow), typed as declared."""
+        self.write_table_parts(port, party, [frame])
+
+    def write_table_parts(
+        self, port: str, party: str, parts: Iterable[pd.DataFrame | pa.Table]
+    ) -> None:
+        """Write this party's part of a table output given as consecutive parts of rows
+        (pandas or Arrow, consumed one at a time), typed as declared."""
         columns = self.infos[port].columns_at(party)
-        names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
         expected = [column.name for column in columns]
-        if names != expected:
-            raise PartyFailure(
-                party, ValueError(f"output {port!r} has columns {names}, not {expected}")
-            )
+
+        def checked(part):
+            names = part.column_names if isinstance(part, pa.Table) else list(part.columns)
+            if names != expected:
+                raise PartyFailure(
+                    party, ValueError(f"output {port!r} has columns {names}, not {expected}")
+                )
+            return part
+
         stored = [_stored(column) for column in columns]
+        target = self._target(port, party, "arrow")
         try:
-            files.write_table(self._target(port, party, "arrow"), frame, stored, {"party": party})
+            files.write_parts(target, (checked(part) for part in parts), stored, {"party": party})
+        except (RunCancelled, PartyFailure):
+            raise
         except ValueError as error:
             raise PartyFailure(party, ValueError(f"output {port!r}: {error}")) from None
+        except Exception as error:  # computing a part happens at the party too
+            raise PartyFailure(party, error) from error
 
     def write_json(self, port: str, party: str, obj: Any) -> None:
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_jsonable)

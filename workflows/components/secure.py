@@ -21,6 +21,12 @@ products ..."). When no plan fits,
 the engine's RangeError fails the node naming the operation, the bound and the columns
 (`named_range_errors`).
 
+Streamed inputs (`measure_streamed`, `streamed_blocks`): SS-LR reads its inputs from the
+columnar files slice by slice. Each party first measures its whole table in one pass (bound,
+unscaled columns, row count, no missing value), then shares it `BLOCK_ROWS` rows at a time,
+every block declared within that one bound (`core.mpc.bounds.Bounded`), so the engine sees the
+same public bound as for a whole matrix and no party ever holds its plaintext matrix whole.
+
 Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share
 by share with the engine's `SPU.export_shares` / `import_shares`: each party writes and later
 loads only its own share; a new SPU must have the same parties, protocol and precision.
@@ -46,6 +52,7 @@ from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
 FIELD = "FM64"  # SPUs made without a plan (and models saved before plans were stored)
+BLOCK_ROWS = 1 << 16  # rows per block of a streamed input (about 5 MB for 10 columns)
 
 
 @contextmanager
@@ -150,6 +157,63 @@ def measured_input(
     matrix = at_party(party, read)
     measured = column_bounds(party, columns, matrix, features=features)
     return labelled(party, columns, matrix, bound=bound), measured
+
+
+def refuse_missing(values: np.ndarray, party: str, columns: list[str]) -> np.ndarray:
+    """`values` (a party's own rows of `columns`), or ValueError naming the columns with gaps."""
+    gaps = np.isnan(values).any(axis=0)
+    if gaps.any():
+        missing = [name for name, gap in zip(columns, gaps, strict=True) if gap]
+        raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
+    return values
+
+
+def measure_streamed(data, party: str, columns: list[str], *, features=True) -> PartyBounds:
+    """`column_bounds` of the party's `columns` of `data` (an `ArtifactData`), measured at
+    the party in one pass over its table slice by slice; missing values are refused."""
+
+    def inspect():
+        largest, rows = np.zeros(len(columns)), 0
+        for values in data.iter_numeric(party, columns):
+            refuse_missing(values, party, columns)
+            if len(values):
+                largest = np.maximum(largest, np.max(np.abs(values), axis=0))
+            rows += len(values)
+        unscaled = not_scaled(largest[None, :], columns) if features and rows else []
+        return power_of_two_bound(largest), unscaled, rows
+
+    bound, unscaled, rows = core.reveal(at_party(party, inspect))
+    return PartyBounds(party, float(bound), tuple(unscaled), int(rows))
+
+
+def streamed_blocks(
+    data, inputs: list[tuple[str, list[str], PartyBounds]], block_rows: int = 0
+) -> Iterator[list[core.PYUObject]]:
+    """Blocks of consecutive rows: per block, each `(party, columns, measured)` input's next
+    `block_rows` rows (`BLOCK_ROWS` by default), read at that party and declared within its
+    measured bound, as SPU inputs named after the columns. Every input must have the rows of
+    the first (aligned tables: row counts are public). A block is released at its parties
+    (`PYU.release`) when the next one is asked for: share it before asking."""
+    step = block_rows or BLOCK_ROWS
+    rows = inputs[0][2].rows
+    readers = [
+        at_party(party, lambda p=party, c=columns: iter(data.iter_numeric(p, c, step)))
+        for party, columns, _ in inputs
+    ]
+    for _ in range(max(1, math.ceil(rows / step))):
+        block = [
+            at_party(party, _next_block, reader, party, columns, measured.bound)
+            for reader, (party, columns, measured) in zip(readers, inputs, strict=True)
+        ]
+        yield block
+        # Asked for the next block: this one is in the SPU now, its plaintext can go.
+        for (party, _, _), values in zip(inputs, block, strict=True):
+            core.PYU(party).release(values)
+
+
+def _next_block(reader, party: str, columns: list[str], bound: float) -> Bounded:
+    values = refuse_missing(next(reader), party, columns)
+    return Bounded(values, bound=bound or None, label=column_label(party, columns))
 
 
 def unscaled_columns(bounds: list[PartyBounds]) -> dict[str, list[str]]:

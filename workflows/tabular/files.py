@@ -18,6 +18,12 @@ column. Files are written to a temporary name and renamed, so a reader never see
 
 Pipeline artifacts written before this format are CSV files; `read_frame`, `count_rows` and the
 other readers open them too (`workflows.tabular.legacy`), by the file's suffix.
+
+Streaming (bounded memory whatever the table's size): `iter_batches` and `iter_numeric` give a
+table in consecutive row slices of at most `BATCH_ROWS` rows (views of the memory-mapped file),
+`take_rows` gathers rows by position slice by slice without concatenating the file's record
+batches (Arrow's own `take` on a multi-batch table first copies every column whole), and
+`write_parts` writes a table given in parts, each cast to the declared types.
 """
 
 from __future__ import annotations
@@ -123,6 +129,19 @@ def write_table(
     """Write `frame` as an Arrow IPC file with the declared `columns`; return its size."""
     schema = arrow_schema(columns, extra)
     return write_batches(path, schema, [to_arrow(frame, schema)])
+
+
+def write_parts(
+    path: str | os.PathLike,
+    parts: Iterable[pd.DataFrame | pa.Table],
+    columns: Sequence[TableColumn],
+    extra: dict | None = None,
+) -> int:
+    """Write a table given as consecutive `parts` (each cast to the declared `columns` as
+    `write_table` does) into one Arrow IPC file; return its size. A part that does not fit
+    raises ValueError naming the column, and nothing is left at `path`."""
+    schema = arrow_schema(columns, extra)
+    return write_batches(path, schema, (to_arrow(part, schema) for part in parts))
 
 
 def write_batches(
@@ -237,7 +256,11 @@ def read_numeric(path: str | os.PathLike, columns: Sequence[str]) -> np.ndarray:
     """`columns` as one float64 matrix (rows x columns), missing values as NaN."""
     if not is_arrow(path):
         return legacy.read_frame(path, columns, {}).astype(float).to_numpy(dtype=np.float64)
-    table = open_table(path, columns)
+    return numeric_matrix(open_table(path, columns), columns)
+
+
+def numeric_matrix(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """`columns` of an Arrow table as one float64 matrix, missing values as NaN."""
     # Column-major: each column is one contiguous block, as it is in the file.
     out = np.empty((table.num_rows, len(columns)), dtype=np.float64, order="F")
     for index, name in enumerate(columns):
@@ -246,6 +269,94 @@ def read_numeric(path: str | os.PathLike, columns: Sequence[str]) -> np.ndarray:
             column = column.cast(pa.float64())
         out[:, index] = column.to_numpy(zero_copy_only=False)
     return out
+
+
+def iter_batches(
+    path: str | os.PathLike,
+    columns: Sequence[str] | None = None,
+    types: dict[str, str] | None = None,
+    batch_rows: int | None = None,
+) -> Iterator[pa.Table]:
+    """The table's `columns` (all by default) in consecutive slices of at most `batch_rows`
+    rows (`BATCH_ROWS` by default), views of the memory-mapped file: one slice at a time is
+    in memory once used. An empty table gives one empty slice (its columns and types)."""
+    if is_arrow(path):
+        table = open_table(path, columns)
+    else:
+        table = read_arrow(path, columns or _legacy_columns(path), types)
+    step = batch_rows or BATCH_ROWS
+    for start in range(0, max(table.num_rows, 1), step):
+        yield table.slice(start, step)
+
+
+def iter_numeric(
+    path: str | os.PathLike, columns: Sequence[str], batch_rows: int | None = None
+) -> Iterator[np.ndarray]:
+    """`columns` as float64 matrices of at most `batch_rows` consecutive rows each, missing
+    values as NaN (`read_numeric`, slice by slice)."""
+    if not is_arrow(path):
+        whole = read_numeric(path, columns)
+        step = batch_rows or BATCH_ROWS
+        for start in range(0, max(len(whole), 1), step):
+            yield whole[start : start + step]
+        return
+    for part in iter_batches(path, columns, batch_rows=batch_rows):
+        yield numeric_matrix(part, columns)
+
+
+def take_rows(
+    path: str | os.PathLike,
+    indices: np.ndarray,
+    columns: Sequence[str] | None = None,
+    types: dict[str, str] | None = None,
+    batch_rows: int | None = None,
+) -> Iterator[pa.Table]:
+    """The rows at `indices` (0-based, any order, repeats allowed), in that order, as
+    consecutive tables of at most `batch_rows` rows.
+
+    Each part is gathered record batch by record batch of the memory-mapped file, then put in
+    the asked order: memory holds one part, never a whole column. An empty `indices` gives one
+    empty table with the columns."""
+    if is_arrow(path):
+        with pa.memory_map(str(path), "r") as source:
+            reader = pa.ipc.open_file(source)
+            batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+            schema = reader.schema
+    else:
+        table = read_arrow(path, columns or _legacy_columns(path), types)
+        batches, schema = table.to_batches(), table.schema
+    if columns is not None:
+        batches = [batch.select(list(columns)) for batch in batches]
+        schema = pa.schema([schema.field(name) for name in columns], metadata=schema.metadata)
+    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+    indices = np.asarray(indices, dtype=np.int64)
+    if len(indices) and (indices.min() < 0 or indices.max() >= starts[-1]):
+        raise IndexError(f"row positions outside the table's {starts[-1]} rows")
+    step = batch_rows or BATCH_ROWS
+    for first in range(0, max(len(indices), 1), step):
+        yield _gather(batches, starts, indices[first : first + step], schema)
+
+
+def _gather(batches, starts: np.ndarray, wanted: np.ndarray, schema: pa.Schema) -> pa.Table:
+    """The rows `wanted` of the batches (starting at `starts`), in the order asked."""
+    if not len(wanted):
+        return schema.empty_table()
+    source = np.searchsorted(starts, wanted, side="right") - 1
+    order = np.argsort(source, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(source[order])) + 1)
+    pieces = [
+        batches[source[chosen[0]]].take(pa.array(wanted[chosen] - starts[source[chosen[0]]]))
+        for chosen in groups
+    ]
+    grouped = pa.Table.from_batches(pieces, schema=schema).combine_chunks()
+    # `grouped` holds the rows grouped by source batch; put them back in the asked order.
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.arange(len(order))
+    return grouped.take(pa.array(back))
+
+
+def _legacy_columns(path: str | os.PathLike) -> list[str]:
+    return list(pd.read_csv(path, nrows=0).columns)
 
 
 def iter_frames(

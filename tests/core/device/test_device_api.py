@@ -62,6 +62,21 @@ def test_pyu_refuses_another_partys_value(session):
         sf.PYU("bob")(lambda v: v + 1)(x)
 
 
+def test_a_released_value_is_gone_from_its_party_and_only_its_owner_releases(session):
+    alice = sf.PYU("alice")
+    block, kept = alice(lambda: np.ones(1000))(), alice(lambda: 7)()
+    spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"]))
+    shared = spu(lambda x: x)(block)
+    with pytest.raises(PartyError, match="'alice'"):
+        sf.PYU("bob").release(block)
+    alice.release(block)
+    assert sf.reveal(spu(lambda x: x.sum())(shared)) == 1000  # the shares stay
+    assert sf.reveal(kept) == 7
+    with pytest.raises(KeyError) as gone:
+        alice(lambda v: v)(block)
+    assert gone.value.args == (block.ref,)
+
+
 @pytest.mark.parametrize("protocol", ["REF2K", "SEMI2K", "ABY3"])
 def test_spu_computes_on_secret_inputs(session, protocol):
     parties = ["alice", "bob", "carol"] if protocol == "ABY3" else ["alice", "bob"]

@@ -165,3 +165,89 @@ def test_loss_and_predictions_over_many_pieces_match_the_plaintext_model(vertica
     clipped = np.clip(p, 2.0**-10, 1 - 2.0**-10)
     expected = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
     assert model.losses[-1] == pytest.approx(expected, abs=5e-3)
+
+
+def plaintext_loss(x, y, w) -> float:
+    p = np.clip(1 / (1 + np.exp(-(x @ w[:-1] + w[-1]))), 2.0**-10, 1 - 2.0**-10)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def test_zero_one_labels_take_the_one_logarithm_loss_and_soft_labels_the_general_one(vertical):
+    """0/1 labels: log of the true class's probability (one log per row); labels in between
+    (here 0.1 / 0.9) keep y log p + (1 - y) log(1 - p). Both equal numpy's loss."""
+    spu, parts, label, x, y = vertical
+    binary = SSRegression(spu).fit(parts, label, epochs=2, learning_rate=1.0, batch_size=200)
+    soft_y = 0.1 + 0.8 * y
+    soft = SSRegression(spu).fit(
+        parts, sf.PYU("bob")(lambda: soft_y)(), epochs=2, learning_rate=1.0, batch_size=200
+    )
+    assert binary.binary_labels
+    assert not soft.binary_labels
+    for model, labels in ((binary, y), (soft, soft_y)):
+        w = np.asarray(sf.reveal(model.weights)).ravel()
+        assert model.losses[-1] == pytest.approx(plaintext_loss(x, labels, w), abs=5e-3)
+
+
+def test_labels_already_secret_are_not_inspected(vertical):
+    spu, parts, label, x, y = vertical
+    shared = spu(lambda t: t)(label)
+    model = SSRegression(spu).fit(parts, shared, epochs=1, learning_rate=1.0)
+    assert not model.binary_labels
+    w = np.asarray(sf.reveal(model.weights)).ravel()
+    assert model.losses[-1] == pytest.approx(plaintext_loss(x, y, w), abs=5e-3)
+
+
+def blocks_of(x, y, rows: int):
+    """(feature parts, labels) of consecutive blocks of `rows` rows (alice 2 columns, bob 2
+    and the label), as a caller reading files slice by slice shares them."""
+    alice, bob = sf.PYU("alice"), sf.PYU("bob")
+    for start in range(0, len(x), rows):
+        part = slice(start, start + rows)
+        parts = [alice(lambda p=part: x[p, :2])(), bob(lambda p=part: x[p, 2:])()]
+        yield parts, bob(lambda p=part: y[p])()
+
+
+def test_blocks_of_rows_train_and_predict_as_the_whole_table(vertical):
+    """Blocks of 250 rows (batches of 125; the last block short) give the whole table's
+    model within fixed-point noise: same batches, the loss and scores over every block."""
+    spu, parts, label, x, y = vertical
+    options = {"epochs": 3, "learning_rate": 1.0, "batch_size": 125}
+    whole = SSRegression(spu).fit(parts, label, **options)
+    model = SSRegression(spu)
+    shared = model.share_rows(blocks_of(x, y, 250))
+    assert [block.shape for block in shared.features] == [(250, 5), (250, 5), (100, 5)]
+    model.fit(shared, **options)
+    assert model.binary_labels
+    w_whole, w_blocks = (np.asarray(sf.reveal(m.weights)).ravel() for m in (whole, model))
+    np.testing.assert_allclose(w_blocks, w_whole, atol=5e-3)
+    np.testing.assert_allclose(model.losses, whole.losses, atol=2e-3)
+    assert model.losses[-1] == pytest.approx(plaintext_loss(x, y, w_blocks), abs=5e-3)
+    features = model.share_rows((block, None) for block, _ in blocks_of(x, y, 250))
+    scores = np.asarray(sf.reveal(model.predict(features)))
+    p = 1 / (1 + np.exp(-(x @ w_blocks[:-1] + w_blocks[-1])))
+    np.testing.assert_allclose(scores, p, atol=2e-3)
+
+
+def test_blocks_that_disagree_are_refused(vertical):
+    spu, parts, label, x, y = vertical
+    alice, bob = sf.PYU("alice"), sf.PYU("bob")
+    short = [([alice(lambda: x[:10, :2])(), bob(lambda: x[:10, 2:])()], bob(lambda: y[:9])())]
+    with pytest.raises(ShapeError, match="labels"):
+        SSRegression(spu).share_rows(short)
+    features = SSRegression(spu).share_rows([(parts, None)])
+    with pytest.raises(ShapeError, match="labels of every block"):
+        SSRegression(spu).fit(features, epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [(0.004, True), (-0.02, False), (0.02, False), (0.0, True)],
+)
+def test_the_early_stop_bit_is_max_abs_change_below_eps(vertical, change, expected):
+    """One weight moves by `change` (either sign), the others by 0.001; eps is 0.01."""
+    spu = vertical[0]
+    before = np.array([[0.5], [-1.0], [2.0], [0.25], [1.0]])
+    after = before + 0.001
+    after[2, 0] = before[2, 0] + change
+    model = SSRegression(spu, weights=spu(lambda: after)())
+    assert model._converged(spu(lambda: before)(), 0.01) is expected

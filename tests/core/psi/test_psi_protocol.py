@@ -7,7 +7,7 @@ import pytest
 from core.comm import LocalLinkHub
 from core.psi import run_local_psi
 from core.psi.errors import EmptyIntersectionError
-from core.psi.protocol import stream_path
+from core.psi.protocol import MIN_CHUNK, chunk_for, stream_path
 
 
 def random_ids(rng: np.random.Generator, universe: int, size: int, prefix: str = "id") -> list[str]:
@@ -31,6 +31,25 @@ def test_it_matches_set_intersection_and_aligns_parties(psi_pool, world, seed):
     for result in results:
         assert result.report["intersection_size"] == len(expected)
         assert result.report["set_sizes"] == {f"party{i}": len(s) for i, s in enumerate(sets)}
+
+
+def test_a_small_set_is_cut_into_several_chunks_so_hops_overlap():
+    assert chunk_for(6_000, 50_000) == MIN_CHUNK  # the demo: six chunks, not one
+    assert chunk_for(100_000, 50_000) == 12_500
+    assert chunk_for(10_000_000, 50_000) == 50_000  # never above the caller's largest
+    assert chunk_for(0, 50_000) == MIN_CHUNK
+    assert chunk_for(6_000, 16) == 16  # a caller's smaller chunk is kept
+
+
+def test_three_parties_with_the_default_chunks_match_set_intersection(psi_pool):
+    """Sets of a few thousand keys travel in several chunks per hop (`chunk_for`)."""
+    rng = np.random.default_rng(11)
+    sets = [random_ids(rng, 4000, 2500 + 300 * i) for i in range(3)]
+    results = run_local_psi(sets, [None] * 3, pool=psi_pool)
+    expected = set.intersection(*map(set, sets))
+    aligned = [keys_of(s, r) for s, r in zip(sets, results, strict=True)]
+    assert set(aligned[0]) == expected
+    assert all(a == aligned[0] for a in aligned), "rows are not aligned across parties"
 
 
 def test_it_orders_rows_by_masked_value_not_by_row_order(psi_pool):

@@ -24,7 +24,11 @@ replacing whole columns), `.read_numeric(party, columns)` (a float64 matrix) or
 `.read_json(party)`, only ever in code acting for that party, and writes each party's part of
 an output with `ctx.write_table(port, party, frame or Arrow table)` /
 `ctx.write_json(port, party, obj)` (the files land in that party's storage; tables as Arrow
-files, `workflows.tabular`). It reports
+files, `workflows.tabular`). Where the algorithm allows, it streams instead, so that a party's
+memory stays a small multiple of one slice of rows: `.iter_arrow(party)` / `.iter_numeric(party,
+columns)` (consecutive slices), `.take(party, positions)` (rows gathered slice by slice) and
+`ctx.write_table_parts(port, party, parts)`; a fit that needs a whole column reads one column
+at a time. It reports
 progress with `ctx.progress(percent)`, which is also where a cancelled run stops (it raises
 `RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.
@@ -60,7 +64,8 @@ the party's name. Bytes sent per party are recorded on the node run from `ctx.co
 Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an engine session
 with `workflows.components.secure.session(ctx, parties)` (embedded: a simulated cluster of its
 own, traffic counted in `ctx.comm`; network: the run's deployment), load each party's columns
-at that party with `at_party`, plan the SPU's precision from what the parties disclose about
+at that party with `at_party` (SS-LR streams them: `measure_streamed`, then `streamed_blocks`
+into `SSRegression.share_rows`), plan the SPU's precision from what the parties disclose about
 them (`column_bounds`, `plan_spu`, `make_spu`), and persist secret-shared results share by
 share (`SPU.export_shares` / `import_shares`). SS-LR and PSI call `ctx.progress` from the
 component's own thread (between epochs; while polling the

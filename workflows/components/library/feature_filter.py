@@ -1,4 +1,6 @@
-"""data_filter/feature_filter: drop columns from a table (each party drops its own)."""
+"""data_filter/feature_filter: drop columns from a table (each party drops its own).
+
+The kept columns are copied a slice of rows at a time (bounded memory)."""
 
 from __future__ import annotations
 
@@ -22,9 +24,8 @@ def run(ctx: RunContext) -> None:
     parties = ctx.here(out.parties)
     for index, party in enumerate(parties):
         kept = [c.name for c in out.columns_at(party)]
-        ctx.write_table(
-            "output_ds", party, ctx.at(party, ctx.inputs["input_ds"].read_arrow, party, kept)
-        )
+        parts = ctx.at(party, ctx.inputs["input_ds"].iter_arrow, party, kept)
+        ctx.write_table_parts("output_ds", party, parts)
         ctx.progress(100 * (index + 1) / len(parties))
     ctx.log(f"dropped {', '.join(ctx.params['drop_features'])}")
 

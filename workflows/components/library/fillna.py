@@ -4,6 +4,8 @@ Each party computes the fill value of each of its chosen columns from its own da
 median, most frequent value, or a constant) and fills them; the values are kept at that party
 as a reusable rule. Integer columns filled with a mean or a median become float columns. Ties
 for the most frequent value go to the smallest value, as scikit-learn's `SimpleImputer` does.
+Fill values are computed one column at a time; the table is then filled and written a slice of
+rows at a time, so memory holds one column or one slice, never the whole table.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from workflows.components.params import (
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
-from workflows.tabular.files import with_columns
+from workflows.tabular.files import to_pandas, with_columns
 
 NUMERIC_STRATEGIES = ("constant", "mean", "median", "most_frequent")
 OTHER_STRATEGIES = ("constant", "most_frequent")
@@ -67,21 +69,37 @@ def fill_value(series: pd.Series, strategy: str, constant):
     return min(counts[counts == counts.max()].index.tolist())
 
 
-def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
-    """Fill this party's chosen columns; return them (a new frame) and the fill values used."""
-    filled, used = {}, {}
+def fill_values(data, party: str, columns: list[Column], params: dict) -> dict:
+    """The fill value of each chosen column, computed from that whole column (a mean, median
+    or most frequent value needs all of it): read one column at a time."""
+    used = {}
     for column in columns:
-        strategy = strategy_for(params, column)
-        series = frame[column.name]
-        value = fill_value(series, strategy, params[f"fill_value_{column.type}"])
-        if column.type == "int" and strategy in ("mean", "median"):
-            series = series.astype(float)
-        series = series.fillna(value) if series.hasnans else series
-        if column.type == "int" and strategy not in ("mean", "median"):
-            series = series.astype("int64")
-        filled[column.name] = series
+        series = data.read_table(party, [column.name])[column.name]
+        constant = params[f"fill_value_{column.type}"]
+        value = fill_value(series, strategy_for(params, column), constant)
         used[column.name] = value.item() if hasattr(value, "item") else value
-    return pd.DataFrame(filled, index=frame.index), used
+    return used
+
+
+def filled_series(series: pd.Series, column: Column, params: dict, value) -> pd.Series:
+    """`series` (any slice of the column) with its gaps filled, in the output's type."""
+    averaged = strategy_for(params, column) in ("mean", "median")
+    if column.type == "int" and averaged:
+        series = series.astype(float)
+    series = series.fillna(value) if series.hasnans else series
+    if column.type == "int" and not averaged:
+        series = series.astype("int64")
+    return series
+
+
+def filled_parts(data, party: str, columns: list[Column], params: dict, used: dict):
+    """The party's table, slice by slice, with the chosen columns filled (only they go
+    through pandas; the others are copied as they are)."""
+    names = [column.name for column in columns]
+    for part in data.iter_arrow(party):
+        chosen = to_pandas(part.select(names))
+        filled = {c.name: filled_series(chosen[c.name], c, params, used[c.name]) for c in columns}
+        yield with_columns(part, filled)
 
 
 def run(ctx: RunContext) -> None:
@@ -89,12 +107,10 @@ def run(ctx: RunContext) -> None:
     data = ctx.inputs["input_ds"]
     parties = ctx.here(info.parties)
     for index, party in enumerate(parties):
-        table = ctx.at(party, data.read_arrow, party)
         columns = rule.columns_at(party)
-        # Only the chosen columns go through pandas; the others are copied as they are.
-        chosen = ctx.at(party, data.read_table, party, [c.name for c in columns])
-        filled, used = ctx.at(party, fill_at_party, chosen, columns, ctx.params)
-        ctx.write_table("output_ds", party, with_columns(table, dict(filled.items())))
+        used = ctx.at(party, fill_values, data, party, columns, ctx.params)
+        parts = filled_parts(data, party, columns, ctx.params, used)
+        ctx.write_table_parts("output_ds", party, parts)
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
             ctx.log(f"{party}: filled {len(columns)} column(s)")

@@ -185,8 +185,8 @@ def write_party(ctx: RunContext, port: str, result, keys: pd.DataFrame) -> None:
     rows = np.asarray(result.rows, dtype=np.int64)
     if ctx.params["sort_result"]:
         rows = rows[ctx.at(party, key_order, keys, rows)]
-    table = ctx.at(party, ctx.inputs[port].read_arrow, party)
-    ctx.write_table("output_ds", party, table.take(rows))
+    # Gathered and written a slice of rows at a time (bounded memory).
+    ctx.write_table_parts("output_ds", party, ctx.inputs[port].take(party, rows))
 
 
 def sizes(result) -> dict:

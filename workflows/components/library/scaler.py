@@ -4,7 +4,8 @@ Each party fits the scaling of its own columns on its own data (standard: mean a
 standard deviation, as scikit-learn's `StandardScaler`; min-max: to [0, 1], as `MinMaxScaler`;
 a constant column gets scale 1) and keeps the fitted values as a rule at that party. Connect a
 rule from an earlier scaler (e.g. fitted on the train set) to `input_rule` to apply it instead
-of fitting (e.g. to the test set).
+of fitting (e.g. to the test set). A fit reads one column at a time; the table is then scaled
+and written a slice of rows at a time (bounded memory, results identical to a whole-table pass).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from workflows.components.params import ChoiceParam, ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
-from workflows.tabular.files import with_columns
+from workflows.tabular.files import numeric_matrix, with_columns
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -64,13 +65,26 @@ def apply(values: np.ndarray, names: list[str], fitted: dict) -> np.ndarray:
     return (values - offsets) / scales
 
 
+def fit_columns(data, party: str, columns: list[str], method: str) -> dict:
+    """Fit each column on the whole column, read one at a time (bounded memory)."""
+    fitted = {}
+    for name in columns:
+        fitted |= fit(data.read_numeric(party, [name]), [name], method)
+    return fitted
+
+
+def scaled_parts(data, party: str, columns: list[str], fitted: dict):
+    """The party's table, slice by slice, with `columns` scaled by `fitted`."""
+    for part in data.iter_arrow(party):
+        scaled = apply(numeric_matrix(part, columns), columns, fitted)
+        yield with_columns(part, {name: scaled[:, i] for i, name in enumerate(columns)})
+
+
 def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
     data = ctx.inputs["input_ds"]
-    table = ctx.at(party, data.read_arrow, party)
     if not columns:
-        ctx.write_table("output_ds", party, table)
+        ctx.write_table_parts("output_ds", party, data.iter_arrow(party))
         return
-    values = ctx.at(party, data.read_numeric, party, columns)
     if "input_rule" in ctx.inputs:
         rule = ctx.at(party, ctx.inputs["input_rule"].read_json, party)
         if rule.get("kind") != "scaler":
@@ -78,10 +92,8 @@ def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
         method, fitted = rule["method"], {name: rule["columns"][name] for name in columns}
     else:
         method = ctx.params["method"]
-        fitted = ctx.at(party, fit, values, columns, method)
-    scaled = ctx.at(party, apply, values, columns, fitted)
-    replaced = {name: scaled[:, index] for index, name in enumerate(columns)}
-    ctx.write_table("output_ds", party, with_columns(table, replaced))
+        fitted = ctx.at(party, fit_columns, data, party, columns, method)
+    ctx.write_table_parts("output_ds", party, scaled_parts(data, party, columns, fitted))
     ctx.write_json("output_rule", party, {"kind": "scaler", "method": method, "columns": fitted})
 
 

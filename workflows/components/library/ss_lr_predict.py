@@ -7,11 +7,13 @@ alone (`SPUObject.to(PYU(receiver))`), so no other party ever holds a prediction
 an individual table at the receiver: optionally its own id columns and the label (only columns
 the receiver holds), then the prediction column.
 
-The SPU has the precision the model was trained with (its manifest); each party measures its
-own columns first (as in training, only a power-of-two bound leaves it), and a table whose
-values that precision cannot hold fails the node naming the columns. The receiver checks the
-predictions before writing them (`checks.check_predictions`): a logistic model's predictions
-outside [0, 1] or any non-finite value fail the node instead of being saved.
+Each party reads its columns slice by slice: once to measure them, then to share them block
+by block (`secure.streamed_blocks`). The SPU has the precision the model was trained with (its
+manifest); each party measures its own columns first (as in training, only a power-of-two
+bound leaves it), and a table whose values that precision cannot hold fails the node naming
+the columns. The receiver checks the predictions before writing them
+(`checks.check_predictions`): a logistic model's predictions outside [0, 1] or any non-finite
+value fail the node instead of being saved.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from workflows.components import secure
 from workflows.components.checks import CheckFailed, check_predictions, gaps_message
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Ref, disclose
-from workflows.components.library.ss_lr_train import MODEL_KIND, read_numeric, warn_unscaled
+from workflows.components.library.ss_lr_train import MODEL_KIND, warn_unscaled
 from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -131,13 +133,11 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
 def predict(ctx: RunContext, manifest: dict):
     """Scores revealed to the receiver only, and the fix to name if they are wrong."""
     data, model = ctx.inputs["input_ds"], ctx.inputs["input_model"]
-    parts, bounds = [], []
+    inputs = []
     for part in manifest["features"]:
         party, columns = part["party"], part["columns"]
-        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
-        matrix, measured = secure.measured_input(party, columns, read)
-        parts.append(matrix)
-        bounds.append(measured)
+        inputs.append((party, columns, secure.measure_streamed(data, party, columns)))
+    bounds = [measured for _, _, measured in inputs]
     advice = warn_unscaled(ctx, bounds)
     trained = trained_precision(manifest)
     check_fits(ctx, bounds, trained, sum(len(part["columns"]) for part in manifest["features"]))
@@ -148,7 +148,9 @@ def predict(ctx: RunContext, manifest: dict):
         spu, weights=weights, reg_type=manifest["reg_type"], sig_type=manifest["sig_type"]
     )
     with secure.named_range_errors(ctx, bounds, "SS-LR prediction"):
-        scores = regression.predict(parts)
+        # Read and shared block by block at each party (`secure.streamed_blocks`).
+        blocks = secure.streamed_blocks(data, inputs)
+        scores = regression.predict(regression.share_rows((block, None) for block in blocks))
         ctx.progress(80)
         return scores.to(core.PYU(ctx.params["receiver"])), advice
 
@@ -161,8 +163,11 @@ def write_output(ctx: RunContext, receiver: str, scores: np.ndarray, manifest: d
     )
     info = ctx.infos["output_ds"]
     saved = [c.name for c in info.columns_at(receiver)][:-1]
-    own = ctx.inputs["input_ds"].read_table(receiver)
-    frame = own[saved].reset_index(drop=True) if saved else pd.DataFrame(index=own.index)
+    # Only the saved columns are read, not the receiver's whole table.
+    if saved:
+        frame = ctx.inputs["input_ds"].read_table(receiver, saved).reset_index(drop=True)
+    else:
+        frame = pd.DataFrame(index=pd.RangeIndex(len(scores)))
     frame[ctx.params["pred_name"]] = scores
     ctx.write_table("output_ds", receiver, frame.reset_index(drop=True))
     return warning

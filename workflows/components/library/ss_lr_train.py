@@ -11,6 +11,10 @@ reconstructed unless the label holder, who owns the model, sets `report_weights`
 revealed into the report, which every project party receives. Progress is reported after each
 epoch; a cancelled run stops there.
 
+Streaming: each party reads its columns from the columnar file slice by slice, first to
+measure them, then to share them into the engine block by block (`secure.streamed_blocks`,
+`core.ml.ss_lr.SharedRows`): no party holds its whole plaintext matrix beside the shares.
+
 Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
 each party measures its own feature columns (only a power-of-two bound of their largest |x| and
 the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
@@ -99,28 +103,31 @@ def feature_layout(info: ArtifactInfo, features: list[str]) -> list[dict]:
 
 def read_numeric(data, party: str, columns: list[str]) -> np.ndarray:
     """A party's own columns as float64, refusing missing values (fill them first)."""
-    values = data.read_numeric(party, columns)  # straight from the columnar file
-    gaps = np.isnan(values).any(axis=0)
-    if gaps.any():
-        missing = [name for name, gap in zip(columns, gaps, strict=True) if gap]
-        raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
-    return values
+    return secure.refuse_missing(data.read_numeric(party, columns), party, columns)
 
 
-def load(ctx: RunContext, layout: list[dict], label_party: str):
-    """Each party's feature matrix and the label, at their owners, with what they disclose
-    about them (`secure.PartyBounds`): features first, the label's bounds last."""
-    data, label = ctx.inputs["input_ds"], ctx.params["label"]
-    parts, bounds = [], []
-    for part in layout:
-        party, columns = part["party"], part["columns"]
-        read = lambda p=party, c=columns: read_numeric(data, p, c)  # noqa: E731
-        matrix, measured = secure.measured_input(party, columns, read)
-        parts.append(matrix)
-        bounds.append(measured)
-    read = lambda: read_numeric(data, label_party, [label])  # noqa: E731
-    y, measured = secure.measured_input(label_party, [label], read, features=False)
-    return parts, y, [*bounds, measured]
+def measure(ctx: RunContext, layout: list[dict], label_party: str) -> list[secure.PartyBounds]:
+    """What each party discloses about its own input columns (`secure.PartyBounds`),
+    measured in one streamed pass at the party: features first, the label's bounds last."""
+    data = ctx.inputs["input_ds"]
+    bounds = [secure.measure_streamed(data, p["party"], p["columns"]) for p in layout]
+    label = [ctx.params["label"]]
+    return [*bounds, secure.measure_streamed(data, label_party, label, features=False)]
+
+
+def training_blocks(ctx: RunContext, layout, label_party: str, bounds, block_rows: int):
+    """(feature parts, labels) of consecutive blocks of rows, each read at its owner just
+    before the engine shares it (`secure.streamed_blocks`)."""
+    inputs = [(p["party"], p["columns"], b) for p, b in zip(layout, bounds, strict=False)]
+    inputs.append((label_party, [ctx.params["label"]], bounds[-1]))
+    for block in secure.streamed_blocks(ctx.inputs["input_ds"], inputs, block_rows):
+        yield block[:-1], block[-1]
+
+
+def block_rows(batch: int) -> int:
+    """Rows per streamed block: a multiple of the batch, so every batch lies in one block and
+    the batches are those of a whole-table run."""
+    return batch * max(1, secure.BLOCK_ROWS // batch)
 
 
 def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
@@ -132,12 +139,10 @@ def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
     return scaling_pointer(unscaled)
 
 
-def train(ctx: RunContext, spu, parts, y) -> SSRegression:
+def train(ctx: RunContext, model: SSRegression, rows) -> SSRegression:
     p = ctx.params
-    model = SSRegression(spu)
     model.fit(
-        parts,
-        y,
+        rows,
         epochs=p["epochs"],
         learning_rate=p["learning_rate"],
         batch_size=p["batch_size"],
@@ -192,14 +197,16 @@ def run(ctx: RunContext) -> None:
     ctx.progress(0)
     parties = list(info.parties)
     with secure.session(ctx, parties):
-        parts, y, bounds = load(ctx, layout, label_party)
+        bounds = measure(ctx, layout, label_party)
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
         plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training", MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
+        model = SSRegression(spu)
         with secure.named_range_errors(ctx, bounds, "SS-LR training"):
-            model = train(ctx, spu, parts, y)
+            blocks = training_blocks(ctx, layout, label_party, bounds, block_rows(batch))
+            model = train(ctx, model, model.share_rows(blocks))
         check_losses(model.losses, ctx.params["reg_type"], advice)
         # Public (the losses are in the model's manifest), so its fix names no party's columns:
         # each party's scaling warning names its own, for its own users.

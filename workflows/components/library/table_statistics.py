@@ -140,22 +140,17 @@ def _kurt(n: int, m2: float, m4: float) -> float | None:
 
 
 def statistics_at_party(data, party: str, columns: list[Column]) -> list[dict]:
-    """This party's chosen columns: numeric ones straight from the file as one matrix."""
-    numeric = [c for c in columns if c.type in NUMERIC_TYPES]
-    found = dict(
-        zip(
-            [c.name for c in numeric],
-            numeric_statistics(data.read_numeric(party, [c.name for c in numeric]), numeric)
-            if numeric
-            else [],
-            strict=True,
-        )
-    )
-    others = [c for c in columns if c.type not in NUMERIC_TYPES]
-    if others:
-        frame = data.read_table(party, [c.name for c in others])
-        found |= {c.name: column_statistics(frame[c.name], c) for c in others}
-    return [found[c.name] for c in columns]
+    """This party's chosen columns, read one at a time (quartiles need the whole column, but
+    never the whole table): numeric ones straight from the file as float64."""
+    found = []
+    for column in columns:
+        if column.type in NUMERIC_TYPES:
+            values = data.read_numeric(party, [column.name])
+            found.append(numeric_statistics(values, [column])[0])
+        else:
+            series = data.read_table(party, [column.name])[column.name]
+            found.append(column_statistics(series, column))
+    return found
 
 
 SINGLE_ROW_VALUES = ("min", "q1", "median", "q3", "max")

@@ -3,7 +3,8 @@
 Every party draws the same permutation from the shared seed and the (public) row count, so the
 rows stay aligned across parties without any party seeing another's columns. The sizes and the
 permutation follow scikit-learn's `train_test_split` (test rows first in the permutation, then
-train rows), so a plaintext check can reproduce the split exactly.
+train rows), so a plaintext check can reproduce the split exactly. The rows are gathered and
+written a slice at a time (`ArtifactData.take`), so memory holds one slice, not the table.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def run(ctx: RunContext) -> None:
     for index, party in enumerate(parties):
         # Each party draws the same split from the shared seed and the public row count.
         train, test = ctx.at(party, split_indices, *args)
-        table = ctx.at(party, ctx.inputs["input_ds"].read_arrow, party)
-        ctx.write_table("train_ds", party, table.take(train))
-        ctx.write_table("test_ds", party, table.take(test))
+        data = ctx.inputs["input_ds"]
+        ctx.write_table_parts("train_ds", party, ctx.at(party, data.take, party, train))
+        ctx.write_table_parts("test_ds", party, ctx.at(party, data.take, party, test))
         ctx.progress(10 + 90 * (index + 1) / len(parties))
     train, test = split_indices(*args)  # public: the same at every party
     ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
