@@ -73,8 +73,9 @@ def _urls(pipeline_id: int) -> dict:
 
 def _plotly() -> dict:
     """plotly.js (~4.5 MB, loaded by the results panel when a chart is first shown), its
-    stylesheet, its configuration in the user's language, and the ids of the <style> elements it would inject for trace types reports
-    never draw (placeholders with those ids keep it from trying, which the CSP would refuse)."""
+    stylesheet, its configuration in the user's language, and the ids of the <style>
+    elements it would inject for trace types reports never draw (placeholders with those ids
+    keep it from trying, which the CSP would refuse)."""
     return {
         "script": static("vendor/plotly/plotly.min.js"),
         "stylesheet": static(plotly_styles.static_path()),

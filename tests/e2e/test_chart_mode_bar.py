@@ -17,7 +17,6 @@ from tests.e2e.test_report_offline import report_file  # noqa: F401 - fixture
 from tests.workflows.runs import run_now
 from workflows.models import Status
 
-
 # The start of each <style> without a nonce in the page (the CSP refuses them): only X6's.
 INJECTED = "els => els.map((el) => el.textContent.trim().split(/\\s+/).slice(0, 2).join(' '))"
 

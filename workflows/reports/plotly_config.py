@@ -8,9 +8,8 @@ the reader's language: plotly.js looks its English texts up in the locale's dict
 
 from __future__ import annotations
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 MODE_BAR_REMOVED = (
     "sendChartToCloud",

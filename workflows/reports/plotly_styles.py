@@ -24,7 +24,6 @@ import sys
 from functools import cache
 from pathlib import Path
 
-
 # The loop that adds each rule: `for(k in RULES)s=k.replace(/^,/," ,").replace(/X/g,...)...`.
 _RULES_LOOP = re.compile(
     r"for\((\w+) in (\w+)\)\w+=\1\.replace\(/\^,/,\" ,\"\)"
