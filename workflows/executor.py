@@ -32,7 +32,7 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.errors import PartyFailure
 from workflows import redaction, retention, state
@@ -129,7 +129,9 @@ def execute_run(run_id: int) -> str:
     token = state.CancelToken(run.pk)
     execution = RunExecution(run, token)
     try:
-        execution.execute()
+        # Messages (checks, failures) are stored as text: in the starter's language.
+        with translation.override(getattr(run.created_by, "language", "") or None):
+            execution.execute()
     except Exception as error:
         logger.exception("Run %s broke", run.pk)
         execution.close_all(Status.FAILED, f"internal error: {error}")

@@ -28,7 +28,9 @@ def duration(start: datetime | None, end: datetime | None) -> str:
     if not start or not end:
         return ""
     seconds = (end - start).total_seconds()
-    return f"{seconds:.2f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return gettext("%(seconds).2f s") % {"seconds": seconds}
+    return gettext("%(minutes).1f min") % {"minutes": seconds / 60}
 
 
 def when(moment: datetime | None) -> str:
@@ -117,7 +119,11 @@ def described(params: dict, sources: dict) -> list[dict]:
         shown = json.dumps(value, ensure_ascii=False)
         source = sources.get(value) if name == "dataset" and isinstance(value, int) else None
         if source is not None:
-            shown = f"{shown} ({source.name}, held by {source.party})"
+            shown = gettext("%(value)s (%(dataset)s, held by %(party)s)") % {
+                "value": shown,
+                "dataset": source.name,
+                "party": source.party,
+            }
         rows.append({"name": name, "value": shown})
     return rows
 
