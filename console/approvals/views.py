@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from workflows.api.approvals import approvals_for, get_approval, to_decide
 from workflows.disclosure import consent
+from workflows.disclosure.words import for_owner
 from workflows.models import Approval, Run
 
 TABS = {"decide": "To decide", "all": "All requests"}
@@ -79,7 +80,10 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "may_decide": may_decide,
         "runs": runs,
-        "rows": list(zip(approval.plan["entries"], approval.plan["sentences"], strict=True)),
+        # Sentences written now, in the reader's language (the stored ones: the requester's).
+        "rows": list(
+            zip(approval.plan["entries"], for_owner(approval.plan["entries"]), strict=True)
+        ),
         "decisions": Approval.Decision,
     }
     return render(request, "approvals/detail.html", context)

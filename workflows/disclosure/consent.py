@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from workflows.disclosure.policy import ASK
 from workflows.disclosure.words import for_owner
@@ -37,9 +38,11 @@ class ConsentMissing(Exception):
         self.rejected = [a for a in approvals if a.status == Approval.Decision.REJECTED]
         parties = ", ".join(sorted({a.party for a in approvals}))
         if self.rejected:
-            message = f"the disclosure plan was rejected by {parties}"
+            message = _("the disclosure plan was rejected by %(parties)s") % {"parties": parties}
         else:
-            message = f"the run waits for the approval of {parties} (disclosure of their data)"
+            message = _(
+                "the run waits for the approval of %(parties)s (disclosure of their data)"
+            ) % {"parties": parties}
         super().__init__(message)
 
 
@@ -176,12 +179,18 @@ def decide(request, approval: Approval, approve: bool, comment: str) -> Approval
     """Approve or reject (also: withdraw an approval, or approve after a rejection)."""
     if not may_decide(request.user, approval.party_node_id):
         raise DecisionError(
-            f"only node admins of {approval.party} (or its users with the approver right) "
-            "decide on disclosures of its data"
+            _(
+                "only node admins of %(party)s (or its users with the approver right) decide "
+                "on disclosures of its data"
+            )
+            % {"party": approval.party}
         )
     status = Approval.Decision.APPROVED if approve else Approval.Decision.REJECTED
     if approval.status == status:
-        raise DecisionError(f"approval #{approval.pk} is already {status}")
+        raise DecisionError(
+            _("approval #%(id)s is already %(status)s")
+            % {"id": approval.pk, "status": status.label}
+        )
     approval.status, approval.comment = status, comment.strip()
     approval.decided_by, approval.decided_at = request.user, timezone.now()
     approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
