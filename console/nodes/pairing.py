@@ -35,6 +35,7 @@ ADMIN_ONLY = {
     "revoke invitations": gettext_lazy("Only platform admins may revoke invitations."),
     "accept invitations": gettext_lazy("Only platform admins may accept invitations."),
     "change routes": gettext_lazy("Only platform admins may change routes."),
+    "check routes": gettext_lazy("Only platform admins may check routes."),
 }
 
 
