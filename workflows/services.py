@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from core.psi.kernels import warm_shared_pool
 from workflows import starters, state
@@ -45,7 +46,7 @@ def pipelines_for(user, include_archived: bool = False):
 def get_pipeline(request, pk) -> Pipeline:
     pipeline = pipelines_for(request.user).filter(pk=pk).first() if str(pk).isdigit() else None
     if pipeline is None:
-        raise Http404("No such pipeline.")
+        raise Http404(_("No such pipeline."))
     return pipeline
 
 
@@ -54,7 +55,7 @@ def get_run(request, pk) -> Run:
     runs = Run.objects.filter(pipeline__project_id__in=ids).select_related("pipeline")
     run = runs.filter(pk=pk).first() if str(pk).isdigit() else None
     if run is None:
-        raise Http404("No such run.")
+        raise Http404(_("No such run."))
     return run
 
 
@@ -68,7 +69,7 @@ def get_own_artifact(request, pk) -> Artifact:
     if artifact is None:
         _audit_refused_artifact(request, pk)
     if artifact is None or not artifact.path.exists():
-        raise Http404("No such artifact.")
+        raise Http404(_("No such artifact."))
     return artifact
 
 
@@ -85,14 +86,14 @@ def writable_project(request, project_id) -> ProjectFacts:
     port = console_port()
     ensure_not_read_only(request.user, "run or change pipelines")
     if not str(project_id).isdigit() or int(project_id) > MAX_ID:
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     # The console answers 404 (and audits the attempt) for non-members; platform admins may
     # read any project but only member nodes edit its pipelines.
     project = port.project_for_user(request, int(project_id))
     if not port.is_member(request.user, project.id):
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     if project.archived:
-        raise ProjectArchived("The project is archived: its pipelines are read-only.")
+        raise ProjectArchived(_("The project is archived: its pipelines are read-only."))
     return project
 
 
@@ -147,14 +148,17 @@ def export_document(pipeline: Pipeline) -> dict:
 
 def read_document(document) -> dict:
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-        raise ValidationError(f"not a {EXPORT_FORMAT} document", code="invalid_document")
+        raise ValidationError(
+            _("not a %(format)s document") % {"format": EXPORT_FORMAT}, code="invalid_document"
+        )
     if document.get("version") != EXPORT_VERSION:
         raise ValidationError(
-            f"unsupported document version {document.get('version')!r}", code="invalid_document"
+            _("unsupported document version %(version)r") % {"version": document.get("version")},
+            code="invalid_document",
         )
     name = document.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
-        raise ValidationError("the document needs a name of 1 to 120 characters", code="invalid")
+        raise ValidationError(_("the document needs a name of 1 to 120 characters"), code="invalid")
     graph = checked_graph(document.get("graph"))
     return {
         "name": name.strip(),
@@ -288,7 +292,11 @@ def enqueue(run: Run):
 def cancel_run(request, run: Run) -> Run:
     ensure_not_read_only(request.user, "stop runs")
     if run.is_finished:
-        raise ValidationError(f"run {run.pk} has already finished ({run.status})", code="finished")
+        raise ValidationError(
+            _("run %(id)s has already finished (%(status)s)")
+            % {"id": run.pk, "status": run.get_status_display()},
+            code="finished",
+        )
     Run.objects.filter(pk=run.pk).update(cancel_requested=True)
     state.signal_cancel(run.pk)
     if Run.objects.filter(pk=run.pk, status=Status.PENDING).update(status=Status.CANCELLED):

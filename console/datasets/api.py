@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -215,7 +216,7 @@ def get_authorization_for_user(request: Request, pk: int) -> Authorization:
                 outcome=Outcome.DENIED,
                 reason="authorisation not visible to the node",
             )
-        raise Http404("No such authorisation.")
+        raise Http404(_("No such authorisation."))
     return authorization
 
 

@@ -73,9 +73,11 @@ def init_node(name: str, address: str, display_name: str = "", force: bool = Fal
     if (ids.identity_exists() or current is not None) and not force:
         lost = what_init_would_lose() or ["the current node identity"]
         raise PairingError(
-            "This installation already has a node identity. Re-initialising would lose "
-            + "; ".join(lost)
-            + ". Use --force to do it anyway."
+            gettext(
+                "This installation already has a node identity. Re-initialising would lose "
+                "%(lost)s. Use --force to do it anyway."
+            )
+            % {"lost": "; ".join(lost)}
         )
     with transaction.atomic():
         if current is not None and current.name != name:
