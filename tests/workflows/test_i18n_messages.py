@@ -1,0 +1,109 @@
+"""Messages users read, in Simplified Chinese: validation problems, checks, disclosure
+sentences and reports (field names, axes, traces), with English unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.utils import translation
+from rest_framework.test import APIClient
+
+from tests.workflows.test_validation import check, edge, node, read
+from workflows.components.checks import CheckFailed, check_losses, gaps_message
+from workflows.components.library.binary_classification import evaluate
+from workflows.disclosure.words import sentence
+from workflows.reports.charts import views
+
+ZH = "zh-hans"
+ENTRY = {
+    "recipient": "bob",
+    "what": "prediction scores",
+    "rows": 4800,
+    "form": "row_level",
+    "node": "predict",
+    "columns": [{"party": "alice", "name": "income", "role": "feature"}],
+}
+
+
+def messages(nodes, edges=()) -> list[str]:
+    return [problem.message for problem in check(nodes, edges)[1].problems]
+
+
+def test_validation_problems_follow_the_active_language():
+    nodes = [read(), node("fill", "preprocessing/fillna"), node("x", "nope/nothing")]
+    edges = [edge("read", "output_ds", "fill")]
+    with translation.override(ZH):
+        chinese = messages(nodes, edges)
+    with translation.override("en"):
+        english = messages(nodes, edges)
+    assert "未知组件 nope/nothing" in chinese
+    assert any(text.startswith("参数“") and text.endswith("”为必填项") for text in chinese)
+    assert "unknown component nope/nothing" in english
+
+
+def test_validation_in_chinese_through_the_api(pipeline_factory, bob_user):
+    bob_user.language = ZH
+    bob_user.save(update_fields=["language"])
+    browser = APIClient()
+    browser.force_login(bob_user)  # a session, as the canvas page validates
+    pipeline = pipeline_factory({"nodes": [node("stats", "stats/table_statistics")], "edges": []})
+    body = browser.post(f"/api/v1/pipelines/{pipeline.pk}/validate/").json()
+    (problem,) = body["problems"]
+    assert problem["code"] == "missing_input"  # codes stay fixed
+    assert problem["message"] == "必需的输入“input_ds”未连接"
+
+
+def test_check_failures_and_fixes_are_chinese():
+    with translation.override(ZH), pytest.raises(CheckFailed) as failed:
+        check_losses([0.6, float("nan")], "logistic", "")
+    assert str(failed.value) == (
+        "训练损失不是数值：训练已崩溃。修复：对特征做标准化（在此节点前加 Scaler）或降低学习率。"
+    )
+    with translation.override(ZH):
+        gaps = gaps_message("逻辑回归训练", {"alice": ["age", "income"]})
+    assert gaps.startswith("alice 的 age, income 可能含有缺失值")
+    assert "逻辑回归训练 不接受缺失值" in gaps
+
+
+def test_a_disclosure_sentence_in_chinese_keeps_names_and_numbers():
+    with translation.override(ZH):
+        text = sentence(ENTRY)
+    assert (
+        text
+        == "bob 收到：prediction scores，最多 4,800 行［行级，节点 predict］，派生自您的列 income。"
+    )
+    with translation.override("en"):
+        assert sentence(ENTRY).startswith("bob receives: prediction scores over up to 4,800 rows")
+
+
+def test_a_chinese_readers_report_names_fields_axes_and_traces_in_chinese():
+    y = np.array([1, 1, 0, 0, 1, 0, 1, 0])
+    report = evaluate(y, np.linspace(0.9, 0.1, 8), 0.5, 4)
+    with translation.override(ZH):
+        view = views(report)
+    roc = view["charts"][0]
+    assert roc["layout"]["xaxis"]["title"]["text"] == "假正率"
+    assert roc["layout"]["yaxis"]["title"]["text"] == "召回率"
+    assert roc["data"][1]["name"] == "随机"
+    summary, confusion, bins = view["tables"][:3]
+    assert summary["columns"] == ["名称", "值"]
+    assert [row[0] for row in summary["rows"]] == ["样本总数", "正样本数", "负样本数", "AUC", "KS"]
+    assert "F1 分数" in [row[0] for row in confusion["rows"]]
+    assert bins["columns"][:3] == ["分箱", "计数", "正样本数"]
+    with translation.override("en"):
+        assert [row[0] for row in views(report)["tables"][0]["rows"]][:2] == [
+            "samples",
+            "positives",
+        ]
+
+
+def test_feature_names_that_look_like_fields_stay_as_they_are():
+    report = {
+        "kind": "pearson",
+        "features": ["mean", "count"],
+        "parties": {"mean": "alice", "count": "bob"},
+        "matrix": [[1.0, 0.5], [0.5, 1.0]],
+    }
+    with translation.override(ZH):
+        (table,) = views(report)["tables"]
+    assert table["columns"] == ["特征", "mean (alice)", "count (bob)"]
