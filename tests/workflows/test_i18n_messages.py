@@ -68,10 +68,7 @@ def test_check_failures_and_fixes_are_chinese():
 def test_a_disclosure_sentence_in_chinese_keeps_names_and_numbers():
     with translation.override(ZH):
         text = sentence(ENTRY)
-    assert (
-        text
-        == "bob 收到：prediction scores，最多 4,800 行［行级，节点 predict］，派生自您的列 income。"
-    )
+    assert text == "bob 收到：预测分数，最多 4,800 行［行级，节点 predict］，派生自您的列 income。"
     with translation.override("en"):
         assert sentence(ENTRY).startswith("bob receives: prediction scores over up to 4,800 rows")
 

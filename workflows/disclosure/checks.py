@@ -33,7 +33,7 @@ def check_disclosure(graph: Graph, result, parties, sources: dict, unavailable: 
     for node_id, entries in plan.disclosing_nodes().items():
         reasons = {
             _("%(reason)s: %(recipient)s would receive %(what)s")
-            % {"reason": entry.reason, "recipient": entry.recipient, "what": entry.what}: None
+            % {"reason": entry.reason, "recipient": entry.recipient, "what": _(entry.what)}: None
             for entry in entries
             if entry.decision == REFUSE
         }

@@ -69,7 +69,7 @@ def sentence(entry: dict, owner_view: bool = True) -> str:
         "%(columns)s."
     ) % {
         "recipient": entry["recipient"],
-        "what": entry["what"],
+        "what": _(entry["what"]),  # declared in English (part of the plan's fingerprint)
         "scale": scale(entry),
         "form": FORM_LABELS[Form(entry["form"])],
         "node": entry["node"],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.aggregates import between, grouped_cuts
 from workflows.components.context import RunContext
@@ -235,8 +236,8 @@ COMPONENT = Component(
     run=run,
     disclosure=disclose(
         report=report_disclosure(
-            "ROC, precision-recall, KS and lift curves, bins and thresholds in full",
-            "AUC, KS, F1 and aggregated curves",
+            gettext_noop("ROC, precision-recall, KS and lift curves, bins and thresholds in full"),
+            gettext_noop("AUC, KS, F1 and aggregated curves"),
         )
     ),
 )

@@ -13,6 +13,7 @@ from dataclasses import replace
 import pandas as pd
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -144,6 +145,8 @@ COMPONENT = Component(
     # Each party keeps its own columns and the rule fitted on them.
     disclosure=disclose(
         output_ds=KEPT_BY_HOLDERS,
-        output_rule=Declares(parts=True, parts_form=Form.AGGREGATE, parts_what="fill values"),
+        output_rule=Declares(
+            parts=True, parts_form=Form.AGGREGATE, parts_what=gettext_noop("fill values")
+        ),
     ),
 )

@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core import reveal
 from workflows.components import secure
@@ -120,7 +121,7 @@ def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     parts = layout(info, ctx.params["features"])
     ctx.progress(0)
-    what = "Pearson correlation"
+    what = gettext_noop("Pearson correlation")
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)

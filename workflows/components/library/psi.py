@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.psi import run_local_psi
 from core.psi.choice import choose_protocol
@@ -92,7 +93,7 @@ def membership(ctx: DisclosureContext) -> list[Flow]:
     for port in ports:
         others = [ctx.refs(other, ctx.params[KEYS[other]]) for other in ports if other != port]
         keys = tuple(ref for refs in others for ref in refs)
-        what = "which of its own keys the other parties hold (PSI membership)"
+        what = gettext_noop("which of its own keys the other parties hold (PSI membership)")
         flows.append(Flow((ctx.inputs[port].parties[0],), Form.IDS, keys, what))
     return flows
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.aggregates import grouped_histogram
 from workflows.components.context import RunContext
@@ -102,8 +103,8 @@ COMPONENT = Component(
     run=run,
     disclosure=disclose(
         report=report_disclosure(
-            "error metrics and the residual histogram in full",
-            "R2, MAE, MSE and RMSE",
+            gettext_noop("error metrics and the residual histogram in full"),
+            gettext_noop("R2, MAE, MSE and RMSE"),
         )
     ),
 )

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -138,7 +139,9 @@ COMPONENT = Component(
     disclosure=disclose(
         output_ds=KEPT_BY_HOLDERS,
         output_rule=Declares(
-            parts=True, parts_form=Form.AGGREGATE, parts_what="fitted offsets and scales"
+            parts=True,
+            parts_form=Form.AGGREGATE,
+            parts_what=gettext_noop("fitted offsets and scales"),
         ),
     ),
 )

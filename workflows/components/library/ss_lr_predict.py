@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 import core
 from core.ml.ss_lr import SSRegression
@@ -90,7 +91,11 @@ def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
 
 
 def predictions_what(ctx: DisclosureContext) -> str:
-    return "id-linked prediction scores" if ctx.params["save_ids"] else "prediction scores"
+    return (
+        gettext_noop("id-linked prediction scores")
+        if ctx.params["save_ids"]
+        else gettext_noop("prediction scores")
+    )
 
 
 def read_part(data, party: str) -> dict:

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
@@ -64,14 +65,18 @@ def used(ctx: DisclosureContext):
 
 def model_flows(ctx: DisclosureContext) -> list[Flow]:
     """Every party of the table holds a share of the weights and the public manifest."""
-    what = "a secret share of the model and its manifest (loss per epoch)"
+    what = gettext_noop("a secret share of the model and its manifest (loss per epoch)")
     return [Flow(ctx.outputs["output_model"].parties, Form.MODEL, used(ctx), what)]
 
 
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
-    flows = [Flow(ctx.parties, Form.AGGREGATE, used(ctx), "the training loss per epoch")]
+    flows = [
+        Flow(ctx.parties, Form.AGGREGATE, used(ctx), gettext_noop("the training loss per epoch"))
+    ]
     if ctx.params["report_weights"]:
-        flows.append(Flow(ctx.parties, Form.MODEL, used(ctx), "the revealed model weights"))
+        flows.append(
+            Flow(ctx.parties, Form.MODEL, used(ctx), gettext_noop("the revealed model weights"))
+        )
     return flows
 
 

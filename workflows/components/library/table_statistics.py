@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
@@ -213,8 +214,10 @@ def statistics_flows(ctx: DisclosureContext) -> list[Flow]:
         refs = ctx.refs("input_ds", [c.name for c in columns if c.party == party])
         refs = tuple(ref for ref in refs if ref.party == party)
         others = tuple(p for p in ctx.parties if p != party)
-        flows.append(Flow((party,), Form.AGGREGATE, refs, "full column statistics", 1))
-        what = "column counts, nulls, mean and spread"
+        flows.append(
+            Flow((party,), Form.AGGREGATE, refs, gettext_noop("full column statistics"), 1)
+        )
+        what = gettext_noop("column counts, nulls, mean and spread")
         flows.append(Flow(others, Form.AGGREGATE, refs, what, ctx.min_group))
     return flows
 
