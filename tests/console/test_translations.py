@@ -41,6 +41,7 @@ USER_FACING = (
     "workflows/validation.py",
     "workflows/disclosure/*.py",
     "workflows/components/checks.py",
+    "workflows/components/params.py",
     "workflows/services.py",
     "workflows/api/*.py",
     "console/*/services.py",
@@ -64,12 +65,14 @@ MESSAGE_CALLS = {
     "NodeCallError",
     "NotFound",
     "PairingError",
+    "ParamError",
     "ParseError",
     "PermissionDenied",
     "ProjectArchived",
     "Throttled",
     "ValidationError",
     "_field_error",
+    "fail",
     "field_error",
 }
 FLASH_CALLS = {"debug", "info", "success", "warning", "error"}
