@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from workflows.disclosure.words import form_label
 from workflows.models import LedgerEntry, NodeRun, Run
 from workflows.tabular.files import count_rows
 
@@ -87,7 +88,11 @@ def run_ledger(run: Run) -> list[dict]:
     """The run's ledger rows with their consents in words (run report, pages)."""
     approvals = _approvals([run])
     return [
-        {"entry": entry, "consent": consent_words(entry.consents, approvals)}
+        {
+            "entry": entry,
+            "kind_label": form_label(entry.kind),
+            "consent": consent_words(entry.consents, approvals),
+        }
         for entry in run.ledger.all()
     ]
 

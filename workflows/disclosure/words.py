@@ -27,6 +27,14 @@ ROLE_NOUNS = {
 }
 
 
+def form_label(form: str) -> str:
+    """A disclosure form ("row_level") as readers name it, in the active language."""
+    try:
+        return str(FORM_LABELS[Form(form)])
+    except ValueError:
+        return form
+
+
 def _listing(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from workflows.components import registry
 from workflows.components.schema import PortType
-from workflows.models import Artifact, NodeRun, Run
+from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
 from workflows.redaction import message_for
 from workflows.reports.charts import headline, views
@@ -139,6 +139,7 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "version": node.version,
         "label": str(component.label) if component else node.component,
         "status": node.status,
+        "status_label": _status_label(node.status),
         "message": message_for(node, viewer),
         "party": node.party,
         "in_scope": node.in_scope,
@@ -150,6 +151,10 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "warnings": node.warnings,
         "outputs": outputs(source, artifacts),
     }
+
+
+def _status_label(status: str) -> str:
+    return str(Status(status).label) if status in Status.values else status
 
 
 def outputs(source: NodeRun, own: list[Artifact]) -> list[dict]:
