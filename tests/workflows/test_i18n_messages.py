@@ -3,6 +3,8 @@ sentences and reports (field names, axes, traces), with English unchanged."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from django.utils import translation
@@ -104,3 +106,21 @@ def test_feature_names_that_look_like_fields_stay_as_they_are():
     with translation.override(ZH):
         (table,) = views(report)["tables"]
     assert table["columns"] == ["特征", "mean (alice)", "count (bob)"]
+
+
+def test_the_html_report_of_a_chinese_reader_names_statuses_forms_and_fields(
+    credit_pipeline, alice
+):
+    from tests.workflows.runs import run_now
+    from workflows.reports.render import render_run_report
+
+    run = run_now(credit_pipeline)
+    with translation.override(ZH):
+        html = render_run_report(run, alice.pk)
+    assert '<span class="status status-succeeded">成功</span>' in html
+    assert "<td>聚合" in html  # the ledger's form
+    assert "<td>样本总数</td>" in html
+    config = json.loads(html.split('id="plotly-config" type="application/json">')[1].split("<")[0])
+    assert config["locale"] == "zh-hans"  # plotly's mode bar titles
+    assert config["locales"]["zh-hans"]["dictionary"]["Download plot as a PNG"] == "下载图表为 PNG"
+    assert ">succeeded<" not in html
