@@ -6,8 +6,10 @@ programs than wall time), bytes sent party-to-party (max over parties), bytes se
 dealer, rounds (max over parties) and the max absolute error against numpy. Every kernel runs
 `--repeat` times (fresh parties and dealer each time); `seconds` is the median run, with the
 fastest run and all runs alongside, because other programs on a shared machine shift wall time.
-`--trunc-mode` picks SEMI2K's truncation (`auto`: local for 2 parties, as SPU; `exact`: one
-opened word per truncated element); ABY3 always uses its own.
+`--trunc-mode` picks SEMI2K's truncation: `local` by default here, SPU's 2-party SEMI2K
+default, so the comparison with SPU is like for like; `exact` (`auto`, the engine's own
+default) opens one word per truncated element and is never silently wrong. ABY3 always uses
+its own.
 
 Kernels named `*_checked` are the guarded versions `SecretTensor` runs
 (`core.mpc.kernels.domains`) on an input whose interval is unknown, the worst case: the range
@@ -17,7 +19,7 @@ known interval inside the domain costs nothing extra. `--size N` runs every kern
 on N elements.
 
     .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--size N] [--repeat N]
-        [--only NAME ...] [--trunc-mode auto|local|exact]
+        [--only NAME ...] [--trunc-mode local|exact|auto]
 """
 
 from __future__ import annotations
@@ -195,9 +197,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per kernel (median kept)")
     parser.add_argument(
         "--trunc-mode",
-        default="auto",
-        choices=("auto", "local", "exact"),
-        help="SEMI2K truncation (default auto: local for 2 parties)",
+        default="local",
+        choices=("local", "exact", "auto"),
+        help="SEMI2K truncation (default local, like SPU; the engine's default auto is exact)",
     )
     args = parser.parse_args()
     results = []

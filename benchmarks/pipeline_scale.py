@@ -107,7 +107,7 @@ def upload(user, path: Path, name: str):
     from django.core.files.uploadedfile import TemporaryUploadedFile
 
     from console.datasets import services
-    from console.demo.management.commands.bootstrap_demo import acting_as
+    from workflows.actors import Actor
 
     upload = TemporaryUploadedFile(path.name, "text/csv", path.stat().st_size, "utf-8")
     try:
@@ -116,19 +116,19 @@ def upload(user, path: Path, name: str):
                 upload.file.write(block)
         upload.file.flush()
         upload.file.seek(0)
-        return services.create_dataset(acting_as(user), upload, name)
+        return services.create_dataset(Actor.for_user(user), upload, name)
     finally:
         upload.close()
 
 
 def authorise(user, dataset, project) -> None:
     from console.datasets import services
-    from console.demo.management.commands.bootstrap_demo import acting_as
+    from workflows.actors import Actor
 
     roles = dict.fromkeys(dataset.column_names, "feature") | {"id": "id"}
     if "y" in roles:
         roles["y"] = "label"
-    services.authorize_dataset(acting_as(user), dataset, project, roles)
+    services.authorize_dataset(Actor.for_user(user), dataset, project, roles)
 
 
 def graph(datasets: dict[str, int]) -> dict:

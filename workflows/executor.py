@@ -32,7 +32,7 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 
 from core.errors import PartyFailure
 from workflows import redaction, retention, state
@@ -119,13 +119,9 @@ def previous_output(run: Run, node_id: str, fingerprint: str):
 
 def execute_run(run_id: int) -> str:
     """Execute a pending run; a run already claimed, finished or cancelled is left alone."""
-    claimed = Run.objects.filter(pk=run_id, status=Status.PENDING).update(
-        status=Status.RUNNING, started_at=timezone.now(), executor=executor_id()
-    )
-    run = Run.objects.select_related("pipeline").get(pk=run_id)
-    if not claimed:
-        return run.status
-    state.set_run_status(run, Status.RUNNING)
+    run = state.claim_run(run_id, executor_id())
+    if run is None:
+        return Run.objects.get(pk=run_id).status
     token = state.CancelToken(run.pk)
     execution = RunExecution(run, token)
     try:
@@ -135,7 +131,8 @@ def execute_run(run_id: int) -> str:
     except Exception as error:
         logger.exception("Run %s broke", run.pk)
         execution.close_all(Status.FAILED, f"internal error: {error}")
-        state.set_run_status(run, Status.FAILED, f"internal error: {error}")
+        if not run.is_finished:  # it may break after recording how it ended
+            state.set_run_status(run, Status.FAILED, f"internal error: {error}")
     finally:
         token.close()
     retention.apply_after_run(run)

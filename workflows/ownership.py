@@ -21,7 +21,7 @@ changes.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from workflows.models import Pipeline
 from workflows.ports import console_port
@@ -84,12 +84,14 @@ def _creator(pipeline: Pipeline) -> str:
 
 
 def set_editors(pipeline: Pipeline, users: list) -> None:
-    """Replace the editors; each must belong to a member node of the project."""
+    """Replace the editors; each must belong to a member node of the project (else a
+    ValidationError on `editors` naming the others)."""
     parties = set(console_port().project(pipeline.project_id).parties.values())
     outside = sorted(u.get_username() for u in users if u.node_id not in parties)
     if outside:
-        raise ValueError(
+        message = (
             f"{', '.join(outside)} belong to no member node of the project and cannot edit "
             "its pipelines"
         )
+        raise ValidationError({"editors": message}, code="invalid")
     pipeline.editors.set(users)

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
+from workflows.actors import Actor
 from workflows.components.schema import Column
 
 
@@ -50,25 +51,26 @@ class SourceTable:
 
 class ConsolePort(Protocol):
     def visible_project_ids(self, user) -> list[int]:
-        """Ids of the projects the user's node is a member of."""
+        """Ids of the projects the node of `user` (a user or an Actor) is a member of."""
 
-    def project_for_user(self, request, project_id: int) -> ProjectFacts:
-        """The project if the requesting user may see it; raise Http404 (audited) if not."""
+    def project_for_user(self, actor: Actor, project_id: int) -> ProjectFacts:
+        """The project if the actor may see it; raise Http404 (audited) if not."""
 
     def project(self, project_id: int) -> ProjectFacts:
         """The project's facts, for executors that act on behalf of an earlier request."""
 
     def is_member(self, user, project_id: int) -> bool:
-        """Whether the user's node is a member of the project (websocket consumers ask)."""
+        """Whether the node of `user` (a user or an Actor) is a member of the project."""
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
         """Datasets currently authorised (not revoked) to the project, by dataset id, the most
         recently authorised first."""
 
-    def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
-        """Record `action` ("download", or "access_denied" for a refusal) in the audit log.
+    def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
+        """Record `action` ("download", or "access_denied" for a refusal) in the audit log,
+        in the name of `actor`.
 
-        `node_id` is the node owning the target (None: the requesting user's node).
+        `node_id` is the node owning the target (None: the actor's node).
         """
 
 

@@ -20,7 +20,6 @@ import socket
 import threading
 
 from django.db import DatabaseError
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 _done = threading.Event()
@@ -47,22 +46,14 @@ def _alive(executor: str) -> bool:
 
 def recover_interrupted_runs() -> int:
     """Mark runs whose executor died as interrupted; return how many."""
-    from workflows.models import NodeRun, Run, Status
+    from workflows import state
+    from workflows.models import Run, Status
 
     active = Run.objects.filter(status__in=[Status.PENDING, Status.RUNNING]).exclude(executor="")
     dead = [run.pk for run in active.only("pk", "executor") if not _alive(run.executor)]
     if not dead:
         return 0
-    now = timezone.now()
-    NodeRun.objects.filter(run_id__in=dead, status__in=[Status.PENDING, Status.RUNNING]).update(
-        status=Status.INTERRUPTED,
-        message=INTERRUPTED_MESSAGE,
-        public_message=INTERRUPTED_MESSAGE,
-        finished_at=now,
-    )
-    Run.objects.filter(pk__in=dead).update(
-        status=Status.INTERRUPTED, message=INTERRUPTED_MESSAGE, finished_at=now
-    )
+    state.mark_interrupted(dead, INTERRUPTED_MESSAGE)
     logger.warning("Marked %d run(s) interrupted after a restart: %s", len(dead), dead)
     return len(dead)
 

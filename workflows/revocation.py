@@ -68,11 +68,8 @@ def revoke_runs(runs: Iterable[Run], reason: str) -> list[int]:
 def _stop(run_id: int, reason: str) -> None:
     state.signal_cancel(run_id)
     # A run nobody has claimed yet never starts.
-    if Run.objects.filter(pk=run_id, status=Status.PENDING).update(status=Status.REVOKED):
-        run = Run.objects.get(pk=run_id)
-        for node in run.nodes.filter(status=Status.PENDING):
-            state.set_node_status(node, Status.REVOKED, f"stopped before it started: {reason}")
-        state.set_run_status(run, Status.REVOKED, f"stopped before it started: {reason}")
+    message = f"stopped before it started: {reason}"
+    state.stop_pending_run(run_id, Status.REVOKED, message, message)
 
 
 def dataset_withdrawn(project_id: int, dataset_id: int, reason: str) -> list[int]:

@@ -1,7 +1,9 @@
-"""Pipeline and run operations shared by the API and the terminal command.
+"""Pipeline and run operations shared by the API, the pages and the terminal command.
 
-Access is decided by the console through `workflows.ports`: project members only (anything
-else is 404, as if it did not exist); archived projects are read-only (409).
+Each operation takes the actor first (`workflows.actors.Actor`) and checks, here and only here,
+what it may do; project facts and access come from the console through `workflows.ports`:
+project members only (anything else is 404, as if it did not exist); archived projects are
+read-only (409); viewers read but never run or change (403).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -16,13 +19,19 @@ from django.utils.translation import gettext as _
 
 from core.psi.kernels import warm_shared_pool
 from workflows import starters, state
+from workflows.actors import Actor
 from workflows.api.fields import MAX_ID
 from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
 from workflows.models import Artifact, NodeRun, Pipeline, Run, RunSource, Status
-from workflows.ownership import ensure_not_read_only
+from workflows.ownership import (
+    ensure_editor,
+    ensure_may_choose_editors,
+    ensure_not_read_only,
+    set_editors,
+)
 from workflows.ports import ProjectFacts, console_port
 from workflows.recovery import executor_id
 from workflows.validation import Validation, validate
@@ -36,22 +45,23 @@ class ProjectArchived(Exception):
 
 
 def pipelines_for(user, include_archived: bool = False):
-    """Pipelines of the user's projects; deleted (archived) ones only with `include_archived`
-    (their runs and results stay visible to the parties that hold them)."""
+    """Pipelines of the projects of `user`'s node (a user or an Actor); deleted (archived) ones
+    only with `include_archived` (their runs and results stay visible to the parties that
+    hold them)."""
     ids = console_port().visible_project_ids(user)
     pipelines = Pipeline.objects.filter(project_id__in=ids)
     return pipelines if include_archived else pipelines.filter(archived_at__isnull=True)
 
 
-def get_pipeline(request, pk) -> Pipeline:
-    pipeline = pipelines_for(request.user).filter(pk=pk).first() if str(pk).isdigit() else None
+def get_pipeline(actor: Actor, pk) -> Pipeline:
+    pipeline = pipelines_for(actor).filter(pk=pk).first() if str(pk).isdigit() else None
     if pipeline is None:
         raise Http404(_("No such pipeline."))
     return pipeline
 
 
-def get_run(request, pk) -> Run:
-    ids = console_port().visible_project_ids(request.user)
+def get_run(actor: Actor, pk) -> Run:
+    ids = console_port().visible_project_ids(actor)
     runs = Run.objects.filter(pipeline__project_id__in=ids).select_related("pipeline")
     run = runs.filter(pk=pk).first() if str(pk).isdigit() else None
     if run is None:
@@ -59,48 +69,73 @@ def get_run(request, pk) -> Run:
     return run
 
 
-def get_own_artifact(request, pk) -> Artifact:
-    """An artifact held by the user's node, in a project the node belongs to; else 404."""
-    ids = console_port().visible_project_ids(request.user)
+def get_own_artifact(actor: Actor, pk) -> Artifact:
+    """An artifact held by the actor's node, in a project the node belongs to; else 404."""
+    ids = console_port().visible_project_ids(actor)
     artifacts = Artifact.objects.filter(
-        node_run__run__pipeline__project_id__in=ids, owner_node_id=request.user.node_id
+        node_run__run__pipeline__project_id__in=ids, owner_node_id=actor.node_id
     )
     artifact = artifacts.filter(pk=pk).first() if str(pk).isdigit() else None
     if artifact is None:
-        _audit_refused_artifact(request, pk)
+        _audit_refused_artifact(actor, pk)
     if artifact is None or not artifact.path.exists():
         raise Http404(_("No such artifact."))
     return artifact
 
 
-def _audit_refused_artifact(request, pk) -> None:
+def _audit_refused_artifact(actor: Actor, pk) -> None:
     """Another party's artifact looks like a missing one (404), but its owner sees the try."""
     other = Artifact.objects.filter(pk=pk).first() if str(pk).isdigit() else None
     if other is not None:
         reason = "the artifact belongs to another party"
-        console_port().audit(request, "access_denied", other, other.owner_node_id, reason=reason)
+        console_port().audit(actor, "access_denied", other, other.owner_node_id, reason=reason)
 
 
-def writable_project(request, project_id) -> ProjectFacts:
+def writable_project(actor: Actor, project_id) -> ProjectFacts:
     """The project of a change or a run: 404 to non-members, 403 to viewers, 409 if archived."""
     port = console_port()
-    ensure_not_read_only(request.user, "run or change pipelines")
+    ensure_not_read_only(actor, "run or change pipelines")
     if not str(project_id).isdigit() or int(project_id) > MAX_ID:
         raise Http404(_("No such project."))
     # The console answers 404 (and audits the attempt) for non-members; platform admins may
     # read any project but only member nodes edit its pipelines.
-    project = port.project_for_user(request, int(project_id))
-    if not port.is_member(request.user, project.id):
+    project = port.project_for_user(actor, int(project_id))
+    if not port.is_member(actor, project.id):
         raise Http404(_("No such project."))
     if project.archived:
         raise ProjectArchived(_("The project is archived: its pipelines are read-only."))
     return project
 
 
-def audit_pipeline(request, pipeline: Pipeline, action: str, **detail) -> None:
+def audit_pipeline(actor: Actor, pipeline: Pipeline, action: str, **detail) -> None:
     """Record a pipeline event for the creator's node (the editor's node sees it too)."""
     creator = getattr(getattr(pipeline.created_by, "node", None), "pk", None)
-    console_port().audit(request, action, pipeline, creator, **detail)
+    console_port().audit(actor, action, pipeline, creator, **detail)
+
+
+def ensure_editable(actor: Actor, pipeline: Pipeline, action: str) -> None:
+    """The project is active and the actor may change this pipeline (else 409 / 403)."""
+    writable_project(actor, pipeline.project_id)
+    ensure_editor(actor.require_user(f"{action} pipelines"), pipeline, action)
+
+
+def ensure_chooses_editors(actor: Actor, pipeline: Pipeline) -> None:
+    """The project is active and the actor chooses this pipeline's editors: its creator or a
+    user of the project's owner node (else 404 / 409 / 403)."""
+    writable_project(actor, pipeline.project_id)
+    ensure_may_choose_editors(actor.require_user("choose editors"), pipeline)
+
+
+def choose_editors(actor: Actor, pipeline: Pipeline, usernames: list[str]) -> None:
+    """Make these users (by name) the pipeline's editors (`ensure_chooses_editors`); unknown
+    names and users of no member node are a ValidationError on `editors` naming them."""
+    ensure_chooses_editors(actor, pipeline)
+    names = list(dict.fromkeys(usernames))
+    users = list(get_user_model().objects.filter(username__in=names))
+    unknown = sorted(set(names) - {user.get_username() for user in users})
+    if unknown:
+        raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"}, code="invalid")
+    set_editors(pipeline, users)
 
 
 def checked_graph(data) -> Graph:
@@ -175,35 +210,36 @@ class RunRefused(Exception):
         self.problems = problems
 
 
-def start_run(request, pipeline: Pipeline, scope: str, node: str | None, reuse: bool) -> Run:
+def start_run(actor: Actor, pipeline: Pipeline, scope: str, node: str | None, reuse: bool) -> Run:
     """Validate, check consent, snapshot and enqueue a run.
 
     Raises RunRefused listing every problem, or `consent.ConsentMissing` when source parties
     must first approve the disclosure plan (requests are sent); either is audited.
     """
-    project = writable_project(request, pipeline.project_id)
+    user = actor.require_user("start runs")
+    project = writable_project(actor, pipeline.project_id)
     graph = checked_graph(pipeline.graph)
     checked = validate_pipeline(pipeline, graph)
     if not checked.ok:
-        _audit_run(request, pipeline, "run_refused", checked.plan, problems=len(checked.problems))
+        _audit_run(actor, pipeline, "run_refused", checked.plan, problems=len(checked.problems))
         raise RunRefused(checked.problems)
     try:
         in_scope = graph.scope(Scope(scope), node)
     except (GraphFormatError, ValueError) as error:
         raise ValidationError({"node": str(error)}, code="invalid_scope") from error
     try:
-        consent.obtain(request, pipeline, checked.plan, project)
+        consent.obtain(actor, pipeline, checked.plan, project)
     except consent.ConsentMissing as missing:
-        _audit_run(request, pipeline, "run_refused", checked.plan, reason=str(missing))
+        _audit_run(actor, pipeline, "run_refused", checked.plan, reason=str(missing))
         raise
     with transaction.atomic():
-        run = create_run(pipeline, graph, checked, scope, node, reuse, request.user, in_scope)
+        run = create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope)
         transaction.on_commit(lambda: enqueue(run))
-    _audit_run(request, pipeline, "run_start", checked.plan, run=run.pk)
+    _audit_run(actor, pipeline, "run_start", checked.plan, run=run.pk)
     return run
 
 
-def _audit_run(request, pipeline: Pipeline, action: str, plan, **detail) -> None:
+def _audit_run(actor: Actor, pipeline: Pipeline, action: str, plan, **detail) -> None:
     """Audited for the pipeline creator's node and every party whose data the run reads."""
     project = console_port().project(pipeline.project_id)
     parties = {d["party"] for d in plan.datasets.values()} if plan is not None else set()
@@ -211,7 +247,7 @@ def _audit_run(request, pipeline: Pipeline, action: str, plan, **detail) -> None
     nodes = {creator, *(project.parties[p] for p in parties if p in project.parties)}
     fingerprint = plan.fingerprint if plan is not None else ""
     for node_id in sorted(n for n in nodes if n is not None) or [None]:
-        console_port().audit(request, action, pipeline, node_id, fingerprint=fingerprint, **detail)
+        console_port().audit(actor, action, pipeline, node_id, fingerprint=fingerprint, **detail)
 
 
 def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None) -> Run:
@@ -289,8 +325,10 @@ def enqueue(run: Run):
     return execute_run_task.enqueue(run.pk)
 
 
-def cancel_run(request, run: Run) -> Run:
-    ensure_not_read_only(request.user, "stop runs")
+def cancel_run(actor: Actor, run: Run) -> Run:
+    """Stop a run of a project the actor may change (404 / 403 / 409 as `writable_project`)."""
+    writable_project(actor, run.pipeline.project_id)
+    ensure_not_read_only(actor, "stop runs")
     if run.is_finished:
         raise ValidationError(
             _("run %(id)s has already finished (%(status)s)")
@@ -299,10 +337,11 @@ def cancel_run(request, run: Run) -> Run:
         )
     Run.objects.filter(pk=run.pk).update(cancel_requested=True)
     state.signal_cancel(run.pk)
-    if Run.objects.filter(pk=run.pk, status=Status.PENDING).update(status=Status.CANCELLED):
-        run.refresh_from_db()
-        for node in run.nodes.filter(status=Status.PENDING):
-            state.set_node_status(node, Status.CANCELLED, "the run was cancelled before it started")
-        state.set_run_status(run, Status.CANCELLED, "cancelled before it started")
+    state.stop_pending_run(
+        run.pk,
+        Status.CANCELLED,
+        "cancelled before it started",
+        "the run was cancelled before it started",
+    )
     run.refresh_from_db()
     return run

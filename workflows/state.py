@@ -1,4 +1,12 @@
-"""Writing run state: the only code that changes Run and NodeRun rows during a run.
+"""Writing run state: the only code that changes the status of Run and NodeRun rows.
+
+Every status change goes through `set_run_status`, `set_node_status`, `claim_run`,
+`stop_pending_run` or `mark_interrupted`, and must be one the lifecycle allows
+(`RUN_TRANSITIONS`, `NODE_TRANSITIONS`); any other raises `IllegalTransition` naming it. A run
+goes pending -> running -> one finished status (or from pending straight to cancelled,
+revoked or interrupted); a node likewise, and a succeeded node may still be revoked (its
+outputs withdrawn when consent went as it finished). Finished is final. A test
+(`tests/workflows/test_state_writer.py`) checks that no other module writes these fields.
 
 Every change is saved and published on the run's channel group (see `workflows.events`), so
 pages, the API and websocket clients see the same thing. Also: run/node state as plain dicts
@@ -17,6 +25,21 @@ from workflows import events
 from workflows.components import registry
 from workflows.models import FINISHED, Artifact, NodeRun, Run, Status
 from workflows.redaction import message_for
+
+S = Status
+# status -> the statuses it may change to (finished statuses are final: absent here).
+RUN_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.RUNNING, S.CANCELLED, S.REVOKED, S.INTERRUPTED}),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.REVOKED, S.INTERRUPTED}),
+}
+NODE_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset(
+        {S.RUNNING, S.SUCCEEDED, S.FAILED, S.SKIPPED, S.CANCELLED, S.REVOKED, S.INTERRUPTED}
+    ),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED, S.REVOKED, S.INTERRUPTED}),
+    # Outputs recorded as consent was withdrawn are taken back (`executor.withdraw_outputs`).
+    S.SUCCEEDED: frozenset({S.REVOKED}),
+}
 
 MAX_LOG_LINES = 1000
 MAX_WARNINGS = 50
@@ -148,7 +171,26 @@ def _run_fields(run: Run) -> dict:
     }
 
 
+class IllegalTransition(RuntimeError):
+    """A status change the run lifecycle does not allow: a bug in the code asking for it."""
+
+    def __init__(self, what: str, pk, old: str, new: str):
+        super().__init__(f"{what} {pk} cannot go from {str(old)!r} to {str(new)!r}")
+        self.old, self.new = old, new
+
+
+def _check(transitions: dict, what: str, pk, old: str, new: str) -> None:
+    if new not in transitions.get(old, ()):
+        raise IllegalTransition(what, pk, old, new)
+
+
 def set_run_status(run: Run, status: str, message: str = "") -> None:
+    """Save and publish a run's new status (`message`: why; empty keeps the current one)."""
+    _check(RUN_TRANSITIONS, "run", run.pk, run.status, status)
+    _write_run_status(run, status, message)
+
+
+def _write_run_status(run: Run, status: str, message: str) -> None:
     run.status, run.message = status, message or run.message
     fields = ["status", "message"]
     if status in FINISHED:
@@ -164,6 +206,7 @@ def set_node_status(
     """Save and publish a node's status. `message` is the full text; `public` what other
     parties than `party` see (default: the same). Events carry only the public text: the
     websocket consumer gives `party`'s own users the full one."""
+    _check(NODE_TRANSITIONS, f"node {node.node_id!r} of run", node.run_id, node.status, status)
     node.status, node.message, node.party = status, message, party
     node.public_message = message if public is None else public
     fields = ["status", "message", "public_message", "party", "progress", "fingerprint"]
@@ -184,6 +227,45 @@ def set_node_status(
         message=node.public_message,
         party=node.party,
         progress=node.progress,
+    )
+
+
+def claim_run(run_id: int, executor: str) -> Run | None:
+    """Start a pending run for `executor` ("host:pid"); None if it is not pending any more
+    (claimed by another worker, cancelled, revoked): one compare-and-set, so two workers
+    never both run it."""
+    claimed = Run.objects.filter(pk=run_id, status=Status.PENDING).update(
+        status=Status.RUNNING, started_at=timezone.now(), executor=executor
+    )
+    if not claimed:
+        return None
+    run = Run.objects.select_related("pipeline").get(pk=run_id)
+    events.publish(run.pk, "run.status", status=run.status, message=run.message)
+    return run
+
+
+def stop_pending_run(run_id: int, status: str, message: str, node_message: str) -> bool:
+    """End a run nobody has claimed yet with `status` (cancelled or revoked), its nodes with
+    `node_message`; False (nothing changed) if it was claimed or finished meanwhile."""
+    _check(RUN_TRANSITIONS, "run", run_id, Status.PENDING, status)
+    if not Run.objects.filter(pk=run_id, status=Status.PENDING).update(status=status):
+        return False
+    run = Run.objects.get(pk=run_id)
+    for node in run.nodes.filter(status=Status.PENDING):
+        set_node_status(node, status, node_message)
+    _write_run_status(run, status, message)
+    return True
+
+
+def mark_interrupted(run_ids: list[int], message: str) -> None:
+    """Mark runs whose executor died, and their unfinished nodes, interrupted (restart
+    recovery: nobody listens to these runs' groups yet, so nothing is published)."""
+    now, unfinished = timezone.now(), [Status.PENDING, Status.RUNNING]
+    NodeRun.objects.filter(run_id__in=run_ids, status__in=unfinished).update(
+        status=Status.INTERRUPTED, message=message, public_message=message, finished_at=now
+    )
+    Run.objects.filter(pk__in=run_ids, status__in=unfinished).update(
+        status=Status.INTERRUPTED, message=message, finished_at=now
     )
 
 

@@ -29,6 +29,7 @@ from console.accounts.serializers import (
 from console.accounts.services import create_token, revoke_token, tokens_of
 from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
+from workflows.actors import Actor
 
 
 class Me(APIView):
@@ -59,7 +60,9 @@ class Tokens(APIView):
     def post(self, request: Request) -> Response:
         serializer = ApiTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, key = create_token(request, request.user, **serializer.validated_data)
+        token, key = create_token(
+            Actor.from_request(request), request.user, **serializer.validated_data
+        )
         token.token = key
         return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 
@@ -75,7 +78,7 @@ class TokenDetail(APIView):
         token = tokens_of(request.user).filter(pk=pk).first()
         if token is None:
             raise Http404(_("No such token."))
-        return Response(ApiTokenSerializer(revoke_token(request, token)).data)
+        return Response(ApiTokenSerializer(revoke_token(Actor.from_request(request), token)).data)
 
 
 class Sessions(APIView):

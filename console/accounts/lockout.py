@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from console.audit.log import Action, Outcome, record
+from console.audit.log import Action, Outcome, actor_of, record
 
 # The "username" bad API tokens are counted under (a token names no user until it is valid).
 TOKEN_CREDENTIALS = {"username": "(api token)"}
@@ -91,7 +91,7 @@ def _username(credentials: dict | None) -> str:
 @receiver(user_locked_out)
 def audit_lockout(sender, request, username=None, ip_address=None, **kwargs) -> None:
     record(
-        request,
+        actor_of(request),
         Action.LOGIN_FAILED,
         outcome=Outcome.DENIED,
         username=str(username or "")[:150],

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from console.accounts.models import LoginSession
-from console.audit.log import Action, client_ip, record
+from console.audit.log import Action, actor_of, client_ip, record
 
 
 def _store(session_key: str | None = None):
@@ -58,7 +58,7 @@ def revoke_session(request, pk) -> None:
         raise Http404(_("No such session."))
     _store(login.session_key).delete()
     login.delete()
-    record(request, Action.SESSION_REVOKE, target=request.user, session=pk)
+    record(actor_of(request), Action.SESSION_REVOKE, target=request.user, session=pk)
 
 
 def end_all_sessions(user) -> int:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from console.accounts.models import Passkey, User
 from console.accounts.tokens import node_is_disabled
 from console.accounts.twofactor import has_two_factor, throttle_wait, verify_code
-from console.audit.log import Action, Outcome, record
+from console.audit.log import Action, Outcome, actor_of, record
 
 PENDING_KEY = "privpad_pending_2fa"
 PENDING_SECONDS = 300
@@ -132,7 +132,7 @@ def _wrong_code(request: HttpRequest, pending: dict, user: User, form) -> HttpRe
     pending["wrong"] += 1
     request.session[PENDING_KEY] = pending
     record(
-        request,
+        actor_of(request),
         Action.LOGIN_FAILED,
         outcome=Outcome.FAILED,
         username=user.username,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from console.accounts import passkeys, webauthn
 from console.accounts.login_views import finish_sign_in, pending_sign_in
-from console.audit.log import Action, Outcome, record
+from console.audit.log import Action, Outcome, actor_of, record
 from console.pages.errors import error_text
 
 MAX_BODY_BYTES = 64 * 1024
@@ -92,7 +92,7 @@ def sign_in(request: HttpRequest) -> JsonResponse:
     except (webauthn.WebAuthnError, ValidationError) as error:
         text = error_text(error) if isinstance(error, ValidationError) else str(error)
         record(
-            request,
+            actor_of(request),
             Action.LOGIN_FAILED,
             outcome=Outcome.FAILED,
             username=user.username,

@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from console.accounts import webauthn
 from console.accounts.models import Passkey
 from console.accounts.twofactor import new_recovery_codes, node_requires_two_factor
-from console.audit.log import Action, record
+from console.audit.log import Action, actor_of, record
 
 NAME_MAX_LENGTH = 64
 TIMEOUT_MS = 120_000
@@ -74,7 +74,7 @@ def add_passkey(request, name, body: dict) -> list[str]:
             sign_count=credential.sign_count,
         )
         codes = [] if StaticDevice.objects.filter(user=user).exists() else new_recovery_codes(user)
-        record(request, Action.TWO_FACTOR_ENABLE, target=user, passkey=name)
+        record(actor_of(request), Action.TWO_FACTOR_ENABLE, target=user, passkey=name)
     otp_login(request, passkey)  # this session proved the new factor
     return codes
 
@@ -93,7 +93,9 @@ def remove_passkey(request, pk) -> Passkey:
         passkey.delete()
         if not (others or app):
             StaticDevice.objects.filter(user=request.user).delete()
-        record(request, Action.TWO_FACTOR_DISABLE, target=request.user, passkey=passkey.name)
+        record(
+            actor_of(request), Action.TWO_FACTOR_DISABLE, target=request.user, passkey=passkey.name
+        )
     return passkey
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from console.accounts.login_sessions import end_all_sessions
 from console.accounts.models import User
 from console.accounts.twofactor import remove_factors
-from console.audit.log import Action, record
+from console.audit.log import Action, actor_of, record
 from console.nodes.models import Node
 
 ROLES = tuple(User.Role.values)
@@ -123,7 +123,7 @@ def create_person(request, *, username, role, node=None, email="", password="") 
         person = User.objects.create_user(
             username=username, password=password, email=candidate.email, node=target_node, role=role
         )
-        record(request, Action.USER_CREATE, target=person, node=target_node, role=role)
+        record(actor_of(request), Action.USER_CREATE, target=person, node=target_node, role=role)
     return person, password if generated else ""
 
 
@@ -143,7 +143,9 @@ def update_person(request, person: User, *, role=None, is_active=None) -> User:
         for field, (_old, new) in changes.items():
             setattr(person, field, new)
         person.save(update_fields=list(changes))
-        record(request, Action.USER_UPDATE, target=person, node=person.node, changes=changes)
+        record(
+            actor_of(request), Action.USER_UPDATE, target=person, node=person.node, changes=changes
+        )
     if not person.is_active:
         end_all_sessions(person)
     return person
@@ -155,7 +157,13 @@ def reset_two_factor(request, person: User) -> None:
     ensure_may_manage(request.user, person)
     with transaction.atomic():
         removed = remove_factors(person)
-        record(request, Action.TWO_FACTOR_DISABLE, target=person, node=person.node, by="admin")
+        record(
+            actor_of(request),
+            Action.TWO_FACTOR_DISABLE,
+            target=person,
+            node=person.node,
+            by="admin",
+        )
     if not removed:
         message = _("%(username)s has no second factor.") % {"username": person.username}
         raise _field_error("detail", message, "noop")
@@ -168,6 +176,6 @@ def reset_password(request, person: User, password: str = "") -> str:
     with transaction.atomic():
         person.set_password(password)
         person.save(update_fields=["password"])
-        record(request, Action.PASSWORD_RESET, target=person, node=person.node)
+        record(actor_of(request), Action.PASSWORD_RESET, target=person, node=person.node)
     end_all_sessions(person)
     return password if generated else ""

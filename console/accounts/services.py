@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from console.accounts.models import ApiToken
 from console.accounts.tokens import digest_of, new_key
 from console.audit.log import Action, record
+from workflows.actors import Actor, Kind
 
 NAME_MAX_LENGTH = 80
 MAX_EXPIRY_DAYS = 365
@@ -56,7 +57,7 @@ def clean_token_request(name, scope, expires_in_days) -> tuple[str, str, int]:
 
 
 def create_token(
-    request,
+    actor: Actor,
     user,
     name: str = "API token",
     scope: str = ApiToken.Scope.READ,
@@ -64,13 +65,11 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Issue a token for `user`; return the row and its key (shown once, never stored or logged).
 
-    Users issue their own tokens; platform admins may issue one for anybody. `request` is None
-    when called from `manage.py create_api_token` (an operator on the server).
+    Users issue their own tokens; platform admins (and the system actor of
+    `manage.py create_api_token`, an operator on the server) may issue one for anybody.
     """
-    if request is not None:
-        actor = request.user
-        if actor.pk != user.pk and not actor.is_superuser:
-            raise PermissionDenied(_("Only platform admins may create tokens for other users."))
+    if getattr(actor.user, "pk", None) != user.pk and not actor.is_superuser:
+        raise PermissionDenied(_("Only platform admins may create tokens for other users."))
     name, scope, days = clean_token_request(name, scope, expires_in_days)
     key, prefix = new_key()
     with transaction.atomic():
@@ -82,16 +81,17 @@ def create_token(
             scope=scope,
             expires_at=timezone.now() + timedelta(days=days),
         )
+        by_command = actor.kind == Kind.SYSTEM
         record(
-            request,
+            actor,
             Action.TOKEN_CREATE,
-            user=request.user if request is not None else user,
+            user=user if by_command else actor.user,
             target=token,
             node=user.node,
             owner=user.get_username(),
             scope=scope,
             expires_at=token.expires_at.isoformat(),
-            via="api" if request is not None else "command",
+            via="command" if by_command else "api",
         )
     return token, key
 
@@ -100,14 +100,14 @@ def tokens_of(user):
     return ApiToken.objects.filter(user=user)
 
 
-def revoke_token(request, token: ApiToken) -> ApiToken:
-    """Revoke one of the requesting user's tokens (platform admins: anybody's)."""
-    if token.user_id != request.user.pk and not request.user.is_superuser:
+def revoke_token(actor: Actor, token: ApiToken) -> ApiToken:
+    """Revoke one of the acting user's tokens (platform admins: anybody's)."""
+    if token.user_id != getattr(actor.user, "pk", None) and not actor.is_superuser:
         raise PermissionDenied(_("You may revoke only your own tokens."))
     if token.revoked_at is not None:
         message = _("Token '%(name)s' is already revoked.") % {"name": token.name}
         raise _field_error("token", message, "revoked")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    record(request, Action.TOKEN_REVOKE, target=token, node=token.user.node)
+    record(actor, Action.TOKEN_REVOKE, target=token, node=token.user.node)
     return token

@@ -21,7 +21,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.accounts.models import NodeSecurityPolicy
-from console.audit.log import Action, record
+from console.audit.log import Action, actor_of, record
 
 APP_DEVICE = "Authenticator app"
 RECOVERY_DEVICE = "Recovery codes"
@@ -65,7 +65,7 @@ def confirm_enrolment(request, code: str) -> list[str]:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = new_recovery_codes(user)
-        record(request, Action.TWO_FACTOR_ENABLE, target=user)
+        record(actor_of(request), Action.TWO_FACTOR_ENABLE, target=user)
     otp_login(request, device)  # this session is verified; the others must sign in again
     return codes
 
@@ -83,7 +83,12 @@ def regenerate_recovery_codes(request) -> list[str]:
         raise ValidationError(_("Turn on the second factor first."), code="not_enrolled")
     with transaction.atomic():
         codes = new_recovery_codes(request.user)
-        record(request, Action.TWO_FACTOR_ENABLE, target=request.user, recovery_codes="renewed")
+        record(
+            actor_of(request),
+            Action.TWO_FACTOR_ENABLE,
+            target=request.user,
+            recovery_codes="renewed",
+        )
     return codes
 
 
@@ -97,7 +102,7 @@ def disable(request, password: str) -> None:
         message = _("Enter your current password to turn the second factor off.")
         raise ValidationError(message, "bad")
     remove_factors(user)
-    record(request, Action.TWO_FACTOR_DISABLE, target=user)
+    record(actor_of(request), Action.TWO_FACTOR_DISABLE, target=user)
 
 
 def remove_factors(user) -> int:
@@ -152,5 +157,7 @@ def set_node_requirement(request, node, required: bool) -> NodeSecurityPolicy:
     if policy.require_two_factor != required:
         policy.require_two_factor = required
         policy.save(update_fields=["require_two_factor", "updated_at"])
-        record(request, Action.TWO_FACTOR_POLICY, target=node, node=node, required=required)
+        record(
+            actor_of(request), Action.TWO_FACTOR_POLICY, target=node, node=node, required=required
+        )
     return policy

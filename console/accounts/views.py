@@ -31,8 +31,9 @@ from console.accounts.forms import (
 )
 from console.accounts.services import create_token, revoke_token, tokens_of
 from console.accounts.sessions import mark_authenticated, require_recent_login
-from console.audit.log import Action, record
+from console.audit.log import Action, actor_of, record
 from console.pages.errors import add_service_errors, error_text
+from workflows.actors import Actor
 
 
 class ReauthForm(forms.Form):
@@ -49,7 +50,7 @@ def account(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         update_session_auth_hash(request, form.user)  # keep this session, not the others
-        record(request, Action.PASSWORD_CHANGE, target=request.user)
+        record(actor_of(request), Action.PASSWORD_CHANGE, target=request.user)
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:account")
     context = {
@@ -96,7 +97,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_key = create_token(request, request.user, **form.cleaned_data)
+            _token, new_key = create_token(
+                Actor.from_request(request), request.user, **form.cleaned_data
+            )
             form = TokenForm()
         except ValidationError as error:
             add_service_errors(form, error)
@@ -111,7 +114,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if token is None:
         raise Http404(_("No such token."))
     try:
-        revoke_token(request, token)
+        revoke_token(Actor.from_request(request), token)
         messages.success(
             request,
             _("Token '%(name)s' was revoked: it no longer works.") % {"name": token.name},

@@ -6,9 +6,11 @@ Field validation errors keep their per-field messages under `errors` and are sum
 Statuses: 400 invalid input (DRF's or Django's `ValidationError`, raised by the services;
 malformed or too deeply nested JSON; a pipeline refused by validation, with its `problems`),
 401 no or bad credentials (session and token clients alike), 403 not allowed (`not_editor`: a
-pipeline only its creator and editors change), 404 unknown or not visible, 405 wrong method,
+pipeline only its creator and editors change; `not_approver`: a disclosure decision by a user
+who does not decide for that party), 404 unknown or not visible, 405 wrong method,
 409 a change to an archived (read-only) project, or a run waiting for the approval of its
-disclosure plan (`approval_required` / `approval_rejected`, with `approvals`), 413 a body over
+disclosure plan (`approval_required` / `approval_rejected`, with `approvals`), or a decision
+an approval already has (`already_decided`), 413 a body over
 DATA_UPLOAD_MAX_MEMORY_SIZE, 429 too many failed sign-ins or bad tokens (with the wait), and
 500 (logged) for anything unexpected.
 
@@ -31,7 +33,9 @@ from rest_framework.views import exception_handler, set_rollback
 
 from workflows import ownership
 from workflows import services as workflow_services
+from workflows.disclosure import consent
 from workflows.disclosure.consent import ConsentMissing
+from workflows.downloads import UnencodableCSV
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +119,12 @@ def _from_workflows(exc: Exception, request) -> Exception:
         return Conflict(str(exc), "project_archived")
     if isinstance(exc, workflow_services.RunRefused):
         return InvalidPipeline(exc)
+    if isinstance(exc, consent.NotApprover):
+        return exceptions.PermissionDenied(str(exc), "not_approver")
+    if isinstance(exc, consent.AlreadyDecided):
+        return Conflict(str(exc), "already_decided")
+    if isinstance(exc, UnencodableCSV):
+        return exceptions.ValidationError({"encoding": [str(exc)]})
     return exc
 
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from workflows.actors import Actor
 from workflows.api.approvals import approvals_for, get_approval, to_decide
 from workflows.disclosure import consent
 from workflows.disclosure.words import for_owner
@@ -54,14 +55,15 @@ def approval_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    approval = get_approval(request, pk)
+    actor = Actor.from_request(request)
+    approval = get_approval(actor, pk)
     approval.is_void = bool(consent.voided([approval]))
     may_decide = consent.may_decide(request.user, approval.party_node_id) and not approval.is_void
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and may_decide and form.is_valid():
         approve = form.cleaned_data["decision"] == "approve"
         try:
-            consent.decide(request, approval, approve, form.cleaned_data["comment"])
+            consent.decide(actor, approval, approve, form.cleaned_data["comment"])
         except consent.DecisionError as error:
             messages.error(request, str(error))
         else:

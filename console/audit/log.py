@@ -1,4 +1,4 @@
-"""Record audit events from views, API endpoints and signal receivers."""
+"""Record audit events in the name of an actor (`workflows.actors.Actor`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from console.audit.models import AuditEvent
+from workflows.actors import Actor
 
 Action = AuditEvent.Action
 Outcome = AuditEvent.Outcome
@@ -19,8 +20,13 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def actor_of(request: HttpRequest | None) -> Actor | None:
+    """The actor of a request (None for a signal sent outside any request)."""
+    return Actor.from_request(request) if request is not None else None
+
+
 def record(
-    request: HttpRequest | None,
+    actor: Actor | None,
     action: str,
     *,
     user=None,
@@ -30,17 +36,27 @@ def record(
     username: str = "",
     **detail: Any,
 ) -> AuditEvent:
-    """Write one audit event.
+    """Write one audit event in the name of `actor`, with its client address if it has one.
 
-    `user` defaults to the request's user; `node` is the node owning the touched object and
-    defaults to the actor's node. `detail` holds small JSON-friendly facts (never row data).
+    `actor` None is this node itself (bookkeeping of node-to-node calls): name it in
+    `username`. `user` overrides the actor's user (a failed sign-in names the account tried);
+    `username` the name recorded. `node` is the node owning the touched object and defaults
+    to the actor's node. `detail` holds small JSON-friendly facts (never row data).
     """
-    if user is None and request is not None and request.user.is_authenticated:
-        user = request.user
-    actor_node = getattr(user, "node", None) if user is not None else None
+    if actor is not None and not isinstance(actor, Actor):
+        raise TypeError(
+            f"record() takes an Actor (e.g. Actor.from_request(request)), not {type(actor)}"
+        )
+    if user is None and actor is not None:
+        user = actor.user
+    if user is not None:
+        actor_node, name = getattr(user, "node", None), user.get_username()
+    else:
+        actor_node = actor.node if actor is not None else None
+        name = actor.name if actor is not None else ""
     return AuditEvent.objects.create(
         actor=user,
-        actor_username=username or (user.get_username() if user is not None else ""),
+        actor_username=username or name,
         actor_node=actor_node,
         node=node if node is not None else actor_node,
         action=action,
@@ -49,7 +65,7 @@ def record(
         target_repr=str(target)[:255] if target is not None else "",
         outcome=outcome,
         detail=detail,
-        ip_address=client_ip(request),
+        ip_address=actor.ip_address if actor is not None else None,
     )
 
 

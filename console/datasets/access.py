@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from console.audit.log import Action, Outcome, record
 from console.datasets.models import Authorization, Dataset
+from workflows.actors import Actor
 
 
 def datasets_visible_to(user) -> QuerySet[Dataset]:
@@ -52,10 +53,10 @@ def active_authorizations(dataset: Dataset) -> QuerySet[Authorization]:
     return dataset.authorizations.filter(revoked_at__isnull=True).select_related("project")
 
 
-def _deny(request, dataset: Dataset | None, reason: str) -> None:
+def _deny(actor: Actor, dataset: Dataset | None, reason: str) -> None:
     if dataset is not None:
         record(
-            request,
+            actor,
             Action.ACCESS_DENIED,
             target=dataset,
             node=dataset.node,
@@ -65,19 +66,48 @@ def _deny(request, dataset: Dataset | None, reason: str) -> None:
     raise Http404(_("No such dataset."))
 
 
-def get_dataset_for_user(request, pk) -> Dataset:
+def get_dataset_for_user(actor: Actor, pk) -> Dataset:
     """The dataset if the user may see at least its schema; 404 (audited) otherwise."""
     if not str(pk).isdigit():
         raise Http404(_("No such dataset."))
-    dataset = datasets_visible_to(request.user).filter(pk=pk).first()
+    dataset = datasets_visible_to(actor).filter(pk=pk).first()
     if dataset is None:
-        _deny(request, Dataset.objects.filter(pk=pk).first(), "dataset not shared with the node")
+        _deny(actor, Dataset.objects.filter(pk=pk).first(), "dataset not shared with the node")
     return dataset
 
 
-def get_dataset_for_owner(request, pk) -> Dataset:
+def get_dataset_for_owner(actor: Actor, pk) -> Dataset:
     """The dataset if the user's node owns it (preview, delete, authorise); 404 otherwise."""
-    dataset = get_dataset_for_user(request, pk)
-    if dataset.node_id != request.user.node_id:
-        _deny(request, dataset, "only the owning node may do this")
+    dataset = get_dataset_for_user(actor, pk)
+    if dataset.node_id != actor.node_id:
+        _deny(actor, dataset, "only the owning node may do this")
     return dataset
+
+
+def authorizations_visible_to(user) -> QuerySet[Authorization]:
+    """Authorisations of the node's datasets, and active ones on projects the node is in."""
+    authorizations = Authorization.objects.select_related(
+        "dataset__node", "project", "granted_by", "revoked_by", "superseded_by"
+    )
+    if not user.is_authenticated or user.node_id is None:
+        return authorizations.none()
+    shared = Q(revoked_at__isnull=True, project__memberships__node_id=user.node_id)
+    return authorizations.filter(Q(dataset__node_id=user.node_id) | shared).distinct()
+
+
+def get_authorization_for_user(actor: Actor, pk) -> Authorization:
+    """The authorisation if visible to the actor's node; 404 (audited if it exists) otherwise."""
+    authorization = authorizations_visible_to(actor).filter(pk=pk).first()
+    if authorization is None:
+        hidden = Authorization.objects.select_related("dataset__node").filter(pk=pk).first()
+        if hidden is not None:
+            record(
+                actor,
+                Action.ACCESS_DENIED,
+                target=hidden,
+                node=hidden.dataset.node,
+                outcome=Outcome.DENIED,
+                reason="authorisation not visible to the node",
+            )
+        raise Http404(_("No such authorisation."))
+    return authorization

@@ -15,9 +15,7 @@ versions/`) makes a new version that supersedes the old one, which stays listed 
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404
-from django.utils.translation import gettext as _
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -29,9 +27,14 @@ from rest_framework.views import APIView
 from console.accounts.permissions import RoleAndScope
 from console.accounts.sessions import RecentAuthentication
 from console.api.schema import errors
-from console.audit.log import Action, Outcome, record
 from console.datasets import services
-from console.datasets.access import datasets_visible_to, get_dataset_for_owner, get_dataset_for_user
+from console.datasets.access import (
+    authorizations_visible_to,
+    datasets_visible_to,
+    get_authorization_for_user,
+    get_dataset_for_owner,
+    get_dataset_for_user,
+)
 from console.datasets.models import Authorization, Dataset
 from console.datasets.role_suggestions import role_warnings
 from console.datasets.serializers import (
@@ -46,6 +49,7 @@ from console.datasets.serializers import (
 from console.datasets.uploads import UPLOAD_FIELD
 from console.projects.access import get_project_for_user
 from console.projects.models import ProjectMember
+from workflows.actors import Actor
 from workflows.api.fields import query_id
 
 
@@ -89,7 +93,7 @@ class DatasetListCreate(generics.ListCreateAPIView):
     def create(self, request: Request, *args, **kwargs) -> Response:
         # The service validates every field (and audits failures): pages and API alike.
         dataset = services.create_dataset(
-            request,
+            Actor.from_request(request),
             request.FILES.get(UPLOAD_FIELD),
             name=request.data.get("name", ""),
             description=request.data.get("description", ""),
@@ -105,7 +109,7 @@ class DatasetDetail(APIView):
         responses={200: DatasetSerializer, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return _dataset_response(request, get_dataset_for_user(request, pk))
+        return _dataset_response(request, get_dataset_for_user(Actor.from_request(request), pk))
 
     @extend_schema(
         summary="Delete a dataset of my node, its file and its authorisations",
@@ -113,7 +117,9 @@ class DatasetDetail(APIView):
         responses={204: None, **errors(403, 404)},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        services.delete_dataset(request, get_dataset_for_owner(request, pk))
+        actor = Actor.from_request(request)
+        # The service checks that the actor's node owns it (404, audited, for others).
+        services.delete_dataset(actor, get_dataset_for_user(actor, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -123,8 +129,9 @@ class DatasetPreview(APIView):
         responses={200: PreviewSerializer, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        dataset = get_dataset_for_owner(request, pk)
-        return Response(PreviewSerializer(services.preview(request, dataset)).data)
+        actor = Actor.from_request(request)
+        preview = services.preview(actor, get_dataset_for_user(actor, pk))  # owner only
+        return Response(PreviewSerializer(preview).data)
 
 
 class DatasetRoleSuggestions(APIView):
@@ -133,7 +140,7 @@ class DatasetRoleSuggestions(APIView):
         responses={200: RoleSuggestionsSerializer, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        dataset = get_dataset_for_owner(request, pk)
+        dataset = get_dataset_for_owner(Actor.from_request(request), pk)
         suggestions = services.suggested_roles(dataset)
         roles = {name: suggestion.role for name, suggestion in suggestions.items()}
         body = {
@@ -142,17 +149,6 @@ class DatasetRoleSuggestions(APIView):
             "warnings": [warning.to_dict() for warning in role_warnings(roles)],
         }
         return Response(RoleSuggestionsSerializer(body).data)
-
-
-def authorizations_visible_to(user) -> QuerySet[Authorization]:
-    """Authorisations of the node's datasets, and active ones on projects the node is in."""
-    authorizations = Authorization.objects.select_related(
-        "dataset__node", "project", "granted_by", "revoked_by", "superseded_by"
-    )
-    if not user.is_authenticated or user.node_id is None:
-        return authorizations.none()
-    shared = Q(revoked_at__isnull=True, project__memberships__node_id=user.node_id)
-    return authorizations.filter(Q(dataset__node_id=user.node_id) | shared).distinct()
 
 
 def _id_filter(request: Request, name: str) -> int | None:
@@ -193,31 +189,14 @@ class AuthorizationListCreate(generics.ListCreateAPIView):
     def create(self, request: Request, *args, **kwargs) -> Response:
         body = AuthorizationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        dataset = get_dataset_for_owner(request, body.validated_data["dataset"])
-        project = get_project_for_user(request, body.validated_data["project"])
+        actor = Actor.from_request(request)
+        dataset = get_dataset_for_owner(actor, body.validated_data["dataset"])
+        project = get_project_for_user(actor, body.validated_data["project"])
         authorization = services.authorize_dataset(
-            request, dataset, project, body.validated_data["column_roles"]
+            actor, dataset, project, body.validated_data["column_roles"]
         )
         data = AuthorizationSerializer(authorization, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
-
-
-def get_authorization_for_user(request: Request, pk: int) -> Authorization:
-    """The authorisation if visible to the user's node; 404 (audited if it exists) otherwise."""
-    authorization = authorizations_visible_to(request.user).filter(pk=pk).first()
-    if authorization is None:
-        hidden = Authorization.objects.select_related("dataset__node").filter(pk=pk).first()
-        if hidden is not None:
-            record(
-                request,
-                Action.ACCESS_DENIED,
-                target=hidden,
-                node=hidden.dataset.node,
-                outcome=Outcome.DENIED,
-                reason="authorisation not visible to the node",
-            )
-        raise Http404(_("No such authorisation."))
-    return authorization
 
 
 class AuthorizationDetail(APIView):
@@ -226,7 +205,7 @@ class AuthorizationDetail(APIView):
         responses={200: AuthorizationSerializer, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        authorization = get_authorization_for_user(request, pk)
+        authorization = get_authorization_for_user(Actor.from_request(request), pk)
         return Response(AuthorizationSerializer(authorization, context={"request": request}).data)
 
 
@@ -237,8 +216,9 @@ class AuthorizationRevoke(APIView):
         responses={200: AuthorizationSerializer, **errors(400, 404)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        authorization = get_authorization_for_user(request, pk)
-        authorization = services.revoke_authorization(request, authorization)
+        actor = Actor.from_request(request)
+        authorization = get_authorization_for_user(actor, pk)
+        authorization = services.revoke_authorization(actor, authorization)
         return Response(AuthorizationSerializer(authorization, context={"request": request}).data)
 
 
@@ -251,12 +231,13 @@ class AuthorizationVersions(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         # Who may do this is settled before the body is read: others get 404, not 400.
-        authorization = get_authorization_for_user(request, pk)
-        get_dataset_for_owner(request, authorization.dataset_id)
+        actor = Actor.from_request(request)
+        authorization = get_authorization_for_user(actor, pk)
+        get_dataset_for_owner(actor, authorization.dataset_id)
         body = RoleVersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         new = services.update_column_roles(
-            request, authorization, body.validated_data["column_roles"]
+            actor, authorization, body.validated_data["column_roles"]
         )
         data = AuthorizationSerializer(new, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)

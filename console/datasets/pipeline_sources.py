@@ -16,6 +16,7 @@ from console.datasets.models import Authorization
 from console.nodes.models import Node
 from console.projects.access import get_project_for_user
 from console.projects.models import Project, ProjectMember
+from workflows.actors import Actor
 from workflows.components.schema import Column
 from workflows.ports import ProjectFacts, SourceTable
 
@@ -72,8 +73,8 @@ class ConsoleSources:
         memberships = ProjectMember.objects.filter(node_id=user.node_id)
         return list(memberships.values_list("project_id", flat=True))
 
-    def project_for_user(self, request, project_id: int) -> ProjectFacts:
-        return _facts(get_project_for_user(request, project_id))
+    def project_for_user(self, actor: Actor, project_id: int) -> ProjectFacts:
+        return _facts(get_project_for_user(actor, project_id))
 
     def project(self, project_id: int) -> ProjectFacts:
         return _facts(Project.objects.get(pk=project_id))
@@ -81,11 +82,11 @@ class ConsoleSources:
     def is_member(self, user, project_id: int) -> bool:
         return project_id in self.visible_project_ids(user)
 
-    def audit(self, request, action: str, target, node_id: int | None, **detail) -> None:
+    def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
         denied = (Action.ACCESS_DENIED, Action.RUN_REFUSED)
         outcome = Outcome.DENIED if action in denied else Outcome.SUCCESS
-        record(request, Action(action), target=target, node=node, outcome=outcome, **detail)
+        record(actor, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
         active = (

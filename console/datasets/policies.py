@@ -26,8 +26,9 @@ from rest_framework.views import APIView
 from console.accounts.roles import ensure_may_change
 from console.api.schema import errors
 from console.audit.log import Action, record
-from console.datasets.access import get_dataset_for_owner
+from console.datasets.access import get_authorization_for_user, get_dataset_for_owner
 from console.datasets.models import Authorization
+from workflows.actors import Actor
 from workflows.disclosure.policy import CHOICES, Policy
 
 DECISIONS = ("ids", "aggregates", "models", "row_level", "label_results")
@@ -64,10 +65,10 @@ def clean_policy(data, project_parties: list[str]) -> dict:
     return Policy.from_dict(data).to_dict()
 
 
-def set_policy(request, authorization: Authorization, data) -> Authorization:
+def set_policy(actor: Actor, authorization: Authorization, data) -> Authorization:
     """Store the owner's standing policy on an active authorisation (audited)."""
-    ensure_may_change(request.user, "change disclosure policies")
-    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    ensure_may_change(actor, "change disclosure policies")
+    dataset = get_dataset_for_owner(actor, authorization.dataset_id)
     if not authorization.is_active:
         raise ValidationError(
             _("authorisation #%(pk)s was revoked: its policy cannot change")
@@ -84,7 +85,7 @@ def set_policy(request, authorization: Authorization, data) -> Authorization:
         if before.get(key) != value
     }
     record(
-        request,
+        actor,
         Action.POLICY_UPDATE,
         target=authorization,
         node=dataset.node,
@@ -100,9 +101,7 @@ class AuthorizationPolicy(APIView):
         responses={200: OpenApiTypes.OBJECT, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        from console.datasets.api import get_authorization_for_user
-
-        return Response(get_authorization_for_user(request, pk).policy())
+        return Response(get_authorization_for_user(Actor.from_request(request), pk).policy())
 
     @extend_schema(
         summary="Set the standing disclosure policy of my node's authorisation",
@@ -113,10 +112,9 @@ class AuthorizationPolicy(APIView):
         responses={200: OpenApiTypes.OBJECT, **errors(400, 404)},
     )
     def put(self, request: Request, pk: int) -> Response:
-        from console.datasets.api import get_authorization_for_user
-
-        authorization = get_authorization_for_user(request, pk)
-        return Response(set_policy(request, authorization, request.data).policy())
+        actor = Actor.from_request(request)
+        authorization = get_authorization_for_user(actor, pk)
+        return Response(set_policy(actor, authorization, request.data).policy())
 
 
 class PolicyForm(forms.Form):
@@ -158,11 +156,12 @@ def policy_forms(dataset) -> list[tuple[Authorization, PolicyForm]]:
 @require_POST
 def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
     authorization = get_object_or_404(Authorization.objects.select_related("dataset"), pk=pk)
-    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    actor = Actor.from_request(request)
+    dataset = get_dataset_for_owner(actor, authorization.dataset_id)
     form = PolicyForm(authorization, request.POST)
     if form.is_valid():
         try:
-            set_policy(request, authorization, form.cleaned_data)
+            set_policy(actor, authorization, form.cleaned_data)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:

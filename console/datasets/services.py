@@ -1,8 +1,9 @@
 """Dataset use cases shared by the pages and the REST API: upload, delete, preview, authorise.
 
-Each function takes the acting request first (for the audit log) and raises
-`django.core.exceptions.ValidationError` with a message naming the problem, or `Http404` (via
-`console.datasets.access`, audited) when the user's node may not touch the object.
+Each function takes the actor first (`workflows.actors.Actor`: who acts, for the access checks
+and the audit log) and raises `django.core.exceptions.ValidationError` with a message naming
+the problem, or `Http404` (via `console.datasets.access`, audited) when the actor's node may not
+touch the object.
 
 Invariants:
 - An upload either ends as one Dataset row plus two files in the owning node's storage, the
@@ -47,6 +48,7 @@ from console.datasets.schema import CsvError, pandas_read_options, profile_csv, 
 from console.datasets.uploads import limit_message
 from console.projects.services import ensure_active
 from workflows import revocation
+from workflows.actors import Actor
 from workflows.erasure import Forgotten, forget_dataset
 from workflows.tabular.convert import ConversionError, convert_csv, table_path
 from workflows.tabular.files import TableColumn, stored_metadata
@@ -72,28 +74,29 @@ def field_error(field: str, message: str, code: str) -> ValidationError:
 # --- Upload ---------------------------------------------------------------------------------
 
 
-def create_dataset(request, uploaded_file, name: str, description: str = "") -> Dataset:
+def create_dataset(actor: Actor, uploaded_file, name: str, description: str = "") -> Dataset:
     """Profile the uploaded CSV and store it in the user's node; audited either way."""
-    ensure_may_change(request.user, "upload datasets")
+    actor.require_user("upload datasets")
+    ensure_may_change(actor, "upload datasets")
     staged: Path | None = None
     try:
-        node = _node_of(request.user)
+        node = _node_of(actor)
         client_name = _clean_upload(uploaded_file)
         name = _clean_name(node, name)
         description = _clean_description(description)
         staged = _stage(uploaded_file)
         profile = _profile(staged)
         _convert(staged, profile, node)
-        dataset = _store(request, node, staged, client_name, name, description, profile)
+        dataset = _store(actor, node, staged, client_name, name, description, profile)
     except Exception as error:
-        _audit_failed_upload(request, uploaded_file, name, error)
+        _audit_failed_upload(actor, uploaded_file, name, error)
         raise
     finally:
         _discard(uploaded_file, staged)
         if staged is not None:
             table_path(staged).unlink(missing_ok=True)
     record(
-        request,
+        actor,
         Action.UPLOAD,
         target=dataset,
         node=dataset.node,
@@ -104,13 +107,13 @@ def create_dataset(request, uploaded_file, name: str, description: str = "") -> 
     return dataset
 
 
-def _node_of(user):
-    if not user.is_authenticated or user.node_id is None:
+def _node_of(actor: Actor):
+    if not actor.is_authenticated or actor.node_id is None:
         raise ValidationError(
             _("Only users of a node can upload datasets; your account belongs to no node."),
             code="no_node",
         )
-    return user.node
+    return actor.node
 
 
 def _clean_name(node, name) -> str:
@@ -232,7 +235,7 @@ def _convert(staged: Path, profile, node) -> None:
         ) from None
 
 
-def _store(request, node, staged: Path, client_name, name, description, profile) -> Dataset:
+def _store(actor: Actor, node, staged: Path, client_name, name, description, profile) -> Dataset:
     """Create the row and move the files in one step; on any failure none remains."""
     relative = f"datasets/{uuid.uuid4().hex}.csv"
     target = node.ensure_storage() / relative
@@ -249,7 +252,7 @@ def _store(request, node, staged: Path, client_name, name, description, profile)
                 encoding=profile.encoding,
                 row_count=profile.row_count,
                 columns=[column.as_dict() for column in profile.columns],
-                uploaded_by=request.user,
+                uploaded_by=actor.user,
             )
             move_file(staged, target)
             # Second: a table newer than its CSV is known to be current (`ensure_table`).
@@ -294,14 +297,14 @@ def _discard(uploaded_file, staged: Path | None) -> None:
         staged.unlink(missing_ok=True)
 
 
-def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None:
+def _audit_failed_upload(actor: Actor, uploaded_file, name, error: Exception) -> None:
     if isinstance(error, ValidationError):
         reason = " ".join(error.messages)
     else:
         reason = f"internal error: {type(error).__name__}"
     client_name = getattr(uploaded_file, "client_name", None) or getattr(uploaded_file, "name", "")
     record(
-        request,
+        actor,
         Action.UPLOAD,
         outcome=Outcome.FAILED,
         name=str(name or "")[:NAME_MAX_LENGTH],
@@ -313,14 +316,14 @@ def _audit_failed_upload(request, uploaded_file, name, error: Exception) -> None
 # --- Delete and preview ---------------------------------------------------------------------
 
 
-def delete_dataset(request, dataset: Dataset) -> Forgotten:
+def delete_dataset(actor: Actor, dataset: Dataset) -> Forgotten:
     """Remove the dataset's row (its authorisations go with it), its file and the row-level
     tables runs derived from it at its node (`workflows.erasure`); owner only.
 
     Returns what went and what was kept (models and reports derived from it), also audited.
     """
-    ensure_may_change(request.user, "delete datasets")
-    dataset = get_dataset_for_owner(request, dataset.pk)
+    ensure_may_change(actor, "delete datasets")
+    dataset = get_dataset_for_owner(actor, dataset.pk)
     path = dataset.path
     parked = path.with_name(f".{path.name}.deleting")
     had_file = path.exists()
@@ -339,7 +342,7 @@ def delete_dataset(request, dataset: Dataset) -> Forgotten:
     dataset.pk = dataset_id
     forgotten = forget_dataset(dataset_id, dataset.node_id)
     record(
-        request,
+        actor,
         Action.DELETE,
         target=dataset,
         node=dataset.node,
@@ -350,9 +353,9 @@ def delete_dataset(request, dataset: Dataset) -> Forgotten:
     return forgotten
 
 
-def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
+def preview(actor: Actor, dataset: Dataset, limit: int | None = None) -> dict:
     """The first rows of the dataset for users of its node (audited); 404 for anyone else."""
-    dataset = get_dataset_for_owner(request, dataset.pk)
+    dataset = get_dataset_for_owner(actor, dataset.pk)
     limit = settings.PRIVPAD_PREVIEW_ROWS if limit is None else max(0, int(limit))
     limit = min(limit, settings.PRIVPAD_PREVIEW_ROWS)
     try:
@@ -363,7 +366,7 @@ def preview(request, dataset: Dataset, limit: int | None = None) -> dict:
             % {"dataset": dataset.name},
             code="file_missing",
         ) from None
-    record(request, Action.PREVIEW, target=dataset, node=dataset.node, rows=len(rows))
+    record(actor, Action.PREVIEW, target=dataset, node=dataset.node, rows=len(rows))
     return {
         "columns": dataset.column_names,
         "rows": rows,
@@ -382,10 +385,10 @@ def delimiter_of(dataset: Dataset) -> str:
 # --- Authorisations -------------------------------------------------------------------------
 
 
-def authorize_dataset(request, dataset: Dataset, project, column_roles: dict) -> Authorization:
+def authorize_dataset(actor: Actor, dataset: Dataset, project, column_roles: dict) -> Authorization:
     """Authorise the dataset to a project its node belongs to, with a role per column."""
-    ensure_may_change(request.user, "authorise datasets")
-    dataset = get_dataset_for_owner(request, dataset.pk)
+    ensure_may_change(actor, "authorise datasets")
+    dataset = get_dataset_for_owner(actor, dataset.pk)
     if not project.has_member(dataset.node):
         raise field_error(
             "project",
@@ -404,7 +407,7 @@ def authorize_dataset(request, dataset: Dataset, project, column_roles: dict) ->
     try:
         with transaction.atomic():
             authorization = Authorization.objects.create(
-                dataset=dataset, project=project, column_roles=roles, granted_by=request.user
+                dataset=dataset, project=project, column_roles=roles, granted_by=actor.user
             )
     except IntegrityError:
         existing = _active_authorization(dataset, project)
@@ -412,7 +415,7 @@ def authorize_dataset(request, dataset: Dataset, project, column_roles: dict) ->
             _already_authorized(dataset, project, existing), code="duplicate"
         ) from None
     record(
-        request,
+        actor,
         Action.AUTHORIZE,
         target=authorization,
         node=dataset.node,
@@ -486,11 +489,11 @@ def suggested_roles(dataset: Dataset) -> dict[str, Suggestion]:
     return suggest_roles(dataset.columns, facts)
 
 
-def update_column_roles(request, authorization: Authorization, column_roles) -> Authorization:
+def update_column_roles(actor: Actor, authorization: Authorization, column_roles) -> Authorization:
     """Change the roles of an active authorisation (owner node only, active project): a new
     version supersedes it; the old version is closed and kept. Returns the new version."""
-    ensure_may_change(request.user, "change column roles")
-    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    ensure_may_change(actor, "change column roles")
+    dataset = get_dataset_for_owner(actor, authorization.dataset_id)
     ensure_active(authorization.project)
     roles = clean_column_roles(dataset, column_roles)
     with transaction.atomic():
@@ -503,7 +506,7 @@ def update_column_roles(request, authorization: Authorization, column_roles) -> 
                 _("These are already the roles of this authorisation; change at least one."),
                 "unchanged",
             )
-        current.revoked_at, current.revoked_by = timezone.now(), request.user
+        current.revoked_at, current.revoked_by = timezone.now(), actor.user
         current.save(update_fields=["revoked_at", "revoked_by"])
         new = Authorization(
             **{
@@ -512,13 +515,13 @@ def update_column_roles(request, authorization: Authorization, column_roles) -> 
                 if field.name not in VERSION_OWN_FIELDS
             },
             column_roles=roles,
-            granted_by=request.user,
+            granted_by=actor.user,
             version=current.version + 1,
             supersedes=current,
         )
         new.save()
     record(
-        request,
+        actor,
         Action.AUTHORIZE,
         target=new,
         node=dataset.node,
@@ -560,10 +563,10 @@ def _role_counts(roles: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def revoke_authorization(request, authorization: Authorization) -> Authorization:
+def revoke_authorization(actor: Actor, authorization: Authorization) -> Authorization:
     """Withdraw an authorisation (owner node only); members stop seeing the dataset."""
-    ensure_may_change(request.user, "revoke authorisations")
-    dataset = get_dataset_for_owner(request, authorization.dataset_id)
+    ensure_may_change(actor, "revoke authorisations")
+    dataset = get_dataset_for_owner(actor, authorization.dataset_id)
     with transaction.atomic():
         current = Authorization.objects.select_for_update().get(pk=authorization.pk)
         if current.revoked_at is not None and current.successor is not None:
@@ -584,7 +587,7 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
                 code="already_revoked",
             )
         current.revoked_at = timezone.now()
-        current.revoked_by = request.user
+        current.revoked_by = actor.user
         current.save(update_fields=["revoked_at", "revoked_by"])
         # Runs reading the dataset stop at their next progress point (after the commit).
         revocation.dataset_withdrawn(
@@ -594,7 +597,7 @@ def revoke_authorization(request, authorization: Authorization) -> Authorization
         )
     authorization.revoked_at, authorization.revoked_by = current.revoked_at, current.revoked_by
     record(
-        request,
+        actor,
         Action.REVOKE,
         target=authorization,
         node=dataset.node,

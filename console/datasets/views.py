@@ -38,6 +38,7 @@ from console.datasets.models import Authorization, Dataset
 from console.datasets.role_suggestions import role_warnings
 from console.pages.errors import add_service_errors, error_text
 from console.pages.roles import with_roles
+from workflows.actors import Actor
 from workflows.disclosure.ledger import dataset_usage
 from workflows.models import Pipeline
 from workflows.tabular.dialect import DELIMITERS
@@ -78,7 +79,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             dataset = services.create_dataset(
-                request, data["file"], name=data["name"], description=data["description"]
+                Actor.from_request(request),
+                data["file"],
+                name=data["name"],
+                description=data["description"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -117,7 +121,7 @@ def _authorize_form(dataset: Dataset, data=None) -> AuthorizeForm:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = get_dataset_for_user(request, pk)
+    dataset = get_dataset_for_user(Actor.from_request(request), pk)
     is_owner = dataset.node_id == request.user.node_id
     context = {"dataset": dataset, "is_owner": is_owner}
     if is_owner:
@@ -146,7 +150,8 @@ def _needs_confirmation(form: ColumnRolesForm) -> list:
 @login_required
 @require_POST
 def authorize(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = get_dataset_for_owner(request, pk)
+    actor = Actor.from_request(request)
+    dataset = get_dataset_for_owner(actor, pk)
     form = _authorize_form(dataset, request.POST)
     warnings = []
     if form.is_valid():
@@ -154,7 +159,7 @@ def authorize(request: HttpRequest, pk: int) -> HttpResponse:
         warnings = _needs_confirmation(form)
         if not warnings:
             try:
-                services.authorize_dataset(request, dataset, project, form.column_roles())
+                services.authorize_dataset(actor, dataset, project, form.column_roles())
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -176,7 +181,8 @@ def _owned_authorization(request, pk: int) -> Authorization:
     authorization = get_object_or_404(
         Authorization.objects.select_related("project", "dataset__node"), pk=pk
     )
-    get_dataset_for_owner(request, authorization.dataset_id)  # 404 (audited) for other nodes
+    # 404 (audited) for other nodes
+    get_dataset_for_owner(Actor.from_request(request), authorization.dataset_id)
     return authorization
 
 
@@ -196,7 +202,9 @@ def edit_roles(request: HttpRequest, pk: int) -> HttpResponse:
         warnings = _needs_confirmation(form)
         if not warnings:
             try:
-                new = services.update_column_roles(request, authorization, form.column_roles())
+                new = services.update_column_roles(
+                    Actor.from_request(request), authorization, form.column_roles()
+                )
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -242,7 +250,7 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "datasets/revoke.html", context)
     try:
-        services.revoke_authorization(request, authorization)
+        services.revoke_authorization(Actor.from_request(request), authorization)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
@@ -255,9 +263,10 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = get_dataset_for_owner(request, pk)
+    actor = Actor.from_request(request)
+    dataset = get_dataset_for_user(actor, pk)
     try:
-        rows = services.preview(request, dataset)
+        rows = services.preview(actor, dataset)  # owner only (404, audited, for others)
     except ValidationError as error:  # e.g. the file went missing from the node's storage
         messages.error(request, error_text(error))
         return redirect("datasets:detail", pk=dataset.pk)
@@ -282,11 +291,11 @@ def deleted_message(name: str, forgotten) -> str:
 @require_http_methods(["GET", "POST"])
 @require_recent_login
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset: Dataset = get_dataset_for_owner(request, pk)
+    dataset: Dataset = get_dataset_for_owner(Actor.from_request(request), pk)
     if request.method == "POST":
         name = dataset.name
         try:
-            forgotten = services.delete_dataset(request, dataset)
+            forgotten = services.delete_dataset(Actor.from_request(request), dataset)
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect("datasets:detail", pk=pk)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from console.audit.log import Action, record
+from console.audit.log import Action, actor_of, record
 from console.nodes.models import Node
 
 
@@ -21,7 +21,7 @@ class NodeAdmin(admin.ModelAdmin):
         obj.ensure_storage()
         if change:
             record(
-                request,
+                actor_of(request),
                 Action.NODE_REGISTER,
                 target=obj,
                 node=obj,
@@ -29,4 +29,11 @@ class NodeAdmin(admin.ModelAdmin):
                 via="admin",
             )
         else:
-            record(request, Action.NODE_REGISTER, target=obj, node=obj, kind=obj.kind, via="admin")
+            record(
+                actor_of(request),
+                Action.NODE_REGISTER,
+                target=obj,
+                node=obj,
+                kind=obj.kind,
+                via="admin",
+            )

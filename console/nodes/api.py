@@ -11,6 +11,7 @@ from console.api.schema import errors
 from console.nodes.models import Node
 from console.nodes.serializers import NodeSerializer, NodeUpdateSerializer
 from console.nodes.services import register_node, update_node
+from workflows.actors import Actor
 
 
 class IsPlatformAdminOrReadOnly(BasePermission):
@@ -33,7 +34,9 @@ class NodeListCreate(generics.ListCreateAPIView):
     permission_classes = [IsAuthenticated, RoleAndScope, IsPlatformAdminOrReadOnly]
 
     def perform_create(self, serializer) -> None:
-        serializer.instance = register_node(self.request, **serializer.validated_data)
+        serializer.instance = register_node(
+            Actor.from_request(self.request), **serializer.validated_data
+        )
 
 
 @extend_schema_view(
@@ -55,5 +58,5 @@ class NodeDetail(generics.RetrieveUpdateAPIView):
 
     def perform_update(self, serializer) -> None:
         serializer.instance = update_node(
-            self.request, serializer.instance, **serializer.validated_data
+            Actor.from_request(self.request), serializer.instance, **serializer.validated_data
         )

@@ -1,7 +1,8 @@
 """Node identity and pairing use cases: init, invite, accept, routes, health.
 
-Acting for a platform admin of this node (pages and API pass the request; the `node` command
-passes none and is audited as `manage.py`). The network side of pairing and health is in
+Acting for a platform admin of this node: each use case takes the actor first (pages and API
+pass the request's, `Actor.from_request`; the `node` command passes `OPERATOR`, the system
+actor audited as `manage.py`). The network side of pairing and health is in
 `console.nodes.link`.
 """
 
@@ -21,6 +22,7 @@ from console.nodes.link import audit, transport
 from console.nodes.link.envelope import EnvelopeError, seal, text_field, unseal
 from console.nodes.models import Invitation, Node, PeerRoute
 from console.nodes.versions import privpad_version
+from workflows.actors import Actor
 
 INVITATION_DAYS = 7
 
@@ -29,6 +31,8 @@ class PairingError(Exception):
     """A pairing step that cannot be done; the message says why and what to do."""
 
 
+# The `node` management command: an operator on the server (see `workflows.actors`).
+OPERATOR = Actor.system("manage.py")
 # The refusal for each action only platform admins may take.
 ADMIN_ONLY = {
     "create invitations": gettext_lazy("Only platform admins may create invitations."),
@@ -39,14 +43,9 @@ ADMIN_ONLY = {
 }
 
 
-def _ensure_admin(request, action: str) -> None:
-    if request is not None and not request.user.is_superuser:
+def _ensure_admin(actor: Actor, action: str) -> None:
+    if not actor.is_superuser:
         raise PermissionDenied(str(ADMIN_ONLY[action]))
-
-
-def _record(request, action, **kwargs):
-    username = "" if request is not None else "manage.py"
-    return record(request, action, username=username, **kwargs)
 
 
 def self_node() -> Node | None:
@@ -95,7 +94,7 @@ def init_node(name: str, address: str, display_name: str = "", force: bool = Fal
         node.save()
         node.ensure_storage()
         identity = ids.write_identity(name)
-        _record(None, Action.NODE_INIT, target=node, node=node, fingerprint=identity.fingerprint)
+        record(OPERATOR, Action.NODE_INIT, target=node, node=node, fingerprint=identity.fingerprint)
     return node
 
 
@@ -123,20 +122,20 @@ def require_identity() -> tuple[ids.NodeIdentity, Node]:
     return identity, node
 
 
-def create_invitation(request=None, days: int = INVITATION_DAYS) -> tuple[Invitation, str]:
+def create_invitation(actor: Actor, days: int = INVITATION_DAYS) -> tuple[Invitation, str]:
     """A new invitation and its text (shown once: the secret is not stored)."""
-    _ensure_admin(request, "create invitations")
+    _ensure_admin(actor, "create invitations")
     identity, me = require_identity()
     invitation_id, secret = inv.new_secret()
     expires_at = timezone.now() + datetime.timedelta(days=days)
     invitation = Invitation.objects.create(
         public_id=invitation_id,
         authority_certificate=inv.authority_certificate(invitation_id, secret, expires_at).decode(),
-        created_by=request.user if request is not None else None,
+        created_by=actor.user,
         expires_at=expires_at,
     )
     text = inv.InvitationText(me.name, me.address, identity.fingerprint, invitation_id, secret)
-    _record(request, Action.INVITATION_CREATE, target=me, node=me, invitation=invitation_id)
+    record(actor, Action.INVITATION_CREATE, target=me, node=me, invitation=invitation_id)
     return invitation, text.render()
 
 
@@ -144,9 +143,9 @@ def open_invitations():
     return Invitation.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
 
 
-def revoke_invitation(invitation: Invitation, request=None) -> Invitation:
+def revoke_invitation(actor: Actor, invitation: Invitation) -> Invitation:
     """Close an open invitation at once: its authority leaves the service's trusted roots."""
-    _ensure_admin(request, "revoke invitations")
+    _ensure_admin(actor, "revoke invitations")
     if not invitation.is_open:
         raise PairingError(
             gettext("Invitation %(id)s is already used or expired.") % {"id": invitation.public_id}
@@ -154,7 +153,7 @@ def revoke_invitation(invitation: Invitation, request=None) -> Invitation:
     invitation.expires_at = timezone.now()
     invitation.save(update_fields=["expires_at"])
     me = self_node()
-    _record(request, Action.INVITATION_REVOKE, target=me, node=me, invitation=invitation.public_id)
+    record(actor, Action.INVITATION_REVOKE, target=me, node=me, invitation=invitation.public_id)
     return invitation
 
 
@@ -198,13 +197,13 @@ def create_route(peer: dict, origin: str) -> PeerRoute:
     )
 
 
-def accept_invitation(text: str, request=None) -> PeerRoute:
+def accept_invitation(actor: Actor, text: str) -> PeerRoute:
     """Pair with the inviting node: pin its certificate, say Hello, create the route.
 
     Raises InvitationError for a text that cannot be used, PairingError/NodeCallError (naming
     the inviting node) when the pairing fails; nothing is stored then.
     """
-    _ensure_admin(request, "accept invitations")
+    _ensure_admin(actor, "accept invitations")
     invitation = inv.parse(text)
     identity, me = require_identity()
     if invitation.node == me.name or invitation.fingerprint == identity.fingerprint:
@@ -249,7 +248,7 @@ def accept_invitation(text: str, request=None) -> PeerRoute:
     with transaction.atomic():
         route = create_route(peer, origin=PeerRoute.Origin.ACCEPTED)
         audit.call_made(route, "Hello", Outcome.SUCCESS)
-        audit.paired(route, request, origin="accepted", invitation=invitation.id)
+        audit.paired(route, actor, origin="accepted", invitation=invitation.id)
     return route
 
 
@@ -295,12 +294,12 @@ def _hello_reply(invitation, reply: bytes) -> dict:
     return peer
 
 
-def set_route_enabled(route: PeerRoute, enabled: bool, request=None) -> PeerRoute:
+def set_route_enabled(actor: Actor, route: PeerRoute, enabled: bool) -> PeerRoute:
     """Enable or disable a route: while disabled, calls in either direction are refused."""
-    _ensure_admin(request, "change routes")
+    _ensure_admin(actor, "change routes")
     route.enabled = enabled
     route.save(update_fields=["enabled"])
-    _record(request, Action.ROUTE_UPDATE, target=route.node, node=route.node, enabled=enabled)
+    record(actor, Action.ROUTE_UPDATE, target=route.node, node=route.node, enabled=enabled)
     return route
 
 

@@ -23,6 +23,7 @@ from console.nodes.invitations import InvitationError
 from console.nodes.link.transport import NodeCallError
 from console.nodes.models import PeerRoute
 from console.nodes.views import _identity_or_none
+from workflows.actors import Actor
 
 
 class PeerUnavailable(exceptions.APIException):
@@ -119,7 +120,9 @@ class InvitationCreate(APIView):
         given = InvitationSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            invitation, text = pairing.create_invitation(request, given.validated_data["days"])
+            invitation, text = pairing.create_invitation(
+                Actor.from_request(request), given.validated_data["days"]
+            )
         except pairing.PairingError as error:
             raise _translate(error) from None
         data = {"id": invitation.public_id, "expires_at": invitation.expires_at, "invitation": text}
@@ -146,7 +149,9 @@ class RouteListAccept(APIView):
         given = AcceptSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            route = pairing.accept_invitation(given.validated_data["invitation"], request)
+            route = pairing.accept_invitation(
+                Actor.from_request(request), given.validated_data["invitation"]
+            )
         except (pairing.PairingError, InvitationError, NodeCallError) as error:
             raise _translate(error) from None
         return Response(RouteSerializer(route).data, status=status.HTTP_201_CREATED)
@@ -173,7 +178,9 @@ class RouteDetail(APIView):
         given = RouteSerializer(route, data=request.data, partial=True)
         given.is_valid(raise_exception=True)
         if "enabled" in given.validated_data:
-            pairing.set_route_enabled(route, given.validated_data["enabled"], request)
+            pairing.set_route_enabled(
+                Actor.from_request(request), route, given.validated_data["enabled"]
+            )
         return Response(RouteSerializer(route).data)
 
 

@@ -18,6 +18,7 @@ from console.nodes.forms import AcceptInvitationForm
 from console.nodes.invitations import InvitationError, parse
 from console.nodes.link.transport import NodeCallError
 from console.nodes.models import Invitation, PeerRoute
+from workflows.actors import Actor
 
 PAIRING_ERRORS = (pairing.PairingError, InvitationError, NodeCallError)
 
@@ -35,7 +36,7 @@ def create_invitation(request: HttpRequest) -> HttpResponse:
     if denied := _admin_only(request):
         return denied
     try:
-        invitation, text = pairing.create_invitation(request)
+        invitation, text = pairing.create_invitation(Actor.from_request(request))
     except pairing.PairingError as error:
         messages.error(request, str(error))
         return redirect("nodes:list")
@@ -59,7 +60,7 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
     form = AcceptInvitationForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            route = pairing.accept_invitation(form.invitation_text(), request)
+            route = pairing.accept_invitation(Actor.from_request(request), form.invitation_text())
         except PAIRING_ERRORS as error:
             form.add_error(None, str(error))
         else:
@@ -88,7 +89,7 @@ def revoke_invitation(request: HttpRequest, public_id: str) -> HttpResponse:
         return denied
     invitation = get_object_or_404(Invitation, public_id=public_id)
     try:
-        pairing.revoke_invitation(invitation, request)
+        pairing.revoke_invitation(Actor.from_request(request), invitation)
     except pairing.PairingError as error:
         messages.error(request, str(error))
     else:
@@ -124,7 +125,7 @@ def switch_route(request: HttpRequest, name: str) -> HttpResponse:
         return denied
     route = get_object_or_404(PeerRoute.objects.select_related("node"), node__name=name)
     enable = request.POST.get("enabled") == "true"
-    pairing.set_route_enabled(route, enable, request)
+    pairing.set_route_enabled(Actor.from_request(request), route, enable)
     if enable:
         message = _("Route to %(node)s enabled.")
     else:

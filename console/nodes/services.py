@@ -10,14 +10,15 @@ from django.utils.translation import gettext as _
 from console.audit.log import Action, record
 from console.nodes.models import Node
 from workflows import revocation
+from workflows.actors import Actor
 
 REGISTER_FIELDS = ("name", "display_name", "institution", "kind", "address", "status")
 # The name is the node's identity (and its storage directory): fixed once registered.
 UPDATE_FIELDS = ("display_name", "institution", "kind", "address", "status")
 
 
-def ensure_platform_admin(request, action: str) -> None:
-    if not request.user.is_superuser:
+def ensure_platform_admin(actor: Actor, action: str) -> None:
+    if not actor.is_superuser:
         raise PermissionDenied(_("Only platform admins may %(action)s.") % {"action": action})
 
 
@@ -31,9 +32,9 @@ def _reject_unknown(fields: dict, allowed: tuple[str, ...]) -> None:
         )
 
 
-def register_node(request, **fields) -> Node:
+def register_node(actor: Actor, **fields) -> Node:
     """Register a node (platform admins only) and create its private storage."""
-    ensure_platform_admin(request, "register nodes")
+    ensure_platform_admin(actor, "register nodes")
     if settings.PRIVPAD_DEPLOYMENT == "network":
         # Here a peer is a node another institution runs: it exists only through pairing.
         raise ValidationError(
@@ -51,13 +52,13 @@ def register_node(request, **fields) -> Node:
     with transaction.atomic():
         node.save()
         node.ensure_storage()
-        record(request, Action.NODE_REGISTER, target=node, node=node, kind=node.kind)
+        record(actor, Action.NODE_REGISTER, target=node, node=node, kind=node.kind)
     return node
 
 
-def update_node(request, node: Node, **fields) -> Node:
+def update_node(actor: Actor, node: Node, **fields) -> Node:
     """Change a node's description, kind, address or status (platform admins only)."""
-    ensure_platform_admin(request, "change nodes")
+    ensure_platform_admin(actor, "change nodes")
     _reject_unknown(fields, UPDATE_FIELDS)
     for field, value in fields.items():
         setattr(node, field, value)
@@ -65,7 +66,7 @@ def update_node(request, node: Node, **fields) -> Node:
     if fields:
         with transaction.atomic():
             node.save(update_fields=sorted(fields))
-            record(request, Action.NODE_REGISTER, target=node, node=node, updated=sorted(fields))
+            record(actor, Action.NODE_REGISTER, target=node, node=node, updated=sorted(fields))
             if node.status != Node.Status.ONLINE:
                 _stop_runs(node)
     return node

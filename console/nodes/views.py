@@ -20,6 +20,7 @@ from console.nodes.models import Node, PeerRoute
 from console.nodes.pairing import open_invitations
 from console.nodes.services import register_node
 from console.pages.errors import add_service_errors
+from workflows.actors import Actor
 
 
 @login_required
@@ -31,7 +32,7 @@ def node_list(request: HttpRequest) -> HttpResponse:
     form = NodeForm(request.POST or None) if is_admin else None
     if form is not None and request.method == "POST" and form.is_valid():
         try:
-            node = register_node(request, **form.cleaned_data)
+            node = register_node(Actor.from_request(request), **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:

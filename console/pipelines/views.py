@@ -18,6 +18,7 @@ from console.pipelines.listing import pipeline_runs
 from console.pipelines.page_data import canvas_data
 from console.projects.access import get_project_for_user
 from workflows import ownership, services, state
+from workflows.actors import Actor
 from workflows.api.disclosure import LedgerEntrySerializer
 from workflows.models import Pipeline
 from workflows.redaction import viewer_party
@@ -26,7 +27,8 @@ from workflows.starters import STARTERS
 
 @login_required
 def create(request: HttpRequest, project: int) -> HttpResponse:
-    project = get_project_for_user(request, project)
+    actor = Actor.from_request(request)
+    project = get_project_for_user(actor, project)
     if project.is_archived or not project.memberships.filter(node_id=request.user.node_id):
         messages.error(request, _("Only member nodes add pipelines to an active project."))
         return redirect("projects:detail", pk=project.pk)
@@ -42,7 +44,7 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
             graph=graph.to_dict(),
             created_by=request.user,
         )
-        services.audit_pipeline(request, pipeline, "pipeline_create", template=data["template"])
+        services.audit_pipeline(actor, pipeline, "pipeline_create", template=data["template"])
         for note in services.template_notes(project.pk, data["template"]):
             messages.info(request, note)
         return redirect("pipelines:canvas", pk=pipeline.pk)
@@ -52,7 +54,7 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
 
 @login_required
 def canvas(request: HttpRequest, pk: int) -> HttpResponse:
-    pipeline = services.get_pipeline(request, pk)
+    pipeline = services.get_pipeline(Actor.from_request(request), pk)
     services.warm_up_engines(pipeline.graph)  # while the user looks at the canvas
     context = {
         "pipeline": pipeline,
@@ -64,7 +66,7 @@ def canvas(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def run_view(request: HttpRequest, pk: int) -> HttpResponse:
-    run = services.get_run(request, pk)
+    run = services.get_run(Actor.from_request(request), pk)
     run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
         "started_by": run.created_by.get_username() if run.created_by else "",
@@ -80,7 +82,7 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
 def editors(request: HttpRequest, pk: int) -> HttpResponse:
     """Who may change a pipeline; its creator or the project's owner node chooses (members of
     the project see the list)."""
-    pipeline = services.get_pipeline(request, pk)
+    pipeline = services.get_pipeline(Actor.from_request(request), pk)
     project = pipeline.project
     can_choose = ownership.may_choose_editors(request.user, pipeline) and not project.is_archived
     candidates = list(

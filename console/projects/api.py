@@ -33,6 +33,7 @@ from console.projects.services import (
     remove_member,
     update_project,
 )
+from workflows.actors import Actor
 
 NODE_NAME = OpenApiParameter(
     "node_name", str, OpenApiParameter.PATH, description="Name of the member node."
@@ -67,7 +68,7 @@ class ProjectListCreate(generics.ListCreateAPIView):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = create_project(request, **serializer.validated_data)
+        project = create_project(Actor.from_request(request), **serializer.validated_data)
         response = _detail(request, project)
         response.status_code = status.HTTP_201_CREATED
         return response
@@ -79,7 +80,7 @@ class ProjectDetail(APIView):
         responses={200: ProjectDetailSerializer, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return _detail(request, get_project_for_user(request, pk))
+        return _detail(request, get_project_for_user(Actor.from_request(request), pk))
 
     @extend_schema(
         summary="Rename, describe, archive or un-archive a project (owner node)",
@@ -87,11 +88,12 @@ class ProjectDetail(APIView):
         responses={200: ProjectDetailSerializer, **errors(400, 403, 404, 409)},
     )
     def patch(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
-        ensure_owner(request, project)  # refuse before judging the body
+        actor = Actor.from_request(request)
+        project = get_project_for_user(actor, pk)
+        ensure_owner(actor, project)  # refuse before judging the body
         serializer = ProjectUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        update_project(request, project, **serializer.validated_data)
+        update_project(actor, project, **serializer.validated_data)
         return _detail(request, project)
 
 
@@ -101,7 +103,7 @@ class ProjectMembers(APIView):
         responses={200: ProjectMemberSerializer(many=True), **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
+        project = get_project_for_user(Actor.from_request(request), pk)
         memberships = project.memberships.select_related("node", "project")
         return Response(ProjectMemberSerializer(memberships, many=True).data)
 
@@ -111,16 +113,17 @@ class ProjectMembers(APIView):
         responses={201: ProjectMemberSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        project = get_project_for_user(request, pk)
-        ensure_owner(request, project)  # a member who may not add nodes learns nothing more
+        actor = Actor.from_request(request)
+        project = get_project_for_user(actor, pk)
+        ensure_owner(actor, project)  # a member who may not add nodes learns nothing more
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = add_member(request, project, serializer.validated_data["node"])
+        membership = add_member(actor, project, serializer.validated_data["node"])
         return Response(ProjectMemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 def _membership(request: Request, pk: int, node_name: str) -> ProjectMember:
-    project = get_project_for_user(request, pk)
+    project = get_project_for_user(Actor.from_request(request), pk)
     memberships = project.memberships.select_related("node", "project")
     membership = memberships.filter(node__name=node_name).first()
     if membership is None:
@@ -144,5 +147,5 @@ class ProjectMemberDetail(APIView):
     )
     def delete(self, request: Request, pk: int, node_name: str) -> Response:
         membership = _membership(request, pk, node_name)
-        remove_member(request, membership.project, membership.node)
+        remove_member(Actor.from_request(request), membership.project, membership.node)
         return Response(status=status.HTTP_204_NO_CONTENT)

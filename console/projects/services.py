@@ -1,6 +1,6 @@
 """Project use cases shared by the pages and the REST API.
 
-Each function takes the acting request first (for the audit log), checks what the actor may do,
+Each function takes the actor first (`workflows.actors.Actor`), checks what it may do,
 and raises `django.core.exceptions.ValidationError` with a message naming the problem, or
 `PermissionDenied` when a user who can see the project is not allowed to change it. Finding the
 project (404 for outsiders) is the job of `console.projects.access`.
@@ -21,6 +21,7 @@ from console.audit.log import Action, record
 from console.nodes.models import Node
 from console.projects.models import Project, ProjectMember
 from workflows import revocation
+from workflows.actors import Actor
 
 ARCHIVED_CODE = "project_archived"
 EDITABLE_FIELDS = ("name", "description", "status")
@@ -42,11 +43,10 @@ def ensure_active(project: Project) -> None:
         )
 
 
-def ensure_owner(request, project: Project) -> None:
+def ensure_owner(actor: Actor, project: Project) -> None:
     """Only users of the owner node (or platform admins) manage a project; never viewers."""
-    user = request.user
-    ensure_may_change(user, "manage projects")
-    if user.is_superuser or (user.node_id is not None and user.node_id == project.owner_node_id):
+    ensure_may_change(actor, "manage projects")
+    if actor.is_superuser or (actor.node_id is not None and actor.node_id == project.owner_node_id):
         return
     raise PermissionDenied(
         _("Only the owner node '%(owner_node)s' manages this project.")
@@ -67,10 +67,10 @@ def _clean_name(name) -> str:
     return name
 
 
-def create_project(request, name: str, description: str = "") -> Project:
+def create_project(actor: Actor, name: str, description: str = "") -> Project:
     """Create a project owned by the user's node, which becomes its first member."""
-    user = request.user
-    ensure_may_change(user, "create projects")
+    user = actor.require_user("create projects")
+    ensure_may_change(actor, "create projects")
     if user.node_id is None:
         raise ValidationError(
             _("Only users who belong to a node can create projects: a project is owned by a node."),
@@ -85,16 +85,16 @@ def create_project(request, name: str, description: str = "") -> Project:
             created_by=user,
         )
         ProjectMember.objects.create(project=project, node=user.node, added_by=user)
-        record(request, Action.PROJECT_CREATE, target=project, node=user.node)
+        record(actor, Action.PROJECT_CREATE, target=project, node=user.node)
     return project
 
 
-def update_project(request, project: Project, **fields) -> Project:
+def update_project(actor: Actor, project: Project, **fields) -> Project:
     """Change name, description and/or status ("active" / "archived") of a project.
 
     An archived project accepts only `status="active"` (un-archiving), alone.
     """
-    ensure_owner(request, project)
+    ensure_owner(actor, project)
     unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(
@@ -116,14 +116,14 @@ def update_project(request, project: Project, **fields) -> Project:
         if changes:
             project.save(update_fields=changes)
             record(
-                request,
+                actor,
                 Action.PROJECT_UPDATE,
                 target=project,
                 node=project.owner_node,
                 fields=changes,
             )
     if status is not None:
-        set_archived(request, project, status == Project.Status.ARCHIVED)
+        set_archived(actor, project, status == Project.Status.ARCHIVED)
     return project
 
 
@@ -142,15 +142,15 @@ def _apply_fields(project: Project, fields: dict) -> list[str]:
     return changes
 
 
-def set_archived(request, project: Project, archived: bool) -> Project:
+def set_archived(actor: Actor, project: Project, archived: bool) -> Project:
     """Archive (read-only from now on) or un-archive a project; a no-op if already so."""
-    ensure_owner(request, project)
+    ensure_owner(actor, project)
     status = Project.Status.ARCHIVED if archived else Project.Status.ACTIVE
     if project.status == status:
         return project
     project.status = status
     project.save(update_fields=["status"])
-    record(request, Action.PROJECT_UPDATE, target=project, node=project.owner_node, status=status)
+    record(actor, Action.PROJECT_UPDATE, target=project, node=project.owner_node, status=status)
     return project
 
 
@@ -163,9 +163,9 @@ def _resolve_node(node: Node | str) -> Node:
     return found
 
 
-def add_member(request, project: Project, node: Node | str) -> ProjectMember:
+def add_member(actor: Actor, project: Project, node: Node | str) -> ProjectMember:
     """Add a node (a Node or its name) to the project's members."""
-    ensure_owner(request, project)
+    ensure_owner(actor, project)
     ensure_active(project)
     node = _resolve_node(node)
     if node.status == Node.Status.DISABLED:
@@ -181,18 +181,16 @@ def add_member(request, project: Project, node: Node | str) -> ProjectMember:
             "already_member",
         )
     with transaction.atomic():
-        member = ProjectMember.objects.create(project=project, node=node, added_by=request.user)
-        record(
-            request, Action.MEMBER_ADD, target=project, node=project.owner_node, member=node.name
-        )
+        member = ProjectMember.objects.create(project=project, node=node, added_by=actor.user)
+        record(actor, Action.MEMBER_ADD, target=project, node=project.owner_node, member=node.name)
     return member
 
 
-def remove_member(request, project: Project, node: Node | str) -> None:
+def remove_member(actor: Actor, project: Project, node: Node | str) -> None:
     """Remove a member node and revoke every authorisation of its datasets to the project."""
     from console.datasets.models import Authorization
 
-    ensure_owner(request, project)
+    ensure_owner(actor, project)
     ensure_active(project)
     node = _resolve_node(node)
     if node.pk == project.owner_node_id:
@@ -215,10 +213,10 @@ def remove_member(request, project: Project, node: Node | str) -> None:
         ).select_related("dataset")
         for authorization in active:
             authorization.revoked_at = timezone.now()
-            authorization.revoked_by = request.user
+            authorization.revoked_by = actor.user
             authorization.save(update_fields=["revoked_at", "revoked_by"])
             record(
-                request,
+                actor,
                 Action.REVOKE,
                 target=authorization,
                 node=node,
@@ -226,7 +224,7 @@ def remove_member(request, project: Project, node: Node | str) -> None:
             )
         membership.delete()
         record(
-            request, Action.MEMBER_REMOVE, target=project, node=project.owner_node, member=node.name
+            actor, Action.MEMBER_REMOVE, target=project, node=project.owner_node, member=node.name
         )
         # Running runs stop, and the removed node's open run pages are closed (after commit).
         revocation.project_membership_changed(

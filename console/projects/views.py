@@ -17,6 +17,7 @@ from console.projects import services
 from console.projects.access import get_project_for_owner, get_project_for_user, projects_visible_to
 from console.projects.forms import AddMemberForm, ProjectForm
 from console.projects.models import Project
+from workflows.actors import Actor
 
 
 @login_required
@@ -34,7 +35,7 @@ def create(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            project = services.create_project(request, **form.cleaned_data)
+            project = services.create_project(Actor.from_request(request), **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -53,7 +54,7 @@ def _authorizations(project: Project) -> list[dict]:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_user(request, pk)
+    project = get_project_for_user(Actor.from_request(request), pk)
     is_owner = request.user.node_id == project.owner_node_id
     can_manage = is_owner and not project.is_archived and not request.user.is_read_only
     context = {
@@ -73,7 +74,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Rename or re-describe a project (owner only; archived projects are read-only)."""
-    project = get_project_for_owner(request, pk)
+    project = get_project_for_owner(Actor.from_request(request), pk)
     if project.is_archived:
         messages.error(request, _("The project is archived and read-only; unarchive it first."))
         return redirect("projects:detail", pk=project.pk)
@@ -81,7 +82,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ProjectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_project(request, project, **form.cleaned_data)
+            services.update_project(Actor.from_request(request), project, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -93,13 +94,13 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def add_member(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
+    project = get_project_for_owner(Actor.from_request(request), pk)
     form = AddMemberForm(project, request.POST)
     if not form.is_valid():
         messages.error(request, error_text(ValidationError(form.errors["node"])))
         return redirect("projects:detail", pk=project.pk)
     try:
-        services.add_member(request, project, form.cleaned_data["node"])
+        services.add_member(Actor.from_request(request), project, form.cleaned_data["node"])
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
@@ -112,10 +113,10 @@ def add_member(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove_member(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
+    project = get_project_for_owner(Actor.from_request(request), pk)
     node = get_object_or_404(Node, pk=node_id, memberships__project=project)
     try:
-        services.remove_member(request, project, node)
+        services.remove_member(Actor.from_request(request), project, node)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
@@ -128,10 +129,10 @@ def remove_member(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def archive(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_project_for_owner(request, pk)
+    project = get_project_for_owner(Actor.from_request(request), pk)
     archived = request.POST.get("archived") == "1"
     try:
-        services.set_archived(request, project, archived)
+        services.set_archived(Actor.from_request(request), project, archived)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:

@@ -3,8 +3,9 @@
 Mixed into `core.comm.network.Transport`. The first message of a stream is the peer's hello;
 `_check_hello` refuses another link version, another set of parties, a certificate that is not
 the claimed party's, or a peer that restarted (another session token). A new stream from a peer
-supersedes the previous one (a reconnection). A stream that breaks without a goodbye fails the
-peer only if no new stream arrives within `reconnect_grace` seconds.
+supersedes the previous one (a reconnection), unless it comes from an older dial than the
+current stream (the hello of an attempt the peer abandoned, arriving late). A stream that breaks
+without a goodbye fails the peer only if no new stream arrives within `reconnect_grace` seconds.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ class IncomingStreams:
                 self._startup_failed.set()
             yield control(WELCOME, {"ok": False, "error": problem})
             return
-        generation, next_seq = peer.new_inbound()
+        dial = self._hello_dial(hello)
+        opened = peer.new_inbound(dial) if dial is not None else None
+        if opened is None:  # not the peer's failure: its current stream goes on
+            yield control(WELCOME, {"ok": False, "error": f"stale or malformed dial {dial!r}"})
+            return
+        generation, next_seq = opened
         yield control(WELCOME, {"ok": True, "v": self.wire_version, "next": next_seq})
         peer.greeted.set()
         yield from self._pump(peer, requests, generation)
@@ -73,6 +79,12 @@ class IncomingStreams:
                 return peer, f"wrong certificate: {problem}"
         return peer, self._check_session(peer, hello.get("session"))
 
+    @staticmethod
+    def _hello_dial(message: bytes) -> int | None:
+        """The hello's dial number (counting the sender's attempts to reach us), if valid."""
+        dial = parse_control(message).get("dial")
+        return dial if isinstance(dial, int) and not isinstance(dial, bool) and dial >= 0 else None
+
     def _check_session(self, peer: Peer, session: Any) -> str | None:
         with peer.cond:
             if peer.session is None:
@@ -90,11 +102,11 @@ class IncomingStreams:
                     return  # superseded by a reconnection
                 kind = message[:1]
                 if kind == DATA:
-                    done = peer.accept_chunk(message, generation, self.max_frame_bytes)
+                    done = peer.deliver_chunk(message, generation, self.max_frame_bytes)
                     if done is None:
                         continue
-                    seq, channel, obj, size = done
-                    peer.put(channel, obj, size)
+                    peer.wait_for_room()
+                    seq, size = done
                     since_bytes, since_frames = since_bytes + size, since_frames + 1
                     if since_bytes >= ACK_BYTES or since_frames >= ACK_FRAMES:
                         yield control(ACK, {"seq": seq})

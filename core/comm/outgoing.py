@@ -5,6 +5,11 @@ stream to a peer carries its frames to that peer; the peer's replies carry the w
 next sequence number it expects) and acknowledgements. When a stream breaks without a goodbye,
 `_reconnect` dials again for up to `reconnect_grace` seconds and the new stream resends every
 unacknowledged frame from the sequence number the peer expects (`core.comm.peer`).
+
+A dial that gets no welcome in time is abandoned, and stays abandoned even if its welcome comes
+after all (deciding that and resuming are one step under the dial's lock): two live streams to
+one peer would each resume, and frames could go to the one the peer no longer reads. Hellos carry
+the dial's number, so the peer also ignores an abandoned dial whose hello arrives late.
 """
 
 from __future__ import annotations
@@ -93,9 +98,10 @@ class OutgoingStreams:
                 "to": peer.name,
                 "parties": self.parties,
                 "session": self.session,
+                "dial": next(peer.dials),
             },
         )
-        state: dict = {}
+        state: dict = {"lock": threading.Lock()}
         welcomed = threading.Event()
         call = channel.stream_stream(f"/{SERVICE}/{METHOD}")(
             self._stream(peer, hello, state, welcomed)
@@ -105,9 +111,13 @@ class OutgoingStreams:
         )
         reader.start()
         if not welcomed.wait(timeout=max(0.1, deadline - time.monotonic())):
-            state.setdefault("error", "no answer to the hello")
-            welcomed.set()
-            call.cancel()
+            with state["lock"]:
+                if "gen" not in state:  # else the welcome came just now: the stream is live
+                    state["abandoned"] = True
+                    state.setdefault("error", "no answer to the hello")
+            if state.get("abandoned"):
+                welcomed.set()
+                call.cancel()
         if "gen" not in state:
             channel.close()
             return state.get("refused", False), state.get("error", "no welcome")
@@ -122,8 +132,9 @@ class OutgoingStreams:
         generation = state.get("gen")
         if generation is None:
             return
-        for frame in state["resend"]:
-            peer.sent_again(frame)
+        for frame in state["resend"]:  # kept in `unacked` until acknowledged
+            if not peer.is_current(generation):
+                return
             yield from frame_messages(frame.seq, frame.parts, frame.total, frame.channel)
         while (item := peer.take(generation)) is not None:
             if isinstance(item, Frame):
@@ -139,7 +150,15 @@ class OutgoingStreams:
             if not body.get("ok") or not isinstance(next_seq, int) or next_seq < 0:
                 state.update(refused=True, error=str(body.get("error", "malformed welcome")))
                 return
-            state["gen"], state["resend"] = peer.resume(next_seq)
+            with state["lock"]:
+                if state.get("abandoned"):
+                    return
+                try:
+                    state["gen"], state["resend"] = peer.resume(next_seq, self.party)
+                except LinkError as exc:
+                    peer.fail(f"cannot resume the link to {peer.name!r}: {exc}")
+                    state.update(refused=True, error=str(exc))
+                    return
             welcomed.set()
             for reply in call:
                 if reply[:1] == ACK:

@@ -1,14 +1,20 @@
 """One peer of a network `Transport`: what it sent us and what we send it.
 
-Inbound: chunks are reassembled into frames (sequence numbers must follow each other), each
-decoded frame waits in the inbox of its channel until a link receives it; while more than
-`RECV_BUFFER_BYTES` wait unread, the stream is not read further (HTTP/2 then stops the sender).
-A peer's failure (`fail`) wakes every receiver; queued messages are still delivered first.
+Inbound: chunks are reassembled into frames (sequence numbers must follow each other); a frame
+is counted (`seq_in`) and put in the inbox of its channel in one step under `_in_lock`, the
+lock that also numbers a new stream's welcome (`new_inbound`), so a frame completed by a stream
+that is being superseded is either delivered before the welcome names the next number or
+ignored (and resent). While more than `RECV_BUFFER_BYTES` wait unread, the stream is not read
+further (HTTP/2 then stops the sender). A peer's failure (`fail`) wakes every receiver; queued
+messages are still delivered first.
 
 Outbound: `offer` queues a frame (at most `MAX_PENDING_FRAMES`, so a fast sender blocks), the
 current stream `take`s frames in order and keeps each in `unacked` until the peer acknowledges
 it. When a stream breaks, the next stream (`resume`) resends every frame from the sequence
-number the peer says it expects, so a reconnection loses and duplicates nothing.
+number the peer says it expects. Resent frames stay in `unacked` until acknowledged, so a
+stream that breaks again while resending loses nothing either; a peer expecting a frame that is
+no longer kept, or one never sent, fails the link loudly. A reconnection therefore loses,
+repeats and reorders nothing.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ class Peer:
         self.session: str | None = None
         self.seq_in = 0
         self.in_generation = 0
-        self.lost_at: float | None = None
+        self.last_dial = -1
         self._partial: tuple[int, bytearray, int, str] | None = None
         self._in_lock = threading.Lock()
         # outbound
@@ -63,6 +69,8 @@ class Peer:
         self.generation = 0
         self.closing = False
         self.seq_out = itertools.count()
+        self.taken = 0  # sequence number of the next frame a stream takes
+        self.dials = itertools.count()
         self.channels: list = []
         self.readers: list[threading.Thread] = []
 
@@ -76,15 +84,26 @@ class Peer:
             self.out_cond.notify_all()
         self.greeted.set()  # wakes a start-up still waiting for this peer's hello
 
-    def new_inbound(self) -> tuple[int, int]:
-        """A new stream from the peer replaces the previous one: (its generation, next seq)."""
+    def new_inbound(self, dial: int) -> tuple[int, int] | None:
+        """A new stream from the peer replaces the previous one: (its generation, next seq).
+
+        None for a stream of an older dial than the current one's (an attempt the peer gave up
+        on, whose hello arrived late): it must not supersede the stream the peer now uses.
+        """
         with self._in_lock:
+            if dial <= self.last_dial:
+                return None
+            self.last_dial = dial
             self.in_generation += 1
-            self._partial, self.lost_at = None, None
+            self._partial = None
             return self.in_generation, self.seq_in
 
-    def accept_chunk(self, message: bytes, generation: int, max_bytes: int):
-        """Add one chunk; (seq, channel, message, size) once its frame is complete, else None."""
+    def deliver_chunk(self, message: bytes, generation: int, max_bytes: int):
+        """Add one chunk; once its frame is complete, put it in its inbox: (seq, size), else None.
+
+        Counting the frame and queueing it are one step under `_in_lock` (see the module
+        docstring); `wait_for_room` then applies flow control outside it.
+        """
         seq, total, offset, channel, body = parse_chunk(message)
         with self._in_lock:
             if generation != self.in_generation:
@@ -95,8 +114,7 @@ class Peer:
                 if total > max_bytes:
                     raise LinkError(f"frame of {total} bytes exceeds the limit {max_bytes}")
                 if len(body) == total:  # a frame in one chunk: decoded in place, no copy
-                    self.seq_in += 1
-                    return seq, channel, frames.decode(body, max_bytes), total
+                    return self._deliver(seq, channel, frames.decode(body, max_bytes), total)
                 self._partial = (seq, bytearray(total), 0, channel)
             pseq, buffer, filled, pchannel = self._partial
             if (seq, offset, channel) != (pseq, filled, pchannel) or filled + len(body) > total:
@@ -106,14 +124,21 @@ class Peer:
             if filled < len(buffer):
                 self._partial = (pseq, buffer, filled, pchannel)
                 return None
-            self._partial, self.seq_in = None, self.seq_in + 1
-        return seq, channel, frames.decode(buffer, max_bytes), len(buffer)
+            self._partial = None
+            return self._deliver(seq, channel, frames.decode(buffer, max_bytes), total)
 
-    def put(self, channel: str, obj: Any, size: int) -> None:
+    def _deliver(self, seq: int, channel: str, obj: Any, size: int) -> tuple[int, int]:
+        """Count frame `seq` as received and queue it (caller holds `_in_lock`)."""
+        self.seq_in = seq + 1
         with self.cond:
             self.inbox.setdefault(channel, deque()).append((obj, size))
             self.queued += size
             self.cond.notify_all()
+        return seq, size
+
+    def wait_for_room(self) -> None:
+        """Block the stream's reader while more than `RECV_BUFFER_BYTES` wait unread."""
+        with self.cond:
             while self.queued > RECV_BUFFER_BYTES and self.error is None:
                 self.cond.wait(timeout=1.0)
 
@@ -174,27 +199,43 @@ class Peer:
                     item = self.pending.popleft()
                     if isinstance(item, Frame):
                         self.unacked.append(item)
+                        self.taken = item.seq + 1
                     self.out_cond.notify_all()
                     return item
                 self.out_cond.wait(timeout=0.5)
+
+    def is_current(self, generation: int) -> bool:
+        return generation == self.generation
 
     def ack(self, seq: int) -> None:
         with self.out_cond:
             while self.unacked and self.unacked[0].seq <= seq:
                 self.unacked.popleft()
 
-    def resume(self, next_seq: int) -> tuple[int, list[Frame]]:
-        """Start a new outgoing stream: (its generation, frames to resend from `next_seq`)."""
-        with self.out_cond:
-            self.generation += 1
-            resend = [frame for frame in self.unacked if frame.seq >= next_seq]
-            self.unacked.clear()
-            self.out_cond.notify_all()
-            return self.generation, resend
+    def resume(self, next_seq: int, me: str) -> tuple[int, list[Frame]]:
+        """Start a new outgoing stream: (its generation, frames to resend from `next_seq`).
 
-    def sent_again(self, frame: Frame) -> None:
+        The frames before `next_seq` arrived and are dropped; the others stay in `unacked`
+        until acknowledged. LinkError if the peer expects a frame that is no longer kept or
+        was never sent (which would lose or invent messages).
+        """
         with self.out_cond:
-            self.unacked.append(frame)
+            kept_from = self.unacked[0].seq if self.unacked else self.taken
+            if next_seq < kept_from:
+                raise LinkError(
+                    f"{self.name!r} expects frame {next_seq} but {me!r} holds frames from "
+                    f"{kept_from} on (it acknowledged the earlier ones)"
+                )
+            if next_seq > self.taken:
+                raise LinkError(
+                    f"{self.name!r} expects frame {next_seq} but {me!r} sent frames up to "
+                    f"{self.taken - 1}"
+                )
+            while self.unacked and self.unacked[0].seq < next_seq:
+                self.unacked.popleft()
+            self.generation += 1
+            self.out_cond.notify_all()
+            return self.generation, list(self.unacked)
 
     def close_outbound(self, discard: bool = False) -> None:
         """End the outgoing stream once `pending` is sent (at once with `discard`)."""

@@ -20,11 +20,13 @@ class RuntimeConfig:
     `protocol`: REF2K (plaintext oracle, NOT secure), SEMI2K (n >= 2 parties, trusted dealer,
     semi-honest) or ABY3 (exactly 3 parties, honest majority). `field`: FM64 (ring Z_2^64).
     `fxp_fraction_bits`: fixed-point fraction bits (18 by default, like SPU on FM64).
-    `trunc_mode`: SEMI2K's truncation after fixed-point products. "local" (SecureML's local
-    truncation: no communication, fails with probability |x| / 2^64 per element; 2 parties
-    only, SPU's SEMI2K default), "exact" (dealer-assisted, exact to one unit for |x| < 2^62,
-    one opened ring word per element) or "auto" (the default: "local" for 2 parties, "exact"
-    for more). Other protocols have a single truncation and accept only "auto".
+    `trunc_mode`: SEMI2K's truncation after fixed-point products. "exact" (dealer-assisted,
+    exact to one unit for |x| < 2^62, one opened ring word per element), "local" (SecureML's
+    local truncation: no communication, but each element is off by 2^(64 - f) units with
+    probability |x| / 2^64, about 2^-28 for a product of two values near 1 with f = 18: one
+    silently wrong element per ~2^28 truncations; 2 parties only; SPU's 2-party SEMI2K
+    default, an explicit opt-in here) or "auto" (the default: "exact", so a green result is
+    never silently wrong). Other protocols have a single truncation and accept only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,
@@ -85,8 +87,10 @@ class RuntimeConfig:
 
     def semi2k_trunc_mode(self, world_size: int) -> str:
         """The SEMI2K truncation ("local" or "exact") that `trunc_mode` selects for `world_size`."""
+        # "auto" is never "local": at ~2^-28 per element, a pipeline truncating millions of
+        # elements would return a silently wrong one every few runs (see semi2k.py).
         if self.trunc_mode == "auto":
-            return "local" if world_size == 2 else "exact"
+            return "exact"
         return self.trunc_mode
 
     @classmethod

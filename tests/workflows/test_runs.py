@@ -15,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from tests.workflows.conftest import credit_frame
 from tests.workflows.runs import new_run, run_now, statuses
 from workflows import services
+from workflows.actors import Actor
 from workflows.models import Artifact, Run, Status
 from workflows.recovery import INTERRUPTED_MESSAGE, recover_interrupted_runs
 
@@ -136,11 +137,9 @@ def test_a_revoked_dataset_stops_a_run_that_was_already_asked_for(credit_pipelin
     assert "not authorised" in run.message
 
 
-def test_cancelling_a_pending_run_cancels_its_nodes(credit_pipeline, rf, alice_user):
+def test_cancelling_a_pending_run_cancels_its_nodes(credit_pipeline, alice_user):
     run = new_run(credit_pipeline)
-    request = rf.post("/")
-    request.user = alice_user
-    services.cancel_run(request, run)
+    services.cancel_run(Actor.for_user(alice_user), run)
     run.refresh_from_db()
     assert run.status == Status.CANCELLED
     assert set(statuses(run).values()) == {Status.CANCELLED}

@@ -9,12 +9,11 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from workflows.actors import Actor
 from workflows.api.disclosure import ApprovalSerializer, DecisionSerializer
 from workflows.disclosure import consent
 from workflows.models import Approval
@@ -27,16 +26,6 @@ ERRORS = {
     404: OpenApiResponse(description="Unknown, or not visible to you"),
     409: OpenApiResponse(description="The approval already has this decision"),
 }
-
-
-class NotApprover(APIException):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = "not_approver"
-
-
-class AlreadyDecided(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "already_decided"
 
 
 def approvals_for(user):
@@ -56,8 +45,8 @@ def to_decide(user):
     return pending if consent.may_decide(user, user.node_id) else pending.none()
 
 
-def get_approval(request, pk) -> Approval:
-    approval = approvals_for(request.user).filter(pk=pk).first() if str(pk).isdigit() else None
+def get_approval(actor: Actor, pk) -> Approval:
+    approval = approvals_for(actor).filter(pk=pk).first() if str(pk).isdigit() else None
     if approval is None:
         raise Http404(_("No such approval."))
     return approval
@@ -91,7 +80,7 @@ class ApprovalDetail(APIView):
         responses={200: ApprovalSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        approval = get_approval(request, pk)
+        approval = get_approval(Actor.from_request(request), pk)
         return Response(ApprovalSerializer(approval, context={"request": request}).data)
 
     @extend_schema(
@@ -100,17 +89,10 @@ class ApprovalDetail(APIView):
         responses={200: ApprovalSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        approval = get_approval(request, pk)
+        actor = Actor.from_request(request)
+        approval = get_approval(actor, pk)
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if not consent.may_decide(request.user, approval.party_node_id):
-            raise NotApprover(
-                f"only node admins of {approval.party} (or its users with the approver right) "
-                "decide on disclosures of its data"
-            )
-        try:
-            consent.decide(request, approval, data["decision"] == "approve", data["comment"])
-        except consent.DecisionError as error:
-            raise AlreadyDecided(str(error)) from error
+        consent.decide(actor, approval, data["decision"] == "approve", data["comment"])
         return Response(ApprovalSerializer(approval, context={"request": request}).data)

@@ -4,7 +4,8 @@ Who may do what: members of a pipeline's project read, validate and run it (outs
 as if it did not exist); only its creator and editors change, rename or delete (archive) it
 (`workflows.ownership`: 403 `not_editor` for others); changes to an archived project's
 pipelines answer 409. An artifact is visible and downloadable only to users of the node that
-holds it. Messages of failed nodes are shown per party (`workflows.redaction`).
+holds it. Messages of failed nodes are shown per party (`workflows.redaction`). The checks
+are the services' (`workflows.services`), made for the request's actor.
 Errors are raised, never answered here: the console's API exception handler turns them
 into `{"detail", "code"}` (with `problems` or `approvals` where they apply).
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,12 +21,13 @@ from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workflows import ownership, services, state
+from workflows.actors import Actor
 from workflows.api.disclosure import (
     LedgerEntrySerializer,
     PipelineDetailSerializer,
@@ -45,7 +46,7 @@ from workflows.api.serializers import (
 )
 from workflows.changes import graph_changes
 from workflows.components import registry
-from workflows.downloads import UnencodableCSV, csv_encoding, file_download, table_download
+from workflows.downloads import csv_encoding, file_download, table_download
 from workflows.models import Artifact, Pipeline
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
@@ -64,12 +65,6 @@ ERRORS = {
     404: OpenApiResponse(description="Unknown, or not visible to you"),
     409: OpenApiResponse(description="The project is archived (read-only)"),
 }
-
-
-def _editable(request: Request, pipeline: Pipeline, action: str) -> None:
-    """The project is active and the user may change this pipeline (else 409 / 403)."""
-    services.writable_project(request, pipeline.project_id)
-    ownership.ensure_editor(request.user, pipeline, action)
 
 
 class ComponentCatalogue(APIView):
@@ -97,7 +92,7 @@ class PipelineTemplates(APIView):
         project = request.query_params.get("project")
         if project not in (None, ""):
             # 404 for other nodes' projects and for anything not an id, 409 when archived.
-            services.writable_project(request, project)
+            services.writable_project(Actor.from_request(request), project)
             for template in templates:
                 template["notes"] = services.template_notes(int(project), template["key"])
         return Response({"templates": templates})
@@ -120,10 +115,11 @@ class PipelineListCreate(APIView):
         responses={201: PipelineSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
+        actor = Actor.from_request(request)
         serializer = PipelineCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.writable_project(request, data["project"])
+        services.writable_project(actor, data["project"])
         if data.get("template"):
             graph = services.template_graph(data["project"], data["template"])
         else:
@@ -135,7 +131,7 @@ class PipelineListCreate(APIView):
             graph=graph.to_dict(),
             created_by=request.user,
         )
-        services.audit_pipeline(request, pipeline, "pipeline_create", nodes=len(graph.nodes))
+        services.audit_pipeline(actor, pipeline, "pipeline_create", nodes=len(graph.nodes))
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -150,7 +146,7 @@ class PipelineDetail(APIView):
         responses={200: PipelineDetailSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
+        pipeline = services.get_pipeline(Actor.from_request(request), pk)
         plan = services.validate_pipeline(pipeline).plan
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data
@@ -163,8 +159,9 @@ class PipelineDetail(APIView):
         responses={200: PipelineSerializer, **ERRORS},
     )
     def patch(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
-        _editable(request, pipeline, "change")
+        actor = Actor.from_request(request)
+        pipeline = services.get_pipeline(actor, pk)
+        services.ensure_editable(actor, pipeline, "change")
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -183,7 +180,7 @@ class PipelineDetail(APIView):
             setattr(pipeline, name, value)
         pipeline.save()
         if changes:
-            services.audit_pipeline(request, pipeline, "pipeline_update", changes=changes)
+            services.audit_pipeline(actor, pipeline, "pipeline_update", changes=changes)
         return Response(PipelineSerializer(pipeline, context={"request": request}).data)
 
     @extend_schema(
@@ -191,8 +188,9 @@ class PipelineDetail(APIView):
         responses={204: None, **ERRORS, 403: OpenApiResponse(description="Not an editor")},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
-        _editable(request, pipeline, "delete")
+        actor = Actor.from_request(request)
+        pipeline = services.get_pipeline(actor, pk)
+        services.ensure_editable(actor, pipeline, "delete")
         pipeline.archived_at = timezone.now()
         pipeline.save(update_fields=["archived_at"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -201,7 +199,8 @@ class PipelineDetail(APIView):
 class PipelineEditors(APIView):
     @extend_schema(summary="Who may change a pipeline", responses={200: OBJECT, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_editors_body(request, services.get_pipeline(request, pk)))
+        pipeline = services.get_pipeline(Actor.from_request(request), pk)
+        return Response(_editors_body(request, pipeline))
 
     @extend_schema(
         summary="Choose a pipeline's editors (its creator or the project's owner node)",
@@ -209,20 +208,12 @@ class PipelineEditors(APIView):
         responses={200: OBJECT, **ERRORS, 403: OpenApiResponse(description="Not allowed")},
     )
     def put(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
-        services.writable_project(request, pipeline.project_id)
-        ownership.ensure_may_choose_editors(request.user, pipeline)
+        actor = Actor.from_request(request)
+        pipeline = services.get_pipeline(actor, pk)
+        services.ensure_chooses_editors(actor, pipeline)  # refuse before judging the body
         serializer = PipelineEditorsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        names = list(dict.fromkeys(serializer.validated_data["editors"]))
-        users = list(get_user_model().objects.filter(username__in=names))
-        unknown = sorted(set(names) - {user.get_username() for user in users})
-        if unknown:
-            raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"})
-        try:
-            ownership.set_editors(pipeline, users)
-        except ValueError as error:
-            raise ValidationError({"editors": str(error)}) from error
+        services.choose_editors(actor, pipeline, serializer.validated_data["editors"])
         return Response(_editors_body(request, pipeline))
 
 
@@ -240,7 +231,7 @@ class PipelineExport(APIView):
         summary="Export a pipeline as a JSON document", responses={200: OBJECT, **ERRORS}
     )
     def get(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
+        pipeline = services.get_pipeline(Actor.from_request(request), pk)
         response = Response(services.export_document(pipeline))
         response["Content-Disposition"] = f'attachment; filename="pipeline-{pipeline.pk}.json"'
         return response
@@ -253,14 +244,15 @@ class PipelineImport(APIView):
         responses={201: PipelineSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
+        actor = Actor.from_request(request)
         serializer = PipelineImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.writable_project(request, serializer.validated_data["project"])
+        services.writable_project(actor, serializer.validated_data["project"])
         fields = services.read_document(serializer.validated_data["document"])
         pipeline = Pipeline.objects.create(
             project_id=serializer.validated_data["project"], created_by=request.user, **fields
         )
-        services.audit_pipeline(request, pipeline, "pipeline_create", imported=True)
+        services.audit_pipeline(actor, pipeline, "pipeline_create", imported=True)
         return Response(
             PipelineSerializer(pipeline, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -276,7 +268,7 @@ class PipelineValidate(APIView):
         responses={200: ValidationResultSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
+        pipeline = services.get_pipeline(Actor.from_request(request), pk)
         checked = services.validate_pipeline(pipeline)
         outputs = {
             node: {port: info.to_dict() for port, info in infos.items()}
@@ -297,7 +289,7 @@ class PipelineRuns(APIView):
         responses={200: OBJECTS, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
+        pipeline = services.get_pipeline(Actor.from_request(request), pk)
         runs = pipeline.runs.select_related("created_by").prefetch_related("nodes__artifacts")
         runs = runs[:100]
         viewer = viewer_party(request.user)
@@ -309,11 +301,12 @@ class PipelineRuns(APIView):
         responses={201: OBJECT, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        pipeline = services.get_pipeline(request, pk)
+        actor = Actor.from_request(request)
+        pipeline = services.get_pipeline(actor, pk)
         serializer = RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        run = services.start_run(request, pipeline, data["scope"], data["node"], data["reuse"])
+        run = services.start_run(actor, pipeline, data["scope"], data["node"], data["reuse"])
         return Response(_run_body(request, run), status=status.HTTP_201_CREATED)
 
 
@@ -342,7 +335,7 @@ class RunLedger(APIView):
         responses={200: LedgerEntrySerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        run = services.get_run(request, pk)
+        run = services.get_run(Actor.from_request(request), pk)
         return Response(LedgerEntrySerializer(run.ledger.all(), many=True).data)
 
 
@@ -394,7 +387,7 @@ class RunDetail(APIView):
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_run_body(request, services.get_run(request, pk)))
+        return Response(_run_body(request, services.get_run(Actor.from_request(request), pk)))
 
 
 class RunNodeResult(APIView):
@@ -407,7 +400,7 @@ class RunNodeResult(APIView):
         responses={200: OBJECT, **ERRORS},
     )
     def get(self, request: Request, pk: int, node: str) -> Response:
-        run = services.get_run(request, pk)
+        run = services.get_run(Actor.from_request(request), pk)
         result = node_result(run, node, request.user.node_id)
         if result is None:
             raise Http404(_("No such node in this run."))
@@ -423,9 +416,9 @@ class RunCancel(APIView):
         responses={200: OBJECT, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        run = services.get_run(request, pk)
-        services.writable_project(request, run.pipeline.project_id)
-        return Response(_run_body(request, services.cancel_run(request, run)))
+        actor = Actor.from_request(request)
+        run = services.get_run(actor, pk)
+        return Response(_run_body(request, services.cancel_run(actor, run)))
 
 
 class RunReport(APIView):
@@ -434,9 +427,10 @@ class RunReport(APIView):
         responses={(200, "text/html"): OpenApiTypes.BINARY, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        run = services.get_run(request, pk)
-        html = render_run_report(run, request.user.node_id)
-        console_port().audit(request, "download", run, None, what="run report")
+        actor = Actor.from_request(request)
+        run = services.get_run(actor, pk)
+        html = render_run_report(run, actor.node_id)
+        console_port().audit(actor, "download", run, None, what="run report")
         response = HttpResponse(html, content_type="text/html; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{report_filename(run)}"'
         return response
@@ -447,7 +441,8 @@ class ArtifactDetail(APIView):
         summary="One of my node's artifacts", responses={200: ArtifactSerializer, **ERRORS}
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ArtifactSerializer(services.get_own_artifact(request, pk)).data)
+        artifact = services.get_own_artifact(Actor.from_request(request), pk)
+        return Response(ArtifactSerializer(artifact).data)
 
 
 class ArtifactDownload(APIView):
@@ -466,18 +461,16 @@ class ArtifactDownload(APIView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
-        artifact = services.get_own_artifact(request, pk)
+        actor = Actor.from_request(request)
+        artifact = services.get_own_artifact(actor, pk)
         name = f"run{artifact.node_run.run_id}-{artifact.node_run.node_id}-{artifact.path.name}"
         if artifact.kind.startswith("table") or artifact.path.suffix == ".csv":
             name = csv_name(name)  # tables leave as CSV, whatever their format on disk
-            try:
-                encoding = csv_encoding(request.query_params.get("encoding"))
-                response = table_download(request, artifact.path, name, encoding)
-            except UnencodableCSV as error:
-                raise ValidationError({"encoding": [str(error)]}) from None
+            encoding = csv_encoding(request.query_params.get("encoding"))
+            response = table_download(request, artifact.path, name, encoding)
         else:
             response = file_download(request, artifact.path, name, _content_type(artifact.path))
-        console_port().audit(request, "download", artifact, artifact.owner_node_id, file=name)
+        console_port().audit(actor, "download", artifact, artifact.owner_node_id, file=name)
         return response
 
 
@@ -491,10 +484,11 @@ class ModelDownload(APIView):
         responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        artifact = services.get_own_artifact(request, pk)
+        actor = Actor.from_request(request)
+        artifact = services.get_own_artifact(actor, pk)
         if artifact.kind != "model":
             raise Http404(_("No such model."))
         response = HttpResponse(model_zip(artifact), content_type="application/zip")
-        console_port().audit(request, "download", artifact, artifact.owner_node_id, what="model")
+        console_port().audit(actor, "download", artifact, artifact.owner_node_id, what="model")
         response["Content-Disposition"] = f'attachment; filename="{model_zip_name(artifact)}"'
         return response

@@ -19,6 +19,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from workflows.actors import Actor
 from workflows.disclosure.policy import ASK
 from workflows.disclosure.words import for_owner
 from workflows.models import Approval, Pipeline
@@ -81,7 +82,7 @@ def missing_consent(pipeline: Pipeline, plan) -> list[str]:
     return [p for p, s in states.items() if s["state"] not in (POLICY, Approval.Decision.APPROVED)]
 
 
-def obtain(request, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str, int | str]:
+def obtain(actor: Actor, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str, int | str]:
     """Consent of every source party: {party: approval id or "policy"}.
 
     Missing approvals are requested (or given, when the requester may decide for that party);
@@ -93,7 +94,7 @@ def obtain(request, pipeline: Pipeline, plan, project: ProjectFacts) -> dict[str
         if not asked(plan, party):
             consents[party] = POLICY
             continue
-        approval = _approval(request, pipeline, plan, party, project)
+        approval = _approval(actor, pipeline, plan, party, project)
         if approval.status == Approval.Decision.APPROVED:
             consents[party] = approval.pk
         else:
@@ -131,15 +132,15 @@ def voided(approvals) -> set[int]:
     return void
 
 
-def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> Approval:
+def _approval(actor: Actor, pipeline, plan, party: str, project: ProjectFacts) -> Approval:
     node_id = project.parties[party]
-    starter_decides = may_decide(request.user, node_id)
+    starter_decides = may_decide(actor.user, node_id)
     existing = Approval.objects.filter(
         pipeline=pipeline, party=party, fingerprint=plan.fingerprint
     ).first()
     if existing is not None:
         if existing.status == Approval.Decision.PENDING and starter_decides:
-            return decide(request, existing, True, "approved by starting the run")
+            return decide(actor, existing, True, "approved by starting the run")
         return existing
     try:
         with transaction.atomic():
@@ -150,9 +151,9 @@ def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> App
                 party_node_id=node_id,
                 fingerprint=plan.fingerprint,
                 plan=owner_view(plan, party),
-                requested_by=request.user,
+                requested_by=actor.user,
                 status=Approval.Decision.APPROVED if starter_decides else Approval.Decision.PENDING,
-                decided_by=request.user if starter_decides else None,
+                decided_by=actor.user if starter_decides else None,
                 decided_at=timezone.now() if starter_decides else None,
                 comment="approved by starting the run" if starter_decides else "",
             )
@@ -160,7 +161,7 @@ def _approval(request, pipeline, plan, party: str, project: ProjectFacts) -> App
         return Approval.objects.get(pipeline=pipeline, party=party, fingerprint=plan.fingerprint)
     action = "approval_approve" if starter_decides else "approval_request"
     console_port().audit(
-        request,
+        actor,
         action,
         approval,
         node_id,
@@ -175,10 +176,21 @@ class DecisionError(ValueError):
     """The decision cannot be taken (not an approver, or nothing would change)."""
 
 
-def decide(request, approval: Approval, approve: bool, comment: str) -> Approval:
-    """Approve or reject (also: withdraw an approval, or approve after a rejection)."""
-    if not may_decide(request.user, approval.party_node_id):
-        raise DecisionError(
+class NotApprover(DecisionError):
+    """The user does not decide for the approval's party (the API answers 403)."""
+
+
+class AlreadyDecided(DecisionError):
+    """The approval already has this decision (the API answers 409)."""
+
+
+def decide(actor: Actor, approval: Approval, approve: bool, comment: str) -> Approval:
+    """Approve or reject (also: withdraw an approval, or approve after a rejection).
+
+    Only a user of the approval's party who may decide (`may_decide`) does: anyone else,
+    peer nodes included, gets NotApprover."""
+    if not may_decide(actor.user, approval.party_node_id):
+        raise NotApprover(
             _(
                 "only node admins of %(party)s (or its users with the approver right) decide "
                 "on disclosures of its data"
@@ -187,15 +199,15 @@ def decide(request, approval: Approval, approve: bool, comment: str) -> Approval
         )
     status = Approval.Decision.APPROVED if approve else Approval.Decision.REJECTED
     if approval.status == status:
-        raise DecisionError(
+        raise AlreadyDecided(
             _("approval #%(id)s is already %(status)s")
             % {"id": approval.pk, "status": status.label}
         )
     approval.status, approval.comment = status, comment.strip()
-    approval.decided_by, approval.decided_at = request.user, timezone.now()
+    approval.decided_by, approval.decided_at = actor.user, timezone.now()
     approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
     console_port().audit(
-        request,
+        actor,
         "approval_approve" if approve else "approval_reject",
         approval,
         approval.party_node_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.audit.log import Action, Outcome, record
 from console.nodes.models import Node, PeerRoute
+from workflows.actors import Actor
 
 
 def _peer_node(name: str, fingerprint: str) -> Node | None:
@@ -52,13 +53,14 @@ def call_made(route_or_node, method: str, outcome: str, reason: str = "", **deta
     )
 
 
-def paired(route: PeerRoute, request=None, **detail) -> None:
+def paired(route: PeerRoute, actor: Actor | None = None, **detail) -> None:
+    """A pairing: accepted by `actor` here, or (None) completed by the peer's Hello call."""
     record(
-        request,
+        actor,
         Action.NODE_PAIR,
         target=route.node,
         node=route.node,
-        username="" if request is not None else f"node:{route.node.name}",
+        username="" if actor is not None else f"node:{route.node.name}",
         fingerprint=route.fingerprint,
         address=route.address,
         **detail,

@@ -33,6 +33,7 @@ from console.nodes.link.envelope import (
 from console.nodes.link.transport import GRPC_OPTIONS, SERVICE
 from console.nodes.models import Invitation, Node, PeerRoute, SeenNonce
 from console.nodes.versions import privpad_version
+from workflows.actors import Actor
 
 
 class Refused(Exception):
@@ -177,6 +178,13 @@ def _enabled_route(envelope: Envelope, caller_cert: bytes) -> PeerRoute:
             f"this node has disabled its route to {route.node.name}",
         )
     return route
+
+
+def peer_actor(envelope: Envelope, caller_cert: bytes) -> Actor:
+    """The actor of a call from a paired node, for the services the call uses: the route
+    pinned to the presented certificate must name the envelope's sender and be enabled (else
+    Refused). The envelope was checked for freshness and replays on receipt (`_receive`)."""
+    return Actor.peer(_enabled_route(envelope, caller_cert).node)
 
 
 def _open_invitation(caller_cert: bytes) -> Invitation:

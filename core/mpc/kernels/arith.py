@@ -4,9 +4,9 @@ Secret operands are `AShare` holding fixed-point values with f fraction bits; pu
 are numbers or numpy arrays (encoded here). Products carry 2f fraction bits and are truncated
 by f, so every product is exact up to one unit in the last place (ulp = 2^-f) as long as
 |x * y| < 2^(62 - 2f) (2^26 for f = 18). Under a protocol without `exact_truncation` (ABY3,
-2-party SEMI2K with local truncation, SPU's default there) each truncation also fails, with a
-huge error, with probability |x * y| 2^(2f) / 2^64 per element (2^-28 for |x * y| = 1 with
-f = 18): keep products of large values rare, or select `trunc_mode="exact"`.
+2-party SEMI2K with the opt-in `trunc_mode="local"`, SPU's default there) each truncation also
+fails, with a huge error, with probability |x * y| 2^(2f) / 2^64 per element (2^-28 for
+|x * y| = 1 with f = 18); SEMI2K's default truncation is exact.
 
 These kernels do not check ranges; `SecretTensor` refuses, from public bounds, any product
 that could reach the 2^(62 - 2f) limit before calling them (`core.mpc.bounds`).

@@ -20,9 +20,11 @@ References: Beaver, "Efficient multiparty protocols using circuit randomization"
 Escudero, Ghosh, Keller, Rachuri & Scholl, "Improved primitives for MPC over mixed
 arithmetic-binary circuits", CRYPTO 2020 (probabilistic truncation with a wrap bit).
 
-Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto" is "local" for 2 parties and
-"exact" for more):
-- "local" (2 parties only; SecureML's Theorem 1, SPU's 2-party SEMI2K default): no message.
+Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto", the default, is "exact": the
+failure rate of "local" below is far too high for pipelines over millions of elements, and a
+wrong element would be silent):
+- "local" (2 parties only, explicit opt-in; SecureML's Theorem 1, SPU's 2-party SEMI2K
+  default): no message.
   Rank 0 shifts its share arithmetically, rank 1 computes -((-x_1) >> d). Write w = -x_1 read
   as a signed 64-bit integer; x_1 is uniform (a PRG draw or a Beaver output masked by the
   dealer's c), so w is uniform on [-2^63, 2^63) and independent of x, and x_0 = x + w mod 2^64.

@@ -8,6 +8,9 @@ from rest_framework.test import APIClient
 from console.accounts.models import User
 from console.accounts.services import create_token
 from tests.console.conftest import make_user
+from workflows.actors import Actor
+
+OPERATOR = Actor.system("tests")  # an operator on the server, like the command
 
 
 @pytest.fixture
@@ -33,4 +36,4 @@ def token_client(key: str) -> APIClient:
 
 
 def token_for(user: User, scope: str = "admin", days: int = 30) -> str:
-    return create_token(None, user, f"{scope} token", scope, days)[1]
+    return create_token(OPERATOR, user, f"{scope} token", scope, days)[1]

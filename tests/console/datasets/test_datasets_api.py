@@ -11,6 +11,9 @@ from console.audit.models import AuditEvent
 from console.datasets.models import Authorization, Dataset
 from tests.console.api.helpers import assert_error
 from tests.console.datasets.helpers import LIST, dataset_url, grant, leftovers
+from workflows.actors import Actor
+
+OPERATOR = Actor.system("tests")  # an operator on the server, like the command
 
 OWNER_ONLY = ("original_filename", "size_bytes", "sha256", "encoding", "uploaded_by")
 
@@ -155,7 +158,7 @@ def test_a_read_token_may_not_delete_a_dataset(alice_user, dataset):
     """A token's scope bounds what it does: a read token of the owning node's admin reads the
     dataset and cannot delete it."""
     client = APIClient()
-    key = create_token(None, alice_user, "read token", "read", 30)[1]
+    key = create_token(OPERATOR, alice_user, "read token", "read", 30)[1]
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(dataset_url(dataset.pk)).status_code == 200
     body = assert_error(client.delete(dataset_url(dataset.pk)), 403, "permission_denied")

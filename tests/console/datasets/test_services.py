@@ -15,16 +15,18 @@ from console.audit.models import AuditEvent
 from console.datasets import services
 from console.datasets.models import Dataset
 from tests.console.datasets.helpers import CSV, assert_nothing_left, leftovers, uploaded
+from workflows.actors import Actor
 
 
-def request_for(user):
+def actor_for(user) -> Actor:
+    """The actor of a request by `user` (from the test client's address)."""
     request = RequestFactory().post("/")
     request.user = user
-    return request
+    return Actor.from_request(request)
 
 
 def test_it_stores_an_in_memory_upload(alice_user, alice):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers", " d ")
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers", " d ")
     assert dataset.node == alice
     assert dataset.description == "d"
     assert dataset.relative_path.startswith("datasets/")
@@ -38,7 +40,7 @@ def test_it_refuses_path_like_names_of_in_memory_uploads(alice_user):
     upload = uploaded(filename="x.csv")
     upload.client_name = "../../x.csv"
     with pytest.raises(ValidationError, match="contains a path separator"):
-        services.create_dataset(request_for(alice_user), upload, "customers")
+        services.create_dataset(actor_for(alice_user), upload, "customers")
     assert_nothing_left()
 
 
@@ -66,14 +68,14 @@ def test_it_accepts_ordinary_file_names():
 
 def test_it_removes_the_staged_copy_of_a_bad_file(alice_user):
     with pytest.raises(ValidationError, match="no data rows"):
-        services.create_dataset(request_for(alice_user), uploaded(b"a,b\n"), "customers")
+        services.create_dataset(actor_for(alice_user), uploaded(b"a,b\n"), "customers")
     assert_nothing_left()
 
 
 def test_it_caps_uploads_made_without_the_handler(alice_user, settings):
     settings.PRIVPAD_UPLOAD_MAX_BYTES = 10
     with pytest.raises(ValidationError, match="exceeds the upload limit of 10 bytes"):
-        services.create_dataset(request_for(alice_user), uploaded(), "customers")
+        services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     assert_nothing_left()
 
 
@@ -83,7 +85,7 @@ def test_it_leaves_no_file_when_the_row_cannot_be_saved(alice_user, monkeypatch)
 
     monkeypatch.setattr(Dataset.objects, "create", fail)
     with pytest.raises(RuntimeError):
-        services.create_dataset(request_for(alice_user), uploaded(), "customers")
+        services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     assert leftovers() == []
     event = AuditEvent.objects.get(action="upload")
     assert (event.outcome, event.detail["reason"]) == ("failed", "internal error: RuntimeError")
@@ -95,7 +97,7 @@ def test_it_leaves_no_row_when_the_file_cannot_be_moved(alice_user, monkeypatch)
 
     monkeypatch.setattr(services, "move_file", fail)
     with pytest.raises(OSError, match="No space"):
-        services.create_dataset(request_for(alice_user), uploaded(), "customers")
+        services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     assert_nothing_left()
 
 
@@ -118,42 +120,42 @@ def test_it_moves_across_filesystems_by_copying(tmp_path, monkeypatch):
 
 
 def test_it_deletes_a_dataset_whose_file_is_missing(alice_user, alice):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     dataset.path.unlink()
-    services.delete_dataset(request_for(alice_user), dataset)
+    services.delete_dataset(actor_for(alice_user), dataset)
     assert not Dataset.objects.exists()
     assert AuditEvent.objects.get(action="delete").detail["file_found"] is False
 
 
 def test_it_keeps_the_file_when_the_row_cannot_be_deleted(alice_user, monkeypatch):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
 
     def fail(self, *args, **kwargs):
         raise RuntimeError("database down")
 
     monkeypatch.setattr(Dataset, "delete", fail)
     with pytest.raises(RuntimeError):
-        services.delete_dataset(request_for(alice_user), dataset)
+        services.delete_dataset(actor_for(alice_user), dataset)
     assert leftovers() == sorted([dataset.path, dataset.table_path])
 
 
 def test_it_caps_the_preview_at_the_configured_rows(alice_user, settings):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
-    assert len(services.preview(request_for(alice_user), dataset, limit=1)["rows"]) == 1
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
+    assert len(services.preview(actor_for(alice_user), dataset, limit=1)["rows"]) == 1
     settings.PRIVPAD_PREVIEW_ROWS = 2
-    assert len(services.preview(request_for(alice_user), dataset, limit=50)["rows"]) == 2
+    assert len(services.preview(actor_for(alice_user), dataset, limit=50)["rows"]) == 2
 
 
 def test_it_reports_a_missing_file_on_preview(alice_user):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     dataset.path.unlink()
     with pytest.raises(ValidationError, match="missing from the node's storage"):
-        services.preview(request_for(alice_user), dataset)
+        services.preview(actor_for(alice_user), dataset)
 
 
 def test_it_refuses_other_nodes_everything(alice_user, bob_user, project):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
-    bob = request_for(bob_user)
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
+    bob = actor_for(bob_user)
     with pytest.raises(Http404):
         services.preview(bob, dataset)
     with pytest.raises(Http404):
@@ -166,14 +168,14 @@ def test_it_refuses_other_nodes_everything(alice_user, bob_user, project):
 def test_it_refuses_a_project_the_node_is_not_in(alice_user, carol_user, carol):
     from console.projects.models import Project, ProjectMember
 
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     other = Project.objects.create(name="Carol's", owner_node=carol)
     ProjectMember.objects.create(project=other, node=carol)
     with pytest.raises(ValidationError, match="'alice' is not a member of project"):
-        services.authorize_dataset(request_for(alice_user), dataset, other, {})
+        services.authorize_dataset(actor_for(alice_user), dataset, other, {})
 
 
 def test_it_refuses_roles_that_are_not_a_mapping(alice_user):
-    dataset = services.create_dataset(request_for(alice_user), uploaded(), "customers")
+    dataset = services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     with pytest.raises(ValidationError, match="must be an object"):
         services.clean_column_roles(dataset, ["id"])

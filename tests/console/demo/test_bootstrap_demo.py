@@ -66,6 +66,18 @@ def test_the_joint_project_has_everyone_and_every_dataset_authorised(demo):
     assert roles["carol"]["地区"] == "protected"
 
 
+def test_each_step_is_audited_as_the_demo_user_who_owns_it(demo):
+    uploads = AuditEvent.objects.filter(action="upload").select_related("actor", "node")
+    assert sorted((e.actor_username, e.node.name) for e in uploads) == [
+        ("alice", "alice"),
+        ("bob", "bob"),
+        ("carol", "carol"),
+    ]
+    assert {e.ip_address for e in uploads} == {None}  # a command: no client address
+    created = AuditEvent.objects.get(action="project_create")
+    assert (created.actor_username, created.actor_node.name) == ("alice", "alice")
+
+
 def test_running_it_again_changes_nothing(demo):
     counts = (User.objects.count(), Dataset.objects.count(), Authorization.objects.count())
     again = run_demo()

@@ -34,7 +34,10 @@ from console.accounts.services import create_token
 from console.nodes.models import PeerRoute
 from tests.console.conftest import make_user
 from tests.workflows.runs import run_now
+from workflows.actors import Actor
 from workflows.models import Artifact, Status
+
+OPERATOR = Actor.system("tests")  # an operator on the server, like the command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROLES = ("owner", "member", "outsider", "anonymous")
@@ -271,7 +274,7 @@ def world(
         clients[role] = Client()
         clients[role].force_login(user)
     # The owner's own things: the other roles must not reach them by their ids.
-    token, _key = create_token(None, alice_user, name="matrix")
+    token, _key = create_token(OPERATOR, alice_user, name="matrix")
     # A passkey of a user who signs in nowhere here (a device would make its owner's
     # password-only session unverified).
     passkey = Passkey.objects.create(

@@ -160,7 +160,7 @@ def test_an_admin_revokes_an_open_invitation(admin_client, alice_is_this_node):
 def test_node_users_cannot_see_or_revoke_invitations(alice_client, alice_is_this_node):
     from console.nodes import pairing
 
-    invitation, _ = pairing.create_invitation()
+    invitation, _ = pairing.create_invitation(pairing.OPERATOR)
     assert invitation.public_id not in alice_client.get("/nodes/").content.decode()
     url = f"/nodes/invitations/{invitation.public_id}/revoke/"
     assert alice_client.post(url).status_code == 403

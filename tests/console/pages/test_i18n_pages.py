@@ -7,6 +7,9 @@ from rest_framework.test import APIClient
 
 from console.accounts.services import create_token
 from tests.console.pages.conftest import authorize
+from workflows.actors import Actor
+
+OPERATOR = Actor.system("tests")  # an operator on the server, like the command
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +125,7 @@ def test_the_component_catalogue_answers_in_the_users_language(alice_user, authe
     if authenticated_by == "session":
         client.force_login(alice_user)
     else:
-        _token, key = create_token(None, alice_user, name="catalogue")  # a hashed, scoped token
+        _token, key = create_token(OPERATOR, alice_user, name="catalogue")  # a hashed, scoped token
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     english = catalogue(client)
     assert english["data_prep/psi"]["label"] == "Private set intersection"
@@ -168,7 +171,7 @@ def test_the_second_factor_requirement_is_explained_in_chinese(alice_client, ali
 
 
 def token_client(user, scope: str = "admin") -> tuple[APIClient, object]:
-    token, key = create_token(None, user, name="script", scope=scope)
+    token, key = create_token(OPERATOR, user, name="script", scope=scope)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client, token

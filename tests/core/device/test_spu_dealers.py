@@ -37,10 +37,10 @@ def test_a_trusted_first_party_sends_no_correlation_during_the_computation(sessi
     sf.reveal(spu(lambda u, v: u * v)(a, b))
     pairs = sf.link_stats()["pairs"]
     assert not any("dealer" in pair for pair in pairs)
-    # A product opens 2 words per element per party, reveal sends 1; sharing sends a header
-    # (shape, kind, the input's published interval and its label).
+    # A product opens 2 words per element per party, its exact truncation 1, reveal sends 1;
+    # sharing sends a header (shape, kind, the input's published interval and its label).
     for pair in ("alice->bob", "bob->alice"):
-        assert 100 * 8 * 3 <= pairs[pair]["bytes"] < 100 * 8 * 3 + 128
+        assert 100 * 8 * 4 <= pairs[pair]["bytes"] < 100 * 8 * 4 + 128
 
 
 @pytest.mark.parametrize(

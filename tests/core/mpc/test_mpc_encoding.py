@@ -41,7 +41,7 @@ def test_unsupported_dtypes_are_refused(bad):
 def test_runtime_config_defaults():
     cfg = RuntimeConfig()
     assert (cfg.protocol, cfg.field, cfg.fxp_fraction_bits) == ("SEMI2K", "FM64", 18)
-    assert cfg.trunc_mode == "auto", "SEMI2K picks local (2 parties) or exact truncation"
+    assert cfg.trunc_mode == "auto", "SEMI2K truncates exactly unless asked for local"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """SEMI2K's truncation modes: traffic, correctness across sign and magnitude, privacy, config.
 
-"local" (2 parties, the default there) truncates without a message and fails with probability
-|x| / 2^64 per element; "exact" opens one word per element and never fails for |x| < 2^62.
+"local" (2 parties, opt-in) truncates without a message and fails with probability |x| / 2^64
+per element; "exact" (the default, "auto") opens one word per element and never fails for
+|x| < 2^62.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from core.mpc.ring import arshift, to_signed
 
 RING = np.uint64
 # (parties, trunc_mode) -> bytes each party sends for one element of a multiplication
-MUL_BYTES_PER_ELEMENT = {(2, "auto"): 16, (2, "local"): 16, (2, "exact"): 24, (3, "auto"): 48}
+MUL_BYTES_PER_ELEMENT = {(2, "auto"): 24, (2, "local"): 16, (2, "exact"): 24, (3, "auto"): 48}
 
 
 def _party_bytes(runner, body, *inputs) -> dict[str, int]:
@@ -200,7 +201,7 @@ def test_local_truncation_needs_two_parties():
     cfg.check_world_size(2)
     with pytest.raises(ConfigError, match="exactly 2 SEMI2K parties, got 3"):
         cfg.check_world_size(3)
-    assert RuntimeConfig().semi2k_trunc_mode(2) == "local"
+    assert RuntimeConfig().semi2k_trunc_mode(2) == "exact", "never silently wrong by default"
     assert RuntimeConfig().semi2k_trunc_mode(3) == "exact"
     assert RuntimeConfig.from_dict({"trunc_mode": "exact"}).semi2k_trunc_mode(2) == "exact"
 

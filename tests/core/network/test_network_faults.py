@@ -137,11 +137,19 @@ init()
 
 
 def test_a_cut_connection_is_restored_and_nothing_is_lost(tmp_path):
+    """Relays cut every connection three times mid-program; every result stays exact.
+
+    SEMI2K truncates exactly here: its 2-party default, SecureML's local truncation, is off by
+    2^(64 - 18) ring units (2^28 in value) with probability |x| / 2^64 per element, about once
+    in 80 runs of this loop, which would look like a lost share. With exact truncation any
+    error beyond the fixed-point precision is a message lost, repeated or reordered by a
+    reconnection.
+    """
     program = """
 import time
 init()
 spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {
-    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}})
+    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty", "trunc_mode": "exact"}})
 x = sf.PYU("alice")(lambda: np.linspace(-2, 2, 20000))()
 worst = 0.0
 for i in range(120):
@@ -159,19 +167,24 @@ emit({"iterations": i + 1, "worst": worst, "redialled": runtime.current().transp
         return relay.address
 
     cuts: list[int] = []
-    cutter = threading.Timer(2.5, lambda: cuts.extend(r.cut() for r in relays))
-    cutter.start()
+    cutters = [
+        threading.Timer(delay, lambda: cuts.extend(r.cut() for r in relays))
+        for delay in (2.5, 4.0, 5.5)
+    ]
+    for cutter in cutters:
+        cutter.start()
     try:
         outcomes = run_cluster(
             program, ["alice", "bob"], tmp_path, relay=through_relay, reconnect_grace=10
         )
     finally:
-        cutter.cancel()
+        for cutter in cutters:
+            cutter.cancel()
         for relay in relays:
             relay.__exit__()
     finished = results(outcomes)
-    assert sum(cuts) >= 2, f"the cut found no open connection: {cuts}"
+    assert sum(cuts) >= 4, f"the cuts found too few open connections: {cuts}"
     for party, value in finished.items():
         assert value["iterations"] == 120, party
-        assert value["worst"] < 1e-3, party
-        assert value["redialled"] >= 1, party
+        assert value["worst"] < 1e-4, party
+        assert value["redialled"] >= 2, party

@@ -5,6 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from console.accounts.models import ApiToken, User
 from console.accounts.services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, create_token
+from workflows.actors import Actor
+
+# An operator on the server: audited as the token's owner, via "command".
+OPERATOR = Actor.system("manage.py create_api_token")
 
 
 class Command(BaseCommand):
@@ -36,7 +40,7 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"User '{username}' is inactive; activate them first.")
         try:
-            _token, key = create_token(None, user, name, scope, expires_days)
+            _token, key = create_token(OPERATOR, user, name, scope, expires_days)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(key)

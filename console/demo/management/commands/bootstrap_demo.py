@@ -1,7 +1,9 @@
 """Load the demo: three parties, their users, datasets and a joint project (idempotent).
 
 Running it again changes nothing that exists and prints the logins again. The datasets go
-through the same upload path as a browser upload (profiling, storage, audit).
+through the same upload path as a browser upload (profiling, storage, audit): each step calls
+the services acting as the demo user who owns it (`Actor.for_user`), so the audit log shows
+alice uploading alice's table.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.management.base import BaseCommand, CommandError
-from django.http import HttpRequest
 
 from console.accounts.models import User
 from console.datasets import services as dataset_services
@@ -29,6 +30,7 @@ from console.nodes.models import Node
 from console.projects import services as project_services
 from console.projects.models import Project, ProjectMember
 from workflows import services as workflow_services
+from workflows.actors import Actor
 from workflows.models import Pipeline
 
 NODES = [
@@ -46,13 +48,6 @@ PROJECT_DESCRIPTION = (
 
 def demo_password(username: str) -> str:
     return f"privpad-{username}"
-
-
-def acting_as(user: User) -> HttpRequest:
-    """A request carrying `user`, so service calls are audited as that user's actions."""
-    request = HttpRequest()
-    request.user = user
-    return request
 
 
 class Command(BaseCommand):
@@ -110,7 +105,7 @@ class Command(BaseCommand):
             upload.size = upload.file.tell()
             upload.file.seek(0)
             return dataset_services.create_dataset(
-                acting_as(user), upload, table.name, table.description
+                Actor.for_user(user), upload, table.name, table.description
             )
         finally:
             upload.close()
@@ -119,11 +114,11 @@ class Command(BaseCommand):
         project = Project.objects.filter(name=PROJECT_NAME, owner_node=owner.node).first()
         if project is None:
             project = project_services.create_project(
-                acting_as(owner), PROJECT_NAME, PROJECT_DESCRIPTION
+                Actor.for_user(owner), PROJECT_NAME, PROJECT_DESCRIPTION
             )
         for member in members:
             if not ProjectMember.objects.filter(project=project, node=member.node).exists():
-                project_services.add_member(acting_as(owner), project, member.node)
+                project_services.add_member(Actor.for_user(owner), project, member.node)
         return project
 
     def _authorize(self, user: User, table: DemoTable, dataset: Dataset, project) -> None:
@@ -138,8 +133,9 @@ class Command(BaseCommand):
             roles[table.label] = Authorization.Role.LABEL
         for column in table.protected:
             roles[column] = Authorization.Role.PROTECTED
-        authorization = dataset_services.authorize_dataset(acting_as(user), dataset, project, roles)
-        set_policy(acting_as(user), authorization, DEMO_POLICIES[table.party])
+        actor = Actor.for_user(user)
+        authorization = dataset_services.authorize_dataset(actor, dataset, project, roles)
+        set_policy(actor, authorization, DEMO_POLICIES[table.party])
 
     def _pipeline(self, owner: User, project: Project, name: str, description: str, graph):
         """A ready demo pipeline, checked before it is saved."""

@@ -82,7 +82,7 @@ class Command(BaseCommand):
     def do_invite(self, days, file, **_) -> None:
         if days < 1:
             raise CommandError("--days must be at least 1")
-        invitation, text = pairing.create_invitation(days=days)
+        invitation, text = pairing.create_invitation(pairing.OPERATOR, days=days)
         if file:
             path = Path(file)
             path.write_text(text + "\n")
@@ -105,7 +105,7 @@ class Command(BaseCommand):
         invitation = Invitation.objects.filter(public_id=id).first()
         if invitation is None:
             raise CommandError(f"No invitation {id!r} was issued by this node.")
-        pairing.revoke_invitation(invitation)
+        pairing.revoke_invitation(pairing.OPERATOR, invitation)
         self.stdout.write(f"Invitation {id} revoked: it can no longer be used.")
 
     def do_accept(self, text, file, **_) -> None:
@@ -116,7 +116,7 @@ class Command(BaseCommand):
                 text = Path(file).read_text()[: inv.MAX_TEXT * 2]
             except OSError as error:
                 raise CommandError(f"Cannot read {file}: {error.strerror}") from None
-        route = pairing.accept_invitation(text)
+        route = pairing.accept_invitation(pairing.OPERATOR, text)
         self.stdout.write(
             f"Paired with {route.node.name} at {route.address} "
             f"(certificate {route.fingerprint[:16]}…, valid until "
@@ -137,11 +137,11 @@ class Command(BaseCommand):
             raise CommandError(f"{failures} of {len(routes)} peer(s) did not answer.")
 
     def do_enable(self, peer, **_) -> None:
-        pairing.set_route_enabled(self._routes([peer])[0], True)
+        pairing.set_route_enabled(pairing.OPERATOR, self._routes([peer])[0], True)
         self.stdout.write(f"Route to {peer} enabled.")
 
     def do_disable(self, peer, **_) -> None:
-        pairing.set_route_enabled(self._routes([peer])[0], False)
+        pairing.set_route_enabled(pairing.OPERATOR, self._routes([peer])[0], False)
         self.stdout.write(f"Route to {peer} disabled: calls to and from it are refused.")
 
     def _routes(self, names: list[str]) -> list[PeerRoute]:
