@@ -124,3 +124,27 @@ def test_the_html_report_of_a_chinese_reader_names_statuses_forms_and_fields(
     assert config["locale"] == "zh-hans"  # plotly's mode bar titles
     assert config["locales"]["zh-hans"]["dictionary"]["Download plot as a PNG"] == "下载图表为 PNG"
     assert ">succeeded<" not in html
+
+
+def test_a_run_records_its_messages_in_its_starters_language(credit_pipeline, alice_user):
+    from tests.workflows.runs import run_now
+
+    first = run_now(credit_pipeline, user=alice_user)
+    alice_user.language = ZH
+    alice_user.save(update_fields=["language"])
+    again = run_now(credit_pipeline, reuse=True, user=alice_user)
+    messages = {node.node_id: node.message for node in again.nodes.all()}
+    assert messages["eval"] == f"复用了运行 {first.pk} 的输出"
+    assert translation.get_language() == "en"  # the executor's language did not leak
+
+
+def test_a_failure_at_a_party_is_described_to_the_others_in_chinese():
+    from workflows.redaction import describe
+
+    with translation.override(ZH):
+        error = describe(KeyError("income"), "train", "alice")
+    assert error.public == (
+        "节点 train 中参与方 alice 处发生 KeyError：该参与方缺少此组件需要的列或键。"
+        "详细信息仅向 alice 的用户显示。"
+    )
+    assert "income" not in error.public
