@@ -148,3 +148,15 @@ def test_a_failure_at_a_party_is_described_to_the_others_in_chinese():
         "详细信息仅向 alice 的用户显示。"
     )
     assert "income" not in error.public
+
+
+def test_a_disabled_partys_dataset_is_refused_in_chinese():
+    from tests.workflows.test_validation import PARTIES, REGISTRY, SOURCES
+    from workflows.graph import parse_graph
+    from workflows.validation import validate
+
+    graph = parse_graph({"nodes": [read()], "edges": []})
+    with translation.override(ZH):
+        result = validate(graph, REGISTRY, PARTIES, SOURCES, {"alice": "disabled"})
+    (problem,) = [p for p in result.problems if p.code == "node_unavailable"]
+    assert problem.message == "数据集 'credit' 属于 alice，其节点已禁用：不能使用其数据"

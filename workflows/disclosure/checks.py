@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from workflows.components.params import DatasetParam, PartyParam
 from workflows.disclosure.plan import build_plan
@@ -62,7 +63,7 @@ def _unavailable(graph: Graph, result, sources: dict, unavailable: dict) -> None
                         % {
                             "dataset": sources[value].name,
                             "party": party,
-                            "state": unavailable[party],
+                            "state": _state(unavailable[party]),
                         },
                         param.name,
                     )
@@ -73,6 +74,17 @@ def _unavailable(graph: Graph, result, sources: dict, unavailable: dict) -> None
                             node_id,
                             "node_unavailable",
                             _("party %(party)s is %(state)s: it cannot take part")
-                            % {"party": party, "state": unavailable[party]},
+                            % {"party": party, "state": _state(unavailable[party])},
                             param.name,
                         )
+
+
+# Why a node cannot take part (its status), as the messages above say it.
+STATE_WORDS = {
+    "disabled": pgettext_lazy("node state", "disabled"),
+    "offline": pgettext_lazy("node state", "offline"),
+}
+
+
+def _state(status: str) -> str:
+    return str(STATE_WORDS.get(status, status))
