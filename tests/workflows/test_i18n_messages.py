@@ -129,9 +129,11 @@ def test_the_html_report_of_a_chinese_reader_names_statuses_forms_and_fields(
 def test_a_run_records_its_messages_in_its_starters_language(credit_pipeline, alice_user):
     from tests.workflows.runs import run_now
 
-    first = run_now(credit_pipeline, user=alice_user)
     alice_user.language = ZH
     alice_user.save(update_fields=["language"])
+    first = run_now(credit_pipeline, user=alice_user)
+    read = first.nodes.get(node_id="read")
+    assert [line["message"] for line in read.logs] == ["已在 alice 处读取 credit 的 60 行、6 列"]
     again = run_now(credit_pipeline, reuse=True, user=alice_user)
     messages = {node.node_id: node.message for node in again.nodes.all()}
     assert messages["eval"] == f"复用了运行 {first.pk} 的输出"

@@ -17,8 +17,8 @@ give away every (score, label) pair of the owner's rows.
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from workflows.components.aggregates import between, grouped_cuts
 from workflows.components.context import RunContext
@@ -210,7 +210,7 @@ def run(ctx: RunContext) -> None:
         # The label owner reads its own full report; others get the k-row aggregates.
         ctx.write_json("report", receiver, report if receiver == party else shared)
     # Every member reads the log: no metric here (a small evaluation withholds even the AUC).
-    ctx.log(f"evaluated {len(y)} rows at {party}")
+    ctx.log(gettext("evaluated %(rows)s rows at %(party)s") % {"rows": len(y), "party": party})
 
 
 COMPONENT = Component(

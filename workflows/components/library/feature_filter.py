@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -25,7 +26,7 @@ def run(ctx: RunContext) -> None:
             "output_ds", party, ctx.at(party, ctx.inputs["input_ds"].read_arrow, party, kept)
         )
         ctx.progress(100 * (index + 1) / len(out.parties))
-    ctx.log(f"dropped {', '.join(ctx.params['drop_features'])}")
+    ctx.log(gettext("dropped %(columns)s") % {"columns": ", ".join(ctx.params["drop_features"])})
 
 
 COMPONENT = Component(

@@ -12,8 +12,8 @@ from dataclasses import replace
 
 import pandas as pd
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -97,7 +97,10 @@ def run(ctx: RunContext) -> None:
         ctx.write_table("output_ds", party, with_columns(table, dict(filled.items())))
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
-            ctx.log(f"{party}: filled {len(columns)} column(s)")
+            ctx.log(
+                gettext("%(party)s: filled %(count)s column(s)")
+                % {"party": party, "count": len(columns)}
+            )
         ctx.progress(100 * (index + 1) / len(info.parties))
 
 

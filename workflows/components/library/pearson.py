@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from core import reveal
 from workflows.components import secure
@@ -140,7 +140,10 @@ def run(ctx: RunContext) -> None:
     rows = aligned_rows(ctx, "input_ds")
     for party in ctx.infos["report"].parties:
         ctx.write_json("report", party, copy_for(report, party, rows, ctx.min_group_rows))
-    ctx.log(f"correlation of {len(names)} features across {len(parts)} parties")
+    ctx.log(
+        gettext("correlation of %(features)s features across %(parties)s parties")
+        % {"features": len(names), "parties": len(parts)}
+    )
     ctx.progress(100)
 
 

@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 import pandas as pd
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from core.psi import run_local_psi
 from core.psi.choice import choose_protocol
@@ -119,7 +119,10 @@ def pick_protocol(ctx: RunContext, keys: list[pd.DataFrame]) -> str:
     """The engine protocol: the chosen one, or for AUTO by size and party count (logged)."""
     chosen = ctx.params["protocol"]
     if chosen != AUTO:
-        ctx.log(f"PSI protocol: {chosen} (chosen in the node's settings)")
+        ctx.log(
+            gettext("PSI protocol: %(protocol)s (chosen in the node's settings)")
+            % {"protocol": chosen}
+        )
         return ENGINE_PROTOCOL[chosen]
     choice = choose_protocol([len(frame) for frame in keys])
     ctx.log(f"PSI protocol: {PROTOCOL_NAME[choice.protocol]} (automatic: {choice.reason})")
@@ -189,7 +192,10 @@ def run(ctx: RunContext) -> None:
     }
     for party in ctx.infos["report"].parties:
         ctx.write_json("report", party, report)
-    ctx.log(f"intersection of {report['input_rows']}: {size} rows")
+    ctx.log(
+        gettext("intersection of %(inputs)s: %(rows)s rows")
+        % {"inputs": report["input_rows"], "rows": size}
+    )
     ctx.progress(100)
 
 

@@ -11,6 +11,7 @@ changes.
 from __future__ import annotations
 
 import pyarrow as pa
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -55,7 +56,13 @@ def run(ctx: RunContext) -> None:
     ctx.progress(0)
     table = ctx.at(source.party, _copy, source, columns)
     ctx.log(
-        f"read {table.num_rows} rows and {len(columns)} columns of {source.name} at {source.party}"
+        gettext("read %(rows)s rows and %(columns)s columns of %(dataset)s at %(party)s")
+        % {
+            "rows": table.num_rows,
+            "columns": len(columns),
+            "dataset": source.name,
+            "party": source.party,
+        }
     )
     ctx.write_table("output_ds", source.party, table)
     ctx.progress(100)

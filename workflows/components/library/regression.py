@@ -13,8 +13,8 @@ each, open-ended at both ends: equal-width edges would give the smallest and lar
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from workflows.components.aggregates import grouped_histogram
 from workflows.components.context import RunContext
@@ -85,7 +85,7 @@ def run(ctx: RunContext) -> None:
     for receiver in ctx.infos["report"].parties:
         # The label owner reads its own full report; others get the k-row aggregates.
         ctx.write_json("report", receiver, report if receiver == party else shared)
-    ctx.log(f"evaluated {len(y)} rows at {party}")
+    ctx.log(gettext("evaluated %(rows)s rows at %(party)s") % {"rows": len(y), "party": party})
 
 
 COMPONENT = Component(

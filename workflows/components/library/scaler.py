@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -91,7 +91,10 @@ def run(ctx: RunContext) -> None:
     for index, party in enumerate(info.parties):
         scale_at_party(ctx, party, [c.name for c in rule.columns_at(party)])
         ctx.progress(100 * (index + 1) / len(info.parties))
-    ctx.log(f"scaled {len(rule.columns)} column(s) ({ctx.params['method']})")
+    ctx.log(
+        gettext("scaled %(count)s column(s) (%(method)s)")
+        % {"count": len(rule.columns), "method": ctx.params["method"]}
+    )
 
 
 COMPONENT = Component(

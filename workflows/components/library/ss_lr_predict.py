@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 import core
 from core.ml.ss_lr import SSRegression
@@ -185,7 +185,10 @@ def run(ctx: RunContext) -> None:
         warning = core.reveal(warned)
     if warning:
         ctx.warn(warning)
-    ctx.log(f"predicted {ctx.params['pred_name']!r} for {receiver}")
+    ctx.log(
+        gettext("predicted %(name)r for %(receiver)s")
+        % {"name": ctx.params["pred_name"], "receiver": receiver}
+    )
     ctx.progress(100)
 
 

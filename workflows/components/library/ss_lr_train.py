@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
@@ -219,7 +219,10 @@ def run(ctx: RunContext) -> None:
         report["weights"] = revealed_weights(weights, layout)
     for party in ctx.infos["report"].parties:
         ctx.write_json("report", party, report)
-    ctx.log(f"trained {len(model.losses)} epoch(s); last loss {meta['metrics']['loss'][-1]}")
+    ctx.log(
+        gettext("trained %(epochs)s epoch(s); last loss %(loss)s")
+        % {"epochs": len(model.losses), "loss": meta["metrics"]["loss"][-1]}
+    )
     ctx.progress(100)
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
@@ -239,7 +239,7 @@ def run(ctx: RunContext) -> None:
         rows = [own if own["party"] == receiver else other for own, other in pairs]
         report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
         ctx.write_json("report", receiver, report)
-    ctx.log(f"statistics of {len(full)} column(s)")
+    ctx.log(gettext("statistics of %(count)s column(s)") % {"count": len(full)})
 
 
 COMPONENT = Component(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -64,7 +65,10 @@ def run(ctx: RunContext) -> None:
         ctx.write_table("train_ds", party, table.take(train))
         ctx.write_table("test_ds", party, table.take(test))
         ctx.progress(10 + 90 * (index + 1) / len(info.parties))
-    ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
+    ctx.log(
+        gettext("split %(rows)s rows into %(train)s train and %(test)s test rows")
+        % {"rows": rows, "train": len(train), "test": len(test)}
+    )
 
 
 COMPONENT = Component(
