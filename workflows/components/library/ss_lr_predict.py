@@ -120,7 +120,12 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score")
     default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
-    ctx.log(f"SS-LR prediction computes with the model's precision: {field}, {bits} fraction bits")
+    ctx.log(
+        gettext(
+            "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s fraction bits"
+        )
+        % {"field": field, "bits": bits}
+    )
     if needed.fxp_fraction_bits < bits:
         raise CheckFailed(
             f"the values of {secure.describe_columns(bounds)} are larger than "
