@@ -122,7 +122,8 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
     ctx.log(
         gettext(
-            "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s fraction bits"
+            "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "
+            "fraction bits"
         )
         % {"field": field, "bits": bits}
     )
