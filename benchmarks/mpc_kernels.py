@@ -42,6 +42,7 @@ from core.mpc.correlated import DEALER, TrustedDealer  # noqa: E402
 from core.mpc.fixedpoint import FixedPoint  # noqa: E402
 from core.mpc.kernels import activations, arith, compare, domains, nonlinear  # noqa: E402
 from core.mpc.protocols import make_protocol  # noqa: E402
+from core.mpc.ring import ring_for  # noqa: E402
 
 
 def _inputs(name: str, size: int, rng: np.random.Generator) -> tuple[list[np.ndarray], object]:
@@ -79,14 +80,21 @@ KERNELS = {
 
 
 def bench(
-    protocol: str, parties: int, name: str, size: int, trunc_mode: str = "auto", seed: int = 1
+    protocol: str,
+    parties: int,
+    name: str,
+    size: int,
+    trunc_mode: str = "auto",
+    seed: int = 1,
+    field: str = "FM64",
 ) -> dict:
+    """One kernel run; `field` "FM128" runs it in the 128-bit ring (`benchmarks/fm128.py`)."""
     names = [f"P{i}" for i in range(parties)]
     hub = LocalLinkHub(names)
     cfg = RuntimeConfig(
-        protocol=protocol, trunc_mode=trunc_mode if protocol == "SEMI2K" else "auto"
+        protocol=protocol, field=field, trunc_mode=trunc_mode if protocol == "SEMI2K" else "auto"
     )
-    fxp = FixedPoint(cfg.fxp_fraction_bits)
+    fxp = FixedPoint(cfg.fxp_fraction_bits, ring_for(field))
     dealer = TrustedDealer(names, hub.stats) if protocol == "SEMI2K" else None
     inputs, reference = _inputs(name, size, np.random.default_rng(seed))
     encoded = [fxp.encode(v) for v in inputs]
@@ -124,6 +132,7 @@ def bench(
         protocol, parties, name, size, marks, names, float(np.max(np.abs(result - reference)))
     )
     report["trunc_mode"] = cfg.semi2k_trunc_mode(parties) if protocol == "SEMI2K" else protocol
+    report["field"] = field
     return report
 
 
@@ -173,11 +182,18 @@ PLAN = [
 
 
 def bench_repeated(
-    protocol: str, parties: int, name: str, size: int, repeat: int, trunc_mode: str = "auto"
+    protocol: str,
+    parties: int,
+    name: str,
+    size: int,
+    repeat: int,
+    trunc_mode: str = "auto",
+    field: str = "FM64",
 ) -> dict:
     """Median run by wall time, plus the fastest and every run's seconds."""
     runs = sorted(
-        (bench(protocol, parties, name, size, trunc_mode) for _ in range(repeat)), key=_seconds
+        (bench(protocol, parties, name, size, trunc_mode, field=field) for _ in range(repeat)),
+        key=_seconds,
     )
     median = dict(runs[(len(runs) - 1) // 2])
     median["seconds_min"] = runs[0]["seconds"]

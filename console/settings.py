@@ -49,6 +49,11 @@ PRIVPAD_DEPLOYMENT = envchoice("PRIVPAD_DEPLOYMENT", "embedded", ["embedded", "n
 # the window are refused by nonce), and how often `manage.py node serve` pings each peer.
 PRIVPAD_NODE_CALL_WINDOW_SECONDS = envint("PRIVPAD_NODE_CALL_WINDOW_SECONDS", 120, minimum=5)
 PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS = envint("PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS", 60, minimum=5)
+# After `manage.py node rotate-certificate`: how long peers still accept the old certificate
+# (and this node can still tell a peer that was offline); at most 7 days.
+PRIVPAD_NODE_ROTATION_GRACE_SECONDS = envint(
+    "PRIVPAD_NODE_ROTATION_GRACE_SECONDS", 86400, minimum=0
+)
 DEBUG = envbool("PRIVPAD_DEBUG", False)
 ALLOWED_HOSTS = envlist("PRIVPAD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("PRIVPAD_CSRF_TRUSTED_ORIGINS", "")

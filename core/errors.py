@@ -35,7 +35,8 @@ class EncodingError(EngineError):
 
 DEFAULT_RANGE_FIX = (
     "scale the input (for example standardise it) or choose more integer bits (fewer "
-    "fxp_fraction_bits; core.mpc.precision.plan_precision picks them from the data)"
+    "fxp_fraction_bits, or field FM128; core.mpc.precision.plan_precision picks them from "
+    "the data)"
 )
 
 

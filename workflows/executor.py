@@ -43,6 +43,7 @@ from workflows.components.schema import ArtifactInfo
 from workflows.disclosure import consent, ledger
 from workflows.graph import Graph, parse_graph
 from workflows.models import Artifact, NodeRun, Run, Status
+from workflows.placement import EMBEDDED
 from workflows.ports import console_port
 from workflows.recovery import executor_id
 from workflows.validation import Validation, validate
@@ -252,6 +253,10 @@ class RunExecution:
             sources=self.sources,
             requested_by=self._requesting_party(),
             min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
+            # Every party runs in this process; a network run executes each party's part in
+            # that party's own process instead (`workflows.party`).
+            placement=EMBEDDED,
+            node_id=node.node_id,
         )
         state.set_node_status(node, Status.RUNNING)
         try:

@@ -46,6 +46,8 @@ class AuditEvent(models.Model):
         NODE_PAIR = "node_pair", _("Node paired")
         ROUTE_UPDATE = "route_update", _("Route changed")
         NODE_CALL = "node_call", _("Node-to-node call")
+        NODE_ROTATE = "node_rotate", _("Node certificate rotated")
+        ROUTE_REPIN = "route_repin", _("Peer's new certificate pinned")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

@@ -1,4 +1,5 @@
-"""System checks for the deployment mode: a network node needs its identity to pair."""
+"""System checks for network nodes: an identity to pair with, not about to expire, and a
+rotation grace period rotations accept."""
 
 from django.conf import settings
 from django.core.checks import Warning, register
@@ -18,5 +19,49 @@ def network_node_has_identity(app_configs=None, **kwargs) -> list[Warning]:
             hint="Run `manage.py node init --name NAME --address HOST:PORT`, then "
             "`manage.py node serve`.",
             id="privpad.nodes.W001",
+        )
+    ]
+
+
+@register()
+def node_certificate_not_expiring(app_configs=None, **kwargs) -> list[Warning]:
+    """This node's certificate is at least 30 days from its expiry (else: rotate it)."""
+    from django.utils import timezone
+
+    from console.nodes.identity import IdentityError, identity_exists, load_identity
+    from console.nodes.models import EXPIRY_WARNING_DAYS
+
+    if not identity_exists():
+        return []
+    try:
+        expires_at = load_identity().expires_at
+    except IdentityError as error:
+        return [Warning(f"This node's identity cannot be read: {error}", id="privpad.nodes.W002")]
+    days = (expires_at - timezone.now()).days
+    if days >= EXPIRY_WARNING_DAYS:
+        return []
+    return [
+        Warning(
+            f"This node's certificate expires on {expires_at:%Y-%m-%d} ({days} days): then "
+            "every peer refuses it.",
+            hint="Run `manage.py node rotate-certificate` (peers are told over the current link).",
+            id="privpad.nodes.W003",
+        )
+    ]
+
+
+@register()
+def rotation_grace_in_range(app_configs=None, **kwargs) -> list[Warning]:
+    from console.nodes.rotation import MAX_GRACE
+
+    limit, grace = int(MAX_GRACE.total_seconds()), settings.PRIVPAD_NODE_ROTATION_GRACE_SECONDS
+    if grace <= limit:
+        return []
+    return [
+        Warning(
+            f"PRIVPAD_NODE_ROTATION_GRACE_SECONDS={grace} "
+            f"is above {limit} (7 days): every certificate rotation would be refused.",
+            hint="Set it to at most 604800.",
+            id="privpad.nodes.W004",
         )
     ]

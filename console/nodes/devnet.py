@@ -7,7 +7,8 @@ network mode (http://127.0.0.1:8001..8003). Every pair of nodes is paired throug
 invitation, exactly as two admins would. Safe to run again: what exists is kept (identities,
 pairings, users). Ctrl-C stops every process it started.
 
-Run with `python -m console.nodes.devnet [--base-dir DIR]` from the repository root.
+Run with `python -m console.nodes.devnet [--base-dir DIR]` from the repository root. The tests'
+separate installations (`tests/console/nodes/node_installs.py`) are this module's `Installation`.
 """
 
 from __future__ import annotations
@@ -26,30 +27,104 @@ from pathlib import Path
 NODES = [("alice", "Alice Bank"), ("bob", "Bob Shop"), ("carol", "Carol Insurance")]
 ADMIN, ADMIN_PASSWORD = "admin", "privpad-admin"
 REPO = Path(__file__).resolve().parents[2]
+DATABASE = "privpad.sqlite3"
 
 
-class DevNode:
-    def __init__(self, name: str, display: str, data_dir: Path, web_port: int, node_port: int):
-        self.name, self.display, self.data_dir = name, display, data_dir
-        self.web_port, self.node_address = web_port, f"127.0.0.1:{node_port}"
+class InstallationError(RuntimeError):
+    """A `manage.py` command of an installation failed; the message carries its stderr."""
+
+
+class Installation:
+    """One PrivPad installation on this machine: a data directory and the processes it runs.
+
+    Its `manage.py` commands and servers run in subprocesses with PRIVPAD_DATA_DIR set, so
+    several installations are independent nodes talking over loopback (also the tests' nodes).
+    """
+
+    def __init__(self, name: str, data_dir: Path, extra_env: dict | None = None):
+        self.name, self.data_dir = name, data_dir
+        self.extra_env = dict(extra_env or {})
         self.processes: list[subprocess.Popen] = []
 
     def env(self) -> dict:
-        env = dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir), PRIVPAD_DEPLOYMENT="network")
-        env["DJANGO_SUPERUSER_PASSWORD"] = ADMIN_PASSWORD
-        return env
+        return dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir), **self.extra_env)
 
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def manage(self, *args: str, check: bool = True, timeout: float = 300):
+        """Run `manage.py ARGS`; InstallationError with its stderr if it fails and `check`."""
         done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=REPO,
             env=self.env(),
             capture_output=True,
             text=True,
+            timeout=timeout,
         )
         if check and done.returncode != 0:
-            raise SystemExit(f"{self.name}: manage.py {' '.join(args)} failed:\n{done.stderr}")
+            command = " ".join(args)
+            raise InstallationError(f"{self.name}: manage.py {command} failed:\n{done.stderr}")
         return done
+
+    def spawn(self, *args: str, stdout=None, env: dict | None = None) -> subprocess.Popen:
+        """Start `python ARGS` for this installation; `stop` ends it."""
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO,
+            env=env or self.env(),
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout is not None else None,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Read this installation's own database (as its admin could)."""
+        with sqlite3.connect(self.data_dir / DATABASE, timeout=20) as db:
+            return db.execute(sql, params).fetchall()
+
+    def peers(self) -> set[str]:
+        rows = self.query(
+            "SELECT n.name FROM nodes_peerroute r JOIN nodes_node n ON n.id = r.node_id"
+        )
+        return {name for (name,) in rows}
+
+    def stop(self) -> None:
+        """Terminate every process this installation started (killed if it lingers)."""
+        for process in self.processes:
+            process.terminate()
+        for process in list(self.processes):
+            self.stop_process(process)
+
+    def stop_process(self, process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self.processes.remove(process)
+
+
+def wait_for_port(port: int, timeout: float, what: str) -> None:
+    """Return once something accepts connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise InstallationError(f"{what} did not start listening on port {port} in {timeout:.0f} s")
+
+
+class DevNode(Installation):
+    def __init__(self, name: str, display: str, data_dir: Path, web_port: int, node_port: int):
+        environment = {"PRIVPAD_DEPLOYMENT": "network", "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD}
+        super().__init__(name, data_dir, environment)
+        self.display, self.web_port = display, web_port
+        self.node_address = f"127.0.0.1:{node_port}"
 
     def prepare(self) -> None:
         """Database, platform admin and node identity, each only if missing."""
@@ -58,25 +133,14 @@ class DevNode:
         made = self.manage("createsuperuser", "--noinput", "--username", ADMIN, "--email", "",
                            check=False)  # fmt: skip
         if made.returncode != 0 and "already taken" not in made.stderr:
-            raise SystemExit(f"{self.name}: cannot create the admin user:\n{made.stderr}")
+            raise InstallationError(f"{self.name}: cannot create the admin user:\n{made.stderr}")
         if not (self.data_dir / "node-identity" / "node.crt").exists():
             self.manage("node", "init", "--name", self.name, "--address", self.node_address,
                         "--display-name", self.display)  # fmt: skip
 
-    def peers(self) -> set[str]:
-        with sqlite3.connect(self.data_dir / "privpad.sqlite3") as db:
-            rows = db.execute(
-                "SELECT n.name FROM nodes_peerroute r JOIN nodes_node n ON n.id = r.node_id"
-            ).fetchall()
-        return {name for (name,) in rows}
-
     def start(self, log_name: str, *args: str) -> None:
         log = open(self.data_dir / log_name, "a")  # noqa: SIM115 - closed with the process
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, *args], cwd=REPO, env=self.env(), stdout=log, stderr=log
-            )
-        )
+        self.spawn(*args, stdout=log)
 
     def start_service(self) -> None:
         self.start("node.log", "manage.py", "node", "serve", "--listen", self.node_address)
@@ -86,23 +150,10 @@ class DevNode:
                    "console.asgi:application")  # fmt: skip
 
     def wait_for_console(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.web_port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise SystemExit(f"{self.name}'s console did not start (see {self.data_dir}/console.log)")
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        try:
+            wait_for_port(self.web_port, timeout, f"{self.name}'s console")
+        except InstallationError as error:
+            raise InstallationError(f"{error} (see {self.data_dir}/console.log)") from None
 
 
 def pair(inviter: DevNode, acceptor: DevNode, attempts: int = 20) -> None:
@@ -114,9 +165,11 @@ def pair(inviter: DevNode, acceptor: DevNode, attempts: int = 20) -> None:
             print(f"  {acceptor.name} accepted {inviter.name}'s invitation")
             return
         if "cannot connect" not in done.stderr:  # anything but "not listening yet" is final
-            raise SystemExit(f"pairing {inviter.name} and {acceptor.name} failed:\n{done.stderr}")
+            raise InstallationError(
+                f"pairing {inviter.name} and {acceptor.name} failed:\n{done.stderr}"
+            )
         time.sleep(0.5)
-    raise SystemExit(f"{inviter.name}'s node service did not start (see its node.log)")
+    raise InstallationError(f"{inviter.name}'s node service did not start (see its node.log)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         _wait(nodes)
     except KeyboardInterrupt:
         pass
+    except InstallationError as error:
+        raise SystemExit(str(error)) from None
     finally:
         for node in nodes:
             node.stop()

@@ -1,5 +1,7 @@
 """Nodes: the parties of a PrivPad deployment, each with storage of its own."""
 
+from __future__ import annotations
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+# A certificate (this node's or a peer's) closer than this to its expiry is shown with a warning.
+EXPIRY_WARNING_DAYS = 30
 
 
 class Node(models.Model):
@@ -69,11 +74,22 @@ class Node(models.Model):
         return root
 
 
+class PeerRouteQuerySet(models.QuerySet):
+    def pinned_to(self, fingerprint: str) -> PeerRouteQuerySet:
+        """Routes whose peer may present this certificate now (pinned, or replaced in grace)."""
+        from django.utils import timezone
+
+        in_grace = Q(previous_fingerprint=fingerprint, previous_valid_until__gt=timezone.now())
+        return self.filter(Q(fingerprint=fingerprint) | in_grace) if fingerprint else self.none()
+
+
 class PeerRoute(models.Model):
-    """A paired peer node: where to call it and the one certificate it must present.
+    """A paired peer node: where to call it and the certificate it must present.
 
     Created when a pairing completes (on both sides). Calls in either direction are refused
-    while `enabled` is false. Health fields are what the last `Health` call measured.
+    while `enabled` is false. Health fields are what the last `Health` call measured. When the
+    peer rotates its certificate (`console.nodes.rotation`) the new one is pinned and the
+    replaced one stays accepted as `previous_certificate` until `previous_valid_until`.
     """
 
     class Origin(models.TextChoices):
@@ -93,6 +109,12 @@ class PeerRoute(models.Model):
     latency_ms = models.FloatField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     peer_version = models.CharField(max_length=40, blank=True)
+    previous_certificate = models.TextField(blank=True)
+    previous_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    previous_valid_until = models.DateTimeField(null=True, blank=True)
+    certificate_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PeerRouteQuerySet.as_manager()
 
     class Meta:
         ordering = ["node__name"]
@@ -102,10 +124,25 @@ class PeerRoute(models.Model):
 
     @property
     def expires_soon(self) -> bool:
-        """The pinned certificate expires within 30 days (the nodes must pair again then)."""
+        """The pinned certificate expires within 30 days (the peer must rotate it)."""
         from django.utils import timezone
 
-        return self.certificate_expires_at < timezone.now() + timedelta(days=30)
+        warning = timedelta(days=EXPIRY_WARNING_DAYS)
+        return self.certificate_expires_at < timezone.now() + warning
+
+    @property
+    def previous_in_grace(self) -> bool:
+        from django.utils import timezone
+
+        until = self.previous_valid_until
+        return bool(self.previous_certificate) and until is not None and until > timezone.now()
+
+    def trusted_certificates(self) -> bytes:
+        """The peer's certificates this node accepts now, PEM (the pinned one first)."""
+        pems = [self.certificate]
+        if self.previous_in_grace:
+            pems.append(self.previous_certificate)
+        return "".join(pems).encode()
 
 
 class Invitation(models.Model):
@@ -155,3 +192,61 @@ class SeenNonce(models.Model):
 
     def __str__(self) -> str:
         return f"nonce {self.nonce} from {self.fingerprint[:16]}"
+
+
+class CertificateRotation(models.Model):
+    """This node replaced its key pair and certificate (`manage.py node rotate-certificate`).
+
+    The replaced key stays on disk (`previous.key`) until `grace_until`: peers told of the
+    rotation accept the old certificate until then, and peers not told yet can still be told
+    over the old, still-pinned link. After it the old key is deleted.
+    """
+
+    old_fingerprint = models.CharField(max_length=64)
+    new_fingerprint = models.CharField(max_length=64, unique=True)
+    rotated_at = models.DateTimeField(auto_now_add=True)
+    grace_until = models.DateTimeField()
+    rotated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-rotated_at", "-pk"]
+        get_latest_by = ["rotated_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"rotation to {self.new_fingerprint[:16]}"
+
+    @property
+    def in_grace(self) -> bool:
+        from django.utils import timezone
+
+        return self.grace_until > timezone.now()
+
+
+class RotationNotice(models.Model):
+    """Whether one peer was told of a rotation and pinned the new certificate."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Not told yet")
+        CONFIRMED = "confirmed", _("Pinned the new certificate")
+        FAILED = "failed", _("Could not be told")
+
+    rotation = models.ForeignKey(
+        CertificateRotation, on_delete=models.CASCADE, related_name="notices"
+    )
+    route = models.ForeignKey(PeerRoute, on_delete=models.CASCADE, related_name="rotation_notices")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["route__node__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["rotation", "route"], name="nodes_one_notice_per_peer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rotation} told to {self.route.node.name}: {self.status}"

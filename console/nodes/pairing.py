@@ -18,7 +18,7 @@ from django.utils.translation import gettext, gettext_lazy
 from console.audit.log import Action, Outcome, record
 from console.nodes import identity as ids
 from console.nodes import invitations as inv
-from console.nodes.link import audit, transport
+from console.nodes.link import audit, credentials, transport
 from console.nodes.link.envelope import EnvelopeError, seal, text_field, unseal
 from console.nodes.models import Invitation, Node, PeerRoute
 from console.nodes.versions import privpad_version
@@ -316,12 +316,13 @@ def check_health(route: PeerRoute) -> PeerRoute:
                 gettext("the route is disabled on this node"),
                 "disabled",
             )
+        link = credentials.for_route(route, identity)
         reply, seconds = transport.call(
             peer=route.node.name,
             address=route.address,
-            root_cert=route.certificate.encode(),
-            key=identity.key_pem,
-            cert_chain=identity.cert_pem,
+            root_cert=link.root_cert,
+            key=link.key,
+            cert_chain=link.cert_chain,
             method="Health",
             payload=seal(me.name, {}),
         )

@@ -67,7 +67,7 @@ class RouteSerializer(serializers.ModelSerializer):
         fields = [
             "name", "display_name", "address", "fingerprint", "certificate_expires_at",
             "origin", "enabled", "paired_at", "last_checked_at", "last_seen_at", "latency_ms",
-            "last_error", "peer_version",
+            "last_error", "peer_version", "certificate_rotated_at", "previous_valid_until",
         ]  # fmt: skip
         read_only_fields = [f for f in fields if f != "enabled"]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.nodes import pairing_views, views
+from console.nodes import pairing_views, rotation_views, views
 
 app_name = "nodes"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     ),
     path("routes/<slug:name>/health/", pairing_views.check_route, name="route-health"),
     path("routes/<slug:name>/switch/", pairing_views.switch_route, name="route-switch"),
+    path("certificate/rotate/", rotation_views.rotate_certificate, name="rotate-certificate"),
+    path(
+        "routes/<slug:name>/notify-rotation/",
+        rotation_views.notify_rotation,
+        name="notify-rotation",
+    ),
 ]

@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from console.nodes import identity as ids
+from console.nodes import rotation_views
 from console.nodes.forms import AcceptInvitationForm, NodeForm
-from console.nodes.models import Node, PeerRoute
+from console.nodes.models import Node
 from console.nodes.pairing import open_invitations
 from console.nodes.services import register_node
 from console.pages.errors import add_service_errors
@@ -52,7 +53,8 @@ def render_node_list(request: HttpRequest, form=None, accept_form=None, status: 
         "form": form if form is not None else (NodeForm() if is_admin else None),
         "accept_form": accept_form if is_admin else None,
         "identity": _identity_or_none(),
-        "routes": PeerRoute.objects.select_related("node"),
+        "routes": rotation_views.routes_with_rotation_state(),
+        **rotation_views.identity_context(),
         "open_invitations": open_invitations() if is_admin else [],
         "health_interval": settings.PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS,
     }

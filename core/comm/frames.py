@@ -9,7 +9,9 @@ and numpy arrays or scalars of plain numeric dtypes. It is encoded as
 (all integers big-endian). In the tree, arrays are msgpack extension values [dtype, shape,
 buffer index] whose contents are raw little-endian buffers after the tree, so a 1e8-word array
 is never copied into msgpack; large bytes (Paillier ciphertexts) travel as buffers too; tuples,
-integers beyond 64 bits and numpy scalars have their own extension codes.
+integers beyond 64 bits and numpy scalars have their own extension codes. FM128 ring elements
+(records of two little-endian uint64 limbs, lo then hi; `core.mpc.ring128`) travel as raw
+buffers under the dtype name "<u128" and arrive as arrays of that record dtype.
 
 Decoding trusts nothing: the declared lengths must add up to the frame exactly, every buffer is
 used exactly once by an array of exactly its size, dtypes come from an allowlist (no object
@@ -39,6 +41,9 @@ EXT_ARRAY, EXT_TUPLE, EXT_BIGINT, EXT_SCALAR, EXT_BYTES = 1, 2, 3, 4, 5
 DTYPES = frozenset(
     ["|b1", "|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f4", "<f8", "<c16"]
 )
+# Record dtypes allowed by name (no generic structured dtypes): FM128's two-limb elements.
+U128 = np.dtype([("lo", "<u8"), ("hi", "<u8")])
+NAMED_DTYPES = {"<u128": U128}
 
 
 class _Encoder:
@@ -63,11 +68,11 @@ class _Encoder:
     def _default(self, obj: Any) -> msgpack.ExtType:
         if isinstance(obj, np.ndarray):
             arr = _wire_array(obj)
-            meta = [arr.dtype.str, list(arr.shape), self._buffer(arr)]
+            meta = [_dtype_name(arr.dtype), list(arr.shape), self._buffer(arr)]
             return msgpack.ExtType(EXT_ARRAY, self.pack(meta))
         if isinstance(obj, np.generic):
             arr = _wire_array(np.asarray(obj))
-            return msgpack.ExtType(EXT_SCALAR, self.pack([arr.dtype.str, arr.tobytes()]))
+            return msgpack.ExtType(EXT_SCALAR, self.pack([_dtype_name(arr.dtype), arr.tobytes()]))
         if isinstance(obj, tuple):
             return msgpack.ExtType(EXT_TUPLE, self.pack(list(obj)))
         if isinstance(obj, int):
@@ -88,9 +93,13 @@ def _wire_array(arr: np.ndarray) -> np.ndarray:
         arr = arr.astype(arr.dtype.newbyteorder("<"))
     if not arr.flags.c_contiguous:
         arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
-    if arr.dtype.str not in DTYPES:
+    if arr.dtype.str not in DTYPES and arr.dtype != U128:
         raise LinkError(f"cannot send an array of dtype {arr.dtype} over a link")
     return arr
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return "<u128" if dtype == U128 else dtype.str
 
 
 def encode(obj: Any) -> list[bytes | memoryview]:
@@ -190,6 +199,8 @@ class _Decoder:
 
 
 def _dtype(name: Any) -> np.dtype:
+    if isinstance(name, str) and name in NAMED_DTYPES:
+        return NAMED_DTYPES[name]
     if not isinstance(name, str) or name not in DTYPES:
         raise LinkError(f"frame has an array of refused dtype {name!r}")
     return np.dtype(name)

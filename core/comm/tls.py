@@ -42,21 +42,28 @@ def _pem(value, what: str) -> bytes:
     return data
 
 
-def _certificate(pem: bytes, what: str):
+def load_certificate(pem: bytes | str, what: str = "certificate"):
+    """The X.509 certificate in PEM `pem`; ConfigError naming `what` if it is not one."""
     from cryptography import x509
 
+    data = pem.encode() if isinstance(pem, str) else pem
     try:
-        return x509.load_pem_x509_certificate(pem)
+        return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
         raise ConfigError(f"the {what} is not a valid certificate: {exc}") from None
 
 
-def fingerprint(pem: bytes) -> str:
+def fingerprint(pem: bytes | str) -> str:
     """SHA-256 of the certificate's DER encoding, lower-case hex (what nodes exchange to pair)."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    der = _certificate(pem, "certificate").public_bytes(Encoding.DER)
+    der = load_certificate(pem).public_bytes(Encoding.DER)
     return hashlib.sha256(der).hexdigest()
+
+
+def expiry(pem: bytes | str) -> datetime.datetime:
+    """When the certificate stops being valid (UTC)."""
+    return load_certificate(pem).not_valid_after_utc
 
 
 def names_of(pem: bytes) -> set[str]:
@@ -64,7 +71,7 @@ def names_of(pem: bytes) -> set[str]:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    cert = _certificate(pem, "certificate")
+    cert = load_certificate(pem)
     names = {a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)}
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -94,12 +101,12 @@ class TlsConfig:
             if name not in spec:
                 raise ConfigError(f"tls needs this party's {name!r}")
         config = cls(_pem(spec["key"], "private key"), _pem(spec["cert"], "certificate"))
-        _certificate(config.cert, "certificate")
+        load_certificate(config.cert, "certificate")
         if ("peers" in spec) == ("ca" in spec):
             raise ConfigError("tls needs exactly one of 'peers' (pinned certificates) or 'ca'")
         if "ca" in spec:
             config.ca = _pem(spec["ca"], "CA certificate")
-            _certificate(config.ca, "CA certificate")
+            load_certificate(config.ca, "CA certificate")
             return config
         given = spec["peers"]
         if not isinstance(given, dict) or set(given) != set(peers):
@@ -109,7 +116,7 @@ class TlsConfig:
             )
         for peer, value in given.items():
             pem = _pem(value, f"certificate of {peer!r}")
-            _certificate(pem, f"certificate of {peer!r}")
+            load_certificate(pem, f"certificate of {peer!r}")
             config.peer_certs[peer] = pem
         return config
 
@@ -141,20 +148,30 @@ def make_certificate(
     """A new (private key PEM, certificate PEM) for `party` (EC P-256).
 
     Self-signed and usable as its own trust anchor unless `issuer` = (CA key PEM, CA cert PEM)
-    signs it. Its DNS name and common name are the party name. Meant for tests and pairing.
+    signs it. Its DNS name and common name are the party name. Its subject also carries a
+    random serial-number attribute: TLS libraries pick a trust anchor by subject name alone, so
+    two certificates of one party trusted side by side (before and after a rotation) must not
+    share a subject. Meant for tests and pairing.
     """
+    import secrets
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, party)])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, party),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, secrets.token_hex(8)),
+        ]
+    )
     if issuer is None:
         signer, issuer_name, is_ca = key, name, True
     else:
         signer = serialization.load_pem_private_key(issuer[0], password=None)
-        issuer_name, is_ca = _certificate(issuer[1], "CA certificate").subject, False
+        issuer_name, is_ca = load_certificate(issuer[1], "CA certificate").subject, False
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()

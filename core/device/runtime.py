@@ -216,14 +216,16 @@ def current() -> Cluster:
 
 
 @contextlib.contextmanager
-def using(cluster: Cluster) -> Iterator[Cluster]:
-    """Make `cluster` current for this thread (or task) only; closes it on exit."""
+def using(cluster: Cluster, *, close: bool = True) -> Iterator[Cluster]:
+    """Make `cluster` current for this thread (or task) only; closes it on exit unless
+    `close=False` (a deployment that outlives the block, e.g. one per pipeline run)."""
     token = _bound.set(cluster)
     try:
         yield cluster
     finally:
         _bound.reset(token)
-        cluster.close()
+        if close:
+            cluster.close()
 
 
 def install(cluster: Cluster) -> Cluster:

@@ -2,9 +2,10 @@
 
 A trained model's weights stay secret-shared after training; to use them in a later session,
 each party stores its own share (`SPU.export_shares`) and later loads only its own record
-(`SPU.import_shares`). A record holds the protocol's ring shares of that party, uint64 values
-mod 2^64 of shape (components, *shape) (see `core.mpc.shares`): one additive share under SEMI2K,
-a replicated pair under ABY3. Under the protocol's threat model a record alone is uniformly
+(`SPU.import_shares`). A record holds the protocol's ring shares of that party, integers mod
+2^64 (FM64) or 2^128 (FM128) of shape (components, *shape) (see `core.mpc.shares`): one
+additive share under SEMI2K, a replicated pair under ABY3. Under the protocol's threat model a
+record alone is uniformly
 random and reveals nothing about the value; records of a coalition the protocol tolerates
 (one party of SEMI2K's n, one of ABY3's three) reveal nothing either. REF2K, the plaintext
 oracle, stores the value itself, as it does in memory.
@@ -24,8 +25,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import ConfigError
+from core.mpc import ring128
 from core.mpc.bounds import Interval
 from core.mpc.config import RuntimeConfig
+from core.mpc.ring import RING128, Ring, ring_for
 from core.mpc.shares import AShare
 
 RECORD_FORMAT = "spu-share/1"
@@ -52,7 +55,10 @@ def share_record(
         "party": party,
         "shape": list(share.shape),
         "kind": kind,
-        "share": [[int(v) for v in component.ravel()] for component in share.data],
+        "share": [
+            [int(v) for v in ring_for(config.field).to_ints(component.ravel())]
+            for component in share.data
+        ],
     }
 
 
@@ -67,7 +73,7 @@ def share_from_record(
         raise ConfigError(f"a share record must be a dict, got {type(record).__name__}")
     _check_origin(config, parties, party, record)
     shape, kind = _shape_and_kind(record)
-    data = _ring_values(record.get("share"), components, shape)
+    data = _ring_values(record.get("share"), components, shape, ring_for(config.field))
     return AShare(data), kind
 
 
@@ -119,7 +125,7 @@ def _shape_and_kind(record: dict) -> tuple[tuple[int, ...], str]:
     return tuple(shape), kind
 
 
-def _ring_values(share: Any, components: int, shape: tuple[int, ...]) -> np.ndarray:
+def _ring_values(share: Any, components: int, shape: tuple[int, ...], ring: Ring) -> np.ndarray:
     size = int(np.prod(shape, dtype=np.int64))
     if (
         not isinstance(share, list)
@@ -130,6 +136,8 @@ def _ring_values(share: Any, components: int, shape: tuple[int, ...]) -> np.ndar
             f"share record must hold {components} component(s) of {size} ring values "
             f"for shape {list(shape)}"
         )
-    if not all(isinstance(v, int) and 0 <= v < 1 << 64 for c in share for v in c):
-        raise ConfigError("share record values must be integers in [0, 2^64)")
+    if not all(isinstance(v, int) and 0 <= v < 1 << ring.bits for c in share for v in c):
+        raise ConfigError(f"share record values must be integers in [0, 2^{ring.bits})")
+    if ring is RING128:
+        return ring128.from_ints(share).reshape((components, *shape))
     return np.array(share, dtype=np.uint64).reshape((components, *shape))

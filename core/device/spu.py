@@ -34,6 +34,7 @@ from core.mpc.correlated import TrustedDealer, first_party_triples
 from core.mpc.correlated.remote import REQUESTS, remote_triples, reply_channel
 from core.mpc.fixedpoint import FixedPoint
 from core.mpc.protocols import make_protocol
+from core.mpc.ring import ring_for
 from core.mpc.tensor import SecretTensor
 
 
@@ -97,7 +98,7 @@ class SPU:
             cluster.check_party(party)
         self.config.check_world_size(len(self.parties))
         self._check_deployment(seed)
-        self.fxp = FixedPoint(self.config.fxp_fraction_bits)
+        self.fxp = FixedPoint(self.config.fxp_fraction_bits, ring_for(self.config.field))
         seed = cluster.seed if seed is None else seed
         self._name = cluster.next_group("spu")
         self._links = cluster.group_links(self.parties, self._name, self.spec.addresses)
@@ -318,7 +319,7 @@ class SPU:
         def load(party: str):
             def run():
                 ctx = self._ctx[party]
-                components = ctx.proto.public_a(np.zeros(1, dtype=np.uint64)).data.shape[0]
+                components = ctx.proto.components
                 record = read(party)
                 share, kind = share_from_record(
                     self.config, self.parties, party, record, components

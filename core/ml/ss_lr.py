@@ -44,7 +44,6 @@ from core.device.api import reveal
 from core.device.pyu import PYUObject
 from core.device.spu import SPU, SPUObject
 from core.errors import ConfigError, RangeError, ShapeError, format_bound
-from core.mpc.precision import product_limit
 
 SIG_TYPES = {"real": "real", "mm1": "mm1", "t1": "mm1", "seg3": "seg3"}
 LOSS_CLIP = 2.0**-10  # keeps log(p) inside the documented domain of the log kernel
@@ -128,7 +127,7 @@ class SSRegression:
         if x.bound is None or y.bound is None:
             return None
         rows, cols = x.shape
-        limit = product_limit(x.ctx.frac_bits) / 2
+        limit = x.ctx.fxp.product_limit / 2
         bx = max(x.bound, 2.0**-10)
         top = self._weight_cap(bx, y.bound, rows, cols, batch, limit)
         if top < MIN_WEIGHT_BOUND:

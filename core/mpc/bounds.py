@@ -16,14 +16,17 @@ from records written without an interval, and anything derived from them, until 
 a bounded output (sigmoid, comparisons, clip with both ends) or `SecretTensor.ensure_within`
 bounds them again.
 
-Checks are public arithmetic on these intervals, before anything is computed:
-- products: the 2f-bit intermediate of x * y (k |x| |y| for an inner dimension k) must stay
-  below 2^62 (`precision.product_limit`), or RangeError is raised: a bound that shows an
-  overflow is possible refuses the product, even if the actual values would have fitted;
-- every result must stay within the safe encoding magnitude 2^(61 - f)
+Checks are public arithmetic on these intervals, before anything is computed, for the ring of
+the SPU (k = 64 bits for FM64, 128 for FM128; the checks take the session's `FixedPoint`, or a
+number of fraction bits meaning FM64):
+- products: the 2f-bit intermediate of x * y (k' |x| |y| for an inner dimension k') must stay
+  below 2^(k-2) (2^62 on FM64, 2^126 on FM128; `FixedPoint.product_limit`), or RangeError is
+  raised: a bound that shows an overflow is possible refuses the product, even if the actual
+  values would have fitted;
+- every result must stay within the safe encoding magnitude 2^(k - 3 - f)
   (`precision.safe_magnitude`).
 The product limit is where overflow becomes certain. Below it, SEMI2K's 2-party local
-truncation and ABY3's truncation still fail with probability |t| / 2^64 (ABY3: |t| / 2^63)
+truncation and ABY3's truncation still fail with probability |t| / 2^k (ABY3: |t| / 2^(k-1))
 per element for an intermediate t, as their modules document: `precision.plan_precision`
 keeps headroom for that, the runtime check does not refuse it.
 """
@@ -36,9 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import RangeError, format_bound
-from core.mpc.fixedpoint import encoding_limit
+from core.mpc.fixedpoint import FixedPoint, as_fixed_point
 from core.mpc.kernels.arith import is_small_int
-from core.mpc.precision import product_limit
+
+Precision = int | FixedPoint  # the session's FixedPoint, or fraction bits meaning FM64
 
 MAX_LABELS_SHOWN = 4
 
@@ -103,6 +107,10 @@ class Interval:
 
 
 UNIT = Interval(0.0, 1.0)
+
+
+def _ulp(precision: Precision) -> float:
+    return as_fixed_point(precision).ulp
 
 
 def next_power_of_two(value: float) -> float:
@@ -186,18 +194,19 @@ def check_declared(values: np.ndarray, declared: Interval, label: str | None) ->
 
 
 def check_magnitude(
-    operation: str, interval: Interval | None, fraction_bits: int, label: str | None = None
+    operation: str, interval: Interval | None, precision: Precision, label: str | None = None
 ) -> None:
-    """RangeError if a result's interval leaves the safe encoding range 2^(61 - f)."""
+    """RangeError if a result's interval leaves the safe encoding range 2^(k - 3 - f)."""
     if interval is None:
         return
-    limit = encoding_limit(fraction_bits)
-    if interval.magnitude > limit:
+    fxp = as_fixed_point(precision)
+    if interval.magnitude > fxp.max_abs:
         raise RangeError(
             operation,
-            limit,
+            fxp.max_abs,
             f"the result may reach {format_bound(interval.magnitude)} (from public bounds "
-            f"{interval}), beyond what {fraction_bits} fraction bits can encode",
+            f"{interval}), beyond what {fxp.fraction_bits} fraction bits can encode in "
+            f"{fxp.ring.name}",
             label=label,
         )
 
@@ -206,15 +215,16 @@ def check_product(
     operation: str,
     a: Interval | None,
     b: Interval | None,
-    fraction_bits: int,
+    precision: Precision,
     label: str | None = None,
     inner: int = 1,
 ) -> None:
-    """RangeError if inner * |a| * |b| may reach 2^(62 - 2f), the truncation limit."""
+    """RangeError if inner * |a| * |b| may reach 2^(k - 2 - 2f), the truncation limit."""
     if a is None or b is None:
         return
     reach = inner * a.magnitude * b.magnitude
-    limit = product_limit(fraction_bits)
+    fxp = as_fixed_point(precision)
+    limit = fxp.product_limit
     if reach >= limit:
         terms = f"{inner} products of " if inner > 1 else ""
         raise RangeError(
@@ -222,59 +232,61 @@ def check_product(
             limit,
             f"{terms}|x| <= {format_bound(a.magnitude)} times |y| <= "
             f"{format_bound(b.magnitude)} may reach {format_bound(reach)}, so the "
-            f"{2 * fraction_bits}-fraction-bit intermediate could overflow the 64-bit ring",
+            f"{2 * fxp.fraction_bits}-fraction-bit intermediate could overflow the "
+            f"{fxp.ring.bits}-bit ring ({fxp.ring.name})",
             label=label,
         )
 
 
 # ----- rules: an operation's result interval from its operands', checked before computing ----
-# Each takes (a, b, public, label, fraction_bits): the operands' intervals (None if unknown),
-# the public operand itself (None if both are secret), the labels' text and f.
+# Each takes (a, b, public, label, precision): the operands' intervals (None if unknown),
+# the public operand itself (None if both are secret), the labels' text and the session's
+# FixedPoint (or f, meaning FM64).
 def sum_rule(operation: str, op):
     """add / subtract: op(a, b), which must stay within the safe magnitude."""
 
-    def rule(a, b, public, label, fraction_bits):
+    def rule(a, b, public, label, precision):
         interval = join(a, b, op)
-        check_magnitude(operation, interval, fraction_bits, label)
+        check_magnitude(operation, interval, precision, label)
         return interval
 
     return rule
 
 
-def product_rule(a, b, public, label, fraction_bits):
+def product_rule(a, b, public, label, precision):
     """multiply: small public integers multiply exactly (no truncation, magnitude checked);
     anything else goes through a 2f-bit intermediate (`check_product`) and one truncation."""
     if public is not None and is_small_int(np.asarray(public)):
         interval = join(a, b, Interval.__mul__)
-        check_magnitude("multiply", interval, fraction_bits, label)
+        check_magnitude("multiply", interval, precision, label)
         return interval
-    check_product("multiply", a, b, fraction_bits, label)
-    return join(a, b, lambda u, v: (u * v).widened(2.0**-fraction_bits))
+    check_product("multiply", a, b, precision, label)
+    return join(a, b, lambda u, v: (u * v).widened(_ulp(precision)))
 
 
-def square_rule(a, b, public, label, fraction_bits):
+def square_rule(a, b, public, label, precision):
     """x * x (the same tensor): as `product_rule`, with the tighter interval [0, B^2]."""
-    check_product("multiply", a, b, fraction_bits, label)
+    check_product("multiply", a, b, precision, label)
     if a is None:
         return None
     low = 0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2
-    return Interval(low, a.magnitude**2).widened(2.0**-fraction_bits)
+    return Interval(low, a.magnitude**2).widened(_ulp(precision))
 
 
-def public_division_rule(a, b, public, label, fraction_bits):
-    """x / public d: the reciprocal's two limbs need |x| and |x / d| below 2^(62 - 2f)."""
+def public_division_rule(a, b, public, label, precision):
+    """x / public d: the reciprocal's two limbs need |x| and |x / d| below 2^(k - 2 - 2f)."""
     if a is None or b is None or b.lo <= 0 <= b.hi:
         return None
     inverse = Interval(1 / b.hi, 1 / b.lo)
-    check_product("divide", a, Interval(1.0, 1.0), fraction_bits, label)  # low limb: |x| 2^(2f)
-    check_product("divide", a, inverse, fraction_bits, label)  # high limb: |x / d| 2^(2f)
-    return (a * inverse).widened(2.0 ** (1 - fraction_bits))
+    check_product("divide", a, Interval(1.0, 1.0), precision, label)  # low limb: |x| 2^(2f)
+    check_product("divide", a, inverse, precision, label)  # high limb: |x / d| 2^(2f)
+    return (a * inverse).widened(2 * _ulp(precision))
 
 
-def matmul_interval(a, b, inner: int, label, fraction_bits) -> Interval | None:
+def matmul_interval(a, b, inner: int, label, precision) -> Interval | None:
     """x @ y with inner dimension k: k products summed before one truncation."""
-    check_product("matmul", a, b, fraction_bits, label, inner=inner)
-    return join(a, b, lambda u, v: (u * v).scaled(inner).widened(2.0**-fraction_bits))
+    check_product("matmul", a, b, precision, label, inner=inner)
+    return join(a, b, lambda u, v: (u * v).scaled(inner).widened(_ulp(precision)))
 
 
 def public_matmul_weight(public: np.ndarray, axis: int) -> float | None:

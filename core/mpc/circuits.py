@@ -1,10 +1,14 @@
-"""Boolean circuits on XOR-shared 64-bit words, built only from protocol primitives.
+"""Boolean circuits on XOR-shared ring words, built only from protocol primitives.
 
 A2B sums the parties' `bool_summands` with carry-save adders (3 -> 2 words, one AND round) and
-a Kogge-Stone parallel-prefix adder (log2(64) = 6 AND rounds). MSB extraction needs only the
-carry into bit 63, computed as a tree of (generate, propagate) pairs; after every level half the
-bits are dead, so the live bits of several elements are packed into one word before the AND,
-which roughly halves the traffic of every level (about 3 words per element in total).
+a Kogge-Stone parallel-prefix adder (log2(k) AND rounds for the ring's k bits). MSB extraction
+needs only the carry into bit k - 1, computed as a tree of (generate, propagate) pairs; after
+every level half the bits are dead, so the live bits of several elements are packed into one
+word before the AND, which roughly halves the traffic of every level (about 3 words per element
+in total on FM64). On FM128 the first level works on 128-bit words and leaves 64 live bits per
+element, compressed (locally) into one uint64 word; the rest of the tree is FM64's, on uint64
+words, whatever the protocol's ring. MSB and the low-bit A2B therefore return uint64 words in
+both rings; `a2b` returns ring words.
 References: Kogge & Stone, IEEE Trans. Computers 1973; ABY3 (Mohassel & Rindal CCS'18) for
 A2B from replicated summands.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.mpc.protocols.base import Protocol
-from core.mpc.ring import RING_DTYPE
+from core.mpc.ring import RING_DTYPE, ring_of
 from core.mpc.shares import AShare, BShare, flat_concat, flat_split
 
 U = RING_DTYPE
@@ -38,7 +42,7 @@ def and_many(proto: Protocol, pairs: list[tuple[BShare, BShare]]) -> list[BShare
 
 
 def _csa(proto: Protocol, a: BShare, b: BShare, c: BShare) -> tuple[BShare, BShare]:
-    """Carry-save adder: a + b + c = s + carry (mod 2^64), one AND."""
+    """Carry-save adder: a + b + c = s + carry (mod 2^k), one AND."""
     s = proto.xor_ss(proto.xor_ss(a, b), c)
     ac, bc = proto.xor_ss(a, c), proto.xor_ss(b, c)
     majority = proto.xor_ss(proto.and_ss(ac, bc), c)
@@ -55,11 +59,13 @@ def reduce_to_two(proto: Protocol, summands: list[BShare]) -> list[BShare]:
 
 
 def add_bb(proto: Protocol, a: BShare, b: BShare) -> BShare:
-    """Kogge-Stone adder: the XOR sharing of a + b mod 2^64 (7 AND rounds)."""
+    """Kogge-Stone adder: the XOR sharing of a + b mod 2^k (log2(k) + 1 AND rounds)."""
     g = proto.and_ss(a, b)
     p = proto.xor_ss(a, b)
-    for shift in (1, 2, 4, 8, 16, 32):
-        if shift < 32:
+    bits = ring_of(a.data).bits
+    shifts = [1 << j for j in range(bits.bit_length() - 1)]  # 1, 2, .., k/2
+    for shift in shifts:
+        if shift < shifts[-1]:
             dg, p_next = and_many(
                 proto, [(p, proto.lshift_b(g, shift)), (p, proto.lshift_b(p, shift))]
             )
@@ -149,18 +155,43 @@ def _packed_and(proto: Protocol, x: np.ndarray, y: np.ndarray, width: int) -> np
     return _unpack(out.data, width, count)
 
 
+def _low_words(x: BShare) -> BShare:
+    """Bits 0..63 of every word, as uint64 words (local)."""
+    return BShare(ring_of(x.data).low_word(x.data))
+
+
+def _compress_even_128(words: np.ndarray) -> np.ndarray:
+    """The 64 even-position bits of 128-bit words, in one uint64 word each (local)."""
+    ring = ring_of(words)
+    low = _compress_even(ring.low_word(words))
+    high = _compress_even(ring.low_word(words >> 64))
+    return low | (high << U(32))
+
+
+def _first_level_128(proto: Protocol, g: np.ndarray, p: np.ndarray):
+    """(g, p) of the 64 bit pairs of 128-bit words, as uint64 words: one AND round."""
+    g_lo, g_hi = _compress_even_128(g), _compress_even_128(g >> 1)
+    p_lo, p_hi = _compress_even_128(p), _compress_even_128(p >> 1)
+    dg, p_next = and_many(proto, [(BShare(p_hi), BShare(g_lo)), (BShare(p_hi), BShare(p_lo))])
+    return g_hi ^ dg.data, p_next.data
+
+
 def msb(proto: Protocol, x: AShare) -> BShare:
-    """XOR sharing (in bit 0) of the most significant bit of x, i.e. [x < 0] for signed x."""
+    """XOR sharing (in bit 0 of a uint64 word) of the most significant bit of x, i.e. [x < 0]
+    for signed x."""
     parts = reduce_to_two(proto, proto.bool_summands(x))
+    top_bit = ring_of(x.data).bits - 1
     if len(parts) == 1:
-        return proto.rshift_b(parts[0], 63)
+        return _low_words(proto.rshift_b(parts[0], top_bit))
     shape = x.shape
     a, b = (BShare(p.data.reshape(p.data.shape[0], -1)) for p in parts)
-    top = proto.rshift_b(proto.xor_ss(a, b), 63)
-    # Shifting left by one makes the group generate of all 64 positions the carry into bit 63.
+    top = _low_words(proto.rshift_b(proto.xor_ss(a, b), top_bit))
+    # Shifting left by one makes the group generate of all k positions the carry into bit k-1.
     a1, b1 = proto.lshift_b(a, 1), proto.lshift_b(b, 1)
     g = proto.and_ss(a1, b1).data
     p = proto.xor_ss(a1, b1).data
+    if top_bit == 127:
+        g, p = _first_level_128(proto, g, p)
     width = 64
     while width > 1:
         half = width // 2
@@ -189,13 +220,14 @@ def a2b_low_bits(proto: Protocol, x: AShare, width: int) -> BShare:
 
     The low bits of a sum depend only on the low bits of the summands, so 64 // width elements
     share one word and every AND moves width/64 of the bits a full-word adder would; shifts are
-    masked so that carries never cross from one element's field into the next.
+    masked so that carries never cross from one element's field into the next. For the same
+    reason FM128 summands are cut to their low 64-bit word first: the result is uint64 words.
     """
     shape = x.shape
     low = U((1 << width) - 1)
     count = x.size
     summands = [
-        BShare(_pack(s.data.reshape(s.data.shape[0], -1) & low, width))
+        BShare(_pack(_low_words(s).data.reshape(s.data.shape[0], -1) & low, width))
         for s in proto.bool_summands(x)
     ]
     while len(summands) > 2:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, fields
 from core.errors import ConfigError
 
 PROTOCOLS = ("REF2K", "SEMI2K", "ABY3")
-FIELDS = ("FM64",)
+FIELDS = ("FM64", "FM128")
 # SEMI2K truncation: "auto" = "local" for 2 parties, "exact" for more (see protocols.semi2k)
 TRUNC_MODES = ("auto", "local", "exact")
-MAX_FRACTION_BITS = 26  # products carry 2f fraction bits and must stay far below 2^62
+# Products carry 2f fraction bits and must stay far below 2^(bits - 2); the kernels' internal
+# precision plans (poly, exp, normalisation) also need 2f well inside the ring.
+MAX_FRACTION_BITS = {"FM64": 26, "FM128": 48}
+DEFAULT_FRACTION_BITS = {"FM64": 18, "FM128": 26}  # SPU's defaults
 
 
 @dataclass(frozen=True)
@@ -18,15 +21,19 @@ class RuntimeConfig:
     """What every party of an SPU agrees on before computing.
 
     `protocol`: REF2K (plaintext oracle, NOT secure), SEMI2K (n >= 2 parties, trusted dealer,
-    semi-honest) or ABY3 (exactly 3 parties, honest majority). `field`: FM64 (ring Z_2^64).
-    `fxp_fraction_bits`: fixed-point fraction bits (18 by default, like SPU on FM64).
+    semi-honest) or ABY3 (exactly 3 parties, honest majority). `field`: FM64 (ring Z_2^64,
+    the default) or FM128 (ring Z_2^128: two 64-bit limbs per element, see
+    `core.mpc.ring128`; for data whose products FM64 cannot hold, several times slower).
+    `fxp_fraction_bits`: fixed-point fraction bits (None: SPU's default, 18 on FM64 and 26 on
+    FM128; at most 26 on FM64 and 48 on FM128).
     `trunc_mode`: SEMI2K's truncation after fixed-point products. "exact" (dealer-assisted,
-    exact to one unit for |x| < 2^62, one opened ring word per element), "local" (SecureML's
-    local truncation: no communication, but each element is off by 2^(64 - f) units with
-    probability |x| / 2^64, about 2^-28 for a product of two values near 1 with f = 18: one
-    silently wrong element per ~2^28 truncations; 2 parties only; SPU's 2-party SEMI2K
-    default, an explicit opt-in here) or "auto" (the default: "exact", so a green result is
-    never silently wrong). Other protocols have a single truncation and accept only "auto".
+    exact to one unit for |x| < 2^62, 2^126 on FM128, one opened ring word per element),
+    "local" (SecureML's local truncation: no communication, but each element is off by
+    2^(k - f) units with probability |x| / 2^k for the ring's k bits, about 2^-28 for a product
+    of two values near 1 with f = 18 on FM64: one silently wrong element per ~2^28
+    truncations; 2 parties only; SPU's 2-party SEMI2K default, an explicit opt-in here) or
+    "auto" (the default: "exact", so a green result is never silently wrong). Other protocols
+    have a single truncation and accept only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,
@@ -40,7 +47,7 @@ class RuntimeConfig:
 
     protocol: str = "SEMI2K"
     field: str = "FM64"
-    fxp_fraction_bits: int = 18
+    fxp_fraction_bits: int | None = None
     trunc_mode: str = "auto"
     range_checks: bool = True
 
@@ -50,13 +57,13 @@ class RuntimeConfig:
         if self.field not in FIELDS:
             raise ConfigError(f"unsupported field {self.field!r}; choose one of {FIELDS}")
         bits = self.fxp_fraction_bits
-        if (
-            isinstance(bits, bool)
-            or not isinstance(bits, int)
-            or not 1 <= bits <= MAX_FRACTION_BITS
-        ):
+        if bits is None:  # frozen: the resolved default is stored once, here
+            bits = DEFAULT_FRACTION_BITS[self.field]
+            object.__setattr__(self, "fxp_fraction_bits", bits)
+        most = MAX_FRACTION_BITS[self.field]
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= most:
             raise ConfigError(
-                f"fxp_fraction_bits must be an int in 1..{MAX_FRACTION_BITS}, got {bits!r}"
+                f"fxp_fraction_bits must be an int in 1..{most} for {self.field}, got {bits!r}"
             )
         if not isinstance(self.trunc_mode, str) or self.trunc_mode not in TRUNC_MODES:
             raise ConfigError(

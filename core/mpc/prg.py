@@ -11,7 +11,7 @@ import secrets
 
 import numpy as np
 
-from core.mpc.ring import RING_DTYPE
+from core.mpc.ring import RING64, RING_DTYPE, Ring
 
 SEED_BYTES = 16
 
@@ -28,12 +28,11 @@ class PRG:
         value = int.from_bytes(seed, "little") if isinstance(seed, bytes) else int(seed)
         self._bits = np.random.PCG64DXSM(value)
 
-    def ring(self, shape: tuple[int, ...] | int) -> np.ndarray:
-        """Uniform elements of Z_2^64 with the given shape."""
+    def ring(self, shape: tuple[int, ...] | int, ring: Ring = RING64) -> np.ndarray:
+        """Uniform elements of `ring` (Z_2^64 by default) with the given shape."""
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        count = int(np.prod(shape, dtype=np.int64))
-        return self._bits.random_raw(count).astype(RING_DTYPE, copy=False).reshape(shape)
+        return ring.draw(self._bits, shape)
 
     def bits(self, shape: tuple[int, ...] | int) -> np.ndarray:
-        """Uniform 0/1 ring elements."""
+        """Uniform 0/1 uint64 words (in either ring, bits are XOR-shared 64-bit words)."""
         return self.ring(shape) & RING_DTYPE(1)

@@ -1,12 +1,15 @@
 """Party-local share containers.
 
-Every protocol stores one party's share of a tensor of shape S as a uint64 array of shape
-(c, *S): c components (1 for REF2K and SEMI2K, 2 for ABY3's replicated pairs). Structural
-operations (indexing, reshape, transpose, concatenation, sums) act on each component alike, so
+Every protocol stores one party's share of a tensor of shape S as an array of ring elements
+(uint64 for FM64, `core.mpc.ring128.U128Array` for FM128) of shape (c, *S): c components
+(1 for REF2K and SEMI2K, 2 for ABY3's replicated pairs). Structural operations (indexing,
+reshape, transpose, concatenation, sums) act on each component alike, so
 they are local and identical for every protocol.
 
-`AShare` is additive (arithmetic) sharing mod 2^64, `BShare` XOR sharing of 64-bit words.
-Public values are plain numpy `uint64` arrays: secret and public never share a type.
+`AShare` is additive (arithmetic) sharing mod 2^bits, `BShare` XOR sharing of words: ring
+words, or uint64 words inside the comparison circuits of either ring. Public values are plain
+ring arrays: secret and public never share a type. A share built from an FM128 array that lost
+its subclass (np.stack, np.zeros, a received frame) gets it back here.
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.mpc.ring128 import wrap
+
 
 @dataclass(frozen=True)
 class _Share:
-    data: np.ndarray  # uint64, shape (components, *shape)
+    data: np.ndarray  # ring words, shape (components, *shape)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", wrap(self.data))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -42,7 +50,7 @@ class AShare(_Share):
 
 
 class BShare(_Share):
-    """One party's XOR share of a tensor of 64-bit words."""
+    """One party's XOR share of a tensor of words (ring words, or uint64 in circuits)."""
 
 
 def stack_shares(shares: list, axis: int = 0):

@@ -187,7 +187,7 @@ class SecretTensor:
             labels = a.labels | b.labels
             interval = None
             if bound is not None:
-                interval = bound(a.interval, b.interval, None, label_text(labels), ctx.frac_bits)
+                interval = bound(a.interval, b.interval, None, label_text(labels), ctx.fxp)
             x, y = self.broadcast_pair(a.share, b.share)
             return self._new(ss(ctx, x, y), kind or _result_kind(a, b), interval, labels)
         other = np.asarray(self._check_public(other))
@@ -199,7 +199,7 @@ class SecretTensor:
         if bound is not None:
             public = Interval.of_values(other) if other.dtype.kind in "biuf" else None
             pair = (public, self.interval) if reflected else (self.interval, public)
-            interval = bound(*pair, other, self.label, ctx.frac_bits)
+            interval = bound(*pair, other, self.label, ctx.fxp)
         if reflected and ps is not None:
             return self._new(ps(ctx, p, x), out_kind, interval)
         return self._new(sp(ctx, x, p), out_kind, interval)
@@ -286,7 +286,7 @@ class SecretTensor:
             labels = self.labels | other.labels
             inner = self.shape[-1] if self.shape else 1
             interval = bounds.matmul_interval(
-                self.interval, other.interval, inner, label_text(labels), self.ctx.frac_bits
+                self.interval, other.interval, inner, label_text(labels), self.ctx.fxp
             )
             out = arith.matmul_ss(self.ctx, self.share, other.share)
             return self._new(out, _result_kind(self, other), interval, labels)
@@ -306,7 +306,7 @@ class SecretTensor:
         if weight is None:
             return None
         return bounds.matmul_interval(
-            self.interval, Interval.symmetric(weight), 1, self.label, self.ctx.frac_bits
+            self.interval, Interval.symmetric(weight), 1, self.label, self.ctx.fxp
         )
 
     # ----- comparisons (results are secret 0/1 of kind "bool") --------------------------
@@ -383,7 +383,7 @@ class SecretTensor:
         interval = None
         if self.interval is not None:
             interval = self.interval.scaled(self._count(axis))
-            check_magnitude("sum", interval, self.ctx.frac_bits, self.label)
+            check_magnitude("sum", interval, self.ctx.fxp, self.label)
         kind = "int" if self.kind == "bool" else None
         return self._new(arith.sum_(self.share, axis, keepdims), kind, interval)
 

@@ -61,3 +61,26 @@ def test_admins_pair_two_nodes_through_their_consoles(two_nodes, new_page):
     assert "Disabled" in alice_page.inner_text("tr[data-route=bob]")
     bob_page.click("tr[data-route=alice] >> text=Check now")
     assert "disabled its route to bob" in bob_page.inner_text(".messages")
+
+
+def test_an_admin_rotates_the_certificate_and_the_peer_re_pins_it(two_nodes, new_page):
+    (alice, alice_url), (bob, bob_url) = two_nodes
+    bob.manage("node", "accept", alice.invite())
+    alice_page, bob_page = new_page(), new_page()
+    _log_in(alice_page, alice_url)
+    alice_page.select_option("#grace-seconds", "3600")
+    alice_page.click("text=Rotate certificate")
+    messages = alice_page.inner_text(".messages")
+    assert "bob pinned the new certificate." in messages
+    assert "peers accept the old one until" in messages
+    new_fingerprint = alice_page.inner_text("code.fingerprint >> nth=0")
+    assert "peers accept the old certificate until" in alice_page.inner_text(
+        "[data-field=last-rotation]"
+    )
+
+    _log_in(bob_page, bob_url)
+    row = bob_page.inner_text("tr[data-route=alice]")
+    assert new_fingerprint[:16] in row
+    assert "its old certificate is accepted until" in row
+    bob_page.click("tr[data-route=alice] >> text=Check now")
+    assert "alice answered in" in bob_page.inner_text(".messages")

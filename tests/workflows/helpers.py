@@ -39,6 +39,7 @@ def run_component(
     logs: list[str] | None = None,
     warnings: list[str] | None = None,
     sources: dict | None = None,
+    placement=None,
 ):
     """Clean params, infer outputs, run as started by `requested_by`'s user; return
     {port: ArtifactData} of what was written. Log lines and warnings are appended to `logs`
@@ -64,6 +65,8 @@ def run_component(
         requested_by=requested_by,
         sources=sources or {},
     )
+    if placement is not None:  # where each party runs (`workflows.placement`)
+        context.placement = placement
     component.run(context)
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}
 

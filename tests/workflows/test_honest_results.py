@@ -75,7 +75,8 @@ def test_unscaled_income_and_age_fail_the_training_naming_the_columns_and_the_fi
 
 
 def test_a_range_no_precision_can_hold_names_the_operation_the_bound_and_the_columns(tmp_path):
-    data, _, _ = frames(300_000.0)
+    """Incomes near 1e16: even FM128 (products below 2^116 with SEMI2K's headroom) cannot."""
+    data, _, _ = frames(1e16)
     with pytest.raises(CheckFailed) as failure:
         train(tmp_path, data)
     message = str(failure.value)

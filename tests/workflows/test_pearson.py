@@ -99,3 +99,31 @@ def test_an_extreme_outlier_in_many_rows_fails_naming_its_columns(tmp_path):
     with pytest.raises(CheckFailed, match="alice's spike") as failure:
         run_component(tmp_path, "stats/pearson", params, {"input_ds": data})
     assert "operation rsqrt" in str(failure.value)
+
+
+def test_the_plan_is_stated_in_the_log_and_large_raw_columns_stay_on_fm64(tmp_path):
+    """Columns in the billions need no 128-bit ring here: each party rescales its own columns
+    before sharing, and the log says which precision the plan picked."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=2_000)
+    given = {
+        "alice": pd.DataFrame({"revenue": 3e9 + 8e8 * base + rng.normal(0, 2e8, 2_000)}),
+        "bob": pd.DataFrame({"costs": 1e10 - 5e8 * base + rng.normal(0, 4e8, 2_000)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    logs: list[str] = []
+    out = run_component(
+        tmp_path,
+        "stats/pearson",
+        {"features": ["revenue", "costs"]},
+        {"input_ds": data},
+        ("alice", "bob"),
+        "alice",
+        logs,
+    )
+    planned = [line for line in logs if line.startswith("precision for Pearson correlation: ")]
+    assert planned, logs
+    assert "FM64 with 18 fraction bits" in planned[0], planned
+    joined = pd.concat(given.values(), axis=1).to_numpy()
+    expected = np.corrcoef(joined, rowvar=False)
+    np.testing.assert_allclose(out["report"].read_json("bob")["matrix"], expected, atol=TOLERANCE)

@@ -235,11 +235,12 @@ def test_the_log_says_which_protocol_ran_and_why():
 
     logs: list[str] = []
     ctx = RunContext({"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=logs.append)
-    keys = [pd.DataFrame({"cid": ["1", "2"]}), pd.DataFrame({"cid": ["2"]})]
-    assert pick_protocol(ctx, keys) == "kkrt"
-    assert pick_protocol(ctx, [*keys, keys[0]]) == "ecdh"
+    keys = {"alice": pd.DataFrame({"cid": ["1", "2"]}), "bob": pd.DataFrame({"cid": ["2"]})}
+    assert pick_protocol(ctx, ["alice", "bob"], keys) == "kkrt"
+    three = keys | {"carol": keys["alice"]}
+    assert pick_protocol(ctx, ["alice", "bob", "carol"], three) == "ecdh"
     ctx.params["protocol"] = "ECDH_25519"
-    assert pick_protocol(ctx, keys) == "ecdh"
+    assert pick_protocol(ctx, ["alice", "bob"], keys) == "ecdh"
     assert logs[0].startswith("PSI protocol: KKRT_PSI_2PC (automatic: KKRT-PSI: two parties")
     assert logs[1] == (
         "PSI protocol: ECDH_25519 (automatic: ECDH-PSI: 3 parties (KKRT-PSI runs between two only))"

@@ -13,6 +13,12 @@ It gives the component, and nothing more:
   owning party's storage only; tables as Arrow files with the port's schema in their metadata
   (`workflows.tabular.files`: the one reader and writer of tables);
 - `at(party, fn, *args)`: call `fn` as that party; errors become `PartyFailure(party, ...)`;
+- `placement` (`workflows.placement`): where each party's code runs. Embedded (the default),
+  every party runs here; in a network run this process is one party, `at` runs `fn` only for
+  it (returning None for the others, whose own processes make their calls), `here(parties)`
+  lists the parties whose parts this process reads and writes, and `publish(owner, fn, ...)`
+  is how a value computed by one party (a row count, a report built for the others) reaches
+  every party: as a typed frame over the run's links, or simply returned when embedded;
 - `sources`: the datasets authorised to the project (`workflows.ports.SourceTable`), for
   source components.
 
@@ -34,6 +40,7 @@ import pyarrow as pa
 from core.comm import CommStats
 from core.errors import PartyFailure
 from workflows.components.schema import ArtifactInfo, Column
+from workflows.placement import EMBEDDED, Placement
 from workflows.tabular import files
 
 
@@ -98,6 +105,8 @@ class RunContext:
     # (`workflows.components.aggregates`); the executor sets it from settings.
     min_group_rows: int = 20
     written: dict[str, dict[str, Path]] = field(default_factory=dict)
+    placement: Placement = EMBEDDED
+    node_id: str = ""
 
     def progress(self, percent: float) -> None:
         """Report progress (0..100) and stop here if the run was cancelled."""
@@ -112,7 +121,15 @@ class RunContext:
         """A warning on the node: shown with its results and in the log; the node goes on."""
         self.on_warn(message)
 
+    def here(self, parties) -> list[str]:
+        """The parties among `parties` whose parts this process reads and writes (all of
+        them when embedded; only this process's party in a network run)."""
+        return self.placement.here(parties)
+
     def at(self, party: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` as `party`; None without calling it when `party` runs elsewhere."""
+        if not self.placement.runs_here(party):
+            return None
         try:
             return fn(*args)
         except (RunCancelled, PartyFailure):
@@ -120,9 +137,21 @@ class RunContext:
         except Exception as error:
             raise PartyFailure(party, error) from error
 
+    def publish(self, owner: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` computed by `owner` (as `at`), its value received by every party.
+
+        Only for what the component's disclosure lets every party have (row counts, sizes, a
+        manifest, a report built for the others); every party calls it in the same order."""
+        return self.placement.publish(owner, lambda: self.at(owner, fn, *args), self.node_id)
+
     def _target(self, port: str, party: str, suffix: str) -> Path:
         if port not in self.infos:
             raise KeyError(f"component has no output port {port!r}")
+        if not self.placement.runs_here(party):
+            # A party's storage is written only by its own process.
+            raise PartyFailure(
+                party, PermissionError(f"output {port!r} of {party!r} is written by {party!r}")
+            )
         if party not in self.infos[port].parties:
             raise PartyFailure(party, LookupError(f"output {port!r} has no part at {party!r}"))
         directory = self.output_dir(party)

@@ -1,16 +1,23 @@
 """SPU sessions for components, with the fixed-point precision picked from the parties' data.
 
-`session` gives a component its own simulated cluster of the run's parties, bound to the
-component's thread only (`core.device.runtime.using`), so components that compute on secret
-shares run side by side with no process-wide lock; the cluster's traffic is counted into the
-run's `ctx.comm` (SEMI2K's trusted dealer appears as `dealer`).
+`session` gives a component the engine cluster its run's placement provides
+(`workflows.placement`), bound to the component's thread only (`core.device.runtime.using`), so
+components that compute on secret shares run side by side with no process-wide lock. Embedded:
+a simulated cluster of its own, its traffic counted into the run's `ctx.comm` (SEMI2K's trusted
+dealer appears as `dealer`, an in-process thread). Network run: the run's deployment, one
+party per process; SEMI2K's correlations then come from the SPU's first party
+(`TrustedFirstParty`: it generates them from PRG seeds and must not collude with the others)
+or, when the cluster declares one, from a dealer node (`TrustedThirdParty`).
 
 Precision from the data: before any value is shared, each party measures its own input columns
 on its own worker and shares only a power-of-two bound of their largest |x| (`column_bounds`,
 the engine's rule for what a range check may reveal: the order of magnitude, never a value)
 and the names of its columns that are not scaled (`workflows.components.checks`). The
 component then asks the engine for a field and fraction bits (`plan_spu`, through
-`core.mpc.precision.plan_precision`) and states the plan in the node's log. When no plan fits,
+`core.mpc.precision.plan_precision`) and states the plan in the node's log: FM64 when it holds
+the products, FM128 (the 128-bit ring, slower) when it cannot, e.g. unscaled incomes in SS-LR
+("precision for SS-LR training: FM128 with 26 fraction bits: ... FM64 cannot hold these
+products ..."). When no plan fits,
 the engine's RangeError fails the node naming the operation, the bound and the columns
 (`named_range_errors`).
 
@@ -38,24 +45,37 @@ from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
 
 PROTOCOL = "SEMI2K"
-FIELD = "FM64"
+FIELD = "FM64"  # SPUs made without a plan (and models saved before plans were stored)
 
 
 @contextmanager
 def session(ctx: RunContext, parties: list[str]) -> Iterator[None]:
-    """A simulated cluster over `parties` for this thread, its traffic counted in `ctx.comm`:
-    SPUs and PYUs built inside (`make_spu`, `at_party`) belong to it."""
-    with runtime.using(runtime.Simulation(list(parties), stats=ctx.comm)):
+    """The engine cluster over `parties` for this thread (a simulation counted in `ctx.comm`,
+    or the network run's deployment): SPUs and PYUs built inside (`make_spu`, `at_party`)
+    belong to it."""
+    with ctx.placement.session(list(parties), ctx.comm):
         yield
 
 
 def make_spu(parties: list[str], plan: PrecisionPlan | None = None) -> core.SPU:
     """A SEMI2K SPU over `parties` in the current session (the plan's precision, or SPU's
     default of 18 fraction bits on FM64)."""
-    config = {"protocol": PROTOCOL, "field": FIELD}
+    config = {"protocol": PROTOCOL, "field": FIELD} | correlation_source()
     if plan is not None:
         config |= {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits}
     return core.SPU({"nodes": list(parties), "runtime_config": config})
+
+
+def correlation_source() -> dict:
+    """SEMI2K's source of Beaver triples in the current cluster (module docstring): the
+    simulation's dealer thread, else the cluster's dealer node, else the first SPU party."""
+    cluster = runtime.current()
+    if cluster.simulation:
+        return {}
+    dealers = getattr(cluster, "dealers", [])
+    if dealers:
+        return {"beaver_type": "TrustedThirdParty", "ttp_party": dealers[0]}
+    return {"beaver_type": "TrustedFirstParty"}
 
 
 def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
@@ -146,13 +166,20 @@ def gradient_magnitude(bounds: list[PartyBounds], rows: int) -> float:
 
 
 def plan_spu(
-    ctx: RunContext, bounds: list[PartyBounds], magnitude: float, what: str, min_bits: int = 0
+    ctx: RunContext,
+    bounds: list[PartyBounds],
+    magnitude: float,
+    what: str,
+    min_bits: int = 0,
+    field: str | None = None,
 ):
-    """Fraction bits for one product of values up to `magnitude` (which the caller derives
-    from the parties' bounds and its program), logged with the engine's reason; fewer than
-    `min_bits` (what the program's own constants need) fail the node naming the columns."""
+    """Field and fraction bits for one product of values up to `magnitude` (which the caller
+    derives from the parties' bounds and its program), logged with the engine's reason; fewer
+    than `min_bits` (what the program's own constants need) fail the node naming the columns.
+    `field` None lets the engine pick (FM64, or FM128 when FM64 cannot hold the products); a
+    field name plans within that field (e.g. a trained model's)."""
     with named_range_errors(ctx, bounds, what):
-        plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=FIELD)
+        plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=field)
     ctx.log(f"precision for {what}: {plan.reason}")
     if plan.fxp_fraction_bits < min_bits:
         advice = scaling_advice(unscaled_columns(bounds)) or "scale the inputs"

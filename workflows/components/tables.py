@@ -47,10 +47,10 @@ def finite(value) -> float | None:
 
 
 def aligned_rows(ctx: RunContext, port: str) -> int:
-    """Rows of a (vertical) table: each party counts its own (row counts are public) and all
-    must agree, since rows are aligned by position across parties."""
+    """Rows of a (vertical) table: each party counts its own and publishes it (row counts are
+    public in a project); all must agree, since rows are aligned by position across parties."""
     data = ctx.inputs[port]
-    counts = {party: ctx.at(party, data.rows, party) for party in data.info.parties}
+    counts = {party: ctx.publish(party, data.rows, party) for party in data.info.parties}
     if len(set(counts.values())) > 1:
         raise ValueError(f"input '{port}' is not aligned: rows per party {counts}")
     return next(iter(counts.values()), 0)

@@ -6,7 +6,10 @@
   used while pairing, and call errors that name the peer. No Django.
 - `service`: the server side (`manage.py node serve`): who is calling (the certificate it
   presented), replay and clock checks, routes, audit.
-- `calls`: the client side: pairing (`Hello`) and `Health`, audited on this side.
+- `credentials`: which certificates a call trusts and which key pair this node presents, around
+  a certificate rotation (`console.nodes.rotation`, which also holds `RotateCertificate`).
+- `audit`: every call's audit event, on the calling and the called side. The client side of
+  pairing (`Hello`) and `Health` is in `console.nodes.pairing`.
 
 Threat model: the network is hostile (it can replay, delay, redirect or forge traffic); a
 peer is authenticated only by the private key of the certificate pinned at pairing, never by

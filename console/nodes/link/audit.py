@@ -8,7 +8,7 @@ from workflows.actors import Actor
 
 
 def _peer_node(name: str, fingerprint: str) -> Node | None:
-    route = PeerRoute.objects.select_related("node").filter(fingerprint=fingerprint).first()
+    route = PeerRoute.objects.select_related("node").pinned_to(fingerprint).first()
     if route is not None:
         return route.node
     return Node.objects.filter(name=name, is_self=False).first() if name else None

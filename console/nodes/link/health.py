@@ -1,4 +1,7 @@
-"""The health loop of `manage.py node serve`: pings every enabled peer at an interval."""
+"""The health loop of `manage.py node serve`: pings every enabled peer at an interval.
+
+Each round also deletes a rotated-away key whose grace period is over (`rotation.forget_expired`).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +28,10 @@ class HealthLoop(threading.Thread):
     def check_all(self) -> None:
         from console.nodes.models import PeerRoute
         from console.nodes.pairing import check_health
+        from console.nodes.rotation import forget_expired
 
         close_old_connections()
+        forget_expired()
         for route in PeerRoute.objects.select_related("node").filter(enabled=True):
             try:
                 check_health(route)

@@ -1,4 +1,5 @@
-"""The node service (server side): Hello (pairing handshake) and Health, over pinned mTLS.
+"""The node service (server side): Hello (pairing handshake), Health and RotateCertificate
+(`console.nodes.rotation`), over pinned mTLS.
 
 Who is calling is the certificate the caller presented in the TLS handshake, which gRPC has
 verified against the server's current roots: the pinned certificates of its routes and the
@@ -44,12 +45,17 @@ class Refused(Exception):
         self.status = status
 
 
-def certificate_configuration(identity: ids.NodeIdentity):
-    """This node's key pair, and the roots a caller's certificate must chain to right now."""
+def certificate_configuration(identity: ids.NodeIdentity | None = None):
+    """This node's key pair, and the roots a caller's certificate must chain to right now.
+
+    Re-read from the identity files and the database at every handshake: a rotated key pair
+    (`console.nodes.rotation`) is presented, and a peer's new certificate trusted, at once.
+    """
     close_old_connections()
+    identity = identity or ids.load_identity()
     now = timezone.now()
     roots = [identity.cert_pem]
-    roots += [c.encode() for c in PeerRoute.objects.values_list("certificate", flat=True)]
+    roots += [route.trusted_certificates() for route in PeerRoute.objects.all()]
     open_invitations = Invitation.objects.filter(used_at__isnull=True, expires_at__gt=now)
     authorities = open_invitations.values_list("authority_certificate", flat=True)
     roots += [c.encode() for c in authorities]
@@ -62,9 +68,11 @@ def build_server(identity: ids.NodeIdentity, listen: str, max_workers: int = 8) 
     """A gRPC server for this node's service bound to `listen` (not started)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from console.nodes import rotation
+
     credentials = grpc.dynamic_ssl_server_credentials(
         certificate_configuration(identity),
-        lambda: certificate_configuration(identity),
+        certificate_configuration,
         require_client_authentication=True,
     )
     # No SO_REUSEPORT: a second service started on the same port must fail, not share it.
@@ -74,6 +82,9 @@ def build_server(identity: ids.NodeIdentity, listen: str, max_workers: int = 8) 
     handlers = {
         "Hello": grpc.unary_unary_rpc_method_handler(service.handler("Hello", service.hello)),
         "Health": grpc.unary_unary_rpc_method_handler(service.handler("Health", service.health)),
+        rotation.METHOD: grpc.unary_unary_rpc_method_handler(
+            service.handler(rotation.METHOD, rotation.receive_rotation)
+        ),
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
     if not server.add_secure_port(listen, credentials):
@@ -121,7 +132,7 @@ class NodeService:
         reply = {
             "name": self.identity.name,
             "display_name": me.display_name,
-            "certificate": self.identity.cert_pem.decode(),
+            "certificate": ids.load_identity().cert_pem.decode(),
             "version": privpad_version(),
         }
         return reply, route.node
@@ -160,7 +171,7 @@ def _remember_nonce(fingerprint: str, nonce: str) -> None:
 
 def _enabled_route(envelope: Envelope, caller_cert: bytes) -> PeerRoute:
     fingerprint = ids.fingerprint(caller_cert)
-    route = PeerRoute.objects.select_related("node").filter(fingerprint=fingerprint).first()
+    route = PeerRoute.objects.select_related("node").pinned_to(fingerprint).first()
     if route is None:
         raise Refused(
             grpc.StatusCode.UNAUTHENTICATED,

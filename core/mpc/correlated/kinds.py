@@ -6,6 +6,10 @@ party that is itself the dealer) alone receives the remaining "fixed" parts, whi
 computes so the shares satisfy the correlation (`fix`, given that party's draws first). Only
 those fixed parts travel, dealer -> that party (Beaver 1991's triples with the PRG-seed compression
 used by SPU's SEMI2K and CrypTen's trusted third party).
+
+Every request's params start with the ring's name ("FM64" or "FM128", `core.mpc.ring.RINGS`):
+draws and fixes happen in that ring, so FM128 triples satisfy c = a b mod 2^128. Random bits
+("bit") are uint64 0/1 words in both rings, with their additive shares in the ring.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from functools import reduce
 import numpy as np
 
 from core.mpc.prg import PRG
-from core.mpc.ring import RING_DTYPE, ring_matmul
+from core.mpc.ring import Ring, ring_for
+from core.mpc.ring128 import wrap
 
 Parts = dict[str, np.ndarray]
 
@@ -38,23 +43,31 @@ def _xor(parts: list[Parts], key: str) -> np.ndarray:
     return reduce(np.bitwise_xor, (p[key] for p in parts if key in p))
 
 
+def ring_of_params(params: tuple) -> Ring:
+    """The ring a request names first (ConfigError for an unknown name)."""
+    name = params[0] if params and isinstance(params[0], str) else repr(params[:1])
+    return ring_for(name)
+
+
 def _draw_triple(shapes: Callable[[tuple], tuple[tuple, tuple, tuple]]):
     def draw(prg: PRG, rank0: bool, params: tuple) -> Parts:
-        sa, sb, sc = shapes(params)
-        parts = {"a": prg.ring(sa), "b": prg.ring(sb)}
+        ring = ring_of_params(params)
+        sa, sb, sc = shapes(params[1:])
+        parts = {"a": prg.ring(sa, ring), "b": prg.ring(sb, ring)}
         if not rank0:
-            parts["c"] = prg.ring(sc)
+            parts["c"] = prg.ring(sc, ring)
         return parts
 
     return draw
 
 
 def _fix_beaver(parts: list[Parts], params: tuple) -> Parts:
-    return {"c": _sum(parts, "a") * _sum(parts, "b") - _others(parts, "c")}
+    return {"c": wrap(_sum(parts, "a") * _sum(parts, "b") - _others(parts, "c"))}
 
 
 def _fix_matmul(parts: list[Parts], params: tuple) -> Parts:
-    return {"c": ring_matmul(_sum(parts, "a"), _sum(parts, "b")) - _others(parts, "c")}
+    product = ring_of_params(params).matmul(_sum(parts, "a"), _sum(parts, "b"))
+    return {"c": product - _others(parts, "c")}
 
 
 def _fix_and(parts: list[Parts], params: tuple) -> Parts:
@@ -65,56 +78,55 @@ def _fix_and(parts: list[Parts], params: tuple) -> Parts:
 def _others(parts: list[Parts], key: str, xor: bool = False) -> np.ndarray:
     rest = parts[1:]
     if not rest:
-        return RING_DTYPE(0)
+        return 0
     return _xor(rest, key) if xor else _sum(rest, key)
 
 
 def _draw_trunc(prg: PRG, rank0: bool, params: tuple) -> Parts:
-    shape, _bits = params
-    parts = {"r": prg.ring(shape)}
+    ring, (shape, _bits) = ring_of_params(params), params[1:]
+    parts = {"r": prg.ring(shape, ring)}
     if not rank0:
-        parts["r_hi"] = prg.ring(shape)
-        parts["r_msb"] = prg.ring(shape)
+        parts["r_hi"] = prg.ring(shape, ring)
+        parts["r_msb"] = prg.ring(shape, ring)
     return parts
 
 
 def _fix_trunc(parts: list[Parts], params: tuple) -> Parts:
-    _shape, bits = params
+    ring, (_shape, bits) = ring_of_params(params), params[1:]
     r = _sum(parts, "r")
     return {
-        "r_hi": (r >> RING_DTYPE(bits)) - _others(parts, "r_hi"),
-        "r_msb": (r >> RING_DTYPE(63)) - _others(parts, "r_msb"),
+        "r_hi": wrap((r >> bits) - _others(parts, "r_hi")),
+        "r_msb": wrap((r >> (ring.bits - 1)) - _others(parts, "r_msb")),
     }
 
 
 def _draw_trunc_square(prg: PRG, rank0: bool, params: tuple) -> Parts:
     parts = _draw_trunc(prg, rank0, params)
     if not rank0:
-        parts["sq0"] = prg.ring(params[0])
-        parts["sq1"] = prg.ring(params[0])
+        ring, shape = ring_of_params(params), params[1]
+        parts["sq0"] = prg.ring(shape, ring)
+        parts["sq1"] = prg.ring(shape, ring)
     return parts
 
 
 def _fix_trunc_square(parts: list[Parts], params: tuple) -> Parts:
     """Truncation pair plus s_0^2 and s_1^2, the squares of both possible masks of the output."""
-    _shape, bits = params
+    ring, (_shape, bits) = ring_of_params(params), params[1:]
     r = _sum(parts, "r")
-    r_hi = np.asarray(r >> RING_DTYPE(bits))  # arrays even for 0-d shapes: updated in place
-    r_msb = np.asarray(r >> RING_DTYPE(63))
-    s1 = RING_DTYPE(0) - r_hi
-    s0 = (r_msb << RING_DTYPE(64 - bits)) + s1
-    sq0, sq1 = np.asarray(s0 * s0), np.asarray(s1 * s1)
-    for key, value in (("r_hi", r_hi), ("r_msb", r_msb), ("sq0", sq0), ("sq1", sq1)):
-        value -= _others(parts, key)
-    return {"r_hi": r_hi, "r_msb": r_msb, "sq0": sq0, "sq1": sq1}
+    r_hi = wrap(r >> bits)  # arrays even for 0-d shapes
+    r_msb = wrap(r >> (ring.bits - 1))
+    s1 = -r_hi
+    s0 = (r_msb << (ring.bits - bits)) + s1
+    fixed = {"r_hi": r_hi, "r_msb": r_msb, "sq0": s0 * s0, "sq1": s1 * s1}
+    return {key: wrap(value - _others(parts, key)) for key, value in fixed.items()}
 
 
 def _draw_trunc_powers(prg: PRG, rank0: bool, params: tuple) -> Parts:
-    shape, _shifts, degrees = params
-    parts = {"r": prg.ring(shape)}
+    ring, (shape, _shifts, degrees) = ring_of_params(params), params[1:]
+    parts = {"r": prg.ring(shape, ring)}
     if not rank0:
         for key in _trunc_powers_keys(degrees):
-            parts[key] = prg.ring(shape)
+            parts[key] = prg.ring(shape, ring)
     return parts
 
 
@@ -130,50 +142,52 @@ def _trunc_powers_keys(degrees: tuple[int, ...]) -> list[str]:
 def _fix_trunc_powers(parts: list[Parts], params: tuple) -> Parts:
     """One mask r for several truncations: r >> d_i, msb(r), and powers of both output masks.
 
-    For shift d_i the output mask is s_0 = msb(r) 2^(64 - d_i) - (r >> d_i) (no wrap) or
+    For shift d_i the output mask is s_0 = msb(r) 2^(k - d_i) - (r >> d_i) (no wrap) or
     s_1 = -(r >> d_i); the dealer shares s_b^j for j = 2..degree_i so that (P + s_b)^j is local.
     """
-    _shape, shifts, degrees = params
+    ring, (_shape, shifts, degrees) = ring_of_params(params), params[1:]
     r = _sum(parts, "r")
-    r_msb = np.asarray(r >> RING_DTYPE(63))
+    r_msb = wrap(r >> (ring.bits - 1))
     fixed = {"r_msb": r_msb}
     for i, (bits, degree) in enumerate(zip(shifts, degrees, strict=True)):
-        hi = np.asarray(r >> RING_DTYPE(bits))
+        hi = wrap(r >> bits)
         fixed[f"hi{i}"] = hi
-        s1 = RING_DTYPE(0) - hi
-        for b, mask in ((0, (r_msb << RING_DTYPE(64 - bits)) + s1), (1, s1)):
+        s1 = -hi
+        for b, mask in ((0, (r_msb << (ring.bits - bits)) + s1), (1, s1)):
             power = mask
             for j in range(2, degree + 1):
-                power = np.asarray(power * mask)
+                power = wrap(power * mask)
                 fixed[f"pow{i}_{j}_{b}"] = power
-    return {key: value - _others(parts, key) for key, value in fixed.items()}
+    return {key: wrap(value - _others(parts, key)) for key, value in fixed.items()}
 
 
 def _draw_bit(prg: PRG, rank0: bool, params: tuple) -> Parts:
-    (shape,) = params
+    ring, (shape,) = ring_of_params(params), params[1:]
     parts = {"rb": prg.bits(shape)}
     if not rank0:
-        parts["ra"] = prg.ring(shape)
+        parts["ra"] = prg.ring(shape, ring)
     return parts
 
 
 def _fix_bit(parts: list[Parts], params: tuple) -> Parts:
-    return {"ra": _xor(parts, "rb") - _others(parts, "ra")}
+    ring = ring_of_params(params)
+    return {"ra": wrap(ring.asarray(_xor(parts, "rb")) - _others(parts, "ra"))}
 
 
 CORRELATIONS: dict[str, Correlation] = {
-    # Beaver triple c = a * b (element-wise); params: (shape,)
+    # Beaver triple c = a * b (element-wise); params: (ring, shape)
     "beaver": Correlation(_draw_triple(lambda p: (p[0], p[0], p[0])), _fix_beaver),
-    # matrix triple C = A @ B; params: (shape_a, shape_b, shape_c)
+    # matrix triple C = A @ B; params: (ring, shape_a, shape_b, shape_c)
     "matmul": Correlation(_draw_triple(lambda p: p), _fix_matmul),
-    # boolean triple c = a & b on 64-bit words; params: (shape,)
+    # boolean triple c = a & b on the ring's words; params: (ring, shape)
     "and": Correlation(_draw_triple(lambda p: (p[0], p[0], p[0])), _fix_and),
-    # truncation pair: r, r >> bits, msb(r) (Escudero et al. CRYPTO 2020); params: (shape, bits)
+    # truncation pair: r, r >> bits, msb(r) (Escudero et al. CRYPTO 2020);
+    # params: (ring, shape, bits)
     "trunc": Correlation(_draw_trunc, _fix_trunc),
-    # truncation pair and the squares of both possible output masks; params: (shape, bits)
+    # truncation pair and the squares of both possible output masks; params: (ring, shape, bits)
     "trunc_square": Correlation(_draw_trunc_square, _fix_trunc_square),
-    # one mask, several truncations and powers of their masks; params: (shape, shifts, degrees)
+    # one mask, several truncations, powers of their masks; params: (ring, shape, shifts, degrees)
     "trunc_powers": Correlation(_draw_trunc_powers, _fix_trunc_powers),
-    # random bit shared both ways: rb (XOR) and ra (additive); params: (shape,)
+    # random bit shared both ways: rb (XOR) and ra (additive); params: (ring, shape)
     "bit": Correlation(_draw_bit, _fix_bit),
 }

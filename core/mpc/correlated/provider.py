@@ -9,6 +9,8 @@ import numpy as np
 
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.prg import PRG
+from core.mpc.ring import RING64, Ring
+from core.mpc.ring128 import wrap
 
 
 class Dealer(Protocol):
@@ -32,7 +34,8 @@ class _Pending:
         self.ready = False
 
     def fill(self, fixed: Parts) -> None:
-        self._parts.update(fixed)
+        # FM128 parts decoded from a dealer's frame are plain record arrays: restore the ring
+        self._parts.update({key: wrap(value) for key, value in fixed.items()})
         self.ready = True
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -72,31 +75,36 @@ class TripleProvider:
             oldest = self._waiting.popleft()
             oldest.fill(self._dealer.collect(oldest._kind, oldest._params))
 
-    def beaver(self, shape: tuple):
-        p = self._get("beaver", (tuple(shape),))
+    # Every request names its ring first ("FM64" / "FM128"): the dealer draws and fixes in it.
+    def beaver(self, shape: tuple, ring: Ring = RING64):
+        p = self._get("beaver", (ring.name, tuple(shape)))
         return p["a"], p["b"], p
 
-    def matmul(self, shape_a: tuple, shape_b: tuple, shape_c: tuple):
-        p = self._get("matmul", (tuple(shape_a), tuple(shape_b), tuple(shape_c)))
+    def matmul(self, shape_a: tuple, shape_b: tuple, shape_c: tuple, ring: Ring = RING64):
+        p = self._get("matmul", (ring.name, tuple(shape_a), tuple(shape_b), tuple(shape_c)))
         return p["a"], p["b"], p
 
-    def and_triple(self, shape: tuple):
-        p = self._get("and", (tuple(shape),))
+    def and_triple(self, shape: tuple, ring: Ring = RING64):
+        """AND triple on words of `ring` (uint64 words are FM64's)."""
+        p = self._get("and", (ring.name, tuple(shape)))
         return p["a"], p["b"], p
 
-    def trunc_pair(self, shape: tuple, bits: int):
-        p = self._get("trunc", (tuple(shape), int(bits)))
+    def trunc_pair(self, shape: tuple, bits: int, ring: Ring = RING64):
+        p = self._get("trunc", (ring.name, tuple(shape), int(bits)))
         return p["r"], p
 
-    def trunc_square(self, shape: tuple, bits: int):
-        p = self._get("trunc_square", (tuple(shape), int(bits)))
+    def trunc_square(self, shape: tuple, bits: int, ring: Ring = RING64):
+        p = self._get("trunc_square", (ring.name, tuple(shape), int(bits)))
         return p["r"], p
 
-    def trunc_powers(self, shape: tuple, shifts: tuple[int, ...], degrees: tuple[int, ...]):
-        params = (tuple(shape), tuple(int(b) for b in shifts), tuple(int(k) for k in degrees))
-        p = self._get("trunc_powers", params)
+    def trunc_powers(
+        self, shape: tuple, shifts: tuple[int, ...], degrees: tuple[int, ...], ring: Ring = RING64
+    ):
+        shifts, degrees = tuple(int(b) for b in shifts), tuple(int(k) for k in degrees)
+        p = self._get("trunc_powers", (ring.name, tuple(shape), shifts, degrees))
         return p["r"], p
 
-    def random_bit(self, shape: tuple):
-        p = self._get("bit", (tuple(shape),))
+    def random_bit(self, shape: tuple, ring: Ring = RING64):
+        """rb: uint64 0/1 words (XOR shares of the bit), ra: its additive shares in `ring`."""
+        p = self._get("bit", (ring.name, tuple(shape)))
         return p["rb"], p

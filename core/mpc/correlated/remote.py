@@ -28,9 +28,10 @@ from core.mpc.correlated.dealer import fix_parts
 from core.mpc.correlated.kinds import CORRELATIONS, Parts
 from core.mpc.correlated.provider import TripleProvider
 from core.mpc.prg import PRG, SEED_BYTES, fresh_seed
+from core.mpc.ring import RINGS
 
 REQUESTS = "dealer"
-MAX_ELEMENTS = 1 << 28  # per requested array: 2 GiB of uint64
+MAX_ELEMENTS = 1 << 28  # per requested array: 2 GiB of uint64 (4 GiB on FM128)
 
 
 def reply_channel(spu: str) -> str:
@@ -114,14 +115,17 @@ class DealerState:
 
 
 def _check_params(params: Any) -> None:
-    """Shapes and small ints only, each array under MAX_ELEMENTS (the dealer allocates them)."""
-    if not isinstance(params, tuple) or len(params) > 4:
+    """A ring name, then shapes and small ints only, each array under MAX_ELEMENTS (the
+    dealer allocates them)."""
+    if not isinstance(params, tuple) or not params or len(params) > 5:
         raise ValueError("malformed parameters")
-    for item in params:
+    if params[0] not in RINGS:
+        raise ValueError(f"unknown ring {params[0]!r}; expected one of {sorted(RINGS)}")
+    for item in params[1:]:
         if isinstance(item, tuple):
             if len(item) > 8 or not all(isinstance(d, int) and d >= 0 for d in item):
                 raise ValueError(f"malformed shape {item!r}")
             if all(isinstance(d, int) for d in item) and np.prod(item, dtype=object) > MAX_ELEMENTS:
                 raise ValueError(f"shape {item!r} is larger than {MAX_ELEMENTS} elements")
-        elif not (isinstance(item, int) and 0 <= item <= 64):
+        elif not (isinstance(item, int) and 0 <= item <= 128):
             raise ValueError(f"malformed parameter {item!r}")

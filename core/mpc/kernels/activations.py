@@ -4,7 +4,8 @@ Modes (names as in SPU's runtime config):
 - `real`: 1 / (1 + exp(-x)) computed as s = 1 / (1 + exp(-|x|)) (exp argument <= 0, exp mode
   "bits" as it must give 0 for any large |x|; reciprocal
   argument in [1, 2], so Newton needs no normalisation) and sigmoid(x) = s or 1 - s by sign.
-  |x| <= 2^(61 - 2f) (2^25 for f = 18: x log2(e) must fit a product); absolute error < 1e-4.
+  |x| <= 2^(k - 3 - 2f) for the ring's k bits (2^25 for f = 18 on FM64, 2^73 for f = 26 on
+  FM128: x log2(e) must fit a product); absolute error < 1e-4.
   Beyond, garbage: `core.mpc.kernels.domains` clamps inputs not known to be in range.
 - `mm1`: the degree-1 approximation 0.5 + 0.125 x (SPU's SIGMOID_MM1); exact to 1 ulp as a
   formula, but only close to the sigmoid near 0 (absolute error < 0.02 on [-2, 2]).

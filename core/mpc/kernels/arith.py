@@ -1,16 +1,17 @@
 """Fixed-point arithmetic kernels: add, mul, matmul, truncation, division by public, sums.
 
-Secret operands are `AShare` holding fixed-point values with f fraction bits; public operands
-are numbers or numpy arrays (encoded here). Products carry 2f fraction bits and are truncated
-by f, so every product is exact up to one unit in the last place (ulp = 2^-f) as long as
-|x * y| < 2^(62 - 2f) (2^26 for f = 18). Under a protocol without `exact_truncation` (ABY3,
-2-party SEMI2K with the opt-in `trunc_mode="local"`, SPU's default there) each truncation also
-fails, with a huge error, with probability |x * y| 2^(2f) / 2^64 per element (2^-28 for
-|x * y| = 1 with f = 18); SEMI2K's default truncation is exact.
+Secret operands are `AShare` holding fixed-point values with f fraction bits in the protocol's
+ring (k = 64 bits for FM64, 128 for FM128); public operands are numbers or numpy arrays
+(encoded here). Products carry 2f fraction bits and are truncated by f, so every product is
+exact up to one unit in the last place (ulp = 2^-f) as long as |x * y| < 2^(k - 2 - 2f)
+(2^26 for f = 18 on FM64, 2^74 for f = 26 on FM128). Under a protocol without
+`exact_truncation` (ABY3, 2-party SEMI2K with the opt-in `trunc_mode="local"`, SPU's default
+there) each truncation also fails, with a huge error, with probability |x * y| 2^(2f) / 2^k
+per element (2^-28 for |x * y| = 1 with f = 18 on FM64); SEMI2K's default truncation is exact.
 
 These kernels do not check ranges; `SecretTensor` refuses, from public bounds, any product
-that could reach the 2^(62 - 2f) limit before calling them (`core.mpc.bounds`).
-`div_sp` multiplies x by two limbs of 1/d, so it needs |x| and |x / d| below 2^(62 - 2f).
+that could reach the 2^(k - 2 - 2f) limit before calling them (`core.mpc.bounds`).
+`div_sp` multiplies x by two limbs of 1/d, so it needs |x| and |x / d| below 2^(k - 2 - 2f).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.mpc.context import MPCContext
-from core.mpc.ring import RING_DTYPE
+from core.mpc.ring import ring_of
 from core.mpc.shares import AShare, flat_concat, flat_split
 
 _INT_FAST_PATH_LIMIT = 2**20
@@ -62,7 +63,7 @@ def mul_sp(ctx: MPCContext, x: AShare, p) -> AShare:
     """x * p for public p; small integer p needs no truncation and is exact."""
     arr = np.asarray(p)
     if is_small_int(arr):
-        return ctx.proto.mul_sp(x, arr.astype(np.int64).view(RING_DTYPE))
+        return ctx.proto.mul_sp(x, arr.astype(np.int64))
     return trunc(ctx, ctx.proto.mul_sp(x, ctx.encode(arr)))
 
 
@@ -86,8 +87,8 @@ def div_sp(ctx: MPCContext, x: AShare, d) -> AShare:
     hi = np.floor(inv * 2.0**f)
     lo = np.rint((inv * 2.0**f - hi) * 2.0**f)
     proto = ctx.proto
-    hi_part = proto.mul_sp(x, hi.astype(np.int64).view(RING_DTYPE))
-    lo_part = proto.trunc(proto.mul_sp(x, lo.astype(np.int64).view(RING_DTYPE)), f)
+    hi_part = proto.mul_sp(x, proto.ring.from_float(hi))
+    lo_part = proto.trunc(proto.mul_sp(x, proto.ring.from_float(lo)), f)
     return proto.trunc(proto.add_ss(hi_part, lo_part), f)
 
 
@@ -102,10 +103,10 @@ def div_sp_rounded(ctx: MPCContext, x: AShare, d: int) -> AShare:
 
     proto = ctx.proto
     q = div_sp(ctx, x, d)
-    ring_d = np.int64(d).view(RING_DTYPE)
-    twice_e = proto.mul_sp(proto.sub_ss(x, proto.mul_sp(q, ring_d)), np.uint64(2))
-    below = [proto.add_sp(twice_e, (k * ring_d)) for k in (1, 3)]  # 2e + kd < 0
-    above = [proto.add_sp(proto.neg(twice_e), (k * ring_d) - np.uint64(1)) for k in (1, 3)]
+    d = int(d)
+    twice_e = proto.mul_sp(proto.sub_ss(x, proto.mul_sp(q, d)), 2)
+    below = [proto.add_sp(twice_e, k * d) for k in (1, 3)]  # 2e + kd < 0
+    above = [proto.add_sp(proto.neg(twice_e), k * d - 1) for k in (1, 3)]
     b1, b3, a1, a3 = msb_bits(ctx, below + above)  # a_k: 2e >= kd  <=>  kd - 1 - 2e < 0
     up = proto.add_ss(a1, a3)
     down = proto.add_ss(b1, b3)
@@ -125,12 +126,12 @@ def matmul_ps(ctx: MPCContext, p, x: AShare) -> AShare:
 
 
 def sum_(x: AShare, axis=None, keepdims: bool = False) -> AShare:
-    """Local sum over tensor axes (wraps mod 2^64 like the shares)."""
+    """Local sum over tensor axes (wraps mod 2^k like the shares)."""
     if axis is None:
         axes = tuple(range(1, x.data.ndim))
     else:
         axes = tuple((a % len(x.shape)) + 1 for a in np.atleast_1d(axis))
-    return AShare(np.sum(x.data, axis=axes, keepdims=keepdims, dtype=RING_DTYPE))
+    return AShare(ring_of(x.data).sum(x.data, axes, keepdims))
 
 
 def mean(ctx: MPCContext, x: AShare, axis=None, keepdims: bool = False) -> AShare:
@@ -140,4 +141,4 @@ def mean(ctx: MPCContext, x: AShare, axis=None, keepdims: bool = False) -> AShar
 
 def lift_bits(ctx: MPCContext, bits: AShare) -> AShare:
     """Ring 0/1 bits -> fixed-point 0.0/1.0 (a local shift)."""
-    return ctx.proto.mul_sp(bits, np.uint64(1 << ctx.frac_bits))
+    return ctx.proto.mul_sp(bits, 1 << ctx.frac_bits)

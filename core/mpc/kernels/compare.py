@@ -2,9 +2,9 @@
 
 `less(x, y)` is msb(x - y): an A2B-style carry circuit extracts the sign bit of the difference
 (`core.mpc.circuits.msb`) and a bit injection turns it back into an arithmetic 0/1. Inputs must
-satisfy |x - y| < 2^63 / 2^f, i.e. |x|, |y| < 2^(62 - f) (2^44 for f = 18): always true for
-encodable values. Results are exact. Bits are ring 0/1 integers inside kernels; tensors see
-them as fixed-point 0.0 / 1.0.
+satisfy |x - y| < 2^(k-1) / 2^f for the ring's k bits, i.e. |x|, |y| < 2^(k - 2 - f) (2^44 for
+f = 18 on FM64, 2^100 for f = 26 on FM128): always true for encodable values. Results are
+exact. Bits are ring 0/1 integers inside kernels; tensors see them as fixed-point 0.0 / 1.0.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def less_sp(ctx: MPCContext, x: AShare, p) -> AShare:
 
 def _sub_public(ctx: MPCContext, x: AShare, p) -> AShare:
     enc = np.broadcast_to(ctx.encode(p), x.shape)
-    return ctx.proto.add_sp(x, np.uint64(0) - enc)
+    return ctx.proto.add_sp(x, -enc)
 
 
 def less_ps(ctx: MPCContext, p, x: AShare) -> AShare:
@@ -45,7 +45,7 @@ def less_ps(ctx: MPCContext, p, x: AShare) -> AShare:
 
 
 def not_bit(ctx: MPCContext, bit: AShare) -> AShare:
-    return ctx.proto.add_sp(ctx.proto.neg(bit), np.uint64(1))
+    return ctx.proto.add_sp(ctx.proto.neg(bit), 1)
 
 
 def equal_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
@@ -71,7 +71,7 @@ def minimum(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
 def abs_(ctx: MPCContext, x: AShare) -> AShare:
     """|x| = x - 2 [x < 0] x."""
     neg = msb_bits(ctx, [x])[0]
-    return ctx.proto.sub_ss(x, ctx.proto.mul_sp(ctx.proto.mul_ss(neg, x), np.uint64(2)))
+    return ctx.proto.sub_ss(x, ctx.proto.mul_sp(ctx.proto.mul_ss(neg, x), 2))
 
 
 def relu(ctx: MPCContext, x: AShare) -> AShare:
@@ -81,7 +81,7 @@ def relu(ctx: MPCContext, x: AShare) -> AShare:
 
 def sign_select(ctx: MPCContext, neg: AShare, x: AShare) -> AShare:
     """(-1)^neg * x for a ring 0/1 `neg`."""
-    return ctx.proto.sub_ss(x, ctx.proto.mul_sp(ctx.proto.mul_ss(neg, x), np.uint64(2)))
+    return ctx.proto.sub_ss(x, ctx.proto.mul_sp(ctx.proto.mul_ss(neg, x), 2))
 
 
 def _halves(x: AShare) -> tuple[AShare, AShare, AShare | None]:

@@ -3,7 +3,8 @@
 The raw kernels (`nonlinear`, `activations`) are exact only on their documented domains; out
 of it they return garbage (exp(15) gave -7659, sqrt(1e6) -1.9e8). These wrappers take the
 input's public interval (`core.mpc.bounds.Interval`, None if unknown) and return the result
-with its own interval. For f fraction bits (values for f = 18), with ulp = 2^-f:
+with its own interval. For f fraction bits (values for f = 18 on FM64), with ulp = 2^-f; on
+FM128 read 61 as 125 and 62 as 126 (the ring's k - 3 and k - 2):
 
 | kernel          | domain                                   | outside the domain             |
 |-----------------|------------------------------------------|--------------------------------|
@@ -54,8 +55,6 @@ from core.mpc.context import MPCContext
 from core.mpc.kernels import activations, nonlinear
 from core.mpc.kernels.arith import mul_many, mul_ss, sum_
 from core.mpc.kernels.compare import msb_bits, sign_select
-from core.mpc.precision import product_limit
-from core.mpc.ring import RING_DTYPE
 from core.mpc.shares import AShare
 
 EXP_MAX = nonlinear.EXP_OFFSET * math.log(2.0)  # t = x log2(e) + 16 must stay below 32
@@ -68,7 +67,7 @@ RECIPROCAL_MIN_EXPONENT = -6
 EXP_FIX = "scale the input into the domain (it does not depend on the fraction bits)"
 NORMALISED_FIX = (
     "scale the input into the domain; its upper edge is 2^(f-2), so more fraction bits (up to "
-    "26) widen it, at the cost of a smaller limit for products"
+    "26 on FM64, 48 on FM128) widen it, at the cost of a smaller limit for products"
 )
 
 
@@ -82,7 +81,7 @@ def _encode(ctx: MPCContext, value: float) -> np.ndarray:
 
 
 def _minus_public(ctx: MPCContext, x: AShare, value: float) -> AShare:
-    return ctx.proto.add_sp(x, RING_DTYPE(0) - _encode(ctx, value))
+    return ctx.proto.add_sp(x, -_encode(ctx, value))
 
 
 def _edge_bits(ctx: MPCContext, checks) -> list[AShare]:
@@ -109,7 +108,7 @@ def any_set(ctx: MPCContext, bits: list[AShare]) -> bool:
         count = part if count is None else proto.add_ss(count, part)
     flag = circuits.msb(proto, proto.neg(count))  # XOR-shared, in bit 0 of a word
     # only bit 0 is opened: the word's other bits are the circuit's internal carries
-    return bool(np.any(proto.reveal_b(proto.and_sp(flag, RING_DTYPE(1))) != 0))
+    return bool(np.any(proto.reveal_b(proto.and_sp(flag, 1)) != 0))
 
 
 def refuse_outside(
@@ -157,7 +156,7 @@ def exp_domain(ctx: MPCContext, mode: str = "squaring") -> tuple[float, float, f
     """(lowest x before clamping, the value it clamps to, highest x) of exp here."""
     if mode == "squaring" and ctx.proto.wide_truncation:
         return EXP_SQUARING_MIN, EXP_SQUARING_MIN, EXP_MAX
-    return -(2.0 ** (61 - 2 * ctx.frac_bits)), EXP_BITS_CLAMP, EXP_MAX
+    return -sigmoid_limit(ctx), EXP_BITS_CLAMP, EXP_MAX
 
 
 def exp(
@@ -287,7 +286,7 @@ def reciprocal(ctx: MPCContext, x: AShare, interval: Bound, label: Label) -> Gua
 
 def dividend_limit(ctx: MPCContext, divisor_min: float) -> float:
     """Largest |x| with which x / y cannot overflow when |y| >= divisor_min (see module)."""
-    limit = product_limit(ctx.frac_bits)
+    limit = ctx.fxp.product_limit
     return min(limit / 2, limit * divisor_min) * (1 - 2.0**-10)
 
 
@@ -298,7 +297,7 @@ def div_ss(
     small, large = _magnitude_after(y_interval, *reciprocal_domain(ctx))
     x_max = dividend_limit(ctx, small)
     if x_interval is not None and x_interval.magnitude > x_max:
-        check_product("divide", x_interval, Interval.symmetric(1 / small), ctx.frac_bits, label)
+        check_product("divide", x_interval, Interval.symmetric(1 / small), ctx.fxp, label)
     guard_x = x_interval is None or x_interval.magnitude > x_max
     extra = [(x, -x_max, x_max)] if guard_x else []
     neg, magnitude = _abs_checked(ctx, "divide", y, y_interval, label, extra)
@@ -314,8 +313,8 @@ def div_ss(
 # ----- activations --------------------------------------------------------------------------------
 def sigmoid_limit(ctx: MPCContext) -> float:
     """|x| up to which sigmoid "real" is exact (its exp argument x log2(e) must fit a product);
-    inputs not known to lie within are clamped to +-SIGMOID_SATURATION."""
-    return 2.0 ** (61 - 2 * ctx.frac_bits)
+    inputs not known to lie within are clamped to +-SIGMOID_SATURATION: 2^(k - 3 - 2f)."""
+    return 2.0 ** (ctx.fxp.ring.bits - 3 - 2 * ctx.frac_bits)
 
 
 def sigmoid(
@@ -324,7 +323,7 @@ def sigmoid(
     """sigmoid in SPU's modes; see the module table for each mode's domain and rule."""
     f_ulp = _ulp(ctx)
     if mode == "mm1":
-        check_product("sigmoid", interval, Interval(0.125, 0.125), ctx.frac_bits, label)
+        check_product("sigmoid", interval, Interval(0.125, 0.125), ctx.fxp, label)
         out = None if interval is None else (interval * Interval(0.125, 0.125))
         out = None if out is None else (out + Interval(0.5, 0.5)).widened(2 * f_ulp)
         return activations.sigmoid(ctx, x, mode), out

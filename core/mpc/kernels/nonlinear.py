@@ -4,7 +4,9 @@ These raw kernels do not check their inputs: outside the ranges below they retur
 (exp(15) = -7659). `core.mpc.kernels.domains` wraps them with the checks and clamps that
 `SecretTensor` uses; call them directly only on inputs known to be in range.
 
-Documented ranges and error bounds (f = 18, checked by tests/core/mpc):
+Documented ranges and error bounds (f = 18 on FM64, checked by tests/core/mpc; FM128 runs the
+same algorithms with its wider ring: "2^60" below reads 2^124 there, and the squaring mode's
+powers of u keep 31, 30 and 27 fraction bits, so errors shrink with f):
 - reciprocal(x): |x| in [2^-6, 2^(f-2)]: relative error < 1e-4 (Newton-Raphson, 3 iterations
   from the linear minimax start 2.9142 - 2u on the normalised u in [0.5, 1)).
 - div_ss(x, y) = (x * w) * F with 1/y = w * F (w in (1, 2], F a power of two): same domain
@@ -48,7 +50,6 @@ from core.mpc.kernels import poly
 from core.mpc.kernels.arith import mul_sp, mul_ss
 from core.mpc.kernels.compare import msb_bits, sign_select
 from core.mpc.kernels.normalize import normalize, product
-from core.mpc.ring import RING_DTYPE
 from core.mpc.shares import AShare, BShare
 
 NEWTON_START = 2.9142  # minimax linear start for 1/u on [0.5, 1): max relative error 0.086
@@ -60,8 +61,10 @@ EXP_MODES = ("squaring", "bits")
 EXP_SQUARINGS = 6  # e^x = p(x / 2^6)^(2^6)
 EXP_DEGREE = 4  # degree of p
 EXP_RANGE = 11.1  # the squaring schedule keeps every intermediate in range for |x| <= this
-_EXP_BASE_BITS = 60  # fraction bits of p(u) before the first squaring (|p| < 4 keeps < 2^62)
-_EXP_POWER_BITS = (20, 15, 12)  # fraction bits of u for u^2, u^3, u^4 (j bits_j + coeff = 60)
+# fraction bits of p(u) before the first squaring: k - 4 (|p| < 4 keeps it below 2^(k-2))
+_EXP_BASE_MARGIN = 4
+# fraction bits of u for u^2, u^3, u^4 per ring (j bits_j + coefficient bits = k - 4)
+_EXP_POWER_BITS = {64: (20, 15, 12), 128: (31, 30, 27)}
 LOG_COEFFS = poly.fit_monomial(lambda v: np.log((v + 3) / 4), 8)  # log(u), u = (v+3)/4
 
 
@@ -113,12 +116,12 @@ def exp(ctx: MPCContext, x: AShare, mode: str = "squaring") -> AShare:
 def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
     """p(u)^(2^n) with u = x / 2^n, every squaring fused with the truncation before it."""
     proto, f = ctx.proto, ctx.frac_bits
-    shifts, coeffs, schedule = _exp_plan(f)
+    shifts, coeffs, schedule = _exp_plan(f, proto.ring.bits)
     plan = tuple((shift, j) for j, shift in enumerate(shifts, start=2))
     w = proto.mul_sp(x, coeffs[1])  # c_1 u = c_1 x / 2^n, from x itself: no rounding
     for j, power in enumerate(proto.trunc_powers(x, plan), start=2):
         w = proto.add_ss(w, proto.mul_sp(power, coeffs[j]))
-    w, w_bits = proto.add_sp(w, coeffs[0]), _EXP_BASE_BITS
+    w, w_bits = proto.add_sp(w, coeffs[0]), proto.ring.bits - _EXP_BASE_MARGIN
     for bits in schedule:
         _, w = proto.trunc_square(w, w_bits - bits)
         w_bits = 2 * bits
@@ -126,27 +129,31 @@ def _exp_squaring(ctx: MPCContext, x: AShare) -> AShare:
 
 
 @cache
-def _exp_plan(f: int) -> tuple[tuple[int, ...], tuple[np.ndarray, ...], tuple[int, ...]]:
-    """Shifts giving u for u^2..u^4, ring coefficients of p, fraction bits of each squaring.
+def _exp_plan(
+    f: int, ring_bits: int = 64
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Shifts giving u for u^2..u^4, ring coefficients of p (Python ints), fraction bits of
+    each squaring.
 
-    c_j u^j lands on 2^60 with u at b_j fraction bits and c_j at 60 - j b_j. Squaring i's
-    input is at most e^(EXP_RANGE 2^(i-1) / 2^n); its fraction bits g satisfy
-    2 g + 2 log2(max) <= 61, so the square (the next truncation's input) stays below 2^62.
+    With B = k - 4 (60 on FM64), c_j u^j lands on 2^B with u at b_j fraction bits and c_j at
+    B - j b_j. Squaring i's input is at most e^(EXP_RANGE 2^(i-1) / 2^n); its fraction bits g
+    satisfy 2 g + 2 log2(max) <= k - 3, so the square (the next truncation's input) stays below
+    2^(k-2).
     """
     n = EXP_SQUARINGS
+    base = ring_bits - _EXP_BASE_MARGIN
     h = EXP_RANGE / 2**n
     mono = poly.fit_monomial(lambda v: np.exp(v * h), EXP_DEGREE) / h ** np.arange(EXP_DEGREE + 1)
-    power_bits = [min(n + f - 1, b) for b in _EXP_POWER_BITS]
-    coeff_bits = [_EXP_BASE_BITS, _EXP_BASE_BITS - f - n]
-    coeff_bits += [_EXP_BASE_BITS - j * b for j, b in enumerate(power_bits, start=2)]
+    power_bits = [min(n + f - 1, b) for b in _EXP_POWER_BITS[ring_bits]]
+    coeff_bits = [base, base - f - n]
+    coeff_bits += [base - j * b for j, b in enumerate(power_bits, start=2)]
     coeffs = tuple(
-        np.int64(round(c * 2.0**bits)).view(RING_DTYPE)
-        for c, bits in zip(mono, coeff_bits, strict=True)
+        int(round(float(c) * 2.0**bits)) for c, bits in zip(mono, coeff_bits, strict=True)
     )
-    schedule, prev = [], _EXP_BASE_BITS
+    schedule, prev = [], base
     for i in range(1, n + 1):
         top = EXP_RANGE * 2.0 ** (i - 1 - n) / math.log(2) + 0.01
-        bits = min(prev - 1, int((61 - 2 * top) // 2))
+        bits = min(prev - 1, int((ring_bits - 3 - 2 * top) // 2))
         schedule.append(bits)
         prev = 2 * bits
     assert schedule[-1] * 2 > f, "the last square must carry more than f fraction bits"
@@ -158,14 +165,14 @@ def _exp_bits(ctx: MPCContext, x: AShare) -> AShare:
     proto, f = ctx.proto, ctx.frac_bits
     t = proto.add_sp(mul_sp(ctx, x, math.log2(math.e)), ctx.encode(float(EXP_OFFSET)))
     k = proto.trunc(t, f)  # floor(t) or floor(t) + 1, as a ring integer
-    frac = proto.sub_ss(t, proto.mul_sp(k, np.uint64(1 << f)))  # in [-1, 1)
+    frac = proto.sub_ss(t, proto.mul_sp(k, 1 << f))  # in [-1, 1)
     k_bits = circuits.a2b_low_bits(proto, k, EXP_INT_BITS)
     negative = circuits.msb(proto, t)
-    picks = [k_bits.data >> RING_DTYPE(j) for j in range(EXP_INT_BITS)] + [negative.data]
+    picks = [k_bits.data >> np.uint64(j) for j in range(EXP_INT_BITS)] + [negative.data]
     bits = proto.b2a_bit(BShare(np.stack(picks, axis=1)))
     two_frac = poly.evaluate(ctx, frac, EXP2_COEFFS)
     factors = [_power_factor(ctx, bits[j], 1 << j) for j in range(EXP_INT_BITS)]
-    factors.append(proto.add_sp(proto.neg(bits[EXP_INT_BITS]), np.uint64(1)))
+    factors.append(proto.add_sp(proto.neg(bits[EXP_INT_BITS]), 1))
     power = product(ctx, factors)
     # 2^s 2^k (f fraction bits) reaches 2^51: wide, so a local truncation would fail ~2^-13
     return proto.trunc_wide(proto.mul_ss(two_frac, power), EXP_OFFSET)
@@ -173,7 +180,7 @@ def _exp_bits(ctx: MPCContext, x: AShare) -> AShare:
 
 def _power_factor(ctx: MPCContext, bit: AShare, exponent: int) -> AShare:
     """1 + bit * (2^exponent - 1): the ring integer 2^(bit * exponent)."""
-    return ctx.proto.add_sp(ctx.proto.mul_sp(bit, np.uint64((1 << exponent) - 1)), np.uint64(1))
+    return ctx.proto.add_sp(ctx.proto.mul_sp(bit, (1 << exponent) - 1), 1)
 
 
 def log(ctx: MPCContext, x: AShare) -> AShare:
@@ -187,8 +194,9 @@ def log(ctx: MPCContext, x: AShare) -> AShare:
     return proto.add_sp(proto.add_ss(log_u, minus_q_ln2), ctx.encode(f * math.log(2.0)))
 
 
-def _encode_wide(ctx: MPCContext, value: float) -> np.ndarray:
-    return np.int64(round(value * 2.0 ** (2 * ctx.frac_bits))).view(RING_DTYPE)
+def _encode_wide(ctx: MPCContext, value: float) -> int:
+    """`value` with 2f fraction bits, as a Python int (the ring reduces it)."""
+    return int(round(value * 2.0 ** (2 * ctx.frac_bits)))
 
 
 def rsqrt(ctx: MPCContext, x: AShare) -> AShare:

@@ -12,7 +12,6 @@ from numpy.polynomial import chebyshev
 
 from core.mpc.context import MPCContext
 from core.mpc.kernels.arith import mul_many
-from core.mpc.ring import RING_DTYPE
 from core.mpc.shares import AShare
 
 
@@ -35,17 +34,18 @@ def powers(ctx: MPCContext, v: AShare, degree: int) -> list[AShare]:
 def evaluate(ctx: MPCContext, v: AShare, coeffs: np.ndarray) -> AShare:
     """sum_i coeffs[i] v^i for |v| <= 1 with one truncation for the whole combination.
 
-    Coefficients carry extra fraction bits (18 more for f = 18, keeping products below 2^58),
-    so their rounding adds almost nothing to the error of the powers; the sum then needs the
-    exact `trunc_wide` (one opened word under SEMI2K, even with local truncation). Under ABY3,
-    whose only truncation fails with probability ~|x| / 2^64, no extra bits are used.
+    Coefficients carry extra fraction bits, min(f, k - 8 - 2f) for the ring's k bits (18 more
+    for f = 18 on FM64, keeping products below 2^58; 26 more for f = 26 on FM128), so their
+    rounding adds almost nothing to the error of the powers; the sum then needs the exact
+    `trunc_wide` (one opened word under SEMI2K, even with local truncation). Under ABY3,
+    whose only truncation fails with probability ~|x| / 2^k, no extra bits are used.
     """
     proto, f = ctx.proto, ctx.frac_bits
-    extra = max(0, min(f, 56 - 2 * f)) if proto.wide_truncation else 0
+    extra = max(0, min(f, proto.ring.bits - 8 - 2 * f)) if proto.wide_truncation else 0
     pw = powers(ctx, v, len(coeffs) - 1)
     acc = None
     for c, term in zip(coeffs[1:], pw, strict=True):
-        wide = np.int64(round(float(c) * 2.0 ** (f + extra))).view(RING_DTYPE)
+        wide = int(round(float(c) * 2.0 ** (f + extra)))
         part = proto.mul_sp(term, wide)
         acc = part if acc is None else proto.add_ss(acc, part)
     acc = proto.trunc_wide(acc, f + extra) if extra else proto.trunc(acc, f)
@@ -54,5 +54,5 @@ def evaluate(ctx: MPCContext, v: AShare, coeffs: np.ndarray) -> AShare:
 
 def affine(ctx: MPCContext, x: AShare, scale: int, offset: float) -> AShare:
     """scale * x + offset for a small integer scale (exact, local)."""
-    scaled = ctx.proto.mul_sp(x, np.int64(scale).astype(np.int64).view(RING_DTYPE))
+    scaled = ctx.proto.mul_sp(x, int(scale))
     return ctx.proto.add_sp(scaled, ctx.encode(offset))

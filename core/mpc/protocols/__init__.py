@@ -11,6 +11,7 @@ from core.mpc.protocols.aby3 import Aby3
 from core.mpc.protocols.base import Protocol
 from core.mpc.protocols.ref2k import Ref2k
 from core.mpc.protocols.semi2k import Semi2k
+from core.mpc.ring import ring_for
 
 
 def make_protocol(
@@ -36,15 +37,17 @@ def make_protocol(
     # One thread per party: simulated parties share the cores, and a deployed party's BLAS
     # threads would only compete with its link's threads.
     limit_blas_threads(1)
+    ring = ring_for(config.field)
     if config.protocol == "REF2K":
-        return Ref2k(link, seed=seed)
+        return Ref2k(link, seed=seed, ring=ring)
     if config.protocol == "ABY3":
-        return Aby3(link, seed=seed)
+        return Aby3(link, seed=seed, ring=ring)
     if triples is None:
         if dealer is None:
             raise ValueError("SEMI2K needs a TrustedDealer or a TripleProvider")
         triples = TripleProvider(link.rank, dealer.seed_for(link.rank), dealer)
-    return Semi2k(link, triples, seed=seed, trunc_mode=config.semi2k_trunc_mode(link.world_size))
+    trunc_mode = config.semi2k_trunc_mode(link.world_size)
+    return Semi2k(link, triples, seed=seed, trunc_mode=trunc_mode, ring=ring)
 
 
 __all__ = ["Aby3", "Protocol", "Ref2k", "Semi2k", "make_protocol"]

@@ -1,9 +1,9 @@
-"""ABY3: 3-party replicated secret sharing over Z_2^64, honest majority, no dealer.
+"""ABY3: 3-party replicated secret sharing over Z_2^64 or Z_2^128, honest majority, no dealer.
 
-Scheme: x = x_0 + x_1 + x_2 mod 2^64 and party i holds the pair (x_i, x_{i+1}) (indices mod 3);
-boolean values use the same replication with XOR. Multiplication is local up to a 3-out-of-3
-sharing, re-randomised with a zero sharing and re-shared by sending one word to the previous
-party (one round, one word per element per party).
+Scheme: x = x_0 + x_1 + x_2 mod 2^k (k = 64 for FM64, 128 for FM128) and party i holds the
+pair (x_i, x_{i+1}) (indices mod 3); boolean values use the same replication with XOR.
+Multiplication is local up to a 3-out-of-3 sharing, re-randomised with a zero sharing and
+re-shared by sending one word to the previous party (one round, one word per element per party).
 Parties: exactly 3. Threat model: semi-honest, honest majority (at most one corrupted party);
 no trusted dealer. Correlated randomness comes from pairwise PRG keys: key k_j is held by
 parties j and j-1, so party i holds k_i and k_{i+1}.
@@ -13,10 +13,11 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 
 Truncation (ABY3's Share Truncation I) makes x a two-party sharing (x_0 + x_1 at party 0, x_2 at
 parties 1 and 2), truncates both halves locally as in SecureML and re-shares with one message.
-Like SecureML it fails (by a large error) with probability about |x| / 2^63 per element: about
-2^-27 for a product of two values near 1 with f = 18. `exact_truncation = False` and
-`wide_truncation = False` tell kernels to keep truncation inputs small (no extra precision
-bits) under this protocol. SEMI2K's dealer makes an exact-up-to-one-unit truncation cheap;
+Like SecureML it fails (by a large error) with probability about |x| / 2^(k-1) per element:
+about 2^-27 for a product of two values near 1 with f = 18 on FM64 (2^-75 with f = 26 on
+FM128). `exact_truncation = False` and `wide_truncation = False` tell kernels to keep
+truncation inputs small (no extra precision bits) under this protocol. SEMI2K's dealer makes an
+exact-up-to-one-unit truncation cheap;
 without a dealer that would need a comparison per truncation.
 """
 
@@ -26,11 +27,9 @@ import numpy as np
 
 from core.comm import Link
 from core.mpc.prg import PRG, fresh_seed
-from core.mpc.protocols.base import Protocol
-from core.mpc.ring import RING_DTYPE, arshift, ring_matmul
+from core.mpc.protocols.base import Protocol, low_bits, received, word_ring
+from core.mpc.ring import RING64, Ring
 from core.mpc.shares import AShare, BShare
-
-ONE = RING_DTYPE(1)
 
 
 class Aby3(Protocol):
@@ -41,8 +40,8 @@ class Aby3(Protocol):
     exact_truncation = False
     wide_truncation = False
 
-    def __init__(self, link: Link, seed: int | None = None):
-        super().__init__(link)
+    def __init__(self, link: Link, seed: int | None = None, ring: Ring = RING64):
+        super().__init__(link, ring)
         if self.world_size != 3:
             raise ValueError(f"ABY3 needs 3 parties, got {self.world_size}")
         self.next = (self.rank + 1) % 3
@@ -55,32 +54,34 @@ class Aby3(Protocol):
     def public_slots(self) -> tuple[int, ...]:
         return {0: (0,), 1: (), 2: (1,)}[self.rank]
 
-    def _zero(self, shape: tuple, xor: bool = False) -> np.ndarray:
-        first, second = self._keys[self.rank].ring(shape), self._keys[self.next].ring(shape)
+    def _zero(self, shape: tuple, xor: bool = False, ring: Ring | None = None) -> np.ndarray:
+        ring = self.ring if ring is None else ring
+        first = self._keys[self.rank].ring(shape, ring)
+        second = self._keys[self.next].ring(shape, ring)
         return first ^ second if xor else first - second
 
     def _reshare(self, z: np.ndarray) -> np.ndarray:
         """From a 3-out-of-3 share z_i to the replicated pair (z_i, z_{i+1})."""
         self.link.send(self.prev, z)
-        return np.stack([z, np.asarray(self.link.recv(self.next))])
+        return np.stack([z, received(self.link.recv(self.next))])
 
     # ----- sharing and opening ----------------------------------------------------------
     def share(self, value: np.ndarray | None, owner: int, shape: tuple[int, ...]) -> AShare:
         o1, o2 = (owner + 1) % 3, (owner + 2) % 3
         if self.rank == owner:
-            s0, s1 = self._keys[owner].ring(shape), self._keys[o1].ring(shape)
-            s2 = np.array(value, dtype=RING_DTYPE).reshape(shape) - s0 - s1
+            s0, s1 = self._keys[owner].ring(shape, self.ring), self._keys[o1].ring(shape, self.ring)
+            s2 = self.ring.asarray(value).reshape(shape) - s0 - s1
             self.link.send(o1, s2)
             self.link.send(o2, s2)
             return AShare(np.stack([s0, s1]))
-        received = np.asarray(self.link.recv(owner))
+        theirs = received(self.link.recv(owner))
         if self.rank == o1:
-            return AShare(np.stack([self._keys[o1].ring(shape), received]))
-        return AShare(np.stack([received, self._keys[owner].ring(shape)]))
+            return AShare(np.stack([self._keys[o1].ring(shape, self.ring), theirs]))
+        return AShare(np.stack([theirs, self._keys[owner].ring(shape, self.ring)]))
 
     def _open(self, data: np.ndarray, xor: bool) -> np.ndarray:
         self.link.send(self.prev, data[1])
-        missing = self.link.recv(self.next)
+        missing = received(self.link.recv(self.next))
         return data[0] ^ data[1] ^ missing if xor else data[0] + data[1] + missing
 
     def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
@@ -90,7 +91,7 @@ class Aby3(Protocol):
             self.link.send(to, x.data[1])
         if self.rank != to:
             return None
-        return x.data[0] + x.data[1] + self.link.recv((to + 1) % 3)
+        return x.data[0] + x.data[1] + received(self.link.recv((to + 1) % 3))
 
     def reveal_b(self, x: BShare) -> np.ndarray:
         return self._open(x.data, xor=True)
@@ -103,37 +104,38 @@ class Aby3(Protocol):
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
         (x0, x1), (y0, y1) = x.data, y.data
-        z = ring_matmul(x0, y0 + y1) + ring_matmul(x1, y0)
+        z = self.ring.matmul(x0, y0 + y1) + self.ring.matmul(x1, y0)
         return AShare(self._reshare(z + self._zero(z.shape)))
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
         (x0, x1), (y0, y1) = x.data, y.data
-        z = (x0 & y0) ^ (x0 & y1) ^ (x1 & y0) ^ self._zero(x.shape, xor=True)
+        z = (x0 & y0) ^ (x0 & y1) ^ (x1 & y0) ^ self._zero(x.shape, True, word_ring(x))
         return BShare(self._reshare(z))
 
     def trunc(self, x: AShare, bits: int) -> AShare:
         """Share Truncation I: (x_0 + x_1) >> bits at party 0, -((-x_2) >> bits) at 1 and 2."""
+        ring = self.ring
         if self.rank == 0:
-            y0 = self._keys[0].ring(x.shape)  # k_0 is shared by parties 0 and 2
-            y1 = arshift(x.data[0] + x.data[1], bits) - y0
+            y0 = self._keys[0].ring(x.shape, ring)  # k_0 is shared by parties 0 and 2
+            y1 = ring.arshift(x.data[0] + x.data[1], bits) - y0
             self.link.send(1, y1)
             return AShare(np.stack([y0, y1]))
         s2 = x.data[1] if self.rank == 1 else x.data[0]
-        y2 = RING_DTYPE(0) - arshift(RING_DTYPE(0) - s2, bits)
+        y2 = -ring.arshift(-s2, bits)
         if self.rank == 1:
-            return AShare(np.stack([np.asarray(self.link.recv(0)), y2]))
-        return AShare(np.stack([y2, self._keys[0].ring(x.shape)]))
+            return AShare(np.stack([received(self.link.recv(0)), y2]))
+        return AShare(np.stack([y2, self._keys[0].ring(x.shape, ring)]))
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:
         """Bit injection: b = b_0 xor b_1 xor b_2 evaluated arithmetically in two rounds."""
-        bits = b.data & ONE
+        bits = self.ring.asarray(low_bits(b.data))
         u = [AShare(self._single(bits, j)) for j in range(3)]
         t = self.sub_ss(self.add_ss(u[0], u[1]), self._double(self.mul_ss(u[0], u[1])))
         return self.sub_ss(self.add_ss(t, u[2]), self._double(self.mul_ss(t, u[2])))
 
     def _double(self, x: AShare) -> AShare:
-        return AShare(x.data << ONE)
+        return AShare(x.data << 1)
 
     def _single(self, data: np.ndarray, j: int) -> np.ndarray:
         """This party's pair for the sharing whose only non-zero component is component j."""
@@ -146,7 +148,12 @@ class Aby3(Protocol):
 
     def rand_a(self, shape: tuple[int, ...]) -> AShare:
         return AShare(
-            np.stack([self._keys[self.rank].ring(shape), self._keys[self.next].ring(shape)])
+            np.stack(
+                [
+                    self._keys[self.rank].ring(shape, self.ring),
+                    self._keys[self.next].ring(shape, self.ring),
+                ]
+            )
         )
 
     def bool_summands(self, x: AShare) -> list[BShare]:

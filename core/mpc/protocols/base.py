@@ -4,9 +4,15 @@ A protocol instance belongs to one party: it owns that party's `Link`, PRG state
 randomness, and only ever touches that party's shares. Kernels (`core.mpc.kernels`) are written
 once against this interface, so REF2K, SEMI2K and ABY3 run the same kernel code.
 
-Operands are ring tensors: secret ones are `AShare` / `BShare`, public ones plain `uint64`
-arrays. Method names state operand visibility (`mul_ss`: secret x secret, `mul_sp`: secret x
-public). Secret operands of `*_ss` methods must have equal shapes (callers broadcast first);
+Operands are ring tensors of the protocol's `ring` (`core.mpc.ring.Ring`: FM64 or FM128):
+secret ones are `AShare` / `BShare`, public ones plain ring arrays. Protocol code is written
+once for both rings: element-wise arithmetic uses numpy operators (which wrap in either ring),
+constants are Python ints, and the ring supplies what operators cannot (arithmetic shift, most
+significant bit, matrix product, random draws). Boolean shares may also hold uint64 words under
+FM128 (the comparison circuits compress 128-bit words to 64-bit ones): AND triples and zero
+sharings follow the words' ring (`word_ring`). Method names state operand visibility
+(`mul_ss`: secret x secret, `mul_sp`: secret x public). Secret operands of `*_ss` methods must
+have equal shapes (callers broadcast first);
 public operands must broadcast to the secret's shape.
 
 Linear operations are local and implemented here once: shares are stacked components and a
@@ -20,10 +26,9 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from core.comm import Link
-from core.mpc.ring import RING_DTYPE, ring_matmul
+from core.mpc.ring import RING64, RING_DTYPE, Ring, ring_of
+from core.mpc.ring128 import wrap
 from core.mpc.shares import AShare, BShare
-
-ZERO = RING_DTYPE(0)
 
 
 class Protocol(ABC):
@@ -34,12 +39,13 @@ class Protocol(ABC):
     # False when `trunc` can fail with a large error, with probability ~|x| / 2^64 (ABY3,
     # SEMI2K with local truncation): ordinary products are fine, large inputs are not.
     exact_truncation: bool = True
-    # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^62
+    # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^(k-2)
     # whatever `trunc` does (REF2K, SEMI2K). Kernels that buy precision with extra fraction
     # bits (inputs near 2^60) use `trunc_wide` when this holds and stay small otherwise (ABY3).
     wide_truncation: bool = True
 
-    def __init__(self, link: Link):
+    def __init__(self, link: Link, ring: Ring = RING64):
+        self.ring = ring
         self.link = link
         self.rank = link.rank
         self.world_size = link.world_size
@@ -51,8 +57,8 @@ class Protocol(ABC):
         """Components of this party that absorb a public constant (so the sum counts it once)."""
 
     def _place(self, value: np.ndarray) -> np.ndarray:
-        value = np.asarray(value, dtype=RING_DTYPE)
-        data = np.zeros((self.components, *value.shape), dtype=RING_DTYPE)
+        value = self.ring.asarray(value)
+        data = self.ring.zeros((self.components, *value.shape))
         for slot in self.public_slots:
             data[slot] = value
         return data
@@ -73,43 +79,43 @@ class Protocol(ABC):
         return AShare(x.data - y.data)
 
     def neg(self, x: AShare) -> AShare:
-        return AShare(ZERO - x.data)
+        return AShare(-x.data)
 
     def add_sp(self, x: AShare, p: np.ndarray) -> AShare:
-        p = np.broadcast_to(np.asarray(p, dtype=RING_DTYPE), x.shape)
+        p = np.broadcast_to(self.ring.asarray(p), x.shape)
         data = x.data.copy()
         for slot in self.public_slots:
             data[slot] += p
         return AShare(data)
 
     def mul_sp(self, x: AShare, p: np.ndarray) -> AShare:
-        return AShare(x.data * np.asarray(p, dtype=RING_DTYPE))
+        return AShare(x.data * self.ring.asarray(p))
 
     def matmul_sp(self, x: AShare, p: np.ndarray) -> AShare:
-        return AShare(np.stack([ring_matmul(part, p) for part in x.data]))
+        return AShare(np.stack([self.ring.matmul(part, p) for part in x.data]))
 
     def matmul_ps(self, p: np.ndarray, x: AShare) -> AShare:
-        return AShare(np.stack([ring_matmul(p, part) for part in x.data]))
+        return AShare(np.stack([self.ring.matmul(p, part) for part in x.data]))
 
     # ----- local boolean ----------------------------------------------------------------
     def xor_ss(self, x: BShare, y: BShare) -> BShare:
         return BShare(x.data ^ y.data)
 
     def xor_sp(self, x: BShare, p: np.ndarray) -> BShare:
-        p = np.broadcast_to(np.asarray(p, dtype=RING_DTYPE), x.shape)
+        p = np.broadcast_to(word_ring(x).asarray(p), x.shape)
         data = x.data.copy()
         for slot in self.public_slots:
             data[slot] ^= p
         return BShare(data)
 
     def and_sp(self, x: BShare, p: np.ndarray) -> BShare:
-        return BShare(x.data & np.asarray(p, dtype=RING_DTYPE))
+        return BShare(x.data & word_ring(x).asarray(p))
 
     def lshift_b(self, x: BShare, bits: int) -> BShare:
-        return BShare(x.data << RING_DTYPE(bits))
+        return BShare(x.data << word_ring(x).asarray(bits))
 
     def rshift_b(self, x: BShare, bits: int) -> BShare:
-        return BShare(x.data >> RING_DTYPE(bits))
+        return BShare(x.data >> word_ring(x).asarray(bits))
 
     # ----- interactive primitives -------------------------------------------------------
     @abstractmethod
@@ -138,14 +144,16 @@ class Protocol(ABC):
 
     @abstractmethod
     def trunc(self, x: AShare, bits: int) -> AShare:
-        """Signed x / 2^bits, probabilistically rounded (error at most one unit); |x| < 2^62.
+        """Signed x / 2^bits, probabilistically rounded (error at most one unit); |x| < 2^(bits-2)
+        of the ring (2^62 on FM64, 2^126 on FM128).
 
         Unless `exact_truncation` holds, it may fail (a huge error) with probability about
-        |x| / 2^64 per element; see the protocol's module docstring.
+        |x| / 2^k per element (k = 64 or 128); see the protocol's module docstring.
         """
 
     def trunc_wide(self, x: AShare, bits: int) -> AShare:
-        """Like `trunc`, exact to one unit for every |x| < 2^62 when `wide_truncation` holds.
+        """Like `trunc`, exact to one unit for every |x| < 2^(k-2) (2^62 on FM64, 2^126 on FM128)
+        when `wide_truncation` holds.
 
         Costs what an exact truncation costs (one opened word per element under SEMI2K), so
         kernels call it only for inputs far above a product of two ordinary values.
@@ -198,11 +206,27 @@ class Protocol(ABC):
         return out
 
 
+def word_ring(x: BShare) -> Ring:
+    """The ring of a boolean share's words (uint64 words are FM64's, whatever the protocol)."""
+    return ring_of(x.data)
+
+
+def low_bits(words: np.ndarray) -> np.ndarray:
+    """Bit 0 of each word (of either ring) as uint64 0/1."""
+    return ring_of(words).low_word(words) & RING_DTYPE(1)
+
+
 def pack_bits(bits: np.ndarray) -> np.ndarray:
     """Bit 0 of each word, packed 8 per byte for the wire."""
-    return np.packbits((np.ravel(bits) & RING_DTYPE(1)).astype(np.uint8))
+    return np.packbits(np.ravel(low_bits(bits)).astype(np.uint8))
 
 
 def unpack_bits(packed: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """uint64 0/1 words from `pack_bits`' bytes."""
     count = int(np.prod(shape, dtype=np.int64))
     return np.unpackbits(packed, count=count).astype(RING_DTYPE).reshape(shape)
+
+
+def received(value) -> np.ndarray:
+    """An array from a link as a ring array (FM128 records regain their operators)."""
+    return wrap(value)

@@ -3,7 +3,7 @@
 Scheme: none. Every party holds the plaintext ring value (one component); `share` simply sends
 the owner's value to everyone. It implements the exact same interface as the secure protocols
 so kernels can be validated against it ("run the algorithm in plaintext first") and so tests
-have an oracle. Truncation is an exact arithmetic shift.
+have an oracle. Truncation is an exact arithmetic shift. Runs on FM64 and FM128 alike.
 Parties: any number >= 1. Threat model: none, every party learns every input.
 Reference: SPU's REF2K reference protocol plays the same role.
 """
@@ -14,8 +14,8 @@ import numpy as np
 
 from core.comm import Link
 from core.mpc.prg import PRG, fresh_seed
-from core.mpc.protocols.base import Protocol
-from core.mpc.ring import RING_DTYPE, arshift, ring_matmul
+from core.mpc.protocols.base import Protocol, low_bits, received
+from core.mpc.ring import RING64, Ring
 from core.mpc.shares import AShare, BShare
 
 
@@ -25,8 +25,8 @@ class Ref2k(Protocol):
     name = "REF2K"
     components = 1
 
-    def __init__(self, link: Link, seed: int | None = None):
-        super().__init__(link)
+    def __init__(self, link: Link, seed: int | None = None, ring: Ring = RING64):
+        super().__init__(link, ring)
         # One PRG shared by all parties keeps `rand_a` identical everywhere.
         if self.rank == 0:
             common = fresh_seed() if seed is None else int(seed).to_bytes(16, "little")
@@ -41,10 +41,10 @@ class Ref2k(Protocol):
 
     def share(self, value: np.ndarray | None, owner: int, shape: tuple[int, ...]) -> AShare:
         if self.rank == owner:
-            plain = np.array(value, dtype=RING_DTYPE).reshape(shape)
+            plain = self.ring.asarray(value).reshape(shape)
             self.link.send_all(plain)
         else:
-            plain = np.array(self.link.recv(owner))
+            plain = received(self.link.recv(owner)).copy()
         return AShare(plain[None])
 
     def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
@@ -59,19 +59,19 @@ class Ref2k(Protocol):
         return AShare(x.data * y.data)
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
-        return AShare(ring_matmul(x.data[0], y.data[0])[None])
+        return AShare(self.ring.matmul(x.data[0], y.data[0])[None])
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
         return BShare(x.data & y.data)
 
     def trunc(self, x: AShare, bits: int) -> AShare:
-        return AShare(arshift(x.data, bits))
+        return AShare(self.ring.arshift(x.data, bits))
 
     def b2a_bit(self, b: BShare) -> AShare:
-        return AShare(b.data & RING_DTYPE(1))
+        return AShare(self.ring.asarray(low_bits(b.data)))
 
     def rand_a(self, shape: tuple[int, ...]) -> AShare:
-        return AShare(self._prg.ring(shape)[None])
+        return AShare(self._prg.ring(shape, self.ring)[None])
 
     def bool_summands(self, x: AShare) -> list[BShare]:
         return [BShare(x.data)]

@@ -1,7 +1,9 @@
-"""SEMI2K: n-party additive secret sharing over Z_2^64 with a trusted dealer.
+"""SEMI2K: n-party additive secret sharing over Z_2^64 or Z_2^128 with a trusted dealer.
 
-Scheme: x = sum_i x_i mod 2^64, party i holds x_i (one component). Boolean values are XOR
-shared the same way on 64-bit words.
+Scheme: x = sum_i x_i mod 2^k, party i holds x_i (one component); k = 64 for FM64, 128 for
+FM128 (the protocol's `ring`; every formula below holds with 64 read as k, 62 as k - 2 and 63
+as k - 1). Boolean values are XOR shared the same way on words (ring words, or the uint64
+words the comparison circuits compress them to; AND triples follow the words' ring).
 Parties: n >= 2, plus a trusted dealer that only produces correlated randomness.
 Threat model: semi-honest (honest-but-curious) parties, any n-1 of which may collude; the dealer
 is semi-honest and must not collude with any party. No security against malicious behaviour.
@@ -48,7 +50,9 @@ wrong element would be silent):
   output is P + s with P public and s one of two masks the dealer knows, so it shares the
   masks' powers and (P + s)^k expands locally.
 Party-to-party traffic per element with 2 parties: multiply 16 bytes ("local") or 24
-("exact"); an m x k by k x n matmul 8 (mk + kn) or 8 (mk + kn + mn) bytes per party.
+("exact"); an m x k by k x n matmul 8 (mk + kn) or 8 (mk + kn + mn) bytes per party. FM128
+doubles every ring word (16 bytes); comparison circuits after their first level run on 64-bit
+words in both rings, so a comparison costs about twice FM64's, not four times.
 
 Inputs are shared without interaction: every pair of parties holds a PRG seed, the non-owners'
 shares are drawn from the seed they share with the owner, and the owner keeps the difference.
@@ -66,16 +70,16 @@ from core.mpc.correlated import TripleProvider
 from core.mpc.prg import PRG, fresh_seed
 from core.mpc.protocols.base import (
     Protocol,
+    low_bits,
     pack_bits,
+    received,
     unpack_bits,
+    word_ring,
 )
-from core.mpc.ring import RING_DTYPE, arshift, matmul_shape, ring_matmul
+from core.mpc.ring import RING64, Ring, matmul_shape
 from core.mpc.shares import AShare, BShare
 
-ONE = RING_DTYPE(1)
-ZERO = RING_DTYPE(0)
 TRUNC_MODES = ("local", "exact")
-TRUNC_OFFSET_BITS = 62  # inputs of trunc satisfy |x| < 2^62; x + 2^62 is then non-negative
 
 
 class Semi2k(Protocol):
@@ -90,8 +94,9 @@ class Semi2k(Protocol):
         triples: TripleProvider,
         seed: int | None = None,
         trunc_mode: str = "exact",
+        ring: Ring = RING64,
     ):
-        super().__init__(link)
+        super().__init__(link, ring)
         self._check_trunc_mode(trunc_mode)
         self.trunc_mode = trunc_mode
         self.exact_truncation = trunc_mode == "exact"
@@ -130,25 +135,25 @@ class Semi2k(Protocol):
     # ----- sharing and opening ----------------------------------------------------------
     def share(self, value: np.ndarray | None, owner: int, shape: tuple[int, ...]) -> AShare:
         if self.rank != owner:
-            return AShare(self._pair[owner].ring(shape)[None])
-        mine = np.array(value, dtype=RING_DTYPE).reshape(shape)
+            return AShare(self._pair[owner].ring(shape, self.ring)[None])
+        mine = self.ring.asarray(value).reshape(shape)
         for peer in range(self.world_size):
             if peer != owner:
-                mine = mine - self._pair[peer].ring(shape)
+                mine = mine - self._pair[peer].ring(shape, self.ring)
         return AShare(mine[None])
 
     def _open(self, arrays: list[np.ndarray], xor: bool = False) -> list[np.ndarray]:
         """Open several share arrays to everyone in one round (one message per peer)."""
-        arrays = [np.asarray(a) for a in arrays]
+        arrays = [received(a) for a in arrays]
         self.link.send_all(arrays)
         totals = None
         for peer in range(self.world_size):
             if peer == self.rank:
                 continue
-            theirs = self.link.recv(peer)
+            theirs = [received(t) for t in self.link.recv(peer)]
             combine = np.bitwise_xor if xor else np.add
             base = arrays if totals is None else totals
-            totals = [np.asarray(combine(t, b)) for t, b in zip(base, theirs, strict=True)]
+            totals = [received(combine(t, b)) for t, b in zip(base, theirs, strict=True)]
         return totals
 
     def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
@@ -160,7 +165,7 @@ class Semi2k(Protocol):
         total = x.data[0].copy()
         for peer in range(self.world_size):
             if peer != to:
-                total = total + self.link.recv(peer)
+                total = total + received(self.link.recv(peer))
         return total
 
     def reveal_b(self, x: BShare) -> np.ndarray:
@@ -168,22 +173,22 @@ class Semi2k(Protocol):
 
     # ----- multiplication ---------------------------------------------------------------
     def mul_ss(self, x: AShare, y: AShare) -> AShare:
-        a, b, later = self.triples.beaver(x.shape)
+        a, b, later = self.triples.beaver(x.shape, self.ring)
         e, f = self._open([x.data[0] - a, y.data[0] - b])
         z = e * (b + f if self.rank == 0 else b) + f * a
         return AShare((z + later["c"])[None])
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
         out_shape = matmul_shape(x.shape, y.shape)
-        a, b, later = self.triples.matmul(x.shape, y.shape, out_shape)
+        a, b, later = self.triples.matmul(x.shape, y.shape, out_shape, self.ring)
         e, f = self._open([x.data[0] - a, y.data[0] - b])
         # z = c + e b + a f (+ e f at rank 0, folded into one product: e (b + f)); c comes last
         # so that rank 0 computes while the dealer is still multiplying.
-        z = ring_matmul(e, b + f if self.rank == 0 else b) + ring_matmul(a, f)
+        z = self.ring.matmul(e, b + f if self.rank == 0 else b) + self.ring.matmul(a, f)
         return AShare((z + later["c"])[None])
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
-        a, b, later = self.triples.and_triple(x.shape)
+        a, b, later = self.triples.and_triple(x.shape, word_ring(x))
         e, f = self._open([x.data[0] ^ a, y.data[0] ^ b], xor=True)
         z = (e & (b ^ f if self.rank == 0 else b)) ^ (f & a)
         return BShare((z ^ later["c"])[None])
@@ -198,20 +203,19 @@ class Semi2k(Protocol):
         """SecureML's 2-party local truncation: x_0 >> d at rank 0, -((-x_1) >> d) at rank 1.
 
         Both shares are then re-masked with a word drawn from the pair's PRG, so rank 1's
-        share is uniform again and the next local truncation fails with exactly |x| / 2^64.
+        share is uniform again and the next local truncation fails with exactly |x| / 2^k.
         """
-        mask = self._pair[1 - self.rank].ring(x.shape)
+        ring = self.ring
+        mask = self._pair[1 - self.rank].ring(x.shape, ring)
         if self.rank == 0:
-            out = arshift(x.data[0], bits)
-            out += mask
+            out = ring.arshift(x.data[0], bits) + mask
         else:
-            out = ZERO - arshift(ZERO - x.data[0], bits)
-            out -= mask
+            out = -ring.arshift(-x.data[0], bits) - mask
         return AShare(out[None])
 
     def trunc_wide(self, x: AShare, bits: int) -> AShare:
-        """Escudero et al.'s truncation: open c = x + 2^62 + r, correct the wrap with msb(r)."""
-        r, later = self.triples.trunc_pair(x.shape, bits)
+        """Escudero et al.'s truncation: open c = x + 2^(k-2) + r, correct the wrap with msb(r)."""
+        r, later = self.triples.trunc_pair(x.shape, bits, self.ring)
         out, _no_wrap, _public = self._trunc_open(x, bits, r, later)
         return AShare(out[None])
 
@@ -221,19 +225,21 @@ class Semi2k(Protocol):
         The result is P + s with P = (c >> bits) - 2^(62 - bits) public (added by rank 0) and
         s = -(r >> bits) + [not msb(c)] msb(r) 2^(64 - bits) shared.
         """
-        shifted = x.data[0] + r
-        if self.rank == 0:
-            shifted += ONE << RING_DTYPE(TRUNC_OFFSET_BITS)
-        (c,) = self._open([shifted])
-        no_wrap = c < (ONE << RING_DTYPE(63))  # msb(c) == 0
-        out = later["r_msb"] * no_wrap  # [msb(r) and not msb(c)]
-        out <<= RING_DTYPE(64 - bits)
+        c, no_wrap = self._open_masked(x, r)
+        out = (later["r_msb"] * no_wrap) << (self.ring.bits - bits)  # [msb(r) and not msb(c)]
         out -= later["r_hi"]
-        public = c >> RING_DTYPE(bits)
-        public -= ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits)
+        public = (c >> bits) - (1 << (self.ring.trunc_limit_bits - bits))
         if self.rank == 0:
             out += public
         return out, no_wrap, public
+
+    def _open_masked(self, x: AShare, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Open c = x + 2^(k-2) + r; return c and [msb(c) == 0] (no wrap)."""
+        shifted = x.data[0] + r
+        if self.rank == 0:
+            shifted += 1 << self.ring.trunc_limit_bits
+        (c,) = self._open([shifted])
+        return c, self.ring.msb(c) == 0
 
     def trunc_square(self, x: AShare, bits: int) -> tuple[AShare, AShare]:
         """Truncation whose output is also squared, for the price of the truncation alone.
@@ -242,9 +248,9 @@ class Semi2k(Protocol):
         s_1 = -(r >> bits) as msb(c) is 0 or 1. The dealer knows both and also shares s_0^2 and
         s_1^2, so v^2 = P^2 + 2 P s + s^2 = 2 P v - P^2 + s^2 needs no further opening.
         """
-        r, later = self.triples.trunc_square(x.shape, bits)
+        r, later = self.triples.trunc_square(x.shape, bits, self.ring)
         out, no_wrap, public = self._trunc_open(x, bits, r, later)
-        square = public << ONE
+        square = public << 1
         square *= out
         square += np.where(no_wrap, later["sq0"], later["sq1"])
         if self.rank == 0:
@@ -259,44 +265,40 @@ class Semi2k(Protocol):
         local (rank 0 holds the P_i^k term). Exact to one unit for |x| < 2^62, as `trunc_wide`.
         """
         shifts, degrees = tuple(b for b, _ in plan), tuple(k for _, k in plan)
-        r, later = self.triples.trunc_powers(x.shape, shifts, degrees)
-        shifted = x.data[0] + r
-        if self.rank == 0:
-            shifted += ONE << RING_DTYPE(TRUNC_OFFSET_BITS)
-        (c,) = self._open([shifted])
-        no_wrap = c < (ONE << RING_DTYPE(63))
+        r, later = self.triples.trunc_powers(x.shape, shifts, degrees, self.ring)
+        c, no_wrap = self._open_masked(x, r)
         wrap_term = later["r_msb"] * no_wrap
         out = []
         for i, (bits, degree) in enumerate(plan):
-            public = (c >> RING_DTYPE(bits)) - (ONE << RING_DTYPE(TRUNC_OFFSET_BITS - bits))
-            mask = (wrap_term << RING_DTYPE(64 - bits)) - later[f"hi{i}"]
+            public = (c >> bits) - (1 << (self.ring.trunc_limit_bits - bits))
+            mask = (wrap_term << (self.ring.bits - bits)) - later[f"hi{i}"]
             # Horner in P: acc <- acc P + C(k, m) s^m, starting from the leading 1 (rank 0)
-            acc = mask * RING_DTYPE(degree)
+            acc = mask * degree
             if self.rank == 0:
                 acc += public
             for m in range(2, degree + 1):
                 acc *= public
                 power = np.where(no_wrap, later[f"pow{i}_{m}_0"], later[f"pow{i}_{m}_1"])
-                acc += RING_DTYPE(math.comb(degree, m)) * power
+                acc += power * math.comb(degree, m)
             out.append(AShare(acc[None]))
         return out
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:
-        rb, later = self.triples.random_bit(b.shape)
-        masked = pack_bits((b.data[0] ^ rb) & ONE)
+        rb, later = self.triples.random_bit(b.shape, self.ring)
+        masked = pack_bits(low_bits(b.data[0]) ^ rb)
         opened = masked.copy()
         for peer, payload in enumerate(self._broadcast_open(masked)):
             if peer != self.rank:
                 opened ^= payload
-        c = unpack_bits(opened, b.shape)
-        out = (ONE - (c << ONE)) * later["ra"]  # b = c xor r = c + r - 2cr
+        c = self.ring.asarray(unpack_bits(opened, b.shape))
+        out = (1 - (c << 1)) * later["ra"]  # b = c xor r = c + r - 2cr
         if self.rank == 0:
             out = out + c
         return AShare(out[None])
 
     def rand_a(self, shape: tuple[int, ...]) -> AShare:
-        return AShare(self._own.ring(shape)[None])
+        return AShare(self._own.ring(shape, self.ring)[None])
 
     def bool_summands(self, x: AShare) -> list[BShare]:
         zeros = np.zeros(x.data.shape, x.data.dtype)

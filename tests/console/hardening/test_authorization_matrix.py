@@ -196,6 +196,10 @@ RULES: dict[str, tuple] = {
     "api-routes": (PUBLIC_PAGE, ("post", PLATFORM_ONLY)),
     "api-route": (PUBLIC_PAGE, ("get", ANALYST_TOO), ("patch", PLATFORM_ONLY)),
     "api-route-health": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "nodes:rotate-certificate": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "nodes:notify-rotation": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "api-node-identity-rotate": (POST_ONLY, ("post", PLATFORM_ONLY)),
+    "api-route-notify-rotation": (POST_ONLY, ("post", PLATFORM_ONLY)),
     "api-node-identity": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
 }
 

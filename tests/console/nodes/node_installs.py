@@ -1,14 +1,14 @@
 """Separate PrivPad installations for tests: own data directory, SQLite database, node service.
 
-Each `NodeInstall` runs `manage.py` in a subprocess with its own PRIVPAD_DATA_DIR, so two or
-three of them are independent nodes talking over loopback, as in a network deployment. The
-database is migrated once per test session and copied (migrating costs seconds per install).
+`NodeInstall` is `make network`'s `Installation` (`console.nodes.devnet`) with free loopback
+ports and a database copied from a template: two or three of them are independent nodes
+talking over loopback, as in a network deployment. The template is migrated once per test
+module and copied (migrating costs seconds per install).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import sqlite3
@@ -17,8 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-DATABASE = "privpad.sqlite3"
+from console.nodes.devnet import DATABASE, REPO, Installation, wait_for_port
 
 
 def free_port() -> int:
@@ -27,34 +26,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class NodeInstall:
+class NodeInstall(Installation):
     def __init__(self, root: Path, name: str, template: Path):
-        self.name, self.port = name, free_port()
+        secret = f"test-only-secret-key-of-{name}-0123456789abcdef"
+        super().__init__(name, root / name, {"PRIVPAD_SECRET_KEY": secret})
+        self.port, self.web_port = free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.data_dir = root / name
         self.data_dir.mkdir(parents=True)
         shutil.copy(template / DATABASE, self.data_dir / DATABASE)
         self.server: subprocess.Popen | None = None
-        self.console: subprocess.Popen | None = None
-        self.web_port = free_port()
 
-    def env(self) -> dict:
-        env = dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir))
-        env["PRIVPAD_SECRET_KEY"] = f"test-only-secret-key-of-{self.name}-0123456789abcdef"
-        return env
-
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"{self.name}: manage.py {' '.join(args)} failed:\n{done.stderr}")
-        return done
+    def manage(self, *args: str, check: bool = True, timeout: float = 120):
+        return super().manage(*args, check=check, timeout=timeout)
 
     def init(self, node_name: str | None = None) -> None:
         self.manage("node", "init", "--name", node_name or self.name, "--address", self.address)
@@ -63,18 +46,20 @@ class NodeInstall:
         return self.manage("node", "invite").stdout.strip()
 
     def serve(self) -> None:
-        self.server = subprocess.Popen(
-            [sys.executable, "manage.py", "node", "serve", "--listen", self.address],
-            cwd=REPO,
-            env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        """Start this node's service and return once it says it is serving."""
+        self.server = self.spawn(
+            "manage.py", "node", "serve", "--listen", self.address, stdout=subprocess.PIPE
         )
         line = self.server.stdout.readline()
         if "serving on" not in line:
-            self.stop()
+            self.stop_service()
             raise AssertionError(f"{self.name}'s node service did not start: {line}")
+
+    def stop_service(self) -> None:
+        """Stop only the node service (the node is then offline for its peers)."""
+        if self.server is not None:
+            self.stop_process(self.server)
+            self.server = None
 
     def add_admin(self, password: str) -> None:
         env = dict(self.env(), DJANGO_SUPERUSER_PASSWORD=password)
@@ -87,36 +72,26 @@ class NodeInstall:
     def serve_console(self) -> str:
         """Start this node's console (network mode) and return its URL once it answers."""
         env = dict(self.env(), PRIVPAD_DEPLOYMENT="network")
-        self.console = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
-             "console.asgi:application"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(lambda: _answers(self.web_port), timeout=60)
+        self.spawn("-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
+                   "console.asgi:application", stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+        wait_for_port(self.web_port, 60, f"{self.name}'s console")
         return f"http://127.0.0.1:{self.web_port}"
 
     def stop(self) -> None:
-        if self.console is not None:
-            self.console.terminate()
-            self.console.wait(timeout=10)
-            self.console = None
-        if self.server is not None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
-            self.server.stdout.close()
-            self.server = None
+        super().stop()
+        self.server = None
 
     def file(self, name: str) -> bytes:
         return (self.data_dir / "node-identity" / name).read_bytes()
 
-    def query(self, sql: str, *params) -> list[tuple]:
-        """Read this installation's own database (as its admin could), not the test database."""
+    def redirect_route(self, peer: str, address: str) -> None:
+        """Point this node's route to `peer` at another address (as a hostile network could)."""
         with sqlite3.connect(self.data_dir / DATABASE, timeout=20) as db:
-            return db.execute(sql, params).fetchall()
+            db.execute(
+                "UPDATE nodes_peerroute SET address=? WHERE node_id="
+                "(SELECT id FROM nodes_node WHERE name=?)",
+                (address, peer),
+            )
 
     def node_calls(self) -> list[dict]:
         rows = self.query(
@@ -125,25 +100,28 @@ class NodeInstall:
         return [{"outcome": o, "user": u, **json.loads(d)} for o, d, u in rows]
 
 
+def call_node(
+    peer: NodeInstall, key: bytes, cert: bytes, payload: bytes, method: str = "Health"
+) -> bytes:
+    """Call `method` at `peer`'s service with any key pair (a peer's, an old one, a forger's)."""
+    from console.nodes.link import transport
+
+    reply, _seconds = transport.call(
+        peer=peer.name,
+        address=peer.address,
+        root_cert=peer.file("node.crt"),
+        key=key,
+        cert_chain=cert,
+        method=method,
+        payload=payload,
+    )
+    return reply
+
+
 def migrated_template(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PRIVPAD_DATA_DIR=str(directory))
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+    Installation("template", directory).manage("migrate", "--noinput", "-v0")
     return directory
-
-
-def _answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def wait_until(predicate, timeout: float = 10.0):

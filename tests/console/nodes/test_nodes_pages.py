@@ -173,10 +173,12 @@ def test_a_certificate_close_to_expiry_is_flagged(alice_client, route_to_zed):
 
     from django.utils import timezone
 
-    assert "expires soon" not in alice_client.get("/nodes/").content.decode()
+    assert "expires in under 30 days" not in alice_client.get("/nodes/").content.decode()
     route_to_zed.certificate_expires_at = timezone.now() + datetime.timedelta(days=10)
     route_to_zed.save()
-    assert "expires soon: pair again" in alice_client.get("/nodes/").content.decode()
+    assert "expires in under 30 days: its node must rotate it" in (
+        alice_client.get("/nodes/").content.decode()
+    )
 
 
 def test_init_refuses_a_name_peers_could_not_be_given(alice, identity_dir):

@@ -14,7 +14,7 @@ import pytest
 from console.nodes.identity import fingerprint
 from console.nodes.link import transport
 from console.nodes.link.envelope import seal
-from tests.console.nodes.node_installs import NodeInstall, migrated_template
+from tests.console.nodes.node_installs import NodeInstall, call_node, migrated_template
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -92,15 +92,7 @@ def test_health_calls_succeed_both_ways_and_are_audited_on_both_sides(paired):
 
 
 def _raw_call(sender: NodeInstall, peer: NodeInstall, payload: bytes) -> bytes:
-    return transport.call(
-        peer=peer.name,
-        address=peer.address,
-        root_cert=peer.file("node.crt"),
-        key=sender.file("node.key"),
-        cert_chain=sender.file("node.crt"),
-        method="Health",
-        payload=payload,
-    )[0]
+    return call_node(peer, sender.file("node.key"), sender.file("node.crt"), payload)
 
 
 def test_a_replayed_nonce_is_refused_and_audited(paired):
@@ -181,27 +173,16 @@ def test_an_impostor_at_the_peers_address_is_refused_naming_the_peer(paired, ins
     mallory = installs("mallory")
     mallory.init(node_name="alice")
     mallory.serve()
-    _redirect_route(bob, "alice", mallory.address)
+    bob.redirect_route("alice", mallory.address)
     try:
         refused = bob.manage("node", "health", "alice", check=False)
         assert refused.returncode != 0
         assert f"Node alice at {mallory.address}: the TLS handshake failed" in refused.stdout
     finally:
-        _redirect_route(bob, "alice", alice.address)
+        bob.redirect_route("alice", alice.address)
     # ...and mallory's own certificate is refused by alice's service (not paired).
     with pytest.raises(transport.NodeCallError, match="Node alice at .*TLS handshake failed"):
         _raw_call(mallory, alice, seal("alice", {}))
-
-
-def _redirect_route(install: NodeInstall, peer: str, address: str) -> None:
-    import sqlite3
-
-    with sqlite3.connect(install.data_dir / "privpad.sqlite3", timeout=20) as db:
-        db.execute(
-            "UPDATE nodes_peerroute SET address=? WHERE node_id="
-            "(SELECT id FROM nodes_node WHERE name=?)",
-            (address, peer),
-        )
 
 
 def test_a_revoked_invitation_is_refused_by_the_inviter(paired, installs):

@@ -1,7 +1,8 @@
 """Fixtures for the MPC suite: one contract re-run over protocol x number of parties.
 
 `mpc` is parametrised over (REF2K, 2), (SEMI2K, 2) with local truncation (the default),
-(SEMI2K, 2) with exact truncation, (SEMI2K, 3) and (ABY3, 3). Its `run(fn,
+(SEMI2K, 2) with exact truncation, (SEMI2K, 3) and (ABY3, 3); `mpc128` over the same cases on
+FM128 (26 fraction bits, SPU's default there). Its `run(fn,
 *inputs)` shares input i from party i % n, runs `fn(ctx, *shares)` SPMD (one thread per party,
 messages only through links) and returns what every party revealed, decoded.
 """
@@ -19,6 +20,7 @@ from core.mpc.context import MPCContext
 from core.mpc.correlated import TrustedDealer
 from core.mpc.fixedpoint import FixedPoint
 from core.mpc.protocols import make_protocol
+from core.mpc.ring import ring_for
 
 PROTOCOL_CASES = [
     ("REF2K", 2, "auto"),
@@ -43,10 +45,15 @@ class MPCRunner:
     seed: int = 7
     fraction_bits: int = 18
     last_stats: dict = field(default_factory=dict)
+    field: str = "FM64"
+
+    @property
+    def ring(self):
+        return ring_for(self.field)
 
     @property
     def fxp(self) -> FixedPoint:
-        return FixedPoint(self.fraction_bits)
+        return FixedPoint(self.fraction_bits, self.ring)
 
     def quantize(self, values) -> np.ndarray:
         """What the engine actually computes on: inputs rounded to the fixed-point grid."""
@@ -58,6 +65,7 @@ class MPCRunner:
         hub = LocalLinkHub(names)
         cfg = RuntimeConfig(
             protocol=self.protocol,
+            field=self.field,
             fxp_fraction_bits=self.fraction_bits,
             trunc_mode=self.trunc_mode,
         )
@@ -72,7 +80,7 @@ class MPCRunner:
             shares = []
             for i, value in enumerate(ring_inputs):
                 owner = i % self.parties
-                value = np.asarray(value, dtype=np.uint64)
+                value = self.ring.asarray(value)
                 shares.append(
                     proto.share(value if link.rank == owner else None, owner, value.shape)
                 )
@@ -109,9 +117,19 @@ def mpc(request) -> MPCRunner:
     return MPCRunner(*request.param)
 
 
+@pytest.fixture(params=PROTOCOL_CASES, ids=[case_id(c) for c in PROTOCOL_CASES])
+def mpc128(request) -> MPCRunner:
+    return MPCRunner(*request.param, fraction_bits=26, field="FM128")
+
+
 @pytest.fixture(params=SECURE_CASES, ids=[case_id(c) for c in SECURE_CASES])
 def secure_mpc(request) -> MPCRunner:
     return MPCRunner(*request.param)
+
+
+@pytest.fixture(params=SECURE_CASES, ids=[case_id(c) for c in SECURE_CASES])
+def secure_mpc128(request) -> MPCRunner:
+    return MPCRunner(*request.param, fraction_bits=26, field="FM128")
 
 
 @pytest.fixture

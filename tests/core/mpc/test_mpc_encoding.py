@@ -48,7 +48,8 @@ def test_runtime_config_defaults():
     ("kwargs", "message"),
     [
         ({"protocol": "CHEETAH"}, "CHEETAH"),
-        ({"field": "FM128"}, "FM128"),
+        ({"field": "FM32"}, "FM32"),
+        ({"field": "FM128", "fxp_fraction_bits": 49}, "49"),
         ({"fxp_fraction_bits": 0}, "0"),
         ({"fxp_fraction_bits": 40}, "40"),
         ({"fxp_fraction_bits": 1.5}, "1.5"),

@@ -95,18 +95,46 @@ def test_planned_products_run_within_the_runtime_product_limit():
     assert product_limit(plan.fxp_fraction_bits) > (2.0**12) ** 2
 
 
-def test_plan_refuses_what_fm64_cannot_hold_and_says_fm128_is_unsupported():
+def test_plan_refuses_what_fm64_cannot_hold_when_fm64_is_asked_for():
     with pytest.raises(RangeError) as info:
-        plan_precision(2.0**20, products=1, protocol="SEMI2K")
+        plan_precision(2.0**20, products=1, protocol="SEMI2K", field="FM64")
     error = info.value
     assert error.operation == "plan_precision"
-    assert "FM128" in str(error)
-    assert "not supported" in str(error)
+    assert "FM128 would hold them" in str(error)
     assert f"fewer than {MIN_FRACTION_BITS} fraction bits" in str(error)
     # the bound named is the largest max_abs that still fits
-    assert plan_precision(error.bound * 0.999, products=1).fxp_fraction_bits == MIN_FRACTION_BITS
+    fits = plan_precision(error.bound * 0.999, products=1, field="FM64")
+    assert fits.fxp_fraction_bits == MIN_FRACTION_BITS
     with pytest.raises(RangeError):
-        plan_precision(2.0**54, products=0)
+        plan_precision(2.0**54, products=0, field="FM64")
+
+
+def test_plan_picks_fm128_when_fm64_cannot_hold_the_products_and_says_why():
+    plan = plan_precision(2.0**20, products=1, protocol="SEMI2K")
+    assert (plan.field, plan.fxp_fraction_bits) == ("FM128", 26)
+    assert plan.reason.startswith("FM128 with 26 fraction bits: ")
+    assert "FM64 cannot hold these products: it would leave only 5 fraction bits" in plan.reason
+    # what still fits FM64 stays there (FM128 costs several times more)
+    assert plan_precision(2.0**12, products=1).field == "FM64"
+
+
+def test_plan_on_fm128_obeys_its_limits():
+    # FM128 with SEMI2K's 10-bit headroom: B^2 2^(2f) < 2^116
+    plan = plan_precision(2.0**40, products=1, protocol="SEMI2K", field="FM128")
+    assert plan.fxp_fraction_bits == 17  # 80 + 2 * 17 = 114 < 116, 18 would reach 116
+    assert product_limit(plan.fxp_fraction_bits, "FM128") > (2.0**40) ** 2
+
+
+@pytest.mark.parametrize("field", [None, "FM128"])
+def test_plan_refuses_what_even_fm128_cannot_hold(field):
+    with pytest.raises(RangeError) as info:
+        plan_precision(2.0**60, products=1, protocol="SEMI2K", field=field)
+    error = info.value
+    assert "FM128's 128-bit ring" in str(error)
+    assert error.bound == 2.0**50  # (126 - 10 - 16) / 2
+    assert plan_precision(error.bound * 0.999, products=1).field == "FM128"
+    with pytest.raises(RangeError):
+        plan_precision(2.0**118, products=0)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +146,7 @@ def test_plan_refuses_what_fm64_cannot_hold_and_says_fm128_is_unsupported():
         ({"max_abs": "big"}, "max_abs"),
         ({"max_abs": 1.0, "products": -1}, "products"),
         ({"max_abs": 1.0, "protocol": "CHEETAH"}, "CHEETAH"),
-        ({"max_abs": 1.0, "field": "FM128"}, "FM128.*not supported"),
+        ({"max_abs": 1.0, "field": "FM32"}, "FM32"),
     ],
 )
 def test_plan_rejects_bad_arguments(kwargs, message):

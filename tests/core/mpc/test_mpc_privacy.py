@@ -3,6 +3,7 @@
 1. Independence: party 0 records every word it receives while computing on a secret of the
    other parties. Over many runs (fresh randomness each), the received words are uniform on
    Z_2^64 and their distribution is the same for two very different secrets (two-sample KS).
+   On FM128 both 64-bit limbs of every received ring element are tested the same way.
 2. Nothing is opened except by reveal: no word received before `reveal` equals an encoding of
    an input or of an intermediate result.
 """
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from core.mpc.kernels import arith, compare, nonlinear
+from core.mpc.ring128 import DTYPE128
 
 KS_CRITICAL = 1.95  # Kolmogorov distribution quantile for alpha = 0.001
 
@@ -40,6 +42,9 @@ class RecordingLink:
         for part in obj if isinstance(obj, list | tuple) else [obj]:
             if isinstance(part, np.ndarray) and part.dtype == np.uint64:
                 self.log.append(np.array(part).ravel())
+            elif isinstance(part, np.ndarray) and part.dtype == DTYPE128:  # FM128: both limbs
+                plain = np.asarray(part)
+                self.log.extend([plain["lo"].ravel().copy(), plain["hi"].ravel().copy()])
         return obj
 
 
@@ -131,4 +136,48 @@ def test_nothing_is_opened_before_reveal(secure_mpc):
         received = _recorded(secure_mpc, pipeline, y, x, record_rank=rank)
         leaked = np.isin(received, forbidden)
         assert not leaked.any(), f"party {rank} received plaintext word {received[leaked][0]}"
+        assert received.size > 0
+
+
+@pytest.mark.parametrize("kernel", ["mul", "less"])
+def test_fm128_received_words_are_independent_of_the_secret(secure_mpc128, kernel):
+    """The same test on FM128: secrets 0.5 and 3e12 (beyond FM64's products) look alike."""
+    mine = np.linspace(1, 2, 16)
+    samples = {}
+    for label, secret in (("small", np.full(16, 0.5)), ("large", np.full(16, 3e12))):
+        words = []
+        for run in range(8):
+            secure_mpc128.seed = 1000 * (label == "large") + run
+            words.append(_recorded(secure_mpc128, KERNELS[kernel], secret, mine))
+        samples[label] = _unit(np.concatenate(words))
+    a, b = samples["small"], samples["large"]
+    assert len(a) == len(b) >= 150, f"expected the same transcript length, got {len(a)} vs {len(b)}"
+    for label, u in samples.items():
+        stat = _ks_uniform(u) * np.sqrt(len(u))
+        assert stat < KS_CRITICAL, f"{kernel}: FM128 words with the {label} secret (KS {stat:.2f})"
+    stat = _ks_two_sample(a, b) * np.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    assert stat < KS_CRITICAL, f"{kernel}: FM128 transcripts differ by secret (KS {stat:.2f})"
+
+
+def test_fm128_opens_nothing_before_reveal(secure_mpc128):
+    """No received 64-bit limb equals the low limb of an input's or a result's encoding (for
+    values below 2^38 the high limb is 0 or all ones; a random limb hits them with
+    probability ~2^-55 in this test)."""
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(1, 5, 64), rng.uniform(1, 5, 64)
+    fxp = secure_mpc128.fxp
+    plain = [fxp.encode(v) for v in (x, y, x * y, x - y, np.exp(x), x / y)]
+    forbidden = np.concatenate([np.asarray(p)["lo"].ravel() for p in plain])
+
+    def pipeline(c, sx, sy):
+        prod = arith.mul_ss(c, sx, sy)
+        compare.less_ss(c, sx, sy)
+        nonlinear.exp(c, sx)
+        nonlinear.div_ss(c, sx, sy)
+        return prod
+
+    for rank in range(secure_mpc128.parties):
+        received = _recorded(secure_mpc128, pipeline, y, x, record_rank=rank)
+        leaked = np.isin(received, forbidden)
+        assert not leaked.any(), f"party {rank} received an encoding's limb {received[leaked][0]}"
         assert received.size > 0

@@ -29,6 +29,17 @@ progress with `ctx.progress(percent)`, which is also where a cancelled run stops
 `RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.
 
+Every component runs under two placements (`workflows.placement`): embedded, all parties in
+one process, and network, where every party's process runs the same `run` and is only its
+own party. So a component reads and writes parties' parts in loops over
+`ctx.here(parties)` (all parties embedded, only this process's party in a network run),
+never gathers another party's plaintext, and gets what it needs from another party (a row
+count, set sizes, a manifest, a report that party built for the others) with
+`ctx.publish(owner, fn, ...)`: `owner` computes it, every party receives it (a typed frame over
+the run's links). Only values its disclosure declares may be published; every process calls
+`publish` in the same order, so control flow may depend only on parameters, schemas and
+published values.
+
 Each recipient of a report gets its own copy (`ctx.write_json("report", party, ...)` per
 party): whatever is derived from a party's rows goes in full only to that party (the label
 owner, for evaluations); other parties get aggregates over at least `ctx.min_group_rows` rows,
@@ -38,19 +49,20 @@ error quoting a cell is that party's failure and reaches the others redacted
 (`workflows.redaction`).
 
 Engine-backed components (PSI, SPU statistics, SS-LR) never build links themselves: they hand
-the run's traffic counters (`ctx.comm`) to the engine (`run_local_psi(..., stats=ctx.comm)`,
-`secure.session`), which runs one program per party over its links, and pass `ctx.progress` to
+the run's traffic counters (`ctx.comm`) to the engine (`run_local_psi(..., stats=ctx.comm)`
+embedded, `run_psi` in the run's session in a network run; `secure.session`), which runs one
+program per party over its links, and pass `ctx.progress` to
 the engine as its progress callback (epochs,
 chunks, rounds): a cancel raised there inside a party's thread reaches the executor as
 `PartyFailure(party, RunCancelled)` and cancels the node; any other `PartyFailure` fails it with
 the party's name. Bytes sent per party are recorded on the node run from `ctx.comm`.
 
 Components on the SecretFlow-style devices (SPU statistics, SS-LR) open an engine session
-with `workflows.components.secure.session(ctx, parties)` (a simulated cluster of its own, traffic
-counted in `ctx.comm`), load each party's columns at that party with `at_party`, plan the
-SPU's precision from what the parties disclose about them (`column_bounds`, `plan_spu`,
-`make_spu`), and persist secret-shared results share by share (`SPU.export_shares` /
-`import_shares`). SS-LR and
-PSI call `ctx.progress` from the component's own thread (between epochs; while polling the
+with `workflows.components.secure.session(ctx, parties)` (embedded: a simulated cluster of its
+own, traffic counted in `ctx.comm`; network: the run's deployment), load each party's columns
+at that party with `at_party`, plan the SPU's precision from what the parties disclose about
+them (`column_bounds`, `plan_spu`, `make_spu`), and persist secret-shared results share by
+share (`SPU.export_shares` / `import_shares`). SS-LR and PSI call `ctx.progress` from the
+component's own thread (between epochs; while polling the
 engine's threads), which keeps run-state writes on the executor's thread.
 """

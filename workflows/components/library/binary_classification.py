@@ -201,16 +201,24 @@ def _shared_bins(y: np.ndarray, score: np.ndarray, buckets: int, k: int) -> list
 
 def run(ctx: RunContext) -> None:
     party = evaluation_party(ctx)
-    y, score = read_pair(ctx, party)
-    ctx.progress(40)
     threshold, buckets = ctx.params["threshold"], ctx.params["bucket_size"]
-    report = ctx.at(party, evaluate, y, score, threshold, buckets)
-    shared = ctx.at(party, shared_evaluation, y, score, threshold, buckets, ctx.min_group_rows)
-    for receiver in ctx.infos["report"].parties:
+    computed = {}
+    for owner in ctx.here([party]):  # only the label owner's process reads labels and scores
+        y, score = read_pair(ctx, owner)
+        ctx.progress(40)
+        computed["full"] = ctx.at(owner, evaluate, y, score, threshold, buckets)
+        args = y, score, threshold, buckets, ctx.min_group_rows
+        computed["shared"] = ctx.at(owner, shared_evaluation, *args)
+    # The others' copy (k-row aggregates) is built by the label owner and sent to them.
+    shared = ctx.publish(party, computed.get, "shared")
+    for receiver in ctx.here(ctx.infos["report"].parties):
         # The label owner reads its own full report; others get the k-row aggregates.
-        ctx.write_json("report", receiver, report if receiver == party else shared)
+        ctx.write_json("report", receiver, computed["full"] if receiver == party else shared)
     # Every member reads the log: no metric here (a small evaluation withholds even the AUC).
-    ctx.log(gettext("evaluated %(rows)s rows at %(party)s") % {"rows": len(y), "party": party})
+    ctx.log(
+        gettext("evaluated %(rows)s rows at %(party)s")
+        % {"rows": shared["summary"]["samples"], "party": party}
+    )
 
 
 COMPONENT = Component(

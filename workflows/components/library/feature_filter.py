@@ -20,12 +20,13 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
 
 def run(ctx: RunContext) -> None:
     out = ctx.infos["output_ds"]
-    for index, party in enumerate(out.parties):
+    parties = ctx.here(out.parties)
+    for index, party in enumerate(parties):
         kept = [c.name for c in out.columns_at(party)]
         ctx.write_table(
             "output_ds", party, ctx.at(party, ctx.inputs["input_ds"].read_arrow, party, kept)
         )
-        ctx.progress(100 * (index + 1) / len(out.parties))
+        ctx.progress(100 * (index + 1) / len(parties))
     ctx.log(gettext("dropped %(columns)s") % {"columns": ", ".join(ctx.params["drop_features"])})
 
 

@@ -88,7 +88,8 @@ def fill_at_party(frame: pd.DataFrame, columns: list[Column], params: dict):
 def run(ctx: RunContext) -> None:
     info, rule = ctx.inputs["input_ds"].info, ctx.infos["output_rule"]
     data = ctx.inputs["input_ds"]
-    for index, party in enumerate(info.parties):
+    parties = ctx.here(info.parties)
+    for index, party in enumerate(parties):
         table = ctx.at(party, data.read_arrow, party)
         columns = rule.columns_at(party)
         # Only the chosen columns go through pandas; the others are copied as they are.
@@ -101,7 +102,7 @@ def run(ctx: RunContext) -> None:
                 gettext("%(party)s: filled %(count)s column(s)")
                 % {"party": party, "count": len(columns)}
             )
-        ctx.progress(100 * (index + 1) / len(info.parties))
+        ctx.progress(100 * (index + 1) / len(parties))
 
 
 KIND_NAMES = {"int": _("integer"), "float": _("float"), "str": _("text"), "bool": _("true/false")}

@@ -9,11 +9,15 @@ standardised (mean, variance, inverse square root) into Z and the matrix is comp
 (Z / sqrt(n))^T (Z / sqrt(n)) = Z^T Z / n; only that matrix is revealed, into the report every
 project party receives (in full over k rows or more: see Recipients).
 
-Precision (stated in the node's log): the largest product is a centred value (at most 16)
-times an inverse standard deviation (at most 2^5, the inverse square root's domain starting at
-2^-10), and the scaled product's sum stays in range for any row count, so the plan keeps 18
-fraction bits (`correlation_magnitude`). A column whose rescaled variance falls below 2^-10
-(one extreme outlier in more than 65,536 rows) fails the node naming its columns.
+Precision (stated in the node's log, planned by `secure.plan_spu`): the largest product is a
+centred value (at most 16) times an inverse standard deviation (at most 2^5, the inverse square
+root's domain starting at 2^-10), and the scaled product's sum stays in range for any row
+count, so the plan keeps FM64 with 18 fraction bits (`correlation_magnitude`) whatever the
+columns' magnitudes: the local rescaling is what spares Pearson the 128-bit ring that
+SecretPad recommends for Pearson/VIF on large raw data (the plan would pick FM128 for products
+FM64 cannot hold, as it does for SS-LR on a label in dollars). A column whose rescaled
+variance falls below 2^-10 (one extreme outlier in more than 65,536 rows) fails the node
+naming its columns.
 Accuracy: within 2e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows; 1.03e-4
 measured).
 
@@ -31,6 +35,7 @@ import numpy as np
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+import core
 from core import reveal
 from workflows.components import secure
 from workflows.components.context import RunContext
@@ -105,23 +110,48 @@ def load(ctx: RunContext, party: str, names: list[str]):
     return secure.measured_input(party, names, read, features=False, bound=RANGE)
 
 
-def copy_for(report: dict, party: str, rows: int, k: int) -> dict:
-    """`party`'s copy: the whole matrix over k rows or more, else only its own columns' pairs."""
-    if rows >= k:
-        return report
-    own = [report["parties"][name] == party for name in report["features"]]
-    matrix = [
-        [value if own[i] and own[j] else None for j, value in enumerate(row)]
-        for i, row in enumerate(report["matrix"])
-    ]
+def base_report(parts: list[tuple[str, list[str]]]) -> dict:
+    names = [name for _, party_names in parts for name in party_names]
+    owners = {name: party for party, party_names in parts for name in party_names}
+    return {"kind": "pearson", "features": names, "parties": owners}
+
+
+def cells(matrix: np.ndarray) -> list[list[float | None]]:
+    return [[finite(v) for v in row] for row in np.clip(matrix, -1.0, 1.0)]
+
+
+def own_report(parts, party: str, block: np.ndarray | None, k: int) -> dict:
+    """`party`'s copy below k rows: only correlations between its own columns (None for every
+    other pair); `block` is that square of the matrix (None for a party without columns)."""
+    report = base_report(parts)
+    size = len(report["features"])
+    matrix: list[list[float | None]] = [[None] * size for _ in range(size)]
+    if block is not None:
+        start = report["features"].index(dict(parts)[party][0])
+        for i, row in enumerate(cells(np.asarray(block, dtype=np.float64))):
+            matrix[start + i][start : start + len(row)] = row
     return report | {"matrix": matrix, "disclosure": {"view": "aggregated", "min_rows": k}}
+
+
+def own_blocks(spu, secret, parts):
+    """Per party with columns: its square of the secret matrix, revealed to it alone."""
+    start = 0
+    for party, names in parts:
+        end = start + len(names)
+        block = spu(lambda m, a=start, b=end: m[a:b, a:b])(secret)
+        yield party, block.to(core.PYU(party))
+        start = end
 
 
 def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     parts = layout(info, ctx.params["features"])
     ctx.progress(0)
-    what = gettext_noop("Pearson correlation")
+    what, k = gettext_noop("Pearson correlation"), ctx.min_group_rows
+    # Over k rows every party receives the whole matrix; below, each party only the
+    # correlations of its own columns, revealed to it alone.
+    whole = aligned_rows(ctx, "input_ds") >= k
+    receivers = ctx.here(ctx.infos["report"].parties)
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)
@@ -129,20 +159,24 @@ def run(ctx: RunContext) -> None:
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
         with secure.named_range_errors(ctx, bounds, what):
-            matrix = np.asarray(reveal(spu(correlate)(*inputs)), dtype=np.float64)
-    names = [name for _, party_names in parts for name in party_names]
-    report = {
-        "kind": "pearson",
-        "features": names,
-        "parties": {name: party for party, party_names in parts for name in party_names},
-        "matrix": [[finite(v) for v in row] for row in np.clip(matrix, -1.0, 1.0)],
-    }
-    rows = aligned_rows(ctx, "input_ds")
-    for party in ctx.infos["report"].parties:
-        ctx.write_json("report", party, copy_for(report, party, rows, ctx.min_group_rows))
+            secret = spu(correlate)(*inputs)
+            if whole:
+                matrix = np.asarray(reveal(secret), dtype=np.float64)
+            else:
+                for party, block in own_blocks(spu, secret, parts):
+                    write = lambda b, p=party: ctx.write_json(  # noqa: E731
+                        "report", p, own_report(parts, p, b, k)
+                    )
+                    secure.at_party(party, write, block)
+    holders = dict(parts)
+    for party in receivers:
+        if whole:
+            ctx.write_json("report", party, base_report(parts) | {"matrix": cells(matrix)})
+        elif party not in holders:
+            ctx.write_json("report", party, own_report(parts, party, None, k))
     ctx.log(
         gettext("correlation of %(features)s features across %(parties)s parties")
-        % {"features": len(names), "parties": len(parts)}
+        % {"features": len(base_report(parts)["features"]), "parties": len(parts)}
     )
     ctx.progress(100)
 

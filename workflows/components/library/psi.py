@@ -24,8 +24,11 @@ and becomes reproducible.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import astuple
 
 import numpy as np
 import pandas as pd
@@ -33,7 +36,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from core.psi import run_local_psi
+from core.psi import run_local_psi, run_psi
 from core.psi.choice import choose_protocol
 from core.psi.kernels import shared_pool
 from workflows.components.context import RunCancelled, RunContext
@@ -115,8 +118,11 @@ def key_order(keys: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     return picked.sort_values(list(keys.columns), kind="stable").index.to_numpy()
 
 
-def pick_protocol(ctx: RunContext, keys: list[pd.DataFrame]) -> str:
-    """The engine protocol: the chosen one, or for AUTO by size and party count (logged)."""
+def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFrame]) -> str:
+    """The engine protocol: the chosen one, or for AUTO by size and party count (logged).
+
+    For AUTO every party publishes its set size (PSI reveals it anyway) and the first party
+    decides, with its own memory, for all: the parties must run the same protocol."""
     chosen = ctx.params["protocol"]
     if chosen != AUTO:
         ctx.log(
@@ -124,39 +130,58 @@ def pick_protocol(ctx: RunContext, keys: list[pd.DataFrame]) -> str:
             % {"protocol": chosen}
         )
         return ENGINE_PROTOCOL[chosen]
-    choice = choose_protocol([len(frame) for frame in keys])
-    ctx.log(f"PSI protocol: {PROTOCOL_NAME[choice.protocol]} (automatic: {choice.reason})")
-    return choice.protocol
+    sizes = [ctx.publish(party, len, keys.get(party)) for party in owners]
+    protocol, reason = ctx.publish(owners[0], lambda: astuple(choose_protocol(sizes)))
+    ctx.log(f"PSI protocol: {PROTOCOL_NAME[protocol]} (automatic: {reason})")
+    return protocol
 
 
-def intersect(ctx: RunContext, ports: list[str], keys: list[pd.DataFrame], protocol: str):
-    """Run the PSI parties in a helper thread; this (the component's) thread alone reports
-    progress and checks for a cancel, which stops the engine between two chunks."""
+def intersect(ctx: RunContext, ports: list[str], keys: dict[str, pd.DataFrame], protocol: str):
+    """This process's parties' PsiResults, by party. The PSI parties run in a helper thread;
+    this (the component's) thread alone reports progress and checks for a cancel, which
+    stops the engine between two chunks.
+
+    Embedded, every party runs here over in-memory links (`run_local_psi`); in a network run
+    this process runs its own party over the run's links (`run_psi`, in the run's session)."""
     parties = [ctx.inputs[port].info.parties[0] for port in ports]
-    done, stop = dict.fromkeys(parties, 0.0), threading.Event()
+    done, stop = dict.fromkeys(ctx.here(parties), 0.0), threading.Event()
+    options = {
+        "should_cancel": stop.is_set,
+        "allow_duplicates": ctx.params["allow_duplicates"],
+        "allow_empty": ctx.params["allow_empty_result"],
+        "protocol": protocol,
+        "pool": shared_pool() if protocol == "ecdh" else None,
+    }
+    names = {party: ctx.params[KEYS[port]] for port, party in zip(ports, parties, strict=True)}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="psi") as pool:
-        future = pool.submit(
-            run_local_psi,
-            keys,
-            [ctx.params[KEYS[port]] for port in ports],
-            parties=parties,
-            stats=ctx.comm,
-            progress=done.__setitem__,
-            should_cancel=stop.is_set,
-            allow_duplicates=ctx.params["allow_duplicates"],
-            allow_empty=ctx.params["allow_empty_result"],
-            protocol=protocol,
-            pool=shared_pool() if protocol == "ecdh" else None,
-        )
+        if ctx.placement.networked:
+            progress = functools.partial(done.__setitem__, ctx.placement.me)
+            with ctx.placement.session(parties, ctx.comm, among_only=True):
+                run = contextvars.copy_context().run  # the run's session, in the helper thread
+                future = pool.submit(
+                    run, run_psi, parties, keys, names, progress=progress, **options
+                )
+        else:
+            future = pool.submit(all_here, ctx, parties, keys, names, done, options)
         try:
             while not future.done():
-                ctx.progress(90 * min(done.values()))
+                ctx.progress(90 * min(done.values(), default=1.0))
                 wait([future], timeout=PROGRESS_SECONDS)
         except RunCancelled:
             stop.set()
             wait([future])
             raise
         return future.result()
+
+
+def all_here(ctx: RunContext, parties: list[str], keys: dict, names: dict, done: dict, options):
+    """Every party's PsiResult, by party, each party on its own thread in this process."""
+    inputs, key_names = [keys[p] for p in parties], [names[p] for p in parties]
+    progress = done.__setitem__
+    results = run_local_psi(
+        inputs, key_names, parties=parties, stats=ctx.comm, progress=progress, **options
+    )
+    return dict(zip(parties, results, strict=True))
 
 
 def write_party(ctx: RunContext, port: str, result, keys: pd.DataFrame) -> None:
@@ -168,29 +193,38 @@ def write_party(ctx: RunContext, port: str, result, keys: pd.DataFrame) -> None:
     ctx.write_table("output_ds", party, table.take(rows))
 
 
+def sizes(result) -> dict:
+    """What a party's PSI reveals to every party anyway: its input and intersection sizes."""
+    report = result.report
+    return {k: int(report[k]) for k in ("input_rows", "duplicates_dropped", "intersection_size")}
+
+
 def run(ctx: RunContext) -> None:
     ports = connected({port: data.info for port, data in ctx.inputs.items()})
     ctx.progress(0)
     owners = [ctx.inputs[port].info.parties[0] for port in ports]
-    keys = [
-        ctx.at(party, key_text, ctx.inputs[port], party, ctx.params[KEYS[port]])
+    keys = {
+        party: ctx.at(party, key_text, ctx.inputs[port], party, ctx.params[KEYS[port]])
         for port, party in zip(ports, owners, strict=True)
-    ]
-    protocol = pick_protocol(ctx, keys)
+        if ctx.placement.runs_here(party)
+    }
+    protocol = pick_protocol(ctx, owners, keys)
     results = intersect(ctx, ports, keys, protocol)
-    for port, result, own in zip(ports, results, keys, strict=True):
-        write_party(ctx, port, result, own)
+    for port, party in zip(ports, owners, strict=True):
+        if party in results:
+            write_party(ctx, port, results[party], keys[party])
     ctx.progress(95)
-    size = int(results[0].report["intersection_size"])
+    counted = {party: ctx.publish(party, sizes, results.get(party)) for party in owners}
     report = {
         "kind": "psi",
         "protocol": PROTOCOL_NAME[protocol],
-        "parties": [result.party for result in results],
-        "input_rows": {r.party: int(r.report["input_rows"]) for r in results},
-        "duplicates_dropped": {r.party: int(r.report["duplicates_dropped"]) for r in results},
-        "intersection_size": size,
+        "parties": owners,
+        "input_rows": {party: c["input_rows"] for party, c in counted.items()},
+        "duplicates_dropped": {party: c["duplicates_dropped"] for party, c in counted.items()},
+        "intersection_size": counted[owners[0]]["intersection_size"],
     }
-    for party in ctx.infos["report"].parties:
+    size = report["intersection_size"]
+    for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(
         gettext("intersection of %(inputs)s: %(rows)s rows")

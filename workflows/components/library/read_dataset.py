@@ -54,17 +54,18 @@ def run(ctx: RunContext) -> None:
     source = ctx.sources[ctx.params["dataset"]]
     columns = [column.name for column in ctx.infos["output_ds"].columns]
     ctx.progress(0)
-    table = ctx.at(source.party, _copy, source, columns)
-    ctx.log(
-        gettext("read %(rows)s rows and %(columns)s columns of %(dataset)s at %(party)s")
-        % {
-            "rows": table.num_rows,
-            "columns": len(columns),
-            "dataset": source.name,
-            "party": source.party,
-        }
-    )
-    ctx.write_table("output_ds", source.party, table)
+    for party in ctx.here([source.party]):  # only the owner's process reads its dataset
+        table = ctx.at(party, _copy, source, columns)
+        ctx.log(
+            gettext("read %(rows)s rows and %(columns)s columns of %(dataset)s at %(party)s")
+            % {
+                "rows": table.num_rows,
+                "columns": len(columns),
+                "dataset": source.name,
+                "party": party,
+            }
+        )
+        ctx.write_table("output_ds", party, table)
     ctx.progress(100)
 
 

@@ -77,15 +77,23 @@ def shared_evaluation(y: np.ndarray, prediction: np.ndarray, buckets: int, k: in
 
 def run(ctx: RunContext) -> None:
     party = evaluation_party(ctx)
-    y, prediction = read_pair(ctx, party)
-    ctx.progress(40)
     buckets = ctx.params["bucket_size"]
-    report = ctx.at(party, evaluate, y, prediction, buckets)
-    shared = ctx.at(party, shared_evaluation, y, prediction, buckets, ctx.min_group_rows)
-    for receiver in ctx.infos["report"].parties:
+    computed = {}
+    for owner in ctx.here([party]):  # only the label owner's process reads labels and values
+        y, prediction = read_pair(ctx, owner)
+        ctx.progress(40)
+        computed["full"] = ctx.at(owner, evaluate, y, prediction, buckets)
+        args = y, prediction, buckets, ctx.min_group_rows
+        computed["shared"] = ctx.at(owner, shared_evaluation, *args)
+    # The others' copy (k-row aggregates) is built by the label owner and sent to them.
+    shared = ctx.publish(party, computed.get, "shared")
+    for receiver in ctx.here(ctx.infos["report"].parties):
         # The label owner reads its own full report; others get the k-row aggregates.
-        ctx.write_json("report", receiver, report if receiver == party else shared)
-    ctx.log(gettext("evaluated %(rows)s rows at %(party)s") % {"rows": len(y), "party": party})
+        ctx.write_json("report", receiver, computed["full"] if receiver == party else shared)
+    ctx.log(
+        gettext("evaluated %(rows)s rows at %(party)s")
+        % {"rows": shared["summary"]["samples"], "party": party}
+    )
 
 
 COMPONENT = Component(

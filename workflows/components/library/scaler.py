@@ -88,9 +88,10 @@ def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
 
 def run(ctx: RunContext) -> None:
     info, rule = ctx.inputs["input_ds"].info, ctx.infos["output_rule"]
-    for index, party in enumerate(info.parties):
+    parties = ctx.here(info.parties)
+    for index, party in enumerate(parties):
         scale_at_party(ctx, party, [c.name for c in rule.columns_at(party)])
-        ctx.progress(100 * (index + 1) / len(info.parties))
+        ctx.progress(100 * (index + 1) / len(parties))
     ctx.log(
         gettext("scaled %(count)s column(s) (%(method)s)")
         % {"count": len(rule.columns), "method": ctx.params["method"]}

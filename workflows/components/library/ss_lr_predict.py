@@ -105,6 +105,10 @@ def read_part(data, party: str) -> dict:
     return part
 
 
+def own_manifest(data, party: str) -> dict:
+    return read_part(data, party)["manifest"]
+
+
 def trained_precision(manifest: dict) -> PrecisionPlan | None:
     """The model's precision (None: SPU's default, for models saved before it was stored)."""
     stored = manifest.get("precision")
@@ -117,9 +121,9 @@ def trained_precision(manifest: dict) -> PrecisionPlan | None:
 def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features: int) -> None:
     """The table's values must fit the precision the model's shares are encoded with."""
     magnitude = secure.gradient_magnitude(bounds, features)  # X w sums `features` products
-    needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score")
     default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
+    needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score", field=field)
     ctx.log(
         gettext(
             "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "
@@ -177,8 +181,8 @@ def write_output(ctx: RunContext, receiver: str, scores: np.ndarray, manifest: d
 
 def run(ctx: RunContext) -> None:
     receiver, model = ctx.params["receiver"], ctx.inputs["input_model"]
-    # Each party reads its own manifest; the manifests are public and must agree.
-    manifests = {p: ctx.at(p, read_part, model, p)["manifest"] for p in model.info.parties}
+    # Each party reads its own manifest and publishes it: manifests are public and must agree.
+    manifests = {p: ctx.publish(p, own_manifest, model, p) for p in model.info.parties}
     first = manifests[model.info.parties[0]]
     if any(m != first for m in manifests.values()):
         raise ValueError("the parties' model manifests differ; the model parts do not match")

@@ -14,11 +14,12 @@ epoch; a cancelled run stops there.
 Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
 each party measures its own feature columns (only a power-of-two bound of their largest |x| and
 the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
-party and columns with the fix; the fixed-point precision is planned from the bounds (stated in
-the log, stored in the manifest for prediction), and a range that no precision holds fails the
-node naming the columns. After training, an impossible or exploding loss fails the node. Scale
-the features first (`preprocessing/scaler`): gradient descent converges far better on
-standardised features, and they keep the full 18 fraction bits.
+party and columns with the fix; the field and fixed-point precision are planned from the
+bounds (stated in the log, stored in the manifest for prediction): FM64, or FM128 when FM64
+cannot hold the gradient's products (e.g. a price label in dollars), and a range that no
+precision holds fails the node naming the columns. After training, an impossible or exploding
+loss fails the node. Scale the features first (`preprocessing/scaler`): gradient descent
+converges far better on standardised features, and they keep the full 18 fraction bits.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def run(ctx: RunContext) -> None:
     report |= {"epochs_run": len(model.losses), "label": meta["label"]}
     if weights is not None:
         report["weights"] = revealed_weights(weights, layout)
-    for party in ctx.infos["report"].parties:
+    for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(
         gettext("trained %(epochs)s epoch(s); last loss %(loss)s")

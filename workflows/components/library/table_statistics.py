@@ -224,22 +224,23 @@ def statistics_flows(ctx: DisclosureContext) -> list[Flow]:
 
 def run(ctx: RunContext) -> None:
     info, chosen = ctx.inputs["input_ds"].info, set(ctx.params["features"])
-    full, shared = [], []
+    data, k = ctx.inputs["input_ds"], ctx.min_group_rows
+    full, shared = {}, []
     for index, party in enumerate(info.parties):
         columns = [c for c in info.columns_at(party) if not chosen or c.name in chosen]
         if columns:
-            data, k = ctx.inputs["input_ds"], ctx.min_group_rows
-            rows = ctx.at(party, statistics_at_party, data, party, columns)
-            full += rows
-            shared += ctx.at(party, statistics_for_others, data, party, columns, rows, k)
+            full[party] = ctx.at(party, statistics_at_party, data, party, columns)
+            # The k-row aggregates of its columns are all the others receive (as a frame).
+            others = statistics_for_others
+            shared += ctx.publish(party, others, data, party, columns, full[party], k)
         ctx.progress(90 * (index + 1) / len(info.parties))
-    for receiver in ctx.infos["report"].parties:
+    for receiver in ctx.here(ctx.infos["report"].parties):
         # Own columns in full, other parties' columns as k-row aggregates.
-        pairs = zip(full, shared, strict=True)
-        rows = [own if own["party"] == receiver else other for own, other in pairs]
+        own = iter(full.get(receiver) or [])
+        rows = [next(own) if row["party"] == receiver else row for row in shared]
         report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
         ctx.write_json("report", receiver, report)
-    ctx.log(gettext("statistics of %(count)s column(s)") % {"count": len(full)})
+    ctx.log(gettext("statistics of %(count)s column(s)") % {"count": len(shared)})
 
 
 COMPONENT = Component(

@@ -50,21 +50,16 @@ def run(ctx: RunContext) -> None:
     info, p = ctx.inputs["input_ds"].info, ctx.params
     rows = aligned_rows(ctx, "input_ds")
     ctx.progress(10)
-    for index, party in enumerate(info.parties):
+    args = rows, p["train_size"], p["test_size"], p["random_state"], p["shuffle"]
+    parties = ctx.here(info.parties)
+    for index, party in enumerate(parties):
         # Each party draws the same split from the shared seed and the public row count.
-        train, test = ctx.at(
-            party,
-            split_indices,
-            rows,
-            p["train_size"],
-            p["test_size"],
-            p["random_state"],
-            p["shuffle"],
-        )
+        train, test = ctx.at(party, split_indices, *args)
         table = ctx.at(party, ctx.inputs["input_ds"].read_arrow, party)
         ctx.write_table("train_ds", party, table.take(train))
         ctx.write_table("test_ds", party, table.take(test))
-        ctx.progress(10 + 90 * (index + 1) / len(info.parties))
+        ctx.progress(10 + 90 * (index + 1) / len(parties))
+    train, test = split_indices(*args)  # public: the same at every party
     ctx.log(
         gettext("split %(rows)s rows into %(train)s train and %(test)s test rows")
         % {"rows": rows, "train": len(train), "test": len(test)}

@@ -7,6 +7,8 @@ node invitations | node revoke ID   open invitations; close one at once
 node accept TEXT | --file PATH
 node health [PEER ...]         ping peers now (latency, last seen)
 node disable PEER | node enable PEER
+node rotate-certificate [--grace-seconds N] [--force]   new key pair; tell every peer
+node notify-rotation [--peer PEER ...]   tell peers not told of the last rotation again
 node serve [--listen HOST:PORT]
 """
 
@@ -18,11 +20,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from console.nodes import invitations as inv
-from console.nodes import pairing
+from console.nodes import pairing, rotation
 from console.nodes.link.transport import NodeCallError
-from console.nodes.models import Invitation, PeerRoute
+from console.nodes.models import EXPIRY_WARNING_DAYS, Invitation, PeerRoute
 
 
 class Command(BaseCommand):
@@ -48,12 +51,26 @@ class Command(BaseCommand):
         health.add_argument("peers", nargs="*")
         for action in ("enable", "disable"):
             sub.add_parser(action, help=f"{action} the route to a peer").add_argument("peer")
+        rotate = sub.add_parser(
+            "rotate-certificate", help="new key pair and certificate; tell every peer"
+        )
+        rotate.add_argument(
+            "--grace-seconds",
+            type=int,
+            help="how long peers still accept the old certificate "
+            f"(default {settings.PRIVPAD_NODE_ROTATION_GRACE_SECONDS}; 0 for a compromised key)",
+        )
+        rotate.add_argument(
+            "--force", action="store_true", help="even if peers were not told of the last one"
+        )
+        notify = sub.add_parser("notify-rotation", help="tell peers of the last rotation again")
+        notify.add_argument("--peer", action="append", dest="peers", help="only this peer")
         serve = sub.add_parser("serve", help="run the node service (Ctrl-C stops it)")
         serve.add_argument("--listen", help="host:port to bind (default: this node's address)")
 
     def handle(self, *args, action: str, **options) -> None:
         try:
-            getattr(self, f"do_{action}")(**options)
+            getattr(self, f"do_{action.replace('-', '_')}")(**options)
         except (pairing.PairingError, inv.InvitationError, NodeCallError) as error:
             raise CommandError(str(error)) from None
 
@@ -68,6 +85,8 @@ class Command(BaseCommand):
         identity, me = pairing.require_identity()
         self.stdout.write(f"Node {me.name} at {me.address} ({settings.PRIVPAD_DEPLOYMENT} mode)")
         self.stdout.write(f"Fingerprint {identity.fingerprint}")
+        self.stdout.write(_expiry_line("This node's certificate", identity.expires_at))
+        states = rotation.peer_states()
         for route in PeerRoute.objects.select_related("node"):
             state = "enabled" if route.enabled else "DISABLED"
             health = (
@@ -78,6 +97,14 @@ class Command(BaseCommand):
             if route.last_error:
                 health += f"; last error: {route.last_error}"
             self.stdout.write(f"  {route.node.name} {route.address} {state} {health}")
+            self.stdout.write("    " + _expiry_line("certificate", route.certificate_expires_at))
+            if note := _rotation_note(route.node.name, states.get(route.node.name)):
+                self.stdout.write("    " + note)
+            if route.previous_in_grace:
+                self.stdout.write(
+                    f"    rotated its certificate {route.certificate_rotated_at:%Y-%m-%d %H:%M}; "
+                    f"the old one is accepted until {route.previous_valid_until:%Y-%m-%d %H:%M} UTC"
+                )
 
     def do_invite(self, days, file, **_) -> None:
         if days < 1:
@@ -125,11 +152,15 @@ class Command(BaseCommand):
 
     def do_health(self, peers, **_) -> None:
         routes = self._routes(peers)
+        rotation.forget_expired()
         failures = 0
         for route in routes:
             try:
                 pairing.check_health(route)
-                self.stdout.write(f"{route.node.name}: ok, {route.latency_ms} ms")
+                self.stdout.write(
+                    f"{route.node.name}: ok, {route.latency_ms} ms; "
+                    + _expiry_line("certificate", route.certificate_expires_at)
+                )
             except (NodeCallError, ValueError) as error:
                 failures += 1
                 self.stdout.write(f"{route.node.name}: {error}")
@@ -143,6 +174,39 @@ class Command(BaseCommand):
     def do_disable(self, peer, **_) -> None:
         pairing.set_route_enabled(pairing.OPERATOR, self._routes([peer])[0], False)
         self.stdout.write(f"Route to {peer} disabled: calls to and from it are refused.")
+
+    def do_rotate_certificate(self, grace_seconds, force, **_) -> None:
+        done = rotation.rotate_certificate(
+            pairing.OPERATOR, grace_seconds=grace_seconds, force=force
+        )
+        self.stdout.write(f"New certificate {done.new_fingerprint} (was {done.old_fingerprint}).")
+        self.stdout.write(
+            f"Peers accept the old one until {done.grace_until:%Y-%m-%d %H:%M:%S} UTC."
+        )
+        self._report_notices(list(done.notices.select_related("route__node")))
+
+    def do_notify_rotation(self, peers, **_) -> None:
+        notices = rotation.notify_rotation(pairing.OPERATOR, peers)
+        if not notices:
+            self.stdout.write("Every peer has pinned this node's current certificate.")
+            return
+        self._report_notices(notices)
+
+    def _report_notices(self, notices) -> None:
+        untold = []
+        for notice in notices:
+            name = notice.route.node.name
+            if notice.status == notice.Status.CONFIRMED:
+                self.stdout.write(f"  {name}: pinned the new certificate")
+            else:
+                untold.append(name)
+                self.stdout.write(f"  {name}: NOT TOLD: {notice.last_error}")
+        if untold:
+            raise CommandError(
+                f"{len(untold)} peer(s) must re-pair or be told again: "
+                + ", ".join(f"`manage.py node notify-rotation --peer {name}`" for name in untold)
+                + " (while the grace period lasts)."
+            )
 
     def _routes(self, names: list[str]) -> list[PeerRoute]:
         routes = PeerRoute.objects.select_related("node")
@@ -175,6 +239,27 @@ class Command(BaseCommand):
         stop.wait()
         server.stop(grace=2).wait()
         self.stdout.write("Node service stopped.")
+
+
+def _expiry_line(what: str, expires_at) -> str:
+    """`what` valid until when, with a warning under 30 days (then the owner must rotate it)."""
+    days = (expires_at - timezone.now()).days
+    line = f"{what} valid until {expires_at:%Y-%m-%d} ({days} days)"
+    if days < EXPIRY_WARNING_DAYS:
+        line += "; WARNING: expires soon, its node must run `manage.py node rotate-certificate`"
+    return line
+
+
+def _rotation_note(name: str, state: dict | None) -> str:
+    if state is None or state["confirmed"]:
+        return ""
+    if state["can_retry"]:
+        until = state["rotation"].grace_until
+        return (
+            f"not told of this node's new certificate: run `manage.py node notify-rotation "
+            f"--peer {name}` before {until:%Y-%m-%d %H:%M} UTC, or pair again"
+        )
+    return "not told of this node's new certificate and the old key is gone: pair again"
 
 
 def _bind_address(address: str) -> str:
