@@ -67,6 +67,11 @@ class Relay:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
+    @property
+    def open_connections(self) -> int:
+        """How many connections are being relayed now."""
+        return len(self._connections)
+
     def cut(self) -> int:
         """Reset every connection open now (new ones are still accepted); how many were cut."""
         done = threading.Event()

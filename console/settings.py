@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "console.demo",
     "console.pipelines",
     "console.approvals",
+    "console.federation",
     "workflows",
 ]
 
@@ -351,6 +352,9 @@ SPECTACULAR_SETTINGS = {
         "UserRoleEnum": "console.accounts.models.User.Role",
         "ApiTokenScopeEnum": "console.accounts.models.ApiToken.Scope",
         "ColumnRoleEnum": "console.datasets.models.Authorization.Role",
+        "KindEnum": "console.nodes.models.Node.Kind",  # named before shared projects had kinds
+        "MembershipDecisionEnum": "console.federation.models.Decision",
+        "MembershipChangeEnum": "console.federation.models.Proposal.Kind",
     },
 }
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", include("console.audit.urls")),
     path("pipelines/", include("console.pipelines.urls")),
     path("approvals/", include("console.approvals.urls")),
+    path("federation/", include("console.federation.urls")),
     path("runs/", include("console.pipelines.runs_urls")),
     path("api/v1/", include("console.api.urls")),
     # The translations the browser modules use (gettext() in static/console/js), served here.

@@ -6,11 +6,12 @@ Events arrive from the run's channel group (see `workflows.events`) and are forw
 with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`,
 `node.warning`.
 
-Each user sees messages as its party may (`workflows.redaction`): events carry a failure's
-public text, and the consumer swaps in the full text for users of the failing party. The
-consumer also listens on the project's group: on `project.membership` it checks that its user
-still belongs (active, its node not disabled, the node still a member) and closes the socket
-(4403) if not, so a removed member's or a disabled node's open page stops receiving at once.
+Each user sees messages as its party may (`workflows.redaction`): events carry a failure's or
+a party's warning's public text, and the consumer swaps in the full text for users of the
+failing party or of the party the warning is about. The consumer also listens on the
+project's group: on `project.membership` it checks that its user still belongs (active, its
+node not disabled, the node still a member) and closes the socket (4403) if not, so a removed
+member's or a disabled node's open page stops receiving at once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from workflows import events, state
+from workflows import events, redaction, state
 from workflows.api.fields import MAX_ID
 from workflows.models import NodeRun, Run
 from workflows.ports import console_port
@@ -63,6 +64,24 @@ def _snapshot(run_id: int, viewer: str | None) -> dict | None:
 def _full_message(run_id: int, node_id: str) -> str | None:
     node = NodeRun.objects.filter(run_id=run_id, node_id=node_id).only("message").first()
     return node.message if node is not None else None
+
+
+@database_sync_to_async
+def _own_line(run_id: int, node_id: str, line: dict, viewer: str) -> dict:
+    """A redacted log line of `viewer`'s own failure or warning, with its full text."""
+    fields = ("message", "party", "warnings")
+    node = NodeRun.objects.filter(run_id=run_id, node_id=node_id).only(*fields).first()
+    return state.line_for(node, line, viewer) if node is not None else line
+
+
+@database_sync_to_async
+def _own_warning(run_id: int, node_id: str, warning: dict, viewer: str) -> dict:
+    """A warning about `viewer`'s data, with its full text (events carry the public one)."""
+    node = NodeRun.objects.filter(run_id=run_id, node_id=node_id).only("warnings").first()
+    index = warning.get("index")
+    if node is None or not isinstance(index, int) or not 0 <= index < len(node.warnings):
+        return warning
+    return redaction.warning_for(node.warnings[index], viewer) | {"index": index}
 
 
 @database_sync_to_async
@@ -123,11 +142,17 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def node_log(self, event: dict) -> None:
         line = event.get("line") or {}
         if self.party and line.get("party") == self.party and line.get("redacted"):
-            # This party's own failure line: its users read the full reason.
-            full = await _full_message(self.run_id, event["node"])
-            if full is not None:
-                line = line | {"message": f"failed at {self.party}: {full}", "redacted": False}
-                event = event | {"line": line}
+            # This party's own failure or warning line: its users read the full text.
+            line = await _own_line(self.run_id, event["node"], line, self.party)
+            event = event | {"line": line}
+        await self.send_json(event)
+
+    async def node_warning(self, event: dict) -> None:
+        warning = event.get("warning") or {}
+        if self.party and warning.get("party") == self.party and warning.get("redacted"):
+            # A warning about this party's data: its users read the full text.
+            warning = await _own_warning(self.run_id, event["node"], warning, self.party)
+            event = event | {"warning": warning}
         await self.send_json(event)
 
     async def run_status(self, event: dict) -> None:
@@ -137,4 +162,4 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             event = event | {"message": message if message is not None else event["message"]}
         await self.send_json(event)
 
-    node_progress = node_warning = forward
+    node_progress = forward

@@ -2,9 +2,9 @@
 
 Event types: `run.status`, `node.status`, `node.progress`, `node.log` (a line with its level),
 `node.warning` (consumers turn the dots into handler names and forward the JSON, with a
-failure's full text swapped in for the failing party's users). Group `project-<id>` carries
-`project.membership` when the project's members change: every run consumer of the project
-checks that its user still belongs, and closes the socket if not.
+failure's or a party's warning's full text swapped in for that party's users). Group
+`project-<id>` carries `project.membership` when the project's members change: every run
+consumer of the project checks that its user still belongs, and closes the socket if not.
 
 The in-memory channel layer (embedded default) is not thread-safe and belongs to the event loop
 of the server: run threads must not call it directly. The websocket consumer binds that loop

@@ -14,7 +14,8 @@
   node that depends on it, and keeps every finished output (other branches go on). The run's
   message names the first failed node by its component's label and id, with its reason:
   "failed at SS-LR training (train): <reason>".
-- A component's warnings (`RunContext.warn`) are recorded on its node and logged.
+- A component's warnings (`RunContext.warn`) are recorded on its node with the party whose data
+  they are about, and logged (in full for that party only: `workflows.redaction`).
 - Cancellation stops running work at its next progress point; nodes not started are cancelled.
 - Revocation (`workflows.revocation`: consent behind the run withdrawn) stops it the same way,
   and the run ends "revoked": the running node's outputs are discarded, nodes not started are
@@ -223,7 +224,7 @@ class RunExecution:
     def _reuse(self, node: NodeRun, origin: NodeRun, outputs: dict) -> None:
         node.reused_from, self.outputs[node.node_id] = origin, outputs
         for warning in origin.warnings:  # they hold for the output, wherever it is used
-            state.add_node_warning(node, warning["message"])
+            state.add_node_warning(node, warning["message"], warning.get("party"))
         message = _("reused the output of run %(run)s") % {"run": origin.run_id}
         state.set_node_status(node, Status.SUCCEEDED, message)
 
@@ -248,7 +249,7 @@ class RunExecution:
             output_dir=lambda party: storage_root(party) / relative,
             on_progress=lambda percent: state.set_node_progress(node, percent),
             on_log=lambda message: state.add_node_log(node, message),
-            on_warn=lambda message: state.add_node_warning(node, message),
+            on_warn=lambda message, party: state.add_node_warning(node, message, party),
             cancelled=self.cancelled,
             sources=self.sources,
             requested_by=self._requesting_party(),

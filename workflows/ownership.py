@@ -11,6 +11,9 @@ and choosing its editors are refused to others with 403 and a message naming who
   whose creator left can be handed on; they do not edit it unless they add themselves. A
   pipeline with no creator (its user was deleted) is edited by the owner node's users.
 
+In network mode a pipeline replicated from the project's owner node (another installation) is
+read-only for everybody here, platform admins included: it is edited on that node.
+
 Users whose role is read-only (`user.is_read_only`, the console's viewers) read pipelines and
 results but never run, edit or choose editors.
 
@@ -45,8 +48,17 @@ def ensure_not_read_only(user, what: str) -> None:
         raise PermissionDenied(f"Viewers have read-only access and may not {what}.")
 
 
+def replicated_from(pipeline: Pipeline) -> str | None:
+    """The node a pipeline was replicated from (network mode), which alone edits it; or None.
+
+    The console's federation app attaches the `replica` record; workflows only reads it.
+    """
+    replica = getattr(pipeline, "replica", None)
+    return replica.origin.name if replica is not None else None
+
+
 def may_edit(user, pipeline: Pipeline) -> bool:
-    if getattr(user, "is_read_only", False):
+    if getattr(user, "is_read_only", False) or replicated_from(pipeline):
         return False
     if pipeline.created_by_id is None:
         return _of_owner_node(user, pipeline)
@@ -56,12 +68,18 @@ def may_edit(user, pipeline: Pipeline) -> bool:
 
 
 def may_choose_editors(user, pipeline: Pipeline) -> bool:
-    if getattr(user, "is_read_only", False):
+    if getattr(user, "is_read_only", False) or replicated_from(pipeline):
         return False
     return user.pk == pipeline.created_by_id or _of_owner_node(user, pipeline)
 
 
 def ensure_editor(user, pipeline: Pipeline, action: str = "change") -> None:
+    origin = replicated_from(pipeline)
+    if origin:
+        raise NotEditor(
+            f"Pipeline '{pipeline.name}' is replicated read-only from node {origin}, which owns "
+            f"the project; it is edited there, so you may not {action} it here."
+        )
     if not may_edit(user, pipeline):
         raise NotEditor(
             f"Only {_creator(pipeline)} and the editors they chose may {action} pipeline "

@@ -28,8 +28,9 @@ Steps (network mode):
 
 `report(event)` receives JSON-ready events for the initiator's canvas: `node.status` (status,
 message for this party's users, `public` message for the others, failing `party`),
-`node.progress`, `node.log`, `node.warning` and, last, `run.status`; every event names
-`party` (this party, or "embedded").
+`node.progress`, `node.log`, `node.warning` (`message` as this party may read it, `public`,
+and `about`: the party whose data it is about, whose node alone reads it in full) and, last,
+`run.status`; every event names `party` (this party, or "embedded").
 
 Consent: the caller starts the worker only for a run whose disclosure plan the data owners
 approved (the executor's check); the worker checks the snapshot itself, not the approvals.
@@ -214,7 +215,7 @@ class _Worker:
             output_dir=lambda party: job.storage[party] / relative,
             on_progress=lambda percent: emit("node.progress", percent=percent),
             on_log=lambda line: emit("node.log", line=line),
-            on_warn=lambda message: emit("node.warning", message=message),
+            on_warn=lambda message, party: emit("node.warning", **self._warning(message, party)),
             cancelled=self.cancelled,
             sources=job.sources,
             requested_by=job.requested_by,
@@ -330,6 +331,14 @@ class _Worker:
             )
 
         return emit
+
+    def _warning(self, message: str, party: str | None) -> dict[str, str]:
+        """A warning's event fields: `message` as this process's party may read it (a
+        warning about another party's data only as its public text: `workflows.redaction`;
+        embedded, every party is here), `public` for the others, `about` its party."""
+        public = redaction.warning_public(party) if party else message
+        here = redaction.sees_details(self.me, party) or not self.placement.networked
+        return {"message": message if here else public, "public": public, "about": party or ""}
 
     def _close_node(self, node_id: str, outcome: NodeOutcome) -> None:
         self.outcomes[node_id] = outcome

@@ -30,6 +30,9 @@ class ProjectFacts:
     owner_node: int | None = None
     # Parties whose node is disabled or offline -> that status: their data cannot be used.
     unavailable: dict[str, str] = field(default_factory=dict)
+    # Network mode: the owner node's name when it is another installation. This node holds a
+    # read-only copy; the project's pipelines are edited and run on that node.
+    edited_on: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,15 @@ no party and is shown to everyone as it is.
 `NodeRun.message` keeps the full text, `NodeRun.public_message` the redacted one;
 `message_for(node, viewer)` picks the right one for a viewer party. Every place that shows a
 node's message (API, websocket, run page, HTML report) goes through it.
+
+Warnings (`RunContext.warn(message, party=...)`) follow the same rule: one about a party's data
+("features not scaled at alice: income, age go beyond ±10") names that party's columns and
+tells something of their values, so its text is that party's alone; every other party reads
+`warning_public(party)`, which names the party and nothing of its data. A warning about no
+party's data (`party=None`) is shown to everyone as it is. `NodeRun.warnings` keeps the full
+text with its party; `warning_for(warning, viewer)` gives a viewer's view of one.
+`sees_details(viewer, party)` is the one rule behind both: only `party`'s own users (its node,
+in a network run) read what a party's code said about its data.
 """
 
 from __future__ import annotations
@@ -85,11 +94,34 @@ def _description(kind: type) -> str:
     return str(GENERIC)
 
 
+def sees_details(viewer: str | None, party: str | None) -> bool:
+    """Whether users of party `viewer` read the full text of a message about `party`'s data
+    (a message about no party's data is public: everyone reads it)."""
+    return not party or viewer == party
+
+
 def message_for(node, viewer: str | None) -> str:
     """The message of `node` (a NodeRun) as users of party `viewer` may read it."""
-    if node.party and viewer == node.party:
-        return node.message
-    return node.public_message
+    # A message at no party has one text (`describe`); rows older than `public_message` rely
+    # on reading it rather than `message` then.
+    own = node.party and sees_details(viewer, node.party)
+    return node.message if own else node.public_message
+
+
+def warning_public(party: str) -> str:
+    """What parties other than `party` read of a warning about `party`'s data."""
+    return gettext(
+        "a warning at %(party)s about its own data: only %(party)s's users see its details and fix"
+    ) % {"party": party}
+
+
+def warning_for(warning: dict, viewer: str | None) -> dict:
+    """A stored warning ({"time", "message", "party"}) as users of party `viewer` may read it:
+    `redacted` marks the public text of another party's warning."""
+    party = warning.get("party") or ""
+    if sees_details(viewer, party):
+        return warning | {"party": party, "redacted": False}
+    return warning | {"message": warning_public(party), "party": party, "redacted": True}
 
 
 def viewer_party(user) -> str | None:

@@ -12,7 +12,7 @@ import threading
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -104,6 +104,14 @@ def writable_project(actor: Actor, project_id) -> ProjectFacts:
         raise Http404(_("No such project."))
     if project.archived:
         raise ProjectArchived(_("The project is archived: its pipelines are read-only."))
+    if project.edited_on:
+        raise PermissionDenied(
+            _(
+                "Project '%(project)s' is owned by node %(node)s: its pipelines are edited and "
+                "run there; this node holds a read-only copy."
+            )
+            % {"project": project.name, "node": project.edited_on}
+        )
     return project
 
 

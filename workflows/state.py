@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 from workflows import events
 from workflows.components import registry
 from workflows.models import FINISHED, Artifact, NodeRun, Run, Status
-from workflows.redaction import message_for
+from workflows.redaction import message_for, sees_details, warning_for
 
 S = Status
 # status -> the statuses it may change to (finished statuses are final: absent here).
@@ -79,7 +79,7 @@ def node_state(
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "finished_at": node.finished_at.isoformat() if node.finished_at else None,
         "logs": logs_for(node, viewer),
-        "warnings": node.warnings,
+        "warnings": warnings_for(node, viewer),
     }
 
 
@@ -292,8 +292,9 @@ def set_node_progress(node: NodeRun, percent: int) -> None:
 def add_node_log(node: NodeRun, message: str, level: str = "info", **extra) -> None:
     """Append a log line ("info", "warning" or "error") and stream it to the log drawer.
 
-    `extra` fields travel with the line (`party` and `redacted` mark a failure line whose full
-    text only `party`'s users read: see `log_failure`)."""
+    `extra` fields travel with the line (`party` and `redacted` mark a line whose full text
+    only `party`'s users read: a failure's, see `log_failure`, or a warning's, which also
+    carries the warning's index in `node.warnings`, see `add_node_warning`)."""
     if level not in LOG_LEVELS:
         raise ValueError(f"log level {level!r} is not one of {LOG_LEVELS}")
     line = {"time": timezone.now().isoformat(), "message": str(message), "level": level} | extra
@@ -319,19 +320,29 @@ def log_failure(node: NodeRun) -> None:
 
 def logs_for(node: NodeRun, viewer: str | None) -> list[dict]:
     """The node's log lines as users of party `viewer` may read them."""
-    if not viewer or viewer != node.party:
-        return node.logs
-    return [
-        line
-        | {
-            "message": gettext("failed at %(party)s: %(reason)s")
-            % {"party": viewer, "reason": node.message},
-            "redacted": False,
-        }
-        if line.get("redacted") and line.get("party") == viewer
-        else line
-        for line in node.logs
-    ]
+    return [line_for(node, line, viewer) for line in node.logs]
+
+
+def line_for(node: NodeRun, line: dict, viewer: str | None) -> dict:
+    """One log line as users of party `viewer` may read it: a redacted line of `viewer`'s own
+    failure or warning with its full text (stored lines carry only the public one)."""
+    party = line.get("party")
+    if not line.get("redacted") or not party or not sees_details(viewer, party):
+        return line
+    if "warning" in line:
+        index = line["warning"]
+        if not 0 <= index < len(node.warnings):
+            return line
+        return line | {"message": node.warnings[index]["message"], "redacted": False}
+    if party != node.party:
+        return line
+    message = gettext("failed at %(party)s: %(reason)s") % {"party": viewer, "reason": node.message}
+    return line | {"message": message, "redacted": False}
+
+
+def warnings_for(node: NodeRun, viewer: str | None) -> list[dict]:
+    """The node's warnings as users of party `viewer` may read them (`warning_for`)."""
+    return [warning_for(warning, viewer) for warning in node.warnings]
 
 
 def failure_summary(nodes: list[NodeRun], viewer: str | None = None) -> str:
@@ -369,21 +380,32 @@ def run_message(run: Run, viewer: str | None) -> str:
     return failure_summary(nodes, viewer)
 
 
-def add_node_warning(node: NodeRun, message: str) -> None:
-    """Record a warning on the node (its results and the canvas show it) and log it.
+def add_node_warning(node: NodeRun, message: str, party: str | None = None) -> None:
+    """Record a warning about `party`'s data (None: no party's) on the node (its results and
+    the canvas show it) and log it.
 
-    A repeated warning is recorded once; at most MAX_WARNINGS are kept (a component that
-    warns per row must not grow the row without bound).
+    The stored warning keeps the full text; its event and log line carry the text every party
+    may read (`workflows.redaction.warning_for`), and the websocket consumer and `logs_for`
+    give `party`'s users the full one. A repeated warning is recorded once; at most
+    MAX_WARNINGS are kept (a component that warns per row must not grow the row without
+    bound): a party's warning beyond them is logged with its public text only.
     """
-    message = str(message)
-    if any(warning["message"] == message for warning in node.warnings):
+    message, party = str(message), party or ""
+    if any((w["message"], w.get("party") or "") == (message, party) for w in node.warnings):
         return
+    warning, index = {"time": timezone.now().isoformat(), "message": message, "party": party}, None
     if len(node.warnings) < MAX_WARNINGS:
-        warning = {"time": timezone.now().isoformat(), "message": message}
+        index = len(node.warnings)
         node.warnings = [*node.warnings, warning]
         node.save(update_fields=["warnings"])
-        events.publish(node.run_id, "node.warning", node=node.node_id, warning=warning)
-    add_node_log(node, message, "warning")
+        shown = warning_for(warning, None) | {"index": index}
+        events.publish(node.run_id, "node.warning", node=node.node_id, warning=shown)
+    if not party:
+        add_node_log(node, message, "warning")
+        return
+    public = warning_for(warning, None)["message"]
+    reference = {} if index is None else {"warning": index}
+    add_node_log(node, public, "warning", party=party, redacted=True, **reference)
 
 
 class CancelToken:

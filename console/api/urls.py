@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("console.accounts.api_urls")),
     path("", include("console.nodes.api_urls")),
     path("", include("console.projects.api_urls")),
+    path("", include("console.federation.api_urls")),
     path("", include("console.datasets.api_urls")),
     path("", include("console.audit.api_urls")),
     path("", include("workflows.api_urls")),

@@ -36,8 +36,10 @@ class DecisionForm(forms.Form):
 
 
 def pending_count(user) -> int:
-    """Pending requests the user decides on (the navigation badge)."""
-    return to_decide(user).count()
+    """Pending requests the user decides on (the navigation badge), project votes included."""
+    from console.federation.projects import pending_ballots
+
+    return to_decide(user).count() + pending_ballots(user)
 
 
 @login_required

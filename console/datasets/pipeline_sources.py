@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.conf import settings
+
 from console.audit.log import Action, Outcome, record
 from console.datasets.models import Authorization
 from console.nodes.models import Node
@@ -34,7 +36,15 @@ def _facts(project: Project) -> ProjectFacts:
             for member in members
             if member.node.status != Node.Status.ONLINE
         },
+        edited_on=_edited_on(project),
     )
+
+
+def _edited_on(project: Project) -> str | None:
+    """In network mode, the owner's name if it is another installation (a copy lives here)."""
+    if settings.PRIVPAD_DEPLOYMENT != "network" or project.owner_node.is_self:
+        return None
+    return project.owner_node.name
 
 
 def _source(authorization: Authorization) -> SourceTable:

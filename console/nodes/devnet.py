@@ -28,6 +28,13 @@ NODES = [("alice", "Alice Bank"), ("bob", "Bob Shop"), ("carol", "Carol Insuranc
 ADMIN, ADMIN_PASSWORD = "admin", "privpad-admin"
 REPO = Path(__file__).resolve().parents[2]
 DATABASE = "privpad.sqlite3"
+# A node admin of this node (platform admins belong to no node: they cannot own projects).
+NODE_ADMIN_CODE = (
+    "import os; from console.accounts.models import User; from console.nodes.models import Node; "
+    "User.objects.filter(username='{username}').exists() or User.objects.create_user("
+    "username='{username}', password=os.environ['DJANGO_SUPERUSER_PASSWORD'], "
+    "node=Node.objects.get(is_self=True), role='admin')"
+)
 
 
 class InstallationError(RuntimeError):
@@ -137,6 +144,7 @@ class DevNode(Installation):
         if not (self.data_dir / "node-identity" / "node.crt").exists():
             self.manage("node", "init", "--name", self.name, "--address", self.node_address,
                         "--display-name", self.display)  # fmt: skip
+        self.manage("shell", "-c", NODE_ADMIN_CODE.format(username=f"{self.name}_admin"))
 
     def start(self, log_name: str, *args: str) -> None:
         log = open(self.data_dir / log_name, "a")  # noqa: SIM115 - closed with the process
@@ -213,7 +221,9 @@ def _print_welcome(nodes: list[DevNode]) -> None:
     for node in nodes:
         print(f"  {node.display:<16} http://127.0.0.1:{node.web_port}/  "
               f"node service {node.node_address}  data {node.data_dir}")  # fmt: skip
-    print(f"Log in to each as {ADMIN} / {ADMIN_PASSWORD} (demo password; change it).")
+    print(f"Log in to each as {ADMIN} / {ADMIN_PASSWORD} (platform admin: pairing, people) or as")
+    print(f"<node>_admin / {ADMIN_PASSWORD} (node admin: projects, datasets, votes, approvals);")
+    print("demo passwords: change them.")
 
 
 def _wait(nodes: list[DevNode]) -> None:

@@ -122,6 +122,10 @@ def _readonly_reason(
         return _("A past run: the canvas shows the pipeline as it was when the run started.")
     if project.is_archived:
         return _("The project is archived: its pipelines are read-only.")
+    if origin := ownership.replicated_from(pipeline):
+        return _(
+            "Replicated read-only from node %(node)s, which owns the project: it is edited there."
+        ) % {"node": origin}
     if not member:
         return _("Only member nodes edit this project's pipelines.")
     if getattr(user, "is_read_only", False):

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from console.accounts.models import User
+from console.datasets.pipeline_sources import ConsoleSources
 from console.pipelines.forms import EditorsForm, NewPipelineForm
 from console.pipelines.listing import pipeline_runs
 from console.pipelines.page_data import canvas_data
@@ -33,6 +34,14 @@ def create(request: HttpRequest, project: int) -> HttpResponse:
         messages.error(request, _("Only member nodes add pipelines to an active project."))
         return redirect("projects:detail", pk=project.pk)
     ownership.ensure_not_read_only(request.user, "add pipelines")
+    edited_on = ConsoleSources().project(project.pk).edited_on
+    if edited_on:
+        messages.error(
+            request,
+            _("This project's pipelines are edited on its owner node, %(node)s.")
+            % {"node": edited_on},
+        )
+        return redirect("projects:detail", pk=project.pk)
     form = NewPipelineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -11,6 +11,7 @@ code `project_archived` (the API answers it with 409 Conflict).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -163,8 +164,21 @@ def _resolve_node(node: Node | str) -> Node:
     return found
 
 
+def ensure_embedded_membership() -> None:
+    """In network mode members change only by a vote (`console.federation.projects`)."""
+    if settings.PRIVPAD_DEPLOYMENT == "network":
+        raise ValidationError(
+            _(
+                "In a network deployment nodes join and leave a project by invitation and vote: "
+                "invite the node, or propose its removal, from the project's page."
+            ),
+            code="network_deployment",
+        )
+
+
 def add_member(actor: Actor, project: Project, node: Node | str) -> ProjectMember:
-    """Add a node (a Node or its name) to the project's members."""
+    """Add a node (a Node or its name) to the project's members (embedded mode)."""
+    ensure_embedded_membership()
     ensure_owner(actor, project)
     ensure_active(project)
     node = _resolve_node(node)
@@ -190,6 +204,7 @@ def remove_member(actor: Actor, project: Project, node: Node | str) -> None:
     """Remove a member node and revoke every authorisation of its datasets to the project."""
     from console.datasets.models import Authorization
 
+    ensure_embedded_membership()
     ensure_owner(actor, project)
     ensure_active(project)
     node = _resolve_node(node)

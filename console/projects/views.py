@@ -52,6 +52,13 @@ def _authorizations(project: Project) -> list[dict]:
     return [with_roles(a) for a in active.order_by("dataset__node__name", "dataset__name")]
 
 
+def _edited_on(project: Project) -> str | None:
+    """Network mode: the owner node that edits this project's pipelines, if not this one."""
+    from console.datasets.pipeline_sources import ConsoleSources
+
+    return ConsoleSources().project(project.pk).edited_on
+
+
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_project_for_user(Actor.from_request(request), pk)
@@ -66,7 +73,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "member_form": AddMemberForm(project) if can_manage else None,
         "pipelines": with_last_run(project_pipelines(project)),
         "can_add_pipeline": not (project.is_archived or request.user.is_read_only)
-        and project.has_member(request.user.node),
+        and project.has_member(request.user.node)
+        and not _edited_on(project),
     }
     return render(request, "projects/detail.html", context)
 

@@ -51,7 +51,7 @@ from core.comm.tls import TlsConfig
 from core.comm.wire import ABORT, BYE, GRPC_OPTIONS, MAX_CHANNEL, METHOD, SERVICE, control
 from core.errors import ConfigError, LinkError
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2  # 2: hellos carry the dial number (core.comm.outgoing)
 STARTUP_LINGER_S = 1.0
 
 

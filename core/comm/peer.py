@@ -26,6 +26,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from core.comm import frames
 from core.comm.wire import parse_chunk
 from core.errors import LinkError
@@ -60,7 +62,7 @@ class Peer:
         self.seq_in = 0
         self.in_generation = 0
         self.last_dial = -1
-        self._partial: tuple[int, bytearray, int, str] | None = None
+        self._partial: tuple[int, memoryview, int, str] | None = None
         self._in_lock = threading.Lock()
         # outbound
         self.out_cond = threading.Condition()
@@ -115,7 +117,9 @@ class Peer:
                     raise LinkError(f"frame of {total} bytes exceeds the limit {max_bytes}")
                 if len(body) == total:  # a frame in one chunk: decoded in place, no copy
                     return self._deliver(seq, channel, frames.decode(body, max_bytes), total)
-                self._partial = (seq, bytearray(total), 0, channel)
+                # np.empty: unlike bytearray(total), no zero-filling of memory about to be
+                # overwritten (a pass over the whole frame)
+                self._partial = (seq, memoryview(np.empty(total, np.uint8)), 0, channel)
             pseq, buffer, filled, pchannel = self._partial
             if (seq, offset, channel) != (pseq, filled, pchannel) or filled + len(body) > total:
                 raise LinkError(f"chunk of frame {seq} at {offset} does not continue the frame")

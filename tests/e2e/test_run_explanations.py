@@ -3,7 +3,8 @@
 - The credit-risk pipeline with alice's income and age unscaled: the toast names the failed
   node by its component and id with the reason and the fix, the log drawer shows the reason as
   an error line and the warning before it, the node is marked, and the toast's button opens
-  the node's results, which list both.
+  the node's results, which list both. bob, another member, reads on the run page that alice
+  has a warning, and nothing of her columns (`workflows.redaction`).
 - The panel's "N problem(s) to fix" lists the problems; a click selects the node concerned.
 
 A screenshot of the failed run is saved under tests/e2e/artifacts/ (gitignored) for review.
@@ -74,7 +75,9 @@ def test_a_failed_run_explains_itself_in_the_toast_the_log_and_the_results(
     expect(toast).to_contain_text(
         f"Run #{run.pk} failed at SS-LR training (train): training diverged"
     )
-    expect(toast).to_contain_text("Fix: add a scaler (Scaler, before this node) for alice's")
+    expect(toast).to_contain_text(
+        "Fix: add a scaler (Scaler, before this node) for the features that alice's warning names"
+    )
 
     error = page.locator('.log-lines li[data-node="train"][data-level="error"]')
     expect(error).to_have_count(1)
@@ -94,11 +97,29 @@ def test_a_failed_run_explains_itself_in_the_toast_the_log_and_the_results(
     expect(toast).to_be_hidden()
     results = page.locator("#panel-results")
     expect(results).to_be_visible()
-    expect(results.locator(".result-error")).to_contain_text("alice's income, age")
+    expect(results.locator(".result-error")).to_contain_text("alice's warning names")
     expect(results.locator(".result-warnings")).to_contain_text(
         "features not scaled at alice: income, age"
     )
     page.screenshot(path=str(ARTIFACTS / "run-failure-explained-1440.png"))
+
+    # bob, another member, reads that alice has a warning: not her columns, nor their range.
+    theirs = new_page()
+    theirs.set_viewport_size(VIEWPORT)
+    log_in(theirs, base, "bob_admin")
+    open_canvas(theirs, base, f"/pipelines/runs/{run.pk}/")
+    expect(node_body(theirs, "train")).to_have_attribute("data-warnings", "1")
+    node_body(theirs, "train").dblclick()
+    shown = theirs.locator("#panel-results .result-warnings")
+    expect(shown).to_contain_text("a warning at alice about its own data")
+    line = theirs.locator('.log-lines li[data-node="train"][data-level="warning"]')
+    expect(line).to_contain_text("a warning at alice about its own data")
+    for where in (shown, line, theirs.locator("#panel-results .result-error")):
+        text = where.inner_text() if where.is_visible() else where.text_content()
+        assert "income" not in text, text
+        assert "not scaled" not in text, text
+        assert "±10" not in text, text
+    theirs.screenshot(path=str(ARTIFACTS / "run-warning-redacted-for-bob-1440.png"))
 
 
 def test_the_problems_to_fix_are_listed_and_select_their_node(asgi_live_server, unscaled, new_page):

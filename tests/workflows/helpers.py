@@ -61,7 +61,7 @@ def run_component(
         infos=outputs,
         output_dir=lambda party: tmp_path / "out" / party,
         on_log=logs.append,
-        on_warn=warnings.append,
+        on_warn=lambda message, party: warnings.append(message),
         requested_by=requested_by,
         sources=sources or {},
     )

@@ -20,6 +20,7 @@ from workflows.components.checks import (
     not_scaled,
     progress_warning,
     scaling_advice,
+    scaling_pointer,
 )
 from workflows.components.secure import power_of_two_bound
 
@@ -67,9 +68,11 @@ def test_unscaled_income_and_age_fail_the_training_naming_the_columns_and_the_fi
     with pytest.raises(CheckFailed) as failure:
         train(tmp_path, data, warnings=warnings)
     message = str(failure.value)
-    assert "alice's income, age" in message, message
+    # Every party reads the failure: it points at alice's warning, which (for alice's users
+    # only: `workflows.redaction`) names the columns.
     assert "Fix: add a scaler" in message, message
-    assert f"{income_mean:g}" not in message  # names columns, never values
+    assert "alice's" in message, message
+    assert f"{income_mean:g}" not in message  # never values
     assert warnings, "no warning about the unscaled columns"
     assert "features not scaled at alice: income, age" in warnings[0], warnings
 
@@ -264,6 +267,13 @@ def test_columns_beyond_the_scaled_limit_are_named():
     assert advice == (
         "add a scaler (Scaler, before this node) for alice's income, age and bob's spend"
     )
+    # The fix every party reads names the parties, never their columns.
+    assert scaling_pointer({"alice": ["income"], "bob": ["spend"], "carol": []}) == (
+        "add a scaler (Scaler, before this node) for the features that the warnings of alice "
+        "and bob name"
+    )
+    assert scaling_pointer({"alice": ["income"]}).endswith("that alice's warning names")
+    assert scaling_pointer({}) == ""
 
 
 @pytest.mark.parametrize(

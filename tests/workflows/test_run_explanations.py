@@ -5,7 +5,11 @@
   the same pipeline with every feature scaled succeeds with scikit-learn's AUC.
 - A failed node's reason is an error line of its log (streamed as `node.log`), and the run's
   message names the node by its component and id with that reason.
-- Warnings are recorded on the node, logged, published as `node.warning` and shown by the API.
+- Warnings are recorded on the node, logged, published as `node.warning` and shown by the API;
+  one about a party's data (alice's unscaled columns) is read in full by that party's users
+  only: bob, an adversarial member, reads that alice has a warning and nothing of her columns
+  (not their names, not that they go beyond ±10) in the API, the log, the events, the run page
+  or the report.
 - Validation catches gaps the upload profile counted, and a label lost by *Save label*.
 """
 
@@ -14,11 +18,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.urls import reverse
 
 from tests.workflows.conftest import edge, node
 from tests.workflows.runs import run_now, statuses
 from tests.workflows.unscaled_pipeline import authorise_datasets, credit_risk_graph, reference_auc
-from workflows import events, services, state
+from workflows import events, redaction, services, state
 from workflows.models import Artifact, Status
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +46,11 @@ def test_unscaled_income_fails_at_training_naming_the_columns_never_succeeds(
     assert statuses(run)["train"] == Status.FAILED
     assert {statuses(run)[n] for n in ("predict", "evaluate")} == {Status.SKIPPED}
     train = run.nodes.get(node_id="train")
-    assert "alice's income, age" in train.message, train.message
-    assert "Fix: add a scaler (Scaler, before this node) for alice's income, age" in train.message
+    # Everyone reads the failure: it points at alice's warning, which alone names her columns.
+    fix = "Fix: add a scaler (Scaler, before this node) for the features that alice's warning"
+    assert fix in train.message, train.message
+    assert "income" not in train.message
+    assert "income" not in train.public_message
     assert not train.message.startswith("CheckFailed")
     # FM64 cannot hold products of incomes in the hundreds of thousands: the plan takes FM128
     # (logged), the numbers are computed right, and the unscaled features make training diverge
@@ -54,12 +62,22 @@ def test_unscaled_income_fails_at_training_naming_the_columns_never_succeeds(
     assert train.logs[-1]["message"] == f"failed: {train.message}"
     streamed = [e for e in seen if e["type"] == "node.log" and e["node"] == "train"]
     assert streamed[-1]["line"]["level"] == "error"
-    # The warning came first: on the node, in the log, as an event; columns, never values.
+    # The warning came first: on the node with its party, in the log and as an event with
+    # the text every party may read (alice's users get hers from `logs_for` / the consumer).
     assert len(train.warnings) == 1
+    assert train.warnings[0]["party"] == "alice"
     warning = train.warnings[0]["message"]
     assert warning.startswith("features not scaled at alice: income, age")
-    assert any(line["level"] == "warning" and line["message"] == warning for line in train.logs)
-    assert [e["warning"]["message"] for e in seen if e["type"] == "node.warning"] == [warning]
+    public = redaction.warning_public("alice")
+    logged = [line for line in train.logs if line["level"] == "warning"]
+    assert [(line["message"], line["party"], line["warning"]) for line in logged] == [
+        (public, "alice", 0)
+    ]
+    published = [e["warning"] for e in seen if e["type"] == "node.warning"]
+    assert [(w["message"], w["party"], w["redacted"]) for w in published] == [
+        (public, "alice", True)
+    ]
+    assert not any("not scaled" in json.dumps(e) for e in seen), "an event carried the text"
     assert not Artifact.objects.filter(node_run__run=run, node_run__node_id="predict").exists()
 
 
@@ -77,16 +95,74 @@ def test_the_same_pipeline_scaled_succeeds_with_scikit_learns_auc(pipeline_facto
     assert abs(auc - reference_auc(joined)) < 0.01
 
 
-def test_warnings_reach_the_run_state_and_the_node_result_api(pipeline_factory, datasets, api_bob):
+# What reveals alice's columns: their names, that they go beyond ±10, the warning's text.
+ALICES_DETAILS = ("income", "not scaled", "±10", "\\u00b110", "go beyond")
+
+
+def revealed(text: str) -> list[str]:
+    return [detail for detail in ALICES_DETAILS if detail in text]
+
+
+def unscaled_run(pipeline_factory, datasets):
     loans, spend, _ = datasets
-    run = run_now(pipeline_factory(credit_risk_graph(loans.pk, spend.pk, scaled=["spend"])))
+    return run_now(pipeline_factory(credit_risk_graph(loans.pk, spend.pk, scaled=["spend"])))
+
+
+def test_bob_reads_that_alice_has_a_warning_not_her_columns_in_the_api(
+    pipeline_factory, datasets, api_bob
+):
+    run = unscaled_run(pipeline_factory, datasets)
     body = api_bob.get(f"/api/v1/runs/{run.pk}/").json()
     train = next(n for n in body["nodes"] if n["node"] == "train")
     assert train["label"] == "SS-LR training"
-    assert train["warnings"][0]["message"].startswith("features not scaled at alice")
+    assert [(w["message"], w["party"], w["redacted"]) for w in train["warnings"]] == [
+        (redaction.warning_public("alice"), "alice", True)
+    ]
+    seen = json.dumps({"warnings": train["warnings"], "logs": train["logs"]}, ensure_ascii=False)
+    assert revealed(seen) == [], seen
+    assert revealed(train["message"] + body["message"]) == []
     result = api_bob.get(f"/api/v1/runs/{run.pk}/nodes/train/").json()
     assert result["warnings"] == train["warnings"]
+    assert result["logs"] == train["logs"]
     assert result["status"] == "failed"
+
+
+def test_alice_reads_her_warning_in_full_with_the_fix_in_the_api(
+    pipeline_factory, datasets, api_alice
+):
+    run = unscaled_run(pipeline_factory, datasets)
+    body = api_alice.get(f"/api/v1/runs/{run.pk}/").json()
+    train = next(n for n in body["nodes"] if n["node"] == "train")
+    [warning] = train["warnings"]
+    assert warning["message"].startswith("features not scaled at alice: income, age go beyond")
+    assert (
+        "Fix: add a scaler (Scaler, before this node) for alice's income, age"
+        in (warning["message"])
+    )
+    assert (warning["party"], warning["redacted"]) == ("alice", False)
+    logged = [line for line in train["logs"] if line["level"] == "warning"]
+    assert [line["message"] for line in logged] == [warning["message"]]
+
+
+def test_bob_reads_nothing_of_alices_columns_on_the_run_page(
+    pipeline_factory, datasets, bob_client, alice_client
+):
+    run = unscaled_run(pipeline_factory, datasets)
+    url = reverse("pipelines:run", args=[run.pk])
+    data = json.loads(_run_data(bob_client.get(url).content.decode()))
+    train = next(n for n in data["run"]["nodes"] if n["node"] == "train")
+    seen = json.dumps({"warnings": train["warnings"], "logs": train["logs"]}, ensure_ascii=False)
+    assert revealed(seen) == [], seen
+    assert redaction.warning_public("alice") in seen
+    theirs = json.loads(_run_data(alice_client.get(url).content.decode()))
+    train = next(n for n in theirs["run"]["nodes"] if n["node"] == "train")
+    assert train["warnings"][0]["message"].startswith("features not scaled at alice: income")
+
+
+def _run_data(page: str) -> str:
+    """The canvas's starting state (`json_script`) on a run page."""
+    start = page.index(">", page.index('id="canvas-data"')) + 1
+    return page[start : page.index("</script>", start)]
 
 
 def test_a_runtime_refusal_is_logged_as_an_error_and_named_in_the_run_message(
@@ -186,13 +262,21 @@ def test_a_receiver_without_the_label_is_named(pipeline_factory, datasets):
     assert found[0]["message"].endswith("Fix: choose alice as the receiver in predict.")
 
 
-def test_the_run_report_lists_warnings_and_marks_error_lines(pipeline_factory, datasets, api_bob):
-    loans, spend, _ = datasets
-    run = run_now(pipeline_factory(credit_risk_graph(loans.pk, spend.pk, scaled=["spend"])))
+def test_the_run_report_lists_warnings_and_marks_error_lines(
+    pipeline_factory, datasets, api_bob, api_alice
+):
+    run = unscaled_run(pipeline_factory, datasets)
     html = api_bob.get(f"/api/v1/runs/{run.pk}/report/").content.decode()
-    assert "Warning: features not scaled at alice: income, age" in html
+    warnings = html[html.index('<ul class="warnings">') :]
+    assert "Warning: a warning at alice about its own data" in warnings
     assert "ERROR  failed: training diverged" in html
-    assert "for alice&#x27;s income, age" in html
+    assert "for the features that alice&#x27;s warning names" in html
+    assert "not scaled" not in html
+    assert "±10" not in html
+    assert "alice&#x27;s income" not in html
+    theirs = api_alice.get(f"/api/v1/runs/{run.pk}/report/").content.decode()
+    assert "Warning: features not scaled at alice: income, age go beyond ±10" in theirs
+    assert "WARNING  features not scaled at alice: income, age" in theirs
 
 
 def test_a_repeated_warning_is_recorded_once(pipeline_factory, datasets):
@@ -200,7 +284,7 @@ def test_a_repeated_warning_is_recorded_once(pipeline_factory, datasets):
     run = run_now(pipeline_factory(credit_risk_graph(loans.pk, spend.pk, scaled=["spend"])))
     train = run.nodes.get(node_id="train")
     lines = len(train.logs)
-    state.add_node_warning(train, train.warnings[0]["message"])
+    state.add_node_warning(train, train.warnings[0]["message"], "alice")
     train.refresh_from_db()
     assert (len(train.warnings), len(train.logs)) == (1, lines)
     with pytest.raises(ValueError, match="log level 'loud'"):

@@ -90,7 +90,10 @@ def test_an_unscaled_large_feature_fails_or_still_gets_a_right_answer(demo):  # 
         failed = [n for n in run.nodes.all() if n.status == Status.FAILED]
         assert failed, run.message
         assert all(node.message for node in failed), [(n.node_id, n.message) for n in failed]
-        assert "income" in run.message, run.message
+        # The reason points at alice's warning, which names her column (for her users only).
+        assert "alice's warning" in run.message, run.message
+        warned = [w for n in run.nodes.all() for w in n.warnings if w["party"] == "alice"]
+        assert any("income" in w["message"] for w in warned), warned
         return
     demo_auc = run_to_auc(client, demo)
     assert abs(report_auc(run) - demo_auc) < 0.01

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -11,7 +13,7 @@ from django_tasks import task_backends
 from console.asgi import application
 from tests.workflows.conftest import edge, node
 from tests.workflows.runs import new_run
-from workflows import services, state
+from workflows import redaction, services, state
 from workflows.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,28 +117,77 @@ def test_a_member_gets_a_snapshot_then_events_in_order(small_pipeline, bob_user)
     )
 
 
-def test_a_warning_reaches_members_as_an_event_and_a_warning_log_line(small_pipeline, bob_user):
-    run = new_run(small_pipeline)
-    node_run = run.nodes.get(node_id="stats")
-    headers = _headers(bob_user)
-    text = "features not scaled at alice: income"
+def _watch_warning(run, user, add) -> tuple[dict, dict, dict]:
+    """(snapshot, node.warning event, node.log event) as `user` receives them when `add()`
+    records a warning."""
+    headers = _headers(user)
 
     async def watch() -> list[dict]:
         communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers)
         connected, _ = await communicator.connect()
         assert connected
         received = [await communicator.receive_json_from(timeout=10)]
-        await sync_to_async(state.add_node_warning)(node_run, text)
+        await sync_to_async(add)()
         received.append(await communicator.receive_json_from(timeout=10))
         received.append(await communicator.receive_json_from(timeout=10))
         await communicator.disconnect()
         return received
 
     snapshot, warning, line = async_to_sync(watch)()
+    assert (warning["type"], line["type"]) == ("node.warning", "node.log")
+    return snapshot, warning, line
+
+
+def test_a_warning_about_no_partys_data_reaches_members_as_it_is(small_pipeline, bob_user):
+    run = new_run(small_pipeline)
+    node_run = run.nodes.get(node_id="stats")
+    text = "training made no progress"
+    snapshot, warning, line = _watch_warning(
+        run, bob_user, lambda: state.add_node_warning(node_run, text, None)
+    )
     assert snapshot["run"]["nodes"][1]["warnings"] == []
-    assert warning["type"] == "node.warning"
     assert (warning["node"], warning["warning"]["message"]) == ("stats", text)
-    assert line["type"] == "node.log"
     assert (line["line"]["level"], line["line"]["message"]) == ("warning", text)
     node_run.refresh_from_db()
     assert [w["message"] for w in node_run.warnings] == [text]
+
+
+ALICES_WARNING = "features not scaled at alice: income go beyond ±10. Fix: add a scaler"
+
+
+def test_bob_receives_only_that_alice_has_a_warning(small_pipeline, bob_user):
+    """An adversarial member's socket: neither event nor snapshot carries alice's text."""
+    run = new_run(small_pipeline)
+    node_run = run.nodes.get(node_id="stats")
+    _, warning, line = _watch_warning(
+        run, bob_user, lambda: state.add_node_warning(node_run, ALICES_WARNING, "alice")
+    )
+    public = redaction.warning_public("alice")
+    assert (warning["warning"]["message"], warning["warning"]["redacted"]) == (public, True)
+    assert (line["line"]["level"], line["line"]["message"]) == ("warning", public)
+    for event in (warning, line):
+        assert "income" not in json.dumps(event, ensure_ascii=False)
+        assert "±" not in json.dumps(event, ensure_ascii=False)
+    snapshot, _, _ = _watch_warning(
+        run, bob_user, lambda: state.add_node_warning(node_run, "another", "alice")
+    )
+    assert "income" not in json.dumps(snapshot), snapshot
+    assert snapshot["run"]["nodes"][1]["warnings"][0]["message"] == public
+
+
+def test_alice_receives_her_own_warning_in_full(small_pipeline, alice_user):
+    run = new_run(small_pipeline)
+    node_run = run.nodes.get(node_id="stats")
+    _, warning, line = _watch_warning(
+        run, alice_user, lambda: state.add_node_warning(node_run, ALICES_WARNING, "alice")
+    )
+    assert (warning["warning"]["message"], warning["warning"]["redacted"]) == (
+        ALICES_WARNING,
+        False,
+    )
+    assert (line["line"]["message"], line["line"]["redacted"]) == (ALICES_WARNING, False)
+    snapshot, _, _ = _watch_warning(
+        run, alice_user, lambda: state.add_node_warning(node_run, "another", "alice")
+    )
+    assert snapshot["run"]["nodes"][1]["warnings"][0]["message"] == ALICES_WARNING
+    assert snapshot["run"]["nodes"][1]["logs"][0]["message"] == ALICES_WARNING

@@ -82,6 +82,25 @@ def _columns_of(party: str, names: list[str]) -> str:
     return _("%(party)s's %(columns)s") % {"party": party, "columns": ", ".join(names)}
 
 
+def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
+    """The fix for a failure that unscaled features explain, for every party to read: it
+    names the parties, not their columns (each party's own warning names those, for its own
+    users: `workflows.redaction`). Empty if nothing is unscaled."""
+    parties = [party for party, names in unscaled.items() if names]
+    if not parties:
+        return ""
+    if len(parties) == 1:
+        return _(
+            "add a scaler (Scaler, before this node) for the features that %(party)s's "
+            "warning names"
+        ) % {"party": parties[0]}
+    listed = _("%(first)s and %(last)s") % {"first": ", ".join(parties[:-1]), "last": parties[-1]}
+    return _(
+        "add a scaler (Scaler, before this node) for the features that the warnings of "
+        "%(parties)s name"
+    ) % {"parties": listed}
+
+
 def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
     """Validation's refusal of columns that may hold missing values, with the fix."""
     listed = _(" and ").join(_columns_of(party, names) for party, names in gaps.items())
@@ -189,7 +208,7 @@ def check_predictions(
             public=_("some predictions at %(party)s %(why)s") % facts,
         )
     if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
-        # No count: a warning is seen by every project party, the predictions by one.
+        # A warning about the receiver's predictions: only its users read it (redaction).
         return _(
             "some predictions at %(party)s lie outside [0, 1]: sig_type mm1 is the linear "
             "approximation 0.5 + x/8, a score rather than a probability. Train with sig_type "

@@ -5,8 +5,10 @@ It gives the component, and nothing more:
 - `inputs[port]`: an `ArtifactData` whose per-party files are read one party at a time
   (`read_table(party)`), so data-processing code runs "at" the party holding the data;
 - `progress(percent)`: reports progress and is the cancel point (raises `RunCancelled`);
-- `log(message)`; `warn(message)`: a problem that does not stop the node (shown on the node
-  and in the log; it names columns and parties, never data values);
+- `log(message)`; `warn(message, party=...)`: a problem that does not stop the node (shown on
+  the node and in the log; it names columns and parties, never data values). `party` is the
+  party whose data it is about: its users read the text, the others a redacted one
+  (`workflows.redaction`); `party=None` for a warning about no party's data, shown to all;
 - `comm`: a `CommStats` that engine components hand to their link hub, so the executor can
   record bytes sent per party;
 - `write_table(port, party, frame)` / `write_json(port, party, obj)`: outputs land in the
@@ -94,7 +96,7 @@ class RunContext:
     output_dir: Callable[[str], Path]
     on_progress: Callable[[int], None] = lambda percent: None
     on_log: Callable[[str], None] = lambda message: None
-    on_warn: Callable[[str], None] = lambda message: None
+    on_warn: Callable[[str, str | None], None] = lambda message, party: None
     cancelled: Callable[[], bool] = lambda: False
     comm: CommStats = field(default_factory=CommStats)
     sources: dict = field(default_factory=dict)
@@ -117,9 +119,10 @@ class RunContext:
     def log(self, message: str) -> None:
         self.on_log(message)
 
-    def warn(self, message: str) -> None:
-        """A warning on the node: shown with its results and in the log; the node goes on."""
-        self.on_warn(message)
+    def warn(self, message: str, *, party: str | None) -> None:
+        """A warning on the node about `party`'s data (None: no party's), shown with its
+        results and in the log, in full to `party`'s users only; the node goes on."""
+        self.on_warn(message, party)
 
     def here(self, parties) -> list[str]:
         """The parties among `parties` whose parts this process reads and writes (all of

@@ -19,6 +19,7 @@ from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
 from workflows.redaction import message_for
 from workflows.reports.charts import headline, views
+from workflows.state import logs_for, warnings_for
 from workflows.tabular import files as tables
 
 PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
@@ -129,7 +130,8 @@ def described(params: dict, sources: dict) -> list[dict]:
 
 
 def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None) -> dict:
-    """A node as users of party `viewer` see it: a failure's text only at the failing party."""
+    """A node as users of party `viewer` see it: a failure's or a warning's text about a
+    party's data only at that party."""
     component = registry().get(node.component, node.version)
     source = origin(node)
     artifacts = [a for a in own if a.node_run_id == source.pk]
@@ -147,8 +149,8 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "started": when(source.started_at),
         "duration": duration(source.started_at, source.finished_at),
         "params": params,
-        "logs": node.logs,
-        "warnings": node.warnings,
+        "logs": logs_for(node, viewer),
+        "warnings": warnings_for(node, viewer),
         "outputs": outputs(source, artifacts),
     }
 

@@ -10,6 +10,9 @@
   a certificate rotation (`console.nodes.rotation`, which also holds `RotateCertificate`).
 - `audit`: every call's audit event, on the calling and the called side. The client side of
   pairing (`Hello`) and `Health` is in `console.nodes.pairing`.
+- Other apps serve more methods through `service.register_peer_method` (the federation's
+  project, dataset, pipeline and approval messages, `console.federation.handlers`): only to
+  enabled, pinned routes, with the same envelope checks and audit.
 
 Threat model: the network is hostile (it can replay, delay, redirect or forge traffic); a
 peer is authenticated only by the private key of the certificate pinned at pairing, never by

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from django.db import close_old_connections
 
@@ -14,6 +15,8 @@ from console.nodes.link.envelope import EnvelopeError
 from console.nodes.link.transport import NodeCallError
 
 logger = logging.getLogger(__name__)
+# Work other apps do at every health interval (federation: re-send undelivered messages).
+AFTER_HEALTH_CHECKS: list[Callable[[], None]] = []
 
 
 class HealthLoop(threading.Thread):
@@ -37,3 +40,8 @@ class HealthLoop(threading.Thread):
                 check_health(route)
             except (NodeCallError, EnvelopeError) as error:
                 logger.warning("health check: %s", error)
+        for task in AFTER_HEALTH_CHECKS:
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - one failing task must not stop the loop
+                logger.exception("periodic node task %s failed", task.__name__)

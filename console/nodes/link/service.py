@@ -36,6 +36,15 @@ from console.nodes.models import Invitation, Node, PeerRoute, SeenNonce
 from console.nodes.versions import privpad_version
 from workflows.actors import Actor
 
+# Methods other apps serve to paired peers (the federation messages): name -> handler taking
+# the caller's enabled route and the checked envelope, returning the reply body.
+PEER_METHODS: dict[str, Callable[[PeerRoute, Envelope], dict]] = {}
+
+
+def register_peer_method(name: str, handler: Callable[[PeerRoute, Envelope], dict]) -> None:
+    """Serve `name` to paired peers: identity, envelope, route and audit as for Health."""
+    PEER_METHODS[name] = handler
+
 
 class Refused(Exception):
     """A call this node refuses: a gRPC status and a message for the caller and the audit."""
@@ -86,6 +95,10 @@ def build_server(identity: ids.NodeIdentity, listen: str, max_workers: int = 8) 
             service.handler(rotation.METHOD, rotation.receive_rotation)
         ),
     }
+    for name, peer_handler in PEER_METHODS.items():
+        handlers[name] = grpc.unary_unary_rpc_method_handler(
+            service.handler(name, service.for_peer(peer_handler))
+        )
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
     if not server.add_secure_port(listen, credentials):
         raise OSError(f"cannot listen on {listen}")
@@ -120,6 +133,15 @@ class NodeService:
         route = _enabled_route(envelope, caller_cert)
         PeerRoute.objects.filter(pk=route.pk).update(last_seen_at=timezone.now())
         return {"name": self.identity.name, "version": privpad_version()}, route.node
+
+    def for_peer(self, peer_handler: Callable) -> Callable:
+        """A body handler for a registered peer method: only from an enabled, pinned route."""
+
+        def handle(envelope: Envelope, caller_cert: bytes) -> tuple[dict, Node]:
+            route = _enabled_route(envelope, caller_cert)
+            return peer_handler(route, envelope), route.node
+
+        return handle
 
     def hello(self, envelope: Envelope, caller_cert: bytes) -> tuple[dict, Node]:
         """Complete a pairing: the caller holds one of our open invitations (its TLS proves it)."""

@@ -31,18 +31,31 @@ from core.mpc.prg import PRG, SEED_BYTES, fresh_seed
 
 
 class FirstPartyDealer:
-    """G's local dealer: replays every party's PRG and answers requests synchronously."""
+    """G's local dealer: replays every party's PRG, lazily and in request order.
+
+    `submit` only records a request; `collect` replays the parties' draws and computes G's fixed
+    parts. Protocols ask for them between sending their masked values and receiving the
+    peers' (`core.mpc.correlated.provider.prepare`), so G does this work while the messages
+    travel instead of before sending (most of a Beaver triple's cost: replaying every party's
+    a, b, c and multiplying). The draws are the same whenever they happen: each PRG is
+    replayed in request order.
+    """
+
+    computes_here = True  # `core.mpc.correlated.provider.prepare` runs it early
 
     def __init__(self, seeds: list[bytes], fixed_rank: int):
         self._prgs = [PRG(seed) for seed in seeds]
         self._fixed_rank = fixed_rank
-        self._ready: deque[Parts] = deque()
+        self._requested: deque[tuple[str, tuple]] = deque()
 
     def submit(self, kind: str, params: tuple) -> None:
-        self._ready.append(fix_parts(self._prgs, self._fixed_rank, kind, params))
+        self._requested.append((kind, params))
 
     def collect(self, kind: str, params: tuple) -> Parts:
-        return self._ready.popleft()
+        requested = self._requested.popleft()
+        if requested != (kind, params):  # the provider collects in request order
+            raise RuntimeError(f"collected {kind} {params} before {requested[0]} {requested[1]}")
+        return fix_parts(self._prgs, self._fixed_rank, kind, params)
 
 
 def first_party_triples(link: Link, generator: int, seed: int | None = None) -> TripleProvider:

@@ -33,6 +33,11 @@ class _Pending:
         self._parts = parts
         self.ready = False
 
+    def prepare(self) -> None:
+        """Obtain the fixed parts now (e.g. while this party's messages travel)."""
+        if not self.ready:
+            self._provider._collect_until(self)
+
     def fill(self, fixed: Parts) -> None:
         # FM128 parts decoded from a dealer's frame are plain record arrays: restore the ring
         self._parts.update({key: wrap(value) for key, value in fixed.items()})
@@ -108,3 +113,16 @@ class TripleProvider:
         """rb: uint64 0/1 words (XOR shares of the bit), ra: its additive shares in `ring`."""
         p = self._get("bit", (ring.name, tuple(shape)))
         return p["rb"], p
+
+
+def prepare(parts) -> None:
+    """Compute a correlation's pending fixed parts now if this process computes them.
+
+    Protocols call it between sending and receiving, so that a trusted first party replays
+    every party's draws (`core.mpc.correlated.first_party`, a dealer with `computes_here`)
+    while its messages travel. Nothing for parts drawn in full, nor for a dealer thread or
+    process: it computes concurrently anyway, and collecting its reply early would only make
+    this party wait for it before the peers' messages and its own local products.
+    """
+    if isinstance(parts, _Pending) and getattr(parts._provider._dealer, "computes_here", False):
+        parts.prepare()

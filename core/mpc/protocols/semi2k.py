@@ -67,6 +67,7 @@ import numpy as np
 from core.comm import Link
 from core.errors import ConfigError
 from core.mpc.correlated import TripleProvider
+from core.mpc.correlated.provider import prepare
 from core.mpc.prg import PRG, fresh_seed
 from core.mpc.protocols.base import (
     Protocol,
@@ -142,10 +143,16 @@ class Semi2k(Protocol):
                 mine = mine - self._pair[peer].ring(shape, self.ring)
         return AShare(mine[None])
 
-    def _open(self, arrays: list[np.ndarray], xor: bool = False) -> list[np.ndarray]:
-        """Open several share arrays to everyone in one round (one message per peer)."""
+    def _open(self, arrays: list[np.ndarray], xor: bool = False, later=None) -> list[np.ndarray]:
+        """Open several share arrays to everyone in one round (one message per peer).
+
+        `later`: the correlation whose fixed parts this party uses after the opening; they are
+        computed between sending and receiving, while the messages travel (with a trusted
+        first party, its replay of every party's draws is most of a multiplication's work).
+        """
         arrays = [received(a) for a in arrays]
         self.link.send_all(arrays)
+        prepare(later)
         totals = None
         for peer in range(self.world_size):
             if peer == self.rank:
@@ -174,14 +181,14 @@ class Semi2k(Protocol):
     # ----- multiplication ---------------------------------------------------------------
     def mul_ss(self, x: AShare, y: AShare) -> AShare:
         a, b, later = self.triples.beaver(x.shape, self.ring)
-        e, f = self._open([x.data[0] - a, y.data[0] - b])
+        e, f = self._open([x.data[0] - a, y.data[0] - b], later=later)
         z = e * (b + f if self.rank == 0 else b) + f * a
         return AShare((z + later["c"])[None])
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
         out_shape = matmul_shape(x.shape, y.shape)
         a, b, later = self.triples.matmul(x.shape, y.shape, out_shape, self.ring)
-        e, f = self._open([x.data[0] - a, y.data[0] - b])
+        e, f = self._open([x.data[0] - a, y.data[0] - b], later=later)
         # z = c + e b + a f (+ e f at rank 0, folded into one product: e (b + f)); c comes last
         # so that rank 0 computes while the dealer is still multiplying.
         z = self.ring.matmul(e, b + f if self.rank == 0 else b) + self.ring.matmul(a, f)
@@ -189,7 +196,7 @@ class Semi2k(Protocol):
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
         a, b, later = self.triples.and_triple(x.shape, word_ring(x))
-        e, f = self._open([x.data[0] ^ a, y.data[0] ^ b], xor=True)
+        e, f = self._open([x.data[0] ^ a, y.data[0] ^ b], xor=True, later=later)
         z = (e & (b ^ f if self.rank == 0 else b)) ^ (f & a)
         return BShare((z ^ later["c"])[None])
 
@@ -225,7 +232,7 @@ class Semi2k(Protocol):
         The result is P + s with P = (c >> bits) - 2^(62 - bits) public (added by rank 0) and
         s = -(r >> bits) + [not msb(c)] msb(r) 2^(64 - bits) shared.
         """
-        c, no_wrap = self._open_masked(x, r)
+        c, no_wrap = self._open_masked(x, r, later)
         out = (later["r_msb"] * no_wrap) << (self.ring.bits - bits)  # [msb(r) and not msb(c)]
         out -= later["r_hi"]
         public = (c >> bits) - (1 << (self.ring.trunc_limit_bits - bits))
@@ -233,12 +240,13 @@ class Semi2k(Protocol):
             out += public
         return out, no_wrap, public
 
-    def _open_masked(self, x: AShare, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Open c = x + 2^(k-2) + r; return c and [msb(c) == 0] (no wrap)."""
+    def _open_masked(self, x: AShare, r: np.ndarray, later) -> tuple[np.ndarray, np.ndarray]:
+        """Open c = x + 2^(k-2) + r; return c and [msb(c) == 0] (no wrap); `later` as in
+        `_open`."""
         shifted = x.data[0] + r
         if self.rank == 0:
             shifted += 1 << self.ring.trunc_limit_bits
-        (c,) = self._open([shifted])
+        (c,) = self._open([shifted], later=later)
         return c, self.ring.msb(c) == 0
 
     def trunc_square(self, x: AShare, bits: int) -> tuple[AShare, AShare]:
@@ -266,7 +274,7 @@ class Semi2k(Protocol):
         """
         shifts, degrees = tuple(b for b, _ in plan), tuple(k for _, k in plan)
         r, later = self.triples.trunc_powers(x.shape, shifts, degrees, self.ring)
-        c, no_wrap = self._open_masked(x, r)
+        c, no_wrap = self._open_masked(x, r, later)
         wrap_term = later["r_msb"] * no_wrap
         out = []
         for i, (bits, degree) in enumerate(plan):

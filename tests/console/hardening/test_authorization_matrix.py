@@ -201,6 +201,16 @@ RULES: dict[str, tuple] = {
     "api-node-identity-rotate": (POST_ONLY, ("post", PLATFORM_ONLY)),
     "api-route-notify-rotation": (POST_ONLY, ("post", PLATFORM_ONLY)),
     "api-node-identity": ((HIDDEN, HIDDEN, HIDDEN, LOGIN),),
+    # Shared projects (network mode): the owner node invites and proposes removals; a node's
+    # admins vote on the ballots it received (none exists in this world: hidden for all).
+    "federation:invite": (POST_ONLY, ("post", REFUSED)),
+    "federation:propose_removal": (POST_ONLY, ("post", REFUSED)),
+    "federation:decide": (POST_ONLY, ("post", REFUSED)),
+    "api-project-invitations": (OWNER_MEMBER, ("post", NOT_THE_OWNER)),
+    "api-project-removals": (POST_ONLY, ("post", NOT_THE_OWNER)),
+    "api-project-remote-datasets": (OWNER_MEMBER,),
+    "api-ballots": (PUBLIC_PAGE,),
+    "api-ballot-decision": (POST_ONLY, ("post", REFUSED)),
 }
 
 
@@ -265,6 +275,9 @@ def world(
         "runs": run.pk,
         "artifacts": artifact.pk,
         "approvals": 999_999,
+        "federation/projects": project.pk,
+        "federation/ballots": 999_999,
+        "ballots": 999_999,
     }
     clients = {"anonymous": Client()}
     signed_in = (

@@ -27,9 +27,11 @@ def free_port() -> int:
 
 
 class NodeInstall(Installation):
-    def __init__(self, root: Path, name: str, template: Path):
-        secret = f"test-only-secret-key-of-{name}-0123456789abcdef"
-        super().__init__(name, root / name, {"PRIVPAD_SECRET_KEY": secret})
+    def __init__(self, root: Path, name: str, template: Path, network: bool = False):
+        env = {"PRIVPAD_SECRET_KEY": f"test-only-secret-key-of-{name}-0123456789abcdef"}
+        if network:  # every process of this node in network mode, as a deployed node is
+            env["PRIVPAD_DEPLOYMENT"] = "network"
+        super().__init__(name, root / name, env)
         self.port, self.web_port = free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.data_dir.mkdir(parents=True)
@@ -38,6 +40,15 @@ class NodeInstall(Installation):
 
     def manage(self, *args: str, check: bool = True, timeout: float = 120):
         return super().manage(*args, check=check, timeout=timeout)
+
+    def act(self, action: str, *arguments):
+        """Run `tests.console.federation.node_actions.<action>(*arguments)` in this node."""
+        code = (
+            "from tests.console.federation.node_actions import main; "
+            f"main({action!r}, {json.dumps(json.dumps(arguments))})"
+        )
+        out = self.manage("shell", "-c", code).stdout
+        return json.loads(out.rsplit("RESULT ", 1)[1])
 
     def init(self, node_name: str | None = None) -> None:
         self.manage("node", "init", "--name", node_name or self.name, "--address", self.address)

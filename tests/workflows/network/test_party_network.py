@@ -201,7 +201,10 @@ def test_killing_a_party_mid_run_fails_the_others_naming_it_and_a_rerun_succeeds
 
     cluster.start("43", on_event=kill_bob_when_training_starts)
     runs = cluster.wait(WALL)
-    assert killed, "bob never started training"
+    assert killed, "bob never started training: " + "; ".join(
+        f"{party}: {run.result and run.result.get('message')!r} {run.stderr[-500:]}"
+        for party, run in runs.items()
+    )
     for party in ("alice", "carol"):
         run = runs[party]
         assert run.process.returncode == 1, run.stderr[-2000:]

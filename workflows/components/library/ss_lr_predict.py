@@ -194,7 +194,7 @@ def run(ctx: RunContext) -> None:
         )
         warning = core.reveal(warned)
     if warning:
-        ctx.warn(warning)
+        ctx.warn(warning, party=receiver)  # about the receiver's predictions
     ctx.log(
         gettext("predicted %(name)r for %(receiver)s")
         % {"name": ctx.params["pred_name"], "receiver": receiver}

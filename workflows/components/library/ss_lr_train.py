@@ -14,8 +14,9 @@ epoch; a cancelled run stops there.
 Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
 each party measures its own feature columns (only a power-of-two bound of their largest |x| and
 the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
-party and columns with the fix; the field and fixed-point precision are planned from the
-bounds (stated in the log, stored in the manifest for prediction): FM64, or FM128 when FM64
+party and columns with the fix (read in full by that party's users only); the field and
+fixed-point precision are planned from the bounds (stated in the log, stored in the manifest
+for prediction): FM64, or FM128 when FM64
 cannot hold the gradient's products (e.g. a price label in dollars), and a range that no
 precision holds fails the node naming the columns. After training, an impossible or exploding
 loss fails the node. Scale the features first (`preprocessing/scaler`): gradient descent
@@ -36,7 +37,7 @@ from workflows.components import secure
 from workflows.components.checks import (
     check_losses,
     progress_warning,
-    scaling_advice,
+    scaling_pointer,
     scaling_warning,
 )
 from workflows.components.context import RunContext
@@ -128,11 +129,12 @@ def load(ctx: RunContext, layout: list[dict], label_party: str):
 
 
 def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
-    """A warning per party with unscaled features; returns the fix for failure messages."""
+    """A warning per party with unscaled features (its columns, for its users only); returns
+    the fix for failure messages, which every party reads: it names the parties only."""
     unscaled = secure.unscaled_columns(bounds)
     for party, names in unscaled.items():
-        ctx.warn(scaling_warning(party, names))
-    return scaling_advice(unscaled)
+        ctx.warn(scaling_warning(party, names), party=party)
+    return scaling_pointer(unscaled)
 
 
 def train(ctx: RunContext, spu, parts, y) -> SSRegression:
@@ -204,9 +206,11 @@ def run(ctx: RunContext) -> None:
         with secure.named_range_errors(ctx, bounds, "SS-LR training"):
             model = train(ctx, spu, parts, y)
         check_losses(model.losses, ctx.params["reg_type"], advice)
-        stalled = progress_warning(model.losses, ctx.params["reg_type"], advice)
+        # Public (the losses are in the model's manifest), so its fix names no party's columns:
+        # each party's scaling warning names its own, for its own users.
+        stalled = progress_warning(model.losses, ctx.params["reg_type"], "")
         if stalled:
-            ctx.warn(stalled)
+            ctx.warn(stalled, party=None)
         meta = manifest(ctx, layout, label_party, model, plan)
 
         def write(party: str, share: dict) -> None:

@@ -1,0 +1,94 @@
+"""What the project page and the message center show of shared projects (network mode)."""
+
+from __future__ import annotations
+
+from django import template
+
+from console.federation import projects, publish
+from console.federation.models import Ballot, Decision, Proposal, RemoteDataset
+from console.nodes.models import Node
+from console.pages.roles import ROLE_LABELS
+
+register = template.Library()
+
+
+@register.simple_tag
+def federation_panel(project, user) -> dict:
+    """Members' nodes, open proposals, remote datasets and who may be invited."""
+    if not publish.network_mode():
+        return {}
+    me = publish.self_node()
+    shared = publish.shared_of(project)
+    members = {m.node.name: m.node for m in project.memberships.select_related("node")}
+    names = (shared.member_names if shared else None) or list(members)
+    is_owner = me is not None and project.owner_node_id == me.pk
+    may_manage = is_owner and not project.is_archived and not user.is_read_only
+    return {
+        "on": True,
+        "shared": shared,
+        "is_owner": is_owner,
+        "may_manage": may_manage,
+        "members": [_member(name, members.get(name), project, me) for name in names],
+        "proposals": list(Proposal.objects.filter(project=project).select_related("subject")[:20])
+        if is_owner
+        else [],
+        "invitable": _invitable(project) if may_manage else [],
+        "remote_datasets": [_remote(d) for d in _active_remote(project)],
+    }
+
+
+def _member(name: str, node: Node | None, project, me) -> dict:
+    route = node.route_or_none() if node is not None else None
+    return {
+        "name": name,
+        "node": node,
+        "is_owner": node is not None and node.pk == project.owner_node_id,
+        "is_self": node is not None and node == me,
+        "paired": route is not None,
+        "enabled": route is not None and route.enabled,
+    }
+
+
+def _invitable(project) -> list[Node]:
+    waiting = Proposal.objects.filter(project=project, status=Decision.PENDING)
+    return list(
+        Node.objects.filter(route__isnull=False, route__enabled=True)
+        .exclude(memberships__project=project)
+        .exclude(pk__in=waiting.values("subject"))
+    )
+
+
+def _active_remote(project):
+    return RemoteDataset.objects.filter(project=project, revoked_at__isnull=True).select_related(
+        "node"
+    )
+
+
+def _remote(dataset: RemoteDataset) -> dict:
+    roles = [
+        {
+            "column": column["name"],
+            "type": column["type"],
+            "role": dataset.column_roles.get(column["name"], "protected"),
+            "label": ROLE_LABELS.get(dataset.column_roles.get(column["name"], "protected")),
+        }
+        for column in dataset.columns
+    ]
+    return {"dataset": dataset, "roles": roles}
+
+
+@register.simple_tag
+def project_ballots(user) -> dict:
+    """The message center's project invitations and membership votes for this node."""
+    me = publish.self_node()
+    if not publish.network_mode() or me is None:
+        return {}
+    if not (user.is_superuser or user.node_id == me.pk):
+        return {}
+    ballots = list(Ballot.objects.select_related("owner", "decided_by")[:100])
+    return {
+        "on": True,
+        "may_vote": projects.may_vote(user),
+        "pending": [b for b in ballots if b.status == Decision.PENDING],
+        "decided": [b for b in ballots if b.status != Decision.PENDING],
+    }

@@ -1,0 +1,92 @@
+"""Pages' actions for shared projects: invite a node, propose a removal, vote on a ballot.
+
+Every action is a POST that redirects back (to the project, or to the message center) with a
+message saying what happened, including a vote that could not reach the owner node yet (it is
+kept and re-sent).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from console.federation import projects
+from console.federation.models import Ballot, OutgoingMessage
+from console.nodes.models import Node
+from console.pages.errors import error_text
+from console.projects.access import get_project_for_owner
+from workflows.actors import Actor
+
+
+def _text(error: ValidationError | PermissionDenied) -> str:
+    return error_text(error) if isinstance(error, ValidationError) else str(error)
+
+
+@login_required
+@require_POST
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_project_for_owner(Actor.from_request(request), pk)
+    node = Node.objects.filter(pk=request.POST.get("node") or 0).first()
+    if node is None:
+        messages.error(request, _("Choose a paired node to invite."))
+        return redirect("projects:detail", pk=project.pk)
+    try:
+        projects.invite_node(Actor.from_request(request), project, node)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _text(error))
+    else:
+        messages.success(
+            request,
+            _("%(node)s is invited: it joins once its admin (and every other member) accepts.")
+            % {"node": node.display_name},
+        )
+    return redirect("projects:detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def propose_removal(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
+    project = get_project_for_owner(Actor.from_request(request), pk)
+    node = get_object_or_404(Node, pk=node_id, memberships__project=project)
+    try:
+        proposal = projects.propose_removal(Actor.from_request(request), project, node)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _text(error))
+    else:
+        if proposal.status == "accepted":
+            text = _("%(node)s left the project.")
+        else:
+            text = _("The other members vote on removing %(node)s.")
+        messages.success(request, text % {"node": node.display_name})
+    return redirect("projects:detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    ballot = get_object_or_404(Ballot, pk=pk)
+    accept = request.POST.get("decision") == "accept"
+    try:
+        ballot, message = projects.decide_ballot(Actor.from_request(request), ballot, accept)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _text(error))
+        return redirect("approvals:list")
+    verb = _("accepted") if accept else _("declined")
+    if message.state == OutgoingMessage.State.DELIVERED:
+        messages.success(
+            request,
+            _("You %(verb)s; %(owner)s has your vote.")
+            % {"verb": verb, "owner": ballot.owner.display_name},
+        )
+    else:
+        messages.warning(
+            request,
+            _("You %(verb)s, but %(owner)s could not be reached: %(error)s. The vote is re-sent.")
+            % {"verb": verb, "owner": ballot.owner.display_name, "error": message.last_error},
+        )
+    return redirect("approvals:list")

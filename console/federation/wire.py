@@ -1,0 +1,173 @@
+"""The bodies of federation messages: each read into a typed value, bounded, or refused.
+
+Every message rides in the node envelope (`console.nodes.link.envelope`: msgpack, 64 KiB,
+sender, nonce, timestamp) and carries a `message` id (32 hex digits) that makes a re-delivery
+after a lost reply harmless. Documents (a pipeline graph, a disclosure plan) travel as JSON
+text of bounded length, parsed with `json` (never pickle) and checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+
+from console.nodes.link.envelope import EnvelopeError, text_field
+
+MESSAGE_ID = re.compile(r"^[0-9a-f]{32}$")
+NODE_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,40}$")
+MAX_MEMBERS = 64
+MAX_COLUMNS = 512
+MAX_DOCUMENT = 48 * 1024
+ROLES = ("id", "feature", "label", "protected")
+COLUMN_TYPES = ("int", "float", "str", "bool")
+
+
+def message_id(body: dict) -> str:
+    value = body.get("message")
+    if not isinstance(value, str) or not MESSAGE_ID.match(value):
+        raise EnvelopeError("the message's 'message' id is not 32 hex digits")
+    return value
+
+
+def uid_field(body: dict, key: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text_field(body, key, 36))
+    except ValueError:
+        raise EnvelopeError(f"the message's {key!r} is not a UUID") from None
+
+
+def int_field(body: dict, key: str, minimum: int = 0) -> int:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**62:
+        raise EnvelopeError(f"the message's {key!r} is not a whole number >= {minimum}")
+    return value
+
+
+def optional_text(body: dict, key: str, max_length: int) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str) or len(value) > max_length:
+        raise EnvelopeError(f"the message's {key!r} is not text of at most {max_length}")
+    return value
+
+
+def choice_field(body: dict, key: str, choices) -> str:
+    value = body.get(key)
+    if value not in choices:
+        raise EnvelopeError(f"the message's {key!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def map_field(body: dict, key: str) -> dict:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        raise EnvelopeError(f"the message's {key!r} is not a map")
+    return value
+
+
+def node_name(value) -> str:
+    if not isinstance(value, str) or not NODE_NAME.match(value):
+        raise EnvelopeError(f"{str(value)[:60]!r} is not a node name")
+    return value
+
+
+def document_field(body: dict, key: str) -> dict:
+    """A JSON document sent as text: parsed with `json`, a map, at most MAX_DOCUMENT bytes."""
+    text = text_field(body, key, MAX_DOCUMENT)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise EnvelopeError(f"the message's {key!r} is not JSON") from None
+    if not isinstance(document, dict):
+        raise EnvelopeError(f"the message's {key!r} is not a JSON object")
+    return document
+
+
+def as_document(value: dict) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if len(text) > MAX_DOCUMENT:
+        raise EnvelopeError(f"the document is {len(text)} bytes; the limit is {MAX_DOCUMENT}")
+    return text
+
+
+@dataclass(frozen=True)
+class ProjectState:
+    """What every node's copy of a shared project holds: name, members, status."""
+
+    uid: uuid.UUID
+    name: str
+    description: str
+    status: str
+    version: int
+    members: tuple[str, ...]
+
+    @classmethod
+    def read(cls, body: dict) -> ProjectState:
+        project = map_field(body, "project")
+        members = project.get("members")
+        if not isinstance(members, list) or not 0 < len(members) <= MAX_MEMBERS:
+            raise EnvelopeError(f"a project lists 1 to {MAX_MEMBERS} member nodes")
+        return cls(
+            uid=uid_field(project, "uid"),
+            name=text_field(project, "name", 120),
+            description=optional_text(project, "description", 5000),
+            status=choice_field(project, "status", ("active", "archived")),
+            version=int_field(project, "version", 1),
+            members=tuple(dict.fromkeys(node_name(m) for m in members)),
+        )
+
+    def to_body(self) -> dict:
+        return {
+            "uid": str(self.uid),
+            "name": self.name,
+            "description": self.description,
+            "status": self.status,
+            "version": self.version,
+            "members": list(self.members),
+        }
+
+
+@dataclass(frozen=True)
+class DatasetSchema:
+    """A dataset as members see it: names, types and roles of its columns; nothing else."""
+
+    remote_id: int
+    name: str
+    description: str
+    columns: tuple[tuple[str, str], ...]
+    authorization_id: int
+    version: int
+    roles: dict
+
+    @classmethod
+    def read(cls, body: dict) -> DatasetSchema:
+        dataset = map_field(body, "dataset")
+        columns = dataset.get("columns")
+        if not isinstance(columns, list) or not 0 < len(columns) <= MAX_COLUMNS:
+            raise EnvelopeError(f"a dataset has 1 to {MAX_COLUMNS} columns")
+        pairs = []
+        for column in columns:
+            if not isinstance(column, list) or len(column) != 2:
+                raise EnvelopeError("a column is [name, type]")
+            name = column[0]
+            if not isinstance(name, str) or not 0 < len(name) <= 200:
+                raise EnvelopeError("a column name is text of 1 to 200 characters")
+            if column[1] not in COLUMN_TYPES:
+                raise EnvelopeError(f"column {name!r} has an unknown type")
+            pairs.append((name, column[1]))
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            raise EnvelopeError("the dataset names a column twice")
+        roles = map_field(dataset, "roles")
+        if set(roles) != set(names) or any(role not in ROLES for role in roles.values()):
+            raise EnvelopeError("the roles must give one known role to every column")
+        return cls(
+            remote_id=int_field(dataset, "id", 1),
+            name=text_field(dataset, "name", 120),
+            description=optional_text(dataset, "description", 5000),
+            columns=tuple(pairs),
+            authorization_id=int_field(dataset, "authorization", 1),
+            version=int_field(dataset, "version", 1),
+            roles=dict(roles),
+        )
