@@ -84,10 +84,17 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "may_decide": may_decide,
         "runs": runs,
-        # Sentences written now, in the reader's language (the stored ones: the requester's).
-        "rows": list(
-            zip(approval.plan["entries"], for_owner(approval.plan["entries"]), strict=True)
-        ),
+        "rows": list(zip(approval.plan["entries"], _sentences(approval.plan), strict=True)),
         "decisions": Approval.Decision,
     }
     return render(request, "approvals/detail.html", context)
+
+
+def _sentences(plan: dict) -> list[str]:
+    """The plan's sentences written now, in the reader's language; the stored ones (the
+    requester's language) for entries that do not carry every fact, as a request replicated
+    from another node's plan."""
+    try:
+        return for_owner(plan["entries"])
+    except (KeyError, TypeError, ValueError):
+        return plan["sentences"]
