@@ -33,6 +33,8 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from core.errors import PartyFailure
 from workflows import redaction, retention, state
@@ -126,7 +128,9 @@ def execute_run(run_id: int) -> str:
     token = state.CancelToken(run.pk)
     execution = RunExecution(run, token)
     try:
-        execution.execute()
+        # Messages (checks, failures) are stored as text: in the starter's language.
+        with translation.override(getattr(run.created_by, "language", "") or None):
+            execution.execute()
     except Exception as error:
         logger.exception("Run %s broke", run.pk)
         execution.close_all(Status.FAILED, f"internal error: {error}")
@@ -153,8 +157,11 @@ class RunExecution:
         self.checked = validate(self.graph, registry(), parties, self.sources, unavailable)
         if not self.checked.ok:
             problem = self.checked.problems[0]
-            self.close_all(Status.SKIPPED, "the pipeline is not valid any more")
-            message = f"the pipeline is not valid any more: {problem.node}: {problem.message}"
+            self.close_all(Status.SKIPPED, _("the pipeline is not valid any more"))
+            message = _("the pipeline is not valid any more: %(node)s: %(problem)s") % {
+                "node": problem.node,
+                "problem": problem.message,
+            }
             state.set_run_status(self.run, Status.FAILED, message)
             return
         refusal = self._consent_problem()
@@ -175,7 +182,9 @@ class RunExecution:
             return "the disclosure plan changed since the run was started: start it again"
         missing = consent.missing_consent(self.run.pipeline, plan)
         if missing:
-            return f"no approval of the disclosure plan by {', '.join(missing)}"
+            return _("no approval of the disclosure plan by %(parties)s") % {
+                "parties": ", ".join(missing)
+            }
         return ""
 
     def _needed(self) -> set[str]:
@@ -189,7 +198,7 @@ class RunExecution:
             state.set_node_status(node, Status.SKIPPED, "outside the run's scope")
             return
         if self.cancelled():
-            self._stopped(node, "the run was cancelled")
+            self._stopped(node, _("the run was cancelled"))
             return
         if not node.in_scope:
             # Out of scope but read by an in-scope node: its latest output for this config.
@@ -202,7 +211,7 @@ class RunExecution:
             return
         blocked = [p for p in sorted(self.graph.parents(node.node_id)) if p not in self.outputs]
         if blocked:
-            message = f"needs {', '.join(blocked)}, which did not finish"
+            message = _("needs %(nodes)s, which did not finish") % {"nodes": ", ".join(blocked)}
             state.set_node_status(node, Status.SKIPPED, message)
             return
         if self.run.reuse:
@@ -216,7 +225,8 @@ class RunExecution:
         node.reused_from, self.outputs[node.node_id] = origin, outputs
         for warning in origin.warnings:  # they hold for the output, wherever it is used
             state.add_node_warning(node, warning["message"], warning.get("party"))
-        state.set_node_status(node, Status.SUCCEEDED, f"reused the output of run {origin.run_id}")
+        message = _("reused the output of run %(run)s") % {"run": origin.run_id}
+        state.set_node_status(node, Status.SUCCEEDED, message)
 
     def _inputs(self, node_id: str) -> dict[str, ArtifactData]:
         return {
@@ -282,7 +292,8 @@ class RunExecution:
             missing = set(info.parties) - set(context.written.get(port, {}))
             if missing:
                 raise RuntimeError(
-                    f"output '{port}' was not written at {', '.join(sorted(missing))}"
+                    _("output '%(port)s' was not written at %(parties)s")
+                    % {"port": port, "parties": ", ".join(sorted(missing))}
                 )
 
     def _comm(self, context: RunContext) -> dict[str, int]:
@@ -299,7 +310,7 @@ class RunExecution:
     def _discard_stopped(self, context: RunContext, node: NodeRun) -> None:
         self._remove_outputs(context, node)
         node.comm_bytes = self._comm(context)
-        self._stopped(node, "cancelled by the user")
+        self._stopped(node, _("cancelled by the user"))
 
     def _remove_outputs(self, context: RunContext, node: NodeRun) -> None:
         for party in {p for files in context.written.values() for p in files}:
@@ -347,16 +358,17 @@ class RunExecution:
             for node_run_id in withdraw_outputs(self.run):
                 # Finished just as consent went: its outputs are withdrawn, so it is revoked.
                 node = next(n for n in self.nodes.values() if n.pk == node_run_id)
-                state.set_node_status(node, Status.REVOKED, f"outputs withdrawn: {reason}")
+                message = _("outputs withdrawn: %(reason)s") % {"reason": reason}
+                state.set_node_status(node, Status.REVOKED, message)
             state.set_run_status(self.run, Status.REVOKED, f"stopped: {reason}")
         elif Status.CANCELLED in statuses:
-            state.set_run_status(self.run, Status.CANCELLED, "cancelled by the user")
+            state.set_run_status(self.run, Status.CANCELLED, _("cancelled by the user"))
         elif failed:
             state.set_run_status(
                 self.run, Status.FAILED, state.failure_summary(self.nodes.values())
             )
         elif any(n.in_scope and n.status != Status.SUCCEEDED for n in self.nodes.values()):
-            state.set_run_status(self.run, Status.FAILED, "some nodes could not run")
+            state.set_run_status(self.run, Status.FAILED, _("some nodes could not run"))
         else:
             state.set_run_status(self.run, Status.SUCCEEDED, "")
 

@@ -33,30 +33,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from workflows.components.checks import CheckFailed
 
 # Fixed texts per error class: what went wrong, in words that carry no data value.
 DESCRIPTIONS = {
-    "DuplicateKeyError": "a key appears on more than one row of this party's input",
-    "EmptyIntersectionError": "the parties' keys have no value in common",
-    "ParserError": "this party's file could not be read as CSV",
-    "EmptyDataError": "this party's file holds no data",
-    "UnicodeDecodeError": "this party's file is not in its declared text encoding",
-    "ValueError": "a value in this party's data is not valid for this component",
-    "TypeError": "a column of this party holds values of the wrong type",
-    "KeyError": "a column or key this component needs is missing at this party",
-    "LookupError": "something this component needs is missing at this party",
-    "FileNotFoundError": "a file of this party could not be found",
-    "OSError": "a file of this party could not be read or written",
-    "PermissionError": "this party refused the operation",
-    "EncodingError": "a value of this party is outside the secure computation's range",
-    "ShapeError": "this party's data does not have the expected shape",
-    "LinkError": "the connection to this party failed",
-    "ZeroDivisionError": "a computation on this party's data divided by zero",
+    "DuplicateKeyError": gettext_lazy("a key appears on more than one row of this party's input"),
+    "EmptyIntersectionError": gettext_lazy("the parties' keys have no value in common"),
+    "ParserError": gettext_lazy("this party's file could not be read as CSV"),
+    "EmptyDataError": gettext_lazy("this party's file holds no data"),
+    "UnicodeDecodeError": gettext_lazy("this party's file is not in its declared text encoding"),
+    "ValueError": gettext_lazy("a value in this party's data is not valid for this component"),
+    "TypeError": gettext_lazy("a column of this party holds values of the wrong type"),
+    "KeyError": gettext_lazy("a column or key this component needs is missing at this party"),
+    "LookupError": gettext_lazy("something this component needs is missing at this party"),
+    "FileNotFoundError": gettext_lazy("a file of this party could not be found"),
+    "OSError": gettext_lazy("a file of this party could not be read or written"),
+    "PermissionError": gettext_lazy("this party refused the operation"),
+    "EncodingError": gettext_lazy(
+        "a value of this party is outside the secure computation's range"
+    ),
+    "ShapeError": gettext_lazy("this party's data does not have the expected shape"),
+    "LinkError": gettext_lazy("the connection to this party failed"),
+    "ZeroDivisionError": gettext_lazy("a computation on this party's data divided by zero"),
 }
-GENERIC = "the computation on this party's data failed"
+GENERIC = gettext_lazy("the computation on this party's data failed")
 
 
 @dataclass(frozen=True)
@@ -78,18 +80,18 @@ def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
     if not party:
         return NodeError(name, "", full, full)
     description = _description(type(error))
-    public = (
-        f"{name} at party {party} in node {node_id}: {description}. The details are shown "
-        f"to {party}'s users only."
-    )
+    public = gettext(
+        "%(error)s at party %(party)s in node %(node)s: %(description)s. The details are shown "
+        "to %(party)s's users only."
+    ) % {"error": name, "party": party, "node": node_id, "description": description}
     return NodeError(name, party, full, public)
 
 
 def _description(kind: type) -> str:
     for cls in kind.__mro__:
         if cls.__name__ in DESCRIPTIONS:
-            return DESCRIPTIONS[cls.__name__]
-    return GENERIC
+            return str(DESCRIPTIONS[cls.__name__])
+    return str(GENERIC)
 
 
 def sees_details(viewer: str | None, party: str | None) -> bool:

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from core.psi.kernels import warm_shared_pool
 from workflows import starters, state
@@ -55,7 +56,7 @@ def pipelines_for(user, include_archived: bool = False):
 def get_pipeline(actor: Actor, pk) -> Pipeline:
     pipeline = pipelines_for(actor).filter(pk=pk).first() if str(pk).isdigit() else None
     if pipeline is None:
-        raise Http404("No such pipeline.")
+        raise Http404(_("No such pipeline."))
     return pipeline
 
 
@@ -64,7 +65,7 @@ def get_run(actor: Actor, pk) -> Run:
     runs = Run.objects.filter(pipeline__project_id__in=ids).select_related("pipeline")
     run = runs.filter(pk=pk).first() if str(pk).isdigit() else None
     if run is None:
-        raise Http404("No such run.")
+        raise Http404(_("No such run."))
     return run
 
 
@@ -78,7 +79,7 @@ def get_own_artifact(actor: Actor, pk) -> Artifact:
     if artifact is None:
         _audit_refused_artifact(actor, pk)
     if artifact is None or not artifact.path.exists():
-        raise Http404("No such artifact.")
+        raise Http404(_("No such artifact."))
     return artifact
 
 
@@ -95,18 +96,21 @@ def writable_project(actor: Actor, project_id) -> ProjectFacts:
     port = console_port()
     ensure_not_read_only(actor, "run or change pipelines")
     if not str(project_id).isdigit() or int(project_id) > MAX_ID:
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     # The console answers 404 (and audits the attempt) for non-members; platform admins may
     # read any project but only member nodes edit its pipelines.
     project = port.project_for_user(actor, int(project_id))
     if not port.is_member(actor, project.id):
-        raise Http404("No such project.")
+        raise Http404(_("No such project."))
     if project.archived:
-        raise ProjectArchived("The project is archived: its pipelines are read-only.")
+        raise ProjectArchived(_("The project is archived: its pipelines are read-only."))
     if project.edited_on:
         raise PermissionDenied(
-            f"Project '{project.name}' is owned by node {project.edited_on}: its pipelines are "
-            "edited and run there; this node holds a read-only copy."
+            _(
+                "Project '%(project)s' is owned by node %(node)s: its pipelines are edited and "
+                "run there; this node holds a read-only copy."
+            )
+            % {"project": project.name, "node": project.edited_on}
         )
     return project
 
@@ -187,14 +191,17 @@ def export_document(pipeline: Pipeline) -> dict:
 
 def read_document(document) -> dict:
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-        raise ValidationError(f"not a {EXPORT_FORMAT} document", code="invalid_document")
+        raise ValidationError(
+            _("not a %(format)s document") % {"format": EXPORT_FORMAT}, code="invalid_document"
+        )
     if document.get("version") != EXPORT_VERSION:
         raise ValidationError(
-            f"unsupported document version {document.get('version')!r}", code="invalid_document"
+            _("unsupported document version %(version)r") % {"version": document.get("version")},
+            code="invalid_document",
         )
     name = document.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
-        raise ValidationError("the document needs a name of 1 to 120 characters", code="invalid")
+        raise ValidationError(_("the document needs a name of 1 to 120 characters"), code="invalid")
     graph = checked_graph(document.get("graph"))
     return {
         "name": name.strip(),
@@ -331,7 +338,11 @@ def cancel_run(actor: Actor, run: Run) -> Run:
     writable_project(actor, run.pipeline.project_id)
     ensure_not_read_only(actor, "stop runs")
     if run.is_finished:
-        raise ValidationError(f"run {run.pk} has already finished ({run.status})", code="finished")
+        raise ValidationError(
+            _("run %(id)s has already finished (%(status)s)")
+            % {"id": run.pk, "status": run.get_status_display()},
+            code="finished",
+        )
     Run.objects.filter(pk=run.pk).update(cancel_requested=True)
     state.signal_cancel(run.pk)
     state.stop_pending_run(

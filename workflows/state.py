@@ -20,6 +20,7 @@ import time
 
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workflows import events
 from workflows.components import registry
@@ -335,7 +336,8 @@ def line_for(node: NodeRun, line: dict, viewer: str | None) -> dict:
         return line | {"message": node.warnings[index]["message"], "redacted": False}
     if party != node.party:
         return line
-    return line | {"message": f"failed at {viewer}: {node.message}", "redacted": False}
+    message = gettext("failed at %(party)s: %(reason)s") % {"party": viewer, "reason": node.message}
+    return line | {"message": message, "redacted": False}
 
 
 def warnings_for(node: NodeRun, viewer: str | None) -> list[dict]:
@@ -349,11 +351,21 @@ def failure_summary(nodes: list[NodeRun], viewer: str | None = None) -> str:
     failed = sorted((n for n in nodes if n.status == Status.FAILED), key=lambda n: n.position)
     first = failed[0]
     message = message_for(first, viewer)
-    where = f" (at {first.party})" if first.party and first.party not in message else ""
-    text = f"failed at {component_label(first)} ({first.node_id}): {message}{where}"
+    where = ""
+    if first.party and first.party not in message:
+        where = gettext(" (at %(party)s)") % {"party": first.party}
+    text = gettext("failed at %(component)s (%(node)s): %(reason)s%(where)s") % {
+        "component": component_label(first),
+        "node": first.node_id,
+        "reason": message,
+        "where": where,
+    }
     others = [node.node_id for node in failed[1:]]
     if others:
-        text += f"; {len(others)} other node(s) failed too: {', '.join(sorted(others))}"
+        text += gettext("; %(count)s other node(s) failed too: %(nodes)s") % {
+            "count": len(others),
+            "nodes": ", ".join(sorted(others)),
+        }
     return text
 
 

@@ -12,12 +12,16 @@ inputs (schema propagation); a node whose inputs are broken is checked for what 
 checked without them and its outputs stay unknown. Last, the disclosure step
 (`workflows.disclosure.checks`) computes the disclosure plan, names nodes that need a disabled
 or offline party, and refuses what standing policies refuse.
+
+Messages are in the active language (the requesting user's); codes and fields stay fixed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from workflows.components.checks import gaps_message
 from workflows.components.params import ColumnsParam, ParamEnv, ParamError
@@ -67,14 +71,19 @@ def validate(
     for node in graph.nodes.values():
         component = registry.get(node.component, node.version)
         if component is None:
-            version = f" version {node.version}" if node.version else ""
-            result.add(node.id, "unknown_component", f"unknown component {node.component}{version}")
+            message = (
+                _("unknown component %(component)s version %(version)s")
+                if node.version
+                else _("unknown component %(component)s")
+            ) % {"component": node.component, "version": node.version}
+            result.add(node.id, "unknown_component", message)
         else:
             result.components[node.id] = component
     _check_edges(graph, result)
     result.order, cyclic = graph.order()
     for node_id in sorted(cyclic):
-        result.add(node_id, "cycle", f"node {node_id} is on a cycle or downstream of one")
+        message = _("node %(node)s is on a cycle or downstream of one") % {"node": node_id}
+        result.add(node_id, "cycle", message)
     for node_id in result.order:
         if node_id in result.components:
             _check_node(graph.nodes[node_id], graph, result, parties, sources)
@@ -90,18 +99,19 @@ def _check_edges(graph: Graph, result: Validation) -> None:
         out_port = source.output(edge.source_port) if source else None
         in_port = target.input(edge.target_port) if target else None
         if source and out_port is None:
-            result.add(
-                edge.source, "unknown_port", f"{source.key} has no output '{edge.source_port}'"
-            )
+            message = _("%(component)s has no output '%(port)s'")
+            message %= {"component": source.key, "port": edge.source_port}
+            result.add(edge.source, "unknown_port", message)
         if target and in_port is None:
-            result.add(
-                edge.target, "unknown_port", f"{target.key} has no input '{edge.target_port}'"
-            )
+            message = _("%(component)s has no input '%(port)s'")
+            message %= {"component": target.key, "port": edge.target_port}
+            result.add(edge.target, "unknown_port", message)
         if (edge.target, edge.target_port) in seen_inputs:
             result.add(
                 edge.target,
                 "duplicate_input",
-                f"input '{edge.target_port}' of {edge.target} has more than one incoming edge",
+                _("input '%(port)s' of %(node)s has more than one incoming edge")
+                % {"port": edge.target_port, "node": edge.target},
             )
         seen_inputs.add((edge.target, edge.target_port))
         if out_port and in_port and not set(out_port.types) & set(in_port.types):
@@ -109,10 +119,12 @@ def _check_edges(graph: Graph, result: Validation) -> None:
 
 
 def _mismatch(edge, given, in_port) -> str:
-    return (
-        f"input '{edge.target_port}' accepts a {type_names(in_port.types)} but "
-        f"{edge.source}.{edge.source_port} gives a {type_names(given)}"
-    )
+    return _("input '%(port)s' accepts a %(accepted)s but %(source)s gives a %(given)s") % {
+        "port": edge.target_port,
+        "accepted": type_names(in_port.types),
+        "source": f"{edge.source}.{edge.source_port}",
+        "given": type_names(given),
+    }
 
 
 def _inputs(node: Node, graph: Graph, result: Validation) -> tuple[dict, bool]:
@@ -124,9 +136,8 @@ def _inputs(node: Node, graph: Graph, result: Validation) -> tuple[dict, bool]:
             inputs[port.name] = None
             if not port.optional:
                 complete = False
-                result.add(
-                    node.id, "missing_input", f"required input '{port.name}' is not connected"
-                )
+                message = _("required input '%(port)s' is not connected") % {"port": port.name}
+                result.add(node.id, "missing_input", message)
             continue
         edge = edges[0]
         info = result.infos.get(edge.source, {}).get(edge.source_port)
@@ -168,14 +179,15 @@ def _clean_params(node: Node, graph: Graph, env: ParamEnv, result: Validation):
     for name in node.params:
         if component.param(name) is None:
             ok = False
-            result.add(node.id, "unknown_param", f"{component.key} has no parameter '{name}'", name)
+            message = _("%(component)s has no parameter '%(param)s'")
+            message %= {"component": component.key, "param": name}
+            result.add(node.id, "unknown_param", message, name)
     for param in component.params:
         if param.name not in node.params or node.params[param.name] is None:
             if param.required:
                 ok = False
-                result.add(
-                    node.id, "missing_param", f"parameter '{param.name}' is required", param.name
-                )
+                message = _("parameter '%(param)s' is required") % {"param": param.name}
+                result.add(node.id, "missing_param", message, param.name)
             else:
                 params[param.name] = param.default
             continue
@@ -201,10 +213,16 @@ def _party_bound_columns(component: Component, params: dict, inputs: dict) -> li
         for name in [names] if isinstance(names, str) else names:
             holders = sorted({column.party for column in info.find(name)}) if info else []
             if holders and party not in holders:
-                message = (
-                    f"column {name!r} ('{param.name}') is held by {', '.join(holders)}, "
-                    f"not by {party!r} chosen in '{param.party_param}'"
-                )
+                message = _(
+                    "column %(column)r ('%(param)s') is held by %(holders)s, not by %(party)r "
+                    "chosen in '%(party_param)s'"
+                ) % {
+                    "column": name,
+                    "param": param.name,
+                    "holders": ", ".join(holders),
+                    "party": party,
+                    "party_param": param.party_param,
+                }
                 problems.append(("column_party", message, param.name))
     return problems
 
@@ -243,16 +261,22 @@ def _lost_label(node: Node, param, graph: Graph, result: Validation) -> str | No
     if not upstream:
         return None
     if not settings.get("save_label", source.param("save_label").default):
-        return (
-            f"the label {wanted!r} is not in the predictions of {edge.source}: its 'Save label' "
-            f"setting is off. Fix: turn on 'Save label' in {edge.source}."
-        )
+        return _(
+            "the label %(label)r is not in the predictions of %(node)s: its 'Save label' "
+            "setting is off. Fix: turn on 'Save label' in %(node)s."
+        ) % {"label": wanted, "node": edge.source}
     holders = sorted({column.party for column in upstream})
     receiver = settings.get("receiver")
     if receiver and receiver not in holders:
-        return (
-            f"the label {wanted!r} is held by {', '.join(holders)}, not by {receiver}, the "
-            f"receiver of {edge.source}'s predictions, so they cannot keep it. Fix: choose "
-            f"{holders[0]} as the receiver in {edge.source}."
-        )
+        return _(
+            "the label %(label)r is held by %(holders)s, not by %(receiver)s, the receiver of "
+            "%(node)s's predictions, so they cannot keep it. Fix: choose %(holder)s as the "
+            "receiver in %(node)s."
+        ) % {
+            "label": wanted,
+            "holders": ", ".join(holders),
+            "receiver": receiver,
+            "node": edge.source,
+            "holder": holders[0],
+        }
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
@@ -76,7 +77,7 @@ class TokenDetail(APIView):
     def delete(self, request: Request, pk: int) -> Response:
         token = tokens_of(request.user).filter(pk=pk).first()
         if token is None:
-            raise Http404("No such token.")
+            raise Http404(_("No such token."))
         return Response(ApiTokenSerializer(revoke_token(Actor.from_request(request), token)).data)
 
 

@@ -76,7 +76,7 @@ class LockoutTokenAuthentication(ApiTokenAuthentication):
 
     def _throttled(self, request) -> exceptions.Throttled:
         wait = wait_of(request, TOKEN_CREDENTIALS)
-        return exceptions.Throttled(wait=wait, detail=locked_out_message(wait, "bad API tokens"))
+        return exceptions.Throttled(wait=wait, detail=locked_out_message(wait, tokens=True))
 
 
 class LanguageTokenAuthentication(LockoutTokenAuthentication):

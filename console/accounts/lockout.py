@@ -20,6 +20,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from console.audit.log import Action, Outcome, actor_of, record
 
@@ -47,17 +49,24 @@ def wait_of(request: HttpRequest, credentials: dict | None) -> int:
 
 
 def describe_wait(seconds: int) -> str:
+    """The wait in the active language: seconds under 90, else minutes (rounded up)."""
     if seconds < 90:
-        return f"{seconds} second{'s' * (seconds != 1)}"
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
     minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' * (minutes != 1)}"
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
-def locked_out_message(seconds: int, what: str = "failed sign-ins") -> str:
-    return (
-        f"Too many {what} from your address: sign-in is locked. "
-        f"Try again in {describe_wait(seconds)}."
-    )
+def locked_out_message(seconds: int, tokens: bool = False) -> str:
+    """The lockout's sentence with its wait, for failed sign-ins or (`tokens`) bad API tokens."""
+    if tokens:
+        text = _(
+            "Too many bad API tokens from your address: sign-in is locked. Try again in %(wait)s."
+        )
+    else:
+        text = _(
+            "Too many failed sign-ins from your address: sign-in is locked. Try again in %(wait)s."
+        )
+    return text % {"wait": describe_wait(seconds)}
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:

@@ -37,10 +37,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     try:
         if action == "enrol":
             codes = twofactor.confirm_enrolment(request, request.POST.get("code", ""))
-            return _show_codes(request, codes, "The second factor is on.")
+            return _show_codes(request, codes, _("The second factor is on."))
         if action == "recovery_codes":
             codes = twofactor.regenerate_recovery_codes(request)
-            return _show_codes(request, codes, "New recovery codes: the old ones no longer work.")
+            return _show_codes(
+                request, codes, _("New recovery codes: the old ones no longer work.")
+            )
         if action == "disable":
             twofactor.disable(request, request.POST.get("password", ""))
             messages.success(request, _("The second factor is off."))
@@ -65,7 +67,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 def _enrolment_code_form() -> CodeForm:
     form = CodeForm()
-    form.fields["code"].help_text = "The 6 digits the app shows now for this account."
+    form.fields["code"].help_text = _("The 6 digits the app shows now for this account.")
     form.fields["code"].widget.attrs.pop("autofocus", None)  # a settings page: no jump
     return form
 

@@ -10,6 +10,7 @@ The size bound is Django's DATA_UPLOAD_MAX_MEMORY_SIZE, read through `request.bo
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -29,6 +30,10 @@ def json_depth_exceeds(value, limit: int) -> bool:
     return False
 
 
+def too_deep(limit: int) -> str:
+    return _("JSON parse error - nested more than %(limit)s levels deep.") % {"limit": limit}
+
+
 class BoundedJSONParser(JSONParser):
     """JSON bodies refused with 400 when malformed or nested deeper than the limit."""
 
@@ -37,11 +42,7 @@ class BoundedJSONParser(JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(
-                f"JSON parse error - nested more than {limit} levels deep.", "json_too_deep"
-            ) from None
+            raise ParseError(too_deep(limit), "json_too_deep") from None
         if json_depth_exceeds(data, limit):
-            raise ParseError(
-                f"JSON parse error - nested more than {limit} levels deep.", "json_too_deep"
-            )
+            raise ParseError(too_deep(limit), "json_too_deep")
         return data

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from workflows.actors import Actor
 from workflows.api.approvals import approvals_for, get_approval, to_decide
 from workflows.disclosure import consent
+from workflows.disclosure.words import for_owner
 from workflows.models import Approval, Run
 
 TABS = {"decide": "To decide", "all": "All requests"}
@@ -83,7 +84,17 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "may_decide": may_decide,
         "runs": runs,
-        "rows": list(zip(approval.plan["entries"], approval.plan["sentences"], strict=True)),
+        "rows": list(zip(approval.plan["entries"], _sentences(approval.plan), strict=True)),
         "decisions": Approval.Decision,
     }
     return render(request, "approvals/detail.html", context)
+
+
+def _sentences(plan: dict) -> list[str]:
+    """The plan's sentences written now, in the reader's language; the stored ones (the
+    requester's language) for entries that do not carry every fact, as a request replicated
+    from another node's plan."""
+    try:
+        return for_owner(plan["entries"])
+    except (KeyError, TypeError, ValueError):
+        return plan["sentences"]

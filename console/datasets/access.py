@@ -109,5 +109,5 @@ def get_authorization_for_user(actor: Actor, pk) -> Authorization:
                 outcome=Outcome.DENIED,
                 reason="authorisation not visible to the node",
             )
-        raise Http404("No such authorisation.")
+        raise Http404(_("No such authorisation."))
     return authorization

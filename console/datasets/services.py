@@ -119,11 +119,12 @@ def _node_of(actor: Actor):
 def _clean_name(node, name) -> str:
     name = str(name or "").strip()
     if not name:
-        raise field_error("name", "A dataset needs a name.", "required")
+        raise field_error("name", _("A dataset needs a name."), "required")
     if len(name) > NAME_MAX_LENGTH:
         raise field_error(
             "name",
-            f"The name is {len(name)} characters long; the limit is {NAME_MAX_LENGTH}.",
+            _("The name is %(length)s characters long; the limit is %(limit)s.")
+            % {"length": len(name), "limit": NAME_MAX_LENGTH},
             "max_length",
         )
     if Dataset.objects.filter(node=node, name__iexact=name).exists():
@@ -132,7 +133,10 @@ def _clean_name(node, name) -> str:
 
 
 def _name_taken(node, name: str) -> str:
-    return f"Node '{node.name}' already has a dataset named '{name}'; choose another name."
+    return _("Node '%(node)s' already has a dataset named '%(name)s'; choose another name.") % {
+        "node": node.name,
+        "name": name,
+    }
 
 
 def _clean_description(description) -> str:
@@ -140,8 +144,8 @@ def _clean_description(description) -> str:
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise field_error(
             "description",
-            f"The description is {len(description)} characters long; the "
-            f"limit is {DESCRIPTION_MAX_LENGTH}.",
+            _("The description is %(length)s characters long; the limit is %(limit)s.")
+            % {"length": len(description), "limit": DESCRIPTION_MAX_LENGTH},
             "max_length",
         )
     return description
@@ -150,7 +154,7 @@ def _clean_description(description) -> str:
 def _clean_upload(uploaded_file) -> str:
     """The client's file name, once the upload is known to be present and within limits."""
     if uploaded_file is None:
-        raise field_error("file", "Choose a CSV file to upload.", "required")
+        raise field_error("file", _("Choose a CSV file to upload."), "required")
     rejection = getattr(uploaded_file, "rejection", None)
     if rejection:
         raise field_error("file", rejection, "file_too_large")
@@ -165,19 +169,20 @@ def check_file_name(name: str) -> None:
     """Refuse names that are paths or carry control characters: they name nothing safely."""
     problem = None
     if not name.strip():
-        problem = "is empty"
+        problem = _("is empty")
     elif "/" in name or "\\" in name:
-        problem = "contains a path separator (/ or \\)"
+        problem = _("contains a path separator (/ or \\)")
     elif ".." in name:
-        problem = "contains '..'"
+        problem = _("contains '..'")
     elif any(ord(char) < 32 or 127 <= ord(char) < 160 for char in name):
-        problem = "contains a control character"
+        problem = _("contains a control character")
     elif len(name) > FILENAME_MAX_LENGTH:
-        problem = f"is longer than {FILENAME_MAX_LENGTH} characters"
+        problem = _("is longer than %(limit)s characters") % {"limit": FILENAME_MAX_LENGTH}
     if problem:
         raise field_error(
             "file",
-            f"The file name {name!r} {problem}; upload a plain file name like data.csv.",
+            _("The file name %(name)r %(problem)s; upload a plain file name like data.csv.")
+            % {"name": name, "problem": problem},
             "invalid_file_name",
         )
 
@@ -224,7 +229,9 @@ def _convert(staged: Path, profile, node) -> None:
         )
     except ConversionError as error:
         raise field_error(
-            "file", f"The file could not be read as profiled: {error}.", "invalid_csv"
+            "file",
+            _("The file could not be read as profiled: %(error)s.") % {"error": error},
+            "invalid_csv",
         ) from None
 
 
@@ -385,8 +392,11 @@ def authorize_dataset(actor: Actor, dataset: Dataset, project, column_roles: dic
     if not project.has_member(dataset.node):
         raise field_error(
             "project",
-            f"Node '{dataset.node.name}' is not a member of project "
-            f"'{project.name}'; a dataset can only be authorised to its node's projects.",
+            _(
+                "Node '%(node)s' is not a member of project '%(project)s'; a dataset can only be "
+                "authorised to its node's projects."
+            )
+            % {"node": dataset.node.name, "project": project.name},
             "not_member",
         )
     ensure_active(project)
@@ -422,7 +432,7 @@ def clean_column_roles(dataset: Dataset, column_roles) -> dict[str, str]:
     if not isinstance(column_roles, dict):
         raise field_error(
             "column_roles",
-            "Column roles must be an object mapping column names to roles.",
+            _("Column roles must be an object mapping column names to roles."),
             "invalid",
         )
     names = dataset.column_names
@@ -430,13 +440,22 @@ def clean_column_roles(dataset: Dataset, column_roles) -> dict[str, str]:
     if unknown:
         listed = ", ".join(repr(column) for column in unknown)
         raise field_error(
-            "column_roles", f"Dataset '{dataset.name}' has no column {listed}.", "unknown_column"
+            "column_roles",
+            _("Dataset '%(dataset)s' has no column %(columns)s.")
+            % {"dataset": dataset.name, "columns": listed},
+            "unknown_column",
         )
     bad = {column: role for column, role in column_roles.items() if role not in ROLES}
     if bad:
-        listed = ", ".join(f"{role!r} for {column!r}" for column, role in bad.items())
+        listed = ", ".join(
+            _("%(role)r for %(column)r") % {"role": role, "column": column}
+            for column, role in bad.items()
+        )
         raise field_error(
-            "column_roles", f"Unknown role {listed}; roles are {', '.join(ROLES)}.", "invalid_role"
+            "column_roles",
+            _("Unknown role %(roles)s; roles are %(choices)s.")
+            % {"roles": listed, "choices": ", ".join(ROLES)},
+            "invalid_role",
         )
     return {name: column_roles.get(name, Authorization.Role.FEATURE.value) for name in names}
 
@@ -448,11 +467,11 @@ def _active_authorization(dataset: Dataset, project) -> Authorization | None:
 
 
 def _already_authorized(dataset, project, existing: Authorization | None) -> str:
-    which = f" (authorisation #{existing.pk})" if existing is not None else ""
-    return (
-        f"Dataset '{dataset.name}' is already authorised to project '{project.name}'{which}; "
-        "edit that authorisation's column roles instead."
-    )
+    which = _(" (authorisation #%(id)s)") % {"id": existing.pk} if existing is not None else ""
+    return _(
+        "Dataset '%(dataset)s' is already authorised to project '%(project)s'%(which)s; edit "
+        "that authorisation's column roles instead."
+    ) % {"dataset": dataset.name, "project": project.name, "which": which}
 
 
 def suggested_roles(dataset: Dataset) -> dict[str, Suggestion]:
@@ -484,7 +503,7 @@ def update_column_roles(actor: Actor, authorization: Authorization, column_roles
         if current.column_roles == roles:
             raise field_error(
                 "column_roles",
-                "These are already the roles of this authorisation; change at least one.",
+                _("These are already the roles of this authorisation; change at least one."),
                 "unchanged",
             )
         current.revoked_at, current.revoked_by = timezone.now(), actor.user
@@ -518,14 +537,19 @@ def inactive_reason(authorization: Authorization, dataset: Dataset) -> str:
     """Why an authorisation can no longer be changed: replaced by a newer version, or revoked."""
     successor = authorization.successor
     if successor is not None:
-        return (
-            f"Authorisation #{authorization.pk} of dataset '{dataset.name}' was replaced by "
-            f"version {successor.version} (#{successor.pk}); edit that one."
-        )
-    return (
-        f"Authorisation #{authorization.pk} of dataset '{dataset.name}' is revoked; "
-        "authorise the dataset again instead."
-    )
+        return _(
+            "Authorisation #%(id)s of dataset '%(dataset)s' was replaced by version %(version)s "
+            "(#%(successor)s); edit that one."
+        ) % {
+            "id": authorization.pk,
+            "dataset": dataset.name,
+            "version": successor.version,
+            "successor": successor.pk,
+        }
+    return _(
+        "Authorisation #%(id)s of dataset '%(dataset)s' is revoked; authorise the dataset "
+        "again instead."
+    ) % {"id": authorization.pk, "dataset": dataset.name}
 
 
 def _changed_roles(old: dict[str, str], new: dict[str, str]) -> dict[str, list]:
@@ -550,8 +574,16 @@ def revoke_authorization(actor: Actor, authorization: Authorization) -> Authoriz
         if current.revoked_at is not None:
             when = timezone.localtime(current.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
             raise ValidationError(
-                f"Authorisation #{current.pk} of dataset '{dataset.name}' to project "
-                f"'{current.project.name}' was already revoked on {when}.",
+                _(
+                    "Authorisation #%(id)s of dataset '%(dataset)s' to project '%(project)s' was "
+                    "already revoked on %(when)s."
+                )
+                % {
+                    "id": current.pk,
+                    "dataset": dataset.name,
+                    "project": current.project.name,
+                    "when": when,
+                },
                 code="already_revoked",
             )
         current.revoked_at = timezone.now()

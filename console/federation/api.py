@@ -13,6 +13,7 @@ network mode every change answers 400 with code `not_network`.
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -152,7 +153,7 @@ class BallotDecision(APIView):
     def post(self, request: Request, pk: int) -> Response:
         ballot = _ballots_for(request.user).filter(pk=pk).first()
         if ballot is None:
-            raise Http404("No such ballot.")
+            raise Http404(_("No such ballot."))
         serializer = BallotVoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         accept = serializer.validated_data["decision"] == "accept"

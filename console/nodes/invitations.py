@@ -26,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.utils.translation import gettext
 
 from console.nodes.identity import load_certificate
 
@@ -71,22 +72,38 @@ def parse(text: str) -> InvitationText:
     """The invitation in `text`; InvitationError naming the first problem otherwise."""
     line = "".join((text or "").split())  # line breaks added by mail clients are harmless
     if not line:
-        raise InvitationError("The invitation is empty: paste the whole line it was given as.")
+        raise InvitationError(
+            gettext("The invitation is empty: paste the whole line it was given as.")
+        )
     if len(line) > MAX_TEXT:
-        raise InvitationError(f"The invitation is {len(line)} characters long; at most {MAX_TEXT}.")
+        raise InvitationError(
+            gettext("The invitation is %(length)s characters long; at most %(max)s.")
+            % {"length": len(line), "max": MAX_TEXT}
+        )
     if not line.startswith(PREFIX):
-        raise InvitationError(f"This is not a PrivPad invitation: it must start with “{PREFIX}”.")
+        raise InvitationError(
+            gettext("This is not a PrivPad invitation: it must start with “%(prefix)s”.")
+            % {"prefix": PREFIX}
+        )
     version, _, rest = line[len(PREFIX) :].partition(";")
     if version != VERSION:
         raise InvitationError(
-            f"Invitation version “{version}” is not supported (this node reads version {VERSION})."
+            gettext(
+                "Invitation version “%(version)s” is not supported (this node reads version "
+                "%(supported)s)."
+            )
+            % {"version": version, "supported": VERSION}
         )
     fields = _fields(rest)
     return InvitationText(
-        node=_check(fields, "node", _NAME, "a node name (lower-case letters, digits, - or _)"),
+        node=_check(
+            fields, "node", _NAME, gettext("a node name (lower-case letters, digits, - or _)")
+        ),
         address=check_address(fields["address"]),
-        fingerprint=_check(fields, "fingerprint", _FINGERPRINT, "64 lower-case hex digits"),
-        id=_check(fields, "id", _ID, "16 letters, digits, - or _"),
+        fingerprint=_check(
+            fields, "fingerprint", _FINGERPRINT, gettext("64 lower-case hex digits")
+        ),
+        id=_check(fields, "id", _ID, gettext("16 letters, digits, - or _")),
         secret=_secret(fields["secret"]),
     )
 
@@ -96,14 +113,17 @@ def _fields(rest: str) -> dict[str, str]:
     for part in filter(None, rest.split(";")):
         key, sep, value = part.partition("=")
         if not sep or key not in FIELDS:
-            raise InvitationError(f"The invitation has an unknown part “{part[:40]}”.")
+            raise InvitationError(
+                gettext("The invitation has an unknown part “%(part)s”.") % {"part": part[:40]}
+            )
         if key in fields:
-            raise InvitationError(f"The invitation gives “{key}” twice.")
+            raise InvitationError(gettext("The invitation gives “%(key)s” twice.") % {"key": key})
         fields[key] = value
     missing = [name for name in FIELDS if not fields.get(name)]
     if missing:
         raise InvitationError(
-            f"The invitation has no {', '.join(missing)}: it was cut short; copy the whole line."
+            gettext("The invitation has no %(parts)s: it was cut short; copy the whole line.")
+            % {"parts": ", ".join(missing)}
         )
     return fields
 
@@ -111,7 +131,10 @@ def _fields(rest: str) -> dict[str, str]:
 def _check(fields: dict[str, str], key: str, pattern: re.Pattern, expected: str) -> str:
     value = fields[key]
     if not pattern.match(value):
-        raise InvitationError(f"The invitation's {key} “{value[:70]}” is not {expected}.")
+        raise InvitationError(
+            gettext("The invitation's %(key)s “%(value)s” is not %(expected)s.")
+            % {"key": key, "value": value[:70], "expected": expected}
+        )
     return value
 
 
@@ -119,8 +142,11 @@ def check_node_name(name: str) -> str:
     """`name` if peers can be given it in an invitation; InvitationError otherwise."""
     if not _NAME.match(name):
         raise InvitationError(
-            f"The node name “{name[:60]}” must be 1 to 40 lower-case letters, digits, - or _, "
-            "starting with a letter or digit."
+            gettext(
+                "The node name “%(name)s” must be 1 to 40 lower-case letters, digits, - or _, "
+                "starting with a letter or digit."
+            )
+            % {"name": name[:60]}
         )
     return name
 
@@ -130,7 +156,8 @@ def check_address(address: str) -> str:
     host, sep, port = address.rpartition(":")
     if not sep or not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
         raise InvitationError(
-            f"The address “{address[:80]}” is not host:port with a port from 1 to 65535."
+            gettext("The address “%(address)s” is not host:port with a port from 1 to 65535.")
+            % {"address": address[:80]}
         )
     return address
 
@@ -141,11 +168,13 @@ def _secret(value: str) -> bytes:
     except (ValueError, TypeError):
         secret = b""
     if len(secret) != 32:
-        raise InvitationError("The invitation's secret is damaged (it is not 32 bytes).")
+        raise InvitationError(gettext("The invitation's secret is damaged (it is not 32 bytes)."))
     try:
         ec.derive_private_key(int.from_bytes(secret, "big"), ec.SECP256R1())
     except ValueError:
-        raise InvitationError("The invitation's secret is damaged (not a valid key).") from None
+        raise InvitationError(
+            gettext("The invitation's secret is damaged (not a valid key).")
+        ) from None
     return secret
 
 

@@ -13,6 +13,7 @@ import datetime
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from console.audit.log import Action, Outcome, record
 from console.nodes import identity as ids
@@ -32,11 +33,19 @@ class PairingError(Exception):
 
 # The `node` management command: an operator on the server (see `workflows.actors`).
 OPERATOR = Actor.system("manage.py")
+# The refusal for each action only platform admins may take.
+ADMIN_ONLY = {
+    "create invitations": gettext_lazy("Only platform admins may create invitations."),
+    "revoke invitations": gettext_lazy("Only platform admins may revoke invitations."),
+    "accept invitations": gettext_lazy("Only platform admins may accept invitations."),
+    "change routes": gettext_lazy("Only platform admins may change routes."),
+    "check routes": gettext_lazy("Only platform admins may check routes."),
+}
 
 
 def _ensure_admin(actor: Actor, action: str) -> None:
     if not actor.is_superuser:
-        raise PermissionDenied(f"Only platform admins may {action}.")
+        raise PermissionDenied(str(ADMIN_ONLY[action]))
 
 
 def self_node() -> Node | None:
@@ -63,9 +72,11 @@ def init_node(name: str, address: str, display_name: str = "", force: bool = Fal
     if (ids.identity_exists() or current is not None) and not force:
         lost = what_init_would_lose() or ["the current node identity"]
         raise PairingError(
-            "This installation already has a node identity. Re-initialising would lose "
-            + "; ".join(lost)
-            + ". Use --force to do it anyway."
+            gettext(
+                "This installation already has a node identity. Re-initialising would lose "
+                "%(lost)s. Use --force to do it anyway."
+            )
+            % {"lost": "; ".join(lost)}
         )
     with transaction.atomic():
         if current is not None and current.name != name:
@@ -74,7 +85,9 @@ def init_node(name: str, address: str, display_name: str = "", force: bool = Fal
             name=name, defaults={"display_name": display_name or name}
         )
         if node.route_or_none() is not None:
-            raise PairingError(f"{name} is a paired peer here: choose another name")
+            raise PairingError(
+                gettext("%(name)s is a paired peer here: choose another name") % {"name": name}
+            )
         node.is_self, node.kind, node.address = True, Node.Kind.EMBEDDED, address
         node.display_name = display_name or node.display_name or name
         node.full_clean()
@@ -89,8 +102,10 @@ def require_identity() -> tuple[ids.NodeIdentity, Node]:
     node = self_node()
     if node is None:
         raise PairingError(
-            "This installation is not a node yet: run "
-            "`manage.py node init --name NAME --address HOST:PORT`."
+            gettext(
+                "This installation is not a node yet: run "
+                "`manage.py node init --name NAME --address HOST:PORT`."
+            )
         )
     try:
         identity = ids.load_identity()
@@ -98,8 +113,11 @@ def require_identity() -> tuple[ids.NodeIdentity, Node]:
         raise PairingError(str(error)) from None
     if identity.name != node.name:
         raise PairingError(
-            f"The certificate is for {identity.name!r} but this node is {node.name!r}: "
-            "run `manage.py node init --force`."
+            gettext(
+                "The certificate is for %(certificate)r but this node is %(node)r: run "
+                "`manage.py node init --force`."
+            )
+            % {"certificate": identity.name, "node": node.name}
         )
     return identity, node
 
@@ -129,7 +147,9 @@ def revoke_invitation(actor: Actor, invitation: Invitation) -> Invitation:
     """Close an open invitation at once: its authority leaves the service's trusted roots."""
     _ensure_admin(actor, "revoke invitations")
     if not invitation.is_open:
-        raise PairingError(f"Invitation {invitation.public_id} is already used or expired.")
+        raise PairingError(
+            gettext("Invitation %(id)s is already used or expired.") % {"id": invitation.public_id}
+        )
     invitation.expires_at = timezone.now()
     invitation.save(update_fields=["expires_at"])
     me = self_node()
@@ -143,10 +163,19 @@ def create_route(peer: dict, origin: str) -> PeerRoute:
     fingerprint = ids.fingerprint(certificate)
     existing = Node.objects.filter(name=peer["name"]).first()
     if existing is not None:
-        what = "this node itself" if existing.is_self else "a node already known here"
-        raise PairingError(f"The name {peer['name']!r} is {what}: it cannot be paired again.")
+        message = (
+            gettext("The name %(name)r is this node itself: it cannot be paired again.")
+            if existing.is_self
+            else gettext(
+                "The name %(name)r is a node already known here: it cannot be paired again."
+            )
+        )
+        raise PairingError(message % {"name": peer["name"]})
     if PeerRoute.objects.filter(fingerprint=fingerprint).exists():
-        raise PairingError(f"A route is already pinned to certificate {fingerprint[:16]}….")
+        raise PairingError(
+            gettext("A route is already pinned to certificate %(fingerprint)s….")
+            % {"fingerprint": fingerprint[:16]}
+        )
     node = Node(
         name=peer["name"],
         display_name=peer.get("display_name") or peer["name"],
@@ -178,9 +207,11 @@ def accept_invitation(actor: Actor, text: str) -> PeerRoute:
     invitation = inv.parse(text)
     identity, me = require_identity()
     if invitation.node == me.name or invitation.fingerprint == identity.fingerprint:
-        raise PairingError("This invitation was created by this node itself.")
+        raise PairingError(gettext("This invitation was created by this node itself."))
     if Node.objects.filter(name=invitation.node).exists():
-        raise PairingError(f"A node named {invitation.node!r} is already known here.")
+        raise PairingError(
+            gettext("A node named %(name)r is already known here.") % {"name": invitation.node}
+        )
     client_cert = inv.acceptor_certificate(invitation, me.name, identity.cert_pem)
     peer_cert = _pinned_inviter_certificate(invitation, identity, client_cert)
     body = {
@@ -207,8 +238,10 @@ def accept_invitation(actor: Actor, text: str) -> PeerRoute:
             raise transport.NodeCallError(
                 error.peer,
                 error.address,
-                "it refused the invitation in the TLS handshake: the invitation was already "
-                "used, has expired, or was not issued by this node",
+                gettext(
+                    "it refused the invitation in the TLS handshake: the invitation was already "
+                    "used, has expired, or was not issued by this node"
+                ),
                 "refused",
             ) from None
         raise
@@ -228,8 +261,11 @@ def _pinned_inviter_certificate(invitation, identity, client_cert: bytes) -> byt
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            f"it presents certificate {presented}, not {invitation.fingerprint} as the invitation "
-            "says: refused (another server at that address, or an interception)",
+            gettext(
+                "it presents certificate %(presented)s, not %(expected)s as the invitation "
+                "says: refused (another server at that address, or an interception)"
+            )
+            % {"presented": presented, "expected": invitation.fingerprint},
             "wrong_certificate",
         )
     return peer_cert
@@ -243,12 +279,16 @@ def _hello_reply(invitation, reply: bytes) -> dict:
         peer["version"] = text_field(envelope.body, "version", 40)
     except EnvelopeError as error:
         raise transport.NodeCallError(
-            invitation.node, invitation.address, f"sent a malformed reply: {error}"
+            invitation.node,
+            invitation.address,
+            gettext("sent a malformed reply: %(error)s") % {"error": error},
         ) from None
     same_certificate = ids.fingerprint(peer["certificate"]) == invitation.fingerprint
     if peer["name"] != invitation.node or not same_certificate:
         raise transport.NodeCallError(
-            invitation.node, invitation.address, "its reply names another node or certificate"
+            invitation.node,
+            invitation.address,
+            gettext("its reply names another node or certificate"),
         )
     peer["address"] = invitation.address
     return peer
@@ -271,7 +311,10 @@ def check_health(route: PeerRoute) -> PeerRoute:
     try:
         if not route.enabled:
             raise transport.NodeCallError(
-                route.node.name, route.address, "the route is disabled on this node", "disabled"
+                route.node.name,
+                route.address,
+                gettext("the route is disabled on this node"),
+                "disabled",
             )
         link = credentials.for_route(route, identity)
         reply, seconds = transport.call(

@@ -9,6 +9,7 @@ always naming the peer.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -27,7 +28,7 @@ from workflows.actors import Actor
 
 class PeerUnavailable(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = "The peer node could not be reached."
+    default_detail = gettext_lazy("The peer node could not be reached.")
     default_code = "peer_unavailable"
 
 
@@ -46,7 +47,7 @@ def _translate(error: Exception) -> exceptions.APIException:
 
 def _admin(request, action: str) -> None:
     if not request.user.is_superuser:
-        raise exceptions.PermissionDenied(f"Only platform admins may {action}.")
+        raise exceptions.PermissionDenied(str(pairing.ADMIN_ONLY[action]))
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -93,7 +94,9 @@ class NodeIdentityView(APIView):
 
         identity, me = _identity_or_none(), pairing.self_node()
         if identity is None or me is None:
-            raise exceptions.NotFound("This installation has no node identity (node init).")
+            raise exceptions.NotFound(
+                gettext("This installation has no node identity (node init).")
+            )
         data = {
             "deployment": settings.PRIVPAD_DEPLOYMENT,
             "name": me.name,

@@ -25,7 +25,7 @@ PAIRING_ERRORS = (pairing.PairingError, InvitationError, NodeCallError)
 
 def _admin_only(request: HttpRequest) -> HttpResponse | None:
     if not request.user.is_superuser:
-        return HttpResponseForbidden("Only platform admins pair nodes and change routes.")
+        return HttpResponseForbidden(_("Only platform admins pair nodes and change routes."))
     return None
 
 

@@ -38,8 +38,10 @@ def register_node(actor: Actor, **fields) -> Node:
     if settings.PRIVPAD_DEPLOYMENT == "network":
         # Here a peer is a node another institution runs: it exists only through pairing.
         raise ValidationError(
-            "In a network deployment other nodes join by pairing (create or accept an "
-            "invitation), not by registration.",
+            _(
+                "In a network deployment other nodes join by pairing (create or accept an "
+                "invitation), not by registration."
+            ),
             code="network_deployment",
         )
     _reject_unknown(fields, REGISTER_FIELDS)

@@ -13,6 +13,9 @@ from django.utils.translation import gettext as _
 from console.datasets.pipeline_sources import ConsoleSources
 from console.projects.models import Project
 from workflows import ownership
+from workflows.reports import plotly_styles
+from workflows.reports.plotly_config import plotly_config
+from workflows.reports.render import plotly_placeholder_styles
 from workflows.starters import STARTERS
 
 RUN_ID, NODE_ID = 0, "__node__"  # placeholders the page replaces in URL patterns
@@ -65,8 +68,19 @@ def _urls(pipeline_id: int) -> dict:
         "approval_page": reverse("approvals:detail", args=[RUN_ID]),
         "pipeline_page": reverse("pipelines:canvas", args=[pipeline_id]),
         "project_page": "",
-        # plotly.js is large (~4.5 MB): the results panel loads it when a chart is first shown.
-        "plotly": static("vendor/plotly/plotly.min.js"),
+    }
+
+
+def _plotly() -> dict:
+    """plotly.js (~4.5 MB, loaded by the results panel when a chart is first shown), its
+    stylesheet, its configuration in the user's language, and the ids of the <style>
+    elements it would inject for trace types reports never draw (placeholders with those ids
+    keep it from trying, which the CSP would refuse)."""
+    return {
+        "script": static("vendor/plotly/plotly.min.js"),
+        "stylesheet": static(plotly_styles.static_path()),
+        "unused_style_ids": list(plotly_placeholder_styles()),
+        "config": plotly_config(),
     }
 
 
@@ -97,6 +111,7 @@ def canvas_data(request, pipeline, run_state: dict | None = None) -> dict:
         "templates": [starter.to_dict() for starter in STARTERS.values()],
         "placeholders": {"run": RUN_ID, "node": NODE_ID},
         "urls": urls,
+        "plotly": _plotly(),
     }
 
 

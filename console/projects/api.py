@@ -8,6 +8,7 @@ un-archiving.
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -126,7 +127,7 @@ def _membership(request: Request, pk: int, node_name: str) -> ProjectMember:
     memberships = project.memberships.select_related("node", "project")
     membership = memberships.filter(node__name=node_name).first()
     if membership is None:
-        raise Http404(f"Node '{node_name}' is not a member of this project.")
+        raise Http404(_("Node '%(node)s' is not a member of this project.") % {"node": node_name})
     return membership
 
 

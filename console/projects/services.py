@@ -58,10 +58,12 @@ def ensure_owner(actor: Actor, project: Project) -> None:
 def _clean_name(name) -> str:
     name = str(name or "").strip()
     if not name:
-        raise field_error("name", "A project needs a name.", "required")
+        raise field_error("name", _("A project needs a name."), "required")
     if len(name) > NAME_MAX_LENGTH:
         raise field_error(
-            "name", f"A project name has at most {NAME_MAX_LENGTH} characters.", "max_length"
+            "name",
+            _("A project name has at most %(limit)s characters.") % {"limit": NAME_MAX_LENGTH},
+            "max_length",
         )
     return name
 
@@ -105,7 +107,8 @@ def update_project(actor: Actor, project: Project, **fields) -> Project:
     if status is not None and status not in Project.Status.values:
         raise field_error(
             "status",
-            f"Unknown status '{status}'; use one of {', '.join(Project.Status)}.",
+            _("Unknown status '%(status)s'; use one of %(choices)s.")
+            % {"status": status, "choices": ", ".join(Project.Status)},
             "invalid_choice",
         )
     if fields:
@@ -157,7 +160,7 @@ def _resolve_node(node: Node | str) -> Node:
         return node
     found = Node.objects.filter(name=str(node or "").strip()).first()
     if found is None:
-        raise field_error("node", f"Unknown node '{node}'.", "unknown_node")
+        raise field_error("node", _("Unknown node '%(node)s'.") % {"node": node}, "unknown_node")
     return found
 
 
@@ -181,11 +184,15 @@ def add_member(actor: Actor, project: Project, node: Node | str) -> ProjectMembe
     node = _resolve_node(node)
     if node.status == Node.Status.DISABLED:
         raise field_error(
-            "node", f"Node '{node.name}' is disabled and cannot join projects.", "node_disabled"
+            "node",
+            _("Node '%(node)s' is disabled and cannot join projects.") % {"node": node.name},
+            "node_disabled",
         )
     if project.has_member(node):
         raise field_error(
-            "node", f"Node '{node.name}' is already a member of this project.", "already_member"
+            "node",
+            _("Node '%(node)s' is already a member of this project.") % {"node": node.name},
+            "already_member",
         )
     with transaction.atomic():
         member = ProjectMember.objects.create(project=project, node=node, added_by=actor.user)
@@ -204,13 +211,16 @@ def remove_member(actor: Actor, project: Project, node: Node | str) -> None:
     if node.pk == project.owner_node_id:
         raise field_error(
             "node",
-            f"Node '{node.name}' owns the project and cannot be removed from it.",
+            _("Node '%(node)s' owns the project and cannot be removed from it.")
+            % {"node": node.name},
             "owner_member",
         )
     membership = project.memberships.filter(node=node).first()
     if membership is None:
         raise field_error(
-            "node", f"Node '{node.name}' is not a member of this project.", "not_member"
+            "node",
+            _("Node '%(node)s' is not a member of this project.") % {"node": node.name},
+            "not_member",
         )
     with transaction.atomic():
         active = Authorization.objects.filter(

@@ -3,6 +3,11 @@
 `makemessages` runs on a copy of the sources (the repository is never touched), so a string
 marked for translation without a zh-hans translation fails here, naming it. Refresh the
 catalogues with `make messages`, translate the new entries, and commit the .po and .mo files.
+
+A string nobody marked never reaches the catalogue, so the modules whose messages users read
+(validation, disclosure, checks, services, API views, node pairing, sign-in lockout) are also
+read here: a sentence given as a literal or an f-string to an error or a flash message, rather
+than through gettext, fails the test with its file and line.
 """
 
 from __future__ import annotations
@@ -31,6 +36,47 @@ MAKEMESSAGES_OPTIONS = [
 ]
 SOURCES = ("manage.py", "console", "workflows", "templates", "static/console", "locale")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+# Modules whose errors and messages are shown to users as they are.
+USER_FACING = (
+    "workflows/validation.py",
+    "workflows/disclosure/*.py",
+    "workflows/components/checks.py",
+    "workflows/components/params.py",
+    "workflows/services.py",
+    "workflows/api/*.py",
+    "console/*/services.py",
+    "console/*/api.py",
+    "console/api/*.py",
+    "console/nodes/pairing*.py",
+    "console/nodes/invitations.py",
+    "console/nodes/link/transport.py",
+    "console/accounts/lockout.py",
+    "console/accounts/twofactor_views.py",
+)
+# Calls whose text arguments reach users: exceptions the console shows, flash messages.
+MESSAGE_CALLS = {
+    "APIException",
+    "CheckFailed",
+    "DecisionError",
+    "Http404",
+    "HttpResponseBadRequest",
+    "HttpResponseForbidden",
+    "InvitationError",
+    "NodeCallError",
+    "NotFound",
+    "PairingError",
+    "ParamError",
+    "ParseError",
+    "PermissionDenied",
+    "ProjectArchived",
+    "Throttled",
+    "ValidationError",
+    "_field_error",
+    "fail",
+    "field_error",
+}
+FLASH_CALLS = {"debug", "info", "success", "warning", "error"}
+SENTENCE = re.compile(r"[A-Za-z]{2,}[^A-Za-z_]* [^A-Za-z_]*[A-Za-z]{2,}")
 
 
 def read_po(path: Path) -> list[dict]:
@@ -133,3 +179,62 @@ def test_makemessages_finds_no_string_without_a_translation(domain, tmp_path):
     fuzzy = [e["msgid"] for e in fresh if "fuzzy" in e["flags"]]
     assert missing == [], "marked strings without a zh-hans translation"
     assert fuzzy == [], "strings whose source changed: check and re-translate them"
+
+
+def _literal_text(node: ast.AST) -> str | None:
+    """The text of a literal, f-string or literal % values; None for anything else (a call
+    to gettext, a variable)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
+        return _literal_text(node.left) or _literal_text(node.right)
+    return None
+
+
+def _is_message_call(func: ast.AST) -> bool:
+    if isinstance(func, ast.Attribute):
+        if func.attr in FLASH_CALLS:
+            return isinstance(func.value, ast.Name) and func.value.id == "messages"
+        return func.attr in MESSAGE_CALLS
+    return isinstance(func, ast.Name) and func.id in MESSAGE_CALLS
+
+
+def unmarked_messages(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every sentence given to a message call without gettext."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and _is_message_call(node.func)):
+            continue
+        keywords = [k.value for k in node.keywords if k.arg in ("detail", "message", "public")]
+        for argument in [*node.args, *keywords]:
+            text = _literal_text(argument)
+            if text and SENTENCE.search(text):
+                found.append((node.lineno, text))
+    return found
+
+
+def test_the_reader_finds_unmarked_sentences_and_passes_marked_ones():
+    source = (
+        "raise ValidationError(f'Node {name} is gone.', code='gone')\n"
+        "raise field_error('name', 'A name is needed.', 'required')\n"
+        "messages.error(request, 'Saved nothing.')\n"
+        "raise Http404(_('No such run.'))\n"
+        "raise PairingError(gettext('Used %(x)s') % {'x': 1})\n"
+        "raise ValidationError(message, code='max_length')\n"
+        "logger.error('not for users %s', 1)\n"
+    )
+    assert [line for line, _ in unmarked_messages(source)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("pattern", USER_FACING)
+def test_user_facing_messages_are_marked_for_translation(pattern):
+    paths = sorted(ROOT.glob(pattern))
+    assert paths, pattern
+    unmarked = [
+        f"{path.relative_to(ROOT)}:{line}: {text[:80]}"
+        for path in paths
+        for line, text in unmarked_messages(path.read_text(encoding="utf-8"))
+    ]
+    assert unmarked == [], "wrap these in gettext (`_()`) and translate them"

@@ -48,7 +48,10 @@ def test_the_report_draws_under_its_own_policy(new_page, report_file):  # noqa: 
     assert [directive for directive, _ in _violations(page)] == ["script-src-elem"]
 
 
-@pytest.mark.parametrize("path", ["/", "/projects/", "/datasets/", "/datasets/upload/", "/audit/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/projects/", "/datasets/", "/datasets/upload/", "/audit/", "/accounts/two-factor/"],
+)
 def test_pages_report_no_violation(new_page, asgi_live_server, world, path):  # noqa: F811
     page = _recording(new_page())
     log_in(page, asgi_live_server, "alice_admin")

@@ -17,6 +17,17 @@ def test_alice_turns_on_a_second_factor_and_signs_in_with_a_code(new_page, live_
     page.get_by_role("link", name="My account").click()
     page.get_by_role("link", name="Second factor").click()
     secret = page.locator("#totp-secret").inner_text()
+    # The setup address as a QR code, drawn in the page (one SVG path, no refused styles).
+    qr = page.locator("#totp-qr svg")
+    expect(qr).to_be_visible()
+    uri = page.locator("#totp-uri").inner_text()
+    assert page.locator("#totp-qr").get_attribute("data-qr") == uri
+    assert uri.startswith("otpauth://totp/")
+    assert f"secret={secret.replace(' ', '')}" in uri
+    assert int(qr.get_attribute("data-modules")) >= 29  # version 3 or above for this length
+    assert qr.evaluate("el => el.getBoundingClientRect().width") >= 150
+    page.locator("#totp-qr").screenshot(path=str(ARTIFACTS / "people-6-totp-qr.png"))
+    page.screenshot(path=str(ARTIFACTS / "people-6-totp-enrolment.png"), full_page=True)
     page.get_by_label("Code").fill(code_for(secret))
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_text("The second factor is on.")).to_be_visible()

@@ -7,6 +7,7 @@ decision); only a source party's node admins (or its users with the approver rig
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,7 +48,7 @@ def to_decide(user):
 def get_approval(actor: Actor, pk) -> Approval:
     approval = approvals_for(actor).filter(pk=pk).first() if str(pk).isdigit() else None
     if approval is None:
-        raise Http404("No such approval.")
+        raise Http404(_("No such approval."))
     return approval
 
 

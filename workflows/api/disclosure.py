@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from workflows.api.serializers import PipelineSerializer
@@ -112,6 +113,10 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    what_label = serializers.SerializerMethodField(
+        help_text="`what` in the reader's language (`what` itself stays as declared)."
+    )
+
     class Meta:
         model = LedgerEntry
         fields = [
@@ -123,6 +128,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "port",
             "kind",
             "what",
+            "what_label",
             "min_group",
             "rows",
             "columns",
@@ -131,6 +137,9 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_what_label(self, entry: LedgerEntry) -> str:
+        return gettext(entry.what)
 
 
 class ValidationResultSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from workflows import ownership
@@ -53,7 +54,7 @@ class PipelineCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("template") and attrs.get("graph"):
-            raise serializers.ValidationError("give either a graph or a template, not both")
+            raise serializers.ValidationError(_("give either a graph or a template, not both"))
         return attrs
 
 

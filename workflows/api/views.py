@@ -16,6 +16,7 @@ import mimetypes
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -402,7 +403,7 @@ class RunNodeResult(APIView):
         run = services.get_run(Actor.from_request(request), pk)
         result = node_result(run, node, request.user.node_id)
         if result is None:
-            raise Http404("No such node in this run.")
+            raise Http404(_("No such node in this run."))
         return Response(result)
 
 
@@ -486,7 +487,7 @@ class ModelDownload(APIView):
         actor = Actor.from_request(request)
         artifact = services.get_own_artifact(actor, pk)
         if artifact.kind != "model":
-            raise Http404("No such model.")
+            raise Http404(_("No such model."))
         response = HttpResponse(model_zip(artifact), content_type="application/zip")
         console_port().audit(actor, "download", artifact, artifact.owner_node_id, what="model")
         response["Content-Disposition"] = f'attachment; filename="{model_zip_name(artifact)}"'

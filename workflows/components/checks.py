@@ -20,7 +20,8 @@ around silently; a model can also diverge. What such a failure looks like, and t
   name leaves the party, never a value.
 
 A failure raises `CheckFailed`, whose message says what is wrong and how to fix it; the
-executor records it as the node's reason as it is (no exception class in front).
+executor records it as the node's reason as it is (no exception class in front). Messages are
+written in the active language: the executor runs a run in its starter's language.
 """
 
 from __future__ import annotations
@@ -68,11 +69,17 @@ def not_scaled(values: np.ndarray, names: Sequence[str]) -> list[str]:
 
 def scaling_advice(unscaled: dict[str, list[str]]) -> str:
     """'add a scaler for alice's income, age and bob's spend' (empty if nothing is unscaled)."""
-    parts = [f"{party}'s {', '.join(names)}" for party, names in unscaled.items() if names]
+    parts = [_columns_of(party, names) for party, names in unscaled.items() if names]
     if not parts:
         return ""
-    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
-    return f"add a scaler (Scaler, before this node) for {listed}"
+    listed = parts[0]
+    if len(parts) > 1:
+        listed = _("%(first)s and %(last)s") % {"first": ", ".join(parts[:-1]), "last": parts[-1]}
+    return _("add a scaler (Scaler, before this node) for %(columns)s") % {"columns": listed}
+
+
+def _columns_of(party: str, names: list[str]) -> str:
+    return _("%(party)s's %(columns)s") % {"party": party, "columns": ", ".join(names)}
 
 
 def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
@@ -96,20 +103,24 @@ def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
 
 def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
     """Validation's refusal of columns that may hold missing values, with the fix."""
-    listed = " and ".join(f"{party}'s {', '.join(names)}" for party, names in gaps.items())
-    return (
-        f"{listed} may have missing values (the dataset profile counted some, and no fill "
-        f"step comes before this node); {component_label} refuses them. Fix: add a Fill "
-        f"missing values node (preprocessing/fillna) for {listed} before this node."
-    )
+    listed = _(" and ").join(_columns_of(party, names) for party, names in gaps.items())
+    return _(
+        "%(columns)s may have missing values (the dataset profile counted some, and no fill "
+        "step comes before this node); %(component)s refuses them. Fix: add a Fill missing "
+        "values node (preprocessing/fillna) for %(columns)s before this node."
+    ) % {"columns": listed, "component": component_label}
 
 
 def scaling_warning(party: str, names: list[str]) -> str:
-    return (
-        f"features not scaled at {party}: {', '.join(names)} go beyond ±{SCALED_LIMIT:g}; "
-        "gradient descent converges poorly on them and fixed-point products can overflow. "
-        f"Fix: {scaling_advice({party: names})}."
-    )
+    return _(
+        "features not scaled at %(party)s: %(columns)s go beyond ±%(limit)s; gradient descent "
+        "converges poorly on them and fixed-point products can overflow. Fix: %(fix)s."
+    ) % {
+        "party": party,
+        "columns": ", ".join(names),
+        "limit": f"{SCALED_LIMIT:g}",
+        "fix": scaling_advice({party: names}),
+    }
 
 
 def check_losses(losses: Sequence[float], reg_type: str, advice: str) -> None:
@@ -119,22 +130,34 @@ def check_losses(losses: Sequence[float], reg_type: str, advice: str) -> None:
     """
     if not losses:
         return
-    fix = advice or "scale the features (Scaler before this node) or lower the learning rate"
+    fix = advice or _("scale the features (Scaler before this node) or lower the learning rate")
     if not all(math.isfinite(loss) for loss in losses):
-        raise CheckFailed(f"the training loss is not a number: training broke down. Fix: {fix}.")
+        raise CheckFailed(
+            _("the training loss is not a number: training broke down. Fix: %(fix)s.")
+            % {"fix": fix}
+        )
     top = MAX_LOGISTIC_LOSS if reg_type == "logistic" else math.inf
     if min(losses) < -LOSS_SLACK or max(losses) > top + LOSS_SLACK:
         raise CheckFailed(
-            "the training loss took impossible values: the fixed-point arithmetic overflowed "
-            f"(values too large for the secure encoding). Fix: {fix}."
+            _(
+                "the training loss took impossible values: the fixed-point arithmetic "
+                "overflowed (values too large for the secure encoding). Fix: %(fix)s."
+            )
+            % {"fix": fix}
         )
     baseline = UNTRAINED_LOGISTIC_LOSS if reg_type == "logistic" else losses[0]
     if losses[-1] > LOSS_GROWTH * baseline + LOSS_SLACK:
-        untrained = "the untrained model's" if reg_type == "logistic" else "the first epoch's"
-        raise CheckFailed(
-            f"training diverged: the last epoch's loss is more than {LOSS_GROWTH:g} times "
-            f"{untrained}, so the model is worse than no model. Fix: {fix}."
-        )
+        if reg_type == "logistic":
+            message = _(
+                "training diverged: the last epoch's loss is more than %(times)s times the "
+                "untrained model's, so the model is worse than no model. Fix: %(fix)s."
+            )
+        else:
+            message = _(
+                "training diverged: the last epoch's loss is more than %(times)s times the "
+                "first epoch's, so the model is worse than no model. Fix: %(fix)s."
+            )
+        raise CheckFailed(message % {"times": f"{LOSS_GROWTH:g}", "fix": fix})
 
 
 def progress_warning(losses: Sequence[float], reg_type: str, advice: str) -> str | None:
@@ -142,18 +165,18 @@ def progress_warning(losses: Sequence[float], reg_type: str, advice: str) -> str
     ln 2): weight updates too small for the learning rate or the fixed-point resolution."""
     if reg_type != "logistic" or not losses or losses[-1] < UNTRAINED_LOGISTIC_LOSS - LOSS_SLACK:
         return None
-    fix = advice or "scale the features (Scaler before this node)"
-    return (
+    fix = advice or _("scale the features (Scaler before this node)")
+    return _(
         "training made no progress: the last epoch's loss is that of an untrained model, so "
-        f"its predictions say nothing. Fix: raise the learning rate or {fix}."
-    )
+        "its predictions say nothing. Fix: raise the learning rate or %(fix)s."
+    ) % {"fix": fix}
 
 
 def check_predictions(
     scores: np.ndarray, reg_type: str, sig_type: str, party: str, advice: str
 ) -> str | None:
     """Fail on predictions a model of this kind cannot output; return a warning or None."""
-    fix = advice or (
+    fix = advice or _(
         "scale the model's features (Scaler before training, and its rule applied to this "
         "table) and train again"
     )
@@ -161,9 +184,11 @@ def check_predictions(
     broken = int(np.count_nonzero(~np.isfinite(scores)))
     if broken:
         # Counts only for the receiver: the predictions are its alone.
+        facts = {"count": broken, "total": total, "party": party, "fix": fix}
         raise CheckFailed(
-            f"{broken} of {total} predictions at {party} are not numbers. Fix: {fix}.",
-            public=f"some predictions at {party} are not numbers. Fix: {fix}.",
+            _("%(count)s of %(total)s predictions at %(party)s are not numbers. Fix: %(fix)s.")
+            % facts,
+            public=_("some predictions at %(party)s are not numbers. Fix: %(fix)s.") % facts,
         )
     if reg_type != "logistic":
         return None
@@ -173,19 +198,20 @@ def check_predictions(
         low, high = -PROBABILITY_SLACK, 1 + PROBABILITY_SLACK
     outside = int(np.count_nonzero((scores < low) | (scores > high)))
     if outside:
-        why = (
+        why = _(
             "lie outside [0, 1], which a logistic model cannot output: the fixed-point "
-            f"arithmetic overflowed (values too large for the secure encoding). Fix: {fix}."
-        )
+            "arithmetic overflowed (values too large for the secure encoding). Fix: %(fix)s."
+        ) % {"fix": fix}
+        facts = {"count": outside, "total": total, "party": party, "why": why}
         raise CheckFailed(
-            f"{outside} of {total} predictions at {party} {why}",
-            public=f"some predictions at {party} {why}",
+            _("%(count)s of %(total)s predictions at %(party)s %(why)s") % facts,
+            public=_("some predictions at %(party)s %(why)s") % facts,
         )
     if sig_type == "mm1" and np.any((scores < 0) | (scores > 1)):
         # A warning about the receiver's predictions: only its users read it (redaction).
-        return (
-            f"some predictions at {party} lie outside [0, 1]: sig_type mm1 is "
-            "the linear approximation 0.5 + x/8, a score rather than a probability. Train with "
-            "sig_type real for probabilities."
-        )
+        return _(
+            "some predictions at %(party)s lie outside [0, 1]: sig_type mm1 is the linear "
+            "approximation 0.5 + x/8, a score rather than a probability. Train with sig_type "
+            "real for probabilities."
+        ) % {"party": party}
     return None

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from workflows.components.schema import ArtifactInfo
 
 
@@ -104,7 +106,7 @@ class Declares:
     flows: Callable[[DisclosureContext], Iterable[Flow]] = _no_flows
     parts: bool = False
     parts_form: Form = Form.ROW_LEVEL
-    parts_what: str | Callable[[DisclosureContext], str] = "rows"
+    parts_what: str | Callable[[DisclosureContext], str] = gettext_noop("rows")
     lineage: Lineage | None = None
 
 

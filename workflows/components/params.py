@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from workflows.components.schema import ROLES, ArtifactInfo
 
@@ -116,7 +117,10 @@ class Param:
         return value
 
     def fail(self, message: str, code: str = "invalid_param") -> ParamError:
-        return ParamError(f"parameter '{self.name}': {message}", code)
+        return ParamError(
+            _("parameter '%(param)s': %(problem)s") % {"param": self.name, "problem": message},
+            code,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,12 +134,20 @@ class IntParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise self.fail(f"{value!r} is not a whole number")
+            raise self.fail(_("%(value)r is not a whole number") % {"value": value})
         value = int(value)
         if self.minimum is not None and value < self.minimum:
-            raise self.fail(f"{value} is below the minimum {self.minimum}", "out_of_range")
+            raise self.fail(
+                _("%(value)s is below the minimum %(minimum)s")
+                % {"value": value, "minimum": self.minimum},
+                "out_of_range",
+            )
         if self.maximum is not None and value > self.maximum:
-            raise self.fail(f"{value} is above the maximum {self.maximum}", "out_of_range")
+            raise self.fail(
+                _("%(value)s is above the maximum %(maximum)s")
+                % {"value": value, "maximum": self.maximum},
+                "out_of_range",
+            )
         return value
 
 
@@ -157,17 +169,25 @@ class FloatParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(f"{value!r} is not a number")
+            raise self.fail(_("%(value)r is not a number") % {"value": value})
         value = float(value)
         if not math.isfinite(value):
-            raise self.fail(f"{value} is not finite")
+            raise self.fail(_("%(value)s is not finite") % {"value": value})
         low, high = self.minimum, self.maximum
         if low is not None and (value < low or (self.exclusive_minimum and value == low)):
-            bound = "above" if self.exclusive_minimum else "at least"
-            raise self.fail(f"{value} is out of range: it must be {bound} {low}", "out_of_range")
+            message = (
+                _("%(value)s is out of range: it must be above %(bound)s")
+                if self.exclusive_minimum
+                else _("%(value)s is out of range: it must be at least %(bound)s")
+            )
+            raise self.fail(message % {"value": value, "bound": low}, "out_of_range")
         if high is not None and (value > high or (self.exclusive_maximum and value == high)):
-            bound = "below" if self.exclusive_maximum else "at most"
-            raise self.fail(f"{value} is out of range: it must be {bound} {high}", "out_of_range")
+            message = (
+                _("%(value)s is out of range: it must be below %(bound)s")
+                if self.exclusive_maximum
+                else _("%(value)s is out of range: it must be at most %(bound)s")
+            )
+            raise self.fail(message % {"value": value, "bound": high}, "out_of_range")
         return value
 
 
@@ -177,7 +197,7 @@ class BoolParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(f"{value!r} is not true or false")
+            raise self.fail(_("%(value)r is not true or false") % {"value": value})
         return value
 
 
@@ -192,11 +212,11 @@ class StrParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> str:
         if not isinstance(value, str):
-            raise self.fail(f"{value!r} is not text")
+            raise self.fail(_("%(value)r is not text") % {"value": value})
         if len(value) > self.max_length:
-            raise self.fail(f"text longer than {self.max_length} characters")
+            raise self.fail(_("text longer than %(limit)s characters") % {"limit": self.max_length})
         if not value and not self.allow_empty:
-            raise self.fail("must not be empty")
+            raise self.fail(_("must not be empty"))
         return value
 
 
@@ -213,7 +233,10 @@ class ChoiceParam(Param):
         values = _as_list(self, value) if self.multiple else [value]
         for item in values:
             if item not in self.choices:
-                raise self.fail(f"{item!r} is not one of {', '.join(self.choices)}")
+                raise self.fail(
+                    _("%(value)r is not one of %(choices)s")
+                    % {"value": item, "choices": ", ".join(self.choices)}
+                )
         return values if self.multiple else value
 
 
@@ -232,7 +255,8 @@ class PartyParam(Param):
         for item in values:
             if not isinstance(item, str) or item not in env.parties:
                 raise self.fail(
-                    f"party {item!r} is not a member of the project", "party_not_member"
+                    _("party %(party)r is not a member of the project") % {"party": item},
+                    "party_not_member",
                 )
         return values if self.multiple else value
 
@@ -245,10 +269,11 @@ class DatasetParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{value!r} is not a dataset id")
+            raise self.fail(_("%(value)r is not a dataset id") % {"value": value})
         if value not in env.sources:
             raise self.fail(
-                f"dataset {value} is not authorised to this project", "dataset_not_authorised"
+                _("dataset %(dataset)s is not authorised to this project") % {"dataset": value},
+                "dataset_not_authorised",
             )
         return value
 
@@ -289,11 +314,11 @@ class ColumnsParam(Param):
     def clean(self, value: Any, env: ParamEnv) -> list[str] | str:
         names = _as_names(self, value) if self.multiple else _single_name(self, value)
         if len(set(names)) != len(names):
-            raise self.fail("a column is picked twice")
+            raise self.fail(_("a column is picked twice"))
         if len(names) < self.min_count:
-            raise self.fail(f"pick at least {self.min_count} column(s)")
+            raise self.fail(_("pick at least %(count)s column(s)") % {"count": self.min_count})
         if self.max_count is not None and len(names) > self.max_count:
-            raise self.fail(f"pick at most {self.max_count} column(s)")
+            raise self.fail(_("pick at most %(count)s column(s)") % {"count": self.max_count})
         info = env.inputs.get(self.port)
         if info is not None:
             self._check_upstream(names, info)
@@ -305,38 +330,49 @@ class ColumnsParam(Param):
             # All of them at once: after an upstream dataset or column choice changes, the
             # user fixes the whole list in one go instead of one column per validation.
             listed = ", ".join(repr(name) for name in missing)
-            raise self.fail(
-                f"column{'s' * (len(missing) > 1)} {listed} "
-                f"{'do' if len(missing) > 1 else 'does'} not exist on input '{self.port}' "
-                "(the dataset or a column choice upstream changed, or the column is protected); "
-                "choose the columns again",
-                "column_missing",
+            message = ngettext(
+                "column %(columns)s does not exist on input '%(port)s' (the dataset or a column "
+                "choice upstream changed, or the column is protected); choose the columns again",
+                "columns %(columns)s do not exist on input '%(port)s' (the dataset or a column "
+                "choice upstream changed, or the column is protected); choose the columns again",
+                len(missing),
             )
+            raise self.fail(message % {"columns": listed, "port": self.port}, "column_missing")
         for name in names:
             for column in info.find(name):
                 if column.role not in self.roles:
                     raise self.fail(
-                        f"column {name!r} has role {column.role!r}; "
-                        f"expected {' or '.join(self.roles)}",
+                        _("column %(column)r has role %(role)r; expected %(expected)s")
+                        % {
+                            "column": name,
+                            "role": column.role,
+                            "expected": _(" or ").join(self.roles),
+                        },
                         "column_role",
                     )
                 if self.types and column.type not in self.types:
                     raise self.fail(
-                        f"column {name!r} has type {column.type!r}; "
-                        f"expected {' or '.join(self.types)}",
+                        _("column %(column)r has type %(type)r; expected %(expected)s")
+                        % {
+                            "column": name,
+                            "type": column.type,
+                            "expected": _(" or ").join(self.types),
+                        },
                         "column_type",
                     )
         if self.same_party:
             parties = {column.party for name in names for column in info.find(name)}
             if len(parties) > 1:
                 raise self.fail(
-                    f"columns must be held by one party, not {sorted(parties)}", "column_party"
+                    _("columns must be held by one party, not %(parties)s")
+                    % {"parties": sorted(parties)},
+                    "column_party",
                 )
 
 
 def _as_list(param: Param, value: Any) -> list:
     if not isinstance(value, list):
-        raise param.fail(f"{value!r} is not a list")
+        raise param.fail(_("%(value)r is not a list") % {"value": value})
     return value
 
 
@@ -344,11 +380,11 @@ def _as_names(param: Param, value: Any) -> list[str]:
     names = _as_list(param, value)
     for name in names:
         if not isinstance(name, str) or not name:
-            raise param.fail(f"{name!r} is not a column name")
+            raise param.fail(_("%(value)r is not a column name") % {"value": name})
     return names
 
 
 def _single_name(param: Param, value: Any) -> list[str]:
     if not isinstance(value, str) or not value:
-        raise param.fail(f"{value!r} is not a column name")
+        raise param.fail(_("%(value)r is not a column name") % {"value": value})
     return [value]

@@ -9,6 +9,8 @@ node would disclose). The plan is kept on the validation result as `plan`.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from workflows.components.params import DatasetParam, PartyParam
 from workflows.disclosure.plan import build_plan
@@ -31,7 +33,8 @@ def check_disclosure(graph: Graph, result, parties, sources: dict, unavailable: 
     result.plan = plan
     for node_id, entries in plan.disclosing_nodes().items():
         reasons = {
-            f"{entry.reason}: {entry.recipient} would receive {entry.what}": None
+            _("%(reason)s: %(recipient)s would receive %(what)s")
+            % {"reason": entry.reason, "recipient": entry.recipient, "what": _(entry.what)}: None
             for entry in entries
             if entry.decision == REFUSE
         }
@@ -53,8 +56,15 @@ def _unavailable(graph: Graph, result, sources: dict, unavailable: dict) -> None
                     result.add(
                         node_id,
                         "node_unavailable",
-                        f"dataset {sources[value].name!r} belongs to {party}, whose node is "
-                        f"{unavailable[party]}: its data cannot be used",
+                        _(
+                            "dataset %(dataset)r belongs to %(party)s, whose node is "
+                            "%(state)s: its data cannot be used"
+                        )
+                        % {
+                            "dataset": sources[value].name,
+                            "party": party,
+                            "state": _state(unavailable[party]),
+                        },
                         param.name,
                     )
             elif isinstance(param, PartyParam):
@@ -63,6 +73,18 @@ def _unavailable(graph: Graph, result, sources: dict, unavailable: dict) -> None
                         result.add(
                             node_id,
                             "node_unavailable",
-                            f"party {party} is {unavailable[party]}: it cannot take part",
+                            _("party %(party)s is %(state)s: it cannot take part")
+                            % {"party": party, "state": _state(unavailable[party])},
                             param.name,
                         )
+
+
+# Why a node cannot take part (its status), as the messages above say it.
+STATE_WORDS = {
+    "disabled": pgettext_lazy("node state", "disabled"),
+    "offline": pgettext_lazy("node state", "offline"),
+}
+
+
+def _state(status: str) -> str:
+    return str(STATE_WORDS.get(status, status))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from workflows.actors import Actor
 from workflows.disclosure.policy import ASK
@@ -38,9 +39,11 @@ class ConsentMissing(Exception):
         self.rejected = [a for a in approvals if a.status == Approval.Decision.REJECTED]
         parties = ", ".join(sorted({a.party for a in approvals}))
         if self.rejected:
-            message = f"the disclosure plan was rejected by {parties}"
+            message = _("the disclosure plan was rejected by %(parties)s") % {"parties": parties}
         else:
-            message = f"the run waits for the approval of {parties} (disclosure of their data)"
+            message = _(
+                "the run waits for the approval of %(parties)s (disclosure of their data)"
+            ) % {"parties": parties}
         super().__init__(message)
 
 
@@ -188,12 +191,18 @@ def decide(actor: Actor, approval: Approval, approve: bool, comment: str) -> App
     peer nodes included, gets NotApprover."""
     if not may_decide(actor.user, approval.party_node_id):
         raise NotApprover(
-            f"only node admins of {approval.party} (or its users with the approver right) "
-            "decide on disclosures of its data"
+            _(
+                "only node admins of %(party)s (or its users with the approver right) decide "
+                "on disclosures of its data"
+            )
+            % {"party": approval.party}
         )
     status = Approval.Decision.APPROVED if approve else Approval.Decision.REJECTED
     if approval.status == status:
-        raise AlreadyDecided(f"approval #{approval.pk} is already {status}")
+        raise AlreadyDecided(
+            _("approval #%(id)s is already %(status)s")
+            % {"id": approval.pk, "status": status.label}
+        )
     approval.status, approval.comment = status, comment.strip()
     approval.decided_by, approval.decided_at = actor.user, timezone.now()
     approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])

@@ -10,6 +10,9 @@ received again and are not recorded twice.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
+from workflows.disclosure.words import form_label
 from workflows.models import LedgerEntry, NodeRun, Run
 from workflows.tabular.files import count_rows
 
@@ -63,10 +66,13 @@ def consent_words(consents: dict, approvals: dict) -> list[str]:
     for party, how in sorted(consents.items()):
         approval = approvals.get(how) if how != "policy" else None
         if approval is None:
-            words.append(f"{party}: standing policy")
+            words.append(_("%(party)s: standing policy") % {"party": party})
         else:
-            who = approval.decided_by.get_username() if approval.decided_by else "its approvers"
-            words.append(f"{party}: approved by {who} (#{approval.pk})")
+            who = approval.decided_by.get_username() if approval.decided_by else _("its approvers")
+            words.append(
+                _("%(party)s: approved by %(who)s (#%(id)s)")
+                % {"party": party, "who": who, "id": approval.pk}
+            )
     return words
 
 
@@ -82,7 +88,11 @@ def run_ledger(run: Run) -> list[dict]:
     """The run's ledger rows with their consents in words (run report, pages)."""
     approvals = _approvals([run])
     return [
-        {"entry": entry, "consent": consent_words(entry.consents, approvals)}
+        {
+            "entry": entry,
+            "kind_label": form_label(entry.kind),
+            "consent": consent_words(entry.consents, approvals),
+        }
         for entry in run.ledger.all()
     ]
 

@@ -22,16 +22,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
 from workflows.components.disclosure import Form
 
 ALLOW, ASK, REFUSE = "allow", "ask", "refuse"
 CHOICES = (ALLOW, ASK, REFUSE)
 STRICTNESS = {ALLOW: 0, ASK: 1, REFUSE: 2}
 FORM_WORDS = {
-    Form.IDS: "intersection membership of its keys",
-    Form.AGGREGATE: "aggregates of its columns",
-    Form.MODEL: "models trained on its columns",
-    Form.ROW_LEVEL: "row-level data derived from its columns",
+    Form.IDS: gettext_lazy("intersection membership of its keys"),
+    Form.AGGREGATE: gettext_lazy("aggregates of its columns"),
+    Form.MODEL: gettext_lazy("models trained on its columns"),
+    Form.ROW_LEVEL: gettext_lazy("row-level data derived from its columns"),
+}
+DECISION_WORDS = {
+    ALLOW: pgettext_lazy("policy decision", "allow"),
+    ASK: pgettext_lazy("policy decision", "ask"),
+    REFUSE: pgettext_lazy("policy decision", "refuse"),
 }
 
 
@@ -61,43 +69,51 @@ class Policy:
         """(allow | ask | refuse, the reason in words) for one plan entry from this owner."""
         owner = entry.source
         if any(column.role == "protected" for column in entry.columns):
-            return REFUSE, f"{owner}'s protected columns may only feed secure computation"
+            return REFUSE, _("%(owner)s's protected columns may only feed secure computation") % {
+                "owner": owner
+            }
         if entry.form == Form.AGGREGATE:
             return self._aggregate(entry)
         rule = {Form.IDS: self.ids, Form.MODEL: self.models, Form.ROW_LEVEL: self.row_level}
         decision = rule.get(entry.form, ALLOW)
-        reason = f"{owner}'s standing policy: {FORM_WORDS[entry.form]} to others: {decision}"
+        reason = _("%(owner)s's standing policy: %(what)s to others: %(decision)s") % {
+            "owner": owner,
+            "what": FORM_WORDS[entry.form],
+            "decision": DECISION_WORDS.get(decision, decision),
+        }
         if entry.form == Form.ROW_LEVEL and decision == REFUSE:
-            reason = f"{owner}'s standing policy: its columns never leave as row-level data"
+            reason = _("%(owner)s's standing policy: its columns never leave as row-level data")
+            reason %= {"owner": owner}
         limited = entry.form == Form.ROW_LEVEL and decision == ALLOW and self.row_level_to
         if limited and entry.recipient not in self.row_level_to:
             decision = ASK
-            reason = (
-                f"{owner}'s standing policy allows row-level data only to "
-                f"{', '.join(self.row_level_to)}"
-            )
+            reason = _("%(owner)s's standing policy allows row-level data only to %(parties)s")
+            reason %= {"owner": owner, "parties": ", ".join(self.row_level_to)}
         from_label = any(column.role == "label" for column in entry.columns)
         stricter = STRICTNESS[self.label_results] > STRICTNESS[decision]
         if entry.form == Form.ROW_LEVEL and from_label and stricter:
             decision = self.label_results
             reason = (
-                f"{owner}'s standing policy: label usable for training, only {owner} receives "
-                "predictions and curves derived from it"
+                _(
+                    "%(owner)s's standing policy: label usable for training, only %(owner)s "
+                    "receives predictions and curves derived from it"
+                )
                 if decision == REFUSE
-                else f"{owner}'s standing policy asks about results derived from its label"
-            )
+                else _("%(owner)s's standing policy asks about results derived from its label")
+            ) % {"owner": owner}
         return decision, reason
 
     def _aggregate(self, entry) -> tuple[str, str]:
         owner, k = entry.source, entry.k
         if self.aggregates == ALLOW and k is not None and k < self.aggregates_min_k:
-            return ASK, (
-                f"{owner}'s standing policy allows aggregates over groups of at least "
-                f"{self.aggregates_min_k} rows; this one has groups of {k}"
-            )
+            return ASK, _(
+                "%(owner)s's standing policy allows aggregates over groups of at least "
+                "%(min_k)s rows; this one has groups of %(k)s"
+            ) % {"owner": owner, "min_k": self.aggregates_min_k, "k": k}
         return (
             self.aggregates,
-            f"{owner}'s standing policy: aggregates to others: {self.aggregates}",
+            _("%(owner)s's standing policy: aggregates to others: %(decision)s")
+            % {"owner": owner, "decision": DECISION_WORDS.get(self.aggregates, self.aggregates)},
         )
 
 

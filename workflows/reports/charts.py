@@ -4,6 +4,11 @@ A figure is plain JSON for `Plotly.newPlot(div, data, layout)`: no plotly Python
 the HTML only carries data. A table is {"title", "columns", "rows"} with rows already
 formatted as text. `views(report)` returns {"charts": [...], "tables": [...]} for any report;
 a kind it does not know is shown as its JSON in a table of key/value pairs.
+
+Everything is built in the active language (the reader's: the request's user, or the recipient
+a report is rendered for): titles, axis and trace names, and the report's field names shown as
+column headers and row names (`label`). Stored reports keep English keys; a field this module
+does not know is shown as stored, and so are data (column, feature and party names).
 """
 
 from __future__ import annotations
@@ -12,8 +17,85 @@ import json
 from collections.abc import Callable
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 AXIS = {"zeroline": False, "gridcolor": "#e5e7eb", "automargin": True}
+
+
+# Report fields as readers see them (English: the stored key itself).
+FIELDS = {
+    "samples": pgettext_lazy("report field", "samples"),
+    "positives": pgettext_lazy("report field", "positives"),
+    "negatives": pgettext_lazy("report field", "negatives"),
+    "auc": pgettext_lazy("report field", "auc"),
+    "ks": pgettext_lazy("report field", "ks"),
+    "threshold": pgettext_lazy("report field", "threshold"),
+    "tp": pgettext_lazy("report field", "tp"),
+    "fp": pgettext_lazy("report field", "fp"),
+    "fn": pgettext_lazy("report field", "fn"),
+    "tn": pgettext_lazy("report field", "tn"),
+    "precision": pgettext_lazy("report field", "precision"),
+    "recall": pgettext_lazy("report field", "recall"),
+    "f1": pgettext_lazy("report field", "f1"),
+    "accuracy": pgettext_lazy("report field", "accuracy"),
+    "bin": pgettext_lazy("report field", "bin"),
+    "count": pgettext_lazy("report field", "count"),
+    "min_score": pgettext_lazy("report field", "min_score"),
+    "max_score": pgettext_lazy("report field", "max_score"),
+    "avg_score": pgettext_lazy("report field", "avg_score"),
+    "cumulative_recall": pgettext_lazy("report field", "cumulative_recall"),
+    "cumulative_fpr": pgettext_lazy("report field", "cumulative_fpr"),
+    "lift": pgettext_lazy("report field", "lift"),
+    "low": pgettext_lazy("report field", "low"),
+    "high": pgettext_lazy("report field", "high"),
+    "r2": pgettext_lazy("report field", "r2"),
+    "mae": pgettext_lazy("report field", "mae"),
+    "mse": pgettext_lazy("report field", "mse"),
+    "rmse": pgettext_lazy("report field", "rmse"),
+    "mape": pgettext_lazy("report field", "mape"),
+    "sse": pgettext_lazy("report field", "sse"),
+    "label_mean": pgettext_lazy("report field", "label_mean"),
+    "prediction_mean": pgettext_lazy("report field", "prediction_mean"),
+    "column": pgettext_lazy("report field", "column"),
+    "party": pgettext_lazy("report field", "party"),
+    "type": pgettext_lazy("report field", "type"),
+    "total_count": pgettext_lazy("report field", "total_count"),
+    "nulls": pgettext_lazy("report field", "nulls"),
+    "null_ratio": pgettext_lazy("report field", "null_ratio"),
+    "distinct": pgettext_lazy("report field", "distinct"),
+    "min": pgettext_lazy("report field", "min"),
+    "max": pgettext_lazy("report field", "max"),
+    "mean": pgettext_lazy("report field", "mean"),
+    "median": pgettext_lazy("report field", "median"),
+    "q1": pgettext_lazy("report field", "q1"),
+    "q3": pgettext_lazy("report field", "q3"),
+    "std": pgettext_lazy("report field", "std"),
+    "skewness": pgettext_lazy("report field", "skewness"),
+    "kurtosis": pgettext_lazy("report field", "kurtosis"),
+    "sum": pgettext_lazy("report field", "sum"),
+    "feature": pgettext_lazy("report field", "feature"),
+    "protocol": pgettext_lazy("report field", "protocol"),
+    "parties": pgettext_lazy("report field", "parties"),
+    "input_rows": pgettext_lazy("report field", "input_rows"),
+    "duplicates_dropped": pgettext_lazy("report field", "duplicates_dropped"),
+    "intersection_size": pgettext_lazy("report field", "intersection_size"),
+    "columns": pgettext_lazy("report field", "columns"),
+    "epochs run": pgettext_lazy("report field", "epochs run"),
+    "label": pgettext_lazy("report field", "label"),
+    "bias": pgettext_lazy("report field", "bias"),
+    "view": pgettext_lazy("report field", "view"),
+    "note": pgettext_lazy("report field", "note"),
+    "name": pgettext_lazy("report field", "name"),
+    "value": pgettext_lazy("report field", "value"),
+    "report": pgettext_lazy("report field", "report"),
+    "kind": pgettext_lazy("report field", "kind"),
+    "title": pgettext_lazy("report field", "title"),
+}
+
+
+def label(key) -> str:
+    """A report field's name in the reader's language; anything else as it is."""
+    return str(FIELDS.get(key, key)) if isinstance(key, str) else str(key)
 
 
 def figure(title: str, data: list[dict], x: str, y: str, **layout) -> dict:
@@ -42,7 +124,7 @@ def text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (dict, list)):
@@ -50,17 +132,24 @@ def text(value) -> str:
     return str(value)
 
 
-def table(title: str, rows: list[dict], columns: list[str] | None = None) -> dict:
+def table(
+    title: str, rows: list[dict], columns: list[str] | None = None, headers: list | None = None
+) -> dict:
+    """Rows (dicts) under `columns` (their keys by default); headers are the columns' field
+    names in the reader's language unless given (a header that is data stays as it is)."""
     columns = columns or list(dict.fromkeys(key for row in rows for key in row))
     return {
         "title": title,
-        "columns": columns,
+        "columns": [str(header) for header in headers] if headers else list(map(label, columns)),
         "rows": [[text(row.get(column)) for column in columns] for row in rows],
     }
 
 
-def pairs(title: str, values: dict) -> dict:
-    return table(title, [{"name": k, "value": v} for k, v in values.items()], ["name", "value"])
+def pairs(title: str, values: dict, fields: bool = True) -> dict:
+    """A name/value table; names are report fields (translated) unless `fields` is False."""
+    name = label if fields else str
+    rows = [{"name": name(k), "value": v} for k, v in values.items()]
+    return table(title, rows, ["name", "value"])
 
 
 def binary_classification(report: dict) -> dict:
@@ -69,52 +158,58 @@ def binary_classification(report: dict) -> dict:
     tpr = [p["tpr"] for p in points]
     ranked = [p for p in points if p.get("precision") is not None]
     depth = [p["depth"] for p in points]
-    diagonal = line([0, 1], [0, 1], "random", line={"dash": "dot", "color": "#9ca3af"})
+    diagonal = line([0, 1], [0, 1], _("random"), line={"dash": "dot", "color": "#9ca3af"})
     confusion = report.get("confusion", {})
     matrix = [
         [confusion.get("tp"), confusion.get("fn")],
         [confusion.get("fp"), confusion.get("tn")],
     ]
     charts = [
-        figure(_("ROC curve"), [line(fpr, tpr, "ROC"), diagonal], "false positive rate", "recall"),
+        figure(
+            _("ROC curve"),
+            [line(fpr, tpr, "ROC"), diagonal],
+            _("false positive rate"),
+            _("recall"),
+        ),
         figure(
             _("Precision-recall curve"),
-            [line([p["tpr"] for p in ranked], [p["precision"] for p in ranked], "precision")],
-            "recall",
-            "precision",
+            [line([p["tpr"] for p in ranked], [p["precision"] for p in ranked], _("precision"))],
+            _("recall"),
+            _("precision"),
         ),
         figure(
             _("KS curve"),
             [
-                line(depth, tpr, "recall (TPR)"),
+                line(depth, tpr, _("recall (TPR)")),
                 line(depth, fpr, "FPR"),
                 line(depth, [t - f for t, f in zip(tpr, fpr, strict=True)], "TPR - FPR"),
             ],
-            "share of population (by descending score)",
-            "rate",
+            _("share of population (by descending score)"),
+            _("rate"),
         ),
         figure(
             _("Lift curve"),
-            [line([p["depth"] for p in ranked], [p["lift"] for p in ranked], "lift")],
-            "share of population (by descending score)",
-            "lift",
+            [line([p["depth"] for p in ranked], [p["lift"] for p in ranked], _("lift"))],
+            _("share of population (by descending score)"),
+            _("lift"),
         ),
         figure(
             _("Score distribution"),
             [
-                _bars(bins, "positives", "positives"),
-                _bars(bins, "negatives", "negatives"),
+                _bars(bins, "positives", _("positives")),
+                _bars(bins, "negatives", _("negatives")),
             ],
-            "bin (equal frequency, by descending score)",
-            "rows",
+            _("bin (equal frequency, by descending score)"),
+            _("rows"),
             barmode="stack",
         ),
     ]
     if "tp" in confusion:  # an aggregated copy may withhold it (too few rows on a side)
-        heatmap = _heatmap(matrix, ["actual 1", "actual 0"], ["predicted 1", "predicted 0"])
+        actual, predicted = [_("actual 1"), _("actual 0")], [_("predicted 1"), _("predicted 0")]
+        heatmap = _heatmap(matrix, actual, predicted)
         threshold = text(confusion.get("threshold"))
         title = _("Confusion matrix (threshold %(threshold)s)") % {"threshold": threshold}
-        charts.append(figure(title, [heatmap], "predicted", "actual", showlegend=False))
+        charts.append(figure(title, [heatmap], _("predicted"), _("actual"), showlegend=False))
         # Heatmap rows are drawn bottom-up: reverse so "actual 1" is the top row.
         charts[-1]["layout"]["yaxis"]["autorange"] = "reversed"
     tables = [
@@ -132,7 +227,9 @@ def _bars(bins: list[dict], key: str, name: str) -> dict:
         "y": [b.get(key) for b in bins],
         "name": name,
         "customdata": [text(b.get("avg_score")) for b in bins],
-        "hovertemplate": "bin %{x}, average score %{customdata}: %{y}<extra>" + name + "</extra>",
+        "hovertemplate": _("bin %(bin)s, average score %(score)s: %(rows)s")
+        % {"bin": "%{x}", "score": "%{customdata}", "rows": "%{y}"}
+        + f"<extra>{name}</extra>",
     }
 
 
@@ -155,9 +252,9 @@ def regression(report: dict) -> dict:
         "type": "bar",
         "x": [_bin_label(b) for b in histogram],
         "y": [b["count"] for b in histogram],
-        "name": "rows",
+        "name": _("rows"),
     }
-    chart = figure(_("Residuals (label - prediction)"), [bars], "residual", "rows")
+    chart = figure(_("Residuals (label - prediction)"), [bars], _("residual"), _("rows"))
     chart["layout"]["xaxis"]["type"] = "category"
     tables = [pairs(_("Summary"), report.get("summary", {})), table(_("Residuals"), histogram)]
     return {"charts": [chart], "tables": tables + _disclosure(report)}
@@ -167,12 +264,12 @@ def _bin_label(b: dict) -> str:
     """A bin as text; aggregated copies have open-ended outer bins (no min, no max)."""
     low, high = b.get("low"), b.get("high")
     if low is None and high is None:
-        return "all"
+        return _("all")
     if low is None:
         return f"< {text(high)}"
     if high is None:
         return f">= {text(low)}"
-    return f"{text(low)} to {text(high)}"
+    return _("%(low)s to %(high)s") % {"low": text(low), "high": text(high)}
 
 
 def _disclosure(report: dict) -> list[dict]:
@@ -184,7 +281,7 @@ def _disclosure(report: dict) -> list[dict]:
         "Aggregated copy: every point, bin and count covers at least %(rows)s rows; the "
         "data's owner holds the full report."
     ) % {"rows": disclosure.get("min_rows")}
-    return [pairs(_("Your copy"), {"view": "aggregated", "note": note})]
+    return [pairs(_("Your copy"), {"view": _("aggregated"), "note": note})]
 
 
 def table_statistics(report: dict) -> dict:
@@ -208,12 +305,12 @@ def table_statistics(report: dict) -> dict:
         "type": "bar",
         "x": [f"{row['column']} ({row['party']})" for row in rows],
         "y": [row.get("null_ratio") for row in rows],
-        "name": "null ratio",
+        "name": _("null ratio"),
     }
-    charts = [figure(_("Missing values per column"), [nulls], "column", "null ratio")]
+    charts = [figure(_("Missing values per column"), [nulls], _("column"), _("null ratio"))]
     charts[0]["layout"]["yaxis"]["range"] = [0, 1]
     if boxes:
-        spread = figure(_("Column statistics: min, quartiles, max"), boxes, "column", "value")
+        spread = figure(_("Column statistics: min, quartiles, max"), boxes, _("column"), _("value"))
         charts.insert(0, spread | {"layout": spread["layout"] | {"showlegend": False}})
     return {"charts": charts, "tables": [table(_("Column statistics"), rows)]}
 
@@ -231,7 +328,8 @@ def pearson(report: dict) -> dict:
     side = max(360, 40 * len(names) + 160)
     chart = figure(_("Correlation matrix (Pearson)"), [heatmap], "", "", height=side)
     chart["layout"]["yaxis"]["autorange"] = "reversed"
-    return {"charts": [chart], "tables": [table(_("Correlation matrix"), rows)]}
+    headers = [label("feature"), *names]  # the other headers are data: features' names
+    return {"charts": [chart], "tables": [table(_("Correlation matrix"), rows, None, headers)]}
 
 
 def psi(report: dict) -> dict:
@@ -246,16 +344,22 @@ def psi(report: dict) -> dict:
         for party in parties
     ]
     bars = [
-        {"type": "bar", "x": parties, "y": [r["input_rows"] for r in rows], "name": "input rows"},
+        {
+            "type": "bar",
+            "x": parties,
+            "y": [r["input_rows"] for r in rows],
+            "name": _("input rows"),
+        },
         {
             "type": "bar",
             "x": parties,
             "y": [r["intersection_size"] for r in rows],
-            "name": "intersection",
+            "name": _("intersection"),
         },
     ]
+    title = _("Private set intersection")
     return {
-        "charts": [figure(_("Private set intersection"), bars, "party", "rows", barmode="group")],
+        "charts": [figure(title, bars, _("party"), _("rows"), barmode="group")],
         "tables": [
             pairs(_("Summary"), {"protocol": report.get("protocol"), "parties": parties}),
             table(_("Rows per party"), rows),
@@ -268,7 +372,10 @@ def ss_lr_train(report: dict) -> dict:
     epochs = list(range(1, len(loss) + 1))
     charts = [
         figure(
-            _("Loss per epoch"), [line(epochs, loss, "loss", mode="lines+markers")], "epoch", "loss"
+            _("Loss per epoch"),
+            [line(epochs, loss, _("loss"), mode="lines+markers")],
+            _("epoch"),
+            _("loss"),
         )
     ]
     features = [
@@ -282,13 +389,12 @@ def ss_lr_train(report: dict) -> dict:
     weights = report.get("weights")
     if weights:
         names, values = list(weights["features"]), list(weights["features"].values())
-        bars = {"type": "bar", "x": values, "y": names, "orientation": "h", "name": "weight"}
-        charts.append(
-            figure(
-                _("Feature weights"), [bars], "weight", "", height=max(300, 30 * len(names) + 120)
-            )
-        )
-        tables.append(pairs(_("Weights"), weights["features"] | {"bias": weights.get("bias")}))
+        bars = {"type": "bar", "x": values, "y": names, "orientation": "h", "name": _("weight")}
+        height = max(300, 30 * len(names) + 120)
+        charts.append(figure(_("Feature weights"), [bars], _("weight"), "", height=height))
+        # Feature names are data, shown as they are; only "bias" is a field.
+        rows = weights["features"] | {label("bias"): weights.get("bias")}
+        tables.append(pairs(_("Weights"), rows, fields=False))
     return {"charts": charts, "tables": tables}
 
 
@@ -319,9 +425,9 @@ HEADLINES: dict[str, tuple[tuple[str, tuple[str, str]], ...]] = {
         ("AUC", ("summary", "auc")),
         ("KS", ("summary", "ks")),
         ("F1", ("confusion", "f1")),
-        ("Precision", ("confusion", "precision")),
-        ("Recall", ("confusion", "recall")),
-        ("Accuracy", ("confusion", "accuracy")),
+        (gettext_lazy("Precision"), ("confusion", "precision")),
+        (gettext_lazy("Recall"), ("confusion", "recall")),
+        (gettext_lazy("Accuracy"), ("confusion", "accuracy")),
     ),
     "regression": (
         ("R²", ("summary", "r2")),
@@ -340,7 +446,7 @@ def headline(report) -> list[dict]:
     metrics = []
     for name, (section, key) in HEADLINES.get(str(report.get("kind")), ()):
         values = report.get(section)
-        metrics.append({"name": name, "value": text(values.get(key) if values else None)})
+        metrics.append({"name": str(name), "value": text(values.get(key) if values else None)})
     return metrics
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from workflows.components import registry
 from workflows.components.schema import PortType
-from workflows.models import Artifact, NodeRun, Run
+from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
 from workflows.redaction import message_for
 from workflows.reports.charts import headline, views
@@ -29,7 +29,9 @@ def duration(start: datetime | None, end: datetime | None) -> str:
     if not start or not end:
         return ""
     seconds = (end - start).total_seconds()
-    return f"{seconds:.2f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return gettext("%(seconds).2f s") % {"seconds": seconds}
+    return gettext("%(minutes).1f min") % {"minutes": seconds / 60}
 
 
 def when(moment: datetime | None) -> str:
@@ -118,7 +120,11 @@ def described(params: dict, sources: dict) -> list[dict]:
         shown = json.dumps(value, ensure_ascii=False)
         source = sources.get(value) if name == "dataset" and isinstance(value, int) else None
         if source is not None:
-            shown = f"{shown} ({source.name}, held by {source.party})"
+            shown = gettext("%(value)s (%(dataset)s, held by %(party)s)") % {
+                "value": shown,
+                "dataset": source.name,
+                "party": source.party,
+            }
         rows.append({"name": name, "value": shown})
     return rows
 
@@ -135,6 +141,7 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "version": node.version,
         "label": str(component.label) if component else node.component,
         "status": node.status,
+        "status_label": _status_label(node.status),
         "message": message_for(node, viewer),
         "party": node.party,
         "in_scope": node.in_scope,
@@ -146,6 +153,10 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "warnings": warnings_for(node, viewer),
         "outputs": outputs(source, artifacts),
     }
+
+
+def _status_label(status: str) -> str:
+    return str(Status(status).label) if status in Status.values else status
 
 
 def outputs(source: NodeRun, own: list[Artifact]) -> list[dict]:

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from workflows.disclosure.ledger import run_ledger
 from workflows.models import Run
 from workflows.reports.collect import run_facts
+from workflows.reports.plotly_config import plotly_config
 
 TEMPLATE = "workflows/run_report.html"
 
@@ -99,6 +100,7 @@ def render_run_report(run: Run, node_id: int) -> str:
         "plotly_js": plotly_js(),
         "ledger": run_ledger(run),
         "plotly_placeholder_styles": plotly_placeholder_styles(),
+        "plotly_config": plotly_config(),
         "csp_nonce": nonce,
         "report_csp": report_csp(nonce),
     }

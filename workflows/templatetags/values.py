@@ -6,15 +6,20 @@ The canvas scripts build the same markup (`missingValue()` in static/console/js/
 """
 
 from django import template
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 register = template.Library()
 
-MISSING = mark_safe(
-    '<span class="missing"><span aria-hidden="true">—</span>'
-    '<span class="visually-hidden">missing</span></span>'
-)
+
+def missing_mark() -> SafeString:
+    """The mark, its spoken word in the active language."""
+    return format_html(
+        '<span class="missing"><span aria-hidden="true">—</span>'
+        '<span class="visually-hidden">{}</span></span>',
+        gettext("missing"),
+    )
 
 
 def is_missing(value) -> bool:
@@ -29,9 +34,9 @@ def is_missing(value) -> bool:
 @register.filter
 def or_missing(value) -> SafeString:
     """The value, escaped; or the missing-value mark."""
-    return MISSING if is_missing(value) else conditional_escape(value)
+    return missing_mark() if is_missing(value) else conditional_escape(value)
 
 
 @register.simple_tag
 def missing() -> SafeString:
-    return MISSING
+    return missing_mark()

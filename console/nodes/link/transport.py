@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import grpc
+from django.utils.translation import gettext
 
 from console.nodes.link.envelope import MAX_MESSAGE_BYTES
 
@@ -31,7 +32,8 @@ class NodeCallError(Exception):
     """A call to a peer node failed; the message names the peer and the reason."""
 
     def __init__(self, peer: str, address: str, reason: str, code: str = "unavailable"):
-        super().__init__(f"Node {peer} at {address}: {reason}")
+        message = gettext("Node %(peer)s at %(address)s: %(reason)s")
+        super().__init__(message % {"peer": peer, "address": address, "reason": reason})
         self.peer, self.address, self.reason, self.code = peer, address, reason, code
 
 
@@ -76,12 +78,16 @@ def _unreachable(peer: str, address: str, timeout: float) -> NodeCallError:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=min(timeout, 3)):
             pass
     except OSError as error:
-        return NodeCallError(peer, address, f"cannot connect ({error.strerror or error})")
+        reason = gettext("cannot connect (%(error)s)") % {"error": error.strerror or error}
+        return NodeCallError(peer, address, reason)
     return NodeCallError(
         peer,
         address,
-        "the TLS handshake failed: the node there does not present the certificate pinned for "
-        "it, or it does not accept this node's certificate (not paired, or its route was removed)",
+        gettext(
+            "the TLS handshake failed: the node there does not present the certificate pinned "
+            "for it, or it does not accept this node's certificate (not paired, or its route "
+            "was removed)"
+        ),
         "tls",
     )
 
@@ -90,11 +96,13 @@ def _call_error(peer: str, address: str, error: grpc.RpcError) -> NodeCallError:
     code = error.code()
     details = error.details() or code.name
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return NodeCallError(peer, address, "no answer in time", "timeout")
+        return NodeCallError(peer, address, gettext("no answer in time"), "timeout")
     if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
-        return NodeCallError(peer, address, f"refused the call: {details}", "refused")
+        reason = gettext("refused the call: %(details)s") % {"details": details}
+        return NodeCallError(peer, address, reason, "refused")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return NodeCallError(peer, address, f"rejected the message: {details}", "rejected")
+        reason = gettext("rejected the message: %(details)s") % {"details": details}
+        return NodeCallError(peer, address, reason, "rejected")
     return NodeCallError(peer, address, f"{code.name.lower()}: {details}")
 
 
@@ -125,7 +133,8 @@ def fetch_certificate(
         ):
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as error:
-        raise NodeCallError(peer, address, f"cannot connect ({error})") from None
+        reason = gettext("cannot connect (%(error)s)") % {"error": error}
+        raise NodeCallError(peer, address, reason) from None
     if not der:
-        raise NodeCallError(peer, address, "it presented no certificate")
+        raise NodeCallError(peer, address, gettext("it presented no certificate"))
     return ssl.DER_cert_to_PEM_cert(der).encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from base64 import b32decode
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -56,6 +57,26 @@ def test_enrolment_shows_the_secret_as_text_and_confirms_with_a_code(alice_clien
     assert AuditEvent.objects.filter(action="two_factor_enable", actor=alice_user).exists()
     # This session was verified by the enrolment: it stays signed in.
     assert alice_client.get("/").status_code == 200
+
+
+def test_enrolment_carries_the_qr_element_with_the_devices_setup_address(alice_client, alice_user):
+    html = alice_client.get("/accounts/two-factor/").content.decode()
+    device = TOTPDevice.objects.get(user=alice_user, confirmed=False)
+    qr = re.search(r'<div class="totp-qr" id="totp-qr" data-qr="([^"]+)" role="img"', html)
+    assert qr is not None
+    assert unescape(qr.group(1)) == device.config_url
+    assert unescape(qr.group(1)).startswith("otpauth://totp/")
+    assert '<script type="module" src="/static/console/js/totp_qr.js"></script>' in html
+    # The key stays shown as text for typing by hand.
+    assert re.search(r'id="totp-secret">[A-Z2-7 ]{32,}<', html)
+
+
+def test_an_enrolled_authenticator_shows_no_qr_code(enrolled, alice_user):
+    client = Client()
+    client.force_login(alice_user)
+    html = client.get("/accounts/two-factor/").content.decode()
+    assert "data-qr=" not in html
+    assert "totp_qr.js" not in html
 
 
 def test_a_wrong_enrolment_code_turns_nothing_on(alice_client, alice_user):

@@ -17,6 +17,7 @@ give away every (score, label) pair of the owner's rows.
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.aggregates import between, grouped_cuts
@@ -214,7 +215,10 @@ def run(ctx: RunContext) -> None:
         # The label owner reads its own full report; others get the k-row aggregates.
         ctx.write_json("report", receiver, computed["full"] if receiver == party else shared)
     # Every member reads the log: no metric here (a small evaluation withholds even the AUC).
-    ctx.log(f"evaluated {shared['summary']['samples']} rows at {party}")
+    ctx.log(
+        gettext("evaluated %(rows)s rows at %(party)s")
+        % {"rows": shared["summary"]["samples"], "party": party}
+    )
 
 
 COMPONENT = Component(
@@ -240,8 +244,8 @@ COMPONENT = Component(
     run=run,
     disclosure=disclose(
         report=report_disclosure(
-            "ROC, precision-recall, KS and lift curves, bins and thresholds in full",
-            "AUC, KS, F1 and aggregated curves",
+            gettext_noop("ROC, precision-recall, KS and lift curves, bins and thresholds in full"),
+            gettext_noop("AUC, KS, F1 and aggregated curves"),
         )
     ),
 )

@@ -4,6 +4,7 @@ The kept columns are copied a slice of rows at a time (bounded memory)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -27,7 +28,7 @@ def run(ctx: RunContext) -> None:
         parts = ctx.at(party, ctx.inputs["input_ds"].iter_arrow, party, kept)
         ctx.write_table_parts("output_ds", party, parts)
         ctx.progress(100 * (index + 1) / len(parties))
-    ctx.log(f"dropped {', '.join(ctx.params['drop_features'])}")
+    ctx.log(gettext("dropped %(columns)s") % {"columns": ", ".join(ctx.params["drop_features"])})
 
 
 COMPONENT = Component(

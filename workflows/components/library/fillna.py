@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pandas as pd
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -113,7 +114,10 @@ def run(ctx: RunContext) -> None:
         ctx.write_table_parts("output_ds", party, parts)
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
-            ctx.log(f"{party}: filled {len(columns)} column(s)")
+            ctx.log(
+                gettext("%(party)s: filled %(count)s column(s)")
+                % {"party": party, "count": len(columns)}
+            )
         ctx.progress(100 * (index + 1) / len(parties))
 
 
@@ -161,6 +165,8 @@ COMPONENT = Component(
     # Each party keeps its own columns and the rule fitted on them.
     disclosure=disclose(
         output_ds=KEPT_BY_HOLDERS,
-        output_rule=Declares(parts=True, parts_form=Form.AGGREGATE, parts_what="fill values"),
+        output_rule=Declares(
+            parts=True, parts_form=Form.AGGREGATE, parts_what=gettext_noop("fill values")
+        ),
     ),
 )

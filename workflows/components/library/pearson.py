@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 import core
@@ -146,7 +147,7 @@ def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     parts = layout(info, ctx.params["features"])
     ctx.progress(0)
-    what, k = "Pearson correlation", ctx.min_group_rows
+    what, k = gettext_noop("Pearson correlation"), ctx.min_group_rows
     # Over k rows every party receives the whole matrix; below, each party only the
     # correlations of its own columns, revealed to it alone.
     whole = aligned_rows(ctx, "input_ds") >= k
@@ -174,7 +175,8 @@ def run(ctx: RunContext) -> None:
         elif party not in holders:
             ctx.write_json("report", party, own_report(parts, party, None, k))
     ctx.log(
-        f"correlation of {len(base_report(parts)['features'])} features across {len(parts)} parties"
+        gettext("correlation of %(features)s features across %(parties)s parties")
+        % {"features": len(base_report(parts)["features"]), "parties": len(parts)}
     )
     ctx.progress(100)
 

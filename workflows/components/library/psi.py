@@ -33,6 +33,7 @@ from dataclasses import astuple
 import numpy as np
 import pandas as pd
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from core.psi import run_local_psi, run_psi
@@ -95,7 +96,7 @@ def membership(ctx: DisclosureContext) -> list[Flow]:
     for port in ports:
         others = [ctx.refs(other, ctx.params[KEYS[other]]) for other in ports if other != port]
         keys = tuple(ref for refs in others for ref in refs)
-        what = "which of its own keys the other parties hold (PSI membership)"
+        what = gettext_noop("which of its own keys the other parties hold (PSI membership)")
         flows.append(Flow((ctx.inputs[port].parties[0],), Form.IDS, keys, what))
     return flows
 
@@ -124,7 +125,10 @@ def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFra
     decides, with its own memory, for all: the parties must run the same protocol."""
     chosen = ctx.params["protocol"]
     if chosen != AUTO:
-        ctx.log(f"PSI protocol: {chosen} (chosen in the node's settings)")
+        ctx.log(
+            gettext("PSI protocol: %(protocol)s (chosen in the node's settings)")
+            % {"protocol": chosen}
+        )
         return ENGINE_PROTOCOL[chosen]
     sizes = [ctx.publish(party, len, keys.get(party)) for party in owners]
     protocol, reason = ctx.publish(owners[0], lambda: astuple(choose_protocol(sizes)))
@@ -222,7 +226,10 @@ def run(ctx: RunContext) -> None:
     size = report["intersection_size"]
     for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
-    ctx.log(f"intersection of {report['input_rows']}: {size} rows")
+    ctx.log(
+        gettext("intersection of %(inputs)s: %(rows)s rows")
+        % {"inputs": report["input_rows"], "rows": size}
+    )
     ctx.progress(100)
 
 

@@ -11,6 +11,7 @@ changes.
 from __future__ import annotations
 
 import pyarrow as pa
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -55,8 +56,15 @@ def run(ctx: RunContext) -> None:
     ctx.progress(0)
     for party in ctx.here([source.party]):  # only the owner's process reads its dataset
         table = ctx.at(party, _copy, source, columns)
-        read = f"{table.num_rows} rows and {len(columns)} columns of {source.name}"
-        ctx.log(f"read {read} at {party}")
+        ctx.log(
+            gettext("read %(rows)s rows and %(columns)s columns of %(dataset)s at %(party)s")
+            % {
+                "rows": table.num_rows,
+                "columns": len(columns),
+                "dataset": source.name,
+                "party": party,
+            }
+        )
         ctx.write_table("output_ds", party, table)
     ctx.progress(100)
 

@@ -13,6 +13,7 @@ each, open-ended at both ends: equal-width edges would give the smallest and lar
 from __future__ import annotations
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.aggregates import grouped_histogram
@@ -89,7 +90,10 @@ def run(ctx: RunContext) -> None:
     for receiver in ctx.here(ctx.infos["report"].parties):
         # The label owner reads its own full report; others get the k-row aggregates.
         ctx.write_json("report", receiver, computed["full"] if receiver == party else shared)
-    ctx.log(f"evaluated {shared['summary']['samples']} rows at {party}")
+    ctx.log(
+        gettext("evaluated %(rows)s rows at %(party)s")
+        % {"rows": shared["summary"]["samples"], "party": party}
+    )
 
 
 COMPONENT = Component(
@@ -107,8 +111,8 @@ COMPONENT = Component(
     run=run,
     disclosure=disclose(
         report=report_disclosure(
-            "error metrics and the residual histogram in full",
-            "R2, MAE, MSE and RMSE",
+            gettext_noop("error metrics and the residual histogram in full"),
+            gettext_noop("R2, MAE, MSE and RMSE"),
         )
     ),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -103,7 +104,10 @@ def run(ctx: RunContext) -> None:
     for index, party in enumerate(parties):
         scale_at_party(ctx, party, [c.name for c in rule.columns_at(party)])
         ctx.progress(100 * (index + 1) / len(parties))
-    ctx.log(f"scaled {len(rule.columns)} column(s) ({ctx.params['method']})")
+    ctx.log(
+        gettext("scaled %(count)s column(s) (%(method)s)")
+        % {"count": len(rule.columns), "method": ctx.params["method"]}
+    )
 
 
 COMPONENT = Component(
@@ -151,7 +155,9 @@ COMPONENT = Component(
     disclosure=disclose(
         output_ds=KEPT_BY_HOLDERS,
         output_rule=Declares(
-            parts=True, parts_form=Form.AGGREGATE, parts_what="fitted offsets and scales"
+            parts=True,
+            parts_form=Form.AGGREGATE,
+            parts_what=gettext_noop("fitted offsets and scales"),
         ),
     ),
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 import core
@@ -92,7 +93,11 @@ def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
 
 
 def predictions_what(ctx: DisclosureContext) -> str:
-    return "id-linked prediction scores" if ctx.params["save_ids"] else "prediction scores"
+    return (
+        gettext_noop("id-linked prediction scores")
+        if ctx.params["save_ids"]
+        else gettext_noop("prediction scores")
+    )
 
 
 def read_part(data, party: str) -> dict:
@@ -121,7 +126,13 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
     needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score", field=field)
-    ctx.log(f"SS-LR prediction computes with the model's precision: {field}, {bits} fraction bits")
+    ctx.log(
+        gettext(
+            "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "
+            "fraction bits"
+        )
+        % {"field": field, "bits": bits}
+    )
     if needed.fxp_fraction_bits < bits:
         raise CheckFailed(
             f"the values of {secure.describe_columns(bounds)} are larger than "
@@ -189,7 +200,10 @@ def run(ctx: RunContext) -> None:
         warning = core.reveal(warned)
     if warning:
         ctx.warn(warning, party=receiver)  # about the receiver's predictions
-    ctx.log(f"predicted {ctx.params['pred_name']!r} for {receiver}")
+    ctx.log(
+        gettext("predicted %(name)r for %(receiver)s")
+        % {"name": ctx.params["pred_name"], "receiver": receiver}
+    )
     ctx.progress(100)
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from core import reveal
@@ -70,14 +71,18 @@ def used(ctx: DisclosureContext):
 
 def model_flows(ctx: DisclosureContext) -> list[Flow]:
     """Every party of the table holds a share of the weights and the public manifest."""
-    what = "a secret share of the model and its manifest (loss per epoch)"
+    what = gettext_noop("a secret share of the model and its manifest (loss per epoch)")
     return [Flow(ctx.outputs["output_model"].parties, Form.MODEL, used(ctx), what)]
 
 
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
-    flows = [Flow(ctx.parties, Form.AGGREGATE, used(ctx), "the training loss per epoch")]
+    flows = [
+        Flow(ctx.parties, Form.AGGREGATE, used(ctx), gettext_noop("the training loss per epoch"))
+    ]
     if ctx.params["report_weights"]:
-        flows.append(Flow(ctx.parties, Form.MODEL, used(ctx), "the revealed model weights"))
+        flows.append(
+            Flow(ctx.parties, Form.MODEL, used(ctx), gettext_noop("the revealed model weights"))
+        )
     return flows
 
 
@@ -226,7 +231,10 @@ def run(ctx: RunContext) -> None:
         report["weights"] = revealed_weights(weights, layout)
     for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
-    ctx.log(f"trained {len(model.losses)} epoch(s); last loss {meta['metrics']['loss'][-1]}")
+    ctx.log(
+        gettext("trained %(epochs)s epoch(s); last loss %(loss)s")
+        % {"epochs": len(model.losses), "loss": meta["metrics"]["loss"][-1]}
+    )
     ctx.progress(100)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -208,8 +209,10 @@ def statistics_flows(ctx: DisclosureContext) -> list[Flow]:
         refs = ctx.refs("input_ds", [c.name for c in columns if c.party == party])
         refs = tuple(ref for ref in refs if ref.party == party)
         others = tuple(p for p in ctx.parties if p != party)
-        flows.append(Flow((party,), Form.AGGREGATE, refs, "full column statistics", 1))
-        what = "column counts, nulls, mean and spread"
+        flows.append(
+            Flow((party,), Form.AGGREGATE, refs, gettext_noop("full column statistics"), 1)
+        )
+        what = gettext_noop("column counts, nulls, mean and spread")
         flows.append(Flow(others, Form.AGGREGATE, refs, what, ctx.min_group))
     return flows
 
@@ -232,7 +235,7 @@ def run(ctx: RunContext) -> None:
         rows = [next(own) if row["party"] == receiver else row for row in shared]
         report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
         ctx.write_json("report", receiver, report)
-    ctx.log(f"statistics of {len(shared)} column(s)")
+    ctx.log(gettext("statistics of %(count)s column(s)") % {"count": len(shared)})
 
 
 COMPONENT = Component(

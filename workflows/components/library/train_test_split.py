@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -60,7 +61,10 @@ def run(ctx: RunContext) -> None:
         ctx.write_table_parts("test_ds", party, ctx.at(party, data.take, party, test))
         ctx.progress(10 + 90 * (index + 1) / len(parties))
     train, test = split_indices(*args)  # public: the same at every party
-    ctx.log(f"split {rows} rows into {len(train)} train and {len(test)} test rows")
+    ctx.log(
+        gettext("split %(rows)s rows into %(train)s train and %(test)s test rows")
+        % {"rows": rows, "train": len(train), "test": len(test)}
+    )
 
 
 COMPONENT = Component(

@@ -100,12 +100,12 @@ function planSection(data, plan, bus, view) {
 function ledgerList(run) {
   const rows = run.ledger || [];
   if (!rows.length) return el("p", { className: "disclosure-none" }, gettext("No party received anything derived from another party's data in this run."));
-  const consentText = (consents) => Object.entries(consents).map(([party, how]) => `${party}: ${how === "policy" ? "standing policy" : `approval #${how}`}`).join("; ");
+  const consentText = (consents) => Object.entries(consents).map(([party, how]) => `${party}: ${how === "policy" ? gettext("standing policy") : format(gettext("approval #%(id)s"), { id: how })}`).join("; ");
   const scale = (row) => [FORMS[row.kind], row.min_group ? format(gettext("groups of at least %(size)s rows"), { size: row.min_group }) : "", row.rows === null ? "" : format(gettext("%(rows)s rows"), { rows: row.rows.toLocaleString() })].filter(Boolean).join(" · ");
   return el("ul", { className: "ledger-list" }, rows.map((row) => el("li", { className: "ledger-entry", dataset: { recipient: row.recipient, kind: row.kind } },
-    el("p", {}, el("strong", {}, row.recipient), ` received ${row.what}`),
-    el("p", { className: "help" }, `${scale(row)} · through ${row.node_id}.${row.port}`),
-    el("p", { className: "help" }, `Derived from ${row.columns.map((c) => `${c.party}.${c.name}`).join(", ")}`),
+    el("p", {}, el("strong", {}, row.recipient), " ", format(gettext("received %(what)s"), { what: row.what_label || row.what })),
+    el("p", { className: "help" }, `${scale(row)} · ${format(gettext("through %(port)s"), { port: `${row.node_id}.${row.port}` })}`),
+    el("p", { className: "help" }, format(gettext("Derived from %(columns)s"), { columns: row.columns.map((c) => `${c.party}.${c.name}`).join(", ") })),
     el("p", { className: "help" }, format(gettext("Consent: %(consents)s"), { consents: consentText(row.consents) })))));
 }
 

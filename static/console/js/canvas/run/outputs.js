@@ -88,7 +88,7 @@ function chartFigure(chart, context) {
   const plot = el("div", { className: "result-chart", role: "img", "aria-label": chart.title });
   const status = el("p", { className: "help chart-status" }, gettext("Drawing the chart…"));
   const enlarge = el("button", { type: "button", className: "button button-small", onclick: () => context.enlarge(chart) }, gettext("Enlarge"));
-  context.whenVisible(plot, () => drawChart(context.data.urls.plotly, plot, chart)
+  context.whenVisible(plot, () => drawChart(context.data.plotly, plot, chart)
     .then(() => status.remove())
     .catch((error) => {
       status.textContent = error.message;

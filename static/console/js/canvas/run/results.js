@@ -48,7 +48,7 @@ function createEnlarger(data) {
   return (chart) => {
     title.textContent = chart.title;
     dialog.showModal();
-    drawChart(data.urls.plotly, plot, chart, { wide: true }).catch((error) => plot.replaceChildren(message(error.message, "help is-error")));
+    drawChart(data.plotly, plot, chart, { wide: true }).catch((error) => plot.replaceChildren(message(error.message, "help is-error")));
   };
 }
 
