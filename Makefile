@@ -65,9 +65,11 @@ lint: install-dev
 test: install-dev system-deps lint
 	$(PY) -m pytest
 	# The console again on PostgreSQL; tests that start their own servers and databases in
-	# subprocesses (two node installations, the websocket load harness) ran once above.
+	# subprocesses (real node installations, the websocket load harness) ran once above.
 	$(PY) -m pytest tests/console --postgres -q \
-		--ignore=tests/console/nodes/test_two_nodes.py --ignore=tests/console/test_websocket_load.py
+		--ignore=tests/console/nodes/test_two_nodes.py --ignore=tests/console/test_websocket_load.py \
+		--ignore=tests/console/nodes/test_rotation.py \
+		--ignore=tests/console/federation/test_three_nodes.py
 
 # Refresh the translation catalogues from the marked strings, then compile them. The compiled
 # .mo files are committed (`make run` needs no GNU gettext); a test fails when a marked string

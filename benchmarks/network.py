@@ -5,8 +5,9 @@ certificates made here):
 
 - `kernels`: MPC kernels (inputs already shared, nothing revealed) over the network link
   against the same code over the in-memory hub (threads of one process), SEMI2K 2PC with a
-  trusted first party and ABY3 3PC: median seconds of `REPEAT` runs (all runs listed), CPU
-  seconds of all parties, bytes per party, rounds, and the ratios network / in-memory
+  trusted first party and local truncation (as SPU) and ABY3 3PC: median seconds of `REPEAT`
+  runs (all runs listed), CPU seconds of all parties, bytes per party, rounds, and the ratios
+  network / in-memory
   (target: within 1.3x on mul, matmul, less).
 - `wan`: the same kernels through `wan_relay.Relay` (100 Mbit/s, 20 ms RTT per direction),
   with rounds, to show which kernels are round-bound (seconds close to rounds x RTT).
@@ -74,7 +75,10 @@ REPEAT = 5  # runs per kernel; the median is reported (this machine is shared an
 
 # ----- one party's side of a kernel run (the same code over either link) ---------------------
 def run_kernel(link, protocol: str, name: str, size: int, repeat: int = REPEAT) -> dict:
-    cfg, fxp = RuntimeConfig(protocol=protocol), FixedPoint(18)
+    # SEMI2K with local truncation, SPU's 2-party default, so spu_network.py compares like for
+    # like (the engine's own default, exact truncation, adds one opened word per product).
+    trunc_mode = "local" if protocol == "SEMI2K" else "auto"
+    cfg, fxp = RuntimeConfig(protocol=protocol, trunc_mode=trunc_mode), FixedPoint(18)
     triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
     ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
     kernel, arity = KERNELS[name]
