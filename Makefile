@@ -63,13 +63,9 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 
 test: install-dev system-deps lint
-	$(PY) -m pytest
-	# The console again on PostgreSQL; tests that start their own servers and databases in
-	# subprocesses (real node installations, the websocket load harness) ran once above.
-	$(PY) -m pytest tests/console --postgres -q \
-		--ignore=tests/console/nodes/test_two_nodes.py --ignore=tests/console/test_websocket_load.py \
-		--ignore=tests/console/nodes/test_rotation.py \
-		--ignore=tests/console/federation/test_three_nodes.py
+	# Every test, in two concurrent sessions: the in-process suite, and beside it the tests
+	# that start other processes followed by the console on PostgreSQL (see tests/run_suite.py).
+	$(PY) tests/run_suite.py
 
 # Refresh the translation catalogues from the marked strings, then compile them. The compiled
 # .mo files are committed (`make run` needs no GNU gettext); a test fails when a marked string
