@@ -99,9 +99,14 @@ class ConsoleSources:
         record(actor, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
+        """This node's authorised datasets, then (network mode) the other nodes' published
+        ones under their cross-node keys (`console.federation.sources`)."""
+        from console.federation.sources import remote_sources  # federation imports datasets
+
         active = (
             Authorization.objects.filter(project_id=project_id, revoked_at__isnull=True)
             .select_related("dataset__node")
             .order_by("-created_at", "-id")  # newest first, as the port promises
         )
-        return {authorization.dataset_id: _source(authorization) for authorization in active}
+        local = {authorization.dataset_id: _source(authorization) for authorization in active}
+        return local | remote_sources(project_id)
