@@ -23,6 +23,9 @@ Any refusal names the reason, and nothing is recorded. Accepting records the run
 `Run` row on the replica pipeline: the run page of this node, with this node's outputs and
 report) and a `RunReplica` holding the job with this node's storage root; the reply gives this
 node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
+
+`RunLaunch` follows once every party accepted: the engine address of each party; this node
+then starts its worker (`console.federation.member_runs`).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from console.federation import projects, wire
+from console.federation.engine import ADDRESS as ENGINE_ADDRESS
 from console.federation.handlers import PeerActor, _project_owned_by, handles, refuse
 from console.federation.models import PipelineReplica, RunReplica
 from console.federation.sources import UnresolvedSource, resolve_at_owner
@@ -184,3 +189,27 @@ def _consented(replica: PipelineReplica, plan, me: str) -> None:
             f"{me}'s owners have not approved this run's disclosure plan "
             f"({plan.fingerprint[:12]}): decide the request on {me}'s node first"
         )
+
+
+@handles("RunLaunch")
+def run_launch(peer: PeerActor, body: dict) -> dict:
+    """Every party accepted: the initiator sends the engine addresses; this node's worker
+    starts (`console.federation.member_runs`). Once launched, a run is not launched again."""
+    from console.federation import member_runs
+
+    remote_run = wire.int_field(body, "run", 1)
+    replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
+    if replica is None:
+        raise refuse(f"{peer.name} started no such run on this node")
+    if replica.cluster is not None:
+        return {"launched": True, "run": replica.run_id}
+    addresses = wire.map_field(body, "engines")
+    parties = job_from_dict(replica.job).parties
+    if set(addresses) != set(parties) or not all(
+        isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
+    ):
+        raise EnvelopeError(f"'engines' gives one host:port to each of {', '.join(parties)}")
+    replica.cluster = dict(addresses)
+    replica.save(update_fields=["cluster"])
+    transaction.on_commit(lambda: member_runs.start_worker(replica.pk))
+    return {"launched": True, "run": replica.run_id}

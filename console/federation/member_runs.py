@@ -1,0 +1,70 @@
+"""A member node executes its part of a run: its own worker, its own storage, its own record.
+
+After `RunLaunch` (the initiator's engine addresses), the node's task back-end (Django Tasks,
+as local runs) runs `run_member_part`: it claims this node's `Run` row, builds the engine
+links (`console.federation.engine`: addresses from the initiator, certificates pinned here),
+and runs `workflows.party.run_party` for this node's party only, so it reads only this node's
+datasets and writes only under this node's storage root. The outcome of every node and of the
+run is written through `workflows.state`, the only writer of run state, so the run page of
+this node shows its part of the run.
+"""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from console.federation.engine import engine_network
+from console.federation.models import RunReplica
+from core.errors import ConfigError
+from workflows import state
+from workflows.models import Run, Status
+from workflows.party import run_party
+from workflows.party_jobs import job_from_dict
+from workflows.recovery import executor_id
+
+# run_party's statuses -> this node's NodeRun statuses (a refused run executed nothing).
+NODE_STATUSES = {"succeeded": Status.SUCCEEDED, "failed": Status.FAILED, "skipped": Status.SKIPPED}
+
+
+@task()
+def run_member_part_task(replica_id: int) -> str:
+    return run_member_part(replica_id)
+
+
+def start_worker(replica_id: int):
+    """Queue this node's part of the run on the node's task back-end."""
+    return run_member_part_task.enqueue(replica_id)
+
+
+def run_member_part(replica_id: int) -> str:
+    """Execute this node's part of the run; returns the run's final status."""
+    replica = RunReplica.objects.get(pk=replica_id)
+    run = state.claim_run(replica.run_id, executor_id())
+    if run is None:
+        return "not pending"
+    job = job_from_dict(replica.job)
+    try:
+        network = engine_network(list(job.parties), job.party, replica.cluster or {})
+    except ConfigError as error:
+        return finish(run, {}, "failed", f"this node could not join the run's links: {error}")
+    result = run_party(job, network)
+    outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
+    return finish(run, outcomes, result.status, result.message)
+
+
+def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> str:
+    """Record each node's outcome (a node without one did not execute: skipped) and the run's."""
+    for node in run.nodes.order_by("position"):
+        outcome = outcomes.get(node.node_id, {})
+        node_status = NODE_STATUSES.get(outcome.get("status", ""), Status.SKIPPED)
+        if node.status != node_status:
+            state.set_node_status(
+                node,
+                node_status,
+                outcome.get("message", ""),
+                party=outcome.get("party", ""),
+                public=outcome.get("public") or None,
+            )
+    final = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
+    state.set_run_status(run, final, message)
+    return final
