@@ -213,3 +213,20 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     replica.save(update_fields=["cluster"])
     transaction.on_commit(lambda: member_runs.start_worker(replica.pk))
     return {"launched": True, "run": replica.run_id}
+
+
+@handles("RunAbort")
+def run_abort(peer: PeerActor, body: dict) -> dict:
+    """The initiator could not start the run (another node was down or refused): the run
+    this node accepted ends cancelled, with the reason, before anything executed here."""
+    from workflows import state
+    from workflows.models import Status
+
+    remote_run = wire.int_field(body, "run", 1)
+    replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
+    if replica is None:
+        raise refuse(f"{peer.name} started no such run on this node")
+    reason = wire.optional_text(body, "reason", 500)
+    message = f"not started: {reason}" if reason else "not started by the initiating node"
+    stopped = state.stop_pending_run(replica.run_id, Status.CANCELLED, message, message)
+    return {"cancelled": stopped}

@@ -129,3 +129,14 @@ def test_a_run_without_usable_links_fails_naming_why(started):
     run = Run.objects.get()
     assert "could not join the run's links" in run.message
     assert set(run.nodes.values_list("status", flat=True)) == {Status.SKIPPED}
+
+
+def test_an_aborted_start_cancels_bobs_pending_run_with_the_reason(started, at_bob):
+    body = {"run": 41, "reason": "carol: unreachable"}
+    with pytest.raises(Refused, match="carol started no such run"):
+        deliver(at_bob["carol"], "RunAbort", body)
+    assert deliver(at_bob["alice"], "RunAbort", body) == {"cancelled": True}
+    run = Run.objects.get()
+    assert run.status == Status.CANCELLED
+    assert run.message == "not started: carol: unreachable"
+    assert member_runs.run_member_part(started.pk) == "not pending"
