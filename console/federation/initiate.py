@@ -121,3 +121,29 @@ def _abort(run: Run, accepted: list[Node], reasons: dict[str, str]) -> None:
     )
     for peer in accepted:  # queued: a node that is slow to answer is told when it can be
         outbox.send(peer, "RunAbort", {"run": run.pk, "reason": message[:500]})
+
+
+def start_network_run(actor, pipeline) -> Run:
+    """Start a whole run of a shared project's pipeline from this (its owner) node: validated,
+    consent obtained (`consent.obtain`: remote approvals are requested at their nodes),
+    recorded here, started at every member (`start_across_nodes`), then this node's own part
+    queued. Raises RunRefused, ConsentMissing or NodesUnavailable as nothing started."""
+    from console.federation import member_runs
+    from console.federation.projects import self_node
+    from workflows import services
+    from workflows.disclosure import consent
+    from workflows.ports import console_port
+
+    user = actor.require_user("start runs")
+    project = services.writable_project(actor, pipeline.project_id)
+    graph = services.checked_graph(pipeline.graph)
+    checked = services.validate_pipeline(pipeline, graph)
+    if not checked.ok:
+        raise services.RunRefused(checked.problems)
+    consent.obtain(actor, pipeline, checked.plan, project)
+    run = services.create_run(pipeline, graph, checked, "all", None, False, user)
+    sources, parties, me = console_port().sources(project.id), tuple(project.parties), self_node()
+    engines = start_across_nodes(run, sources, parties, me)
+    own = party_job(run, sources, parties, me.name, me.storage_root)
+    member_runs.start_own_part(run, job_to_dict(own), engines)
+    return run

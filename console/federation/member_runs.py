@@ -1,7 +1,8 @@
 """A member node executes its part of a run: its own worker, its own storage, its own record.
 
 After `RunLaunch` (the initiator's engine addresses), the node's task back-end (Django Tasks,
-as local runs) runs `run_member_part`: it claims this node's `Run` row, builds the engine
+as local runs) runs `run_member_part`; the initiating node runs its own part the same way
+(`start_own_part`). Each part: it claims this node's `Run` row, builds the engine
 links (`console.federation.engine`: addresses from the initiator, certificates pinned here),
 and runs `workflows.party.run_party` for this node's party only, so it reads only this node's
 datasets and writes only under this node's storage root. The outcome of every node and of the
@@ -31,20 +32,35 @@ def run_member_part_task(replica_id: int) -> str:
     return run_member_part(replica_id)
 
 
+@task()
+def run_own_part_task(run_id: int, job: dict, engines: dict) -> str:
+    return execute_part(run_id, job, engines)
+
+
 def start_worker(replica_id: int):
-    """Queue this node's part of the run on the node's task back-end."""
+    """Queue this node's part of a run another node started, on the node's task back-end."""
     return run_member_part_task.enqueue(replica_id)
 
 
+def start_own_part(run: Run, job: dict, engines: dict):
+    """Queue the initiating node's own part of the run it started (`initiate`)."""
+    return run_own_part_task.enqueue(run.pk, job, engines)
+
+
 def run_member_part(replica_id: int) -> str:
-    """Execute this node's part of the run; returns the run's final status."""
     replica = RunReplica.objects.get(pk=replica_id)
-    run = state.claim_run(replica.run_id, executor_id())
+    return execute_part(replica.run_id, replica.job, replica.cluster or {})
+
+
+def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
+    """Execute this node's part of run `run_id` (its job's JSON form, every party's engine
+    address); returns the run's final status here, or "not pending" (never twice)."""
+    run = state.claim_run(run_id, executor_id())
     if run is None:
         return "not pending"
-    job = job_from_dict(replica.job)
+    job = job_from_dict(job_data)
     try:
-        network = engine_network(list(job.parties), job.party, replica.cluster or {})
+        network = engine_network(list(job.parties), job.party, engines)
     except ConfigError as error:
         return finish(run, {}, "failed", f"this node could not join the run's links: {error}")
     result = run_party(job, network)

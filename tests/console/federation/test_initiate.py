@@ -103,3 +103,49 @@ def test_without_an_engine_address_this_node_cannot_start(alices_run, alice, set
     settings.PRIVPAD_ENGINE_ADDRESS = ""
     with pytest.raises(initiate.NodesUnavailable, match="alice: this node has no engine address"):
         initiate.start_across_nodes(run, sources, ("alice",), alice)
+
+
+def test_alice_starts_the_whole_run_and_queues_her_own_part(
+    with_bob,  # noqa: F811
+    at_alice,
+    alice,
+    alice_user,
+    settings,
+    tmp_path,
+    monkeypatch,
+):
+    from console.federation import member_runs
+    from workflows.actors import Actor
+    from workflows.models import Approval
+
+    settings.PRIVPAD_ENGINE_ADDRESS = ALICE_ENGINE
+    settings.NODE_IDENTITY_DIR = tmp_path / "identity"
+    identity.write_identity("alice", settings.NODE_IDENTITY_DIR)
+    publish(with_bob, at_alice["bob"], missing=[])
+    sources = ConsoleSources().sources(with_bob.pk)
+    graph = build("credit_risk", ["alice", "bob"], sources)
+    pipeline = Pipeline.objects.create(project=with_bob, name="LR", graph=graph.to_dict())
+    plan = validate(graph, registry(), ("alice", "bob"), sources).plan
+    for party, node in (("bob", RemoteDataset.objects.get().node), ("alice", alice)):
+        Approval.objects.create(
+            pipeline=pipeline,
+            project=with_bob,
+            party=party,
+            party_node=node,
+            fingerprint=plan.fingerprint,
+            plan={},
+            status=Approval.Decision.APPROVED,
+        )
+    monkeypatch.setattr(initiate, "_call", lambda peer, method, body: {"engine": "127.0.0.1:7102"})
+    queued = []
+    monkeypatch.setattr(member_runs, "start_own_part", lambda *args: queued.append(args))
+    run = initiate.start_network_run(Actor.for_user(alice_user), pipeline)
+    assert run.status == Status.PENDING
+    [(queued_run, job, engines)] = queued
+    assert queued_run == run
+    assert engines == {"alice": ALICE_ENGINE, "bob": "127.0.0.1:7102"}
+    assert job["party"] == "alice"
+    assert job["storage_root"] == str(alice.storage_root)
+    paths = {source["party"]: source["path"] for source in job["sources"]}
+    assert paths["bob"] is None
+    assert paths["alice"].endswith("customers.csv")
