@@ -63,9 +63,45 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
         network = engine_network(list(job.parties), job.party, engines)
     except ConfigError as error:
         return finish(run, {}, "failed", f"this node could not join the run's links: {error}")
-    result = run_party(job, network)
+    result = run_party(job, network, report=ShownHere(run))
     outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
     return finish(run, outcomes, result.status, result.message)
+
+
+class ShownHere:
+    """`run_party`'s events applied to this node's run as they come (`workflows.state`): the
+    run page and the canvas websocket of this node follow its part live. Statuses are applied
+    only where the lifecycle allows (`finish` records the outcome in any case)."""
+
+    def __init__(self, run: Run):
+        self.nodes = {node.node_id: node for node in run.nodes.all()}
+
+    def __call__(self, event: dict) -> None:
+        node = self.nodes.get(event.get("node", ""))
+        if node is None:
+            return  # `run.status`: recorded by `finish`
+        kind = event.get("event")
+        if kind == "node.status":
+            self._status(node, event)
+        elif kind == "node.progress":
+            state.set_node_progress(node, int(event.get("percent", 0)))
+        elif kind == "node.log":
+            state.add_node_log(node, str(event.get("line", "")))
+        elif kind == "node.warning":
+            state.add_node_warning(node, str(event.get("message", "")), event.get("about") or None)
+
+    def _status(self, node, event: dict) -> None:
+        status = Status.RUNNING if event.get("status") == "running" else None
+        status = status or NODE_STATUSES.get(event.get("status", ""))
+        if status is None or status not in state.NODE_TRANSITIONS.get(node.status, ()):
+            return
+        state.set_node_status(
+            node,
+            status,
+            event.get("message", ""),
+            party=event.get("party", ""),
+            public=event.get("public") or None,
+        )
 
 
 def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> str:

@@ -104,7 +104,7 @@ def test_the_worker_records_each_nodes_outcome_on_bobs_run(started, monkeypatch)
     nodes = list(started.run.nodes.order_by("position").values_list("node_id", flat=True))
     seen = {}
 
-    def fake_run_party(job, network):
+    def fake_run_party(job, network, report):
         seen.update(party=job.party, storage=job.storage, tls_peers=set(network.tls["peers"]))
         outcomes = {nodes[0]: outcome("succeeded"), nodes[1]: outcome("failed", "bob lost")}
         return PartyResult("failed", f"failed at {nodes[1]} at bob: bob lost", outcomes)
@@ -140,3 +140,25 @@ def test_an_aborted_start_cancels_bobs_pending_run_with_the_reason(started, at_b
     assert run.status == Status.CANCELLED
     assert run.message == "not started: carol: unreachable"
     assert member_runs.run_member_part(started.pk) == "not pending"
+
+
+def test_the_parts_events_show_on_bobs_run_as_they_come(started):
+    run = Run.objects.get()
+    first = run.nodes.order_by("position").first()
+    shown = member_runs.ShownHere(run)
+    shown({"event": "node.status", "node": first.node_id, "party": "bob", "status": "running"})
+    shown({"event": "node.progress", "node": first.node_id, "party": "bob", "percent": 40})
+    assert run.nodes.get(pk=first.pk).progress == 40
+    shown({"event": "node.log", "node": first.node_id, "party": "bob", "line": "PSI: 30 ids"})
+    warning = {"message": "bob's income has outliers", "public": "a warning", "about": "bob"}
+    shown({"event": "node.warning", "node": first.node_id, "party": "bob", **warning})
+    done = {"status": "succeeded", "message": "", "public": "", "party": "bob"}
+    shown({"event": "node.status", "node": first.node_id, **done})
+    shown({"event": "node.status", "node": first.node_id, "status": "running"})  # not allowed
+    shown({"event": "run.status", "run": "41", "party": "bob", "status": "failed"})
+    first.refresh_from_db()
+    assert first.status == Status.SUCCEEDED
+    assert first.progress == 100
+    assert [line["message"] for line in first.logs][0] == "PSI: 30 ids"
+    assert first.warnings[0]["message"] == "bob's income has outliers"
+    assert Run.objects.get().status == Status.PENDING  # the run's outcome: `finish`
