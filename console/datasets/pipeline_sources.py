@@ -92,6 +92,16 @@ class ConsoleSources:
     def is_member(self, user, project_id: int) -> bool:
         return project_id in self.visible_project_ids(user)
 
+    def runs_across_nodes(self, project_id: int) -> bool:
+        from console.federation.initiate import runs_across_nodes
+
+        return runs_across_nodes(project_id)
+
+    def launch_across_nodes(self, run) -> None:
+        from console.federation.initiate import launch
+
+        launch(run)
+
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
         denied = (Action.ACCESS_DENIED, Action.RUN_REFUSED)

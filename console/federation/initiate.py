@@ -123,27 +123,26 @@ def _abort(run: Run, accepted: list[Node], reasons: dict[str, str]) -> None:
         outbox.send(peer, "RunAbort", {"run": run.pk, "reason": message[:500]})
 
 
-def start_network_run(actor, pipeline) -> Run:
-    """Start a whole run of a shared project's pipeline from this (its owner) node: validated,
-    consent obtained (`consent.obtain`: remote approvals are requested at their nodes),
-    recorded here, started at every member (`start_across_nodes`), then this node's own part
-    queued. Raises RunRefused, ConsentMissing or NodesUnavailable as nothing started."""
+def runs_across_nodes(project_id: int) -> bool:
+    """A project this node owns, shared with other installations, in network mode."""
+    if settings.PRIVPAD_DEPLOYMENT != "network":
+        return False
+    shared = SharedProject.objects.filter(project_id=project_id).select_related("project")
+    shared = shared.first()
+    if shared is None or not shared.project.owner_node.is_self:
+        return False
+    return shared.project.members.exclude(is_self=True).exists()
+
+
+def launch(run: Run) -> None:
+    """After `workflows.services.start_run` recorded `run` (validated, consent obtained):
+    start it at every member (`start_across_nodes`), then queue this node's own part."""
     from console.federation import member_runs
     from console.federation.projects import self_node
-    from workflows import services
-    from workflows.disclosure import consent
     from workflows.ports import console_port
 
-    user = actor.require_user("start runs")
-    project = services.writable_project(actor, pipeline.project_id)
-    graph = services.checked_graph(pipeline.graph)
-    checked = services.validate_pipeline(pipeline, graph)
-    if not checked.ok:
-        raise services.RunRefused(checked.problems)
-    consent.obtain(actor, pipeline, checked.plan, project)
-    run = services.create_run(pipeline, graph, checked, "all", None, False, user)
+    project = console_port().project(run.pipeline.project_id)
     sources, parties, me = console_port().sources(project.id), tuple(project.parties), self_node()
     engines = start_across_nodes(run, sources, parties, me)
     own = party_job(run, sources, parties, me.name, me.storage_root)
     member_runs.start_own_part(run, job_to_dict(own), engines)
-    return run

@@ -105,17 +105,9 @@ def test_without_an_engine_address_this_node_cannot_start(alices_run, alice, set
         initiate.start_across_nodes(run, sources, ("alice",), alice)
 
 
-def test_alice_starts_the_whole_run_and_queues_her_own_part(
-    with_bob,  # noqa: F811
-    at_alice,
-    alice,
-    alice_user,
-    settings,
-    tmp_path,
-    monkeypatch,
-):
-    from console.federation import member_runs
-    from workflows.actors import Actor
+@pytest.fixture
+def approved_pipeline(with_bob, at_alice, alice, settings, tmp_path):  # noqa: F811
+    """Alice's pipeline on her and bob's data, both owners' approvals given."""
     from workflows.models import Approval
 
     settings.PRIVPAD_ENGINE_ADDRESS = ALICE_ENGINE
@@ -136,11 +128,29 @@ def test_alice_starts_the_whole_run_and_queues_her_own_part(
             plan={},
             status=Approval.Decision.APPROVED,
         )
-    monkeypatch.setattr(initiate, "_call", lambda peer, method, body: {"engine": "127.0.0.1:7102"})
+    return pipeline
+
+
+def test_starting_a_shared_projects_run_starts_it_across_nodes(
+    approved_pipeline, alice, alice_user, monkeypatch
+):
+    from console.federation import member_runs
+    from workflows import services
+    from workflows.actors import Actor
+
+    calls = []
+
+    def answer(peer, method, body):
+        calls.append((peer.name, method))
+        return {"engine": "127.0.0.1:7102"}
+
+    monkeypatch.setattr(initiate, "_call", answer)
     queued = []
     monkeypatch.setattr(member_runs, "start_own_part", lambda *args: queued.append(args))
-    run = initiate.start_network_run(Actor.for_user(alice_user), pipeline)
+    actor = Actor.for_user(alice_user)
+    run = services.start_run(actor, approved_pipeline, "all", None, False)
     assert run.status == Status.PENDING
+    assert calls == [("bob", "RunStart"), ("bob", "RunLaunch")]
     [(queued_run, job, engines)] = queued
     assert queued_run == run
     assert engines == {"alice": ALICE_ENGINE, "bob": "127.0.0.1:7102"}
@@ -149,3 +159,26 @@ def test_alice_starts_the_whole_run_and_queues_her_own_part(
     paths = {source["party"]: source["path"] for source in job["sources"]}
     assert paths["bob"] is None
     assert paths["alice"].endswith("customers.csv")
+
+
+def test_a_partial_run_across_nodes_is_refused(approved_pipeline, alice_user):
+    from django.core.exceptions import ValidationError
+
+    from workflows import services
+    from workflows.actors import Actor
+
+    with pytest.raises(ValidationError, match="whole pipeline"):
+        services.start_run(Actor.for_user(alice_user), approved_pipeline, "all", None, True)
+    assert not Run.objects.exists()
+
+
+def test_the_api_names_the_node_that_is_down(approved_pipeline, api_alice):
+    response = api_alice.post(
+        f"/api/v1/pipelines/{approved_pipeline.pk}/runs/", {"scope": "all"}, format="json"
+    )
+    assert response.status_code == 503, response.json()
+    body = response.json()
+    assert body["code"] == "nodes_unavailable"
+    assert body["nodes"]["bob"].startswith("unreachable")
+    assert "bob: unreachable" in body["detail"]
+    assert Run.objects.get().status == Status.CANCELLED
