@@ -54,6 +54,9 @@ PRIVPAD_NODE_HEALTH_INTERVAL_SECONDS = envint("PRIVPAD_NODE_HEALTH_INTERVAL_SECO
 PRIVPAD_NODE_ROTATION_GRACE_SECONDS = envint(
     "PRIVPAD_NODE_ROTATION_GRACE_SECONDS", 86400, minimum=0
 )
+# Network mode: where this node's engine listens for the other nodes' engine links during a
+# run (host:port, reachable by every peer; mutual TLS with the node certificates).
+PRIVPAD_ENGINE_ADDRESS = envstr("PRIVPAD_ENGINE_ADDRESS", "")
 DEBUG = envbool("PRIVPAD_DEBUG", False)
 ALLOWED_HOSTS = envlist("PRIVPAD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("PRIVPAD_CSRF_TRUSTED_ORIGINS", "")

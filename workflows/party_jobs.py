@@ -56,6 +56,7 @@ def source_to_dict(source: SourceTable, party: str) -> dict:
         "columns": [column.to_dict() for column in source.columns],
         "encoding": source.encoding,
         "rows": source.rows,
+        "authorization_id": source.authorization_id,
         "policy": source.policy,
     }
 
@@ -87,6 +88,7 @@ def source_from_dict(data: dict) -> SourceTable:
         columns=columns,
         encoding=data.get("encoding", "utf-8"),
         rows=data.get("rows"),
+        authorization_id=data.get("authorization_id"),
         policy=data.get("policy") or {},
     )
 

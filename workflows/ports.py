@@ -69,6 +69,15 @@ class ConsolePort(Protocol):
         """Datasets currently authorised (not revoked) to the project, by dataset id, the most
         recently authorised first."""
 
+    def runs_across_nodes(self, project_id: int) -> bool:
+        """Network mode: whether the project's runs execute at its member nodes (a project
+        shared with other installations), each node its own party."""
+
+    def launch_across_nodes(self, run) -> None:
+        """Start `run` (recorded, not started) at every participating node and queue this
+        node's part; raises an error naming the nodes that could not take part (the run is
+        then cancelled everywhere)."""
+
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         """Record `action` ("download", or "access_denied" for a refusal) in the audit log,
         in the name of `actor`.

@@ -222,7 +222,10 @@ def start_run(actor: Actor, pipeline: Pipeline, scope: str, node: str | None, re
     """Validate, check consent, snapshot and enqueue a run.
 
     Raises RunRefused listing every problem, or `consent.ConsentMissing` when source parties
-    must first approve the disclosure plan (requests are sent); either is audited.
+    must first approve the disclosure plan (requests are sent); either is audited. A run of a
+    project shared with other installations (`ConsolePort.runs_across_nodes`) runs the whole
+    pipeline at every member node instead of this executor (`launch_across_nodes`, which
+    names the nodes that could not take part).
     """
     user = actor.require_user("start runs")
     project = writable_project(actor, pipeline.project_id)
@@ -240,10 +243,19 @@ def start_run(actor: Actor, pipeline: Pipeline, scope: str, node: str | None, re
     except consent.ConsentMissing as missing:
         _audit_run(actor, pipeline, "run_refused", checked.plan, reason=str(missing))
         raise
+    across = console_port().runs_across_nodes(project.id)
+    if across and (scope != Scope.ALL or reuse):
+        raise ValidationError(
+            {"scope": "a run across nodes runs the whole pipeline, without reusing results"},
+            code="invalid_scope",
+        )
     with transaction.atomic():
         run = create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope)
-        transaction.on_commit(lambda: enqueue(run))
+        if not across:
+            transaction.on_commit(lambda: enqueue(run))
     _audit_run(actor, pipeline, "run_start", checked.plan, run=run.pk)
+    if across:
+        console_port().launch_across_nodes(run)
     return run
 
 

@@ -78,6 +78,17 @@ class ApprovalNeeded(exceptions.APIException):
         self.approvals = ApprovalSerializer(missing.approvals, many=True, context=context).data
 
 
+class NodesDown(exceptions.APIException):
+    """A run across nodes that could not start; `nodes` names each node and why."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "nodes_unavailable"
+
+    def __init__(self, unavailable) -> None:
+        super().__init__(str(unavailable))
+        self.nodes = dict(unavailable.reasons)
+
+
 class InvalidPipeline(exceptions.APIException):
     """A run refused by validation; `problems` lists each one, naming its node."""
 
@@ -123,6 +134,10 @@ def _from_workflows(exc: Exception, request) -> Exception:
         return exceptions.PermissionDenied(str(exc), "not_approver")
     if isinstance(exc, consent.AlreadyDecided):
         return Conflict(str(exc), "already_decided")
+    from console.federation.initiate import NodesUnavailable
+
+    if isinstance(exc, NodesUnavailable):
+        return NodesDown(exc)
     if isinstance(exc, UnencodableCSV):
         return exceptions.ValidationError({"encoding": [str(exc)]})
     return exc
@@ -166,6 +181,8 @@ def api_exception_handler(exc, context):
         body["problems"] = exc.problems
     if isinstance(exc, ApprovalNeeded):
         body["approvals"] = exc.approvals
+    if isinstance(exc, NodesDown):
+        body["nodes"] = exc.nodes
     headers = dict(response.items())
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # DRF answers 403 when the first authenticator (session) offers no challenge; the

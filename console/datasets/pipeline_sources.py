@@ -92,6 +92,16 @@ class ConsoleSources:
     def is_member(self, user, project_id: int) -> bool:
         return project_id in self.visible_project_ids(user)
 
+    def runs_across_nodes(self, project_id: int) -> bool:
+        from console.federation.initiate import runs_across_nodes
+
+        return runs_across_nodes(project_id)
+
+    def launch_across_nodes(self, run) -> None:
+        from console.federation.initiate import launch
+
+        launch(run)
+
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
         denied = (Action.ACCESS_DENIED, Action.RUN_REFUSED)
@@ -99,9 +109,14 @@ class ConsoleSources:
         record(actor, Action(action), target=target, node=node, outcome=outcome, **detail)
 
     def sources(self, project_id: int) -> dict[int, SourceTable]:
+        """This node's authorised datasets, then (network mode) the other nodes' published
+        ones under their cross-node keys (`console.federation.sources`)."""
+        from console.federation.sources import remote_sources  # federation imports datasets
+
         active = (
             Authorization.objects.filter(project_id=project_id, revoked_at__isnull=True)
             .select_related("dataset__node")
             .order_by("-created_at", "-id")  # newest first, as the port promises
         )
-        return {authorization.dataset_id: _source(authorization) for authorization in active}
+        local = {authorization.dataset_id: _source(authorization) for authorization in active}
+        return local | remote_sources(project_id)

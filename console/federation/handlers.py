@@ -250,13 +250,19 @@ def dataset_publish(peer: PeerActor, body: dict) -> dict:
             "authorization_version": schema.version,
             "name": schema.name,
             "description": schema.description,
-            "columns": [{"name": name, "type": kind} for name, kind in schema.columns],
+            "columns": [_column(name, kind, schema.missing) for name, kind in schema.columns],
             "column_roles": schema.roles,
             "published_at": timezone.now(),
             "revoked_at": None,
         },
     )
     return {"applied": True}
+
+
+def _column(name: str, kind: str, missing: tuple[str, ...] | None) -> dict:
+    """A published column; `missing` only when the owner said (`console.federation.sources`)."""
+    column = {"name": name, "type": kind}
+    return column if missing is None else {**column, "missing": name in missing}
 
 
 @handles("DatasetRevoke")

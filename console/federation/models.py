@@ -222,3 +222,26 @@ class ReceivedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.message_id} from {self.peer}"
+
+
+class RunReplica(models.Model):
+    """At a member node: its part of a run started at the project's owner node.
+
+    `run` is this node's own record (its run page, its outputs); `job` is this node's party
+    job (`workflows.party_jobs.job_to_dict`, with only this node's dataset paths); `cluster`
+    the engine address of every participating node once the initiator launched the run.
+    """
+
+    run = models.OneToOneField("workflows.Run", on_delete=models.CASCADE, related_name="replica")
+    origin = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
+    remote_id = models.BigIntegerField()
+    job = models.JSONField()
+    cluster = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "remote_id"], name="one_replica_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"run #{self.remote_id} of {self.origin}"

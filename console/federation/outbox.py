@@ -52,34 +52,43 @@ def deliver_pending() -> None:
 
 def deliver(message: OutgoingMessage) -> bool:
     """One delivery attempt; True when the peer answered (applied, or refused for good)."""
-    from console.nodes.pairing import PairingError, require_identity
+    from console.nodes.pairing import PairingError
 
     message.attempts += 1
     route = message.peer.route_or_none()
     try:
-        identity, me = require_identity()
-        if route is None or not route.enabled:
-            raise transport.NodeCallError(
-                message.peer.name, getattr(route, "address", ""), _no_route(route), "disabled"
-            )
-        link = credentials.for_route(route, identity)  # around a certificate rotation too
-        reply, _ = transport.call(
-            peer=message.peer.name,
-            address=route.address,
-            root_cert=link.root_cert,
-            key=link.key,
-            cert_chain=link.cert_chain,
-            method=message.method,
-            payload=seal(me.name, {**message.body, "message": message.message_id}),
-            timeout=TIMEOUT,
-        )
-        message.reply = unseal(reply).body
+        message.reply = call(message.peer, message.method, message.body, message.message_id)
     except (transport.NodeCallError, EnvelopeError, PairingError) as error:
         return _failed(message, route, error)
     message.state, message.delivered_at, message.last_error = "delivered", timezone.now(), ""
     message.save(update_fields=["state", "delivered_at", "last_error", "attempts", "reply"])
     audit.call_made(route, message.method, Outcome.SUCCESS, message=message.message_id)
     return True
+
+
+def call(peer: Node, method: str, body: dict, message_id: str, timeout: float = TIMEOUT) -> dict:
+    """One call of `method` at `peer` now, over the pinned link; its reply's body. Raises
+    NodeCallError (unreachable, refused: `code`), EnvelopeError or PairingError."""
+    from console.nodes.pairing import require_identity
+
+    route = peer.route_or_none()
+    identity, me = require_identity()
+    if route is None or not route.enabled:
+        raise transport.NodeCallError(
+            peer.name, getattr(route, "address", ""), _no_route(route), "disabled"
+        )
+    link = credentials.for_route(route, identity)  # around a certificate rotation too
+    reply, _ = transport.call(
+        peer=peer.name,
+        address=route.address,
+        root_cert=link.root_cert,
+        key=link.key,
+        cert_chain=link.cert_chain,
+        method=method,
+        payload=seal(me.name, {**body, "message": message_id}),
+        timeout=timeout,
+    )
+    return unseal(reply).body
 
 
 def _no_route(route) -> str:

@@ -48,6 +48,7 @@ def dataset_body(shared: SharedProject, authorization: Authorization) -> dict:
             "authorization": authorization.pk,
             "version": authorization.version,
             "roles": authorization.column_roles,
+            "missing": [c["name"] for c in dataset.columns if c.get("nulls", 0) > 0],
         },
     }
 

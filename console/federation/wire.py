@@ -139,6 +139,8 @@ class DatasetSchema:
     authorization_id: int
     version: int
     roles: dict
+    # Columns the owner's upload profile found gaps in; None: not published (an older node).
+    missing: tuple[str, ...] | None = None
 
     @classmethod
     def read(cls, body: dict) -> DatasetSchema:
@@ -170,4 +172,16 @@ class DatasetSchema:
             authorization_id=int_field(dataset, "authorization", 1),
             version=int_field(dataset, "version", 1),
             roles=dict(roles),
+            missing=_missing_columns(dataset, names),
         )
+
+
+def _missing_columns(dataset: dict, names: list[str]) -> tuple[str, ...] | None:
+    if "missing" not in dataset:
+        return None
+    missing = dataset["missing"]
+    if not isinstance(missing, list) or not all(isinstance(name, str) for name in missing):
+        raise EnvelopeError("'missing' lists columns of the dataset")
+    if not set(missing) <= set(names):
+        raise EnvelopeError("'missing' lists columns of the dataset")
+    return tuple(missing)

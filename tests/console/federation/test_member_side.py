@@ -270,6 +270,7 @@ def test_authorising_publishes_schema_and_roles_never_counts_or_values(
             "authorization": authorization.pk,
             "version": 1,
             "roles": roles,
+            "missing": ["amount"],  # whether a column has gaps, never how many
         },
     }
     text = json.dumps(published.body)

@@ -172,10 +172,10 @@ def test_an_authorised_dataset_publishes_its_schema_to_the_members_never_its_row
         assert remote == {
             "node": "bob",
             "name": "orders",
-            "columns": [
-                {"name": "uid", "type": "str"},
-                {"name": "amount", "type": "float"},
-                {"name": "segment", "type": "str"},
+            "columns": [  # whether a column has gaps, never how many or where
+                {"name": "uid", "type": "str", "missing": False},
+                {"name": "amount", "type": "float", "missing": False},
+                {"name": "segment", "type": "str", "missing": False},
             ],
             "roles": {"uid": "id", "amount": "feature", "segment": "protected"},
             "active": True,

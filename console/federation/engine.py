@@ -1,0 +1,57 @@
+"""The engine links of a member's part of a run: addresses from the initiator, trust from here.
+
+A network run's parties talk over the engine's gRPC links under mutual TLS
+(`core.device.deployment.Deployment`). The identities are the node certificates: this node
+presents its own key and certificate (`console.nodes.identity`), and pins, for every other
+party, the certificate it pinned itself when the two nodes paired (`PeerRoute.certificate`).
+The initiator only says where each party's engine listens (`RunLaunch`): it can send a wrong
+address, but never make this node trust a certificate it did not pin, so a party's
+engine link can only reach that party. A party this node is not paired with, or whose route is
+disabled here, is named and the run cannot start at this node.
+"""
+
+from __future__ import annotations
+
+import re
+
+from console.nodes import identity
+from console.nodes.models import PeerRoute
+from core.errors import ConfigError
+from workflows.party_jobs import Network
+
+ADDRESS = re.compile(r"^[-a-zA-Z0-9_.:\[\]]{1,255}:[0-9]{1,5}$")
+# Seconds: a run's engine links wait this long for a party, and this long for a lost one.
+TIMEOUT, CONNECT_TIMEOUT, RECONNECT_GRACE = 600.0, 30.0, 10.0
+
+
+def engine_network(parties: list[str], me: str, addresses: dict) -> Network:
+    """The engine network of party `me` among `parties` at `addresses` ({party: host:port})."""
+    if set(addresses) != set(parties):
+        missing = sorted(set(parties) - set(addresses)) or sorted(set(addresses) - set(parties))
+        raise ConfigError(f"the run's engine addresses do not match its parties: {missing}")
+    for party, address in addresses.items():
+        if not isinstance(address, str) or not ADDRESS.match(address):
+            raise ConfigError(f"the engine address of {party} is not host:port")
+    mine = identity.load_identity()
+    cluster = {"parties": {p: {"address": addresses[p]} for p in parties}, "self_party": me}
+    tls = {
+        "key": mine.key_pem,
+        "cert": mine.cert_pem,
+        "peers": {party: pinned_certificate(party) for party in parties if party != me},
+    }
+    return Network(
+        cluster_config=cluster,
+        tls=tls,
+        timeout=TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT,
+        reconnect_grace=RECONNECT_GRACE,
+    )
+
+
+def pinned_certificate(party: str) -> str:
+    route = PeerRoute.objects.filter(node__name=party).first()
+    if route is None:
+        raise ConfigError(f"this node is not paired with {party}: pair the two nodes first")
+    if not route.enabled:
+        raise ConfigError(f"the route to {party} is disabled on this node")
+    return route.certificate

@@ -1,0 +1,148 @@
+"""Starting a run across nodes, at the initiating node (the project's owner node).
+
+`start_across_nodes(run, sources)` follows the creation of the run here (validated, consent
+obtained, `workflows.services.create_run`):
+
+1. `RunStart` to every other participating node, now (not queued: a run does not wait for a
+   node to come back). Each receives its own party job (the graph snapshot; no other party's
+   storage path; its own sources named by their identity at their owner,
+   `console.federation.sources.source_identity`) and decides on its own copy
+   (`console.federation.runs`). A node that cannot be reached, or refuses, is named: the run
+   is cancelled here and at the nodes that had accepted (`RunAbort`, through the outbox so a
+   node that does not answer now is told later), and nothing executes.
+2. `RunLaunch` to every accepting node with each party's engine address (this node's from
+   `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
+   queued (`console.federation.member_runs.start_own_part`).
+
+Calls wait at most `outbox.TIMEOUT` seconds per node.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+
+from console.federation import outbox, wire
+from console.federation.models import PublishedPipeline, SharedProject
+from console.federation.sources import source_identity
+from console.nodes.link.envelope import EnvelopeError
+from console.nodes.link.transport import NodeCallError
+from console.nodes.models import Node
+from console.nodes.pairing import PairingError
+from workflows import state
+from workflows.models import Run, Status
+from workflows.party_jobs import PartyJob, job_to_dict
+from workflows.ports import SourceTable
+
+ELSEWHERE = Path("/nonexistent/elsewhere")  # a member's storage root: its own to fill in
+
+
+class NodesUnavailable(Exception):
+    """Nodes that could not take part in the run, each with why; the run did not start."""
+
+    def __init__(self, reasons: dict[str, str]):
+        self.reasons = reasons
+        named = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
+        super().__init__(f"the run cannot start: {named}")
+
+
+def party_job(
+    run: Run, sources: dict[int, SourceTable], parties: tuple[str, ...], party: str, storage: Path
+) -> PartyJob:
+    """`party`'s part of `run` (its JSON form carries no other party's storage path)."""
+    return PartyJob(
+        run_id=str(run.pk),
+        snapshot=run.snapshot,
+        parties=parties,
+        sources=sources,
+        storage={party: storage},
+        party=party,
+        requested_by=getattr(run.created_by, "username", None),
+        min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
+    )
+
+
+def start_body(run: Run, shared: SharedProject, job: PartyJob) -> dict:
+    published = PublishedPipeline.objects.filter(pipeline=run.pipeline).first()
+    mine = [source for source in job.sources.values() if source.party == job.party]
+    return {
+        "project": str(shared.uid),
+        "run": run.pk,
+        "pipeline": {"id": run.pipeline_id, "version": published.version if published else 0},
+        "fingerprint": run.disclosure_fingerprint,
+        "job": wire.as_document(job_to_dict(job)),
+        "sources": [source_identity(source) for source in mine],
+    }
+
+
+def start_across_nodes(
+    run: Run, sources: dict[int, SourceTable], parties: tuple[str, ...], me: Node
+) -> dict[str, str]:
+    """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
+    NodesUnavailable naming every node that could not take part (the run is cancelled)."""
+    shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
+    peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
+    jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
+    engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
+    if not settings.PRIVPAD_ENGINE_ADDRESS:
+        reasons[me.name] = "this node has no engine address (PRIVPAD_ENGINE_ADDRESS)"
+    for name, peer in peers.items():
+        try:
+            reply = _call(peer, "RunStart", start_body(run, shared, jobs[name]))
+            engines[name] = str(reply["engine"])
+        except (NodeCallError, EnvelopeError, PairingError, KeyError) as error:
+            reasons[name] = _why(error)
+    if reasons:
+        _abort(run, [peers[name] for name in engines if name in peers], reasons)
+        raise NodesUnavailable(reasons)
+    for peer in peers.values():
+        _call(peer, "RunLaunch", {"run": run.pk, "engines": engines})
+    return engines
+
+
+def _call(peer: Node, method: str, body: dict) -> dict:
+    return outbox.call(peer, method, body, secrets.token_hex(16))
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, NodeCallError):
+        return error.reason if error.code != "unavailable" else f"unreachable ({error.reason})"
+    if isinstance(error, KeyError):
+        return "its reply gave no engine address"
+    return str(error)
+
+
+def _abort(run: Run, accepted: list[Node], reasons: dict[str, str]) -> None:
+    message = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
+    state.stop_pending_run(
+        run.pk, Status.CANCELLED, f"not started: {message}", "not started: " + message
+    )
+    for peer in accepted:  # queued: a node that is slow to answer is told when it can be
+        outbox.send(peer, "RunAbort", {"run": run.pk, "reason": message[:500]})
+
+
+def runs_across_nodes(project_id: int) -> bool:
+    """A project this node owns, shared with other installations, in network mode."""
+    if settings.PRIVPAD_DEPLOYMENT != "network":
+        return False
+    shared = SharedProject.objects.filter(project_id=project_id).select_related("project")
+    shared = shared.first()
+    if shared is None or not shared.project.owner_node.is_self:
+        return False
+    return shared.project.members.exclude(is_self=True).exists()
+
+
+def launch(run: Run) -> None:
+    """After `workflows.services.start_run` recorded `run` (validated, consent obtained):
+    start it at every member (`start_across_nodes`), then queue this node's own part."""
+    from console.federation import member_runs
+    from console.federation.projects import self_node
+    from workflows.ports import console_port
+
+    project = console_port().project(run.pipeline.project_id)
+    sources, parties, me = console_port().sources(project.id), tuple(project.parties), self_node()
+    engines = start_across_nodes(run, sources, parties, me)
+    own = party_job(run, sources, parties, me.name, me.storage_root)
+    member_runs.start_own_part(run, job_to_dict(own), engines)

@@ -1,0 +1,232 @@
+"""Runs across nodes: a member node's part of a run started at the project's owner node.
+
+The initiating node (the project's owner: pipelines are edited and run there) asks every
+participating member to take part with a `RunStart` message. It carries the initiator's run id,
+the replicated pipeline's id and version, the disclosure plan's fingerprint, the member's party
+job (`workflows.party_jobs.job_to_dict` for that party: the graph snapshot, the sources with no
+other party's storage path) and, for each of the member's own sources, its identity at the
+owner (`console.federation.sources.source_identity`).
+
+The member decides alone, from its own copy of the project (threat model of
+`console.federation.handlers`: the initiator is a paired peer, not trusted to behave):
+
+1. the sender owns the project here, the project is active and this node is a member;
+2. the run's pipeline is the replica this node holds, at the same version, and the snapshot
+   is that replica's graph (a run cannot execute a graph the members never saw);
+3. every party of the job is a member of the project here;
+4. each of its own sources resolves to its own authorised file, under the same authorisation,
+   columns and roles;
+5. validating the snapshot here gives the plan the initiator names (same fingerprint), and
+   its own owners approved that plan wherever it discloses their data (`consent.asked`).
+
+Any refusal names the reason, and nothing is recorded. Accepting records the run here (its own
+`Run` row on the replica pipeline: the run page of this node, with this node's outputs and
+report) and a `RunReplica` holding the job with this node's storage root; the reply gives this
+node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
+
+`RunLaunch` follows once every party accepted: the engine address of each party; this node
+then starts its worker (`console.federation.member_runs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from console.federation import projects, wire
+from console.federation.engine import ADDRESS as ENGINE_ADDRESS
+from console.federation.handlers import PeerActor, _project_owned_by, handles, refuse
+from console.federation.models import PipelineReplica, RunReplica
+from console.federation.sources import UnresolvedSource, resolve_at_owner
+from console.nodes.link.envelope import EnvelopeError, text_field
+from console.projects.models import Project, ProjectMember
+from core.errors import ConfigError
+from workflows.components import registry
+from workflows.disclosure import consent
+from workflows.graph import GraphFormatError, parse_graph
+from workflows.models import Approval, Run
+from workflows.party_jobs import PartyJob, job_from_dict, job_to_dict
+from workflows.ports import console_port
+from workflows.services import create_run
+from workflows.validation import Validation, validate
+
+
+@handles("RunStart")
+def run_start(peer: PeerActor, body: dict) -> dict:
+    """The initiator asks this node to take part in a run (see the module docstring)."""
+    shared = _project_owned_by(peer, body)
+    project, me = shared.project, projects.self_node()
+    if project.is_archived or not project.has_member(me):
+        raise refuse(f"this node ({me.name}) takes no part in project '{project.name}'")
+    if not settings.PRIVPAD_ENGINE_ADDRESS:
+        raise refuse(f"{me.name} has no engine address (PRIVPAD_ENGINE_ADDRESS) for runs")
+    remote_run = wire.int_field(body, "run", 1)
+    known = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
+    if known is not None:
+        return _accepted(known.run)
+    replica = _replica(peer, project, wire.map_field(body, "pipeline"))
+    job = _read_job(wire.document_field(body, "job"), me.name, project)
+    graph = _same_graph(job.snapshot, replica.pipeline.graph)
+    job = _resolved(job, project, body.get("sources"))
+    checked = _checked(graph, job, text_field(body, "fingerprint", 64))
+    _consented(replica, checked.plan, me.name)
+    run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
+    storage = {me.name: me.storage_root}
+    RunReplica.objects.create(
+        run=run,
+        origin=peer.node,
+        remote_id=remote_run,
+        job=job_to_dict(replace(job, storage=storage)),
+    )
+    console_port().audit(
+        peer.actor, "run_start", replica.pipeline, me.pk, run=run.pk, remote_run=remote_run
+    )
+    return _accepted(run)
+
+
+def _accepted(run: Run) -> dict:
+    return {"accepted": True, "run": run.pk, "engine": settings.PRIVPAD_ENGINE_ADDRESS}
+
+
+def _replica(peer: PeerActor, project: Project, sent: dict) -> PipelineReplica:
+    remote_id, version = wire.int_field(sent, "id", 1), wire.int_field(sent, "version", 1)
+    replica = PipelineReplica.objects.filter(origin=peer.node, remote_id=remote_id).first()
+    if replica is None or replica.pipeline.project_id != project.pk:
+        raise refuse("that pipeline was not replicated to this node")
+    if replica.pipeline.archived_at is not None:
+        raise refuse(f"pipeline '{replica.pipeline.name}' is archived on this node")
+    if replica.version != version:
+        raise refuse(
+            f"this node holds version {replica.version} of pipeline '{replica.pipeline.name}', "
+            f"the run is of version {version}: start it again once the pipeline has replicated"
+        )
+    return replica
+
+
+def _read_job(document: dict, me: str, project: Project) -> PartyJob:
+    try:
+        job = job_from_dict(document)
+    except (KeyError, TypeError, ValueError, ConfigError) as error:
+        raise EnvelopeError(f"the run's job is malformed ({type(error).__name__})") from None
+    if job.party != me:
+        raise refuse(f"the job is {job.party}'s part of the run, not {me}'s")
+    listed = ProjectMember.objects.filter(project=project).values_list("node__name", flat=True)
+    members = set(project.shared.member_names) | set(listed)
+    strangers = sorted(set(job.parties) - members)
+    if strangers or me not in job.parties:
+        raise refuse(
+            f"the run's parties ({', '.join(job.parties)}) are not members of "
+            f"'{project.name}' here: {', '.join(strangers) or me}"
+        )
+    return job
+
+
+def _without_versions(graph: dict) -> dict:
+    """A graph as drawn: the run's snapshot pins component versions, the drawing does not."""
+    data = parse_graph(graph).to_dict()
+    for node in data["nodes"]:
+        node.pop("version", None)
+    return data
+
+
+def _same_graph(snapshot: dict, drawn: dict):
+    try:
+        graph = parse_graph(snapshot)
+        same = _without_versions(snapshot) == _without_versions(drawn)
+    except GraphFormatError as error:
+        raise EnvelopeError(f"the run's graph is malformed: {error}") from None
+    if not same:
+        raise refuse("the run's graph is not the pipeline replicated to this node")
+    return graph
+
+
+def _resolved(job: PartyJob, project: Project, identities) -> PartyJob:
+    """The job with this node's own sources pointing at its own files."""
+    if not isinstance(identities, list) or len(identities) > wire.MAX_COLUMNS:
+        raise EnvelopeError("the message's 'sources' is not a list of source identities")
+    by_key = {i.get("key"): i for i in identities if isinstance(i, dict)}
+    sources = dict(job.sources)
+    for key, source in job.sources.items():
+        if source.party != job.party:
+            continue
+        if key not in by_key:
+            raise EnvelopeError(f"the run does not say which dataset '{source.name}' is here")
+        try:
+            sources[key] = resolve_at_owner(project, source, by_key[key])
+        except UnresolvedSource as error:
+            raise refuse(str(error)) from None
+    return replace(job, sources=sources)
+
+
+def _checked(graph, job: PartyJob, fingerprint: str) -> Validation:
+    checked = validate(graph, registry(), tuple(job.parties), job.sources)
+    if not checked.ok:
+        problems = "; ".join(problem.message for problem in checked.problems[:3])
+        raise ValidationError(f"the run's pipeline does not validate here: {problems}")
+    if checked.plan is None or checked.plan.fingerprint != fingerprint:
+        raise refuse(
+            "the run's disclosure plan computed here differs from the one the initiator "
+            "names: nothing is started"
+        )
+    return checked
+
+
+def _consented(replica: PipelineReplica, plan, me: str) -> None:
+    """This node's owners approved the plan wherever it discloses their data."""
+    if not consent.asked(plan, me):
+        return
+    approved = Approval.objects.filter(
+        pipeline=replica.pipeline,
+        party=me,
+        fingerprint=plan.fingerprint,
+        status=Approval.Decision.APPROVED,
+    )
+    if not approved.exists():
+        raise refuse(
+            f"{me}'s owners have not approved this run's disclosure plan "
+            f"({plan.fingerprint[:12]}): decide the request on {me}'s node first"
+        )
+
+
+@handles("RunLaunch")
+def run_launch(peer: PeerActor, body: dict) -> dict:
+    """Every party accepted: the initiator sends the engine addresses; this node's worker
+    starts (`console.federation.member_runs`). Once launched, a run is not launched again."""
+    from console.federation import member_runs
+
+    remote_run = wire.int_field(body, "run", 1)
+    replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
+    if replica is None:
+        raise refuse(f"{peer.name} started no such run on this node")
+    if replica.cluster is not None:
+        return {"launched": True, "run": replica.run_id}
+    addresses = wire.map_field(body, "engines")
+    parties = job_from_dict(replica.job).parties
+    if set(addresses) != set(parties) or not all(
+        isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
+    ):
+        raise EnvelopeError(f"'engines' gives one host:port to each of {', '.join(parties)}")
+    replica.cluster = dict(addresses)
+    replica.save(update_fields=["cluster"])
+    transaction.on_commit(lambda: member_runs.start_worker(replica.pk))
+    return {"launched": True, "run": replica.run_id}
+
+
+@handles("RunAbort")
+def run_abort(peer: PeerActor, body: dict) -> dict:
+    """The initiator could not start the run (another node was down or refused): the run
+    this node accepted ends cancelled, with the reason, before anything executed here."""
+    from workflows import state
+    from workflows.models import Status
+
+    remote_run = wire.int_field(body, "run", 1)
+    replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
+    if replica is None:
+        raise refuse(f"{peer.name} started no such run on this node")
+    reason = wire.optional_text(body, "reason", 500)
+    message = f"not started: {reason}" if reason else "not started by the initiating node"
+    stopped = state.stop_pending_run(replica.run_id, Status.CANCELLED, message, message)
+    return {"cancelled": stopped}
