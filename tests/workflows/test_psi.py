@@ -241,9 +241,9 @@ def test_the_log_says_which_protocol_ran_and_why():
     assert pick_protocol(ctx, ["alice", "bob", "carol"], three) == "ecdh"
     ctx.params["protocol"] = "ECDH_25519"
     assert pick_protocol(ctx, ["alice", "bob"], keys) == "ecdh"
-    assert logs[0].startswith("PSI protocol: KKRT_PSI_2PC (automatic: KKRT-PSI: two parties")
+    assert logs[0].startswith("PSI protocol: KKRT_PSI_2PC (automatic: two parties with 2 x 1 keys")
     assert logs[1] == (
-        "PSI protocol: ECDH_25519 (automatic: ECDH-PSI: 3 parties (KKRT-PSI runs between two only))"
+        "PSI protocol: ECDH_25519 (automatic: 3 parties, and KKRT-PSI runs between two only)"
     )
     assert logs[2] == "PSI protocol: ECDH_25519 (chosen in the node's settings)"
 
