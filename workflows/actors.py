@@ -46,6 +46,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 
 class Kind(StrEnum):
@@ -129,7 +130,10 @@ class Actor:
     def require_user(self, what: str):
         """The user acted for; PermissionDenied naming `what` for actors that are none."""
         if self.kind != Kind.USER:
-            raise PermissionDenied(f"Only a user of this node may {what}; {self} is not one.")
+            raise PermissionDenied(
+                gettext("Only a user of this node may %(what)s; %(actor)s is not one.")
+                % {"what": what, "actor": self}
+            )
         return self.user
 
     def __str__(self) -> str:

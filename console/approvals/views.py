@@ -69,12 +69,12 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except consent.DecisionError as error:
             messages.error(request, str(error))
         else:
-            verb = "approved" if approve else "rejected"
-            messages.success(
-                request,
-                _("You %(verb)s the disclosure plan of %(pipeline)s.")
-                % {"verb": verb, "pipeline": approval.pipeline},
+            done = (
+                _("You approved the disclosure plan of %(pipeline)s.")
+                if approve
+                else _("You rejected the disclosure plan of %(pipeline)s.")
             )
+            messages.success(request, done % {"pipeline": approval.pipeline})
         return redirect("approvals:detail", pk=approval.pk)
     runs = Run.objects.filter(
         pipeline=approval.pipeline, disclosure_fingerprint=approval.fingerprint

@@ -71,6 +71,15 @@ class PrecisionPlan:
     field: str
     fxp_fraction_bits: int
     reason: str
+    # The figures `reason` cites, for callers that word it themselves (in the reader's
+    # language): the inputs' bound, the chained products, the protocol and its truncation
+    # margin, the most fraction bits that would fit, and FM64's (when FM128 was picked).
+    max_abs: float = 0.0
+    products: int = 0
+    protocol: str = ""
+    margin: int = 0
+    possible: int = 0
+    fm64_bits: int | None = None
 
 
 def plan_precision(
@@ -105,15 +114,19 @@ def plan_precision(
         if bits >= MIN_FRACTION_BITS:
             fraction_bits = min(FIELD_DEFAULT_BITS[name], bits)
             reason = _reason(name, max_abs, products, protocol, margin, fraction_bits, bits)
+            fm64_bits = None
             if name != fields[0]:
                 reason += " " + _why_not_fm64(max_abs, products, margin)
-            return PrecisionPlan(name, fraction_bits, reason)
+                fm64_bits = _most_fraction_bits(max_abs, products, margin, RING64.bits)
+            return PrecisionPlan(
+                name, fraction_bits, reason, max_abs, products, protocol, margin, bits, fm64_bits
+            )
     raise _too_large(fields[-1], max_abs, products, margin)
 
 
 def _too_large(field: str, max_abs: float, products: int, margin: int) -> RangeError:
     ring_bits = ring_for(field).bits
-    int_bits = _integer_bits(max_abs)
+    int_bits = integer_bits(max_abs)
     return RangeError(
         "plan_precision",
         _largest_fitting(products, margin, ring_bits),
@@ -148,7 +161,7 @@ def _check_plan_args(max_abs, products, protocol, field) -> None:
         raise ConfigError(f"unsupported field {field!r}; choose one of {FIELDS} or None (pick)")
 
 
-def _integer_bits(max_abs: float) -> int:
+def integer_bits(max_abs: float) -> int:
     """Bits for the integer part of |x| <= max_abs, plus the sign bit."""
     return max(0, math.ceil(math.log2(max_abs))) + 1 if max_abs >= 1 else 1
 
@@ -181,7 +194,7 @@ def _largest_fitting(products: int, margin: int, ring_bits: int = 64) -> float:
 def _reason(field, max_abs, products, protocol, margin, fraction_bits, possible) -> str:
     text = (
         f"{field} with {fraction_bits} fraction bits: inputs up to {max_abs:.6g} need "
-        f"{_bits_text(_integer_bits(max_abs), 'integer')}"
+        f"{_bits_text(integer_bits(max_abs), 'integer')}"
     )
     if products:
         top = max(max_abs, 1.0) ** (products + 1)

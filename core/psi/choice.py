@@ -22,8 +22,14 @@ MEMORY_SHARE = 0.5
 
 @dataclass(frozen=True)
 class ProtocolChoice:
+    """The protocol, the reason as an English sentence, and the figures the reason cites (for
+    callers that word it themselves, e.g. in the reader's language): KKRT's estimated memory
+    and the memory available, in bytes (0 when the party count alone decided)."""
+
     protocol: str  # "kkrt" or "ecdh", as `run_local_psi` names them
     reason: str
+    need: int = 0
+    memory: int = 0
 
 
 def available_memory() -> int:
@@ -51,16 +57,21 @@ def choose_protocol(set_sizes: Sequence[int], memory: int | None = None) -> Prot
     if need > MEMORY_SHARE * memory:
         return ProtocolChoice(
             "ecdh",
-            f"ECDH-PSI: KKRT-PSI on {sizes} keys would need about {_mib(need)} MiB, more than "
-            f"{MEMORY_SHARE:.0%} of the {_mib(memory)} MiB available; ECDH-PSI streams in "
+            f"ECDH-PSI: KKRT-PSI on {sizes} keys would need about {mib(need)} MiB, more than "
+            f"{MEMORY_SHARE:.0%} of the {mib(memory)} MiB available; ECDH-PSI streams in "
             "bounded memory",
+            need,
+            memory,
         )
     return ProtocolChoice(
         "kkrt",
-        f"KKRT-PSI: two parties with {sizes} keys; about {_mib(need)} MiB of the "
-        f"{_mib(memory)} MiB available",
+        f"KKRT-PSI: two parties with {sizes} keys; about {mib(need)} MiB of the "
+        f"{mib(memory)} MiB available",
+        need,
+        memory,
     )
 
 
-def _mib(size: int) -> int:
+def mib(size: int) -> int:
+    """Bytes as whole MiB (at least 1), as the reasons cite them."""
     return max(1, round(size / 2**20))

@@ -241,9 +241,9 @@ def test_the_log_says_which_protocol_ran_and_why():
     assert pick_protocol(ctx, ["alice", "bob", "carol"], three) == "ecdh"
     ctx.params["protocol"] = "ECDH_25519"
     assert pick_protocol(ctx, ["alice", "bob"], keys) == "ecdh"
-    assert logs[0].startswith("PSI protocol: KKRT_PSI_2PC (automatic: KKRT-PSI: two parties")
+    assert logs[0].startswith("PSI protocol: KKRT_PSI_2PC (automatic: two parties with 2 x 1 keys")
     assert logs[1] == (
-        "PSI protocol: ECDH_25519 (automatic: ECDH-PSI: 3 parties (KKRT-PSI runs between two only))"
+        "PSI protocol: ECDH_25519 (automatic: 3 parties, and KKRT-PSI runs between two only)"
     )
     assert logs[2] == "PSI protocol: ECDH_25519 (chosen in the node's settings)"
 
@@ -257,3 +257,19 @@ def test_a_missing_key_is_refused_naming_the_party_column_and_row(tmp_path):
         run_component(tmp_path, "data_prep/psi", params(2), inputs(tmp_path, frames))
     assert failure.value.party == "alice"
     assert "key column 'cid' is missing a value at row 1" in str(failure.value.error)
+
+
+def test_the_automatic_choice_is_logged_in_the_runs_language():
+    from django.utils import translation
+
+    from workflows.components.library.psi import pick_protocol
+
+    logs: list[str] = []
+    ctx = RunContext({"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=logs.append)
+    keys = {"alice": pd.DataFrame({"cid": ["1", "2"]}), "bob": pd.DataFrame({"cid": ["2"]})}
+    three = keys | {"carol": keys["alice"]}
+    with translation.override("zh-hans"):
+        pick_protocol(ctx, ["alice", "bob"], keys)
+        pick_protocol(ctx, ["alice", "bob", "carol"], three)
+    assert logs[0].startswith("PSI 协议：KKRT_PSI_2PC（自动选择：两个参与方，2 x 1 个键；"), logs[0]
+    assert logs[1] == "PSI 协议：ECDH_25519（自动选择：3 个参与方，而 KKRT-PSI 只能在两方之间运行）"

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext
 
 import core
 from core.device import runtime
@@ -49,6 +50,7 @@ from core.mpc.bounds import Bounded
 from core.mpc.precision import PrecisionPlan, plan_precision
 from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
+from workflows.components.precision_words import plan_reason
 
 PROTOCOL = "SEMI2K"
 FIELD = "FM64"  # SPUs made without a plan (and models saved before plans were stored)
@@ -244,7 +246,9 @@ def plan_spu(
     field name plans within that field (e.g. a trained model's)."""
     with named_range_errors(ctx, bounds, what):
         plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=field)
-    ctx.log(f"precision for {what}: {plan.reason}")
+    ctx.log(
+        gettext("precision for %(what)s: %(reason)s") % {"what": what, "reason": plan_reason(plan)}
+    )
     if plan.fxp_fraction_bits < min_bits:
         advice = scaling_advice(unscaled_columns(bounds)) or "scale the inputs"
         raise CheckFailed(

@@ -155,7 +155,7 @@ def run(ctx: RunContext) -> None:
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)
-        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), what)
+        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), gettext(what))
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
         with secure.named_range_errors(ctx, bounds, what):

@@ -37,7 +37,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from core.psi import run_local_psi, run_psi
-from core.psi.choice import choose_protocol
+from core.psi.choice import MEMORY_SHARE, choose_protocol, mib
 from core.psi.kernels import shared_pool
 from workflows.components.context import RunCancelled, RunContext
 from workflows.components.disclosure import (
@@ -131,9 +131,47 @@ def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFra
         )
         return ENGINE_PROTOCOL[chosen]
     sizes = [ctx.publish(party, len, keys.get(party)) for party in owners]
-    protocol, reason = ctx.publish(owners[0], lambda: astuple(choose_protocol(sizes)))
-    ctx.log(f"PSI protocol: {PROTOCOL_NAME[protocol]} (automatic: {reason})")
+    protocol, _reason, need, memory = ctx.publish(
+        owners[0], lambda: astuple(choose_protocol(sizes))
+    )
+    ctx.log(
+        gettext("PSI protocol: %(protocol)s (automatic: %(reason)s)")
+        % {
+            "protocol": PROTOCOL_NAME[protocol],
+            "reason": automatic_reason(protocol, sizes, need, memory),
+        }
+    )
     return protocol
+
+
+def automatic_reason(protocol: str, sizes: list[int], need: int, memory: int) -> str:
+    """`core.psi.choice`'s reason for its AUTO choice, in the run's language (the choice and
+    its figures come from there; only the words are made here)."""
+    if len(sizes) != 2:
+        return gettext("%(count)d parties, and KKRT-PSI runs between two only") % {
+            "count": len(sizes)
+        }
+    figures = {
+        "sizes": " x ".join(f"{size:,}" for size in sizes),
+        "need": mib(need),
+        "memory": mib(memory),
+        "share": f"{MEMORY_SHARE:.0%}",
+    }
+    if protocol == "ecdh":
+        return (
+            gettext(
+                "KKRT-PSI on %(sizes)s keys would need about %(need)d MiB, more than %(share)s "
+                "of the %(memory)d MiB available; ECDH-PSI streams in bounded memory"
+            )
+            % figures
+        )
+    return (
+        gettext(
+            "two parties with %(sizes)s keys; KKRT-PSI needs about %(need)d MiB of the "
+            "%(memory)d MiB available"
+        )
+        % figures
+    )
 
 
 def intersect(ctx: RunContext, ports: list[str], keys: dict[str, pd.DataFrame], protocol: str):

@@ -125,7 +125,7 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     magnitude = secure.gradient_magnitude(bounds, features)  # X w sums `features` products
     default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
-    needed = secure.plan_spu(ctx, bounds, magnitude, "the table to score", field=field)
+    needed = secure.plan_spu(ctx, bounds, magnitude, gettext("the table to score"), field=field)
     ctx.log(
         gettext(
             "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "

@@ -206,7 +206,7 @@ def run(ctx: RunContext) -> None:
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
-        plan = secure.plan_spu(ctx, bounds, magnitude, "SS-LR training", MIN_FRACTION_BITS)
+        plan = secure.plan_spu(ctx, bounds, magnitude, gettext("SS-LR training"), MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
         model = SSRegression(spu)
         with secure.named_range_errors(ctx, bounds, "SS-LR training"):
