@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -191,11 +192,18 @@ def test_killing_a_party_mid_run_fails_the_others_naming_it_and_a_rerun_succeeds
     killed: dict[str, float] = {}
     ended: dict[str, float] = {}
 
+    training: set[str] = set()
+    lock = threading.Lock()  # events arrive on one reader thread per party
+
     def kill_bob_when_training_starts(party, event, cluster):
-        starting = event.get("node") == "train" and event.get("status") == "running"
-        if party == "bob" and starting and not killed:
-            killed["at"] = time.monotonic()
-            cluster.kill("bob")
+        # Once every party is training: a party still finishing the node before would
+        # otherwise fail that node (its confirmation with bob) instead of training.
+        with lock:
+            if event.get("node") == "train" and event.get("status") == "running":
+                training.add(party)
+            if training == {"alice", "bob", "carol"} and not killed:
+                killed["at"] = time.monotonic()
+                cluster.kill("bob")
         if event.get("event") == "result":
             ended[party] = time.monotonic()
 
