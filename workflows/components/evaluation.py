@@ -7,8 +7,11 @@ infinite labels and predictions fail the node (no metric is computed from them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.checks import CheckFailed
@@ -119,3 +122,25 @@ def thin(points: list[dict], limit: int = 200) -> list[dict]:
         return points
     keep = np.unique(np.linspace(0, len(points) - 1, limit).round().astype(int))
     return [points[i] for i in keep]
+
+
+def write_reports(ctx: RunContext, full: Callable, shared: Callable) -> None:
+    """Evaluate at the label owner and hand out the report: the owner reads its own full
+    report (`full(y, values)`), the other receivers the k-row aggregates it builds for them
+    (`shared(y, values)`) and sends. Only the owner's process reads labels and values; the log,
+    which every member reads, carries the row count only (a small evaluation withholds even
+    its metrics)."""
+    party = evaluation_party(ctx)
+    computed = {}
+    for owner in ctx.here([party]):
+        y, values = read_pair(ctx, owner)
+        ctx.progress(40)
+        computed["full"] = ctx.at(owner, full, y, values)
+        computed["shared"] = ctx.at(owner, shared, y, values)
+    aggregates = ctx.publish(party, computed.get, "shared")
+    for receiver in ctx.here(ctx.infos["report"].parties):
+        ctx.write_json("report", receiver, computed["full"] if receiver == party else aggregates)
+    ctx.log(
+        gettext("evaluated %(rows)s rows at %(party)s")
+        % {"rows": aggregates["summary"]["samples"], "party": party}
+    )

@@ -17,8 +17,8 @@ give away every (score, label) pair of the owner's rows.
 from __future__ import annotations
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.aggregates import between, grouped_cuts
 from workflows.components.context import RunContext
@@ -26,12 +26,11 @@ from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
-    evaluation_party,
     label_param,
     prediction_param,
-    read_pair,
     report_disclosure,
     thin,
+    write_reports,
 )
 from workflows.components.params import FloatParam
 from workflows.components.schema import ArtifactInfo
@@ -200,24 +199,11 @@ def _shared_bins(y: np.ndarray, score: np.ndarray, buckets: int, k: int) -> list
 
 
 def run(ctx: RunContext) -> None:
-    party = evaluation_party(ctx)
-    threshold, buckets = ctx.params["threshold"], ctx.params["bucket_size"]
-    computed = {}
-    for owner in ctx.here([party]):  # only the label owner's process reads labels and scores
-        y, score = read_pair(ctx, owner)
-        ctx.progress(40)
-        computed["full"] = ctx.at(owner, evaluate, y, score, threshold, buckets)
-        args = y, score, threshold, buckets, ctx.min_group_rows
-        computed["shared"] = ctx.at(owner, shared_evaluation, *args)
-    # The others' copy (k-row aggregates) is built by the label owner and sent to them.
-    shared = ctx.publish(party, computed.get, "shared")
-    for receiver in ctx.here(ctx.infos["report"].parties):
-        # The label owner reads its own full report; others get the k-row aggregates.
-        ctx.write_json("report", receiver, computed["full"] if receiver == party else shared)
-    # Every member reads the log: no metric here (a small evaluation withholds even the AUC).
-    ctx.log(
-        gettext("evaluated %(rows)s rows at %(party)s")
-        % {"rows": shared["summary"]["samples"], "party": party}
+    threshold, buckets, k = ctx.params["threshold"], ctx.params["bucket_size"], ctx.min_group_rows
+    write_reports(
+        ctx,
+        lambda y, score: evaluate(y, score, threshold, buckets),
+        lambda y, score: shared_evaluation(y, score, threshold, buckets, k),
     )
 
 

@@ -13,8 +13,8 @@ each, open-ended at both ends: equal-width edges would give the smallest and lar
 from __future__ import annotations
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.aggregates import grouped_histogram
 from workflows.components.context import RunContext
@@ -22,11 +22,10 @@ from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
     bucket_param,
     check_one_party,
-    evaluation_party,
     label_param,
     prediction_param,
-    read_pair,
     report_disclosure,
+    write_reports,
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext
@@ -76,23 +75,11 @@ def shared_evaluation(y: np.ndarray, prediction: np.ndarray, buckets: int, k: in
 
 
 def run(ctx: RunContext) -> None:
-    party = evaluation_party(ctx)
-    buckets = ctx.params["bucket_size"]
-    computed = {}
-    for owner in ctx.here([party]):  # only the label owner's process reads labels and values
-        y, prediction = read_pair(ctx, owner)
-        ctx.progress(40)
-        computed["full"] = ctx.at(owner, evaluate, y, prediction, buckets)
-        args = y, prediction, buckets, ctx.min_group_rows
-        computed["shared"] = ctx.at(owner, shared_evaluation, *args)
-    # The others' copy (k-row aggregates) is built by the label owner and sent to them.
-    shared = ctx.publish(party, computed.get, "shared")
-    for receiver in ctx.here(ctx.infos["report"].parties):
-        # The label owner reads its own full report; others get the k-row aggregates.
-        ctx.write_json("report", receiver, computed["full"] if receiver == party else shared)
-    ctx.log(
-        gettext("evaluated %(rows)s rows at %(party)s")
-        % {"rows": shared["summary"]["samples"], "party": party}
+    buckets, k = ctx.params["bucket_size"], ctx.min_group_rows
+    write_reports(
+        ctx,
+        lambda y, prediction: evaluate(y, prediction, buckets),
+        lambda y, prediction: shared_evaluation(y, prediction, buckets, k),
     )
 
 
