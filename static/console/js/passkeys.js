@@ -63,6 +63,7 @@ async function signIn(root) {
   window.location.assign(body.redirect);
 }
 
+// The buttons are rendered disabled: a click before this module has run would do nothing.
 for (const root of document.querySelectorAll("[data-passkey]")) {
   const action = root.dataset.passkey === "add" ? addPasskey : signIn;
   const button = root.querySelector("button[data-passkey-go]");
@@ -83,4 +84,5 @@ for (const root of document.querySelectorAll("[data-passkey]")) {
       button.disabled = false;
     }
   });
+  button.disabled = false;
 }
