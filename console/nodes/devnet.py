@@ -1,11 +1,16 @@
-"""`make network`: three PrivPad nodes on this machine (alice, bob, carol), paired, serving.
+"""`make network`: three PrivPad nodes on this machine (alice, bob, carol), paired, serving,
+with the demo project and pipeline loaded across them.
 
 Each node is a separate installation, as at three institutions: its own data directory
 (`var/network/<name>/`: SQLite database, storage, node key pair and certificate), its own node
-service (`manage.py node serve`, mutual TLS on 127.0.0.1:7101..7103) and its own console in
-network mode (http://127.0.0.1:8001..8003). Every pair of nodes is paired through an
-invitation, exactly as two admins would. Safe to run again: what exists is kept (identities,
-pairings, users). Ctrl-C stops every process it started.
+service (`manage.py node serve`, mutual TLS on 127.0.0.1:7101..7103), its own engine address
+for runs (`PRIVPAD_ENGINE_ADDRESS`, 127.0.0.1:7201..7203) and its own console in network mode
+(http://127.0.0.1:8001..8003). Every pair of nodes is paired through an invitation, exactly as
+two admins would. Then the demo is loaded as the three admins would load it (`load_demo`: each
+node uploads and authorises only its own dataset; alice creates the project, invites bob and
+carol, who accept; alice's pipeline is replicated; bob and carol approve its disclosure plan).
+Safe to run again: what exists is kept (identities, pairings, users, the demo). Ctrl-C stops
+every process it started.
 
 Run with `python -m console.nodes.devnet [--base-dir DIR]` from the repository root. The tests'
 separate installations (`tests/console/nodes/node_installs.py`) are this module's `Installation`.
@@ -126,9 +131,38 @@ def wait_for_port(port: int, timeout: float, what: str) -> None:
     raise InstallationError(f"{what} did not start listening on port {port} in {timeout:.0f} s")
 
 
+# The demo across the nodes: (`manage.py network_demo` step, the nodes it runs at), in order.
+DEMO_STEPS = [
+    ("dataset", ("alice", "bob", "carol")),
+    ("project", ("alice",)),
+    ("accept", ("bob", "carol")),
+    ("authorise", ("alice", "bob", "carol")),
+    ("pipeline", ("alice",)),
+    ("approve", ("bob", "carol")),
+]
+
+
+def node_admin(name: str) -> str:
+    return f"{name}_admin"
+
+
+def load_demo(nodes: dict[str, Installation], say=print) -> None:
+    """Load the demo across running, paired nodes (`console.demo.network`), step by step."""
+    for step, names in DEMO_STEPS:
+        for name in names:
+            done = nodes[name].manage("network_demo", step, "--user", node_admin(name))
+            say(f"  {done.stdout.strip()}")
+
+
 class DevNode(Installation):
-    def __init__(self, name: str, display: str, data_dir: Path, web_port: int, node_port: int):
-        environment = {"PRIVPAD_DEPLOYMENT": "network", "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD}
+    def __init__(
+        self, name: str, display: str, data_dir: Path, web_port: int, node_port: int, engine: int
+    ):
+        environment = {
+            "PRIVPAD_DEPLOYMENT": "network",
+            "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
+            "PRIVPAD_ENGINE_ADDRESS": f"127.0.0.1:{engine}",
+        }
         super().__init__(name, data_dir, environment)
         self.display, self.web_port = display, web_port
         self.node_address = f"127.0.0.1:{node_port}"
@@ -144,7 +178,7 @@ class DevNode(Installation):
         if not (self.data_dir / "node-identity" / "node.crt").exists():
             self.manage("node", "init", "--name", self.name, "--address", self.node_address,
                         "--display-name", self.display)  # fmt: skip
-        self.manage("shell", "-c", NODE_ADMIN_CODE.format(username=f"{self.name}_admin"))
+        self.manage("shell", "-c", NODE_ADMIN_CODE.format(username=node_admin(self.name)))
 
     def start(self, log_name: str, *args: str) -> None:
         log = open(self.data_dir / log_name, "a")  # noqa: SIM115 - closed with the process
@@ -185,9 +219,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base-dir", type=Path, default=REPO / "var" / "network")
     parser.add_argument("--web-port", type=int, default=8001)
     parser.add_argument("--node-port", type=int, default=7101)
+    parser.add_argument("--engine-port", type=int, default=7201)
+    parser.add_argument("--no-demo", action="store_true", help="paired nodes, no demo project")
     args = parser.parse_args(argv)
     nodes = [
-        DevNode(name, display, args.base_dir / name, args.web_port + i, args.node_port + i)
+        DevNode(
+            name,
+            display,
+            args.base_dir / name,
+            args.web_port + i,
+            args.node_port + i,
+            args.engine_port + i,
+        )
         for i, (name, display) in enumerate(NODES)
     ]
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -199,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
         for inviter, acceptor in combinations(nodes, 2):
             if acceptor.name not in inviter.peers():
                 pair(inviter, acceptor)
+        if not args.no_demo:
+            print("Loading the demo project and pipeline across the three nodes...")
+            load_demo({node.name: node for node in nodes})
         for node in nodes:
             node.start_console()
         for node in nodes:
@@ -221,9 +267,12 @@ def _print_welcome(nodes: list[DevNode]) -> None:
     for node in nodes:
         print(f"  {node.display:<16} http://127.0.0.1:{node.web_port}/  "
               f"node service {node.node_address}  data {node.data_dir}")  # fmt: skip
-    print(f"Log in to each as {ADMIN} / {ADMIN_PASSWORD} (platform admin: pairing, people) or as")
-    print(f"<node>_admin / {ADMIN_PASSWORD} (node admin: projects, datasets, votes, approvals);")
-    print("demo passwords: change them.")
+    print("Logins (demo passwords: change them before sharing a node):")
+    for node in nodes:
+        print(f"  {node.display:<16} {node_admin(node.name):<12} / {ADMIN_PASSWORD}  (node admin: "
+              "projects, datasets, runs, votes, approvals)")  # fmt: skip
+    print(f"  every node       {ADMIN:<12} / {ADMIN_PASSWORD}  (platform admin: pairing, people)")
+    print("At alice: Projects -> Joint credit risk -> the demo pipeline -> Run all.")
 
 
 def _wait(nodes: list[DevNode]) -> None:

@@ -9,18 +9,14 @@ alice uploading alice's table.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 from console.accounts.models import User
-from console.datasets import services as dataset_services
-from console.datasets.models import Authorization, Dataset
-from console.datasets.policies import set_policy
-from console.demo.data import DemoTable, demo_tables
+from console.demo.data import demo_tables
+from console.demo.loading import authorise_table, upload_table
 from console.demo.pipeline import (
     BOB_PIPELINE_DESCRIPTION,
     BOB_PIPELINE_NAME,
-    DEMO_POLICIES,
     PIPELINE_DESCRIPTION,
     PIPELINE_NAME,
     bob_graph,
@@ -60,10 +56,10 @@ class Command(BaseCommand):
         }
         self._platform_admin()
         tables = demo_tables()
-        datasets = [self._dataset(users[table.party], table) for table in tables]
+        datasets = [upload_table(users[table.party], table) for table in tables]
         project = self._project(users["alice"], [users["bob"], users["carol"]])
         for table, dataset in zip(tables, datasets, strict=True):
-            self._authorize(users[table.party], table, dataset, project)
+            authorise_table(users[table.party], table, dataset, project)
         by_party = {dataset.node.name: dataset.pk for dataset in datasets}
         self._pipeline(
             users["alice"], project, PIPELINE_NAME, PIPELINE_DESCRIPTION, demo_graph(by_party)
@@ -94,22 +90,6 @@ class Command(BaseCommand):
         if not User.objects.filter(username=username).exists():
             User.objects.create_superuser(username=username, password=password, email="")
 
-    def _dataset(self, user: User, table: DemoTable) -> Dataset:
-        existing = Dataset.objects.filter(node=user.node, name=table.name).first()
-        if existing is not None:
-            return existing
-        upload = TemporaryUploadedFile(f"{table.name}.csv", "text/csv", 0, "utf-8")
-        try:
-            table.frame.to_csv(upload.file, index=False)
-            upload.file.flush()
-            upload.size = upload.file.tell()
-            upload.file.seek(0)
-            return dataset_services.create_dataset(
-                Actor.for_user(user), upload, table.name, table.description
-            )
-        finally:
-            upload.close()
-
     def _project(self, owner: User, members: list[User]) -> Project:
         project = Project.objects.filter(name=PROJECT_NAME, owner_node=owner.node).first()
         if project is None:
@@ -120,22 +100,6 @@ class Command(BaseCommand):
             if not ProjectMember.objects.filter(project=project, node=member.node).exists():
                 project_services.add_member(Actor.for_user(owner), project, member.node)
         return project
-
-    def _authorize(self, user: User, table: DemoTable, dataset: Dataset, project) -> None:
-        active = Authorization.objects.filter(
-            dataset=dataset, project=project, revoked_at__isnull=True
-        )
-        if active.exists():
-            return
-        roles = dict.fromkeys(dataset.column_names, Authorization.Role.FEATURE)
-        roles["customer_id"] = Authorization.Role.ID
-        if table.label:
-            roles[table.label] = Authorization.Role.LABEL
-        for column in table.protected:
-            roles[column] = Authorization.Role.PROTECTED
-        actor = Actor.for_user(user)
-        authorization = dataset_services.authorize_dataset(actor, dataset, project, roles)
-        set_policy(actor, authorization, DEMO_POLICIES[table.party])
 
     def _pipeline(self, owner: User, project: Project, name: str, description: str, graph):
         """A ready demo pipeline, checked before it is saved."""

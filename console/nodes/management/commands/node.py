@@ -221,9 +221,13 @@ class Command(BaseCommand):
     def do_serve(self, listen, **_) -> None:
         from console.nodes.link.health import HealthLoop
         from console.nodes.link.service import build_server
+        from workflows.recovery import recover_interrupted_runs
 
         identity, me = pairing.require_identity()
         listen = listen or _bind_address(me.address)
+        # The service executes this node's parts of other nodes' runs (`RunLaunch`): those a
+        # previous service process left running when it died end interrupted, not stuck.
+        recover_interrupted_runs()
         try:
             server = build_server(identity, listen)
         except (OSError, RuntimeError) as error:

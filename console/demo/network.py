@@ -1,0 +1,214 @@
+"""The demo across real nodes: each step runs at ONE node, acting as that node's admin.
+
+`make network` and the three-node tests drive the steps in this order
+(`console.nodes.devnet.load_demo`), each one `manage.py network_demo STEP --user USER` at the
+node named:
+
+1. `dataset` at every node: its own demo table only (alice's bank customers with the label,
+   bob's shopping behaviour, carol's insurance policies), through the upload path.
+2. `project` at alice: creates "Joint credit risk" and invites bob and carol (a proposal each;
+   the invitation reaches their message centre).
+3. `accept` at bob and carol: the admin accepts the invitation; the node gets its copy.
+4. `authorise` at every node: its own dataset to the project, with the demo's column roles and
+   standing policy. The schema and roles (never rows) are published to the other members.
+5. `pipeline` at alice: the demo pipeline over alice's dataset and bob's and carol's published
+   ones (cross-node keys, `console.federation.sources`), validated, saved (replicated to the
+   members read-only), and its disclosure plan's approvals requested: alice's is given (her
+   admin decides for her), bob's and carol's travel to their nodes.
+6. `approve` at bob and carol: the admin approves the request of the demo pipeline's plan.
+
+Every step is idempotent: what exists is kept, so `make network` can run again over its data
+directories. Messages go out over the node links at once (`console.federation.outbox`); a step
+fails, naming the peer and method, when a message of its could not be delivered.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from console.accounts.models import User
+from console.datasets.models import Dataset
+from console.demo.data import DemoTable, demo_tables
+from console.demo.loading import authorise_table, upload_table
+from console.demo.pipeline import PIPELINE_DESCRIPTION, PIPELINE_NAME, demo_graph
+from console.federation import projects
+from console.federation.models import Ballot, OutgoingMessage, Proposal, RemoteDataset
+from console.federation.outbox import deliver_pending
+from console.federation.sources import remote_key
+from console.nodes.models import Node
+from console.projects import services as project_services
+from console.projects.models import Project
+from workflows import services as workflow_services
+from workflows.actors import Actor
+from workflows.disclosure import consent
+from workflows.models import Approval, Pipeline
+from workflows.ports import console_port
+
+PROJECT_NAME = "Joint credit risk"
+PROJECT_DESCRIPTION = (
+    "Alice Bank, Bob Shop and Carol Insurance train a default-risk model on their shared "
+    "customers; each runs its own PrivPad node and keeps its data there."
+)
+MEMBERS = ("bob", "carol")  # invited by alice, the initiator
+
+
+class DemoStepError(Exception):
+    """A step cannot be done (yet): the message says what is missing and where."""
+
+
+def run_step(step: str, username: str) -> str:
+    """Run `step` at this node as `username` (a node admin here); a line saying what it did."""
+    user = User.objects.filter(username=username, node__is_self=True).first()
+    if user is None:
+        raise DemoStepError(f"no user '{username}' of this node: create the node admin first")
+    before = OutgoingMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    try:
+        done = STEP_FUNCTIONS[step](user)
+    except (ValidationError, PermissionDenied) as error:
+        messages = getattr(error, "messages", None) or [str(error)]
+        raise DemoStepError(f"step '{step}': {'; '.join(messages)}") from None
+    _delivered_since(before)
+    return f"{user.node.name}: {done}"
+
+
+def own_table(node: Node) -> DemoTable:
+    tables = {table.party: table for table in demo_tables()}
+    if node.name not in tables:
+        raise DemoStepError(f"the demo has no dataset for node '{node.name}'")
+    return tables[node.name]
+
+
+def dataset(user: User) -> str:
+    table = own_table(user.node)
+    existed = Dataset.objects.filter(node=user.node, name=table.name).exists()
+    upload_table(user, table)
+    return f"dataset {table.name} {'kept' if existed else 'uploaded'}"
+
+
+def project(user: User) -> str:
+    found = _project()
+    actor = Actor.for_user(user)
+    if found is None:
+        found = project_services.create_project(actor, PROJECT_NAME, PROJECT_DESCRIPTION)
+    invited = []
+    for name in MEMBERS:
+        node = Node.objects.filter(name=name).first()
+        if node is None:
+            raise DemoStepError(f"this node is not paired with {name}: pair the nodes first")
+        asked = Proposal.objects.filter(project=found, subject=node, status="pending").exists()
+        if not found.has_member(node) and not asked:
+            projects.invite_node(actor, found, node)
+            invited.append(name)
+    return f"project '{PROJECT_NAME}', invited: {', '.join(invited) or 'nobody new'}"
+
+
+def accept(user: User) -> str:
+    if _project() is not None:
+        return f"already a member of '{PROJECT_NAME}'"
+    ballot = Ballot.objects.filter(project_name=PROJECT_NAME, status="pending").first()
+    if ballot is None:
+        raise DemoStepError(f"no invitation to '{PROJECT_NAME}' has reached this node")
+    projects.decide_ballot(Actor.for_user(user), ballot, True)
+    if _project() is None:
+        raise DemoStepError(f"accepted, but '{PROJECT_NAME}' has not reached this node")
+    return f"accepted the invitation to '{PROJECT_NAME}'"
+
+
+def authorise(user: User) -> str:
+    table, found = own_table(user.node), _require_project()
+    dataset = Dataset.objects.filter(node=user.node, name=table.name).first()
+    if dataset is None:
+        raise DemoStepError(f"upload {table.name} first (step 'dataset')")
+    new = authorise_table(user, table, dataset, found)
+    return f"{table.name} {'authorised to' if new else 'already authorised to'} '{PROJECT_NAME}'"
+
+
+def pipeline(user: User) -> str:
+    found = _require_project()
+    existing = Pipeline.objects.filter(project=found, name=PIPELINE_NAME).first()
+    saved = existing or _save_pipeline(user, found)
+    checked = workflow_services.validate_pipeline(saved)
+    facts = console_port().project(found.pk)
+    try:
+        consent.obtain(Actor.for_user(user), saved, checked.plan, facts)
+    except consent.ConsentMissing as missing:
+        waiting = ", ".join(sorted({approval.party for approval in missing.approvals}))
+        return f"pipeline '{PIPELINE_NAME}' saved; approvals asked of {waiting}"
+    return f"pipeline '{PIPELINE_NAME}' saved; every approval is given"
+
+
+def _save_pipeline(user: User, found: Project) -> Pipeline:
+    datasets = {user.node.name: Dataset.objects.get(node=user.node, name=own_table(user.node).name)}
+    ids = {name: dataset.pk for name, dataset in datasets.items()}
+    for name in MEMBERS:
+        remote = RemoteDataset.objects.filter(project=found, node__name=name, revoked_at=None)
+        if not remote.exists():
+            raise DemoStepError(f"{name}'s dataset is not authorised to '{PROJECT_NAME}' yet")
+        ids[name] = remote_key(remote.latest("published_at"))
+    graph = demo_graph(ids)
+    drawn = Pipeline(
+        project=found,
+        name=PIPELINE_NAME,
+        description=PIPELINE_DESCRIPTION,
+        graph=graph.to_dict(),
+        created_by=user,
+    )
+    checked = workflow_services.validate_pipeline(drawn, graph)
+    if not checked.ok:
+        problems = "; ".join(f"{p.node}: {p.message}" for p in checked.problems)
+        raise DemoStepError(f"the demo pipeline does not validate here: {problems}")
+    drawn.save()
+    return drawn
+
+
+def approve(user: User) -> str:
+    if _project() is None:
+        raise DemoStepError(f"this node is not a member of '{PROJECT_NAME}'")
+    asked = Approval.objects.filter(
+        pipeline__name=PIPELINE_NAME, party=user.node.name, status=Approval.Decision.PENDING
+    )
+    if not asked.exists() and not _approved(user.node):
+        raise DemoStepError(f"no approval request of '{PIPELINE_NAME}' has reached this node")
+    for approval in asked:
+        consent.decide(Actor.for_user(user), approval, True, "Demo: approved as the plan reads")
+    return f"approved {len(asked)} request(s) of '{PIPELINE_NAME}'"
+
+
+def _approved(node: Node) -> bool:
+    approved = Approval.objects.filter(pipeline__name=PIPELINE_NAME, party=node.name)
+    return approved.filter(status=Approval.Decision.APPROVED).exists()
+
+
+def _project() -> Project | None:
+    return Project.objects.filter(name=PROJECT_NAME).first()
+
+
+def _require_project() -> Project:
+    found = _project()
+    if found is None:
+        raise DemoStepError(f"this node is not a member of '{PROJECT_NAME}' yet")
+    return found
+
+
+def _delivered_since(before: int) -> None:
+    """Every message the step sent reached its peer (those that failed are tried again)."""
+    sent = OutgoingMessage.objects.filter(pk__gt=before)
+    undelivered = sent.exclude(state=OutgoingMessage.State.DELIVERED)
+    if undelivered.exists():
+        deliver_pending()
+    failed = [
+        f"{m.method} to {m.peer.name}: {m.last_error or m.state}"
+        for m in undelivered.select_related("peer")
+    ]
+    if failed:
+        raise DemoStepError("messages not delivered: " + "; ".join(failed))
+
+
+STEP_FUNCTIONS = {
+    "dataset": dataset,
+    "project": project,
+    "accept": accept,
+    "authorise": authorise,
+    "pipeline": pipeline,
+    "approve": approve,
+}
