@@ -1,8 +1,8 @@
 """The demo across real nodes: each step runs at ONE node, acting as that node's admin.
 
 `make network` and the three-node tests drive the steps in this order
-(`console.nodes.devnet.load_demo`), each one `manage.py network_demo STEP --user USER` at the
-node named:
+(`console.nodes.devnet.load_demo`), with `manage.py network_demo STEP... --user USER` at the
+node named (bob's and carol's steps at the same time):
 
 1. `dataset` at every node: its own demo table only (alice's bank customers with the label,
    bob's shopping behaviour, carol's insurance policies), through the upload path.
@@ -129,12 +129,13 @@ def pipeline(user: User) -> str:
     saved = existing or _save_pipeline(user, found)
     checked = workflow_services.validate_pipeline(saved)
     facts = console_port().project(found.pk)
+    done = f"pipeline '{PIPELINE_NAME}' {'kept' if existing else 'saved and replicated'}"
     try:
         consent.obtain(Actor.for_user(user), saved, checked.plan, facts)
     except consent.ConsentMissing as missing:
         waiting = ", ".join(sorted({approval.party for approval in missing.approvals}))
-        return f"pipeline '{PIPELINE_NAME}' saved; approvals asked of {waiting}"
-    return f"pipeline '{PIPELINE_NAME}' saved; every approval is given"
+        return f"{done}; its disclosure plan waits for the approval of {waiting}"
+    return f"{done}; its disclosure plan is approved by every party it asks"
 
 
 def _save_pipeline(user: User, found: Project) -> Pipeline:

@@ -99,7 +99,7 @@ class ShownHere:
             node,
             status,
             event.get("message", ""),
-            party=event.get("party", ""),
+            party=event.get("failed_party", ""),  # the event's `party` is who reports it
             public=event.get("public") or None,
         )
 

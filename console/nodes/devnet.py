@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
@@ -131,14 +132,13 @@ def wait_for_port(port: int, timeout: float, what: str) -> None:
     raise InstallationError(f"{what} did not start listening on port {port} in {timeout:.0f} s")
 
 
-# The demo across the nodes: (`manage.py network_demo` step, the nodes it runs at), in order.
-DEMO_STEPS = [
-    ("dataset", ("alice", "bob", "carol")),
-    ("project", ("alice",)),
-    ("accept", ("bob", "carol")),
-    ("authorise", ("alice", "bob", "carol")),
-    ("pipeline", ("alice",)),
-    ("approve", ("bob", "carol")),
+# The demo across the nodes (`manage.py network_demo STEP...` at each node, see
+# `console.demo.network`): phases in order; the nodes of one phase load at the same time.
+DEMO_PHASES = [
+    {"alice": ("dataset", "project")},
+    {"bob": ("dataset", "accept", "authorise"), "carol": ("dataset", "accept", "authorise")},
+    {"alice": ("authorise", "pipeline")},
+    {"bob": ("approve",), "carol": ("approve",)},
 ]
 
 
@@ -147,11 +147,18 @@ def node_admin(name: str) -> str:
 
 
 def load_demo(nodes: dict[str, Installation], say=print) -> None:
-    """Load the demo across running, paired nodes (`console.demo.network`), step by step."""
-    for step, names in DEMO_STEPS:
-        for name in names:
-            done = nodes[name].manage("network_demo", step, "--user", node_admin(name))
-            say(f"  {done.stdout.strip()}")
+    """Load the demo across running, paired nodes (`console.demo.network`), phase by phase."""
+    for phase in DEMO_PHASES:
+        with ThreadPoolExecutor(len(phase)) as pool:
+            done = pool.map(
+                lambda item: nodes[item[0]].manage(
+                    "network_demo", *item[1], "--user", node_admin(item[0])
+                ),  # fmt: skip
+                phase.items(),
+            )
+            for result in list(done):
+                for line in result.stdout.strip().splitlines():
+                    say(f"  {line}")
 
 
 class DevNode(Installation):

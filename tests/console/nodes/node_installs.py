@@ -3,7 +3,9 @@
 `NodeInstall` is `make network`'s `Installation` (`console.nodes.devnet`) with free loopback
 ports and a database copied from a template: two or three of them are independent nodes
 talking over loopback, as in a network deployment. The template is migrated once per test
-module and copied (migrating costs seconds per install).
+module and copied (migrating costs seconds per install). With `engine=True` a node also has
+its own engine address for runs (`PRIVPAD_ENGINE_ADDRESS`, a free loopback port); its console
+answers the REST API (`api`) as a browser or script would.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from console.nodes.devnet import DATABASE, REPO, Installation, wait_for_port
@@ -27,10 +32,14 @@ def free_port() -> int:
 
 
 class NodeInstall(Installation):
-    def __init__(self, root: Path, name: str, template: Path, network: bool = False):
+    def __init__(
+        self, root: Path, name: str, template: Path, network: bool = False, engine: bool = False
+    ):
         env = {"PRIVPAD_SECRET_KEY": f"test-only-secret-key-of-{name}-0123456789abcdef"}
         if network:  # every process of this node in network mode, as a deployed node is
             env["PRIVPAD_DEPLOYMENT"] = "network"
+        if engine:
+            env["PRIVPAD_ENGINE_ADDRESS"] = f"127.0.0.1:{free_port()}"
         super().__init__(name, root / name, env)
         self.port, self.web_port = free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -50,8 +59,20 @@ class NodeInstall(Installation):
         out = self.manage("shell", "-c", code).stdout
         return json.loads(out.rsplit("RESULT ", 1)[1])
 
-    def init(self, node_name: str | None = None) -> None:
-        self.manage("node", "init", "--name", node_name or self.name, "--address", self.address)
+    def init(self, node_name: str | None = None, admin: str = "") -> None:
+        """`manage.py node init`; with `admin`, also that node admin (one process: each
+        Django start costs seconds on a loaded machine)."""
+        arguments = ["--name", node_name or self.name, "--address", self.address]
+        if not admin:
+            self.manage("node", "init", *arguments)
+            return
+        code = (
+            "from django.core.management import call_command; "
+            f"call_command('node', 'init', *{arguments!r}); "
+            "from tests.console.federation.node_actions import make_admin; "
+            f"make_admin({admin!r})"
+        )
+        self.manage("shell", "-c", code)
 
     def invite(self) -> str:
         return self.manage("node", "invite").stdout.strip()
@@ -61,10 +82,26 @@ class NodeInstall(Installation):
         self.server = self.spawn(
             "manage.py", "node", "serve", "--listen", self.address, stdout=subprocess.PIPE
         )
-        line = self.server.stdout.readline()
-        if "serving on" not in line:
+        said = []  # it may log first (e.g. runs it recovered): read up to its "serving on"
+        while not said or ("serving on" not in said[-1] and said[-1]):
+            said.append(self.server.stdout.readline())
+        if "serving on" not in said[-1]:
             self.stop_service()
-            raise AssertionError(f"{self.name}'s node service did not start: {line}")
+            raise AssertionError(f"{self.name}'s node service did not start: {''.join(said)}")
+        # The service logs as it works (runs of other nodes execute in it): keep reading, so a
+        # full pipe never blocks it, into node.log for a failing test to show.
+        threading.Thread(target=_copy_lines, args=(self.server.stdout, self.log("node")),
+                         daemon=True).start()  # fmt: skip
+
+    def kill_service(self) -> None:
+        """Kill the node service at once (SIGKILL), as a crash or a pulled cable would."""
+        if self.server is not None:
+            self.server.kill()
+            self.stop_process(self.server)
+            self.server = None
+
+    def log(self, name: str) -> Path:
+        return self.data_dir.parent / f"{self.name}-{name}.log"
 
     def stop_service(self) -> None:
         """Stop only the node service (the node is then offline for its peers)."""
@@ -83,10 +120,29 @@ class NodeInstall(Installation):
     def serve_console(self) -> str:
         """Start this node's console (network mode) and return its URL once it answers."""
         env = dict(self.env(), PRIVPAD_DEPLOYMENT="network")
+        log = self.log("console").open("a")  # noqa: SIM115 - closed with the process
         self.spawn("-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
-                   "console.asgi:application", stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+                   "console.asgi:application", stdout=log, env=env)  # fmt: skip
         wait_for_port(self.web_port, 60, f"{self.name}'s console")
         return f"http://127.0.0.1:{self.web_port}"
+
+    def token(self, username: str, scope: str = "run") -> str:
+        """A new API token of `username` (`manage.py create_api_token`)."""
+        made = self.manage("create_api_token", username, "--name", "test", "--scope", scope)
+        return made.stdout.strip()
+
+    def api(self, token: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """GET (or POST `body` to) `/api/v1/<path>` of this node's console: (status, JSON)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.web_port}/api/v1/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
 
     def stop(self) -> None:
         super().stop()
@@ -109,6 +165,16 @@ class NodeInstall(Installation):
             "SELECT outcome, detail, actor_username FROM audit_auditevent WHERE action='node_call'"
         )
         return [{"outcome": o, "user": u, **json.loads(d)} for o, d, u in rows]
+
+
+def _copy_lines(source, target: Path) -> None:
+    with target.open("a") as log:
+        try:
+            for line in source:
+                log.write(line)
+                log.flush()
+        except (ValueError, OSError):  # the pipe was closed when the service was stopped
+            pass
 
 
 def call_node(
