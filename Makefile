@@ -54,7 +54,8 @@ serve: install
 run: demo serve
 
 # Three paired nodes (alice, bob, carol) in network mode, each with its own data directory under
-# var/network/, node service and console (http://127.0.0.1:8001..8003). Ctrl-C stops them.
+# var/network/, node service, engine address and console (http://127.0.0.1:8001..8003), with
+# the demo project and pipeline loaded across them. Ctrl-C stops them.
 network: install
 	$(PY) -m console.nodes.devnet
 

@@ -344,6 +344,7 @@ class _Worker:
         self.outcomes[node_id] = outcome
         detail = {"status": outcome.status, "message": outcome.message}
         detail |= {"public": outcome.public, "failed_party": outcome.party}
+        detail |= {"bytes_sent": outcome.bytes_sent}  # what this process sent (run traffic)
         self._emitter(node_id)("node.status", **detail)
 
     def _sent(self) -> int:

@@ -95,6 +95,7 @@ class ShownHere:
         status = status or NODE_STATUSES.get(event.get("status", ""))
         if status is None or status not in state.NODE_TRANSITIONS.get(node.status, ()):
             return
+        node.comm_bytes = _counts(event.get("bytes_sent"))  # saved with a finished status
         state.set_node_status(
             node,
             status,
@@ -110,6 +111,7 @@ def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> st
         outcome = outcomes.get(node.node_id, {})
         node_status = NODE_STATUSES.get(outcome.get("status", ""), Status.SKIPPED)
         if node.status != node_status:
+            node.comm_bytes = _counts(outcome.get("bytes_sent"))
             state.set_node_status(
                 node,
                 node_status,
@@ -120,3 +122,10 @@ def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> st
     final = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
     state.set_run_status(run, final, message)
     return final
+
+
+def _counts(sent) -> dict[str, int]:
+    """Bytes sent per party, as `run_party` counts them (here: this node's own party)."""
+    if not isinstance(sent, dict):
+        return {}
+    return {str(party): int(count) for party, count in sent.items()}

@@ -19,15 +19,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from console.demo.pipeline import PIPELINE_NAME
-from console.nodes.devnet import load_demo, node_admin
-from tests.console.nodes.node_installs import NodeInstall, migrated_template
+from console.nodes.devnet import node_admin
+from tests.console.nodes.node_installs import NodeInstall, demo_network, migrated_template
 from tests.workflows.network.demo_job import PARTIES, demo_job
 from tests.workflows.network.test_party_network import ids_of, row_values, tables_with
 from workflows.party import run_party
@@ -44,37 +43,8 @@ NUMBER = re.compile(rb"-?\d+\.\d+(?:e-?\d+)?")
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
     template = migrated_template(tmp_path_factory.mktemp("template"))
-    root = tmp_path_factory.mktemp("demo-nodes")
-    installs = {
-        name: NodeInstall(root, name, template, network=True, engine=True) for name in PARTIES
-    }
-    try:
-        at_once(installs.values(), start_node)
-        invitations = dict(at_once(PAIRS, lambda pair: (pair, installs[pair[0]].invite())))
-        for phase in (PAIRS[:2], PAIRS[2:]):  # at most one acceptance at a node at a time
-            at_once(phase, lambda pair: installs[pair[1]].manage("node", "accept",
-                                                                  invitations[pair]))  # fmt: skip
-        load_demo(installs, say=lambda line: None)
-        installs["alice"].serve_console()
+    with demo_network(tmp_path_factory.mktemp("demo-nodes"), template) as installs:
         yield installs
-    finally:
-        for node in installs.values():
-            node.stop()
-
-
-PAIRS = [("alice", "bob"), ("bob", "carol"), ("alice", "carol")]  # (inviter, acceptor)
-
-
-def at_once(items, function) -> list:
-    """`function` over `items` in threads: each starts processes of its own node, so on a
-    loaded machine the nodes start in the time of one."""
-    with ThreadPoolExecutor(len(list(items))) as pool:
-        return list(pool.map(function, items))
-
-
-def start_node(node: NodeInstall) -> None:
-    node.init(admin=node_admin(node.name))
-    node.serve()
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +191,12 @@ def test_the_demo_runs_from_alices_console_as_embedded_and_keeps_each_nodes_data
         assert status == "succeeded", (name, message)
         copy = report_of(storage_of(nodes[name]), str(member_run))
         assert copy["disclosure"]["view"] == "aggregated"
+    for name, node in nodes.items():  # each node counts the engine traffic of its own party
+        [(run_here,)] = node.query("SELECT max(id) FROM workflows_run")
+        counts = node.query("SELECT comm_bytes FROM workflows_noderun WHERE run_id = ?", run_here)
+        sent = [json.loads(raw) for (raw,) in counts]
+        assert {party for each in sent for party in each} == {name}, (name, sent)
+        assert sum(each.get(name, 0) for each in sent) > 1_000_000, name
 
     held = {name: row_values(node.data_dir) for name, node in nodes.items()}
     assert len(held["alice"]) > 10_000  # incomes, scaled features, predictions: the scan bites

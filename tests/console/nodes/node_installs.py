@@ -20,9 +20,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
-from console.nodes.devnet import DATABASE, REPO, Installation, wait_for_port
+from console.nodes.devnet import (
+    DATABASE,
+    REPO,
+    Installation,
+    load_demo,
+    node_admin,
+    wait_for_port,
+)
 
 
 def free_port() -> int:
@@ -117,9 +127,10 @@ class NodeInstall(Installation):
             cwd=REPO, env=env, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
 
-    def serve_console(self) -> str:
-        """Start this node's console (network mode) and return its URL once it answers."""
-        env = dict(self.env(), PRIVPAD_DEPLOYMENT="network")
+    def serve_console(self, deployment: str = "network") -> str:
+        """Start this node's console (network mode unless told) and return its URL once it
+        answers."""
+        env = dict(self.env(), PRIVPAD_DEPLOYMENT=deployment)
         log = self.log("console").open("a")  # noqa: SIM115 - closed with the process
         self.spawn("-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
                    "console.asgi:application", stdout=log, env=env)  # fmt: skip
@@ -165,6 +176,45 @@ class NodeInstall(Installation):
             "SELECT outcome, detail, actor_username FROM audit_auditevent WHERE action='node_call'"
         )
         return [{"outcome": o, "user": u, **json.loads(d)} for o, d, u in rows]
+
+
+DEMO_PARTIES = ("alice", "bob", "carol")
+PAIRS = [("alice", "bob"), ("bob", "carol"), ("alice", "carol")]  # (inviter, acceptor)
+
+
+@contextmanager
+def demo_network(root: Path, template: Path) -> Iterator[dict[str, NodeInstall]]:
+    """alice, bob and carol as `make network` makes them: separate installations in network
+    mode with engine addresses, paired pairwise, the demo loaded by its own loader
+    (`console.nodes.devnet.load_demo`), alice's console serving. Stopped on leaving."""
+    nodes = {
+        name: NodeInstall(root, name, template, network=True, engine=True) for name in DEMO_PARTIES
+    }
+    try:
+        at_once(nodes.values(), _start_with_admin)
+        invitations = dict(at_once(PAIRS, lambda pair: (pair, nodes[pair[0]].invite())))
+        for phase in (PAIRS[:2], PAIRS[2:]):  # at most one acceptance at a node at a time
+            at_once(phase, lambda pair: nodes[pair[1]].manage("node", "accept",
+                                                               invitations[pair]))  # fmt: skip
+        load_demo(nodes, say=lambda line: None)
+        nodes["alice"].serve_console()
+        yield nodes
+    finally:
+        for node in nodes.values():
+            node.stop()
+
+
+def at_once(items, function) -> list:
+    """`function` over `items` in threads: each starts processes of its own node, so on a
+    loaded machine the nodes get ready in the time of about one."""
+    items = list(items)
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(function, items))
+
+
+def _start_with_admin(node: NodeInstall) -> None:
+    node.init(admin=node_admin(node.name))
+    node.serve()
 
 
 def _copy_lines(source, target: Path) -> None:

@@ -1,0 +1,170 @@
+"""The demo pipeline through the consoles: three network nodes against one embedded console.
+
+Network: alice, bob and carol as `make network` makes them (`node_installs.demo_network`:
+three installations on loopback, paired, the demo loaded by its own loader, alice's console
+serving). A run is started with the REST API at alice's console, as the canvas's *Run all*
+does: alice's console validates, obtains consent, sends `RunStart` then `RunLaunch` to bob's
+and carol's node services and queues its own part; each node's worker (alice's console, bob's
+and carol's node services) runs its party over the engine links. Embedded: one console with
+`bootstrap_demo`'s demo, the same pipeline through the same API, every party in that process.
+
+Printed (one JSON object), per mode and run:
+- `wall_s`: from sending the API request to the run's `finished_at` at alice (server clock,
+  same machine), `request_s` the API call itself;
+- `engine_s`: at alice, from the first node's start to the last node's end (the components'
+  work, their confirmations between parties, and the events they stream);
+- `orchestration_s` = wall - engine, split into `before_engine_s` (request, validation and
+  consent, RunStart/RunLaunch at every member, worker start, opening the engine links and
+  checking every party runs the same run) and `after_engine_s` (recording the outcome), and
+  `overhead_share` = orchestration / wall (issue 13's target: under 5%);
+- `bytes_sent`: per party, the engine bytes it sent (each node's own record);
+- members' timeline (network): when each member recorded the run (RunStart) and when its
+  worker started, relative to the request.
+
+    .venv/bin/python benchmarks/network_console.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+
+from console.demo.pipeline import PIPELINE_NAME  # noqa: E402
+from console.nodes.devnet import node_admin  # noqa: E402
+from tests.console.nodes.node_installs import (  # noqa: E402
+    NodeInstall,
+    demo_network,
+    migrated_template,
+)
+
+FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
+
+
+def seconds(stamp: str | None) -> float:
+    return datetime.fromisoformat(stamp).timestamp() if stamp else float("nan")
+
+
+def run_once(console: NodeInstall, token: str, pipeline: int) -> dict:
+    """Start the pipeline through `console`'s API, wait for it; alice's figures of the run."""
+    sent = time.time()
+    status, body = console.api(token, f"pipelines/{pipeline}/runs/", {"scope": "all"})
+    answered = time.time()
+    if status != 201:
+        raise SystemExit(f"the run did not start ({status}): {body}")
+    while body["status"] not in FINAL:
+        time.sleep(0.1)
+        status, body = console.api(token, f"runs/{body['id']}/")
+    if body["status"] != "succeeded":
+        raise SystemExit(f"run {body['id']} {body['status']}: {body['message']}")
+    first = min(seconds(node["started_at"]) for node in body["nodes"])
+    last = max(seconds(node["finished_at"]) for node in body["nodes"])
+    wall, engine = seconds(body["finished_at"]) - sent, last - first
+    return {
+        "run": body["id"],
+        "sent": sent,
+        "wall_s": round(wall, 3),
+        "request_s": round(answered - sent, 3),
+        "engine_s": round(engine, 3),
+        "orchestration_s": round(wall - engine, 3),
+        "before_engine_s": round(first - sent, 3),
+        "after_engine_s": round(seconds(body["finished_at"]) - last, 3),
+        "overhead_share": round((wall - engine) / wall, 4),
+        "nodes": body["nodes"],
+    }
+
+
+def bytes_sent(nodes: list[dict], parties: list[str]) -> dict[str, int]:
+    totals = dict.fromkeys(parties, 0)
+    for node in nodes:
+        for party, count in (node.get("comm_bytes") or {}).items():
+            if party in totals:
+                totals[party] += int(count)
+    return totals
+
+
+def member_figures(member: NodeInstall, sent: float) -> dict:
+    """The member's own record of its part: when it accepted, started, and what it sent."""
+    [(run, created, started, finished)] = member.query(
+        "SELECT id, created_at, started_at, finished_at FROM workflows_run ORDER BY id DESC LIMIT 1"
+    )
+    rows = member.query("SELECT comm_bytes FROM workflows_noderun WHERE run_id = ?", run)
+    sent_bytes = sum(json.loads(raw or "{}").get(member.name, 0) for (raw,) in rows)
+    utc = "+00:00"
+    return {
+        "run_start_received_s": round(seconds(created + utc) - sent, 3),
+        "worker_started_s": round(seconds(started + utc) - sent, 3),
+        "finished_s": round(seconds(finished + utc) - sent, 3),
+        "bytes_sent": sent_bytes,
+    }
+
+
+def network(root: Path, template: Path, runs: int) -> list[dict]:
+    results = []
+    with demo_network(root / "network", template) as nodes:
+        alice = nodes["alice"]
+        token = alice.token(node_admin("alice"))
+        [(pipeline,)] = alice.query("SELECT id FROM workflows_pipeline")
+        for _ in range(runs):
+            figures = run_once(alice, token, pipeline)
+            sent = bytes_sent(figures.pop("nodes"), ["alice"])
+            members = {
+                name: member_figures(nodes[name], figures["sent"]) for name in ("bob", "carol")
+            }
+            sent |= {name: member["bytes_sent"] for name, member in members.items()}
+            figures.pop("sent")
+            results.append(figures | {"bytes_sent": sent, "members": members})
+    return results
+
+
+def embedded(root: Path, template: Path, runs: int) -> list[dict]:
+    console = NodeInstall(root, "embedded", template)
+    try:
+        console.manage("bootstrap_demo")
+        console.serve_console(deployment="embedded")
+        token = console.token("alice")
+        [(pipeline,)] = console.query(
+            "SELECT id FROM workflows_pipeline WHERE name = ?", PIPELINE_NAME
+        )
+        results = []
+        for _ in range(runs):
+            figures = run_once(console, token, pipeline)
+            figures["bytes_sent"] = bytes_sent(figures.pop("nodes"), ["alice", "bob", "carol"])
+            figures.pop("sent")
+            results.append(figures)
+        return results
+    finally:
+        console.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=2, help="runs per mode (the first warms up)")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="privpad-network-console-"))
+    try:
+        load_before = os.getloadavg()
+        template = migrated_template(scratch / "template")
+        figures = {
+            "embedded": embedded(scratch, template, args.runs),
+            "network": network(scratch, template, args.runs),
+        }
+        figures["load_average_before"] = [round(x, 2) for x in load_before]
+        figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(figures, indent=2))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
