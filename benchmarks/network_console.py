@@ -19,7 +19,9 @@ Printed (one JSON object), per mode and run:
   `overhead_share` = orchestration / wall (issue 13's target: under 5%);
 - `bytes_sent`: per party, the engine bytes it sent (each node's own record);
 - members' timeline (network): when each member recorded the run (RunStart) and when its
-  worker started, relative to the request.
+  worker started, relative to the request; the orchestration split into the consoles' part
+  (`console_orchestration_s`, `console_overhead_share`: until the last party's worker started,
+  plus recording the outcome) and the engine links' start (`links_start_s`).
 
     .venv/bin/python benchmarks/network_console.py [--runs N]
 """
@@ -67,6 +69,7 @@ def run_once(console: NodeInstall, token: str, pipeline: int) -> dict:
         status, body = console.api(token, f"runs/{body['id']}/")
     if body["status"] != "succeeded":
         raise SystemExit(f"run {body['id']} {body['status']}: {body['message']}")
+    worker = seconds(body["started_at"])  # the worker claimed the run (alice's part here)
     first = min(seconds(node["started_at"]) for node in body["nodes"])
     last = max(seconds(node["finished_at"]) for node in body["nodes"])
     wall, engine = seconds(body["finished_at"]) - sent, last - first
@@ -80,6 +83,9 @@ def run_once(console: NodeInstall, token: str, pipeline: int) -> dict:
         "before_engine_s": round(first - sent, 3),
         "after_engine_s": round(seconds(body["finished_at"]) - last, 3),
         "overhead_share": round((wall - engine) / wall, 4),
+        "worker_started_s": round(worker - sent, 3),
+        "first_node_s": round(first - sent, 3),
+        "tail_s": round(seconds(body["finished_at"]) - last, 3),
         "nodes": body["nodes"],
     }
 
@@ -109,6 +115,21 @@ def member_figures(member: NodeInstall, sent: float) -> dict:
     }
 
 
+def split(figures: dict, members: dict) -> dict:
+    """The orchestration of a network run in two: the consoles' (request, RunStart and
+    RunLaunch, until the last party's worker started; the outcome's recording) and the
+    engine links' start (from the last worker's start to the first node: connecting the
+    parties and checking they run the same run, which `run_party` does in every mode)."""
+    workers = max(figures["worker_started_s"], *(m["worker_started_s"] for m in members.values()))
+    console = workers + figures["tail_s"]
+    return {
+        "workers_started_s": workers,
+        "console_orchestration_s": round(console, 3),
+        "console_overhead_share": round(console / figures["wall_s"], 4),
+        "links_start_s": round(figures["first_node_s"] - workers, 3),
+    }
+
+
 def network(root: Path, template: Path, runs: int) -> list[dict]:
     results = []
     with demo_network(root / "network", template) as nodes:
@@ -123,7 +144,9 @@ def network(root: Path, template: Path, runs: int) -> list[dict]:
             }
             sent |= {name: member["bytes_sent"] for name, member in members.items()}
             figures.pop("sent")
-            results.append(figures | {"bytes_sent": sent, "members": members})
+            results.append(
+                figures | {"bytes_sent": sent, "members": members} | split(figures, members)
+            )
     return results
 
 

@@ -14,12 +14,15 @@ obtained, `workflows.services.create_run`):
    `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
    queued (`console.federation.member_runs.start_own_part`).
 
-Calls wait at most `outbox.TIMEOUT` seconds per node.
+Each step calls the nodes at once (threads that touch no database: `outbox.prepare`), so a
+run starts in the time of the slowest node; calls wait at most `outbox.TIMEOUT` seconds.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -88,22 +91,52 @@ def start_across_nodes(
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
     if not settings.PRIVPAD_ENGINE_ADDRESS:
         reasons[me.name] = "this node has no engine address (PRIVPAD_ENGINE_ADDRESS)"
-    for name, peer in peers.items():
+    bodies = {peer: start_body(run, shared, jobs[name]) for name, peer in peers.items()}
+    for name, reply in _call_each("RunStart", bodies).items():
         try:
-            reply = _call(peer, "RunStart", start_body(run, shared, jobs[name]))
+            if isinstance(reply, Exception):
+                raise reply
             engines[name] = str(reply["engine"])
-        except (NodeCallError, EnvelopeError, PairingError, KeyError) as error:
+        except (*CALL_ERRORS, KeyError) as error:
             reasons[name] = _why(error)
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
-    for peer in peers.values():
-        _call(peer, "RunLaunch", {"run": run.pk, "engines": engines})
+    launched = _call_each(
+        "RunLaunch", {p: {"run": run.pk, "engines": engines} for p in peers.values()}
+    )
+    for reply in launched.values():
+        if isinstance(reply, Exception):
+            raise reply
     return engines
 
 
-def _call(peer: Node, method: str, body: dict) -> dict:
-    return outbox.call(peer, method, body, secrets.token_hex(16))
+CALL_ERRORS = (NodeCallError, EnvelopeError, PairingError)
+
+
+def _call_each(method: str, bodies: dict[Node, dict]) -> dict[str, dict | Exception]:
+    """`method` at every peer at once (the run waits for the slowest node, not for the sum):
+    each peer's reply body, or the error its call raised."""
+    replies: dict[str, dict | Exception] = {}
+    senders = {}
+    for peer, body in bodies.items():
+        try:
+            senders[peer.name] = _prepare(peer, method, body)
+        except CALL_ERRORS as error:
+            replies[peer.name] = error
+    if senders:
+        with ThreadPoolExecutor(len(senders)) as pool:
+            futures = {name: pool.submit(send) for name, send in senders.items()}
+        for name, future in futures.items():
+            error = future.exception()
+            replies[name] = error if error is not None else future.result()
+    return replies
+
+
+def _prepare(peer: Node, method: str, body: dict) -> Callable[[], dict]:
+    """The call of `method` at `peer`, read from the database here, sent by the caller
+    (`outbox.prepare`: the sending half touches no database, so it may run in a thread)."""
+    return outbox.prepare(peer, method, body, secrets.token_hex(16))
 
 
 def _why(error: Exception) -> str:

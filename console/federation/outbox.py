@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,6 +70,15 @@ def deliver(message: OutgoingMessage) -> bool:
 def call(peer: Node, method: str, body: dict, message_id: str, timeout: float = TIMEOUT) -> dict:
     """One call of `method` at `peer` now, over the pinned link; its reply's body. Raises
     NodeCallError (unreachable, refused: `code`), EnvelopeError or PairingError."""
+    return prepare(peer, method, body, message_id, timeout)()
+
+
+def prepare(
+    peer: Node, method: str, body: dict, message_id: str, timeout: float = TIMEOUT
+) -> Callable[[], dict]:
+    """`call` in two halves: what it reads from the database, now (raising as `call` does),
+    and the returned function, which only talks to the peer: several peers can then be
+    called at once from threads, which must not use this thread's database connection."""
     from console.nodes.pairing import require_identity
 
     route = peer.route_or_none()
@@ -78,17 +88,22 @@ def call(peer: Node, method: str, body: dict, message_id: str, timeout: float = 
             peer.name, getattr(route, "address", ""), _no_route(route), "disabled"
         )
     link = credentials.for_route(route, identity)  # around a certificate rotation too
-    reply, _ = transport.call(
-        peer=peer.name,
-        address=route.address,
-        root_cert=link.root_cert,
-        key=link.key,
-        cert_chain=link.cert_chain,
-        method=method,
-        payload=seal(me.name, {**body, "message": message_id}),
-        timeout=timeout,
-    )
-    return unseal(reply).body
+    name, address = peer.name, route.address
+
+    def send() -> dict:
+        reply, _ = transport.call(
+            peer=name,
+            address=address,
+            root_cert=link.root_cert,
+            key=link.key,
+            cert_chain=link.cert_chain,
+            method=method,
+            payload=seal(me.name, {**body, "message": message_id}),
+            timeout=timeout,
+        )
+        return unseal(reply).body
+
+    return send
 
 
 def _no_route(route) -> str:

@@ -50,7 +50,7 @@ def test_each_member_gets_its_own_job_then_the_engine_addresses(alices_run, alic
         calls.append((peer.name, method, body))
         return {"accepted": True, "engine": "127.0.0.1:7102"}
 
-    monkeypatch.setattr(initiate, "_call", answer)
+    monkeypatch.setattr(initiate, "_prepare", lambda *call: lambda: answer(*call))
     engines = initiate.start_across_nodes(run, sources, ("alice", "bob"), alice)
     assert engines == {"alice": ALICE_ENGINE, "bob": "127.0.0.1:7102"}
     assert [(name, method) for name, method, _ in calls] == [
@@ -89,7 +89,7 @@ def test_a_refusal_cancels_the_run_at_the_nodes_that_accepted(alices_run, alice,
             raise NodeCallError("bob", "h:1", "bob's owners have not approved", "refused")
         return {"accepted": True, "engine": "127.0.0.1:7103"}
 
-    monkeypatch.setattr(initiate, "_call", answer)
+    monkeypatch.setattr(initiate, "_prepare", lambda *call: lambda: answer(*call))
     with pytest.raises(initiate.NodesUnavailable, match="bob: bob's owners have not approved"):
         initiate.start_across_nodes(run, sources, ("alice", "bob", "carol"), alice)
     [abort] = OutgoingMessage.objects.filter(method="RunAbort")
@@ -144,7 +144,7 @@ def test_starting_a_shared_projects_run_starts_it_across_nodes(
         calls.append((peer.name, method))
         return {"engine": "127.0.0.1:7102"}
 
-    monkeypatch.setattr(initiate, "_call", answer)
+    monkeypatch.setattr(initiate, "_prepare", lambda *call: lambda: answer(*call))
     queued = []
     monkeypatch.setattr(member_runs, "start_own_part", lambda *args: queued.append(args))
     actor = Actor.for_user(alice_user)
