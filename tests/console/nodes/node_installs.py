@@ -69,20 +69,23 @@ class NodeInstall(Installation):
         out = self.manage("shell", "-c", code).stdout
         return json.loads(out.rsplit("RESULT ", 1)[1])
 
-    def init(self, node_name: str | None = None, admin: str = "") -> None:
-        """`manage.py node init`; with `admin`, also that node admin (one process: each
-        Django start costs seconds on a loaded machine)."""
+    def init(self, node_name: str | None = None, admin: str = "", invitations: int = 0):
+        """`manage.py node init`; with `admin`, also that node admin, and `invitations`
+        invitations (`node invite`), returned: one process, as each Django start costs
+        seconds on a loaded machine."""
         arguments = ["--name", node_name or self.name, "--address", self.address]
         if not admin:
             self.manage("node", "init", *arguments)
-            return
+            return []
         code = (
             "from django.core.management import call_command; "
             f"call_command('node', 'init', *{arguments!r}); "
             "from tests.console.federation.node_actions import make_admin; "
-            f"make_admin({admin!r})"
+            f"make_admin({admin!r}); "
+            f"[call_command('node', 'invite') for _ in range({invitations})]"
         )
-        self.manage("shell", "-c", code)
+        out = self.manage("shell", "-c", code).stdout.splitlines()
+        return [line for line in out if line.startswith("privpad-invitation/")]
 
     def invite(self) -> str:
         return self.manage("node", "invite").stdout.strip()
@@ -191,8 +194,8 @@ def demo_network(root: Path, template: Path) -> Iterator[dict[str, NodeInstall]]
         name: NodeInstall(root, name, template, network=True, engine=True) for name in DEMO_PARTIES
     }
     try:
-        at_once(nodes.values(), _start_with_admin)
-        invitations = dict(at_once(PAIRS, lambda pair: (pair, nodes[pair[0]].invite())))
+        made = dict(at_once(nodes.values(), _start_with_admin))
+        invitations = {pair: made[pair[0]].pop() for pair in PAIRS}
         for phase in (PAIRS[:2], PAIRS[2:]):  # at most one acceptance at a node at a time
             at_once(phase, lambda pair: nodes[pair[1]].manage("node", "accept",
                                                                invitations[pair]))  # fmt: skip
@@ -212,9 +215,14 @@ def at_once(items, function) -> list:
         return list(pool.map(function, items))
 
 
-def _start_with_admin(node: NodeInstall) -> None:
-    node.init(admin=node_admin(node.name))
+def _start_with_admin(node: NodeInstall) -> tuple[str, list[str]]:
+    """Init the node with its admin and the invitations it hands out (`PAIRS`), serve it."""
+    wanted = sum(inviter == node.name for inviter, _ in PAIRS)
+    invitations = node.init(admin=node_admin(node.name), invitations=wanted)
+    if len(invitations) != wanted:
+        raise AssertionError(f"{node.name} made {len(invitations)} of {wanted} invitations")
     node.serve()
+    return node.name, invitations
 
 
 def _copy_lines(source, target: Path) -> None:
