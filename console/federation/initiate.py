@@ -10,9 +10,12 @@ obtained, `workflows.services.create_run`):
    (`console.federation.runs`). A node that cannot be reached, or refuses, is named: the run
    is cancelled here and at the nodes that had accepted (`RunAbort`, through the outbox so a
    node that does not answer now is told later), and nothing executes.
-2. `RunLaunch` to every accepting node with each party's engine address (this node's from
-   `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
-   queued (`console.federation.member_runs.start_own_part`).
+2. This node's own part is queued (`console.federation.member_runs.start_own_part`), and
+   `RunLaunch` goes to every accepting node with each party's engine address (this node's
+   from `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies). The own part starts first:
+   it opens its engine links while the members start theirs (each member answers `RunLaunch`
+   only once its worker is under way). Should a `RunLaunch` fail, the parts already started
+   stop at their links' connect timeout, naming the node that never came.
 
 Each step calls the nodes at once (threads that touch no database: `outbox.prepare`), so a
 run starts in the time of the slowest node; calls wait at most `outbox.TIMEOUT` seconds.
@@ -81,10 +84,15 @@ def start_body(run: Run, shared: SharedProject, job: PartyJob) -> dict:
 
 
 def start_across_nodes(
-    run: Run, sources: dict[int, SourceTable], parties: tuple[str, ...], me: Node
+    run: Run,
+    sources: dict[int, SourceTable],
+    parties: tuple[str, ...],
+    me: Node,
+    own_part: Callable[[dict[str, str]], None] = lambda engines: None,
 ) -> dict[str, str]:
-    """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
-    NodesUnavailable naming every node that could not take part (the run is cancelled)."""
+    """Steps 1 and 2 of the module docstring (`own_part(engines)` queues this node's part);
+    returns each party's engine address. Raises NodesUnavailable naming every node that could
+    not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
@@ -102,6 +110,7 @@ def start_across_nodes(
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
+    own_part(engines)
     launched = _call_each(
         "RunLaunch", {p: {"run": run.pk, "engines": engines} for p in peers.values()}
     )
@@ -169,13 +178,14 @@ def runs_across_nodes(project_id: int) -> bool:
 
 def launch(run: Run) -> None:
     """After `workflows.services.start_run` recorded `run` (validated, consent obtained):
-    start it at every member (`start_across_nodes`), then queue this node's own part."""
+    start it at every member and here (`start_across_nodes`)."""
     from console.federation import member_runs
     from console.federation.projects import self_node
     from workflows.ports import console_port
 
     project = console_port().project(run.pipeline.project_id)
     sources, parties, me = console_port().sources(project.id), tuple(project.parties), self_node()
-    engines = start_across_nodes(run, sources, parties, me)
-    own = party_job(run, sources, parties, me.name, me.storage_root)
-    member_runs.start_own_part(run, job_to_dict(own), engines)
+    own = job_to_dict(party_job(run, sources, parties, me.name, me.storage_root))
+    start_across_nodes(
+        run, sources, parties, me, lambda engines: member_runs.start_own_part(run, own, engines)
+    )
