@@ -21,7 +21,8 @@ The member decides alone, from its own copy of the project (threat model of
 
 Any refusal names the reason, and nothing is recorded. Accepting records the run here (its own
 `Run` row on the replica pipeline: the run page of this node, with this node's outputs and
-report) and a `RunReplica` holding the job with this node's storage root; the reply gives this
+report) and a `RunReplica` holding the job with this node's storage root for the initiator's
+runs (`member_part_root`: their directories carry the initiator's run ids); the reply gives this
 node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
 
 `RunLaunch` follows once every party accepted: the engine address of each party; this node
@@ -31,6 +32,7 @@ then starts its worker (`console.federation.member_runs`).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -74,7 +76,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
     run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
-    storage = {me.name: me.storage_root}
+    storage = {me.name: member_part_root(me, peer.node)}
     RunReplica.objects.create(
         run=run,
         origin=peer.node,
@@ -85,6 +87,13 @@ def run_start(peer: PeerActor, body: dict) -> dict:
         peer.actor, "run_start", replica.pipeline, me.pk, run=run.pk, remote_run=remote_run
     )
     return _accepted(run)
+
+
+def member_part_root(me, origin) -> Path:
+    """Where this node's parts of the runs `origin` starts are written: the run's directories
+    are named by the initiator's run id (every party's must agree), so they live apart from
+    this node's own runs (`runs/<id>/` under its storage root) and other initiators'."""
+    return me.storage_root / "peer-runs" / origin.name
 
 
 def _accepted(run: Run) -> dict:
