@@ -195,7 +195,8 @@ def test_bobs_run_page_shows_his_results(ran, bob, client):
     assert {a["owner"] for a in body["artifacts"]} == {"bob"}
     evaluation = client.get(f"/api/v1/runs/{run.pk}/nodes/evaluate/").json()
     (report,) = evaluation["outputs"]
-    assert report["kind"] == "report" and not report.get("missing"), report
+    assert report["kind"] == "report"
+    assert not report.get("missing"), report
     assert report["title"]
     joined = client.get(f"/api/v1/runs/{run.pk}/nodes/psi/").json()["outputs"][0]
     (part,) = joined["own"]
