@@ -25,7 +25,7 @@ from django_tasks import task
 from console.federation.engine import engine_network
 from console.federation.models import RunReplica
 from core.errors import ConfigError
-from workflows import state
+from workflows import retention, state
 from workflows.components.context import ArtifactData
 from workflows.models import NodeRun, Run, Status
 from workflows.outputs import record_outputs, storage_root
@@ -78,7 +78,9 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     kept = KeptHere(run, job.party, shown.nodes)
     result = run_party(job, network, report=shown, keep=kept)
     outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
-    return finish(run, outcomes, result.status, result.message)
+    final = finish(run, outcomes, result.status, result.message)
+    retention.apply_after_run(run)  # this node's outputs, as after an embedded run
+    return final
 
 
 class ShownHere:

@@ -161,7 +161,8 @@ def ran(copy_at_bob, at_bob, alice_storage):
     thread.start()
     bob_status = member_runs.run_member_part(replica.pk)
     thread.join(timeout=120)
-    return {"bob": bob_status, "alice": alice_result["result"], "run": Run.objects.get()}
+    run = Run.objects.get(pk=replica.run_id)
+    return {"bob": bob_status, "alice": alice_result["result"], "run": run}
 
 
 def test_bob_records_his_own_outputs_and_report_copy_and_nothing_else(ran, bob, settings):
@@ -268,3 +269,37 @@ def test_a_part_of_another_party_or_outside_bobs_storage_is_refused(
 
 def build_info(parties=("alice", "bob")) -> ArtifactInfo:
     return ArtifactInfo.table([Column(f"c_{p}", "float", p, "feature") for p in parties])
+
+
+@pytest.fixture
+def older_run(copy_at_bob, bob) -> dict[str, Artifact]:
+    """A finished earlier run of the pipeline at bob, with a table and a report of his."""
+    pipeline = Pipeline.objects.get(project=copy_at_bob["project"])
+    run = Run.objects.create(pipeline=pipeline, snapshot={}, status=Status.SUCCEEDED)
+    node = NodeRun.objects.create(run=run, node_id="psi", component="data_prep/psi", version="1")
+    held = {}
+    for port, kind, name in [("output_ds", "table.vertical", "t.arrow"), ("report", "report", "r")]:
+        path = Path(bob.storage_root) / "peer-runs" / "alice" / "runs" / "7" / "psi" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"bob's older output")
+        held[kind] = Artifact.objects.create(
+            node_run=node, port=port, kind=kind, owner_node=bob, party="bob", info={},
+            relative_path=str(path.relative_to(bob.storage_root)), size_bytes=18,
+        )  # fmt: skip
+    return held
+
+
+@pytest.fixture
+def keep_one_run(settings):
+    settings.PRIVPAD_KEEP_RUNS = 1
+
+
+def test_bobs_retention_policy_applies_after_his_part_as_after_an_embedded_run(
+    keep_one_run, older_run, ran
+):
+    assert ran["bob"] == Status.SUCCEEDED, ran["run"].message
+    table, report = older_run["table.vertical"], older_run["report"]
+    assert not Artifact.objects.filter(pk=table.pk).exists()
+    assert not table.path.exists()
+    assert report.path.exists()  # reports are kept whatever the age
+    assert Artifact.objects.filter(node_run__run=ran["run"], kind="table.vertical").exists()
