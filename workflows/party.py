@@ -109,7 +109,8 @@ def run_party(
     outputs, bytes_sent)` receives, in this process, each succeeded node's outputs with the
     files written here ({port: ArtifactData}, ports with no part here left out) and the bytes
     its parties here sent, before its success is reported: a node whose outputs cannot be
-    kept fails. Returns a PartyResult; a failed or
+    kept fails here (the other parties, which have confirmed it, stop at their next node
+    with this party's reason). Returns a PartyResult; a failed or
     refused run is a result, not an exception (ConfigError only for a job that gives another
     party's storage to a network run)."""
     started = time.monotonic()

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError
 
 from console.federation import member_runs
 from console.federation.models import PipelineReplica, RemoteDataset, RunReplica, SharedProject
@@ -136,6 +137,10 @@ def engine_links(at_bob, ports: list[int]) -> tuple[dict, Network]:
 @pytest.fixture
 def ran(copy_at_bob, at_bob, alice_storage):
     """The run executed at both parties; bob's worker recorded his part."""
+    return run_at_both(copy_at_bob, at_bob, alice_storage)
+
+
+def run_at_both(copy_at_bob, at_bob, alice_storage) -> dict:
     from tests.core.network.net_harness import free_ports
 
     body = start_body(copy_at_bob)
@@ -303,3 +308,35 @@ def test_bobs_retention_policy_applies_after_his_part_as_after_an_embedded_run(
     assert not table.path.exists()
     assert report.path.exists()  # reports are kept whatever the age
     assert Artifact.objects.filter(node_run__run=ran["run"], kind="table.vertical").exists()
+
+
+def test_outputs_bob_cannot_record_fail_his_node_and_stop_the_run_at_both_parties(
+    copy_at_bob, at_bob, alice_storage, monkeypatch
+):
+    record = member_runs.record_outputs
+
+    def failing(run, node, outputs, parties):
+        if node.node_id == "train":
+            raise DatabaseError("database or disk is full")
+        record(run, node, outputs, parties)
+
+    monkeypatch.setattr(member_runs, "record_outputs", failing)
+    ran = run_at_both(copy_at_bob, at_bob, alice_storage)
+    run = ran["run"]
+    assert ran["bob"] == Status.FAILED
+    assert ran["alice"].status == "failed"
+    # alice had confirmed train with bob before he failed to keep it: she stops at the next
+    # node, with bob's reason.
+    assert "'bob' stopped at node train: DatabaseError" in ran["alice"].message
+    assert ran["alice"].nodes["evaluate"].status == "skipped"
+    statuses = dict(run.nodes.values_list("node_id", "status"))
+    assert statuses["train"] == Status.FAILED
+    assert statuses["psi"] == Status.SUCCEEDED
+    assert {statuses["predict"], statuses["evaluate"]} == {Status.SKIPPED}
+    assert "disk is full" in run.nodes.get(node_id="train").message
+    assert not (Path(run.replica.job["storage_root"]) / "runs" / "41" / "train").exists()
+    kept = set(
+        Artifact.objects.filter(node_run__run=run).values_list("node_run__node_id", flat=True)
+    )
+    assert "psi" in kept
+    assert "train" not in kept
