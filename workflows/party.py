@@ -110,9 +110,9 @@ def run_party(
     files written here ({port: ArtifactData}, ports with no part here left out) and the bytes
     its parties here sent, before its success is reported: a node whose outputs cannot be
     kept fails here (the other parties, which have confirmed it, stop at their next node
-    with this party's reason). Returns a PartyResult; a failed or
-    refused run is a result, not an exception (ConfigError only for a job that gives another
-    party's storage to a network run)."""
+    with this party's reason). Returns a PartyResult; a failed or refused run is a result,
+    not an exception (ConfigError only for a job that gives another party's storage to a
+    network run)."""
     started = time.monotonic()
     worker = _Worker(job, report or (lambda event: None), cancelled, keep)
     try:

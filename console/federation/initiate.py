@@ -59,7 +59,8 @@ def party_job(
         sources=sources,
         storage={party: storage},
         party=party,
-        requested_by=getattr(run.created_by, "username", None),
+        # The starter's party, as the executor gives it (components decide by party).
+        requested_by=getattr(getattr(run.created_by, "node", None), "name", None),
         min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
     )
 

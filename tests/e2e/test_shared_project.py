@@ -246,6 +246,7 @@ def _alice_results(page, url: str, run_id: int) -> None:
 def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
     page.goto(f"{url}/pipelines/{pipeline_id}/")
     expect(page.locator(".run-list .run-row").first).to_contain_text("Succeeded")
+    _shot(page, "11-bob-replica-canvas-after-the-run")
     run_id = int(re.search(r"#(\d+)", page.locator(".run-list .run-row").first.inner_text())[1])
     page.goto(f"{url}/pipelines/runs/{run_id}/")
     page.wait_for_selector('body[data-canvas-ready="true"]')
@@ -254,7 +255,7 @@ def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
     )
     results = _results(page, "evaluate")
     expect(results).to_contain_text("Summary", timeout=30_000)
-    _shot(page, "11-bob-run-page-report-copy")
+    _shot(page, "12-bob-run-page-report-copy")
     # The joined table: bob's own part (his columns of the 100 shared ids), alice's stays.
     joined = _results(page, "psi")
     own = joined.locator('.part-own[data-party="bob"]')
@@ -266,7 +267,7 @@ def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
     expect(joined.locator('.part-other[data-party="alice"]')).to_contain_text(
         "Its rows stay with alice"
     )
-    _shot(page, "12-bob-run-page-own-join")
+    _shot(page, "13-bob-run-page-own-join")
     href = own.get_by_role("link", name="Download CSV").get_attribute("href")
     csv = page.request.get(f"{url}{href}").text()
     assert csv.splitlines()[0].lstrip("\ufeff").split(",")[0] == "customer_id"
