@@ -33,23 +33,23 @@ RUN_TIMEOUT_MS = 240_000
 
 
 def customers_csv() -> str:
-    """alice's customers: 120 ids, a label, two features (ids c000..c119)."""
+    """alice's customers: 120 ids, a label, two features (ids cust-000..cust-119)."""
     rng = np.random.default_rng(11)
     lines = ["customer_id,defaulted,age,score"]
     for i in range(120):
         age, score = 20 + int(rng.integers(0, 50)), rng.normal()
         risk = 0.04 * (45 - age) + score + rng.normal() * 0.5 + (i % 7) * 0.1
-        lines.append(f"c{i:03d},{int(risk > 0.3)},{age},{score:.6f}")
+        lines.append(f"cust-{i:03d},{int(risk > 0.3)},{age},{score:.6f}")
     return "\n".join(lines) + "\n"
 
 
 def orders_csv() -> str:
-    """bob's orders: 100 of alice's ids and 10 of his own (c200..c209)."""
+    """bob's orders: 100 of alice's ids and 10 of his own (cust-200..cust-209)."""
     rng = np.random.default_rng(12)
     lines = ["customer_id,amount,visits,segment"]
     for i in [*range(100), *range(200, 210)]:
         amount, visits = 10 + 90 * rng.random(), int(rng.integers(1, 30))
-        lines.append(f"c{i:03d},{amount:.4f},{visits},{['gold', 'silver'][i % 2]}")
+        lines.append(f"cust-{i:03d},{amount:.4f},{visits},{['gold', 'silver'][i % 2]}")
     return "\n".join(lines) + "\n"
 
 
@@ -126,7 +126,7 @@ def test_a_project_is_shared_and_run_across_two_nodes_consoles(two_nodes, new_pa
     remote = alice_page.inner_text("[data-testid=remote-datasets]")
     assert "orders" in remote
     assert "Protected" in remote
-    assert "c205" not in alice_page.content()
+    assert "cust-205" not in alice_page.content()
     assert "bob: accepted" in alice_page.inner_text("[data-testid=proposals]")
     _shot(alice_page, "3-alice-project-remote-dataset")
 
@@ -148,6 +148,20 @@ def test_a_project_is_shared_and_run_across_two_nodes_consoles(two_nodes, new_pa
     _alice_results(alice_page, alice_url, run_id)
     _bob_results(bob_page, bob_url, bob, bobs_copy)
     assert alice.query("SELECT DISTINCT party FROM workflows_artifact") == [("alice",)]
+    # Neither node holds the ids only the other one has, anywhere in its data directory.
+    assert _files_holding(bob, [f"cust-{i}" for i in range(100, 120)]) == []
+    assert _files_holding(alice, [f"cust-{i}" for i in range(200, 210)]) == []
+    assert _files_holding(bob, ["cust-205"])  # the scan finds an id where it is
+
+
+def _files_holding(node: NodeInstall, ids: list[str]) -> list[str]:
+    """Files of `node`'s data directory (database, storage) holding any of `ids`."""
+    wanted = [i.encode() for i in ids]
+    return [
+        str(path)
+        for path in node.data_dir.rglob("*")
+        if path.is_file() and any(i in path.read_bytes() for i in wanted)
+    ]
 
 
 ORDER_ROLES = {
@@ -245,7 +259,12 @@ def _alice_results(page, url: str, run_id: int) -> None:
 
 def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
     page.goto(f"{url}/pipelines/{pipeline_id}/")
+    # bob's copy of the pipeline shows the run as his node ran it.
     expect(page.locator(".run-list .run-row").first).to_contain_text("Succeeded")
+    expect(page.locator("#run-controls .run-badge .badge")).to_have_text("Succeeded")
+    expect(page.locator('#canvas [data-node-id="train"]')).to_have_attribute(
+        "data-status", "succeeded"
+    )
     _shot(page, "11-bob-replica-canvas-after-the-run")
     run_id = int(re.search(r"#(\d+)", page.locator(".run-list .run-row").first.inner_text())[1])
     page.goto(f"{url}/pipelines/runs/{run_id}/")
