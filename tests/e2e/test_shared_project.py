@@ -33,10 +33,10 @@ RUN_TIMEOUT_MS = 240_000
 
 
 def customers_csv() -> str:
-    """alice's customers: 120 ids, a label, two features (ids cust-000..cust-119)."""
+    """alice's customers: 400 ids (cust-000..cust-399), a label, two features."""
     rng = np.random.default_rng(11)
     lines = ["customer_id,defaulted,age,score"]
-    for i in range(120):
+    for i in range(400):
         age, score = 20 + int(rng.integers(0, 50)), rng.normal()
         risk = 0.04 * (45 - age) + score + rng.normal() * 0.5 + (i % 7) * 0.1
         lines.append(f"cust-{i:03d},{int(risk > 0.3)},{age},{score:.6f}")
@@ -44,10 +44,10 @@ def customers_csv() -> str:
 
 
 def orders_csv() -> str:
-    """bob's orders: 100 of alice's ids and 10 of his own (cust-200..cust-209)."""
+    """bob's orders: 330 of alice's ids and 10 of his own (cust-900..cust-909)."""
     rng = np.random.default_rng(12)
     lines = ["customer_id,amount,visits,segment"]
-    for i in [*range(100), *range(200, 210)]:
+    for i in [*range(330), *range(900, 910)]:
         amount, visits = 10 + 90 * rng.random(), int(rng.integers(1, 30))
         lines.append(f"cust-{i:03d},{amount:.4f},{visits},{['gold', 'silver'][i % 2]}")
     return "\n".join(lines) + "\n"
@@ -126,7 +126,7 @@ def test_a_project_is_shared_and_run_across_two_nodes_consoles(two_nodes, new_pa
     remote = alice_page.inner_text("[data-testid=remote-datasets]")
     assert "orders" in remote
     assert "Protected" in remote
-    assert "cust-205" not in alice_page.content()
+    assert "cust-905" not in alice_page.content()
     assert "bob: accepted" in alice_page.inner_text("[data-testid=proposals]")
     _shot(alice_page, "3-alice-project-remote-dataset")
 
@@ -145,13 +145,13 @@ def test_a_project_is_shared_and_run_across_two_nodes_consoles(two_nodes, new_pa
     _shot(bob_page, "8-bob-approved")
 
     run_id = _run_live(alice_page, alice_url, pipeline_id)
-    _alice_results(alice_page, alice_url, run_id)
-    _bob_results(bob_page, bob_url, bob, bobs_copy)
+    auc = _alice_results(alice_page, alice_url, run_id)
+    assert _bob_results(bob_page, bob_url, bob, bobs_copy) == auc  # one run, two copies
     assert alice.query("SELECT DISTINCT party FROM workflows_artifact") == [("alice",)]
     # Neither node holds the ids only the other one has, anywhere in its data directory.
-    assert _files_holding(bob, [f"cust-{i}" for i in range(100, 120)]) == []
-    assert _files_holding(alice, [f"cust-{i}" for i in range(200, 210)]) == []
-    assert _files_holding(bob, ["cust-205"])  # the scan finds an id where it is
+    assert _files_holding(bob, [f"cust-{i}" for i in range(330, 400)]) == []
+    assert _files_holding(alice, [f"cust-{i}" for i in range(900, 910)]) == []
+    assert _files_holding(bob, ["cust-905"])  # the scan finds an id where it is
 
 
 def _files_holding(node: NodeInstall, ids: list[str]) -> list[str]:
@@ -246,18 +246,27 @@ def _results(page, node_id: str):
     return page.locator("#panel-results")
 
 
-def _alice_results(page, url: str, run_id: int) -> None:
-    page.goto(f"{url}/pipelines/runs/{run_id}/")
-    page.wait_for_selector('body[data-canvas-ready="true"]')
-    results = _results(page, "evaluate")
+def _summary_auc(results) -> str:
+    page = results.page
     summary = results.locator("table").filter(has=page.locator("caption", has_text="Summary"))
     auc = summary.locator("tr").filter(has=page.locator("td", has_text=re.compile("^auc$")))
     expect(auc).to_have_count(1, timeout=30_000)
-    assert 0.5 < float(auc.locator("td").nth(1).inner_text()) <= 1.0
+    return auc.locator("td").nth(1).inner_text()
+
+
+def _alice_results(page, url: str, run_id: int) -> str:
+    """alice's run page: her evaluation report in full; returns the AUC it shows."""
+    page.goto(f"{url}/pipelines/runs/{run_id}/")
+    page.wait_for_selector('body[data-canvas-ready="true"]')
+    auc = _summary_auc(_results(page, "evaluate"))
+    assert 0.5 < float(auc) <= 1.0
     _shot(page, "10-alice-run-page-evaluation")
+    return auc
 
 
-def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
+def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> str:
+    """bob's copy of the pipeline and his run page: his report copy (its AUC returned), his
+    part of the joined table; his node holds his parts only."""
     page.goto(f"{url}/pipelines/{pipeline_id}/")
     # bob's copy of the pipeline shows the run as his node ran it.
     expect(page.locator(".run-list .run-row").first).to_contain_text("Succeeded")
@@ -273,12 +282,15 @@ def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
         "data-status", "succeeded"
     )
     results = _results(page, "evaluate")
-    expect(results).to_contain_text("Summary", timeout=30_000)
+    auc = _summary_auc(results)
+    roc = results.locator("figure.result-figure").filter(has_text="ROC curve")
+    roc.scroll_into_view_if_needed()
+    expect(roc.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)
     _shot(page, "12-bob-run-page-report-copy")
-    # The joined table: bob's own part (his columns of the 100 shared ids), alice's stays.
+    # The joined table: bob's own part (his columns of the 330 shared ids), alice's stays.
     joined = _results(page, "psi")
     own = joined.locator('.part-own[data-party="bob"]')
-    expect(own).to_contain_text("of 100 rows (your part)", timeout=30_000)
+    expect(own).to_contain_text("of 330 rows (your part)", timeout=30_000)
     header = own.locator("th").all_inner_texts()
     assert "amount" in header
     assert "score" not in header
@@ -290,9 +302,10 @@ def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> None:
     href = own.get_by_role("link", name="Download CSV").get_attribute("href")
     csv = page.request.get(f"{url}{href}").text()
     assert csv.splitlines()[0].lstrip("\ufeff").split(",")[0] == "customer_id"
-    assert len(csv.splitlines()) == 101
+    assert len(csv.splitlines()) == 331
     assert "score" not in csv.splitlines()[0]
     held = bob.query("SELECT party, relative_path FROM workflows_artifact")
     assert held
     assert {party for party, _ in held} == {"bob"}
     assert all(path.startswith("peer-runs/alice/runs/") for _, path in held)
+    return auc
