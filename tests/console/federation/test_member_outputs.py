@@ -188,7 +188,11 @@ def test_bob_records_his_own_outputs_and_report_copy_and_nothing_else(ran, bob, 
     assert kinds[("evaluate", "report")] == "report"  # bob's own copy of the report
     assert kinds[("psi", "output_ds")] == "table.vertical"  # bob's columns of the join
     assert ("predict", "output_ds") not in kinds  # alice alone receives the predictions
-    assert set(LedgerEntry.objects.filter(run=run).values_list("recipient", flat=True)) <= {"bob"}
+    # bob's privacy ledger: what he received derived from alice's data, and only that.
+    received = LedgerEntry.objects.filter(run=run)
+    assert set(received.values_list("recipient", flat=True)) == {"bob"}
+    assert {"alice"} == {p for entry in received for p in entry.source_parties}
+    assert ("evaluate", "report") in set(received.values_list("node_id", "port"))
     assert all(n.comm_bytes and set(n.comm_bytes) == {"bob"} for n in run.nodes.all())
 
 
