@@ -76,7 +76,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
     run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
-    storage = {me.name: member_part_root(me, peer.node)}
+    storage = {me.name: member_part_root(me, peer.node, run)}
     RunReplica.objects.create(
         run=run,
         origin=peer.node,
@@ -89,11 +89,12 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     return _accepted(run)
 
 
-def member_part_root(me, origin) -> Path:
-    """Where this node's parts of the runs `origin` starts are written: the run's directories
-    are named by the initiator's run id (every party's must agree), so they live apart from
-    this node's own runs (`runs/<id>/` under its storage root) and other initiators'."""
-    return me.storage_root / "peer-runs" / origin.name
+def member_part_root(me, origin, run: Run) -> Path:
+    """Where this node writes its part of `run`, which `origin` started: the part's
+    directories are named by the initiator's run id (every party's must agree), so they live
+    apart from this node's own runs (`runs/<id>/` under its storage root), from other
+    initiators' and, by this node's own id of the run, from an initiator's reused ids."""
+    return me.storage_root / "peer-runs" / origin.name / f"run-{run.pk}"
 
 
 def _accepted(run: Run) -> dict:

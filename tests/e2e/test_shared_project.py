@@ -307,5 +307,5 @@ def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> str:
     held = bob.query("SELECT party, relative_path FROM workflows_artifact")
     assert held
     assert {party for party, _ in held} == {"bob"}
-    assert all(path.startswith("peer-runs/alice/runs/") for _, path in held)
+    assert all(path.startswith(f"peer-runs/alice/run-{run_id}/runs/") for _, path in held)
     return auc

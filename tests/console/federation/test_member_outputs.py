@@ -181,7 +181,7 @@ def test_bob_records_his_own_outputs_and_report_copy_and_nothing_else(ran, bob, 
     written = {path for path in (part_root / "runs" / "41").rglob("*") if path.is_file()}
     assert {a.path for a in artifacts} == written  # everything bob wrote, nothing more
     assert all(
-        a.relative_path.startswith("peer-runs/alice/runs/41/") and a.path.is_file()
+        a.relative_path.startswith(f"peer-runs/alice/run-{run.pk}/runs/41/") and a.path.is_file()
         for a in artifacts
     )
     kinds = {(a.node_run.node_id, a.port): a.kind for a in artifacts}
