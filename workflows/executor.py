@@ -4,8 +4,9 @@
   datasets, nodes' availability): revoking a dataset stops later runs that read it. Its
   disclosure plan must still be the one it was started with, and every source party's consent
   to that plan must hold (`workflows.disclosure.consent`), or nothing runs.
-- Each part of an output that a party receives is written to the run's privacy ledger
-  (`workflows.disclosure.ledger`) with the plan's entries for it.
+- Each part of an output that a party receives is recorded with its artifact row and in the
+  run's privacy ledger, with the plan's entries for it (`workflows.outputs`, which a node's
+  part of a network run records its own parts with too).
 - Nodes outside the run's scope that an in-scope node needs provide their latest output for
   the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
   in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
