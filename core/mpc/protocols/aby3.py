@@ -11,14 +11,13 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 (replicated sharing, multiplication, Share Truncation I, bit injection); Araki et al., CCS 2016
 (zero sharing from pairwise keys).
 
-Truncation (ABY3's Share Truncation I) makes x a two-party sharing (x_0 + x_1 at party 0, x_2 at
-parties 1 and 2), truncates both halves locally as in SecureML and re-shares with one message.
-Like SecureML it fails (by a large error) with probability about |x| / 2^(k-1) per element:
-about 2^-27 for a product of two values near 1 with f = 18 on FM64 (2^-75 with f = 26 on
-FM128). `exact_truncation = False` and `wide_truncation = False` tell kernels to keep
-truncation inputs small (no extra precision bits) under this protocol. SEMI2K's dealer makes an
-exact-up-to-one-unit truncation cheap;
-without a dealer that would need a comparison per truncation.
+Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto", the default, is "exact"): see
+`core.mpc.protocols.aby3_trunc`. "exact" is exact to one unit for |x| < 2^(k-2) (two-party
+resharing, its modulus wrap from one helper-assisted AND, one resharing round: two rounds and
+28 bytes per element in all on FM64), so `exact_truncation` and `wide_truncation` hold and
+kernels may truncate values near 2^60 as under SEMI2K. "local" (opt-in) is ABY3's Share
+Truncation I: one word per element, but off by about 2^(k - m) with probability about
+|x| / 2^(k-1) per element, silently; kernels then keep truncation inputs small.
 """
 
 from __future__ import annotations
@@ -26,24 +25,36 @@ from __future__ import annotations
 import numpy as np
 
 from core.comm import Link
+from core.errors import ConfigError
 from core.mpc.prg import PRG, fresh_seed
-from core.mpc.protocols.base import Protocol, low_bits, received, word_ring
+from core.mpc.protocols.aby3_trunc import Aby3Truncation
+from core.mpc.protocols.base import TRUNC_MODES, Protocol, low_bits, received, word_ring
 from core.mpc.ring import RING64, Ring
 from core.mpc.shares import AShare, BShare
 
 
-class Aby3(Protocol):
+class Aby3(Aby3Truncation, Protocol):
     """One party of ABY3."""
 
     name = "ABY3"
     components = 2
-    exact_truncation = False
-    wide_truncation = False
 
-    def __init__(self, link: Link, seed: int | None = None, ring: Ring = RING64):
+    def __init__(
+        self,
+        link: Link,
+        seed: int | None = None,
+        trunc_mode: str = "exact",
+        ring: Ring = RING64,
+    ):
         super().__init__(link, ring)
         if self.world_size != 3:
             raise ValueError(f"ABY3 needs 3 parties, got {self.world_size}")
+        if trunc_mode not in TRUNC_MODES:
+            raise ConfigError(
+                f"unknown ABY3 trunc_mode {trunc_mode!r}; choose one of {TRUNC_MODES}"
+            )
+        self.trunc_mode = trunc_mode
+        self.exact_truncation = self.wide_truncation = trunc_mode == "exact"
         self.next = (self.rank + 1) % 3
         self.prev = (self.rank + 2) % 3
         own = fresh_seed() if seed is None else (seed * 65537 + self.rank).to_bytes(16, "little")
@@ -113,18 +124,10 @@ class Aby3(Protocol):
         return BShare(self._reshare(z))
 
     def trunc(self, x: AShare, bits: int) -> AShare:
-        """Share Truncation I: (x_0 + x_1) >> bits at party 0, -((-x_2) >> bits) at 1 and 2."""
-        ring = self.ring
-        if self.rank == 0:
-            y0 = self._keys[0].ring(x.shape, ring)  # k_0 is shared by parties 0 and 2
-            y1 = ring.arshift(x.data[0] + x.data[1], bits) - y0
-            self.link.send(1, y1)
-            return AShare(np.stack([y0, y1]))
-        s2 = x.data[1] if self.rank == 1 else x.data[0]
-        y2 = -ring.arshift(-s2, bits)
-        if self.rank == 1:
-            return AShare(np.stack([received(self.link.recv(0)), y2]))
-        return AShare(np.stack([y2, self._keys[0].ring(x.shape, ring)]))
+        """Truncation in this instance's `trunc_mode` (see `core.mpc.protocols.aby3_trunc`)."""
+        if self.trunc_mode == "local":
+            return self._trunc_share_i(x, bits)
+        return self._trunc_exact(x, bits)
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:

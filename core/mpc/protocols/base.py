@@ -30,6 +30,10 @@ from core.mpc.ring import RING64, RING_DTYPE, Ring, ring_of
 from core.mpc.ring128 import wrap
 from core.mpc.shares import AShare, BShare
 
+# The truncations a protocol instance runs (`RuntimeConfig.trunc_mode` resolves "auto" first):
+# "exact" to one unit for |x| < 2^(k-2), or "local", probabilistic (SEMI2K, ABY3; opt-in).
+TRUNC_MODES = ("local", "exact")
+
 
 class Protocol(ABC):
     """Abstract protocol; see the module docstring."""

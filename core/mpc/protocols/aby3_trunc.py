@@ -1,0 +1,176 @@
+"""ABY3's truncations: exact (the default) and ABY3's probabilistic Share Truncation I (opt-in).
+
+Both compute y ~ x / 2^m for a replicated x = x_0 + x_1 + x_2 mod L = 2^k (k = 64 or 128),
+party i holding (x_i, x_{i+1}); both output a fresh replicated sharing. Parties: the 3 ABY3
+parties. Threat model: semi-honest, honest majority (at most one corrupted party), no dealer:
+where a party helps as in a dealer's role, it is one of the three and colludes with neither
+other party by assumption.
+
+"exact" (`trunc_mode` "exact" or "auto"): exact to one unit, y = floor(x / 2^m) or
+floor(x / 2^m) + 1, for every -2^(k-2) <= x < 2^(k-2) (the engine's truncation contract; see
+`core.mpc.precision`), and exactly x / 2^m for multiples of 2^m. Roles rotate per call
+(pivot a = call count mod 3, b = a + 1, helper h = a + 2), so every party does each job.
+1. Two-party resharing (local): u0 = x_a + x_{a+1} at a, u1 = x_h at b (b holds x_{b+1} = x_h);
+   read as unsigned integers in [0, L), u0 + u1 = x + MW L with MW in {0, 1, 2} ("modulus
+   wrap": the wrap of the sum plus the sign of x).
+2. MW from one AND (Guo et al.'s geometric observation, in the single-AND form of SPU's
+   `TruncAPr2`): for -L/4 <= x < L/4,
+   MW = [u0 >= L/4] + [(u0 - L/4) mod L >= L/2] [u1 >= L/2].
+   Case analysis on u0 (x1 = u1 = x - u0 + MW L must lie in [0, L)): for u0 < L/4, MW is 0
+   with u1 < L/4 or 1 with u1 > L/2, so MW = [u1 >= L/2] and the first factor is 1; for
+   L/4 <= u0 < 3L/4, x - u0 lies in (-L, 0], so MW = 1 (u1 = 0 only when x - u0 = 0, which
+   needs x = u0 >= L/4, excluded) and the first factor is 0; for u0 >= 3L/4, MW is 1 with
+   u1 < L/2 or 2 with u1 > 3L/4, so MW = 1 + [u1 >= L/2]. Each factor is a bit its party
+   computes alone (from msb of u0 - L/4, u1 and the two top bits of u0).
+3. The product of a's bit p and b's bit q, shared additively mod 2^w (w = 32 for m <= 32, 64
+   for m <= 64, else the ring's k), with h as the helper of Beaver's private multiplication
+   (SPU's `PrivateMul`): h draws alpha, g_a from the key it shares with a and beta, g_b from
+   the key it shares with b, and sends d = alpha beta - g_a - g_b to b. a sends p + alpha to
+   b, b sends q + beta to a (one round, together with d); then
+   t_a = p (q + beta) + g_a and t_b = g_b + d - beta (p + alpha) sum to p q.
+   Only MW mod 2^m matters below (it is multiplied by 2^(k - m)), hence w >= m suffices.
+4. Local truncation of the halves: with u = q 2^m + r for each half,
+   y_a = (u0 >> m) - (t_a + [u0 >= L/4]) 2^(k - m),
+   y_b = (u1 >> m) + [r1 != 0] - t_b 2^(k - m)     (logical shifts; a ceiling for u1).
+   Then y_a + y_b = floor(x / 2^m) + [r1 != 0] - [r0 + r1 >= 2^m], which is floor or
+   floor + 1 (r0 + r1 >= 2^m implies r1 != 0), and exact for multiples of 2^m (then r1 = 0 or
+   r0 + r1 = 2^m).
+5. Replicated output (one round): z_a drawn from the key of a and h, z_h from the key of b
+   and h; a sends y_a - z_a to b, b sends y_b - z_h to a, both set z_b = the sum of the two.
+   a holds (z_a, z_b), b (z_b, z_h), h (z_h, z_a).
+Views: a receives q + beta and y_b - z_h, b receives p + alpha, d (masked by g_a) and
+y_a - z_a, each masked by a fresh PRG word the receiver does not hold; h receives nothing.
+So no single party learns anything about x. Cost per element (m <= 32, every call): a and b
+send one 32-bit word and one ring word each, h one 32-bit word: 28 bytes in all on FM64
+(44 on FM128), two rounds. With the rotation each party sends 9.3 bytes per element and
+truncation on FM64 on average.
+
+"local" (`trunc_mode="local"`, explicit opt-in): ABY3's Share Truncation I. x becomes a
+two-party sharing (x_0 + x_1 at party 0, x_2 at parties 1 and 2), both halves are shifted
+locally and party 0 re-shares its half with one message: one ring word from party 0 per
+element, one round. As SecureML's local truncation it fails, off by about 2^(k - m) units,
+when the halves wrap: with probability about |x| / 2^(k-1) per element (x_2 uniform,
+two-sided), about 2^-27 for a product of two values near 1 with f = 18 on FM64. Failures
+are silent, hence "exact" by default.
+
+References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Learning",
+CCS 2018 (Share Truncation I); Guo, Peng, Xue, Peng, Liu, Liu & Hu, "Improved Secure Two-party
+Computation from a Geometric Perspective", USENIX Security 2025 (MW from two local tests and an
+AND); SecretFlow SPU, libspu/mpc/aby3/arithmetic.cc (`TruncAPr2`, `PrivateMul`: the L/4
+single-AND variant with the third party as helper, and SPU's default ABY3 truncation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.comm import Link
+from core.mpc.prg import PRG
+from core.mpc.protocols.base import received
+from core.mpc.ring import RING64, Ring
+from core.mpc.shares import AShare
+
+_WORD32 = np.uint32
+
+
+class Aby3Truncation:
+    """ABY3's truncations as a mixin of `Aby3` (uses its link, ring, rank and pair keys)."""
+
+    link: Link
+    ring: Ring
+    rank: int
+    _keys: dict[int, PRG]
+    _trunc_calls: int = 0
+
+    # ----- "exact" --------------------------------------------------------------------
+    def _trunc_exact(self, x: AShare, bits: int) -> AShare:
+        """Exact to one unit for -2^(k-2) <= x < 2^(k-2); see the module docstring."""
+        pivot = self._trunc_calls % 3
+        self._trunc_calls += 1
+        a, b, h = pivot, (pivot + 1) % 3, (pivot + 2) % 3
+        if self.rank == h:
+            return self._exact_helper(x.shape, bits, a, b)
+        if self.rank == a:
+            return self._exact_pivot(x, bits, b)
+        return self._exact_partner(x, bits, a, h)
+
+    def _exact_helper(self, shape: tuple, bits: int, a: int, b: int) -> AShare:
+        """h: the private multiplication's correction to b, then its two output components."""
+        h = self.rank
+        alpha, g_a = self._count_words(a, shape, bits), self._count_words(a, shape, bits)
+        beta, g_b = self._count_words(h, shape, bits), self._count_words(h, shape, bits)
+        self.link.send(b, alpha * beta - g_a - g_b)
+        z_a = self._keys[a].ring(shape, self.ring)
+        z_h = self._keys[h].ring(shape, self.ring)
+        return AShare(np.stack([z_h, z_a]))
+
+    def _exact_pivot(self, x: AShare, bits: int, b: int) -> AShare:
+        """a: holds u0 = x_a + x_b; its output pair is (z_a, z_b)."""
+        ring, a = self.ring, self.rank
+        u0 = x.data[0] + x.data[1]
+        quarter = ring.const(1 << (ring.bits - 2))
+        p = self._as_count(ring.msb(u0 - quarter), bits)  # [(u0 - L/4) mod L >= L/2]
+        at_least_quarter = ring.msb(u0) | ring.msb(u0 << 1)  # [u0 >= L/4]
+        alpha, g_a = self._count_words(a, x.shape, bits), self._count_words(a, x.shape, bits)
+        self.link.send(b, p + alpha)
+        t = p * received(self.link.recv(b)) + g_a + self._as_count(at_least_quarter, bits)
+        y = (u0 >> bits) - (self._lift(t) << (ring.bits - bits))
+        z_a = self._keys[a].ring(x.shape, ring)
+        return AShare(np.stack([z_a, self._exchange_half(b, y - z_a)]))
+
+    def _exact_partner(self, x: AShare, bits: int, a: int, h: int) -> AShare:
+        """b: holds u1 = x_h; its output pair is (z_b, z_h)."""
+        ring = self.ring
+        u1 = x.data[1]
+        q = self._as_count(ring.msb(u1), bits)  # [u1 >= L/2]
+        beta, g_b = self._count_words(h, x.shape, bits), self._count_words(h, x.shape, bits)
+        self.link.send(a, q + beta)
+        d = received(self.link.recv(h))
+        t = g_b + d - beta * received(self.link.recv(a))
+        low = u1 << (ring.bits - bits)  # r1 2^(k - m): zero iff r1 is
+        y = (
+            (u1 >> bits)
+            + ring.asarray(ring.msb(low | -low))
+            - (self._lift(t) << (ring.bits - bits))
+        )
+        z_h = self._keys[h].ring(x.shape, ring)
+        return AShare(np.stack([self._exchange_half(a, y - z_h), z_h]))
+
+    def _exchange_half(self, peer: int, mine: np.ndarray) -> np.ndarray:
+        """z_b = (y_a - z_a) + (y_b - z_h), from one word each way between a and b."""
+        self.link.send(peer, mine)
+        return mine + received(self.link.recv(peer))
+
+    # words of Z_2^w for the wrap count (w >= m: see step 3)
+    def _count_words(self, key: int, shape: tuple, bits: int):
+        """Uniform words of the wrap count's ring, from the pair key `key`."""
+        if bits <= 32:
+            return self._keys[key].ring(shape, RING64).astype(_WORD32)
+        return self._keys[key].ring(shape, RING64 if bits <= 64 else self.ring)
+
+    def _as_count(self, bit: np.ndarray, bits: int):
+        """0/1 uint64 words as elements of the wrap count's ring."""
+        if bits <= 32:
+            return bit.astype(_WORD32)
+        return bit if bits <= 64 else self.ring.asarray(bit)
+
+    def _lift(self, t) -> np.ndarray:
+        """A wrap-count share as a ring element (its value mod 2^w; only mod 2^m matters)."""
+        if t.dtype == self.ring.dtype:
+            return t
+        return self.ring.asarray(t.astype(np.uint64))
+
+    # ----- "local" --------------------------------------------------------------------
+    def _trunc_share_i(self, x: AShare, bits: int) -> AShare:
+        """Share Truncation I: (x_0 + x_1) >> m at party 0, -((-x_2) >> m) at 1 and 2."""
+        ring = self.ring
+        if self.rank == 0:
+            y0 = self._keys[0].ring(x.shape, ring)  # k_0 is shared by parties 0 and 2
+            y1 = ring.arshift(x.data[0] + x.data[1], bits) - y0
+            self.link.send(1, y1)
+            return AShare(np.stack([y0, y1]))
+        s2 = x.data[1] if self.rank == 1 else x.data[0]
+        y2 = -ring.arshift(-s2, bits)
+        if self.rank == 1:
+            return AShare(np.stack([received(self.link.recv(0)), y2]))
+        return AShare(np.stack([y2, self._keys[0].ring(x.shape, ring)]))
