@@ -5,9 +5,10 @@ ring (k = 64 bits for FM64, 128 for FM128); public operands are numbers or numpy
 (encoded here). Products carry 2f fraction bits and are truncated by f, so every product is
 exact up to one unit in the last place (ulp = 2^-f) as long as |x * y| < 2^(k - 2 - 2f)
 (2^26 for f = 18 on FM64, 2^74 for f = 26 on FM128). Under a protocol without
-`exact_truncation` (ABY3, 2-party SEMI2K with the opt-in `trunc_mode="local"`, SPU's default
-there) each truncation also fails, with a huge error, with probability |x * y| 2^(2f) / 2^k
-per element (2^-28 for |x * y| = 1 with f = 18 on FM64); SEMI2K's default truncation is exact.
+`exact_truncation` (the opt-in `trunc_mode="local"` of 2-party SEMI2K, SPU's default there,
+and of ABY3) each truncation also fails, with a huge error, with probability
+|x * y| 2^(2f) / 2^k per element (2^-28 for |x * y| = 1 with f = 18 on FM64); the default
+truncations of SEMI2K and ABY3 are exact.
 
 These kernels do not check ranges; `SecretTensor` refuses, from public bounds, any product
 that could reach the 2^(k - 2 - 2f) limit before calling them (`core.mpc.bounds`).

@@ -16,8 +16,8 @@ Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto", the default, is "ex
 resharing, its modulus wrap from one helper-assisted AND, one resharing round: two rounds and
 28 bytes per element in all on FM64), so `exact_truncation` and `wide_truncation` hold and
 kernels may truncate values near 2^60 as under SEMI2K. "local" (opt-in) is ABY3's Share
-Truncation I: one word per element, but off by about 2^(k - m) with probability about
-|x| / 2^(k-1) per element, silently; kernels then keep truncation inputs small.
+Truncation I: one word per element, but off by about 2^(k - m) with probability |x| / 2^k per
+element, silently; kernels then keep truncation inputs small.
 """
 
 from __future__ import annotations

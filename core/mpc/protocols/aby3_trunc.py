@@ -40,18 +40,24 @@ floor(x / 2^m) + 1, for every -2^(k-2) <= x < 2^(k-2) (the engine's truncation c
    a holds (z_a, z_b), b (z_b, z_h), h (z_h, z_a).
 Views: a receives q + beta and y_b - z_h, b receives p + alpha, d (masked by g_a) and
 y_a - z_a, each masked by a fresh PRG word the receiver does not hold; h receives nothing.
-So no single party learns anything about x. Cost per element (m <= 32, every call): a and b
-send one 32-bit word and one ring word each, h one 32-bit word: 28 bytes in all on FM64
-(44 on FM128), two rounds. With the rotation each party sends 9.3 bytes per element and
-truncation on FM64 on average.
+So no single party learns anything about x. Cost per element and call, for m <= 32: a and
+b send one 32-bit word and one ring word each, h one 32-bit word: 28 bytes in all on FM64
+(44 on FM128; 64-bit count words for 32 < m <= 64: 40 bytes on FM64), two rounds (the
+helper's word travels in the first). With the rotation each party sends 28 / 3 = 9.3 bytes
+per truncated element on FM64 on average, against Share Truncation I's 8 bytes from party 0
+alone and one round. A fixed-point product (multiplication's resharing word, 8 bytes from
+every party, then the truncation) costs 20, 20 and 12 bytes and 3 rounds instead of 16, 8, 8
+and 2 rounds.
 
 "local" (`trunc_mode="local"`, explicit opt-in): ABY3's Share Truncation I. x becomes a
 two-party sharing (x_0 + x_1 at party 0, x_2 at parties 1 and 2), both halves are shifted
-locally and party 0 re-shares its half with one message: one ring word from party 0 per
-element, one round. As SecureML's local truncation it fails, off by about 2^(k - m) units,
-when the halves wrap: with probability about |x| / 2^(k-1) per element (x_2 uniform,
-two-sided), about 2^-27 for a product of two values near 1 with f = 18 on FM64. Failures
-are silent, hence "exact" by default.
+locally (party 0 floors its half, parties 1 and 2 take the ceiling of theirs) and party 0
+re-shares its half with one message: one ring word from party 0 per element, one round. As
+SecureML's local truncation (see `core.mpc.protocols.semi2k`, whose derivation applies with
+x_2 as the uniform share) it fails, off by 2^(k - m) units (+-1), when x_0 + x_1 = x - x_2
+leaves the signed range: with probability |x| / 2^k per element, 2^-28 for a product of two
+values near 1 with f = 18 on FM64 (measured by tests/core/mpc/test_mpc_aby3_truncation.py).
+Failures are silent, hence "exact" by default.
 
 References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Learning",
 CCS 2018 (Share Truncation I); Guo, Peng, Xue, Peng, Liu, Liu & Hu, "Improved Secure Two-party

@@ -40,12 +40,13 @@ class Protocol(ABC):
 
     name: str = "?"
     components: int = 1
-    # False when `trunc` can fail with a large error, with probability ~|x| / 2^64 (ABY3,
-    # SEMI2K with local truncation): ordinary products are fine, large inputs are not.
+    # False when `trunc` can fail with a large error, with probability ~|x| / 2^k (SEMI2K and
+    # ABY3 with their opt-in local truncation): ordinary products are fine, large inputs are not.
     exact_truncation: bool = True
     # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^(k-2)
-    # whatever `trunc` does (REF2K, SEMI2K). Kernels that buy precision with extra fraction
-    # bits (inputs near 2^60) use `trunc_wide` when this holds and stay small otherwise (ABY3).
+    # whatever `trunc` does (REF2K, SEMI2K, ABY3 by default). Kernels that buy precision with
+    # extra fraction bits (inputs near 2^60) use `trunc_wide` when this holds and stay small
+    # otherwise (ABY3 with local truncation).
     wide_truncation: bool = True
 
     def __init__(self, link: Link, ring: Ring = RING64):
