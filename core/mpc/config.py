@@ -33,13 +33,14 @@ class RuntimeConfig:
     exact to one unit for |x| < 2^62 (2^126 on FM128): SEMI2K opens one dealer-masked ring
     word per element, ABY3 computes the wrap count of a two-party resharing with one
     helper-assisted AND and reshares (28 bytes per element over its three parties on FM64,
-    two rounds). "local" is a probabilistic truncation: cheaper (SEMI2K: SecureML's local
-    truncation, no message, 2 parties only; ABY3: Share Truncation I, one ring word from one
-    party, one round), but each element is off by 2^(k - f) units with probability |x| / 2^k
-    for the ring's k bits: about 2^-28 for a product of two values near 1 with f = 18 on
-    FM64, one silently wrong element per ~2^28 truncations. It is an explicit opt-in (SPU's
-    2-party SEMI2K default; SPU's ABY3 truncates exactly). "auto" (the default) is "exact", so a
-    green result is never silently wrong. REF2K accepts only "auto".
+    two rounds; a fixed-point product with it costs 12 bytes per element and party).
+    "local" is a probabilistic truncation: cheaper (SEMI2K: SecureML's local truncation, no
+    message, 2 parties only; ABY3: Share Truncation I, one ring word from one party, one
+    round), but each element is off by 2^(k - f) units with probability |x| / 2^k for the
+    ring's k bits: about 2^-28 for a product of two values near 1 with f = 18 on FM64, one
+    silently wrong element per ~2^28 truncations. It is an explicit opt-in (SPU's 2-party
+    SEMI2K default; SPU's ABY3 truncates exactly). "auto" (the default) is "exact", so a green
+    result is never silently wrong. REF2K accepts only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,

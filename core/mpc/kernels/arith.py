@@ -40,7 +40,7 @@ def trunc(ctx: MPCContext, x: AShare, bits: int | None = None) -> AShare:
 
 def mul_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
     """x * y in fixed point (error <= 1 ulp)."""
-    return trunc(ctx, ctx.proto.mul_ss(x, y))
+    return ctx.proto.mul_trunc(x, y, ctx.frac_bits)
 
 
 def mul_many(
@@ -49,9 +49,7 @@ def mul_many(
     """Several independent products in one multiplication round (and one truncation round)."""
     xs, _ = flat_concat([p[0] for p in pairs])
     ys, _ = flat_concat([p[1] for p in pairs])
-    out = ctx.proto.mul_ss(xs, ys)
-    if scale:
-        out = trunc(ctx, out)
+    out = ctx.proto.mul_trunc(xs, ys, ctx.frac_bits) if scale else ctx.proto.mul_ss(xs, ys)
     return flat_split(out, [p[0] for p in pairs])
 
 
@@ -115,7 +113,7 @@ def div_sp_rounded(ctx: MPCContext, x: AShare, d: int) -> AShare:
 
 
 def matmul_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
-    return trunc(ctx, ctx.proto.matmul_ss(x, y))
+    return ctx.proto.matmul_trunc(x, y, ctx.frac_bits)
 
 
 def matmul_sp(ctx: MPCContext, x: AShare, p) -> AShare:

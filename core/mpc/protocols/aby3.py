@@ -14,10 +14,11 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto", the default, is "exact"): see
 `core.mpc.protocols.aby3_trunc`. "exact" is exact to one unit for |x| < 2^(k-2) (two-party
 resharing, its modulus wrap from one helper-assisted AND, one resharing round: two rounds and
-28 bytes per element in all on FM64), so `exact_truncation` and `wide_truncation` hold and
-kernels may truncate values near 2^60 as under SEMI2K. "local" (opt-in) is ABY3's Share
-Truncation I: one word per element, but off by about 2^(k - m) with probability |x| / 2^k per
-element, silently; kernels then keep truncation inputs small.
+28 bytes per element in all on FM64; fused with a product's resharing in `mul_trunc` and
+`matmul_trunc`: 12 bytes per element from every party), so `exact_truncation` and
+`wide_truncation` hold and kernels may truncate values near 2^60 as under SEMI2K. "local"
+(opt-in) is ABY3's Share Truncation I: one word per element, but off by about 2^(k - m) with
+probability |x| / 2^k per element, silently; kernels then keep truncation inputs small.
 """
 
 from __future__ import annotations
@@ -109,14 +110,31 @@ class Aby3(Aby3Truncation, Protocol):
 
     # ----- multiplication ---------------------------------------------------------------
     def mul_ss(self, x: AShare, y: AShare) -> AShare:
-        (x0, x1), (y0, y1) = x.data, y.data
-        z = x0 * y0 + x0 * y1 + x1 * y0 + self._zero(x.shape)
-        return AShare(self._reshare(z))
+        return AShare(self._reshare(self._product(x, y)))
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
+        return AShare(self._reshare(self._matrix_product(x, y)))
+
+    def mul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        if self.trunc_mode == "local":
+            return super().mul_trunc(x, y, bits)
+        return self._trunc_product(self._product(x, y), bits)
+
+    def matmul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        if self.trunc_mode == "local":
+            return super().matmul_trunc(x, y, bits)
+        return self._trunc_product(self._matrix_product(x, y), bits)
+
+    def _product(self, x: AShare, y: AShare) -> np.ndarray:
+        """This party's 3-out-of-3 share of x * y, re-randomised by a zero sharing."""
+        (x0, x1), (y0, y1) = x.data, y.data
+        return x0 * y0 + x0 * y1 + x1 * y0 + self._zero(x.shape)
+
+    def _matrix_product(self, x: AShare, y: AShare) -> np.ndarray:
+        """This party's 3-out-of-3 share of x @ y, re-randomised by a zero sharing."""
         (x0, x1), (y0, y1) = x.data, y.data
         z = self.ring.matmul(x0, y0 + y1) + self.ring.matmul(x1, y0)
-        return AShare(self._reshare(z + self._zero(z.shape)))
+        return z + self._zero(z.shape)
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
         (x0, x1), (y0, y1) = x.data, y.data

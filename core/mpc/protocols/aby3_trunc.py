@@ -45,9 +45,18 @@ b send one 32-bit word and one ring word each, h one 32-bit word: 28 bytes in al
 (44 on FM128; 64-bit count words for 32 < m <= 64: 40 bytes on FM64), two rounds (the
 helper's word travels in the first). With the rotation each party sends 28 / 3 = 9.3 bytes
 per truncated element on FM64 on average, against Share Truncation I's 8 bytes from party 0
-alone and one round. A fixed-point product (multiplication's resharing word, 8 bytes from
-every party, then the truncation) costs 20, 20 and 12 bytes and 3 rounds instead of 16, 8, 8
-and 2 rounds.
+alone and one round.
+
+Fixed-point products (`mul_trunc`, `matmul_trunc`) fuse the multiplication with the
+truncation. A product ends with a 3-out-of-3 sharing z_0 + z_1 + z_2 (masked by a zero
+sharing); instead of resharing it (one ring word from every party) the helper sends z_h to b
+together with its correction d, so step 1 becomes u0 = z_a, u1 = z_b + z_h. z_h is exactly
+the word h would have sent b in the resharing (masked by the zero sharing's word from the key
+of a and h, which b does not hold), so b's view grows by nothing. Cost per output element:
+12 bytes from every party on FM64 (a and b: a count word and a ring word; h: a ring word
+and a count word), 36 in all, against 24 + 28 = 52 for a product then a truncation and
+16 + 8 + 8 = 32 for Share Truncation I's product; latency: three one-way message delays
+(h to b, b to a, a to b), as a product then a truncation.
 
 "local" (`trunc_mode="local"`, explicit opt-in): ABY3's Share Truncation I. x becomes a
 two-party sharing (x_0 + x_1 at party 0, x_2 at parties 1 and 2), both halves are shifted
@@ -91,55 +100,76 @@ class Aby3Truncation:
     # ----- "exact" --------------------------------------------------------------------
     def _trunc_exact(self, x: AShare, bits: int) -> AShare:
         """Exact to one unit for -2^(k-2) <= x < 2^(k-2); see the module docstring."""
+        a, b, _h = roles = self._next_roles()
+        half = {a: x.data[0] + x.data[1], b: x.data[1]}.get(self.rank)  # step 1
+        return self._trunc_halves(half, x.shape, bits, roles, product=False)
+
+    def _trunc_product(self, z: np.ndarray, bits: int) -> AShare:
+        """A product's truncation from this party's 3-out-of-3 share z (zero-shared).
+
+        Replaces the product's resharing (a word from every party) by one word from the
+        helper: h sends z_h to b with its correction, so a holds u0 = z_a and b u1 = z_b + z_h
+        (z_h is masked for b by the zero sharing's word from the key of a and h, as in a
+        resharing). a's bit goes out at once; b's waits for h's word.
+        """
+        return self._trunc_halves(z, z.shape, bits, self._next_roles(), product=True)
+
+    def _next_roles(self) -> tuple[int, int, int]:
+        """(pivot a, partner b, helper h) of the next exact truncation (rotating)."""
         pivot = self._trunc_calls % 3
         self._trunc_calls += 1
-        a, b, h = pivot, (pivot + 1) % 3, (pivot + 2) % 3
-        if self.rank == h:
-            return self._exact_helper(x.shape, bits, a, b)
-        if self.rank == a:
-            return self._exact_pivot(x, bits, b)
-        return self._exact_partner(x, bits, a, h)
+        return pivot, (pivot + 1) % 3, (pivot + 2) % 3
 
-    def _exact_helper(self, shape: tuple, bits: int, a: int, b: int) -> AShare:
-        """h: the private multiplication's correction to b, then its two output components."""
+    def _trunc_halves(self, half, shape: tuple, bits: int, roles: tuple, product: bool):
+        """Steps 2-5 from this party's half (u0 at a, u1 or z_b at b, z_h or None at h)."""
+        a, b, h = roles
+        if self.rank == h:
+            return self._exact_helper(shape, bits, a, b, half if product else None)
+        if self.rank == a:
+            return self._exact_pivot(half, shape, bits, b)
+        return self._exact_partner(half, shape, bits, a, h, product)
+
+    def _exact_helper(self, shape: tuple, bits: int, a: int, b: int, carry) -> AShare:
+        """h: the private multiplication's correction (and z_h, for a product) to b, then its
+        two output components."""
         h = self.rank
         alpha, g_a = self._count_words(a, shape, bits), self._count_words(a, shape, bits)
         beta, g_b = self._count_words(h, shape, bits), self._count_words(h, shape, bits)
-        self.link.send(b, alpha * beta - g_a - g_b)
+        correction = alpha * beta - g_a - g_b
+        self.link.send(b, correction if carry is None else [carry, correction])
         z_a = self._keys[a].ring(shape, self.ring)
         z_h = self._keys[h].ring(shape, self.ring)
         return AShare(np.stack([z_h, z_a]))
 
-    def _exact_pivot(self, x: AShare, bits: int, b: int) -> AShare:
-        """a: holds u0 = x_a + x_b; its output pair is (z_a, z_b)."""
+    def _exact_pivot(self, u0: np.ndarray, shape: tuple, bits: int, b: int) -> AShare:
+        """a: holds u0; its output pair is (z_a, z_b)."""
         ring, a = self.ring, self.rank
-        u0 = x.data[0] + x.data[1]
         quarter = ring.const(1 << (ring.bits - 2))
         p = self._as_count(ring.msb(u0 - quarter), bits)  # [(u0 - L/4) mod L >= L/2]
         at_least_quarter = ring.msb(u0) | ring.msb(u0 << 1)  # [u0 >= L/4]
-        alpha, g_a = self._count_words(a, x.shape, bits), self._count_words(a, x.shape, bits)
+        alpha, g_a = self._count_words(a, shape, bits), self._count_words(a, shape, bits)
         self.link.send(b, p + alpha)
         t = p * received(self.link.recv(b)) + g_a + self._as_count(at_least_quarter, bits)
         y = (u0 >> bits) - (self._lift(t) << (ring.bits - bits))
-        z_a = self._keys[a].ring(x.shape, ring)
+        z_a = self._keys[a].ring(shape, ring)
         return AShare(np.stack([z_a, self._exchange_half(b, y - z_a)]))
 
-    def _exact_partner(self, x: AShare, bits: int, a: int, h: int) -> AShare:
-        """b: holds u1 = x_h; its output pair is (z_b, z_h)."""
+    def _exact_partner(self, u1, shape: tuple, bits: int, a: int, h: int, product: bool):
+        """b: holds u1 (for a product, z_b until h's z_h arrives); its output pair is
+        (z_b, z_h)."""
         ring = self.ring
-        u1 = x.data[1]
-        q = self._as_count(ring.msb(u1), bits)  # [u1 >= L/2]
-        beta, g_b = self._count_words(h, x.shape, bits), self._count_words(h, x.shape, bits)
-        self.link.send(a, q + beta)
-        d = received(self.link.recv(h))
+        beta, g_b = self._count_words(h, shape, bits), self._count_words(h, shape, bits)
+        if product:
+            z_h, d = (received(part) for part in self.link.recv(h))
+            u1 = u1 + z_h
+        self.link.send(a, self._as_count(ring.msb(u1), bits) + beta)  # q = [u1 >= L/2]
+        if not product:
+            d = received(self.link.recv(h))
         t = g_b + d - beta * received(self.link.recv(a))
         low = u1 << (ring.bits - bits)  # r1 2^(k - m): zero iff r1 is
-        y = (
-            (u1 >> bits)
-            + ring.asarray(ring.msb(low | -low))
-            - (self._lift(t) << (ring.bits - bits))
-        )
-        z_h = self._keys[h].ring(x.shape, ring)
+        y = (u1 >> bits) + ring.asarray(ring.msb(low | -low))
+        y -= self._lift(t) << (ring.bits - bits)
+        z_h = self._keys[h].ring(shape, ring)
         return AShare(np.stack([self._exchange_half(a, y - z_h), z_h]))
 
     def _exchange_half(self, peer: int, mine: np.ndarray) -> np.ndarray:

@@ -156,6 +156,15 @@ class Protocol(ABC):
         |x| / 2^k per element (k = 64 or 128); see the protocol's module docstring.
         """
 
+    def mul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        """trunc(mul_ss(x, y), bits), the fixed-point product; ABY3 fuses the two (its
+        product's resharing is replaced by the truncation's two-party resharing)."""
+        return self.trunc(self.mul_ss(x, y), bits)
+
+    def matmul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        """trunc(matmul_ss(x, y), bits), the fixed-point matrix product (fused under ABY3)."""
+        return self.trunc(self.matmul_ss(x, y), bits)
+
     def trunc_wide(self, x: AShare, bits: int) -> AShare:
         """Like `trunc`, exact to one unit for every |x| < 2^(k-2) (2^62 on FM64, 2^126 on FM128)
         when `wide_truncation` holds.

@@ -162,7 +162,10 @@ def test_exact_truncation_traffic_per_role(field, bits, pair_bytes, helper_bytes
 
 
 def test_fixed_point_multiply_and_matmul_traffic(make_runner):
-    """mul: the resharing word from everyone plus the truncation; local: one word from P0."""
+    """Exact: the product's resharing is fused into the truncation's, 12 bytes per element and
+    party in every role (the helper sends z_h and its correction, the others a count word and
+    a ring word), and the helper still receives nothing. Local: the resharing word from every
+    party plus one word from P0."""
     n = 400
     x = np.arange(n, dtype=RING) << RING(18)
     mul = {}
@@ -172,10 +175,13 @@ def test_fixed_point_multiply_and_matmul_traffic(make_runner):
         mul[mode] = _sent(
             runner, lambda p, a, b, fxp=fxp: arith.mul_ss(MPCContext(p, fxp), a, b), x, x
         )
-    assert mul["auto"][0] == {"P0": 20 * n, "P1": 20 * n, "P2": 12 * n}, mul["auto"]
-    assert mul["auto"][1] == {"P0": 3, "P1": 3, "P2": 2}
-    assert mul["local"][0] == {"P0": 16 * n, "P1": 8 * n, "P2": 8 * n}, mul["local"]
-    assert mul["local"][1] == {"P0": 2, "P1": 1, "P2": 1}
+    sent, rounds, received = mul["auto"]
+    assert sent == {"P0": 12 * n, "P1": 12 * n, "P2": 12 * n}, sent
+    assert rounds == {"P0": 2, "P1": 2, "P2": 1}, rounds
+    assert received["P2"] == 0, "the helper must receive nothing"
+    sent, rounds, _ = mul["local"]
+    assert sent == {"P0": 16 * n, "P1": 8 * n, "P2": 8 * n}, sent
+    assert rounds == {"P0": 2, "P1": 1, "P2": 1}, rounds
     runner = make_runner("ABY3", 3)
     m, k, cols = 6, 5, 4
     a = np.arange(m * k, dtype=RING).reshape(m, k) << RING(18)
@@ -184,7 +190,40 @@ def test_fixed_point_multiply_and_matmul_traffic(make_runner):
         runner, lambda p, u, v: arith.matmul_ss(MPCContext(p, runner.fxp), u, v), a, b
     )
     out = m * cols
-    assert sent == {"P0": 20 * out, "P1": 20 * out, "P2": 12 * out}, sent
+    assert sent == {"P0": 12 * out, "P1": 12 * out, "P2": 12 * out}, sent
+
+
+@pytest.mark.parametrize("field", ["FM64", "FM128"])
+def test_fused_products_match_numpy_near_the_truncation_limit(field, make_runner):
+    """mul_trunc and matmul_trunc (every role: four calls) on products up to 2^60 in the ring."""
+    runner = make_runner("ABY3", 3, field=field, fraction_bits=18, seed=4)
+    ring = runner.ring
+    rng = np.random.default_rng(4)
+    x = rng.integers(-(2**30), 2**30, (4, 30, 30))
+    y = rng.integers(-(2**30), 2**30, (4, 30, 30)) // 30  # 30 terms of 2^60 / 30 in a matmul
+    xs, ys = ring.asarray(x), ring.asarray(y)
+
+    def body(p, u, v):
+        return [
+            [p.reveal(p.mul_trunc(u[i], u[i], 18)), p.reveal(p.matmul_trunc(u[i], v[i], 18))]
+            for i in range(4)
+        ]
+
+    want = {"mul": (x * x) >> 18, "matmul": (x @ y) >> 18}  # |terms| <= 2^60: int64 is exact
+    for i, (square, product) in enumerate(runner.run_ring(body, xs, ys)[0]):
+        for name, got in (("mul", square), ("matmul", product)):
+            diff = _signed(ring, got) - want[name][i]
+            assert np.isin(diff, (0, 1)).all(), f"{field} {name} call {i}: off by {diff.max()}"
+
+
+def _signed(ring, values) -> np.ndarray:
+    """Ring elements (FM64 or FM128) as int64, for values known to fit."""
+    if ring.bits == 64:
+        return to_signed(values)
+    ints = [
+        int(v) - (1 << 128) if int(v) >= 1 << 127 else int(v) for v in ring.to_ints(values).ravel()
+    ]
+    return np.array(ints, dtype=np.int64).reshape(values.shape)
 
 
 # ----- configuration -----------------------------------------------------------------------
