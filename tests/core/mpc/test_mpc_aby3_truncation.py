@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_mpc_privacy import KS_CRITICAL, _ks_two_sample, _ks_uniform, _recorded, _unit
 
 from core.comm import LocalLinkHub, run_spmd
 from core.errors import ConfigError, PartyFailure
@@ -90,14 +91,14 @@ def test_large_values_that_share_truncation_i_gets_wrong_are_right_when_exact(
 
 
 def test_products_at_the_planned_range_limit_never_fail(make_runner):
-    """Inputs at the precision planner's bound for ABY3, 600k products: none is wrong.
+    """Inputs at the precision planner's bound for ABY3, 400k products: none is wrong.
 
     The plan keeps a product's 2f-bit intermediate below 2^(62 - margin); near that bound
     Share Truncation I fails with probability |x y| 2^(2f) / 2^64 per element (~2^-13 here):
     the local run must show about that many failures (so the exact run could have), the
     exact run none.
     """
-    count, max_abs = 600_000, 200.0
+    count, max_abs = 400_000, 200.0
     f = plan_precision(max_abs, products=1, protocol="ABY3").fxp_fraction_bits
     rng = np.random.default_rng(11)
     x, y = (rng.choice([-1.0, 1.0], count) * rng.uniform(0.9, 1, count) * max_abs for _ in "xy")
@@ -243,3 +244,39 @@ def test_aby3_refuses_an_unknown_trunc_mode():
     hub = LocalLinkHub(["P0", "P1", "P2"])
     with pytest.raises(PartyFailure, match="unknown ABY3 trunc_mode 'auto'"):
         run_spmd(hub, [lambda link: Aby3(link, seed=1, trunc_mode="auto")] * 3)
+
+
+# ----- privacy -----------------------------------------------------------------------------
+PRIVACY_KERNELS = {
+    # three calls each, so that every party plays pivot, partner and helper once
+    "trunc": lambda c, mine, secret: [
+        c.proto.trunc(c.proto.mul_sp(secret, 1 << 30), 18) for _ in range(3)
+    ],
+    "mul": lambda c, mine, secret: [arith.mul_ss(c, mine, secret) for _ in range(3)],
+    "matmul": lambda c, mine, secret: [arith.matmul_ss(c, mine, secret) for _ in range(3)],
+}
+
+
+@pytest.mark.parametrize("rank", [0, 1, 2])
+@pytest.mark.parametrize("kernel", list(PRIVACY_KERNELS))
+def test_every_role_receives_uniform_words_that_do_not_depend_on_the_secret(
+    kernel, rank, make_runner
+):
+    """Words (ring and 32-bit count words) received by each party over all three roles: uniform,
+    and alike for a secret of 0.5 and one of 3000.25 (truncation inputs near 2^60 for "trunc")."""
+    runner = make_runner("ABY3", 3)
+    mine = np.linspace(1, 2, 16).reshape(4, 4)
+    samples = {}
+    for label, secret in (("small", np.full((4, 4), 0.5)), ("large", np.full((4, 4), 3000.25))):
+        words = []
+        for run in range(10):
+            runner.seed = run  # the same seeds for both secrets
+            words.append(_recorded(runner, PRIVACY_KERNELS[kernel], secret, mine, rank))
+        samples[label] = _unit(np.concatenate(words))
+    a, b = samples["small"], samples["large"]
+    assert len(a) == len(b) >= 400, f"transcript lengths: {len(a)} vs {len(b)}"
+    for label, u in samples.items():
+        stat = _ks_uniform(u) * np.sqrt(len(u))
+        assert stat < KS_CRITICAL, f"{kernel}, party {rank}: {label} secret, KS {stat:.2f}"
+    stat = _ks_two_sample(a, b) * np.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    assert stat < KS_CRITICAL, f"{kernel}, party {rank}: transcripts depend on the secret"
