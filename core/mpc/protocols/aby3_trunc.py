@@ -144,13 +144,14 @@ class Aby3Truncation:
     def _exact_pivot(self, u0: np.ndarray, shape: tuple, bits: int, b: int) -> AShare:
         """a: holds u0; its output pair is (z_a, z_b)."""
         ring, a = self.ring, self.rank
-        quarter = ring.const(1 << (ring.bits - 2))
-        p = self._as_count(ring.msb(u0 - quarter), bits)  # [(u0 - L/4) mod L >= L/2]
-        at_least_quarter = ring.msb(u0) | ring.msb(u0 << 1)  # [u0 >= L/4]
+        quarter = ring.low_word(u0 >> (ring.bits - 2))  # which quarter of [0, L): 0..3
+        # [(u0 - L/4) mod L >= L/2] is "first or last quarter": (quarter + 1) & 2 == 0
+        p = self._as_count(((quarter + 1) & 2) == 0, bits)
         alpha, g_a = self._count_words(a, shape, bits), self._count_words(a, shape, bits)
         self.link.send(b, p + alpha)
-        t = p * received(self.link.recv(b)) + g_a + self._as_count(at_least_quarter, bits)
-        y = (u0 >> bits) - (self._lift(t) << (ring.bits - bits))
+        t = p * received(self.link.recv(b)) + g_a
+        t += self._as_count(quarter != 0, bits)  # [u0 >= L/4]
+        y = (u0 >> bits) - self._lift(t, bits)
         z_a = self._keys[a].ring(shape, ring)
         return AShare(np.stack([z_a, self._exchange_half(b, y - z_a)]))
 
@@ -166,9 +167,8 @@ class Aby3Truncation:
         if not product:
             d = received(self.link.recv(h))
         t = g_b + d - beta * received(self.link.recv(a))
-        low = u1 << (ring.bits - bits)  # r1 2^(k - m): zero iff r1 is
-        y = (u1 >> bits) + ring.asarray(ring.msb(low | -low))
-        y -= self._lift(t) << (ring.bits - bits)
+        y = (u1 >> bits) + self._low_bits_nonzero(u1, bits)  # ceil(u1 / 2^m)
+        y -= self._lift(t, bits)
         z_h = self._keys[h].ring(shape, ring)
         return AShare(np.stack([self._exchange_half(a, y - z_h), z_h]))
 
@@ -181,20 +181,29 @@ class Aby3Truncation:
     def _count_words(self, key: int, shape: tuple, bits: int):
         """Uniform words of the wrap count's ring, from the pair key `key`."""
         if bits <= 32:
-            return self._keys[key].ring(shape, RING64).astype(_WORD32)
+            return self._keys[key].words32(shape)
         return self._keys[key].ring(shape, RING64 if bits <= 64 else self.ring)
 
     def _as_count(self, bit: np.ndarray, bits: int):
-        """0/1 uint64 words as elements of the wrap count's ring."""
+        """0/1 values (bool or uint64) as elements of the wrap count's ring."""
         if bits <= 32:
             return bit.astype(_WORD32)
-        return bit if bits <= 64 else self.ring.asarray(bit)
+        return bit.astype(np.uint64) if bits <= 64 else self.ring.asarray(bit.astype(np.uint64))
 
-    def _lift(self, t) -> np.ndarray:
-        """A wrap-count share as a ring element (its value mod 2^w; only mod 2^m matters)."""
-        if t.dtype == self.ring.dtype:
-            return t
-        return self.ring.asarray(t.astype(np.uint64))
+    def _lift(self, t, bits: int) -> np.ndarray:
+        """t 2^(k - m) in the ring for a wrap-count share t (only t mod 2^m matters)."""
+        if t.dtype != self.ring.dtype:
+            t = self.ring.asarray(t.astype(np.uint64))
+        return t << (self.ring.bits - bits)
+
+    def _low_bits_nonzero(self, u: np.ndarray, bits: int) -> np.ndarray:
+        """[u mod 2^m != 0] as ring elements."""
+        ring = self.ring
+        if bits <= 64:
+            low = ring.low_word(u) & np.uint64((1 << bits) - 1)
+            return ring.asarray((low != 0).astype(np.uint64))
+        low = u << (ring.bits - bits)  # r 2^(k - m): zero iff r is, and then so is -low
+        return ring.asarray(ring.msb(low | -low))
 
     # ----- "local" --------------------------------------------------------------------
     def _trunc_share_i(self, x: AShare, bits: int) -> AShare:
