@@ -194,9 +194,12 @@ def test_fixed_point_multiply_and_matmul_traffic(make_runner):
     assert sent == {"P0": 12 * out, "P1": 12 * out, "P2": 12 * out}, sent
 
 
-@pytest.mark.parametrize("field", ["FM64", "FM128"])
-def test_fused_products_match_numpy_near_the_truncation_limit(field, make_runner):
-    """mul_trunc and matmul_trunc (every role: four calls) on products up to 2^60 in the ring."""
+@pytest.mark.parametrize(
+    ("field", "bits"), [("FM64", 18), ("FM64", 40), ("FM128", 18), ("FM128", 50)]
+)
+def test_fused_products_match_numpy_near_the_truncation_limit(field, bits, make_runner):
+    """mul_trunc and matmul_trunc (every role: four calls) on products up to 2^60 in the ring,
+    with 32-bit and 64-bit count words."""
     runner = make_runner("ABY3", 3, field=field, fraction_bits=18, seed=4)
     ring = runner.ring
     rng = np.random.default_rng(4)
@@ -206,11 +209,11 @@ def test_fused_products_match_numpy_near_the_truncation_limit(field, make_runner
 
     def body(p, u, v):
         return [
-            [p.reveal(p.mul_trunc(u[i], u[i], 18)), p.reveal(p.matmul_trunc(u[i], v[i], 18))]
+            [p.reveal(p.mul_trunc(u[i], u[i], bits)), p.reveal(p.matmul_trunc(u[i], v[i], bits))]
             for i in range(4)
         ]
 
-    want = {"mul": (x * x) >> 18, "matmul": (x @ y) >> 18}  # |terms| <= 2^60: int64 is exact
+    want = {"mul": (x * x) >> bits, "matmul": (x @ y) >> bits}  # |terms| <= 2^60: int64 exact
     for i, (square, product) in enumerate(runner.run_ring(body, xs, ys)[0]):
         for name, got in (("mul", square), ("matmul", product)):
             diff = _signed(ring, got) - want[name][i]
