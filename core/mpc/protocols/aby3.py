@@ -61,6 +61,7 @@ class Aby3(Aby3Truncation, Protocol):
         own = fresh_seed() if seed is None else (seed * 65537 + self.rank).to_bytes(16, "little")
         self.link.send(self.prev, np.frombuffer(own, dtype=np.uint8))
         self._keys = {self.rank: PRG(own), self.next: PRG(bytes(self.link.recv(self.next)))}
+        self._own = PRG(fresh_seed() if seed is None else seed * 7919 + 104729 + self.rank)
 
     @property
     def public_slots(self) -> tuple[int, ...]:

@@ -9,6 +9,8 @@ under "exact" is known to be able to see one. Traffic is counted per party and r
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from test_mpc_privacy import KS_CRITICAL, _ks_two_sample, _ks_uniform, _recorded, _unit
@@ -144,21 +146,22 @@ def _sent(runner, body, *inputs) -> tuple[dict, dict, dict]:
 
 
 @pytest.mark.parametrize(
-    ("field", "bits", "pair_bytes", "helper_bytes"),
-    [("FM64", 18, 4 + 8, 4), ("FM64", 40, 8 + 8, 8), ("FM128", 26, 4 + 16, 4)],
+    ("field", "bits", "count", "ring"),
+    [("FM64", 18, 4, 8), ("FM64", 40, 8, 8), ("FM128", 26, 4, 16)],
 )
-def test_exact_truncation_traffic_per_role(field, bits, pair_bytes, helper_bytes, make_runner):
-    """Pivot and partner: one count word and one ring word per element, 2 rounds; helper: one
-    count word, 1 round, and it receives nothing. Roles rotate, so 3 calls cost all alike."""
+def test_exact_truncation_traffic_per_role(field, bits, count, ring, make_runner):
+    """One round. The pivot (P0 first) sends two offers to each receiver and one ring word to
+    P1, and receives nothing; each receiver sends the other one pad. Roles rotate, so three
+    calls cost every party alike."""
     n = 500
     runner = make_runner("ABY3", 3, field=field, fraction_bits=min(bits, 26))
     x = runner.ring.asarray(np.arange(n, dtype=RING) << RING(20))
     sent, rounds, received = _sent(runner, lambda p, s: p.trunc(s, bits), x)
-    assert sent == {"P0": pair_bytes * n, "P1": pair_bytes * n, "P2": helper_bytes * n}, sent
-    assert rounds == {"P0": 2, "P1": 2, "P2": 1}, rounds
-    assert received["P2"] == 0, "the helper must receive nothing while truncating"
+    assert sent == {"P0": (4 * count + ring) * n, "P1": count * n, "P2": count * n}, sent
+    assert rounds == {"P0": 1, "P1": 1, "P2": 1}, rounds
+    assert received == {"P0": 0, "P1": (3 * count + ring) * n, "P2": 3 * count * n}, received
     sent, _, _ = _sent(runner, lambda p, s: [p.trunc(s, bits) for _ in range(3)], x)
-    each = (2 * pair_bytes + helper_bytes) * n
+    each = (6 * count + ring) * n
     assert sent == {"P0": each, "P1": each, "P2": each}, f"rotation: {sent}"
 
 
@@ -283,3 +286,57 @@ def test_every_role_receives_uniform_words_that_do_not_depend_on_the_secret(
         assert stat < KS_CRITICAL, f"{kernel}, party {rank}: {label} secret, KS {stat:.2f}"
     stat = _ks_two_sample(a, b) * np.sqrt(len(a) * len(b) / (len(a) + len(b)))
     assert stat < KS_CRITICAL, f"{kernel}, party {rank}: transcripts depend on the secret"
+
+
+class _PayloadLog:
+    """Wraps a link and keeps the uint32 words of every message it receives, message by
+    message (the receivers' views of the transfer: offers and pads)."""
+
+    def __init__(self, link, log: list):
+        self._link, self.log = link, log
+        self.rank, self.world_size = link.rank, link.world_size
+        self.parties, self.party, self.simulation = link.parties, link.party, link.simulation
+
+    def send(self, to, obj):
+        self._link.send(to, obj)
+
+    def send_all(self, obj):
+        self._link.send_all(obj)
+
+    def recv(self, frm):
+        obj = self._link.recv(frm)
+        for part in obj if isinstance(obj, list | tuple) else [obj]:
+            if isinstance(part, np.ndarray) and part.dtype == np.uint32:
+                self.log.append(part.ravel().copy())
+        return obj
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_no_combination_of_a_receivers_count_words_is_biased(rank, make_runner):
+    """b and h each receive two padded offers and one pad per element: every +-1 combination
+    of them (what a receiver could compute) must be uniform on Z_2^32, e.g. the chosen offer
+    minus its pad (p q - rho) and the difference of the offers (p plus the other pad)."""
+    n = 6000
+    logs: dict[int, list] = {}
+
+    def wrap(link):
+        logs[link.rank] = []
+        return _PayloadLog(link, logs[link.rank])
+
+    def body(p, s):
+        logs[p.rank].clear()  # the truncation's messages only
+        p.trunc(p.mul_sp(s, 1 << 20), 18)
+
+    rng = np.random.default_rng(rank)
+    x = (rng.integers(-(2**40), 2**40, n)).view(RING)
+    make_runner("ABY3", 3, seed=rank).run_ring(body, x, hub_wrapper=wrap)
+    words = logs[rank]
+    assert len(words) == 3, f"expected two offers and a pad, got {len(words)} arrays"
+    assert all(w.size == n for w in words), [w.size for w in words]
+    for coefficients in itertools.product((-1, 0, 1), repeat=3):
+        if not any(coefficients):
+            continue
+        combined = sum(c * w.astype(np.int64) for c, w in zip(coefficients, words, strict=True))
+        unit = (combined % 2**32) / 2.0**32
+        stat = _ks_uniform(unit) * np.sqrt(n)
+        assert stat < KS_CRITICAL, f"party {rank}: combination {coefficients} is biased"
