@@ -31,9 +31,9 @@ class RuntimeConfig:
     FM128; at most 26 on FM64 and 48 on FM128).
     `trunc_mode`: the truncation after fixed-point products, for SEMI2K and ABY3. "exact" is
     exact to one unit for |x| < 2^62 (2^126 on FM128): SEMI2K opens one dealer-masked ring
-    word per element, ABY3 computes the wrap count of a two-party resharing with one
-    helper-assisted AND and reshares (28 bytes per element over its three parties on FM64,
-    two rounds; a fixed-point product with it costs 12 bytes per element and party).
+    word per element, ABY3 computes the wrap count of a two-party resharing with one AND by
+    an oblivious transfer (32 bytes per element over its three parties on FM64, one round;
+    a fixed-point product with it costs 12 bytes per element and party).
     "local" is a probabilistic truncation: cheaper (SEMI2K: SecureML's local truncation, no
     message, 2 parties only; ABY3: Share Truncation I, one ring word from one party, one
     round), but each element is off by 2^(k - f) units with probability |x| / 2^k for the

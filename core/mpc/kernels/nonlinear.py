@@ -25,7 +25,7 @@ powers of u keep 31, 30 and 27 fraction bits, so errors shrink with f):
   8 openings of one ring element per party; every truncation is exact to one unit
   (`trunc_wide`, also when SEMI2K truncates products locally). ABY3 (exact truncation) runs
   the same plan with its generic `trunc_powers` and `trunc_square` (truncations, then
-  multiplications): 26 rounds. Under a protocol without a wide truncation (ABY3 with its
+  multiplications): 19 rounds. Under a protocol without a wide truncation (ABY3 with its
   opt-in local truncation) values near 2^60 would make truncation fail, so there "bits" is
   used.
 - exp(x), mode "bits": x <= 11: relative error < 1e-4 + 4 ulp absolute on [-11, 11], and 0

@@ -13,9 +13,9 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 
 Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto", the default, is "exact"): see
 `core.mpc.protocols.aby3_trunc`. "exact" is exact to one unit for |x| < 2^(k-2) (two-party
-resharing, its modulus wrap from one helper-assisted AND, one resharing round: two rounds and
-28 bytes per element in all on FM64; fused with a product's resharing in `mul_trunc` and
-`matmul_trunc`: 12 bytes per element from every party), so `exact_truncation` and
+resharing, its modulus wrap from one AND of two locally known bits by an oblivious transfer:
+one round, 32 bytes per element in all on FM64; fused with a product's resharing in
+`mul_trunc` and `matmul_trunc`: 12 bytes per element from every party), so `exact_truncation` and
 `wide_truncation` hold and kernels may truncate values near 2^60 as under SEMI2K. "local"
 (opt-in) is ABY3's Share Truncation I: one word per element, but off by about 2^(k - m) with
 probability |x| / 2^k per element, silently; kernels then keep truncation inputs small.
