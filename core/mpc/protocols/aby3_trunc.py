@@ -3,9 +3,9 @@
 Both compute y ~ x / 2^m for a replicated x = x_0 + x_1 + x_2 mod L = 2^k (k = 64 or 128),
 party i holding (x_i, x_{i+1}); both output a replicated sharing of y whose two components at
 each party, like everything it receives, are uniform or functions of its own shares and of
-uniform values it learns, so independent of x. Parties: the 3 ABY3 parties. Threat model: semi-
-honest, honest majority (at most one corrupted party), no dealer: where a party helps as in a
-dealer's role, it is one of the three and colludes with neither other party by assumption.
+uniform values it learns, so independent of x. Parties: the 3 ABY3 parties. Threat model:
+semi-honest, honest majority (at most one corrupted party), no dealer: where a party helps as
+in a dealer's role, it is one of the three and colludes with neither other party by assumption.
 
 "exact" (`trunc_mode` "exact" or "auto"): exact to one unit, y = floor(x / 2^m) or
 floor(x / 2^m) + 1, for every -2^(k-2) <= x < 2^(k-2) (the engine's truncation contract; see
