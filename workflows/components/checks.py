@@ -82,11 +82,10 @@ def _columns_of(party: str, names: list[str]) -> str:
     return _("%(party)s's %(columns)s") % {"party": party, "columns": ", ".join(names)}
 
 
-def scaling_pointer(unscaled: dict[str, list[str]]) -> str:
-    """The fix for a failure that unscaled features explain, for every party to read: it
-    names the parties, not their columns (each party's own warning names those, for its own
-    users: `workflows.redaction`). Empty if nothing is unscaled."""
-    parties = [party for party, names in unscaled.items() if names]
+def scaling_pointer(parties: Sequence[str]) -> str:
+    """The fix for a failure that `parties`' unscaled features explain, for every party to
+    read: it names the parties, not their columns (each party's own warning names those, for
+    its own users: `workflows.redaction`). Empty if no party has unscaled features."""
     if not parties:
         return ""
     if len(parties) == 1:
