@@ -218,6 +218,30 @@ def test_prediction_refuses_a_table_larger_than_the_models_precision(tmp_path):
     assert not (tmp_path / "p" / "out" / "alice" / "output_ds.csv").exists()
 
 
+def test_prediction_refuses_values_the_models_precision_cannot_hold_at_their_party(tmp_path):
+    """A model at 18 fraction bits; bob's column to score in the thousands fits FM64 only with
+    fewer bits: refused at bob, whose users read the column and the fix; alice reads that a
+    value of bob's data is out of range."""
+    data, _, _ = frames(50_000.0)
+    for name in ("income", "age"):
+        column = data["alice"][name]
+        data["alice"][name] = (column - column.mean()) / column.std()
+    _, out = train(tmp_path, data)
+    larger = {party: frame.copy() for party, frame in data.items()}
+    larger["bob"]["b0"] = larger["bob"]["b0"] * 3_000
+    inputs = {"input_model": out["output_model"], "input_ds": table(tmp_path / "t", larger, {})}
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path / "p", "ml.predict/ss_lr", {"receiver": "alice"}, inputs, PARTIES)
+    party, full, public = views(failure.value)
+    assert party == "bob"
+    assert full.startswith(
+        "the values of bob's b0 are larger than the model's precision (18 fraction bits) can "
+        "hold. Fix: transform this table as the training table was"
+    ), full
+    assert public == redaction.range_public("bob", "SS-LR prediction")
+    assert "b0" not in public
+
+
 def test_a_diverging_regression_stops_at_the_engines_weight_check_naming_the_parties(tmp_path):
     """Scaled features, linear regression, learning rate 3: the weights grow without end; the
     engine refuses the step that could overflow. The weights come from every party's data and
