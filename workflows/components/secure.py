@@ -390,7 +390,8 @@ def range_failure(error: RangeError, bounds: list[PartyBounds], what: str) -> Ex
             culprit=culprit,
             computed=computed,
         )
-    return CheckFailed(joint_range_message(error, parties or [b.party for b in bounds], what))
+    named_parties = parties or [b.party for b in bounds]
+    return CheckFailed(joint_range_message(what, error.operation, named_parties, error.fix))
 
 
 def named_inputs(label: str, bounds: list[PartyBounds]) -> list[PartyBounds]:
@@ -442,18 +443,14 @@ def range_message(error: RangeError, top: PartyBounds, what: str) -> str:
     )
 
 
-def joint_range_message(error: RangeError, parties: list[str], what: str) -> str:
-    """The one text of a refusal of values computed from several parties' data."""
+def joint_range_message(what: str, operation: str, parties: list[str], fix: str) -> str:
+    """The one text of a refusal of values computed from several parties' data (`fix`: the
+    engine's, which names no column)."""
     return gettext(
         "%(what)s stopped at a range check (operation %(operation)s) on values computed from "
         "the data of %(parties)s: a value may leave the range the fixed-point encoding can "
         "hold. Fix: %(fix)s."
-    ) % {
-        "what": what,
-        "operation": error.operation,
-        "parties": listed(parties),
-        "fix": error.fix,
-    }
+    ) % {"what": what, "operation": operation, "parties": listed(parties), "fix": fix}
 
 
 def listed(names: list[str]) -> str:
