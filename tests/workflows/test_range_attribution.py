@@ -9,13 +9,23 @@ carries its columns and bound for its users, and for everyone else only the part
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from django.utils import translation
 
+import core
+from core.device import runtime
 from core.errors import PartyFailure, RangeError
 from workflows import redaction
 from workflows.components.checks import CheckFailed
-from workflows.components.secure import PartyBounds, data_failure, range_failure
+from workflows.components.context import RunContext
+from workflows.components.secure import (
+    PartyBounds,
+    column_bounds,
+    data_failure,
+    range_failure,
+    warn_about,
+)
 
 WHAT = "SS-LR training"
 
@@ -160,3 +170,33 @@ def test_the_public_texts_read_in_chinese():
         assert text.startswith("逻辑回归训练：")
         assert "bob 的用户" in text, text
         assert "定点编码" in text, text
+
+
+def test_measured_here_a_partys_unscaled_columns_are_at_hand_with_the_shared_verdict():
+    """Embedded (a simulation): every party runs here, so its columns' names are read here;
+    what every party receives is the bound, the row count and the verdict."""
+    with runtime.using(runtime.Simulation(["alice", "bob"])):
+        matrix = core.PYU("alice")(lambda: np.array([[5.0e6, 0.5], [-3.0, 0.25]]))()
+        measured = column_bounds("alice", ["income", "ratio"], matrix)
+        label = column_bounds("alice", ["y"], matrix, features=False)
+    assert measured == PartyBounds("alice", ("income", "ratio"), 2.0**23, 2, True, ("income",))
+    assert measured.named_columns() == "alice's income"
+    assert (label.has_unscaled, label.unscaled, label.named_columns()) == (False, (), "alice's y")
+
+
+def test_a_warning_about_a_party_is_recorded_in_full_only_where_its_details_are(tmp_path):
+    seen: list[tuple[str, str | None]] = []
+    ctx = RunContext(
+        params={},
+        parties=("alice", "bob"),
+        inputs={},
+        infos={},
+        output_dir=lambda party: tmp_path,
+        on_warn=lambda message, party: seen.append((message, party)),
+    )
+    warn_about(ctx, "bob", "features not scaled at bob: basket_total ...")
+    warn_about(ctx, "bob", None)  # a network run's other processes
+    assert seen == [
+        ("features not scaled at bob: basket_total ...", "bob"),
+        (redaction.warning_public("bob"), "bob"),
+    ]
