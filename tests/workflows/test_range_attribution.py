@@ -107,8 +107,8 @@ def test_a_value_computed_from_several_parties_inputs_is_nobodys_and_names_no_co
     assert full == public
     assert full == (
         "SS-LR training stopped at a range check (operation SS-LR weights) on values computed "
-        "from the data of alice and bob: a value may leave the range the fixed-point encoding "
-        "can hold. Fix: lower."
+        "from the data of alice and bob: a value is outside the range this operation can "
+        "compute on in fixed point. Fix: lower."
     )
     for detail in ("income", "age", "64", "alice's y"):
         assert detail not in full, detail

@@ -97,9 +97,9 @@ def test_a_failure_naming_several_parties_columns_names_none_for_anyone(failed_r
     assert stats.message == stats.public_message
     assert stats.message == (
         "SS-LR training stopped at a range check (operation SS-LR weights) on values computed "
-        "from the data of alice and bob: a value may leave the range the fixed-point encoding "
-        "can hold. Fix: the training diverges (lower learning_rate) or the features are too "
-        "large (scale them)."
+        "from the data of alice and bob: a value is outside the range this operation can "
+        "compute on in fixed point. Fix: the training diverges (lower learning_rate) or the "
+        "features are too large (scale them)."
     )
     assert "basket_total" not in failed_run.message
     assert [line["message"] for line in stats.logs] == [f"failed: {stats.message}"]

@@ -448,8 +448,8 @@ def joint_range_message(what: str, operation: str, parties: list[str], fix: str)
     engine's, which names no column)."""
     return gettext(
         "%(what)s stopped at a range check (operation %(operation)s) on values computed from "
-        "the data of %(parties)s: a value may leave the range the fixed-point encoding can "
-        "hold. Fix: %(fix)s."
+        "the data of %(parties)s: a value is outside the range this operation can compute on "
+        "in fixed point. Fix: %(fix)s."
     ) % {"what": what, "operation": operation, "parties": listed(parties), "fix": fix}
 
 
