@@ -242,6 +242,23 @@ def test_prediction_refuses_values_the_models_precision_cannot_hold_at_their_par
     assert "b0" not in public
 
 
+def test_an_mm1_warning_about_the_receivers_predictions_is_the_receivers(tmp_path):
+    """mm1 scores outside [0, 1] (a separable label, large weights): a warning about alice's
+    predictions, attributed to alice (its text stays at her worker; the others learn only
+    that she has a warning)."""
+    rng = np.random.default_rng(4)
+    x0, x1 = rng.normal(size=ROWS), rng.normal(size=ROWS)
+    y = (3 * x0 + x1 > 0).astype(float)
+    data = {"alice": pd.DataFrame({"a": x0, "y": y}), "bob": pd.DataFrame({"b": x1})}
+    table_in, out = train(tmp_path, data, sig_type="mm1", learning_rate=2.0, epochs=30)
+    warned: list[tuple[str, str | None]] = []
+    inputs = {"input_model": out["output_model"], "input_ds": table_in}
+    run_component(tmp_path / "p", "ml.predict/ss_lr", {"receiver": "alice"}, inputs, warned=warned)
+    assert [(text.split(":")[0], party) for text, party in warned] == [
+        ("some predictions at alice lie outside [0, 1]", "alice")
+    ]
+
+
 def test_a_diverging_regression_stops_at_the_engines_weight_check_naming_the_parties(tmp_path):
     """Scaled features, linear regression, learning rate 3: the weights grow without end; the
     engine refuses the step that could overflow. The weights come from every party's data and

@@ -206,9 +206,12 @@ def run(ctx: RunContext) -> None:
         warned = secure.at_party(
             receiver, lambda s: write_output(ctx, receiver, s, first, advice), at_receiver
         )
-        warning = core.reveal(warned)
-    if warning:
-        ctx.warn(warning, party=receiver)  # about the receiver's predictions
+        # A warning about the receiver's predictions: its text stays at the receiver, the
+        # others learn only that there is one (as its public text tells them anyway).
+        warning = core.PYU(receiver).local(warned)
+        warns = core.reveal(secure.at_party(receiver, bool, warned))
+    if warns:
+        secure.warn_about(ctx, receiver, warning)
     ctx.log(
         gettext("predicted %(name)r for %(receiver)s")
         % {"name": ctx.params["pred_name"], "receiver": receiver}
