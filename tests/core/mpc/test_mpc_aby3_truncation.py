@@ -22,6 +22,7 @@ from core.mpc.config import RuntimeConfig
 from core.mpc.context import MPCContext
 from core.mpc.kernels import arith
 from core.mpc.precision import plan_precision, truncation_margin_bits
+from core.mpc.prg import PRG
 from core.mpc.protocols import Aby3
 from core.mpc.ring import arshift, to_signed
 
@@ -340,3 +341,17 @@ def test_no_combination_of_a_receivers_count_words_is_biased(rank, make_runner):
         unit = (combined % 2**32) / 2.0**32
         stat = _ks_uniform(unit) * np.sqrt(n)
         assert stat < KS_CRITICAL, f"party {rank}: combination {coefficients} is biased"
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), ()])
+def test_prg_words32_are_shared_by_equal_seeds_and_uniform(shape):
+    """The count words two key holders draw: equal streams from equal seeds, any shape (odd
+    sizes use half a raw word), and uniform over 32 bits."""
+    first, second = PRG(1234), PRG(1234)
+    a, b = first.words32(shape), second.words32(shape)
+    assert a.dtype == np.uint32
+    assert a.shape == shape
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first.words32(shape), second.words32(shape))
+    many = PRG(99).words32(200_001) / 2.0**32
+    assert _ks_uniform(many) * np.sqrt(many.size) < KS_CRITICAL
