@@ -4,7 +4,7 @@ Session-authenticated (AuthMiddlewareStack); only users whose node is a member o
 project may connect (others are refused with close code 4403, anonymous users with 4401).
 Events arrive from the run's channel group (see `workflows.events`) and are forwarded as JSON
 with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`,
-`node.warning`.
+`node.warning`, `node.part` (a party's part of a node in a run across nodes: public texts only).
 
 Each user sees messages as its party may (`workflows.redaction`): events carry a failure's or
 a party's warning's public text, and the consumer swaps in the full text for users of the
@@ -163,3 +163,4 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     node_progress = forward
+    node_part = forward

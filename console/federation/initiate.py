@@ -14,6 +14,10 @@ obtained, `workflows.services.create_run`):
    `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
    queued (`console.federation.member_runs.start_own_part`).
 
+Before step 1 every node of the run gets a part per party (`workflows.state.open_parts`): what
+each party reports of its part as it runs (`console.federation.run_events`), and who is told
+when the run is cancelled.
+
 Calls wait at most `outbox.TIMEOUT` seconds per node.
 """
 
@@ -83,6 +87,7 @@ def start_across_nodes(
     """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
     NodesUnavailable naming every node that could not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
+    state.open_parts(run, parties)  # each party's reports land there (`run_events`)
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}

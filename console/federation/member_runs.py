@@ -16,6 +16,7 @@ from django_tasks import task
 
 from console.federation.engine import engine_network
 from console.federation.models import RunReplica
+from console.federation.part_reports import PartReport
 from core.errors import ConfigError
 from workflows import state
 from workflows.models import Run, Status
@@ -24,7 +25,13 @@ from workflows.party_jobs import job_from_dict
 from workflows.recovery import executor_id
 
 # run_party's statuses -> this node's NodeRun statuses (a refused run executed nothing).
-NODE_STATUSES = {"succeeded": Status.SUCCEEDED, "failed": Status.FAILED, "skipped": Status.SKIPPED}
+NODE_STATUSES = {
+    "succeeded": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+    "skipped": Status.SKIPPED,
+    "cancelled": Status.CANCELLED,
+}
+RUN_STATUSES = {"succeeded": Status.SUCCEEDED, "cancelled": Status.CANCELLED}  # else failed
 
 
 @task()
@@ -59,13 +66,15 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     if run is None:
         return "not pending"
     job = job_from_dict(job_data)
-    try:
-        network = engine_network(list(job.parties), job.party, engines)
-    except ConfigError as error:
-        return finish(run, {}, "failed", f"this node could not join the run's links: {error}")
-    result = run_party(job, network, report=ShownHere(run))
-    outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
-    return finish(run, outcomes, result.status, result.message)
+    with PartReport(run, job.party) as report:  # reports, cancel: `part_reports`
+        try:
+            network = engine_network(list(job.parties), job.party, engines)
+        except ConfigError as error:
+            message = f"this node could not join the run's links: {error}"
+            return finish(run, {}, "failed", message)
+        result = run_party(job, network, report=report, cancelled=report.cancelled)
+        outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
+        return finish(run, *report.outcome(outcomes, result.status, result.message))
 
 
 class ShownHere:
@@ -117,6 +126,6 @@ def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> st
                 party=outcome.get("party", ""),
                 public=outcome.get("public") or None,
             )
-    final = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
+    final = RUN_STATUSES.get(status, Status.FAILED)
     state.set_run_status(run, final, message)
     return final

@@ -1,0 +1,245 @@
+"""This node's part of a run across nodes, reported as it goes (`PartReport`).
+
+`workflows.party.run_party` hands its events to `PartReport`, which:
+
+- applies them to this node's own run (`member_runs.ShownHere`: its run page and canvas);
+- at the initiating node, records this node's own part (`workflows.state.set_part_status`),
+  beside the parts the members report (`console.federation.run_events`);
+- at a member node, forwards their public form to the initiator: numbered events queued here
+  (`ReportStream`) and sent in batches by a background thread (`Forwarder`), one `RunEvent`
+  message per batch through the outbox (tried at once, re-sent in order when the initiator
+  could not take it), so a slow or unreachable initiator never holds up the computation;
+- says when the run was cancelled (`cancelled`, polled by the party worker at its progress
+  points), and turns the failures a cancel causes into "cancelled" (`outcome`): the parties
+  stop each other through the run's links, and a node that stopped because another one did
+  must still record a cancelled run, not a failed one.
+
+What leaves this node is what every party may read: a node's public message, a warning about
+this node's own data as its public text only (`workflows.redaction.warning_for`), log lines as
+stored here (public by the component library's contract; `run_events.wire_line`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from django.db import connection
+from django.utils.translation import gettext
+
+from console.federation import outbox, run_events
+from console.federation.models import RunReplica
+from workflows import redaction, state
+from workflows.models import FINISHED, NodePart, Run, Status
+
+logger = logging.getLogger(__name__)
+# Seconds between two batches of a member's report (a status change is sent at once).
+FLUSH_SECONDS = 0.5
+# Seconds the end of a part waits for its last batches to be handed to the outbox.
+CLOSE_SECONDS = 2 * outbox.TIMEOUT
+CANCELLED_NODE = "the run was cancelled"
+
+
+class ReportStream:
+    """Numbered events of this node's part waiting to be sent; a node's progress not yet sent
+    is replaced by its newer value (only the latest matters)."""
+
+    def __init__(self):
+        self.events: list[dict] = []
+        self.seq = 0
+        self.lock = threading.Lock()
+
+    def add(self, kind: str, **fields) -> None:
+        with self.lock:
+            if kind == "progress":
+                self.events = [
+                    e
+                    for e in self.events
+                    if not (e["kind"] == "progress" and e["node"] == fields["node"])
+                ]
+            self.seq += 1
+            self.events.append({"seq": self.seq, "kind": kind, **fields})
+
+    def take(self) -> list[list[dict]]:
+        """Everything queued, as batches that fit a message (`run_events.MAX_BATCH_BYTES`)."""
+        with self.lock:
+            events, self.events = self.events, []
+        batches, batch, size = [], [], 0
+        for event in events:
+            length = len(json.dumps(event))
+            full = size + length > run_events.MAX_BATCH_BYTES
+            if batch and (full or len(batch) == run_events.MAX_EVENTS):
+                batches.append(batch)
+                batch, size = [], 0
+            batch.append(event)
+            size += length
+        return [*batches, batch] if batch else batches
+
+
+class Forwarder(threading.Thread):
+    """Sends the stream's batches every FLUSH_SECONDS, or at once when woken."""
+
+    def __init__(self, stream: ReportStream, send: Callable[[list[dict]], None]):
+        super().__init__(name="run-report", daemon=True)
+        self.stream, self.send = stream, send
+        self.wake, self.stopping = threading.Event(), False
+
+    def run(self) -> None:
+        try:
+            while True:
+                self.wake.wait(FLUSH_SECONDS)
+                self.wake.clear()
+                stopping = self.stopping
+                self.flush()
+                if stopping:
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    def flush(self) -> None:
+        for batch in self.stream.take():
+            try:
+                self.send(batch)
+            except Exception:  # noqa: BLE001 - a report must never break the run
+                logger.warning("run report: a batch could not be queued", exc_info=True)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()
+        self.join(CLOSE_SECONDS)
+
+
+class PartReport:
+    """`run_party`'s `report` and `cancelled` for this node's part of `run` (module docstring)."""
+
+    def __init__(self, run: Run, party: str):
+        from console.federation.member_runs import ShownHere
+
+        self.run, self.party = run, party
+        self.shown = ShownHere(run)
+        self.token = state.CancelToken(run.pk)
+        self.lock = threading.Lock()
+        self.replica = RunReplica.objects.select_related("origin").filter(run=run).first()
+        self.stream, self.forwarder, self.own = None, None, {}
+        if self.replica is not None:
+            self.stream = ReportStream()
+            self.forwarder = Forwarder(self.stream, self._send)
+            self.forwarder.start()
+        else:
+            parts = NodePart.objects.select_related("node_run")
+            self.own = {p.node_run.node_id: p for p in parts.filter(node_run__run=run, party=party)}
+
+    def __enter__(self) -> PartReport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def cancelled(self) -> bool:
+        return self.token()
+
+    def __call__(self, event: dict) -> None:
+        with self.lock:
+            event = self._as_cancelled(event)
+            self.shown(event)
+            if self.stream is not None:
+                self._forward(event)
+            else:
+                self._record_own(event)
+
+    def _as_cancelled(self, event: dict) -> dict:
+        """A node stopped by a cancel (here, or at another party that was told first) is
+        cancelled, not failed or skipped."""
+        stopped = event.get("status") in (Status.FAILED, Status.SKIPPED)
+        if event.get("event") != "node.status" or not stopped or not self._cancel_requested():
+            return event
+        text = gettext(CANCELLED_NODE)
+        return event | {"status": Status.CANCELLED, "message": text, "public": text}
+
+    def _cancel_requested(self) -> bool:
+        return self.token.event.is_set() or state.cancel_requested(self.run.pk)
+
+    def outcome(self, outcomes: dict[str, dict], status: str, message: str):
+        """The part's outcome as `member_runs.finish` records it: a cancelled run's unfinished
+        nodes and the run itself cancelled."""
+        if not self._cancel_requested():
+            return outcomes, status, message
+        text = gettext(CANCELLED_NODE)
+        cancelled = {
+            node_id: outcome if outcome.get("status") == "succeeded" else {"status": "cancelled"}
+            for node_id, outcome in outcomes.items()
+        }
+        for node_id in self.shown.nodes:
+            cancelled.setdefault(node_id, {"status": "cancelled"})
+        for outcome in cancelled.values():
+            if outcome["status"] == "cancelled":
+                outcome.update(message=text, public=text)
+        return cancelled, "cancelled", self._cancel_message()
+
+    def _cancel_message(self) -> str:
+        if self.replica is None:
+            return gettext("cancelled by the user")
+        return gettext("cancelled at %(node)s") % {"node": self.replica.origin.name}
+
+    # ----- this node's own part, at the initiator ---------------------------------------
+    def _record_own(self, event: dict) -> None:
+        part = self.own.get(event.get("node", ""))
+        if part is None:
+            return
+        try:
+            if event.get("event") == "node.status" and event.get("status") in PART_STATUS:
+                message = event.get("public") or ""
+                state.set_part_status(part, PART_STATUS[event["status"]], message)
+            elif event.get("event") == "node.progress" and part.status not in FINISHED:
+                state.set_part_progress(part, int(event.get("percent", 0)))
+        except state.IllegalTransition:
+            pass  # as `ShownHere`: the outcome is what `finish` records
+
+    # ----- a member's part, forwarded ----------------------------------------------------
+    def _forward(self, event: dict) -> None:
+        kind, node = event.get("event"), event.get("node", "")
+        if node not in self.shown.nodes:
+            return  # `run.status`: the end is sent by `close`, once the outcome is recorded
+        if kind == "node.status" and event.get("status") in PART_STATUS:
+            message = event.get("public") or ""
+            self.stream.add("status", node=node, status=event["status"], message=message[:2000])
+            self.forwarder.wake.set()
+        elif kind == "node.progress":
+            self.stream.add("progress", node=node, percent=int(event.get("percent", 0)))
+        elif kind == "node.log":
+            line = run_events.wire_line(self.shown.nodes[node].logs[-1])
+            self.stream.add("log", node=node, line=line)
+        elif kind == "node.warning":
+            about = event.get("about") or ""
+            stored = {"message": str(event.get("message", "")), "party": about}
+            public = redaction.warning_for(stored, None)["message"]
+            self.stream.add("warning", node=node, about=about, message=public[:2000])
+
+    def _send(self, batch: list[dict]) -> None:
+        body = {"run": self.replica.remote_id, "party": self.party, "events": batch}
+        outbox.send(self.replica.origin, "RunEvent", body)
+
+    def close(self) -> None:
+        """The part has ended (its outcome recorded): the member's last report says how; at
+        the initiator, parts whose reports never came take their node's outcome."""
+        try:
+            if self.stream is not None:
+                self.run.refresh_from_db(fields=["status", "message"])
+                status = self.run.status if self.run.status in FINISHED else Status.FAILED
+                self.stream.add("end", status=status, message=self.run.message[:2000])
+                self.forwarder.stop()
+            else:
+                state.close_parts(self.run)
+        finally:
+            self.token.close()
+
+
+PART_STATUS = {
+    "running": Status.RUNNING,
+    "succeeded": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+    "skipped": Status.SKIPPED,
+    "cancelled": Status.CANCELLED,
+}
