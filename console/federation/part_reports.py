@@ -62,6 +62,11 @@ class ReportStream:
             self.seq += 1
             self.events.append({"seq": self.seq, "kind": kind, **fields})
 
+    def put_back(self, events: list[dict]) -> None:
+        """Events taken but not sent: first again at the next flush."""
+        with self.lock:
+            self.events = events + self.events
+
     def take(self) -> list[list[dict]]:
         """Everything queued, as batches that fit a message (`run_events.MAX_BATCH_BYTES`)."""
         with self.lock:
@@ -99,11 +104,14 @@ class Forwarder(threading.Thread):
             connection.close()  # this thread's own connection
 
     def flush(self) -> None:
-        for batch in self.stream.take():
+        batches = self.stream.take()
+        for index, batch in enumerate(batches):
             try:
                 self.send(batch)
             except Exception:  # noqa: BLE001 - a report must never break the run
                 logger.warning("run report: a batch could not be queued", exc_info=True)
+                self.stream.put_back([e for later in batches[index:] for e in later])
+                return
 
     def stop(self) -> None:
         self.stopping = True

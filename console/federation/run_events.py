@@ -244,3 +244,5 @@ def cancel_across_nodes(run: Run) -> None:
             continue
         body = {"run": run.pk, "cancel": True, "reason": f"cancelled at {me.name}"}
         outbox.send(peer, "RunAbort", body)
+        # Now, not once the caller's transaction commits: before this node's part stops.
+        outbox.deliver_in_order(peer)
