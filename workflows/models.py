@@ -161,6 +161,9 @@ class NodePart(models.Model):
     logs = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     sequence = models.BigIntegerField(default=0)
+    # Finished here when the run ended without the party's own report of it (lost, or still
+    # on its way): its late report may still say how it ended (`workflows.state.close_parts`).
+    closed_without_report = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -275,7 +275,7 @@ def mark_interrupted(run_ids: list[int], message: str) -> None:
         status=Status.INTERRUPTED, message=message, finished_at=now
     )
     NodePart.objects.filter(node_run__run_id__in=run_ids, status__in=unfinished).update(
-        status=Status.INTERRUPTED, message=message
+        status=Status.INTERRUPTED, message=message, closed_without_report=True
     )
 
 
@@ -517,24 +517,39 @@ def set_part_status(
 ) -> bool:
     """Save and publish a party's new status for its part (`message`: its public text). The
     same status again changes nothing (False); a change the node lifecycle does not allow
-    raises IllegalTransition (a finished part is final)."""
-    if status == part.status:
-        if sequence is not None:
-            _save_part(part, [], sequence)
+    raises IllegalTransition (a finished part is final), except for a part closed without its
+    party's report (`close_parts`): the party's own finished status, arriving late, replaces
+    the one assumed here, and an unfinished one is out of date (ignored)."""
+    late = part.closed_without_report and sequence is not None
+    if late and status not in FINISHED:
+        _save_part(part, [], sequence)  # out of date
         return False
-    what = f"{part.party}'s part of node {part.node_run.node_id!r} of run"
-    _check(NODE_TRANSITIONS, what, part.node_run.run_id, part.status, status)
-    part.status, part.message = status, message
+    if status == part.status and not late:
+        _save_part(part, [], sequence)
+        return False
+    if not late:
+        what = f"{part.party}'s part of node {part.node_run.node_id!r} of run"
+        _check(NODE_TRANSITIONS, what, part.node_run.run_id, part.status, status)
+    part.status, part.message, part.closed_without_report = status, message, False
     if status == Status.SUCCEEDED:
         part.progress = 100
-    _save_part(part, ["status", "message", "progress"], sequence)
+    _save_part(part, ["status", "message", "progress", "closed_without_report"], sequence)
     _publish_part(part)
     return True
 
 
+def note_part_report(part: NodePart, sequence: int) -> None:
+    """The party's report reached event `sequence`, which changes nothing of this part."""
+    _save_part(part, [], sequence)
+
+
 def set_part_progress(part: NodePart, percent: int, sequence: int | None = None) -> None:
     """A party's progress on its part (0..100), throttled as `set_node_progress`; a finished
-    part has no progress any more (IllegalTransition)."""
+    part has no progress any more (IllegalTransition; late progress of a part closed without
+    its party's report is out of date: ignored)."""
+    if part.closed_without_report:
+        _save_part(part, [], sequence)
+        return
     if part.status in FINISHED:
         what = f"{part.party}'s part of node {part.node_run.node_id!r} of run"
         raise IllegalTransition(what, part.node_run.run_id, part.status, f"{percent}%")
@@ -610,8 +625,8 @@ def parts_warnings(node: NodeRun, viewer: str | None) -> list[dict]:
 def close_parts(run: Run) -> None:
     """When a run across nodes has finished here: a part still unfinished (its party's last
     reports never came: lost, or still on their way) takes its node's outcome, which every
-    party confirmed over the run's links (a late report of the same outcome is then no
-    change; a different one is refused as a regression)."""
+    party confirmed over the run's links, until the party's own late report says how its part
+    ended (`set_part_status`)."""
     unfinished = [Status.PENDING, Status.RUNNING]
     parts = NodePart.objects.filter(node_run__run=run, status__in=unfinished)
     for part in parts.select_related("node_run"):
@@ -626,3 +641,5 @@ def close_parts(run: Run) -> None:
                 "outcome": node.public_message or node.get_status_display(),
             }
         set_part_status(part, node.status, message)
+        part.closed_without_report = True
+        part.save(update_fields=["closed_without_report"])

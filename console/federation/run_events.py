@@ -160,7 +160,10 @@ def run_event(peer: PeerActor, body: dict) -> dict:
 
 def _check(party: str, parts: dict[str, NodePart], events: list[PartEvent]) -> None:
     """Refuse the whole batch before anything is applied (what `_apply` would refuse)."""
-    seen = {node_id: (part.status, part.sequence) for node_id, part in parts.items()}
+    seen = {
+        node_id: (part.status, part.sequence, part.closed_without_report)
+        for node_id, part in parts.items()
+    }
     for event in events:
         targets = list(seen) if event.node is None else [event.node]
         if event.node is not None and event.node not in seen:
@@ -171,21 +174,29 @@ def _check(party: str, parts: dict[str, NodePart], events: list[PartEvent]) -> N
                 f"event {event.seq} of {party}'s report comes after event {latest} was "
                 "applied: a replay, or out of order"
             )
+        if event.kind == "warning" and event.fields["about"] not in ("", party):
+            raise refuse(
+                f"{party} may only warn about its own data or no party's, "
+                f"not {event.fields['about']}'s"
+            )
         for node_id in targets:
-            status, _ = seen[node_id]
-            new = _new_status(status, event)
-            if new is not None and new != status and new not in _allowed(status):
-                raise refuse(
-                    f"{party}'s part of node {node_id} is {status}: it cannot become {new}"
-                )
-            if event.kind == "progress" and status in FINISHED:
-                raise refuse(f"{party}'s part of node {node_id} is {status}: it has no progress")
-            if event.kind == "warning" and event.fields["about"] not in ("", party):
-                raise refuse(
-                    f"{party} may only warn about its own data or no party's, "
-                    f"not {event.fields['about']}'s"
-                )
-            seen[node_id] = (new or status, event.seq)
+            seen[node_id] = _checked_part(party, node_id, seen[node_id], event)
+
+
+def _checked_part(party: str, node_id: str, part: tuple, event: PartEvent) -> tuple:
+    """The part after `event`, as `workflows.state` will make it, or a refusal. A part closed
+    here without its party's report takes that report's finished status, late, and ignores
+    the rest of its status and progress (`state.set_part_status`)."""
+    status, _, closed = part
+    new = _new_status(status, event)
+    if closed:
+        finished = new is not None and new in FINISHED
+        return (new if finished else status, event.seq, closed and not finished)
+    if new is not None and new != status and new not in _allowed(status):
+        raise refuse(f"{party}'s part of node {node_id} is {status}: it cannot become {new}")
+    if event.kind == "progress" and status in FINISHED:
+        raise refuse(f"{party}'s part of node {node_id} is {status}: it has no progress")
+    return (new or status, event.seq, False)
 
 
 def _allowed(status: str) -> frozenset[str]:
@@ -214,9 +225,10 @@ def _apply(parts: dict[str, NodePart], event: PartEvent) -> None:
     if event.kind == "end":
         message = fields["message"] or f"the run ended {fields['status']} at {event_party(parts)}"
         for part in parts.values():
-            # A finished part stays as it is (the same status again: only `seq` is kept).
-            status = part.status if part.status in FINISHED else end_status(fields["status"])
-            state.set_part_status(part, status, message, seq)
+            if part.status in FINISHED:
+                state.note_part_report(part, seq)
+            else:
+                state.set_part_status(part, end_status(fields["status"]), message, seq)
         return
     part = parts[event.node]
     if event.kind == "status":

@@ -237,12 +237,29 @@ def test_parts_without_news_take_the_outcome_every_party_confirmed(run, at_alice
     assert part(run, second).status == Status.FAILED
     assert part(run, second).message == f"no report from bob: {lost}"
     assert {part(run, node_id).status for node_id in rest} == {Status.SKIPPED}
-    # Bob's own report of the same outcome, arriving late, changes nothing; another is refused.
-    same = [{"seq": 2, "kind": "status", "node": first, "status": "succeeded", "message": ""}]
-    assert report(at_alice["bob"], run, same)["applied"] == 1
-    other = [{"seq": 3, "kind": "status", "node": second, "status": "running", "message": ""}]
-    with pytest.raises(Refused, match="is failed: it cannot become running"):
-        report(at_alice["bob"], run, other)
+    assert part(run, second).closed_without_report
+    # Bob's last batch, arriving once alice closed his parts: out-of-date progress and running
+    # statuses are ignored, his lines kept, and his own word on how a part ended replaces the
+    # one assumed here.
+    line = {"time": "t", "level": "error", "message": "bob: the engine link closed"}
+    late = [
+        {"seq": 2, "kind": "progress", "node": first, "percent": 90},
+        {"seq": 3, "kind": "status", "node": first, "status": "succeeded", "message": ""},
+        {"seq": 4, "kind": "status", "node": second, "status": "running", "message": ""},
+        {"seq": 5, "kind": "log", "node": second, "line": line},
+        {"seq": 6, "kind": "status", "node": second, "status": "failed", "message": lost},
+        {"seq": 7, "kind": "end", "status": "failed", "message": "failed at bob"},
+    ]
+    assert report(at_alice["bob"], run, late)["applied"] == 6
+    assert (part(run, first).status, part(run, first).progress) == (Status.SUCCEEDED, 100)
+    assert (part(run, second).status, part(run, second).message) == (Status.FAILED, lost)
+    assert not part(run, second).closed_without_report
+    assert part(run, second).logs[0]["message"] == "bob: the engine link closed"
+    assert {part(run, node_id).status for node_id in rest} == {Status.SKIPPED}
+    # Now that bob said how his part ended, it is final like any other.
+    again = [{"seq": 8, "kind": "status", "node": second, "status": "cancelled", "message": ""}]
+    with pytest.raises(Refused, match="is failed: it cannot become cancelled"):
+        report(at_alice["bob"], run, again)
 
 
 def start_body_job(run: Run) -> str:
