@@ -12,6 +12,10 @@ failing party or of the party the warning is about. The consumer also listens on
 project's group: on `project.membership` it checks that its user still belongs (active, its
 node not disabled, the node still a member) and closes the socket (4403) if not, so a removed
 member's or a disabled node's open page stops receiving at once.
+
+A run written by another process (a network run's other parties' reports, a member node's own
+part, separate workers) while the channel layer is in-memory is followed from the database
+instead (`workflows.relay`): its changes arrive as the same events, about a second late.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from workflows import events, redaction, state
+from workflows import events, redaction, relay, state
 from workflows.api.fields import MAX_ID
-from workflows.models import NodeRun, Run
+from workflows.models import FINISHED, NodeRun, Run
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
 
@@ -58,6 +62,10 @@ def _still_member(user, project_id: int) -> bool:
 def _snapshot(run_id: int, viewer: str | None) -> dict | None:
     run = Run.objects.filter(pk=run_id).first()  # None if deleted since the check
     return state.run_state(run, viewer) if run is not None else None
+
+
+_written_elsewhere = database_sync_to_async(relay.written_elsewhere)
+_current = database_sync_to_async(relay.current)
 
 
 @database_sync_to_async
@@ -120,8 +128,24 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.accept()
         await self.send_json({"type": "run.snapshot", "run": snapshot})
+        if await _written_elsewhere(self.run_id):
+            self.poller = asyncio.create_task(self.follow_database(snapshot))
+
+    async def follow_database(self, seen: dict) -> None:
+        """Send what another process wrote to the run (`workflows.relay`) until it ends."""
+        while seen["status"] not in FINISHED:
+            await asyncio.sleep(relay.POLL_SECONDS)
+            fresh = await _current(self.run_id, self.party)
+            if fresh is None:
+                return
+            for event in relay.changes(seen, fresh):
+                await self.send_json(event)
+            seen = fresh
 
     async def disconnect(self, code: int) -> None:
+        poller = getattr(self, "poller", None)
+        if poller is not None:
+            poller.cancel()
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 

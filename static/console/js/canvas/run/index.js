@@ -182,6 +182,9 @@ function applyEvent(tools, event) {
     if (tools.results.node() === event.node) tools.results.show(run, event.node);
   }
   if (event.type === "node.warning") {
+    // The same warning may come twice (pushed, and read back from the database: relay.py).
+    const same = (w) => w.message === event.warning.message && w.party === event.warning.party && w.at === event.warning.at;
+    if ((node.warnings || []).some(same)) return null;
     node.warnings = [...(node.warnings || []), event.warning];
     if (tools.results.node() === event.node) tools.results.show(run, event.node);
   }
