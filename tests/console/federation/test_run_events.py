@@ -338,3 +338,26 @@ def test_a_batch_is_cut_to_fit_a_message():
     progress = [event for b in batches for event in b if event["kind"] == "progress"]
     assert [event["percent"] for event in progress] == [20]
     assert stream.take() == []
+
+
+def test_a_node_lost_before_its_launch_cancels_the_run_everywhere(alices_run, alice, monkeypatch):  # noqa: F811
+    from console.federation import initiate
+
+    run, sources = alices_run
+
+    def answer(peer, method, body):
+        if (peer.name, method) == ("carol", "RunLaunch"):
+            raise NodeCallError("carol", "h:1", "connection refused", "unavailable")
+        return {"accepted": True, "engine": "127.0.0.1:7109"}
+
+    monkeypatch.setattr(initiate, "_call", answer)
+    with pytest.raises(initiate.NodesUnavailable, match="carol: unreachable"):
+        initiate.start_across_nodes(run, sources, ("alice", "bob", "carol"), alice)
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == Status.CANCELLED
+    assert "carol: unreachable" in run.message
+    aborts = {m.peer.name: m.body for m in OutgoingMessage.objects.filter(method="RunAbort")}
+    assert aborts["bob"]["cancel"] is True  # launched: its worker may have started
+    assert aborts["bob"]["reason"].startswith("not started: carol: unreachable")
+    assert "cancel" not in aborts["carol"]
+    assert set(NodePart.objects.values_list("status", flat=True)) == {Status.CANCELLED}
