@@ -7,7 +7,8 @@ links (`console.federation.engine`: addresses from the initiator, certificates p
 and runs `workflows.party.run_party` for this node's party only, so it reads only this node's
 datasets and writes only under this node's storage root. The outcome of every node and of the
 run is written through `workflows.state`, the only writer of run state, so the run page of
-this node shows its part of the run.
+this node shows its part of the run. As it runs, the part is reported to the initiating node
+and stopped when the run is cancelled there (`console.federation.part_reports`).
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ from workflows import redaction, state
 from workflows.models import FINISHED, NodePart, Run, Status
 
 logger = logging.getLogger(__name__)
-# Seconds between two batches of a member's report (a status change is sent at once).
-FLUSH_SECONDS = 0.5
+# Seconds between two batches of a member's report (a status change is sent at once): each
+# batch is one call, audited on both sides, so progress goes at most once a second.
+FLUSH_SECONDS = 1.0
 # Seconds the end of a part waits for its last batches to be handed to the outbox.
 CLOSE_SECONDS = 2 * outbox.TIMEOUT
 CANCELLED_NODE = "the run was cancelled"
