@@ -105,3 +105,16 @@ emit({"ran": ran, "ref": x.ref, "y": sf.reveal(y)})
     got = results(run_cluster(program, ["alice", "bob"], tmp_path))
     assert got["alice"] == {"ran": ["alice"], "ref": 0, "y": 42}
     assert got["bob"] == {"ran": [], "ref": 0, "y": 42}
+
+
+def test_a_partys_local_value_stays_in_its_process(tmp_path):
+    """`PYU.local` reads alice's value in alice's process; bob's process gets None and
+    receives nothing (no reveal: the value never crosses)."""
+    program = """
+init()
+x = sf.PYU("alice")(lambda: ["income", "age"])()
+emit({"local": sf.PYU("alice").local(x), "received": sf.link_stats()["total_bytes"]})
+"""
+    got = results(run_cluster(program, ["alice", "bob"], tmp_path))
+    assert got["alice"]["local"] == ["income", "age"]
+    assert got["bob"] == {"local": None, "received": 0}
