@@ -143,8 +143,23 @@ class PartReport:
     def __enter__(self) -> PartReport:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if error is not None:
+                self._broke(error)
+        finally:
+            self.close()
+
+    def _broke(self, error: BaseException) -> None:
+        """The part broke before recording how it ended: nothing is left running."""
+        logger.exception("Part of run %s broke", self.run.pk, exc_info=error)
+        message = f"internal error: {type(error).__name__}"
+        for node in self.run.nodes.filter(status__in=[Status.PENDING, Status.RUNNING]):
+            state.set_node_status(node, Status.FAILED, message)
+        run = Run.objects.get(pk=self.run.pk)
+        if not run.is_finished:
+            state.set_run_status(run, Status.FAILED, message)
+        self.run = run
 
     def cancelled(self) -> bool:
         return self.token()
@@ -171,20 +186,20 @@ class PartReport:
         return self.token.event.is_set() or state.cancel_requested(self.run.pk)
 
     def outcome(self, outcomes: dict[str, dict], status: str, message: str):
-        """The part's outcome as `member_runs.finish` records it: a cancelled run's unfinished
-        nodes and the run itself cancelled."""
+        """The part's outcome as `member_runs.finish` records it: a cancelled run cancelled,
+        with its nodes that did not finish. A node already recorded as it ended keeps that
+        (one that failed because another party stopped before this one heard of the cancel
+        stays failed, its message says why): finished is final."""
         if not self._cancel_requested():
             return outcomes, status, message
         text = gettext(CANCELLED_NODE)
-        cancelled = {
-            node_id: outcome if outcome.get("status") == "succeeded" else {"status": "cancelled"}
-            for node_id, outcome in outcomes.items()
-        }
-        for node_id in self.shown.nodes:
-            cancelled.setdefault(node_id, {"status": "cancelled"})
-        for outcome in cancelled.values():
-            if outcome["status"] == "cancelled":
-                outcome.update(message=text, public=text)
+        recorded = {node_id: node.status for node_id, node in self.shown.nodes.items()}
+        cancelled = dict(outcomes)
+        for node_id, live in recorded.items():
+            if live in FINISHED:
+                cancelled[node_id] = {**outcomes.get(node_id, {}), "status": str(live)}
+            elif live not in FINISHED and outcomes.get(node_id, {}).get("status") != "succeeded":
+                cancelled[node_id] = {"status": "cancelled", "message": text, "public": text}
         return cancelled, "cancelled", self._cancel_message()
 
     def _cancel_message(self) -> str:

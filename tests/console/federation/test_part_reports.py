@@ -196,3 +196,46 @@ def test_the_forwarder_sends_from_its_own_thread_and_everything_left_at_the_end(
     assert not forwarder.is_alive()
     assert sent[0] == "a first send that breaks"  # neither the thread nor the batch is lost
     assert [event["kind"] for batch in sent[1:] for event in batch] == ["status", "progress", "end"]
+
+
+def test_a_node_failed_before_bob_heard_of_the_cancel_stays_failed_and_the_run_ends_cancelled(
+    launched, at_bob, monkeypatch
+):
+    """Alice's part stopped first and aborted the links: bob's node failed naming alice before
+    the RunAbort arrived. Finished is final; the run still ends cancelled, nothing stuck."""
+    first, second, *rest = node_ids(launched)
+    stopped = "'alice' stopped at node x: cancelled at alice"
+
+    def bobs_part(job, network, report, cancelled):
+        report(status(first, "running"))
+        report(status(first, "failed", message=stopped, public=stopped, failed_party="alice"))
+        cancel(at_bob)
+        for node in [second, *rest]:
+            report(status(node, "skipped", message="the run stopped", public="the run stopped"))
+        outcomes = {first: NodeOutcome("failed", stopped, stopped, "alice")}
+        outcomes |= {node: NodeOutcome("skipped", "the run stopped") for node in [second, *rest]}
+        return PartyResult("failed", f"failed at {first} at alice: {stopped}", outcomes)
+
+    monkeypatch.setattr(member_runs, "run_party", bobs_part)
+    assert member_runs.run_member_part(launched.pk) == Status.CANCELLED
+    run = Run.objects.get(pk=launched.run_id)
+    statuses = dict(run.nodes.values_list("node_id", "status"))
+    assert statuses[first] == Status.FAILED
+    assert {statuses[node] for node in [second, *rest]} == {Status.CANCELLED}
+    assert sent_events()[-1]["status"] == "cancelled"
+
+
+def test_a_part_that_breaks_fails_with_nothing_left_running(launched, monkeypatch):
+    first = node_ids(launched)[0]
+
+    def bobs_part(job, network, report, cancelled):
+        report(status(first, "running"))
+        raise MemoryError("the engine ran out of memory")
+
+    monkeypatch.setattr(member_runs, "run_party", bobs_part)
+    with pytest.raises(MemoryError):
+        member_runs.run_member_part(launched.pk)
+    run = Run.objects.get(pk=launched.run_id)
+    assert (run.status, run.message) == (Status.FAILED, "internal error: MemoryError")
+    assert set(run.nodes.values_list("status", flat=True)) == {Status.FAILED}
+    assert (sent_events()[-1]["kind"], sent_events()[-1]["status"]) == ("end", "failed")
