@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
 # Seconds the end of a part waits for its last batches to be handed to the outbox.
 CLOSE_SECONDS = 2 * outbox.TIMEOUT
-CANCELLED_NODE = "the run was cancelled"
 
 
 class ReportStream:
@@ -179,7 +178,7 @@ class PartReport:
         stopped = event.get("status") in (Status.FAILED, Status.SKIPPED)
         if event.get("event") != "node.status" or not stopped or not self._cancel_requested():
             return event
-        text = gettext(CANCELLED_NODE)
+        text = gettext("the run was cancelled")
         return event | {"status": Status.CANCELLED, "message": text, "public": text}
 
     def _cancel_requested(self) -> bool:
@@ -192,7 +191,7 @@ class PartReport:
         stays failed, its message says why): finished is final."""
         if not self._cancel_requested():
             return outcomes, status, message
-        text = gettext(CANCELLED_NODE)
+        text = gettext("the run was cancelled")
         recorded = {node_id: node.status for node_id, node in self.shown.nodes.items()}
         cancelled = dict(outcomes)
         for node_id, live in recorded.items():

@@ -52,7 +52,7 @@ def test_each_partys_part_shows_on_the_canvas_as_it_reports(
     line = {"time": "2026-12-04T10:00:01+00:00", "level": "info", "message": "read 40 rows at bob"}
     state.add_part_log(bob, line, sequence=3)
     expect(read).to_have_attribute("data-parts", "alice:running:40 bob:running:70")
-    expect(read.locator("title")).to_have_text("alice: running 40% · bob: running 70%")
+    expect(read.locator("title")).to_have_text("alice: Running 40% · bob: Running 70%")
 
     read.click()
     page.get_by_role("tab", name="Results").click()

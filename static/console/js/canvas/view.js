@@ -13,6 +13,7 @@
 
 import { edgeKey, needsConfiguration } from "./model.js";
 import { durationText } from "../lib/format.js";
+import { STATUS_LABELS } from "./run/dom.js";
 
 const NODE_WIDTH = 172;
 const PORT_SPACING = 20;
@@ -272,7 +273,7 @@ export function createView({ container, model, readonly }) {
         "data-problems": String(problems.length),
         "data-warnings": String(warned ? run.warnings : 0),
         "data-parts": parts.map((part) => `${part.party}:${part.status}:${Math.round(part.progress * 100)}`).join(" "),
-        title: parts.map((part) => `${part.party}: ${part.status}${part.status === "running" ? ` ${Math.round(part.progress * 100)}%` : ""}`).join(" · "),
+        title: parts.map((part) => `${part.party}: ${STATUS_LABELS[part.status] || part.status}${part.status === "running" ? ` ${Math.round(part.progress * 100)}%` : ""}`).join(" · "),
       },
       progress: { width: progress * (NODE_WIDTH - 10) },
       ...partAttrs(parts),
