@@ -207,13 +207,16 @@ def _new_status(status: str, event: PartEvent) -> str | None:
     if event.kind == "status":
         return event.fields["status"]
     if event.kind == "end" and status not in FINISHED:
-        return end_status(event.fields["status"])
+        return end_status(status, event.fields["status"])
     return None
 
 
-def end_status(run_status: str) -> str:
-    """A part a party never finished, once that party's run ended (`run_status` there)."""
-    return Status.CANCELLED if run_status == Status.CANCELLED else Status.SKIPPED
+def end_status(status: str, run_status: str) -> str:
+    """A part a party left unfinished (`status`), once its run ended (`run_status` there):
+    cancelled with a cancelled run; else failed if it had started, skipped if not."""
+    if run_status == Status.CANCELLED:
+        return Status.CANCELLED
+    return Status.FAILED if status == Status.RUNNING else Status.SKIPPED
 
 
 def event_party(parts: dict[str, NodePart]) -> str:
@@ -228,7 +231,8 @@ def _apply(parts: dict[str, NodePart], event: PartEvent) -> None:
             if part.status in FINISHED:
                 state.note_part_report(part, seq)
             else:
-                state.set_part_status(part, end_status(fields["status"]), message, seq)
+                status = end_status(part.status, fields["status"])
+                state.set_part_status(part, status, message, seq)
         return
     part = parts[event.node]
     if event.kind == "status":

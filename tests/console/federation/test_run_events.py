@@ -361,3 +361,17 @@ def test_a_node_lost_before_its_launch_cancels_the_run_everywhere(alices_run, al
     assert aborts["bob"]["reason"].startswith("not started: carol: unreachable")
     assert "cancel" not in aborts["carol"]
     assert set(NodePart.objects.values_list("status", flat=True)) == {Status.CANCELLED}
+
+
+def test_the_end_of_a_partys_run_closes_a_part_it_left_running(run, at_alice):
+    first, second, *_ = nodes_of(run)
+    report(
+        at_alice["bob"],
+        run,
+        batch(
+            ("status", {"node": first, "status": "running", "message": ""}),
+            ("end", {"status": "failed", "message": "bob lost alice"}),
+        ),
+    )
+    assert (part(run, first).status, part(run, first).message) == (Status.FAILED, "bob lost alice")
+    assert part(run, second).status == Status.SKIPPED
