@@ -77,3 +77,4 @@ def test_each_partys_part_shows_on_the_canvas_as_it_reports(
     expect(node_body(page, "split")).to_have_attribute(
         "data-parts", "alice:skipped:0 bob:skipped:0"
     )
+    page.screenshot(path=SCREENSHOT.replace(".png", "-ended.png"))
