@@ -16,7 +16,8 @@
 
 What leaves this node is what every party may read: a node's public message, a warning about
 this node's own data as its public text only (`workflows.redaction.warning_for`), log lines as
-stored here (public by the component library's contract; `run_events.wire_line`).
+stored here (public by the component library's contract). Messages and lines leave in their
+stored form, made by one pair of functions (`run_events.wire_message`, `run_events.wire_line`).
 """
 
 from __future__ import annotations
@@ -226,8 +227,8 @@ class PartReport:
         if node not in self.shown.nodes:
             return  # `run.status`: the end is sent by `close`, once the outcome is recorded
         if kind == "node.status" and event.get("status") in PART_STATUS:
-            message = event.get("public") or ""
-            self.stream.add("status", node=node, status=event["status"], message=message[:2000])
+            message = run_events.wire_message(event.get("public"))
+            self.stream.add("status", node=node, status=event["status"], message=message)
             self.forwarder.wake.set()
         elif kind == "node.progress":
             self.stream.add("progress", node=node, percent=int(event.get("percent", 0)))
@@ -238,7 +239,9 @@ class PartReport:
             about = event.get("about") or ""
             stored = {"message": str(event.get("message", "")), "party": about}
             public = redaction.warning_for(stored, None)["message"]
-            self.stream.add("warning", node=node, about=about, message=public[:2000])
+            self.stream.add(
+                "warning", node=node, about=about, message=run_events.wire_message(public)
+            )
 
     def _send(self, batch: list[dict]) -> None:
         body = {"run": self.replica.remote_id, "party": self.party, "events": batch}
@@ -251,7 +254,9 @@ class PartReport:
             if self.stream is not None:
                 self.run.refresh_from_db(fields=["status", "message"])
                 status = self.run.status if self.run.status in FINISHED else Status.FAILED
-                self.stream.add("end", status=status, message=self.run.message[:2000])
+                self.stream.add(
+                    "end", status=status, message=run_events.wire_message(self.run.message)
+                )
                 self.forwarder.stop()
             else:
                 state.close_parts(self.run)

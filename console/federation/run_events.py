@@ -51,10 +51,21 @@ END_STATUSES = (
 NODE_KINDS = ("status", "progress", "log", "warning")
 
 
-# --- Log lines on the wire --------------------------------------------------------------------
-# The one place that knows the stored form of a log line (`workflows.state.add_node_log`): a
-# member sends its stored line as `wire_line` makes it, the initiator stores what `read_line`
-# gives back. When the stored form changes, these two change with it.
+# --- Messages and log lines on the wire -------------------------------------------------------
+# The one place that knows the stored form of a run's messages (`NodeRun.public_message`,
+# `Run.message`: text today) and log lines (`workflows.state.add_node_log`): a member sends
+# them as `wire_message` and `wire_line` make them, the initiator stores what `read_message`
+# and `read_line` give back. When the stored forms change, these four change with them.
+MAX_MESSAGE = 2000
+
+
+def wire_message(message) -> str:
+    """A stored message (a node's public text, a run's message) as it travels."""
+    return str(message or "")[:MAX_MESSAGE]
+
+
+def read_message(data: dict, key: str) -> str:
+    return wire.optional_text(data, key, MAX_MESSAGE)
 
 
 def wire_line(line: dict) -> dict:
@@ -102,7 +113,7 @@ def _fields(kind: str, data: dict) -> dict:
     if kind == "status":
         return {
             "status": wire.choice_field(data, "status", PART_STATUSES),
-            "message": wire.optional_text(data, "message", 2000),
+            "message": read_message(data, "message"),
         }
     if kind == "progress":
         percent = wire.int_field(data, "percent", 0)
@@ -115,11 +126,11 @@ def _fields(kind: str, data: dict) -> dict:
         about = data.get("about", "")
         return {
             "about": about if about == "" else wire.node_name(about),
-            "message": wire.optional_text(data, "message", 2000),
+            "message": read_message(data, "message"),
         }
     return {
         "status": wire.choice_field(data, "status", END_STATUSES),
-        "message": wire.optional_text(data, "message", 2000),
+        "message": read_message(data, "message"),
     }
 
 
