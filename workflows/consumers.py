@@ -21,10 +21,12 @@ instead (`workflows.relay`): its changes arrive as the same events, about a seco
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 
 from workflows import events, redaction, relay, state
 from workflows.api.fields import MAX_ID
@@ -32,6 +34,7 @@ from workflows.models import FINISHED, NodeRun, Run
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
 
+logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 DISABLED = "disabled"  # a node status: its users take part in nothing
@@ -135,7 +138,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         """Send what another process wrote to the run (`workflows.relay`) until it ends."""
         while seen["status"] not in FINISHED:
             await asyncio.sleep(relay.POLL_SECONDS)
-            fresh = await _current(self.run_id, self.party)
+            try:
+                fresh = await _current(self.run_id, self.party)
+            except DatabaseError:  # a busy database: the next read catches up
+                logger.warning("Run %s: could not read its state", self.run_id, exc_info=True)
+                continue
             if fresh is None:
                 return
             for event in relay.changes(seen, fresh):
