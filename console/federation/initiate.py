@@ -12,7 +12,13 @@ obtained, `workflows.services.create_run`):
    node that does not answer now is told later), and nothing executes.
 2. `RunLaunch` to every accepting node with each party's engine address (this node's from
    `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
-   queued (`console.federation.member_runs.start_own_part`).
+   queued (`console.federation.member_runs.start_own_part`). A node that cannot be reached
+   for its launch is named as in step 1: the run is cancelled here and at every other node
+   (those launched already stop their worker).
+
+Before step 1 every node of the run gets a part per party (`workflows.state.open_parts`): what
+each party reports of its part as it runs (`console.federation.run_events`), and who is told
+when the run is cancelled.
 
 Calls wait at most `outbox.TIMEOUT` seconds per node.
 """
@@ -84,6 +90,7 @@ def start_across_nodes(
     """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
     NodesUnavailable naming every node that could not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
+    state.open_parts(run, parties)  # each party's reports land there (`run_events`)
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
@@ -98,8 +105,16 @@ def start_across_nodes(
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
-    for peer in peers.values():
-        _call(peer, "RunLaunch", {"run": run.pk, "engines": engines})
+    launched = []
+    for name, peer in peers.items():
+        try:
+            _call(peer, "RunLaunch", {"run": run.pk, "engines": engines})
+            launched.append(peer)
+        except (NodeCallError, EnvelopeError, PairingError) as error:
+            reasons[name] = _why(error)
+    if reasons:  # lost between its acceptance and the launch: every node is told, when it can
+        _abort(run, list(peers.values()), reasons, launched)
+        raise NodesUnavailable(reasons)
     return engines
 
 
@@ -115,13 +130,21 @@ def _why(error: Exception) -> str:
     return str(error)
 
 
-def _abort(run: Run, accepted: list[Node], reasons: dict[str, str]) -> None:
+def _abort(
+    run: Run, accepted: list[Node], reasons: dict[str, str], launched: list[Node] = ()
+) -> None:
+    """Cancel the run here and at the nodes that accepted it; a launched node's worker may
+    have started, so it is told to stop (`cancel`) rather than only not to start."""
     message = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
     state.stop_pending_run(
         run.pk, Status.CANCELLED, f"not started: {message}", "not started: " + message
     )
     for peer in accepted:  # queued: a node that is slow to answer is told when it can be
-        outbox.send(peer, "RunAbort", {"run": run.pk, "reason": message[:500]})
+        if peer in launched:
+            body = {"run": run.pk, "cancel": True, "reason": f"not started: {message}"[:500]}
+        else:
+            body = {"run": run.pk, "reason": message[:500]}
+        outbox.send(peer, "RunAbort", body)
 
 
 def runs_across_nodes(project_id: int) -> bool:

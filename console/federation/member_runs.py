@@ -7,7 +7,8 @@ links (`console.federation.engine`: addresses from the initiator, certificates p
 and runs `workflows.party.run_party` for this node's party only, so it reads only this node's
 datasets and writes only under this node's storage root. The outcome of every node and of the
 run is written through `workflows.state`, the only writer of run state, so the run page of
-this node shows its part of the run.
+this node shows its part of the run. As it runs, the part is reported to the initiating node
+and stopped when the run is cancelled there (`console.federation.part_reports`).
 
 Outputs (`KeptHere`): as each node succeeds, the parts of its outputs written at this node
 (tables, models, this node's copy of each report) are recorded in this node's database by
@@ -24,6 +25,7 @@ from django_tasks import task
 
 from console.federation.engine import engine_network
 from console.federation.models import RunReplica
+from console.federation.part_reports import PartReport
 from core.errors import ConfigError
 from workflows import retention, state
 from workflows.components.context import ArtifactData
@@ -35,7 +37,13 @@ from workflows.ports import console_port
 from workflows.recovery import executor_id
 
 # run_party's statuses -> this node's NodeRun statuses (a refused run executed nothing).
-NODE_STATUSES = {"succeeded": Status.SUCCEEDED, "failed": Status.FAILED, "skipped": Status.SKIPPED}
+NODE_STATUSES = {
+    "succeeded": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+    "skipped": Status.SKIPPED,
+    "cancelled": Status.CANCELLED,
+}
+RUN_STATUSES = {"succeeded": Status.SUCCEEDED, "cancelled": Status.CANCELLED}  # else failed
 
 
 @task()
@@ -70,15 +78,16 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     if run is None:
         return "not pending"
     job = job_from_dict(job_data)
-    try:
-        network = engine_network(list(job.parties), job.party, engines)
-    except ConfigError as error:
-        return finish(run, {}, "failed", f"this node could not join the run's links: {error}")
-    shown = ShownHere(run)
-    kept = KeptHere(run, job.party, shown.nodes)
-    result = run_party(job, network, report=shown, keep=kept)
-    outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
-    final = finish(run, outcomes, result.status, result.message)
+    with PartReport(run, job.party) as report:  # reports, cancel: `part_reports`
+        try:
+            network = engine_network(list(job.parties), job.party, engines)
+        except ConfigError as error:
+            message = f"this node could not join the run's links: {error}"
+            return finish(run, {}, "failed", message)
+        kept = KeptHere(run, job.party, report.shown.nodes)
+        result = run_party(job, network, report=report, cancelled=report.cancelled, keep=kept)
+        outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
+        final = finish(run, *report.outcome(outcomes, result.status, result.message))
     retention.apply_after_run(run)  # this node's outputs, as after an embedded run
     return final
 
@@ -164,6 +173,6 @@ def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> st
                 party=outcome.get("party", ""),
                 public=outcome.get("public") or None,
             )
-    final = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
+    final = RUN_STATUSES.get(status, Status.FAILED)
     state.set_run_status(run, final, message)
     return final

@@ -227,8 +227,10 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
 
 @handles("RunAbort")
 def run_abort(peer: PeerActor, body: dict) -> dict:
-    """The initiator could not start the run (another node was down or refused): the run
-    this node accepted ends cancelled, with the reason, before anything executed here."""
+    """The initiator could not start the run (another node was down or refused), or its user
+    cancelled it (`cancel`): the run this node accepted ends cancelled, with the reason. Not
+    started yet, it is cancelled at once; running, its worker stops at its next progress
+    point and records the run cancelled (`console.federation.part_reports`)."""
     from workflows import state
     from workflows.models import Status
 
@@ -237,6 +239,13 @@ def run_abort(peer: PeerActor, body: dict) -> dict:
     if replica is None:
         raise refuse(f"{peer.name} started no such run on this node")
     reason = wire.optional_text(body, "reason", 500)
-    message = f"not started: {reason}" if reason else "not started by the initiating node"
+    if body.get("cancel") is True:
+        state.request_cancel(replica.run_id)
+        message = reason or f"cancelled at {peer.name}"
+    else:
+        message = f"not started: {reason}" if reason else "not started by the initiating node"
     stopped = state.stop_pending_run(replica.run_id, Status.CANCELLED, message, message)
+    if not stopped and body.get("cancel") is True:
+        run = Run.objects.only("status").get(pk=replica.run_id)
+        return {"cancelled": not run.is_finished, "status": run.status}
     return {"cancelled": stopped}
