@@ -27,6 +27,14 @@ party's data (`party=None`) is shown to everyone as it is. `NodeRun.warnings` ke
 text with its party; `warning_for(warning, viewer)` gives a viewer's view of one.
 `sees_details(viewer, party)` is the one rule behind both: only `party`'s own users (its node,
 in a network run) read what a party's code said about its data.
+
+A fixed-point range failure caused by a party's data (its inputs too large for any precision,
+or a value computed from its inputs alone leaving the encoding's range: see
+`workflows.components.secure`) is that party's own failure, raised as `PartyFailure(party,
+CheckFailed(full, public=range_public(party, what)))`: its users read which columns, the
+bound and the fix; everyone else reads `range_public`, which names the party and nothing of
+its columns, values or bounds. In a network run the other parties' processes never hold the
+full text (the columns' verdicts stay at their party), so they record the public one as theirs.
 """
 
 from __future__ import annotations
@@ -113,6 +121,25 @@ def warning_public(party: str) -> str:
     return gettext(
         "a warning at %(party)s about its own data: only %(party)s's users see its details and fix"
     ) % {"party": party}
+
+
+def range_public(party: str, what: str, *, computed: bool = False) -> str:
+    """What parties other than `party` read of a range failure of `what` (e.g. "SS-LR
+    training") on `party`'s data: its inputs (`computed` False) or a value computed from its
+    inputs alone (True) do not fit the fixed-point encoding."""
+    if computed:
+        text = gettext(
+            "%(what)s: a value computed from %(party)s's data is outside the range "
+            "the fixed-point encoding can hold; only %(party)s's users see which columns and "
+            "how to fix it."
+        )
+    else:
+        text = gettext(
+            "%(what)s: a value of %(party)s's data is outside the range the "
+            "fixed-point encoding can hold; only %(party)s's users see which column and how "
+            "to fix it."
+        )
+    return text % {"what": what, "party": party}
 
 
 def warning_for(warning: dict, viewer: str | None) -> dict:

@@ -10,12 +10,15 @@ obtained, `workflows.services.create_run`):
    (`console.federation.runs`). A node that cannot be reached, or refuses, is named: the run
    is cancelled here and at the nodes that had accepted (`RunAbort`, through the outbox so a
    node that does not answer now is told later), and nothing executes.
-2. This node's own part is queued (`console.federation.member_runs.start_own_part`), and
-   `RunLaunch` goes to every accepting node with each party's engine address (this node's
-   from `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies). The own part starts first:
-   it opens its engine links while the members start theirs (each member answers `RunLaunch`
-   only once its worker is under way). Should a `RunLaunch` fail, the parts already started
-   stop at their links' connect timeout, naming the node that never came.
+2. `RunLaunch` to every accepting node with each party's engine address (this node's from
+   `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
+   queued (`console.federation.member_runs.start_own_part`). A node that cannot be reached
+   for its launch is named as in step 1: the run is cancelled here and at every other node
+   (those launched already stop their worker).
+
+Before step 1 every node of the run gets a part per party (`workflows.state.open_parts`): what
+each party reports of its part as it runs (`console.federation.run_events`), and who is told
+when the run is cancelled.
 
 Each step calls the nodes at once (threads that touch no database: `outbox.prepare`), so a
 run starts in the time of the slowest node; calls wait at most `outbox.TIMEOUT` seconds.
@@ -65,7 +68,8 @@ def party_job(
         sources=sources,
         storage={party: storage},
         party=party,
-        requested_by=getattr(run.created_by, "username", None),
+        # The starter's party, as the executor gives it (components decide by party).
+        requested_by=getattr(getattr(run.created_by, "node", None), "name", None),
         min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
     )
 
@@ -88,12 +92,11 @@ def start_across_nodes(
     sources: dict[int, SourceTable],
     parties: tuple[str, ...],
     me: Node,
-    own_part: Callable[[dict[str, str]], None] = lambda engines: None,
 ) -> dict[str, str]:
-    """Steps 1 and 2 of the module docstring (`own_part(engines)` queues this node's part);
-    returns each party's engine address. Raises NodesUnavailable naming every node that could
-    not take part (the run is cancelled)."""
+    """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
+    NodesUnavailable naming every node that could not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
+    state.open_parts(run, parties)  # each party's reports land there (`run_events`)
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
@@ -110,13 +113,20 @@ def start_across_nodes(
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
-    own_part(engines)
-    launched = _call_each(
+    replies = _call_each(
         "RunLaunch", {p: {"run": run.pk, "engines": engines} for p in peers.values()}
     )
-    for reply in launched.values():
-        if isinstance(reply, Exception):
+    launched = []
+    for name, reply in replies.items():
+        if isinstance(reply, CALL_ERRORS):
+            reasons[name] = _why(reply)
+        elif isinstance(reply, Exception):
             raise reply
+        else:
+            launched.append(peers[name])
+    if reasons:  # lost between its acceptance and the launch: every node is told, when it can
+        _abort(run, list(peers.values()), reasons, launched)
+        raise NodesUnavailable(reasons)
     return engines
 
 
@@ -156,13 +166,21 @@ def _why(error: Exception) -> str:
     return str(error)
 
 
-def _abort(run: Run, accepted: list[Node], reasons: dict[str, str]) -> None:
+def _abort(
+    run: Run, accepted: list[Node], reasons: dict[str, str], launched: list[Node] = ()
+) -> None:
+    """Cancel the run here and at the nodes that accepted it; a launched node's worker may
+    have started, so it is told to stop (`cancel`) rather than only not to start."""
     message = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
     state.stop_pending_run(
         run.pk, Status.CANCELLED, f"not started: {message}", "not started: " + message
     )
     for peer in accepted:  # queued: a node that is slow to answer is told when it can be
-        outbox.send(peer, "RunAbort", {"run": run.pk, "reason": message[:500]})
+        if peer in launched:
+            body = {"run": run.pk, "cancel": True, "reason": f"not started: {message}"[:500]}
+        else:
+            body = {"run": run.pk, "reason": message[:500]}
+        outbox.send(peer, "RunAbort", body)
 
 
 def runs_across_nodes(project_id: int) -> bool:
@@ -178,14 +196,13 @@ def runs_across_nodes(project_id: int) -> bool:
 
 def launch(run: Run) -> None:
     """After `workflows.services.start_run` recorded `run` (validated, consent obtained):
-    start it at every member and here (`start_across_nodes`)."""
+    start it at every member (`start_across_nodes`), then queue this node's own part."""
     from console.federation import member_runs
     from console.federation.projects import self_node
     from workflows.ports import console_port
 
     project = console_port().project(run.pipeline.project_id)
     sources, parties, me = console_port().sources(project.id), tuple(project.parties), self_node()
-    own = job_to_dict(party_job(run, sources, parties, me.name, me.storage_root))
-    start_across_nodes(
-        run, sources, parties, me, lambda engines: member_runs.start_own_part(run, own, engines)
-    )
+    engines = start_across_nodes(run, sources, parties, me)
+    own = party_job(run, sources, parties, me.name, me.storage_root)
+    member_runs.start_own_part(run, job_to_dict(own), engines)

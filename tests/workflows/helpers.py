@@ -40,10 +40,11 @@ def run_component(
     warnings: list[str] | None = None,
     sources: dict | None = None,
     placement=None,
+    warned: list[tuple[str, str | None]] | None = None,
 ):
     """Clean params, infer outputs, run as started by `requested_by`'s user; return
     {port: ArtifactData} of what was written. Log lines and warnings are appended to `logs`
-    and `warnings` when given."""
+    and `warnings` when given, and (warning, party it is about) pairs to `warned`."""
     component = registry().get(key)
     infos = {port: data.info for port, data in inputs.items()}
     env = ParamEnv(parties=tuple(parties), inputs=infos, sources=sources or {})
@@ -54,6 +55,12 @@ def run_component(
     outputs = component.infer(InferContext(cleaned, infos, env))
     logs = [] if logs is None else logs
     warnings = [] if warnings is None else warnings
+
+    def on_warn(message: str, party: str | None) -> None:
+        warnings.append(message)
+        if warned is not None:
+            warned.append((message, party))
+
     context = RunContext(
         params=cleaned,
         parties=tuple(parties),
@@ -61,7 +68,7 @@ def run_component(
         infos=outputs,
         output_dir=lambda party: tmp_path / "out" / party,
         on_log=logs.append,
-        on_warn=lambda message, party: warnings.append(message),
+        on_warn=on_warn,
         requested_by=requested_by,
         sources=sources or {},
     )
