@@ -189,7 +189,9 @@ def test_the_demo_runs_from_alices_console_as_embedded_and_keeps_each_nodes_data
     for name in ("bob", "carol"):  # each member's own record of its part, its own report copy
         member_run, status, message = latest_run(nodes[name])
         assert status == "succeeded", (name, message)
-        copy = report_of(storage_of(nodes[name]), str(member_run))
+        # A member's part lives apart from its own runs (`runs.member_part_root`).
+        part = storage_of(nodes[name]) / "peer-runs" / "alice" / f"run-{member_run}"
+        copy = report_of(part, alice_run)
         assert copy["disclosure"]["view"] == "aggregated"
     for name, node in nodes.items():  # each node counts the engine traffic of its own party
         [(run_here,)] = node.query("SELECT max(id) FROM workflows_run")
