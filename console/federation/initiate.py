@@ -10,11 +10,14 @@ obtained, `workflows.services.create_run`):
    (`console.federation.runs`). A node that cannot be reached, or refuses, is named: the run
    is cancelled here and at the nodes that had accepted (`RunAbort`, through the outbox so a
    node that does not answer now is told later), and nothing executes.
-2. `RunLaunch` to every accepting node with each party's engine address (this node's from
-   `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
-   queued (`console.federation.member_runs.start_own_part`). A node that cannot be reached
-   for its launch is named as in step 1: the run is cancelled here and at every other node
-   (those launched already stop their worker).
+2. This node's own part is queued (`console.federation.member_runs.start_own_part`), then
+   `RunLaunch` goes to every accepting node with each party's engine address (this node's
+   from `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies). The own part goes first so
+   that it opens its engine links while the members start theirs: a member answers
+   `RunLaunch` only once its worker is under way, which would otherwise delay this node's
+   part by that much. A node that cannot be reached for its launch is named as in step 1:
+   the run is cancelled here and at every other node (those launched already stop their
+   worker, and so does this node's own part if it started: `state.request_cancel`).
 
 Before step 1 every node of the run gets a part per party (`workflows.state.open_parts`): what
 each party reports of its part as it runs (`console.federation.run_events`), and who is told
@@ -92,9 +95,11 @@ def start_across_nodes(
     sources: dict[int, SourceTable],
     parties: tuple[str, ...],
     me: Node,
+    own_part: Callable[[dict[str, str]], None] = lambda engines: None,
 ) -> dict[str, str]:
-    """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
-    NodesUnavailable naming every node that could not take part (the run is cancelled)."""
+    """Steps 1 and 2 of the module docstring (`own_part(engines)` queues this node's part);
+    returns each party's engine address. Raises NodesUnavailable naming every node that could
+    not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
     state.open_parts(run, parties)  # each party's reports land there (`run_events`)
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
@@ -113,6 +118,7 @@ def start_across_nodes(
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
+    own_part(engines)
     replies = _call_each(
         "RunLaunch", {p: {"run": run.pk, "engines": engines} for p in peers.values()}
     )
@@ -126,6 +132,7 @@ def start_across_nodes(
             launched.append(peers[name])
     if reasons:  # lost between its acceptance and the launch: every node is told, when it can
         _abort(run, list(peers.values()), reasons, launched)
+        state.request_cancel(run.pk)  # this node's part, if its worker claimed the run already
         raise NodesUnavailable(reasons)
     return engines
 
@@ -196,13 +203,14 @@ def runs_across_nodes(project_id: int) -> bool:
 
 def launch(run: Run) -> None:
     """After `workflows.services.start_run` recorded `run` (validated, consent obtained):
-    start it at every member (`start_across_nodes`), then queue this node's own part."""
+    start it at every member and here (`start_across_nodes`)."""
     from console.federation import member_runs
     from console.federation.projects import self_node
     from workflows.ports import console_port
 
     project = console_port().project(run.pipeline.project_id)
     sources, parties, me = console_port().sources(project.id), tuple(project.parties), self_node()
-    engines = start_across_nodes(run, sources, parties, me)
-    own = party_job(run, sources, parties, me.name, me.storage_root)
-    member_runs.start_own_part(run, job_to_dict(own), engines)
+    own = job_to_dict(party_job(run, sources, parties, me.name, me.storage_root))
+    start_across_nodes(
+        run, sources, parties, me, lambda engines: member_runs.start_own_part(run, own, engines)
+    )

@@ -98,6 +98,30 @@ def test_a_refusal_cancels_the_run_at_the_nodes_that_accepted(alices_run, alice,
     assert Run.objects.get(pk=run.pk).status == Status.CANCELLED
 
 
+def test_this_nodes_part_is_queued_before_the_launch_and_stopped_if_a_launch_fails(
+    alices_run, alice, monkeypatch
+):
+    run, sources = alices_run
+    order = []
+
+    def answer(peer, method, body):
+        order.append(method)
+        if method == "RunLaunch":
+            raise NodeCallError("bob", "h:1", "connection refused", "unavailable")
+        return {"accepted": True, "engine": "127.0.0.1:7102"}
+
+    def own_part(engines):
+        order.append("own part")
+        assert engines == {"alice": ALICE_ENGINE, "bob": "127.0.0.1:7102"}
+        Run.objects.filter(pk=run.pk).update(status=Status.RUNNING)  # its worker claimed it
+
+    monkeypatch.setattr(initiate, "_prepare", lambda *call: lambda: answer(*call))
+    with pytest.raises(initiate.NodesUnavailable, match="bob: unreachable"):
+        initiate.start_across_nodes(run, sources, ("alice", "bob"), alice, own_part)
+    assert order == ["RunStart", "own part", "RunLaunch"]
+    assert Run.objects.get(pk=run.pk).cancel_requested  # the part stops at its next check
+
+
 def test_without_an_engine_address_this_node_cannot_start(alices_run, alice, settings):
     run, sources = alices_run
     settings.PRIVPAD_ENGINE_ADDRESS = ""
