@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from workflows import events, state
 from workflows.components import registry
+from workflows.messages import stored, translatable
 from workflows.models import Run, Status
 
 ACTIVE = (Status.PENDING, Status.RUNNING)
@@ -68,7 +69,7 @@ def revoke_runs(runs: Iterable[Run], reason: str) -> list[int]:
 def _stop(run_id: int, reason: str) -> None:
     state.signal_cancel(run_id)
     # A run nobody has claimed yet never starts.
-    message = f"stopped before it started: {reason}"
+    message = translatable("stopped before it started: %(reason)s", reason=stored(reason))
     state.stop_pending_run(run_id, Status.REVOKED, message, message)
 
 

@@ -32,6 +32,7 @@ from console.nodes.link.transport import NodeCallError
 from console.nodes.models import Node
 from console.nodes.pairing import PairingError
 from workflows import state
+from workflows.messages import translatable
 from workflows.models import Run, Status
 from workflows.party_jobs import PartyJob, job_to_dict
 from workflows.ports import SourceTable
@@ -116,9 +117,8 @@ def _why(error: Exception) -> str:
 
 def _abort(run: Run, accepted: list[Node], reasons: dict[str, str]) -> None:
     message = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
-    state.stop_pending_run(
-        run.pk, Status.CANCELLED, f"not started: {message}", "not started: " + message
-    )
+    stopped = translatable("not started: %(reason)s", reason=message)
+    state.stop_pending_run(run.pk, Status.CANCELLED, stopped, stopped)
     for peer in accepted:  # queued: a node that is slow to answer is told when it can be
         outbox.send(peer, "RunAbort", {"run": run.pk, "reason": message[:500]})
 

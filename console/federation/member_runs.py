@@ -18,6 +18,7 @@ from console.federation.engine import engine_network
 from console.federation.models import RunReplica
 from core.errors import ConfigError
 from workflows import state
+from workflows.messages import translatable
 from workflows.models import Run, Status
 from workflows.party import run_party
 from workflows.party_jobs import job_from_dict
@@ -62,7 +63,10 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     try:
         network = engine_network(list(job.parties), job.party, engines)
     except ConfigError as error:
-        return finish(run, {}, "failed", f"this node could not join the run's links: {error}")
+        reason = translatable(
+            "this node could not join the run's links: %(error)s", error=str(error)
+        )
+        return finish(run, {}, "failed", reason)
     result = run_party(job, network, report=ShownHere(run))
     outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
     return finish(run, outcomes, result.status, result.message)
@@ -86,9 +90,10 @@ class ShownHere:
         elif kind == "node.progress":
             state.set_node_progress(node, int(event.get("percent", 0)))
         elif kind == "node.log":
-            state.add_node_log(node, str(event.get("line", "")))
+            # Messages arrive in their stored form (`workflows.messages`): rendered when read.
+            state.add_node_log(node, event.get("line", ""))
         elif kind == "node.warning":
-            state.add_node_warning(node, str(event.get("message", "")), event.get("about") or None)
+            state.add_node_warning(node, event.get("message", ""), event.get("about") or None)
 
     def _status(self, node, event: dict) -> None:
         status = Status.RUNNING if event.get("status") == "running" else None
@@ -104,7 +109,7 @@ class ShownHere:
         )
 
 
-def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> str:
+def finish(run: Run, outcomes: dict[str, dict], status: str, message) -> str:
     """Record each node's outcome (a node without one did not execute: skipped) and the run's."""
     for node in run.nodes.order_by("position"):
         outcome = outcomes.get(node.node_id, {})

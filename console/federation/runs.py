@@ -47,6 +47,7 @@ from core.errors import ConfigError
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import GraphFormatError, parse_graph
+from workflows.messages import translatable
 from workflows.models import Approval, Run
 from workflows.party_jobs import PartyJob, job_from_dict, job_to_dict
 from workflows.ports import console_port
@@ -227,6 +228,9 @@ def run_abort(peer: PeerActor, body: dict) -> dict:
     if replica is None:
         raise refuse(f"{peer.name} started no such run on this node")
     reason = wire.optional_text(body, "reason", 500)
-    message = f"not started: {reason}" if reason else "not started by the initiating node"
+    if reason:
+        message = translatable("not started: %(reason)s", reason=reason)
+    else:
+        message = translatable("not started by the initiating node")
     stopped = state.stop_pending_run(replica.run_id, Status.CANCELLED, message, message)
     return {"cancelled": stopped}

@@ -52,6 +52,7 @@ from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import report_info, report_port
+from workflows.messages import translatable
 
 PORTS = ("input_ds1", "input_ds2", "input_ds3")
 PROGRESS_SECONDS = 0.2
@@ -126,8 +127,9 @@ def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFra
     chosen = ctx.params["protocol"]
     if chosen != AUTO:
         ctx.log(
-            gettext("PSI protocol: %(protocol)s (chosen in the node's settings)")
-            % {"protocol": chosen}
+            translatable(
+                "PSI protocol: %(protocol)s (chosen in the node's settings)", protocol=chosen
+            )
         )
         return ENGINE_PROTOCOL[chosen]
     sizes = [ctx.publish(party, len, keys.get(party)) for party in owners]
@@ -135,11 +137,11 @@ def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFra
         owners[0], lambda: astuple(choose_protocol(sizes))
     )
     ctx.log(
-        gettext("PSI protocol: %(protocol)s (automatic: %(reason)s)")
-        % {
-            "protocol": PROTOCOL_NAME[protocol],
-            "reason": automatic_reason(protocol, sizes, need, memory),
-        }
+        translatable(
+            "PSI protocol: %(protocol)s (automatic: %(reason)s)",
+            protocol=PROTOCOL_NAME[protocol],
+            reason=automatic_reason(protocol, sizes, need, memory),
+        )
     )
     return protocol
 
@@ -265,8 +267,9 @@ def run(ctx: RunContext) -> None:
     for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(
-        gettext("intersection of %(inputs)s: %(rows)s rows")
-        % {"inputs": report["input_rows"], "rows": size}
+        translatable(
+            "intersection of %(inputs)s: %(rows)s rows", inputs=report["input_rows"], rows=size
+        )
     )
     ctx.progress(100)
 

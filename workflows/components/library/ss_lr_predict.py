@@ -35,6 +35,7 @@ from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import table_port
+from workflows.messages import translatable
 
 
 def _saved_columns(ctx: InferContext) -> list[Column]:
@@ -127,11 +128,12 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
     needed = secure.plan_spu(ctx, bounds, magnitude, gettext("the table to score"), field=field)
     ctx.log(
-        gettext(
+        translatable(
             "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "
-            "fraction bits"
+            "fraction bits",
+            field=field,
+            bits=bits,
         )
-        % {"field": field, "bits": bits}
     )
     if needed.fxp_fraction_bits < bits:
         raise CheckFailed(
@@ -201,8 +203,9 @@ def run(ctx: RunContext) -> None:
     if warning:
         ctx.warn(warning, party=receiver)  # about the receiver's predictions
     ctx.log(
-        gettext("predicted %(name)r for %(receiver)s")
-        % {"name": ctx.params["pred_name"], "receiver": receiver}
+        translatable(
+            "predicted '%(name)s' for %(receiver)s", name=ctx.params["pred_name"], receiver=receiver
+        )
     )
     ctx.progress(100)
 
