@@ -60,8 +60,10 @@ def run_component(
         inputs=inputs,
         infos=outputs,
         output_dir=lambda party: tmp_path / "out" / party,
-        on_log=logs.append,
-        on_warn=lambda message, party: warnings.append(message),
+        # Components log and warn with messages (`workflows.messages`): read them as the
+        # active language words them.
+        on_log=lambda message: logs.append(str(message)),
+        on_warn=lambda message, party: warnings.append(str(message)),
         requested_by=requested_by,
         sources=sources or {},
     )

@@ -229,7 +229,7 @@ def test_losses_within_the_rules_pass(losses, reg_type):
 
 
 def test_a_loss_still_at_ln2_is_a_warning_only_for_logistic_regression():
-    assert "made no progress" in progress_warning([LN2, LN2], "logistic", "")
+    assert "made no progress" in str(progress_warning([LN2, LN2], "logistic", ""))
     assert progress_warning([LN2, 0.5], "logistic", "") is None
     assert progress_warning([LN2, LN2], "linear", "") is None
 
@@ -251,7 +251,7 @@ def test_sigmoid_error_and_linear_predictions_pass():
 
 
 def test_mm1_scores_outside_0_1_warn_and_overflow_fails():
-    warning = check_predictions(np.array([-0.3, 0.5, 1.4]), "logistic", "mm1", "alice", "")
+    warning = str(check_predictions(np.array([-0.3, 0.5, 1.4]), "logistic", "mm1", "alice", ""))
     assert "outside [0, 1]" in warning
     assert "sig_type real" in warning
     assert "0.3" not in warning.replace("0.5 + x/8", "")  # no value, no count
@@ -264,15 +264,15 @@ def test_columns_beyond_the_scaled_limit_are_named():
     assert not_scaled(values, ["a", "income", "edge"]) == ["income"]
     assert not_scaled(np.zeros((0, 2)), ["a", "b"]) == []
     advice = scaling_advice({"alice": ["income", "age"], "bob": ["spend"]})
-    assert advice == (
+    assert str(advice) == (
         "add a scaler (Scaler, before this node) for alice's income, age and bob's spend"
     )
     # The fix every party reads names the parties, never their columns.
-    assert scaling_pointer({"alice": ["income"], "bob": ["spend"], "carol": []}) == (
+    assert str(scaling_pointer({"alice": ["income"], "bob": ["spend"], "carol": []})) == (
         "add a scaler (Scaler, before this node) for the features that the warnings of alice "
         "and bob name"
     )
-    assert scaling_pointer({"alice": ["income"]}).endswith("that alice's warning names")
+    assert str(scaling_pointer({"alice": ["income"]})).endswith("that alice's warning names")
     assert scaling_pointer({}) == ""
 
 
