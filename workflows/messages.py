@@ -132,6 +132,24 @@ def stored_text(message: Storable) -> str:
     return json.dumps(kept, ensure_ascii=False) if isinstance(kept, dict) else kept
 
 
+def stored_within(message: Storable, limit: int) -> str:
+    """`stored_text(message)` for a column of `limit` characters: the stored JSON when it
+    fits, else the English words cut to the limit (still readable, no longer translated: a
+    cut JSON text would not be a message any more)."""
+    kept = stored_text(message)
+    return kept if len(kept) <= limit else render(kept, "en")[:limit]
+
+
+def wire_text(message: Storable, limit: int | None = None) -> str:
+    """What goes over a link for `message` (a refusal's gRPC details, a reason in a body): the
+    stored JSON in ASCII (header-safe), or plain text as it is; the receiving node reads it
+    back with `parse`/`render` (plain text from an older peer is shown as it is). Beyond
+    `limit` characters, the English words cut to it."""
+    kept = stored(message)
+    text = json.dumps(kept, ensure_ascii=True) if isinstance(kept, dict) else kept
+    return text if limit is None or len(text) <= limit else render(kept, "en")[:limit]
+
+
 def parse(value: Any) -> dict | str:
     """A stored message as the object (a dict with a text `msgid`) or as plain text."""
     if isinstance(value, Message):

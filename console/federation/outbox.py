@@ -21,6 +21,7 @@ from console.federation.models import OutgoingMessage
 from console.nodes.link import audit, credentials, transport
 from console.nodes.link.envelope import EnvelopeError, seal, unseal
 from console.nodes.models import Node
+from workflows.messages import stored_within
 
 logger = logging.getLogger(__name__)
 PERMANENT = ("refused", "rejected")
@@ -98,7 +99,8 @@ def _no_route(route) -> str:
 def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
     code = getattr(error, "code", "")
     permanent = code in PERMANENT or isinstance(error, EnvelopeError)
-    message.last_error = str(error)[:500]
+    # A peer's refusal is kept as msgid and params: worded for whoever reads it.
+    message.last_error = stored_within(getattr(error, "message", None) or str(error), 500)
     if permanent:
         message.state = OutgoingMessage.State.REFUSED
     message.save(update_fields=["state", "last_error", "attempts"])
