@@ -123,10 +123,8 @@ def _project_owned_by(peer: PeerActor, body: dict) -> SharedProject:
     if shared.project.owner_node_id != peer.node.pk:
         raise refuse(
             translatable(
-                (
-                    "%(peer)s does not own project '%(project)s': only its owner node "
-                    "(%(owner)s) sends its state, pipelines and requests"
-                ),
+                "%(peer)s does not own project '%(project)s': only its owner node "
+                "(%(owner)s) sends its state, pipelines and requests",
                 peer=peer.name,
                 project=shared.project.name,
                 owner=shared.project.owner_node.name,

@@ -116,11 +116,9 @@ def _replica(peer: PeerActor, project: Project, sent: dict) -> PipelineReplica:
     if replica.version != version:
         raise refuse(
             translatable(
-                (
-                    "this node holds version %(held)s of pipeline '%(pipeline)s', the run "
-                    "is of version %(version)s: start it again once the pipeline has "
-                    "replicated"
-                ),
+                "this node holds version %(held)s of pipeline '%(pipeline)s', the run "
+                "is of version %(version)s: start it again once the pipeline has "
+                "replicated",
                 held=replica.version,
                 pipeline=replica.pipeline.name,
                 version=version,
@@ -146,10 +144,8 @@ def _read_job(document: dict, me: str, project: Project) -> PartyJob:
     if strangers or me not in job.parties:
         raise refuse(
             translatable(
-                (
-                    "the run's parties (%(parties)s) are not members of '%(project)s' here: "
-                    "%(strangers)s"
-                ),
+                "the run's parties (%(parties)s) are not members of '%(project)s' here: "
+                "%(strangers)s",
                 parties=list(job.parties),
                 project=project.name,
                 strangers=strangers or [me],
@@ -223,10 +219,8 @@ def _consented(replica: PipelineReplica, plan, me: str) -> None:
     if not approved.exists():
         raise refuse(
             translatable(
-                (
-                    "%(node)s's owners have not approved this run's disclosure plan "
-                    "(%(plan)s): decide the request on %(node)s's node first"
-                ),
+                "%(node)s's owners have not approved this run's disclosure plan "
+                "(%(plan)s): decide the request on %(node)s's node first",
                 node=me,
                 plan=plan.fingerprint[:12],
             )
