@@ -100,7 +100,8 @@ def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
     code = getattr(error, "code", "")
     permanent = code in PERMANENT or isinstance(error, EnvelopeError)
     # A peer's refusal is kept as msgid and params: worded for whoever reads it.
-    message.last_error = stored_within(getattr(error, "message", None) or str(error), 500)
+    said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+    message.last_error = stored_within(said, 500)
     if permanent:
         message.state = OutgoingMessage.State.REFUSED
     message.save(update_fields=["state", "last_error", "attempts"])

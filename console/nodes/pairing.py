@@ -329,7 +329,8 @@ def check_health(route: PeerRoute) -> PeerRoute:
         )
         envelope = unseal(reply)
     except (transport.NodeCallError, EnvelopeError) as error:
-        route.last_error = stored_within(getattr(error, "message", None) or str(error), 500)
+        said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+        route.last_error = stored_within(said, 500)
         route.save(update_fields=fields)
         audit.call_made(route, "Health", Outcome.FAILED, str(error))
         raise

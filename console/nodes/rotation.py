@@ -176,7 +176,8 @@ def notify_peer(notice: RotationNotice) -> RotationNotice:
     try:
         fingerprint = _announce(route, rotation)
     except (PairingError, transport.NodeCallError, EnvelopeError) as error:
-        error_text = stored_within(getattr(error, "message", None) or str(error), 500)
+        said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+        error_text = stored_within(said, 500)
         notice.status, notice.last_error = RotationNotice.Status.FAILED, error_text
         notice.save(update_fields=["status", "last_error", "attempts", "updated_at"])
         audit.call_made(route, METHOD, Outcome.FAILED, str(error))
