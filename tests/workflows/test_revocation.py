@@ -112,7 +112,7 @@ def test_revoking_a_dataset_during_psi_stops_the_run_and_bob_keeps_nothing(
     assert response.status_code == 200, response.content
     run = finish(pool, run)
     assert run.status == Status.REVOKED
-    assert "alice revoked the authorisation of dataset 'credit'" in run.message
+    assert "alice revoked the authorisation of dataset 'credit'" in render(run.message)
     nodes = {n.node_id: n for n in run.nodes.all()}
     assert nodes["psi"].status == Status.REVOKED
     assert nodes["split"].status == Status.REVOKED
@@ -214,7 +214,7 @@ def test_removing_bob_closes_his_open_socket_and_stops_the_run(
     assert closed["code"] == CLOSE_FORBIDDEN
     run = finish(pool, run)
     assert run.status == Status.REVOKED
-    assert "node bob was removed from the project" in run.message
+    assert "node bob was removed from the project" in render(run.message)
 
 
 def test_disabling_bobs_node_closes_his_open_socket(
