@@ -243,3 +243,26 @@ def test_the_snapshot_and_run_status_follow_the_sockets_language(
         "cancelled before it started",
     )
     assert node_of(chinese, "read")["message"] == "运行在开始前已取消"
+
+
+@pytest.mark.parametrize(
+    ("saved", "cookie", "accepted", "expected"),
+    [
+        ("zh-hans", "en", "en", ZH),  # the saved preference wins
+        ("", "zh-hans", "en", ZH),  # then the language switcher's cookie
+        ("", "", "zh-CN,zh;q=0.9,en;q=0.5", ZH),  # then the browser's
+        ("", "", "fr-FR,de;q=0.5", EN),  # nothing supported: the default
+        ("", "xx", "", EN),  # an unknown cookie value is ignored
+    ],
+)
+def test_a_socket_reads_in_the_language_its_page_would(saved, cookie, accepted, expected):
+    from types import SimpleNamespace
+
+    from workflows.consumers import reader_language
+
+    scope = {
+        "user": SimpleNamespace(language=saved),
+        "cookies": {"django_language": cookie} if cookie else {},
+        "headers": [(b"accept-language", accepted.encode())] if accepted else [],
+    }
+    assert reader_language(scope) == expected
