@@ -65,7 +65,7 @@ def test_check_failures_and_fixes_are_chinese():
     )
     with translation.override(ZH):
         gaps = gaps_message("逻辑回归训练", {"alice": ["age", "income"]})
-    assert gaps.startswith("alice 的 age, income 可能含有缺失值")
+    assert gaps.startswith("alice 的 age、income 可能含有缺失值")  # the reader's list separator
     assert "逻辑回归训练 不接受缺失值" in gaps
 
 
