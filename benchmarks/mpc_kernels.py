@@ -8,8 +8,11 @@ dealer, rounds (max over parties) and the max absolute error against numpy. Ever
 fastest run and all runs alongside, because other programs on a shared machine shift wall time.
 `--trunc-mode` picks SEMI2K's truncation: `local` by default here, SPU's 2-party SEMI2K
 default, so the comparison with SPU is like for like; `exact` (`auto`, the engine's own
-default) opens one word per truncated element and is never silently wrong. ABY3 always uses
-its own.
+default) opens one word per truncated element and is never silently wrong.
+`--aby3-trunc-mode` picks ABY3's: `auto` (exact) by default, which is also SPU's ABY3 default
+(`TruncAPr2`), so like for like; `local` is ABY3's Share Truncation I (one word per element,
+silently wrong with probability |x| / 2^64 per element), the engine's ABY3 before 2026-12-04.
+Every result names the truncation it ran (`trunc_mode`).
 
 Kernels named `*_checked` are the guarded versions `SecretTensor` runs
 (`core.mpc.kernels.domains`) on an input whose interval is unknown, the worst case: the range
@@ -19,7 +22,7 @@ known interval inside the domain costs nothing extra. `--size N` runs every kern
 on N elements.
 
     .venv/bin/python benchmarks/mpc_kernels.py [--quick] [--size N] [--repeat N]
-        [--only NAME ...] [--trunc-mode local|exact|auto]
+        [--only NAME ...] [--trunc-mode local|exact|auto] [--aby3-trunc-mode local|exact|auto]
 """
 
 from __future__ import annotations
@@ -91,9 +94,7 @@ def bench(
     """One kernel run; `field` "FM128" runs it in the 128-bit ring (`benchmarks/fm128.py`)."""
     names = [f"P{i}" for i in range(parties)]
     hub = LocalLinkHub(names)
-    cfg = RuntimeConfig(
-        protocol=protocol, field=field, trunc_mode=trunc_mode if protocol == "SEMI2K" else "auto"
-    )
+    cfg = RuntimeConfig(protocol=protocol, field=field, trunc_mode=trunc_mode)
     fxp = FixedPoint(cfg.fxp_fraction_bits, ring_for(field))
     dealer = TrustedDealer(names, hub.stats) if protocol == "SEMI2K" else None
     inputs, reference = _inputs(name, size, np.random.default_rng(seed))
@@ -131,7 +132,7 @@ def bench(
     report = _report(
         protocol, parties, name, size, marks, names, float(np.max(np.abs(result - reference)))
     )
-    report["trunc_mode"] = cfg.semi2k_trunc_mode(parties) if protocol == "SEMI2K" else protocol
+    report["trunc_mode"] = cfg.resolved_trunc_mode()
     report["field"] = field
     return report
 
@@ -217,6 +218,12 @@ def main() -> None:
         choices=("local", "exact", "auto"),
         help="SEMI2K truncation (default local, like SPU; the engine's default auto is exact)",
     )
+    parser.add_argument(
+        "--aby3-trunc-mode",
+        default="auto",
+        choices=("local", "exact", "auto"),
+        help="ABY3 truncation (default auto = exact, like SPU's ABY3; local = Share Truncation I)",
+    )
     args = parser.parse_args()
     results = []
     load_before = os.getloadavg()[0]
@@ -227,8 +234,9 @@ def main() -> None:
             size = 128 if name == "matmul" else size // 100
         if args.size and name != "matmul":
             size = args.size
+        trunc_mode = args.trunc_mode if protocol == "SEMI2K" else args.aby3_trunc_mode
         results.append(
-            bench_repeated(protocol, parties, name, size, max(1, args.repeat), args.trunc_mode)
+            bench_repeated(protocol, parties, name, size, max(1, args.repeat), trunc_mode)
         )
     print(
         json.dumps(

@@ -5,7 +5,8 @@ certificates made here):
 
 - `kernels`: MPC kernels (inputs already shared, nothing revealed) over the network link
   against the same code over the in-memory hub (threads of one process), SEMI2K 2PC with a
-  trusted first party and local truncation (as SPU) and ABY3 3PC: median seconds of `REPEAT`
+  trusted first party and local truncation (as SPU) and ABY3 3PC with its exact truncation
+  (as SPU's ABY3; each row names its `trunc_mode`): median seconds of `REPEAT`
   runs (all runs listed), CPU seconds of all parties, bytes per party, rounds, and the ratios
   network / in-memory
   (target: within 1.3x on mul, matmul, less).
@@ -69,6 +70,7 @@ SIZES = {
     "division": 100_000,
 }
 PROTOCOLS = {"SEMI2K": ["alice", "bob"], "ABY3": ["alice", "bob", "carol"]}
+TRUNC_MODES = {"SEMI2K": "local", "ABY3": "exact"}  # printed with the results
 WORDS = 10_000_000
 REPEAT = 5  # runs per kernel; the median is reported (this machine is shared and noisy)
 
@@ -77,7 +79,8 @@ REPEAT = 5  # runs per kernel; the median is reported (this machine is shared an
 def run_kernel(link, protocol: str, name: str, size: int, repeat: int = REPEAT) -> dict:
     # SEMI2K with local truncation, SPU's 2-party default, so spu_network.py compares like for
     # like (the engine's own default, exact truncation, adds one opened word per product).
-    trunc_mode = "local" if protocol == "SEMI2K" else "auto"
+    # ABY3 truncates exactly, as SPU's ABY3 does by default (TruncAPr2).
+    trunc_mode = TRUNC_MODES[protocol]
     cfg, fxp = RuntimeConfig(protocol=protocol, trunc_mode=trunc_mode), FixedPoint(18)
     triples = first_party_triples(link, 0) if protocol == "SEMI2K" else None
     ctx = MPCContext(make_protocol(cfg, link, triples=triples), fxp)
@@ -303,6 +306,7 @@ def bench_kernels(sizes: dict, directory: str, wan: bool) -> list[dict]:
                 relay.__exit__()
         for name, size in kernels:
             row = {"protocol": protocol, "parties": len(parties), "kernel": name, "size": size}
+            row["trunc_mode"] = TRUNC_MODES[protocol]
             row["network"] = _merge([network[p][name] for p in parties])
             if not wan:
                 row["in_memory"] = in_memory(protocol, name, size)

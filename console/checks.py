@@ -47,7 +47,8 @@ def _memory_layer_with_separate_worker() -> list[Warning]:
         return [
             Warning(
                 "Runs execute in separate worker processes but the channel layer is in-memory: "
-                "their progress never reaches the browser.",
+                "each open run page reads their progress back from the database every second "
+                "(workflows.relay) instead of receiving it as it happens.",
                 hint="Set REDIS_URL, or use PRIVPAD_RUN_EXECUTION=embedded.",
                 id="privpad.W003",
             )

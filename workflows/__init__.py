@@ -15,7 +15,9 @@ Map:
 - `graph`, `validation`: graph documents, order, scopes, and every check before a run. Pure.
 - `models`: Pipeline, Run, NodeRun, Artifact.
 - `services`: access and operations used by the API and the terminal command.
-- `executor` (runs nodes), `state` (the only writer of run state, publishes every change),
+- `executor` (runs nodes), `party` (one party's part of a network run), `outputs` (a node's
+  outputs recorded where they are held: artifact rows and ledger, for both), `state` (the only
+  writer of run state, publishes every change),
   `events` (channel-layer publishing, thread-safe for the in-memory layer), `tasks` and
   `backends` (Django Tasks API: embedded thread pool or django-tasks-db workers),
   `recovery` (runs left behind by a dead process become "interrupted").

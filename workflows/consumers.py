@@ -4,7 +4,7 @@ Session-authenticated (AuthMiddlewareStack); only users whose node is a member o
 project may connect (others are refused with close code 4403, anonymous users with 4401).
 Events arrive from the run's channel group (see `workflows.events`) and are forwarded as JSON
 with their dotted type: `run.status`, `node.status`, `node.progress`, `node.log`,
-`node.warning`.
+`node.warning`, `node.part` (a party's part of a node in a run across nodes: public texts only).
 
 Each user sees messages as its party may (`workflows.redaction`): events carry a failure's or
 a party's warning's public text, and the consumer swaps in the full text for users of the
@@ -12,6 +12,10 @@ failing party or of the party the warning is about. The consumer also listens on
 project's group: on `project.membership` it checks that its user still belongs (active, its
 node not disabled, the node still a member) and closes the socket (4403) if not, so a removed
 member's or a disabled node's open page stops receiving at once.
+
+A run written by another process (a network run's other parties' reports, a member node's own
+part, separate workers) while the channel layer is in-memory is followed from the database
+instead (`workflows.relay`): its changes arrive as the same events, about a second late.
 
 Messages are rendered for each connection in its user's language (`reader_language`: the
 saved preference, else the language cookie or the browser's, as pages choose), so two users
@@ -22,21 +26,24 @@ form.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from workflows import events, redaction, state
+from workflows import events, redaction, relay, state
 from workflows.api.fields import MAX_ID
 from workflows.messages import render
-from workflows.models import NodeRun, Run
+from workflows.models import FINISHED, NodeRun, Run
 from workflows.ports import console_port
 from workflows.redaction import viewer_party
 
+logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 DISABLED = "disabled"  # a node status: its users take part in nothing
@@ -90,6 +97,17 @@ def _snapshot(run_id: int, viewer: str | None, language: str) -> dict | None:
         return None
     with translation.override(language):
         return state.run_state(run, viewer)
+
+
+_written_elsewhere = database_sync_to_async(relay.written_elsewhere)
+
+
+@database_sync_to_async
+def _current(run_id: int, viewer: str | None, language: str) -> dict | None:
+    """The run's state as `relay` compares it, worded in the connection's language (as the
+    snapshot it is compared with)."""
+    with translation.override(language):
+        return relay.current(run_id, viewer)
 
 
 @database_sync_to_async
@@ -160,8 +178,28 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.accept()
         await self.send_json({"type": "run.snapshot", "run": snapshot})
+        if await _written_elsewhere(self.run_id):
+            self.poller = asyncio.create_task(self.follow_database(snapshot))
+
+    async def follow_database(self, seen: dict) -> None:
+        """Send what another process wrote to the run (`workflows.relay`) until it ends."""
+        while seen["status"] not in FINISHED:
+            await asyncio.sleep(relay.POLL_SECONDS)
+            try:
+                fresh = await _current(self.run_id, self.party, self.language)
+            except DatabaseError:  # a busy database: the next read catches up
+                logger.warning("Run %s: could not read its state", self.run_id, exc_info=True)
+                continue
+            if fresh is None:
+                return
+            for event in relay.changes(seen, fresh):
+                await self.send_json(event)
+            seen = fresh
 
     async def disconnect(self, code: int) -> None:
+        poller = getattr(self, "poller", None)
+        if poller is not None:
+            poller.cancel()
         for group in getattr(self, "groups_joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -210,5 +248,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             own = await _run_message(self.run_id, self.party, self.language)
             message = own if own is not None else message
         await self.send_json(event | {"message": message})
+
+    async def node_part(self, event: dict) -> None:
+        # A party's part of a run across nodes: its message is the public text.
+        await self.send_json(event | {"message": self._render(event.get("message"))})
 
     node_progress = forward

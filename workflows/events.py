@@ -1,6 +1,7 @@
 """Live run events on the channel layer: group `run-<id>`, dotted types.
 
 Event types: `run.status`, `node.status`, `node.progress`, `node.log` (a line with its level),
+`node.part` (a party's status and progress on its part of a node, in a run across nodes),
 `node.warning` (consumers turn the dots into handler names and forward the JSON, with a
 failure's or a party's warning's full text swapped in for that party's users). Group
 `project-<id>` carries `project.membership` when the project's members change: every run

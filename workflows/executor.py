@@ -4,8 +4,9 @@
   datasets, nodes' availability): revoking a dataset stops later runs that read it. Its
   disclosure plan must still be the one it was started with, and every source party's consent
   to that plan must hold (`workflows.disclosure.consent`), or nothing runs.
-- Each part of an output that a party receives is written to the run's privacy ledger
-  (`workflows.disclosure.ledger`) with the plan's entries for it.
+- Each part of an output that a party receives is recorded with its artifact row and in the
+  run's privacy ledger, with the plan's entries for it (`workflows.outputs`, which a node's
+  part of a network run records its own parts with too).
 - Nodes outside the run's scope that an in-scope node needs provide their latest output for
   the same fingerprint (component, version, parameters and inputs' fingerprints); with `reuse`,
   in-scope nodes whose fingerprint is unchanged reuse that output instead of running again.
@@ -43,20 +44,17 @@ from workflows import redaction, retention, state
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
-from workflows.disclosure import consent, ledger
+from workflows.disclosure import consent
 from workflows.graph import Graph, parse_graph
 from workflows.messages import stored, translatable
 from workflows.models import Artifact, NodeRun, Run, Status
+from workflows.outputs import record_outputs, storage_root
 from workflows.placement import EMBEDDED
 from workflows.ports import console_port
 from workflows.recovery import executor_id
 from workflows.validation import Validation, validate
 
 logger = logging.getLogger(__name__)
-
-
-def storage_root(party: str) -> Path:
-    return Path(settings.NODE_STORAGE_DIR) / party
 
 
 def node_dir(run_id: int, node_id: str) -> Path:
@@ -293,8 +291,10 @@ class RunExecution:
             self._discard_stopped(context, node)
             return
         node.comm_bytes = self._comm(context)
-        self.outputs[node.node_id] = self._record(node, context)
-        ledger.record(self.run, node, context.written, self.project.parties)
+        written = context.written.items()
+        outputs = {port: ArtifactData(context.infos[port], dict(f)) for port, f in written}
+        record_outputs(self.run, node, outputs, self.project.parties)
+        self.outputs[node.node_id] = outputs
         state.set_node_status(node, Status.SUCCEEDED)
 
     def _check_written(self, context: RunContext) -> None:
@@ -333,24 +333,6 @@ class RunExecution:
         state.set_node_status(node, status, error.full, error.party, error.public)
         if status == Status.FAILED:
             state.log_failure(node)
-
-    def _record(self, node: NodeRun, context: RunContext) -> dict[str, ArtifactData]:
-        outputs = {}
-        for port, files in context.written.items():
-            info = context.infos[port]
-            outputs[port] = ArtifactData(info, dict(files))
-            for party, path in files.items():
-                Artifact.objects.create(
-                    node_run=node,
-                    port=port,
-                    kind=str(info.kind),
-                    owner_node_id=self.project.parties[party],
-                    party=party,
-                    relative_path=str(path.relative_to(storage_root(party))),
-                    info=info.to_dict(),
-                    size_bytes=path.stat().st_size,
-                )
-        return outputs
 
     def close_all(self, status: str, message) -> None:
         for node in self.nodes.values():

@@ -25,8 +25,9 @@ Stored format: a JSON object
 reader's (a request's middleware, the websocket consumer per connection, a report per
 downloader; `render(stored, language)` overrides it). It never raises: a param missing from
 the object shows as `%(name)s`, one of an unknown type as its JSON, a translation that
-breaks its placeholders falls back to the English text, and a malformed object is shown as
-its JSON text.
+breaks its placeholders falls back to the English text, a malformed object is shown as its
+JSON text, and a msgid with any other format than `%(name)s` (a peer's message is not trusted
+to be well made: a width could make text of any size) is shown as it is.
 
 Redaction is not decided here: params are what the writer put in a text meant for its
 readers (`workflows.redaction` picks which stored message a reader gets; a party's data only
@@ -48,6 +49,7 @@ from django.utils.translation import gettext, pgettext
 MSGID = "msgid"
 PARAMS = "params"
 PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?([a-zA-Z%])")
+PLAIN_FORMATS = re.compile(r"%%|%\(\w+\)s")
 MAX_DEPTH = 8  # nested messages deeper than this are shown as JSON (no runaway recursion)
 
 
@@ -183,15 +185,24 @@ def _render(message: dict | str, depth: int) -> str:
     params = message.get(PARAMS)
     if not isinstance(params, dict) or depth > MAX_DEPTH:
         return _as_json(message)
-    shown = _Params({str(name): _render_param(value, depth) for name, value in params.items()})
     msgid = message[MSGID]
-    try:
-        return gettext(msgid) % shown
-    except (TypeError, ValueError, KeyError):  # a translation that broke its placeholders
+    if not _plain_placeholders(msgid):
+        # Only `%(name)s` formats: a width (`%(x)999999999s`) from a peer's message must not
+        # make text of any size. Such a msgid is shown as it is.
+        return msgid
+    shown = _Params({str(name): _render_param(value, depth) for name, value in params.items()})
+    translated = gettext(msgid)
+    for text in (translated, msgid) if _plain_placeholders(translated) else (msgid,):
         try:
-            return msgid % shown
-        except (TypeError, ValueError, KeyError):
-            return msgid
+            return text % shown
+        except (TypeError, ValueError, KeyError):  # a translation that broke its placeholders
+            continue
+    return msgid
+
+
+def _plain_placeholders(text: str) -> bool:
+    """Whether every % in `text` starts `%(name)s` or `%%`."""
+    return "%" not in PLAIN_FORMATS.sub("", text)
 
 
 def _render_param(value: Any, depth: int) -> str:

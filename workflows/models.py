@@ -142,6 +142,40 @@ class NodeRun(models.Model):
         return f"{self.node_id} in run {self.run_id}"
 
 
+class NodePart(models.Model):
+    """One party's part of a node in a run across nodes, as the initiating node knows it.
+
+    In a network run every participating node executes every node of the pipeline for its own
+    party (`workflows.party`); the node's row (`NodeRun`) holds the outcome the parties
+    confirmed, and each party's part what that party reported as it went: its status,
+    progress, public message, and (for other nodes' parties) its log lines and warnings in
+    public form. Written only by `workflows.state`; `sequence` is the last event of the
+    party's report stream applied to this part (`console.federation.run_events`).
+    """
+
+    node_run = models.ForeignKey(NodeRun, on_delete=models.CASCADE, related_name="parts")
+    party = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.TextField(blank=True)
+    logs = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+    sequence = models.BigIntegerField(default=0)
+    # Finished here when the run ended without the party's own report of it (lost, or still
+    # on its way): its late report may still say how it ended (`workflows.state.close_parts`).
+    closed_without_report = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["node_run", "party"]
+        constraints = [
+            models.UniqueConstraint(fields=["node_run", "party"], name="one_part_per_party")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party}'s part of {self.node_run}"
+
+
 class Artifact(models.Model):
     node_run = models.ForeignKey(NodeRun, on_delete=models.CASCADE, related_name="artifacts")
     port = models.CharField(max_length=64)

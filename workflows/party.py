@@ -96,6 +96,7 @@ class PartyResult:
 
 
 Report = Callable[[dict], None]
+Keep = Callable[[str, dict[str, ArtifactData], dict[str, int]], None]
 
 
 def run_party(
@@ -103,14 +104,20 @@ def run_party(
     network: Network | None = None,
     report: Report | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    keep: Keep | None = None,
 ):
     """Execute `job` as `job.party` over `network`'s links (or, without one, every party here);
     see the module docstring. `cancelled()` is polled at the components' progress points (a
-    cancelled node fails and, in a network run, stops the run at every party). Returns a
-    PartyResult; a failed or refused run is a result, not an exception (ConfigError only for
-    a job that gives another party's storage to a network run)."""
+    cancelled node fails and, in a network run, stops the run at every party). `keep(node_id,
+    outputs, bytes_sent)` receives, in this process, each succeeded node's outputs with the
+    files written here ({port: ArtifactData}, ports with no part here left out) and the bytes
+    its parties here sent, before its success is reported: a node whose outputs cannot be
+    kept fails here (the other parties, which have confirmed it, stop at their next node
+    with this party's reason). Returns a PartyResult; a failed or refused run is a result,
+    not an exception (ConfigError only for a job that gives another party's storage to a
+    network run)."""
     started = time.monotonic()
-    worker = _Worker(job, report or (lambda event: None), cancelled)
+    worker = _Worker(job, report or (lambda event: None), cancelled, keep)
     try:
         worker.prepare(network)
         setup = time.monotonic() - started
@@ -127,8 +134,11 @@ def snapshot_fingerprint(snapshot: dict) -> str:
 
 
 class _Worker:
-    def __init__(self, job: PartyJob, report: Report, cancelled: Callable[[], bool]):
+    def __init__(
+        self, job: PartyJob, report: Report, cancelled: Callable[[], bool], keep: Keep | None
+    ):
         self.job, self.report, self.cancelled = job, report, cancelled
+        self.keep = keep
         self.me = job.party or EMBEDDED_PARTY
         self.placement: Placement = EMBEDDED
         self.deployment = None
@@ -336,9 +346,26 @@ class _Worker:
         return redaction.NodeError("LinkError", origin, message, message)
 
     def _remove_outputs(self, context: RunContext, node_id: str) -> None:
+        self._remove_files(node_id, {p for files in context.written.values() for p in files})
+
+    def _remove_files(self, node_id: str, parties: set[str]) -> None:
         relative = Path("runs") / str(self.job.run_id) / node_id
-        for party in {p for files in context.written.values() for p in files}:
+        for party in parties:
             shutil.rmtree(self.job.storage[party] / relative, ignore_errors=True)
+
+    def _kept(self, node_id: str, outcome: NodeOutcome) -> NodeOutcome:
+        """Hand the node's parts written here to `keep`; if they cannot be kept, the node
+        fails (in a network run, at every party) and its files here are removed."""
+        here = {port: data for port, data in self.outputs[node_id].items() if data.files}
+        try:
+            self.keep(node_id, here, dict(outcome.bytes_sent))
+        except Exception as error:  # noqa: BLE001 - the node fails, the run goes on or stops
+            failed = self._failed(node_id, error)
+            del self.outputs[node_id]
+            self._remove_files(node_id, {party for data in here.values() for party in data.files})
+            failed.seconds, failed.bytes_sent = outcome.seconds, outcome.bytes_sent
+            return failed
+        return outcome
 
     # ----- events and figures -----------------------------------------------------------
     def _emitter(self, node_id: str) -> Callable[..., None]:
@@ -361,6 +388,8 @@ class _Worker:
         return {"message": message if here else public, "public": public, "about": party or ""}
 
     def _close_node(self, node_id: str, outcome: NodeOutcome) -> None:
+        if outcome.status == SUCCEEDED and self.keep is not None:
+            outcome = self._kept(node_id, outcome)
         self.outcomes[node_id] = outcome
         detail = {"status": outcome.status, "message": outcome.message}
         detail |= {"public": outcome.public, "failed_party": outcome.party}

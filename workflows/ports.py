@@ -78,6 +78,10 @@ class ConsolePort(Protocol):
         node's part; raises an error naming the nodes that could not take part (the run is
         then cancelled everywhere)."""
 
+    def cancel_across_nodes(self, run) -> None:
+        """Tell the other parties of `run` (started across nodes here) that it was cancelled:
+        now, or once a node that does not answer can be reached."""
+
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         """Record `action` ("download", or "access_denied" for a refusal) in the audit log,
         in the name of `actor`.

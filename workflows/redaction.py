@@ -28,10 +28,18 @@ text with its party; `warning_for(warning, viewer)` gives a viewer's view of one
 `sees_details(viewer, party)` is the one rule behind both: only `party`'s own users (its node,
 in a network run) read what a party's code said about its data.
 
+A fixed-point range failure caused by a party's data (its inputs too large for any precision,
+or a value computed from its inputs alone leaving the encoding's range: see
+`workflows.components.secure`) is that party's own failure, raised as `PartyFailure(party,
+CheckFailed(full, public=range_public(party, what)))`: its users read which columns, the
+bound and the fix; everyone else reads `range_public`, which names the party and nothing of
+its columns, values or bounds. In a network run the other parties' processes never hold the
+full text (the columns' verdicts stay at their party), so they record the public one as theirs.
+
 Both texts are stored as messages rendered in each reader's language (`workflows.messages`):
 redaction picks which stored message a reader gets (`stored_for`), rendering only puts it into
-words. A public text's params are the error class, node, party and a fixed description: no
-value of a party's data can ride into another party's view through them.
+words. A public text's params are the error class, node, party, the operation and a fixed
+description: no value of a party's data can ride into another party's view through them.
 """
 
 from __future__ import annotations
@@ -127,6 +135,27 @@ def warning_public(party: str) -> Message:
     """What parties other than `party` read of a warning about `party`'s data."""
     return translatable(
         "a warning at %(party)s about its own data: only %(party)s's users see its details and fix",
+        party=party,
+    )
+
+
+def range_public(party: str, what, *, computed: bool = False) -> Message:
+    """What parties other than `party` read of a range failure of `what` (e.g. "SS-LR
+    training") on `party`'s data: its inputs (`computed` False) or a value computed from its
+    inputs alone (True) do not fit the fixed-point encoding."""
+    if computed:
+        return translatable(
+            "%(what)s: a value computed from %(party)s's data is outside the range "
+            "the fixed-point encoding can hold; only %(party)s's users see which columns and "
+            "how to fix it.",
+            what=what,
+            party=party,
+        )
+    return translatable(
+        "%(what)s: a value of %(party)s's data is outside the range the "
+        "fixed-point encoding can hold; only %(party)s's users see which column and how "
+        "to fix it.",
+        what=what,
         party=party,
     )
 

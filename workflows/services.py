@@ -356,8 +356,11 @@ def cancel_run(actor: Actor, run: Run) -> Run:
             % {"id": run.pk, "status": run.get_status_display()},
             code="finished",
         )
-    Run.objects.filter(pk=run.pk).update(cancel_requested=True)
-    state.signal_cancel(run.pk)
+    if console_port().runs_across_nodes(run.pipeline.project_id):
+        # The other parties first: each then records the run as cancelled, not as failed
+        # because this node's part stopped (`console.federation.run_events`).
+        console_port().cancel_across_nodes(run)
+    state.request_cancel(run.pk)
     state.stop_pending_run(
         run.pk,
         Status.CANCELLED,

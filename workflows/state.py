@@ -10,11 +10,14 @@ outputs withdrawn when consent went as it finished). Finished is final. A test
 
 Every change is saved and published on the run's channel group (see `workflows.events`), so
 pages, the API and websocket clients see the same thing. Also: run/node state as plain dicts
-(shared by the API and the websocket snapshot) and the cancel token.
+(shared by the API and the websocket snapshot), the cancel token, and the parties' parts of a
+run across nodes (`NodePart`: each party's own status, progress and public lines, which follow
+the same lifecycle as a node).
 
-Messages (a run's and a node's, log lines, warnings) are stored as `workflows.messages` keeps
-them (msgid and params, or plain text) and events carry that stored form; the dicts built here
-for readers render them in the active language, the reader's (`workflows.messages.render`).
+Messages (a run's and a node's, log lines, warnings, a part's message and lines) are stored as
+`workflows.messages` keeps them (msgid and params, or plain text) and events carry that stored
+form; the dicts built here for readers render them in the active language, the reader's
+(`workflows.messages.render`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from django.utils.functional import Promise
 from workflows import events
 from workflows.components import registry
 from workflows.messages import Storable, render, stored, stored_text, translatable
-from workflows.models import FINISHED, Artifact, NodeRun, Run, Status
+from workflows.models import FINISHED, Artifact, NodePart, NodeRun, Run, Status
 from workflows.redaction import message_for, sees_details, stored_for, warning_for
 
 S = Status
@@ -89,8 +92,9 @@ def node_state(
         "reused_from_run": node.reused_from.run_id if node.reused_from_id else None,
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "finished_at": node.finished_at.isoformat() if node.finished_at else None,
-        "logs": logs_for(node, viewer),
-        "warnings": warnings_for(node, viewer),
+        "logs": logs_for(node, viewer) + parts_logs(node),
+        "warnings": warnings_for(node, viewer) + parts_warnings(node, viewer),
+        "parts": [part_state(part) for part in node.parts.all()],
     }
 
 
@@ -126,7 +130,9 @@ def run_summary(run: Run, viewer: str | None = None) -> dict:
 
 def run_state(run: Run, viewer: str | None = None) -> dict:
     """The run with its nodes as users of party `viewer` may see them (None: public view)."""
-    nodes = list(run.nodes.select_related("reused_from").order_by("position"))
+    nodes = list(
+        run.nodes.select_related("reused_from").prefetch_related("parts").order_by("position")
+    )
     sizes = output_bytes(nodes, viewer)
     stored = sum(
         count
@@ -270,6 +276,7 @@ def stop_pending_run(run_id: int, status: str, message: Storable, node_message: 
     for node in run.nodes.filter(status=Status.PENDING):
         set_node_status(node, status, node_message)
     _write_run_status(run, status, message)
+    close_parts(run)
     return True
 
 
@@ -283,6 +290,9 @@ def mark_interrupted(run_ids: list[int], message: Storable) -> None:
     )
     Run.objects.filter(pk__in=run_ids, status__in=unfinished).update(
         status=Status.INTERRUPTED, message=message, finished_at=now
+    )
+    NodePart.objects.filter(node_run__run_id__in=run_ids, status__in=unfinished).update(
+        status=Status.INTERRUPTED, message=message, closed_without_report=True
     )
 
 
@@ -482,3 +492,194 @@ def signal_cancel(run_id: int) -> None:
         event = _cancel_events.get(run_id)
     if event is not None:
         event.set()
+
+
+def request_cancel(run_id: int) -> None:
+    """Ask a run to stop: its executor, in this process or another, stops at its next progress
+    point (`CancelToken`)."""
+    Run.objects.filter(pk=run_id).update(cancel_requested=True)
+    signal_cancel(run_id)
+
+
+def cancel_requested(run_id: int) -> bool:
+    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+
+# --- Parties' parts of a run across nodes ----------------------------------------------------
+
+
+def open_parts(run: Run, parties) -> None:
+    """Give every node of a run across nodes a pending part for each of `parties` (at the
+    initiating node, before the parties start)."""
+    NodePart.objects.bulk_create(
+        [NodePart(node_run=node, party=party) for node in run.nodes.all() for party in parties],
+        ignore_conflicts=True,
+    )
+
+
+def run_parties(run_id: int) -> list[str]:
+    """The parties of a run across nodes (none for a run executed by this node alone)."""
+    parts = NodePart.objects.filter(node_run__run_id=run_id).values_list("party", flat=True)
+    return sorted(set(parts))
+
+
+def part_state(part: NodePart, rendered: bool = True) -> dict:
+    """A party's part as every party may see it (its message is the public text), its
+    message rendered in the active language (`rendered=False`: its stored form, for events)."""
+    return {
+        "party": part.party,
+        "status": part.status,
+        "progress": part.progress,
+        "message": render(part.message) if rendered else part.message,
+    }
+
+
+def _save_part(part: NodePart, fields: list[str], sequence: int | None) -> None:
+    if sequence is None and not fields:
+        return
+    if sequence is not None:
+        part.sequence = sequence
+        fields = [*fields, "sequence"]
+    part.save(update_fields=[*fields, "updated_at"])
+
+
+def _publish_part(part: NodePart) -> None:
+    node = part.node_run
+    events.publish(node.run_id, "node.part", node=node.node_id, **part_state(part, False))
+
+
+def set_part_status(
+    part: NodePart, status: str, message: Storable = "", sequence: int | None = None
+) -> bool:
+    """Save and publish a party's new status for its part (`message`: its public text). The
+    same status again changes nothing (False); a change the node lifecycle does not allow
+    raises IllegalTransition (a finished part is final), except for a part closed without its
+    party's report (`close_parts`): the party's own finished status, arriving late, replaces
+    the one assumed here, and an unfinished one is out of date (ignored)."""
+    late = part.closed_without_report and sequence is not None
+    if late and status not in FINISHED:
+        _save_part(part, [], sequence)  # out of date
+        return False
+    if status == part.status and not late:
+        _save_part(part, [], sequence)
+        return False
+    if not late:
+        what = f"{part.party}'s part of node {part.node_run.node_id!r} of run"
+        _check(NODE_TRANSITIONS, what, part.node_run.run_id, part.status, status)
+    part.status, part.message, part.closed_without_report = status, stored_text(message), False
+    if status == Status.SUCCEEDED:
+        part.progress = 100
+    _save_part(part, ["status", "message", "progress", "closed_without_report"], sequence)
+    _publish_part(part)
+    return True
+
+
+def note_part_report(part: NodePart, sequence: int) -> None:
+    """The party's report reached event `sequence`, which changes nothing of this part."""
+    _save_part(part, [], sequence)
+
+
+def set_part_progress(part: NodePart, percent: int, sequence: int | None = None) -> None:
+    """A party's progress on its part (0..100), throttled as `set_node_progress`; a finished
+    part has no progress any more (IllegalTransition; late progress of a part closed without
+    its party's report is out of date: ignored)."""
+    if part.closed_without_report:
+        _save_part(part, [], sequence)
+        return
+    if part.status in FINISHED:
+        what = f"{part.party}'s part of node {part.node_run.node_id!r} of run"
+        raise IllegalTransition(what, part.node_run.run_id, part.status, f"{percent}%")
+    if not 0 <= percent <= 100:
+        raise ValueError(f"progress {percent} is not a percentage")
+    if sequence is not None:
+        part.sequence = sequence
+    if percent == part.progress and sequence is None:
+        return
+    part.progress = percent
+    now = time.monotonic()
+    if sequence is not None or now - getattr(part, "_saved_at", 0.0) >= PROGRESS_SAVE_SECONDS:
+        part._saved_at = now
+        _save_part(part, ["progress"], sequence)
+    if now - getattr(part, "_published_at", 0.0) >= PROGRESS_PUBLISH_SECONDS:
+        part._published_at = now
+        _publish_part(part)
+
+
+def add_part_log(part: NodePart, line: dict, sequence: int | None = None) -> None:
+    """Append a log line another party's node reported for its part (public by the library's
+    contract, and stored as it was there, marked `at` that party) and stream it."""
+    level = line.get("level", "info")
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {LOG_LEVELS}")
+    line = line | {"message": stored(line.get("message")), "at": part.party}
+    part.logs = (part.logs + [line])[-MAX_LOG_LINES:]
+    _save_part(part, ["logs"], sequence)
+    events.publish(part.node_run.run_id, "node.log", node=part.node_run.node_id, line=line)
+
+
+def add_part_warning(
+    part: NodePart, message: Storable, about: str | None, sequence: int | None = None
+) -> None:
+    """Record a warning another party's node reported for its part: about that party's own
+    data (`about`), kept as its public text only (`workflows.redaction`: its details stay
+    there), or about no party's data, kept as it is. Logged and streamed like the node's own."""
+    about = about or ""
+    warning = {"time": timezone.now().isoformat(), "message": stored(message), "party": about}
+    if about:
+        warning["message"] = warning_for(warning, None, rendered=False)["message"]
+    if (warning["message"], about) in [(w["message"], w["party"]) for w in part.warnings]:
+        _save_part(part, [], sequence)
+        return
+    shown = warning_for(warning, None, rendered=False) | {"at": part.party}
+    if len(part.warnings) < MAX_WARNINGS:  # beyond them, logged only (`add_node_warning`)
+        part.warnings = [*part.warnings, warning]
+        _save_part(part, ["warnings"], sequence)
+        node = part.node_run
+        events.publish(node.run_id, "node.warning", node=node.node_id, warning=shown)
+    line = {"time": warning["time"], "message": shown["message"], "level": "warning"}
+    add_part_log(part, line, sequence)
+
+
+def parts_logs(node: NodeRun) -> list[dict]:
+    """The log lines other parties' nodes reported for their parts of `node` (none for a run
+    executed by one node), in the active language."""
+    return [
+        line | {"message": render(line.get("message"))}
+        for part in node.parts.all()
+        for line in part.logs
+    ]
+
+
+def parts_warnings(node: NodeRun, viewer: str | None) -> list[dict]:
+    """Other parties' warnings on their parts of `node` that the node does not already show
+    (a warning about no party's data is raised alike at every party)."""
+    own = {(stored_text(w["message"]), w.get("party") or "") for w in node.warnings}
+    return [
+        warning_for(warning, viewer) | {"at": part.party}
+        for part in node.parts.all()
+        for warning in part.warnings
+        if (stored_text(warning["message"]), warning["party"]) not in own
+    ]
+
+
+def close_parts(run: Run) -> None:
+    """When a run across nodes has finished here: a part still unfinished (its party's last
+    reports never came: lost, or still on their way) takes its node's outcome, which every
+    party confirmed over the run's links, until the party's own late report says how its part
+    ended (`set_part_status`)."""
+    unfinished = [Status.PENDING, Status.RUNNING]
+    parts = NodePart.objects.filter(node_run__run=run, status__in=unfinished)
+    for part in parts.select_related("node_run"):
+        node = part.node_run
+        if node.status not in NODE_TRANSITIONS.get(part.status, ()):
+            continue
+        if node.status == Status.SUCCEEDED:
+            message = ""
+        else:
+            outcome = stored(node.public_message) or Status(node.status).label
+            message = translatable(
+                "no report from %(party)s: %(outcome)s", party=part.party, outcome=outcome
+            )
+        set_part_status(part, node.status, message)
+        part.closed_without_report = True
+        part.save(update_fields=["closed_without_report"])

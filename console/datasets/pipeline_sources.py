@@ -102,6 +102,11 @@ class ConsoleSources:
 
         launch(run)
 
+    def cancel_across_nodes(self, run) -> None:
+        from console.federation.run_events import cancel_across_nodes
+
+        cancel_across_nodes(run)
+
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None
         denied = (Action.ACCESS_DENIED, Action.RUN_REFUSED)

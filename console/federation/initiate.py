@@ -12,7 +12,13 @@ obtained, `workflows.services.create_run`):
    node that does not answer now is told later), and nothing executes.
 2. `RunLaunch` to every accepting node with each party's engine address (this node's from
    `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies); then this node's own part is
-   queued (`console.federation.member_runs.start_own_part`).
+   queued (`console.federation.member_runs.start_own_part`). A node that cannot be reached
+   for its launch is named as in step 1: the run is cancelled here and at every other node
+   (those launched already stop their worker).
+
+Before step 1 every node of the run gets a part per party (`workflows.state.open_parts`): what
+each party reports of its part as it runs (`console.federation.run_events`), and who is told
+when the run is cancelled.
 
 Calls wait at most `outbox.TIMEOUT` seconds per node.
 """
@@ -71,7 +77,8 @@ def party_job(
         sources=sources,
         storage={party: storage},
         party=party,
-        requested_by=getattr(run.created_by, "username", None),
+        # The starter's party, as the executor gives it (components decide by party).
+        requested_by=getattr(getattr(run.created_by, "node", None), "name", None),
         min_group_rows=settings.PRIVPAD_DISCLOSURE_MIN_ROWS,
     )
 
@@ -95,6 +102,7 @@ def start_across_nodes(
     """Steps 1 and 2 of the module docstring; returns each party's engine address. Raises
     NodesUnavailable naming every node that could not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
+    state.open_parts(run, parties)  # each party's reports land there (`run_events`)
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
@@ -109,8 +117,16 @@ def start_across_nodes(
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
-    for peer in peers.values():
-        _call(peer, "RunLaunch", {"run": run.pk, "engines": engines})
+    launched = []
+    for name, peer in peers.items():
+        try:
+            _call(peer, "RunLaunch", {"run": run.pk, "engines": engines})
+            launched.append(peer)
+        except (NodeCallError, EnvelopeError, PairingError) as error:
+            reasons[name] = _why(error)
+    if reasons:  # lost between its acceptance and the launch: every node is told, when it can
+        _abort(run, list(peers.values()), reasons, launched)
+        raise NodesUnavailable(reasons)
     return engines
 
 
@@ -128,15 +144,25 @@ def _why(error: Exception) -> Message | str:
     return str(error)
 
 
-def _abort(run: Run, accepted: list[Node], reasons: dict[str, Message | str]) -> None:
+def _abort(
+    run: Run,
+    accepted: list[Node],
+    reasons: dict[str, Message | str],
+    launched: list[Node] = (),
+) -> None:
+    """Cancel the run here and at the nodes that accepted it; a launched node's worker may
+    have started, so it is told to stop (`cancel`) rather than only not to start."""
     why = each_why(reasons)
     stopped = translatable("not started: %(reason)s", reason=why)
     state.stop_pending_run(run.pk, Status.CANCELLED, stopped, stopped)
-    # The reason travels as msgid and params: each node words it for its own readers.
+    # Reasons travel as msgid and params: each node words them for its own readers.
     told = translatable("nodes that could not take part: %(nodes)s", nodes=why)
-    reason = wire_text(told, limit=500)
     for peer in accepted:  # queued: a node that is slow to answer is told when it can be
-        outbox.send(peer, "RunAbort", {"run": run.pk, "reason": reason})
+        if peer in launched:
+            body = {"run": run.pk, "cancel": True, "reason": wire_text(stopped, limit=500)}
+        else:
+            body = {"run": run.pk, "reason": wire_text(told, limit=500)}
+        outbox.send(peer, "RunAbort", body)
 
 
 def runs_across_nodes(project_id: int) -> bool:

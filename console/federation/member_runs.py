@@ -7,7 +7,16 @@ links (`console.federation.engine`: addresses from the initiator, certificates p
 and runs `workflows.party.run_party` for this node's party only, so it reads only this node's
 datasets and writes only under this node's storage root. The outcome of every node and of the
 run is written through `workflows.state`, the only writer of run state, so the run page of
-this node shows its part of the run.
+this node shows its part of the run. As it runs, the part is reported to the initiating node
+and stopped when the run is cancelled there (`console.federation.part_reports`).
+
+Outputs (`KeptHere`): as each node succeeds, the parts of its outputs written at this node
+(tables, models, this node's copy of each report) are recorded in this node's database by
+`workflows.outputs.record_outputs`, as the embedded executor records every party's: artifact
+rows owned by this node and the privacy ledger of what this node received. The run page,
+canvas, downloads and run report of this node then show its own results; other parties' parts
+never reach this node (their own nodes record them), and a part offered here for another
+party, or outside this node's storage, is refused: the node fails rather than record it.
 """
 
 from __future__ import annotations
@@ -16,16 +25,26 @@ from django_tasks import task
 
 from console.federation.engine import engine_network
 from console.federation.models import RunReplica
+from console.federation.part_reports import PartReport
 from core.errors import ConfigError
-from workflows import state
+from workflows import retention, state
+from workflows.components.context import ArtifactData
 from workflows.messages import translatable
-from workflows.models import Run, Status
+from workflows.models import NodeRun, Run, Status
+from workflows.outputs import record_outputs, storage_root
 from workflows.party import run_party
 from workflows.party_jobs import job_from_dict
+from workflows.ports import console_port
 from workflows.recovery import executor_id
 
 # run_party's statuses -> this node's NodeRun statuses (a refused run executed nothing).
-NODE_STATUSES = {"succeeded": Status.SUCCEEDED, "failed": Status.FAILED, "skipped": Status.SKIPPED}
+NODE_STATUSES = {
+    "succeeded": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+    "skipped": Status.SKIPPED,
+    "cancelled": Status.CANCELLED,
+}
+RUN_STATUSES = {"succeeded": Status.SUCCEEDED, "cancelled": Status.CANCELLED}  # else failed
 
 
 @task()
@@ -60,16 +79,20 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     if run is None:
         return "not pending"
     job = job_from_dict(job_data)
-    try:
-        network = engine_network(list(job.parties), job.party, engines)
-    except ConfigError as error:
-        reason = translatable(
-            "this node could not join the run's links: %(error)s", error=str(error)
-        )
-        return finish(run, {}, "failed", reason)
-    result = run_party(job, network, report=ShownHere(run))
-    outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
-    return finish(run, outcomes, result.status, result.message)
+    with PartReport(run, job.party) as report:  # reports, cancel: `part_reports`
+        try:
+            network = engine_network(list(job.parties), job.party, engines)
+        except ConfigError as error:
+            message = translatable(
+                "this node could not join the run's links: %(error)s", error=str(error)
+            )
+            return finish(run, {}, "failed", message)
+        kept = KeptHere(run, job.party, report.shown.nodes)
+        result = run_party(job, network, report=report, cancelled=report.cancelled, keep=kept)
+        outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
+        final = finish(run, *report.outcome(outcomes, result.status, result.message))
+    retention.apply_after_run(run)  # this node's outputs, as after an embedded run
+    return final
 
 
 class ShownHere:
@@ -109,6 +132,38 @@ class ShownHere:
         )
 
 
+class KeptHere:
+    """`run_party`'s `keep`: the parts of a succeeded node's outputs written at this node,
+    recorded here (`workflows.outputs.record_outputs`) before the node shows as succeeded,
+    with the bytes this node sent (saved with that status on the shared `nodes`)."""
+
+    def __init__(self, run: Run, party: str, nodes: dict[str, NodeRun]):
+        self.run, self.party, self.nodes = run, party, nodes
+        self.root = storage_root(party).resolve()
+        self.parties = console_port().project(run.pipeline.project_id).parties
+
+    def __call__(self, node_id: str, outputs: dict[str, ArtifactData], sent: dict) -> None:
+        node = self.nodes[node_id]
+        record_outputs(
+            self.run, node, {p: self._own(p, d) for p, d in outputs.items()}, self.parties
+        )
+        node.comm_bytes = {self.party: int(sent.get(self.party, 0))}
+
+    def _own(self, port: str, data: ArtifactData) -> ArtifactData:
+        """`data` with this node's part only, checked: declared at this party, in its storage."""
+        strangers = sorted(set(data.files) - {self.party})
+        if strangers:
+            raise ValueError(
+                f"output '{port}' offers parts of {', '.join(strangers)} to record here"
+            )
+        path = data.files[self.party]
+        if self.party not in data.info.parties:
+            raise ValueError(f"output '{port}' has no part at {self.party}")
+        if not path.resolve().is_relative_to(self.root):
+            raise ValueError(f"output '{port}' was written outside {self.party}'s storage")
+        return ArtifactData(data.info, {self.party: path})
+
+
 def finish(run: Run, outcomes: dict[str, dict], status: str, message) -> str:
     """Record each node's outcome (a node without one did not execute: skipped) and the run's."""
     for node in run.nodes.order_by("position"):
@@ -122,6 +177,6 @@ def finish(run: Run, outcomes: dict[str, dict], status: str, message) -> str:
                 party=outcome.get("party", ""),
                 public=outcome.get("public") or None,
             )
-    final = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
+    final = RUN_STATUSES.get(status, Status.FAILED)
     state.set_run_status(run, final, message)
     return final

@@ -21,7 +21,8 @@ The member decides alone, from its own copy of the project (threat model of
 
 Any refusal names the reason, and nothing is recorded. Accepting records the run here (its own
 `Run` row on the replica pipeline: the run page of this node, with this node's outputs and
-report) and a `RunReplica` holding the job with this node's storage root; the reply gives this
+report) and a `RunReplica` holding the job with this node's storage root for the initiator's
+runs (`member_part_root`: their directories carry the initiator's run ids); the reply gives this
 node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
 
 `RunLaunch` follows once every party accepted: the engine address of each party; this node
@@ -31,6 +32,7 @@ then starts its worker (`console.federation.member_runs`).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -85,7 +87,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
     run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
-    storage = {me.name: me.storage_root}
+    storage = {me.name: member_part_root(me, peer.node, run)}
     RunReplica.objects.create(
         run=run,
         origin=peer.node,
@@ -96,6 +98,14 @@ def run_start(peer: PeerActor, body: dict) -> dict:
         peer.actor, "run_start", replica.pipeline, me.pk, run=run.pk, remote_run=remote_run
     )
     return _accepted(run)
+
+
+def member_part_root(me, origin, run: Run) -> Path:
+    """Where this node writes its part of `run`, which `origin` started: the part's
+    directories are named by the initiator's run id (every party's must agree), so they live
+    apart from this node's own runs (`runs/<id>/` under its storage root), from other
+    initiators' and, by this node's own id of the run, from an initiator's reused ids."""
+    return me.storage_root / "peer-runs" / origin.name / f"run-{run.pk}"
 
 
 def _accepted(run: Run) -> dict:
@@ -253,8 +263,10 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
 
 @handles("RunAbort")
 def run_abort(peer: PeerActor, body: dict) -> dict:
-    """The initiator could not start the run (another node was down or refused): the run
-    this node accepted ends cancelled, with the reason, before anything executed here."""
+    """The initiator could not start the run (another node was down or refused), or its user
+    cancelled it (`cancel`): the run this node accepted ends cancelled, with the reason. Not
+    started yet, it is cancelled at once; running, its worker stops at its next progress
+    point and records the run cancelled (`console.federation.part_reports`)."""
     from workflows import state
     from workflows.models import Status
 
@@ -263,10 +275,16 @@ def run_abort(peer: PeerActor, body: dict) -> dict:
     if replica is None:
         raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
     reason = wire.optional_text(body, "reason", 500)
-    if reason:
-        # The initiator's reason: a message (msgid and params) or an older node's words.
+    # The initiator's reason: a message (msgid and params), or an older node's words.
+    if body.get("cancel") is True:
+        state.request_cancel(replica.run_id)
+        message = parse(reason) or translatable("cancelled at %(party)s", party=peer.name)
+    elif reason:
         message = translatable("not started: %(reason)s", reason=parse(reason))
     else:
         message = translatable("not started by the initiating node")
     stopped = state.stop_pending_run(replica.run_id, Status.CANCELLED, message, message)
+    if not stopped and body.get("cancel") is True:
+        run = Run.objects.only("status").get(pk=replica.run_id)
+        return {"cancelled": not run.is_finished, "status": run.status}
     return {"cancelled": stopped}

@@ -89,6 +89,18 @@ class PYU:
 
         self.cluster.run_one(self.party, body)
 
+    def local(self, obj: PYUObject) -> Any:
+        """The value of `obj` where this party's code runs in this process (every party in a
+        simulation), None elsewhere (a deployment's other processes).
+
+        Nothing crosses a link, unlike `fetch` / `reveal`: the other parties learn nothing, so
+        this is how a caller reads what its own party keeps (a column's name, a detail for its
+        own users) without disclosing it."""
+        if obj.device.party != self.party:
+            raise PartyError(f"{obj!r} does not live on {self!r}")
+        cluster = self.cluster
+        return cluster.run_one(self.party, lambda: cluster.store(self.party)[obj.ref])
+
     def _local(self, value: Any, store: dict) -> Any:
         if isinstance(value, PYUObject):
             if value.device.party != self.party:

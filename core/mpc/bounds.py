@@ -26,9 +26,9 @@ number of fraction bits meaning FM64):
 - every result must stay within the safe encoding magnitude 2^(k - 3 - f)
   (`precision.safe_magnitude`).
 The product limit is where overflow becomes certain. Below it, SEMI2K's 2-party local
-truncation and ABY3's truncation still fail with probability |t| / 2^k (ABY3: |t| / 2^(k-1))
-per element for an intermediate t, as their modules document: `precision.plan_precision`
-keeps headroom for that, the runtime check does not refuse it.
+truncation and ABY3's, when asked for (`trunc_mode="local"`), still fail with probability
+|t| / 2^k per element for an intermediate t, as their modules document:
+`precision.plan_precision` keeps headroom for that, the runtime check does not refuse it.
 """
 
 from __future__ import annotations

@@ -8,8 +8,11 @@ from core.errors import ConfigError
 
 PROTOCOLS = ("REF2K", "SEMI2K", "ABY3")
 FIELDS = ("FM64", "FM128")
-# SEMI2K truncation: "auto" = "local" for 2 parties, "exact" for more (see protocols.semi2k)
+# Truncation after fixed-point products: "auto" is "exact" for every protocol; "local" is the
+# probabilistic opt-in of SEMI2K (2 parties) and ABY3 (see protocols.semi2k, protocols.aby3)
 TRUNC_MODES = ("auto", "local", "exact")
+# Protocols with a choice of truncation (REF2K has one, exact)
+TRUNC_MODE_PROTOCOLS = ("SEMI2K", "ABY3")
 # Products carry 2f fraction bits and must stay far below 2^(bits - 2); the kernels' internal
 # precision plans (poly, exp, normalisation) also need 2f well inside the ring.
 MAX_FRACTION_BITS = {"FM64": 26, "FM128": 48}
@@ -26,14 +29,18 @@ class RuntimeConfig:
     `core.mpc.ring128`; for data whose products FM64 cannot hold, several times slower).
     `fxp_fraction_bits`: fixed-point fraction bits (None: SPU's default, 18 on FM64 and 26 on
     FM128; at most 26 on FM64 and 48 on FM128).
-    `trunc_mode`: SEMI2K's truncation after fixed-point products. "exact" (dealer-assisted,
-    exact to one unit for |x| < 2^62, 2^126 on FM128, one opened ring word per element),
-    "local" (SecureML's local truncation: no communication, but each element is off by
-    2^(k - f) units with probability |x| / 2^k for the ring's k bits, about 2^-28 for a product
-    of two values near 1 with f = 18 on FM64: one silently wrong element per ~2^28
-    truncations; 2 parties only; SPU's 2-party SEMI2K default, an explicit opt-in here) or
-    "auto" (the default: "exact", so a green result is never silently wrong). Other protocols
-    have a single truncation and accept only "auto".
+    `trunc_mode`: the truncation after fixed-point products, for SEMI2K and ABY3. "exact" is
+    exact to one unit for |x| < 2^62 (2^126 on FM128): SEMI2K opens one dealer-masked ring
+    word per element, ABY3 computes the wrap count of a two-party resharing with one AND by
+    an oblivious transfer (32 bytes per element over its three parties on FM64, one round;
+    a fixed-point product with it costs 12 bytes per element and party).
+    "local" is a probabilistic truncation: cheaper (SEMI2K: SecureML's local truncation, no
+    message, 2 parties only; ABY3: Share Truncation I, one ring word from one party, one
+    round), but each element is off by 2^(k - f) units with probability |x| / 2^k for the
+    ring's k bits: about 2^-28 for a product of two values near 1 with f = 18 on FM64, one
+    silently wrong element per ~2^28 truncations. It is an explicit opt-in (SPU's 2-party
+    SEMI2K default; SPU's ABY3 truncates exactly). "auto" (the default) is "exact", so a green
+    result is never silently wrong. REF2K accepts only "auto".
     `range_checks` (default True): guard against silently wrong numbers (see
     `core.mpc.bounds`). Inputs then carry a public magnitude bound, which reveals the order of
     magnitude of each shared input (the next power of two of its largest |x|) to every party,
@@ -71,9 +78,9 @@ class RuntimeConfig:
             )
         if not isinstance(self.range_checks, bool):
             raise ConfigError(f"range_checks must be True or False, got {self.range_checks!r}")
-        if self.protocol != "SEMI2K" and self.trunc_mode != "auto":
+        if self.protocol not in TRUNC_MODE_PROTOCOLS and self.trunc_mode != "auto":
             raise ConfigError(
-                f"trunc_mode {self.trunc_mode!r} applies to SEMI2K only; "
+                f"trunc_mode {self.trunc_mode!r} applies to SEMI2K and ABY3 only; "
                 f"{self.protocol} has a single truncation (use 'auto')"
             )
 
@@ -92,10 +99,10 @@ class RuntimeConfig:
                 "elements; use 'exact' or 'auto'"
             )
 
-    def semi2k_trunc_mode(self, world_size: int) -> str:
-        """The SEMI2K truncation ("local" or "exact") that `trunc_mode` selects for `world_size`."""
+    def resolved_trunc_mode(self) -> str:
+        """The truncation ("local" or "exact") that `trunc_mode` selects; REF2K's is "exact"."""
         # "auto" is never "local": at ~2^-28 per element, a pipeline truncating millions of
-        # elements would return a silently wrong one every few runs (see semi2k.py).
+        # elements would return a silently wrong one every few runs (see semi2k.py, aby3.py).
         if self.trunc_mode == "auto":
             return "exact"
         return self.trunc_mode

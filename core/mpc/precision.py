@@ -13,11 +13,11 @@ read as a signed k-bit integer. Three limits follow, for f fraction bits:
   truncating, so it needs n |x| |y| < 2^(k - 2 - 2f). Beyond that the truncation wraps and the
   result is garbage, silently: the engine's bound tracking (`core.mpc.bounds`) refuses such
   products before computing them.
-- probabilistic truncation: SEMI2K with 2 parties (`trunc_mode="local"`, opt-in) and ABY3
-  truncate with a failure probability of |t| / 2^k (ABY3: |t| / 2^(k-1)) per element for a
+- probabilistic truncation: SEMI2K with 2 parties and ABY3 with `trunc_mode="local"` (both
+  opt-in; both truncate exactly by default) fail with probability |t| / 2^k per element for a
   truncation input t. Plans keep `PROBABILISTIC_MARGIN_BITS` of headroom below 2^(k-2) under
   those protocols, so even at the planned maximum a truncation fails with probability below
-  2^-(margin + 1) per element (typical values are far below the maximum, and far safer).
+  2^-(margin + 2) per element (typical values are far below the maximum, and far safer).
 
 Choosing the field (`plan_precision` with field=None, what components do): FM64 whenever it
 holds the data with at least MIN_FRACTION_BITS (8) fraction bits, since FM128 costs several
@@ -42,8 +42,8 @@ TRUNC_LIMIT_BITS = RING64.trunc_limit_bits  # FM64: |t| < 2^62 (SEMI2K opens t +
 DEFAULT_FRACTION_BITS = FIELD_DEFAULT_BITS["FM64"]  # 18, SPU's FM64 default; plans stop there
 MIN_FRACTION_BITS = 8  # resolution 2^-8 ~ 0.004: below this fixed point is too coarse to trust
 PROBABILISTIC_MARGIN_BITS = 10
-# Protocols that keep the margin: ABY3, whose truncation may fail, and SEMI2K, whose default
-# truncation is exact but which may be asked to truncate locally; there the margin is also the
+# Protocols that keep the margin: SEMI2K and ABY3, whose default truncations are exact but
+# which may be asked to truncate locally (probabilistically); there the margin is also the
 # headroom that sums and model weights (which plans do not count) live in, and components'
 # limits (SS-LR's batch products) are calibrated with it.
 _PROBABILISTIC_TRUNCATION = {"REF2K": False, "SEMI2K": True, "ABY3": True}
@@ -92,8 +92,8 @@ def plan_precision(
     - encoding: max_abs <= 2^(k - 3 - f);
     - `products` >= 1 chained fixed-point products of such values (x_1 x_2 ... x_(p+1)): the
       largest 2f-bit intermediate B^(p+1) 2^(2f) stays below 2^(k - 2 - margin), where margin
-      is `truncation_margin_bits(protocol)` (10 bits for SEMI2K, which may truncate
-      locally with 2 parties when asked to, and ABY3; 0 for REF2K). Sums are not counted:
+      is `truncation_margin_bits(protocol)` (10 bits for SEMI2K and ABY3, which may
+      truncate locally when asked to; 0 for REF2K). Sums are not counted:
       pass the bound of a sum (e.g. n max|x| for an inner dimension n) as `max_abs` when it
       matters.
     Plans stop at the field's default fraction bits (18 on FM64, 26 on FM128, as SPU): the

@@ -33,6 +33,13 @@ class PRG:
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         return ring.draw(self._bits, shape)
 
+    def words32(self, shape: tuple[int, ...] | int) -> np.ndarray:
+        """Uniform uint32 words (two per raw 64-bit draw: half the generator's work)."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        count = int(np.prod(shape, dtype=np.int64))
+        raw = self._bits.random_raw((count + 1) // 2).astype(RING_DTYPE, copy=False)
+        return raw.view(np.uint32)[:count].reshape(shape)
+
     def bits(self, shape: tuple[int, ...] | int) -> np.ndarray:
         """Uniform 0/1 uint64 words (in either ring, bits are XOR-shared 64-bit words)."""
         return self.ring(shape) & RING_DTYPE(1)

@@ -37,8 +37,7 @@ def test_alice_adds_a_passkey_and_signs_in_with_it(new_page, live_server, people
     page.get_by_role("link", name="Done").click()
     expect(page.get_by_role("row", name="virtual key")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
-
-    page.goto(f"{base}/accounts/login/")
+    page.wait_for_url(f"{base}/accounts/login/")  # logged out before the next sign-in starts
     page.get_by_label("Username").fill("alice_admin")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()

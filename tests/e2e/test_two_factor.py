@@ -34,8 +34,7 @@ def test_alice_turns_on_a_second_factor_and_signs_in_with_a_code(new_page, live_
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     page.screenshot(path=str(ARTIFACTS / "people-7-recovery-codes.png"), full_page=True)
     page.get_by_role("button", name="Log out").click()
-
-    page.goto(f"{base}/accounts/login/")
+    page.wait_for_url(f"{base}/accounts/login/")  # logged out before the next sign-in starts
     page.get_by_label("Username").fill("alice_admin")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()

@@ -40,10 +40,11 @@ def run_component(
     warnings: list[str] | None = None,
     sources: dict | None = None,
     placement=None,
+    warned: list[tuple[str, str | None]] | None = None,
 ):
     """Clean params, infer outputs, run as started by `requested_by`'s user; return
     {port: ArtifactData} of what was written. Log lines and warnings are appended to `logs`
-    and `warnings` when given."""
+    and `warnings` when given, and (warning, party it is about) pairs to `warned`."""
     component = registry().get(key)
     infos = {port: data.info for port, data in inputs.items()}
     env = ParamEnv(parties=tuple(parties), inputs=infos, sources=sources or {})
@@ -54,6 +55,12 @@ def run_component(
     outputs = component.infer(InferContext(cleaned, infos, env))
     logs = [] if logs is None else logs
     warnings = [] if warnings is None else warnings
+
+    def on_warn(message, party: str | None) -> None:
+        warnings.append(str(message))
+        if warned is not None:
+            warned.append((str(message), party))
+
     context = RunContext(
         params=cleaned,
         parties=tuple(parties),
@@ -63,7 +70,7 @@ def run_component(
         # Components log and warn with messages (`workflows.messages`): read them as the
         # active language words them.
         on_log=lambda message: logs.append(str(message)),
-        on_warn=lambda message, party: warnings.append(str(message)),
+        on_warn=on_warn,
         requested_by=requested_by,
         sources=sources or {},
     )

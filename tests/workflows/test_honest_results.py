@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from core.errors import PartyFailure
 from tests.workflows.helpers import read_table, run_component, table
+from workflows import redaction
 from workflows.components.checks import (
     SCALED_LIMIT,
     CheckFailed,
@@ -44,6 +45,15 @@ def frames(income_mean: float, seed: int = 1) -> tuple[dict, np.ndarray, np.ndar
     return data, y, z
 
 
+def views(error: BaseException) -> tuple[str, str, str]:
+    """(failing party or "", the text its users read, the text every other party reads), as
+    the executor records a node's failure (`workflows.redaction.describe`)."""
+    party = error.party if isinstance(error, PartyFailure) else ""
+    inner = error.error if isinstance(error, PartyFailure) else error
+    described = redaction.describe(inner, "train", party)
+    return described.party, described.full, described.public
+
+
 def train(tmp_path, data: dict, logs=None, warnings=None, **params):
     inputs = {"input_ds": table(tmp_path / "in", data, {"y": "label"})}
     features = [name for frame in data.values() for name in frame.columns if name != "y"]
@@ -65,37 +75,68 @@ def test_unscaled_income_and_age_fail_the_training_naming_the_columns_and_the_fi
     predictions like 1.9e8 from a logistic model (issue 10)."""
     data, _, _ = frames(income_mean)
     warnings: list[str] = []
-    with pytest.raises(CheckFailed) as failure:
+    with pytest.raises((CheckFailed, PartyFailure)) as failure:
         train(tmp_path, data, warnings=warnings)
-    message = str(failure.value)
-    # Every party reads the failure: it points at alice's warning, which (for alice's users
-    # only: `workflows.redaction`) names the columns.
-    assert "Fix: add a scaler" in message, message
-    assert "alice's" in message, message
-    assert f"{income_mean:g}" not in message  # never values
+    party, full, public = views(failure.value)
+    # alice's users read the fix; a failure at alice names her columns to her users only,
+    # one about no party's data points at alice's warning (which alone names them).
+    assert "Fix: add a scaler" in full, full
+    assert "alice's" in full, full
+    assert party in ("", "alice")
+    assert "income" not in public, public
+    assert "alice" in public, public
+    assert f"{income_mean:g}" not in full + public  # never values
     assert warnings, "no warning about the unscaled columns"
     assert "features not scaled at alice: income, age" in warnings[0], warnings
 
 
-def test_a_range_no_precision_can_hold_names_the_operation_the_bound_and_the_columns(tmp_path):
-    """Incomes near 1e16: even FM128 (products below 2^116 with SEMI2K's headroom) cannot."""
+def test_a_range_no_precision_can_hold_fails_at_the_party_naming_its_columns_to_it(tmp_path):
+    """Incomes near 1e16: even FM128 (products below 2^116 with SEMI2K's headroom) cannot.
+    The failure is alice's own: her users read the operation, the bound and the columns; bob
+    reads that a value of alice's data is out of range, nothing of her columns or bounds."""
     data, _, _ = frames(1e16)
-    with pytest.raises(CheckFailed) as failure:
+    with pytest.raises(PartyFailure) as failure:
         train(tmp_path, data)
-    message = str(failure.value)
-    assert message.startswith("the values of alice's income, age are out of the range SS-LR")
-    assert "plan_precision" in message, message
-    assert "safe bound 2^" in message, message
+    party, full, public = views(failure.value)
+    assert party == "alice"
+    assert full.startswith("the values of alice's income, age are out of the range SS-LR"), full
+    assert "plan_precision" in full, full
+    assert "safe bound 2^" in full, full
+    assert "Fix: add a scaler (Scaler, before this node) for alice's income, age" in full, full
+    assert public == redaction.range_public("alice", "SS-LR training")
+    for detail in ("income", "age", "2^", "e+", "plan_precision"):
+        assert detail not in public, detail
 
 
 def test_fewer_fraction_bits_than_the_loss_needs_fail_before_training(tmp_path):
     """Income around 50,000 leaves 8 fraction bits: the loss's 2^-10 clip would round to 0 and
-    the revealed losses went negative; refused before training instead."""
+    the revealed losses went negative; refused before training instead, at alice."""
     data, _, _ = frames(50_000.0)
     logs: list[str] = []
-    with pytest.raises(CheckFailed, match="only 8 fraction bits, fewer than the 10 it needs"):
+    with pytest.raises(PartyFailure) as failure:
         train(tmp_path, data, logs)
+    party, full, public = views(failure.value)
+    assert party == "alice"
+    assert "only 8 fraction bits, fewer than the 10 it needs" in full, full
+    assert "alice's income, age" in full, full
+    assert public == redaction.range_public("alice", "SS-LR training")
     assert any("precision for SS-LR training: FM64 with 8 fraction bits" in m for m in logs)
+
+
+def test_the_party_with_the_largest_inputs_is_the_one_that_fails(tmp_path):
+    """bob's column in the trillions beside alice's moderately large income: the plan fails
+    at bob, and alice (whose warning names her own columns) reads nothing of bob's."""
+    data, _, _ = frames(100.0)
+    data["bob"]["b0"] = data["bob"]["b0"] * 1e15
+    warnings: list[str] = []
+    with pytest.raises(PartyFailure) as failure:
+        train(tmp_path, data, warnings=warnings)
+    party, full, public = views(failure.value)
+    assert party == "bob"
+    assert "bob's b0" in full, full
+    assert "alice" not in full, full  # bob's users read only about bob's data
+    assert public == redaction.range_public("bob", "SS-LR training")
+    assert "b0" not in public
 
 
 def test_scaled_features_train_without_warnings_at_full_precision(tmp_path):
@@ -156,8 +197,9 @@ def test_moderately_large_features_warn_and_train_at_the_planned_precision(tmp_p
 
 
 def test_prediction_refuses_a_table_larger_than_the_models_precision(tmp_path):
-    """A model trained on scaled data, applied to the raw (unscaled) table: refused with the
-    columns named, instead of overflowing into predictions outside [0, 1]."""
+    """A model trained on scaled data, applied to the raw (unscaled) table: refused at alice
+    with her columns named to her users, instead of overflowing into predictions outside
+    [0, 1]."""
     raw, _, _ = frames(300_000.0)
     scaled = {party: frame.copy() for party, frame in raw.items()}
     for name in ("income", "age"):
@@ -166,26 +208,78 @@ def test_prediction_refuses_a_table_larger_than_the_models_precision(tmp_path):
     _, out = train(tmp_path, scaled)
     raw_table = table(tmp_path / "raw", raw, {"y": "label"})
     inputs = {"input_model": out["output_model"], "input_ds": raw_table}
-    with pytest.raises(CheckFailed, match="alice's income, age") as failure:
+    with pytest.raises(PartyFailure) as failure:
         run_component(tmp_path / "p", "ml.predict/ss_lr", {"receiver": "alice"}, inputs, PARTIES)
-    assert "Fix: " in str(failure.value)
+    party, full, public = views(failure.value)
+    assert party == "alice"
+    assert "alice's income, age" in full, full
+    assert "Fix: " in full, full
+    assert public == redaction.range_public("alice", "the table to score")
     assert not (tmp_path / "p" / "out" / "alice" / "output_ds.csv").exists()
 
 
-def test_a_diverging_regression_stops_at_the_engines_weight_check_naming_the_columns(tmp_path):
+def test_prediction_refuses_values_the_models_precision_cannot_hold_at_their_party(tmp_path):
+    """A model at 18 fraction bits; bob's column to score in the thousands fits FM64 only with
+    fewer bits: refused at bob, whose users read the column and the fix; alice reads that a
+    value of bob's data is out of range."""
+    data, _, _ = frames(50_000.0)
+    for name in ("income", "age"):
+        column = data["alice"][name]
+        data["alice"][name] = (column - column.mean()) / column.std()
+    _, out = train(tmp_path, data)
+    larger = {party: frame.copy() for party, frame in data.items()}
+    larger["bob"]["b0"] = larger["bob"]["b0"] * 3_000
+    inputs = {"input_model": out["output_model"], "input_ds": table(tmp_path / "t", larger, {})}
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path / "p", "ml.predict/ss_lr", {"receiver": "alice"}, inputs, PARTIES)
+    party, full, public = views(failure.value)
+    assert party == "bob"
+    assert full.startswith(
+        "the values of bob's b0 are larger than the model's precision (18 fraction bits) can "
+        "hold. Fix: transform this table as the training table was"
+    ), full
+    assert public == redaction.range_public("bob", "SS-LR prediction")
+    assert "b0" not in public
+
+
+def test_an_mm1_warning_about_the_receivers_predictions_is_the_receivers(tmp_path):
+    """mm1 scores outside [0, 1] (a separable label, large weights): a warning about alice's
+    predictions, attributed to alice (its text stays at her worker; the others learn only
+    that she has a warning)."""
+    rng = np.random.default_rng(4)
+    x0, x1 = rng.normal(size=ROWS), rng.normal(size=ROWS)
+    y = (3 * x0 + x1 > 0).astype(float)
+    data = {"alice": pd.DataFrame({"a": x0, "y": y}), "bob": pd.DataFrame({"b": x1})}
+    table_in, out = train(tmp_path, data, sig_type="mm1", learning_rate=2.0, epochs=30)
+    warned: list[tuple[str, str | None]] = []
+    inputs = {"input_model": out["output_model"], "input_ds": table_in}
+    run_component(tmp_path / "p", "ml.predict/ss_lr", {"receiver": "alice"}, inputs, warned=warned)
+    assert [(text.split(":")[0], party) for text, party in warned] == [
+        ("some predictions at alice lie outside [0, 1]", "alice")
+    ]
+
+
+def test_a_diverging_regression_stops_at_the_engines_weight_check_naming_the_parties(tmp_path):
     """Scaled features, linear regression, learning rate 3: the weights grow without end; the
-    engine refuses the step that could overflow, and the node says which columns and why."""
+    engine refuses the step that could overflow. The weights come from every party's data and
+    which values are to blame is secret, so the failure is nobody's: one text naming the
+    parties, the operation and the fix, and no column."""
     data, _, _ = frames(50_000.0)
     alice = data["alice"]
     for name in ("income", "age"):
         alice[name] = (alice[name] - alice[name].mean()) / alice[name].std()
     with pytest.raises(CheckFailed) as failure:
         train(tmp_path, data, reg_type="linear", learning_rate=3.0)
-    message = str(failure.value)
-    assert message.startswith("SS-LR training stopped at a range check on values computed from")
-    assert "alice's income, age" in message, message
-    assert "operation SS-LR weights, safe bound" in message, message
-    assert "lower learning_rate" in message, message
+    party, full, public = views(failure.value)
+    assert party == ""
+    assert full == public
+    assert full.startswith(
+        "SS-LR training stopped at a range check (operation SS-LR weights) on values computed "
+        "from the data of alice and bob"
+    ), full
+    assert "lower learning_rate" in full, full
+    for detail in ("income", "age", "b0", "2^"):
+        assert detail not in full, detail
 
 
 def test_a_missing_value_still_fails_at_its_party(tmp_path):
@@ -268,12 +362,12 @@ def test_columns_beyond_the_scaled_limit_are_named():
         "add a scaler (Scaler, before this node) for alice's income, age and bob's spend"
     )
     # The fix every party reads names the parties, never their columns.
-    assert str(scaling_pointer({"alice": ["income"], "bob": ["spend"], "carol": []})) == (
+    assert str(scaling_pointer(["alice", "bob"])) == (
         "add a scaler (Scaler, before this node) for the features that the warnings of alice "
         "and bob name"
     )
-    assert str(scaling_pointer({"alice": ["income"]})).endswith("that alice's warning names")
-    assert scaling_pointer({}) == ""
+    assert str(scaling_pointer(["alice"])).endswith("that alice's warning names")
+    assert scaling_pointer([]) == ""
 
 
 @pytest.mark.parametrize(

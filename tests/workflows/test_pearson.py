@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import PartyFailure
 from tests.workflows.helpers import run_component, table
+from workflows import redaction
 from workflows.components import registry
 from workflows.components.checks import CheckFailed
 from workflows.components.params import ParamEnv, ParamError
@@ -84,9 +85,11 @@ def test_many_rows_keep_full_precision_stated_in_the_log(tmp_path):
     assert out["report"].read_json("bob")["matrix"][0][1] == pytest.approx(expected, abs=1e-3)
 
 
-def test_an_extreme_outlier_in_many_rows_fails_naming_its_columns(tmp_path):
+def test_an_extreme_outlier_in_many_rows_fails_naming_the_parties_not_the_columns(tmp_path):
     """One outlier among 100,000 equal values: the rescaled variance (64 / n) is below the
-    inverse square root's domain; the node fails naming the columns, no silent garbage."""
+    inverse square root's domain; the node fails, no silent garbage. Which column is to blame
+    is secret (one bit opened for every column), so the one text every party reads names the
+    parties whose columns feed the correlation, and no column."""
     rows = 100_000
     spike = np.zeros(rows)
     spike[7] = 1.0
@@ -96,9 +99,38 @@ def test_an_extreme_outlier_in_many_rows_fails_naming_its_columns(tmp_path):
     }
     data = table(tmp_path / "in", given, {})
     params = {"features": ["spike", "b"]}
-    with pytest.raises(CheckFailed, match="alice's spike") as failure:
+    with pytest.raises(CheckFailed) as failure:
         run_component(tmp_path, "stats/pearson", params, {"input_ds": data})
-    assert "operation rsqrt" in str(failure.value)
+    message = str(failure.value)
+    assert message == failure.value.public
+    assert message.startswith(
+        "Pearson correlation stopped at a range check (operation rsqrt) on values computed "
+        "from the data of alice and bob"
+    ), message
+    assert "spike" not in message
+    assert "bob's b" not in message
+
+
+def test_an_outlier_in_one_partys_columns_alone_is_that_partys_failure(tmp_path):
+    """Only alice's columns: the refused value derives from her data alone, so the failure is
+    hers: her users read the operation and the column; bob reads that alice's data is out of
+    range, not which column."""
+    rows = 100_000
+    spike = np.zeros(rows)
+    spike[7] = 1.0
+    given = {
+        "alice": pd.DataFrame({"spike": spike, "a": np.random.default_rng(2).normal(size=rows)}),
+        "bob": pd.DataFrame({"b": np.random.default_rng(1).normal(size=rows)}),
+    }
+    data = table(tmp_path / "in", given, {})
+    with pytest.raises(PartyFailure) as failure:
+        run_component(tmp_path, "stats/pearson", {"features": ["spike", "a"]}, {"input_ds": data})
+    assert failure.value.party == "alice"
+    refusal = failure.value.error
+    assert "alice's spike, a" in str(refusal)
+    assert "operation rsqrt" in str(refusal)
+    assert refusal.public == redaction.range_public("alice", "Pearson correlation", computed=True)
+    assert "spike" not in refusal.public
 
 
 def test_the_plan_is_stated_in_the_log_and_large_raw_columns_stay_on_fm64(tmp_path):

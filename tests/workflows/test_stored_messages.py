@@ -177,3 +177,11 @@ def test_the_wire_form_is_ascii_json_and_reads_back():
     assert wire_text(translatable("internal error: %(error)s", error="y" * 900), 100) == (
         "internal error: " + "y" * 84
     )
+
+
+@pytest.mark.parametrize(
+    "msgid", ["%(run)999999999s rows", "%(run)d rows", "%s rows", "%(run)s is 100% done"]
+)
+def test_a_received_msgid_with_other_formats_is_shown_as_it_is_never_formatted(msgid):
+    """A peer's message is not trusted to be well made: a width must not make a huge text."""
+    assert render({"msgid": msgid, "params": {"run": 7}}, EN) == msgid

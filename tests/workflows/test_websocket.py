@@ -191,3 +191,85 @@ def test_alice_receives_her_own_warning_in_full(small_pipeline, alice_user):
     )
     assert snapshot["run"]["nodes"][1]["warnings"][0]["message"] == ALICES_WARNING
     assert snapshot["run"]["nodes"][1]["logs"][0]["message"] == ALICES_WARNING
+
+
+def test_a_run_written_by_another_process_is_followed_from_the_database(
+    small_pipeline, alice_user, monkeypatch
+):
+    """A network run's parts are written by the node service, another process: with the
+    in-memory channel layer its events never reach this one, so the consumer reads them back
+    (`workflows.relay`) as the same events, already as the viewer may see them."""
+    from workflows import events, relay
+    from workflows.models import NodePart, Run
+    from workflows.recovery import executor_id
+
+    monkeypatch.setattr(relay, "POLL_SECONDS", 0.05)
+    run = new_run(small_pipeline)
+    state.open_parts(run, ("alice", "bob"))
+    state.claim_run(run.pk, executor_id())
+    headers = _headers(alice_user)
+    warning = "bob's income goes beyond ±10: 98213.5"
+
+    def elsewhere() -> None:
+        monkeypatch.setattr(events, "publish", lambda *args, **kwargs: None)
+        bob = NodePart.objects.select_related("node_run").get(node_run__node_id="read", party="bob")
+        state.set_part_status(bob, "running", "", sequence=1)
+        state.set_part_progress(bob, 35, sequence=2)
+        line = {"time": "2026-12-04T10:00:00+00:00", "level": "info", "message": "30 rows"}
+        state.add_part_log(bob, line, sequence=3)
+        state.add_part_warning(bob, warning, "bob", sequence=4)
+        state.set_run_status(Run.objects.get(pk=run.pk), "failed", "failed at read at bob")
+
+    async def watch() -> list[dict]:
+        communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        received = [await communicator.receive_json_from(timeout=10)]
+        await sync_to_async(elsewhere)()
+        while received[-1]["type"] != "run.status":
+            received.append(await communicator.receive_json_from(timeout=10))
+        await communicator.disconnect()
+        return received
+
+    received = async_to_sync(watch)()
+    kinds = [message["type"] for message in received]
+    assert kinds[0] == "run.snapshot"
+    [part] = [m for m in received if m["type"] == "node.part"]
+    assert (part["node"], part["party"], part["status"], part["progress"]) == (
+        "read",
+        "bob",
+        "running",
+        35,
+    )
+    lines = [m["line"] for m in received if m["type"] == "node.log"]
+    assert [(line["message"], line["at"]) for line in lines][0] == ("30 rows", "bob")
+    [shown] = [m["warning"] for m in received if m["type"] == "node.warning"]
+    assert shown["redacted"]
+    assert shown["at"] == "bob"
+    assert warning not in json.dumps(received)  # only bob's node reads its details
+    assert received[-1] == {
+        "type": "run.status",
+        "run": run.pk,
+        "status": "failed",
+        "message": "failed at read at bob",
+    }
+
+
+def test_a_run_of_this_process_or_a_shared_layer_is_not_polled(small_pipeline, settings):
+    from workflows import relay
+    from workflows.recovery import executor_id
+
+    run = new_run(small_pipeline)
+    assert relay.written_elsewhere(run.pk)  # not claimed yet: whoever claims it may be elsewhere
+    state.claim_run(run.pk, executor_id())
+    assert not relay.written_elsewhere(run.pk)
+    state.open_parts(run, ("alice", "bob"))
+    assert relay.written_elsewhere(run.pk)  # the other parties' reports
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    try:
+        assert not relay.written_elsewhere(run.pk)
+    finally:
+        channel_layers.backends.clear()

@@ -298,7 +298,12 @@ class PipelineRuns(APIView):
     @extend_schema(
         summary="Run a pipeline (all, one node, a node and downstream, or upstream of a node)",
         request=RunCreateSerializer,
-        responses={201: OBJECT, **ERRORS},
+        responses={
+            201: OBJECT,
+            **ERRORS,
+            409: OpenApiResponse(description="Archived project, or owners' approvals missing"),
+            503: OpenApiResponse(description="A run across nodes: a member node is unreachable"),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)

@@ -16,8 +16,9 @@ around silently; a model can also diverge. What such a failure looks like, and t
   |z| > 4: that is a warning; beyond |z| = MAX_LOGIT (a probability of 1 - 1e-28) it is
   overflow and fails.
 - Feature ranges (each party inspects its own columns on its own worker): a column whose
-  largest absolute value exceeds SCALED_LIMIT is reported as not scaled. Only the column's
-  name leaves the party, never a value.
+  largest absolute value exceeds SCALED_LIMIT is reported as not scaled. Only the verdict
+  (some column is not scaled) leaves the party; the column's name stays in the party's own
+  warning, for its own users (`workflows.components.secure.PartyBounds`), and no value leaves.
 
 A failure raises `CheckFailed`, whose message says what is wrong and how to fix it; the
 executor records it as the node's reason as it is (no exception class in front). Messages and
@@ -96,11 +97,11 @@ def _columns_of(party: str, names: list[str]) -> Message:
     return translatable("%(party)s's %(columns)s", party=party, columns=list(names))
 
 
-def scaling_pointer(unscaled: dict[str, list[str]]) -> Message | str:
-    """The fix for a failure that unscaled features explain, for every party to read: it
-    names the parties, not their columns (each party's own warning names those, for its own
-    users: `workflows.redaction`). Empty if nothing is unscaled."""
-    parties = [party for party, names in unscaled.items() if names]
+def scaling_pointer(parties: Sequence[str]) -> Message | str:
+    """The fix for a failure that `parties`' unscaled features explain, for every party to
+    read: it names the parties, not their columns (each party's own warning names those, for
+    its own users: `workflows.redaction`). Empty if no party has unscaled features."""
+    parties = list(parties)
     if not parties:
         return ""
     if len(parties) == 1:

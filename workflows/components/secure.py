@@ -11,15 +11,23 @@ or, when the cluster declares one, from a dealer node (`TrustedThirdParty`).
 
 Precision from the data: before any value is shared, each party measures its own input columns
 on its own worker and shares only a power-of-two bound of their largest |x| (`column_bounds`,
-the engine's rule for what a range check may reveal: the order of magnitude, never a value)
-and the names of its columns that are not scaled (`workflows.components.checks`). The
-component then asks the engine for a field and fraction bits (`plan_spu`, through
-`core.mpc.precision.plan_precision`) and states the plan in the node's log: FM64 when it holds
-the products, FM128 (the 128-bit ring, slower) when it cannot, e.g. unscaled incomes in SS-LR
-("precision for SS-LR training: FM128 with 26 fraction bits: ... FM64 cannot hold these
-products ..."). When no plan fits,
-the engine's RangeError fails the node naming the operation, the bound and the columns
-(`named_range_errors`).
+the engine's rule for what a range check may reveal: the order of magnitude, never a value),
+its row count and whether some feature column is not scaled (`PartyBounds`;
+`workflows.components.checks`). Which columns are not scaled stays at the party: its own
+warning names them, for its own users (`warn_about`). The component then asks the engine for
+a field and fraction bits (`plan_spu`, through `core.mpc.precision.plan_precision`) and
+states the plan in the node's log: FM64 when it holds the products, FM128 (the 128-bit ring,
+slower) when it cannot, e.g. unscaled incomes in SS-LR ("precision for SS-LR training: FM128
+with 26 fraction bits: ... FM64 cannot hold these products ...").
+
+Range failures are a party's own (`data_failure`, `range_failure`, `workflows.redaction`):
+when no plan fits, or the engine refuses an input or a value computed from one party's inputs
+alone, the node fails at that party: its users read the operation, the bound, the columns and
+the fix; every other party reads that a value of that party's data is outside the range,
+and which party, nothing more. A refusal of values computed from several parties' data (SS-LR's
+weights) names the parties and the operation, for everyone, and no column. Embedded and network
+runs give the same public texts; in a network run only the failing party's process holds the
+full one.
 
 Streamed inputs (`measure_streamed`, `streamed_blocks`): SS-LR reads its inputs from the
 columnar files slice by slice. Each party first measures its whole table in one pass (bound,
@@ -35,6 +43,7 @@ loads only its own share; a new SPU must have the same parties, protocol and pre
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +57,7 @@ from core.device import runtime
 from core.errors import PartyFailure, RangeError, format_bound
 from core.mpc.bounds import Bounded
 from core.mpc.precision import PrecisionPlan, plan_precision
+from workflows import redaction
 from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
 from workflows.components.context import RunCancelled, RunContext
 from workflows.components.precision_words import plan_reason
@@ -102,14 +112,38 @@ def at_party(party: str, fn: Callable[..., Any], *args: Any) -> core.PYUObject:
 
 @dataclass(frozen=True)
 class PartyBounds:
-    """What a party discloses about its own input columns: a power-of-two bound of their
-    largest |x| (0 for an empty or all-zero input), the names of its unscaled feature columns
-    and its row count (public in a project)."""
+    """What a party discloses about its own input columns, and what it keeps.
+
+    Disclosed to every party (the protocol needs them to plan one precision): a power-of-two
+    bound of the columns' largest |x| (0 for an empty or all-zero input), the row count
+    (public in a project) and `has_unscaled`, whether some feature column goes beyond the
+    scaled limit (the verdict behind the party's public warning). `columns` are the input's
+    columns as the caller chose them (the pipeline's parameters: known to every party, never
+    sent). `unscaled` names the unscaled columns where the party's code runs in this process
+    (every party embedded; this process's own party in a network run) and is None elsewhere:
+    which of a party's columns are large never leaves it."""
 
     party: str
+    columns: tuple[str, ...]
     bound: float
-    unscaled: tuple[str, ...]
     rows: int
+    has_unscaled: bool
+    unscaled: tuple[str, ...] | None
+
+    @property
+    def details_here(self) -> bool:
+        """Whether this process holds the party's own details (its unscaled columns)."""
+        return self.unscaled is not None
+
+    @property
+    def label(self) -> str:
+        """The name of this input in the engine's errors (`column_label`)."""
+        return column_label(self.party, list(self.columns))
+
+    def named_columns(self) -> str:
+        """The party's columns a fix should name: the unscaled ones, else all of them (a
+        label, which is not a feature, is never reported unscaled). For its users only."""
+        return column_label(self.party, list(self.unscaled or self.columns))
 
 
 def power_of_two_bound(values: np.ndarray) -> float:
@@ -121,14 +155,23 @@ def power_of_two_bound(values: np.ndarray) -> float:
 def column_bounds(
     party: str, columns: list[str], matrix: core.PYUObject, *, features: bool = True
 ) -> PartyBounds:
-    """Measured at `party` on its own matrix; only the bound, the names of unscaled columns
-    (for features) and the row count are revealed."""
+    """Measured at `party` on its own matrix: only the bound, the row count and whether some
+    feature column is unscaled are revealed; the unscaled columns' names stay at the party."""
 
     def inspect(x: np.ndarray):
         return power_of_two_bound(x), not_scaled(x, columns) if features else [], len(x)
 
-    bound, unscaled, rows = core.reveal(at_party(party, inspect, matrix))
-    return PartyBounds(party, float(bound), tuple(unscaled), int(rows))
+    return _disclose(party, columns, at_party(party, inspect, matrix))
+
+
+def _disclose(party: str, columns: list[str], measured: core.PYUObject) -> PartyBounds:
+    """`PartyBounds` from a party's own (bound, unscaled names, rows): every party receives the
+    bound, the row count and the verdict; the names are read where the party runs only."""
+    verdict = at_party(party, lambda m: (m[0], m[2], bool(m[1])), measured)
+    bound, rows, has_unscaled = core.reveal(verdict)
+    kept = core.PYU(party).local(measured)
+    unscaled = None if kept is None else tuple(kept[1])
+    return PartyBounds(party, tuple(columns), float(bound), int(rows), bool(has_unscaled), unscaled)
 
 
 def column_label(party: str, columns: list[str]) -> str:
@@ -184,8 +227,7 @@ def measure_streamed(data, party: str, columns: list[str], *, features=True) -> 
         unscaled = not_scaled(largest[None, :], columns) if features and rows else []
         return power_of_two_bound(largest), unscaled, rows
 
-    bound, unscaled, rows = core.reveal(at_party(party, inspect))
-    return PartyBounds(party, float(bound), tuple(unscaled), int(rows))
+    return _disclose(party, columns, at_party(party, inspect))
 
 
 def streamed_blocks(
@@ -218,8 +260,15 @@ def _next_block(reader, party: str, columns: list[str], bound: float) -> Bounded
     return Bounded(values, bound=bound or None, label=column_label(party, columns))
 
 
-def unscaled_columns(bounds: list[PartyBounds]) -> dict[str, list[str]]:
-    return {b.party: list(b.unscaled) for b in bounds if b.unscaled}
+def unscaled_parties(bounds: list[PartyBounds]) -> list[str]:
+    """The parties with unscaled features (public: every party receives the verdicts)."""
+    return list(dict.fromkeys(b.party for b in bounds if b.has_unscaled))
+
+
+def warn_about(ctx: RunContext, party: str, message: str | None) -> None:
+    """Warn about `party`'s data: `message` where its details are here (None elsewhere); a
+    process that does not hold them records the text every other party reads."""
+    ctx.warn(redaction.warning_public(party) if message is None else message, party=party)
 
 
 def gradient_magnitude(bounds: list[PartyBounds], rows: int) -> float:
@@ -240,49 +289,74 @@ def plan_spu(
     field: str | None = None,
 ):
     """Field and fraction bits for one product of values up to `magnitude` (which the caller
-    derives from the parties' bounds and its program), logged with the engine's reason; fewer
-    than `min_bits` (what the program's own constants need) fail the node naming the columns.
+    derives from the parties' bounds and its program), logged with the engine's reason.
     `field` None lets the engine pick (FM64, or FM128 when FM64 cannot hold the products); a
-    field name plans within that field (e.g. a trained model's)."""
-    with named_range_errors(ctx, bounds, what):
+    field name plans within that field (e.g. a trained model's).
+
+    No plan at all, or fewer than `min_bits` fraction bits (what the program's own constants
+    need), is the failure of the party with the largest inputs (`data_failure`)."""
+    with named_range_errors(bounds, what):
         plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=field)
     ctx.log(
         gettext("precision for %(what)s: %(reason)s") % {"what": what, "reason": plan_reason(plan)}
     )
     if plan.fxp_fraction_bits < min_bits:
-        advice = scaling_advice(unscaled_columns(bounds)) or "scale the inputs"
-        raise CheckFailed(
-            f"the values of {describe_columns(bounds)} leave {what} only "
-            f"{plan.fxp_fraction_bits} fraction bits, fewer than the {min_bits} it needs. "
-            f"Fix: {advice}."
-        )
+        raise data_failure(bounds, what, lambda top: too_few_bits(top, what, plan, min_bits))
     return plan
 
 
-def describe_columns(bounds: list[PartyBounds]) -> str:
-    """Who holds the largest inputs: "alice's income, age" (unscaled first), for messages."""
-    unscaled = unscaled_columns(bounds)
-    if unscaled:
-        return "; ".join(f"{party}'s {', '.join(names)}" for party, names in unscaled.items())
-    top = max(bounds, key=lambda b: b.bound, default=None)
-    return f"{top.party}'s columns" if top else "the inputs"
+def too_few_bits(top: PartyBounds, what: str, plan: PrecisionPlan, min_bits: int) -> str:
+    fix = scaling_advice({top.party: list(top.unscaled or [])}) or gettext("scale the inputs")
+    return gettext(
+        "the values of %(columns)s leave %(what)s only %(bits)s fraction bits, fewer than the "
+        "%(min)s it needs. Fix: %(fix)s."
+    ) % {
+        "columns": top.named_columns(),
+        "what": what,
+        "bits": plan.fxp_fraction_bits,
+        "min": min_bits,
+        "fix": fix,
+    }
+
+
+def largest_inputs(bounds: list[PartyBounds]) -> PartyBounds | None:
+    """The input with the largest bound (the first in order on a tie): the data that a
+    precision cannot hold when no plan fits."""
+    return max(bounds, key=lambda b: b.bound, default=None)
+
+
+def data_failure(
+    bounds: list[PartyBounds],
+    what: str,
+    full: Callable[[PartyBounds], str],
+    *,
+    culprit: PartyBounds | None = None,
+    computed: bool = False,
+) -> Exception:
+    """The failure of `what` caused by one party's data (`culprit`, by default the one with
+    the largest inputs), as that party's own (`workflows.redaction`): `full(culprit)`, naming
+    its columns, where its details are here; everyone else reads `redaction.range_public`,
+    which names the party and nothing of its columns, values or bounds."""
+    culprit = culprit or largest_inputs(bounds)
+    if culprit is None:  # no input at all: nobody's data to name
+        return CheckFailed(gettext("%(what)s has no input to compute on") % {"what": what})
+    public = redaction.range_public(culprit.party, what, computed=computed)
+    message = full(culprit) if culprit.details_here else public
+    return PartyFailure(culprit.party, CheckFailed(message, public=public))
 
 
 @contextmanager
-def named_range_errors(ctx: RunContext, bounds: list[PartyBounds], what: str) -> Iterator[None]:
-    """Turn the engine's RangeError (bare or from a party) into a node failure naming the
-    operation, the bound and the columns, with the fix; the engine's full explanation goes to
-    the node's log."""
+def named_range_errors(bounds: list[PartyBounds], what: str) -> Iterator[None]:
+    """Turn the engine's RangeError (bare or from a party) into the node's failure
+    (`range_failure`)."""
     try:
         yield
     except RangeError as error:
-        ctx.log(f"the engine refused {what}: {error}")
-        raise CheckFailed(range_message(error, bounds, what)) from error
+        raise range_failure(error, bounds, what) from error
     except PartyFailure as failure:
         if not isinstance(failure.error, RangeError):
             raise
-        ctx.log(f"the engine refused {what} at {failure.party}: {failure.error}")
-        raise CheckFailed(range_message(failure.error, bounds, what)) from failure
+        raise range_failure(failure.error, bounds, what) from failure
 
 
 # Operations that refuse the inputs themselves (too large to plan for or to encode); others
@@ -290,16 +364,97 @@ def named_range_errors(ctx: RunContext, bounds: list[PartyBounds], what: str) ->
 INPUT_OPERATIONS = frozenset({"plan_precision", "SPU input"})
 
 
-def range_message(error: RangeError, bounds: list[PartyBounds], what: str) -> str:
-    columns = error.label or describe_columns(bounds)
-    advice = scaling_advice(unscaled_columns(bounds)) or error.fix
-    where = f"operation {error.operation}, safe bound {format_bound(error.bound)}"
+def range_failure(error: RangeError, bounds: list[PartyBounds], what: str) -> Exception:
+    """Whose failure the engine's refusal is, and its texts.
+
+    - No input named (the plan: `plan_precision` refuses a magnitude): the party with the
+      largest inputs, which no precision holds.
+    - The refused value derives from one party's inputs only (its input, or values computed
+      from it alone, as the error's label says): that party's failure.
+    - It derives from several parties' inputs (SS-LR's weights, a correlation): nobody can
+      tell whose values are to blame (they are secret), so the failure is nobody's: one text
+      for everyone, naming the parties, the operation and the engine's fix, and no column,
+      value or bound.
+    """
+    computed = error.operation not in INPUT_OPERATIONS
+    if error.label is None and not computed:
+        return data_failure(bounds, what, lambda top: range_message(error, top, what))
+    named = named_inputs(error.label, bounds) if error.label else list(bounds)
+    parties = list(dict.fromkeys(b.party for b in named))
+    if len(parties) == 1 and not truncated(error.label):
+        culprit = largest_inputs(named)
+        return data_failure(
+            bounds,
+            what,
+            lambda top: range_message(error, top, what),
+            culprit=culprit,
+            computed=computed,
+        )
+    named_parties = parties or [b.party for b in bounds]
+    return CheckFailed(joint_range_message(what, error.operation, named_parties, error.fix))
+
+
+def named_inputs(label: str, bounds: list[PartyBounds]) -> list[PartyBounds]:
+    """The inputs an engine label names: the label of one input (`column_label`), or several
+    joined by ", " in sorted order (`core.mpc.bounds.label_text`)."""
+    return [b for b in bounds if _names(label, b.label)]
+
+
+def _names(label: str, one: str) -> bool:
+    if label == one:
+        return True
+    ends = (", ", " and ")
+    return any(label.startswith(one + end) for end in ends) or any(
+        f", {one}{end}" in label or label.endswith(f", {one}") for end in ends
+    )
+
+
+def truncated(label: str | None) -> bool:
+    """Whether the engine's label lists only the first of its inputs ("... and 3 more")."""
+    return bool(label) and re.search(r" and \d+ more$", label) is not None
+
+
+def range_message(error: RangeError, top: PartyBounds, what: str) -> str:
+    """The culprit's full text: its columns, the operation, the bound and the fix."""
+    columns = error.label or top.named_columns()
+    fix = scaling_advice({top.party: list(top.unscaled or [])}) or error.fix
+    facts = {
+        "columns": columns,
+        "what": what,
+        "operation": error.operation,
+        "bound": format_bound(error.bound),
+        "problem": error.problem,
+        "fix": fix,
+    }
     if error.operation in INPUT_OPERATIONS:
         return (
-            f"the values of {columns} are out of the range {what} can compute on in fixed "
-            f"point ({where}). Fix: {advice}."
+            gettext(
+                "the values of %(columns)s are out of the range %(what)s can compute on in fixed "
+                "point (operation %(operation)s, safe bound %(bound)s): %(problem)s. Fix: %(fix)s."
+            )
+            % facts
         )
     return (
-        f"{what} stopped at a range check on values computed from {columns} ({where}): "
-        f"{error.problem}. Fix: {advice}."
+        gettext(
+            "%(what)s stopped at a range check on values computed from %(columns)s (operation "
+            "%(operation)s, safe bound %(bound)s): %(problem)s. Fix: %(fix)s."
+        )
+        % facts
     )
+
+
+def joint_range_message(what: str, operation: str, parties: list[str], fix: str) -> str:
+    """The one text of a refusal of values computed from several parties' data (`fix`: the
+    engine's, which names no column)."""
+    return gettext(
+        "%(what)s stopped at a range check (operation %(operation)s) on values computed from "
+        "the data of %(parties)s: a value is outside the range this operation can compute on "
+        "in fixed point. Fix: %(fix)s."
+    ) % {"what": what, "operation": operation, "parties": listed(parties), "fix": fix}
+
+
+def listed(names: list[str]) -> str:
+    """'alice', 'alice and bob', 'alice, bob and carol'."""
+    if len(names) < 2:
+        return "".join(names)
+    return gettext("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}

@@ -1,7 +1,8 @@
 """The privacy ledger: what each party actually received in a run, and on whose consent.
 
-Written by the executor when a node's outputs are recorded: for every part of an output that
-a party received, the plan's entries for that (node, port, recipient) become one ledger row per
+Written with a node's artifact rows (`workflows.outputs.record_outputs`: by the executor, and
+in a network run by each node for the parts it holds): for every part of an output that a
+party received, the plan's entries for that (node, port, recipient) become one ledger row per
 form: the source columns it derives from, their parties, the rows received (tables: counted in
 the file the recipient holds) and the consent each source party gave (an approval id, or
 "policy" when its standing policy allowed it). Outputs reused from an earlier run are not

@@ -5,9 +5,10 @@ ring (k = 64 bits for FM64, 128 for FM128); public operands are numbers or numpy
 (encoded here). Products carry 2f fraction bits and are truncated by f, so every product is
 exact up to one unit in the last place (ulp = 2^-f) as long as |x * y| < 2^(k - 2 - 2f)
 (2^26 for f = 18 on FM64, 2^74 for f = 26 on FM128). Under a protocol without
-`exact_truncation` (ABY3, 2-party SEMI2K with the opt-in `trunc_mode="local"`, SPU's default
-there) each truncation also fails, with a huge error, with probability |x * y| 2^(2f) / 2^k
-per element (2^-28 for |x * y| = 1 with f = 18 on FM64); SEMI2K's default truncation is exact.
+`exact_truncation` (the opt-in `trunc_mode="local"` of 2-party SEMI2K, SPU's default there,
+and of ABY3) each truncation also fails, with a huge error, with probability
+|x * y| 2^(2f) / 2^k per element (2^-28 for |x * y| = 1 with f = 18 on FM64); the default
+truncations of SEMI2K and ABY3 are exact.
 
 These kernels do not check ranges; `SecretTensor` refuses, from public bounds, any product
 that could reach the 2^(k - 2 - 2f) limit before calling them (`core.mpc.bounds`).
@@ -39,7 +40,7 @@ def trunc(ctx: MPCContext, x: AShare, bits: int | None = None) -> AShare:
 
 def mul_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
     """x * y in fixed point (error <= 1 ulp)."""
-    return trunc(ctx, ctx.proto.mul_ss(x, y))
+    return ctx.proto.mul_trunc(x, y, ctx.frac_bits)
 
 
 def mul_many(
@@ -48,9 +49,7 @@ def mul_many(
     """Several independent products in one multiplication round (and one truncation round)."""
     xs, _ = flat_concat([p[0] for p in pairs])
     ys, _ = flat_concat([p[1] for p in pairs])
-    out = ctx.proto.mul_ss(xs, ys)
-    if scale:
-        out = trunc(ctx, out)
+    out = ctx.proto.mul_trunc(xs, ys, ctx.frac_bits) if scale else ctx.proto.mul_ss(xs, ys)
     return flat_split(out, [p[0] for p in pairs])
 
 
@@ -114,7 +113,7 @@ def div_sp_rounded(ctx: MPCContext, x: AShare, d: int) -> AShare:
 
 
 def matmul_ss(ctx: MPCContext, x: AShare, y: AShare) -> AShare:
-    return trunc(ctx, ctx.proto.matmul_ss(x, y))
+    return ctx.proto.matmul_trunc(x, y, ctx.frac_bits)
 
 
 def matmul_sp(ctx: MPCContext, x: AShare, p) -> AShare:

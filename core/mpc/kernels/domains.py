@@ -10,7 +10,8 @@ FM128 read 61 as 125 and 62 as 126 (the ring's k - 3 and k - 2):
 |-----------------|------------------------------------------|--------------------------------|
 | exp             | x <= 16 ln 2 = 11.09 (e^x <= 2^16)        | above: RangeError              |
 |                 | x >= -160 (mode "squaring"), -2^25       | below: clamped to -160 (-64)   |
-|                 | (mode "bits", always used under ABY3)    |                                |
+|                 | (mode "bits"; always used without a      |                                |
+|                 | wide truncation: ABY3, trunc "local")    |                                |
 | log             | x in [2^-10, 2^(f-2)] (2^16)              | RangeError                     |
 | sqrt, rsqrt     | x in [2^-10, 2^(f-2)]                     | RangeError                     |
 | reciprocal      | |x| in [2^-6, 2^(f-2)]                    | RangeError                     |
@@ -23,9 +24,9 @@ FM128 read 61 as 125 and 62 as 126 (the ring's k - 3 and k - 2):
 
 Clamps move inputs to where the function is flat to far below an ulp (e^-160 <= 2^-15 is what
 the squaring mode returns there, e^-64, 1 - sigmoid(32) and 1 - tanh(16) are below 1e-13), not
-to the domain's edge: there, a product inside the kernel would reach ~2^62, where SEMI2K's local
-and ABY3's truncations fail with probability ~1/4 (see core.mpc.precision). So a clamped result
-equals the true one within the kernel's documented error.
+to the domain's edge: there, a product inside the kernel would reach ~2^62, where the opt-in
+local truncations of SEMI2K and ABY3 fail with probability ~1/4 (see core.mpc.precision). So a
+clamped result equals the true one within the kernel's documented error.
 
 Rule: when the input's interval lies inside the domain nothing is done (no cost). Otherwise,
 with `range_checks` on (the default), one batched secure comparison of every element with the

@@ -23,8 +23,11 @@ powers of u keep 31, 30 and 27 fraction bits, so errors shrink with f):
   truncation fused with a square (`trunc_square`: one opening under SEMI2K, the square itself
   is local), with fraction bits chosen per step as high as the value range allows. 8 rounds,
   8 openings of one ring element per party; every truncation is exact to one unit
-  (`trunc_wide`, also when SEMI2K truncates products locally). Under protocols without a
-  wide truncation (ABY3) values near 2^60 would make truncation fail, so there "bits" is used.
+  (`trunc_wide`, also when SEMI2K truncates products locally). ABY3 (exact truncation) runs
+  the same plan with its generic `trunc_powers` and `trunc_square` (truncations, then
+  multiplications): 19 rounds. Under a protocol without a wide truncation (ABY3 with its
+  opt-in local truncation) values near 2^60 would make truncation fail, so there "bits" is
+  used.
 - exp(x), mode "bits": x <= 11: relative error < 1e-4 + 4 ulp absolute on [-11, 11], and 0
   for x < -11.09 (any such x). With t = x log2(e) + 16, k = trunc(t) (floor, or floor + 1)
   and s = t - k in [-1, 1): 2^k is a product of six ring integers selected by k's bits (a

@@ -37,8 +37,9 @@ def evaluate(ctx: MPCContext, v: AShare, coeffs: np.ndarray) -> AShare:
     Coefficients carry extra fraction bits, min(f, k - 8 - 2f) for the ring's k bits (18 more
     for f = 18 on FM64, keeping products below 2^58; 26 more for f = 26 on FM128), so their
     rounding adds almost nothing to the error of the powers; the sum then needs the exact
-    `trunc_wide` (one opened word under SEMI2K, even with local truncation). Under ABY3,
-    whose only truncation fails with probability ~|x| / 2^k, no extra bits are used.
+    `trunc_wide` (one opened word under SEMI2K, even with local truncation; ABY3's exact
+    truncation). Under ABY3 with its opt-in local truncation, which fails with probability
+    ~|x| / 2^k, no extra bits are used.
     """
     proto, f = ctx.proto, ctx.frac_bits
     extra = max(0, min(f, proto.ring.bits - 8 - 2 * f)) if proto.wide_truncation else 0

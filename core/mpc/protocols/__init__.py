@@ -40,13 +40,13 @@ def make_protocol(
     ring = ring_for(config.field)
     if config.protocol == "REF2K":
         return Ref2k(link, seed=seed, ring=ring)
+    trunc_mode = config.resolved_trunc_mode()
     if config.protocol == "ABY3":
-        return Aby3(link, seed=seed, ring=ring)
+        return Aby3(link, seed=seed, trunc_mode=trunc_mode, ring=ring)
     if triples is None:
         if dealer is None:
             raise ValueError("SEMI2K needs a TrustedDealer or a TripleProvider")
         triples = TripleProvider(link.rank, dealer.seed_for(link.rank), dealer)
-    trunc_mode = config.semi2k_trunc_mode(link.world_size)
     return Semi2k(link, triples, seed=seed, trunc_mode=trunc_mode, ring=ring)
 
 

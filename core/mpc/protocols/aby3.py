@@ -11,14 +11,14 @@ References: Mohassel & Rindal, "ABY3: A Mixed Protocol Framework for Machine Lea
 (replicated sharing, multiplication, Share Truncation I, bit injection); Araki et al., CCS 2016
 (zero sharing from pairwise keys).
 
-Truncation (ABY3's Share Truncation I) makes x a two-party sharing (x_0 + x_1 at party 0, x_2 at
-parties 1 and 2), truncates both halves locally as in SecureML and re-shares with one message.
-Like SecureML it fails (by a large error) with probability about |x| / 2^(k-1) per element:
-about 2^-27 for a product of two values near 1 with f = 18 on FM64 (2^-75 with f = 26 on
-FM128). `exact_truncation = False` and `wide_truncation = False` tell kernels to keep
-truncation inputs small (no extra precision bits) under this protocol. SEMI2K's dealer makes an
-exact-up-to-one-unit truncation cheap;
-without a dealer that would need a comparison per truncation.
+Truncation (`trunc_mode`, chosen in `RuntimeConfig`; "auto", the default, is "exact"): see
+`core.mpc.protocols.aby3_trunc`. "exact" is exact to one unit for |x| < 2^(k-2) (two-party
+resharing, its modulus wrap from one AND of two locally known bits by an oblivious transfer:
+one round, 32 bytes per element in all on FM64; fused with a product's resharing in
+`mul_trunc` and `matmul_trunc`: 12 bytes per element from every party), so `exact_truncation` and
+`wide_truncation` hold and kernels may truncate values near 2^60 as under SEMI2K. "local"
+(opt-in) is ABY3's Share Truncation I: one word per element, but off by about 2^(k - m) with
+probability |x| / 2^k per element, silently; kernels then keep truncation inputs small.
 """
 
 from __future__ import annotations
@@ -26,29 +26,42 @@ from __future__ import annotations
 import numpy as np
 
 from core.comm import Link
+from core.errors import ConfigError
 from core.mpc.prg import PRG, fresh_seed
-from core.mpc.protocols.base import Protocol, low_bits, received, word_ring
+from core.mpc.protocols.aby3_trunc import Aby3Truncation
+from core.mpc.protocols.base import TRUNC_MODES, Protocol, low_bits, received, word_ring
 from core.mpc.ring import RING64, Ring
 from core.mpc.shares import AShare, BShare
 
 
-class Aby3(Protocol):
+class Aby3(Aby3Truncation, Protocol):
     """One party of ABY3."""
 
     name = "ABY3"
     components = 2
-    exact_truncation = False
-    wide_truncation = False
 
-    def __init__(self, link: Link, seed: int | None = None, ring: Ring = RING64):
+    def __init__(
+        self,
+        link: Link,
+        seed: int | None = None,
+        trunc_mode: str = "exact",
+        ring: Ring = RING64,
+    ):
         super().__init__(link, ring)
         if self.world_size != 3:
             raise ValueError(f"ABY3 needs 3 parties, got {self.world_size}")
+        if trunc_mode not in TRUNC_MODES:
+            raise ConfigError(
+                f"unknown ABY3 trunc_mode {trunc_mode!r}; choose one of {TRUNC_MODES}"
+            )
+        self.trunc_mode = trunc_mode
+        self.exact_truncation = self.wide_truncation = trunc_mode == "exact"
         self.next = (self.rank + 1) % 3
         self.prev = (self.rank + 2) % 3
         own = fresh_seed() if seed is None else (seed * 65537 + self.rank).to_bytes(16, "little")
         self.link.send(self.prev, np.frombuffer(own, dtype=np.uint8))
         self._keys = {self.rank: PRG(own), self.next: PRG(bytes(self.link.recv(self.next)))}
+        self._own = PRG(fresh_seed() if seed is None else seed * 7919 + 104729 + self.rank)
 
     @property
     def public_slots(self) -> tuple[int, ...]:
@@ -98,14 +111,31 @@ class Aby3(Protocol):
 
     # ----- multiplication ---------------------------------------------------------------
     def mul_ss(self, x: AShare, y: AShare) -> AShare:
-        (x0, x1), (y0, y1) = x.data, y.data
-        z = x0 * y0 + x0 * y1 + x1 * y0 + self._zero(x.shape)
-        return AShare(self._reshare(z))
+        return AShare(self._reshare(self._product(x, y)))
 
     def matmul_ss(self, x: AShare, y: AShare) -> AShare:
+        return AShare(self._reshare(self._matrix_product(x, y)))
+
+    def mul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        if self.trunc_mode == "local":
+            return super().mul_trunc(x, y, bits)
+        return self._trunc_product(self._product(x, y), bits)
+
+    def matmul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        if self.trunc_mode == "local":
+            return super().matmul_trunc(x, y, bits)
+        return self._trunc_product(self._matrix_product(x, y), bits)
+
+    def _product(self, x: AShare, y: AShare) -> np.ndarray:
+        """This party's 3-out-of-3 share of x * y, re-randomised by a zero sharing."""
+        (x0, x1), (y0, y1) = x.data, y.data
+        return x0 * y0 + x0 * y1 + x1 * y0 + self._zero(x.shape)
+
+    def _matrix_product(self, x: AShare, y: AShare) -> np.ndarray:
+        """This party's 3-out-of-3 share of x @ y, re-randomised by a zero sharing."""
         (x0, x1), (y0, y1) = x.data, y.data
         z = self.ring.matmul(x0, y0 + y1) + self.ring.matmul(x1, y0)
-        return AShare(self._reshare(z + self._zero(z.shape)))
+        return z + self._zero(z.shape)
 
     def and_ss(self, x: BShare, y: BShare) -> BShare:
         (x0, x1), (y0, y1) = x.data, y.data
@@ -113,18 +143,10 @@ class Aby3(Protocol):
         return BShare(self._reshare(z))
 
     def trunc(self, x: AShare, bits: int) -> AShare:
-        """Share Truncation I: (x_0 + x_1) >> bits at party 0, -((-x_2) >> bits) at 1 and 2."""
-        ring = self.ring
-        if self.rank == 0:
-            y0 = self._keys[0].ring(x.shape, ring)  # k_0 is shared by parties 0 and 2
-            y1 = ring.arshift(x.data[0] + x.data[1], bits) - y0
-            self.link.send(1, y1)
-            return AShare(np.stack([y0, y1]))
-        s2 = x.data[1] if self.rank == 1 else x.data[0]
-        y2 = -ring.arshift(-s2, bits)
-        if self.rank == 1:
-            return AShare(np.stack([received(self.link.recv(0)), y2]))
-        return AShare(np.stack([y2, self._keys[0].ring(x.shape, ring)]))
+        """Truncation in this instance's `trunc_mode` (see `core.mpc.protocols.aby3_trunc`)."""
+        if self.trunc_mode == "local":
+            return self._trunc_share_i(x, bits)
+        return self._trunc_exact(x, bits)
 
     # ----- conversions ------------------------------------------------------------------
     def b2a_bit(self, b: BShare) -> AShare:

@@ -30,18 +30,23 @@ from core.mpc.ring import RING64, RING_DTYPE, Ring, ring_of
 from core.mpc.ring128 import wrap
 from core.mpc.shares import AShare, BShare
 
+# The truncations a protocol instance runs (`RuntimeConfig.trunc_mode` resolves "auto" first):
+# "exact" to one unit for |x| < 2^(k-2), or "local", probabilistic (SEMI2K, ABY3; opt-in).
+TRUNC_MODES = ("local", "exact")
+
 
 class Protocol(ABC):
     """Abstract protocol; see the module docstring."""
 
     name: str = "?"
     components: int = 1
-    # False when `trunc` can fail with a large error, with probability ~|x| / 2^64 (ABY3,
-    # SEMI2K with local truncation): ordinary products are fine, large inputs are not.
+    # False when `trunc` can fail with a large error, with probability ~|x| / 2^k (SEMI2K and
+    # ABY3 with their opt-in local truncation): ordinary products are fine, large inputs are not.
     exact_truncation: bool = True
     # True when `trunc_wide` and `trunc_square` are exact to one unit for every |x| < 2^(k-2)
-    # whatever `trunc` does (REF2K, SEMI2K). Kernels that buy precision with extra fraction
-    # bits (inputs near 2^60) use `trunc_wide` when this holds and stay small otherwise (ABY3).
+    # whatever `trunc` does (REF2K, SEMI2K, ABY3 by default). Kernels that buy precision with
+    # extra fraction bits (inputs near 2^60) use `trunc_wide` when this holds and stay small
+    # otherwise (ABY3 with local truncation).
     wide_truncation: bool = True
 
     def __init__(self, link: Link, ring: Ring = RING64):
@@ -150,6 +155,15 @@ class Protocol(ABC):
         Unless `exact_truncation` holds, it may fail (a huge error) with probability about
         |x| / 2^k per element (k = 64 or 128); see the protocol's module docstring.
         """
+
+    def mul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        """trunc(mul_ss(x, y), bits), the fixed-point product; ABY3 fuses the two (its
+        product's resharing is replaced by the truncation's two-party resharing)."""
+        return self.trunc(self.mul_ss(x, y), bits)
+
+    def matmul_trunc(self, x: AShare, y: AShare, bits: int) -> AShare:
+        """trunc(matmul_ss(x, y), bits), the fixed-point matrix product (fused under ABY3)."""
+        return self.trunc(self.matmul_ss(x, y), bits)
 
     def trunc_wide(self, x: AShare, bits: int) -> AShare:
         """Like `trunc`, exact to one unit for every |x| < 2^(k-2) (2^62 on FM64, 2^126 on FM128)

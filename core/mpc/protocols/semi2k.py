@@ -70,6 +70,7 @@ from core.mpc.correlated import TripleProvider
 from core.mpc.correlated.provider import prepare
 from core.mpc.prg import PRG, fresh_seed
 from core.mpc.protocols.base import (
+    TRUNC_MODES,
     Protocol,
     low_bits,
     pack_bits,
@@ -79,8 +80,6 @@ from core.mpc.protocols.base import (
 )
 from core.mpc.ring import RING64, Ring, matmul_shape
 from core.mpc.shares import AShare, BShare
-
-TRUNC_MODES = ("local", "exact")
 
 
 class Semi2k(Protocol):

@@ -46,6 +46,12 @@ def test_the_schema_documents_the_error_shape(schema):
     assert {"200", "400", "401", "403", "404", "409"} <= set(responses)
 
 
+def test_starting_a_run_documents_the_refusals_it_can_meet(schema):
+    """409 for an archived project or missing approvals, 503 when a member node is down."""
+    responses = schema["paths"]["/api/v1/pipelines/{id}/runs/"]["post"]["responses"]
+    assert {"201", "400", "401", "404", "409", "503"} <= set(responses)
+
+
 def test_the_schema_never_mentions_storage_paths(schema):
     text = yaml.safe_dump(schema)
     assert "relative_path" not in text

@@ -23,6 +23,16 @@ def network_mode(settings):
     settings.PRIVPAD_DEPLOYMENT = "network"
 
 
+@pytest.fixture(autouse=True)
+def reports_sent_in_line(monkeypatch):
+    """A member's run reports go out from the worker's own thread, when its part ends (a
+    background thread would not see the test's transaction)."""
+    from console.federation.part_reports import Forwarder
+
+    monkeypatch.setattr(Forwarder, "start", lambda self: None)
+    monkeypatch.setattr(Forwarder, "stop", lambda self: self.flush())
+
+
 def make_self(node: Node) -> Node:
     Node.objects.filter(pk=node.pk).update(is_self=True)
     node.refresh_from_db()

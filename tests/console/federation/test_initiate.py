@@ -160,6 +160,7 @@ def test_starting_a_shared_projects_run_starts_it_across_nodes(
     assert queued_run == run
     assert engines == {"alice": ALICE_ENGINE, "bob": "127.0.0.1:7102"}
     assert job["party"] == "alice"
+    assert job["requested_by"] == "alice"  # the starter's party (alice_admin's node)
     assert job["storage_root"] == str(alice.storage_root)
     paths = {source["party"]: source["path"] for source in job["sources"]}
     assert paths["bob"] is None

@@ -105,7 +105,7 @@ def test_the_worker_records_each_nodes_outcome_on_bobs_run(started, monkeypatch)
     nodes = list(started.run.nodes.order_by("position").values_list("node_id", flat=True))
     seen = {}
 
-    def fake_run_party(job, network, report):
+    def fake_run_party(job, network, report, cancelled, keep):
         seen.update(party=job.party, storage=job.storage, tls_peers=set(network.tls["peers"]))
         outcomes = {nodes[0]: outcome("succeeded"), nodes[1]: outcome("failed", "bob lost")}
         return PartyResult("failed", f"failed at {nodes[1]} at bob: bob lost", outcomes)

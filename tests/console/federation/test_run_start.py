@@ -149,7 +149,7 @@ def test_bob_accepts_a_run_of_the_replica_his_owners_approved(bobs_copy, at_bob,
     assert run.nodes.count() == len(run.snapshot["nodes"])
     assert run.disclosure_fingerprint == body["fingerprint"]
     job = run.replica.job
-    assert job["storage_root"] == str(bob.storage_root)
+    assert job["storage_root"] == str(bob.storage_root / "peer-runs" / "alice" / f"run-{run.pk}")
     paths = {source["party"]: source["path"] for source in job["sources"]}
     assert paths == {"alice": None, "bob": str(bobs_copy["authorization"].dataset.path)}
 

@@ -77,6 +77,18 @@ def test_a_released_value_is_gone_from_its_party_and_only_its_owner_releases(ses
     assert gone.value.args == (block.ref,)
 
 
+def test_a_partys_local_value_is_read_without_crossing_a_link(session):
+    """`PYU.local`: a party's own value where its code runs (every party in a simulation),
+    nothing sent; an object of another party is refused."""
+    alice = sf.PYU("alice")
+    kept = alice(lambda: ("income", 3))()
+    before = sf.link_stats()["total_bytes"]
+    assert alice.local(kept) == ("income", 3)
+    assert sf.link_stats()["total_bytes"] == before
+    with pytest.raises(PartyError, match="'alice'"):
+        sf.PYU("bob").local(kept)
+
+
 @pytest.mark.parametrize("protocol", ["REF2K", "SEMI2K", "ABY3"])
 def test_spu_computes_on_secret_inputs(session, protocol):
     parties = ["alice", "bob", "carol"] if protocol == "ABY3" else ["alice", "bob"]

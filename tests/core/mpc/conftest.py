@@ -1,10 +1,11 @@
 """Fixtures for the MPC suite: one contract re-run over protocol x number of parties.
 
-`mpc` is parametrised over (REF2K, 2), (SEMI2K, 2) with local truncation (the default),
-(SEMI2K, 2) with exact truncation, (SEMI2K, 3) and (ABY3, 3); `mpc128` over the same cases on
-FM128 (26 fraction bits, SPU's default there). Its `run(fn,
-*inputs)` shares input i from party i % n, runs `fn(ctx, *shares)` SPMD (one thread per party,
-messages only through links) and returns what every party revealed, decoded.
+`mpc` is parametrised over (REF2K, 2), (SEMI2K, 2) with its default exact truncation,
+(SEMI2K, 2) with exact truncation asked for, (SEMI2K, 3), (ABY3, 3) with its default exact
+truncation and (ABY3, 3) with the opt-in local one (Share Truncation I); `mpc128` over the
+same cases on FM128 (26 fraction bits, SPU's default there). Its `run(fn, *inputs)` shares
+input i from party i % n, runs `fn(ctx, *shares)` SPMD (one thread per party, messages only
+through links) and returns what every party revealed, decoded.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PROTOCOL_CASES = [
     ("SEMI2K", 2, "exact"),
     ("SEMI2K", 3, "auto"),
     ("ABY3", 3, "auto"),
+    ("ABY3", 3, "local"),
 ]
 SECURE_CASES = [c for c in PROTOCOL_CASES if c[0] != "REF2K"]
 

@@ -20,7 +20,11 @@ KS_CRITICAL = 1.95  # Kolmogorov distribution quantile for alpha = 0.001
 
 
 class RecordingLink:
-    """Wraps one party's link and keeps every uint64 payload it receives."""
+    """Wraps one party's link and keeps every ring-word payload it receives.
+
+    uint32 words (ABY3's wrap-count shares) are kept as the top halves of uint64 words, so
+    the same uniformity tests apply to them.
+    """
 
     def __init__(self, link, log: list):
         self._link = link
@@ -45,6 +49,8 @@ class RecordingLink:
             elif isinstance(part, np.ndarray) and part.dtype == DTYPE128:  # FM128: both limbs
                 plain = np.asarray(part)
                 self.log.extend([plain["lo"].ravel().copy(), plain["hi"].ravel().copy()])
+            elif isinstance(part, np.ndarray) and part.dtype == np.uint32:
+                self.log.append(part.ravel().astype(np.uint64) << np.uint64(32))
         return obj
 
 

@@ -187,8 +187,8 @@ def test_received_words_do_not_depend_on_the_other_input(mode, kernel, make_runn
         ({"trunc_mode": "fast"}, "'fast'"),
         ({"trunc_mode": 1}, "1"),
         ({"trunc_mode": None}, "None"),
-        ({"protocol": "ABY3", "trunc_mode": "exact"}, "SEMI2K only"),
-        ({"protocol": "REF2K", "trunc_mode": "local"}, "SEMI2K only"),
+        ({"protocol": "REF2K", "trunc_mode": "local"}, "SEMI2K and ABY3 only"),
+        ({"protocol": "REF2K", "trunc_mode": "exact"}, "REF2K has a single truncation"),
     ],
 )
 def test_bad_trunc_modes_are_refused(kwargs, message):
@@ -201,9 +201,9 @@ def test_local_truncation_needs_two_parties():
     cfg.check_world_size(2)
     with pytest.raises(ConfigError, match="exactly 2 SEMI2K parties, got 3"):
         cfg.check_world_size(3)
-    assert RuntimeConfig().semi2k_trunc_mode(2) == "exact", "never silently wrong by default"
-    assert RuntimeConfig().semi2k_trunc_mode(3) == "exact"
-    assert RuntimeConfig.from_dict({"trunc_mode": "exact"}).semi2k_trunc_mode(2) == "exact"
+    assert RuntimeConfig().resolved_trunc_mode() == "exact", "never silently wrong by default"
+    assert RuntimeConfig.from_dict({"trunc_mode": "exact"}).resolved_trunc_mode() == "exact"
+    assert RuntimeConfig(trunc_mode="local").resolved_trunc_mode() == "local"
 
 
 @pytest.mark.parametrize(
@@ -230,8 +230,9 @@ def test_trunc_powers_gives_exact_powers_of_each_truncation(mpc):
     rng = np.random.default_rng(77)
     x = rng.integers(-(2**61), 2**61, 600).view(RING)
     x = np.concatenate([x, np.array([0, 2**40, -(2**40)]).view(RING)])
-    # ABY3 has no wide truncation: small inputs there, as for its plain truncation
-    x = (to_signed(x) >> (20 if mpc.protocol == "ABY3" else 0)).view(RING)
+    # ABY3's opt-in local truncation has no wide truncation: small inputs there
+    narrow = (mpc.protocol, mpc.trunc_mode) == ("ABY3", "local")
+    x = (to_signed(x) >> (20 if narrow else 0)).view(RING)
     plan = ((40, 1), (45, 3), (50, 4), (44, 2))
 
     def body(p, s):

@@ -77,5 +77,5 @@ def test_aby3_on_fm128_in_three_processes_equals_the_simulation(tmp_path):
         np.testing.assert_allclose(product, x * y, atol=1e-10)
         np.testing.assert_allclose(log, np.log(x), atol=1e-4)
         np.testing.assert_allclose(exp, np.exp(y), rtol=1e-4)
-        # exp's integer part is a probabilistic truncation: runs differ within its error
+        # truncations round their last bit at random: runs differ within the error
         np.testing.assert_allclose(got[party], expected, rtol=1e-5, atol=1e-9)

@@ -16,8 +16,10 @@ count, so the plan keeps FM64 with 18 fraction bits (`correlation_magnitude`) wh
 columns' magnitudes: the local rescaling is what spares Pearson the 128-bit ring that
 SecretPad recommends for Pearson/VIF on large raw data (the plan would pick FM128 for products
 FM64 cannot hold, as it does for SS-LR on a label in dollars). A column whose rescaled
-variance falls below 2^-10 (one extreme outlier in more than 65,536 rows) fails the node
-naming its columns.
+variance falls below 2^-10 (one extreme outlier in more than 65,536 rows) fails the node: the
+inverse square root refuses it. Which column is secret (the refusal opens one bit for them
+all), so the failure names the parties whose columns feed it, not the columns
+(`secure.range_failure`).
 Accuracy: within 2e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows; 1.03e-4
 measured).
 
@@ -159,7 +161,7 @@ def run(ctx: RunContext) -> None:
         plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), gettext(what))
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
-        with secure.named_range_errors(ctx, bounds, what):
+        with secure.named_range_errors(bounds, gettext(what)):
             secret = spu(correlate)(*inputs)
             if whole:
                 matrix = np.asarray(reveal(secret), dtype=np.float64)

@@ -10,8 +10,9 @@ the receiver holds), then the prediction column.
 Each party reads its columns slice by slice: once to measure them, then to share them block
 by block (`secure.streamed_blocks`). The SPU has the precision the model was trained with (its
 manifest); each party measures its own columns first (as in training, only a power-of-two
-bound leaves it), and a table whose values that precision cannot hold fails the node naming
-the columns. The receiver checks the predictions before writing them
+bound, the row count and whether a column is unscaled leave it), and a table whose values that
+precision cannot hold fails the node at the party with the largest values, naming its columns
+to its users only (`secure.data_failure`). The receiver checks the predictions before writing them
 (`checks.check_predictions`): a logistic model's predictions outside [0, 1] or any non-finite
 value fail the node instead of being saved.
 """
@@ -27,7 +28,7 @@ import core
 from core.ml.ss_lr import SSRegression
 from core.mpc.precision import DEFAULT_FRACTION_BITS, PrecisionPlan
 from workflows.components import secure
-from workflows.components.checks import CheckFailed, check_predictions, gaps_message
+from workflows.components.checks import check_predictions, gaps_message
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Ref, disclose
 from workflows.components.library.ss_lr_train import MODEL_KIND, warn_unscaled
@@ -136,11 +137,19 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
         )
     )
     if needed.fxp_fraction_bits < bits:
-        raise CheckFailed(
-            f"the values of {secure.describe_columns(bounds)} are larger than "
-            f"the model's precision ({bits} fraction bits) can hold. Fix: transform this table "
-            "as the training table was (apply the training scaler's rule to it)."
+        raise secure.data_failure(
+            bounds, gettext("SS-LR prediction"), lambda top: beyond_the_model(top, bits)
         )
+
+
+def beyond_the_model(top: secure.PartyBounds, bits: int) -> str:
+    """The full text, for the users of the party whose values the model's precision cannot
+    hold."""
+    return gettext(
+        "the values of %(columns)s are larger than the model's precision (%(bits)s fraction "
+        "bits) can hold. Fix: transform this table as the training table was (apply the "
+        "training scaler's rule to it)."
+    ) % {"columns": top.named_columns(), "bits": bits}
 
 
 def predict(ctx: RunContext, manifest: dict):
@@ -160,7 +169,7 @@ def predict(ctx: RunContext, manifest: dict):
     regression = SSRegression(
         spu, weights=weights, reg_type=manifest["reg_type"], sig_type=manifest["sig_type"]
     )
-    with secure.named_range_errors(ctx, bounds, "SS-LR prediction"):
+    with secure.named_range_errors(bounds, gettext("SS-LR prediction")):
         # Read and shared block by block at each party (`secure.streamed_blocks`).
         blocks = secure.streamed_blocks(data, inputs)
         scores = regression.predict(regression.share_rows((block, None) for block in blocks))
@@ -199,9 +208,12 @@ def run(ctx: RunContext) -> None:
         warned = secure.at_party(
             receiver, lambda s: write_output(ctx, receiver, s, first, advice), at_receiver
         )
-        warning = core.reveal(warned)
-    if warning:
-        ctx.warn(warning, party=receiver)  # about the receiver's predictions
+        # A warning about the receiver's predictions: its text stays at the receiver, the
+        # others learn only that there is one (as its public text tells them anyway).
+        warning = core.PYU(receiver).local(warned)
+        warns = core.reveal(secure.at_party(receiver, bool, warned))
+    if warns:
+        secure.warn_about(ctx, receiver, warning)
     ctx.log(
         translatable(
             "predicted '%(name)s' for %(receiver)s", name=ctx.params["pred_name"], receiver=receiver

@@ -16,15 +16,16 @@ measure them, then to share them into the engine block by block (`secure.streame
 `core.ml.ss_lr.SharedRows`): no party holds its whole plaintext matrix beside the shares.
 
 Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
-each party measures its own feature columns (only a power-of-two bound of their largest |x| and
-the names of unscaled columns leave it); unscaled columns are a warning on the node naming the
-party and columns with the fix (read in full by that party's users only); the field and
-fixed-point precision are planned from the bounds (stated in the log, stored in the manifest
-for prediction): FM64, or FM128 when FM64
-cannot hold the gradient's products (e.g. a price label in dollars), and a range that no
-precision holds fails the node naming the columns. After training, an impossible or exploding
-loss fails the node. Scale the features first (`preprocessing/scaler`): gradient descent
-converges far better on standardised features, and they keep the full 18 fraction bits.
+each party measures its own feature columns (only a power-of-two bound of their largest |x|,
+the row count and whether some column is unscaled leave it); unscaled columns are a warning on
+the node naming the party and columns with the fix (read in full by that party's users only);
+the field and fixed-point precision are planned from the bounds (stated in the log, stored in
+the manifest for prediction): FM64, or FM128 when FM64 cannot hold the gradient's products
+(e.g. a price label in dollars), and a range that no precision holds fails the node at the
+party with the largest inputs, naming its columns to its users only (`secure.data_failure`).
+After training, an impossible or exploding loss fails the node. Scale the features first
+(`preprocessing/scaler`): gradient descent converges far better on standardised features, and
+they keep the full 18 fraction bits.
 """
 
 from __future__ import annotations
@@ -137,12 +138,15 @@ def block_rows(batch: int) -> int:
 
 
 def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
-    """A warning per party with unscaled features (its columns, for its users only); returns
-    the fix for failure messages, which every party reads: it names the parties only."""
-    unscaled = secure.unscaled_columns(bounds)
-    for party, names in unscaled.items():
-        ctx.warn(scaling_warning(party, names), party=party)
-    return scaling_pointer(unscaled)
+    """A warning per party with unscaled features (its columns, for its users only: written
+    where its details are, `secure.warn_about`); returns the fix for failure messages, which
+    every party reads: it names the parties only."""
+    for measured in bounds:
+        if measured.has_unscaled:
+            names = measured.unscaled
+            full = None if names is None else scaling_warning(measured.party, list(names))
+            secure.warn_about(ctx, measured.party, full)
+    return scaling_pointer(secure.unscaled_parties(bounds))
 
 
 def train(ctx: RunContext, model: SSRegression, rows) -> SSRegression:
@@ -207,10 +211,11 @@ def run(ctx: RunContext) -> None:
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
-        plan = secure.plan_spu(ctx, bounds, magnitude, gettext("SS-LR training"), MIN_FRACTION_BITS)
+        what = gettext("SS-LR training")
+        plan = secure.plan_spu(ctx, bounds, magnitude, what, MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
         model = SSRegression(spu)
-        with secure.named_range_errors(ctx, bounds, "SS-LR training"):
+        with secure.named_range_errors(bounds, what):
             blocks = training_blocks(ctx, layout, label_party, bounds, block_rows(batch))
             model = train(ctx, model, model.share_rows(blocks))
         check_losses(model.losses, ctx.params["reg_type"], advice)

@@ -13,6 +13,7 @@
 
 import { edgeKey, needsConfiguration } from "./model.js";
 import { durationText } from "../lib/format.js";
+import { STATUS_LABELS } from "./run/dom.js";
 
 const NODE_WIDTH = 172;
 const PORT_SPACING = 20;
@@ -62,6 +63,12 @@ const NEEDS_STROKE = "#c98a12";
 const WARNED_FILL = "#8a5a00"; // amber dark enough for 4.5:1 on white
 const NEEDS_TEXT = "#8a5a00";
 let registered = false;
+// A run across nodes: each party's part of a node as a segment of the node's progress track,
+// in the parties' order (the results panel names them). Up to MAX_PARTS segments are drawn.
+const MAX_PARTS = 4;
+const PART_GAP = 3;
+const PART_TRACK = "#e3e7ee";
+const PART_SELECTORS = Array.from({ length: MAX_PARTS }, (_, index) => [`part${index}Track`, `part${index}Fill`]);
 
 function registerShapes() {
   if (registered) return;
@@ -71,6 +78,7 @@ function registerShapes() {
       { tagName: "rect", selector: "body" },
       { tagName: "rect", selector: "accent" },
       { tagName: "rect", selector: "progress" },
+      ...PART_SELECTORS.flatMap(([track, fill]) => [{ tagName: "rect", selector: track }, { tagName: "rect", selector: fill }]),
       { tagName: "text", selector: "category" },
       { tagName: "text", selector: "label" },
       { tagName: "text", selector: "sub" },
@@ -135,6 +143,10 @@ function staticAttrs(node, component, height) {
     body: { width: NODE_WIDTH, height, rx: 8, ry: 8, fill: "#fff", class: "pp-node-body", "data-node-id": node.id, "data-component": node.component },
     accent: { x: 0, y: 0, width: 5, height, rx: 2, ry: 2, fill: colour, class: "pp-decor" },
     progress: { x: 5, y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, opacity: 0.85, class: "pp-decor" },
+    ...Object.fromEntries(PART_SELECTORS.flatMap(([track, fill]) => [
+      [track, { y: height - 5, height: 4, width: 0, fill: PART_TRACK, display: "none", class: "pp-decor" }],
+      [fill, { y: height - 5, height: 4, width: 0, fill: STATUS_COLOURS.running, display: "none", class: "pp-decor" }],
+    ])),
     category: { ...text, x: 16, y: 16, fontSize: 10, fontWeight: 600, letterSpacing: 0.6, fill: categoryTextColour(component), text: categoryText(component) },
     label: { ...text, x: 16, y: height / 2 + 1, fontSize: 13, fontWeight: 600, fill: "#1d2633", textWrap: { text: component ? component.label : node.component, width: NODE_WIDTH - 26, height: 30, ellipsis: true } },
     sub: { ...text, x: 16, y: height - 15, fontSize: 11, fill: MUTED_TEXT, textWrap: { text: node.id, width: NODE_WIDTH - 28, height: 24, ellipsis: true } },
@@ -207,6 +219,31 @@ export function createView({ container, model, readonly }) {
     };
   }
 
+  /**
+   * Each party's segment: its track, and a fill as long as its progress (running) or whole in
+   * its status colour once finished. Node attributes say the same for tests and tools
+   * (`data-parts`: "alice:running:40 bob:pending:0").
+   */
+  function partAttrs(parts) {
+    const shown = parts.slice(0, MAX_PARTS);
+    const width = shown.length ? (NODE_WIDTH - 10 - PART_GAP * (shown.length - 1)) / shown.length : 0;
+    const attrs = {};
+    PART_SELECTORS.forEach(([track, fill], index) => {
+      const part = shown[index];
+      if (!part) {
+        attrs[track] = { display: "none" };
+        attrs[fill] = { display: "none" };
+        return;
+      }
+      const x = 5 + index * (width + PART_GAP);
+      const done = part.status !== "running" && part.status !== "pending";
+      const share = part.status === "running" ? Math.max(0.03, Math.min(1, part.progress)) : done ? 1 : 0;
+      attrs[track] = { display: null, x, width };
+      attrs[fill] = { display: share ? null : "none", x, width: share * width, fill: STATUS_COLOURS[part.status] || STATUS_COLOURS.running };
+    });
+    return attrs;
+  }
+
   function paint(node) {
     const cell = graph.getCellById(node.id);
     if (!cell) return;
@@ -217,7 +254,8 @@ export function createView({ container, model, readonly }) {
     const needs = needsConfiguration(node, component);
     const status = run ? run.status : "";
     const stroke = status ? STATUS_COLOURS[status] || IDLE_STROKE : needs ? NEEDS_STROKE : IDLE_STROKE;
-    const progress = status === "running" ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
+    const parts = (run && run.parts) || [];
+    const progress = status === "running" && !parts.length ? Math.max(0.03, Math.min(1, Number(run.progress) || 0)) : 0;
     let stateText = "";
     if (run && (run.started_at || status !== "pending")) stateText = run.started_at ? durationText(run.started_at, run.finished_at) : status;
     // A node that finished with warnings says so beside its time (the results list them).
@@ -234,8 +272,11 @@ export function createView({ container, model, readonly }) {
         "data-config": needs ? "needs" : "ok",
         "data-problems": String(problems.length),
         "data-warnings": String(warned ? run.warnings : 0),
+        "data-parts": parts.map((part) => `${part.party}:${part.status}:${Math.round(part.progress * 100)}`).join(" "),
+        title: parts.map((part) => `${part.party}: ${STATUS_LABELS[part.status] || part.status}${part.status === "running" ? ` ${Math.round(part.progress * 100)}%` : ""}`).join(" · "),
       },
       progress: { width: progress * (NODE_WIDTH - 10) },
+      ...partAttrs(parts),
       state: { text: stateText, fill: warned ? WARNED_FILL : STATUS_TEXT_COLOURS[status] || MUTED_TEXT },
       category: marked
         ? { text: "⚠ Needs configuration", fill: NEEDS_TEXT, letterSpacing: 0 }

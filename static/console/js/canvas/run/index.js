@@ -24,9 +24,22 @@ function emit(bus, type, detail) {
   bus.dispatchEvent(new CustomEvent(type, { detail }));
 }
 
-/** What the view paints for one node: progress as a fraction, times as ISO strings. */
+/**
+ * What the view paints for one node: progress as a fraction, times as ISO strings, and in a run
+ * across nodes each party's part (its own status and progress, as that party reported it).
+ */
 function paintState(node) {
-  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message, warnings: (node.warnings || []).length };
+  const parts = (node.parts || []).map((part) => ({ party: part.party, status: part.status, progress: (Number(part.progress) || 0) / 100 }));
+  return { status: node.status, progress: (Number(node.progress) || 0) / 100, started_at: node.started_at, finished_at: node.finished_at, message: node.message, warnings: (node.warnings || []).length, parts };
+}
+
+/** A party's part after a `node.part` event or a fresher state: the later of the two wins. */
+function mergePart(parts, fresh) {
+  const known = parts.find((part) => part.party === fresh.party);
+  if (!known) return [...parts, { ...fresh }].sort((a, b) => a.party.localeCompare(b.party));
+  if (stage(fresh.status) > stage(known.status)) Object.assign(known, fresh);
+  else if (fresh.status === known.status) Object.assign(known, { message: fresh.message ?? known.message, progress: Math.max(Number(known.progress) || 0, Number(fresh.progress) || 0) });
+  return parts;
 }
 
 /**
@@ -128,8 +141,10 @@ async function catchUp(tools, runId) {
   for (const fresh of response.body.nodes) {
     const node = run.nodes.find((entry) => entry.node === fresh.node);
     if (!node) continue;
+    const parts = (fresh.parts || []).reduce(mergePart, node.parts || []);
     if (stage(fresh.status) > stage(node.status)) Object.assign(node, fresh, { logs: node.logs });
     else if (fresh.status === node.status) node.progress = Math.max(Number(node.progress) || 0, Number(fresh.progress) || 0);
+    node.parts = parts;
     tools.view.setRunState(node.node, paintState(node));
     for (const line of fresh.logs || []) tools.logs.add(fresh.node, line);
   }
@@ -161,7 +176,15 @@ function applyEvent(tools, event) {
   const now = new Date().toISOString();
   if (event.type === "node.log") return tools.logs.add(event.node, event.line);
   if (event.type === "node.progress") node.progress = event.progress;
+  if (event.type === "node.part") {
+    const { party, status, progress, message } = event;
+    node.parts = mergePart(node.parts || [], { party, status, progress, message });
+    if (tools.results.node() === event.node) tools.results.show(run, event.node);
+  }
   if (event.type === "node.warning") {
+    // The same warning may come twice (pushed, and read back from the database: relay.py).
+    const same = (w) => w.message === event.warning.message && w.party === event.warning.party && w.at === event.warning.at;
+    if ((node.warnings || []).some(same)) return null;
     node.warnings = [...(node.warnings || []), event.warning];
     if (tools.results.node() === event.node) tools.results.show(run, event.node);
   }

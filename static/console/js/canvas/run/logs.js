@@ -1,5 +1,6 @@
 // The log drawer under the canvas: every node's log lines with time and node, streamed live;
-// warnings and errors (a failed node's reason) are marked as such.
+// warnings and errors (a failed node's reason) are marked as such. In a run across nodes, the
+// lines another party's node reported for its part are marked with that party ("@bob").
 //
 // Lines are keyed by node, time and text, so re-applying a snapshot after a reconnect adds
 // only what was missed. The view sticks to the newest line unless the user has scrolled up
@@ -7,7 +8,7 @@
 // selected on the canvas.
 
 import { el, timeText } from "./dom.js";
-import { gettext } from "../../lib/i18n.js";
+import { format, gettext } from "../../lib/i18n.js";
 
 const MAX_LINES = 3000;
 // Lines carry a level ("info", "warning", "error"); older lines have none and are info.
@@ -19,6 +20,12 @@ const STICK_SLACK_PX = 12;
 function levelTag(level) {
   if (!LEVEL_TAGS[level]) return null;
   return el("span", { className: "log-tag" }, el("span", { "aria-hidden": "true" }, `${LEVEL_SYMBOLS[level]} `), el("span", { className: "visually-hidden" }, `${LEVEL_TAGS[level]}: `));
+}
+
+/** A line another party's node reported for its part of the node (a run across nodes). */
+function partyTag(party) {
+  if (!party) return null;
+  return el("span", { className: "log-party", title: format(gettext("Reported by %(party)s's node"), { party }) }, `@${party} `);
 }
 
 export function createLogDrawer(root) {
@@ -67,7 +74,7 @@ export function createLogDrawer(root) {
   }
 
   function add(node, line) {
-    const key = `${node}\u0000${line.time}\u0000${line.message}`;
+    const key = `${node}\u0000${line.at || ""}\u0000${line.time}\u0000${line.message}`;
     if (seen.has(key)) return;
     seen.add(key);
     ensureOption(node);
@@ -76,12 +83,12 @@ export function createLogDrawer(root) {
     const item = el("li", { dataset: { node, level }, className: `log-level-${level}`, hidden: !shown(node) },
       el("time", { dateTime: line.time || "" }, timeText(line.time)),
       el("span", { className: "log-node", title: node }, node),
-      el("span", { className: "log-message" }, levelTag(level), line.message));
+      el("span", { className: "log-message" }, levelTag(level), partyTag(line.at), line.message));
     list.append(item);
     if (list.children.length > MAX_LINES) list.firstElementChild.remove();
     state.count += 1;
     toggle.querySelector(".log-count").textContent = String(state.count);
-    latest.textContent = `${node}: ${LEVEL_TAGS[level] ? `${LEVEL_SYMBOLS[level]} ` : ""}${line.message}`;
+    latest.textContent = `${node}${line.at ? ` @${line.at}` : ""}: ${LEVEL_TAGS[level] ? `${LEVEL_SYMBOLS[level]} ` : ""}${line.message}`;
     latest.classList.toggle("is-error", level === "error");
     if (!item.hidden) empty.hidden = true;
     if (stick) body.scrollTop = body.scrollHeight;

@@ -31,6 +31,23 @@ function warningList(warnings) {
     warnings.map((warning) => el("li", {}, el("strong", {}, gettext("Warning: ")), warning.message)));
 }
 
+/**
+ * A run across nodes: each party's part of the node as that party's node reported it (its own
+ * status, progress and public message), so the initiator sees who is where, live.
+ */
+function partsList(node) {
+  const parts = node?.parts || [];
+  if (!parts.length) return null;
+  const rows = parts.map((part) => el("tr", { dataset: { party: part.party, status: part.status } },
+    el("th", { scope: "row" }, part.party),
+    el("td", {}, statusBadge(part.status)),
+    el("td", { className: "num" }, part.status === "running" ? `${part.progress || 0}%` : ""),
+    el("td", { className: "result-part-message" }, part.message || "")));
+  return el("section", { className: "result-parts", "aria-label": gettext("Parties") },
+    el("h3", {}, gettext("Parties")),
+    el("table", { className: "table table-compact" }, el("tbody", {}, rows)));
+}
+
 function paramsTable(params) {
   if (!params.length) return message(gettext("This node has no parameters."));
   return el("table", { className: "table table-compact result-params" },
@@ -88,8 +105,10 @@ export function createResults(root, { data }) {
     const known = run.nodes ? run.nodes.find((entry) => entry.node === node) : undefined;
     if (run.nodes && !known) return replace(header(gettext("Results"), node), message(format(gettext("Node %(node)s was not part of run #%(id)s."), { node: node, id: run.id }), "help result-absent"));
     if (known && !FINISHED.has(known.status) && known.status !== "skipped") {
-      const progress = known.status === "running" ? ` (${known.progress || 0}%, ${durationText(known.started_at) || "just started"})` : "";
-      return replace(header(gettext("Results"), node), el("p", { className: "result-waiting" }, statusBadge(known.status), ` Results appear when this node has finished${progress}.`));
+      // A run across nodes: each party's own progress is listed below instead.
+      const percent = known.parts?.length ? "" : `${known.progress || 0}%, `;
+      const progress = known.status === "running" ? ` (${percent}${durationText(known.started_at) || "just started"})` : "";
+      return replace(header(gettext("Results"), node), el("p", { className: "result-waiting" }, statusBadge(known.status), ` Results appear when this node has finished${progress}.`), partsList(known));
     }
     replace(header(gettext("Results"), node), message(gettext("Loading results…")));
     const response = await apiFetch(fillUrl(data.urls.run_node, data.placeholders, { run: run.id, node }));
@@ -105,6 +124,7 @@ export function createResults(root, { data }) {
     return [
       header(result.label, result.id),
       facts(result, run),
+      partsList(run.nodes?.find((entry) => entry.node === result.id)),
       result.message ? el("p", { className: failed ? "result-error" : "result-message", role: failed ? "alert" : null }, result.message) : null,
       warningList(result.warnings || []),
       el("details", { className: "result-params-box" }, el("summary", {}, format(gettext("Parameters (%(params_length)s)"), { params_length: result.params.length })), paramsTable(result.params)),
