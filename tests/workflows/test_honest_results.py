@@ -51,7 +51,7 @@ def views(error: BaseException) -> tuple[str, str, str]:
     party = error.party if isinstance(error, PartyFailure) else ""
     inner = error.error if isinstance(error, PartyFailure) else error
     described = redaction.describe(inner, "train", party)
-    return described.party, described.full, described.public
+    return described.party, str(described.full), str(described.public)
 
 
 def train(tmp_path, data: dict, logs=None, warnings=None, **params):
