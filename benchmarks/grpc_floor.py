@@ -1,0 +1,136 @@
+"""What moving one opening costs: over the engine's link, and over bare gRPC (the floor).
+
+Both run inside the party processes of `benchmarks/network.py` (`--only floor`), two parties
+exchanging `words` uint64 words each way at once, as a SEMI2K multiplication's opening does
+(`mul` 1e6: two 8 MB arrays per party):
+
+- `link_exchange`: `link.send(peer, [x, y])` then `link.recv(peer)` over the `NetworkLink`
+  (typed frames, chunks, sequence numbers, acknowledgements, flow control).
+- `grpc_floor`: the same bytes as ready-made messages of `CHUNK_BYTES` on a bare gRPC stream
+  between the same processes, with the same mutual TLS and channel options, and no framing at
+  all: the least any link built on grpcio could spend. What the link spends beyond it is the
+  engine's own overhead; the floor itself (gRPC's copies, TLS, HTTP/2, the kernel's loopback)
+  bounds how close a kernel can come to its in-memory time.
+
+Each reports the median wall seconds per exchange and this process's CPU seconds per exchange
+(every thread: gRPC's too).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from concurrent import futures
+
+import grpc
+import numpy as np
+
+from core.comm.wire import CHUNK_BYTES, GRPC_OPTIONS
+
+SERVICE_PATH = "/privpad.bench.Floor/Exchange"
+
+
+def link_exchange(link, words: int, repeat: int) -> dict:
+    """Median seconds and CPU seconds per `[x, y]` exchange of `words` words with the peer."""
+    peer = 1 - link.rank
+    arrays = [np.arange(words // 2, dtype=np.uint64) + link.rank for _ in range(2)]
+    runs = []
+    for i in range(repeat + 1):
+        link.send(peer, np.zeros(1, np.uint8))
+        link.recv(peer)
+        start, cpu0 = time.perf_counter(), time.process_time()
+        link.send(peer, arrays)
+        got = link.recv(peer)
+        if i:  # the first exchange warms the stream up
+            runs.append((time.perf_counter() - start, time.process_time() - cpu0))
+        assert sum(a.size for a in got) == words
+    return _summary(runs)
+
+
+def grpc_floor(me: str, peer: str, addresses: dict, tls, words: int, repeat: int) -> dict:
+    """The same exchange as `link_exchange` as bare gRPC messages (see the module docstring)."""
+    total = words * 8
+    messages = [bytes(min(CHUNK_BYTES, total - at)) for at in range(0, total, CHUNK_BYTES)]
+    sink = _Sink()
+    server = _serve(addresses[me], tls, sink)
+    outbox: queue.Queue = queue.Queue()
+    channel = _channel(addresses[peer], peer, tls)
+    grpc.channel_ready_future(channel).result(timeout=60)
+    call = channel.stream_stream(SERVICE_PATH)(iter(outbox.get, None))
+    drain = threading.Thread(target=_drain, args=(call,), daemon=True)
+    drain.start()
+    runs = []
+    try:
+        for i in range(repeat + 1):
+            start, cpu0 = time.perf_counter(), time.process_time()
+            for message in messages:
+                outbox.put(message)
+            sink.wait_for(total * (i + 1))
+            if i:
+                runs.append((time.perf_counter() - start, time.process_time() - cpu0))
+    finally:
+        outbox.put(None)
+        drain.join(timeout=10)
+        channel.close()
+        server.stop(grace=1.0).wait(timeout=5)
+    return _summary(runs)
+
+
+def _drain(call) -> None:
+    """Read the (empty) reply stream until the call ends, however it ends."""
+    try:
+        for _ in call:
+            pass
+    except grpc.RpcError:
+        pass
+
+
+class _Sink:
+    """The server side: counts the bytes the peer streamed in."""
+
+    def __init__(self):
+        self.received, self.cond = 0, threading.Condition()
+
+    def handle(self, requests, context):
+        for message in requests:
+            with self.cond:
+                self.received += len(message)
+                self.cond.notify_all()
+        return iter(())
+
+    def wait_for(self, count: int) -> None:
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.received >= count, timeout=120):
+                raise TimeoutError(f"received {self.received} of {count} bytes")
+
+
+def _serve(address: str, tls, sink: _Sink) -> grpc.Server:
+    service, method = SERVICE_PATH.strip("/").split("/")
+    handler = grpc.method_handlers_generic_handler(
+        service, {method: grpc.stream_stream_rpc_method_handler(sink.handle)}
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(4), handlers=[handler], options=GRPC_OPTIONS)
+    creds = grpc.ssl_server_credentials(
+        [(tls.key, tls.cert)], root_certificates=tls.all_roots(), require_client_auth=True
+    )
+    server.add_secure_port(address, creds)
+    server.start()
+    return server
+
+
+def _channel(address: str, peer: str, tls) -> grpc.Channel:
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=tls.roots_for(peer), private_key=tls.key, certificate_chain=tls.cert
+    )
+    options = [*GRPC_OPTIONS, ("grpc.ssl_target_name_override", peer)]
+    return grpc.secure_channel(address, creds, options=options)
+
+
+def _summary(runs: list[tuple[float, float]]) -> dict:
+    middle = sorted(runs)[len(runs) // 2]
+    return {
+        "seconds": round(middle[0], 4),
+        "best_seconds": round(min(r[0] for r in runs), 4),
+        "cpu_seconds": round(sorted(r[1] for r in runs)[len(runs) // 2], 4),
+    }
