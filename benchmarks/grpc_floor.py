@@ -1,4 +1,4 @@
-"""What moving one opening costs: over the engine's link, and over bare gRPC (the floor).
+"""What moving one opening costs: over the engine's link, bare gRPC and a bare TLS socket.
 
 Both run inside the party processes of `benchmarks/network.py` (`--only floor`), two parties
 exchanging `words` uint64 words each way at once, as a SEMI2K multiplication's opening does
@@ -12,6 +12,12 @@ exchanging `words` uint64 words each way at once, as a SEMI2K multiplication's o
   engine's own overhead; the floor itself (gRPC's copies, TLS, HTTP/2, the kernel's loopback)
   bounds how close a kernel can come to its in-memory time.
 
+- `tls_socket_floor`: the same bytes over a bare TCP socket under mutual TLS (Python's `ssl`,
+  TLS 1.3, the same certificates), sent straight from the array and received straight into a
+  numpy buffer: no HTTP/2, no gRPC, no copy but the kernel's and the cipher's. What gRPC's
+  floor spends beyond it is gRPC's; what remains (TLS and the kernel's loopback) is a floor
+  for any transport that encrypts.
+
 Each reports the median wall seconds per exchange and this process's CPU seconds per exchange
 (every thread: gRPC's too).
 """
@@ -19,6 +25,8 @@ Each reports the median wall seconds per exchange and this process's CPU seconds
 from __future__ import annotations
 
 import queue
+import socket
+import ssl
 import threading
 import time
 from concurrent import futures
@@ -84,6 +92,67 @@ def _drain(call) -> None:
             pass
     except grpc.RpcError:
         pass
+
+
+def tls_socket_floor(me: str, peer: str, addresses: dict, tls_spec: dict, words: int, repeat: int):
+    """The same exchange as `link_exchange` over bare mutual-TLS sockets (module docstring)."""
+    total = words * 8
+    data = memoryview(np.arange(words, dtype=np.uint64)).cast("B")
+    inbox = memoryview(np.empty(total, np.uint8))
+    outgoing, incoming = _tls_pair(me, peer, addresses, tls_spec)
+    runs = []
+    try:
+        for i in range(repeat + 1):
+            start, cpu0 = time.perf_counter(), time.process_time()
+            sender = threading.Thread(target=outgoing.sendall, args=(data,))
+            sender.start()
+            got = 0
+            while got < total:
+                got += incoming.recv_into(inbox[got:], total - got)
+            sender.join()
+            if i:
+                runs.append((time.perf_counter() - start, time.process_time() - cpu0))
+    finally:
+        outgoing.close()
+        incoming.close()
+    return _summary(runs)
+
+
+def _tls_pair(me: str, peer: str, addresses: dict, tls_spec: dict):
+    """(socket to the peer's listener, socket from the peer's dial), both mutual TLS."""
+    listener = socket.create_server(_split(addresses[me]))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for context in (server, client):
+        context.load_cert_chain(tls_spec["cert"], tls_spec["key"])
+        context.load_verify_locations(tls_spec["peers"][peer])  # the peer's pinned certificate
+    server.verify_mode = ssl.CERT_REQUIRED
+    accepted: dict = {}
+
+    def accept():
+        conn, _ = listener.accept()
+        accepted["socket"] = server.wrap_socket(conn, server_side=True)
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            raw = socket.create_connection(_split(addresses[peer]))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    outgoing = client.wrap_socket(raw, server_hostname=peer)
+    acceptor.join(timeout=60)
+    listener.close()
+    return outgoing, accepted["socket"]
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
 
 
 class _Sink:

@@ -16,8 +16,9 @@ certificates made here):
 - `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
   direction and peak resident memory per party.
 - `floor` (`opening_cost`): a multiplication's opening (2 x 1e6 words each way) over the link
-  against the same bytes on a bare gRPC stream with the same TLS: the link's own overhead, and
-  the transport's floor that bounds every kernel's ratio (`benchmarks/grpc_floor.py`).
+  against the same bytes on a bare gRPC stream with the same TLS and on a bare TLS socket: the
+  link's own overhead, gRPC's, and the floor of encrypting on loopback that bounds every
+  kernel's ratio (`benchmarks/grpc_floor.py`).
 
 The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
 `benchmarks/spu_network.py`, which reuses this job.
@@ -45,7 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from grpc_floor import grpc_floor, link_exchange  # noqa: E402
+from grpc_floor import grpc_floor, link_exchange, tls_socket_floor  # noqa: E402
 from spu_network import kernel_inputs  # noqa: E402  (numpy only: SPU's side shares it)
 from wan_relay import Relay  # noqa: E402
 
@@ -207,6 +208,9 @@ def floor_party(link, tls, spec: dict) -> dict:
     return {
         "link_exchange": link_exchange(link, words, repeat),
         "grpc_floor": grpc_floor(link.party, peer, spec["raw_addresses"], tls, words, repeat),
+        "tls_socket_floor": tls_socket_floor(
+            link.party, peer, spec["socket_addresses"], spec["tls"], words, repeat
+        ),
     }
 
 
@@ -335,12 +339,14 @@ def bench_kernels(sizes: dict, directory: str, wan: bool, protocols: list[str]) 
 def bench_floor(words: int, repeat: int, directory: str) -> dict:
     """`grpc_floor`'s two measurements between two processes (see that module)."""
     parties = ["alice", "bob"]
-    certs, addresses = certificates(parties, directory), free_addresses(parties)
-    raw = free_addresses(parties)
-    job = {"job": "floor", "words": words, "repeat": repeat, "raw_addresses": raw}
+    ports = free_addresses([f"{p}{n}" for n in range(3) for p in parties])  # all distinct
+    addresses, raw, sockets = ({p: ports[f"{p}{n}"] for p in parties} for n in range(3))
+    certs = certificates(parties, directory)
+    job = {"job": "floor", "words": words, "repeat": repeat}
+    job.update(raw_addresses=raw, socket_addresses=sockets)
     out = launch(job, parties, certs, addresses, None, directory)
     report: dict = {"words_each_way": words, "repeat": repeat}
-    for name in ("link_exchange", "grpc_floor"):
+    for name in ("link_exchange", "grpc_floor", "tls_socket_floor"):
         rows = [out[p][name] for p in parties]
         report[name] = {
             "seconds": max(r["seconds"] for r in rows),
