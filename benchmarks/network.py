@@ -18,7 +18,7 @@ certificates made here):
 - `floor` (`opening_cost`): a multiplication's opening (2 x 1e6 words each way) over the link
   against the same bytes on a bare gRPC stream with the same TLS and on a bare TLS socket: the
   link's own overhead, gRPC's, and the floor of encrypting on loopback that bounds every
-  kernel's ratio (`benchmarks/grpc_floor.py`).
+  kernel's ratio (`benchmarks/opening_cost.py`).
 
 The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
 `benchmarks/spu_network.py`, which reuses this job.
@@ -46,7 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from grpc_floor import grpc_floor, link_exchange, tls_socket_floor  # noqa: E402
+from opening_cost import grpc_floor, link_exchange, tls_socket_floor  # noqa: E402
 from spu_network import kernel_inputs  # noqa: E402  (numpy only: SPU's side shares it)
 from wan_relay import Relay  # noqa: E402
 
@@ -337,7 +337,7 @@ def bench_kernels(sizes: dict, directory: str, wan: bool, protocols: list[str]) 
 
 
 def bench_floor(words: int, repeat: int, directory: str) -> dict:
-    """`grpc_floor`'s two measurements between two processes (see that module)."""
+    """`opening_cost`'s three measurements between two processes (see that module)."""
     parties = ["alice", "bob"]
     ports = free_addresses([f"{p}{n}" for n in range(3) for p in parties])  # all distinct
     addresses, raw, sockets = ({p: ports[f"{p}{n}"] for p in parties} for n in range(3))

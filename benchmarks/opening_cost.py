@@ -1,6 +1,6 @@
 """What moving one opening costs: over the engine's link, bare gRPC and a bare TLS socket.
 
-Both run inside the party processes of `benchmarks/network.py` (`--only floor`), two parties
+All three run inside the party processes of `benchmarks/network.py` (`--only floor`), two parties
 exchanging `words` uint64 words each way at once, as a SEMI2K multiplication's opening does
 (`mul` 1e6: two 8 MB arrays per party):
 
@@ -11,15 +11,16 @@ exchanging `words` uint64 words each way at once, as a SEMI2K multiplication's o
   all: the least any link built on grpcio could spend. What the link spends beyond it is the
   engine's own overhead; the floor itself (gRPC's copies, TLS, HTTP/2, the kernel's loopback)
   bounds how close a kernel can come to its in-memory time.
-
 - `tls_socket_floor`: the same bytes over a bare TCP socket under mutual TLS (Python's `ssl`,
   TLS 1.3, the same certificates), sent straight from the array and received straight into a
   numpy buffer: no HTTP/2, no gRPC, no copy but the kernel's and the cipher's. What gRPC's
   floor spends beyond it is gRPC's; what remains (TLS and the kernel's loopback) is a floor
   for any transport that encrypts.
 
-Each reports the median wall seconds per exchange and this process's CPU seconds per exchange
-(every thread: gRPC's too).
+Each reports the median and best wall seconds per exchange and this process's median CPU
+seconds per exchange (every thread: gRPC's too). On a loaded machine trust the CPU: the wall
+time of the bare socket, one blocking `sendall` in a thread against `recv_into`, suffers most
+from waiting for a core.
 """
 
 from __future__ import annotations
