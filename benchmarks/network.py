@@ -205,11 +205,16 @@ def throughput(link, messages: int, words: int) -> dict:
 
 def floor_party(link, tls, spec: dict) -> dict:
     words, repeat, peer = spec["words"], spec["repeat"], link.parties[1 - link.rank]
+    raw, sockets = spec["raw_addresses"], spec["socket_addresses"]
+
+    def barrier():
+        _barrier(link)
+
     return {
         "link_exchange": link_exchange(link, words, repeat),
-        "grpc_floor": grpc_floor(link.party, peer, spec["raw_addresses"], tls, words, repeat),
+        "grpc_floor": grpc_floor(link.party, peer, raw, tls, words, repeat, barrier),
         "tls_socket_floor": tls_socket_floor(
-            link.party, peer, spec["socket_addresses"], spec["tls"], words, repeat
+            link.party, peer, sockets, spec["tls"], words, repeat, barrier
         ),
     }
 

@@ -57,8 +57,9 @@ def link_exchange(link, words: int, repeat: int) -> dict:
     return _summary(runs)
 
 
-def grpc_floor(me: str, peer: str, addresses: dict, tls, words: int, repeat: int) -> dict:
-    """The same exchange as `link_exchange` as bare gRPC messages (see the module docstring)."""
+def grpc_floor(me: str, peer: str, addresses: dict, tls, words: int, repeat: int, barrier) -> dict:
+    """The same exchange as `link_exchange` as bare gRPC messages (see the module docstring);
+    `barrier()` holds both parties until both have read everything, before the stream ends."""
     total = words * 8
     messages = [bytes(min(CHUNK_BYTES, total - at)) for at in range(0, total, CHUNK_BYTES)]
     sink = _Sink()
@@ -78,6 +79,7 @@ def grpc_floor(me: str, peer: str, addresses: dict, tls, words: int, repeat: int
             sink.wait_for(total * (i + 1))
             if i:
                 runs.append((time.perf_counter() - start, time.process_time() - cpu0))
+        barrier()
     finally:
         outbox.put(None)
         drain.join(timeout=10)
@@ -95,8 +97,15 @@ def _drain(call) -> None:
         pass
 
 
-def tls_socket_floor(me: str, peer: str, addresses: dict, tls_spec: dict, words: int, repeat: int):
-    """The same exchange as `link_exchange` over bare mutual-TLS sockets (module docstring)."""
+def tls_socket_floor(
+    me: str, peer: str, addresses: dict, tls_spec: dict, words: int, repeat: int, barrier
+) -> dict:
+    """The same exchange as `link_exchange` over bare mutual-TLS sockets (module docstring).
+
+    `barrier()` (over the link) holds both parties until both have read everything: a socket
+    closed with unread bytes (TLS session tickets) resets the connection, which could cut off
+    the peer's last exchange.
+    """
     total = words * 8
     data = memoryview(np.arange(words, dtype=np.uint64)).cast("B")
     inbox = memoryview(np.empty(total, np.uint8))
@@ -109,10 +118,16 @@ def tls_socket_floor(me: str, peer: str, addresses: dict, tls_spec: dict, words:
             sender.start()
             got = 0
             while got < total:
-                got += incoming.recv_into(inbox[got:], total - got)
+                count = incoming.recv_into(inbox[got:], total - got)
+                if not count:
+                    raise ConnectionError(
+                        f"{peer!r} closed the socket after {got} of {total} bytes"
+                    )
+                got += count
             sender.join()
             if i:
                 runs.append((time.perf_counter() - start, time.process_time() - cpu0))
+        barrier()
     finally:
         outgoing.close()
         incoming.close()
