@@ -62,7 +62,7 @@ class Peer:
         self.seq_in = 0
         self.in_generation = 0
         self.last_dial = -1
-        self._partial: tuple[int, np.ndarray, int, str] | None = None
+        self._partial: tuple[int, memoryview, int, str] | None = None
         self._in_lock = threading.Lock()
         # outbound
         self.out_cond = threading.Condition()
@@ -119,13 +119,11 @@ class Peer:
                     return self._deliver(seq, channel, frames.decode(body, max_bytes), total)
                 # np.empty: unlike bytearray(total), no zero-filling of memory about to be
                 # overwritten (a pass over the whole frame)
-                self._partial = (seq, np.empty(total, np.uint8), 0, channel)
+                self._partial = (seq, memoryview(np.empty(total, np.uint8)), 0, channel)
             pseq, buffer, filled, pchannel = self._partial
             if (seq, offset, channel) != (pseq, filled, pchannel) or filled + len(body) > total:
                 raise LinkError(f"chunk of frame {seq} at {offset} does not continue the frame")
-            # numpy copies without holding the GIL (a memoryview slice assignment holds it),
-            # so the party's own computation goes on while its peers' chunks land
-            buffer[filled : filled + len(body)] = np.frombuffer(body, np.uint8)
+            buffer[filled : filled + len(body)] = body
             filled += len(body)
             if filled < len(buffer):
                 self._partial = (pseq, buffer, filled, pchannel)
