@@ -16,11 +16,16 @@ certificates made here):
   the in-memory run of `benchmarks/psi.py`.
 - `throughput`: two parties exchange 1e7-word (80 MB) messages both ways at once: MB/s per
   direction and peak resident memory per party.
+- `floor` (`opening_cost`): a multiplication's opening (2 x 1e6 words each way) over the link
+  against the same bytes on a bare gRPC stream with the same TLS and on a bare TLS socket: the
+  link's own overhead, gRPC's, and the floor of encrypting on loopback that bounds every
+  kernel's ratio (`benchmarks/opening_cost.py`).
 
 The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
 `benchmarks/spu_network.py`, which reuses this job.
 
-    .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput]
+    .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput floor]
+        [--kernels mul less ...] [--protocols SEMI2K ABY3]
         [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
 """
 
@@ -42,6 +47,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from opening_cost import grpc_floor, link_exchange, tls_socket_floor  # noqa: E402
 from spu_network import kernel_inputs  # noqa: E402  (numpy only: SPU's side shares it)
 from wan_relay import Relay  # noqa: E402
 
@@ -166,6 +172,8 @@ def party_main(spec_path: str) -> None:
             out = throughput(link, spec["messages"], spec["words"])
         elif spec["job"] == "psi":
             out = kkrt_party(link, spec["input"], spec["tmp"])
+        elif spec["job"] == "floor":
+            out = floor_party(link, tls, spec)
         else:
             for name, size in spec["kernels"]:
                 repeat = spec.get("repeat", REPEAT)
@@ -195,6 +203,22 @@ def throughput(link, messages: int, words: int) -> dict:
     return {
         "mb_per_s_received": round(mb / received, 1),
         "rss_before_mb": round(rss_before, 1),
+    }
+
+
+def floor_party(link, tls, spec: dict) -> dict:
+    words, repeat, peer = spec["words"], spec["repeat"], link.parties[1 - link.rank]
+    raw, sockets = spec["raw_addresses"], spec["socket_addresses"]
+
+    def barrier():
+        _barrier(link)
+
+    return {
+        "link_exchange": link_exchange(link, words, repeat),
+        "grpc_floor": grpc_floor(link.party, peer, raw, tls, words, repeat, barrier),
+        "tls_socket_floor": tls_socket_floor(
+            link.party, peer, sockets, spec["tls"], words, repeat, barrier
+        ),
     }
 
 
@@ -289,9 +313,10 @@ def free_addresses(parties: list[str]) -> dict:
     return addresses
 
 
-def bench_kernels(sizes: dict, directory: str, wan: bool) -> list[dict]:
+def bench_kernels(sizes: dict, directory: str, wan: bool, protocols: list[str]) -> list[dict]:
     rows = []
-    for protocol, parties in PROTOCOLS.items():
+    for protocol in protocols:
+        parties = PROTOCOLS[protocol]
         certs, addresses = certificates(parties, directory), free_addresses(parties)
         kernels = [[name, size] for name, size in sizes.items()]
         job = {"job": "kernels", "protocol": protocol, "kernels": kernels}
@@ -320,6 +345,26 @@ def bench_kernels(sizes: dict, directory: str, wan: bool) -> list[dict]:
     return rows
 
 
+def bench_floor(words: int, repeat: int, directory: str) -> dict:
+    """`opening_cost`'s three measurements between two processes (see that module)."""
+    parties = ["alice", "bob"]
+    ports = free_addresses([f"{p}{n}" for n in range(3) for p in parties])  # all distinct
+    addresses, raw, sockets = ({p: ports[f"{p}{n}"] for p in parties} for n in range(3))
+    certs = certificates(parties, directory)
+    job = {"job": "floor", "words": words, "repeat": repeat}
+    job.update(raw_addresses=raw, socket_addresses=sockets)
+    out = launch(job, parties, certs, addresses, None, directory)
+    report: dict = {"words_each_way": words, "repeat": repeat}
+    for name in ("link_exchange", "grpc_floor", "tls_socket_floor"):
+        rows = [out[p][name] for p in parties]
+        report[name] = {
+            "seconds": max(r["seconds"] for r in rows),
+            "best_seconds": max(r["best_seconds"] for r in rows),
+            "cpu_seconds_all_parties": round(sum(r["cpu_seconds"] for r in rows), 4),
+        }
+    return report
+
+
 def bench_throughput(messages: int, words: int, directory: str) -> dict:
     parties = ["alice", "bob"]
     certs, addresses = certificates(parties, directory), free_addresses(parties)
@@ -338,26 +383,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--party", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", nargs="+", choices=["kernels", "wan", "psi", "throughput"])
+    parser.add_argument(
+        "--only", nargs="+", choices=["kernels", "wan", "psi", "throughput", "floor"]
+    )
     parser.add_argument("--words", type=int, default=WORDS, help="words per throughput message")
+    parser.add_argument("--kernels", nargs="+", choices=sorted(SIZES), help="a subset of kernels")
+    parser.add_argument("--protocols", nargs="+", choices=sorted(PROTOCOLS), help="a subset")
     args = parser.parse_args()
     if args.party:
         party_main(args.party)
         return
-    only = set(args.only or ["kernels", "wan", "psi", "throughput"])
-    sizes = {k: (max(64, v // 10) if args.quick else v) for k, v in SIZES.items()}
-    if args.quick:
+    only = set(args.only or ["kernels", "wan", "psi", "throughput", "floor"])
+    chosen = args.kernels or list(SIZES)
+    sizes = {k: (max(64, v // 10) if args.quick else v) for k, v in SIZES.items() if k in chosen}
+    if args.quick and "matmul" in sizes:
         sizes["matmul"] = 128
+    protocols = args.protocols or list(PROTOCOLS)
     report: dict = {"load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as directory:
         if "kernels" in only:
-            report["loopback_tls"] = bench_kernels(sizes, directory, wan=False)
+            report["loopback_tls"] = bench_kernels(sizes, directory, False, protocols)
         if "wan" in only:
             wan_sizes = {k: max(64, v // 10) for k, v in sizes.items()}
-            wan_sizes["matmul"] = min(sizes["matmul"], 256)
-            report["wan_100mbit_20ms"] = bench_kernels(wan_sizes, directory, wan=True)
+            if "matmul" in sizes:
+                wan_sizes["matmul"] = min(sizes["matmul"], 256)
+            report["wan_100mbit_20ms"] = bench_kernels(wan_sizes, directory, True, protocols)
         if "psi" in only:
             report["kkrt_psi"] = bench_psi(100_000 if args.quick else 1_000_000, directory)
+        if "floor" in only:
+            report["opening_cost"] = bench_floor(2 * SIZES["mul"], 3 * REPEAT, directory)
         if "throughput" in only:
             messages = 2 if args.quick or args.words > WORDS else 5
             report["throughput"] = bench_throughput(messages, args.words, directory)

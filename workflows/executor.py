@@ -23,6 +23,8 @@
   revoked, and any output recorded at or after the revocation is withdrawn.
 - A failure at a party records its full text for that party and a redacted one for the others
   (`workflows.redaction`).
+- Messages are stored as msgid and params (`workflows.messages`) and read in each reader's
+  language; words only an exception holds are kept as they are.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.components.schema import ArtifactInfo
 from workflows.disclosure import consent
 from workflows.graph import Graph, parse_graph
+from workflows.messages import stored, translatable
 from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.outputs import record_outputs, storage_root
 from workflows.placement import EMBEDDED
@@ -126,14 +129,16 @@ def execute_run(run_id: int) -> str:
     token = state.CancelToken(run.pk)
     execution = RunExecution(run, token)
     try:
-        # Messages (checks, failures) are stored as text: in the starter's language.
+        # Messages are stored to be read in each reader's language; what a component still
+        # words as it goes (an engine's reason) is in the starter's.
         with translation.override(getattr(run.created_by, "language", "") or None):
             execution.execute()
     except Exception as error:
         logger.exception("Run %s broke", run.pk)
-        execution.close_all(Status.FAILED, f"internal error: {error}")
+        broke = translatable("internal error: %(error)s", error=str(error))
+        execution.close_all(Status.FAILED, broke)
         if not run.is_finished:  # it may break after recording how it ended
-            state.set_run_status(run, Status.FAILED, f"internal error: {error}")
+            state.set_run_status(run, Status.FAILED, broke)
     finally:
         token.close()
     retention.apply_after_run(run)
@@ -155,11 +160,12 @@ class RunExecution:
         self.checked = validate(self.graph, registry(), parties, self.sources, unavailable)
         if not self.checked.ok:
             problem = self.checked.problems[0]
-            self.close_all(Status.SKIPPED, _("the pipeline is not valid any more"))
-            message = _("the pipeline is not valid any more: %(node)s: %(problem)s") % {
-                "node": problem.node,
-                "problem": problem.message,
-            }
+            self.close_all(Status.SKIPPED, translatable("the pipeline is not valid any more"))
+            message = translatable(
+                "the pipeline is not valid any more: %(node)s: %(problem)s",
+                node=problem.node,
+                problem=str(problem.message),
+            )
             state.set_run_status(self.run, Status.FAILED, message)
             return
         refusal = self._consent_problem()
@@ -173,16 +179,18 @@ class RunExecution:
             self._step(self.nodes[node_id], needed)
         self._finish()
 
-    def _consent_problem(self) -> str:
-        """Why the run may not execute its plan (empty when it may)."""
+    def _consent_problem(self):
+        """Why the run may not execute its plan (a message; empty when it may)."""
         plan, started_with = self.checked.plan, self.run.disclosure_fingerprint
         if started_with and plan.fingerprint != started_with:
-            return "the disclosure plan changed since the run was started: start it again"
+            return translatable(
+                "the disclosure plan changed since the run was started: start it again"
+            )
         missing = consent.missing_consent(self.run.pipeline, plan)
         if missing:
-            return _("no approval of the disclosure plan by %(parties)s") % {
-                "parties": ", ".join(missing)
-            }
+            return translatable(
+                "no approval of the disclosure plan by %(parties)s", parties=list(missing)
+            )
         return ""
 
     def _needed(self) -> set[str]:
@@ -193,23 +201,25 @@ class RunExecution:
     def _step(self, node: NodeRun, needed: set[str]) -> None:
         node.fingerprint = self.prints[node.node_id]  # saved with the node's next status
         if node.node_id not in needed:
-            state.set_node_status(node, Status.SKIPPED, "outside the run's scope")
+            state.set_node_status(node, Status.SKIPPED, translatable("outside the run's scope"))
             return
         if self.cancelled():
-            self._stopped(node, _("the run was cancelled"))
+            self._stopped(node, translatable("the run was cancelled"))
             return
         if not node.in_scope:
             # Out of scope but read by an in-scope node: its latest output for this config.
             origin, outputs = previous_output(self.run, node.node_id, node.fingerprint)
             if origin is None:
-                message = "no output for its current configuration: run this node first"
+                message = translatable(
+                    "no output for its current configuration: run this node first"
+                )
                 state.set_node_status(node, Status.SKIPPED, message)
             else:
                 self._reuse(node, origin, outputs)
             return
         blocked = [p for p in sorted(self.graph.parents(node.node_id)) if p not in self.outputs]
         if blocked:
-            message = _("needs %(nodes)s, which did not finish") % {"nodes": ", ".join(blocked)}
+            message = translatable("needs %(nodes)s, which did not finish", nodes=blocked)
             state.set_node_status(node, Status.SKIPPED, message)
             return
         if self.run.reuse:
@@ -223,7 +233,7 @@ class RunExecution:
         node.reused_from, self.outputs[node.node_id] = origin, outputs
         for warning in origin.warnings:  # they hold for the output, wherever it is used
             state.add_node_warning(node, warning["message"], warning.get("party"))
-        message = _("reused the output of run %(run)s") % {"run": origin.run_id}
+        message = translatable("reused the output of run %(run)s", run=origin.run_id)
         state.set_node_status(node, Status.SUCCEEDED, message)
 
     def _inputs(self, node_id: str) -> dict[str, ArtifactData]:
@@ -299,18 +309,18 @@ class RunExecution:
     def _comm(self, context: RunContext) -> dict[str, int]:
         return {party: context.comm.sent_by(party) for party in self.project.parties}
 
-    def _stopped(self, node: NodeRun, cancelled: str) -> None:
+    def _stopped(self, node: NodeRun, cancelled) -> None:
         """Mark a node stopped by a cancel (`cancelled` says how) or by a revocation."""
         reason = self.cancelled.revocation()
         if reason is not None:
-            state.set_node_status(node, Status.REVOKED, f"stopped: {reason}")
+            state.set_node_status(node, Status.REVOKED, stopped_message(reason))
         else:
             state.set_node_status(node, Status.CANCELLED, cancelled)
 
     def _discard_stopped(self, context: RunContext, node: NodeRun) -> None:
         self._remove_outputs(context, node)
         node.comm_bytes = self._comm(context)
-        self._stopped(node, _("cancelled by the user"))
+        self._stopped(node, translatable("cancelled by the user"))
 
     def _remove_outputs(self, context: RunContext, node: NodeRun) -> None:
         for party in {p for files in context.written.values() for p in files}:
@@ -324,7 +334,7 @@ class RunExecution:
         if status == Status.FAILED:
             state.log_failure(node)
 
-    def close_all(self, status: str, message: str) -> None:
+    def close_all(self, status: str, message) -> None:
         for node in self.nodes.values():
             running = node.status == Status.RUNNING
             if node.status in (Status.PENDING, Status.RUNNING):
@@ -340,19 +350,24 @@ class RunExecution:
             for node_run_id in withdraw_outputs(self.run):
                 # Finished just as consent went: its outputs are withdrawn, so it is revoked.
                 node = next(n for n in self.nodes.values() if n.pk == node_run_id)
-                message = _("outputs withdrawn: %(reason)s") % {"reason": reason}
+                message = translatable("outputs withdrawn: %(reason)s", reason=stored(reason))
                 state.set_node_status(node, Status.REVOKED, message)
-            state.set_run_status(self.run, Status.REVOKED, f"stopped: {reason}")
+            state.set_run_status(self.run, Status.REVOKED, stopped_message(reason))
         elif Status.CANCELLED in statuses:
-            state.set_run_status(self.run, Status.CANCELLED, _("cancelled by the user"))
+            state.set_run_status(self.run, Status.CANCELLED, translatable("cancelled by the user"))
         elif failed:
             state.set_run_status(
                 self.run, Status.FAILED, state.failure_summary(self.nodes.values())
             )
         elif any(n.in_scope and n.status != Status.SUCCEEDED for n in self.nodes.values()):
-            state.set_run_status(self.run, Status.FAILED, _("some nodes could not run"))
+            state.set_run_status(self.run, Status.FAILED, translatable("some nodes could not run"))
         else:
             state.set_run_status(self.run, Status.SUCCEEDED, "")
+
+
+def stopped_message(reason: str):
+    """A revoked run's or node's message: "stopped: <why consent was withdrawn>"."""
+    return translatable("stopped: %(reason)s", reason=stored(reason))
 
 
 def withdraw_outputs(run: Run) -> set[int]:

@@ -30,7 +30,9 @@ Steps (network mode):
 message for this party's users, `public` message for the others, failing `party`),
 `node.progress`, `node.log`, `node.warning` (`message` as this party may read it, `public`,
 and `about`: the party whose data it is about, whose node alone reads it in full) and, last,
-`run.status`; every event names `party` (this party, or "embedded").
+`run.status`; every event names `party` (this party, or "embedded"). Messages (events,
+`NodeOutcome`, `PartyResult`) are in `workflows.messages`' stored form (`stored`: a
+{"msgid", "params"} object, or plain text), rendered by each node for its own readers.
 
 Consent: the caller starts the worker only for a run whose disclosure plan the data owners
 approved (the executor's check); the worker checks the snapshot itself, not the approvals.
@@ -52,6 +54,7 @@ from workflows import redaction
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.graph import GraphFormatError, parse_graph
+from workflows.messages import Storable, render, stored, translatable
 from workflows.party_jobs import Network, PartyJob
 from workflows.placement import EMBEDDED, AtParty, Placement, RemoteFailure, lost_peers
 from workflows.validation import validate
@@ -64,8 +67,8 @@ EMBEDDED_PARTY = "embedded"
 @dataclass
 class NodeOutcome:
     status: str
-    message: str = ""
-    public: str = ""
+    message: dict | str = ""  # stored forms (`workflows.messages.stored`)
+    public: dict | str = ""
     party: str = ""
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     bytes_sent: dict[str, int] = field(default_factory=dict)
@@ -76,7 +79,7 @@ class NodeOutcome:
 @dataclass
 class PartyResult:
     status: str
-    message: str
+    message: dict | str
     nodes: dict[str, NodeOutcome]
     setup_seconds: float = 0.0
     seconds: float = 0.0
@@ -151,12 +154,16 @@ class _Worker:
             self.graph = parse_graph(job.snapshot)
         except GraphFormatError as error:
             self.graph, self.checked = None, None
-            self.refusal = f"the pipeline is not valid: {error}"
+            self.refusal = translatable("the pipeline is not valid: %(error)s", error=str(error))
             return
         self.checked = validate(self.graph, registry(), tuple(job.parties), job.sources)
         if not self.checked.ok:
             problem = self.checked.problems[0]
-            self.refusal = f"the pipeline is not valid: {problem.node}: {problem.message}"
+            self.refusal = translatable(
+                "the pipeline is not valid: %(node)s: %(problem)s",
+                node=problem.node,
+                problem=str(problem.message),
+            )
             return
         if network is None:
             return
@@ -167,7 +174,7 @@ class _Worker:
             )
         self.refusal = self._connect(network) or self._same_run()
 
-    def _connect(self, network: Network) -> str:
+    def _connect(self, network: Network) -> Storable:
         from core.device.deployment import Deployment
 
         try:
@@ -182,19 +189,25 @@ class _Worker:
         except LinkError as error:
             others = [p for p in self.job.parties if p != self.me]
             named = [p for p in others if repr(p) in str(error)] or others
-            return f"cannot reach {', '.join(named)}: the run refuses to start ({error})"
+            return translatable(
+                "cannot reach %(parties)s: the run refuses to start (%(error)s)",
+                parties=named,
+                error=str(error),
+            )
         self.placement = AtParty(self.me, self.deployment)
         return ""
 
-    def _same_run(self) -> str:
+    def _same_run(self) -> Storable:
         mine = {"run": str(self.job.run_id), "graph": snapshot_fingerprint(self.job.snapshot)}
         try:
             theirs = self.placement.exchange(mine)
         except LinkError as error:
-            return f"the parties could not agree to start: {error}"
+            return translatable("the parties could not agree to start: %(error)s", error=str(error))
         different = sorted(p for p, seen in theirs.items() if seen != mine)
         if different:
-            return f"{', '.join(different)} run another run or pipeline version: refused"
+            return translatable(
+                "%(parties)s run another run or pipeline version: refused", parties=different
+            )
         return ""
 
     # ----- nodes ------------------------------------------------------------------------
@@ -205,7 +218,9 @@ class _Worker:
             if self.stopped:
                 self._close_node(node_id, NodeOutcome(SKIPPED, self.stopped, self.stopped))
             elif blocked:
-                message = f"needs {', '.join(blocked)}, which did not finish"
+                message = stored(
+                    translatable("needs %(nodes)s, which did not finish", nodes=blocked)
+                )
                 self._close_node(node_id, NodeOutcome(SKIPPED, message, message))
             else:
                 self._close_node(node_id, self._run_node(node_id))
@@ -224,7 +239,7 @@ class _Worker:
             infos=self.checked.infos[node_id],
             output_dir=lambda party: job.storage[party] / relative,
             on_progress=lambda percent: emit("node.progress", percent=percent),
-            on_log=lambda line: emit("node.log", line=line),
+            on_log=lambda line: emit("node.log", line=stored(line)),
             on_warn=lambda message, party: emit("node.warning", **self._warning(message, party)),
             cancelled=self.cancelled,
             sources=job.sources,
@@ -282,18 +297,20 @@ class _Worker:
     # ----- failures ---------------------------------------------------------------------
     def _failed(self, node_id: str, error: BaseException) -> NodeOutcome:
         described = self._describe(node_id, error)
-        outcome = NodeOutcome(FAILED, described.full, described.public, described.party)
+        full, public = stored(described.full), stored(described.public)
+        outcome = NodeOutcome(FAILED, full, public, described.party)
         if self.placement.networked:
-            where = f" at {described.party}" if described.party else ""
-            self.stopped = f"the run stopped: node {node_id} failed{where}"
-            reason = f"{self.me!r} stopped at node {node_id}: {described.public}"
+            self.stopped = stored(stopped_by(node_id, described.party))
+            # The links carry English words: each party's log reads them as they are.
+            public_words = render(described.public, "en")
+            reason = f"{self.me!r} stopped at node {node_id}: {public_words}"
             self.deployment.transport.abort(reason)
         return outcome
 
     def _describe(self, node_id: str, error: BaseException) -> redaction.NodeError:
         inner = error.error if isinstance(error, PartyFailure) else error
         if isinstance(inner, RunCancelled):
-            message = f"cancelled at {self.me}"
+            message = translatable("cancelled at %(party)s", party=self.me)
             return redaction.NodeError("RunCancelled", self.me, message, message)
         if isinstance(inner, LinkError) and self.placement.networked:
             return self._link_failure(inner)
@@ -315,15 +332,17 @@ class _Worker:
         one). Links carry party names and causes, never data: the text goes to everyone."""
         lost = lost_peers(self.deployment)
         if lost:
-            message = f"lost contact with {lost[0]}: {error}"
+            message = translatable(
+                "lost contact with %(party)s: %(error)s", party=lost[0], error=str(error)
+            )
             return redaction.NodeError("LinkError", lost[0], message, message)
         text = str(error)
         named = [p for p in self.job.parties if repr(p) in text]
         if not named:
-            message = f"the links failed: {error}"
+            message = translatable("the links failed: %(error)s", error=text)
             return redaction.NodeError("LinkError", "", message, message)
         origin = max(named, key=lambda p: text.rfind(repr(p)))
-        message = f"{origin} failed: {error}"
+        message = translatable("%(party)s failed: %(error)s", party=origin, error=text)
         return redaction.NodeError("LinkError", origin, message, message)
 
     def _remove_outputs(self, context: RunContext, node_id: str) -> None:
@@ -359,11 +378,12 @@ class _Worker:
 
         return emit
 
-    def _warning(self, message: str, party: str | None) -> dict[str, str]:
+    def _warning(self, message: Storable, party: str | None) -> dict:
         """A warning's event fields: `message` as this process's party may read it (a
         warning about another party's data only as its public text: `workflows.redaction`;
         embedded, every party is here), `public` for the others, `about` its party."""
-        public = redaction.warning_public(party) if party else message
+        message = stored(message)
+        public = stored(redaction.warning_public(party)) if party else message
         here = redaction.sees_details(self.me, party) or not self.placement.networked
         return {"message": message if here else public, "public": public, "about": party or ""}
 
@@ -383,8 +403,9 @@ class _Worker:
             return {self.me: self._sent() - before}
         return {party: context.comm.sent_by(party) for party in self.job.parties}
 
-    def finish(self, refusal: str | None, message: str, setup: float, started: float):
+    def finish(self, refusal: str | None, message: Storable, setup: float, started: float):
         """Close the run: refused (every node skipped with `message`) or as its nodes ended."""
+        message = stored(message)
         if refusal is not None:
             status = refusal
             for node_id in list(self.graph.nodes) if self.graph else []:
@@ -396,17 +417,34 @@ class _Worker:
         elapsed = time.monotonic() - started
         return PartyResult(status, message, self.outcomes, setup, elapsed)
 
-    def _summary(self) -> tuple[str, str]:
+    def _summary(self) -> tuple[str, dict | str]:
         """The run's status and message: the first failed node, by its public text."""
         failed = [(n, o) for n, o in self.outcomes.items() if o.status == FAILED]
         if failed:
             node_id, outcome = failed[0]
-            where = f" at {outcome.party}" if outcome.party else ""
-            return FAILED, f"failed at {node_id}{where}: {outcome.public}"
+            return FAILED, stored(failed_at(node_id, outcome.party, outcome.public))
         if all(o.status == SUCCEEDED for o in self.outcomes.values()):
             return SUCCEEDED, ""
-        return FAILED, "some nodes could not run"
+        return FAILED, stored(translatable("some nodes could not run"))
 
     def close(self) -> None:
         if self.deployment is not None:
             self.deployment.close()
+
+
+def stopped_by(node_id: str, party: str):
+    """Why a network run skipped its remaining nodes: a node failed (at a party)."""
+    if party:
+        return translatable(
+            "the run stopped: node %(node)s failed at %(party)s", node=node_id, party=party
+        )
+    return translatable("the run stopped: node %(node)s failed", node=node_id)
+
+
+def failed_at(node_id: str, party: str, reason: dict | str):
+    """A run's message naming its first failed node (at a party) and the public reason."""
+    if party:
+        return translatable(
+            "failed at %(node)s at %(party)s: %(reason)s", node=node_id, party=party, reason=reason
+        )
+    return translatable("failed at %(node)s: %(reason)s", node=node_id, reason=reason)

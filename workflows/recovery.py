@@ -21,10 +21,14 @@ import threading
 
 from django.db import DatabaseError
 
+from workflows.messages import translatable
+
 logger = logging.getLogger(__name__)
 _done = threading.Event()
 
-INTERRUPTED_MESSAGE = "The server stopped while this was running; run the pipeline again."
+INTERRUPTED_MESSAGE = translatable(
+    "The server stopped while this was running; run the pipeline again."
+)
 
 
 def executor_id() -> str:

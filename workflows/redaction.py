@@ -35,6 +35,11 @@ CheckFailed(full, public=range_public(party, what)))`: its users read which colu
 bound and the fix; everyone else reads `range_public`, which names the party and nothing of
 its columns, values or bounds. In a network run the other parties' processes never hold the
 full text (the columns' verdicts stay at their party), so they record the public one as theirs.
+
+Both texts are stored as messages rendered in each reader's language (`workflows.messages`):
+redaction picks which stored message a reader gets (`stored_for`), rendering only puts it into
+words. A public text's params are the error class, node, party, the operation and a fixed
+description: no value of a party's data can ride into another party's view through them.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext, gettext_lazy
 
 from workflows.components.checks import CheckFailed
+from workflows.messages import Message, render, translatable
 
 # Fixed texts per error class: what went wrong, in words that carry no data value.
 DESCRIPTIONS = {
@@ -71,35 +77,39 @@ GENERIC = gettext_lazy("the computation on this party's data failed")
 
 @dataclass(frozen=True)
 class NodeError:
-    """A node's failure: `full` for the failing party, `public` for everyone else."""
+    """A node's failure: `full` for the failing party, `public` for everyone else (each a
+    message to store, `workflows.messages`, or plain text: an exception's own words)."""
 
     error_class: str
     party: str
-    full: str
-    public: str
+    full: Message | str
+    public: Message | str
 
 
 def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
     """The two views of `error`, raised in node `node_id` at `party` ("" when at no party)."""
     name = type(error).__name__
     if isinstance(error, CheckFailed):
-        return NodeError(name, party, str(error), error.public if party else str(error))
+        return NodeError(name, party, error.message, error.public if party else error.message)
     full = f"{name}: {error}"
     if not party:
         return NodeError(name, "", full, full)
-    description = _description(type(error))
-    public = gettext(
+    public = translatable(
         "%(error)s at party %(party)s in node %(node)s: %(description)s. The details are shown "
-        "to %(party)s's users only."
-    ) % {"error": name, "party": party, "node": node_id, "description": description}
+        "to %(party)s's users only.",
+        error=name,
+        party=party,
+        node=node_id,
+        description=_description(type(error)),
+    )
     return NodeError(name, party, full, public)
 
 
-def _description(kind: type) -> str:
+def _description(kind: type):
     for cls in kind.__mro__:
         if cls.__name__ in DESCRIPTIONS:
-            return str(DESCRIPTIONS[cls.__name__])
-    return str(GENERIC)
+            return DESCRIPTIONS[cls.__name__]
+    return GENERIC
 
 
 def sees_details(viewer: str | None, party: str | None) -> bool:
@@ -108,25 +118,32 @@ def sees_details(viewer: str | None, party: str | None) -> bool:
     return not party or viewer == party
 
 
-def message_for(node, viewer: str | None) -> str:
-    """The message of `node` (a NodeRun) as users of party `viewer` may read it."""
+def stored_for(node, viewer: str | None) -> str:
+    """The stored message of `node` (a NodeRun) that users of party `viewer` may read."""
     # A message at no party has one text (`describe`); rows older than `public_message` rely
     # on reading it rather than `message` then.
     own = node.party and sees_details(viewer, node.party)
     return node.message if own else node.public_message
 
 
-def warning_public(party: str) -> str:
+def message_for(node, viewer: str | None) -> str:
+    """The message of `node` as users of party `viewer` may read it, in the active language."""
+    return render(stored_for(node, viewer))
+
+
+def warning_public(party: str) -> Message:
     """What parties other than `party` read of a warning about `party`'s data."""
-    return gettext(
-        "a warning at %(party)s about its own data: only %(party)s's users see its details and fix"
-    ) % {"party": party}
+    return translatable(
+        "a warning at %(party)s about its own data: only %(party)s's users see its details and fix",
+        party=party,
+    )
 
 
 def range_public(party: str, what: str, *, computed: bool = False) -> str:
     """What parties other than `party` read of a range failure of `what` (e.g. "SS-LR
     training") on `party`'s data: its inputs (`computed` False) or a value computed from its
-    inputs alone (True) do not fit the fixed-point encoding."""
+    inputs alone (True) do not fit the fixed-point encoding. (Text in the active language: the
+    run's starter's; not yet a stored message, see `workflows.messages`.)"""
     if computed:
         text = gettext(
             "%(what)s: a value computed from %(party)s's data is outside the range "
@@ -142,13 +159,17 @@ def range_public(party: str, what: str, *, computed: bool = False) -> str:
     return text % {"what": what, "party": party}
 
 
-def warning_for(warning: dict, viewer: str | None) -> dict:
-    """A stored warning ({"time", "message", "party"}) as users of party `viewer` may read it:
-    `redacted` marks the public text of another party's warning."""
+def warning_for(warning: dict, viewer: str | None, rendered: bool = True) -> dict:
+    """A stored warning ({"time", "message", "party"}) as users of party `viewer` may read it,
+    its message rendered in the active language (`rendered=False`: kept in its stored form,
+    for events and log lines); `redacted` marks the public text of another party's warning."""
     party = warning.get("party") or ""
     if sees_details(viewer, party):
-        return warning | {"party": party, "redacted": False}
-    return warning | {"message": warning_public(party), "party": party, "redacted": True}
+        shown = warning | {"party": party, "redacted": False}
+    else:
+        public = warning_public(party).stored()
+        shown = warning | {"message": public, "party": party, "redacted": True}
+    return shown | {"message": render(shown["message"])} if rendered else shown
 
 
 def viewer_party(user) -> str | None:

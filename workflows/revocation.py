@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from workflows import events, state
 from workflows.components import registry
+from workflows.messages import Storable, stored, stored_within, translatable
 from workflows.models import Run, Status
 
 ACTIVE = (Status.PENDING, Status.RUNNING)
@@ -49,36 +50,37 @@ def reads_dataset(snapshot: dict, dataset_id: int) -> bool:
     return False
 
 
-def revoke_runs(runs: Iterable[Run], reason: str) -> list[int]:
+def revoke_runs(runs: Iterable[Run], reason: Storable) -> list[int]:
     """Revoke these runs (those already finished are left alone); returns the ids revoked.
 
     Call it from the code that withdraws a consent, e.g. a rejected approval of a plan:
-    `revoke_runs(runs_using_the_plan, "alice rejected the disclosure plan")`.
+    `revoke_runs(runs_using_the_plan, translatable("%(party)s rejected the plan", party=...))`;
+    the reason is a message (`workflows.messages`), read in each reader's language.
     """
     revoked = []
     for run in runs:
         now = timezone.now()
         changed = Run.objects.filter(pk=run.pk, status__in=ACTIVE, revoked_at__isnull=True)
-        if changed.update(revoked_at=now, revoke_reason=reason[:300]):
+        if changed.update(revoked_at=now, revoke_reason=stored_within(reason, 300)):
             revoked.append(run.pk)
             transaction.on_commit(lambda pk=run.pk: _stop(pk, reason))
     return revoked
 
 
-def _stop(run_id: int, reason: str) -> None:
+def _stop(run_id: int, reason: Storable) -> None:
     state.signal_cancel(run_id)
     # A run nobody has claimed yet never starts.
-    message = f"stopped before it started: {reason}"
+    message = translatable("stopped before it started: %(reason)s", reason=stored(reason))
     state.stop_pending_run(run_id, Status.REVOKED, message, message)
 
 
-def dataset_withdrawn(project_id: int, dataset_id: int, reason: str) -> list[int]:
+def dataset_withdrawn(project_id: int, dataset_id: int, reason: Storable) -> list[int]:
     """An authorisation of `dataset_id` to the project was revoked: stop the runs reading it."""
     runs = [run for run in active_runs([project_id]) if reads_dataset(run.snapshot, dataset_id)]
     return revoke_runs(runs, reason)
 
 
-def project_membership_changed(project_id: int, reason: str) -> list[int]:
+def project_membership_changed(project_id: int, reason: Storable) -> list[int]:
     """A member left the project: stop its active runs and close the sockets of users who no
     longer belong."""
     revoked = revoke_runs(active_runs([project_id]), reason)
@@ -86,7 +88,7 @@ def project_membership_changed(project_id: int, reason: str) -> list[int]:
     return revoked
 
 
-def node_withdrawn(project_ids: Iterable[int], reason: str) -> list[int]:
+def node_withdrawn(project_ids: Iterable[int], reason: Storable) -> list[int]:
     """A node was disabled (or went offline): stop the active runs of its projects, and have
     their run pages check that their users still belong (a disabled node's do not)."""
     project_ids = list(project_ids)

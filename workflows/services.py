@@ -25,6 +25,7 @@ from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
+from workflows.messages import translatable
 from workflows.models import Artifact, NodeRun, Pipeline, Run, RunSource, Status
 from workflows.ownership import (
     ensure_editor,
@@ -363,8 +364,8 @@ def cancel_run(actor: Actor, run: Run) -> Run:
     state.stop_pending_run(
         run.pk,
         Status.CANCELLED,
-        "cancelled before it started",
-        "the run was cancelled before it started",
+        translatable("cancelled before it started"),
+        translatable("the run was cancelled before it started"),
     )
     run.refresh_from_db()
     return run

@@ -13,6 +13,11 @@ pages, the API and websocket clients see the same thing. Also: run/node state as
 (shared by the API and the websocket snapshot), the cancel token, and the parties' parts of a
 run across nodes (`NodePart`: each party's own status, progress and public lines, which follow
 the same lifecycle as a node).
+
+Messages (a run's and a node's, log lines, warnings, a part's message and lines) are stored as
+`workflows.messages` keeps them (msgid and params, or plain text) and events carry that stored
+form; the dicts built here for readers render them in the active language, the reader's
+(`workflows.messages.render`).
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import time
 
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import Promise
 
 from workflows import events
 from workflows.components import registry
+from workflows.messages import Storable, render, stored, stored_text, translatable
 from workflows.models import FINISHED, Artifact, NodePart, NodeRun, Run, Status
-from workflows.redaction import message_for, sees_details, warning_for
+from workflows.redaction import message_for, sees_details, stored_for, warning_for
 
 S = Status
 # status -> the statuses it may change to (finished statuses are final: absent here).
@@ -56,8 +62,14 @@ _cancel_lock = threading.Lock()
 
 def component_label(node: NodeRun) -> str:
     """The component's name for people ("SS-LR training"), or its key if it is unknown."""
+    return str(component_name(node))
+
+
+def component_name(node: NodeRun) -> Promise | str:
+    """The component's label as declared (a lazy text, rendered in each reader's language
+    when a stored message names it), or its key if it is unknown."""
     component = registry().get(node.component, node.version)
-    return str(component.label) if component else node.component
+    return component.label if component and component.label else node.component
 
 
 def node_state(
@@ -168,7 +180,7 @@ def _run_fields(run: Run) -> dict:
         "scope": run.scope,
         "scope_node": run.scope_node or None,
         "reuse": run.reuse,
-        "message": run.message,
+        "message": render(run.message),
         "cancel_requested": run.cancel_requested,
         "revoked": run.revoked_at is not None,
         "created_at": run.created_at.isoformat(),
@@ -190,14 +202,14 @@ def _check(transitions: dict, what: str, pk, old: str, new: str) -> None:
         raise IllegalTransition(what, pk, old, new)
 
 
-def set_run_status(run: Run, status: str, message: str = "") -> None:
+def set_run_status(run: Run, status: str, message: Storable = "") -> None:
     """Save and publish a run's new status (`message`: why; empty keeps the current one)."""
     _check(RUN_TRANSITIONS, "run", run.pk, run.status, status)
     _write_run_status(run, status, message)
 
 
-def _write_run_status(run: Run, status: str, message: str) -> None:
-    run.status, run.message = status, message or run.message
+def _write_run_status(run: Run, status: str, message: Storable) -> None:
+    run.status, run.message = status, stored_text(message) or run.message
     fields = ["status", "message"]
     if status in FINISHED:
         run.finished_at = timezone.now()
@@ -207,14 +219,18 @@ def _write_run_status(run: Run, status: str, message: str) -> None:
 
 
 def set_node_status(
-    node: NodeRun, status: str, message: str = "", party: str = "", public: str | None = None
+    node: NodeRun,
+    status: str,
+    message: Storable = "",
+    party: str = "",
+    public: Storable | None = None,
 ) -> None:
     """Save and publish a node's status. `message` is the full text; `public` what other
     parties than `party` see (default: the same). Events carry only the public text: the
     websocket consumer gives `party`'s own users the full one."""
     _check(NODE_TRANSITIONS, f"node {node.node_id!r} of run", node.run_id, node.status, status)
-    node.status, node.message, node.party = status, message, party
-    node.public_message = message if public is None else public
+    node.status, node.message, node.party = status, stored_text(message), party
+    node.public_message = node.message if public is None else stored_text(public)
     fields = ["status", "message", "public_message", "party", "progress", "fingerprint"]
     if status == Status.RUNNING:
         node.started_at = timezone.now()
@@ -250,7 +266,7 @@ def claim_run(run_id: int, executor: str) -> Run | None:
     return run
 
 
-def stop_pending_run(run_id: int, status: str, message: str, node_message: str) -> bool:
+def stop_pending_run(run_id: int, status: str, message: Storable, node_message: Storable) -> bool:
     """End a run nobody has claimed yet with `status` (cancelled or revoked), its nodes with
     `node_message`; False (nothing changed) if it was claimed or finished meanwhile."""
     _check(RUN_TRANSITIONS, "run", run_id, Status.PENDING, status)
@@ -264,10 +280,11 @@ def stop_pending_run(run_id: int, status: str, message: str, node_message: str) 
     return True
 
 
-def mark_interrupted(run_ids: list[int], message: str) -> None:
+def mark_interrupted(run_ids: list[int], message: Storable) -> None:
     """Mark runs whose executor died, and their unfinished nodes, interrupted (restart
     recovery: nobody listens to these runs' groups yet, so nothing is published)."""
     now, unfinished = timezone.now(), [Status.PENDING, Status.RUNNING]
+    message = stored_text(message)
     NodeRun.objects.filter(run_id__in=run_ids, status__in=unfinished).update(
         status=Status.INTERRUPTED, message=message, public_message=message, finished_at=now
     )
@@ -298,7 +315,7 @@ def set_node_progress(node: NodeRun, percent: int) -> None:
         events.publish(node.run_id, "node.progress", node=node.node_id, progress=percent)
 
 
-def add_node_log(node: NodeRun, message: str, level: str = "info", **extra) -> None:
+def add_node_log(node: NodeRun, message: Storable, level: str = "info", **extra) -> None:
     """Append a log line ("info", "warning" or "error") and stream it to the log drawer.
 
     `extra` fields travel with the line (`party` and `redacted` mark a line whose full text
@@ -306,7 +323,8 @@ def add_node_log(node: NodeRun, message: str, level: str = "info", **extra) -> N
     carries the warning's index in `node.warnings`, see `add_node_warning`)."""
     if level not in LOG_LEVELS:
         raise ValueError(f"log level {level!r} is not one of {LOG_LEVELS}")
-    line = {"time": timezone.now().isoformat(), "message": str(message), "level": level} | extra
+    line = {"time": timezone.now().isoformat(), "message": stored(message), "level": level}
+    line |= extra
     node.logs = (node.logs + [line])[-MAX_LOG_LINES:]
     node.save(update_fields=["logs"])
     events.publish(node.run_id, "node.log", node=node.node_id, line=line)
@@ -318,35 +336,45 @@ def log_failure(node: NodeRun) -> None:
     The line carries the public text; where that differs from the full one (a party's own
     error, `workflows.redaction`) it is marked `redacted` with its party, and `logs_for` and
     the websocket consumer give that party's users the full reason instead."""
-    where = f" at {node.party}" if node.party else ""
     if node.public_message == node.message:
-        add_node_log(node, f"failed{where}: {node.message}", "error")
+        add_node_log(node, failed_line(node.party, node.message), "error")
     else:
-        add_node_log(
-            node, f"failed{where}: {node.public_message}", "error", party=node.party, redacted=True
-        )
+        public = failed_line(node.party, node.public_message)
+        add_node_log(node, public, "error", party=node.party, redacted=True)
+
+
+def failed_line(party: str, reason: Storable):
+    """A failure's log line: "failed at alice: <reason>" ("failed: <reason>" at no party)."""
+    if not party:
+        return translatable("failed: %(reason)s", reason=stored(reason))
+    return translatable("failed at %(party)s: %(reason)s", party=party, reason=stored(reason))
 
 
 def logs_for(node: NodeRun, viewer: str | None) -> list[dict]:
-    """The node's log lines as users of party `viewer` may read them."""
+    """The node's log lines as users of party `viewer` may read them, in the active language."""
     return [line_for(node, line, viewer) for line in node.logs]
 
 
 def line_for(node: NodeRun, line: dict, viewer: str | None) -> dict:
-    """One log line as users of party `viewer` may read it: a redacted line of `viewer`'s own
-    failure or warning with its full text (stored lines carry only the public one)."""
+    """One log line as users of party `viewer` may read it, rendered in the active language:
+    a redacted line of `viewer`'s own failure or warning with its full text (stored lines
+    carry only the public one)."""
+    shown = _own_line(node, line, viewer)
+    return shown | {"message": render(shown.get("message"))}
+
+
+def _own_line(node: NodeRun, line: dict, viewer: str | None) -> dict:
     party = line.get("party")
     if not line.get("redacted") or not party or not sees_details(viewer, party):
         return line
     if "warning" in line:
         index = line["warning"]
-        if not 0 <= index < len(node.warnings):
+        if not isinstance(index, int) or not 0 <= index < len(node.warnings):
             return line
         return line | {"message": node.warnings[index]["message"], "redacted": False}
     if party != node.party:
         return line
-    message = gettext("failed at %(party)s: %(reason)s") % {"party": viewer, "reason": node.message}
-    return line | {"message": message, "redacted": False}
+    return line | {"message": failed_line(viewer, node.message), "redacted": False}
 
 
 def warnings_for(node: NodeRun, viewer: str | None) -> list[dict]:
@@ -354,42 +382,47 @@ def warnings_for(node: NodeRun, viewer: str | None) -> list[dict]:
     return [warning_for(warning, viewer) for warning in node.warnings]
 
 
-def failure_summary(nodes: list[NodeRun], viewer: str | None = None) -> str:
+def failure_summary(nodes: list[NodeRun], viewer: str | None = None):
     """'failed at SS-LR training (train): <reason>', and how many other nodes failed, with
-    each reason as users of party `viewer` may read it (None: the public text)."""
+    each reason as users of party `viewer` may read it (None: the public text); a message
+    to store (`workflows.messages`), rendered for each reader."""
     failed = sorted((n for n in nodes if n.status == Status.FAILED), key=lambda n: n.position)
     first = failed[0]
-    message = message_for(first, viewer)
+    reason = stored(stored_for(first, viewer))
+    # The party is named unless the reason does (in English: every translation keeps names).
     where = ""
-    if first.party and first.party not in message:
-        where = gettext(" (at %(party)s)") % {"party": first.party}
-    text = gettext("failed at %(component)s (%(node)s): %(reason)s%(where)s") % {
-        "component": component_label(first),
+    if first.party and first.party not in render(reason, "en"):
+        where = translatable(" (at %(party)s)", party=first.party)
+    facts = {
+        "component": component_name(first),
         "node": first.node_id,
-        "reason": message,
+        "reason": reason,
         "where": where,
     }
-    others = [node.node_id for node in failed[1:]]
-    if others:
-        text += gettext("; %(count)s other node(s) failed too: %(nodes)s") % {
-            "count": len(others),
-            "nodes": ", ".join(sorted(others)),
-        }
-    return text
+    others = sorted(node.node_id for node in failed[1:])
+    if not others:
+        return translatable("failed at %(component)s (%(node)s): %(reason)s%(where)s", **facts)
+    return translatable(
+        "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other node(s) "
+        "failed too: %(nodes)s",
+        **facts,
+        count=len(others),
+        nodes=others,
+    )
 
 
 def run_message(run: Run, viewer: str | None) -> str:
-    """The run's message for users of `viewer`: a failed run's first reason in full at the
-    failing party (the stored message is the public one)."""
+    """The run's message for users of `viewer`, in the active language: a failed run's first
+    reason in full at the failing party (the stored message is the public one)."""
     if run.status != Status.FAILED or not viewer:
-        return run.message
+        return render(run.message)
     nodes = list(run.nodes.all())
     if not any(n.status == Status.FAILED and n.party == viewer for n in nodes):
-        return run.message
-    return failure_summary(nodes, viewer)
+        return render(run.message)
+    return render(failure_summary(nodes, viewer))
 
 
-def add_node_warning(node: NodeRun, message: str, party: str | None = None) -> None:
+def add_node_warning(node: NodeRun, message: Storable, party: str | None = None) -> None:
     """Record a warning about `party`'s data (None: no party's) on the node (its results and
     the canvas show it) and log it.
 
@@ -399,7 +432,7 @@ def add_node_warning(node: NodeRun, message: str, party: str | None = None) -> N
     MAX_WARNINGS are kept (a component that warns per row must not grow the row without
     bound): a party's warning beyond them is logged with its public text only.
     """
-    message, party = str(message), party or ""
+    message, party = stored(message), party or ""
     if any((w["message"], w.get("party") or "") == (message, party) for w in node.warnings):
         return
     warning, index = {"time": timezone.now().isoformat(), "message": message, "party": party}, None
@@ -407,12 +440,12 @@ def add_node_warning(node: NodeRun, message: str, party: str | None = None) -> N
         index = len(node.warnings)
         node.warnings = [*node.warnings, warning]
         node.save(update_fields=["warnings"])
-        shown = warning_for(warning, None) | {"index": index}
+        shown = warning_for(warning, None, rendered=False) | {"index": index}
         events.publish(node.run_id, "node.warning", node=node.node_id, warning=shown)
     if not party:
         add_node_log(node, message, "warning")
         return
-    public = warning_for(warning, None)["message"]
+    public = warning_for(warning, None, rendered=False)["message"]
     reference = {} if index is None else {"warning": index}
     add_node_log(node, public, "warning", party=party, redacted=True, **reference)
 
@@ -444,7 +477,9 @@ class CancelToken:
     def revocation(self) -> str | None:
         """Why consent was withdrawn if the run was revoked (always asks the database)."""
         row = Run.objects.filter(pk=self.run_id, revoked_at__isnull=False).first()
-        return (row.revoke_reason or "consent was withdrawn") if row is not None else None
+        if row is None:
+            return None
+        return row.revoke_reason or stored_text(translatable("consent was withdrawn"))
 
     def close(self) -> None:
         with _cancel_lock:
@@ -488,13 +523,14 @@ def run_parties(run_id: int) -> list[str]:
     return sorted(set(parts))
 
 
-def part_state(part: NodePart) -> dict:
-    """A party's part as every party may see it (its message is the public text)."""
+def part_state(part: NodePart, rendered: bool = True) -> dict:
+    """A party's part as every party may see it (its message is the public text), its
+    message rendered in the active language (`rendered=False`: its stored form, for events)."""
     return {
         "party": part.party,
         "status": part.status,
         "progress": part.progress,
-        "message": part.message,
+        "message": render(part.message) if rendered else part.message,
     }
 
 
@@ -509,11 +545,11 @@ def _save_part(part: NodePart, fields: list[str], sequence: int | None) -> None:
 
 def _publish_part(part: NodePart) -> None:
     node = part.node_run
-    events.publish(node.run_id, "node.part", node=node.node_id, **part_state(part))
+    events.publish(node.run_id, "node.part", node=node.node_id, **part_state(part, False))
 
 
 def set_part_status(
-    part: NodePart, status: str, message: str = "", sequence: int | None = None
+    part: NodePart, status: str, message: Storable = "", sequence: int | None = None
 ) -> bool:
     """Save and publish a party's new status for its part (`message`: its public text). The
     same status again changes nothing (False); a change the node lifecycle does not allow
@@ -530,7 +566,7 @@ def set_part_status(
     if not late:
         what = f"{part.party}'s part of node {part.node_run.node_id!r} of run"
         _check(NODE_TRANSITIONS, what, part.node_run.run_id, part.status, status)
-    part.status, part.message, part.closed_without_report = status, message, False
+    part.status, part.message, part.closed_without_report = status, stored_text(message), False
     if status == Status.SUCCEEDED:
         part.progress = 100
     _save_part(part, ["status", "message", "progress", "closed_without_report"], sequence)
@@ -575,26 +611,26 @@ def add_part_log(part: NodePart, line: dict, sequence: int | None = None) -> Non
     level = line.get("level", "info")
     if level not in LOG_LEVELS:
         raise ValueError(f"log level {level!r} is not one of {LOG_LEVELS}")
-    line = line | {"at": part.party}
+    line = line | {"message": stored(line.get("message")), "at": part.party}
     part.logs = (part.logs + [line])[-MAX_LOG_LINES:]
     _save_part(part, ["logs"], sequence)
     events.publish(part.node_run.run_id, "node.log", node=part.node_run.node_id, line=line)
 
 
 def add_part_warning(
-    part: NodePart, message: str, about: str | None, sequence: int | None = None
+    part: NodePart, message: Storable, about: str | None, sequence: int | None = None
 ) -> None:
     """Record a warning another party's node reported for its part: about that party's own
     data (`about`), kept as its public text only (`workflows.redaction`: its details stay
     there), or about no party's data, kept as it is. Logged and streamed like the node's own."""
     about = about or ""
-    warning = {"time": timezone.now().isoformat(), "message": str(message), "party": about}
+    warning = {"time": timezone.now().isoformat(), "message": stored(message), "party": about}
     if about:
-        warning["message"] = warning_for(warning, None)["message"]
+        warning["message"] = warning_for(warning, None, rendered=False)["message"]
     if (warning["message"], about) in [(w["message"], w["party"]) for w in part.warnings]:
         _save_part(part, [], sequence)
         return
-    shown = warning_for(warning, None) | {"at": part.party}
+    shown = warning_for(warning, None, rendered=False) | {"at": part.party}
     if len(part.warnings) < MAX_WARNINGS:  # beyond them, logged only (`add_node_warning`)
         part.warnings = [*part.warnings, warning]
         _save_part(part, ["warnings"], sequence)
@@ -606,19 +642,23 @@ def add_part_warning(
 
 def parts_logs(node: NodeRun) -> list[dict]:
     """The log lines other parties' nodes reported for their parts of `node` (none for a run
-    executed by one node)."""
-    return [line for part in node.parts.all() for line in part.logs]
+    executed by one node), in the active language."""
+    return [
+        line | {"message": render(line.get("message"))}
+        for part in node.parts.all()
+        for line in part.logs
+    ]
 
 
 def parts_warnings(node: NodeRun, viewer: str | None) -> list[dict]:
     """Other parties' warnings on their parts of `node` that the node does not already show
     (a warning about no party's data is raised alike at every party)."""
-    own = {(w["message"], w.get("party") or "") for w in node.warnings}
+    own = {(stored_text(w["message"]), w.get("party") or "") for w in node.warnings}
     return [
         warning_for(warning, viewer) | {"at": part.party}
         for part in node.parts.all()
         for warning in part.warnings
-        if (warning["message"], warning["party"]) not in own
+        if (stored_text(warning["message"]), warning["party"]) not in own
     ]
 
 
@@ -636,10 +676,10 @@ def close_parts(run: Run) -> None:
         if node.status == Status.SUCCEEDED:
             message = ""
         else:
-            message = gettext("no report from %(party)s: %(outcome)s") % {
-                "party": part.party,
-                "outcome": node.public_message or node.get_status_display(),
-            }
+            outcome = stored(node.public_message) or Status(node.status).label
+            message = translatable(
+                "no report from %(party)s: %(outcome)s", party=part.party, outcome=outcome
+            )
         set_part_status(part, node.status, message)
         part.closed_without_report = True
         part.save(update_fields=["closed_without_report"])

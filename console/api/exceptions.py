@@ -85,8 +85,8 @@ class NodesDown(exceptions.APIException):
     default_code = "nodes_unavailable"
 
     def __init__(self, unavailable) -> None:
-        super().__init__(str(unavailable))
-        self.nodes = dict(unavailable.reasons)
+        super().__init__(str(unavailable))  # worded in the reader's language
+        self.nodes = {node: str(reason) for node, reason in unavailable.reasons.items()}
 
 
 class InvalidPipeline(exceptions.APIException):

@@ -50,6 +50,7 @@ from console.projects.services import ensure_active
 from workflows import revocation
 from workflows.actors import Actor
 from workflows.erasure import Forgotten, forget_dataset
+from workflows.messages import translatable
 from workflows.tabular.convert import ConversionError, convert_csv, table_path
 from workflows.tabular.files import TableColumn, stored_metadata
 
@@ -593,7 +594,11 @@ def revoke_authorization(actor: Actor, authorization: Authorization) -> Authoriz
         revocation.dataset_withdrawn(
             current.project_id,
             dataset.pk,
-            f"{dataset.node.name} revoked the authorisation of dataset '{dataset.name}'",
+            translatable(
+                "%(node)s revoked the authorisation of dataset '%(dataset)s'",
+                node=dataset.node.name,
+                dataset=dataset.name,
+            ),
         )
     authorization.revoked_at, authorization.revoked_by = current.revoked_at, current.revoked_by
     record(

@@ -6,7 +6,9 @@ project state, pipelines and approval requests; a member for its own datasets; t
 party for its decision), and applies it in one transaction. A message id applied once is not
 applied again: its re-delivery gets the first reply (`ReceivedMessage`). Refusals raise the
 node service's `Refused` (audited there as denied, with the reason, on this side; the sender
-audits its failed call).
+audits its failed call); their reasons travel as msgid and params (`refuse`), so the sender's
+users read them in their own language. Params are names this node may tell the peer (nodes,
+projects, pipelines, parties), never data.
 
 Threat model: a paired peer is who it is, not trusted to behave; it can send any well-formed
 message about any project id it learnt. So every check is made against this node's own
@@ -41,6 +43,7 @@ from console.nodes.link.service import Refused, register_peer_method
 from console.nodes.models import Node, PeerRoute
 from workflows.actors import Actor
 from workflows.disclosure import consent
+from workflows.messages import Message, translatable
 from workflows.models import Approval, Pipeline
 
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
@@ -62,7 +65,10 @@ class PeerActor:
         return Actor.peer(self.node)
 
 
-def refuse(message: str) -> Refused:
+def refuse(message: Message | str) -> Refused:
+    """A refusal of the peer's call: a message (`workflows.messages.translatable`) is sent as
+    msgid and params and worded at the peer in its reader's language; plain text (another
+    module's error) is sent as it is."""
     return Refused(grpc.StatusCode.PERMISSION_DENIED, message)
 
 
@@ -113,11 +119,16 @@ def _shared(body: dict) -> SharedProject | None:
 def _project_owned_by(peer: PeerActor, body: dict) -> SharedProject:
     shared = _shared(body)
     if shared is None:
-        raise refuse("this node holds no copy of that project")
+        raise refuse(translatable("this node holds no copy of that project"))
     if shared.project.owner_node_id != peer.node.pk:
         raise refuse(
-            f"{peer.name} does not own project '{shared.project.name}': only its owner node "
-            f"({shared.project.owner_node.name}) sends its state, pipelines and requests"
+            translatable(
+                "%(peer)s does not own project '%(project)s': only its owner node "
+                "(%(owner)s) sends its state, pipelines and requests",
+                peer=peer.name,
+                project=shared.project.name,
+                owner=shared.project.owner_node.name,
+            )
         )
     return shared
 
@@ -125,7 +136,9 @@ def _project_owned_by(peer: PeerActor, body: dict) -> SharedProject:
 def _project_with_member(peer: PeerActor, body: dict) -> SharedProject:
     shared = _shared(body)
     if shared is None or not shared.project.has_member(peer.node):
-        raise refuse(f"{peer.name} is not a member of that project on this node")
+        raise refuse(
+            translatable("%(peer)s is not a member of that project on this node", peer=peer.name)
+        )
     return shared
 
 
@@ -146,11 +159,18 @@ def project_propose(peer: PeerActor, body: dict) -> dict:
     me = projects.self_node()
     shared = SharedProject.objects.filter(uid=state.uid).select_related("project").first()
     if shared is not None and shared.project.owner_node_id != peer.node.pk:
-        raise refuse(f"{peer.name} does not own that project: only its owner proposes changes")
+        raise refuse(
+            translatable(
+                "%(peer)s does not own that project: only its owner proposes changes",
+                peer=peer.name,
+            )
+        )
     invited = kind == Proposal.Kind.ADD and subject == me.name
     member = shared is not None and shared.project.has_member(me) and subject != me.name
     if not (invited or member):
-        raise refuse(f"this node ({me.name}) does not vote on that change")
+        raise refuse(
+            translatable("this node (%(node)s) does not vote on that change", node=me.name)
+        )
     ballot, created = Ballot.objects.get_or_create(
         proposal_uid=proposal_uid,
         defaults={
@@ -164,7 +184,7 @@ def project_propose(peer: PeerActor, body: dict) -> dict:
         },
     )
     if ballot.owner_id != peer.node.pk:
-        raise refuse("that proposal id belongs to another node's proposal")
+        raise refuse(translatable("that proposal id belongs to another node's proposal"))
     return {"ballot": "received" if created else "known"}
 
 
@@ -175,9 +195,9 @@ def project_vote(peer: PeerActor, body: dict) -> dict:
     decision = wire.choice_field(body, "decision", (Decision.ACCEPTED, Decision.DECLINED))
     proposal = Proposal.objects.select_related("project").filter(uid=proposal_uid).first()
     if proposal is None or not _owned_here(getattr(proposal.project, "shared", None)):
-        raise refuse("this node owns no such proposal")
+        raise refuse(translatable("this node owns no such proposal"))
     if peer.name not in proposal.votes:
-        raise refuse(f"{peer.name} does not vote on this proposal")
+        raise refuse(translatable("%(peer)s does not vote on this proposal", peer=peer.name))
     if proposal.status == Decision.PENDING:
         proposal.votes[peer.name] = decision
         proposal.save(update_fields=["votes"])
@@ -192,7 +212,7 @@ def proposal_outcome(peer: PeerActor, body: dict) -> dict:
     outcome = wire.choice_field(body, "outcome", (Decision.ACCEPTED, Decision.DECLINED))
     ballot = Ballot.objects.filter(proposal_uid=proposal_uid, owner=peer.node).first()
     if ballot is None:
-        raise refuse(f"{peer.name} asked this node no such vote")
+        raise refuse(translatable("%(peer)s asked this node no such vote", peer=peer.name))
     Ballot.objects.filter(pk=ballot.pk).update(outcome=outcome)
     return {"outcome": outcome}
 
@@ -204,13 +224,21 @@ def project_state(peer: PeerActor, body: dict) -> dict:
     shared = SharedProject.objects.select_related("project").filter(uid=state.uid).first()
     me = projects.self_node()
     if shared is not None and shared.project.owner_node_id != peer.node.pk:
-        raise refuse(f"{peer.name} does not own that project: only its owner sends its state")
+        raise refuse(
+            translatable(
+                "%(peer)s does not own that project: only its owner sends its state", peer=peer.name
+            )
+        )
     if shared is None:
         accepted = Ballot.objects.filter(
             project_uid=state.uid, owner=peer.node, subject_name=me.name, status=Decision.ACCEPTED
         )
         if not accepted.exists():
-            raise refuse(f"this node ({me.name}) did not accept to join that project")
+            raise refuse(
+                translatable(
+                    "this node (%(node)s) did not accept to join that project", node=me.name
+                )
+            )
     elif state.version <= shared.version:
         return {"applied": False, "version": shared.version}
     projects.apply_state(peer.node, state)
@@ -222,7 +250,9 @@ def project_fetch(peer: PeerActor, body: dict) -> dict:
     """A member asks for the current state of a project this node owns."""
     shared = _shared(body)
     if not _owned_here(shared) or not shared.project.has_member(peer.node):
-        raise refuse(f"{peer.name} is not a member of that project on this node")
+        raise refuse(
+            translatable("%(peer)s is not a member of that project on this node", peer=peer.name)
+        )
     return {"project": projects.state_of(shared.project).to_body()}
 
 
@@ -234,7 +264,9 @@ def dataset_publish(peer: PeerActor, body: dict) -> dict:
     """A member authorised one of its datasets to the project: its schema and roles only."""
     shared = _project_with_member(peer, body)
     if shared.project.is_archived:
-        raise refuse(f"project '{shared.project.name}' is archived here")
+        raise refuse(
+            translatable("project '%(project)s' is archived here", project=shared.project.name)
+        )
     schema = wire.DatasetSchema.read(body)
     current = RemoteDataset.objects.filter(
         project=shared.project, node=peer.node, remote_id=schema.remote_id
@@ -298,7 +330,7 @@ def pipeline_replicate(peer: PeerActor, body: dict) -> dict:
     if replica is not None and replica.version >= version:
         return {"applied": False, "version": replica.version}
     if replica is not None and replica.pipeline.project_id != shared.project.pk:
-        raise refuse("that pipeline belongs to another project here")
+        raise refuse(translatable("that pipeline belongs to another project here"))
     pipeline = replica.pipeline if replica else Pipeline(project=shared.project)
     pipeline.name, pipeline.description = document["name"], document["description"]
     pipeline.graph = document["graph"]
@@ -321,12 +353,16 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
     me = projects.self_node()
     party = wire.node_name(body.get("party"))
     if party != me.name:
-        raise refuse(f"the request is for {party}'s approval, not {me.name}'s")
+        raise refuse(
+            translatable(
+                "the request is for %(party)s's approval, not %(node)s's", party=party, node=me.name
+            )
+        )
     replica = PipelineReplica.objects.filter(
         origin=peer.node, remote_id=wire.int_field(body, "pipeline", 1)
     ).first()
     if replica is None or replica.pipeline.project_id != shared.project.pk:
-        raise refuse("that pipeline was not replicated to this node")
+        raise refuse(translatable("that pipeline was not replicated to this node"))
     remote_id = wire.int_field(body, "approval", 1)
     fingerprint = text_field(body, "fingerprint", 64)
     if not FINGERPRINT.match(fingerprint):
@@ -382,11 +418,17 @@ def approval_decision(peer: PeerActor, body: dict) -> dict:
     """A source party's decision on an approval this node requested from it."""
     approval = Approval.objects.filter(pk=wire.int_field(body, "approval", 1)).first()
     if approval is None or not _owned_here(getattr(approval.project, "shared", None)):
-        raise refuse("this node requested no such approval")
+        raise refuse(translatable("this node requested no such approval"))
     if approval.party_node_id != peer.node.pk:
-        raise refuse(f"{peer.name} may not decide for {approval.party}: only its own node does")
+        raise refuse(
+            translatable(
+                "%(peer)s may not decide for %(party)s: only its own node does",
+                peer=peer.name,
+                party=approval.party,
+            )
+        )
     if text_field(body, "fingerprint", 64) != approval.fingerprint:
-        raise refuse("the decision is for another plan than the one requested")
+        raise refuse(translatable("the decision is for another plan than the one requested"))
     status = wire.choice_field(body, "status", (Approval.Decision.APPROVED, "rejected"))
     comment = wire.optional_text(body, "comment", 2000)
     decided_by = wire.optional_text(body, "decided_by", 150)

@@ -44,6 +44,7 @@ from console.nodes.link.transport import NodeCallError
 from console.nodes.models import Node
 from console.nodes.pairing import PairingError
 from workflows import state
+from workflows.messages import Message, translatable, wire_text
 from workflows.models import Run, Status
 from workflows.party_jobs import PartyJob, job_to_dict
 from workflows.ports import SourceTable
@@ -54,10 +55,21 @@ ELSEWHERE = Path("/nonexistent/elsewhere")  # a member's storage root: its own t
 class NodesUnavailable(Exception):
     """Nodes that could not take part in the run, each with why; the run did not start."""
 
-    def __init__(self, reasons: dict[str, str]):
+    def __init__(self, reasons: dict[str, Message | str]):
         self.reasons = reasons
-        named = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
-        super().__init__(f"the run cannot start: {named}")
+        self.message = translatable("the run cannot start: %(nodes)s", nodes=each_why(reasons))
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def each_why(reasons: dict[str, Message | str]) -> list[Message]:
+    """ "bob: <why>" for each node, in name order (messages, worded for each reader)."""
+    return [
+        translatable("%(node)s: %(reason)s", node=node, reason=reason)
+        for node, reason in sorted(reasons.items())
+    ]
 
 
 def party_job(
@@ -106,7 +118,7 @@ def start_across_nodes(
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
     if not settings.PRIVPAD_ENGINE_ADDRESS:
-        reasons[me.name] = "this node has no engine address (PRIVPAD_ENGINE_ADDRESS)"
+        reasons[me.name] = translatable("this node has no engine address (PRIVPAD_ENGINE_ADDRESS)")
     bodies = {peer: start_body(run, shared, jobs[name]) for name, peer in peers.items()}
     for name, reply in _call_each("RunStart", bodies).items():
         try:
@@ -165,28 +177,34 @@ def _prepare(peer: Node, method: str, body: dict) -> Callable[[], dict]:
     return outbox.prepare(peer, method, body, secrets.token_hex(16))
 
 
-def _why(error: Exception) -> str:
+def _why(error: Exception) -> Message | str:
     if isinstance(error, NodeCallError):
-        return error.reason if error.code != "unavailable" else f"unreachable ({error.reason})"
+        if error.code != "unavailable":
+            return error.reason
+        return translatable("unreachable (%(reason)s)", reason=error.reason)
     if isinstance(error, KeyError):
-        return "its reply gave no engine address"
+        return translatable("its reply gave no engine address")
     return str(error)
 
 
 def _abort(
-    run: Run, accepted: list[Node], reasons: dict[str, str], launched: list[Node] = ()
+    run: Run,
+    accepted: list[Node],
+    reasons: dict[str, Message | str],
+    launched: list[Node] = (),
 ) -> None:
     """Cancel the run here and at the nodes that accepted it; a launched node's worker may
     have started, so it is told to stop (`cancel`) rather than only not to start."""
-    message = "; ".join(f"{node}: {reason}" for node, reason in sorted(reasons.items()))
-    state.stop_pending_run(
-        run.pk, Status.CANCELLED, f"not started: {message}", "not started: " + message
-    )
+    why = each_why(reasons)
+    stopped = translatable("not started: %(reason)s", reason=why)
+    state.stop_pending_run(run.pk, Status.CANCELLED, stopped, stopped)
+    # Reasons travel as msgid and params: each node words them for its own readers.
+    told = translatable("nodes that could not take part: %(nodes)s", nodes=why)
     for peer in accepted:  # queued: a node that is slow to answer is told when it can be
         if peer in launched:
-            body = {"run": run.pk, "cancel": True, "reason": f"not started: {message}"[:500]}
+            body = {"run": run.pk, "cancel": True, "reason": wire_text(stopped, limit=500)}
         else:
-            body = {"run": run.pk, "reason": message[:500]}
+            body = {"run": run.pk, "reason": wire_text(told, limit=500)}
         outbox.send(peer, "RunAbort", body)
 
 

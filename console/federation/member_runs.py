@@ -29,6 +29,7 @@ from console.federation.part_reports import PartReport
 from core.errors import ConfigError
 from workflows import retention, state
 from workflows.components.context import ArtifactData
+from workflows.messages import translatable
 from workflows.models import NodeRun, Run, Status
 from workflows.outputs import record_outputs, storage_root
 from workflows.party import run_party
@@ -82,7 +83,9 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
         try:
             network = engine_network(list(job.parties), job.party, engines)
         except ConfigError as error:
-            message = f"this node could not join the run's links: {error}"
+            message = translatable(
+                "this node could not join the run's links: %(error)s", error=str(error)
+            )
             return finish(run, {}, "failed", message)
         kept = KeptHere(run, job.party, report.shown.nodes)
         result = run_party(job, network, report=report, cancelled=report.cancelled, keep=kept)
@@ -110,9 +113,10 @@ class ShownHere:
         elif kind == "node.progress":
             state.set_node_progress(node, int(event.get("percent", 0)))
         elif kind == "node.log":
-            state.add_node_log(node, str(event.get("line", "")))
+            # Messages arrive in their stored form (`workflows.messages`): rendered when read.
+            state.add_node_log(node, event.get("line", ""))
         elif kind == "node.warning":
-            state.add_node_warning(node, str(event.get("message", "")), event.get("about") or None)
+            state.add_node_warning(node, event.get("message", ""), event.get("about") or None)
 
     def _status(self, node, event: dict) -> None:
         status = Status.RUNNING if event.get("status") == "running" else None
@@ -160,7 +164,7 @@ class KeptHere:
         return ArtifactData(data.info, {self.party: path})
 
 
-def finish(run: Run, outcomes: dict[str, dict], status: str, message: str) -> str:
+def finish(run: Run, outcomes: dict[str, dict], status: str, message) -> str:
     """Record each node's outcome (a node without one did not execute: skipped) and the run's."""
     for node in run.nodes.order_by("position"):
         outcome = outcomes.get(node.node_id, {})

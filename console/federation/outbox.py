@@ -22,6 +22,7 @@ from console.federation.models import OutgoingMessage
 from console.nodes.link import audit, credentials, transport
 from console.nodes.link.envelope import EnvelopeError, seal, unseal
 from console.nodes.models import Node
+from workflows.messages import stored_within
 
 logger = logging.getLogger(__name__)
 PERMANENT = ("refused", "rejected")
@@ -113,7 +114,9 @@ def _no_route(route) -> str:
 def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
     code = getattr(error, "code", "")
     permanent = code in PERMANENT or isinstance(error, EnvelopeError)
-    message.last_error = str(error)[:500]
+    # A peer's refusal is kept as msgid and params: worded for whoever reads it.
+    said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+    message.last_error = stored_within(said, 500)
     if permanent:
         message.state = OutgoingMessage.State.REFUSED
     message.save(update_fields=["state", "last_error", "attempts"])

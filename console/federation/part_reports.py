@@ -28,11 +28,11 @@ import threading
 from collections.abc import Callable
 
 from django.db import connection
-from django.utils.translation import gettext
 
 from console.federation import outbox, run_events
 from console.federation.models import RunReplica
 from workflows import redaction, state
+from workflows.messages import stored, translatable
 from workflows.models import FINISHED, NodePart, Run, Status
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class PartReport:
     def _broke(self, error: BaseException) -> None:
         """The part broke before recording how it ended: nothing is left running."""
         logger.exception("Part of run %s broke", self.run.pk, exc_info=error)
-        message = f"internal error: {type(error).__name__}"
+        message = translatable("internal error: %(error)s", error=type(error).__name__)
         for node in self.run.nodes.filter(status__in=[Status.PENDING, Status.RUNNING]):
             state.set_node_status(node, Status.FAILED, message)
         run = Run.objects.get(pk=self.run.pk)
@@ -179,7 +179,7 @@ class PartReport:
         stopped = event.get("status") in (Status.FAILED, Status.SKIPPED)
         if event.get("event") != "node.status" or not stopped or not self._cancel_requested():
             return event
-        text = gettext("the run was cancelled")
+        text = stored(translatable("the run was cancelled"))
         return event | {"status": Status.CANCELLED, "message": text, "public": text}
 
     def _cancel_requested(self) -> bool:
@@ -192,7 +192,7 @@ class PartReport:
         stays failed, its message says why): finished is final."""
         if not self._cancel_requested():
             return outcomes, status, message
-        text = gettext("the run was cancelled")
+        text = stored(translatable("the run was cancelled"))
         recorded = {node_id: node.status for node_id, node in self.shown.nodes.items()}
         cancelled = dict(outcomes)
         for node_id, live in recorded.items():
@@ -202,10 +202,10 @@ class PartReport:
                 cancelled[node_id] = {"status": "cancelled", "message": text, "public": text}
         return cancelled, "cancelled", self._cancel_message()
 
-    def _cancel_message(self) -> str:
+    def _cancel_message(self):
         if self.replica is None:
-            return gettext("cancelled by the user")
-        return gettext("cancelled at %(node)s") % {"node": self.replica.origin.name}
+            return translatable("cancelled by the user")
+        return translatable("cancelled at %(node)s", node=self.replica.origin.name)
 
     # ----- this node's own part, at the initiator ---------------------------------------
     def _record_own(self, event: dict) -> None:
@@ -237,8 +237,8 @@ class PartReport:
             self.stream.add("log", node=node, line=line)
         elif kind == "node.warning":
             about = event.get("about") or ""
-            stored = {"message": str(event.get("message", "")), "party": about}
-            public = redaction.warning_for(stored, None)["message"]
+            kept = {"message": event.get("message", ""), "party": about}
+            public = redaction.warning_for(kept, None, rendered=False)["message"]
             self.stream.add(
                 "warning", node=node, about=about, message=run_events.wire_message(public)
             )

@@ -35,6 +35,7 @@ from console.projects.models import Project, ProjectMember
 from console.projects.services import ensure_active, ensure_owner
 from workflows import revocation
 from workflows.actors import Actor
+from workflows.messages import translatable
 
 self_node = publish.self_node
 
@@ -202,7 +203,8 @@ def _apply_removal(proposal: Proposal) -> None:
         member=node.name,
         proposal=str(proposal.uid),
     )
-    revocation.project_membership_changed(project.pk, f"node {node.name} left the project")
+    left = translatable("node %(node)s left the project", node=node.name)
+    revocation.project_membership_changed(project.pk, left)
     broadcast_state(project, also=[node])
 
 
@@ -295,7 +297,9 @@ def _apply_state(actor: Actor, owner: Node, state: wire.ProjectState) -> Project
         ProjectMember.objects.get_or_create(project=project, node=node)
     if left:
         _withdraw_own_datasets(actor, project, me)
-        revocation.project_membership_changed(project.pk, f"{me.name} left the project")
+        revocation.project_membership_changed(
+            project.pk, translatable("%(node)s left the project", node=me.name)
+        )
     else:
         joined = [node for name, node in known.items() if name not in before and node != me]
         publish.publish_datasets(project, joined if me.name in before else None)

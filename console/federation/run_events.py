@@ -35,6 +35,7 @@ from console.federation.handlers import PeerActor, handles, refuse
 from console.nodes.link.envelope import EnvelopeError
 from console.nodes.models import Node
 from workflows import state
+from workflows.messages import translatable, wire_text
 from workflows.models import FINISHED, NodePart, Run, Status
 
 # A batch fits the node envelope (64 KiB) with room to spare: members cut theirs at this size.
@@ -52,16 +53,18 @@ NODE_KINDS = ("status", "progress", "log", "warning")
 
 
 # --- Messages and log lines on the wire -------------------------------------------------------
-# The one place that knows the stored form of a run's messages (`NodeRun.public_message`,
-# `Run.message`: text today) and log lines (`workflows.state.add_node_log`): a member sends
-# them as `wire_message` and `wire_line` make them, the initiator stores what `read_message`
-# and `read_line` give back. When the stored forms change, these four change with them.
+# The one place that knows how a run's messages (`NodeRun.public_message`, `Run.message`) and
+# log lines (`workflows.state.add_node_log`) travel: a member sends them as `wire_message` and
+# `wire_line` make them, the initiator stores what `read_message` and `read_line` give back.
+# A message is `workflows.messages`' stored form (msgid and params) as ASCII JSON text, or plain
+# text (an older member's words): the initiator's `workflows.state` keeps it as a message, worded
+# for each of its readers; beyond the size limit, its English words.
 MAX_MESSAGE = 2000
 
 
 def wire_message(message) -> str:
     """A stored message (a node's public text, a run's message) as it travels."""
-    return str(message or "")[:MAX_MESSAGE]
+    return wire_text(message or "", limit=MAX_MESSAGE)
 
 
 def read_message(data: dict, key: str) -> str:
@@ -73,7 +76,7 @@ def wire_line(line: dict) -> dict:
     return {
         "time": str(line.get("time", "")),
         "level": line.get("level", "info"),
-        "message": str(line.get("message", ""))[:MAX_LINE],
+        "message": wire_text(line.get("message", ""), limit=MAX_LINE),
     }
 
 
@@ -153,7 +156,13 @@ def run_event(peer: PeerActor, body: dict) -> dict:
     run_id = wire.int_field(body, "run", 1)
     party = wire.node_name(body.get("party"))
     if party != peer.name:
-        raise refuse(f"{peer.name} may report only its own part of a run, not {party}'s")
+        raise refuse(
+            translatable(
+                "%(peer)s may report only its own part of a run, not %(party)s's",
+                peer=peer.name,
+                party=party,
+            )
+        )
     parts = {
         part.node_run.node_id: part
         for part in NodePart.objects.select_related("node_run").filter(
@@ -161,7 +170,11 @@ def run_event(peer: PeerActor, body: dict) -> dict:
         )
     }
     if not parts:
-        raise refuse(f"{peer.name} takes no part in run {run_id} on this node")
+        raise refuse(
+            translatable(
+                "%(peer)s takes no part in run %(run)s on this node", peer=peer.name, run=run_id
+            )
+        )
     events = read_events(body)
     _check(party, parts, events)
     for event in events:
@@ -182,13 +195,21 @@ def _check(party: str, parts: dict[str, NodePart], events: list[PartEvent]) -> N
         latest = max(seen[node_id][1] for node_id in targets)
         if event.seq <= latest:
             raise refuse(
-                f"event {event.seq} of {party}'s report comes after event {latest} was "
-                "applied: a replay, or out of order"
+                translatable(
+                    "event %(event)s of %(party)s's report comes after event %(latest)s was "
+                    "applied: a replay, or out of order",
+                    event=event.seq,
+                    party=party,
+                    latest=latest,
+                )
             )
         if event.kind == "warning" and event.fields["about"] not in ("", party):
             raise refuse(
-                f"{party} may only warn about its own data or no party's, "
-                f"not {event.fields['about']}'s"
+                translatable(
+                    "%(party)s may only warn about its own data or no party's, not %(about)s's",
+                    party=party,
+                    about=event.fields["about"],
+                )
             )
         for node_id in targets:
             seen[node_id] = _checked_part(party, node_id, seen[node_id], event)
@@ -204,9 +225,24 @@ def _checked_part(party: str, node_id: str, part: tuple, event: PartEvent) -> tu
         finished = new is not None and new in FINISHED
         return (new if finished else status, event.seq, closed and not finished)
     if new is not None and new != status and new not in _allowed(status):
-        raise refuse(f"{party}'s part of node {node_id} is {status}: it cannot become {new}")
+        raise refuse(
+            translatable(
+                "%(party)s's part of node %(node)s is %(status)s: it cannot become %(new)s",
+                party=party,
+                node=node_id,
+                status=status,
+                new=new,
+            )
+        )
     if event.kind == "progress" and status in FINISHED:
-        raise refuse(f"{party}'s part of node {node_id} is {status}: it has no progress")
+        raise refuse(
+            translatable(
+                "%(party)s's part of node %(node)s is %(status)s: it has no progress",
+                party=party,
+                node=node_id,
+                status=status,
+            )
+        )
     return (new or status, event.seq, False)
 
 
@@ -237,7 +273,11 @@ def event_party(parts: dict[str, NodePart]) -> str:
 def _apply(parts: dict[str, NodePart], event: PartEvent) -> None:
     fields, seq = event.fields, event.seq
     if event.kind == "end":
-        message = fields["message"] or f"the run ended {fields['status']} at {event_party(parts)}"
+        message = fields["message"] or translatable(
+            "the run ended %(status)s at %(party)s",
+            status=Status(fields["status"]).label,
+            party=event_party(parts),
+        )
         for part in parts.values():
             if part.status in FINISHED:
                 state.note_part_report(part, seq)
@@ -269,7 +309,8 @@ def cancel_across_nodes(run: Run) -> None:
         peer = Node.objects.filter(name=party).first()
         if peer is None or peer.pk == me.pk:
             continue
-        body = {"run": run.pk, "cancel": True, "reason": f"cancelled at {me.name}"}
+        reason = wire_text(translatable("cancelled at %(party)s", party=me.name))
+        body = {"run": run.pk, "cancel": True, "reason": reason}
         outbox.send(peer, "RunAbort", body)
         # Now, not once the caller's transaction commits: before this node's part stops.
         outbox.deliver_in_order(peer)

@@ -49,6 +49,7 @@ from core.errors import ConfigError
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import GraphFormatError, parse_graph
+from workflows.messages import parse, translatable
 from workflows.models import Approval, Run
 from workflows.party_jobs import PartyJob, job_from_dict, job_to_dict
 from workflows.ports import console_port
@@ -62,9 +63,19 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     shared = _project_owned_by(peer, body)
     project, me = shared.project, projects.self_node()
     if project.is_archived or not project.has_member(me):
-        raise refuse(f"this node ({me.name}) takes no part in project '{project.name}'")
+        raise refuse(
+            translatable(
+                "this node (%(node)s) takes no part in project '%(project)s'",
+                node=me.name,
+                project=project.name,
+            )
+        )
     if not settings.PRIVPAD_ENGINE_ADDRESS:
-        raise refuse(f"{me.name} has no engine address (PRIVPAD_ENGINE_ADDRESS) for runs")
+        raise refuse(
+            translatable(
+                "%(node)s has no engine address (PRIVPAD_ENGINE_ADDRESS) for runs", node=me.name
+            )
+        )
     remote_run = wire.int_field(body, "run", 1)
     known = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if known is not None:
@@ -105,13 +116,23 @@ def _replica(peer: PeerActor, project: Project, sent: dict) -> PipelineReplica:
     remote_id, version = wire.int_field(sent, "id", 1), wire.int_field(sent, "version", 1)
     replica = PipelineReplica.objects.filter(origin=peer.node, remote_id=remote_id).first()
     if replica is None or replica.pipeline.project_id != project.pk:
-        raise refuse("that pipeline was not replicated to this node")
+        raise refuse(translatable("that pipeline was not replicated to this node"))
     if replica.pipeline.archived_at is not None:
-        raise refuse(f"pipeline '{replica.pipeline.name}' is archived on this node")
+        raise refuse(
+            translatable(
+                "pipeline '%(pipeline)s' is archived on this node", pipeline=replica.pipeline.name
+            )
+        )
     if replica.version != version:
         raise refuse(
-            f"this node holds version {replica.version} of pipeline '{replica.pipeline.name}', "
-            f"the run is of version {version}: start it again once the pipeline has replicated"
+            translatable(
+                "this node holds version %(held)s of pipeline '%(pipeline)s', the run "
+                "is of version %(version)s: start it again once the pipeline has "
+                "replicated",
+                held=replica.version,
+                pipeline=replica.pipeline.name,
+                version=version,
+            )
         )
     return replica
 
@@ -122,14 +143,23 @@ def _read_job(document: dict, me: str, project: Project) -> PartyJob:
     except (KeyError, TypeError, ValueError, ConfigError) as error:
         raise EnvelopeError(f"the run's job is malformed ({type(error).__name__})") from None
     if job.party != me:
-        raise refuse(f"the job is {job.party}'s part of the run, not {me}'s")
+        raise refuse(
+            translatable(
+                "the job is %(party)s's part of the run, not %(node)s's", party=job.party, node=me
+            )
+        )
     listed = ProjectMember.objects.filter(project=project).values_list("node__name", flat=True)
     members = set(project.shared.member_names) | set(listed)
     strangers = sorted(set(job.parties) - members)
     if strangers or me not in job.parties:
         raise refuse(
-            f"the run's parties ({', '.join(job.parties)}) are not members of "
-            f"'{project.name}' here: {', '.join(strangers) or me}"
+            translatable(
+                "the run's parties (%(parties)s) are not members of '%(project)s' here: "
+                "%(strangers)s",
+                parties=list(job.parties),
+                project=project.name,
+                strangers=strangers or [me],
+            )
         )
     return job
 
@@ -149,7 +179,7 @@ def _same_graph(snapshot: dict, drawn: dict):
     except GraphFormatError as error:
         raise EnvelopeError(f"the run's graph is malformed: {error}") from None
     if not same:
-        raise refuse("the run's graph is not the pipeline replicated to this node")
+        raise refuse(translatable("the run's graph is not the pipeline replicated to this node"))
     return graph
 
 
@@ -178,8 +208,10 @@ def _checked(graph, job: PartyJob, fingerprint: str) -> Validation:
         raise ValidationError(f"the run's pipeline does not validate here: {problems}")
     if checked.plan is None or checked.plan.fingerprint != fingerprint:
         raise refuse(
-            "the run's disclosure plan computed here differs from the one the initiator "
-            "names: nothing is started"
+            translatable(
+                "the run's disclosure plan computed here differs from the one the "
+                "initiator names: nothing is started"
+            )
         )
     return checked
 
@@ -196,8 +228,12 @@ def _consented(replica: PipelineReplica, plan, me: str) -> None:
     )
     if not approved.exists():
         raise refuse(
-            f"{me}'s owners have not approved this run's disclosure plan "
-            f"({plan.fingerprint[:12]}): decide the request on {me}'s node first"
+            translatable(
+                "%(node)s's owners have not approved this run's disclosure plan "
+                "(%(plan)s): decide the request on %(node)s's node first",
+                node=me,
+                plan=plan.fingerprint[:12],
+            )
         )
 
 
@@ -210,7 +246,7 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     remote_run = wire.int_field(body, "run", 1)
     replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if replica is None:
-        raise refuse(f"{peer.name} started no such run on this node")
+        raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
     if replica.cluster is not None:
         return {"launched": True, "run": replica.run_id}
     addresses = wire.map_field(body, "engines")
@@ -237,13 +273,16 @@ def run_abort(peer: PeerActor, body: dict) -> dict:
     remote_run = wire.int_field(body, "run", 1)
     replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if replica is None:
-        raise refuse(f"{peer.name} started no such run on this node")
+        raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
     reason = wire.optional_text(body, "reason", 500)
+    # The initiator's reason: a message (msgid and params), or an older node's words.
     if body.get("cancel") is True:
         state.request_cancel(replica.run_id)
-        message = reason or f"cancelled at {peer.name}"
+        message = parse(reason) or translatable("cancelled at %(party)s", party=peer.name)
+    elif reason:
+        message = translatable("not started: %(reason)s", reason=parse(reason))
     else:
-        message = f"not started: {reason}" if reason else "not started by the initiating node"
+        message = translatable("not started by the initiating node")
     stopped = state.stop_pending_run(replica.run_id, Status.CANCELLED, message, message)
     if not stopped and body.get("cancel") is True:
         run = Run.objects.only("status").get(pk=replica.run_id)

@@ -21,6 +21,7 @@ from console.nodes.models import Node
 from console.pages.errors import error_text
 from console.projects.access import get_project_for_owner
 from workflows.actors import Actor
+from workflows.messages import render
 
 
 def _text(error: ValidationError | PermissionDenied) -> str:
@@ -87,6 +88,10 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(
             request,
             _("You %(verb)s, but %(owner)s could not be reached: %(error)s. The vote is re-sent.")
-            % {"verb": verb, "owner": ballot.owner.display_name, "error": message.last_error},
+            % {
+                "verb": verb,
+                "owner": ballot.owner.display_name,
+                "error": render(message.last_error),
+            },
         )
     return redirect("approvals:list")

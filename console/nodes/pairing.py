@@ -23,6 +23,7 @@ from console.nodes.link.envelope import EnvelopeError, seal, text_field, unseal
 from console.nodes.models import Invitation, Node, PeerRoute
 from console.nodes.versions import privpad_version
 from workflows.actors import Actor
+from workflows.messages import stored_within
 
 INVITATION_DAYS = 7
 
@@ -328,7 +329,8 @@ def check_health(route: PeerRoute) -> PeerRoute:
         )
         envelope = unseal(reply)
     except (transport.NodeCallError, EnvelopeError) as error:
-        route.last_error = str(error)[:500]
+        said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+        route.last_error = stored_within(said, 500)
         route.save(update_fields=fields)
         audit.call_made(route, "Health", Outcome.FAILED, str(error))
         raise

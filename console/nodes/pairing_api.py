@@ -24,6 +24,7 @@ from console.nodes.link.transport import NodeCallError
 from console.nodes.models import PeerRoute
 from console.nodes.views import _identity_or_none
 from workflows.actors import Actor
+from workflows.api.fields import StoredMessageField
 
 
 class PeerUnavailable(exceptions.APIException):
@@ -60,6 +61,7 @@ class IdentitySerializer(serializers.Serializer):
 
 class RouteSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="node.name", read_only=True)
+    last_error = StoredMessageField()
     display_name = serializers.CharField(source="node.display_name", read_only=True)
 
     class Meta:

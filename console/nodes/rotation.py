@@ -52,6 +52,7 @@ from console.nodes.link.service import _enabled_route as enabled_route
 from console.nodes.models import CertificateRotation, Node, PeerRoute, RotationNotice
 from console.nodes.pairing import PairingError, require_identity, self_node
 from workflows.actors import Actor
+from workflows.messages import stored_within
 
 METHOD = "RotateCertificate"
 MAX_GRACE = datetime.timedelta(days=7)
@@ -175,7 +176,9 @@ def notify_peer(notice: RotationNotice) -> RotationNotice:
     try:
         fingerprint = _announce(route, rotation)
     except (PairingError, transport.NodeCallError, EnvelopeError) as error:
-        notice.status, notice.last_error = RotationNotice.Status.FAILED, str(error)[:500]
+        said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+        error_text = stored_within(said, 500)
+        notice.status, notice.last_error = RotationNotice.Status.FAILED, error_text
         notice.save(update_fields=["status", "last_error", "attempts", "updated_at"])
         audit.call_made(route, METHOD, Outcome.FAILED, str(error))
         return notice

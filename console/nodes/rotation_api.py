@@ -20,13 +20,14 @@ from console.nodes import rotation
 from console.nodes.models import PeerRoute
 from console.nodes.pairing import PairingError
 from workflows.actors import Actor
+from workflows.api.fields import StoredMessageField
 
 
 class NoticeSerializer(serializers.Serializer):
     peer = serializers.CharField(source="route.node.name")
     status = serializers.CharField()
     attempts = serializers.IntegerField()
-    last_error = serializers.CharField()
+    last_error = StoredMessageField()
     confirmed_at = serializers.DateTimeField(allow_null=True)
 
 

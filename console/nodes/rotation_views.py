@@ -20,6 +20,7 @@ from console.nodes import rotation
 from console.nodes.models import EXPIRY_WARNING_DAYS, PeerRoute
 from console.nodes.pairing import PairingError
 from workflows.actors import Actor
+from workflows.messages import render
 
 # What the page offers for the grace period (seconds); the setting's default is always offered.
 GRACE_CHOICES = (0, 3600, 86400, 7 * 86400)
@@ -82,7 +83,7 @@ def _report(request: HttpRequest, notices) -> None:
                     "%(peer)s was not told: %(error)s. Tell it again before the grace period "
                     "ends, or it must pair again."
                 )
-                % {"peer": peer, "error": notice.last_error.rstrip(".")},
+                % {"peer": peer, "error": render(notice.last_error).rstrip(".")},
             )
 
 

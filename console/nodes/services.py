@@ -11,6 +11,7 @@ from console.audit.log import Action, record
 from console.nodes.models import Node
 from workflows import revocation
 from workflows.actors import Actor
+from workflows.messages import translatable
 
 REGISTER_FIELDS = ("name", "display_name", "institution", "kind", "address", "status")
 # The name is the node's identity (and its storage directory): fixed once registered.
@@ -77,4 +78,8 @@ def _stop_runs(node: Node) -> None:
     from console.projects.models import ProjectMember
 
     projects = ProjectMember.objects.filter(node=node).values_list("project_id", flat=True)
-    revocation.node_withdrawn(projects, f"node {node.name} is {node.status}")
+    if node.status == Node.Status.DISABLED:
+        reason = translatable("node %(node)s is disabled", node=node.name)
+    else:
+        reason = translatable("node %(node)s is offline", node=node.name)
+    revocation.node_withdrawn(projects, reason)

@@ -23,6 +23,7 @@ from console.nodes.models import Node
 from console.projects.models import Project, ProjectMember
 from workflows import revocation
 from workflows.actors import Actor
+from workflows.messages import translatable
 
 ARCHIVED_CODE = "project_archived"
 EDITABLE_FIELDS = ("name", "description", "status")
@@ -243,5 +244,6 @@ def remove_member(actor: Actor, project: Project, node: Node | str) -> None:
         )
         # Running runs stop, and the removed node's open run pages are closed (after commit).
         revocation.project_membership_changed(
-            project.pk, f"node {node.name} was removed from the project"
+            project.pk,
+            translatable("node %(node)s was removed from the project", node=node.name),
         )

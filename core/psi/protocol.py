@@ -225,13 +225,22 @@ def _aligned_rows(link, full_sets, send_rows: np.ndarray) -> np.ndarray:
 
 
 def _exchange_headers(link: Link, size: int, error: str | None) -> list[int]:
-    """Broadcast our set size (or why we abort); return every party's set size by rank."""
+    """Broadcast our set size (or why we abort); return every party's set size by rank.
+
+    A party that aborts still reads its peers' headers (the link stays in step), but a peer
+    lost meanwhile must not replace its own reason: another party aborting *because of* ours
+    would otherwise be reported instead of the cause."""
     link.send_all({"size": size, "error": error})
     sizes = [size] * link.world_size
     for peer in range(link.world_size):
         if peer == link.rank:
             continue
-        header = link.recv(peer)
+        try:
+            header = link.recv(peer)
+        except LinkError:
+            if error is not None:
+                return sizes  # the caller raises our own reason
+            raise
         if not isinstance(header, dict) or not isinstance(header.get("size"), int):
             raise LinkError(
                 f"{link.party!r} got a malformed PSI header from {link.parties[peer]!r}"

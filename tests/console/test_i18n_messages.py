@@ -79,6 +79,6 @@ def test_invitation_errors_in_chinese():
 
 
 def test_a_failed_node_call_names_the_peer_in_chinese():
-    with translation.override(ZH):
-        error = NodeCallError("bob", "10.0.0.2:7443", "未及时响应", "timeout")
-    assert str(error) == "节点 bob（10.0.0.2:7443）：未及时响应"
+    error = NodeCallError("bob", "10.0.0.2:7443", "未及时响应", "timeout")
+    with translation.override(ZH):  # worded when read, in the reader's language
+        assert str(error) == "节点 bob（10.0.0.2:7443）：未及时响应"

@@ -56,10 +56,10 @@ def run_component(
     logs = [] if logs is None else logs
     warnings = [] if warnings is None else warnings
 
-    def on_warn(message: str, party: str | None) -> None:
-        warnings.append(message)
+    def on_warn(message, party: str | None) -> None:
+        warnings.append(str(message))
         if warned is not None:
-            warned.append((message, party))
+            warned.append((str(message), party))
 
     context = RunContext(
         params=cleaned,
@@ -67,7 +67,9 @@ def run_component(
         inputs=inputs,
         infos=outputs,
         output_dir=lambda party: tmp_path / "out" / party,
-        on_log=logs.append,
+        # Components log and warn with messages (`workflows.messages`): read them as the
+        # active language words them.
+        on_log=lambda message: logs.append(str(message)),
         on_warn=on_warn,
         requested_by=requested_by,
         sources=sources or {},

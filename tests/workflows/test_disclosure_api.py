@@ -18,6 +18,7 @@ from console.nodes.models import Node
 from console.projects.models import ProjectMember
 from tests.workflows.conftest import edge, node
 from workflows.executor import execute_run
+from workflows.messages import render
 from workflows.models import Approval, LedgerEntry, Run, Status
 
 pytestmark = pytest.mark.django_db
@@ -226,7 +227,7 @@ def test_a_rejected_plan_refuses_the_run_and_a_withdrawn_approval_stops_executio
     execute_run(run_id)
     run = Run.objects.get(pk=run_id)
     assert run.status == Status.FAILED
-    assert "no approval of the disclosure plan by alice" in run.message
+    assert "no approval of the disclosure plan by alice" in render(run.message)
     assert not LedgerEntry.objects.filter(run=run).exists()
     assert set(run.nodes.values_list("status", flat=True)) == {Status.SKIPPED}
 

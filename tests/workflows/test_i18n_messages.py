@@ -14,6 +14,7 @@ from tests.workflows.test_validation import check, edge, node, read
 from workflows.components.checks import CheckFailed, check_losses, gaps_message
 from workflows.components.library.binary_classification import evaluate
 from workflows.disclosure.words import sentence
+from workflows.messages import render
 from workflows.reports.charts import views
 
 ZH = "zh-hans"
@@ -58,12 +59,13 @@ def test_validation_in_chinese_through_the_api(pipeline_factory, bob_user):
 def test_check_failures_and_fixes_are_chinese():
     with translation.override(ZH), pytest.raises(CheckFailed) as failed:
         check_losses([0.6, float("nan")], "logistic", "")
-    assert str(failed.value) == (
+    # Read in the reader's language, whichever was active when it was raised.
+    assert render(failed.value.message, ZH) == (
         "训练损失不是数值：训练已崩溃。修复：对特征做标准化（在此节点前加 Scaler）或降低学习率。"
     )
     with translation.override(ZH):
         gaps = gaps_message("逻辑回归训练", {"alice": ["age", "income"]})
-    assert gaps.startswith("alice 的 age, income 可能含有缺失值")
+    assert gaps.startswith("alice 的 age、income 可能含有缺失值")  # the reader's list separator
     assert "逻辑回归训练 不接受缺失值" in gaps
 
 
@@ -126,30 +128,35 @@ def test_the_html_report_of_a_chinese_reader_names_statuses_forms_and_fields(
     assert ">succeeded<" not in html
 
 
-def test_a_run_records_its_messages_in_its_starters_language(credit_pipeline, alice_user):
+def test_a_run_records_its_messages_for_each_readers_language(credit_pipeline, alice_user):
     from tests.workflows.runs import run_now
+    from workflows.messages import render
 
     alice_user.language = ZH
     alice_user.save(update_fields=["language"])
     first = run_now(credit_pipeline, user=alice_user)
     read = first.nodes.get(node_id="read")
-    assert [line["message"] for line in read.logs] == ["已在 alice 处读取 credit 的 60 行、6 列"]
+    (line,) = read.logs
+    assert render(line["message"], ZH) == "已在 alice 处读取 credit 的 60 行、6 列"
+    assert render(line["message"], "en") == "read 60 rows and 6 columns of credit at alice"
     again = run_now(credit_pipeline, reuse=True, user=alice_user)
     messages = {node.node_id: node.message for node in again.nodes.all()}
-    assert messages["eval"] == f"复用了运行 {first.pk} 的输出"
+    assert render(messages["eval"], ZH) == f"复用了运行 {first.pk} 的输出"
+    assert render(messages["eval"], "en") == f"reused the output of run {first.pk}"
     assert translation.get_language() == "en"  # the executor's language did not leak
 
 
 def test_a_failure_at_a_party_is_described_to_the_others_in_chinese():
+    from workflows.messages import render
     from workflows.redaction import describe
 
-    with translation.override(ZH):
-        error = describe(KeyError("income"), "train", "alice")
-    assert error.public == (
+    error = describe(KeyError("income"), "train", "alice")
+    assert render(error.public, ZH) == (
         "节点 train 中参与方 alice 处发生 KeyError：该参与方缺少此组件需要的列或键。"
         "详细信息仅向 alice 的用户显示。"
     )
-    assert "income" not in error.public
+    assert "income" not in render(error.public, ZH)
+    assert "income" not in json.dumps(error.public.stored())
 
 
 def test_a_disabled_partys_dataset_is_refused_in_chinese():

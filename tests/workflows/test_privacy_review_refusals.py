@@ -7,6 +7,7 @@ message (its public text, `workflows.redaction`), alice her full one.
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -29,16 +30,19 @@ def refusal(scores, reg_type: str = "logistic") -> CheckFailed:
 
 def test_bob_does_not_learn_how_many_of_alices_predictions_overflowed():
     error = describe(refusal([0.2, 191149220.67, -45981397.07, 0.9]), "predict", "alice")
-    assert error.full.startswith("2 of 4 predictions at alice lie outside [0, 1]")
-    assert error.public.startswith("some predictions at alice lie outside [0, 1]")
-    assert "2 of 4" not in error.public
-    assert "Fix:" in error.public
+    assert str(error.full).startswith("2 of 4 predictions at alice lie outside [0, 1]")
+    assert str(error.public).startswith("some predictions at alice lie outside [0, 1]")
+    assert "2 of 4" not in str(error.public)
+    assert "Fix:" in str(error.public)
+    # Stored as msgid + params: no param of the public message carries the count either.
+    assert error.public.params == {"party": "alice", "why": error.public.params["why"]}
 
 
 def test_nor_how_many_are_not_numbers():
     error = describe(refusal([0.2, np.nan], "linear"), "predict", "alice")
-    assert error.full.startswith("1 of 2 predictions at alice are not numbers")
-    assert error.public.startswith("some predictions at alice are not numbers")
+    assert str(error.full).startswith("1 of 2 predictions at alice are not numbers")
+    assert str(error.public).startswith("some predictions at alice are not numbers")
+    assert "1" not in json.dumps(error.public.stored())
 
 
 def test_a_refusal_outside_any_party_is_the_same_for_everyone():

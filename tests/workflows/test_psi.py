@@ -234,7 +234,9 @@ def test_the_log_says_which_protocol_ran_and_why():
     from workflows.components.library.psi import pick_protocol
 
     logs: list[str] = []
-    ctx = RunContext({"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=logs.append)
+    ctx = RunContext(
+        {"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=lambda m: logs.append(str(m))
+    )
     keys = {"alice": pd.DataFrame({"cid": ["1", "2"]}), "bob": pd.DataFrame({"cid": ["2"]})}
     assert pick_protocol(ctx, ["alice", "bob"], keys) == "kkrt"
     three = keys | {"carol": keys["alice"]}
@@ -265,7 +267,9 @@ def test_the_automatic_choice_is_logged_in_the_runs_language():
     from workflows.components.library.psi import pick_protocol
 
     logs: list[str] = []
-    ctx = RunContext({"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=logs.append)
+    ctx = RunContext(
+        {"protocol": "AUTO"}, PARTIES, {}, {}, lambda p: None, on_log=lambda m: logs.append(str(m))
+    )
     keys = {"alice": pd.DataFrame({"cid": ["1", "2"]}), "bob": pd.DataFrame({"cid": ["2"]})}
     three = keys | {"carol": keys["alice"]}
     with translation.override("zh-hans"):

@@ -25,6 +25,7 @@ from workflows import revocation, services
 from workflows.components.library import psi as psi_module
 from workflows.consumers import CLOSE_FORBIDDEN
 from workflows.executor import execute_run, storage_root, withdraw_outputs
+from workflows.messages import render
 from workflows.models import Artifact, Run, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,7 +112,7 @@ def test_revoking_a_dataset_during_psi_stops_the_run_and_bob_keeps_nothing(
     assert response.status_code == 200, response.content
     run = finish(pool, run)
     assert run.status == Status.REVOKED
-    assert "alice revoked the authorisation of dataset 'credit'" in run.message
+    assert "alice revoked the authorisation of dataset 'credit'" in render(run.message)
     nodes = {n.node_id: n for n in run.nodes.all()}
     assert nodes["psi"].status == Status.REVOKED
     assert nodes["split"].status == Status.REVOKED
@@ -134,7 +135,7 @@ def test_a_disabled_node_stops_the_runs_of_its_projects(
     assert response.status_code == 200, response.content
     run = finish(pool, run)
     assert run.status == Status.REVOKED
-    assert "node bob is disabled" in run.message
+    assert "node bob is disabled" in render(run.message)
     statuses = {n.node_id: n.status for n in run.nodes.all()}
     assert statuses == {"read": Status.SUCCEEDED, "gate": Status.REVOKED, "stats": Status.REVOKED}
     assert not Artifact.objects.filter(node_run__run=run, node_run__node_id="gate").exists()
@@ -144,7 +145,7 @@ def test_a_rejected_approval_revokes_through_revoke_runs(pool, gate_pipeline, al
     run = start_held(pool, gate_pipeline, alice_user)
     assert revocation.revoke_runs([run], "alice rejected the disclosure plan") == [run.pk]
     run = finish(pool, run)
-    assert (run.status, run.message) == (
+    assert (run.status, render(run.message)) == (
         Status.REVOKED,
         "stopped: alice rejected the disclosure plan",
     )
@@ -213,7 +214,7 @@ def test_removing_bob_closes_his_open_socket_and_stops_the_run(
     assert closed["code"] == CLOSE_FORBIDDEN
     run = finish(pool, run)
     assert run.status == Status.REVOKED
-    assert "node bob was removed from the project" in run.message
+    assert "node bob was removed from the project" in render(run.message)
 
 
 def test_disabling_bobs_node_closes_his_open_socket(

@@ -24,6 +24,7 @@ from tests.workflows.conftest import edge, node
 from tests.workflows.runs import run_now, statuses
 from tests.workflows.unscaled_pipeline import authorise_datasets, credit_risk_graph, reference_auc
 from workflows import events, redaction, services, state
+from workflows.messages import render
 from workflows.models import Artifact, Status
 
 pytestmark = pytest.mark.django_db
@@ -48,27 +49,27 @@ def test_unscaled_income_fails_at_training_naming_the_columns_never_succeeds(
     train = run.nodes.get(node_id="train")
     # Everyone reads the failure: it points at alice's warning, which alone names her columns.
     fix = "Fix: add a scaler (Scaler, before this node) for the features that alice's warning"
-    assert fix in train.message, train.message
+    assert fix in render(train.message), train.message
     assert "income" not in train.message
     assert "income" not in train.public_message
-    assert not train.message.startswith("CheckFailed")
+    assert not render(train.message).startswith("CheckFailed")
     # FM64 cannot hold products of incomes in the hundreds of thousands: the plan takes FM128
     # (logged), the numbers are computed right, and the unscaled features make training diverge
-    assert run.message.startswith("failed at SS-LR training (train): training diverged")
-    train_logs = [line["message"] for line in train.logs]
+    assert render(run.message).startswith("failed at SS-LR training (train): training diverged")
+    train_logs = [render(line["message"]) for line in train.logs]
     assert any("precision for SS-LR training: FM128 with 26" in m for m in train_logs)
     # The reason is the node's last log line, an error, streamed to the log drawer.
     assert train.logs[-1]["level"] == "error"
-    assert train.logs[-1]["message"] == f"failed: {train.message}"
+    assert render(train.logs[-1]["message"]) == f"failed: {render(train.message)}"
     streamed = [e for e in seen if e["type"] == "node.log" and e["node"] == "train"]
     assert streamed[-1]["line"]["level"] == "error"
     # The warning came first: on the node with its party, in the log and as an event with
     # the text every party may read (alice's users get hers from `logs_for` / the consumer).
     assert len(train.warnings) == 1
     assert train.warnings[0]["party"] == "alice"
-    warning = train.warnings[0]["message"]
+    warning = render(train.warnings[0]["message"])
     assert warning.startswith("features not scaled at alice: income, age")
-    public = redaction.warning_public("alice")
+    public = redaction.warning_public("alice").stored()  # stored and sent as msgid + params
     logged = [line for line in train.logs if line["level"] == "warning"]
     assert [(line["message"], line["party"], line["warning"]) for line in logged] == [
         (public, "alice", 0)
@@ -88,7 +89,7 @@ def test_the_same_pipeline_scaled_succeeds_with_scikit_learns_auc(pipeline_facto
     failed = {n.node_id: n.message for n in run.nodes.all() if n.status != Status.SUCCEEDED}
     assert run.status == Status.SUCCEEDED, (run.message, failed)
     assert run.nodes.get(node_id="train").warnings == []
-    train_logs = [line["message"] for line in run.nodes.get(node_id="train").logs]
+    train_logs = [render(line["message"]) for line in run.nodes.get(node_id="train").logs]
     assert any("precision for SS-LR training: FM64 with 18 fraction bits" in m for m in train_logs)
     report = Artifact.objects.get(node_run__run=run, node_run__node_id="evaluate", party="bob")
     auc = json.loads(report.path.read_text(encoding="utf-8"))["summary"]["auc"]
@@ -116,7 +117,7 @@ def test_bob_reads_that_alice_has_a_warning_not_her_columns_in_the_api(
     train = next(n for n in body["nodes"] if n["node"] == "train")
     assert train["label"] == "SS-LR training"
     assert [(w["message"], w["party"], w["redacted"]) for w in train["warnings"]] == [
-        (redaction.warning_public("alice"), "alice", True)
+        (str(redaction.warning_public("alice")), "alice", True)
     ]
     seen = json.dumps({"warnings": train["warnings"], "logs": train["logs"]}, ensure_ascii=False)
     assert revealed(seen) == [], seen
@@ -153,7 +154,7 @@ def test_bob_reads_nothing_of_alices_columns_on_the_run_page(
     train = next(n for n in data["run"]["nodes"] if n["node"] == "train")
     seen = json.dumps({"warnings": train["warnings"], "logs": train["logs"]}, ensure_ascii=False)
     assert revealed(seen) == [], seen
-    assert redaction.warning_public("alice") in seen
+    assert str(redaction.warning_public("alice")) in seen
     theirs = json.loads(_run_data(alice_client.get(url).content.decode()))
     train = next(n for n in theirs["run"]["nodes"] if n["node"] == "train")
     assert train["warnings"][0]["message"].startswith("features not scaled at alice: income")
@@ -175,8 +176,8 @@ def test_a_runtime_refusal_is_logged_as_an_error_and_named_in_the_run_message(
     train = run.nodes.get(node_id="train")
     assert train.message.startswith("PermissionError: report_weights reveals")
     assert train.logs[-1] == train.logs[-1] | {"level": "error"}
-    assert train.logs[-1]["message"] == f"failed: {train.message}"
-    assert run.message == f"failed at SS-LR training (train): {train.message}"
+    assert render(train.logs[-1]["message"]) == f"failed: {train.message}"
+    assert render(run.message) == f"failed at SS-LR training (train): {train.message}"
 
 
 # --- validation -----------------------------------------------------------------------------

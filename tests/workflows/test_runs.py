@@ -16,6 +16,7 @@ from tests.workflows.conftest import credit_frame
 from tests.workflows.runs import new_run, run_now, statuses
 from workflows import services
 from workflows.actors import Actor
+from workflows.messages import render
 from workflows.models import Artifact, Run, Status
 from workflows.recovery import INTERRUPTED_MESSAGE, recover_interrupted_runs
 
@@ -52,7 +53,7 @@ def test_it_records_progress_logs_and_times(credit_pipeline):
     run = run_now(credit_pipeline)
     node = run.nodes.get(node_id="read")
     assert node.progress == 100
-    assert "read 60 rows" in node.logs[0]["message"]
+    assert "read 60 rows" in render(node.logs[0]["message"])
     assert node.started_at <= node.finished_at
     assert node.comm_bytes == {"alice": 0, "bob": 0}
 
@@ -167,7 +168,7 @@ def test_restart_recovery_interrupts_runs_of_dead_processes_only(credit_pipeline
 
     assert recover_interrupted_runs() == 1
     dead.refresh_from_db()
-    assert (dead.status, dead.message) == (Status.INTERRUPTED, INTERRUPTED_MESSAGE)
+    assert (dead.status, render(dead.message)) == (Status.INTERRUPTED, str(INTERRUPTED_MESSAGE))
     assert set(statuses(dead).values()) == {Status.INTERRUPTED}
     for other in (alive, remote, queued):
         other.refresh_from_db()
@@ -218,5 +219,8 @@ def test_an_internal_error_fails_the_run_and_closes_its_nodes(credit_pipeline, m
     monkeypatch.setattr("workflows.executor.console_port", broken)
     execute_run(run.pk)
     run.refresh_from_db()
-    assert (run.status, run.message) == (Status.FAILED, "internal error: console port unavailable")
+    assert (run.status, render(run.message)) == (
+        Status.FAILED,
+        "internal error: console port unavailable",
+    )
     assert set(statuses(run).values()) == {Status.FAILED}

@@ -20,6 +20,7 @@ from console.demo.pipeline import ALL_FEATURES, LABEL
 from tests.workflows.conftest import make_dataset, shop_frame
 from tests.workflows.test_demo_pipeline import demo  # noqa: F401 - the bootstrapped demo
 from workflows import services
+from workflows.messages import render
 from workflows.models import Artifact, Pipeline, Run, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -91,9 +92,9 @@ def test_an_unscaled_large_feature_fails_or_still_gets_a_right_answer(demo):  # 
         assert failed, run.message
         assert all(node.message for node in failed), [(n.node_id, n.message) for n in failed]
         # The reason points at alice's warning, which names her column (for her users only).
-        assert "alice's warning" in run.message, run.message
+        assert "alice's warning" in render(run.message), run.message
         warned = [w for n in run.nodes.all() for w in n.warnings if w["party"] == "alice"]
-        assert any("income" in w["message"] for w in warned), warned
+        assert any("income" in render(w["message"]) for w in warned), warned
         return
     demo_auc = run_to_auc(client, demo)
     assert abs(report_auc(run) - demo_auc) < 0.01

@@ -162,7 +162,7 @@ def test_bob_receives_only_that_alice_has_a_warning(small_pipeline, bob_user):
     _, warning, line = _watch_warning(
         run, bob_user, lambda: state.add_node_warning(node_run, ALICES_WARNING, "alice")
     )
-    public = redaction.warning_public("alice")
+    public = str(redaction.warning_public("alice"))
     assert (warning["warning"]["message"], warning["warning"]["redacted"]) == (public, True)
     assert (line["line"]["level"], line["line"]["message"]) == ("warning", public)
     for event in (warning, line):

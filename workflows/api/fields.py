@@ -12,6 +12,8 @@ import json
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from workflows.messages import render
+
 # Longest free text (descriptions) and largest JSON document (a pipeline graph) accepted.
 MAX_TEXT_LENGTH = 5_000
 MAX_JSON_BYTES = 1024 * 1024
@@ -76,6 +78,17 @@ def _kind(value) -> str:
     if isinstance(value, dict):
         return "an object"
     return "null" if value is None else type(value).__name__
+
+
+class StoredMessageField(serializers.CharField):
+    """A column holding a stored message (`workflows.messages`), read-only, worded in the
+    reader's language (the request's active one)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return render(value)
 
 
 class IdField(serializers.IntegerField):

@@ -8,7 +8,9 @@ It gives the component, and nothing more:
 - `log(message)`; `warn(message, party=...)`: a problem that does not stop the node (shown on
   the node and in the log; it names columns and parties, never data values). `party` is the
   party whose data it is about: its users read the text, the others a redacted one
-  (`workflows.redaction`); `party=None` for a warning about no party's data, shown to all;
+  (`workflows.redaction`); `party=None` for a warning about no party's data, shown to all.
+  A message is best a `workflows.messages.translatable(...)` (stored as msgid and params,
+  read in each reader's language); plain text is stored and shown as it is;
 - `comm`: a `CommStats` that engine components hand to their link hub, so the executor can
   record bytes sent per party;
 - `write_table(port, party, frame)` / `write_json(port, party, obj)`: outputs land in the

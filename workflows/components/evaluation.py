@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.checks import CheckFailed
@@ -24,6 +23,7 @@ from workflows.components.disclosure import (
 from workflows.components.params import ColumnsParam, IntParam
 from workflows.components.spec import InferContext
 from workflows.components.tables import frame_at
+from workflows.messages import translatable
 
 
 def label_param() -> ColumnsParam:
@@ -141,6 +141,9 @@ def write_reports(ctx: RunContext, full: Callable, shared: Callable) -> None:
     for receiver in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", receiver, computed["full"] if receiver == party else aggregates)
     ctx.log(
-        gettext("evaluated %(rows)s rows at %(party)s")
-        % {"rows": aggregates["summary"]["samples"], "party": party}
+        translatable(
+            "evaluated %(rows)s rows at %(party)s",
+            rows=aggregates["summary"]["samples"],
+            party=party,
+        )
     )

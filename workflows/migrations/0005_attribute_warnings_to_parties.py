@@ -34,7 +34,7 @@ def redacted_line(line: dict, warnings: list[dict]) -> dict:
         return line
     for index, warning in enumerate(warnings):
         if warning["party"] and warning["message"] == line.get("message"):
-            public = warning_public(warning["party"])
+            public = warning_public(warning["party"]).stored()
             return line | {
                 "message": public,
                 "party": warning["party"],

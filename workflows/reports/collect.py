@@ -19,7 +19,7 @@ from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
 from workflows.redaction import message_for
 from workflows.reports.charts import headline, views
-from workflows.state import logs_for, warnings_for
+from workflows.state import logs_for, run_message, warnings_for
 from workflows.tabular import files as tables
 
 PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
@@ -68,6 +68,8 @@ def run_facts(run: Run, node_id: int) -> dict:
     ]
     return {
         "run": run,
+        # In the downloader's language (the active one), as the party may read it.
+        "run_message": run_message(run, party or None),
         "pipeline": run.pipeline,
         "project": project,
         "party": party,

@@ -35,6 +35,7 @@ from console.nodes.link.transport import GRPC_OPTIONS, SERVICE
 from console.nodes.models import Invitation, Node, PeerRoute, SeenNonce
 from console.nodes.versions import privpad_version
 from workflows.actors import Actor
+from workflows.messages import Message, render, wire_text
 
 # Methods other apps serve to paired peers (the federation messages): name -> handler taking
 # the caller's enabled route and the checked envelope, returning the reply body.
@@ -47,11 +48,22 @@ def register_peer_method(name: str, handler: Callable[[PeerRoute, Envelope], dic
 
 
 class Refused(Exception):
-    """A call this node refuses: a gRPC status and a message for the caller and the audit."""
+    """A call this node refuses: a gRPC status and a message for the caller and the audit.
 
-    def __init__(self, status: grpc.StatusCode, message: str):
+    The message is a `workflows.messages` message (what to say, sent as its stored JSON in the
+    gRPC details, so the calling node words it in its own reader's language) or plain text
+    (sent as it is)."""
+
+    def __init__(self, status: grpc.StatusCode, message: Message | str):
         super().__init__(message)
-        self.status = status
+        self.status, self.message = status, message
+
+    def __str__(self) -> str:
+        return render(self.message, "en")
+
+    def details(self) -> str:
+        """The gRPC details sent to the caller (`workflows.messages.wire_text`)."""
+        return wire_text(self.message)
 
 
 def certificate_configuration(identity: ids.NodeIdentity | None = None):
@@ -123,7 +135,7 @@ class NodeService:
                 reply_body, peer_node = body_handler(envelope, caller_cert)
             except Refused as refusal:
                 audit.call_received(method, sender, fingerprint, Outcome.DENIED, str(refusal))
-                context.abort(refusal.status, str(refusal))
+                context.abort(refusal.status, refusal.details())
             audit.call_received(method, sender, fingerprint, Outcome.SUCCESS, node=peer_node)
             return seal(self.identity.name, reply_body)
 

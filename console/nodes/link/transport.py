@@ -4,7 +4,9 @@ The caller trusts exactly one certificate, the peer's pinned one, as the root of
 chain (and checks the node name in it); the server asks for the caller's certificate and
 verifies it against the certificates of its routes (see `service`). No Django here.
 
-Messages are raw bytes (envelopes); no protobuf classes, no pickle.
+Messages are raw bytes (envelopes); no protobuf classes, no pickle. A refusal's details are a
+`workflows.messages` message in its stored JSON (or, from an older peer, English text): the
+error keeps it as a message, so it is worded in the language of whoever reads it here.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import time
 from pathlib import Path
 
 import grpc
-from django.utils.translation import gettext
 
 from console.nodes.link.envelope import MAX_MESSAGE_BYTES
+from workflows.messages import Message, parse, translatable
 
 SERVICE = "privpad.node.v1.Node"
 GRPC_OPTIONS = [
@@ -29,12 +31,22 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class NodeCallError(Exception):
-    """A call to a peer node failed; the message names the peer and the reason."""
+    """A call to a peer node failed; the message names the peer and the reason.
 
-    def __init__(self, peer: str, address: str, reason: str, code: str = "unavailable"):
-        message = gettext("Node %(peer)s at %(address)s: %(reason)s")
-        super().__init__(message % {"peer": peer, "address": address, "reason": reason})
+    `message` (and `reason`) are `workflows.messages` messages: `str(error)` words them in the
+    active language, the reader's; `workflows.messages.stored_within` keeps them in a column."""
+
+    def __init__(
+        self, peer: str, address: str, reason: Message | str, code: str = "unavailable"
+    ) -> None:
+        self.message = translatable(
+            "Node %(peer)s at %(address)s: %(reason)s", peer=peer, address=address, reason=reason
+        )
+        super().__init__(self.message)
         self.peer, self.address, self.reason, self.code = peer, address, reason, code
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def call(
@@ -78,12 +90,12 @@ def _unreachable(peer: str, address: str, timeout: float) -> NodeCallError:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=min(timeout, 3)):
             pass
     except OSError as error:
-        reason = gettext("cannot connect (%(error)s)") % {"error": error.strerror or error}
+        reason = translatable("cannot connect (%(error)s)", error=str(error.strerror or error))
         return NodeCallError(peer, address, reason)
     return NodeCallError(
         peer,
         address,
-        gettext(
+        translatable(
             "the TLS handshake failed: the node there does not present the certificate pinned "
             "for it, or it does not accept this node's certificate (not paired, or its route "
             "was removed)"
@@ -94,16 +106,18 @@ def _unreachable(peer: str, address: str, timeout: float) -> NodeCallError:
 
 def _call_error(peer: str, address: str, error: grpc.RpcError) -> NodeCallError:
     code = error.code()
-    details = error.details() or code.name
+    # The peer's message (msgid and params), or its text if it sent words (an older peer).
+    details = parse(error.details() or code.name)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return NodeCallError(peer, address, gettext("no answer in time"), "timeout")
+        return NodeCallError(peer, address, translatable("no answer in time"), "timeout")
     if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
-        reason = gettext("refused the call: %(details)s") % {"details": details}
+        reason = translatable("refused the call: %(details)s", details=details)
         return NodeCallError(peer, address, reason, "refused")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        reason = gettext("rejected the message: %(details)s") % {"details": details}
+        reason = translatable("rejected the message: %(details)s", details=details)
         return NodeCallError(peer, address, reason, "rejected")
-    return NodeCallError(peer, address, f"{code.name.lower()}: {details}")
+    reason = translatable("%(code)s: %(details)s", code=code.name.lower(), details=details)
+    return NodeCallError(peer, address, reason)
 
 
 def fetch_certificate(
@@ -133,8 +147,8 @@ def fetch_certificate(
         ):
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as error:
-        reason = gettext("cannot connect (%(error)s)") % {"error": error}
+        reason = translatable("cannot connect (%(error)s)", error=str(error))
         raise NodeCallError(peer, address, reason) from None
     if not der:
-        raise NodeCallError(peer, address, gettext("it presented no certificate"))
+        raise NodeCallError(peer, address, translatable("it presented no certificate"))
     return ssl.DER_cert_to_PEM_cert(der).encode()

@@ -22,6 +22,7 @@ from console.projects import services as project_services
 from console.projects.models import Project
 from workflows.actors import Actor
 from workflows.disclosure import consent
+from workflows.messages import render
 from workflows.models import Approval, Pipeline
 
 
@@ -178,7 +179,7 @@ def retry_pending() -> list[dict]:
 
 def outbox() -> list[dict]:
     return [
-        {"method": m.method, "peer": m.peer.name, "state": m.state, "error": m.last_error}
+        {"method": m.method, "peer": m.peer.name, "state": m.state, "error": render(m.last_error)}
         for m in OutgoingMessage.objects.all()
     ]
 

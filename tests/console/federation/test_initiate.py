@@ -19,6 +19,7 @@ from console.nodes import identity
 from console.nodes.link.transport import NodeCallError
 from tests.console.federation.test_remote_sources import publish, with_bob  # noqa: F401
 from workflows.components import registry
+from workflows.messages import parse, render
 from workflows.models import Pipeline, Run, Status
 from workflows.services import create_run
 from workflows.starters import build
@@ -77,7 +78,7 @@ def test_a_node_that_is_down_is_named_and_the_run_does_not_start(alices_run, ali
         initiate.start_across_nodes(run, sources, ("alice", "bob"), alice)
     run = Run.objects.get(pk=run.pk)
     assert run.status == Status.CANCELLED
-    assert "bob: unreachable" in run.message
+    assert "bob: unreachable" in render(run.message)
     assert set(run.nodes.values_list("status", flat=True)) == {Status.CANCELLED}
 
 
@@ -95,6 +96,10 @@ def test_a_refusal_cancels_the_run_at_the_nodes_that_accepted(alices_run, alice,
     [abort] = OutgoingMessage.objects.filter(method="RunAbort")
     assert abort.peer.name == "carol"
     assert abort.body["run"] == run.pk
+    # The reason travels as msgid + params: carol's node words it for its own readers.
+    told = parse(abort.body["reason"])
+    assert told["msgid"] == "nodes that could not take part: %(nodes)s"
+    assert render(told, "zh-hans").startswith("无法参与的节点：bob")
     assert Run.objects.get(pk=run.pk).status == Status.CANCELLED
 
 

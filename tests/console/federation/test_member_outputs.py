@@ -41,6 +41,7 @@ from tests.workflows.network.test_party_network import floats_in, leaks, tables_
 from workflows.components.context import ArtifactData
 from workflows.components.schema import ArtifactInfo, Column
 from workflows.disclosure.policy import Policy
+from workflows.messages import render
 from workflows.models import Artifact, LedgerEntry, NodeRun, Pipeline, Run, Status
 from workflows.party import run_party
 from workflows.party_jobs import Network, job_from_dict
@@ -331,13 +332,13 @@ def test_outputs_bob_cannot_record_fail_his_node_and_stop_the_run_at_both_partie
     assert ran["alice"].status == "failed"
     # alice had confirmed train with bob before he failed to keep it: she stops at the next
     # node, with bob's reason.
-    assert "'bob' stopped at node train: DatabaseError" in ran["alice"].message
+    assert "'bob' stopped at node train: DatabaseError" in render(ran["alice"].message)
     assert ran["alice"].nodes["evaluate"].status == "skipped"
     statuses = dict(run.nodes.values_list("node_id", "status"))
     assert statuses["train"] == Status.FAILED
     assert statuses["psi"] == Status.SUCCEEDED
     assert {statuses["predict"], statuses["evaluate"]} == {Status.SKIPPED}
-    assert "disk is full" in run.nodes.get(node_id="train").message
+    assert "disk is full" in render(run.nodes.get(node_id="train").message)
     assert not (Path(run.replica.job["storage_root"]) / "runs" / "41" / "train").exists()
     kept = set(
         Artifact.objects.filter(node_run__run=run).values_list("node_run__node_id", flat=True)

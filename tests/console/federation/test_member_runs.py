@@ -17,6 +17,7 @@ from console.nodes.link.service import Refused
 from core.errors import ConfigError
 from tests.console.federation.conftest import deliver
 from tests.console.federation.test_run_start import approve, bobs_copy, start_body  # noqa: F401
+from workflows.messages import render
 from workflows.models import Run, Status
 from workflows.party import NodeOutcome, PartyResult
 
@@ -127,7 +128,7 @@ def test_the_worker_records_each_nodes_outcome_on_bobs_run(started, monkeypatch)
 def test_a_run_without_usable_links_fails_naming_why(started):
     assert member_runs.run_member_part(started.pk) == Status.FAILED
     run = Run.objects.get()
-    assert "could not join the run's links" in run.message
+    assert "could not join the run's links" in render(run.message)
     assert set(run.nodes.values_list("status", flat=True)) == {Status.SKIPPED}
 
 
@@ -138,7 +139,7 @@ def test_an_aborted_start_cancels_bobs_pending_run_with_the_reason(started, at_b
     assert deliver(at_bob["alice"], "RunAbort", body) == {"cancelled": True}
     run = Run.objects.get()
     assert run.status == Status.CANCELLED
-    assert run.message == "not started: carol: unreachable"
+    assert render(run.message) == "not started: carol: unreachable"
     assert member_runs.run_member_part(started.pk) == "not pending"
 
 

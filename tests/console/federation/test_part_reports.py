@@ -15,6 +15,7 @@ from console.federation.models import OutgoingMessage, RunReplica
 from tests.console.federation.conftest import deliver
 from tests.console.federation.test_member_runs import ENGINES, bob_identity, started  # noqa: F401
 from tests.console.federation.test_run_start import approve, bobs_copy, start_body  # noqa: F401
+from workflows.messages import render
 from workflows.models import Run, Status
 from workflows.party import NodeOutcome, PartyResult
 
@@ -85,11 +86,11 @@ def test_bobs_part_reaches_the_initiator_in_public_form_only(launched, monkeypat
     ]
     by_kind = {event["kind"]: event for event in events}
     assert by_kind["progress"]["percent"] == 70  # the newer value replaced the one not sent
-    assert by_kind["log"]["line"]["message"] == "read 30 rows"
+    assert render(by_kind["log"]["line"]["message"]) == "read 30 rows"
     assert by_kind["log"]["line"]["level"] == "info"
     assert by_kind["warning"]["about"] == "bob"
-    assert by_kind["warning"]["message"].startswith("a warning at bob about its own data")
-    assert events[6]["message"] == PUBLIC_ERROR
+    assert render(by_kind["warning"]["message"]).startswith("a warning at bob about its own data")
+    assert render(events[6]["message"]) == render(PUBLIC_ERROR)
     assert events[-1]["message"] == f"failed at {second} at bob: {PUBLIC_ERROR}"
     assert FULL_ERROR not in str(events)
     assert FULL_WARNING not in str(events)
@@ -139,7 +140,7 @@ def test_a_cancel_from_the_initiator_stops_bobs_part_and_records_it_cancelled(
     assert member_runs.run_member_part(launched.pk) == Status.CANCELLED
     assert replies == [{"cancelled": True, "status": "running"}]
     run = Run.objects.get(pk=launched.run_id)
-    assert (run.status, run.message) == (Status.CANCELLED, "cancelled at alice")
+    assert (run.status, render(run.message)) == (Status.CANCELLED, "cancelled at alice")
     statuses = dict(run.nodes.values_list("node_id", "status"))
     assert statuses[first] == Status.SUCCEEDED  # its outputs stay
     assert {statuses[node] for node in [second, *rest]} == {Status.CANCELLED}
@@ -154,7 +155,7 @@ def test_a_cancel_from_the_initiator_stops_bobs_part_and_records_it_cancelled(
 def test_a_cancel_before_bobs_worker_started_cancels_the_run_there(launched, at_bob):
     assert cancel(at_bob) == {"cancelled": True}
     run = Run.objects.get(pk=launched.run_id)
-    assert (run.status, run.message) == (Status.CANCELLED, "cancelled at alice")
+    assert (run.status, render(run.message)) == (Status.CANCELLED, "cancelled at alice")
     assert set(run.nodes.values_list("status", flat=True)) == {Status.CANCELLED}
     assert member_runs.run_member_part(launched.pk) == "not pending"
 
@@ -236,6 +237,6 @@ def test_a_part_that_breaks_fails_with_nothing_left_running(launched, monkeypatc
     with pytest.raises(MemoryError):
         member_runs.run_member_part(launched.pk)
     run = Run.objects.get(pk=launched.run_id)
-    assert (run.status, run.message) == (Status.FAILED, "internal error: MemoryError")
+    assert (run.status, render(run.message)) == (Status.FAILED, "internal error: MemoryError")
     assert set(run.nodes.values_list("status", flat=True)) == {Status.FAILED}
     assert (sent_events()[-1]["kind"], sent_events()[-1]["status"]) == ("end", "failed")

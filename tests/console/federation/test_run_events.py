@@ -24,6 +24,7 @@ from tests.console.federation.conftest import deliver
 from tests.console.federation.test_initiate import alices_run  # noqa: F401
 from tests.console.federation.test_remote_sources import with_bob  # noqa: F401
 from workflows import events, state
+from workflows.messages import render
 from workflows.models import NodePart, Run, Status
 from workflows.party import NodeOutcome, PartyResult
 
@@ -85,7 +86,7 @@ def test_a_members_reports_land_on_its_part_and_stream_to_the_canvas(run, at_ali
     assert (bobs.status, bobs.progress, bobs.sequence) == (Status.RUNNING, 40, 5)
     assert part(run, first, "alice").status == Status.PENDING  # alice's own worker writes hers
     # A warning about bob's data is kept as its public text only, even if bob sent it whole.
-    assert [w["message"] for w in bobs.warnings] == [
+    assert [render(w["message"]) for w in bobs.warnings] == [
         "a warning at bob about its own data: only bob's users see its details and fix",
         "3 columns are constant",
     ]
@@ -232,10 +233,10 @@ def test_parts_without_news_take_the_outcome_every_party_confirmed(run, at_alice
     engines = {"alice": "127.0.0.1:7101", "bob": "127.0.0.1:7102"}
     assert member_runs.execute_part(run.pk, job, engines) == Status.FAILED
     assert part(run, first, "alice").status == Status.SUCCEEDED
-    assert part(run, second, "alice").message == lost
+    assert render(part(run, second, "alice").message) == lost
     assert part(run, first).status == Status.SUCCEEDED
     assert part(run, second).status == Status.FAILED
-    assert part(run, second).message == f"no report from bob: {lost}"
+    assert render(part(run, second).message) == f"no report from bob: {lost}"
     assert {part(run, node_id).status for node_id in rest} == {Status.SKIPPED}
     assert part(run, second).closed_without_report
     # Bob's last batch, arriving once alice closed his parts: out-of-date progress and running
@@ -298,7 +299,11 @@ def test_cancelling_tells_every_member_first_and_retries_one_that_is_down(
     services.cancel_run(Actor.for_user(alice_user), Run.objects.get(pk=run.pk))
     assert order == ["RunAbort to bob", "own part"]
     [abort] = OutgoingMessage.objects.filter(method="RunAbort")
-    assert abort.body == {"run": run.pk, "cancel": True, "reason": "cancelled at alice"}
+    assert abort.body | {"reason": render(abort.body["reason"])} == {
+        "run": run.pk,
+        "cancel": True,
+        "reason": "cancelled at alice",
+    }
     assert (abort.state, abort.attempts) == ("pending", 1)
     assert Run.objects.get(pk=run.pk).cancel_requested
 
@@ -355,10 +360,10 @@ def test_a_node_lost_before_its_launch_cancels_the_run_everywhere(alices_run, al
         initiate.start_across_nodes(run, sources, ("alice", "bob", "carol"), alice)
     run = Run.objects.get(pk=run.pk)
     assert run.status == Status.CANCELLED
-    assert "carol: unreachable" in run.message
+    assert "carol: unreachable" in render(run.message)
     aborts = {m.peer.name: m.body for m in OutgoingMessage.objects.filter(method="RunAbort")}
     assert aborts["bob"]["cancel"] is True  # launched: its worker may have started
-    assert aborts["bob"]["reason"].startswith("not started: carol: unreachable")
+    assert render(aborts["bob"]["reason"]).startswith("not started: carol: unreachable")
     assert "cancel" not in aborts["carol"]
     assert set(NodePart.objects.values_list("status", flat=True)) == {Status.CANCELLED}
 

@@ -8,6 +8,7 @@ from console.audit.models import AuditEvent
 from console.nodes import invitations as inv
 from console.nodes.identity import fingerprint, load_identity
 from console.nodes.models import Invitation, PeerRoute
+from workflows.messages import render
 
 
 def test_it_shows_this_nodes_fingerprint_to_every_user(alice_client, alice_is_this_node):
@@ -112,7 +113,7 @@ def test_a_health_check_of_an_unreachable_peer_records_the_error(admin_client, r
     response = admin_client.post("/nodes/routes/zed/health/", follow=True)
     assert "Node zed at 127.0.0.1:9: cannot connect" in response.content.decode()
     route_to_zed.refresh_from_db()
-    assert route_to_zed.last_error.startswith("Node zed at 127.0.0.1:9")
+    assert render(route_to_zed.last_error).startswith("Node zed at 127.0.0.1:9")
     assert route_to_zed.last_checked_at is not None
     failed = AuditEvent.objects.get(action=AuditEvent.Action.NODE_CALL)
     assert (failed.outcome, failed.detail["method"]) == ("failed", "Health")

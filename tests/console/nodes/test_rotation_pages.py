@@ -17,6 +17,7 @@ from console.nodes import rotation
 from console.nodes.link import credentials, transport
 from console.nodes.models import CertificateRotation, RotationNotice
 from console.nodes.pairing import OPERATOR, PairingError
+from workflows.messages import render
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,7 @@ def test_an_admin_rotates_and_the_offline_peer_is_listed(admin_client, route_to_
     assert previous.fingerprint == before.fingerprint
     notice = RotationNotice.objects.get()
     assert notice.status == RotationNotice.Status.FAILED
-    assert "Node zed at 127.0.0.1:9" in notice.last_error
+    assert "Node zed at 127.0.0.1:9" in render(notice.last_error)
     html = admin_client.get("/nodes/").content.decode()
     assert "zed was not told: Node zed at 127.0.0.1:9" in html
     assert "not told of our new certificate" in html
@@ -94,7 +95,7 @@ def test_with_no_grace_the_old_key_is_deleted_and_the_peer_must_pair_again(
     assert "/nodes/routes/zed/notify-rotation/" not in html
     told = rotation.notify_rotation(OPERATOR, ["zed"])
     assert "The old key is gone (its grace period is over): zed must pair again" in (
-        told[0].last_error
+        render(told[0].last_error)
     )
 
 

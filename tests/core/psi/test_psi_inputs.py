@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import ConfigError, PartyFailure
+from core.errors import ConfigError, LinkError, PartyFailure
 from core.psi import run_local_psi
 from core.psi.errors import DuplicateKeyError
+from core.psi.protocol import _exchange_headers
 from core.psi.source import PsiSource, encode_keys
 
 
@@ -106,3 +107,28 @@ def test_it_compares_dataframe_values_as_text(psi_pool):
     right = pd.DataFrame({"n": ["3", "1", "x"]})
     results = run_local_psi([left, right], ["n", "n"], pool=psi_pool)
     assert sorted(left["n"][results[0].rows].tolist()) == [1, 3]
+
+
+class _HeaderLink:
+    """A three-party link seen from bob (rank 1): alice's header arrives, carol is lost."""
+
+    party, rank, world_size, parties = "bob", 1, 3, ["alice", "bob", "carol"]
+
+    def __init__(self):
+        self.sent = []
+
+    def send_all(self, obj):
+        self.sent.append(obj)
+
+    def recv(self, peer):
+        if peer == 0:
+            return {"size": 4, "error": None}
+        raise LinkError("party 'carol' aborted the run: alice stopped it")
+
+
+def test_a_party_refusing_its_keys_keeps_its_own_reason_when_a_peer_is_lost_meanwhile():
+    link = _HeaderLink()
+    assert _exchange_headers(link, 3, "duplicate keys") == [4, 3, 3]
+    assert link.sent == [{"size": 3, "error": "duplicate keys"}]
+    with pytest.raises(LinkError, match="carol"):  # without a reason of its own: the loss
+        _exchange_headers(_HeaderLink(), 3, None)

@@ -30,6 +30,7 @@ from tests.workflows.overflow_pipeline import (
 )
 from workflows import redaction
 from workflows.components.schema import Column
+from workflows.messages import render
 from workflows.party import run_party
 from workflows.party_jobs import PartyJob
 from workflows.ports import SourceTable
@@ -121,7 +122,7 @@ def test_the_overflow_is_bobs_failure_with_the_same_public_text_in_both_modes(em
         assert run.process.returncode == 1, run.stderr[-2000:]
         train = run.result["nodes"]["train"]
         assert (train["status"], train["party"], train["public"]) == ("failed", "bob", public)
-        assert run.result["message"] == f"failed at train at bob: {public}"
+        assert render(run.result["message"]) == f"failed at train at bob: {public}"
     assert runs["bob"].result["nodes"]["train"]["message"] == embedded.message
 
 
@@ -134,7 +135,7 @@ def test_bobs_process_alone_reads_his_column_the_bound_and_the_fix(network):
         "bob", "SS-LR training"
     )
     warnings = [e for e in runs["bob"].events if e.get("event") == "node.warning"]
-    assert [(w["about"], w["message"].split(":")[0]) for w in warnings] == [
+    assert [(w["about"], render(w["message"]).split(":")[0]) for w in warnings] == [
         ("bob", "features not scaled at bob")
     ]
 
@@ -146,7 +147,7 @@ def test_alices_process_receives_nothing_of_bobs_columns_or_values(network):
     assert leaked(alices.events, secrets) == []
     warnings = [e for e in alices.events if e.get("event") == "node.warning"]
     assert [(w["about"], w["message"]) for w in warnings] == [
-        ("bob", redaction.warning_public("bob"))
+        ("bob", redaction.warning_public("bob").stored())  # events carry the stored form
     ]
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from core.errors import ConfigError
 from tests.workflows.network.demo_job import PARTIES, demo_job
+from workflows.messages import render
 from workflows.party import run_party
 from workflows.party_jobs import Network, job_from_dict, job_to_dict
 
@@ -61,7 +62,7 @@ def test_an_invalid_snapshot_refuses_the_run_and_skips_every_node(tmp_path):
     events = []
     result = run_party(type(job)(**{**vars(job), "snapshot": broken}), report=events.append)
     assert result.status == "refused"
-    assert "psi: unknown component no/such" in result.message
+    assert "psi: unknown component no/such" in render(result.message)
     assert {o.status for o in result.nodes.values()} == {"skipped"}
     assert events[-1]["event"] == "run.status"
     assert not (tmp_path / "alice" / "runs").exists()

@@ -30,7 +30,9 @@ columns)` (consecutive slices), `.take(party, positions)` (rows gathered slice b
 `ctx.write_table_parts(port, party, parts)`; a fit that needs a whole column reads one column
 at a time. It reports
 progress with `ctx.progress(percent)`, which is also where a cancelled run stops (it raises
-`RunCancelled`), and logs with `ctx.log(message)`. `ctx.parties` lists the project's parties;
+`RunCancelled`), and logs with `ctx.log(message)` (a `workflows.messages.translatable(...)`
+message, so each reader reads it in their own language; likewise warnings and `CheckFailed`
+refusals). `ctx.parties` lists the project's parties;
 `ctx.at(party, fn, ...)` runs plaintext code as a party so that errors name it.
 
 Every component runs under two placements (`workflows.placement`): embedded, all parties in

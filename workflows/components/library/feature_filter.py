@@ -4,7 +4,6 @@ The kept columns are copied a slice of rows at a time (bounded memory)."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -13,6 +12,7 @@ from workflows.components.params import ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import keep_columns, table_port
+from workflows.messages import translatable
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -28,7 +28,7 @@ def run(ctx: RunContext) -> None:
         parts = ctx.at(party, ctx.inputs["input_ds"].iter_arrow, party, kept)
         ctx.write_table_parts("output_ds", party, parts)
         ctx.progress(100 * (index + 1) / len(parties))
-    ctx.log(gettext("dropped %(columns)s") % {"columns": ", ".join(ctx.params["drop_features"])})
+    ctx.log(translatable("dropped %(columns)s", columns=", ".join(ctx.params["drop_features"])))
 
 
 COMPONENT = Component(

@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import pandas as pd
 from django.utils.text import format_lazy
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -30,6 +30,7 @@ from workflows.components.params import (
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
+from workflows.messages import translatable
 from workflows.tabular.files import to_pandas, with_columns
 
 NUMERIC_STRATEGIES = ("constant", "mean", "median", "most_frequent")
@@ -115,8 +116,9 @@ def run(ctx: RunContext) -> None:
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
             ctx.log(
-                gettext("%(party)s: filled %(count)s column(s)")
-                % {"party": party, "count": len(columns)}
+                translatable(
+                    "%(party)s: filled %(count)s column(s)", party=party, count=len(columns)
+                )
             )
         ctx.progress(100 * (index + 1) / len(parties))
 

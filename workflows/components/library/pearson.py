@@ -53,6 +53,7 @@ from workflows.components.tables import (
     report_port,
     table_port,
 )
+from workflows.messages import translatable
 
 RANGE = 8.0  # largest absolute value of a locally rescaled (and centred) column
 RSQRT_MAX = 2.0**5  # 1 / sqrt(2^-10): the inverse square root's largest output
@@ -177,8 +178,11 @@ def run(ctx: RunContext) -> None:
         elif party not in holders:
             ctx.write_json("report", party, own_report(parts, party, None, k))
     ctx.log(
-        gettext("correlation of %(features)s features across %(parties)s parties")
-        % {"features": len(base_report(parts)["features"]), "parties": len(parts)}
+        translatable(
+            "correlation of %(features)s features across %(parties)s parties",
+            features=len(base_report(parts)["features"]),
+            parties=len(parts),
+        )
     )
     ctx.progress(100)
 

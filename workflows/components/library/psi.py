@@ -33,8 +33,8 @@ from dataclasses import astuple
 import numpy as np
 import pandas as pd
 from django.utils.text import format_lazy
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.psi import run_local_psi, run_psi
 from core.psi.choice import MEMORY_SHARE, choose_protocol, mib
@@ -52,6 +52,7 @@ from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import report_info, report_port
+from workflows.messages import Message, translatable
 
 PORTS = ("input_ds1", "input_ds2", "input_ds3")
 PROGRESS_SECONDS = 0.2
@@ -126,8 +127,9 @@ def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFra
     chosen = ctx.params["protocol"]
     if chosen != AUTO:
         ctx.log(
-            gettext("PSI protocol: %(protocol)s (chosen in the node's settings)")
-            % {"protocol": chosen}
+            translatable(
+                "PSI protocol: %(protocol)s (chosen in the node's settings)", protocol=chosen
+            )
         )
         return ENGINE_PROTOCOL[chosen]
     sizes = [ctx.publish(party, len, keys.get(party)) for party in owners]
@@ -135,22 +137,22 @@ def pick_protocol(ctx: RunContext, owners: list[str], keys: dict[str, pd.DataFra
         owners[0], lambda: astuple(choose_protocol(sizes))
     )
     ctx.log(
-        gettext("PSI protocol: %(protocol)s (automatic: %(reason)s)")
-        % {
-            "protocol": PROTOCOL_NAME[protocol],
-            "reason": automatic_reason(protocol, sizes, need, memory),
-        }
+        translatable(
+            "PSI protocol: %(protocol)s (automatic: %(reason)s)",
+            protocol=PROTOCOL_NAME[protocol],
+            reason=automatic_reason(protocol, sizes, need, memory),
+        )
     )
     return protocol
 
 
-def automatic_reason(protocol: str, sizes: list[int], need: int, memory: int) -> str:
-    """`core.psi.choice`'s reason for its AUTO choice, in the run's language (the choice and
-    its figures come from there; only the words are made here)."""
+def automatic_reason(protocol: str, sizes: list[int], need: int, memory: int) -> Message:
+    """`core.psi.choice`'s reason for its AUTO choice, as a message read in each reader's
+    language (the choice and its figures come from there; only the words are made here)."""
     if len(sizes) != 2:
-        return gettext("%(count)d parties, and KKRT-PSI runs between two only") % {
-            "count": len(sizes)
-        }
+        return translatable(
+            "%(count)s parties, and KKRT-PSI runs between two only", count=len(sizes)
+        )
     figures = {
         "sizes": " x ".join(f"{size:,}" for size in sizes),
         "need": mib(need),
@@ -158,19 +160,15 @@ def automatic_reason(protocol: str, sizes: list[int], need: int, memory: int) ->
         "share": f"{MEMORY_SHARE:.0%}",
     }
     if protocol == "ecdh":
-        return (
-            gettext(
-                "KKRT-PSI on %(sizes)s keys would need about %(need)d MiB, more than %(share)s "
-                "of the %(memory)d MiB available; ECDH-PSI streams in bounded memory"
-            )
-            % figures
+        return translatable(
+            "KKRT-PSI on %(sizes)s keys would need about %(need)s MiB, more than %(share)s "
+            "of the %(memory)s MiB available; ECDH-PSI streams in bounded memory",
+            **figures,
         )
-    return (
-        gettext(
-            "two parties with %(sizes)s keys; KKRT-PSI needs about %(need)d MiB of the "
-            "%(memory)d MiB available"
-        )
-        % figures
+    return translatable(
+        "two parties with %(sizes)s keys; KKRT-PSI needs about %(need)s MiB of the "
+        "%(memory)s MiB available",
+        **figures,
     )
 
 
@@ -265,8 +263,9 @@ def run(ctx: RunContext) -> None:
     for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(
-        gettext("intersection of %(inputs)s: %(rows)s rows")
-        % {"inputs": report["input_rows"], "rows": size}
+        translatable(
+            "intersection of %(inputs)s: %(rows)s rows", inputs=report["input_rows"], rows=size
+        )
     )
     ctx.progress(100)
 

@@ -11,7 +11,6 @@ changes.
 from __future__ import annotations
 
 import pyarrow as pa
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -19,6 +18,7 @@ from workflows.components.disclosure import DATASET, Declares, DisclosureContext
 from workflows.components.params import DatasetParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
+from workflows.messages import translatable
 from workflows.tabular.convert import ensure_table
 from workflows.tabular.files import TableColumn, open_table, stored_columns
 
@@ -57,13 +57,13 @@ def run(ctx: RunContext) -> None:
     for party in ctx.here([source.party]):  # only the owner's process reads its dataset
         table = ctx.at(party, _copy, source, columns)
         ctx.log(
-            gettext("read %(rows)s rows and %(columns)s columns of %(dataset)s at %(party)s")
-            % {
-                "rows": table.num_rows,
-                "columns": len(columns),
-                "dataset": source.name,
-                "party": party,
-            }
+            translatable(
+                "read %(rows)s rows and %(columns)s columns of %(dataset)s at %(party)s",
+                rows=table.num_rows,
+                columns=len(columns),
+                dataset=source.name,
+                party=party,
+            )
         )
         ctx.write_table("output_ds", party, table)
     ctx.progress(100)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import KEPT_BY_HOLDERS, Declares, Form, disclose
@@ -22,6 +22,7 @@ from workflows.components.params import ChoiceParam, ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
+from workflows.messages import translatable
 from workflows.tabular.files import numeric_matrix, with_columns
 
 
@@ -105,8 +106,11 @@ def run(ctx: RunContext) -> None:
         scale_at_party(ctx, party, [c.name for c in rule.columns_at(party)])
         ctx.progress(100 * (index + 1) / len(parties))
     ctx.log(
-        gettext("scaled %(count)s column(s) (%(method)s)")
-        % {"count": len(rule.columns), "method": ctx.params["method"]}
+        translatable(
+            "scaled %(count)s column(s) (%(method)s)",
+            count=len(rule.columns),
+            method=ctx.params["method"],
+        )
     )
 
 

@@ -36,6 +36,7 @@ from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import table_port
+from workflows.messages import translatable
 
 
 def _saved_columns(ctx: InferContext) -> list[Column]:
@@ -128,11 +129,12 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
     needed = secure.plan_spu(ctx, bounds, magnitude, gettext("the table to score"), field=field)
     ctx.log(
-        gettext(
+        translatable(
             "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "
-            "fraction bits"
+            "fraction bits",
+            field=field,
+            bits=bits,
         )
-        % {"field": field, "bits": bits}
     )
     if needed.fxp_fraction_bits < bits:
         raise secure.data_failure(
@@ -213,8 +215,9 @@ def run(ctx: RunContext) -> None:
     if warns:
         secure.warn_about(ctx, receiver, warning)
     ctx.log(
-        gettext("predicted %(name)r for %(receiver)s")
-        % {"name": ctx.params["pred_name"], "receiver": receiver}
+        translatable(
+            "predicted '%(name)s' for %(receiver)s", name=ctx.params["pred_name"], receiver=receiver
+        )
     )
     ctx.progress(100)
 

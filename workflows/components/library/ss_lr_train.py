@@ -51,6 +51,7 @@ from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, Fl
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import finite, report_info, report_port, table_port
+from workflows.messages import translatable
 
 MODEL_KIND = "ss_lr"
 # The loss clips probabilities at LOSS_CLIP = 2^-10, which fewer bits would round to 0 (and
@@ -237,8 +238,11 @@ def run(ctx: RunContext) -> None:
     for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(
-        gettext("trained %(epochs)s epoch(s); last loss %(loss)s")
-        % {"epochs": len(model.losses), "loss": meta["metrics"]["loss"][-1]}
+        translatable(
+            "trained %(epochs)s epoch(s); last loss %(loss)s",
+            epochs=len(model.losses),
+            loss=meta["metrics"]["loss"][-1],
+        )
     )
     ctx.progress(100)
 

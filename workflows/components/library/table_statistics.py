@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
@@ -26,6 +26,7 @@ from workflows.components.params import ColumnsParam
 from workflows.components.schema import NUMERIC_TYPES, ArtifactInfo, Column
 from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
+from workflows.messages import translatable
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -235,7 +236,7 @@ def run(ctx: RunContext) -> None:
         rows = [next(own) if row["party"] == receiver else row for row in shared]
         report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
         ctx.write_json("report", receiver, report)
-    ctx.log(gettext("statistics of %(count)s column(s)") % {"count": len(shared)})
+    ctx.log(translatable("statistics of %(count)s column(s)", count=len(shared)))
 
 
 COMPONENT = Component(

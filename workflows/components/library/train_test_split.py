@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.components.context import RunContext
@@ -21,6 +20,7 @@ from workflows.components.params import BoolParam, FloatParam, IntParam
 from workflows.components.schema import TABLES, ArtifactInfo
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import aligned_rows, table_port
+from workflows.messages import translatable
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -62,8 +62,12 @@ def run(ctx: RunContext) -> None:
         ctx.progress(10 + 90 * (index + 1) / len(parties))
     train, test = split_indices(*args)  # public: the same at every party
     ctx.log(
-        gettext("split %(rows)s rows into %(train)s train and %(test)s test rows")
-        % {"rows": rows, "train": len(train), "test": len(test)}
+        translatable(
+            "split %(rows)s rows into %(train)s train and %(test)s test rows",
+            rows=rows,
+            train=len(train),
+            test=len(test),
+        )
     )
 
 

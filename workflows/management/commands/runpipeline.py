@@ -18,6 +18,7 @@ from workflows import events, services
 from workflows.disclosure import consent
 from workflows.executor import execute_run
 from workflows.graph import GraphFormatError, Scope
+from workflows.messages import render
 from workflows.models import Pipeline, Run, Status
 from workflows.recovery import recover_interrupted_runs
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
             execute_run(run.pk)
         run.refresh_from_db()
         if run.status != Status.SUCCEEDED:
-            raise CommandError(f"run {run.pk} {run.status}: {run.message}")
+            raise CommandError(f"run {run.pk} {run.status}: {render(run.message)}")
         self.stdout.write(self.style.SUCCESS(f"run {run.pk} succeeded"))
 
     def _pipeline(self, ref: str, project: int | None) -> Pipeline:
@@ -91,7 +92,7 @@ class Command(BaseCommand):
 
     def _show(self, event: dict) -> None:
         if event["type"] == "node.log":
-            self.stdout.write(f"  {event['node']}: {event['line']['message']}")
+            self.stdout.write(f"  {event['node']}: {render(event['line']['message'])}")
             return
         if event["type"] not in ("node.status", "node.progress"):
             return
@@ -102,5 +103,5 @@ class Command(BaseCommand):
         # One line per status change and per 10% of progress, readable in logs too.
         if previous and previous[0] == status and previous[1] // 10 == percent // 10:
             return
-        detail = f" {event['message']}" if event.get("message") else ""
+        detail = f" {render(event['message'])}" if event.get("message") else ""
         self.stdout.write(f"  {node:<16} [{bar(percent)}] {percent:3d}% {status}{detail}")

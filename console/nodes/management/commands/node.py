@@ -26,6 +26,7 @@ from console.nodes import invitations as inv
 from console.nodes import pairing, rotation
 from console.nodes.link.transport import NodeCallError
 from console.nodes.models import EXPIRY_WARNING_DAYS, Invitation, PeerRoute
+from workflows.messages import render
 
 
 class Command(BaseCommand):
@@ -95,7 +96,7 @@ class Command(BaseCommand):
                 else "never seen"
             )
             if route.last_error:
-                health += f"; last error: {route.last_error}"
+                health += f"; last error: {render(route.last_error)}"
             self.stdout.write(f"  {route.node.name} {route.address} {state} {health}")
             self.stdout.write("    " + _expiry_line("certificate", route.certificate_expires_at))
             if note := _rotation_note(route.node.name, states.get(route.node.name)):
@@ -200,7 +201,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {name}: pinned the new certificate")
             else:
                 untold.append(name)
-                self.stdout.write(f"  {name}: NOT TOLD: {notice.last_error}")
+                self.stdout.write(f"  {name}: NOT TOLD: {render(notice.last_error)}")
         if untold:
             raise CommandError(
                 f"{len(untold)} peer(s) must re-pair or be told again: "

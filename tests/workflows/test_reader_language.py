@@ -1,0 +1,268 @@
+"""A run's messages are read in the reader's language, not the starter's (`workflows.messages`).
+
+alice's users read the console in Simplified Chinese, bob's in English (or the other way
+round); one run started by one of them is read by both: through the API, on the run page, on
+the canvas websocket (each connection in its own user's language) and in the downloaded
+report. Rows stored as plain text before messages had msgids read as they always did.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.urls import reverse
+
+from console.asgi import application
+from tests.workflows.runs import new_run, run_now
+from tests.workflows.test_websocket import _headers
+from workflows import redaction, services, state
+from workflows.actors import Actor
+from workflows.messages import render, translatable
+from workflows.models import Status
+
+ZH, EN = "zh-hans", "en"
+READ_ZH = "已在 alice 处读取 credit 的 60 行、6 列"
+READ_EN = "read 60 rows and 6 columns of credit at alice"
+
+
+def speaks(user, language: str) -> None:
+    user.language = language
+    user.save(update_fields=["language"])
+
+
+def node_of(body: dict, node_id: str) -> dict:
+    return next(node for node in body["nodes"] if node["node"] == node_id)
+
+
+@pytest.fixture
+def reused(credit_pipeline, alice_user):
+    """Two runs started by alice's user: the second reuses the first's outputs."""
+    first = run_now(credit_pipeline, user=alice_user)
+    return first, run_now(credit_pipeline, reuse=True, user=alice_user)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("starter", "reader"), [(ZH, EN), (EN, ZH)])
+def test_the_api_speaks_the_readers_language_not_the_starters(
+    credit_pipeline, alice_user, bob_user, bob_client, starter, reader
+):
+    speaks(alice_user, starter)
+    speaks(bob_user, reader)
+    first = run_now(credit_pipeline, user=alice_user)
+    again = run_now(credit_pipeline, reuse=True, user=alice_user)
+    body = bob_client.get(f"/api/v1/runs/{first.pk}/").json()
+    [line] = node_of(body, "read")["logs"]
+    assert line["message"] == (READ_ZH if reader == ZH else READ_EN)
+    body = bob_client.get(f"/api/v1/runs/{again.pk}/").json()
+    expected = {ZH: f"复用了运行 {first.pk} 的输出", EN: f"reused the output of run {first.pk}"}
+    assert node_of(body, "read")["message"] == expected[reader]
+    detail = bob_client.get(f"/api/v1/runs/{again.pk}/nodes/read/").json()
+    assert detail["message"] == expected[reader]
+
+
+@pytest.mark.django_db
+def test_two_readers_of_one_run_each_read_their_own_language(
+    reused, alice_user, bob_user, alice_client, bob_client
+):
+    speaks(alice_user, ZH)
+    speaks(bob_user, EN)
+    first, _ = reused
+    mine = alice_client.get(f"/api/v1/runs/{first.pk}/").json()
+    theirs = bob_client.get(f"/api/v1/runs/{first.pk}/").json()
+    assert node_of(mine, "read")["logs"][0]["message"] == READ_ZH
+    assert node_of(theirs, "read")["logs"][0]["message"] == READ_EN
+
+
+@pytest.mark.django_db
+def test_a_run_cancelled_by_an_english_user_reads_in_chinese(
+    credit_pipeline, alice_user, bob_user, bob_client
+):
+    speaks(alice_user, EN)
+    speaks(bob_user, ZH)
+    run = new_run(credit_pipeline, user=alice_user)
+    services.cancel_run(Actor.for_user(alice_user), run)
+    body = bob_client.get(f"/api/v1/runs/{run.pk}/").json()
+    assert body["status"] == Status.CANCELLED
+    assert body["message"] == "在开始前已取消"
+    assert {node["message"] for node in body["nodes"]} == {"运行在开始前已取消"}
+    listed = bob_client.get(f"/api/v1/runs/?pipeline={credit_pipeline.pk}").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert next(row for row in rows if row["id"] == run.pk)["message"] == "在开始前已取消"
+
+
+@pytest.mark.django_db
+def test_the_run_page_speaks_the_readers_language(reused, alice_user, bob_user, bob_client):
+    speaks(alice_user, ZH)
+    speaks(bob_user, EN)
+    first, again = reused
+    page = bob_client.get(reverse("pipelines:run", args=[again.pk])).content.decode()
+    start = page.index(">", page.index('id="canvas-data"')) + 1
+    data = json.loads(page[start : page.index("</script>", start)])
+    read = node_of(data["run"], "read")
+    assert read["message"] == f"reused the output of run {first.pk}"
+    assert "复用" not in page
+
+
+@pytest.mark.django_db
+def test_the_report_speaks_the_downloaders_language(reused, alice_user, bob_user, bob_client):
+    speaks(alice_user, EN)
+    speaks(bob_user, ZH)
+    first, again = reused
+    html = bob_client.get(f"/api/v1/runs/{first.pk}/report/").content.decode()
+    assert READ_ZH in html
+    assert READ_EN not in html
+    html = bob_client.get(f"/api/v1/runs/{again.pk}/report/").content.decode()
+    assert f"复用了运行 {first.pk} 的输出" in html
+
+
+@pytest.mark.django_db
+def test_rows_stored_as_text_before_msgids_read_as_they_are(credit_pipeline, bob_user, bob_client):
+    speaks(bob_user, ZH)
+    run = new_run(credit_pipeline)
+    state.stop_pending_run(run.pk, Status.CANCELLED, "stopped by hand", "old node text")
+    node = run.nodes.get(node_id="read")
+    node.logs = [{"time": "t", "message": "an old line", "level": "info"}]
+    node.warnings = [{"time": "t", "message": "an old warning"}]
+    node.save(update_fields=["logs", "warnings"])
+    body = bob_client.get(f"/api/v1/runs/{run.pk}/").json()
+    read = node_of(body, "read")
+    assert (body["message"], read["message"]) == ("stopped by hand", "old node text")
+    assert read["logs"][0]["message"] == "an old line"
+    assert read["warnings"][0]["message"] == "an old warning"
+
+
+@pytest.mark.django_db
+def test_another_partys_warning_stays_redacted_in_every_language(
+    credit_pipeline, bob_user, bob_client
+):
+    speaks(bob_user, ZH)
+    run = new_run(credit_pipeline)
+    node = run.nodes.get(node_id="read")
+    warning = translatable(
+        "features not scaled at %(party)s: %(columns)s go beyond ±%(limit)s; gradient descent "
+        "converges poorly on them and fixed-point products can overflow. Fix: %(fix)s.",
+        party="alice",
+        columns=["income"],
+        limit="10",
+        fix="",
+    )
+    state.add_node_warning(node, warning, "alice")
+    read = node_of(bob_client.get(f"/api/v1/runs/{run.pk}/").json(), "read")
+    seen = json.dumps({"w": read["warnings"], "l": read["logs"]}, ensure_ascii=False)
+    assert "income" not in seen
+    assert read["warnings"][0]["message"] == render(redaction.warning_public("alice"), ZH)
+    assert "alice" in read["warnings"][0]["message"]
+
+
+def _watch(run, users, act) -> dict[str, list[dict]]:
+    """What each user's socket receives, keyed by username: the snapshot, then the events
+    `act()` publishes, up to the run's status."""
+
+    headers = {user.username: _headers(user) for user in users}
+
+    async def watch():
+        sockets = {}
+        for user in users:
+            path = f"/ws/runs/{run.pk}/"
+            socket = WebsocketCommunicator(application, path, headers[user.username])
+            connected, _ = await socket.connect()
+            assert connected
+            sockets[user.username] = (socket, [await socket.receive_json_from(timeout=10)])
+        await sync_to_async(act)()
+        for socket, received in sockets.values():
+            while received[-1]["type"] != "run.status":
+                received.append(await socket.receive_json_from(timeout=10))
+            await socket.disconnect()
+        return {name: received for name, (_, received) in sockets.items()}
+
+    return async_to_sync(watch)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_socket_receives_the_run_in_its_users_language(credit_pipeline, alice_user, bob_user):
+    speaks(alice_user, ZH)
+    speaks(bob_user, EN)
+    run = new_run(credit_pipeline, user=bob_user)
+    read = run.nodes.get(node_id="read")
+
+    def act():
+        state.add_node_log(read, translatable("cancelled before it started"))
+        state.stop_pending_run(
+            run.pk,
+            Status.CANCELLED,
+            translatable("cancelled before it started"),
+            translatable("the run was cancelled before it started"),
+        )
+
+    seen = _watch(run, [alice_user, bob_user], act)
+    alice_events, bob_events = seen[alice_user.username], seen[bob_user.username]
+    assert [e["type"] for e in alice_events] == [e["type"] for e in bob_events]
+    assert alice_events[1]["line"]["message"] == "在开始前已取消"
+    assert bob_events[1]["line"]["message"] == "cancelled before it started"
+    statuses = [
+        (a, b) for a, b in zip(alice_events, bob_events, strict=True) if a["type"] == "node.status"
+    ]
+    assert statuses
+    for chinese, english in statuses:
+        assert chinese["message"] == "运行在开始前已取消"
+        assert english["message"] == "the run was cancelled before it started"
+    assert (alice_events[-1]["message"], bob_events[-1]["message"]) == (
+        "在开始前已取消",
+        "cancelled before it started",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_snapshot_and_run_status_follow_the_sockets_language(
+    credit_pipeline, alice_user, bob_user
+):
+    speaks(alice_user, EN)
+    speaks(bob_user, ZH)
+    run = new_run(credit_pipeline, user=alice_user)
+    state.stop_pending_run(
+        run.pk,
+        Status.CANCELLED,
+        translatable("cancelled before it started"),
+        translatable("the run was cancelled before it started"),
+    )
+
+    async def snapshot(headers):
+        socket = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers)
+        assert (await socket.connect())[0]
+        received = await socket.receive_json_from(timeout=10)
+        await socket.disconnect()
+        return received["run"]
+
+    chinese = async_to_sync(snapshot)(_headers(bob_user))
+    english = async_to_sync(snapshot)(_headers(alice_user))
+    assert (chinese["message"], english["message"]) == (
+        "在开始前已取消",
+        "cancelled before it started",
+    )
+    assert node_of(chinese, "read")["message"] == "运行在开始前已取消"
+
+
+@pytest.mark.parametrize(
+    ("saved", "cookie", "accepted", "expected"),
+    [
+        ("zh-hans", "en", "en", ZH),  # the saved preference wins
+        ("", "zh-hans", "en", ZH),  # then the language switcher's cookie
+        ("", "", "zh-CN,zh;q=0.9,en;q=0.5", ZH),  # then the browser's
+        ("", "", "fr-FR,de;q=0.5", EN),  # nothing supported: the default
+        ("", "xx", "", EN),  # an unknown cookie value is ignored
+    ],
+)
+def test_a_socket_reads_in_the_language_its_page_would(saved, cookie, accepted, expected):
+    from types import SimpleNamespace
+
+    from workflows.consumers import reader_language
+
+    scope = {
+        "user": SimpleNamespace(language=saved),
+        "cookies": {"django_language": cookie} if cookie else {},
+        "headers": [(b"accept-language", accepted.encode())] if accepted else [],
+    }
+    assert reader_language(scope) == expected

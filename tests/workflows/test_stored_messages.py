@@ -1,0 +1,187 @@
+"""`workflows.messages`: the stored format of run messages and refusals, and its one renderer.
+
+Rendering never raises: bad params, malformed objects and broken translations have a clear
+fallback, and plain text (rows older than the format, an older peer's words) is shown as it is.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+
+from workflows.messages import (
+    Message,
+    parse,
+    render,
+    stored,
+    stored_text,
+    stored_within,
+    translatable,
+    wire_text,
+)
+
+ZH, EN = "zh-hans", "en"
+
+
+def test_a_message_is_stored_as_its_english_msgid_and_params():
+    message = translatable("reused the output of run %(run)s", run=7)
+    assert message.stored() == {"msgid": "reused the output of run %(run)s", "params": {"run": 7}}
+    assert json.loads(stored_text(message)) == message.stored()
+    assert render(stored_text(message), ZH) == "复用了运行 7 的输出"
+    assert render(message.stored(), EN) == "reused the output of run 7"
+
+
+def test_rendering_follows_the_active_language_when_none_is_given():
+    text = stored_text(translatable("cancelled by the user"))
+    with translation.override(ZH):
+        chinese = render(text)
+    with translation.override(EN):
+        english = render(text)
+    assert (chinese, english) == ("已被用户取消", "cancelled by the user")
+
+
+def test_nested_messages_lists_and_lazy_labels_are_rendered_for_the_reader():
+    message = translatable(
+        "failed at %(component)s (%(node)s): %(reason)s%(where)s",
+        component=gettext_lazy("SS-LR training"),
+        node="train",
+        reason=translatable("needs %(nodes)s, which did not finish", nodes=["psi", "split"]),
+        where="",
+    )
+    # The label is stored by its msgid, not in the writer's language.
+    assert message.stored()["params"]["component"] == {"msgid": "SS-LR training", "params": {}}
+    assert render(message, EN) == (
+        "failed at SS-LR training (train): needs psi, split, which did not finish"
+    )
+    chinese = render(message, ZH)
+    assert "psi、split" in chinese
+    assert "SS-LR training" not in chinese  # the label is Chinese too
+    assert chinese.startswith("在 ")
+
+
+def test_names_and_numbers_are_shown_as_they_are():
+    message = translatable("%(party)s: filled %(count)s column(s)", party="银行A", count=3)
+    assert render(message, EN) == "银行A: filled 3 column(s)"
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        "failed at SS-LR training (train): KeyError: 'income'",
+        '{"not": "a message"}',
+        "{broken json",
+        "",
+    ],
+)
+def test_plain_text_is_shown_as_it_is(legacy):
+    assert render(legacy, ZH) == legacy
+    assert stored(legacy) == legacy
+
+
+def test_a_missing_param_shows_its_placeholder_instead_of_failing():
+    broken = {"msgid": "reused the output of run %(run)s", "params": {}}
+    assert render(broken, EN) == "reused the output of run %(run)s"
+    assert render(broken, ZH) == "复用了运行 %(run)s 的输出"
+
+
+@pytest.mark.parametrize(
+    ("stored_value", "expected"),
+    [
+        # Params that are not an object: the object is shown as JSON.
+        ({"msgid": "cancelled by the user", "params": ["x"]}, None),
+        # A param of an unknown shape: shown as JSON inside the sentence.
+        (
+            {"msgid": "internal error: %(error)s", "params": {"error": {"a": 1}}},
+            '内部错误：{"a": 1}',
+        ),
+        # None and booleans.
+        ({"msgid": "internal error: %(error)s", "params": {"error": None}}, "内部错误："),
+        ({"msgid": "internal error: %(error)s", "params": {"error": True}}, "内部错误：True"),
+        # A msgid that is not text is not a message: shown as its JSON.
+        ({"msgid": 5, "params": {}}, '{"msgid": 5, "params": {}}'),
+        # A JSON text that starts like a message but is cut.
+        ('{"msgid": "cancelled by', '{"msgid": "cancelled by'),
+    ],
+)
+def test_bad_params_and_malformed_objects_do_not_crash_rendering(stored_value, expected):
+    shown = render(stored_value, ZH)
+    assert isinstance(shown, str)
+    if expected is None:
+        assert json.loads(shown) == stored_value
+    else:
+        assert shown == expected
+
+
+def test_nesting_too_deep_is_shown_as_json_not_followed():
+    deep: dict = {"msgid": "failed: %(reason)s", "params": {"reason": "bottom"}}
+    for _ in range(20):
+        deep = {"msgid": "failed: %(reason)s", "params": {"reason": deep}}
+    shown = render(deep, EN)
+    assert shown.startswith("failed: failed: ")
+    assert '"msgid"' in shown  # the rest, as JSON
+
+
+def test_a_translation_that_breaks_its_placeholders_falls_back_to_english(monkeypatch):
+    from workflows import messages
+
+    monkeypatch.setattr(messages, "gettext", lambda msgid: "坏的翻译 %(nope)d")
+    assert render(translatable("reused the output of run %(run)s", run=7)) == (
+        "reused the output of run 7"
+    )
+
+
+def test_only_named_string_placeholders_may_be_stored():
+    with pytest.raises(ValueError, match="placeholders"):
+        translatable("%(count)d rows", count=3)
+    with pytest.raises(ValueError, match="placeholders"):
+        translatable("%s rows")
+    assert translatable("100%% done").msgid == "100%% done"
+    with pytest.raises(TypeError):
+        translatable(42)  # type: ignore[arg-type]
+
+
+def test_str_renders_in_the_active_language():
+    message = translatable("cancelled by the user")
+    with translation.override(ZH):
+        assert str(message) == "已被用户取消"
+        assert f"{message}" == "已被用户取消"
+
+
+def test_a_message_survives_pickling_and_json():
+    import pickle
+
+    message = translatable("needs %(nodes)s, which did not finish", nodes=["a"])
+    assert pickle.loads(pickle.dumps(message)) == message
+    assert parse(json.loads(json.dumps(message.stored()))) == message.stored()
+    assert isinstance(message, Message)
+
+
+def test_a_column_too_small_for_the_json_keeps_the_english_words():
+    message = translatable("internal error: %(error)s", error="x" * 600)
+    kept = stored_within(message, 500)
+    assert len(kept) == 500
+    assert kept.startswith("internal error: xxx")
+    small = translatable("cancelled by the user")
+    assert parse(stored_within(small, 500)) == small.stored()
+
+
+def test_the_wire_form_is_ascii_json_and_reads_back():
+    message = translatable("%(peer)s started no such run on this node", peer="银行")
+    text = wire_text(message)
+    assert text.isascii()
+    assert render(text, ZH) == "银行 没有在本节点启动这样的运行"
+    assert wire_text("plain words") == "plain words"
+    assert wire_text(translatable("internal error: %(error)s", error="y" * 900), 100) == (
+        "internal error: " + "y" * 84
+    )
+
+
+@pytest.mark.parametrize(
+    "msgid", ["%(run)999999999s rows", "%(run)d rows", "%s rows", "%(run)s is 100% done"]
+)
+def test_a_received_msgid_with_other_formats_is_shown_as_it_is_never_formatted(msgid):
+    """A peer's message is not trusted to be well made: a width must not make a huge text."""
+    assert render({"msgid": msgid, "params": {"run": 7}}, EN) == msgid
