@@ -34,11 +34,19 @@ from console.nodes.devnet import (
     wait_for_port,
 )
 
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port free now, and never one this process handed out before (the kernel may
+    give a just-released port again: two servers of one test would then collide)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class NodeInstall(Installation):
