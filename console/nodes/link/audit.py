@@ -5,6 +5,10 @@ from __future__ import annotations
 from console.audit.log import Action, Outcome, record
 from console.nodes.models import Node, PeerRoute
 from workflows.actors import Actor
+from workflows.messages import Storable, render
+
+# Audit entries keep one wording whoever reads them: English (a reason may be a message).
+AUDIT_LANGUAGE = "en"
 
 
 def _peer_node(name: str, fingerprint: str) -> Node | None:
@@ -15,7 +19,7 @@ def _peer_node(name: str, fingerprint: str) -> Node | None:
 
 
 def call_received(
-    method: str, sender: str, fingerprint: str, outcome: str, reason: str = "", node=None
+    method: str, sender: str, fingerprint: str, outcome: str, reason: Storable = "", node=None
 ) -> None:
     """A call this node's service answered (or refused, with the reason)."""
     node = node or _peer_node(sender, fingerprint)
@@ -29,11 +33,11 @@ def call_received(
         direction="received",
         method=method,
         fingerprint=fingerprint,
-        **({"reason": reason} if reason else {}),
+        **({"reason": render(reason, AUDIT_LANGUAGE)} if reason else {}),
     )
 
 
-def call_made(route_or_node, method: str, outcome: str, reason: str = "", **detail) -> None:
+def call_made(route_or_node, method: str, outcome: str, reason: Storable = "", **detail) -> None:
     """A call this node made to a peer (a route, a node, or only a name before pairing)."""
     if isinstance(route_or_node, str):
         node, detail["peer"] = None, route_or_node
@@ -48,7 +52,7 @@ def call_made(route_or_node, method: str, outcome: str, reason: str = "", **deta
         username="node:self",
         direction="sent",
         method=method,
-        **({"reason": reason[:300]} if reason else {}),
+        **({"reason": render(reason, AUDIT_LANGUAGE)[:300]} if reason else {}),
         **detail,
     )
 

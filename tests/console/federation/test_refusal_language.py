@@ -144,3 +144,22 @@ def test_an_initiators_reason_for_not_starting_reads_in_the_members_language(
     assert (
         render(run.message, EN) == "not started: nodes that could not take part: carol: unreachable"
     )
+
+
+@pytest.mark.django_db
+def test_an_audited_call_keeps_a_refusal_in_english_whoever_made_the_call():
+    """The pairing refusal that crashed `node accept` (a message where text was expected)."""
+    from console.audit.models import AuditEvent
+    from console.nodes.link import audit
+
+    error = transport.NodeCallError(
+        "alice", "127.0.0.1:1", translatable("the invitation was already used, has expired")
+    )
+    with translation.override("zh-hans"):
+        audit.call_made("alice", "Hello", audit.Outcome.FAILED, error.reason)
+        audit.call_received("Hello", "alice", "ab" * 32, audit.Outcome.DENIED, error.message)
+    made, received = AuditEvent.objects.order_by("pk")
+    assert made.detail["reason"] == "the invitation was already used, has expired"
+    assert received.detail["reason"] == (
+        "Node alice at 127.0.0.1:1: the invitation was already used, has expired"
+    )
