@@ -35,6 +35,11 @@ from core.comm.wire import (
 )
 from core.errors import LinkError
 
+# Pauses between dials at start-up, doubling: parties start within milliseconds of each other
+# (a run's nodes launch together), so the first retries come soon; later ones back off.
+FIRST_DIAL_PAUSE_S = 0.01
+LAST_DIAL_PAUSE_S = 0.2
+
 
 class _DialError(LinkError):
     """A start-up failure with how telling it is (0: the peer said why ... 3: gave up)."""
@@ -57,6 +62,7 @@ class OutgoingStreams:
 
     def _dial(self, peer: Peer, deadline: float) -> None:
         handshake_failures, tls_reason = 0, None
+        pause = FIRST_DIAL_PAUSE_S
         while True:
             outcome = self._try_dial(peer, deadline)
             if outcome is None:
@@ -73,8 +79,9 @@ class OutgoingStreams:
                     f"{self.party!r} cannot reach {peer.name!r} at {peer.address} within "
                     f"{self.connect_timeout:.0f}s: {tls_reason or reason}",
                 )
-            if self._startup_failed.wait(timeout=0.2):
+            if self._startup_failed.wait(timeout=pause):
                 raise _DialError(3, f"{self.party!r} gave up dialling {peer.name!r}")
+            pause = min(2 * pause, LAST_DIAL_PAUSE_S)
 
     def _open_channel(self, peer: Peer) -> grpc.Channel:
         if self.tls is None:
