@@ -36,7 +36,8 @@ from core.comm.wire import (
 from core.errors import LinkError
 
 # Pauses between dials at start-up, doubling: parties start within milliseconds of each other
-# (a run's nodes launch together), so the first retries come soon; later ones back off.
+# (a run's nodes launch together), so the first retries come soon; later ones back off. After a
+# failed TLS handshake the pause is the longest one at once (see `_dial`).
 FIRST_DIAL_PAUSE_S = 0.01
 LAST_DIAL_PAUSE_S = 0.2
 
@@ -72,6 +73,9 @@ class OutgoingStreams:
                 raise _DialError(0, f"{peer.name!r} refused the link from {self.party!r}: {reason}")
             if reason.startswith(TLS_FAILURE):
                 handshake_failures, tls_reason = handshake_failures + 1, reason
+                # A peer (or a relay before it) still starting can fail a handshake too: three
+                # failures count as a refusal only when they span the full pauses.
+                pause = LAST_DIAL_PAUSE_S
             if handshake_failures >= 3 or time.monotonic() >= deadline:
                 # A TLS refusal explains more than the "connection refused" after the peer quit.
                 raise _DialError(
