@@ -2,7 +2,8 @@
 
 `bootstrap_demo` (embedded: every node in one console) and `network_demo` (one node per
 installation) upload the same tables through the browser's upload path (profiling, storage,
-audit) and authorise them with the same column roles and standing policies.
+audit), authorise them with the same column roles and standing policies, and save the demo
+pipeline only once it validates.
 """
 
 from __future__ import annotations
@@ -16,7 +17,28 @@ from console.datasets.policies import set_policy
 from console.demo.data import DemoTable
 from console.demo.pipeline import DEMO_POLICIES, KEY
 from console.projects.models import Project
+from workflows import services as workflow_services
 from workflows.actors import Actor
+from workflows.graph import Graph
+from workflows.models import Pipeline
+
+
+class DemoPipelineInvalid(Exception):
+    """The demo pipeline does not validate here; the message lists each problem by node."""
+
+
+def save_checked_pipeline(
+    owner: User, project: Project, name: str, description: str, graph: Graph
+) -> Pipeline:
+    """The demo pipeline saved in `project`, after validating it as the canvas would."""
+    pipeline = Pipeline(
+        project=project, name=name, description=description, graph=graph.to_dict(), created_by=owner
+    )
+    checked = workflow_services.validate_pipeline(pipeline, graph)
+    if not checked.ok:
+        raise DemoPipelineInvalid("; ".join(f"{p.node}: {p.message}" for p in checked.problems))
+    pipeline.save()
+    return pipeline
 
 
 def upload_table(user: User, table: DemoTable) -> Dataset:

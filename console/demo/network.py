@@ -29,7 +29,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from console.accounts.models import User
 from console.datasets.models import Dataset
 from console.demo.data import DemoTable, demo_tables
-from console.demo.loading import authorise_table, upload_table
+from console.demo.loading import (
+    DemoPipelineInvalid,
+    authorise_table,
+    save_checked_pipeline,
+    upload_table,
+)
 from console.demo.pipeline import PIPELINE_DESCRIPTION, PIPELINE_NAME, demo_graph
 from console.federation import projects
 from console.federation.models import Ballot, OutgoingMessage, Proposal, RemoteDataset
@@ -146,20 +151,12 @@ def _save_pipeline(user: User, found: Project) -> Pipeline:
         if not remote.exists():
             raise DemoStepError(f"{name}'s dataset is not authorised to '{PROJECT_NAME}' yet")
         ids[name] = remote_key(remote.latest("published_at"))
-    graph = demo_graph(ids)
-    drawn = Pipeline(
-        project=found,
-        name=PIPELINE_NAME,
-        description=PIPELINE_DESCRIPTION,
-        graph=graph.to_dict(),
-        created_by=user,
-    )
-    checked = workflow_services.validate_pipeline(drawn, graph)
-    if not checked.ok:
-        problems = "; ".join(f"{p.node}: {p.message}" for p in checked.problems)
-        raise DemoStepError(f"the demo pipeline does not validate here: {problems}")
-    drawn.save()
-    return drawn
+    try:
+        return save_checked_pipeline(
+            user, found, PIPELINE_NAME, PIPELINE_DESCRIPTION, demo_graph(ids)
+        )
+    except DemoPipelineInvalid as problems:
+        raise DemoStepError(f"the demo pipeline does not validate here: {problems}") from None
 
 
 def approve(user: User) -> str:

@@ -13,7 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from console.accounts.models import User
 from console.demo.data import demo_tables
-from console.demo.loading import authorise_table, upload_table
+from console.demo.loading import (
+    DemoPipelineInvalid,
+    authorise_table,
+    save_checked_pipeline,
+    upload_table,
+)
 from console.demo.pipeline import (
     BOB_PIPELINE_DESCRIPTION,
     BOB_PIPELINE_NAME,
@@ -25,7 +30,6 @@ from console.demo.pipeline import (
 from console.nodes.models import Node
 from console.projects import services as project_services
 from console.projects.models import Project, ProjectMember
-from workflows import services as workflow_services
 from workflows.actors import Actor
 from workflows.models import Pipeline
 
@@ -106,19 +110,10 @@ class Command(BaseCommand):
         existing = Pipeline.objects.filter(project=project, name=name).first()
         if existing is not None:
             return existing
-        pipeline = Pipeline(
-            project=project,
-            name=name,
-            description=description,
-            graph=graph.to_dict(),
-            created_by=owner,
-        )
-        checked = workflow_services.validate_pipeline(pipeline, graph)
-        if not checked.ok:
-            problems = "; ".join(f"{p.node}: {p.message}" for p in checked.problems)
-            raise CommandError(f"the demo pipeline does not validate: {problems}")
-        pipeline.save()
-        return pipeline
+        try:
+            return save_checked_pipeline(owner, project, name, description, graph)
+        except DemoPipelineInvalid as problems:
+            raise CommandError(f"the demo pipeline does not validate: {problems}") from None
 
     def _print_logins(self) -> None:
         write = self.stdout.write
