@@ -171,8 +171,9 @@ class Peer:
     def offer(self, item: Frame | bytes, timeout: float, me: str, urgent: bool = False) -> None:
         """Queue a frame (numbered here, in queue order) or a control message for the stream.
 
-        Blocks while `MAX_PENDING_FRAMES` wait; `urgent` control messages (abort) go first and
-        never wait.
+        Blocks while `MAX_PENDING_FRAMES` wait; `urgent` control messages (abort) never wait,
+        but they follow the frames queued before them: a peer may need those frames to reach
+        its own reason to fail, which the abort would otherwise replace.
         """
         deadline = time.monotonic() + timeout
         with self.out_cond:
@@ -190,7 +191,7 @@ class Peer:
                 raise LinkError(f"{me!r}: {self.error}")
             if isinstance(item, Frame):
                 item.seq = next(self.seq_out)
-            (self.pending.appendleft if urgent else self.pending.append)(item)
+            self.pending.append(item)
             self.out_cond.notify_all()
 
     def take(self, generation: int) -> Frame | bytes | None:
