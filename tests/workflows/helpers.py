@@ -80,6 +80,19 @@ def run_component(
     return {port: ArtifactData(outputs[port], files) for port, files in context.written.items()}
 
 
+def warning_context(tmp_path: Path, seen: list[tuple[str, str | None]]) -> RunContext:
+    """A two-party (alice, bob) context with no inputs that records each warning and whose
+    data it is about in `seen`."""
+    return RunContext(
+        params={},
+        parties=("alice", "bob"),
+        inputs={},
+        infos={},
+        output_dir=lambda party: tmp_path,
+        on_warn=lambda message, party: seen.append((message, party)),
+    )
+
+
 def read_table(path) -> pd.DataFrame:
     """A table artifact (Arrow, or a legacy CSV) as pandas, every column."""
     return to_pandas(open_table(path)) if is_arrow(path) else pd.read_csv(path)

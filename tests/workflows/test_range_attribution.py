@@ -16,9 +16,9 @@ from django.utils import translation
 import core
 from core.device import runtime
 from core.errors import PartyFailure, RangeError
+from tests.workflows.helpers import warning_context
 from workflows import redaction
 from workflows.components.checks import CheckFailed
-from workflows.components.context import RunContext
 from workflows.components.secure import (
     PartyBounds,
     column_bounds,
@@ -186,14 +186,7 @@ def test_measured_here_a_partys_unscaled_columns_are_at_hand_with_the_shared_ver
 
 def test_a_warning_about_a_party_is_recorded_in_full_only_where_its_details_are(tmp_path):
     seen: list[tuple[str, str | None]] = []
-    ctx = RunContext(
-        params={},
-        parties=("alice", "bob"),
-        inputs={},
-        infos={},
-        output_dir=lambda party: tmp_path,
-        on_warn=lambda message, party: seen.append((message, party)),
-    )
+    ctx = warning_context(tmp_path, seen)
     warn_about(ctx, "bob", "features not scaled at bob: basket_total ...")
     warn_about(ctx, "bob", None)  # a network run's other processes
     assert seen == [

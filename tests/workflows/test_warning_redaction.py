@@ -15,9 +15,9 @@ import pytest
 from django.apps import apps as django_apps
 
 from tests.workflows.conftest import edge, node
+from tests.workflows.helpers import warning_context
 from tests.workflows.runs import new_run
 from workflows import redaction, state
-from workflows.components.context import RunContext
 from workflows.party import _Worker
 from workflows.placement import EMBEDDED
 
@@ -66,14 +66,7 @@ def test_a_warning_about_no_partys_data_is_read_by_everyone_as_it_is():
 
 def test_a_component_must_say_whose_data_its_warning_is_about(tmp_path):
     seen: list[tuple[str, str | None]] = []
-    ctx = RunContext(
-        params={},
-        parties=("alice", "bob"),
-        inputs={},
-        infos={},
-        output_dir=lambda party: tmp_path,
-        on_warn=lambda message, party: seen.append((message, party)),
-    )
+    ctx = warning_context(tmp_path, seen)
     with pytest.raises(TypeError):
         ctx.warn("no party named")  # type: ignore[call-arg]
     ctx.warn("about alice", party="alice")
