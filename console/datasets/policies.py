@@ -36,8 +36,12 @@ FORM_CHOICES = [("allow", "Allow"), ("ask", "Ask me each time"), ("refuse", "Ref
 MIN_K, MAX_K = 2, 1_000_000
 
 
-def clean_policy(data, project_parties: list[str]) -> dict:
-    """The submitted policy as stored; ValidationError naming each bad setting."""
+def clean_policy(data, project_parties: list[str] | None) -> dict:
+    """The submitted policy as stored; ValidationError naming each bad setting.
+
+    `project_parties`: the parties `row_level_to` may name; None for a policy another node
+    published (`console.federation.wire`), whose owner checked them against its members: then
+    any node names (as many as a project has members at most)."""
     if not isinstance(data, dict):
         raise ValidationError(_("the policy must be an object"), code="invalid_policy")
     problems = {}
@@ -51,7 +55,10 @@ def clean_policy(data, project_parties: list[str]) -> dict:
     if isinstance(k, bool) or not isinstance(k, int) or not MIN_K <= k <= MAX_K:
         problems["aggregates_min_k"] = f"{k!r} is not a whole number from {MIN_K} to {MAX_K}"
     parties = data.get("row_level_to", [])
-    if not isinstance(parties, list) or any(p not in project_parties for p in parties):
+    if project_parties is None:
+        if not isinstance(parties, list) or not _node_names(parties):
+            problems["row_level_to"] = f"{str(parties)[:80]} is not a list of node names"
+    elif not isinstance(parties, list) or any(p not in project_parties for p in parties):
         problems["row_level_to"] = (
             f"{parties!r} must list parties of the project ({', '.join(project_parties)})"
         )
@@ -63,6 +70,14 @@ def clean_policy(data, project_parties: list[str]) -> dict:
             }
         )
     return Policy.from_dict(data).to_dict()
+
+
+def _node_names(parties: list) -> bool:
+    from console.federation.wire import MAX_MEMBERS, NODE_NAME
+
+    return len(parties) <= MAX_MEMBERS and all(
+        isinstance(p, str) and NODE_NAME.match(p) for p in parties
+    )
 
 
 def set_policy(actor: Actor, authorization: Authorization, data) -> Authorization:

@@ -261,7 +261,8 @@ def project_fetch(peer: PeerActor, body: dict) -> dict:
 
 @handles("DatasetPublish")
 def dataset_publish(peer: PeerActor, body: dict) -> dict:
-    """A member authorised one of its datasets to the project: its schema and roles only."""
+    """A member authorised one of its datasets to the project, or changed the authorisation's
+    standing policy: its schema, roles and policy only."""
     shared = _project_with_member(peer, body)
     if shared.project.is_archived:
         raise refuse(
@@ -284,6 +285,7 @@ def dataset_publish(peer: PeerActor, body: dict) -> dict:
             "description": schema.description,
             "columns": [_column(name, kind, schema.missing) for name, kind in schema.columns],
             "column_roles": schema.roles,
+            "policy": schema.policy,
             "published_at": timezone.now(),
             "revoked_at": None,
         },

@@ -141,6 +141,9 @@ class DatasetSchema:
     roles: dict
     # Columns the owner's upload profile found gaps in; None: not published (an older node).
     missing: tuple[str, ...] | None = None
+    # The owner's standing policy on the authorisation, every setting filled in; None: not
+    # published (an older node).
+    policy: dict | None = None
 
     @classmethod
     def read(cls, body: dict) -> DatasetSchema:
@@ -173,6 +176,7 @@ class DatasetSchema:
             version=int_field(dataset, "version", 1),
             roles=dict(roles),
             missing=_missing_columns(dataset, names),
+            policy=_standing_policy(dataset),
         )
 
 
@@ -185,3 +189,14 @@ def _missing_columns(dataset: dict, names: list[str]) -> tuple[str, ...] | None:
     if not set(missing) <= set(names):
         raise EnvelopeError("'missing' lists columns of the dataset")
     return tuple(missing)
+
+
+def _standing_policy(dataset: dict) -> dict | None:
+    """The published policy, checked as the owner's own form checks it (any node names in
+    `row_level_to`: the owner checked them against its members); ValidationError naming the
+    bad setting."""
+    from console.datasets.policies import clean_policy
+
+    if "policy" not in dataset:
+        return None
+    return clean_policy(dataset["policy"], None)
