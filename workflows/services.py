@@ -271,7 +271,11 @@ def _audit_run(actor: Actor, pipeline: Pipeline, action: str, plan, **detail) ->
         console_port().audit(actor, action, pipeline, node_id, fingerprint=fingerprint, **detail)
 
 
-def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None) -> Run:
+def create_run(
+    pipeline, graph, checked, scope, node, reuse, user, in_scope=None, origin=("", "")
+) -> Run:
+    """Record a validated run (pending). `origin`: (node, user name as that node states it)
+    for this node's part of a run another node started (network mode), ("", "") otherwise."""
     in_scope = in_scope if in_scope is not None else graph.scope(Scope(scope), node)
     snapshot = graph.to_dict()
     for entry in snapshot["nodes"]:
@@ -285,6 +289,8 @@ def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None
         reuse=reuse,
         snapshot=snapshot,
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        origin_node=origin[0],
+        origin_user=origin[1],
         disclosure=plan.to_dict() if plan is not None else {},
         disclosure_fingerprint=plan.fingerprint if plan is not None else "",
         consents=_consents(pipeline, plan),

@@ -370,6 +370,7 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
     if not FINGERPRINT.match(fingerprint):
         raise EnvelopeError("the plan's fingerprint is not 64 hex digits")
     plan = _owner_view(wire.document_field(body, "plan"), fingerprint)
+    requester = wire.stated_name(body, "requested_by")
     existing = ApprovalReplica.objects.filter(origin=peer.node, remote_id=remote_id).first()
     if existing is not None:
         return {"approval": "known"}
@@ -380,6 +381,8 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
         party_node=me,
         fingerprint=fingerprint,
         plan=plan,
+        origin_node=peer.name,
+        origin_user=requester,
     )
     ApprovalReplica.objects.create(approval=approval, origin=peer.node, remote_id=remote_id)
     record(

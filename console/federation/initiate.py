@@ -97,6 +97,8 @@ def start_body(run: Run, shared: SharedProject, job: PartyJob) -> dict:
         "run": run.pk,
         "pipeline": {"id": run.pipeline_id, "version": published.version if published else 0},
         "fingerprint": run.disclosure_fingerprint,
+        # Shown at the member as this node's statement: "alice (at node alice)".
+        "started_by": run.created_by.get_username() if run.created_by else "",
         "job": wire.as_document(job_to_dict(job)),
         "sources": [source_identity(source) for source in mine],
     }

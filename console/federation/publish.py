@@ -144,6 +144,8 @@ def request_approval(approval: Approval) -> None:
             "party": approval.party,
             "fingerprint": approval.fingerprint,
             "plan": wire.as_document(plan),
+            # Shown at the source party's node as this node's statement.
+            "requested_by": approval.requested_by.get_username() if approval.requested_by else "",
         },
     )
 

@@ -16,13 +16,16 @@ The member decides alone, from its own copy of the project (threat model of
 3. every party of the job is a member of the project here;
 4. each of its own sources resolves to its own authorised file, under the same authorisation,
    columns and roles;
-5. validating the snapshot here gives the plan the initiator names (same fingerprint), and
-   its own owners approved that plan wherever it discloses their data (`consent.asked`).
+5. validating the snapshot here, with this node's own standing policies on its sources (never
+   the initiator's copy of them), gives the plan the initiator names (same fingerprint) and
+   no refusal of its policies (the refusal's reason is sent back), and its own owners
+   approved that plan wherever their policy asks about it (`consent.asked`).
 
 Any refusal names the reason, and nothing is recorded. Accepting records the run here (its own
 `Run` row on the replica pipeline: the run page of this node, with this node's outputs and
-report) and a `RunReplica` holding the job with this node's storage root for the initiator's
-runs (`member_part_root`: their directories carry the initiator's run ids); the reply gives this
+report, started by the initiator's user as the initiator states it: `started_by`) and a
+`RunReplica` holding the job with this node's storage root for the initiator's runs
+(`member_part_root`: their directories carry the initiator's run ids); the reply gives this
 node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
 
 `RunLaunch` follows once every party accepted: the engine address of each party; this node
@@ -77,6 +80,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
             )
         )
     remote_run = wire.int_field(body, "run", 1)
+    starter = wire.stated_name(body, "started_by")
     known = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if known is not None:
         return _accepted(known.run)
@@ -86,7 +90,8 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     job = _resolved(job, project, body.get("sources"))
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
-    run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
+    origin = (peer.name, starter)  # shown as "alice (at node alice)": as alice's node says
+    run = create_run(replica.pipeline, graph, checked, "all", None, False, None, origin=origin)
     storage = {me.name: member_part_root(me, peer.node, run)}
     RunReplica.objects.create(
         run=run,

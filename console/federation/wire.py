@@ -52,6 +52,16 @@ def optional_text(body: dict, key: str, max_length: int) -> str:
     return value
 
 
+def stated_name(body: dict, key: str) -> str:
+    """A user's name as the sending node states it (who started a run, who asked): text of at
+    most 150 printable characters, "" when not given (an older node). Shown as that node's
+    statement ("alice (at node alice)"), never taken as a user of this node."""
+    value = optional_text(body, key, 150).strip()
+    if not value.isprintable():
+        raise EnvelopeError(f"the message's {key!r} holds characters that are not printable")
+    return value
+
+
 def choice_field(body: dict, key: str, choices) -> str:
     value = body.get(key)
     if value not in choices:

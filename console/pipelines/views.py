@@ -78,7 +78,7 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = services.get_run(Actor.from_request(request), pk)
     run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
-        "started_by": run.created_by.get_username() if run.created_by else "",
+        "started_by": run.started_by,
         "disclosure": {"entries": run.disclosure.get("entries", [])},
         "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }

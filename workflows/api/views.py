@@ -356,7 +356,12 @@ RUN_FILTERS = [
     OpenApiParameter("project", int, description="Only runs of this project (id)"),
     OpenApiParameter("pipeline", int, description="Only runs of this pipeline (id)"),
     OpenApiParameter("status", str, description="Only runs with this status"),
-    OpenApiParameter("started_by", str, description="Only runs started by this username"),
+    OpenApiParameter(
+        "started_by",
+        str,
+        description="Only runs started by this username, or by another node's user as the "
+        'runs list it (started_by: "alice (at node alice)")',
+    ),
 ]
 
 

@@ -73,7 +73,7 @@ def run_facts(run: Run, node_id: int) -> dict:
         "pipeline": run.pipeline,
         "project": project,
         "party": party,
-        "started_by": run.created_by.get_username() if run.created_by else "",
+        "started_by": run.started_by,
         "created": when(run.created_at),
         "started": when(run.started_at),
         "finished": when(run.finished_at),
