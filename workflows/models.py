@@ -252,6 +252,10 @@ class Approval(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A decision the party's own node sent (network mode, at the requesting node): that node's
+    # name and its user's name as that node states it (`stated_person`).
+    decision_node = models.CharField(max_length=40, blank=True)
+    decision_user = models.CharField(max_length=150, blank=True)
     comment = models.TextField(blank=True)
 
     class Meta:
@@ -272,6 +276,11 @@ class Approval(models.Model):
     def requester(self) -> str:
         """Who asked for the approval, in words ("" when unknown: `stated_person`)."""
         return stated_person(self.requested_by, self.origin_node, self.origin_user)
+
+    @property
+    def decider(self) -> str:
+        """Who decided, in words ("" when undecided or unknown: `stated_person`)."""
+        return stated_person(self.decided_by, self.decision_node, self.decision_user)
 
 
 class RunSource(models.Model):

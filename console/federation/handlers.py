@@ -436,12 +436,15 @@ def approval_decision(peer: PeerActor, body: dict) -> dict:
         raise refuse(translatable("the decision is for another plan than the one requested"))
     status = wire.choice_field(body, "status", (Approval.Decision.APPROVED, "rejected"))
     comment = wire.optional_text(body, "comment", 2000)
-    decided_by = wire.optional_text(body, "decided_by", 150)
+    decided_by = wire.stated_name(body, "decided_by")
     if approval.status == status:
         return {"status": status}
     approval.status, approval.comment = status, comment.strip()
     approval.decided_by, approval.decided_at = None, timezone.now()
-    approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
+    # Shown as "bob_admin (at node bob)": bob's node is who decided; the name, as it says.
+    approval.decision_node, approval.decision_user = peer.name, decided_by
+    fields = ["status", "comment", "decided_by", "decided_at", "decision_node", "decision_user"]
+    approval.save(update_fields=fields)
     record(
         peer.actor,
         Action.APPROVAL_APPROVE if status == Approval.Decision.APPROVED else Action.APPROVAL_REJECT,

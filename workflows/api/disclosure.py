@@ -107,7 +107,8 @@ class ApprovalSerializer(serializers.ModelSerializer):
         return approval.requester
 
     def get_decided_by(self, approval: Approval) -> str:
-        return approval.decided_by.get_username() if approval.decided_by else ""
+        """A user of this node, or "bob_admin (at node bob)" as the party's node states it."""
+        return approval.decider
 
     def get_void(self, approval: Approval) -> bool:
         return approval.pk in consent.voided([approval])

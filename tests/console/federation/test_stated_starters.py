@@ -145,3 +145,30 @@ def test_a_requester_that_is_not_a_printable_name_is_refused(joined, at_bob):
 
 def test_a_request_made_here_still_names_the_local_user(bobs_approval):
     assert bobs_approval.requester == "alice_admin"
+
+
+# --- Decisions -----------------------------------------------------------------------------
+
+
+def test_alices_node_names_who_decided_as_bobs_node_states_it(bobs_approval, at_alice, api_alice):
+    from tests.console.federation.test_owner_side import decision
+
+    deliver(at_alice["bob"], "ApprovalDecision", decision(bobs_approval))
+    bobs_approval.refresh_from_db()
+    assert bobs_approval.decided_by is None  # no user of alice's node decided
+    assert bobs_approval.decider == "bob_admin (at node bob)"
+    [shown] = api_alice.get("/api/v1/approvals/").json()
+    assert shown["decided_by"] == "bob_admin (at node bob)"
+
+
+def test_a_decider_that_is_not_a_printable_name_is_refused(bobs_approval, at_alice):
+    from tests.console.federation.test_owner_side import decision
+
+    with pytest.raises(Refused, match="'decided_by'"):
+        deliver(
+            at_alice["bob"],
+            "ApprovalDecision",
+            decision(bobs_approval) | {"decided_by": "bob\tadmin"},
+        )
+    bobs_approval.refresh_from_db()
+    assert bobs_approval.status == "pending"
