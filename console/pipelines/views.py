@@ -79,6 +79,7 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
         "started_by": run.started_by,
+        "started_at_node": run.origin_node,
         "disclosure": {"entries": run.disclosure.get("entries", [])},
         "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
