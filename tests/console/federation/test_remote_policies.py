@@ -130,6 +130,14 @@ def test_the_project_page_shows_the_owners_policy_as_published(with_bob, at_alic
     assert "checks every run against its own policy" in page
 
 
+def test_the_api_gives_the_owners_policy_as_published(with_bob, at_alice, api_alice):
+    publish(with_bob, at_alice["bob"], ALLOW_ALL | {"models": "refuse"})
+    [remote] = api_alice.get(f"/api/v1/projects/{with_bob.pk}/remote-datasets/").json()
+    assert remote["node"] == "bob"
+    assert remote["policy"]["models"] == "refuse"
+    assert remote["policy"]["aggregates_min_k"] == 20
+
+
 # --- At bob's node: changes are published, runs are checked against his own policy --------
 
 
