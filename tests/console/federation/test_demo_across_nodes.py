@@ -177,7 +177,7 @@ def test_loading_alices_part_again_changes_nothing(nodes):
     again = alice.manage("network_demo", "authorise", "pipeline", "--user", "alice_admin").stdout
     assert "already authorised" in again
     assert f"pipeline '{PIPELINE_NAME}' kept" in again
-    assert "allowed by the standing policies of bob, carol" in again
+    assert "allowed by the standing policies of alice, bob, carol" in again
     assert alice.query(audited) == before
     assert len(alice.query("SELECT id FROM workflows_pipeline")) == 1
     assert alice.query("SELECT id FROM workflows_approval") == []
