@@ -393,6 +393,7 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
         pipeline=replica.pipeline_id,
         fingerprint=fingerprint,
         entries=len(plan["entries"]),
+        requested_by=requester,  # as the initiator states it
     )
     return {"approval": "received"}
 

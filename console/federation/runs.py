@@ -100,7 +100,13 @@ def run_start(peer: PeerActor, body: dict) -> dict:
         job=job_to_dict(replace(job, storage=storage)),
     )
     console_port().audit(
-        peer.actor, "run_start", replica.pipeline, me.pk, run=run.pk, remote_run=remote_run
+        peer.actor,
+        "run_start",
+        replica.pipeline,
+        me.pk,
+        run=run.pk,
+        remote_run=remote_run,
+        started_by=starter,  # as the initiator states it
     )
     return _accepted(run)
 

@@ -60,9 +60,14 @@ def test_the_initiator_states_its_starter_in_run_start(bobs_copy, at_bob, alice_
 
 
 def test_bobs_part_records_the_starter_as_alices_node_states_it(bobs_part, bob):
+    from console.audit.models import AuditEvent
+
     assert (bobs_part.origin_node, bobs_part.origin_user) == ("alice", "alice_admin")
     assert bobs_part.created_by is None  # no user of bob's node started it
     assert bobs_part.started_by == STATED
+    audited = AuditEvent.objects.get(action="run_start", node=bob)
+    assert audited.actor_node.name == "alice"
+    assert audited.detail["started_by"] == "alice_admin"
 
 
 def test_an_older_initiator_that_names_no_user_is_still_named(bobs_copy, at_bob):
@@ -122,8 +127,12 @@ def requested(joined, at_bob) -> Approval:
 def test_bobs_message_center_names_who_asked_as_alices_node_states_it(
     requested, bob_client, api_bob
 ):
+    from console.audit.models import AuditEvent
+
     assert (requested.origin_node, requested.origin_user) == ("alice", "alice_admin")
     assert requested.requested_by is None
+    audited = AuditEvent.objects.get(action="approval_request")
+    assert audited.detail["requested_by"] == "alice_admin"
     detail = bob_client.get(f"/approvals/{requested.pk}/").content.decode()
     assert f"requested by {STATED}" in detail
     assert "unknown user" not in detail
