@@ -14,15 +14,28 @@ Prints one JSON object. `--quick` uses 100,000 rows.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Components carry lazy translations (labels, messages): Django's settings must be loaded to
+# import them. No database is used; the settings' data directory is a throwaway one.
+SETTINGS_SCRATCH = tempfile.mkdtemp(prefix="privpad-plain-settings-")
+atexit.register(shutil.rmtree, SETTINGS_SCRATCH, ignore_errors=True)
+os.environ["PRIVPAD_DATA_DIR"] = SETTINGS_SCRATCH
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
