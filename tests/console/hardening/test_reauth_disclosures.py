@@ -1,13 +1,15 @@
-"""Deciding on a disclosure plan is a sensitive action: a session whose sign-in is older than
-PRIVPAD_REAUTH_MINUTES must enter the password again first (API and message center); a token
-client presents its credential with every request and decides at once."""
+"""Deciding on a disclosure plan, or changing a standing disclosure policy (which approves
+disclosures in advance), is a sensitive action: a session whose sign-in is older than
+PRIVPAD_REAUTH_MINUTES must enter the password again first (API, message center, dataset
+page); a token client presents its credential with every request and decides at once."""
 
 from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
 
-from console.accounts.sessions import AUTHENTICATED_AT_KEY
+from console.accounts.sessions import AUTHENTICATED_AT_KEY, reauth_url
+from console.datasets.models import Authorization
 from tests.console.accounts.conftest import token_for
 from tests.console.api.helpers import assert_error
 from tests.console.conftest import PASSWORD
@@ -68,3 +70,32 @@ def test_the_message_center_asks_for_the_password_before_deciding(stale_alice, p
     assert stale_alice.post(page, {"decision": "approve"}).status_code == 302
     pending.refresh_from_db()
     assert pending.status == Approval.Decision.APPROVED
+
+
+def _policy_url(credit, api: bool) -> tuple[Authorization, str]:
+    authorization = Authorization.objects.get(dataset=credit)
+    prefix = "/api/v1" if api else "/datasets"
+    return authorization, f"{prefix}/authorizations/{authorization.pk}/policy/"
+
+
+def test_a_stale_session_may_not_change_a_standing_policy_through_the_api(stale_alice, credit):
+    authorization, url = _policy_url(credit, api=True)
+    before = authorization.policy()
+    assert stale_alice.get(url).status_code == 200
+    refused = stale_alice.put(url, {"row_level": "allow"}, content_type="application/json")
+    assert_error(refused, 403, "reauthentication_required")
+    authorization.refresh_from_db()
+    assert authorization.policy() == before
+
+
+def test_the_policy_form_asks_for_the_password_and_comes_back_to_the_dataset(stale_alice, credit):
+    authorization, url = _policy_url(credit, api=False)
+    before = authorization.policy()
+    form = {f"policy-{authorization.pk}-row_level": "allow"}
+    refused = stale_alice.post(url, form)
+    back = f"/datasets/{credit.pk}/#disclosure"
+    assert refused["Location"] == reauth_url(back)
+    authorization.refresh_from_db()
+    assert authorization.policy() == before
+    again = stale_alice.post("/accounts/reauth/", {"password": PASSWORD, "next": back})
+    assert again["Location"] == back
