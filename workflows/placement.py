@@ -177,5 +177,5 @@ def lost_peers(deployment) -> list[str]:
     return sorted(
         name
         for name, peer in peers.items()
-        if peer.error is not None and str(peer.error).startswith("lost connection")
+        if getattr(peer.error, "lost", False)  # a `core.comm.causes.LinkCause`
     )
