@@ -20,7 +20,7 @@ from django.utils import timezone
 from console.audit.log import Outcome
 from console.federation.models import OutgoingMessage
 from console.nodes.link import audit, credentials, transport
-from console.nodes.link.envelope import EnvelopeError, seal, unseal
+from console.nodes.link.envelope import EnvelopeError, error_message, seal, unseal
 from console.nodes.models import Node
 from workflows.messages import stored_within
 
@@ -115,7 +115,7 @@ def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
     code = getattr(error, "code", "")
     permanent = code in PERMANENT or isinstance(error, EnvelopeError)
     # A peer's refusal is kept as msgid and params: worded for whoever reads it.
-    said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+    said = error_message(error)
     message.last_error = stored_within(said, 500)
     if permanent:
         message.state = OutgoingMessage.State.REFUSED
