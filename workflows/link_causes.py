@@ -88,9 +88,13 @@ UNWRAPPED = frozenset({"at_party", "several"})
 
 def link_error_message(error: LinkError) -> Message | list | str:
     """Why `error` happened, to store or to nest in a run's message: its cause worded
-    (`cause_message`), or its English text when the engine gave no cause."""
+    (`cause_message`), the message of a workflow-level link error
+    (`workflows.placement.WorkflowLinkError`), else its English text."""
     cause = getattr(error, "cause", None)
-    return cause_message(cause) if isinstance(cause, LinkCause) else str(error)
+    if isinstance(cause, LinkCause):
+        return cause_message(cause)
+    message = getattr(error, "message", None)
+    return message if isinstance(message, Message) else str(error)
 
 
 def cause_message(cause: LinkCause) -> Message | list | str:

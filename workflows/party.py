@@ -57,7 +57,14 @@ from workflows.graph import GraphFormatError, parse_graph
 from workflows.link_causes import link_error_message
 from workflows.messages import Storable, render, stored, translatable
 from workflows.party_jobs import Network, PartyJob
-from workflows.placement import EMBEDDED, AtParty, Placement, RemoteFailure, lost_peers
+from workflows.placement import (
+    EMBEDDED,
+    AtParty,
+    Placement,
+    RemoteFailure,
+    WorkflowLinkError,
+    lost_peers,
+)
 from workflows.validation import validate
 
 SUCCEEDED, FAILED, SKIPPED, RUNNING = "succeeded", "failed", "skipped", "running"
@@ -295,7 +302,12 @@ class _Worker:
         seen = self.placement.exchange(node_id)
         strays = sorted(p for p, finished in seen.items() if finished != node_id)
         if strays:
-            raise LinkError(f"{', '.join(strays)} reported another node than {node_id}")
+            raise WorkflowLinkError(
+                f"{', '.join(strays)} reported another node than {node_id}",
+                translatable(
+                    "%(parties)s reported another node than %(node)s", parties=strays, node=node_id
+                ),
+            )
 
     # ----- failures ---------------------------------------------------------------------
     def _failed(self, node_id: str, error: BaseException) -> NodeOutcome:

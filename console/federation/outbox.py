@@ -22,7 +22,7 @@ from console.federation.models import OutgoingMessage
 from console.nodes.link import audit, credentials, transport
 from console.nodes.link.envelope import EnvelopeError, error_message, seal, unseal
 from console.nodes.models import Node
-from workflows.messages import stored_within
+from workflows.messages import Message, stored_within, translatable
 
 logger = logging.getLogger(__name__)
 PERMANENT = ("refused", "rejected")
@@ -107,8 +107,10 @@ def prepare(
     return send
 
 
-def _no_route(route) -> str:
-    return "the route is disabled on this node" if route else "this node is not paired with it"
+def _no_route(route) -> Message:
+    if route:
+        return translatable("the route is disabled on this node")
+    return translatable("this node is not paired with it")
 
 
 def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
@@ -124,7 +126,7 @@ def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
         route or message.peer.name,
         message.method,
         Outcome.DENIED if permanent else Outcome.FAILED,
-        str(error),
+        said,  # worded in English by the audit writer
         message=message.message_id,
     )
     logger.warning("federation: %s to %s: %s", message.method, message.peer.name, error)

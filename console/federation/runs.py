@@ -35,7 +35,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from console.federation import projects, wire
@@ -214,8 +213,11 @@ def _resolved(job: PartyJob, project: Project, identities) -> PartyJob:
 def _checked(graph, job: PartyJob, fingerprint: str) -> Validation:
     checked = validate(graph, registry(), tuple(job.parties), job.sources)
     if not checked.ok:
-        problems = "; ".join(problem.message for problem in checked.problems[:3])
-        raise ValidationError(f"the run's pipeline does not validate here: {problems}")
+        problems = [problem.message for problem in checked.problems[:3]]
+        invalid = translatable(
+            "the run's pipeline does not validate here: %(problems)s", problems=problems
+        )
+        raise EnvelopeError(invalid)
     if checked.plan is None or checked.plan.fingerprint != fingerprint:
         raise refuse(
             translatable(

@@ -261,7 +261,7 @@ def accept_invitation(actor: Actor, text: str) -> PeerRoute:
             raise transport.NodeCallError(
                 error.peer,
                 error.address,
-                gettext(
+                translatable(
                     "it refused the invitation in the TLS handshake: the invitation was already "
                     "used, has expired, or was not issued by this node"
                 ),
@@ -284,11 +284,12 @@ def _pinned_inviter_certificate(invitation, identity, client_cert: bytes) -> byt
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            gettext(
+            translatable(
                 "it presents certificate %(presented)s, not %(expected)s as the invitation "
-                "says: refused (another server at that address, or an interception)"
-            )
-            % {"presented": presented, "expected": invitation.fingerprint},
+                "says: refused (another server at that address, or an interception)",
+                presented=presented,
+                expected=invitation.fingerprint,
+            ),
             "wrong_certificate",
         )
     return peer_cert
@@ -304,14 +305,14 @@ def _hello_reply(invitation, reply: bytes) -> dict:
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            gettext("sent a malformed reply: %(error)s") % {"error": error},
+            translatable("sent a malformed reply: %(error)s", error=error.message),
         ) from None
     same_certificate = ids.fingerprint(peer["certificate"]) == invitation.fingerprint
     if peer["name"] != invitation.node or not same_certificate:
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            gettext("its reply names another node or certificate"),
+            translatable("its reply names another node or certificate"),
         )
     peer["address"] = invitation.address
     return peer
@@ -336,7 +337,7 @@ def check_health(route: PeerRoute) -> PeerRoute:
             raise transport.NodeCallError(
                 route.node.name,
                 route.address,
-                gettext("the route is disabled on this node"),
+                translatable("the route is disabled on this node"),
                 "disabled",
             )
         link = credentials.for_route(route, identity)
@@ -354,7 +355,7 @@ def check_health(route: PeerRoute) -> PeerRoute:
         said = error_message(error)
         route.last_error = stored_within(said, 500)
         route.save(update_fields=fields)
-        audit.call_made(route, "Health", Outcome.FAILED, str(error))
+        audit.call_made(route, "Health", Outcome.FAILED, said)
         raise
     route.last_error, route.last_seen_at = "", timezone.now()
     route.latency_ms = round(seconds * 1000, 2)

@@ -187,7 +187,7 @@ def notify_peer(notice: RotationNotice) -> RotationNotice:
         error_text = stored_within(said, 500)
         notice.status, notice.last_error = RotationNotice.Status.FAILED, error_text
         notice.save(update_fields=["status", "last_error", "attempts", "updated_at"])
-        audit.call_made(route, METHOD, Outcome.FAILED, str(error))
+        audit.call_made(route, METHOD, Outcome.FAILED, said)
         return notice
     notice.status, notice.last_error = RotationNotice.Status.CONFIRMED, ""
     notice.confirmed_at = timezone.now()
@@ -253,7 +253,9 @@ def _confirmed_fingerprint(route: PeerRoute, reply: bytes, expected: str) -> str
     pinned = text_field(envelope.body, "fingerprint", 64)
     if envelope.sender != route.node.name or pinned != expected:
         raise transport.NodeCallError(
-            route.node.name, route.address, "its confirmation names another node or certificate"
+            route.node.name,
+            route.address,
+            translatable("its confirmation names another node or certificate"),
         )
     return pinned
 

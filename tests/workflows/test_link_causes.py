@@ -137,3 +137,15 @@ def test_a_link_error_without_a_cause_keeps_its_english_words():
     error = LinkError("frame has a malformed tuple")
     assert error.cause is None
     assert link_error_message(error) == "frame has a malformed tuple"
+
+
+def test_a_workflow_level_link_error_reads_in_the_readers_language():
+    from workflows.placement import WorkflowLinkError
+
+    error = WorkflowLinkError(
+        "'bob' sent a malformed workflow message",
+        translatable("%(party)s sent a malformed workflow message", party="bob"),
+    )
+    said = link_error_message(error)
+    assert render(stored(said), ZH) == "bob 发送了格式错误的工作流消息"
+    assert str(error) == "'bob' sent a malformed workflow message"

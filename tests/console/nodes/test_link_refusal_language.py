@@ -153,3 +153,19 @@ def test_an_envelope_error_is_english_text_for_logs_and_a_message_for_readers():
         unseal(b"\xc1")
     assert str(raised.value).startswith("malformed message (")
     assert parse(raised.value.message.stored())["msgid"] == "malformed message (%(problem)s)"
+
+
+def test_a_health_check_refused_here_is_audited_in_english_and_kept_for_each_reader(
+    route_to_zed,
+):
+    from console.nodes.pairing import check_health
+
+    PeerRoute.objects.filter(pk=route_to_zed.pk).update(enabled=False)
+    route_to_zed.refresh_from_db()
+    with translation.override(ZH), pytest.raises(transport.NodeCallError):
+        check_health(route_to_zed)
+    made = AuditEvent.objects.filter(outcome="failed").latest("pk")
+    assert made.detail["reason"] == ("Node zed at 127.0.0.1:9: the route is disabled on this node")
+    route_to_zed.refresh_from_db()
+    assert render(route_to_zed.last_error, ZH) == "节点 zed（127.0.0.1:9）：该路由在本节点上已禁用"
+    assert render(route_to_zed.last_error, EN) == made.detail["reason"]
