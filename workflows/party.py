@@ -18,7 +18,8 @@ Steps (network mode):
    only. After a node, every party confirms it over the links: a node has succeeded only when
    it has succeeded at every party.
 5. A failure fails the node at every party: the failing party removes its partial outputs and
-   aborts the links with the redacted reason (`workflows.redaction`), so a party blocked in a
+   aborts the links with the redacted reason (`workflows.redaction`; English words, and the
+   message each party words for its own readers: `workflows.link_causes`), so a party blocked in a
    protocol anywhere fails at once instead of waiting; a party lost mid-run (process killed,
    network cut) is noticed by the others when its connection is not restored within
    `reconnect_grace`, and they name it. The run then stops at every party: the remaining nodes

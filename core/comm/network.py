@@ -27,7 +27,9 @@ period the link fails and so does every party, cleanly.
 Errors name the peer and the cause: unreachable at start (retried until the connect deadline),
 refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
 aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
-party fails it sends an abort to every peer, so no peer stays blocked.
+party fails it sends an abort to every peer, so no peer stays blocked. Each error says its cause
+twice: as English text and as a `core.comm.causes.LinkCause` (`LinkError.cause`, `Peer.error`),
+which travels in aborts and refused hellos too, so the layers above word it for their readers.
 """
 
 from __future__ import annotations
