@@ -55,8 +55,8 @@ class IncomingStreams:
             return None, LinkCause("not_hello")
         try:
             hello = parse_control(message)
-        except LinkError as exc:
-            return None, exc.cause
+        except LinkError as exc:  # never None: a malformed hello must be refused
+            return None, exc.cause or LinkCause("malformed_control", problem=str(exc)[:200])
         sender = hello.get("from")
         peer = self.peers.get(sender) if isinstance(sender, str) else None
         me = {"party": self.party}
