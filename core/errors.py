@@ -94,7 +94,23 @@ def _rebuild_range_error(operation, bound, problem, label, fix) -> RangeError:
 
 
 class LinkError(EngineError):
-    """A party link was closed, timed out or received an unexpected message."""
+    """A party link was closed, timed out or received an unexpected message.
+
+    `cause` is why, as data (`core.comm.causes.LinkCause`: a stable code and params, for the
+    layers above to word in their reader's language), when the engine knows it; the text is
+    the same English either way. `LinkError(cause)` takes both from a cause."""
+
+    def __init__(self, message: str = "", cause: str | None = None):
+        super().__init__(message)
+        self.cause = cause if cause is not None else _cause_of(message)
+
+    def __reduce__(self):
+        return type(self), (str(self), self.cause)
+
+
+def _cause_of(message: object):
+    code = getattr(message, "code", None)  # a LinkCause (a str with a code)
+    return message if isinstance(message, str) and isinstance(code, str) else None
 
 
 class PartyFailure(EngineError):
