@@ -315,6 +315,49 @@ def test_carol_as_a_new_member_needs_alices_approval_too(
     assert {a["party"] for a in response.json()["approvals"]} == {"alice", "bob"}
 
 
+def statistics_of(credit) -> dict:
+    return {
+        "nodes": [
+            node("read", "read/dataset", dataset=credit.pk),
+            node("stats", "stats/table_statistics"),
+        ],
+        "edges": [edge("read", "output_ds", "stats", "input_ds")],
+    }
+
+
+def test_carol_as_a_member_replays_bobs_scenarios(
+    credit, shop, project, carol, api_carol, alice, alice_user
+):
+    ProjectMember.objects.create(project=project, node=carol, added_by=alice_user)
+    # alice's label against her own feature, and her table's statistics: k-aggregates only
+    for graph in (label_as_prediction(credit), statistics_of(credit)):
+        pipeline = create(
+            api_carol, project, graph, name=f"carol probes {graph['nodes'][-1]['id']}"
+        )
+        plan = plan_of(api_carol, pipeline)
+        assert {(e["form"], e["k"]) for e in entries(plan, "alice", "carol")} == {("aggregate", 20)}
+        response = start(api_carol, pipeline)
+        assert response.status_code == 201, response.json()
+        execute_run(response.json()["id"])
+        received = LedgerEntry.objects.filter(run_id=response.json()["id"], recipient="carol")
+        assert {(e.kind, e.min_group, e.consents["alice"]) for e in received} == {
+            ("aggregate", 20, "policy")
+        }
+    # id-linked scores from alice's features and label, to carol: refused before anything runs
+    # (carol holds no part of the model); to bob, see test_carol_as_a_new_member_needs_...
+    graph = scores_for_bob(credit, shop)
+    graph["nodes"][-1]["params"]["receiver"] = "carol"
+    response = start(api_carol, create(api_carol, project, graph, name="carol's scores"))
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_pipeline")
+    [problem] = response.json()["problems"]
+    assert (problem["node"], problem["code"]) == ("predict", "invalid_params")
+    assert not Approval.objects.exists()
+    # alice's node offline: her data cannot be used by carol either
+    Node.objects.filter(pk=alice.pk).update(status=Node.Status.OFFLINE)
+    response = start(api_carol, create(api_carol, project, statistics_of(credit), name="later"))
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_pipeline")
+
+
 def test_a_node_outside_the_project_sees_nothing(credit, project, api_bob, api_carol):
     pipeline = create(api_bob, project, label_as_prediction(credit))
     assert api_carol.post(f"/api/v1/pipelines/{pipeline['id']}/validate/").status_code == 404
