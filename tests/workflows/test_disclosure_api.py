@@ -16,7 +16,7 @@ from console.audit.models import AuditEvent
 from console.datasets.models import Authorization
 from console.nodes.models import Node
 from console.projects.models import ProjectMember
-from tests.workflows.conftest import edge, node
+from tests.workflows.conftest import credit_frame, edge, node
 from workflows.executor import execute_run
 from workflows.messages import render
 from workflows.models import Approval, LedgerEntry, Run, Status
@@ -272,6 +272,32 @@ def test_table_statistics_of_alices_columns_reach_bob_only_as_k_aggregates(
     [entry] = entries(plan, "alice", "bob")
     assert entry["decision"] == "ask"
     assert "at least 50 rows" in entry["reason"]
+
+
+def test_alices_min_and_max_reach_bob_only_with_her_consent(credit, project, api_bob, api_alice):
+    graph = statistics_of(credit)
+    graph["nodes"][1]["params"]["single_row_values"] = True
+    pipeline = create(api_bob, project, graph)
+    single = [e for e in entries(plan_of(api_bob, pipeline), "alice", "bob") if e["k"] is None]
+    assert [(e["form"], e["decision"]) for e in single] == [("row_level", "ask")]
+    response = start(api_bob, pipeline)
+    assert response.status_code == 409
+    [approval] = response.json()["approvals"]
+    sentence = next(s for s in approval["plan"]["sentences"] if "single rows' values" in s)
+    assert sentence.startswith("bob receives: min, quartiles and max of columns")
+    path = f"/api/v1/approvals/{approval['id']}/"
+    api_alice.post(path, {"decision": "approve"}, format="json")
+    run_id = start(api_bob, pipeline).json()["id"]
+    execute_run(run_id)
+    received = LedgerEntry.objects.filter(run_id=run_id, recipient="bob", kind="row_level")
+    assert [e.consents for e in received] == [{"alice": approval["id"]}]
+    [output] = api_bob.get(f"/api/v1/runs/{run_id}/nodes/stats/").json()["outputs"]
+    boxes = {box["name"]: box for box in output["charts"][0]["data"]}
+    ages = credit_frame()["age"]
+    assert (boxes["age (alice)"]["lowerfence"], boxes["age (alice)"]["upperfence"]) == (
+        [ages.min()],
+        [ages.max()],
+    )
 
 
 @pytest.mark.parametrize("status", [Node.Status.OFFLINE, Node.Status.DISABLED])
