@@ -95,12 +95,6 @@ def test_bobs_canvas_is_read_only_with_the_reason(credit_pipeline, bob_client, a
     )
 
 
-@pytest.fixture
-def fresh_storage(settings, tmp_path):
-    """Node storage of this test alone (other tests' runs leave files in the shared one)."""
-    settings.NODE_STORAGE_DIR = tmp_path / "nodes"
-
-
 def storage_files() -> set[Path]:
     return {path for path in Path(settings.NODE_STORAGE_DIR).rglob("*") if path.is_file()}
 

@@ -99,6 +99,7 @@ def finish(pool, run: Run) -> Run:  # noqa: F811
 
 
 def test_revoking_a_dataset_during_psi_stops_the_run_and_bob_keeps_nothing(
+    fresh_storage,
     pool,  # noqa: F811
     gated_psi,
     psi_pipeline,
