@@ -54,6 +54,7 @@ from core.errors import ConfigError, EngineError, LinkError, PartyFailure
 from workflows import redaction
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
+from workflows.disclosure.checks import min_group_size
 from workflows.graph import GraphFormatError, parse_graph
 from workflows.link_causes import link_error_message
 from workflows.messages import Storable, render, stored, translatable
@@ -136,6 +137,13 @@ def run_party(
         return worker.finish(None, "", setup, started)
     finally:
         worker.close()
+
+
+def own_min_group(job: PartyJob) -> int:
+    """k for this party's part of the run: the job's, never below this node's own setting
+    (the job comes from the node that started the run; what this node's data gives the
+    others is aggregated over groups of at least the k its own operator chose)."""
+    return max(job.min_group_rows, min_group_size())
 
 
 def snapshot_fingerprint(snapshot: dict) -> str:
@@ -255,7 +263,7 @@ class _Worker:
             cancelled=self.cancelled,
             sources=job.sources,
             requested_by=job.requested_by,
-            min_group_rows=job.min_group_rows,
+            min_group_rows=own_min_group(job),
             placement=self.placement,
             node_id=node_id,
         )
