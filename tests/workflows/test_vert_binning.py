@@ -17,6 +17,7 @@ from workflows.components.schema import Column
 from workflows.components.spec import InferContext
 from workflows.graph import parse_graph
 from workflows.ports import SourceTable
+from workflows.reports.charts import views
 from workflows.validation import validate
 
 KEY = "preprocessing/vert_binning"
@@ -238,3 +239,17 @@ def test_the_disclosure_plan_sends_no_bins_to_another_party():
     assert checked.ok, [p.to_dict() for p in checked.problems]
     assert [e for e in checked.plan.entries if e.node == "bin"] == []
     assert checked.infos["bin"]["report"].parties == ("alice",)
+
+
+def test_the_owners_report_draws_rows_per_bin_and_lists_the_bins(tmp_path, frames, data):
+    out = binned(tmp_path, data, {"features": ["income", "age"], "bin_num": 3})
+    view = views(out["report"].read_json("alice"))
+    income = view["charts"][0]
+    assert income["title"] == "Rows per bin: income"
+    bars = income["data"][0]
+    assert bars["x"][-1] == "missing"
+    assert bars["y"] == [*np.histogram(present(frames["alice"]["income"]), 3)[0].tolist(), 3]
+    assert bars["x"][2].endswith("]")  # the last bin is closed
+    summary, bins = view["tables"]
+    assert summary["rows"][0] == ["income", "alice", "3", "3"]
+    assert len(bins["rows"]) == 6
