@@ -12,6 +12,7 @@ import pytest
 from core.errors import PartyFailure
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
+from workflows.components.library import vert_binning
 from workflows.components.params import ParamEnv, ParamError
 from workflows.components.schema import Column
 from workflows.components.spec import InferContext
@@ -253,3 +254,14 @@ def test_the_owners_report_draws_rows_per_bin_and_lists_the_bins(tmp_path, frame
     summary, bins = view["tables"]
     assert summary["rows"][0] == ["income", "alice", "3", "3"]
     assert len(bins["rows"]) == 6
+
+
+@pytest.mark.parametrize("bins", [3, 40, 1000])
+def test_few_and_many_edges_give_numpys_bins(bins):
+    """Both ways of finding bins (comparisons for few edges, a binary search for many)."""
+    rng = np.random.default_rng(bins)
+    values = np.concatenate([rng.normal(0, 1, 5000), [np.nan, -9.0, 9.0]])
+    edges = np.histogram_bin_edges(values[:5000], bins=bins)
+    values = np.concatenate([values, edges])  # every edge itself, on its bin's closed side
+    found = vert_binning.bin_indices(values, edges.tolist())
+    np.testing.assert_array_equal(found, reference_bins(values, edges))
