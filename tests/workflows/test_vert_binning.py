@@ -11,6 +11,7 @@ import pytest
 
 from core.errors import PartyFailure
 from tests.workflows.helpers import run_component, table
+from tests.workflows.network.test_placement import OnlyHere
 from workflows.components import registry
 from workflows.components.library import vert_binning
 from workflows.components.params import ParamEnv, ParamError
@@ -265,3 +266,16 @@ def test_few_and_many_edges_give_numpys_bins(bins):
     values = np.concatenate([values, edges])  # every edge itself, on its bin's closed side
     found = vert_binning.bin_indices(values, edges.tolist())
     np.testing.assert_array_equal(found, reference_bins(values, edges))
+
+
+def test_in_a_network_run_each_party_bins_and_writes_only_its_own_columns(tmp_path, data):
+    """alice's process: bob's file is not on her machine, and nothing of bob's is written."""
+    data.files["bob"].unlink()
+    params = {"features": ["income", "spend"], "binning_method": "quantile"}
+    out = binned(tmp_path, data, params, placement=OnlyHere("alice"))
+    assert {port: set(artifact.files) for port, artifact in out.items()} == {
+        "output_ds": {"alice"},
+        "output_rule": {"alice"},
+        "report": {"alice"},
+    }
+    assert not (tmp_path / "out" / "bob").exists()
