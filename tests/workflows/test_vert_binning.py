@@ -201,6 +201,9 @@ def test_without_report_rules_the_report_holds_only_bin_counts(tmp_path, data):
     out = binned(tmp_path, data, {"features": ["income"], "report_rules": False})
     (row,) = out["report"].read_json("alice")["columns"]
     assert row == {"column": "income", "party": "alice", "bins": 10, "missing": 3}
+    view = views(out["report"].read_json("alice"))
+    assert view["charts"] == []
+    assert [t["title"] for t in view["tables"]] == ["Binned columns"]
 
 
 def test_bob_receives_nothing_of_alices_bins(tmp_path, frames, data):
