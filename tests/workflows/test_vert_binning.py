@@ -282,3 +282,10 @@ def test_in_a_network_run_each_party_bins_and_writes_only_its_own_columns(tmp_pa
         "report": {"alice"},
     }
     assert not (tmp_path / "out" / "bob").exists()
+
+
+@pytest.mark.parametrize("edges", [[1.0], [3.0, 1.0], ["a", "b"], None])
+def test_a_rule_with_broken_edges_is_refused_naming_the_column(edges):
+    rule = {"kind": "binning", "method": "quantile", "columns": {"income": {"edges": edges}}}
+    with pytest.raises(ValueError, match="edges of 'income' are not ascending numbers"):
+        vert_binning.rule_for(rule, ["income"])

@@ -151,7 +151,20 @@ def rule_for(rule: dict, columns: list[str]) -> tuple[str, dict]:
     uncovered = [name for name in columns if name not in rule["columns"]]
     if uncovered:
         raise ValueError(f"the input rule does not cover {', '.join(uncovered)}")
+    for name in columns:
+        edges = rule["columns"][name].get("edges")
+        if not _valid_edges(edges):
+            raise ValueError(f"the input rule's edges of {name!r} are not ascending numbers")
     return rule["method"], {name: rule["columns"][name] for name in columns}
+
+
+def _valid_edges(edges) -> bool:
+    if not isinstance(edges, list) or len(edges) < 2:
+        return False
+    if not all(isinstance(e, int | float) and not isinstance(e, bool) for e in edges):
+        return False
+    values = np.asarray(edges, dtype=np.float64)
+    return bool(np.isfinite(values).all() and (np.diff(values) >= 0).all())
 
 
 def report_columns(party: str, rule: dict, counts: dict, with_bins: bool) -> list[dict]:
