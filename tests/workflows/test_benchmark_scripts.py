@@ -20,6 +20,9 @@ PLAINTEXT_CASES = {
     "preprocessing/fillna",
     "preprocessing/scaler (fit)",
     "preprocessing/scaler (apply rule)",
+    "preprocessing/vert_binning (eq_range fit)",
+    "preprocessing/vert_binning (quantile fit)",
+    "preprocessing/vert_binning (apply rule)",
     "data_filter/feature_filter",
     "stats/table_statistics",
 }
