@@ -338,7 +338,7 @@ def test_outputs_bob_cannot_record_fail_his_node_and_stop_the_run_at_both_partie
     assert ran["alice"].status == "failed"
     # alice had confirmed train with bob before he failed to keep it: she stops at the next
     # node, with bob's reason.
-    assert "'bob' stopped at node train: DatabaseError" in render(ran["alice"].message)
+    assert "bob stopped at node train: DatabaseError" in render(ran["alice"].message)
     assert ran["alice"].nodes["evaluate"].status == "skipped"
     statuses = dict(run.nodes.values_list("node_id", "status"))
     assert statuses["train"] == Status.FAILED
