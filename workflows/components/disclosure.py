@@ -162,6 +162,15 @@ def to_every_party(form: Form, what: str, refs, k: int | None = None):
     return flows
 
 
+def input_bounds(parties, refs, what: str) -> Flow:
+    """What each party discloses about its own input columns `refs` to every other party of
+    a secure computation before it starts (`workflows.components.secure.PartyBounds`): a
+    power-of-two bound of their largest |x|, the row count (and, for features, whether some
+    column is unscaled), from which the parties plan one precision. A statistic of the whole
+    input (`k=None`), so a standing policy allowing aggregates allows it."""
+    return Flow(tuple(parties), Form.AGGREGATE, tuple(refs), what)
+
+
 def to_owner_in_full_else_aggregated(owner, refs, full: str, aggregated: str):
     """A report whose full form (row-level points) goes only to `owner(ctx)` and whose
     k-aggregated form (headline figures, groups of at least k rows) to every other party."""
