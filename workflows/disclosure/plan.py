@@ -10,6 +10,9 @@ owner becomes an `Entry` of the plan: (source party, recipient, node, port, form
 The plan's fingerprint is a hash of its entries (without row estimates and decisions) and the
 ids of the authorisations of every dataset the pipeline reads: consent is given to a
 fingerprint, so any change to what flows, or a revoked and re-granted authorisation, asks again.
+So does a change to a component's declarations: when SS-LR training and prediction and Pearson
+came to declare the input bounds every party of their computation learns (`input_bounds`),
+every plan using them got a new fingerprint, and approvals given before were asked again.
 """
 
 from __future__ import annotations

@@ -69,8 +69,8 @@ RSQRT_MAX = 2.0**5  # 1 / sqrt(2^-10): the inverse square root's largest output
 
 
 # What `load` reveals to every party of the table (`secure.PartyBounds` of the rescaled
-# columns: s * (RANGE / s) never rounds above RANGE, a power of two, so their bound is RANGE
-# whatever the data).
+# columns: x * (1 / x) rounds to 1 or just below in binary floating point and RANGE is a power
+# of two, so their bound is RANGE whatever the data).
 BOUNDS_WHAT = gettext_noop(
     "the row count and the order of magnitude (a power of two) of the largest absolute value "
     "of the columns after their local rescaling, which fixes it at 8"
@@ -81,7 +81,13 @@ def report_flows(ctx: DisclosureContext) -> list[Flow]:
     used = ctx.refs("input_ds", ctx.params["features"])
     return [
         # Shared only over tables of at least k rows.
-        Flow(ctx.parties, Form.AGGREGATE, used, "the correlation matrix", ctx.min_group),
+        Flow(
+            ctx.parties,
+            Form.AGGREGATE,
+            used,
+            gettext_noop("the correlation matrix"),
+            ctx.min_group,
+        ),
         input_bounds(ctx.inputs["input_ds"].parties, used, BOUNDS_WHAT),
     ]
 
