@@ -48,6 +48,16 @@ def test_ss_lr_training_tells_every_party_the_others_feature_and_label_bounds():
     assert {e.port for e in plan.entries if e.what == ss_lr_train.BOUNDS_WHAT} == {"output_model"}
 
 
+def test_only_the_bounds_are_marked_as_opened_during_the_run():
+    plan = plan_of(demo_graph(IDS))
+    opened = {e.what for e in plan.entries if e.during_run}
+    assert opened == {ss_lr_train.BOUNDS_WHAT, ss_lr_predict.BOUNDS_WHAT}
+    # The mark is in the identity (the fingerprint) of those entries only: other pipelines'
+    # fingerprints, and the approvals bound to them, stay as they were.
+    assert all(e.identity().get("during_run") is None for e in plan.entries if not e.during_run)
+    assert all(e.identity()["during_run"] is True for e in plan.entries if e.during_run)
+
+
 def test_ss_lr_prediction_tells_every_model_party_the_others_feature_bounds():
     plan = plan_of(demo_graph(IDS))
     # Not the label: prediction measures the features to score only.

@@ -61,13 +61,17 @@ class Ref:
 
 @dataclass(frozen=True)
 class Flow:
-    """`form` information about the columns `refs` goes to `recipients` (described as `what`)."""
+    """`form` information about the columns `refs` goes to `recipients` (described as `what`).
+
+    `during_run`: the protocol opens it to the recipients while the node runs (not in a file of
+    the port: e.g. input bounds), so the ledger records it for every recipient taking part."""
 
     recipients: tuple[str, ...]
     form: Form
     refs: tuple[Ref, ...]
     what: str
     k: int | None = None
+    during_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def input_bounds(parties, refs, what: str) -> Flow:
     power-of-two bound of their largest |x|, the row count (and, for features, whether some
     column is unscaled), from which the parties plan one precision. A statistic of the whole
     input (`k=None`), so a standing policy allowing aggregates allows it."""
-    return Flow(tuple(parties), Form.AGGREGATE, tuple(refs), what)
+    return Flow(tuple(parties), Form.AGGREGATE, tuple(refs), what, during_run=True)
 
 
 def to_owner_in_full_else_aggregated(owner, refs, full: str, aggregated: str):
