@@ -171,7 +171,8 @@ def input_bounds(parties, refs, what: str) -> Flow:
     a secure computation before it starts (`workflows.components.secure.PartyBounds`): a
     power-of-two bound of their largest |x|, the row count (and, for features, whether some
     column is unscaled), from which the parties plan one precision. A statistic of the whole
-    input (`k=None`), so a standing policy allowing aggregates allows it."""
+    input (`k=None`), so a standing policy allowing aggregates allows it. Opened while the
+    node runs (`during_run`): every party taking part has it in its ledger, file or not."""
     return Flow(tuple(parties), Form.AGGREGATE, tuple(refs), what, during_run=True)
 
 
