@@ -293,7 +293,9 @@ class RunExecution:
         node.comm_bytes = self._comm(context)
         written = context.written.items()
         outputs = {port: ArtifactData(context.infos[port], dict(f)) for port, f in written}
-        record_outputs(self.run, node, outputs, self.project.parties)
+        # Every party runs in this process: each received what the node opened while it ran.
+        here = self.project.parties
+        record_outputs(self.run, node, outputs, self.project.parties, here)
         self.outputs[node.node_id] = outputs
         state.set_node_status(node, Status.SUCCEEDED)
 

@@ -95,7 +95,10 @@ def test_the_fingerprint_follows_what_flows_not_other_settings():
 
 def test_predictions_derive_from_the_model_parties_features_and_label():
     plan = plan_of(demo_graph(IDS))
-    [from_carol] = [e for e in plan.entries if (e.source, e.node) == ("carol", "predict")]
+    # (carol's other entries at predict: the bounds of her features, to alice and bob)
+    [from_carol] = [
+        e for e in plan.entries if (e.source, e.node, e.form) == ("carol", "predict", "row_level")
+    ]
     assert {c.name for c in from_carol.columns} == set(FEATURES["carol"])
     assert from_carol.recipient == "alice"
 

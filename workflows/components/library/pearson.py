@@ -26,7 +26,9 @@ measured).
 Recipients: a correlation is an aggregate over all rows, so every party receives the matrix
 when the table has at least k rows (`RunContext.min_group_rows`). Below that, a party's copy
 keeps only correlations between its own columns (with two rows, a correlation is +-1 and
-gives away the order of the other party's values).
+gives away the order of the other party's values). Before computing, every party of the table
+learns each other party's row count and the power-of-two bound of its rescaled columns
+(`BOUNDS_WHAT`, declared with the report).
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ import core
 from core import reveal
 from workflows.components import secure
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, Flow, Form, disclose
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Form,
+    disclose,
+    input_bounds,
+)
 from workflows.components.library.ss_lr_train import read_numeric
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import ArtifactInfo
@@ -57,6 +66,30 @@ from workflows.messages import translatable
 
 RANGE = 8.0  # largest absolute value of a locally rescaled (and centred) column
 RSQRT_MAX = 2.0**5  # 1 / sqrt(2^-10): the inverse square root's largest output
+
+
+# What `load` reveals to every party of the table (`secure.PartyBounds` of the rescaled
+# columns: x * (1 / x) rounds to 1 or just below in binary floating point and RANGE is a power
+# of two, so their bound is RANGE whatever the data).
+BOUNDS_WHAT = gettext_noop(
+    "the row count and the order of magnitude (a power of two) of the largest absolute value "
+    "of the columns after their local rescaling, which fixes it at 8"
+)
+
+
+def report_flows(ctx: DisclosureContext) -> list[Flow]:
+    used = ctx.refs("input_ds", ctx.params["features"])
+    return [
+        # Shared only over tables of at least k rows.
+        Flow(
+            ctx.parties,
+            Form.AGGREGATE,
+            used,
+            gettext_noop("the correlation matrix"),
+            ctx.min_group,
+        ),
+        input_bounds(ctx.inputs["input_ds"].parties, used, BOUNDS_WHAT),
+    ]
 
 
 def correlation_magnitude() -> float:
@@ -213,17 +246,5 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
-    disclosure=disclose(
-        report=Declares(
-            flows=lambda ctx: [
-                Flow(
-                    ctx.parties,
-                    Form.AGGREGATE,
-                    ctx.refs("input_ds", ctx.params["features"]),
-                    "the correlation matrix",
-                    ctx.min_group,  # shared only over tables of at least k rows
-                )
-            ]
-        )
-    ),
+    disclosure=disclose(report=Declares(flows=report_flows)),
 )

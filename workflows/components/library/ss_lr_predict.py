@@ -10,7 +10,8 @@ the receiver holds), then the prediction column.
 Each party reads its columns slice by slice: once to measure them, then to share them block
 by block (`secure.streamed_blocks`). The SPU has the precision the model was trained with (its
 manifest); each party measures its own columns first (as in training, only a power-of-two
-bound, the row count and whether a column is unscaled leave it), and a table whose values that
+bound, the row count and whether a column is unscaled leave it, to every party of the model:
+the output port declares it, `BOUNDS_WHAT`), and a table whose values that
 precision cannot hold fails the node at the party with the largest values, naming its columns
 to its users only (`secure.data_failure`). The receiver checks the predictions before writing them
 (`checks.check_predictions`): a logistic model's predictions outside [0, 1] or any non-finite
@@ -30,7 +31,14 @@ from core.mpc.precision import DEFAULT_FRACTION_BITS, PrecisionPlan
 from workflows.components import secure
 from workflows.components.checks import check_predictions, gaps_message
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, DisclosureContext, Ref, disclose
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Ref,
+    disclose,
+    input_bounds,
+)
 from workflows.components.library.ss_lr_train import MODEL_KIND, warn_unscaled
 from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
@@ -77,14 +85,25 @@ def check(ctx: InferContext) -> list[str]:
     return problems
 
 
+# What `predict` reveals to every party of the model before scoring (`secure.PartyBounds`).
+BOUNDS_WHAT = gettext_noop(
+    "the order of magnitude (a power of two) of the largest absolute value of the features "
+    "to score, the row count and whether some feature is unscaled"
+)
+
+
+def scored_features(ctx: DisclosureContext) -> tuple[Ref, ...]:
+    """The model's feature columns in the scored table, at the parties of the model."""
+    model = ctx.inputs["input_model"]
+    features = [c.name for c in model.columns if c.role == "feature"]
+    return tuple(ref for ref in ctx.refs("input_ds", features) if ref.party in model.parties)
+
+
 def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
     """Saved columns are the receiver's own; the prediction derives from the model (features
     and label of training) and every model party's feature columns of the scored table."""
-    model, out = ctx.inputs["input_model"], ctx.outputs["output_ds"]
-    features = [c.name for c in model.columns if c.role == "feature"]
-    derived = ctx.refs("input_model") + tuple(
-        ref for ref in ctx.refs("input_ds", features) if ref.party in model.parties
-    )
+    out = ctx.outputs["output_ds"]
+    derived = ctx.refs("input_model") + scored_features(ctx)
     pred = (ctx.params["receiver"], ctx.params["pred_name"])
     return {
         (c.party, c.name): derived
@@ -92,6 +111,12 @@ def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
         else (Ref("input_ds", c.party, c.name),)
         for c in out.columns
     }
+
+
+def bounds_flows(ctx: DisclosureContext) -> list[Flow]:
+    """Every party of the model learns the bounds of the other parties' features to score
+    (`predict`), whoever receives the predictions."""
+    return [input_bounds(ctx.inputs["input_model"].parties, scored_features(ctx), BOUNDS_WHAT)]
 
 
 def predictions_what(ctx: DisclosureContext) -> str:
@@ -251,6 +276,8 @@ COMPONENT = Component(
     check=check,
     run=run,
     disclosure=disclose(
-        output_ds=Declares(parts=True, parts_what=predictions_what, lineage=lineage)
+        output_ds=Declares(
+            flows=bounds_flows, parts=True, parts_what=predictions_what, lineage=lineage
+        )
     ),
 )

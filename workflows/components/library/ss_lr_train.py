@@ -17,7 +17,8 @@ measure them, then to share them into the engine block by block (`secure.streame
 
 Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
 each party measures its own feature columns (only a power-of-two bound of their largest |x|,
-the row count and whether some column is unscaled leave it); unscaled columns are a warning on
+the row count and whether some column is unscaled leave it, to every party of the table: the
+model port declares it, `BOUNDS_WHAT`); unscaled columns are a warning on
 the node naming the party and columns with the fix (read in full by that party's users only);
 the field and fixed-point precision are planned from the bounds (stated in the log, stored in
 the manifest for prediction): FM64, or FM128 when FM64 cannot hold the gradient's products
@@ -46,7 +47,14 @@ from workflows.components.checks import (
     scaling_warning,
 )
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Form,
+    disclose,
+    input_bounds,
+)
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -71,10 +79,22 @@ def used(ctx: DisclosureContext):
     return ctx.refs("input_ds", [*ctx.params["features"], ctx.params["label"]])
 
 
+# What `measure` reveals to every party of the table before training (`secure.PartyBounds`).
+BOUNDS_WHAT = gettext_noop(
+    "the order of magnitude (a power of two) of the largest absolute value of the features "
+    "(and, apart, of the label), the row count and whether some feature is unscaled"
+)
+
+
 def model_flows(ctx: DisclosureContext) -> list[Flow]:
-    """Every party of the table holds a share of the weights and the public manifest."""
+    """Every party of the table holds a share of the weights and the public manifest; each
+    learnt, before training, the bounds of the other parties' columns (`measure`)."""
+    parties = ctx.outputs["output_model"].parties
     what = gettext_noop("a secret share of the model and its manifest (loss per epoch)")
-    return [Flow(ctx.outputs["output_model"].parties, Form.MODEL, used(ctx), what)]
+    return [
+        Flow(parties, Form.MODEL, used(ctx), what),
+        input_bounds(parties, used(ctx), BOUNDS_WHAT),
+    ]
 
 
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
