@@ -164,7 +164,7 @@ class RunExecution:
             message = translatable(
                 "the pipeline is not valid any more: %(node)s: %(problem)s",
                 node=problem.node,
-                problem=str(problem.message),
+                problem=problem.what,
             )
             state.set_run_status(self.run, Status.FAILED, message)
             return

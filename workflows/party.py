@@ -162,7 +162,7 @@ class _Worker:
             self.refusal = translatable(
                 "the pipeline is not valid: %(node)s: %(problem)s",
                 node=problem.node,
-                problem=str(problem.message),
+                problem=problem.what,
             )
             return
         if network is None:

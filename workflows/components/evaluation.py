@@ -54,16 +54,22 @@ def bucket_param(default: int = 10) -> IntParam:
     return IntParam(name="bucket_size", default=default, minimum=2, maximum=1000, help=_("Bins."))
 
 
-def check_one_party(ctx: InferContext) -> list[str]:
+def check_one_party(ctx: InferContext) -> list:
     info = ctx.inputs["input_ds"]
     label, prediction = ctx.params["label"], ctx.params["prediction"]
     if label == prediction:
-        return ["label and prediction must be different columns"]
+        return [translatable("label and prediction must be different columns")]
     for party in info.parties:
         names = {c.name for c in info.columns_at(party)}
         if {label, prediction} <= names:
             return []
-    return [f"label {label!r} and prediction {prediction!r} must be held by one party"]
+    return [
+        translatable(
+            "label %(label)s and prediction %(prediction)s must be held by one party",
+            label=repr(label),
+            prediction=repr(prediction),
+        )
+    ]
 
 
 def evaluation_party(ctx: RunContext) -> str:

@@ -28,6 +28,7 @@ from workflows.components.disclosure import (
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.graph import Graph
+from workflows.messages import Message
 
 
 @dataclass(frozen=True, order=True)
@@ -63,7 +64,7 @@ class Entry:
     columns: set[SourceColumn] = field(default_factory=set)
     rows: int | None = None  # an upper bound: the smallest source dataset it derives from
     decision: str = "ask"  # allow | ask | refuse (set from the source's standing policy)
-    reason: str = ""
+    reason: Message | str = ""  # the policy's words (a message: read in the reader's language)
 
     def identity(self) -> dict:
         return {
@@ -82,7 +83,7 @@ class Entry:
         return self.identity() | {
             "rows": self.rows,
             "decision": self.decision,
-            "reason": self.reason,
+            "reason": str(self.reason),
         }
 
 

@@ -34,12 +34,14 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"output_ds": replace_columns(info, changed), "output_rule": rule}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     given = ctx.inputs.get("input_rule")
     if given is None:
         return []
     missing = sorted(set(ctx.params["features"]) - given.names())
-    return [f"the input rule does not cover {', '.join(missing)}"] if missing else []
+    if not missing:
+        return []
+    return [translatable("the input rule does not cover %(columns)s", columns=missing)]
 
 
 def fit(values: np.ndarray, names: list[str], method: str) -> dict[str, dict[str, float]]:

@@ -33,8 +33,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
@@ -88,12 +88,19 @@ def report_flows(ctx: DisclosureContext) -> list[Flow]:
     return flows
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     info, label = ctx.inputs["input_ds"], ctx.params["label"]
     if label in ctx.params["features"]:
-        return [f"column {label!r} is both the label and a feature"]
+        return [
+            translatable("column %(column)s is both the label and a feature", column=repr(label))
+        ]
     if len(info.find(label)) > 1:
-        return [f"label {label!r} is held by several parties; rename it at all but one"]
+        return [
+            translatable(
+                "label %(label)s is held by several parties; rename it at all but one",
+                label=repr(label),
+            )
+        ]
     return []
 
 
@@ -211,7 +218,7 @@ def run(ctx: RunContext) -> None:
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
-        what = gettext("SS-LR training")
+        what = _("SS-LR training")
         plan = secure.plan_spu(ctx, bounds, magnitude, what, MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
         model = SSRegression(spu)

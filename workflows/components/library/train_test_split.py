@@ -28,11 +28,15 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"train_ds": info, "test_ds": info}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     total = ctx.params["train_size"] + ctx.params["test_size"]
-    return (
-        [f"train_size + test_size is {total:g}; it must not exceed 1"] if total > 1 + 1e-9 else []
-    )
+    if total <= 1 + 1e-9:
+        return []
+    return [
+        translatable(
+            "train_size + test_size is %(total)s; it must not exceed 1", total=f"{total:g}"
+        )
+    ]
 
 
 def split_indices(rows: int, train_size: float, test_size: float, seed: int, shuffle: bool):
