@@ -162,7 +162,7 @@ def test_it_rejects_bad_parameters(trained):
     inputs = {"input_model": out["output_model"], "input_ds": data}
     missing = ArtifactData(data.info.__class__.table(data.info.columns_at("alice")), {})
     ctx = infer_context("ml.predict/ss_lr", inputs | {"input_ds": missing}, receiver="alice")
-    assert any("'b0' of 'bob' is not in the input" in p for p in predict.check(ctx))
+    assert any("'b0' of 'bob' is not in the input" in str(p) for p in predict.check(ctx))
 
 
 def test_a_feature_with_missing_values_fails_at_its_party(tmp_path):
