@@ -37,7 +37,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from core.errors import PartyFailure
 from workflows import redaction, retention, state
@@ -302,8 +301,11 @@ class RunExecution:
             missing = set(info.parties) - set(context.written.get(port, {}))
             if missing:
                 raise RuntimeError(
-                    _("output '%(port)s' was not written at %(parties)s")
-                    % {"port": port, "parties": ", ".join(sorted(missing))}
+                    translatable(
+                        "output '%(port)s' was not written at %(parties)s",
+                        port=port,
+                        parties=sorted(missing),
+                    )
                 )
 
     def _comm(self, context: RunContext) -> dict[str, int]:

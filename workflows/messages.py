@@ -171,6 +171,18 @@ def _lazy_msgid(value: Promise) -> tuple[str | None, str] | None:
     return None
 
 
+def said_by(error: BaseException) -> Message | str:
+    """What an exception says, to store: its message when it carries one (a `Message` given as
+    its only argument, or its `message` attribute: `CheckFailed`, `ParamError`), else its own
+    text (words no catalogue holds: shown as they are)."""
+    message = getattr(error, "message", None)
+    if isinstance(message, Message):
+        return message
+    if len(error.args) == 1 and isinstance(error.args[0], Message):
+        return error.args[0]
+    return message if isinstance(message, str) else str(error)
+
+
 Storable = Message | Promise | dict | str | None
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from core.comm import CommStats
 from core.device import runtime
 from core.errors import LinkError, PartyFailure
+from workflows.messages import translatable
 
 CHANNEL = "workflow"
 
@@ -120,10 +121,14 @@ class AtParty(Placement):
 
             left_out = sorted(set(self.parties) - set(parties))
             raise CheckFailed(
-                f"this secure computation runs among {', '.join(parties)} only, but the run "
-                f"also includes {', '.join(left_out)}; a network run needs every "
-                "participating party in each secure computation. Fix: run the nodes of these "
-                "parties without the others (start the run at their nodes only)."
+                translatable(
+                    "this secure computation runs among %(parties)s only, but the run also "
+                    "includes %(left_out)s; a network run needs every participating party in "
+                    "each secure computation. Fix: run the nodes of these parties without the "
+                    "others (start the run at their nodes only).",
+                    parties=list(parties),
+                    left_out=left_out,
+                )
             )
         return runtime.using(self.deployment, close=False)
 

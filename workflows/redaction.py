@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy
 
 from workflows.components.checks import CheckFailed
-from workflows.messages import Message, render, translatable
+from workflows.messages import Message, render, said_by, translatable
 
 # Fixed texts per error class: what went wrong, in words that carry no data value.
 DESCRIPTIONS = {
@@ -91,7 +91,12 @@ def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
     name = type(error).__name__
     if isinstance(error, CheckFailed):
         return NodeError(name, party, error.message, error.public if party else error.message)
-    full = f"{name}: {error}"
+    said = said_by(error)
+    full = (
+        translatable("%(error)s: %(message)s", error=name, message=said)
+        if isinstance(said, Message)
+        else f"{name}: {error}"
+    )
     if not party:
         return NodeError(name, "", full, full)
     public = translatable(

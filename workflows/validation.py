@@ -30,7 +30,7 @@ from workflows.components.schema import ArtifactInfo, type_names
 from workflows.components.spec import Component, InferContext, Registry
 from workflows.disclosure.checks import check_disclosure
 from workflows.graph import Graph, Node
-from workflows.messages import Message, translatable
+from workflows.messages import Message, said_by, translatable
 
 
 @dataclass(frozen=True)
@@ -190,16 +190,9 @@ def _check_node(node: Node, graph: Graph, result: Validation, parties, sources) 
     try:
         result.infos[node.id] = component.infer(context)
     except (ParamError, ValueError) as error:
-        result.add(node.id, getattr(error, "code", "invalid_params"), _error_message(error))
+        result.add(node.id, getattr(error, "code", "invalid_params"), said_by(error))
         return
     result.params[node.id] = params
-
-
-def _error_message(error: Exception) -> Message | str:
-    """What a component's `infer` said: its message when it is one (`ParamError`,
-    `CheckFailed`), else the exception's own text."""
-    message = getattr(error, "message", None)
-    return message if isinstance(message, Message | str) else str(error)
 
 
 def _clean_params(node: Node, graph: Graph, env: ParamEnv, result: Validation):

@@ -246,4 +246,4 @@ def test_a_gap_in_a_later_block_is_refused_naming_the_columns(tmp_path, monkeypa
     with pytest.raises(PartyFailure) as failure:
         run_component(tmp_path, "ml.train/ss_lr", params, {"input_ds": data}, PARTIES)
     assert failure.value.party == "bob"
-    assert "['b0'] at 'bob' have missing values" in str(failure.value.error)
+    assert "column b0 at bob has missing values" in str(failure.value.error)

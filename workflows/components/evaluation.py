@@ -23,7 +23,7 @@ from workflows.components.disclosure import (
 from workflows.components.params import ColumnsParam, IntParam
 from workflows.components.spec import InferContext
 from workflows.components.tables import frame_at
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 
 
 def label_param() -> ColumnsParam:
@@ -109,15 +109,24 @@ def _pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     pair = frame[[label, prediction]].astype(float)
     if pair.isna().any().any():
-        raise ValueError("label or prediction has missing values; fill them first")
+        raise ValueError(translatable("label or prediction has missing values; fill them first"))
     if len(pair) == 0:
-        raise ValueError("nothing to evaluate: the table has no rows")
+        raise ValueError(translatable("nothing to evaluate: the table has no rows"))
     infinite = [name for name in pair.columns if not np.isfinite(pair[name].to_numpy()).all()]
     if infinite:
         raise CheckFailed(
-            f"columns {infinite} at {party!r} hold infinite values, which no metric can use: "
-            "the node that computed them produced wrong numbers. Fix: check that node's inputs "
-            "(scale large features) and run it again."
+            translatable_plural(
+                "column %(columns)s at %(party)s holds infinite values, which no metric can use: "
+                "the node that computed them produced wrong numbers. Fix: check that node's "
+                "inputs (scale large features) and run it again.",
+                "columns %(columns)s at %(party)s hold infinite values, which no metric can use: "
+                "the node that computed them produced wrong numbers. Fix: check that node's "
+                "inputs (scale large features) and run it again.",
+                "count",
+                columns=infinite,
+                party=party,
+                count=len(infinite),
+            )
         )
     return pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
 

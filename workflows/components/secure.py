@@ -220,7 +220,16 @@ def refuse_missing(values: np.ndarray, party: str, columns: list[str]) -> np.nda
     gaps = np.isnan(values).any(axis=0)
     if gaps.any():
         missing = [name for name, gap in zip(columns, gaps, strict=True) if gap]
-        raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
+        raise ValueError(
+            translatable_plural(
+                "column %(columns)s at %(party)s has missing values; fill it first",
+                "columns %(columns)s at %(party)s have missing values; fill them first",
+                "count",
+                columns=missing,
+                party=party,
+                count=len(missing),
+            )
+        )
     return values
 
 

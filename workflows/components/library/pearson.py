@@ -90,7 +90,16 @@ def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
     spread = np.abs(centred).max(axis=0)
     constant = [name for name, s in zip(names, spread, strict=True) if s == 0]
     if constant:
-        raise ValueError(f"columns {constant} at {party!r} are constant; correlation undefined")
+        raise ValueError(
+            translatable_plural(
+                "column %(columns)s at %(party)s is constant; correlation undefined",
+                "columns %(columns)s at %(party)s are constant; correlation undefined",
+                "count",
+                columns=constant,
+                party=party,
+                count=len(constant),
+            )
+        )
     return centred * (RANGE / spread)
 
 

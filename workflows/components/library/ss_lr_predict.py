@@ -121,7 +121,9 @@ def predictions_what(ctx: DisclosureContext) -> str:
 def read_part(data, party: str) -> dict:
     part = data.read_json(party)
     if part.get("manifest", {}).get("kind") != MODEL_KIND:
-        raise ValueError(f"the model part at {party!r} is not an SS-LR model")
+        raise ValueError(
+            translatable("the model part at %(party)s is not an SS-LR model", party=party)
+        )
     return part
 
 
@@ -219,7 +221,9 @@ def run(ctx: RunContext) -> None:
     manifests = {p: ctx.publish(p, own_manifest, model, p) for p in model.info.parties}
     first = manifests[model.info.parties[0]]
     if any(m != first for m in manifests.values()):
-        raise ValueError("the parties' model manifests differ; the model parts do not match")
+        raise ValueError(
+            translatable("the parties' model manifests differ; the model parts do not match")
+        )
     ctx.progress(5)
     with secure.session(ctx, first["parties"]):
         at_receiver, advice = predict(ctx, first)

@@ -199,10 +199,15 @@ def revealed_weights(weights: np.ndarray, layout: list[dict]) -> dict:
 def check_reveal_consent(ctx: RunContext, label_party: str) -> None:
     """Only the model's owner (the label holder) may reveal its weights, by starting the run."""
     if ctx.params["report_weights"] and ctx.requested_by != label_party:
+        started_by = ctx.requested_by or translatable("no party")
         raise PermissionError(
-            f"report_weights reveals the model's weights to every party: only a user of "
-            f"{label_party!r}, the label holder who owns the model, may start such a run "
-            f"(this run was started by {ctx.requested_by or 'no party'})"
+            translatable(
+                "report_weights reveals the model's weights to every party: only a user of "
+                "%(party)s, the label holder who owns the model, may start such a run (this run "
+                "was started by %(started_by)s)",
+                party=repr(label_party),
+                started_by=started_by,
+            )
         )
 
 

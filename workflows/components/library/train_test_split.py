@@ -44,7 +44,14 @@ def split_indices(rows: int, train_size: float, test_size: float, seed: int, shu
     n_test = math.ceil(test_size * rows)
     n_train = math.floor(train_size * rows)
     if n_train == 0 or n_test == 0:
-        raise ValueError(f"{rows} rows give {n_train} train and {n_test} test rows")
+        raise ValueError(
+            translatable(
+                "%(rows)s rows give %(train)s train and %(test)s test rows",
+                rows=rows,
+                train=n_train,
+                test=n_test,
+            )
+        )
     if not shuffle:
         return np.arange(n_train), np.arange(n_train, n_train + n_test)
     permutation = np.random.RandomState(seed).permutation(rows)
