@@ -72,14 +72,16 @@ MAX_DEPTH = 8  # nested messages deeper than this are shown as JSON (no runaway 
 
 @dataclass(frozen=True)
 class Message:
-    """A message to render when read: `msgid` (English, marked for translation) and params.
+    """A message to render when read: `msgid` (English, marked for translation) and params;
+    a plural message also has its `plural` form and the name of its `count` param
+    (`translatable_plural`), a label marked with `pgettext_lazy` its `context`.
 
     `str(message)` renders it in the active language; `stored()` / `stored_text()` give the
     stored format (module docstring)."""
 
     msgid: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    plural: str | None = None  # a plural message: its plural form and its count param's name
+    plural: str | None = None
     count: str | None = None
     context: str | None = None
 
@@ -101,7 +103,8 @@ class Message:
 def translatable(msgid: str | Promise, **params: Any) -> Message:
     """A message to store now and render when read (`makemessages` extracts `msgid`: this
     name is one of its keywords). `params` as in the module docstring: a `Message` or a lazily
-    translated text (`gettext_lazy`, e.g. a component's label) is rendered for the reader."""
+    translated text (`gettext_lazy`, e.g. a component's label; `pgettext_lazy` keeps its
+    context) is rendered for the reader. `msgid` may itself be such a lazy text."""
     context = None
     if isinstance(msgid, Promise):
         context, msgid = _lazy_msgid(msgid) or (None, msgid)
@@ -254,7 +257,7 @@ def _render(message: dict | str, depth: int) -> str:
     if not isinstance(params, dict) or depth > MAX_DEPTH:
         return _as_json(message)
     forms = _forms(message)
-    if forms is None:  # a plural message without a plural text or a whole-number count
+    if forms is None:  # malformed plural or context keys
         return _as_json(message)
     msgid, plural, number, context = forms
     if not all(_plain_placeholders(form) for form in (msgid, plural or "")):

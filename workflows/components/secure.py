@@ -27,7 +27,10 @@ the fix; every other party reads that a value of that party's data is outside th
 and which party, nothing more. A refusal of values computed from several parties' data (SS-LR's
 weights) names the parties and the operation, for everyone, and no column. Embedded and network
 runs give the same public texts; in a network run only the failing party's process holds the
-full one.
+full one. These texts and the plan's log line are stored messages (`workflows.messages`), read
+in each reader's language whoever started the run; the engine's own words inside them (a
+RangeError's `problem`, and its `fix` when no scaler is advised) stay in English: `core` has no
+translations.
 
 Streamed inputs (`measure_streamed`, `streamed_blocks`): SS-LR reads its inputs from the
 columnar files slice by slice. Each party first measures its whole table in one pass (bound,
