@@ -54,7 +54,7 @@ from workflows import redaction
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.graph import GraphFormatError, parse_graph
-from workflows.messages import Storable, render, stored, translatable
+from workflows.messages import Storable, render, said_by, stored, translatable
 from workflows.party_jobs import Network, PartyJob
 from workflows.placement import EMBEDDED, AtParty, Placement, RemoteFailure, lost_peers
 from workflows.validation import validate
@@ -154,7 +154,9 @@ class _Worker:
             self.graph = parse_graph(job.snapshot)
         except GraphFormatError as error:
             self.graph, self.checked = None, None
-            self.refusal = translatable("the pipeline is not valid: %(error)s", error=str(error))
+            self.refusal = translatable(
+                "the pipeline is not valid: %(error)s", error=said_by(error)
+            )
             return
         self.checked = validate(self.graph, registry(), tuple(job.parties), job.sources)
         if not self.checked.ok:

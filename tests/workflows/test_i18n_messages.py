@@ -169,3 +169,24 @@ def test_a_disabled_partys_dataset_is_refused_in_chinese():
         result = validate(graph, REGISTRY, PARTIES, SOURCES, {"alice": "disabled"})
         (problem,) = [p for p in result.problems if p.code == "node_unavailable"]
         assert problem.message == "数据集 'credit' 属于 alice，其节点已禁用：不能使用其数据"
+
+
+def test_a_malformed_graph_and_a_components_own_refusal_read_in_the_readers_language():
+    """Errors with fixed wording are raised with a message (`workflows.messages.said_by`):
+    stored, they read in each reader's language, not the language active when raised."""
+    from workflows.graph import GraphFormatError, parse_graph
+    from workflows.messages import said_by, stored_text, translatable
+    from workflows.redaction import describe
+
+    with translation.override("en"), pytest.raises(GraphFormatError) as malformed:
+        parse_graph({"nodes": [{"id": "a b", "component": "x"}], "edges": []})
+    refusal = stored_text(
+        translatable("the pipeline is not valid: %(error)s", error=said_by(malformed.value))
+    )
+    assert render(refusal, "en") == "the pipeline is not valid: nodes[0].id 'a b' is not a valid id"
+    assert render(refusal, ZH).endswith("nodes[0].id 'a b' 不是有效的 ID")
+    with translation.override("en"):
+        failed = describe(ValueError(translatable("the label must be 0 or 1")), "eval", "alice")
+    assert render(stored_text(failed.full), ZH) == "ValueError：标签必须为 0 或 1"
+    assert render(stored_text(failed.full), "en") == "ValueError: the label must be 0 or 1"
+    assert "标签" not in render(stored_text(failed.public), ZH)  # the party's words stay hers
