@@ -28,9 +28,9 @@ and which party, nothing more. A refusal of values computed from several parties
 weights) names the parties and the operation, for everyone, and no column. Embedded and network
 runs give the same public texts; in a network run only the failing party's process holds the
 full one. These texts and the plan's log line are stored messages (`workflows.messages`), read
-in each reader's language whoever started the run; the engine's own words inside them (a
-RangeError's `problem`, and its `fix` when no scaler is advised) stay in English: `core` has no
-translations.
+in each reader's language whoever started the run, the engine's advice too
+(`workflows.components.engine_words`); the engine's account of the problem (a RangeError's
+`problem`, worded with its figures) stays in English: `core` has no translations.
 
 Streamed inputs (`measure_streamed`, `streamed_blocks`): SS-LR reads its inputs from the
 columnar files slice by slice. Each party first measures its whole table in one pass (bound,
@@ -69,6 +69,7 @@ from workflows.components.checks import (
     scaling_advice,
 )
 from workflows.components.context import RunCancelled, RunContext
+from workflows.components.engine_words import engine_fix
 from workflows.components.precision_words import plan_reason
 from workflows.messages import Message, translatable, translatable_plural
 
@@ -442,8 +443,8 @@ def range_message(
 ) -> Message:
     """The culprit's full text: its columns (the `named` inputs of the engine's label, else
     the ones a fix should name), the operation, the bound and the fix. The engine's own
-    words (its `problem`, and its `fix` when no column is unscaled) stay in English: `core`
-    has no translations."""
+    words (its `problem`) stay in English: `core` has no translations; its `fix`, one of a
+    few fixed sentences, is read in the reader's language (`engine_words`)."""
     columns = top.named_columns()
     if error.label and named:
         columns = columns_of(top.party, [name for b in named for name in b.columns])
@@ -453,7 +454,7 @@ def range_message(
         "operation": error.operation,
         "bound": format_bound(error.bound),
         "problem": error.problem,
-        "fix": scaling_advice({top.party: list(top.unscaled or [])}) or error.fix,
+        "fix": scaling_advice({top.party: list(top.unscaled or [])}) or engine_fix(error.fix),
     }
     if error.operation in INPUT_OPERATIONS:
         return translatable(
@@ -478,5 +479,5 @@ def joint_range_message(what: What, operation: str, parties: list[str], fix: str
         what=what,
         operation=operation,
         parties=listed_words(parties),
-        fix=fix,
+        fix=engine_fix(fix),
     )
