@@ -19,11 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.permissions import RoleAndScope
 from console.accounts.roles import ensure_may_change
+from console.accounts.sessions import RecentAuthentication, reauth_url, recently_authenticated
 from console.api.schema import errors
 from console.audit.log import Action, record
 from console.datasets.access import get_authorization_for_user, get_dataset_for_owner
@@ -96,6 +99,10 @@ def set_policy(actor: Actor, authorization: Authorization, data) -> Authorizatio
 
 
 class AuthorizationPolicy(APIView):
+    # A standing policy approves disclosures in advance: changing it is as sensitive as
+    # deciding on a plan (a recent sign-in for session clients).
+    permission_classes = [IsAuthenticated, RoleAndScope, RecentAuthentication]
+
     @extend_schema(
         summary="The standing disclosure policy of an authorisation",
         responses={200: OpenApiTypes.OBJECT, **errors(404)},
@@ -109,7 +116,7 @@ class AuthorizationPolicy(APIView):
         "ask or refuse; aggregates_min_k is the smallest group an allowed aggregate may have; "
         "row_level_to limits allowed row-level data to these parties. Missing settings: ask.",
         request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 404)},
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404)},
     )
     def put(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)
@@ -158,6 +165,9 @@ def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
     authorization = get_object_or_404(Authorization.objects.select_related("dataset"), pk=pk)
     actor = Actor.from_request(request)
     dataset = get_dataset_for_owner(actor, authorization.dataset_id)
+    back = f"{reverse('datasets:detail', args=[dataset.pk])}#disclosure"
+    if not recently_authenticated(request):
+        return redirect(reauth_url(back))  # as the API's RecentAuthentication; then resubmit
     form = PolicyForm(authorization, request.POST)
     if form.is_valid():
         try:
@@ -172,4 +182,4 @@ def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.error(request, _("The policy was not saved: ") + form.errors.as_text())
-    return redirect(f"{reverse('datasets:detail', args=[dataset.pk])}#disclosure")
+    return redirect(back)

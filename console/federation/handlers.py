@@ -38,7 +38,7 @@ from console.federation.models import (
     RemoteDataset,
     SharedProject,
 )
-from console.nodes.link.envelope import Envelope, EnvelopeError, text_field
+from console.nodes.link.envelope import Envelope, EnvelopeError, error_message, text_field
 from console.nodes.link.service import Refused, register_peer_method
 from console.nodes.models import Node, PeerRoute
 from workflows.actors import Actor
@@ -89,7 +89,7 @@ def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
     try:
         message = wire.message_id(envelope.body)
     except EnvelopeError as error:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, error.message) from None
     seen = ReceivedMessage.objects.filter(peer=route.node, message_id=message).first()
     if seen is not None:
         return {**seen.reply, "redelivered": True}
@@ -100,8 +100,9 @@ def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
                 peer=route.node, message_id=message, method=method, reply=reply
             )
     except (ValueError, ValidationError) as error:  # EnvelopeError, a bad graph document
-        text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, text[:500]) from None
+        text = "; ".join(error.messages) if isinstance(error, ValidationError) else None
+        said = text[:500] if text is not None else error_message(error)
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, said) from None
     except IntegrityError:  # the same id delivered twice at once: the other one applied it
         seen = ReceivedMessage.objects.get(peer=route.node, message_id=message)
         return {**seen.reply, "redelivered": True}
@@ -366,7 +367,7 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
     remote_id = wire.int_field(body, "approval", 1)
     fingerprint = text_field(body, "fingerprint", 64)
     if not FINGERPRINT.match(fingerprint):
-        raise EnvelopeError("the plan's fingerprint is not 64 hex digits")
+        raise EnvelopeError(translatable("the plan's fingerprint is not 64 hex digits"))
     plan = _owner_view(wire.document_field(body, "plan"), fingerprint)
     existing = ApprovalReplica.objects.filter(origin=peer.node, remote_id=remote_id).first()
     if existing is not None:
@@ -400,11 +401,11 @@ def _owner_view(plan: dict, fingerprint: str) -> dict:
     """
     entries, sentences = plan.get("entries"), plan.get("sentences")
     if not isinstance(entries, list) or not isinstance(sentences, list):
-        raise EnvelopeError("the plan needs its entries and their sentences")
+        raise EnvelopeError(translatable("the plan needs its entries and their sentences"))
     if len(entries) != len(sentences) or not all(isinstance(s, str) for s in sentences):
-        raise EnvelopeError("the plan needs one sentence per entry")
+        raise EnvelopeError(translatable("the plan needs one sentence per entry"))
     if not all(isinstance(entry, dict) for entry in entries):
-        raise EnvelopeError("a plan entry is a map")
+        raise EnvelopeError(translatable("a plan entry is a map"))
     return {
         "fingerprint": fingerprint,
         "entries": entries,

@@ -35,7 +35,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from console.federation import projects, wire
@@ -141,7 +140,10 @@ def _read_job(document: dict, me: str, project: Project) -> PartyJob:
     try:
         job = job_from_dict(document)
     except (KeyError, TypeError, ValueError, ConfigError) as error:
-        raise EnvelopeError(f"the run's job is malformed ({type(error).__name__})") from None
+        malformed = translatable(
+            "the run's job is malformed (%(problem)s)", problem=type(error).__name__
+        )
+        raise EnvelopeError(malformed) from None
     if job.party != me:
         raise refuse(
             translatable(
@@ -177,7 +179,8 @@ def _same_graph(snapshot: dict, drawn: dict):
         graph = parse_graph(snapshot)
         same = _without_versions(snapshot) == _without_versions(drawn)
     except GraphFormatError as error:
-        raise EnvelopeError(f"the run's graph is malformed: {error}") from None
+        malformed = translatable("the run's graph is malformed: %(error)s", error=str(error))
+        raise EnvelopeError(malformed) from None
     if not same:
         raise refuse(translatable("the run's graph is not the pipeline replicated to this node"))
     return graph
@@ -186,26 +189,35 @@ def _same_graph(snapshot: dict, drawn: dict):
 def _resolved(job: PartyJob, project: Project, identities) -> PartyJob:
     """The job with this node's own sources pointing at its own files."""
     if not isinstance(identities, list) or len(identities) > wire.MAX_COLUMNS:
-        raise EnvelopeError("the message's 'sources' is not a list of source identities")
+        raise EnvelopeError(
+            translatable("the message's 'sources' is not a list of source identities")
+        )
     by_key = {i.get("key"): i for i in identities if isinstance(i, dict)}
     sources = dict(job.sources)
     for key, source in job.sources.items():
         if source.party != job.party:
             continue
         if key not in by_key:
-            raise EnvelopeError(f"the run does not say which dataset '{source.name}' is here")
+            raise EnvelopeError(
+                translatable(
+                    "the run does not say which dataset '%(dataset)s' is here", dataset=source.name
+                )
+            )
         try:
             sources[key] = resolve_at_owner(project, source, by_key[key])
         except UnresolvedSource as error:
-            raise refuse(str(error)) from None
+            raise refuse(error.message) from None
     return replace(job, sources=sources)
 
 
 def _checked(graph, job: PartyJob, fingerprint: str) -> Validation:
     checked = validate(graph, registry(), tuple(job.parties), job.sources)
     if not checked.ok:
-        problems = "; ".join(problem.message for problem in checked.problems[:3])
-        raise ValidationError(f"the run's pipeline does not validate here: {problems}")
+        problems = [problem.message for problem in checked.problems[:3]]
+        invalid = translatable(
+            "the run's pipeline does not validate here: %(problems)s", problems=problems
+        )
+        raise EnvelopeError(invalid)
     if checked.plan is None or checked.plan.fingerprint != fingerprint:
         raise refuse(
             translatable(
@@ -254,7 +266,11 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     if set(addresses) != set(parties) or not all(
         isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
     ):
-        raise EnvelopeError(f"'engines' gives one host:port to each of {', '.join(parties)}")
+        raise EnvelopeError(
+            translatable(
+                "'engines' gives one host:port to each of %(parties)s", parties=list(parties)
+            )
+        )
     replica.cluster = dict(addresses)
     replica.save(update_fields=["cluster"])
     transaction.on_commit(lambda: member_runs.start_worker(replica.pk))

@@ -30,6 +30,7 @@ from console.datasets.models import Authorization
 from console.federation.models import RemoteDataset
 from console.projects.models import Project
 from workflows.components.schema import Column
+from workflows.messages import Message, render, translatable
 from workflows.ports import SourceTable
 
 # Where a remote dataset's file is, seen from a node that does not hold it: nowhere.
@@ -37,7 +38,15 @@ ELSEWHERE = Path("/nonexistent/elsewhere")
 
 
 class UnresolvedSource(Exception):
-    """A source of a run cannot be matched to this node's authorised dataset file."""
+    """A source of a run cannot be matched to this node's authorised dataset file; `message`
+    (a `workflows.messages` message) says which and why, refused to the initiating node."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return render(self.message, "en")
 
 
 def remote_key(remote: RemoteDataset) -> int:
@@ -123,16 +132,23 @@ def resolve_at_owner(project: Project, source: SourceTable, identity: dict) -> S
     )
     if authorization is None:
         raise UnresolvedSource(
-            f"dataset '{source.name}' is no longer authorised to project '{project.name}' on "
-            "this node under the authorisation the run names; re-validate the pipeline at the "
-            "initiating node once the new authorisation has reached it"
+            translatable(
+                "dataset '%(dataset)s' is no longer authorised to project '%(project)s' on this "
+                "node under the authorisation the run names; re-validate the pipeline at the "
+                "initiating node once the new authorisation has reached it",
+                dataset=source.name,
+                project=project.name,
+            )
         )
     dataset, roles = authorization.dataset, authorization.column_roles
     published = {column.name: (column.type, column.role) for column in source.columns}
     local = {c["name"]: (c["type"], roles.get(c["name"], "protected")) for c in dataset.columns}
     if published != local:
         raise UnresolvedSource(
-            f"dataset '{source.name}': the run's columns or roles differ from this node's "
-            "authorisation"
+            translatable(
+                "dataset '%(dataset)s': the run's columns or roles differ from this node's "
+                "authorisation",
+                dataset=source.name,
+            )
         )
     return replace(source, path=dataset.path, encoding=dataset.encoding)
