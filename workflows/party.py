@@ -57,7 +57,7 @@ from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.disclosure.checks import min_group_size
 from workflows.graph import GraphFormatError, parse_graph
 from workflows.link_causes import link_error_message
-from workflows.messages import Storable, render, stored, translatable
+from workflows.messages import Storable, render, said_by, stored, translatable
 from workflows.party_jobs import Network, PartyJob
 from workflows.placement import (
     EMBEDDED,
@@ -171,7 +171,9 @@ class _Worker:
             self.graph = parse_graph(job.snapshot)
         except GraphFormatError as error:
             self.graph, self.checked = None, None
-            self.refusal = translatable("the pipeline is not valid: %(error)s", error=str(error))
+            self.refusal = translatable(
+                "the pipeline is not valid: %(error)s", error=said_by(error)
+            )
             return
         self.checked = validate(self.graph, registry(), tuple(job.parties), job.sources)
         if not self.checked.ok:
@@ -179,7 +181,7 @@ class _Worker:
             self.refusal = translatable(
                 "the pipeline is not valid: %(node)s: %(problem)s",
                 node=problem.node,
-                problem=str(problem.message),
+                problem=problem.what,
             )
             return
         if network is None:

@@ -31,6 +31,7 @@ from workflows.components.disclosure import (
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.graph import Graph
+from workflows.messages import Message
 
 
 @dataclass(frozen=True, order=True)
@@ -66,7 +67,7 @@ class Entry:
     columns: set[SourceColumn] = field(default_factory=set)
     rows: int | None = None  # an upper bound: the smallest source dataset it derives from
     decision: str = "ask"  # allow | ask | refuse (set from the source's standing policy)
-    reason: str = ""
+    reason: Message | str = ""  # the policy's words (a message: read in the reader's language)
     during_run: bool = False  # opened while the node runs, not in a file (`Flow.during_run`)
 
     def identity(self) -> dict:
@@ -88,7 +89,7 @@ class Entry:
         return self.identity() | {
             "rows": self.rows,
             "decision": self.decision,
-            "reason": self.reason,
+            "reason": str(self.reason),
         }
 
 

@@ -36,8 +36,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 import core
 from core import reveal
@@ -62,7 +62,7 @@ from workflows.components.tables import (
     report_port,
     table_port,
 )
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 
 RANGE = 8.0  # largest absolute value of a locally rescaled (and centred) column
 RSQRT_MAX = 2.0**5  # 1 / sqrt(2^-10): the inverse square root's largest output
@@ -102,10 +102,20 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"report": report_info(ctx.env.parties)}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     info, names = ctx.inputs["input_ds"], ctx.params["features"]
     shared = sorted(name for name in names if len(info.find(name)) > 1)
-    return [f"columns {shared} exist at several parties; rename them first"] if shared else []
+    if not shared:
+        return []
+    return [
+        translatable_plural(
+            "column %(columns)s exists at several parties; rename it first",
+            "columns %(columns)s exist at several parties; rename them first",
+            "count",
+            columns=shared,
+            count=len(shared),
+        )
+    ]
 
 
 def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
@@ -114,7 +124,16 @@ def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
     spread = np.abs(centred).max(axis=0)
     constant = [name for name, s in zip(names, spread, strict=True) if s == 0]
     if constant:
-        raise ValueError(f"columns {constant} at {party!r} are constant; correlation undefined")
+        raise ValueError(
+            translatable_plural(
+                "column %(columns)s at %(party)s is constant; correlation undefined",
+                "columns %(columns)s at %(party)s are constant; correlation undefined",
+                "count",
+                columns=constant,
+                party=party,
+                count=len(constant),
+            )
+        )
     return centred * (RANGE / spread)
 
 
@@ -183,7 +202,7 @@ def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     parts = layout(info, ctx.params["features"])
     ctx.progress(0)
-    what, k = gettext_noop("Pearson correlation"), ctx.min_group_rows
+    what, k = _("Pearson correlation"), ctx.min_group_rows
     # Over k rows every party receives the whole matrix; below, each party only the
     # correlations of its own columns, revealed to it alone.
     whole = aligned_rows(ctx, "input_ds") >= k
@@ -191,10 +210,10 @@ def run(ctx: RunContext) -> None:
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)
-        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), gettext(what))
+        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), what)
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
-        with secure.named_range_errors(bounds, gettext(what)):
+        with secure.named_range_errors(bounds, what):
             secret = spu(correlate)(*inputs)
             if whole:
                 matrix = np.asarray(reveal(secret), dtype=np.float64)

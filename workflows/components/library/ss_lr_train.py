@@ -34,8 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
@@ -108,12 +108,19 @@ def report_flows(ctx: DisclosureContext) -> list[Flow]:
     return flows
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     info, label = ctx.inputs["input_ds"], ctx.params["label"]
     if label in ctx.params["features"]:
-        return [f"column {label!r} is both the label and a feature"]
+        return [
+            translatable("column %(column)s is both the label and a feature", column=repr(label))
+        ]
     if len(info.find(label)) > 1:
-        return [f"label {label!r} is held by several parties; rename it at all but one"]
+        return [
+            translatable(
+                "label %(label)s is held by several parties; rename it at all but one",
+                label=repr(label),
+            )
+        ]
     return []
 
 
@@ -212,10 +219,15 @@ def revealed_weights(weights: np.ndarray, layout: list[dict]) -> dict:
 def check_reveal_consent(ctx: RunContext, label_party: str) -> None:
     """Only the model's owner (the label holder) may reveal its weights, by starting the run."""
     if ctx.params["report_weights"] and ctx.requested_by != label_party:
+        started_by = ctx.requested_by or translatable("no party")
         raise PermissionError(
-            f"report_weights reveals the model's weights to every party: only a user of "
-            f"{label_party!r}, the label holder who owns the model, may start such a run "
-            f"(this run was started by {ctx.requested_by or 'no party'})"
+            translatable(
+                "report_weights reveals the model's weights to every party: only a user of "
+                "%(party)s, the label holder who owns the model, may start such a run (this run "
+                "was started by %(started_by)s)",
+                party=repr(label_party),
+                started_by=started_by,
+            )
         )
 
 
@@ -231,7 +243,7 @@ def run(ctx: RunContext) -> None:
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
-        what = gettext("SS-LR training")
+        what = _("SS-LR training")
         plan = secure.plan_spu(ctx, bounds, magnitude, what, MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
         model = SSRegression(spu)
