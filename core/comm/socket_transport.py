@@ -83,13 +83,13 @@ class SocketTransport(Transport):
         """One peer's incoming connection: TLS, the handshake of `IncomingStreams._serve`,
         then its messages until it ends or is superseded."""
         sock = raw
-        with self._accepted_lock:
-            self._accepted.add(raw)
+        self._track(raw)
         try:
             sockets.configure(raw)
             raw.settimeout(HANDSHAKE_TIMEOUT_S)
             if self._server_tls is not None:
-                sock = self._server_tls.wrap_socket(raw, server_side=True)
+                sock = self._server_tls.wrap_socket(raw, server_side=True)  # (detaches `raw`)
+                self._track(sock, instead_of=raw)
             incoming = _Incoming(sock, self.max_frame_bytes)
             replies = self._serve(incoming, _Presented(sock))
             welcome = next(replies, None)
@@ -107,9 +107,15 @@ class SocketTransport(Transport):
         except (OSError, LinkError):
             pass  # a failed handshake or hello: the dialling party learns why on its side
         finally:
-            with self._accepted_lock:
-                self._accepted.discard(raw)
+            self._track(None, instead_of=sock)
             sock.close()
+
+    def _track(self, sock: socket.socket | None, instead_of: socket.socket | None = None) -> None:
+        """Keep the accepted connections open now, for `close` to interrupt their readers."""
+        with self._accepted_lock:
+            self._accepted.discard(instead_of)
+            if sock is not None:
+                self._accepted.add(sock)
 
     # ----- dialling -----------------------------------------------------------------------
     def _try_dial(self, peer: Peer, deadline: float) -> tuple[bool, str] | None:
@@ -237,8 +243,8 @@ class SocketTransport(Transport):
             sockets.interrupt(self._listener)  # wakes `accept`
             self._listener.close()
         with self._accepted_lock:
-            for raw in self._accepted:
-                sockets.interrupt(raw)
+            for sock in self._accepted:
+                sockets.interrupt(sock)
 
 
 class _Outgoing:

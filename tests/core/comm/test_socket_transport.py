@@ -341,3 +341,18 @@ def test_a_stream_that_ends_between_messages_or_inside_one_says_which(socket_pai
     with pytest.raises(sockets.EndOfStream):
         sockets.read_message(other_right, 1 << 20)
     other_right.close()
+
+
+def test_closing_ends_the_readers_of_connections_the_peer_keeps_open():
+    transports = _pair()
+    _start(transports.values())
+    alice = transports["alice"]
+    try:
+        assert alice._accepted, "bob's connection to alice is open"
+        alice.close(graceful=False)
+        deadline = time.monotonic() + 5
+        while alice._accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alice._accepted, "a reader still holds a connection after close"
+    finally:
+        transports["bob"].close(graceful=False)
