@@ -90,6 +90,8 @@ class SocketTransport(Transport):
             if self._server_tls is not None:
                 sock = self._server_tls.wrap_socket(raw, server_side=True)  # (detaches `raw`)
                 self._track(sock, instead_of=raw)
+                if sock.selected_alpn_protocol() != sockets.ALPN:
+                    return  # another transport's client (gRPC offers "h2"): it learns on its side
             incoming = _Incoming(sock, self.max_frame_bytes)
             replies = self._serve(incoming, _Presented(sock))
             welcome = next(replies, None)
@@ -129,6 +131,9 @@ class SocketTransport(Transport):
             sock = self._connect(peer, deadline)
         except OSError as exc:
             return False, sockets.describe(exc)
+        if self.tls is not None and sock.selected_alpn_protocol() != sockets.ALPN:
+            sock.close()  # a gRPC server, say: it would not understand our hello
+            return True, sockets.OTHER_TRANSPORT
         try:
             sockets.write_message(sock, hello)
             reply = sockets.read_message(sock, sockets.MAX_CONTROL_BYTES)

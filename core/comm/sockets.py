@@ -46,6 +46,11 @@ LENGTH = struct.Struct(">Q")
 MAX_CONTROL_BYTES = 1 << 16
 COALESCE_BYTES = 1 << 16  # frame parts smaller than this are joined into one write
 KEEPALIVE = {"TCP_KEEPIDLE": 10, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 2}  # as gRPC's 10 s + 5 s
+ALPN = "privpad-link/1"  # negotiated in the TLS handshake: tells a gRPC peer ("h2") apart
+OTHER_TRANSPORT = (
+    "the peer does not speak the socket link transport (every party must use the same "
+    "link_transport)"
+)
 
 
 # ----- addresses and connections --------------------------------------------------------------
@@ -113,6 +118,7 @@ def client_context(tls: TlsConfig, peer: str) -> ssl.SSLContext:
 
 def _trust(context: ssl.SSLContext, tls: TlsConfig, roots: bytes) -> None:
     context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.set_alpn_protocols([ALPN])
     try:
         context.load_verify_locations(cadata=roots.decode())
         _load_key_pair(context, tls)
@@ -155,6 +161,8 @@ def describe(exc: BaseException) -> str:
         return f"{TLS_FAILURE} (wrong or untrusted certificate): {exc.verify_message or exc}"
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or str(exc)
+        if "APPLICATION_PROTOCOL" in reason.upper():
+            return f"{TLS_FAILURE} ({OTHER_TRANSPORT})"
         if "ALERT" in reason.upper():  # TLS 1.3: the peer refuses our certificate after its
             return f"{TLS_FAILURE} (the peer refused our certificate: {reason.lower()})"
         return f"{TLS_FAILURE}: {reason.lower()}"

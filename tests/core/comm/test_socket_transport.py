@@ -356,3 +356,25 @@ def test_closing_ends_the_readers_of_connections_the_peer_keeps_open():
         assert not alice._accepted, "a reader still holds a connection after close"
     finally:
         transports["bob"].close(graceful=False)
+
+
+def test_a_peer_on_the_grpc_transport_is_refused_naming_the_setting():
+    addresses, tls = _addresses(PARTIES), _tls(PARTIES)
+    alice = SocketTransport("alice", addresses, tls["alice"], connect_timeout=4)
+    bob = transport_class("grpc")("bob", addresses, tls["bob"], connect_timeout=4)
+    failures = {}
+
+    def start(transport):
+        try:
+            transport.start()
+        except LinkError as exc:
+            failures[transport.party] = str(exc)
+
+    threads = [threading.Thread(target=start, args=(t,)) for t in (alice, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "'bob' refused the link from 'alice'" in failures["alice"]
+    assert "every party must use the same link_transport" in failures["alice"]
+    assert "'alice'" in failures["bob"]  # it cannot reach alice (gRPC cannot tell why)
