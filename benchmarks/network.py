@@ -21,11 +21,14 @@ certificates made here):
   link's own overhead, gRPC's, and the floor of encrypting on loopback that bounds every
   kernel's ratio (`benchmarks/opening_cost.py`).
 
+`--transport` picks the party processes' link transport (`core.comm.transports`: raw TLS
+sockets, the default, or gRPC); rows carry every party's CPU seconds (`cpu_seconds_per_party`).
+
 The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
 `benchmarks/spu_network.py`, which reuses this job.
 
     .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput floor]
-        [--kernels mul less ...] [--protocols SEMI2K ABY3]
+        [--kernels mul less ...] [--protocols SEMI2K ABY3] [--transport socket|grpc]
         [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
 """
 
