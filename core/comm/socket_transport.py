@@ -106,7 +106,7 @@ class SocketTransport(Transport):
             for ack in replies:  # `_pump`'s acknowledgements go back on our own connection
                 if not self._closing:
                     peer.offer(ack, 1.0, self.party, urgent=True)
-        except (OSError, LinkError):
+        except (OSError, ValueError, LinkError):  # ValueError: the socket was closed
             pass  # a failed handshake or hello: the dialling party learns why on its side
         finally:
             self._track(None, instead_of=sock)
