@@ -1,9 +1,9 @@
 """The socket transport (`core.comm.socket_transport`) inside one process, and its messages.
 
-Two or three `SocketTransport`s on loopback ports with throwaway certificates; cuts go through
+Two `SocketTransport`s on loopback ports with throwaway certificates; cuts go through
 `benchmarks/wan_relay.Relay`. Cross-process faults (kills, certificates, versions, garbage) run
-over the default transport in tests/core/network; the gRPC transport's own tests are
-test_network_link.py and test_reconnection.py.
+over each transport in tests/core/network (`test_network_faults.py`, with `link_transport`);
+the gRPC transport's own tests are test_network_link.py and test_reconnection.py.
 """
 
 from __future__ import annotations
@@ -100,10 +100,10 @@ def _links(pair, channel="main"):
 
 
 # ----- the link over sockets ------------------------------------------------------------------
-def test_the_socket_transport_is_the_default_and_grpc_stays_available():
-    assert transport_class() is SocketTransport
-    assert DEFAULT_TRANSPORT == "socket"
-    assert transport_class("grpc").__name__ == "Transport"
+def test_grpc_is_the_default_transport_and_sockets_are_chosen_by_name():
+    assert DEFAULT_TRANSPORT == "grpc"
+    assert transport_class().__name__ == "Transport"
+    assert transport_class("socket") is SocketTransport
     with pytest.raises(ConfigError, match="unknown link transport 'http'"):
         transport_class("http")
 
