@@ -28,12 +28,14 @@ timeout, so a peer that connects and says nothing holds up nobody.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
 from core.comm import sockets
+from core.comm.causes import LinkCause
 from core.comm.network import Transport
 from core.comm.peer import Frame, Peer
 from core.comm.wire import ABORT, ACK, BYE, TLS_FAILURE, WELCOME, parse_control
@@ -64,10 +66,12 @@ class SocketTransport(Transport):
         try:
             self._listener = sockets.listen(address)
         except OSError as exc:
-            raise LinkError(
-                f"{self.party!r} cannot listen on {address} (in use or invalid): "
-                f"{sockets.describe(exc)}"
-            ) from None
+            if exc.errno == errno.EADDRINUSE:
+                in_use = LinkCause("address_in_use", party=self.party, address=address)
+                raise LinkError(in_use) from None
+            reason = sockets.describe(exc)
+            failed = LinkCause("listen_failed", party=self.party, address=address, reason=reason)
+            raise LinkError(failed) from None
         threading.Thread(target=self._accept, name=f"accept-{self.party}", daemon=True).start()
 
     def _accept(self) -> None:
@@ -168,11 +172,13 @@ class SocketTransport(Transport):
         body = parse_control(reply) if reply[:1] == WELCOME else {"error": "no welcome"}
         next_seq = body.get("next")
         if not body.get("ok") or not isinstance(next_seq, int) or next_seq < 0:
-            return True, str(body.get("error", "malformed welcome"))
+            words = str(body.get("error", "malformed welcome"))[:500]
+            return True, LinkCause.from_wire(body.get("cause")) or words
         try:
             generation, resend = peer.resume(next_seq, self.party)
         except LinkError as exc:
-            peer.fail(f"cannot resume the link to {peer.name!r}: {exc}")
+            said = exc.cause or str(exc)
+            peer.fail(LinkCause("cannot_resume", peer=peer.name, reason=said))
             return True, str(exc)
         sock.settimeout(None)
         outgoing = _Outgoing(sock)

@@ -378,3 +378,14 @@ def test_a_peer_on_the_grpc_transport_is_refused_naming_the_setting():
     assert "'bob' refused the link from 'alice'" in failures["alice"]
     assert "every party must use the same link_transport" in failures["alice"]
     assert "'alice'" in failures["bob"]  # it cannot reach alice (gRPC cannot tell why)
+
+
+def test_an_address_in_use_is_a_link_error_with_its_cause():
+    addresses = _addresses(PARTIES)
+    taken = sockets.listen(addresses["alice"])
+    try:
+        with pytest.raises(LinkError, match="'alice' cannot listen on") as failure:
+            SocketTransport("alice", addresses, None, connect_timeout=1).start()
+        assert failure.value.cause.code == "address_in_use"
+    finally:
+        taken.close()
