@@ -10,7 +10,7 @@ reference the network run is compared with, and what tests and benchmarks use.
 Steps (network mode):
 1. Validate the snapshot against the project's parties and authorised datasets, as the executor
    does; an invalid snapshot refuses the run at this party.
-2. Open the run's links (`core.device.deployment.Deployment`: gRPC, mutual TLS). A party that
+2. Open the run's links (`core.device.deployment.Deployment`: mutual TLS). A party that
    cannot be reached within `connect_timeout` is named and the run refuses: nothing executes.
 3. Check that every party runs the same run: each sends the run id and the snapshot's
    fingerprint; a mismatch refuses the run naming the parties.
