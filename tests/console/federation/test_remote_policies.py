@@ -71,7 +71,7 @@ def test_what_bobs_policy_allows_needs_no_approval_at_alice(with_bob, at_alice):
     bobs = checked.plan.from_source("bob")
     assert bobs
     assert {entry.decision for entry in bobs} == {"allow"}
-    assert all("bob's standing policy" in entry.reason for entry in bobs)
+    assert all("bob's standing policy" in str(entry.reason) for entry in bobs)
     pipeline = Pipeline.objects.create(project=with_bob, name="LR", graph=graph.to_dict())
     states = consent.consent_states(pipeline, checked.plan)
     assert states["bob"] == {"state": "policy", "approval": None}
