@@ -46,6 +46,7 @@ from console.federation.sources import UnresolvedSource, resolve_at_owner
 from console.nodes.link.envelope import EnvelopeError, text_field
 from console.projects.models import Project, ProjectMember
 from core.errors import ConfigError
+from workflows import timeline
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import GraphFormatError, parse_graph
@@ -77,6 +78,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
             )
         )
     remote_run = wire.int_field(body, "run", 1)
+    timeline.mark(remote_run, "runstart.received")
     known = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if known is not None:
         return _accepted(known.run)
@@ -86,6 +88,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     job = _resolved(job, project, body.get("sources"))
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
+    timeline.mark(remote_run, "runstart.checked")
     run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
     storage = {me.name: member_part_root(me, peer.node, run)}
     RunReplica.objects.create(
@@ -97,6 +100,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     console_port().audit(
         peer.actor, "run_start", replica.pipeline, me.pk, run=run.pk, remote_run=remote_run
     )
+    timeline.mark(remote_run, "runstart.recorded")
     return _accepted(run)
 
 
@@ -244,6 +248,7 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     from console.federation import member_runs
 
     remote_run = wire.int_field(body, "run", 1)
+    timeline.mark(remote_run, "runlaunch.received")
     replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if replica is None:
         raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
@@ -258,6 +263,7 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     replica.cluster = dict(addresses)
     replica.save(update_fields=["cluster"])
     transaction.on_commit(lambda: member_runs.start_worker(replica.pk))
+    timeline.mark(remote_run, "runlaunch.recorded")
     return {"launched": True, "run": replica.run_id}
 
 

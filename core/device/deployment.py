@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.comm import CommStats, Link
-from core.comm.network import Transport
+from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig
 from core.device.runtime import Cluster, PartyRuntime
 from core.errors import ConfigError, EngineError, LinkError, PartyFailure
@@ -74,6 +74,7 @@ class Deployment(Cluster):
         timeout: float = 600.0,
         connect_timeout: float = 30.0,
         reconnect_grace: float = 10.0,
+        peer_failures: PeerFailures | None = None,
     ):
         addresses, self_party = parse_cluster_config(cluster_config)
         super().__init__(list(addresses), CommStats())
@@ -90,6 +91,7 @@ class Deployment(Cluster):
         self.tls = TlsConfig.from_dict(tls, peers) if tls is not None else None
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.reconnect_grace = reconnect_grace
+        self.peer_failures = peer_failures
         self._closed = False
         self.transport = self._transport(addresses)
         link = self.transport.link(self.parties, MAIN_CHANNEL)
@@ -105,6 +107,7 @@ class Deployment(Cluster):
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
             reconnect_grace=self.reconnect_grace,
+            peer_failures=self.peer_failures,
         )
         return transport.start()
 

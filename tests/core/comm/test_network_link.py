@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from core.comm.network import Transport
+from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig, fingerprint, make_certificate
 from core.comm.wire import CHUNK_BYTES
 from core.device.deployment import Deployment, parse_cluster_config
@@ -113,6 +113,25 @@ def test_an_abort_wakes_the_peer_with_the_reason(pair):
     pair["alice"].abort("'alice' failed with ValueError")
     with pytest.raises(LinkError, match="'alice' aborted: 'alice' failed with ValueError"):
         link.recv(0)
+
+
+@pytest.mark.parametrize("reported_after", [None, 0.3])
+def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(reported_after):
+    """bob never listens; his node tells alice's that his part stopped (before alice starts, or
+    while she dials him): her start fails at once with that reason, not at her 30 s timeout."""
+    addresses, tls = _addresses(["alice", "bob"]), _tls(["alice", "bob"])
+    failures = PeerFailures()
+    alice = Transport("alice", addresses, tls["alice"], connect_timeout=30, peer_failures=failures)
+    reason = "'bob' stopped before joining the links: the run's graph is not valid"
+    if reported_after is None:
+        failures.report("bob", reason)
+    else:
+        threading.Timer(reported_after, failures.report, args=("bob", reason)).start()
+    started = time.monotonic()
+    with pytest.raises(LinkError, match=f"'alice': {reason}"):
+        alice.start()
+    assert time.monotonic() - started < 5
+    assert failures.reported() == {"bob": reason}
 
 
 def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
