@@ -27,7 +27,11 @@ Printed (one JSON object), per mode and run:
   CPU its process spent since its previous mark; a node's per-component marks are summed up as
   its first component's start and last component's end; `cpu_s`: per process, the CPU spent
   before alice's first component, during the components, and after; `reports`: the members'
-  RunEvent batches (sent, applied at alice, when the last was applied).
+  RunEvent batches (sent, applied at alice, when the last was applied); `critical_path_s`:
+  the wall time cut at the marks on the run's critical path (request and validation at alice,
+  her records and jobs, `RunStart` at every member, `RunLaunch` to the last party's worker, the
+  workers' own validation, the links' start, the parties' agreement, the components, the
+  outcome's recording).
 
     .venv/bin/python benchmarks/network_console.py [--runs N] [--mode network]
 """
@@ -137,9 +141,41 @@ def marks_of(nodes: dict[str, NodeInstall]) -> list[dict]:
     return sorted(found, key=lambda mark: mark["at"])
 
 
-def breakdown(marks: list[dict], sent: float, until: float) -> dict:
-    """The phases of the run requested at `sent` (marks before `until`): see the docstring."""
-    marks = [mark for mark in marks if sent <= mark["at"] < until]
+# The run's critical path, segment by segment: (name, phase that ends it, which process, pick).
+CRITICAL_PATH = [
+    ("request_validation_consent", "run.validated", "alice console", min),
+    ("records_parts_jobs", "runstart.sending", "alice console", min),
+    ("runstart_at_every_member", "runstart.replied", "alice console", min),
+    ("runlaunch_to_last_worker", "worker.claimed", "", max),
+    ("workers_own_validation", "part.validated", "", max),
+    ("links_start", "links.up", "", max),
+    ("same_run_agreement", "node.start", "alice console", min),
+    ("engine", "node.closed", "alice console", max),
+    ("outcome_recorded", "part.recorded", "alice console", max),
+]
+
+
+def critical_path(marks: list[dict], sent: float) -> dict[str, float]:
+    """Seconds of each segment of the run's critical path (`CRITICAL_PATH`; they add up to the
+    wall time): from the request to alice's validation, ..., each member's `RunStart` (the
+    slowest), the last party's worker, ..., the components, alice recording the outcome."""
+    segments, since = {}, sent
+    for name, phase, process, pick in CRITICAL_PATH:
+        times = [m["at"] for m in marks if m["phase"] == phase and m["process"].startswith(process)]
+        if not times:
+            continue
+        reached = pick(times)
+        segments[name] = round(reached - since, 3)
+        since = reached
+    return segments
+
+
+def breakdown(marks: list[dict], run: int, sent: float, until: float) -> dict:
+    """The phases of run `run`, requested at `sent` (the marks of no run yet before `until`):
+    see the docstring."""
+    marks = [
+        m for m in marks if m["run"] == str(run) or (m["run"] == "-" and sent <= m["at"] < until)
+    ]
     engine = [m["at"] for m in marks if m["process"] == "alice console" and m["phase"] in
               ENGINE_MARKS]  # fmt: skip
     first, last = (min(engine), max(engine)) if engine else (until, until)
@@ -167,7 +203,12 @@ def breakdown(marks: list[dict], sent: float, until: float) -> dict:
             f"{mark['at'] - sent:7.3f}s {process:13} {phase}{detail} (+{spent * 1000:.0f} ms CPU)"
         )
     cpu = {p: {k: round(v, 3) for k, v in stages.items()} for p, stages in cpu.items()}
-    return {"timeline": lines, "cpu_s": cpu, "reports": reports}
+    return {
+        "critical_path_s": critical_path(marks, sent),
+        "timeline": lines,
+        "cpu_s": cpu,
+        "reports": reports,
+    }
 
 
 def _edge(marks: list[dict], mark: dict) -> bool:
@@ -222,7 +263,7 @@ def network(root: Path, template: Path, runs: int) -> list[dict]:
         time.sleep(1.0)  # the members' last reports of the last run
         marks = marks_of(nodes)
         for result, sent, until in zip(results, starts, [*starts[1:], time.time()], strict=True):
-            result.update(breakdown(marks, sent, until))
+            result.update(breakdown(marks, result["run"], sent, until))
     return results
 
 
