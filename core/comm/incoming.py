@@ -119,6 +119,7 @@ class IncomingStreams:
                 elif kind == ABORT:
                     reason = str(parse_control(message).get("reason", "no reason given"))
                     peer.fail(f"{peer.name!r} aborted: {reason[:500]}")
+                    self._startup_failed.set()  # a start still dialling others gives up
                     return
                 else:
                     raise LinkError(f"unknown message kind {kind!r}")

@@ -167,11 +167,12 @@ class Transport(OutgoingStreams, IncomingStreams):
         self._startup_failed.set()  # a start still dialling any peer gives up
 
     def _startup_report(self, errors: dict[str, tuple[int, str]]) -> str:
-        """The most telling start-up errors: what a peer's hello revealed (wrong certificate,
-        version), then refusals and TLS failures, before mere unreachability."""
-        for name in errors:
-            if self.peers[name].error is not None:
-                errors[name] = (0, f"{self.party!r}: {self.peers[name].error}")
+        """The most telling start-up errors: what a peer revealed (its hello: wrong certificate,
+        version; its abort; its node's report), then refusals and TLS failures, before mere
+        unreachability."""
+        for name, peer in self.peers.items():  # linked or not: e.g. a peer that aborted
+            if peer.error is not None:
+                errors[name] = (0, f"{self.party!r}: {peer.error}")
         best = min(rank for rank, _ in errors.values())
         return "; ".join(message for rank, message in errors.values() if rank == best)
 

@@ -134,6 +134,35 @@ def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(reported_
     assert failures.reported() == {"bob": reason}
 
 
+def test_the_parties_still_starting_learn_it_from_the_aborting_one():
+    """bob never listens and his node told alice's: alice gives up at once, and carol, linked
+    to alice but still dialling bob, stops with alice's reason instead of at her timeout."""
+    addresses, tls = _addresses(["alice", "bob", "carol"]), _tls(["alice", "bob", "carol"])
+    failures, errors = PeerFailures(), {}
+    transports = {  # only alice's node hears bob's report
+        "alice": Transport("alice", addresses, tls["alice"], peer_failures=failures),
+        "carol": Transport("carol", addresses, tls["carol"]),
+    }
+
+    def start(party: str) -> None:
+        try:
+            transports[party].start()
+        except LinkError as error:
+            errors[party] = str(error)
+
+    threads = [threading.Thread(target=start, args=(party,)) for party in transports]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # alice and carol have linked to each other; both dial bob
+    started = time.monotonic()
+    failures.report("bob", "'bob' ended its part before joining: no engine address")
+    for thread in threads:
+        thread.join(timeout=20)
+    assert time.monotonic() - started < 8
+    assert "'bob' ended its part before joining" in errors["alice"]
+    assert "'alice' aborted" in errors["carol"]
+
+
 def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
     pair["bob"].max_frame_bytes = 4096
     pair["alice"].link(["alice", "bob"], "main").send(1, np.zeros(10_000))
