@@ -199,6 +199,8 @@ def breakdown(marks: list[dict], run: int, sent: float, until: float) -> dict:
         if phase in ENGINE_MARKS and not _edge(marks, mark):
             continue
         detail = f" {mark['node']}" if "node" in mark else ""
+        if phase == "gc":  # a full collection (`workflows.timeline`)
+            detail = f" {float(mark['seconds']) * 1000:.0f} ms"
         lines.append(
             f"{mark['at'] - sent:7.3f}s {process:13} {phase}{detail} (+{spent * 1000:.0f} ms CPU)"
         )

@@ -32,7 +32,7 @@ from console.federation.models import RunReplica
 from console.federation.part_reports import PartReport
 from console.federation.run_events import EndedParties
 from core.errors import ConfigError
-from workflows import retention, state, timeline
+from workflows import heap, retention, state, timeline
 from workflows.components.context import ArtifactData
 from workflows.messages import translatable
 from workflows.models import NodeRun, Run, Status
@@ -103,6 +103,7 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
         timeline.mark(job.run_id, "part.recorded", status=final)
     timeline.mark(job.run_id, "part.reported")
     retention.apply_after_run(run)  # this node's outputs, as after an embedded run
+    heap.settle_after_first_run()  # the next runs' full collections walk less (`heap`)
     return final
 
 
