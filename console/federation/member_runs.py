@@ -93,7 +93,8 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
             network = replace(network, peer_failures=ended.failures)
         except ConfigError as error:
             message = translatable(
-                "this node could not join the run's links: %(error)s", error=str(error)
+                "this node could not join the run's links: %(error)s",
+                error=getattr(error, "message", None) or str(error),
             )
             return finish(run, {}, "failed", message)
         kept = KeptHere(run, job.party, report.shown.nodes)

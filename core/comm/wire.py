@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import msgpack
 
+from core.comm.causes import LinkCause
 from core.errors import LinkError
 
 HELLO, WELCOME, DATA, ACK, ABORT, BYE = b"H", b"W", b"D", b"K", b"A", b"B"
@@ -46,9 +47,10 @@ def parse_control(message: bytes) -> dict:
     try:
         body = msgpack.unpackb(message[1:], raw=False, max_str_len=1 << 16, max_array_len=1 << 12)
     except Exception as exc:  # noqa: BLE001 - any garbage is one error
-        raise LinkError(f"malformed control message ({type(exc).__name__})") from None
+        problem = type(exc).__name__
+        raise LinkError(LinkCause("malformed_control", problem=problem)) from None
     if not isinstance(body, dict):
-        raise LinkError("malformed control message (not a map)")
+        raise LinkError(LinkCause("malformed_control", problem="not a map"))
     return body
 
 

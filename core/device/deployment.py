@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.comm import CommStats, Link
+from core.comm.causes import LinkCause
 from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig
 from core.device.runtime import Cluster, PartyRuntime
@@ -174,9 +175,12 @@ class Deployment(Cluster):
             raise PartyFailure(self.self_party, exc) from exc
 
     def _abort_peers(self, exc: BaseException) -> None:
-        reason = f"{self.self_party!r} failed with {type(exc).__name__}"
-        if isinstance(exc, LinkError):
-            reason += f": {exc}"  # link errors carry party names and causes, never data
+        reason = LinkCause("party_failed", party=self.self_party, error=type(exc).__name__)
+        if isinstance(exc, LinkError):  # link errors carry party names and causes, never data
+            said = exc.cause if exc.cause is not None else str(exc)
+            reason = LinkCause(
+                "party_failed_link", party=self.self_party, error=type(exc).__name__, reason=said
+            )
         self.transport.abort(reason)
         for closer in self.closers:
             owner = getattr(closer, "__self__", None)

@@ -69,7 +69,7 @@ def consent_words(consents: dict, approvals: dict) -> list[str]:
         if approval is None:
             words.append(_("%(party)s: standing policy") % {"party": party})
         else:
-            who = approval.decided_by.get_username() if approval.decided_by else _("its approvers")
+            who = approval.decider or _("its approvers")
             words.append(
                 _("%(party)s: approved by %(who)s (#%(id)s)")
                 % {"party": party, "who": who, "id": approval.pk}

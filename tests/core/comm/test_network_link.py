@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from core.comm.causes import LinkCause
 from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig, fingerprint, make_certificate
 from core.comm.wire import CHUNK_BYTES
@@ -122,16 +123,16 @@ def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(reported_
     addresses, tls = _addresses(["alice", "bob"]), _tls(["alice", "bob"])
     failures = PeerFailures()
     alice = Transport("alice", addresses, tls["alice"], connect_timeout=30, peer_failures=failures)
-    reason = "'bob' stopped before joining the links: the run's graph is not valid"
+    stopped = LinkCause("aborted", peer="bob", reason="the run's graph is not valid")
     if reported_after is None:
-        failures.report("bob", reason)
+        failures.report("bob", stopped)
     else:
-        threading.Timer(reported_after, failures.report, args=("bob", reason)).start()
+        threading.Timer(reported_after, failures.report, args=("bob", stopped)).start()
     started = time.monotonic()
-    with pytest.raises(LinkError, match=f"'alice': {reason}"):
+    with pytest.raises(LinkError, match="'alice': 'bob' aborted: the run's graph is not valid"):
         alice.start()
     assert time.monotonic() - started < 5
-    assert failures.reported() == {"bob": reason}
+    assert failures.reported() == {"bob": stopped}
 
 
 def test_the_parties_still_starting_learn_it_from_the_aborting_one():
@@ -155,11 +156,11 @@ def test_the_parties_still_starting_learn_it_from_the_aborting_one():
         thread.start()
     time.sleep(0.5)  # alice and carol have linked to each other; both dial bob
     started = time.monotonic()
-    failures.report("bob", "'bob' ended its part before joining: no engine address")
+    failures.report("bob", LinkCause("aborted", peer="bob", reason="no engine address"))
     for thread in threads:
         thread.join(timeout=20)
     assert time.monotonic() - started < 8
-    assert "'bob' ended its part before joining" in errors["alice"]
+    assert "'bob' aborted: no engine address" in errors["alice"]
     assert "'alice' aborted" in errors["carol"]
 
 
