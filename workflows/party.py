@@ -10,7 +10,7 @@ reference the network run is compared with, and what tests and benchmarks use.
 Steps (network mode):
 1. Validate the snapshot against the project's parties and authorised datasets, as the executor
    does; an invalid snapshot refuses the run at this party.
-2. Open the run's links (`core.device.deployment.Deployment`: gRPC, mutual TLS). A party that
+2. Open the run's links (`core.device.deployment.Deployment`: mutual TLS). A party that
    cannot be reached within `connect_timeout` is named and the run refuses: nothing executes.
 3. Check that every party runs the same run: each sends the run id and the snapshot's
    fingerprint; a mismatch refuses the run naming the parties.
@@ -57,7 +57,7 @@ from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.disclosure.checks import min_group_size
 from workflows.graph import GraphFormatError, parse_graph
 from workflows.link_causes import link_error_message
-from workflows.messages import Storable, render, stored, translatable
+from workflows.messages import Storable, render, said_by, stored, translatable
 from workflows.party_jobs import Network, PartyJob
 from workflows.placement import (
     EMBEDDED,
@@ -171,7 +171,9 @@ class _Worker:
             self.graph = parse_graph(job.snapshot)
         except GraphFormatError as error:
             self.graph, self.checked = None, None
-            self.refusal = translatable("the pipeline is not valid: %(error)s", error=str(error))
+            self.refusal = translatable(
+                "the pipeline is not valid: %(error)s", error=said_by(error)
+            )
             return
         self.checked = validate(self.graph, registry(), tuple(job.parties), job.sources)
         timeline.mark(job.run_id, "part.validated")
@@ -180,7 +182,7 @@ class _Worker:
             self.refusal = translatable(
                 "the pipeline is not valid: %(node)s: %(problem)s",
                 node=problem.node,
-                problem=str(problem.message),
+                problem=problem.what,
             )
             return
         if network is None:

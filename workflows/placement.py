@@ -11,7 +11,7 @@ asks the run's placement:
   production mode: every party's process runs the same component code, in the same order.
   `ctx.at(p, fn)` runs `fn` only when `p` is me (the other parties' calls are made by their
   own processes); reads and writes touch only my storage; engine sessions use the run's
-  `core.device.deployment.Deployment` (gRPC streams under mutual TLS); SEMI2K's correlations
+  `core.device.deployment.Deployment` (links under mutual TLS); SEMI2K's correlations
   then come from a trusted first party or the cluster's dealer node
   (`workflows.components.secure.make_spu`).
 

@@ -1,6 +1,6 @@
 """The engine links of a member's part of a run: addresses from the initiator, trust from here.
 
-A network run's parties talk over the engine's gRPC links under mutual TLS
+A network run's parties talk over the engine's links under mutual TLS
 (`core.device.deployment.Deployment`). The identities are the node certificates: this node
 presents its own key and certificate (`console.nodes.identity`), and pins, for every other
 party, the certificate it pinned itself when the two nodes paired (`PeerRoute.certificate`).

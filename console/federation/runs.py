@@ -228,7 +228,8 @@ def _resolved(job: PartyJob, project: Project, identities) -> PartyJob:
 def _checked(graph, job: PartyJob, fingerprint: str) -> Validation:
     checked = validate(graph, registry(), tuple(job.parties), job.sources)
     if not checked.ok:
-        problems = [problem.message for problem in checked.problems[:3]]
+        # Each problem a message too: the initiator's users read it in their own language.
+        problems = [problem.what for problem in checked.problems[:3]]
         invalid = translatable(
             "the run's pipeline does not validate here: %(problems)s", problems=problems
         )

@@ -108,17 +108,7 @@ class OutgoingStreams:
     def _try_dial(self, peer: Peer, deadline: float) -> tuple[bool, str] | None:
         """None once the peer welcomed a new stream; else (refused by the peer?, reason)."""
         channel = self._open_channel(peer)
-        hello = control(
-            HELLO,
-            {
-                "v": self.wire_version,
-                "from": self.party,
-                "to": peer.name,
-                "parties": self.parties,
-                "session": self.session,
-                "dial": next(peer.dials),
-            },
-        )
+        hello = self._hello(peer)
         state: dict = {"lock": threading.Lock()}
         welcomed = threading.Event()
         call = channel.stream_stream(f"/{SERVICE}/{METHOD}")(
@@ -142,6 +132,20 @@ class OutgoingStreams:
         peer.channels.append(channel)
         peer.readers.append(reader)
         return None
+
+    def _hello(self, peer: Peer) -> bytes:
+        """The first message of a new stream to `peer` (checked by `IncomingStreams`)."""
+        return control(
+            HELLO,
+            {
+                "v": self.wire_version,
+                "from": self.party,
+                "to": peer.name,
+                "parties": self.parties,
+                "session": self.session,
+                "dial": next(peer.dials),
+            },
+        )
 
     def _stream(self, peer: Peer, hello: bytes, state: dict, welcomed: threading.Event):
         """The requests of one stream: hello, resent frames, then frames as they come."""

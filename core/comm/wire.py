@@ -36,6 +36,8 @@ GRPC_OPTIONS = [
     ("grpc.http2.max_ping_strikes", 0),
 ]
 _CHUNK = struct.Struct(">QQQB")
+CHUNK_HEAD = _CHUNK  # (seq, frame length, offset, channel name length) after the kind byte
+DATA_HEAD_BYTES = 1 + _CHUNK.size  # a data message before its channel name
 
 
 def control(kind: bytes, body: dict) -> bytes:
@@ -72,7 +74,12 @@ def frame_messages(seq: int, parts: list, total: int, channel: bytes) -> Iterato
 
 
 def _chunk(seq: int, total: int, offset: int, channel: bytes, pieces: list) -> bytes:
-    return b"".join([DATA, _CHUNK.pack(seq, total, offset, len(channel)), channel, *pieces])
+    return b"".join([data_head(seq, total, offset, channel), *pieces])
+
+
+def data_head(seq: int, total: int, offset: int, channel: bytes) -> bytes:
+    """A data message up to its body: kind, chunk header and channel name."""
+    return b"".join([DATA, _CHUNK.pack(seq, total, offset, len(channel)), channel])
 
 
 def parse_chunk(message: bytes) -> tuple[int, int, int, str, memoryview]:

@@ -133,8 +133,11 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     credit, shop, project, api_bob, api_alice
 ):
     pipeline = create(api_bob, project, scores_for_bob(credit, shop))
+    # (bob, a party of the model, also learns the bound of alice's features: an aggregate)
     [scores] = [
-        e for e in entries(plan_of(api_bob, pipeline), "alice", "bob") if e["node"] == "predict"
+        e
+        for e in entries(plan_of(api_bob, pipeline), "alice", "bob")
+        if (e["node"], e["form"]) == ("predict", "row_level")
     ]
     assert (scores["form"], scores["decision"]) == ("row_level", "ask")
     refused = start(api_bob, pipeline)
@@ -166,8 +169,9 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED, run.message
-    received = LedgerEntry.objects.get(run=run, recipient="bob", node_id="predict")
-    assert received.kind == "row_level"
+    received = LedgerEntry.objects.get(
+        run=run, recipient="bob", node_id="predict", kind="row_level"
+    )
     assert received.rows == 60
     assert received.consents == {"alice": approval["id"]}
     assert {(c["party"], c["name"]) for c in received.columns} >= {
@@ -176,6 +180,12 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     }
     ledger = api_bob.get(f"/api/v1/runs/{run.pk}/").json()["ledger"]
     assert any(e["recipient"] == "bob" and e["kind"] == "row_level" for e in ledger)
+    # The bounds of alice's inputs that training and prediction revealed to bob are recorded.
+    bounds = LedgerEntry.objects.filter(run=run, recipient="bob", what__contains="magnitude")
+    assert sorted((e.node_id, e.kind, e.min_group, e.source_parties) for e in bounds) == [
+        ("predict", "aggregate", None, ["alice"]),
+        ("train", "aggregate", None, ["alice"]),
+    ]
 
     # A change that does not alter the plan needs nothing new; one that alters it asks again.
     graph = scores_for_bob(credit, shop, epochs=3)

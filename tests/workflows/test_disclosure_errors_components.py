@@ -69,6 +69,7 @@ CASES = {
     "data_filter/feature_filter": {"drop_features": ["a2"]},
     "preprocessing/fillna": {"features": ["a1", "a2"]},
     "preprocessing/scaler": {"features": ["a1", "a2"]},
+    "preprocessing/vert_binning": {"features": ["a1", "a2"]},
     "stats/table_statistics": {},
     "stats/pearson": {"features": ["a1", "a2", "b1"]},
     "ml.train/ss_lr": {"features": ["a1", "b1"], "label": "y", "epochs": 1},

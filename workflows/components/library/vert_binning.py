@@ -68,7 +68,7 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     }
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     given = ctx.inputs.get("input_rule")
     if given is None:
         return []
@@ -79,14 +79,19 @@ def check(ctx: InferContext) -> list[str]:
     ]
     if not missing:
         return []
-    return [f"the input rule does not cover {', '.join(missing)}: bin them with the rule's node"]
+    return [
+        translatable(
+            "the input rule does not cover %(columns)s: bin them with the rule's node",
+            columns=missing,
+        )
+    ]
 
 
 def fit_edges(values: np.ndarray, name: str, method: str, bin_num: int) -> list[float]:
     """The bin edges of one column (`values`, NaN for missing): see the module docstring."""
     present = values[np.isfinite(values)]
     if not len(present):
-        raise ValueError(f"column {name!r} has no value to bin")
+        raise ValueError(translatable("column %(column)s has no value to bin", column=repr(name)))
     if method == "quantile":
         # Sorted once: numpy's quantiles then cost a pass, not a selection per edge.
         present.sort()
@@ -145,16 +150,26 @@ def rule_for(rule: dict, columns: list[str]) -> tuple[str, dict]:
     another kind or one that misses a column."""
     if not isinstance(rule, dict) or rule.get("kind") != RULE_KIND:
         raise ValueError(
-            f"input rule is a {kind_of(rule)!r} rule, not a binning rule: connect the "
-            "output_rule of a binning node"
+            translatable(
+                "input rule is a %(kind)s rule, not a binning rule: connect the output_rule of a "
+                "binning node",
+                kind=repr(kind_of(rule)),
+            )
         )
     uncovered = [name for name in columns if name not in rule["columns"]]
     if uncovered:
-        raise ValueError(f"the input rule does not cover {', '.join(uncovered)}")
+        raise ValueError(
+            translatable("the input rule does not cover %(columns)s", columns=uncovered)
+        )
     for name in columns:
         edges = rule["columns"][name].get("edges")
         if not _valid_edges(edges):
-            raise ValueError(f"the input rule's edges of {name!r} are not ascending numbers")
+            raise ValueError(
+                translatable(
+                    "the input rule's edges of %(column)s are not ascending numbers",
+                    column=repr(name),
+                )
+            )
     return rule["method"], {name: rule["columns"][name] for name in columns}
 
 
