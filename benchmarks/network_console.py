@@ -21,9 +21,19 @@ Printed (one JSON object), per mode and run:
 - members' timeline (network): when each member recorded the run (RunStart) and when its
   worker started, relative to the request; the orchestration split into the consoles' part
   (`console_orchestration_s`, `console_overhead_share`: until the last party's worker started,
-  plus recording the outcome) and the engine links' start (`links_start_s`).
+  plus recording the outcome) and the engine links' start (`links_start_s`);
+- `timeline` (network): every process's phases of the run (`workflows.timeline`, turned on in
+  the nodes with PRIVPAD_RUN_TIMELINE), merged, in seconds after the request, each with the
+  CPU its process spent since its previous mark; a node's per-component marks are summed up as
+  its first component's start and last component's end; `cpu_s`: per process, the CPU spent
+  before alice's first component, during the components, and after; `reports`: the members'
+  RunEvent batches (sent, applied at alice, when the last was applied); `critical_path_s`:
+  the wall time cut at the marks on the run's critical path (request and validation at alice,
+  her records and jobs, `RunStart` at every member, `RunLaunch` to the last party's worker, the
+  workers' own validation, the links' start, the parties' agreement, the components, the
+  outcome's recording).
 
-    .venv/bin/python benchmarks/network_console.py [--runs N]
+    .venv/bin/python benchmarks/network_console.py [--runs N] [--mode network]
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from tests.console.nodes.node_installs import (  # noqa: E402
     demo_network,
     migrated_template,
 )
+from workflows import timeline  # noqa: E402
 
 FINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 
@@ -115,6 +126,109 @@ def member_figures(member: NodeInstall, sent: float) -> dict:
     }
 
 
+PROCESSES = {"alice": ("console", "node"), "bob": ("node",), "carol": ("node",)}
+ENGINE_MARKS = ("node.start", "node.ran", "node.confirmed", "node.closed")
+
+
+def marks_of(nodes: dict[str, NodeInstall]) -> list[dict]:
+    """Every timeline mark the network's processes logged, each with its `process`."""
+    found = []
+    for name, kinds in PROCESSES.items():
+        for kind in kinds:
+            path = nodes[name].log(kind)
+            lines = path.read_text().splitlines() if path.exists() else []
+            found += [mark | {"process": f"{name} {kind}"} for mark in timeline.read(lines)]
+    return sorted(found, key=lambda mark: mark["at"])
+
+
+# The run's critical path, segment by segment: (name, phase that ends it, which process, pick).
+CRITICAL_PATH = [
+    ("request_validation_consent", "run.validated", "alice console", min),
+    ("records_parts_jobs", "runstart.sending", "alice console", min),
+    ("runstart_at_every_member", "runstart.replied", "alice console", min),
+    ("runlaunch_to_last_worker", "worker.claimed", "", max),
+    ("workers_own_validation", "part.validated", "", max),
+    ("links_start", "links.up", "", max),
+    ("same_run_agreement", "node.start", "alice console", min),
+    ("engine", "node.closed", "alice console", max),
+    ("outcome_recorded", "part.recorded", "alice console", max),
+]
+
+
+def critical_path(marks: list[dict], sent: float) -> dict[str, float]:
+    """Seconds of each segment of the run's critical path (`CRITICAL_PATH`; they add up to the
+    wall time): from the request to alice's validation, ..., each member's `RunStart` (the
+    slowest), the last party's worker, ..., the components, alice recording the outcome."""
+    segments, since = {}, sent
+    for name, phase, process, pick in CRITICAL_PATH:
+        times = [m["at"] for m in marks if m["phase"] == phase and m["process"].startswith(process)]
+        if not times:
+            continue
+        reached = pick(times)
+        segments[name] = round(reached - since, 3)
+        since = reached
+    return segments
+
+
+def breakdown(marks: list[dict], run: int, sent: float, until: float) -> dict:
+    """The phases of run `run`, requested at `sent` (the marks of no run yet before `until`):
+    see the docstring."""
+    marks = [
+        m for m in marks if m["run"] == str(run) or (m["run"] == "-" and sent <= m["at"] < until)
+    ]
+    engine = [m["at"] for m in marks if m["process"] == "alice console" and m["phase"] in
+              ENGINE_MARKS]  # fmt: skip
+    first, last = (min(engine), max(engine)) if engine else (until, until)
+    lines, cpu, previous, reports = [], {}, {}, {}
+    for mark in marks:
+        process, phase = mark["process"], mark["phase"]
+        spent = mark["cpu"] - previous.get(process, mark["cpu"])
+        previous[process] = mark["cpu"]
+        stage = (
+            "before_engine"
+            if mark["at"] <= first
+            else "engine"
+            if mark["at"] <= last
+            else "after_engine"
+        )
+        slot = cpu.setdefault(process, {"before_engine": 0.0, "engine": 0.0, "after_engine": 0.0})
+        slot[stage] += spent
+        if phase.startswith("events."):
+            _count_report(reports, mark, sent)
+            continue
+        if phase in ENGINE_MARKS and not _edge(marks, mark):
+            continue
+        detail = f" {mark['node']}" if "node" in mark else ""
+        if phase == "gc":  # a full collection (`workflows.timeline`)
+            detail = f" {float(mark['seconds']) * 1000:.0f} ms"
+        lines.append(
+            f"{mark['at'] - sent:7.3f}s {process:13} {phase}{detail} (+{spent * 1000:.0f} ms CPU)"
+        )
+    cpu = {p: {k: round(v, 3) for k, v in stages.items()} for p, stages in cpu.items()}
+    return {
+        "critical_path_s": critical_path(marks, sent),
+        "timeline": lines,
+        "cpu_s": cpu,
+        "reports": reports,
+    }
+
+
+def _edge(marks: list[dict], mark: dict) -> bool:
+    """Whether `mark` is its process's first component start or last component end."""
+    same = [m for m in marks if m["process"] == mark["process"] and m["phase"] in ENGINE_MARKS]
+    return mark is same[0] or mark is same[-1]
+
+
+def _count_report(reports: dict, mark: dict, sent: float) -> None:
+    party = mark.get("party") or mark["process"].split()[0]
+    entry = reports.setdefault(party, {"batches_sent": 0, "batches_applied": 0})
+    if mark["phase"] == "events.sent":
+        entry["batches_sent"] += 1
+    else:
+        entry["batches_applied"] += 1
+        entry["last_applied_s"] = round(mark["at"] - sent, 3)
+
+
 def split(figures: dict, members: dict) -> dict:
     """The orchestration of a network run in two: the consoles' (request, RunStart and
     RunLaunch, until the last party's worker started; the outcome's recording) and the
@@ -136,6 +250,7 @@ def network(root: Path, template: Path, runs: int) -> list[dict]:
         alice = nodes["alice"]
         token = alice.token(node_admin("alice"))
         [(pipeline,)] = alice.query("SELECT id FROM workflows_pipeline")
+        starts = []
         for _ in range(runs):
             figures = run_once(alice, token, pipeline)
             sent = bytes_sent(figures.pop("nodes"), ["alice"])
@@ -143,10 +258,14 @@ def network(root: Path, template: Path, runs: int) -> list[dict]:
                 name: member_figures(nodes[name], figures["sent"]) for name in ("bob", "carol")
             }
             sent |= {name: member["bytes_sent"] for name, member in members.items()}
-            figures.pop("sent")
+            starts.append(figures.pop("sent"))
             results.append(
                 figures | {"bytes_sent": sent, "members": members} | split(figures, members)
             )
+        time.sleep(1.0)  # the members' last reports of the last run
+        marks = marks_of(nodes)
+        for result, sent, until in zip(results, starts, [*starts[1:], time.time()], strict=True):
+            result.update(breakdown(marks, result["run"], sent, until))
     return results
 
 
@@ -173,14 +292,18 @@ def embedded(root: Path, template: Path, runs: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs per mode (the first warms up)")
+    parser.add_argument("--mode", choices=("both", "embedded", "network"), default="both")
     args = parser.parse_args()
+    os.environ["PRIVPAD_RUN_TIMELINE"] = "true"  # the nodes' phases (`workflows.timeline`)
     scratch = Path(tempfile.mkdtemp(prefix="privpad-network-console-"))
     try:
         load_before = os.getloadavg()
         template = migrated_template(scratch / "template")
+        modes = {"embedded": embedded, "network": network}
         figures = {
-            "embedded": embedded(scratch, template, args.runs),
-            "network": network(scratch, template, args.runs),
+            mode: measure(scratch, template, args.runs)
+            for mode, measure in modes.items()
+            if args.mode in (mode, "both")
         }
         figures["load_average_before"] = [round(x, 2) for x in load_before]
         figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

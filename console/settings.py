@@ -362,11 +362,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_LEVEL = envstr("PRIVPAD_LOG_LEVEL", "INFO")
+# Log the phases of every run at this node with timestamps (`workflows.timeline`): profiling.
+PRIVPAD_RUN_TIMELINE = envbool("PRIVPAD_RUN_TIMELINE", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "privpad.timeline": {"level": "INFO" if PRIVPAD_RUN_TIMELINE else "WARNING"},
+    },
 }

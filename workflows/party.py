@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, EngineError, LinkError, PartyFailure
-from workflows import redaction
+from workflows import redaction, timeline
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
 from workflows.disclosure.checks import min_group_size
@@ -176,6 +176,7 @@ class _Worker:
             )
             return
         self.checked = validate(self.graph, registry(), tuple(job.parties), job.sources)
+        timeline.mark(job.run_id, "part.validated")
         if not self.checked.ok:
             problem = self.checked.problems[0]
             self.refusal = translatable(
@@ -191,7 +192,10 @@ class _Worker:
                 f"a network run writes only this party's storage: give storage for "
                 f"{job.party!r} alone, not {sorted(job.storage)}"
             )
-        self.refusal = self._connect(network) or self._same_run()
+        self.refusal = self._connect(network)
+        timeline.mark(job.run_id, "links.up", refused=bool(self.refusal))
+        self.refusal = self.refusal or self._same_run()
+        timeline.mark(job.run_id, "run.agreed", refused=bool(self.refusal))
 
     def _connect(self, network: Network) -> Storable:
         from core.device.deployment import Deployment
@@ -204,6 +208,7 @@ class _Worker:
                 timeout=network.timeout,
                 connect_timeout=network.connect_timeout,
                 reconnect_grace=network.reconnect_grace,
+                peer_failures=network.peer_failures,
             )
         except LinkError as error:
             others = [p for p in self.job.parties if p != self.me]
@@ -272,13 +277,16 @@ class _Worker:
 
     def _run_node(self, node_id: str) -> NodeOutcome:
         context = self._context(node_id)
+        timeline.mark(self.job.run_id, "node.start", node=node_id)
         self._emitter(node_id)("node.status", status=RUNNING)
         started, sent = time.monotonic(), self._sent()
         try:
             self.checked.components[node_id].run(context)
             self._check_written(context)
             confirming = time.monotonic()
+            timeline.mark(self.job.run_id, "node.ran", node=node_id)
             self._confirm(node_id)
+            timeline.mark(self.job.run_id, "node.confirmed", node=node_id)
         except Exception as error:  # noqa: BLE001 - any failure fails only this node
             outcome = self._failed(node_id, error)
             self._remove_outputs(context, node_id)
@@ -428,6 +436,7 @@ class _Worker:
         detail = {"status": outcome.status, "message": outcome.message}
         detail |= {"public": outcome.public, "failed_party": outcome.party}
         self._emitter(node_id)("node.status", **detail)
+        timeline.mark(self.job.run_id, "node.closed", node=node_id, status=outcome.status)
 
     def _sent(self) -> int:
         return self.deployment.stats.sent_by(self.me) if self.deployment else 0

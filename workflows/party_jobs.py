@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
 from workflows.components.schema import Column
 from workflows.ports import SourceTable
+
+if TYPE_CHECKING:
+    from core.comm.network import PeerFailures
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class Network:
     timeout: float = 600.0
     connect_timeout: float = 30.0
     reconnect_grace: float = 10.0
+    # Parties known by other means to have stopped (their node's report): the links' start
+    # then fails at once naming them, not at `connect_timeout` (`core.comm.network`).
+    peer_failures: PeerFailures | None = None
 
 
 def source_to_dict(source: SourceTable, party: str) -> dict:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.psi.kernels import warm_shared_pool
-from workflows import starters, state
+from workflows import starters, state, timeline
 from workflows.actors import Actor
 from workflows.api.fields import MAX_ID
 from workflows.backends import ThreadPoolBackend
@@ -242,10 +242,12 @@ def start_run(actor: Actor, pipeline: Pipeline, scope: str, node: str | None, re
     pipeline at every member node instead of this executor (`launch_across_nodes`, which
     names the nodes that could not take part).
     """
+    timeline.mark(None, "run.requested", pipeline=pipeline.pk)
     user = actor.require_user("start runs")
     project = writable_project(actor, pipeline.project_id)
     graph = checked_graph(pipeline.graph)
     checked = validate_pipeline(pipeline, graph)
+    timeline.mark(None, "run.validated", pipeline=pipeline.pk)
     if not checked.ok:
         _audit_run(actor, pipeline, "run_refused", checked.plan, problems=len(checked.problems))
         raise RunRefused(checked.problems)
@@ -266,11 +268,13 @@ def start_run(actor: Actor, pipeline: Pipeline, scope: str, node: str | None, re
         )
     with transaction.atomic():
         run = create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope)
+        timeline.mark(run.pk, "run.created")
         if not across:
             transaction.on_commit(lambda: enqueue(run))
     _audit_run(actor, pipeline, "run_start", checked.plan, run=run.pk)
     if across:
         console_port().launch_across_nodes(run)
+        timeline.mark(run.pk, "launched")
     return run
 
 

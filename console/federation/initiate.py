@@ -43,7 +43,7 @@ from console.nodes.link.envelope import EnvelopeError, error_message
 from console.nodes.link.transport import NodeCallError
 from console.nodes.models import Node
 from console.nodes.pairing import PairingError
-from workflows import state
+from workflows import state, timeline
 from workflows.messages import Message, translatable, wire_text
 from workflows.models import Run, Status
 from workflows.party_jobs import PartyJob, job_to_dict
@@ -122,6 +122,7 @@ def start_across_nodes(
     if not settings.PRIVPAD_ENGINE_ADDRESS:
         reasons[me.name] = translatable("this node has no engine address (PRIVPAD_ENGINE_ADDRESS)")
     bodies = {peer: start_body(run, shared, jobs[name]) for name, peer in peers.items()}
+    timeline.mark(run.pk, "runstart.sending")
     for name, reply in _call_each("RunStart", bodies).items():
         try:
             if isinstance(reply, Exception):
@@ -132,10 +133,13 @@ def start_across_nodes(
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
+    timeline.mark(run.pk, "runstart.replied")
     own_part(engines)
+    timeline.mark(run.pk, "own_part.queued")
     replies = _call_each(
         "RunLaunch", {p: {"run": run.pk, "engines": engines} for p in peers.values()}
     )
+    timeline.mark(run.pk, "runlaunch.replied")
     launched = []
     for name, reply in replies.items():
         if isinstance(reply, CALL_ERRORS):

@@ -8,7 +8,9 @@ and runs `workflows.party.run_party` for this node's party only, so it reads onl
 datasets and writes only under this node's storage root. The outcome of every node and of the
 run is written through `workflows.state`, the only writer of run state, so the run page of
 this node shows its part of the run. As it runs, the part is reported to the initiating node
-and stopped when the run is cancelled there (`console.federation.part_reports`).
+and stopped when the run is cancelled there (`console.federation.part_reports`). At the
+initiator, a party whose report says its part ended before it joined the engine links fails
+this node's start of the links at once, naming it (`console.federation.run_events.EndedParties`).
 
 Outputs (`KeptHere`): as each node succeeds, the parts of its outputs written at this node
 (tables, models, this node's copy of each report) are recorded in this node's database by
@@ -21,13 +23,16 @@ party, or outside this node's storage, is refused: the node fails rather than re
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django_tasks import task
 
 from console.federation.engine import engine_network
 from console.federation.models import RunReplica
 from console.federation.part_reports import PartReport
+from console.federation.run_events import EndedParties
 from core.errors import ConfigError
-from workflows import retention, state
+from workflows import heap, retention, state, timeline
 from workflows.components.context import ArtifactData
 from workflows.messages import translatable
 from workflows.models import NodeRun, Run, Status
@@ -75,13 +80,17 @@ def run_member_part(replica_id: int) -> str:
 def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     """Execute this node's part of run `run_id` (its job's JSON form, every party's engine
     address); returns the run's final status here, or "not pending" (never twice)."""
+    timeline.mark(job_data.get("run_id"), "worker.started")
     run = state.claim_run(run_id, executor_id())
     if run is None:
         return "not pending"
     job = job_from_dict(job_data)
-    with PartReport(run, job.party) as report:  # reports, cancel: `part_reports`
+    timeline.mark(job.run_id, "worker.claimed")
+    # Reports and cancel (`part_reports`); parties that end before joining (`run_events`).
+    with PartReport(run, job.party) as report, EndedParties(run.pk, job.party) as ended:
         try:
             network = engine_network(list(job.parties), job.party, engines)
+            network = replace(network, peer_failures=ended.failures)
         except ConfigError as error:
             message = translatable(
                 "this node could not join the run's links: %(error)s",
@@ -92,7 +101,10 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
         result = run_party(job, network, report=report, cancelled=report.cancelled, keep=kept)
         outcomes = {node_id: vars(outcome) for node_id, outcome in result.nodes.items()}
         final = finish(run, *report.outcome(outcomes, result.status, result.message))
+        timeline.mark(job.run_id, "part.recorded", status=final)
+    timeline.mark(job.run_id, "part.reported")
     retention.apply_after_run(run)  # this node's outputs, as after an embedded run
+    heap.settle_after_first_run()  # the next runs' full collections walk less (`heap`)
     return final
 
 

@@ -31,7 +31,7 @@ from django.db import connection
 
 from console.federation import outbox, run_events
 from console.federation.models import RunReplica
-from workflows import redaction, state
+from workflows import redaction, state, timeline
 from workflows.messages import stored, translatable
 from workflows.models import FINISHED, NodePart, Run, Status
 
@@ -246,6 +246,7 @@ class PartReport:
     def _send(self, batch: list[dict]) -> None:
         body = {"run": self.replica.remote_id, "party": self.party, "events": batch}
         outbox.send(self.replica.origin, "RunEvent", body)
+        timeline.mark(self.replica.remote_id, "events.sent", count=len(batch))
 
     def close(self) -> None:
         """The part has ended (its outcome recorded): the member's last report says how; at

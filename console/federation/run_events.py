@@ -21,6 +21,11 @@ out of order), when a status would leave a finished part or go backwards (the no
 can only tell about its own part: the outcome of a node is what every party confirmed over the
 run's links, which no report changes.
 
+A member whose part ends before it joined the run's engine links (its worker could not start
+them, or refused the run) will never join them: the initiator, whose own part is then dialling
+it, learns so from its report and fails its links' start at once naming it (`EndedParties`),
+rather than at the connect timeout.
+
 Cancelling a run at the initiator tells every member (`cancel_across_nodes`: `RunAbort` through
 the outbox, so a member that cannot be reached now is told when it can) before this node's own
 part stops, so each member records the run as cancelled rather than failed.
@@ -28,16 +33,23 @@ part stops, so each member records the run as cancelled rather than failed.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
+
+from django.db import connection
 
 from console.federation import outbox, wire
 from console.federation.handlers import PeerActor, handles, refuse
 from console.nodes.link.envelope import EnvelopeError
 from console.nodes.models import Node
-from workflows import state
-from workflows.messages import translatable, wire_text
+from core.comm.causes import LinkCause
+from core.comm.network import PeerFailures
+from workflows import state, timeline
+from workflows.messages import parse, render, translatable, wire_text
 from workflows.models import FINISHED, NodePart, Run, Status
 
+logger = logging.getLogger(__name__)
 # A batch fits the node envelope (64 KiB) with room to spare: members cut theirs at this size.
 MAX_EVENTS, MAX_BATCH_BYTES = 200, 40 * 1024
 MAX_LINE = 1000
@@ -179,6 +191,7 @@ def run_event(peer: PeerActor, body: dict) -> dict:
     _check(party, parts, events)
     for event in events:
         _apply(parts, event)
+    timeline.mark(run_id, "events.applied", party=party, count=len(events), last=events[-1].kind)
     return {"applied": len(events), "sequence": events[-1].seq}
 
 
@@ -294,6 +307,72 @@ def _apply(parts: dict[str, NodePart], event: PartEvent) -> None:
         state.add_part_log(part, fields["line"], seq)
     else:
         state.add_part_warning(part, fields["message"], fields["about"], seq)
+
+
+# --- A party that ended before the links were up -----------------------------------------------
+
+
+class EndedParties:
+    """While this node's part of run `run_id` starts its engine links, the other parties whose
+    reports say their part ended: reported to `failures` (`core.comm.network.PeerFailures`, given
+    to the links), so the start fails at once naming them. Before this node's links are up no
+    node has run anywhere, so a party's part that ended then never joins them.
+
+    The reports land in the database through this node's service, another process: they are
+    read once on entering, then every POLL_SECONDS by a thread until this node's own part
+    has started a node (its links are up), a party was found, or the part ends. Only the
+    initiator hears the parties' reports; at a member this reads nothing (no parts)."""
+
+    POLL_SECONDS = 0.25
+
+    def __init__(self, run_id: int, me: str):
+        self.run_id, self.me = run_id, me
+        self.failures = PeerFailures()
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> EndedParties:
+        if self.check():
+            self.thread = threading.Thread(target=self._watch, name="ended-parties", daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def check(self) -> bool:
+        """Report the parties whose part ended; whether to go on watching."""
+        parts = NodePart.objects.filter(node_run__run_id=self.run_id, closed_without_report=False)
+        parts = list(parts.order_by("pk").values_list("party", "status", "message"))
+        if not parts or any(p == self.me and s != Status.PENDING for p, s, _ in parts):
+            return False  # a member's run (no parts), or this node's links are up
+        ended = {}
+        for party, status, message in parts:
+            if party != self.me and status in FINISHED and party not in ended:
+                ended[party] = _stopped(party, message or str(status))
+        for party, cause in ended.items():
+            self.failures.report(party, cause)
+        return not ended
+
+    def _watch(self) -> None:
+        try:
+            while not self.done.wait(self.POLL_SECONDS) and self.check():
+                pass
+        except Exception:  # noqa: BLE001 - watching must never break the part
+            logger.warning("run %s: the parties' reports could not be read", self.run_id,
+                           exc_info=True)  # fmt: skip
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def _stopped(party: str, message: str) -> LinkCause:
+    """`party`'s part ended with `message` (stored form): as the links say a party stopped (an
+    abort, English words), with its own message for the readers (`workflows.link_causes`)."""
+    said = parse(message)
+    extra = {"message": said} if isinstance(said, dict) else {}
+    return LinkCause("aborted", peer=party, reason=render(message, "en"), **extra)
 
 
 # --- Cancelling a run across nodes ------------------------------------------------------------

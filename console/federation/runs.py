@@ -48,6 +48,7 @@ from console.federation.sources import UnresolvedSource, resolve_at_owner
 from console.nodes.link.envelope import EnvelopeError, text_field
 from console.projects.models import Project, ProjectMember
 from core.errors import ConfigError
+from workflows import timeline
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import GraphFormatError, parse_graph
@@ -79,6 +80,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
             )
         )
     remote_run = wire.int_field(body, "run", 1)
+    timeline.mark(remote_run, "runstart.received")
     starter = wire.stated_name(body, "started_by")
     known = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if known is not None:
@@ -89,6 +91,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     job = _resolved(job, project, body.get("sources"))
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
+    timeline.mark(remote_run, "runstart.checked")
     origin = (peer.name, starter)  # shown as "alice (at node alice)": as alice's node says
     run = create_run(replica.pipeline, graph, checked, "all", None, False, None, origin=origin)
     storage = {me.name: member_part_root(me, peer.node, run)}
@@ -107,6 +110,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
         remote_run=remote_run,
         started_by=starter,  # as the initiator states it
     )
+    timeline.mark(remote_run, "runstart.recorded")
     return _accepted(run)
 
 
@@ -268,6 +272,7 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     from console.federation import member_runs
 
     remote_run = wire.int_field(body, "run", 1)
+    timeline.mark(remote_run, "runlaunch.received")
     replica = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if replica is None:
         raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
@@ -286,6 +291,7 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     replica.cluster = dict(addresses)
     replica.save(update_fields=["cluster"])
     transaction.on_commit(lambda: member_runs.start_worker(replica.pk))
+    timeline.mark(remote_run, "runlaunch.recorded")
     return {"launched": True, "run": replica.run_id}
 
 

@@ -120,6 +120,7 @@ class IncomingStreams:
                     return
                 elif kind == ABORT:
                     peer.fail(_abort_cause(peer, parse_control(message)))
+                    self._startup_failed.set()  # a start still dialling others gives up
                     return
                 else:
                     raise LinkError(f"unknown message kind {kind!r}")

@@ -24,7 +24,8 @@ it expects next, and the sender resends every unacknowledged frame from there (`
 A peer that restarted (another session token) is refused: its state is gone. After the grace
 period the link fails and so does every party, cleanly.
 
-Errors name the peer and the cause: unreachable at start (retried until the connect deadline),
+Errors name the peer and the cause: unreachable at start (retried until the connect deadline,
+unless the caller learns by other means that the peer failed and says so: `PeerFailures`),
 refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
 aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
 party fails it sends an abort to every peer, so no peer stays blocked. Each error says its cause
@@ -59,6 +60,41 @@ WIRE_VERSION = 2  # 2: hellos carry the dial number (core.comm.outgoing)
 STARTUP_LINGER_S = 1.0
 
 
+class PeerFailures:
+    """Failures of peers learnt other than over the links, e.g. a peer's node reporting that its
+    party stopped before it joined them. `report(party, cause)`, from any thread, fails at once
+    the transports attached here (`Transport(peer_failures=...)`) that wait on that party: a
+    start dialling it raises LinkError with `cause` (as `at_party`) instead of dialling until
+    the connect deadline, and so does a link waiting on it. A report made before a transport
+    starts counts for it too. `cause` travels to the other peers in the start's abort: no data.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reported: dict[str, LinkCause] = {}
+        self._transports: list[Transport] = []
+
+    def report(self, party: str, cause: LinkCause) -> None:
+        with self._lock:
+            if party in self._reported:
+                return
+            self._reported[party] = cause
+            transports = list(self._transports)
+        for transport in transports:
+            transport.peer_failed(party, cause)
+
+    def reported(self) -> dict[str, LinkCause]:
+        with self._lock:
+            return dict(self._reported)
+
+    def attach(self, transport: Transport) -> None:
+        with self._lock:
+            self._transports.append(transport)
+            reported = dict(self._reported)
+        for party, cause in reported.items():
+            transport.peer_failed(party, cause)
+
+
 class Transport(OutgoingStreams, IncomingStreams):
     """This party's server and its streams to every peer; see the module docstring."""
 
@@ -73,6 +109,7 @@ class Transport(OutgoingStreams, IncomingStreams):
         connect_timeout: float = 30.0,
         reconnect_grace: float = 10.0,
         max_frame_bytes: int = frames.DEFAULT_MAX_FRAME_BYTES,
+        peer_failures: PeerFailures | None = None,
     ):
         if self_party not in addresses:
             raise ConfigError(f"self_party {self_party!r} is not in {sorted(addresses)}")
@@ -93,12 +130,15 @@ class Transport(OutgoingStreams, IncomingStreams):
         self._server: grpc.Server | None = None
         self._startup_failed = threading.Event()
         self._failure: str | None = None  # why start-up failed (a LinkCause when known)
+        self.peer_failures = peer_failures
 
     # ----- start ------------------------------------------------------------------------
     def start(self) -> Transport:
         """Listen, dial every peer and wait for every peer's hello; LinkError naming who failed."""
         try:
             self._listen()
+            if self.peer_failures is not None:
+                self.peer_failures.attach(self)
             deadline = time.monotonic() + self.connect_timeout
             errors: dict[str, tuple[int, LinkCause]] = {}
             dialers = [
@@ -124,12 +164,21 @@ class Transport(OutgoingStreams, IncomingStreams):
             raise
         return self
 
+    def peer_failed(self, party: str, cause: LinkCause) -> None:
+        """`party` failed, as learnt by other means (`PeerFailures`): waits on it end now."""
+        peer = self.peers.get(party)
+        if peer is None:
+            return
+        peer.fail(cause)
+        self._startup_failed.set()  # a start still dialling any peer gives up
+
     def _startup_report(self, errors: dict[str, tuple[int, LinkCause]]) -> LinkCause:
-        """The most telling start-up errors: what a peer's hello revealed (wrong certificate,
-        version), then refusals and TLS failures, before mere unreachability."""
-        for name in errors:
-            if self.peers[name].error is not None:
-                revealed = LinkCause("at_party", party=self.party, reason=self.peers[name].error)
+        """The most telling start-up errors: what a peer revealed (its hello: wrong certificate,
+        version; its abort; its node's report), then refusals and TLS failures, before mere
+        unreachability."""
+        for name, peer in self.peers.items():  # linked or not: e.g. a peer that aborted
+            if peer.error is not None:
+                revealed = LinkCause("at_party", party=self.party, reason=peer.error)
                 errors[name] = (0, revealed)
         best = min(rank for rank, _ in errors.values())
         causes = [cause for rank, cause in errors.values() if rank == best]

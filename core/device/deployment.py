@@ -24,7 +24,7 @@ from typing import Any
 
 from core.comm import CommStats, Link
 from core.comm.causes import LinkCause
-from core.comm.network import Transport
+from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig
 from core.comm.transports import transport_class
 from core.device.runtime import Cluster, PartyRuntime
@@ -78,6 +78,7 @@ class Deployment(Cluster):
         connect_timeout: float = 30.0,
         reconnect_grace: float = 10.0,
         link_transport: str | None = None,
+        peer_failures: PeerFailures | None = None,
     ):
         addresses, self_party = parse_cluster_config(cluster_config)
         super().__init__(list(addresses), CommStats())
@@ -95,6 +96,7 @@ class Deployment(Cluster):
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.reconnect_grace = reconnect_grace
         self.transport_type = transport_class(link_transport)
+        self.peer_failures = peer_failures
         self._closed = False
         self.transport = self._transport(addresses)
         link = self.transport.link(self.parties, MAIN_CHANNEL)
@@ -110,6 +112,7 @@ class Deployment(Cluster):
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
             reconnect_grace=self.reconnect_grace,
+            peer_failures=self.peer_failures,
         )
         return transport.start()
 

@@ -33,6 +33,16 @@ def reports_sent_in_line(monkeypatch):
     monkeypatch.setattr(Forwarder, "stop", lambda self: self.flush())
 
 
+@pytest.fixture(autouse=True)
+def parties_read_once(monkeypatch):
+    """The initiator reads the parties' reports once as its part starts its links, not again
+    from a watching thread (`run_events.EndedParties`: it would not see the test's
+    transaction)."""
+    from console.federation.run_events import EndedParties
+
+    monkeypatch.setattr(EndedParties, "_watch", lambda self: None)
+
+
 def make_self(node: Node) -> Node:
     Node.objects.filter(pk=node.pk).update(is_self=True)
     node.refresh_from_db()

@@ -10,6 +10,7 @@ whole, naming why, and nothing of it is applied.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import grpc
@@ -380,3 +381,30 @@ def test_the_end_of_a_partys_run_closes_a_part_it_left_running(run, at_alice):
     )
     assert (part(run, first).status, part(run, first).message) == (Status.FAILED, "bob lost alice")
     assert part(run, second).status == Status.SKIPPED
+
+
+def test_a_party_that_ended_before_joining_fails_alices_start_at_once_naming_it(
+    run, at_alice, monkeypatch, tmp_path
+):
+    """Bob's worker could not start his links and his report says so: alice's own part, which
+    would dial him until her 30 s connect timeout, fails at once naming him and his reason."""
+    from tests.core.comm.test_network_link import _addresses
+    from workflows.party_jobs import Network
+
+    why = "this node could not join the run's links: the route to alice is disabled"
+    report(at_alice["bob"], run, batch(("end", {"status": "failed", "message": why})))
+
+    def plaintext_links(parties, me, engines) -> Network:
+        addresses = _addresses(parties)  # nobody listens at bob's
+        config = {"parties": {p: {"address": addresses[p]} for p in parties}, "self_party": me}
+        return Network(config, insecure_plaintext=True, connect_timeout=30)
+
+    monkeypatch.setattr(member_runs, "engine_network", plaintext_links)
+    job = {**json.loads(start_body_job(run)), "storage_root": str(tmp_path)}
+    started = time.monotonic()
+    assert member_runs.execute_part(run.pk, job, {}) == Status.FAILED
+    assert time.monotonic() - started < 10
+    run.refresh_from_db()
+    said = render(run.message)
+    assert said == f"cannot reach bob: the run refuses to start (bob aborted: {why})"
+    assert {node.status for node in run.nodes.all()} == {Status.SKIPPED}

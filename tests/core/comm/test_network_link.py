@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from core.comm.network import Transport
+from core.comm.causes import LinkCause
+from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig, fingerprint, make_certificate
 from core.comm.wire import CHUNK_BYTES
 from core.device.deployment import Deployment, parse_cluster_config
@@ -113,6 +114,54 @@ def test_an_abort_wakes_the_peer_with_the_reason(pair):
     pair["alice"].abort("'alice' failed with ValueError")
     with pytest.raises(LinkError, match="'alice' aborted: 'alice' failed with ValueError"):
         link.recv(0)
+
+
+@pytest.mark.parametrize("reported_after", [None, 0.3])
+def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(reported_after):
+    """bob never listens; his node tells alice's that his part stopped (before alice starts, or
+    while she dials him): her start fails at once with that reason, not at her 30 s timeout."""
+    addresses, tls = _addresses(["alice", "bob"]), _tls(["alice", "bob"])
+    failures = PeerFailures()
+    alice = Transport("alice", addresses, tls["alice"], connect_timeout=30, peer_failures=failures)
+    stopped = LinkCause("aborted", peer="bob", reason="the run's graph is not valid")
+    if reported_after is None:
+        failures.report("bob", stopped)
+    else:
+        threading.Timer(reported_after, failures.report, args=("bob", stopped)).start()
+    started = time.monotonic()
+    with pytest.raises(LinkError, match="'alice': 'bob' aborted: the run's graph is not valid"):
+        alice.start()
+    assert time.monotonic() - started < 5
+    assert failures.reported() == {"bob": stopped}
+
+
+def test_the_parties_still_starting_learn_it_from_the_aborting_one():
+    """bob never listens and his node told alice's: alice gives up at once, and carol, linked
+    to alice but still dialling bob, stops with alice's reason instead of at her timeout."""
+    addresses, tls = _addresses(["alice", "bob", "carol"]), _tls(["alice", "bob", "carol"])
+    failures, errors = PeerFailures(), {}
+    transports = {  # only alice's node hears bob's report
+        "alice": Transport("alice", addresses, tls["alice"], peer_failures=failures),
+        "carol": Transport("carol", addresses, tls["carol"]),
+    }
+
+    def start(party: str) -> None:
+        try:
+            transports[party].start()
+        except LinkError as error:
+            errors[party] = str(error)
+
+    threads = [threading.Thread(target=start, args=(party,)) for party in transports]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # alice and carol have linked to each other; both dial bob
+    started = time.monotonic()
+    failures.report("bob", LinkCause("aborted", peer="bob", reason="no engine address"))
+    for thread in threads:
+        thread.join(timeout=20)
+    assert time.monotonic() - started < 8
+    assert "'bob' aborted: no engine address" in errors["alice"]
+    assert "'alice' aborted" in errors["carol"]
 
 
 def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
