@@ -157,8 +157,14 @@ class KeptHere:
 
     def __call__(self, node_id: str, outputs: dict[str, ArtifactData], sent: dict) -> None:
         node = self.nodes[node_id]
+        # `here`: this party took part in the node, file or not, so what the node's protocol
+        # opened to it while running (e.g. the others' input bounds) is in its ledger too.
         record_outputs(
-            self.run, node, {p: self._own(p, d) for p, d in outputs.items()}, self.parties
+            self.run,
+            node,
+            {p: self._own(p, d) for p, d in outputs.items()},
+            self.parties,
+            here=(self.party,),
         )
         node.comm_bytes = {self.party: int(sent.get(self.party, 0))}
 

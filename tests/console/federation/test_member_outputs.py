@@ -196,6 +196,8 @@ def test_bob_records_his_own_outputs_and_report_copy_and_nothing_else(ran, bob, 
     assert set(received.values_list("recipient", flat=True)) == {"bob"}
     assert {"alice"} == {p for entry in received for p in entry.source_parties}
     assert ("evaluate", "report") in set(received.values_list("node_id", "port"))
+    # No prediction reaches bob, but the scoring opened alice's input bounds to him.
+    assert "predict" in set(received.values_list("node_id", flat=True))
     assert all(n.comm_bytes and set(n.comm_bytes) == {"bob"} for n in run.nodes.all())
 
 
@@ -326,10 +328,10 @@ def test_outputs_bob_cannot_record_fail_his_node_and_stop_the_run_at_both_partie
 ):
     record = member_runs.record_outputs
 
-    def failing(run, node, outputs, parties):
+    def failing(run, node, outputs, parties, here=None):
         if node.node_id == "train":
             raise DatabaseError("database or disk is full")
-        record(run, node, outputs, parties)
+        record(run, node, outputs, parties, here)
 
     monkeypatch.setattr(member_runs, "record_outputs", failing)
     ran = run_at_both(copy_at_bob, at_bob, alice_storage)
