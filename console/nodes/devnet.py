@@ -30,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
+from console.nodes.netns import NodeNetwork
+
 NODES = [("alice", "Alice Bank"), ("bob", "Bob Shop"), ("carol", "Carol Insurance")]
 ADMIN, ADMIN_PASSWORD = "admin", "privpad-admin"
 REPO = Path(__file__).resolve().parents[2]
@@ -52,20 +54,34 @@ class Installation:
 
     Its `manage.py` commands and servers run in subprocesses with PRIVPAD_DATA_DIR set, so
     several installations are independent nodes talking over loopback (also the tests' nodes).
+    With a `NodeNetwork` (`console.nodes.netns`), every process of it runs inside its own
+    network namespace instead: its own interface and address, the others only over the wire.
     """
 
-    def __init__(self, name: str, data_dir: Path, extra_env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        data_dir: Path,
+        extra_env: dict | None = None,
+        network: NodeNetwork | None = None,
+    ):
         self.name, self.data_dir = name, data_dir
         self.extra_env = dict(extra_env or {})
+        self.network = network
         self.processes: list[subprocess.Popen] = []
 
     def env(self) -> dict:
         return dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir), **self.extra_env)
 
+    def command(self, *args: str) -> list[str]:
+        """`python ARGS` as this installation runs it (in its namespace, if it has one)."""
+        argv = [sys.executable, *args]
+        return self.network.command(self.name, argv) if self.network else argv
+
     def manage(self, *args: str, check: bool = True, timeout: float = 300):
         """Run `manage.py ARGS`; InstallationError with its stderr if it fails and `check`."""
         done = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            self.command("manage.py", *args),
             cwd=REPO,
             env=self.env(),
             capture_output=True,
@@ -77,15 +93,18 @@ class Installation:
             raise InstallationError(f"{self.name}: manage.py {command} failed:\n{done.stderr}")
         return done
 
-    def spawn(self, *args: str, stdout=None, env: dict | None = None) -> subprocess.Popen:
-        """Start `python ARGS` for this installation; `stop` ends it."""
+    def spawn(
+        self, *args: str, stdout=None, env: dict | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen:
+        """Start `python ARGS` for this installation (handing it `pass_fds`); `stop` ends it."""
         process = subprocess.Popen(
-            [sys.executable, *args],
+            self.command(*args),
             cwd=REPO,
             env=env or self.env(),
             stdout=stdout,
             stderr=subprocess.STDOUT if stdout is not None else None,
             text=True,
+            pass_fds=pass_fds,
         )
         self.processes.append(process)
         return process
