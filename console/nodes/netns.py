@@ -75,11 +75,12 @@ class NodeNetwork:
             text=True,
         )  # fmt: skip
         try:
-            members = _read_ready(holder)
+            network = cls(holder, _read_ready(holder), tools["nsenter"])
+            network.check_entry()
         except NamespacesUnavailable:
             _end(holder)
             raise
-        return cls(holder, members, tools["nsenter"])
+        return network
 
     def address(self, name: str) -> str:
         """The node's own IP address (its eth0)."""
@@ -98,6 +99,19 @@ class NodeNetwork:
             "--",
             *argv,
         ]
+
+    def check_entry(self) -> None:
+        """NamespacesUnavailable unless a process can enter a node's namespace (a sandbox may
+        allow making namespaces but refuse entering them)."""
+        entered = subprocess.run(
+            self.command(next(iter(self.members)), ["true"]),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if entered.returncode != 0:
+            said = entered.stderr.strip() or f"exit status {entered.returncode}"
+            raise NamespacesUnavailable(f"cannot enter a node's namespace: {said}")
 
     def describe(self) -> str:
         addresses = ", ".join(f"{n} {m['address']}" for n, m in self.members.items())
@@ -162,6 +176,7 @@ def hold(subnet: str, names: list[str]) -> int:
     """Build the bridge and a namespace per name, say so on stdout, wait for stdin to close."""
     sleepers: list[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C at a terminal: the starter closes us
     try:
         _ip("link", "add", BRIDGE, "type", "bridge")
         _ip("link", "set", BRIDGE, "up")

@@ -39,7 +39,6 @@ from console.nodes.netns import NamespacesUnavailable, NodeNetwork
 
 _HANDED_OUT: set[int] = set()
 NODE_PORT, ENGINE_PORT = 7100, 7200  # in namespaces: each node alone on its address
-CONSOLE_START = 60.0  # seconds for a console to answer on a loaded machine
 LOG = logging.getLogger(__name__)
 
 
@@ -156,29 +155,9 @@ class NodeInstall(Installation):
         """Start this node's console (network mode unless told) and return its URL once it
         answers. It serves on a socket opened here, on this machine's loopback (see above)."""
         env = dict(self.env(), PRIVPAD_DEPLOYMENT=deployment)
-        log = self.log("console").open("a")  # noqa: SIM115 - closed with the process
-        with socket.create_server(("127.0.0.1", self.web_port)) as listener:
-            fd = listener.fileno()  # the console holds its own copy once started
-            console = self.spawn("-m", "daphne", "--fd", str(fd), "console.asgi:application",
-                                 stdout=log, env=env, pass_fds=(fd,))  # fmt: skip
-        url = f"http://127.0.0.1:{self.web_port}"
-        self.wait_for_answer(console, url)
-        return url
-
-    def wait_for_answer(self, console: subprocess.Popen, url: str) -> None:
-        """Return once the console answers HTTP (requests queue on its socket meanwhile)."""
-        deadline = time.monotonic() + CONSOLE_START
-        while time.monotonic() < deadline:
-            if console.poll() is not None:
-                raise AssertionError(f"{self.name}'s console exited: see {self.log('console')}")
-            try:
-                urllib.request.urlopen(f"{url}/accounts/login/", timeout=5).close()
-                return
-            except urllib.error.HTTPError:
-                return  # an answer all the same
-            except OSError:  # not accepting yet (a timeout or a reset while it starts)
-                time.sleep(0.2)
-        raise AssertionError(f"{self.name}'s console did not answer in {CONSOLE_START:.0f} s")
+        console = self.start_console(self.web_port, self.log("console"), env)
+        self.wait_for_console(console, self.web_port, self.log("console"))
+        return f"http://127.0.0.1:{self.web_port}"
 
     def token(self, username: str, scope: str = "run") -> str:
         """A new API token of `username` (`manage.py create_api_token`)."""
@@ -268,9 +247,8 @@ def demo_network(
         load_demo(nodes, say=lambda line: None)
         nodes["alice"].serve_console()
         yield nodes
-    finally:
-        for node in nodes.values():
-            node.stop()
+    finally:  # all at once: each node's processes take their time to stop
+        at_once(nodes.values(), NodeInstall.stop)
 
 
 def at_once(items, function) -> list:
