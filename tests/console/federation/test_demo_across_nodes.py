@@ -59,7 +59,7 @@ NUMBER = re.compile(rb"-?\d+\.\d+(?:e-?\d+)?")
 def placement(request) -> Placement:
     """The nodes' own network namespaces if the machine allows them, else loopback ports."""
     with namespaces_if_allowed(PARTIES) as placed:
-        say(request.config, f"{request.module.__name__}: three nodes in {placed.mode}")
+        say(request.config, f"{request.module.__name__}: three nodes {placed.mode}")
         yield placed
 
 
@@ -199,7 +199,7 @@ def test_the_demo_is_loaded_across_the_three_nodes(nodes):
 def test_each_node_reaches_the_others_only_over_its_own_interface(nodes, placement):
     network = placement.network
     if network is None:
-        pytest.skip(f"the nodes ran on {placement.mode}")
+        pytest.skip(f"the nodes ran {placement.mode}")
     for name, node in nodes.items():  # its own address, and the peers' as paired
         address = f"{network.address(name)}:{NODE_PORT}"
         assert node.query("SELECT address FROM nodes_node WHERE is_self") == [(address,)]

@@ -206,7 +206,7 @@ PAIRS = [("alice", "bob"), ("bob", "carol"), ("alice", "carol")]  # (inviter, ac
 
 class Placement(NamedTuple):
     """Where a test's nodes run: `network` (their namespaces) or None for loopback ports;
-    `mode` says which, and why not namespaces."""
+    `mode` says which ("in network namespaces ...", "on loopback ports (why)")."""
 
     network: NodeNetwork | None
     mode: str
@@ -220,10 +220,10 @@ def namespaces_if_allowed(names) -> Iterator[Placement]:
         network = NodeNetwork.start(list(names))
     except NamespacesUnavailable as refused:
         LOG.warning("nodes on loopback ports: network namespaces unavailable: %s", refused)
-        yield Placement(None, f"loopback ports (network namespaces unavailable: {refused})")
+        yield Placement(None, f"on loopback ports (network namespaces unavailable: {refused})")
         return
     with network:
-        yield Placement(network, network.describe())
+        yield Placement(network, f"in {network.describe()}")
 
 
 @contextmanager

@@ -135,6 +135,7 @@ def test_the_tests_fall_back_to_loopback_ports_naming_the_reason(monkeypatch, ca
     with caplog.at_level(logging.WARNING), namespaces_if_allowed(["alice"]) as placed:
         assert placed.network is None
     assert (
-        placed.mode == f"loopback ports (network namespaces unavailable: turned off ({SWITCH}=off))"
+        placed.mode
+        == f"on loopback ports (network namespaces unavailable: turned off ({SWITCH}=off))"
     )
     assert "network namespaces unavailable: turned off" in caplog.text
