@@ -103,12 +103,15 @@ class NodeNetwork:
     def check_entry(self) -> None:
         """NamespacesUnavailable unless a process can enter a node's namespace (a sandbox may
         allow making namespaces but refuse entering them)."""
-        entered = subprocess.run(
-            self.command(next(iter(self.members)), ["true"]),
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
+        try:
+            entered = subprocess.run(
+                self.command(next(iter(self.members)), ["true"]),
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise NamespacesUnavailable(f"cannot enter a node's namespace: {error}") from None
         if entered.returncode != 0:
             said = entered.stderr.strip() or f"exit status {entered.returncode}"
             raise NamespacesUnavailable(f"cannot enter a node's namespace: {said}")
