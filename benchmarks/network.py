@@ -21,11 +21,14 @@ certificates made here):
   link's own overhead, gRPC's, and the floor of encrypting on loopback that bounds every
   kernel's ratio (`benchmarks/opening_cost.py`).
 
+`--transport` picks the party processes' link transport (`core.comm.transports`: raw TLS
+sockets, the default, or gRPC); rows carry every party's CPU seconds (`cpu_seconds_per_party`).
+
 The SEMI2K kernels against SecretFlow's SPU (two processes over its brpc link):
 `benchmarks/spu_network.py`, which reuses this job.
 
     .venv/bin/python benchmarks/network.py [--quick] [--only kernels wan psi throughput floor]
-        [--kernels mul less ...] [--protocols SEMI2K ABY3]
+        [--kernels mul less ...] [--protocols SEMI2K ABY3] [--transport socket|grpc]
         [--words N]   # e.g. --only throughput --words 100000000: 800 MB messages
 """
 
@@ -52,8 +55,8 @@ from spu_network import kernel_inputs  # noqa: E402  (numpy only: SPU's side sha
 from wan_relay import Relay  # noqa: E402
 
 from core.comm import LocalLinkHub, run_spmd  # noqa: E402
-from core.comm.network import Transport  # noqa: E402
 from core.comm.tls import TlsConfig, make_certificate  # noqa: E402
+from core.comm.transports import DEFAULT_TRANSPORT, TRANSPORTS, transport_class  # noqa: E402
 from core.mpc.config import RuntimeConfig  # noqa: E402
 from core.mpc.context import MPCContext  # noqa: E402
 from core.mpc.correlated import first_party_triples  # noqa: E402
@@ -79,6 +82,7 @@ PROTOCOLS = {"SEMI2K": ["alice", "bob"], "ABY3": ["alice", "bob", "carol"]}
 TRUNC_MODES = {"SEMI2K": "local", "ABY3": "exact"}  # printed with the results
 WORDS = 10_000_000
 REPEAT = 5  # runs per kernel; the median is reported (this machine is shared and noisy)
+TRANSPORT = DEFAULT_TRANSPORT  # the link transport of the party processes (`--transport`)
 
 
 # ----- one party's side of a kernel run (the same code over either link) ---------------------
@@ -153,6 +157,7 @@ def _merge(per_party: list[dict], cpu: float | None = None) -> dict:
         "cpu_seconds_all_parties": round(
             sum(r["cpu_seconds"] for r in per_party) if cpu is None else cpu, 4
         ),
+        "cpu_seconds_per_party": [round(r["cpu_seconds"], 4) for r in per_party],
         "bytes_per_party_max": max(r["bytes"] for r in per_party),
         "rounds_max": max(r["rounds"] for r in per_party),
     }
@@ -164,7 +169,8 @@ def party_main(spec_path: str) -> None:
         spec = json.load(handle)
     me, parties = spec["self"], sorted(spec["addresses"])
     tls = TlsConfig.from_dict(spec["tls"], [p for p in parties if p != me])
-    transport = Transport(me, spec["addresses"], tls, connect_timeout=60).start()
+    transport_type = transport_class(spec.get("transport"))
+    transport = transport_type(me, spec["addresses"], tls, connect_timeout=60).start()
     link = transport.link(parties, "bench")
     out = {}
     try:
@@ -271,7 +277,7 @@ def launch(job, parties, certs, addresses, dial, directory, per_party=None) -> d
         view[party] = addresses[party]
         spec_path = os.path.join(directory, f"{party}-{job['job']}.json")
         with open(spec_path, "w") as handle:
-            spec = dict(job, **(per_party or {}).get(party, {}))
+            spec = dict(job, transport=TRANSPORT, **(per_party or {}).get(party, {}))
             json.dump(dict(spec, self=party, addresses=view, tls=certs[party]), handle)
         procs[party] = subprocess.Popen(
             [sys.executable, __file__, "--party", spec_path], stdout=subprocess.PIPE, text=True
@@ -389,7 +395,12 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=WORDS, help="words per throughput message")
     parser.add_argument("--kernels", nargs="+", choices=sorted(SIZES), help="a subset of kernels")
     parser.add_argument("--protocols", nargs="+", choices=sorted(PROTOCOLS), help="a subset")
+    parser.add_argument(
+        "--transport", choices=sorted(TRANSPORTS), default=DEFAULT_TRANSPORT, help="link transport"
+    )
     args = parser.parse_args()
+    global TRANSPORT
+    TRANSPORT = args.transport
     if args.party:
         party_main(args.party)
         return
@@ -399,7 +410,7 @@ def main() -> None:
     if args.quick and "matmul" in sizes:
         sizes["matmul"] = 128
     protocols = args.protocols or list(PROTOCOLS)
-    report: dict = {"load_average_before": os.getloadavg()}
+    report: dict = {"transport": TRANSPORT, "load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as directory:
         if "kernels" in only:
             report["loopback_tls"] = bench_kernels(sizes, directory, False, protocols)

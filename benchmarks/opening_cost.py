@@ -5,7 +5,8 @@ exchanging `words` uint64 words each way at once, as a SEMI2K multiplication's o
 (`mul` 1e6: two 8 MB arrays per party):
 
 - `link_exchange`: `link.send(peer, [x, y])` then `link.recv(peer)` over the `NetworkLink`
-  (typed frames, chunks, sequence numbers, acknowledgements, flow control).
+  (typed frames, sequence numbers, acknowledgements, flow control) of the transport the party
+  processes run (`benchmarks/network.py --transport`: raw TLS sockets by default, or gRPC).
 - `grpc_floor`: the same bytes as ready-made messages of `CHUNK_BYTES` on a bare gRPC stream
   between the same processes, with the same mutual TLS and channel options, and no framing at
   all: the least any link built on grpcio could spend. What the link spends beyond it is the

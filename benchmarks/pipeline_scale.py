@@ -278,6 +278,7 @@ def measure(rows: int) -> dict:
     from console.accounts.models import User
     from console.projects.models import Project
     from workflows import executor, services
+    from workflows.messages import render
     from workflows.models import Artifact, Pipeline, Status
 
     settings.PRIVPAD_UPLOAD_MAX_BYTES = 1 << 40
@@ -319,7 +320,7 @@ def measure(rows: int) -> dict:
             "peak_rss_mib": round(memory.peak(begin, end) / 2**20, 1),
             "sent_bytes": node.comm_bytes,
             "disk_bytes": disk,
-            "log": [line["message"] for line in node.logs][:3],
+            "log": [render(line["message"], "en") for line in node.logs][:3],
         }
         for party, count in node.comm_bytes.items():
             sent[party] = sent.get(party, 0) + int(count)

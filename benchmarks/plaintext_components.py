@@ -3,10 +3,11 @@
 A table of `--rows` rows (an int64 id, 19 float features with 1% missing values, and a text
 column) is written as the Arrow artifact a `read/dataset` node produces; then each plaintext
 component runs on it through its own `run`, exactly as the executor calls it (no database):
-train/test split, fill missing values, scaler (fit), scaler (apply a rule), feature filter,
-table statistics, and `read/dataset` itself from a converted dataset. Each is timed, wall
-and CPU seconds of the process (best of `--repeat`; CPU time is far less disturbed by other
-programs on a shared machine), with the peak resident memory of the process.
+train/test split, fill missing values, scaler (fit), scaler (apply a rule), binning (equal-range
+and quantile fits, applying a rule), feature filter, table statistics, and `read/dataset`
+itself from a converted dataset. Each is timed, wall and CPU seconds of the process (best of
+`--repeat`; CPU time is far less disturbed by other programs on a shared machine), with the
+peak resident memory of the process.
 
 Prints one JSON object. `--quick` uses 100,000 rows.
 """
@@ -14,15 +15,28 @@ Prints one JSON object. `--quick` uses 100,000 rows.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Components carry lazy translations (labels, messages): Django's settings must be loaded to
+# import them. No database is used; the settings' data directory is a throwaway one.
+SETTINGS_SCRATCH = tempfile.mkdtemp(prefix="privpad-plain-settings-")
+atexit.register(shutil.rmtree, SETTINGS_SCRATCH, ignore_errors=True)
+os.environ["PRIVPAD_DATA_DIR"] = SETTINGS_SCRATCH
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -114,6 +128,10 @@ def main() -> None:
             "preprocessing/scaler", {"features": FEATURES}, rule_inputs, source, directory / "rule"
         )
         rule = rule_inputs["last"]["output_rule"]
+        binning = {"features": FEATURES, "binning_method": "quantile"}
+        bin_inputs: dict = {"input_ds": table}
+        run_component("preprocessing/vert_binning", binning, bin_inputs, source, directory / "b")
+        bins = bin_inputs["last"]["output_rule"]
         cases = {
             "read/dataset": ("read/dataset", {"dataset": 1}, {}),
             "data_prep/train_test_split": ("data_prep/train_test_split", {}, {"input_ds": table}),
@@ -131,6 +149,21 @@ def main() -> None:
                 "preprocessing/scaler",
                 {"features": FEATURES},
                 {"input_ds": table, "input_rule": rule},
+            ),
+            "preprocessing/vert_binning (eq_range fit)": (
+                "preprocessing/vert_binning",
+                {"features": FEATURES},
+                {"input_ds": table},
+            ),
+            "preprocessing/vert_binning (quantile fit)": (
+                "preprocessing/vert_binning",
+                binning,
+                {"input_ds": table},
+            ),
+            "preprocessing/vert_binning (apply rule)": (
+                "preprocessing/vert_binning",
+                binning,
+                {"input_ds": table, "input_rule": bins},
             ),
             "data_filter/feature_filter": (
                 "data_filter/feature_filter",

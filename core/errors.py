@@ -56,6 +56,10 @@ class RangeError(EncodingError):
     limit that was exceeded (a magnitude, or the edge of the kernel's domain) and `label` the
     name the caller gave the input (a column, a dataset), when known. The message names all
     three and the fix; it carries no secret value, only public bounds, so it may cross parties.
+
+    `secondhand` marks the copy raised by the parties that did not own a refused SPU input:
+    its `problem` says only that the input failed its owner's check (how many of the owner's
+    values failed is the owner's to know), so callers prefer the owner's own error.
     """
 
     def __init__(
@@ -66,18 +70,27 @@ class RangeError(EncodingError):
         *,
         label: str | None = None,
         fix: str | None = None,
+        secondhand: bool = False,
     ):
         self.operation = operation
         self.bound = float(bound)
         self.problem = problem
         self.label = label
         self.fix = DEFAULT_RANGE_FIX if fix is None else fix
+        self.secondhand = secondhand
         where = f"{operation} of {label!r}" if label else operation
         super().__init__(f"{where}: {problem} (safe bound {format_bound(self.bound)}); {self.fix}")
 
     def with_label(self, label: str | None) -> RangeError:
         """The same error naming the caller's input (e.g. a column), for re-raising above."""
-        return RangeError(self.operation, self.bound, self.problem, label=label, fix=self.fix)
+        return RangeError(
+            self.operation,
+            self.bound,
+            self.problem,
+            label=label,
+            fix=self.fix,
+            secondhand=self.secondhand,
+        )
 
     def __reduce__(self):
         return _rebuild_range_error, (
@@ -86,15 +99,32 @@ class RangeError(EncodingError):
             self.problem,
             self.label,
             self.fix,
+            self.secondhand,
         )
 
 
-def _rebuild_range_error(operation, bound, problem, label, fix) -> RangeError:
-    return RangeError(operation, bound, problem, label=label, fix=fix)
+def _rebuild_range_error(operation, bound, problem, label, fix, secondhand=False) -> RangeError:
+    return RangeError(operation, bound, problem, label=label, fix=fix, secondhand=secondhand)
 
 
 class LinkError(EngineError):
-    """A party link was closed, timed out or received an unexpected message."""
+    """A party link was closed, timed out or received an unexpected message.
+
+    `cause` is why, as data (`core.comm.causes.LinkCause`: a stable code and params, for the
+    layers above to word in their reader's language), when the engine knows it; the text is
+    the same English either way. `LinkError(cause)` takes both from a cause."""
+
+    def __init__(self, message: str = "", cause: str | None = None):
+        super().__init__(message)
+        self.cause = cause if cause is not None else _cause_of(message)
+
+    def __reduce__(self):
+        return type(self), (str(self), self.cause)
+
+
+def _cause_of(message: object):
+    code = getattr(message, "code", None)  # a LinkCause (a str with a code)
+    return message if isinstance(message, str) and isinstance(code, str) else None
 
 
 class PartyFailure(EngineError):

@@ -37,7 +37,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from core.errors import PartyFailure
 from workflows import redaction, retention, state
@@ -164,7 +163,7 @@ class RunExecution:
             message = translatable(
                 "the pipeline is not valid any more: %(node)s: %(problem)s",
                 node=problem.node,
-                problem=str(problem.message),
+                problem=problem.what,
             )
             state.set_run_status(self.run, Status.FAILED, message)
             return
@@ -293,7 +292,9 @@ class RunExecution:
         node.comm_bytes = self._comm(context)
         written = context.written.items()
         outputs = {port: ArtifactData(context.infos[port], dict(f)) for port, f in written}
-        record_outputs(self.run, node, outputs, self.project.parties)
+        # Every party runs in this process: each received what the node opened while it ran.
+        here = self.project.parties
+        record_outputs(self.run, node, outputs, self.project.parties, here)
         self.outputs[node.node_id] = outputs
         state.set_node_status(node, Status.SUCCEEDED)
 
@@ -302,8 +303,11 @@ class RunExecution:
             missing = set(info.parties) - set(context.written.get(port, {}))
             if missing:
                 raise RuntimeError(
-                    _("output '%(port)s' was not written at %(parties)s")
-                    % {"port": port, "parties": ", ".join(sorted(missing))}
+                    translatable(
+                        "output '%(port)s' was not written at %(parties)s",
+                        port=port,
+                        parties=sorted(missing),
+                    )
                 )
 
     def _comm(self, context: RunContext) -> dict[str, int]:

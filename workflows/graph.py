@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from workflows.messages import translatable
+
 NODE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_NODES = 500
 
 
 class GraphFormatError(ValueError):
-    """The graph document is malformed; the message says where."""
+    """The graph document is malformed; the message (a `workflows.messages` message, read in
+    each reader's language) says where."""
 
 
 class Scope(StrEnum):
@@ -108,7 +111,13 @@ class Graph:
         if scope == Scope.ALL:
             return set(self.nodes)
         if node_id not in self.nodes:
-            raise GraphFormatError(f"scope {scope} needs a node of the pipeline, not {node_id!r}")
+            raise GraphFormatError(
+                translatable(
+                    "scope %(scope)s needs a node of the pipeline, not %(node)s",
+                    scope=str(scope),
+                    node=repr(node_id),
+                )
+            )
         if scope == Scope.NODE:
             return {node_id}
         return self.reachable(node_id, downstream=scope == Scope.DOWNSTREAM)
@@ -131,17 +140,25 @@ class Graph:
 
 def parse_graph(data: Any) -> Graph:
     if not isinstance(data, dict):
-        raise GraphFormatError("the graph must be an object with 'nodes' and 'edges'")
+        raise GraphFormatError(translatable("the graph must be an object with 'nodes' and 'edges'"))
     nodes, edges = data.get("nodes", []), data.get("edges", [])
     if not isinstance(nodes, list) or not isinstance(edges, list):
-        raise GraphFormatError("'nodes' and 'edges' must be lists")
+        raise GraphFormatError(translatable("'nodes' and 'edges' must be lists"))
     if len(nodes) > MAX_NODES:
-        raise GraphFormatError(f"a pipeline has at most {MAX_NODES} nodes, not {len(nodes)}")
+        raise GraphFormatError(
+            translatable(
+                "a pipeline has at most %(limit)s nodes, not %(count)s",
+                limit=MAX_NODES,
+                count=len(nodes),
+            )
+        )
     graph = Graph()
     for index, raw in enumerate(nodes):
         node = _parse_node(index, raw)
         if node.id in graph.nodes:
-            raise GraphFormatError(f"node id {node.id!r} is used twice")
+            raise GraphFormatError(
+                translatable("node id %(node)s is used twice", node=repr(node.id))
+            )
         graph.nodes[node.id] = node
     graph.edges = [_parse_edge(index, raw, graph) for index, raw in enumerate(edges)]
     return graph
@@ -149,22 +166,34 @@ def parse_graph(data: Any) -> Graph:
 
 def _parse_node(index: int, raw: Any) -> Node:
     if not isinstance(raw, dict):
-        raise GraphFormatError(f"nodes[{index}] is not an object")
+        raise GraphFormatError(translatable("nodes[%(index)s] is not an object", index=index))
     node_id, component = raw.get("id"), raw.get("component")
     if not isinstance(node_id, str) or not NODE_ID.match(node_id):
-        raise GraphFormatError(f"nodes[{index}].id {node_id!r} is not a valid id")
+        raise GraphFormatError(
+            translatable(
+                "nodes[%(index)s].id %(node)s is not a valid id", index=index, node=repr(node_id)
+            )
+        )
     if not isinstance(component, str) or not component:
-        raise GraphFormatError(f"node {node_id!r}: 'component' must be a component key")
+        raise GraphFormatError(
+            translatable("node %(node)s: 'component' must be a component key", node=repr(node_id))
+        )
     version, params = raw.get("version"), raw.get("params", {})
     if version is not None and not isinstance(version, str):
-        raise GraphFormatError(f"node {node_id!r}: 'version' must be text")
+        raise GraphFormatError(
+            translatable("node %(node)s: 'version' must be text", node=repr(node_id))
+        )
     if not isinstance(params, dict):
-        raise GraphFormatError(f"node {node_id!r}: 'params' must be an object")
+        raise GraphFormatError(
+            translatable("node %(node)s: 'params' must be an object", node=repr(node_id))
+        )
     position = raw.get("position") or {"x": 0, "y": 0}
     if not isinstance(position, dict) or not all(
         isinstance(position.get(axis), int | float) for axis in ("x", "y")
     ):
-        raise GraphFormatError(f"node {node_id!r}: 'position' must be {{'x': n, 'y': n}}")
+        raise GraphFormatError(
+            translatable("node %(node)s: 'position' must be {'x': n, 'y': n}", node=repr(node_id))
+        )
     position = {"x": position["x"], "y": position["y"]}
     return Node(node_id, component, version, params, position)
 
@@ -176,8 +205,21 @@ def _parse_edge(index: int, raw: Any, graph: Graph) -> Edge:
         if not isinstance(value, dict) or not all(
             isinstance(value.get(key), str) for key in ("node", "port")
         ):
-            raise GraphFormatError(f"edges[{index}].{end} must be {{'node': id, 'port': name}}")
+            raise GraphFormatError(
+                translatable(
+                    "edges[%(index)s].%(end)s must be {'node': id, 'port': name}",
+                    index=index,
+                    end=end,
+                )
+            )
         if value["node"] not in graph.nodes:
-            raise GraphFormatError(f"edges[{index}].{end} names unknown node {value['node']!r}")
+            raise GraphFormatError(
+                translatable(
+                    "edges[%(index)s].%(end)s names unknown node %(node)s",
+                    index=index,
+                    end=end,
+                    node=repr(value["node"]),
+                )
+            )
         ends.append(value)
     return Edge(ends[0]["node"], ends[0]["port"], ends[1]["node"], ends[1]["port"])

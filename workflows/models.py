@@ -11,7 +11,21 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+def stated_person(user, origin_node: str, origin_user: str) -> str:
+    """Who did something, in words: a user of this node by username; someone at another node
+    (a run or request that node sent, network mode) as "alice (at node alice)": the node is
+    the authenticated peer, the user's name only as that node states it; "" when unknown."""
+    if user is not None:
+        return user.get_username()
+    if not origin_node:
+        return ""
+    if not origin_user:
+        return gettext("a user at node %(node)s") % {"node": origin_node}
+    return gettext("%(user)s (at node %(node)s)") % {"user": origin_user, "node": origin_node}
 
 
 class Pipeline(models.Model):
@@ -84,6 +98,10 @@ class Run(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # This node's part of a run another node started (network mode): that node's name and its
+    # user's name as that node states it (`stated_person`); empty for a run started here.
+    origin_node = models.CharField(max_length=40, blank=True)
+    origin_user = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -102,6 +120,11 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def started_by(self) -> str:
+        """Who started the run, in words ("" when no user did: `stated_person`)."""
+        return stated_person(self.created_by, self.origin_node, self.origin_user)
 
 
 class NodeRun(models.Model):
@@ -220,11 +243,19 @@ class Approval(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A request another node sent (network mode): that node's name and its user's name as that
+    # node states it (`stated_person`); empty for a request made here.
+    origin_node = models.CharField(max_length=40, blank=True)
+    origin_user = models.CharField(max_length=150, blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A decision the party's own node sent (network mode, at the requesting node): that node's
+    # name and its user's name as that node states it (`stated_person`).
+    decision_node = models.CharField(max_length=40, blank=True)
+    decision_user = models.CharField(max_length=150, blank=True)
     comment = models.TextField(blank=True)
 
     class Meta:
@@ -240,6 +271,16 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.party}'s approval of {self.pipeline} ({self.status})"
+
+    @property
+    def requester(self) -> str:
+        """Who asked for the approval, in words ("" when unknown: `stated_person`)."""
+        return stated_person(self.requested_by, self.origin_node, self.origin_user)
+
+    @property
+    def decider(self) -> str:
+        """Who decided, in words ("" when undecided or unknown: `stated_person`)."""
+        return stated_person(self.decided_by, self.decision_node, self.decision_user)
 
 
 class RunSource(models.Model):

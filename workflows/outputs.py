@@ -28,11 +28,17 @@ def storage_root(party: str) -> Path:
 
 
 def record_outputs(
-    run: Run, node: NodeRun, outputs: dict[str, ArtifactData], parties: dict[str, int]
+    run: Run,
+    node: NodeRun,
+    outputs: dict[str, ArtifactData],
+    parties: dict[str, int],
+    here=None,
 ) -> None:
     """Record every part of `node`'s `outputs` ({port: info and {party: file}}): one artifact
     row per part, owned by that party's node (`parties`: party -> node id here), and the
-    ledger rows of what each party received. All or nothing."""
+    ledger rows of what each party received, including what the node opened while it ran to
+    the parties `here` (`ledger.record`; default: the parties holding a part). All or
+    nothing."""
     with transaction.atomic():
         for port, data in outputs.items():
             for party, path in data.files.items():
@@ -47,4 +53,4 @@ def record_outputs(
                     size_bytes=path.stat().st_size,
                 )
         written = {port: dict(data.files) for port, data in outputs.items()}
-        ledger.record(run, node, written, parties)
+        ledger.record(run, node, written, parties, here)

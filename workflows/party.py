@@ -10,7 +10,7 @@ reference the network run is compared with, and what tests and benchmarks use.
 Steps (network mode):
 1. Validate the snapshot against the project's parties and authorised datasets, as the executor
    does; an invalid snapshot refuses the run at this party.
-2. Open the run's links (`core.device.deployment.Deployment`: gRPC, mutual TLS). A party that
+2. Open the run's links (`core.device.deployment.Deployment`: mutual TLS). A party that
    cannot be reached within `connect_timeout` is named and the run refuses: nothing executes.
 3. Check that every party runs the same run: each sends the run id and the snapshot's
    fingerprint; a mismatch refuses the run naming the parties.
@@ -18,7 +18,8 @@ Steps (network mode):
    only. After a node, every party confirms it over the links: a node has succeeded only when
    it has succeeded at every party.
 5. A failure fails the node at every party: the failing party removes its partial outputs and
-   aborts the links with the redacted reason (`workflows.redaction`), so a party blocked in a
+   aborts the links with the redacted reason (`workflows.redaction`; English words, and the
+   message each party words for its own readers: `workflows.link_causes`), so a party blocked in a
    protocol anywhere fails at once instead of waiting; a party lost mid-run (process killed,
    network cut) is noticed by the others when its connection is not restored within
    `reconnect_grace`, and they name it. The run then stops at every party: the remaining nodes
@@ -53,10 +54,19 @@ from core.errors import ConfigError, EngineError, LinkError, PartyFailure
 from workflows import redaction
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
+from workflows.disclosure.checks import min_group_size
 from workflows.graph import GraphFormatError, parse_graph
-from workflows.messages import Storable, render, stored, translatable
+from workflows.link_causes import link_error_message
+from workflows.messages import Storable, render, said_by, stored, translatable
 from workflows.party_jobs import Network, PartyJob
-from workflows.placement import EMBEDDED, AtParty, Placement, RemoteFailure, lost_peers
+from workflows.placement import (
+    EMBEDDED,
+    AtParty,
+    Placement,
+    RemoteFailure,
+    WorkflowLinkError,
+    lost_peers,
+)
 from workflows.validation import validate
 
 SUCCEEDED, FAILED, SKIPPED, RUNNING = "succeeded", "failed", "skipped", "running"
@@ -129,6 +139,13 @@ def run_party(
         worker.close()
 
 
+def own_min_group(job: PartyJob) -> int:
+    """k for this party's part of the run: the job's, never below this node's own setting
+    (the job comes from the node that started the run; what this node's data gives the
+    others is aggregated over groups of at least the k its own operator chose)."""
+    return max(job.min_group_rows, min_group_size())
+
+
 def snapshot_fingerprint(snapshot: dict) -> str:
     return hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -154,7 +171,9 @@ class _Worker:
             self.graph = parse_graph(job.snapshot)
         except GraphFormatError as error:
             self.graph, self.checked = None, None
-            self.refusal = translatable("the pipeline is not valid: %(error)s", error=str(error))
+            self.refusal = translatable(
+                "the pipeline is not valid: %(error)s", error=said_by(error)
+            )
             return
         self.checked = validate(self.graph, registry(), tuple(job.parties), job.sources)
         if not self.checked.ok:
@@ -162,7 +181,7 @@ class _Worker:
             self.refusal = translatable(
                 "the pipeline is not valid: %(node)s: %(problem)s",
                 node=problem.node,
-                problem=str(problem.message),
+                problem=problem.what,
             )
             return
         if network is None:
@@ -192,7 +211,7 @@ class _Worker:
             return translatable(
                 "cannot reach %(parties)s: the run refuses to start (%(error)s)",
                 parties=named,
-                error=str(error),
+                error=link_error_message(error),
             )
         self.placement = AtParty(self.me, self.deployment)
         return ""
@@ -202,7 +221,9 @@ class _Worker:
         try:
             theirs = self.placement.exchange(mine)
         except LinkError as error:
-            return translatable("the parties could not agree to start: %(error)s", error=str(error))
+            return translatable(
+                "the parties could not agree to start: %(error)s", error=link_error_message(error)
+            )
         different = sorted(p for p, seen in theirs.items() if seen != mine)
         if different:
             return translatable(
@@ -244,7 +265,7 @@ class _Worker:
             cancelled=self.cancelled,
             sources=job.sources,
             requested_by=job.requested_by,
-            min_group_rows=job.min_group_rows,
+            min_group_rows=own_min_group(job),
             placement=self.placement,
             node_id=node_id,
         )
@@ -292,7 +313,12 @@ class _Worker:
         seen = self.placement.exchange(node_id)
         strays = sorted(p for p, finished in seen.items() if finished != node_id)
         if strays:
-            raise LinkError(f"{', '.join(strays)} reported another node than {node_id}")
+            raise WorkflowLinkError(
+                f"{', '.join(strays)} reported another node than {node_id}",
+                translatable(
+                    "%(parties)s reported another node than %(node)s", parties=strays, node=node_id
+                ),
+            )
 
     # ----- failures ---------------------------------------------------------------------
     def _failed(self, node_id: str, error: BaseException) -> NodeOutcome:
@@ -301,10 +327,17 @@ class _Worker:
         outcome = NodeOutcome(FAILED, full, public, described.party)
         if self.placement.networked:
             self.stopped = stored(stopped_by(node_id, described.party))
-            # The links carry English words: each party's log reads them as they are.
+            # The links carry English words (each party's log reads them as they are) and the
+            # message, worded at each party in its readers' language (`workflows.link_causes`).
             public_words = render(described.public, "en")
             reason = f"{self.me!r} stopped at node {node_id}: {public_words}"
-            self.deployment.transport.abort(reason)
+            said = translatable(
+                "%(party)s stopped at node %(node)s: %(reason)s",
+                party=self.me,
+                node=node_id,
+                reason=described.public,
+            )
+            self.deployment.transport.abort(reason, message=said.stored())
         return outcome
 
     def _describe(self, node_id: str, error: BaseException) -> redaction.NodeError:
@@ -332,17 +365,18 @@ class _Worker:
         one). Links carry party names and causes, never data: the text goes to everyone."""
         lost = lost_peers(self.deployment)
         if lost:
+            said = link_error_message(error)
             message = translatable(
-                "lost contact with %(party)s: %(error)s", party=lost[0], error=str(error)
+                "lost contact with %(party)s: %(error)s", party=lost[0], error=said
             )
             return redaction.NodeError("LinkError", lost[0], message, message)
-        text = str(error)
+        text, said = str(error), link_error_message(error)
         named = [p for p in self.job.parties if repr(p) in text]
         if not named:
-            message = translatable("the links failed: %(error)s", error=text)
+            message = translatable("the links failed: %(error)s", error=said)
             return redaction.NodeError("LinkError", "", message, message)
         origin = max(named, key=lambda p: text.rfind(repr(p)))
-        message = translatable("%(party)s failed: %(error)s", party=origin, error=text)
+        message = translatable("%(party)s failed: %(error)s", party=origin, error=said)
         return redaction.NodeError("LinkError", origin, message, message)
 
     def _remove_outputs(self, context: RunContext, node_id: str) -> None:

@@ -11,7 +11,7 @@ asks the run's placement:
   production mode: every party's process runs the same component code, in the same order.
   `ctx.at(p, fn)` runs `fn` only when `p` is me (the other parties' calls are made by their
   own processes); reads and writes touch only my storage; engine sessions use the run's
-  `core.device.deployment.Deployment` (gRPC streams under mutual TLS); SEMI2K's correlations
+  `core.device.deployment.Deployment` (links under mutual TLS); SEMI2K's correlations
   then come from a trusted first party or the cluster's dealer node
   (`workflows.components.secure.make_spu`).
 
@@ -36,8 +36,18 @@ from typing import Any
 from core.comm import CommStats
 from core.device import runtime
 from core.errors import LinkError, PartyFailure
+from workflows.messages import Message, translatable
 
 CHANNEL = "workflow"
+
+
+class WorkflowLinkError(LinkError):
+    """The run's links carried something the workflow did not expect (no engine cause):
+    `message` says what, for each reader in their language (`workflows.link_causes`)."""
+
+    def __init__(self, text: str, message: Message):
+        super().__init__(text)
+        self.message = message
 
 
 class RemoteFailure(Exception):
@@ -120,10 +130,14 @@ class AtParty(Placement):
 
             left_out = sorted(set(self.parties) - set(parties))
             raise CheckFailed(
-                f"this secure computation runs among {', '.join(parties)} only, but the run "
-                f"also includes {', '.join(left_out)}; a network run needs every "
-                "participating party in each secure computation. Fix: run the nodes of these "
-                "parties without the others (start the run at their nodes only)."
+                translatable(
+                    "this secure computation runs among %(parties)s only, but the run also "
+                    "includes %(others)s; a network run needs every participating party in each "
+                    "secure computation. Fix: run the nodes of these parties without the others "
+                    "(start the run at their nodes only).",
+                    parties=list(parties),
+                    others=left_out,
+                )
             )
         return runtime.using(self.deployment, close=False)
 
@@ -152,7 +166,10 @@ class AtParty(Placement):
     def _receive(self, owner: str) -> Any:
         message = self.link.recv(self.parties.index(owner))
         if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
-            raise LinkError(f"{owner!r} sent a malformed workflow message")
+            raise WorkflowLinkError(
+                f"{owner!r} sent a malformed workflow message",
+                translatable("%(party)s sent a malformed workflow message", party=owner),
+            )
         if message["ok"]:
             return message.get("value")
         error = RemoteFailure(str(message.get("class", "Error")), str(message.get("public", "")))
@@ -177,5 +194,5 @@ def lost_peers(deployment) -> list[str]:
     return sorted(
         name
         for name, peer in peers.items()
-        if peer.error is not None and str(peer.error).startswith("lost connection")
+        if getattr(peer.error, "lost", False)  # a `core.comm.causes.LinkCause`
     )

@@ -82,6 +82,11 @@ class ConsolePort(Protocol):
         """Tell the other parties of `run` (started across nodes here) that it was cancelled:
         now, or once a node that does not answer can be reached."""
 
+    def sensitive_action_permissions(self) -> list:
+        """DRF permissions an API request needs, on top of the view's own, to make a
+        sensitive change such as deciding on a disclosure plan (the console asks a session
+        client for a recent sign-in)."""
+
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         """Record `action` ("download", or "access_denied" for a refusal) in the audit log,
         in the name of `actor`.

@@ -46,10 +46,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from workflows.components.checks import CheckFailed
-from workflows.messages import Message, render, translatable
+from workflows.messages import Message, render, said_by, translatable
 
 # Fixed texts per error class: what went wrong, in words that carry no data value.
 DESCRIPTIONS = {
@@ -91,7 +91,12 @@ def describe(error: BaseException, node_id: str, party: str = "") -> NodeError:
     name = type(error).__name__
     if isinstance(error, CheckFailed):
         return NodeError(name, party, error.message, error.public if party else error.message)
-    full = f"{name}: {error}"
+    said = said_by(error)
+    full = (
+        translatable("%(error)s: %(message)s", error=name, message=said)
+        if isinstance(said, Message)
+        else f"{name}: {error}"
+    )
     if not party:
         return NodeError(name, "", full, full)
     public = translatable(
@@ -139,24 +144,26 @@ def warning_public(party: str) -> Message:
     )
 
 
-def range_public(party: str, what: str, *, computed: bool = False) -> str:
-    """What parties other than `party` read of a range failure of `what` (e.g. "SS-LR
-    training") on `party`'s data: its inputs (`computed` False) or a value computed from its
-    inputs alone (True) do not fit the fixed-point encoding. (Text in the active language: the
-    run's starter's; not yet a stored message, see `workflows.messages`.)"""
+def range_public(party: str, what, *, computed: bool = False) -> Message:
+    """What parties other than `party` read of a range failure of `what` (a label such as
+    `gettext_lazy("SS-LR training")`, or a message) on `party`'s data: its inputs (`computed`
+    False) or a value computed from its inputs alone (True) do not fit the fixed-point
+    encoding. Its params are the party and the label: nothing of the party's data."""
     if computed:
-        text = gettext(
+        return translatable(
             "%(what)s: a value computed from %(party)s's data is outside the range "
             "the fixed-point encoding can hold; only %(party)s's users see which columns and "
-            "how to fix it."
+            "how to fix it.",
+            what=what,
+            party=party,
         )
-    else:
-        text = gettext(
-            "%(what)s: a value of %(party)s's data is outside the range the "
-            "fixed-point encoding can hold; only %(party)s's users see which column and how "
-            "to fix it."
-        )
-    return text % {"what": what, "party": party}
+    return translatable(
+        "%(what)s: a value of %(party)s's data is outside the range the "
+        "fixed-point encoding can hold; only %(party)s's users see which column and how "
+        "to fix it.",
+        what=what,
+        party=party,
+    )
 
 
 def warning_for(warning: dict, viewer: str | None, rendered: bool = True) -> dict:

@@ -15,7 +15,8 @@ depends on it is revoked:
 - a run not yet started is revoked at once and never starts.
 
 Which runs depend on what: a dataset's runs are those whose snapshot reads it (a dataset
-parameter of any node); a member's removal or a node's disabling affects every active run of
+parameter of any node); an approval's runs are those that started on it (their consent from
+that party is that approval); a member's removal or a node's disabling affects every active run of
 the project, since every run delivers reports to all of the project's parties. Reasons are
 shown to every party, so they name datasets and parties, never data values.
 """
@@ -30,7 +31,7 @@ from django.utils import timezone
 from workflows import events, state
 from workflows.components import registry
 from workflows.messages import Storable, stored, stored_within, translatable
-from workflows.models import Run, Status
+from workflows.models import Approval, Run, Status
 
 ACTIVE = (Status.PENDING, Status.RUNNING)
 
@@ -96,3 +97,21 @@ def node_withdrawn(project_ids: Iterable[int], reason: Storable) -> list[int]:
     for project_id in project_ids:
         transaction.on_commit(lambda pk=project_id: events.membership_changed(pk))
     return revoked
+
+
+def on_approval_decided(sender, approval, **kwargs) -> None:
+    """`approval_decided` receiver: a rejection revokes the runs started on the approval."""
+    if approval.status == Approval.Decision.REJECTED:
+        approval_rejected(approval)
+
+
+def approval_rejected(approval) -> list[int]:
+    """An owner rejected a plan (or withdrew its approval): stop the runs started on it."""
+    candidates = Run.objects.filter(
+        pipeline_id=approval.pipeline_id,
+        status__in=ACTIVE,
+        disclosure_fingerprint=approval.fingerprint,
+    )
+    runs = [run for run in candidates if (run.consents or {}).get(approval.party) == approval.pk]
+    reason = translatable("the disclosure plan was rejected by %(parties)s", parties=approval.party)
+    return revoke_runs(runs, reason)

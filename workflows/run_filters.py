@@ -17,7 +17,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import QuerySet
 
-from workflows.models import Run, Status
+from workflows.models import Run, Status, stated_person
 from workflows.ports import console_port
 
 
@@ -61,10 +61,18 @@ class RunFilter(forms.Form):
             ("", "All pipelines"),
             *sorted(named, key=lambda p: p[1].lower()),
         ]
-        starters = runs.exclude(created_by=None).values_list("created_by__username", flat=True)
+        starters = set(runs.exclude(created_by=None).values_list("created_by__username", flat=True))
+        # Runs other nodes started (this node's parts): "alice (at node alice)", as stated.
+        self.stated = {
+            stated_person(None, node, user): (node, user)
+            for node, user in runs.filter(created_by=None)
+            .exclude(origin_node="")
+            .values_list("origin_node", "origin_user")
+            .distinct()
+        }
         self.fields["started_by"].choices = [
             ("", "Anyone"),
-            *((name, name) for name in sorted(set(starters), key=str.lower)),
+            *((name, name) for name in sorted(starters | set(self.stated), key=str.lower)),
         ]
 
     @property
@@ -90,6 +98,9 @@ class RunFilter(forms.Form):
             runs = runs.filter(pipeline_id=data["pipeline"])
         if data.get("status"):
             runs = runs.filter(status=data["status"])
-        if data.get("started_by"):
+        if data.get("started_by") in self.stated:
+            node, user = self.stated[data["started_by"]]
+            runs = runs.filter(created_by=None, origin_node=node, origin_user=user)
+        elif data.get("started_by"):
             runs = runs.filter(created_by__username=data["started_by"])
         return runs

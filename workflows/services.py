@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.psi.kernels import warm_shared_pool
@@ -144,7 +145,20 @@ def choose_editors(actor: Actor, pipeline: Pipeline, usernames: list[str]) -> No
     unknown = sorted(set(names) - {user.get_username() for user in users})
     if unknown:
         raise ValidationError({"editors": f"unknown users: {', '.join(unknown)}"}, code="invalid")
+    before = sorted(pipeline.editors.values_list("username", flat=True))
     set_editors(pipeline, users)
+    after = sorted(user.get_username() for user in users)
+    if after != before:
+        audit_pipeline(actor, pipeline, "pipeline_update", changes={"editors": [before, after]})
+
+
+def archive_pipeline(actor: Actor, pipeline: Pipeline) -> None:
+    """Delete a pipeline for its editors: it is archived, so every party's runs, results and
+    files stay (`ensure_editable`); recorded for the creator's node like any other edit."""
+    ensure_editable(actor, pipeline, "delete")
+    pipeline.archived_at = timezone.now()
+    pipeline.save(update_fields=["archived_at"])
+    audit_pipeline(actor, pipeline, "pipeline_update", changes={"archived": [False, True]})
 
 
 def checked_graph(data) -> Graph:
@@ -271,7 +285,11 @@ def _audit_run(actor: Actor, pipeline: Pipeline, action: str, plan, **detail) ->
         console_port().audit(actor, action, pipeline, node_id, fingerprint=fingerprint, **detail)
 
 
-def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None) -> Run:
+def create_run(
+    pipeline, graph, checked, scope, node, reuse, user, in_scope=None, origin=("", "")
+) -> Run:
+    """Record a validated run (pending). `origin`: (node, user name as that node states it)
+    for this node's part of a run another node started (network mode), ("", "") otherwise."""
     in_scope = in_scope if in_scope is not None else graph.scope(Scope(scope), node)
     snapshot = graph.to_dict()
     for entry in snapshot["nodes"]:
@@ -285,6 +303,8 @@ def create_run(pipeline, graph, checked, scope, node, reuse, user, in_scope=None
         reuse=reuse,
         snapshot=snapshot,
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        origin_node=origin[0],
+        origin_user=origin[1],
         disclosure=plan.to_dict() if plan is not None else {},
         disclosure_fingerprint=plan.fingerprint if plan is not None else "",
         consents=_consents(pipeline, plan),

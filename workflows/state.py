@@ -124,7 +124,9 @@ def run_summary(run: Run, viewer: str | None = None) -> dict:
         "nodes": None,
         "comm_bytes": sent,
         "output_bytes": stored if viewer else None,
-        "started_by": run.created_by.get_username() if run.created_by else "",
+        # "alice (at node alice)" for this node's part of a run another node started.
+        "started_by": run.started_by,
+        "started_at_node": run.origin_node,
     }
 
 

@@ -13,7 +13,10 @@ checked without them and its outputs stay unknown. Last, the disclosure step
 (`workflows.disclosure.checks`) computes the disclosure plan, names nodes that need a disabled
 or offline party, and refuses what standing policies refuse.
 
-Messages are in the active language (the requesting user's); codes and fields stay fixed.
+Each problem's message is a `workflows.messages` message (msgid and params): `Problem.message`
+renders it in the active language (the requesting user's), and a run that is not valid any more
+stores it as it is, so every reader reads the problem in their own language. Codes and fields
+stay fixed.
 """
 
 from __future__ import annotations
@@ -21,22 +24,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from workflows.components.checks import gaps_message
 from workflows.components.params import ColumnsParam, ParamEnv, ParamError
 from workflows.components.schema import ArtifactInfo, type_names
 from workflows.components.spec import Component, InferContext, Registry
 from workflows.disclosure.checks import check_disclosure
 from workflows.graph import Graph, Node
+from workflows.messages import Message, said_by, translatable
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem of a pipeline: on `node` (None: the whole pipeline), `what` is wrong (a
+    message to store, or plain text)."""
+
     node: str | None
     code: str
-    message: str
+    what: Message | str
     field: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The problem in the active language."""
+        return str(self.what)
 
     def to_dict(self) -> dict:
         return {"node": self.node, "code": self.code, "message": self.message, "field": self.field}
@@ -55,7 +65,9 @@ class Validation:
     def ok(self) -> bool:
         return not self.problems
 
-    def add(self, node: str | None, code: str, message: str, field: str | None = None) -> None:
+    def add(
+        self, node: str | None, code: str, message: Message | str, field: str | None = None
+    ) -> None:
         self.problems.append(Problem(node, code, message, field))
 
 
@@ -71,18 +83,20 @@ def validate(
     for node in graph.nodes.values():
         component = registry.get(node.component, node.version)
         if component is None:
-            message = (
-                _("unknown component %(component)s version %(version)s")
+            message = translatable(
+                "unknown component %(component)s version %(version)s"
                 if node.version
-                else _("unknown component %(component)s")
-            ) % {"component": node.component, "version": node.version}
+                else "unknown component %(component)s",
+                component=node.component,
+                version=node.version,
+            )
             result.add(node.id, "unknown_component", message)
         else:
             result.components[node.id] = component
     _check_edges(graph, result)
     result.order, cyclic = graph.order()
     for node_id in sorted(cyclic):
-        message = _("node %(node)s is on a cycle or downstream of one") % {"node": node_id}
+        message = translatable("node %(node)s is on a cycle or downstream of one", node=node_id)
         result.add(node_id, "cycle", message)
     for node_id in result.order:
         if node_id in result.components:
@@ -99,32 +113,40 @@ def _check_edges(graph: Graph, result: Validation) -> None:
         out_port = source.output(edge.source_port) if source else None
         in_port = target.input(edge.target_port) if target else None
         if source and out_port is None:
-            message = _("%(component)s has no output '%(port)s'")
-            message %= {"component": source.key, "port": edge.source_port}
+            message = translatable(
+                "%(component)s has no output '%(port)s'",
+                component=source.key,
+                port=edge.source_port,
+            )
             result.add(edge.source, "unknown_port", message)
         if target and in_port is None:
-            message = _("%(component)s has no input '%(port)s'")
-            message %= {"component": target.key, "port": edge.target_port}
+            message = translatable(
+                "%(component)s has no input '%(port)s'", component=target.key, port=edge.target_port
+            )
             result.add(edge.target, "unknown_port", message)
         if (edge.target, edge.target_port) in seen_inputs:
             result.add(
                 edge.target,
                 "duplicate_input",
-                _("input '%(port)s' of %(node)s has more than one incoming edge")
-                % {"port": edge.target_port, "node": edge.target},
+                translatable(
+                    "input '%(port)s' of %(node)s has more than one incoming edge",
+                    port=edge.target_port,
+                    node=edge.target,
+                ),
             )
         seen_inputs.add((edge.target, edge.target_port))
         if out_port and in_port and not set(out_port.types) & set(in_port.types):
             result.add(edge.target, "port_type_mismatch", _mismatch(edge, out_port.types, in_port))
 
 
-def _mismatch(edge, given, in_port) -> str:
-    return _("input '%(port)s' accepts a %(accepted)s but %(source)s gives a %(given)s") % {
-        "port": edge.target_port,
-        "accepted": type_names(in_port.types),
-        "source": f"{edge.source}.{edge.source_port}",
-        "given": type_names(given),
-    }
+def _mismatch(edge, given, in_port) -> Message:
+    return translatable(
+        "input '%(port)s' accepts a %(accepted)s but %(source)s gives a %(given)s",
+        port=edge.target_port,
+        accepted=type_names(in_port.types),
+        source=f"{edge.source}.{edge.source_port}",
+        given=type_names(given),
+    )
 
 
 def _inputs(node: Node, graph: Graph, result: Validation) -> tuple[dict, bool]:
@@ -136,7 +158,7 @@ def _inputs(node: Node, graph: Graph, result: Validation) -> tuple[dict, bool]:
             inputs[port.name] = None
             if not port.optional:
                 complete = False
-                message = _("required input '%(port)s' is not connected") % {"port": port.name}
+                message = translatable("required input '%(port)s' is not connected", port=port.name)
                 result.add(node.id, "missing_input", message)
             continue
         edge = edges[0]
@@ -168,7 +190,7 @@ def _check_node(node: Node, graph: Graph, result: Validation, parties, sources) 
     try:
         result.infos[node.id] = component.infer(context)
     except (ParamError, ValueError) as error:
-        result.add(node.id, getattr(error, "code", "invalid_params"), str(error))
+        result.add(node.id, getattr(error, "code", "invalid_params"), said_by(error))
         return
     result.params[node.id] = params
 
@@ -179,14 +201,15 @@ def _clean_params(node: Node, graph: Graph, env: ParamEnv, result: Validation):
     for name in node.params:
         if component.param(name) is None:
             ok = False
-            message = _("%(component)s has no parameter '%(param)s'")
-            message %= {"component": component.key, "param": name}
+            message = translatable(
+                "%(component)s has no parameter '%(param)s'", component=component.key, param=name
+            )
             result.add(node.id, "unknown_param", message, name)
     for param in component.params:
         if param.name not in node.params or node.params[param.name] is None:
             if param.required:
                 ok = False
-                message = _("parameter '%(param)s' is required") % {"param": param.name}
+                message = translatable("parameter '%(param)s' is required", param=param.name)
                 result.add(node.id, "missing_param", message, param.name)
             else:
                 params[param.name] = param.default
@@ -195,7 +218,7 @@ def _clean_params(node: Node, graph: Graph, env: ParamEnv, result: Validation):
             params[param.name] = param.clean(node.params[param.name], env)
         except ParamError as error:
             ok = False
-            message = str(error)
+            message = error.message
             if error.code == "column_missing":
                 message = _lost_label(node, param, graph, result) or message
             result.add(node.id, error.code, message, param.name)
@@ -213,16 +236,15 @@ def _party_bound_columns(component: Component, params: dict, inputs: dict) -> li
         for name in [names] if isinstance(names, str) else names:
             holders = sorted({column.party for column in info.find(name)}) if info else []
             if holders and party not in holders:
-                message = _(
-                    "column %(column)r ('%(param)s') is held by %(holders)s, not by %(party)r "
-                    "chosen in '%(party_param)s'"
-                ) % {
-                    "column": name,
-                    "param": param.name,
-                    "holders": ", ".join(holders),
-                    "party": party,
-                    "party_param": param.party_param,
-                }
+                message = translatable(
+                    "column %(column)s ('%(param)s') is held by %(holders)s, not by %(party)s "
+                    "chosen in '%(party_param)s'",
+                    column=repr(name),
+                    param=param.name,
+                    holders=holders,
+                    party=repr(party),
+                    party_param=param.party_param,
+                )
                 problems.append(("column_party", message, param.name))
     return problems
 
@@ -244,7 +266,7 @@ def _missing_values(component: Component, params: dict, inputs: dict) -> list[tu
     return problems
 
 
-def _lost_label(node: Node, param, graph: Graph, result: Validation) -> str | None:
+def _lost_label(node: Node, param, graph: Graph, result: Validation) -> Message | None:
     """Why a picked column is absent after a prediction node: its label was not kept."""
     edge = next((e for e in graph.inputs_of(node.id) if e.target_port == param.port), None)
     source = result.components.get(edge.source) if edge else None
@@ -261,22 +283,23 @@ def _lost_label(node: Node, param, graph: Graph, result: Validation) -> str | No
     if not upstream:
         return None
     if not settings.get("save_label", source.param("save_label").default):
-        return _(
-            "the label %(label)r is not in the predictions of %(node)s: its 'Save label' "
-            "setting is off. Fix: turn on 'Save label' in %(node)s."
-        ) % {"label": wanted, "node": edge.source}
+        return translatable(
+            "the label %(label)s is not in the predictions of %(node)s: its 'Save label' "
+            "setting is off. Fix: turn on 'Save label' in %(node)s.",
+            label=repr(wanted),
+            node=edge.source,
+        )
     holders = sorted({column.party for column in upstream})
     receiver = settings.get("receiver")
     if receiver and receiver not in holders:
-        return _(
-            "the label %(label)r is held by %(holders)s, not by %(receiver)s, the receiver of "
+        return translatable(
+            "the label %(label)s is held by %(holders)s, not by %(receiver)s, the receiver of "
             "%(node)s's predictions, so they cannot keep it. Fix: choose %(holder)s as the "
-            "receiver in %(node)s."
-        ) % {
-            "label": wanted,
-            "holders": ", ".join(holders),
-            "receiver": receiver,
-            "node": edge.source,
-            "holder": holders[0],
-        }
+            "receiver in %(node)s.",
+            label=repr(wanted),
+            holders=holders,
+            receiver=receiver,
+            node=edge.source,
+            holder=holders[0],
+        )
     return None

@@ -14,8 +14,10 @@ stamps the session with the time. Sensitive actions demand a stamp younger than
 - API views: add `RecentAuthentication` to `permission_classes` (403 `reauthentication_required`
   for session clients; a token client presents its credential with every request and passes).
 
-Applied to dataset deletion and API-token issuing. To protect another action (e.g. approving a
-disclosure plan), decorate its page view and add the permission to its API view; nothing else.
+Applied to dataset deletion, API-token issuing, decisions on disclosure plans (whose API
+view, in `workflows`, gets the permission through `ConsolePort.sensitive_action_permissions`)
+and changes of standing disclosure policies (which approve disclosures in advance).
+To protect another action, decorate its page view and add the permission to its API view.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from console.accounts.sessions import require_recent_login
 from workflows.actors import Actor
 from workflows.api.approvals import approvals_for, get_approval, to_decide
 from workflows.disclosure import consent
@@ -56,6 +57,7 @@ def approval_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_recent_login(unsafe_only=True)
 def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = Actor.from_request(request)
     approval = get_approval(actor, pk)

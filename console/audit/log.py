@@ -47,13 +47,7 @@ def record(
         raise TypeError(
             f"record() takes an Actor (e.g. Actor.from_request(request)), not {type(actor)}"
         )
-    if user is None and actor is not None:
-        user = actor.user
-    if user is not None:
-        actor_node, name = getattr(user, "node", None), user.get_username()
-    else:
-        actor_node = actor.node if actor is not None else None
-        name = actor.name if actor is not None else ""
+    user, actor_node, name = _who(actor, user)
     return AuditEvent.objects.create(
         actor=user,
         actor_username=username or name,
@@ -69,6 +63,51 @@ def record(
     )
 
 
+def _who(actor: Actor | None, user) -> tuple:
+    """The user, their node and the name an event records for `actor` (or `user`)."""
+    if user is None and actor is not None:
+        user = actor.user
+    if user is not None:
+        return user, getattr(user, "node", None), user.get_username()
+    if actor is None:
+        return None, None, ""
+    return None, actor.node, actor.name
+
+
+def record_refused_lookup(actor: Actor, kind: str, pk, target, owner, reason: str) -> None:
+    """Audit `actor`'s refused request (a 404) for the `kind` object `pk`.
+
+    An object that exists is recorded with its owner node `owner`, whose admins see the
+    attempt in full. An id that names nothing is recorded too, with no target: an entry only
+    for existing ids would tell the requester's node, in its own log, which ids exist, which
+    the 404 hides. Shown to the requester's node (`as_shown_to`) the two read alike.
+    """
+    if target is not None:
+        record(
+            actor,
+            Action.ACCESS_DENIED,
+            target=target,
+            node=owner,
+            outcome=Outcome.DENIED,
+            reason=reason,
+        )
+        return
+    user, actor_node, name = _who(actor, None)
+    AuditEvent.objects.create(
+        actor=user,
+        actor_username=name,
+        actor_node=actor_node,
+        node=None,  # nobody owns what does not exist
+        action=Action.ACCESS_DENIED,
+        target_type=kind,
+        target_id=str(pk)[:64],
+        target_repr=UNKNOWN_TARGET,
+        outcome=Outcome.DENIED,
+        detail={"reason": reason},
+        ip_address=actor.ip_address,
+    )
+
+
 def events_visible_to(user) -> QuerySet[AuditEvent]:
     """Platform admins see every event; node admins their node's; other users none."""
     events = AuditEvent.objects.select_related("actor", "actor_node", "node")
@@ -80,18 +119,19 @@ def events_visible_to(user) -> QuerySet[AuditEvent]:
 
 
 HIDDEN_TARGET = "(not visible to your node)"
+UNKNOWN_TARGET = "(no such object)"
 
 
 def hides_target(event: AuditEvent, user) -> bool:
     """Whether `user` must not learn what `event` touched: a refused or failed attempt by
     their node on another node's object (an outsider's 404 on a private dataset must not
-    reveal its name or owner in the outsider's own log)."""
-    return (
-        not user.is_superuser
-        and event.outcome != Outcome.SUCCESS
-        and event.node_id is not None
-        and event.node_id != getattr(user, "node_id", None)
-    )
+    reveal its name or owner in the outsider's own log), or a refused request for an id that
+    names nothing (shown alike, so that the log does not tell which ids exist)."""
+    if user.is_superuser or event.outcome == Outcome.SUCCESS:
+        return False
+    if event.node_id is None:
+        return event.action == Action.ACCESS_DENIED
+    return event.node_id != getattr(user, "node_id", None)
 
 
 def as_shown_to(event: AuditEvent, user) -> AuditEvent:

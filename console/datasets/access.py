@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from console.audit.log import Action, Outcome, record
+from console.audit.log import record_refused_lookup
 from console.datasets.models import Authorization, Dataset
 from workflows.actors import Actor
 
@@ -53,16 +53,10 @@ def active_authorizations(dataset: Dataset) -> QuerySet[Authorization]:
     return dataset.authorizations.filter(revoked_at__isnull=True).select_related("project")
 
 
-def _deny(actor: Actor, dataset: Dataset | None, reason: str) -> None:
-    if dataset is not None:
-        record(
-            actor,
-            Action.ACCESS_DENIED,
-            target=dataset,
-            node=dataset.node,
-            outcome=Outcome.DENIED,
-            reason=reason,
-        )
+def _deny(actor: Actor, pk, dataset: Dataset | None, reason: str) -> None:
+    """Answer 404, audited (for the dataset's owner when it exists: `record_refused_lookup`)."""
+    owner = dataset.node if dataset is not None else None
+    record_refused_lookup(actor, "dataset", pk, dataset, owner, reason)
     raise Http404(_("No such dataset."))
 
 
@@ -72,7 +66,8 @@ def get_dataset_for_user(actor: Actor, pk) -> Dataset:
         raise Http404(_("No such dataset."))
     dataset = datasets_visible_to(actor).filter(pk=pk).first()
     if dataset is None:
-        _deny(actor, Dataset.objects.filter(pk=pk).first(), "dataset not shared with the node")
+        hidden = Dataset.objects.filter(pk=pk).first()
+        _deny(actor, pk, hidden, "dataset not shared with the node")
     return dataset
 
 
@@ -80,7 +75,7 @@ def get_dataset_for_owner(actor: Actor, pk) -> Dataset:
     """The dataset if the user's node owns it (preview, delete, authorise); 404 otherwise."""
     dataset = get_dataset_for_user(actor, pk)
     if dataset.node_id != actor.node_id:
-        _deny(actor, dataset, "only the owning node may do this")
+        _deny(actor, pk, dataset, "only the owning node may do this")
     return dataset
 
 
@@ -100,14 +95,8 @@ def get_authorization_for_user(actor: Actor, pk) -> Authorization:
     authorization = authorizations_visible_to(actor).filter(pk=pk).first()
     if authorization is None:
         hidden = Authorization.objects.select_related("dataset__node").filter(pk=pk).first()
-        if hidden is not None:
-            record(
-                actor,
-                Action.ACCESS_DENIED,
-                target=hidden,
-                node=hidden.dataset.node,
-                outcome=Outcome.DENIED,
-                reason="authorisation not visible to the node",
-            )
+        owner = hidden.dataset.node if hidden is not None else None
+        reason = "authorisation not visible to the node"
+        record_refused_lookup(actor, "authorization", pk, hidden, owner, reason)
         raise Http404(_("No such authorisation."))
     return authorization

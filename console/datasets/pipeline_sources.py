@@ -13,6 +13,7 @@ import json
 
 from django.conf import settings
 
+from console.accounts.sessions import RecentAuthentication
 from console.audit.log import Action, Outcome, record
 from console.datasets.models import Authorization
 from console.nodes.models import Node
@@ -106,6 +107,9 @@ class ConsoleSources:
         from console.federation.run_events import cancel_across_nodes
 
         cancel_across_nodes(run)
+
+    def sensitive_action_permissions(self) -> list:
+        return [RecentAuthentication()]
 
     def audit(self, actor: Actor, action: str, target, node_id: int | None, **detail) -> None:
         node = Node.objects.filter(pk=node_id).first() if node_id is not None else None

@@ -19,11 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.accounts.permissions import RoleAndScope
 from console.accounts.roles import ensure_may_change
+from console.accounts.sessions import RecentAuthentication, reauth_url, recently_authenticated
 from console.api.schema import errors
 from console.audit.log import Action, record
 from console.datasets.access import get_authorization_for_user, get_dataset_for_owner
@@ -36,8 +39,12 @@ FORM_CHOICES = [("allow", "Allow"), ("ask", "Ask me each time"), ("refuse", "Ref
 MIN_K, MAX_K = 2, 1_000_000
 
 
-def clean_policy(data, project_parties: list[str]) -> dict:
-    """The submitted policy as stored; ValidationError naming each bad setting."""
+def clean_policy(data, project_parties: list[str] | None) -> dict:
+    """The submitted policy as stored; ValidationError naming each bad setting.
+
+    `project_parties`: the parties `row_level_to` may name; None for a policy another node
+    published (`console.federation.wire`), whose owner checked them against its members: then
+    any node names (as many as a project has members at most)."""
     if not isinstance(data, dict):
         raise ValidationError(_("the policy must be an object"), code="invalid_policy")
     problems = {}
@@ -51,7 +58,10 @@ def clean_policy(data, project_parties: list[str]) -> dict:
     if isinstance(k, bool) or not isinstance(k, int) or not MIN_K <= k <= MAX_K:
         problems["aggregates_min_k"] = f"{k!r} is not a whole number from {MIN_K} to {MAX_K}"
     parties = data.get("row_level_to", [])
-    if not isinstance(parties, list) or any(p not in project_parties for p in parties):
+    if project_parties is None:
+        if not isinstance(parties, list) or not _node_names(parties):
+            problems["row_level_to"] = f"{str(parties)[:80]} is not a list of node names"
+    elif not isinstance(parties, list) or any(p not in project_parties for p in parties):
         problems["row_level_to"] = (
             f"{parties!r} must list parties of the project ({', '.join(project_parties)})"
         )
@@ -63,6 +73,14 @@ def clean_policy(data, project_parties: list[str]) -> dict:
             }
         )
     return Policy.from_dict(data).to_dict()
+
+
+def _node_names(parties: list) -> bool:
+    from console.federation.wire import MAX_MEMBERS, NODE_NAME
+
+    return len(parties) <= MAX_MEMBERS and all(
+        isinstance(p, str) and NODE_NAME.match(p) for p in parties
+    )
 
 
 def set_policy(actor: Actor, authorization: Authorization, data) -> Authorization:
@@ -96,6 +114,10 @@ def set_policy(actor: Actor, authorization: Authorization, data) -> Authorizatio
 
 
 class AuthorizationPolicy(APIView):
+    # A standing policy approves disclosures in advance: changing it is as sensitive as
+    # deciding on a plan (a recent sign-in for session clients).
+    permission_classes = [IsAuthenticated, RoleAndScope, RecentAuthentication]
+
     @extend_schema(
         summary="The standing disclosure policy of an authorisation",
         responses={200: OpenApiTypes.OBJECT, **errors(404)},
@@ -109,7 +131,7 @@ class AuthorizationPolicy(APIView):
         "ask or refuse; aggregates_min_k is the smallest group an allowed aggregate may have; "
         "row_level_to limits allowed row-level data to these parties. Missing settings: ask.",
         request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, **errors(400, 404)},
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404)},
     )
     def put(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)
@@ -158,6 +180,9 @@ def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
     authorization = get_object_or_404(Authorization.objects.select_related("dataset"), pk=pk)
     actor = Actor.from_request(request)
     dataset = get_dataset_for_owner(actor, authorization.dataset_id)
+    back = f"{reverse('datasets:detail', args=[dataset.pk])}#disclosure"
+    if not recently_authenticated(request):
+        return redirect(reauth_url(back))  # as the API's RecentAuthentication; then resubmit
     form = PolicyForm(authorization, request.POST)
     if form.is_valid():
         try:
@@ -172,4 +197,4 @@ def update_policy(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.error(request, _("The policy was not saved: ") + form.errors.as_text())
-    return redirect(f"{reverse('datasets:detail', args=[dataset.pk])}#disclosure")
+    return redirect(back)

@@ -14,8 +14,8 @@ that order; UTF-16/32 and anything undecodable are refused with a message saying
 Rules: the product's one CSV dialect, `workflows.tabular.dialect` (delimiter detection,
 quoting, spaces after a delimiter, null markers, true/false words, types); this module applies
 it and adds what only an upload needs:
-- Names are kept exactly as written, non-ASCII included. A name that is empty or only spaces, or
-  that appears twice, is refused.
+- Names are kept exactly as written, non-ASCII included. A name that is empty or only spaces,
+  longer than `MAX_COLUMN_NAME_CHARS`, or that appears twice, is refused.
 - Every non-blank record must have as many fields as the header.
 - Types come from pandas' C parser over the non-null cells of each chunk, combined across
   chunks by `merge_kinds`; unsigned 64-bit integers (beyond int64) are text.
@@ -58,6 +58,8 @@ FLOAT_PATTERN = NUMBER_PATTERN + r"|[+-]?(?:inf|Inf|INF|infinity|Infinity)"
 # Cells per pandas chunk: bounds memory whatever the width of the table.
 DEFAULT_CHUNK_CELLS = 1_000_000
 DEFAULT_MAX_COLUMNS = 2000
+# Longest column name accepted: names travel in every schema, plan, page and parameter.
+MAX_COLUMN_NAME_CHARS = 255
 BLOCK_SIZE = 1 << 20
 SNIFF_BYTES = 1 << 16
 GBK_SAMPLE_BYTES = 1 << 20
@@ -369,6 +371,15 @@ def _check_header(header: list[str]) -> None:
         raise CsvError(
             f"The header row has an empty column name (column{'s' * (len(empty) > 1)} "
             f"{which}). Every column needs a name."
+        )
+    long = next(
+        ((i, name) for i, name in enumerate(header) if len(name) > MAX_COLUMN_NAME_CHARS), None
+    )
+    if long is not None:
+        index, name = long
+        raise CsvError(
+            f"The name of column {index + 1} is {len(name):,} characters long; at most "
+            f"{MAX_COLUMN_NAME_CHARS} are accepted. Shorten it (is the first line a header row?)."
         )
     seen: dict[str, list[int]] = {}
     for index, name in enumerate(header):

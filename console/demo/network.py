@@ -10,12 +10,16 @@ node named (bob's and carol's steps at the same time):
    the invitation reaches their message centre).
 3. `accept` at bob and carol: the admin accepts the invitation; the node gets its copy.
 4. `authorise` at every node: its own dataset to the project, with the demo's column roles and
-   standing policy. The schema and roles (never rows) are published to the other members.
+   standing policy. The schema, roles and policy (never rows) are published to the other
+   members.
 5. `pipeline` at alice: the demo pipeline over alice's dataset and bob's and carol's published
    ones (cross-node keys, `console.federation.sources`), validated, saved (replicated to the
-   members read-only), and its disclosure plan's approvals requested: alice's is given (her
-   admin decides for her), bob's and carol's travel to their nodes.
-6. `approve` at bob and carol: the admin approves the request of the demo pipeline's plan.
+   members read-only), and its disclosure plan's consents obtained: the demo's standing
+   policies allow exactly what it discloses (`console.demo.pipeline`), so it asks nobody; a
+   plan they do not allow gets its approvals requested (alice's given by her admin, bob's and
+   carol's sent to their nodes).
+6. `approve` at bob and carol: the admin approves any request of the demo pipeline's plan that
+   reached the node (none while the standing policies allow the plan).
 
 Every step is idempotent: what exists is kept, so `make network` can run again over its data
 directories. Messages go out over the node links at once (`console.federation.outbox`); a step
@@ -136,11 +140,20 @@ def pipeline(user: User) -> str:
     facts = console_port().project(found.pk)
     done = f"pipeline '{PIPELINE_NAME}' {'kept' if existing else 'saved and replicated'}"
     try:
-        consent.obtain(Actor.for_user(user), saved, checked.plan, facts)
+        consents = consent.obtain(Actor.for_user(user), saved, checked.plan, facts)
     except consent.ConsentMissing as missing:
         waiting = ", ".join(sorted({approval.party for approval in missing.approvals}))
         return f"{done}; its disclosure plan waits for the approval of {waiting}"
-    return f"{done}; its disclosure plan is approved by every party it asks"
+    return f"{done}; its disclosure plan is {_consented_by(consents)}"
+
+
+def _consented_by(consents: dict) -> str:
+    """ "allowed by the standing policies of bob, carol and approved by alice", as it is."""
+    by_policy = sorted(party for party, how in consents.items() if how == consent.POLICY)
+    approved = sorted(party for party, how in consents.items() if how != consent.POLICY)
+    said = [f"allowed by the standing policies of {', '.join(by_policy)}"] if by_policy else []
+    said += [f"approved by {', '.join(approved)}"] if approved else []
+    return " and ".join(said) or "empty: it discloses nothing to another party"
 
 
 def _save_pipeline(user: User, found: Project) -> Pipeline:
@@ -162,11 +175,15 @@ def _save_pipeline(user: User, found: Project) -> Pipeline:
 def approve(user: User) -> str:
     if _project() is None:
         raise DemoStepError(f"this node is not a member of '{PROJECT_NAME}'")
+    if not Pipeline.objects.filter(name=PIPELINE_NAME, replica__isnull=False).exists():
+        raise DemoStepError(f"'{PIPELINE_NAME}' has not been replicated to this node yet")
     asked = Approval.objects.filter(
         pipeline__name=PIPELINE_NAME, party=user.node.name, status=Approval.Decision.PENDING
     )
-    if not asked.exists() and not _approved(user.node):
-        raise DemoStepError(f"no approval request of '{PIPELINE_NAME}' has reached this node")
+    if not asked.exists():
+        if _approved(user.node):
+            return f"'{PIPELINE_NAME}' is already approved here"
+        return f"no request of '{PIPELINE_NAME}' waits for this node's decision"
     for approval in asked:
         consent.decide(Actor.for_user(user), approval, True, "Demo: approved as the plan reads")
     return f"approved {len(asked)} request(s) of '{PIPELINE_NAME}'"

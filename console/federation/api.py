@@ -3,7 +3,8 @@
 - `projects/<pk>/invitations/`: the project's membership proposals (members read them); the
   owner node invites a paired node (POST `{"node": name}`).
 - `projects/<pk>/removals/`: the owner node proposes to remove a member (voted).
-- `projects/<pk>/remote-datasets/`: datasets of other nodes authorised to it (schema, roles).
+- `projects/<pk>/remote-datasets/`: datasets of other nodes authorised to it (schema, roles,
+  the owner's standing policy as published).
 - `ballots/` and `ballots/<pk>/decision/`: this node's votes; its admins accept or decline.
 
 Outsiders get 404 for a project; members get 403 for what only the owner node does; outside
@@ -63,7 +64,22 @@ class RemoteDatasetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RemoteDataset
-        fields = ["node", "name", "description", "columns", "column_roles", "published_at"]
+        fields = [
+            "node",
+            "name",
+            "description",
+            "columns",
+            "column_roles",
+            "policy",
+            "published_at",
+        ]
+        extra_kwargs = {
+            "policy": {
+                "help_text": "The owner's standing disclosure policy as its node published it "
+                "(null: none published, every disclosure is asked about). The owner's node "
+                "checks every run against its own policy."
+            }
+        }
 
 
 class NodeNameSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 """The engine links of a member's part of a run: addresses from the initiator, trust from here.
 
-A network run's parties talk over the engine's gRPC links under mutual TLS
+A network run's parties talk over the engine's links under mutual TLS
 (`core.device.deployment.Deployment`). The identities are the node certificates: this node
 presents its own key and certificate (`console.nodes.identity`), and pins, for every other
 party, the certificate it pinned itself when the two nodes paired (`PeerRoute.certificate`).
@@ -17,7 +17,18 @@ import re
 from console.nodes import identity
 from console.nodes.models import PeerRoute
 from core.errors import ConfigError
+from workflows.messages import Message, render, translatable
 from workflows.party_jobs import Network
+
+
+class EngineSetupError(ConfigError):
+    """This node cannot join a run's engine links; `message` (a `workflows.messages` message)
+    says why, for the run's readers at every node in their language."""
+
+    def __init__(self, message: Message):
+        super().__init__(render(message, "en"))
+        self.message = message
+
 
 ADDRESS = re.compile(r"^[-a-zA-Z0-9_.:\[\]]{1,255}:[0-9]{1,5}$")
 # Seconds: a run's engine links wait this long for a party, and this long for a lost one.
@@ -28,10 +39,17 @@ def engine_network(parties: list[str], me: str, addresses: dict) -> Network:
     """The engine network of party `me` among `parties` at `addresses` ({party: host:port})."""
     if set(addresses) != set(parties):
         missing = sorted(set(parties) - set(addresses)) or sorted(set(addresses) - set(parties))
-        raise ConfigError(f"the run's engine addresses do not match its parties: {missing}")
+        raise EngineSetupError(
+            translatable(
+                "the run's engine addresses do not match its parties: %(parties)s",
+                parties=missing,
+            )
+        )
     for party, address in addresses.items():
         if not isinstance(address, str) or not ADDRESS.match(address):
-            raise ConfigError(f"the engine address of {party} is not host:port")
+            raise EngineSetupError(
+                translatable("the engine address of %(party)s is not host:port", party=party)
+            )
     mine = identity.load_identity()
     cluster = {"parties": {p: {"address": addresses[p]} for p in parties}, "self_party": me}
     tls = {
@@ -51,7 +69,13 @@ def engine_network(parties: list[str], me: str, addresses: dict) -> Network:
 def pinned_certificate(party: str) -> str:
     route = PeerRoute.objects.filter(node__name=party).first()
     if route is None:
-        raise ConfigError(f"this node is not paired with {party}: pair the two nodes first")
+        raise EngineSetupError(
+            translatable(
+                "this node is not paired with %(party)s: pair the two nodes first", party=party
+            )
+        )
     if not route.enabled:
-        raise ConfigError(f"the route to {party} is disabled on this node")
+        raise EngineSetupError(
+            translatable("the route to %(party)s is disabled on this node", party=party)
+        )
     return route.certificate

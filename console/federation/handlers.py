@@ -38,7 +38,7 @@ from console.federation.models import (
     RemoteDataset,
     SharedProject,
 )
-from console.nodes.link.envelope import Envelope, EnvelopeError, text_field
+from console.nodes.link.envelope import Envelope, EnvelopeError, error_message, text_field
 from console.nodes.link.service import Refused, register_peer_method
 from console.nodes.models import Node, PeerRoute
 from workflows.actors import Actor
@@ -89,7 +89,7 @@ def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
     try:
         message = wire.message_id(envelope.body)
     except EnvelopeError as error:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, error.message) from None
     seen = ReceivedMessage.objects.filter(peer=route.node, message_id=message).first()
     if seen is not None:
         return {**seen.reply, "redelivered": True}
@@ -100,8 +100,9 @@ def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
                 peer=route.node, message_id=message, method=method, reply=reply
             )
     except (ValueError, ValidationError) as error:  # EnvelopeError, a bad graph document
-        text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, text[:500]) from None
+        text = "; ".join(error.messages) if isinstance(error, ValidationError) else None
+        said = text[:500] if text is not None else error_message(error)
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, said) from None
     except IntegrityError:  # the same id delivered twice at once: the other one applied it
         seen = ReceivedMessage.objects.get(peer=route.node, message_id=message)
         return {**seen.reply, "redelivered": True}
@@ -261,7 +262,8 @@ def project_fetch(peer: PeerActor, body: dict) -> dict:
 
 @handles("DatasetPublish")
 def dataset_publish(peer: PeerActor, body: dict) -> dict:
-    """A member authorised one of its datasets to the project: its schema and roles only."""
+    """A member authorised one of its datasets to the project, or changed the authorisation's
+    standing policy: its schema, roles and policy only."""
     shared = _project_with_member(peer, body)
     if shared.project.is_archived:
         raise refuse(
@@ -284,6 +286,7 @@ def dataset_publish(peer: PeerActor, body: dict) -> dict:
             "description": schema.description,
             "columns": [_column(name, kind, schema.missing) for name, kind in schema.columns],
             "column_roles": schema.roles,
+            "policy": schema.policy,
             "published_at": timezone.now(),
             "revoked_at": None,
         },
@@ -366,8 +369,9 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
     remote_id = wire.int_field(body, "approval", 1)
     fingerprint = text_field(body, "fingerprint", 64)
     if not FINGERPRINT.match(fingerprint):
-        raise EnvelopeError("the plan's fingerprint is not 64 hex digits")
+        raise EnvelopeError(translatable("the plan's fingerprint is not 64 hex digits"))
     plan = _owner_view(wire.document_field(body, "plan"), fingerprint)
+    requester = wire.stated_name(body, "requested_by")
     existing = ApprovalReplica.objects.filter(origin=peer.node, remote_id=remote_id).first()
     if existing is not None:
         return {"approval": "known"}
@@ -378,6 +382,8 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
         party_node=me,
         fingerprint=fingerprint,
         plan=plan,
+        origin_node=peer.name,
+        origin_user=requester,
     )
     ApprovalReplica.objects.create(approval=approval, origin=peer.node, remote_id=remote_id)
     record(
@@ -388,6 +394,7 @@ def approval_request(peer: PeerActor, body: dict) -> dict:
         pipeline=replica.pipeline_id,
         fingerprint=fingerprint,
         entries=len(plan["entries"]),
+        requested_by=requester,  # as the initiator states it
     )
     return {"approval": "received"}
 
@@ -400,11 +407,11 @@ def _owner_view(plan: dict, fingerprint: str) -> dict:
     """
     entries, sentences = plan.get("entries"), plan.get("sentences")
     if not isinstance(entries, list) or not isinstance(sentences, list):
-        raise EnvelopeError("the plan needs its entries and their sentences")
+        raise EnvelopeError(translatable("the plan needs its entries and their sentences"))
     if len(entries) != len(sentences) or not all(isinstance(s, str) for s in sentences):
-        raise EnvelopeError("the plan needs one sentence per entry")
+        raise EnvelopeError(translatable("the plan needs one sentence per entry"))
     if not all(isinstance(entry, dict) for entry in entries):
-        raise EnvelopeError("a plan entry is a map")
+        raise EnvelopeError(translatable("a plan entry is a map"))
     return {
         "fingerprint": fingerprint,
         "entries": entries,
@@ -431,12 +438,15 @@ def approval_decision(peer: PeerActor, body: dict) -> dict:
         raise refuse(translatable("the decision is for another plan than the one requested"))
     status = wire.choice_field(body, "status", (Approval.Decision.APPROVED, "rejected"))
     comment = wire.optional_text(body, "comment", 2000)
-    decided_by = wire.optional_text(body, "decided_by", 150)
+    decided_by = wire.stated_name(body, "decided_by")
     if approval.status == status:
         return {"status": status}
     approval.status, approval.comment = status, comment.strip()
     approval.decided_by, approval.decided_at = None, timezone.now()
-    approval.save(update_fields=["status", "comment", "decided_by", "decided_at"])
+    # Shown as "bob_admin (at node bob)": bob's node is who decided; the name, as it says.
+    approval.decision_node, approval.decision_user = peer.name, decided_by
+    fields = ["status", "comment", "decided_by", "decided_at", "decision_node", "decision_user"]
+    approval.save(update_fields=fields)
     record(
         peer.actor,
         Action.APPROVAL_APPROVE if status == Approval.Decision.APPROVED else Action.APPROVAL_REJECT,

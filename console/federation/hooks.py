@@ -1,9 +1,9 @@
 """What changes here that members of a shared project must learn, caught where it is saved.
 
 Signals rather than edits to the datasets and workflows services: an authorisation granted,
-re-versioned or revoked, a pipeline saved at the owner node, an approval requested of another
-node's party, a replicated approval decided here. Each sends after the commit (`outbox`), and
-only in network mode for projects shared across nodes.
+re-versioned, revoked or given a new standing policy, a pipeline saved at the owner node, an
+approval requested of another node's party, a replicated approval decided here. Each sends
+after the commit (`outbox`), and only in network mode for projects shared across nodes.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ def _later(function, *args) -> None:
 
 
 @receiver(post_save, sender=Authorization, dispatch_uid="federation-authorization")
-def authorization_saved(sender, instance: Authorization, created: bool, **kwargs) -> None:
-    if created and instance.revoked_at is None:
+def authorization_saved(
+    sender, instance: Authorization, created: bool, update_fields=None, **kwargs
+) -> None:
+    policy_changed = update_fields is not None and "disclosure_policy" in update_fields
+    if instance.revoked_at is None and (created or policy_changed):
         _later(publish.publish_authorization, instance)
     elif not created and instance.revoked_at is not None:
         _later(_revoked, instance.pk)

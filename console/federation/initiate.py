@@ -39,7 +39,7 @@ from django.conf import settings
 from console.federation import outbox, wire
 from console.federation.models import PublishedPipeline, SharedProject
 from console.federation.sources import source_identity
-from console.nodes.link.envelope import EnvelopeError
+from console.nodes.link.envelope import EnvelopeError, error_message
 from console.nodes.link.transport import NodeCallError
 from console.nodes.models import Node
 from console.nodes.pairing import PairingError
@@ -97,6 +97,8 @@ def start_body(run: Run, shared: SharedProject, job: PartyJob) -> dict:
         "run": run.pk,
         "pipeline": {"id": run.pipeline_id, "version": published.version if published else 0},
         "fingerprint": run.disclosure_fingerprint,
+        # Shown at the member as this node's statement: "alice (at node alice)".
+        "started_by": run.created_by.get_username() if run.created_by else "",
         "job": wire.as_document(job_to_dict(job)),
         "sources": [source_identity(source) for source in mine],
     }
@@ -184,7 +186,7 @@ def _why(error: Exception) -> Message | str:
         return translatable("unreachable (%(reason)s)", reason=error.reason)
     if isinstance(error, KeyError):
         return translatable("its reply gave no engine address")
-    return str(error)
+    return error_message(error)  # an EnvelopeError's or PairingError's message, else its text
 
 
 def _abort(

@@ -84,7 +84,8 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
             network = engine_network(list(job.parties), job.party, engines)
         except ConfigError as error:
             message = translatable(
-                "this node could not join the run's links: %(error)s", error=str(error)
+                "this node could not join the run's links: %(error)s",
+                error=getattr(error, "message", None) or str(error),
             )
             return finish(run, {}, "failed", message)
         kept = KeptHere(run, job.party, report.shown.nodes)

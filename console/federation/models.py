@@ -112,6 +112,11 @@ class RemoteDataset(models.Model):
     # [{"name": str, "type": str}] in file order: no counts, no values.
     columns = models.JSONField(default=list)
     column_roles = models.JSONField(default=dict)
+    # The owner's standing disclosure policy on the authorisation
+    # (`workflows.disclosure.policy`), as last published; None: its node published none (an
+    # older node), so every disclosure of this dataset is asked about. The owner's node
+    # re-checks every run against its own copy: this one only tells the initiator's plan.
+    policy = models.JSONField(null=True, blank=True)
     published_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 from console.audit.log import Outcome
 from console.federation.models import OutgoingMessage
 from console.nodes.link import audit, credentials, transport
-from console.nodes.link.envelope import EnvelopeError, seal, unseal
+from console.nodes.link.envelope import EnvelopeError, error_message, seal, unseal
 from console.nodes.models import Node
-from workflows.messages import stored_within
+from workflows.messages import Message, stored_within, translatable
 
 logger = logging.getLogger(__name__)
 PERMANENT = ("refused", "rejected")
@@ -107,15 +107,17 @@ def prepare(
     return send
 
 
-def _no_route(route) -> str:
-    return "the route is disabled on this node" if route else "this node is not paired with it"
+def _no_route(route) -> Message:
+    if route:
+        return translatable("the route is disabled on this node")
+    return translatable("this node is not paired with it")
 
 
 def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
     code = getattr(error, "code", "")
     permanent = code in PERMANENT or isinstance(error, EnvelopeError)
     # A peer's refusal is kept as msgid and params: worded for whoever reads it.
-    said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+    said = error_message(error)
     message.last_error = stored_within(said, 500)
     if permanent:
         message.state = OutgoingMessage.State.REFUSED
@@ -124,7 +126,7 @@ def _failed(message: OutgoingMessage, route, error: Exception) -> bool:
         route or message.peer.name,
         message.method,
         Outcome.DENIED if permanent else Outcome.FAILED,
-        str(error),
+        said,  # worded in English by the audit writer
         message=message.message_id,
     )
     logger.warning("federation: %s to %s: %s", message.method, message.peer.name, error)

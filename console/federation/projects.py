@@ -83,7 +83,8 @@ def invite_node(actor: Actor, project: Project, node: Node) -> Proposal:
     _ensure_reachable(node)
     if project.has_member(node):
         raise ValidationError(
-            f"Node '{node.name}' is already a member of this project.", code="already_member"
+            _("Node '%(node)s' is already a member of this project.") % {"node": node.name},
+            code="already_member",
         )
     voters = [m.name for m in publish.other_members(project)] + [node.name]
     return _propose(actor, project, Proposal.Kind.ADD, node, voters)
@@ -96,11 +97,13 @@ def propose_removal(actor: Actor, project: Project, node: Node) -> Proposal:
     ensure_active(project)
     if node.pk == project.owner_node_id:
         raise ValidationError(
-            f"Node '{node.name}' owns the project and cannot leave it.", code="owner_member"
+            _("Node '%(node)s' owns the project and cannot leave it.") % {"node": node.name},
+            code="owner_member",
         )
     if not project.has_member(node):
         raise ValidationError(
-            f"Node '{node.name}' is not a member of this project.", code="not_member"
+            _("Node '%(node)s' is not a member of this project.") % {"node": node.name},
+            code="not_member",
         )
     voters = [m.name for m in publish.other_members(project) if m != node]
     return _propose(actor, project, Proposal.Kind.REMOVE, node, voters)
@@ -110,19 +113,23 @@ def _ensure_reachable(node: Node) -> None:
     route = node.route_or_none()
     if node.is_self or route is None:
         raise ValidationError(
-            f"Node '{node.name}' is not a paired peer of this node: pair with it first.",
+            _("Node '%(node)s' is not a paired peer of this node: pair with it first.")
+            % {"node": node.name},
             code="not_paired",
         )
     if not route.enabled:
         raise ValidationError(
-            f"The route to node '{node.name}' is disabled: enable it first.", code="disabled"
+            _("The route to node '%(node)s' is disabled: enable it first.") % {"node": node.name},
+            code="disabled",
         )
 
 
 def _propose(actor: Actor, project, kind: str, node: Node, voters: list[str]) -> Proposal:
     if Proposal.objects.filter(project=project, subject=node, status=Decision.PENDING).exists():
         raise ValidationError(
-            f"A proposal about node '{node.name}' is already waiting for votes.", code="pending"
+            _("A proposal about node '%(node)s' is already waiting for votes.")
+            % {"node": node.name},
+            code="pending",
         )
     with transaction.atomic():
         shared = share(project)
@@ -244,7 +251,8 @@ def decide_ballot(actor: Actor, ballot: Ballot, accept: bool) -> tuple[Ballot, O
         raise PermissionDenied(_("Only this node's admins vote on projects shared with it."))
     if ballot.status != Decision.PENDING or ballot.outcome != Decision.PENDING:
         raise ValidationError(
-            f"This node already decided on the proposal ({ballot.get_status_display()}).",
+            _("This node already decided on the proposal (%(decision)s).")
+            % {"decision": ballot.get_status_display()},
             code="decided",
         )
     with transaction.atomic():

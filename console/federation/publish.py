@@ -2,7 +2,8 @@
 pipelines (as the owner), its approval requests and decisions. Bodies only; `outbox` sends.
 
 Nothing here reads a dataset's file: a published dataset is its name, description, column
-names and types, and the column roles of the authorisation. Never rows, never counts.
+names and types, which columns have gaps, and the column roles and standing disclosure policy
+of the authorisation (re-published whenever the policy changes). Never rows, never counts.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def dataset_body(shared: SharedProject, authorization: Authorization) -> dict:
             "version": authorization.version,
             "roles": authorization.column_roles,
             "missing": [c["name"] for c in dataset.columns if c.get("nulls", 0) > 0],
+            # What the initiator's plan may take as allowed or refused; this node re-checks
+            # every run against its own copy (`console.federation.sources.resolve_at_owner`).
+            "policy": authorization.policy(),
         },
     }
 
@@ -140,6 +144,8 @@ def request_approval(approval: Approval) -> None:
             "party": approval.party,
             "fingerprint": approval.fingerprint,
             "plan": wire.as_document(plan),
+            # Shown at the source party's node as this node's statement.
+            "requested_by": approval.requested_by.get_username() if approval.requested_by else "",
         },
     )
 

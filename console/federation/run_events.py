@@ -83,7 +83,7 @@ def wire_line(line: dict) -> dict:
 def read_line(data) -> dict:
     """A member's log line as the initiator stores it (`workflows.state.add_part_log`)."""
     if not isinstance(data, dict):
-        raise EnvelopeError("a log line is a map")
+        raise EnvelopeError(translatable("a log line is a map"))
     return {
         "time": wire.optional_text(data, "time", 40),
         "level": wire.choice_field(data, "level", state.LOG_LEVELS),
@@ -106,7 +106,7 @@ class PartEvent:
     @classmethod
     def read(cls, data) -> PartEvent:
         if not isinstance(data, dict):
-            raise EnvelopeError("an event is a map")
+            raise EnvelopeError(translatable("an event is a map"))
         kind = wire.choice_field(data, "kind", (*NODE_KINDS, "end"))
         node = None if kind == "end" else wire.optional_text(data, "node", 64)
         return cls(wire.int_field(data, "seq", 1), kind, node, _fields(kind, data))
@@ -121,7 +121,7 @@ def _fields(kind: str, data: dict) -> dict:
     if kind == "progress":
         percent = wire.int_field(data, "percent", 0)
         if percent > 100:
-            raise EnvelopeError("the event's 'percent' is not a percentage")
+            raise EnvelopeError(translatable("the event's 'percent' is not a percentage"))
         return {"percent": percent}
     if kind == "log":
         return {"line": read_line(data.get("line"))}
@@ -140,10 +140,10 @@ def _fields(kind: str, data: dict) -> dict:
 def read_events(body: dict) -> list[PartEvent]:
     events = body.get("events")
     if not isinstance(events, list) or not 0 < len(events) <= MAX_EVENTS:
-        raise EnvelopeError(f"'events' lists 1 to {MAX_EVENTS} events")
+        raise EnvelopeError(translatable("'events' lists 1 to %(max)s events", max=MAX_EVENTS))
     read = [PartEvent.read(event) for event in events]
     if any(later.seq <= earlier.seq for earlier, later in zip(read, read[1:], strict=False)):
-        raise EnvelopeError("the events of a batch are not in increasing order")
+        raise EnvelopeError(translatable("the events of a batch are not in increasing order"))
     return read
 
 
@@ -191,7 +191,7 @@ def _check(party: str, parts: dict[str, NodePart], events: list[PartEvent]) -> N
     for event in events:
         targets = list(seen) if event.node is None else [event.node]
         if event.node is not None and event.node not in seen:
-            raise EnvelopeError(f"the run has no node {event.node!r}")
+            raise EnvelopeError(translatable("the run has no node '%(node)s'", node=event.node))
         latest = max(seen[node_id][1] for node_id in targets)
         if event.seq <= latest:
             raise refuse(

@@ -16,13 +16,16 @@ The member decides alone, from its own copy of the project (threat model of
 3. every party of the job is a member of the project here;
 4. each of its own sources resolves to its own authorised file, under the same authorisation,
    columns and roles;
-5. validating the snapshot here gives the plan the initiator names (same fingerprint), and
-   its own owners approved that plan wherever it discloses their data (`consent.asked`).
+5. validating the snapshot here, with this node's own standing policies on its sources (never
+   the initiator's copy of them), gives the plan the initiator names (same fingerprint) and
+   no refusal of its policies (the refusal's reason is sent back), and its own owners
+   approved that plan wherever their policy asks about it (`consent.asked`).
 
 Any refusal names the reason, and nothing is recorded. Accepting records the run here (its own
 `Run` row on the replica pipeline: the run page of this node, with this node's outputs and
-report) and a `RunReplica` holding the job with this node's storage root for the initiator's
-runs (`member_part_root`: their directories carry the initiator's run ids); the reply gives this
+report, started by the initiator's user as the initiator states it: `started_by`) and a
+`RunReplica` holding the job with this node's storage root for the initiator's runs
+(`member_part_root`: their directories carry the initiator's run ids); the reply gives this
 node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
 
 `RunLaunch` follows once every party accepted: the engine address of each party; this node
@@ -35,7 +38,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from console.federation import projects, wire
@@ -77,6 +79,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
             )
         )
     remote_run = wire.int_field(body, "run", 1)
+    starter = wire.stated_name(body, "started_by")
     known = RunReplica.objects.filter(origin=peer.node, remote_id=remote_run).first()
     if known is not None:
         return _accepted(known.run)
@@ -86,7 +89,8 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     job = _resolved(job, project, body.get("sources"))
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
-    run = create_run(replica.pipeline, graph, checked, "all", None, False, None)
+    origin = (peer.name, starter)  # shown as "alice (at node alice)": as alice's node says
+    run = create_run(replica.pipeline, graph, checked, "all", None, False, None, origin=origin)
     storage = {me.name: member_part_root(me, peer.node, run)}
     RunReplica.objects.create(
         run=run,
@@ -95,7 +99,13 @@ def run_start(peer: PeerActor, body: dict) -> dict:
         job=job_to_dict(replace(job, storage=storage)),
     )
     console_port().audit(
-        peer.actor, "run_start", replica.pipeline, me.pk, run=run.pk, remote_run=remote_run
+        peer.actor,
+        "run_start",
+        replica.pipeline,
+        me.pk,
+        run=run.pk,
+        remote_run=remote_run,
+        started_by=starter,  # as the initiator states it
     )
     return _accepted(run)
 
@@ -141,7 +151,10 @@ def _read_job(document: dict, me: str, project: Project) -> PartyJob:
     try:
         job = job_from_dict(document)
     except (KeyError, TypeError, ValueError, ConfigError) as error:
-        raise EnvelopeError(f"the run's job is malformed ({type(error).__name__})") from None
+        malformed = translatable(
+            "the run's job is malformed (%(problem)s)", problem=type(error).__name__
+        )
+        raise EnvelopeError(malformed) from None
     if job.party != me:
         raise refuse(
             translatable(
@@ -177,7 +190,8 @@ def _same_graph(snapshot: dict, drawn: dict):
         graph = parse_graph(snapshot)
         same = _without_versions(snapshot) == _without_versions(drawn)
     except GraphFormatError as error:
-        raise EnvelopeError(f"the run's graph is malformed: {error}") from None
+        malformed = translatable("the run's graph is malformed: %(error)s", error=str(error))
+        raise EnvelopeError(malformed) from None
     if not same:
         raise refuse(translatable("the run's graph is not the pipeline replicated to this node"))
     return graph
@@ -186,26 +200,36 @@ def _same_graph(snapshot: dict, drawn: dict):
 def _resolved(job: PartyJob, project: Project, identities) -> PartyJob:
     """The job with this node's own sources pointing at its own files."""
     if not isinstance(identities, list) or len(identities) > wire.MAX_COLUMNS:
-        raise EnvelopeError("the message's 'sources' is not a list of source identities")
+        raise EnvelopeError(
+            translatable("the message's 'sources' is not a list of source identities")
+        )
     by_key = {i.get("key"): i for i in identities if isinstance(i, dict)}
     sources = dict(job.sources)
     for key, source in job.sources.items():
         if source.party != job.party:
             continue
         if key not in by_key:
-            raise EnvelopeError(f"the run does not say which dataset '{source.name}' is here")
+            raise EnvelopeError(
+                translatable(
+                    "the run does not say which dataset '%(dataset)s' is here", dataset=source.name
+                )
+            )
         try:
             sources[key] = resolve_at_owner(project, source, by_key[key])
         except UnresolvedSource as error:
-            raise refuse(str(error)) from None
+            raise refuse(error.message) from None
     return replace(job, sources=sources)
 
 
 def _checked(graph, job: PartyJob, fingerprint: str) -> Validation:
     checked = validate(graph, registry(), tuple(job.parties), job.sources)
     if not checked.ok:
-        problems = "; ".join(problem.message for problem in checked.problems[:3])
-        raise ValidationError(f"the run's pipeline does not validate here: {problems}")
+        # Each problem a message too: the initiator's users read it in their own language.
+        problems = [problem.what for problem in checked.problems[:3]]
+        invalid = translatable(
+            "the run's pipeline does not validate here: %(problems)s", problems=problems
+        )
+        raise EnvelopeError(invalid)
     if checked.plan is None or checked.plan.fingerprint != fingerprint:
         raise refuse(
             translatable(
@@ -254,7 +278,11 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
     if set(addresses) != set(parties) or not all(
         isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
     ):
-        raise EnvelopeError(f"'engines' gives one host:port to each of {', '.join(parties)}")
+        raise EnvelopeError(
+            translatable(
+                "'engines' gives one host:port to each of %(parties)s", parties=list(parties)
+            )
+        )
     replica.cluster = dict(addresses)
     replica.save(update_fields=["cluster"])
     transaction.on_commit(lambda: member_runs.start_worker(replica.pk))

@@ -7,14 +7,21 @@ so it never collides with a local dataset's id, and stable across re-publication
 dataset (a new authorisation version updates the same row). Its party is its owner node; the
 graph, validation and the disclosure plan work from the published columns and roles.
 
-Limits of what the owner published: which columns have gaps (an older node that did not say
-leaves every column taken as possibly missing values: validation then asks for a fill step
-where a component refuses them), no row count, and no standing disclosure policy (so every
-disclosure needs the owner's explicit approval: the safe side).
+What the owner published: which columns have gaps (an older node that did not say leaves
+every column taken as possibly missing values: validation then asks for a fill step where a
+component refuses them), no row count, and the standing disclosure policy of the authorisation
+(re-published when it changes). The initiator's plan decides each entry from that policy as
+embedded mode does: "allow" needs no approval, "refuse" fails validation with the owner's
+reason, "ask" requests the owner's approval; an older node that published no policy has every
+disclosure asked about (the safe side).
 
 At a run, the initiator sends each member its sources as `(key, owner id, authorisation id)`
 (`source_identity`); the owner node resolves them to its own file (`resolve_at_owner`),
 refusing a dataset whose authorisation to the project is gone or no longer the one published.
+The resolved source carries the owner's own policy, never the initiator's copy: the owner node
+validates the run against it, so a plan its policy refuses is refused there, and one its
+policy asks about needs its own approval (`console.federation.runs`), whatever the initiator
+believed.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from console.datasets.models import Authorization
 from console.federation.models import RemoteDataset
 from console.projects.models import Project
 from workflows.components.schema import Column
+from workflows.messages import Message, render, translatable
 from workflows.ports import SourceTable
 
 # Where a remote dataset's file is, seen from a node that does not hold it: nowhere.
@@ -37,7 +45,15 @@ ELSEWHERE = Path("/nonexistent/elsewhere")
 
 
 class UnresolvedSource(Exception):
-    """A source of a run cannot be matched to this node's authorised dataset file."""
+    """A source of a run cannot be matched to this node's authorised dataset file; `message`
+    (a `workflows.messages` message) says which and why, refused to the initiating node."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return render(self.message, "en")
 
 
 def remote_key(remote: RemoteDataset) -> int:
@@ -79,7 +95,7 @@ def remote_source(remote: RemoteDataset) -> SourceTable:
         fingerprint=_published_fingerprint(remote),
         columns=columns,
         authorization_id=remote.authorization_id,
-        policy=Policy.from_dict({}).to_dict(),
+        policy=Policy.from_dict(remote.policy).to_dict(),
     )
 
 
@@ -108,9 +124,10 @@ def source_identity(source: SourceTable) -> dict:
 
 
 def resolve_at_owner(project: Project, source: SourceTable, identity: dict) -> SourceTable:
-    """`source` (as the initiator sent it) with this node's file, after checking that the
-    dataset is still authorised to this node's copy of the project under the same
-    authorisation and with the same columns and roles. Raises UnresolvedSource naming it."""
+    """`source` (as the initiator sent it) with this node's file and this node's standing
+    policy, after checking that the dataset is still authorised to this node's copy of the
+    project under the same authorisation and with the same columns and roles. Raises
+    UnresolvedSource naming it."""
     authorization = (
         Authorization.objects.filter(
             pk=identity.get("authorization"),
@@ -123,16 +140,25 @@ def resolve_at_owner(project: Project, source: SourceTable, identity: dict) -> S
     )
     if authorization is None:
         raise UnresolvedSource(
-            f"dataset '{source.name}' is no longer authorised to project '{project.name}' on "
-            "this node under the authorisation the run names; re-validate the pipeline at the "
-            "initiating node once the new authorisation has reached it"
+            translatable(
+                "dataset '%(dataset)s' is no longer authorised to project '%(project)s' on this "
+                "node under the authorisation the run names; re-validate the pipeline at the "
+                "initiating node once the new authorisation has reached it",
+                dataset=source.name,
+                project=project.name,
+            )
         )
     dataset, roles = authorization.dataset, authorization.column_roles
     published = {column.name: (column.type, column.role) for column in source.columns}
     local = {c["name"]: (c["type"], roles.get(c["name"], "protected")) for c in dataset.columns}
     if published != local:
         raise UnresolvedSource(
-            f"dataset '{source.name}': the run's columns or roles differ from this node's "
-            "authorisation"
+            translatable(
+                "dataset '%(dataset)s': the run's columns or roles differ from this node's "
+                "authorisation",
+                dataset=source.name,
+            )
         )
-    return replace(source, path=dataset.path, encoding=dataset.encoding)
+    return replace(
+        source, path=dataset.path, encoding=dataset.encoding, policy=authorization.policy()
+    )

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from console.nodes.link.envelope import EnvelopeError, text_field
+from workflows.messages import translatable
 
 MESSAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 NODE_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,40}$")
@@ -27,7 +28,7 @@ COLUMN_TYPES = ("int", "float", "str", "bool")
 def message_id(body: dict) -> str:
     value = body.get("message")
     if not isinstance(value, str) or not MESSAGE_ID.match(value):
-        raise EnvelopeError("the message's 'message' id is not 32 hex digits")
+        raise EnvelopeError(translatable("the message's 'message' id is not 32 hex digits"))
     return value
 
 
@@ -35,40 +36,68 @@ def uid_field(body: dict, key: str) -> uuid.UUID:
     try:
         return uuid.UUID(text_field(body, key, 36))
     except ValueError:
-        raise EnvelopeError(f"the message's {key!r} is not a UUID") from None
+        raise EnvelopeError(
+            translatable("the message's '%(key)s' is not a UUID", key=key)
+        ) from None
 
 
 def int_field(body: dict, key: str, minimum: int = 0) -> int:
     value = body.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**62:
-        raise EnvelopeError(f"the message's {key!r} is not a whole number >= {minimum}")
+        raise EnvelopeError(
+            translatable(
+                "the message's '%(key)s' is not a whole number >= %(minimum)s",
+                key=key,
+                minimum=minimum,
+            )
+        )
     return value
 
 
 def optional_text(body: dict, key: str, max_length: int) -> str:
     value = body.get(key, "")
     if not isinstance(value, str) or len(value) > max_length:
-        raise EnvelopeError(f"the message's {key!r} is not text of at most {max_length}")
+        raise EnvelopeError(
+            translatable(
+                "the message's '%(key)s' is not text of at most %(max)s", key=key, max=max_length
+            )
+        )
+    return value
+
+
+def stated_name(body: dict, key: str) -> str:
+    """A user's name as the sending node states it (who started a run, who asked): text of at
+    most 150 printable characters, "" when not given (an older node). Shown as that node's
+    statement ("alice (at node alice)"), never taken as a user of this node."""
+    value = optional_text(body, key, 150).strip()
+    if not value.isprintable():
+        raise EnvelopeError(
+            translatable("the message's '%(key)s' holds characters that are not printable", key=key)
+        )
     return value
 
 
 def choice_field(body: dict, key: str, choices) -> str:
     value = body.get(key)
     if value not in choices:
-        raise EnvelopeError(f"the message's {key!r} is not one of {', '.join(choices)}")
+        raise EnvelopeError(
+            translatable(
+                "the message's '%(key)s' is not one of %(choices)s", key=key, choices=list(choices)
+            )
+        )
     return value
 
 
 def map_field(body: dict, key: str) -> dict:
     value = body.get(key)
     if not isinstance(value, dict):
-        raise EnvelopeError(f"the message's {key!r} is not a map")
+        raise EnvelopeError(translatable("the message's '%(key)s' is not a map", key=key))
     return value
 
 
 def node_name(value) -> str:
     if not isinstance(value, str) or not NODE_NAME.match(value):
-        raise EnvelopeError(f"{str(value)[:60]!r} is not a node name")
+        raise EnvelopeError(translatable("'%(value)s' is not a node name", value=str(value)[:60]))
     return value
 
 
@@ -78,16 +107,22 @@ def document_field(body: dict, key: str) -> dict:
     try:
         document = json.loads(text)
     except ValueError:
-        raise EnvelopeError(f"the message's {key!r} is not JSON") from None
+        raise EnvelopeError(translatable("the message's '%(key)s' is not JSON", key=key)) from None
     if not isinstance(document, dict):
-        raise EnvelopeError(f"the message's {key!r} is not a JSON object")
+        raise EnvelopeError(translatable("the message's '%(key)s' is not a JSON object", key=key))
     return document
 
 
 def as_document(value: dict) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"))
     if len(text) > MAX_DOCUMENT:
-        raise EnvelopeError(f"the document is {len(text)} bytes; the limit is {MAX_DOCUMENT}")
+        raise EnvelopeError(
+            translatable(
+                "the document is %(size)s bytes; the limit is %(max)s",
+                size=len(text),
+                max=MAX_DOCUMENT,
+            )
+        )
     return text
 
 
@@ -107,7 +142,9 @@ class ProjectState:
         project = map_field(body, "project")
         members = project.get("members")
         if not isinstance(members, list) or not 0 < len(members) <= MAX_MEMBERS:
-            raise EnvelopeError(f"a project lists 1 to {MAX_MEMBERS} member nodes")
+            raise EnvelopeError(
+                translatable("a project lists 1 to %(max)s member nodes", max=MAX_MEMBERS)
+            )
         return cls(
             uid=uid_field(project, "uid"),
             name=text_field(project, "name", 120),
@@ -141,29 +178,34 @@ class DatasetSchema:
     roles: dict
     # Columns the owner's upload profile found gaps in; None: not published (an older node).
     missing: tuple[str, ...] | None = None
+    # The owner's standing policy on the authorisation, every setting filled in; None: not
+    # published (an older node).
+    policy: dict | None = None
 
     @classmethod
     def read(cls, body: dict) -> DatasetSchema:
         dataset = map_field(body, "dataset")
         columns = dataset.get("columns")
         if not isinstance(columns, list) or not 0 < len(columns) <= MAX_COLUMNS:
-            raise EnvelopeError(f"a dataset has 1 to {MAX_COLUMNS} columns")
+            raise EnvelopeError(translatable("a dataset has 1 to %(max)s columns", max=MAX_COLUMNS))
         pairs = []
         for column in columns:
             if not isinstance(column, list) or len(column) != 2:
-                raise EnvelopeError("a column is [name, type]")
+                raise EnvelopeError(translatable("a column is [name, type]"))
             name = column[0]
             if not isinstance(name, str) or not 0 < len(name) <= 200:
-                raise EnvelopeError("a column name is text of 1 to 200 characters")
+                raise EnvelopeError(translatable("a column name is text of 1 to 200 characters"))
             if column[1] not in COLUMN_TYPES:
-                raise EnvelopeError(f"column {name!r} has an unknown type")
+                raise EnvelopeError(
+                    translatable("column '%(column)s' has an unknown type", column=name)
+                )
             pairs.append((name, column[1]))
         names = [name for name, _ in pairs]
         if len(set(names)) != len(names):
-            raise EnvelopeError("the dataset names a column twice")
+            raise EnvelopeError(translatable("the dataset names a column twice"))
         roles = map_field(dataset, "roles")
         if set(roles) != set(names) or any(role not in ROLES for role in roles.values()):
-            raise EnvelopeError("the roles must give one known role to every column")
+            raise EnvelopeError(translatable("the roles must give one known role to every column"))
         return cls(
             remote_id=int_field(dataset, "id", 1),
             name=text_field(dataset, "name", 120),
@@ -173,6 +215,7 @@ class DatasetSchema:
             version=int_field(dataset, "version", 1),
             roles=dict(roles),
             missing=_missing_columns(dataset, names),
+            policy=_standing_policy(dataset),
         )
 
 
@@ -181,7 +224,18 @@ def _missing_columns(dataset: dict, names: list[str]) -> tuple[str, ...] | None:
         return None
     missing = dataset["missing"]
     if not isinstance(missing, list) or not all(isinstance(name, str) for name in missing):
-        raise EnvelopeError("'missing' lists columns of the dataset")
+        raise EnvelopeError(translatable("'missing' lists columns of the dataset"))
     if not set(missing) <= set(names):
-        raise EnvelopeError("'missing' lists columns of the dataset")
+        raise EnvelopeError(translatable("'missing' lists columns of the dataset"))
     return tuple(missing)
+
+
+def _standing_policy(dataset: dict) -> dict | None:
+    """The published policy, checked as the owner's own form checks it (any node names in
+    `row_level_to`: the owner checked them against its members); ValidationError naming the
+    bad setting."""
+    from console.datasets.policies import clean_policy
+
+    if "policy" not in dataset:
+        return None
+    return clean_policy(dataset["policy"], None)

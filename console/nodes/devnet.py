@@ -8,7 +8,8 @@ for runs (`PRIVPAD_ENGINE_ADDRESS`, 127.0.0.1:7201..7203) and its own console in
 (http://127.0.0.1:8001..8003). Every pair of nodes is paired through an invitation, exactly as
 two admins would. Then the demo is loaded as the three admins would load it (`load_demo`: each
 node uploads and authorises only its own dataset; alice creates the project, invites bob and
-carol, who accept; alice's pipeline is replicated; bob and carol approve its disclosure plan).
+carol, who accept; alice's pipeline is replicated; bob and carol approve any request of its
+disclosure plan: none while their published standing policies allow it, as the demo's do).
 Safe to run again: what exists is kept (identities, pairings, users, the demo). Ctrl-C stops
 every process it started.
 

@@ -19,17 +19,34 @@ from console.audit.log import Action, Outcome, record
 from console.nodes import identity as ids
 from console.nodes import invitations as inv
 from console.nodes.link import audit, credentials, transport
-from console.nodes.link.envelope import EnvelopeError, seal, text_field, unseal
+from console.nodes.link.envelope import (
+    EnvelopeError,
+    error_message,
+    seal,
+    text_field,
+    unseal,
+)
 from console.nodes.models import Invitation, Node, PeerRoute
 from console.nodes.versions import privpad_version
 from workflows.actors import Actor
-from workflows.messages import stored_within
+from workflows.messages import Message, render, stored_within, translatable
 
 INVITATION_DAYS = 7
 
 
 class PairingError(Exception):
-    """A pairing step that cannot be done; the message says why and what to do."""
+    """A pairing step that cannot be done; the message says why and what to do.
+
+    `message` is text in the active language or a `workflows.messages` message (one a peer
+    may read: `console.nodes.link.service` refuses its Hello with it), which `str(error)`
+    words in the active language."""
+
+    def __init__(self, message: Message | str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return render(self.message)
 
 
 # The `node` management command: an operator on the server (see `workflows.actors`).
@@ -164,18 +181,23 @@ def create_route(peer: dict, origin: str) -> PeerRoute:
     fingerprint = ids.fingerprint(certificate)
     existing = Node.objects.filter(name=peer["name"]).first()
     if existing is not None:
-        message = (
-            gettext("The name %(name)r is this node itself: it cannot be paired again.")
-            if existing.is_self
-            else gettext(
-                "The name %(name)r is a node already known here: it cannot be paired again."
+        name = peer["name"]
+        if existing.is_self:
+            message = translatable(
+                "The name '%(name)s' is this node itself: it cannot be paired again.", name=name
             )
-        )
-        raise PairingError(message % {"name": peer["name"]})
+        else:
+            message = translatable(
+                "The name '%(name)s' is a node already known here: it cannot be paired again.",
+                name=name,
+            )
+        raise PairingError(message)
     if PeerRoute.objects.filter(fingerprint=fingerprint).exists():
         raise PairingError(
-            gettext("A route is already pinned to certificate %(fingerprint)s….")
-            % {"fingerprint": fingerprint[:16]}
+            translatable(
+                "A route is already pinned to certificate %(fingerprint)s….",
+                fingerprint=fingerprint[:16],
+            )
         )
     node = Node(
         name=peer["name"],
@@ -239,7 +261,7 @@ def accept_invitation(actor: Actor, text: str) -> PeerRoute:
             raise transport.NodeCallError(
                 error.peer,
                 error.address,
-                gettext(
+                translatable(
                     "it refused the invitation in the TLS handshake: the invitation was already "
                     "used, has expired, or was not issued by this node"
                 ),
@@ -262,11 +284,12 @@ def _pinned_inviter_certificate(invitation, identity, client_cert: bytes) -> byt
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            gettext(
+            translatable(
                 "it presents certificate %(presented)s, not %(expected)s as the invitation "
-                "says: refused (another server at that address, or an interception)"
-            )
-            % {"presented": presented, "expected": invitation.fingerprint},
+                "says: refused (another server at that address, or an interception)",
+                presented=presented,
+                expected=invitation.fingerprint,
+            ),
             "wrong_certificate",
         )
     return peer_cert
@@ -282,14 +305,14 @@ def _hello_reply(invitation, reply: bytes) -> dict:
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            gettext("sent a malformed reply: %(error)s") % {"error": error},
+            translatable("sent a malformed reply: %(error)s", error=error.message),
         ) from None
     same_certificate = ids.fingerprint(peer["certificate"]) == invitation.fingerprint
     if peer["name"] != invitation.node or not same_certificate:
         raise transport.NodeCallError(
             invitation.node,
             invitation.address,
-            gettext("its reply names another node or certificate"),
+            translatable("its reply names another node or certificate"),
         )
     peer["address"] = invitation.address
     return peer
@@ -314,7 +337,7 @@ def check_health(route: PeerRoute) -> PeerRoute:
             raise transport.NodeCallError(
                 route.node.name,
                 route.address,
-                gettext("the route is disabled on this node"),
+                translatable("the route is disabled on this node"),
                 "disabled",
             )
         link = credentials.for_route(route, identity)
@@ -329,10 +352,10 @@ def check_health(route: PeerRoute) -> PeerRoute:
         )
         envelope = unseal(reply)
     except (transport.NodeCallError, EnvelopeError) as error:
-        said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+        said = error_message(error)
         route.last_error = stored_within(said, 500)
         route.save(update_fields=fields)
-        audit.call_made(route, "Health", Outcome.FAILED, str(error))
+        audit.call_made(route, "Health", Outcome.FAILED, said)
         raise
     route.last_error, route.last_seen_at = "", timezone.now()
     route.latency_ms = round(seconds * 1000, 2)

@@ -46,13 +46,20 @@ from django.utils.translation import gettext as _
 from console.audit.log import Action, Outcome, record
 from console.nodes import identity as ids
 from console.nodes.link import audit, transport
-from console.nodes.link.envelope import Envelope, EnvelopeError, seal, text_field, unseal
+from console.nodes.link.envelope import (
+    Envelope,
+    EnvelopeError,
+    error_message,
+    seal,
+    text_field,
+    unseal,
+)
 from console.nodes.link.service import Refused
 from console.nodes.link.service import _enabled_route as enabled_route
 from console.nodes.models import CertificateRotation, Node, PeerRoute, RotationNotice
 from console.nodes.pairing import PairingError, require_identity, self_node
 from workflows.actors import Actor
-from workflows.messages import stored_within
+from workflows.messages import stored_within, translatable
 
 METHOD = "RotateCertificate"
 MAX_GRACE = datetime.timedelta(days=7)
@@ -176,11 +183,11 @@ def notify_peer(notice: RotationNotice) -> RotationNotice:
     try:
         fingerprint = _announce(route, rotation)
     except (PairingError, transport.NodeCallError, EnvelopeError) as error:
-        said = error.message if isinstance(error, transport.NodeCallError) else str(error)
+        said = error_message(error)
         error_text = stored_within(said, 500)
         notice.status, notice.last_error = RotationNotice.Status.FAILED, error_text
         notice.save(update_fields=["status", "last_error", "attempts", "updated_at"])
-        audit.call_made(route, METHOD, Outcome.FAILED, str(error))
+        audit.call_made(route, METHOD, Outcome.FAILED, said)
         return notice
     notice.status, notice.last_error = RotationNotice.Status.CONFIRMED, ""
     notice.confirmed_at = timezone.now()
@@ -246,7 +253,9 @@ def _confirmed_fingerprint(route: PeerRoute, reply: bytes, expected: str) -> str
     pinned = text_field(envelope.body, "fingerprint", 64)
     if envelope.sender != route.node.name or pinned != expected:
         raise transport.NodeCallError(
-            route.node.name, route.address, "its confirmation names another node or certificate"
+            route.node.name,
+            route.address,
+            translatable("its confirmation names another node or certificate"),
         )
     return pinned
 
@@ -300,7 +309,9 @@ def receive_rotation(envelope: Envelope, caller_cert: bytes) -> tuple[dict, Node
     if announced["fingerprint"] == route.fingerprint:  # told again after a lost confirmation
         return {"name": me.name, "fingerprint": route.fingerprint}, route.node
     if announced["fingerprint"] in (ids.load_identity().fingerprint, ""):
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the new certificate is this node's own")
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT, translatable("the new certificate is this node's own")
+        )
     old_fingerprint = route.fingerprint
     grace_until = min(announced["grace_until"], timezone.now() + MAX_GRACE)
     try:
@@ -308,7 +319,8 @@ def receive_rotation(envelope: Envelope, caller_cert: bytes) -> tuple[dict, Node
             _repin(route, announced["certificate"], caller_cert, grace_until)
     except IntegrityError:
         raise Refused(
-            grpc.StatusCode.ALREADY_EXISTS, "another route is already pinned to that certificate"
+            grpc.StatusCode.ALREADY_EXISTS,
+            translatable("another route is already pinned to that certificate"),
         ) from None
     record(
         Actor.peer(route.node),
@@ -332,27 +344,32 @@ def _announced(envelope: Envelope, caller_cert: bytes, route: PeerRoute) -> dict
         proof = bytes.fromhex(text_field(body, "proof", 400))
         grace_until = body.get("grace_until")
         if isinstance(grace_until, bool) or not isinstance(grace_until, int | float):
-            raise EnvelopeError("the message's 'grace_until' is not a number")
+            raise EnvelopeError(translatable("the message's 'grace_until' is not a number"))
         parsed = ids.load_certificate(certificate)
     except (EnvelopeError, ValueError, ids.IdentityError) as error:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, f"malformed rotation: {error}") from None
+        malformed = translatable("malformed rotation: %(error)s", error=error_message(error))
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, malformed) from None
     if ids.fingerprint(certificate) != fingerprint or ids.fingerprint(caller_cert) != previous:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the rotation's fingerprints disagree")
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT, translatable("the rotation's fingerprints disagree")
+        )
     if ids.certificate_name(certificate) != route.node.name:
         raise Refused(
             grpc.StatusCode.PERMISSION_DENIED,
-            f"the new certificate is not issued for {route.node.name}",
+            translatable("the new certificate is not issued for %(node)s", node=route.node.name),
         )
     now = timezone.now()
     if not parsed.not_valid_before_utc <= now < parsed.not_valid_after_utc:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the new certificate is not valid now")
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT, translatable("the new certificate is not valid now")
+        )
     message = proof_message(envelope.sender, previous, fingerprint, grace_until, envelope.nonce)
     try:
         parsed.public_key().verify(proof, message, ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, TypeError, ValueError):
         raise Refused(
             grpc.StatusCode.PERMISSION_DENIED,
-            "the rotation's proof is not signed by the new certificate's key",
+            translatable("the rotation's proof is not signed by the new certificate's key"),
         ) from None
     until = datetime.datetime.fromtimestamp(grace_until, datetime.UTC)
     return {"certificate": certificate, "fingerprint": fingerprint, "grace_until": until}

@@ -78,7 +78,8 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = services.get_run(Actor.from_request(request), pk)
     run_state = state.run_state(run, viewer_party(request.user)) | {
         "snapshot": run.snapshot,
-        "started_by": run.created_by.get_username() if run.created_by else "",
+        "started_by": run.started_by,
+        "started_at_node": run.origin_node,
         "disclosure": {"entries": run.disclosure.get("entries", [])},
         "ledger": LedgerEntrySerializer(run.ledger.all(), many=True).data,
     }
@@ -101,15 +102,20 @@ def editors(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("node__name", "username")
     )
     current = sorted(pipeline.editors.values_list("username", flat=True))
-    form = EditorsForm(request.POST or None, candidates=candidates, initial={"editors": current})
+    form = EditorsForm(
+        request.POST if request.method == "POST" else None,
+        candidates=candidates,
+        initial={"editors": current},
+    )
     if request.method == "POST":
         if not can_choose:
             raise PermissionDenied(
                 _("Only the pipeline's creator and the project's owner node choose its editors.")
             )
         if form.is_valid():
-            chosen = [u for u in candidates if u.get_username() in form.cleaned_data["editors"]]
-            ownership.set_editors(pipeline, chosen)
+            chosen = [u.get_username() for u in candidates]
+            chosen = [name for name in chosen if name in form.cleaned_data["editors"]]
+            services.choose_editors(Actor.from_request(request), pipeline, chosen)
             messages.success(
                 request, _("Editors of '%(pipeline)s' saved.") % {"pipeline": pipeline.name}
             )

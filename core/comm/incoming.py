@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from core.comm.causes import LinkCause
 from core.comm.peer import Peer
 from core.comm.wire import ABORT, ACK, BYE, DATA, HELLO, WELCOME, control, parse_control
 from core.errors import LinkError
@@ -32,51 +33,52 @@ class IncomingStreams:
             return
         peer, problem = self._check_hello(hello, context)
         if problem is None and self._failure is not None:
-            problem = f"{self.party!r} could not set up its links: {self._failure}"
+            problem = LinkCause("setup_failed", party=self.party, reason=self._failure)
         if problem is not None:
             if peer is not None and self._failure is None:
                 peer.fail(problem)
                 self._startup_failed.set()
-            yield control(WELCOME, {"ok": False, "error": problem})
+            yield _refusal(problem)
             return
         dial = self._hello_dial(hello)
         opened = peer.new_inbound(dial) if dial is not None else None
         if opened is None:  # not the peer's failure: its current stream goes on
-            yield control(WELCOME, {"ok": False, "error": f"stale or malformed dial {dial!r}"})
+            yield _refusal(LinkCause("stale_dial", dial=dial))
             return
         generation, next_seq = opened
         yield control(WELCOME, {"ok": True, "v": self.wire_version, "next": next_seq})
         peer.greeted.set()
         yield from self._pump(peer, requests, generation)
 
-    def _check_hello(self, message: bytes, context) -> tuple[Peer | None, str | None]:
+    def _check_hello(self, message: bytes, context) -> tuple[Peer | None, LinkCause | None]:
         if message[:1] != HELLO:
-            return None, "the first message was not a hello"
+            return None, LinkCause("not_hello")
         try:
             hello = parse_control(message)
-        except LinkError as exc:
-            return None, str(exc)
+        except LinkError as exc:  # never None: a malformed hello must be refused
+            return None, exc.cause or LinkCause("malformed_control", problem=str(exc)[:200])
         sender = hello.get("from")
         peer = self.peers.get(sender) if isinstance(sender, str) else None
+        me = {"party": self.party}
         if peer is None:
-            return None, f"{sender!r} is not a party of {self.parties}"
+            return None, LinkCause("stranger", peer=_shown(sender), parties=self.parties)
         if hello.get("v") != self.wire_version:
-            return peer, (
-                f"protocol mismatch: {sender!r} speaks link version {hello.get('v')!r}, "
-                f"{self.party!r} speaks {self.wire_version}"
+            theirs = _shown(hello.get("v"))
+            return peer, LinkCause(
+                "version_mismatch", peer=sender, theirs=theirs, ours=self.wire_version, **me
             )
         if hello.get("to") != self.party:
-            return peer, f"{sender!r} dialled {hello.get('to')!r} but reached {self.party!r}"
+            return peer, LinkCause("misdialled", peer=sender, dialled=_shown(hello.get("to")), **me)
         if hello.get("parties") != self.parties:
-            return peer, (
-                f"configuration mismatch: {sender!r} has parties {hello.get('parties')!r}, "
-                f"{self.party!r} has {self.parties}"
+            theirs = _shown(hello.get("parties"))
+            return peer, LinkCause(
+                "parties_mismatch", peer=sender, theirs=theirs, ours=self.parties, **me
             )
         if self.tls is not None:
             presented = (context.auth_context().get("x509_pem_cert") or [None])[0]
             problem = self.tls.identity_problem(sender, presented)
             if problem is not None:
-                return peer, f"wrong certificate: {problem}"
+                return peer, LinkCause("wrong_certificate", problem=problem)
         return peer, self._check_session(peer, hello.get("session"))
 
     @staticmethod
@@ -85,12 +87,12 @@ class IncomingStreams:
         dial = parse_control(message).get("dial")
         return dial if isinstance(dial, int) and not isinstance(dial, bool) and dial >= 0 else None
 
-    def _check_session(self, peer: Peer, session: Any) -> str | None:
+    def _check_session(self, peer: Peer, session: Any) -> LinkCause | None:
         with peer.cond:
             if peer.session is None:
                 peer.session = session
             elif peer.session != session:
-                return f"{peer.name!r} restarted: what it held of the computation is gone"
+                return LinkCause("restarted", peer=peer.name)
         return None
 
     def _pump(self, peer: Peer, requests, generation: int):
@@ -117,13 +119,12 @@ class IncomingStreams:
                         peer.cond.notify_all()
                     return
                 elif kind == ABORT:
-                    reason = str(parse_control(message).get("reason", "no reason given"))
-                    peer.fail(f"{peer.name!r} aborted: {reason[:500]}")
+                    peer.fail(_abort_cause(peer, parse_control(message)))
                     return
                 else:
                     raise LinkError(f"unknown message kind {kind!r}")
         except LinkError as exc:
-            peer.fail(f"{peer.name!r} sent a malformed frame: {exc}")
+            peer.fail(LinkCause("malformed_frame", peer=peer.name, detail=str(exc)))
             return
         except Exception:  # noqa: BLE001 - a broken stream surfaces as various errors
             pass
@@ -136,11 +137,33 @@ class IncomingStreams:
 
         def verdict():
             if not self._closing and not peer.bye and generation == peer.in_generation:
-                peer.fail(
-                    f"lost connection to {peer.name!r} (its stream broke and was not restored "
-                    f"within {self.reconnect_grace:.0f}s)"
-                )
+                peer.fail(LinkCause("lost", peer=peer.name, seconds=self.reconnect_grace))
 
         timer = threading.Timer(self.reconnect_grace, verdict)
         timer.daemon = True
         timer.start()
+
+
+def _refusal(problem: LinkCause) -> bytes:
+    """A welcome refusing the stream: the English words and the cause (`core.comm.causes`)."""
+    return control(WELCOME, {"ok": False, "error": str(problem), "cause": problem.to_wire()})
+
+
+def _abort_cause(peer: Peer, body: dict) -> LinkCause:
+    """Why `peer` aborted: its cause if it sent one, else its words; with the `message` the
+    layers above it sent (`Transport.abort`), passed on untouched."""
+    words = str(body.get("reason", "no reason given"))[:500]
+    reason = LinkCause.from_wire(body.get("cause")) or words
+    message = body.get("message")
+    extra = {"message": message} if isinstance(message, dict) else {}
+    return LinkCause("aborted", peer=peer.name, reason=reason, **extra)
+
+
+def _shown(value: Any) -> Any:
+    """A value from a peer's hello as a cause's param: plain values as they are, anything
+    else (a peer may send any map) as bounded text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value[:200] if isinstance(value, str) else value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v[:200] for v in value[:64]]
+    return repr(value)[:200]

@@ -4,7 +4,7 @@ A `Link` is one party's endpoint: it knows its own `rank`, the ordered party nam
 `send` to / `recv` from any other rank. Messages between one ordered pair are delivered in
 order (FIFO). Protocol code only ever talks through a `Link`, so the same protocol runs over
 the in-memory hub (`LocalLinkHub`, the `address='local'` simulation) and over the network
-(`core.comm.network.NetworkLink`, one process per party, gRPC with mutual TLS).
+(`core.comm.network.NetworkLink`, one process per party, mutual TLS over raw sockets or gRPC).
 
 Both implementations count the same traffic (`payload_size` of every message, rounds as in
 `core.comm.stats`), so statistics of a simulation and of a deployment are comparable.

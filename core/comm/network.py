@@ -27,7 +27,9 @@ period the link fails and so does every party, cleanly.
 Errors name the peer and the cause: unreachable at start (retried until the connect deadline),
 refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
 aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
-party fails it sends an abort to every peer, so no peer stays blocked.
+party fails it sends an abort to every peer, so no peer stays blocked. Each error says its cause
+twice: as English text and as a `core.comm.causes.LinkCause` (`LinkError.cause`, `Peer.error`),
+which travels in aborts and refused hellos too, so the layers above word it for their readers.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Any
 import grpc
 
 from core.comm import frames
+from core.comm.causes import LinkCause
 from core.comm.incoming import IncomingStreams
 from core.comm.link import DEFAULT_TIMEOUT_S, Link
 from core.comm.outgoing import OutgoingStreams
@@ -51,6 +54,7 @@ from core.comm.tls import TlsConfig
 from core.comm.wire import ABORT, BYE, GRPC_OPTIONS, MAX_CHANNEL, METHOD, SERVICE, control
 from core.errors import ConfigError, LinkError
 
+MAX_ABORT_MESSAGE = 8 << 10
 WIRE_VERSION = 2  # 2: hellos carry the dial number (core.comm.outgoing)
 STARTUP_LINGER_S = 1.0
 
@@ -88,7 +92,7 @@ class Transport(OutgoingStreams, IncomingStreams):
         self._closing = False
         self._server: grpc.Server | None = None
         self._startup_failed = threading.Event()
-        self._failure: str | None = None
+        self._failure: str | None = None  # why start-up failed (a LinkCause when known)
 
     # ----- start ------------------------------------------------------------------------
     def start(self) -> Transport:
@@ -96,7 +100,7 @@ class Transport(OutgoingStreams, IncomingStreams):
         try:
             self._listen()
             deadline = time.monotonic() + self.connect_timeout
-            errors: dict[str, str] = {}
+            errors: dict[str, tuple[int, LinkCause]] = {}
             dialers = [
                 threading.Thread(target=self._dial_into, args=(peer, deadline, errors))
                 for peer in self.peers.values()
@@ -111,22 +115,25 @@ class Transport(OutgoingStreams, IncomingStreams):
         except BaseException as exc:
             # Tell the peers already linked, stay reachable a moment so that peers still
             # dialling learn why too, then quit.
-            self._failure = str(exc)[:300]
+            cause = exc.cause if isinstance(exc, LinkError) else None
+            self._failure = cause if cause is not None else str(exc)[:300]
             self._startup_failed.set()
-            self.abort(f"{self.party!r} could not set up its links: {self._failure}")
+            self.abort(LinkCause("setup_failed", party=self.party, reason=self._failure))
             time.sleep(STARTUP_LINGER_S)
             self.close(graceful=False)
             raise
         return self
 
-    def _startup_report(self, errors: dict[str, tuple[int, str]]) -> str:
+    def _startup_report(self, errors: dict[str, tuple[int, LinkCause]]) -> LinkCause:
         """The most telling start-up errors: what a peer's hello revealed (wrong certificate,
         version), then refusals and TLS failures, before mere unreachability."""
         for name in errors:
             if self.peers[name].error is not None:
-                errors[name] = (0, f"{self.party!r}: {self.peers[name].error}")
+                revealed = LinkCause("at_party", party=self.party, reason=self.peers[name].error)
+                errors[name] = (0, revealed)
         best = min(rank for rank, _ in errors.values())
-        return "; ".join(message for rank, message in errors.values() if rank == best)
+        causes = [cause for rank, cause in errors.values() if rank == best]
+        return causes[0] if len(causes) == 1 else LinkCause("several", causes=causes)
 
     def _listen(self) -> None:
         handler = grpc.method_handlers_generic_handler(
@@ -149,21 +156,20 @@ class Transport(OutgoingStreams, IncomingStreams):
                 )
                 bound = self._server.add_secure_port(address, creds)
         except RuntimeError as exc:
-            raise LinkError(f"{self.party!r} cannot listen on {address}: {exc}") from None
+            failed = LinkCause("listen_failed", party=self.party, address=address, reason=str(exc))
+            raise LinkError(failed) from None
         if not bound:
-            raise LinkError(f"{self.party!r} cannot listen on {address} (in use or invalid)")
+            raise LinkError(LinkCause("address_in_use", party=self.party, address=address))
         self._server.start()
 
     def _await_hellos(self, deadline: float) -> None:
         for peer in self.peers.values():
             peer.greeted.wait(timeout=max(0.0, deadline - time.monotonic()))
             if peer.error is not None:
-                raise LinkError(f"{self.party!r}: {peer.error}")
+                raise LinkError(LinkCause("at_party", party=self.party, reason=peer.error))
             if not peer.greeted.is_set():
-                raise LinkError(
-                    f"{self.party!r}: {peer.name!r} did not connect back within "
-                    f"{self.connect_timeout:.0f}s"
-                )
+                silent = {"peer": peer.name, "seconds": self.connect_timeout}
+                raise LinkError(LinkCause("no_hello", party=self.party, **silent))
 
     # ----- sending and receiving --------------------------------------------------------
     def send(self, to: str, channel: str, obj: Any) -> None:
@@ -171,7 +177,7 @@ class Transport(OutgoingStreams, IncomingStreams):
         parts = frames.encode(obj)
         total = frames.frame_length(parts)
         if total > self.max_frame_bytes:
-            raise LinkError(f"message of {total} bytes to {to!r} exceeds the frame limit")
+            raise LinkError(LinkCause("too_large", size=total, peer=to))
         peer.offer(Frame(-1, parts, total, channel.encode()), self.timeout, self.party)
 
     def recv(self, frm: str, channel: str, timeout: float) -> Any:
@@ -186,9 +192,18 @@ class Transport(OutgoingStreams, IncomingStreams):
         return NetworkLink(self, parties, channel, self.timeout if timeout is None else timeout)
 
     # ----- ending -----------------------------------------------------------------------
-    def abort(self, reason: str) -> None:
-        """Tell every reachable peer that this party failed (`reason` must carry no data)."""
-        message = control(ABORT, {"reason": reason[:500]})
+    def abort(self, reason: str, message: dict | None = None) -> None:
+        """Tell every reachable peer that this party failed (`reason` must carry no data).
+
+        A `reason` that is a `LinkCause` travels with its cause; `message` (a small JSON-ready
+        map, at most `MAX_ABORT_MESSAGE` bytes encoded, else left out) is passed to the peers'
+        layers above the engine untouched (`core.comm.causes`: the `message` of `aborted`)."""
+        body: dict = {"reason": reason[:500]}
+        if isinstance(reason, LinkCause):
+            body["cause"] = reason.to_wire()
+        if message is not None and len(control(ABORT, {"message": message})) <= MAX_ABORT_MESSAGE:
+            body["message"] = message
+        message = control(ABORT, body)
         for peer in self.peers.values():
             if peer.channels:
                 peer.offer(message, 1.0, self.party, urgent=True)
@@ -209,7 +224,7 @@ class Transport(OutgoingStreams, IncomingStreams):
                 for reader in peer.readers:
                     reader.join(timeout=max(0.0, deadline - time.monotonic()))
         for peer in self.peers.values():
-            peer.fail("the link was closed")
+            peer.fail(LinkCause("closed"))
             for channel in peer.channels:
                 channel.close()
         if self._server is not None:

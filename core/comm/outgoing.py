@@ -19,6 +19,7 @@ import time
 
 import grpc
 
+from core.comm.causes import LinkCause
 from core.comm.peer import Frame, Peer
 from core.comm.wire import (
     ACK,
@@ -45,8 +46,8 @@ LAST_DIAL_PAUSE_S = 0.2
 class _DialError(LinkError):
     """A start-up failure with how telling it is (0: the peer said why ... 3: gave up)."""
 
-    def __init__(self, rank: int, message: str):
-        super().__init__(message)
+    def __init__(self, rank: int, cause: LinkCause):
+        super().__init__(cause)
         self.rank = rank
 
 
@@ -57,7 +58,7 @@ class OutgoingStreams:
         try:
             self._dial(peer, deadline)
         except _DialError as exc:
-            errors[peer.name] = (exc.rank, str(exc))
+            errors[peer.name] = (exc.rank, exc.cause)
             if exc.rank < 2:
                 self._startup_failed.set()
 
@@ -70,7 +71,9 @@ class OutgoingStreams:
                 return
             refused, reason = outcome
             if refused:
-                raise _DialError(0, f"{peer.name!r} refused the link from {self.party!r}: {reason}")
+                raise _DialError(
+                    0, LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
+                )
             if reason.startswith(TLS_FAILURE):
                 handshake_failures, tls_reason = handshake_failures + 1, reason
                 # A peer (or a relay before it) still starting can fail a handshake too: three
@@ -78,13 +81,17 @@ class OutgoingStreams:
                 pause = LAST_DIAL_PAUSE_S
             if handshake_failures >= 3 or time.monotonic() >= deadline:
                 # A TLS refusal explains more than the "connection refused" after the peer quit.
-                raise _DialError(
-                    1 if tls_reason else 2,
-                    f"{self.party!r} cannot reach {peer.name!r} at {peer.address} within "
-                    f"{self.connect_timeout:.0f}s: {tls_reason or reason}",
+                unreachable = LinkCause(
+                    "unreachable",
+                    party=self.party,
+                    peer=peer.name,
+                    address=peer.address,
+                    seconds=self.connect_timeout,
+                    reason=tls_reason or reason,
                 )
+                raise _DialError(1 if tls_reason else 2, unreachable)
             if self._startup_failed.wait(timeout=pause):
-                raise _DialError(3, f"{self.party!r} gave up dialling {peer.name!r}")
+                raise _DialError(3, LinkCause("gave_up", party=self.party, peer=peer.name))
             pause = min(2 * pause, LAST_DIAL_PAUSE_S)
 
     def _open_channel(self, peer: Peer) -> grpc.Channel:
@@ -101,17 +108,7 @@ class OutgoingStreams:
     def _try_dial(self, peer: Peer, deadline: float) -> tuple[bool, str] | None:
         """None once the peer welcomed a new stream; else (refused by the peer?, reason)."""
         channel = self._open_channel(peer)
-        hello = control(
-            HELLO,
-            {
-                "v": self.wire_version,
-                "from": self.party,
-                "to": peer.name,
-                "parties": self.parties,
-                "session": self.session,
-                "dial": next(peer.dials),
-            },
-        )
+        hello = self._hello(peer)
         state: dict = {"lock": threading.Lock()}
         welcomed = threading.Event()
         call = channel.stream_stream(f"/{SERVICE}/{METHOD}")(
@@ -136,6 +133,20 @@ class OutgoingStreams:
         peer.readers.append(reader)
         return None
 
+    def _hello(self, peer: Peer) -> bytes:
+        """The first message of a new stream to `peer` (checked by `IncomingStreams`)."""
+        return control(
+            HELLO,
+            {
+                "v": self.wire_version,
+                "from": self.party,
+                "to": peer.name,
+                "parties": self.parties,
+                "session": self.session,
+                "dial": next(peer.dials),
+            },
+        )
+
     def _stream(self, peer: Peer, hello: bytes, state: dict, welcomed: threading.Event):
         """The requests of one stream: hello, resent frames, then frames as they come."""
         yield hello
@@ -159,7 +170,8 @@ class OutgoingStreams:
             body = parse_control(reply) if reply[:1] == WELCOME else {"error": "no welcome"}
             next_seq = body.get("next")
             if not body.get("ok") or not isinstance(next_seq, int) or next_seq < 0:
-                state.update(refused=True, error=str(body.get("error", "malformed welcome")))
+                words = str(body.get("error", "malformed welcome"))[:500]
+                state.update(refused=True, error=LinkCause.from_wire(body.get("cause")) or words)
                 return
             with state["lock"]:
                 if state.get("abandoned"):
@@ -167,7 +179,8 @@ class OutgoingStreams:
                 try:
                     state["gen"], state["resend"] = peer.resume(next_seq, self.party)
                 except LinkError as exc:
-                    peer.fail(f"cannot resume the link to {peer.name!r}: {exc}")
+                    said = exc.cause or str(exc)
+                    peer.fail(LinkCause("cannot_resume", peer=peer.name, reason=said))
                     state.update(refused=True, error=str(exc))
                     return
             welcomed.set()
@@ -203,10 +216,10 @@ class OutgoingStreams:
                 return
             refused, why = outcome
             if refused:
-                peer.fail(f"lost connection to {peer.name!r} ({reason}); it refused: {why}")
+                peer.fail(LinkCause("lost_refused", peer=peer.name, reason=reason, refusal=why))
                 return
             time.sleep(0.2)
-        peer.fail(
-            f"lost connection to {peer.name!r} ({reason}); not restored within "
-            f"{self.reconnect_grace:.0f}s"
+        lost = LinkCause(
+            "lost_not_restored", peer=peer.name, reason=reason, seconds=self.reconnect_grace
         )
+        peer.fail(lost)

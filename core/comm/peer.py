@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from core.comm import frames
+from core.comm.causes import LinkCause
 from core.comm.wire import parse_chunk
 from core.errors import LinkError
 
@@ -55,7 +56,7 @@ class Peer:
         self.cond = threading.Condition()
         self.inbox: dict[str, deque] = {}
         self.queued = 0
-        self.error: str | None = None
+        self.error: LinkCause | None = None  # why the link to this peer failed
         self.bye = False
         self.greeted = threading.Event()
         self.session: str | None = None
@@ -77,7 +78,8 @@ class Peer:
         self.readers: list[threading.Thread] = []
 
     # ----- inbound ----------------------------------------------------------------------
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: LinkCause) -> None:
+        """The link to this peer failed for `reason` (the first reason is kept)."""
         with self.cond:
             if self.error is None:
                 self.error = reason
@@ -157,14 +159,13 @@ class Peer:
                     self.cond.notify_all()
                     return obj
                 if self.error is not None:
-                    raise LinkError(f"{me!r}: {self.error}")
+                    raise LinkError(LinkCause("at_party", party=me, reason=self.error))
                 if self.bye:
-                    raise LinkError(f"{me!r}: {self.name!r} has shut down its link")
+                    closed = LinkCause("peer_closed", peer=self.name)
+                    raise LinkError(LinkCause("at_party", party=me, reason=closed))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise LinkError(
-                        f"{me!r} timed out after {timeout:.0f}s waiting for {self.name!r}"
-                    )
+                    raise LinkError(LinkCause("timeout", party=me, seconds=timeout, peer=self.name))
                 self.cond.wait(timeout=remaining)
 
     # ----- outbound ---------------------------------------------------------------------
@@ -179,16 +180,15 @@ class Peer:
         with self.out_cond:
             while len(self.pending) >= MAX_PENDING_FRAMES and not urgent:
                 if self.error is not None:
-                    raise LinkError(f"{me!r}: {self.error}")
+                    raise LinkError(LinkCause("at_party", party=me, reason=self.error))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise LinkError(
-                        f"{me!r} timed out after {timeout:.0f}s sending to {self.name!r} "
-                        "(it stopped reading)"
+                        LinkCause("send_timeout", party=me, seconds=timeout, peer=self.name)
                     )
                 self.out_cond.wait(timeout=remaining)
             if self.error is not None and not urgent:
-                raise LinkError(f"{me!r}: {self.error}")
+                raise LinkError(LinkCause("at_party", party=me, reason=self.error))
             if isinstance(item, Frame):
                 item.seq = next(self.seq_out)
             self.pending.append(item)
@@ -228,13 +228,14 @@ class Peer:
             kept_from = self.unacked[0].seq if self.unacked else self.taken
             if next_seq < kept_from:
                 raise LinkError(
-                    f"{self.name!r} expects frame {next_seq} but {me!r} holds frames from "
-                    f"{kept_from} on (it acknowledged the earlier ones)"
+                    LinkCause(
+                        "frame_dropped", peer=self.name, expected=next_seq, party=me, kept=kept_from
+                    )
                 )
             if next_seq > self.taken:
+                sent = {"party": me, "last": self.taken - 1}
                 raise LinkError(
-                    f"{self.name!r} expects frame {next_seq} but {me!r} sent frames up to "
-                    f"{self.taken - 1}"
+                    LinkCause("frame_unsent", peer=self.name, expected=next_seq, **sent)
                 )
             while self.unacked and self.unacked[0].seq < next_seq:
                 self.unacked.popleft()

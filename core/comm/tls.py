@@ -21,6 +21,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from core.comm.causes import LinkCause
 from core.errors import ConfigError
 
 
@@ -127,18 +128,16 @@ class TlsConfig:
     def all_roots(self) -> bytes:
         return self.ca if self.ca is not None else b"".join(self.peer_certs.values())
 
-    def identity_problem(self, party: str, presented: bytes | None) -> str | None:
+    def identity_problem(self, party: str, presented: bytes | None) -> LinkCause | None:
         """Why `presented` is not `party`'s certificate (None if it is)."""
         if not presented:
-            return f"a peer claiming to be {party!r} presented no certificate"
+            return LinkCause("no_certificate", peer=party)
         if self.ca is None:
             if fingerprint(presented) != fingerprint(self.peer_certs[party]):
-                return f"a peer claiming to be {party!r} presented another party's certificate"
+                return LinkCause("foreign_certificate", peer=party)
             return None
         if party not in names_of(presented):
-            return (
-                f"a peer claiming to be {party!r} presented a certificate issued for another name"
-            )
+            return LinkCause("misnamed_certificate", peer=party)
         return None
 
 

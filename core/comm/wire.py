@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import msgpack
 
+from core.comm.causes import LinkCause
 from core.errors import LinkError
 
 HELLO, WELCOME, DATA, ACK, ABORT, BYE = b"H", b"W", b"D", b"K", b"A", b"B"
@@ -35,6 +36,8 @@ GRPC_OPTIONS = [
     ("grpc.http2.max_ping_strikes", 0),
 ]
 _CHUNK = struct.Struct(">QQQB")
+CHUNK_HEAD = _CHUNK  # (seq, frame length, offset, channel name length) after the kind byte
+DATA_HEAD_BYTES = 1 + _CHUNK.size  # a data message before its channel name
 
 
 def control(kind: bytes, body: dict) -> bytes:
@@ -46,9 +49,10 @@ def parse_control(message: bytes) -> dict:
     try:
         body = msgpack.unpackb(message[1:], raw=False, max_str_len=1 << 16, max_array_len=1 << 12)
     except Exception as exc:  # noqa: BLE001 - any garbage is one error
-        raise LinkError(f"malformed control message ({type(exc).__name__})") from None
+        problem = type(exc).__name__
+        raise LinkError(LinkCause("malformed_control", problem=problem)) from None
     if not isinstance(body, dict):
-        raise LinkError("malformed control message (not a map)")
+        raise LinkError(LinkCause("malformed_control", problem="not a map"))
     return body
 
 
@@ -70,7 +74,12 @@ def frame_messages(seq: int, parts: list, total: int, channel: bytes) -> Iterato
 
 
 def _chunk(seq: int, total: int, offset: int, channel: bytes, pieces: list) -> bytes:
-    return b"".join([DATA, _CHUNK.pack(seq, total, offset, len(channel)), channel, *pieces])
+    return b"".join([data_head(seq, total, offset, channel), *pieces])
+
+
+def data_head(seq: int, total: int, offset: int, channel: bytes) -> bytes:
+    """A data message up to its body: kind, chunk header and channel name."""
+    return b"".join([DATA, _CHUNK.pack(seq, total, offset, len(channel)), channel])
 
 
 def parse_chunk(message: bytes) -> tuple[int, int, int, str, memoryview]:

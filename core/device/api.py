@@ -25,6 +25,7 @@ def init(
     timeout: float = 600.0,
     connect_timeout: float = 30.0,
     reconnect_grace: float = 10.0,
+    link_transport: str | None = None,
     **options,
 ) -> None:
     """Start the engine in this process.
@@ -34,8 +35,10 @@ def init(
 
     Production (`cluster_config={"parties": {name: {"address": "host:port"}, ...},
     "self_party": name}`): this process is `self_party`; every party runs the same program in
-    its own process and links are gRPC streams with mutual TLS (`tls={"key", "cert", "peers":
-    {party: cert}}` or `{"key", "cert", "ca"}`, PEM text or paths; `core.comm.tls`).
+    its own process and links are mutual-TLS connections (`tls={"key", "cert", "peers":
+    {party: cert}}` or `{"key", "cert", "ca"}`, PEM text or paths; `core.comm.tls`): gRPC
+    streams by default, raw TLS sockets with `link_transport="socket"` (every party must use
+    the same; `core.comm.transports`).
     Plaintext links need `insecure_plaintext=True` (tests only). `connect_timeout` bounds how
     long peers are retried at start, `timeout` how long a party waits for one message, and
     `reconnect_grace` how long a broken connection may take to be restored (unacknowledged
@@ -49,10 +52,12 @@ def init(
         raise ConfigError(f"unknown init options {sorted(unknown)}")
     if cluster_config is not None:
         network = (tls, insecure_plaintext, timeout, connect_timeout, reconnect_grace)
-        _init_deployment(parties, seed, cluster_config, *network)
+        _init_deployment(parties, seed, cluster_config, *network, link_transport)
         return
-    if tls is not None or insecure_plaintext:
-        raise ConfigError("tls and insecure_plaintext apply to production mode (cluster_config)")
+    if tls is not None or insecure_plaintext or link_transport is not None:
+        raise ConfigError(
+            "tls, insecure_plaintext and link_transport apply to production mode (cluster_config)"
+        )
     if address != "local":
         raise ConfigError(
             f"address {address!r} is not supported; use address='local' (simulation) or "
@@ -67,7 +72,9 @@ def init(
     runtime.start(list(parties), seed)
 
 
-def _init_deployment(parties, seed, cluster_config, tls, insecure, timeout, connect, grace):
+def _init_deployment(
+    parties, seed, cluster_config, tls, insecure, timeout, connect, grace, link_transport
+):
     from core.device.deployment import Deployment, parse_cluster_config
 
     if seed is not None:
@@ -87,6 +94,7 @@ def _init_deployment(parties, seed, cluster_config, tls, insecure, timeout, conn
             timeout=timeout,
             connect_timeout=connect,
             reconnect_grace=grace,
+            link_transport=link_transport,
         )
     )
 

@@ -6,8 +6,9 @@ with `"role": "dealer"` serves SEMI2K's correlations, runs no program and is sen
 value, see `core.device.dealer_node`). Only
 the runtime of `self_party` lives here; the same program runs in every party's process, and a
 device call runs only this party's program (other parties' PYU functions are skipped and
-yield references). Links are `core.comm.network` links: gRPC with mutual TLS, or plaintext
-with `insecure_plaintext=True` (tests only).
+yield references). Links are `core.comm.network` links with mutual TLS, gRPC streams by
+default or raw TLS sockets (`link_transport`, `core.comm.transports`), or plaintext with
+`insecure_plaintext=True` (tests only).
 
 If this party's program fails, the cluster is marked broken and every peer is told, so each
 surviving party fails with an error naming this party and the error's type (never its message,
@@ -22,8 +23,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.comm import CommStats, Link
+from core.comm.causes import LinkCause
 from core.comm.network import Transport
 from core.comm.tls import TlsConfig
+from core.comm.transports import transport_class
 from core.device.runtime import Cluster, PartyRuntime
 from core.errors import ConfigError, EngineError, LinkError, PartyFailure
 
@@ -74,6 +77,7 @@ class Deployment(Cluster):
         timeout: float = 600.0,
         connect_timeout: float = 30.0,
         reconnect_grace: float = 10.0,
+        link_transport: str | None = None,
     ):
         addresses, self_party = parse_cluster_config(cluster_config)
         super().__init__(list(addresses), CommStats())
@@ -90,6 +94,7 @@ class Deployment(Cluster):
         self.tls = TlsConfig.from_dict(tls, peers) if tls is not None else None
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.reconnect_grace = reconnect_grace
+        self.transport_type = transport_class(link_transport)
         self._closed = False
         self.transport = self._transport(addresses)
         link = self.transport.link(self.parties, MAIN_CHANNEL)
@@ -97,7 +102,7 @@ class Deployment(Cluster):
         _close_at_exit(self)
 
     def _transport(self, addresses: dict[str, str]) -> Transport:
-        transport = Transport(
+        transport = self.transport_type(
             self.self_party,
             addresses,
             self.tls,
@@ -117,7 +122,7 @@ class Deployment(Cluster):
             return {}
         transport = self.transport
         if addresses and all(addresses.get(p) for p in parties):
-            transport = Transport(
+            transport = self.transport_type(
                 self.self_party,
                 {p: addresses[p] for p in parties},
                 self._group_tls(parties),
@@ -171,9 +176,12 @@ class Deployment(Cluster):
             raise PartyFailure(self.self_party, exc) from exc
 
     def _abort_peers(self, exc: BaseException) -> None:
-        reason = f"{self.self_party!r} failed with {type(exc).__name__}"
-        if isinstance(exc, LinkError):
-            reason += f": {exc}"  # link errors carry party names and causes, never data
+        reason = LinkCause("party_failed", party=self.self_party, error=type(exc).__name__)
+        if isinstance(exc, LinkError):  # link errors carry party names and causes, never data
+            said = exc.cause if exc.cause is not None else str(exc)
+            reason = LinkCause(
+                "party_failed_link", party=self.self_party, error=type(exc).__name__, reason=said
+            )
         self.transport.abort(reason)
         for closer in self.closers:
             owner = getattr(closer, "__self__", None)

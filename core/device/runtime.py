@@ -165,7 +165,9 @@ class Simulation(Cluster):
         """Run the programs concurrently on the parties' workers.
 
         If every failing party raised the same engine error (a deterministic refusal such as a
-        shape mismatch), that error is re-raised as is. Otherwise peers blocked on the link are
+        shape mismatch, a refused input), that error is re-raised as is: the failing party's own
+        (`_blame_order`), e.g. the owner's refusal of its input rather than the other parties'
+        secondhand copies. Otherwise peers blocked on the link are
         woken by closing it, the session is marked broken and `PartyFailure` names the party.
         """
         futures = [self.submit(p, prog) for p, prog in zip(parties, programs, strict=True)]
@@ -185,7 +187,7 @@ class Simulation(Cluster):
         errors = [
             (p, f.exception()) for p, f in zip(parties, futures, strict=True) if f.exception()
         ]
-        errors.sort(key=lambda e: isinstance(e[1], LinkError))
+        errors.sort(key=_blame_order)
         party, error = errors[0]
         same = len(errors) == len(parties) and len({type(e) for _, e in errors}) == 1
         if (
@@ -201,6 +203,14 @@ class Simulation(Cluster):
         for worker in self._workers.values():
             worker.shutdown(wait=True, cancel_futures=True)
         self.hub.close("session shut down")
+
+
+def _blame_order(failure: tuple[str, BaseException]) -> tuple[bool, bool]:
+    """Which party's error the caller reads first: a party's own failure, before the
+    secondhand copy of it other parties raise (a refused input: the owner's error says how many
+    of its values failed), before a link error (a peer that stopped because another failed)."""
+    error = failure[1]
+    return isinstance(error, LinkError), bool(getattr(error, "secondhand", False))
 
 
 _session: Cluster | None = None

@@ -57,6 +57,13 @@ class SPUObject:
         raise PartyError(f"cannot move an SPUObject to {device!r}")
 
 
+def secondhand_refusal(operation: str, bound: float, label: str, fix: str) -> RangeError:
+    """What the parties other than its owner raise when an SPU input is refused: the input,
+    the operation, the public bound and the fix, and only that the input failed."""
+    problem = "the input failed its owner's range check"
+    return RangeError(operation, bound, problem, label=label, fix=fix, secondhand=True)
+
+
 class _Ref:
     """What a party reports about one output share (same on every party)."""
 
@@ -208,23 +215,27 @@ class SPU:
             value = self.cluster.store(party)[leaf.ref]
             header, encoded = self._encode_input(value, leaf.device.party)
             link.send_all(header)
+            if isinstance(encoded, RangeError):
+                raise encoded  # the owner's own refusal, in full
         else:
             header, encoded = link.recv(owner), None
         if header[0] == "error":
             raise EncodingError(header[1])
         if header[0] == "range":
-            raise RangeError(*header[1:4], label=header[4])
+            raise secondhand_refusal(*header[1:])
         _, shape, kind, interval, label = header
         interval = None if interval is None else Interval(*interval)
         labels = frozenset() if label is None else frozenset([label])
         return SecretTensor(ctx.proto.share(encoded, owner, shape), ctx, kind, interval, labels)
 
-    def _encode_input(self, value: Any, owner: str) -> tuple[tuple, np.ndarray | None]:
+    def _encode_input(self, value: Any, owner: str) -> tuple[tuple, np.ndarray | RangeError]:
         """(header every party receives, encoding) of an input, at its owner.
 
         The header carries shape, kind, the public interval (the declared one, or with
         `range_checks` [-B, B] for B the next power of two of max |x|) and the label; or the
-        error, which names no value.
+        error, which names no value. An input out of range gives the owner its RangeError in
+        place of the encoding (how many of its values failed: the owner's alone to know) and
+        the others a header with only the refusal's public parts (`secondhand_refusal`).
         """
         declared = value if isinstance(value, Bounded) else Bounded(value)
         label = declared.label or f"input from {owner}"
@@ -237,8 +248,8 @@ class SPU:
             elif self.config.range_checks:
                 interval = published_input_interval(arr)
         except RangeError as exc:
-            problem = exc.with_label(label)
-            return ("range", problem.operation, problem.bound, problem.problem, label), None
+            refusal = exc.with_label(label)
+            return ("range", refusal.operation, refusal.bound, label, refusal.fix), refusal
         except (EncodingError, TypeError, ValueError) as exc:
             return ("error", str(exc)), None
         kind = {"b": "bool", "i": "int", "u": "int"}.get(arr.dtype.kind, "fxp")

@@ -141,9 +141,9 @@ def _too_large(field: str, max_abs: float, products: int, margin: int) -> RangeE
 
 def _why_not_fm64(max_abs: float, products: int, margin: int) -> str:
     fm64 = _most_fraction_bits(max_abs, products, margin, RING64.bits)
-    left = f"only {fm64}" if fm64 > 0 else "no"
+    left = f"only {_bits_text(fm64, 'fraction')}" if fm64 > 0 else "no fraction bits"
     return (
-        f"FM64 cannot hold these products: it would leave {left} fraction bits (fewer than "
+        f"FM64 cannot hold these products: it would leave {left} (fewer than "
         f"{MIN_FRACTION_BITS}), so the 128-bit ring is used (slower: two 64-bit limbs per value)."
     )
 
@@ -199,7 +199,8 @@ def _reason(field, max_abs, products, protocol, margin, fraction_bits, possible)
     if products:
         top = max(max_abs, 1.0) ** (products + 1)
         text += (
-            f"; {products} chained product(s) reach at most {format_bound(top)} "
+            f"; {products} chained {'product reaches' if products == 1 else 'products reach'} "
+            f"at most {format_bound(top)} "
             f"(2^{math.log2(top) + 2 * fraction_bits:.1f} before truncation), "
             f"within 2^{ring_for(field).trunc_limit_bits - margin} ({protocol} keeps {margin} "
             "bits of truncation headroom)"

@@ -211,6 +211,8 @@ def _approve_at(page, url: str) -> None:
     page.goto(f"{url}/approvals/")
     page.locator("tr[data-approval]").get_by_role("link").first.click()
     expect(page.locator(".approval-plan")).to_contain_text("alice receives")
+    # Who asked, as alice's node states it (no user of bob's node asked).
+    expect(page.locator(".lead")).to_contain_text("requested by alice_admin (at node alice)")
     page.get_by_role("button", name="Approve this plan").click()
     expect(page.locator("h1")).to_contain_text("Approved")
 
@@ -261,6 +263,10 @@ def _alice_results(page, url: str, run_id: int) -> str:
     auc = _summary_auc(_results(page, "evaluate"))
     assert 0.5 < float(auc) <= 1.0
     _shot(page, "10-alice-run-page-evaluation")
+    # Her downloadable report holds bob's public log lines too, marked as the canvas marks them.
+    report = page.request.get(f"{url}/api/v1/runs/{run_id}/report/")
+    assert report.ok
+    assert "@bob  " in report.text()
     return auc
 
 
@@ -281,6 +287,7 @@ def _bob_results(page, url: str, bob: NodeInstall, pipeline_id: int) -> str:
     expect(page.locator('#canvas [data-node-id="evaluate"]')).to_have_attribute(
         "data-status", "succeeded"
     )
+    expect(page.locator("h1")).to_contain_text("started by alice_admin (at node alice)")
     results = _results(page, "evaluate")
     auc = _summary_auc(results)
     roc = results.locator("figure.result-figure").filter(has_text="ROC curve")

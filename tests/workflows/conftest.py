@@ -90,6 +90,14 @@ def make_dataset(node, name: str, frame: pd.DataFrame) -> Dataset:
 
 
 @pytest.fixture
+def fresh_storage(settings, tmp_path):
+    """Node storage of this test alone (other tests' runs leave files in the shared one, and a
+    run's id can come again once a test's rows are rolled back). Ask for it before the
+    fixtures that write datasets."""
+    settings.NODE_STORAGE_DIR = tmp_path / "nodes"
+
+
+@pytest.fixture
 def credit(alice, project) -> Dataset:
     dataset = make_dataset(alice, "credit", credit_frame())
     Authorization.objects.create(

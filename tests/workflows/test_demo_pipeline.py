@@ -30,7 +30,7 @@ from console.demo.pipeline import (
 )
 from tests.workflows.helpers import read_table
 from workflows import services
-from workflows.models import Artifact, Pipeline, Run, Status
+from workflows.models import Artifact, LedgerEntry, Pipeline, Run, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,6 +94,14 @@ def test_the_demo_runs_end_to_end_through_the_api_close_to_scikit_learn(demo):
     samples, k = bobs_copy["summary"]["samples"], bobs_copy["disclosure"]["min_rows"]
     assert 0 < len(thresholds) <= samples // k
     assert not scores & set(thresholds)
+    # Every party of the model learnt the others' bounds of the features to score: in each
+    # one's ledger, though only alice received a file of the prediction.
+    bounds = LedgerEntry.objects.filter(run=run, node_id="predict", what__contains="magnitude")
+    assert sorted((e.recipient, tuple(e.source_parties), e.kind) for e in bounds) == [
+        ("alice", ("bob", "carol"), "aggregate"),
+        ("bob", ("alice", "carol"), "aggregate"),
+        ("carol", ("alice", "bob"), "aggregate"),
+    ]
 
 
 def test_the_demo_plan_is_allowed_by_the_standing_policies_and_bobs_scoring_waits(demo):

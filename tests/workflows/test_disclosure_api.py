@@ -16,7 +16,7 @@ from console.audit.models import AuditEvent
 from console.datasets.models import Authorization
 from console.nodes.models import Node
 from console.projects.models import ProjectMember
-from tests.workflows.conftest import edge, node
+from tests.workflows.conftest import credit_frame, edge, node
 from workflows.executor import execute_run
 from workflows.messages import render
 from workflows.models import Approval, LedgerEntry, Run, Status
@@ -133,8 +133,11 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     credit, shop, project, api_bob, api_alice
 ):
     pipeline = create(api_bob, project, scores_for_bob(credit, shop))
+    # (bob, a party of the model, also learns the bound of alice's features: an aggregate)
     [scores] = [
-        e for e in entries(plan_of(api_bob, pipeline), "alice", "bob") if e["node"] == "predict"
+        e
+        for e in entries(plan_of(api_bob, pipeline), "alice", "bob")
+        if (e["node"], e["form"]) == ("predict", "row_level")
     ]
     assert (scores["form"], scores["decision"]) == ("row_level", "ask")
     refused = start(api_bob, pipeline)
@@ -166,8 +169,9 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED, run.message
-    received = LedgerEntry.objects.get(run=run, recipient="bob", node_id="predict")
-    assert received.kind == "row_level"
+    received = LedgerEntry.objects.get(
+        run=run, recipient="bob", node_id="predict", kind="row_level"
+    )
     assert received.rows == 60
     assert received.consents == {"alice": approval["id"]}
     assert {(c["party"], c["name"]) for c in received.columns} >= {
@@ -176,6 +180,12 @@ def test_scores_for_bob_need_alices_approval_then_exactly_that_plan_runs(
     }
     ledger = api_bob.get(f"/api/v1/runs/{run.pk}/").json()["ledger"]
     assert any(e["recipient"] == "bob" and e["kind"] == "row_level" for e in ledger)
+    # The bounds of alice's inputs that training and prediction revealed to bob are recorded.
+    bounds = LedgerEntry.objects.filter(run=run, recipient="bob", what__contains="magnitude")
+    assert sorted((e.node_id, e.kind, e.min_group, e.source_parties) for e in bounds) == [
+        ("predict", "aggregate", None, ["alice"]),
+        ("train", "aggregate", None, ["alice"]),
+    ]
 
     # A change that does not alter the plan needs nothing new; one that alters it asks again.
     graph = scores_for_bob(credit, shop, epochs=3)
@@ -274,6 +284,32 @@ def test_table_statistics_of_alices_columns_reach_bob_only_as_k_aggregates(
     assert "at least 50 rows" in entry["reason"]
 
 
+def test_alices_min_and_max_reach_bob_only_with_her_consent(credit, project, api_bob, api_alice):
+    graph = statistics_of(credit)
+    graph["nodes"][1]["params"]["single_row_values"] = True
+    pipeline = create(api_bob, project, graph)
+    single = [e for e in entries(plan_of(api_bob, pipeline), "alice", "bob") if e["k"] is None]
+    assert [(e["form"], e["decision"]) for e in single] == [("row_level", "ask")]
+    response = start(api_bob, pipeline)
+    assert response.status_code == 409
+    [approval] = response.json()["approvals"]
+    sentence = next(s for s in approval["plan"]["sentences"] if "single rows' values" in s)
+    assert sentence.startswith("bob receives: min, quartiles and max of columns")
+    path = f"/api/v1/approvals/{approval['id']}/"
+    api_alice.post(path, {"decision": "approve"}, format="json")
+    run_id = start(api_bob, pipeline).json()["id"]
+    execute_run(run_id)
+    received = LedgerEntry.objects.filter(run_id=run_id, recipient="bob", kind="row_level")
+    assert [e.consents for e in received] == [{"alice": approval["id"]}]
+    [output] = api_bob.get(f"/api/v1/runs/{run_id}/nodes/stats/").json()["outputs"]
+    boxes = {box["name"]: box for box in output["charts"][0]["data"]}
+    ages = credit_frame()["age"]
+    assert (boxes["age (alice)"]["lowerfence"], boxes["age (alice)"]["upperfence"]) == (
+        [ages.min()],
+        [ages.max()],
+    )
+
+
 @pytest.mark.parametrize("status", [Node.Status.OFFLINE, Node.Status.DISABLED])
 def test_an_unavailable_nodes_data_cannot_be_used(credit, project, api_bob, alice, status):
     pipeline = create(api_bob, project, label_as_prediction(credit))
@@ -313,6 +349,49 @@ def test_carol_as_a_new_member_needs_alices_approval_too(
     response = start(api_carol, pipeline)
     assert response.status_code == 409
     assert {a["party"] for a in response.json()["approvals"]} == {"alice", "bob"}
+
+
+def statistics_of(credit) -> dict:
+    return {
+        "nodes": [
+            node("read", "read/dataset", dataset=credit.pk),
+            node("stats", "stats/table_statistics"),
+        ],
+        "edges": [edge("read", "output_ds", "stats", "input_ds")],
+    }
+
+
+def test_carol_as_a_member_replays_bobs_scenarios(
+    credit, shop, project, carol, api_carol, alice, alice_user
+):
+    ProjectMember.objects.create(project=project, node=carol, added_by=alice_user)
+    # alice's label against her own feature, and her table's statistics: k-aggregates only
+    for graph in (label_as_prediction(credit), statistics_of(credit)):
+        pipeline = create(
+            api_carol, project, graph, name=f"carol probes {graph['nodes'][-1]['id']}"
+        )
+        plan = plan_of(api_carol, pipeline)
+        assert {(e["form"], e["k"]) for e in entries(plan, "alice", "carol")} == {("aggregate", 20)}
+        response = start(api_carol, pipeline)
+        assert response.status_code == 201, response.json()
+        execute_run(response.json()["id"])
+        received = LedgerEntry.objects.filter(run_id=response.json()["id"], recipient="carol")
+        assert {(e.kind, e.min_group, e.consents["alice"]) for e in received} == {
+            ("aggregate", 20, "policy")
+        }
+    # id-linked scores from alice's features and label, to carol: refused before anything runs
+    # (carol holds no part of the model); to bob, see test_carol_as_a_new_member_needs_...
+    graph = scores_for_bob(credit, shop)
+    graph["nodes"][-1]["params"]["receiver"] = "carol"
+    response = start(api_carol, create(api_carol, project, graph, name="carol's scores"))
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_pipeline")
+    [problem] = response.json()["problems"]
+    assert (problem["node"], problem["code"]) == ("predict", "invalid_params")
+    assert not Approval.objects.exists()
+    # alice's node offline: her data cannot be used by carol either
+    Node.objects.filter(pk=alice.pk).update(status=Node.Status.OFFLINE)
+    response = start(api_carol, create(api_carol, project, statistics_of(credit), name="later"))
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_pipeline")
 
 
 def test_a_node_outside_the_project_sees_nothing(credit, project, api_bob, api_carol):

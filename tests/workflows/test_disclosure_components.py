@@ -103,9 +103,9 @@ def test_bob_gets_a_regression_histogram_of_k_rows_with_open_ends(tmp_path):
     assert full["residual_histogram"][0]["low"] == pytest.approx(residuals.min())
 
 
-def statistics(tmp_path, alice: pd.DataFrame, bob: pd.DataFrame) -> dict[str, dict]:
+def statistics(tmp_path, alice: pd.DataFrame, bob: pd.DataFrame, **params) -> dict[str, dict]:
     data = table(tmp_path / "in", {"alice": alice, "bob": bob}, {"y": "label"})
-    out = run_component(tmp_path, "stats/table_statistics", {}, {"input_ds": data})
+    out = run_component(tmp_path, "stats/table_statistics", params, {"input_ds": data})
     return {party: out["report"].read_json(party) for party in ("alice", "bob")}
 
 
@@ -133,6 +133,18 @@ def test_bob_never_sees_a_single_row_value_of_alices_columns(tmp_path):
     # alice reads her own columns in full; bob his own.
     assert rows_of(reports["alice"], "alice")["income"]["min"] == alice["income"].min()
     assert rows_of(reports["bob"], "bob")["spend"]["max"] == pytest.approx(bob["spend"].max())
+
+
+def test_single_row_values_reach_bob_only_when_the_pipeline_asks_for_them(tmp_path):
+    """Asked for, they are in the plan at row level: they leave with alice's consent only."""
+    rng = np.random.default_rng(6)
+    alice = pd.DataFrame({"income": rng.normal(50, 9, 60).round(2), "y": [0] * 30 + [1] * 30})
+    bob = pd.DataFrame({"spend": rng.normal(5, 1, 60)})
+    income = rows_of(statistics(tmp_path, alice, bob, single_row_values=True)["bob"], "alice")
+    income = income["income"]
+    assert (income["min"], income["max"]) == (alice["income"].min(), alice["income"].max())
+    assert income["median"] == pytest.approx(alice["income"].median())
+    assert income["withheld"] == []
 
 
 def test_label_counts_reach_others_only_when_every_class_has_k_rows(tmp_path):

@@ -15,7 +15,9 @@ import pytest
 
 from core.errors import PartyFailure
 from tests.workflows.helpers import run_component, table
+from workflows.components import registry
 from workflows.components.context import ArtifactData
+from workflows.components.params import DatasetParam
 from workflows.redaction import describe
 
 SECRET = "zz-secret-cell-4711"
@@ -67,6 +69,7 @@ CASES = {
     "data_filter/feature_filter": {"drop_features": ["a2"]},
     "preprocessing/fillna": {"features": ["a1", "a2"]},
     "preprocessing/scaler": {"features": ["a1", "a2"]},
+    "preprocessing/vert_binning": {"features": ["a1", "a2"]},
     "stats/table_statistics": {},
     "stats/pearson": {"features": ["a1", "a2", "b1"]},
     "ml.train/ss_lr": {"features": ["a1", "b1"], "label": "y", "epochs": 1},
@@ -143,3 +146,22 @@ def test_ss_lr_prediction_input_errors_fail_at_the_party(tmp_path):
     inputs = {"input_model": model["output_model"], "input_ds": scored}
     error = failure(tmp_path / "predict", "ml.predict/ss_lr", {"receiver": "alice"}, inputs)
     assert_redacted(error, "predict", secret_expected=True)
+
+
+# Readers tried by the tests above outside CASES, and where read/dataset is tried.
+TRIED_APART = {
+    "data_prep/psi": "test_psi_input_errors_fail_at_the_party",
+    "ml.predict/ss_lr": "test_ss_lr_prediction_input_errors_fail_at_the_party",
+    "read/dataset": "test_disclosure_errors_api.test_a_broken_dataset_file_fails_reading_at_alice",
+}
+
+
+def test_every_component_that_reads_data_is_tried():
+    """A new component that reads a table (or a dataset) joins CASES or TRIED_APART."""
+    readers = {
+        component.key
+        for component in registry()
+        if any(kind.is_table for port in component.inputs for kind in port.types)
+        or any(isinstance(param, DatasetParam) for param in component.params)
+    }
+    assert readers == set(CASES) | set(TRIED_APART)

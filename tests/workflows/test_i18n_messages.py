@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 from rest_framework.test import APIClient
 
 from tests.workflows.test_validation import check, edge, node, read
@@ -63,8 +64,7 @@ def test_check_failures_and_fixes_are_chinese():
     assert render(failed.value.message, ZH) == (
         "训练损失不是数值：训练已崩溃。修复：对特征做标准化（在此节点前加 Scaler）或降低学习率。"
     )
-    with translation.override(ZH):
-        gaps = gaps_message("逻辑回归训练", {"alice": ["age", "income"]})
+    gaps = render(gaps_message(gettext_lazy("SS-LR training"), {"alice": ["age", "income"]}), ZH)
     assert gaps.startswith("alice 的 age、income 可能含有缺失值")  # the reader's list separator
     assert "逻辑回归训练 不接受缺失值" in gaps
 
@@ -167,5 +167,26 @@ def test_a_disabled_partys_dataset_is_refused_in_chinese():
     graph = parse_graph({"nodes": [read()], "edges": []})
     with translation.override(ZH):
         result = validate(graph, REGISTRY, PARTIES, SOURCES, {"alice": "disabled"})
-    (problem,) = [p for p in result.problems if p.code == "node_unavailable"]
-    assert problem.message == "数据集 'credit' 属于 alice，其节点已禁用：不能使用其数据"
+        (problem,) = [p for p in result.problems if p.code == "node_unavailable"]
+        assert problem.message == "数据集 'credit' 属于 alice，其节点已禁用：不能使用其数据"
+
+
+def test_a_malformed_graph_and_a_components_own_refusal_read_in_the_readers_language():
+    """Errors with fixed wording are raised with a message (`workflows.messages.said_by`):
+    stored, they read in each reader's language, not the language active when raised."""
+    from workflows.graph import GraphFormatError, parse_graph
+    from workflows.messages import said_by, stored_text, translatable
+    from workflows.redaction import describe
+
+    with translation.override("en"), pytest.raises(GraphFormatError) as malformed:
+        parse_graph({"nodes": [{"id": "a b", "component": "x"}], "edges": []})
+    refusal = stored_text(
+        translatable("the pipeline is not valid: %(error)s", error=said_by(malformed.value))
+    )
+    assert render(refusal, "en") == "the pipeline is not valid: nodes[0].id 'a b' is not a valid id"
+    assert render(refusal, ZH).endswith("nodes[0].id 'a b' 不是有效的 ID")
+    with translation.override("en"):
+        failed = describe(ValueError(translatable("the label must be 0 or 1")), "eval", "alice")
+    assert render(stored_text(failed.full), ZH) == "ValueError：标签必须为 0 或 1"
+    assert render(stored_text(failed.full), "en") == "ValueError: the label must be 0 or 1"
+    assert "标签" not in render(stored_text(failed.public), ZH)  # the party's words stay hers

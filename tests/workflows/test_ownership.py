@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from console.audit.models import AuditEvent
 from tests.console.conftest import make_user
 from tests.workflows.runs import run_now
 from workflows.models import Artifact, Pipeline, Run, Status
@@ -94,12 +95,6 @@ def test_bobs_canvas_is_read_only_with_the_reason(credit_pipeline, bob_client, a
     )
 
 
-@pytest.fixture
-def fresh_storage(settings, tmp_path):
-    """Node storage of this test alone (other tests' runs leave files in the shared one)."""
-    settings.NODE_STORAGE_DIR = tmp_path / "nodes"
-
-
 def storage_files() -> set[Path]:
     return {path for path in Path(settings.NODE_STORAGE_DIR).rglob("*") if path.is_file()}
 
@@ -164,3 +159,23 @@ def test_the_editors_page_is_read_only_for_others_and_hidden_from_outsiders(
     response = bob_client.post(f"/pipelines/{credit_pipeline.pk}/editors/", {"editors": []})
     assert response.status_code == 403
     assert carol_client.get(f"/pipelines/{credit_pipeline.pk}/editors/").status_code == 404
+
+
+def pipeline_events(pipeline: Pipeline) -> list[tuple[str, str, dict]]:
+    events = AuditEvent.objects.filter(target_id=str(pipeline.pk), action="pipeline_update")
+    return [(e.actor_username, e.node.name, e.detail["changes"]) for e in events.order_by("pk")]
+
+
+def test_choosing_editors_and_deleting_are_audited_for_the_creators_node(
+    credit_pipeline, api_alice, alice_client, api_bob
+):
+    api_alice.put(url(credit_pipeline, "editors/"), {"editors": ["bob_admin"]}, format="json")
+    api_alice.put(url(credit_pipeline, "editors/"), {"editors": ["bob_admin"]}, format="json")
+    alice_client.post(f"/pipelines/{credit_pipeline.pk}/editors/", {"editors": []})
+    assert api_bob.delete(url(credit_pipeline)).status_code == 403  # refused: nothing recorded
+    assert api_alice.delete(url(credit_pipeline)).status_code == 204
+    assert pipeline_events(credit_pipeline) == [
+        ("alice_admin", "alice", {"editors": [[], ["bob_admin"]]}),  # the same choice again: none
+        ("alice_admin", "alice", {"editors": [["bob_admin"], []]}),  # from the page
+        ("alice_admin", "alice", {"archived": [False, True]}),
+    ]

@@ -102,7 +102,7 @@ def test_an_extreme_outlier_in_many_rows_fails_naming_the_parties_not_the_column
     with pytest.raises(CheckFailed) as failure:
         run_component(tmp_path, "stats/pearson", params, {"input_ds": data})
     message = str(failure.value)
-    assert message == failure.value.public
+    assert message == str(failure.value.public)
     assert message.startswith(
         "Pearson correlation stopped at a range check (operation rsqrt) on values computed "
         "from the data of alice and bob"
@@ -129,8 +129,9 @@ def test_an_outlier_in_one_partys_columns_alone_is_that_partys_failure(tmp_path)
     refusal = failure.value.error
     assert "alice's spike, a" in str(refusal)
     assert "operation rsqrt" in str(refusal)
-    assert refusal.public == redaction.range_public("alice", "Pearson correlation", computed=True)
-    assert "spike" not in refusal.public
+    public = str(refusal.public)
+    assert public == str(redaction.range_public("alice", "Pearson correlation", computed=True))
+    assert "spike" not in public
 
 
 def test_the_plan_is_stated_in_the_log_and_large_raw_columns_stay_on_fm64(tmp_path):

@@ -119,7 +119,7 @@ def check(frames, tmp_path, **given) -> list[str]:
     infos = {port: d.info for port, d in inputs(tmp_path, frames).items()}
     env = ParamEnv(parties=PARTIES, inputs=infos)
     cleaned = {p.name: p.default for p in component.params if not p.required} | given
-    return component.check(InferContext(cleaned, infos, env))
+    return [str(problem) for problem in component.check(InferContext(cleaned, infos, env))]
 
 
 def test_it_rejects_unequal_key_counts_and_two_inputs_of_one_party(tmp_path):
@@ -133,7 +133,8 @@ def test_it_rejects_unequal_key_counts_and_two_inputs_of_one_party(tmp_path):
     same = {"input_ds1": data["input_ds1"].info, "input_ds2": data["input_ds1"].info}
     component = registry().get("data_prep/psi")
     cleaned = {p.name: p.default for p in component.params if not p.required} | params(2)
-    problems = component.check(InferContext(cleaned, same, ParamEnv(parties=PARTIES)))
+    checked = component.check(InferContext(cleaned, same, ParamEnv(parties=PARTIES)))
+    problems = [str(problem) for problem in checked]
     assert any("different party" in p for p in problems), problems
 
 

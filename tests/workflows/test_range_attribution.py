@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 import core
 from core.device import runtime
@@ -26,6 +27,7 @@ from workflows.components.secure import (
     range_failure,
     warn_about,
 )
+from workflows.messages import render, stored_text
 
 WHAT = "SS-LR training"
 
@@ -51,7 +53,16 @@ def refused(error: RangeError, given=PARTIES) -> tuple[str, str, str]:
     party = failure.party if isinstance(failure, PartyFailure) else ""
     inner = failure.error if isinstance(failure, PartyFailure) else failure
     assert isinstance(inner, CheckFailed), inner
-    return party, str(inner), inner.public
+    return party, english(inner.message), english(inner.public)
+
+
+def english(message) -> str:
+    """A message as an English reader reads it once stored."""
+    return render(stored_text(message), "en")
+
+
+def public_text(party: str, computed: bool = False) -> str:
+    return english(redaction.range_public(party, WHAT, computed=computed))
 
 
 def assert_nothing_of_bobs(text: str) -> None:
@@ -66,7 +77,7 @@ def test_a_plan_no_precision_holds_is_the_failure_of_the_party_with_the_largest_
     assert "operation plan_precision, safe bound 2^27" in full
     assert full.endswith("Fix: add a scaler (Scaler, before this node) for bob's basket_total.")
     assert "alice" not in full  # bob's users read about bob's data only
-    assert public == redaction.range_public("bob", WHAT)
+    assert public == public_text("bob")
     assert public == (
         "SS-LR training: a value of bob's data is outside the range the fixed-point encoding "
         "can hold; only bob's users see which column and how to fix it."
@@ -81,7 +92,7 @@ def test_a_refused_input_is_its_owners_failure_whatever_the_others_bounds():
     assert party == "alice"
     assert "alice's y" in full
     assert "3 of 300" in full  # the engine's detail, for alice's users
-    assert public == redaction.range_public("alice", WHAT)
+    assert public == public_text("alice")
     assert "alice's y" not in public
     assert "3 of 300" not in public
 
@@ -94,7 +105,7 @@ def test_a_value_computed_from_one_partys_inputs_alone_is_that_partys():
         "SS-LR training stopped at a range check on values computed from bob's basket_total "
         "(operation rsqrt, safe bound 2^16"
     )
-    assert public == redaction.range_public("bob", WHAT, computed=True)
+    assert public == public_text("bob", computed=True)
     assert "computed from bob's data" in public
     assert_nothing_of_bobs(public)
 
@@ -153,7 +164,7 @@ def test_where_the_partys_details_are_not_held_its_failure_carries_the_public_te
     elsewhere = bounds("bob", ["basket_total"], 2.0**50, ["basket_total"], here=False)
     failure = range_failure(plan_error(), [ALICE, elsewhere, LABEL], WHAT)
     assert failure.party == "bob"
-    assert str(failure.error) == failure.error.public == redaction.range_public("bob", WHAT)
+    assert failure.error.message == failure.error.public == redaction.range_public("bob", WHAT)
 
 
 def test_no_input_at_all_names_nobody():
@@ -163,10 +174,11 @@ def test_no_input_at_all_names_nobody():
 
 
 def test_the_public_texts_read_in_chinese():
-    with translation.override("zh-hans"):
-        public = redaction.range_public("bob", "逻辑回归训练")
-        computed = redaction.range_public("bob", "逻辑回归训练", computed=True)
-    for text in (public, computed):
+    what = gettext_lazy("SS-LR training")
+    with translation.override("en"):  # whatever the writer's language
+        public = stored_text(redaction.range_public("bob", what))
+        computed = stored_text(redaction.range_public("bob", what, computed=True))
+    for text in (render(public, "zh-hans"), render(computed, "zh-hans")):
         assert text.startswith("逻辑回归训练：")
         assert "bob 的用户" in text, text
         assert "定点编码" in text, text
@@ -180,8 +192,9 @@ def test_measured_here_a_partys_unscaled_columns_are_at_hand_with_the_shared_ver
         measured = column_bounds("alice", ["income", "ratio"], matrix)
         label = column_bounds("alice", ["y"], matrix, features=False)
     assert measured == PartyBounds("alice", ("income", "ratio"), 2.0**23, 2, True, ("income",))
-    assert measured.named_columns() == "alice's income"
-    assert (label.has_unscaled, label.unscaled, label.named_columns()) == (False, (), "alice's y")
+    assert english(measured.named_columns()) == "alice's income"
+    assert (label.has_unscaled, label.unscaled) == (False, ())
+    assert english(label.named_columns()) == "alice's y"
 
 
 def test_a_warning_about_a_party_is_recorded_in_full_only_where_its_details_are(tmp_path):

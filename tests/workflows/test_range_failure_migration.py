@@ -79,7 +79,7 @@ def migrate(run):
 def test_a_failure_naming_one_partys_columns_becomes_that_partys(failed_run):
     store_old_failure(failed_run, BOBS)
     stats = migrate(failed_run)
-    public = redaction.range_public("bob", "SS-LR training")
+    public = migration.range_public("bob", "SS-LR training")  # its own English text
     assert (stats.party, stats.message, stats.public_message) == ("bob", BOBS, public)
     assert failed_run.message == f"failed at Table statistics (stats): {public}"
     assert [line["message"] for line in stats.logs] == [f"failed at bob: {public}"]

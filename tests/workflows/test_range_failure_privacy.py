@@ -122,13 +122,14 @@ def test_the_overflow_fails_training_as_bobs_own_failure(overflow):
     assert run.status == Status.FAILED
     train = run.nodes.get(node_id="train")
     assert (train.status, train.party) == (Status.FAILED, "bob")
-    assert train.message.startswith(
+    message, public = render(train.message), render(train.public_message)
+    assert message.startswith(
         f"the values of bob's {BOBS_LARGE} are out of the range SS-LR training can compute on"
-    ), train.message
-    assert f"Fix: add a scaler (Scaler, before this node) for bob's {BOBS_LARGE}" in train.message
-    assert "safe bound 2^" in train.message
-    assert train.public_message == redaction.range_public("bob", WHAT)
-    assert render(run.message) == f"failed at SS-LR training (train): {train.public_message}"
+    ), message
+    assert f"Fix: add a scaler (Scaler, before this node) for bob's {BOBS_LARGE}" in message
+    assert "safe bound 2^" in message
+    assert public == str(redaction.range_public("bob", WHAT))
+    assert render(run.message) == f"failed at SS-LR training (train): {public}"
     assert leaked(run.message) == []
     # alice's feature is small, bob's is not: only bob's warning, attributed to bob.
     assert [(w["party"], render(w["message"]).split(":")[0]) for w in train.warnings] == [
@@ -147,7 +148,7 @@ def test_alice_reads_that_bobs_data_is_out_of_range_and_nothing_of_it(overflow, 
     assert leaked([seen["runs"], seen["pipeline runs"], seen["ledger"]]) == []
     assert leaked(report_texts(seen["report"])) == []
     train = next(n for n in seen["run"]["nodes"] if n["node"] == "train")
-    public = redaction.range_public("bob", WHAT)
+    public = str(redaction.range_public("bob", WHAT))
     assert (train["message"], train["party"]) == (public, "bob")
     assert seen["run"]["message"] == f"failed at SS-LR training (train): {public}"
     assert seen["node"]["message"] == public
@@ -163,14 +164,14 @@ def test_alice_reads_nothing_of_bobs_data_on_the_run_page_or_the_events(overflow
     assert leaked(texts(state)) == []
     assert leaked(published) == []  # events carry texts and statuses, no schema
     statuses = [e for e in published if e["type"] == "node.status" and e["node"] == "train"]
-    assert statuses[-1]["message"] == redaction.range_public("bob", WHAT)
+    assert render(statuses[-1]["message"]) == str(redaction.range_public("bob", WHAT))
 
 
 def test_bob_reads_his_column_the_bound_and_the_fix(overflow, api_bob, bob_client):
     run, _ = overflow
     seen = views_of(api_bob, run)
     train = next(n for n in seen["run"]["nodes"] if n["node"] == "train")
-    own = run.nodes.get(node_id="train").message
+    own = render(run.nodes.get(node_id="train").message)
     assert train["message"] == own
     assert seen["node"]["message"] == own
     assert seen["run"]["message"] == f"failed at SS-LR training (train): {own}"
@@ -187,9 +188,9 @@ def test_the_run_socket_gives_alice_the_public_text_and_bob_his_own(overflow, al
     alices, bobs = snapshot(run, alice_user), snapshot(run, bob_user)
     assert leaked(alices, names=False) == []
     assert leaked(texts(alices)) == []
-    public = redaction.range_public("bob", WHAT)
+    public = str(redaction.range_public("bob", WHAT))
     assert next(n for n in alices["nodes"] if n["node"] == "train")["message"] == public
-    own = run.nodes.get(node_id="train").message
+    own = render(run.nodes.get(node_id="train").message)
     assert next(n for n in bobs["nodes"] if n["node"] == "train")["message"] == own
     assert BOBS_LARGE in bobs["message"]
 

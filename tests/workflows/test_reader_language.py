@@ -14,12 +14,19 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from console.asgi import application
+from core.errors import RangeError
+from core.mpc.precision import plan_precision
 from tests.workflows.runs import new_run, run_now
 from tests.workflows.test_websocket import _headers
 from workflows import redaction, services, state
 from workflows.actors import Actor
+from workflows.components import secure
+from workflows.components.context import RunContext
+from workflows.executor import execute_run
 from workflows.messages import render, translatable
 from workflows.models import Status
 
@@ -155,6 +162,138 @@ def test_another_partys_warning_stays_redacted_in_every_language(
     assert "income" not in seen
     assert read["warnings"][0]["message"] == render(redaction.warning_public("alice"), ZH)
     assert "alice" in read["warnings"][0]["message"]
+
+
+SS_LR = gettext_lazy("SS-LR training")
+BOBS = secure.PartyBounds("bob", ("basket_total",), 2.0**50, 300, True, ("basket_total",))
+ALICES = secure.PartyBounds("alice", ("income",), 4.0, 300, False, ())
+
+
+def fail_as_the_executor_does(node, failure) -> None:
+    """Record a component's failure on `node` as `RunExecution._run_node` does."""
+    error = redaction.describe(failure.error, node.node_id, failure.party)
+    state.set_node_status(node, Status.FAILED, error.full, error.party, error.public)
+
+
+def logging_context(node) -> RunContext:
+    """A component's context whose log lines go to `node`, as the executor's does."""
+    return RunContext(
+        params={},
+        parties=("alice", "bob"),
+        inputs={},
+        infos={},
+        output_dir=lambda party: None,
+        on_log=lambda message: state.add_node_log(node, message),
+    )
+
+
+@pytest.mark.django_db
+def test_a_range_failure_reads_in_each_readers_language_and_stays_redacted(
+    credit_pipeline, alice_user, bob_user, alice_client, bob_client
+):
+    """bob's data overflows a run alice's English-speaking user started: bob's Chinese user
+    reads his column, the bound and the fix in Chinese; alice reads the public text in her
+    language, and nothing of bob's column or bound in either."""
+    speaks(alice_user, EN)
+    speaks(bob_user, ZH)
+    run = new_run(credit_pipeline, user=alice_user)
+    error = RangeError("plan_precision", 2.0**27, "values up to 1.1e+15 need 51 integer bits")
+    with translation.override(EN):  # the starter's language while the run executes
+        failure = secure.range_failure(error, [ALICES, BOBS], SS_LR)
+    fail_as_the_executor_does(run.nodes.get(node_id="stats"), failure)
+    bobs = node_of(bob_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["message"]
+    assert bobs.startswith("bob 的 basket_total 的取值超出了逻辑回归训练在定点数下能计算的范围")
+    assert "安全上界 2^27" in bobs
+    assert bobs.endswith("修复：为 bob 的 basket_total 添加标准化节点（Scaler，放在此节点之前）。")
+    alices = node_of(alice_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["message"]
+    assert alices == (
+        "SS-LR training: a value of bob's data is outside the range the fixed-point encoding "
+        "can hold; only bob's users see which column and how to fix it."
+    )
+    speaks(alice_user, ZH)
+    alices = node_of(alice_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["message"]
+    assert alices.startswith("逻辑回归训练：bob 的数据中有值超出了定点编码能容纳的范围")
+    for text in (alices, render(run.nodes.get(node_id="stats").public_message, EN)):
+        for detail in ("basket_total", "2^27", "2^50", "1.1e+15"):
+            assert detail not in text, (detail, text)
+
+
+@pytest.mark.django_db
+def test_a_range_failure_of_several_parties_names_them_in_the_readers_words(
+    credit_pipeline, alice_user, alice_client
+):
+    speaks(alice_user, ZH)
+    run = new_run(credit_pipeline, user=alice_user)
+    label = "alice's income, bob's basket_total"
+    error = RangeError("SS-LR weights", 64.0, "a weight left [-64, 64]", label=label, fix="lower")
+    with translation.override(EN):
+        failure = secure.range_failure(error, [ALICES, BOBS], SS_LR)
+    state.set_node_status(run.nodes.get(node_id="stats"), Status.FAILED, failure.message)
+    message = node_of(alice_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["message"]
+    assert message.startswith("逻辑回归训练在对由 alice和bob 的数据计算出的值做范围检查时停止")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("max_abs", "english", "chinese"),
+    [
+        (  # one integer bit
+            0.5,
+            "inputs up to 0.5 need 1 integer bit; 1 chained product reaches at most 1",
+            "最大为 0.5 的输入需要 1 位整数位；1 次连乘最大达到 1",
+        ),
+        (  # several
+            3.0,
+            "inputs up to 3 need 3 integer bits; 1 chained product reaches at most 9",
+            "最大为 3 的输入需要 3 位整数位；1 次连乘最大达到 9",
+        ),
+    ],
+)
+def test_the_precision_plan_log_line_reads_in_each_readers_language(
+    credit_pipeline, alice_user, bob_user, alice_client, bob_client, max_abs, english, chinese
+):
+    speaks(alice_user, ZH)
+    speaks(bob_user, EN)
+    run = new_run(credit_pipeline, user=alice_user)
+    plan = plan_precision(max_abs, products=1)  # as `plan_spu` plans one product
+    with translation.override(ZH):  # the starter's language while the run executes
+        secure.plan_spu(logging_context(run.nodes.get(node_id="stats")), [ALICES], max_abs, SS_LR)
+    [line] = node_of(bob_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["logs"]
+    assert line["message"] == f"precision for SS-LR training: {plan.reason}"
+    assert english in line["message"]
+    [line] = node_of(alice_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["logs"]
+    assert line["message"].startswith(f"逻辑回归训练的精度：FM64，{plan.fxp_fraction_bits} 位小数")
+    assert chinese in line["message"]
+    for word in ("integer", "chained", "product", "fraction", "bits"):
+        assert word not in line["message"], line["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("reader", "expected"),
+    [
+        (ZH, "流水线已不再有效：fill：参数“features”：请至少选择 1 列"),
+        (
+            EN,
+            "the pipeline is not valid any more: fill: parameter 'features': pick at least 1 "
+            "column",
+        ),
+    ],
+)
+def test_a_validation_problem_inside_not_valid_any_more_reads_in_the_readers_language(
+    credit_pipeline, alice_user, bob_user, bob_client, reader, expected
+):
+    """The pipeline changed under a pending run (here its snapshot: no feature left to fill);
+    the run fails naming the problem, read in each reader's language, not the starter's."""
+    speaks(alice_user, EN if reader == ZH else ZH)
+    speaks(bob_user, reader)
+    run = new_run(credit_pipeline, user=alice_user)
+    fill = next(node for node in run.snapshot["nodes"] if node["id"] == "fill")
+    fill["params"]["features"] = []
+    run.save(update_fields=["snapshot"])
+    execute_run(run.pk)
+    body = bob_client.get(f"/api/v1/runs/{run.pk}/").json()
+    assert (body["status"], body["message"]) == (Status.FAILED, expected)
 
 
 def _watch(run, users, act) -> dict[str, list[dict]]:

@@ -69,7 +69,10 @@ def test_the_label_owner_as_receiver_needs_no_approval_for_the_scores(
         for entry in detail["disclosure"]["entries"]
         if entry["node"] == "predict" and entry["recipient"] == "bob"
     ]
-    assert to_bob == []
+    # bob, a party of the model, learns only the bound of alice's features to score (an
+    # aggregate of her whole input, declared by the prediction), never a score.
+    assert [(entry["form"], entry["k"]) for entry in to_bob] == [("aggregate", None)]
+    assert to_bob[0]["what"].startswith("the order of magnitude (a power of two)")
 
 
 def test_a_component_cannot_write_to_a_party_its_output_does_not_declare(tmp_path):

@@ -15,6 +15,7 @@ LIBRARY = {
     "data_filter/feature_filter",
     "preprocessing/fillna",
     "preprocessing/scaler",
+    "preprocessing/vert_binning",
     "stats/table_statistics",
     "ml.eval/binary_classification",
     "ml.eval/regression",

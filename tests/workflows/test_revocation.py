@@ -18,7 +18,7 @@ from console.asgi import application
 from console.datasets.models import Authorization
 from tests.workflows import gates
 from tests.workflows.conftest import edge, node
-from tests.workflows.runs import new_run
+from tests.workflows.runs import new_run, statuses
 from tests.workflows.test_execution import _wait_all, pool  # noqa: F401 - fixture
 from tests.workflows.test_websocket import _headers
 from workflows import revocation, services
@@ -26,7 +26,7 @@ from workflows.components.library import psi as psi_module
 from workflows.consumers import CLOSE_FORBIDDEN
 from workflows.executor import execute_run, storage_root, withdraw_outputs
 from workflows.messages import render
-from workflows.models import Artifact, Run, Status
+from workflows.models import Approval, Artifact, Run, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,6 +99,7 @@ def finish(pool, run: Run) -> Run:  # noqa: F811
 
 
 def test_revoking_a_dataset_during_psi_stops_the_run_and_bob_keeps_nothing(
+    fresh_storage,
     pool,  # noqa: F811
     gated_psi,
     psi_pipeline,
@@ -150,6 +151,56 @@ def test_a_rejected_approval_revokes_through_revoke_runs(pool, gate_pipeline, al
         "stopped: alice rejected the disclosure plan",
     )
     assert revocation.revoke_runs([run], "again") == []  # finished runs are left alone
+
+
+def test_alice_rejecting_the_plan_she_approved_stops_the_run_started_on_it(
+    pool,  # noqa: F811
+    gate_pipeline,
+    credit,
+    bob_user,
+    api_alice,
+):
+    Authorization.objects.filter(dataset=credit).update(disclosure_policy={"aggregates": "ask"})
+    run = start_held(pool, gate_pipeline, bob_user)
+    approval = run.consents["alice"]
+    assert isinstance(approval, int), run.consents  # the run started on alice's approval
+    body = {"decision": "reject", "comment": "not for bob after all"}
+    assert api_alice.post(f"/api/v1/approvals/{approval}/", body, format="json").status_code == 200
+    run = finish(pool, run)
+    assert (run.status, render(run.message)) == (
+        Status.REVOKED,
+        "stopped: the disclosure plan was rejected by alice",
+    )
+    assert statuses(run) == {
+        "read": Status.SUCCEEDED,
+        "gate": Status.REVOKED,
+        "stats": Status.REVOKED,
+    }
+    assert not Artifact.objects.filter(node_run__run=run, node_run__node_id="stats").exists()
+
+
+def test_a_rejection_leaves_runs_started_on_other_consents_alone(
+    pool,  # noqa: F811
+    gate_pipeline,
+    credit,
+    bob_user,
+    api_alice,
+):
+    Authorization.objects.filter(dataset=credit).update(disclosure_policy={"aggregates": "ask"})
+    run = start_held(pool, gate_pipeline, bob_user)
+    stray = Approval.objects.create(
+        pipeline=gate_pipeline,
+        project_id=gate_pipeline.project_id,
+        party="alice",
+        party_node_id=credit.node_id,
+        fingerprint="0" * 64,
+        plan={"entries": [], "sentences": []},
+        status=Approval.Decision.APPROVED,
+    )
+    # alice rejects a plan this run did not start on (another fingerprint): the run goes on
+    body = {"decision": "reject"}
+    assert api_alice.post(f"/api/v1/approvals/{stray.pk}/", body, format="json").status_code == 200
+    assert finish(pool, run).status == Status.SUCCEEDED
 
 
 def test_a_run_revoked_before_it_starts_never_runs(gate_pipeline, credit, api_alice):

@@ -174,10 +174,15 @@ def test_a_runtime_refusal_is_logged_as_an_error_and_named_in_the_run_message(
     next(n for n in graph["nodes"] if n["id"] == "train")["params"]["report_weights"] = True
     run = run_now(pipeline_factory(graph), user=bob_user)  # bob does not own the model
     train = run.nodes.get(node_id="train")
-    assert train.message.startswith("PermissionError: report_weights reveals")
+    message = render(train.message)
+    assert message.startswith("PermissionError: report_weights reveals")
+    assert message.endswith("(this run was started by bob)")
     assert train.logs[-1] == train.logs[-1] | {"level": "error"}
-    assert render(train.logs[-1]["message"]) == f"failed: {train.message}"
-    assert render(run.message) == f"failed at SS-LR training (train): {train.message}"
+    assert render(train.logs[-1]["message"]) == f"failed: {message}"
+    assert render(run.message) == f"failed at SS-LR training (train): {message}"
+    assert render(run.message, "zh-hans").startswith(
+        "在 逻辑回归训练（train）失败：PermissionError：report_weights 会向所有参与方公开"
+    )
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_a_failure_skips_dependents_and_keeps_other_outputs(credit_pipeline):
     assert run.status == Status.FAILED
     split = run.nodes.get(node_id="split")
     assert (split.status, split.party) == (Status.FAILED, "alice")
-    assert "0 train" in split.message
+    assert "0 train" in render(split.message)
     assert {statuses(run)[n] for n in ("fill", "scale", "stats", "eval")} == {Status.SKIPPED}
     assert statuses(run)["shop_stats"] == Status.SUCCEEDED
     kept = Artifact.objects.filter(node_run__run=run, node_run__node_id="shop_stats")

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from django.utils import translation
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from workflows.messages import (
     Message,
@@ -20,6 +20,7 @@ from workflows.messages import (
     stored_text,
     stored_within,
     translatable,
+    translatable_plural,
     wire_text,
 )
 
@@ -185,3 +186,121 @@ def test_the_wire_form_is_ascii_json_and_reads_back():
 def test_a_received_msgid_with_other_formats_is_shown_as_it_is_never_formatted(msgid):
     """A peer's message is not trusted to be well made: a width must not make a huge text."""
     assert render({"msgid": msgid, "params": {"run": 7}}, EN) == msgid
+
+
+# ----- plural forms and contexts --------------------------------------------------------------
+AT_LEAST = ("pick at least %(count)s column", "pick at least %(count)s columns")
+
+
+def at_least(count) -> dict:
+    return {
+        "msgid": AT_LEAST[0],
+        "plural": AT_LEAST[1],
+        "count": "count",
+        "params": {"count": count},
+    }
+
+
+def test_a_plural_message_keeps_both_forms_and_the_name_of_its_count():
+    message = translatable_plural(*AT_LEAST, "count", count=3)
+    assert message.stored() == at_least(3)
+    assert parse(stored_text(message)) == at_least(3)
+
+
+@pytest.mark.parametrize(
+    ("count", "english", "chinese"),
+    [
+        (1, "pick at least 1 column", "请至少选择 1 列"),
+        (3, "pick at least 3 columns", "请至少选择 3 列"),
+        (0, "pick at least 0 columns", "请至少选择 0 列"),
+    ],
+)
+def test_the_readers_language_picks_the_plural_form(count, english, chinese):
+    text = stored_text(translatable_plural(*AT_LEAST, "count", count=count))
+    assert (render(text, EN), render(text, ZH)) == (english, chinese)
+
+
+def test_a_plural_message_nested_in_another_is_rendered_for_the_reader():
+    message = translatable(
+        "parameter '%(param)s': %(problem)s",
+        param="features",
+        problem=translatable_plural(*AT_LEAST, "count", count=1),
+    )
+    assert render(message.stored_text(), EN) == "parameter 'features': pick at least 1 column"
+    assert render(message.stored_text(), ZH) == "参数“features”：请至少选择 1 列"
+
+
+def test_a_plural_message_is_checked_where_it_is_written():
+    with pytest.raises(ValueError, match="placeholders"):
+        translatable_plural("%(count)d column", "%(count)s columns", "count", count=2)
+    with pytest.raises(ValueError, match="placeholders"):
+        translatable_plural("%(count)s column", "%s columns", "count", count=2)
+    for count in (None, "2", 2.0, True):
+        with pytest.raises(ValueError, match="whole number"):
+            translatable_plural(*AT_LEAST, "count", count=count)
+    with pytest.raises(ValueError, match="whole number"):
+        translatable_plural(*AT_LEAST, "n", count=2)  # the count names no param
+    # The message's own params may be called anything, even like the arguments.
+    named = translatable_plural(*AT_LEAST, "msgid", msgid=2, plural="x")
+    assert render(named, EN) == "pick at least %(count)s columns"
+
+
+@pytest.mark.parametrize(
+    "received",
+    [
+        at_least(2) | {"plural": 5},  # a plural that is not text
+        at_least(2) | {"plural": None},
+        {"msgid": AT_LEAST[0], "plural": AT_LEAST[1], "params": {"count": 2}},  # no count
+        at_least(2) | {"count": "n"},  # a count naming no param
+        at_least(2) | {"count": ["count"]},  # a count that is not a name
+        at_least("2"),  # counts that are not whole numbers
+        at_least(2.5),
+        at_least(2.0),
+        at_least(True),
+        at_least(None),
+        at_least({"msgid": "x", "params": {}}),
+        at_least(2) | {"context": 7},  # a context that is not text
+    ],
+)
+def test_a_malformed_plural_message_from_a_peer_is_shown_as_text_and_never_raises(received):
+    for language in (EN, ZH):
+        shown = render(received, language)
+        assert json.loads(shown) == received
+        assert render(json.dumps(received), language) == shown  # as a text column keeps it
+
+
+@pytest.mark.parametrize(
+    "plural", ["%(count)999999999s columns", "%(count)d columns", "%s columns", "100% columns"]
+)
+def test_a_received_plural_with_other_formats_is_shown_as_it_is_never_formatted(plural):
+    received = at_least(2) | {"plural": plural}
+    assert render(received, EN) == AT_LEAST[0]
+    assert render(received, ZH) == AT_LEAST[0]
+
+
+@pytest.mark.parametrize("count", [10**30, -1])
+def test_any_whole_count_renders(count):
+    assert render(at_least(count), EN) == f"pick at least {count} columns"
+    assert render(at_least(count), ZH) == f"请至少选择 {count} 列"
+
+
+def test_a_plural_translation_that_breaks_its_placeholders_falls_back_to_english(monkeypatch):
+    from workflows import messages
+
+    monkeypatch.setattr(messages, "ngettext", lambda one, many, n: "坏的翻译 %(nope)d")
+    assert render(at_least(1)) == "pick at least 1 column"
+    assert render(at_least(4)) == "pick at least 4 columns"
+
+
+def test_a_label_with_a_context_keeps_it_and_reads_in_the_readers_language():
+    message = translatable(
+        "%(owner)s's standing policy: aggregates to others: %(decision)s",
+        owner="alice",
+        decision=pgettext_lazy("policy decision", "refuse"),
+    )
+    decision = message.stored()["params"]["decision"]
+    assert decision == {"msgid": "refuse", "context": "policy decision", "params": {}}
+    assert render(message.stored_text(), ZH) == "alice 的常设策略：向他方提供聚合结果：拒绝"
+    assert render(message.stored_text(), EN) == (
+        "alice's standing policy: aggregates to others: refuse"
+    )

@@ -132,6 +132,24 @@ def test_scaler_fit_and_rule_by_slices_equal_the_whole_table(tmp_path, monkeypat
     run_both_ways(tmp_path / "apply", monkeypatch, "preprocessing/scaler", params, inputs)
 
 
+@pytest.mark.parametrize("method", ["eq_range", "quantile"])
+def test_binning_fit_rule_and_report_by_slices_equal_the_whole_table(
+    tmp_path, monkeypatch, data, method
+):
+    params = {"features": ["a_x", "a_n", "b_x", "b_z"], "binning_method": method, "bin_num": 4}
+    fitted = run_both_ways(
+        tmp_path / "fit", monkeypatch, "preprocessing/vert_binning", params, {"input_ds": data}
+    )
+    assert fitted[("output_ds", "alice")]["a_n"][[3, 14, 22]].tolist() == [-1, -1, -1]
+    assert sum(b["count"] for b in fitted[("report", "bob")]["columns"][0]["rule"]) == ROWS - 4
+    monkeypatch.setattr(files, "BATCH_ROWS", files.BATCH_ROWS)
+    rule = run_component(
+        tmp_path / "rule", "preprocessing/vert_binning", params, {"input_ds": data}
+    )
+    inputs = {"input_ds": data, "input_rule": rule["output_rule"]}
+    run_both_ways(tmp_path / "apply", monkeypatch, "preprocessing/vert_binning", params, inputs)
+
+
 def test_split_by_slices_equals_the_whole_table(tmp_path, monkeypatch, data):
     params = {"train_size": 0.6, "test_size": 0.4, "random_state": 3}
     out = run_both_ways(

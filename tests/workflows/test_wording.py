@@ -15,7 +15,7 @@ def test_every_port_type_has_a_human_name():
         "report",
         "rule",
     }
-    assert type_names(["table.individual", "table.vertical"]) == "table or vertical table"
+    assert str(type_names(["table.individual", "table.vertical"])) == "table or vertical table"
 
 
 def test_a_type_mismatch_names_the_types_as_people_do():

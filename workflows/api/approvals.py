@@ -22,7 +22,10 @@ from workflows.ports import console_port
 ERRORS = {
     400: OpenApiResponse(description="Invalid input"),
     401: OpenApiResponse(description="Not authenticated"),
-    403: OpenApiResponse(description="You do not decide for this party"),
+    403: OpenApiResponse(
+        description="You do not decide for this party, or (deciding, signed in with a session) "
+        "your sign-in is not recent enough: reauthentication_required"
+    ),
     404: OpenApiResponse(description="Unknown, or not visible to you"),
     409: OpenApiResponse(description="The approval already has this decision"),
 }
@@ -75,6 +78,11 @@ class ApprovalList(APIView):
 
 
 class ApprovalDetail(APIView):
+    def get_permissions(self):
+        # Deciding on a disclosure plan is a sensitive action: the console's extra rule
+        # (a recent sign-in for session clients) applies on top of the usual ones.
+        return [*super().get_permissions(), *console_port().sensitive_action_permissions()]
+
     @extend_schema(
         summary="An approval request: the plan its party saw, in words",
         responses={200: ApprovalSerializer, **ERRORS},

@@ -63,7 +63,15 @@ def plan_body(pipeline: Pipeline, plan) -> dict | None:
 class ApprovalSerializer(serializers.ModelSerializer):
     pipeline_name = serializers.CharField(source="pipeline.name", read_only=True)
     project_name = serializers.CharField(source="project.name", read_only=True)
-    requested_by = serializers.SerializerMethodField()
+    requested_by = serializers.SerializerMethodField(
+        help_text='A user of this node, or "alice (at node alice)": a request another node '
+        "sent, with its user's name as that node states it."
+    )
+    requested_at_node = serializers.CharField(
+        source="origin_node",
+        read_only=True,
+        help_text="The node that sent the request (network mode); empty for one made here.",
+    )
     decided_by = serializers.SerializerMethodField()
     may_decide = serializers.SerializerMethodField()
     void = serializers.SerializerMethodField(
@@ -84,6 +92,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
             "plan",
             "status",
             "requested_by",
+            "requested_at_node",
             "requested_at",
             "decided_by",
             "decided_at",
@@ -94,10 +103,12 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_requested_by(self, approval: Approval) -> str:
-        return approval.requested_by.get_username() if approval.requested_by else ""
+        """A user of this node, or "alice (at node alice)" as the requesting node states it."""
+        return approval.requester
 
     def get_decided_by(self, approval: Approval) -> str:
-        return approval.decided_by.get_username() if approval.decided_by else ""
+        """A user of this node, or "bob_admin (at node bob)" as the party's node states it."""
+        return approval.decider
 
     def get_void(self, approval: Approval) -> bool:
         return approval.pk in consent.voided([approval])

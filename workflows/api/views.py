@@ -15,7 +15,6 @@ from __future__ import annotations
 import mimetypes
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
@@ -189,10 +188,7 @@ class PipelineDetail(APIView):
     )
     def delete(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)
-        pipeline = services.get_pipeline(actor, pk)
-        services.ensure_editable(actor, pipeline, "delete")
-        pipeline.archived_at = timezone.now()
-        pipeline.save(update_fields=["archived_at"])
+        services.archive_pipeline(actor, services.get_pipeline(actor, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -356,7 +352,12 @@ RUN_FILTERS = [
     OpenApiParameter("project", int, description="Only runs of this project (id)"),
     OpenApiParameter("pipeline", int, description="Only runs of this pipeline (id)"),
     OpenApiParameter("status", str, description="Only runs with this status"),
-    OpenApiParameter("started_by", str, description="Only runs started by this username"),
+    OpenApiParameter(
+        "started_by",
+        str,
+        description="Only runs started by this username, or by another node's user as the "
+        'runs list it (started_by: "alice (at node alice)")',
+    ),
 ]
 
 

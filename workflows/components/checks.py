@@ -32,7 +32,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from django.utils.translation import gettext as _
 
 from core.ml.ss_lr import LOSS_CLIP
 from workflows.messages import Message, translatable
@@ -78,22 +77,23 @@ def not_scaled(values: np.ndarray, names: Sequence[str]) -> list[str]:
 
 def scaling_advice(unscaled: dict[str, list[str]]) -> Message | str:
     """'add a scaler for alice's income, age and bob's spend' (empty if nothing is unscaled)."""
-    parts = [_columns_of(party, names) for party, names in unscaled.items() if names]
+    parts = [columns_of(party, names) for party, names in unscaled.items() if names]
     if not parts:
         return ""
     return translatable(
-        "add a scaler (Scaler, before this node) for %(columns)s", columns=_listed(parts)
+        "add a scaler (Scaler, before this node) for %(columns)s", columns=listed_words(parts)
     )
 
 
-def _listed(items: list) -> Message | str:
-    """'a, b and c' in the reader's language (items: names or messages)."""
-    if len(items) == 1:
-        return items[0]
+def listed_words(items: list) -> Message | str:
+    """'a, b and c' in the reader's language (items: names or messages; none: "")."""
+    if len(items) < 2:
+        return items[0] if items else ""
     return translatable("%(first)s and %(last)s", first=list(items[:-1]), last=items[-1])
 
 
-def _columns_of(party: str, names: list[str]) -> Message:
+def columns_of(party: str, names: list[str]) -> Message:
+    """'alice's income, age' in the reader's language."""
     return translatable("%(party)s's %(columns)s", party=party, columns=list(names))
 
 
@@ -113,18 +113,21 @@ def scaling_pointer(parties: Sequence[str]) -> Message | str:
     return translatable(
         "add a scaler (Scaler, before this node) for the features that the warnings of "
         "%(parties)s name",
-        parties=_listed(parties),
+        parties=listed_words(parties),
     )
 
 
-def gaps_message(component_label: str, gaps: dict[str, list[str]]) -> str:
-    """Validation's refusal of columns that may hold missing values, with the fix."""
-    listed = _(" and ").join(str(_columns_of(party, names)) for party, names in gaps.items())
-    return _(
+def gaps_message(component_label, gaps: dict[str, list[str]]) -> Message:
+    """Validation's refusal of columns that may hold missing values, with the fix
+    (`component_label`: a lazy label or plain text)."""
+    listed = listed_words([columns_of(party, names) for party, names in gaps.items()])
+    return translatable(
         "%(columns)s may have missing values (the dataset profile counted some, and no fill "
         "step comes before this node); %(component)s refuses them. Fix: add a Fill missing "
-        "values node (preprocessing/fillna) for %(columns)s before this node."
-    ) % {"columns": listed, "component": component_label}
+        "values node (preprocessing/fillna) for %(columns)s before this node.",
+        columns=listed,
+        component=component_label,
+    )
 
 
 def scaling_warning(party: str, names: list[str]) -> Message:

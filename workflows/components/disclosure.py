@@ -61,13 +61,17 @@ class Ref:
 
 @dataclass(frozen=True)
 class Flow:
-    """`form` information about the columns `refs` goes to `recipients` (described as `what`)."""
+    """`form` information about the columns `refs` goes to `recipients` (described as `what`).
+
+    `during_run`: the protocol opens it to the recipients while the node runs (not in a file of
+    the port: e.g. input bounds), so the ledger records it for every recipient taking part."""
 
     recipients: tuple[str, ...]
     form: Form
     refs: tuple[Ref, ...]
     what: str
     k: int | None = None
+    during_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,16 @@ def to_every_party(form: Form, what: str, refs, k: int | None = None):
         return [Flow(ctx.parties, form, tuple(refs(ctx)), what, k)]
 
     return flows
+
+
+def input_bounds(parties, refs, what: str) -> Flow:
+    """What each party discloses about its own input columns `refs` to every other party of
+    a secure computation before it starts (`workflows.components.secure.PartyBounds`): a
+    power-of-two bound of their largest |x|, the row count (and, for features, whether some
+    column is unscaled), from which the parties plan one precision. A statistic of the whole
+    input (`k=None`), so a standing policy allowing aggregates allows it. Opened while the
+    node runs (`during_run`): every party taking part has it in its ledger, file or not."""
+    return Flow(tuple(parties), Form.AGGREGATE, tuple(refs), what, during_run=True)
 
 
 def to_owner_in_full_else_aggregated(owner, refs, full: str, aggregated: str):

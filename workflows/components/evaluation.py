@@ -23,7 +23,7 @@ from workflows.components.disclosure import (
 from workflows.components.params import ColumnsParam, IntParam
 from workflows.components.spec import InferContext
 from workflows.components.tables import frame_at
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 
 
 def label_param() -> ColumnsParam:
@@ -54,16 +54,22 @@ def bucket_param(default: int = 10) -> IntParam:
     return IntParam(name="bucket_size", default=default, minimum=2, maximum=1000, help=_("Bins."))
 
 
-def check_one_party(ctx: InferContext) -> list[str]:
+def check_one_party(ctx: InferContext) -> list:
     info = ctx.inputs["input_ds"]
     label, prediction = ctx.params["label"], ctx.params["prediction"]
     if label == prediction:
-        return ["label and prediction must be different columns"]
+        return [translatable("label and prediction must be different columns")]
     for party in info.parties:
         names = {c.name for c in info.columns_at(party)}
         if {label, prediction} <= names:
             return []
-    return [f"label {label!r} and prediction {prediction!r} must be held by one party"]
+    return [
+        translatable(
+            "label %(label)s and prediction %(prediction)s must be held by one party",
+            label=repr(label),
+            prediction=repr(prediction),
+        )
+    ]
 
 
 def evaluation_party(ctx: RunContext) -> str:
@@ -103,15 +109,24 @@ def _pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     pair = frame[[label, prediction]].astype(float)
     if pair.isna().any().any():
-        raise ValueError("label or prediction has missing values; fill them first")
+        raise ValueError(translatable("label or prediction has missing values; fill them first"))
     if len(pair) == 0:
-        raise ValueError("nothing to evaluate: the table has no rows")
+        raise ValueError(translatable("nothing to evaluate: the table has no rows"))
     infinite = [name for name in pair.columns if not np.isfinite(pair[name].to_numpy()).all()]
     if infinite:
         raise CheckFailed(
-            f"columns {infinite} at {party!r} hold infinite values, which no metric can use: "
-            "the node that computed them produced wrong numbers. Fix: check that node's inputs "
-            "(scale large features) and run it again."
+            translatable_plural(
+                "column %(columns)s at %(party)s holds infinite values, which no metric can use: "
+                "the node that computed them produced wrong numbers. Fix: check that node's "
+                "inputs (scale large features) and run it again.",
+                "columns %(columns)s at %(party)s hold infinite values, which no metric can use: "
+                "the node that computed them produced wrong numbers. Fix: check that node's "
+                "inputs (scale large features) and run it again.",
+                "count",
+                columns=infinite,
+                party=party,
+                count=len(infinite),
+            )
         )
     return pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
 

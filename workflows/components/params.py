@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from workflows.components.schema import ROLES, ArtifactInfo
+from workflows.components.schema import ROLES, ArtifactInfo, alternatives
+from workflows.messages import Message, translatable, translatable_plural
 
 MISSING: Any = object()
 
@@ -30,10 +30,14 @@ class ParamEnv:
 
 
 class ParamError(ValueError):
-    """A parameter value is invalid; the message names the parameter and the value."""
+    """A parameter value is invalid; the message names the parameter and the value. It is a
+    `workflows.messages` message (read in each reader's language wherever it is stored, e.g.
+    inside a run's "the pipeline is not valid any more") or plain text; `str(error)` renders it
+    in the active language."""
 
-    def __init__(self, message: str, code: str = "invalid_param"):
+    def __init__(self, message: Message | str, code: str = "invalid_param"):
         super().__init__(message)
+        self.message = message
         self.code = code
 
 
@@ -116,9 +120,9 @@ class Param:
         """Return the value in Python form; raise ParamError naming the problem."""
         return value
 
-    def fail(self, message: str, code: str = "invalid_param") -> ParamError:
+    def fail(self, message: Message | str, code: str = "invalid_param") -> ParamError:
         return ParamError(
-            _("parameter '%(param)s': %(problem)s") % {"param": self.name, "problem": message},
+            translatable("parameter '%(param)s': %(problem)s", param=self.name, problem=message),
             code,
         )
 
@@ -134,18 +138,20 @@ class IntParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise self.fail(_("%(value)r is not a whole number") % {"value": value})
+            raise self.fail(translatable("%(value)s is not a whole number", value=repr(value)))
         value = int(value)
         if self.minimum is not None and value < self.minimum:
             raise self.fail(
-                _("%(value)s is below the minimum %(minimum)s")
-                % {"value": value, "minimum": self.minimum},
+                translatable(
+                    "%(value)s is below the minimum %(minimum)s", value=value, minimum=self.minimum
+                ),
                 "out_of_range",
             )
         if self.maximum is not None and value > self.maximum:
             raise self.fail(
-                _("%(value)s is above the maximum %(maximum)s")
-                % {"value": value, "maximum": self.maximum},
+                translatable(
+                    "%(value)s is above the maximum %(maximum)s", value=value, maximum=self.maximum
+                ),
                 "out_of_range",
             )
         return value
@@ -169,25 +175,25 @@ class FloatParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(_("%(value)r is not a number") % {"value": value})
+            raise self.fail(translatable("%(value)s is not a number", value=repr(value)))
         value = float(value)
         if not math.isfinite(value):
-            raise self.fail(_("%(value)s is not finite") % {"value": value})
+            raise self.fail(translatable("%(value)s is not finite", value=str(value)))
         low, high = self.minimum, self.maximum
         if low is not None and (value < low or (self.exclusive_minimum and value == low)):
             message = (
-                _("%(value)s is out of range: it must be above %(bound)s")
+                "%(value)s is out of range: it must be above %(bound)s"
                 if self.exclusive_minimum
-                else _("%(value)s is out of range: it must be at least %(bound)s")
+                else "%(value)s is out of range: it must be at least %(bound)s"
             )
-            raise self.fail(message % {"value": value, "bound": low}, "out_of_range")
+            raise self.fail(translatable(message, value=value, bound=low), "out_of_range")
         if high is not None and (value > high or (self.exclusive_maximum and value == high)):
             message = (
-                _("%(value)s is out of range: it must be below %(bound)s")
+                "%(value)s is out of range: it must be below %(bound)s"
                 if self.exclusive_maximum
-                else _("%(value)s is out of range: it must be at most %(bound)s")
+                else "%(value)s is out of range: it must be at most %(bound)s"
             )
-            raise self.fail(message % {"value": value, "bound": high}, "out_of_range")
+            raise self.fail(translatable(message, value=value, bound=high), "out_of_range")
         return value
 
 
@@ -197,7 +203,7 @@ class BoolParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(_("%(value)r is not true or false") % {"value": value})
+            raise self.fail(translatable("%(value)s is not true or false", value=repr(value)))
         return value
 
 
@@ -212,11 +218,18 @@ class StrParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> str:
         if not isinstance(value, str):
-            raise self.fail(_("%(value)r is not text") % {"value": value})
+            raise self.fail(translatable("%(value)s is not text", value=repr(value)))
         if len(value) > self.max_length:
-            raise self.fail(_("text longer than %(limit)s characters") % {"limit": self.max_length})
+            raise self.fail(
+                translatable_plural(
+                    "text longer than %(limit)s character",
+                    "text longer than %(limit)s characters",
+                    "limit",
+                    limit=self.max_length,
+                )
+            )
         if not value and not self.allow_empty:
-            raise self.fail(_("must not be empty"))
+            raise self.fail(translatable("must not be empty"))
         return value
 
 
@@ -234,8 +247,11 @@ class ChoiceParam(Param):
         for item in values:
             if item not in self.choices:
                 raise self.fail(
-                    _("%(value)r is not one of %(choices)s")
-                    % {"value": item, "choices": ", ".join(self.choices)}
+                    translatable(
+                        "%(value)s is not one of %(choices)s",
+                        value=repr(item),
+                        choices=", ".join(self.choices),
+                    )
                 )
         return values if self.multiple else value
 
@@ -255,7 +271,9 @@ class PartyParam(Param):
         for item in values:
             if not isinstance(item, str) or item not in env.parties:
                 raise self.fail(
-                    _("party %(party)r is not a member of the project") % {"party": item},
+                    translatable(
+                        "party %(party)s is not a member of the project", party=repr(item)
+                    ),
                     "party_not_member",
                 )
         return values if self.multiple else value
@@ -269,10 +287,12 @@ class DatasetParam(Param):
 
     def clean(self, value: Any, env: ParamEnv) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(_("%(value)r is not a dataset id") % {"value": value})
+            raise self.fail(translatable("%(value)s is not a dataset id", value=repr(value)))
         if value not in env.sources:
             raise self.fail(
-                _("dataset %(dataset)s is not authorised to this project") % {"dataset": value},
+                translatable(
+                    "dataset %(dataset)s is not authorised to this project", dataset=value
+                ),
                 "dataset_not_authorised",
             )
         return value
@@ -314,11 +334,25 @@ class ColumnsParam(Param):
     def clean(self, value: Any, env: ParamEnv) -> list[str] | str:
         names = _as_names(self, value) if self.multiple else _single_name(self, value)
         if len(set(names)) != len(names):
-            raise self.fail(_("a column is picked twice"))
+            raise self.fail(translatable("a column is picked twice"))
         if len(names) < self.min_count:
-            raise self.fail(_("pick at least %(count)s column(s)") % {"count": self.min_count})
+            raise self.fail(
+                translatable_plural(
+                    "pick at least %(count)s column",
+                    "pick at least %(count)s columns",
+                    "count",
+                    count=self.min_count,
+                )
+            )
         if self.max_count is not None and len(names) > self.max_count:
-            raise self.fail(_("pick at most %(count)s column(s)") % {"count": self.max_count})
+            raise self.fail(
+                translatable_plural(
+                    "pick at most %(count)s column",
+                    "pick at most %(count)s columns",
+                    "count",
+                    count=self.max_count,
+                )
+            )
         info = env.inputs.get(self.port)
         if info is not None:
             self._check_upstream(names, info)
@@ -330,49 +364,54 @@ class ColumnsParam(Param):
             # All of them at once: after an upstream dataset or column choice changes, the
             # user fixes the whole list in one go instead of one column per validation.
             listed = ", ".join(repr(name) for name in missing)
-            message = ngettext(
+            message = translatable_plural(
                 "column %(columns)s does not exist on input '%(port)s' (the dataset or a column "
                 "choice upstream changed, or the column is protected); choose the columns again",
                 "columns %(columns)s do not exist on input '%(port)s' (the dataset or a column "
                 "choice upstream changed, or the column is protected); choose the columns again",
-                len(missing),
+                "count",
+                columns=listed,
+                port=self.port,
+                count=len(missing),
             )
-            raise self.fail(message % {"columns": listed, "port": self.port}, "column_missing")
+            raise self.fail(message, "column_missing")
         for name in names:
             for column in info.find(name):
                 if column.role not in self.roles:
                     raise self.fail(
-                        _("column %(column)r has role %(role)r; expected %(expected)s")
-                        % {
-                            "column": name,
-                            "role": column.role,
-                            "expected": _(" or ").join(self.roles),
-                        },
+                        translatable(
+                            "column %(column)s has role %(role)s; expected %(expected)s",
+                            column=repr(name),
+                            role=repr(column.role),
+                            expected=alternatives(self.roles),
+                        ),
                         "column_role",
                     )
                 if self.types and column.type not in self.types:
                     raise self.fail(
-                        _("column %(column)r has type %(type)r; expected %(expected)s")
-                        % {
-                            "column": name,
-                            "type": column.type,
-                            "expected": _(" or ").join(self.types),
-                        },
+                        translatable(
+                            "column %(column)s has type %(type)s; expected %(expected)s",
+                            column=repr(name),
+                            type=repr(column.type),
+                            expected=alternatives(self.types),
+                        ),
                         "column_type",
                     )
         if self.same_party:
             parties = {column.party for name in names for column in info.find(name)}
             if len(parties) > 1:
                 raise self.fail(
-                    _("columns must be held by one party, not %(parties)s")
-                    % {"parties": sorted(parties)},
+                    translatable(
+                        "columns must be held by one party, not %(parties)s",
+                        parties=sorted(parties),
+                    ),
                     "column_party",
                 )
 
 
 def _as_list(param: Param, value: Any) -> list:
     if not isinstance(value, list):
-        raise param.fail(_("%(value)r is not a list") % {"value": value})
+        raise param.fail(translatable("%(value)s is not a list", value=repr(value)))
     return value
 
 
@@ -380,11 +419,11 @@ def _as_names(param: Param, value: Any) -> list[str]:
     names = _as_list(param, value)
     for name in names:
         if not isinstance(name, str) or not name:
-            raise param.fail(_("%(value)r is not a column name") % {"value": name})
+            raise param.fail(translatable("%(value)s is not a column name", value=repr(name)))
     return names
 
 
 def _single_name(param: Param, value: Any) -> list[str]:
     if not isinstance(value, str) or not value:
-        raise param.fail(_("%(value)r is not a column name") % {"value": value})
+        raise param.fail(translatable("%(value)s is not a column name", value=repr(value)))
     return [value]

@@ -19,6 +19,8 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
+from workflows.messages import Message, translatable
+
 
 class PortType(StrEnum):
     INDIVIDUAL = "table.individual"
@@ -46,9 +48,17 @@ PORT_TYPE_LABELS = {
 }
 
 
-def type_names(kinds) -> str:
-    """Port types for a message: "table or vertical table"."""
-    return " or ".join(PortType(kind).label for kind in kinds)
+def type_names(kinds) -> Message | str:
+    """Port types for a message: "table or vertical table" in the reader's language."""
+    return alternatives([PORT_TYPE_LABELS[PortType(kind)] for kind in kinds])
+
+
+def alternatives(items) -> Message | str:
+    """'a, b or c' in the reader's language (items: names, lazy labels or messages)."""
+    items = list(items)
+    if len(items) < 2:
+        return items[0] if items else ""
+    return translatable("%(first)s or %(last)s", first=items[:-1], last=items[-1])
 
 
 TABLES = (PortType.INDIVIDUAL, PortType.VERTICAL)

@@ -27,7 +27,10 @@ the fix; every other party reads that a value of that party's data is outside th
 and which party, nothing more. A refusal of values computed from several parties' data (SS-LR's
 weights) names the parties and the operation, for everyone, and no column. Embedded and network
 runs give the same public texts; in a network run only the failing party's process holds the
-full one.
+full one. These texts and the plan's log line are stored messages (`workflows.messages`), read
+in each reader's language whoever started the run, the engine's advice too
+(`workflows.components.engine_words`); the engine's account of the problem (a RangeError's
+`problem`, worded with its figures) stays in English: `core` has no translations.
 
 Streamed inputs (`measure_streamed`, `streamed_blocks`): SS-LR reads its inputs from the
 columnar files slice by slice. Each party first measures its whole table in one pass (bound,
@@ -50,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.utils.translation import gettext
+from django.utils.functional import Promise
 
 import core
 from core.device import runtime
@@ -58,13 +61,25 @@ from core.errors import PartyFailure, RangeError, format_bound
 from core.mpc.bounds import Bounded
 from core.mpc.precision import PrecisionPlan, plan_precision
 from workflows import redaction
-from workflows.components.checks import CheckFailed, not_scaled, scaling_advice
+from workflows.components.checks import (
+    CheckFailed,
+    columns_of,
+    listed_words,
+    not_scaled,
+    scaling_advice,
+)
 from workflows.components.context import RunCancelled, RunContext
+from workflows.components.engine_words import engine_fix
 from workflows.components.precision_words import plan_reason
+from workflows.messages import Message, translatable, translatable_plural
 
 PROTOCOL = "SEMI2K"
 FIELD = "FM64"  # SPUs made without a plan (and models saved before plans were stored)
 BLOCK_ROWS = 1 << 16  # rows per block of a streamed input (about 5 MB for 10 columns)
+
+# What a computation is called in its messages: a lazily translated label (`gettext_lazy`,
+# stored by its msgid and read in each reader's language), a message, or plain text.
+What = Message | Promise | str
 
 
 @contextmanager
@@ -140,10 +155,10 @@ class PartyBounds:
         """The name of this input in the engine's errors (`column_label`)."""
         return column_label(self.party, list(self.columns))
 
-    def named_columns(self) -> str:
+    def named_columns(self) -> Message:
         """The party's columns a fix should name: the unscaled ones, else all of them (a
         label, which is not a feature, is never reported unscaled). For its users only."""
-        return column_label(self.party, list(self.unscaled or self.columns))
+        return columns_of(self.party, list(self.unscaled or self.columns))
 
 
 def power_of_two_bound(values: np.ndarray) -> float:
@@ -209,7 +224,16 @@ def refuse_missing(values: np.ndarray, party: str, columns: list[str]) -> np.nda
     gaps = np.isnan(values).any(axis=0)
     if gaps.any():
         missing = [name for name, gap in zip(columns, gaps, strict=True) if gap]
-        raise ValueError(f"columns {missing} at {party!r} have missing values; fill them first")
+        raise ValueError(
+            translatable_plural(
+                "column %(columns)s at %(party)s has missing values; fill it first",
+                "columns %(columns)s at %(party)s have missing values; fill them first",
+                "count",
+                columns=missing,
+                party=party,
+                count=len(missing),
+            )
+        )
     return values
 
 
@@ -284,7 +308,7 @@ def plan_spu(
     ctx: RunContext,
     bounds: list[PartyBounds],
     magnitude: float,
-    what: str,
+    what: What,
     min_bits: int = 0,
     field: str | None = None,
 ):
@@ -297,26 +321,26 @@ def plan_spu(
     need), is the failure of the party with the largest inputs (`data_failure`)."""
     with named_range_errors(bounds, what):
         plan = plan_precision(magnitude, products=1, protocol=PROTOCOL, field=field)
-    ctx.log(
-        gettext("precision for %(what)s: %(reason)s") % {"what": what, "reason": plan_reason(plan)}
-    )
+    ctx.log(translatable("precision for %(what)s: %(reason)s", what=what, reason=plan_reason(plan)))
     if plan.fxp_fraction_bits < min_bits:
         raise data_failure(bounds, what, lambda top: too_few_bits(top, what, plan, min_bits))
     return plan
 
 
-def too_few_bits(top: PartyBounds, what: str, plan: PrecisionPlan, min_bits: int) -> str:
-    fix = scaling_advice({top.party: list(top.unscaled or [])}) or gettext("scale the inputs")
-    return gettext(
+def too_few_bits(top: PartyBounds, what: What, plan: PrecisionPlan, min_bits: int) -> Message:
+    fix = scaling_advice({top.party: list(top.unscaled or [])}) or translatable("scale the inputs")
+    return translatable_plural(
+        "the values of %(columns)s leave %(what)s only %(bits)s fraction bit, fewer than the "
+        "%(min)s it needs. Fix: %(fix)s.",
         "the values of %(columns)s leave %(what)s only %(bits)s fraction bits, fewer than the "
-        "%(min)s it needs. Fix: %(fix)s."
-    ) % {
-        "columns": top.named_columns(),
-        "what": what,
-        "bits": plan.fxp_fraction_bits,
-        "min": min_bits,
-        "fix": fix,
-    }
+        "%(min)s it needs. Fix: %(fix)s.",
+        "bits",
+        columns=top.named_columns(),
+        what=what,
+        bits=plan.fxp_fraction_bits,
+        min=min_bits,
+        fix=fix,
+    )
 
 
 def largest_inputs(bounds: list[PartyBounds]) -> PartyBounds | None:
@@ -327,8 +351,8 @@ def largest_inputs(bounds: list[PartyBounds]) -> PartyBounds | None:
 
 def data_failure(
     bounds: list[PartyBounds],
-    what: str,
-    full: Callable[[PartyBounds], str],
+    what: What,
+    full: Callable[[PartyBounds], Message],
     *,
     culprit: PartyBounds | None = None,
     computed: bool = False,
@@ -339,14 +363,14 @@ def data_failure(
     which names the party and nothing of its columns, values or bounds."""
     culprit = culprit or largest_inputs(bounds)
     if culprit is None:  # no input at all: nobody's data to name
-        return CheckFailed(gettext("%(what)s has no input to compute on") % {"what": what})
+        return CheckFailed(translatable("%(what)s has no input to compute on", what=what))
     public = redaction.range_public(culprit.party, what, computed=computed)
     message = full(culprit) if culprit.details_here else public
     return PartyFailure(culprit.party, CheckFailed(message, public=public))
 
 
 @contextmanager
-def named_range_errors(bounds: list[PartyBounds], what: str) -> Iterator[None]:
+def named_range_errors(bounds: list[PartyBounds], what: What) -> Iterator[None]:
     """Turn the engine's RangeError (bare or from a party) into the node's failure
     (`range_failure`)."""
     try:
@@ -364,7 +388,7 @@ def named_range_errors(bounds: list[PartyBounds], what: str) -> Iterator[None]:
 INPUT_OPERATIONS = frozenset({"plan_precision", "SPU input"})
 
 
-def range_failure(error: RangeError, bounds: list[PartyBounds], what: str) -> Exception:
+def range_failure(error: RangeError, bounds: list[PartyBounds], what: What) -> Exception:
     """Whose failure the engine's refusal is, and its texts.
 
     - No input named (the plan: `plan_precision` refuses a magnitude): the party with the
@@ -378,7 +402,7 @@ def range_failure(error: RangeError, bounds: list[PartyBounds], what: str) -> Ex
     """
     computed = error.operation not in INPUT_OPERATIONS
     if error.label is None and not computed:
-        return data_failure(bounds, what, lambda top: range_message(error, top, what))
+        return data_failure(bounds, what, lambda top: range_message(error, top, what, []))
     named = named_inputs(error.label, bounds) if error.label else list(bounds)
     parties = list(dict.fromkeys(b.party for b in named))
     if len(parties) == 1 and not truncated(error.label):
@@ -386,7 +410,7 @@ def range_failure(error: RangeError, bounds: list[PartyBounds], what: str) -> Ex
         return data_failure(
             bounds,
             what,
-            lambda top: range_message(error, top, what),
+            lambda top: range_message(error, top, what, named),
             culprit=culprit,
             computed=computed,
         )
@@ -414,47 +438,46 @@ def truncated(label: str | None) -> bool:
     return bool(label) and re.search(r" and \d+ more$", label) is not None
 
 
-def range_message(error: RangeError, top: PartyBounds, what: str) -> str:
-    """The culprit's full text: its columns, the operation, the bound and the fix."""
-    columns = error.label or top.named_columns()
-    fix = scaling_advice({top.party: list(top.unscaled or [])}) or error.fix
+def range_message(
+    error: RangeError, top: PartyBounds, what: What, named: list[PartyBounds]
+) -> Message:
+    """The culprit's full text: its columns (the `named` inputs of the engine's label, else
+    the ones a fix should name), the operation, the bound and the fix. The engine's own
+    words (its `problem`) stay in English: `core` has no translations; its `fix`, one of a
+    few fixed sentences, is read in the reader's language (`engine_words`)."""
+    columns = top.named_columns()
+    if error.label and named:
+        columns = columns_of(top.party, [name for b in named for name in b.columns])
     facts = {
         "columns": columns,
         "what": what,
         "operation": error.operation,
         "bound": format_bound(error.bound),
         "problem": error.problem,
-        "fix": fix,
+        "fix": scaling_advice({top.party: list(top.unscaled or [])}) or engine_fix(error.fix),
     }
     if error.operation in INPUT_OPERATIONS:
-        return (
-            gettext(
-                "the values of %(columns)s are out of the range %(what)s can compute on in fixed "
-                "point (operation %(operation)s, safe bound %(bound)s): %(problem)s. Fix: %(fix)s."
-            )
-            % facts
+        return translatable(
+            "the values of %(columns)s are out of the range %(what)s can compute on in fixed "
+            "point (operation %(operation)s, safe bound %(bound)s): %(problem)s. Fix: %(fix)s.",
+            **facts,
         )
-    return (
-        gettext(
-            "%(what)s stopped at a range check on values computed from %(columns)s (operation "
-            "%(operation)s, safe bound %(bound)s): %(problem)s. Fix: %(fix)s."
-        )
-        % facts
+    return translatable(
+        "%(what)s stopped at a range check on values computed from %(columns)s (operation "
+        "%(operation)s, safe bound %(bound)s): %(problem)s. Fix: %(fix)s.",
+        **facts,
     )
 
 
-def joint_range_message(what: str, operation: str, parties: list[str], fix: str) -> str:
+def joint_range_message(what: What, operation: str, parties: list[str], fix: str) -> Message:
     """The one text of a refusal of values computed from several parties' data (`fix`: the
     engine's, which names no column)."""
-    return gettext(
+    return translatable(
         "%(what)s stopped at a range check (operation %(operation)s) on values computed from "
         "the data of %(parties)s: a value is outside the range this operation can compute on "
-        "in fixed point. Fix: %(fix)s."
-    ) % {"what": what, "operation": operation, "parties": listed(parties), "fix": fix}
-
-
-def listed(names: list[str]) -> str:
-    """'alice', 'alice and bob', 'alice, bob and carol'."""
-    if len(names) < 2:
-        return "".join(names)
-    return gettext("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
+        "in fixed point. Fix: %(fix)s.",
+        what=what,
+        operation=operation,
+        parties=listed_words(parties),
+        fix=engine_fix(fix),
+    )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from workflows.components.context import RunContext
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Port
+from workflows.messages import translatable
 
 
 def table_port(name: str, label: str = "", description: str = "", optional=False) -> Port:
@@ -34,7 +35,7 @@ def replace_columns(info: ArtifactInfo, changed: dict[str, Column]) -> ArtifactI
 def keep_columns(info: ArtifactInfo, keep: Callable[[Column], bool]) -> ArtifactInfo:
     kept = [column for column in info.columns if keep(column)]
     if not kept:
-        raise ValueError("the output would have no columns")
+        raise ValueError(translatable("the output would have no columns"))
     return ArtifactInfo.table(kept)
 
 
@@ -52,7 +53,15 @@ def aligned_rows(ctx: RunContext, port: str) -> int:
     data = ctx.inputs[port]
     counts = {party: ctx.publish(party, data.rows, party) for party in data.info.parties}
     if len(set(counts.values())) > 1:
-        raise ValueError(f"input '{port}' is not aligned: rows per party {counts}")
+        rows = [
+            translatable("%(party)s: %(rows)s", party=party, rows=count)
+            for party, count in counts.items()
+        ]
+        raise ValueError(
+            translatable(
+                "input '%(port)s' is not aligned: rows per party %(rows)s", port=port, rows=rows
+            )
+        )
     return next(iter(counts.values()), 0)
 
 

@@ -9,13 +9,13 @@ node would disclose). The plan is kept on the validation result as `plan`.
 from __future__ import annotations
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from workflows.components.params import DatasetParam, PartyParam
 from workflows.disclosure.plan import build_plan
 from workflows.disclosure.policy import REFUSE, decide_entries
 from workflows.graph import Graph
+from workflows.messages import translatable
 
 DEFAULT_MIN_GROUP = 20
 
@@ -32,13 +32,19 @@ def check_disclosure(graph: Graph, result, parties, sources: dict, unavailable: 
     decide_entries(plan, sources)
     result.plan = plan
     for node_id, entries in plan.disclosing_nodes().items():
-        reasons = {
-            _("%(reason)s: %(recipient)s would receive %(what)s")
-            % {"reason": entry.reason, "recipient": entry.recipient, "what": _(entry.what)}: None
+        refusals = [
+            translatable(
+                "%(reason)s: %(recipient)s would receive %(what)s",
+                reason=entry.reason,
+                recipient=entry.recipient,
+                # Marked with gettext_noop by its component: rendered in the reader's language.
+                what={"msgid": entry.what, "params": {}},
+            )
             for entry in entries
             if entry.decision == REFUSE
-        }
-        for reason in reasons:
+        ]
+        # One problem per distinct sentence, in the plan's order.
+        for reason in {refusal.stored_text(): refusal for refusal in refusals}.values():
             result.add(node_id, "disclosure_refused", reason)
 
 
@@ -56,15 +62,13 @@ def _unavailable(graph: Graph, result, sources: dict, unavailable: dict) -> None
                     result.add(
                         node_id,
                         "node_unavailable",
-                        _(
-                            "dataset %(dataset)r belongs to %(party)s, whose node is "
-                            "%(state)s: its data cannot be used"
-                        )
-                        % {
-                            "dataset": sources[value].name,
-                            "party": party,
-                            "state": _state(unavailable[party]),
-                        },
+                        translatable(
+                            "dataset %(dataset)s belongs to %(party)s, whose node is "
+                            "%(state)s: its data cannot be used",
+                            dataset=repr(sources[value].name),
+                            party=party,
+                            state=_state(unavailable[party]),
+                        ),
                         param.name,
                     )
             elif isinstance(param, PartyParam):
@@ -73,8 +77,11 @@ def _unavailable(graph: Graph, result, sources: dict, unavailable: dict) -> None
                         result.add(
                             node_id,
                             "node_unavailable",
-                            _("party %(party)s is %(state)s: it cannot take part")
-                            % {"party": party, "state": _state(unavailable[party])},
+                            translatable(
+                                "party %(party)s is %(state)s: it cannot take part",
+                                party=party,
+                                state=_state(unavailable[party]),
+                            ),
                             param.name,
                         )
 
@@ -86,5 +93,5 @@ STATE_WORDS = {
 }
 
 
-def _state(status: str) -> str:
-    return str(STATE_WORDS.get(status, status))
+def _state(status: str):
+    return STATE_WORDS.get(status, status)

@@ -9,7 +9,8 @@ Consent is an `Approval` of that party for (pipeline, plan fingerprint):
 - a user of the source party who may decide (its node admins, or users holding the
   `workflows.decide_approval` permission) consents by starting the run themselves;
 - the executor checks consent again when the run starts executing (`missing_consent`), so a
-  run can only ever execute the exact plan its owners approved.
+  run can only ever execute the exact plan its owners approved; a rejection (or a withdrawn
+  approval) revokes the runs started on the approval (`workflows.revocation`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from workflows.ports import ProjectFacts, console_port
 
 POLICY = "policy"
 DECIDE_PERMISSION = "workflows.decide_approval"
-# Sent with `approval` after each decision (a rejection must stop runs that rely on it).
+# Sent with `approval` after each decision, here or replicated from the party's node: a
+# rejection stops the runs started on the approval (`workflows.revocation.on_approval_decided`).
 approval_decided = Signal()
 
 

@@ -5,8 +5,11 @@ in a network run by each node for the parts it holds): for every part of an outp
 party received, the plan's entries for that (node, port, recipient) become one ledger row per
 form: the source columns it derives from, their parties, the rows received (tables: counted in
 the file the recipient holds) and the consent each source party gave (an approval id, or
-"policy" when its standing policy allowed it). Outputs reused from an earlier run are not
-received again and are not recorded twice.
+"policy" when its standing policy allowed it). What a node's protocol opens while it runs
+rather than in a file (`during_run` entries: the input bounds of secure computations) is
+recorded for every party taking part, even one receiving no file of that node: the caller
+names the parties whose receipts it records (`here`: every party in the embedded executor).
+Outputs reused from an earlier run are not received again and are not recorded twice.
 """
 
 from __future__ import annotations
@@ -20,25 +23,40 @@ from workflows.tabular.files import count_rows
 TABLE_SUFFIXES = (".arrow", ".csv")  # table parts (Arrow; CSV in runs made before Arrow)
 
 
-def record(run: Run, node: NodeRun, written: dict, parties: dict[str, int]) -> list[LedgerEntry]:
-    """Ledger rows for the parts of `node`'s outputs (`{port: {party: path}}`) just written."""
-    plan = run.disclosure.get("entries", [])
+def record(
+    run: Run, node: NodeRun, written: dict, parties: dict[str, int], here=None
+) -> list[LedgerEntry]:
+    """Ledger rows for the parts of `node`'s outputs (`{port: {party: path}}`) just written,
+    and for what the node's protocol opened while it ran (`during_run` entries, e.g. input
+    bounds) to the parties `here` (default: those holding a part just written)."""
+    plan = [entry for entry in run.disclosure.get("entries", []) if entry["node"] == node.node_id]
     rows = []
     for port, files in written.items():
         for recipient, path in files.items():
-            grouped: dict[tuple, list[dict]] = {}
-            for entry in plan:
-                if (entry["node"], entry["port"], entry["recipient"]) == (
-                    node.node_id,
-                    port,
-                    recipient,
-                ):
-                    grouped.setdefault((entry["form"], entry["what"], entry["k"]), []).append(entry)
-            for (form, what, k), entries in grouped.items():
-                rows.append(
-                    _entry(run, node, port, recipient, path, parties, form, what, k, entries)
-                )
+            received = [
+                entry
+                for entry in plan
+                if (entry["port"], entry["recipient"]) == (port, recipient)
+                and not entry.get("during_run")
+            ]
+            rows += _rows(run, node, recipient, path, parties, received)
+    holders = {party for files in written.values() for party in files}
+    for recipient in sorted(holders if here is None else set(here)):
+        opened = [e for e in plan if e["recipient"] == recipient and e.get("during_run")]
+        rows += _rows(run, node, recipient, None, parties, opened)
     return LedgerEntry.objects.bulk_create(rows)
+
+
+def _rows(run, node, recipient, path, parties, entries: list[dict]) -> list[LedgerEntry]:
+    """One ledger row per (port, form, what, k) of the plan `entries` `recipient` received."""
+    grouped: dict[tuple, list[dict]] = {}
+    for entry in entries:
+        key = (entry["port"], entry["form"], entry["what"], entry["k"])
+        grouped.setdefault(key, []).append(entry)
+    return [
+        _entry(run, node, port, recipient, path, parties, form, what, k, group)
+        for (port, form, what, k), group in grouped.items()
+    ]
 
 
 def _entry(run, node, port, recipient, path, parties, form, what, k, entries) -> LedgerEntry:
@@ -54,7 +72,7 @@ def _entry(run, node, port, recipient, path, parties, form, what, k, entries) ->
         kind=form,
         what=what,
         min_group=k,
-        rows=count_rows(path) if path.suffix in TABLE_SUFFIXES else None,
+        rows=count_rows(path) if path is not None and path.suffix in TABLE_SUFFIXES else None,
         columns=columns,
         source_parties=sources,
         consents={party: run.consents.get(party, "policy") for party in sources},
@@ -69,7 +87,7 @@ def consent_words(consents: dict, approvals: dict) -> list[str]:
         if approval is None:
             words.append(_("%(party)s: standing policy") % {"party": party})
         else:
-            who = approval.decided_by.get_username() if approval.decided_by else _("its approvers")
+            who = approval.decider or _("its approvers")
             words.append(
                 _("%(party)s: approved by %(who)s (#%(id)s)")
                 % {"party": party, "who": who, "id": approval.pk}

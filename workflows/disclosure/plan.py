@@ -10,6 +10,9 @@ owner becomes an `Entry` of the plan: (source party, recipient, node, port, form
 The plan's fingerprint is a hash of its entries (without row estimates and decisions) and the
 ids of the authorisations of every dataset the pipeline reads: consent is given to a
 fingerprint, so any change to what flows, or a revoked and re-granted authorisation, asks again.
+So does a change to a component's declarations: when SS-LR training and prediction and Pearson
+came to declare the input bounds every party of their computation learns (`input_bounds`),
+every plan using them got a new fingerprint, and approvals given before were asked again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from workflows.components.disclosure import (
 )
 from workflows.components.schema import ArtifactInfo
 from workflows.graph import Graph
+from workflows.messages import Message
 
 
 @dataclass(frozen=True, order=True)
@@ -63,10 +67,13 @@ class Entry:
     columns: set[SourceColumn] = field(default_factory=set)
     rows: int | None = None  # an upper bound: the smallest source dataset it derives from
     decision: str = "ask"  # allow | ask | refuse (set from the source's standing policy)
-    reason: str = ""
+    reason: Message | str = ""  # the policy's words (a message: read in the reader's language)
+    during_run: bool = False  # opened while the node runs, not in a file (`Flow.during_run`)
 
     def identity(self) -> dict:
-        return {
+        # `during_run` only when set: the fingerprints of plans without it stay as they were.
+        opened = {"during_run": True} if self.during_run else {}
+        return opened | {
             "source": self.source,
             "recipient": self.recipient,
             "node": self.node,
@@ -82,7 +89,7 @@ class Entry:
         return self.identity() | {
             "rows": self.rows,
             "decision": self.decision,
-            "reason": self.reason,
+            "reason": str(self.reason),
         }
 
 
@@ -160,10 +167,8 @@ class PlanBuilder:
                 continue
             lineage = self._lineage(ctx, declares, info, resolve)
             self.lineages[(node_id, port)] = lineage
-            for recipients, form, used, what, k in self._flows(
-                ctx, declares, info, lineage, resolve
-            ):
-                self._add(node_id, component.key, port, recipients, form, used, what, k)
+            for flow in self._flows(ctx, declares, info, lineage, resolve):
+                self._add(node_id, component.key, port, *flow)
 
     def _info(self, source: tuple[str, str] | None) -> ArtifactInfo | None:
         """The inferred info of the output (node, port) wired into an input, if any."""
@@ -185,12 +190,13 @@ class PlanBuilder:
                 used = frozenset().union(
                     *(lineage[(c.party, c.name)] for c in info.columns_at(party))
                 )
-                yield (party,), declares.parts_form, used, what, None
+                yield (party,), declares.parts_form, used, what, None, False
         for flow in declares.flows(ctx):
             flow: Flow
-            yield flow.recipients, flow.form, resolve(flow.refs), flow.what, flow.k
+            used = resolve(flow.refs)
+            yield flow.recipients, flow.form, used, flow.what, flow.k, flow.during_run
 
-    def _add(self, node_id, component, port, recipients, form, used, what, k) -> None:
+    def _add(self, node_id, component, port, recipients, form, used, what, k, during) -> None:
         if form == Form.NONE:
             return
         rows = self._rows(used)
@@ -198,10 +204,11 @@ class PlanBuilder:
             for column in used:
                 if column.party == recipient:
                     continue
-                key = (column.party, recipient, node_id, port, form, what, k)
+                key = (column.party, recipient, node_id, port, form, what, k, during)
                 entry = self.entries.get(key)
                 if entry is None:
                     entry = Entry(column.party, recipient, node_id, component, port, form, what, k)
+                    entry.during_run = during
                     self.entries[key] = entry
                 entry.columns.add(column)
                 entry.rows = _smaller(entry.rows, rows)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from workflows.components.disclosure import Form
+from workflows.messages import Message, translatable
 
 ALLOW, ASK, REFUSE = "allow", "ask", "refuse"
 CHOICES = (ALLOW, ASK, REFUSE)
@@ -65,59 +65,75 @@ class Policy:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return values | {"row_level_to": list(self.row_level_to)}
 
-    def decide(self, entry) -> tuple[str, str]:
-        """(allow | ask | refuse, the reason in words) for one plan entry from this owner."""
+    def decide(self, entry) -> tuple[str, Message]:
+        """(allow | ask | refuse, the reason: a message read in each reader's language) for
+        one plan entry from this owner."""
         owner = entry.source
         if any(column.role == "protected" for column in entry.columns):
-            return REFUSE, _("%(owner)s's protected columns may only feed secure computation") % {
-                "owner": owner
-            }
+            return REFUSE, translatable(
+                "%(owner)s's protected columns may only feed secure computation", owner=owner
+            )
         if entry.form == Form.AGGREGATE:
             return self._aggregate(entry)
         rule = {Form.IDS: self.ids, Form.MODEL: self.models, Form.ROW_LEVEL: self.row_level}
         decision = rule.get(entry.form, ALLOW)
-        reason = _("%(owner)s's standing policy: %(what)s to others: %(decision)s") % {
-            "owner": owner,
-            "what": FORM_WORDS[entry.form],
-            "decision": DECISION_WORDS.get(decision, decision),
-        }
+        reason = translatable(
+            "%(owner)s's standing policy: %(what)s to others: %(decision)s",
+            owner=owner,
+            what=FORM_WORDS[entry.form],
+            decision=_decision_words(decision),
+        )
         if entry.form == Form.ROW_LEVEL and decision == REFUSE:
-            reason = _("%(owner)s's standing policy: its columns never leave as row-level data")
-            reason %= {"owner": owner}
+            reason = translatable(
+                "%(owner)s's standing policy: its columns never leave as row-level data",
+                owner=owner,
+            )
         limited = entry.form == Form.ROW_LEVEL and decision == ALLOW and self.row_level_to
         if limited and entry.recipient not in self.row_level_to:
             decision = ASK
-            reason = _("%(owner)s's standing policy allows row-level data only to %(parties)s")
-            reason %= {"owner": owner, "parties": ", ".join(self.row_level_to)}
+            reason = translatable(
+                "%(owner)s's standing policy allows row-level data only to %(parties)s",
+                owner=owner,
+                parties=list(self.row_level_to),
+            )
         from_label = any(column.role == "label" for column in entry.columns)
         stricter = STRICTNESS[self.label_results] > STRICTNESS[decision]
         if entry.form == Form.ROW_LEVEL and from_label and stricter:
             decision = self.label_results
-            reason = (
-                _(
-                    "%(owner)s's standing policy: label usable for training, only %(owner)s "
-                    "receives predictions and curves derived from it"
-                )
+            reason = translatable(
+                "%(owner)s's standing policy: label usable for training, only %(owner)s "
+                "receives predictions and curves derived from it"
                 if decision == REFUSE
-                else _("%(owner)s's standing policy asks about results derived from its label")
-            ) % {"owner": owner}
+                else "%(owner)s's standing policy asks about results derived from its label",
+                owner=owner,
+            )
         return decision, reason
 
-    def _aggregate(self, entry) -> tuple[str, str]:
+    def _aggregate(self, entry) -> tuple[str, Message]:
         owner, k = entry.source, entry.k
         if self.aggregates == ALLOW and k is not None and k < self.aggregates_min_k:
-            return ASK, _(
+            return ASK, translatable(
                 "%(owner)s's standing policy allows aggregates over groups of at least "
-                "%(min_k)s rows; this one has groups of %(k)s"
-            ) % {"owner": owner, "min_k": self.aggregates_min_k, "k": k}
+                "%(min_k)s rows; this one has groups of %(k)s",
+                owner=owner,
+                min_k=self.aggregates_min_k,
+                k=k,
+            )
         return (
             self.aggregates,
-            _("%(owner)s's standing policy: aggregates to others: %(decision)s")
-            % {"owner": owner, "decision": DECISION_WORDS.get(self.aggregates, self.aggregates)},
+            translatable(
+                "%(owner)s's standing policy: aggregates to others: %(decision)s",
+                owner=owner,
+                decision=_decision_words(self.aggregates),
+            ),
         )
 
 
-def strictest(decisions: list[tuple[str, str]]) -> tuple[str, str]:
+def _decision_words(decision: str):
+    return DECISION_WORDS.get(decision, decision)
+
+
+def strictest(decisions: list[tuple[str, Message | str]]) -> tuple[str, Message | str]:
     return max(decisions, key=lambda pair: STRICTNESS[pair[0]], default=(ALLOW, ""))
 
 

@@ -16,8 +16,35 @@ import re
 
 from django.db import migrations
 
-from workflows.components.secure import joint_range_message
-from workflows.redaction import range_public
+# The texts are this migration's own, in English as it wrote them: `range_public` and
+# `joint_range_message` now return stored messages, and a migration must not change with them.
+
+
+def range_public(party: str, what: str, *, computed: bool = False) -> str:
+    """What parties other than `party` read of its range failure (English, as written)."""
+    if computed:
+        text = (
+            "%(what)s: a value computed from %(party)s's data is outside the range the "
+            "fixed-point encoding can hold; only %(party)s's users see which columns and how "
+            "to fix it."
+        )
+    else:
+        text = (
+            "%(what)s: a value of %(party)s's data is outside the range the fixed-point "
+            "encoding can hold; only %(party)s's users see which column and how to fix it."
+        )
+    return text % {"what": what, "party": party}
+
+
+def joint_range_message(what: str, operation: str, parties: list[str], fix: str) -> str:
+    """The one text of a refusal of values computed from several parties' data."""
+    named = "".join(parties) if len(parties) < 2 else f"{', '.join(parties[:-1])} and {parties[-1]}"
+    return (
+        f"{what} stopped at a range check (operation {operation}) on values computed from the "
+        f"data of {named}: a value is outside the range this operation can compute on in fixed "
+        f"point. Fix: {fix}."
+    )
+
 
 # The texts `workflows.components.secure` (and SS-LR prediction) wrote before this migration.
 OLD_TEXTS = (

@@ -90,6 +90,8 @@ FIELDS = {
     "report": pgettext_lazy("report field", "report"),
     "kind": pgettext_lazy("report field", "kind"),
     "title": pgettext_lazy("report field", "title"),
+    "bins": pgettext_lazy("report field", "bins"),
+    "missing": pgettext_lazy("report field", "missing"),
 }
 
 
@@ -405,6 +407,41 @@ def _label(report: dict) -> str:
     return text(label)
 
 
+def binning(report: dict) -> dict:
+    """Each binned column: its count of rows per bin (a bar per bin, labelled by its edges),
+    its number of bins and of missing values; the bins' table when the report holds them."""
+    columns = report.get("columns", [])
+    summary = [{key: c.get(key) for key in ("column", "party", "bins", "missing")} for c in columns]
+    bins = [
+        {"column": c["column"]} | {key: b.get(key) for key in ("bin", "low", "high", "count")}
+        for c in columns
+        for b in c.get("rule") or []
+    ]
+    charts = [
+        figure(
+            _("Rows per bin: %(column)s") % {"column": c["column"]},
+            [_bin_bars(c["rule"], c.get("missing"))],
+            _("bin"),
+            _("rows"),
+        )
+        for c in columns
+        if c.get("rule")
+    ]
+    tables = [table(_("Binned columns"), summary)]
+    return {"charts": charts, "tables": tables + ([table(_("Bins"), bins)] if bins else [])}
+
+
+def _bin_bars(rule: list[dict], missing: int | None) -> dict:
+    last = len(rule) - 1
+    names = [
+        f"[{text(b['low'])}, {text(b['high'])}{']' if b['bin'] == last else ')'}" for b in rule
+    ]
+    counts = [b["count"] for b in rule]
+    if missing:
+        names, counts = [*names, _("missing")], [*counts, missing]
+    return {"type": "bar", "x": names, "y": counts, "name": _("rows")}
+
+
 def generic(report: dict) -> dict:
     return {"charts": [], "tables": [pairs(_("Values"), report)]}
 
@@ -416,6 +453,7 @@ VIEWS: dict[str, Callable[[dict], dict]] = {
     "pearson": pearson,
     "psi": psi,
     "ss_lr_train": ss_lr_train,
+    "binning": binning,
 }
 
 

@@ -1,6 +1,9 @@
 """The facts of a run as one node may see them, as plain dicts for the report template.
 
-Reports are read from the requesting node's own copy (every project party receives one). Table
+Reports are read from the requesting node's own copy (every project party receives one). Log
+lines and warnings are those the run page shows: in a run across nodes, the initiator's copy
+also holds what the other parties' nodes reported of their parts (public lines, marked with
+the party); a member's copy holds its own lines. Table
 and model outputs contribute their public schema (`Artifact.info`) and, for the requester's own
 parts only, a row count and size; another party's file is never opened.
 """
@@ -19,7 +22,7 @@ from workflows.models import Artifact, NodeRun, Run, Status
 from workflows.ports import console_port
 from workflows.redaction import message_for
 from workflows.reports.charts import headline, views
-from workflows.state import logs_for, run_message, warnings_for
+from workflows.state import logs_for, parts_logs, parts_warnings, run_message, warnings_for
 from workflows.tabular import files as tables
 
 PREVIEW_ROWS = 20  # rows of an own output table shown in the results panel
@@ -73,7 +76,7 @@ def run_facts(run: Run, node_id: int) -> dict:
         "pipeline": run.pipeline,
         "project": project,
         "party": party,
-        "started_by": run.created_by.get_username() if run.created_by else "",
+        "started_by": run.started_by,
         "created": when(run.created_at),
         "started": when(run.started_at),
         "finished": when(run.finished_at),
@@ -137,6 +140,7 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
     component = registry().get(node.component, node.version)
     source = origin(node)
     artifacts = [a for a in own if a.node_run_id == source.pk]
+    logs = node_logs(node, viewer)
     return {
         "id": node.node_id,
         "component": node.component,
@@ -151,10 +155,19 @@ def node_facts(node: NodeRun, params: list[dict], own, viewer: str | None = None
         "started": when(source.started_at),
         "duration": duration(source.started_at, source.finished_at),
         "params": params,
-        "logs": logs_for(node, viewer),
-        "warnings": warnings_for(node, viewer),
+        "logs": logs,
+        "parts_reported": any(line.get("at") for line in logs),
+        "warnings": warnings_for(node, viewer) + parts_warnings(node, viewer),
         "outputs": outputs(source, artifacts),
     }
+
+
+def node_logs(node: NodeRun, viewer: str | None) -> list[dict]:
+    """The node's log lines as the canvas shows them to users of `viewer`: its own, and (a
+    run across nodes, at the initiator) the public lines each other party's node reported for
+    its part, marked `at` that party; in time order."""
+    lines = logs_for(node, viewer) + parts_logs(node)
+    return sorted(lines, key=lambda line: str(line.get("time", "")))
 
 
 def _status_label(status: str) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext as _
 
 from console.federation import projects, publish
 from console.federation.models import Ballot, Decision, Proposal, RemoteDataset
 from console.nodes.models import Node
 from console.pages.roles import ROLE_LABELS
+from workflows.components.disclosure import Form
+from workflows.disclosure.policy import ALLOW, DECISION_WORDS, FORM_WORDS, Policy
 
 register = template.Library()
 
@@ -74,7 +77,35 @@ def _remote(dataset: RemoteDataset) -> dict:
         }
         for column in dataset.columns
     ]
-    return {"dataset": dataset, "roles": roles}
+    return {"dataset": dataset, "roles": roles, "policy": policy_in_words(dataset.policy)}
+
+
+def policy_in_words(published: dict | None) -> list[dict] | None:
+    """The owner's standing policy as the panel lists it: [{"what", "decision", "label"}] per
+    form of disclosure to other members; None when the owner's node published none."""
+    if published is None:
+        return None
+    policy = Policy.from_dict(published)
+    aggregates = _("aggregates of its columns, groups of at least %(k)s rows") % {
+        "k": policy.aggregates_min_k
+    }
+    row_level = FORM_WORDS[Form.ROW_LEVEL]
+    if policy.row_level == ALLOW and policy.row_level_to:
+        row_level = _("%(what)s, only to %(parties)s") % {
+            "what": row_level,
+            "parties": ", ".join(policy.row_level_to),
+        }
+    rows = [
+        (FORM_WORDS[Form.IDS], policy.ids),
+        (aggregates, policy.aggregates),
+        (FORM_WORDS[Form.MODEL], policy.models),
+        (row_level, policy.row_level),
+        (_("predictions and curves derived from its label"), policy.label_results),
+    ]
+    return [
+        {"what": str(what), "decision": decision, "label": str(DECISION_WORDS[decision])}
+        for what, decision in rows
+    ]
 
 
 @register.simple_tag

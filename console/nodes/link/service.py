@@ -27,6 +27,7 @@ from console.nodes.link.envelope import (
     Envelope,
     EnvelopeError,
     check_fresh,
+    error_message,
     seal,
     text_field,
     unseal,
@@ -35,7 +36,7 @@ from console.nodes.link.transport import GRPC_OPTIONS, SERVICE
 from console.nodes.models import Invitation, Node, PeerRoute, SeenNonce
 from console.nodes.versions import privpad_version
 from workflows.actors import Actor
-from workflows.messages import Message, render, wire_text
+from workflows.messages import Message, render, translatable, wire_text
 
 # Methods other apps serve to paired peers (the federation messages): name -> handler taking
 # the caller's enabled route and the checked envelope, returning the reply body.
@@ -45,6 +46,9 @@ PEER_METHODS: dict[str, Callable[[PeerRoute, Envelope], dict]] = {}
 def register_peer_method(name: str, handler: Callable[[PeerRoute, Envelope], dict]) -> None:
     """Serve `name` to paired peers: identity, envelope, route and audit as for Health."""
     PEER_METHODS[name] = handler
+
+
+MAX_DETAILS = 2000
 
 
 class Refused(Exception):
@@ -62,8 +66,9 @@ class Refused(Exception):
         return render(self.message, "en")
 
     def details(self) -> str:
-        """The gRPC details sent to the caller (`workflows.messages.wire_text`)."""
-        return wire_text(self.message)
+        """The gRPC details sent to the caller (`workflows.messages.wire_text`; beyond
+        `MAX_DETAILS` characters, the English words cut to it: gRPC details are a header)."""
+        return wire_text(self.message, MAX_DETAILS)
 
 
 def certificate_configuration(identity: ids.NodeIdentity | None = None):
@@ -179,12 +184,14 @@ def _presented_certificate(context: grpc.ServicerContext) -> bytes | None:
 
 def _receive(request: bytes, fingerprint: str) -> Envelope:
     if not fingerprint:
-        raise Refused(grpc.StatusCode.UNAUTHENTICATED, "no client certificate was presented")
+        raise Refused(
+            grpc.StatusCode.UNAUTHENTICATED, translatable("no client certificate was presented")
+        )
     try:
         envelope = unseal(request)
         check_fresh(envelope, settings.PRIVPAD_NODE_CALL_WINDOW_SECONDS)
     except EnvelopeError as error:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, error.message) from None
     _remember_nonce(fingerprint, envelope.nonce)
     return envelope
 
@@ -199,7 +206,8 @@ def _remember_nonce(fingerprint: str, nonce: str) -> None:
             SeenNonce.objects.create(fingerprint=fingerprint, nonce=nonce, seen_at=now)
     except IntegrityError:
         raise Refused(
-            grpc.StatusCode.PERMISSION_DENIED, "replayed call: this nonce was already used"
+            grpc.StatusCode.PERMISSION_DENIED,
+            translatable("replayed call: this nonce was already used"),
         ) from None
 
 
@@ -209,18 +217,24 @@ def _enabled_route(envelope: Envelope, caller_cert: bytes) -> PeerRoute:
     if route is None:
         raise Refused(
             grpc.StatusCode.UNAUTHENTICATED,
-            f"no route is pinned to certificate {fingerprint[:16]}…: pair the nodes first",
+            translatable(
+                "no route is pinned to certificate %(fingerprint)s…: pair the nodes first",
+                fingerprint=fingerprint[:16],
+            ),
         )
     if envelope.sender != route.node.name:
         raise Refused(
             grpc.StatusCode.PERMISSION_DENIED,
-            f"the certificate is {route.node.name}'s but the call says it is from "
-            f"{envelope.sender!r}",
+            translatable(
+                "the certificate is %(node)s's but the call says it is from '%(sender)s'",
+                node=route.node.name,
+                sender=envelope.sender[:60],
+            ),
         )
     if not route.enabled:
         raise Refused(
             grpc.StatusCode.PERMISSION_DENIED,
-            f"this node has disabled its route to {route.node.name}",
+            translatable("this node has disabled its route to %(node)s", node=route.node.name),
         )
     return route
 
@@ -237,12 +251,17 @@ def _open_invitation(caller_cert: bytes) -> Invitation:
     invitation = Invitation.objects.filter(public_id=invitation_id or "").first()
     if invitation is None:
         raise Refused(
-            grpc.StatusCode.PERMISSION_DENIED, "Hello needs a certificate from an invitation"
+            grpc.StatusCode.PERMISSION_DENIED,
+            translatable("Hello needs a certificate from an invitation"),
         )
     if invitation.used_at is not None:
-        raise Refused(grpc.StatusCode.PERMISSION_DENIED, "this invitation was already used")
+        raise Refused(
+            grpc.StatusCode.PERMISSION_DENIED, translatable("this invitation was already used")
+        )
     if invitation.expires_at <= timezone.now():
-        raise Refused(grpc.StatusCode.PERMISSION_DENIED, "this invitation has expired")
+        raise Refused(
+            grpc.StatusCode.PERMISSION_DENIED, translatable("this invitation has expired")
+        )
     return invitation
 
 
@@ -259,14 +278,16 @@ def _hello_peer(envelope: Envelope, caller_cert: bytes) -> dict:
         name_in_cert = ids.certificate_name(peer["certificate"])
         same_key = ids.same_public_key(peer["certificate"], caller_cert)
     except (EnvelopeError, ids.IdentityError) as error:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, error_message(error)) from None
     if not same_key:
         raise Refused(
             grpc.StatusCode.PERMISSION_DENIED,
-            "the certificate sent is not for the key used in the TLS handshake",
+            translatable("the certificate sent is not for the key used in the TLS handshake"),
         )
     if name_in_cert != peer["name"] or peer["name"] != envelope.sender:
-        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the node names in the hello disagree")
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT, translatable("the node names in the hello disagree")
+        )
     return peer
 
 
@@ -276,7 +297,7 @@ def _pair(peer: dict, invitation: Invitation) -> PeerRoute:
     try:
         route = create_route(peer, origin=PeerRoute.Origin.INVITED)
     except PairingError as error:
-        raise Refused(grpc.StatusCode.ALREADY_EXISTS, str(error)) from None
+        raise Refused(grpc.StatusCode.ALREADY_EXISTS, error_message(error)) from None
     invitation.used_at, invitation.used_by = timezone.now(), route
     invitation.save(update_fields=["used_at", "used_by"])
     return route

@@ -195,6 +195,16 @@ def test_it_refuses_empty_column_names(write, header):
     assert "empty column name (column 2)" in message, message
 
 
+def test_it_refuses_a_column_name_over_the_limit_naming_the_column(write):
+    message = refusal(write(f"id,{'n' * 5000},x\n1,2,3\n"))
+    assert "The name of column 2 is 5,000 characters long; at most 255" in message, message
+
+
+def test_a_column_name_at_the_limit_is_kept_whole(write):
+    name = "名" * 255
+    assert profile_csv(write(f"id,{name}\n1,2\n")).column_names == ["id", name]
+
+
 def test_it_refuses_binary_data_with_nul_bytes(write):
     message = refusal(write(b"a,b\n1,2\n\x00\x01\x02garbage"))
     assert "binary data" in message

@@ -86,3 +86,20 @@ def test_the_pipeline_waits_for_every_members_dataset(at_alice, alice, alice_use
     network_demo("dataset", "authorise")
     with pytest.raises(CommandError, match="bob's dataset is not authorised to"):
         network_demo("pipeline")
+
+
+def test_approving_waits_for_the_replica_and_has_nothing_to_do_when_policies_allow(
+    at_alice, alice, bob
+):
+    """At a member, the `approve` step: the demo pipeline must have been replicated; with the
+    demo's standing policies published, the plan asks the member nothing (no request)."""
+    from console.demo.pipeline import PIPELINE_NAME
+    from console.federation.models import PipelineReplica
+    from workflows.models import Pipeline
+
+    project = Project.objects.create(name=PROJECT_NAME, owner_node=bob)
+    with pytest.raises(CommandError, match="has not been replicated to this node yet"):
+        network_demo("approve")
+    pipeline = Pipeline.objects.create(project=project, name=PIPELINE_NAME, graph={})
+    PipelineReplica.objects.create(pipeline=pipeline, origin=bob, remote_id=1, version=1)
+    assert "no request of" in network_demo("approve")

@@ -8,8 +8,9 @@ interfaces, and their invitations and routes carry those addresses. Elsewhere (e
 container refusing user namespaces) they run on loopback ports; the module says which at its
 start, and the namespace check is skipped with the reason. The demo is
 loaded by `make network`'s own loader (`console.nodes.devnet.load_demo`: each node uploads and
-authorises only its own dataset; alice creates the project and invites; bob and carol accept
-and approve). Alice starts the demo pipeline through her console's REST API: her console
+authorises only its own dataset, publishing its schema and standing policy; alice creates the
+project and invites; bob and carol accept, and their policies allow the demo's plan, so nobody
+is asked to approve it). Alice starts the demo pipeline through her console's REST API: her console
 process runs her part, bob's and carol's node services run theirs over the engine links.
 
 Checked: the AUC equals the embedded run of the same pipeline on the same data; as an
@@ -190,10 +191,16 @@ def test_the_demo_is_loaded_across_the_three_nodes(nodes):
         assert node.query("SELECT name FROM workflows_pipeline") == [(PIPELINE_NAME,)], name
     for name in ("bob", "carol"):
         assert nodes[name].query("SELECT id FROM federation_pipelinereplica")
-        approvals = nodes[name].query("SELECT party, status FROM workflows_approval")
-        assert approvals == [(name, "approved")]
-    approvals = nodes["alice"].query("SELECT party, status FROM workflows_approval ORDER BY party")
-    assert approvals == [("bob", "approved"), ("carol", "approved")]
+        # Their standing policies reached alice with their schemas and allow the demo's plan:
+        # nothing was asked of them.
+        assert nodes[name].query("SELECT id FROM workflows_approval") == [], name
+        policies = nodes["alice"].query(
+            "SELECT r.policy FROM federation_remotedataset r JOIN nodes_node n "
+            "ON n.id = r.node_id WHERE n.name = ?",
+            name,
+        )
+        assert json.loads(policies[0][0])["row_level_to"] == ["alice"], name
+    assert nodes["alice"].query("SELECT id FROM workflows_approval") == []
 
 
 def test_each_node_reaches_the_others_only_over_its_own_interface(nodes, placement):
@@ -241,10 +248,10 @@ def test_loading_alices_part_again_changes_nothing(nodes):
     again = alice.manage("network_demo", "authorise", "pipeline", "--user", "alice_admin").stdout
     assert "already authorised" in again
     assert f"pipeline '{PIPELINE_NAME}' kept" in again
-    assert "approved by every party it asks" in again
+    assert "allowed by the standing policies of alice, bob, carol" in again
     assert alice.query(audited) == before
     assert len(alice.query("SELECT id FROM workflows_pipeline")) == 1
-    assert len(alice.query("SELECT id FROM workflows_approval")) == 2
+    assert alice.query("SELECT id FROM workflows_approval") == []
 
 
 def test_the_demo_runs_from_alices_console_as_embedded_and_keeps_each_nodes_data_home(

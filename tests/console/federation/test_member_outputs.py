@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError
+from django.utils.html import escape
 
 from console.federation import member_runs
 from console.federation.models import PipelineReplica, RemoteDataset, RunReplica, SharedProject
@@ -47,6 +48,7 @@ from workflows.party import run_party
 from workflows.party_jobs import Network, job_from_dict
 from workflows.ports import SourceTable
 from workflows.starters import build
+from workflows.state import logs_for
 
 pytestmark = pytest.mark.timeout(300)
 ALICE_KEY, BOB_KEY, SHARED, ALICE_ONLY = 1, -3, 32, 12
@@ -222,6 +224,10 @@ def test_bobs_run_page_shows_his_results(ran, bob, client):
     download = client.get(f"/api/v1/runs/{run.pk}/report/")
     assert download.status_code == 200
     assert b"alice-only" not in download.content
+    # bob's report copy holds his own log lines, as his run page shows them.
+    lines = [line["message"] for node in run.nodes.all() for line in logs_for(node, "bob")]
+    assert lines
+    assert all(escape(line) in download.content.decode() for line in lines)
 
 
 def test_bob_holds_none_of_alices_rows_ids_or_labels(ran, settings, alice_storage):
@@ -332,7 +338,7 @@ def test_outputs_bob_cannot_record_fail_his_node_and_stop_the_run_at_both_partie
     assert ran["alice"].status == "failed"
     # alice had confirmed train with bob before he failed to keep it: she stops at the next
     # node, with bob's reason.
-    assert "'bob' stopped at node train: DatabaseError" in render(ran["alice"].message)
+    assert "bob stopped at node train: DatabaseError" in render(ran["alice"].message)
     assert ran["alice"].nodes["evaluate"].status == "skipped"
     statuses = dict(run.nodes.values_list("node_id", "status"))
     assert statuses["train"] == Status.FAILED

@@ -271,6 +271,7 @@ def test_authorising_publishes_schema_and_roles_never_counts_or_values(
             "version": 1,
             "roles": roles,
             "missing": ["amount"],  # whether a column has gaps, never how many
+            "policy": authorization.policy(),  # what the initiator's plan may take as given
         },
     }
     text = json.dumps(published.body)

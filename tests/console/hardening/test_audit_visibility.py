@@ -3,6 +3,9 @@ what he asked for; the owner's admins see it in full."""
 
 from __future__ import annotations
 
+import pytest
+
+from console.projects.models import Project
 from tests.console.api.helpers import make_dataset
 
 
@@ -44,3 +47,35 @@ def test_platform_admins_see_everything(api_carol, api_admin, alice):
     _refused_request(api_carol, alice)
     (event,) = _denied(api_admin.get("/api/v1/audit/").json()["results"])
     assert "secret-merger-targets" in event["target_repr"]
+
+
+def _denied_as_seen(client) -> list[dict]:
+    """The refusals in `client`'s audit log, newest first, without their id and time."""
+    events = _denied(client.get("/api/v1/audit/").json()["results"])
+    return [{k: v for k, v in event.items() if k not in ("id", "at")} for event in events]
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [("dataset", "/api/v1/datasets/{}/"), ("project", "/api/v1/projects/{}/")],
+)
+def test_the_outsiders_log_does_not_tell_which_ids_exist(api_carol, alice, kind, url):
+    """A refusal of an id that names nothing is logged too, and reads exactly like the
+    refusal of a private object: otherwise the entry's presence would betray the id."""
+    if kind == "dataset":
+        hidden = make_dataset(alice, name="secret-merger-targets").pk
+    else:
+        hidden = Project.objects.create(name="secret-merger", owner_node=alice).pk
+    assert api_carol.get(url.format(hidden)).status_code == 404
+    assert api_carol.get(url.format(hidden + 1000)).status_code == 404
+    for_unknown, for_private = _denied_as_seen(api_carol)
+    assert for_unknown == for_private
+    assert (for_private["target_type"], for_private["target_id"]) == (kind, "")
+    assert for_private["target_repr"] == "(not visible to your node)"
+
+
+def test_platform_admins_see_the_unknown_id_asked_for(api_carol, api_admin):
+    assert api_carol.get("/api/v1/datasets/4242/").status_code == 404
+    (event,) = _denied_as_seen(api_admin)
+    assert (event["target_type"], event["target_id"], event["node"]) == ("dataset", "4242", None)
+    assert event["target_repr"] == "(no such object)"

@@ -1,5 +1,6 @@
 """The authorisation matrix, generated from the URL conf: every route x (owner, other member,
-outsider, anonymous) answers as `RULES` says.
+outsider, anonymous, viewer) answers as `RULES` says (the viewer's column is derived from it:
+see `VIEWER_GET` and `VIEWER_UNSAFE`).
 
 A route added to the URL conf without a rule here fails `test_every_route_has_a_rule`: whoever
 adds a route decides, and writes down, who may use it. Each route is requested with GET by each
@@ -362,3 +363,76 @@ def test_every_route_answers_each_role_as_its_rule_says(world):
                         f"{method.upper()} {url} as {role}: {got}, expected {expected}"
                     )
     assert mismatches == [], "\n".join(mismatches)
+
+
+# The viewer: a read-only user of alice's node (the owner's). Reading, the viewer gets what the
+# analyst's rule says where one is given, else what the owner gets, but for the routes below
+# (pages that create or administer something). Every unsafe method of `RULES` is refused
+# (403) but where `VIEWER_UNSAFE` says how else it ends; whatever the answer, nothing changes.
+VIEWER_GET = {
+    "audit:list": HIDDEN,  # the audit log is for node admins
+    "api-audit": FORBIDDEN,
+    "api-user-reset-password": FORBIDDEN,  # people: node admins only, before the method
+    "pipelines:create": FORBIDDEN,
+    "projects:create": REDIRECT,  # to the projects list, which says viewers only read
+    "datasets:upload": REDIRECT,
+}
+VIEWER_UNSAFE = {
+    # Own account: the viewer's own things are theirs to manage; these are not theirs.
+    "accounts:passkey-options": OK,
+    "accounts:passkey-register": INVALID,
+    "accounts:session-revoke": HIDDEN,
+    "accounts:token-revoke": HIDDEN,
+    "accounts:passkey-remove": HIDDEN,
+    "api-session": HIDDEN,
+    "api-token": HIDDEN,
+    "federation:decide": HIDDEN,  # no ballot in this world
+    # Forms answered with their errors (the service refuses a viewer once the form is valid).
+    "projects:edit": OK,
+    "datasets:authorize": INVALID,
+    "datasets:policy": REDIRECT,
+    "federation:invite": REDIRECT,
+    "federation:propose_removal": REDIRECT,
+    "projects:add_member": REDIRECT,
+    "workflows-api:pipeline-validate": OK,  # validation changes nothing (read level)
+}
+
+
+def snapshot() -> dict:
+    """What a change by the viewer would show in: every row of the objects of the world."""
+    from console.datasets.models import Authorization, Dataset
+    from console.projects.models import Project, ProjectMember
+    from workflows.models import Approval, Pipeline, Run
+
+    models = (Project, ProjectMember, Dataset, Authorization, Pipeline, Run, Approval, Artifact)
+    state = {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
+    state["users"] = list(User.objects.order_by("pk").values("username", "role", "is_active"))
+    state["tokens"] = list(ApiTokenRows())
+    return state
+
+
+def ApiTokenRows():  # noqa: N802 - reads like the other model names above
+    from console.accounts.models import ApiToken
+
+    return ApiToken.objects.order_by("pk").values("pk", "revoked_at", "scope")
+
+
+def test_a_viewer_reads_as_the_rules_say_and_changes_nothing(world, alice_user):
+    viewer = Client()
+    viewer.force_login(make_user("alice_viewer", alice_user.node, role=User.Role.VIEWER))
+    before, mismatches = snapshot(), []
+    for name, path in sorted(routes().items()):
+        url = concrete(path, world)
+        owner_get, *unsafe = RULES[name]
+        extra = dict(unsafe)
+        expected = VIEWER_GET.get(name, extra.get("get", {}).get("analyst", owner_get[0]))
+        got = outcome(viewer.get(url))
+        if got != expected:
+            mismatches.append(f"GET {url} as viewer: {got}, expected {expected}")
+        for method in extra.keys() - {"get"}:
+            got = outcome(getattr(viewer, method)(url, content_type="application/json"))
+            expected = VIEWER_UNSAFE.get(name, FORBIDDEN)
+            if got != expected:
+                mismatches.append(f"{method.upper()} {url} as viewer: {got}, expected {expected}")
+    assert mismatches == [], "\n".join(mismatches)
+    assert snapshot() == before

@@ -8,11 +8,14 @@ the operation, the bound and the input's label, and must leave the session usabl
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
 
 import core as sf
+from core.device import runtime
+from core.device.spu import secondhand_refusal
 from core.errors import RangeError
 from core.ml.ss_lr import SSRegression
 from core.mpc.bounds import Bounded, Interval, next_power_of_two, published_input_interval
@@ -303,3 +306,64 @@ def test_a_peer_learns_only_the_power_of_two_of_an_input_not_its_values():
         assert "3.0" not in repr(refused)
     finally:
         sf.shutdown()
+
+
+# ----- a refused input: the owner's error in full, the others only that it failed --------------
+def _every_partys_error(monkeypatch, device, fn, *values, owner=None) -> dict:
+    """{party: the error it raised} for a run whose input is refused (recorded where the
+    simulation picks the one the caller reads)."""
+    raised: dict = {}
+    pick = runtime.Simulation._raise_failure
+
+    def recording(cluster, parties, futures, pending, links):
+        raised.update({p: f.exception() for p, f in zip(parties, futures, strict=True)})
+        return pick(cluster, parties, futures, pending, links)
+
+    monkeypatch.setattr(runtime.Simulation, "_raise_failure", recording)
+    with pytest.raises(RangeError) as info:
+        sf.reveal(device.spu(fn)(*(device.share(v, owner) for v in values)))
+    return raised | {"caller": info.value}
+
+
+def test_a_refused_input_tells_the_other_parties_only_that_it_failed(monkeypatch, device):
+    age = Bounded(np.array([3.0, 9.5, 7.0]), bound=5.0, label="bob's age")
+    raised = _every_partys_error(monkeypatch, device, lambda x: x, age, owner=device.bob)
+    own = raised["bob"]
+    assert "2 of 3 element(s) lie outside the declared interval [-5, 5]" in str(own)
+    assert not own.secondhand
+    others = [party for party in device.names if party != "bob"]
+    for party in others:
+        copy = raised[party]
+        assert copy.secondhand, party
+        assert (copy.operation, copy.label, copy.bound) == ("SPU input", "bob's age", 5.0)
+        assert copy.problem == "the input failed its owner's range check"
+        assert "of 3" not in str(copy), "no count crosses parties"
+    # alice comes first in the parties' order, yet the caller reads bob's own error
+    assert raised["caller"] is own
+
+
+def test_an_input_beyond_the_encoding_is_refused_without_a_count_for_others(monkeypatch, device):
+    values = np.array([1.0, 2.0**43 * 1.001, -(2.0**44)])
+    raised = _every_partys_error(monkeypatch, device, lambda x: x, values, owner=device.bob)
+    assert "2 of 3 element(s) too large" in str(raised["bob"])
+    assert raised["caller"] is raised["bob"]
+    assert all("of 3" not in str(raised[p]) for p in device.names if p != "bob")
+
+
+def test_the_input_header_carries_no_count():
+    sf.init(parties=["alice", "bob"], address="local", seed=3)
+    try:
+        spu = sf.SPU(sf.utils.testing.cluster_def(["alice", "bob"], {"protocol": "SEMI2K"}))
+        declared = Bounded(np.array([1.0, 6.0, 8.0]), bound=5.0, label="income")
+        header, refusal = spu._encode_input(declared, "alice")
+        assert header == ("range", "SPU input", 5.0, "income", refusal.fix)
+        assert "2 of 3" in str(refusal)
+        assert not refusal.secondhand
+    finally:
+        sf.shutdown()
+
+
+def test_a_secondhand_refusal_keeps_its_mark_when_relabelled_or_pickled():
+    copy = secondhand_refusal("SPU input", 5.0, "income", "scale it")
+    assert copy.with_label("alice's income").secondhand
+    assert pickle.loads(pickle.dumps(copy)).secondhand

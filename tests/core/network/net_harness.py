@@ -22,6 +22,7 @@ from pathlib import Path
 from core.comm.tls import make_certificate
 
 ROOT = Path(__file__).resolve().parents[3]
+LINK_TRANSPORT: str | None = None  # the parties' `link_transport` (None: the default)
 PRELUDE = """
 import json, os, sys
 import numpy as np
@@ -37,6 +38,8 @@ def init(**overrides):
         "connect_timeout": CLUSTER["connect_timeout"],
         "reconnect_grace": CLUSTER["reconnect_grace"],
     }
+    if CLUSTER.get("link_transport"):
+        options["link_transport"] = CLUSTER["link_transport"]
     if CLUSTER["tls"] is None:
         options["insecure_plaintext"] = True
     else:
@@ -154,6 +157,7 @@ def run_cluster(
                     "timeout": timeout,
                     "connect_timeout": connect_timeout,
                     "reconnect_grace": reconnect_grace,
+                    "link_transport": LINK_TRANSPORT,
                 }
             )
         )

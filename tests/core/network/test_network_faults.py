@@ -1,13 +1,15 @@
 """Faults over network links: every surviving party ends with an error naming the cause.
 
 Three processes on loopback (mutual TLS unless stated); one of them misbehaves. Nothing may
-hang: the harness kills everything after `wall` seconds and fails the test.
+hang: the harness kills everything after `wall` seconds and fails the test. Every test runs
+over both link transports (`core.comm.transports`).
 """
 
 from __future__ import annotations
 
 import threading
 
+import net_harness
 import pytest
 from net_harness import make_certificates, relay_type, results, run_cluster
 
@@ -17,6 +19,12 @@ SPU_WORK = """
 spu = sf.SPU({"nodes": ["alice", "bob", "carol"], "runtime_config": {"protocol": "ABY3"}})
 x = sf.PYU("alice")(lambda: np.linspace(-1, 1, 20000))()
 """
+
+
+@pytest.fixture(autouse=True, params=["grpc", "socket"])
+def link_transport(request, monkeypatch):
+    monkeypatch.setattr(net_harness, "LINK_TRANSPORT", request.param)
+    return request.param
 
 
 def assert_failed(outcome, *needles: str) -> None:

@@ -221,6 +221,11 @@ def test_killing_a_party_mid_run_fails_the_others_naming_it_and_a_rerun_succeeds
         assert train["status"] == "failed", train
         assert train["party"] == "bob", train
         assert "bob" in render(train["message"])
+        # The link's cause is worded for each reader (`workflows.link_causes`), not English.
+        chinese = render(train["message"], "zh-hans")
+        assert "与 bob 失去联系" in chinese, chinese
+        assert "lost connection" not in chinese, chinese
+        assert "aborted" not in chinese, chinese
         assert run.result["nodes"]["predict"]["status"] == "skipped"
         assert run.result["nodes"]["psi"]["status"] == "succeeded"
         assert (storage[party] / "runs/43/psi/output_ds.arrow").exists()  # kept

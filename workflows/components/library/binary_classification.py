@@ -36,6 +36,7 @@ from workflows.components.params import FloatParam
 from workflows.components.schema import ArtifactInfo
 from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
+from workflows.messages import translatable
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -99,10 +100,10 @@ def bins(y: np.ndarray, score: np.ndarray, buckets: int) -> list[dict]:
 
 def evaluate(y: np.ndarray, score: np.ndarray, threshold: float, buckets: int) -> dict:
     if not np.isin(y, (0, 1)).all():
-        raise ValueError("the label must be 0 or 1")
+        raise ValueError(translatable("the label must be 0 or 1"))
     positives, n = int(y.sum()), len(y)
     if positives in (0, n):
-        raise ValueError("the label needs both classes to compute AUC")
+        raise ValueError(translatable("the label needs both classes to compute AUC"))
     c = curve(y, score)
     tpr = np.r_[0, c["tps"] / positives]
     fpr = np.r_[0, c["fps"] / (n - positives)]

@@ -62,7 +62,13 @@ def fill_value(series: pd.Series, strategy: str, constant):
     if strategy == "constant":
         return constant
     if series.count() == 0:
-        raise ValueError(f"column {series.name!r} has no value to compute its {strategy} from")
+        raise ValueError(
+            translatable(
+                "column %(column)s has no value to compute its %(strategy)s from",
+                column=repr(series.name),
+                strategy=strategy,
+            )
+        )
     if strategy == "mean":
         return float(series.astype(float).mean())
     if strategy == "median":

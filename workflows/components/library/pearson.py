@@ -26,7 +26,9 @@ measured).
 Recipients: a correlation is an aggregate over all rows, so every party receives the matrix
 when the table has at least k rows (`RunContext.min_group_rows`). Below that, a party's copy
 keeps only correlations between its own columns (with two rows, a correlation is +-1 and
-gives away the order of the other party's values).
+gives away the order of the other party's values). Before computing, every party of the table
+learns each other party's row count and the power-of-two bound of its rescaled columns
+(`BOUNDS_WHAT`, declared with the report).
 """
 
 from __future__ import annotations
@@ -34,14 +36,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 import core
 from core import reveal
 from workflows.components import secure
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, Flow, Form, disclose
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Form,
+    disclose,
+    input_bounds,
+)
 from workflows.components.library.ss_lr_train import read_numeric
 from workflows.components.params import ColumnsParam
 from workflows.components.schema import ArtifactInfo
@@ -53,10 +62,34 @@ from workflows.components.tables import (
     report_port,
     table_port,
 )
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 
 RANGE = 8.0  # largest absolute value of a locally rescaled (and centred) column
 RSQRT_MAX = 2.0**5  # 1 / sqrt(2^-10): the inverse square root's largest output
+
+
+# What `load` reveals to every party of the table (`secure.PartyBounds` of the rescaled
+# columns: x * (1 / x) rounds to 1 or just below in binary floating point and RANGE is a power
+# of two, so their bound is RANGE whatever the data).
+BOUNDS_WHAT = gettext_noop(
+    "the row count and the order of magnitude (a power of two) of the largest absolute value "
+    "of the columns after their local rescaling, which fixes it at 8"
+)
+
+
+def report_flows(ctx: DisclosureContext) -> list[Flow]:
+    used = ctx.refs("input_ds", ctx.params["features"])
+    return [
+        # Shared only over tables of at least k rows.
+        Flow(
+            ctx.parties,
+            Form.AGGREGATE,
+            used,
+            gettext_noop("the correlation matrix"),
+            ctx.min_group,
+        ),
+        input_bounds(ctx.inputs["input_ds"].parties, used, BOUNDS_WHAT),
+    ]
 
 
 def correlation_magnitude() -> float:
@@ -69,10 +102,20 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"report": report_info(ctx.env.parties)}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     info, names = ctx.inputs["input_ds"], ctx.params["features"]
     shared = sorted(name for name in names if len(info.find(name)) > 1)
-    return [f"columns {shared} exist at several parties; rename them first"] if shared else []
+    if not shared:
+        return []
+    return [
+        translatable_plural(
+            "column %(columns)s exists at several parties; rename it first",
+            "columns %(columns)s exist at several parties; rename them first",
+            "count",
+            columns=shared,
+            count=len(shared),
+        )
+    ]
 
 
 def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
@@ -81,7 +124,16 @@ def rescale(values: np.ndarray, party: str, names: list[str]) -> np.ndarray:
     spread = np.abs(centred).max(axis=0)
     constant = [name for name, s in zip(names, spread, strict=True) if s == 0]
     if constant:
-        raise ValueError(f"columns {constant} at {party!r} are constant; correlation undefined")
+        raise ValueError(
+            translatable_plural(
+                "column %(columns)s at %(party)s is constant; correlation undefined",
+                "columns %(columns)s at %(party)s are constant; correlation undefined",
+                "count",
+                columns=constant,
+                party=party,
+                count=len(constant),
+            )
+        )
     return centred * (RANGE / spread)
 
 
@@ -150,7 +202,7 @@ def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     parts = layout(info, ctx.params["features"])
     ctx.progress(0)
-    what, k = gettext_noop("Pearson correlation"), ctx.min_group_rows
+    what, k = _("Pearson correlation"), ctx.min_group_rows
     # Over k rows every party receives the whole matrix; below, each party only the
     # correlations of its own columns, revealed to it alone.
     whole = aligned_rows(ctx, "input_ds") >= k
@@ -158,10 +210,10 @@ def run(ctx: RunContext) -> None:
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)
-        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), gettext(what))
+        plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), what)
         spu = secure.make_spu(list(info.parties), plan)
         ctx.progress(30)
-        with secure.named_range_errors(bounds, gettext(what)):
+        with secure.named_range_errors(bounds, what):
             secret = spu(correlate)(*inputs)
             if whole:
                 matrix = np.asarray(reveal(secret), dtype=np.float64)
@@ -213,17 +265,5 @@ COMPONENT = Component(
     infer=infer,
     check=check,
     run=run,
-    disclosure=disclose(
-        report=Declares(
-            flows=lambda ctx: [
-                Flow(
-                    ctx.parties,
-                    Form.AGGREGATE,
-                    ctx.refs("input_ds", ctx.params["features"]),
-                    "the correlation matrix",
-                    ctx.min_group,  # shared only over tables of at least k rows
-                )
-            ]
-        )
-    ),
+    disclosure=disclose(report=Declares(flows=report_flows)),
 )

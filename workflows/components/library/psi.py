@@ -66,22 +66,38 @@ def connected(inputs: dict) -> list[str]:
     return [port for port in PORTS if inputs.get(port) is not None]
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     ports, problems = connected(ctx.inputs), []
     owners = [ctx.inputs[port].parties[0] for port in ports]
     if len(set(owners)) != len(owners):
-        problems.append(f"each input must come from a different party, got {owners}")
+        problems.append(
+            translatable(
+                "each input must come from a different party, got %(owners)s", owners=owners
+            )
+        )
     counts = {KEYS[port]: len(ctx.params[KEYS[port]]) for port in ports}
+    shown = ", ".join(f"{name}: {count}" for name, count in counts.items())
     if min(counts.values()) == 0:
-        problems.append(f"pick the key columns of every connected input, got {counts}")
+        problems.append(
+            translatable(
+                "pick the key columns of every connected input, got %(counts)s", counts=shown
+            )
+        )
     elif len(set(counts.values())) > 1:
-        problems.append(f"every party needs the same number of key columns, got {counts}")
+        problems.append(
+            translatable(
+                "every party needs the same number of key columns, got %(counts)s", counts=shown
+            )
+        )
     if "input_ds3" not in ports and ctx.params["keys3"]:
-        problems.append("'keys3' is set but input_ds3 is not connected")
+        problems.append(translatable("'keys3' is set but input_ds3 is not connected"))
     if ctx.params["protocol"] == "KKRT_PSI_2PC" and len(ports) != 2:
         problems.append(
-            f"protocol KKRT_PSI_2PC runs between exactly two parties, got {len(ports)} inputs; "
-            "disconnect input_ds3 or choose ECDH_25519"
+            translatable(
+                "protocol KKRT_PSI_2PC runs between exactly two parties, got %(inputs)s inputs; "
+                "disconnect input_ds3 or choose ECDH_25519",
+                inputs=len(ports),
+            )
         )
     return problems
 

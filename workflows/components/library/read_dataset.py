@@ -27,7 +27,12 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     source = ctx.env.sources[ctx.params["dataset"]]
     usable = [column for column in source.columns if column.role != "protected"]
     if not usable:
-        raise ValueError(f"dataset {source.name!r} has no usable (non-protected) column")
+        raise ValueError(
+            translatable(
+                "dataset %(dataset)s has no usable (non-protected) column",
+                dataset=repr(source.name),
+            )
+        )
     return {"output_ds": ArtifactInfo.table(usable)}
 
 
@@ -38,8 +43,12 @@ def _copy(source, columns: list[str]) -> pa.Table:
     stored = [(c.name, c.type) for c in stored_columns(path)]
     if stored != [(c.name, c.type) for c in profiled]:
         raise ValueError(
-            f"the stored table of dataset {source.name!r} does not match its profile "
-            f"(stored {stored}); upload the dataset again"
+            translatable(
+                "the stored table of dataset %(dataset)s does not match its profile (stored "
+                "%(stored)s); upload the dataset again",
+                dataset=repr(source.name),
+                stored=str(stored),
+            )
         )
     return open_table(path, columns)
 

@@ -34,12 +34,14 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"output_ds": replace_columns(info, changed), "output_rule": rule}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     given = ctx.inputs.get("input_rule")
     if given is None:
         return []
     missing = sorted(set(ctx.params["features"]) - given.names())
-    return [f"the input rule does not cover {', '.join(missing)}"] if missing else []
+    if not missing:
+        return []
+    return [translatable("the input rule does not cover %(columns)s", columns=missing)]
 
 
 def fit(values: np.ndarray, names: list[str], method: str) -> dict[str, dict[str, float]]:
@@ -49,7 +51,9 @@ def fit(values: np.ndarray, names: list[str], method: str) -> dict[str, dict[str
         column = values[:, index]
         present = column[~np.isnan(column)]
         if not len(present):
-            raise ValueError(f"column {name!r} has no value to fit a scaler on")
+            raise ValueError(
+                translatable("column %(column)s has no value to fit a scaler on", column=repr(name))
+            )
         if method == "standard":
             offset = present.mean()
             present -= offset  # a copy of the column's values: centred in place
@@ -90,7 +94,11 @@ def scale_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
     if "input_rule" in ctx.inputs:
         rule = ctx.at(party, ctx.inputs["input_rule"].read_json, party)
         if rule.get("kind") != "scaler":
-            raise ValueError(f"input rule is a {rule.get('kind')!r} rule, not a scaler rule")
+            raise ValueError(
+                translatable(
+                    "input rule is a %(kind)s rule, not a scaler rule", kind=repr(rule.get("kind"))
+                )
+            )
         method, fitted = rule["method"], {name: rule["columns"][name] for name in columns}
     else:
         method = ctx.params["method"]

@@ -10,7 +10,8 @@ the receiver holds), then the prediction column.
 Each party reads its columns slice by slice: once to measure them, then to share them block
 by block (`secure.streamed_blocks`). The SPU has the precision the model was trained with (its
 manifest); each party measures its own columns first (as in training, only a power-of-two
-bound, the row count and whether a column is unscaled leave it), and a table whose values that
+bound, the row count and whether a column is unscaled leave it, to every party of the model:
+the output port declares it, `BOUNDS_WHAT`), and a table whose values that
 precision cannot hold fails the node at the party with the largest values, naming its columns
 to its users only (`secure.data_failure`). The receiver checks the predictions before writing them
 (`checks.check_predictions`): a logistic model's predictions outside [0, 1] or any non-finite
@@ -21,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 import core
 from core.ml.ss_lr import SSRegression
@@ -30,13 +31,20 @@ from core.mpc.precision import DEFAULT_FRACTION_BITS, PrecisionPlan
 from workflows.components import secure
 from workflows.components.checks import check_predictions, gaps_message
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, DisclosureContext, Ref, disclose
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Ref,
+    disclose,
+    input_bounds,
+)
 from workflows.components.library.ss_lr_train import MODEL_KIND, warn_unscaled
 from workflows.components.params import BoolParam, PartyParam, StrParam
 from workflows.components.schema import ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import table_port
-from workflows.messages import translatable
+from workflows.messages import Message, translatable
 
 
 def _saved_columns(ctx: InferContext) -> list[Column]:
@@ -56,35 +64,62 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"output_ds": ArtifactInfo.table([*saved, pred])}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     info, model, p = ctx.inputs["input_ds"], ctx.inputs["input_model"], ctx.params
     problems = []
     if p["receiver"] not in model.parties:
-        problems.append(f"receiver {p['receiver']!r} holds no part of the model {model.parties}")
+        problems.append(
+            translatable(
+                "receiver %(receiver)s holds no part of the model (held by %(parties)s)",
+                receiver=repr(p["receiver"]),
+                parties=list(model.parties),
+            )
+        )
     for column in model.columns:
         held = {c.name for c in info.columns_at(column.party)}
         if column.role == "feature" and column.name not in held:
-            problems.append(f"feature {column.name!r} of {column.party!r} is not in the input")
+            problems.append(
+                translatable(
+                    "feature %(column)s of %(party)s is not in the input",
+                    column=repr(column.name),
+                    party=repr(column.party),
+                )
+            )
     if p["pred_name"] in {c.name for c in _saved_columns(ctx)}:
-        problems.append(f"pred_name {p['pred_name']!r} clashes with a saved column")
+        problems.append(
+            translatable(
+                "pred_name %(name)s clashes with a saved column", name=repr(p["pred_name"])
+            )
+        )
     gaps: dict[str, list[str]] = {}
     for column in model.columns:
         held = [c for c in info.columns_at(column.party) if c.name == column.name]
         if column.role == "feature" and held and held[0].missing:
             gaps.setdefault(column.party, []).append(column.name)
     if gaps:
-        problems.append(gaps_message("SS-LR prediction", gaps))
+        problems.append(gaps_message(_("SS-LR prediction"), gaps))
     return problems
+
+
+# What `predict` reveals to every party of the model before scoring (`secure.PartyBounds`).
+BOUNDS_WHAT = gettext_noop(
+    "the order of magnitude (a power of two) of the largest absolute value of the features "
+    "to score, the row count and whether some feature is unscaled"
+)
+
+
+def scored_features(ctx: DisclosureContext) -> tuple[Ref, ...]:
+    """The model's feature columns in the scored table, at the parties of the model."""
+    model = ctx.inputs["input_model"]
+    features = [c.name for c in model.columns if c.role == "feature"]
+    return tuple(ref for ref in ctx.refs("input_ds", features) if ref.party in model.parties)
 
 
 def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
     """Saved columns are the receiver's own; the prediction derives from the model (features
     and label of training) and every model party's feature columns of the scored table."""
-    model, out = ctx.inputs["input_model"], ctx.outputs["output_ds"]
-    features = [c.name for c in model.columns if c.role == "feature"]
-    derived = ctx.refs("input_model") + tuple(
-        ref for ref in ctx.refs("input_ds", features) if ref.party in model.parties
-    )
+    out = ctx.outputs["output_ds"]
+    derived = ctx.refs("input_model") + scored_features(ctx)
     pred = (ctx.params["receiver"], ctx.params["pred_name"])
     return {
         (c.party, c.name): derived
@@ -92,6 +127,12 @@ def lineage(ctx: DisclosureContext) -> dict[tuple[str, str], tuple[Ref, ...]]:
         else (Ref("input_ds", c.party, c.name),)
         for c in out.columns
     }
+
+
+def bounds_flows(ctx: DisclosureContext) -> list[Flow]:
+    """Every party of the model learns the bounds of the other parties' features to score
+    (`predict`), whoever receives the predictions."""
+    return [input_bounds(ctx.inputs["input_model"].parties, scored_features(ctx), BOUNDS_WHAT)]
 
 
 def predictions_what(ctx: DisclosureContext) -> str:
@@ -105,7 +146,9 @@ def predictions_what(ctx: DisclosureContext) -> str:
 def read_part(data, party: str) -> dict:
     part = data.read_json(party)
     if part.get("manifest", {}).get("kind") != MODEL_KIND:
-        raise ValueError(f"the model part at {party!r} is not an SS-LR model")
+        raise ValueError(
+            translatable("the model part at %(party)s is not an SS-LR model", party=party)
+        )
     return part
 
 
@@ -127,7 +170,7 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     magnitude = secure.gradient_magnitude(bounds, features)  # X w sums `features` products
     default = (secure.FIELD, DEFAULT_FRACTION_BITS)  # models saved before plans were stored
     field, bits = (trained.field, trained.fxp_fraction_bits) if trained else default
-    needed = secure.plan_spu(ctx, bounds, magnitude, gettext("the table to score"), field=field)
+    needed = secure.plan_spu(ctx, bounds, magnitude, _("the table to score"), field=field)
     ctx.log(
         translatable(
             "SS-LR prediction computes with the model's precision: %(field)s, %(bits)s "
@@ -138,18 +181,20 @@ def check_fits(ctx: RunContext, bounds, trained: PrecisionPlan | None, features:
     )
     if needed.fxp_fraction_bits < bits:
         raise secure.data_failure(
-            bounds, gettext("SS-LR prediction"), lambda top: beyond_the_model(top, bits)
+            bounds, _("SS-LR prediction"), lambda top: beyond_the_model(top, bits)
         )
 
 
-def beyond_the_model(top: secure.PartyBounds, bits: int) -> str:
+def beyond_the_model(top: secure.PartyBounds, bits: int) -> Message:
     """The full text, for the users of the party whose values the model's precision cannot
     hold."""
-    return gettext(
+    return translatable(
         "the values of %(columns)s are larger than the model's precision (%(bits)s fraction "
         "bits) can hold. Fix: transform this table as the training table was (apply the "
-        "training scaler's rule to it)."
-    ) % {"columns": top.named_columns(), "bits": bits}
+        "training scaler's rule to it).",
+        columns=top.named_columns(),
+        bits=bits,
+    )
 
 
 def predict(ctx: RunContext, manifest: dict):
@@ -169,7 +214,7 @@ def predict(ctx: RunContext, manifest: dict):
     regression = SSRegression(
         spu, weights=weights, reg_type=manifest["reg_type"], sig_type=manifest["sig_type"]
     )
-    with secure.named_range_errors(bounds, gettext("SS-LR prediction")):
+    with secure.named_range_errors(bounds, _("SS-LR prediction")):
         # Read and shared block by block at each party (`secure.streamed_blocks`).
         blocks = secure.streamed_blocks(data, inputs)
         scores = regression.predict(regression.share_rows((block, None) for block in blocks))
@@ -201,7 +246,9 @@ def run(ctx: RunContext) -> None:
     manifests = {p: ctx.publish(p, own_manifest, model, p) for p in model.info.parties}
     first = manifests[model.info.parties[0]]
     if any(m != first for m in manifests.values()):
-        raise ValueError("the parties' model manifests differ; the model parts do not match")
+        raise ValueError(
+            translatable("the parties' model manifests differ; the model parts do not match")
+        )
     ctx.progress(5)
     with secure.session(ctx, first["parties"]):
         at_receiver, advice = predict(ctx, first)
@@ -251,6 +298,8 @@ COMPONENT = Component(
     check=check,
     run=run,
     disclosure=disclose(
-        output_ds=Declares(parts=True, parts_what=predictions_what, lineage=lineage)
+        output_ds=Declares(
+            flows=bounds_flows, parts=True, parts_what=predictions_what, lineage=lineage
+        )
     ),
 )

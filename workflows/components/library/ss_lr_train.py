@@ -17,7 +17,8 @@ measure them, then to share them into the engine block by block (`secure.streame
 
 Honest results (`workflows.components.checks`, `workflows.components.secure`): before training,
 each party measures its own feature columns (only a power-of-two bound of their largest |x|,
-the row count and whether some column is unscaled leave it); unscaled columns are a warning on
+the row count and whether some column is unscaled leave it, to every party of the table: the
+model port declares it, `BOUNDS_WHAT`); unscaled columns are a warning on
 the node naming the party and columns with the fix (read in full by that party's users only);
 the field and fixed-point precision are planned from the bounds (stated in the log, stored in
 the manifest for prediction): FM64, or FM128 when FM64 cannot hold the gradient's products
@@ -33,8 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
@@ -46,7 +47,14 @@ from workflows.components.checks import (
     scaling_warning,
 )
 from workflows.components.context import RunContext
-from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
+from workflows.components.disclosure import (
+    Declares,
+    DisclosureContext,
+    Flow,
+    Form,
+    disclose,
+    input_bounds,
+)
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
@@ -71,10 +79,22 @@ def used(ctx: DisclosureContext):
     return ctx.refs("input_ds", [*ctx.params["features"], ctx.params["label"]])
 
 
+# What `measure` reveals to every party of the table before training (`secure.PartyBounds`).
+BOUNDS_WHAT = gettext_noop(
+    "the order of magnitude (a power of two) of the largest absolute value of the features "
+    "(and, apart, of the label), the row count and whether some feature is unscaled"
+)
+
+
 def model_flows(ctx: DisclosureContext) -> list[Flow]:
-    """Every party of the table holds a share of the weights and the public manifest."""
+    """Every party of the table holds a share of the weights and the public manifest; each
+    learnt, before training, the bounds of the other parties' columns (`measure`)."""
+    parties = ctx.outputs["output_model"].parties
     what = gettext_noop("a secret share of the model and its manifest (loss per epoch)")
-    return [Flow(ctx.outputs["output_model"].parties, Form.MODEL, used(ctx), what)]
+    return [
+        Flow(parties, Form.MODEL, used(ctx), what),
+        input_bounds(parties, used(ctx), BOUNDS_WHAT),
+    ]
 
 
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
@@ -88,12 +108,19 @@ def report_flows(ctx: DisclosureContext) -> list[Flow]:
     return flows
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     info, label = ctx.inputs["input_ds"], ctx.params["label"]
     if label in ctx.params["features"]:
-        return [f"column {label!r} is both the label and a feature"]
+        return [
+            translatable("column %(column)s is both the label and a feature", column=repr(label))
+        ]
     if len(info.find(label)) > 1:
-        return [f"label {label!r} is held by several parties; rename it at all but one"]
+        return [
+            translatable(
+                "label %(label)s is held by several parties; rename it at all but one",
+                label=repr(label),
+            )
+        ]
     return []
 
 
@@ -192,10 +219,15 @@ def revealed_weights(weights: np.ndarray, layout: list[dict]) -> dict:
 def check_reveal_consent(ctx: RunContext, label_party: str) -> None:
     """Only the model's owner (the label holder) may reveal its weights, by starting the run."""
     if ctx.params["report_weights"] and ctx.requested_by != label_party:
+        started_by = ctx.requested_by or translatable("no party")
         raise PermissionError(
-            f"report_weights reveals the model's weights to every party: only a user of "
-            f"{label_party!r}, the label holder who owns the model, may start such a run "
-            f"(this run was started by {ctx.requested_by or 'no party'})"
+            translatable(
+                "report_weights reveals the model's weights to every party: only a user of "
+                "%(party)s, the label holder who owns the model, may start such a run (this run "
+                "was started by %(started_by)s)",
+                party=repr(label_party),
+                started_by=started_by,
+            )
         )
 
 
@@ -211,7 +243,7 @@ def run(ctx: RunContext) -> None:
         advice = warn_unscaled(ctx, bounds)
         batch = min(ctx.params["batch_size"], bounds[-1].rows)
         magnitude = secure.gradient_magnitude(bounds, batch)
-        what = gettext("SS-LR training")
+        what = _("SS-LR training")
         plan = secure.plan_spu(ctx, bounds, magnitude, what, MIN_FRACTION_BITS)
         spu = secure.make_spu(parties, plan)
         model = SSRegression(spu)

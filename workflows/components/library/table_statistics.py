@@ -7,8 +7,10 @@ Text and true/false columns: counts, nulls and number of distinct values.
 Recipients: every project party receives a report, and each copy differs. A party sees its own
 columns' statistics in full. Of another party's columns it sees aggregates over at least k rows
 (`RunContext.min_group_rows`) only: counts, nulls, mean, std, sum, skewness and kurtosis when
-the column has at least k values (else only its counts); never the min, quartiles or max, which
-are single rows' values; and of a label column its mean and sum (which give the class counts)
+the column has at least k values (else only its counts); not the min, quartiles or max, which
+are single rows' values, unless `single_row_values` asks for them: the plan then discloses them
+at row level, so they leave only with their owner's consent (an approval, or a standing policy
+allowing row-level data); and of a label column its mean and sum (which give the class counts)
 only when every class has at least k rows. Withheld statistics are null and named in the row's
 `withheld` list.
 """
@@ -22,7 +24,7 @@ from django.utils.translation import gettext_noop
 
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
-from workflows.components.params import ColumnsParam
+from workflows.components.params import BoolParam, ColumnsParam
 from workflows.components.schema import NUMERIC_TYPES, ArtifactInfo, Column
 from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
@@ -160,9 +162,11 @@ MAX_CLASSES = 10  # a label with more distinct values is taken as continuous
 AGGREGATES = ("mean", "std", "sum", "skewness", "kurtosis")
 
 
-def shared_statistics(row: dict, series: pd.Series | None, role: str, k: int) -> dict:
+def shared_statistics(
+    row: dict, series: pd.Series | None, role: str, k: int, single_row_values: bool = False
+) -> dict:
     """A column's statistics as another party than its owner receives them (see above)."""
-    withheld = [key for key in SINGLE_ROW_VALUES if key in row]
+    withheld = [] if single_row_values else [key for key in SINGLE_ROW_VALUES if key in row]
     if row["count"] < k:
         withheld += [key for key in (*AGGREGATES, "distinct") if key in row]
     elif role == "label" and not _classes_of_k(series, k):
@@ -181,14 +185,21 @@ def _classes_of_k(series: pd.Series, k: int) -> bool:
 
 
 def statistics_for_others(
-    data, party: str, columns: list[Column], rows: list[dict], k: int
+    data,
+    party: str,
+    columns: list[Column],
+    rows: list[dict],
+    k: int,
+    single_row_values: bool = False,
 ) -> list[dict]:
     """This party's columns as the other parties receive them (only a label's values are read
     again: its class counts decide whether its mean may be shared)."""
     labels = [column.name for column in columns if column.role == "label"]
     frame = data.read_table(party, labels) if labels else None
     return [
-        shared_statistics(row, _label_series(frame, column, labels), column.role, k)
+        shared_statistics(
+            row, _label_series(frame, column, labels), column.role, k, single_row_values
+        )
         for row, column in zip(rows, columns, strict=True)
     ]
 
@@ -215,12 +226,16 @@ def statistics_flows(ctx: DisclosureContext) -> list[Flow]:
         )
         what = gettext_noop("column counts, nulls, mean and spread")
         flows.append(Flow(others, Form.AGGREGATE, refs, what, ctx.min_group))
+        if ctx.params.get("single_row_values"):
+            what = gettext_noop("min, quartiles and max of columns (single rows' values)")
+            flows.append(Flow(others, Form.ROW_LEVEL, refs, what))
     return flows
 
 
 def run(ctx: RunContext) -> None:
     info, chosen = ctx.inputs["input_ds"].info, set(ctx.params["features"])
     data, k = ctx.inputs["input_ds"], ctx.min_group_rows
+    single_row_values = ctx.params.get("single_row_values", False)
     full, shared = {}, []
     for index, party in enumerate(info.parties):
         columns = [c for c in info.columns_at(party) if not chosen or c.name in chosen]
@@ -228,7 +243,9 @@ def run(ctx: RunContext) -> None:
             full[party] = ctx.at(party, statistics_at_party, data, party, columns)
             # The k-row aggregates of its columns are all the others receive (as a frame).
             others = statistics_for_others
-            shared += ctx.publish(party, others, data, party, columns, full[party], k)
+            shared += ctx.publish(
+                party, others, data, party, columns, full[party], k, single_row_values
+            )
         ctx.progress(90 * (index + 1) / len(info.parties))
     for receiver in ctx.here(ctx.infos["report"].parties):
         # Own columns in full, other parties' columns as k-row aggregates.
@@ -257,6 +274,14 @@ COMPONENT = Component(
             roles=("id", "feature", "label"),
             default=[],
             help=_("Columns to describe (none: every usable column)."),
+        ),
+        BoolParam(
+            name="single_row_values",
+            default=False,
+            help=_(
+                "Also give the other parties the min, quartiles and max of each column: single "
+                "rows' values, so the run needs each owner's consent to row-level data."
+            ),
         ),
     ),
     infer=infer,

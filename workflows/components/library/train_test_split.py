@@ -28,11 +28,15 @@ def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
     return {"train_ds": info, "test_ds": info}
 
 
-def check(ctx: InferContext) -> list[str]:
+def check(ctx: InferContext) -> list:
     total = ctx.params["train_size"] + ctx.params["test_size"]
-    return (
-        [f"train_size + test_size is {total:g}; it must not exceed 1"] if total > 1 + 1e-9 else []
-    )
+    if total <= 1 + 1e-9:
+        return []
+    return [
+        translatable(
+            "train_size + test_size is %(total)s; it must not exceed 1", total=f"{total:g}"
+        )
+    ]
 
 
 def split_indices(rows: int, train_size: float, test_size: float, seed: int, shuffle: bool):
@@ -40,7 +44,14 @@ def split_indices(rows: int, train_size: float, test_size: float, seed: int, shu
     n_test = math.ceil(test_size * rows)
     n_train = math.floor(train_size * rows)
     if n_train == 0 or n_test == 0:
-        raise ValueError(f"{rows} rows give {n_train} train and {n_test} test rows")
+        raise ValueError(
+            translatable(
+                "%(rows)s rows give %(train)s train and %(test)s test rows",
+                rows=rows,
+                train=n_train,
+                test=n_test,
+            )
+        )
     if not shuffle:
         return np.arange(n_train), np.arange(n_train, n_train + n_test)
     permutation = np.random.RandomState(seed).permutation(rows)

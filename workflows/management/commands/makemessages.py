@@ -1,4 +1,5 @@
-"""`makemessages` that also extracts the msgids of `workflows.messages.translatable(...)`.
+"""`makemessages` that also extracts the msgids of `workflows.messages.translatable(...)` and
+both forms of `translatable_plural(...)`.
 
 Messages kept on runs are stored as their English msgid and rendered when read, in the
 reader's language (`workflows.messages`); their msgids must reach the catalogue like any
@@ -9,4 +10,8 @@ from django.core.management.commands.makemessages import Command as MakeMessages
 
 
 class Command(MakeMessages):
-    xgettext_options = [*MakeMessages.xgettext_options, "--keyword=translatable"]
+    xgettext_options = [
+        *MakeMessages.xgettext_options,
+        "--keyword=translatable",
+        "--keyword=translatable_plural:1,2",
+    ]

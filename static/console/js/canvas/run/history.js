@@ -25,7 +25,8 @@ function row(run, data, currentId) {
       el("span", { title: gettext("Bytes its outputs held by your node take on disk") }, typeof run.output_bytes === "number" ? format(gettext("%(size)s stored"), { size: formatBytes(run.output_bytes) }) : "")),
     el("div", { className: "run-row-meta" },
       el("span", {}, scopeText(run)),
-      el("span", {}, run.started_by ? format(gettext("by %(user)s"), { user: run.started_by }) : gettext("started by no user"))),
+      el("span", run.started_at_node ? { title: format(gettext("As node %(node)s states it"), { node: run.started_at_node }) } : {},
+        run.started_by ? format(gettext("by %(user)s"), { user: run.started_by }) : gettext("started by no user"))),
     run.message ? el("p", { className: `run-row-message${["failed", "revoked"].includes(run.status) ? " is-error" : ""}` }, run.message) : null);
 }
 

@@ -1,0 +1,167 @@
+"""Why a network link failed, as data: a stable code and its params.
+
+A `LinkCause` is the English text a `LinkError` has always carried (so Python users, logs and
+peers running an older version read the same words) and, beside it, what that text says as a
+`code` plus `params` (party names, seconds, link versions, addresses, a nested cause). Layers
+above the engine word a cause in their reader's language from the code alone: they never parse
+the text. `CAUSES` is the one table of codes and their English templates (`str.format`);
+`LinkError.cause` (`core.errors`) holds the cause of an error, `Peer.error` the cause of a
+peer's failure.
+
+A cause is a `str` (its English text), so every place that treats a failure as text keeps
+working; `to_wire`/`from_wire` carry one inside control messages (a peer's abort, a refused
+hello), where a peer's cause is checked like any other input: a known code, params of plain
+types with bounded text, bounded nesting; anything else is dropped and the text used alone.
+
+Params: text or numbers (party names are shown as `repr` in the English text, as before), a
+nested cause, a list of those, or (only `message` of `aborted`) an opaque map the layers above
+sent with their abort (`Transport.abort`), passed through as received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+CAUSES: dict[str, str] = {
+    # a hello refused by the receiving party (`core.comm.incoming`)
+    "not_hello": "the first message was not a hello",
+    "malformed_control": "malformed control message ({problem})",
+    "stranger": "{peer!r} is not a party of {parties}",
+    "version_mismatch": (
+        "protocol mismatch: {peer!r} speaks link version {theirs!r}, {party!r} speaks {ours}"
+    ),
+    "misdialled": "{peer!r} dialled {dialled!r} but reached {party!r}",
+    "parties_mismatch": (
+        "configuration mismatch: {peer!r} has parties {theirs!r}, {party!r} has {ours}"
+    ),
+    "wrong_certificate": "wrong certificate: {problem}",
+    "no_certificate": "a peer claiming to be {peer!r} presented no certificate",
+    "foreign_certificate": "a peer claiming to be {peer!r} presented another party's certificate",
+    "misnamed_certificate": (
+        "a peer claiming to be {peer!r} presented a certificate issued for another name"
+    ),
+    "restarted": "{peer!r} restarted: what it held of the computation is gone",
+    "setup_failed": "{party!r} could not set up its links: {reason}",
+    "stale_dial": "stale or malformed dial {dial!r}",
+    # a link failing while it runs
+    "aborted": "{peer!r} aborted: {reason}",
+    "party_failed": "{party!r} failed with {error}",
+    "party_failed_link": "{party!r} failed with {error}: {reason}",
+    "malformed_frame": "{peer!r} sent a malformed frame: {detail}",
+    "lost": (
+        "lost connection to {peer!r} (its stream broke and was not restored within {seconds:.0f}s)"
+    ),
+    "lost_refused": "lost connection to {peer!r} ({reason}); it refused: {refusal}",
+    "lost_not_restored": (
+        "lost connection to {peer!r} ({reason}); not restored within {seconds:.0f}s"
+    ),
+    "cannot_resume": "cannot resume the link to {peer!r}: {reason}",
+    "frame_dropped": (
+        "{peer!r} expects frame {expected} but {party!r} holds frames from {kept} on "
+        "(it acknowledged the earlier ones)"
+    ),
+    "frame_unsent": "{peer!r} expects frame {expected} but {party!r} sent frames up to {last}",
+    "closed": "the link was closed",
+    "peer_closed": "{peer!r} has shut down its link",
+    "timeout": "{party!r} timed out after {seconds:.0f}s waiting for {peer!r}",
+    "send_timeout": (
+        "{party!r} timed out after {seconds:.0f}s sending to {peer!r} (it stopped reading)"
+    ),
+    "too_large": "message of {size} bytes to {peer!r} exceeds the frame limit",
+    "at_party": "{party!r}: {reason}",
+    # start-up (`core.comm.network`, `core.comm.outgoing`)
+    "dial_refused": "{peer!r} refused the link from {party!r}: {reason}",
+    "unreachable": "{party!r} cannot reach {peer!r} at {address} within {seconds:.0f}s: {reason}",
+    "gave_up": "{party!r} gave up dialling {peer!r}",
+    "no_hello": "{party!r}: {peer!r} did not connect back within {seconds:.0f}s",
+    "listen_failed": "{party!r} cannot listen on {address}: {reason}",
+    "address_in_use": "{party!r} cannot listen on {address} (in use or invalid)",
+    "several": "{causes}",  # start-up failures of several peers, joined with "; "
+}
+LOST = frozenset({"lost", "lost_refused", "lost_not_restored"})  # the peer went away
+
+MAX_TEXT = 500  # characters of one text param from a peer
+MAX_DEPTH = 6  # nested causes from a peer
+_PLAIN = (str, int, float, bool)
+
+
+class LinkCause(str):
+    """A cause (see the module docstring): `str(cause)` is its English text."""
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, **params: Any) -> LinkCause:
+        if code not in CAUSES:
+            raise ValueError(f"unknown link cause {code!r}")
+        self = super().__new__(cls, _english(code, params))
+        self.code, self.params = code, params
+        return self
+
+    def __reduce__(self):
+        return _rebuild, (self.code, self.params)
+
+    @property
+    def lost(self) -> bool:
+        """Whether the peer went away (its connection broke and was not restored)."""
+        return self.code in LOST
+
+    def to_wire(self) -> dict:
+        """This cause as a map for a control message (nested causes as maps too)."""
+        return {"code": self.code, "params": {k: _param_to_wire(v) for k, v in self.params.items()}}
+
+    @classmethod
+    def from_wire(cls, data: Any, depth: int = 0) -> LinkCause | None:
+        """The cause a peer sent (`to_wire`), or None if it is not a well-formed one."""
+        if depth > MAX_DEPTH or not isinstance(data, Mapping):
+            return None
+        code, params = data.get("code"), data.get("params")
+        if code not in CAUSES or not isinstance(params, Mapping):
+            return None
+        checked = {}
+        for name, value in params.items():
+            if not isinstance(name, str):
+                return None
+            checked[name] = _param_from_wire(name, value, depth)
+            if checked[name] is _INVALID:
+                return None
+        try:
+            return cls(code, **checked)
+        except (KeyError, ValueError, TypeError, IndexError):  # params missing or of a bad type
+            return None
+
+
+def _rebuild(code: str, params: dict) -> LinkCause:
+    return LinkCause(code, **params)
+
+
+def _english(code: str, params: Mapping[str, Any]) -> str:
+    if code == "several":
+        return "; ".join(str(cause) for cause in params.get("causes", ()))
+    return CAUSES[code].format(**params)
+
+
+def _param_to_wire(value: Any) -> Any:
+    if isinstance(value, LinkCause):
+        return value.to_wire()
+    if isinstance(value, list | tuple):
+        return [_param_to_wire(item) for item in value]
+    return value
+
+
+_INVALID = object()
+
+
+def _param_from_wire(name: str, value: Any, depth: int) -> Any:
+    if value is None or isinstance(value, _PLAIN):
+        return value[:MAX_TEXT] if isinstance(value, str) else value
+    if isinstance(value, Mapping):
+        if name == "message":  # opaque to the engine (see the module docstring)
+            return dict(value)
+        cause = LinkCause.from_wire(value, depth + 1)
+        return _INVALID if cause is None else cause
+    if isinstance(value, list) and len(value) <= 64:
+        items = [_param_from_wire(name, item, depth + 1) for item in value]
+        return _INVALID if any(item is _INVALID for item in items) else items
+    return _INVALID

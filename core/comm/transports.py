@@ -1,0 +1,32 @@
+"""Which transport carries a deployment's network links.
+
+Both implement `core.comm.network.Transport`'s interface and rules (handshake, FIFO with
+sequence numbers, flow control, reconnection within a grace period, typed frames) and count
+the same statistics; every party of a cluster must use the same one (a party speaking the other
+fails to connect, with a TLS or handshake error naming the peer).
+
+- `"grpc"` (the default): gRPC bidirectional streams (`core.comm.network`), 2 MiB chunks per
+  message.
+- `"socket"`: raw TCP connections under mutual TLS with Python's `ssl`
+  (`core.comm.socket_transport`): frames are written from the sender's arrays and read into
+  their final buffers. It spends about 30% less CPU per byte (at the floor of a bare TLS
+  socket) but its wall time suffers more on an oversubscribed machine, so it is not the
+  default (`benchmarks/README.md`, "Raw TLS sockets instead of gRPC").
+"""
+
+from __future__ import annotations
+
+from core.comm.network import Transport
+from core.comm.socket_transport import SocketTransport
+from core.errors import ConfigError
+
+TRANSPORTS: dict[str, type[Transport]] = {"socket": SocketTransport, "grpc": Transport}
+DEFAULT_TRANSPORT = "grpc"
+
+
+def transport_class(name: str | None = None) -> type[Transport]:
+    """The transport called `name` (the default when None); ConfigError for an unknown name."""
+    name = DEFAULT_TRANSPORT if name is None else name
+    if name not in TRANSPORTS:
+        raise ConfigError(f"unknown link transport {name!r}; choose one of {sorted(TRANSPORTS)}")
+    return TRANSPORTS[name]
