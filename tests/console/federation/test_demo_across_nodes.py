@@ -5,8 +5,9 @@ service, engine address), in network mode, paired pairwise (bob and carol too). 
 machine allows it, each runs in its own network namespace with its own address (10.77.0.1..3
 on a bridge, `console.nodes.netns`): the nodes then reach each other only over their
 interfaces, and their invitations and routes carry those addresses. Elsewhere (e.g. a
-container refusing user namespaces) they run on loopback ports; the module says which at its
-start, and the namespace check is skipped with the reason. The demo is
+container refusing user namespaces, or PRIVPAD_NODE_NAMESPACES=off) they run on loopback
+ports; the module says which at its start, and the namespace check is skipped with the reason.
+One three-node run either way: the namespaces replace the loopback ports, they add no run. The demo is
 loaded by `make network`'s own loader (`console.nodes.devnet.load_demo`: each node uploads and
 authorises only its own dataset, publishing its schema and standing policy; alice creates the
 project and invites; bob and carol accept, and their policies allow the demo's plan, so nobody
