@@ -7,12 +7,14 @@ on a bridge, `console.nodes.netns`): the nodes then reach each other only over t
 interfaces, and their invitations and routes carry those addresses. Elsewhere (e.g. a
 container refusing user namespaces, or PRIVPAD_NODE_NAMESPACES=off) they run on loopback
 ports; the module says which at its start, and the namespace check is skipped with the reason.
-One three-node run either way: the namespaces replace the loopback ports, they add no run. The demo is
-loaded by `make network`'s own loader (`console.nodes.devnet.load_demo`: each node uploads and
-authorises only its own dataset, publishing its schema and standing policy; alice creates the
-project and invites; bob and carol accept, and their policies allow the demo's plan, so nobody
-is asked to approve it). Alice starts the demo pipeline through her console's REST API: her console
-process runs her part, bob's and carol's node services run theirs over the engine links.
+One three-node run either way: the namespaces replace the loopback ports, they add no run.
+
+The demo is loaded by `make network`'s own loader (`console.nodes.devnet.load_demo`: each node
+uploads and authorises only its own dataset, publishing its schema and standing policy; alice
+creates the project and invites; bob and carol accept, and their policies allow the demo's
+plan, so nobody is asked to approve it). Alice starts the demo pipeline through her console's
+REST API: her console process runs her part, bob's and carol's node services run theirs over
+the engine links.
 
 Checked: the AUC equals the embedded run of the same pipeline on the same data; as an
 adversarial member would, every file of bob's and carol's installations (SQLite database,
