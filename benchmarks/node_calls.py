@@ -34,8 +34,9 @@ def main() -> None:
         os.environ["PRIVPAD_DATA_DIR"] = str(Path(scratch) / "bench")
         from console.nodes.devnet import DevNode, pair
 
-        alice = DevNode("alice", "Alice", Path(scratch) / "alice", 0, _free_port())
-        bob = DevNode("bob", "Bob", Path(scratch) / "bob", 0, _free_port())
+        ports = [(0, _free_port(), _free_port()) for _ in range(2)]  # (console, node, engine)
+        alice = DevNode("alice", "Alice", Path(scratch) / "alice", ports[0])
+        bob = DevNode("bob", "Bob", Path(scratch) / "bob", ports[1])
         load_before = os.getloadavg()[0]
         try:
             for node in (alice, bob):

@@ -13,8 +13,15 @@ disclosure plan: none while their published standing policies allow it, as the d
 Safe to run again: what exists is kept (identities, pairings, users, the demo). Ctrl-C stops
 every process it started.
 
-Run with `python -m console.nodes.devnet [--base-dir DIR]` from the repository root. The tests'
-separate installations (`tests/console/nodes/node_installs.py`) are this module's `Installation`.
+With `--namespaces` (Linux; `console.nodes.netns`), each node runs in its own network namespace
+with its own address (10.77.0.1..3 on a bridge, same ports as above) and reaches the others
+only over that interface, as on three hosts; its console still serves on this machine's
+127.0.0.1:8001..8003 (a socket handed to it). Its data goes to `var/network-namespaces/`, as a
+node keeps the address it was made with.
+
+Run with `python -m console.nodes.devnet [--base-dir DIR] [--namespaces]` from the repository
+root. The tests' separate installations (`tests/console/nodes/node_installs.py`) are this
+module's `Installation`.
 """
 
 from __future__ import annotations
@@ -27,14 +34,19 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
+
+from console.nodes.netns import NamespacesUnavailable, NodeNetwork
 
 NODES = [("alice", "Alice Bank"), ("bob", "Bob Shop"), ("carol", "Carol Insurance")]
 ADMIN, ADMIN_PASSWORD = "admin", "privpad-admin"
 REPO = Path(__file__).resolve().parents[2]
 DATABASE = "privpad.sqlite3"
+CONSOLE_START = 60.0  # seconds for a console to answer on a loaded machine
 # A node admin of this node (platform admins belong to no node: they cannot own projects).
 NODE_ADMIN_CODE = (
     "import os; from console.accounts.models import User; from console.nodes.models import Node; "
@@ -53,20 +65,34 @@ class Installation:
 
     Its `manage.py` commands and servers run in subprocesses with PRIVPAD_DATA_DIR set, so
     several installations are independent nodes talking over loopback (also the tests' nodes).
+    With a `NodeNetwork` (`console.nodes.netns`), every process of it runs inside its own
+    network namespace instead: its own interface and address, the others only over the wire.
     """
 
-    def __init__(self, name: str, data_dir: Path, extra_env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        data_dir: Path,
+        extra_env: dict | None = None,
+        network: NodeNetwork | None = None,
+    ):
         self.name, self.data_dir = name, data_dir
         self.extra_env = dict(extra_env or {})
+        self.network = network
         self.processes: list[subprocess.Popen] = []
 
     def env(self) -> dict:
         return dict(os.environ, PRIVPAD_DATA_DIR=str(self.data_dir), **self.extra_env)
 
+    def command(self, *args: str) -> list[str]:
+        """`python ARGS` as this installation runs it (in its namespace, if it has one)."""
+        argv = [sys.executable, *args]
+        return self.network.command(self.name, argv) if self.network else argv
+
     def manage(self, *args: str, check: bool = True, timeout: float = 300):
         """Run `manage.py ARGS`; InstallationError with its stderr if it fails and `check`."""
         done = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            self.command("manage.py", *args),
             cwd=REPO,
             env=self.env(),
             capture_output=True,
@@ -78,18 +104,56 @@ class Installation:
             raise InstallationError(f"{self.name}: manage.py {command} failed:\n{done.stderr}")
         return done
 
-    def spawn(self, *args: str, stdout=None, env: dict | None = None) -> subprocess.Popen:
-        """Start `python ARGS` for this installation; `stop` ends it."""
+    def spawn(
+        self, *args: str, stdout=None, env: dict | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen:
+        """Start `python ARGS` for this installation (handing it `pass_fds`); `stop` ends it."""
         process = subprocess.Popen(
-            [sys.executable, *args],
+            self.command(*args),
             cwd=REPO,
             env=env or self.env(),
             stdout=stdout,
             stderr=subprocess.STDOUT if stdout is not None else None,
             text=True,
+            pass_fds=pass_fds,
         )
         self.processes.append(process)
         return process
+
+    def start_console(self, port: int, log: Path, env: dict | None = None) -> subprocess.Popen:
+        """Start this installation's console (daphne) serving http://127.0.0.1:`port`.
+
+        The listening socket is opened here, on this machine's loopback, and handed to daphne
+        (`--fd`): a console in a network namespace has no other way in, as behind a reverse
+        proxy (and the port is held from the start, so nothing can take it meanwhile)."""
+        try:
+            listener = socket.create_server(("127.0.0.1", port))
+        except OSError as error:
+            message = f"{self.name}'s console cannot listen on {port}: {error}"
+            raise InstallationError(message) from None
+        with listener, log.open("a") as output:  # the console holds its own copies
+            fd = listener.fileno()
+            return self.spawn("-m", "daphne", "--fd", str(fd), "console.asgi:application",
+                              stdout=output, env=env, pass_fds=(fd,))  # fmt: skip
+
+    def wait_for_console(self, console: subprocess.Popen, port: int, log: Path) -> None:
+        """Return once the console answers HTTP (requests wait on its socket meanwhile)."""
+        deadline = time.monotonic() + CONSOLE_START
+        while time.monotonic() < deadline:
+            if console.poll() is not None:
+                raise InstallationError(f"{self.name}'s console exited (see {log})")
+            try:
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=5
+                ).close()
+                return
+            except urllib.error.HTTPError:
+                return  # an answer all the same
+            except OSError:  # not answering yet (a timeout, or a reset while it starts)
+                time.sleep(0.2)
+        raise InstallationError(
+            f"{self.name}'s console did not answer in {CONSOLE_START:.0f} s (see {log})"
+        )
 
     def query(self, sql: str, *params) -> list[tuple]:
         """Read this installation's own database (as its admin could)."""
@@ -119,18 +183,6 @@ class Installation:
         if process.stdout is not None:
             process.stdout.close()
         self.processes.remove(process)
-
-
-def wait_for_port(port: int, timeout: float, what: str) -> None:
-    """Return once something accepts connections on 127.0.0.1:`port`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise InstallationError(f"{what} did not start listening on port {port} in {timeout:.0f} s")
 
 
 # The demo across the nodes (`manage.py network_demo STEP...` at each node, see
@@ -164,16 +216,24 @@ def load_demo(nodes: dict[str, Installation], say=print) -> None:
 
 class DevNode(Installation):
     def __init__(
-        self, name: str, display: str, data_dir: Path, web_port: int, node_port: int, engine: int
+        self,
+        name: str,
+        display: str,
+        data_dir: Path,
+        ports: tuple[int, int, int],
+        network: NodeNetwork | None = None,
     ):
+        web_port, node_port, engine = ports
+        host = network.address(name) if network else "127.0.0.1"
         environment = {
             "PRIVPAD_DEPLOYMENT": "network",
             "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
-            "PRIVPAD_ENGINE_ADDRESS": f"127.0.0.1:{engine}",
+            "PRIVPAD_ENGINE_ADDRESS": f"{host}:{engine}",
         }
-        super().__init__(name, data_dir, environment)
+        super().__init__(name, data_dir, environment, network)
         self.display, self.web_port = display, web_port
-        self.node_address = f"127.0.0.1:{node_port}"
+        self.node_address = f"{host}:{node_port}"
+        self.console: subprocess.Popen | None = None
 
     def prepare(self) -> None:
         """Database, platform admin and node identity, each only if missing."""
@@ -186,24 +246,28 @@ class DevNode(Installation):
         if not (self.data_dir / "node-identity" / "node.crt").exists():
             self.manage("node", "init", "--name", self.name, "--address", self.node_address,
                         "--display-name", self.display)  # fmt: skip
+        else:
+            self.check_address()
         self.manage("shell", "-c", NODE_ADMIN_CODE.format(username=node_admin(self.name)))
 
-    def start(self, log_name: str, *args: str) -> None:
-        log = open(self.data_dir / log_name, "a")  # noqa: SIM115 - closed with the process
-        self.spawn(*args, stdout=log)
+    def check_address(self) -> None:
+        """The node keeps the address it was made with: its peers call it there."""
+        [(address,)] = self.query("SELECT address FROM nodes_node WHERE is_self")
+        if address != self.node_address:
+            raise InstallationError(
+                f"{self.name} was made with the address {address}, not {self.node_address}: "
+                f"use the same mode and ports as then, or another --base-dir"
+            )
 
     def start_service(self) -> None:
-        self.start("node.log", "manage.py", "node", "serve", "--listen", self.node_address)
+        log = open(self.data_dir / "node.log", "a")  # noqa: SIM115 - closed with the process
+        self.spawn("manage.py", "node", "serve", "--listen", self.node_address, stdout=log)
 
-    def start_console(self) -> None:
-        self.start("console.log", "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
-                   "console.asgi:application")  # fmt: skip
+    def serve_console(self) -> None:
+        self.console = self.start_console(self.web_port, self.data_dir / "console.log")
 
-    def wait_for_console(self, timeout: float = 60) -> None:
-        try:
-            wait_for_port(self.web_port, timeout, f"{self.name}'s console")
-        except InstallationError as error:
-            raise InstallationError(f"{error} (see {self.data_dir}/console.log)") from None
+    def wait_until_serving(self) -> None:
+        self.wait_for_console(self.console, self.web_port, self.data_dir / "console.log")
 
 
 def pair(inviter: DevNode, acceptor: DevNode, attempts: int = 20) -> None:
@@ -223,27 +287,19 @@ def pair(inviter: DevNode, acceptor: DevNode, attempts: int = 20) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base-dir", type=Path, default=REPO / "var" / "network")
-    parser.add_argument("--web-port", type=int, default=8001)
-    parser.add_argument("--node-port", type=int, default=7101)
-    parser.add_argument("--engine-port", type=int, default=7201)
-    parser.add_argument("--no-demo", action="store_true", help="paired nodes, no demo project")
-    args = parser.parse_args(argv)
+    args = _arguments(argv)
+    network = _namespaces(NODES) if args.namespaces else None
+    base_dir = args.base_dir or REPO / "var" / ("network-namespaces" if network else "network")
     nodes = [
-        DevNode(
-            name,
-            display,
-            args.base_dir / name,
-            args.web_port + i,
-            args.node_port + i,
-            args.engine_port + i,
-        )
+        DevNode(name, display, base_dir / name,
+                (args.web_port + i, args.node_port + i, args.engine_port + i), network)
         for i, (name, display) in enumerate(NODES)
-    ]
+    ]  # fmt: skip
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print("Preparing alice, bob and carol (own databases, storage and certificates)...")
+        if network:
+            print(f"  each in its own {network.describe()}")
         for node in nodes:
             node.prepare()
             node.start_service()
@@ -254,9 +310,9 @@ def main(argv: list[str] | None = None) -> None:
             print("Loading the demo project and pipeline across the three nodes...")
             load_demo({node.name: node for node in nodes})
         for node in nodes:
-            node.start_console()
+            node.serve_console()
         for node in nodes:
-            node.wait_for_console()
+            node.wait_until_serving()
         _print_welcome(nodes)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         _wait(nodes)
@@ -267,7 +323,35 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for node in nodes:
             node.stop()
+        if network:
+            network.close()
         print("Stopped the three nodes.")
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base-dir", type=Path, help="default var/network (or "
+                        "var/network-namespaces with --namespaces)")  # fmt: skip
+    parser.add_argument("--web-port", type=int, default=8001)
+    parser.add_argument("--node-port", type=int, default=7101)
+    parser.add_argument("--engine-port", type=int, default=7201)
+    parser.add_argument("--no-demo", action="store_true", help="paired nodes, no demo project")
+    parser.add_argument(
+        "--namespaces",
+        action="store_true",
+        help="each node in its own network namespace at 10.77.0.1..3 (Linux, unshare)",
+    )
+    return parser.parse_args(argv)
+
+
+def _namespaces(nodes: list[tuple[str, str]]) -> NodeNetwork:
+    try:
+        return NodeNetwork.start([name for name, _ in nodes])
+    except NamespacesUnavailable as refused:
+        raise SystemExit(
+            f"Network namespaces are unavailable here: {refused}. "
+            "Run without --namespaces: the nodes then use loopback ports."
+        ) from None
 
 
 def _print_welcome(nodes: list[DevNode]) -> None:

@@ -1,12 +1,20 @@
 """The demo across three real nodes: loaded as `make network` loads it, run from alice's console.
 
 Three installations (`node_installs`: own process tree, data directory, SQLite database, node
-service, engine address), in network mode, paired pairwise (bob and carol too). The demo is
-loaded by `make network`'s own loader (`console.nodes.devnet.load_demo`: each node uploads and
-authorises only its own dataset, publishing its schema and standing policy; alice creates the
-project and invites; bob and carol accept, and their policies allow the demo's plan, so nobody
-is asked to approve it). Alice starts the demo pipeline through her console's REST API: her console
-process runs her part, bob's and carol's node services run theirs over the engine links.
+service, engine address), in network mode, paired pairwise (bob and carol too). Where the
+machine allows it, each runs in its own network namespace with its own address (10.77.0.1..3
+on a bridge, `console.nodes.netns`): the nodes then reach each other only over their
+interfaces, and their invitations and routes carry those addresses. Elsewhere (e.g. a
+container refusing user namespaces, or PRIVPAD_NODE_NAMESPACES=off) they run on loopback
+ports; the module says which at its start, and the namespace check is skipped with the reason.
+One three-node run either way: the namespaces replace the loopback ports, they add no run.
+
+The demo is loaded by `make network`'s own loader (`console.nodes.devnet.load_demo`: each node
+uploads and authorises only its own dataset, publishing its schema and standing policy; alice
+creates the project and invites; bob and carol accept, and their policies allow the demo's
+plan, so nobody is asked to approve it). Alice starts the demo pipeline through her console's
+REST API: her console process runs her part, bob's and carol's node services run theirs over
+the engine links.
 
 Checked: the AUC equals the embedded run of the same pipeline on the same data; as an
 adversarial member would, every file of bob's and carol's installations (SQLite database,
@@ -18,7 +26,10 @@ nothing left running anywhere, and a re-run once bob is back succeeds.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,7 +38,14 @@ import pytest
 
 from console.demo.pipeline import PIPELINE_NAME
 from console.nodes.devnet import node_admin
-from tests.console.nodes.node_installs import NodeInstall, demo_network, migrated_template
+from tests.console.nodes.node_installs import (
+    NODE_PORT,
+    NodeInstall,
+    Placement,
+    demo_network,
+    migrated_template,
+    namespaces_if_allowed,
+)
 from tests.workflows.network.demo_job import PARTIES, demo_job
 from tests.workflows.network.test_party_network import ids_of, row_values, tables_with
 from workflows.party import run_party
@@ -42,9 +60,27 @@ NUMBER = re.compile(rb"-?\d+\.\d+(?:e-?\d+)?")
 
 
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
+def placement(request) -> Placement:
+    """The nodes' own network namespaces if the machine allows them, else loopback ports."""
+    with namespaces_if_allowed(PARTIES) as placed:
+        say(request.config, f"{request.module.__name__}: three nodes {placed.mode}")
+        yield placed
+
+
+def say(config, line: str) -> None:
+    """Write `line` to the terminal now, whatever the verbosity and capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\n{line}")
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory, placement):
     template = migrated_template(tmp_path_factory.mktemp("template"))
-    with demo_network(tmp_path_factory.mktemp("demo-nodes"), template) as installs:
+    root = tmp_path_factory.mktemp("demo-nodes")
+    with demo_network(root, template, placement.network) as installs:
         yield installs
 
 
@@ -168,6 +204,44 @@ def test_the_demo_is_loaded_across_the_three_nodes(nodes):
         )
         assert json.loads(policies[0][0])["row_level_to"] == ["alice"], name
     assert nodes["alice"].query("SELECT id FROM workflows_approval") == []
+
+
+def test_each_node_reaches_the_others_only_over_its_own_interface(nodes, placement):
+    network = placement.network
+    if network is None:
+        pytest.skip(f"the nodes ran {placement.mode}")
+    for name, node in nodes.items():  # its own address, and the peers' as paired
+        address = f"{network.address(name)}:{NODE_PORT}"
+        assert node.query("SELECT address FROM nodes_node WHERE is_self") == [(address,)]
+        routes = dict(node.query(
+            "SELECT n.name, r.address FROM nodes_peerroute r JOIN nodes_node n ON n.id = r.node_id"
+        ))  # fmt: skip
+        assert routes == {p: f"{network.address(p)}:{NODE_PORT}" for p in PARTIES if p != name}
+    spaces = {name: os.readlink(f"/proc/{node.server.pid}/ns/net") for name, node in nodes.items()}
+    assert len(set(spaces.values()) | {os.readlink("/proc/self/ns/net")}) == 4, spaces
+    # From inside alice's namespace: her interfaces, and bob's service only at his address.
+    argv = [sys.executable, "-c", PROBE, network.address("bob"), str(NODE_PORT)]
+    seen = probe(network.command("alice", argv))
+    assert seen == {"interfaces": ["eth0", "lo"], "bob": "connected", "loopback": "refused"}
+
+
+PROBE = """
+import json, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def reach(host):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        return "connected"
+    except ConnectionRefusedError:
+        return "refused"
+seen = {"bob": reach(host), "loopback": reach("127.0.0.1")}
+print(json.dumps({"interfaces": sorted(name for _, name in socket.if_nameindex()), **seen}))
+"""
+
+
+def probe(command: list[str]) -> dict:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(done.stdout)
 
 
 def test_loading_alices_part_again_changes_nothing(nodes):

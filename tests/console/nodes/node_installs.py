@@ -6,11 +6,19 @@ talking over loopback, as in a network deployment. The template is migrated once
 module and copied (migrating costs seconds per install). With `engine=True` a node also has
 its own engine address for runs (`PRIVPAD_ENGINE_ADDRESS`, a free loopback port); its console
 answers the REST API (`api`) as a browser or script would.
+
+Given a `NodeNetwork` (`console.nodes.netns`, see `namespaces_if_allowed`), a node runs every
+process in its own network namespace instead: its node service and engine listen on its own
+address (the same ports at every node, as on separate hosts), and it reaches the others only
+over its interface. Its console's listening socket is opened here, on this machine's loopback,
+and handed to daphne (`--fd`), as a reverse proxy in front of a node would be: so the test
+still drives the console's REST API (in both modes, one way of serving).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import socket
 import sqlite3
@@ -24,17 +32,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
-from console.nodes.devnet import (
-    DATABASE,
-    REPO,
-    Installation,
-    load_demo,
-    node_admin,
-    wait_for_port,
-)
+from console.nodes.devnet import DATABASE, REPO, Installation, load_demo, node_admin
+from console.nodes.netns import NamespacesUnavailable, NodeNetwork
 
 _HANDED_OUT: set[int] = set()
+NODE_PORT, ENGINE_PORT = 7100, 7200  # in namespaces: each node alone on its address
+LOG = logging.getLogger(__name__)
 
 
 def free_port() -> int:
@@ -51,16 +56,24 @@ def free_port() -> int:
 
 class NodeInstall(Installation):
     def __init__(
-        self, root: Path, name: str, template: Path, network: bool = False, engine: bool = False
+        self,
+        root: Path,
+        name: str,
+        template: Path,
+        network: bool = False,
+        engine: bool = False,
+        namespaces: NodeNetwork | None = None,
     ):
         env = {"PRIVPAD_SECRET_KEY": f"test-only-secret-key-of-{name}-0123456789abcdef"}
+        host = namespaces.address(name) if namespaces else "127.0.0.1"
+        ports = (NODE_PORT, ENGINE_PORT) if namespaces else (free_port(), free_port())
         if network:  # every process of this node in network mode, as a deployed node is
             env["PRIVPAD_DEPLOYMENT"] = "network"
         if engine:
-            env["PRIVPAD_ENGINE_ADDRESS"] = f"127.0.0.1:{free_port()}"
-        super().__init__(name, root / name, env)
-        self.port, self.web_port = free_port(), free_port()
-        self.address = f"127.0.0.1:{self.port}"
+            env["PRIVPAD_ENGINE_ADDRESS"] = f"{host}:{ports[1]}"
+        super().__init__(name, root / name, env, namespaces)
+        self.port, self.web_port = ports[0], free_port()
+        self.address = f"{host}:{self.port}"
         self.data_dir.mkdir(parents=True)
         shutil.copy(template / DATABASE, self.data_dir / DATABASE)
         self.server: subprocess.Popen | None = None
@@ -140,12 +153,10 @@ class NodeInstall(Installation):
 
     def serve_console(self, deployment: str = "network") -> str:
         """Start this node's console (network mode unless told) and return its URL once it
-        answers."""
+        answers. It serves on a socket opened here, on this machine's loopback (see above)."""
         env = dict(self.env(), PRIVPAD_DEPLOYMENT=deployment)
-        log = self.log("console").open("a")  # noqa: SIM115 - closed with the process
-        self.spawn("-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port),
-                   "console.asgi:application", stdout=log, env=env)  # fmt: skip
-        wait_for_port(self.web_port, 60, f"{self.name}'s console")
+        console = self.start_console(self.web_port, self.log("console"), env)
+        self.wait_for_console(console, self.web_port, self.log("console"))
         return f"http://127.0.0.1:{self.web_port}"
 
     def token(self, username: str, scope: str = "run") -> str:
@@ -193,13 +204,39 @@ DEMO_PARTIES = ("alice", "bob", "carol")
 PAIRS = [("alice", "bob"), ("bob", "carol"), ("alice", "carol")]  # (inviter, acceptor)
 
 
+class Placement(NamedTuple):
+    """Where a test's nodes run: `network` (their namespaces) or None for loopback ports;
+    `mode` says which ("in network namespaces ...", "on loopback ports (why)")."""
+
+    network: NodeNetwork | None
+    mode: str
+
+
 @contextmanager
-def demo_network(root: Path, template: Path) -> Iterator[dict[str, NodeInstall]]:
+def namespaces_if_allowed(names) -> Iterator[Placement]:
+    """Per-node network namespaces where this machine allows them (`console.nodes.netns`),
+    else loopback ports, the reason logged. The namespaces are torn down on leaving."""
+    try:
+        network = NodeNetwork.start(list(names))
+    except NamespacesUnavailable as refused:
+        LOG.warning("nodes on loopback ports: network namespaces unavailable: %s", refused)
+        yield Placement(None, f"on loopback ports (network namespaces unavailable: {refused})")
+        return
+    with network:
+        yield Placement(network, f"in {network.describe()}")
+
+
+@contextmanager
+def demo_network(
+    root: Path, template: Path, namespaces: NodeNetwork | None = None
+) -> Iterator[dict[str, NodeInstall]]:
     """alice, bob and carol as `make network` makes them: separate installations in network
-    mode with engine addresses, paired pairwise, the demo loaded by its own loader
-    (`console.nodes.devnet.load_demo`), alice's console serving. Stopped on leaving."""
+    mode with engine addresses (each in its own namespace, given `namespaces`), paired
+    pairwise, the demo loaded by its own loader (`console.nodes.devnet.load_demo`), alice's
+    console serving. Stopped on leaving."""
     nodes = {
-        name: NodeInstall(root, name, template, network=True, engine=True) for name in DEMO_PARTIES
+        name: NodeInstall(root, name, template, network=True, engine=True, namespaces=namespaces)
+        for name in DEMO_PARTIES
     }
     try:
         made = dict(at_once(nodes.values(), _start_with_admin))
@@ -210,9 +247,8 @@ def demo_network(root: Path, template: Path) -> Iterator[dict[str, NodeInstall]]
         load_demo(nodes, say=lambda line: None)
         nodes["alice"].serve_console()
         yield nodes
-    finally:
-        for node in nodes.values():
-            node.stop()
+    finally:  # all at once: each node's processes take their time to stop
+        at_once(nodes.values(), NodeInstall.stop)
 
 
 def at_once(items, function) -> list:
