@@ -16,6 +16,17 @@ bytes sent per party, bytes written to disk per party. In the embedded deploymen
 runs in the one process, so "peak memory" is all parties together (each party's share is at
 most that); bytes per party come from the engine's links.
 
+`--processes` (network mode): after the same upload, alice and bob each run the graph in their
+own `manage.py runpart` process over the engine's mutual-TLS links on loopback
+(`party_processes.py`, the machinery of `network_pipeline.py`), reading the uploaded datasets
+from their own storage; no executor or database is involved in the run. Each party process's
+resident memory is sampled every 20 ms: `peak_rss_mib_per_party` overall and per node (the
+node's window at that party), `..._with_workers` adding its descendants (PSI's worker pool);
+per node also `wall_s_per_party`, bytes sent and written per party; `processes_wall_s` from
+starting the processes to the last exit (Python and Django start-up included), `run_s_per_party`
+the workers' own. The AUC is checked against scikit-learn on the split's rows read from each
+party's storage.
+
 Prints one JSON object: `{"benchmark": "pipeline_scale", "sizes": [...]}`. Sizes: `--rows`
 (default 100000 and 1000000 per party); `--quick` runs 100000 only.
 """
@@ -33,6 +44,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PARTIES = ("alice", "bob")
 FEATURES_PER_PARTY = 10
 OVERLAP = 0.9
 TRAINING = {"epochs": 3, "learning_rate": 0.3, "batch_size": 4096, "sig_type": "real"}
@@ -43,9 +55,10 @@ GENERATE_ROWS = 1_000_000  # customers generated and written at a time (bounded 
 # --- Parent: one child process per size ------------------------------------------------------
 
 
-def run_size(rows: int) -> dict:
+def run_size(rows: int, processes: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PRIVPAD_BENCH_DATA_DIR"}
     command = [sys.executable, str(Path(__file__)), "--child", str(rows)]
+    command += ["--processes"] if processes else []
     done = subprocess.run(
         command, env=env, stdout=subprocess.PIPE, stderr=None, text=True, check=False
     )
@@ -58,16 +71,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--quick", action="store_true", help="100,000 rows per party only")
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="alice and bob each in their own process over mutual-TLS links (network mode)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child)))
+        print(json.dumps(child(args.child, args.processes)))
         return
     sizes = [100_000] if args.quick else args.rows
     results = []
     for rows in sizes:
         load = os.getloadavg()
-        result = run_size(rows)
+        result = run_size(rows, args.processes)
         results.append(result | {"load_average_before": [round(v, 2) for v in load]})
     print(
         json.dumps({"benchmark": "pipeline_scale", "cpu_count": os.cpu_count(), "sizes": results})
@@ -222,22 +240,30 @@ class MemorySampler:
 
 def sklearn_auc(run) -> float:
     """scikit-learn on the split's own rows: fit on train, score test (same scaling rule)."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.preprocessing import StandardScaler
-
     from workflows.models import Artifact
     from workflows.tabular.files import read_frame
 
-    def joined(port: str):
+    def frames(port: str) -> dict:
         parts = Artifact.objects.filter(node_run__run=run, node_run__node_id="split", port=port)
-        frames = {
+        return {
             a.party: read_frame(
                 a.path, [c["name"] for c in a.info["columns"] if c["party"] == a.party]
             )
             for a in parts
         }
+
+    return sklearn_auc_of(frames("train_ds"), frames("test_ds"))
+
+
+def sklearn_auc_of(train: dict, test: dict) -> float:
+    """Fit LogisticRegression on the train rows (alice's and bob's frames side by side,
+    standardised) and score the test rows."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    def joined(frames: dict):
         alice, bob = frames["alice"], frames["bob"]
         x = np.hstack(
             [
@@ -247,8 +273,8 @@ def sklearn_auc(run) -> float:
         )
         return x, alice["y"].to_numpy(int)
 
-    x_train, y_train = joined("train_ds")
-    x_test, y_test = joined("test_ds")
+    x_train, y_train = joined(train)
+    x_test, y_test = joined(test)
     scaler = StandardScaler().fit(x_train)
     model = LogisticRegression(max_iter=1000).fit(scaler.transform(x_train), y_train)
     return float(roc_auc_score(y_test, model.predict_proba(scaler.transform(x_test))[:, 1]))
@@ -259,17 +285,17 @@ def _say(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
-def child(rows: int) -> dict:
+def child(rows: int, processes: bool) -> dict:
     sys.path.insert(0, str(HERE))
     from demo_console import cleanup  # sets up a throwaway console on import
 
     try:
-        return measure(rows)
+        return measure(rows, processes)
     finally:
         cleanup()
 
 
-def measure(rows: int) -> dict:
+def measure(rows: int, processes: bool = False) -> dict:
     from demo_console import load_demo
 
     load_demo()
@@ -293,6 +319,11 @@ def measure(rows: int) -> dict:
             datasets[party] = upload(users[party], path, f"scale_{party}")
             upload_s[party] = round(time.perf_counter() - start, 2)
             authorise(users[party], datasets[party], project)
+    if processes:
+        _say(f"uploaded in {upload_s} s; running the pipeline, one process per party")
+        return {"rows_per_party": rows, "features": 2 * FEATURES_PER_PARTY} | measure_processes(
+            project, {p: d.pk for p, d in datasets.items()}, upload_s
+        )
     pipeline = Pipeline.objects.create(
         project=project, name="scale", graph=graph({p: d.pk for p, d in datasets.items()})
     )
@@ -340,6 +371,91 @@ def measure(rows: int) -> dict:
         "auc": round(auc, 4),
         "auc_sklearn": round(sklearn_auc(run), 4),
     }
+
+
+def measure_processes(project, datasets: dict[str, int], upload_s: dict) -> dict:
+    """The same graph with alice and bob each in a `manage.py runpart` process over mutual-TLS
+    links on loopback (`party_processes`), reading the datasets uploaded above from their own
+    storage; memory per party process, per node while that party ran it."""
+    from party_processes import run_in_processes
+
+    from workflows.outputs import storage_root
+    from workflows.party_jobs import PartyJob
+    from workflows.ports import console_port
+    from workflows.tabular.files import open_table, to_pandas
+
+    sources = {
+        pk: s for pk, s in console_port().sources(project.id).items() if pk in datasets.values()
+    }
+    storage = {party: storage_root(party) for party in PARTIES}
+
+    def make_job(run_id: str, own: dict, party: str) -> PartyJob:
+        return PartyJob(
+            run_id=run_id,
+            snapshot=graph(datasets),
+            parties=PARTIES,
+            sources=sources,
+            storage=own,
+            party=party,
+            requested_by="alice",
+        )
+
+    with tempfile.TemporaryDirectory(prefix="privpad-scale-net-") as scratch:
+        ran = run_in_processes(make_job, PARTIES, storage, Path(scratch), run_id="scale")
+    results = ran.results
+    nodes, sent = {}, dict.fromkeys(PARTIES, 0)
+    for node_id in results["alice"]["nodes"]:
+        outcomes = {party: results[party]["nodes"][node_id] for party in PARTIES}
+        peaks = {party: ran.node_peak(node_id, party) for party in PARTIES}
+        disk = {
+            party: sum(
+                Path(f).stat().st_size for files in o["outputs"].values() for f in files.values()
+            )
+            for party, o in outcomes.items()
+        }
+        nodes[node_id] = {
+            "wall_s": round(max(o["seconds"] for o in outcomes.values()), 3),
+            "wall_s_per_party": {p: round(o["seconds"], 3) for p, o in outcomes.items()},
+            "peak_rss_mib_per_party": {p: _mib(peak["process"]) for p, peak in peaks.items()},
+            "peak_rss_mib_per_party_with_workers": {
+                p: _mib(peak["with_workers"]) for p, peak in peaks.items()
+            },
+            "sent_bytes": {p: sum(o["bytes_sent"].values()) for p, o in outcomes.items()},
+            "disk_bytes": disk,
+        }
+        for party, count in nodes[node_id]["sent_bytes"].items():
+            sent[party] += count
+
+    def split_frames(port: str) -> dict:
+        frames = {}
+        for party in PARTIES:
+            path = results[party]["nodes"]["split"]["outputs"][port][party]
+            frames[party] = to_pandas(open_table(path))
+        return frames
+
+    report = storage["alice"] / "runs" / "scale" / "evaluate" / "report.json"
+    auc = json.loads(report.read_text(encoding="utf-8"))["summary"]["auc"]
+    whole = {party: ran.memory.peak(party) for party in PARTIES}
+    return {
+        "deployment": "processes",
+        "training": TRAINING,
+        "upload_s": upload_s,
+        "processes_wall_s": round(ran.wall_s, 2),
+        "run_s_per_party": {p: round(r["seconds"], 2) for p, r in results.items()},
+        "setup_s_per_party": {p: round(r["setup_seconds"], 2) for p, r in results.items()},
+        "peak_rss_mib_per_party": {p: _mib(peak["process"]) for p, peak in whole.items()},
+        "peak_rss_mib_per_party_with_workers": {
+            p: _mib(peak["with_workers"]) for p, peak in whole.items()
+        },
+        "sent_bytes_per_party": sent,
+        "nodes": nodes,
+        "auc": round(auc, 4),
+        "auc_sklearn": round(sklearn_auc_of(split_frames("train_ds"), split_frames("test_ds")), 4),
+    }
+
+
+def _mib(size: int) -> float:
+    return round(size / 2**20, 1)
 
 
 if __name__ == "__main__":

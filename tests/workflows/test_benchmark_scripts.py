@@ -73,3 +73,24 @@ def test_pipeline_scale_reports_every_node_and_matches_scikit_learn():
     assert size["nodes"]["psi"]["log"][0].startswith("PSI protocol: KKRT_PSI_2PC (automatic:")
     assert min(size["sent_bytes_per_party"][party] for party in ("alice", "bob")) > 0
     assert abs(size["auc"] - size["auc_sklearn"]) < 0.02, size
+
+
+def test_pipeline_scale_in_party_processes_reports_memory_per_party():
+    (size,) = run_benchmark("pipeline_scale.py", "--rows", "2000", "--processes")["sizes"]
+    assert size["deployment"] == "processes"
+    assert set(size["nodes"]) == SCALE_NODES
+    parties = {"alice", "bob"}
+    assert set(size["peak_rss_mib_per_party"]) == parties
+    assert min(size["peak_rss_mib_per_party"].values()) > 50  # a Python + Django process
+    for node in size["nodes"].values():
+        peaks = node["peak_rss_mib_per_party"]
+        assert set(peaks) == parties
+        assert min(peaks.values()) > 0, node
+        for party in parties:
+            assert peaks[party] <= size["peak_rss_mib_per_party"][party]
+        assert set(node["wall_s_per_party"]) == set(node["sent_bytes"]) == parties
+    # Each party writes only its own storage: alice's read writes nothing at bob.
+    assert size["nodes"]["read_alice"]["disk_bytes"]["alice"] > 0
+    assert size["nodes"]["read_alice"]["disk_bytes"]["bob"] == 0
+    assert min(size["sent_bytes_per_party"].values()) > 0
+    assert abs(size["auc"] - size["auc_sklearn"]) < 0.02, size
