@@ -10,6 +10,8 @@ Printed (one JSON object):
 - `embedded` / `network`: wall seconds, seconds per node, bytes sent per party, the AUC;
 - `network.processes_wall_s`: from starting the processes to the last exit (includes Python
   and Django start-up in each process, `startup_s`);
+- `network.peak_rss_mib_per_party`: each party process's peak resident memory (sampled every
+  20 ms by `party_processes.py`, which runs the processes);
 - `network.orchestration`: per party, what the worker spends outside the components: opening
   the links and checking that every party runs the same run (`setup_s`), confirming each node
   with the others (`confirm_s`), the rest (events, bookkeeping) and their share of the party's
@@ -31,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 
@@ -56,23 +59,19 @@ def embedded(root: Path) -> dict:
 
 
 def network(root: Path) -> dict:
-    from tests.workflows.network.demo_job import PARTIES, demo_sources
-    from tests.workflows.network.party_cluster import PartyCluster
+    from party_processes import run_in_processes
+
+    from tests.workflows.network.demo_job import PARTIES, demo_job, demo_sources
 
     storage = {party: root / party for party in PARTIES}
     demo_sources(storage)
-    cluster = PartyCluster(root, storage)
-    started = time.perf_counter()
-    cluster.start("2")
-    runs = cluster.wait(600)
-    wall = time.perf_counter() - started
-    results = {party: run.result for party, run in runs.items()}
-    failed = {
-        p: r and r["message"] for p, r in results.items() if not r or r["status"] != "succeeded"
-    }
-    assert not failed, failed
+    ran = run_in_processes(demo_job, PARTIES, storage, root, run_id="2", wall=600)
+    results, wall = ran.results, ran.wall_s
     return {
         "processes_wall_s": round(wall, 3),
+        "peak_rss_mib_per_party": {
+            p: round(ran.memory.peak(p)["process"] / 2**20, 1) for p in PARTIES
+        },
         "startup_s": round(wall - max(r["seconds"] for r in results.values()), 3),
         "run_s": {p: round(r["seconds"], 3) for p, r in results.items()},
         "node_s": {n: round(o["seconds"], 3) for n, o in results["alice"]["nodes"].items()},
