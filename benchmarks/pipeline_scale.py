@@ -321,9 +321,7 @@ def measure(rows: int, processes: bool = False) -> dict:
             authorise(users[party], datasets[party], project)
     if processes:
         _say(f"uploaded in {upload_s} s; running the pipeline, one process per party")
-        return {"rows_per_party": rows, "features": 2 * FEATURES_PER_PARTY} | measure_processes(
-            project, {p: d.pk for p, d in datasets.items()}, upload_s
-        )
+        return measure_processes(rows, project, {p: d.pk for p, d in datasets.items()}, upload_s)
     pipeline = Pipeline.objects.create(
         project=project, name="scale", graph=graph({p: d.pk for p, d in datasets.items()})
     )
@@ -373,7 +371,7 @@ def measure(rows: int, processes: bool = False) -> dict:
     }
 
 
-def measure_processes(project, datasets: dict[str, int], upload_s: dict) -> dict:
+def measure_processes(rows: int, project, datasets: dict[str, int], upload_s: dict) -> dict:
     """The same graph with alice and bob each in a `manage.py runpart` process over mutual-TLS
     links on loopback (`party_processes`), reading the datasets uploaded above from their own
     storage; memory per party process, per node while that party ran it."""
@@ -382,7 +380,6 @@ def measure_processes(project, datasets: dict[str, int], upload_s: dict) -> dict
     from workflows.outputs import storage_root
     from workflows.party_jobs import PartyJob
     from workflows.ports import console_port
-    from workflows.tabular.files import open_table, to_pandas
 
     sources = {
         pk: s for pk, s in console_port().sources(project.id).items() if pk in datasets.values()
@@ -401,42 +398,18 @@ def measure_processes(project, datasets: dict[str, int], upload_s: dict) -> dict
         )
 
     with tempfile.TemporaryDirectory(prefix="privpad-scale-net-") as scratch:
-        ran = run_in_processes(make_job, PARTIES, storage, Path(scratch), run_id="scale")
+        # A hang is ended after an hour, or a second per thousand rows at 10M and beyond.
+        wall = max(3600.0, rows / 1000)
+        ran = run_in_processes(make_job, PARTIES, storage, Path(scratch), "scale", wall)
     results = ran.results
-    nodes, sent = {}, dict.fromkeys(PARTIES, 0)
-    for node_id in results["alice"]["nodes"]:
-        outcomes = {party: results[party]["nodes"][node_id] for party in PARTIES}
-        peaks = {party: ran.node_peak(node_id, party) for party in PARTIES}
-        disk = {
-            party: sum(
-                Path(f).stat().st_size for files in o["outputs"].values() for f in files.values()
-            )
-            for party, o in outcomes.items()
-        }
-        nodes[node_id] = {
-            "wall_s": round(max(o["seconds"] for o in outcomes.values()), 3),
-            "wall_s_per_party": {p: round(o["seconds"], 3) for p, o in outcomes.items()},
-            "peak_rss_mib_per_party": {p: _mib(peak["process"]) for p, peak in peaks.items()},
-            "peak_rss_mib_per_party_with_workers": {
-                p: _mib(peak["with_workers"]) for p, peak in peaks.items()
-            },
-            "sent_bytes": {p: sum(o["bytes_sent"].values()) for p, o in outcomes.items()},
-            "disk_bytes": disk,
-        }
-        for party, count in nodes[node_id]["sent_bytes"].items():
-            sent[party] += count
-
-    def split_frames(port: str) -> dict:
-        frames = {}
-        for party in PARTIES:
-            path = results[party]["nodes"]["split"]["outputs"][port][party]
-            frames[party] = to_pandas(open_table(path))
-        return frames
-
+    nodes = {node_id: _node_figures(ran, node_id) for node_id in results["alice"]["nodes"]}
     report = storage["alice"] / "runs" / "scale" / "evaluate" / "report.json"
     auc = json.loads(report.read_text(encoding="utf-8"))["summary"]["auc"]
     whole = {party: ran.memory.peak(party) for party in PARTIES}
+    train, test = _split_frames(results, "train_ds"), _split_frames(results, "test_ds")
     return {
+        "rows_per_party": rows,
+        "features": 2 * FEATURES_PER_PARTY,
         "deployment": "processes",
         "training": TRAINING,
         "upload_s": upload_s,
@@ -447,10 +420,44 @@ def measure_processes(project, datasets: dict[str, int], upload_s: dict) -> dict
         "peak_rss_mib_per_party_with_workers": {
             p: _mib(peak["with_workers"]) for p, peak in whole.items()
         },
-        "sent_bytes_per_party": sent,
+        "sent_bytes_per_party": {
+            p: sum(node["sent_bytes"][p] for node in nodes.values()) for p in PARTIES
+        },
         "nodes": nodes,
         "auc": round(auc, 4),
-        "auc_sklearn": round(sklearn_auc_of(split_frames("train_ds"), split_frames("test_ds")), 4),
+        "auc_sklearn": round(sklearn_auc_of(train, test), 4),
+    }
+
+
+def _node_figures(ran, node_id: str) -> dict:
+    """One node at every party: its wall time there, the party process's peak memory while
+    it ran, the bytes the party sent and the files it wrote."""
+    outcomes = {party: ran.results[party]["nodes"][node_id] for party in PARTIES}
+    peaks = {party: ran.node_peak(node_id, party) for party in PARTIES}
+    return {
+        "wall_s": round(max(o["seconds"] for o in outcomes.values()), 3),
+        "wall_s_per_party": {p: round(o["seconds"], 3) for p, o in outcomes.items()},
+        "peak_rss_mib_per_party": {p: _mib(peak["process"]) for p, peak in peaks.items()},
+        "peak_rss_mib_per_party_with_workers": {
+            p: _mib(peak["with_workers"]) for p, peak in peaks.items()
+        },
+        "sent_bytes": {p: sum(o["bytes_sent"].values()) for p, o in outcomes.items()},
+        "disk_bytes": {
+            p: sum(
+                Path(f).stat().st_size for files in o["outputs"].values() for f in files.values()
+            )
+            for p, o in outcomes.items()
+        },
+    }
+
+
+def _split_frames(results: dict, port: str) -> dict:
+    """The split's `port` output as each party wrote it in its own storage."""
+    from workflows.tabular.files import open_table, to_pandas
+
+    return {
+        party: to_pandas(open_table(results[party]["nodes"]["split"]["outputs"][port][party]))
+        for party in PARTIES
     }
 
 
