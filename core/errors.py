@@ -56,6 +56,9 @@ class RangeError(EncodingError):
     limit that was exceeded (a magnitude, or the edge of the kernel's domain) and `label` the
     name the caller gave the input (a column, a dataset), when known. The message names all
     three and the fix; it carries no secret value, only public bounds, so it may cross parties.
+    `problem` is the engine's account of what was exceeded: a `core.range_problems.RangeProblem`
+    (its English text, and a stable code with the figures, for the layers above to word in
+    their reader's language) when the engine raises it, or plain text from other callers.
 
     `secondhand` marks the copy raised by the parties that did not own a refused SPU input:
     its `problem` says only that the input failed its owner's check (how many of the owner's

@@ -26,7 +26,7 @@ from workflows.backends import ThreadPoolBackend
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import Graph, GraphFormatError, Scope, parse_graph
-from workflows.messages import translatable
+from workflows.messages import Message, said_by, translatable
 from workflows.models import Artifact, NodeRun, Pipeline, Run, RunSource, Status
 from workflows.ownership import (
     ensure_editor,
@@ -161,11 +161,23 @@ def archive_pipeline(actor: Actor, pipeline: Pipeline) -> None:
     audit_pipeline(actor, pipeline, "pipeline_update", changes={"archived": [False, True]})
 
 
+class DocumentInvalid(ValidationError):
+    """A pipeline document that cannot be read. `said` is why, as a stored message
+    (`workflows.messages`): a peer that refuses a replicated document sends it, so the sender
+    reads it in its own users' language; the ValidationError itself carries the text in the
+    active language (or a field's, `{"graph": ...}`) for the API."""
+
+    def __init__(self, said: Message | str, code: str, *, text=None):
+        super().__init__(str(said) if text is None else text, code=code)
+        self.said = said
+
+
 def checked_graph(data) -> Graph:
     try:
         return parse_graph(data)
     except GraphFormatError as error:
-        raise ValidationError({"graph": str(error)}, code="invalid_graph") from error
+        said = said_by(error)
+        raise DocumentInvalid(said, "invalid_graph", text={"graph": str(said)}) from error
 
 
 def template_graph(project_id: int, template: str) -> Graph:
@@ -206,17 +218,16 @@ def export_document(pipeline: Pipeline) -> dict:
 
 def read_document(document) -> dict:
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-        raise ValidationError(
-            _("not a %(format)s document") % {"format": EXPORT_FORMAT}, code="invalid_document"
-        )
+        said = translatable("not a %(format)s document", format=EXPORT_FORMAT)
+        raise DocumentInvalid(said, code="invalid_document")
     if document.get("version") != EXPORT_VERSION:
-        raise ValidationError(
-            _("unsupported document version %(version)r") % {"version": document.get("version")},
-            code="invalid_document",
-        )
+        version = repr(document.get("version"))[:40]
+        said = translatable("unsupported document version %(version)s", version=version)
+        raise DocumentInvalid(said, code="invalid_document")
     name = document.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
-        raise ValidationError(_("the document needs a name of 1 to 120 characters"), code="invalid")
+        said = translatable("the document needs a name of 1 to 120 characters")
+        raise DocumentInvalid(said, code="invalid")
     graph = checked_graph(document.get("graph"))
     return {
         "name": name.strip(),

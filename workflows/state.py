@@ -31,7 +31,14 @@ from django.utils.functional import Promise
 
 from workflows import events
 from workflows.components import registry
-from workflows.messages import Storable, render, stored, stored_text, translatable
+from workflows.messages import (
+    Storable,
+    render,
+    stored,
+    stored_text,
+    translatable,
+    translatable_plural,
+)
 from workflows.models import FINISHED, Artifact, NodePart, NodeRun, Run, Status
 from workflows.redaction import message_for, sees_details, stored_for, warning_for
 
@@ -404,9 +411,12 @@ def failure_summary(nodes: list[NodeRun], viewer: str | None = None):
     others = sorted(node.node_id for node in failed[1:])
     if not others:
         return translatable("failed at %(component)s (%(node)s): %(reason)s%(where)s", **facts)
-    return translatable(
-        "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other node(s) "
+    return translatable_plural(
+        "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other node "
         "failed too: %(nodes)s",
+        "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other nodes "
+        "failed too: %(nodes)s",
+        "count",
         **facts,
         count=len(others),
         nodes=others,

@@ -84,6 +84,18 @@ def handles(method: str):
     return register
 
 
+def refusal_of(error: ValueError | ValidationError) -> Message | str:
+    """What a peer is told of a message it sent that could not be applied: the reason as a
+    message (a bad pipeline document's, `DocumentInvalid.said`; an EnvelopeError's), read in
+    the sender's users' language; other validation errors as their text, bounded."""
+    said = getattr(error, "said", None)
+    if isinstance(said, Message | str):
+        return said
+    if isinstance(error, ValidationError):
+        return "; ".join(error.messages)[:500]
+    return error_message(error)
+
+
 def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
     """Apply a message once: a re-delivered id gets the reply it got the first time."""
     try:
@@ -100,8 +112,7 @@ def receive(method: str, route: PeerRoute, envelope: Envelope) -> dict:
                 peer=route.node, message_id=message, method=method, reply=reply
             )
     except (ValueError, ValidationError) as error:  # EnvelopeError, a bad graph document
-        text = "; ".join(error.messages) if isinstance(error, ValidationError) else None
-        said = text[:500] if text is not None else error_message(error)
+        said = refusal_of(error)
         raise Refused(grpc.StatusCode.INVALID_ARGUMENT, said) from None
     except IntegrityError:  # the same id delivered twice at once: the other one applied it
         seen = ReceivedMessage.objects.get(peer=route.node, message_id=message)

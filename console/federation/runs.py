@@ -52,7 +52,7 @@ from workflows import timeline
 from workflows.components import registry
 from workflows.disclosure import consent
 from workflows.graph import GraphFormatError, parse_graph
-from workflows.messages import parse, translatable
+from workflows.messages import parse, said_by, translatable
 from workflows.models import Approval, Run
 from workflows.party_jobs import PartyJob, job_from_dict, job_to_dict
 from workflows.ports import console_port
@@ -194,7 +194,7 @@ def _same_graph(snapshot: dict, drawn: dict):
         graph = parse_graph(snapshot)
         same = _without_versions(snapshot) == _without_versions(drawn)
     except GraphFormatError as error:
-        malformed = translatable("the run's graph is malformed: %(error)s", error=str(error))
+        malformed = translatable("the run's graph is malformed: %(error)s", error=said_by(error))
         raise EnvelopeError(malformed) from None
     if not same:
         raise refuse(translatable("the run's graph is not the pipeline replicated to this node"))

@@ -36,6 +36,7 @@ from core.mpc.fixedpoint import FixedPoint
 from core.mpc.protocols import make_protocol
 from core.mpc.ring import ring_for
 from core.mpc.tensor import SecretTensor
+from core.range_problems import RangeProblem
 
 
 class SPUObject:
@@ -60,7 +61,7 @@ class SPUObject:
 def secondhand_refusal(operation: str, bound: float, label: str, fix: str) -> RangeError:
     """What the parties other than its owner raise when an SPU input is refused: the input,
     the operation, the public bound and the fix, and only that the input failed."""
-    problem = "the input failed its owner's range check"
+    problem = RangeProblem("owner_check_failed")
     return RangeError(operation, bound, problem, label=label, fix=fix, secondhand=True)
 
 

@@ -58,6 +58,7 @@ from core.device.pyu import PYUObject
 from core.device.spu import SPU, SPUObject
 from core.errors import ConfigError, RangeError, ShapeError, format_bound
 from core.mpc.bounds import Bounded
+from core.range_problems import RangeProblem
 
 SIG_TYPES = {"real": "real", "mm1": "mm1", "t1": "mm1", "seg3": "seg3"}
 LOSS_CLIP = 2.0**-10  # keeps log(p) inside the documented domain of the log kernel
@@ -208,8 +209,7 @@ class SSRegression:
             raise RangeError(
                 "SS-LR",
                 fitting,
-                f"features up to {format_bound(bx)} over {batch} rows per batch leave no room "
-                "for weights in the fixed-point products",
+                RangeProblem("features_no_room", bound=format_bound(bx), batch=batch),
                 label=x.label,
                 fix="scale the features (for example standardise them) or lower batch_size",
             )
@@ -242,8 +242,7 @@ class SSRegression:
         return w.ensure_within(
             half,
             "SS-LR weights",
-            f"a weight left [-{half:g}, {half:g}], near where the next step's products could "
-            "overflow",
+            RangeProblem("weight_left", half=f"{half:g}"),
             fix="the training diverges (lower learning_rate) or the features are too large "
             "(scale them)",
         )

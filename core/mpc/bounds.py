@@ -41,6 +41,7 @@ import numpy as np
 from core.errors import RangeError, format_bound
 from core.mpc.fixedpoint import FixedPoint, as_fixed_point
 from core.mpc.kernels.arith import is_small_int
+from core.range_problems import RangeProblem
 
 Precision = int | FixedPoint  # the session's FixedPoint, or fraction bits meaning FM64
 
@@ -178,7 +179,7 @@ def check_declared(values: np.ndarray, declared: Interval, label: str | None) ->
         raise RangeError(
             "SPU input",
             declared.magnitude,
-            f"the declared interval {declared} is invalid",
+            RangeProblem("declared_invalid", interval=str(declared)),
             label=label,
             fix="declare a finite interval with lo <= hi",
         )
@@ -187,7 +188,9 @@ def check_declared(values: np.ndarray, declared: Interval, label: str | None) ->
         raise RangeError(
             "SPU input",
             declared.magnitude,
-            f"{outside} of {arr.size} element(s) lie outside the declared interval {declared}",
+            RangeProblem(
+                "outside_declared", outside=outside, size=int(arr.size), interval=str(declared)
+            ),
             label=label,
             fix="declare a bound that holds for the data, or scale it",
         )
@@ -204,9 +207,13 @@ def check_magnitude(
         raise RangeError(
             operation,
             fxp.max_abs,
-            f"the result may reach {format_bound(interval.magnitude)} (from public bounds "
-            f"{interval}), beyond what {fxp.fraction_bits} fraction bits can encode in "
-            f"{fxp.ring.name}",
+            RangeProblem(
+                "result_may_reach",
+                reach=format_bound(interval.magnitude),
+                interval=str(interval),
+                fraction_bits=fxp.fraction_bits,
+                ring=fxp.ring.name,
+            ),
             label=label,
         )
 
@@ -226,16 +233,19 @@ def check_product(
     fxp = as_fixed_point(precision)
     limit = fxp.product_limit
     if reach >= limit:
-        terms = f"{inner} products of " if inner > 1 else ""
-        raise RangeError(
-            operation,
-            limit,
-            f"{terms}|x| <= {format_bound(a.magnitude)} times |y| <= "
-            f"{format_bound(b.magnitude)} may reach {format_bound(reach)}, so the "
-            f"{2 * fxp.fraction_bits}-fraction-bit intermediate could overflow the "
-            f"{fxp.ring.bits}-bit ring ({fxp.ring.name})",
-            label=label,
-        )
+        figures = {
+            "a": format_bound(a.magnitude),
+            "b": format_bound(b.magnitude),
+            "reach": format_bound(reach),
+            "intermediate_bits": 2 * fxp.fraction_bits,
+            "ring_bits": fxp.ring.bits,
+            "ring": fxp.ring.name,
+        }
+        if inner > 1:
+            problem = RangeProblem("products_may_overflow", terms=inner, **figures)
+        else:
+            problem = RangeProblem("product_may_overflow", **figures)
+        raise RangeError(operation, limit, problem, label=label)
 
 
 # ----- rules: an operation's result interval from its operands', checked before computing ----

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.errors import EncodingError, RangeError
 from core.mpc.ring import RING64, Ring
+from core.range_problems import RangeProblem
 
 SUPPORTED_KINDS = "biuf"  # bool, signed, unsigned, float
 
@@ -58,13 +59,18 @@ class FixedPoint:
         too_big = np.abs(as_float) > self.max_abs
         if too_big.any():
             count = int(too_big.sum())
-            shown = "a value" if secret else repr(as_float[too_big].flat[0])
-            raise RangeError(
-                what,
-                self.max_abs,
-                f"{shown} is outside the fixed-point range with {self.fraction_bits} fraction "
-                f"bits in {self.ring.name} ({count} of {as_float.size} element(s) too large)",
-            )
+            figures = {
+                "fraction_bits": self.fraction_bits,
+                "ring": self.ring.name,
+                "count": count,
+                "size": int(as_float.size),
+            }
+            if secret:
+                problem = RangeProblem("secret_outside_encoding", **figures)
+            else:
+                shown = repr(as_float[too_big].flat[0])
+                problem = RangeProblem("public_outside_encoding", value=shown, **figures)
+            raise RangeError(what, self.max_abs, problem)
         if arr.dtype.kind in "iub":
             return self.ring.asarray(arr.astype(np.int64)) << self.fraction_bits
         return self.ring.from_float(np.rint(as_float * self.scale))

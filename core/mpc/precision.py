@@ -37,6 +37,7 @@ from core.mpc.config import DEFAULT_FRACTION_BITS as FIELD_DEFAULT_BITS
 from core.mpc.config import FIELDS, PROTOCOLS, RuntimeConfig
 from core.mpc.fixedpoint import encoding_limit
 from core.mpc.ring import RING64, ring_for
+from core.range_problems import RangeProblem
 
 TRUNC_LIMIT_BITS = RING64.trunc_limit_bits  # FM64: |t| < 2^62 (SEMI2K opens t + 2^62 + r)
 DEFAULT_FRACTION_BITS = FIELD_DEFAULT_BITS["FM64"]  # 18, SPU's FM64 default; plans stop there
@@ -130,11 +131,16 @@ def _too_large(field: str, max_abs: float, products: int, margin: int) -> RangeE
     return RangeError(
         "plan_precision",
         _largest_fitting(products, margin, ring_bits),
-        f"values up to {max_abs:.6g} need {_bits_text(int_bits, 'integer')}"
-        + (f" and {products} chained product(s) of them" if products else "")
-        + f", leaving fewer than {MIN_FRACTION_BITS} fraction bits in {field}'s "
-        + f"{ring_bits}-bit ring"
-        + ("" if field == FIELDS[-1] else f" ({FIELDS[-1]} would hold them)"),
+        RangeProblem(
+            "plan_too_large",
+            max_abs=f"{max_abs:.6g}",
+            integer_bits=int_bits,
+            products=products,
+            min_fraction_bits=MIN_FRACTION_BITS,
+            field=field,
+            ring_bits=ring_bits,
+            wider="" if field == FIELDS[-1] else FIELDS[-1],
+        ),
         fix="scale the inputs (for example standardise them) or split the computation",
     )
 

@@ -211,3 +211,26 @@ def test_an_outsiders_attempt_on_a_project_is_audited(api_carol, project):
 
     api_carol.post("/api/v1/pipelines/", {"project": project.pk, "name": "x"}, format="json")
     assert AuditEvent.objects.filter(action="access_denied").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "graph_error", "version_error"),
+    [
+        ("en", "node 'a': 'params' must be an object", "unsupported document version 7"),
+        ("zh-hans", "节点 'a'：“params”必须是对象", "不支持的文档版本 7"),
+    ],
+)
+def test_import_names_a_bad_document_in_the_readers_language(
+    api_alice, project, language, graph_error, version_error
+):
+    graph = {"nodes": [{"id": "a", "component": "stats/table_statistics", "params": []}]}
+    document = {"format": "privpad.pipeline", "version": 1, "name": "x", "graph": graph}
+    body = {"project": project.pk, "document": document}
+    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+    response = api_alice.post("/api/v1/pipelines/import/", body, format="json", **headers)
+    assert response.status_code == 400
+    assert graph_error in json.dumps(response.json(), ensure_ascii=False)
+    body["document"] = document | {"version": 7}
+    response = api_alice.post("/api/v1/pipelines/import/", body, format="json", **headers)
+    assert response.status_code == 400
+    assert version_error in json.dumps(response.json(), ensure_ascii=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from console.asgi import application
 from core.errors import RangeError
+from core.mpc.bounds import Interval, check_declared
 from core.mpc.precision import plan_precision
 from tests.workflows.runs import new_run, run_now
 from tests.workflows.test_websocket import _headers
@@ -215,6 +217,39 @@ def test_a_range_failure_reads_in_each_readers_language_and_stays_redacted(
     assert alices.startswith("逻辑回归训练：bob 的数据中有值超出了定点编码能容纳的范围")
     for text in (alices, render(run.nodes.get(node_id="stats").public_message, EN)):
         for detail in ("basket_total", "2^27", "2^50", "1.1e+15"):
+            assert detail not in text, (detail, text)
+
+
+@pytest.mark.django_db
+def test_the_engines_problem_reads_in_the_failing_partys_language_and_never_reaches_others(
+    credit_pipeline, alice_user, bob_user, alice_client, bob_client
+):
+    """The engine's own refusal (bob's values outside the interval he declared): bob reads
+    the engine's problem, with its figures, in Chinese and in English; alice reads only the
+    public text, in her language, with none of the figures."""
+    speaks(alice_user, ZH)
+    speaks(bob_user, ZH)
+    run = new_run(credit_pipeline, user=alice_user)
+    values = np.array([1.0, 300.0, 900.0])
+    with pytest.raises(RangeError) as refused:
+        check_declared(values, Interval(-8.0, 8.0), BOBS.label)
+    with translation.override(EN):
+        failure = secure.range_failure(refused.value, [ALICES, BOBS], SS_LR)
+    fail_as_the_executor_does(run.nodes.get(node_id="stats"), failure)
+    bobs = node_of(bob_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["message"]
+    assert "3 个元素中有 2 个落在声明的区间 [-8, 8] 之外" in bobs, bobs
+    assert "lie outside" not in bobs
+    english = render(run.nodes.get(node_id="stats").message, EN)
+    assert f": {refused.value.problem}. Fix: " in english
+    assert (
+        str(refused.value.problem) == "2 of 3 element(s) lie outside the declared interval [-8, 8]"
+    )
+    alices = node_of(alice_client.get(f"/api/v1/runs/{run.pk}/").json(), "stats")["message"]
+    with translation.override(ZH):
+        assert alices == str(redaction.range_public("bob", SS_LR))
+    assert alices.startswith("逻辑回归训练：bob 的数据中有值超出了定点编码能容纳的范围")
+    for text in (alices, render(run.nodes.get(node_id="stats").public_message, ZH)):
+        for detail in ("basket_total", "[-8, 8]", "元素", "2 of 3"):
             assert detail not in text, (detail, text)
 
 

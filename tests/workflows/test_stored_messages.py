@@ -304,3 +304,74 @@ def test_a_label_with_a_context_keeps_it_and_reads_in_the_readers_language():
     assert render(message.stored_text(), EN) == (
         "alice's standing policy: aggregates to others: refuse"
     )
+
+
+@pytest.mark.parametrize(
+    ("msgid", "plural", "count", "params", "one", "many", "chinese"),
+    [
+        (
+            "%(party)s: filled %(count)s column",
+            "%(party)s: filled %(count)s columns",
+            "count",
+            {"party": "bank"},
+            "bank: filled 1 column",
+            "bank: filled 3 columns",
+            "bank：已填充 3 列",
+        ),
+        (
+            "trained %(epochs)s epoch; last loss %(loss)s",
+            "trained %(epochs)s epochs; last loss %(loss)s",
+            "epochs",
+            {"loss": "0.5"},
+            "trained 1 epoch; last loss 0.5",
+            "trained 3 epochs; last loss 0.5",
+            "已训练 3 轮；最后损失 0.5",
+        ),
+    ],
+)
+def test_counted_log_lines_agree_with_their_number_in_each_language(
+    msgid, plural, count, params, one, many, chinese
+):
+    assert render(translatable_plural(msgid, plural, count, **params, **{count: 1}), EN) == one
+    message = translatable_plural(msgid, plural, count, **params, **{count: 3})
+    assert (render(message, EN), render(message, ZH)) == (many, chinese)
+
+
+@pytest.mark.parametrize(
+    ("stored_on_a_past_run", "chinese"),
+    [
+        ("%(party)s: filled %(count)s column(s)", "bank：已填充 3 列"),
+        ("statistics of %(count)s column(s)", "3 列的统计"),
+        ("scaled %(count)s column(s) (%(method)s)", "已缩放 3 列（standard）"),
+        ("%(party)s: binned %(count)s column(s) (%(method)s)", "bank：已分箱 3 列（standard）"),
+    ],
+)
+def test_log_lines_stored_before_the_plural_forms_still_read_in_chinese(
+    stored_on_a_past_run, chinese
+):
+    stored = {"msgid": stored_on_a_past_run, "params": {"party": "bank", "count": 3}}
+    stored["params"]["method"] = "standard"
+    assert render(json.dumps(stored), ZH) == chinese
+
+
+def test_the_other_failed_nodes_are_counted_in_each_language_old_and_new():
+    facts = {"component": "Scaler", "node": "scale", "reason": "boom", "where": ""}
+    new = translatable_plural(
+        "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other node "
+        "failed too: %(nodes)s",
+        "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other nodes "
+        "failed too: %(nodes)s",
+        "count",
+        **facts,
+        count=1,
+        nodes=["stats"],
+    )
+    assert render(new, EN) == "failed at Scaler (scale): boom; 1 other node failed too: stats"
+    chinese = "在 Scaler（scale）失败：boom；另有 1 个节点也失败了：stats"
+    assert render(new, ZH) == chinese
+    old = {  # stored on a past run
+        "msgid": "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other "
+        "node(s) failed too: %(nodes)s",
+        "params": facts | {"count": 1, "nodes": ["stats"]},
+    }
+    assert render(json.dumps(old), ZH) == chinese

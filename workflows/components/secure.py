@@ -29,8 +29,8 @@ weights) names the parties and the operation, for everyone, and no column. Embed
 runs give the same public texts; in a network run only the failing party's process holds the
 full one. These texts and the plan's log line are stored messages (`workflows.messages`), read
 in each reader's language whoever started the run, the engine's advice too
-(`workflows.components.engine_words`); the engine's account of the problem (a RangeError's
-`problem`, worded with its figures) stays in English: `core` has no translations.
+(`workflows.components.engine_words`), and so is the engine's account of the problem (a
+RangeError's `problem`: a code and its figures, worded there).
 
 Streamed inputs (`measure_streamed`, `streamed_blocks`): SS-LR reads its inputs from the
 columnar files slice by slice. Each party first measures its whole table in one pass (bound,
@@ -69,7 +69,7 @@ from workflows.components.checks import (
     scaling_advice,
 )
 from workflows.components.context import RunCancelled, RunContext
-from workflows.components.engine_words import engine_fix
+from workflows.components.engine_words import engine_fix, engine_problem
 from workflows.components.precision_words import plan_reason
 from workflows.messages import Message, translatable, translatable_plural
 
@@ -442,9 +442,9 @@ def range_message(
     error: RangeError, top: PartyBounds, what: What, named: list[PartyBounds]
 ) -> Message:
     """The culprit's full text: its columns (the `named` inputs of the engine's label, else
-    the ones a fix should name), the operation, the bound and the fix. The engine's own
-    words (its `problem`) stay in English: `core` has no translations; its `fix`, one of a
-    few fixed sentences, is read in the reader's language (`engine_words`)."""
+    the ones a fix should name), the operation, the bound and the fix. The engine's problem
+    (a code and figures) and its `fix` (one of a few fixed sentences) are read in the
+    reader's language (`engine_words`)."""
     columns = top.named_columns()
     if error.label and named:
         columns = columns_of(top.party, [name for b in named for name in b.columns])
@@ -453,7 +453,7 @@ def range_message(
         "what": what,
         "operation": error.operation,
         "bound": format_bound(error.bound),
-        "problem": error.problem,
+        "problem": engine_problem(error.problem),
         "fix": scaling_advice({top.party: list(top.unscaled or [])}) or engine_fix(error.fix),
     }
     if error.operation in INPUT_OPERATIONS:

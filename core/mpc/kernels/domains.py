@@ -57,6 +57,7 @@ from core.mpc.kernels import activations, nonlinear
 from core.mpc.kernels.arith import mul_many, mul_ss, sum_
 from core.mpc.kernels.compare import msb_bits, sign_select
 from core.mpc.shares import AShare
+from core.range_problems import RangeProblem
 
 EXP_MAX = nonlinear.EXP_OFFSET * math.log(2.0)  # t = x log2(e) + 16 must stay below 32
 EXP_SQUARING_MIN = -160.0  # the squaring schedule decays to [0, 2^-15] down to here
@@ -173,8 +174,7 @@ def exp(
             raise RangeError(
                 "exp",
                 high,
-                f"an element is above {high:.6g}, where e^x leaves the kernel's range "
-                "(e^11.09 = 2^16)",
+                RangeProblem("exp_above", high=f"{high:.6g}"),
                 label=label,
                 fix=EXP_FIX,
             )
@@ -201,7 +201,7 @@ def _require(
         return None
     if _needs_guard(ctx, interval, lo, hi):
         domain = f"[{format_bound(lo)}, {format_bound(hi)}]"
-        what = f"an element is outside the kernel's domain {domain}"
+        what = RangeProblem("outside_domain", domain=domain)
         refuse_outside(ctx, operation, [(x, lo, hi)], label, what, hi)
     return Interval(lo, hi) if interval is None else interval.clipped(lo, hi)
 
@@ -265,9 +265,8 @@ def _abs_checked(
     guard_y = interval is None or min_abs(interval) < lo or interval.magnitude > hi
     checks = ([(magnitude, lo, hi)] if guard_y else []) + list(extra)
     if ctx.range_checks and checks:
-        what = f"a divisor's magnitude is outside [{format_bound(lo)}, {format_bound(hi)}]"
-        if extra:
-            what += " or a dividend's is too large for the quotient to fit"
+        code = "divisor_or_dividend_outside" if extra else "divisor_outside"
+        what = RangeProblem(code, lo=format_bound(lo), hi=format_bound(hi))
         refuse_outside(ctx, operation, checks, label, what, hi)
     return neg, magnitude
 

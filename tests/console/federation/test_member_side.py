@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from console.federation import projects
 from console.federation.models import Ballot, PipelineReplica, SharedProject
@@ -23,6 +24,7 @@ from workflows import ownership
 from workflows.actors import Actor
 from workflows.api.approvals import to_decide
 from workflows.disclosure import consent
+from workflows.messages import Message, render, stored_text
 from workflows.models import Approval
 from workflows.services import export_document
 
@@ -170,6 +172,27 @@ def test_an_oversized_or_malformed_document_is_rejected(joined, at_bob):
     body["pipeline"]["document"] = "{" * (60 * 1024)
     with pytest.raises(Refused, match="longer than"):
         deliver(at_bob["alice"], "PipelineReplicate", body)
+
+
+def test_a_bad_pipeline_document_is_refused_in_the_senders_readers_language(joined, at_bob):
+    """bob's node refuses a document whose graph is malformed, or of another version, with a
+    message (msgid + params), not words in the language active at bob's node."""
+    body = pipeline_body(graph={"nodes": [{"id": "a b", "component": "psi"}], "edges": []})
+    with translation.override("zh-hans"), pytest.raises(Refused) as refused:
+        deliver(at_bob["alice"], "PipelineReplicate", body)
+    said = refused.value.message
+    assert isinstance(said, Message)
+    assert render(said.stored(), "en") == "nodes[0].id 'a b' is not a valid id"
+    assert render(stored_text(said), "zh-hans") == "nodes[0].id 'a b' 不是有效的 ID"
+    document = json.loads(pipeline_body()["pipeline"]["document"]) | {"version": 99}
+    body = pipeline_body()
+    body["pipeline"]["document"] = json.dumps(document)
+    with pytest.raises(Refused) as refused:
+        deliver(at_bob["alice"], "PipelineReplicate", body)
+    said = refused.value.message
+    assert render(said.stored(), "en") == "unsupported document version 99"
+    assert render(said.stored(), "zh-hans") == "不支持的文档版本 99"
+    assert not PipelineReplica.objects.exists()
 
 
 def approval_request(party="bob", approval=5) -> dict:

@@ -30,7 +30,7 @@ from workflows.components.params import (
 from workflows.components.schema import TABLES, ArtifactInfo, Column, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 from workflows.tabular.files import to_pandas, with_columns
 
 NUMERIC_STRATEGIES = ("constant", "mean", "median", "most_frequent")
@@ -122,8 +122,12 @@ def run(ctx: RunContext) -> None:
         if columns:
             ctx.write_json("output_rule", party, {"kind": "fillna", "values": used})
             ctx.log(
-                translatable(
-                    "%(party)s: filled %(count)s column(s)", party=party, count=len(columns)
+                translatable_plural(
+                    "%(party)s: filled %(count)s column",
+                    "%(party)s: filled %(count)s columns",
+                    "count",
+                    party=party,
+                    count=len(columns),
                 )
             )
         ctx.progress(100 * (index + 1) / len(parties))

@@ -22,7 +22,7 @@ from workflows.components.params import ChoiceParam, ColumnsParam
 from workflows.components.schema import TABLES, ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 from workflows.tabular.files import numeric_matrix, with_columns
 
 
@@ -114,8 +114,10 @@ def run(ctx: RunContext) -> None:
         scale_at_party(ctx, party, [c.name for c in rule.columns_at(party)])
         ctx.progress(100 * (index + 1) / len(parties))
     ctx.log(
-        translatable(
-            "scaled %(count)s column(s) (%(method)s)",
+        translatable_plural(
+            "scaled %(count)s column (%(method)s)",
+            "scaled %(count)s columns (%(method)s)",
+            "count",
             count=len(rule.columns),
             method=ctx.params["method"],
         )

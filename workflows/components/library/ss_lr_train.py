@@ -59,7 +59,7 @@ from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, Fl
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import finite, report_info, report_port, table_port
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 
 MODEL_KIND = "ss_lr"
 # The loss clips probabilities at LOSS_CLIP = 2^-10, which fewer bits would round to 0 (and
@@ -270,8 +270,10 @@ def run(ctx: RunContext) -> None:
     for party in ctx.here(ctx.infos["report"].parties):
         ctx.write_json("report", party, report)
     ctx.log(
-        translatable(
-            "trained %(epochs)s epoch(s); last loss %(loss)s",
+        translatable_plural(
+            "trained %(epochs)s epoch; last loss %(loss)s",
+            "trained %(epochs)s epochs; last loss %(loss)s",
+            "epochs",
             epochs=len(model.losses),
             loss=meta["metrics"]["loss"][-1],
         )

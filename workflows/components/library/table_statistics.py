@@ -28,7 +28,7 @@ from workflows.components.params import BoolParam, ColumnsParam
 from workflows.components.schema import NUMERIC_TYPES, ArtifactInfo, Column
 from workflows.components.spec import Component, InferContext
 from workflows.components.tables import finite, report_info, report_port, table_port
-from workflows.messages import translatable
+from workflows.messages import translatable_plural
 
 
 def infer(ctx: InferContext) -> dict[str, ArtifactInfo]:
@@ -253,7 +253,14 @@ def run(ctx: RunContext) -> None:
         rows = [next(own) if row["party"] == receiver else row for row in shared]
         report = {"kind": "table_statistics", "title": "Table statistics", "columns": rows}
         ctx.write_json("report", receiver, report)
-    ctx.log(translatable("statistics of %(count)s column(s)", count=len(shared)))
+    ctx.log(
+        translatable_plural(
+            "statistics of %(count)s column",
+            "statistics of %(count)s columns",
+            "count",
+            count=len(shared),
+        )
+    )
 
 
 COMPONENT = Component(

@@ -46,7 +46,7 @@ from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, In
 from workflows.components.schema import TABLES, ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
 from workflows.components.tables import replace_columns, table_port
-from workflows.messages import translatable
+from workflows.messages import translatable, translatable_plural
 from workflows.tabular.files import numeric_matrix, with_columns
 
 RULE_KIND = "binning"
@@ -219,8 +219,10 @@ def bin_at_party(ctx: RunContext, party: str, columns: list[str]) -> None:
     report["columns"] = report_columns(party, rule, counts, with_bins)
     ctx.write_json("report", party, report)
     ctx.log(
-        translatable(
-            "%(party)s: binned %(count)s column(s) (%(method)s)",
+        translatable_plural(
+            "%(party)s: binned %(count)s column (%(method)s)",
+            "%(party)s: binned %(count)s columns (%(method)s)",
+            "count",
             party=party,
             count=len(columns),
             method=method,
