@@ -10,7 +10,7 @@ import json
 
 import pytest
 from django.utils import translation
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from workflows.messages import (
     Message,
@@ -23,6 +23,7 @@ from workflows.messages import (
     translatable_plural,
     wire_text,
 )
+from workflows.past_messages import PAST_MSGIDS
 
 ZH, EN = "zh-hans", "en"
 
@@ -352,6 +353,12 @@ def test_log_lines_stored_before_the_plural_forms_still_read_in_chinese(
     stored = {"msgid": stored_on_a_past_run, "params": {"party": "bank", "count": 3}}
     stored["params"]["method"] = "standard"
     assert render(json.dumps(stored), ZH) == chinese
+
+
+@pytest.mark.parametrize("msgid", PAST_MSGIDS)
+def test_every_msgid_kept_for_past_runs_has_its_chinese(msgid):
+    with translation.override(ZH):
+        assert gettext(msgid) != msgid
 
 
 def test_the_other_failed_nodes_are_counted_in_each_language_old_and_new():
