@@ -36,9 +36,9 @@ def init(
     Production (`cluster_config={"parties": {name: {"address": "host:port"}, ...},
     "self_party": name}`): this process is `self_party`; every party runs the same program in
     its own process and links are mutual-TLS connections (`tls={"key", "cert", "peers":
-    {party: cert}}` or `{"key", "cert", "ca"}`, PEM text or paths; `core.comm.tls`): gRPC
-    streams by default, raw TLS sockets with `link_transport="socket"` (every party must use
-    the same; `core.comm.transports`).
+    {party: cert}}` or `{"key", "cert", "ca"}`, PEM text or paths; `core.comm.tls`): raw TLS
+    sockets by default, gRPC streams with `link_transport="grpc"` (every party must use the
+    same; `core.comm.transports`).
     Plaintext links need `insecure_plaintext=True` (tests only). `connect_timeout` bounds how
     long peers are retried at start, `timeout` how long a party waits for one message, and
     `reconnect_grace` how long a broken connection may take to be restored (unacknowledged

@@ -6,8 +6,8 @@ with `"role": "dealer"` serves SEMI2K's correlations, runs no program and is sen
 value, see `core.device.dealer_node`). Only
 the runtime of `self_party` lives here; the same program runs in every party's process, and a
 device call runs only this party's program (other parties' PYU functions are skipped and
-yield references). Links are `core.comm.network` links with mutual TLS, gRPC streams by
-default or raw TLS sockets (`link_transport`, `core.comm.transports`), or plaintext with
+yield references). Links are `core.comm.network` links with mutual TLS, raw TLS sockets
+by default or gRPC streams (`link_transport`, `core.comm.transports`), or plaintext with
 `insecure_plaintext=True` (tests only).
 
 If this party's program fails, the cluster is marked broken and every peer is told, so each

@@ -100,10 +100,10 @@ def _links(pair, channel="main"):
 
 
 # ----- the link over sockets ------------------------------------------------------------------
-def test_grpc_is_the_default_transport_and_sockets_are_chosen_by_name():
-    assert DEFAULT_TRANSPORT == "grpc"
-    assert transport_class().__name__ == "Transport"
-    assert transport_class("socket") is SocketTransport
+def test_sockets_are_the_default_transport_and_grpc_is_chosen_by_name():
+    assert DEFAULT_TRANSPORT == "socket"
+    assert transport_class() is SocketTransport
+    assert transport_class("grpc").__name__ == "Transport"
     with pytest.raises(ConfigError, match="unknown link transport 'http'"):
         transport_class("http")
 
