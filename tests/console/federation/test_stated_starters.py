@@ -27,7 +27,7 @@ from tests.console.federation.test_owner_side import (
     own_project,
 )
 from tests.console.federation.test_run_start import approve, bobs_copy, start_body
-from workflows.models import Approval, Run
+from workflows.models import Approval, Pipeline, Run
 
 __all__ = [
     "ballot",
@@ -51,7 +51,9 @@ def bobs_part(bobs_copy, at_bob) -> Run:
 
 
 def test_the_initiator_states_its_starter_in_run_start(bobs_copy, at_bob, alice_user, monkeypatch):
-    run = Run(pk=41, pipeline_id=1, created_by=alice_user, disclosure_fingerprint="f" * 64)
+    # Whichever pipeline the fixtures made first (primary keys are not reset on PostgreSQL).
+    pipeline = Pipeline.objects.order_by("pk").first()
+    run = Run(pk=41, pipeline=pipeline, created_by=alice_user, disclosure_fingerprint="f" * 64)
     job = initiate.PartyJob("41", {}, ("alice", "bob"), {}, {"bob": initiate.ELSEWHERE}, "bob")
     shared = bobs_copy["project"].shared
     assert initiate.start_body(run, shared, job)["started_by"] == "alice_admin"
