@@ -48,8 +48,13 @@ NODE_STATUSES = {
     "failed": Status.FAILED,
     "skipped": Status.SKIPPED,
     "cancelled": Status.CANCELLED,
+    "revoked": Status.REVOKED,
 }
-RUN_STATUSES = {"succeeded": Status.SUCCEEDED, "cancelled": Status.CANCELLED}  # else failed
+RUN_STATUSES = {  # else failed
+    "succeeded": Status.SUCCEEDED,
+    "cancelled": Status.CANCELLED,
+    "revoked": Status.REVOKED,
+}
 
 
 @task()

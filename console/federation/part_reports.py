@@ -32,6 +32,7 @@ from django.db import connection
 from console.federation import outbox, run_events
 from console.federation.models import RunReplica
 from workflows import redaction, state, timeline
+from workflows.executor import stopped_message, withdraw_outputs
 from workflows.messages import stored, translatable
 from workflows.models import FINISHED, NodePart, Run, Status
 
@@ -175,12 +176,22 @@ class PartReport:
 
     def _as_cancelled(self, event: dict) -> dict:
         """A node stopped by a cancel (here, or at another party that was told first) is
-        cancelled, not failed or skipped."""
+        cancelled, not failed or skipped; revoked when consent was withdrawn at this node."""
         stopped = event.get("status") in (Status.FAILED, Status.SKIPPED)
         if event.get("event") != "node.status" or not stopped or not self._cancel_requested():
             return event
-        text = stored(translatable("the run was cancelled"))
-        return event | {"status": Status.CANCELLED, "message": text, "public": text}
+        status, said, _ = self._how_stopped()
+        text = stored(said)
+        return event | {"status": status, "message": text, "public": text}
+
+    def _how_stopped(self) -> tuple[str, object, object]:
+        """(status, node message, run message) of a stopped part: revoked, with why consent
+        was withdrawn at this node (a rejected plan, a revoked authorisation: the cancel token
+        reads it from the database), else cancelled."""
+        reason = self.token.revocation()
+        if reason is not None:
+            return Status.REVOKED, stopped_message(reason), stopped_message(reason)
+        return Status.CANCELLED, translatable("the run was cancelled"), self._cancel_message()
 
     def _cancel_requested(self) -> bool:
         return self.token.event.is_set() or state.cancel_requested(self.run.pk)
@@ -190,17 +201,34 @@ class PartReport:
         with its nodes that did not finish. A node already recorded as it ended keeps that
         (one that failed because another party stopped before this one heard of the cancel
         stays failed, its message says why): finished is final."""
-        if not self._cancel_requested():
+        # Revoked is read from the database too: consent may go after the token last looked.
+        if not self._cancel_requested() and self.token.revocation() is None:
             return outcomes, status, message
-        text = stored(translatable("the run was cancelled"))
+        stop, said, run_message = self._how_stopped()
+        text = stored(said)
         recorded = {node_id: node.status for node_id, node in self.shown.nodes.items()}
         cancelled = dict(outcomes)
         for node_id, live in recorded.items():
             if live in FINISHED:
                 cancelled[node_id] = {**outcomes.get(node_id, {}), "status": str(live)}
             elif live not in FINISHED and outcomes.get(node_id, {}).get("status") != "succeeded":
-                cancelled[node_id] = {"status": "cancelled", "message": text, "public": text}
-        return cancelled, "cancelled", self._cancel_message()
+                cancelled[node_id] = {"status": str(stop), "message": text, "public": text}
+        if stop == Status.REVOKED:
+            cancelled |= self._withdrawn()
+        return cancelled, str(stop), run_message
+
+    def _withdrawn(self) -> dict[str, dict]:
+        """Once consent went, nothing more is delivered: outputs this node recorded at or
+        after the revocation are removed (`executor.withdraw_outputs`, as in embedded runs)
+        and their nodes revoked."""
+        reason = self.token.revocation()
+        text = stored(translatable("outputs withdrawn: %(reason)s", reason=stored(reason)))
+        by_pk = {node.pk: node_id for node_id, node in self.shown.nodes.items()}
+        return {
+            by_pk[pk]: {"status": str(Status.REVOKED), "message": text, "public": text}
+            for pk in withdraw_outputs(self.run)
+            if pk in by_pk
+        }
 
     def _cancel_message(self):
         if self.replica is None:

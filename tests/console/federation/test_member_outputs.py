@@ -353,3 +353,47 @@ def test_outputs_bob_cannot_record_fail_his_node_and_stop_the_run_at_both_partie
     )
     assert "psi" in kept
     assert "train" not in kept
+
+
+def test_bob_rejecting_the_plan_mid_run_revokes_his_part_and_stops_alices(
+    copy_at_bob, at_bob, alice_storage, bob, monkeypatch
+):
+    """Bob's approver rejects the plan he approved while his part runs: his part stops at its
+    next progress point as "revoked" (the part's cancel token reads `revoked_at`), alice's part
+    stops with it, and nothing after the rejection is kept at bob."""
+    from workflows import state
+    from workflows.actors import Actor
+    from workflows.disclosure.consent import decide
+    from workflows.models import Approval
+
+    approver = make_user("bob_approver", bob)
+    record = member_runs.record_outputs
+
+    def rejecting_after_psi(run, node, outputs, parties, here=None):
+        record(run, node, outputs, parties, here)
+        if node.node_id == "psi":
+            approval = Approval.objects.get(party="bob")
+            decide(Actor.for_user(approver), approval, False, "not this plan")
+
+    monkeypatch.setattr(member_runs, "record_outputs", rejecting_after_psi)
+    # The token asks the database at every progress point (once a second in production), as
+    # the test's transaction never commits to wake it through `on_commit`.
+    monkeypatch.setattr(state, "CANCEL_POLL_SECONDS", 0)
+    ran = run_at_both(copy_at_bob, at_bob, alice_storage)
+    run = ran["run"]
+    assert ran["bob"] == Status.REVOKED, render(run.message)
+    assert ran["alice"].status == "failed"
+    assert run.revoked_at is not None
+    assert "rejected by bob" in render(run.revoke_reason)
+    statuses = dict(run.nodes.values_list("node_id", "status"))
+    assert statuses["psi"] == Status.SUCCEEDED
+    assert statuses["evaluate"] != Status.SUCCEEDED
+    kept = set(
+        Artifact.objects.filter(node_run__run=run).values_list("node_run__node_id", flat=True)
+    )
+    # Kept: what bob held before the rejection, and at most the node then running.
+    position = dict(run.nodes.values_list("node_id", "position"))
+    assert "psi" in kept
+    assert max(position[node_id] for node_id in kept) <= position["psi"] + 1
+    assert not kept & {"train", "predict", "evaluate"}
+    assert statuses["train"] in (Status.REVOKED, Status.SKIPPED)
