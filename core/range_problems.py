@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.coded_text import CodedText
+
 PROBLEMS: dict[str, str] = {
     # encoding (`core.mpc.fixedpoint`)
     "secret_outside_encoding": (
@@ -83,31 +85,21 @@ PLAN_WIDER = " ({field} would hold them)"
 _PLAIN = (str, int, float)
 
 
-class RangeProblem(str):
-    """A problem (see the module docstring): `str(problem)` is its English text."""
+class RangeProblem(CodedText):
+    """A range refusal's problem (see the module docstring): `str(problem)` is its English."""
 
-    code: str
-    params: dict[str, Any]
+    TEMPLATES = PROBLEMS
+    KIND = "range problem"
 
-    def __new__(cls, code: str, **params: Any) -> RangeProblem:
-        if code not in PROBLEMS:
-            raise ValueError(f"unknown range problem {code!r}")
+    @classmethod
+    def _check(cls, code: str, params: Mapping[str, Any]) -> None:
         if not all(isinstance(value, _PLAIN) for value in params.values()):
             raise TypeError(f"range problem {code!r}: params must be text or numbers")
-        self = super().__new__(cls, _english(code, params))
-        self.code, self.params = code, dict(params)
-        return self
 
-    def __reduce__(self):
-        return _rebuild, (self.code, self.params)
-
-
-def _rebuild(code: str, params: Mapping[str, Any]) -> RangeProblem:
-    return RangeProblem(code, **params)
-
-
-def _english(code: str, params: Mapping[str, Any]) -> str:
-    if code == "plan_too_large":
+    @classmethod
+    def _english(cls, code: str, params: Mapping[str, Any]) -> str:
+        if code != "plan_too_large":
+            return PROBLEMS[code].format(**params)
         products = params["products"]
         shown = dict(params, products=PLAN_PRODUCTS.format(products=products) if products else "")
         wider = params["wider"]
@@ -118,4 +110,3 @@ def _english(code: str, params: Mapping[str, Any]) -> str:
             .format(**shown)
             .replace(f"{bits} integer bit(s)", f"{bits} integer bit" + ("" if bits == 1 else "s"))
         )
-    return PROBLEMS[code].format(**params)

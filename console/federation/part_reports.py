@@ -180,15 +180,14 @@ class PartReport:
         stopped = event.get("status") in (Status.FAILED, Status.SKIPPED)
         if event.get("event") != "node.status" or not stopped or not self._cancel_requested():
             return event
-        status, said, _ = self._how_stopped()
+        status, said, _ = self._how_stopped(self.token.revocation())
         text = stored(said)
         return event | {"status": status, "message": text, "public": text}
 
-    def _how_stopped(self) -> tuple[str, object, object]:
-        """(status, node message, run message) of a stopped part: revoked, with why consent
-        was withdrawn at this node (a rejected plan, a revoked authorisation: the cancel token
-        reads it from the database), else cancelled."""
-        reason = self.token.revocation()
+    def _how_stopped(self, reason: str | None) -> tuple[str, object, object]:
+        """(status, node message, run message) of a stopped part: revoked when consent was
+        withdrawn at this node (`reason`: a rejected plan, a revoked authorisation, as the
+        cancel token reads it from the database), else cancelled."""
         if reason is not None:
             return Status.REVOKED, stopped_message(reason), stopped_message(reason)
         return Status.CANCELLED, translatable("the run was cancelled"), self._cancel_message()
@@ -202,9 +201,10 @@ class PartReport:
         (one that failed because another party stopped before this one heard of the cancel
         stays failed, its message says why): finished is final."""
         # Revoked is read from the database too: consent may go after the token last looked.
-        if not self._cancel_requested() and self.token.revocation() is None:
+        revoked = self.token.revocation()
+        if revoked is None and not self._cancel_requested():
             return outcomes, status, message
-        stop, said, run_message = self._how_stopped()
+        stop, said, run_message = self._how_stopped(revoked)
         text = stored(said)
         recorded = {node_id: node.status for node_id, node in self.shown.nodes.items()}
         cancelled = dict(outcomes)
@@ -213,15 +213,14 @@ class PartReport:
                 cancelled[node_id] = {**outcomes.get(node_id, {}), "status": str(live)}
             elif live not in FINISHED and outcomes.get(node_id, {}).get("status") != "succeeded":
                 cancelled[node_id] = {"status": str(stop), "message": text, "public": text}
-        if stop == Status.REVOKED:
-            cancelled |= self._withdrawn()
+        if revoked is not None:
+            cancelled |= self._withdrawn(revoked)
         return cancelled, str(stop), run_message
 
-    def _withdrawn(self) -> dict[str, dict]:
+    def _withdrawn(self, reason: str) -> dict[str, dict]:
         """Once consent went, nothing more is delivered: outputs this node recorded at or
         after the revocation are removed (`executor.withdraw_outputs`, as in embedded runs)
         and their nodes revoked."""
-        reason = self.token.revocation()
         text = stored(translatable("outputs withdrawn: %(reason)s", reason=stored(reason)))
         by_pk = {node.pk: node_id for node_id, node in self.shown.nodes.items()}
         return {

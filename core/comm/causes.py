@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.coded_text import CodedText
+
 CAUSES: dict[str, str] = {
     # a hello refused by the receiving party (`core.comm.incoming`)
     "not_hello": "the first message was not a hello",
@@ -86,21 +88,17 @@ MAX_DEPTH = 6  # nested causes from a peer
 _PLAIN = (str, int, float, bool)
 
 
-class LinkCause(str):
+class LinkCause(CodedText):
     """A cause (see the module docstring): `str(cause)` is its English text."""
 
-    code: str
-    params: dict[str, Any]
+    TEMPLATES = CAUSES
+    KIND = "link cause"
 
-    def __new__(cls, code: str, **params: Any) -> LinkCause:
-        if code not in CAUSES:
-            raise ValueError(f"unknown link cause {code!r}")
-        self = super().__new__(cls, _english(code, params))
-        self.code, self.params = code, params
-        return self
-
-    def __reduce__(self):
-        return _rebuild, (self.code, self.params)
+    @classmethod
+    def _english(cls, code: str, params: Mapping[str, Any]) -> str:
+        if code == "several":
+            return "; ".join(str(cause) for cause in params.get("causes", ()))
+        return CAUSES[code].format(**params)
 
     @property
     def lost(self) -> bool:
@@ -130,16 +128,6 @@ class LinkCause(str):
             return cls(code, **checked)
         except (KeyError, ValueError, TypeError, IndexError):  # params missing or of a bad type
             return None
-
-
-def _rebuild(code: str, params: dict) -> LinkCause:
-    return LinkCause(code, **params)
-
-
-def _english(code: str, params: Mapping[str, Any]) -> str:
-    if code == "several":
-        return "; ".join(str(cause) for cause in params.get("causes", ()))
-    return CAUSES[code].format(**params)
 
 
 def _param_to_wire(value: Any) -> Any:
