@@ -145,7 +145,8 @@ def _barrier(link) -> None:
 
 def in_memory(protocol: str, name: str, size: int) -> dict:
     hub = LocalLinkHub(PROTOCOLS[protocol])
-    out = run_spmd(hub, [lambda link: run_kernel(link, protocol, name, size)] * len(hub.parties))
+    run = [lambda link: run_kernel(link, protocol, name, size, REPEAT)] * len(hub.parties)
+    out = run_spmd(hub, run)
     return _merge(out, cpu=max(r["cpu_seconds"] for r in out))
 
 
@@ -325,7 +326,7 @@ def bench_kernels(sizes: dict, directory: str, wan: bool, protocols: list[str]) 
         parties = PROTOCOLS[protocol]
         certs, addresses = certificates(parties, directory), free_addresses(parties)
         kernels = [[name, size] for name, size in sizes.items()]
-        job = {"job": "kernels", "protocol": protocol, "kernels": kernels}
+        job = {"job": "kernels", "protocol": protocol, "kernels": kernels, "repeat": REPEAT}
         relays = [Relay(addresses[p]) for p in parties] if wan else []
         for relay in relays:
             relay.__enter__()
@@ -386,6 +387,7 @@ def bench_throughput(messages: int, words: int, directory: str) -> dict:
 
 
 def main() -> None:
+    global TRANSPORT, REPEAT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--party", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -395,12 +397,12 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=WORDS, help="words per throughput message")
     parser.add_argument("--kernels", nargs="+", choices=sorted(SIZES), help="a subset of kernels")
     parser.add_argument("--protocols", nargs="+", choices=sorted(PROTOCOLS), help="a subset")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per kernel (median)")
     parser.add_argument(
         "--transport", choices=sorted(TRANSPORTS), default=DEFAULT_TRANSPORT, help="link transport"
     )
     args = parser.parse_args()
-    global TRANSPORT
-    TRANSPORT = args.transport
+    TRANSPORT, REPEAT = args.transport, args.repeat
     if args.party:
         party_main(args.party)
         return
