@@ -223,7 +223,9 @@ _hello_values = (
     )
 )
 def test_a_hello_of_any_shape_is_welcomed_or_refused_with_a_cause(hello):
-    transport = Transport("alice", {"alice": "127.0.0.1:1", "bob": "127.0.0.1:2"}, None)
+    transport = Transport(
+        "alice", {"alice": "127.0.0.1:1", "bob": "127.0.0.1:2"}, None, insecure_plaintext=True
+    )
     peer, problem = transport._check_hello(control(HELLO, hello), context=None)
     assert problem is None or isinstance(problem, LinkCause)
     if problem is None:
