@@ -118,6 +118,8 @@ def check_security(tls: TlsConfig | None, insecure_plaintext: bool) -> None:
 class Transport(OutgoingStreams, IncomingStreams):
     """This party's server and its streams to every peer; see the module docstring."""
 
+    name = "grpc"  # as `core.comm.transports` calls it
+
     def __init__(
         self,
         self_party: str,

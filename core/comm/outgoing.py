@@ -33,6 +33,7 @@ from core.comm.wire import (
     describe_rpc_error,
     frame_messages,
     parse_control,
+    speaks_other_transport,
 )
 from core.errors import LinkError
 
@@ -191,6 +192,9 @@ class OutgoingStreams:
         except grpc.RpcError as exc:
             reason = describe_rpc_error(exc)
             if not welcomed.is_set():
+                if speaks_other_transport(exc):  # no use dialling again: a refusal
+                    reason = LinkCause("other_transport", peer=peer.name, ours=self.name)
+                    state["refused"] = True
                 state["error"] = reason
                 return
             self._outgoing_broken(peer, state["gen"], reason)

@@ -48,6 +48,8 @@ WATCH_INTERVAL_S = 0.2
 class SocketTransport(Transport):
     """This party's listener and its connections to every peer; see the module docstring."""
 
+    name = "socket"
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._listener: socket.socket | None = None
@@ -137,7 +139,7 @@ class SocketTransport(Transport):
             return False, sockets.describe(exc)
         if self.tls is not None and sock.selected_alpn_protocol() != sockets.ALPN:
             sock.close()  # a gRPC server, say: it would not understand our hello
-            return True, sockets.OTHER_TRANSPORT
+            return True, LinkCause("other_transport", peer=peer.name, ours=self.name)
         try:
             sockets.write_message(sock, hello)
             reply = sockets.read_message(sock, sockets.MAX_CONTROL_BYTES)

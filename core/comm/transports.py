@@ -21,7 +21,7 @@ from core.comm.network import Transport
 from core.comm.socket_transport import SocketTransport
 from core.errors import ConfigError
 
-TRANSPORTS: dict[str, type[Transport]] = {"socket": SocketTransport, "grpc": Transport}
+TRANSPORTS: dict[str, type[Transport]] = {kind.name: kind for kind in (SocketTransport, Transport)}
 DEFAULT_TRANSPORT = "socket"
 
 
