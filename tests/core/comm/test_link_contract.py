@@ -7,7 +7,9 @@ each test run over both, in one process on loopback ports.
 - flow control: a receiver that stops reading holds a bounded amount of unread messages, and
   its sender blocks, then fails naming it;
 - traffic statistics equal the in-memory hub's for the same kernel, per party: bytes and
-  messages per pair and rounds.
+  messages per pair and rounds;
+- large messages: gRPC chunks stay under its message limit at 1e8 words, and a message over
+  the frame limit is refused at the sender, naming the peer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 import numpy as np
 import pytest
 
-from core.comm import CommStats, LocalLinkHub, run_spmd
+from core.comm import CommStats, LocalLinkHub, frames, run_spmd, wire
 from core.comm import peer as peer_module
 from core.comm.network import Transport
 from core.comm.transports import transport_class
@@ -225,3 +227,32 @@ def test_a_transport_counts_only_what_its_own_party_sent(linked):
     transports["bob"].link(PARTIES, "main").recv(0)
     assert transports["bob"].stats.snapshot()["pairs"] == {}
     assert isinstance(transports["alice"], Transport)
+
+
+# ----- large messages ----------------------------------------------------------------------------
+def test_a_1e8_word_array_is_cut_into_chunks_under_grpcs_message_limit():
+    """The chunking logic at the issue's size, without moving 800 MB: the array is the zero
+    page (np.zeros is mapped lazily), and only each chunk's bounds are checked."""
+    words = np.zeros(10**8, dtype=np.uint64)
+    parts = frames.encode(words)
+    total = frames.frame_length(parts)
+    assert total > words.nbytes
+    expected_offset, count = 0, 0
+    for message in wire.frame_messages(3, parts, total, b"main"):
+        assert len(message) <= wire.MAX_GRPC_MESSAGE
+        seq, length, offset, channel, body = wire.parse_chunk(message)
+        assert (seq, length, offset, channel) == (3, total, expected_offset, "main")
+        expected_offset += len(body)
+        count += 1
+    assert expected_offset == total
+    assert count == -(-total // wire.CHUNK_BYTES)
+
+
+@pytest.mark.parametrize("name", TRANSPORTS)
+def test_a_message_over_the_frame_limit_is_refused_at_the_sender_naming_the_peer(name, linked):
+    transports = linked(name, max_frame_bytes=1 << 16)
+    link = transports["alice"].link(PARTIES, "main")
+    with pytest.raises(LinkError, match="message of 80[0-9]+ bytes to 'bob' exceeds the frame"):
+        link.send(1, np.zeros(10_000))
+    link.send(1, "still open")
+    assert transports["bob"].link(PARTIES, "main").recv(0) == "still open"
