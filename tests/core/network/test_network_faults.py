@@ -218,8 +218,9 @@ emit({"iterations": i + 1, "worst": worst, "redialled": runtime.current().transp
 def test_a_connection_cut_for_good_fails_both_parties_naming_each_other_after_the_grace(
     tmp_path,
 ):
-    """Relays reset every connection mid-program, then stop answering (a partition): each
-    party redials for its grace period (3 s), then fails naming the other; nothing hangs."""
+    """Relays reset every connection mid-program, then refuse every new one (a partition):
+    each party redials for its grace period (3 s), then fails naming the other; nothing
+    hangs."""
     program = (
         """
 import time
@@ -248,7 +249,7 @@ emit("finished")
             return
         for relay in relays:
             relay.cut()
-            relay.__exit__()  # stops accepting: redials get no answer
+            relay.__exit__()  # closes its listener too: redials are refused
 
     cutter = threading.Thread(target=partition, daemon=True)
     cutter.start()
