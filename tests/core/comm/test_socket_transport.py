@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from core.comm import sockets
-from core.comm.socket_transport import SocketTransport
+from core.comm.socket_transport import MAX_HANDSHAKES_PER_HOST, SocketTransport
 from core.comm.tls import TlsConfig, make_certificate
 from core.comm.transports import DEFAULT_TRANSPORT, transport_class
 from core.comm.wire import ACK, CHUNK_HEAD, DATA, control, data_head
@@ -154,6 +154,37 @@ def test_a_connection_that_says_nothing_or_garbage_holds_up_nobody(
         silent.close()
         garbage.close()
         close_all(transports.values())
+
+
+def test_connections_from_one_host_that_say_nothing_hold_a_bounded_number_of_threads(
+    make_pair, start_all, close_all
+):
+    transports = make_pair()
+    bob = transports["bob"]
+    bob._listen()
+    host, port = sockets.split_address(bob.addresses["bob"])
+    silent = [socket.create_connection((host, port)) for _ in range(MAX_HANDSHAKES_PER_HOST + 8)]
+    try:
+        deadline = time.monotonic() + 5
+        while sum(bob._handshakes.values()) < MAX_HANDSHAKES_PER_HOST:
+            assert time.monotonic() < deadline, bob._handshakes
+            time.sleep(0.02)
+        assert bob._handshakes == {"127.0.0.1": MAX_HANDSHAKES_PER_HOST}
+        for extra in silent[MAX_HANDSHAKES_PER_HOST:]:  # closed at once, not served
+            extra.settimeout(5)
+            assert extra.recv(1) == b""
+    finally:
+        for sock in silent:
+            sock.close()
+    bob._listen = lambda: None  # already listening
+    start_all(transports.values())  # the slots are free again once those connections end
+    try:
+        a, b = _links(transports)
+        a.send(1, "through")
+        assert b.recv(0) == "through"
+    finally:
+        close_all(transports.values())
+    assert bob._handshakes == {}
 
 
 def test_a_listener_with_an_unpinned_certificate_is_refused_naming_tls(
