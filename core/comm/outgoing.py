@@ -199,6 +199,8 @@ class OutgoingStreams:
                 return
             self._outgoing_broken(peer, state["gen"], reason)
         except (StopIteration, LinkError) as exc:
+            if welcomed.is_set():  # a garbled acknowledgement: the peer's, as a garbled frame
+                peer.fail(LinkCause("malformed_frame", peer=peer.name, detail=str(exc)))
             state.setdefault("error", f"the stream ended before the welcome ({exc})")
         finally:
             welcomed.set()

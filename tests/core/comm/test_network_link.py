@@ -15,7 +15,7 @@ import pytest
 from core.comm.causes import LinkCause
 from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig, fingerprint, make_certificate
-from core.comm.wire import CHUNK_BYTES
+from core.comm.wire import ACK, CHUNK_BYTES, WELCOME, control
 from core.device.deployment import Deployment, parse_cluster_config
 from core.errors import ConfigError, LinkError
 
@@ -229,3 +229,17 @@ def test_a_restarted_peer_is_refused_because_its_state_is_gone(addresses_of, tls
             alice.link(parties, "main").recv(1)
     finally:
         alice.close(graceful=False)
+
+
+def test_a_garbled_acknowledgement_fails_the_link_naming_the_peer():
+    """(Acknowledgements free the sender's copies of its frames: a reply reader that stopped
+    on a garbled one would keep every later frame in memory.)"""
+    addresses = {"alice": "127.0.0.1:1", "bob": "127.0.0.1:2"}
+    alice = Transport("alice", addresses, None, insecure_plaintext=True)
+    bob = alice.peers["bob"]
+    welcome = control(WELCOME, {"ok": True, "v": alice.wire_version, "next": 0})
+    state, welcomed = {"lock": threading.Lock()}, threading.Event()
+    alice._read_replies(bob, iter([welcome, ACK + b"\xc1"]), state, welcomed)
+    assert "gen" in state
+    with pytest.raises(LinkError, match="'bob' sent a malformed frame: malformed control"):
+        alice.recv("bob", "main", timeout=1)
