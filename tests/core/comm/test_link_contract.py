@@ -23,6 +23,7 @@ import pytest
 from core.comm import CommStats, LocalLinkHub, frames, run_spmd, wire
 from core.comm import peer as peer_module
 from core.comm.network import Transport
+from core.comm.tls import TlsConfig
 from core.comm.transports import transport_class
 from core.device.deployment import Deployment
 from core.errors import ConfigError, LinkError
@@ -256,3 +257,25 @@ def test_a_message_over_the_frame_limit_is_refused_at_the_sender_naming_the_peer
         link.send(1, np.zeros(10_000))
     link.send(1, "still open")
     assert transports["bob"].link(PARTIES, "main").recv(0) == "still open"
+
+
+# ----- who may say what -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", TRANSPORTS)
+def test_a_party_claiming_a_linked_partys_name_is_refused_and_cuts_no_link(name, linked):
+    """carol dials alice under her own certificate but says she is bob, with a stale link
+    version: alice refuses the certificate (checked before anything the hello says) and her
+    link to bob goes on."""
+    three = ["alice", "bob", "carol"]
+    transports = linked(name, parties=three)
+    carol = transports["carol"].tls
+    pins = {"alice": transports["bob"].tls.peer_certs["alice"], "carol": carol.cert}
+    impostor = transport_class(name)(
+        "bob", transports["alice"].addresses, TlsConfig(carol.key, carol.cert, pins)
+    )
+    impostor.wire_version = 1
+    refused, reason = impostor._try_dial(impostor.peers["alice"], time.monotonic() + 5)
+    assert refused
+    assert "claiming to be 'bob' presented another party's certificate" in str(reason)
+    assert transports["alice"].peers["bob"].error is None
+    transports["bob"].link(three, "main").send(0, "still linked")
+    assert transports["alice"].link(three, "main").recv(1) == "still linked"
