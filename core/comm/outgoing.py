@@ -72,9 +72,10 @@ class OutgoingStreams:
                 return
             refused, reason = outcome
             if refused:
-                raise _DialError(
-                    0, LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
-                )
+                if isinstance(reason, LinkCause) and reason.code == "other_transport":
+                    raise _DialError(0, reason)  # says it all: the peer refused nothing
+                refusal = LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
+                raise _DialError(0, refusal)
             if reason.startswith(TLS_FAILURE):
                 handshake_failures, tls_reason = handshake_failures + 1, reason
                 # A peer (or a relay before it) still starting can fail a handshake too: three
