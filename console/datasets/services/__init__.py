@@ -8,7 +8,7 @@ touch the object.
 - `upload`: a CSV profiled, converted once to its typed table and stored, all or nothing;
   `upload_checks`: what the upload must be before anything is written.
 - `deletion`: a dataset removed with what runs derived from it at its node.
-- `preview`: the only way rows are read back, for the owning node's users.
+- `row_preview`: the only way rows are read back (`preview`), for the owning node's users.
 - `authorizations`: authorising a dataset to a project, new versions of its column roles,
   revoking it; `column_roles`: checking the roles and suggesting them from the file.
 - `errors`: validation errors that name the field at fault.
@@ -27,7 +27,7 @@ from console.datasets.services.authorizations import (
 from console.datasets.services.column_roles import clean_column_roles, suggested_roles
 from console.datasets.services.deletion import delete_dataset
 from console.datasets.services.errors import field_error
-from console.datasets.services.preview import delimiter_of, preview
+from console.datasets.services.row_preview import delimiter_of, preview
 from console.datasets.services.upload import create_dataset, move_file
 from console.datasets.services.upload_checks import check_file_name
 
