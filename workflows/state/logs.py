@@ -1,8 +1,9 @@
 """A node's log lines and warnings: writing them, and reading them as each party may.
 
 Log lines ("info", "warning" or "error", at most MAX_LOG_LINES kept: the newest) stream to the
-run page's log drawer as `node.log` events; warnings (`node.warning`) show on the node's
-results and the canvas, at most MAX_WARNINGS kept, and each is logged too.
+run page's log drawer as `node.log` events. Warnings (`node.warning`) show on the node's
+results and the canvas; a repeated one is recorded once, a new one is also logged, and beyond
+MAX_WARNINGS only logged. A party's part of a node keeps the same bounds (`parts`).
 
 Redaction (`workflows.redaction`): a failure's reason and a warning about a party's data are
 stored in full, but their log line and events carry the text every party may read. Such a
