@@ -87,8 +87,9 @@ class HEU:
         for party in [self.keeper, *self.evaluators]:
             cluster.check_party(party)
         self.parties = [self.keeper, *self.evaluators]
+        # Keys and ciphertexts of the parties running here only (one in a deployment).
         self._keys: dict[str, Any] = {}
-        self._ct: dict[str, dict[int, Any]] = {p: {} for p in self.parties}
+        self._ct: dict[str, dict[int, Any]] = {p: {} for p in self.parties if cluster.is_local(p)}
         self._setup(bits)
 
     def __repr__(self) -> str:

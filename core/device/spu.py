@@ -120,9 +120,11 @@ class SPU:
             # The simulation's dealer thread (also standing in for a TrustedThirdParty).
             self.dealer = TrustedDealer(self.parties, cluster.stats, seed=seed)
             cluster.closers.append(self.dealer.close)
+        # Protocol state and shares of the parties running here only (one in a deployment).
+        here = [p for p in self.parties if cluster.is_local(p)]
         self._ctx: dict[str, MPCContext] = {}
-        self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in self.parties}
-        self._counters = {p: itertools.count() for p in self.parties}
+        self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in here}
+        self._counters = {p: itertools.count() for p in here}
         self._spmd([self._setup_program(p, seed) for p in self.parties])
 
     def __repr__(self) -> str:
