@@ -51,6 +51,8 @@ class SPUConfig:
             "field": self.runtime.field,
             "fxp_fraction_bits": self.runtime.fxp_fraction_bits,
             "trunc_mode": self.runtime.trunc_mode,
+            # range checks open comparison bits: a party without them would skip messages
+            "range_checks": self.runtime.range_checks,
             "beaver_type": self.beaver.kind,
             "beaver_party": self.beaver.party,
         }

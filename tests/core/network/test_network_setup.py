@@ -32,8 +32,9 @@ BOTH = {"alice": ["alice", "bob"], "bob": ["alice", "bob"]}
         ({"alice": {"field": "FM64"}, "bob": {"field": "FM128"}}, "field", "'FM64'", "'FM128'"),
         ({"alice": {}, "bob": {"fxp_fraction_bits": 20}}, "fxp_fraction_bits", "18", "20"),
         ({"alice": {}, "bob": {"trusted_party": "bob"}}, "beaver_party", "'alice'", "'bob'"),
+        ({"alice": {}, "bob": {"range_checks": False}}, "range_checks", "True", "False"),
     ],
-    ids=["field", "fraction-bits", "trusted-party"],
+    ids=["field", "fraction-bits", "trusted-party", "range-checks"],
 )
 def test_parties_building_different_spus_both_fail_naming_the_peer_and_the_item(
     tmp_path, mine, item, alices, bobs
