@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from core.device import runtime
+from core.device.agreement import check_same_device
 from core.device.pytree import tree_leaves, tree_map
 from core.device.pyu import PYU, PYUObject
 from core.device.share_records import interval_from_record, share_from_record, share_record
-from core.device.spu_config import check_same_spu, parse_cluster_def
+from core.device.spu_config import parse_cluster_def
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
 from core.mpc.context import MPCContext
@@ -159,7 +160,7 @@ class SPU:
         def program():
             link = self._links[party]
             if not link.simulation:
-                check_same_spu(link, self.spec.describe())
+                check_same_device(link, self.spec.describe(), "SPU")
             triples = None
             beaver = self.spec.beaver
             if beaver.kind == "TrustedFirstParty":

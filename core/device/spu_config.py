@@ -14,14 +14,14 @@ source of correlated randomness (SPU's `beaver_type`):
   revealed value); in a simulation the in-process dealer thread plays it.
 
 ABY3 and REF2K need no correlations and refuse a `beaver_type`. In a deployment every SPU party
-checks, at setup, that every other party built the same SPU (`check_same_spu`).
+checks, at setup, that every other party built the same SPU (`SPUConfig.describe`,
+`core.device.agreement`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.comm import Link
 from core.errors import ConfigError
 from core.mpc.config import RuntimeConfig
 
@@ -108,20 +108,3 @@ def _parse_beaver(spec: dict, parties: list[str], protocol: str) -> Beaver:
     if party in parties:
         raise ConfigError(f"ttp_party {party!r} must not be an SPU party: it would see both sides")
     return Beaver(kind, party)
-
-
-def check_same_spu(link: Link, mine: dict) -> None:
-    """Exchange `describe()` with every other party; ConfigError naming the first difference."""
-    link.send_all(mine)
-    for peer in range(link.world_size):
-        if peer == link.rank:
-            continue
-        theirs = link.recv(peer)
-        if not isinstance(theirs, dict):
-            raise ConfigError(f"{link.parties[peer]!r} sent no SPU description at setup")
-        for key, value in mine.items():
-            if theirs.get(key) != value:
-                raise ConfigError(
-                    f"SPU setup: {key} is {value!r} at {link.party!r} but {theirs.get(key)!r} "
-                    f"at {link.parties[peer]!r}; every party must build the same SPU"
-                )

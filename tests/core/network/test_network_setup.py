@@ -1,8 +1,9 @@
 """Setting up devices across processes: what every party must agree on, and where links go.
 
-- Parties that build different SPUs (another field, fraction bits, protocol or party list) or
-  start with different cluster parties fail at once, each with an error naming the peer and
-  the item that differs (the user's first error, from `init` or the SPU's constructor).
+- Parties that build different SPUs (another field, fraction bits, trusted party, range checks or
+  party list) or HEUs (another key owner or key size), or start with different cluster parties,
+  fail at once, each with an error naming the peer and the item that differs (the user's first
+  error, from `init` or the device's constructor).
 - An SPU's `cluster_def` node addresses are honoured: its links listen and dial there (traffic
   through relays placed on those addresses), not on the cluster's own ports.
 - A process whose party is not in an SPU cannot build it (a clear PartyError).
@@ -49,6 +50,39 @@ def test_parties_building_different_spus_both_fail_naming_the_peer_and_the_item(
         assert outcomes[party].error == (
             f"core.errors.ConfigError: SPU setup: {item} is {ours} at {party!r} but {theirs} at "
             f"{peer!r}; every party must build the same SPU"
+        )
+
+
+HEU_PER_PARTY = """
+init()
+keeper, bits = {mine!r}[SELF]
+sf.HEU({{"sk_keeper": {{"party": keeper}}, "evaluators": [{{"party": "alice"}}, {{"party": "bob"}}],
+    "he_parameters": {{"key_pair": {{"generate": {{"bit_size": bits}}}}}}}})
+emit("built")
+"""
+
+
+@pytest.mark.parametrize(
+    ("mine", "item", "alices", "bobs"),
+    [
+        ({"alice": ("alice", 512), "bob": ("bob", 512)}, "keeper", "'alice'", "'bob'"),
+        ({"alice": ("alice", 512), "bob": ("alice", 1024)}, "bit_size", "512", "1024"),
+    ],
+    ids=["keeper", "key-size"],
+)
+def test_parties_building_different_heus_both_fail_naming_the_peer_and_the_item(
+    tmp_path, mine, item, alices, bobs
+):
+    """Without the check, bob (thinking he owns the key) decrypted alone and alice failed on
+    his public key read as a ciphertext."""
+    outcomes = run_cluster(HEU_PER_PARTY.format(mine=mine), ["alice", "bob"], tmp_path, timeout=10)
+    for party, ours, peer, theirs in (
+        ("alice", alices, "bob", bobs),
+        ("bob", bobs, "alice", alices),
+    ):
+        assert outcomes[party].error == (
+            f"core.errors.ConfigError: HEU setup: {item} is {ours} at {party!r} but {theirs} at "
+            f"{peer!r}; every party must build the same HEU"
         )
 
 
