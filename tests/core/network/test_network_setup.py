@@ -198,3 +198,18 @@ else:
         "core.errors.PartyError: this process runs ['carol'], which is not a party of "
         "SPU(['alice', 'bob'], SEMI2K); in a deployment only an SPU's parties build and use it"
     )
+
+
+def test_a_shared_test_seed_is_refused_by_a_deployed_spu(tmp_path):
+    """A seed would make every party's randomness (masks, triples) predictable to the others:
+    a deployment refuses it at `init` (`tests/core/comm/test_network_link.py`) and here."""
+    program = """
+init()
+runtime = {"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}
+sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime}, seed=7)
+"""
+    outcomes = run_cluster(program, ["alice", "bob"], tmp_path, timeout=10)
+    for party in ("alice", "bob"):
+        assert outcomes[party].error == (
+            "core.errors.ConfigError: a shared test seed is accepted only in a simulation"
+        ), party
