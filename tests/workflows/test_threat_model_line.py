@@ -9,6 +9,8 @@ the demo pipeline checks the first-party line at every party
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ import pytest
 import core
 from core.device import runtime
 from tests.workflows.helpers import run_component, table
+from workflows.components.secure import correlation_source
 from workflows.components.trust_words import threat_model
 from workflows.messages import render
 
@@ -82,3 +85,20 @@ def test_the_embedded_line_reads_in_chinese(simulation):
     chinese = render(threat_model(spu_with({}), "SS-LR").stored(), "zh-hans")
     assert chinese.startswith("SS-LR的威胁模型：alice和bob之间的 SEMI2K 秘密分享")
     assert "各方都信任该控制台的运维者（嵌入式部署）" in chinese
+
+
+@pytest.mark.parametrize(
+    ("dealers", "source"),
+    [
+        ([], {"beaver_type": "TrustedFirstParty"}),
+        (["dealer"], {"beaver_type": "TrustedThirdParty", "ttp_party": "dealer"}),
+    ],
+)
+def test_a_network_run_takes_the_clusters_dealer_node_else_the_first_party(dealers, source):
+    deployment = SimpleNamespace(simulation=False, dealers=dealers)
+    with runtime.using(deployment, close=False):
+        assert correlation_source() == source
+
+
+def test_an_embedded_run_uses_the_simulations_dealer_thread(simulation):
+    assert correlation_source() == {}
