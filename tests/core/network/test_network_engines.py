@@ -28,7 +28,8 @@ emit({{p: sorted(sets[p][i] for i in r.rows) for p, r in here.items()}})
 
 @pytest.mark.parametrize(
     ("protocol", "parties"),
-    [("ecdh", ["alice", "bob", "carol"]), ("kkrt", ["alice", "bob"])],
+    [("ecdh", ["alice", "bob", "carol"]), ("ecdh", ["alice", "bob"]), ("kkrt", ["alice", "bob"])],
+    ids=["ecdh-3", "ecdh-2", "kkrt-2"],
 )
 def test_psi_in_separate_processes_finds_the_intersection(tmp_path, protocol, parties):
     program = f"PARTIES = {parties!r}\n" + PSI.format(protocol=protocol)
