@@ -326,8 +326,9 @@ class SPU:
         """A secret value from per-party records: each party loads its own with `read(party)`.
 
         The records must come from `export_shares` on an SPU with the same parties (in the same
-        order), protocol, field and fixed-point precision, and agree on shape and kind;
-        otherwise ConfigError names the mismatch and no party keeps anything.
+        order), protocol, field and fixed-point precision, and agree on shape and kind (in a
+        deployment the parties tell each other what they loaded); otherwise ConfigError names
+        the mismatch and no party keeps anything.
         """
         loaded: dict[str, SecretTensor] = {}
 
@@ -341,21 +342,50 @@ class SPU:
                 )
                 interval = interval_from_record(record)
                 loaded[party] = SecretTensor(share, ctx, kind, interval)
-                return loaded[party].shape, kind, interval
+                described = loaded[party].shape, kind, interval
+                if not ctx.proto.link.simulation:
+                    _check_same_records(ctx.proto.link, described)
+                return described
 
             return run
 
-        described = self._spmd([load(p) for p in self.parties])
-        if len(set(described)) != 1:
-            found = zip(self.parties, described, strict=True)
-            raise ConfigError(
-                "share records disagree on shape, kind or interval: "
-                + ", ".join(
-                    f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
-                )
-            )
+        _check_same_records_here(self.parties, self._spmd([load(p) for p in self.parties]))
 
         def keep(party: str):
             return lambda: self._keep(party, self._ctx[party], loaded[party], self._counters[party])
 
         return self._spmd([keep(p) for p in self.parties])[0].bind(self)
+
+
+def _records_disagree(found: list[tuple[str, tuple]]) -> ConfigError:
+    return ConfigError(
+        "share records disagree on shape, kind or interval: "
+        + ", ".join(
+            f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
+        )
+    )
+
+
+def _check_same_records_here(parties: list[str], described: list[tuple]) -> None:
+    """The records loaded by the parties running here (all of them in a simulation) agree."""
+    if len(set(described)) > 1:
+        raise _records_disagree(list(zip(parties, described, strict=True)))
+
+
+def _check_same_records(link, described: tuple) -> None:
+    """In a deployment: every party of the SPU's link loaded a record of the same value shape,
+    kind and interval (public facts, as typed frames), else the same error at every party."""
+    shape, kind, interval = described
+    mine = [list(shape), kind, None if interval is None else [interval.lo, interval.hi]]
+    link.send_all(mine)
+    found = {link.rank: mine}
+    found |= {peer: link.recv(peer) for peer in range(link.world_size) if peer != link.rank}
+    if any(found[peer] != mine for peer in found):
+        raise _records_disagree(
+            [(link.parties[r], _described(found[r])) for r in range(link.world_size)]
+        )
+
+
+def _described(sent: list) -> tuple:
+    shape, kind, interval = sent
+    return tuple(shape), kind, None if interval is None else Interval(*interval)

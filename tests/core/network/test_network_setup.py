@@ -213,3 +213,36 @@ sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime}, seed=7)
         assert outcomes[party].error == (
             "core.errors.ConfigError: a shared test seed is accepted only in a simulation"
         ), party
+
+
+RECORDS = """
+init()
+import json
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {"protocol": "SEMI2K",
+    "beaver_type": "TrustedFirstParty"}})
+x = spu(lambda u: u)(sf.PYU("alice")(lambda: np.arange(3.0))())
+y = spu(lambda u: u)(sf.PYU("alice")(lambda: np.arange(4.0))())
+here = os.path.dirname(os.environ["PRIVPAD_TEST_CLUSTER"])
+for name, value in (("x", x), ("y", y)):
+    spu.export_shares(
+        value, lambda p, r, name=name: open(f"{here}/{name}-{p}.json", "w").write(json.dumps(r))
+    )
+picked = {"alice": "x", "bob": BOBS}
+z = spu.import_shares(lambda p: json.load(open(f"{here}/{picked[p]}-{p}.json")))
+emit(np.asarray(sf.reveal(spu(lambda u: u * 2)(z))).tolist())
+"""
+
+
+def test_share_records_of_different_values_are_refused_at_every_party(tmp_path):
+    """Each process loads only its own record; the parties tell each other the shape, kind and
+    interval they loaded (without it, their shares of (3,) and (4,) met in a broadcast error)."""
+    got = results(
+        run_cluster(RECORDS.replace("BOBS", repr("x")), ["alice", "bob"], tmp_path / "same")
+    )
+    assert got == {"alice": [0.0, 2.0, 4.0], "bob": [0.0, 2.0, 4.0]}
+    outcomes = run_cluster(RECORDS.replace("BOBS", repr("y")), ["alice", "bob"], tmp_path / "other")
+    for party in ("alice", "bob"):
+        assert outcomes[party].error == (
+            "core.errors.ConfigError: share records disagree on shape, kind or interval: "
+            "alice (3,) fxp [-2, 2], bob (4,) fxp [-4, 4]"
+        ), party
