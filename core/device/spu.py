@@ -8,6 +8,14 @@ process in a deployment), exchanging messages only over its link. Results stay s
 (`SPUObject`) until `reveal(obj)` (every SPU party learns the value) or `obj.to(PYU(party))`.
 Where SEMI2K's correlated randomness comes from, and whom it trusts: `core.device.spu_config`.
 
+In a deployment the cluster's other program parties (not dealers) run the same program too:
+their process builds the SPU with no link and no state, and the SPU's first party sends them
+what every party of the program asks for, the references a call returns (structure, shapes
+and kinds, which their program text fixes anyway) and the values `reveal` opens, as a PYU's
+owner sends what it reveals (SecretFlow's production mode: a revealed value reaches every
+party that asks). A value revealed to one party with `obj.to(PYU(party))` reaches that party
+only.
+
 Sharing an input, its owner checks it fits the fixed-point encoding (RangeError otherwise,
 naming no value) and, with `range_checks` on, publishes its order of magnitude (the next power
 of two of max |x|) or the interval declared with `core.mpc.bounds.Bounded`; see
@@ -25,7 +33,7 @@ import numpy as np
 from core.device import runtime
 from core.device.agreement import check_same_device
 from core.device.pytree import tree_leaves, tree_map
-from core.device.pyu import PYU, PYUObject
+from core.device.pyu import PYU, PYUObject, deliver
 from core.device.share_records import interval_from_record, share_from_record, share_record
 from core.device.spu_config import parse_cluster_def
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
@@ -72,8 +80,32 @@ class _Ref:
     def __init__(self, ref: int, shape: tuple[int, ...], kind: str):
         self.ref, self.shape, self.kind = ref, shape, kind
 
-    def bind(self, device: SPU) -> SPUObject:
-        return SPUObject(device, self.ref, self.shape, self.kind)
+
+def _ref_frame(tree: Any) -> Any:
+    """A call's output structure (containers of `_Ref` and None) as a typed-frame value."""
+    if isinstance(tree, _Ref):
+        return ("ref", tree.ref, tuple(tree.shape), tree.kind)
+    if isinstance(tree, list | tuple):
+        return (type(tree).__name__, [_ref_frame(t) for t in tree])
+    if isinstance(tree, dict):
+        return ("dict", {k: _ref_frame(v) for k, v in tree.items()})
+    if tree is None:
+        return ("none",)
+    raise TypeError(f"unexpected SPU output leaf {type(tree).__name__}")
+
+
+def _bind_frame(frame: tuple, device: SPU) -> Any:
+    """The SPUObjects (in their containers) that `_ref_frame` describes."""
+    tag = frame[0]
+    if tag == "ref":
+        return SPUObject(device, frame[1], tuple(frame[2]), frame[3])
+    if tag == "list":
+        return [_bind_frame(f, device) for f in frame[1]]
+    if tag == "tuple":
+        return tuple(_bind_frame(f, device) for f in frame[1])
+    if tag == "dict":
+        return {k: _bind_frame(f, device) for k, f in frame[1].items()}
+    return None
 
 
 def _quiet(program: Callable[[], Any]) -> Callable[[], Any]:
@@ -126,6 +158,10 @@ class SPU:
         self._ctx: dict[str, MPCContext] = {}
         self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in here}
         self._counters = {p: itertools.count() for p in here}
+        # A deployment's program parties outside this SPU run the same program: they hold
+        # references to its values and receive what they reveal (`_tell_outsiders`).
+        outside = [p for p in cluster.program_parties if p not in self.parties]
+        self._outsiders = [] if cluster.simulation else outside
         self._spmd([self._setup_program(p, seed) for p in self.parties])
 
     def __repr__(self) -> str:
@@ -137,11 +173,6 @@ class SPU:
             return
         if seed is not None:
             raise ConfigError("a shared test seed is accepted only in a simulation")
-        if not any(cluster.is_local(p) for p in self.parties):
-            raise PartyError(
-                f"this process runs {sorted(cluster.runtimes)}, which is not a party of "
-                f"{self!r}; in a deployment only an SPU's parties build and use it"
-            )
         beaver = self.spec.beaver.kind
         if self.config.protocol == "SEMI2K" and beaver is None:
             raise ConfigError(
@@ -179,16 +210,29 @@ class SPU:
         links = list(self._links.values())
         return self.cluster.run_all(self.parties, [_quiet(p) for p in programs], links=links)
 
+    def _tell_outsiders(self, results: list[Any]) -> Any:
+        """What the SPU's parties computed (`results` of the local ones, all alike), and in an
+        outsider's process what the SPU's first party sent it: a public fact every program
+        party asks for (the references a call returns, a revealed value)."""
+        mine = results[0] if results else None
+        if not self._outsiders:
+            return mine
+        cluster, first = self.cluster, self.parties[0]
+        programs = [lambda: deliver(cluster, first, self._outsiders, mine)]
+        programs += [
+            (lambda p=p: cluster.link(p).recv(cluster.rank(first))) for p in self._outsiders
+        ]
+        got = cluster.run_all([first, *self._outsiders], programs)
+        return got[0] if got else mine
+
     # ----- running functions ------------------------------------------------------------
     def __call__(self, fn: Callable, num_returns: int | None = None) -> Callable[..., Any]:
         def run(*args, **kwargs):
             for leaf in tree_leaves((args, kwargs)):
                 self._check_input(leaf)
             results = self._spmd([self._call_program(p, fn, args, kwargs) for p in self.parties])
-            structure = results[0]
-            return tree_map(
-                lambda leaf: leaf.bind(self) if isinstance(leaf, _Ref) else leaf, structure
-            )
+            frames = [_ref_frame(structure) for structure in results]
+            return _bind_frame(self._tell_outsiders(frames), self)
 
         return run
 
@@ -279,7 +323,7 @@ class SPU:
         def program(party: str):
             return lambda: self._ctx[party].proto.reveal(self._stores[party][obj.ref].share)
 
-        ring = self._spmd([program(p) for p in self.parties])[0]
+        ring = self._tell_outsiders(self._spmd([program(p) for p in self.parties]))
         return decode(self.fxp, ring, obj.kind)
 
     def _reveal_to(self, obj: SPUObject, pyu: PYU) -> PYUObject:
@@ -354,7 +398,8 @@ class SPU:
         def keep(party: str):
             return lambda: self._keep(party, self._ctx[party], loaded[party], self._counters[party])
 
-        return self._spmd([keep(p) for p in self.parties])[0].bind(self)
+        kept = self._spmd([keep(p) for p in self.parties])
+        return _bind_frame(self._tell_outsiders([_ref_frame(ref) for ref in kept]), self)
 
 
 def _records_disagree(found: list[tuple[str, tuple]]) -> ConfigError:

@@ -6,7 +6,7 @@
   error, from `init` or the device's constructor).
 - An SPU's `cluster_def` node addresses are honoured: its links listen and dial there (traffic
   through relays placed on those addresses), not on the cluster's own ports.
-- A process whose party is not in an SPU cannot build it (a clear PartyError).
+- A party outside an SPU runs the same program: references to its values, the values revealed.
 
 One OS process per party on loopback, mutual TLS with throwaway certificates (`net_harness`).
 """
@@ -182,22 +182,41 @@ def test_an_spus_cluster_def_addresses_carry_its_traffic(tmp_path):
         assert carried > 2 * 5000 * 8, (party, carried)
 
 
-def test_a_process_outside_an_spu_cannot_build_it(tmp_path):
-    program = """
+OUTSIDER = """
 init()
-runtime = {"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}
-if SELF != "carol":
-    spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime})
-    emit(float(sf.reveal(spu(lambda u: u * 2)(sf.PYU("bob")(lambda: 1.5)()))))
-else:
-    sf.SPU({"nodes": ["alice", "bob"], "runtime_config": runtime})
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {"protocol": "SEMI2K",
+    "beaver_type": "TrustedFirstParty"}})
+x = sf.PYU("alice")(lambda: np.array([1.5, -2.0, 4.0]))()
+y = sf.PYU("bob")(lambda: np.array([2.0, 3.0, -1.0]))()
+out = spu(lambda u, v: {"both": (u * v, u < v), "none": None})(x, y)
+product, less = out["both"]
+to_bob = product.to(sf.PYU("bob"))
+emit({
+    "none": out["none"],
+    "shapes": [product.shape, less.shape],
+    "kinds": [product.kind, less.kind],
+    "product": np.asarray(sf.reveal(product)).round(3).tolist(),
+    "less": np.asarray(sf.reveal(less)).tolist(),
+    "at_bob": np.asarray(sf.PYU("bob").local(to_bob) if SELF == "bob" else []).round(3).tolist(),
+    "state": sorted(spu._ctx),
+})
 """
-    outcomes = run_cluster(program, ["alice", "bob", "carol"], tmp_path, timeout=10)
-    assert [outcomes[p].result for p in ("alice", "bob")] == [3.0, 3.0]
-    assert outcomes["carol"].error == (
-        "core.errors.PartyError: this process runs ['carol'], which is not a party of "
-        "SPU(['alice', 'bob'], SEMI2K); in a deployment only an SPU's parties build and use it"
-    )
+
+
+def test_a_party_outside_an_spu_runs_the_same_program_with_references(tmp_path):
+    """carol is not an SPU party: her process builds the SPU without links or state, gets
+    references (shape and kind, from alice, the SPU's first party) for what a call returns
+    and the values every party reveals, like a PYU value of another party; a value revealed
+    to bob alone stays with him."""
+    got = results(run_cluster(OUTSIDER, ["alice", "bob", "carol"], tmp_path, timeout=10))
+    for party, value in got.items():
+        assert value["none"] is None
+        assert value["shapes"] == [[3], [3]], party
+        assert value["kinds"] == ["fxp", "bool"], party
+        assert value["product"] == [3.0, -6.0, -4.0], party
+        assert value["less"] == [True, True, False], party
+        assert value["at_bob"] == ([3.0, -6.0, -4.0] if party == "bob" else []), party
+        assert value["state"] == ([] if party == "carol" else [party])
 
 
 def test_a_shared_test_seed_is_refused_by_a_deployed_spu(tmp_path):
