@@ -41,7 +41,7 @@ class SPUConfig:
     parties: list[str]
     runtime: RuntimeConfig
     beaver: Beaver
-    addresses: dict[str, str]  # the nodes' addresses, where given (honoured by deployments)
+    addresses: dict[str, str]  # every node's address, or none (honoured by deployments)
 
     def describe(self) -> dict:
         """Everything that must be equal on every party (checked in a deployment's setup)."""
@@ -79,6 +79,13 @@ def parse_cluster_def(cluster_def: dict) -> SPUConfig:
         for node in cluster_def["nodes"]
         if isinstance(node, dict) and isinstance(node.get("address"), str)
     }
+    if addresses and len(addresses) != len(parties):
+        missing = [p for p in parties if p not in addresses]
+        raise ConfigError(
+            f"cluster_def gives addresses for {sorted(addresses)} but not for {missing}: give "
+            "every node an address (the SPU's own links listen there) or none (its links "
+            "then share the cluster's)"
+        )
     beaver = _parse_beaver(beaver_spec, parties, runtime.protocol)
     return SPUConfig(parties, runtime, beaver, addresses)
 

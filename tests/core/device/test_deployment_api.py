@@ -38,3 +38,15 @@ def test_a_dealer_serves_only_in_a_deployment():
             sf.serve_dealer()
     finally:
         sf.shutdown()
+
+
+def test_an_spu_gives_every_node_an_address_or_none():
+    """A deployment honours a cluster_def's node addresses only when every node has one; a
+    partial list would be ignored in silence, so it is refused (in a simulation too)."""
+    nodes = [{"party": "alice", "address": "127.0.0.1:61000"}, {"party": "bob"}]
+    sf.init(parties=["alice", "bob"], address="local")
+    try:
+        with pytest.raises(ConfigError, match=r"addresses for \['alice'\] but not for \['bob'\]"):
+            sf.SPU({"nodes": nodes})
+    finally:
+        sf.shutdown()
