@@ -178,7 +178,7 @@ def party_main(spec_path: str) -> None:
         if spec["job"] == "throughput":
             out = throughput(link, spec["messages"], spec["words"])
         elif spec["job"] == "psi":
-            out = kkrt_party(link, spec["input"], spec["tmp"])
+            out = kkrt_party(link, spec["input"], spec["tmp"], spec.get("output"))
         elif spec["job"] == "floor":
             out = floor_party(link, tls, spec)
         else:
@@ -229,12 +229,13 @@ def floor_party(link, tls, spec: dict) -> dict:
     }
 
 
-def kkrt_party(link, path: str, tmp: str) -> dict:
+def kkrt_party(link, path: str, tmp: str, output: str | None = None) -> dict:
+    """KKRT-PSI of the ids in `path`; `output`: where the aligned intersection is written."""
     from core.psi.kkrt import kkrt_psi
 
     _barrier(link)
     start, cpu0 = time.perf_counter(), time.process_time()
-    result = kkrt_psi(link, path, "id", tmp_dir=tmp)
+    result = kkrt_psi(link, path, "id", output_path=output, tmp_dir=tmp)
     return {
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu0,

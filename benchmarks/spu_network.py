@@ -315,7 +315,7 @@ def main() -> None:
             load.append(os.getloadavg())
     report = {
         "protocol": "SEMI2K 2PC, FM64, 18 fraction bits, trusted first party",
-        "ours": "two processes, gRPC over loopback TLS (network.py)",
+        "ours": f"two processes, {network.TRANSPORT} link over loopback TLS (network.py)",
         "spu": skipped or "SPU two processes, brpc over loopback TCP",
         "rounds": args.rounds,
         "runs_per_kernel_per_round": args.repeat,

@@ -45,7 +45,9 @@ def init(
     messages are then resent) before every party fails.
 
     Raises ConfigError for bad settings, PartyError for bad party names and LinkError naming
-    the peer when links cannot be set up (unreachable, wrong certificate, version mismatch).
+    the peer when links cannot be set up (unreachable, wrong certificate, another link version
+    or another set of parties). Devices check more at their setup: the parties of an SPU or HEU
+    must all build the same one (ConfigError naming the peer and the setting that differs).
     """
     unknown = set(options) - _IGNORED_INIT_OPTIONS
     if unknown:

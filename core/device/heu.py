@@ -6,7 +6,8 @@ public key); the ciphertext stays there (`HEUObject.location`). Ciphertexts add 
 multiply by plaintext (numbers, arrays, or `PYUObject`s of the same party) on the party that
 holds them; `heu_obj.to(heu, party=...)` sends them to another key holder; `heu_obj.to(pyu)`
 sends them to the key owner, who decrypts, then passes the plaintext to `pyu`'s party.
-Scheme, assumptions and threat model: `core.he`.
+In a deployment the HEU's parties first check that they all built the same HEU (key owner,
+evaluators, key size: `core.device.agreement`). Scheme, assumptions and threat model: `core.he`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.device import runtime
+from core.device.agreement import check_same_device
 from core.device.pyu import PYU, PYUObject
 from core.errors import ConfigError, PartyError
 
@@ -87,12 +89,17 @@ class HEU:
         for party in [self.keeper, *self.evaluators]:
             cluster.check_party(party)
         self.parties = [self.keeper, *self.evaluators]
+        # Keys and ciphertexts of the parties running here only (one in a deployment).
         self._keys: dict[str, Any] = {}
-        self._ct: dict[str, dict[int, Any]] = {p: {} for p in self.parties}
+        self._ct: dict[str, dict[int, Any]] = {p: {} for p in self.parties if cluster.is_local(p)}
         self._setup(bits)
 
     def __repr__(self) -> str:
         return f"HEU(keeper={self.keeper!r}, evaluators={self.evaluators})"
+
+    def describe(self, bits: int) -> dict:
+        """What every HEU party must agree on (checked at setup in a deployment)."""
+        return {"keeper": self.keeper, "evaluators": sorted(self.evaluators), "bit_size": bits}
 
     def _setup(self, bits: int) -> None:
         from core.he import PublicKey, generate_keypair  # imported lazily: gmpy2 is heavy
@@ -100,7 +107,15 @@ class HEU:
         cluster = self.cluster
         keeper_rank = cluster.rank(self.keeper)
 
+        def agree(party: str) -> None:
+            """In a deployment: every HEU party built this HEU (`core.device.agreement`)."""
+            if cluster.simulation:
+                return
+            peers = [cluster.rank(p) for p in self.parties if p != party]
+            check_same_device(cluster.link(party), self.describe(bits), "HEU", peers)
+
         def keeper_program():
+            agree(self.keeper)
             pk, sk = generate_keypair(bits)
             self._keys[self.keeper] = (pk, sk)
             for party in self.evaluators:
@@ -108,6 +123,7 @@ class HEU:
 
         def evaluator_program(party: str):
             def run():
+                agree(party)
                 received = cluster.link(party).recv(keeper_rank)
                 self._keys[party] = (PublicKey.from_bytes(received), None)
 

@@ -142,13 +142,14 @@ class PYU:
         owner = cluster.rank(self.party)
         askers = [p for p in cluster.program_parties if p != self.party]
         programs = [
-            lambda: _deliver(cluster, self.party, askers, cluster.store(self.party)[obj.ref])
+            lambda: deliver(cluster, self.party, askers, cluster.store(self.party)[obj.ref])
         ]
         programs += [(lambda p=p: cluster.link(p).recv(owner)) for p in askers]
         return cluster.run_all([self.party, *askers], programs)[0]
 
 
-def _deliver(cluster, owner: str, askers: list[str], value: Any) -> Any:
+def deliver(cluster, owner: str, askers: list[str], value: Any) -> Any:
+    """Run at `owner`: send `value` to each of `askers` on the cluster's link; return it."""
     for party in askers:
         cluster.link(owner).send(cluster.rank(party), value)
     return value

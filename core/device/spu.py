@@ -8,6 +8,14 @@ process in a deployment), exchanging messages only over its link. Results stay s
 (`SPUObject`) until `reveal(obj)` (every SPU party learns the value) or `obj.to(PYU(party))`.
 Where SEMI2K's correlated randomness comes from, and whom it trusts: `core.device.spu_config`.
 
+In a deployment the cluster's other program parties (not dealers) run the same program too:
+their process builds the SPU with no link and no state, and the SPU's first party sends them
+what every party of the program asks for, the references a call returns (structure, shapes
+and kinds, which their program text fixes anyway) and the values `reveal` opens, as a PYU's
+owner sends what it reveals (SecretFlow's production mode: a revealed value reaches every
+party that asks). A value revealed to one party with `obj.to(PYU(party))` reaches that party
+only.
+
 Sharing an input, its owner checks it fits the fixed-point encoding (RangeError otherwise,
 naming no value) and, with `range_checks` on, publishes its order of magnitude (the next power
 of two of max |x|) or the interval declared with `core.mpc.bounds.Bounded`; see
@@ -23,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from core.device import runtime
+from core.device.agreement import check_same_device
 from core.device.pytree import tree_leaves, tree_map
-from core.device.pyu import PYU, PYUObject
+from core.device.pyu import PYU, PYUObject, deliver
 from core.device.share_records import interval_from_record, share_from_record, share_record
-from core.device.spu_config import check_same_spu, parse_cluster_def
+from core.device.spu_config import parse_cluster_def
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
 from core.mpc.context import MPCContext
@@ -71,8 +80,32 @@ class _Ref:
     def __init__(self, ref: int, shape: tuple[int, ...], kind: str):
         self.ref, self.shape, self.kind = ref, shape, kind
 
-    def bind(self, device: SPU) -> SPUObject:
-        return SPUObject(device, self.ref, self.shape, self.kind)
+
+def _ref_frame(tree: Any) -> Any:
+    """A call's output structure (containers of `_Ref` and None) as a typed-frame value."""
+    if isinstance(tree, _Ref):
+        return ("ref", tree.ref, tuple(tree.shape), tree.kind)
+    if isinstance(tree, list | tuple):
+        return (type(tree).__name__, [_ref_frame(t) for t in tree])
+    if isinstance(tree, dict):
+        return ("dict", {k: _ref_frame(v) for k, v in tree.items()})
+    if tree is None:
+        return ("none",)
+    raise TypeError(f"unexpected SPU output leaf {type(tree).__name__}")
+
+
+def _bind_frame(frame: tuple, device: SPU) -> Any:
+    """The SPUObjects (in their containers) that `_ref_frame` describes."""
+    tag = frame[0]
+    if tag == "ref":
+        return SPUObject(device, frame[1], tuple(frame[2]), frame[3])
+    if tag == "list":
+        return [_bind_frame(f, device) for f in frame[1]]
+    if tag == "tuple":
+        return tuple(_bind_frame(f, device) for f in frame[1])
+    if tag == "dict":
+        return {k: _bind_frame(f, device) for k, f in frame[1].items()}
+    return None
 
 
 def _quiet(program: Callable[[], Any]) -> Callable[[], Any]:
@@ -120,9 +153,15 @@ class SPU:
             # The simulation's dealer thread (also standing in for a TrustedThirdParty).
             self.dealer = TrustedDealer(self.parties, cluster.stats, seed=seed)
             cluster.closers.append(self.dealer.close)
+        # Protocol state and shares of the parties running here only (one in a deployment).
+        here = [p for p in self.parties if cluster.is_local(p)]
         self._ctx: dict[str, MPCContext] = {}
-        self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in self.parties}
-        self._counters = {p: itertools.count() for p in self.parties}
+        self._stores: dict[str, dict[int, SecretTensor]] = {p: {} for p in here}
+        self._counters = {p: itertools.count() for p in here}
+        # A deployment's program parties outside this SPU run the same program: they hold
+        # references to its values and receive what they reveal (`_tell_outsiders`).
+        outside = [p for p in cluster.program_parties if p not in self.parties]
+        self._outsiders = [] if cluster.simulation else outside
         self._spmd([self._setup_program(p, seed) for p in self.parties])
 
     def __repr__(self) -> str:
@@ -134,11 +173,6 @@ class SPU:
             return
         if seed is not None:
             raise ConfigError("a shared test seed is accepted only in a simulation")
-        if not any(cluster.is_local(p) for p in self.parties):
-            raise PartyError(
-                f"this process runs {sorted(cluster.runtimes)}, which is not a party of "
-                f"{self!r}; in a deployment only an SPU's parties build and use it"
-            )
         beaver = self.spec.beaver.kind
         if self.config.protocol == "SEMI2K" and beaver is None:
             raise ConfigError(
@@ -157,7 +191,7 @@ class SPU:
         def program():
             link = self._links[party]
             if not link.simulation:
-                check_same_spu(link, self.spec.describe())
+                check_same_device(link, self.spec.describe(), "SPU")
             triples = None
             beaver = self.spec.beaver
             if beaver.kind == "TrustedFirstParty":
@@ -176,16 +210,29 @@ class SPU:
         links = list(self._links.values())
         return self.cluster.run_all(self.parties, [_quiet(p) for p in programs], links=links)
 
+    def _tell_outsiders(self, results: list[Any]) -> Any:
+        """What the SPU's parties computed (`results` of the local ones, all alike), and in an
+        outsider's process what the SPU's first party sent it: a public fact every program
+        party asks for (the references a call returns, a revealed value)."""
+        mine = results[0] if results else None
+        if not self._outsiders:
+            return mine
+        cluster, first = self.cluster, self.parties[0]
+        programs = [lambda: deliver(cluster, first, self._outsiders, mine)]
+        programs += [
+            (lambda p=p: cluster.link(p).recv(cluster.rank(first))) for p in self._outsiders
+        ]
+        got = cluster.run_all([first, *self._outsiders], programs)
+        return got[0] if got else mine
+
     # ----- running functions ------------------------------------------------------------
     def __call__(self, fn: Callable, num_returns: int | None = None) -> Callable[..., Any]:
         def run(*args, **kwargs):
             for leaf in tree_leaves((args, kwargs)):
                 self._check_input(leaf)
             results = self._spmd([self._call_program(p, fn, args, kwargs) for p in self.parties])
-            structure = results[0]
-            return tree_map(
-                lambda leaf: leaf.bind(self) if isinstance(leaf, _Ref) else leaf, structure
-            )
+            frames = [_ref_frame(structure) for structure in results]
+            return _bind_frame(self._tell_outsiders(frames), self)
 
         return run
 
@@ -276,7 +323,7 @@ class SPU:
         def program(party: str):
             return lambda: self._ctx[party].proto.reveal(self._stores[party][obj.ref].share)
 
-        ring = self._spmd([program(p) for p in self.parties])[0]
+        ring = self._tell_outsiders(self._spmd([program(p) for p in self.parties]))
         return decode(self.fxp, ring, obj.kind)
 
     def _reveal_to(self, obj: SPUObject, pyu: PYU) -> PYUObject:
@@ -323,8 +370,9 @@ class SPU:
         """A secret value from per-party records: each party loads its own with `read(party)`.
 
         The records must come from `export_shares` on an SPU with the same parties (in the same
-        order), protocol, field and fixed-point precision, and agree on shape and kind;
-        otherwise ConfigError names the mismatch and no party keeps anything.
+        order), protocol, field and fixed-point precision, and agree on shape and kind (in a
+        deployment the parties tell each other what they loaded); otherwise ConfigError names
+        the mismatch and no party keeps anything.
         """
         loaded: dict[str, SecretTensor] = {}
 
@@ -338,21 +386,51 @@ class SPU:
                 )
                 interval = interval_from_record(record)
                 loaded[party] = SecretTensor(share, ctx, kind, interval)
-                return loaded[party].shape, kind, interval
+                described = loaded[party].shape, kind, interval
+                if not ctx.proto.link.simulation:
+                    _check_same_records(ctx.proto.link, described)
+                return described
 
             return run
 
-        described = self._spmd([load(p) for p in self.parties])
-        if len(set(described)) != 1:
-            found = zip(self.parties, described, strict=True)
-            raise ConfigError(
-                "share records disagree on shape, kind or interval: "
-                + ", ".join(
-                    f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
-                )
-            )
+        _check_same_records_here(self.parties, self._spmd([load(p) for p in self.parties]))
 
         def keep(party: str):
             return lambda: self._keep(party, self._ctx[party], loaded[party], self._counters[party])
 
-        return self._spmd([keep(p) for p in self.parties])[0].bind(self)
+        kept = self._spmd([keep(p) for p in self.parties])
+        return _bind_frame(self._tell_outsiders([_ref_frame(ref) for ref in kept]), self)
+
+
+def _records_disagree(found: list[tuple[str, tuple]]) -> ConfigError:
+    return ConfigError(
+        "share records disagree on shape, kind or interval: "
+        + ", ".join(
+            f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
+        )
+    )
+
+
+def _check_same_records_here(parties: list[str], described: list[tuple]) -> None:
+    """The records loaded by the parties running here (all of them in a simulation) agree."""
+    if len(set(described)) > 1:
+        raise _records_disagree(list(zip(parties, described, strict=True)))
+
+
+def _check_same_records(link, described: tuple) -> None:
+    """In a deployment: every party of the SPU's link loaded a record of the same value shape,
+    kind and interval (public facts, as typed frames), else the same error at every party."""
+    shape, kind, interval = described
+    mine = [list(shape), kind, None if interval is None else [interval.lo, interval.hi]]
+    link.send_all(mine)
+    found = {link.rank: mine}
+    found |= {peer: link.recv(peer) for peer in range(link.world_size) if peer != link.rank}
+    if any(found[peer] != mine for peer in found):
+        raise _records_disagree(
+            [(link.parties[r], _described(found[r])) for r in range(link.world_size)]
+        )
+
+
+def _described(sent: list) -> tuple:
+    shape, kind, interval = sent
+    return tuple(shape), kind, None if interval is None else Interval(*interval)

@@ -14,14 +14,14 @@ source of correlated randomness (SPU's `beaver_type`):
   revealed value); in a simulation the in-process dealer thread plays it.
 
 ABY3 and REF2K need no correlations and refuse a `beaver_type`. In a deployment every SPU party
-checks, at setup, that every other party built the same SPU (`check_same_spu`).
+checks, at setup, that every other party built the same SPU (`SPUConfig.describe`,
+`core.device.agreement`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.comm import Link
 from core.errors import ConfigError
 from core.mpc.config import RuntimeConfig
 
@@ -41,7 +41,7 @@ class SPUConfig:
     parties: list[str]
     runtime: RuntimeConfig
     beaver: Beaver
-    addresses: dict[str, str]  # the nodes' addresses, where given (honoured by deployments)
+    addresses: dict[str, str]  # every node's address, or none (honoured by deployments)
 
     def describe(self) -> dict:
         """Everything that must be equal on every party (checked in a deployment's setup)."""
@@ -51,6 +51,8 @@ class SPUConfig:
             "field": self.runtime.field,
             "fxp_fraction_bits": self.runtime.fxp_fraction_bits,
             "trunc_mode": self.runtime.trunc_mode,
+            # range checks open comparison bits: a party without them would skip messages
+            "range_checks": self.runtime.range_checks,
             "beaver_type": self.beaver.kind,
             "beaver_party": self.beaver.party,
         }
@@ -77,6 +79,13 @@ def parse_cluster_def(cluster_def: dict) -> SPUConfig:
         for node in cluster_def["nodes"]
         if isinstance(node, dict) and isinstance(node.get("address"), str)
     }
+    if addresses and len(addresses) != len(parties):
+        missing = [p for p in parties if p not in addresses]
+        raise ConfigError(
+            f"cluster_def gives addresses for {sorted(addresses)} but not for {missing}: give "
+            "every node an address (the SPU's own links listen there) or none (its links "
+            "then share the cluster's)"
+        )
     beaver = _parse_beaver(beaver_spec, parties, runtime.protocol)
     return SPUConfig(parties, runtime, beaver, addresses)
 
@@ -106,20 +115,3 @@ def _parse_beaver(spec: dict, parties: list[str], protocol: str) -> Beaver:
     if party in parties:
         raise ConfigError(f"ttp_party {party!r} must not be an SPU party: it would see both sides")
     return Beaver(kind, party)
-
-
-def check_same_spu(link: Link, mine: dict) -> None:
-    """Exchange `describe()` with every other party; ConfigError naming the first difference."""
-    link.send_all(mine)
-    for peer in range(link.world_size):
-        if peer == link.rank:
-            continue
-        theirs = link.recv(peer)
-        if not isinstance(theirs, dict):
-            raise ConfigError(f"{link.parties[peer]!r} sent no SPU description at setup")
-        for key, value in mine.items():
-            if theirs.get(key) != value:
-                raise ConfigError(
-                    f"SPU setup: {key} is {value!r} at {link.party!r} but {theirs.get(key)!r} "
-                    f"at {link.parties[peer]!r}; every party must build the same SPU"
-                )

@@ -8,6 +8,7 @@ import pytest
 from tests.workflows.runs import new_run
 from workflows import events, state
 from workflows.models import Status
+from workflows.state import progress
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_progress_after_a_pause_is_published(credit_pipeline, monkeypatch):
     run = new_run(credit_pipeline)
     node = run.nodes.get(node_id="split")
     clock = iter([10.0, 10.05, 10.2])
-    monkeypatch.setattr(state.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     seen: list[dict] = []
     with events.listening(seen.append):
         for percent in (10, 20, 30):

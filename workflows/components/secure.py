@@ -6,8 +6,9 @@ components that compute on secret shares run side by side with no process-wide l
 a simulated cluster of its own, its traffic counted into the run's `ctx.comm` (SEMI2K's trusted
 dealer appears as `dealer`, an in-process thread). Network run: the run's deployment, one
 party per process; SEMI2K's correlations then come from the SPU's first party
-(`TrustedFirstParty`: it generates them from PRG seeds and must not collude with the others)
-or, when the cluster declares one, from a dealer node (`TrustedThirdParty`).
+(`TrustedFirstParty`: it generates them from PRG seeds and is trusted not to look at them)
+or, when the cluster declares one, from a dealer node (`TrustedThirdParty`). Whichever it is,
+`make_spu` states it in the node's log as the node's threat model (`trust_words`).
 
 Precision from the data: before any value is shared, each party measures its own input columns
 on its own worker and shares only a power-of-two bound of their largest |x| (`column_bounds`,
@@ -71,6 +72,7 @@ from workflows.components.checks import (
 from workflows.components.context import RunCancelled, RunContext
 from workflows.components.engine_words import engine_fix, engine_problem
 from workflows.components.precision_words import plan_reason
+from workflows.components.trust_words import threat_model
 from workflows.messages import Message, translatable, translatable_plural
 
 PROTOCOL = "SEMI2K"
@@ -91,13 +93,18 @@ def session(ctx: RunContext, parties: list[str]) -> Iterator[None]:
         yield
 
 
-def make_spu(parties: list[str], plan: PrecisionPlan | None = None) -> core.SPU:
+def make_spu(
+    ctx: RunContext, parties: list[str], plan: PrecisionPlan | None, what: What
+) -> core.SPU:
     """A SEMI2K SPU over `parties` in the current session (the plan's precision, or SPU's
-    default of 18 fraction bits on FM64)."""
+    default of 18 fraction bits on FM64); the node's log states whom `what` then trusts
+    (`trust_words.threat_model`)."""
     config = {"protocol": PROTOCOL, "field": FIELD} | correlation_source()
     if plan is not None:
         config |= {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits}
-    return core.SPU({"nodes": list(parties), "runtime_config": config})
+    spu = core.SPU({"nodes": list(parties), "runtime_config": config})
+    ctx.log(threat_model(spu, what))
+    return spu
 
 
 def correlation_source() -> dict:

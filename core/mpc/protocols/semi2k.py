@@ -13,10 +13,12 @@ Where the dealer lives decides whom it trusts (`core.device.spu_config`, SPU's `
 - a dealer process, `TrustedThirdParty` (`core.mpc.correlated.remote`): a separate node that
   sees only requested shapes, never inputs, shares or opened values; it must collude with no
   party (with one, it could open that party's peers' secrets);
-- a trusted first party, `TrustedFirstParty` (`core.mpc.correlated.first_party`, SPU's
-  default): one SPU party generates every correlation, so it *could* recover every value that
-  is multiplied or truncated; the other parties must trust it not to look. Coalitions without
-  it keep the guarantee above.
+- a trusted first party, `TrustedFirstParty` (`core.mpc.correlated.first_party`, SecretFlow
+  SPU's default; here a deployment asks for a source explicitly): one SPU party generates every
+  correlation, so it *could* recover every value that is multiplied or truncated; the other
+  parties must trust it not to look. Coalitions without it keep the guarantee above.
+A pipeline node computing on SEMI2K shares states which of these it trusts in its log (its
+threat-model line).
 References: Beaver, "Efficient multiparty protocols using circuit randomization", CRYPTO 1991
 (multiplication triples); Mohassel & Zhang, "SecureML", S&P 2017 (matrix triples, fixed point);
 Escudero, Ghosh, Keller, Rachuri & Scholl, "Improved primitives for MPC over mixed

@@ -95,7 +95,7 @@ def test_it_leaves_no_row_when_the_file_cannot_be_moved(alice_user, monkeypatch)
     def fail(source, target):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(services, "move_file", fail)
+    monkeypatch.setattr(services.upload, "move_file", fail)
     with pytest.raises(OSError, match="No space"):
         services.create_dataset(actor_for(alice_user), uploaded(), "customers")
     assert_nothing_left()

@@ -361,10 +361,10 @@ def test_bob_rejecting_the_plan_mid_run_revokes_his_part_and_stops_alices(
     """Bob's approver rejects the plan he approved while his part runs: his part stops at its
     next progress point as "revoked" (the part's cancel token reads `revoked_at`), alice's part
     stops with it, and nothing after the rejection is kept at bob."""
-    from workflows import state
     from workflows.actors import Actor
     from workflows.disclosure.consent import decide
     from workflows.models import Approval
+    from workflows.state import cancellation
 
     approver = make_user("bob_approver", bob)
     record = member_runs.record_outputs
@@ -378,7 +378,7 @@ def test_bob_rejecting_the_plan_mid_run_revokes_his_part_and_stops_alices(
     monkeypatch.setattr(member_runs, "record_outputs", rejecting_after_psi)
     # The token asks the database at every progress point (once a second in production), as
     # the test's transaction never commits to wake it through `on_commit`.
-    monkeypatch.setattr(state, "CANCEL_POLL_SECONDS", 0)
+    monkeypatch.setattr(cancellation, "CANCEL_POLL_SECONDS", 0)
     ran = run_at_both(copy_at_bob, at_bob, alice_storage)
     run = ran["run"]
     assert ran["bob"] == Status.REVOKED, render(run.message)

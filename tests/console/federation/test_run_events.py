@@ -28,6 +28,7 @@ from workflows import events, state
 from workflows.messages import render
 from workflows.models import NodePart, Run, Status
 from workflows.party import NodeOutcome, PartyResult
+from workflows.state import cancellation
 
 FULL_WARNING = "bob's income goes beyond ±10: 98213.5 at row 7"
 
@@ -290,7 +291,7 @@ def test_cancelling_tells_every_member_first_and_retries_one_that_is_down(
 
     running(run)
     order = []
-    monkeypatch.setattr(state, "signal_cancel", lambda run_id: order.append("own part"))
+    monkeypatch.setattr(cancellation, "signal_cancel", lambda run_id: order.append("own part"))
 
     def unreachable(peer, method, body, message_id, timeout=outbox.TIMEOUT):
         order.append(f"{method} to {peer.name}")

@@ -44,7 +44,12 @@ c = sf.PYU(PARTIES[-1])(lambda: m)()
 g = rng.choice([-1.0, 1.0], (2, 2000)) * rng.uniform(0.9, 1, (2, 2000)) * 4000
 p = sf.PYU(PARTIES[0])(lambda: g[0])()
 q = sf.PYU(PARTIES[1])(lambda: g[1])()
+i, j = rng.integers(-1000, 1000, (6, 5)), rng.integers(-1000, 1000, (5, 4))
+ia = sf.PYU(PARTIES[0])(lambda: i)()
+jb = sf.PYU(PARTIES[-1])(lambda: j)()
 out = {{
+    "int_mul": spu(lambda u: u * u)(ia),
+    "int_matmul": spu(lambda u, w: u @ w)(ia, jb),
     "mul_large": spu(lambda u, v: u * v)(p, q),
     "mul": spu(lambda u, v: u * v)(a, b),
     "matmul": spu(lambda u, w: u @ w)(a, c),
@@ -86,7 +91,8 @@ def simulate(program: str, parties: list[str]) -> dict:
 )
 def test_kernels_over_tls_equal_the_simulation(tmp_path, parties, runtime):
     """Each process's results equal the simulation's within the fixed-point error (their
-    randomness differs, so do the truncations' last bits), and numpy's.
+    randomness differs, so do the truncations' last bits), and numpy's; integer products and
+    comparisons, deterministic, bit for bit.
 
     `mul_large` are products whose truncation inputs reach 2^60: every protocol truncates them
     exactly by default (ABY3's Share Truncation I, its default before, got 1 in 16 wrong).
@@ -95,16 +101,26 @@ def test_kernels_over_tls_equal_the_simulation(tmp_path, parties, runtime):
 
     program = KERNELS.format(parties=parties, runtime=runtime)
     expected = simulate(program, parties)
-    tolerances = {"less": 0, "mul_large": 0.05}  # mul_large: 4000 x 2^-19 from each input
+    exact = {"less", "int_mul", "int_matmul"}
+    tolerances = {"mul_large": 0.05}  # mul_large: 4000 x 2^-19 from each input
     for party, got in results(run_cluster("init()\n" + program, parties, tmp_path)).items():
         for name, value in expected.items():
+            if name in exact:
+                assert got[name] == value, f"{party} {name}"
+                continue
             tolerance = tolerances.get(name, 2e-3)
             np.testing.assert_allclose(got[name], value, atol=tolerance, err_msg=f"{party} {name}")
     rng = np.random.default_rng(5)
     x, y = rng.uniform(-4, 4, (6, 5)), rng.uniform(0.5, 3, (6, 5))
-    rng.uniform(-2, 2, (5, 4))
+    m = rng.uniform(-2, 2, (5, 4))
     g = rng.choice([-1.0, 1.0], (2, 2000)) * rng.uniform(0.9, 1, (2, 2000)) * 4000
+    i, j = rng.integers(-1000, 1000, (6, 5)), rng.integers(-1000, 1000, (5, 4))
+    assert expected["int_mul"] == (i * i).tolist()
+    assert expected["int_matmul"] == (i @ j).tolist()
     np.testing.assert_allclose(expected["mul_large"], g[0] * g[1], atol=0.05)
+    np.testing.assert_allclose(expected["matmul"], x @ m, atol=2e-3)
+    np.testing.assert_allclose(expected["sigmoid"], 1 / (1 + np.exp(-x)), atol=2e-3)
+    np.testing.assert_allclose(expected["mul"], x * y, atol=2e-3)
     np.testing.assert_array_equal(expected["less"], x < y)
     np.testing.assert_allclose(expected["division"], x / y, atol=5e-3)
 

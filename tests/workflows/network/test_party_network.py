@@ -146,6 +146,11 @@ def test_the_demo_pipeline_runs_across_three_processes_as_embedded_and_keeps_dat
     for party, run in runs.items():
         seen = {(event["event"], event.get("node")) for event in run.events}
         assert {("node.progress", "train"), ("node.log", "psi")} <= seen, seen
+        # Training's threat model: its first party deals SEMI2K's triples and must be trusted.
+        logged = [render(e["line"]) for e in run.events if e["event"] == "node.log"]
+        threat = [line for line in logged if line.startswith("threat model of SS-LR training")]
+        assert len(threat) == 1, logged
+        assert "alice is the trusted first party" in threat[0], threat
         assert {event["party"] for event in run.events} == {party}
         streamed = json.dumps(run.events)
         for owner in (p for p in PARTIES if p != party):

@@ -211,7 +211,7 @@ def run(ctx: RunContext) -> None:
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)
         bounds = list(bounds)
         plan = secure.plan_spu(ctx, bounds, correlation_magnitude(), what)
-        spu = secure.make_spu(list(info.parties), plan)
+        spu = secure.make_spu(ctx, list(info.parties), plan, what)
         ctx.progress(30)
         with secure.named_range_errors(bounds, what):
             secret = spu(correlate)(*inputs)

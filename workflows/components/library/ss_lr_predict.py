@@ -208,7 +208,7 @@ def predict(ctx: RunContext, manifest: dict):
     advice = warn_unscaled(ctx, bounds)
     trained = trained_precision(manifest)
     check_fits(ctx, bounds, trained, sum(len(part["columns"]) for part in manifest["features"]))
-    spu = secure.make_spu(manifest["parties"], trained)
+    spu = secure.make_spu(ctx, manifest["parties"], trained, _("SS-LR prediction"))
     weights = spu.import_shares(lambda party: read_part(model, party)["weights"])
     ctx.progress(30)
     regression = SSRegression(

@@ -245,7 +245,7 @@ def run(ctx: RunContext) -> None:
         magnitude = secure.gradient_magnitude(bounds, batch)
         what = _("SS-LR training")
         plan = secure.plan_spu(ctx, bounds, magnitude, what, MIN_FRACTION_BITS)
-        spu = secure.make_spu(parties, plan)
+        spu = secure.make_spu(ctx, parties, plan, what)
         model = SSRegression(spu)
         with secure.named_range_errors(bounds, what):
             blocks = training_blocks(ctx, layout, label_party, bounds, block_rows(batch))
