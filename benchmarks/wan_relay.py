@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -53,6 +54,7 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name="wan-relay", daemon=True)
         self.directions: list[_Bottleneck] = []
         self._connections: list = []
+        self._server: asyncio.Server | None = None
 
     @property
     def address(self) -> str:
@@ -64,8 +66,27 @@ class Relay:
         return self
 
     def __exit__(self, *exc) -> None:
+        """Close the listener and every connection (redials are refused), then the loop; a
+        second call does nothing."""
+        if not self._thread.is_alive():
+            return
+        done = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        with contextlib.suppress(Exception):
+            done.result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+    async def _shutdown(self) -> None:
+        """End every task of the loop, so that none is left pending when it closes."""
+        self._server.close()
+        for writer, up_writer in self._connections:
+            writer.transport.abort()
+            up_writer.transport.abort()
+        self._connections.clear()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @property
     def open_connections(self) -> int:
@@ -90,12 +111,13 @@ class Relay:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
+        self._server = self._loop.run_until_complete(
             asyncio.start_server(self._accept, "127.0.0.1", self.port)
         )
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
+        self._loop.close()
 
     async def _accept(self, reader, writer) -> None:
         try:

@@ -23,6 +23,7 @@ from console.env import (
     persistent_secret_key,
     redis_channel_layer,
 )
+from core.comm.transports import DEFAULT_TRANSPORT, TRANSPORTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,9 @@ PRIVPAD_NODE_ROTATION_GRACE_SECONDS = envint(
 # Network mode: where this node's engine listens for the other nodes' engine links during a
 # run (host:port, reachable by every peer; mutual TLS with the node certificates).
 PRIVPAD_ENGINE_ADDRESS = envstr("PRIVPAD_ENGINE_ADDRESS", "")
+# Network mode: what carries the engine links (`core.comm.transports`): raw mutual-TLS sockets
+# or gRPC streams. Every node of a run must use the same.
+PRIVPAD_LINK_TRANSPORT = envchoice("PRIVPAD_LINK_TRANSPORT", DEFAULT_TRANSPORT, sorted(TRANSPORTS))
 DEBUG = envbool("PRIVPAD_DEBUG", False)
 ALLOWED_HOSTS = envlist("PRIVPAD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("PRIVPAD_CSRF_TRUSTED_ORIGINS", "")

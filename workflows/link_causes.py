@@ -46,6 +46,10 @@ MESSAGES = {
     "restarted": _("%(peer)s restarted: what it held of the computation is gone"),
     "setup_failed": _("%(party)s could not set up its links: %(reason)s"),
     "stale_dial": _("stale or malformed dial %(dial)s"),
+    "other_transport": _(
+        "%(peer)s does not speak the %(ours)s link transport: every node of a run must use "
+        "the same one (PRIVPAD_LINK_TRANSPORT)"
+    ),
     "aborted": _("%(peer)s aborted: %(reason)s"),
     "party_failed": _("%(party)s failed with %(error)s"),
     "party_failed_link": _("%(party)s failed with %(error)s: %(reason)s"),

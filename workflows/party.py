@@ -208,6 +208,7 @@ class _Worker:
                 timeout=network.timeout,
                 connect_timeout=network.connect_timeout,
                 reconnect_grace=network.reconnect_grace,
+                link_transport=network.link_transport,
                 peer_failures=network.peer_failures,
             )
         except LinkError as error:

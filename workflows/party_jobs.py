@@ -39,7 +39,9 @@ class PartyJob:
 
 @dataclass(frozen=True)
 class Network:
-    """The run's links (`core.init(cluster_config=..., tls=...)`'s settings)."""
+    """The run's links (`core.init(cluster_config=..., tls=...)`'s settings). `link_transport`
+    (`core.comm.transports`: "socket", "grpc"; None for the default) must be the same at every
+    party: a party on the other one is refused in the links' handshake, naming the setting."""
 
     cluster_config: dict
     tls: dict | None = None
@@ -47,6 +49,7 @@ class Network:
     timeout: float = 600.0
     connect_timeout: float = 30.0
     reconnect_grace: float = 10.0
+    link_transport: str | None = None
     # Parties known by other means to have stopped (their node's report): the links' start
     # then fails at once naming them, not at `connect_timeout` (`core.comm.network`).
     peer_failures: PeerFailures | None = None
@@ -117,9 +120,18 @@ def job_from_dict(data: dict) -> PartyJob:
 
 
 def network_from_dict(data: dict) -> Network:
+    """A Network from its JSON form; ConfigError naming an unknown setting, a plaintext flag
+    that is not a JSON boolean (plaintext is never what a mistyped value gets) or an unknown
+    link transport."""
+    from core.comm.transports import transport_class
+
     known = {"cluster_config", "tls", "insecure_plaintext", "timeout", "connect_timeout"}
-    known |= {"reconnect_grace"}
+    known |= {"reconnect_grace", "link_transport"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown network settings {sorted(unknown)}")
+    insecure = data.get("insecure_plaintext", False)
+    if not isinstance(insecure, bool):
+        raise ConfigError(f"insecure_plaintext must be true or false, got {insecure!r}")
+    transport_class(data.get("link_transport"))  # refuses an unknown name, naming the choices
     return Network(**data)

@@ -7,12 +7,16 @@ party, the certificate it pinned itself when the two nodes paired (`PeerRoute.ce
 The initiator only says where each party's engine listens (`RunLaunch`): it can send a wrong
 address, but never make this node trust a certificate it did not pin, so a party's
 engine link can only reach that party. A party this node is not paired with, or whose route is
-disabled here, is named and the run cannot start at this node.
+disabled here, is named and the run cannot start at this node. The links' transport is this
+node's `PRIVPAD_LINK_TRANSPORT`: every node of a run must set the same (a party on the other
+one is refused in the links' handshake, and every node's run says so, naming the setting).
 """
 
 from __future__ import annotations
 
 import re
+
+from django.conf import settings
 
 from console.nodes import identity
 from console.nodes.models import PeerRoute
@@ -63,6 +67,7 @@ def engine_network(parties: list[str], me: str, addresses: dict) -> Network:
         timeout=TIMEOUT,
         connect_timeout=CONNECT_TIMEOUT,
         reconnect_grace=RECONNECT_GRACE,
+        link_transport=settings.PRIVPAD_LINK_TRANSPORT,
     )
 
 

@@ -46,6 +46,10 @@ CAUSES: dict[str, str] = {
     "restarted": "{peer!r} restarted: what it held of the computation is gone",
     "setup_failed": "{party!r} could not set up its links: {reason}",
     "stale_dial": "stale or malformed dial {dial!r}",
+    "other_transport": (
+        "{peer!r} does not speak the {ours} link transport (every party must use the same "
+        "link_transport)"
+    ),
     # a link failing while it runs
     "aborted": "{peer!r} aborted: {reason}",
     "party_failed": "{party!r} failed with {error}",

@@ -15,8 +15,11 @@ buffers under the dtype name "<u128" and arrive as arrays of that record dtype.
 
 Decoding trusts nothing: the declared lengths must add up to the frame exactly, every buffer is
 used exactly once by an array of exactly its size, dtypes come from an allowlist (no object
-arrays), msgpack runs with length limits, and anything else is a `LinkError` naming the
-problem. Decoded arrays are read-only views on the received buffer (as the in-memory hub's).
+arrays), msgpack runs with length limits, extension values nest at most `MAX_NESTING` deep
+(each level is a nested msgpack call on the C stack, about 40 KB: a few KB of tuples nested a
+few hundred deep would overflow a thread's stack and crash the process), and anything else is
+a `LinkError` naming the problem. Decoded arrays are read-only views on the received buffer
+(as the in-memory hub's).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ MAX_TREE_BYTES = 16 << 20
 MAX_BUFFERS = 1 << 16
 DEFAULT_MAX_FRAME_BYTES = 4 << 30  # a 1e8-word array is 0.8 GB
 INLINE_BYTES = 4096  # smaller bytes stay inside the msgpack tree
+MAX_NESTING = 32  # extension values (tuples, arrays, scalars, bytes) inside one another
 
 EXT_ARRAY, EXT_TUPLE, EXT_BIGINT, EXT_SCALAR, EXT_BYTES = 1, 2, 3, 4, 5
 DTYPES = frozenset(
@@ -49,12 +53,18 @@ NAMED_DTYPES = {"<u128": U128}
 class _Encoder:
     def __init__(self):
         self.buffers: list[memoryview] = []
+        self.depth = 0
 
     def pack(self, obj: Any) -> bytes:
+        if self.depth > MAX_NESTING:
+            raise LinkError(f"cannot send a message nesting tuples more than {MAX_NESTING} deep")
+        self.depth += 1
         try:
             return msgpack.packb(obj, default=self._default, strict_types=True, use_bin_type=True)
         except (TypeError, ValueError, OverflowError) as exc:
             raise LinkError(f"cannot send this message: {exc}") from None
+        finally:
+            self.depth -= 1
 
     def _buffer(self, data) -> int:
         if isinstance(data, np.ndarray):
@@ -136,8 +146,18 @@ class _Decoder:
     def __init__(self, view: memoryview, spans: list[tuple[int, int]]):
         self.view, self.spans = view, spans
         self.used = [False] * len(spans)
+        self.depth = 0
 
     def unpack(self, data) -> Any:
+        if self.depth > MAX_NESTING:
+            raise LinkError(f"frame nests values more than {MAX_NESTING} deep")
+        self.depth += 1
+        try:
+            return self._unpack(data)
+        finally:
+            self.depth -= 1
+
+    def _unpack(self, data) -> Any:
         return msgpack.unpackb(
             data,
             ext_hook=self._ext,

@@ -1,11 +1,14 @@
 """The streams peers open to a party's server: handshake, reading frames, acknowledgements.
 
 Mixed into `core.comm.network.Transport`. The first message of a stream is the peer's hello;
-`_check_hello` refuses another link version, another set of parties, a certificate that is not
-the claimed party's, or a peer that restarted (another session token). A new stream from a peer
-supersedes the previous one (a reconnection), unless it comes from an older dial than the
-current stream (the hello of an attempt the peer abandoned, arriving late). A stream that breaks
-without a goodbye fails the peer only if no new stream arrives within `reconnect_grace` seconds.
+`_check_hello` refuses a certificate that is not the claimed party's (checked first: what a
+hello says is believed only from its sender), another link version, another set of parties, or
+a peer that restarted (another session token); a refusal fails the link to the claimed party,
+except a hello under another party's certificate once that party is linked (no party can cut
+another's link by claiming its name). A new stream from a peer supersedes the previous one (a
+reconnection), unless it comes from an older dial than the current stream (the hello of an
+attempt the peer abandoned, arriving late). A stream that breaks without a goodbye fails the
+peer only if no new stream arrives within `reconnect_grace` seconds.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class IncomingStreams:
         if problem is None and self._failure is not None:
             problem = LinkCause("setup_failed", party=self.party, reason=self._failure)
         if problem is not None:
-            if peer is not None and self._failure is None:
+            if peer is not None and self._failure is None and not _forged(peer, problem):
                 peer.fail(problem)
                 self._startup_failed.set()
             yield _refusal(problem)
@@ -62,6 +65,11 @@ class IncomingStreams:
         me = {"party": self.party}
         if peer is None:
             return None, LinkCause("stranger", peer=_shown(sender), parties=self.parties)
+        if self.tls is not None:  # first: what follows is believed only from `sender` itself
+            presented = (context.auth_context().get("x509_pem_cert") or [None])[0]
+            problem = self.tls.identity_problem(sender, presented)
+            if problem is not None:
+                return peer, LinkCause("wrong_certificate", problem=problem)
         if hello.get("v") != self.wire_version:
             theirs = _shown(hello.get("v"))
             return peer, LinkCause(
@@ -74,11 +82,6 @@ class IncomingStreams:
             return peer, LinkCause(
                 "parties_mismatch", peer=sender, theirs=theirs, ours=self.parties, **me
             )
-        if self.tls is not None:
-            presented = (context.auth_context().get("x509_pem_cert") or [None])[0]
-            problem = self.tls.identity_problem(sender, presented)
-            if problem is not None:
-                return peer, LinkCause("wrong_certificate", problem=problem)
         return peer, self._check_session(peer, hello.get("session"))
 
     @staticmethod
@@ -143,6 +146,13 @@ class IncomingStreams:
         timer = threading.Timer(self.reconnect_grace, verdict)
         timer.daemon = True
         timer.start()
+
+
+def _forged(peer: Peer, problem: LinkCause) -> bool:
+    """Whether a refused hello must leave `peer`'s link alone: it came under another party's
+    certificate while `peer` is linked (at start-up the refusal explains a misconfigured
+    certificate of `peer` itself, so it fails the start at once)."""
+    return problem.code == "wrong_certificate" and peer.greeted.is_set()
 
 
 def _refusal(problem: LinkCause) -> bytes:

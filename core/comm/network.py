@@ -13,6 +13,9 @@ beyond; a receiver stops reading its stream while more than `peer.RECV_BUFFER_BY
 received messages wait unread, and HTTP/2's window then stops the sender: a fast sender cannot
 exhaust a slow receiver's memory.
 
+Security: links run under mutual TLS (`core.comm.tls`); plaintext only when the caller says
+`insecure_plaintext=True` (tests on one machine), never because `tls` is missing.
+
 Handshake: the first message of a stream is a hello (link version, sender, intended receiver,
 the sorted party names, the sender's session token); the server checks it, and with TLS that
 the client's certificate is the claimed party's (`core.comm.tls`), then answers with a welcome
@@ -95,8 +98,27 @@ class PeerFailures:
             transport.peer_failed(party, cause)
 
 
+def check_security(tls: TlsConfig | None, insecure_plaintext: bool) -> None:
+    """ConfigError unless exactly one of `tls` (a `TlsConfig`, or the dict
+    `TlsConfig.from_dict` reads) and `insecure_plaintext=True` is given: plaintext is never
+    what a forgotten or misspelt setting gets (a missing `tls`, or an `insecure_plaintext` of
+    "false" read from a file, is refused)."""
+    if not isinstance(insecure_plaintext, bool):
+        raise ConfigError(f"insecure_plaintext must be True or False, got {insecure_plaintext!r}")
+    if tls is None and not insecure_plaintext:
+        raise ConfigError(
+            "network links need tls (this party's key and certificate, and the peers' "
+            "certificates or a CA); plaintext links only with insecure_plaintext=True "
+            "(tests on one machine)"
+        )
+    if tls is not None and insecure_plaintext:
+        raise ConfigError("give either tls or insecure_plaintext=True, not both")
+
+
 class Transport(OutgoingStreams, IncomingStreams):
     """This party's server and its streams to every peer; see the module docstring."""
+
+    name = "grpc"  # as `core.comm.transports` calls it
 
     def __init__(
         self,
@@ -104,6 +126,7 @@ class Transport(OutgoingStreams, IncomingStreams):
         addresses: dict[str, str],
         tls: TlsConfig | None,
         *,
+        insecure_plaintext: bool = False,
         stats: CommStats | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         connect_timeout: float = 30.0,
@@ -113,6 +136,9 @@ class Transport(OutgoingStreams, IncomingStreams):
     ):
         if self_party not in addresses:
             raise ConfigError(f"self_party {self_party!r} is not in {sorted(addresses)}")
+        check_security(tls, insecure_plaintext)
+        if tls is not None and not isinstance(tls, TlsConfig):
+            raise ConfigError(f"tls must be a TlsConfig (from_dict), got {type(tls).__name__}")
         self.party = self_party
         self.parties = sorted(addresses)
         self.addresses = dict(addresses)

@@ -33,6 +33,7 @@ from core.comm.wire import (
     describe_rpc_error,
     frame_messages,
     parse_control,
+    speaks_other_transport,
 )
 from core.errors import LinkError
 
@@ -71,9 +72,10 @@ class OutgoingStreams:
                 return
             refused, reason = outcome
             if refused:
-                raise _DialError(
-                    0, LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
-                )
+                if isinstance(reason, LinkCause) and reason.code == "other_transport":
+                    raise _DialError(0, reason)  # says it all: the peer refused nothing
+                refusal = LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
+                raise _DialError(0, refusal)
             if reason.startswith(TLS_FAILURE):
                 handshake_failures, tls_reason = handshake_failures + 1, reason
                 # A peer (or a relay before it) still starting can fail a handshake too: three
@@ -191,10 +193,15 @@ class OutgoingStreams:
         except grpc.RpcError as exc:
             reason = describe_rpc_error(exc)
             if not welcomed.is_set():
+                if speaks_other_transport(exc):  # no use dialling again: a refusal
+                    reason = LinkCause("other_transport", peer=peer.name, ours=self.name)
+                    state["refused"] = True
                 state["error"] = reason
                 return
             self._outgoing_broken(peer, state["gen"], reason)
         except (StopIteration, LinkError) as exc:
+            if welcomed.is_set():  # a garbled acknowledgement: the peer's, as a garbled frame
+                peer.fail(LinkCause("malformed_frame", peer=peer.name, detail=str(exc)))
             state.setdefault("error", f"the stream ended before the welcome ({exc})")
         finally:
             welcomed.set()

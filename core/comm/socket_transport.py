@@ -23,7 +23,9 @@ silent dead peer.
 Per peer: a writer thread (the outgoing connection's frames), a watcher (its breakage), a
 reader (the incoming connection: frames, acknowledgements, goodbye, abort); one accepting
 thread; each accepted connection's TLS handshake and hello run in its own thread, with a
-timeout, so a peer that connects and says nothing holds up nobody.
+timeout, so a peer that connects and says nothing holds up nobody, and at most
+`MAX_HANDSHAKES_PER_HOST` at once from one host, so that connections from anyone who reaches
+the port cannot pile up threads.
 """
 
 from __future__ import annotations
@@ -42,17 +44,25 @@ from core.comm.wire import ABORT, ACK, BYE, TLS_FAILURE, WELCOME, parse_control
 from core.errors import LinkError
 
 HANDSHAKE_TIMEOUT_S = 10.0  # an accepted connection's TLS handshake and hello
+# Accepted connections from one host still in their handshake at once: anyone who reaches the
+# port can open connections before TLS says who they are, and each costs a thread for up to
+# the timeout. Beyond this many, that host's new connection is closed at once (a peer's
+# dialling retries); other hosts are not held up.
+MAX_HANDSHAKES_PER_HOST = 16
 WATCH_INTERVAL_S = 0.2
 
 
 class SocketTransport(Transport):
     """This party's listener and its connections to every peer; see the module docstring."""
 
+    name = "socket"
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._listener: socket.socket | None = None
         self._accepted: set[socket.socket] = set()
         self._accepted_lock = threading.Lock()
+        self._handshakes: dict[str, int] = {}  # host -> accepted connections in handshake
         self._server_tls = sockets.server_context(self.tls) if self.tls is not None else None
         self._client_tls = (
             {p: sockets.client_context(self.tls, p) for p in self.peers}
@@ -78,15 +88,32 @@ class SocketTransport(Transport):
         listener = self._listener
         while not self._closing:
             try:
-                raw, _ = listener.accept()
+                raw, (host, *_) = listener.accept()
             except OSError:
                 return  # closed
-            threading.Thread(target=self._serve_connection, args=(raw,), daemon=True).start()
+            if not self._handshake_begins(host):
+                raw.close()  # too many of this host's connections still saying who they are
+                continue
+            serve = threading.Thread(target=self._serve_connection, args=(raw, host), daemon=True)
+            serve.start()
 
-    def _serve_connection(self, raw: socket.socket) -> None:
+    def _handshake_begins(self, host: str) -> bool:
+        with self._accepted_lock:
+            if self._handshakes.get(host, 0) >= MAX_HANDSHAKES_PER_HOST:
+                return False
+            self._handshakes[host] = self._handshakes.get(host, 0) + 1
+            return True
+
+    def _handshake_ends(self, host: str) -> None:
+        with self._accepted_lock:
+            self._handshakes[host] -= 1
+            if not self._handshakes[host]:
+                del self._handshakes[host]
+
+    def _serve_connection(self, raw: socket.socket, host: str) -> None:
         """One peer's incoming connection: TLS, the handshake of `IncomingStreams._serve`,
         then its messages until it ends or is superseded."""
-        sock = raw
+        sock, handshaking = raw, True
         self._track(raw)
         try:
             sockets.configure(raw)
@@ -99,6 +126,8 @@ class SocketTransport(Transport):
             incoming = _Incoming(sock, self.max_frame_bytes)
             replies = self._serve(incoming, _Presented(sock))
             welcome = next(replies, None)
+            self._handshake_ends(host)  # the peer said who it is (or was refused)
+            handshaking = False
             if welcome is None:
                 return
             sockets.write_message(sock, welcome)
@@ -113,6 +142,8 @@ class SocketTransport(Transport):
         except (OSError, ValueError, LinkError):  # ValueError: the socket was closed
             pass  # a failed handshake or hello: the dialling party learns why on its side
         finally:
+            if handshaking:
+                self._handshake_ends(host)
             self._track(None, instead_of=sock)
             sock.close()
 
@@ -137,7 +168,7 @@ class SocketTransport(Transport):
             return False, sockets.describe(exc)
         if self.tls is not None and sock.selected_alpn_protocol() != sockets.ALPN:
             sock.close()  # a gRPC server, say: it would not understand our hello
-            return True, sockets.OTHER_TRANSPORT
+            return True, LinkCause("other_transport", peer=peer.name, ours=self.name)
         try:
             sockets.write_message(sock, hello)
             reply = sockets.read_message(sock, sockets.MAX_CONTROL_BYTES)

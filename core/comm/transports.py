@@ -2,8 +2,10 @@
 
 Both implement `core.comm.network.Transport`'s interface and rules (handshake, FIFO with
 sequence numbers, flow control, reconnection within a grace period, typed frames) and count
-the same statistics; every party of a cluster must use the same one (a party speaking the other
-fails to connect, with a TLS or handshake error naming the peer).
+the same statistics; every party of a cluster must use the same one: a party on the other is
+refused in the TLS handshake (ALPN: "privpad-link/1" against gRPC's "h2"), both sides naming
+the peer and the setting (`LinkCause` "other_transport"). A console node sets it with
+`PRIVPAD_LINK_TRANSPORT`.
 
 - `"socket"` (the default): raw TCP connections under mutual TLS with Python's `ssl`
   (`core.comm.socket_transport`): frames are written from the sender's arrays and read into
@@ -21,7 +23,7 @@ from core.comm.network import Transport
 from core.comm.socket_transport import SocketTransport
 from core.errors import ConfigError
 
-TRANSPORTS: dict[str, type[Transport]] = {"socket": SocketTransport, "grpc": Transport}
+TRANSPORTS: dict[str, type[Transport]] = {kind.name: kind for kind in (SocketTransport, Transport)}
 DEFAULT_TRANSPORT = "socket"
 
 

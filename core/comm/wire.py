@@ -97,6 +97,13 @@ def parse_chunk(message: bytes) -> tuple[int, int, int, str, memoryview]:
     return seq, total, offset, channel, memoryview(message)[body_at:]
 
 
+def speaks_other_transport(exc) -> bool:
+    """Whether a gRPC failure says the server is no gRPC server: a TLS server that chose no
+    HTTP/2 (ALPN "h2"), such as a party on the socket link transport."""
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    return "alpn" in (details or "").lower()
+
+
 def describe_rpc_error(exc) -> str:
     """A gRPC failure in words a user can act on (TLS, refused connection, other)."""
     details = exc.details() if hasattr(exc, "details") else str(exc)

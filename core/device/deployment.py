@@ -24,7 +24,7 @@ from typing import Any
 
 from core.comm import CommStats, Link
 from core.comm.causes import LinkCause
-from core.comm.network import PeerFailures, Transport
+from core.comm.network import PeerFailures, Transport, check_security
 from core.comm.tls import TlsConfig
 from core.comm.transports import transport_class
 from core.device.runtime import Cluster, PartyRuntime
@@ -85,14 +85,9 @@ class Deployment(Cluster):
         self.self_party = self_party
         self.dealers = dealers_of(cluster_config)
         peers = [p for p in addresses if p != self_party]
-        if tls is None and not insecure_plaintext:
-            raise ConfigError(
-                "a deployment needs tls={'key', 'cert', 'peers' or 'ca'}; plaintext links only "
-                "with insecure_plaintext=True (tests on one machine)"
-            )
-        if tls is not None and insecure_plaintext:
-            raise ConfigError("give either tls or insecure_plaintext=True, not both")
+        check_security(tls, insecure_plaintext)  # (before reading tls: plaintext stays explicit)
         self.tls = TlsConfig.from_dict(tls, peers) if tls is not None else None
+        self.insecure_plaintext = insecure_plaintext
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.reconnect_grace = reconnect_grace
         self.transport_type = transport_class(link_transport)
@@ -108,6 +103,7 @@ class Deployment(Cluster):
             self.self_party,
             addresses,
             self.tls,
+            insecure_plaintext=self.insecure_plaintext,
             stats=self.stats,
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
@@ -129,6 +125,7 @@ class Deployment(Cluster):
                 self.self_party,
                 {p: addresses[p] for p in parties},
                 self._group_tls(parties),
+                insecure_plaintext=self.insecure_plaintext,
                 stats=self.stats,
                 timeout=self.timeout,
                 connect_timeout=self.connect_timeout,

@@ -2,11 +2,16 @@
 
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from console.env import database_from_url, envbool, envint, envlist, persistent_secret_key
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_it_parses_postgres_urls_with_escapes_and_options():
@@ -93,3 +98,30 @@ def test_env_example_lists_every_variable_the_settings_read():
     documented = set(re.findall(r"^([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
     assert read, "no variables found: the pattern no longer matches settings.py"
     assert read - documented == set()
+
+
+def _settings_with(**env) -> subprocess.CompletedProcess:
+    """Load the settings module in a fresh interpreter with `env` set."""
+    code = "import console.settings as s; print(s.PRIVPAD_LINK_TRANSPORT)"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_link_transport_defaults_to_the_engines_and_reads_either_name():
+    from core.comm.transports import DEFAULT_TRANSPORT
+
+    assert _settings_with().stdout.strip() == DEFAULT_TRANSPORT
+    assert _settings_with(PRIVPAD_LINK_TRANSPORT=" GRPC ").stdout.strip() == "grpc"
+    assert _settings_with(PRIVPAD_LINK_TRANSPORT="socket").stdout.strip() == "socket"
+
+
+def test_a_bad_link_transport_names_the_value_and_the_choices():
+    loaded = _settings_with(PRIVPAD_LINK_TRANSPORT="http2")
+    assert loaded.returncode != 0
+    assert "PRIVPAD_LINK_TRANSPORT='http2' is not one of grpc, socket" in loaded.stderr

@@ -48,6 +48,12 @@ def test_the_engine_links_pin_the_certificates_paired_here(at_bob, bob_identity)
     assert network.tls["peers"] == {"alice": at_bob["alice"].certificate}
 
 
+@pytest.mark.parametrize("transport", ["socket", "grpc"])
+def test_the_engine_links_use_this_nodes_link_transport(at_bob, bob_identity, settings, transport):
+    settings.PRIVPAD_LINK_TRANSPORT = transport
+    assert engine_network(["alice", "bob"], "bob", ENGINES).link_transport == transport
+
+
 def test_a_party_not_paired_or_disabled_here_is_named(at_bob, bob_identity, bob):
     from console.nodes.models import Node
 

@@ -389,14 +389,14 @@ def test_a_party_that_ended_before_joining_fails_alices_start_at_once_naming_it(
 ):
     """Bob's worker could not start his links and his report says so: alice's own part, which
     would dial him until her 30 s connect timeout, fails at once naming him and his reason."""
-    from tests.core.comm.test_network_link import _addresses
+    from tests.core.comm.conftest import loopback_addresses
     from workflows.party_jobs import Network
 
     why = "this node could not join the run's links: the route to alice is disabled"
     report(at_alice["bob"], run, batch(("end", {"status": "failed", "message": why})))
 
     def plaintext_links(parties, me, engines) -> Network:
-        addresses = _addresses(parties)  # nobody listens at bob's
+        addresses = loopback_addresses(parties)  # nobody listens at bob's
         config = {"parties": {p: {"address": addresses[p]} for p in parties}, "self_party": me}
         return Network(config, insecure_plaintext=True, connect_timeout=30)
 

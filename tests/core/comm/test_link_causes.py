@@ -14,7 +14,6 @@ import pytest
 from core.comm.causes import CAUSES, MAX_DEPTH, LinkCause
 from core.comm.tls import TlsConfig, make_certificate
 from core.errors import LinkError
-from tests.core.comm.test_network_link import pair  # noqa: F401 - the two-transport fixture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -94,7 +93,12 @@ def test_a_wrong_certificate_says_why_as_a_cause():
     assert problem == "a peer claiming to be 'alice' presented another party's certificate"
 
 
-def test_an_abort_carries_its_cause_and_the_callers_message(pair):  # noqa: F811
+@pytest.fixture(params=["socket", "grpc"])
+def pair(request, linked):
+    return linked(request.param)
+
+
+def test_an_abort_carries_its_cause_and_the_callers_message(pair):
     link = pair["bob"].link(["alice", "bob"], "main")
     failed = LinkCause("party_failed", party="alice", error="ValueError")
     pair["alice"].abort(failed, message={"msgid": "stopped at %(node)s", "params": {"node": "n"}})
@@ -107,7 +111,7 @@ def test_an_abort_carries_its_cause_and_the_callers_message(pair):  # noqa: F811
     assert aborted.params["message"] == {"msgid": "stopped at %(node)s", "params": {"node": "n"}}
 
 
-def test_an_oversized_abort_message_is_left_out_and_the_words_still_go(pair):  # noqa: F811
+def test_an_oversized_abort_message_is_left_out_and_the_words_still_go(pair):
     link = pair["bob"].link(["alice", "bob"], "main")
     pair["alice"].abort("'alice' failed", message={"msgid": "x" * 20_000, "params": {}})
     with pytest.raises(LinkError, match="'alice' aborted: 'alice' failed") as raised:

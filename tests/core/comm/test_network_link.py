@@ -6,7 +6,6 @@ the link itself: FIFO per pair and channel, chunking, typed messages, bad config
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -16,50 +15,17 @@ import pytest
 from core.comm.causes import LinkCause
 from core.comm.network import PeerFailures, Transport
 from core.comm.tls import TlsConfig, fingerprint, make_certificate
-from core.comm.wire import CHUNK_BYTES
+from core.comm.wire import ACK, CHUNK_BYTES, WELCOME, control
 from core.device.deployment import Deployment, parse_cluster_config
 from core.errors import ConfigError, LinkError
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _addresses(parties):
-    socks = [socket.socket() for _ in parties]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    out = {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in zip(parties, socks, strict=True)}
-    for sock in socks:
-        sock.close()
-    return out
-
-
-def _tls(parties):
-    pems = {p: make_certificate(p) for p in parties}
-    return {
-        p: TlsConfig(pems[p][0], pems[p][1], {q: pems[q][1] for q in parties if q != p})
-        for p in parties
-    }
-
-
 @pytest.fixture
-def pair():
-    """alice's and bob's transports, started concurrently (each waits for the other)."""
-    parties = ["alice", "bob"]
-    addresses, tls = _addresses(parties), _tls(parties)
-    transports = {
-        p: Transport(p, addresses, tls[p], timeout=10, connect_timeout=10) for p in parties
-    }
-    threads = [threading.Thread(target=t.start) for t in transports.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    yield transports
-    closers = [threading.Thread(target=t.close) for t in transports.values()]
-    for thread in closers:
-        thread.start()
-    for thread in closers:
-        thread.join()
+def pair(linked):
+    """alice's and bob's gRPC transports, started concurrently (each waits for the other)."""
+    return linked("grpc", timeout=10, connect_timeout=10)
 
 
 def test_it_delivers_in_order_per_channel_and_chunks_big_arrays(pair):
@@ -117,10 +83,12 @@ def test_an_abort_wakes_the_peer_with_the_reason(pair):
 
 
 @pytest.mark.parametrize("reported_after", [None, 0.3])
-def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(reported_after):
+def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(
+    reported_after, addresses_of, tls_of
+):
     """bob never listens; his node tells alice's that his part stopped (before alice starts, or
     while she dials him): her start fails at once with that reason, not at her 30 s timeout."""
-    addresses, tls = _addresses(["alice", "bob"]), _tls(["alice", "bob"])
+    addresses, tls = addresses_of(["alice", "bob"]), tls_of(["alice", "bob"])
     failures = PeerFailures()
     alice = Transport("alice", addresses, tls["alice"], connect_timeout=30, peer_failures=failures)
     stopped = LinkCause("aborted", peer="bob", reason="the run's graph is not valid")
@@ -135,10 +103,10 @@ def test_a_peer_reported_failed_ends_the_start_at_once_with_the_reason(reported_
     assert failures.reported() == {"bob": stopped}
 
 
-def test_the_parties_still_starting_learn_it_from_the_aborting_one():
+def test_the_parties_still_starting_learn_it_from_the_aborting_one(addresses_of, tls_of):
     """bob never listens and his node told alice's: alice gives up at once, and carol, linked
     to alice but still dialling bob, stops with alice's reason instead of at her timeout."""
-    addresses, tls = _addresses(["alice", "bob", "carol"]), _tls(["alice", "bob", "carol"])
+    addresses, tls = addresses_of(["alice", "bob", "carol"]), tls_of(["alice", "bob", "carol"])
     failures, errors = PeerFailures(), {}
     transports = {  # only alice's node hears bob's report
         "alice": Transport("alice", addresses, tls["alice"], peer_failures=failures),
@@ -237,9 +205,9 @@ def test_identity_checks_pin_the_certificate_or_the_name_under_a_ca():
     assert len(fingerprint(bob_cert)) == 64
 
 
-def test_a_restarted_peer_is_refused_because_its_state_is_gone():
+def test_a_restarted_peer_is_refused_because_its_state_is_gone(addresses_of, tls_of):
     parties = ["alice", "bob"]
-    addresses, tls = _addresses(parties), _tls(parties)
+    addresses, tls = addresses_of(parties), tls_of(parties)
 
     def transport(party):
         return Transport(
@@ -261,3 +229,17 @@ def test_a_restarted_peer_is_refused_because_its_state_is_gone():
             alice.link(parties, "main").recv(1)
     finally:
         alice.close(graceful=False)
+
+
+def test_a_garbled_acknowledgement_fails_the_link_naming_the_peer():
+    """(Acknowledgements free the sender's copies of its frames: a reply reader that stopped
+    on a garbled one would keep every later frame in memory.)"""
+    addresses = {"alice": "127.0.0.1:1", "bob": "127.0.0.1:2"}
+    alice = Transport("alice", addresses, None, insecure_plaintext=True)
+    bob = alice.peers["bob"]
+    welcome = control(WELCOME, {"ok": True, "v": alice.wire_version, "next": 0})
+    state, welcomed = {"lock": threading.Lock()}, threading.Event()
+    alice._read_replies(bob, iter([welcome, ACK + b"\xc1"]), state, welcomed)
+    assert "gen" in state
+    with pytest.raises(LinkError, match="'bob' sent a malformed frame: malformed control"):
+        alice.recv("bob", "main", timeout=1)

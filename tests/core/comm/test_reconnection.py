@@ -41,8 +41,8 @@ class Wire:
         # A broken stream would start a timer failing the link after the grace period; here
         # the test reconnects itself, so the timer is irrelevant (and would linger).
         monkeypatch.setattr(Transport, "_inbound_lost", lambda *args: None)
-        self.alice = Transport("alice", ADDRESSES, None)
-        self.bob = Transport("bob", ADDRESSES, None)
+        self.alice = Transport("alice", ADDRESSES, None, insecure_plaintext=True)
+        self.bob = Transport("bob", ADDRESSES, None, insecure_plaintext=True)
         self.outbound = self.alice.peers["bob"]  # what alice sends to bob
         self.inbound = self.bob.peers["alice"]  # what bob received from alice
         self.sent = [np.arange(n, dtype=np.uint64) * np.uint64(i + 1) for i, n in enumerate(sizes)]
@@ -198,7 +198,7 @@ def test_a_welcome_arriving_after_its_dial_was_abandoned_opens_no_stream(monkeyp
 
 
 def test_the_late_hello_of_an_abandoned_dial_does_not_supersede_the_current_stream():
-    transport = Transport("bob", ADDRESSES, None)
+    transport = Transport("bob", ADDRESSES, None, insecure_plaintext=True)
     inbound = transport.peers["alice"]
     assert inbound.new_inbound(4) == (1, 0)
     assert inbound.new_inbound(3) is None  # dial 3 was abandoned before dial 4

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from core.comm import sockets
-from core.comm.socket_transport import SocketTransport
+from core.comm.socket_transport import MAX_HANDSHAKES_PER_HOST, SocketTransport
 from core.comm.tls import TlsConfig, make_certificate
 from core.comm.transports import DEFAULT_TRANSPORT, transport_class
 from core.comm.wire import ACK, CHUNK_HEAD, DATA, control, data_head
@@ -29,70 +29,26 @@ pytestmark = pytest.mark.timeout(90)
 PARTIES = ["alice", "bob"]
 
 
-def _addresses(parties):
-    socks = [socket.socket() for _ in parties]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    out = {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in zip(parties, socks, strict=True)}
-    for sock in socks:
-        sock.close()
-    return out
+@pytest.fixture
+def make_pair(addresses_of, tls_of):
+    def make(addresses=None, dialled=None, tls=None, **options):
+        """alice's and bob's socket transports; `dialled[p]` is the address p's peer dials."""
+        addresses = addresses or addresses_of(PARTIES)
+        tls = tls_of(PARTIES) if tls is None else tls
+        transports = {}
+        for party in PARTIES:
+            view = {p: (dialled or {}).get(p, addresses[p]) for p in PARTIES}
+            view[party] = addresses[party]
+            options = {"timeout": 20, "connect_timeout": 10, **options}
+            transports[party] = SocketTransport(party, view, tls[party], **options)
+        return transports
 
-
-def _tls(parties):
-    pems = {p: make_certificate(p) for p in parties}
-    return {
-        p: TlsConfig(pems[p][0], pems[p][1], {q: pems[q][1] for q in parties if q != p})
-        for p in parties
-    }
-
-
-def _start(transports) -> None:
-    """Start every transport at once (each waits for its peers); re-raise the first failure."""
-    errors = []
-
-    def start(transport):
-        try:
-            transport.start()
-        except Exception as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(t,)) for t in transports]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def _close(transports) -> None:
-    threads = [threading.Thread(target=t.close) for t in transports]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
-def _pair(addresses=None, dialled=None, tls=None, **options):
-    """alice's and bob's socket transports; `dialled[p]` is the address p's peer dials."""
-    addresses = addresses or _addresses(PARTIES)
-    tls = _tls(PARTIES) if tls is None else tls
-    transports = {}
-    for party in PARTIES:
-        view = {p: (dialled or {}).get(p, addresses[p]) for p in PARTIES}
-        view[party] = addresses[party]
-        options = {"timeout": 20, "connect_timeout": 10, **options}
-        transports[party] = SocketTransport(party, view, tls[party], **options)
-    return transports
+    return make
 
 
 @pytest.fixture
-def pair():
-    transports = _pair()
-    _start(transports.values())
-    yield transports
-    _close(transports.values())
+def pair(linked):
+    return linked("socket")
 
 
 def _links(pair, channel="main"):
@@ -179,41 +135,76 @@ def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
         pair["bob"].link(PARTIES, "main").recv(0)
 
 
-def test_a_connection_that_says_nothing_or_garbage_holds_up_nobody():
-    addresses = _addresses(PARTIES)
-    transports = _pair(addresses)
+def test_a_connection_that_says_nothing_or_garbage_holds_up_nobody(
+    make_pair, start_all, close_all, addresses_of
+):
+    addresses = addresses_of(PARTIES)
+    transports = make_pair(addresses)
     transports["bob"]._listen()
     silent = socket.create_connection(sockets.split_address(addresses["bob"]))
     garbage = socket.create_connection(sockets.split_address(addresses["bob"]))
     garbage.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" * 4)  # a gRPC client, say
     transports["bob"]._listen = lambda: None  # already listening
     try:
-        _start(transports.values())
+        start_all(transports.values())
         a, b = _links(transports)
         a.send(1, np.arange(5))
         np.testing.assert_array_equal(b.recv(0), np.arange(5))
     finally:
         silent.close()
         garbage.close()
-        _close(transports.values())
+        close_all(transports.values())
 
 
-def test_a_listener_with_an_unpinned_certificate_is_refused_naming_tls():
-    tls = _tls(PARTIES)
+def test_connections_from_one_host_that_say_nothing_hold_a_bounded_number_of_threads(
+    make_pair, start_all, close_all
+):
+    transports = make_pair()
+    bob = transports["bob"]
+    bob._listen()
+    host, port = sockets.split_address(bob.addresses["bob"])
+    silent = [socket.create_connection((host, port)) for _ in range(MAX_HANDSHAKES_PER_HOST + 8)]
+    try:
+        deadline = time.monotonic() + 5
+        while sum(bob._handshakes.values()) < MAX_HANDSHAKES_PER_HOST:
+            assert time.monotonic() < deadline, bob._handshakes
+            time.sleep(0.02)
+        assert bob._handshakes == {"127.0.0.1": MAX_HANDSHAKES_PER_HOST}
+        for extra in silent[MAX_HANDSHAKES_PER_HOST:]:  # closed at once, not served
+            extra.settimeout(5)
+            assert extra.recv(1) == b""
+    finally:
+        for sock in silent:
+            sock.close()
+    bob._listen = lambda: None  # already listening
+    start_all(transports.values())  # the slots are free again once those connections end
+    try:
+        a, b = _links(transports)
+        a.send(1, "through")
+        assert b.recv(0) == "through"
+    finally:
+        close_all(transports.values())
+    assert bob._handshakes == {}
+
+
+def test_a_listener_with_an_unpinned_certificate_is_refused_naming_tls(
+    make_pair, start_all, tls_of
+):
+    tls = tls_of(PARTIES)
     impostor_key, impostor_cert = make_certificate("bob")
     tls["bob"] = TlsConfig(impostor_key, impostor_cert, tls["bob"].peer_certs)
-    transports = _pair(tls=tls, connect_timeout=3)
+    transports = make_pair(tls=tls, connect_timeout=3)
     with pytest.raises(LinkError, match="TLS handshake failed") as failure:
-        _start(transports.values())
+        start_all(transports.values())
     assert "'bob'" in str(failure.value) or "'alice'" in str(failure.value)
 
 
-def test_a_key_that_does_not_match_its_certificate_is_a_config_error():
-    tls = _tls(PARTIES)
+def test_a_key_that_does_not_match_its_certificate_is_a_config_error(addresses_of, tls_of):
+    tls = tls_of(PARTIES)
     other_key, _ = make_certificate("alice")
     wrong = TlsConfig(other_key, tls["alice"].cert, tls["alice"].peer_certs)
     with pytest.raises(ConfigError, match="cannot use these TLS certificates and key"):
-        SocketTransport("alice", _addresses(PARTIES), wrong)
+        SocketTransport("alice", addresses_of(PARTIES), wrong)
 
 
 # ----- reconnection ---------------------------------------------------------------------------
@@ -227,14 +218,16 @@ def _relay_type():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_cut_connections_are_restored_and_nothing_is_lost_repeated_or_reordered(seed):
+def test_cut_connections_are_restored_and_nothing_is_lost_repeated_or_reordered(
+    seed, make_pair, start_all, close_all, addresses_of
+):
     rng = np.random.default_rng(seed)
-    addresses = _addresses(PARTIES)
+    addresses = addresses_of(PARTIES)
     relay_type = _relay_type()
     relays = {
         p: relay_type(addresses[p], rate_mbit=10_000, rtt_ms=0.2).__enter__() for p in PARTIES
     }
-    transports = _pair(addresses, {p: r.address for p, r in relays.items()}, reconnect_grace=10)
+    transports = make_pair(addresses, {p: r.address for p, r in relays.items()}, reconnect_grace=10)
     sizes = [int(s) for s in rng.integers(0, 300_000, size=60)]
     sent = [np.arange(n, dtype=np.uint64) * np.uint64(i + 1) for i, n in enumerate(sizes)]
     done = threading.Event()
@@ -245,7 +238,7 @@ def test_cut_connections_are_restored_and_nothing_is_lost_repeated_or_reordered(
                 relay.cut()
 
     try:
-        _start(transports.values())
+        start_all(transports.values())
         a, b = _links(transports)
         cuts = threading.Thread(target=cutter, daemon=True)
         cuts.start()
@@ -263,14 +256,14 @@ def test_cut_connections_are_restored_and_nothing_is_lost_repeated_or_reordered(
         assert transports["alice"].reconnections + transports["bob"].reconnections >= 1
     finally:
         done.set()
-        _close(transports.values())
+        close_all(transports.values())
         for relay in relays.values():
             relay.__exit__()
 
 
-def test_a_peer_that_does_not_come_back_fails_the_link_after_the_grace_period():
-    transports = _pair(reconnect_grace=1, timeout=30)
-    _start(transports.values())
+def test_a_peer_that_does_not_come_back_fails_the_link_after_the_grace_period(make_pair, start_all):
+    transports = make_pair(reconnect_grace=1, timeout=30)
+    start_all(transports.values())
     try:
         transports["bob"].close(graceful=False)  # bob's process dies without a goodbye
         started = time.monotonic()
@@ -343,9 +336,9 @@ def test_a_stream_that_ends_between_messages_or_inside_one_says_which(socket_pai
     other_right.close()
 
 
-def test_closing_ends_the_readers_of_connections_the_peer_keeps_open():
-    transports = _pair()
-    _start(transports.values())
+def test_closing_ends_the_readers_of_connections_the_peer_keeps_open(make_pair, start_all):
+    transports = make_pair()
+    start_all(transports.values())
     alice = transports["alice"]
     try:
         assert alice._accepted, "bob's connection to alice is open"
@@ -358,8 +351,8 @@ def test_closing_ends_the_readers_of_connections_the_peer_keeps_open():
         transports["bob"].close(graceful=False)
 
 
-def test_a_peer_on_the_grpc_transport_is_refused_naming_the_setting():
-    addresses, tls = _addresses(PARTIES), _tls(PARTIES)
+def test_a_peer_on_the_grpc_transport_is_refused_naming_the_setting(addresses_of, tls_of):
+    addresses, tls = addresses_of(PARTIES), tls_of(PARTIES)
     alice = SocketTransport("alice", addresses, tls["alice"], connect_timeout=4)
     bob = transport_class("grpc")("bob", addresses, tls["bob"], connect_timeout=4)
     failures = {}
@@ -375,17 +368,21 @@ def test_a_peer_on_the_grpc_transport_is_refused_naming_the_setting():
         thread.start()
     for thread in threads:
         thread.join()
-    assert "'bob' refused the link from 'alice'" in failures["alice"]
+    assert "'bob' does not speak the socket link transport" in failures["alice"]
     assert "every party must use the same link_transport" in failures["alice"]
-    assert "'alice'" in failures["bob"]  # it cannot reach alice (gRPC cannot tell why)
+    # gRPC learns it from the socket listener's TLS handshake, which chose no HTTP/2
+    assert "'alice' does not speak the grpc link transport" in failures["bob"]
+    assert "every party must use the same link_transport" in failures["bob"]
 
 
-def test_an_address_in_use_is_a_link_error_with_its_cause():
-    addresses = _addresses(PARTIES)
+def test_an_address_in_use_is_a_link_error_with_its_cause(addresses_of):
+    addresses = addresses_of(PARTIES)
     taken = sockets.listen(addresses["alice"])
     try:
         with pytest.raises(LinkError, match="'alice' cannot listen on") as failure:
-            SocketTransport("alice", addresses, None, connect_timeout=1).start()
+            SocketTransport(
+                "alice", addresses, None, insecure_plaintext=True, connect_timeout=1
+            ).start()
         assert failure.value.cause.code == "address_in_use"
     finally:
         taken.close()

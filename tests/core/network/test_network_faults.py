@@ -15,10 +15,17 @@ from net_harness import make_certificates, relay_type, results, run_cluster
 
 pytestmark = pytest.mark.timeout(90)
 PARTIES = ["alice", "bob", "carol"]
-SPU_WORK = """
+SPU_WORK = {
+    3: """
 spu = sf.SPU({"nodes": ["alice", "bob", "carol"], "runtime_config": {"protocol": "ABY3"}})
 x = sf.PYU("alice")(lambda: np.linspace(-1, 1, 20000))()
-"""
+""",
+    2: """
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {
+    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}})
+x = sf.PYU("alice")(lambda: np.linspace(-1, 1, 20000))()
+""",
+}
 
 
 @pytest.fixture(autouse=True, params=["grpc", "socket"])
@@ -32,13 +39,14 @@ def assert_failed(outcome, *needles: str) -> None:
     assert all(n in outcome.stderr for n in needles), outcome.stderr[-2000:]
 
 
-def test_killing_a_party_mid_kernel_fails_every_survivor_naming_it(tmp_path):
+@pytest.mark.parametrize("count", [2, 3])
+def test_killing_a_party_mid_kernel_fails_every_survivor_naming_it(tmp_path, count):
     program = (
         """
 import signal, threading, time
 init()
 """
-        + SPU_WORK
+        + SPU_WORK[count]
         + """
 if SELF == "bob":
     threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
@@ -48,9 +56,9 @@ for _ in range(10_000):
 emit("finished")
 """
     )
-    outcomes = run_cluster(program, PARTIES, tmp_path, timeout=30)
+    outcomes = run_cluster(program, PARTIES[:count], tmp_path, timeout=30)
     assert outcomes["bob"].returncode == -9
-    for party in ("alice", "carol"):
+    for party in {"alice", "carol"} & set(outcomes):
         assert_failed(outcomes[party], "LinkError", "'bob'")
         assert "lost connection to 'bob'" in outcomes[party].stderr or (
             "aborted" in outcomes[party].stderr
@@ -205,3 +213,54 @@ emit({"iterations": i + 1, "worst": worst, "redialled": runtime.current().transp
         assert value["worst"] < 1e-4, party
         # (not one redial per cut: a cut may also break a reconnection still under way)
         assert value["redialled"] >= 1, party
+
+
+def test_a_connection_cut_for_good_fails_both_parties_naming_each_other_after_the_grace(
+    tmp_path,
+):
+    """Relays reset every connection mid-program, then refuse every new one (a partition):
+    each party redials for its grace period (3 s), then fails naming the other; nothing
+    hangs."""
+    program = (
+        """
+import time
+init()
+"""
+        + SPU_WORK[2]
+        + """
+for i in range(100_000):
+    sf.reveal(spu(lambda u: u * u + i)(x))
+    time.sleep(0.02)
+emit("finished")
+"""
+    )
+    relays, finished = [], threading.Event()
+
+    def through_relay(address: str) -> str:
+        relay = relay_type()(address, rate_mbit=10_000, rtt_ms=0.2).__enter__()
+        relays.append(relay)
+        return relay.address
+
+    def partition():
+        while not relays or not all(r.open_connections for r in relays):
+            if finished.wait(0.05):
+                return
+        if finished.wait(1.0):
+            return
+        for relay in relays:
+            relay.cut()
+            relay.__exit__()  # closes its listener too: redials are refused
+
+    cutter = threading.Thread(target=partition, daemon=True)
+    cutter.start()
+    try:
+        outcomes = run_cluster(
+            program, ["alice", "bob"], tmp_path, relay=through_relay, reconnect_grace=3, wall=60
+        )
+    finally:
+        finished.set()
+        cutter.join()
+        for relay in relays:
+            relay.__exit__()
+    for party, peer in (("alice", "bob"), ("bob", "alice")):
+        assert_failed(outcomes[party], "LinkError", f"lost connection to '{peer}'")

@@ -4,7 +4,8 @@ JOB.json (`workflows.party_jobs.job_from_dict`): run_id, snapshot (the run's gra
 sources (the project's authorised datasets; `path` only for this party's), party,
 storage_root, requested_by, min_group_rows. NETWORK.json (`network_from_dict`):
 cluster_config (SecretFlow's shape), tls ({"key", "cert", "peers" or "ca"}, PEM text or paths)
-or insecure_plaintext (tests only), timeout, connect_timeout, reconnect_grace.
+or insecure_plaintext (tests only), timeout, connect_timeout, reconnect_grace, link_transport
+("socket" or "grpc", the same at every party; default "socket").
 
 Every event (`workflows.party`: node status, progress, log lines, warnings, the run's status)
 is printed as one JSON line on stdout, for the initiator to stream; the last line is the
