@@ -153,6 +153,19 @@ def _spu_error(name: str, got: np.ndarray, inputs: list[np.ndarray]) -> float:
     return error
 
 
+def brpc_link(addresses: list[str], rank: int):
+    """SPU's brpc link between `SPU_PARTIES` at `addresses` (plaintext TCP), as rank `rank`;
+    it waits up to a minute for the other rank and half an hour for any message."""
+    import spu
+
+    desc = spu.link.Desc()
+    for party, address in zip(SPU_PARTIES, addresses, strict=True):
+        desc.add_party(party, address)
+    desc.connect_retry_times, desc.connect_retry_interval_ms = 120, 500
+    desc.recv_timeout_ms = 1_800_000
+    return spu.link.create_brpc(desc, rank)
+
+
 def spu_party(spec_path: str, rank: int) -> None:
     """One SPU rank: a brpc link to the other rank, then every kernel `repeat` times."""
     import spu
@@ -160,12 +173,7 @@ def spu_party(spec_path: str, rank: int) -> None:
 
     with open(spec_path) as handle:
         spec = json.load(handle)
-    desc = spu.link.Desc()
-    for party, address in zip(SPU_PARTIES, spec["addresses"], strict=True):
-        desc.add_party(party, address)
-    desc.connect_retry_times, desc.connect_retry_interval_ms = 120, 500
-    desc.recv_timeout_ms = 1_800_000
-    link = spu.link.create_brpc(desc, rank)
+    link = brpc_link(spec["addresses"], rank)
     runtime = spu.Runtime(link, spu_config())
     report = {}
     for name, size, arity in spec["kernels"]:

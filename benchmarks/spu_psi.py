@@ -28,7 +28,9 @@ import sys
 import tempfile
 import time
 
-SPU_PARTIES = ["alice", "bob"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from spu_network import SPU_PARTIES, SPU_PYTHON_ENV, spu_unavailable  # noqa: E402
+
 IDS = 1_000_000
 RESULT = "privpad-spu-psi-result: "  # SPU's native code logs to stdout, before and after it
 
@@ -36,17 +38,12 @@ RESULT = "privpad-spu-psi-result: "  # SPU's native code logs to stdout, before 
 # ----- SPU's side: runs under the SPU interpreter (imports only spu) --------------------------
 def spu_party(spec_path: str, rank: int) -> None:
     """One SPU rank: a brpc link to the other rank, then KKRT-PSI of its id file."""
-    import spu
     import spu.psi as psi
+    from spu_network import brpc_link  # (imports numpy and spu only)
 
     with open(spec_path) as handle:
         spec = json.load(handle)
-    desc = spu.link.Desc()
-    for party, address in zip(SPU_PARTIES, spec["addresses"], strict=True):
-        desc.add_party(party, address)
-    desc.connect_retry_times, desc.connect_retry_interval_ms = 120, 500
-    desc.recv_timeout_ms = 1_800_000
-    link = spu.link.create_brpc(desc, rank)
+    link = brpc_link(spec["addresses"], rank)
     config = psi.PsiExecuteConfig()
     config.protocol_conf.protocol = psi.PsiProtocol.PROTOCOL_KKRT
     config.protocol_conf.receiver_rank = 0
@@ -129,9 +126,6 @@ def _check(side: str, result: dict, expected: int) -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from spu_network import SPU_PYTHON_ENV, spu_unavailable
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spu-party", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--spu-python", default=os.environ.get(SPU_PYTHON_ENV))

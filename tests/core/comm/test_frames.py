@@ -10,6 +10,7 @@ import struct
 import msgpack
 import numpy as np
 import pytest
+from hand_frames import frame_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -127,15 +128,6 @@ def test_trailing_bytes_are_a_link_error():
         decode(encode_bytes([1, 2]) + b"\0")
 
 
-def _frame(tree: bytes, buffers: list[bytes]) -> bytes:
-    head = struct.pack(">4sII", MAGIC, len(buffers), len(tree))
-    head += struct.pack(f">{len(buffers)}Q", *(len(b) for b in buffers))
-    out = head + tree
-    for buffer in buffers:
-        out += bytes(-len(out) % 8) + buffer
-    return out
-
-
 def _array_ext(dtype: str, shape: list, index: int) -> msgpack.ExtType:
     return msgpack.ExtType(1, msgpack.packb([dtype, shape, index]))
 
@@ -154,7 +146,7 @@ def _array_ext(dtype: str, shape: list, index: int) -> msgpack.ExtType:
 )
 def test_wrongly_typed_frames_are_link_errors(tree, buffers, message):
     with pytest.raises(LinkError, match=message):
-        decode(_frame(msgpack.packb(tree), buffers))
+        decode(frame_bytes(msgpack.packb(tree), buffers))
 
 
 class _Boom:
@@ -164,7 +156,7 @@ class _Boom:
 
 def test_a_pickle_is_never_executed():
     payload = pickle.dumps(_Boom())
-    for frame in (payload, _frame(msgpack.packb(payload), []), MAGIC + payload):
+    for frame in (payload, frame_bytes(msgpack.packb(payload), []), MAGIC + payload):
         try:
             out = decode(frame)
         except LinkError:

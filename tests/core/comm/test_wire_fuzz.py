@@ -12,18 +12,18 @@ tests/core/comm/test_frames.py.
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 
 import msgpack
 import numpy as np
 import pytest
+from hand_frames import frame_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.comm import frames, sockets
 from core.comm.causes import LinkCause
-from core.comm.frames import MAGIC, MAX_NESTING, decode, encode_bytes
+from core.comm.frames import MAX_NESTING, decode, encode_bytes
 from core.comm.network import Transport
 from core.comm.peer import Peer
 from core.comm.wire import HELLO, control, data_head, parse_chunk, parse_control
@@ -32,15 +32,6 @@ from core.errors import LinkError
 pytestmark = pytest.mark.timeout(120)
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PLAIN = (type(None), bool, int, float, str, bytes, list, dict, tuple, np.ndarray, np.generic)
-
-
-def _frame(tree: bytes, buffers: list[bytes]) -> bytes:
-    head = struct.pack(">4sII", MAGIC, len(buffers), len(tree))
-    head += struct.pack(f">{len(buffers)}Q", *(len(b) for b in buffers))
-    out = head + tree
-    for buffer in buffers:
-        out += bytes(-len(out) % 8) + buffer
-    return out
 
 
 # Trees a hostile peer could pack: msgpack values and extension values of every code (known
@@ -82,7 +73,7 @@ def _value_or_link_error(decoder, *args):
 @FUZZ
 @given(_hostile, st.lists(st.binary(max_size=64), max_size=4))
 def test_a_hostile_tree_with_any_extensions_decodes_to_typed_values_or_a_link_error(tree, buffers):
-    out = _value_or_link_error(decode, _frame(msgpack.packb(tree), buffers))
+    out = _value_or_link_error(decode, frame_bytes(msgpack.packb(tree), buffers))
     stack = [out]
     while stack:  # whatever decodes is made of typed values only (no object arrays)
         value = stack.pop()
@@ -100,7 +91,7 @@ def _nested_tuples(depth: int) -> bytes:
     tree = msgpack.packb(1)
     for _ in range(depth):
         tree = msgpack.packb(msgpack.ExtType(frames.EXT_TUPLE, b"\x91" + tree))
-    return _frame(tree, [])
+    return frame_bytes(tree, [])
 
 
 def test_values_nested_deeper_than_the_limit_are_a_link_error_not_a_crash():
@@ -183,7 +174,7 @@ def test_a_length_prefix_of_any_size_never_allocates_it_or_waits(length, kind, r
 
 @FUZZ
 @given(st.data())
-def test_chunks_of_garbage_frames_reach_a_peer_as_a_link_error_or_a_frame(data):
+def test_chunks_of_garbage_frames_reach_a_peer_as_a_link_error_or_aframe_bytes(data):
     peer = Peer("bob", "127.0.0.1:1")
     generation, _ = peer.new_inbound(0)
     for seq in range(data.draw(st.integers(1, 3))):
