@@ -400,8 +400,8 @@ class SPU:
                 tensor, report, failure = self._load_own_record(party, ctx, read)
                 try:
                     check_same_export(link, report)
-                except ConfigError:
-                    if failure is not None:
+                except Exception:
+                    if failure is not None:  # this party's own error first, however it ended
                         raise failure from None
                     raise
                 return self._keep(party, ctx, tensor, self._counters[party])
@@ -416,7 +416,8 @@ class SPU:
         error of `read` to raise here if it failed."""
         try:
             record = read(party)
-        except Exception as exc:  # the caller's storage: its error is raised here, after
+        except Exception as exc:  # noqa: BLE001 - the caller's storage failed: raised here once
+            # the others are told, by type only (its text may quote a path or data).
             reason = f"{party!r} could not read its share record ({type(exc).__name__})"
             return None, refusal_report(reason), exc
         try:
