@@ -1,4 +1,5 @@
-"""Persisting SPU values share by share: export at each party, import into a later session."""
+"""Persisting SPU values share by share: export at each party, import into a later session;
+every record names its export, and records of different exports are refused at every party."""
 
 from __future__ import annotations
 
