@@ -34,7 +34,13 @@ from core.device import runtime
 from core.device.agreement import check_same_device
 from core.device.pytree import tree_leaves, tree_map
 from core.device.pyu import PYU, PYUObject, deliver
-from core.device.share_records import interval_from_record, share_from_record, share_record
+from core.device.share_exchange import (
+    agree_value_id,
+    check_same_export,
+    loaded_report,
+    refusal_report,
+)
+from core.device.share_records import load_record, share_record
 from core.device.spu_config import parse_cluster_def
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
@@ -347,8 +353,10 @@ class SPU:
     def export_shares(self, obj: SPUObject, write: Callable[[str, dict], None]) -> None:
         """Each party hands its own share of `obj` to `write(party, record)`, run at that party.
 
-        Nothing is revealed and nothing crosses a link: the records (`core.device.
-        share_records`) are JSON-ready and meant for each party's own storage.
+        Nothing is revealed: the records (`core.device.share_records`) are JSON-ready and meant
+        for each party's own storage. The one message is the export's random id, which the
+        SPU's first party sends the others so that every record of this export names it
+        (`core.device.share_exchange`).
         """
         if not isinstance(obj, SPUObject):
             raise PartyError(f"export_shares needs an SPUObject, got {type(obj).__name__}")
@@ -356,9 +364,16 @@ class SPU:
 
         def program(party: str):
             def run():
+                value_id = agree_value_id(self._links[party])
                 tensor = self._stores[party][obj.ref]
                 record = share_record(
-                    self.config, self.parties, party, tensor.share, obj.kind, tensor.interval
+                    self.config,
+                    self.parties,
+                    party,
+                    tensor.share,
+                    obj.kind,
+                    value_id,
+                    tensor.interval,
                 )
                 write(party, record)
 
@@ -369,68 +384,45 @@ class SPU:
     def import_shares(self, read: Callable[[str], dict]) -> SPUObject:
         """A secret value from per-party records: each party loads its own with `read(party)`.
 
-        The records must come from `export_shares` on an SPU with the same parties (in the same
-        order), protocol, field and fixed-point precision, and agree on shape and kind (in a
-        deployment the parties tell each other what they loaded); otherwise ConfigError names
-        the mismatch and no party keeps anything.
+        The records must come from one `export_shares` call (they name its export id) on an SPU
+        with the same parties (in the same order), protocol, field and fixed-point precision.
+        The parties tell each other what they loaded (`core.device.share_exchange`), so a
+        refused record, records of different exports (naming which party holds which) or of
+        another shape, kind or interval fail every party with the same ConfigError, and no
+        party keeps anything. Records of format `spu-share/1`, which name no export, are
+        refused: export the value again. An error of `read` itself is raised at its party; the
+        others fail with a ConfigError naming that party and the error's type.
         """
-        loaded: dict[str, SecretTensor] = {}
 
-        def load(party: str):
+        def program(party: str):
             def run():
-                ctx = self._ctx[party]
-                components = ctx.proto.components
-                record = read(party)
-                share, kind = share_from_record(
-                    self.config, self.parties, party, record, components
-                )
-                interval = interval_from_record(record)
-                loaded[party] = SecretTensor(share, ctx, kind, interval)
-                described = loaded[party].shape, kind, interval
-                if not ctx.proto.link.simulation:
-                    _check_same_records(ctx.proto.link, described)
-                return described
+                ctx, link = self._ctx[party], self._links[party]
+                tensor, report, failure = self._load_own_record(party, ctx, read)
+                try:
+                    check_same_export(link, report)
+                except Exception:
+                    if failure is not None:  # this party's own error first, however it ended
+                        raise failure from None
+                    raise
+                return self._keep(party, ctx, tensor, self._counters[party])
 
             return run
 
-        _check_same_records_here(self.parties, self._spmd([load(p) for p in self.parties]))
-
-        def keep(party: str):
-            return lambda: self._keep(party, self._ctx[party], loaded[party], self._counters[party])
-
-        kept = self._spmd([keep(p) for p in self.parties])
+        kept = self._spmd([program(p) for p in self.parties])
         return _bind_frame(self._tell_outsiders([_ref_frame(ref) for ref in kept]), self)
 
-
-def _records_disagree(found: list[tuple[str, tuple]]) -> ConfigError:
-    return ConfigError(
-        "share records disagree on shape, kind or interval: "
-        + ", ".join(
-            f"{party} {shape} {kind} {interval}" for party, (shape, kind, interval) in found
-        )
-    )
-
-
-def _check_same_records_here(parties: list[str], described: list[tuple]) -> None:
-    """The records loaded by the parties running here (all of them in a simulation) agree."""
-    if len(set(described)) > 1:
-        raise _records_disagree(list(zip(parties, described, strict=True)))
-
-
-def _check_same_records(link, described: tuple) -> None:
-    """In a deployment: every party of the SPU's link loaded a record of the same value shape,
-    kind and interval (public facts, as typed frames), else the same error at every party."""
-    shape, kind, interval = described
-    mine = [list(shape), kind, None if interval is None else [interval.lo, interval.hi]]
-    link.send_all(mine)
-    found = {link.rank: mine}
-    found |= {peer: link.recv(peer) for peer in range(link.world_size) if peer != link.rank}
-    if any(found[peer] != mine for peer in found):
-        raise _records_disagree(
-            [(link.parties[r], _described(found[r])) for r in range(link.world_size)]
-        )
-
-
-def _described(sent: list) -> tuple:
-    shape, kind, interval = sent
-    return tuple(shape), kind, None if interval is None else Interval(*interval)
+    def _load_own_record(self, party: str, ctx: MPCContext, read: Callable[[str], dict]):
+        """`party`'s loaded value (None if refused), its report for the other parties, and the
+        error of `read` to raise here if it failed."""
+        try:
+            record = read(party)
+        except Exception as exc:  # noqa: BLE001 - the caller's storage failed: raised here once
+            # the others are told, by type only (its text may quote a path or data).
+            reason = f"{party!r} could not read its share record ({type(exc).__name__})"
+            return None, refusal_report(reason), exc
+        try:
+            loaded = load_record(self.config, self.parties, party, record, ctx.proto.components)
+        except ConfigError as exc:
+            return None, refusal_report(str(exc)), None
+        tensor = SecretTensor(loaded.share, ctx, loaded.kind, loaded.interval)
+        return tensor, loaded_report(loaded), None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from core.errors import PartyFailure
+from core.errors import ConfigError, PartyFailure
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
 from workflows.components.context import ArtifactData, RunCancelled, RunContext
@@ -134,6 +136,25 @@ def test_the_receiver_keeps_its_own_label(trained):
     frame = predicted["output_ds"].read_table("alice")
     assert list(frame.columns) == ["y", "score"]
     np.testing.assert_allclose(frame["y"], y)
+
+
+def test_a_model_whose_parts_come_from_two_trainings_is_refused(trained, tmp_path):
+    """bob's part of another training whose public manifest is the same (a retraining that
+    converged alike, then a mixed-up file) would turn the weights into the sum of shares of two
+    models: prediction refuses it, naming bob, before any score is computed."""
+    _, _, _, data, out = trained
+    params = {"features": FEATURES, "label": "y", "epochs": 1, "batch_size": 128}
+    other = run_component(tmp_path / "other", "ml.train/ss_lr", params, {"input_ds": data}, PARTIES)
+    model = out["output_model"]
+    stale = other["output_model"].read_json("bob") | {
+        "manifest": model.read_json("bob")["manifest"]
+    }
+    (tmp_path / "stale.json").write_text(json.dumps(stale), encoding="utf-8")
+    mixed = ArtifactData(model.info, {**model.files, "bob": tmp_path / "stale.json"})
+    inputs = {"input_model": mixed, "input_ds": data}
+    with pytest.raises(ConfigError, match="share records are from different exports: bob's"):
+        run_component(tmp_path / "pred", "ml.predict/ss_lr", {"receiver": "bob"}, inputs, PARTIES)
+    assert not (tmp_path / "pred" / "out").exists()
 
 
 def infer_context(key: str, inputs: dict, **params) -> InferContext:

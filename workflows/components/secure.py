@@ -41,7 +41,9 @@ same public bound as for a whole matrix and no party ever holds its plaintext ma
 
 Secret-shared results that must outlive a run (an SS-LR model's weights) are persisted share
 by share with the engine's `SPU.export_shares` / `import_shares`: each party writes and later
-loads only its own share; a new SPU must have the same parties, protocol and precision.
+loads only its own share; a new SPU must have the same parties, protocol and precision, and
+the parties refuse parts of different exports (every part names its export's random id, so a
+mixed-up or stale part fails the node instead of summing to wrong weights).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@
 - An SPU's `cluster_def` node addresses are honoured: its links listen and dial there (traffic
   through relays placed on those addresses), not on the cluster's own ports.
 - A party outside an SPU runs the same program: references to its values, the values revealed.
+- Share records: each process imports only its own record; records of two exports (same
+  shape, kind and interval), a missing or damaged export id, an old-format record or a failed
+  read fail every party with an error naming the party (`core.device.share_exchange`).
 
 One OS process per party on loopback, mutual TLS with throwaway certificates (`net_harness`).
 """
@@ -239,29 +242,96 @@ init()
 import json
 spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {"protocol": "SEMI2K",
     "beaver_type": "TrustedFirstParty"}})
-x = spu(lambda u: u)(sf.PYU("alice")(lambda: np.arange(3.0))())
-y = spu(lambda u: u)(sf.PYU("alice")(lambda: np.arange(4.0))())
+# Same shape, kind and public interval ([-2, 2]): only the export tells the records apart.
+x = spu(lambda u: u)(sf.PYU("alice")(lambda: np.array([0.0, 1.0, 2.0]))())
+y = spu(lambda u: u)(sf.PYU("bob")(lambda: np.array([-1.5, 0.5, 2.0]))())
 here = os.path.dirname(os.environ["PRIVPAD_TEST_CLUSTER"])
 for name, value in (("x", x), ("y", y)):
     spu.export_shares(
         value, lambda p, r, name=name: open(f"{here}/{name}-{p}.json", "w").write(json.dumps(r))
     )
-picked = {"alice": "x", "bob": BOBS}
-z = spu.import_shares(lambda p: json.load(open(f"{here}/{picked[p]}-{p}.json")))
-emit(np.asarray(sf.reveal(spu(lambda u: u * 2)(z))).tolist())
+ids = {name: json.load(open(f"{here}/{name}-{SELF}.json"))["value_id"] for name in "xy"}
+emit({"ids": ids})  # the last line of a party that fails to import
+
+
+picked, edits = PICKED, EDITS
+
+
+def read(party):
+    record = json.load(open(f"{here}/{picked[party]}-{party}.json"))
+    for field, value in edits.get(party, {}).items():
+        record.pop(field) if value is None else record.__setitem__(field, value)
+    return record
+
+
+z = spu.import_shares(read)
+emit({"ids": ids, "x": sf.reveal(x).tolist(), "imported": sf.reveal(z).tolist()})
 """
 
 
-def test_share_records_of_different_values_are_refused_at_every_party(tmp_path):
-    """Each process loads only its own record; the parties tell each other the shape, kind and
-    interval they loaded (without it, their shares of (3,) and (4,) met in a broadcast error)."""
-    got = results(
-        run_cluster(RECORDS.replace("BOBS", repr("x")), ["alice", "bob"], tmp_path / "same")
-    )
-    assert got == {"alice": [0.0, 2.0, 4.0], "bob": [0.0, 2.0, 4.0]}
-    outcomes = run_cluster(RECORDS.replace("BOBS", repr("y")), ["alice", "bob"], tmp_path / "other")
+def share_records_cluster(tmp_path, picked: dict, edits: dict | None = None):
+    """alice and bob export x and y, then each imports its own record `picked` (with `edits`
+    to its fields): each party's outcome, and the export ids it printed first."""
+    program = RECORDS.replace("PICKED", repr(picked)).replace("EDITS", repr(edits or {}))
+    outcomes = run_cluster(program, ["alice", "bob"], tmp_path)
+    for party, outcome in outcomes.items():
+        assert isinstance(outcome.result, dict), (party, outcome.stderr)
+    ids = {party: outcome.result["ids"] for party, outcome in outcomes.items()}
+    assert ids["alice"] == ids["bob"], "every record of one export names the same id"
+    return outcomes, ids["alice"]
+
+
+def test_share_records_of_one_export_import_bit_for_bit(tmp_path):
+    got = results(share_records_cluster(tmp_path, {"alice": "x", "bob": "x"})[0])
+    for party, value in got.items():
+        assert value["imported"] == value["x"] == [0.0, 1.0, 2.0], party
+        assert value["ids"]["x"] != value["ids"]["y"]
+
+
+def test_share_records_of_two_exports_are_refused_at_every_party(tmp_path):
+    """alice's share of x with bob's share of y (same shape, kind and interval) would reveal
+    x_alice + y_bob, a wrong value: the parties compare the export ids they loaded."""
+    outcomes, ids = share_records_cluster(tmp_path, {"alice": "x", "bob": "y"})
     for party in ("alice", "bob"):
+        assert outcomes[party].returncode != 0, outcomes[party].result
         assert outcomes[party].error == (
-            "core.errors.ConfigError: share records disagree on shape, kind or interval: "
-            "alice (3,) fxp [-2, 2], bob (4,) fxp [-4, 4]"
+            "core.errors.ConfigError: share records are from different exports: alice's record "
+            f"(value_id {ids['x']}), bob's record (value_id {ids['y']}). Every party must import "
+            "its own record of the same export (a mixed-up or outdated file?)"
         ), party
+
+
+@pytest.mark.parametrize(
+    ("edits", "message"),
+    [
+        ({"value_id": None}, "share record of 'bob' lacks 'value_id', the id of its export"),
+        (
+            {"value_id": "not-an-id"},
+            "share record of 'bob' has a damaged value_id: the id of its export is 32 "
+            "lowercase hex digits",
+        ),
+        (
+            {"value_id": None, "format": "spu-share/1"},
+            "share record of 'bob' is in the old format spu-share/1, which does not name its "
+            "export (value_id), so records of different values could be mixed without notice: "
+            "export the value again with this version (for an SS-LR model, train it again)",
+        ),
+    ],
+    ids=["missing-id", "damaged-id", "old-format"],
+)
+def test_a_record_without_a_valid_export_id_is_refused_at_every_party(tmp_path, edits, message):
+    """bob's record is refused at bob, and alice, told why, fails with the same error."""
+    outcomes, _ = share_records_cluster(tmp_path, {"alice": "x", "bob": "x"}, {"bob": edits})
+    for party in ("alice", "bob"):
+        assert outcomes[party].error == f"core.errors.ConfigError: {message}", party
+
+
+def test_a_party_whose_storage_fails_does_not_leave_the_other_waiting(tmp_path):
+    """bob's record is missing: bob fails with his own error, alice at once with one naming
+    bob and the error's type (never its text)."""
+    outcomes, _ = share_records_cluster(tmp_path, {"alice": "x", "bob": "no-such-export"})
+    assert outcomes["alice"].error == (
+        "core.errors.ConfigError: 'bob' could not read its share record (FileNotFoundError)"
+    )
+    assert outcomes["bob"].error.startswith("core.errors.PartyFailure: ")
+    assert "FileNotFoundError" in outcomes["bob"].error
