@@ -156,6 +156,20 @@ async function catchUp(tools, runId) {
   return null;
 }
 
+/**
+ * The final state, keeping for each party's part the later of what it says and what the page
+ * already knows: a run across nodes closes its unfinished parts right after its own status
+ * (`workflows.state.close_parts`), so their `node.part` events can arrive while this state is
+ * being read, and a state read a moment earlier must not paint them back to pending.
+ */
+function withKnownParts(known, fresh) {
+  for (const node of fresh.nodes || []) {
+    const seen = (known?.nodes || []).find((entry) => entry.node === node.node);
+    if (seen?.parts?.length) node.parts = (node.parts || []).reduce(mergePart, seen.parts.map((part) => ({ ...part })));
+  }
+  return fresh;
+}
+
 /** Why the run's socket would not open, if the API says it is a refusal (else null). */
 async function diagnose(tools, runId) {
   const response = await apiFetch(fillUrl(tools.data.urls.run, tools.data.placeholders, { run: runId }));
@@ -214,7 +228,7 @@ async function finished(tools) {
   // The final state from the API: events published between the socket's snapshot and its
   // joining the run's group are not replayed, so a node could otherwise keep a stale colour.
   const response = await apiFetch(fillUrl(tools.data.urls.run, tools.data.placeholders, { run: tools.run.id }));
-  if (response.ok && response.body.id === tools.run?.id) applySnapshot(tools, response.body);
+  if (response.ok && response.body.id === tools.run?.id) applySnapshot(tools, withKnownParts(tools.run, response.body));
   const run = tools.run;
   emit(tools.bus, "run:finished", { run });
   tools.history.refresh();
