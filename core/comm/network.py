@@ -31,7 +31,11 @@ Errors name the peer and the cause: unreachable at start (retried until the conn
 unless the caller learns by other means that the peer failed and says so: `PeerFailures`),
 refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
 aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
-party fails it sends an abort to every peer, so no peer stays blocked. Each error says its cause
+party fails it sends an abort to every peer, so no peer stays blocked. At start, the party
+that cannot reach a peer reports that first, naming the address it dialled (one rule orders
+start-up errors: `core.comm.causes.startup_order`); the peer, which reached it but waits in vain
+for its dial, learns why from its refusal (`Transport._tell_the_peers`). A link that failed
+stays failed: a reconnection is refused, saying why. Each error says its cause
 twice: as English text and as a `core.comm.causes.LinkCause` (`LinkError.cause`, `Peer.error`),
 which travels in aborts and refused hellos too, so the layers above word it for their readers.
 """

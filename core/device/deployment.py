@@ -12,7 +12,9 @@ by default or gRPC streams (`link_transport`, `core.comm.transports`), or plaint
 
 If this party's program fails, the cluster is marked broken and every peer is told, so each
 surviving party fails with an error naming this party and the error's type (never its message,
-which could carry data values) instead of waiting for a message that will not come.
+which could carry data values) instead of waiting for a message that will not come. Every
+transport of this party (the cluster's, each SPU's own) shares one `PeerFailures`: a peer that
+stopped, as its node reported or as one transport heard, ends the others' waits on it at once.
 """
 
 from __future__ import annotations
