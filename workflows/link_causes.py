@@ -82,6 +82,10 @@ MESSAGES = {
     ),
     "gave_up": _("%(party)s gave up dialling %(peer)s"),
     "no_hello": _("%(peer)s did not connect back to %(party)s within %(seconds)s s"),
+    "no_hello_at": _(
+        "%(peer)s did not connect back to %(party)s at %(address)s within %(seconds)s s "
+        "(is that the address %(peer)s has for %(party)s?)"
+    ),
     "listen_failed": _("%(party)s cannot listen on %(address)s: %(reason)s"),
     "address_in_use": _("%(party)s cannot listen on %(address)s (in use or invalid)"),
 }

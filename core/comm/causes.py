@@ -81,11 +81,20 @@ CAUSES: dict[str, str] = {
     "unreachable": "{party!r} cannot reach {peer!r} at {address} within {seconds:.0f}s: {reason}",
     "gave_up": "{party!r} gave up dialling {peer!r}",
     "no_hello": "{party!r}: {peer!r} did not connect back within {seconds:.0f}s",
+    "no_hello_at": (
+        "{party!r}: {peer!r} did not connect back to {party!r} at {address} within "
+        "{seconds:.0f}s (is that the address {peer!r} has for {party!r}?)"
+    ),
     "listen_failed": "{party!r} cannot listen on {address}: {reason}",
     "address_in_use": "{party!r} cannot listen on {address} (in use or invalid)",
     "several": "{causes}",  # start-up failures of several peers, joined with "; "
 }
 LOST = frozenset({"lost", "lost_refused", "lost_not_restored"})  # the peer went away
+# A refused hello saying that the peer stopped linking with us, and why: its start failed, or
+# its link to us already failed (`core.comm.incoming`); the dialling party reads it as an abort.
+PEER_STOPPED = frozenset({"setup_failed", "at_party"})
+NOT_DIALLED_BACK = frozenset({"no_hello", "no_hello_at"})
+TLS_FAILURE = "TLS handshake failed"  # how an unreachable's reason starts when TLS refused
 
 MAX_TEXT = 500  # characters of one text param from a peer
 MAX_DEPTH = 6  # nested causes from a peer
@@ -157,3 +166,38 @@ def _param_from_wire(name: str, value: Any, depth: int) -> Any:
         items = [_param_from_wire(name, item, depth + 1) for item in value]
         return _INVALID if any(item is _INVALID for item in items) else items
     return _INVALID
+
+
+def startup_order(cause: LinkCause, party: str) -> int:
+    """Where `cause`, one of `party`'s start-up errors, comes in what `party` reports: the
+    lowest are reported (together when several). The one rule for the start-up failures of
+    several parties, as the simulation's `_blame_order` puts a party's own error before the
+    copies the others hold (`core.device.runtime`):
+
+    0. what a peer revealed: it refused our hello saying why, it aborted, its node reported it
+       stopped (`core.comm.network.PeerFailures`);
+    1. a failed TLS handshake (a certificate one side does not trust);
+    2. a peer unreachable at the address `party` dialled;
+    3. a peer's word that `party` did not connect back to it: a second-hand copy of `party`'s
+       own failure to reach that peer, which `party` states first, naming the address (2);
+    4. a dial given up without a reason of its own.
+    """
+    if cause.code == "unreachable":
+        return 1 if str(cause.params.get("reason", "")).startswith(TLS_FAILURE) else 2
+    if cause.code == "gave_up":
+        return 4
+    return 3 if _waited_for(cause, party) else 0
+
+
+def _waited_for(cause: Any, party: str) -> bool:
+    """Whether all that `cause` says is that a peer waited for `party` to connect back."""
+    if not isinstance(cause, LinkCause):
+        return False
+    if cause.code in NOT_DIALLED_BACK:
+        return cause.params.get("peer") == party
+    if cause.code in ("aborted", "at_party", "setup_failed"):
+        return _waited_for(cause.params.get("reason"), party)
+    if cause.code == "several":
+        causes = cause.params.get("causes") or ()
+        return bool(causes) and all(_waited_for(item, party) for item in causes)
+    return False

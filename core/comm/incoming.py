@@ -35,13 +35,15 @@ class IncomingStreams:
         except (StopIteration, grpc.RpcError):
             return
         peer, problem = self._check_hello(hello, context)
-        if problem is None and self._failure is not None:
-            problem = LinkCause("setup_failed", party=self.party, reason=self._failure)
         if problem is not None:
             if peer is not None and self._failure is None and not _forged(peer, problem):
                 peer.fail(problem)
                 self._startup_failed.set()
             yield _refusal(problem)
+            return
+        ended = self._ended_link(peer)
+        if ended is not None:  # this party stopped, or its link to the peer failed: for good
+            yield _refusal(ended)
             return
         dial = self._hello_dial(hello)
         opened = peer.new_inbound(dial) if dial is not None else None
@@ -51,7 +53,21 @@ class IncomingStreams:
         generation, next_seq = opened
         yield control(WELCOME, {"ok": True, "v": self.wire_version, "next": next_seq})
         peer.greeted.set()
+        peer.end_inbound = context.cancel  # (the current stream's: see `Transport.start`)
         yield from self._pump(peer, requests, generation)
+
+    def _ended_link(self, peer: Peer) -> LinkCause | None:
+        """Why a well-formed hello from `peer` is refused all the same: this party's start
+        failed (`setup_failed`), or its link to `peer` already failed (`at_party`: a stream
+        reconnecting after a malformed frame, or after the grace period, must not deliver
+        frames on a link that is over). Either says that this party stopped linking with
+        `peer`, and why: the dialling party reads it as this party's abort
+        (`PEER_STOPPED`, `OutgoingStreams._reconnect`)."""
+        if self._failure is not None:
+            return LinkCause("setup_failed", party=self.party, reason=self._failure)
+        if peer.error is not None:
+            return LinkCause("at_party", party=self.party, reason=peer.error)
+        return None
 
     def _check_hello(self, message: bytes, context) -> tuple[Peer | None, LinkCause | None]:
         if message[:1] != HELLO:

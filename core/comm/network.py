@@ -31,7 +31,11 @@ Errors name the peer and the cause: unreachable at start (retried until the conn
 unless the caller learns by other means that the peer failed and says so: `PeerFailures`),
 refused handshake, wrong certificate, lost mid-run (not restored within the grace period),
 aborted (the peer failed and said why, without data values), malformed frame, timed out. When a
-party fails it sends an abort to every peer, so no peer stays blocked. Each error says its cause
+party fails it sends an abort to every peer, so no peer stays blocked. At start, the party
+that cannot reach a peer reports that first, naming the address it dialled (one rule orders
+start-up errors: `core.comm.causes.startup_order`); the peer, which reached it but waits in vain
+for its dial, learns why from its refusal (`Transport._tell_the_peers`). A link that failed
+stays failed: a reconnection is refused, saying why. Each error says its cause
 twice: as English text and as a `core.comm.causes.LinkCause` (`LinkError.cause`, `Peer.error`),
 which travels in aborts and refused hellos too, so the layers above word it for their readers.
 """
@@ -39,6 +43,7 @@ which travels in aborts and refused hellos too, so the layers above word it for 
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import threading
 import time
@@ -48,7 +53,7 @@ from typing import Any
 import grpc
 
 from core.comm import frames
-from core.comm.causes import LinkCause
+from core.comm.causes import LinkCause, startup_order
 from core.comm.incoming import IncomingStreams
 from core.comm.link import DEFAULT_TIMEOUT_S, Link
 from core.comm.outgoing import OutgoingStreams
@@ -61,15 +66,18 @@ from core.errors import ConfigError, LinkError
 MAX_ABORT_MESSAGE = 8 << 10
 WIRE_VERSION = 2  # 2: hellos carry the dial number (core.comm.outgoing)
 STARTUP_LINGER_S = 1.0
+HELLO_MARGIN_S = 2.0  # see `Transport._await_hellos`
 
 
 class PeerFailures:
-    """Failures of peers learnt other than over the links, e.g. a peer's node reporting that its
-    party stopped before it joined them. `report(party, cause)`, from any thread, fails at once
-    the transports attached here (`Transport(peer_failures=...)`) that wait on that party: a
-    start dialling it raises LinkError with `cause` (as `at_party`) instead of dialling until
-    the connect deadline, and so does a link waiting on it. A report made before a transport
-    starts counts for it too. `cause` travels to the other peers in the start's abort: no data.
+    """Failures of peers learnt other than over a transport's own links: a peer's node
+    reporting that its party stopped before it joined them, or another transport of this party
+    (each transport attached here reports the peers that aborted or went away on its links).
+    `report(party, cause)`, from any thread, fails at once the transports attached here
+    (`Transport(peer_failures=...)`) that wait on that party: a start dialling it raises
+    LinkError with `cause` (as `at_party`) instead of dialling until the connect deadline, and
+    so does a link waiting on it. A report made before a transport starts counts for it too.
+    `cause` travels to the other peers in the start's abort: no data.
     """
 
     def __init__(self) -> None:
@@ -157,6 +165,9 @@ class Transport(OutgoingStreams, IncomingStreams):
         self._startup_failed = threading.Event()
         self._failure: str | None = None  # why start-up failed (a LinkCause when known)
         self.peer_failures = peer_failures
+        if peer_failures is not None:
+            for peer in self.peers.values():
+                peer.on_fail = functools.partial(self._share_failure, peer.name)
 
     # ----- start ------------------------------------------------------------------------
     def start(self) -> Transport:
@@ -166,7 +177,7 @@ class Transport(OutgoingStreams, IncomingStreams):
             if self.peer_failures is not None:
                 self.peer_failures.attach(self)
             deadline = time.monotonic() + self.connect_timeout
-            errors: dict[str, tuple[int, LinkCause]] = {}
+            errors: dict[str, LinkCause] = {}
             dialers = [
                 threading.Thread(target=self._dial_into, args=(peer, deadline, errors))
                 for peer in self.peers.values()
@@ -184,11 +195,22 @@ class Transport(OutgoingStreams, IncomingStreams):
             cause = exc.cause if isinstance(exc, LinkError) else None
             self._failure = cause if cause is not None else str(exc)[:300]
             self._startup_failed.set()
-            self.abort(LinkCause("setup_failed", party=self.party, reason=self._failure))
+            self._tell_the_peers(LinkCause("setup_failed", party=self.party, reason=self._failure))
             time.sleep(STARTUP_LINGER_S)
             self.close(graceful=False)
             raise
         return self
+
+    def _tell_the_peers(self, failure: LinkCause) -> None:
+        """Tell every peer why this party's start failed: an abort on our stream to it, and
+        a peer we have no stream to (we could not reach it, though it reached us) has its
+        stream to us ended, so that it dials again and reads `failure` in our refusal
+        (`IncomingStreams._ended_link`) while we linger."""
+        self.abort(failure)
+        for peer in self.peers.values():
+            if not peer.channels and peer.end_inbound is not None:
+                with contextlib.suppress(Exception):  # (a stream that just ended)
+                    peer.end_inbound()
 
     def peer_failed(self, party: str, cause: LinkCause) -> None:
         """`party` failed, as learnt by other means (`PeerFailures`): waits on it end now."""
@@ -198,16 +220,28 @@ class Transport(OutgoingStreams, IncomingStreams):
         peer.fail(cause)
         self._startup_failed.set()  # a start still dialling any peer gives up
 
-    def _startup_report(self, errors: dict[str, tuple[int, LinkCause]]) -> LinkCause:
-        """The most telling start-up errors: what a peer revealed (its hello: wrong certificate,
-        version; its abort; its node's report), then refusals and TLS failures, before mere
-        unreachability."""
+    def _share_failure(self, party: str, cause: LinkCause) -> None:
+        """`party` stopped (it aborted, or went away and did not come back): report it to
+        `peer_failures`, so that this party's other transports waiting on it (an SPU's links
+        starting among its cluster_def addresses) end at once too."""
+        if not self._closing and (cause.code == "aborted" or cause.lost):
+            self.peer_failures.report(party, cause)
+
+    def _startup_report(self, errors: dict[str, LinkCause]) -> LinkCause:
+        """The most telling start-up errors (`core.comm.causes.startup_order`), of the dials
+        that failed (`errors`, by peer) and of what peers revealed (their refusals, aborts,
+        their nodes' reports); per peer the more telling of the two."""
+        ranked: dict[str, tuple[int, LinkCause]] = {}
         for name, peer in self.peers.items():  # linked or not: e.g. a peer that aborted
             if peer.error is not None:
                 revealed = LinkCause("at_party", party=self.party, reason=peer.error)
-                errors[name] = (0, revealed)
-        best = min(rank for rank, _ in errors.values())
-        causes = [cause for rank, cause in errors.values() if rank == best]
+                ranked[name] = (startup_order(revealed, self.party), revealed)
+        for name, cause in errors.items():
+            order = startup_order(cause, self.party)
+            if name not in ranked or order < ranked[name][0]:
+                ranked[name] = (order, cause)
+        best = min(order for order, _ in ranked.values())
+        causes = [cause for order, cause in ranked.values() if order == best]
         return causes[0] if len(causes) == 1 else LinkCause("several", causes=causes)
 
     def _listen(self) -> None:
@@ -217,7 +251,9 @@ class Transport(OutgoingStreams, IncomingStreams):
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=2 * len(self.peers) + 4),
             handlers=[handler],
-            options=GRPC_OPTIONS,
+            # Not gRPC's default SO_REUSEPORT: a second server on the port (another node, a
+            # test's leftover) would silently take half of the connections instead of failing.
+            options=[*GRPC_OPTIONS, ("grpc.so_reuseport", 0)],
         )
         address = self.addresses[self.party]
         try:
@@ -231,20 +267,29 @@ class Transport(OutgoingStreams, IncomingStreams):
                 )
                 bound = self._server.add_secure_port(address, creds)
         except RuntimeError as exc:
-            failed = LinkCause("listen_failed", party=self.party, address=address, reason=str(exc))
-            raise LinkError(failed) from None
+            if "failed to bind" in str(exc).lower():  # (gRPC's words for a port in use)
+                bound = 0
+            else:
+                failed = {"party": self.party, "address": address, "reason": str(exc)}
+                raise LinkError(LinkCause("listen_failed", **failed)) from None
         if not bound:
             raise LinkError(LinkCause("address_in_use", party=self.party, address=address))
         self._server.start()
 
     def _await_hellos(self, deadline: float) -> None:
+        """Wait for every peer's hello. A peer we reached but that has not dialled us back is
+        alive and still dialling, for as long as we do: wait `HELLO_MARGIN_S` past our own
+        deadline, so that its error (which names the address it dials) comes first, and
+        reaches us (its start ends our stream to it, we dial again and read its refusal:
+        `_tell_the_peers`); failing that, name it and the address it should dial."""
         for peer in self.peers.values():
-            peer.greeted.wait(timeout=max(0.0, deadline - time.monotonic()))
+            peer.greeted.wait(timeout=max(0.0, deadline + HELLO_MARGIN_S - time.monotonic()))
             if peer.error is not None:
                 raise LinkError(LinkCause("at_party", party=self.party, reason=peer.error))
             if not peer.greeted.is_set():
-                silent = {"peer": peer.name, "seconds": self.connect_timeout}
-                raise LinkError(LinkCause("no_hello", party=self.party, **silent))
+                address = self.addresses[self.party]
+                silent = {"peer": peer.name, "seconds": self.connect_timeout, "address": address}
+                raise LinkError(LinkCause("no_hello_at", party=self.party, **silent))
 
     # ----- sending and receiving --------------------------------------------------------
     def send(self, to: str, channel: str, obj: Any) -> None:

@@ -19,7 +19,7 @@ import time
 
 import grpc
 
-from core.comm.causes import LinkCause
+from core.comm.causes import PEER_STOPPED, LinkCause, startup_order
 from core.comm.peer import Frame, Peer
 from core.comm.wire import (
     ACK,
@@ -45,11 +45,8 @@ LAST_DIAL_PAUSE_S = 0.2
 
 
 class _DialError(LinkError):
-    """A start-up failure with how telling it is (0: the peer said why ... 3: gave up)."""
-
-    def __init__(self, rank: int, cause: LinkCause):
-        super().__init__(cause)
-        self.rank = rank
+    """A start-up failure to link with one peer (its cause: `core.comm.causes.startup_order`
+    says how telling it is)."""
 
 
 class OutgoingStreams:
@@ -59,42 +56,54 @@ class OutgoingStreams:
         try:
             self._dial(peer, deadline)
         except _DialError as exc:
-            errors[peer.name] = (exc.rank, exc.cause)
-            if exc.rank < 2:
+            errors[peer.name] = exc.cause
+            if startup_order(exc.cause, self.party) < 2:  # says it all: the others stop too
                 self._startup_failed.set()
 
     def _dial(self, peer: Peer, deadline: float) -> None:
         handshake_failures, tls_reason = 0, None
-        pause = FIRST_DIAL_PAUSE_S
+        pause, started = FIRST_DIAL_PAUSE_S, time.monotonic()
         while True:
             outcome = self._try_dial(peer, deadline)
             if outcome is None:
                 return
             refused, reason = outcome
             if refused:
-                if isinstance(reason, LinkCause) and reason.code == "other_transport":
-                    raise _DialError(0, reason)  # says it all: the peer refused nothing
-                refusal = LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
-                raise _DialError(0, refusal)
+                raise _DialError(self._refused(peer, reason))
             if reason.startswith(TLS_FAILURE):
                 handshake_failures, tls_reason = handshake_failures + 1, reason
                 # A peer (or a relay before it) still starting can fail a handshake too: three
                 # failures count as a refusal only when they span the full pauses.
                 pause = LAST_DIAL_PAUSE_S
-            if handshake_failures >= 3 or time.monotonic() >= deadline:
-                # A TLS refusal explains more than the "connection refused" after the peer quit.
-                unreachable = LinkCause(
+            out_of_time = handshake_failures >= 3 or time.monotonic() >= deadline
+            if not out_of_time and not self._startup_failed.wait(timeout=pause):
+                pause = min(2 * pause, LAST_DIAL_PAUSE_S)
+                continue
+            # Out of time, or another failure ends the start (a peer's abort may just say that
+            # we did not connect back): what this party knows of the peer is that it could not
+            # reach it at this address, and why (a TLS refusal explains more than the
+            # "connection refused" after the peer quit).
+            seconds = self.connect_timeout if out_of_time else time.monotonic() - started
+            raise _DialError(
+                LinkCause(
                     "unreachable",
                     party=self.party,
                     peer=peer.name,
                     address=peer.address,
-                    seconds=self.connect_timeout,
+                    seconds=seconds,
                     reason=tls_reason or reason,
                 )
-                raise _DialError(1 if tls_reason else 2, unreachable)
-            if self._startup_failed.wait(timeout=pause):
-                raise _DialError(3, LinkCause("gave_up", party=self.party, peer=peer.name))
-            pause = min(2 * pause, LAST_DIAL_PAUSE_S)
+            )
+
+    def _refused(self, peer: Peer, reason: str) -> LinkCause:
+        """Why `peer` refused our hello at start, as this party's start-up error."""
+        code = getattr(reason, "code", None)
+        if code == "other_transport":
+            return reason  # says it all: the peer refused nothing
+        if code in PEER_STOPPED:  # the peer stopped, and says why: as its abort would
+            peer.fail(LinkCause("aborted", peer=peer.name, reason=reason))
+            return LinkCause("at_party", party=self.party, reason=peer.error)
+        return LinkCause("dial_refused", peer=peer.name, party=self.party, reason=reason)
 
     def _open_channel(self, peer: Peer) -> grpc.Channel:
         if self.tls is None:
@@ -222,6 +231,9 @@ class OutgoingStreams:
                 self.reconnections += 1
                 return
             refused, why = outcome
+            if refused and isinstance(why, LinkCause) and why.code in PEER_STOPPED:
+                peer.fail(LinkCause("aborted", peer=peer.name, reason=why))  # it said why
+                return
             if refused:
                 peer.fail(LinkCause("lost_refused", peer=peer.name, reason=reason, refusal=why))
                 return

@@ -23,6 +23,7 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ class Peer:
         self.in_generation = 0
         self.last_dial = -1
         self._partial: tuple[int, memoryview, int, str] | None = None
+        self.end_inbound: Callable[[], Any] | None = None  # breaks the current inbound stream
+        self.on_fail: Callable[[LinkCause], Any] | None = None  # told the first `error`
         self._in_lock = threading.Lock()
         # outbound
         self.out_cond = threading.Condition()
@@ -81,12 +84,15 @@ class Peer:
     def fail(self, reason: LinkCause) -> None:
         """The link to this peer failed for `reason` (the first reason is kept)."""
         with self.cond:
-            if self.error is None:
+            first = self.error is None
+            if first:
                 self.error = reason
             self.cond.notify_all()
         with self.out_cond:
             self.out_cond.notify_all()
         self.greeted.set()  # wakes a start-up still waiting for this peer's hello
+        if first and self.on_fail is not None:
+            self.on_fail(reason)
 
     def new_inbound(self, dial: int) -> tuple[int, int] | None:
         """A new stream from the peer replaces the previous one: (its generation, next seq).

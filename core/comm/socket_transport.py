@@ -337,8 +337,8 @@ class _Incoming:
 
 
 class _Presented:
-    """The one thing `IncomingStreams._check_hello` asks of a gRPC context: the certificate
-    the client presented, here read from the TLS socket."""
+    """What `IncomingStreams._serve` asks of a gRPC context: the certificate the client
+    presented (read from the TLS socket), and a way to end the stream."""
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
@@ -346,3 +346,8 @@ class _Presented:
     def auth_context(self) -> dict:
         pem = sockets.peer_certificate(self.sock)
         return {"x509_pem_cert": [pem]} if pem else {}
+
+    def cancel(self) -> None:
+        """End the connection (as gRPC's `context.cancel` ends a stream): its reader stops,
+        and the dialling party sees it closed."""
+        sockets.interrupt(self.sock)

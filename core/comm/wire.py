@@ -14,14 +14,13 @@ from collections.abc import Iterator
 
 import msgpack
 
-from core.comm.causes import LinkCause
+from core.comm.causes import TLS_FAILURE, LinkCause
 from core.errors import LinkError
 
 HELLO, WELCOME, DATA, ACK, ABORT, BYE = b"H", b"W", b"D", b"K", b"A", b"B"
 CHUNK_BYTES = 1 << 21
 MAX_GRPC_MESSAGE = CHUNK_BYTES + (1 << 16)
 MAX_CHANNEL = 64
-TLS_FAILURE = "TLS handshake failed"
 SERVICE, METHOD = "privpad.link.v1.Link", "Exchange"
 GRPC_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE),

@@ -12,7 +12,9 @@ by default or gRPC streams (`link_transport`, `core.comm.transports`), or plaint
 
 If this party's program fails, the cluster is marked broken and every peer is told, so each
 surviving party fails with an error naming this party and the error's type (never its message,
-which could carry data values) instead of waiting for a message that will not come.
+which could carry data values) instead of waiting for a message that will not come. Every
+transport of this party (the cluster's, each SPU's own) shares one `PeerFailures`: a peer that
+stopped, as its node reported or as one transport heard, ends the others' waits on it at once.
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ class Deployment(Cluster):
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.reconnect_grace = reconnect_grace
         self.transport_type = transport_class(link_transport)
-        self.peer_failures = peer_failures
+        # Shared by every transport of this party: a peer that stopped, as its node reported
+        # or as one transport learnt, ends the others' waits on it (`PeerFailures`).
+        self.peer_failures = peer_failures if peer_failures is not None else PeerFailures()
         self._closed = False
         self.transport = self._transport(addresses)
         link = self.transport.link(self.parties, MAIN_CHANNEL)
@@ -130,6 +134,7 @@ class Deployment(Cluster):
                 timeout=self.timeout,
                 connect_timeout=self.connect_timeout,
                 reconnect_grace=self.reconnect_grace,
+                peer_failures=self.peer_failures,
             ).start()
             self.closers.append(transport.close)
         return {self.self_party: transport.link(list(parties), name)}

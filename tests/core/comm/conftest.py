@@ -8,26 +8,22 @@ The fixtures hand out factories, since several tests build transports with their
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 
 from core.comm.tls import TlsConfig, make_certificate
 from core.comm.transports import transport_class
+from tests.core.network.net_harness import free_ports
 
 TRANSPORT_NAMES = ["socket", "grpc"]
 
 
 def loopback_addresses(parties: list[str]) -> dict[str, str]:
-    """A free loopback port per party, as 'host:port'."""
-    socks = [socket.socket() for _ in parties]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    out = {p: f"127.0.0.1:{s.getsockname()[1]}" for p, s in zip(parties, socks, strict=True)}
-    for sock in socks:
-        sock.close()
-    return out
+    """A free loopback port per party, as 'host:port' (`free_ports`: not one the kernel may
+    hand to another process's outgoing connection before the transport listens there)."""
+    ports = free_ports(len(parties))
+    return {p: f"127.0.0.1:{port}" for p, port in zip(parties, ports, strict=True)}
 
 
 def throwaway_tls(parties: list[str], ca: bool = False) -> dict[str, TlsConfig]:

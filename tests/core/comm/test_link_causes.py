@@ -11,7 +11,7 @@ import pickle
 
 import pytest
 
-from core.comm.causes import CAUSES, MAX_DEPTH, LinkCause
+from core.comm.causes import CAUSES, MAX_DEPTH, TLS_FAILURE, LinkCause, startup_order
 from core.comm.tls import TlsConfig, make_certificate
 from core.errors import LinkError
 
@@ -119,3 +119,49 @@ def test_an_oversized_abort_message_is_left_out_and_the_words_still_go(pair):
     aborted = raised.value.cause.params["reason"]
     assert aborted.params["reason"] == "'alice' failed"
     assert "message" not in aborted.params
+
+
+# ----- which start-up error a party reports (`startup_order`) -----------------------------------
+def _unreachable(reason: str = "connection refused (Connection refused)") -> LinkCause:
+    return LinkCause(
+        "unreachable", party="bob", peer="alice", address="127.0.0.1:9", seconds=3, reason=reason
+    )
+
+
+def _waited_for(party: str) -> LinkCause:
+    """alice's abort, as bob reads it, saying that `party` did not connect back to her."""
+    silent = LinkCause(
+        "no_hello_at", party="alice", peer=party, address="127.0.0.1:9101", seconds=3
+    )
+    setup = LinkCause("setup_failed", party="alice", reason=silent)
+    aborted = LinkCause("aborted", peer="alice", reason=setup)
+    return LinkCause("at_party", party="bob", reason=aborted)
+
+
+def test_a_party_reports_its_own_unreachable_peer_before_the_peers_word_that_it_did_not_dial():
+    """bob could not reach alice at the address he has for her; alice, waiting for him to
+    dial back, gave up and told him: bob reports his own failure, which names the address."""
+    assert startup_order(_unreachable(), "bob") < startup_order(_waited_for("bob"), "bob")
+
+
+def test_what_a_peer_revealed_about_anything_else_comes_first():
+    about_carol = _waited_for("carol")  # alice waited for carol, not for bob: news to bob
+    refused = LinkCause("dial_refused", peer="alice", party="bob", reason="wrong certificate")
+    tls = _unreachable(f"{TLS_FAILURE} (the peer refused our certificate)")
+    orders = [startup_order(c, "bob") for c in (about_carol, refused, tls, _unreachable())]
+    assert orders[0] == orders[1] < orders[2] < orders[3]
+    gave_up = LinkCause("gave_up", party="bob", peer="alice")  # (from an older peer)
+    assert startup_order(gave_up, "bob") > startup_order(_waited_for("bob"), "bob")
+
+
+def test_a_peer_that_waited_for_several_parties_including_this_one_is_news_about_the_others():
+    silent = {"party": "alice", "address": "127.0.0.1:9101", "seconds": 3}
+    both = LinkCause(
+        "several",
+        causes=[
+            LinkCause("no_hello_at", peer="bob", **silent),
+            LinkCause("no_hello_at", peer="carol", **silent),
+        ],
+    )
+    aborted = LinkCause("aborted", peer="alice", reason=both)
+    assert startup_order(aborted, "bob") == 0

@@ -135,6 +135,25 @@ def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
         pair["bob"].link(PARTIES, "main").recv(0)
 
 
+def test_a_link_that_failed_takes_no_frame_from_a_reconnection(pair):
+    """alice sends a garbage frame, then a good one. bob's link to her fails on the garbage and
+    his side of her connection ends; she dials again, as after any break, and is refused with
+    why: the good frame is never delivered after the bad one (before, the reconnection was
+    welcomed and resent it, and a receiver that came late read it), and alice reads bob's
+    refusal as his abort."""
+    body = bytes(range(256)) * 4
+    garbage = DATA + CHUNK_HEAD.pack(0, len(body), 0, 4) + b"main" + body
+    alice, bob = _links(pair)
+    pair["alice"].peers["bob"].offer(garbage, 5.0, "alice")
+    alice.send(1, "after the garbage")
+    bobs = pair["alice"].peers["bob"]
+    with bobs.cond:  # alice's redial was answered
+        assert bobs.cond.wait_for(lambda: bobs.error is not None, timeout=10), "not refused"
+    assert bobs.error.startswith("'bob' aborted: 'bob': 'alice' sent a malformed frame")
+    with pytest.raises(LinkError, match="'bob': 'alice' sent a malformed frame"):
+        bob.recv(0)
+
+
 def test_a_connection_that_says_nothing_or_garbage_holds_up_nobody(
     make_pair, start_all, close_all, addresses_of
 ):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -76,13 +77,38 @@ def relay_type():
 
 
 def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
+    """`count` distinct loopback ports free now, below the kernel's ephemeral port range.
+
+    A port freed after `bind(0)` comes from the ephemeral range, which the kernel hands out as
+    the local port of every outgoing connection: another process (other tests run beside these
+    on a shared machine) can take it before the party listens there. A port below that range
+    is taken only by an explicit bind; each one picked at random is checked free (bound, then
+    closed). A party that still finds its port taken fails with "cannot listen on ...", which
+    `run_cluster` retries with other ports.
+    """
+    low = _ephemeral_low()
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randrange(low - PORT_SPAN, low) if low - PORT_SPAN >= 1024 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: pick another
+            port = sock.getsockname()[1]
+        if port not in ports:
+            ports.append(port)
     return ports
+
+
+PORT_SPAN = 12_000  # ports below the ephemeral range that `free_ports` picks from
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def make_certificates(parties: list[str], directory: Path, ca: bool = False) -> dict:
@@ -106,6 +132,9 @@ def make_certificates(parties: list[str], directory: Path, ca: bool = False) -> 
     return tls
 
 
+LISTEN_ATTEMPTS = 3  # runs with fresh ports when a party finds its port taken (`free_ports`)
+
+
 def run_cluster(
     program: str,
     parties: list[str],
@@ -119,12 +148,55 @@ def run_cluster(
     reconnect_grace: float = 3.0,
     relay: Callable[[str], str] | None = None,
     roles: dict[str, str] | None = None,
+    dial_overrides: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, PartyOutcome]:
     """Start one process per party and wait (at most `wall` seconds) for all of them.
 
     `relay(address)` returns the address a party's peers dial instead of its own (a relay).
+    `dial_overrides[party][peer]` is the address `party`'s cluster file gives `peer` (a
+    misconfigured party). A run where a party could not listen on its port (taken meanwhile
+    by another process) is run again on other ports, at most `LISTEN_ATTEMPTS` times.
     """
-    ports = dict(zip(parties, free_ports(len(parties)), strict=True))
+    options = {
+        "tls": tls,
+        "timeout": timeout,
+        "connect_timeout": connect_timeout,
+        "tls_overrides": tls_overrides,
+        "reconnect_grace": reconnect_grace,
+        "relay": relay,
+        "roles": roles,
+        "dial_overrides": dial_overrides,
+    }
+    for _attempt in range(LISTEN_ATTEMPTS):
+        ports = dict(zip(parties, free_ports(len(parties)), strict=True))
+        processes = _launch(program, parties, tmp_path, ports, **options)
+        outcomes = _collect(processes, wall)
+        taken = [
+            p for p, o in outcomes.items() if f"cannot listen on 127.0.0.1:{ports[p]}" in o.stderr
+        ]
+        if not taken:
+            return outcomes
+    raise AssertionError(
+        f"{LISTEN_ATTEMPTS} runs in a row, a party's port was taken before it listened "
+        f"(last: {taken}); stderr:\n" + "\n".join(outcomes[p].stderr for p in taken)
+    )
+
+
+def _launch(
+    program: str,
+    parties: list[str],
+    tmp_path: Path,
+    ports: dict[str, int],
+    *,
+    tls,
+    timeout,
+    connect_timeout,
+    tls_overrides,
+    reconnect_grace,
+    relay,
+    roles,
+    dial_overrides,
+) -> dict[str, subprocess.Popen]:
     config = {p: {"address": f"127.0.0.1:{ports[p]}"} for p in parties}
     for party, role in (roles or {}).items():
         config[party]["role"] = role
@@ -142,13 +214,16 @@ def run_cluster(
     )
     processes = {}
     for party in parties:
+        wrong = (dial_overrides or {}).get(party, {})
         cluster_file = tmp_path / f"{party}.json"
         cluster_file.write_text(
             json.dumps(
                 {
                     "cluster_config": {
                         "parties": {
-                            p: config[p] if p == party else dict(config[p], address=dialled[p])
+                            p: config[p]
+                            if p == party
+                            else dict(config[p], address=wrong.get(p, dialled[p]))
                             for p in parties
                         },
                         "self_party": party,
@@ -170,7 +245,7 @@ def run_cluster(
             stderr=subprocess.PIPE,
             text=True,
         )
-    return _collect(processes, wall)
+    return processes
 
 
 def _collect(processes: dict[str, subprocess.Popen], wall: float) -> dict[str, PartyOutcome]:

@@ -7,7 +7,9 @@ over both link transports (`core.comm.transports`).
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 
 import net_harness
 import pytest
@@ -150,6 +152,29 @@ init()
     outcomes = run_cluster(program, PARTIES, tmp_path, connect_timeout=2, wall=30)
     for party in ("alice", "bob"):
         assert_failed(outcomes[party], "cannot reach 'carol'", "within 2s")
+
+
+def test_a_wrong_address_is_reported_by_the_party_that_dials_it_naming_the_address(tmp_path):
+    """bob's cluster file has a wrong address for alice (a port bound here, where nobody
+    listens): bob says he cannot reach alice there; alice, whom bob never dials back, names
+    bob and, told by bob, why."""
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))  # held, not listening: every dial is refused
+        wrong = f"127.0.0.1:{nobody.getsockname()[1]}"
+        started = time.monotonic()
+        outcomes = run_cluster(
+            "init()\nemit('connected')\n",
+            ["alice", "bob"],
+            tmp_path,
+            connect_timeout=3,
+            wall=30,
+            dial_overrides={"bob": {"alice": wrong}},
+        )
+    assert time.monotonic() - started < 15
+    unreachable = f"'bob' cannot reach 'alice' at {wrong} within 3s: connection refused"
+    assert outcomes["bob"].error.startswith("core.errors.LinkError: 'bob' cannot reach 'alice'")
+    assert_failed(outcomes["bob"], unreachable)
+    assert_failed(outcomes["alice"], "'alice': 'bob' aborted", unreachable)
 
 
 def test_a_cut_connection_is_restored_and_nothing_is_lost(tmp_path):
