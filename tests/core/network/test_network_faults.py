@@ -41,6 +41,35 @@ def assert_failed(outcome, *needles: str) -> None:
     assert all(n in outcome.stderr for n in needles), outcome.stderr[-2000:]
 
 
+TRAFFIC_BEFORE_A_CUT = 1 << 20  # bytes: a few of the programs' products, handshakes long done
+
+
+def wait_for_traffic(relays: list, finished: threading.Event, count: int = 2) -> bool:
+    """Wait until `count` relays exist and each has open connections that moved
+    TRAFFIC_BEFORE_A_CUT more bytes since then (False if `finished` is set first).
+
+    A cut must land while the program computes, not while a party's TLS handshake or hello is
+    still under way on a slow machine: three cut handshakes in a row are a refusal at start, not
+    the lost connection these tests are about.
+    """
+
+    def moved(relay) -> int:
+        return sum(direction.bytes for direction in relay.directions)
+
+    while len(relays) < count:
+        if finished.wait(0.05):
+            return False
+    watched = relays[-count:]  # (a rerun on fresh ports makes new relays)
+    start = [moved(r) for r in watched]
+    while not all(
+        r.open_connections and moved(r) - before >= TRAFFIC_BEFORE_A_CUT
+        for r, before in zip(watched, start, strict=True)
+    ):
+        if finished.wait(0.05):
+            return False
+    return True
+
+
 @pytest.mark.parametrize("count", [2, 3])
 def test_killing_a_party_mid_kernel_fails_every_survivor_naming_it(tmp_path, count):
     program = (
@@ -211,12 +240,9 @@ emit({"iterations": i + 1, "worst": worst, "redialled": runtime.current().transp
     finished_event = threading.Event()
 
     def cut_three_times():
-        """Once both links are up, run a second, cut; again after each reconnection."""
+        """Once both links carry the program's traffic, cut; again once they carry it anew."""
         for _ in range(3):
-            while not all(r.open_connections for r in relays) or not relays:
-                if finished_event.wait(0.05):
-                    return
-            if finished_event.wait(1.0):
+            if not wait_for_traffic(relays, finished_event):
                 return
             cuts.extend(r.cut() for r in relays)
 
@@ -267,10 +293,7 @@ emit("finished")
         return relay.address
 
     def partition():
-        while not relays or not all(r.open_connections for r in relays):
-            if finished.wait(0.05):
-                return
-        if finished.wait(1.0):
+        if not wait_for_traffic(relays, finished):
             return
         for relay in relays:
             relay.cut()
