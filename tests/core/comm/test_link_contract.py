@@ -1,6 +1,8 @@
 """What every network link transport promises (`core.comm.transports`: raw TLS sockets and gRPC),
 each test run over both, in one process on loopback ports.
 
+- a link counts its traffic as the in-memory hub does, wakes a receiver with the peer's abort,
+  and refuses a frame over the receiver's limit;
 - plaintext only with an explicit `insecure_plaintext=True`: a missing or mistyped setting is
   refused, never a plaintext link;
 - peers trusted through a CA the parties agree on, as well as pinned certificates;
@@ -37,6 +39,37 @@ from core.mpc.protocols import make_protocol
 pytestmark = pytest.mark.timeout(120)
 TRANSPORTS = ["socket", "grpc"]
 PARTIES = ["alice", "bob"]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def pair(request, linked):
+    """alice's and bob's transports of each kind, started concurrently."""
+    return linked(request.param, timeout=10, connect_timeout=10)
+
+
+# ----- what a link says to its user ---------------------------------------------------------------
+def test_it_counts_traffic_like_the_in_memory_hub(pair):
+    a, b = pair["alice"].link(PARTIES, "main"), pair["bob"].link(PARTIES, "main")
+    a.send(1, np.zeros(1000, dtype=np.uint64))
+    b.recv(0)
+    b.send(0, np.zeros(10, dtype=np.uint64))
+    a.recv(1)
+    assert pair["alice"].stats.snapshot()["pairs"] == {"alice->bob": {"bytes": 8000, "messages": 1}}
+    assert pair["bob"].stats.snapshot()["rounds"] == {"bob": 1}
+
+
+def test_an_abort_wakes_the_peer_with_the_reason(pair):
+    link = pair["bob"].link(PARTIES, "main")
+    pair["alice"].abort("'alice' failed with ValueError")
+    with pytest.raises(LinkError, match="'alice' aborted: 'alice' failed with ValueError"):
+        link.recv(0)
+
+
+def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
+    pair["bob"].max_frame_bytes = 4096
+    pair["alice"].link(PARTIES, "main").send(1, np.zeros(10_000))
+    with pytest.raises(LinkError, match="'alice' sent a malformed frame: frame of 80"):
+        pair["bob"].link(PARTIES, "main").recv(0)
 
 
 # ----- plaintext only when asked for ------------------------------------------------------------

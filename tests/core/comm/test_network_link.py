@@ -47,17 +47,6 @@ def test_it_delivers_in_order_per_channel_and_chunks_big_arrays(pair):
     assert last["last"][1] == b"\x00" * 10_000
 
 
-def test_it_counts_traffic_like_the_in_memory_hub(pair):
-    a = pair["alice"].link(["alice", "bob"], "main")
-    b = pair["bob"].link(["alice", "bob"], "main")
-    a.send(1, np.zeros(1000, dtype=np.uint64))
-    b.recv(0)
-    b.send(0, np.zeros(10, dtype=np.uint64))
-    a.recv(1)
-    assert pair["alice"].stats.snapshot()["pairs"] == {"alice->bob": {"bytes": 8000, "messages": 1}}
-    assert pair["bob"].stats.snapshot()["rounds"] == {"bob": 1}
-
-
 def test_sending_an_untyped_value_is_a_link_error_and_the_link_survives(pair):
     a = pair["alice"].link(["alice", "bob"], "main")
     b = pair["bob"].link(["alice", "bob"], "main")
@@ -73,13 +62,6 @@ def test_a_receiver_times_out_naming_the_peer(pair):
     with pytest.raises(LinkError, match="'bob' timed out after 0s waiting for 'alice'"):
         link.recv(0)
     assert time.monotonic() - started < 2
-
-
-def test_an_abort_wakes_the_peer_with_the_reason(pair):
-    link = pair["bob"].link(["alice", "bob"], "main")
-    pair["alice"].abort("'alice' failed with ValueError")
-    with pytest.raises(LinkError, match="'alice' aborted: 'alice' failed with ValueError"):
-        link.recv(0)
 
 
 @pytest.mark.parametrize("reported_after", [None, 0.3])
@@ -130,13 +112,6 @@ def test_the_parties_still_starting_learn_it_from_the_aborting_one(addresses_of,
     assert time.monotonic() - started < 8
     assert "'bob' aborted: no engine address" in errors["alice"]
     assert "'alice' aborted" in errors["carol"]
-
-
-def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
-    pair["bob"].max_frame_bytes = 4096
-    pair["alice"].link(["alice", "bob"], "main").send(1, np.zeros(10_000))
-    with pytest.raises(LinkError, match="'alice' sent a malformed frame: frame of 80"):
-        pair["bob"].link(["alice", "bob"], "main").recv(0)
 
 
 @pytest.mark.parametrize(

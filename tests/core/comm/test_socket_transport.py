@@ -111,30 +111,6 @@ def test_both_directions_at_once_and_acknowledgements_free_the_senders_copies(pa
         assert max(kept) == 39
 
 
-def test_it_counts_traffic_as_every_link_does(pair):
-    a, b = _links(pair)
-    a.send(1, np.zeros(1000, dtype=np.uint64))
-    b.recv(0)
-    b.send(0, np.zeros(10, dtype=np.uint64))
-    a.recv(1)
-    assert pair["alice"].stats.snapshot()["pairs"] == {"alice->bob": {"bytes": 8000, "messages": 1}}
-    assert pair["bob"].stats.snapshot()["rounds"] == {"bob": 1}
-
-
-def test_an_abort_wakes_the_peer_with_the_reason(pair):
-    link = pair["bob"].link(PARTIES, "main")
-    pair["alice"].abort("'alice' failed with ValueError")
-    with pytest.raises(LinkError, match="'alice' aborted: 'alice' failed with ValueError"):
-        link.recv(0)
-
-
-def test_a_frame_over_the_limit_is_refused_by_the_receiver(pair):
-    pair["bob"].max_frame_bytes = 4096
-    pair["alice"].link(PARTIES, "main").send(1, np.zeros(10_000))
-    with pytest.raises(LinkError, match="'alice' sent a malformed frame: frame of 80"):
-        pair["bob"].link(PARTIES, "main").recv(0)
-
-
 def test_a_link_that_failed_takes_no_frame_from_a_reconnection(pair):
     """alice sends a garbage frame, then a good one. bob's link to her fails on the garbage and
     his side of her connection ends; she dials again, as after any break, and is refused with
