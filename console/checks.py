@@ -77,6 +77,35 @@ def _unknown_execution_mode() -> list[Warning]:
     return []
 
 
+def _dealer_without_engine() -> list[Warning]:
+    """A node that serves as a dealer must be in network mode with an engine address the
+    parties can dial (`console.federation.dealing` refuses every DealerStart otherwise)."""
+    from console.federation.engine import ADDRESS
+
+    if not settings.PRIVPAD_SERVES_DEALER:
+        return []
+    if settings.PRIVPAD_DEPLOYMENT != "network":
+        return [
+            Warning(
+                "PRIVPAD_SERVES_DEALER is on but PRIVPAD_DEPLOYMENT is not 'network': an "
+                "embedded console's runs use their own dealer thread, so this node serves none.",
+                hint="Set PRIVPAD_DEPLOYMENT=network, or unset PRIVPAD_SERVES_DEALER.",
+                id="privpad.W006",
+            )
+        ]
+    if not ADDRESS.match(settings.PRIVPAD_ENGINE_ADDRESS):
+        return [
+            Warning(
+                f"PRIVPAD_SERVES_DEALER is on but PRIVPAD_ENGINE_ADDRESS "
+                f"({settings.PRIVPAD_ENGINE_ADDRESS!r}) is not host:port: the parties' engines "
+                "cannot dial this dealer node, so it refuses every run.",
+                hint="Set PRIVPAD_ENGINE_ADDRESS=host:port, reachable by every party.",
+                id="privpad.W007",
+            )
+        ]
+    return []
+
+
 @register(Tags.security, Tags.compatibility)
 def check_production_settings(app_configs=None, **kwargs) -> list[Warning]:
     return (
@@ -84,4 +113,5 @@ def check_production_settings(app_configs=None, **kwargs) -> list[Warning]:
         + _sqlite_with_several_workers()
         + _memory_layer_with_separate_worker()
         + _unknown_execution_mode()
+        + _dealer_without_engine()
     )

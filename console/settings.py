@@ -61,6 +61,10 @@ PRIVPAD_ENGINE_ADDRESS = envstr("PRIVPAD_ENGINE_ADDRESS", "")
 # Network mode: what carries the engine links (`core.comm.transports`): raw mutual-TLS sockets
 # or gRPC streams. Every node of a run must use the same.
 PRIVPAD_LINK_TRANSPORT = envchoice("PRIVPAD_LINK_TRANSPORT", DEFAULT_TRANSPORT, sorted(TRANSPORTS))
+# Network mode: this node serves SEMI2K's Beaver triples as a dealer node for runs of projects
+# it is no member of (`console.federation.dealing`): off by default, its operator's decision.
+# It then needs PRIVPAD_ENGINE_ADDRESS (the parties' engines dial it there).
+PRIVPAD_SERVES_DEALER = envbool("PRIVPAD_SERVES_DEALER", False)
 DEBUG = envbool("PRIVPAD_DEBUG", False)
 ALLOWED_HOSTS = envlist("PRIVPAD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("PRIVPAD_CSRF_TRUSTED_ORIGINS", "")

@@ -198,21 +198,11 @@ class _Worker:
         timeline.mark(job.run_id, "run.agreed", refused=bool(self.refusal))
 
     def _connect(self, network: Network) -> Storable:
-        from core.device.deployment import Deployment
-
         try:
-            self.deployment = Deployment(
-                network.cluster_config,
-                network.tls,
-                insecure_plaintext=network.insecure_plaintext,
-                timeout=network.timeout,
-                connect_timeout=network.connect_timeout,
-                reconnect_grace=network.reconnect_grace,
-                link_transport=network.link_transport,
-                peer_failures=network.peer_failures,
-            )
+            self.deployment = network.connect()
         except LinkError as error:
-            others = [p for p in self.job.parties if p != self.me]
+            # The cluster's other nodes: the parties, and a dealer node serving triples.
+            others = [p for p in network.cluster_config["parties"] if p != self.me]
             named = [p for p in others if repr(p) in str(error)] or others
             return translatable(
                 "cannot reach %(parties)s: the run refuses to start (%(error)s)",

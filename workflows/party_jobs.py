@@ -54,6 +54,22 @@ class Network:
     # then fails at once naming them, not at `connect_timeout` (`core.comm.network`).
     peer_failures: PeerFailures | None = None
 
+    def connect(self):
+        """This node's `core.device.deployment.Deployment` over these links (LinkError if a
+        node cannot be reached within `connect_timeout`)."""
+        from core.device.deployment import Deployment
+
+        return Deployment(
+            self.cluster_config,
+            self.tls,
+            insecure_plaintext=self.insecure_plaintext,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            reconnect_grace=self.reconnect_grace,
+            link_transport=self.link_transport,
+            peer_failures=self.peer_failures,
+        )
+
 
 def source_to_dict(source: SourceTable, party: str) -> dict:
     """A source as `party`'s worker receives it: another party's storage path never leaves."""

@@ -7,7 +7,7 @@ class FederationConfig(AppConfig):
     verbose_name = "Projects across nodes"
 
     def ready(self) -> None:
-        from console.federation import handlers, hooks, run_events, runs  # noqa: F401 - methods
+        from console.federation import dealing, handlers, hooks, run_events, runs  # noqa: F401
         from console.federation.outbox import deliver_pending
         from console.nodes.link.health import AFTER_HEALTH_CHECKS
 

@@ -7,9 +7,11 @@ party, the certificate it pinned itself when the two nodes paired (`PeerRoute.ce
 The initiator only says where each party's engine listens (`RunLaunch`): it can send a wrong
 address, but never make this node trust a certificate it did not pin, so a party's
 engine link can only reach that party. A party this node is not paired with, or whose route is
-disabled here, is named and the run cannot start at this node. The links' transport is this
-node's `PRIVPAD_LINK_TRANSPORT`: every node of a run must set the same (a party on the other
-one is refused in the links' handshake, and every node's run says so, naming the setting).
+disabled here, is named and the run cannot start at this node; so is the project's dealer node
+(`console.federation.dealers`), whose certificate every party pins from its own pairing too.
+The links' transport is this node's `PRIVPAD_LINK_TRANSPORT`: every node of a run must set the
+same (a party on the other one is refused in the links' handshake, and every node's run says
+so, naming the setting).
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ ADDRESS = re.compile(r"^[-a-zA-Z0-9_.:\[\]]{1,255}:[0-9]{1,5}$")
 TIMEOUT, CONNECT_TIMEOUT, RECONNECT_GRACE = 600.0, 30.0, 10.0
 
 
-def engine_network(parties: list[str], me: str, addresses: dict) -> Network:
-    """The engine network of party `me` among `parties` at `addresses` ({party: host:port})."""
-    if set(addresses) != set(parties):
-        missing = sorted(set(parties) - set(addresses)) or sorted(set(addresses) - set(parties))
+def engine_network(parties: list[str], me: str, addresses: dict, dealer: str = "") -> Network:
+    """The engine network of `me` among `parties` at `addresses` ({node: host:port}): a
+    party, or the run's `dealer` node. With a dealer, `addresses` holds its address too and
+    the cluster declares it `"role": "dealer"` (it serves SEMI2K's triples, runs no program,
+    is sent no revealed value; `workflows.components.secure` then uses it)."""
+    nodes = [*parties, dealer] if dealer else list(parties)
+    if set(addresses) != set(nodes):
+        missing = sorted(set(nodes) - set(addresses)) or sorted(set(addresses) - set(nodes))
         raise EngineSetupError(
             translatable(
                 "the run's engine addresses do not match its parties: %(parties)s",
@@ -56,14 +62,14 @@ def engine_network(parties: list[str], me: str, addresses: dict) -> Network:
             )
     mine = identity.load_identity()
     cluster = {"parties": {p: {"address": addresses[p]} for p in parties}, "self_party": me}
-    tls = {
-        "key": mine.key_pem,
-        "cert": mine.cert_pem,
-        "peers": {party: pinned_certificate(party) for party in parties if party != me},
-    }
+    peers = {party: pinned_certificate(party) for party in parties if party != me}
+    if dealer:
+        cluster["parties"][dealer] = {"address": addresses[dealer], "role": "dealer"}
+        if dealer != me:
+            peers[dealer] = pinned_dealer_certificate(dealer)
     return Network(
         cluster_config=cluster,
-        tls=tls,
+        tls={"key": mine.key_pem, "cert": mine.cert_pem, "peers": peers},
         timeout=TIMEOUT,
         connect_timeout=CONNECT_TIMEOUT,
         reconnect_grace=RECONNECT_GRACE,
@@ -82,5 +88,27 @@ def pinned_certificate(party: str) -> str:
     if not route.enabled:
         raise EngineSetupError(
             translatable("the route to %(party)s is disabled on this node", party=party)
+        )
+    return route.certificate
+
+
+def pinned_dealer_certificate(dealer: str) -> str:
+    """The dealer node's certificate as this node pinned it when they paired: a party pins
+    its dealer itself, so the initiator cannot substitute another triple source."""
+    route = PeerRoute.objects.filter(node__name=dealer).first()
+    if route is None:
+        raise EngineSetupError(
+            translatable(
+                "this node is not paired with the project's dealer node %(dealer)s: pair with "
+                "%(dealer)s first",
+                dealer=dealer,
+            )
+        )
+    if not route.enabled:
+        raise EngineSetupError(
+            translatable(
+                "the route to the project's dealer node %(dealer)s is disabled on this node",
+                dealer=dealer,
+            )
         )
     return route.certificate

@@ -10,8 +10,14 @@ obtained, `workflows.services.create_run`):
    (`console.federation.runs`). A node that cannot be reached, or refuses, is named: the run
    is cancelled here and at the nodes that had accepted (`RunAbort`, through the outbox so a
    node that does not answer now is told later), and nothing executes.
+   With a dealer node (the project's source of Beaver triples, `console.federation.dealers`;
+   every member checked it against its own copy), once every member accepted the dealer is
+   asked to serve the run (`DealerStart`, served as `console.federation.dealing` says) with each
+   party's engine address; it answers with its own. A dealer that cannot be reached, refuses,
+   or that this node is not paired with is named like a node, and the run is cancelled.
 2. This node's own part is queued (`console.federation.member_runs.start_own_part`), then
-   `RunLaunch` goes to every accepting node with each party's engine address (this node's
+   `RunLaunch` goes to every accepting node with each party's engine address, and the
+   dealer's (this node's
    from `PRIVPAD_ENGINE_ADDRESS`, the others' from their replies). The own part goes first so
    that it opens its engine links while the members start theirs: a member answers
    `RunLaunch` only once its worker is under way, which would otherwise delay this node's
@@ -37,7 +43,9 @@ from pathlib import Path
 from django.conf import settings
 
 from console.federation import outbox, wire
-from console.federation.models import PublishedPipeline, SharedProject
+from console.federation.engine import ADDRESS as ENGINE_ADDRESS
+from console.federation.engine import EngineSetupError, pinned_dealer_certificate
+from console.federation.models import PublishedPipeline, RunTripleSource, SharedProject
 from console.federation.sources import source_identity
 from console.nodes.link.envelope import EnvelopeError, error_message
 from console.nodes.link.transport import NodeCallError
@@ -101,6 +109,8 @@ def start_body(run: Run, shared: SharedProject, job: PartyJob) -> dict:
         "started_by": run.created_by.get_username() if run.created_by else "",
         "job": wire.as_document(job_to_dict(job)),
         "sources": [source_identity(source) for source in mine],
+        # The project's source of triples as this node's copy names it; each member checks it.
+        "dealer": shared.dealer,
     }
 
 
@@ -116,11 +126,14 @@ def start_across_nodes(
     not take part (the run is cancelled)."""
     shared = SharedProject.objects.get(project_id=run.pipeline.project_id)
     state.open_parts(run, parties)  # each party's reports land there (`run_events`)
+    RunTripleSource.objects.update_or_create(run=run, defaults={"dealer": shared.dealer})
     peers = {name: Node.objects.get(name=name) for name in parties if name != me.name}
     jobs = {name: party_job(run, sources, parties, name, ELSEWHERE) for name in peers}
     engines, reasons = {me.name: settings.PRIVPAD_ENGINE_ADDRESS}, {}
     if not settings.PRIVPAD_ENGINE_ADDRESS:
         reasons[me.name] = translatable("this node has no engine address (PRIVPAD_ENGINE_ADDRESS)")
+    if shared.dealer:
+        reasons.update(_unusable_dealer(shared.dealer, parties))
     bodies = {peer: start_body(run, shared, jobs[name]) for name, peer in peers.items()}
     timeline.mark(run.pk, "runstart.sending")
     for name, reply in _call_each("RunStart", bodies).items():
@@ -130,6 +143,13 @@ def start_across_nodes(
             engines[name] = str(reply["engine"])
         except (*CALL_ERRORS, KeyError) as error:
             reasons[name] = _why(error)
+    if not reasons and shared.dealer:  # the members accepted: now the dealer node
+        try:
+            engines[shared.dealer] = _ask_dealer(shared, run, parties, dict(engines))
+        except (*CALL_ERRORS, KeyError) as error:
+            reasons[shared.dealer] = translatable(
+                "the dealer node cannot serve the run: %(reason)s", reason=_why(error)
+            )
     if reasons:
         _abort(run, [peers[name] for name in engines if name in peers], reasons)
         raise NodesUnavailable(reasons)
@@ -181,6 +201,37 @@ def _prepare(peer: Node, method: str, body: dict) -> Callable[[], dict]:
     """The call of `method` at `peer`, read from the database here, sent by the caller
     (`outbox.prepare`: the sending half touches no database, so it may run in a thread)."""
     return outbox.prepare(peer, method, body, secrets.token_hex(16))
+
+
+def _unusable_dealer(dealer: str, parties: tuple[str, ...]) -> dict[str, Message]:
+    """{dealer: why} when this node cannot use the project's dealer node for this run."""
+    if dealer in parties:  # the owner's setting refuses it; a member added since would not
+        return {dealer: translatable("the dealer node is also a party of the run")}
+    try:
+        pinned_dealer_certificate(dealer)
+    except EngineSetupError as error:
+        return {dealer: error.message}
+    return {}
+
+
+def _ask_dealer(shared: SharedProject, run: Run, parties, engines: dict[str, str]) -> str:
+    """`DealerStart` at the project's dealer node: its engine address once it accepted.
+    Raises a call error (unreachable, refused) or KeyError (no engine address in its reply)."""
+    body = {
+        "project": str(shared.uid),
+        "project_name": shared.project.name,
+        "run": run.pk,
+        "parties": list(parties),
+        "engines": engines,
+    }
+    reply = _call_each("DealerStart", {Node.objects.get(name=shared.dealer): body})
+    reply = reply[shared.dealer]
+    if isinstance(reply, Exception):
+        raise reply
+    address = reply["engine"]
+    if not isinstance(address, str) or not ENGINE_ADDRESS.match(address):
+        raise KeyError("engine")
+    return address
 
 
 def _why(error: Exception) -> Message | str:

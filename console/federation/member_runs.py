@@ -3,7 +3,8 @@
 After `RunLaunch` (the initiator's engine addresses), the node's task back-end (Django Tasks,
 as local runs) runs `run_member_part`; the initiating node runs its own part the same way
 (`start_own_part`). Each part: it claims this node's `Run` row, builds the engine
-links (`console.federation.engine`: addresses from the initiator, certificates pinned here),
+links (`console.federation.engine`: addresses from the initiator, certificates pinned here; the
+run's dealer node, if the project names one, as agreed at `RunStart`: `RunTripleSource`),
 and runs `workflows.party.run_party` for this node's party only, so it reads only this node's
 datasets and writes only under this node's storage root. The outcome of every node and of the
 run is written through `workflows.state`, the only writer of run state, so the run page of
@@ -28,7 +29,7 @@ from dataclasses import replace
 from django_tasks import task
 
 from console.federation.engine import engine_network
-from console.federation.models import RunReplica
+from console.federation.models import RunReplica, RunTripleSource
 from console.federation.part_reports import PartReport
 from console.federation.run_events import EndedParties
 from core.errors import ConfigError
@@ -94,7 +95,7 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     # Reports and cancel (`part_reports`); parties that end before joining (`run_events`).
     with PartReport(run, job.party) as report, EndedParties(run.pk, job.party) as ended:
         try:
-            network = engine_network(list(job.parties), job.party, engines)
+            network = engine_network(list(job.parties), job.party, engines, dealer_of_run(run))
             network = replace(network, peer_failures=ended.failures)
         except ConfigError as error:
             message = translatable(
@@ -111,6 +112,12 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     retention.apply_after_run(run)  # this node's outputs, as after an embedded run
     heap.settle_after_first_run()  # the next runs' full collections walk less (`heap`)
     return final
+
+
+def dealer_of_run(run: Run) -> str:
+    """The dealer node this party agreed to for `run` ("": the trusted first party)."""
+    source = RunTripleSource.objects.filter(run=run).first()
+    return source.dealer if source is not None else ""
 
 
 class ShownHere:

@@ -26,6 +26,10 @@ class SharedProject(models.Model):
     version = models.PositiveIntegerField(default=0)
     # Every member node's name as the owner lists it, including nodes not paired with this one.
     member_names = models.JSONField(default=list)
+    # SEMI2K's source of Beaver triples in this project's network runs, set by the owner and
+    # replicated with the state: "" the trusted first party, else the name of the dealer node
+    # (`console.federation.dealers`). Every party checks each run against its own copy.
+    dealer = models.CharField(max_length=40, blank=True, default="")
 
     def __str__(self) -> str:
         return f"shared {self.project} ({self.uid})"
@@ -250,3 +254,54 @@ class RunReplica(models.Model):
 
     def __str__(self) -> str:
         return f"run #{self.remote_id} of {self.origin}"
+
+
+class RunTripleSource(models.Model):
+    """At every party of a network run: where the run's SEMI2K Beaver triples came from.
+
+    `dealer` is the dealer node's name ("": the trusted first party, the first party of each
+    SPU), as the project named it when the run started; the run page shows it.
+    """
+
+    run = models.OneToOneField(
+        "workflows.Run", on_delete=models.CASCADE, related_name="triple_source"
+    )
+    dealer = models.CharField(max_length=40, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: triples from {self.dealer or 'the trusted first party'}"
+
+
+class DealerService(models.Model):
+    """At a dealer node: one run it served SEMI2K's correlations to (`console.federation.
+    dealing`). It holds no data: the parties, their engine addresses and how each ended."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the parties")
+        SERVING = "serving", _("Serving")
+        ENDED = "ended", _("Ended normally")
+        FAILED = "failed", _("Failed")
+
+    origin = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
+    remote_run = models.BigIntegerField()
+    project_uid = models.UUIDField()
+    # As the initiating node states it (this node holds no copy of the project).
+    project_name = models.CharField(max_length=120)
+    parties = models.JSONField(default=list)
+    engines = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # {party: how its service ended} (the engine's words), once it ended.
+    endings = models.JSONField(default=dict)
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "remote_run"], name="one_service_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"dealer for run #{self.remote_run} of {self.origin} ({self.state})"

@@ -58,6 +58,7 @@ def state_of(project: Project) -> wire.ProjectState:
         status=project.status,
         version=max(shared.version, 1),
         members=tuple(members),
+        dealer=shared.dealer,
     )
 
 
@@ -80,7 +81,17 @@ def invite_node(actor: Actor, project: Project, node: Node) -> Proposal:
     ensure_active(project)
     if project.owner_node_id != self_node().pk:
         raise ValidationError(_("Only the project's owner node invites nodes."), code="not_owner")
-    _ensure_reachable(node)
+    ensure_reachable(node)
+    shared = SharedProject.objects.filter(project=project).first()
+    if shared is not None and shared.dealer == node.name:
+        raise ValidationError(
+            _(
+                "Node '%(node)s' is this project's dealer node: a dealer computes nothing and "
+                "must not be a party; choose the trusted first party first."
+            )
+            % {"node": node.name},
+            code="dealer_member",
+        )
     if project.has_member(node):
         raise ValidationError(
             _("Node '%(node)s' is already a member of this project.") % {"node": node.name},
@@ -109,7 +120,7 @@ def propose_removal(actor: Actor, project: Project, node: Node) -> Proposal:
     return _propose(actor, project, Proposal.Kind.REMOVE, node, voters)
 
 
-def _ensure_reachable(node: Node) -> None:
+def ensure_reachable(node: Node) -> None:
     route = node.route_or_none()
     if node.is_self or route is None:
         raise ValidationError(
@@ -293,7 +304,8 @@ def _apply_state(actor: Actor, owner: Node, state: wire.ProjectState) -> Project
     if shared is None:
         shared = SharedProject.objects.create(project=project, uid=state.uid)
     shared.version, shared.member_names = state.version, list(state.members)
-    shared.save(update_fields=["version", "member_names"])
+    shared.dealer = state.dealer
+    shared.save(update_fields=["version", "member_names", "dealer"])
     known = {node.name: node for node in Node.objects.filter(name__in=state.members)}
     before = set(project.memberships.values_list("node__name", flat=True))
     gone = before - set(known)

@@ -11,6 +11,10 @@ The member decides alone, from its own copy of the project (threat model of
 `console.federation.handlers`: the initiator is a paired peer, not trusted to behave):
 
 1. the sender owns the project here, the project is active and this node is a member;
+   the run's source of Beaver triples (`dealer`: a dealer node, or none for the trusted
+   first party) is the one its own copy of the project names (`console.federation.dealers`),
+   and a dealer node is no party of the run and is paired with this node (its certificate is
+   pinned here, never taken from the initiator);
 2. the run's pipeline is the replica this node holds, at the same version, and the snapshot
    is that replica's graph (a run cannot execute a graph the members never saw);
 3. every party of the job is a member of the project here;
@@ -28,8 +32,9 @@ report, started by the initiator's user as the initiator states it: `started_by`
 (`member_part_root`: their directories carry the initiator's run ids); the reply gives this
 node's engine address (`PRIVPAD_ENGINE_ADDRESS`) for the cluster the initiator launches.
 
-`RunLaunch` follows once every party accepted: the engine address of each party; this node
-then starts its worker (`console.federation.member_runs`).
+`RunLaunch` follows once every party (and the dealer node, `console.federation.dealing`)
+accepted: the engine address of each party and of the dealer; this node then starts its worker
+(`console.federation.member_runs`).
 """
 
 from __future__ import annotations
@@ -40,10 +45,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from console.federation import projects, wire
+from console.federation import dealers, projects, wire
 from console.federation.engine import ADDRESS as ENGINE_ADDRESS
+from console.federation.engine import EngineSetupError, pinned_dealer_certificate
 from console.federation.handlers import PeerActor, _project_owned_by, handles, refuse
-from console.federation.models import PipelineReplica, RunReplica
+from console.federation.models import PipelineReplica, RunReplica, RunTripleSource
 from console.federation.sources import UnresolvedSource, resolve_at_owner
 from console.nodes.link.envelope import EnvelopeError, text_field
 from console.projects.models import Project, ProjectMember
@@ -88,6 +94,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     replica = _replica(peer, project, wire.map_field(body, "pipeline"))
     job = _read_job(wire.document_field(body, "job"), me.name, project)
     graph = _same_graph(job.snapshot, replica.pipeline.graph)
+    dealer = _agreed_dealer(shared, wire.dealer_field(body), job)
     job = _resolved(job, project, body.get("sources"))
     checked = _checked(graph, job, text_field(body, "fingerprint", 64))
     _consented(replica, checked.plan, me.name)
@@ -95,6 +102,7 @@ def run_start(peer: PeerActor, body: dict) -> dict:
     origin = (peer.name, starter)  # shown as "alice (at node alice)": as alice's node says
     run = create_run(replica.pipeline, graph, checked, "all", None, False, None, origin=origin)
     storage = {me.name: member_part_root(me, peer.node, run)}
+    RunTripleSource.objects.create(run=run, dealer=dealer)
     RunReplica.objects.create(
         run=run,
         origin=peer.node,
@@ -120,6 +128,26 @@ def member_part_root(me, origin, run: Run) -> Path:
     apart from this node's own runs (`runs/<id>/` under its storage root), from other
     initiators' and, by this node's own id of the run, from an initiator's reused ids."""
     return me.storage_root / "peer-runs" / origin.name / f"run-{run.pk}"
+
+
+def _agreed_dealer(shared, named: str, job: PartyJob) -> str:
+    """The run's dealer node ("": the trusted first party), once this node agrees: the one its
+    own copy of the project names, no party of the run, a node it pinned itself."""
+    refusal = dealers.mismatch(named, shared.dealer)
+    if refusal is not None:
+        raise refuse(refusal)
+    if named and named in job.parties:
+        raise refuse(
+            translatable(
+                "the run's dealer node %(dealer)s is also one of its parties", dealer=named
+            )
+        )
+    if named:
+        try:
+            pinned_dealer_certificate(named)
+        except EngineSetupError as error:
+            raise refuse(error.message) from None
+    return named
 
 
 def _accepted(run: Run) -> dict:
@@ -280,6 +308,8 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
         return {"launched": True, "run": replica.run_id}
     addresses = wire.map_field(body, "engines")
     parties = job_from_dict(replica.job).parties
+    dealer = getattr(getattr(replica.run, "triple_source", None), "dealer", "")
+    parties = (*parties, dealer) if dealer else parties
     if set(addresses) != set(parties) or not all(
         isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
     ):

@@ -126,9 +126,17 @@ def as_document(value: dict) -> str:
     return text
 
 
+def dealer_field(body: dict) -> str:
+    """A dealer node's name, or "" (none given: the trusted first party)."""
+    value = body.get("dealer", "")
+    return "" if value == "" else node_name(value)
+
+
 @dataclass(frozen=True)
 class ProjectState:
-    """What every node's copy of a shared project holds: name, members, status."""
+    """What every node's copy of a shared project holds: name, members, status, and the
+    source of SEMI2K's Beaver triples in its runs (`dealer`: "" for the trusted first party,
+    also when an older owner node sends none)."""
 
     uid: uuid.UUID
     name: str
@@ -136,6 +144,7 @@ class ProjectState:
     status: str
     version: int
     members: tuple[str, ...]
+    dealer: str = ""
 
     @classmethod
     def read(cls, body: dict) -> ProjectState:
@@ -145,13 +154,23 @@ class ProjectState:
             raise EnvelopeError(
                 translatable("a project lists 1 to %(max)s member nodes", max=MAX_MEMBERS)
             )
+        names, dealer = tuple(dict.fromkeys(node_name(m) for m in members)), dealer_field(project)
+        if dealer in names:
+            raise EnvelopeError(
+                translatable(
+                    "the project's dealer node %(dealer)s is one of its members: a dealer "
+                    "must be a third node",
+                    dealer=dealer,
+                )
+            )
         return cls(
             uid=uid_field(project, "uid"),
             name=text_field(project, "name", 120),
             description=optional_text(project, "description", 5000),
             status=choice_field(project, "status", ("active", "archived")),
             version=int_field(project, "version", 1),
-            members=tuple(dict.fromkeys(node_name(m) for m in members)),
+            members=names,
+            dealer=dealer,
         )
 
     def to_body(self) -> dict:
@@ -162,6 +181,7 @@ class ProjectState:
             "status": self.status,
             "version": self.version,
             "members": list(self.members),
+            "dealer": self.dealer,
         }
 
 

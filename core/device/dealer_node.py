@@ -28,6 +28,14 @@ def serve_dealer() -> list[str]:
     Returns one line per peer saying how its service ended. Raises ConfigError outside a
     deployment (a simulation's SPU has its own dealer thread).
     """
+    endings = serve_peers()
+    return [f"{peer}: {endings[peer]}" for peer in sorted(endings)]
+
+
+def serve_peers() -> dict[str, LinkError]:
+    """`serve_dealer`, with each peer's ending as the LinkError that ended its service: its
+    `cause.code` is "peer_closed" when the peer shut its links down at the end of its program
+    (any other code: it failed or was lost). Raises as `serve_dealer`."""
     cluster = runtime.current()
     if cluster.simulation:
         raise ConfigError("serve_dealer runs in a deployment (init(cluster_config=...))")
@@ -46,19 +54,18 @@ def serve_dealer() -> list[str]:
         thread.start()
     for thread in threads:
         thread.join()
-    return [endings[peer] for peer in sorted(endings)]
+    return endings
 
 
 def _serve_peer(cluster, peer: str, state: DealerState, endings: dict) -> None:
-    requests = cluster.pair_link(peer, REQUESTS, timeout=IDLE_TIMEOUT_S)
     replies: dict[str, object] = {}
-    rank = requests.rank_of(peer)
-    while True:
-        try:
+    try:
+        requests = cluster.pair_link(peer, REQUESTS, timeout=IDLE_TIMEOUT_S)
+        rank = requests.rank_of(peer)
+        while True:
             spu, answer = state.answer(peer, requests.recv(rank))
             if spu not in replies:
                 replies[spu] = cluster.pair_link(peer, reply_channel(spu))
             replies[spu].send(rank, answer)
-        except LinkError as exc:
-            endings[peer] = f"{peer}: {exc}"
-            return
+    except LinkError as exc:
+        endings[peer] = exc

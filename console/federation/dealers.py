@@ -1,0 +1,103 @@
+"""SEMI2K's source of Beaver triples in a shared project's network runs: a project setting.
+
+Scheme and trust (`core.mpc.correlated`, `workflows.components.trust_words`): by default the
+first party of each SPU generates every triple (`TrustedFirstParty`), so the other parties
+trust that party not to look at them; with a dealer node (`TrustedThirdParty`) a third
+installation, no member of the project, generates them: it is sent no input, share, graph or
+result, and the parties trust it not to collude with any of them.
+
+Who decides: which source a run uses is a trust decision of every party, so it is a project
+setting, not a choice of the run's initiator. The owner node sets it (`set_dealer`: the
+dealer must be a node paired with it, not a member of the project) and it travels to every
+member with the project's state (`wire.ProjectState.dealer`), shown on each member's project
+page. At each run every party checks the dealer the initiator names against its own copy and
+refuses a mismatch, pins the dealer's certificate from its own pairing (`engine`), and the
+dealer node itself accepts only if its operator enabled it (`console.federation.dealing`).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from console.audit.log import Action, record
+from console.federation import projects
+from console.federation.models import SharedProject
+from console.nodes.models import Node
+from console.projects.models import Project
+from console.projects.services import ensure_active, ensure_owner
+from workflows.actors import Actor
+from workflows.messages import Message, translatable
+
+
+def dealer_of(project: Project) -> str:
+    """The project's dealer node as this node's copy names it; "" for the trusted first party."""
+    shared = SharedProject.objects.filter(project=project).first()
+    return shared.dealer if shared is not None else ""
+
+
+def set_dealer(actor: Actor, project: Project, dealer: Node | None) -> SharedProject:
+    """The owner names the project's dealer node (None: the trusted first party) and every
+    member is sent the new state. ValidationError naming the problem: not the owner node, not
+    network mode, an archived project, a node not paired (or its route disabled) or a member."""
+    ensure_owner(actor, project)
+    projects.ensure_network()
+    ensure_active(project)
+    if project.owner_node_id != projects.self_node().pk:
+        raise ValidationError(
+            _("Only the project's owner node chooses its source of Beaver triples."),
+            code="not_owner",
+        )
+    name = "" if dealer is None else _checked_dealer(project, dealer)
+    with transaction.atomic():
+        shared = projects.share(project)
+        if shared.dealer == name:
+            return shared
+        shared.dealer = name
+        shared.save(update_fields=["dealer"])
+        record(
+            actor,
+            Action.PROJECT_UPDATE,
+            target=project,
+            node=project.owner_node,
+            dealer=name or "trusted first party",
+        )
+        projects.broadcast_state(project)
+    shared.refresh_from_db()
+    return shared
+
+
+def _checked_dealer(project: Project, dealer: Node) -> str:
+    projects.ensure_reachable(dealer)
+    if project.has_member(dealer):
+        raise ValidationError(
+            _(
+                "Node '%(node)s' is a member of this project, so it computes in its runs: a "
+                "dealer node must be a third node that is no party."
+            )
+            % {"node": dealer.name},
+            code="dealer_is_party",
+        )
+    return dealer.name
+
+
+def source_words(dealer: str) -> Message:
+    """The source of triples in words: "the dealer node <name>" or "the trusted first party"."""
+    if dealer:
+        return translatable("the dealer node %(dealer)s", dealer=dealer)
+    return translatable("the trusted first party")
+
+
+def mismatch(named: str, held: str) -> Message | None:
+    """Why a run naming `named` as its dealer is refused by a party whose copy names `held`;
+    None when they agree."""
+    if named == held:
+        return None
+    return translatable(
+        "the run's Beaver triples come from %(named)s, but this node's copy of the project "
+        "names %(held)s: nothing is started (the project's owner changes the source for "
+        "every member, not for one run)",
+        named=source_words(named),
+        held=source_words(held),
+    )
