@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.federation import api
+from console.federation import api, dealer_api
 
 urlpatterns = [
     path(
@@ -14,6 +14,12 @@ urlpatterns = [
         api.ProjectRemoteDatasets.as_view(),
         name="api-project-remote-datasets",
     ),
+    path(
+        "projects/<int:pk>/triple-source/",
+        dealer_api.ProjectTripleSource.as_view(),
+        name="api-project-triple-source",
+    ),
+    path("dealer-services/", dealer_api.DealerServices.as_view(), name="api-dealer-services"),
     path("ballots/", api.BallotList.as_view(), name="api-ballots"),
     path("ballots/<int:pk>/decision/", api.BallotDecision.as_view(), name="api-ballot-decision"),
 ]

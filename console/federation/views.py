@@ -1,4 +1,5 @@
-"""Pages' actions for shared projects: invite a node, propose a removal, vote on a ballot.
+"""Pages' actions for shared projects: invite a node, propose a removal, vote on a ballot,
+choose the source of Beaver triples; and a dealer node's page of the runs it served.
 
 Every action is a POST that redirects back (to the project, or to the message center) with a
 message saying what happened, including a vote that could not reach the owner node yet (it is
@@ -11,17 +12,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from console.federation import projects
+from console.federation import dealers, projects
+from console.federation.dealer_api import services_for
 from console.federation.models import Ballot, OutgoingMessage
 from console.nodes.models import Node
 from console.pages.errors import error_text
 from console.projects.access import get_project_for_owner
 from workflows.actors import Actor
-from workflows.messages import render
+from workflows.messages import render as render_message
 
 
 def _text(error: ValidationError | PermissionDenied) -> str:
@@ -91,7 +93,42 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             % {
                 "verb": verb,
                 "owner": ballot.owner.display_name,
-                "error": render(message.last_error),
+                "error": render_message(message.last_error),
             },
         )
     return redirect("approvals:list")
+
+
+@login_required
+@require_POST
+def choose_dealer(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner names the project's dealer node, or the trusted first party ("")."""
+    project = get_project_for_owner(Actor.from_request(request), pk)
+    chosen = request.POST.get("dealer", "")
+    dealer = Node.objects.filter(pk=chosen).first() if chosen else None
+    if chosen and dealer is None:
+        messages.error(request, _("Choose a paired node, or the trusted first party."))
+        return redirect("projects:detail", pk=project.pk)
+    try:
+        dealers.set_dealer(Actor.from_request(request), project, dealer)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _text(error))
+    else:
+        messages.success(
+            request,
+            _("Beaver triples now come from %(source)s; every member node is sent the change.")
+            % {"source": dealers.source_words(dealer.name if dealer else "")},
+        )
+    return redirect("projects:detail", pk=project.pk)
+
+
+@login_required
+def dealer_services(request: HttpRequest) -> HttpResponse:
+    """The runs this node served as a SEMI2K dealer node (its own users, platform admins)."""
+    from django.conf import settings
+
+    services = list(services_for(request.user)[:200])
+    for service in services:
+        service.shown_message = render_message(service.message)
+    context = {"services": services, "serves": settings.PRIVPAD_SERVES_DEALER}
+    return render(request, "federation/dealer_services.html", context)

@@ -6,7 +6,14 @@ from django import template
 from django.utils.translation import gettext as _
 
 from console.federation import projects, publish
-from console.federation.models import Ballot, Decision, Proposal, RemoteDataset
+from console.federation.models import (
+    Ballot,
+    Decision,
+    Proposal,
+    RemoteDataset,
+    RunTripleSource,
+    SharedProject,
+)
 from console.nodes.models import Node
 from console.pages.roles import ROLE_LABELS
 from workflows.components.disclosure import Form
@@ -123,3 +130,43 @@ def project_ballots(user) -> dict:
         "pending": [b for b in ballots if b.status == Decision.PENDING],
         "decided": [b for b in ballots if b.status != Decision.PENDING],
     }
+
+
+@register.simple_tag
+def triple_source_panel(project, user) -> dict:
+    """SEMI2K's source of Beaver triples as this node's copy names it, and the owner's choice:
+    paired nodes with an enabled route that are no member (`console.federation.dealers`)."""
+    if not publish.network_mode():
+        return {}
+    me = publish.self_node()
+    shared = SharedProject.objects.filter(project=project).first()
+    dealer = shared.dealer if shared is not None else ""
+    node = Node.objects.filter(name=dealer).first() if dealer else None
+    route = node.route_or_none() if node is not None else None
+    is_owner = me is not None and project.owner_node_id == me.pk
+    may_choose = is_owner and not project.is_archived and not user.is_read_only
+    candidates = (
+        Node.objects.filter(route__isnull=False, route__enabled=True).exclude(
+            memberships__project=project
+        )
+        if may_choose
+        else Node.objects.none()
+    )
+    return {
+        "on": True,
+        "dealer": dealer,
+        "dealer_node": node,
+        "paired": route is not None and route.enabled,
+        "may_choose": may_choose,
+        "candidates": list(candidates),
+    }
+
+
+@register.simple_tag
+def run_triple_source(run_id) -> str:
+    """Where a network run's Beaver triples came from, in words; "" for a run of this
+    console's own (embedded) engine, which has its own dealer thread."""
+    from console.federation.dealers import source_words
+
+    source = RunTripleSource.objects.filter(run_id=run_id).first()
+    return "" if source is None else str(source_words(source.dealer))
