@@ -180,13 +180,22 @@ def serve(service_id: int) -> str:
         return _finish(service, {}, said_by(error))
     with runtime.using(deployment):
         endings = serve_peers()
-    failed = sorted(p for p, e in endings.items() if getattr(e.cause, "code", "") != NORMAL_END)
+    failed = sorted(party for party, error in endings.items() if not ended_normally(error))
     problem = None
     if failed or not endings:
         problem = translatable(
             "the service of %(parties)s did not end normally", parties=failed or service.parties
         )
     return _finish(service, {party: str(error) for party, error in endings.items()}, problem)
+
+
+def ended_normally(error: LinkError) -> bool:
+    """The peer shut its links down at the end of its program (a cause "at <this party>"
+    wraps the peer's own: `core.comm.causes`)."""
+    cause = error.cause
+    while getattr(cause, "code", None) == "at_party":
+        cause = cause.params.get("reason")
+    return getattr(cause, "code", None) == NORMAL_END
 
 
 def _finish(service: DealerService, endings: dict, problem: Storable) -> str:

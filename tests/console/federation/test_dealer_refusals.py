@@ -289,3 +289,16 @@ def test_serving_as_dealer_needs_network_mode_and_an_engine_address(settings):
     assert "'dave.example'" in warning.msg
     settings.PRIVPAD_ENGINE_ADDRESS = "10.0.0.4:7204"
     assert warnings_about_dealing() == []
+
+
+def test_a_service_ended_normally_only_when_the_party_shut_its_links_down():
+    from core.comm.causes import LinkCause
+    from core.errors import LinkError
+
+    def at_dave(reason):
+        return LinkError(LinkCause("at_party", party="dave", reason=reason))
+
+    assert dealing.ended_normally(at_dave(LinkCause("peer_closed", peer="bob")))
+    assert dealing.ended_normally(LinkError(LinkCause("peer_closed", peer="bob")))
+    assert not dealing.ended_normally(at_dave(LinkCause("lost", peer="bob", seconds=10)))
+    assert not dealing.ended_normally(LinkError("a text with no cause"))
