@@ -60,11 +60,15 @@ def _member(name: str, node: Node | None, project, me) -> dict:
 
 
 def _invitable(project) -> list[Node]:
+    """Paired nodes that are no member, not voted on, and not the project's dealer node (a
+    dealer computes nothing: `console.federation.projects.invite_node` refuses it)."""
     waiting = Proposal.objects.filter(project=project, status=Decision.PENDING)
+    dealer = SharedProject.objects.filter(project=project).values_list("dealer", flat=True)
     return list(
         Node.objects.filter(route__isnull=False, route__enabled=True)
         .exclude(memberships__project=project)
         .exclude(pk__in=waiting.values("subject"))
+        .exclude(name__in=[name for name in dealer if name])
     )
 
 

@@ -1,0 +1,77 @@
+"""The owner chooses the project's source of Beaver triples in a real browser, and a run page
+names the source its run used.
+
+One installation in network mode (alice's node, paired with bob, a member, and with dave, a
+node that is no member); the browser is alice's admin. Runs across real nodes with a dealer:
+`tests/console/federation/test_dealer_across_nodes.py`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from console.federation.models import RunTripleSource, SharedProject
+from tests.console.conftest import make_node
+from tests.console.federation.conftest import make_route, make_self
+from tests.e2e.conftest import log_in
+
+SHOTS = os.environ.get("PRIVPAD_SCREENSHOTS")  # a directory to keep screenshots in, if set
+
+
+@pytest.fixture
+def alices_node(people, settings) -> dict:
+    settings.PRIVPAD_DEPLOYMENT = "network"
+    make_self(people["alice"].node)  # `people` maps each name to its node admin
+    make_route(people["bob"].node)
+    dave = make_node("dave", "Dave Neutral Services")
+    make_route(dave)
+    SharedProject.objects.create(
+        project=people["project"], version=2, member_names=["alice", "bob"]
+    )
+    return {**people, "dave": dave}
+
+
+def shoot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
+
+
+def test_the_owner_names_a_dealer_node_and_the_run_page_names_it(
+    alices_node, live_server, new_page
+):
+    page = new_page()
+    log_in(page, live_server.url, "alice_admin")
+    page.goto(f"{live_server.url}/projects/{alices_node['project'].pk}/")
+    card = page.get_by_test_id("triple-source")
+    expect(card).to_contain_text("from the trusted first party (the default)")
+    expect(card).to_contain_text("not to collude with any of them")
+    expect(page.locator("#invite-node option")).to_have_text(["Choose a node…", "Dave (dave)"])
+    choice = card.get_by_label("Source of Beaver triples")
+    expect(choice.locator("option")).to_have_text(
+        ["Trusted first party (default)", "Dealer node Dave (dave)"]
+    )
+    choice.select_option(label="Dealer node Dave (dave)")
+    card.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages, [role=status], .alert").first).to_contain_text(
+        "now come from the dealer node dave"
+    )
+    card = page.get_by_test_id("triple-source")
+    expect(card).to_contain_text("from the dealer node dave")
+    # The dealer computes nothing: it is no longer offered as a member to invite.
+    expect(page.locator("#invite-node")).to_have_count(0)
+    shoot(page, "dealer-choice.png")
+    assert SharedProject.objects.get(project=alices_node["project"]).dealer == "dave"
+
+    from workflows.models import Pipeline, Run
+
+    pipeline = Pipeline.objects.create(project=alices_node["project"], name="LR", graph={})
+    run = Run.objects.create(pipeline=pipeline, snapshot={"nodes": [], "edges": []})
+    RunTripleSource.objects.create(run=run, dealer="dave")
+    page.goto(f"{live_server.url}/pipelines/runs/{run.pk}/")
+    expect(page.get_by_test_id("run-triple-source")).to_have_text(
+        "Beaver triples: the dealer node dave"
+    )
+    shoot(page, "dealer-run-page.png")
