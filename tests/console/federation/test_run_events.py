@@ -395,7 +395,7 @@ def test_a_party_that_ended_before_joining_fails_alices_start_at_once_naming_it(
     why = "this node could not join the run's links: the route to alice is disabled"
     report(at_alice["bob"], run, batch(("end", {"status": "failed", "message": why})))
 
-    def plaintext_links(parties, me, engines) -> Network:
+    def plaintext_links(parties, me, engines, dealer="") -> Network:
         addresses = loopback_addresses(parties)  # nobody listens at bob's
         config = {"parties": {p: {"address": addresses[p]} for p in parties}, "self_party": me}
         return Network(config, insecure_plaintext=True, connect_timeout=30)
