@@ -186,16 +186,22 @@ def serve(service_id: int) -> str:
         problem = translatable(
             "the service of %(parties)s did not end normally", parties=failed or service.parties
         )
-    return _finish(service, {party: str(error) for party, error in endings.items()}, problem)
+    words = {party: str(peer_cause(error)) for party, error in endings.items()}
+    return _finish(service, words, problem)
 
 
-def ended_normally(error: LinkError) -> bool:
-    """The peer shut its links down at the end of its program (a cause "at <this party>"
-    wraps the peer's own: `core.comm.causes`)."""
+def peer_cause(error: LinkError):
+    """The peer's own cause of `error` (a cause "at <this party>" wraps it:
+    `core.comm.causes`), or the error's text when the engine gave no cause."""
     cause = error.cause
     while getattr(cause, "code", None) == "at_party":
         cause = cause.params.get("reason")
-    return getattr(cause, "code", None) == NORMAL_END
+    return cause if cause is not None else str(error)
+
+
+def ended_normally(error: LinkError) -> bool:
+    """The peer shut its links down at the end of its program."""
+    return getattr(peer_cause(error), "code", None) == NORMAL_END
 
 
 def _finish(service: DealerService, endings: dict, problem: Storable) -> str:

@@ -75,3 +75,47 @@ def test_the_owner_names_a_dealer_node_and_the_run_page_names_it(
         "Beaver triples: the dealer node dave"
     )
     shoot(page, "dealer-run-page.png")
+
+
+def test_a_dealer_nodes_operator_finds_what_it_served_from_the_nodes_page(
+    transactional_db, settings, live_server, new_page
+):
+    from django.utils import timezone
+
+    from console.federation.models import DealerService
+    from tests.console.conftest import make_user
+
+    settings.PRIVPAD_DEPLOYMENT = "network"
+    settings.PRIVPAD_SERVES_DEALER = True
+    dave = make_self(make_node("dave", "Dave Neutral Services"))
+    make_user("dave_admin", dave)
+    alice, bob = make_node("alice", "Alice Bank"), make_node("bob", "Bob Shop")
+    for node in (alice, bob):
+        make_route(node)
+    started = timezone.now()
+    DealerService.objects.create(
+        origin=alice,
+        remote_run=7,
+        project_uid="6f1c1a8e-0000-4000-8000-000000000001",
+        project_name="Joint credit risk",
+        parties=["alice", "bob"],
+        engines={"alice": "10.0.0.1:7201", "bob": "10.0.0.2:7202"},
+        state=DealerService.State.ENDED,
+        endings={
+            "alice": "'alice' has shut down its link",
+            "bob": "'bob' has shut down its link",
+        },
+        started_at=started,
+        ended_at=timezone.now(),
+    )
+    page = new_page()
+    log_in(page, live_server.url, "dave_admin")
+    page.goto(f"{live_server.url}/nodes/")
+    page.get_by_role("link", name="Runs served as dealer node").click()
+    table = page.get_by_test_id("dealer-services")
+    expect(table).to_contain_text("run #7 of alice")
+    expect(table).to_contain_text("Joint credit risk")
+    expect(table).to_contain_text("Ended normally")
+    expect(table).to_contain_text("'bob' has shut down its link")
+    expect(page.locator(".lead")).to_contain_text("sent no data, no pipeline, no share")
+    shoot(page, "dealer-services.png")
