@@ -147,7 +147,8 @@ def triple_source_panel(project, user) -> dict:
     dealer = shared.dealer if shared is not None else ""
     node = Node.objects.filter(name=dealer).first() if dealer else None
     route = node.route_or_none() if node is not None else None
-    is_owner = me is not None and project.owner_node_id == me.pk
+    # The owner node's own users choose (`dealers.set_dealer` checks it again).
+    is_owner = me is not None and project.owner_node_id == me.pk == user.node_id
     may_choose = is_owner and not project.is_archived and not user.is_read_only
     candidates = (
         Node.objects.filter(route__isnull=False, route__enabled=True).exclude(

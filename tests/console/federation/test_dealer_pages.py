@@ -65,6 +65,10 @@ def test_a_member_as_dealer_is_refused_on_the_page(shared_project, alice_client,
 
 def test_a_member_reads_the_choice_but_cannot_make_it(shared_project, bob_client, dave):
     SharedProject.objects.filter(project=shared_project).update(dealer="dave")
+    page = bob_client.get(f"/projects/{shared_project.pk}/").content.decode()
+    assert "from the dealer node <strong>dave</strong>" in page
+    assert "not to collude with any of them" in page
+    assert 'name="dealer"' not in page  # the owner node chooses
     response = bob_client.post(f"/federation/projects/{shared_project.pk}/dealer/", {"dealer": ""})
     assert response.status_code == 404
     assert SharedProject.objects.get(project=shared_project).dealer == "dave"
@@ -136,3 +140,9 @@ def test_a_dealer_nodes_operator_sees_what_it_served(db, alice, bob, settings, c
     api = client.get("/api/v1/dealer-services/").json()
     assert api[0]["state"] == "failed"
     assert api[0]["message"] == "the service of bob did not end normally"
+
+
+def test_a_dealer_this_node_is_not_paired_with_is_flagged(shared_project, alice_client):
+    SharedProject.objects.filter(project=shared_project).update(dealer="erin")
+    page = alice_client.get(f"/projects/{shared_project.pk}/").content.decode()
+    assert "This node is not paired with erin: pair with erin first" in page
