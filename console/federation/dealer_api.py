@@ -1,8 +1,9 @@
 """/api/v1/: SEMI2K's source of Beaver triples, as the pages show and change it.
 
 - `projects/<pk>/triple-source/`: the project's source as this node's copy names it (members
-  read it); the owner node sets it (PUT `{"dealer": name}` for a dealer node, `{"dealer":
-  null}` for the trusted first party; `console.federation.dealers` says who may be one).
+  read it); the owner node proposes a change (PUT `{"dealer": name}` for a dealer node,
+  `{"dealer": null}` for the trusted first party; `console.federation.dealers` says who may be
+  one), which the other members vote on like a membership change.
 - `dealer-services/`: at a dealer node, the runs it served (its admins read them).
 
 Outsiders get 404 for a project; members get 403 for the owner's change; outside network mode
@@ -19,12 +20,22 @@ from rest_framework.views import APIView
 
 from console.api.schema import errors
 from console.federation import dealers, publish
+from console.federation.api import ProposalSerializer
 from console.federation.models import DealerService
 from console.nodes.models import Node
 from console.projects.access import get_project_for_user
 from console.projects.services import ensure_owner
 from workflows.actors import Actor
 from workflows.messages import render
+
+
+class TripleSourceChangeSerializer(serializers.Serializer):
+    dealer = serializers.CharField(allow_null=True, help_text="The source in use now.")
+    proposal = ProposalSerializer(
+        allow_null=True,
+        help_text="The change proposed to the other members (null: nothing to change); it "
+        "applies once every member accepted (at once with no other member).",
+    )
 
 
 class TripleSourceSerializer(serializers.Serializer):
@@ -78,7 +89,7 @@ class ProjectTripleSource(APIView):
     @extend_schema(
         summary="Choose the project's source of Beaver triples (owner node; network mode)",
         request=TripleSourceSerializer,
-        responses={200: TripleSourceSerializer, **errors(400, 403, 404)},
+        responses={200: TripleSourceChangeSerializer, **errors(400, 403, 404)},
     )
     def put(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)
@@ -86,8 +97,9 @@ class ProjectTripleSource(APIView):
         ensure_owner(actor, project)  # members: 403 before their input is read
         serializer = TripleSourceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        shared = dealers.set_dealer(actor, project, serializer.validated_data["dealer"])
-        return Response(_source(shared.dealer))
+        proposal = dealers.set_dealer(actor, project, serializer.validated_data["dealer"])
+        proposed = ProposalSerializer(proposal).data if proposal is not None else None
+        return Response({**_source(dealers.dealer_of(project)), "proposal": proposed})
 
 
 def services_for(user):

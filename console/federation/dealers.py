@@ -7,23 +7,24 @@ installation, no member of the project, generates them: it is sent no input, sha
 result, and the parties trust it not to collude with any of them.
 
 Who decides: which source a run uses is a trust decision of every party, so it is a project
-setting, not a choice of the run's initiator. The owner node sets it (`set_dealer`: the
-dealer must be a node paired with it, not a member of the project) and it travels to every
-member with the project's state (`wire.ProjectState.dealer`), shown on each member's project
-page. At each run every party checks the dealer the initiator names against its own copy and
-refuses a mismatch, pins the dealer's certificate from its own pairing (`engine`), and the
-dealer node itself accepts only if its operator enabled it (`console.federation.dealing`).
+setting, not a choice of the run's initiator, and it is voted like a membership change. The
+owner node proposes it (`set_dealer`: the dealer must be a node paired with it, not a member
+of the project); every other member accepts or declines in its message center (`Proposal`
+kind "dealer", a member refuses a proposal naming one of its members); once all accepted it
+travels to every member with the project's state (`wire.ProjectState.dealer`), shown on each
+member's project page. At each run every party checks the dealer the initiator names against
+its own copy and refuses a mismatch, pins the dealer's certificate from its own pairing
+(`engine`), and the dealer node itself accepts only if its operator enabled it
+(`console.federation.dealing`).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from console.audit.log import Action, record
-from console.federation import projects
-from console.federation.models import SharedProject
+from console.federation import projects, publish
+from console.federation.models import Proposal, SharedProject
 from console.nodes.models import Node
 from console.projects.models import Project
 from console.projects.services import ensure_active, ensure_owner
@@ -37,10 +38,13 @@ def dealer_of(project: Project) -> str:
     return shared.dealer if shared is not None else ""
 
 
-def set_dealer(actor: Actor, project: Project, dealer: Node | None) -> SharedProject:
-    """The owner names the project's dealer node (None: the trusted first party) and every
-    member is sent the new state. ValidationError naming the problem: not the owner node, not
-    network mode, an archived project, a node not paired (or its route disabled) or a member."""
+def set_dealer(actor: Actor, project: Project, dealer: Node | None) -> Proposal | None:
+    """The owner proposes the project's dealer node (None: the trusted first party); every
+    other member votes in its message center, and once all accepted every member is sent the
+    new state (`projects.tally`). With no other member it applies at once. Returns the
+    proposal, or None when the project already uses that source. ValidationError naming the
+    problem: not the owner node, not network mode, an archived project, a node not paired
+    (or its route disabled) or a member, a change already waiting for votes."""
     ensure_owner(actor, project)
     projects.ensure_network()
     ensure_active(project)
@@ -50,22 +54,10 @@ def set_dealer(actor: Actor, project: Project, dealer: Node | None) -> SharedPro
             code="not_owner",
         )
     name = "" if dealer is None else _checked_dealer(project, dealer)
-    with transaction.atomic():
-        shared = projects.share(project)
-        if shared.dealer == name:
-            return shared
-        shared.dealer = name
-        shared.save(update_fields=["dealer"])
-        record(
-            actor,
-            Action.PROJECT_UPDATE,
-            target=project,
-            node=project.owner_node,
-            dealer=name or "trusted first party",
-        )
-        projects.broadcast_state(project)
-    shared.refresh_from_db()
-    return shared
+    if projects.share(project).dealer == name:
+        return None
+    voters = [member.name for member in publish.other_members(project)]
+    return projects.propose(actor, project, Proposal.Kind.DEALER, dealer, voters)
 
 
 def _checked_dealer(project: Project, dealer: Node) -> str:

@@ -163,11 +163,13 @@ def _owned_here(shared: SharedProject | None) -> bool:
 
 @handles("ProjectPropose")
 def project_propose(peer: PeerActor, body: dict) -> dict:
-    """The owner asks this node to vote on a membership change (shown in the message center)."""
+    """The owner asks this node to vote on a membership change or on the project's source of
+    Beaver triples (shown in the message center)."""
     state = wire.ProjectState.read(body)
     proposal_uid = wire.uid_field(body, "proposal")
     kind = wire.choice_field(body, "kind", Proposal.Kind.values)
-    subject = wire.node_name(body.get("subject"))
+    trusted_first_party = kind == Proposal.Kind.DEALER and body.get("subject") == ""
+    subject = "" if trusted_first_party else wire.node_name(body.get("subject"))
     me = projects.self_node()
     shared = SharedProject.objects.filter(uid=state.uid).select_related("project").first()
     if shared is not None and shared.project.owner_node_id != peer.node.pk:
@@ -182,6 +184,13 @@ def project_propose(peer: PeerActor, body: dict) -> dict:
     if not (invited or member):
         raise refuse(
             translatable("this node (%(node)s) does not vote on that change", node=me.name)
+        )
+    if kind == Proposal.Kind.DEALER and subject in state.members:
+        raise refuse(
+            translatable(
+                "%(node)s is a member of the project: a dealer node must be a third node",
+                node=subject,
+            )
         )
     ballot, created = Ballot.objects.get_or_create(
         proposal_uid=proposal_uid,

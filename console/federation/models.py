@@ -42,22 +42,29 @@ class Decision(models.TextChoices):
 
 
 class Proposal(models.Model):
-    """A membership change the owner node proposed; applied once every voter accepted.
+    """A change of who is trusted that the owner node proposed; applied once every voter
+    accepted: a membership change, or the project's source of Beaver triples.
 
     Voters: the invited node and the other members (adding); the other members except the
-    owner and the node leaving (removing). One decline closes it as declined.
+    owner and the node leaving (removing); the other members (a dealer node, `subject`, or
+    none for the trusted first party: `console.federation.dealers`). One decline closes it as
+    declined.
     """
 
     class Kind(models.TextChoices):
         ADD = "add", _("Add a member node")
         REMOVE = "remove", _("Remove a member node")
+        DEALER = "dealer", _("Change the source of Beaver triples")
 
     uid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="proposals"
     )
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    subject = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
+    # None only for a dealer proposal back to the trusted first party.
+    subject = models.ForeignKey(
+        "nodes.Node", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # {voter node name: "pending" | "accepted" | "declined"}
     votes = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING)
@@ -81,7 +88,8 @@ class Ballot(models.Model):
     project_uid = models.UUIDField(db_index=True)
     owner = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=8, choices=Proposal.Kind.choices)
-    subject_name = models.CharField(max_length=40)
+    # "" only for a dealer proposal back to the trusted first party.
+    subject_name = models.CharField(max_length=40, blank=True)
     project_name = models.CharField(max_length=120)
     project_description = models.TextField(blank=True)
     member_names = models.JSONField(default=list)

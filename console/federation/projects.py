@@ -98,7 +98,7 @@ def invite_node(actor: Actor, project: Project, node: Node) -> Proposal:
             code="already_member",
         )
     voters = [m.name for m in publish.other_members(project)] + [node.name]
-    return _propose(actor, project, Proposal.Kind.ADD, node, voters)
+    return propose(actor, project, Proposal.Kind.ADD, node, voters)
 
 
 def propose_removal(actor: Actor, project: Project, node: Node) -> Proposal:
@@ -117,7 +117,7 @@ def propose_removal(actor: Actor, project: Project, node: Node) -> Proposal:
             code="not_member",
         )
     voters = [m.name for m in publish.other_members(project) if m != node]
-    return _propose(actor, project, Proposal.Kind.REMOVE, node, voters)
+    return propose(actor, project, Proposal.Kind.REMOVE, node, voters)
 
 
 def ensure_reachable(node: Node) -> None:
@@ -135,8 +135,15 @@ def ensure_reachable(node: Node) -> None:
         )
 
 
-def _propose(actor: Actor, project, kind: str, node: Node, voters: list[str]) -> Proposal:
-    if Proposal.objects.filter(project=project, subject=node, status=Decision.PENDING).exists():
+def propose(actor: Actor, project, kind: str, node: Node | None, voters: list[str]) -> Proposal:
+    """Propose `kind` about `node` (None: the trusted first party, a dealer proposal only)."""
+    pending = Proposal.objects.filter(project=project, status=Decision.PENDING)
+    if kind == Proposal.Kind.DEALER and pending.filter(kind=kind).exists():
+        raise ValidationError(
+            _("A change of the source of Beaver triples is already waiting for votes."),
+            code="pending",
+        )
+    if node is not None and pending.filter(subject=node).exists():
         raise ValidationError(
             _("A proposal about node '%(node)s' is already waiting for votes.")
             % {"node": node.name},
@@ -155,7 +162,7 @@ def _propose(actor: Actor, project, kind: str, node: Node, voters: list[str]) ->
             "project": state_of(project).to_body(),
             "proposal": str(proposal.uid),
             "kind": kind,
-            "subject": node.name,
+            "subject": node.name if node is not None else "",
         }
         for voter in Node.objects.filter(name__in=voters):
             outbox.send(voter, "ProjectPropose", body)
@@ -166,7 +173,7 @@ def _propose(actor: Actor, project, kind: str, node: Node, voters: list[str]) ->
             node=project.owner_node,
             proposal=str(proposal.uid),
             change=kind,
-            subject=node.name,
+            subject=node.name if node is not None else "",
             voters=voters,
             shared=str(shared.uid),
         )
@@ -188,7 +195,7 @@ def tally(proposal: Proposal) -> None:
     for voter in Node.objects.filter(name__in=list(proposal.votes)):
         outbox.send(voter, "ProposalOutcome", {"proposal": str(proposal.uid), "outcome": outcome})
     if outcome == Decision.ACCEPTED:
-        (_apply_add if proposal.kind == Proposal.Kind.ADD else _apply_removal)(proposal)
+        APPLY[proposal.kind](proposal)
 
 
 def _apply_add(proposal: Proposal) -> None:
@@ -224,6 +231,30 @@ def _apply_removal(proposal: Proposal) -> None:
     left = translatable("node %(node)s left the project", node=node.name)
     revocation.project_membership_changed(project.pk, left)
     broadcast_state(project, also=[node])
+
+
+def _apply_dealer(proposal: Proposal) -> None:
+    """Every member accepted the source of Beaver triples: the project's, from now on."""
+    project, dealer = proposal.project, proposal.subject
+    shared = SharedProject.objects.get(project=project)
+    shared.dealer = dealer.name if dealer is not None else ""
+    shared.save(update_fields=["dealer"])
+    record(
+        Actor.system("federation"),  # the members' votes completed it
+        Action.PROJECT_UPDATE,
+        target=project,
+        node=project.owner_node,
+        dealer=shared.dealer or "trusted first party",
+        proposal=str(proposal.uid),
+    )
+    broadcast_state(project)
+
+
+APPLY = {
+    Proposal.Kind.ADD: _apply_add,
+    Proposal.Kind.REMOVE: _apply_removal,
+    Proposal.Kind.DEALER: _apply_dealer,
+}
 
 
 def broadcast_state(project: Project, also: list[Node] = ()) -> None:

@@ -110,14 +110,27 @@ def choose_dealer(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose a paired node, or the trusted first party."))
         return redirect("projects:detail", pk=project.pk)
     try:
-        dealers.set_dealer(Actor.from_request(request), project, dealer)
+        proposal = dealers.set_dealer(Actor.from_request(request), project, dealer)
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _text(error))
-    else:
+        return redirect("projects:detail", pk=project.pk)
+    source = {"source": dealers.source_words(dealer.name if dealer else "")}
+    if proposal is None:
+        messages.info(request, _("Beaver triples already come from %(source)s.") % source)
+    elif proposal.status == "accepted":
         messages.success(
             request,
             _("Beaver triples now come from %(source)s; every member node is sent the change.")
-            % {"source": dealers.source_words(dealer.name if dealer else "")},
+            % source,
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "Proposed: Beaver triples from %(source)s. The other members vote in their "
+                "message centers; runs keep the current source until all accepted."
+            )
+            % source,
         )
     return redirect("projects:detail", pk=project.pk)
 

@@ -13,9 +13,10 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from console.federation.models import RunTripleSource, SharedProject
+from console.federation.models import Proposal, RunTripleSource, SharedProject
+from console.nodes.models import PeerRoute
 from tests.console.conftest import make_node
-from tests.console.federation.conftest import make_route, make_self
+from tests.console.federation.conftest import deliver, make_route, make_self
 from tests.e2e.conftest import log_in
 
 SHOTS = os.environ.get("PRIVPAD_SCREENSHOTS")  # a directory to keep screenshots in, if set
@@ -54,12 +55,20 @@ def test_the_owner_names_a_dealer_node_and_the_run_page_names_it(
         ["Trusted first party (default)", "Dealer node Dave (dave)"]
     )
     choice.select_option(label="Dealer node Dave (dave)")
-    card.get_by_role("button", name="Save").click()
+    card.get_by_role("button", name="Propose").click()
     expect(page.locator(".messages, [role=status], .alert").first).to_contain_text(
-        "now come from the dealer node dave"
+        "Proposed: Beaver triples from the dealer node dave"
     )
+    expect(page.get_by_test_id("dealer-proposal")).to_contain_text("Waiting for votes")
+    expect(page.get_by_test_id("proposals")).to_contain_text("bob: pending")
+    shoot(page, "dealer-proposed.png")
+    proposal = Proposal.objects.get(kind="dealer")  # bob's admin accepts at bob's node
+    vote = {"proposal": str(proposal.uid), "decision": "accepted"}
+    deliver(PeerRoute.objects.get(node__name="bob"), "ProjectVote", vote)
+    page.reload()
     card = page.get_by_test_id("triple-source")
     expect(card).to_contain_text("from the dealer node dave")
+    expect(page.get_by_test_id("dealer-proposal")).to_have_count(0)
     # The dealer computes nothing: it is no longer offered as a member to invite.
     expect(page.locator("#invite-node")).to_have_count(0)
     shoot(page, "dealer-choice.png")

@@ -157,8 +157,12 @@ def triple_source_panel(project, user) -> dict:
         if may_choose
         else Node.objects.none()
     )
+    pending = Proposal.objects.filter(
+        project=project, kind=Proposal.Kind.DEALER, status=Decision.PENDING
+    ).select_related("subject")
     return {
         "on": True,
+        "pending": pending.first() if is_owner else None,
         "dealer": dealer,
         "dealer_node": node,
         "paired": route is not None and route.enabled,

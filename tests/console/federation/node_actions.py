@@ -184,14 +184,14 @@ def outbox() -> list[dict]:
     ]
 
 
-def set_dealer(username: str, project_name: str, dealer: str) -> dict:
-    """The owner names the project's dealer node ("": the trusted first party)."""
+def set_dealer(username: str, project_name: str, dealer: str) -> dict | None:
+    """The owner proposes the project's dealer node ("": the trusted first party)."""
     from console.federation import dealers
 
     node = Node.objects.get(name=dealer) if dealer else None
     project = Project.objects.get(name=project_name)
-    shared = dealers.set_dealer(_as(username), project, node)
-    return {"dealer": shared.dealer, "version": shared.version}
+    proposal = dealers.set_dealer(_as(username), project, node)
+    return None if proposal is None else {"status": proposal.status, "votes": proposal.votes}
 
 
 def main(name: str, arguments: str) -> None:

@@ -3,8 +3,9 @@
 alice, bob and carol are the demo's installations (`node_installs.demo_network`, on loopback
 ports); dave is a fourth installation in network mode with an engine address and
 `PRIVPAD_SERVES_DEALER=true`, paired with each of them, member of no project. Alice's console
-runs the demo pipeline once with the trusted first party (the default), then alice's owner
-names dave the project's dealer (replicated to bob and carol) and runs it again:
+runs the demo pipeline once with the trusted first party (the default), then alice's admin
+proposes dave as the project's dealer, bob's and carol's admins accept it in their message
+centers (the new state reaches their copies), and alice runs it again:
 
 - the results agree (the same AUC within the fixed-point precision: only the randomness of the
   triples differs), every party's log carries the dealer threat-model line naming dave, and
@@ -85,9 +86,12 @@ def first_party_run(nodes, alice_token) -> dict:
 
 @pytest.fixture(scope="module")
 def dealer_chosen(nodes, first_party_run) -> None:
-    chosen = nodes["alice"].act("set_dealer", node_admin("alice"), PROJECT, DEALER)
-    assert chosen["dealer"] == DEALER
-    for name in ("bob", "carol"):  # the new state reaches each member's copy
+    proposed = nodes["alice"].act("set_dealer", node_admin("alice"), PROJECT, DEALER)
+    assert proposed == {"status": "pending", "votes": {"bob": "pending", "carol": "pending"}}
+    for name in ("bob", "carol"):  # each member's admin accepts in its message center
+        voted = nodes[name].act("vote", node_admin(name), PROJECT, True)
+        assert voted["delivered"] == "delivered", voted
+    for name in PARTIES:  # the new state reaches each member's copy
         wait_until(lambda n=name: copy_names(nodes[n]) == DEALER, timeout=30)
 
 

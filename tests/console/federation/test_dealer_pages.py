@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from console.federation.models import DealerService, RunTripleSource, SharedProject
+from console.federation.models import DealerService, Proposal, RunTripleSource, SharedProject
 from console.projects.models import Project, ProjectMember
 from tests.console.conftest import make_node
-from tests.console.federation.conftest import make_route, make_self
+from tests.console.federation.conftest import deliver, make_route, make_self
 from workflows.messages import translatable
 
 
@@ -43,14 +43,31 @@ def test_the_owner_sees_the_choice_with_its_trust_assumption(shared_project, ali
     assert "Dealer node Bob" not in page  # a member computes: never offered
 
 
-def test_the_owner_chooses_a_dealer_node_and_back(shared_project, alice_client, dave):
+def bob_accepts(at_alice) -> None:
+    proposal = Proposal.objects.get(status="pending", kind="dealer")
+    deliver(at_alice["bob"], "ProjectVote", {"proposal": str(proposal.uid), "decision": "accepted"})
+
+
+def test_the_owner_proposes_a_dealer_node_and_it_applies_once_bob_accepted(
+    shared_project, alice_client, at_alice, dave
+):
     url = f"/federation/projects/{shared_project.pk}/dealer/"
-    response = alice_client.post(url, {"dealer": dave.pk}, follow=True)
-    assert "now come from the dealer node dave" in response.content.decode()
-    assert SharedProject.objects.get(project=shared_project).dealer == "dave"
+    response = alice_client.post(url, {"dealer": dave.pk}, follow=True).content.decode()
+    assert "Proposed: Beaver triples from the dealer node dave" in response
+    assert "Waiting for votes" in response
+    assert "Proposed: the dealer node dave. Runs keep the current source" in response
+    assert "Change the source of Beaver triples: <strong>Dave</strong>" in response
+    assert SharedProject.objects.get(project=shared_project).dealer == ""
+    bob_accepts(at_alice)
     page = alice_client.get(f"/projects/{shared_project.pk}/").content.decode()
     assert "from the dealer node <strong>dave</strong>" in page
-    alice_client.post(url, {"dealer": ""})
+    assert "Waiting for votes" not in page
+    again = alice_client.post(url, {"dealer": dave.pk}, follow=True).content.decode()
+    assert "Beaver triples already come from the dealer node dave." in again
+    back = alice_client.post(url, {"dealer": ""}, follow=True).content.decode()
+    assert "Proposed: Beaver triples from the trusted first party" in back
+    assert "Change the source of Beaver triples: <strong>Trusted first party</strong>" in back
+    bob_accepts(at_alice)
     assert SharedProject.objects.get(project=shared_project).dealer == ""
 
 
@@ -74,18 +91,25 @@ def test_a_member_reads_the_choice_but_cannot_make_it(shared_project, bob_client
     assert SharedProject.objects.get(project=shared_project).dealer == "dave"
 
 
-def test_the_api_reads_and_sets_the_source(shared_project, api_alice, dave):
+def test_the_api_reads_and_proposes_the_source(shared_project, api_alice, at_alice, dave):
     url = f"/api/v1/projects/{shared_project.pk}/triple-source/"
     assert api_alice.get(url).json() == {"dealer": None}
     response = api_alice.put(url, {"dealer": "dave"}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json() == {"dealer": "dave"}
+    body = response.json()
+    assert body["dealer"] is None  # not before bob accepted
+    assert body["proposal"]["kind"] == "dealer"
+    assert body["proposal"]["subject"] == "dave"
+    assert body["proposal"]["votes"] == {"bob": "pending"}
+    bob_accepts(at_alice)
+    assert api_alice.get(url).json() == {"dealer": "dave"}
     refused = api_alice.put(url, {"dealer": "bob"}, format="json")
     assert refused.status_code == 400
     assert refused.json()["code"] == "dealer_is_party"
     unknown = api_alice.put(url, {"dealer": "nobody"}, format="json")
     assert unknown.status_code == 400
-    assert api_alice.put(url, {"dealer": None}, format="json").json() == {"dealer": None}
+    unchanged = api_alice.put(url, {"dealer": "dave"}, format="json").json()
+    assert unchanged == {"dealer": "dave", "proposal": None}
 
 
 def test_the_api_refuses_members_and_outsiders(shared_project, api_bob, carol, dave):

@@ -302,3 +302,61 @@ def test_a_service_ended_normally_only_when_the_party_shut_its_links_down():
     assert dealing.ended_normally(LinkError(LinkCause("peer_closed", peer="bob")))
     assert not dealing.ended_normally(at_dave(LinkCause("lost", peer="bob", seconds=10)))
     assert not dealing.ended_normally(LinkError("a text with no cause"))
+
+
+# ----- a member asked to vote on the source -----------------------------------------------------
+@pytest.fixture
+def bob_a_member(at_bob, alice, bob):
+    """Bob's copy of alice's project (the state `test_member_side.state` describes)."""
+    from tests.console.federation.test_member_side import state
+
+    deliver(at_bob["alice"], "ProjectPropose", proposal_body("add", "bob"))
+    from console.federation.models import Ballot
+
+    Ballot.objects.update(status="accepted")
+    deliver(at_bob["alice"], "ProjectState", state(version=2, members=("alice", "bob")))
+    return SharedProject.objects.get()
+
+
+def proposal_body(kind: str, subject: str) -> dict:
+    from tests.console.federation.test_member_side import proposal, state
+
+    return {**proposal(kind, subject), **state(members=("alice", "bob"))}
+
+
+@pytest.mark.parametrize("subject", ["dave", ""])
+def test_a_member_is_asked_to_vote_on_the_source(bob_a_member, at_bob, subject):
+    from console.federation.models import Ballot
+
+    deliver(at_bob["alice"], "ProjectPropose", proposal_body("dealer", subject))
+    ballot = Ballot.objects.get(kind="dealer")
+    assert ballot.subject_name == subject
+    assert ballot.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("member", "refusal"),
+    [
+        ("alice", "alice is a member of the project: a dealer node must be a third node"),
+        ("bob", "this node \\(bob\\) does not vote on that change"),
+    ],
+)
+def test_a_member_refuses_a_proposal_naming_a_member_as_dealer(
+    bob_a_member, at_bob, member, refusal
+):
+    from console.federation.models import Ballot
+
+    with pytest.raises(Refused, match=refusal):
+        deliver(at_bob["alice"], "ProjectPropose", proposal_body("dealer", member))
+    assert not Ballot.objects.filter(kind="dealer").exists()
+    with pytest.raises(Refused, match="not a node name"):  # only a dealer proposal may be empty
+        deliver(at_bob["alice"], "ProjectPropose", proposal_body("add", ""))
+
+
+def test_the_message_center_asks_bobs_admins_with_the_trust_at_stake(
+    bob_a_member, at_bob, bob_client
+):
+    deliver(at_bob["alice"], "ProjectPropose", proposal_body("dealer", "dave"))
+    page = bob_client.get("/approvals/").content.decode()
+    assert "Take the Beaver triples of SEMI2K from the dealer node dave" in page
+    assert "accept only a dealer this node trusts not to collude with any party" in page

@@ -16,7 +16,7 @@ from console.nodes.link.envelope import EnvelopeError
 from console.nodes.link.transport import NodeCallError
 from console.nodes.models import Node, PeerRoute
 from tests.console.conftest import make_node, make_user
-from tests.console.federation.conftest import make_route
+from tests.console.federation.conftest import deliver, make_route
 from tests.console.federation.test_initiate import ALICE_ENGINE, alices_run  # noqa: F401
 from tests.console.federation.test_remote_sources import with_bob  # noqa: F401
 from workflows.actors import Actor
@@ -39,30 +39,68 @@ def owner(alice_user) -> Actor:
     return Actor.for_user(alice_user)
 
 
-def test_the_owner_names_a_paired_third_node_and_every_member_is_told(
+def agreed(owner: Actor, project, dealer, route) -> SharedProject:
+    """The owner proposes `dealer` and bob, the other member, accepts."""
+    proposal = dealers.set_dealer(owner, project, dealer)
+    deliver(route, "ProjectVote", {"proposal": str(proposal.uid), "decision": "accepted"})
+    return SharedProject.objects.get(project=project)
+
+
+def test_the_owner_proposes_a_paired_third_node_and_the_members_vote(
     with_bob,  # noqa: F811
+    at_alice,
+    carol,
     dave,
     owner,
 ):
     before = SharedProject.objects.get(project=with_bob).version
-    shared = dealers.set_dealer(owner, with_bob, dave)
+    proposal = dealers.set_dealer(owner, with_bob, dave)
+    assert (proposal.kind, proposal.subject, proposal.votes) == ("dealer", dave, {"bob": "pending"})
+    [ballot] = OutgoingMessage.objects.filter(method="ProjectPropose", body__kind="dealer")
+    assert ballot.peer.name == "bob"
+    assert ballot.body["subject"] == "dave"
+    assert dealers.dealer_of(with_bob) == ""  # nothing changes before every member accepted
+    with pytest.raises(ValidationError, match="already waiting for votes"):
+        dealers.set_dealer(owner, with_bob, carol)
+    deliver(at_alice["bob"], "ProjectVote", {"proposal": str(proposal.uid), "decision": "accepted"})
+    shared = SharedProject.objects.get(project=with_bob)
     assert shared.dealer == "dave"
     assert shared.version == before + 1
     states = OutgoingMessage.objects.filter(method="ProjectState", peer__name="bob")
     state = states.order_by("id").last()
     assert state.body["project"]["dealer"] == "dave"
     assert state.body["project"]["version"] == shared.version
-    assert dealers.dealer_of(with_bob) == "dave"
-    # Back to the trusted first party: a change of trust too, so the members are told again.
-    assert dealers.set_dealer(owner, with_bob, None).dealer == ""
-    last = OutgoingMessage.objects.filter(method="ProjectState").order_by("id").last()
-    assert last.body["project"]["dealer"] == ""
+    # Back to the trusted first party: a change of trust too, voted the same way.
+    back = dealers.set_dealer(owner, with_bob, None)
+    assert back.subject is None
+    last = OutgoingMessage.objects.filter(method="ProjectPropose").order_by("id").last()
+    assert last.body["subject"] == ""
+    deliver(at_alice["bob"], "ProjectVote", {"proposal": str(back.uid), "decision": "accepted"})
+    assert dealers.dealer_of(with_bob) == ""
 
 
-def test_the_same_choice_again_sends_nothing(with_bob, dave, owner):  # noqa: F811
-    dealers.set_dealer(owner, with_bob, dave)
+def test_one_decline_keeps_the_current_source(with_bob, at_alice, dave, owner):  # noqa: F811
+    proposal = dealers.set_dealer(owner, with_bob, dave)
+    deliver(at_alice["bob"], "ProjectVote", {"proposal": str(proposal.uid), "decision": "declined"})
+    proposal.refresh_from_db()
+    assert proposal.status == "declined"
+    assert dealers.dealer_of(with_bob) == ""
+
+
+def test_a_project_without_other_members_applies_at_once(at_alice, alice, alice_user, dave):
+    from console.projects.models import Project, ProjectMember
+
+    project = Project.objects.create(name="Solo", owner_node=alice, created_by=alice_user)
+    ProjectMember.objects.create(project=project, node=alice)
+    proposal = dealers.set_dealer(Actor.for_user(alice_user), project, dave)
+    assert proposal.status == "accepted"
+    assert dealers.dealer_of(project) == "dave"
+
+
+def test_the_same_choice_again_proposes_nothing(with_bob, at_alice, dave, owner):  # noqa: F811
+    agreed(owner, with_bob, dave, at_alice["bob"])
     sent = OutgoingMessage.objects.count()
-    dealers.set_dealer(owner, with_bob, dave)
+    assert dealers.set_dealer(owner, with_bob, dave) is None
     assert OutgoingMessage.objects.count() == sent
 
 
@@ -86,8 +124,8 @@ def test_a_computing_party_cannot_be_the_dealer(with_bob, bob, owner):  # noqa: 
     assert dealers.dealer_of(with_bob) == ""
 
 
-def test_the_dealer_cannot_be_invited_as_a_member(with_bob, dave, owner):  # noqa: F811
-    dealers.set_dealer(owner, with_bob, dave)
+def test_the_dealer_cannot_be_invited_as_a_member(with_bob, at_alice, dave, owner):  # noqa: F811
+    agreed(owner, with_bob, dave, at_alice["bob"])
     with pytest.raises(ValidationError, match="'dave' is this project's dealer node"):
         projects.invite_node(owner, with_bob, dave)
 
@@ -138,7 +176,7 @@ def test_the_initiator_asks_the_dealer_once_the_members_accepted(
     monkeypatch,
 ):
     run, sources = alices_run
-    dealers.set_dealer(owner, run.pipeline.project, dave)
+    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
     calls = []
     monkeypatch.setattr(initiate, "_prepare", answers(calls))
     engines = initiate.start_across_nodes(run, sources, ("alice", "bob"), alice)
@@ -166,7 +204,7 @@ def test_a_dealer_that_refuses_is_named_and_the_members_are_told(
     monkeypatch,
 ):
     run, sources = alices_run
-    dealers.set_dealer(owner, run.pipeline.project, dave)
+    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
     refusal = "dave does not serve as a dealer node"
     monkeypatch.setattr(initiate, "_prepare", answers([], refuse_dealer=refusal))
     with pytest.raises(initiate.NodesUnavailable) as unavailable:
@@ -181,7 +219,7 @@ def test_a_dealer_that_refuses_is_named_and_the_members_are_told(
 
 def test_an_unreachable_dealer_is_named(alices_run, alice, dave, owner, monkeypatch):  # noqa: F811
     run, sources = alices_run
-    dealers.set_dealer(owner, run.pipeline.project, dave)
+    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
     original = initiate._prepare
 
     def prepare(peer, method, body):  # bob answers; nothing listens at dave's address
@@ -203,7 +241,7 @@ def test_a_dealer_whose_route_is_gone_here_is_named_before_anyone_is_asked(
     monkeypatch,
 ):
     run, sources = alices_run
-    dealers.set_dealer(owner, run.pipeline.project, dave)
+    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
     PeerRoute.objects.filter(node=dave).delete()  # unpaired since
     calls = []
     monkeypatch.setattr(initiate, "_prepare", answers(calls))
