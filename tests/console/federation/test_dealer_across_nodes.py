@@ -230,3 +230,29 @@ def test_killing_the_dealer_mid_run_fails_every_party_naming_it(nodes, alice_tok
     statuses = {node["node"]: node["status"] for node in run["nodes"]}
     assert not {"running", "pending"} & set(statuses.values()), statuses
     assert statuses["train"] == "failed"
+
+
+def test_a_dealer_whose_operator_turned_serving_off_refuses_and_the_run_names_it(
+    nodes, alice_token, dealer_run
+):
+    dave = nodes[DEALER]
+    dave.kill_service()  # (already down after the previous test, if it ran)
+    dave.extra_env["PRIVPAD_SERVES_DEALER"] = "false"
+    try:
+        dave.serve()
+        status, body = nodes["alice"].api(alice_token, f"pipelines/{pipeline_id(nodes)}/runs/",
+                                          {"scope": "all"})  # fmt: skip
+        assert status == 503, body  # nodes that could not take part: nothing started
+        said = body["detail"]
+        assert said.startswith("the run cannot start: dave: the dealer node cannot serve"), said
+        assert "its operator has not enabled PRIVPAD_SERVES_DEALER" in said, said
+        for name in ("bob", "carol"):  # accepted, then told: nothing runs there
+            run, status, _ = latest_run(nodes[name])
+            assert wait_until_final(nodes[name], run) == "cancelled", name
+    finally:
+        dave.extra_env["PRIVPAD_SERVES_DEALER"] = "true"
+
+
+def pipeline_id(nodes) -> int:
+    [(pipeline,)] = nodes["alice"].query("SELECT id FROM workflows_pipeline")
+    return pipeline
