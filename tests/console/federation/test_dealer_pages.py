@@ -170,3 +170,14 @@ def test_a_dealer_this_node_is_not_paired_with_is_flagged(shared_project, alice_
     SharedProject.objects.filter(project=shared_project).update(dealer="erin")
     page = alice_client.get(f"/projects/{shared_project.pk}/").content.decode()
     assert "This node is not paired with erin: pair with erin first" in page
+
+
+def test_the_choice_and_its_trust_read_in_chinese(shared_project, alice_client, alice_user, dave):
+    alice_user.language = "zh-hans"
+    alice_user.save(update_fields=["language"])
+    SharedProject.objects.filter(project=shared_project).update(dealer="dave")
+    page = alice_client.get(f"/projects/{shared_project.pk}/").content.decode()
+    assert "SEMI2K 的 Beaver 三元组" in page
+    assert "本项目的运行从发牌节点 <strong>dave</strong> 获取 Beaver 三元组。" in page
+    assert "每个参与方都信任它不与任何参与方合谋" in page
+    assert "受信任的第一参与方（默认）" in page

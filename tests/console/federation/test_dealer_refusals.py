@@ -360,3 +360,28 @@ def test_the_message_center_asks_bobs_admins_with_the_trust_at_stake(
     page = bob_client.get("/approvals/").content.decode()
     assert "Take the Beaver triples of SEMI2K from the dealer node dave" in page
     assert "accept only a dealer this node trusts not to collude with any party" in page
+
+
+def serves_dealer_with(value: str | None):
+    """PRIVPAD_SERVES_DEALER as a fresh interpreter's settings read it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    env = {k: v for k, v in os.environ.items() if k != "PRIVPAD_SERVES_DEALER"}
+    if value is not None:
+        env["PRIVPAD_SERVES_DEALER"] = value
+    code = "import console.settings as s; print(s.PRIVPAD_SERVES_DEALER)"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_serving_as_dealer_is_off_unless_the_operator_says_so():
+    assert serves_dealer_with(None).stdout.strip() == "False"
+    assert serves_dealer_with("true").stdout.strip() == "True"
+    refused = serves_dealer_with("sometimes")
+    assert refused.returncode != 0
+    assert "PRIVPAD_SERVES_DEALER='sometimes' is not a boolean" in refused.stderr
