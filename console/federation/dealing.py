@@ -25,10 +25,15 @@ node's task back-end as a member's part does (`console.federation.member_runs`):
 run's links (bound to its own thread, `core.device.runtime.using`, so several runs and this
 node's own work share the process), answers until every party shut its links down, and
 records the service (`DealerService`: the project's owner node, run id, parties, start, end,
-how each party's service ended), which this node's operator sees on its dealer page.
+how each party's service ended), which this node's operator sees on its dealer page. A run
+that will not start after all (a party could not be launched) is stopped by its initiator
+(`DealerStop`): the service stops waiting for the parties' links at once.
 """
 
 from __future__ import annotations
+
+import threading
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
@@ -42,10 +47,12 @@ from console.federation.handlers import PeerActor, handles, refuse
 from console.federation.models import DealerService
 from console.nodes.link.envelope import EnvelopeError, text_field
 from console.nodes.models import PeerRoute
+from core.comm.causes import LinkCause
+from core.comm.network import PeerFailures
 from core.device import runtime
 from core.device.dealer_node import serve_peers
 from core.errors import ConfigError, LinkError
-from workflows.messages import Storable, said_by, stored_within, translatable
+from workflows.messages import Storable, parse, said_by, stored_within, translatable
 
 NORMAL_END = "peer_closed"  # a party shut its links down at the end of its program
 
@@ -165,19 +172,29 @@ def start_service(service_id: int):
     return serve_task.enqueue(service_id)
 
 
+_WAITING: dict[int, PeerFailures] = {}  # services of this process, by id: `dealer_stop`
+_WAITING_LOCK = threading.Lock()
+
+
 def serve(service_id: int) -> str:
     """Serve one accepted run until every party shut its links down; returns the final state.
-    A service that started already is not started again."""
+    A service that started already (or was stopped) is not started again."""
     claimed = DealerService.objects.filter(pk=service_id, state=DealerService.State.PENDING)
     if not claimed.update(state=DealerService.State.SERVING, started_at=timezone.now()):
         return "not pending"
     service = DealerService.objects.get(pk=service_id)
     me = projects.self_node().name
+    with _WAITING_LOCK:
+        failures = _WAITING[service_id] = PeerFailures()
     try:
         addresses = {**service.engines, me: settings.PRIVPAD_ENGINE_ADDRESS}
-        deployment = engine_network(service.parties, me, addresses, dealer=me).connect()
+        network = engine_network(service.parties, me, addresses, dealer=me)
+        deployment = replace(network, peer_failures=failures).connect()
     except (ConfigError, LinkError) as error:  # EngineSetupError is a ConfigError
         return _finish(service, {}, said_by(error))
+    finally:
+        with _WAITING_LOCK:
+            _WAITING.pop(service_id, None)
     with runtime.using(deployment):
         endings = serve_peers()
     failed = sorted(party for party, error in endings.items() if not ended_normally(error))
@@ -206,11 +223,49 @@ def ended_normally(error: LinkError) -> bool:
 
 def _finish(service: DealerService, endings: dict, problem: Storable) -> str:
     """Record how the service ended: normally (no `problem`) when every party shut its links
-    down at the end of its program."""
-    failed = problem is not None
-    service.state = DealerService.State.FAILED if failed else DealerService.State.ENDED
-    service.endings = endings
-    service.message = stored_within(problem, 500) if failed else ""
-    service.ended_at = timezone.now()
+    down at the end of its program; stopped when its initiator said the run would not start
+    (`dealer_stop` wrote why while it was serving)."""
+    service.refresh_from_db(fields=["message"])
+    if service.message:
+        service.state = DealerService.State.STOPPED
+    elif problem is not None:
+        service.state = DealerService.State.FAILED
+        service.message = stored_within(problem, 500)
+    else:
+        service.state = DealerService.State.ENDED
+    service.endings, service.ended_at = endings, timezone.now()
     service.save(update_fields=["state", "endings", "message", "ended_at"])
     return service.state
+
+
+@handles("DealerStop")
+def dealer_stop(peer: PeerActor, body: dict) -> dict:
+    """The initiator of a run this node accepted to serve says the run will not start (a
+    party could not be launched): the service stops waiting for the parties' links at once
+    rather than at the links' connect timeout, and is recorded as stopped, with why."""
+    remote_run = wire.int_field(body, "run", 1)
+    service = DealerService.objects.filter(origin=peer.node, remote_run=remote_run).first()
+    if service is None:
+        raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
+    reason = parse(wire.optional_text(body, "reason", 500))
+    stopped = translatable(
+        "stopped by %(node)s: the run did not start (%(reason)s)", node=peer.name, reason=reason
+    )
+    if service.state == DealerService.State.PENDING:
+        service.state, service.ended_at = DealerService.State.STOPPED, timezone.now()
+    elif service.state != DealerService.State.SERVING:
+        return {"stopped": False, "state": service.state}
+    service.message = stored_within(stopped, 500)
+    service.save(update_fields=["state", "message", "ended_at"])
+    transaction.on_commit(lambda: _fail_waiting(service, peer.name))
+    return {"stopped": True, "state": service.state}
+
+
+def _fail_waiting(service: DealerService, initiator: str) -> None:
+    """End the service's wait for the parties' links, if it waits in this process."""
+    with _WAITING_LOCK:
+        failures = _WAITING.get(service.pk)
+    if failures is not None:
+        cause = LinkCause("aborted", peer=initiator, reason="the run did not start")
+        for party in service.parties:
+            failures.report(party, cause)

@@ -23,7 +23,8 @@ obtained, `workflows.services.create_run`):
    `RunLaunch` only once its worker is under way, which would otherwise delay this node's
    part by that much. A node that cannot be reached for its launch is named as in step 1:
    the run is cancelled here and at every other node (those launched already stop their
-   worker, and so does this node's own part if it started: `state.request_cancel`).
+   worker, and so does this node's own part if it started: `state.request_cancel`), and the
+   dealer node, if the run has one, stops waiting for the parties (`DealerStop`).
 
 Before step 1 every node of the run gets a part per party (`workflows.state.open_parts`): what
 each party reports of its part as it runs (`console.federation.run_events`), and who is told
@@ -170,6 +171,7 @@ def start_across_nodes(
             launched.append(peers[name])
     if reasons:  # lost between its acceptance and the launch: every node is told, when it can
         _abort(run, list(peers.values()), reasons, launched)
+        _stop_dealer(shared, run, reasons)
         state.request_cancel(run.pk)  # this node's part, if its worker claimed the run already
         raise NodesUnavailable(reasons)
     return engines
@@ -263,6 +265,15 @@ def _abort(
         else:
             body = {"run": run.pk, "reason": wire_text(told, limit=500)}
         outbox.send(peer, "RunAbort", body)
+
+
+def _stop_dealer(shared: SharedProject, run: Run, reasons: dict[str, Message | str]) -> None:
+    """The dealer node accepted the run, which will not start: it stops waiting for the
+    parties' links (`DealerStop`, queued like `RunAbort`)."""
+    if shared.dealer:
+        told = translatable("nodes that could not take part: %(nodes)s", nodes=each_why(reasons))
+        body = {"run": run.pk, "reason": wire_text(told, limit=500)}
+        outbox.send(Node.objects.get(name=shared.dealer), "DealerStop", body)
 
 
 def runs_across_nodes(project_id: int) -> bool:

@@ -289,6 +289,7 @@ class DealerService(models.Model):
         SERVING = "serving", _("Serving")
         ENDED = "ended", _("Ended normally")
         FAILED = "failed", _("Failed")
+        STOPPED = "stopped", _("Stopped: the run did not start")
 
     origin = models.ForeignKey("nodes.Node", on_delete=models.PROTECT, related_name="+")
     remote_run = models.BigIntegerField()

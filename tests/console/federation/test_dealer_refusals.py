@@ -385,3 +385,50 @@ def test_serving_as_dealer_is_off_unless_the_operator_says_so():
     refused = serves_dealer_with("sometimes")
     assert refused.returncode != 0
     assert "PRIVPAD_SERVES_DEALER='sometimes' is not a boolean" in refused.stderr
+
+
+# ----- a run that will not start after all ---------------------------------------------------
+def test_a_stop_before_the_service_started_keeps_it_from_starting(at_dave, monkeypatch):
+    monkeypatch.setattr(dealing, "start_service", lambda service_id: None)
+    deliver(at_dave["alice"], "DealerStart", dealer_body())
+    reply = deliver(at_dave["alice"], "DealerStop", {"run": 41, "reason": "bob: unreachable"})
+    assert reply == {"stopped": True, "state": "stopped"}
+    service = DealerService.objects.get()
+    assert service.state == "stopped"
+    assert render(service.message, "en") == (
+        "stopped by alice: the run did not start (bob: unreachable)"
+    )
+    assert dealing.serve(service.pk) == "not pending"
+    with pytest.raises(Refused, match="bob started no such run"):
+        deliver(at_dave["bob"], "DealerStop", {"run": 41})  # only its initiator stops it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_while_waiting_for_the_parties_ends_the_wait_at_once(
+    at_dave, settings, tmp_path, monkeypatch
+):
+    import threading
+    import time
+
+    from console.federation import engine
+
+    settings.NODE_IDENTITY_DIR = tmp_path / "identity"
+    identity.write_identity("dave", settings.NODE_IDENTITY_DIR)
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT", 60.0)  # nobody listens: it would wait 60 s
+    monkeypatch.setattr(dealing, "start_service", lambda service_id: None)
+    deliver(at_dave["alice"], "DealerStart", dealer_body())
+    service = DealerService.objects.get()
+    outcome = {}
+    serving = threading.Thread(target=lambda: outcome.update(state=dealing.serve(service.pk)))
+    serving.start()
+    while service.pk not in dealing._WAITING:  # it dials the parties
+        time.sleep(0.01)
+    stopped_at = time.monotonic()
+    deliver(at_dave["alice"], "DealerStop", {"run": 41, "reason": "bob: unreachable"})
+    serving.join(timeout=20)
+    assert not serving.is_alive()
+    assert time.monotonic() - stopped_at < 15
+    assert outcome == {"state": "stopped"}
+    service.refresh_from_db()
+    assert service.state == "stopped"
+    assert "stopped by alice" in render(service.message, "en")

@@ -248,3 +248,27 @@ def test_a_dealer_whose_route_is_gone_here_is_named_before_anyone_is_asked(
     with pytest.raises(initiate.NodesUnavailable, match="pair with dave first"):
         initiate.start_across_nodes(run, sources, ("alice", "bob"), alice)
     assert "DealerStart" not in [method for _, method, _ in calls]
+
+
+def test_a_launch_that_fails_stops_the_dealer_too(
+    alices_run,  # noqa: F811
+    alice,
+    dave,
+    owner,
+    monkeypatch,
+):
+    run, sources = alices_run
+    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+
+    def answer(peer, method, body):
+        if method == "RunLaunch":
+            raise NodeCallError("bob", "h:1", "connection refused", "unavailable")
+        return {"accepted": True, "engine": DAVE_ENGINE if peer.name == "dave" else BOB_ENGINE}
+
+    monkeypatch.setattr(initiate, "_prepare", lambda *call: lambda: answer(*call))
+    with pytest.raises(initiate.NodesUnavailable, match="bob: unreachable"):
+        initiate.start_across_nodes(run, sources, ("alice", "bob"), alice)
+    [stop] = OutgoingMessage.objects.filter(method="DealerStop")
+    assert stop.peer.name == "dave"
+    assert stop.body["run"] == run.pk
+    assert "bob: unreachable" in render(parse(stop.body["reason"]), "en")
