@@ -202,6 +202,7 @@ def project_propose(peer: PeerActor, body: dict) -> dict:
             "project_name": state.name,
             "project_description": state.description,
             "member_names": list(state.members),
+            "project_dealer": state.dealer,
         },
     )
     if ballot.owner_id != peer.node.pk:

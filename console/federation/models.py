@@ -93,6 +93,9 @@ class Ballot(models.Model):
     project_name = models.CharField(max_length=120)
     project_description = models.TextField(blank=True)
     member_names = models.JSONField(default=list)
+    # The project's source of Beaver triples when proposed ("": the trusted first party): a
+    # node invited to join agrees to it too.
+    project_dealer = models.CharField(max_length=40, blank=True, default="")
     status = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING)
     # The proposal's outcome once the owner closed it (every vote counted).
     outcome = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING)

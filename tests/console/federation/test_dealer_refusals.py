@@ -432,3 +432,14 @@ def test_a_stop_while_waiting_for_the_parties_ends_the_wait_at_once(
     service.refresh_from_db()
     assert service.state == "stopped"
     assert "stopped by alice" in render(service.message, "en")
+
+
+def test_a_node_invited_to_join_reads_the_projects_source_of_triples(at_bob, bob_client):
+    from tests.console.federation.test_member_side import proposal
+
+    invitation = proposal("add", "bob")
+    invitation["project"]["dealer"] = "dave"
+    deliver(at_bob["alice"], "ProjectPropose", invitation)
+    page = bob_client.get("/approvals/").content.decode()
+    assert "This node joins the project" in page
+    assert "Beaver triples: the dealer node dave" in page
