@@ -20,6 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from console.nodes import invitations as inv
@@ -31,6 +33,9 @@ from workflows.messages import render
 
 class Command(BaseCommand):
     help = "This node's identity, pairing with other nodes, routes, and the node service."
+    # Run in `handle` instead, except for `init`: before it, the check that a network node
+    # has an identity would only tell the operator to run the command they are running.
+    requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -70,6 +75,9 @@ class Command(BaseCommand):
         serve.add_argument("--listen", help="host:port to bind (default: this node's address)")
 
     def handle(self, *args, action: str, **options) -> None:
+        _require_migrated()
+        if action != "init":
+            self.check()
         try:
             getattr(self, f"do_{action.replace('-', '_')}")(**options)
         except (pairing.PairingError, inv.InvitationError, NodeCallError) as error:
@@ -90,8 +98,10 @@ class Command(BaseCommand):
         states = rotation.peer_states()
         for route in PeerRoute.objects.select_related("node"):
             state = "enabled" if route.enabled else "DISABLED"
+            measured = route.latency_ms is not None
+            latency = f"{route.latency_ms} ms" if measured else "latency not measured yet"
             health = (
-                f"{route.latency_ms} ms, seen {route.last_seen_at:%Y-%m-%d %H:%M:%S}"
+                f"{latency}, seen {route.last_seen_at:%Y-%m-%d %H:%M:%S}"
                 if route.last_seen_at
                 else "never seen"
             )
@@ -244,6 +254,16 @@ class Command(BaseCommand):
         stop.wait()
         server.stop(grace=2).wait()
         self.stdout.write("Node service stopped.")
+
+
+def _require_migrated() -> None:
+    """CommandError unless this installation's database is migrated (a new data directory
+    has no tables yet: every action would fail with a database traceback)."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError(
+            "This installation's database is not migrated: run `manage.py migrate` first."
+        )
 
 
 def _expiry_line(what: str, expires_at) -> str:
