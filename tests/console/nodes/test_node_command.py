@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.core.management import CommandError, call_command
+
 from console.nodes.management.commands.node import Command
+from console.nodes.models import Invitation
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -63,3 +67,9 @@ def test_a_fresh_installation_is_told_to_migrate_first(tmp_path):
     assert done.returncode == 1
     assert "not migrated: run `manage.py migrate` first" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_invite_refuses_a_lifetime_beyond_a_week(alice_is_this_node):
+    with pytest.raises(CommandError, match="--days must be from 1 to 7, not 30"):
+        call_command("node", "invite", "--days", "30")
+    assert not Invitation.objects.exists()

@@ -2,7 +2,7 @@
 
 node init --name alice --address alice.example.org:7443 [--display-name ...] [--force]
 node show                      this node, its fingerprint and its routes with health
-node invite [--days 7] [--file PATH]
+node invite [--days 1..7] [--file PATH]
 node invitations | node revoke ID   open invitations; close one at once
 node accept TEXT | --file PATH
 node health [PEER ...]         ping peers now (latency, last seen)
@@ -46,7 +46,12 @@ class Command(BaseCommand):
         init.add_argument("--force", action="store_true", help="replace an existing identity")
         sub.add_parser("show", help="this node and its routes")
         invite = sub.add_parser("invite", help="create a pairing invitation")
-        invite.add_argument("--days", type=int, default=pairing.INVITATION_DAYS)
+        invite.add_argument(
+            "--days",
+            type=int,
+            default=pairing.INVITATION_DAYS,
+            help=f"how long it stays open, 1 to {pairing.INVITATION_DAYS} (the default)",
+        )
         invite.add_argument("--file", help="also write the invitation to this file (0600)")
         sub.add_parser("invitations", help="list open invitations")
         sub.add_parser("revoke", help="revoke an open invitation").add_argument("id")
@@ -118,8 +123,11 @@ class Command(BaseCommand):
                 )
 
     def do_invite(self, days, file, **_) -> None:
-        if days < 1:
-            raise CommandError("--days must be at least 1")
+        if not 1 <= days <= pairing.INVITATION_DAYS:
+            raise CommandError(
+                f"--days must be from 1 to {pairing.INVITATION_DAYS}, not {days}: whoever "
+                "holds an invitation can pair in the acceptor's place until it is used"
+            )
         invitation, text = pairing.create_invitation(pairing.OPERATOR, days=days)
         if file:
             path = Path(file)
