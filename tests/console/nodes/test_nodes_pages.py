@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from console.audit.models import AuditEvent
@@ -135,6 +137,16 @@ def test_a_network_deployment_says_which_node_this_is(settings, alice_client, al
     assert "Network deployment" in html
     assert "this console is node <code>alice</code>" in html
     assert "trust its operator" not in html
+
+
+def test_a_network_node_lists_itself_as_this_node_not_as_embedded(
+    settings, admin_client, route_to_zed
+):
+    settings.PRIVPAD_DEPLOYMENT = "network"
+    html = admin_client.get("/nodes/").content.decode()
+    cells = re.findall(r'<td data-field="kind">(.*?)</td>', html, re.S)
+    kinds = [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+    assert kinds == ["This node 127.0.0.1:7443", "Remote 127.0.0.1:9"]
 
 
 def test_the_routes_table_is_wired_for_live_health(alice_client, route_to_zed):
