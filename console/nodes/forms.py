@@ -1,4 +1,4 @@
-"""The node registration form (platform admins only)."""
+"""The node registration form and the invitation form (platform admins only)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +30,11 @@ class AcceptInvitationForm(forms.Form):
         ),
     )
     file = forms.FileField(label=_("…or the invitation file"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("text", "file"):  # one of the two is needed: neither is marked optional
+            self.fields[name].one_of_two = True
 
     def clean(self) -> dict:
         data = super().clean()

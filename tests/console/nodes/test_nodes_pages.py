@@ -83,6 +83,14 @@ def test_it_asks_for_text_or_file(admin_client, alice_is_this_node):
     assert "Paste the invitation or upload its file" in response.content.decode()
 
 
+def test_the_accept_form_marks_neither_of_its_two_ways_optional(admin_client, alice_is_this_node):
+    html = admin_client.get("/nodes/").content.decode()
+    form = html[html.index('action="/nodes/invitations/accept/"') :]
+    form = form[: form.index("</form>")]
+    assert "(optional)" not in form
+    assert "…or the invitation file" in form
+
+
 def test_it_reads_an_uploaded_invitation_file(admin_client, alice_is_this_node):
     upload = SimpleUploadedFile("invite.txt", b"not an invitation\n")
     response = admin_client.post("/nodes/invitations/accept/", {"file": upload})
