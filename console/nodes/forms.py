@@ -14,7 +14,11 @@ class NodeForm(forms.ModelForm):
         help_texts = {
             "name": "Letters, digits, dashes; used in URLs and storage, e.g. 'alice'.",
             "display_name": "How the node appears to everyone, e.g. 'Alice Bank'.",
-            "address": "Only for remote nodes: the address of the node's party agent.",
+            "address": (
+                "Only for remote nodes, and recorded only: this embedded console runs every "
+                "node's part itself. Another institution's own installation is added by pairing "
+                "(network mode, `manage.py node accept`)."
+            ),
         }
 
 
