@@ -42,3 +42,11 @@ def test_every_privpad_variable_the_readmes_name_is_read_by_the_code():
     for readme in READMES:
         named = set(re.findall(r"PRIVPAD_[A-Z0-9_]+", readme.read_text()))
         assert named - read == set(), f"{readme.name} names variables no code reads"
+
+
+def test_every_management_command_the_readmes_show_exists():
+    from django.core.management import get_commands
+
+    for readme in [*READMES, ROOT / ".env.example"]:
+        shown = set(re.findall(r"manage\.py ([a-z_]+)", readme.read_text()))
+        assert shown - set(get_commands()) == set(), f"{readme.name} shows unknown commands"
