@@ -65,23 +65,10 @@ def _memory_layer_with_separate_worker() -> list[Warning]:
     return []
 
 
-def _unknown_execution_mode() -> list[Warning]:
-    if settings.PRIVPAD_RUN_EXECUTION not in {"embedded", "worker"}:
-        return [
-            Warning(
-                f"PRIVPAD_RUN_EXECUTION={settings.PRIVPAD_RUN_EXECUTION!r} is not one of "
-                "'embedded' or 'worker'.",
-                id="privpad.W005",
-            )
-        ]
-    return []
-
-
 @register(Tags.security, Tags.compatibility)
 def check_production_settings(app_configs=None, **kwargs) -> list[Warning]:
     return (
         _debug_with_public_host()
         + _sqlite_with_several_workers()
         + _memory_layer_with_separate_worker()
-        + _unknown_execution_mode()
     )

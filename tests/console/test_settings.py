@@ -101,9 +101,9 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read - documented == set()
 
 
-def _settings_with(**env) -> subprocess.CompletedProcess:
-    """Load the settings module in a fresh interpreter with `env` set."""
-    code = "import console.settings as s; print(s.PRIVPAD_LINK_TRANSPORT)"
+def _settings_with(setting: str = "PRIVPAD_LINK_TRANSPORT", **env) -> subprocess.CompletedProcess:
+    """Load the settings module in a fresh interpreter with `env` set; print `setting`."""
+    code = f"import console.settings as s; print(s.{setting})"
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -126,6 +126,17 @@ def test_a_bad_link_transport_names_the_value_and_the_choices():
     loaded = _settings_with(PRIVPAD_LINK_TRANSPORT="http2")
     assert loaded.returncode != 0
     assert "PRIVPAD_LINK_TRANSPORT='http2' is not one of grpc, socket" in loaded.stderr
+
+
+def test_the_run_execution_mode_is_one_of_two_and_a_typo_is_refused():
+    """A typo ("workers") used to run embedded with a warning: runs went to the web server's
+    threads while the operator believed they were on the queue."""
+    assert _settings_with("PRIVPAD_RUN_EXECUTION").stdout.strip() == "embedded"
+    worker = _settings_with("TASKS", PRIVPAD_RUN_EXECUTION="Worker")
+    assert "django_tasks_db.DatabaseBackend" in worker.stdout
+    loaded = _settings_with(PRIVPAD_RUN_EXECUTION="workers")
+    assert loaded.returncode != 0
+    assert "PRIVPAD_RUN_EXECUTION='workers' is not one of embedded, worker" in loaded.stderr
 
 
 def _documented_values() -> dict[str, str]:
