@@ -3,8 +3,10 @@
 Both runs execute the demo graph of "Joint credit risk" (`console.demo`: read x3 -> 3-party
 PSI -> statistics, split -> fill -> scale -> SS-LR training -> prediction -> evaluation) with
 the party worker (`workflows.party.run_party`). Embedded: in this process, the parties as
-threads. Network: one `manage.py runpart` process per party on loopback, gRPC with mutual TLS
-(pinned throwaway certificates), each writing only its own storage.
+threads. Network: one `manage.py runpart` process per party on loopback, over the engine's
+default link transport (`core.comm.transports`: raw TLS sockets) with mutual TLS (pinned
+throwaway certificates), each writing only its own storage. The demo's size is fixed: the
+script takes no options (no `--quick`).
 
 Printed (one JSON object):
 - `embedded` / `network`: wall seconds, seconds per node, bytes sent per party, the AUC;
@@ -120,7 +122,11 @@ def auc(storage: Path, run_id: str) -> float:
 
 
 def main() -> None:
+    import argparse
+
     import django
+
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
 
     django.setup()
     load_before = os.getloadavg()[0]

@@ -65,18 +65,6 @@ def _memory_layer_with_separate_worker() -> list[Warning]:
     return []
 
 
-def _unknown_execution_mode() -> list[Warning]:
-    if settings.PRIVPAD_RUN_EXECUTION not in {"embedded", "worker"}:
-        return [
-            Warning(
-                f"PRIVPAD_RUN_EXECUTION={settings.PRIVPAD_RUN_EXECUTION!r} is not one of "
-                "'embedded' or 'worker'.",
-                id="privpad.W005",
-            )
-        ]
-    return []
-
-
 def _dealer_without_engine() -> list[Warning]:
     """A node that serves as a dealer must be in network mode with an engine address the
     parties can dial (`console.federation.dealing` refuses every DealerStart otherwise)."""
@@ -112,6 +100,5 @@ def check_production_settings(app_configs=None, **kwargs) -> list[Warning]:
         _debug_with_public_host()
         + _sqlite_with_several_workers()
         + _memory_layer_with_separate_worker()
-        + _unknown_execution_mode()
         + _dealer_without_engine()
     )

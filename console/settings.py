@@ -187,7 +187,7 @@ else:
 
 # How runs execute: "embedded" (thread pool inside the server) or "worker" (separate
 # `manage.py db_worker` processes); and how many server processes serve the console.
-PRIVPAD_RUN_EXECUTION = envstr("PRIVPAD_RUN_EXECUTION", "embedded")
+PRIVPAD_RUN_EXECUTION = envchoice("PRIVPAD_RUN_EXECUTION", "embedded", ["embedded", "worker"])
 PRIVPAD_WEB_WORKERS = envint("PRIVPAD_WEB_WORKERS", 1, minimum=1)
 # Pipeline runs go through Django's Tasks API (django-tasks): embedded -> a thread pool in the
 # server process; worker -> django-tasks-db's queue, drained by `manage.py db_worker`.

@@ -1,11 +1,12 @@
 """The party worker: one party's part of a pipeline run, in that party's own process.
 
-`run_party(job, network, report)` is what a node runs when a run starts in network mode (the
-console's node link calls it, or `manage.py runpart`). Every participating party runs it with
-the same run id and graph snapshot; each executes its part of every node, in the same
-topological order, with the component code unchanged (`workflows.placement.AtParty`: SecretFlow's
-production mode). With `network=None` every party runs in this one process (`EMBEDDED`): the
-reference the network run is compared with, and what tests and benchmarks use.
+`run_party(job, network, report)` is what a node runs when a run starts in network mode (its
+worker for its part, `console.federation.member_runs`, or by hand `manage.py runpart`). Every
+participating party runs it with the same run id and graph snapshot; each executes its part of
+every node, in the same topological order, with the component code unchanged
+(`workflows.placement.AtParty`: SecretFlow's production mode). With `network=None` every
+party runs in this one process (`EMBEDDED`): the reference the network run is compared with,
+and what tests and benchmarks use.
 
 Steps (network mode):
 1. Validate the snapshot against the project's parties and authorised datasets, as the executor

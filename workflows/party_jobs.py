@@ -1,9 +1,9 @@
 """What a party worker is given (`workflows.party`): the run as one party sees it, and its links.
 
 `PartyJob` and `Network` are plain data; their JSON forms (`job_to_dict` / `job_from_dict`,
-`network_from_dict`) are what `manage.py runpart` reads and what the console's node link will
-send. A job's JSON carries the storage path of this party's datasets only: another party's
-paths never leave its node.
+`network_from_dict`) are what `manage.py runpart` reads, and the job's is what the initiating
+node sends each member in `RunStart` (`console.federation.initiate`). A job's JSON carries the
+storage path of this party's datasets only: another party's paths never leave its node.
 """
 
 from __future__ import annotations

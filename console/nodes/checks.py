@@ -1,5 +1,5 @@
-"""System checks for network nodes: an identity to pair with, not about to expire, and a
-rotation grace period rotations accept."""
+"""System checks for network nodes: an identity to pair with, not about to expire, a rotation
+grace period rotations accept, and an engine address for runs."""
 
 from django.conf import settings
 from django.core.checks import Warning, register
@@ -19,6 +19,23 @@ def network_node_has_identity(app_configs=None, **kwargs) -> list[Warning]:
             hint="Run `manage.py node init --name NAME --address HOST:PORT`, then "
             "`manage.py node serve`.",
             id="privpad.nodes.W001",
+        )
+    ]
+
+
+@register()
+def network_node_has_engine_address(app_configs=None, **kwargs) -> list[Warning]:
+    """In network mode, runs need this node's engine address: without it every run that
+    involves this node is refused when it starts (`console.federation.runs`, `initiate`)."""
+    if settings.PRIVPAD_DEPLOYMENT != "network" or settings.PRIVPAD_ENGINE_ADDRESS:
+        return []
+    return [
+        Warning(
+            "PRIVPAD_DEPLOYMENT=network but PRIVPAD_ENGINE_ADDRESS is empty: this node can "
+            "pair, but every pipeline run it takes part in is refused.",
+            hint="Set PRIVPAD_ENGINE_ADDRESS to the host:port where the other nodes reach this "
+            "node's engine links (not the node service's port).",
+            id="privpad.nodes.W005",
         )
     ]
 

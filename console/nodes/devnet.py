@@ -329,12 +329,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--base-dir", type=Path, help="default var/network (or "
                         "var/network-namespaces with --namespaces)")  # fmt: skip
-    parser.add_argument("--web-port", type=int, default=8001)
-    parser.add_argument("--node-port", type=int, default=7101)
-    parser.add_argument("--engine-port", type=int, default=7201)
+    ports = (("web", "console", 8001), ("node", "node service", 7101), ("engine", "engine", 7201))
+    for option, what, port in ports:
+        parser.add_argument(
+            f"--{option}-port",
+            type=int,
+            default=port,
+            help=f"alice's {what} port (bob's and carol's are the next two; default {port})",
+        )
     parser.add_argument("--no-demo", action="store_true", help="paired nodes, no demo project")
     parser.add_argument(
         "--namespaces",

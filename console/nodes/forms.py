@@ -1,4 +1,4 @@
-"""The node registration form (platform admins only)."""
+"""The node registration form and the invitation form (platform admins only)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,11 @@ class NodeForm(forms.ModelForm):
         help_texts = {
             "name": "Letters, digits, dashes; used in URLs and storage, e.g. 'alice'.",
             "display_name": "How the node appears to everyone, e.g. 'Alice Bank'.",
-            "address": "Only for remote nodes: the address of the node's party agent.",
+            "address": (
+                "Only for remote nodes, and recorded only: this embedded console runs every "
+                "node's part itself. Another institution's own installation is added by pairing "
+                "(network mode, `manage.py node accept`)."
+            ),
         }
 
 
@@ -30,6 +34,11 @@ class AcceptInvitationForm(forms.Form):
         ),
     )
     file = forms.FileField(label=_("…or the invitation file"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("text", "file"):  # one of the two is needed: neither is marked optional
+            self.fields[name].one_of_two = True
 
     def clean(self) -> dict:
         data = super().clean()

@@ -31,6 +31,9 @@ from console.nodes.versions import privpad_version
 from workflows.actors import Actor
 from workflows.messages import Message, render, stored_within, translatable
 
+# How long an invitation stays open, by default and at most: whoever holds its one-time secret
+# can pair in the acceptor's place until it is used, so it is kept short (the CLI and the API
+# refuse a longer lifetime; the nodes page always gives this one).
 INVITATION_DAYS = 7
 
 

@@ -78,7 +78,12 @@ class InvitationSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     expires_at = serializers.DateTimeField(read_only=True)
     invitation = serializers.CharField(read_only=True, help_text="The line to hand over.")
-    days = serializers.IntegerField(min_value=1, max_value=90, default=7, write_only=True)
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=pairing.INVITATION_DAYS,
+        default=pairing.INVITATION_DAYS,
+        write_only=True,
+    )
 
 
 class AcceptSerializer(serializers.Serializer):

@@ -17,7 +17,8 @@ Security: links run under mutual TLS (`core.comm.tls`); plaintext only when the 
 `insecure_plaintext=True` (tests on one machine), never because `tls` is missing.
 
 Handshake: the first message of a stream is a hello (link version, sender, intended receiver,
-the sorted party names, the sender's session token); the server checks it, and with TLS that
+the sorted party names, the sender's session token, the dial's number: `core.comm.outgoing`);
+the server checks it, and with TLS that
 the client's certificate is the claimed party's (`core.comm.tls`), then answers with a welcome
 (carrying the next sequence number it expects) or a refusal naming the mismatch.
 

@@ -22,7 +22,8 @@ against that party's pinned certificate (or the CA) for the party's name as host
 listening party asks for a client certificate that chains to one of the pinned certificates
 (or the CA), and the transport then checks that it is the claimed party's. Python's `ssl` reads
 keys only from files, so the key pair is handed to OpenSSL through an anonymous in-memory file
-(`memfd`), never written to disk.
+(`memfd`, Linux), never written to disk; where there is no `memfd`, through a file (0600) in a
+private temporary directory, removed at once.
 """
 
 from __future__ import annotations

@@ -187,11 +187,10 @@ class Ring:
     def matmul(self, a, b):
         return _limb_matmul(a, b, self)
 
-    def draw(self, bit_generator, shape: tuple[int, ...]):
-        """Uniform elements from a numpy bit generator (`bits // 64` raw words each)."""
+    def draw(self, prg, shape: tuple[int, ...]):
+        """Uniform elements from a `core.mpc.prg.PRG` (`bits // 64` of its words each)."""
         count = int(np.prod(shape, dtype=np.int64)) * (self.bits // 64)
-        words = bit_generator.random_raw(count).astype(RING_DTYPE, copy=False)
-        return self.asarray(words.view(self.dtype).reshape(shape))
+        return self.asarray(prg.raw(count).view(self.dtype).reshape(shape))
 
     def __repr__(self) -> str:
         return f"<ring {self.name}>"

@@ -53,10 +53,3 @@ def test_it_warns_about_an_in_memory_layer_shared_by_several_workers(settings, m
     settings.PRIVPAD_WEB_WORKERS = 2
     on_postgres(monkeypatch)
     assert ids(settings) == {"privpad.W004"}
-
-
-def test_it_names_an_unknown_execution_mode(settings):
-    settings.PRIVPAD_RUN_EXECUTION = "cluster"
-    (warning,) = check_production_settings()
-    assert warning.id == "privpad.W005"
-    assert "'cluster'" in warning.msg

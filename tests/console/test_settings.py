@@ -1,5 +1,6 @@
 """Settings come from the environment with safe defaults; bad values fail with a named error."""
 
+import json
 import os
 import stat
 import subprocess
@@ -100,9 +101,9 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read - documented == set()
 
 
-def _settings_with(**env) -> subprocess.CompletedProcess:
-    """Load the settings module in a fresh interpreter with `env` set."""
-    code = "import console.settings as s; print(s.PRIVPAD_LINK_TRANSPORT)"
+def _settings_with(setting: str = "PRIVPAD_LINK_TRANSPORT", **env) -> subprocess.CompletedProcess:
+    """Load the settings module in a fresh interpreter with `env` set; print `setting`."""
+    code = f"import console.settings as s; print(s.{setting})"
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -125,3 +126,53 @@ def test_a_bad_link_transport_names_the_value_and_the_choices():
     loaded = _settings_with(PRIVPAD_LINK_TRANSPORT="http2")
     assert loaded.returncode != 0
     assert "PRIVPAD_LINK_TRANSPORT='http2' is not one of grpc, socket" in loaded.stderr
+
+
+def test_the_run_execution_mode_is_one_of_two_and_a_typo_is_refused():
+    """A typo ("workers") used to run embedded with a warning: runs went to the web server's
+    threads while the operator believed they were on the queue."""
+    assert _settings_with("PRIVPAD_RUN_EXECUTION").stdout.strip() == "embedded"
+    worker = _settings_with("TASKS", PRIVPAD_RUN_EXECUTION="Worker")
+    assert "django_tasks_db.DatabaseBackend" in worker.stdout
+    loaded = _settings_with(PRIVPAD_RUN_EXECUTION="workers")
+    assert loaded.returncode != 0
+    assert "PRIVPAD_RUN_EXECUTION='workers' is not one of embedded, worker" in loaded.stderr
+
+
+def _documented_values() -> dict[str, str]:
+    """NAME=VALUE of every variable `.env.example` lists ("the values shown are the defaults")."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def _settings_dump(data_dir, **env) -> dict:
+    """Every upper-case setting, loaded in a fresh interpreter with only `env` of the variables
+    `.env.example` lists (and the data directory) set."""
+    code = (
+        "import json, console.settings as s; "
+        "print(json.dumps({k: repr(getattr(s, k)) for k in dir(s) if k.isupper()}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in _documented_values()}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "PYTHONPATH": str(ROOT), **env, "PRIVPAD_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_env_example_shows_the_defaults_the_settings_use(tmp_path):
+    """Setting every variable to the value `.env.example` shows changes no setting: the file
+    and the settings' defaults cannot drift apart (the README points to the file for them)."""
+    documented = _documented_values()
+    assert (ROOT / documented.pop("PRIVPAD_DATA_DIR")).resolve() == (ROOT / "var").resolve()
+    defaults = _settings_dump(tmp_path)
+    as_documented = _settings_dump(tmp_path, **documented)
+    differing = {
+        k: (defaults[k], as_documented[k]) for k in defaults if defaults[k] != as_documented[k]
+    }
+    assert differing == {}

@@ -1,6 +1,8 @@
 """The health loop of `manage.py node serve`: pings every enabled peer at an interval.
 
-Each round also deletes a rotated-away key whose grace period is over (`rotation.forget_expired`).
+Each round (the first one interval after the service starts) also deletes a rotated-away key
+whose grace period is over (`rotation.forget_expired`) and runs the other apps' periodic work
+(`AFTER_HEALTH_CHECKS`: the federation re-sends the messages a peer could not take).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """gRPC channels between nodes: mutual TLS pinned to one certificate, errors naming the peer.
 
-The caller trusts exactly one certificate, the peer's pinned one, as the root of the server's
-chain (and checks the node name in it); the server asks for the caller's certificate and
+The caller trusts the peer's pinned certificate as the root of the server's chain (and checks
+the node name in it): exactly one, or during a rotation's grace period also the one it
+replaced (`console.nodes.link.credentials`); the server asks for the caller's certificate and
 verifies it against the certificates of its routes (see `service`). No Django here.
 
 Messages are raw bytes (envelopes); no protobuf classes, no pickle. A refusal's details are a

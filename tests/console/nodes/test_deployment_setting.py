@@ -45,3 +45,15 @@ def test_a_network_node_with_identity_passes(settings, alice_is_this_node):
 
     settings.PRIVPAD_DEPLOYMENT = "network"
     assert network_node_has_identity() == []
+
+
+def test_a_network_node_without_engine_address_is_warned_about(settings):
+    from console.nodes.checks import network_node_has_engine_address
+
+    settings.PRIVPAD_DEPLOYMENT, settings.PRIVPAD_ENGINE_ADDRESS = "network", ""
+    (warning,) = network_node_has_engine_address()
+    assert warning.id == "privpad.nodes.W005"
+    settings.PRIVPAD_ENGINE_ADDRESS = "alice.example.org:7444"
+    assert network_node_has_engine_address() == []
+    settings.PRIVPAD_DEPLOYMENT, settings.PRIVPAD_ENGINE_ADDRESS = "embedded", ""
+    assert network_node_has_engine_address() == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from console.audit.models import AuditEvent
@@ -81,6 +83,14 @@ def test_it_asks_for_text_or_file(admin_client, alice_is_this_node):
     assert "Paste the invitation or upload its file" in response.content.decode()
 
 
+def test_the_accept_form_marks_neither_of_its_two_ways_optional(admin_client, alice_is_this_node):
+    html = admin_client.get("/nodes/").content.decode()
+    form = html[html.index('action="/nodes/invitations/accept/"') :]
+    form = form[: form.index("</form>")]
+    assert "(optional)" not in form
+    assert "…or the invitation file" in form
+
+
 def test_it_reads_an_uploaded_invitation_file(admin_client, alice_is_this_node):
     upload = SimpleUploadedFile("invite.txt", b"not an invitation\n")
     response = admin_client.post("/nodes/invitations/accept/", {"file": upload})
@@ -135,6 +145,16 @@ def test_a_network_deployment_says_which_node_this_is(settings, alice_client, al
     assert "Network deployment" in html
     assert "this console is node <code>alice</code>" in html
     assert "trust its operator" not in html
+
+
+def test_a_network_node_lists_itself_as_this_node_not_as_embedded(
+    settings, admin_client, route_to_zed
+):
+    settings.PRIVPAD_DEPLOYMENT = "network"
+    html = admin_client.get("/nodes/").content.decode()
+    cells = re.findall(r'<td data-field="kind">(.*?)</td>', html, re.S)
+    kinds = [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+    assert kinds == ["This node 127.0.0.1:7443", "Remote 127.0.0.1:9"]
 
 
 def test_the_routes_table_is_wired_for_live_health(alice_client, route_to_zed):

@@ -37,6 +37,13 @@ def test_it_validates_the_invitation_lifetime(api_admin, alice_is_this_node):
     assert response.json()["detail"].startswith("days:")
 
 
+def test_an_invitation_stays_open_a_week_at_most(api_admin, alice_is_this_node):
+    response = api_admin.post("/api/v1/invitations/", {"days": 8}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("days:")
+    assert api_admin.post("/api/v1/invitations/", {"days": 7}, format="json").status_code == 201
+
+
 def test_accepting_a_bad_invitation_is_a_400_naming_the_problem(api_admin, alice_is_this_node):
     response = api_admin.post("/api/v1/routes/", {"invitation": "nonsense"}, format="json")
     assert response.status_code == 400

@@ -1,4 +1,4 @@
-"""Run one program as several OS processes, one per party, over loopback gRPC links.
+"""Run one program as several OS processes, one per party, over loopback network links.
 
 `run_cluster(program, parties, tmp_path)` writes throwaway certificates (made here with
 `cryptography`), one cluster file per party and the program, starts one Python process per

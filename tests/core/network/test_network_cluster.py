@@ -1,4 +1,4 @@
-"""The engine over the network: one OS process per party, gRPC with mutual TLS on loopback.
+"""The engine over the network: one OS process per party, mutual TLS on loopback.
 
 Each test starts the parties as processes running the same program (`net_harness`) and
 compares what every party ends with against the simulation or plaintext.

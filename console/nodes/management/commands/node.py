@@ -2,7 +2,7 @@
 
 node init --name alice --address alice.example.org:7443 [--display-name ...] [--force]
 node show                      this node, its fingerprint and its routes with health
-node invite [--days 7] [--file PATH]
+node invite [--days 1..7] [--file PATH]
 node invitations | node revoke ID   open invitations; close one at once
 node accept TEXT | --file PATH
 node health [PEER ...]         ping peers now (latency, last seen)
@@ -20,6 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from console.nodes import invitations as inv
@@ -31,6 +33,9 @@ from workflows.messages import render
 
 class Command(BaseCommand):
     help = "This node's identity, pairing with other nodes, routes, and the node service."
+    # Run in `handle` instead, except for `init`: before it, the check that a network node
+    # has an identity would only tell the operator to run the command they are running.
+    requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -41,7 +46,12 @@ class Command(BaseCommand):
         init.add_argument("--force", action="store_true", help="replace an existing identity")
         sub.add_parser("show", help="this node and its routes")
         invite = sub.add_parser("invite", help="create a pairing invitation")
-        invite.add_argument("--days", type=int, default=pairing.INVITATION_DAYS)
+        invite.add_argument(
+            "--days",
+            type=int,
+            default=pairing.INVITATION_DAYS,
+            help=f"how long it stays open, 1 to {pairing.INVITATION_DAYS} (the default)",
+        )
         invite.add_argument("--file", help="also write the invitation to this file (0600)")
         sub.add_parser("invitations", help="list open invitations")
         sub.add_parser("revoke", help="revoke an open invitation").add_argument("id")
@@ -70,6 +80,9 @@ class Command(BaseCommand):
         serve.add_argument("--listen", help="host:port to bind (default: this node's address)")
 
     def handle(self, *args, action: str, **options) -> None:
+        _require_migrated()
+        if action != "init":
+            self.check()
         try:
             getattr(self, f"do_{action.replace('-', '_')}")(**options)
         except (pairing.PairingError, inv.InvitationError, NodeCallError) as error:
@@ -90,8 +103,10 @@ class Command(BaseCommand):
         states = rotation.peer_states()
         for route in PeerRoute.objects.select_related("node"):
             state = "enabled" if route.enabled else "DISABLED"
+            measured = route.latency_ms is not None
+            latency = f"{route.latency_ms} ms" if measured else "latency not measured yet"
             health = (
-                f"{route.latency_ms} ms, seen {route.last_seen_at:%Y-%m-%d %H:%M:%S}"
+                f"{latency}, seen {route.last_seen_at:%Y-%m-%d %H:%M:%S}"
                 if route.last_seen_at
                 else "never seen"
             )
@@ -108,8 +123,11 @@ class Command(BaseCommand):
                 )
 
     def do_invite(self, days, file, **_) -> None:
-        if days < 1:
-            raise CommandError("--days must be at least 1")
+        if not 1 <= days <= pairing.INVITATION_DAYS:
+            raise CommandError(
+                f"--days must be from 1 to {pairing.INVITATION_DAYS}, not {days}: whoever "
+                "holds an invitation can pair in the acceptor's place until it is used"
+            )
         invitation, text = pairing.create_invitation(pairing.OPERATOR, days=days)
         if file:
             path = Path(file)
@@ -244,6 +262,16 @@ class Command(BaseCommand):
         stop.wait()
         server.stop(grace=2).wait()
         self.stdout.write("Node service stopped.")
+
+
+def _require_migrated() -> None:
+    """CommandError unless this installation's database is migrated (a new data directory
+    has no tables yet: every action would fail with a database traceback)."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError(
+            "This installation's database is not migrated: run `manage.py migrate` first."
+        )
 
 
 def _expiry_line(what: str, expires_at) -> str:
