@@ -54,6 +54,10 @@ MESSAGES = {
     "party_failed": _("%(party)s failed with %(error)s"),
     "party_failed_link": _("%(party)s failed with %(error)s: %(reason)s"),
     "malformed_frame": _("%(peer)s sent a malformed frame: %(detail)s"),
+    "program_mismatch": _(
+        "%(peer)s runs another program: its message on channel %(channel)s is of %(theirs)s, "
+        "where %(party)s is at %(ours)s"
+    ),
     "lost": _(
         "lost connection to %(peer)s (its stream broke and was not restored within %(seconds)s s)"
     ),

@@ -68,6 +68,10 @@ CAUSES: dict[str, str] = {
         "(it acknowledged the earlier ones)"
     ),
     "frame_unsent": "{peer!r} expects frame {expected} but {party!r} sent frames up to {last}",
+    "program_mismatch": (
+        "{peer!r} runs another program: its message on channel {channel!r} is of {theirs}, "
+        "where {party!r} is at {ours}"
+    ),
     "closed": "the link was closed",
     "peer_closed": "{peer!r} has shut down its link",
     "timeout": "{party!r} timed out after {seconds:.0f}s waiting for {peer!r}",

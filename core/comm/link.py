@@ -20,6 +20,7 @@ import pickle
 import queue
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,8 @@ class Link(ABC):
         self.stats = stats
         self.timeout = timeout
         self._received_since_send = True
+        self._steps: dict[int, int] = {}  # joint steps begun with each peer (`begin_step`)
+        self._step_label = ""
 
     @property
     def party(self) -> str:
@@ -110,6 +113,22 @@ class Link(ABC):
         obj = self._receive(int(frm))
         self._received_since_send = True
         return obj
+
+    def begin_step(self, label: str, peers: Iterable[int]) -> None:
+        """Enter the next joint step of the program with `peers` (ranks), labelled `label` in
+        public words (an operation, a device, parties; never a value). Network links send each
+        message with its step and refuse a peer's message of another step (`core.comm.steps`);
+        in-memory links, whose parties share one driver, only keep count."""
+        for peer in peers:
+            self._steps[peer] = self._steps.get(peer, 0) + 1
+        self._step_label = label
+
+    def end_step(self) -> None:
+        self._step_label = ""
+
+    def step_with(self, peer: int) -> tuple[int, str]:
+        """(count, label) of this party's current step with rank `peer`."""
+        return self._steps.get(peer, 0), self._step_label
 
     def send_all(self, obj: Any) -> None:
         """Send the same object to every other party."""

@@ -161,13 +161,25 @@ class Deployment(Cluster):
             return None
         return self._guard(fn)
 
-    def run_all(self, parties, programs, links=()):
+    def run_all(self, parties, programs, links=(), step=""):
+        """Run this party's program, if it is among `parties`, as the next joint step with the
+        others (on the cluster's link and on `links`; `core.comm.steps`)."""
         self.check_alive()
-        return [
-            self._guard(program)
-            for party, program in zip(parties, programs, strict=True)
-            if self.is_local(party)
-        ]
+        if self.self_party not in parties:
+            return []
+        stepping = [self.link(self.self_party), *links]
+        for link in stepping:
+            peers = [link.rank_of(p) for p in parties if p != self.self_party and p in link.parties]
+            link.begin_step(step, peers)
+        try:
+            return [
+                self._guard(program)
+                for party, program in zip(parties, programs, strict=True)
+                if self.is_local(party)
+            ]
+        finally:
+            for link in stepping:
+                link.end_step()
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         self.check_alive()

@@ -130,7 +130,7 @@ class HEU:
             return run
 
         programs = [keeper_program] + [evaluator_program(p) for p in self.evaluators]
-        cluster.run_all(self.parties, programs)
+        cluster.run_all(self.parties, programs, step="HEU setup")
 
     # ----- encryption, evaluation, transfers --------------------------------------------
     def _check_holder(self, party: str) -> None:
@@ -194,7 +194,8 @@ class HEU:
             received = cluster.link(dst).recv(cluster.rank(src))
             self._ct[dst][ref] = CiphertextArray.from_bytes(received, pk)
 
-        cluster.run_all([src, dst], [send, recv])
+        step = f"move of ciphertexts {obj.ref} from {src!r} to {dst!r}"
+        cluster.run_all([src, dst], [send, recv], step=step)
         return HEUObject(self, party, ref)
 
     def _decrypt_to(self, obj: HEUObject, pyu: PYU) -> PYUObject:

@@ -114,6 +114,11 @@ def _bind_frame(frame: tuple, device: SPU) -> Any:
     return None
 
 
+def _name_of(fn: Callable) -> str:
+    """A function's name for a step label (its code's, the same in every party's process)."""
+    return str(getattr(fn, "__qualname__", type(fn).__name__))[:80]
+
+
 def _quiet(program: Callable[[], Any]) -> Callable[[], Any]:
     """Ring arithmetic wraps on purpose; numpy only warns about it for 0-d scalars."""
 
@@ -168,7 +173,7 @@ class SPU:
         # references to its values and receive what they reveal (`_tell_outsiders`).
         outside = [p for p in cluster.program_parties if p not in self.parties]
         self._outsiders = [] if cluster.simulation else outside
-        self._spmd([self._setup_program(p, seed) for p in self.parties])
+        self._spmd([self._setup_program(p, seed) for p in self.parties], "setup")
 
     def __repr__(self) -> str:
         return f"SPU({self.parties}, {self.config.protocol})"
@@ -212,9 +217,11 @@ class SPU:
 
         return program
 
-    def _spmd(self, programs: list[Callable[[], Any]]) -> list[Any]:
+    def _spmd(self, programs: list[Callable[[], Any]], step: str) -> list[Any]:
+        """Run one program per SPU party as the joint step `step` (public words)."""
         links = list(self._links.values())
-        return self.cluster.run_all(self.parties, [_quiet(p) for p in programs], links=links)
+        programs, step = [_quiet(p) for p in programs], f"{self._name}: {step}"
+        return self.cluster.run_all(self.parties, programs, links=links, step=step)
 
     def _tell_outsiders(self, results: list[Any]) -> Any:
         """What the SPU's parties computed (`results` of the local ones, all alike), and in an
@@ -228,7 +235,8 @@ class SPU:
         programs += [
             (lambda p=p: cluster.link(p).recv(cluster.rank(first))) for p in self._outsiders
         ]
-        got = cluster.run_all([first, *self._outsiders], programs)
+        step = f"{self._name}: public results to {self._outsiders}"
+        got = cluster.run_all([first, *self._outsiders], programs, step=step)
         return got[0] if got else mine
 
     # ----- running functions ------------------------------------------------------------
@@ -236,7 +244,8 @@ class SPU:
         def run(*args, **kwargs):
             for leaf in tree_leaves((args, kwargs)):
                 self._check_input(leaf)
-            results = self._spmd([self._call_program(p, fn, args, kwargs) for p in self.parties])
+            programs = [self._call_program(p, fn, args, kwargs) for p in self.parties]
+            results = self._spmd(programs, f"call of {_name_of(fn)}")
             frames = [_ref_frame(structure) for structure in results]
             return _bind_frame(self._tell_outsiders(frames), self)
 
@@ -329,7 +338,8 @@ class SPU:
         def program(party: str):
             return lambda: self._ctx[party].proto.reveal(self._stores[party][obj.ref].share)
 
-        ring = self._tell_outsiders(self._spmd([program(p) for p in self.parties]))
+        ring = self._spmd([program(p) for p in self.parties], "reveal to every party")
+        ring = self._tell_outsiders(ring)
         return decode(self.fxp, ring, obj.kind)
 
     def _reveal_to(self, obj: SPUObject, pyu: PYU) -> PYUObject:
@@ -346,7 +356,7 @@ class SPU:
 
             return run
 
-        self._spmd([program(p) for p in self.parties])
+        self._spmd([program(p) for p in self.parties], f"reveal to {pyu.party!r}")
         return PYUObject(pyu, ref)
 
     # ----- persisting shares ------------------------------------------------------------
@@ -379,7 +389,7 @@ class SPU:
 
             return run
 
-        self._spmd([program(p) for p in self.parties])
+        self._spmd([program(p) for p in self.parties], "export of shares")
 
     def import_shares(self, read: Callable[[str], dict]) -> SPUObject:
         """A secret value from per-party records: each party loads its own with `read(party)`.
@@ -408,7 +418,7 @@ class SPU:
 
             return run
 
-        kept = self._spmd([program(p) for p in self.parties])
+        kept = self._spmd([program(p) for p in self.parties], "import of shares")
         return _bind_frame(self._tell_outsiders([_ref_frame(ref) for ref in kept]), self)
 
     def _load_own_record(self, party: str, ctx: MPCContext, read: Callable[[str], dict]):
