@@ -54,6 +54,11 @@ MESSAGES = {
     "party_failed": _("%(party)s failed with %(error)s"),
     "party_failed_link": _("%(party)s failed with %(error)s: %(reason)s"),
     "malformed_frame": _("%(peer)s sent a malformed frame: %(detail)s"),
+    "malformed_message": _("%(peer)s sent a malformed %(what)s: %(problem)s"),
+    "unexpected_message": _(
+        "%(peer)s sent %(got)s where %(party)s expects %(expected)s (%(what)s, at %(step)s of "
+        "channel %(channel)s)"
+    ),
     "program_mismatch": _(
         "%(peer)s runs another program: its message on channel %(channel)s is of %(theirs)s, "
         "where %(party)s is at %(ours)s"

@@ -72,6 +72,11 @@ CAUSES: dict[str, str] = {
         "{peer!r} runs another program: its message on channel {channel!r} is of {theirs}, "
         "where {party!r} is at {ours}"
     ),
+    "unexpected_message": (
+        "{peer!r} sent {got} where {party!r} expects {expected} ({what}, at {step} of channel "
+        "{channel!r})"
+    ),
+    "malformed_message": "{peer!r} sent a malformed {what}: {problem}",
     "closed": "the link was closed",
     "peer_closed": "{peer!r} has shut down its link",
     "timeout": "{party!r} timed out after {seconds:.0f}s waiting for {peer!r}",

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from core.comm.expect import check_like
 from core.comm.stats import CommStats
 from core.errors import LinkError, PartyError
 
@@ -113,6 +114,13 @@ class Link(ABC):
         obj = self._receive(int(frm))
         self._received_since_send = True
         return obj
+
+    def recv_like(self, frm: int, like: Any, what: str) -> Any:
+        """The next message from rank `frm`, which must have `like`'s form: an array of exactly
+        its dtype and shape, or a list of such arrays item by item (`core.comm.expect`); else
+        LinkError naming the peer, both forms, `what` the message is (e.g. "an opening") and
+        the step. Protocols receive every share-carrying message through here."""
+        return check_like(self, frm, self.recv(frm), like, what)
 
     def begin_step(self, label: str, peers: Iterable[int]) -> None:
         """Enter the next joint step of the program with `peers` (ranks), labelled `label` in

@@ -126,7 +126,9 @@ class PYU:
         def recv():
             cluster.store(dst)[ref] = cluster.link(dst).recv(cluster.rank(src))
 
-        cluster.run_all([src, dst], [send, recv], step=f"move of value {obj.ref} from {src!r} to {dst!r}")
+        cluster.run_all(
+            [src, dst], [send, recv], step=f"move of value {obj.ref} from {src!r} to {dst!r}"
+        )
         return PYUObject(self, ref)
 
     def fetch(self, obj: PYUObject) -> Any:

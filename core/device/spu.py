@@ -42,6 +42,7 @@ from core.device.share_exchange import (
 )
 from core.device.share_records import load_record, share_record
 from core.device.spu_config import parse_cluster_def
+from core.device.spu_inputs import checked_header
 from core.errors import ConfigError, EncodingError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
 from core.mpc.context import MPCContext
@@ -281,12 +282,14 @@ class SPU:
             if isinstance(encoded, RangeError):
                 raise encoded  # the owner's own refusal, in full
         else:
-            header, encoded = link.recv(owner), None
+            itemsize = self.fxp.ring.dtype.itemsize
+            header, encoded = checked_header(link, owner, link.recv(owner), itemsize), None
         if header[0] == "error":
             raise EncodingError(header[1])
         if header[0] == "range":
             raise secondhand_refusal(*header[1:])
         _, shape, kind, interval, label = header
+        shape = tuple(shape)
         interval = None if interval is None else Interval(*interval)
         labels = frozenset() if label is None else frozenset([label])
         return SecretTensor(ctx.proto.share(encoded, owner, shape), ctx, kind, interval, labels)

@@ -30,6 +30,9 @@ from core.psi.store import MaskedSetStore
 ACK = "ack"
 END = "end"
 WINDOW = 4
+# Rows of room made for a peer's announced set before its values arrive (FinalSink, KKRT's
+# receiver): allocated, not touched, so an honest set up to this size never regrows.
+FIRST_ROWS = 1 << 24
 
 
 class Progress:
@@ -166,25 +169,43 @@ def process_stream(
 
 
 class FinalSink:
-    """Collects a party's fully-masked values into a preallocated (size, width) array."""
+    """Collects a party's fully-masked values into a (size, width) array.
+
+    `size` is what the party announced; room grows as values arrive (doubling, from at most
+    `FIRST_ROWS`), so a party announcing a huge set makes the comparer allocate nothing it
+    has not been sent."""
 
     def __init__(self, link: Link, owner: int, size: int, width: int):
         self._link, self._owner, self._width = link, owner, width
-        self.values = np.empty((size, width), dtype=np.uint8)
+        self._size = size
+        self._data = np.empty((min(size, FIRST_ROWS), width), dtype=np.uint8)
         self._filled = 0
         self.ended = False
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._filled]
+
+    def _room_for(self, count: int) -> None:
+        needed = self._filled + count
+        if needed > len(self._data):
+            rows = min(self._size, max(needed, 2 * len(self._data)))
+            grown = np.empty((rows, self._width), dtype=np.uint8)
+            grown[: self._filled] = self._data[: self._filled]
+            self._data = grown
 
     def accept(self, message: object) -> None:
         if isinstance(message, str) and message == END:
             self.ended = True
             return
         values = _checked(self._link, self._owner, message, self._width)
-        if self._filled + len(values) > len(self.values):
+        if self._filled + len(values) > self._size:
             raise LinkError(
                 f"{self._link.party!r} received more masked values for "
-                f"{self._link.parties[self._owner]!r} than its announced {len(self.values)}"
+                f"{self._link.parties[self._owner]!r} than its announced {self._size}"
             )
-        self.values[self._filled : self._filled + len(values)] = values
+        self._room_for(len(values))
+        self._data[self._filled : self._filled + len(values)] = values
         self._filled += len(values)
 
     def drain(self, frm: int) -> None:
@@ -193,10 +214,10 @@ class FinalSink:
         self.check_complete()
 
     def check_complete(self) -> None:
-        if self._filled != len(self.values):
+        if self._filled != self._size:
             raise LinkError(
                 f"{self._link.party!r} received {self._filled} masked values for "
-                f"{self._link.parties[self._owner]!r}, announced {len(self.values)}"
+                f"{self._link.parties[self._owner]!r}, announced {self._size}"
             )
 
 

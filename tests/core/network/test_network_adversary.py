@@ -1,0 +1,293 @@
+"""A dishonest party against honest ones: it runs another program, or a modified engine.
+
+Each test starts one OS process per party (`net_harness`: loopback, mutual TLS with throwaway
+certificates); the honest parties run the program as written, the dishonest one (bob) runs
+another branch of it, or patches its own engine before running it. What is asserted is the
+honest side's outcome and what reached bob: who failed, with which words, that every process
+ended, and that no value bob was not meant to learn appears in anything he printed.
+
+The defences under test: every message on a network link carries its program step and a
+message of another step is refused (`core.comm.steps`); protocol messages are checked for
+their shape and dtype where they are received (`Link.recv_like`); a peer's declared sizes
+allocate nothing before the data arrives (SPU input headers, PSI set sizes).
+"""
+
+from __future__ import annotations
+
+import pytest
+from net_harness import run_cluster
+
+pytestmark = pytest.mark.timeout(120)
+PAIR = ["alice", "bob"]
+SECRET = [31.25, -7.5, 1234.5]  # alice's; bob must never print these
+SPU_PAIR = """
+init()
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {
+    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}})
+x = sf.PYU("alice")(lambda: np.array(SECRET))()
+""".replace("SECRET", repr(SECRET))
+
+
+def run_pair(program: str, tmp_path, **options):
+    return run_cluster(program, PAIR, tmp_path, timeout=options.pop("timeout", 15), **options)
+
+
+def assert_no_secret(outcome, secret=SECRET) -> None:
+    """None of `secret`'s numbers in what the party printed or raised."""
+    text = f"{outcome.result!r}\n{outcome.stderr}"
+    for value in secret:
+        assert f"{value}" not in text, text[-2000:]
+        assert f"{value:g}" not in text, text[-2000:]
+
+
+def assert_failed_with(outcome, *needles: str) -> None:
+    assert outcome.returncode != 0, f"expected a failure, got {outcome.result!r}"
+    for needle in needles:
+        assert needle in outcome.error, outcome.stderr[-3000:]
+
+
+# ----- 1. reveal divergence --------------------------------------------------------------
+
+
+def test_bob_revealing_to_all_what_alice_reveals_to_herself_fails_both_naming_the_mismatch(
+    tmp_path,
+):
+    """alice opens x to herself alone, then publishes x + 1; bob's program opens x to all.
+
+    Before: bob's reveal read alice's next message (her share of x + 1) as her share of x and
+    printed x + 1 with a green run; alice failed later, on bob's goodbye. Now alice refuses
+    bob's share, which comes from another step, and bob ends with her reason."""
+    program = (
+        SPU_PAIR
+        + """
+s = x.to(spu)
+if SELF == "bob":
+    emit(np.asarray(sf.reveal(s)).tolist())
+else:
+    mine = s.to(sf.PYU("alice"))
+    sf.reveal(spu(lambda u: u + 1)(s))
+    emit("done")
+"""
+    )
+    outcomes = run_pair(program, tmp_path)
+    mismatch = (
+        "'bob' runs another program: its message on channel 'spu/0' is of step 3 (spu/0: reveal "
+        "to every party), where 'alice' is at step 3 (spu/0: reveal to 'alice')"
+    )
+    assert_failed_with(outcomes["alice"], "LinkError", mismatch)
+    assert_failed_with(outcomes["bob"], "LinkError", "'alice' aborted", mismatch)
+    assert_no_secret(outcomes["bob"], SECRET + [v + 1 for v in SECRET])
+
+
+def test_bob_asking_for_a_pyu_value_alice_does_not_reveal_gets_an_error_not_another_value(
+    tmp_path,
+):
+    """alice's program reveals `public` only; bob's asks for `secret` instead.
+
+    Before: bob read `public`, the next value alice sent him, as `secret` (a wrong value and a
+    green run). Now the steps name the value (its reference, the same in every process)."""
+    program = """
+init()
+secret = sf.PYU("alice")(lambda: np.array(SECRET))()
+public = sf.PYU("alice")(lambda: np.array([1.0, 2.0]))()
+emit(np.asarray(sf.reveal(secret if SELF == "bob" else public)).tolist())
+""".replace("SECRET", repr(SECRET))
+    outcomes = run_pair(program, tmp_path)
+    mismatch = (
+        "runs another program: its message on channel 'main' is of step 1 (reveal of value 1 of "
+        "'alice' to ['bob']), where 'bob' is at step 1 (reveal of value 0 of 'alice' to ['bob'])"
+    )
+    assert_failed_with(outcomes["bob"], "LinkError", "'alice' " + mismatch)
+    assert_no_secret(outcomes["bob"])
+    assert outcomes["bob"].result is None
+    # alice's program sent `public`, which it reveals, and ended: what bob does is his affair
+    assert outcomes["alice"].result == [1.0, 2.0]
+
+
+HEU_GRADIENTS = """
+init()
+heu = sf.HEU({"sk_keeper": {"party": "alice"}, "evaluators": [{"party": "bob"}],
+    "he_parameters": {"key_pair": {"generate": {"bit_size": 512}}}})
+g = sf.PYU("alice")(lambda: np.array(SECRET))()
+at_bob = g.to(heu).to(heu, party="bob")
+if SELF == "bob":  # asks the key owner to decrypt alice's own ciphertexts for him
+    emit(np.asarray(sf.PYU("bob").local(at_bob.to(sf.PYU("bob")))).tolist())
+else:  # the program: bob sums, alice decrypts the sum and publishes it
+    total = at_bob.sum().to(heu, party="alice").to(sf.PYU("alice"))
+    emit(np.asarray(sf.reveal(total)).tolist())
+""".replace("SECRET", repr(SECRET))
+
+
+def test_bob_asking_the_key_owner_to_decrypt_her_ciphertexts_for_him_is_refused(tmp_path):
+    """alice encrypts her gradients and sends them to bob, who should send back their sum.
+
+    Before: bob sent the ciphertexts themselves back; alice took them for the sum, decrypted
+    them and published the result, which bob read as his decryption: alice's gradients. Now
+    alice refuses the ciphertexts (another value than the sum her program waits for), and
+    decrypts nothing."""
+    outcomes = run_pair(HEU_GRADIENTS, tmp_path)
+    mismatch = (
+        "'bob' runs another program: its message on channel 'main' is of step 3 (move of "
+        "ciphertexts 2 from 'bob' to 'alice'), where 'alice' is at step 3 (move of ciphertexts "
+        "3 from 'bob' to 'alice')"
+    )
+    assert_failed_with(outcomes["alice"], "LinkError", mismatch)
+    assert_failed_with(outcomes["bob"], "'alice' aborted", mismatch)
+    assert_no_secret(outcomes["bob"])
+
+
+# ----- 4. replayed and stray messages ----------------------------------------------------
+
+REPLAY = (
+    SPU_PAIR
+    + """
+from core.comm import network
+if SELF == "bob":  # a modified engine: it keeps what it sent, to send it again later
+    sent, original = [], network.Transport.send
+    def keep(self, to, channel, obj):
+        sent.append((to, channel, obj))
+        return original(self, to, channel, obj)
+    network.Transport.send = keep
+y = sf.PYU("bob")(lambda: np.array([2.0, 3.0, 4.0]))()
+first = spu(lambda u, v: u * v)(x, y)
+if SELF == "bob":  # replays its opening of the first product before the second one
+    opening = [m for m in sent if m[1] == "spu/0"][-1]
+    network.Transport.send(sf.core_cluster().transport, *opening)
+second = spu(lambda u, v: u * v)(x, y)
+emit(np.asarray(sf.reveal(second)).round(3).tolist())
+""".replace("sf.core_cluster()", "__import__('core.device.runtime').device.runtime.current()")
+)
+
+
+def test_a_replayed_opening_from_an_earlier_step_is_refused_as_stale(tmp_path):
+    """Before: alice took bob's replayed opening as the second product's, and both parties
+    printed a wrong product with a green run. Now the replay is of an earlier step."""
+    outcomes = run_pair(REPLAY, tmp_path)
+    stale = (
+        "'bob' runs another program: its message on channel 'spu/0' is of step 2 (spu/0: call "
+        "of <lambda>), where 'alice' is at step 3 (spu/0: call of <lambda>)"
+    )
+    assert_failed_with(outcomes["alice"], "LinkError", stale)
+    assert_failed_with(outcomes["bob"], "'alice' aborted", stale)
+    assert_no_secret(outcomes["bob"], SECRET + [62.5, -22.5, 4938.0])
+
+
+def test_a_message_sent_outside_any_step_is_not_taken_for_a_revealed_value(tmp_path):
+    """bob sends alice a value of his choosing on the cluster's channel, then both reveal
+    bob's value. Before: alice took the stray message for bob's revealed value."""
+    program = """
+init()
+from core.device import runtime
+z = sf.PYU("bob")(lambda: np.array([5.0]))()
+if SELF == "bob":
+    runtime.current().link("bob").send(0, np.array([666.0]))
+emit(np.asarray(sf.reveal(z)).tolist())
+"""
+    outcomes = run_pair(program, tmp_path)
+    assert_failed_with(
+        outcomes["alice"],
+        "'bob' runs another program: its message on channel 'main' is of step 0 (no "
+        "operation), where 'alice' is at step 1 (reveal of value 0 of 'bob' to ['alice'])",
+    )
+    assert "666" not in outcomes["alice"].stderr
+
+
+# ----- 3. wrong shapes and dtypes in protocol messages ----------------------------------
+
+TAMPERED_OPENING = (
+    SPU_PAIR
+    + """
+from core.comm import network
+y = sf.PYU("bob")(lambda: np.array([2.0, 3.0, 4.0]))()
+if SELF == "bob":  # a modified engine: its mul openings are of another shape or dtype
+    original = network.NetworkLink._deliver
+    def tamper(self, to, obj):
+        if self.channel == "spu/0" and isinstance(obj, list):
+            obj = [{forged} for a in obj]
+        return original(self, to, obj)
+    network.NetworkLink._deliver = tamper
+product = spu(lambda u, v: u * v)(x, y)
+emit(np.asarray(sf.reveal(product)).round(3).tolist())
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("forged", "got"),
+    [
+        ("a[:1]", "uint64 array of shape (1,)"),
+        ("a.astype(np.float64)", "float64 array of shape (3,)"),
+        ("a.reshape(3, 1)", "uint64 array of shape (3, 1)"),
+        ("int(a[0])", "value of type int"),
+    ],
+    ids=["broadcastable-shape", "dtype", "outer-product-shape", "not-an-array"],
+)
+def test_a_mul_opening_of_the_wrong_shape_or_dtype_fails_naming_the_peer_and_the_step(
+    tmp_path, forged, got
+):
+    """Before: a (1,)-shaped opening broadcast silently, and a (3, 1) one made a (3, 3)
+    product: wrong results with a green run; a float64 opening failed deep in numpy."""
+    outcomes = run_pair(TAMPERED_OPENING.replace("{forged}", forged), tmp_path)
+    wrong = (
+        f"'bob' sent a {got} where 'alice' expects a uint64 array of shape (3,) (an opening, "
+        "at step 2 (spu/0: call of <lambda>) of channel 'spu/0')"
+    )
+    assert_failed_with(outcomes["alice"], "LinkError", wrong)
+    assert_failed_with(outcomes["bob"], "'alice' aborted")
+    assert_no_secret(outcomes["bob"])
+
+
+def test_an_spu_input_header_declaring_a_huge_shape_allocates_nothing(tmp_path):
+    """bob's engine declares his input as 10^7 x 10^7 values. Before: alice drew her share
+    of that shape from the PRG and died of a MemoryError naming nobody."""
+    program = (
+        SPU_PAIR
+        + """
+from core.device.spu import SPU
+if SELF == "bob":
+    honest = SPU._encode_input
+    def huge(self, value, owner):
+        header, encoded = honest(self, value, owner)
+        return (header[0], (10**7, 10**7), *header[2:]), encoded
+    SPU._encode_input = huge
+y = sf.PYU("bob")(lambda: np.array([2.0, 3.0, 4.0]))()
+emit(np.asarray(sf.reveal(spu(lambda v: v)(y))).tolist())
+"""
+    )
+    outcomes = run_pair(program, tmp_path)
+    assert_failed_with(
+        outcomes["alice"],
+        "LinkError",
+        "'bob' sent a malformed SPU input header: shape [10000000, 10000000] holds more than",
+    )
+    assert "MemoryError" not in outcomes["alice"].stderr
+    assert outcomes["bob"].returncode != 0  # (its own engine fails on its own header)
+
+
+PSI_HEADER = """
+init()
+from concurrent.futures import ThreadPoolExecutor
+from core.psi import kkrt, protocol, run_psi
+if SELF == "bob":  # a modified engine announcing a set of 2^50 keys
+    honest = protocol._exchange_headers
+    def huge(link, size, error):
+        sizes = honest(link, 2**50, error)
+        sizes[link.rank] = size
+        return sizes
+    protocol._exchange_headers = kkrt._exchange_headers = huge
+keys = {{"alice": ["k1", "k2", "k3", "k4"], "bob": ["k3", "k4", "k5", "k6"]}}
+options = {{"pool": ThreadPoolExecutor(1)}} if {protocol!r} == "ecdh" else {{}}
+no_columns = {{"alice": None, "bob": None}}
+here = run_psi(["alice", "bob"], keys, no_columns, protocol={protocol!r}, **options)
+emit(sorted(int(i) for i in here[SELF].rows))
+"""
+
+
+@pytest.mark.parametrize("protocol", ["ecdh", "kkrt"])
+def test_a_psi_peer_announcing_a_huge_set_allocates_nothing(tmp_path, protocol):
+    """Before: alice allocated room for bob's announced set (2^50 keys) at once: a MemoryError
+    naming nobody. Now she keeps what arrives, and bob's set ends far short of 2^50."""
+    outcomes = run_pair(PSI_HEADER.format(protocol=protocol), tmp_path)
+    assert "MemoryError" not in outcomes["alice"].stderr, outcomes["alice"].stderr[-2000:]
+    assert_failed_with(outcomes["alice"], "LinkError", "'bob'")
+    assert outcomes["bob"].returncode != 0
