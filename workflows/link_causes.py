@@ -59,6 +59,10 @@ MESSAGES = {
         "%(peer)s sent %(got)s where %(party)s expects %(expected)s (%(what)s, at %(step)s of "
         "channel %(channel)s)"
     ),
+    "ended_during_step": _(
+        "%(peer)s ended its program while %(party)s waits for its message of %(step)s on "
+        "channel %(channel)s: do the parties run the same program?"
+    ),
     "program_mismatch": _(
         "%(peer)s runs another program: its message on channel %(channel)s is of %(theirs)s, "
         "where %(party)s is at %(ours)s"

@@ -77,6 +77,10 @@ CAUSES: dict[str, str] = {
         "{channel!r})"
     ),
     "malformed_message": "{peer!r} sent a malformed {what}: {problem}",
+    "ended_during_step": (
+        "{peer!r} ended its program while {party!r} waits for its message of {step} on channel "
+        "{channel!r}: do the parties run the same program?"
+    ),
     "closed": "the link was closed",
     "peer_closed": "{peer!r} has shut down its link",
     "timeout": "{party!r} timed out after {seconds:.0f}s waiting for {peer!r}",

@@ -37,7 +37,7 @@ def check_like(link, frm: int, message: Any, like: Any, what: str) -> Any:
                 expected=expected,
                 what=what,
                 step=describe(link.step_with(frm)),
-                channel=getattr(link, "channel", ""),
+                channel=getattr(link, "channel", "in-memory"),
             )
         )
     return message
@@ -54,7 +54,7 @@ def _mismatch(message: Any, like: Any) -> tuple[str, str] | None:
                 return problem
         return None
     if (
-        isinstance(message, np.ndarray)
+        isinstance(message, np.ndarray | np.generic)  # (0-d results of numpy are scalars)
         and message.dtype == like.dtype
         and message.shape == like.shape
     ):
@@ -64,7 +64,7 @@ def _mismatch(message: Any, like: Any) -> tuple[str, str] | None:
 
 def kind_of(value: Any) -> str:
     """A message's form in words: "a uint64 array of shape (3,)", "a list of 2 items"."""
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray | np.generic):
         dtype = "uint128" if value.dtype == U128 else str(value.dtype)
         return f"a {dtype} array of shape {tuple(value.shape)}"
     if isinstance(value, list | tuple):

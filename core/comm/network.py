@@ -59,7 +59,7 @@ from core.comm.link import DEFAULT_TIMEOUT_S, Link
 from core.comm.outgoing import OutgoingStreams
 from core.comm.peer import Frame, Peer
 from core.comm.stats import CommStats
-from core.comm.steps import tagged, untagged
+from core.comm.steps import ended_during_step, tagged, untagged
 from core.comm.tls import TlsConfig
 from core.comm.wire import ABORT, BYE, GRPC_OPTIONS, MAX_CHANNEL, METHOD, SERVICE, control
 from core.errors import ConfigError, LinkError
@@ -367,7 +367,10 @@ class NetworkLink(Link):
         self.transport.send(self.parties[to], self.channel, tagged(self.step_with(to), obj))
 
     def _receive(self, frm: int) -> Any:
-        received = self.transport.recv(self.parties[frm], self.channel, self.timeout)
+        try:
+            received = self.transport.recv(self.parties[frm], self.channel, self.timeout)
+        except LinkError as exc:
+            raise ended_during_step(self, frm, exc) from None
         return untagged(self, frm, received, self.step_with(frm))
 
     def close(self, reason: str = "link closed") -> None:

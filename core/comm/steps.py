@@ -15,7 +15,9 @@ every message as `(count, label, message)` with its sender's step for that peer,
 receiver refuses a message of any step but its own current one with the peer: LinkError
 `program_mismatch`, naming the peer, the channel and both steps. The party then fails and tells
 its peers why (`Deployment._abort_peers`), so the peer that diverged ends at once with that
-reason rather than at its timeout, and nobody goes on with a message of another step.
+reason rather than at its timeout, and nobody goes on with a message of another step. A peer
+that ends its program while a party still waits for its message of a step is reported as such
+(`ended_during_step`), not only as a link shut down.
 
 Counting per peer (not per program) keeps honest parties in step when some of them sit out an
 operation (a PSI among two of three parties): each pair counts exactly the operations both of
@@ -67,6 +69,26 @@ def untagged(link, frm: int, received: Any, ours: tuple[int, str]) -> Any:
             )
         )
     return message
+
+
+def ended_during_step(link, frm: int, error: LinkError) -> LinkError:
+    """`error` (waiting for rank `frm`), restated when the peer ended its program in good
+    order while this party waits for its message of a step: the programs differ (or the peer's
+    failed before it could say so), which "has shut down its link" alone does not tell."""
+    cause = error.cause
+    closed = cause is not None and cause.code == "at_party" and cause.params.get("reason")
+    step = link.step_with(frm)
+    if not (closed and getattr(closed, "code", None) == "peer_closed" and step[1]):
+        return error
+    return LinkError(
+        LinkCause(
+            "ended_during_step",
+            peer=link.parties[frm],
+            party=link.party,
+            step=describe(step),
+            channel=getattr(link, "channel", ""),
+        )
+    )
 
 
 def describe(step: tuple[int, str]) -> str:

@@ -291,3 +291,184 @@ def test_a_psi_peer_announcing_a_huge_set_allocates_nothing(tmp_path, protocol):
     assert "MemoryError" not in outcomes["alice"].stderr, outcomes["alice"].stderr[-2000:]
     assert_failed_with(outcomes["alice"], "LinkError", "'bob'")
     assert outcomes["bob"].returncode != 0
+
+
+def test_bob_waiting_for_a_value_alice_never_sends_learns_that_their_programs_differ(tmp_path):
+    """alice's program sends bob nothing and ends; bob's asks for her secret. Before: bob read
+    only "'alice' has shut down its link"."""
+    program = """
+init()
+secret = sf.PYU("alice")(lambda: np.array(SECRET))()
+if SELF == "bob":
+    emit(np.asarray(sf.reveal(secret)).tolist())
+else:
+    emit("done")
+""".replace("SECRET", repr(SECRET))
+    outcomes = run_pair(program, tmp_path)
+    assert outcomes["alice"].result == "done"
+    assert_failed_with(
+        outcomes["bob"],
+        "'alice' ended its program while 'bob' waits for its message of step 1 (reveal of value "
+        "0 of 'alice' to ['bob']) on channel 'main': do the parties run the same program?",
+    )
+    assert_no_secret(outcomes["bob"])
+
+
+# ----- 2. device divergence beyond `tests/core/network/test_network_setup.py` ------------
+
+SPU_OF_EACH = """
+init()
+nodes, runtime = {mine!r}[SELF]
+sf.SPU({{"nodes": nodes, "runtime_config": runtime}})
+emit("built")
+"""
+FIRST = {"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}
+
+
+@pytest.mark.parametrize(
+    ("mine", "item", "ours", "theirs"),
+    [
+        (
+            {"alice": (PAIR, FIRST), "bob": (["bob", "alice"], FIRST)},
+            "parties",
+            "['alice', 'bob']",
+            "['bob', 'alice']",
+        ),
+        (
+            {"alice": (PAIR, FIRST), "bob": (PAIR, FIRST | {"trunc_mode": "local"})},
+            "trunc_mode",
+            None,
+            "'local'",
+        ),
+    ],
+    ids=["party-order", "trunc-mode"],
+)
+def test_parties_building_spus_that_differ_in_order_or_truncation_fail_naming_it(
+    tmp_path, mine, item, ours, theirs
+):
+    """Party order decides who holds which share role; the truncation mode which messages a
+    multiplication sends: either, unchecked, would give wrong numbers or a stuck link."""
+    outcomes = run_pair(SPU_OF_EACH.format(mine=mine), tmp_path, timeout=10)
+    error = outcomes["alice"].error
+    assert error.startswith(f"core.errors.ConfigError: SPU setup: {item} is "), error
+    assert f"at 'alice' but {theirs} at 'bob'; every party must build the same SPU" in error
+    if ours is not None:
+        assert f"{item} is {ours} at 'alice'" in error
+    assert_failed_with(outcomes["bob"], f"SPU setup: {item} is {theirs} at 'bob'")
+
+
+def test_parties_building_spus_of_different_protocols_fail_naming_it(tmp_path):
+    aby3 = (["alice", "bob", "carol"], {"protocol": "ABY3"})
+    mine = {"alice": aby3, "bob": aby3, "carol": (aby3[0], FIRST)}
+    program = SPU_OF_EACH.format(mine=mine)
+    outcomes = run_cluster(program, ["alice", "bob", "carol"], tmp_path, timeout=10)
+    for party in ("alice", "bob"):
+        assert_failed_with(
+            outcomes[party],
+            f"SPU setup: protocol is 'ABY3' at '{party}' but 'SEMI2K' at 'carol'; every party "
+            "must build the same SPU",
+        )
+    assert_failed_with(outcomes["carol"], "SPU setup: protocol is 'SEMI2K' at 'carol' but 'ABY3'")
+
+
+def test_parties_building_heus_with_different_evaluators_fail_naming_them(tmp_path):
+    """alice's HEU gives her public key to bob only; bob's and carol's to both."""
+    program = """
+init()
+evaluators = {"alice": ["bob"], "bob": ["bob", "carol"], "carol": ["bob", "carol"]}[SELF]
+sf.HEU({"sk_keeper": {"party": "alice"}, "evaluators": [{"party": p} for p in evaluators],
+    "he_parameters": {"key_pair": {"generate": {"bit_size": 512}}}})
+emit("built")
+"""
+    outcomes = run_cluster(program, ["alice", "bob", "carol"], tmp_path, timeout=10)
+    assert_failed_with(
+        outcomes["alice"],
+        "HEU setup: evaluators is ['bob'] at 'alice' but ['bob', 'carol'] at 'bob'",
+    )
+    assert_failed_with(outcomes["bob"], "HEU setup: evaluators is ['bob', 'carol'] at 'bob'")
+    assert outcomes["carol"].returncode != 0
+    assert "'alice'" in outcomes["carol"].error
+
+
+def test_a_party_whose_heu_scheme_is_refused_leaves_no_peer_waiting(tmp_path):
+    """bob asks for a scheme this engine lacks and fails before setup: alice, waiting for his
+    description, learns that bob ended his program there."""
+    program = """
+init()
+schema = {"alice": "paillier", "bob": "ckks"}[SELF]
+sf.HEU({"sk_keeper": {"party": "alice"}, "evaluators": [{"party": "bob"}],
+    "he_parameters": {"schema": schema, "key_pair": {"generate": {"bit_size": 512}}}})
+"""
+    outcomes = run_pair(program, tmp_path, timeout=10)
+    assert_failed_with(outcomes["bob"], "unsupported HE schema 'ckks'")
+    assert_failed_with(
+        outcomes["alice"],
+        "'bob' ended its program while 'alice' waits for its message of step 1 (HEU setup) on "
+        "channel 'main'",
+    )
+
+
+RECORD_OF_A_RUN = """
+init()
+import json
+spu = sf.SPU({"nodes": ["alice", "bob"], "runtime_config": {"protocol": "SEMI2K",
+    "beaver_type": "TrustedFirstParty"}})
+here = os.path.dirname(os.path.dirname(os.environ["PRIVPAD_TEST_CLUSTER"]))  # both runs'
+x = spu(lambda u: u)(sf.PYU("alice")(lambda: np.array([0.0, 1.0, 2.0]))())
+spu.export_shares(x, lambda p, r: json.dump(r, open(f"{here}/{p}-{RUN}.json", "w")))
+if RUN == "second":  # bob brings his record of the first run
+    picked = {"alice": "second", "bob": "first"}
+    z = spu.import_shares(lambda p: json.load(open(f"{here}/{p}-{picked[p]}.json")))
+    emit(sf.reveal(z).tolist())
+emit("exported")
+"""
+
+
+def test_a_share_record_of_another_run_is_refused_at_every_party(tmp_path):
+    """Same value, same SPU, fresh shares: bob's record of the first run with alice's of the
+    second would open to a random number; the export ids tell them apart."""
+    for run in ("first", "second"):
+        program = RECORD_OF_A_RUN.replace("RUN", repr(run))
+        outcomes = run_pair(program, tmp_path / run, timeout=10)
+    for party in PAIR:
+        assert_failed_with(
+            outcomes[party],
+            "ConfigError: share records are from different exports: alice's record (value_id ",
+        )
+        assert outcomes[party].result == "exported" or outcomes[party].result is None
+
+
+# ----- 5. error texts as a side channel --------------------------------------------------
+
+
+def test_the_text_of_alices_error_never_reaches_bob(tmp_path):
+    """alice's own code fails with her secret in the message (a parser quoting a row): bob
+    learns the party and the error's type, not its text."""
+    program = """
+init()
+def parse():
+    raise ValueError("row 7 is not a date: " + repr(SECRET))
+rows = sf.PYU("alice")(parse)()
+emit(np.asarray(sf.reveal(rows)).tolist())
+""".replace("SECRET", repr(SECRET))
+    outcomes = run_pair(program, tmp_path)
+    assert_failed_with(outcomes["alice"], "ValueError: row 7 is not a date")
+    assert_failed_with(outcomes["bob"], "'alice' aborted: 'alice' failed with ValueError")
+    assert_no_secret(outcomes["bob"])
+
+
+def test_an_spu_input_refused_at_its_owner_tells_bob_no_value(tmp_path):
+    """alice's input is beyond the fixed-point range: she reads how many values failed, bob
+    only that her input failed its owner's check (not the value, not the count)."""
+    huge = [3.5e15, -7.25e16, 1.0]
+    program = (
+        SPU_PAIR.replace(repr(SECRET), repr(huge))
+        + """
+emit(np.asarray(sf.reveal(spu(lambda u: u * 2)(x))).tolist())
+"""
+    )
+    outcomes = run_pair(program, tmp_path)
+    assert_failed_with(outcomes["alice"], "RangeError")
+    assert_failed_with(outcomes["bob"], "RangeError", "the input failed its owner's range check")
+    assert_no_secret(outcomes["bob"], huge[:2])
+    assert " 2 " not in outcomes["bob"].error  # how many of alice's values failed
