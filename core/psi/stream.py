@@ -104,11 +104,12 @@ def mask_own(work: PartyWork, source: PsiSource, store: MaskedSetStore, chunk: i
 class PacedSender:
     """Send chunks to one peer with at most `WINDOW` of them not yet acknowledged.
 
-    Messages from that peer that are not acknowledgements go to `on_other` (the comparer's own
-    stream in the two-party case comes back on the link that also carries its ACKs).
+    Messages from that peer that are not acknowledgements go to `on_other(message, its rank)`
+    (the comparer's own stream in the two-party case comes back on the link that also carries
+    its ACKs).
     """
 
-    def __init__(self, link: Link, to: int, on_other: Callable[[object], None] | None = None):
+    def __init__(self, link: Link, to: int, on_other: Callable[[object, int], None] | None = None):
         self._link, self._to, self._on_other = link, to, on_other
         self._unacked = 0
 
@@ -128,7 +129,7 @@ class PacedSender:
         if isinstance(message, str) and message == ACK:
             self._unacked -= 1
         elif self._on_other is not None:
-            self._on_other(message)
+            self._on_other(message, self._to)
         else:
             raise LinkError(
                 f"{self._link.party!r} expected an acknowledgement from "
@@ -194,11 +195,14 @@ class FinalSink:
             grown[: self._filled] = self._data[: self._filled]
             self._data = grown
 
-    def accept(self, message: object) -> None:
+    def accept(self, message: object, sender: int | None = None) -> None:
+        """Take `message`, of this set's values or its END, from rank `sender` (the set's
+        owner if not given): a malformed one is a LinkError naming who sent it."""
         if isinstance(message, str) and message == END:
             self.ended = True
             return
-        values = _checked(self._link, self._owner, message, self._width)
+        frm = self._owner if sender is None else sender
+        values = _checked(self._link, frm, message, self._width)
         if self._filled + len(values) > self._size:
             raise LinkError(
                 f"{self._link.party!r} received more masked values for "
@@ -210,7 +214,7 @@ class FinalSink:
 
     def drain(self, frm: int) -> None:
         while not self.ended:
-            self.accept(self._link.recv(frm))
+            self.accept(self._link.recv(frm), frm)
         self.check_complete()
 
     def check_complete(self) -> None:

@@ -237,6 +237,15 @@ def test_a_mul_opening_of_the_wrong_shape_or_dtype_fails_naming_the_peer_and_the
     assert_no_secret(outcomes["bob"])
 
 
+def test_a_comparison_round_of_the_wrong_shape_fails_naming_the_peer_and_the_step(tmp_path):
+    """The same forgery in a comparison (its AND gates' openings of packed bits)."""
+    program = TAMPERED_OPENING.replace("{forged}", "a[:1]").replace("u * v", "u < v")
+    outcomes = run_pair(program, tmp_path)
+    assert_failed_with(outcomes["alice"], "LinkError: 'bob' sent a ", "where 'alice' expects a ")
+    assert "at step 2 (spu/0: call of <lambda>) of channel 'spu/0')" in outcomes["alice"].error
+    assert_failed_with(outcomes["bob"], "'alice' aborted")
+
+
 def test_an_spu_input_header_declaring_a_huge_shape_allocates_nothing(tmp_path):
     """bob's engine declares his input as 10^7 x 10^7 values. Before: alice drew her share
     of that shape from the PRG and died of a MemoryError naming nobody."""
@@ -262,6 +271,36 @@ emit(np.asarray(sf.reveal(spu(lambda v: v)(y))).tolist())
     )
     assert "MemoryError" not in outcomes["alice"].stderr
     assert outcomes["bob"].returncode != 0  # (its own engine fails on its own header)
+
+
+PSI_CHUNKS = """
+init()
+from concurrent.futures import ThreadPoolExecutor
+from core.comm import network
+from core.psi import run_psi
+if SELF == "bob":  # a modified engine cutting a byte off every row of its PSI messages
+    original = network.NetworkLink._deliver
+    def tamper(self, to, obj):
+        if self.channel.startswith("psi/") and isinstance(obj, np.ndarray) and obj.ndim == 2:
+            obj = obj[:, :-1]
+        return original(self, to, obj)
+    network.NetworkLink._deliver = tamper
+keys = {{"alice": ["k1", "k2", "k3", "k4"], "bob": ["k3", "k4", "k5", "k6"]}}
+options = {{"pool": ThreadPoolExecutor(1)}} if {protocol!r} == "ecdh" else {{}}
+no_columns = {{"alice": None, "bob": None}}
+here = run_psi(["alice", "bob"], keys, no_columns, protocol={protocol!r}, **options)
+emit(sorted(int(i) for i in here[SELF].rows))
+"""
+
+
+@pytest.mark.parametrize("protocol", ["ecdh", "kkrt"])
+def test_psi_messages_of_the_wrong_shape_fail_naming_the_peer(tmp_path, protocol):
+    outcomes = run_pair(PSI_CHUNKS.format(protocol=protocol), tmp_path)
+    assert_failed_with(outcomes["alice"], "LinkError", "'bob'")
+    assert "'alice' sent" not in outcomes["alice"].error
+    assert "from 'alice'" not in outcomes["alice"].error
+    assert outcomes["alice"].result is None
+    assert outcomes["bob"].returncode != 0
 
 
 PSI_HEADER = """
