@@ -511,3 +511,31 @@ emit(np.asarray(sf.reveal(spu(lambda u: u * 2)(x))).tolist())
     assert_failed_with(outcomes["bob"], "RangeError", "the input failed its owner's range check")
     assert_no_secret(outcomes["bob"], huge[:2])
     assert " 2 " not in outcomes["bob"].error  # how many of alice's values failed
+
+
+def test_an_outsider_refuses_a_revealed_value_of_the_wrong_shape_from_the_spus_first_party(
+    tmp_path,
+):
+    """carol runs the program outside bob's and alice's SPU; bob, its first party, sends her
+    the values it reveals. His engine cuts them short: before, carol printed a 1-value
+    "result" of a 3-value reveal; now she refuses it, naming bob."""
+    program = """
+init()
+from core.device import spu as spu_module
+if SELF == "bob":
+    honest = spu_module.deliver
+    def cut(cluster, owner, askers, value):
+        return honest(cluster, owner, askers, value[:1] if isinstance(value, np.ndarray) else value)
+    spu_module.deliver = cut
+spu = sf.SPU({"nodes": ["bob", "alice"], "runtime_config": {
+    "protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}})
+x = sf.PYU("alice")(lambda: np.array([1.0, 2.0, 3.0]))()
+emit(np.asarray(sf.reveal(spu(lambda u: u * 2)(x))).tolist())
+"""
+    outcomes = run_cluster(program, ["alice", "bob", "carol"], tmp_path, timeout=15)
+    assert_failed_with(
+        outcomes["carol"],
+        "'bob' sent a uint64 array of shape (1,) where 'carol' expects a uint64 array of shape "
+        "(3,) (a value, at step 2 (spu/0: public results to ['carol']) of channel 'main')",
+    )
+    assert outcomes["alice"].result == [2.0, 4.0, 6.0]
