@@ -63,6 +63,10 @@ MESSAGES = {
         "%(peer)s ended its program while %(party)s waits for its message of %(step)s on "
         "channel %(channel)s: do the parties run the same program?"
     ),
+    "flooded": _(
+        "%(peer)s sent %(size)s bytes that %(party)s does not read (on channels %(channels)s), "
+        "filling its receive buffer while it waits for a message on channel %(channel)s"
+    ),
     "program_mismatch": _(
         "%(peer)s runs another program: its message on channel %(channel)s is of %(theirs)s, "
         "where %(party)s is at %(ours)s"

@@ -81,6 +81,10 @@ CAUSES: dict[str, str] = {
         "{peer!r} ended its program while {party!r} waits for its message of {step} on channel "
         "{channel!r}: do the parties run the same program?"
     ),
+    "flooded": (
+        "{peer!r} sent {size} bytes that {party!r} does not read (on channels {channels}), "
+        "filling its receive buffer while it waits for a message on channel {channel!r}"
+    ),
     "closed": "the link was closed",
     "peer_closed": "{peer!r} has shut down its link",
     "timeout": "{party!r} timed out after {seconds:.0f}s waiting for {peer!r}",

@@ -14,6 +14,8 @@ allocate nothing before the data arrives (SPU input headers, PSI set sizes).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from net_harness import run_cluster
 
@@ -539,3 +541,32 @@ emit(np.asarray(sf.reveal(spu(lambda u: u * 2)(x))).tolist())
         "(3,) (a value, at step 2 (spu/0: public results to ['carol']) of channel 'main')",
     )
     assert outcomes["alice"].result == [2.0, 4.0, 6.0]
+
+
+def test_a_peer_flooding_a_channel_nobody_reads_fails_the_reader_before_its_timeout(tmp_path):
+    """bob sends alice 6 MiB on a channel her program never reads, then the value she waits
+    for. Her receive buffer (lowered to 1 MiB here; 256 MiB by default) fills and her link
+    stops reading bob's stream: memory stays bounded, and once nothing drains the buffer for
+    `STALL_S` she fails naming bob and the channel, long before her 60 s timeout. Before: she
+    waited for the whole timeout, then said only that bob was silent."""
+    program = """
+init(timeout=60)
+from core.comm import peer
+from core.device import runtime
+peer.RECV_BUFFER_BYTES, peer.STALL_S = 1 << 20, 1.0
+z = sf.PYU("bob")(lambda: np.array([5.0]))()
+if SELF == "bob":
+    transport = runtime.current().transport
+    for _ in range(12):
+        transport.send("alice", "junk", np.zeros(1 << 16))  # 512 KiB each
+emit(np.asarray(sf.reveal(z)).tolist())
+"""
+    started = time.monotonic()
+    outcomes = run_pair(program, tmp_path, wall=55)
+    assert time.monotonic() - started < 40
+    assert_failed_with(
+        outcomes["alice"],
+        "LinkError: 'bob' sent ",
+        "bytes that 'alice' does not read (on channels ['junk']), filling its receive buffer "
+        "while it waits for a message on channel 'main'",
+    )
