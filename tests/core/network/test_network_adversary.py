@@ -570,3 +570,37 @@ emit(np.asarray(sf.reveal(z)).tolist())
         "bytes that 'alice' does not read (on channels ['junk']), filling its receive buffer "
         "while it waits for a message on channel 'main'",
     )
+
+
+FORGED_CIPHERTEXTS = """
+init()
+from core.comm import network
+heu = sf.HEU({"sk_keeper": {"party": "alice"}, "evaluators": [{"party": "bob"}],
+    "he_parameters": {"key_pair": {"generate": {"bit_size": 512}}}})
+g = sf.PYU("alice")(lambda: np.array(SECRET))()
+at_bob = g.to(heu).to(heu, party="bob")
+if SELF == "bob":  # a modified engine: what it sends back is not ciphertexts
+    original = network.NetworkLink._deliver
+    network.NetworkLink._deliver = lambda self, to, obj: original(self, to, FORGED)
+total = at_bob.sum().to(heu, party="alice").to(sf.PYU("alice"))
+emit(np.asarray(sf.reveal(total)).tolist())
+""".replace("SECRET", repr(SECRET))
+
+
+@pytest.mark.parametrize(
+    ("forged", "problem"),
+    [
+        ("b'not ciphertexts'", "not a serialised CiphertextArray (15 bytes)"),
+        ("np.zeros(3)", ""),
+    ],
+    ids=["garbage-bytes", "an-array"],
+)
+def test_ciphertexts_that_do_not_decode_fail_the_key_owner_naming_the_sender(
+    tmp_path, forged, problem
+):
+    """bob's engine sends the key owner something else than ciphertexts. Before: alice failed
+    with an EncodingError (or a TypeError) naming nobody."""
+    outcomes = run_pair(FORGED_CIPHERTEXTS.replace("FORGED", forged), tmp_path)
+    assert_failed_with(outcomes["alice"], "LinkError: 'bob' sent a malformed ciphertext array: ")
+    assert problem in outcomes["alice"].error
+    assert_no_secret(outcomes["bob"])
