@@ -604,3 +604,37 @@ def test_ciphertexts_that_do_not_decode_fail_the_key_owner_naming_the_sender(
     assert_failed_with(outcomes["alice"], "LinkError: 'bob' sent a malformed ciphertext array: ")
     assert problem in outcomes["alice"].error
     assert_no_secret(outcomes["bob"])
+
+
+def test_an_aby3_message_of_the_wrong_shape_fails_the_honest_majority_naming_the_sender(
+    tmp_path,
+):
+    """ABY3 among three processes; bob's engine cuts every (3,)-word message it sends."""
+    program = """
+init()
+from core.comm import network
+if SELF == "bob":
+    original = network.NetworkLink._deliver
+    def cut(self, to, obj):
+        if isinstance(obj, np.ndarray) and obj.shape == (3,):
+            obj = obj[:1]
+        return original(self, to, obj)
+    network.NetworkLink._deliver = cut
+spu = sf.SPU({"nodes": ["alice", "bob", "carol"], "runtime_config": {"protocol": "ABY3"}})
+x = sf.PYU("alice")(lambda: np.array(SECRET))()
+y = sf.PYU("carol")(lambda: np.array([2.0, 3.0, 4.0]))()
+emit(np.asarray(sf.reveal(spu(lambda u, v: u * v)(x, y))).tolist())
+""".replace("SECRET", repr(SECRET))
+    outcomes = run_cluster(program, ["alice", "bob", "carol"], tmp_path, timeout=15)
+    named = [
+        party
+        for party in ("alice", "carol")
+        if "array of shape (1,) where" in outcomes[party].error
+    ]
+    assert named, {party: outcome.error for party, outcome in outcomes.items()}
+    for party in ("alice", "carol"):
+        assert_failed_with(outcomes[party], "LinkError")
+        assert "'bob'" in outcomes[party].error
+    assert outcomes[named[0]].error.startswith("core.errors.LinkError: 'bob' sent a ")
+    assert "(spu/0: call of <lambda>) of channel 'spu/0')" in outcomes[named[0]].error
+    assert_no_secret(outcomes["bob"])
