@@ -6,6 +6,10 @@ order (FIFO). Protocol code only ever talks through a `Link`, so the same protoc
 the in-memory hub (`LocalLinkHub`, the `address='local'` simulation) and over the network
 (`core.comm.network.NetworkLink`, one process per party, mutual TLS over raw sockets or gRPC).
 
+Protocols receive share-carrying messages with `recv_like`, which checks their dtype and
+shape (`core.comm.expect`); device operations mark the program step each message belongs to
+(`begin_step`), which network links send along and check (`core.comm.steps`).
+
 Both implementations count the same traffic (`payload_size` of every message, rounds as in
 `core.comm.stats`), so statistics of a simulation and of a deployment are comparable.
 

@@ -10,6 +10,10 @@ yield references). Links are `core.comm.network` links with mutual TLS, raw TLS 
 by default or gRPC streams (`link_transport`, `core.comm.transports`), or plaintext with
 `insecure_plaintext=True` (tests only).
 
+Every joint operation (`run_all`) is a program step: its messages carry the step's number
+and label, so a peer running another program is caught where the programs diverge, naming it
+and both steps (`core.comm.steps`).
+
 If this party's program fails, the cluster is marked broken and every peer is told, so each
 surviving party fails with an error naming this party and the error's type (never its message,
 which could carry data values) instead of waiting for a message that will not come. Every
