@@ -638,3 +638,38 @@ emit(np.asarray(sf.reveal(spu(lambda u, v: u * v)(x, y))).tolist())
     assert outcomes[named[0]].error.startswith("core.errors.LinkError: 'bob' sent a ")
     assert "(spu/0: call of <lambda>) of channel 'spu/0')" in outcomes[named[0]].error
     assert_no_secret(outcomes["bob"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "not fixed: a frame is received whole (up to the link's frame limit, 4 GiB by "
+        "default, beside the 256 MiB receive buffer) before anything can check it against "
+        "the step's expected message, so a dishonest peer makes an honest party hold one "
+        "frame's worth of memory; bounding it needs each receive to announce its size limit "
+        "to the transport before the frame is read"
+    ),
+)
+def test_a_frame_far_larger_than_the_step_expects_is_refused_before_it_is_held(tmp_path):
+    """bob sends 64 MiB where alice's step expects one 8-byte value; alice fails (another
+    step), but only after holding the whole frame."""
+    program = """
+init()
+from core.comm import frames, peer
+from core.device import runtime
+held, decode = [], frames.decode
+def measured(frame, max_bytes=frames.DEFAULT_MAX_FRAME_BYTES):
+    held.append(len(frame))  # the frame is in memory, whole, before it is decoded
+    return decode(frame, max_bytes)
+peer.frames.decode = measured
+z = sf.PYU("bob")(lambda: np.array([5.0]))()
+if SELF == "bob":
+    runtime.current().link("bob").send(0, np.ones(8 << 20))
+try:
+    sf.reveal(z)
+except Exception as error:
+    emit({"error": type(error).__name__, "largest": max(held)})
+"""
+    outcomes = run_pair(program, tmp_path)
+    assert outcomes["alice"].result["error"] == "LinkError"
+    assert outcomes["alice"].result["largest"] < 1 << 20
