@@ -26,7 +26,9 @@ its parties run. Simulations (one driver, in-memory links) cannot diverge and ca
 Threat model: this catches a party that runs another program, or another configuration, on an
 unmodified engine. An engine modified to forge steps gets no further than the protocols allow
 a dishonest party (they are semi-honest: it may corrupt results); what it receives is still only
-what the honest parties' programs send.
+what the honest parties' programs send. (An HEU key owner's program decrypts what arrives at
+its step: ciphertexts an evaluator computed otherwise than the program says are decrypted all
+the same, so a program must reveal decryptions only as its disclosure allows.)
 """
 
 from __future__ import annotations
