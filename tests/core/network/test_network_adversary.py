@@ -144,6 +144,7 @@ REPLAY = (
     SPU_PAIR
     + """
 from core.comm import network
+from core.device import runtime
 if SELF == "bob":  # a modified engine: it keeps what it sent, to send it again later
     sent, original = [], network.Transport.send
     def keep(self, to, channel, obj):
@@ -154,16 +155,17 @@ y = sf.PYU("bob")(lambda: np.array([2.0, 3.0, 4.0]))()
 first = spu(lambda u, v: u * v)(x, y)
 if SELF == "bob":  # replays its opening of the first product before the second one
     opening = [m for m in sent if m[1] == "spu/0"][-1]
-    network.Transport.send(sf.core_cluster().transport, *opening)
+    network.Transport.send(runtime.current().transport, *opening)
 second = spu(lambda u, v: u * v)(x, y)
 emit(np.asarray(sf.reveal(second)).round(3).tolist())
-""".replace("sf.core_cluster()", "__import__('core.device.runtime').device.runtime.current()")
+"""
 )
 
 
 def test_a_replayed_opening_from_an_earlier_step_is_refused_as_stale(tmp_path):
-    """Before: alice took bob's replayed opening as the second product's, and both parties
-    printed a wrong product with a green run. Now the replay is of an earlier step."""
+    """Before: alice read bob's replayed message as one of the second product's and failed
+    deep in numpy (a ValueError naming nobody; a replay of the right form would have given a
+    wrong product). Now the replay is of an earlier step."""
     outcomes = run_pair(REPLAY, tmp_path)
     stale = (
         "'bob' runs another program: its message on channel 'spu/0' is of step 2 (spu/0: call "
@@ -227,8 +229,9 @@ emit(np.asarray(sf.reveal(product)).round(3).tolist())
 def test_a_mul_opening_of_the_wrong_shape_or_dtype_fails_naming_the_peer_and_the_step(
     tmp_path, forged, got
 ):
-    """Before: a (1,)-shaped opening broadcast silently, and a (3, 1) one made a (3, 3)
-    product: wrong results with a green run; a float64 opening failed deep in numpy."""
+    """Before: a (1,)-shaped opening broadcast silently (a wrong product at both parties, with
+    a green run); a (3, 1) one broadcast to 3 x 3 and failed on a reshape, and a float64 one
+    deep in numpy, naming nobody."""
     outcomes = run_pair(TAMPERED_OPENING.replace("{forged}", forged), tmp_path)
     wrong = (
         f"'bob' sent a {got} where 'alice' expects a uint64 array of shape (3,) (an opening, "
