@@ -54,6 +54,23 @@ MESSAGES = {
     "party_failed": _("%(party)s failed with %(error)s"),
     "party_failed_link": _("%(party)s failed with %(error)s: %(reason)s"),
     "malformed_frame": _("%(peer)s sent a malformed frame: %(detail)s"),
+    "malformed_message": _("%(peer)s sent a malformed %(what)s: %(problem)s"),
+    "unexpected_message": _(
+        "%(peer)s sent %(got)s where %(party)s expects %(expected)s (%(what)s, at %(step)s of "
+        "channel %(channel)s)"
+    ),
+    "ended_during_step": _(
+        "%(peer)s ended its program while %(party)s waits for its message of %(step)s on "
+        "channel %(channel)s: do the parties run the same program?"
+    ),
+    "flooded": _(
+        "%(peer)s sent %(size)s bytes that %(party)s does not read (on channels %(channels)s), "
+        "filling its receive buffer while it waits for a message on channel %(channel)s"
+    ),
+    "program_mismatch": _(
+        "%(peer)s runs another program: its message on channel %(channel)s is of %(theirs)s, "
+        "where %(party)s is at %(ours)s"
+    ),
     "lost": _(
         "lost connection to %(peer)s (its stream broke and was not restored within %(seconds)s s)"
     ),

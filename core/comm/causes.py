@@ -68,6 +68,23 @@ CAUSES: dict[str, str] = {
         "(it acknowledged the earlier ones)"
     ),
     "frame_unsent": "{peer!r} expects frame {expected} but {party!r} sent frames up to {last}",
+    "program_mismatch": (
+        "{peer!r} runs another program: its message on channel {channel!r} is of {theirs}, "
+        "where {party!r} is at {ours}"
+    ),
+    "unexpected_message": (
+        "{peer!r} sent {got} where {party!r} expects {expected} ({what}, at {step} of channel "
+        "{channel!r})"
+    ),
+    "malformed_message": "{peer!r} sent a malformed {what}: {problem}",
+    "ended_during_step": (
+        "{peer!r} ended its program while {party!r} waits for its message of {step} on channel "
+        "{channel!r}: do the parties run the same program?"
+    ),
+    "flooded": (
+        "{peer!r} sent {size} bytes that {party!r} does not read (on channels {channels}), "
+        "filling its receive buffer while it waits for a message on channel {channel!r}"
+    ),
     "closed": "the link was closed",
     "peer_closed": "{peer!r} has shut down its link",
     "timeout": "{party!r} timed out after {seconds:.0f}s waiting for {peer!r}",

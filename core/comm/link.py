@@ -6,6 +6,10 @@ order (FIFO). Protocol code only ever talks through a `Link`, so the same protoc
 the in-memory hub (`LocalLinkHub`, the `address='local'` simulation) and over the network
 (`core.comm.network.NetworkLink`, one process per party, mutual TLS over raw sockets or gRPC).
 
+Protocols receive share-carrying messages with `recv_like`, which checks their dtype and
+shape (`core.comm.expect`); device operations mark the program step each message belongs to
+(`begin_step`), which network links send along and check (`core.comm.steps`).
+
 Both implementations count the same traffic (`payload_size` of every message, rounds as in
 `core.comm.stats`), so statistics of a simulation and of a deployment are comparable.
 
@@ -20,10 +24,12 @@ import pickle
 import queue
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from core.comm.expect import check_like
 from core.comm.stats import CommStats
 from core.errors import LinkError, PartyError
 
@@ -78,6 +84,8 @@ class Link(ABC):
         self.stats = stats
         self.timeout = timeout
         self._received_since_send = True
+        self._steps: dict[int, int] = {}  # joint steps begun with each peer (`begin_step`)
+        self._step_label = ""
 
     @property
     def party(self) -> str:
@@ -110,6 +118,29 @@ class Link(ABC):
         obj = self._receive(int(frm))
         self._received_since_send = True
         return obj
+
+    def recv_like(self, frm: int, like: Any, what: str) -> Any:
+        """The next message from rank `frm`, which must have `like`'s form: an array of exactly
+        its dtype and shape, or a list of such arrays item by item (`core.comm.expect`); else
+        LinkError naming the peer, both forms, `what` the message is (e.g. "an opening") and
+        the step. Protocols receive every share-carrying message through here."""
+        return check_like(self, frm, self.recv(frm), like, what)
+
+    def begin_step(self, label: str, peers: Iterable[int]) -> None:
+        """Enter the next joint step of the program with `peers` (ranks), labelled `label` in
+        public words (an operation, a device, parties; never a value). Network links send each
+        message with its step and refuse a peer's message of another step (`core.comm.steps`);
+        in-memory links, whose parties share one driver, only keep count."""
+        for peer in peers:
+            self._steps[peer] = self._steps.get(peer, 0) + 1
+        self._step_label = label
+
+    def end_step(self) -> None:
+        self._step_label = ""
+
+    def step_with(self, peer: int) -> tuple[int, str]:
+        """(count, label) of this party's current step with rank `peer`."""
+        return self._steps.get(peer, 0), self._step_label
 
     def send_all(self, obj: Any) -> None:
         """Send the same object to every other party."""

@@ -60,12 +60,13 @@ from core.comm.link import DEFAULT_TIMEOUT_S, Link
 from core.comm.outgoing import OutgoingStreams
 from core.comm.peer import Frame, Peer
 from core.comm.stats import CommStats
+from core.comm.steps import ended_during_step, tagged, untagged
 from core.comm.tls import TlsConfig
 from core.comm.wire import ABORT, BYE, GRPC_OPTIONS, MAX_CHANNEL, METHOD, SERVICE, control
 from core.errors import ConfigError, LinkError
 
 MAX_ABORT_MESSAGE = 8 << 10
-WIRE_VERSION = 2  # 2: hellos carry the dial number (core.comm.outgoing)
+WIRE_VERSION = 3  # 2: hellos carry the dial number (core.comm.outgoing); 3: program steps
 STARTUP_LINGER_S = 1.0
 HELLO_MARGIN_S = 2.0  # see `Transport._await_hellos`
 
@@ -353,7 +354,8 @@ class Transport(OutgoingStreams, IncomingStreams):
 
 
 class NetworkLink(Link):
-    """One party's endpoint among a group of parties, over a `Transport` channel."""
+    """One party's endpoint among a group of parties, over a `Transport` channel; every
+    message carries its program step (`core.comm.steps`)."""
 
     simulation = False
 
@@ -363,10 +365,14 @@ class NetworkLink(Link):
         self.channel = channel
 
     def _deliver(self, to: int, obj: Any) -> None:
-        self.transport.send(self.parties[to], self.channel, obj)
+        self.transport.send(self.parties[to], self.channel, tagged(self.step_with(to), obj))
 
     def _receive(self, frm: int) -> Any:
-        return self.transport.recv(self.parties[frm], self.channel, self.timeout)
+        try:
+            received = self.transport.recv(self.parties[frm], self.channel, self.timeout)
+        except LinkError as exc:
+            raise ended_during_step(self, frm, exc) from None
+        return untagged(self, frm, received, self.step_with(frm))
 
     def close(self, reason: str = "link closed") -> None:
         self.transport.abort(reason)

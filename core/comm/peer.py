@@ -35,6 +35,7 @@ from core.comm.wire import parse_chunk
 from core.errors import LinkError
 
 RECV_BUFFER_BYTES = 256 << 20
+STALL_S = 5.0  # a full receive buffer nobody reads for this long is a flood (`Peer._flooded`)
 MAX_PENDING_FRAMES = 16
 
 
@@ -155,7 +156,11 @@ class Peer:
                 self.cond.wait(timeout=1.0)
 
     def get(self, channel: str, timeout: float, me: str) -> Any:
+        """The next message on `channel`; LinkError if the peer failed or closed, if none
+        comes within `timeout`, or if the peer fills the receive buffer with messages nobody
+        here reads (`_flooded`) while this waits."""
         deadline = time.monotonic() + timeout
+        stalled: tuple[float, int] | None = None  # (since when, bytes) the buffer is full
         with self.cond:
             while True:
                 box = self.inbox.get(channel)
@@ -169,10 +174,29 @@ class Peer:
                 if self.bye:
                     closed = LinkCause("peer_closed", peer=self.name)
                     raise LinkError(LinkCause("at_party", party=me, reason=closed))
+                stalled = self._flooded(stalled, channel, me)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise LinkError(LinkCause("timeout", party=me, seconds=timeout, peer=self.name))
-                self.cond.wait(timeout=remaining)
+                self.cond.wait(timeout=min(remaining, 1.0))
+
+    def _flooded(self, stalled, channel: str, me: str) -> tuple[float, int] | None:
+        """Deadlock by a full receive buffer (caller holds `cond`): the stream is not read
+        while more than `RECV_BUFFER_BYTES` wait unread, so the message awaited on `channel`,
+        behind them, can only come once something here reads the others. If nothing does for
+        `STALL_S` (the buffer stays full), the peer sent what this party's program does not
+        read (a dishonest peer flooding a channel, or programs that differ): LinkError naming
+        it and the channels, at once rather than at the timeout."""
+        if self.queued <= RECV_BUFFER_BYTES:
+            return None
+        now = time.monotonic()
+        if stalled is None or self.queued < stalled[1]:
+            return now, self.queued  # full, or still full but being read: watch again
+        if now - stalled[0] < STALL_S:
+            return stalled
+        held = sorted(name for name, box in self.inbox.items() if box)
+        held_up = {"channels": held, "channel": channel}
+        raise LinkError(LinkCause("flooded", peer=self.name, party=me, size=self.queued, **held_up))
 
     # ----- outbound ---------------------------------------------------------------------
     def offer(self, item: Frame | bytes, timeout: float, me: str, urgent: bool = False) -> None:

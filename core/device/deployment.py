@@ -10,6 +10,10 @@ yield references). Links are `core.comm.network` links with mutual TLS, raw TLS 
 by default or gRPC streams (`link_transport`, `core.comm.transports`), or plaintext with
 `insecure_plaintext=True` (tests only).
 
+Every joint operation (`run_all`) is a program step: its messages carry the step's number
+and label, so a peer running another program is caught where the programs diverge, naming it
+and both steps (`core.comm.steps`).
+
 If this party's program fails, the cluster is marked broken and every peer is told, so each
 surviving party fails with an error naming this party and the error's type (never its message,
 which could carry data values) instead of waiting for a message that will not come. Every
@@ -161,13 +165,25 @@ class Deployment(Cluster):
             return None
         return self._guard(fn)
 
-    def run_all(self, parties, programs, links=()):
+    def run_all(self, parties, programs, links=(), step=""):
+        """Run this party's program, if it is among `parties`, as the next joint step with the
+        others (on the cluster's link and on `links`; `core.comm.steps`)."""
         self.check_alive()
-        return [
-            self._guard(program)
-            for party, program in zip(parties, programs, strict=True)
-            if self.is_local(party)
-        ]
+        if self.self_party not in parties:
+            return []
+        stepping = [self.link(self.self_party), *links]
+        for link in stepping:
+            peers = [link.rank_of(p) for p in parties if p != self.self_party and p in link.parties]
+            link.begin_step(step, peers)
+        try:
+            return [
+                self._guard(program)
+                for party, program in zip(parties, programs, strict=True)
+                if self.is_local(party)
+            ]
+        finally:
+            for link in stepping:
+                link.end_step()
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         self.check_alive()

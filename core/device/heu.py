@@ -12,14 +12,16 @@ evaluators, key size: `core.device.agreement`). Scheme, assumptions and threat m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from core.comm.causes import LinkCause
 from core.device import runtime
 from core.device.agreement import check_same_device
 from core.device.pyu import PYU, PYUObject
-from core.errors import ConfigError, PartyError
+from core.errors import ConfigError, EncodingError, LinkError, PartyError
 
 
 def _parse_config(config: dict) -> tuple[str, list[str], int]:
@@ -125,12 +127,13 @@ class HEU:
             def run():
                 agree(party)
                 received = cluster.link(party).recv(keeper_rank)
-                self._keys[party] = (PublicKey.from_bytes(received), None)
+                key = _from_peer(self.keeper, "public key", lambda: PublicKey.from_bytes(received))
+                self._keys[party] = (key, None)
 
             return run
 
         programs = [keeper_program] + [evaluator_program(p) for p in self.evaluators]
-        cluster.run_all(self.parties, programs)
+        cluster.run_all(self.parties, programs, step="HEU setup")
 
     # ----- encryption, evaluation, transfers --------------------------------------------
     def _check_holder(self, party: str) -> None:
@@ -192,9 +195,11 @@ class HEU:
 
             pk = self._keys[dst][0]
             received = cluster.link(dst).recv(cluster.rank(src))
-            self._ct[dst][ref] = CiphertextArray.from_bytes(received, pk)
+            read = lambda: CiphertextArray.from_bytes(received, pk)  # noqa: E731
+            self._ct[dst][ref] = _from_peer(src, "ciphertext array", read)
 
-        cluster.run_all([src, dst], [send, recv])
+        step = f"move of ciphertexts {obj.ref} from {src!r} to {dst!r}"
+        cluster.run_all([src, dst], [send, recv], step=step)
         return HEUObject(self, party, ref)
 
     def _decrypt_to(self, obj: HEUObject, pyu: PYU) -> PYUObject:
@@ -213,6 +218,18 @@ class HEU:
     def reveal(self, obj: HEUObject) -> Any:
         """Plaintext for the caller: decrypted by the key owner."""
         return _fetch(obj.to(PYU(self.keeper)))
+
+
+def _from_peer(peer: str, what: str, read: Callable[[], Any]) -> Any:
+    """`read()` of what `peer` sent; a LinkError naming `peer` if it is malformed (the
+    decoding errors name sizes and key ids, never a value)."""
+    from core.he import KeyMismatchError  # (gmpy2 is heavy: see `_setup`)
+
+    try:
+        return read()
+    except (EncodingError, KeyMismatchError, TypeError, ValueError) as exc:
+        cause = LinkCause("malformed_message", peer=peer, what=what, problem=str(exc)[:300])
+        raise LinkError(cause) from None
 
 
 def _fetch(obj: PYUObject) -> Any:

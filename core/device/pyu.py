@@ -126,7 +126,9 @@ class PYU:
         def recv():
             cluster.store(dst)[ref] = cluster.link(dst).recv(cluster.rank(src))
 
-        cluster.run_all([src, dst], [send, recv])
+        cluster.run_all(
+            [src, dst], [send, recv], step=f"move of value {obj.ref} from {src!r} to {dst!r}"
+        )
         return PYUObject(self, ref)
 
     def fetch(self, obj: PYUObject) -> Any:
@@ -145,7 +147,8 @@ class PYU:
             lambda: deliver(cluster, self.party, askers, cluster.store(self.party)[obj.ref])
         ]
         programs += [(lambda p=p: cluster.link(p).recv(owner)) for p in askers]
-        return cluster.run_all([self.party, *askers], programs)[0]
+        step = f"reveal of value {obj.ref} of {self.party!r} to {askers}"
+        return cluster.run_all([self.party, *askers], programs, step=step)[0]
 
 
 def deliver(cluster, owner: str, askers: list[str], value: Any) -> Any:

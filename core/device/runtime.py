@@ -117,11 +117,14 @@ class Cluster(ABC):
         parties: Sequence[str],
         programs: Sequence[Callable[[], Any]],
         links: Sequence[Link] = (),
+        step: str = "",
     ) -> list[Any]:
         """Run one program per party (SPMD); return the results of the local parties in order.
 
-        `links` are the links the programs talk over; they are closed if a party fails so that
-        no peer stays blocked.
+        `links` are the links the programs talk over (besides the cluster's own); they are
+        closed if a party fails so that no peer stays blocked. `step` names the operation in
+        public words (e.g. "spu/0: reveal to 'alice'"): a deployment checks that every message
+        is of the same step at its receiver (`core.comm.steps`).
         """
 
     def check_alive(self) -> None:
@@ -161,7 +164,7 @@ class Simulation(Cluster):
     def run_one(self, party: str, fn: Callable[[], Any]) -> Any:
         return self.submit(party, fn).result()
 
-    def run_all(self, parties, programs, links=()):
+    def run_all(self, parties, programs, links=(), step=""):
         """Run the programs concurrently on the parties' workers.
 
         If every failing party raised the same engine error (a deterministic refusal such as a

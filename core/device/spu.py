@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from core.comm.causes import LinkCause
 from core.device import runtime
 from core.device.agreement import check_same_device
 from core.device.pytree import tree_leaves, tree_map
@@ -42,7 +43,8 @@ from core.device.share_exchange import (
 )
 from core.device.share_records import load_record, share_record
 from core.device.spu_config import parse_cluster_def
-from core.errors import ConfigError, EncodingError, PartyError, RangeError
+from core.device.spu_inputs import checked_header
+from core.errors import ConfigError, EncodingError, LinkError, PartyError, RangeError
 from core.mpc.bounds import Bounded, Interval, check_declared, published_input_interval
 from core.mpc.context import MPCContext
 from core.mpc.correlated import TrustedDealer, first_party_triples
@@ -101,17 +103,30 @@ def _ref_frame(tree: Any) -> Any:
 
 
 def _bind_frame(frame: tuple, device: SPU) -> Any:
-    """The SPUObjects (in their containers) that `_ref_frame` describes."""
+    """The SPUObjects (in their containers) that `_ref_frame` describes; ValueError (or
+    another error of a malformed structure) for anything else."""
     tag = frame[0]
     if tag == "ref":
-        return SPUObject(device, frame[1], tuple(frame[2]), frame[3])
+        _, ref, shape, kind = frame
+        if not (isinstance(ref, int) and all(isinstance(d, int) for d in shape)):
+            raise ValueError("malformed reference")
+        if kind not in ("bool", "int", "fxp"):
+            raise ValueError("unknown kind")
+        return SPUObject(device, ref, tuple(shape), kind)
     if tag == "list":
         return [_bind_frame(f, device) for f in frame[1]]
     if tag == "tuple":
         return tuple(_bind_frame(f, device) for f in frame[1])
     if tag == "dict":
         return {k: _bind_frame(f, device) for k, f in frame[1].items()}
-    return None
+    if tag == "none":
+        return None
+    raise ValueError("unknown tag")
+
+
+def _name_of(fn: Callable) -> str:
+    """A function's name for a step label (its code's, the same in every party's process)."""
+    return str(getattr(fn, "__qualname__", type(fn).__name__))[:80]
 
 
 def _quiet(program: Callable[[], Any]) -> Callable[[], Any]:
@@ -168,7 +183,7 @@ class SPU:
         # references to its values and receive what they reveal (`_tell_outsiders`).
         outside = [p for p in cluster.program_parties if p not in self.parties]
         self._outsiders = [] if cluster.simulation else outside
-        self._spmd([self._setup_program(p, seed) for p in self.parties])
+        self._spmd([self._setup_program(p, seed) for p in self.parties], "setup")
 
     def __repr__(self) -> str:
         return f"SPU({self.parties}, {self.config.protocol})"
@@ -212,33 +227,52 @@ class SPU:
 
         return program
 
-    def _spmd(self, programs: list[Callable[[], Any]]) -> list[Any]:
+    def _spmd(self, programs: list[Callable[[], Any]], step: str) -> list[Any]:
+        """Run one program per SPU party as the joint step `step` (public words)."""
         links = list(self._links.values())
-        return self.cluster.run_all(self.parties, [_quiet(p) for p in programs], links=links)
+        programs, step = [_quiet(p) for p in programs], f"{self._name}: {step}"
+        return self.cluster.run_all(self.parties, programs, links=links, step=step)
 
-    def _tell_outsiders(self, results: list[Any]) -> Any:
+    def _tell_outsiders(self, results: list[Any], like: np.ndarray | None = None) -> Any:
         """What the SPU's parties computed (`results` of the local ones, all alike), and in an
         outsider's process what the SPU's first party sent it: a public fact every program
-        party asks for (the references a call returns, a revealed value)."""
+        party asks for (the references a call returns, a revealed value, which must have the
+        form of `like`: `Link.recv_like`)."""
         mine = results[0] if results else None
         if not self._outsiders:
             return mine
         cluster, first = self.cluster, self.parties[0]
+
+        def receive(party: str) -> Any:
+            link, rank = cluster.link(party), cluster.rank(first)
+            return link.recv(rank) if like is None else link.recv_like(rank, like, "a value")
+
         programs = [lambda: deliver(cluster, first, self._outsiders, mine)]
-        programs += [
-            (lambda p=p: cluster.link(p).recv(cluster.rank(first))) for p in self._outsiders
-        ]
-        got = cluster.run_all([first, *self._outsiders], programs)
+        programs += [(lambda p=p: receive(p)) for p in self._outsiders]
+        step = f"{self._name}: public results to {self._outsiders}"
+        got = cluster.run_all([first, *self._outsiders], programs, step=step)
         return got[0] if got else mine
+
+    def _bind(self, frame: Any) -> Any:
+        """The SPUObjects a call's output description (`_ref_frame`) names; LinkError naming
+        the SPU's first party (who sent it to an outsider) if it is malformed."""
+        try:
+            return _bind_frame(frame, self)
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            problem = type(exc).__name__
+            what = "description of SPU results"
+            cause = LinkCause("malformed_message", peer=self.parties[0], what=what, problem=problem)
+            raise LinkError(cause) from None
 
     # ----- running functions ------------------------------------------------------------
     def __call__(self, fn: Callable, num_returns: int | None = None) -> Callable[..., Any]:
         def run(*args, **kwargs):
             for leaf in tree_leaves((args, kwargs)):
                 self._check_input(leaf)
-            results = self._spmd([self._call_program(p, fn, args, kwargs) for p in self.parties])
+            programs = [self._call_program(p, fn, args, kwargs) for p in self.parties]
+            results = self._spmd(programs, f"call of {_name_of(fn)}")
             frames = [_ref_frame(structure) for structure in results]
-            return _bind_frame(self._tell_outsiders(frames), self)
+            return self._bind(self._tell_outsiders(frames))
 
         return run
 
@@ -272,12 +306,14 @@ class SPU:
             if isinstance(encoded, RangeError):
                 raise encoded  # the owner's own refusal, in full
         else:
-            header, encoded = link.recv(owner), None
+            itemsize = self.fxp.ring.dtype.itemsize
+            header, encoded = checked_header(link, owner, link.recv(owner), itemsize), None
         if header[0] == "error":
             raise EncodingError(header[1])
         if header[0] == "range":
             raise secondhand_refusal(*header[1:])
         _, shape, kind, interval, label = header
+        shape = tuple(shape)
         interval = None if interval is None else Interval(*interval)
         labels = frozenset() if label is None else frozenset([label])
         return SecretTensor(ctx.proto.share(encoded, owner, shape), ctx, kind, interval, labels)
@@ -329,7 +365,8 @@ class SPU:
         def program(party: str):
             return lambda: self._ctx[party].proto.reveal(self._stores[party][obj.ref].share)
 
-        ring = self._tell_outsiders(self._spmd([program(p) for p in self.parties]))
+        ring = self._spmd([program(p) for p in self.parties], "reveal to every party")
+        ring = self._tell_outsiders(ring, like=np.empty(obj.shape, self.fxp.ring.dtype))
         return decode(self.fxp, ring, obj.kind)
 
     def _reveal_to(self, obj: SPUObject, pyu: PYU) -> PYUObject:
@@ -346,7 +383,7 @@ class SPU:
 
             return run
 
-        self._spmd([program(p) for p in self.parties])
+        self._spmd([program(p) for p in self.parties], f"reveal to {pyu.party!r}")
         return PYUObject(pyu, ref)
 
     # ----- persisting shares ------------------------------------------------------------
@@ -379,7 +416,7 @@ class SPU:
 
             return run
 
-        self._spmd([program(p) for p in self.parties])
+        self._spmd([program(p) for p in self.parties], "export of shares")
 
     def import_shares(self, read: Callable[[str], dict]) -> SPUObject:
         """A secret value from per-party records: each party loads its own with `read(party)`.
@@ -408,8 +445,8 @@ class SPU:
 
             return run
 
-        kept = self._spmd([program(p) for p in self.parties])
-        return _bind_frame(self._tell_outsiders([_ref_frame(ref) for ref in kept]), self)
+        kept = self._spmd([program(p) for p in self.parties], "import of shares")
+        return self._bind(self._tell_outsiders([_ref_frame(ref) for ref in kept]))
 
     def _load_own_record(self, party: str, ctx: MPCContext, read: Callable[[str], dict]):
         """`party`'s loaded value (None if refused), its report for the other parties, and the

@@ -55,7 +55,8 @@ def run_psi(
             links[party], inputs[party], keys.get(party), output_path=outputs.get(party), **options
         )
 
-    results = cluster.run_all(parties, [program(p) for p in parties], links=list(links.values()))
+    programs, step = [program(p) for p in parties], f"{protocol} PSI among {parties}"
+    results = cluster.run_all(parties, programs, links=list(links.values()), step=step)
     return dict(zip(local, results, strict=True))
 
 

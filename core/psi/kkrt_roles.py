@@ -19,11 +19,11 @@ from core.errors import LinkError
 from core.psi import cuckoo
 from core.psi.base_ot import OtReceiver, OtSender, check_points
 from core.psi.errors import CuckooHashingError
-from core.psi.kkrt import OwnKeys, Party, value_bytes
+from core.psi.kkrt import OwnKeys, Party, _Rows, value_bytes
 from core.psi.kkrt_hashing import CODE_BITS, CODE_BYTES, candidate_bins, oprf_outputs
 from core.psi.match import as_words, find_in
 from core.psi.oprf import OprfReceiver, OprfSender
-from core.psi.stream import ACK, END, PacedSender
+from core.psi.stream import ACK, END, FIRST_ROWS, PacedSender
 
 CHUNK_BINS = 1 << 15  # 2 MiB u matrices; a multiple of cuckoo.BIN_ALIGN
 COMPARE_WIDTH = 16
@@ -97,24 +97,26 @@ def _store_into(mine: np.ndarray, keys: np.ndarray, width: int, party: Party):
 def _receive_values(party: Party, count: int, width: int) -> np.ndarray:
     """S's 3 values per key as (3 count, 16) comparison words: value, hash index, zeros."""
     link, peer = party.link, party.peer
-    table = np.zeros((cuckoo.HASHES * count, COMPARE_WIDTH), dtype=np.uint8)
-    table[:, width] = np.tile(np.arange(cuckoo.HASHES, dtype=np.uint8), count)
-    filled = 0
+    # Room grows with what arrives: `count` is S's word, and a huge one must not allocate.
+    table = _Rows(min(cuckoo.HASHES * count, FIRST_ROWS), COMPARE_WIDTH, np.uint8)
     while True:
         message = link.recv(peer)
         if isinstance(message, str) and message == END:
             break
         values = _expect(party, message, (None, cuckoo.HASHES * width), "OPRF values")
         link.send(peer, ACK)
-        rows = values.reshape(-1, width)
-        if filled + len(rows) > len(table):
+        if table.filled + cuckoo.HASHES * len(values) > cuckoo.HASHES * count:
             raise LinkError(f"{link.party!r} received more OPRF values than {count} keys")
-        table[filled : filled + len(rows), :width] = rows
-        filled += len(rows)
+        rows = np.zeros((cuckoo.HASHES * len(values), COMPARE_WIDTH), dtype=np.uint8)
+        rows[:, :width] = values.reshape(-1, width)
+        rows[:, width] = np.tile(np.arange(cuckoo.HASHES, dtype=np.uint8), len(values))
+        table.append(rows)
         party.progress.add(len(values))
-    if filled != len(table):
-        raise LinkError(f"{link.party!r} received {filled // 3} keys' OPRF values, not {count}")
-    return table
+    if table.filled != cuckoo.HASHES * count:
+        raise LinkError(
+            f"{link.party!r} received {table.filled // 3} keys' OPRF values, not {count}"
+        )
+    return table.array
 
 
 def run_sender(party: Party, own: OwnKeys, sizes: list[int]) -> np.ndarray:

@@ -30,6 +30,9 @@ from core.psi.store import MaskedSetStore
 ACK = "ack"
 END = "end"
 WINDOW = 4
+# Rows of room made for a peer's announced set before its values arrive (FinalSink, KKRT's
+# receiver): allocated, not touched, so an honest set up to this size never regrows.
+FIRST_ROWS = 1 << 24
 
 
 class Progress:
@@ -101,11 +104,12 @@ def mask_own(work: PartyWork, source: PsiSource, store: MaskedSetStore, chunk: i
 class PacedSender:
     """Send chunks to one peer with at most `WINDOW` of them not yet acknowledged.
 
-    Messages from that peer that are not acknowledgements go to `on_other` (the comparer's own
-    stream in the two-party case comes back on the link that also carries its ACKs).
+    Messages from that peer that are not acknowledgements go to `on_other(message, its rank)`
+    (the comparer's own stream in the two-party case comes back on the link that also carries
+    its ACKs).
     """
 
-    def __init__(self, link: Link, to: int, on_other: Callable[[object], None] | None = None):
+    def __init__(self, link: Link, to: int, on_other: Callable[[object, int], None] | None = None):
         self._link, self._to, self._on_other = link, to, on_other
         self._unacked = 0
 
@@ -125,7 +129,7 @@ class PacedSender:
         if isinstance(message, str) and message == ACK:
             self._unacked -= 1
         elif self._on_other is not None:
-            self._on_other(message)
+            self._on_other(message, self._to)
         else:
             raise LinkError(
                 f"{self._link.party!r} expected an acknowledgement from "
@@ -166,37 +170,58 @@ def process_stream(
 
 
 class FinalSink:
-    """Collects a party's fully-masked values into a preallocated (size, width) array."""
+    """Collects a party's fully-masked values into a (size, width) array.
+
+    `size` is what the party announced; room grows as values arrive (doubling, from at most
+    `FIRST_ROWS`), so a party announcing a huge set makes the comparer allocate nothing it
+    has not been sent."""
 
     def __init__(self, link: Link, owner: int, size: int, width: int):
         self._link, self._owner, self._width = link, owner, width
-        self.values = np.empty((size, width), dtype=np.uint8)
+        self._size = size
+        self._data = np.empty((min(size, FIRST_ROWS), width), dtype=np.uint8)
         self._filled = 0
         self.ended = False
 
-    def accept(self, message: object) -> None:
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._filled]
+
+    def _room_for(self, count: int) -> None:
+        needed = self._filled + count
+        if needed > len(self._data):
+            rows = min(self._size, max(needed, 2 * len(self._data)))
+            grown = np.empty((rows, self._width), dtype=np.uint8)
+            grown[: self._filled] = self._data[: self._filled]
+            self._data = grown
+
+    def accept(self, message: object, sender: int | None = None) -> None:
+        """Take `message`, of this set's values or its END, from rank `sender` (the set's
+        owner if not given): a malformed one is a LinkError naming who sent it."""
         if isinstance(message, str) and message == END:
             self.ended = True
             return
-        values = _checked(self._link, self._owner, message, self._width)
-        if self._filled + len(values) > len(self.values):
+        frm = self._owner if sender is None else sender
+        values = _checked(self._link, frm, message, self._width)
+        if self._filled + len(values) > self._size:
             raise LinkError(
                 f"{self._link.party!r} received more masked values for "
-                f"{self._link.parties[self._owner]!r} than its announced {len(self.values)}"
+                f"{self._link.parties[self._owner]!r} than its announced {self._size}"
             )
-        self.values[self._filled : self._filled + len(values)] = values
+        self._room_for(len(values))
+        self._data[self._filled : self._filled + len(values)] = values
         self._filled += len(values)
 
     def drain(self, frm: int) -> None:
         while not self.ended:
-            self.accept(self._link.recv(frm))
+            self.accept(self._link.recv(frm), frm)
         self.check_complete()
 
     def check_complete(self) -> None:
-        if self._filled != len(self.values):
+        if self._filled != self._size:
             raise LinkError(
                 f"{self._link.party!r} received {self._filled} masked values for "
-                f"{self._link.parties[self._owner]!r}, announced {len(self.values)}"
+                f"{self._link.parties[self._owner]!r}, announced {self._size}"
             )
 
 

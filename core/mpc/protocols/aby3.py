@@ -60,7 +60,8 @@ class Aby3(Aby3Truncation, Protocol):
         self.prev = (self.rank + 2) % 3
         own = fresh_seed() if seed is None else (seed * 65537 + self.rank).to_bytes(16, "little")
         self.link.send(self.prev, np.frombuffer(own, dtype=np.uint8))
-        self._keys = {self.rank: PRG(own), self.next: PRG(bytes(self.link.recv(self.next)))}
+        theirs = self.link.recv_like(self.next, np.frombuffer(own, np.uint8), "a pair key")
+        self._keys = {self.rank: PRG(own), self.next: PRG(bytes(theirs))}
         self._own = PRG(fresh_seed() if seed is None else seed * 7919 + 104729 + self.rank)
 
     @property
@@ -76,7 +77,7 @@ class Aby3(Aby3Truncation, Protocol):
     def _reshare(self, z: np.ndarray) -> np.ndarray:
         """From a 3-out-of-3 share z_i to the replicated pair (z_i, z_{i+1})."""
         self.link.send(self.prev, z)
-        return np.stack([z, received(self.link.recv(self.next))])
+        return np.stack([z, received(self.link.recv_like(self.next, z, "a reshared share"))])
 
     # ----- sharing and opening ----------------------------------------------------------
     def share(self, value: np.ndarray | None, owner: int, shape: tuple[int, ...]) -> AShare:
@@ -87,14 +88,15 @@ class Aby3(Aby3Truncation, Protocol):
             self.link.send(o1, s2)
             self.link.send(o2, s2)
             return AShare(np.stack([s0, s1]))
-        theirs = received(self.link.recv(owner))
+        like = np.empty(shape, self.ring.dtype)
+        theirs = received(self.link.recv_like(owner, like, "a share of an input"))
         if self.rank == o1:
             return AShare(np.stack([self._keys[o1].ring(shape, self.ring), theirs]))
         return AShare(np.stack([theirs, self._keys[owner].ring(shape, self.ring)]))
 
     def _open(self, data: np.ndarray, xor: bool) -> np.ndarray:
         self.link.send(self.prev, data[1])
-        missing = received(self.link.recv(self.next))
+        missing = received(self.link.recv_like(self.next, data[1], "an opening"))
         return data[0] ^ data[1] ^ missing if xor else data[0] + data[1] + missing
 
     def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:
@@ -104,7 +106,8 @@ class Aby3(Aby3Truncation, Protocol):
             self.link.send(to, x.data[1])
         if self.rank != to:
             return None
-        return x.data[0] + x.data[1] + received(self.link.recv((to + 1) % 3))
+        theirs = self.link.recv_like((to + 1) % 3, x.data[1], "a share to reveal")
+        return x.data[0] + x.data[1] + received(theirs)
 
     def reveal_b(self, x: BShare) -> np.ndarray:
         return self._open(x.data, xor=True)

@@ -143,8 +143,10 @@ class Aby3Truncation:
         pads = [self._count_words(key, shape, bits) for _ in range(2)]
         sigma = self._keys[a].ring(shape, ring) if self.rank == h else None  # after the pads
         self.link.send(other, np.where(q, pads[1], pads[0]))
-        offers = [received(part) for part in self.link.recv(a)]
-        t = np.where(q, offers[1], offers[0]) - received(self.link.recv(other))
+        like = pads + ([u1] if self.rank == b else [])  # b also receives its output word
+        offers = [received(part) for part in self.link.recv_like(a, like, "truncation offers")]
+        pad = self.link.recv_like(other, pads[0], "a truncation pad")
+        t = np.where(q, offers[1], offers[0]) - received(pad)
         y = (u1 >> bits) + self._low_bits_nonzero(u1, bits) - self._lift(t, bits)
         if self.rank == b:
             return AShare(np.stack([offers[2], y]))
@@ -182,7 +184,7 @@ class Aby3Truncation:
         p = self._as_count(((quarter + 1) & 2) == 0, bits)  # first or last quarter
         alpha, g_a = (self._count_words(self._keys[a], shape, bits) for _ in "ag")
         self.link.send(b, p + alpha)
-        t = p * received(self.link.recv(b)) + g_a
+        t = p * received(self.link.recv_like(b, alpha, "a masked wrap bit")) + g_a
         t += self._as_count(quarter != 0, bits)  # [u0 >= L/4]
         y = (u0 >> bits) - self._lift(t, bits)
         z_a = self._keys[a].ring(shape, ring)
@@ -192,10 +194,11 @@ class Aby3Truncation:
         """b: u1 = z_b + z_h once h's word arrives; its output pair is (z_b', z_h')."""
         ring, shape = self.ring, z_b.shape
         beta, g_b = (self._count_words(self._keys[h], shape, bits) for _ in "bg")
-        z_h, d = (received(part) for part in self.link.recv(h))
+        parts = self.link.recv_like(h, [z_b, beta], "a product's truncation words")
+        z_h, d = (received(part) for part in parts)
         u1 = z_b + z_h
         self.link.send(a, self._as_count(ring.msb(u1), bits) + beta)  # q = [u1 >= L/2]
-        t = g_b + d - beta * received(self.link.recv(a))
+        t = g_b + d - beta * received(self.link.recv_like(a, beta, "a masked wrap bit"))
         y = (u1 >> bits) + self._low_bits_nonzero(u1, bits)  # ceil(u1 / 2^m)
         y -= self._lift(t, bits)
         z_h = self._keys[h].ring(shape, ring)
@@ -204,7 +207,7 @@ class Aby3Truncation:
     def _exchange_half(self, peer: int, mine: np.ndarray) -> np.ndarray:
         """z_b = (y_a - z_a) + (y_b - z_h), from one word each way between a and b."""
         self.link.send(peer, mine)
-        return mine + received(self.link.recv(peer))
+        return mine + received(self.link.recv_like(peer, mine, "a truncated share"))
 
     # words of Z_2^w for the wrap count (w >= m: see step 3)
     def _count_words(self, prg: PRG, shape: tuple, bits: int):
@@ -246,5 +249,5 @@ class Aby3Truncation:
         s2 = x.data[1] if self.rank == 1 else x.data[0]
         y2 = -ring.arshift(-s2, bits)
         if self.rank == 1:
-            return AShare(np.stack([received(self.link.recv(0)), y2]))
+            return AShare(np.stack([received(self.link.recv_like(0, y2, "a truncated share")), y2]))
         return AShare(np.stack([y2, self._keys[0].ring(x.shape, ring)]))

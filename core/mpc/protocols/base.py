@@ -216,7 +216,9 @@ class Protocol(ABC):
         self.link.send_all(payload)
         out = []
         for peer in range(self.world_size):
-            out.append(payload if peer == self.rank else self.link.recv(peer))
+            out.append(
+                payload if peer == self.rank else self.link.recv_like(peer, payload, "an opening")
+            )
         return out
 
 

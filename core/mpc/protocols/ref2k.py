@@ -44,7 +44,8 @@ class Ref2k(Protocol):
             plain = self.ring.asarray(value).reshape(shape)
             self.link.send_all(plain)
         else:
-            plain = received(self.link.recv(owner)).copy()
+            like = np.empty(shape, self.ring.dtype)
+            plain = received(self.link.recv_like(owner, like, "an input")).copy()
         return AShare(plain[None])
 
     def reveal(self, x: AShare, to: int | None = None) -> np.ndarray | None:

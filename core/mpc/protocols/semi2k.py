@@ -126,7 +126,8 @@ class Semi2k(Protocol):
                 )
                 self.link.send(peer, np.frombuffer(_seed_bytes(pair_seed), dtype=np.uint8))
             else:
-                pair_seed = bytes(self.link.recv(peer))
+                seed_like = np.empty(len(_seed_bytes(0)), np.uint8)
+                pair_seed = bytes(self.link.recv_like(peer, seed_like, "a pair seed"))
             prgs[peer] = PRG(_seed_bytes(pair_seed))
         return prgs
 
@@ -158,7 +159,7 @@ class Semi2k(Protocol):
         for peer in range(self.world_size):
             if peer == self.rank:
                 continue
-            theirs = [received(t) for t in self.link.recv(peer)]
+            theirs = [received(t) for t in self.link.recv_like(peer, arrays, "an opening")]
             combine = np.bitwise_xor if xor else np.add
             base = arrays if totals is None else totals
             totals = [received(combine(t, b)) for t, b in zip(base, theirs, strict=True)]
@@ -173,7 +174,7 @@ class Semi2k(Protocol):
         total = x.data[0].copy()
         for peer in range(self.world_size):
             if peer != to:
-                total = total + received(self.link.recv(peer))
+                total = total + received(self.link.recv_like(peer, total, "a share to reveal"))
         return total
 
     def reveal_b(self, x: BShare) -> np.ndarray:

@@ -16,6 +16,7 @@ import pytest
 from test_mpc_privacy import KS_CRITICAL, _ks_two_sample, _ks_uniform, _recorded, _unit
 
 from core.comm import LocalLinkHub, run_spmd
+from core.comm.expect import check_like
 from core.errors import ConfigError, PartyFailure
 from core.mpc import ring128
 from core.mpc.config import RuntimeConfig
@@ -310,6 +311,9 @@ class _PayloadLog:
             if isinstance(part, np.ndarray) and part.dtype == np.uint32:
                 self.log.append(part.ravel().copy())
         return obj
+
+    def recv_like(self, frm, like, what):
+        return check_like(self._link, frm, self.recv(frm), like, what)
 
 
 @pytest.mark.parametrize("rank", [1, 2])

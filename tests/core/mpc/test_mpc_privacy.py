@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.comm.expect import check_like
 from core.mpc.kernels import arith, compare, nonlinear
 from core.mpc.ring128 import DTYPE128
 
@@ -52,6 +53,9 @@ class RecordingLink:
             elif isinstance(part, np.ndarray) and part.dtype == np.uint32:
                 self.log.append(part.ravel().astype(np.uint64) << np.uint64(32))
         return obj
+
+    def recv_like(self, frm, like, what):
+        return check_like(self._link, frm, self.recv(frm), like, what)
 
 
 def _recorded(mpc, kernel, secret: np.ndarray, mine: np.ndarray, record_rank: int = 0):

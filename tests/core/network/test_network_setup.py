@@ -23,6 +23,8 @@ pytestmark = pytest.mark.timeout(120)
 
 SPU_PER_PARTY = """
 init()
+for party in sorted(CLUSTER["cluster_config"]["parties"]):  # every party linked first (under
+    sf.reveal(sf.PYU(party)(lambda: 0)())  # load, one still starting reported another's failure)
 runtime = {{"protocol": "SEMI2K", "beaver_type": "TrustedFirstParty"}} | {mine!r}[SELF]
 spu = sf.SPU({{"nodes": {nodes!r}[SELF], "runtime_config": runtime}})
 emit("built")
@@ -91,7 +93,7 @@ def test_parties_building_different_heus_both_fail_naming_the_peer_and_the_item(
 
 def test_an_spu_over_other_parties_is_refused_naming_both_lists(tmp_path):
     """bob and carol build an SPU of three, alice one of two: alice and bob name the two
-    lists; carol, whom alice never addresses, learns that alice failed setting up."""
+    lists; carol, whom alice never addresses, learns that alice (or bob) failed setting up."""
     nodes = {"alice": ["alice", "bob"], "bob": ["alice", "bob", "carol"]}
     nodes["carol"] = nodes["bob"]
     program = SPU_PER_PARTY.format(mine=dict.fromkeys(nodes, {}), nodes=nodes)
@@ -104,7 +106,11 @@ def test_an_spu_over_other_parties_is_refused_naming_both_lists(tmp_path):
         outcomes["bob"].error
     )
     assert outcomes["carol"].returncode != 0
-    assert "'alice' aborted: 'alice' failed with ConfigError" in outcomes["carol"].error
+    # carol waits for alice's description; under load bob's abort may stop her send to him first
+    assert (
+        "'alice' aborted: 'alice' failed with ConfigError" in outcomes["carol"].error
+        or "'bob' aborted: 'bob' failed with ConfigError" in outcomes["carol"].error
+    ), outcomes["carol"].error
 
 
 def test_different_cluster_parties_fail_init_naming_the_peer_and_both_lists(tmp_path):
