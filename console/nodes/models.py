@@ -17,8 +17,8 @@ EXPIRY_WARNING_DAYS = 30
 
 class Node(models.Model):
     class Kind(models.TextChoices):
-        EMBEDDED = "embedded", "Embedded (runs in this process)"
-        REMOTE = "remote", "Remote (party agent at an address)"
+        EMBEDDED = "embedded", _("Embedded (runs in this process)")
+        REMOTE = "remote", _("Remote (its own installation, at an address)")
 
     class Status(models.TextChoices):
         ONLINE = "online", _("Online")
@@ -30,7 +30,9 @@ class Node(models.Model):
     institution = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.EMBEDDED)
     address = models.CharField(
-        max_length=255, blank=True, help_text=_("Party agent address (remote nodes only).")
+        max_length=255,
+        blank=True,
+        help_text=_("Where the node's installation answers (remote nodes only)."),
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ONLINE)
     # The node this installation *is* (`manage.py node init`): its key pair and certificate live
@@ -52,7 +54,9 @@ class Node(models.Model):
 
     def clean(self) -> None:
         if self.kind == self.Kind.REMOTE and not self.address:
-            raise ValidationError({"address": "A remote node needs the address of its agent."})
+            raise ValidationError(
+                {"address": "A remote node needs the address of its installation."}
+            )
         if self.kind == self.Kind.EMBEDDED and self.address and not self.is_self:
             raise ValidationError({"address": "Embedded nodes run in this process: no address."})
 

@@ -84,7 +84,7 @@ def test_it_rejects_a_remote_node_without_address(client, platform_admin):
     client.force_login(platform_admin)
     data = {"name": "eve", "display_name": "Eve", "kind": "remote", "address": ""}
     html = client.post("/nodes/", data).content.decode()
-    assert "A remote node needs the address of its agent." in html
+    assert "A remote node needs the address of its installation." in html
     assert not Node.objects.filter(name="eve").exists()
 
 
