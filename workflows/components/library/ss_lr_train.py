@@ -27,6 +27,13 @@ party with the largest inputs, naming its columns to its users only (`secure.dat
 After training, an impossible or exploding loss fails the node. Scale the features first
 (`preprocessing/scaler`): gradient descent converges far better on standardised features, and
 they keep the full 18 fraction bits.
+
+The loss per epoch is revealed to every party (report, manifest, log): an aggregate of the
+rows, but over a handful of rows it tells their labels apart (one row, linear regression: a
+loss of exactly 0 for a label 0; two rows: a loss pattern per labelling). So a table of fewer
+than k rows (`RunContext.min_group_rows`) is refused before anything is measured or shared,
+when any party other than the label holder would receive the loss (`check_enough_rows`), and
+the plan declares the loss an aggregate over groups of at least k rows.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
 from workflows.components import secure
 from workflows.components.checks import (
+    CheckFailed,
     check_losses,
     progress_warning,
     scaling_pointer,
@@ -58,7 +66,13 @@ from workflows.components.disclosure import (
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import finite, report_info, report_port, table_port
+from workflows.components.tables import (
+    aligned_rows,
+    finite,
+    report_info,
+    report_port,
+    table_port,
+)
 from workflows.messages import translatable, translatable_plural
 
 MODEL_KIND = "ss_lr"
@@ -98,9 +112,8 @@ def model_flows(ctx: DisclosureContext) -> list[Flow]:
 
 
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
-    flows = [
-        Flow(ctx.parties, Form.AGGREGATE, used(ctx), gettext_noop("the training loss per epoch"))
-    ]
+    loss = gettext_noop("the training loss per epoch")
+    flows = [Flow(ctx.parties, Form.AGGREGATE, used(ctx), loss, ctx.min_group)]
     if ctx.params["report_weights"]:
         flows.append(
             Flow(ctx.parties, Form.MODEL, used(ctx), gettext_noop("the revealed model weights"))
@@ -231,11 +244,29 @@ def check_reveal_consent(ctx: RunContext, label_party: str) -> None:
         )
 
 
+def check_enough_rows(ctx: RunContext, label_party: str) -> None:
+    """Refuse a table of fewer than k rows when the loss reaches a party other than the label
+    holder (module docstring). Row counts are public in a project: the refusal says it."""
+    rows, k = aligned_rows(ctx, "input_ds"), ctx.min_group_rows
+    if rows >= k or not any(party != label_party for party in ctx.parties):
+        return
+    raise CheckFailed(
+        translatable(
+            "SS-LR training needs at least %(k)s rows: the table has %(rows)s. The loss per "
+            "epoch that every party receives would tell the few rows' labels apart. Fix: train "
+            "on a larger table.",
+            k=k,
+            rows=rows,
+        )
+    )
+
+
 def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     layout = feature_layout(info, ctx.params["features"])
     label_party = info.find(ctx.params["label"])[0].party
     check_reveal_consent(ctx, label_party)
+    check_enough_rows(ctx, label_party)
     ctx.progress(0)
     parties = list(info.parties)
     with secure.session(ctx, parties):
