@@ -1,5 +1,5 @@
-"""Msgids that runs stored before their wording changed, kept so those runs still read in
-every reader's language.
+"""Msgids that runs and disclosure plans stored before their wording changed, kept so those
+runs and plans still read in every reader's language.
 
 A stored message is its English msgid (`workflows.messages`): when a writer moves to new
 words (here: "column(s)" became a real plural with `translatable_plural`), the messages
@@ -23,4 +23,8 @@ PAST_MSGIDS = (
         "failed at %(component)s (%(node)s): %(reason)s%(where)s; %(count)s other "
         "node(s) failed too: %(nodes)s"
     ),
+    # Disclosure plans stored with approvals and ledgers before the words named everything
+    # the other parties' copies hold (plans are rendered with `_(entry["what"])`).
+    gettext_noop("AUC, KS, F1 and aggregated curves"),
+    gettext_noop("R2, MAE, MSE and RMSE"),
 )

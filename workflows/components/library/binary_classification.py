@@ -232,7 +232,10 @@ COMPONENT = Component(
     disclosure=disclose(
         report=report_disclosure(
             gettext_noop("ROC, precision-recall, KS and lift curves, bins and thresholds in full"),
-            gettext_noop("AUC, KS, F1 and aggregated curves"),
+            gettext_noop(
+                "AUC, KS, F1, the label's class counts, the confusion matrix at the threshold, "
+                "and curves and score bins aggregated over groups of at least k rows"
+            ),
         )
     ),
 )

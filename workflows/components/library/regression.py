@@ -99,7 +99,10 @@ COMPONENT = Component(
     disclosure=disclose(
         report=report_disclosure(
             gettext_noop("error metrics and the residual histogram in full"),
-            gettext_noop("R2, MAE, MSE and RMSE"),
+            gettext_noop(
+                "R2, MAE, MSE, RMSE, MAPE, SSE, the label's and the predictions' means and a "
+                "residual histogram with bins of at least k rows"
+            ),
         )
     ),
 )
