@@ -9,6 +9,7 @@ must wait for her approval.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -20,7 +21,14 @@ from tests.workflows.conftest import CREDIT_ROLES, credit_frame, edge, make_data
 from tests.workflows.helpers import run_component, table
 from workflows.components import registry
 from workflows.components.checks import CheckFailed
-from workflows.components.disclosure import DisclosureContext, Form
+from workflows.components.disclosure import (
+    KEPT_BY_HOLDERS,
+    DisclosureContext,
+    Form,
+    UndeclaredDisclosure,
+    check_declared,
+    disclose,
+)
 from workflows.messages import render
 from workflows.models import Artifact, Run
 
@@ -267,3 +275,68 @@ def test_the_psi_plan_names_the_duplicates_dropped(tmp_path):
     )
     [flow] = registry().get("data_prep/psi").disclosure.get("report").flows(ctx)
     assert "dropped for a duplicate key" in flow.what
+
+
+# An approval re-used to sweep a threshold or a split's seed.
+
+
+def evaluation_graph(credit_id: int, threshold: float = 0.5, seed: int = 1024) -> dict:
+    return {
+        "nodes": [
+            node("read", "read/dataset", dataset=credit_id),
+            node("split", "data_prep/train_test_split", random_state=seed),
+            node(
+                "eval",
+                "ml.eval/binary_classification",
+                label="y",
+                prediction="score",
+                threshold=threshold,
+            ),
+        ],
+        "edges": [
+            edge("read", "output_ds", "split", "input_ds"),
+            edge("split", "test_ds", "eval", "input_ds"),
+        ],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["threshold", "seed"])
+def test_alices_approval_does_not_cover_a_threshold_or_split_she_did_not_see(
+    change, alices_credit, project, api_bob, api_alice
+):
+    """alice asks about aggregates and approves bob's evaluation. Before the fix, bob could
+    then move the threshold (or the split's seed) and run again on her approval as often as he
+    liked: two confusion matrices at neighbouring thresholds give the labels of the rows
+    between them. Now the new cut needs her approval."""
+    authorization = Authorization.objects.get(dataset=alices_credit)
+    authorization.disclosure_policy = SHARED | {"aggregates": "ask"}
+    authorization.save()
+    pipeline = create(api_bob, project, evaluation_graph(alices_credit.pk))
+    runs = f"/api/v1/pipelines/{pipeline['id']}/runs/"
+    [approval] = api_bob.post(runs, {}, format="json").json()["approvals"]
+    decided = api_alice.post(
+        f"/api/v1/approvals/{approval['id']}/", {"decision": "approve"}, format="json"
+    )
+    assert decided.status_code == 200, decided.json()
+    assert api_bob.post(runs, {}, format="json").status_code == 201
+    moved = {"threshold": 0.37} if change == "threshold" else {"seed": 7}
+    graph = evaluation_graph(alices_credit.pk, **moved)
+    patched = api_bob.patch(f"/api/v1/pipelines/{pipeline['id']}/", {"graph": graph}, format="json")
+    assert patched.status_code == 200, patched.json()
+    again = api_bob.post(runs, {}, format="json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "approval_required"
+    assert again.json()["approvals"][0]["fingerprint"] != approval["fingerprint"]
+    assert Run.objects.count() == 1  # the approved run only
+
+
+def test_a_shaping_parameter_must_be_a_parameter_of_the_component():
+    split = registry().get("data_prep/train_test_split")
+    assert split.disclosure.shaping == ("train_size", "test_size", "random_state", "shuffle")
+    wrong = dataclasses.replace(
+        split,
+        disclosure=disclose(train_ds=KEPT_BY_HOLDERS, test_ds=KEPT_BY_HOLDERS, shaping=("seed",)),
+    )
+    with pytest.raises(UndeclaredDisclosure, match=r"shaping parameters \['seed'\]"):
+        check_declared(wrong)

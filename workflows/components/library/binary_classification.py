@@ -230,12 +230,14 @@ COMPONENT = Component(
     check=check_one_party,
     run=run,
     disclosure=disclose(
+        # Where the confusion matrix and the bins cut the scores.
+        shaping=("threshold", "bucket_size"),
         report=report_disclosure(
             gettext_noop("ROC, precision-recall, KS and lift curves, bins and thresholds in full"),
             gettext_noop(
                 "AUC, KS, F1, the label's class counts, the confusion matrix at the threshold, "
                 "and curves and score bins aggregated over groups of at least k rows"
             ),
-        )
+        ),
     ),
 )

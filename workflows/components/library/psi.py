@@ -362,6 +362,7 @@ COMPONENT = Component(
     check=check,
     run=run,
     disclosure=disclose(
+        shaping=("allow_duplicates",),  # which row of a repeated key is kept
         output_ds=Declares(parts=True, flows=membership),
         report=Declares(flows=to_every_party(Form.AGGREGATE, REPORT_WHAT, all_keys)),
     ),
