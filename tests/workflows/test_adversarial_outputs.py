@@ -340,3 +340,21 @@ def test_a_shaping_parameter_must_be_a_parameter_of_the_component():
     )
     with pytest.raises(UndeclaredDisclosure, match=r"shaping parameters \['seed'\]"):
         check_declared(wrong)
+
+
+# Table statistics over a table of a few rows (bob's PSI with the one customer he targets).
+
+
+def test_the_null_count_of_a_one_row_table_stays_at_alice(tmp_path):
+    """Before the fix, bob's copy said nulls 1 (or 0): whether his one targeted customer's
+    income is missing at alice. Now he reads the row count, which every party knows."""
+    for income in (np.nan, 51.5):
+        alice = pd.DataFrame({"income": [income], "age": [40]})
+        data = table(tmp_path, {"alice": alice}, {})
+        out = run_component(tmp_path, "stats/table_statistics", {}, {"input_ds": data})
+        [row, _] = json.loads(out["report"].files["bob"].read_text())["columns"]
+        assert (row["column"], row["total_count"]) == ("income", 1)
+        assert (row["count"], row["nulls"], row["null_ratio"]) == (None, None, None)
+        assert {"count", "nulls", "null_ratio", "mean"} <= set(row["withheld"])
+        [own, _] = json.loads(out["report"].files["alice"].read_text())["columns"]
+        assert own["nulls"] == int(np.isnan(income))
