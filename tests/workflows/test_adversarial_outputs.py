@@ -358,3 +358,30 @@ def test_the_null_count_of_a_one_row_table_stays_at_alice(tmp_path):
         assert {"count", "nulls", "null_ratio", "mean"} <= set(row["withheld"])
         [own, _] = json.loads(out["report"].files["alice"].read_text())["columns"]
         assert own["nulls"] == int(np.isnan(income))
+
+
+# Binary evaluation with a class of a few rows: alice's one defaulter.
+
+
+@pytest.mark.parametrize("threshold", [40.0, 50.0])
+def test_a_class_of_one_row_leaves_bob_no_confusion_matrix(tmp_path, threshold):
+    """Before the fix, bob's copy withheld the class counts but not the confusion matrix: at
+    threshold 40 it read tp 1, fn 0, at 50 tp 0, fn 1, so alice's one defaulter is 40 to 50
+    years old (bob chose her age column as the 'prediction')."""
+    rng = np.random.default_rng(1)
+    age = rng.integers(20, 70, ROWS).astype(float)
+    y = np.zeros(ROWS, dtype=int)
+    y[17] = 1
+    assert 40 <= age[17] < 50
+    data = table(tmp_path, {"alice": pd.DataFrame({"y": y, "age": age})}, {"y": "label"})
+    params = {"label": "y", "prediction": "age", "threshold": threshold}
+    out = run_component(tmp_path, "ml.eval/binary_classification", params, {"input_ds": data})
+    bobs = json.loads(out["report"].files["bob"].read_text())
+    assert bobs["summary"] == {"samples": ROWS}
+    assert bobs["confusion"] == {
+        "threshold": threshold,
+        "withheld": "fewer than 20 rows in a class",
+    }
+    assert (bobs["curves"], bobs["bins"]) == ([], [])
+    alices = json.loads(out["report"].files["alice"].read_text())
+    assert alices["confusion"]["tp"] + alices["confusion"]["fn"] == 1
