@@ -18,7 +18,7 @@ import pytest
 
 from console.datasets.models import Authorization
 from tests.workflows.conftest import CREDIT_ROLES, credit_frame, edge, make_dataset, node
-from tests.workflows.helpers import run_component, table
+from tests.workflows.helpers import read_table, run_component, table
 from workflows.components import registry
 from workflows.components.checks import CheckFailed
 from workflows.components.disclosure import (
@@ -181,9 +181,9 @@ def test_training_on_fewer_than_k_rows_is_refused_before_any_loss_is_revealed(tm
     labelling), in his report, his model's manifest and the log."""
     error, logs = tiny_training(tmp_path, labels)
     assert render(error.public) == (
-        f"SS-LR training needs at least 20 rows: the table has {len(labels)}. The loss per "
-        "epoch that every party receives would tell the few rows' labels apart. Fix: train on "
-        "a larger table."
+        f"SS-LR training needs at least 20 rows: the table has {len(labels)}. Over so few "
+        "rows, what every party learns of the training (when it stopped, whether its loss "
+        "checks failed) would tell the rows' labels apart. Fix: train on a larger table."
     )
     assert error.public == error.message  # a public fact: row counts are known to every party
     assert not list((tmp_path / "out").glob("*/report.json"))
@@ -385,3 +385,55 @@ def test_a_class_of_one_row_leaves_bob_no_confusion_matrix(tmp_path, threshold):
     assert (bobs["curves"], bobs["bins"]) == ([], [])
     alices = json.loads(out["report"].files["alice"].read_text())
     assert alices["confusion"]["tp"] + alices["confusion"]["fn"] == 1
+
+
+# SS-LR training: bob's crafted feature reads alice's labels out of the loss.
+
+
+def crafted_training(tmp_path, target: int):
+    """60 customers; bob's only feature is 8 on his target customer and 0 elsewhere."""
+    y = credit_frame(ROWS)["y"].to_numpy()
+    bob = pd.DataFrame({"e": (np.arange(ROWS) == target).astype(float) * 8})
+    data = table(tmp_path, {"alice": pd.DataFrame({"y": y}), "bob": bob}, {"y": "label"})
+    params = {
+        "features": ["e"],
+        "label": "y",
+        "reg_type": "linear",
+        "epochs": 1,
+        "batch_size": ROWS,
+        "learning_rate": 1.0,
+        "eps": 0,
+    }
+    logs: list[str] = []
+    out = run_component(
+        tmp_path, "ml.train/ss_lr", params, {"input_ds": data}, requested_by="bob", logs=logs
+    )
+    return y, out, logs
+
+
+@pytest.mark.parametrize("target", [0, 1])
+def test_bob_reads_no_loss_from_training_on_his_crafted_feature(tmp_path, target):
+    """Before the fix, bob's report, his model's manifest and the log gave the loss: 0.1167
+    when his target customer's label is 1, 0.1182 when it is 0 (rows 0 and 1 here)."""
+    y, out, logs = crafted_training(tmp_path, target)
+    bobs = out["report"].read_json("bob")
+    assert "loss" not in bobs
+    assert bobs["epochs_run"] == 1
+    manifest = out["output_model"].read_json("bob")["manifest"]
+    assert manifest["metrics"] == {"epochs_run": 1}
+    assert logs[-1] == "trained 1 epoch (the loss is in alice's report)"
+    alices = out["report"].read_json("alice")["loss"]
+    expected = 0.1167 if y[target] == 1 else 0.1182  # the label holder still reads it
+    assert alices == [pytest.approx(expected, abs=5e-4)]
+    assert out["output_model"].read_json("alice")["manifest"]["metrics"]["loss"] == alices
+
+
+def test_a_model_whose_parts_differ_only_in_metrics_still_predicts(tmp_path):
+    """bob's manifest lacks the loss alice's has: prediction compares the parts without it."""
+    y, out, _ = crafted_training(tmp_path, 0)
+    bob = pd.DataFrame({"e": (np.arange(ROWS) == 0).astype(float) * 8})
+    scored = table(tmp_path / "score", {"alice": pd.DataFrame({"y": y}), "bob": bob}, {})
+    params = {"receiver": "alice"}
+    inputs = {"input_model": out["output_model"], "input_ds": scored}
+    predicted = run_component(tmp_path / "p", "ml.predict/ss_lr", params, inputs)
+    assert len(read_table(predicted["output_ds"].files["alice"])) == ROWS
