@@ -10,7 +10,9 @@ must wait for her approval.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -29,8 +31,9 @@ from workflows.components.disclosure import (
     check_declared,
     disclose,
 )
+from workflows.executor import execute_run
 from workflows.messages import render
-from workflows.models import Artifact, Run
+from workflows.models import Artifact, Run, Status
 
 ROWS = 60
 TARGET = 5  # the row bob singles out (ids sort as c000, c001, ...: row j has id c00j)
@@ -437,3 +440,60 @@ def test_a_model_whose_parts_differ_only_in_metrics_still_predicts(tmp_path):
     inputs = {"input_model": out["output_model"], "input_ds": scored}
     predicted = run_component(tmp_path / "p", "ml.predict/ss_lr", params, inputs)
     assert len(read_table(predicted["output_ds"].files["alice"])) == ROWS
+
+
+def training_graph(credit_id: int, probe_id: int) -> dict:
+    """bob's PSI with alice's customers, then linear SS-LR of her label on his crafted column
+    (8 on customer c005, 0 elsewhere)."""
+    train = {
+        "features": ["probe"],
+        "label": "y",
+        "reg_type": "linear",
+        "epochs": 1,
+        "batch_size": ROWS,
+        "learning_rate": 1.0,
+        "eps": 0,
+    }
+    return {
+        "nodes": [
+            node("read_a", "read/dataset", dataset=credit_id),
+            node("read_b", "read/dataset", dataset=probe_id),
+            node("psi", "data_prep/psi", keys1=["id"], keys2=["id"]),
+            node("train", "ml.train/ss_lr", **train),
+        ],
+        "edges": [
+            edge("read_a", "output_ds", "psi", "input_ds1"),
+            edge("read_b", "output_ds", "psi", "input_ds2"),
+            edge("psi", "output_ds", "train", "input_ds"),
+        ],
+    }
+
+
+@pytest.mark.django_db
+def test_bobs_crafted_training_run_gives_him_no_loss_through_the_api(
+    alices_credit, bobs_probe, project, api_bob, api_alice
+):
+    """Her policy allows models and aggregates, so bob's run needs nothing from alice. Before
+    the fix his node results, report and model zip gave the loss, and with it her label of
+    customer c005. Now they give the epochs run; alice's give the loss."""
+    pipeline = create(api_bob, project, training_graph(alices_credit.pk, bobs_probe.pk))
+    started = api_bob.post(f"/api/v1/pipelines/{pipeline['id']}/runs/", {}, format="json")
+    assert started.status_code == 201, started.json()
+    run_id = started.json()["id"]
+    execute_run(run_id)
+    assert Run.objects.get(pk=run_id).status == Status.SUCCEEDED
+    node_body = api_bob.get(f"/api/v1/runs/{run_id}/nodes/train/").json()
+    report = next(entry for entry in node_body["outputs"] if entry["port"] == "report")
+    assert "Loss per epoch" not in {chart["title"] for chart in report["charts"]}
+    assert "loss" not in json.dumps(node_body).replace("the loss is in alice's report", "")
+    html = api_bob.get(f"/api/v1/runs/{run_id}/report/").content.decode()
+    assert "Loss per epoch" not in html
+    model = Artifact.objects.get(node_run__run_id=run_id, port="output_model", party="bob")
+    response = api_bob.get(f"/api/v1/artifacts/{model.pk}/model.zip")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert json.loads(archive.read("manifest.json"))["metrics"] == {"epochs_run": 1}
+        assert "loss" not in archive.read("parts/bob.json").decode()
+    alices = api_alice.get(f"/api/v1/runs/{run_id}/nodes/train/").json()
+    [loss] = next(e for e in alices["outputs"] if e["port"] == "report")["charts"][0]["data"]
+    label = credit_frame(ROWS)["y"][TARGET]
+    assert loss["y"] == [pytest.approx(0.1167 if label == 1 else 0.1182, abs=5e-4)]
