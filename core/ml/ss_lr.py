@@ -20,8 +20,11 @@ bound for all its blocks (`core.mpc.bounds.Bounded`, measured over its whole tab
 otherwise every block would publish its own magnitude.
 
 What is revealed during training, by design and documented here: the loss of each epoch (one
-scalar, for monitoring), when `eps > 0` one bit per epoch saying whether the largest weight
-change fell below `eps` (early stop, as in SecretFlow), and for logistic regression with the
+scalar, for monitoring: to every party, or with `fit(loss_to=PYU(party))` to that party alone,
+as a PYUObject per epoch; a party choosing its own feature columns can read the labels of rows
+it singles out from the loss, so the label holder is the one to receive it), when `eps > 0`
+one bit per epoch saying whether the largest weight change fell below `eps` (early stop, as in
+SecretFlow), and for logistic regression with the
 labels at one party (a `PYUObject`) one bit from that party saying whether every label is 0 or
 1 (as classification labels are). With 0/1 labels the loss takes one logarithm per row instead
 of two: y log p + (1 - y) log(1 - p) is log q for q = sigmoid((2y - 1) z), the probability
@@ -54,7 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.device.api import reveal
-from core.device.pyu import PYUObject
+from core.device.pyu import PYU, PYUObject
 from core.device.spu import SPU, SPUObject
 from core.errors import ConfigError, RangeError, ShapeError, format_bound
 from core.mpc.bounds import Bounded
@@ -102,7 +105,7 @@ class SSRegression:
 
     spu: SPU
     weights: SPUObject | None = None
-    losses: list[float] = field(default_factory=list)
+    losses: list[float | PYUObject] = field(default_factory=list)  # PYU: opened to one party
     reg_type: str = "logistic"
     sig_type: str = "real"
     binary_labels: bool = False
@@ -146,12 +149,15 @@ class SSRegression:
         eps: float = 0.0,
         report_loss: bool = True,
         on_epoch: Callable[[int], None] | None = None,
+        loss_to: PYU | None = None,
     ) -> SSRegression:
         """Train on features `x` and labels `y`, or on `SharedRows` (y None); returns self.
         Raises ConfigError for bad hyper-parameters, ShapeError for mismatched inputs.
 
         `on_epoch(epoch)` (1-based) runs after each epoch, its loss already in `losses`: a
-        progress report, and a cancellation point (whatever it raises stops training).
+        progress report, and a cancellation point (whatever it raises stops training). Each
+        epoch's loss is revealed to every party (a float), or with `loss_to` opened to that
+        party alone (a PYUObject).
         """
         _check(epochs, learning_rate, batch_size, sig_type, reg_type, penalty, l2_norm, eps)
         self.reg_type, self.sig_type = reg_type, SIG_TYPES[sig_type]
@@ -170,7 +176,8 @@ class SSRegression:
                 for start in range(0, features.shape[0], batch):
                     self.weights = self._step(features, labels, start, batch, learning_rate, l2)
             if report_loss:
-                self.losses.append(float(reveal(self._loss(data, batch))))
+                loss = self._loss(data, batch)
+                self.losses.append(float(reveal(loss)) if loss_to is None else loss.to(loss_to))
             if on_epoch is not None:
                 on_epoch(epoch)
             if eps > 0 and self._converged(old, eps):

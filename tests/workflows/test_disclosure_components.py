@@ -155,10 +155,11 @@ def test_label_counts_reach_others_only_when_every_class_has_k_rows(tmp_path):
 
 
 def test_a_column_of_fewer_than_k_values_shows_others_only_its_counts(tmp_path):
-    alice = pd.DataFrame({"x": [1.0, 2.0, None, 4.0] * 4})
-    bob = pd.DataFrame({"b": np.arange(16.0)})
+    # (a table of k rows or more: of a smaller one others read only the row count)
+    alice = pd.DataFrame({"x": [1.0, None, None, 4.0] * 6})
+    bob = pd.DataFrame({"b": np.arange(24.0)})
     row = rows_of(statistics(tmp_path, alice, bob)["bob"], "alice")["x"]
-    assert (row["count"], row["nulls"]) == (12, 4)
+    assert (row["count"], row["nulls"]) == (12, 12)
     assert all(row[key] is None for key in ("mean", "std", "sum", "min", "max"))
 
 

@@ -60,7 +60,9 @@ def test_unscaled_income_fails_at_training_naming_the_columns_never_succeeds(
     assert any("precision for SS-LR training: FM128 with 26" in m for m in train_logs)
     # The reason is the node's last log line, an error, streamed to the log drawer.
     assert train.logs[-1]["level"] == "error"
-    assert render(train.logs[-1]["message"]) == f"failed: {render(train.message)}"
+    # (at alice: the loss is hers alone, and so are the checks on it; its words are public)
+    assert render(train.logs[-1]["message"]) == f"failed at alice: {render(train.message)}"
+    assert (train.party, train.public_message) == ("alice", train.message)
     streamed = [e for e in seen if e["type"] == "node.log" and e["node"] == "train"]
     assert streamed[-1]["line"]["level"] == "error"
     # The warning came first: on the node with its party, in the log and as an event with
@@ -275,7 +277,7 @@ def test_the_run_report_lists_warnings_and_marks_error_lines(
     html = api_bob.get(f"/api/v1/runs/{run.pk}/report/").content.decode()
     warnings = html[html.index('<ul class="warnings">') :]
     assert "Warning: a warning at alice about its own data" in warnings
-    assert "ERROR  failed: training diverged" in html
+    assert "ERROR  failed at alice: training diverged" in html
     assert "for the features that alice&#x27;s warning names" in html
     assert "not scaled" not in html
     assert "±10" not in html

@@ -17,6 +17,14 @@ over groups of at least `k` rows; `k=None`: over the whole table), `model` (trai
 held as secret shares or revealed), `ids` (which keys are in a set: PSI membership), and
 `row_level` (one value per row: rows, predictions, full curves whose points are single rows).
 
+A component also names its *shaping* parameters (`disclose(shaping=...)`): those that choose
+which rows or cut points what it outputs covers, such as a split's seed and sizes or an
+evaluation's threshold. They change no entry of the plan, yet a party who can change them and
+run again learns what one run does not show (two sums over row sets that differ by one row give
+that row's value; two confusion matrices at neighbouring thresholds give the labels of the rows
+between them). So the plan's fingerprint includes their values: an owner's approval covers the
+rows and cut points she saw, and a re-run that cuts the data elsewhere asks again.
+
 The pipeline's disclosure plan (`workflows.disclosure.plan`) resolves every declared input
 column to the source datasets' columns through the graph and keeps what reaches a party other
 than the source's owner. The registry refuses a component whose outputs are not all declared.
@@ -116,9 +124,11 @@ class Declares:
 
 @dataclass(frozen=True)
 class Disclosure:
-    """A component's declarations, one per output port."""
+    """A component's declarations, one per output port, and its shaping parameters (see the
+    module docstring)."""
 
     ports: tuple[tuple[str, Declares], ...] = field(default=())
+    shaping: tuple[str, ...] = ()
 
     def get(self, port: str) -> Declares | None:
         return dict(self.ports).get(port)
@@ -127,8 +137,8 @@ class Disclosure:
         return {name for name, _ in self.ports}
 
 
-def disclose(**ports: Declares) -> Disclosure:
-    return Disclosure(tuple(ports.items()))
+def disclose(*, shaping: tuple[str, ...] = (), **ports: Declares) -> Disclosure:
+    return Disclosure(tuple(ports.items()), tuple(shaping))
 
 
 class UndeclaredDisclosure(ValueError):
@@ -142,6 +152,12 @@ def check_declared(component) -> None:
         raise UndeclaredDisclosure(
             f"component {component.key} declares no disclosure: every output port must state "
             "its recipients and what it carries about each source party's columns"
+        )
+    unknown_params = set(declared.shaping) - {param.name for param in component.params}
+    if unknown_params:
+        raise UndeclaredDisclosure(
+            f"component {component.key}: shaping parameters {sorted(unknown_params)} are not "
+            "parameters of the component"
         )
     outputs = {port.name for port in component.outputs}
     missing, unknown = outputs - declared.names(), declared.names() - outputs

@@ -7,9 +7,12 @@ kept by its holder, a report, PSI membership, ...) then says which recipients re
 which columns; resolved to source columns, whatever reaches a party other than the column's
 owner becomes an `Entry` of the plan: (source party, recipient, node, port, form, columns).
 
-The plan's fingerprint is a hash of its entries (without row estimates and decisions) and the
-ids of the authorisations of every dataset the pipeline reads: consent is given to a
-fingerprint, so any change to what flows, or a revoked and re-granted authorisation, asks again.
+The plan's fingerprint is a hash of its entries (without row estimates and decisions), the
+ids of the authorisations of every dataset the pipeline reads and the values of the nodes'
+shaping parameters (those that choose which rows or cut points an output covers:
+`workflows.components.disclosure`): consent is given to a fingerprint, so any change to what
+flows, to the rows or thresholds it is cut at, or a revoked and re-granted authorisation, asks
+again. Other settings (epochs, learning rate, positions) change nothing.
 So does a change to a component's declarations: when SS-LR training and prediction and Pearson
 came to declare the input bounds every party of their computation learns (`input_bounds`),
 every plan using them got a new fingerprint, and approvals given before were asked again.
@@ -99,6 +102,8 @@ class Plan:
     # Every dataset the pipeline reads: id -> {"name", "party", "authorization", "rows"}.
     datasets: dict[int, dict] = field(default_factory=dict)
     min_group: int = 20
+    # Node id -> {shaping parameter: value} (module docstring).
+    shaping: dict[str, dict] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -109,6 +114,8 @@ class Plan:
             ),
             "authorizations": sorted((d["authorization"] for d in self.datasets.values()), key=str),
         }
+        if self.shaping:  # plans without shaping parameters keep their fingerprints
+            document["shaping"] = self.shaping
         encoded = json.dumps(document, sort_keys=True, default=str).encode("utf-8")
         return hashlib.sha256(encoded).hexdigest()
 
@@ -145,17 +152,20 @@ class PlanBuilder:
         self.lineages: dict[tuple[str, str], Lineage] = {}
         self.entries: dict[tuple, Entry] = {}
         self.datasets: dict[int, dict] = {}
+        self.shaping: dict[str, dict] = {}
 
     def build(self) -> Plan:
         for node_id in self.checked.order:
             if node_id in self.checked.infos and node_id in self.checked.params:
                 self._node(node_id)
         ordered = sorted(self.entries.values(), key=lambda e: (e.source, e.recipient, e.node))
-        return Plan(ordered, self.datasets, self.min_group)
+        return Plan(ordered, self.datasets, self.min_group, self.shaping)
 
     def _node(self, node_id: str) -> None:
         component = self.checked.components[node_id]
         params = self.checked.params[node_id]
+        if component.disclosure.shaping:
+            self.shaping[node_id] = {name: params[name] for name in component.disclosure.shaping}
         wiring = {e.target_port: (e.source, e.source_port) for e in self.graph.inputs_of(node_id)}
         inputs = {port.name: self._info(wiring.get(port.name)) for port in component.inputs}
         outputs = self.checked.infos[node_id]

@@ -370,16 +370,11 @@ def psi(report: dict) -> dict:
 
 
 def ss_lr_train(report: dict) -> dict:
-    loss = report.get("loss", [])
+    # Only the label holder's copy has the loss (`ml.train/ss_lr`): no empty chart elsewhere.
+    loss = report.get("loss") or []
     epochs = list(range(1, len(loss) + 1))
-    charts = [
-        figure(
-            _("Loss per epoch"),
-            [line(epochs, loss, _("loss"), mode="lines+markers")],
-            _("epoch"),
-            _("loss"),
-        )
-    ]
+    line_of_loss = [line(epochs, loss, _("loss"), mode="lines+markers")]
+    charts = [figure(_("Loss per epoch"), line_of_loss, _("epoch"), _("loss"))] if loss else []
     features = [
         {"party": part["party"], "columns": ", ".join(part["columns"])}
         for part in report.get("features", [])

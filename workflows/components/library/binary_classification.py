@@ -8,8 +8,8 @@ equal-frequency bin table (rows sorted by descending score, cut into `bucket_siz
 Recipients: the label owner (the party holding label and prediction, where this runs) gets the
 full report. Every other party gets `shared_evaluation`: the same headline metrics, curve points
 only where at least k rows separate them, thresholds that equal no row's score, bins of at
-least k rows without their min and max score (all of these only when each class has k rows),
-and the confusion matrix only when both sides of the threshold hold k rows
+least k rows without their min and max score, and the confusion matrix only when both sides of
+the threshold hold k rows (all of these only when each class has k rows)
 (`workflows.components.aggregates`). Without that, curves with one point per distinct score
 give away every (score, label) pair of the owner's rows.
 """
@@ -153,7 +153,9 @@ def shared_evaluation(
     return {key: full[key] for key in ("kind", "title")} | {
         "disclosure": {"view": "aggregated", "min_rows": k},
         "summary": full["summary"] if enough else {"samples": n},
-        "confusion": _shared_confusion(full["confusion"], k),
+        # tp + fn is the positives' count, and with a class of a few rows its cells say on
+        # which side of the threshold those rows' scores lie: withheld with the summary.
+        "confusion": _shared_confusion(full["confusion"], k) if enough else _withheld(full, k),
         "curves": _grouped_curve(y, score, k, positives) if enough else [],
         "bins": _shared_bins(y, score, buckets, k) if enough else [],
     }
@@ -187,6 +189,12 @@ def _shared_confusion(confusion: dict, k: int) -> dict:
     if above >= k and below >= k:
         return confusion
     return {"threshold": confusion["threshold"], "withheld": f"fewer than {k} rows on a side"}
+
+
+def _withheld(full: dict, k: int) -> dict:
+    """The confusion matrix withheld because a class has fewer than k rows."""
+    threshold = full["confusion"]["threshold"]
+    return {"threshold": threshold, "withheld": f"fewer than {k} rows in a class"}
 
 
 def _shared_bins(y: np.ndarray, score: np.ndarray, buckets: int, k: int) -> list[dict]:
@@ -230,9 +238,14 @@ COMPONENT = Component(
     check=check_one_party,
     run=run,
     disclosure=disclose(
+        # Where the confusion matrix and the bins cut the scores.
+        shaping=("threshold", "bucket_size"),
         report=report_disclosure(
             gettext_noop("ROC, precision-recall, KS and lift curves, bins and thresholds in full"),
-            gettext_noop("AUC, KS, F1 and aggregated curves"),
-        )
+            gettext_noop(
+                "AUC, KS, F1, the label's class counts, the confusion matrix at the threshold, "
+                "and curves and score bins aggregated over groups of at least k rows"
+            ),
+        ),
     ),
 )

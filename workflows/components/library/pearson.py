@@ -23,12 +23,21 @@ all), so the failure names the parties whose columns feed it, not the columns
 Accuracy: within 2e-4 of numpy's `corrcoef` on the demo data (13 columns, 3,643 rows; 1.03e-4
 measured).
 
-Recipients: a correlation is an aggregate over all rows, so every party receives the matrix
-when the table has at least k rows (`RunContext.min_group_rows`). Below that, a party's copy
-keeps only correlations between its own columns (with two rows, a correlation is +-1 and
-gives away the order of the other party's values). Before computing, every party of the table
-learns each other party's row count and the power-of-two bound of its rescaled columns
-(`BOUNDS_WHAT`, declared with the report).
+Recipients: every party receives the matrix when the table has at least k rows
+(`RunContext.min_group_rows`). Below that, a party's copy keeps only correlations between its
+own columns (with two rows, a correlation is +-1 and gives away the order of the other party's
+values). Before computing, every party of the table learns each other party's row count and
+the power-of-two bound of its rescaled columns (`BOUNDS_WHAT`, declared with the report).
+
+What the matrix discloses (`report_flows`): a correlation between two columns of one party is
+an aggregate over all rows. A correlation between columns of two parties is not, whatever the
+row count: corr(x, c) = z_x . z_c / n is a linear function of x's standardised values whose
+coefficients the other party picks by choosing its own column c. A column that is 1 on one
+row and 0 elsewhere (aligned by PSI on a key it knows) gives (x_j - mean) / std of that one
+row: the sign alone is a 0/1 label's value, and with the column's mean and spread (table
+statistics) the exact value. So cross-party correlations are declared row-level data about
+both parties' columns, to every party: they leave only with each owner's consent (an approval,
+or a standing policy allowing row-level data).
 """
 
 from __future__ import annotations
@@ -77,9 +86,18 @@ BOUNDS_WHAT = gettext_noop(
 )
 
 
+CROSS_WHAT = gettext_noop(
+    "correlations between columns of different parties (each party picks its own columns, and "
+    "one crafted to single out a row gives that row's standardised value)"
+)
+
+
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
+    """The matrix to every party: correlations within one party's columns as an aggregate over
+    k rows or more, correlations across two parties' columns as row-level data (module
+    docstring), and the input bounds of the computation."""
     used = ctx.refs("input_ds", ctx.params["features"])
-    return [
+    flows = [
         # Shared only over tables of at least k rows.
         Flow(
             ctx.parties,
@@ -90,6 +108,9 @@ def report_flows(ctx: DisclosureContext) -> list[Flow]:
         ),
         input_bounds(ctx.inputs["input_ds"].parties, used, BOUNDS_WHAT),
     ]
+    if len({ref.party for ref in used}) > 1:
+        flows.append(Flow(ctx.parties, Form.ROW_LEVEL, used, CROSS_WHAT))
+    return flows
 
 
 def correlation_magnitude() -> float:

@@ -245,6 +245,12 @@ def write_party(ctx: RunContext, port: str, result, keys: pd.DataFrame) -> None:
     ctx.write_table_parts("output_ds", party, ctx.inputs[port].take(party, rows))
 
 
+# What the report tells every party about each party's keys (`sizes`).
+REPORT_WHAT = gettext_noop(
+    "input sizes, the number of rows dropped for a duplicate key, and the intersection size"
+)
+
+
 def sizes(result) -> dict:
     """What a party's PSI reveals to every party anyway: its input and intersection sizes."""
     report = result.report
@@ -356,9 +362,8 @@ COMPONENT = Component(
     check=check,
     run=run,
     disclosure=disclose(
+        shaping=("allow_duplicates",),  # which row of a repeated key is kept
         output_ds=Declares(parts=True, flows=membership),
-        report=Declares(
-            flows=to_every_party(Form.AGGREGATE, "input and intersection sizes", all_keys)
-        ),
+        report=Declares(flows=to_every_party(Form.AGGREGATE, REPORT_WHAT, all_keys)),
     ),
 )

@@ -97,9 +97,13 @@ COMPONENT = Component(
     check=check_one_party,
     run=run,
     disclosure=disclose(
+        shaping=("bucket_size",),  # where the residual histogram is cut
         report=report_disclosure(
             gettext_noop("error metrics and the residual histogram in full"),
-            gettext_noop("R2, MAE, MSE and RMSE"),
-        )
+            gettext_noop(
+                "R2, MAE, MSE, RMSE, MAPE, SSE, the label's and the predictions' means and a "
+                "residual histogram with bins of at least k rows"
+            ),
+        ),
     ),
 )

@@ -152,8 +152,11 @@ def read_part(data, party: str) -> dict:
     return part
 
 
-def own_manifest(data, party: str) -> dict:
-    return read_part(data, party)["manifest"]
+def public_manifest(data, party: str) -> dict:
+    """A party's manifest without its metrics (`ml.train/ss_lr`: the label holder's alone
+    holds the loss per epoch, which no other party may receive)."""
+    manifest = read_part(data, party)["manifest"]
+    return {key: value for key, value in manifest.items() if key != "metrics"}
 
 
 def trained_precision(manifest: dict) -> PrecisionPlan | None:
@@ -242,8 +245,9 @@ def write_output(ctx: RunContext, receiver: str, scores: np.ndarray, manifest: d
 
 def run(ctx: RunContext) -> None:
     receiver, model = ctx.params["receiver"], ctx.inputs["input_model"]
-    # Each party reads its own manifest and publishes it: manifests are public and must agree.
-    manifests = {p: ctx.publish(p, own_manifest, model, p) for p in model.info.parties}
+    # Each party reads its own manifest and publishes it: manifests are public and must agree
+    # (their metrics aside: the loss per epoch is in the label holder's alone).
+    manifests = {p: ctx.publish(p, public_manifest, model, p) for p in model.info.parties}
     first = manifests[model.info.parties[0]]
     if any(m != first for m in manifests.values()):
         raise ValueError(

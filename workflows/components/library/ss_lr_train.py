@@ -27,6 +27,19 @@ party with the largest inputs, naming its columns to its users only (`secure.dat
 After training, an impossible or exploding loss fails the node. Scale the features first
 (`preprocessing/scaler`): gradient descent converges far better on standardised features, and
 they keep the full 18 fraction bits.
+
+The loss per epoch is opened to the label holder alone (`SSRegression.fit(loss_to=...)`): it
+is in the label holder's report and model manifest, and the loss checks run there. It is a
+function of the labels whose coefficients the feature holders choose: a party whose feature is
+8 on one customer and 0 elsewhere read that customer's label from a single run's loss (0.1167
+for a label 1, 0.1182 for a 0, over 60 rows), so no other party receives it: their copies of the
+report and manifest hold the number of epochs run, the log line too. What the others still
+learn about the labels: whether the loss checks failed (the refusal's words, no value), whether
+training stalled (that the label holder has a warning), and with `eps` > 0 the epoch where
+training stopped (one bit per epoch, which the plan states). Over a handful of rows even those
+bits tell labels apart, so a table of fewer than k rows (`RunContext.min_group_rows`) is refused
+before anything is measured or shared when the project has a party other than the label
+holder (`check_enough_rows`).
 """
 
 from __future__ import annotations
@@ -37,10 +50,12 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+import core
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
 from workflows.components import secure
 from workflows.components.checks import (
+    CheckFailed,
     check_losses,
     progress_warning,
     scaling_pointer,
@@ -58,7 +73,13 @@ from workflows.components.disclosure import (
 from workflows.components.params import BoolParam, ChoiceParam, ColumnsParam, FloatParam, IntParam
 from workflows.components.schema import ArtifactInfo, PortType
 from workflows.components.spec import Component, InferContext, Port
-from workflows.components.tables import finite, report_info, report_port, table_port
+from workflows.components.tables import (
+    aligned_rows,
+    finite,
+    report_info,
+    report_port,
+    table_port,
+)
 from workflows.messages import translatable, translatable_plural
 
 MODEL_KIND = "ss_lr"
@@ -86,11 +107,19 @@ BOUNDS_WHAT = gettext_noop(
 )
 
 
+def label_holder(ctx: DisclosureContext) -> str:
+    return ctx.inputs["input_ds"].find(ctx.params["label"])[0].party
+
+
 def model_flows(ctx: DisclosureContext) -> list[Flow]:
-    """Every party of the table holds a share of the weights and the public manifest; each
-    learnt, before training, the bounds of the other parties' columns (`measure`)."""
+    """Every party of the table holds a share of the weights and the manifest (the loss per
+    epoch in the label holder's only); each learnt, before training, the bounds of the other
+    parties' columns (`measure`)."""
     parties = ctx.outputs["output_model"].parties
-    what = gettext_noop("a secret share of the model and its manifest (loss per epoch)")
+    what = gettext_noop(
+        "a secret share of the model and its manifest, with the epoch where training stopped "
+        "early (eps)"
+    )
     return [
         Flow(parties, Form.MODEL, used(ctx), what),
         input_bounds(parties, used(ctx), BOUNDS_WHAT),
@@ -98,9 +127,8 @@ def model_flows(ctx: DisclosureContext) -> list[Flow]:
 
 
 def report_flows(ctx: DisclosureContext) -> list[Flow]:
-    flows = [
-        Flow(ctx.parties, Form.AGGREGATE, used(ctx), gettext_noop("the training loss per epoch"))
-    ]
+    loss = gettext_noop("the training loss per epoch")
+    flows = [Flow((label_holder(ctx),), Form.AGGREGATE, used(ctx), loss, ctx.min_group)]
     if ctx.params["report_weights"]:
         flows.append(
             Flow(ctx.parties, Form.MODEL, used(ctx), gettext_noop("the revealed model weights"))
@@ -176,7 +204,7 @@ def warn_unscaled(ctx: RunContext, bounds: list[secure.PartyBounds]) -> str:
     return scaling_pointer(secure.unscaled_parties(bounds))
 
 
-def train(ctx: RunContext, model: SSRegression, rows) -> SSRegression:
+def train(ctx: RunContext, model: SSRegression, rows, label_party: str) -> SSRegression:
     p = ctx.params
     model.fit(
         rows,
@@ -190,12 +218,36 @@ def train(ctx: RunContext, model: SSRegression, rows) -> SSRegression:
         eps=p["eps"],
         # After each epoch: progress, and the point where a cancelled run stops.
         on_epoch=lambda epoch: ctx.progress(5 + 90 * epoch / p["epochs"]),
+        loss_to=core.PYU(label_party),  # the others never receive it (module docstring)
     )
     return model
 
 
-def manifest(ctx: RunContext, layout: list[dict], label_party: str, model, plan) -> dict:
-    p, losses = ctx.params, model.losses
+def checked_losses(ctx: RunContext, model: SSRegression, label_party: str, advice):
+    """At the label holder: its losses (floats; None where this process does not run it),
+    and a warning if training stalled. A broken loss fails the node there: its refusal, which
+    says no value, is what every party reads."""
+    reg_type = ctx.params["reg_type"]
+
+    def judge(*values):
+        losses = [float(v) for v in values]
+        check_losses(losses, reg_type, advice)
+        # The fix names no party's columns: each party's scaling warning names its own.
+        return [finite(v) for v in losses], progress_warning(losses, reg_type, "")
+
+    judged = secure.at_party(label_party, judge, *model.losses)
+    here = core.PYU(label_party).local(judged)
+    stalled = reveal(secure.at_party(label_party, lambda pair: pair[1] is not None, judged))
+    if stalled:  # the others learn that the label holder has a warning, not its text
+        secure.warn_about(ctx, label_party, None if here is None else here[1])
+    return None if here is None else here[0]
+
+
+def manifest(ctx: RunContext, layout, label_party: str, model, plan, party: str, losses) -> dict:
+    """`party`'s manifest: the label holder's with the loss per epoch, the others' without
+    (`ml.predict/ss_lr` compares the parts' manifests without their metrics)."""
+    p, epochs = ctx.params, len(model.losses)
+    metrics = {"loss": losses} if party == label_party else {}
     return {
         "kind": MODEL_KIND,
         "parties": list(ctx.inputs["input_ds"].info.parties),
@@ -204,7 +256,7 @@ def manifest(ctx: RunContext, layout: list[dict], label_party: str, model, plan)
         "reg_type": p["reg_type"],
         "sig_type": p["sig_type"],
         "params": dict(p),
-        "metrics": {"loss": [finite(v) for v in losses], "epochs_run": len(losses)},
+        "metrics": metrics | {"epochs_run": epochs},
         "weights_revealed": p["report_weights"],
         "precision": {"field": plan.field, "fxp_fraction_bits": plan.fxp_fraction_bits},
     }
@@ -231,11 +283,29 @@ def check_reveal_consent(ctx: RunContext, label_party: str) -> None:
         )
 
 
+def check_enough_rows(ctx: RunContext, label_party: str) -> None:
+    """Refuse a table of fewer than k rows when the project has a party other than the label
+    holder (module docstring). Row counts are public in a project: the refusal says it."""
+    rows, k = aligned_rows(ctx, "input_ds"), ctx.min_group_rows
+    if rows >= k or not any(party != label_party for party in ctx.parties):
+        return
+    raise CheckFailed(
+        translatable(
+            "SS-LR training needs at least %(k)s rows: the table has %(rows)s. Over so few "
+            "rows, what every party learns of the training (when it stopped, whether its loss "
+            "checks failed) would tell the rows' labels apart. Fix: train on a larger table.",
+            k=k,
+            rows=rows,
+        )
+    )
+
+
 def run(ctx: RunContext) -> None:
     info = ctx.inputs["input_ds"].info
     layout = feature_layout(info, ctx.params["features"])
     label_party = info.find(ctx.params["label"])[0].party
     check_reveal_consent(ctx, label_party)
+    check_enough_rows(ctx, label_party)
     ctx.progress(0)
     parties = list(info.parties)
     with secure.session(ctx, parties):
@@ -249,33 +319,30 @@ def run(ctx: RunContext) -> None:
         model = SSRegression(spu)
         with secure.named_range_errors(bounds, what):
             blocks = training_blocks(ctx, layout, label_party, bounds, block_rows(batch))
-            model = train(ctx, model, model.share_rows(blocks))
-        check_losses(model.losses, ctx.params["reg_type"], advice)
-        # Public (the losses are in the model's manifest), so its fix names no party's columns:
-        # each party's scaling warning names its own, for its own users.
-        stalled = progress_warning(model.losses, ctx.params["reg_type"], "")
-        if stalled:
-            ctx.warn(stalled, party=None)
-        meta = manifest(ctx, layout, label_party, model, plan)
+            model = train(ctx, model, model.share_rows(blocks), label_party)
+        losses = checked_losses(ctx, model, label_party, advice)
 
         def write(party: str, share: dict) -> None:
+            meta = manifest(ctx, layout, label_party, model, plan, party, losses)
             ctx.write_json("output_model", party, {"manifest": meta, "weights": share})
 
         spu.export_shares(model.weights, write)
         weights = reveal(model.weights) if ctx.params["report_weights"] else None
-    report = {"kind": "ss_lr_train", "loss": meta["metrics"]["loss"], "features": layout}
-    report |= {"epochs_run": len(model.losses), "label": meta["label"]}
+    label = {"name": ctx.params["label"], "party": label_party}
+    report = {"kind": "ss_lr_train", "features": layout, "label": label}
+    report["epochs_run"] = len(model.losses)
     if weights is not None:
         report["weights"] = revealed_weights(weights, layout)
     for party in ctx.here(ctx.infos["report"].parties):
-        ctx.write_json("report", party, report)
+        # The loss per epoch only in the label holder's copy (module docstring).
+        ctx.write_json("report", party, report | ({"loss": losses} if party == label_party else {}))
     ctx.log(
         translatable_plural(
-            "trained %(epochs)s epoch; last loss %(loss)s",
-            "trained %(epochs)s epochs; last loss %(loss)s",
+            "trained %(epochs)s epoch (the loss is in %(party)s's report)",
+            "trained %(epochs)s epochs (the loss is in %(party)s's report)",
             "epochs",
             epochs=len(model.losses),
-            loss=meta["metrics"]["loss"][-1],
+            party=label_party,
         )
     )
     ctx.progress(100)

@@ -7,7 +7,9 @@ Text and true/false columns: counts, nulls and number of distinct values.
 Recipients: every project party receives a report, and each copy differs. A party sees its own
 columns' statistics in full. Of another party's columns it sees aggregates over at least k rows
 (`RunContext.min_group_rows`) only: counts, nulls, mean, std, sum, skewness and kurtosis when
-the column has at least k values (else only its counts); not the min, quartiles or max, which
+the column has at least k values (else only its counts, and of a table of fewer than k rows
+only the row count, every party's anyway: a null count over one row says whether that row's
+value is missing); not the min, quartiles or max, which
 are single rows' values, unless `single_row_values` asks for them: the plan then discloses them
 at row level, so they leave only with their owner's consent (an approval, or a standing policy
 allowing row-level data); and of a label column its mean and sum (which give the class counts)
@@ -167,6 +169,8 @@ def shared_statistics(
 ) -> dict:
     """A column's statistics as another party than its owner receives them (see above)."""
     withheld = [] if single_row_values else [key for key in SINGLE_ROW_VALUES if key in row]
+    if row["total_count"] < k:
+        withheld += ["count", "nulls", "null_ratio"]
     if row["count"] < k:
         withheld += [key for key in (*AGGREGATES, "distinct") if key in row]
     elif role == "label" and not _classes_of_k(series, k):
