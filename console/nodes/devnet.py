@@ -455,8 +455,10 @@ def _print_welcome(nodes: list[DevNode]) -> None:
               f"node service {node.node_address}  data {node.data_dir}")  # fmt: skip
     print("Logins (demo passwords: change them before sharing a node):")
     for node in nodes:
-        print(f"  {node.display:<20} {node_admin(node.name):<12} / {ADMIN_PASSWORD}  (node admin: "
-              "projects, datasets, runs, votes, approvals)")  # fmt: skip
+        duties = ("runs served as dealer node" if node.name == DEALER_NODE[0]
+                  else "projects, datasets, runs, votes, approvals")  # fmt: skip
+        print(f"  {node.display:<20} {node_admin(node.name):<12} / {ADMIN_PASSWORD}  "
+              f"(node admin: {duties})")  # fmt: skip
     print(
         f"  every node           {ADMIN:<12} / {ADMIN_PASSWORD}  (platform admin: pairing, people)"
     )

@@ -160,3 +160,12 @@ def test_a_member_whose_copy_never_names_the_dealer_is_named(monkeypatch):
     members = [Recorder("alice", [], "dave"), Recorder("bob", [], ""), Recorder("carol", [])]
     with pytest.raises(devnet.InstallationError, match="copy at bob, carol does not name dave"):
         devnet.wait_for_dealer(members, "dave")
+
+
+def test_the_welcome_names_daves_console_and_what_to_look_at(capsys):
+    devnet._print_welcome(list(planned("--dealer").values()))
+    said = capsys.readouterr().out
+    assert "alice, bob, carol and dave: paired PrivPad nodes" in said
+    assert "Dave Trust Services  http://127.0.0.1:8004/  node service 127.0.0.1:7104" in said
+    assert "dave_admin   / privpad-admin  (node admin: runs served as dealer node)" in said
+    assert "at dave, Nodes -> Runs served as dealer node lists the run" in said
