@@ -399,7 +399,7 @@ def _load_demo(nodes: list[DevNode], parties: list[DevNode], dealer: bool) -> No
     elif chosen := demo_dealer(parties[0]):
         print(
             f"Note: the demo project takes its Beaver triples from the dealer node {chosen} (an "
-            "earlier --dealer), which is not started now: its runs will fail naming it. Run "
+            "earlier --dealer), which is not started now: its runs are refused, naming it. Run "
             "with --dealer, or propose the trusted first party on alice's project page."
         )
 
