@@ -55,9 +55,10 @@ run: demo serve
 
 # Three paired nodes (alice, bob, carol) in network mode, each with its own data directory under
 # var/network/, node service, engine address and console (http://127.0.0.1:8001..8003), with
-# the demo project and pipeline loaded across them. Ctrl-C stops them.
+# the demo project and pipeline loaded across them. Ctrl-C stops them. Options of
+# console.nodes.devnet go in NETWORK_OPTIONS, e.g. `make network NETWORK_OPTIONS=--dealer`.
 network: install
-	$(PY) -m console.nodes.devnet
+	$(PY) -m console.nodes.devnet $(NETWORK_OPTIONS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

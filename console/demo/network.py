@@ -21,6 +21,13 @@ node named (bob's and carol's steps at the same time):
 6. `approve` at bob and carol: the admin approves any request of the demo pipeline's plan that
    reached the node (none while the standing policies allow the plan).
 
+With `make network --dealer`, dave (`DEALER`, paired with the three, member of nothing) then
+serves SEMI2K's Beaver triples of the demo project (`console.federation.dealers`):
+
+7. `propose_dealer` at alice: the owner's admin proposes dave as the project's dealer node.
+8. `accept_dealer` at bob, then at carol: the admin accepts that proposal in the message
+   center; once both accepted, alice sends every member the project's state naming dave.
+
 Every step is idempotent: what exists is kept, so `make network` can run again over its data
 directories. Messages go out over the node links at once (`console.federation.outbox`); a step
 fails, naming the peer and method, when a message of its could not be delivered.
@@ -40,8 +47,14 @@ from console.demo.loading import (
     upload_table,
 )
 from console.demo.pipeline import PIPELINE_DESCRIPTION, PIPELINE_NAME, demo_graph
-from console.federation import projects
-from console.federation.models import Ballot, OutgoingMessage, Proposal, RemoteDataset
+from console.federation import dealers, projects
+from console.federation.models import (
+    Ballot,
+    Decision,
+    OutgoingMessage,
+    Proposal,
+    RemoteDataset,
+)
 from console.federation.outbox import deliver_pending
 from console.federation.sources import remote_key
 from console.nodes.models import Node
@@ -59,6 +72,7 @@ PROJECT_DESCRIPTION = (
     "customers; each runs its own PrivPad node and keeps its data there."
 )
 MEMBERS = ("bob", "carol")  # invited by alice, the initiator
+DEALER = "dave"  # the demo project's dealer node with `make network --dealer`
 
 
 class DemoStepError(Exception):
@@ -189,6 +203,40 @@ def approve(user: User) -> str:
     return f"approved {len(asked)} request(s) of '{PIPELINE_NAME}'"
 
 
+def propose_dealer(user: User) -> str:
+    found = _require_project()
+    if dealers.dealer_of(found) == DEALER:
+        return f"'{PROJECT_NAME}' already takes its Beaver triples from the dealer node {DEALER}"
+    dealer = Node.objects.filter(name=DEALER).first()
+    if dealer is None:
+        raise DemoStepError(f"this node is not paired with {DEALER}: pair the nodes first")
+    waiting = Proposal.objects.filter(
+        project=found, kind=Proposal.Kind.DEALER, subject=dealer, status=Decision.PENDING
+    )
+    if not waiting.exists():  # another pending change of source is refused by `set_dealer`
+        dealers.set_dealer(Actor.for_user(user), found, dealer)
+    return f"proposed the dealer node {DEALER} for '{PROJECT_NAME}'; the members vote"
+
+
+def accept_dealer(user: User) -> str:
+    found = _require_project()
+    if dealers.dealer_of(found) == DEALER:
+        return f"'{PROJECT_NAME}' already takes its Beaver triples from the dealer node {DEALER}"
+    ballots = Ballot.objects.filter(
+        project_name=PROJECT_NAME, kind=Proposal.Kind.DEALER, subject_name=DEALER
+    )
+    ballot = ballots.filter(status=Decision.PENDING).first()
+    if ballot is None:
+        if ballots.filter(status=Decision.ACCEPTED, outcome=Decision.PENDING).exists():
+            return f"accepted the dealer node {DEALER}; the other members' votes are awaited"
+        raise DemoStepError(
+            f"no proposal of the dealer node {DEALER} for '{PROJECT_NAME}' has reached this "
+            "node (step 'propose_dealer' at the owner first)"
+        )
+    projects.decide_ballot(Actor.for_user(user), ballot, True)
+    return f"accepted the dealer node {DEALER} for '{PROJECT_NAME}'"
+
+
 def _approved(node: Node) -> bool:
     approved = Approval.objects.filter(pipeline__name=PIPELINE_NAME, party=node.name)
     return approved.filter(status=Approval.Decision.APPROVED).exists()
@@ -226,4 +274,6 @@ STEP_FUNCTIONS = {
     "authorise": authorise,
     "pipeline": pipeline,
     "approve": approve,
+    "propose_dealer": propose_dealer,
+    "accept_dealer": accept_dealer,
 }

@@ -19,9 +19,18 @@ only over that interface, as on three hosts; its console still serves on this ma
 127.0.0.1:8001..8003 (a socket handed to it). Its data goes to `var/network-namespaces/`, as a
 node keeps the address it was made with.
 
-Run with `python -m console.nodes.devnet [--base-dir DIR] [--namespaces]` from the repository
-root. The tests' separate installations (`tests/console/nodes/node_installs.py`) are this
-module's `Installation`.
+With `--dealer`, a fourth installation joins them: dave ("Dave Trust Services", ports
+8004/7104/7204, 10.77.0.4 with `--namespaces`), which serves SEMI2K's Beaver triples as a
+dealer node (`PRIVPAD_SERVES_DEALER=true`, `console.federation.dealers`). It is paired with the
+three and member of no project; once the demo is loaded, alice's admin proposes dave as the
+demo project's dealer, bob's and carol's admins accept in turn (`network_demo propose_dealer`,
+`accept_dealer`), and this waits until every member's copy of the project names dave: "Run
+all" at alice then takes its triples from dave, whose operator sees the run under Nodes ->
+Runs served as dealer node.
+
+Run with `python -m console.nodes.devnet [--base-dir DIR] [--namespaces] [--dealer]` from the
+repository root. The tests' separate installations (`tests/console/nodes/node_installs.py`)
+are this module's `Installation`.
 """
 
 from __future__ import annotations
@@ -43,6 +52,11 @@ from pathlib import Path
 from console.nodes.netns import NamespacesUnavailable, NodeNetwork
 
 NODES = [("alice", "Alice Bank"), ("bob", "Bob Shop"), ("carol", "Carol Insurance")]
+# `--dealer`: a fourth installation, no party, serving the demo project's Beaver triples (the
+# name is `console.demo.network.DEALER`, as the project's is its `PROJECT_NAME`).
+DEALER_NODE = ("dave", "Dave Trust Services")
+DEMO_PROJECT = "Joint credit risk"
+DEALER_AGREED = 60.0  # seconds for the project's new state to reach every member
 ADMIN, ADMIN_PASSWORD = "admin", "privpad-admin"
 REPO = Path(__file__).resolve().parents[2]
 DATABASE = "privpad.sqlite3"
@@ -193,15 +207,22 @@ DEMO_PHASES = [
     {"alice": ("authorise", "pipeline")},
     {"bob": ("approve",), "carol": ("approve",)},
 ]
+# `--dealer`: the owner proposes dave, the members vote one after the other (the owner counts
+# each vote as it arrives: two at once could race on the proposal's tally).
+DEALER_PHASES = [
+    {"alice": ("propose_dealer",)},
+    {"bob": ("accept_dealer",)},
+    {"carol": ("accept_dealer",)},
+]
 
 
 def node_admin(name: str) -> str:
     return f"{name}_admin"
 
 
-def load_demo(nodes: dict[str, Installation], say=print) -> None:
+def load_demo(nodes: dict[str, Installation], say=print, phases: list[dict] = DEMO_PHASES) -> None:
     """Load the demo across running, paired nodes (`console.demo.network`), phase by phase."""
-    for phase in DEMO_PHASES:
+    for phase in phases:
         with ThreadPoolExecutor(len(phase)) as pool:
             done = pool.map(
                 lambda item: nodes[item[0]].manage(
@@ -222,6 +243,7 @@ class DevNode(Installation):
         data_dir: Path,
         ports: tuple[int, int, int],
         network: NodeNetwork | None = None,
+        serves_dealer: bool = False,
     ):
         web_port, node_port, engine = ports
         host = network.address(name) if network else "127.0.0.1"
@@ -230,6 +252,8 @@ class DevNode(Installation):
             "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
             "PRIVPAD_ENGINE_ADDRESS": f"{host}:{engine}",
         }
+        if serves_dealer:
+            environment["PRIVPAD_SERVES_DEALER"] = "true"
         super().__init__(name, data_dir, environment, network)
         self.display, self.web_port = display, web_port
         self.node_address = f"{host}:{node_port}"
@@ -270,6 +294,30 @@ class DevNode(Installation):
         self.wait_for_console(self.console, self.web_port, self.data_dir / "console.log")
 
 
+def demo_dealer(node: Installation) -> str:
+    """The demo project's dealer node as `node`'s copy names it ("": the trusted first party,
+    None: no copy of the project there)."""
+    found = node.query(
+        "SELECT s.dealer FROM federation_sharedproject s "
+        "JOIN projects_project p ON p.id = s.project_id WHERE p.name = ?",
+        DEMO_PROJECT,
+    )
+    return found[0][0] if found else None
+
+
+def wait_for_dealer(members: list[Installation], dealer: str) -> None:
+    """Return once every member's copy of the demo project names `dealer` (a party whose copy
+    names another source refuses the run); InstallationError naming those that do not."""
+    deadline = time.monotonic() + DEALER_AGREED
+    while lagging := [node.name for node in members if demo_dealer(node) != dealer]:
+        if time.monotonic() > deadline:
+            raise InstallationError(
+                f"the demo project's copy at {', '.join(lagging)} does not name {dealer} as its "
+                f"dealer node after {DEALER_AGREED:.0f} s (see their node.log)"
+            )
+        time.sleep(0.5)
+
+
 def pair(inviter: DevNode, acceptor: DevNode, attempts: int = 20) -> None:
     """inviter invites, acceptor accepts (retrying while the inviter's service starts)."""
     invitation = inviter.manage("node", "invite").stdout.strip()
@@ -288,16 +336,12 @@ def pair(inviter: DevNode, acceptor: DevNode, attempts: int = 20) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
-    network = _namespaces(NODES) if args.namespaces else None
-    base_dir = args.base_dir or REPO / "var" / ("network-namespaces" if network else "network")
-    nodes = [
-        DevNode(name, display, base_dir / name,
-                (args.web_port + i, args.node_port + i, args.engine_port + i), network)
-        for i, (name, display) in enumerate(NODES)
-    ]  # fmt: skip
+    network = _namespaces(roster(args.dealer)) if args.namespaces else None
+    nodes = plan(args, network)
+    parties, names = nodes[: len(NODES)], _listed(node.name for node in nodes)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        print("Preparing alice, bob and carol (own databases, storage and certificates)...")
+        print(f"Preparing {names} (own databases, storage and certificates)...")
         if network:
             print(f"  each in its own {network.describe()}")
         for node in nodes:
@@ -307,8 +351,7 @@ def main(argv: list[str] | None = None) -> None:
             if acceptor.name not in inviter.peers():
                 pair(inviter, acceptor)
         if not args.no_demo:
-            print("Loading the demo project and pipeline across the three nodes...")
-            load_demo({node.name: node for node in nodes})
+            _load_demo(nodes, parties, args.dealer)
         for node in nodes:
             node.serve_console()
         for node in nodes:
@@ -325,7 +368,45 @@ def main(argv: list[str] | None = None) -> None:
             node.stop()
         if network:
             network.close()
-        print("Stopped the three nodes.")
+        print(f"Stopped {names}.")
+
+
+def roster(dealer: bool) -> list[tuple[str, str]]:
+    """(name, display name) of the installations, in port order."""
+    return [*NODES, DEALER_NODE] if dealer else list(NODES)
+
+
+def plan(args: argparse.Namespace, network: NodeNetwork | None) -> list[DevNode]:
+    """The installations to run: alice, bob and carol, and dave with `--dealer`, each with its
+    data directory under the base directory and the next port of each series."""
+    base_dir = args.base_dir or REPO / "var" / ("network-namespaces" if network else "network")
+    return [
+        DevNode(name, display, base_dir / name,
+                (args.web_port + i, args.node_port + i, args.engine_port + i), network,
+                serves_dealer=(name, display) == DEALER_NODE)
+        for i, (name, display) in enumerate(roster(args.dealer))
+    ]  # fmt: skip
+
+
+def _load_demo(nodes: list[DevNode], parties: list[DevNode], dealer: bool) -> None:
+    print("Loading the demo project and pipeline across the three nodes...")
+    by_name = {node.name: node for node in nodes}
+    load_demo(by_name)
+    if dealer:
+        print(f"Choosing {DEALER_NODE[0]} as the demo project's dealer node (the members vote)...")
+        load_demo(by_name, phases=DEALER_PHASES)
+        wait_for_dealer(parties, DEALER_NODE[0])
+    elif chosen := demo_dealer(parties[0]):
+        print(
+            f"Note: the demo project takes its Beaver triples from the dealer node {chosen} (an "
+            "earlier --dealer), which is not started now: its runs are refused, naming it. Run "
+            "with --dealer, or propose the trusted first party on alice's project page."
+        )
+
+
+def _listed(names) -> str:
+    *others, last = names
+    return f"{', '.join(others)} and {last}"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -338,13 +419,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
             f"--{option}-port",
             type=int,
             default=port,
-            help=f"alice's {what} port (bob's and carol's are the next two; default {port})",
+            help=f"alice's {what} port (bob's, carol's and dave's are the next ones; "
+            f"default {port})",
         )
     parser.add_argument("--no-demo", action="store_true", help="paired nodes, no demo project")
     parser.add_argument(
         "--namespaces",
         action="store_true",
-        help="each node in its own network namespace at 10.77.0.1..3 (Linux, unshare)",
+        help="each node in its own network namespace at 10.77.0.1, .2, ... (Linux, unshare)",
+    )
+    parser.add_argument(
+        "--dealer",
+        action="store_true",
+        help="also dave, a fourth node serving the demo project's Beaver triples as its dealer "
+        "node (proposed by alice, accepted by bob and carol)",
     )
     return parser.parse_args(argv)
 
@@ -360,16 +448,24 @@ def _namespaces(nodes: list[tuple[str, str]]) -> NodeNetwork:
 
 
 def _print_welcome(nodes: list[DevNode]) -> None:
-    print("\nThree paired PrivPad nodes (network mode); Ctrl-C stops them:")
+    print(f"\n{_listed(node.name for node in nodes)}: paired PrivPad nodes (network mode); "
+          "Ctrl-C stops them:")  # fmt: skip
     for node in nodes:
-        print(f"  {node.display:<16} http://127.0.0.1:{node.web_port}/  "
+        print(f"  {node.display:<20} http://127.0.0.1:{node.web_port}/  "
               f"node service {node.node_address}  data {node.data_dir}")  # fmt: skip
     print("Logins (demo passwords: change them before sharing a node):")
     for node in nodes:
-        print(f"  {node.display:<16} {node_admin(node.name):<12} / {ADMIN_PASSWORD}  (node admin: "
-              "projects, datasets, runs, votes, approvals)")  # fmt: skip
-    print(f"  every node       {ADMIN:<12} / {ADMIN_PASSWORD}  (platform admin: pairing, people)")
-    print("At alice: Projects -> Joint credit risk -> the demo pipeline -> Run all.")
+        duties = ("runs served as dealer node" if node.name == DEALER_NODE[0]
+                  else "projects, datasets, runs, votes, approvals")  # fmt: skip
+        print(f"  {node.display:<20} {node_admin(node.name):<12} / {ADMIN_PASSWORD}  "
+              f"(node admin: {duties})")  # fmt: skip
+    print(
+        f"  every node           {ADMIN:<12} / {ADMIN_PASSWORD}  (platform admin: pairing, people)"
+    )
+    print(f"At alice: Projects -> {DEMO_PROJECT} -> the demo pipeline -> Run all.")
+    if any(node.name == DEALER_NODE[0] for node in nodes):
+        print(f"Its Beaver triples come from {DEALER_NODE[0]}: at {DEALER_NODE[0]}, Nodes -> "
+              "Runs served as dealer node lists the run.")  # fmt: skip
 
 
 def _wait(nodes: list[DevNode]) -> None:

@@ -76,14 +76,29 @@ def test_the_owner_names_a_dealer_node_and_the_run_page_names_it(
 
     from workflows.models import Pipeline, Run
 
-    pipeline = Pipeline.objects.create(project=alices_node["project"], name="LR", graph={})
+    name = "Default risk: PSI, SS-LR and evaluation"  # the demo's: the title fills its line
+    pipeline = Pipeline.objects.create(project=alices_node["project"], name=name, graph={})
     run = Run.objects.create(pipeline=pipeline, snapshot={"nodes": [], "edges": []})
     RunTripleSource.objects.create(run=run, dealer="dave")
+    page.set_viewport_size({"width": 1100, "height": 800})
     page.goto(f"{live_server.url}/pipelines/runs/{run.pk}/")
-    expect(page.get_by_test_id("run-triple-source")).to_have_text(
-        "Beaver triples: the dealer node dave"
-    )
+    badge = page.get_by_test_id("run-triple-source")
+    expect(badge).to_have_text("Beaver triples: the dealer node dave")
+    expect(page.locator("#run-controls .run-summary")).to_be_visible()  # the header's final width
+    assert shown_unclipped(badge), "the badge is cut off (e.g. by the title's ellipsis)"
     shoot(page, "dealer-run-page.png")
+
+
+def shown_unclipped(locator) -> bool:
+    """What the reader sees at both ends of the element is the element: nothing clips or covers
+    it (Playwright counts an element cut off by its parent's `overflow: hidden` as visible)."""
+    return locator.evaluate(
+        """element => {
+            const box = element.getBoundingClientRect(), y = box.y + box.height / 2;
+            return [box.left + 2, box.right - 2].every(
+                x => element.contains(document.elementFromPoint(x, y)));
+        }"""
+    )
 
 
 def test_a_dealer_nodes_operator_finds_what_it_served_from_the_nodes_page(
