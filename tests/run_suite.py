@@ -27,6 +27,7 @@ MULTI_PROCESS = [
     "tests/console/nodes/test_rotation.py",
     "tests/console/federation/test_three_nodes.py",
     "tests/console/federation/test_demo_across_nodes.py",
+    "tests/console/federation/test_dealer_across_nodes.py",
     "tests/e2e/test_node_pairing.py",
     "tests/e2e/test_shared_project.py",
     "tests/workflows/network",

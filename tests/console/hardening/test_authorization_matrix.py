@@ -212,6 +212,12 @@ RULES: dict[str, tuple] = {
     "api-project-remote-datasets": (OWNER_MEMBER,),
     "api-ballots": (PUBLIC_PAGE,),
     "api-ballot-decision": (POST_ONLY, ("post", REFUSED)),
+    # SEMI2K's dealer node: the owner node proposes the project's source of Beaver triples
+    # (members read it); a dealer node's users read the runs it served, each its own node's.
+    "federation:choose_dealer": (POST_ONLY, ("post", REFUSED)),
+    "api-project-triple-source": (OWNER_MEMBER, ("put", NOT_THE_OWNER)),
+    "federation:dealer_services": (PUBLIC_PAGE,),
+    "api-dealer-services": (PUBLIC_PAGE,),
 }
 
 
@@ -393,6 +399,7 @@ VIEWER_UNSAFE = {
     "datasets:policy": REDIRECT,
     "federation:invite": REDIRECT,
     "federation:propose_removal": REDIRECT,
+    "federation:choose_dealer": REDIRECT,
     "projects:add_member": REDIRECT,
     "workflows-api:pipeline-validate": OK,  # validation changes nothing (read level)
 }
