@@ -72,6 +72,7 @@ def test_a_failed_run_explains_itself_in_the_toast_the_log_and_the_results(
     run = Run.objects.get(pipeline=pipeline)
     assert run.status == Status.FAILED
     # FM128 computes the unscaled products right (issue 10's plan); training then diverges
+    # (the loss is opened to the label holder alone, so the check that fails runs at alice)
     expect(toast).to_contain_text(
         f"Run #{run.pk} failed at SS-LR training (train): training diverged"
     )
@@ -82,7 +83,7 @@ def test_a_failed_run_explains_itself_in_the_toast_the_log_and_the_results(
     error = page.locator('.log-lines li[data-node="train"][data-level="error"]')
     expect(error).to_have_count(1)
     expect(error).to_be_visible()
-    expect(error).to_contain_text(re.compile(r"Error: failed: training diverged"))
+    expect(error).to_contain_text(re.compile(r"Error: failed at alice: training diverged"))
     warning = page.locator('.log-lines li[data-node="train"][data-level="warning"]')
     expect(warning).to_contain_text("features not scaled at alice: income, age")
 
