@@ -20,7 +20,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from workflows.components.aggregates import between, grouped_cuts
+from workflows.components.aggregates import between, enough_rows, grouped_cuts
 from workflows.components.context import RunContext
 from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
@@ -149,7 +149,7 @@ def shared_evaluation(
     full = evaluate(y, score, threshold, buckets)
     n, positives = len(y), full["summary"]["positives"]
     # With fewer than k rows of a class, AUC and the curves tell where those few rows rank.
-    enough = min(positives, n - positives) >= k
+    enough = enough_rows(min(positives, n - positives), k)
     return {key: full[key] for key in ("kind", "title")} | {
         "disclosure": {"view": "aggregated", "min_rows": k},
         "summary": full["summary"] if enough else {"samples": n},

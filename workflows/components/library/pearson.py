@@ -51,6 +51,7 @@ from django.utils.translation import gettext_noop
 import core
 from core import reveal
 from workflows.components import secure
+from workflows.components.aggregates import enough_rows
 from workflows.components.context import RunContext
 from workflows.components.disclosure import (
     Declares,
@@ -226,7 +227,7 @@ def run(ctx: RunContext) -> None:
     what, k = _("Pearson correlation"), ctx.min_group_rows
     # Over k rows every party receives the whole matrix; below, each party only the
     # correlations of its own columns, revealed to it alone.
-    whole = aligned_rows(ctx, "input_ds") >= k
+    whole = enough_rows(aligned_rows(ctx, "input_ds"), k)
     receivers = ctx.here(ctx.infos["report"].parties)
     with secure.session(ctx, list(info.parties)):
         inputs, bounds = zip(*(load(ctx, party, names) for party, names in parts), strict=True)

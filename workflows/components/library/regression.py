@@ -16,7 +16,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from workflows.components.aggregates import grouped_histogram
+from workflows.components.aggregates import enough_rows, grouped_histogram
 from workflows.components.context import RunContext
 from workflows.components.disclosure import disclose
 from workflows.components.evaluation import (
@@ -69,7 +69,7 @@ def shared_evaluation(y: np.ndarray, prediction: np.ndarray, buckets: int, k: in
     full = evaluate(y, prediction, buckets)
     return {key: full[key] for key in ("kind", "title")} | {
         "disclosure": {"view": "aggregated", "min_rows": k},
-        "summary": full["summary"] if len(y) >= k else {"samples": len(y)},
+        "summary": full["summary"] if enough_rows(len(y), k) else {"samples": len(y)},
         "residual_histogram": grouped_histogram(y - prediction, buckets, k),
     }
 

@@ -54,6 +54,7 @@ import core
 from core import reveal
 from core.ml.ss_lr import LOSS_CLIP, SSRegression
 from workflows.components import secure
+from workflows.components.aggregates import enough_rows
 from workflows.components.checks import (
     CheckFailed,
     check_losses,
@@ -287,7 +288,7 @@ def check_enough_rows(ctx: RunContext, label_party: str) -> None:
     """Refuse a table of fewer than k rows when the project has a party other than the label
     holder (module docstring). Row counts are public in a project: the refusal says it."""
     rows, k = aligned_rows(ctx, "input_ds"), ctx.min_group_rows
-    if rows >= k or not any(party != label_party for party in ctx.parties):
+    if enough_rows(rows, k) or not any(party != label_party for party in ctx.parties):
         return
     raise CheckFailed(
         translatable(

@@ -24,6 +24,7 @@ import pandas as pd
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from workflows.components.aggregates import enough_rows
 from workflows.components.context import RunContext
 from workflows.components.disclosure import Declares, DisclosureContext, Flow, Form, disclose
 from workflows.components.params import BoolParam, ColumnsParam
@@ -169,9 +170,9 @@ def shared_statistics(
 ) -> dict:
     """A column's statistics as another party than its owner receives them (see above)."""
     withheld = [] if single_row_values else [key for key in SINGLE_ROW_VALUES if key in row]
-    if row["total_count"] < k:
+    if not enough_rows(row["total_count"], k):
         withheld += ["count", "nulls", "null_ratio"]
-    if row["count"] < k:
+    if not enough_rows(row["count"], k):
         withheld += [key for key in (*AGGREGATES, "distinct") if key in row]
     elif role == "label" and not _classes_of_k(series, k):
         withheld += [key for key in ("mean", "sum") if key in row]
@@ -185,7 +186,7 @@ def _classes_of_k(series: pd.Series, k: int) -> bool:
     counts = series.dropna().value_counts()
     if len(counts) > MAX_CLASSES:
         return True
-    return bool(len(counts)) and int(counts.min()) >= k
+    return bool(len(counts)) and enough_rows(int(counts.min()), k)
 
 
 def statistics_for_others(
