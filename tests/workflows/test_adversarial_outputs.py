@@ -392,21 +392,24 @@ def test_a_class_of_one_row_leaves_bob_no_confusion_matrix(tmp_path, threshold):
 
 # SS-LR training: bob's crafted feature reads alice's labels out of the loss.
 
+# One epoch of linear SS-LR over every row at once, on alice's label: the training whose loss
+# bob's crafted feature reads.
+CRAFTED_TRAINING = {
+    "label": "y",
+    "reg_type": "linear",
+    "epochs": 1,
+    "batch_size": ROWS,
+    "learning_rate": 1.0,
+    "eps": 0,
+}
+
 
 def crafted_training(tmp_path, target: int):
     """60 customers; bob's only feature is 8 on his target customer and 0 elsewhere."""
     y = credit_frame(ROWS)["y"].to_numpy()
     bob = pd.DataFrame({"e": (np.arange(ROWS) == target).astype(float) * 8})
     data = table(tmp_path, {"alice": pd.DataFrame({"y": y}), "bob": bob}, {"y": "label"})
-    params = {
-        "features": ["e"],
-        "label": "y",
-        "reg_type": "linear",
-        "epochs": 1,
-        "batch_size": ROWS,
-        "learning_rate": 1.0,
-        "eps": 0,
-    }
+    params = {"features": ["e"]} | CRAFTED_TRAINING
     logs: list[str] = []
     out = run_component(
         tmp_path, "ml.train/ss_lr", params, {"input_ds": data}, requested_by="bob", logs=logs
@@ -445,15 +448,7 @@ def test_a_model_whose_parts_differ_only_in_metrics_still_predicts(tmp_path):
 def training_graph(credit_id: int, probe_id: int) -> dict:
     """bob's PSI with alice's customers, then linear SS-LR of her label on his crafted column
     (8 on customer c005, 0 elsewhere)."""
-    train = {
-        "features": ["probe"],
-        "label": "y",
-        "reg_type": "linear",
-        "epochs": 1,
-        "batch_size": ROWS,
-        "learning_rate": 1.0,
-        "eps": 0,
-    }
+    train = {"features": ["probe"]} | CRAFTED_TRAINING
     return {
         "nodes": [
             node("read_a", "read/dataset", dataset=credit_id),
