@@ -155,7 +155,11 @@ def shared_evaluation(
         "summary": full["summary"] if enough else {"samples": n},
         # tp + fn is the positives' count, and with a class of a few rows its cells say on
         # which side of the threshold those rows' scores lie: withheld with the summary.
-        "confusion": _shared_confusion(full["confusion"], k) if enough else _withheld(full, k),
+        "confusion": (
+            _shared_confusion(full["confusion"], k)
+            if enough
+            else _withheld(full["confusion"], f"fewer than {k} rows in a class")
+        ),
         "curves": _grouped_curve(y, score, k, positives) if enough else [],
         "bins": _shared_bins(y, score, buckets, k) if enough else [],
     }
@@ -186,15 +190,14 @@ def _shared_confusion(confusion: dict, k: int) -> dict:
     """At the requested threshold, only if both predicted groups hold at least k rows."""
     above = confusion["tp"] + confusion["fp"]
     below = confusion["fn"] + confusion["tn"]
-    if above >= k and below >= k:
+    if enough_rows(min(above, below), k):
         return confusion
-    return {"threshold": confusion["threshold"], "withheld": f"fewer than {k} rows on a side"}
+    return _withheld(confusion, f"fewer than {k} rows on a side")
 
 
-def _withheld(full: dict, k: int) -> dict:
-    """The confusion matrix withheld because a class has fewer than k rows."""
-    threshold = full["confusion"]["threshold"]
-    return {"threshold": threshold, "withheld": f"fewer than {k} rows in a class"}
+def _withheld(confusion: dict, reason: str) -> dict:
+    """The confusion matrix withheld: only its threshold and the reason are kept."""
+    return {"threshold": confusion["threshold"], "withheld": reason}
 
 
 def _shared_bins(y: np.ndarray, score: np.ndarray, buckets: int, k: int) -> list[dict]:
