@@ -109,20 +109,7 @@ def spu_round(spec_path: str) -> None:
             shares = io.make_shares(value, spu.Visibility.VIS_SECRET)
             for rank, share in enumerate(shares):
                 write_share(os.path.join(directory, f"{name}-in{index}-{rank}.share"), share)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--spu-party", spec_path, str(rank)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for rank in range(len(SPU_PARTIES))
-    ]
-    per_rank = []
-    for rank, proc in enumerate(procs):
-        out, _ = proc.communicate(timeout=1800)
-        if proc.returncode != 0:
-            raise SystemExit(f"SPU rank {rank} failed")
-        per_rank.append(json.loads(out.strip().splitlines()[-1]))
+    per_rank = run_spu_ranks(sys.executable, __file__, spec_path, timeout=1800)
     report = {}
     for name, size, arity in spec["kernels"]:
         outputs = [
@@ -137,6 +124,30 @@ def spu_round(spec_path: str) -> None:
             "max_abs_error": error,
         }
     print(json.dumps(report), flush=True)
+
+
+def run_spu_ranks(
+    python: str, script: str, spec_path: str, timeout: float, prefix: str = ""
+) -> list[dict]:
+    """Run `script --spu-party spec_path RANK` under `python` for every SPU rank at once; each
+    rank's result is the JSON of its last stdout line starting with `prefix` (SPU's native code
+    logs to stdout too). SystemExit naming the rank if one fails or prints no result."""
+    procs = [
+        subprocess.Popen(
+            [python, script, "--spu-party", spec_path, str(rank)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for rank in range(len(SPU_PARTIES))
+    ]
+    results = []
+    for rank, proc in enumerate(procs):
+        out, _ = proc.communicate(timeout=timeout)
+        lines = [line for line in out.splitlines() if line.strip() and line.startswith(prefix)]
+        if proc.returncode != 0 or not lines:
+            raise SystemExit(f"SPU rank {rank} failed (exit {proc.returncode})")
+        results.append(json.loads(lines[-1][len(prefix) :]))
+    return results
 
 
 def _spu_error(name: str, got: np.ndarray, inputs: list[np.ndarray]) -> float:

@@ -23,13 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from spu_network import SPU_PARTIES, SPU_PYTHON_ENV, spu_unavailable  # noqa: E402
+from spu_network import (  # noqa: E402
+    SPU_PARTIES,
+    SPU_PYTHON_ENV,
+    run_spu_ranks,
+    spu_unavailable,
+)
 
 IDS = 1_000_000
 RESULT = "privpad-spu-psi-result: "  # SPU's native code logs to stdout, before and after it
@@ -79,22 +83,8 @@ def run_spu(spu_python: str, inputs: list[str], directory: str) -> dict:
     spec_path = os.path.join(directory, "spu-psi.json")
     with open(spec_path, "w") as handle:
         json.dump(spec, handle)
-    procs = [
-        subprocess.Popen(
-            [spu_python, os.path.abspath(__file__), "--spu-party", spec_path, str(rank)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for rank in range(len(SPU_PARTIES))
-    ]
-    results = []
-    for rank, proc in enumerate(procs):
-        out, _ = proc.communicate(timeout=3600)
-        lines = [line for line in out.splitlines() if line.startswith(RESULT)]
-        if proc.returncode != 0 or not lines:
-            raise SystemExit(f"SPU rank {rank} failed (exit {proc.returncode})")
-        results.append(json.loads(lines[-1][len(RESULT) :]))
-    return _side(results)
+    script = os.path.abspath(__file__)
+    return _side(run_spu_ranks(spu_python, script, spec_path, timeout=3600, prefix=RESULT))
 
 
 def run_ours(inputs: list[str], directory: str) -> dict:

@@ -271,7 +271,8 @@ class SPU:
                 self._check_input(leaf)
             programs = [self._call_program(p, fn, args, kwargs) for p in self.parties]
             results = self._spmd(programs, f"call of {_name_of(fn)}")
-            frames = [_ref_frame(structure) for structure in results]
+            # Every party's structure is the same: describe one (none in an outsider's process).
+            frames = [_ref_frame(structure) for structure in results[:1]]
             return self._bind(self._tell_outsiders(frames))
 
         return run
@@ -446,7 +447,7 @@ class SPU:
             return run
 
         kept = self._spmd([program(p) for p in self.parties], "import of shares")
-        return self._bind(self._tell_outsiders([_ref_frame(ref) for ref in kept]))
+        return self._bind(self._tell_outsiders([_ref_frame(ref) for ref in kept[:1]]))
 
     def _load_own_record(self, party: str, ctx: MPCContext, read: Callable[[str], dict]):
         """`party`'s loaded value (None if refused), its report for the other parties, and the

@@ -67,7 +67,7 @@ from core.psi.kkrt_hashing import CODE_BYTES, SALT_BYTES, digest_keys
 from core.psi.output import write_aligned
 from core.psi.protocol import PsiResult, _exchange_headers
 from core.psi.source import PsiSource
-from core.psi.stream import WINDOW, Progress
+from core.psi.stream import WINDOW, Progress, Rows
 
 RECEIVER, SENDER = 0, 1
 DEFAULT_CHUNK = 100_000
@@ -213,8 +213,8 @@ def agree_salt(link: Link) -> bytes:
 
 def read_own_keys(party: Party, source: PsiSource, allow_duplicates: bool):
     """Hash every key; return (distinct keys, rows read, first duplicate (row, row) or None)."""
-    codes = _Rows(source.estimated_rows(), CODE_BYTES, np.uint8)
-    words = _Rows(source.estimated_rows(), 3, np.uint32)
+    codes = Rows(source.estimated_rows(), CODE_BYTES, np.uint8)
+    words = Rows(source.estimated_rows(), 3, np.uint32)
 
     def collect(result) -> None:
         codes.append(result[0])
@@ -231,29 +231,6 @@ def read_own_keys(party: Party, source: PsiSource, allow_duplicates: bool):
     if not allow_duplicates:
         return OwnKeys(keep, codes.array[:0], words.array[:0]), rows_read, duplicate
     return OwnKeys(keep, codes.array[keep], words.array[keep]), rows_read, duplicate
-
-
-class _Rows:
-    """An array of rows filled chunk by chunk, preallocated from the expected row count.
-
-    Concatenating the chunks at the end would hold every row twice for a moment.
-    """
-
-    def __init__(self, expected: int, width: int, dtype):
-        self._data = np.empty((max(expected, 16), width), dtype=dtype)
-        self.filled = 0
-
-    def append(self, rows: np.ndarray) -> None:
-        if self.filled + len(rows) > len(self._data):  # the row estimate was short: grow
-            grown = np.empty((2 * (self.filled + len(rows)), self._data.shape[1]), self._data.dtype)
-            grown[: self.filled] = self._data[: self.filled]
-            self._data = grown
-        self._data[self.filled : self.filled + len(rows)] = rows
-        self.filled += len(rows)
-
-    @property
-    def array(self) -> np.ndarray:
-        return self._data[: self.filled]
 
 
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, tuple[int, int] | None]:

@@ -19,11 +19,11 @@ from core.errors import LinkError
 from core.psi import cuckoo
 from core.psi.base_ot import OtReceiver, OtSender, check_points
 from core.psi.errors import CuckooHashingError
-from core.psi.kkrt import OwnKeys, Party, _Rows, value_bytes
+from core.psi.kkrt import OwnKeys, Party, value_bytes
 from core.psi.kkrt_hashing import CODE_BITS, CODE_BYTES, candidate_bins, oprf_outputs
 from core.psi.match import as_words, find_in
 from core.psi.oprf import OprfReceiver, OprfSender
-from core.psi.stream import ACK, END, FIRST_ROWS, PacedSender
+from core.psi.stream import ACK, END, FIRST_ROWS, PacedSender, Rows
 
 CHUNK_BINS = 1 << 15  # 2 MiB u matrices; a multiple of cuckoo.BIN_ALIGN
 COMPARE_WIDTH = 16
@@ -98,7 +98,7 @@ def _receive_values(party: Party, count: int, width: int) -> np.ndarray:
     """S's 3 values per key as (3 count, 16) comparison words: value, hash index, zeros."""
     link, peer = party.link, party.peer
     # Room grows with what arrives: `count` is S's word, and a huge one must not allocate.
-    table = _Rows(min(cuckoo.HASHES * count, FIRST_ROWS), COMPARE_WIDTH, np.uint8)
+    table = Rows(min(cuckoo.HASHES * count, FIRST_ROWS), COMPARE_WIDTH, np.uint8)
     while True:
         message = link.recv(peer)
         if isinstance(message, str) and message == END:

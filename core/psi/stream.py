@@ -169,6 +169,33 @@ def process_stream(
         emit(work.take(pending.popleft(), keep))
 
 
+class Rows:
+    """An array of rows filled chunk by chunk, preallocated from the expected row count and
+    grown by doubling (never past `most` rows, if given).
+
+    Concatenating the chunks at the end would hold every row twice for a moment.
+    """
+
+    def __init__(self, expected: int, width: int, dtype, most: int | None = None):
+        self._data = np.empty((max(expected, 16), width), dtype=dtype)
+        self._most = most
+        self.filled = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        needed = self.filled + len(rows)
+        if needed > len(self._data):  # the row estimate was short: grow
+            size = 2 * needed if self._most is None else max(needed, min(self._most, 2 * needed))
+            grown = np.empty((size, self._data.shape[1]), self._data.dtype)
+            grown[: self.filled] = self._data[: self.filled]
+            self._data = grown
+        self._data[self.filled : needed] = rows
+        self.filled = needed
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self.filled]
+
+
 class FinalSink:
     """Collects a party's fully-masked values into a (size, width) array.
 
@@ -179,21 +206,12 @@ class FinalSink:
     def __init__(self, link: Link, owner: int, size: int, width: int):
         self._link, self._owner, self._width = link, owner, width
         self._size = size
-        self._data = np.empty((min(size, FIRST_ROWS), width), dtype=np.uint8)
-        self._filled = 0
+        self._rows = Rows(min(size, FIRST_ROWS), width, np.uint8, most=size)
         self.ended = False
 
     @property
     def values(self) -> np.ndarray:
-        return self._data[: self._filled]
-
-    def _room_for(self, count: int) -> None:
-        needed = self._filled + count
-        if needed > len(self._data):
-            rows = min(self._size, max(needed, 2 * len(self._data)))
-            grown = np.empty((rows, self._width), dtype=np.uint8)
-            grown[: self._filled] = self._data[: self._filled]
-            self._data = grown
+        return self._rows.array
 
     def accept(self, message: object, sender: int | None = None) -> None:
         """Take `message`, of this set's values or its END, from rank `sender` (the set's
@@ -203,14 +221,12 @@ class FinalSink:
             return
         frm = self._owner if sender is None else sender
         values = _checked(self._link, frm, message, self._width)
-        if self._filled + len(values) > self._size:
+        if self._rows.filled + len(values) > self._size:
             raise LinkError(
                 f"{self._link.party!r} received more masked values for "
                 f"{self._link.parties[self._owner]!r} than its announced {self._size}"
             )
-        self._room_for(len(values))
-        self._data[self._filled : self._filled + len(values)] = values
-        self._filled += len(values)
+        self._rows.append(values)
 
     def drain(self, frm: int) -> None:
         while not self.ended:
@@ -218,9 +234,9 @@ class FinalSink:
         self.check_complete()
 
     def check_complete(self) -> None:
-        if self._filled != self._size:
+        if self._rows.filled != self._size:
             raise LinkError(
-                f"{self._link.party!r} received {self._filled} masked values for "
+                f"{self._link.party!r} received {self._rows.filled} masked values for "
                 f"{self._link.parties[self._owner]!r}, announced {self._size}"
             )
 

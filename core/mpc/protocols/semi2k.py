@@ -70,7 +70,7 @@ from core.comm import Link
 from core.errors import ConfigError
 from core.mpc.correlated import TripleProvider
 from core.mpc.correlated.provider import prepare
-from core.mpc.prg import PRG, fresh_seed
+from core.mpc.prg import PRG, SEED_BYTES, fresh_seed, seed_key
 from core.mpc.protocols.base import (
     TRUNC_MODES,
     Protocol,
@@ -124,11 +124,11 @@ class Semi2k(Protocol):
                 pair_seed = (
                     fresh_seed() if seed is None else (seed * 104729 + self.rank * 31 + peer)
                 )
-                self.link.send(peer, np.frombuffer(_seed_bytes(pair_seed), dtype=np.uint8))
+                self.link.send(peer, np.frombuffer(seed_key(pair_seed), dtype=np.uint8))
             else:
-                seed_like = np.empty(len(_seed_bytes(0)), np.uint8)
+                seed_like = np.empty(SEED_BYTES, np.uint8)
                 pair_seed = bytes(self.link.recv_like(peer, seed_like, "a pair seed"))
-            prgs[peer] = PRG(_seed_bytes(pair_seed))
+            prgs[peer] = PRG(pair_seed)
         return prgs
 
     @property
@@ -313,12 +313,6 @@ class Semi2k(Protocol):
     def bool_summands(self, x: AShare) -> list[BShare]:
         zeros = np.zeros(x.data.shape, x.data.dtype)
         return [BShare(x.data if peer == self.rank else zeros) for peer in range(self.world_size)]
-
-
-def _seed_bytes(seed: bytes | int) -> bytes:
-    if isinstance(seed, bytes):
-        return seed
-    return int(seed).to_bytes(16, "little")
 
 
 __all__ = ["Semi2k"]

@@ -278,7 +278,18 @@ emit(np.asarray(sf.reveal(spu(lambda v: v)(y))).tolist())
     assert outcomes["bob"].returncode != 0  # (its own engine fails on its own header)
 
 
-PSI_CHUNKS = """
+# The PSI both programs below run, after bob modifies his engine.
+PSI_RUN = """\
+keys = {{"alice": ["k1", "k2", "k3", "k4"], "bob": ["k3", "k4", "k5", "k6"]}}
+options = {{"pool": ThreadPoolExecutor(1)}} if {protocol!r} == "ecdh" else {{}}
+no_columns = {{"alice": None, "bob": None}}
+here = run_psi(["alice", "bob"], keys, no_columns, protocol={protocol!r}, **options)
+emit(sorted(int(i) for i in here[SELF].rows))
+"""
+
+
+PSI_CHUNKS = (
+    """
 init()
 from concurrent.futures import ThreadPoolExecutor
 from core.comm import network
@@ -290,12 +301,9 @@ if SELF == "bob":  # a modified engine cutting a byte off every row of its PSI m
             obj = obj[:, :-1]
         return original(self, to, obj)
     network.NetworkLink._deliver = tamper
-keys = {{"alice": ["k1", "k2", "k3", "k4"], "bob": ["k3", "k4", "k5", "k6"]}}
-options = {{"pool": ThreadPoolExecutor(1)}} if {protocol!r} == "ecdh" else {{}}
-no_columns = {{"alice": None, "bob": None}}
-here = run_psi(["alice", "bob"], keys, no_columns, protocol={protocol!r}, **options)
-emit(sorted(int(i) for i in here[SELF].rows))
 """
+    + PSI_RUN
+)
 
 
 @pytest.mark.parametrize("protocol", ["ecdh", "kkrt"])
@@ -308,7 +316,8 @@ def test_psi_messages_of_the_wrong_shape_fail_naming_the_peer(tmp_path, protocol
     assert outcomes["bob"].returncode != 0
 
 
-PSI_HEADER = """
+PSI_HEADER = (
+    """
 init()
 from concurrent.futures import ThreadPoolExecutor
 from core.psi import kkrt, protocol, run_psi
@@ -319,12 +328,9 @@ if SELF == "bob":  # a modified engine announcing a set of 2^50 keys
         sizes[link.rank] = size
         return sizes
     protocol._exchange_headers = kkrt._exchange_headers = huge
-keys = {{"alice": ["k1", "k2", "k3", "k4"], "bob": ["k3", "k4", "k5", "k6"]}}
-options = {{"pool": ThreadPoolExecutor(1)}} if {protocol!r} == "ecdh" else {{}}
-no_columns = {{"alice": None, "bob": None}}
-here = run_psi(["alice", "bob"], keys, no_columns, protocol={protocol!r}, **options)
-emit(sorted(int(i) for i in here[SELF].rows))
 """
+    + PSI_RUN
+)
 
 
 @pytest.mark.parametrize("protocol", ["ecdh", "kkrt"])
