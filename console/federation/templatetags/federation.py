@@ -122,10 +122,7 @@ def policy_in_words(published: dict | None) -> list[dict] | None:
 @register.simple_tag
 def project_ballots(user) -> dict:
     """The message center's project invitations and membership votes for this node."""
-    me = publish.self_node()
-    if not publish.network_mode() or me is None:
-        return {}
-    if not (user.is_superuser or user.node_id == me.pk):
+    if not publish.network_mode() or not publish.sees_node_inbox(user):
         return {}
     ballots = list(Ballot.objects.select_related("owner", "decided_by")[:100])
     return {
