@@ -308,7 +308,7 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
         return {"launched": True, "run": replica.run_id}
     addresses = wire.map_field(body, "engines")
     parties = job_from_dict(replica.job).parties
-    dealer = getattr(getattr(replica.run, "triple_source", None), "dealer", "")
+    dealer = dealers.dealer_of_run(replica.run)
     parties = (*parties, dealer) if dealer else parties
     if set(addresses) != set(parties) or not all(
         isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
