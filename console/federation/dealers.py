@@ -24,18 +24,25 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from console.federation import projects, publish
-from console.federation.models import Proposal, SharedProject
+from console.federation.models import Proposal, RunTripleSource, SharedProject
 from console.nodes.models import Node
 from console.projects.models import Project
 from console.projects.services import ensure_active, ensure_owner
 from workflows.actors import Actor
 from workflows.messages import Message, translatable
+from workflows.models import Run
 
 
 def dealer_of(project: Project) -> str:
     """The project's dealer node as this node's copy names it; "" for the trusted first party."""
     shared = SharedProject.objects.filter(project=project).first()
     return shared.dealer if shared is not None else ""
+
+
+def dealer_of_run(run: Run) -> str:
+    """The dealer node this party agreed to for `run` ("": the trusted first party)."""
+    source = RunTripleSource.objects.filter(run=run).first()
+    return source.dealer if source is not None else ""
 
 
 def set_dealer(actor: Actor, project: Project, dealer: Node | None) -> Proposal | None:

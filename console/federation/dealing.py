@@ -42,7 +42,7 @@ from django_tasks import task
 
 from console.audit.log import Action, record
 from console.federation import projects, wire
-from console.federation.engine import ADDRESS, engine_network
+from console.federation.engine import ADDRESS, engine_network, engines_field
 from console.federation.handlers import PeerActor, handles, refuse
 from console.federation.models import DealerService
 from console.nodes.link.envelope import EnvelopeError, text_field
@@ -67,7 +67,7 @@ def dealer_start(peer: PeerActor, body: dict) -> dict:
     if known is not None:
         return _accepted()
     parties = _parties(body, peer.name, me.name)
-    engines = _engines(body, parties)
+    engines = engines_field(body, parties)
     _paired_with_every(parties)
     service = DealerService.objects.create(
         origin=peer.node,
@@ -133,17 +133,6 @@ def _parties(body: dict, sender: str, me: str) -> list[str]:
             )
         )
     return parties
-
-
-def _engines(body: dict, parties: list[str]) -> dict[str, str]:
-    engines = wire.map_field(body, "engines")
-    if set(engines) != set(parties) or not all(
-        isinstance(address, str) and ADDRESS.match(address) for address in engines.values()
-    ):
-        raise EnvelopeError(
-            translatable("'engines' gives one host:port to each of %(parties)s", parties=parties)
-        )
-    return dict(engines)
 
 
 def _paired_with_every(parties: list[str]) -> None:

@@ -20,7 +20,9 @@ import re
 
 from django.conf import settings
 
+from console.federation import wire
 from console.nodes import identity
+from console.nodes.link.envelope import EnvelopeError
 from console.nodes.models import PeerRoute
 from core.errors import ConfigError
 from workflows.messages import Message, render, translatable
@@ -39,6 +41,21 @@ class EngineSetupError(ConfigError):
 ADDRESS = re.compile(r"^[-a-zA-Z0-9_.:\[\]]{1,255}:[0-9]{1,5}$")
 # Seconds: a run's engine links wait this long for a party, and this long for a lost one.
 TIMEOUT, CONNECT_TIMEOUT, RECONNECT_GRACE = 600.0, 30.0, 10.0
+
+
+def engines_field(body: dict, nodes) -> dict[str, str]:
+    """`body["engines"]`: one host:port for each of `nodes` (a run's parties, and its dealer
+    node if it has one); EnvelopeError naming them otherwise."""
+    engines = wire.map_field(body, "engines")
+    if set(engines) != set(nodes) or not all(
+        isinstance(address, str) and ADDRESS.match(address) for address in engines.values()
+    ):
+        raise EnvelopeError(
+            translatable(
+                "'engines' gives one host:port to each of %(parties)s", parties=list(nodes)
+            )
+        )
+    return dict(engines)
 
 
 def engine_network(parties: list[str], me: str, addresses: dict, dealer: str = "") -> Network:

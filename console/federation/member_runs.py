@@ -28,8 +28,9 @@ from dataclasses import replace
 
 from django_tasks import task
 
+from console.federation.dealers import dealer_of_run
 from console.federation.engine import engine_network
-from console.federation.models import RunReplica, RunTripleSource
+from console.federation.models import RunReplica
 from console.federation.part_reports import PartReport
 from console.federation.run_events import EndedParties
 from core.errors import ConfigError
@@ -112,12 +113,6 @@ def execute_part(run_id: int, job_data: dict, engines: dict) -> str:
     retention.apply_after_run(run)  # this node's outputs, as after an embedded run
     heap.settle_after_first_run()  # the next runs' full collections walk less (`heap`)
     return final
-
-
-def dealer_of_run(run: Run) -> str:
-    """The dealer node this party agreed to for `run` ("": the trusted first party)."""
-    source = RunTripleSource.objects.filter(run=run).first()
-    return source.dealer if source is not None else ""
 
 
 class ShownHere:

@@ -31,6 +31,13 @@ def self_node() -> Node | None:
     return Node.objects.filter(is_self=True).first()
 
 
+def sees_node_inbox(user) -> bool:
+    """Whether `user` reads what other nodes asked of this node (ballots, dealer services):
+    this node's own users and platform admins."""
+    me = self_node()
+    return me is not None and (user.is_superuser or user.node_id == me.pk)
+
+
 def other_members(project: Project, only: list[Node] | None = None) -> list[Node]:
     me = self_node()
     nodes = [m.node for m in project.memberships.select_related("node") if m.node != me]

@@ -46,8 +46,7 @@ from django.conf import settings
 from django.db import transaction
 
 from console.federation import dealers, projects, wire
-from console.federation.engine import ADDRESS as ENGINE_ADDRESS
-from console.federation.engine import EngineSetupError, pinned_dealer_certificate
+from console.federation.engine import EngineSetupError, engines_field, pinned_dealer_certificate
 from console.federation.handlers import PeerActor, _project_owned_by, handles, refuse
 from console.federation.models import PipelineReplica, RunReplica, RunTripleSource
 from console.federation.sources import UnresolvedSource, resolve_at_owner
@@ -306,19 +305,9 @@ def run_launch(peer: PeerActor, body: dict) -> dict:
         raise refuse(translatable("%(peer)s started no such run on this node", peer=peer.name))
     if replica.cluster is not None:
         return {"launched": True, "run": replica.run_id}
-    addresses = wire.map_field(body, "engines")
     parties = job_from_dict(replica.job).parties
-    dealer = getattr(getattr(replica.run, "triple_source", None), "dealer", "")
-    parties = (*parties, dealer) if dealer else parties
-    if set(addresses) != set(parties) or not all(
-        isinstance(a, str) and ENGINE_ADDRESS.match(a) for a in addresses.values()
-    ):
-        raise EnvelopeError(
-            translatable(
-                "'engines' gives one host:port to each of %(parties)s", parties=list(parties)
-            )
-        )
-    replica.cluster = dict(addresses)
+    dealer = dealers.dealer_of_run(replica.run)
+    replica.cluster = engines_field(body, (*parties, dealer) if dealer else parties)
     replica.save(update_fields=["cluster"])
     transaction.on_commit(lambda: member_runs.start_worker(replica.pk))
     timeline.mark(remote_run, "runlaunch.recorded")

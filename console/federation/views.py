@@ -8,6 +8,7 @@ kept and re-sent).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -138,8 +139,6 @@ def choose_dealer(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def dealer_services(request: HttpRequest) -> HttpResponse:
     """The runs this node served as a SEMI2K dealer node (its own users, platform admins)."""
-    from django.conf import settings
-
     services = list(services_for(request.user)[:200])
     for service in services:
         service.shown_message = render_message(service.message)

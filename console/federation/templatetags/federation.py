@@ -5,14 +5,13 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
-from console.federation import projects, publish
+from console.federation import dealers, projects, publish
 from console.federation.models import (
     Ballot,
     Decision,
     Proposal,
     RemoteDataset,
     RunTripleSource,
-    SharedProject,
 )
 from console.nodes.models import Node
 from console.pages.roles import ROLE_LABELS
@@ -63,12 +62,15 @@ def _invitable(project) -> list[Node]:
     """Paired nodes that are no member, not voted on, and not the project's dealer node (a
     dealer computes nothing: `console.federation.projects.invite_node` refuses it)."""
     waiting = Proposal.objects.filter(project=project, status=Decision.PENDING)
-    dealer = SharedProject.objects.filter(project=project).values_list("dealer", flat=True)
-    return list(
-        Node.objects.filter(route__isnull=False, route__enabled=True)
-        .exclude(memberships__project=project)
-        .exclude(pk__in=waiting.values("subject"))
-        .exclude(name__in=[name for name in dealer if name])
+    nodes = _paired_non_members(project).exclude(pk__in=waiting.values("subject"))
+    dealer = dealers.dealer_of(project)
+    return list(nodes.exclude(name=dealer) if dealer else nodes)
+
+
+def _paired_non_members(project):
+    """Nodes paired with this one (an enabled route) that are no member of `project`."""
+    return Node.objects.filter(route__isnull=False, route__enabled=True).exclude(
+        memberships__project=project
     )
 
 
@@ -122,10 +124,7 @@ def policy_in_words(published: dict | None) -> list[dict] | None:
 @register.simple_tag
 def project_ballots(user) -> dict:
     """The message center's project invitations and membership votes for this node."""
-    me = publish.self_node()
-    if not publish.network_mode() or me is None:
-        return {}
-    if not (user.is_superuser or user.node_id == me.pk):
+    if not publish.network_mode() or not publish.sees_node_inbox(user):
         return {}
     ballots = list(Ballot.objects.select_related("owner", "decided_by")[:100])
     return {
@@ -143,20 +142,13 @@ def triple_source_panel(project, user) -> dict:
     if not publish.network_mode():
         return {}
     me = publish.self_node()
-    shared = SharedProject.objects.filter(project=project).first()
-    dealer = shared.dealer if shared is not None else ""
+    dealer = dealers.dealer_of(project)
     node = Node.objects.filter(name=dealer).first() if dealer else None
     route = node.route_or_none() if node is not None else None
     # The owner node's own users choose (`dealers.set_dealer` checks it again).
     is_owner = me is not None and project.owner_node_id == me.pk == user.node_id
     may_choose = is_owner and not project.is_archived and not user.is_read_only
-    candidates = (
-        Node.objects.filter(route__isnull=False, route__enabled=True).exclude(
-            memberships__project=project
-        )
-        if may_choose
-        else Node.objects.none()
-    )
+    candidates = _paired_non_members(project) if may_choose else Node.objects.none()
     pending = Proposal.objects.filter(
         project=project, kind=Proposal.Kind.DEALER, status=Decision.PENDING
     ).select_related("subject")
@@ -175,7 +167,5 @@ def triple_source_panel(project, user) -> dict:
 def run_triple_source(run_id) -> str:
     """Where a network run's Beaver triples came from, in words; "" for a run of this
     console's own (embedded) engine, which has its own dealer thread."""
-    from console.federation.dealers import source_words
-
     source = RunTripleSource.objects.filter(run_id=run_id).first()
-    return "" if source is None else str(source_words(source.dealer))
+    return "" if source is None else str(dealers.source_words(source.dealer))

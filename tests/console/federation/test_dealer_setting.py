@@ -46,6 +46,14 @@ def agreed(owner: Actor, project, dealer, route) -> SharedProject:
     return SharedProject.objects.get(project=project)
 
 
+@pytest.fixture
+def dealt_run(alices_run, dave, owner):  # noqa: F811
+    """Alice's run of a project whose members agreed on dave as its dealer node."""
+    run, _ = alices_run
+    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+    return alices_run
+
+
 def test_the_owner_proposes_a_paired_third_node_and_the_members_vote(
     with_bob,  # noqa: F811
     at_alice,
@@ -168,15 +176,8 @@ def answers(calls, refuse_dealer: str = ""):
     return lambda *call: lambda: answer(*call)
 
 
-def test_the_initiator_asks_the_dealer_once_the_members_accepted(
-    alices_run,  # noqa: F811
-    alice,
-    dave,
-    owner,
-    monkeypatch,
-):
-    run, sources = alices_run
-    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+def test_the_initiator_asks_the_dealer_once_the_members_accepted(dealt_run, alice, monkeypatch):
+    run, sources = dealt_run
     calls = []
     monkeypatch.setattr(initiate, "_prepare", answers(calls))
     engines = initiate.start_across_nodes(run, sources, ("alice", "bob"), alice)
@@ -196,15 +197,8 @@ def test_the_initiator_asks_the_dealer_once_the_members_accepted(
     assert RunTripleSource.objects.get(run=run).dealer == "dave"
 
 
-def test_a_dealer_that_refuses_is_named_and_the_members_are_told(
-    alices_run,  # noqa: F811
-    alice,
-    dave,
-    owner,
-    monkeypatch,
-):
-    run, sources = alices_run
-    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+def test_a_dealer_that_refuses_is_named_and_the_members_are_told(dealt_run, alice, monkeypatch):
+    run, sources = dealt_run
     refusal = "dave does not serve as a dealer node"
     monkeypatch.setattr(initiate, "_prepare", answers([], refuse_dealer=refusal))
     with pytest.raises(initiate.NodesUnavailable) as unavailable:
@@ -217,9 +211,8 @@ def test_a_dealer_that_refuses_is_named_and_the_members_are_told(
     assert Run.objects.get(pk=run.pk).status == Status.CANCELLED
 
 
-def test_an_unreachable_dealer_is_named(alices_run, alice, dave, owner, monkeypatch):  # noqa: F811
-    run, sources = alices_run
-    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+def test_an_unreachable_dealer_is_named(dealt_run, alice, monkeypatch):
+    run, sources = dealt_run
     original = initiate._prepare
 
     def prepare(peer, method, body):  # bob answers; nothing listens at dave's address
@@ -234,14 +227,9 @@ def test_an_unreachable_dealer_is_named(alices_run, alice, dave, owner, monkeypa
 
 
 def test_a_dealer_whose_route_is_gone_here_is_named_before_anyone_is_asked(
-    alices_run,  # noqa: F811
-    alice,
-    dave,
-    owner,
-    monkeypatch,
+    dealt_run, alice, dave, monkeypatch
 ):
-    run, sources = alices_run
-    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+    run, sources = dealt_run
     PeerRoute.objects.filter(node=dave).delete()  # unpaired since
     calls = []
     monkeypatch.setattr(initiate, "_prepare", answers(calls))
@@ -250,15 +238,8 @@ def test_a_dealer_whose_route_is_gone_here_is_named_before_anyone_is_asked(
     assert "DealerStart" not in [method for _, method, _ in calls]
 
 
-def test_a_launch_that_fails_stops_the_dealer_too(
-    alices_run,  # noqa: F811
-    alice,
-    dave,
-    owner,
-    monkeypatch,
-):
-    run, sources = alices_run
-    agreed(owner, run.pipeline.project, dave, PeerRoute.objects.get(node__name="bob"))
+def test_a_launch_that_fails_stops_the_dealer_too(dealt_run, alice, monkeypatch):
+    run, sources = dealt_run
 
     def answer(peer, method, body):
         if method == "RunLaunch":
